@@ -1,0 +1,17 @@
+//! `carecodec esr` subcommands.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+/// `carecodec esr` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Not implemented yet.
+    Todo,
+}
+
+/// Runs a `carecodec esr` subcommand.
+pub fn run(_command: Command) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    Err("not implemented yet".into())
+}

@@ -1,0 +1,4 @@
+//! Zero-copy HL7 v2 codec.
+//!
+//! Work in progress: see the project's issues.
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! Runnable examples of the carecodec crates: see `examples/*.rs` and `cargo run -p carecodec-examples --example NAME`.
