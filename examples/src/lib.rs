@@ -1,1 +1,1 @@
-//! Runnable examples of the carecodec crates: see `examples/*.rs` and `cargo run -p carecodec-examples --example NAME`.
+//! Runnable examples of the carecodec crates: see `examples/examples/*.rs` and `cargo run -p carecodec-examples --example NAME`.

@@ -9,7 +9,10 @@ pub fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
     if path.as_os_str() == "-" {
         Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())))
     } else {
-        Ok(Box::new(BufReader::with_capacity(1 << 16, File::open(path)?)))
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            File::open(path)?,
+        )))
     }
 }
 

@@ -1,0 +1,1 @@
+//! Input builders for the fhir benchmarks.

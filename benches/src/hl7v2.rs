@@ -1,0 +1,1 @@
+//! Input builders for the hl7v2 benchmarks.
