@@ -2,3 +2,7 @@
 //!
 //! Work in progress: see the project's issues.
 #![forbid(unsafe_code)]
+
+pub mod ack;
+pub mod batch;
+pub mod mllp;

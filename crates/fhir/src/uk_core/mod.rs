@@ -1,0 +1,1 @@
+//! UK Core: identifier systems, extension URLs, typed helpers and profile checks.

@@ -1,0 +1,1 @@
+//! FHIR XML: reading and writing the FHIR XML format losslessly.

@@ -1,0 +1,1 @@
+//! ACK messages: building the acknowledgement for a message.

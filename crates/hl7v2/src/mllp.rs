@@ -1,0 +1,1 @@
+//! MLLP framing: an encoder, an incremental decoder and Read/Write adapters.
