@@ -1,0 +1,235 @@
+//! Errors with positions: byte offset, line (segment number) and HL7 path.
+
+use std::fmt;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What went wrong. New variants may be added in minor releases.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input is empty (or holds only framing bytes and blank lines).
+    #[error("no message: the input is empty")]
+    Empty,
+    /// The message does not start with an `MSH` (or `FHS`/`BHS`) header segment.
+    #[error("the message does not start with an MSH segment")]
+    MissingHeader,
+    /// The header is too short to hold MSH-1 and MSH-2.
+    #[error("the MSH segment is too short to hold its delimiters")]
+    TruncatedHeader,
+    /// A delimiter in MSH-1/MSH-2 is repeated, alphanumeric or a line break.
+    #[error("invalid delimiters in MSH-1/MSH-2: {0}")]
+    InvalidDelimiters(&'static str),
+    /// A segment identifier is not three upper-case letters or digits.
+    #[error("invalid segment identifier {0:?}")]
+    InvalidSegmentId(String),
+    /// A repair that strict mode does not allow.
+    #[error("strict mode: {0}")]
+    Strict(crate::RepairKind),
+    /// MSH-18 names a character set this crate does not decode.
+    #[error("unsupported character set {0:?} in MSH-18")]
+    UnsupportedCharset(String),
+    /// Bytes that are not valid in the message's character set.
+    #[error("invalid {charset} text")]
+    InvalidText {
+        /// The character set the bytes were decoded as.
+        charset: &'static str,
+    },
+    /// A path such as `PID-3[2].1` could not be parsed.
+    #[error("invalid path {path:?}: {reason}")]
+    InvalidPath {
+        /// The path as given.
+        path: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A value could not be read as the requested data type.
+    #[error("invalid {datatype} value: {reason}")]
+    InvalidValue {
+        /// The HL7 data type (`TS`, `DTM`, `NM`…).
+        datatype: &'static str,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// The message is larger than the 4 GiB an index can address.
+    #[error("message larger than 4 GiB")]
+    TooLarge,
+    /// An edit addressed something that cannot be set (e.g. MSH-1).
+    #[error("cannot set {0}")]
+    ReadOnly(&'static str),
+    /// An I/O error from an underlying reader or writer.
+    #[error("I/O error: {0}")]
+    Io(String),
+}
+
+/// An HL7 v2 error with its position.
+///
+/// The position is the byte offset into the input (always), the line (the
+/// 1-based segment number, counting segment terminators) and, where known, the
+/// HL7 path of the offending element.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+///
+/// let err = Message::parse(b"MSH|^~\\&|A\rP!D|1\r").unwrap_err();
+/// assert_eq!(err.offset(), 11);
+/// assert_eq!(err.line(), 2);
+/// assert!(err.to_string().contains("line 2"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(Box<Inner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
+    kind: ErrorKind,
+    offset: usize,
+    line: usize,
+    path: Option<String>,
+}
+
+impl Error {
+    /// Builds an error of `kind` at byte `offset`, on 1-based `line`.
+    #[cold]
+    pub fn new(kind: ErrorKind, offset: usize, line: usize) -> Error {
+        Error(Box::new(Inner {
+            kind,
+            offset,
+            line,
+            path: None,
+        }))
+    }
+
+    /// Builds an error at `offset` of `input`, deriving the line by counting
+    /// segment terminators before it (CR, LF or CRLF, each counted once).
+    #[cold]
+    pub fn at(kind: ErrorKind, input: &[u8], offset: usize) -> Error {
+        Error::new(kind, offset, line_of(input, offset))
+    }
+
+    /// Attaches the HL7 path (`PID[1]-3[2].1`) of the offending element.
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Error {
+        self.0.path = Some(path.into());
+        self
+    }
+
+    /// Moves the position by `base` bytes and `lines` lines, for a message read
+    /// from inside a larger file.
+    #[must_use]
+    pub fn shifted(mut self, base: usize, lines: usize) -> Error {
+        self.0.offset += base;
+        self.0.line += lines;
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0.kind
+    }
+
+    /// Byte offset of the fault in the input.
+    pub fn offset(&self) -> usize {
+        self.0.offset
+    }
+
+    /// 1-based line (segment number) of the fault.
+    pub fn line(&self) -> usize {
+        self.0.line
+    }
+
+    /// HL7 path of the offending element, when known.
+    pub fn path(&self) -> Option<&str> {
+        self.0.path.as_deref()
+    }
+
+    /// Renders the offending line of `input` with a caret under the fault.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let input = b"MSH|^~\\&|A\rP!D|1\r";
+    /// let err = Message::parse(input).unwrap_err();
+    /// let shown = err.render(input);
+    /// assert!(shown.contains("P!D|1"));
+    /// assert!(shown.contains("^"));
+    /// ```
+    pub fn render(&self, input: &[u8]) -> String {
+        render_caret(input, self.0.offset, &self.to_string())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at line {}, byte {}",
+            self.0.kind, self.0.line, self.0.offset
+        )?;
+        if let Some(p) = &self.0.path {
+            write!(f, " ({p})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    #[cold]
+    fn from(e: std::io::Error) -> Error {
+        Error::new(ErrorKind::Io(e.to_string()), 0, 0)
+    }
+}
+
+/// 1-based line of `offset`: terminators (CR, LF, CRLF) before it, plus one.
+pub(crate) fn line_of(input: &[u8], offset: usize) -> usize {
+    let end = offset.min(input.len());
+    let head = input.get(..end).unwrap_or_default();
+    let crs = memchr::memchr_iter(b'\r', head).count();
+    let lfs = memchr::memchr_iter(b'\n', head).count();
+    let crlfs = memchr::memmem::find_iter(head, b"\r\n").count();
+    crs + lfs - crlfs + 1
+}
+
+/// Renders the line of `input` holding `offset`, with `message` above and a
+/// caret below. Non-printable bytes are shown as `.` so columns line up.
+pub(crate) fn render_caret(input: &[u8], offset: usize, message: &str) -> String {
+    let offset = offset.min(input.len());
+    let head = input.get(..offset).unwrap_or_default();
+    let start = memchr::memrchr2(b'\r', b'\n', head).map_or(0, |p| p + 1);
+    let tail = input.get(offset..).unwrap_or_default();
+    let end = offset + memchr::memchr2(b'\r', b'\n', tail).unwrap_or(tail.len());
+    let line = input.get(start..end).unwrap_or_default();
+    let shown: String = line
+        .iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    let col = offset - start;
+    format!("{message}\n  {shown}\n  {}^", " ".repeat(col))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_counts_crlf_once() {
+        assert_eq!(line_of(b"a\r\nb\nc\rd", 0), 1);
+        assert_eq!(line_of(b"a\r\nb\nc\rd", 3), 2);
+        assert_eq!(line_of(b"a\r\nb\nc\rd", 7), 4);
+        assert_eq!(line_of(b"abc", 99), 1);
+    }
+
+    #[test]
+    fn caret_points_at_column() {
+        let s = render_caret(b"MSH|x\rPID|1|\x01", 11, "boom");
+        assert_eq!(s, "boom\n  PID|1|.\n       ^");
+    }
+}

@@ -1,0 +1,327 @@
+//! Escape sequences and character sets: decoding raw values to text, and
+//! escaping text for writing.
+//!
+//! | escape | decodes to |
+//! |---|---|
+//! | `\F\ \S\ \T\ \R\ \E\` | field, component, subcomponent, repetition separator, escape character |
+//! | `\P\` | the truncation character (v2.7) |
+//! | `\Xhh…\` | the bytes `hh…` (any even number of hex digits), in the message's charset |
+//! | `\.br\ \.sp n\ \.ce\ \.in n\ \.ti n\ \.sk n\ \.fi\ \.nf\ \H\ \N\` | kept verbatim, or rendered ([`Formatting::Render`]) |
+//! | `\Cxxyy\ \Mxxyyzz\` | recognised and kept verbatim (charset switching is not applied) |
+//! | anything else, or an unterminated escape | kept verbatim |
+//!
+//! Decoding allocates only when the value holds an escape or is not UTF-8 as is.
+
+use std::borrow::Cow;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::scan::{Charset, Delimiters};
+
+/// What to do with formatting escapes (`\.br\`, `\H\`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Formatting {
+    /// Keep them verbatim in the decoded text (lossless; the default).
+    #[default]
+    Keep,
+    /// Render them as plain text: `\.br\` and `\.ce\` become a line break,
+    /// `\.sp n\` n line breaks; highlighting, fill and indentation are dropped.
+    Render,
+}
+
+/// Options for [`decode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct DecodeOptions {
+    /// Formatting escapes: kept (default) or rendered.
+    pub formatting: Formatting,
+}
+
+impl DecodeOptions {
+    /// Options that render formatting escapes as plain text.
+    pub fn render() -> DecodeOptions {
+        DecodeOptions {
+            formatting: Formatting::Render,
+        }
+    }
+}
+
+/// Decodes a raw value: escapes resolved, bytes read in `charset`.
+///
+/// The error, if any, carries the offset of the bad byte relative to `raw`.
+///
+/// ```
+/// use carecodec_hl7v2::escape::{decode, DecodeOptions};
+/// use carecodec_hl7v2::{Charset, Delimiters};
+///
+/// let d = Delimiters::default();
+/// let plain = decode(b"SMITH", &d, Charset::Ascii, &DecodeOptions::default()).unwrap();
+/// assert!(matches!(plain, std::borrow::Cow::Borrowed("SMITH")));
+/// let text = decode(b"A\\F\\B\\X0D0A\\C", &d, Charset::Ascii, &DecodeOptions::default()).unwrap();
+/// assert_eq!(text, "A|B\r\nC");
+/// let latin = decode(b"Ren\xe9", &d, Charset::Latin1, &DecodeOptions::default()).unwrap();
+/// assert_eq!(latin, "René");
+/// ```
+pub fn decode<'a>(
+    raw: &'a [u8],
+    delims: &Delimiters,
+    charset: Charset,
+    opts: &DecodeOptions,
+) -> Result<Cow<'a, str>> {
+    let has_escape = delims
+        .escape
+        .is_some_and(|e| memchr::memchr(e, raw).is_some());
+    if !has_escape {
+        return text(raw, charset, 0);
+    }
+    let Some(esc) = delims.escape else {
+        return text(raw, charset, 0);
+    };
+    // Resolve escapes into bytes in the message's charset, then decode once.
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    let mut i = 0usize;
+    while let Some(rel) = raw.get(i..).and_then(|r| memchr::memchr(esc, r)) {
+        let at = i + rel;
+        out.extend_from_slice(raw.get(i..at).unwrap_or_default());
+        let body_start = at + 1;
+        let close = raw
+            .get(body_start..)
+            .and_then(|r| memchr::memchr(esc, r))
+            .map(|p| body_start + p);
+        let Some(close) = close else {
+            // Unterminated: keep the rest verbatim.
+            out.extend_from_slice(raw.get(at..).unwrap_or_default());
+            i = raw.len();
+            break;
+        };
+        let body = raw.get(body_start..close).unwrap_or_default();
+        let verbatim = raw.get(at..=close).unwrap_or_default();
+        resolve(body, verbatim, delims, opts, &mut out);
+        i = close + 1;
+    }
+    out.extend_from_slice(raw.get(i..).unwrap_or_default());
+    Ok(Cow::Owned(text(&out, charset, 0)?.into_owned()))
+}
+
+fn resolve(body: &[u8], verbatim: &[u8], d: &Delimiters, opts: &DecodeOptions, out: &mut Vec<u8>) {
+    let render = opts.formatting == Formatting::Render;
+    match body {
+        b"F" => out.push(d.field),
+        b"S" => out.push(d.component),
+        b"R" => out.push(d.repetition),
+        b"T" => match d.subcomponent {
+            Some(s) => out.push(s),
+            None => out.extend_from_slice(verbatim),
+        },
+        b"E" => match d.escape {
+            Some(e) => out.push(e),
+            None => out.extend_from_slice(verbatim),
+        },
+        b"P" => match d.truncation {
+            Some(t) => out.push(t),
+            None => out.extend_from_slice(verbatim),
+        },
+        [b'X', hex @ ..]
+            if !hex.is_empty() && hex.len() % 2 == 0 && hex.iter().all(u8::is_ascii_hexdigit) =>
+        {
+            out.extend(hex.chunks_exact(2).map(|p| match p {
+                [h, l] => (hexval(*h) << 4) | hexval(*l),
+                _ => 0,
+            }));
+        }
+        b"H" | b"N" if render => {}
+        [b'.', cmd @ ..] if render => render_formatting(cmd, verbatim, out),
+        _ => out.extend_from_slice(verbatim),
+    }
+}
+
+fn render_formatting(cmd: &[u8], verbatim: &[u8], out: &mut Vec<u8>) {
+    let (name, arg) = cmd.split_at(cmd.iter().take_while(|c| c.is_ascii_alphabetic()).count());
+    let arg = arg.trim_ascii();
+    let n = if arg.is_empty() {
+        Some(1)
+    } else {
+        std::str::from_utf8(arg)
+            .ok()
+            .and_then(|s| s.parse::<u16>().ok())
+    };
+    match (name, n) {
+        (b"br" | b"ce", _) => out.push(b'\n'),
+        (b"sp", Some(n)) => out.extend(std::iter::repeat_n(b'\n', usize::from(n.min(100)))),
+        (b"fi" | b"nf" | b"in" | b"ti" | b"sk", _) => {}
+        _ => out.extend_from_slice(verbatim),
+    }
+}
+
+fn hexval(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// Reads bytes as text in `charset`. ASCII accepts UTF-8 too (many senders
+/// leave MSH-18 empty and send UTF-8); invalid bytes are an error at their
+/// offset (plus `base`).
+fn text(raw: &[u8], charset: Charset, base: usize) -> Result<Cow<'_, str>> {
+    match charset {
+        Charset::Ascii | Charset::Utf8 => match std::str::from_utf8(raw) {
+            Ok(s) => Ok(Cow::Borrowed(s)),
+            Err(e) => Err(Error::new(
+                ErrorKind::InvalidText {
+                    charset: charset.name(),
+                },
+                base + e.valid_up_to(),
+                0,
+            )),
+        },
+        Charset::Latin1 => {
+            if raw.is_ascii() {
+                Ok(Cow::Borrowed(std::str::from_utf8(raw).unwrap_or_default()))
+            } else {
+                Ok(Cow::Owned(raw.iter().map(|&b| char::from(b)).collect()))
+            }
+        }
+    }
+}
+
+/// Escapes text for writing as one leaf value: every delimiter and the escape
+/// character become escape sequences, and CR/LF become `\X0D\`/`\X0A\`. The
+/// result is encoded in `charset` (Latin-1 characters above U+00FF become `?`).
+///
+/// ```
+/// use carecodec_hl7v2::escape::encode;
+/// use carecodec_hl7v2::{Charset, Delimiters};
+///
+/// let d = Delimiters::default();
+/// assert_eq!(encode("O'Brien^A|B", &d, Charset::Utf8), b"O'Brien\\S\\A\\F\\B".to_vec());
+/// assert_eq!(encode("a\\b", &d, Charset::Utf8), b"a\\E\\b".to_vec());
+/// ```
+pub fn encode(text: &str, delims: &Delimiters, charset: Charset) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    encode_into(text, delims, charset, &mut out);
+    out
+}
+
+/// [`encode`] appending to `out`.
+pub fn encode_into(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u8>) {
+    let esc = d.escape.unwrap_or(b'\\');
+    let seq = |out: &mut Vec<u8>, code: &[u8]| {
+        out.push(esc);
+        out.extend_from_slice(code);
+        out.push(esc);
+    };
+    for ch in text.chars() {
+        if ch.is_ascii() {
+            let b = ch as u8;
+            if b == d.field {
+                seq(out, b"F");
+            } else if b == d.component {
+                seq(out, b"S");
+            } else if b == d.repetition {
+                seq(out, b"R");
+            } else if Some(b) == d.escape {
+                seq(out, b"E");
+            } else if Some(b) == d.subcomponent {
+                seq(out, b"T");
+            } else if Some(b) == d.truncation {
+                seq(out, b"P");
+            } else if b == b'\r' {
+                seq(out, b"X0D");
+            } else if b == b'\n' {
+                seq(out, b"X0A");
+            } else {
+                out.push(b);
+            }
+        } else {
+            match charset {
+                Charset::Latin1 => out.push(u8::try_from(u32::from(ch)).unwrap_or(b'?')),
+                Charset::Ascii | Charset::Utf8 => {
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(raw: &[u8]) -> String {
+        decode(
+            raw,
+            &Delimiters::default(),
+            Charset::Utf8,
+            &DecodeOptions::default(),
+        )
+        .unwrap()
+        .into_owned()
+    }
+
+    #[test]
+    fn all_escapes() {
+        assert_eq!(dec(b"\\F\\\\S\\\\T\\\\R\\\\E\\"), "|^&~\\");
+        assert_eq!(dec(b"\\X0D0A\\"), "\r\n");
+        assert_eq!(dec(b"\\X0D\\\\X0A\\"), "\r\n");
+        assert_eq!(dec(b"caf\\XC3A9\\"), "café");
+        assert_eq!(dec(b"\xc3\xa9\\F\\x"), "é|x");
+        assert_eq!(dec(b"a\\.br\\b"), "a\\.br\\b");
+        assert_eq!(dec(b"\\Zfoo\\"), "\\Zfoo\\");
+        assert_eq!(dec(b"\\C2842\\x"), "\\C2842\\x");
+        assert_eq!(dec(b"\\M2442\\x"), "\\M2442\\x");
+        assert_eq!(dec(b"open\\F"), "open\\F");
+        assert_eq!(dec(b"\\X0\\"), "\\X0\\");
+        assert_eq!(dec(b"\\P\\"), "\\P\\");
+        assert_eq!(dec(b"\\E\\R\\"), "\\R\\");
+    }
+
+    #[test]
+    fn truncation_escape() {
+        let d = Delimiters::new(b'|', b"^~\\&#").unwrap();
+        let s = decode(b"a\\P\\b#", &d, Charset::Ascii, &DecodeOptions::default()).unwrap();
+        assert_eq!(s, "a#b#");
+    }
+
+    #[test]
+    fn rendering() {
+        let d = Delimiters::default();
+        let r = |raw: &[u8]| {
+            decode(raw, &d, Charset::Utf8, &DecodeOptions::render())
+                .unwrap()
+                .into_owned()
+        };
+        assert_eq!(r(b"a\\.br\\b"), "a\nb");
+        assert_eq!(r(b"a\\.sp 2\\b"), "a\n\nb");
+        assert_eq!(r(b"\\H\\bold\\N\\"), "bold");
+        assert_eq!(r(b"\\.in 4\\x\\.ce\\"), "x\n");
+        assert_eq!(r(b"\\.zz\\"), "\\.zz\\");
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_not_a_panic() {
+        let e = decode(
+            b"ab\xff",
+            &Delimiters::default(),
+            Charset::Utf8,
+            &DecodeOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.offset(), 2);
+    }
+
+    #[test]
+    fn encode_roundtrip() {
+        let d = Delimiters::new(b'|', b"^~\\&#").unwrap();
+        for s in ["plain", "a|b^c~d\\e&f#g", "line\r\nbreak", "é ü 漢"] {
+            let raw = encode(s, &d, Charset::Utf8);
+            assert_eq!(
+                decode(&raw, &d, Charset::Utf8, &DecodeOptions::default()).unwrap(),
+                s
+            );
+        }
+    }
+}

@@ -1,0 +1,684 @@
+//! Borrowed views over a parsed message: [`Message`], [`Segment`], [`Value`].
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::escape::{self, DecodeOptions};
+use crate::path::Path;
+use crate::scan::{self, Charset, Delimiters, Index, ParseOptions, Repair, SegEntry};
+
+/// A parsed HL7 v2 message borrowing its input.
+///
+/// Parsing records an offset index of segments and fields; nothing is copied
+/// and nothing is allocated per field. Repetitions, components and
+/// subcomponents are split on access.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+///
+/// let input = b"MSH|^~\\&|PAS|RX1|EPR|RX1|202401021230||ADT^A01|42|P|2.4\r\
+///               PID|1||9434765919^^^NHS^NH~123^^^RX1^MR||SMITH^JOHN\r";
+/// let msg = Message::parse(input).unwrap();
+/// assert_eq!(msg.control_id(), Some("42"));
+/// let nhs = msg.get("PID-3[1].1").unwrap().unwrap();
+/// assert_eq!(nhs.raw(), b"9434765919");
+/// assert_eq!(msg.get("PID-3[2].4").unwrap().unwrap().decoded().unwrap(), "RX1");
+/// assert_eq!(msg.get("PID-5.2").unwrap().unwrap().decoded().unwrap(), "JOHN");
+/// assert!(msg.get("PID-5.3").unwrap().is_none()); // absent
+/// ```
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    input: &'a [u8],
+    index: Cow<'a, Index>,
+}
+
+/// Where a value sits: it decides which separator splits it further.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Level {
+    /// A whole segment.
+    Segment,
+    /// A whole field, all repetitions.
+    Field,
+    /// One repetition of a field.
+    Repetition,
+    /// One component.
+    Component,
+    /// One subcomponent: a leaf.
+    Subcomponent,
+    /// MSH-1 or MSH-2: a leaf that is never split.
+    Literal,
+}
+
+/// Whether a present value is empty, the HL7 null `""`, or has content.
+///
+/// An absent value is `None` from the lookup that would have found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Presence {
+    /// Present but empty (`||`): "no change" in most interfaces.
+    Empty,
+    /// The HL7 null `""`: "delete the stored value".
+    Null,
+    /// Present with content.
+    Value,
+}
+
+/// MSH-9 split into its parts (raw text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MessageType<'a> {
+    /// MSH-9.1, e.g. `ADT`.
+    pub code: &'a str,
+    /// MSH-9.2, e.g. `A01` (empty when absent).
+    pub trigger: &'a str,
+    /// MSH-9.3, e.g. `ADT_A01` (empty when absent).
+    pub structure: &'a str,
+}
+
+impl<'a> Message<'a> {
+    /// Parses `input` leniently (repairs reported in [`Message::repairs`]).
+    pub fn parse(input: &'a [u8]) -> Result<Message<'a>> {
+        Message::parse_with(input, &ParseOptions::default())
+    }
+
+    /// Parses `input` with `opts`.
+    pub fn parse_with(input: &'a [u8], opts: &ParseOptions) -> Result<Message<'a>> {
+        let mut index = Index::default();
+        scan::scan(input, opts, &mut index)?;
+        Ok(Message {
+            input,
+            index: Cow::Owned(index),
+        })
+    }
+
+    /// Parses `input` into a caller-owned, reusable `index`: after the index has
+    /// grown to fit the largest message, parsing allocates nothing.
+    pub fn parse_in(
+        input: &'a [u8],
+        opts: &ParseOptions,
+        index: &'a mut Index,
+    ) -> Result<Message<'a>> {
+        scan::scan(input, opts, index)?;
+        Ok(Message {
+            input,
+            index: Cow::Borrowed(index),
+        })
+    }
+
+    /// The input exactly as given (BOM, framing and terminators included).
+    /// Writing these bytes reproduces the message byte for byte.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.input
+    }
+
+    /// The segments' bytes: the input without BOM, MLLP framing or padding
+    /// (the final terminator is kept when present).
+    pub fn content(&self) -> &'a [u8] {
+        let (s, e) = self.index.content;
+        self.input.get(s as usize..e as usize).unwrap_or_default()
+    }
+
+    /// Byte range of [`Message::content`] in the input.
+    pub fn content_range(&self) -> Range<usize> {
+        let (s, e) = self.index.content;
+        s as usize..e as usize
+    }
+
+    /// The delimiters read from MSH-1 and MSH-2.
+    pub fn delimiters(&self) -> Delimiters {
+        self.index.delims
+    }
+
+    /// The character set text is decoded in (MSH-18, or the option that overrode it).
+    pub fn charset(&self) -> Charset {
+        self.index.charset
+    }
+
+    /// Every repair the lenient parser made, in input order.
+    pub fn repairs(&self) -> &[Repair] {
+        &self.index.repairs
+    }
+
+    /// Number of segments.
+    pub fn segment_count(&self) -> usize {
+        self.index.segs.len()
+    }
+
+    /// Number of fields over all segments (MSH-1 and MSH-2 counted).
+    pub fn field_count(&self) -> usize {
+        self.segments().map(|s| s.field_count()).sum()
+    }
+
+    /// The segments in order.
+    pub fn segments(&self) -> impl ExactSizeIterator<Item = Segment<'_, 'a>> + '_ {
+        self.index
+            .segs
+            .iter()
+            .enumerate()
+            .map(move |(i, e)| self.segment_at(i, *e))
+    }
+
+    fn segment_at(&self, ordinal: usize, entry: SegEntry) -> Segment<'_, 'a> {
+        Segment {
+            input: self.input,
+            index: &self.index,
+            entry,
+            ordinal,
+        }
+    }
+
+    /// The `occurrence`th (1-based) segment with identifier `id`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rOBX|1\rOBX|2\r").unwrap();
+    /// assert_eq!(msg.segment("OBX", 2).unwrap().raw(), b"OBX|2");
+    /// assert!(msg.segment("OBX", 3).is_none());
+    /// ```
+    pub fn segment(&self, id: &str, occurrence: u32) -> Option<Segment<'_, 'a>> {
+        let id = id.as_bytes();
+        self.index
+            .segs
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| self.input.get(e.start as usize..e.start as usize + 3) == Some(id))
+            .nth(occurrence.max(1) as usize - 1)
+            .map(|(i, e)| self.segment_at(i, *e))
+    }
+
+    /// Looks up a path such as `PID-3[2].1`. `Ok(None)` means absent; an
+    /// invalid path is an error.
+    pub fn get(&self, path: &str) -> Result<Option<Value<'a>>> {
+        Ok(self.query(&Path::parse(path)?))
+    }
+
+    /// Looks up a parsed path.
+    ///
+    /// A path returns the element at the depth it names: `PID-5` is the whole
+    /// field with every repetition, `PID-5.1` the first component of the first
+    /// repetition *including* any subcomponents (`EVERYMAN&&Aniston`), and
+    /// `PID-5.1.1` the first subcomponent alone (`EVERYMAN`).
+    pub fn query(&self, path: &Path) -> Option<Value<'a>> {
+        let seg = self.segment(path.segment(), path.occurrence)?;
+        let Some(n) = path.field else {
+            return Some(seg.as_value());
+        };
+        let field = seg.field(n)?;
+        if field.level == Level::Literal {
+            let all_first = [path.repetition, path.component, path.subcomponent]
+                .iter()
+                .all(|i| i.is_none_or(|i| i == 1));
+            return all_first.then_some(field);
+        }
+        if path.repetition.is_none() && path.component.is_none() {
+            return Some(field);
+        }
+        let rep = field.repetition(path.repetition.unwrap_or(1))?;
+        let Some(c) = path.component else {
+            return Some(rep);
+        };
+        let comp = rep.component(c)?;
+        match path.subcomponent {
+            None => Some(comp),
+            Some(s) => comp.subcomponent(s),
+        }
+    }
+
+    /// Decoded text at `path`: `Ok(None)` when absent.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rNTE|1||a\\T\\b\r").unwrap();
+    /// assert_eq!(msg.text("NTE-3").unwrap().as_deref(), Some("a&b"));
+    /// ```
+    pub fn text(&self, path: &str) -> Result<Option<Cow<'a, str>>> {
+        match self.get(path)? {
+            None => Ok(None),
+            Some(v) => v.decoded().map(Some),
+        }
+    }
+
+    fn msh_str(&self, field: u32, component: u32) -> Option<&'a str> {
+        let v = self
+            .segments()
+            .next()?
+            .field(field)?
+            .repetition(1)?
+            .component(component)?;
+        std::str::from_utf8(v.raw()).ok()
+    }
+
+    /// MSH-9 (message type, trigger event, structure).
+    pub fn message_type(&self) -> Option<MessageType<'a>> {
+        Some(MessageType {
+            code: self.msh_str(9, 1)?,
+            trigger: self.msh_str(9, 2).unwrap_or(""),
+            structure: self.msh_str(9, 3).unwrap_or(""),
+        })
+    }
+
+    /// MSH-10, the message control id.
+    pub fn control_id(&self) -> Option<&'a str> {
+        self.msh_str(10, 1).filter(|s| !s.is_empty())
+    }
+
+    /// MSH-12.1, the version id (`2.4`, `2.5.1`…).
+    pub fn version(&self) -> Option<&'a str> {
+        self.msh_str(12, 1).filter(|s| !s.is_empty())
+    }
+
+    /// Calls `f` for every non-empty leaf in document order, with its fully
+    /// indexed path (`PID[1]-5[1].1.1`). MSH-1 and MSH-2 are leaves of their
+    /// own (`MSH[1]-1`, `MSH[1]-2`). Allocates nothing.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A\rPID|1||X&Y^Z~W\r").unwrap();
+    /// let mut seen = Vec::new();
+    /// msg.for_each_leaf(|path, v| seen.push(format!("{path}={}", v.decoded().unwrap())));
+    /// assert_eq!(seen, [
+    ///     "MSH[1]-1=|", "MSH[1]-2=^~\\&", "MSH[1]-3[1].1.1=A",
+    ///     "PID[1]-1[1].1.1=1", "PID[1]-3[1].1.1=X", "PID[1]-3[1].1.2=Y",
+    ///     "PID[1]-3[1].2.1=Z", "PID[1]-3[2].1.1=W",
+    /// ]);
+    /// ```
+    pub fn for_each_leaf(&self, mut f: impl FnMut(Path, Value<'a>)) {
+        let mut counts: [([u8; 3], u32); 32] = [([0; 3], 0); 32];
+        let mut used = 0usize;
+        for (i, seg) in self.segments().enumerate() {
+            let id = seg.id_bytes();
+            let slot = counts.iter().take(used).position(|(k, _)| *k == id);
+            let occurrence = if let Some((_, n)) = slot.and_then(|i| counts.get_mut(i)) {
+                *n += 1;
+                *n
+            } else if let Some(free) = counts.get_mut(used) {
+                *free = (id, 1);
+                used += 1;
+                1
+            } else {
+                // More distinct segment ids than slots: count the hard way.
+                1 + self
+                    .segments()
+                    .take(i)
+                    .filter(|s| s.id_bytes() == id)
+                    .count() as u32
+            };
+            let Ok(base) = Path::segment_path(seg.id(), occurrence) else {
+                continue;
+            };
+            for (n, field) in seg.fields() {
+                if field.raw.is_empty() {
+                    continue;
+                }
+                let fp = base.field(n);
+                if field.level == Level::Literal {
+                    f(fp, field);
+                    continue;
+                }
+                for (r, rep) in field.parts().enumerate() {
+                    if rep.raw.is_empty() {
+                        continue;
+                    }
+                    for (c, comp) in rep.parts().enumerate() {
+                        if comp.raw.is_empty() {
+                            continue;
+                        }
+                        for (s, sub) in comp.parts().enumerate() {
+                            if !sub.raw.is_empty() {
+                                f(
+                                    fp.repetition(r as u32 + 1)
+                                        .component(c as u32 + 1)
+                                        .subcomponent(s as u32 + 1),
+                                    sub,
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every non-empty leaf with its path, collected (see [`Message::for_each_leaf`]).
+    pub fn leaves(&self) -> Vec<(Path, Value<'a>)> {
+        let mut out = Vec::new();
+        self.for_each_leaf(|p, v| out.push((p, v)));
+        out
+    }
+}
+
+/// One segment of a [`Message`].
+#[derive(Debug, Clone, Copy)]
+pub struct Segment<'m, 'a> {
+    input: &'a [u8],
+    index: &'m Index,
+    entry: SegEntry,
+    ordinal: usize,
+}
+
+impl<'m, 'a> Segment<'m, 'a> {
+    /// The segment identifier, e.g. `PID`.
+    pub fn id(&self) -> &'a str {
+        std::str::from_utf8(self.id_raw()).unwrap_or("")
+    }
+
+    fn id_raw(&self) -> &'a [u8] {
+        let s = self.entry.start as usize;
+        self.input.get(s..s + 3).unwrap_or_default()
+    }
+
+    fn id_bytes(&self) -> [u8; 3] {
+        match self.id_raw() {
+            [a, b, c] => [*a, *b, *c],
+            _ => [0; 3],
+        }
+    }
+
+    /// The segment's bytes, terminator excluded.
+    pub fn raw(&self) -> &'a [u8] {
+        self.input
+            .get(self.entry.start as usize..self.entry.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// Byte span of the segment in the input, terminator excluded.
+    pub fn span(&self) -> Range<usize> {
+        self.entry.start as usize..self.entry.end as usize
+    }
+
+    /// 1-based line: the segment's position in the message.
+    pub fn line(&self) -> usize {
+        self.ordinal + 1
+    }
+
+    fn is_header(&self) -> bool {
+        matches!(self.id_raw(), b"MSH" | b"FHS" | b"BHS")
+    }
+
+    /// Number of fields present (for MSH, MSH-1 and MSH-2 included).
+    pub fn field_count(&self) -> usize {
+        let pieces = self.entry.count as usize;
+        if self.is_header() {
+            pieces
+        } else {
+            pieces.saturating_sub(1)
+        }
+    }
+
+    fn piece(&self, k: u32) -> Option<(&'a [u8], u32)> {
+        if k >= self.entry.count {
+            return None;
+        }
+        let base = self.entry.first as usize;
+        let start = *self.index.fields.get(base + k as usize)?;
+        let end = if k + 1 < self.entry.count {
+            self.index.fields.get(base + k as usize + 1)? - 1
+        } else {
+            self.entry.end
+        };
+        Some((self.input.get(start as usize..end as usize)?, start))
+    }
+
+    fn value(&self, raw: &'a [u8], offset: u32, level: Level) -> Value<'a> {
+        Value {
+            raw,
+            offset,
+            level,
+            delims: self.index.delims,
+            charset: self.index.charset,
+        }
+    }
+
+    /// The whole segment as a [`Value`] (level [`Level::Segment`]).
+    pub fn as_value(&self) -> Value<'a> {
+        self.value(self.raw(), self.entry.start, Level::Segment)
+    }
+
+    /// Field `n` (1-based); `None` when absent. For header segments, field 1
+    /// is the field separator and field 2 the encoding characters.
+    pub fn field(&self, n: u32) -> Option<Value<'a>> {
+        if n == 0 {
+            return None;
+        }
+        if self.is_header() {
+            if n == 1 {
+                let at = self.entry.start + 3;
+                return Some(self.value(
+                    self.input.get(at as usize..at as usize + 1)?,
+                    at,
+                    Level::Literal,
+                ));
+            }
+            let (raw, at) = self.piece(n - 1)?;
+            let level = if n == 2 { Level::Literal } else { Level::Field };
+            return Some(self.value(raw, at, level));
+        }
+        let (raw, at) = self.piece(n)?;
+        Some(self.value(raw, at, Level::Field))
+    }
+
+    /// The fields with their 1-based numbers.
+    pub fn fields(&self) -> impl Iterator<Item = (u32, Value<'a>)> + '_ {
+        (1..=self.field_count() as u32).filter_map(move |n| self.field(n).map(|v| (n, v)))
+    }
+}
+
+/// A borrowed field, repetition, component or subcomponent.
+///
+/// [`Value::raw`] gives the bytes exactly as read; [`Value::decoded`] resolves
+/// escapes and the character set, allocating only when it must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Value<'a> {
+    raw: &'a [u8],
+    offset: u32,
+    level: Level,
+    delims: Delimiters,
+    charset: Charset,
+}
+
+impl<'a> Value<'a> {
+    /// The bytes exactly as read, escapes and separators included.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Byte offset of the value in the input.
+    pub fn offset(&self) -> usize {
+        self.offset as usize
+    }
+
+    /// Byte span of the value in the input.
+    pub fn span(&self) -> Range<usize> {
+        self.offset as usize..self.offset as usize + self.raw.len()
+    }
+
+    /// The level the value sits at.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// True when the value is present but empty.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Empty, the HL7 null `""`, or content.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, Presence};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1|\"\"||X\r").unwrap();
+    /// assert_eq!(msg.get("PID-2").unwrap().unwrap().presence(), Presence::Null);
+    /// assert_eq!(msg.get("PID-3").unwrap().unwrap().presence(), Presence::Empty);
+    /// assert_eq!(msg.get("PID-4").unwrap().unwrap().presence(), Presence::Value);
+    /// assert!(msg.get("PID-5").unwrap().is_none()); // absent
+    /// ```
+    pub fn presence(&self) -> Presence {
+        match self.raw {
+            [] => Presence::Empty,
+            b"\"\"" => Presence::Null,
+            _ => Presence::Value,
+        }
+    }
+
+    /// True for the HL7 null `""`.
+    pub fn is_null(&self) -> bool {
+        self.presence() == Presence::Null
+    }
+
+    /// Text with escapes resolved (formatting escapes kept) in the message's charset.
+    pub fn decoded(&self) -> Result<Cow<'a, str>> {
+        self.decoded_with(&DecodeOptions::default())
+    }
+
+    /// Text with escapes resolved per `opts`.
+    pub fn decoded_with(&self, opts: &DecodeOptions) -> Result<Cow<'a, str>> {
+        if self.level == Level::Literal {
+            return std::str::from_utf8(self.raw)
+                .map(Cow::Borrowed)
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::InvalidText { charset: "ASCII" },
+                        self.offset as usize,
+                        0,
+                    )
+                });
+        }
+        escape::decode(self.raw, &self.delims, self.charset, opts)
+            .map_err(|e| Error::new(e.kind().clone(), self.offset as usize + e.offset(), 0))
+    }
+
+    fn child_level(&self) -> Option<(Level, Option<u8>)> {
+        match self.level {
+            Level::Segment => Some((Level::Field, Some(self.delims.field))),
+            Level::Field => Some((Level::Repetition, Some(self.delims.repetition))),
+            Level::Repetition => Some((Level::Component, Some(self.delims.component))),
+            Level::Component => Some((Level::Subcomponent, self.delims.subcomponent)),
+            Level::Subcomponent | Level::Literal => None,
+        }
+    }
+
+    /// The parts one level down (repetitions of a field, components of a
+    /// repetition, subcomponents of a component). A leaf yields itself.
+    pub fn parts(&self) -> Parts<'a> {
+        match self.child_level() {
+            Some((level, sep)) => Parts {
+                rest: Some(self.raw),
+                offset: self.offset,
+                sep,
+                level,
+                delims: self.delims,
+                charset: self.charset,
+            },
+            None => Parts {
+                rest: Some(self.raw),
+                offset: self.offset,
+                sep: None,
+                level: self.level,
+                delims: self.delims,
+                charset: self.charset,
+            },
+        }
+    }
+
+    fn nth_part(&self, want: Level, n: u32) -> Option<Value<'a>> {
+        if n == 0 {
+            return None;
+        }
+        match self.child_level() {
+            Some((level, _)) if level == want => self.parts().nth(n as usize - 1),
+            _ => None,
+        }
+    }
+
+    /// Repetition `n` (1-based) of a field.
+    pub fn repetition(&self, n: u32) -> Option<Value<'a>> {
+        self.nth_part(Level::Repetition, n)
+    }
+
+    /// Component `n` (1-based) of a repetition. On a field, of its first repetition.
+    pub fn component(&self, n: u32) -> Option<Value<'a>> {
+        if self.level == Level::Field {
+            return self.repetition(1)?.component(n);
+        }
+        self.nth_part(Level::Component, n)
+    }
+
+    /// Subcomponent `n` (1-based) of a component.
+    pub fn subcomponent(&self, n: u32) -> Option<Value<'a>> {
+        self.nth_part(Level::Subcomponent, n)
+    }
+
+    /// The repetitions of a field (a field with no repetition separator has one).
+    pub fn repetitions(&self) -> Parts<'a> {
+        if self.level == Level::Field {
+            self.parts()
+        } else {
+            Parts::empty(self)
+        }
+    }
+
+    /// The delimiters of the message the value came from.
+    pub fn delimiters(&self) -> Delimiters {
+        self.delims
+    }
+
+    /// The character set of the message the value came from.
+    pub fn charset(&self) -> Charset {
+        self.charset
+    }
+}
+
+/// Iterator over the parts of a [`Value`] one level down.
+#[derive(Debug, Clone)]
+pub struct Parts<'a> {
+    rest: Option<&'a [u8]>,
+    offset: u32,
+    sep: Option<u8>,
+    level: Level,
+    delims: Delimiters,
+    charset: Charset,
+}
+
+impl<'a> Parts<'a> {
+    fn empty(v: &Value<'a>) -> Parts<'a> {
+        Parts {
+            rest: None,
+            offset: v.offset,
+            sep: None,
+            level: v.level,
+            delims: v.delims,
+            charset: v.charset,
+        }
+    }
+}
+
+impl<'a> Iterator for Parts<'a> {
+    type Item = Value<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Value<'a>> {
+        let rest = self.rest?;
+        let (raw, next) = match self.sep.and_then(|s| memchr::memchr(s, rest)) {
+            Some(p) => (rest.get(..p)?, rest.get(p + 1..)),
+            None => (rest, None),
+        };
+        let v = Value {
+            raw,
+            offset: self.offset,
+            level: self.level,
+            delims: self.delims,
+            charset: self.charset,
+        };
+        self.offset += raw.len() as u32 + 1;
+        self.rest = next;
+        Some(v)
+    }
+}
+
+impl std::iter::FusedIterator for Parts<'_> {}

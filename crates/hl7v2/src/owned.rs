@@ -1,0 +1,419 @@
+//! Writing: byte-exact write-back, normalised output, and [`MessageBuf`], an
+//! owned message edited by path.
+
+use std::io::Write;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::escape;
+use crate::message::Message;
+use crate::path::Path;
+use crate::scan::{Charset, Delimiters};
+
+/// How to write a message.
+///
+/// ```
+/// use carecodec_hl7v2::{Message, WriteOptions};
+///
+/// let msg = Message::parse(b"\xEF\xBB\xBFMSH|^~\\&|A||\nPID|1||X^^~\n").unwrap();
+/// let mut out = Vec::new();
+/// msg.write_with(&mut out, &WriteOptions::normalised()).unwrap();
+/// assert_eq!(out, b"MSH|^~\\&|A\rPID|1||X\r");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// Write CR terminators, drop BOM, framing and padding, and trim trailing
+    /// empty fields, repetitions, components and subcomponents.
+    pub normalise: bool,
+}
+
+impl WriteOptions {
+    /// Byte-exact output (the default).
+    pub fn exact() -> WriteOptions {
+        WriteOptions::default()
+    }
+
+    /// Normalised output.
+    pub fn normalised() -> WriteOptions {
+        WriteOptions { normalise: true }
+    }
+}
+
+impl Message<'_> {
+    /// Writes the message exactly as it was read.
+    pub fn write_to(&self, w: &mut impl Write) -> Result<()> {
+        w.write_all(self.as_bytes())?;
+        Ok(())
+    }
+
+    /// Writes the message per `opts`.
+    pub fn write_with(&self, w: &mut impl Write, opts: &WriteOptions) -> Result<()> {
+        if !opts.normalise {
+            return self.write_to(w);
+        }
+        let d = self.delimiters();
+        let mut buf = Vec::with_capacity(self.as_bytes().len());
+        for seg in self.segments() {
+            normalise_segment(seg.raw(), &d, &mut buf);
+            buf.push(b'\r');
+        }
+        w.write_all(&buf)?;
+        Ok(())
+    }
+}
+
+fn is_header(raw: &[u8]) -> bool {
+    matches!(raw.get(..3), Some(b"MSH" | b"FHS" | b"BHS"))
+}
+
+/// Trims trailing empty fields, repetitions, components and subcomponents.
+fn normalise_segment(raw: &[u8], d: &Delimiters, out: &mut Vec<u8>) {
+    let header = is_header(raw);
+    let mut fields: Vec<&[u8]> = raw.split(|&b| b == d.field).collect();
+    let keep = if header { 2 } else { 1 };
+    while fields.len() > keep && trimmed_len(fields.last().copied().unwrap_or_default(), d) == 0 {
+        fields.pop();
+    }
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(d.field);
+        }
+        if i < keep {
+            out.extend_from_slice(f);
+        } else {
+            write_trimmed(f, d, out);
+        }
+    }
+}
+
+fn seps(d: &Delimiters) -> [Option<u8>; 3] {
+    [Some(d.repetition), Some(d.component), d.subcomponent]
+}
+
+fn trimmed_len(f: &[u8], d: &Delimiters) -> usize {
+    let mut v = Vec::new();
+    write_trimmed(f, d, &mut v);
+    v.len()
+}
+
+fn write_trimmed(f: &[u8], d: &Delimiters, out: &mut Vec<u8>) {
+    write_trimmed_level(f, &seps(d), out);
+}
+
+fn write_trimmed_level(v: &[u8], seps: &[Option<u8>], out: &mut Vec<u8>) {
+    let Some((first, rest)) = seps.split_first() else {
+        out.extend_from_slice(v);
+        return;
+    };
+    let Some(sep) = *first else {
+        out.extend_from_slice(v);
+        return;
+    };
+    let parts: Vec<Vec<u8>> = v
+        .split(|&b| b == sep)
+        .map(|p| {
+            let mut o = Vec::new();
+            write_trimmed_level(p, rest, &mut o);
+            o
+        })
+        .collect();
+    let n = parts
+        .iter()
+        .rposition(|p| !p.is_empty())
+        .map_or(0, |i| i + 1);
+    for (i, p) in parts.iter().take(n).enumerate() {
+        if i > 0 {
+            out.push(sep);
+        }
+        out.extend_from_slice(p);
+    }
+}
+
+/// An owned, editable message.
+///
+/// Converting a parsed [`Message`] keeps every byte (BOM, terminators,
+/// padding, original escapes), so an unmodified `MessageBuf` writes back
+/// byte for byte; [`MessageBuf::set`] escapes the text it stores.
+///
+/// ```
+/// use carecodec_hl7v2::{Message, MessageBuf};
+///
+/// let input = b"MSH|^~\\&|PAS\rPID|1||123||SMITH^JOHN\r";
+/// let mut buf = MessageBuf::from(&Message::parse(input).unwrap());
+/// assert_eq!(buf.to_bytes(), input);
+/// buf.set("PID-5.1", "O'BRIEN|SMYTH").unwrap();
+/// buf.set("PID-3[2].1", "X9").unwrap();
+/// assert_eq!(buf.to_bytes(), b"MSH|^~\\&|PAS\rPID|1||123~X9||O'BRIEN\\F\\SMYTH^JOHN\r");
+/// let again = buf.to_bytes();
+/// let msg = Message::parse(&again).unwrap();
+/// assert_eq!(msg.text("PID-5.1").unwrap().as_deref(), Some("O'BRIEN|SMYTH"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageBuf {
+    delims: Delimiters,
+    charset: Charset,
+    prefix: Vec<u8>,
+    segments: Vec<SegmentBuf>,
+    suffix: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SegmentBuf {
+    raw: Vec<u8>,
+    terminator: Vec<u8>,
+}
+
+impl SegmentBuf {
+    fn id(&self) -> &[u8] {
+        self.raw.get(..3).unwrap_or(&self.raw)
+    }
+}
+
+impl From<&Message<'_>> for MessageBuf {
+    fn from(msg: &Message<'_>) -> MessageBuf {
+        let input = msg.as_bytes();
+        let spans: Vec<_> = msg.segments().map(|s| s.span()).collect();
+        let content_end = msg.content_range().end;
+        let prefix = spans
+            .first()
+            .and_then(|s| input.get(..s.start))
+            .unwrap_or_default()
+            .to_vec();
+        let mut segments = Vec::with_capacity(spans.len());
+        for (i, s) in spans.iter().enumerate() {
+            let next = spans.get(i + 1).map_or(content_end, |n| n.start);
+            segments.push(SegmentBuf {
+                raw: input.get(s.clone()).unwrap_or_default().to_vec(),
+                terminator: input
+                    .get(s.end..next.max(s.end))
+                    .unwrap_or_default()
+                    .to_vec(),
+            });
+        }
+        let suffix = input.get(content_end..).unwrap_or_default().to_vec();
+        MessageBuf {
+            delims: msg.delimiters(),
+            charset: msg.charset(),
+            prefix,
+            segments,
+            suffix,
+        }
+    }
+}
+
+impl MessageBuf {
+    /// A new message holding only `MSH|^~\&` (with `delims`), CR-terminated, UTF-8.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Delimiters, MessageBuf};
+    ///
+    /// let mut m = MessageBuf::new(Delimiters::default());
+    /// m.set("MSH-9.1", "ACK").unwrap();
+    /// m.set("MSA-1", "AA").unwrap();
+    /// assert_eq!(m.to_bytes(), b"MSH|^~\\&|||||||ACK\rMSA|AA\r");
+    /// ```
+    pub fn new(delims: Delimiters) -> MessageBuf {
+        let mut raw = b"MSH".to_vec();
+        raw.push(delims.field);
+        raw.extend(delims.encoding_characters());
+        MessageBuf {
+            delims,
+            charset: Charset::Utf8,
+            prefix: Vec::new(),
+            segments: vec![SegmentBuf {
+                raw,
+                terminator: b"\r".to_vec(),
+            }],
+            suffix: Vec::new(),
+        }
+    }
+
+    /// The delimiters in use.
+    pub fn delimiters(&self) -> Delimiters {
+        self.delims
+    }
+
+    /// Number of segments.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Appends a segment with the raw bytes `raw` (e.g. `b"NTE|1||text"`),
+    /// CR-terminated. The bytes must start with a valid segment id and hold
+    /// no terminator.
+    pub fn push_segment_raw(&mut self, raw: &[u8]) -> Result<()> {
+        let id = raw.get(..3).unwrap_or(raw);
+        let id_str = std::str::from_utf8(id).unwrap_or("");
+        Path::segment_path(id_str, 1)?;
+        if raw.len() > 3 && raw.get(3) != Some(&self.delims.field)
+            || raw.iter().any(|&b| b == b'\r' || b == b'\n')
+        {
+            return Err(Error::new(
+                ErrorKind::ReadOnly("a segment with a terminator or bad id"),
+                0,
+                0,
+            ));
+        }
+        if let Some(last) = self.segments.last_mut() {
+            if last.terminator.is_empty() {
+                last.terminator.push(b'\r');
+            }
+        }
+        self.segments.push(SegmentBuf {
+            raw: raw.to_vec(),
+            terminator: b"\r".to_vec(),
+        });
+        Ok(())
+    }
+
+    /// Sets the text at `path`, escaping delimiters. Missing segments are
+    /// appended; missing fields, repetitions and components are created empty.
+    pub fn set(&mut self, path: &str, text: &str) -> Result<()> {
+        let raw = escape::encode(text, &self.delims, self.charset);
+        self.set_raw_path(&Path::parse(path)?, &raw)
+    }
+
+    /// Sets the raw bytes at `path` as given (no escaping: the caller may
+    /// place separators on purpose, e.g. a whole `XPN`).
+    pub fn set_raw(&mut self, path: &str, raw: &[u8]) -> Result<()> {
+        self.set_raw_path(&Path::parse(path)?, raw)
+    }
+
+    /// [`MessageBuf::set_raw`] with a parsed path.
+    pub fn set_raw_path(&mut self, path: &Path, raw: &[u8]) -> Result<()> {
+        let Some(field) = path.field else {
+            return Err(Error::new(ErrorKind::ReadOnly("a whole segment"), 0, 0));
+        };
+        let id = path.segment_id();
+        let header = matches!(&id, b"MSH" | b"FHS" | b"BHS");
+        if header && field <= 2 {
+            return Err(Error::new(ErrorKind::ReadOnly("MSH-1 or MSH-2"), 0, 0));
+        }
+        let mut found = self
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.id() == id)
+            .nth(path.occurrence as usize - 1)
+            .map(|(i, _)| i);
+        if found.is_none() {
+            let have = self.segments.iter().filter(|s| s.id() == id).count();
+            for _ in have..path.occurrence as usize {
+                self.push_segment_raw(&id)?;
+            }
+            found = Some(self.segments.len() - 1);
+        }
+        let d = self.delims;
+        let Some(seg) = found.and_then(|i| self.segments.get_mut(i)) else {
+            return Ok(());
+        };
+        // Piece number of the field: MSH-n is piece n-1, other SEG-n is piece n.
+        let piece = if header { field - 1 } else { field } as usize;
+        let mut levels = vec![(d.field, piece)];
+        if path.repetition.is_some() || path.component.is_some() {
+            levels.push((d.repetition, path.repetition.unwrap_or(1) as usize - 1));
+        }
+        if let Some(c) = path.component {
+            levels.push((d.component, c as usize - 1));
+            if let Some(s) = path.subcomponent {
+                let sub = d.subcomponent.ok_or(Error::new(
+                    ErrorKind::ReadOnly("a subcomponent without a subcomponent separator"),
+                    0,
+                    0,
+                ))?;
+                levels.push((sub, s as usize - 1));
+            }
+        }
+        seg.raw = replace_nested(&seg.raw, &levels, raw);
+        Ok(())
+    }
+
+    /// The message's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            self.prefix.len()
+                + self.suffix.len()
+                + self.segments.iter().map(|s| s.raw.len() + 2).sum::<usize>(),
+        );
+        out.extend_from_slice(&self.prefix);
+        for s in &self.segments {
+            out.extend_from_slice(&s.raw);
+            out.extend_from_slice(&s.terminator);
+        }
+        out.extend_from_slice(&self.suffix);
+        out
+    }
+
+    /// Writes the message per `opts`.
+    pub fn write_with(&self, w: &mut impl Write, opts: &WriteOptions) -> Result<()> {
+        if opts.normalise {
+            let mut buf = Vec::new();
+            for s in &self.segments {
+                normalise_segment(&s.raw, &self.delims, &mut buf);
+                buf.push(b'\r');
+            }
+            w.write_all(&buf)?;
+        } else {
+            w.write_all(&self.to_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the element addressed by `levels` (separator, 0-based index) in
+/// `raw` with `value`, padding with empty elements as needed.
+fn replace_nested(raw: &[u8], levels: &[(u8, usize)], value: &[u8]) -> Vec<u8> {
+    let Some(((sep, idx), rest)) = levels.split_first() else {
+        return value.to_vec();
+    };
+    let mut parts: Vec<&[u8]> = raw.split(|b| b == sep).collect();
+    if raw.is_empty() {
+        parts.clear();
+        parts.push(b"");
+    }
+    while parts.len() <= *idx {
+        parts.push(b"");
+    }
+    let inner = replace_nested(parts.get(*idx).copied().unwrap_or_default(), rest, value);
+    let mut out = Vec::with_capacity(raw.len() + value.len() + idx + 1);
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(*sep);
+        }
+        if i == *idx {
+            out.extend_from_slice(&inner);
+        } else {
+            out.extend_from_slice(p);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_exact_roundtrip_keeps_everything() {
+        for input in [
+            &b"MSH|^~\\&|A\rPID|1\r"[..],
+            b"\xEF\xBB\xBFMSH|^~\\&|A\nPID|1||\n\n",
+            b"\x0bMSH|^~\\&|A\rPID|1\r\x1c\r",
+            b"MSH|^~\\&|A\r\nPID|1\r\n",
+            b"MSH|^~\\&|A\rPID|1",
+        ] {
+            let msg = Message::parse(input).unwrap();
+            assert_eq!(MessageBuf::from(&msg).to_bytes(), input);
+        }
+    }
+
+    #[test]
+    fn set_pads_and_escapes() {
+        let mut m = MessageBuf::new(Delimiters::default());
+        m.set("PID-5[2].3.2", "a&b").unwrap();
+        assert_eq!(m.to_bytes(), b"MSH|^~\\&\rPID|||||~^^&a\\T\\b\r");
+        assert!(m.set("MSH-2", "x").is_err());
+        m.set("OBX[2]-1", "2").unwrap();
+        assert_eq!(m.segment_count(), 4);
+    }
+}

@@ -1,0 +1,274 @@
+//! Path notation: `PID-3[2].1.1`, `OBX[3]-5`, and the dotted `PID.3.1`.
+//!
+//! A path names a segment (with an optional 1-based occurrence in brackets),
+//! then optionally a field (with an optional 1-based repetition in brackets),
+//! a component and a subcomponent. Omitted occurrences and repetitions mean
+//! the first. [`Path`]'s `Display` writes every index out, as in
+//! `PID[1]-5[1].1.1`; [`Path::parse`] reads that form back.
+
+use std::fmt;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A parsed path to a segment, field, repetition, component or subcomponent.
+///
+/// ```
+/// use carecodec_hl7v2::Path;
+///
+/// let p = Path::parse("PID-3[2].1").unwrap();
+/// assert_eq!(p.segment(), "PID");
+/// assert_eq!((p.field, p.repetition, p.component), (Some(3), Some(2), Some(1)));
+/// assert_eq!(p.to_string(), "PID[1]-3[2].1");
+/// assert_eq!(Path::parse("PID.3.1").unwrap(), Path::parse("PID-3.1").unwrap());
+/// assert_eq!(Path::parse("OBX[3]-5").unwrap().occurrence, 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Path {
+    id: [u8; 3],
+    /// 1-based occurrence of the segment in the message.
+    pub occurrence: u32,
+    /// 1-based field number (`MSH-1` is the field separator itself).
+    pub field: Option<u32>,
+    /// 1-based repetition of the field; `None` means the whole field, all
+    /// repetitions, in lookups that return a field, and the first otherwise.
+    pub repetition: Option<u32>,
+    /// 1-based component.
+    pub component: Option<u32>,
+    /// 1-based subcomponent.
+    pub subcomponent: Option<u32>,
+}
+
+impl Path {
+    /// A path to the `occurrence`th segment `id` (three upper-case letters or digits).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Path;
+    ///
+    /// let p = Path::segment_path("OBX", 2).unwrap().field(5).component(1);
+    /// assert_eq!(p.to_string(), "OBX[2]-5.1");
+    /// ```
+    pub fn segment_path(id: &str, occurrence: u32) -> Result<Path> {
+        let id = parse_id(id.as_bytes(), id)?;
+        Ok(Path {
+            id,
+            occurrence: occurrence.max(1),
+            field: None,
+            repetition: None,
+            component: None,
+            subcomponent: None,
+        })
+    }
+
+    /// The segment identifier, e.g. `PID`.
+    pub fn segment(&self) -> &str {
+        std::str::from_utf8(&self.id).unwrap_or("???")
+    }
+
+    /// The segment identifier as bytes.
+    pub fn segment_id(&self) -> [u8; 3] {
+        self.id
+    }
+
+    /// This path narrowed to field `n`.
+    #[must_use]
+    pub fn field(mut self, n: u32) -> Path {
+        self.field = Some(n);
+        self
+    }
+
+    /// This path narrowed to repetition `n`.
+    #[must_use]
+    pub fn repetition(mut self, n: u32) -> Path {
+        self.repetition = Some(n);
+        self
+    }
+
+    /// This path narrowed to component `n`.
+    #[must_use]
+    pub fn component(mut self, n: u32) -> Path {
+        self.component = Some(n);
+        self
+    }
+
+    /// This path narrowed to subcomponent `n`.
+    #[must_use]
+    pub fn subcomponent(mut self, n: u32) -> Path {
+        self.subcomponent = Some(n);
+        self
+    }
+
+    /// Parses a path. Accepts `SEG`, `SEG[n]`, `-` or `.` before the field,
+    /// `[n]` after the field for the repetition, then `.component` and
+    /// `.subcomponent`. Indices are 1-based; zero is rejected.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Path;
+    ///
+    /// assert!(Path::parse("PID-0").is_err());
+    /// assert!(Path::parse("pid-3").is_err());
+    /// assert!(Path::parse("PID-3.1.2.3").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<Path> {
+        let b = s.as_bytes();
+        let id = parse_id(b.get(..3).unwrap_or(b), s)?;
+        let mut p = Path {
+            id,
+            occurrence: 1,
+            field: None,
+            repetition: None,
+            component: None,
+            subcomponent: None,
+        };
+        let mut rest = b.get(3..).unwrap_or_default();
+        if let Some((n, r)) = bracket(rest, s)? {
+            p.occurrence = n;
+            rest = r;
+        }
+        if rest.is_empty() {
+            return Ok(p);
+        }
+        let (sep, r) = rest.split_first().unwrap_or((&0, rest));
+        if *sep != b'-' && *sep != b'.' {
+            return Err(bad(s, "expected '-' or '.' after the segment"));
+        }
+        let (n, r) = number(r, s)?;
+        p.field = Some(n);
+        rest = r;
+        if let Some((n, r)) = bracket(rest, s)? {
+            p.repetition = Some(n);
+            rest = r;
+        }
+        let mut deeper = [None, None];
+        for slot in &mut deeper {
+            if rest.is_empty() {
+                break;
+            }
+            let Some((b'.', r)) = rest.split_first() else {
+                return Err(bad(s, "expected '.' before a component"));
+            };
+            let (n, r) = number(r, s)?;
+            *slot = Some(n);
+            rest = r;
+        }
+        let [component, subcomponent] = deeper;
+        p.component = component;
+        p.subcomponent = subcomponent;
+        if rest.is_empty() {
+            Ok(p)
+        } else {
+            Err(bad(s, "unexpected text after the subcomponent"))
+        }
+    }
+}
+
+impl std::str::FromStr for Path {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Path> {
+        Path::parse(s)
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.segment(), self.occurrence)?;
+        if let Some(field) = self.field {
+            write!(f, "-{field}")?;
+            if let Some(r) = self.repetition {
+                write!(f, "[{r}]")?;
+            }
+            if let Some(c) = self.component {
+                write!(f, ".{c}")?;
+                if let Some(s) = self.subcomponent {
+                    write!(f, ".{s}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cold]
+fn bad(path: &str, reason: &'static str) -> Error {
+    Error::new(
+        ErrorKind::InvalidPath {
+            path: path.to_owned(),
+            reason,
+        },
+        0,
+        0,
+    )
+}
+
+fn parse_id(id: &[u8], path: &str) -> Result<[u8; 3]> {
+    match id {
+        [a, b, c]
+            if a.is_ascii_uppercase()
+                && (b.is_ascii_uppercase() || b.is_ascii_digit())
+                && (c.is_ascii_uppercase() || c.is_ascii_digit()) =>
+        {
+            Ok([*a, *b, *c])
+        }
+        _ => Err(bad(
+            path,
+            "a segment id is three upper-case letters or digits",
+        )),
+    }
+}
+
+fn number<'b>(b: &'b [u8], path: &str) -> Result<(u32, &'b [u8])> {
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return Err(bad(path, "expected a number"));
+    }
+    if digits > 9 {
+        return Err(bad(path, "number too large"));
+    }
+    let (num, rest) = b.split_at(digits);
+    let n = num
+        .iter()
+        .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+    if n == 0 {
+        return Err(bad(path, "indices are 1-based"));
+    }
+    Ok((n, rest))
+}
+
+fn bracket<'b>(b: &'b [u8], path: &str) -> Result<Option<(u32, &'b [u8])>> {
+    let Some((b'[', r)) = b.split_first() else {
+        return Ok(None);
+    };
+    let (n, r) = number(r, path)?;
+    match r.split_first() {
+        Some((b']', r)) => Ok(Some((n, r))),
+        _ => Err(bad(path, "expected ']'")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        let p = Path::parse("PID-3[2].1.1").unwrap();
+        assert_eq!(p.to_string(), "PID[1]-3[2].1.1");
+        assert_eq!(Path::parse(&p.to_string()).unwrap(), p);
+        assert_eq!(Path::parse("MSH").unwrap().to_string(), "MSH[1]");
+        assert_eq!(Path::parse("ZU1[2]").unwrap().occurrence, 2);
+        for bad in [
+            "",
+            "PI",
+            "PID-",
+            "PID-3[",
+            "PID-3[0]",
+            "PID-3.x",
+            "PID-3]",
+            "PID 3",
+            "PID-3.1.1.1",
+            "PID-99999999999",
+        ] {
+            assert!(Path::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

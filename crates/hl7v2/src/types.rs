@@ -1,0 +1,1 @@
+//! Typed views over common HL7 v2 data types.
