@@ -1,1 +1,591 @@
-//! Batch files (FHS/BHS/BTS/FTS) and message streams read in constant memory.
+//! Batch files (FHS/BHS … BTS/FTS) and back-to-back message streams, read
+//! from any [`BufRead`] in constant memory.
+//!
+//! [`BatchReader`] splits the input into messages at each `MSH` segment,
+//! keeping every byte of each message (terminators included) in one reusable
+//! buffer and parsing it into one reusable [`Index`]. Memory stays bounded by
+//! the largest message (capped by [`BatchOptions::max_message_bytes`]).
+//!
+//! Every message is accounted for: [`Summary::read`] = accepted + rejected,
+//! and each rejection carries the byte offset and line in the *file*. The
+//! envelope is checked: BTS-1 against the messages in the batch, FTS-1
+//! against the batches in the file, missing trailers, and lines outside any
+//! message are reported as [`Problem`]s rather than dropped.
+//!
+//! ```
+//! use carecodec_hl7v2::batch::BatchReader;
+//!
+//! let file = b"FHS|^~\\&\rBHS|^~\\&\rMSH|^~\\&|A||||||ADT^A01|1|P|2.4\rPID|1\r\
+//! MSH|^~\\&|A||||||ADT^A01|2|P|2.4\rBTS|2\rFTS|1\r";
+//! let mut reader = BatchReader::new(&file[..]);
+//! let mut ids = Vec::new();
+//! while let Some(entry) = reader.next_message() {
+//!     let msg = entry.result.unwrap();
+//!     ids.push(msg.control_id().unwrap().to_owned());
+//! }
+//! assert_eq!(ids, ["1", "2"]);
+//! let summary = reader.summary();
+//! assert_eq!((summary.read, summary.accepted, summary.rejected), (2, 2, 0));
+//! assert!(summary.problems.is_empty());
+//! ```
+
+use std::fmt;
+use std::io::BufRead;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::message::Message;
+use crate::scan::{Index, ParseOptions};
+
+/// Options for [`BatchReader`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchOptions {
+    /// How each message is parsed.
+    pub parse: ParseOptions,
+    /// A message larger than this is rejected (and skipped) instead of buffered.
+    pub max_message_bytes: usize,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions {
+            parse: ParseOptions::default(),
+            max_message_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Something wrong with the file around the messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// BTS-1 does not match the number of messages in the batch.
+    BatchCountMismatch {
+        /// BTS-1 as sent.
+        declared: String,
+        /// Messages counted in the batch.
+        counted: usize,
+    },
+    /// FTS-1 does not match the number of batches in the file.
+    FileCountMismatch {
+        /// FTS-1 as sent.
+        declared: String,
+        /// Batches counted in the file.
+        counted: usize,
+    },
+    /// A BHS without a BTS before the next BHS or the end.
+    MissingBatchTrailer,
+    /// An FHS without an FTS before the end.
+    MissingFileTrailer,
+    /// A trailer (BTS/FTS) without its header.
+    UnexpectedTrailer(String),
+    /// Lines outside any message (before the first MSH, or after a trailer).
+    OrphanLines {
+        /// How many lines.
+        lines: usize,
+    },
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProblemKind::BatchCountMismatch { declared, counted } => {
+                write!(
+                    f,
+                    "BTS-1 says {declared:?} messages, the batch holds {counted}"
+                )
+            }
+            ProblemKind::FileCountMismatch { declared, counted } => {
+                write!(
+                    f,
+                    "FTS-1 says {declared:?} batches, the file holds {counted}"
+                )
+            }
+            ProblemKind::MissingBatchTrailer => f.write_str("batch has no BTS trailer"),
+            ProblemKind::MissingFileTrailer => f.write_str("file has no FTS trailer"),
+            ProblemKind::UnexpectedTrailer(s) => write!(f, "{s} without its header"),
+            ProblemKind::OrphanLines { lines } => write!(f, "{lines} line(s) outside any message"),
+        }
+    }
+}
+
+/// An envelope problem with its position in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Problem {
+    /// What is wrong.
+    pub kind: ProblemKind,
+    /// Byte offset in the file.
+    pub offset: usize,
+    /// 1-based line in the file.
+    pub line: usize,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at line {}, byte {}",
+            self.kind, self.line, self.offset
+        )
+    }
+}
+
+/// The accounting of a read: `read == accepted + rejected`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Messages read (every `MSH`).
+    pub read: usize,
+    /// Messages that parsed.
+    pub accepted: usize,
+    /// Messages rejected with an error.
+    pub rejected: usize,
+    /// Batches (BHS) seen.
+    pub batches: usize,
+    /// Files (FHS) seen.
+    pub files: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Envelope problems.
+    pub problems: Vec<Problem>,
+}
+
+/// One message read from a stream: its place in the file and its parse result.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Entry<'r> {
+    /// 1-based message number in the stream.
+    pub number: usize,
+    /// Byte offset of the message's first byte in the file.
+    pub offset: usize,
+    /// 1-based line of the message's MSH in the file.
+    pub line: usize,
+    /// The message's bytes exactly as in the file, terminators included.
+    pub bytes: &'r [u8],
+    /// The parsed message, or the error (with file positions) that rejected it.
+    pub result: Result<Message<'r>>,
+}
+
+#[derive(Debug, Default)]
+struct Envelope {
+    in_file: bool,
+    in_batch: bool,
+    batch_messages: usize,
+    file_batches: usize,
+}
+
+/// Reads messages one at a time from a [`BufRead`], in constant memory.
+#[derive(Debug)]
+pub struct BatchReader<R> {
+    reader: R,
+    opts: BatchOptions,
+    /// The next message's bytes (complete once the following MSH/trailer or EOF is seen).
+    buf: Vec<u8>,
+    /// A line already read that starts the next message.
+    pending: Vec<u8>,
+    pending_at: (usize, usize),
+    index: Index,
+    /// Byte offset of the next unread byte, and lines seen so far.
+    pos: usize,
+    lines: usize,
+    eof: bool,
+    io_error: Option<Error>,
+    oversize: bool,
+    env: Envelope,
+    orphan: Option<(usize, usize, usize)>,
+    summary: Summary,
+    line_buf: Vec<u8>,
+}
+
+fn segment_id(line: &[u8]) -> &[u8] {
+    line.get(..3).unwrap_or(line)
+}
+
+impl<R: BufRead> BatchReader<R> {
+    /// A reader with default options.
+    pub fn new(reader: R) -> BatchReader<R> {
+        BatchReader::with_options(reader, BatchOptions::default())
+    }
+
+    /// A reader with `opts`.
+    pub fn with_options(reader: R, opts: BatchOptions) -> BatchReader<R> {
+        BatchReader {
+            reader,
+            opts,
+            buf: Vec::new(),
+            pending: Vec::new(),
+            pending_at: (0, 0),
+            index: Index::default(),
+            pos: 0,
+            lines: 0,
+            eof: false,
+            io_error: None,
+            oversize: false,
+            env: Envelope::default(),
+            orphan: None,
+            summary: Summary::default(),
+            line_buf: Vec::new(),
+        }
+    }
+
+    /// Reads one line (terminator included) into `line_buf`. Returns false at EOF.
+    fn read_line(&mut self) -> bool {
+        self.line_buf.clear();
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.io_error = Some(Error::from(e).shifted(self.pos, self.lines + 1));
+                    self.eof = true;
+                    return !self.line_buf.is_empty();
+                }
+            };
+            if chunk.is_empty() {
+                self.eof = true;
+                return !self.line_buf.is_empty();
+            }
+            // A CR ends a line, with the LF after it when there is one.
+            if self.line_buf.last() == Some(&b'\r') {
+                if chunk.first() == Some(&b'\n') {
+                    self.line_buf.push(b'\n');
+                    self.reader.consume(1);
+                }
+                return true;
+            }
+            match memchr::memchr2(b'\r', b'\n', chunk) {
+                Some(p) => {
+                    let is_cr = chunk.get(p) == Some(&b'\r');
+                    self.line_buf
+                        .extend_from_slice(chunk.get(..=p).unwrap_or_default());
+                    self.reader.consume(p + 1);
+                    if !is_cr {
+                        return true;
+                    }
+                }
+                None => {
+                    let n = chunk.len();
+                    self.line_buf.extend_from_slice(chunk);
+                    self.reader.consume(n);
+                }
+            }
+        }
+    }
+
+    fn problem(&mut self, kind: ProblemKind, offset: usize, line: usize) {
+        self.summary.problems.push(Problem { kind, offset, line });
+    }
+
+    fn flush_orphans(&mut self) {
+        if let Some((offset, line, lines)) = self.orphan.take() {
+            self.problem(ProblemKind::OrphanLines { lines }, offset, line);
+        }
+    }
+
+    /// Handles a line that is not part of a message body. Returns true when it
+    /// starts a message (MSH).
+    fn envelope_line(&mut self, offset: usize, line_no: usize) -> bool {
+        let line = std::mem::take(&mut self.line_buf);
+        let trimmed = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
+        let trimmed = trimmed.strip_prefix(b"\x0b").unwrap_or(trimmed);
+        let id = segment_id(trimmed);
+        let is_msh = id == b"MSH";
+        match id {
+            b"MSH" => {
+                if self.env.in_batch {
+                    self.env.batch_messages += 1;
+                }
+            }
+            b"FHS" => {
+                self.flush_orphans();
+                self.close_batch(offset, line_no);
+                self.close_file(offset, line_no);
+                self.env.in_file = true;
+                self.summary.files += 1;
+            }
+            b"BHS" => {
+                self.flush_orphans();
+                self.close_batch(offset, line_no);
+                self.env.in_batch = true;
+                self.env.batch_messages = 0;
+                self.env.file_batches += 1;
+                self.summary.batches += 1;
+            }
+            b"BTS" => {
+                self.flush_orphans();
+                if self.env.in_batch {
+                    let declared = field1(trimmed);
+                    if parse_count(&declared) != Some(self.env.batch_messages) {
+                        self.problem(
+                            ProblemKind::BatchCountMismatch {
+                                declared,
+                                counted: self.env.batch_messages,
+                            },
+                            offset,
+                            line_no,
+                        );
+                    }
+                    self.env.in_batch = false;
+                } else {
+                    self.problem(
+                        ProblemKind::UnexpectedTrailer("BTS".into()),
+                        offset,
+                        line_no,
+                    );
+                }
+            }
+            b"FTS" => {
+                self.flush_orphans();
+                self.close_batch(offset, line_no);
+                if self.env.in_file {
+                    let declared = field1(trimmed);
+                    if parse_count(&declared) != Some(self.env.file_batches) {
+                        self.problem(
+                            ProblemKind::FileCountMismatch {
+                                declared,
+                                counted: self.env.file_batches,
+                            },
+                            offset,
+                            line_no,
+                        );
+                    }
+                    self.env.in_file = false;
+                    self.env.file_batches = 0;
+                } else {
+                    self.problem(
+                        ProblemKind::UnexpectedTrailer("FTS".into()),
+                        offset,
+                        line_no,
+                    );
+                }
+            }
+            _ => {
+                let blank = trimmed
+                    .iter()
+                    .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0 | 0x1c));
+                if !blank {
+                    match &mut self.orphan {
+                        Some((_, _, n)) => *n += 1,
+                        None => self.orphan = Some((offset, line_no, 1)),
+                    }
+                }
+            }
+        }
+        self.line_buf = line;
+        is_msh
+    }
+
+    fn close_batch(&mut self, offset: usize, line: usize) {
+        if self.env.in_batch {
+            self.env.in_batch = false;
+            self.problem(ProblemKind::MissingBatchTrailer, offset, line);
+        }
+    }
+
+    fn close_file(&mut self, offset: usize, line: usize) {
+        if self.env.in_file {
+            self.env.in_file = false;
+            self.problem(ProblemKind::MissingFileTrailer, offset, line);
+        }
+    }
+
+    /// Reads the next message. `None` at the end of the input; the summary is
+    /// then final. The returned entry borrows the reader until the next call.
+    pub fn next_message(&mut self) -> Option<Entry<'_>> {
+        // Find the start of the next message.
+        let (start, start_line) = if self.pending.is_empty() {
+            loop {
+                if self.eof {
+                    self.finish();
+                    return None;
+                }
+                let offset = self.pos;
+                if !self.read_line() {
+                    self.finish();
+                    return None;
+                }
+                self.pos += self.line_buf.len();
+                self.lines += 1;
+                if self.envelope_line(offset, self.lines) {
+                    break;
+                }
+            }
+            self.buf.clear();
+            self.buf.extend_from_slice(&self.line_buf);
+            (self.pos - self.line_buf.len(), self.lines)
+        } else {
+            self.buf.clear();
+            std::mem::swap(&mut self.buf, &mut self.pending);
+            self.pending_at
+        };
+        self.flush_orphans();
+        self.oversize = false;
+        // Collect its lines up to the next MSH/envelope segment or EOF.
+        while !self.eof {
+            let offset = self.pos;
+            if !self.read_line() {
+                break;
+            }
+            self.pos += self.line_buf.len();
+            self.lines += 1;
+            let id = segment_id(&self.line_buf);
+            if matches!(id, b"MSH" | b"FHS" | b"BHS" | b"BTS" | b"FTS") {
+                if self.envelope_line(offset, self.lines) {
+                    self.pending.clear();
+                    self.pending.extend_from_slice(&self.line_buf);
+                    self.pending_at = (offset, self.lines);
+                }
+                break;
+            }
+            if self.buf.len() + self.line_buf.len() > self.opts.max_message_bytes {
+                self.oversize = true;
+            } else if !self.oversize {
+                self.buf.extend_from_slice(&self.line_buf);
+            }
+        }
+        self.summary.read += 1;
+        self.summary.bytes = self.pos as u64;
+        let number = self.summary.read;
+        let result = if self.oversize {
+            Err(Error::new(ErrorKind::TooLarge, start, start_line))
+        } else {
+            Message::parse_in(&self.buf, &self.opts.parse, &mut self.index)
+                .map_err(|e| e.shifted(start, start_line - 1))
+        };
+        if result.is_ok() {
+            self.summary.accepted += 1;
+        } else {
+            self.summary.rejected += 1;
+        }
+        Some(Entry {
+            number,
+            offset: start,
+            line: start_line,
+            bytes: &self.buf,
+            result,
+        })
+    }
+
+    fn finish(&mut self) {
+        self.flush_orphans();
+        let (o, l) = (self.pos, self.lines);
+        self.close_batch(o, l);
+        self.close_file(o, l);
+        self.summary.bytes = self.pos as u64;
+    }
+
+    /// The accounting so far (final once [`BatchReader::next_message`] returned `None`).
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// An I/O error that ended the read early, if any.
+    pub fn io_error(&self) -> Option<&Error> {
+        self.io_error.as_ref()
+    }
+}
+
+fn field1(line: &[u8]) -> String {
+    let fs = line.get(3).copied().unwrap_or(b'|');
+    let body = line
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .map_or(line, |p| line.get(..p).unwrap_or_default());
+    let v = body.split(|&b| b == fs).nth(1).unwrap_or_default();
+    String::from_utf8_lossy(v).into_owned()
+}
+
+fn parse_count(s: &str) -> Option<usize> {
+    s.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(input: &[u8]) -> (Vec<std::result::Result<String, String>>, Summary) {
+        let mut r = BatchReader::new(input);
+        let mut out = Vec::new();
+        while let Some(e) = r.next_message() {
+            out.push(match e.result {
+                Ok(m) => Ok(m.control_id().unwrap_or("").to_owned()),
+                Err(err) => Err(format!("{}:{}", err.line(), err.offset())),
+            });
+        }
+        (out, r.summary().clone())
+    }
+
+    #[test]
+    fn back_to_back_lf_messages_with_blank_lines() {
+        let (msgs, s) = read_all(b"MSH|^~\\&||||||||1\nPID|1\n\nMSH|^~\\&||||||||2\nPID|1\n");
+        assert_eq!(msgs, [Ok("1".to_owned()), Ok("2".to_owned())]);
+        assert_eq!((s.read, s.accepted, s.rejected), (2, 2, 0));
+    }
+
+    #[test]
+    fn rejections_carry_file_positions() {
+        let input = b"MSH|^~\\&||||||||1\rPID|1\rMSH|^~\\&||||||||2\rP!D|1\r";
+        let (msgs, s) = read_all(input);
+        assert_eq!(msgs[1], Err("4:42".to_owned()));
+        assert_eq!(&input[42..45], b"P!D");
+        assert_eq!((s.read, s.accepted, s.rejected), (2, 1, 1));
+    }
+
+    #[test]
+    fn envelope_counts_checked() {
+        let (_, s) = read_all(b"FHS|^~\\&\rBHS|^~\\&\rMSH|^~\\&\rBTS|3\rFTS|2\r");
+        assert_eq!(s.problems.len(), 2);
+        assert!(matches!(
+            s.problems[0].kind,
+            ProblemKind::BatchCountMismatch { counted: 1, .. }
+        ));
+        assert!(matches!(
+            s.problems[1].kind,
+            ProblemKind::FileCountMismatch { counted: 1, .. }
+        ));
+        let (_, s) = read_all(b"FHS|^~\\&\rBHS|^~\\&\rMSH|^~\\&\r");
+        assert_eq!(
+            s.problems
+                .iter()
+                .map(|p| p.kind.clone())
+                .collect::<Vec<_>>(),
+            [
+                ProblemKind::MissingBatchTrailer,
+                ProblemKind::MissingFileTrailer
+            ]
+        );
+    }
+
+    #[test]
+    fn orphan_lines_reported() {
+        let (msgs, s) = read_all(b"// comment\rjunk\rMSH|^~\\&||||||||1\r");
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(s.problems[0].kind, ProblemKind::OrphanLines { lines: 2 });
+        assert_eq!(s.problems[0].line, 1);
+    }
+
+    #[test]
+    fn entry_bytes_are_exact() {
+        let input = b"MSH|^~\\&||||||||1\r\nPID|1\r\nMSH|^~\\&||||||||2\r\n";
+        let mut r = BatchReader::new(&input[..]);
+        let mut all = Vec::new();
+        while let Some(e) = r.next_message() {
+            all.extend_from_slice(e.bytes);
+        }
+        assert_eq!(all, input);
+    }
+
+    #[test]
+    fn tiny_buffer_reader() {
+        let input = b"MSH|^~\\&||||||||1\r\nPID|1\r\nMSH|^~\\&||||||||2\r\n";
+        let r = std::io::BufReader::with_capacity(1, &input[..]);
+        let mut r = BatchReader::new(r);
+        let mut n = 0;
+        while let Some(e) = r.next_message() {
+            assert!(e.result.is_ok());
+            n += 1;
+        }
+        assert_eq!(n, 2);
+    }
+}
