@@ -1,17 +1,320 @@
-//! `carecodec hl7` subcommands.
+//! `carecodec hl7` subcommands: flat, stats, check, ack.
 
+use std::error::Error;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
+use carecodec_hl7v2::ack::{self, AckCode, AckError, AckOptions, Outcome};
+use carecodec_hl7v2::batch::{BatchOptions, BatchReader};
+use carecodec_hl7v2::error::line_of;
+use carecodec_hl7v2::{Message, ParseOptions};
 use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::io::open;
 
 /// `carecodec hl7` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Not implemented yet.
-    Todo,
+    /// Print one line per non-empty leaf: message number, full path, value as a JSON string.
+    Flat {
+        /// HL7 v2 files (`-` for standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Count messages, segments, fields and bytes, and time the parse.
+    Stats {
+        /// HL7 v2 files (`-` for standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print every repair and error with its position; exit 1 if any message is rejected.
+    Check {
+        /// HL7 v2 files (`-` for standard input).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Reject instead of repairing (LF terminators, BOM, framing…).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Write the ACK for each message (AA/CA when it parses, AR/CR with ERR when not).
+    Ack {
+        /// HL7 v2 file (`-` for standard input).
+        file: PathBuf,
+        /// Frame each ACK with MLLP instead of ending it with a newline.
+        #[arg(long)]
+        mllp: bool,
+    },
 }
 
 /// Runs a `carecodec hl7` subcommand.
-pub fn run(_command: Command) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    Err("not implemented yet".into())
+pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
+    match command {
+        Command::Flat { files } => flat(&files),
+        Command::Stats { files } => stats(&files),
+        Command::Check { files, strict } => check(&files, strict),
+        Command::Ack { file, mllp } => ack_cmd(&file, mllp),
+    }
+}
+
+fn reader(
+    path: &PathBuf,
+    opts: BatchOptions,
+) -> io::Result<(BatchReader<Box<dyn BufRead>>, Option<ProgressBar>)> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = (io::stderr().is_terminal() && size > 8 << 20).then(|| {
+        let bar = ProgressBar::new(size);
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    Ok((BatchReader::with_options(open(path)?, opts), bar))
+}
+
+fn tick(bar: &Option<ProgressBar>, bytes: u64, n: usize) {
+    if let Some(bar) = bar {
+        if n % 1024 == 0 {
+            bar.set_position(bytes);
+        }
+    }
+}
+
+fn flat(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut number = 0usize;
+    let mut failed = false;
+    for path in files {
+        let (mut r, bar) = reader(path, BatchOptions::default())?;
+        while let Some(entry) = r.next_message() {
+            number += 1;
+            tick(&bar, entry.offset as u64, number);
+            match entry.result {
+                Ok(msg) => {
+                    let mut err = None;
+                    msg.for_each_leaf(|p, v| {
+                        if err.is_some() {
+                            return;
+                        }
+                        match v.decoded() {
+                            Ok(text) => {
+                                let json = serde_json::to_string(&text).unwrap_or_default();
+                                if let Err(e) = writeln!(out, "{number}\t{p}\t{json}") {
+                                    err = Some(Box::<dyn Error>::from(e));
+                                }
+                            }
+                            Err(e) => {
+                                failed = true;
+                                eprintln!(
+                                    "{}: message {number}: {p}: {}",
+                                    path.display(),
+                                    e.kind()
+                                );
+                            }
+                        }
+                    });
+                    if let Some(e) = err {
+                        return Err(e);
+                    }
+                }
+                Err(e) => {
+                    failed = true;
+                    eprintln!("{}: message {number} rejected: {e}", path.display());
+                }
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        if let Some(e) = r.io_error() {
+            return Err(format!("{}: {e}", path.display()).into());
+        }
+    }
+    out.flush()?;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn stats(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
+    let (mut messages, mut rejected, mut segments, mut fields, mut bytes) =
+        (0usize, 0usize, 0usize, 0usize, 0u64);
+    let start = Instant::now();
+    for path in files {
+        let (mut r, bar) = reader(path, BatchOptions::default())?;
+        while let Some(entry) = r.next_message() {
+            messages += 1;
+            tick(&bar, entry.offset as u64, messages);
+            match entry.result {
+                Ok(msg) => {
+                    segments += msg.segment_count();
+                    fields += msg.field_count();
+                }
+                Err(_) => rejected += 1,
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        bytes += r.summary().bytes;
+        if let Some(e) = r.io_error() {
+            return Err(format!("{}: {e}", path.display()).into());
+        }
+    }
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
+    println!("messages\t{messages}");
+    println!("rejected\t{rejected}");
+    println!("segments\t{segments}");
+    println!("fields\t{fields}");
+    println!("bytes\t{bytes}");
+    println!("seconds\t{secs:.6}");
+    println!("MB/s\t{:.1}", bytes as f64 / 1e6 / secs);
+    println!("messages/s\t{:.0}", messages as f64 / secs);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
+    let mut opts = BatchOptions::default();
+    if strict {
+        opts.parse = ParseOptions::strict();
+    }
+    let (mut read, mut accepted, mut rejected, mut repaired, mut problems) = (0, 0, 0, 0, 0);
+    for path in files {
+        let name = path.display();
+        let (mut r, bar) = reader(path, opts)?;
+        while let Some(entry) = r.next_message() {
+            tick(&bar, entry.offset as u64, entry.number);
+            let id = |m: &Message<'_>| {
+                m.control_id()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default()
+            };
+            match &entry.result {
+                Ok(msg) => {
+                    if !msg.repairs().is_empty() {
+                        repaired += 1;
+                    }
+                    for rep in msg.repairs() {
+                        let line = entry.line + line_of(entry.bytes, rep.offset) - 1;
+                        println!(
+                            "{name}:{line}: message {}{}: repaired: {} (byte {})",
+                            entry.number,
+                            id(msg),
+                            rep.kind,
+                            entry.offset + rep.offset
+                        );
+                    }
+                }
+                Err(e) => {
+                    let shown = e.render(entry.bytes);
+                    let detail = shown.split_once('\n').map_or("", |(_, d)| d);
+                    println!(
+                        "{name}:{}: message {}: rejected: {e}\n{detail}",
+                        e.line(),
+                        entry.number
+                    );
+                }
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let s = r.summary();
+        for p in &s.problems {
+            println!("{name}:{}: {}", p.line, p);
+        }
+        println!(
+            "{name}: read {}, accepted {}, rejected {}, batches {}, envelope problems {}",
+            s.read,
+            s.accepted,
+            s.rejected,
+            s.batches,
+            s.problems.len()
+        );
+        read += s.read;
+        accepted += s.accepted;
+        rejected += s.rejected;
+        problems += s.problems.len();
+        if let Some(e) = r.io_error() {
+            return Err(format!("{name}: {e}").into());
+        }
+    }
+    if files.len() > 1 {
+        println!(
+            "total: read {read}, accepted {accepted} ({repaired} repaired), rejected {rejected}, envelope problems {problems}"
+        );
+    }
+    Ok(if rejected > 0 || problems > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn ack_cmd(path: &PathBuf, mllp: bool) -> Result<ExitCode, Box<dyn Error>> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let (mut r, _bar) = reader(path, BatchOptions::default())?;
+    let now = chrono::Utc::now().format("%Y%m%d%H%M%S+0000").to_string();
+    let mut failed = false;
+    while let Some(entry) = r.next_message() {
+        let built = match &entry.result {
+            Ok(msg) => {
+                let opts = AckOptions::new(
+                    format!("ACK{}", msg.control_id().unwrap_or("")),
+                    now.clone(),
+                );
+                ack::build(msg, AckCode::for_message(msg, Outcome::Accept), None, &opts)
+            }
+            Err(e) => {
+                failed = true;
+                // Answer from the header alone when the rest is unreadable.
+                let header_len = entry
+                    .bytes
+                    .iter()
+                    .position(|&b| b == b'\r' || b == b'\n')
+                    .unwrap_or(entry.bytes.len());
+                match Message::parse(entry.bytes.get(..header_len).unwrap_or_default()) {
+                    Ok(header) => {
+                        let opts = AckOptions::new(
+                            format!("ACK{}", header.control_id().unwrap_or("")),
+                            now.clone(),
+                        );
+                        let code = AckCode::for_message(&header, Outcome::Reject);
+                        ack::build(&header, code, Some(&AckError::from_error(e)), &opts)
+                    }
+                    Err(_) => {
+                        eprintln!(
+                            "{}: message {}: no readable MSH, no ACK: {e}",
+                            path.display(),
+                            entry.number
+                        );
+                        continue;
+                    }
+                }
+            }
+        };
+        let bytes = built?.to_bytes();
+        if mllp {
+            let mut framed = Vec::new();
+            carecodec_hl7v2::mllp::encode(&bytes, &mut framed);
+            out.write_all(&framed)?;
+        } else {
+            out.write_all(&bytes)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()?;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -182,8 +182,13 @@ impl From<std::io::Error> for Error {
     }
 }
 
-/// 1-based line of `offset`: terminators (CR, LF, CRLF) before it, plus one.
-pub(crate) fn line_of(input: &[u8], offset: usize) -> usize {
+/// 1-based line of `offset` in `input`: the segment terminators (CR, LF,
+/// CRLF, each counted once) before it, plus one.
+///
+/// ```
+/// assert_eq!(carecodec_hl7v2::error::line_of(b"MSH|x\r\nPID|1\rPV1", 13), 3);
+/// ```
+pub fn line_of(input: &[u8], offset: usize) -> usize {
     let end = offset.min(input.len());
     let head = input.get(..end).unwrap_or_default();
     let crs = memchr::memchr_iter(b'\r', head).count();
