@@ -59,10 +59,10 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
     }
 }
 
-fn reader(
-    path: &PathBuf,
-    opts: BatchOptions,
-) -> io::Result<(BatchReader<Box<dyn BufRead>>, Option<ProgressBar>)> {
+/// A message reader over a file, with a progress bar when stderr is a terminal.
+type Reader = (BatchReader<Box<dyn BufRead>>, Option<ProgressBar>);
+
+fn reader(path: &PathBuf, opts: BatchOptions) -> io::Result<Reader> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = (io::stderr().is_terminal() && size > 8 << 20).then(|| {
         let bar = ProgressBar::new(size);
