@@ -664,7 +664,7 @@ impl<'a> Iterator for Parts<'a> {
     #[inline]
     fn next(&mut self) -> Option<Value<'a>> {
         let rest = self.rest?;
-        let (raw, next) = match self.sep.and_then(|s| memchr::memchr(s, rest)) {
+        let (raw, next) = match self.sep.and_then(|s| rest.iter().position(|&b| b == s)) {
             Some(p) => (rest.get(..p)?, rest.get(p + 1..)),
             None => (rest, None),
         };
