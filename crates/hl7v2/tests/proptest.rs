@@ -1,0 +1,131 @@
+//! Property tests: values written through `MessageBuf` parse back unchanged,
+//! for any delimiter set and any text; and any input that parses writes back
+//! byte for byte.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::collections::BTreeMap;
+
+use carecodec_hl7v2::{Delimiters, Message, MessageBuf};
+use proptest::prelude::*;
+
+/// Five or six distinct delimiter characters drawn from HL7-legal punctuation.
+fn delimiters() -> impl Strategy<Value = Delimiters> {
+    let pool: Vec<u8> = b"|^~\\&#!$%*+/:;=?@{}".to_vec();
+    (Just(pool).prop_shuffle(), any::<bool>()).prop_map(|(p, trunc)| {
+        let enc: Vec<u8> = if trunc {
+            p[1..6].to_vec()
+        } else {
+            p[1..5].to_vec()
+        };
+        Delimiters::new(p[0], &enc).unwrap()
+    })
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Za-z0-9 ]{0,12}",
+        "[|^~\\\\&#!$%*+/:;=?@{}\r\n A-Z]{0,12}",
+        "\\PC{0,8}",
+        Just("\"\"".to_owned()),
+    ]
+}
+
+type Leaf = (u8, u32, u32, u32, u32, u32);
+
+fn leaves() -> impl Strategy<Value = Vec<(Leaf, String)>> {
+    prop::collection::vec(
+        (
+            (0u8..3, 1u32..3, 1u32..6, 1u32..3, 1u32..4, 1u32..3),
+            text(),
+        ),
+        1..20,
+    )
+}
+
+const IDS: [&str; 3] = ["PID", "OBX", "ZZ1"];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn written_values_parse_back(d in delimiters(), leaves in leaves()) {
+        let mut buf = MessageBuf::new(d);
+        let mut expected = BTreeMap::new();
+        for ((seg, occ, field, rep, comp, sub), value) in leaves {
+            let path = format!("{}[{occ}]-{field}[{rep}].{comp}.{sub}", IDS[seg as usize]);
+            buf.set(&path, &value).unwrap();
+            expected.insert(path, value);
+        }
+        let bytes = buf.to_bytes();
+        let msg = Message::parse(&bytes).unwrap();
+        prop_assert_eq!(msg.delimiters(), d);
+        for (path, value) in &expected {
+            let got = msg.get(path).unwrap();
+            match got {
+                Some(v) => prop_assert_eq!(&v.decoded().unwrap(), value, "{}", path),
+                None => prop_assert!(value.is_empty(), "{} absent, expected {:?}", path, value),
+            }
+        }
+        // And the walk sees exactly the non-empty values.
+        let mut walked = BTreeMap::new();
+        msg.for_each_leaf(|p, v| {
+            if p.segment() != "MSH" {
+                walked.insert(p.to_string(), v.decoded().unwrap().into_owned());
+            }
+        });
+        let nonempty: BTreeMap<_, _> = expected
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (carecodec_hl7v2::Path::parse(k).unwrap().to_string(), v.clone()))
+            .collect();
+        prop_assert_eq!(walked, nonempty);
+    }
+
+    #[test]
+    fn parse_then_write_is_byte_identical(
+        bom in any::<bool>(),
+        body in prop::collection::vec(prop::sample::select(b"|^~\\&AZ09 \r\n\"".to_vec()), 0..200),
+        segs in prop::collection::vec(prop::sample::select(vec![&b"\rPID|"[..], b"\nOBX|", b"\r\nNTE|", b"\r\r", b"\n"]), 0..6),
+    ) {
+        let mut input = Vec::new();
+        if bom {
+            input.extend_from_slice(b"\xEF\xBB\xBF");
+        }
+        input.extend_from_slice(b"MSH|^~\\&|");
+        let mut chunks = body.chunks(25);
+        for s in &segs {
+            if let Some(c) = chunks.next() {
+                input.extend_from_slice(c);
+            }
+            input.extend_from_slice(s);
+        }
+        if let Ok(msg) = Message::parse(&input) {
+            let mut out = Vec::new();
+            msg.write_to(&mut out).unwrap();
+            prop_assert_eq!(&out, &input);
+            prop_assert_eq!(MessageBuf::from(&msg).to_bytes(), input.clone());
+            // Every leaf's span points at its raw bytes.
+            msg.for_each_leaf(|_, v| assert_eq!(&input[v.span()], v.raw()));
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(input in prop::collection::vec(any::<u8>(), 0..300)) {
+        let mut with_header = b"MSH|^~\\&|".to_vec();
+        with_header.extend_from_slice(&input);
+        for bytes in [&input, &with_header] {
+            if let Ok(msg) = Message::parse(bytes) {
+                msg.for_each_leaf(|_, v| {
+                    let _ = v.decoded();
+                });
+                let _ = msg.message_type();
+            }
+        }
+    }
+}
