@@ -1,0 +1,164 @@
+//! File names: `GO_<VPD>_<SUB>_<G?T>_<YYYYMMDD>_<SEQ8>.DAT` (and the inbound `TA_…`).
+
+use chrono::NaiveDate;
+
+use crate::value::parse_date;
+
+/// What a Generic Outbound file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExtractType {
+    /// `F`: a full extract.
+    Full,
+    /// `C`: changes since the previous run.
+    Changes,
+    /// `R`: a full refresh/seed after a subscriber request.
+    Refresh,
+}
+
+/// A parsed Generic Outbound file name.
+///
+/// ```
+/// use carecodec_esr::filename::{ExtractType, FileName};
+///
+/// let n = FileName::parse("GO_999_GDW_GOC_20250302_00000102.DAT").unwrap();
+/// assert_eq!((n.vpd.as_str(), n.sub_file.as_str(), n.sequence), ("999", "GDW", 102));
+/// assert_eq!(n.extract, ExtractType::Changes);
+/// assert!(n.date.is_some());
+/// // A 7-digit date (seen in the wild) parses with the date left out, and says why.
+/// let bad = FileName::parse("GO_999_GDW_GOC_2025031_00000110.DAT").unwrap();
+/// assert!(bad.date.is_none() && bad.defect.is_some());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileName {
+    /// The organisation's VPD code (3 characters).
+    pub vpd: String,
+    /// The sub-file (`GDW`, `EXP`, …).
+    pub sub_file: String,
+    /// The 2-character format (`GO`, `GD`).
+    pub format: String,
+    /// Full, changes or refresh.
+    pub extract: ExtractType,
+    /// The extract date, when well-formed.
+    pub date: Option<NaiveDate>,
+    /// The sequence number.
+    pub sequence: u64,
+    /// What is wrong with the name, if anything was tolerated.
+    pub defect: Option<&'static str>,
+}
+
+impl FileName {
+    /// Parses a GO file name (any directory part is ignored). `Err` says why
+    /// the name is not a GO name at all.
+    pub fn parse(name: &str) -> Result<FileName, &'static str> {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        let stem = base
+            .strip_suffix(".DAT")
+            .or_else(|| base.strip_suffix(".dat"))
+            .ok_or("no .DAT extension")?;
+        let parts: Vec<&str> = stem.split('_').collect();
+        let [go, vpd, sub, kind, date, seq] = parts.as_slice() else {
+            return Err("expected GO_<VPD>_<SUB>_<type>_<YYYYMMDD>_<SEQ>");
+        };
+        if *go != "GO" {
+            return Err("does not start with GO_");
+        }
+        if vpd.len() != 3 {
+            return Err("VPD is not 3 characters");
+        }
+        let extract = match kind.as_bytes() {
+            [_, _, b'F'] => ExtractType::Full,
+            [_, _, b'C'] => ExtractType::Changes,
+            [_, _, b'R'] => ExtractType::Refresh,
+            _ => return Err("type is not <2 chars><F|C|R>"),
+        };
+        let sequence = seq
+            .parse::<u64>()
+            .ok()
+            .filter(|_| seq.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or("sequence is not a number")?;
+        let parsed = parse_date(date.as_bytes());
+        let defect = if parsed.is_none() {
+            Some("extract date is not YYYYMMDD")
+        } else if seq.len() != 8 {
+            Some("sequence is not 8 digits")
+        } else {
+            None
+        };
+        Ok(FileName {
+            vpd: (*vpd).to_owned(),
+            sub_file: (*sub).to_owned(),
+            format: kind.get(..2).unwrap_or_default().to_owned(),
+            extract,
+            date: parsed,
+            sequence,
+            defect,
+        })
+    }
+}
+
+/// The last applied sequence per (VPD, sub-file) of an ingester.
+///
+/// ```
+/// use carecodec_esr::filename::{SequenceCheck, SequenceTracker};
+///
+/// let mut t = SequenceTracker::new(Some(108));
+/// assert_eq!(t.check(110), SequenceCheck::Gap { expected: 109, found: 110 });
+/// assert_eq!(t.check(109), SequenceCheck::Next);
+/// t.applied(109);
+/// assert_eq!(t.check(109), SequenceCheck::Repeat);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SequenceTracker {
+    last: Option<u64>,
+}
+
+/// The verdict on a file's sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SequenceCheck {
+    /// No file applied yet: any sequence starts the chain.
+    First,
+    /// The expected next one.
+    Next,
+    /// The last applied again (a re-delivery).
+    Repeat,
+    /// Out of order: files are missing or the file is old.
+    Gap {
+        /// Last applied + 1.
+        expected: u64,
+        /// The file's.
+        found: u64,
+    },
+}
+
+impl SequenceTracker {
+    /// A tracker whose last applied sequence is `last`.
+    pub fn new(last: Option<u64>) -> SequenceTracker {
+        SequenceTracker { last }
+    }
+
+    /// Judges `seq` against the last applied.
+    pub fn check(&self, seq: u64) -> SequenceCheck {
+        match self.last {
+            None => SequenceCheck::First,
+            Some(l) if seq == l => SequenceCheck::Repeat,
+            Some(l) if seq == l + 1 => SequenceCheck::Next,
+            Some(l) => SequenceCheck::Gap {
+                expected: l + 1,
+                found: seq,
+            },
+        }
+    }
+
+    /// Records `seq` as applied (a full or refresh file re-bases the chain).
+    pub fn applied(&mut self, seq: u64) {
+        self.last = Some(seq);
+    }
+
+    /// The last applied sequence.
+    pub fn last(&self) -> Option<u64> {
+        self.last
+    }
+}

@@ -1,0 +1,336 @@
+//! The inbound element-entry file (`TA_<VPD>_<SUPPLIER>_<period>_<SEQ8>.DAT`),
+//! sent by a supplier to ESR: comma-delimited, text values in double quotes,
+//! CR-only record separators, `HDR` / `ATT`… / `FTR` with the `ATT` count.
+//!
+//! ```
+//! use carecodec_esr::inbound::{read, write, Attendance, InboundHeader};
+//! use chrono::NaiveDate;
+//!
+//! let header = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL", "999", "M", "N", "11");
+//! let mut att = Attendance::new(NaiveDate::from_ymd_opt(2025, 2, 28).unwrap(), "90000001", "Business Miles NR NHS");
+//! att.values.push(("Claim Start Date".into(), "03-Feb-2025".into()));
+//! att.values.push(("Claimed Mileage".into(), "24".into()));
+//! let bytes = write(&header, &[att.clone()]).unwrap();
+//! assert!(bytes.ends_with(b"FTR,1,0"));
+//! let back = read(&bytes).unwrap();
+//! assert!(back.problems.is_empty());
+//! assert_eq!(back.records[0].to_attendance().unwrap(), att);
+//! ```
+
+use chrono::NaiveDate;
+
+use crate::problem::{Problem, ProblemKind, Severity};
+use crate::value::parse_date;
+
+/// Fields in an `ATT` record.
+pub const ATT_FIELDS: usize = 40;
+
+/// The `HDR` record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct InboundHeader {
+    /// The file name.
+    pub file_name: String,
+    /// Created, `YYYYMMDDHHMMSS`.
+    pub created: String,
+    /// Supplier code.
+    pub supplier: String,
+    /// VPD.
+    pub vpd: String,
+    /// Period type (`W`, `M`, `L`, `B`).
+    pub period_type: String,
+    /// Period run (`N` normal, `S` supplementary).
+    pub period_run: String,
+    /// Tax period.
+    pub tax_period: String,
+}
+
+impl InboundHeader {
+    /// A header.
+    pub fn new(
+        file_name: &str,
+        created: &str,
+        supplier: &str,
+        vpd: &str,
+        period_type: &str,
+        period_run: &str,
+        tax_period: &str,
+    ) -> InboundHeader {
+        InboundHeader {
+            file_name: file_name.into(),
+            created: created.into(),
+            supplier: supplier.into(),
+            vpd: vpd.into(),
+            period_type: period_type.into(),
+            period_run: period_run.into(),
+            tax_period: tax_period.into(),
+        }
+    }
+}
+
+/// One element entry to send (an `ATT` record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attendance {
+    /// Entry date.
+    pub date: NaiveDate,
+    /// Action (`ADD`).
+    pub action: String,
+    /// Assignment number.
+    pub assignment_number: String,
+    /// Element name (per-trust configuration).
+    pub element: String,
+    /// (input value name, value) pairs, at most 16; dates as `DD-Mon-YYYY`.
+    pub values: Vec<(String, String)>,
+}
+
+impl Attendance {
+    /// An `ADD` entry with no values yet.
+    pub fn new(date: NaiveDate, assignment_number: &str, element: &str) -> Attendance {
+        Attendance {
+            date,
+            action: "ADD".into(),
+            assignment_number: assignment_number.into(),
+            element: element.into(),
+            values: Vec::new(),
+        }
+    }
+}
+
+/// A record read back: its line and raw fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboundRecord {
+    /// 1-based record number (CR-separated line).
+    pub line: u64,
+    /// The fields, unquoted.
+    pub fields: Vec<String>,
+}
+
+impl InboundRecord {
+    /// The record as an [`Attendance`], when it is a well-formed `ATT`.
+    pub fn to_attendance(&self) -> Option<Attendance> {
+        let f = |i: usize| self.fields.get(i).map(String::as_str).unwrap_or("");
+        let date = parse_date(f(1).as_bytes())?;
+        let mut values = Vec::new();
+        let mut i = 7;
+        while i + 1 < self.fields.len() {
+            let (n, v) = (f(i), f(i + 1));
+            if !n.is_empty() || !v.is_empty() {
+                values.push((n.to_owned(), v.to_owned()));
+            }
+            i += 2;
+        }
+        Some(Attendance {
+            date,
+            action: f(2).into(),
+            assignment_number: f(4).into(),
+            element: f(6).into(),
+            values,
+        })
+    }
+}
+
+/// An inbound file read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct InboundFile {
+    /// The header.
+    pub header: InboundHeader,
+    /// The `ATT` records.
+    pub records: Vec<InboundRecord>,
+    /// The footer's count, when present.
+    pub footer: Option<u64>,
+    /// Every problem.
+    pub problems: Vec<Problem>,
+}
+
+fn is_dd_mon_yyyy(v: &str) -> bool {
+    let b = v.as_bytes();
+    matches!(b, [d1, d2, b'-', m1, m2, m3, b'-', y1, y2, y3, y4]
+        if [d1, d2, y1, y2, y3, y4].iter().all(|c| c.is_ascii_digit())
+            && [m1, m2, m3].iter().all(|c| c.is_ascii_alphabetic()))
+}
+
+/// Looks like a `DD-Mon-YYYY` date but is not one (e.g. `23 - Mar - 2012`).
+fn malformed_date(v: &str) -> bool {
+    let squeezed: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+    squeezed != v && is_dd_mon_yyyy(&squeezed)
+}
+
+/// Reads an inbound file.
+pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\r'))
+        .from_reader(bytes);
+    let mut out = InboundFile::default();
+    let mut rec = csv::StringRecord::new();
+    let mut n = 0u64;
+    let mut header_seen = false;
+    loop {
+        let pos = rdr.position().clone();
+        if !rdr.read_record(&mut rec)? {
+            break;
+        }
+        n += 1;
+        let fields: Vec<String> = rec
+            .iter()
+            .map(|f| f.trim_start_matches('\n').to_owned())
+            .collect();
+        let problem = |kind| Problem::new(Severity::Error, kind, n, pos.byte());
+        match fields.first().map(String::as_str) {
+            Some("HDR") => {
+                header_seen = true;
+                if fields.len() != 8 {
+                    out.problems
+                        .push(problem(ProblemKind::BadHeader("HDR has not 8 fields")));
+                }
+                let f = |i: usize| fields.get(i).cloned().unwrap_or_default();
+                out.header = InboundHeader {
+                    file_name: f(1),
+                    created: f(2),
+                    supplier: f(3),
+                    vpd: f(4),
+                    period_type: f(5),
+                    period_run: f(6),
+                    tax_period: f(7),
+                };
+            }
+            Some("ATT") => {
+                if fields.len() != ATT_FIELDS {
+                    out.problems.push(problem(ProblemKind::FieldCount {
+                        code: "ATT".into(),
+                        expected: ATT_FIELDS,
+                        found: fields.len(),
+                    }));
+                }
+                if parse_date(fields.get(1).map_or(&b""[..], |s| s.as_bytes())).is_none() {
+                    out.problems
+                        .push(problem(ProblemKind::InvalidDate).in_field(
+                            1,
+                            Some("Entry Date"),
+                            fields.get(1).map_or(&b""[..], |s| s.as_bytes()),
+                        ));
+                }
+                for (i, v) in fields.iter().enumerate() {
+                    if malformed_date(v) {
+                        out.problems
+                            .push(problem(ProblemKind::InvalidDate).in_field(
+                                i,
+                                None,
+                                v.as_bytes(),
+                            ));
+                    }
+                }
+                out.records.push(InboundRecord { line: n, fields });
+            }
+            Some("FTR") => {
+                let declared = fields.get(1).and_then(|s| s.trim().parse::<u64>().ok());
+                out.footer = declared;
+                let actual = out.records.len() as u64;
+                if declared != Some(actual) {
+                    out.problems.push(problem(ProblemKind::FooterCountMismatch {
+                        declared: declared.unwrap_or(0),
+                        actual,
+                    }));
+                }
+            }
+            Some("") if fields.len() == 1 => {}
+            other => {
+                out.problems.push(problem(ProblemKind::UnknownRecordType(
+                    other.unwrap_or("").to_owned(),
+                )));
+            }
+        }
+    }
+    if !header_seen {
+        out.problems.push(Problem::new(
+            Severity::File,
+            ProblemKind::MissingHeader,
+            0,
+            0,
+        ));
+    }
+    if out.footer.is_none() {
+        out.problems.push(Problem::new(
+            Severity::File,
+            ProblemKind::MissingFooter,
+            n,
+            bytes.len() as u64,
+        ));
+    }
+    Ok(out)
+}
+
+/// Error from [`write`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// More than 16 input values in one entry.
+    #[error("entry {0} has more than 16 input values")]
+    TooManyValues(usize),
+    /// A value that would break the format (a quote, comma or line break in a
+    /// text value; a date-like value that is not `DD-Mon-YYYY`).
+    #[error("entry {entry}: invalid value {value:?}")]
+    InvalidValue {
+        /// 0-based entry.
+        entry: usize,
+        /// The value.
+        value: String,
+    },
+}
+
+fn quote(s: &str, entry: usize) -> Result<String, WriteError> {
+    if s.contains(['"', '\r', '\n']) {
+        return Err(WriteError::InvalidValue {
+            entry,
+            value: s.to_owned(),
+        });
+    }
+    Ok(format!("\"{s}\""))
+}
+
+/// Writes an inbound file: `HDR`, one `ATT` per entry (40 fields), `FTR,<n>,0`;
+/// CR-separated, no final terminator.
+pub fn write(header: &InboundHeader, entries: &[Attendance]) -> Result<Vec<u8>, WriteError> {
+    let mut lines = vec![format!(
+        "HDR,{},{},{},{},{},{},{}",
+        header.file_name,
+        header.created,
+        header.supplier,
+        header.vpd,
+        header.period_type,
+        header.period_run,
+        header.tax_period
+    )];
+    for (i, e) in entries.iter().enumerate() {
+        if e.values.len() > 16 {
+            return Err(WriteError::TooManyValues(i));
+        }
+        let mut f: Vec<String> = vec![
+            "ATT".into(),
+            e.date.format("%Y%m%d").to_string(),
+            e.action.clone(),
+            String::new(),
+            e.assignment_number.clone(),
+            String::new(),
+            quote(&e.element, i)?,
+        ];
+        for (name, value) in &e.values {
+            if malformed_date(value) || value.contains([',', '"', '\r', '\n']) {
+                return Err(WriteError::InvalidValue {
+                    entry: i,
+                    value: value.clone(),
+                });
+            }
+            f.push(quote(name, i)?);
+            f.push(value.clone());
+        }
+        f.resize(ATT_FIELDS, String::new());
+        lines.push(f.join(","));
+    }
+    lines.push(format!("FTR,{},0", entries.len()));
+    Ok(lines.join("\r").into_bytes())
+}

@@ -1,0 +1,874 @@
+//! The Generic Outbound reader: one record at a time from a [`BufRead`], in
+//! constant memory, with the file-level checks and the accounting.
+//!
+//! ```
+//! use carecodec_esr::reader::{GoOptions, GoReader};
+//!
+//! let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\n\
+//! PRD~7000009\n\
+//! TRL~3\n";
+//! let mut r = GoReader::new(&file[..], Some("GO_999_GDW_GOC_20250302_00000102.DAT"), GoOptions::default());
+//! while let Some(entry) = r.next_record() {
+//!     assert!(entry.accepted);
+//!     assert!(entry.delete);
+//!     assert_eq!(entry.record.field(1), Some(&b"7000009"[..]));
+//! }
+//! let s = r.summary();
+//! assert_eq!((s.read, s.accepted, s.rejected), (1, 1, 0));
+//! assert!(s.complete);
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use chrono::NaiveDateTime;
+
+use crate::filename::FileName;
+use crate::layout::{self, FieldType, Profile, RecordLayout};
+use crate::problem::{Problem, ProblemKind, Severity};
+use crate::value::{self, Encoding, FieldValue};
+
+/// How to read a GO file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct GoOptions {
+    /// The profile; by default taken from the file name (or the header's), else GDW.
+    pub profile: Option<Profile>,
+    /// The text encoding (ISO-8859-1 unless a BOM says UTF-8, by default).
+    pub encoding: Encoding,
+    /// Read files concatenated after a trailer as further logical files
+    /// instead of stopping with `ContentAfterTrailer`.
+    pub split_concatenated: bool,
+}
+
+impl GoOptions {
+    /// These options, reading files concatenated after a trailer as further
+    /// logical files.
+    #[must_use]
+    pub fn split_concatenated(mut self, yes: bool) -> GoOptions {
+        self.split_concatenated = yes;
+        self
+    }
+
+    /// These options with the profile forced.
+    #[must_use]
+    pub fn profile(mut self, profile: Profile) -> GoOptions {
+        self.profile = Some(profile);
+        self
+    }
+
+    /// These options with the encoding forced.
+    #[must_use]
+    pub fn encoding(mut self, encoding: Encoding) -> GoOptions {
+        self.encoding = encoding;
+        self
+    }
+}
+
+/// What the header line says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Header {
+    /// HDR-1: the file name.
+    pub file_name: String,
+    /// HDR-2: when the file was created.
+    pub created: Option<NaiveDateTime>,
+    /// HDR-3: VPD (empty for a snapshot request).
+    pub vpd: String,
+    /// HDR-4: the previous run (window start).
+    pub previous_run: Option<NaiveDateTime>,
+    /// HDR-5: this run (window end).
+    pub this_run: Option<NaiveDateTime>,
+    /// HDR-6: the interface version (`01`).
+    pub version: String,
+    /// A snapshot request (`HDR~<name>~<timestamp>`), not an extract.
+    pub snapshot_request: bool,
+}
+
+/// Counts for one record code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Counts {
+    /// Rows read.
+    pub read: u64,
+    /// Rows accepted.
+    pub accepted: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+}
+
+/// The accounting of one logical file: `read == accepted + rejected`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct FileSummary {
+    /// The transport file name, when given.
+    pub file_name: Option<String>,
+    /// The parsed file name.
+    pub name: Option<FileName>,
+    /// The header, when present.
+    pub header: Option<Header>,
+    /// The trailer's declared count, when present.
+    pub trailer: Option<u64>,
+    /// The profile the records were read with.
+    pub profile: Option<Profile>,
+    /// Records read (HDR, TRL and blank lines excluded).
+    pub read: u64,
+    /// Records accepted.
+    pub accepted: u64,
+    /// Records rejected.
+    pub rejected: u64,
+    /// Accepted records that carry warnings.
+    pub warned: u64,
+    /// Blank lines (reported, not records).
+    pub blank_lines: u64,
+    /// Per record code.
+    pub per_type: BTreeMap<String, Counts>,
+    /// File-level problems and file warnings (BOM, blank lines, names…).
+    pub problems: Vec<Problem>,
+    /// False when the file must not be applied: a file error was found
+    /// (missing or wrong trailer, missing header, bad name…).
+    pub complete: bool,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+impl FileSummary {
+    /// True when any file-level error (severity `File`) was found.
+    pub fn has_file_errors(&self) -> bool {
+        self.problems.iter().any(|p| p.severity == Severity::File)
+    }
+}
+
+/// A record's raw fields: byte slices of one line, split on `~` on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawRecord<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> RawRecord<'a> {
+    /// A record over one line's bytes (terminator excluded).
+    pub fn new(bytes: &'a [u8]) -> RawRecord<'a> {
+        RawRecord { bytes }
+    }
+
+    /// The line's bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The record code (field 0).
+    pub fn code(&self) -> &'a [u8] {
+        self.fields().next().unwrap_or_default()
+    }
+
+    /// The fields, in order.
+    pub fn fields(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.bytes.split(|&b| b == b'~')
+    }
+
+    /// Field `i` (0-based).
+    pub fn field(&self, i: usize) -> Option<&'a [u8]> {
+        self.fields().nth(i)
+    }
+
+    /// Number of fields.
+    pub fn field_count(&self) -> usize {
+        memchr::memchr_iter(b'~', self.bytes).count() + 1
+    }
+}
+
+/// One record read, with its verdict.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Entry<'r> {
+    /// 1-based line in the file.
+    pub line: u64,
+    /// Byte offset of the line in the file.
+    pub offset: u64,
+    /// The raw fields.
+    pub record: RawRecord<'r>,
+    /// A `…D` delete row.
+    pub delete: bool,
+    /// The layout the row was checked against (for a delete, the deleted record's).
+    pub layout: Option<&'static RecordLayout>,
+    /// Accepted (no error) or rejected.
+    pub accepted: bool,
+    /// The row's problems (warnings on an accepted row, errors on a rejected one).
+    pub problems: &'r [Problem],
+    utf8: bool,
+}
+
+/// A record with every field typed and named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TypedRecord {
+    /// Record code (`PRA`, `PRD`, …).
+    pub code: String,
+    /// What it describes (`person`).
+    pub entity: &'static str,
+    /// 1-based line.
+    pub line: u64,
+    /// A delete row.
+    pub delete: bool,
+    /// Every field by name, in layout order (a delete row: code and key).
+    pub fields: Vec<(&'static str, FieldValue)>,
+}
+
+impl TypedRecord {
+    /// The value of field `name`.
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+        self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The text of field `name` (text, decimal and flexfield values as written).
+    pub fn text(&self, name: &str) -> Option<&str> {
+        match self.get(name)? {
+            FieldValue::Text(s) | FieldValue::Decimal(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl Entry<'_> {
+    /// The record typed by its layout (`None` for an unknown record code).
+    pub fn typed(&self) -> Option<TypedRecord> {
+        let layout = self.layout?;
+        let code = value::decode(self.record.code(), self.utf8).into_owned();
+        let fields = if self.delete {
+            let key = layout.fields.get(layout.key)?;
+            vec![
+                ("Record Type", FieldValue::Text(code.clone())),
+                (
+                    key.name,
+                    value::typed(key.ty, self.record.field(1).unwrap_or_default(), self.utf8),
+                ),
+            ]
+        } else {
+            layout
+                .fields
+                .iter()
+                .zip(self.record.fields())
+                .map(|(spec, raw)| (spec.name, value::typed(spec.ty, raw, self.utf8)))
+                .collect()
+        };
+        Some(TypedRecord {
+            code,
+            entity: layout.entity,
+            line: self.line,
+            delete: self.delete,
+            fields,
+        })
+    }
+
+    /// Field `i` decoded as text in the file's encoding.
+    pub fn text(&self, i: usize) -> Option<std::borrow::Cow<'_, str>> {
+        self.record.field(i).map(|b| value::decode(b, self.utf8))
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    nonblank: u64,
+    header_seen: bool,
+    trailer_seen: bool,
+    stopped: bool,
+    finished: bool,
+}
+
+/// Reads Generic Outbound records one at a time.
+#[derive(Debug)]
+pub struct GoReader<R> {
+    reader: R,
+    opts: GoOptions,
+    transport: Option<String>,
+    line: Vec<u8>,
+    line_no: u64,
+    pos: u64,
+    utf8: bool,
+    profile: Profile,
+    version: String,
+    state: State,
+    summary: FileSummary,
+    done: Vec<FileSummary>,
+    row_problems: Vec<Problem>,
+    scratch: Vec<(Severity, ProblemKind)>,
+    eof: bool,
+}
+
+impl<R: BufRead> GoReader<R> {
+    /// A reader over `reader`; `file_name` is the transport file name (checked
+    /// against the header and used to pick the profile).
+    pub fn new(reader: R, file_name: Option<&str>, opts: GoOptions) -> GoReader<R> {
+        let name = file_name.map(FileName::parse);
+        let profile = opts
+            .profile
+            .or_else(|| {
+                name.as_ref()
+                    .and_then(|n| n.as_ref().ok())
+                    .and_then(|n| Profile::from_code(&n.sub_file))
+            })
+            .unwrap_or(Profile::Gdw);
+        let mut summary = FileSummary {
+            file_name: file_name.map(str::to_owned),
+            complete: true,
+            profile: Some(profile),
+            ..FileSummary::default()
+        };
+        match name {
+            Some(Ok(n)) => {
+                if let Some(d) = n.defect {
+                    summary.problems.push(
+                        Problem::new(Severity::File, ProblemKind::BadFileName(d.into()), 0, 0)
+                            .with_raw(file_name.unwrap_or_default().as_bytes()),
+                    );
+                    summary.complete = false;
+                }
+                summary.name = Some(n);
+            }
+            Some(Err(why)) => {
+                summary.problems.push(
+                    Problem::new(Severity::File, ProblemKind::BadFileName(why.into()), 0, 0)
+                        .with_raw(file_name.unwrap_or_default().as_bytes()),
+                );
+            }
+            None => {}
+        }
+        GoReader {
+            reader,
+            utf8: opts.encoding == Encoding::Utf8,
+            opts,
+            transport: file_name.map(str::to_owned),
+            line: Vec::with_capacity(1024),
+            line_no: 0,
+            pos: 0,
+            profile,
+            version: "01".to_owned(),
+            state: State::default(),
+            summary,
+            done: Vec::new(),
+            row_problems: Vec::new(),
+            scratch: Vec::new(),
+            eof: false,
+        }
+    }
+
+    fn file_problem(&mut self, severity: Severity, kind: ProblemKind, offset: u64) {
+        if severity == Severity::File {
+            self.summary.complete = false;
+        }
+        self.summary
+            .problems
+            .push(Problem::new(severity, kind, self.line_no, offset));
+    }
+
+    /// Reads the next line into `self.line` (terminator stripped). False at EOF.
+    fn read_line(&mut self) -> Option<u64> {
+        self.line.clear();
+        let n = match self.reader.read_until(b'\n', &mut self.line) {
+            Ok(n) => n,
+            Err(e) => {
+                self.file_problem(Severity::File, ProblemKind::Io(e.to_string()), self.pos);
+                self.eof = true;
+                return None;
+            }
+        };
+        if n == 0 {
+            self.eof = true;
+            return None;
+        }
+        let offset = self.pos;
+        self.pos += n as u64;
+        self.line_no += 1;
+        if self.line.last() == Some(&b'\n') {
+            self.line.pop();
+        }
+        if self.line.last() == Some(&b'\r') {
+            self.line.pop();
+        }
+        if self.line_no == 1 && self.line.starts_with(b"\xEF\xBB\xBF") {
+            self.line.drain(..3);
+            if self.opts.encoding != Encoding::Latin1 {
+                self.utf8 = true;
+            }
+            self.file_problem(Severity::Warning, ProblemKind::ByteOrderMark, 0);
+        }
+        Some(offset)
+    }
+
+    /// Reads the next record. `None` at the end; the summary is then final.
+    pub fn next_record(&mut self) -> Option<Entry<'_>> {
+        loop {
+            if self.eof || self.state.stopped {
+                self.finish_file();
+                return None;
+            }
+            let Some(offset) = self.read_line() else {
+                self.finish_file();
+                return None;
+            };
+            if self.line.iter().all(|b| b.is_ascii_whitespace()) {
+                self.summary.blank_lines += 1;
+                self.file_problem(Severity::Warning, ProblemKind::BlankLine, offset);
+                continue;
+            }
+            let code = self.line.get(..3).unwrap_or(&self.line);
+            let is_hdr = code == b"HDR" && matches!(self.line.get(3), None | Some(b'~'));
+            let is_trl = code == b"TRL" && matches!(self.line.get(3), None | Some(b'~'));
+            if self.state.trailer_seen {
+                if is_hdr && self.opts.split_concatenated {
+                    self.start_next_file();
+                } else {
+                    self.file_problem(Severity::File, ProblemKind::ContentAfterTrailer, offset);
+                    self.state.stopped = true;
+                    continue;
+                }
+            }
+            self.state.nonblank += 1;
+            if is_hdr {
+                if self.state.header_seen {
+                    self.file_problem(Severity::File, ProblemKind::DuplicateHeader, offset);
+                } else {
+                    self.read_header(offset);
+                }
+                continue;
+            }
+            if self.state.nonblank == 1 {
+                self.file_problem(Severity::File, ProblemKind::MissingHeader, offset);
+            }
+            if is_trl {
+                self.read_trailer(offset);
+                continue;
+            }
+            return Some(self.record(offset));
+        }
+    }
+
+    fn start_next_file(&mut self) {
+        let name = self.summary.file_name.clone();
+        let next = FileSummary {
+            file_name: name,
+            complete: true,
+            profile: Some(self.profile),
+            ..FileSummary::default()
+        };
+        let prev = std::mem::replace(&mut self.summary, next);
+        self.done.push(prev);
+        self.state = State::default();
+    }
+
+    fn read_header(&mut self, offset: u64) {
+        self.state.header_seen = true;
+        let fields: Vec<String> = self
+            .line
+            .split(|&b| b == b'~')
+            .map(|f| value::decode(f, self.utf8).into_owned())
+            .collect();
+        let ts = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| value::parse_timestamp(f.as_bytes()))
+        };
+        let get = |i: usize| fields.get(i).cloned().unwrap_or_default();
+        let snapshot_request = fields.len() == 3;
+        if fields.len() != 7 && !snapshot_request {
+            self.file_problem(
+                Severity::File,
+                ProblemKind::BadHeader("HDR has not 7 fields"),
+                offset,
+            );
+        }
+        let header = Header {
+            file_name: get(1),
+            created: ts(2),
+            vpd: if snapshot_request {
+                String::new()
+            } else {
+                get(3)
+            },
+            previous_run: ts(4),
+            this_run: ts(5),
+            version: get(6),
+            snapshot_request,
+        };
+        if let Some(t) = &self.transport {
+            let base = t.rsplit(['/', '\\']).next().unwrap_or(t);
+            if base != header.file_name {
+                let p = Problem::new(
+                    Severity::Warning,
+                    ProblemKind::HeaderFileNameMismatch {
+                        header: header.file_name.clone(),
+                        actual: base.to_owned(),
+                    },
+                    self.line_no,
+                    offset,
+                );
+                self.summary.problems.push(p);
+            }
+        }
+        if let Some(name) = &self.summary.name {
+            if !snapshot_request && header.vpd != name.vpd {
+                let kind = ProblemKind::VpdMismatch {
+                    header: header.vpd.clone(),
+                    name: name.vpd.clone(),
+                };
+                self.file_problem(Severity::File, kind, offset);
+            }
+        }
+        if self.opts.profile.is_none() && self.summary.name.is_none() {
+            if let Ok(n) = FileName::parse(&header.file_name) {
+                if let Some(p) = Profile::from_code(&n.sub_file) {
+                    self.profile = p;
+                    self.summary.profile = Some(p);
+                }
+            }
+        }
+        if !header.version.is_empty() && layout::layouts(self.profile, &header.version).is_some() {
+            self.version = header.version.clone();
+        }
+        self.summary.header = Some(header);
+    }
+
+    fn read_trailer(&mut self, offset: u64) {
+        self.state.trailer_seen = true;
+        let raw = self.line.get(4..).unwrap_or_default();
+        let text = String::from_utf8_lossy(raw).trim().to_owned();
+        match text.parse::<u64>() {
+            Ok(n) => {
+                self.summary.trailer = Some(n);
+                if n != self.state.nonblank {
+                    let kind = ProblemKind::TrailerCountMismatch {
+                        declared: n,
+                        actual: self.state.nonblank,
+                    };
+                    self.file_problem(Severity::File, kind, offset);
+                }
+            }
+            Err(_) => self.file_problem(Severity::File, ProblemKind::BadTrailer(text), offset),
+        }
+    }
+
+    fn finish_file(&mut self) {
+        if self.state.finished {
+            return;
+        }
+        self.state.finished = true;
+        let snapshot = self
+            .summary
+            .header
+            .as_ref()
+            .is_some_and(|h| h.snapshot_request);
+        if self.state.nonblank == 0 {
+            self.file_problem(Severity::File, ProblemKind::MissingHeader, self.pos);
+        } else if !self.state.trailer_seen && !snapshot {
+            self.file_problem(Severity::File, ProblemKind::MissingTrailer, self.pos);
+        }
+        self.summary.bytes = self.pos;
+    }
+
+    fn record(&mut self, offset: u64) -> Entry<'_> {
+        self.row_problems.clear();
+        // A copy of the record code (codes are three bytes; longer junk is cut
+        // for the per-type counts only), so `self` can be borrowed mutably below.
+        let mut code_buf = [0u8; 16];
+        let full_code = RawRecord::new(&self.line).code();
+        let code_len = full_code.len().min(code_buf.len());
+        if let (Some(dst), Some(src)) = (code_buf.get_mut(..code_len), full_code.get(..code_len)) {
+            dst.copy_from_slice(src);
+        }
+        let code = code_buf.get(..code_len).unwrap_or_default();
+        let rec = RawRecord::new(&self.line);
+        let line_no = self.line_no;
+        let mut delete = false;
+        let mut found_layout = None;
+        let push = |probs: &mut Vec<Problem>, sev, kind, field_off: u64| {
+            probs.push(Problem::new(sev, kind, line_no, offset + field_off).in_record(code));
+        };
+        let del = if code.len() == 3 && code.last() == Some(&b'D') {
+            std::str::from_utf8(code)
+                .ok()
+                .and_then(|c| layout::deleted_layout(self.profile, &self.version, c))
+        } else {
+            None
+        };
+        if let Some(l) = del {
+            delete = true;
+            found_layout = Some(l);
+            let n = rec.field_count();
+            let key = rec.field(1).unwrap_or_default();
+            if n != 2 {
+                push(
+                    &mut self.row_problems,
+                    Severity::Error,
+                    ProblemKind::FieldCount {
+                        code: String::from_utf8_lossy(code).into_owned(),
+                        expected: 2,
+                        found: n,
+                    },
+                    0,
+                );
+            } else if key.trim_ascii().is_empty() {
+                push(
+                    &mut self.row_problems,
+                    Severity::Error,
+                    ProblemKind::MissingKey,
+                    4,
+                );
+                if let Some(p) = self.row_problems.last_mut() {
+                    *p = p
+                        .clone()
+                        .in_field(1, l.fields.get(l.key).map(|f| f.name), key);
+                }
+            }
+        } else {
+            let l = std::str::from_utf8(code)
+                .ok()
+                .and_then(|c| layout::layout(self.profile, &self.version, c));
+            match l {
+                None => {
+                    let p = Problem::new(
+                        Severity::Error,
+                        ProblemKind::UnknownRecordType(String::from_utf8_lossy(code).into_owned()),
+                        line_no,
+                        offset,
+                    )
+                    .in_record(code)
+                    .with_raw(&self.line);
+                    self.row_problems.push(p);
+                }
+                Some(l) => {
+                    found_layout = Some(l);
+                    self.check_fields(l, offset);
+                }
+            }
+        }
+        let accepted = !self
+            .row_problems
+            .iter()
+            .any(|p| p.severity >= Severity::Error);
+        let key = String::from_utf8_lossy(code);
+        if !self.summary.per_type.contains_key(key.as_ref()) {
+            self.summary
+                .per_type
+                .insert(key.clone().into_owned(), Counts::default());
+        }
+        if let Some(counts) = self.summary.per_type.get_mut(key.as_ref()) {
+            counts.read += 1;
+            if accepted {
+                counts.accepted += 1;
+            } else {
+                counts.rejected += 1;
+            }
+        }
+        self.summary.read += 1;
+        if accepted {
+            self.summary.accepted += 1;
+            if !self.row_problems.is_empty() {
+                self.summary.warned += 1;
+            }
+        } else {
+            self.summary.rejected += 1;
+        }
+        Entry {
+            line: line_no,
+            offset,
+            record: RawRecord::new(&self.line),
+            delete,
+            layout: found_layout,
+            accepted,
+            problems: &self.row_problems,
+            utf8: self.utf8,
+        }
+    }
+
+    fn check_fields(&mut self, l: &'static RecordLayout, offset: u64) {
+        let rec = RawRecord::new(&self.line);
+        let code = rec.code();
+        let n = rec.field_count();
+        if n != l.fields.len() {
+            let p = Problem::new(
+                Severity::Error,
+                ProblemKind::FieldCount {
+                    code: l.code.to_owned(),
+                    expected: l.fields.len(),
+                    found: n,
+                },
+                self.line_no,
+                offset,
+            )
+            .in_record(code)
+            .with_raw(&self.line);
+            self.row_problems.push(p);
+            return;
+        }
+        let mut field_off = 0u64;
+        let mut start = None;
+        for (i, (spec, raw)) in l.fields.iter().zip(rec.fields()).enumerate() {
+            self.scratch.clear();
+            value::check(spec.ty, spec.required, raw, self.utf8, &mut self.scratch);
+            if Some(i) == l.start {
+                start = value::parse_date(raw);
+            }
+            if spec.ty == FieldType::End && Some(i) == l.start.map(|s| s + 1) {
+                if let (Some(s), Some(e)) = (start, value::parse_date(raw)) {
+                    if raw != value::OPEN_END && s > e {
+                        self.scratch
+                            .push((Severity::Error, ProblemKind::StartAfterEnd));
+                    }
+                }
+            }
+            for (sev, kind) in self.scratch.drain(..) {
+                self.row_problems.push(
+                    Problem::new(sev, kind, self.line_no, offset + field_off)
+                        .in_record(code)
+                        .in_field(i, Some(spec.name), raw),
+                );
+            }
+            field_off += raw.len() as u64 + 1;
+        }
+        self.cross_field_checks(l, offset);
+    }
+
+    fn cross_field_checks(&mut self, l: &'static RecordLayout, offset: u64) {
+        let rec = RawRecord::new(&self.line);
+        match l.code {
+            "ASA" => {
+                let num = |i| {
+                    rec.field(i)
+                        .and_then(|f| std::str::from_utf8(f).ok())
+                        .and_then(|s| s.parse::<f64>().ok())
+                };
+                if let (Some(h), Some(c)) = (num(22), num(24)) {
+                    if h > c && c > 0.0 {
+                        let p = Problem::new(
+                            Severity::Warning,
+                            ProblemKind::HoursAboveContract,
+                            self.line_no,
+                            offset,
+                        )
+                        .in_record(rec.code())
+                        .in_field(
+                            22,
+                            Some("Normal Hours / Sessions"),
+                            rec.field(22).unwrap_or_default(),
+                        );
+                        self.row_problems.push(p);
+                    }
+                }
+            }
+            "ETA" => {
+                let info = rec
+                    .field(3)
+                    .map(|f| value::decode(f, self.utf8).trim().to_owned());
+                if info.as_deref() == Some("NHS Regs and Memships") {
+                    let body = rec
+                        .field(5)
+                        .map(|f| value::decode(f, self.utf8).into_owned())
+                        .unwrap_or_default();
+                    let number_raw = rec.field(6).unwrap_or_default();
+                    let number = value::decode(number_raw, self.utf8);
+                    if value::valid_registration(&body, &number) == Some(false) {
+                        let p = Problem::new(
+                            Severity::Warning,
+                            ProblemKind::RegistrationNotANumber(number.trim().to_owned()),
+                            self.line_no,
+                            offset,
+                        )
+                        .in_record(rec.code())
+                        .in_field(
+                            6,
+                            l.fields.get(6).map(|f| f.name),
+                            number_raw,
+                        );
+                        self.row_problems.push(p);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The accounting of the current (or, after the end, last) logical file.
+    pub fn summary(&self) -> &FileSummary {
+        &self.summary
+    }
+
+    /// Every logical file's accounting (more than one only when splitting
+    /// concatenated files), once the reader has returned `None`.
+    pub fn summaries(&self) -> Vec<FileSummary> {
+        let mut all = self.done.clone();
+        all.push(self.summary.clone());
+        all
+    }
+
+    /// The profile in use.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(
+        input: &[u8],
+        name: Option<&str>,
+        opts: GoOptions,
+    ) -> (Vec<(u64, bool)>, Vec<FileSummary>) {
+        let mut r = GoReader::new(input, name, opts);
+        let mut out = Vec::new();
+        while let Some(e) = r.next_record() {
+            out.push((e.line, e.accepted));
+        }
+        (out, r.summaries())
+    }
+
+    const HDR: &[u8] = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\n";
+
+    #[test]
+    fn missing_trailer_marks_incomplete() {
+        let mut f = HDR.to_vec();
+        f.extend_from_slice(b"PRD~1\nORA~1~x");
+        let (rows, s) = run(&f, None, GoOptions::default());
+        assert_eq!(rows, [(2, true), (3, false)]);
+        assert!(!s[0].complete);
+        assert!(
+            s[0].problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::MissingTrailer)
+        );
+    }
+
+    #[test]
+    fn concatenated_files() {
+        let mut f = HDR.to_vec();
+        f.extend_from_slice(b"PRD~1\nTRL~3\n");
+        f.extend_from_slice(HDR);
+        f.extend_from_slice(b"PRD~2\nTRL~3\n");
+        let (rows, s) = run(&f, None, GoOptions::default());
+        assert_eq!(rows.len(), 1);
+        assert!(
+            s[0].problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::ContentAfterTrailer && p.line == 4)
+        );
+        let opts = GoOptions {
+            split_concatenated: true,
+            ..GoOptions::default()
+        };
+        let (rows, s) = run(&f, None, opts);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(s.len(), 2);
+        assert!(s.iter().all(|s| s.complete && s.read == 1));
+    }
+
+    #[test]
+    fn blank_lines_are_not_records_nor_counted_in_the_trailer() {
+        let mut f = HDR.to_vec();
+        f.extend_from_slice(b"\nPRD~1\r\n\r\nTRL~3\r\n");
+        let (rows, s) = run(&f, None, GoOptions::default());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(s[0].blank_lines, 2);
+        assert!(s[0].complete, "{:?}", s[0].problems);
+    }
+}

@@ -1,0 +1,477 @@
+//! Field values: decoding text, parsing dates and numbers, and the checks of
+//! docs/esr.md §6.
+
+use std::borrow::Cow;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+
+use crate::layout::FieldType;
+use crate::problem::{ProblemKind, Severity};
+
+/// How the file's bytes become text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// ISO-8859-1 unless the file starts with a UTF-8 byte order mark (the default).
+    #[default]
+    Auto,
+    /// ISO-8859-1 (Latin-1), whatever the file says.
+    Latin1,
+    /// UTF-8, whatever the file says.
+    Utf8,
+}
+
+/// Decodes field bytes. Latin-1 maps each byte to one character; UTF-8 that
+/// is invalid is decoded lossily (the reader reports it). Borrows for ASCII.
+///
+/// ```
+/// use carecodec_esr::value::decode;
+///
+/// assert_eq!(decode(b"Caf\xe9", false), "Café");
+/// assert_eq!(decode("Café".as_bytes(), true), "Café");
+/// ```
+pub fn decode(raw: &[u8], utf8: bool) -> Cow<'_, str> {
+    if raw.is_ascii() {
+        return Cow::Borrowed(std::str::from_utf8(raw).unwrap_or_default());
+    }
+    if utf8 {
+        String::from_utf8_lossy(raw)
+    } else {
+        Cow::Owned(raw.iter().map(|&b| char::from(b)).collect())
+    }
+}
+
+/// The open end date ESR writes for "no end".
+pub const OPEN_END: &[u8] = b"47121231";
+
+/// An effective end date: a day, or open-ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum EndDate {
+    /// Ends on this day (inclusive).
+    On(NaiveDate),
+    /// Open-ended (`47121231` or blank).
+    Open,
+}
+
+impl EndDate {
+    /// True when `date` is on or before the end.
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        match self {
+            EndDate::On(d) => date <= *d,
+            EndDate::Open => true,
+        }
+    }
+}
+
+/// A typed field value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldValue {
+    /// Empty field.
+    Empty,
+    /// Text (decoded; leading spaces kept).
+    Text(String),
+    /// A `YYYYMMDD` date.
+    Date(NaiveDate),
+    /// An end date (open or a day).
+    End(EndDate),
+    /// A timestamp (a bare date reads as midnight).
+    Timestamp(NaiveDateTime),
+    /// A decimal, kept as its text so no precision is lost.
+    Decimal(String),
+    /// A Yes/No flag.
+    Flag(bool),
+    /// Key-flexfield segments split on `|` (a trailing empty segment dropped).
+    Segments(Vec<String>),
+}
+
+/// Parses `YYYYMMDD`.
+///
+/// ```
+/// use carecodec_esr::value::parse_date;
+///
+/// assert!(parse_date(b"20240229").is_some());
+/// assert!(parse_date(b"20230229").is_none());
+/// assert!(parse_date(b"2024022").is_none());
+/// ```
+pub fn parse_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| {
+        b.get(r)
+            .map(|d| d.iter().fold(0u32, |a, c| a * 10 + u32::from(c - b'0')))
+            .unwrap_or(0)
+    };
+    NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))
+}
+
+/// Parses `YYYYMMDD HHMMSS` or a bare `YYYYMMDD`.
+pub fn parse_timestamp(b: &[u8]) -> Option<NaiveDateTime> {
+    let date = parse_date(b.get(..8)?)?;
+    match b.get(8..) {
+        Some([]) => Some(date.and_time(NaiveTime::MIN)),
+        Some([b' ', t @ ..]) if t.len() == 6 && t.iter().all(u8::is_ascii_digit) => {
+            let n = |i: usize| {
+                t.get(i..i + 2).map_or(0, |d| {
+                    d.iter().fold(0u32, |a, c| a * 10 + u32::from(c - b'0'))
+                })
+            };
+            Some(date.and_time(NaiveTime::from_hms_opt(n(0), n(2), n(4))?))
+        }
+        _ => None,
+    }
+}
+
+/// Parses `DD/MM/YYYY` (BI CSV dates), optionally followed by a time.
+pub fn parse_dmy(b: &[u8]) -> Option<NaiveDate> {
+    let b = b.trim_ascii();
+    let date = b.get(..10)?;
+    let (d, m, y) = match date {
+        [d1, d2, b'/', m1, m2, b'/', y1, y2, y3, y4] => {
+            ([*d1, *d2], [*m1, *m2], [*y1, *y2, *y3, *y4])
+        }
+        _ => return None,
+    };
+    let num = |s: &[u8]| -> Option<u32> {
+        s.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| s.iter().fold(0u32, |a, c| a * 10 + u32::from(c - b'0')))
+    };
+    NaiveDate::from_ymd_opt(num(&y)? as i32, num(&m)?, num(&d)?)
+}
+
+fn is_decimal(b: &[u8]) -> bool {
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(p) => (
+            b.get(..p).unwrap_or_default(),
+            Some(b.get(p + 1..).unwrap_or_default()),
+        ),
+        None => (b, None),
+    };
+    !int.is_empty()
+        && int.iter().all(u8::is_ascii_digit)
+        && frac.is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))
+}
+
+fn decimal_value(b: &[u8]) -> f64 {
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Normalises a National Insurance number: spaces removed, upper-cased.
+pub fn normalise_ni(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Checks a normalised NI number against the HMRC format (docs/esr.md §6).
+///
+/// ```
+/// use carecodec_esr::value::valid_ni;
+///
+/// assert!(valid_ni("JK000001A"));
+/// assert!(!valid_ni("QQ123456C")); // Q never starts a valid prefix
+/// assert!(!valid_ni("GB123456A")); // reserved prefix
+/// ```
+pub fn valid_ni(ni: &str) -> bool {
+    let b = ni.as_bytes();
+    let [p1, p2, d @ .., s] = b else { return false };
+    if d.len() != 6 || !d.iter().all(u8::is_ascii_digit) || !matches!(s, b'A'..=b'D') {
+        return false;
+    }
+    let first_ok =
+        p1.is_ascii_uppercase() && !matches!(p1, b'D' | b'F' | b'I' | b'Q' | b'U' | b'V');
+    let second_ok =
+        p2.is_ascii_uppercase() && !matches!(p2, b'D' | b'F' | b'I' | b'O' | b'Q' | b'U' | b'V');
+    let reserved = matches!(
+        &[*p1, *p2],
+        b"BG" | b"GB" | b"KN" | b"NK" | b"NT" | b"TN" | b"ZZ"
+    );
+    first_ok && second_ok && !reserved
+}
+
+fn valid_occupation(b: &[u8]) -> bool {
+    match b {
+        [a, b2, c] => {
+            (a.is_ascii_digit() && b2.is_ascii_digit() && c.is_ascii_digit())
+                || (a.is_ascii_uppercase()
+                    && (b2.is_ascii_uppercase() || b2.is_ascii_digit())
+                    && (c.is_ascii_uppercase() || c.is_ascii_digit()))
+        }
+        _ => false,
+    }
+}
+
+fn valid_assignment_number(b: &[u8]) -> bool {
+    let mut parts = b.splitn(2, |&c| c == b'-');
+    let all_digits = |p: &[u8]| !p.is_empty() && p.iter().all(u8::is_ascii_digit);
+    parts.next().is_some_and(all_digits) && parts.next().is_none_or(all_digits)
+}
+
+/// Checks one field's raw bytes against its type. Returns the problems
+/// (kind and severity); an empty list means the value is fine.
+pub fn check(
+    ty: FieldType,
+    required: bool,
+    raw: &[u8],
+    utf8: bool,
+    out: &mut Vec<(Severity, ProblemKind)>,
+) {
+    if raw.is_empty() {
+        if required {
+            out.push((Severity::Error, ProblemKind::MissingRequired));
+        }
+        return;
+    }
+    use FieldType::*;
+    match ty {
+        Lit | Text | Kff | Flex => {}
+        Id => {
+            if !raw.iter().all(u8::is_ascii_digit) {
+                out.push((Severity::Warning, ProblemKind::NonNumericId));
+            }
+        }
+        Date => {
+            if parse_date(raw).is_none() {
+                out.push((Severity::Error, ProblemKind::InvalidDate));
+            }
+        }
+        End => {
+            if raw != OPEN_END && parse_date(raw).is_none() {
+                out.push((Severity::Error, ProblemKind::InvalidDate));
+            }
+        }
+        Ts => {
+            if parse_timestamp(raw).is_none() {
+                out.push((Severity::Error, ProblemKind::InvalidTimestamp));
+            }
+        }
+        Dec | DecPos | Dec01 | Pct => {
+            if !is_decimal(raw) {
+                out.push((Severity::Error, ProblemKind::InvalidNumber("not a decimal")));
+            } else {
+                let v = decimal_value(raw);
+                if ty != Dec && v < 0.0 {
+                    out.push((Severity::Error, ProblemKind::InvalidNumber("negative")));
+                } else if ty == Pct && v > 100.0 {
+                    out.push((Severity::Error, ProblemKind::InvalidNumber("above 100")));
+                } else if ty == Dec01 && v > 1.0 {
+                    out.push((Severity::Warning, ProblemKind::FteAboveOne));
+                }
+            }
+        }
+        Yn => {
+            let ok = [&b"yes"[..], b"no", b"y", b"n"]
+                .iter()
+                .any(|f| raw.eq_ignore_ascii_case(f));
+            if !ok {
+                out.push((Severity::Error, ProblemKind::InvalidFlag));
+            }
+        }
+        Hhmm => {
+            let ok = matches!(raw, [h1, h2, b':', m1, m2] if h1.is_ascii_digit() && h2.is_ascii_digit() && m1.is_ascii_digit() && m2.is_ascii_digit());
+            if !ok {
+                out.push((Severity::Warning, ProblemKind::InvalidTime));
+            }
+        }
+        Nino => {
+            if !valid_ni(&normalise_ni(&decode(raw, utf8))) {
+                out.push((Severity::Warning, ProblemKind::InvalidNiNumber));
+            }
+        }
+        Occ => {
+            if !valid_occupation(raw) {
+                out.push((Severity::Warning, ProblemKind::InvalidOccupationCode));
+            }
+        }
+        AsgNo => {
+            if !valid_assignment_number(raw) {
+                out.push((Severity::Warning, ProblemKind::InvalidAssignmentNumber));
+            }
+        }
+        Email => {
+            if raw.iter().filter(|&&c| c == b'@').count() != 1 {
+                out.push((Severity::Warning, ProblemKind::InvalidEmail));
+            }
+        }
+        Unused => out.push((Severity::Warning, ProblemKind::UnusedFieldNotEmpty)),
+    }
+}
+
+/// Reads a raw field as a typed value (after [`check`] found it valid; an
+/// invalid value reads as text).
+pub fn typed(ty: FieldType, raw: &[u8], utf8: bool) -> FieldValue {
+    use FieldType::*;
+    if raw.is_empty() {
+        return if ty == End {
+            FieldValue::End(EndDate::Open)
+        } else {
+            FieldValue::Empty
+        };
+    }
+    let text = || FieldValue::Text(decode(raw, utf8).into_owned());
+    match ty {
+        Date => parse_date(raw).map_or_else(text, FieldValue::Date),
+        End if raw == OPEN_END => FieldValue::End(EndDate::Open),
+        End => parse_date(raw).map_or_else(text, |d| FieldValue::End(EndDate::On(d))),
+        Ts => parse_timestamp(raw).map_or_else(text, FieldValue::Timestamp),
+        Dec | DecPos | Dec01 | Pct if is_decimal(raw) => {
+            FieldValue::Decimal(decode(raw, utf8).into_owned())
+        }
+        Yn if raw.eq_ignore_ascii_case(b"yes") || raw.eq_ignore_ascii_case(b"y") => {
+            FieldValue::Flag(true)
+        }
+        Yn if raw.eq_ignore_ascii_case(b"no") || raw.eq_ignore_ascii_case(b"n") => {
+            FieldValue::Flag(false)
+        }
+        Kff => {
+            let s = decode(raw, utf8);
+            let mut parts: Vec<String> = s.split('|').map(str::to_owned).collect();
+            if parts.len() > 1 && parts.last().is_some_and(String::is_empty) {
+                parts.pop();
+            }
+            FieldValue::Segments(parts)
+        }
+        _ => text(),
+    }
+}
+
+/// Checks a professional registration number for its body (ETA rows).
+pub fn valid_registration(body: &str, number: &str) -> Option<bool> {
+    let b = number.trim().as_bytes();
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    let body = body.trim().to_ascii_lowercase();
+    if body.contains("general medical") {
+        Some(
+            (b.len() == 7 && digits(b))
+                || matches!(b, [b'L', rest @ ..] if rest.len() == 6 && digits(rest)),
+        )
+    } else if body.contains("nursing and midwifery") {
+        Some(
+            matches!(b, [d1, d2, l, rest @ .., last] if d1.is_ascii_digit() && d2.is_ascii_digit() && l.is_ascii_uppercase() && rest.len() == 4 && digits(rest) && last.is_ascii_uppercase()),
+        )
+    } else if body.contains("health and care professions")
+        || body.contains("health & care professions")
+    {
+        Some(
+            matches!(b, [a, c, rest @ ..] if a.is_ascii_uppercase() && c.is_ascii_uppercase() && (1..=6).contains(&rest.len()) && digits(rest)),
+        )
+    } else if body.contains("pharmaceutical") {
+        Some(b.len() == 7 && b.first() == Some(&b'2') && digits(b))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks() {
+        let run = |ty, req, raw: &[u8]| {
+            let mut v = Vec::new();
+            check(ty, req, raw, false, &mut v);
+            v.into_iter().map(|(_, k)| k).collect::<Vec<_>>()
+        };
+        assert!(run(FieldType::End, false, b"47121231").is_empty());
+        assert_eq!(
+            run(FieldType::Date, false, b"19901341"),
+            [ProblemKind::InvalidDate]
+        );
+        assert_eq!(
+            run(FieldType::Dec01, false, b"1.5"),
+            [ProblemKind::FteAboveOne]
+        );
+        assert_eq!(
+            run(FieldType::DecPos, false, b"-4"),
+            [ProblemKind::InvalidNumber("negative")]
+        );
+        assert_eq!(
+            run(FieldType::Yn, false, b"Maybe"),
+            [ProblemKind::InvalidFlag]
+        );
+        assert!(run(FieldType::Yn, false, b"yes").is_empty());
+        assert_eq!(
+            run(FieldType::Text, true, b""),
+            [ProblemKind::MissingRequired]
+        );
+        assert!(run(FieldType::Ts, false, b"20240101").is_empty());
+        assert!(run(FieldType::Ts, false, b"20240101 235959").is_empty());
+        assert_eq!(
+            run(FieldType::Ts, false, b"20240101 2359"),
+            [ProblemKind::InvalidTimestamp]
+        );
+        assert!(run(FieldType::Nino, false, b"JK 00 00 01 A").is_empty());
+        assert_eq!(
+            run(FieldType::AsgNo, false, b"12-x"),
+            [ProblemKind::InvalidAssignmentNumber]
+        );
+        assert!(run(FieldType::Occ, false, b"N0A").is_empty());
+    }
+
+    #[test]
+    fn registrations() {
+        assert_eq!(
+            valid_registration("General Medical Council", " 7000002"),
+            Some(true)
+        );
+        assert_eq!(
+            valid_registration("Nursing and Midwifery Council", " 99X0001A"),
+            Some(true)
+        );
+        assert_eq!(
+            valid_registration("Nursing and Midwifery Council", "Retired"),
+            Some(false)
+        );
+        assert_eq!(
+            valid_registration("Health and Care Professions Council", "PA12345"),
+            Some(true)
+        );
+        assert_eq!(
+            valid_registration("General Pharmaceutical Council", "2012345"),
+            Some(true)
+        );
+        assert_eq!(valid_registration("Royal College", "x"), None);
+    }
+
+    #[test]
+    fn typed_values() {
+        assert_eq!(
+            typed(FieldType::End, b"", false),
+            FieldValue::End(EndDate::Open)
+        );
+        assert_eq!(
+            typed(FieldType::End, b"47121231", false),
+            FieldValue::End(EndDate::Open)
+        );
+        assert_eq!(
+            typed(
+                FieldType::Kff,
+                b"3000001|Staff Nurse, Band 5|N0A|Elderly Care|",
+                false
+            ),
+            FieldValue::Segments(vec![
+                "3000001".into(),
+                "Staff Nurse, Band 5".into(),
+                "N0A".into(),
+                "Elderly Care".into()
+            ])
+        );
+        assert_eq!(
+            typed(FieldType::Dec01, b"0.80", false),
+            FieldValue::Decimal("0.80".into())
+        );
+        assert_eq!(
+            parse_dmy(b"01/04/2022 00:00:00"),
+            NaiveDate::from_ymd_opt(2022, 4, 1)
+        );
+    }
+}
