@@ -16,7 +16,6 @@ pub fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
     }
 }
 
-#[allow(dead_code)] // used by the fhir and esr subcommands as they land
 /// Reads the whole of `path` (`-` is standard input) into memory.
 pub fn read_all(path: &Path) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
