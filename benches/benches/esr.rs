@@ -1,4 +1,6 @@
-//! Criterion benchmarks for carecodec-esr (see docs/benchmarks.md).
+//! Criterion benchmarks for carecodec-esr (figures in docs/benchmarks.md).
+//!
+//! `cargo bench -p carecodec-benches --bench esr`
 // Bench harness code: a panic aborts the run, which is what a broken bench should do.
 #![allow(
     clippy::unwrap_used,
@@ -8,9 +10,58 @@
     missing_docs
 )]
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
 
-fn benches(_c: &mut Criterion) {}
+use carecodec_benches::esr::go_file;
+use carecodec_esr::reader::RawRecord;
+use carecodec_esr::{GoOptions, GoReader};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn benches(c: &mut Criterion) {
+    let file = go_file(200 << 20);
+    let name = Some("GO_999_GDW_GOF_20250301_00000101.DAT");
+    let mut g = c.benchmark_group("esr");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(file.len() as u64));
+
+    // The no-alloc core: lines and `~` fields as byte slices.
+    g.bench_function("raw_split", |b| {
+        b.iter(|| {
+            let mut fields = 0usize;
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', &file) {
+                fields += RawRecord::new(&file[start..end]).fields().count();
+                start = end + 1;
+            }
+            fields
+        })
+    });
+
+    // The streaming reader with every row checked against its layout.
+    g.bench_function("read_validated", |b| {
+        b.iter(|| {
+            let mut r = GoReader::new(&file[..], name, GoOptions::default());
+            while let Some(e) = r.next_record() {
+                black_box(e.accepted);
+            }
+            assert_eq!(r.summary().rejected, 0);
+            r.summary().read
+        })
+    });
+
+    // Checked and typed: every record to named, typed values.
+    g.bench_function("read_validated_typed", |b| {
+        b.iter(|| {
+            let mut r = GoReader::new(&file[..], name, GoOptions::default());
+            let mut n = 0usize;
+            while let Some(e) = r.next_record() {
+                n += e.typed().map_or(0, |t| t.fields.len());
+            }
+            n
+        })
+    });
+    g.finish();
+}
 
 criterion_group!(group, benches);
 criterion_main!(group);

@@ -162,8 +162,10 @@ impl<'a> RawRecord<'a> {
     }
 
     /// The fields, in order.
-    pub fn fields(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.bytes.split(|&b| b == b'~')
+    pub fn fields(&self) -> Fields<'a> {
+        Fields {
+            rest: Some(self.bytes),
+        }
     }
 
     /// Field `i` (0-based).
@@ -174,6 +176,31 @@ impl<'a> RawRecord<'a> {
     /// Number of fields.
     pub fn field_count(&self) -> usize {
         memchr::memchr_iter(b'~', self.bytes).count() + 1
+    }
+}
+
+/// Iterator over a record's `~`-separated fields (memchr-driven, no allocation).
+#[derive(Debug, Clone)]
+pub struct Fields<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        match memchr::memchr(b'~', rest) {
+            Some(p) => {
+                self.rest = rest.get(p + 1..);
+                rest.get(..p)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
     }
 }
 
