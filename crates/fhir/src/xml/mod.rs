@@ -1,1 +1,179 @@
-//! FHIR XML: reading and writing the FHIR XML format losslessly.
+//! FHIR XML, both ways, lossless.
+//!
+//! FHIR XML and FHIR JSON carry the same content; this module converts between the
+//! two with a table generated from the R4 StructureDefinitions (for every type and
+//! backbone element: each element's JSON name, representation, cardinality and
+//! definition order), and reaches the typed model through [`crate::json`]:
+//!
+//! - [`from_slice`] / [`from_str`]: FHIR XML → [`Resource`];
+//! - [`to_string`] / [`to_vec`] (and `_pretty`): [`Resource`] → FHIR XML;
+//! - [`xml_to_json`] / [`json_to_xml`]: the text-level conversions underneath.
+//!
+//! ```
+//! use carecodec_fhir::{xml, Resource};
+//! let input = r#"<Observation xmlns="http://hl7.org/fhir">
+//!   <status value="final"/>
+//!   <code><text value="weight"/></code>
+//!   <valueQuantity><value value="72.50"/><unit value="kg"/></valueQuantity>
+//! </Observation>"#;
+//! let json = xml::xml_to_json(input.as_bytes())?;
+//! assert_eq!(json, r#"{"resourceType":"Observation","status":"final","code":{"text":"weight"},"valueQuantity":{"value":72.50,"unit":"kg"}}"#);
+//! let back = xml::json_to_xml(json.as_bytes())?;
+//! assert_eq!(back, r#"<Observation xmlns="http://hl7.org/fhir"><status value="final"/><code><text value="weight"/></code><valueQuantity><value value="72.50"/><unit value="kg"/></valueQuantity></Observation>"#);
+//! # Ok::<(), xml::Error>(())
+//! ```
+//!
+//! # The rules applied
+//! - The root element is the resource, in the namespace `http://hl7.org/fhir` (declared
+//!   with `xmlns`; namespace prefixes on FHIR elements are not supported; prefixed
+//!   attributes such as `xsi:schemaLocation` are ignored).
+//! - Primitives are `<name value=".."/>`; an `id` attribute and `extension` children
+//!   become the JSON `_name` object, repeats padded with `null`. Numbers keep their
+//!   literal text (`1.50` stays `1.50`), booleans must be `true`/`false`.
+//! - `Element.id` and `Extension.url` are attributes; nested resources (`contained`,
+//!   `Bundle.entry.resource`, `Parameters.parameter.resource`, …) are wrapped in an
+//!   element named by their type; `Narrative.div` is kept verbatim as text (the XHTML
+//!   namespace declaration is added to the `div` if the source left it to an ancestor).
+//! - Writing puts elements in definition order. Comments and processing
+//!   instructions are dropped (FHIR JSON has no place for them).
+//! - Unknown elements, two alternatives of one choice element (`valueCode` and
+//!   `valueString`), a repeated element split by others, text content and stray
+//!   attributes are errors.
+//!
+//! # Security and limits
+//! Nothing is ever loaded or expanded: a `<!DOCTYPE` (and so any DTD, external or
+//! custom entity) is an error; attribute values know only the five predefined
+//! entities and character references. Nesting is limited to [`MAX_DEPTH`] levels in
+//! both directions; the input must be UTF-8. Errors carry the byte offset, line,
+//! column and FHIR element path ([`Error`]).
+
+mod error;
+mod json;
+mod meta;
+mod read;
+mod table;
+mod text;
+mod write;
+
+pub use error::{Error, ErrorKind, Result};
+
+use crate::Resource;
+
+/// The FHIR XML namespace.
+pub const FHIR_NS: &str = "http://hl7.org/fhir";
+/// The XHTML namespace (of `Narrative.div`).
+pub const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
+/// Maximum nesting of elements (XML) or arrays/objects (JSON) accepted.
+pub const MAX_DEPTH: usize = 128;
+
+/// Converts a FHIR XML resource to FHIR JSON text (compact, members in document order).
+///
+/// Numbers keep their literal text; the result reads back with [`crate::json`].
+///
+/// # Errors
+/// Malformed XML, invalid UTF-8, a DOCTYPE or unknown entity, an element the FHIR
+/// type does not define, text content, two alternatives of a choice element,
+/// invalid number or boolean values, nesting deeper than [`MAX_DEPTH`]: see [`ErrorKind`].
+///
+/// ```
+/// let json = carecodec_fhir::xml::xml_to_json(
+///     br#"<Patient xmlns="http://hl7.org/fhir"><name><given value="Ann"/><given id="g2" value="Bo"/></name></Patient>"#,
+/// )?;
+/// assert_eq!(json, r#"{"resourceType":"Patient","name":[{"given":["Ann","Bo"],"_given":[null,{"id":"g2"}]}]}"#);
+/// # Ok::<(), carecodec_fhir::xml::Error>(())
+/// ```
+pub fn xml_to_json(input: &[u8]) -> Result<String> {
+    read::xml_to_json(input)
+}
+
+/// Converts a FHIR JSON resource to FHIR XML (compact, elements in definition order).
+///
+/// # Errors
+/// Malformed JSON (including duplicate keys), invalid UTF-8, unknown members, values
+/// of the wrong JSON type, two alternatives of a choice element, a narrative that is
+/// not one well-formed `div`, characters XML cannot carry, nesting deeper than
+/// [`MAX_DEPTH`]: see [`ErrorKind`].
+///
+/// ```
+/// let xml = carecodec_fhir::xml::json_to_xml(
+///     br#"{"resourceType":"Patient","birthDate":"1970-01-01","active":true}"#,
+/// )?;
+/// assert_eq!(xml, r#"<Patient xmlns="http://hl7.org/fhir"><active value="true"/><birthDate value="1970-01-01"/></Patient>"#);
+/// # Ok::<(), carecodec_fhir::xml::Error>(())
+/// ```
+pub fn json_to_xml(input: &[u8]) -> Result<String> {
+    write::json_to_xml(input, None)
+}
+
+/// [`json_to_xml`], indented by two spaces per level (narratives stay verbatim).
+///
+/// # Errors
+/// As [`json_to_xml`].
+pub fn json_to_xml_pretty(input: &[u8]) -> Result<String> {
+    write::json_to_xml(input, Some(2))
+}
+
+/// Reads a FHIR XML resource into the typed model.
+///
+/// # Errors
+/// Everything [`xml_to_json`] rejects, and what the strict JSON reader rejects
+/// ([`ErrorKind::Model`]: missing required elements, invalid codes, a resource type
+/// whose feature is off, …).
+///
+/// ```
+/// use carecodec_fhir::{xml, Resource};
+/// let resource = xml::from_str(r#"<Patient xmlns="http://hl7.org/fhir"><gender value="female"/></Patient>"#)?;
+/// assert!(matches!(resource, Resource::Patient(_)));
+/// # Ok::<(), xml::Error>(())
+/// ```
+pub fn from_slice(input: &[u8]) -> Result<Resource> {
+    let json = read::xml_to_json(input)?;
+    crate::json::from_str(&json).map_err(model_error)
+}
+
+/// [`from_slice`] over a `str`.
+///
+/// # Errors
+/// As [`from_slice`].
+pub fn from_str(input: &str) -> Result<Resource> {
+    from_slice(input.as_bytes())
+}
+
+/// Writes a resource as FHIR XML (compact).
+///
+/// # Errors
+/// Only for content XML cannot carry: characters outside XML 1.0 (such as U+0001)
+/// or a narrative that is not one well-formed `div`.
+///
+/// ```
+/// use carecodec_fhir::{json, xml};
+/// let resource: carecodec_fhir::Resource =
+///     json::from_str(r#"{"resourceType":"Patient","gender":"female"}"#)?;
+/// assert_eq!(xml::to_string(&resource)?, r#"<Patient xmlns="http://hl7.org/fhir"><gender value="female"/></Patient>"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn to_string(resource: &Resource) -> Result<String> {
+    write::json_to_xml(crate::json::to_string(resource).as_bytes(), None)
+}
+
+/// [`to_string`], indented by two spaces per level.
+///
+/// # Errors
+/// As [`to_string`].
+pub fn to_string_pretty(resource: &Resource) -> Result<String> {
+    write::json_to_xml(crate::json::to_string(resource).as_bytes(), Some(2))
+}
+
+/// [`to_string`] as bytes.
+///
+/// # Errors
+/// As [`to_string`].
+pub fn to_vec(resource: &Resource) -> Result<Vec<u8>> {
+    to_string(resource).map(String::into_bytes)
+}
+
+#[cold]
+fn model_error(e: crate::json::Error) -> Error {
+    let path = e.path().to_owned();
+    Error::new(ErrorKind::Model(e)).with_path(|| path)
+}
