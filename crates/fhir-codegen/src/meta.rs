@@ -54,6 +54,12 @@ pub fn generate(defs: &Path, out: &Path) -> Result<(), Box<dyn Error>> {
         .map(|s| s["type"].as_str().unwrap().to_owned())
         .collect();
 
+    let resources: BTreeSet<String> = sds
+        .iter()
+        .filter(|s| s["kind"] == "resource")
+        .map(|s| s["type"].as_str().unwrap().to_owned())
+        .collect();
+
     // name -> (is_resource, elements)
     let mut types: BTreeMap<String, (bool, Vec<Elem>)> = BTreeMap::new();
     for sd in &sds {
@@ -115,7 +121,9 @@ pub fn generate(defs: &Path, out: &Path) -> Result<(), Box<dyn Error>> {
                         Kind::Str
                     } else if code == "xhtml" {
                         Kind::Xhtml
-                    } else if code == "Resource" {
+                    } else if resources.contains(code) {
+                        // `Resource`, or a specific one (`Bundle.entry.response.outcome`):
+                        // in XML always wrapped in an element named by its type.
                         Kind::Resource
                     } else if primitives.contains(code) {
                         match code {

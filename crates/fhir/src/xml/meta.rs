@@ -669,7 +669,7 @@ pub(crate) static TYPES: &[Type] = &[
             e("lastModified", Str, false, 6),
             e("location", Str, false, 4),
             e("modifierExtension", Complex(267), true, 2),
-            e("outcome", Complex(449), false, 7),
+            e("outcome", Resource, false, 7),
             e("status", Str, false, 3),
         ],
     },
