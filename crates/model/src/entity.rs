@@ -1,0 +1,457 @@
+//! The canonical entities: patients, workers, practitioners, organisations,
+//! locations, encounters, observations and reports, allergies, conditions,
+//! and the ADT event that carries them.
+//!
+//! Identity-bearing and clinically significant values are [`Sourced`]: they
+//! say where they came from. Collections of the same shape (names,
+//! addresses) carry one source each.
+
+use chrono::NaiveDate;
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+use crate::identifier::Identifier;
+use crate::provenance::Sourced;
+use crate::value::{
+    Address, Code, Concept, Gender, HumanName, PartialDate, PartialDateTime, Quantity, Telecom,
+};
+
+/// A patient.
+///
+/// ```
+/// use carecodec_model::{Identifier, NhsNumber, Patient, Source, Sourced};
+///
+/// let mut p = Patient::default();
+/// p.identifiers.push(Sourced::new(
+///     Identifier::Nhs { number: NhsNumber::parse("9434765919").unwrap(), verification: None },
+///     Source::v2("PID[1]-3[1].1.1", 80..90),
+/// ));
+/// assert_eq!(p.nhs_number().unwrap().as_str(), "9434765919");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Patient {
+    /// Identifiers (NHS number, MRNs…).
+    pub identifiers: Vec<Sourced<Identifier>>,
+    /// Names.
+    pub names: Vec<Sourced<HumanName>>,
+    /// Birth date with its precision.
+    pub birth_date: Option<Sourced<PartialDate>>,
+    /// Administrative gender.
+    pub gender: Option<Sourced<Gender>>,
+    /// Addresses.
+    pub addresses: Vec<Sourced<Address>>,
+    /// Phones and e-mail.
+    pub telecom: Vec<Sourced<Telecom>>,
+    /// Contacts and next of kin.
+    pub contacts: Vec<Contact>,
+    /// Registered GP practice (ODS code).
+    pub gp_practice: Option<Sourced<Identifier>>,
+    /// Registered GP (GMP/GMC code).
+    pub gp: Option<Sourced<Identifier>>,
+    /// UK ethnic category (NHS Data Dictionary code).
+    pub ethnic_category: Option<Sourced<Code>>,
+    /// Deceased, and when.
+    pub deceased: Option<Sourced<Deceased>>,
+}
+
+impl Patient {
+    /// The NHS number, if one was sent.
+    pub fn nhs_number(&self) -> Option<&crate::NhsNumber> {
+        self.identifiers.iter().find_map(|i| match &i.value {
+            Identifier::Nhs { number, .. } => Some(number),
+            _ => None,
+        })
+    }
+}
+
+/// Deceased: a flag or a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum Deceased {
+    /// Known deceased, date unknown.
+    Yes,
+    /// Died at this time.
+    At(PartialDateTime),
+}
+
+/// A contact person or next of kin.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Contact {
+    /// Name.
+    pub name: Option<Sourced<HumanName>>,
+    /// Relationship (v2 table 0063 or SNOMED).
+    pub relationship: Option<Sourced<Code>>,
+    /// Role (next of kin, emergency contact: v2 table 0131).
+    pub role: Option<Sourced<Code>>,
+    /// Address.
+    pub address: Option<Sourced<Address>>,
+    /// Phones.
+    pub telecom: Vec<Sourced<Telecom>>,
+}
+
+/// A member of staff from ESR.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Worker {
+    /// Identifiers (ESR person and employee numbers, NI number…).
+    pub identifiers: Vec<Sourced<Identifier>>,
+    /// Names.
+    pub names: Vec<Sourced<HumanName>>,
+    /// Gender.
+    pub gender: Option<Sourced<Gender>>,
+    /// Birth date.
+    pub birth_date: Option<Sourced<PartialDate>>,
+    /// Work e-mail and phones.
+    pub telecom: Vec<Sourced<Telecom>>,
+    /// Assignments (jobs) current at the view date.
+    pub assignments: Vec<Assignment>,
+    /// Professional registrations (GMC, NMC, HCPC, GPhC…).
+    pub registrations: Vec<Registration>,
+    /// Hire date.
+    pub hire_date: Option<Sourced<NaiveDate>>,
+    /// Termination date, for leavers.
+    pub termination_date: Option<Sourced<NaiveDate>>,
+}
+
+/// One assignment (job) of a worker.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Assignment {
+    /// The assignment number.
+    pub number: Option<Sourced<Identifier>>,
+    /// Primary assignment.
+    pub primary: bool,
+    /// Status (`ACTIVE_ASSIGN`…).
+    pub status: Option<String>,
+    /// Position.
+    pub position: Option<Position>,
+    /// Organisation (cost centre / department).
+    pub organisation: Option<Organisation>,
+    /// Work location.
+    pub location: Option<Location>,
+    /// Staff group (one of the NHS workforce staff groups).
+    pub staff_group: Option<Sourced<String>>,
+    /// Job role.
+    pub job_role: Option<Sourced<String>>,
+    /// Occupation code.
+    pub occupation_code: Option<Sourced<String>>,
+    /// Grade / pay scale.
+    pub grade: Option<Sourced<String>>,
+    /// Full-time equivalent, its decimal text kept.
+    pub fte: Option<Sourced<String>>,
+    /// Effective period start.
+    pub start: Option<NaiveDate>,
+    /// Effective period end (`None` = open).
+    pub end: Option<NaiveDate>,
+}
+
+/// A position (post) in the establishment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Position {
+    /// Position number.
+    pub number: Option<Sourced<Identifier>>,
+    /// Title.
+    pub title: Option<Sourced<String>>,
+}
+
+/// A professional registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Registration {
+    /// The identifier (GMC, NMC, HCPC, GPhC, or Other with the body's name).
+    pub identifier: Sourced<Identifier>,
+    /// Valid from.
+    pub from: Option<NaiveDate>,
+    /// Expires.
+    pub until: Option<NaiveDate>,
+}
+
+/// A practitioner (a clinician named in a message, or a worker seen clinically).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Practitioner {
+    /// Identifiers (GMC, GMP, NMC, SDS…).
+    pub identifiers: Vec<Sourced<Identifier>>,
+    /// Name.
+    pub name: Option<Sourced<HumanName>>,
+}
+
+/// An organisation (trust, GP practice, department).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Organisation {
+    /// Identifiers (ODS code, ESR organisation id…).
+    pub identifiers: Vec<Sourced<Identifier>>,
+    /// Name.
+    pub name: Option<Sourced<String>>,
+    /// Parent organisation identifier.
+    pub part_of: Option<Sourced<Identifier>>,
+}
+
+/// A location (ward, bed, site).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Location {
+    /// Identifiers (ODS site code, ESR location id…).
+    pub identifiers: Vec<Sourced<Identifier>>,
+    /// Name or description.
+    pub name: Option<Sourced<String>>,
+    /// Point of care / ward, room, bed, facility (from a v2 PL).
+    pub ward: Option<Sourced<String>>,
+    /// Room.
+    pub room: Option<Sourced<String>>,
+    /// Bed.
+    pub bed: Option<Sourced<String>>,
+    /// Facility (site) code.
+    pub facility: Option<Sourced<String>>,
+    /// Address.
+    pub address: Option<Sourced<Address>>,
+}
+
+/// What kind of encounter (v2 PV1-2 patient class / FHIR ActCode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum EncounterClass {
+    /// Inpatient.
+    Inpatient,
+    /// Outpatient / ambulatory.
+    Outpatient,
+    /// Emergency.
+    Emergency,
+    /// Pre-admission.
+    PreAdmission,
+    /// Recurring patient.
+    Recurring,
+    /// Obstetrics.
+    Obstetrics,
+    /// Other or unknown.
+    Other,
+}
+
+/// A participant in an encounter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Participant {
+    /// Role (`ATND` attending, `REF` referring, `CON` consulting, `ADM` admitting).
+    pub role: String,
+    /// Who.
+    pub practitioner: Practitioner,
+}
+
+/// An encounter (visit, admission).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Encounter {
+    /// Visit number and other identifiers.
+    pub identifiers: Vec<Sourced<Identifier>>,
+    /// Class.
+    pub class: Option<Sourced<EncounterClass>>,
+    /// Status (`planned`, `in-progress`, `finished`, `cancelled`), FHIR codes.
+    pub status: Option<String>,
+    /// Current (or discharge) location.
+    pub location: Option<Location>,
+    /// Prior location (for transfers).
+    pub prior_location: Option<Location>,
+    /// Participants.
+    pub participants: Vec<Participant>,
+    /// Admission time.
+    pub admitted: Option<Sourced<PartialDateTime>>,
+    /// Discharge time.
+    pub discharged: Option<Sourced<PartialDateTime>>,
+    /// Admission method (NHS Data Dictionary code as sent).
+    pub admission_method: Option<Sourced<Code>>,
+    /// Discharge method / disposition.
+    pub discharge_method: Option<Sourced<Code>>,
+    /// Discharge destination.
+    pub discharge_destination: Option<Sourced<Code>>,
+    /// Reason for admission (text or code).
+    pub reason: Option<Sourced<Concept>>,
+    /// Hospital service / specialty.
+    pub service: Option<Sourced<Code>>,
+}
+
+/// An observation's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum ObservationValue {
+    /// A quantity with units.
+    Quantity(Quantity),
+    /// Text.
+    Text(String),
+    /// A coded value.
+    Coded(Concept),
+    /// A date or time.
+    DateTime(PartialDateTime),
+    /// A range (`low`..`high`).
+    Range {
+        /// Low.
+        low: Option<Quantity>,
+        /// High.
+        high: Option<Quantity>,
+    },
+}
+
+/// A result status (v2 table 0085 / FHIR observation-status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum ResultStatus {
+    /// Registered / pending.
+    Registered,
+    /// Preliminary.
+    Preliminary,
+    /// Final.
+    Final,
+    /// Amended / corrected.
+    Amended,
+    /// Cancelled / deleted.
+    Cancelled,
+    /// Entered in error.
+    EnteredInError,
+    /// Unknown.
+    Unknown,
+}
+
+/// One observation (an OBX, a FHIR Observation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Observation {
+    /// What was observed (LOINC, SNOMED or local).
+    pub code: Sourced<Concept>,
+    /// The value, absent when not reported.
+    pub value: Option<Sourced<ObservationValue>>,
+    /// The reference range as sent (`130-180`) and parsed when it parses.
+    pub reference_range: Option<Sourced<String>>,
+    /// Interpretation (abnormal flags: `H`, `L`, `N`…).
+    pub interpretation: Vec<Sourced<Code>>,
+    /// Status.
+    pub status: Option<Sourced<ResultStatus>>,
+    /// When observed.
+    pub effective: Option<Sourced<PartialDateTime>>,
+    /// Notes (NTE segments).
+    pub notes: Vec<Sourced<String>>,
+}
+
+/// A result report (an OBR with its OBXs, a FHIR DiagnosticReport).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ResultReport {
+    /// Placer and filler order numbers.
+    pub identifiers: Vec<Sourced<Identifier>>,
+    /// The test or panel.
+    pub code: Sourced<Concept>,
+    /// Status.
+    pub status: Option<Sourced<ResultStatus>>,
+    /// When collected / observed.
+    pub effective: Option<Sourced<PartialDateTime>>,
+    /// When issued.
+    pub issued: Option<Sourced<PartialDateTime>>,
+    /// The ordering clinician.
+    pub ordered_by: Option<Practitioner>,
+    /// The observations.
+    pub observations: Vec<Observation>,
+}
+
+/// An allergy or intolerance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Allergy {
+    /// The substance or allergy.
+    pub code: Sourced<Concept>,
+    /// Category (drug, food, environment…): v2 table 0127 as sent.
+    pub category: Option<Sourced<Code>>,
+    /// Severity (v2 table 0128: SV severe, MO moderate, MI mild).
+    pub severity: Option<Sourced<Code>>,
+    /// Reactions as text.
+    pub reactions: Vec<Sourced<String>>,
+    /// When identified.
+    pub identified: Option<Sourced<PartialDate>>,
+}
+
+/// A condition or diagnosis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Condition {
+    /// The diagnosis (ICD-10, SNOMED…).
+    pub code: Sourced<Concept>,
+    /// Diagnosis type (v2 table 0052: A admitting, W working, F final).
+    pub diagnosis_type: Option<Sourced<Code>>,
+    /// When diagnosed.
+    pub recorded: Option<Sourced<PartialDateTime>>,
+}
+
+/// The kind of ADT event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum AdtKind {
+    /// A01 admit.
+    Admit,
+    /// A02 transfer.
+    Transfer,
+    /// A03 discharge.
+    Discharge,
+    /// A04 register an outpatient / emergency patient.
+    Register,
+    /// A05 pre-admit.
+    PreAdmit,
+    /// A08 update patient information.
+    Update,
+    /// A11 cancel admit.
+    CancelAdmit,
+    /// A12 cancel transfer.
+    CancelTransfer,
+    /// A13 cancel discharge.
+    CancelDischarge,
+    /// A28 add person.
+    AddPerson,
+    /// A31 update person.
+    UpdatePerson,
+    /// A34 / A40 merge (the prior identifier is merged into the current one).
+    Merge,
+    /// ORU R01 result.
+    Result,
+    /// Any other trigger.
+    Other,
+}
+
+/// The event a message carries, with everything it mentioned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Event {
+    /// What happened.
+    pub kind: AdtKind,
+    /// The message's type and trigger as sent (`ADT^A01`).
+    pub message_type: String,
+    /// The message control id.
+    pub message_id: Option<String>,
+    /// When the message was sent.
+    pub sent: Option<Sourced<PartialDateTime>>,
+    /// When the event happened (EVN-2 / EVN-6).
+    pub occurred: Option<Sourced<PartialDateTime>>,
+    /// The sending facility (ODS code where it is one).
+    pub sender: Option<Sourced<String>>,
+    /// The patient.
+    pub patient: Option<Patient>,
+    /// For merges: the prior identifier merged away.
+    pub merged_from: Vec<Sourced<Identifier>>,
+    /// The encounter.
+    pub encounter: Option<Encounter>,
+    /// Allergies.
+    pub allergies: Vec<Allergy>,
+    /// Diagnoses.
+    pub conditions: Vec<Condition>,
+    /// Result reports.
+    pub reports: Vec<ResultReport>,
+}

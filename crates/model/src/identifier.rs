@@ -1,0 +1,377 @@
+//! Typed identifiers: NHS number (Modulus 11 checked), local MRNs, ESR numbers,
+//! professional registrations, ODS and SDS codes.
+
+use std::fmt;
+
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+/// Why a string is not a valid NHS number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
+pub enum NhsNumberError {
+    /// Not ten digits (spaces are allowed between groups).
+    #[error("an NHS number has ten digits")]
+    Length,
+    /// A character other than a digit or a space.
+    #[error("an NHS number has only digits")]
+    NotDigits,
+    /// The Modulus 11 check gives 10: no valid number has these first nine digits.
+    #[error("the Modulus 11 check digit would be 10")]
+    CheckDigitTen,
+    /// The tenth digit is not the Modulus 11 check digit.
+    #[error("the check digit does not match")]
+    CheckDigitMismatch,
+}
+
+/// A ten-digit NHS number whose Modulus 11 check digit is right.
+///
+/// ```
+/// use carecodec_model::NhsNumber;
+///
+/// let n = NhsNumber::parse("943 476 5919").unwrap();
+/// assert_eq!(n.as_str(), "9434765919");
+/// assert_eq!(n.to_string(), "943 476 5919");
+/// assert!(NhsNumber::parse("9434765918").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "String", into = "String"))]
+pub struct NhsNumber(String);
+
+impl NhsNumber {
+    /// Parses and checks an NHS number (spaces between digits are ignored).
+    pub fn parse(s: &str) -> Result<NhsNumber, NhsNumberError> {
+        let mut digits = [0u8; 10];
+        let mut n = 0usize;
+        for c in s.chars() {
+            if c == ' ' {
+                continue;
+            }
+            let d = c.to_digit(10).ok_or(NhsNumberError::NotDigits)?;
+            let slot = digits.get_mut(n).ok_or(NhsNumberError::Length)?;
+            *slot = d as u8;
+            n += 1;
+        }
+        if n != 10 {
+            return Err(NhsNumberError::Length);
+        }
+        let sum: u32 = digits
+            .iter()
+            .take(9)
+            .enumerate()
+            .map(|(i, d)| u32::from(*d) * (10 - i as u32))
+            .sum();
+        let check = match 11 - sum % 11 {
+            11 => 0,
+            10 => return Err(NhsNumberError::CheckDigitTen),
+            c => c,
+        };
+        if digits.get(9).map(|d| u32::from(*d)) != Some(check) {
+            return Err(NhsNumberError::CheckDigitMismatch);
+        }
+        Ok(NhsNumber(
+            digits.iter().map(|d| char::from(b'0' + d)).collect(),
+        ))
+    }
+
+    /// The ten digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NhsNumber {
+    /// The 3-3-4 grouping used on screen and paper.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.0;
+        write!(
+            f,
+            "{} {} {}",
+            s.get(..3).unwrap_or(""),
+            s.get(3..6).unwrap_or(""),
+            s.get(6..).unwrap_or("")
+        )
+    }
+}
+
+impl TryFrom<String> for NhsNumber {
+    type Error = NhsNumberError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        NhsNumber::parse(&s)
+    }
+}
+
+impl From<NhsNumber> for String {
+    fn from(n: NhsNumber) -> String {
+        n.0
+    }
+}
+
+/// NHS number verification status (NHS Data Dictionary / UK Core
+/// `NHSNumberVerificationStatus`, codes `01`–`08`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
+pub enum VerificationStatus {
+    /// `01` Number present and verified.
+    Verified,
+    /// `02` Number present but not traced.
+    NotTraced,
+    /// `03` Trace required.
+    TraceRequired,
+    /// `04` Trace attempted - no match or multiple match found.
+    TraceNoMatch,
+    /// `05` Trace needs to be resolved (NHS number or patient detail conflict).
+    TraceToResolve,
+    /// `06` Trace in progress.
+    TraceInProgress,
+    /// `07` Number not present and trace not required.
+    NotPresent,
+    /// `08` Trace postponed (baby under six weeks old).
+    TracePostponed,
+}
+
+impl VerificationStatus {
+    /// The two-digit code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VerificationStatus::Verified => "01",
+            VerificationStatus::NotTraced => "02",
+            VerificationStatus::TraceRequired => "03",
+            VerificationStatus::TraceNoMatch => "04",
+            VerificationStatus::TraceToResolve => "05",
+            VerificationStatus::TraceInProgress => "06",
+            VerificationStatus::NotPresent => "07",
+            VerificationStatus::TracePostponed => "08",
+        }
+    }
+
+    /// The status for a code (`01`–`08`).
+    ///
+    /// ```
+    /// use carecodec_model::VerificationStatus;
+    /// assert_eq!(VerificationStatus::from_code("01"), Some(VerificationStatus::Verified));
+    /// ```
+    pub fn from_code(code: &str) -> Option<VerificationStatus> {
+        Some(match code.trim() {
+            "01" => VerificationStatus::Verified,
+            "02" => VerificationStatus::NotTraced,
+            "03" => VerificationStatus::TraceRequired,
+            "04" => VerificationStatus::TraceNoMatch,
+            "05" => VerificationStatus::TraceToResolve,
+            "06" => VerificationStatus::TraceInProgress,
+            "07" => VerificationStatus::NotPresent,
+            "08" => VerificationStatus::TracePostponed,
+            _ => return None,
+        })
+    }
+
+    /// The display text.
+    pub fn display(&self) -> &'static str {
+        match self {
+            VerificationStatus::Verified => "Number present and verified",
+            VerificationStatus::NotTraced => "Number present but not traced",
+            VerificationStatus::TraceRequired => "Trace required",
+            VerificationStatus::TraceNoMatch => {
+                "Trace attempted - No match or multiple match found"
+            }
+            VerificationStatus::TraceToResolve => {
+                "Trace needs to be resolved - (NHS Number or patient detail conflict)"
+            }
+            VerificationStatus::TraceInProgress => "Trace in progress",
+            VerificationStatus::NotPresent => "Number not present and trace not required",
+            VerificationStatus::TracePostponed => "Trace postponed (baby under six weeks old)",
+        }
+    }
+}
+
+/// A typed identifier.
+///
+/// ```
+/// use carecodec_model::{Identifier, NhsNumber};
+///
+/// let id = Identifier::Nhs { number: NhsNumber::parse("9434765919").unwrap(), verification: None };
+/// assert_eq!(id.value(), "9434765919");
+/// assert_eq!(id.kind(), "nhs-number");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum Identifier {
+    /// An NHS number (checked), with its verification status when known.
+    Nhs {
+        /// The number.
+        number: NhsNumber,
+        /// Its verification status.
+        verification: Option<VerificationStatus>,
+    },
+    /// A local hospital number, with the authority that assigned it (a trust's
+    /// ODS code where known).
+    Mrn {
+        /// The number.
+        value: String,
+        /// Assigning authority.
+        authority: Option<String>,
+    },
+    /// ESR person number (VPD-scoped Person ID).
+    EsrPerson {
+        /// The ESR VPD.
+        vpd: String,
+        /// Person ID.
+        value: String,
+    },
+    /// ESR assignment number.
+    EsrAssignment {
+        /// The ESR VPD.
+        vpd: String,
+        /// Assignment number.
+        value: String,
+    },
+    /// ESR position number.
+    EsrPosition {
+        /// The ESR VPD.
+        vpd: String,
+        /// Position number.
+        value: String,
+    },
+    /// ESR employee number.
+    EsrEmployee {
+        /// The ESR VPD.
+        vpd: String,
+        /// Employee number.
+        value: String,
+    },
+    /// National Insurance number (normalised); `valid` false when it fails the format.
+    NiNumber {
+        /// The number.
+        value: String,
+        /// Whether it passes the HMRC format check.
+        valid: bool,
+    },
+    /// General Medical Council reference number.
+    Gmc(String),
+    /// GP (GMP) national code.
+    Gmp(String),
+    /// Nursing and Midwifery Council PIN.
+    Nmc(String),
+    /// Health and Care Professions Council registration.
+    Hcpc(String),
+    /// General Pharmaceutical Council registration.
+    Gphc(String),
+    /// ODS organisation code.
+    OdsOrganisation(String),
+    /// ODS site code.
+    OdsSite(String),
+    /// Spine Directory Service user id.
+    SdsUser(String),
+    /// Spine Directory Service role profile id.
+    SdsRoleProfile(String),
+    /// An encounter's visit number.
+    VisitNumber {
+        /// The number.
+        value: String,
+        /// Assigning authority.
+        authority: Option<String>,
+    },
+    /// Anything else, with the system or type it came with.
+    Other {
+        /// System URI, v2 identifier type, or authority.
+        system: Option<String>,
+        /// The value.
+        value: String,
+    },
+}
+
+impl Identifier {
+    /// The identifier's value.
+    pub fn value(&self) -> &str {
+        match self {
+            Identifier::Nhs { number, .. } => number.as_str(),
+            Identifier::Mrn { value, .. }
+            | Identifier::EsrPerson { value, .. }
+            | Identifier::EsrAssignment { value, .. }
+            | Identifier::EsrPosition { value, .. }
+            | Identifier::EsrEmployee { value, .. }
+            | Identifier::NiNumber { value, .. }
+            | Identifier::VisitNumber { value, .. }
+            | Identifier::Other { value, .. } => value,
+            Identifier::Gmc(v)
+            | Identifier::Gmp(v)
+            | Identifier::Nmc(v)
+            | Identifier::Hcpc(v)
+            | Identifier::Gphc(v)
+            | Identifier::OdsOrganisation(v)
+            | Identifier::OdsSite(v)
+            | Identifier::SdsUser(v)
+            | Identifier::SdsRoleProfile(v) => v,
+        }
+    }
+
+    /// A short kebab-case name of the kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Identifier::Nhs { .. } => "nhs-number",
+            Identifier::Mrn { .. } => "mrn",
+            Identifier::EsrPerson { .. } => "esr-person",
+            Identifier::EsrAssignment { .. } => "esr-assignment",
+            Identifier::EsrPosition { .. } => "esr-position",
+            Identifier::EsrEmployee { .. } => "esr-employee",
+            Identifier::NiNumber { .. } => "ni-number",
+            Identifier::Gmc(_) => "gmc",
+            Identifier::Gmp(_) => "gmp",
+            Identifier::Nmc(_) => "nmc",
+            Identifier::Hcpc(_) => "hcpc",
+            Identifier::Gphc(_) => "gphc",
+            Identifier::OdsOrganisation(_) => "ods-organisation",
+            Identifier::OdsSite(_) => "ods-site",
+            Identifier::SdsUser(_) => "sds-user",
+            Identifier::SdsRoleProfile(_) => "sds-role-profile",
+            Identifier::VisitNumber { .. } => "visit-number",
+            Identifier::Other { .. } => "other",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The check digit computed the long way, as the NHS Data Dictionary describes it.
+    fn oracle(digits: &[u32]) -> Option<u32> {
+        let total: u32 = digits.iter().zip((2..=10).rev()).map(|(d, w)| d * w).sum();
+        match 11 - (total % 11) {
+            11 => Some(0),
+            10 => None,
+            c => Some(c),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn modulus_11_matches_the_oracle(first in prop::collection::vec(0u32..10, 9), last in 0u32..10) {
+            let s: String = first.iter().chain(std::iter::once(&last)).map(|d| char::from_digit(*d, 10).unwrap()).collect();
+            let expected = oracle(&first);
+            let got = NhsNumber::parse(&s);
+            match expected {
+                None => prop_assert_eq!(got, Err(NhsNumberError::CheckDigitTen)),
+                Some(c) if c == last => prop_assert!(got.is_ok()),
+                Some(_) => prop_assert_eq!(got, Err(NhsNumberError::CheckDigitMismatch)),
+            }
+        }
+    }
+
+    #[test]
+    fn shapes() {
+        assert_eq!(NhsNumber::parse("943476591"), Err(NhsNumberError::Length));
+        assert_eq!(NhsNumber::parse("94347659190"), Err(NhsNumberError::Length));
+        assert_eq!(
+            NhsNumber::parse("943476591x"),
+            Err(NhsNumberError::NotDigits)
+        );
+        assert!(NhsNumber::parse("9000000009").is_ok());
+    }
+}

@@ -1,0 +1,243 @@
+//! Shared value types: partial-precision dates, codes with their system,
+//! quantities, names, addresses and telecoms.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+/// How much of a date or time was known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum Precision {
+    /// Year only.
+    Year,
+    /// Year and month.
+    Month,
+    /// A whole day.
+    Day,
+    /// To the hour.
+    Hour,
+    /// To the minute.
+    Minute,
+    /// To the second.
+    Second,
+    /// Below the second.
+    Fraction,
+}
+
+/// A date known to some precision (birth dates are often only a year).
+///
+/// ```
+/// use carecodec_model::{PartialDate, Precision};
+/// use chrono::NaiveDate;
+///
+/// let d = PartialDate::new(NaiveDate::from_ymd_opt(1970, 2, 1).unwrap(), Precision::Month);
+/// assert_eq!(d.to_string(), "1970-02");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct PartialDate {
+    /// The date, unknown parts set to their first value.
+    pub date: NaiveDate,
+    /// What was known (`Year`, `Month` or `Day`).
+    pub precision: Precision,
+}
+
+impl PartialDate {
+    /// A date with its precision.
+    pub fn new(date: NaiveDate, precision: Precision) -> PartialDate {
+        PartialDate { date, precision }
+    }
+
+    /// A whole-day date.
+    pub fn day(date: NaiveDate) -> PartialDate {
+        PartialDate::new(date, Precision::Day)
+    }
+}
+
+impl std::fmt::Display for PartialDate {
+    /// ISO 8601 to the known precision (`1970`, `1970-02`, `1970-02-01`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.precision {
+            Precision::Year => write!(f, "{}", self.date.format("%Y")),
+            Precision::Month => write!(f, "{}", self.date.format("%Y-%m")),
+            _ => write!(f, "{}", self.date.format("%Y-%m-%d")),
+        }
+    }
+}
+
+/// An instant known to some precision, with its offset made explicit by the
+/// mapping layer's time-zone rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct PartialDateTime {
+    /// The instant, in the offset that applied locally.
+    pub at: DateTime<FixedOffset>,
+    /// What was known.
+    pub precision: Precision,
+    /// True when the source sent no offset and the configured zone supplied it.
+    pub offset_inferred: bool,
+}
+
+/// A code system, kept with every code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum CodeSystem {
+    /// SNOMED CT.
+    Snomed,
+    /// dm+d (the NHS Dictionary of medicines and devices).
+    Dmd,
+    /// LOINC.
+    Loinc,
+    /// UCUM units.
+    Ucum,
+    /// ICD-10.
+    Icd10,
+    /// An HL7 v2 table, by number (`0001`).
+    V2Table(String),
+    /// An NHS Data Dictionary code list, by name.
+    NhsDataDictionary(String),
+    /// A FHIR code system or value set URI.
+    Uri(String),
+    /// A local or unrecognised system, as it was named.
+    Local(String),
+}
+
+impl CodeSystem {
+    /// The FHIR system URI.
+    pub fn uri(&self) -> String {
+        match self {
+            CodeSystem::Snomed => "http://snomed.info/sct".into(),
+            CodeSystem::Dmd => "https://dmd.nhs.uk".into(),
+            CodeSystem::Loinc => "http://loinc.org".into(),
+            CodeSystem::Ucum => "http://unitsofmeasure.org".into(),
+            CodeSystem::Icd10 => "http://hl7.org/fhir/sid/icd-10".into(),
+            CodeSystem::V2Table(t) => format!("http://terminology.hl7.org/CodeSystem/v2-{t}"),
+            CodeSystem::NhsDataDictionary(n) => {
+                format!("https://fhir.hl7.org.uk/CodeSystem/UKCore-{n}")
+            }
+            CodeSystem::Uri(u) | CodeSystem::Local(u) => u.clone(),
+        }
+    }
+}
+
+/// A code with its system and display text.
+///
+/// ```
+/// use carecodec_model::{Code, CodeSystem};
+///
+/// let hr = Code::new(CodeSystem::Loinc, "8867-4", Some("Heart rate"));
+/// assert_eq!(hr.system.uri(), "http://loinc.org");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Code {
+    /// The system.
+    pub system: CodeSystem,
+    /// The code.
+    pub code: String,
+    /// Display text, as sent.
+    pub display: Option<String>,
+}
+
+impl Code {
+    /// A code.
+    pub fn new(system: CodeSystem, code: &str, display: Option<&str>) -> Code {
+        Code {
+            system,
+            code: code.to_owned(),
+            display: display.map(str::to_owned),
+        }
+    }
+}
+
+/// A coded concept: one or more codings and the original text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Concept {
+    /// The codes (the first is primary).
+    pub codes: Vec<Code>,
+    /// Free text.
+    pub text: Option<String>,
+}
+
+/// A measured amount, its decimal text kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Quantity {
+    /// The number as sent (`135`, `11.80`).
+    pub value: String,
+    /// The unit as sent.
+    pub unit: Option<String>,
+    /// The UCUM code, when known.
+    pub ucum: Option<String>,
+    /// A comparator (`<`, `<=`, `>=`, `>`).
+    pub comparator: Option<String>,
+}
+
+/// Administrative gender (the FHIR value set, to which NHS Data Dictionary
+/// person gender codes map through the UK Core ConceptMap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum Gender {
+    /// Male.
+    Male,
+    /// Female.
+    Female,
+    /// Other.
+    Other,
+    /// Unknown.
+    Unknown,
+}
+
+/// A person's name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct HumanName {
+    /// Family name.
+    pub family: Option<String>,
+    /// Given names in order.
+    pub given: Vec<String>,
+    /// Prefixes (titles).
+    pub prefix: Vec<String>,
+    /// Suffixes.
+    pub suffix: Vec<String>,
+    /// Use (`official`, `usual`, `maiden`, `nickname`…), FHIR codes.
+    pub usage: Option<String>,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Address {
+    /// Street lines.
+    pub lines: Vec<String>,
+    /// Town or city.
+    pub city: Option<String>,
+    /// County or district.
+    pub district: Option<String>,
+    /// Postcode.
+    pub postcode: Option<String>,
+    /// Country.
+    pub country: Option<String>,
+    /// Use (`home`, `work`, `temp`, `old`), FHIR codes.
+    pub usage: Option<String>,
+}
+
+/// A phone number or e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Telecom {
+    /// `phone`, `email`, `fax`…, FHIR codes.
+    pub system: Option<String>,
+    /// The number or address.
+    pub value: String,
+    /// `home`, `work`, `mobile`…, FHIR codes.
+    pub usage: Option<String>,
+}
