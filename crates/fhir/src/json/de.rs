@@ -1,0 +1,628 @@
+//! Reading helpers shared by the generated `Deserialize` impls.
+//!
+//! The generated code is a `match` on each member name that calls one of these small
+//! functions; keeping the logic here keeps the generated code (and compile time) small.
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::error::{ErrorKind, Issue};
+use crate::model::Resource;
+use crate::primitive::{Decimal, Primitive, PrimitiveExt, is_json_number};
+
+thread_local! {
+    static LENIENT: Cell<bool> = const { Cell::new(false) };
+    static KIND: Cell<Option<ErrorKind>> = const { Cell::new(None) };
+    static REORDER_DEPTH: Cell<u8> = const { Cell::new(0) };
+    static RESOURCE_DEPTH: Cell<u8> = const { Cell::new(0) };
+    static ISSUES: RefCell<Vec<Issue>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many resources whose `resourceType` is not their first member may nest
+/// inside one another (each is re-read from its buffered members).
+const MAX_REORDER_DEPTH: u8 = 4;
+
+/// How deeply resources may nest (`Bundle.entry.resource`, `contained`, `Parameters`):
+/// bounds the stack a hostile document can make the reader use.
+pub const MAX_RESOURCE_DEPTH: u8 = 16;
+
+/// Sets the reading mode for the current thread until dropped; collects lenient issues.
+pub(crate) struct ModeGuard {
+    previous: bool,
+}
+
+impl ModeGuard {
+    pub(crate) fn new(lenient: bool) -> Self {
+        KIND.with(|k| k.set(None));
+        Self {
+            previous: LENIENT.with(|l| l.replace(lenient)),
+        }
+    }
+
+    pub(crate) fn take_issues(&self) -> Vec<Issue> {
+        ISSUES.with(|i| std::mem::take(&mut *i.borrow_mut()))
+    }
+}
+
+impl Drop for ModeGuard {
+    fn drop(&mut self) {
+        LENIENT.with(|l| l.set(self.previous));
+        if !self.previous {
+            ISSUES.with(|i| i.borrow_mut().clear());
+        }
+    }
+}
+
+/// The kind recorded by the last custom error raised on this thread (taken once).
+pub(crate) fn take_kind() -> Option<ErrorKind> {
+    KIND.with(|k| k.take())
+}
+
+#[cold]
+fn error<E: de::Error>(kind: ErrorKind, message: fmt::Arguments<'_>) -> E {
+    KIND.with(|k| k.set(Some(kind)));
+    E::custom(message)
+}
+
+/// In lenient mode records an issue and returns `Ok`; in strict mode returns the error.
+#[cold]
+fn problem<E: de::Error>(
+    kind: ErrorKind,
+    path: &str,
+    name: &str,
+    message: fmt::Arguments<'_>,
+) -> Result<(), E> {
+    if LENIENT.with(Cell::get) {
+        let path = if name.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}.{name}")
+        };
+        let issue = Issue {
+            kind,
+            path,
+            message: message.to_string(),
+        };
+        ISSUES.with(|i| i.borrow_mut().push(issue));
+        Ok(())
+    } else {
+        Err(error(kind, message))
+    }
+}
+
+/// A member name, borrowed from the input when it has no escapes.
+pub(crate) struct Key<'de>(Cow<'de, str>);
+
+impl Key<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Implements `Deserialize` for a generated struct through its `de_fields`.
+macro_rules! impl_de {
+    ($t:ident) => {
+        impl<'de> ::serde::Deserialize<'de> for $t {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> ::serde::de::Visitor<'de> for V {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(concat!("a ", stringify!($t), " object"))
+                    }
+                    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<$t, A::Error> {
+                        $t::de_fields(&mut map)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+pub(crate) use impl_de;
+
+#[cold]
+fn duplicate<E: de::Error>(k: &str) -> E {
+    error(
+        ErrorKind::DuplicateElement,
+        format_args!("duplicate element `{k}`"),
+    )
+}
+
+/// Reads a primitive's value into `slot`.
+pub(crate) fn prim<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Option<Primitive<T>>,
+    k: &str,
+) -> Result<(), A::Error> {
+    let v: T = map.next_value()?;
+    match slot {
+        None => *slot = Some(Primitive::new(v)),
+        Some(p) => set_value::<A::Error, T>(p, v, k)?,
+    }
+    Ok(())
+}
+
+/// Reads a `code` value into `slot`, checking the code's lexical form.
+pub(crate) fn code<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    slot: &mut Option<Primitive<String>>,
+    k: &str,
+) -> Result<(), A::Error> {
+    prim(map, slot, k)?;
+    if let Some(v) = slot.as_ref().and_then(|p| p.value.as_deref()) {
+        check_code::<A::Error>(v, k)?;
+    }
+    Ok(())
+}
+
+/// Reads `_name` (id and extensions) of a primitive into `slot`.
+pub(crate) fn prim_ext<'de, A: MapAccess<'de>, T>(
+    map: &mut A,
+    slot: &mut Option<Primitive<T>>,
+    k: &str,
+) -> Result<(), A::Error> {
+    let e: PrimitiveExt = map.next_value()?;
+    match slot {
+        None => *slot = Some(Primitive::from_ext(e)),
+        Some(p) => set_ext::<A::Error, T>(p, e, k)?,
+    }
+    Ok(())
+}
+
+/// Sets the value half of a primitive, rejecting a second value.
+pub(crate) fn set_value<E: de::Error, T>(p: &mut Primitive<T>, v: T, k: &str) -> Result<(), E> {
+    if p.value.is_some() {
+        return Err(duplicate(k));
+    }
+    p.value = Some(v);
+    Ok(())
+}
+
+/// Sets the `_name` half of a primitive, rejecting a second one.
+pub(crate) fn set_ext<E: de::Error, T>(
+    p: &mut Primitive<T>,
+    e: PrimitiveExt,
+    k: &str,
+) -> Result<(), E> {
+    if p.ext.is_some() {
+        return Err(duplicate(k));
+    }
+    p.ext = Some(Box::new(e));
+    Ok(())
+}
+
+/// Reads a repeating primitive's values (`"given": ["a", null]`).
+pub(crate) fn prims<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Vec<Primitive<T>>,
+    k: &str,
+) -> Result<(), A::Error> {
+    let values: Vec<Option<T>> = map.next_value()?;
+    if slot.is_empty() {
+        slot.extend(
+            values
+                .into_iter()
+                .map(|value| Primitive { value, ext: None }),
+        );
+        return Ok(());
+    }
+    if slot.len() != values.len() || slot.iter().any(|p| p.value.is_some()) {
+        return Err(mismatch(k));
+    }
+    for (p, v) in slot.iter_mut().zip(values) {
+        p.value = v;
+    }
+    Ok(())
+}
+
+/// Reads a repeating `code` element, checking each code.
+pub(crate) fn codes<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    slot: &mut Vec<Primitive<String>>,
+    k: &str,
+) -> Result<(), A::Error> {
+    prims(map, slot, k)?;
+    for v in slot.iter().filter_map(|p| p.value.as_deref()) {
+        check_code::<A::Error>(v, k)?;
+    }
+    Ok(())
+}
+
+/// Reads a repeating primitive's `_name` array (`"_given": [null, {…}]`).
+pub(crate) fn prims_ext<'de, A: MapAccess<'de>, T>(
+    map: &mut A,
+    slot: &mut Vec<Primitive<T>>,
+    k: &str,
+) -> Result<(), A::Error> {
+    let exts: Vec<Option<PrimitiveExt>> = map.next_value()?;
+    if slot.is_empty() {
+        slot.extend(exts.into_iter().map(|e| Primitive {
+            value: None,
+            ext: e.map(Box::new),
+        }));
+        return Ok(());
+    }
+    if slot.len() != exts.len() || slot.iter().any(|p| p.ext.is_some()) {
+        return Err(mismatch(k));
+    }
+    for (p, e) in slot.iter_mut().zip(exts) {
+        p.ext = e.map(Box::new);
+    }
+    Ok(())
+}
+
+#[cold]
+fn mismatch<E: de::Error>(k: &str) -> E {
+    let base = k.strip_prefix('_').unwrap_or(k);
+    error(
+        ErrorKind::InvalidValue,
+        format_args!("`{base}` and `_{base}` differ in length, or `{k}` appears twice"),
+    )
+}
+
+/// Reads a plain JSON string (element `id`, `Extension.url`).
+pub(crate) fn plain<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    slot: &mut Option<String>,
+    k: &str,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(duplicate(k));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// Reads a single complex element.
+pub(crate) fn one<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    k: &str,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(duplicate(k));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// Reads a repeating element (a JSON array).
+pub(crate) fn many<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    slot: &mut Vec<T>,
+    k: &str,
+) -> Result<(), A::Error> {
+    if !slot.is_empty() {
+        return Err(duplicate(k));
+    }
+    *slot = map.next_value()?;
+    Ok(())
+}
+
+/// Checks a member `resourceType` found inside a resource read on its own.
+pub(crate) fn resource_type<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    expected: &str,
+) -> Result<(), A::Error> {
+    let v: Key<'de> = map.next_value()?;
+    if v.as_str() == expected {
+        Ok(())
+    } else {
+        Err(error(
+            ErrorKind::UnknownResourceType,
+            format_args!(
+                "resourceType `{}` where `{expected}` was expected",
+                v.as_str()
+            ),
+        ))
+    }
+}
+
+/// An unknown member: an error in strict mode, skipped and recorded in lenient mode.
+#[cold]
+pub(crate) fn unknown<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    k: &str,
+    path: &str,
+) -> Result<(), A::Error> {
+    problem::<A::Error>(
+        ErrorKind::UnknownElement,
+        path,
+        k,
+        format_args!("unknown element `{k}` in {path}"),
+    )?;
+    map.next_value::<IgnoredAny>()?;
+    Ok(())
+}
+
+/// A required element's presence check.
+pub(crate) fn required<E: de::Error>(present: bool, path: &str, name: &str) -> Result<(), E> {
+    if present {
+        Ok(())
+    } else {
+        problem(
+            ErrorKind::MissingElement,
+            path,
+            name,
+            format_args!("required element `{name}` missing in {path}"),
+        )
+    }
+}
+
+/// Checks a FHIR `code`: non-empty, no leading/trailing whitespace, no runs of whitespace.
+pub(crate) fn check_code<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
+    let ok = !v.is_empty()
+        && !v.starts_with(char::is_whitespace)
+        && !v.ends_with(char::is_whitespace)
+        && !v
+            .chars()
+            .zip(v.chars().skip(1))
+            .any(|(a, b)| a.is_whitespace() && b.is_whitespace());
+    if ok {
+        Ok(())
+    } else {
+        problem(
+            ErrorKind::InvalidValue,
+            k,
+            "",
+            format_args!("{v:?} is not a valid code (`{k}`)"),
+        )
+    }
+}
+
+/// A choice enum (`value[x]`): the FHIR type name of the variant held.
+pub(crate) trait Choice {
+    fn type_name(&self) -> &'static str;
+}
+
+/// Splits a choice member name `valueString` / `_valueString` into (is `_` form, type suffix).
+pub(crate) fn choice_split<'k>(k: &'k str, prefix: &str) -> (bool, &'k str) {
+    match k.strip_prefix('_') {
+        Some(rest) => (true, rest.strip_prefix(prefix).unwrap_or(rest)),
+        None => (false, k.strip_prefix(prefix).unwrap_or(k)),
+    }
+}
+
+/// Fails if the choice slot already holds a value.
+pub(crate) fn choice_free<E: de::Error, C: Choice>(
+    slot: &Option<C>,
+    k: &str,
+    prefix: &str,
+) -> Result<(), E> {
+    match slot {
+        None => Ok(()),
+        Some(c) => Err(two_choices(k, prefix, c.type_name())),
+    }
+}
+
+/// Two members for one choice element (or the same one twice).
+#[cold]
+pub(crate) fn two_choices<E: de::Error>(k: &str, prefix: &str, held: &str) -> E {
+    let k_plain = k.strip_prefix('_').unwrap_or(k);
+    let other = format!("{prefix}{held}");
+    if other == k_plain {
+        duplicate(k)
+    } else {
+        error(
+            ErrorKind::MultipleChoice,
+            format_args!("`{prefix}[x]` has two values: `{other}` and `{k_plain}`"),
+        )
+    }
+}
+
+/// A choice member whose type suffix is not allowed (unreachable from generated code).
+#[cold]
+pub(crate) fn bad_choice<E: de::Error>(k: &str) -> E {
+    error(
+        ErrorKind::UnknownElement,
+        format_args!("unknown element `{k}`"),
+    )
+}
+
+/// Checks a `code` read for a choice element.
+pub(crate) fn choice_code<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
+    check_code(v, k)
+}
+
+impl<'de> Deserialize<'de> for Decimal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        if !is_json_number(raw.get().as_bytes()) {
+            return Err(error(
+                ErrorKind::InvalidValue,
+                format_args!(
+                    "a decimal must be a JSON number, found {}",
+                    short(raw.get())
+                ),
+            ));
+        }
+        let text: Box<str> = raw.into();
+        Ok(Decimal::from_literal(text.into()))
+    }
+}
+
+fn short(s: &str) -> String {
+    let mut out: String = s.chars().take(24).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+impl<'de> Deserialize<'de> for PrimitiveExt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PrimitiveExt;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object with `id` and `extension`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PrimitiveExt, A::Error> {
+                let mut r = PrimitiveExt::default();
+                while let Some(k) = map.next_key::<Key<'de>>()? {
+                    let k = k.as_str();
+                    match k {
+                        "id" => plain(&mut map, &mut r.id, k)?,
+                        "extension" => many(&mut map, &mut r.extension, k)?,
+                        _ => unknown(&mut map, k, "Element")?,
+                    }
+                }
+                Ok(r)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Resource;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a FHIR resource (an object with `resourceType`)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Resource, A::Error> {
+                let depth = RESOURCE_DEPTH.with(Cell::get);
+                if depth >= MAX_RESOURCE_DEPTH {
+                    return Err(error(
+                        ErrorKind::DepthLimit,
+                        format_args!("resources nested more than {MAX_RESOURCE_DEPTH} deep"),
+                    ));
+                }
+                RESOURCE_DEPTH.with(|d| d.set(depth + 1));
+                let result = resource_body(map);
+                RESOURCE_DEPTH.with(|d| d.set(depth));
+                result
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn resource_body<'de, A: MapAccess<'de>>(mut map: A) -> Result<Resource, A::Error> {
+    let Some(first) = map.next_key::<Key<'de>>()? else {
+        return Err(no_resource_type());
+    };
+    if first.as_str() == "resourceType" {
+        let rt: Key<'de> = map.next_value()?;
+        return Resource::de_typed(&mut map, rt.as_str());
+    }
+    reorder(map, first)
+}
+
+#[cold]
+fn no_resource_type<E: de::Error>() -> E {
+    error(
+        ErrorKind::UnknownResourceType,
+        format_args!("a resource needs a `resourceType` member"),
+    )
+}
+
+/// The slow path for a resource whose `resourceType` is not its first member: buffer the
+/// members as raw JSON text, then re-read them with `resourceType` first.
+#[cold]
+fn reorder<'de, A: MapAccess<'de>>(mut map: A, first: Key<'de>) -> Result<Resource, A::Error> {
+    let mut members: Vec<(Key<'de>, &'de RawValue)> = Vec::new();
+    let mut rt: Option<&'de RawValue> = None;
+    let mut key = Some(first);
+    while let Some(k) = key {
+        let v: &'de RawValue = map.next_value()?;
+        if k.as_str() == "resourceType" {
+            if rt.is_some() {
+                return Err(duplicate("resourceType"));
+            }
+            rt = Some(v);
+        } else {
+            members.push((k, v));
+        }
+        key = map.next_key()?;
+    }
+    let Some(rt) = rt else {
+        return Err(no_resource_type());
+    };
+    let mut buf = Vec::with_capacity(
+        members
+            .iter()
+            .map(|(k, v)| k.0.len() + v.get().len() + 4)
+            .sum::<usize>()
+            + 32,
+    );
+    buf.extend_from_slice(b"{\"resourceType\":");
+    buf.extend_from_slice(rt.get().as_bytes());
+    for (k, v) in &members {
+        buf.push(b',');
+        super::ser::write_escaped(&mut buf, k.as_str());
+        buf.push(b':');
+        buf.extend_from_slice(v.get().as_bytes());
+    }
+    buf.push(b'}');
+    let depth = REORDER_DEPTH.with(Cell::get);
+    if depth >= MAX_REORDER_DEPTH {
+        return Err(error(
+            ErrorKind::DepthLimit,
+            format_args!("too many nested resources whose `resourceType` is not first"),
+        ));
+    }
+    REORDER_DEPTH.with(|d| d.set(depth + 1));
+    let result = serde_json::from_slice::<Resource>(&buf);
+    REORDER_DEPTH.with(|d| d.set(depth));
+    result.map_err(|e| {
+        let text = e.to_string();
+        let msg = text
+            .rsplit_once(" at line ")
+            .map_or(text.as_str(), |(m, _)| m);
+        let kind = KIND.with(Cell::get).unwrap_or(ErrorKind::InvalidValue);
+        error(
+            kind,
+            format_args!("{msg} (in a resource whose `resourceType` is not its first member)"),
+        )
+    })
+}
+
+/// The error for an unknown or disabled `resourceType`.
+#[cold]
+pub(crate) fn unknown_resource<E: de::Error>(rt: &str) -> E {
+    match crate::model::feature_of(rt) {
+        Some(feature) => error(
+            ErrorKind::DisabledResourceType,
+            format_args!(
+                "resourceType `{rt}` is not enabled in this build (Cargo feature `{feature}` of carecodec-fhir)"
+            ),
+        ),
+        None => error(
+            ErrorKind::UnknownResourceType,
+            format_args!("unknown resourceType `{}`", short(rt)),
+        ),
+    }
+}

@@ -1,0 +1,154 @@
+//! FHIR JSON, both ways, lossless.
+//!
+//! Reading is strict by default: an unknown member, a duplicate member, two values for one
+//! choice element, a missing required element or a malformed `code` is an [`Error`] carrying
+//! the line, column, byte offset and element path. [`from_slice_lenient`] instead collects
+//! those problems as [`Issue`]s and returns what it could read. Syntax errors, wrong JSON types
+//! and nesting deeper than 128 arrays/objects are errors in both modes.
+//!
+//! Writing puts `resourceType` first, members in definition order, omits empty elements, writes
+//! primitive extensions as `_name` (arrays padded with `null`) and decimals as their literal text.
+//!
+//! ```
+//! use carecodec_fhir::{json, Resource};
+//! let text = r#"{"resourceType":"Patient","birthDate":"1970-01-01",
+//!   "_birthDate":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+//!   "valueDateTime":"1970-01-01T08:30:00+00:00"}]}}"#;
+//! let resource: Resource = json::from_str(text)?;
+//! let Resource::Patient(patient) = &resource else { panic!("a Patient") };
+//! assert_eq!(patient.birth_date.as_ref().and_then(|d| d.value.as_deref()), Some("1970-01-01"));
+//! assert_eq!(patient.birth_date.as_ref().map(|d| d.extension().len()), Some(1));
+//! let back = json::to_string(&resource);
+//! assert!(back.starts_with(r#"{"resourceType":"Patient","#));
+//! # Ok::<(), json::Error>(())
+//! ```
+
+pub(crate) mod de;
+mod error;
+mod path;
+pub(crate) mod ser;
+
+use serde::Deserialize;
+
+pub use de::MAX_RESOURCE_DEPTH;
+pub use error::{Error, ErrorKind, Issue};
+pub use ser::{ToJson, Writer};
+
+fn convert(input: &[u8], e: &serde_json::Error) -> Error {
+    let custom = de::take_kind();
+    let text = e.to_string();
+    let message = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(m, _)| m)
+        .to_string();
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => ErrorKind::Io,
+        serde_json::error::Category::Eof => ErrorKind::Eof,
+        serde_json::error::Category::Syntax => {
+            if message.contains("recursion limit") {
+                ErrorKind::DepthLimit
+            } else {
+                ErrorKind::Syntax
+            }
+        }
+        serde_json::error::Category::Data => custom.unwrap_or(ErrorKind::InvalidValue),
+    };
+    let offset = path::offset_of(input, e.line(), e.column());
+    let path = path::path_at(input, offset);
+    Error::new(kind, message, e.line(), e.column(), offset, path)
+}
+
+fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(input).map_err(|e| convert(input, &e))
+}
+
+/// Reads a FHIR JSON document strictly (any type of this crate, usually [`Resource`](crate::Resource)).
+///
+/// # Errors
+/// Malformed JSON, invalid UTF-8, nesting deeper than 128, trailing data, unknown, duplicate or
+/// missing required elements, two values for a choice, invalid codes, unknown or disabled
+/// `resourceType`: see [`ErrorKind`].
+pub fn from_slice<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
+    let _mode = de::ModeGuard::new(false);
+    read(input)
+}
+
+/// [`from_slice`] over a `str`.
+///
+/// # Errors
+/// As [`from_slice`].
+pub fn from_str<T: for<'de> Deserialize<'de>>(input: &str) -> Result<T, Error> {
+    from_slice(input.as_bytes())
+}
+
+/// Reads the whole of `reader`, then [`from_slice`].
+///
+/// # Errors
+/// As [`from_slice`], plus [`ErrorKind::Io`].
+pub fn from_reader<T: for<'de> Deserialize<'de>, R: std::io::Read>(
+    mut reader: R,
+) -> Result<T, Error> {
+    let mut buf = Vec::new();
+    reader
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string(), 0, 0, 0, "$".to_string()))?;
+    from_slice(&buf)
+}
+
+/// Reads leniently: unknown elements are skipped, missing required elements and invalid codes
+/// tolerated; each is returned as an [`Issue`] with the definition path it concerns.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+/// let (r, issues) = json::from_slice_lenient::<Resource>(br#"{"resourceType":"Patient","colour":"blue"}"#)?;
+/// assert_eq!(r.resource_type(), "Patient");
+/// assert_eq!(issues[0].path, "Patient.colour");
+/// # Ok::<(), json::Error>(())
+/// ```
+///
+/// # Errors
+/// Malformed JSON, wrong JSON types, duplicates, nesting limit, unknown `resourceType`.
+pub fn from_slice_lenient<T: for<'de> Deserialize<'de>>(
+    input: &[u8],
+) -> Result<(T, Vec<Issue>), Error> {
+    let mode = de::ModeGuard::new(true);
+    let value = read(input)?;
+    Ok((value, mode.take_issues()))
+}
+
+/// Writes compact FHIR JSON.
+pub fn to_vec<T: ToJson + ?Sized>(value: &T) -> Vec<u8> {
+    let mut w = Writer::new(false);
+    value.write_json(&mut w);
+    w.into_bytes()
+}
+
+/// Writes compact FHIR JSON into `out` (appending), reserving `capacity_hint` bytes first.
+pub fn write_into<T: ToJson + ?Sized>(value: &T, out: &mut Vec<u8>, capacity_hint: usize) {
+    let mut w = Writer::with_capacity(false, capacity_hint);
+    value.write_json(&mut w);
+    out.extend_from_slice(&w.into_bytes());
+}
+
+/// Writes compact FHIR JSON as a `String`.
+pub fn to_string<T: ToJson + ?Sized>(value: &T) -> String {
+    String::from_utf8_lossy(&to_vec(value)).into_owned()
+}
+
+/// Writes FHIR JSON indented by two spaces.
+pub fn to_string_pretty<T: ToJson + ?Sized>(value: &T) -> String {
+    let mut w = Writer::new(true);
+    value.write_json(&mut w);
+    String::from_utf8_lossy(&w.into_bytes()).into_owned()
+}
+
+/// Writes compact FHIR JSON to `writer`.
+///
+/// # Errors
+/// Any I/O error of `writer`.
+pub fn to_writer<T: ToJson + ?Sized, W: std::io::Write>(
+    mut writer: W,
+    value: &T,
+) -> std::io::Result<()> {
+    writer.write_all(&to_vec(value))
+}

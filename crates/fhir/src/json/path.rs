@@ -1,0 +1,131 @@
+//! Recovers the element path at a byte offset by re-scanning the input.
+//!
+//! The typed reader keeps no path while it runs (that would cost on every member); when an
+//! error happens this scanner walks the input up to the error offset and rebuilds the path.
+
+enum Frame {
+    Object {
+        key: Option<String>,
+        expect_key: bool,
+    },
+    Array {
+        index: usize,
+    },
+}
+
+/// The FHIRPath-style location of `offset` in `input` (best effort on malformed input).
+pub(crate) fn path_at(input: &[u8], offset: usize) -> String {
+    let end = offset.min(input.len());
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut root: Option<String> = None;
+    let mut i = 0;
+    let mut last_was_root_rt = false;
+    while i < end {
+        let Some(&b) = input.get(i) else { break };
+        match b {
+            b'{' => stack.push(Frame::Object {
+                key: None,
+                expect_key: true,
+            }),
+            b'[' => stack.push(Frame::Array { index: 0 }),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array { index }) => *index += 1,
+                Some(Frame::Object { expect_key, .. }) => *expect_key = true,
+                None => {}
+            },
+            b':' => {
+                if let Some(Frame::Object { expect_key, .. }) = stack.last_mut() {
+                    *expect_key = false;
+                }
+            }
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < input.len() {
+                    match input.get(j) {
+                        Some(b'\\') => j += 2,
+                        Some(b'"') => break,
+                        _ => j += 1,
+                    }
+                }
+                let text = input.get(start..j.min(input.len())).unwrap_or_default();
+                let text = String::from_utf8_lossy(text).into_owned();
+                let depth = stack.len();
+                match stack.last_mut() {
+                    Some(Frame::Object { key, expect_key }) if *expect_key => {
+                        last_was_root_rt = depth == 1 && text == "resourceType";
+                        *key = Some(text);
+                    }
+                    _ => {
+                        if last_was_root_rt && depth == 1 && root.is_none() {
+                            root = Some(text);
+                        }
+                    }
+                }
+                i = j;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut out = root.unwrap_or_else(|| "$".to_string());
+    for frame in &stack {
+        match frame {
+            Frame::Object { key: Some(k), .. } => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Frame::Object { key: None, .. } => {}
+            Frame::Array { index } => {
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
+/// Byte offset of a 1-based line / column pair (as serde_json reports them).
+pub(crate) fn offset_of(input: &[u8], line: usize, column: usize) -> usize {
+    if line == 0 {
+        return 0;
+    }
+    let mut start = 0;
+    if line > 1 {
+        let mut seen = 1;
+        for (i, &b) in input.iter().enumerate() {
+            if b == b'\n' {
+                seen += 1;
+                if seen == line {
+                    start = i + 1;
+                    break;
+                }
+            }
+        }
+    }
+    start.saturating_add(column).min(input.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        let s = br#"{"resourceType":"Patient","name":[{"given":["a","b"]},{"family":"x"}]}"#;
+        let at = |needle: &str| {
+            let pos = s
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+                .unwrap();
+            path_at(s, pos + needle.len())
+        };
+        assert_eq!(at("\"b\""), "Patient.name[0].given[1]");
+        assert_eq!(at("\"family\""), "Patient.name[1].family");
+        assert_eq!(path_at(b"[1,{\"a\"", 7), "$[1].a");
+    }
+}

@@ -1,0 +1,182 @@
+//! FHIR primitive values: the value plus the element's `id` and extensions.
+//!
+//! In FHIR JSON a primitive element `birthDate` travels as two members,
+//! `"birthDate": "1970-01-01"` and `"_birthDate": {"id": …, "extension": […]}`;
+//! either may be absent. [`Primitive`] holds both halves so nothing is lost.
+
+use std::fmt;
+
+use crate::model::Extension;
+
+/// A FHIR primitive element: an optional value and optional `id` / extensions.
+///
+/// `T` is `String` for the string-like types (string, code, uri, date, dateTime,
+/// instant, time, base64Binary, markdown, id, oid, uuid, url, canonical, xhtml),
+/// `bool`, `i32` (integer), `u32` (unsignedInt, positiveInt) or [`Decimal`].
+///
+/// ```
+/// use carecodec_fhir::Primitive;
+/// let given = Primitive::new("Ann".to_string());
+/// assert_eq!(given.value.as_deref(), Some("Ann"));
+/// assert!(given.id().is_none() && given.extension().is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Primitive<T> {
+    /// The value (`"birthDate": …`), absent when only extensions are given.
+    pub value: Option<T>,
+    /// The element's `id` and extensions (`"_birthDate": {…}`), if any.
+    pub ext: Option<Box<PrimitiveExt>>,
+}
+
+/// The `_name` half of a primitive element: its `id` and `extension`s.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrimitiveExt {
+    /// Element id.
+    pub id: Option<String>,
+    /// Extensions on the primitive (e.g. `patient-birthTime` on `birthDate`).
+    pub extension: Vec<Extension>,
+}
+
+impl<T> Primitive<T> {
+    /// A primitive with a value and no id or extensions.
+    pub fn new(value: T) -> Self {
+        Self {
+            value: Some(value),
+            ext: None,
+        }
+    }
+
+    /// A primitive with only extension data (FHIR allows a primitive without a value).
+    pub fn from_ext(ext: PrimitiveExt) -> Self {
+        Self {
+            value: None,
+            ext: Some(Box::new(ext)),
+        }
+    }
+
+    /// The element id, if any.
+    pub fn id(&self) -> Option<&str> {
+        self.ext.as_ref().and_then(|e| e.id.as_deref())
+    }
+
+    /// The extensions on this primitive (empty when none).
+    pub fn extension(&self) -> &[Extension] {
+        self.ext.as_ref().map_or(&[], |e| e.extension.as_slice())
+    }
+}
+
+impl<T> From<T> for Primitive<T> {
+    fn from(value: T) -> Self {
+        Self::new(value)
+    }
+}
+
+impl From<&str> for Primitive<String> {
+    fn from(value: &str) -> Self {
+        Self::new(value.to_string())
+    }
+}
+
+/// A FHIR `decimal`, kept as the exact literal text of the JSON number
+/// (`72.50` stays `72.50`, `1E-22` stays `1E-22`). Never converted through `f64`.
+///
+/// ```
+/// use carecodec_fhir::Decimal;
+/// let d = Decimal::parse("72.50").expect("a decimal");
+/// assert_eq!(d.as_str(), "72.50");
+/// assert_eq!(d.to_f64(), Some(72.5));
+/// assert!(Decimal::parse("1.").is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Decimal(String);
+
+impl Decimal {
+    /// Accepts `text` if it is a JSON number literal (FHIR decimal lexical form).
+    pub fn parse(text: &str) -> Option<Self> {
+        is_json_number(text.as_bytes()).then(|| Self(text.to_string()))
+    }
+
+    /// Wraps literal text already known to be a JSON number (used by the reader).
+    pub(crate) fn from_literal(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The literal text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The value as `f64` (lossy; for arithmetic only, never for writing back).
+    pub fn to_f64(&self) -> Option<f64> {
+        self.0.parse().ok()
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<i64> for Decimal {
+    fn from(v: i64) -> Self {
+        Self(v.to_string())
+    }
+}
+
+/// True if `b` is a JSON number: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+pub(crate) fn is_json_number(b: &[u8]) -> bool {
+    let mut i = 0;
+    let at = |i: usize| b.get(i).copied();
+    if at(i) == Some(b'-') {
+        i += 1;
+    }
+    match at(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            while matches!(at(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+        }
+        _ => return false,
+    }
+    if at(i) == Some(b'.') {
+        i += 1;
+        let start = i;
+        while matches!(at(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    if matches!(at(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(at(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let start = i;
+        while matches!(at(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        for ok in ["0", "-0", "72.50", "1E-22", "1e+5", "10"] {
+            assert!(is_json_number(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["", "-", "01", "1.", ".5", "1e", "+1", "1 ", "NaN"] {
+            assert!(!is_json_number(bad.as_bytes()), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Conformance: every official FHIR R4 JSON example parses (with every resource feature
+//! enabled) and round-trips JSON → model → JSON unchanged (compared as trees, numbers by their
+//! literal text), except the known-invalid ones, each rejected for its known reason.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::path::Path;
+
+use carecodec_fhir::Resource;
+use carecodec_fhir::json::{self, ErrorKind};
+
+/// The examples that are not valid FHIR, with the reason each must be rejected for
+/// (`../shared/corpora/fhir/r4/KNOWN_INVALID.tsv`).
+const KNOWN_INVALID: &[(&str, ErrorKind, &str)] = &[
+    (
+        "CodeSystem-v2-0550.json",
+        ErrorKind::InvalidValue,
+        "is not a valid code",
+    ),
+    (
+        "ImplementationGuide-fhir.json",
+        ErrorKind::MissingElement,
+        "`name`",
+    ),
+    ("ig-r4.json", ErrorKind::MissingElement, "`name`"),
+    (
+        "Questionnaire-qs1.json",
+        ErrorKind::MissingElement,
+        "`linkId`",
+    ),
+    (
+        "SearchParameter-codesystem-extensions-CodeSystem-author.json",
+        ErrorKind::MissingElement,
+        "`base`",
+    ),
+    (
+        "SearchParameter-codesystem-extensions-CodeSystem-effective.json",
+        ErrorKind::MissingElement,
+        "`base`",
+    ),
+    (
+        "SearchParameter-codesystem-extensions-CodeSystem-end.json",
+        ErrorKind::MissingElement,
+        "`base`",
+    ),
+    (
+        "SearchParameter-codesystem-extensions-CodeSystem-keyword.json",
+        ErrorKind::MissingElement,
+        "`base`",
+    ),
+    (
+        "SearchParameter-codesystem-extensions-CodeSystem-workflow.json",
+        ErrorKind::MissingElement,
+        "`base`",
+    ),
+    (
+        "SearchParameter-valueset-extensions-ValueSet-author.json",
+        ErrorKind::MissingElement,
+        "`base`",
+    ),
+    (
+        "SearchParameter-valueset-extensions-ValueSet-effective.json",
+        ErrorKind::MissingElement,
+        "`base`",
+    ),
+    (
+        "SearchParameter-valueset-extensions-ValueSet-end.json",
+        ErrorKind::MissingElement,
+        "`base`",
+    ),
+    (
+        "SearchParameter-valueset-extensions-ValueSet-keyword.json",
+        ErrorKind::MissingElement,
+        "`base`",
+    ),
+    (
+        "SearchParameter-valueset-extensions-ValueSet-workflow.json",
+        ErrorKind::MissingElement,
+        "`base`",
+    ),
+];
+
+#[test]
+fn official_r4_examples() {
+    // Debug builds of the generated readers use far more stack per nesting level than release.
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/fhir/r4");
+    let dir = root.join("examples-json");
+    if !dir.is_dir() {
+        println!("skipped: ../shared/corpora not found");
+        return;
+    }
+    if cfg!(not(feature = "all")) {
+        println!("skipped: needs --features all");
+        return;
+    }
+    // The corpus's own list must be the one this test knows.
+    let tsv = std::fs::read_to_string(root.join("KNOWN_INVALID.tsv")).unwrap();
+    let listed: Vec<&str> = tsv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    assert_eq!(listed.len(), KNOWN_INVALID.len());
+    for name in &listed {
+        assert!(
+            KNOWN_INVALID.iter().any(|(n, _, _)| n == name),
+            "{name} not listed in the test"
+        );
+    }
+
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut failures = Vec::new();
+    let (mut ok, mut rejected) = (0, 0);
+    for path in &files {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let result = json::from_slice::<Resource>(&bytes);
+        if let Some((_, kind, why)) = KNOWN_INVALID.iter().find(|(n, _, _)| *n == name) {
+            match result {
+                Err(e) if e.kind() == *kind && e.message().contains(why) => rejected += 1,
+                Err(e) => failures.push(format!("{name}: rejected for the wrong reason: {e}")),
+                Ok(_) => failures.push(format!("{name}: accepted, but it is invalid")),
+            }
+            continue;
+        }
+        match result {
+            Err(e) => failures.push(format!("{name}: {e}")),
+            Ok(resource) => {
+                let out = json::to_vec(&resource);
+                match common::same_json(&bytes, &out) {
+                    Ok(()) => ok += 1,
+                    Err(diff) => failures.push(format!("{name}: round trip differs: {diff}")),
+                }
+            }
+        }
+    }
+    println!(
+        "{ok} round-tripped, {rejected} rejected as known invalid, {} failures",
+        failures.len()
+    );
+    for f in failures.iter().take(40) {
+        println!("{f}");
+    }
+    assert!(failures.is_empty(), "{} failures", failures.len());
+}
