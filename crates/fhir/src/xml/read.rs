@@ -615,6 +615,10 @@ impl<'a> Conv<'a> {
                     Ok(Event::End(_)) => depth -= 1,
                     Ok(Event::Eof) => return Err(self.syntax("unexpected end of input", at)),
                     Ok(Event::DocType(_)) => return Err(self.err(ErrorKind::Doctype, at)),
+                    Ok(Event::GeneralRef(r)) => {
+                        let name = std::str::from_utf8(&r).unwrap_or_default();
+                        text::entity(name).map_err(|k| self.err(k, at))?;
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         let at = usize::try_from(self.reader.error_position()).unwrap_or(at);

@@ -42,8 +42,9 @@ pub(crate) fn decode_attr(raw: &[u8], out: &mut String) -> Result<(), ErrorKind>
     Ok(())
 }
 
-/// The character named by `&name;`.
-fn entity(name: &str) -> Result<char, ErrorKind> {
+/// The character named by `&name;`: one of the five predefined entities or a
+/// character reference; anything else is an error (never looked up).
+pub(crate) fn entity(name: &str) -> Result<char, ErrorKind> {
     let bad = || ErrorKind::Entity(format!("&{};", excerpt(name)));
     let c = match name {
         "lt" => '<',

@@ -457,7 +457,13 @@ fn check_xhtml(div: &str) -> Result<(), ErrorKind> {
                     return Err(ErrorKind::Xhtml("text outside the `div`".into()));
                 }
             }
-            Event::GeneralRef(_) | Event::CData(_) => {
+            Event::GeneralRef(r) => {
+                if depth == 0 {
+                    return Err(ErrorKind::Xhtml("text outside the `div`".into()));
+                }
+                super::text::entity(std::str::from_utf8(&r).unwrap_or_default())?;
+            }
+            Event::CData(_) => {
                 if depth == 0 {
                     return Err(ErrorKind::Xhtml("text outside the `div`".into()));
                 }
