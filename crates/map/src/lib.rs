@@ -1,4 +1,22 @@
-//! Mapping between the codecs and the canonical model.
+//! Mapping between the carecodec codecs and the canonical model.
 //!
-//! Work in progress: see the project's issues.
+//! - [`v2`]: HL7 v2 messages (ADT, ORU) → [`carecodec_model::Event`], with a
+//!   [`carecodec_model::MappingReport`]: every value's source, every
+//!   non-empty leaf not mapped, invalid values and the identity decision.
+//!
+//! Times sent without an offset follow one explicit rule: MSH-7's offset,
+//! else a configured zone with DST (default `Europe/London`), never the
+//! host's zone.
 #![forbid(unsafe_code)]
+
+pub mod v2;
+
+/// Why a mapping could not run at all (problems with values are reported in
+/// the [`carecodec_model::MappingReport`] instead).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MapError {
+    /// The input is not a message this mapping understands.
+    #[error("not a mappable message: {0}")]
+    NotAMessage(&'static str),
+}

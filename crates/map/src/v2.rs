@@ -1,0 +1,1242 @@
+//! HL7 v2 → canonical model.
+//!
+//! Follows the HL7 V2-to-FHIR IG segment maps where they apply and the NHS
+//! conventions where they differ (docs/mapping.md has the field table):
+//! PID-3 with authority `NHS` or type `NH` is an NHS number (Modulus 11
+//! checked; PID-32 carries its verification status in NHS ITK messages);
+//! other PID-3 entries are local MRNs keyed by their assigning authority;
+//! PD1-3 is the registered GP practice (ODS), PD1-4 the GP (GMP `G…` or GMC
+//! `C…` code); ethnic category is PID-22 (NHS Data Dictionary code).
+//!
+//! Every value the mapping reads is marked as consumed; every non-empty leaf
+//! of the message that was not consumed is listed in the report, so
+//! mapped + unmapped = all non-empty leaves.
+
+use std::ops::Range;
+
+use carecodec_hl7v2::types::{Precision as V2Precision, Timestamp};
+use carecodec_hl7v2::{Message, Path, Segment, Value};
+use carecodec_model::{
+    Action, Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Contact, Deceased,
+    Encounter, EncounterClass, Event, Gender, HumanName, Identifier, IdentityDecision, Invalid,
+    Location, MappingReport, NhsNumber, Observation, ObservationValue, PartialDate,
+    PartialDateTime, Participant, Patient, Practitioner, Precision, Quantity, ResultReport,
+    ResultStatus, Source, Sourced, Telecom, Unmapped, VerificationStatus,
+};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
+use chrono_tz::Tz;
+
+use crate::MapError;
+
+/// How to map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct V2Options {
+    /// The zone for times sent without an offset when MSH-7 has none either
+    /// (DST-aware). Never the host's zone. Default `Europe/London`.
+    pub zone: Tz,
+    /// The trust's ODS code, used as the authority of MRNs sent without one.
+    pub trust_ods: Option<String>,
+}
+
+impl V2Options {
+    /// These options with times sent without an offset read in `zone`.
+    #[must_use]
+    pub fn zone(mut self, zone: Tz) -> V2Options {
+        self.zone = zone;
+        self
+    }
+
+    /// These options with `ods` as the authority of MRNs sent without one.
+    #[must_use]
+    pub fn trust_ods(mut self, ods: &str) -> V2Options {
+        self.trust_ods = Some(ods.to_owned());
+        self
+    }
+}
+
+impl Default for V2Options {
+    fn default() -> Self {
+        V2Options {
+            zone: chrono_tz::Europe::London,
+            trust_ods: None,
+        }
+    }
+}
+
+/// The consumed-leaf bookkeeping and report under construction.
+struct Ctx<'m, 'a> {
+    msg: &'m Message<'a>,
+    opts: &'m V2Options,
+    consumed: Vec<Range<usize>>,
+    report: MappingReport,
+    msh_offset: Option<FixedOffset>,
+}
+
+fn v2p(s: &str) -> String {
+    Path::parse(s).map_or_else(|_| s.to_owned(), |p| p.to_string())
+}
+
+impl<'m, 'a> Ctx<'m, 'a> {
+    /// The value at `path`, if present and not empty; marks it consumed.
+    fn value(&mut self, path: &str) -> Option<(Value<'a>, Source)> {
+        let v = self.msg.get(path).ok().flatten()?;
+        if v.is_empty() {
+            return None;
+        }
+        self.consumed.push(v.span());
+        Some((v, Source::v2(v2p(path), v.span())))
+    }
+
+    /// Decoded text at `path` (the HL7 null `""` reads as absent, and is consumed).
+    fn text(&mut self, path: &str) -> Option<Sourced<String>> {
+        let (v, src) = self.value(path)?;
+        if v.is_null() {
+            return None;
+        }
+        match v.decoded() {
+            Ok(t) => Some(Sourced::new(t.into_owned(), src)),
+            Err(e) => {
+                self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+                None
+            }
+        }
+    }
+
+    fn invalid(&mut self, source: Source, raw: &[u8], reason: &str, action: Action) {
+        self.report.invalid.push(Invalid {
+            source,
+            raw: String::from_utf8_lossy(raw).into_owned(),
+            reason: reason.to_owned(),
+            action,
+        });
+    }
+
+    /// Text of several paths joined, or `None` when all are empty.
+    fn texts(&mut self, paths: &[String]) -> Vec<Sourced<String>> {
+        paths.iter().filter_map(|p| self.text(p)).collect()
+    }
+
+    /// A TS/DTM at `path` with the time-zone rule applied.
+    fn datetime(&mut self, path: &str) -> Option<Sourced<PartialDateTime>> {
+        let (v, src) = self.value(path)?;
+        if v.is_null() {
+            return None;
+        }
+        match Timestamp::from_value(&v) {
+            Ok(ts) => Some(Sourced::new(self.resolve(&ts), src)),
+            Err(e) => {
+                self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+                None
+            }
+        }
+    }
+
+    /// The instant of a timestamp: its own offset, else MSH-7's, else the zone.
+    fn resolve(&self, ts: &Timestamp) -> PartialDateTime {
+        let precision = precision(ts.precision);
+        if let Some(at) = ts.to_datetime() {
+            return PartialDateTime {
+                at,
+                precision,
+                offset_inferred: false,
+            };
+        }
+        let at = match self.msh_offset {
+            Some(off) => off
+                .from_local_datetime(&ts.local)
+                .single()
+                .unwrap_or_else(|| fixed(ts.local, off)),
+            None => in_zone(ts.local, self.opts.zone),
+        };
+        PartialDateTime {
+            at,
+            precision,
+            offset_inferred: true,
+        }
+    }
+
+    fn date(&mut self, path: &str) -> Option<Sourced<PartialDate>> {
+        let (v, src) = self.value(path)?;
+        if v.is_null() {
+            return None;
+        }
+        match Timestamp::from_value(&v) {
+            Ok(ts) => {
+                let p = match precision(ts.precision) {
+                    Precision::Year => Precision::Year,
+                    Precision::Month => Precision::Month,
+                    _ => Precision::Day,
+                };
+                Some(Sourced::new(PartialDate::new(ts.date(), p), src))
+            }
+            Err(e) => {
+                self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+                None
+            }
+        }
+    }
+}
+
+fn fixed(local: NaiveDateTime, off: FixedOffset) -> DateTime<FixedOffset> {
+    DateTime::from_naive_utc_and_offset(local - off, off)
+}
+
+/// A local time in `zone`: ambiguous (autumn) times take the earlier
+/// instant; times in the spring gap move forward an hour.
+fn in_zone(local: NaiveDateTime, zone: Tz) -> DateTime<FixedOffset> {
+    let pick = zone.from_local_datetime(&local).earliest().or_else(|| {
+        zone.from_local_datetime(&(local + chrono::Duration::hours(1)))
+            .earliest()
+    });
+    match pick {
+        Some(t) => t.with_timezone(&t.offset().fix()),
+        // Unreachable for real zones (a gap is never longer than an hour): read as UTC.
+        None => fixed(local, chrono::Utc.fix()),
+    }
+}
+
+fn precision(p: V2Precision) -> Precision {
+    match p {
+        V2Precision::Year => Precision::Year,
+        V2Precision::Month => Precision::Month,
+        V2Precision::Day => Precision::Day,
+        V2Precision::Hour => Precision::Hour,
+        V2Precision::Minute => Precision::Minute,
+        V2Precision::Second => Precision::Second,
+        _ => Precision::Fraction,
+    }
+}
+
+fn kind_of(code: &str, trigger: &str) -> AdtKind {
+    match (code, trigger) {
+        ("ADT", "A01") => AdtKind::Admit,
+        ("ADT", "A02") => AdtKind::Transfer,
+        ("ADT", "A03") => AdtKind::Discharge,
+        ("ADT", "A04") => AdtKind::Register,
+        ("ADT", "A05") => AdtKind::PreAdmit,
+        ("ADT", "A08") => AdtKind::Update,
+        ("ADT", "A11") => AdtKind::CancelAdmit,
+        ("ADT", "A12") => AdtKind::CancelTransfer,
+        ("ADT", "A13") => AdtKind::CancelDischarge,
+        ("ADT", "A28") => AdtKind::AddPerson,
+        ("ADT", "A31") => AdtKind::UpdatePerson,
+        ("ADT", "A34" | "A40") => AdtKind::Merge,
+        ("ORU", "R01") => AdtKind::Result,
+        _ => AdtKind::Other,
+    }
+}
+
+/// Maps one HL7 v2 message to an [`Event`] and its [`MappingReport`].
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::v2::{map_message, V2Options};
+///
+/// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\r\
+/// PID|1||9434765919^^^NHS^NH~K1^^^RX1^MR||SMITH^JOHN||19700214|M\r").unwrap();
+/// let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+/// let patient = event.patient.unwrap();
+/// assert_eq!(patient.nhs_number().unwrap().as_str(), "9434765919");
+/// assert!(report.balanced());
+/// assert!(!report.quarantined());
+/// // A time without an offset took Europe/London's (GMT in March before the clocks change).
+/// assert_eq!(event.sent.unwrap().value.at.to_rfc3339(), "2024-03-12T09:15:00+00:00");
+/// ```
+pub fn map_message(
+    msg: &Message<'_>,
+    opts: &V2Options,
+) -> Result<(Event, MappingReport), MapError> {
+    let mt = msg
+        .message_type()
+        .ok_or(MapError::NotAMessage("no MSH-9 message type"))?;
+    let mut ctx = Ctx {
+        msg,
+        opts,
+        consumed: Vec::new(),
+        report: MappingReport::default(),
+        msh_offset: None,
+    };
+    // MSH-1/2 are the encoding itself: consumed by reading the message.
+    for p in ["MSH-1", "MSH-2", "MSH-9.1", "MSH-9.2", "MSH-9.3", "MSH-12"] {
+        let _ = ctx.value(p);
+    }
+    ctx.msh_offset = msg
+        .get("MSH-7")
+        .ok()
+        .flatten()
+        .and_then(|v| Timestamp::from_value(&v).ok())
+        .and_then(|t| t.offset);
+    let mut event = Event {
+        kind: kind_of(mt.code, mt.trigger),
+        message_type: format!("{}^{}", mt.code, mt.trigger),
+        message_id: ctx.text("MSH-10").map(|s| s.value),
+        sent: ctx.datetime("MSH-7"),
+        occurred: None,
+        sender: ctx.text("MSH-4.1").or_else(|| ctx.text("MSH-3.1")),
+        patient: None,
+        merged_from: Vec::new(),
+        encounter: None,
+        allergies: Vec::new(),
+        conditions: Vec::new(),
+        reports: Vec::new(),
+    };
+    let _ = ctx.text("MSH-11");
+    let _ = ctx.text("MSH-3.1");
+    if msg.segment("EVN", 1).is_some() {
+        let _ = ctx.text("EVN-1");
+        event.occurred = ctx.datetime("EVN-6").or_else(|| ctx.datetime("EVN-2"));
+    }
+    if msg.segment("PID", 1).is_some() {
+        event.patient = Some(patient(&mut ctx));
+    }
+    if let Some(p) = event.patient.as_mut() {
+        pd1(&mut ctx, p);
+        for n in 1..=count(msg, "NK1") {
+            p.contacts.push(nk1(&mut ctx, n));
+        }
+    }
+    for n in 1..=count(msg, "MRG") {
+        for r in 1..=reps(msg, &format!("MRG[{n}]-1")) {
+            if let Some(id) = ctx.text(&format!("MRG[{n}]-1[{r}].1")) {
+                let authority = ctx.text(&format!("MRG[{n}]-1[{r}].4.1")).map(|s| s.value);
+                let kind = ctx.text(&format!("MRG[{n}]-1[{r}].5")).map(|s| s.value);
+                let src = id.sources.clone();
+                let ident = classify_id(
+                    &mut ctx,
+                    &id.value,
+                    authority,
+                    kind.as_deref(),
+                    src.first().cloned(),
+                );
+                event.merged_from.push(Sourced::from_many(ident, src));
+            }
+        }
+    }
+    if msg.segment("PV1", 1).is_some() {
+        event.encounter = Some(encounter(&mut ctx));
+    }
+    for n in 1..=count(msg, "AL1") {
+        if let Some(a) = al1(&mut ctx, n) {
+            event.allergies.push(a);
+        }
+    }
+    for n in 1..=count(msg, "DG1") {
+        if let Some(c) = dg1(&mut ctx, n) {
+            event.conditions.push(c);
+        }
+    }
+    event.reports = results(&mut ctx);
+    // Identity.
+    if let Some(p) = &event.patient {
+        let decision = identity(&p.identifiers);
+        ctx.report.identity.push(decision);
+    }
+    // Accounting.
+    finish(&mut ctx);
+    Ok((event, ctx.report))
+}
+
+fn count(msg: &Message<'_>, id: &str) -> u32 {
+    msg.segments().filter(|s| s.id() == id).count() as u32
+}
+
+fn reps(msg: &Message<'_>, path: &str) -> u32 {
+    msg.get(path).ok().flatten().map_or(0, |v| {
+        if v.is_empty() {
+            0
+        } else {
+            v.repetitions().count() as u32
+        }
+    })
+}
+
+fn classify_id(
+    ctx: &mut Ctx<'_, '_>,
+    value: &str,
+    authority: Option<String>,
+    kind: Option<&str>,
+    src: Option<Source>,
+) -> Identifier {
+    let is_nhs = authority
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case("NHS"))
+        || kind == Some("NH");
+    if is_nhs {
+        match NhsNumber::parse(value) {
+            Ok(number) => {
+                return Identifier::Nhs {
+                    number,
+                    verification: None,
+                };
+            }
+            Err(e) => {
+                if let Some(s) = src {
+                    ctx.invalid(
+                        s,
+                        value.as_bytes(),
+                        &format!("invalid NHS number: {e}"),
+                        Action::NotUsedForMatching,
+                    );
+                }
+                return Identifier::Other {
+                    system: Some("NHS (invalid)".into()),
+                    value: value.to_owned(),
+                };
+            }
+        }
+    }
+    match kind {
+        Some("VN") => Identifier::VisitNumber {
+            value: value.to_owned(),
+            authority,
+        },
+        _ => Identifier::Mrn {
+            value: value.to_owned(),
+            authority: authority.or_else(|| ctx.opts.trust_ods.clone()),
+        },
+    }
+}
+
+fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
+    let msg = ctx.msg;
+    let mut p = Patient::default();
+    for r in 1..=reps(msg, "PID-3") {
+        let Some(id) = ctx.text(&format!("PID-3[{r}].1")) else {
+            continue;
+        };
+        let authority = ctx.text(&format!("PID-3[{r}].4.1")).map(|s| s.value);
+        let _ = ctx.text(&format!("PID-3[{r}].4.2"));
+        let _ = ctx.text(&format!("PID-3[{r}].4.3"));
+        let kind = ctx.text(&format!("PID-3[{r}].5")).map(|s| s.value);
+        let src = id.sources.clone();
+        let ident = classify_id(
+            ctx,
+            &id.value,
+            authority,
+            kind.as_deref(),
+            src.first().cloned(),
+        );
+        p.identifiers.push(Sourced::from_many(ident, src));
+    }
+    // PID-2 (external id) and PID-4 (alternate id), where senders still put ids.
+    for f in [2, 4] {
+        for r in 1..=reps(msg, &format!("PID-{f}")) {
+            if let Some(id) = ctx.text(&format!("PID-{f}[{r}].1")) {
+                let authority = ctx.text(&format!("PID-{f}[{r}].4.1")).map(|s| s.value);
+                let kind = ctx.text(&format!("PID-{f}[{r}].5")).map(|s| s.value);
+                let src = id.sources.clone();
+                let ident = classify_id(
+                    ctx,
+                    &id.value,
+                    authority,
+                    kind.as_deref(),
+                    src.first().cloned(),
+                );
+                p.identifiers.push(Sourced::from_many(ident, src));
+            }
+        }
+    }
+    // PID-32 identity reliability: NHS ITK carries the NHS number verification status here.
+    if let Some(status) = ctx.text("PID-32") {
+        match VerificationStatus::from_code(&status.value) {
+            Some(vs) => {
+                for id in &mut p.identifiers {
+                    if let Identifier::Nhs { verification, .. } = &mut id.value {
+                        *verification = Some(vs);
+                        id.sources.extend(status.sources.clone());
+                    }
+                }
+            }
+            None => ctx.report.notes.push(format!(
+                "PID-32 {:?} is not an NHS number verification status",
+                status.value
+            )),
+        }
+    }
+    for r in 1..=reps(msg, "PID-5") {
+        if let Some(n) = name(ctx, &format!("PID-5[{r}]")) {
+            p.names.push(n);
+        }
+    }
+    p.birth_date = ctx.date("PID-7");
+    p.gender = ctx.text("PID-8").and_then(|g| {
+        let v = match g.value.as_str() {
+            "M" => Gender::Male,
+            "F" => Gender::Female,
+            "U" => Gender::Unknown,
+            "O" | "A" | "N" | "I" => Gender::Other,
+            _ => return None,
+        };
+        Some(Sourced::from_many(v, g.sources))
+    });
+    for r in 1..=reps(msg, "PID-11") {
+        if let Some(a) = address(ctx, &format!("PID-11[{r}]")) {
+            p.addresses.push(a);
+        }
+    }
+    for (f, default_use) in [(13, "home"), (14, "work")] {
+        for r in 1..=reps(msg, &format!("PID-{f}")) {
+            if let Some(t) = telecom(ctx, &format!("PID-{f}[{r}]"), default_use) {
+                p.telecom.push(t);
+            }
+        }
+    }
+    p.ethnic_category = ctx.text("PID-22.1").map(|c| {
+        let display = ctx.text("PID-22.2").map(|d| d.value);
+        let code = Code {
+            system: CodeSystem::NhsDataDictionary("EthnicCategory".into()),
+            code: c.value,
+            display,
+        };
+        Sourced::from_many(code, c.sources)
+    });
+    let death = ctx.datetime("PID-29");
+    let flag = ctx.text("PID-30");
+    p.deceased = match (death, flag) {
+        (Some(d), _) => Some(d.map(Deceased::At)),
+        (None, Some(f)) if f.value == "Y" => Some(f.map(|_| Deceased::Yes)),
+        _ => None,
+    };
+    p
+}
+
+fn name(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<HumanName>> {
+    let family = ctx.text(&format!("{base}.1.1"));
+    let given = ctx.texts(&[format!("{base}.2"), format!("{base}.3")]);
+    let suffix = ctx.text(&format!("{base}.4"));
+    let prefix = ctx.text(&format!("{base}.5"));
+    let usage = ctx.text(&format!("{base}.7"));
+    let mut sources: Vec<Source> = Vec::new();
+    for s in family
+        .iter()
+        .chain(given.iter())
+        .chain(suffix.iter())
+        .chain(prefix.iter())
+        .chain(usage.iter())
+    {
+        sources.extend(s.sources.iter().cloned());
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    let name = HumanName {
+        family: family.map(|f| f.value),
+        given: given
+            .into_iter()
+            .flat_map(|g| {
+                g.value
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+        prefix: prefix.map(|s| s.value).into_iter().collect(),
+        suffix: suffix.map(|s| s.value).into_iter().collect(),
+        usage: usage.and_then(|u| {
+            Some(
+                match u.value.as_str() {
+                    "L" => "official",
+                    "D" => "usual",
+                    "M" | "B" => "maiden",
+                    "N" => "nickname",
+                    "A" => "anonymous",
+                    "C" => "old",
+                    _ => return None,
+                }
+                .to_owned(),
+            )
+        }),
+    };
+    Some(Sourced::from_many(name, sources))
+}
+
+fn address(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<Address>> {
+    let lines = ctx.texts(&[format!("{base}.1.1"), format!("{base}.2")]);
+    let city = ctx.text(&format!("{base}.3"));
+    let district = ctx.text(&format!("{base}.4"));
+    let postcode = ctx.text(&format!("{base}.5"));
+    let country = ctx.text(&format!("{base}.6"));
+    let usage = ctx.text(&format!("{base}.7"));
+    let mut sources = Vec::new();
+    for s in lines
+        .iter()
+        .chain(city.iter())
+        .chain(district.iter())
+        .chain(postcode.iter())
+        .chain(country.iter())
+        .chain(usage.iter())
+    {
+        sources.extend(s.sources.iter().cloned());
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    Some(Sourced::from_many(
+        Address {
+            lines: lines.into_iter().map(|l| l.value).collect(),
+            city: city.map(|s| s.value),
+            district: district.map(|s| s.value),
+            postcode: postcode.map(|s| s.value),
+            country: country.map(|s| s.value),
+            usage: usage.and_then(|u| {
+                Some(
+                    match u.value.as_str() {
+                        "H" | "HP" => "home",
+                        "B" | "O" => "work",
+                        "C" => "temp",
+                        "BA" | "OLD" => "old",
+                        _ => return None,
+                    }
+                    .to_owned(),
+                )
+            }),
+        },
+        sources,
+    ))
+}
+
+fn telecom(ctx: &mut Ctx<'_, '_>, base: &str, default_use: &str) -> Option<Sourced<Telecom>> {
+    let number = ctx.text(&format!("{base}.1"));
+    let use_code = ctx.text(&format!("{base}.2"));
+    let equipment = ctx.text(&format!("{base}.3"));
+    let email = ctx.text(&format!("{base}.4"));
+    let local = ctx.text(&format!("{base}.7"));
+    let mut sources = Vec::new();
+    for s in number
+        .iter()
+        .chain(use_code.iter())
+        .chain(equipment.iter())
+        .chain(email.iter())
+        .chain(local.iter())
+    {
+        sources.extend(s.sources.iter().cloned());
+    }
+    let (system, value) = match (&email, &number, &local) {
+        (Some(e), _, _) => ("email", e.value.clone()),
+        (None, Some(n), _) => ("phone", n.value.clone()),
+        (None, None, Some(l)) => ("phone", l.value.clone()),
+        _ => return None,
+    };
+    let system = match equipment.as_ref().map(|e| e.value.as_str()) {
+        Some("FX") => "fax",
+        Some("Internet" | "X.400") => "email",
+        _ => system,
+    };
+    let usage = match use_code.as_ref().map(|u| u.value.as_str()) {
+        Some("PRN") => "home",
+        Some("WPN") => "work",
+        Some("ORN") => "temp",
+        _ if equipment.as_ref().is_some_and(|e| e.value == "CP") => "mobile",
+        _ => default_use,
+    };
+    Some(Sourced::from_many(
+        Telecom {
+            system: Some(system.to_owned()),
+            value,
+            usage: Some(usage.to_owned()),
+        },
+        sources,
+    ))
+}
+
+fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
+    if ctx.msg.segment("PD1", 1).is_none() {
+        return;
+    }
+    // PD1-3 (XON): the practice's ODS code is XON.3 (ID) in v2.4, XON.10 in v2.5+.
+    let ods = ctx.text("PD1-3.10").or_else(|| ctx.text("PD1-3.3"));
+    let _ = ctx.text("PD1-3.1");
+    p.gp_practice = ods.map(|o| o.map(Identifier::OdsOrganisation));
+    if let Some(id) = ctx.text("PD1-4.1") {
+        p.gp = Some(id.map(|v| gp_code(&v)));
+    }
+    let _ = name_of_xcn(ctx, "PD1-4");
+}
+
+fn gp_code(v: &str) -> Identifier {
+    let b = v.as_bytes();
+    match b.first() {
+        Some(b'G') if b.len() == 8 => Identifier::Gmp(v.to_owned()),
+        Some(b'C') if b.len() == 8 => Identifier::Gmc(v.get(1..).unwrap_or(v).to_owned()),
+        _ if b.len() == 7 && b.iter().all(u8::is_ascii_digit) => Identifier::Gmc(v.to_owned()),
+        _ => Identifier::Other {
+            system: None,
+            value: v.to_owned(),
+        },
+    }
+}
+
+fn name_of_xcn(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<HumanName>> {
+    let family = ctx.text(&format!("{base}.2"));
+    let given = ctx.texts(&[format!("{base}.3"), format!("{base}.4")]);
+    let suffix = ctx.text(&format!("{base}.5"));
+    let prefix = ctx.text(&format!("{base}.6"));
+    let mut sources = Vec::new();
+    for s in family
+        .iter()
+        .chain(given.iter())
+        .chain(suffix.iter())
+        .chain(prefix.iter())
+    {
+        sources.extend(s.sources.iter().cloned());
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    Some(Sourced::from_many(
+        HumanName {
+            family: family.map(|f| f.value),
+            given: given.into_iter().map(|g| g.value).collect(),
+            prefix: prefix.map(|s| s.value).into_iter().collect(),
+            suffix: suffix.map(|s| s.value).into_iter().collect(),
+            usage: None,
+        },
+        sources,
+    ))
+}
+
+/// A clinician from an XCN field repetition.
+fn xcn(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Practitioner> {
+    let id = ctx.text(&format!("{base}.1"));
+    let authority = ctx.text(&format!("{base}.9.1")).map(|s| s.value);
+    let _ = ctx.text(&format!("{base}.13"));
+    let name = name_of_xcn(ctx, base);
+    if id.is_none() && name.is_none() {
+        return None;
+    }
+    let mut identifiers = Vec::new();
+    if let Some(id) = id {
+        let ident = match authority.as_deref() {
+            Some("GMC") => Identifier::Gmc(id.value.trim_start_matches('C').to_owned()),
+            Some("GMP") => Identifier::Gmp(id.value.clone()),
+            Some("NMC") => Identifier::Nmc(id.value.clone()),
+            Some("HCPC") => Identifier::Hcpc(id.value.clone()),
+            Some("GPHC") => Identifier::Gphc(id.value.clone()),
+            Some("SDS") => Identifier::SdsUser(id.value.clone()),
+            _ => gp_code(&id.value),
+        };
+        identifiers.push(Sourced::from_many(ident, id.sources));
+    }
+    Some(Practitioner { identifiers, name })
+}
+
+fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
+    let base = format!("NK1[{n}]");
+    let _ = ctx.text(&format!("{base}-1"));
+    let code = |ctx: &mut Ctx<'_, '_>, f: &str, table: &str| {
+        let c = ctx.text(&format!("{base}-{f}.1"))?;
+        let display = ctx.text(&format!("{base}-{f}.2")).map(|d| d.value);
+        let _ = ctx.text(&format!("{base}-{f}.3"));
+        Some(Sourced::from_many(
+            Code {
+                system: CodeSystem::V2Table(table.into()),
+                code: c.value,
+                display,
+            },
+            c.sources,
+        ))
+    };
+    let relationship = code(ctx, "3", "0063");
+    let role = code(ctx, "7", "0131");
+    let name = name(ctx, &format!("{base}-2[1]"));
+    let address = address(ctx, &format!("{base}-4[1]"));
+    let mut telecom_list = Vec::new();
+    for r in 1..=reps(ctx.msg, &format!("{base}-5")) {
+        if let Some(t) = telecom(ctx, &format!("{base}-5[{r}]"), "home") {
+            telecom_list.push(t);
+        }
+    }
+    Contact {
+        name,
+        relationship,
+        role,
+        address,
+        telecom: telecom_list,
+    }
+}
+
+fn location(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Location> {
+    let ward = ctx.text(&format!("{base}.1"));
+    let room = ctx.text(&format!("{base}.2"));
+    let bed = ctx.text(&format!("{base}.3"));
+    let facility = ctx.text(&format!("{base}.4.1"));
+    let name = ctx.text(&format!("{base}.9"));
+    if ward.is_none() && room.is_none() && bed.is_none() && facility.is_none() && name.is_none() {
+        return None;
+    }
+    Some(Location {
+        identifiers: Vec::new(),
+        name,
+        ward,
+        room,
+        bed,
+        facility,
+        address: None,
+    })
+}
+
+fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
+    let mut e = Encounter::default();
+    let _ = ctx.text("PV1-1");
+    e.class = ctx.text("PV1-2").map(|c| {
+        let class = match c.value.as_str() {
+            "I" => EncounterClass::Inpatient,
+            "O" => EncounterClass::Outpatient,
+            "E" => EncounterClass::Emergency,
+            "P" => EncounterClass::PreAdmission,
+            "R" => EncounterClass::Recurring,
+            "B" => EncounterClass::Obstetrics,
+            _ => EncounterClass::Other,
+        };
+        c.map(|_| class)
+    });
+    e.location = location(ctx, "PV1-3");
+    e.prior_location = location(ctx, "PV1-6");
+    e.admission_method = ctx
+        .text("PV1-4.1")
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0007".into()), &v, None)));
+    for (f, role) in [(7, "ATND"), (8, "REF"), (9, "CON"), (17, "ADM")] {
+        for r in 1..=reps(ctx.msg, &format!("PV1-{f}")) {
+            if let Some(p) = xcn(ctx, &format!("PV1-{f}[{r}]")) {
+                e.participants.push(Participant {
+                    role: role.into(),
+                    practitioner: p,
+                });
+            }
+        }
+    }
+    e.service = ctx
+        .text("PV1-10")
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0069".into()), &v, None)));
+    if let Some(src) = ctx.text("PV1-14") {
+        e.admission_method
+            .get_or_insert(src.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));
+    }
+    if let Some(vn) = ctx.text("PV1-19.1") {
+        let authority = ctx.text("PV1-19.4.1").map(|s| s.value);
+        let _ = ctx.text("PV1-19.5");
+        e.identifiers.push(vn.map(|v| Identifier::VisitNumber {
+            value: v,
+            authority,
+        }));
+    }
+    e.discharge_method = ctx
+        .text("PV1-36")
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0112".into()), &v, None)));
+    e.discharge_destination = ctx
+        .text("PV1-37.1")
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0113".into()), &v, None)));
+    let _ = ctx.text("PV1-39");
+    e.admitted = ctx.datetime("PV1-44");
+    e.discharged = ctx.datetime("PV1-45");
+    e.status = Some(
+        match (&e.admitted, &e.discharged) {
+            (_, Some(_)) => "finished",
+            (Some(_), None) => "in-progress",
+            _ => "planned",
+        }
+        .into(),
+    );
+    if ctx.msg.segment("PV2", 1).is_some() {
+        let code = ctx.text("PV2-3.1");
+        let text = ctx.text("PV2-3.2");
+        let mut sources = Vec::new();
+        for s in code.iter().chain(text.iter()) {
+            sources.extend(s.sources.iter().cloned());
+        }
+        if !sources.is_empty() {
+            let concept = Concept {
+                codes: code
+                    .map(|c| Code::new(CodeSystem::Local("PV2-3".into()), &c.value, None))
+                    .into_iter()
+                    .collect(),
+                text: text.map(|t| t.value),
+            };
+            e.reason = Some(Sourced::from_many(concept, sources));
+        }
+    }
+    e
+}
+
+fn coding_system(name: &str) -> CodeSystem {
+    match name {
+        "LN" | "LOINC" => CodeSystem::Loinc,
+        "SCT" | "SNM" | "SNOMED" | "SNOMED-CT" => CodeSystem::Snomed,
+        "I10" | "ICD10" | "ICD-10" => CodeSystem::Icd10,
+        "UCUM" => CodeSystem::Ucum,
+        "DMD" => CodeSystem::Dmd,
+        t if t.starts_with("HL7") && t.len() == 7 => {
+            CodeSystem::V2Table(t.get(3..).unwrap_or(t).into())
+        }
+        other => CodeSystem::Local(other.into()),
+    }
+}
+
+/// A CWE/CE field (or repetition) as a concept.
+fn cwe(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<Concept>> {
+    let mut sources = Vec::new();
+    let mut codes = Vec::new();
+    for (c, t, s) in [(1, 2, 3), (4, 5, 6)] {
+        let code = ctx.text(&format!("{base}.{c}"));
+        let text = ctx.text(&format!("{base}.{t}"));
+        let system = ctx.text(&format!("{base}.{s}"));
+        for x in code.iter().chain(text.iter()).chain(system.iter()) {
+            sources.extend(x.sources.iter().cloned());
+        }
+        if let Some(code) = code {
+            codes.push(Code {
+                system: coding_system(system.as_ref().map_or("", |s| s.value.as_str())),
+                code: code.value,
+                display: text.map(|t| t.value),
+            });
+        } else if let Some(t) = text {
+            if codes.is_empty() {
+                return Some(Sourced::from_many(
+                    Concept {
+                        codes,
+                        text: Some(t.value),
+                    },
+                    sources,
+                ));
+            }
+        }
+    }
+    let original = ctx.text(&format!("{base}.9"));
+    if let Some(o) = &original {
+        sources.extend(o.sources.iter().cloned());
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    Some(Sourced::from_many(
+        Concept {
+            codes,
+            text: original.map(|o| o.value),
+        },
+        sources,
+    ))
+}
+
+fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
+    let base = format!("AL1[{n}]");
+    let _ = ctx.text(&format!("{base}-1"));
+    let code = cwe(ctx, &format!("{base}-3"))?;
+    let category = ctx
+        .text(&format!("{base}-2.1"))
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0127".into()), &v, None)));
+    let severity = ctx
+        .text(&format!("{base}-4.1"))
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0128".into()), &v, None)));
+    let mut reactions = Vec::new();
+    for r in 1..=reps(ctx.msg, &format!("{base}-5")) {
+        if let Some(t) = ctx.text(&format!("{base}-5[{r}]")) {
+            reactions.push(t);
+        }
+    }
+    let identified = ctx.date(&format!("{base}-6"));
+    Some(Allergy {
+        code,
+        category,
+        severity,
+        reactions,
+        identified,
+    })
+}
+
+fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
+    let base = format!("DG1[{n}]");
+    let _ = ctx.text(&format!("{base}-1"));
+    let _ = ctx.text(&format!("{base}-2"));
+    let code = cwe(ctx, &format!("{base}-3"))?;
+    let recorded = ctx.datetime(&format!("{base}-5"));
+    let diagnosis_type = ctx
+        .text(&format!("{base}-6"))
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0052".into()), &v, None)));
+    Some(Condition {
+        code,
+        diagnosis_type,
+        recorded,
+    })
+}
+
+fn status(v: &str) -> ResultStatus {
+    match v {
+        "F" => ResultStatus::Final,
+        "P" | "R" | "S" => ResultStatus::Preliminary,
+        "C" | "A" | "M" => ResultStatus::Amended,
+        "X" | "D" => ResultStatus::Cancelled,
+        "W" => ResultStatus::EnteredInError,
+        "I" | "O" => ResultStatus::Registered,
+        _ => ResultStatus::Unknown,
+    }
+}
+
+/// OBR groups with their OBX and NTE segments, in message order.
+fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
+    let msg = ctx.msg;
+    let segs: Vec<(String, u32)> = {
+        let mut counts: Vec<(String, u32)> = Vec::new();
+        msg.segments()
+            .map(|s: Segment<'_, '_>| {
+                let id = s.id().to_owned();
+                let n = match counts.iter_mut().find(|(k, _)| *k == id) {
+                    Some((_, n)) => {
+                        *n += 1;
+                        *n
+                    }
+                    None => {
+                        counts.push((id.clone(), 1));
+                        1
+                    }
+                };
+                (id, n)
+            })
+            .collect()
+    };
+    let mut reports: Vec<ResultReport> = Vec::new();
+    let mut last_obs: Option<(usize, usize)> = None;
+    for (id, n) in segs {
+        match id.as_str() {
+            "OBR" => {
+                let base = format!("OBR[{n}]");
+                let _ = ctx.text(&format!("{base}-1"));
+                let mut identifiers = Vec::new();
+                for (f, kind) in [(2, "placer"), (3, "filler")] {
+                    if let Some(v) = ctx.text(&format!("{base}-{f}.1")) {
+                        let authority = ctx.text(&format!("{base}-{f}.2")).map(|s| s.value);
+                        identifiers.push(v.map(|value| Identifier::Other {
+                            system: Some(format!("{kind}:{}", authority.unwrap_or_default())),
+                            value,
+                        }));
+                    }
+                }
+                let code = cwe(ctx, &format!("{base}-4"))
+                    .unwrap_or_else(|| Sourced::from_many(Concept::default(), Vec::new()));
+                let effective = ctx.datetime(&format!("{base}-7"));
+                let ordered_by = xcn(ctx, &format!("{base}-16[1]"));
+                let issued = ctx.datetime(&format!("{base}-22"));
+                let st = ctx
+                    .text(&format!("{base}-25"))
+                    .map(|s| s.map(|v| status(&v)));
+                reports.push(ResultReport {
+                    identifiers,
+                    code,
+                    status: st,
+                    effective,
+                    issued,
+                    ordered_by,
+                    observations: Vec::new(),
+                });
+                last_obs = None;
+            }
+            "OBX" => {
+                let obs = obx(ctx, n);
+                if reports.is_empty() {
+                    // An OBX without an OBR (e.g. in an ADT): a report with no order.
+                    reports.push(ResultReport {
+                        identifiers: Vec::new(),
+                        code: Sourced::from_many(Concept::default(), Vec::new()),
+                        status: None,
+                        effective: None,
+                        issued: None,
+                        ordered_by: None,
+                        observations: Vec::new(),
+                    });
+                }
+                if let (Some(obs), Some(r)) = (obs, reports.last_mut()) {
+                    r.observations.push(obs);
+                    last_obs = Some((
+                        reports.len() - 1,
+                        reports.last().map_or(0, |r| r.observations.len() - 1),
+                    ));
+                }
+            }
+            "NTE" => {
+                let base = format!("NTE[{n}]");
+                let _ = ctx.text(&format!("{base}-1"));
+                let _ = ctx.text(&format!("{base}-2"));
+                let mut notes = Vec::new();
+                for r in 1..=reps(msg, &format!("{base}-3")) {
+                    if let Some(t) = ctx.text(&format!("{base}-3[{r}]")) {
+                        notes.push(t);
+                    }
+                }
+                if let Some((ri, oi)) = last_obs {
+                    if let Some(o) = reports.get_mut(ri).and_then(|r| r.observations.get_mut(oi)) {
+                        o.notes.extend(notes);
+                    }
+                } else if !notes.is_empty() {
+                    // Notes on the order or the patient: kept in the report as notes.
+                    for t in notes {
+                        ctx.report.notes.push(format!("NTE: {}", t.value));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    reports
+}
+
+fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
+    let base = format!("OBX[{n}]");
+    let _ = ctx.text(&format!("{base}-1"));
+    let value_type = ctx
+        .text(&format!("{base}-2"))
+        .map(|s| s.value)
+        .unwrap_or_default();
+    let code = cwe(ctx, &format!("{base}-3"))?;
+    let _ = ctx.text(&format!("{base}-4"));
+    let unit = ctx.text(&format!("{base}-6.1"));
+    let _ = ctx.text(&format!("{base}-6.2"));
+    let unit_system = ctx.text(&format!("{base}-6.3")).map(|s| s.value);
+    let value = match value_type.as_str() {
+        "NM" | "SN" => ctx.text(&format!("{base}-5")).map(|v| {
+            let q = Quantity {
+                value: v.value.trim().to_owned(),
+                unit: unit.as_ref().map(|u| u.value.clone()),
+                ucum: if unit_system.as_deref() == Some("UCUM") {
+                    unit.as_ref().map(|u| u.value.clone())
+                } else {
+                    None
+                },
+                comparator: None,
+            };
+            let mut sources = v.sources;
+            if let Some(u) = &unit {
+                sources.extend(u.sources.iter().cloned());
+            }
+            Sourced::from_many(ObservationValue::Quantity(q), sources)
+        }),
+        "CE" | "CWE" | "CNE" => {
+            cwe(ctx, &format!("{base}-5")).map(|c| c.map(ObservationValue::Coded))
+        }
+        "TS" | "DT" | "DTM" => ctx
+            .datetime(&format!("{base}-5"))
+            .map(|d| d.map(ObservationValue::DateTime)),
+        _ => {
+            let parts: Vec<Sourced<String>> = (1..=reps(ctx.msg, &format!("{base}-5")))
+                .filter_map(|r| ctx.text(&format!("{base}-5[{r}]")))
+                .collect();
+            if parts.is_empty() {
+                None
+            } else {
+                let text = parts
+                    .iter()
+                    .map(|p| p.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let sources = parts.into_iter().flat_map(|p| p.sources).collect();
+                Some(Sourced::from_many(ObservationValue::Text(text), sources))
+            }
+        }
+    };
+    let reference_range = ctx.text(&format!("{base}-7"));
+    let mut interpretation = Vec::new();
+    for r in 1..=reps(ctx.msg, &format!("{base}-8")) {
+        if let Some(f) = ctx.text(&format!("{base}-8[{r}]")) {
+            interpretation.push(f.map(|v| Code::new(CodeSystem::V2Table("0078".into()), &v, None)));
+        }
+    }
+    let st = ctx
+        .text(&format!("{base}-11"))
+        .map(|s| s.map(|v| status(&v)));
+    let effective = ctx.datetime(&format!("{base}-14"));
+    Some(Observation {
+        code,
+        value,
+        reference_range,
+        interpretation,
+        status: st,
+        effective,
+        notes: Vec::new(),
+    })
+}
+
+/// Picks the identifier that keys a patient: a verified NHS number, else an
+/// unverified valid one, else a local MRN with its assigning authority.
+/// No key at all means the record is quarantined, never guessed.
+pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
+    let mut d = IdentityDecision {
+        seen: ids.to_vec(),
+        key: None,
+        reason: String::new(),
+    };
+    let verified = ids.iter().find(|i| {
+        matches!(
+            i.value,
+            Identifier::Nhs {
+                verification: Some(VerificationStatus::Verified),
+                ..
+            }
+        )
+    });
+    let nhs = ids
+        .iter()
+        .find(|i| matches!(i.value, Identifier::Nhs { .. }));
+    let mrn = ids.iter().find(|i| {
+        matches!(
+            &i.value,
+            Identifier::Mrn {
+                authority: Some(_),
+                ..
+            }
+        )
+    });
+    (d.key, d.reason) = match (verified, nhs, mrn) {
+        (Some(v), _, _) => (
+            Some(v.value.clone()),
+            "verified NHS number (status 01)".into(),
+        ),
+        (None, Some(n), _) => (
+            Some(n.value.clone()),
+            "NHS number (valid Modulus 11; verification status not 01 or not sent)".into(),
+        ),
+        (None, None, Some(m)) => (
+            Some(m.value.clone()),
+            "no valid NHS number: local MRN with its assigning authority".into(),
+        ),
+        _ => (
+            None,
+            "quarantined: no valid NHS number and no MRN with an assigning authority".into(),
+        ),
+    };
+    d
+}
+
+fn finish(ctx: &mut Ctx<'_, '_>) {
+    ctx.consumed
+        .sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    // Merge into disjoint ranges.
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for r in ctx.consumed.drain(..) {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    let mut total = 0usize;
+    let mut mapped = 0usize;
+    let mut unmapped = Vec::new();
+    ctx.msg.for_each_leaf(|path, v| {
+        total += 1;
+        let span = v.span();
+        let i = merged.partition_point(|r| r.end <= span.start);
+        let covered = merged
+            .get(i)
+            .is_some_and(|r| r.start <= span.start && span.end <= r.end);
+        if covered {
+            mapped += 1;
+        } else {
+            unmapped.push(Unmapped {
+                raw: String::from_utf8_lossy(v.raw()).into_owned(),
+                source: Source::v2(path.to_string(), span),
+            });
+        }
+    });
+    ctx.report.source_leaves = total;
+    ctx.report.mapped = mapped;
+    ctx.report.unmapped = unmapped;
+}

@@ -1,0 +1,233 @@
+//! HL7 v2 → model over the bundled samples, hand-written edge cases and (when
+//! present) the NHS ITK ADT examples: accounting, provenance and identity are
+//! asserted on every message.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::{Path, PathBuf};
+
+use carecodec_hl7v2::Message;
+use carecodec_hl7v2::batch::BatchReader;
+use carecodec_map::v2::{V2Options, map_message};
+use carecodec_model::{
+    AdtKind, Event, Gender, Identifier, MappingReport, ObservationValue, Precision, Source,
+    Sourced, VerificationStatus,
+};
+
+fn check_invariants(bytes: &[u8], event: &Event, report: &MappingReport) {
+    assert!(
+        report.balanced(),
+        "mapped {} + unmapped {} != {}",
+        report.mapped,
+        report.unmapped.len(),
+        report.source_leaves
+    );
+    // Every source span points at bytes of the message.
+    let mut check = |s: &Source| {
+        if let Source::V2 { span, path } = s {
+            assert!(
+                span.end <= bytes.len() && span.start <= span.end,
+                "{path} {span:?}"
+            );
+        }
+    };
+    let mut walk = |srcs: &[Source]| srcs.iter().for_each(&mut check);
+    if let Some(p) = &event.patient {
+        p.identifiers.iter().for_each(|i| walk(&i.sources));
+        p.names.iter().for_each(|n| walk(&n.sources));
+    }
+    for u in &report.unmapped {
+        if let Source::V2 { span, .. } = &u.source {
+            assert_eq!(String::from_utf8_lossy(&bytes[span.clone()]), u.raw);
+        }
+    }
+}
+
+fn map(bytes: &[u8]) -> (Event, MappingReport) {
+    let msg = Message::parse(bytes).unwrap();
+    let (e, r) = map_message(&msg, &V2Options::default()).unwrap();
+    check_invariants(bytes, &e, &r);
+    (e, r)
+}
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/hl7v2")
+}
+
+#[test]
+fn adt_a01_maps_patient_encounter_allergy_diagnosis() {
+    let bytes = std::fs::read(samples().join("adt_a01.hl7")).unwrap();
+    let (e, r) = map(&bytes);
+    assert_eq!(e.kind, AdtKind::Admit);
+    let p = e.patient.as_ref().unwrap();
+    assert_eq!(p.nhs_number().unwrap().as_str(), "9434765919");
+    assert!(p.identifiers.iter().any(|i| matches!(&i.value, Identifier::Mrn { value, authority: Some(a) } if value == "K100234" && a == "RX1")));
+    assert_eq!(p.names[0].value.family.as_deref(), Some("SMITH"));
+    assert_eq!(p.names[0].value.given, ["JOHN", "PAUL"]);
+    assert_eq!(p.names[0].value.usage.as_deref(), Some("official"));
+    assert_eq!(p.gender.as_ref().unwrap().value, Gender::Male);
+    assert_eq!(
+        p.birth_date.as_ref().unwrap().value.to_string(),
+        "1970-02-14"
+    );
+    assert_eq!(p.addresses[0].value.postcode.as_deref(), Some("LS1 1AA"));
+    assert!(
+        matches!(&p.gp_practice.as_ref().unwrap().value, Identifier::OdsOrganisation(c) if c == "B82001")
+    );
+    assert!(matches!(&p.gp.as_ref().unwrap().value, Identifier::Gmp(c) if c == "G8612345"));
+    assert_eq!(p.contacts.len(), 1);
+    let enc = e.encounter.as_ref().unwrap();
+    assert_eq!(
+        enc.location.as_ref().unwrap().bed.as_ref().unwrap().value,
+        "BED4"
+    );
+    assert!(enc.participants.iter().any(|x| x.role == "ATND"));
+    assert_eq!(e.allergies.len(), 1);
+    assert_eq!(e.conditions.len(), 1);
+    // The NHS number's provenance is its PID-3 leaf.
+    let nhs = p
+        .identifiers
+        .iter()
+        .find(|i| matches!(i.value, Identifier::Nhs { .. }))
+        .unwrap();
+    match &nhs.sources[0] {
+        Source::V2 { path, span } => {
+            assert_eq!(path, "PID[1]-3[1].1");
+            assert_eq!(&bytes[span.clone()], b"9434765919");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!r.quarantined());
+    assert!(r.identity[0].reason.contains("NHS number"));
+}
+
+#[test]
+fn oru_maps_results_with_quantities_and_notes() {
+    let bytes = std::fs::read(samples().join("oru_r01.hl7")).unwrap();
+    let (e, r) = map(&bytes);
+    assert_eq!(e.kind, AdtKind::Result);
+    assert_eq!(e.reports.len(), 1);
+    let obs = &e.reports[0].observations;
+    assert_eq!(obs.len(), 4);
+    match &obs[1].value.as_ref().unwrap().value {
+        ObservationValue::Quantity(q) => {
+            assert_eq!(q.value, "11.8");
+            assert_eq!(q.ucum.as_deref(), Some("10*9/L"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(obs[2].notes.len(), 1);
+    // OBX-5 `""` (null) is no value.
+    assert!(obs[3].value.is_none());
+    assert!(r.balanced());
+}
+
+#[test]
+fn every_bundled_message_balances() {
+    for entry in std::fs::read_dir(samples()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let mut reader = BatchReader::new(&bytes[..]);
+        while let Some(m) = reader.next_message() {
+            let msg = m.result.unwrap();
+            let (e, r) = map_message(&msg, &V2Options::default()).unwrap();
+            check_invariants(m.bytes, &e, &r);
+        }
+    }
+}
+
+#[test]
+fn invalid_nhs_number_is_reported_and_not_used_as_key() {
+    let (e, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||9434765918^^^NHS^NH~K9^^^RX1^MR||X^Y\r");
+    assert!(e.patient.unwrap().nhs_number().is_none());
+    assert_eq!(r.invalid.len(), 1);
+    assert!(r.invalid[0].reason.contains("NHS number"));
+    assert!(matches!(r.identity[0].key, Some(Identifier::Mrn { .. })));
+}
+
+#[test]
+fn no_usable_identifier_is_quarantined() {
+    let (_, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||12345||X^Y\r");
+    assert!(r.quarantined());
+}
+
+#[test]
+fn verified_status_from_pid_32_keys_the_record() {
+    let (e, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A31|1|P|2.4\rPID|1||9434765919^^^NHS^NH||X^Y|||||||||||||||||||||||||||01\r");
+    let p = e.patient.unwrap();
+    assert!(matches!(
+        p.identifiers[0].value,
+        Identifier::Nhs {
+            verification: Some(VerificationStatus::Verified),
+            ..
+        }
+    ));
+    assert!(r.identity[0].reason.starts_with("verified"));
+}
+
+#[test]
+fn time_zone_rule() {
+    // No offset anywhere: Europe/London, summer time in July.
+    let (e, _) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240701120000||ADT^A01|1|P|2.4\rPV1|1|I||||||||||||||||||||||||||||||||||||||||||20240701103000\r");
+    let admitted = e.encounter.unwrap().admitted.unwrap().value;
+    assert_eq!(admitted.at.to_rfc3339(), "2024-07-01T10:30:00+01:00");
+    assert!(admitted.offset_inferred);
+    assert_eq!(admitted.precision, Precision::Second);
+    // MSH-7 carries an offset: times without one take it.
+    let (e, _) =
+        map(b"MSH|^~\\&|A|RX1|B|RX1|20240701120000-0500||ADT^A01|1|P|2.4\rEVN|A01|202407011030\r");
+    assert_eq!(
+        e.occurred.unwrap().value.at.to_rfc3339(),
+        "2024-07-01T10:30:00-05:00"
+    );
+    // A configured zone.
+    let opts = V2Options::default().zone(chrono_tz::America::New_York);
+    let msg = Message::parse(b"MSH|^~\\&|A|RX1|B|RX1|20240101120000||ADT^A01|1|P|2.4\r").unwrap();
+    let (e, _) = map_message(&msg, &opts).unwrap();
+    assert_eq!(
+        e.sent.unwrap().value.at.to_rfc3339(),
+        "2024-01-01T12:00:00-05:00"
+    );
+}
+
+#[test]
+fn merge_keeps_the_prior_identifier() {
+    let bytes = std::fs::read(samples().join("adt_a40_lf_bom.hl7")).unwrap();
+    let (e, _) = map(&bytes);
+    assert_eq!(e.kind, AdtKind::Merge);
+    assert!(matches!(&e.merged_from[0].value, Identifier::Mrn { value, .. } if value == "K200999"));
+}
+
+#[test]
+fn nhs_itk_adt_corpus() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/hl7v2/nhs-itk-adt");
+    if !dir.is_dir() {
+        println!("skipped: ../shared/corpora not found ({})", dir.display());
+        return;
+    }
+    let (mut n, mut unmapped, mut total) = (0, 0, 0);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let msg = Message::parse(&bytes).unwrap();
+        let (e, r) = map_message(&msg, &V2Options::default()).unwrap();
+        check_invariants(&bytes, &e, &r);
+        assert!(e.patient.is_some(), "{}", path.display());
+        assert!(!r.quarantined(), "{}: {:?}", path.display(), r.identity);
+        n += 1;
+        unmapped += r.unmapped.len();
+        total += r.source_leaves;
+        let _: Option<&Sourced<Identifier>> =
+            e.patient.as_ref().and_then(|p| p.identifiers.first());
+    }
+    println!(
+        "NHS ITK ADT: {n} messages, {total} leaves, {unmapped} unmapped ({:.1}% mapped)",
+        100.0 * (total - unmapped) as f64 / total.max(1) as f64
+    );
+    assert_eq!(n, 8);
+}
