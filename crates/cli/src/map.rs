@@ -1,12 +1,147 @@
-//! `carecodec map`.
+//! `carecodec map`: HL7 v2, FHIR or ESR input to the canonical model (or UK Core).
 
+use std::error::Error;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use carecodec_hl7v2::batch::BatchReader;
+use carecodec_map::v2::{V2Options, map_message};
+use clap::ValueEnum;
+use serde_json::json;
+
+use crate::io::read_all;
+
+/// What to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// The canonical model as JSON, one document per message.
+    Canonical,
+    /// FHIR UK Core Bundles.
+    Fhir,
+}
 
 /// `carecodec map` arguments.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Input files (`-` for standard input): HL7 v2 messages or batch files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output shape.
+    #[arg(long, value_enum, default_value_t = Target::Canonical)]
+    to: Target,
+    /// Write the mapping reports (unmapped leaves, invalid values, identity
+    /// decisions) here as NDJSON, one per message.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// IANA zone for times sent without an offset (when MSH-7 has none).
+    #[arg(long, default_value = "Europe/London")]
+    zone: String,
+    /// ODS code of the trust, the authority of MRNs sent without one.
+    #[arg(long)]
+    trust_ods: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Hl7v2,
+    Fhir,
+    Esr,
+    Unknown,
+}
+
+fn detect(bytes: &[u8]) -> Input {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let b = b.strip_prefix(b"\x0b").unwrap_or(b);
+    let b = b.trim_ascii_start();
+    match b.get(..4) {
+        Some(b"MSH|" | b"FHS|" | b"BHS|") => Input::Hl7v2,
+        Some(b"HDR~") => Input::Esr,
+        _ if matches!(b.first(), Some(b'{' | b'<')) => Input::Fhir,
+        _ if b.starts_with(b"MSH") => Input::Hl7v2,
+        _ => Input::Unknown,
+    }
+}
 
 /// Runs `carecodec map`.
-pub fn run(_args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    Err("not implemented yet".into())
+pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
+    if args.to == Target::Fhir {
+        return Err("--to fhir is not available yet: the model -> UK Core mapping is still being built (issue 5); use --to canonical".into());
+    }
+    let zone: chrono_tz::Tz = args
+        .zone
+        .parse()
+        .map_err(|e| format!("--zone {:?}: {e}", args.zone))?;
+    let mut opts = V2Options::default().zone(zone);
+    if let Some(ods) = &args.trust_ods {
+        opts = opts.trust_ods(ods);
+    }
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut report_out = match &args.report {
+        Some(p) => Some(BufWriter::new(File::create(p)?)),
+        None => None,
+    };
+    let (mut quarantined, mut failed) = (0usize, false);
+    for path in &args.files {
+        let name = path.display().to_string();
+        let bytes = read_all(path)?;
+        match detect(&bytes) {
+            Input::Hl7v2 => {}
+            Input::Fhir => {
+                return Err(format!("{name}: FHIR input is not mapped yet (issue 5)").into());
+            }
+            Input::Esr => {
+                return Err(format!("{name}: ESR input is not mapped yet (issue 5)").into());
+            }
+            Input::Unknown => return Err(format!("{name}: not HL7 v2, FHIR or ESR").into()),
+        }
+        let mut reader = BatchReader::new(&bytes[..]);
+        while let Some(entry) = reader.next_message() {
+            let msg = match entry.result {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("{name}: message {} rejected: {e}", entry.number);
+                    failed = true;
+                    continue;
+                }
+            };
+            let (event, report) = match map_message(&msg, &opts) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("{name}: message {}: {e}", entry.number);
+                    failed = true;
+                    continue;
+                }
+            };
+            if report.quarantined() {
+                quarantined += 1;
+                eprintln!(
+                    "{name}: message {} quarantined: {}",
+                    entry.number,
+                    report
+                        .identity
+                        .first()
+                        .map_or("no patient", |d| d.reason.as_str())
+                );
+            }
+            serde_json::to_writer(&mut out, &event)?;
+            out.write_all(b"\n")?;
+            if let Some(r) = report_out.as_mut() {
+                let doc = json!({"file": name, "message": entry.number, "report": report});
+                serde_json::to_writer(&mut *r, &doc)?;
+                r.write_all(b"\n")?;
+            }
+        }
+    }
+    out.flush()?;
+    if let Some(mut r) = report_out {
+        r.flush()?;
+    }
+    Ok(if quarantined > 0 || failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -280,7 +280,10 @@ pub struct Encounter {
 /// An observation's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "kebab-case"))]
+#[cfg_attr(
+    feature = "serde",
+    serde(tag = "type", content = "value", rename_all = "kebab-case")
+)]
 #[non_exhaustive]
 pub enum ObservationValue {
     /// A quantity with units.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Why a string is not a valid NHS number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum NhsNumberError {
     /// Not ten digits (spaces are allowed between groups).
@@ -113,6 +114,7 @@ impl From<NhsNumber> for String {
 /// `NHSNumberVerificationStatus`, codes `01`–`08`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum VerificationStatus {
     /// `01` Number present and verified.
@@ -198,10 +200,14 @@ impl VerificationStatus {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "kebab-case"))]
+#[cfg_attr(
+    feature = "serde",
+    serde(tag = "kind", content = "id", rename_all = "kebab-case")
+)]
 #[non_exhaustive]
 pub enum Identifier {
     /// An NHS number (checked), with its verification status when known.
+    #[cfg_attr(feature = "serde", serde(rename = "nhs-number"))]
     Nhs {
         /// The number.
         number: NhsNumber,
@@ -362,6 +368,23 @@ mod tests {
                 Some(_) => prop_assert_eq!(got, Err(NhsNumberError::CheckDigitMismatch)),
             }
         }
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn identifiers_serialise_with_their_kind() {
+        let ods = serde_json::to_string(&Identifier::OdsOrganisation("B82001".into())).unwrap();
+        assert_eq!(ods, r#"{"kind":"ods-organisation","id":"B82001"}"#);
+        let nhs = Identifier::Nhs {
+            number: NhsNumber::parse("9434765919").unwrap(),
+            verification: Some(VerificationStatus::Verified),
+        };
+        let text = serde_json::to_string(&nhs).unwrap();
+        assert_eq!(
+            text,
+            r#"{"kind":"nhs-number","id":{"number":"9434765919","verification":"verified"}}"#
+        );
+        assert_eq!(serde_json::from_str::<Identifier>(&text).unwrap(), nhs);
     }
 
     #[test]
