@@ -4,7 +4,11 @@ use carecodec_esr::bi::BiReader;
 use carecodec_esr::{GoOptions, GoReader, inbound};
 
 /// The esr fuzz targets: name (file stem under `fuzz_targets/`) and body.
-pub const TARGETS: &[crate::Target] = &[("esr_go", go), ("esr_bi", bi), ("esr_inbound", inbound_file)];
+pub const TARGETS: &[crate::Target] = &[
+    ("esr_go", go),
+    ("esr_bi", bi),
+    ("esr_inbound", inbound_file),
+];
 
 /// Read arbitrary bytes as a GO file (plain and split), typing every record;
 /// the accounting must balance.
@@ -16,7 +20,12 @@ pub fn go(data: &[u8]) {
         while let Some(e) = r.next_record() {
             n += 1;
             let _ = e.typed();
-            assert_eq!(e.accepted, !e.problems.iter().any(|p| p.severity >= carecodec_esr::Severity::Error));
+            assert_eq!(
+                e.accepted,
+                !e.problems
+                    .iter()
+                    .any(|p| p.severity >= carecodec_esr::Severity::Error)
+            );
         }
         let all = r.summaries();
         assert_eq!(all.iter().map(|s| s.read).sum::<u64>(), n);

@@ -1,7 +1,12 @@
 //! Property tests: rows generated from the layout tables are written, read
 //! back and typed to the same values; arbitrary bytes never panic.
 // Test code: a panic is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use carecodec_esr::bi::BiReader;
 use carecodec_esr::layout::{FieldType, Profile, layouts};
@@ -11,18 +16,31 @@ use proptest::prelude::*;
 
 /// A valid raw value for a field type.
 fn value_for(ty: FieldType, required: bool) -> BoxedStrategy<String> {
-    let date = (1950i32..2040, 1u32..13, 1u32..29).prop_map(|(y, m, d)| format!("{y:04}{m:02}{d:02}"));
+    let date =
+        (1950i32..2040, 1u32..13, 1u32..29).prop_map(|(y, m, d)| format!("{y:04}{m:02}{d:02}"));
     let v: BoxedStrategy<String> = match ty {
         FieldType::Lit => Just(String::new()).boxed(),
         FieldType::Id => "[1-9][0-9]{0,8}".boxed(),
         FieldType::Date => date.boxed(),
-        FieldType::End => prop_oneof![Just("47121231".to_owned()), Just("20991231".to_owned())].boxed(),
-        FieldType::Ts => (date, 0u32..24, 0u32..60).prop_map(|(d, h, m)| format!("{d} {h:02}{m:02}00")).boxed(),
+        FieldType::End => {
+            prop_oneof![Just("47121231".to_owned()), Just("20991231".to_owned())].boxed()
+        }
+        FieldType::Ts => (date, 0u32..24, 0u32..60)
+            .prop_map(|(d, h, m)| format!("{d} {h:02}{m:02}00"))
+            .boxed(),
         FieldType::Dec | FieldType::DecPos => "[0-9]{1,5}(\\.[0-9]{1,2})?".boxed(),
         FieldType::Dec01 => prop_oneof![Just("1".to_owned()), "0\\.[0-9]{1,4}"].boxed(),
         FieldType::Pct => "[0-9]{1,2}(\\.[0-9])?".boxed(),
-        FieldType::Yn => prop_oneof![Just("Yes".to_owned()), Just("No".to_owned()), Just("Y".to_owned()), Just("n".to_owned())].boxed(),
-        FieldType::Hhmm => (0u32..24, 0u32..60).prop_map(|(h, m)| format!("{h:02}:{m:02}")).boxed(),
+        FieldType::Yn => prop_oneof![
+            Just("Yes".to_owned()),
+            Just("No".to_owned()),
+            Just("Y".to_owned()),
+            Just("n".to_owned())
+        ]
+        .boxed(),
+        FieldType::Hhmm => (0u32..24, 0u32..60)
+            .prop_map(|(h, m)| format!("{h:02}:{m:02}"))
+            .boxed(),
         FieldType::Nino => "[ABCEGHJ][ABCEGHJ][0-9]{6}[A-D]".boxed(),
         FieldType::Occ => "[0-9]{3}".boxed(),
         FieldType::AsgNo => "[0-9]{8}(-[0-9])?".boxed(),
@@ -43,7 +61,11 @@ fn rows() -> impl Strategy<Value = (Profile, Vec<(usize, Vec<String>)>)> {
         let all = layouts(p, "01").unwrap();
         let row = (0..all.len()).prop_flat_map(move |i| {
             let l = &all[i];
-            let fields: Vec<BoxedStrategy<String>> = l.fields.iter().map(|f| value_for(f.ty, f.required)).collect();
+            let fields: Vec<BoxedStrategy<String>> = l
+                .fields
+                .iter()
+                .map(|f| value_for(f.ty, f.required))
+                .collect();
             (Just(i), fields)
         });
         (Just(p), prop::collection::vec(row, 1..12))
@@ -112,5 +134,7 @@ proptest! {
 
 /// The file's encoding is ISO-8859-1: write text that way.
 fn value_latin1(s: &str) -> Vec<u8> {
-    s.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect()
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
 }

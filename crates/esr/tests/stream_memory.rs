@@ -5,7 +5,12 @@
 //! 1 GB run is `#[ignore]`d: `cargo test --release -p carecodec-esr --test
 //! stream_memory -- --ignored --nocapture`.
 // Test code: a panic is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufReader, Read};
@@ -85,14 +90,17 @@ impl Synth {
         }
         if self.made >= self.target {
             self.lines += 1;
-            self.buf.extend_from_slice(format!("TRL~{}\n", self.lines).as_bytes());
+            self.buf
+                .extend_from_slice(format!("TRL~{}\n", self.lines).as_bytes());
             self.done = true;
             return;
         }
         for i in 0..64u64 {
             let id = (7_000_000 + self.lines + i).to_string();
-            self.buf.extend_from_slice(PRA.replace("{id}", &id).as_bytes());
-            self.buf.extend_from_slice(ASA.replace("{id}", &id).as_bytes());
+            self.buf
+                .extend_from_slice(PRA.replace("{id}", &id).as_bytes());
+            self.buf
+                .extend_from_slice(ASA.replace("{id}", &id).as_bytes());
         }
         self.lines += 128;
         self.made += self.buf.len() as u64;
@@ -115,7 +123,11 @@ fn stream(bytes: u64) -> (u64, usize) {
     let reader = BufReader::with_capacity(64 << 10, Synth::new(bytes));
     let base = LIVE.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);
-    let mut r = GoReader::new(reader, Some("GO_999_GDW_GOF_20250301_00000101.DAT"), GoOptions::default());
+    let mut r = GoReader::new(
+        reader,
+        Some("GO_999_GDW_GOF_20250301_00000101.DAT"),
+        GoOptions::default(),
+    );
     let mut n = 0u64;
     while let Some(e) = r.next_record() {
         assert!(e.accepted, "{:?}", e.problems);
@@ -133,14 +145,21 @@ fn stream(bytes: u64) -> (u64, usize) {
 fn vm_hwm() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(str::to_owned))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(str::to_owned)
+        })
         .unwrap_or_default()
 }
 
 #[test]
 fn sixty_four_megabytes_stream_in_bounded_memory() {
     let (bytes, peak) = stream(64 << 20);
-    println!("streamed {bytes} bytes; peak live heap {peak} bytes; {}", vm_hwm());
+    println!(
+        "streamed {bytes} bytes; peak live heap {peak} bytes; {}",
+        vm_hwm()
+    );
     assert!(bytes >= 64 << 20);
     assert!(peak < 1 << 20, "peak live heap {peak} bytes");
 }
@@ -149,6 +168,9 @@ fn sixty_four_megabytes_stream_in_bounded_memory() {
 #[ignore = "1 GB: run in release with --ignored"]
 fn one_gigabyte_streams_in_bounded_memory() {
     let (bytes, peak) = stream(1 << 30);
-    println!("streamed {bytes} bytes; peak live heap {peak} bytes; {}", vm_hwm());
+    println!(
+        "streamed {bytes} bytes; peak live heap {peak} bytes; {}",
+        vm_hwm()
+    );
     assert!(peak < 1 << 20, "peak live heap {peak} bytes");
 }

@@ -129,3 +129,70 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Framed messages split at arbitrary points decode to the same messages.
+    #[test]
+    fn mllp_any_chunking_yields_the_same_frames(
+        bodies in prop::collection::vec("[A-Z0-9|^~&\r]{0,40}", 1..6),
+        cuts in prop::collection::vec(1usize..17, 1..40),
+    ) {
+        use carecodec_hl7v2::mllp::{Decoder, encode};
+        let mut wire = Vec::new();
+        for b in &bodies {
+            encode(b.as_bytes(), &mut wire);
+        }
+        let mut d = Decoder::new();
+        let mut got = Vec::new();
+        let mut rest = &wire[..];
+        let mut i = 0;
+        while !rest.is_empty() {
+            let n = cuts[i % cuts.len()].min(rest.len());
+            d.feed(&rest[..n]);
+            rest = &rest[n..];
+            i += 1;
+            while let Some(f) = d.next_frame() {
+                got.push(String::from_utf8(f.unwrap()).unwrap());
+            }
+        }
+        prop_assert_eq!(got, bodies);
+        prop_assert!(d.finish().is_none());
+    }
+
+    /// Any sequence of messages in a batch envelope is read back with the
+    /// right counts, and BTS/FTS agree.
+    #[test]
+    fn batch_reader_accounts_for_every_message(
+        ids in prop::collection::vec("[A-Z0-9]{1,8}", 0..12),
+        bad in prop::collection::vec(any::<bool>(), 12),
+        lf in any::<bool>(),
+    ) {
+        use carecodec_hl7v2::batch::BatchReader;
+        let t = if lf { "\n" } else { "\r" };
+        let mut file = format!("FHS|^~\\&{t}BHS|^~\\&{t}");
+        for (i, id) in ids.iter().enumerate() {
+            file.push_str(&format!("MSH|^~\\&|A||||||ADT^A01|{id}|P|2.4{t}"));
+            // Some messages carry an invalid segment and must be rejected, not dropped.
+            file.push_str(if bad[i] { "P!D|1" } else { "PID|1" });
+            file.push_str(t);
+        }
+        file.push_str(&format!("BTS|{}{t}FTS|1{t}", ids.len()));
+        let mut r = BatchReader::new(file.as_bytes());
+        let mut seen = Vec::new();
+        while let Some(e) = r.next_message() {
+            if let Ok(m) = &e.result {
+                seen.push(m.control_id().unwrap().to_owned());
+            }
+        }
+        let s = r.summary();
+        let rejected = ids.iter().zip(&bad).filter(|(_, b)| **b).count();
+        prop_assert_eq!(s.read, ids.len());
+        prop_assert_eq!(s.rejected, rejected);
+        prop_assert_eq!(s.accepted + s.rejected, s.read);
+        prop_assert!(s.problems.is_empty(), "{:?}", s.problems);
+        let expected: Vec<String> = ids.iter().zip(&bad).filter(|(_, b)| !**b).map(|(i, _)| i.clone()).collect();
+        prop_assert_eq!(seen, expected);
+    }
+}
