@@ -1,4 +1,6 @@
-//! Criterion benchmarks for carecodec-fhir (see docs/benchmarks.md).
+//! Criterion benchmarks for carecodec-fhir (figures in docs/benchmarks.md "## FHIR").
+//!
+//! `cargo bench -p carecodec-benches --bench fhir`
 // Bench harness code: a panic aborts the run, which is what a broken bench should do.
 #![allow(
     clippy::unwrap_used,
@@ -8,9 +10,59 @@
     missing_docs
 )]
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
 
-fn benches(_c: &mut Criterion) {}
+use carecodec_benches::fhir::bundle;
+use carecodec_fhir::{Resource, json};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn entries(r: &Resource) -> usize {
+    match r {
+        Resource::Bundle(b) => b.entry.len(),
+        _ => panic!("not a Bundle"),
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let input = bundle(30 << 20);
+    eprintln!(
+        "fhir bench input: {} bytes, {} entries from {} resources in {}",
+        input.bytes.len(),
+        input.entries,
+        input.distinct,
+        input.source.display()
+    );
+    let bytes = &input.bytes;
+    let parsed: Resource = json::from_slice(bytes).unwrap();
+    assert_eq!(entries(&parsed), input.entries);
+
+    let mut g = c.benchmark_group("fhir_json");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+
+    g.bench_function("serde_json_value_parse", |b| {
+        b.iter(|| {
+            let v: serde_json::Value = serde_json::from_slice(black_box(bytes)).unwrap();
+            assert_eq!(v["entry"].as_array().map(Vec::len), Some(input.entries));
+            v
+        })
+    });
+    g.bench_function("typed_parse", |b| {
+        b.iter(|| {
+            let r: Resource = json::from_slice(black_box(bytes)).unwrap();
+            assert_eq!(entries(&r), input.entries);
+            r
+        })
+    });
+    g.bench_function("typed_write", |b| {
+        b.iter(|| {
+            let out = json::to_vec(black_box(&parsed));
+            assert_eq!(out.len(), bytes.len());
+            out
+        })
+    });
+    g.finish();
+}
 
 criterion_group!(group, benches);
 criterion_main!(group);

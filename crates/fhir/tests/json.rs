@@ -1,0 +1,254 @@
+//! FHIR JSON reading and writing on the crate's own fixtures and hostile inputs.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::path::Path;
+
+use carecodec_fhir::json::{self, ErrorKind};
+use carecodec_fhir::{
+    AnyValue, Decimal, Extension, HumanName, Observation, ObservationValue, Patient, Primitive,
+    PrimitiveExt, Resource,
+};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn big_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn fixtures_round_trip() {
+    for name in [
+        "patient-uk-core.json",
+        "observation-decimals.json",
+        "bundle-collection.json",
+        "message-header.json",
+    ] {
+        let input = fixture(name);
+        let r: Resource = json::from_slice(&input).unwrap_or_else(|e| panic!("{name}: {e}"));
+        common::same_json(&input, &json::to_vec(&r)).unwrap_or_else(|d| panic!("{name}: {d}"));
+        let pretty = json::to_string_pretty(&r);
+        let again: Resource = json::from_str(&pretty).unwrap();
+        assert_eq!(again, r, "{name}: pretty output reads back the same");
+    }
+}
+
+#[test]
+fn primitive_extensions_and_decimals() {
+    let r: Resource = json::from_slice(&fixture("patient-uk-core.json")).unwrap();
+    let Resource::Patient(p) = r else { panic!() };
+    let given = &p.name[0].given;
+    assert_eq!(given[0].value.as_deref(), Some("Ann"));
+    assert!(given[0].ext.is_none());
+    assert_eq!(given[1].id(), Some("g2"));
+    assert_eq!(p.birth_date.as_ref().unwrap().extension().len(), 1);
+
+    let r: Resource = json::from_slice(&fixture("observation-decimals.json")).unwrap();
+    let Resource::Observation(o) = r else {
+        panic!()
+    };
+    let Some(ObservationValue::Quantity(q)) = &o.value else {
+        panic!()
+    };
+    assert_eq!(
+        q.value.as_ref().unwrap().value.as_ref().unwrap().as_str(),
+        "27.50"
+    );
+    let out = String::from_utf8(json::to_vec(&*o)).unwrap();
+    assert!(out.contains("\"value\":27.50") && out.contains("1E-22") && out.contains("24.90"));
+}
+
+#[test]
+fn key_order_does_not_matter() {
+    let a = br#"{"resourceType":"Patient","_birthDate":{"id":"x"},"birthDate":"2000","name":[{"_given":[{"id":"a"}],"given":["A"]}]}"#;
+    let b = br#"{"name":[{"given":["A"],"_given":[{"id":"a"}]}],"birthDate":"2000","resourceType":"Patient","_birthDate":{"id":"x"}}"#;
+    let ra: Resource = json::from_slice(a).unwrap();
+    let rb: Resource = json::from_slice(b).unwrap();
+    assert_eq!(ra, rb);
+    assert_eq!(
+        json::to_string(&ra),
+        r#"{"resourceType":"Patient","name":[{"given":["A"],"_given":[{"id":"a"}]}],"birthDate":"2000","_birthDate":{"id":"x"}}"#
+    );
+}
+
+fn err(input: &[u8]) -> json::Error {
+    json::from_slice::<Resource>(input).unwrap_err()
+}
+
+#[test]
+fn errors_name_the_problem_and_place() {
+    let e = err(b"{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{},\n\"valueString\":\"a\",\"valueQuantity\":{}}");
+    assert_eq!(e.kind(), ErrorKind::MultipleChoice);
+    assert!(
+        e.message().contains("valueString") && e.message().contains("valueQuantity"),
+        "{e}"
+    );
+    assert_eq!(e.line(), 2);
+    assert_eq!(e.path(), "Observation.valueQuantity");
+
+    let e = err(br#"{"resourceType":"Patient","gender":"male","gender":"female"}"#);
+    assert_eq!(e.kind(), ErrorKind::DuplicateElement);
+    let e = err(br#"{"resourceType":"Patient","name":[{"family":"x","colour":"red"}]}"#);
+    assert_eq!(e.kind(), ErrorKind::UnknownElement);
+    assert_eq!(e.path(), "Patient.name[0].colour");
+    let e = err(br#"{"resourceType":"Nope"}"#);
+    assert_eq!(e.kind(), ErrorKind::UnknownResourceType);
+    let e = err(br#"{"id":"x"}"#);
+    assert_eq!(e.kind(), ErrorKind::UnknownResourceType);
+    let e = err(br#"{"resourceType":"Observation","code":{}}"#);
+    assert_eq!(e.kind(), ErrorKind::MissingElement);
+    assert!(e.message().contains("`status`"));
+    let e = err(br#"{"resourceType":"Patient","gender":"fe male "}"#);
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    let e = err(br#"{"resourceType":"Observation","status":"final","code":{},"valueQuantity":{"value":"1.0"}}"#);
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    let e = err(br#"{"resourceType":"Patient","active":"true"}"#);
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    let e = err(br#"{"resourceType":"Patient","name":[{"given":["a","b"],"_given":[null]}]}"#);
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    let e = err(br#"{"resourceType":"Patient"} x"#);
+    assert_eq!(e.kind(), ErrorKind::Syntax);
+    let e = err(br#"{"resourceType":"Patient","#);
+    assert_eq!(e.kind(), ErrorKind::Eof);
+}
+
+#[cfg(not(feature = "account"))]
+#[test]
+fn disabled_resource_type_names_its_feature() {
+    let e = err(br#"{"resourceType":"Account","status":"active"}"#);
+    assert_eq!(e.kind(), ErrorKind::DisabledResourceType);
+    assert!(e.message().contains("`account`"), "{e}");
+}
+
+#[test]
+fn lenient_collects_issues() {
+    let input = br#"{"resourceType":"Observation","code":{"colour":1},"status":"final","extra":[1,{"a":2}]}"#;
+    assert_eq!(err(input).kind(), ErrorKind::UnknownElement);
+    let (r, issues) = json::from_slice_lenient::<Resource>(input).unwrap();
+    assert_eq!(r.resource_type(), "Observation");
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(paths, ["CodeableConcept.colour", "Observation.extra"]);
+    let (_, issues) =
+        json::from_slice_lenient::<Resource>(br#"{"resourceType":"Observation","code":{}}"#)
+            .unwrap();
+    assert_eq!(issues[0].kind, ErrorKind::MissingElement);
+    // Strict reading afterwards is strict again.
+    assert!(json::from_slice::<Resource>(input).is_err());
+}
+
+#[test]
+fn resource_type_anywhere() {
+    let r: Resource =
+        json::from_slice(br#"{"id":"x","gender":"male","resourceType":"Patient"}"#).unwrap();
+    assert_eq!(
+        json::to_string(&r),
+        r#"{"resourceType":"Patient","id":"x","gender":"male"}"#
+    );
+    let e = err(br#"{"id":"x","gender":1,"resourceType":"Patient"}"#);
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+}
+
+#[test]
+fn hostile_inputs_give_errors() {
+    big_stack(|| {
+        // 10^5-deep nesting, in several shapes.
+        let deep_array = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(json::from_slice::<Resource>(deep_array.as_bytes()).is_err());
+        let deep_value: Result<serde_json::Value, _> = json::from_slice(deep_array.as_bytes());
+        assert_eq!(deep_value.unwrap_err().kind(), ErrorKind::DepthLimit);
+        let mut ext = String::from(r#"{"resourceType":"Patient","extension":"#);
+        for _ in 0..100_000 {
+            ext.push_str(r#"[{"url":"u","extension":"#);
+        }
+        assert_eq!(err(ext.as_bytes()).kind(), ErrorKind::DepthLimit);
+        let mut res = String::from(r#"{"resourceType":"Patient","contained":"#);
+        for _ in 0..100_000 {
+            res.push_str(r#"[{"resourceType":"Patient","contained":"#);
+        }
+        assert_eq!(err(res.as_bytes()).kind(), ErrorKind::DepthLimit);
+        let mut lenient = String::from(r#"{"resourceType":"Patient","unknown":"#);
+        lenient.push_str(&"[".repeat(100_000));
+        assert!(json::from_slice_lenient::<Resource>(lenient.as_bytes()).is_err());
+        let mut reordered = String::new();
+        for _ in 0..100_000 {
+            reordered.push_str(r#"{"contained":["#);
+        }
+        assert!(json::from_slice::<Resource>(reordered.as_bytes()).is_err());
+    });
+    // A 100 MB string is read (or rejected) without trouble.
+    let mut big = String::from(r#"{"resourceType":"Patient","id":""#);
+    big.push_str(&"a".repeat(100 << 20));
+    big.push_str("\"}");
+    let r: Resource = json::from_slice(big.as_bytes()).unwrap();
+    assert_eq!(json::to_vec(&r).len(), big.len());
+    drop(big);
+    // Invalid UTF-8 inside a string.
+    let e = err(b"{\"resourceType\":\"Patient\",\"id\":\"\xff\xfe\"}");
+    assert_eq!(e.kind(), ErrorKind::Syntax);
+    // Duplicate keys, including `resourceType`.
+    assert_eq!(
+        err(br#"{"resourceType":"Patient","resourceType":"Patient","id":"a","id":"b"}"#).kind(),
+        ErrorKind::DuplicateElement
+    );
+    assert_eq!(
+        err(br#"{"id":"a","resourceType":"Patient","resourceType":"Patient"}"#).kind(),
+        ErrorKind::DuplicateElement
+    );
+    assert!(json::from_slice::<Resource>(b"").is_err());
+    assert!(json::from_slice::<Resource>(b"null").is_err());
+    assert!(json::from_slice::<Resource>(b"[]").is_err());
+}
+
+#[test]
+fn built_in_code_round_trips() {
+    let mut p = Patient {
+        id: Some("x".into()),
+        ..Patient::default()
+    };
+    p.name.push(HumanName {
+        family: Some("O'Neil \"Q\"".into()),
+        given: vec![
+            Primitive::from("A"),
+            Primitive {
+                value: None,
+                ext: Some(Box::new(PrimitiveExt {
+                    id: Some("e".into()),
+                    extension: vec![],
+                })),
+            },
+        ],
+        ..HumanName::default()
+    });
+    p.extension.push(Extension {
+        url: Some("http://example.org/x".into()),
+        value: Some(AnyValue::Decimal(Primitive::new(
+            Decimal::parse("0.10").unwrap(),
+        ))),
+        ..Extension::default()
+    });
+    let r = Resource::from(p);
+    let text = json::to_string(&r);
+    assert_eq!(json::from_str::<Resource>(&text).unwrap(), r);
+    assert!(text.contains(r#""valueDecimal":0.10"#), "{text}");
+    let o = Observation::default();
+    assert_eq!(json::to_string(&o), r#"{"resourceType":"Observation"}"#);
+}
