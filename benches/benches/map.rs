@@ -1,4 +1,6 @@
-//! Criterion benchmarks for carecodec-map (see docs/benchmarks.md).
+//! Criterion benchmarks for carecodec-map (figures in docs/benchmarks.md).
+//!
+//! `cargo bench -p carecodec-benches --bench map`
 // Bench harness code: a panic aborts the run, which is what a broken bench should do.
 #![allow(
     clippy::unwrap_used,
@@ -8,9 +10,91 @@
     missing_docs
 )]
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
 
-fn benches(_c: &mut Criterion) {}
+use carecodec_benches::map::messages;
+use carecodec_hl7v2::{Index, Message, ParseOptions};
+use carecodec_map::v2::{V2Options, map_message};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn benches(c: &mut Criterion) {
+    let opts = ParseOptions::default();
+    let map_opts = V2Options::default();
+    for (name, kind) in [("adt", &b"ADT"[..]), ("oru", &b"ORU"[..])] {
+        let input = messages(kind, 20_000);
+        assert!(
+            !input.ranges.is_empty(),
+            "no {name} samples in examples/data/hl7v2"
+        );
+        let bytes = &input.bytes;
+        // Every sample maps, balanced, before anything is timed.
+        for r in &input.ranges {
+            let msg = Message::parse(&bytes[r.clone()]).unwrap();
+            let (_, report) = map_message(&msg, &map_opts).unwrap();
+            assert!(report.balanced());
+        }
+
+        let mut g = c.benchmark_group(format!("map_v2_{name}"));
+        g.sample_size(10);
+        g.throughput(Throughput::Elements(input.ranges.len() as u64));
+
+        g.bench_function("parse_only", |b| {
+            let mut index = Index::default();
+            b.iter(|| {
+                let mut n = 0usize;
+                for r in &input.ranges {
+                    let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
+                    n += msg.segments().count();
+                }
+                n
+            })
+        });
+
+        g.bench_function("parse_walk_every_leaf", |b| {
+            let mut index = Index::default();
+            b.iter(|| {
+                let mut n = 0usize;
+                for r in &input.ranges {
+                    let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
+                    msg.for_each_leaf(|_, v| n += v.raw().len());
+                }
+                n
+            })
+        });
+
+        g.bench_function("parse_map_canonical", |b| {
+            let mut index = Index::default();
+            b.iter(|| {
+                let mut n = 0usize;
+                for r in &input.ranges {
+                    let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
+                    let (event, report) = map_message(&msg, &map_opts).unwrap();
+                    n += report.mapped + usize::from(event.patient.is_some());
+                    black_box(event);
+                }
+                n
+            })
+        });
+
+        g.bench_function("parse_map_canonical_json", |b| {
+            let mut index = Index::default();
+            let mut out = Vec::with_capacity(1 << 16);
+            b.iter(|| {
+                let mut n = 0usize;
+                for r in &input.ranges {
+                    let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
+                    let (event, report) = map_message(&msg, &map_opts).unwrap();
+                    out.clear();
+                    serde_json::to_writer(&mut out, &event).unwrap();
+                    serde_json::to_writer(&mut out, &report).unwrap();
+                    n += out.len();
+                }
+                n
+            })
+        });
+        g.finish();
+    }
+}
 
 criterion_group!(group, benches);
 criterion_main!(group);
