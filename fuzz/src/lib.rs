@@ -7,6 +7,7 @@
 
 pub mod esr;
 pub mod fhir;
+pub mod fhir_xml;
 pub mod hl7v2;
 
 /// A fuzz target: its name (the file stem under `fuzz_targets/`) and body.
@@ -17,6 +18,7 @@ pub fn targets() -> Vec<Target> {
     let mut all = Vec::new();
     all.extend_from_slice(hl7v2::TARGETS);
     all.extend_from_slice(fhir::TARGETS);
+    all.extend_from_slice(fhir_xml::TARGETS);
     all.extend_from_slice(esr::TARGETS);
     all
 }

@@ -600,11 +600,13 @@ impl<'a> Conv<'a> {
     /// `Narrative.div`: the element's source text, verbatim, as a JSON string.
     fn xhtml(&mut self, open: Open<'a>, out: &mut String) -> Result<()> {
         let start = open.start;
-        let has_ns = open
-            .tag
-            .attributes()
-            .flatten()
-            .any(|a| a.key.into_inner() == b"xmlns");
+        // Declare the XHTML namespace on the div (as FHIR JSON requires) when the
+        // source left it to an ancestor; a prefixed div is kept as it is.
+        let mut has_ns = open.tag.name().into_inner() != b"div";
+        for attr in open.tag.attributes() {
+            let attr = attr.map_err(|e| self.err(ErrorKind::Syntax(e.to_string()), start))?;
+            has_ns |= attr.key.into_inner() == b"xmlns";
+        }
         if !open.empty {
             // Skip to the matching end tag; no recursion, no entity expansion.
             let mut depth = 1usize;

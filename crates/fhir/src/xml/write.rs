@@ -338,9 +338,19 @@ impl<'i> Writer<'i> {
                 let Json::Str(div) = &value.json else {
                     return Err(self.type_err("a string", value));
                 };
-                check_xhtml(div).map_err(|k| self.err(k, value.offset))?;
+                let div = div.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+                let has_ns = check_xhtml(div).map_err(|k| self.err(k, value.offset))?;
                 self.newline();
-                self.out.push_str(div);
+                match div.strip_prefix("<div").filter(|_| !has_ns) {
+                    // Declare the XHTML namespace on the div, as the reader does.
+                    Some(rest) => {
+                        self.out.push_str("<div xmlns=\"");
+                        self.out.push_str(super::XHTML_NS);
+                        self.out.push('"');
+                        self.out.push_str(rest);
+                    }
+                    None => self.out.push_str(div),
+                }
                 Ok(())
             }
             Kind::Attr => Ok(()),
@@ -426,12 +436,14 @@ impl<'i> Writer<'i> {
 }
 
 /// Checks that a narrative is one well-formed XHTML `div` element (with no
-/// DOCTYPE), so that writing it verbatim keeps the XML well-formed.
-fn check_xhtml(div: &str) -> Result<(), ErrorKind> {
+/// DOCTYPE), so that writing it verbatim keeps the XML well-formed; returns
+/// whether the `div` declares a default namespace itself.
+fn check_xhtml(div: &str) -> Result<bool, ErrorKind> {
     let mut reader = Reader::from_str(div);
     reader.config_mut().check_end_names = true;
     let mut depth = 0usize;
     let mut roots = 0usize;
+    let mut has_ns = false;
     loop {
         let event = reader
             .read_event()
@@ -445,6 +457,10 @@ fn check_xhtml(div: &str) -> Result<(), ErrorKind> {
                         return Err(ErrorKind::Xhtml(
                             "the root must be one `div` element".into(),
                         ));
+                    }
+                    for attr in tag.attributes() {
+                        let attr = attr.map_err(|e| ErrorKind::Xhtml(e.to_string()))?;
+                        has_ns |= attr.key.into_inner() == b"xmlns";
                     }
                 }
                 if is_start {
@@ -471,7 +487,11 @@ fn check_xhtml(div: &str) -> Result<(), ErrorKind> {
             Event::DocType(_) | Event::Decl(_) => {
                 return Err(ErrorKind::Xhtml("a DOCTYPE or XML declaration".into()));
             }
-            Event::Comment(_) | Event::PI(_) => {}
+            Event::Comment(_) | Event::PI(_) => {
+                if depth == 0 {
+                    return Err(ErrorKind::Xhtml("content outside the `div`".into()));
+                }
+            }
             Event::Eof => break,
         }
     }
@@ -480,5 +500,5 @@ fn check_xhtml(div: &str) -> Result<(), ErrorKind> {
             "the root must be one `div` element".into(),
         ));
     }
-    Ok(())
+    Ok(has_ns)
 }
