@@ -146,6 +146,18 @@ fn invalid_utf8_is_rejected() {
 }
 
 #[test]
+fn characters_outside_xml_are_rejected() {
+    let doc = format!("{P}<name><family value=\"a\u{5}\"/></name></Patient>");
+    let e = xml::xml_to_json(doc.as_bytes()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidChar(5)), "{e}");
+    assert_eq!(e.offset(), Some(P.len() + 22));
+    let json_text =
+        r#"{"resourceType":"Patient","text":{"status":"generated","div":"<div>\u0005</div>"}}"#;
+    let e = xml::json_to_xml(json_text.as_bytes()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidChar(5)), "{e}");
+}
+
+#[test]
 fn a_byte_order_mark_is_accepted() {
     let mut doc = b"\xEF\xBB\xBF".to_vec();
     doc.extend_from_slice(format!(r#"{P}<gender value="male"/></Patient>"#).as_bytes());

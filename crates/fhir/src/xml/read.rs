@@ -23,6 +23,9 @@ pub(crate) fn xml_to_json(input: &[u8]) -> Result<String> {
     if let Err(e) = std::str::from_utf8(body) {
         return Err(Error::new(ErrorKind::InvalidUtf8).at(input, base + e.valid_up_to()));
     }
+    if let Some((at, c)) = text::find_invalid_char(body) {
+        return Err(Error::new(ErrorKind::InvalidChar(c)).at(input, base + at));
+    }
     let mut reader = Reader::from_reader(body);
     let config = reader.config_mut();
     config.check_end_names = true;

@@ -8,6 +8,26 @@ pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
+/// Finds the first character XML 1.0 does not allow (C0 controls other than tab,
+/// LF and CR; U+FFFE and U+FFFF) in UTF-8 text: its byte offset and code point.
+pub(crate) fn find_invalid_char(text: &[u8]) -> Option<(usize, u32)> {
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') {
+            return Some((i, u32::from(b)));
+        }
+        if b == 0xEF
+            && text.get(i + 1) == Some(&0xBF)
+            && matches!(text.get(i + 2), Some(0xBE | 0xBF))
+        {
+            let last = text.get(i + 2).copied().unwrap_or(0xBE);
+            return Some((i, 0xFFC0 | u32::from(last & 0x3F)));
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Decodes a raw attribute value (valid UTF-8, as checked on input): the five
 /// predefined entities and character references are replaced, and literal
 /// tabs and line ends become spaces (XML attribute-value normalisation).
@@ -194,6 +214,15 @@ mod tests {
         assert!(dec("&#1;").is_err());
         assert!(dec("&#xD800;").is_err());
         assert!(dec("& x").is_err());
+    }
+
+    #[test]
+    fn invalid_characters_are_found() {
+        assert_eq!(find_invalid_char(b"a\tb\r\nc"), None);
+        assert_eq!(find_invalid_char(b"ab\x05"), Some((2, 5)));
+        assert_eq!(find_invalid_char("x\u{FFFE}".as_bytes()), Some((1, 0xFFFE)));
+        assert_eq!(find_invalid_char("x\u{FFFF}".as_bytes()), Some((1, 0xFFFF)));
+        assert_eq!(find_invalid_char("\u{FFFD}\u{10000}".as_bytes()), None);
     }
 
     #[test]

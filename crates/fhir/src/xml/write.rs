@@ -439,6 +439,9 @@ impl<'i> Writer<'i> {
 /// DOCTYPE), so that writing it verbatim keeps the XML well-formed; returns
 /// whether the `div` declares a default namespace itself.
 fn check_xhtml(div: &str) -> Result<bool, ErrorKind> {
+    if let Some((_, c)) = super::text::find_invalid_char(div.as_bytes()) {
+        return Err(ErrorKind::InvalidChar(c));
+    }
     let mut reader = Reader::from_str(div);
     reader.config_mut().check_end_names = true;
     let mut depth = 0usize;
