@@ -3,12 +3,15 @@
 //! - [`v2`]: HL7 v2 messages (ADT, ORU) → [`carecodec_model::Event`], with a
 //!   [`carecodec_model::MappingReport`]: every value's source, every
 //!   non-empty leaf not mapped, invalid values and the identity decision.
+//! - [`esr`]: ESR Generic Outbound files → [`carecodec_model::Worker`]s
+//!   resolved as at a date, with the file's report.
 //!
 //! Times sent without an offset follow one explicit rule: MSH-7's offset,
 //! else a configured zone with DST (default `Europe/London`), never the
 //! host's zone.
 #![forbid(unsafe_code)]
 
+pub mod esr;
 pub mod v2;
 
 /// Why a mapping could not run at all (problems with values are reported in

@@ -1,0 +1,1028 @@
+//! ESR Generic Outbound → canonical [`Worker`]s, resolved as at a date.
+//!
+//! ESR rows are date-tracked: a person, assignment, position or organisation
+//! may have several rows, each with an effective start and end date. The
+//! mapping reads a whole GO file, applies its delete rows (`PRD`, `ASD`,
+//! `POD`, `ORD`, `ETD`…: every row with the deleted key is dropped), keeps
+//! for each key the row in effect on [`EsrOptions::as_at`] (start ≤ date ≤
+//! end; the latest start wins, then the later line), and builds one
+//! [`Worker`] per person in effect on that date:
+//!
+//! - `PRA` person: ESR person id (VPD-scoped, the record key), employee
+//!   number, NI number (format-checked), names (official, preferred, maiden,
+//!   previous), gender, birth date, office e-mail, hire and termination dates;
+//! - `ASA` assignments in effect, each with its `POA` position (number, title,
+//!   staff group, job role, occupation code), `ORA` organisation and `LCA`
+//!   location (ODS site code, address), grade, FTE, status and primary flag;
+//! - `ETA` "NHS Regs and Memships" rows → professional registrations typed by
+//!   body (GMC, NMC, HCPC, GPhC, else other), number checked per body.
+//!
+//! Accounting is per file: every non-empty field of every data row (HDR/TRL
+//! are the envelope, checked by the reader, and not counted) is either
+//! consumed or listed as unmapped. Rows set aside by a delete or because they
+//! are not in effect on the date count as consumed (the rule used them) and
+//! each is named once in the report's notes; rows of record types the model
+//! does not hold (absences, costings, competencies…) and reference rows no
+//! worker refers to are listed field by field as unmapped.
+//!
+//! ```
+//! use carecodec_map::esr::{EsrOptions, map_go};
+//! use chrono::NaiveDate;
+//!
+//! let file = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+//! PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n\
+//! TRL~1\n";
+//! let out = map_go(file.as_bytes(), Some("GO_999_GDW_GOF_20250301_00000101.DAT"),
+//!                  &EsrOptions::new(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap()));
+//! assert_eq!(out.workers.len(), 1);
+//! assert_eq!(out.workers[0].names[0].value.family.as_deref(), Some("Smith"));
+//! assert!(out.report.balanced());
+//! assert!(!out.report.quarantined());
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
+
+use carecodec_esr::reader::{GoOptions, GoReader};
+use carecodec_esr::value::{EndDate, FieldValue, parse_dmy, valid_ni, valid_registration};
+use carecodec_model::{
+    Action, Address, Assignment, Gender, HumanName, Identifier, IdentityDecision, Invalid,
+    Location, MappingReport, Organisation, PartialDate, Position, Registration, Source, Sourced,
+    Telecom, Unmapped, Worker,
+};
+use chrono::NaiveDate;
+
+/// How to map an ESR file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EsrOptions {
+    /// The date the workers are resolved as at.
+    pub as_at: NaiveDate,
+    /// The VPD when the header carries none.
+    pub vpd: Option<String>,
+}
+
+impl EsrOptions {
+    /// Options resolving rows as at `as_at`.
+    pub fn new(as_at: NaiveDate) -> EsrOptions {
+        EsrOptions { as_at, vpd: None }
+    }
+}
+
+/// The workers of one file and the file's report.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct EsrMapping {
+    /// One worker per person in effect on the date, in file order.
+    pub workers: Vec<Worker>,
+    /// Accounting, invalid values and one identity decision per worker.
+    pub report: MappingReport,
+}
+
+/// One data row: code, line, and its named fields (decoded text and typed value).
+struct Row {
+    code: String,
+    line: u64,
+    delete: bool,
+    fields: Vec<(&'static str, String, FieldValue)>,
+}
+
+impl Row {
+    fn index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|(n, _, _)| *n == name)
+    }
+
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.index(name)
+            .and_then(|i| self.fields.get(i))
+            .map(|(_, raw, _)| raw.trim())
+            .filter(|s| !s.is_empty())
+    }
+
+    fn key(&self, name: &str) -> Option<String> {
+        self.raw(name).map(str::to_owned)
+    }
+
+    /// (start, end) of a date-tracked row; undated rows are always in effect.
+    fn period(&self) -> (Option<NaiveDate>, EndDate) {
+        let start = ["Effective Start Date", "Effective From Date"]
+            .iter()
+            .find_map(|n| match self.index(n).and_then(|i| self.fields.get(i)) {
+                Some((_, _, FieldValue::Date(d))) => Some(*d),
+                _ => None,
+            });
+        let end = ["Effective End Date", "Effective To Date"]
+            .iter()
+            .find_map(|n| match self.index(n).and_then(|i| self.fields.get(i)) {
+                Some((_, _, FieldValue::End(e))) => Some(*e),
+                Some((_, _, FieldValue::Date(d))) => Some(EndDate::On(*d)),
+                _ => None,
+            })
+            .unwrap_or(EndDate::Open);
+        (start, end)
+    }
+
+    fn in_effect(&self, date: NaiveDate) -> bool {
+        let (start, end) = self.period();
+        start.is_none_or(|s| s <= date) && end.covers(date)
+    }
+}
+
+struct Ctx {
+    file: String,
+    vpd: String,
+    rows: Vec<Row>,
+    used: Vec<Vec<bool>>,
+    report: MappingReport,
+}
+
+impl Ctx {
+    fn source(&self, row: usize, name: &str) -> Source {
+        let line = self.rows.get(row).map_or(0, |r| r.line);
+        Source::esr(self.file.clone(), line, name)
+    }
+
+    fn mark(&mut self, row: usize, i: usize) {
+        if let Some(u) = self.used.get_mut(row).and_then(|u| u.get_mut(i)) {
+            *u = true;
+        }
+    }
+
+    fn consume_row(&mut self, row: usize) {
+        if let Some(u) = self.used.get_mut(row) {
+            u.iter_mut().for_each(|b| *b = true);
+        }
+    }
+
+    /// Trimmed text of field `name` in `row`, consumed.
+    fn text(&mut self, row: usize, name: &str) -> Option<Sourced<String>> {
+        let r = self.rows.get(row)?;
+        let i = r.index(name)?;
+        let v = r.raw(name)?.to_owned();
+        self.mark(row, i);
+        Some(Sourced::new(v, self.source(row, name)))
+    }
+
+    /// A date field (`YYYYMMDD`, or `DD/MM/YYYY…` in flexfields), consumed;
+    /// an unparseable one is reported invalid and dropped.
+    fn date(&mut self, row: usize, name: &str) -> Option<Sourced<NaiveDate>> {
+        let r = self.rows.get(row)?;
+        let i = r.index(name)?;
+        let value = match r.fields.get(i) {
+            Some((_, _, FieldValue::End(EndDate::Open))) => {
+                // Open-ended (`47121231`): read, and no date to keep.
+                self.mark(row, i);
+                return None;
+            }
+            Some((_, _, FieldValue::Date(d))) => Some(*d),
+            Some((_, _, FieldValue::End(EndDate::On(d)))) => Some(*d),
+            Some((_, raw, _)) => parse_dmy(raw.as_bytes()),
+            None => None,
+        };
+        let raw = r.raw(name)?.to_owned();
+        self.mark(row, i);
+        let src = self.source(row, name);
+        match value {
+            Some(d) => Some(Sourced::new(d, src)),
+            None => {
+                self.report.invalid.push(Invalid {
+                    source: src,
+                    raw,
+                    reason: "not a date".into(),
+                    action: Action::Dropped,
+                });
+                None
+            }
+        }
+    }
+
+    fn flag(&mut self, row: usize, name: &str) -> bool {
+        let r = self.rows.get(row);
+        let v = match r.and_then(|r| r.index(name).and_then(|i| r.fields.get(i))) {
+            Some((_, _, FieldValue::Flag(b))) => Some(*b),
+            Some((_, raw, _)) => {
+                let t = raw.trim();
+                (!t.is_empty())
+                    .then(|| t.eq_ignore_ascii_case("y") || t.eq_ignore_ascii_case("yes"))
+            }
+            None => None,
+        };
+        if v.is_some() {
+            let _ = self.text(row, name);
+        }
+        v.unwrap_or(false)
+    }
+
+    fn note(&mut self, row: usize, why: &str) {
+        if let Some(r) = self.rows.get(row) {
+            let line = r.line;
+            let code = r.code.clone();
+            self.report
+                .notes
+                .push(format!("{}:{line} {code}: {why}", self.file));
+        }
+    }
+}
+
+/// Key field of each entity (the deletable unit), by record-code prefix.
+fn key_field(code: &str) -> Option<&'static str> {
+    match code.get(..2)? {
+        "PR" => Some("Person ID"),
+        "AS" => Some("Assignment ID"),
+        "PO" => Some("Position ID"),
+        "OR" => Some("Organisation ID"),
+        "LC" => Some("Location ID"),
+        "ET" => Some("Person Extra Information ID"),
+        _ => None,
+    }
+}
+
+/// Maps a Generic Outbound file to workers as at `opts.as_at`.
+///
+/// Reads the whole file (rows of one person are spread across it); memory
+/// grows with the file. Rows the reader rejects are listed as invalid and
+/// their fields as unmapped.
+pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) -> EsrMapping {
+    let mut reader = GoReader::new(input, file_name, GoOptions::default());
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    while let Some(entry) = reader.next_record() {
+        let Some(typed) = entry.typed() else {
+            // Unknown record code: every non-empty field is unmapped.
+            let fields = (0..entry.record.field_count())
+                .filter_map(|i| entry.text(i).map(|t| (i, t.into_owned())))
+                .map(|(i, t)| {
+                    let name: &'static str = if i == 0 { "Record Type" } else { "field" };
+                    (name, t, FieldValue::Empty)
+                })
+                .collect();
+            rows.push(Row {
+                code: entry.text(0).map(|c| c.into_owned()).unwrap_or_default(),
+                line: entry.line,
+                delete: entry.delete,
+                fields,
+            });
+            continue;
+        };
+        let fields = typed
+            .fields
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, value))| {
+                let raw = if entry.delete && i == 1 {
+                    entry.text(1)
+                } else {
+                    entry.text(i)
+                };
+                (name, raw.map(|c| c.into_owned()).unwrap_or_default(), value)
+            })
+            .collect();
+        if !entry.accepted {
+            rejected.push((
+                rows.len(),
+                entry
+                    .problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ));
+        }
+        rows.push(Row {
+            code: typed.code,
+            line: entry.line,
+            delete: entry.delete,
+            fields,
+        });
+    }
+    let file = file_name.unwrap_or("-").to_owned();
+    let header_vpd = reader
+        .summary()
+        .header
+        .as_ref()
+        .map(|h| h.vpd.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    let mut report = MappingReport::default();
+    for p in &reader.summary().problems {
+        report.notes.push(format!("{file}: {p}"));
+    }
+    let used = rows.iter().map(|r| vec![false; r.fields.len()]).collect();
+    let mut ctx = Ctx {
+        vpd: header_vpd.or_else(|| opts.vpd.clone()).unwrap_or_default(),
+        file,
+        rows,
+        used,
+        report,
+    };
+    let rejected_rows: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
+    for (i, why) in rejected {
+        let raw = ctx
+            .rows
+            .get(i)
+            .map(|r| {
+                r.fields
+                    .iter()
+                    .map(|(_, t, _)| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join("~")
+            })
+            .unwrap_or_default();
+        let src = ctx.source(i, "Record Type");
+        ctx.report.invalid.push(Invalid {
+            source: src,
+            raw,
+            reason: format!("row rejected by the reader: {why}"),
+            action: Action::Dropped,
+        });
+    }
+
+    // Deletes: (prefix, key) pairs; the delete rows themselves are consumed.
+    let mut deleted: HashSet<(String, String)> = HashSet::new();
+    for i in 0..ctx.rows.len() {
+        let Some(r) = ctx.rows.get(i) else { continue };
+        if !r.delete {
+            continue;
+        }
+        let prefix = r.code.get(..2).unwrap_or_default().to_owned();
+        if let Some(key) = key_field(&r.code).and_then(|k| r.key(k)) {
+            deleted.insert((prefix, key));
+        }
+        ctx.consume_row(i);
+    }
+    // Live rows: not deleted, not rejected, in effect; the rest are set aside.
+    let as_at = opts.as_at;
+    let mut live: HashMap<(String, String), usize> = HashMap::new();
+    for i in 0..ctx.rows.len() {
+        let Some(r) = ctx.rows.get(i) else { continue };
+        if r.delete || rejected_rows.contains(&i) {
+            continue;
+        }
+        let Some(kf) = key_field(&r.code) else {
+            continue;
+        };
+        let Some(key) = r.key(kf) else { continue };
+        let prefix = r.code.get(..2).unwrap_or_default().to_owned();
+        if deleted.contains(&(prefix.clone(), key.clone())) {
+            ctx.consume_row(i);
+            ctx.note(
+                i,
+                &format!("{kf} {key} deleted in this file: row set aside"),
+            );
+            continue;
+        }
+        if !r.in_effect(as_at) {
+            ctx.consume_row(i);
+            ctx.note(
+                i,
+                &format!("{kf} {key} not in effect on {as_at}: row set aside"),
+            );
+            continue;
+        }
+        let start = r.period().0;
+        match live.get(&(prefix.clone(), key.clone())).copied() {
+            Some(j) => {
+                let other = ctx.rows.get(j).and_then(|o| o.period().0);
+                let (keep, drop) = if start >= other { (i, j) } else { (j, i) };
+                live.insert((prefix, key.clone()), keep);
+                ctx.consume_row(drop);
+                ctx.note(
+                    drop,
+                    &format!("{kf} {key}: superseded by a later row in effect on {as_at}"),
+                );
+            }
+            None => {
+                live.insert((prefix, key), i);
+            }
+        }
+    }
+
+    let mut persons: Vec<usize> = live
+        .iter()
+        .filter(|((p, _), _)| p == "PR")
+        .map(|(_, &i)| i)
+        .collect();
+    persons.sort_unstable();
+    let mut workers = Vec::with_capacity(persons.len());
+    for pi in persons {
+        let w = worker(&mut ctx, pi, &live);
+        let decision = identity(&w);
+        ctx.report.identity.push(decision);
+        workers.push(w);
+    }
+    finish(&mut ctx);
+    EsrMapping {
+        workers,
+        report: ctx.report,
+    }
+}
+
+fn worker(ctx: &mut Ctx, pi: usize, live: &HashMap<(String, String), usize>) -> Worker {
+    let mut w = Worker::default();
+    let _ = ctx.text(pi, "Record Type");
+    let _ = ctx.date(pi, "Effective Start Date");
+    let _ = ctx.date(pi, "Effective End Date");
+    let vpd = ctx.vpd.clone();
+    let person_id = ctx.text(pi, "Person ID");
+    if let Some(id) = &person_id {
+        w.identifiers
+            .push(id.clone().map(|value| Identifier::EsrPerson {
+                vpd: vpd.clone(),
+                value,
+            }));
+    }
+    if let Some(n) = ctx.text(pi, "Employee Number") {
+        w.identifiers.push(n.map(|value| Identifier::EsrEmployee {
+            vpd: vpd.clone(),
+            value,
+        }));
+    }
+    if let Some(ni) = ctx.text(pi, "National Insurance Number") {
+        let value: String = ni
+            .value
+            .split_whitespace()
+            .collect::<String>()
+            .to_uppercase();
+        let valid = valid_ni(&value);
+        if !valid {
+            if let Some(src) = ni.sources.first() {
+                ctx.report.invalid.push(Invalid {
+                    source: src.clone(),
+                    raw: ni.value.clone(),
+                    reason: "not a valid NI number format".into(),
+                    action: Action::NotUsedForMatching,
+                });
+            }
+        }
+        w.identifiers
+            .push(ni.map(|_| Identifier::NiNumber { value, valid }));
+    }
+    if let Some(u) = ctx.text(pi, "NHS Unique ID") {
+        w.identifiers.push(u.map(|value| Identifier::Other {
+            system: Some("ESR NHS Unique ID".into()),
+            value,
+        }));
+    }
+    // Names.
+    let title = ctx.text(pi, "Title");
+    let family = ctx.text(pi, "Last Name");
+    let first = ctx.text(pi, "First Name");
+    let middle = ctx.text(pi, "Middle Names");
+    let mut sources = Vec::new();
+    for s in [&title, &family, &first, &middle].into_iter().flatten() {
+        sources.extend(s.sources.iter().cloned());
+    }
+    if !sources.is_empty() {
+        let mut given: Vec<String> = first.map(|f| f.value).into_iter().collect();
+        if let Some(m) = middle {
+            given.extend(m.value.split_whitespace().map(str::to_owned));
+        }
+        w.names.push(Sourced::from_many(
+            HumanName {
+                family: family.as_ref().map(|f| f.value.clone()),
+                given,
+                prefix: title
+                    .map(|t| t.value.trim_end_matches('.').to_owned())
+                    .into_iter()
+                    .collect(),
+                suffix: Vec::new(),
+                usage: Some("official".into()),
+            },
+            sources,
+        ));
+    }
+    if let Some(p) = ctx.text(pi, "Preferred Name") {
+        let fam = family.as_ref().map(|f| f.value.clone());
+        w.names.push(p.map(|g| HumanName {
+            family: fam,
+            given: vec![g],
+            usage: Some("usual".into()),
+            ..HumanName::default()
+        }));
+    }
+    for (field, usage) in [("Maiden Name", "maiden"), ("Previous Last Name", "old")] {
+        if let Some(f) = ctx.text(pi, field) {
+            w.names.push(f.map(|v| HumanName {
+                family: Some(v),
+                usage: Some(usage.into()),
+                ..HumanName::default()
+            }));
+        }
+    }
+    w.gender = ctx.text(pi, "Gender").and_then(|g| {
+        let v = match g.value.to_ascii_uppercase().as_str() {
+            "M" | "MALE" | "1" => Gender::Male,
+            "F" | "FEMALE" | "2" => Gender::Female,
+            "U" | "UNKNOWN" | "0" | "X" => Gender::Unknown,
+            "9" | "I" | "O" => Gender::Other,
+            _ => {
+                if let Some(src) = g.sources.first() {
+                    ctx.report.invalid.push(Invalid {
+                        source: src.clone(),
+                        raw: g.value.clone(),
+                        reason: "unknown gender code".into(),
+                        action: Action::Dropped,
+                    });
+                }
+                return None;
+            }
+        };
+        Some(g.map(|_| v))
+    });
+    w.birth_date = ctx
+        .date(pi, "Date of Birth")
+        .map(|d| d.map(PartialDate::day));
+    if let Some(e) = ctx.text(pi, "Office E-mail Address") {
+        w.telecom.push(e.map(|value| Telecom {
+            system: Some("email".into()),
+            value,
+            usage: Some("work".into()),
+        }));
+    }
+    w.hire_date = ctx.date(pi, "Hire Date");
+    w.termination_date = ctx.date(pi, "Actual Termination Date");
+
+    let Some(pid) = person_id.map(|p| p.value) else {
+        return w;
+    };
+    // Assignments and registrations of this person, in file order.
+    let mut mine: Vec<(String, usize)> = live
+        .iter()
+        .filter(|((p, _), _)| p == "AS" || p == "ET")
+        .filter(|(_, i)| {
+            ctx.rows
+                .get(**i)
+                .and_then(|r| r.raw("Person ID"))
+                .is_some_and(|p| p == pid)
+        })
+        .map(|((p, _), &i)| (p.clone(), i))
+        .collect();
+    mine.sort_unstable_by_key(|(_, i)| *i);
+    for (prefix, ai) in mine {
+        if prefix == "AS" {
+            w.assignments.push(assignment(ctx, ai, live));
+        } else if let Some(r) = registration(ctx, ai) {
+            w.registrations.push(r);
+        }
+    }
+    w
+}
+
+fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<(String, String), usize>) -> Assignment {
+    let vpd = ctx.vpd.clone();
+    for f in ["Record Type", "Person ID", "Assignment ID"] {
+        let _ = ctx.text(ai, f);
+    }
+    let start = ctx.date(ai, "Effective Start Date").map(|d| d.value);
+    let end = ctx.date(ai, "Effective End Date").map(|d| d.value);
+    let number = ctx.text(ai, "Assignment Number").map(|n| {
+        n.map(|value| Identifier::EsrAssignment {
+            vpd: vpd.clone(),
+            value,
+        })
+    });
+    let primary = ctx.flag(ai, "Primary Assignment");
+    let status = ctx
+        .text(ai, "User Assignment Status")
+        .or_else(|| ctx.text(ai, "System Assignment Status"))
+        .map(|s| s.value);
+    let grade = ctx.text(ai, "Grade");
+    let fte = ctx.text(ai, "FTE");
+    let mut a = Assignment {
+        number,
+        primary,
+        status,
+        grade,
+        fte,
+        start,
+        end,
+        ..Assignment::default()
+    };
+    let lookup = |ctx: &mut Ctx, field: &str, prefix: &str| -> Option<usize> {
+        let id = ctx.text(ai, field)?;
+        live.get(&(prefix.to_owned(), id.value)).copied()
+    };
+    if let Some(pi) = lookup(ctx, "Position ID", "PO") {
+        let _ = ctx.text(ai, "Position Name");
+        a.position = Some(position(ctx, pi));
+        a.staff_group = ctx.text(pi, "Job Staff Group");
+        a.job_role = ctx.text(pi, "Job Role");
+        a.occupation_code = ctx.text(pi, "Occupation Code");
+    } else {
+        a.position = ctx.text(ai, "Position Name").map(|t| Position {
+            number: None,
+            title: Some(t.map(|v| kff_title(&v))),
+        });
+    }
+    if let Some(oi) = lookup(ctx, "Organisation ID", "OR") {
+        a.organisation = Some(organisation(ctx, oi));
+    }
+    if let Some(li) = lookup(ctx, "Assignment Location ID", "LC") {
+        a.location = Some(location(ctx, li));
+    }
+    a
+}
+
+/// The title segment of a position key flexfield (`4000001|Staff Nurse|N0A|…`).
+fn kff_title(v: &str) -> String {
+    let parts: Vec<&str> = v.split('|').collect();
+    match parts.as_slice() {
+        [_, title, ..] if !title.is_empty() => (*title).to_owned(),
+        _ => v.to_owned(),
+    }
+}
+
+fn position(ctx: &mut Ctx, pi: usize) -> Position {
+    let vpd = ctx.vpd.clone();
+    for f in [
+        "Record Type",
+        "Position ID",
+        "Effective From Date",
+        "Effective To Date",
+    ] {
+        let _ = ctx.text(pi, f);
+    }
+    Position {
+        number: ctx.text(pi, "Position Number").map(|n| {
+            n.map(|value| Identifier::EsrPosition {
+                vpd: vpd.clone(),
+                value,
+            })
+        }),
+        title: ctx
+            .text(pi, "Position Name")
+            .map(|t| t.map(|v| kff_title(&v))),
+    }
+}
+
+fn organisation(ctx: &mut Ctx, oi: usize) -> Organisation {
+    for f in ["Record Type", "Effective From Date", "Effective To Date"] {
+        let _ = ctx.text(oi, f);
+    }
+    let mut identifiers = Vec::new();
+    if let Some(id) = ctx.text(oi, "Organisation ID") {
+        identifiers.push(id.map(|value| Identifier::Other {
+            system: Some("ESR organisation ID".into()),
+            value,
+        }));
+    }
+    if let Some(nacs) = ctx.text(oi, "NACS Code") {
+        identifiers.push(nacs.map(Identifier::OdsOrganisation));
+    }
+    let part_of = ctx.text(oi, "Parent Organisation ID").map(|p| {
+        p.map(|value| Identifier::Other {
+            system: Some("ESR organisation ID".into()),
+            value,
+        })
+    });
+    Organisation {
+        identifiers,
+        name: ctx.text(oi, "Organisation Name"),
+        part_of,
+    }
+}
+
+fn location(ctx: &mut Ctx, li: usize) -> Location {
+    let _ = ctx.text(li, "Record Type");
+    let mut identifiers = Vec::new();
+    if let Some(id) = ctx.text(li, "Location ID") {
+        identifiers.push(id.map(|value| Identifier::Other {
+            system: Some("ESR location ID".into()),
+            value,
+        }));
+    }
+    if let Some(site) = ctx.text(li, "Site Code") {
+        identifiers.push(site.map(Identifier::OdsSite));
+    }
+    let name = ctx
+        .text(li, "Location Description")
+        .or_else(|| ctx.text(li, "Location Code"));
+    let _ = ctx.text(li, "Location Code");
+    let lines: Vec<Sourced<String>> = [
+        "Assignment Address 1st line",
+        "Assignment Address 2nd line",
+        "Assignment Address 3rd line",
+    ]
+    .iter()
+    .filter_map(|f| ctx.text(li, f))
+    .collect();
+    let town = ctx.text(li, "Town");
+    let county = ctx.text(li, "County");
+    let postcode = ctx.text(li, "Postcode");
+    let country = ctx.text(li, "Country");
+    let mut sources = Vec::new();
+    for s in lines
+        .iter()
+        .chain(town.iter())
+        .chain(county.iter())
+        .chain(postcode.iter())
+        .chain(country.iter())
+    {
+        sources.extend(s.sources.iter().cloned());
+    }
+    let address = (!sources.is_empty()).then(|| {
+        Sourced::from_many(
+            Address {
+                lines: lines.into_iter().map(|l| l.value).collect(),
+                city: town.map(|t| t.value),
+                district: county.map(|c| c.value),
+                postcode: postcode.map(|p| p.value),
+                country: country.map(|c| c.value),
+                usage: Some("work".into()),
+            },
+            sources,
+        )
+    });
+    Location {
+        identifiers,
+        name,
+        address,
+        ..Location::default()
+    }
+}
+
+/// An ETA "NHS Regs and Memships" row as a registration; other ETA rows are
+/// left unmapped.
+fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
+    let info = ctx.rows.get(ei)?.raw("Information Type")?.to_owned();
+    if info != "NHS Regs and Memships" {
+        return None;
+    }
+    for f in [
+        "Record Type",
+        "Person ID",
+        "Person Extra Information ID",
+        "Information Type",
+        "PEI_INFORMATION_CATEGORY",
+    ] {
+        let _ = ctx.text(ei, f);
+    }
+    let body = ctx.text(ei, "PEI_INFORMATION1");
+    let number = ctx.text(ei, "PEI_INFORMATION2")?;
+    let from = ctx.date(ei, "PEI_INFORMATION3").map(|d| d.value);
+    let until = ctx.date(ei, "PEI_INFORMATION5").map(|d| d.value);
+    let body_text = body
+        .as_ref()
+        .map(|b| b.value.to_ascii_lowercase())
+        .unwrap_or_default();
+    let value = number.value.trim().to_owned();
+    if valid_registration(&body_text, &value) == Some(false) {
+        if let Some(src) = number.sources.first() {
+            ctx.report.invalid.push(Invalid {
+                source: src.clone(),
+                raw: number.value.clone(),
+                reason: format!(
+                    "not a {} registration number",
+                    body.as_ref().map_or("", |b| b.value.as_str())
+                ),
+                action: Action::NotUsedForMatching,
+            });
+        }
+    }
+    let ident = if body_text.contains("general medical") {
+        Identifier::Gmc(value)
+    } else if body_text.contains("nursing and midwifery") {
+        Identifier::Nmc(value)
+    } else if body_text.contains("health and care professions")
+        || body_text.contains("health & care professions")
+    {
+        Identifier::Hcpc(value)
+    } else if body_text.contains("pharmaceutical") {
+        Identifier::Gphc(value)
+    } else {
+        Identifier::Other {
+            system: body.as_ref().map(|b| b.value.clone()),
+            value,
+        }
+    };
+    let mut sources = number.sources;
+    if let Some(b) = body {
+        sources.extend(b.sources);
+    }
+    Some(Registration {
+        identifier: Sourced::from_many(ident, sources),
+        from,
+        until,
+    })
+}
+
+/// The ESR person id keys a worker (it is the record key of every row); a
+/// worker without one is quarantined.
+pub fn identity(w: &Worker) -> IdentityDecision {
+    let key = w
+        .identifiers
+        .iter()
+        .find(|i| matches!(i.value, Identifier::EsrPerson { .. }))
+        .map(|i| i.value.clone());
+    let reason = if key.is_some() {
+        "ESR person id (the record key, VPD-scoped)".to_owned()
+    } else {
+        "quarantined: no ESR person id".to_owned()
+    };
+    IdentityDecision {
+        seen: w.identifiers.clone(),
+        key,
+        reason,
+    }
+}
+
+fn finish(ctx: &mut Ctx) {
+    let mut total = 0usize;
+    let mut mapped = 0usize;
+    let mut unmapped = Vec::new();
+    for (ri, r) in ctx.rows.iter().enumerate() {
+        let used = ctx.used.get(ri);
+        for (fi, (name, raw, _)) in r.fields.iter().enumerate() {
+            if raw.trim().is_empty() {
+                continue;
+            }
+            total += 1;
+            if used.and_then(|u| u.get(fi)).copied().unwrap_or(false) {
+                mapped += 1;
+            } else {
+                unmapped.push(Unmapped {
+                    source: Source::esr(ctx.file.clone(), r.line, *name),
+                    raw: raw.clone(),
+                });
+            }
+        }
+    }
+    ctx.report.source_leaves = total;
+    ctx.report.mapped = mapped;
+    ctx.report.unmapped = unmapped;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "GO_998_GDW_GOF_20250401_00000001.DAT";
+
+    fn go(body: &str) -> String {
+        let n = body.lines().count();
+        format!(
+            "HDR~{FILE}~20250401 020000~998~00000000 000000~20250401 000000~01\n{body}TRL~{n}\n"
+        )
+    }
+
+    fn at(y: i32, m: u32, d: u32) -> EsrOptions {
+        EsrOptions::new(NaiveDate::from_ymd_opt(y, m, d).unwrap())
+    }
+
+    const SAMPLE: &str = "\
+LCA~510001~998 z 0001 Sample Community Hospital~Sample Community Hospital~~~~~Sampleton~~ZZ99 1AA~GB~~~Y~ZZ9AB~~~~~~20250101 090000
+ORA~610001~998 Sample Health NHS Trust~NHS_DE~20100401~~71001~~~998A000~~~510001~20250101 090000~~
+POA~810001~20230401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0~~Nursing and Midwifery Registered~Staff Nurse~N0A~XR05~XR05|2~~610001~Active~~~~~~~20230401 120000~
+PRA~7100001~20230401~47121231~80000001~Mr.~Sample~Owen~James~~Jim~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~owen.sample@example.invalid~~~20230401~~~~~
+PRA~7100001~20200101~20230331~80000001~Mr.~Sample~Owen~~~~~M~19880512~JK000011A~~20200101~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20200101 120000~~~~~
+ASA~7100001~7200001~20230401~47121231~~E~80000001~ACTIVE_ASSIGN~Active Assignment~~998 Monthly~~510001~~~~~~~~Yes~37.5~Week~37.5~1~~610001~810001~4000001|Staff Nurse|N0A|Acute Medicine|~NHS|XR05|Band 5~~~~Nursing and Midwifery Registered|Staff Nurse~~~~~~~~~~20230401 120000~~~~~~
+ETA~7100001~7400001~NHS Regs and Memships~NHS Regs and Memships~Nursing and Midwifery Council~ 01Z2345A~ 01/04/2023 00:00:00~~ 31/03/2027 00:00:00~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~20230401 120000
+";
+
+    #[test]
+    fn resolves_person_assignment_position_org_location_registration() {
+        let out = map_go(go(SAMPLE).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.invalid.is_empty(), "{:?}", out.report.invalid);
+        assert!(out.report.balanced());
+        assert_eq!(out.workers.len(), 1);
+        let w = &out.workers[0];
+        assert_eq!(
+            w.identifiers[0].value,
+            Identifier::EsrPerson {
+                vpd: "998".into(),
+                value: "7100001".into()
+            }
+        );
+        assert!(w.identifiers.iter().any(|i| matches!(
+            &i.value,
+            Identifier::NiNumber { valid: true, value } if value == "JK000011A"
+        )));
+        let name = &w.names[0].value;
+        assert_eq!(name.family.as_deref(), Some("Sample"));
+        assert_eq!(name.given, vec!["Owen", "James"]);
+        assert_eq!(name.prefix, vec!["Mr"]);
+        assert_eq!(w.names[1].value.usage.as_deref(), Some("usual"));
+        assert_eq!(w.gender.as_ref().map(|g| g.value), Some(Gender::Male));
+        assert_eq!(w.telecom.len(), 1);
+        let a = &w.assignments[0];
+        assert!(a.primary);
+        assert_eq!(a.fte.as_ref().map(|f| f.value.as_str()), Some("1"));
+        assert_eq!(
+            a.position
+                .as_ref()
+                .and_then(|p| p.title.as_ref())
+                .map(|t| t.value.as_str()),
+            Some("Staff Nurse")
+        );
+        assert_eq!(
+            a.staff_group.as_ref().map(|s| s.value.as_str()),
+            Some("Nursing and Midwifery Registered")
+        );
+        assert!(a.organisation.as_ref().is_some_and(|o| o.name.is_some()));
+        let loc = a.location.as_ref().unwrap();
+        assert!(
+            loc.identifiers
+                .iter()
+                .any(|i| i.value == Identifier::OdsSite("ZZ9AB".into()))
+        );
+        assert_eq!(
+            loc.address
+                .as_ref()
+                .and_then(|a| a.value.postcode.as_deref()),
+            Some("ZZ99 1AA")
+        );
+        let reg = &w.registrations[0];
+        assert_eq!(reg.identifier.value, Identifier::Nmc("01Z2345A".into()));
+        assert_eq!(reg.until, NaiveDate::from_ymd_opt(2027, 3, 31));
+        // The 2020 person row is set aside with a note, not listed as unmapped.
+        assert!(
+            out.report
+                .notes
+                .iter()
+                .any(|n| n.contains(":6 PRA") && n.contains("not in effect"))
+        );
+        assert!(
+            !out.report
+                .unmapped
+                .iter()
+                .any(|u| matches!(&u.source, Source::Esr { line: 6, .. }))
+        );
+        // Every source names its file and line.
+        assert!(
+            matches!(&w.names[0].sources[0], Source::Esr { line: 5, field, .. } if field == "Title")
+        );
+        assert_eq!(out.report.identity.len(), 1);
+        assert!(!out.report.quarantined());
+    }
+
+    #[test]
+    fn as_at_an_earlier_date_picks_the_earlier_row() {
+        let out = map_go(go(SAMPLE).as_bytes(), Some(FILE), &at(2021, 6, 1));
+        assert!(out.report.balanced());
+        let w = &out.workers[0];
+        // The 2020 row has no middle or preferred name, and the assignment starts in 2023.
+        assert_eq!(w.names[0].value.given, vec!["Owen"]);
+        assert_eq!(w.names.len(), 1);
+        assert!(w.assignments.is_empty());
+        assert!(w.registrations.len() == 1, "ETA rows are not date-tracked");
+        // The position starts in 2023: set aside. The organisation is in effect but
+        // no worker refers to it: unmapped, field by field.
+        assert!(!out.report.unmapped.iter().any(|u| u.raw == "4000001"));
+        assert!(
+            out.report
+                .unmapped
+                .iter()
+                .any(|u| u.raw == "998 Sample Health NHS Trust")
+        );
+    }
+
+    #[test]
+    fn deletes_remove_the_person() {
+        let body = format!("{SAMPLE}PRD~7100001\n");
+        let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.workers.is_empty());
+        assert!(out.report.balanced());
+        assert!(out.report.notes.iter().any(|n| n.contains("deleted")));
+    }
+
+    #[test]
+    fn bad_ni_number_and_registration_are_reported() {
+        let body = "PRA~7100003~20200101~~80000003~Ms.~Doe~Ann~~~~~F~19800101~QQ12~~20200101~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20200101 120000~~~~~\n\
+ETA~7100003~7400003~NHS Regs and Memships~NHS Regs and Memships~General Medical Council~ 12AB~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~20230401 120000\n";
+        let out = map_go(go(body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.balanced());
+        assert_eq!(out.workers.len(), 1);
+        assert!(
+            out.report.invalid.iter().any(
+                |i| i.action == Action::NotUsedForMatching && i.reason.contains("registration")
+            )
+        );
+        assert_eq!(
+            out.workers[0].registrations[0].identifier.value,
+            Identifier::Gmc("12AB".into())
+        );
+    }
+
+    #[test]
+    fn bundled_sample_file() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/data/esr")
+            .join(FILE);
+        let bytes = std::fs::read(&path).unwrap();
+        let out = map_go(&bytes[..], Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.balanced());
+        assert_eq!(out.workers.len(), 2);
+        assert!(!out.report.quarantined());
+        let gmc = out
+            .workers
+            .iter()
+            .flat_map(|w| &w.registrations)
+            .any(|r| r.identifier.value == Identifier::Gmc("7654321".into()));
+        assert!(gmc);
+        for w in &out.workers {
+            for a in &w.assignments {
+                assert!(a.number.is_some());
+                assert!(a.organisation.is_some());
+            }
+        }
+    }
+}
