@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use carecodec_hl7v2::batch::BatchReader;
+use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_map::v2::{V2Options, map_message};
 use clap::ValueEnum;
 use serde_json::json;
@@ -25,7 +26,8 @@ pub enum Target {
 /// `carecodec map` arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input files (`-` for standard input): HL7 v2 messages or batch files.
+    /// Input files (`-` for standard input): HL7 v2 messages or batch files,
+    /// or ESR Generic Outbound files (one canonical worker per person).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Output shape.
@@ -41,6 +43,10 @@ pub struct Args {
     /// ODS code of the trust, the authority of MRNs sent without one.
     #[arg(long)]
     trust_ods: Option<String>,
+    /// ESR input: resolve date-tracked rows as at this date (YYYY-MM-DD);
+    /// default the extract's creation date (HDR-2).
+    #[arg(long)]
+    as_at: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +99,26 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 return Err(format!("{name}: FHIR input is not mapped yet (issue 5)").into());
             }
             Input::Esr => {
-                return Err(format!("{name}: ESR input is not mapped yet (issue 5)").into());
+                let opts = match args.as_at {
+                    Some(d) => EsrOptions::new(d),
+                    None => EsrOptions::at_extract_date(),
+                };
+                let file_name = path.file_name().and_then(|n| n.to_str());
+                let mapped = map_go(&bytes[..], file_name, &opts);
+                for (w, d) in mapped.workers.iter().zip(&mapped.report.identity) {
+                    if d.quarantined() {
+                        quarantined += 1;
+                        eprintln!("{name}: worker quarantined: {}", d.reason);
+                    }
+                    serde_json::to_writer(&mut out, w)?;
+                    out.write_all(b"\n")?;
+                }
+                if let Some(r) = report_out.as_mut() {
+                    let doc = json!({"file": name, "report": mapped.report});
+                    serde_json::to_writer(&mut *r, &doc)?;
+                    r.write_all(b"\n")?;
+                }
+                continue;
             }
             Input::Unknown => return Err(format!("{name}: not HL7 v2, FHIR or ESR").into()),
         }

@@ -56,8 +56,9 @@ use chrono::NaiveDate;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EsrOptions {
-    /// The date the workers are resolved as at.
-    pub as_at: NaiveDate,
+    /// The date the workers are resolved as at; `None`: the extract's own
+    /// date (HDR-2, when the file was created), never the host's clock.
+    pub as_at: Option<NaiveDate>,
     /// The VPD when the header carries none.
     pub vpd: Option<String>,
 }
@@ -65,7 +66,18 @@ pub struct EsrOptions {
 impl EsrOptions {
     /// Options resolving rows as at `as_at`.
     pub fn new(as_at: NaiveDate) -> EsrOptions {
-        EsrOptions { as_at, vpd: None }
+        EsrOptions {
+            as_at: Some(as_at),
+            vpd: None,
+        }
+    }
+
+    /// Options resolving rows as at the date the extract was created (HDR-2).
+    pub fn at_extract_date() -> EsrOptions {
+        EsrOptions {
+            as_at: None,
+            vpd: None,
+        }
     }
 }
 
@@ -350,7 +362,26 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         ctx.consume_row(i);
     }
     // Live rows: not deleted, not rejected, in effect; the rest are set aside.
-    let as_at = opts.as_at;
+    let header_date = reader
+        .summary()
+        .header
+        .as_ref()
+        .and_then(|h| h.created)
+        .map(|t| t.date());
+    let Some(as_at) = opts.as_at.or(header_date) else {
+        ctx.report.notes.push(format!(
+            "{}: no as-at date given and no HDR creation date: nothing resolved",
+            ctx.file
+        ));
+        finish(&mut ctx);
+        return EsrMapping {
+            workers: Vec::new(),
+            report: ctx.report,
+        };
+    };
+    ctx.report
+        .notes
+        .push(format!("{}: resolved as at {as_at}", ctx.file));
     let mut live: HashMap<(String, String), usize> = HashMap::new();
     for i in 0..ctx.rows.len() {
         let Some(r) = ctx.rows.get(i) else { continue };
@@ -973,6 +1004,22 @@ ETA~7100001~7400001~NHS Regs and Memships~NHS Regs and Memships~Nursing and Midw
                 .iter()
                 .any(|u| u.raw == "998 Sample Health NHS Trust")
         );
+    }
+
+    #[test]
+    fn default_date_is_the_extract_date() {
+        let out = map_go(
+            go(SAMPLE).as_bytes(),
+            Some(FILE),
+            &EsrOptions::at_extract_date(),
+        );
+        assert!(
+            out.report
+                .notes
+                .iter()
+                .any(|n| n.ends_with("resolved as at 2025-04-01"))
+        );
+        assert_eq!(out.workers[0].assignments.len(), 1);
     }
 
     #[test]
