@@ -12,7 +12,10 @@
 
 use std::hint::black_box;
 
+use carecodec_benches::esr::go_file;
 use carecodec_benches::map::messages;
+use carecodec_esr::reader::{GoOptions, GoReader};
+use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_hl7v2::{Index, Message, ParseOptions};
 use carecodec_map::v2::{V2Options, map_message};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -94,6 +97,34 @@ fn benches(c: &mut Criterion) {
         });
         g.finish();
     }
+
+    // ESR: a generated GDW full file, read and validated alone vs mapped to workers.
+    let file = go_file(10 << 20);
+    let name = "GO_999_GDW_GOF_20250301_00000101.DAT";
+    let opts = EsrOptions::at_extract_date();
+    let persons = map_go(&file[..], Some(name), &opts).workers.len();
+    assert!(persons > 1000);
+    let mut g = c.benchmark_group("map_esr");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(file.len() as u64));
+    g.bench_function("read_validated", |b| {
+        b.iter(|| {
+            let mut r = GoReader::new(&file[..], Some(name), GoOptions::default());
+            let mut n = 0u64;
+            while let Some(e) = r.next_record() {
+                n += u64::from(e.accepted);
+            }
+            n
+        })
+    });
+    g.bench_function("map_workers_as_at", |b| {
+        b.iter(|| {
+            let out = map_go(&file[..], Some(name), &opts);
+            assert_eq!(out.workers.len(), persons);
+            out.report.mapped
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(group, benches);
