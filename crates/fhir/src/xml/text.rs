@@ -136,10 +136,43 @@ pub(crate) fn json_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Bytes that [`json_string_body`] must escape: `"`, `\\` and C0 controls.
+#[inline]
+fn json_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Bytes that [`xml_attr`] must look at: markup, C0 controls, and 0xEF (the lead
+/// byte of U+FFFE and U+FFFF, which XML forbids).
+#[inline]
+fn xml_escape(b: u8) -> bool {
+    b < 0x20 || matches!(b, b'&' | b'<' | b'>' | b'"' | 0xEF)
+}
+
+/// Position of the first byte of `s` that `flag` selects.
+#[inline]
+fn scan(s: &str, flag: impl Fn(u8) -> bool) -> Option<usize> {
+    // Eight bytes at a time while none is flagged (the common case: long plain text).
+    let bytes = s.as_bytes();
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in chunks.by_ref() {
+        if chunk.iter().fold(false, |acc, &b| acc | flag(b)) {
+            return chunk.iter().position(|&b| flag(b)).map(|i| base + i);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| flag(b))
+        .map(|i| base + i)
+}
+
 /// Writes `s` JSON-escaped, without quotes.
 pub(crate) fn json_string_body(s: &str, out: &mut String) {
     let mut rest = s;
-    while let Some(i) = rest.find(|c: char| c == '"' || c == '\\' || c < '\u{20}') {
+    while let Some(i) = scan(rest, json_escape) {
         out.push_str(rest.get(..i).unwrap_or_default());
         let tail = rest.get(i..).unwrap_or_default();
         let mut chars = tail.chars();
@@ -168,9 +201,7 @@ pub(crate) fn json_string_body(s: &str, out: &mut String) {
 /// character references so that they survive attribute-value normalisation.
 pub(crate) fn xml_attr(s: &str, out: &mut String) -> Result<(), ErrorKind> {
     let mut rest = s;
-    while let Some(i) = rest
-        .find(|c: char| matches!(c, '&' | '<' | '>' | '"') || !('\u{20}'..'\u{FFFE}').contains(&c))
-    {
+    while let Some(i) = scan(rest, xml_escape) {
         out.push_str(rest.get(..i).unwrap_or_default());
         let tail = rest.get(i..).unwrap_or_default();
         let mut chars = tail.chars();
