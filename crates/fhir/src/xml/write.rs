@@ -30,7 +30,7 @@ pub(crate) fn json_to_xml(input: &[u8], indent: Option<usize>) -> Result<String>
 
 /// One step of the element path, for error messages.
 struct Seg {
-    name: String,
+    name: &'static str,
     index: Option<usize>,
 }
 
@@ -57,7 +57,7 @@ impl<'i> Writer<'i> {
             if i > 0 {
                 path.push('.');
             }
-            path.push_str(&seg.name);
+            path.push_str(seg.name);
             if let Some(index) = seg.index {
                 path.push('[');
                 path.push_str(&index.to_string());
@@ -114,7 +114,7 @@ impl<'i> Writer<'i> {
         };
         if root {
             self.path.push(Seg {
-                name: ty.name.to_owned(),
+                name: ty.name,
                 index: None,
             });
         }
@@ -218,7 +218,7 @@ impl<'i> Writer<'i> {
         let elem = g.elem;
         let items_main = self.items(elem, g.main)?;
         let items_side = self.items(elem, g.side)?;
-        let count = match (&items_main, &items_side) {
+        let count = match (items_main, items_side) {
             (Some(a), Some(b)) => {
                 if a.len() != b.len() {
                     let at = g.side.map_or(0, |v| v.offset);
@@ -237,53 +237,33 @@ impl<'i> Writer<'i> {
             (None, None) => 0,
         };
         for i in 0..count {
-            let main = items_main
-                .as_ref()
-                .and_then(|v| v.get(i))
-                .copied()
-                .flatten();
-            let side = items_side
-                .as_ref()
-                .and_then(|v| v.get(i))
-                .copied()
-                .flatten();
             self.path.push(Seg {
-                name: elem.name.to_owned(),
+                name: elem.name,
                 index: elem.repeating.then_some(i),
             });
-            self.item(elem, main, side)?;
+            self.item(elem, present(items_main, i), present(items_side, i))?;
             self.path.pop();
         }
         Ok(())
     }
 
-    /// The values of one group member: an array for repeating elements, one
-    /// value otherwise; JSON `null` entries (padding) become `None`.
+    /// The values of one group member: the array of a repeating element, the one
+    /// value otherwise (JSON `null` entries are padding).
     fn items<'v, 'a>(
         &self,
         elem: &'static Elem,
         value: Option<&'v Value<'a>>,
-    ) -> Result<Option<Vec<Option<&'v Value<'a>>>>> {
+    ) -> Result<Option<&'v [Value<'a>]>> {
         let Some(value) = value else {
             return Ok(None);
         };
-        if elem.repeating {
-            let Json::Arr(items) = &value.json else {
-                return Err(self.type_err("an array", value));
-            };
-            Ok(Some(
-                items
-                    .iter()
-                    .map(|v| (!matches!(v.json, Json::Null)).then_some(v))
-                    .collect(),
-            ))
-        } else {
-            if matches!(value.json, Json::Arr(_)) {
-                return Err(self.err(ErrorKind::NotRepeating(elem.name.to_owned()), value.offset));
+        match (&value.json, elem.repeating) {
+            (Json::Arr(items), true) => Ok(Some(items)),
+            (_, true) => Err(self.type_err("an array", value)),
+            (Json::Arr(_), false) => {
+                Err(self.err(ErrorKind::NotRepeating(elem.name.to_owned()), value.offset))
             }
-            Ok(Some(vec![
-                (!matches!(value.json, Json::Null)).then_some(value),
-            ]))
+            (_, false) => Ok(Some(std::slice::from_ref(value))),
         }
     }
 
@@ -504,4 +484,11 @@ fn check_xhtml(div: &str) -> Result<bool, ErrorKind> {
         ));
     }
     Ok(has_ns)
+}
+
+/// Item `i` of a group member, unless absent or `null` (padding).
+fn present<'v, 'a>(items: Option<&'v [Value<'a>]>, i: usize) -> Option<&'v Value<'a>> {
+    items
+        .and_then(|v| v.get(i))
+        .filter(|v| !matches!(v.json, Json::Null))
 }
