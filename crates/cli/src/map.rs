@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::esr::{EsrOptions, map_go};
+use carecodec_map::fhir::{event_bundle, worker_bundle};
 use carecodec_map::v2::{V2Options, map_message};
 use clap::ValueEnum;
 use serde_json::json;
@@ -72,9 +73,6 @@ fn detect(bytes: &[u8]) -> Input {
 
 /// Runs `carecodec map`.
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
-    if args.to == Target::Fhir {
-        return Err("--to fhir is not available yet: the model -> UK Core mapping is still being built (issue 5); use --to canonical".into());
-    }
     let zone: chrono_tz::Tz = args
         .zone
         .parse()
@@ -110,7 +108,17 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                         quarantined += 1;
                         eprintln!("{name}: worker quarantined: {}", d.reason);
                     }
-                    serde_json::to_writer(&mut out, w)?;
+                    if args.to == Target::Fhir {
+                        match worker_bundle(w) {
+                            Ok(b) => serde_json::to_writer(&mut out, &b)?,
+                            Err(e) => {
+                                eprintln!("{name}: {e}");
+                                continue;
+                            }
+                        }
+                    } else {
+                        serde_json::to_writer(&mut out, w)?;
+                    }
                     out.write_all(b"\n")?;
                 }
                 if let Some(r) = report_out.as_mut() {
@@ -151,8 +159,16 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                         .map_or("no patient", |d| d.reason.as_str())
                 );
             }
-            serde_json::to_writer(&mut out, &event)?;
-            out.write_all(b"\n")?;
+            if args.to == Target::Fhir {
+                // A quarantined patient gets no Bundle (reported above, exit 1).
+                if let Ok(b) = event_bundle(&event) {
+                    serde_json::to_writer(&mut out, &b)?;
+                    out.write_all(b"\n")?;
+                }
+            } else {
+                serde_json::to_writer(&mut out, &event)?;
+                out.write_all(b"\n")?;
+            }
             if let Some(r) = report_out.as_mut() {
                 let doc = json!({"file": name, "message": entry.number, "report": report});
                 serde_json::to_writer(&mut *r, &doc)?;

@@ -5,6 +5,7 @@
 //!   non-empty leaf not mapped, invalid values and the identity decision.
 //! - [`esr`]: ESR Generic Outbound files → [`carecodec_model::Worker`]s
 //!   resolved as at a date, with the file's report.
+//! - [`fhir`]: the model → UK Core `transaction` Bundles (JSON).
 //!
 //! Times sent without an offset follow one explicit rule: MSH-7's offset,
 //! else a configured zone with DST (default `Europe/London`), never the
@@ -12,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod esr;
+pub mod fhir;
 pub mod v2;
 
 /// Why a mapping could not run at all (problems with values are reported in

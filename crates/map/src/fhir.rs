@@ -1,0 +1,1164 @@
+//! Canonical model → FHIR UK Core JSON (transaction Bundles).
+//!
+//! - [`event_bundle`]: an ADT or result [`Event`] → a `transaction` Bundle of
+//!   Patient (conditional update on its key identifier), Encounter,
+//!   Practitioners, AllergyIntolerances, Conditions, DiagnosticReports and
+//!   Observations, all referencing each other by `urn:uuid:` full URLs.
+//! - [`worker_bundle`]: an ESR [`Worker`] → Practitioner, one
+//!   PractitionerRole per assignment, and their Organizations and Locations.
+//!
+//! Identifier systems are the UK ones (`https://fhir.nhs.uk/Id/nhs-number`,
+//! `…/ods-organization-code`, `…/ods-site-code`, `https://fhir.hl7.org.uk/Id/gmc-number`,
+//! `gmp-number`, `nmc-number`, `hcpc-number`, `gphc-number`); an identifier
+//! with no agreed system (a trust MRN, an ESR id, an NI number) is written
+//! with its v2-0203 type and its assigner, never with an invented system.
+//! Resource ids are deterministic (a hash of the record key and position), so
+//! mapping the same input twice gives the same Bundle.
+//!
+//! The Bundles are JSON values (`serde_json::Value`); read them with
+//! `carecodec-fhir` to get typed resources or to run the UK Core checks.
+//!
+//! ```
+//! use carecodec_hl7v2::Message;
+//! use carecodec_map::{fhir::event_bundle, v2::{map_message, V2Options}};
+//!
+//! let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\r\
+//! PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+//! PV1|1|I|W1^B2^3||||C1234567^JONES^ANN\r").unwrap();
+//! let (event, _report) = map_message(&msg, &V2Options::default()).unwrap();
+//! let bundle = event_bundle(&event).unwrap();
+//! assert_eq!(bundle["type"], "transaction");
+//! let patient = &bundle["entry"][0]["resource"];
+//! assert_eq!(patient["identifier"][0]["system"], "https://fhir.nhs.uk/Id/nhs-number");
+//! assert_eq!(bundle["entry"][0]["request"]["url"],
+//!            "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919");
+//! ```
+
+use carecodec_model::{
+    Address, Allergy, Code, Concept, Condition, Contact, Deceased, Encounter, EncounterClass,
+    Event, Gender, HumanName, Identifier, Location, Observation, ObservationValue, Organisation,
+    PartialDateTime, Patient, Practitioner, Precision, Quantity, ResultReport, ResultStatus,
+    Telecom, Worker,
+};
+use serde_json::{Map, Value, json};
+
+const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
+const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
+const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
+const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
+const UKCORE_SD: &str = "https://fhir.hl7.org.uk/StructureDefinition/";
+
+/// Why no Bundle was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FhirError {
+    /// The record has no identifier that can key it: quarantined, not sent.
+    #[error("quarantined: {0} has no key identifier")]
+    Quarantined(&'static str),
+}
+
+/// Deterministic `urn:uuid:` from a seed (FNV-1a, 128 bits from two passes).
+fn uuid(seed: &str) -> String {
+    let h = |basis: u64| {
+        seed.bytes().fold(basis, |a, b| {
+            (a ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    let a = h(0xcbf2_9ce4_8422_2325);
+    let b = h(0x8422_2325_cbf2_9ce4);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        (b >> 48) & 0xfff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// FHIR dateTime text at the value's precision (times always carry their offset).
+pub fn date_time(t: &PartialDateTime) -> String {
+    let at = &t.at;
+    match t.precision {
+        Precision::Year => at.format("%Y").to_string(),
+        Precision::Month => at.format("%Y-%m").to_string(),
+        Precision::Day => at.format("%Y-%m-%d").to_string(),
+        Precision::Hour | Precision::Minute | Precision::Second => {
+            at.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+        }
+        _ => at.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string(),
+    }
+}
+
+/// FHIR instant text (always to the second).
+fn instant(t: &PartialDateTime) -> String {
+    t.at.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+fn put(o: &mut Map<String, Value>, k: &str, v: Value) {
+    let empty = match &v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    };
+    if !empty {
+        o.insert(k.to_owned(), v);
+    }
+}
+
+fn type_cc(code: &str, display: &str) -> Value {
+    json!({"coding": [{"system": V2_0203, "code": code, "display": display}]})
+}
+
+fn assigner(authority: &str) -> Value {
+    // An ODS-looking authority (3–6 upper-case alphanumerics) is an ODS code.
+    let ods = (3..=6).contains(&authority.len())
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ods {
+        json!({"identifier": {"system": ODS_ORG, "value": authority}})
+    } else {
+        json!({"display": authority})
+    }
+}
+
+/// One identifier as FHIR JSON.
+pub fn identifier(id: &Identifier) -> Value {
+    let sys = |s: &str, v: &str| json!({"system": s, "value": v});
+    match id {
+        Identifier::Nhs {
+            number,
+            verification,
+        } => {
+            let mut o = Map::new();
+            if let Some(vs) = verification {
+                o.insert(
+                    "extension".into(),
+                    json!([{
+                        "url": format!("{UKCORE_SD}Extension-UKCore-NHSNumberVerificationStatus"),
+                        "valueCodeableConcept": {"coding": [{
+                            "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland",
+                            "code": vs.code(),
+                            "display": vs.display(),
+                        }]}
+                    }]),
+                );
+            }
+            o.insert("system".into(), json!(NHS_NUMBER));
+            o.insert("value".into(), json!(number.as_str()));
+            Value::Object(o)
+        }
+        Identifier::Mrn { value, authority } => {
+            let mut o = Map::new();
+            o.insert("use".into(), json!("usual"));
+            o.insert("type".into(), type_cc("MR", "Medical record number"));
+            o.insert("value".into(), json!(value));
+            if let Some(a) = authority {
+                o.insert("assigner".into(), assigner(a));
+            }
+            Value::Object(o)
+        }
+        Identifier::VisitNumber { value, authority } => {
+            let mut o = Map::new();
+            o.insert("type".into(), type_cc("VN", "Visit number"));
+            o.insert("value".into(), json!(value));
+            if let Some(a) = authority {
+                o.insert("assigner".into(), assigner(a));
+            }
+            Value::Object(o)
+        }
+        Identifier::EsrPerson { vpd, value }
+        | Identifier::EsrAssignment { vpd, value }
+        | Identifier::EsrPosition { vpd, value }
+        | Identifier::EsrEmployee { vpd, value } => {
+            let what = match id {
+                Identifier::EsrPerson { .. } => "ESR person id",
+                Identifier::EsrAssignment { .. } => "ESR assignment number",
+                Identifier::EsrPosition { .. } => "ESR position number",
+                _ => "ESR employee number",
+            };
+            json!({"type": {"text": what}, "value": value, "assigner": {"display": format!("ESR VPD {vpd}")}})
+        }
+        Identifier::NiNumber { value, .. } => {
+            json!({"type": {"text": "National Insurance number"}, "value": value})
+        }
+        Identifier::Gmc(v) => sys("https://fhir.hl7.org.uk/Id/gmc-number", v),
+        Identifier::Gmp(v) => sys("https://fhir.hl7.org.uk/Id/gmp-number", v),
+        Identifier::Nmc(v) => sys("https://fhir.hl7.org.uk/Id/nmc-number", v),
+        Identifier::Hcpc(v) => sys("https://fhir.hl7.org.uk/Id/hcpc-number", v),
+        Identifier::Gphc(v) => sys("https://fhir.hl7.org.uk/Id/gphc-number", v),
+        Identifier::OdsOrganisation(v) => sys(ODS_ORG, v),
+        Identifier::OdsSite(v) => sys(ODS_SITE, v),
+        Identifier::SdsUser(v) => sys("https://fhir.nhs.uk/Id/sds-user-id", v),
+        Identifier::SdsRoleProfile(v) => sys("https://fhir.nhs.uk/Id/sds-role-profile-id", v),
+        Identifier::Other { system, value } => match system {
+            Some(s) if s.starts_with("http") || s.starts_with("urn:") => sys(s, value),
+            Some(s) => json!({"type": {"text": s}, "value": value}),
+            None => json!({"value": value}),
+        },
+        _ => json!({"value": id.value()}),
+    }
+}
+
+fn coding(c: &Code) -> Value {
+    let mut o = Map::new();
+    put(&mut o, "system", json!(c.system.uri()));
+    put(&mut o, "code", json!(c.code));
+    if let Some(d) = &c.display {
+        put(&mut o, "display", json!(d));
+    }
+    Value::Object(o)
+}
+
+fn concept(c: &Concept) -> Value {
+    let mut o = Map::new();
+    put(
+        &mut o,
+        "coding",
+        Value::Array(c.codes.iter().map(coding).collect()),
+    );
+    if let Some(t) = &c.text {
+        put(&mut o, "text", json!(t));
+    }
+    Value::Object(o)
+}
+
+fn code_cc(c: &Code) -> Value {
+    json!({"coding": [coding(c)]})
+}
+
+fn name(n: &HumanName) -> Value {
+    let mut o = Map::new();
+    if let Some(u) = &n.usage {
+        let u = match u.as_str() {
+            "L" | "official" => "official",
+            "usual" | "D" => "usual",
+            "maiden" | "M" => "maiden",
+            "old" => "old",
+            "nickname" | "N" => "nickname",
+            _ => "",
+        };
+        put(&mut o, "use", json!(u));
+    }
+    if let Some(f) = &n.family {
+        put(&mut o, "family", json!(f));
+    }
+    put(&mut o, "given", json!(n.given));
+    put(&mut o, "prefix", json!(n.prefix));
+    put(&mut o, "suffix", json!(n.suffix));
+    Value::Object(o)
+}
+
+fn address(a: &Address) -> Value {
+    let mut o = Map::new();
+    if let Some(u) = &a.usage {
+        let u = match u.as_str() {
+            "H" | "home" => "home",
+            "B" | "O" | "work" => "work",
+            "C" | "temp" => "temp",
+            _ => "",
+        };
+        put(&mut o, "use", json!(u));
+    }
+    put(&mut o, "line", json!(a.lines));
+    for (k, v) in [
+        ("city", &a.city),
+        ("district", &a.district),
+        ("postalCode", &a.postcode),
+        ("country", &a.country),
+    ] {
+        if let Some(v) = v {
+            put(&mut o, k, json!(v));
+        }
+    }
+    Value::Object(o)
+}
+
+fn telecom(t: &Telecom) -> Value {
+    let mut o = Map::new();
+    let system = match t.system.as_deref() {
+        Some("email" | "Internet" | "X.400") => "email",
+        Some("fax" | "FX") => "fax",
+        Some("pager" | "BP") => "pager",
+        Some("url") => "url",
+        Some("sms") => "sms",
+        _ if t.value.contains('@') => "email",
+        _ => "phone",
+    };
+    put(&mut o, "system", json!(system));
+    put(&mut o, "value", json!(t.value));
+    if let Some(u) = &t.usage {
+        let u = match u.as_str() {
+            "home" | "PRN" | "ORN" | "VHN" => "home",
+            "work" | "WPN" => "work",
+            "mobile" | "PRS" => "mobile",
+            "temp" => "temp",
+            _ => "",
+        };
+        put(&mut o, "use", json!(u));
+    }
+    Value::Object(o)
+}
+
+fn gender(g: Gender) -> &'static str {
+    match g {
+        Gender::Male => "male",
+        Gender::Female => "female",
+        Gender::Other => "other",
+        _ => "unknown",
+    }
+}
+
+fn entry(full_url: &str, resource: Value, method: &str, url: &str) -> Value {
+    json!({"fullUrl": full_url, "resource": resource, "request": {"method": method, "url": url}})
+}
+
+fn profile(name: &str) -> Value {
+    json!({"profile": [format!("{UKCORE_SD}UKCore-{name}")]})
+}
+
+/// The conditional-update URL for a keyed resource.
+fn conditional(resource: &str, id: &Identifier) -> Option<String> {
+    let v = identifier(id);
+    let system = v.get("system")?.as_str()?;
+    let value = v.get("value")?.as_str()?;
+    Some(format!("{resource}?identifier={system}|{value}"))
+}
+
+/// The key identifier of a patient, in the v2 identity order.
+fn patient_key(p: &Patient) -> Option<&Identifier> {
+    let ids = || p.identifiers.iter().map(|s| &s.value);
+    ids()
+        .find(|i| {
+            matches!(
+                i,
+                Identifier::Nhs {
+                    verification: Some(carecodec_model::VerificationStatus::Verified),
+                    ..
+                }
+            )
+        })
+        .or_else(|| ids().find(|i| matches!(i, Identifier::Nhs { .. })))
+        .or_else(|| {
+            ids().find(|i| {
+                matches!(
+                    i,
+                    Identifier::Mrn {
+                        authority: Some(_),
+                        ..
+                    }
+                )
+            })
+        })
+}
+
+fn patient(p: &Patient, id: &str) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("Patient"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("Patient"));
+    let mut ext = Vec::new();
+    if let Some(e) = &p.ethnic_category {
+        ext.push(json!({
+            "url": format!("{UKCORE_SD}Extension-UKCore-EthnicCategory"),
+            "valueCodeableConcept": {"coding": [{
+                "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland",
+                "code": e.value.code,
+                "display": e.value.display,
+            }]}
+        }));
+    }
+    put(&mut o, "extension", Value::Array(ext));
+    // Invalid NHS numbers are kept only in the report, never sent as identifiers.
+    let ids: Vec<Value> = p
+        .identifiers
+        .iter()
+        .filter(|i| {
+            !matches!(&i.value, Identifier::Other { system: Some(s), .. } if s.starts_with("NHS"))
+        })
+        .map(|i| identifier(&i.value))
+        .collect();
+    put(&mut o, "identifier", Value::Array(ids));
+    put(
+        &mut o,
+        "name",
+        Value::Array(p.names.iter().map(|n| name(&n.value)).collect()),
+    );
+    put(
+        &mut o,
+        "telecom",
+        Value::Array(p.telecom.iter().map(|t| telecom(&t.value)).collect()),
+    );
+    if let Some(g) = &p.gender {
+        put(&mut o, "gender", json!(gender(g.value)));
+    }
+    if let Some(b) = &p.birth_date {
+        put(&mut o, "birthDate", json!(b.value.to_string()));
+    }
+    match p.deceased.as_ref().map(|d| &d.value) {
+        Some(Deceased::At(t)) => put(&mut o, "deceasedDateTime", json!(date_time(t))),
+        Some(Deceased::Yes) => put(&mut o, "deceasedBoolean", json!(true)),
+        _ => {}
+    }
+    put(
+        &mut o,
+        "address",
+        Value::Array(p.addresses.iter().map(|a| address(&a.value)).collect()),
+    );
+    put(
+        &mut o,
+        "contact",
+        Value::Array(p.contacts.iter().map(contact).collect()),
+    );
+    let mut gp = Vec::new();
+    if let Some(org) = &p.gp_practice {
+        gp.push(json!({"type": "Organization", "identifier": identifier(&org.value)}));
+    }
+    if let Some(doc) = &p.gp {
+        gp.push(json!({"type": "Practitioner", "identifier": identifier(&doc.value)}));
+    }
+    put(&mut o, "generalPractitioner", Value::Array(gp));
+    Value::Object(o)
+}
+
+fn contact(c: &Contact) -> Value {
+    let mut o = Map::new();
+    let rel: Vec<Value> = c
+        .relationship
+        .iter()
+        .chain(c.role.iter())
+        .map(|r| code_cc(&r.value))
+        .collect();
+    put(&mut o, "relationship", Value::Array(rel));
+    if let Some(n) = &c.name {
+        put(&mut o, "name", name(&n.value));
+    }
+    put(
+        &mut o,
+        "telecom",
+        Value::Array(c.telecom.iter().map(|t| telecom(&t.value)).collect()),
+    );
+    if let Some(a) = &c.address {
+        put(&mut o, "address", address(&a.value));
+    }
+    Value::Object(o)
+}
+
+fn practitioner(p: &Practitioner, id: &str) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("Practitioner"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("Practitioner"));
+    put(
+        &mut o,
+        "identifier",
+        Value::Array(p.identifiers.iter().map(|i| identifier(&i.value)).collect()),
+    );
+    if let Some(n) = &p.name {
+        put(&mut o, "name", json!([name(&n.value)]));
+    }
+    Value::Object(o)
+}
+
+fn location(l: &Location, id: &str) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("Location"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("Location"));
+    put(
+        &mut o,
+        "identifier",
+        Value::Array(l.identifiers.iter().map(|i| identifier(&i.value)).collect()),
+    );
+    let parts: Vec<&str> = [&l.facility, &l.ward, &l.room, &l.bed]
+        .into_iter()
+        .flatten()
+        .map(|s| s.value.as_str())
+        .collect();
+    let label = l
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .unwrap_or_else(|| parts.join(" "));
+    put(&mut o, "name", json!(label));
+    if l.bed.is_some() {
+        put(
+            &mut o,
+            "physicalType",
+            json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "bd", "display": "Bed"}]}),
+        );
+    }
+    if let Some(a) = &l.address {
+        put(&mut o, "address", address(&a.value));
+    }
+    Value::Object(o)
+}
+
+fn organisation(org: &Organisation, id: &str) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("Organization"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("Organization"));
+    put(
+        &mut o,
+        "identifier",
+        Value::Array(
+            org.identifiers
+                .iter()
+                .map(|i| identifier(&i.value))
+                .collect(),
+        ),
+    );
+    if let Some(n) = &org.name {
+        put(&mut o, "name", json!(n.value));
+    }
+    if let Some(p) = &org.part_of {
+        put(
+            &mut o,
+            "partOf",
+            json!({"identifier": identifier(&p.value)}),
+        );
+    }
+    Value::Object(o)
+}
+
+fn class_coding(c: EncounterClass) -> Value {
+    let (system, code, display) = match c {
+        EncounterClass::Inpatient | EncounterClass::Obstetrics => {
+            ("v3-ActCode", "IMP", "inpatient encounter")
+        }
+        EncounterClass::Outpatient | EncounterClass::Recurring => {
+            ("v3-ActCode", "AMB", "ambulatory")
+        }
+        EncounterClass::Emergency => ("v3-ActCode", "EMER", "emergency"),
+        EncounterClass::PreAdmission => ("v3-ActCode", "PRENC", "pre-admission"),
+        _ => ("v3-NullFlavor", "UNK", "unknown"),
+    };
+    json!({"system": format!("http://terminology.hl7.org/CodeSystem/{system}"), "code": code, "display": display})
+}
+
+fn obs_status(s: Option<ResultStatus>) -> &'static str {
+    match s {
+        Some(ResultStatus::Registered) => "registered",
+        Some(ResultStatus::Preliminary) => "preliminary",
+        Some(ResultStatus::Final) => "final",
+        Some(ResultStatus::Amended) => "amended",
+        Some(ResultStatus::Cancelled) => "cancelled",
+        Some(ResultStatus::EnteredInError) => "entered-in-error",
+        _ => "unknown",
+    }
+}
+
+fn quantity(q: &Quantity) -> Value {
+    let mut o = Map::new();
+    match q.value.trim().parse::<f64>() {
+        // Keep the literal as the number (serde_json keeps its digits).
+        Ok(_) => {
+            if let Ok(n) = serde_json::from_str::<serde_json::Number>(q.value.trim()) {
+                o.insert("value".into(), Value::Number(n));
+            }
+        }
+        Err(_) => return Value::Null,
+    }
+    if let Some(c) = &q.comparator {
+        put(&mut o, "comparator", json!(c));
+    }
+    if let Some(u) = &q.unit {
+        put(&mut o, "unit", json!(u));
+    }
+    if let Some(u) = &q.ucum {
+        put(&mut o, "system", json!("http://unitsofmeasure.org"));
+        put(&mut o, "code", json!(u));
+    }
+    Value::Object(o)
+}
+
+fn observation(ob: &Observation, id: &str, subject: &str) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("Observation"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("Observation"));
+    o.insert(
+        "status".into(),
+        json!(obs_status(ob.status.as_ref().map(|s| s.value))),
+    );
+    o.insert("code".into(), concept(&ob.code.value));
+    o.insert("subject".into(), json!({"reference": subject}));
+    if let Some(e) = &ob.effective {
+        put(&mut o, "effectiveDateTime", json!(date_time(&e.value)));
+    }
+    match ob.value.as_ref().map(|v| &v.value) {
+        Some(ObservationValue::Quantity(q)) => match quantity(q) {
+            Value::Null => put(&mut o, "valueString", json!(q.value)),
+            v => put(&mut o, "valueQuantity", v),
+        },
+        Some(ObservationValue::Text(t)) => put(&mut o, "valueString", json!(t)),
+        Some(ObservationValue::Coded(c)) => put(&mut o, "valueCodeableConcept", concept(c)),
+        Some(ObservationValue::DateTime(t)) => put(&mut o, "valueDateTime", json!(date_time(t))),
+        Some(ObservationValue::Range { low, high }) => {
+            let mut r = Map::new();
+            if let Some(l) = low {
+                put(&mut r, "low", quantity(l));
+            }
+            if let Some(h) = high {
+                put(&mut r, "high", quantity(h));
+            }
+            put(&mut o, "valueRange", Value::Object(r));
+        }
+        _ => {}
+    }
+    if ob.value.is_none() {
+        o.insert(
+            "dataAbsentReason".into(),
+            json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "unknown"}]}),
+        );
+    }
+    put(
+        &mut o,
+        "interpretation",
+        Value::Array(
+            ob.interpretation
+                .iter()
+                .map(|c| code_cc(&c.value))
+                .collect(),
+        ),
+    );
+    put(
+        &mut o,
+        "note",
+        Value::Array(ob.notes.iter().map(|n| json!({"text": n.value})).collect()),
+    );
+    if let Some(r) = &ob.reference_range {
+        put(&mut o, "referenceRange", json!([{"text": r.value}]));
+    }
+    Value::Object(o)
+}
+
+fn allergy(a: &Allergy, id: &str, subject: &str) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("AllergyIntolerance"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("AllergyIntolerance"));
+    o.insert(
+        "clinicalStatus".into(),
+        json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]}),
+    );
+    let category = match a.category.as_ref().map(|c| c.value.code.as_str()) {
+        Some("DA" | "MA") => "medication",
+        Some("FA") => "food",
+        Some("EA" | "AA" | "PA" | "LA") => "environment",
+        _ => "",
+    };
+    if !category.is_empty() {
+        put(&mut o, "category", json!([category]));
+    }
+    let criticality = match a.severity.as_ref().map(|c| c.value.code.as_str()) {
+        Some("SV") => "high",
+        Some("MI" | "MO") => "low",
+        Some(_) => "unable-to-assess",
+        None => "",
+    };
+    put(&mut o, "criticality", json!(criticality));
+    o.insert("code".into(), concept(&a.code.value));
+    o.insert("patient".into(), json!({"reference": subject}));
+    if let Some(d) = &a.identified {
+        put(&mut o, "onsetDateTime", json!(d.value.to_string()));
+    }
+    if !a.reactions.is_empty() {
+        let m: Vec<Value> = a
+            .reactions
+            .iter()
+            .map(|r| json!({"text": r.value}))
+            .collect();
+        put(&mut o, "reaction", json!([{"manifestation": m}]));
+    }
+    Value::Object(o)
+}
+
+fn condition(c: &Condition, id: &str, subject: &str, encounter: Option<&str>) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("Condition"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("Condition"));
+    o.insert(
+        "category".into(),
+        json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}]}]),
+    );
+    o.insert("code".into(), concept(&c.code.value));
+    o.insert("subject".into(), json!({"reference": subject}));
+    if let Some(e) = encounter {
+        o.insert("encounter".into(), json!({"reference": e}));
+    }
+    if let Some(r) = &c.recorded {
+        put(&mut o, "recordedDate", json!(date_time(&r.value)));
+    }
+    Value::Object(o)
+}
+
+fn encounter(
+    e: &Encounter,
+    id: &str,
+    subject: &str,
+    entries: &mut Vec<Value>,
+    seed: &str,
+) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("Encounter"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("Encounter"));
+    put(
+        &mut o,
+        "identifier",
+        Value::Array(e.identifiers.iter().map(|i| identifier(&i.value)).collect()),
+    );
+    let status = e
+        .status
+        .as_deref()
+        .filter(|s| matches!(*s, "planned" | "in-progress" | "finished" | "cancelled"))
+        .unwrap_or("unknown");
+    o.insert("status".into(), json!(status));
+    o.insert(
+        "class".into(),
+        class_coding(e.class.as_ref().map_or(EncounterClass::Other, |c| c.value)),
+    );
+    if let Some(s) = &e.service {
+        put(&mut o, "serviceType", code_cc(&s.value));
+    }
+    o.insert("subject".into(), json!({"reference": subject}));
+    let mut parts = Vec::new();
+    for (i, p) in e.participants.iter().enumerate() {
+        let pid = uuid(&format!("{seed}/participant/{i}"));
+        let url = format!("urn:uuid:{pid}");
+        entries.push(entry(
+            &url,
+            practitioner(&p.practitioner, &pid),
+            "POST",
+            "Practitioner",
+        ));
+        parts.push(json!({
+            "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": p.role}]}],
+            "individual": {"reference": url},
+        }));
+    }
+    put(&mut o, "participant", Value::Array(parts));
+    let mut period = Map::new();
+    if let Some(a) = &e.admitted {
+        put(&mut period, "start", json!(date_time(&a.value)));
+    }
+    if let Some(d) = &e.discharged {
+        put(&mut period, "end", json!(date_time(&d.value)));
+    }
+    put(&mut o, "period", Value::Object(period));
+    if let Some(r) = &e.reason {
+        put(&mut o, "reasonCode", json!([concept(&r.value)]));
+    }
+    let mut hosp = Map::new();
+    if let Some(m) = &e.admission_method {
+        put(
+            &mut hosp,
+            "extension",
+            json!([{"url": format!("{UKCORE_SD}Extension-UKCore-AdmissionMethod"), "valueCodeableConcept": code_cc(&m.value)}]),
+        );
+    }
+    if let Some(d) = &e.discharge_destination {
+        put(&mut hosp, "dischargeDisposition", code_cc(&d.value));
+    }
+    put(&mut o, "hospitalization", Value::Object(hosp));
+    if let Some(m) = &e.discharge_method {
+        put(
+            &mut o,
+            "extension",
+            json!([{"url": format!("{UKCORE_SD}Extension-UKCore-DischargeMethod"), "valueCodeableConcept": code_cc(&m.value)}]),
+        );
+    }
+    let mut locs = Vec::new();
+    for (tag, l, st) in [
+        ("location", &e.location, "active"),
+        ("prior", &e.prior_location, "completed"),
+    ] {
+        if let Some(l) = l {
+            let lid = uuid(&format!("{seed}/{tag}"));
+            let url = format!("urn:uuid:{lid}");
+            entries.push(entry(&url, location(l, &lid), "POST", "Location"));
+            locs.push(json!({"location": {"reference": url}, "status": st}));
+        }
+    }
+    put(&mut o, "location", Value::Array(locs));
+    Value::Object(o)
+}
+
+fn report(r: &ResultReport, id: &str, subject: &str, observations: &[String]) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("DiagnosticReport"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("DiagnosticReport"));
+    put(
+        &mut o,
+        "identifier",
+        Value::Array(r.identifiers.iter().map(|i| identifier(&i.value)).collect()),
+    );
+    let status = match r.status.as_ref().map(|s| s.value) {
+        Some(ResultStatus::Preliminary) => "preliminary",
+        Some(ResultStatus::Final) => "final",
+        Some(ResultStatus::Amended) => "amended",
+        Some(ResultStatus::Cancelled) => "cancelled",
+        Some(ResultStatus::EnteredInError) => "entered-in-error",
+        Some(ResultStatus::Registered) => "registered",
+        _ => "unknown",
+    };
+    o.insert("status".into(), json!(status));
+    let code = concept(&r.code.value);
+    let code = if code.as_object().is_some_and(Map::is_empty) {
+        json!({"text": "Result report"})
+    } else {
+        code
+    };
+    o.insert("code".into(), code);
+    o.insert("subject".into(), json!({"reference": subject}));
+    if let Some(e) = &r.effective {
+        put(&mut o, "effectiveDateTime", json!(date_time(&e.value)));
+    }
+    if let Some(i) = &r.issued {
+        put(&mut o, "issued", json!(instant(&i.value)));
+    }
+    put(
+        &mut o,
+        "result",
+        Value::Array(
+            observations
+                .iter()
+                .map(|u| json!({"reference": u}))
+                .collect(),
+        ),
+    );
+    Value::Object(o)
+}
+
+/// An event as a UK Core `transaction` Bundle.
+///
+/// The Patient entry is a conditional update on its key identifier (verified
+/// NHS number, else NHS number, else MRN with its authority); an event whose
+/// patient has none is [`FhirError::Quarantined`]. An event without a
+/// patient gives a Bundle of what it has.
+pub fn event_bundle(event: &Event) -> Result<Value, FhirError> {
+    let seed = event.message_id.clone().unwrap_or_default();
+    let mut entries = Vec::new();
+    let mut subject = String::new();
+    if let Some(p) = &event.patient {
+        let key = patient_key(p).ok_or(FhirError::Quarantined("patient"))?;
+        let pid = uuid(&format!("{seed}/patient/{}", key.value()));
+        subject = format!("urn:uuid:{pid}");
+        let url = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
+        let method = if url.contains('?') { "PUT" } else { "POST" };
+        entries.push(entry(&subject, patient(p, &pid), method, &url));
+    }
+    let mut encounter_url = None;
+    if let Some(e) = &event.encounter {
+        let eid = uuid(&format!("{seed}/encounter"));
+        let url = format!("urn:uuid:{eid}");
+        let mut extra = Vec::new();
+        let res = encounter(e, &eid, &subject, &mut extra, &seed);
+        entries.push(entry(&url, res, "POST", "Encounter"));
+        entries.extend(extra);
+        encounter_url = Some(url);
+    }
+    for (i, a) in event.allergies.iter().enumerate() {
+        let aid = uuid(&format!("{seed}/allergy/{i}"));
+        entries.push(entry(
+            &format!("urn:uuid:{aid}"),
+            allergy(a, &aid, &subject),
+            "POST",
+            "AllergyIntolerance",
+        ));
+    }
+    for (i, c) in event.conditions.iter().enumerate() {
+        let cid = uuid(&format!("{seed}/condition/{i}"));
+        entries.push(entry(
+            &format!("urn:uuid:{cid}"),
+            condition(c, &cid, &subject, encounter_url.as_deref()),
+            "POST",
+            "Condition",
+        ));
+    }
+    for (ri, r) in event.reports.iter().enumerate() {
+        let mut obs_urls = Vec::new();
+        for (oi, ob) in r.observations.iter().enumerate() {
+            let oid = uuid(&format!("{seed}/report/{ri}/obs/{oi}"));
+            let url = format!("urn:uuid:{oid}");
+            entries.push(entry(
+                &url,
+                observation(ob, &oid, &subject),
+                "POST",
+                "Observation",
+            ));
+            obs_urls.push(url);
+        }
+        let rid = uuid(&format!("{seed}/report/{ri}"));
+        entries.push(entry(
+            &format!("urn:uuid:{rid}"),
+            report(r, &rid, &subject, &obs_urls),
+            "POST",
+            "DiagnosticReport",
+        ));
+    }
+    let mut b = Map::new();
+    b.insert("resourceType".into(), json!("Bundle"));
+    b.insert("type".into(), json!("transaction"));
+    if let Some(s) = &event.sent {
+        b.insert("timestamp".into(), json!(instant(&s.value)));
+    }
+    b.insert("entry".into(), Value::Array(entries));
+    Ok(Value::Object(b))
+}
+
+/// A worker as a UK Core `transaction` Bundle: the Practitioner
+/// (conditional update on the ESR person id is not possible without a
+/// system, so it is keyed by its first professional registration when there
+/// is one), and per assignment a PractitionerRole with its Organization and
+/// Location.
+pub fn worker_bundle(w: &Worker) -> Result<Value, FhirError> {
+    let key = w
+        .identifiers
+        .iter()
+        .find(|i| matches!(i.value, Identifier::EsrPerson { .. }))
+        .ok_or(FhirError::Quarantined("worker"))?;
+    let seed = format!("esr/{}", key.value.value());
+    let pid = uuid(&seed);
+    let purl = format!("urn:uuid:{pid}");
+    let mut prac = Practitioner {
+        identifiers: w.identifiers.clone(),
+        name: w.names.first().cloned(),
+    };
+    prac.identifiers
+        .extend(w.registrations.iter().map(|r| r.identifier.clone()));
+    let mut pres = practitioner(&prac, &pid);
+    if let Some(o) = pres.as_object_mut() {
+        put(
+            o,
+            "name",
+            Value::Array(w.names.iter().map(|n| name(&n.value)).collect()),
+        );
+        put(
+            o,
+            "telecom",
+            Value::Array(w.telecom.iter().map(|t| telecom(&t.value)).collect()),
+        );
+        if let Some(g) = &w.gender {
+            put(o, "gender", json!(gender(g.value)));
+        }
+        if let Some(b) = &w.birth_date {
+            put(o, "birthDate", json!(b.value.to_string()));
+        }
+    }
+    let reg_key = w.registrations.first().map(|r| &r.identifier.value);
+    let (method, url) = match reg_key.and_then(|k| conditional("Practitioner", k)) {
+        Some(u) => ("PUT", u),
+        None => ("POST", "Practitioner".to_owned()),
+    };
+    let mut entries = vec![entry(&purl, pres, method, &url)];
+    for (i, a) in w.assignments.iter().enumerate() {
+        let mut role = Map::new();
+        let rid = uuid(&format!("{seed}/role/{i}"));
+        role.insert("resourceType".into(), json!("PractitionerRole"));
+        role.insert("id".into(), json!(rid));
+        role.insert("meta".into(), profile("PractitionerRole"));
+        if let Some(n) = &a.number {
+            put(&mut role, "identifier", json!([identifier(&n.value)]));
+        }
+        let active = a.end.is_none() && a.status.as_deref().is_none_or(|s| !s.contains("Term"));
+        role.insert("active".into(), json!(active));
+        let mut period = Map::new();
+        if let Some(s) = a.start {
+            put(&mut period, "start", json!(s.to_string()));
+        }
+        if let Some(e) = a.end {
+            put(&mut period, "end", json!(e.to_string()));
+        }
+        put(&mut role, "period", Value::Object(period));
+        role.insert("practitioner".into(), json!({"reference": purl}));
+        if let Some(org) = &a.organisation {
+            let oid = uuid(&format!("{seed}/role/{i}/org"));
+            let ourl = format!("urn:uuid:{oid}");
+            entries.push(entry(
+                &ourl,
+                organisation(org, &oid),
+                "POST",
+                "Organization",
+            ));
+            role.insert("organization".into(), json!({"reference": ourl}));
+        }
+        let mut codes = Vec::new();
+        for (label, v) in [
+            ("job role", &a.job_role),
+            ("staff group", &a.staff_group),
+            ("occupation code", &a.occupation_code),
+        ] {
+            if let Some(v) = v {
+                codes.push(json!({"text": v.value, "coding": [{"display": label}]}));
+            }
+        }
+        put(&mut role, "code", Value::Array(codes));
+        if let Some(l) = &a.location {
+            let lid = uuid(&format!("{seed}/role/{i}/loc"));
+            let lurl = format!("urn:uuid:{lid}");
+            entries.push(entry(&lurl, location(l, &lid), "POST", "Location"));
+            role.insert("location".into(), json!([{"reference": lurl}]));
+        }
+        entries.push(entry(
+            &format!("urn:uuid:{rid}"),
+            Value::Object(role),
+            "POST",
+            "PractitionerRole",
+        ));
+    }
+    Ok(json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v2::{V2Options, map_message};
+    use carecodec_hl7v2::Message;
+
+    /// Every Bundle must read strictly as R4 (unknown elements, bad codes and
+    /// missing required elements are errors there).
+    fn strict(b: &Value) {
+        let text = b.to_string();
+        if let Err(e) = carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text) {
+            panic!("not valid R4: {e}\n{text}");
+        }
+    }
+
+    const ADT: &[u8] = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240712091500||ADT^A01|42|P|2.4\r\
+EVN|A01|20240712091500\r\
+PID|1||9434765919^^^NHS^NH~K123^^^RX1^MR||SMITH^JOHN^P^^MR||19700214|M|||1 HIGH ST^^LEEDS^^LS1 1AA^GBR^H||01132 123456^PRN^PH|||||||||A^White British||||||||||01\r\
+PD1|||^^Y12345|G1234567^WHO^DR\r\
+NK1|1|SMITH^JANE|SPO^Spouse|1 HIGH ST^^LEEDS^^LS1 1AA\r\
+PV1|1|I|WARD1^B2^3^RX1||||C1234567^JONES^ANN||||||||||||V999^^^RX1^VN|||||||||||||||||||||||||20240712090000\r\
+AL1|1|DA|^PENICILLIN|SV|RASH\r\
+DG1|1||I10^Essential hypertension^I10||20240712\r";
+
+    #[test]
+    fn adt_bundle_has_uk_core_shapes() {
+        let msg = Message::parse(ADT).unwrap();
+        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+        assert!(report.balanced());
+        let b = event_bundle(&event).unwrap();
+        let entries = b["entry"].as_array().unwrap();
+        let types: Vec<&str> = entries
+            .iter()
+            .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+            .collect();
+        for t in [
+            "Patient",
+            "Encounter",
+            "Practitioner",
+            "Location",
+            "AllergyIntolerance",
+            "Condition",
+        ] {
+            assert!(types.contains(&t), "{t} missing from {types:?}");
+        }
+        let p = &entries[0]["resource"];
+        assert_eq!(p["identifier"][0]["system"], NHS_NUMBER);
+        assert_eq!(
+            p["identifier"][0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"],
+            "01"
+        );
+        assert_eq!(p["identifier"][1]["assigner"]["identifier"]["value"], "RX1");
+        assert_eq!(p["gender"], "male");
+        assert_eq!(p["birthDate"], "1970-02-14");
+        assert_eq!(p["generalPractitioner"][0]["identifier"]["value"], "Y12345");
+        assert_eq!(
+            p["extension"][0]["valueCodeableConcept"]["coding"][0]["code"],
+            "A"
+        );
+        // July: BST, from the Europe/London default.
+        let enc = &entries[1]["resource"];
+        assert_eq!(enc["period"]["start"], "2024-07-12T09:00:00+01:00");
+        assert_eq!(enc["class"]["code"], "IMP");
+        // No placeholder systems anywhere.
+        let text = b.to_string();
+        assert!(!text.contains("example.com"));
+        // Every reference resolves to an entry in the Bundle.
+        let urls: Vec<&str> = entries
+            .iter()
+            .map(|e| e["fullUrl"].as_str().unwrap())
+            .collect();
+        for r in text.split("\"reference\":\"").skip(1) {
+            let target = r.split('"').next().unwrap();
+            assert!(urls.contains(&target), "dangling {target}");
+        }
+        // Deterministic.
+        assert_eq!(event_bundle(&event).unwrap(), b);
+        strict(&b);
+    }
+
+    #[test]
+    fn quarantined_patient_gives_no_bundle() {
+        let msg = Message::parse(
+            b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\rPID|1||123^^^^XX||SMITH^JOHN\r",
+        )
+        .unwrap();
+        let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+        assert_eq!(event_bundle(&event), Err(FhirError::Quarantined("patient")));
+        // The strict reader used by these tests does reject unknown elements.
+        let junk = json!({"resourceType": "Bundle", "type": "transaction", "bogus": 1});
+        assert!(
+            carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&junk.to_string()).is_err()
+        );
+    }
+
+    #[test]
+    fn oru_bundle_links_observations() {
+        let msg = Message::parse(
+            b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500+0000||ORU^R01|7|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+OBR|1|P1|F1|1234^FBC^LN|||20240312080000|||||||||||||||20240312090000|||F\r\
+OBX|1|NM|718-7^Haemoglobin^LN||135|g/L^^UCUM|130-170|N|||F\r",
+        )
+        .unwrap();
+        let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+        let b = event_bundle(&event).unwrap();
+        let entries = b["entry"].as_array().unwrap();
+        let obs = entries
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == "Observation")
+            .unwrap();
+        assert_eq!(obs["resource"]["valueQuantity"]["value"], 135);
+        assert_eq!(obs["resource"]["valueQuantity"]["code"], "g/L");
+        assert_eq!(obs["resource"]["status"], "final");
+        let dr = entries
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == "DiagnosticReport")
+            .unwrap();
+        assert_eq!(dr["resource"]["result"][0]["reference"], obs["fullUrl"]);
+        assert_eq!(dr["resource"]["issued"], "2024-03-12T09:00:00+00:00");
+        strict(&b);
+    }
+
+    #[test]
+    fn worker_bundle_has_roles() {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/data/esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+        let bytes = std::fs::read(file).unwrap();
+        let out = crate::esr::map_go(
+            &bytes[..],
+            Some("GO_998_GDW_GOF_20250401_00000001.DAT"),
+            &crate::esr::EsrOptions::at_extract_date(),
+        );
+        for w in &out.workers {
+            let b = worker_bundle(w).unwrap();
+            strict(&b);
+            let text = b.to_string();
+            assert!(text.contains("PractitionerRole"));
+            assert!(
+                text.contains("https://fhir.hl7.org.uk/Id/nmc-number")
+                    || text.contains("https://fhir.hl7.org.uk/Id/gmc-number")
+            );
+        }
+    }
+}
