@@ -16,6 +16,7 @@ use carecodec_benches::esr::go_file;
 use carecodec_benches::map::messages;
 use carecodec_esr::reader::{GoOptions, GoReader};
 use carecodec_map::esr::{EsrOptions, map_go};
+use carecodec_map::fhir::event_bundle;
 use carecodec_hl7v2::{Index, Message, ParseOptions};
 use carecodec_map::v2::{V2Options, map_message};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -90,6 +91,22 @@ fn benches(c: &mut Criterion) {
                     out.clear();
                     serde_json::to_writer(&mut out, &event).unwrap();
                     serde_json::to_writer(&mut out, &report).unwrap();
+                    n += out.len();
+                }
+                n
+            })
+        });
+
+        g.bench_function("parse_map_uk_core_json", |b| {
+            let mut index = Index::default();
+            let mut out = Vec::with_capacity(1 << 16);
+            b.iter(|| {
+                let mut n = 0usize;
+                for r in &input.ranges {
+                    let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
+                    let (event, _report) = map_message(&msg, &map_opts).unwrap();
+                    out.clear();
+                    serde_json::to_writer(&mut out, &event_bundle(&event).unwrap()).unwrap();
                     n += out.len();
                 }
                 n
