@@ -16,6 +16,9 @@
 
 use crate::model::{CodeableConcept, Coding, Extension, Identifier};
 
+pub mod validate;
+pub use validate::{Issue, Profile, validate};
+
 /// NHS number identifier system (NHS England).
 pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
 /// ODS organisation code identifier system (note the American "z").

@@ -1,0 +1,1166 @@
+//! UK Core profile checks: [`validate`] a resource against a [`Profile`] and get every issue
+//! with its severity, issue type code and FHIRPath-style location.
+//!
+//! The checks are the UK Core constraints that matter for interchange: the identifier slices
+//! (NHS number with its Modulus 11 check digit and verification status, ODS codes), fixed
+//! systems, cardinalities UK Core or base R4 make mandatory, required bindings checked against
+//! small tables of codes, extensible bindings (warnings), and the profile invariants. Full
+//! terminology validation (SNOMED CT, dm+d) and FHIRPath evaluation are left to HAPI's
+//! validator.
+//!
+//! ```
+//! use carecodec_fhir::{json, Resource};
+//! use carecodec_fhir::uk_core::validate::{validate, Profile, Severity};
+//! let r: Resource = json::from_str(r#"{"resourceType":"Patient","identifier":[
+//!   {"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9000000008"}]}"#)?;
+//! let issues = validate(&r, Profile::UKCorePatient);
+//! let first = issues.first().expect("an issue");
+//! assert_eq!(first.severity, Severity::Error);
+//! assert_eq!(first.location, "Patient.identifier[0].value");
+//! # Ok::<(), carecodec_fhir::json::Error>(())
+//! ```
+
+use std::fmt;
+
+use super::{
+    ETHNIC_CATEGORY_ENGLAND, GMC_NUMBER_SYSTEM, GMP_NUMBER_SYSTEM, GPHC_NUMBER_SYSTEM,
+    HCPC_NUMBER_SYSTEM, NHS_NUMBER_SYSTEM, NHS_NUMBER_VERIFICATION_STATUS_ENGLAND,
+    NMC_NUMBER_SYSTEM, ODS_ORGANIZATION_CODE_SYSTEM, ODS_SITE_CODE_SYSTEM, ext,
+    is_valid_nhs_number,
+};
+#[allow(
+    unused_imports,
+    reason = "some are only used with some resource features"
+)]
+use crate::model::{
+    AnyValue, CodeableConcept, Coding, Extension, Identifier, Meta, Primitive, Reference, Resource,
+};
+
+/// Canonical URL prefix of the UK Core profiles.
+const PROFILE_BASE: &str = "https://fhir.hl7.org.uk/StructureDefinition/";
+
+/// A UK Core profile that [`validate`] knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Profile {
+    /// `UKCore-Patient`.
+    UKCorePatient,
+    /// `UKCore-Practitioner`.
+    UKCorePractitioner,
+    /// `UKCore-PractitionerRole`.
+    UKCorePractitionerRole,
+    /// `UKCore-Organization`.
+    UKCoreOrganization,
+    /// `UKCore-Location`.
+    UKCoreLocation,
+    /// `UKCore-Encounter`.
+    UKCoreEncounter,
+    /// `UKCore-Observation`.
+    UKCoreObservation,
+    /// `UKCore-Observation-VitalSigns` (and the individual vital-sign profiles built on it).
+    UKCoreObservationVitalSigns,
+    /// `UKCore-DiagnosticReport`.
+    UKCoreDiagnosticReport,
+    /// `UKCore-AllergyIntolerance`.
+    UKCoreAllergyIntolerance,
+    /// `UKCore-Condition`.
+    UKCoreCondition,
+}
+
+impl Profile {
+    /// Every profile, in declaration order.
+    pub const ALL: [Profile; 11] = [
+        Profile::UKCorePatient,
+        Profile::UKCorePractitioner,
+        Profile::UKCorePractitionerRole,
+        Profile::UKCoreOrganization,
+        Profile::UKCoreLocation,
+        Profile::UKCoreEncounter,
+        Profile::UKCoreObservation,
+        Profile::UKCoreObservationVitalSigns,
+        Profile::UKCoreDiagnosticReport,
+        Profile::UKCoreAllergyIntolerance,
+        Profile::UKCoreCondition,
+    ];
+
+    /// The profile's name (`UKCore-Patient`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::UKCorePatient => "UKCore-Patient",
+            Profile::UKCorePractitioner => "UKCore-Practitioner",
+            Profile::UKCorePractitionerRole => "UKCore-PractitionerRole",
+            Profile::UKCoreOrganization => "UKCore-Organization",
+            Profile::UKCoreLocation => "UKCore-Location",
+            Profile::UKCoreEncounter => "UKCore-Encounter",
+            Profile::UKCoreObservation => "UKCore-Observation",
+            Profile::UKCoreObservationVitalSigns => "UKCore-Observation-VitalSigns",
+            Profile::UKCoreDiagnosticReport => "UKCore-DiagnosticReport",
+            Profile::UKCoreAllergyIntolerance => "UKCore-AllergyIntolerance",
+            Profile::UKCoreCondition => "UKCore-Condition",
+        }
+    }
+
+    /// The canonical URL (`https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient`).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::validate::Profile;
+    /// let p = Profile::UKCorePatient;
+    /// assert_eq!(Profile::from_url(&p.url()), Some(p));
+    /// ```
+    pub fn url(self) -> String {
+        format!("{PROFILE_BASE}{}", self.name())
+    }
+
+    /// The profile with this canonical URL (a `|version` suffix is ignored). The individual
+    /// vital-sign profiles (`UKCore-Observation-VitalSigns-BMI`, …) map to
+    /// [`Profile::UKCoreObservationVitalSigns`].
+    pub fn from_url(url: &str) -> Option<Profile> {
+        let url = url.split('|').next().unwrap_or(url);
+        let name = url.strip_prefix(PROFILE_BASE)?;
+        if let Some(rest) = name.strip_prefix("UKCore-Observation-VitalSigns") {
+            return (rest.is_empty() || rest.starts_with('-'))
+                .then_some(Profile::UKCoreObservationVitalSigns);
+        }
+        Profile::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The resource type the profile constrains.
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            Profile::UKCorePatient => "Patient",
+            Profile::UKCorePractitioner => "Practitioner",
+            Profile::UKCorePractitionerRole => "PractitionerRole",
+            Profile::UKCoreOrganization => "Organization",
+            Profile::UKCoreLocation => "Location",
+            Profile::UKCoreEncounter => "Encounter",
+            Profile::UKCoreObservation | Profile::UKCoreObservationVitalSigns => "Observation",
+            Profile::UKCoreDiagnosticReport => "DiagnosticReport",
+            Profile::UKCoreAllergyIntolerance => "AllergyIntolerance",
+            Profile::UKCoreCondition => "Condition",
+        }
+    }
+
+    /// The profile for a resource: the first known UK Core profile in `meta.profile`, else the
+    /// generic profile of its resource type; `None` for a type without one here.
+    pub fn for_resource(resource: &Resource) -> Option<Profile> {
+        let declared = meta_of(resource)
+            .into_iter()
+            .flat_map(|m| m.profile.iter())
+            .filter_map(|p| p.value.as_deref())
+            .find_map(Profile::from_url);
+        if declared.is_some() {
+            return declared;
+        }
+        let ty = resource.resource_type();
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.resource_type() == ty && *p != Profile::UKCoreObservationVitalSigns)
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How bad an [`Issue`] is (FHIR `IssueSeverity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The resource does not conform.
+    Error,
+    /// Conforms, but breaks a SHOULD or an extensible binding.
+    Warning,
+}
+
+impl Severity {
+    /// The FHIR code (`error`, `warning`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// What kind of problem an [`Issue`] is (a subset of FHIR `IssueType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IssueCode {
+    /// A mandatory element is missing (`required`).
+    Required,
+    /// Too many repetitions, or the wrong resource type (`structure`).
+    Structure,
+    /// An element has a wrong value, e.g. a bad NHS number or wrong fixed system (`value`).
+    Value,
+    /// A code is not in the bound value set (`code-invalid`).
+    CodeInvalid,
+    /// A profile invariant fails (`invariant`).
+    Invariant,
+}
+
+impl IssueCode {
+    /// The FHIR code (`required`, `structure`, `value`, `code-invalid`, `invariant`).
+    pub fn code(self) -> &'static str {
+        match self {
+            IssueCode::Required => "required",
+            IssueCode::Structure => "structure",
+            IssueCode::Value => "value",
+            IssueCode::CodeInvalid => "code-invalid",
+            IssueCode::Invariant => "invariant",
+        }
+    }
+}
+
+/// One finding of [`validate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The kind of problem.
+    pub code: IssueCode,
+    /// FHIRPath-style location, e.g. `Patient.identifier[0].value`.
+    pub location: String,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} [{}] {}: {}",
+            self.severity.code(),
+            self.code.code(),
+            self.location,
+            self.message
+        )
+    }
+}
+
+/// Whether any issue is an error.
+pub fn has_errors(issues: &[Issue]) -> bool {
+    issues.iter().any(|i| i.severity == Severity::Error)
+}
+
+/// The issues as a FHIR `OperationOutcome` (location and expression both carry the path; an
+/// empty list gives one `information` issue, as FHIR requires at least one).
+#[cfg(feature = "operation_outcome")]
+pub fn to_operation_outcome(issues: &[Issue]) -> crate::model::OperationOutcome {
+    use crate::model::{OperationOutcome, OperationOutcomeIssue};
+    let mut out = OperationOutcome::default();
+    for i in issues {
+        out.issue.push(OperationOutcomeIssue {
+            severity: Some(Primitive::from(i.severity.code())),
+            code: Some(Primitive::from(i.code.code())),
+            diagnostics: Some(Primitive::new(i.message.clone())),
+            location: vec![Primitive::new(i.location.clone())],
+            expression: vec![Primitive::new(i.location.clone())],
+            ..OperationOutcomeIssue::default()
+        });
+    }
+    if out.issue.is_empty() {
+        out.issue.push(OperationOutcomeIssue {
+            severity: Some(Primitive::from("information")),
+            code: Some(Primitive::from("informational")),
+            diagnostics: Some(Primitive::from("no issues")),
+            ..OperationOutcomeIssue::default()
+        });
+    }
+    out
+}
+
+/// Checks `resource` against `profile` and returns every issue found (empty when clean).
+///
+/// A resource of another type than the profile's gives one `structure` error and no further
+/// checks.
+pub fn validate(resource: &Resource, profile: Profile) -> Vec<Issue> {
+    let mut c = Checker::default();
+    let ty = resource.resource_type();
+    if ty != profile.resource_type() {
+        c.error(
+            IssueCode::Structure,
+            ty.to_string(),
+            format!(
+                "profile {profile} constrains {}, not {ty}",
+                profile.resource_type()
+            ),
+        );
+        return c.issues;
+    }
+    check_resource(&mut c, resource, profile);
+    c.issues
+}
+
+#[derive(Default)]
+struct Checker {
+    issues: Vec<Issue>,
+}
+
+impl Checker {
+    fn push(&mut self, severity: Severity, code: IssueCode, location: String, message: String) {
+        self.issues.push(Issue {
+            severity,
+            code,
+            location,
+            message,
+        });
+    }
+    fn error(&mut self, code: IssueCode, location: String, message: String) {
+        self.push(Severity::Error, code, location, message);
+    }
+    fn warning(&mut self, code: IssueCode, location: String, message: String) {
+        self.push(Severity::Warning, code, location, message);
+    }
+    fn required<T>(&mut self, value: &Option<T>, location: String, what: &str) {
+        if value.is_none() {
+            self.error(
+                IssueCode::Required,
+                location,
+                format!("{what} is mandatory (min 1)"),
+            );
+        }
+    }
+    /// A required binding on a `code` element.
+    fn code_in(&mut self, value: &Option<Primitive<String>>, allowed: &[&str], location: String) {
+        if let Some(code) = value.as_ref().and_then(|p| p.value.as_deref())
+            && !allowed.contains(&code)
+        {
+            self.error(
+                IssueCode::CodeInvalid,
+                location,
+                format!(
+                    "code '{code}' is not in the required value set ({})",
+                    allowed.join(" | ")
+                ),
+            );
+        }
+    }
+}
+
+fn text(p: &Option<Primitive<String>>) -> Option<&str> {
+    p.as_ref().and_then(|p| p.value.as_deref())
+}
+
+#[allow(dead_code, reason = "unused when no resource feature is enabled")]
+fn meta_of(resource: &Resource) -> Option<&Meta> {
+    match resource {
+        #[cfg(feature = "patient")]
+        Resource::Patient(r) => r.meta.as_ref(),
+        #[cfg(feature = "practitioner")]
+        Resource::Practitioner(r) => r.meta.as_ref(),
+        #[cfg(feature = "practitioner_role")]
+        Resource::PractitionerRole(r) => r.meta.as_ref(),
+        #[cfg(feature = "organization")]
+        Resource::Organization(r) => r.meta.as_ref(),
+        #[cfg(feature = "location")]
+        Resource::Location(r) => r.meta.as_ref(),
+        #[cfg(feature = "encounter")]
+        Resource::Encounter(r) => r.meta.as_ref(),
+        #[cfg(feature = "observation")]
+        Resource::Observation(r) => r.meta.as_ref(),
+        #[cfg(feature = "diagnostic_report")]
+        Resource::DiagnosticReport(r) => r.meta.as_ref(),
+        #[cfg(feature = "allergy_intolerance")]
+        Resource::AllergyIntolerance(r) => r.meta.as_ref(),
+        #[cfg(feature = "condition")]
+        Resource::Condition(r) => r.meta.as_ref(),
+        #[allow(unreachable_patterns, reason = "depends on the enabled features")]
+        _ => None,
+    }
+}
+
+#[allow(unused_variables, reason = "depends on the enabled features")]
+fn check_resource(c: &mut Checker, resource: &Resource, profile: Profile) {
+    match resource {
+        #[cfg(feature = "patient")]
+        Resource::Patient(r) => patient(c, r),
+        #[cfg(feature = "practitioner")]
+        Resource::Practitioner(r) => {
+            identifiers(c, &r.identifier, "Practitioner");
+            extensions(c, &r.extension, "Practitioner");
+            c.code_in(&r.gender, GENDER, "Practitioner.gender".into());
+        }
+        #[cfg(feature = "practitioner_role")]
+        Resource::PractitionerRole(r) => {
+            identifiers(c, &r.identifier, "PractitionerRole");
+            extensions(c, &r.extension, "PractitionerRole");
+        }
+        #[cfg(feature = "organization")]
+        Resource::Organization(r) => {
+            identifiers(c, &r.identifier, "Organization");
+            extensions(c, &r.extension, "Organization");
+            for system in [ODS_ORGANIZATION_CODE_SYSTEM, ODS_SITE_CODE_SYSTEM] {
+                slice_max_one(c, &r.identifier, system, "Organization");
+            }
+        }
+        #[cfg(feature = "location")]
+        Resource::Location(r) => {
+            identifiers(c, &r.identifier, "Location");
+            extensions(c, &r.extension, "Location");
+            slice_max_one(c, &r.identifier, ODS_SITE_CODE_SYSTEM, "Location");
+            c.code_in(
+                &r.status,
+                &["active", "suspended", "inactive"],
+                "Location.status".into(),
+            );
+        }
+        #[cfg(feature = "encounter")]
+        Resource::Encounter(r) => encounter(c, r),
+        #[cfg(feature = "observation")]
+        Resource::Observation(r) => observation(c, r, profile),
+        #[cfg(feature = "diagnostic_report")]
+        Resource::DiagnosticReport(r) => {
+            identifiers(c, &r.identifier, "DiagnosticReport");
+            extensions(c, &r.extension, "DiagnosticReport");
+            c.required(&r.status, "DiagnosticReport.status".into(), "status");
+            c.code_in(
+                &r.status,
+                &[
+                    "registered",
+                    "partial",
+                    "preliminary",
+                    "final",
+                    "amended",
+                    "corrected",
+                    "appended",
+                    "cancelled",
+                    "entered-in-error",
+                    "unknown",
+                ],
+                "DiagnosticReport.status".into(),
+            );
+            c.required(&r.code, "DiagnosticReport.code".into(), "code");
+        }
+        #[cfg(feature = "allergy_intolerance")]
+        Resource::AllergyIntolerance(r) => allergy(c, r),
+        #[cfg(feature = "condition")]
+        Resource::Condition(r) => condition(c, r),
+        #[allow(unreachable_patterns, reason = "depends on the enabled features")]
+        _ => {}
+    }
+}
+
+/// `Patient.gender` and friends (required binding to AdministrativeGender).
+const GENDER: &[&str] = &["male", "female", "other", "unknown"];
+
+/// Identifier systems that must be spelt exactly: (canonical, lower-cased fragments that mark
+/// an attempt at it).
+const KNOWN_SYSTEMS: &[(&str, &[&str])] = &[
+    (NHS_NUMBER_SYSTEM, &["nhs-number", "nhsnumber"]),
+    (
+        ODS_ORGANIZATION_CODE_SYSTEM,
+        &["ods-organization-code", "ods-organisation-code"],
+    ),
+    (ODS_SITE_CODE_SYSTEM, &["ods-site-code"]),
+    (super::SDS_USER_ID_SYSTEM, &["sds-user-id"]),
+    (super::SDS_ROLE_PROFILE_ID_SYSTEM, &["sds-role-profile-id"]),
+    (GMC_NUMBER_SYSTEM, &["gmc-number"]),
+    (GMP_NUMBER_SYSTEM, &["gmp-number"]),
+    (NMC_NUMBER_SYSTEM, &["nmc-number"]),
+    (GPHC_NUMBER_SYSTEM, &["gphc-number"]),
+    (HCPC_NUMBER_SYSTEM, &["hcpc-number"]),
+];
+
+/// Checks that apply to every identifier: a near-miss of a known system is an error (the
+/// slice would not match), an NHS number is ten digits with a valid check digit, a slice with
+/// a system has a value.
+fn identifiers(c: &mut Checker, ids: &[Identifier], base: &str) {
+    for (i, id) in ids.iter().enumerate() {
+        let at = format!("{base}.identifier[{i}]");
+        let Some(system) = text(&id.system) else {
+            continue;
+        };
+        if let Some((canonical, _)) = KNOWN_SYSTEMS.iter().find(|(canonical, marks)| {
+            system != *canonical && {
+                let lower = system.to_ascii_lowercase();
+                marks.iter().any(|m| lower.ends_with(m))
+            }
+        }) {
+            c.error(
+                IssueCode::Value,
+                format!("{at}.system"),
+                format!("identifier system '{system}' should be exactly '{canonical}'"),
+            );
+            continue;
+        }
+        if system == NHS_NUMBER_SYSTEM {
+            match text(&id.value) {
+                None => c.error(
+                    IssueCode::Required,
+                    format!("{at}.value"),
+                    "the NHS number identifier has no value (min 1)".into(),
+                ),
+                Some(v) if !(v.len() == 10 && is_valid_nhs_number(v)) => c.error(
+                    IssueCode::Value,
+                    format!("{at}.value"),
+                    format!("'{v}' is not a valid NHS number (10 digits, Modulus 11 check digit)"),
+                ),
+                Some(_) => {}
+            }
+        } else if (system == ODS_ORGANIZATION_CODE_SYSTEM || system == ODS_SITE_CODE_SYSTEM)
+            && text(&id.value).is_none()
+        {
+            c.error(
+                IssueCode::Required,
+                format!("{at}.value"),
+                "an ODS code identifier needs a value (min 1)".into(),
+            );
+        }
+        extensions(c, &id.extension, &at);
+    }
+}
+
+/// A slice (identifiers with `system`) that may occur at most once.
+fn slice_max_one(c: &mut Checker, ids: &[Identifier], system: &str, base: &str) {
+    let hits: Vec<usize> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| text(&id.system) == Some(system))
+        .map(|(i, _)| i)
+        .collect();
+    if let [_, second, ..] = hits.as_slice() {
+        c.error(
+            IssueCode::Structure,
+            format!("{base}.identifier[{second}]"),
+            format!(
+                "{} identifiers with system {system}; the slice allows at most 1",
+                hits.len()
+            ),
+        );
+    }
+}
+
+/// Base rule ext-1 (value or nested extensions, not both) and a url on every extension.
+fn extensions(c: &mut Checker, exts: &[Extension], base: &str) {
+    for (i, e) in exts.iter().enumerate() {
+        let at = format!("{base}.extension[{i}]");
+        if e.url.as_deref().is_none_or(str::is_empty) {
+            c.error(
+                IssueCode::Required,
+                at.clone(),
+                "extension without a url".into(),
+            );
+        }
+        if e.value.is_some() && !e.extension.is_empty() {
+            c.error(
+                IssueCode::Invariant,
+                at.clone(),
+                "ext-1: an extension has either a value or nested extensions, not both".into(),
+            );
+        }
+        extensions(c, &e.extension, &at);
+    }
+}
+
+/// The extensions with `url`, with their indexes.
+fn with_url<'a>(
+    exts: &'a [Extension],
+    url: &'a str,
+) -> impl Iterator<Item = (usize, &'a Extension)> {
+    exts.iter()
+        .enumerate()
+        .filter(move |(_, e)| e.url.as_deref() == Some(url))
+}
+
+/// A CodeableConcept-valued extension: at most `max` occurrences, and each value's codings
+/// checked with `ok`; `required` makes a miss an error, otherwise a warning.
+#[allow(clippy::too_many_arguments, reason = "small internal helper")]
+fn concept_extension(
+    c: &mut Checker,
+    exts: &[Extension],
+    base: &str,
+    url: &str,
+    name: &str,
+    max: Option<usize>,
+    required: bool,
+    ok: fn(&str, &str) -> bool,
+) {
+    let found: Vec<(usize, &Extension)> = with_url(exts, url).collect();
+    if let Some(max) = max
+        && found.len() > max
+        && let Some((i, _)) = found.get(max)
+    {
+        c.error(
+            IssueCode::Structure,
+            format!("{base}.extension[{i}]"),
+            format!("{} {name} extensions; at most {max} allowed", found.len()),
+        );
+    }
+    for (i, e) in found {
+        let at = format!("{base}.extension[{i}].value");
+        let concept = match e.value.as_ref() {
+            Some(AnyValue::CodeableConcept(cc)) => cc,
+            Some(_) => {
+                c.error(
+                    IssueCode::Structure,
+                    at,
+                    format!("{name} takes a valueCodeableConcept"),
+                );
+                continue;
+            }
+            None => {
+                c.error(IssueCode::Required, at, format!("{name} has no value"));
+                continue;
+            }
+        };
+        binding(c, concept, &at, name, required, ok);
+    }
+}
+
+/// A binding on a CodeableConcept: some coding must satisfy `ok`. A concept with only text is
+/// allowed for an extensible binding.
+fn binding(
+    c: &mut Checker,
+    concept: &CodeableConcept,
+    at: &str,
+    name: &str,
+    required: bool,
+    ok: fn(&str, &str) -> bool,
+) {
+    let good = concept
+        .coding
+        .iter()
+        .any(|cd| matches!((text(&cd.system), text(&cd.code)), (Some(s), Some(k)) if ok(s, k)));
+    if good || (!required && concept.coding.is_empty()) {
+        return;
+    }
+    let given: Vec<String> = concept
+        .coding
+        .iter()
+        .map(|cd| {
+            format!(
+                "{}#{}",
+                text(&cd.system).unwrap_or("?"),
+                text(&cd.code).unwrap_or("?")
+            )
+        })
+        .collect();
+    let kind = if required { "required" } else { "extensible" };
+    let msg = format!(
+        "{name}: no coding from the {kind} value set (given {})",
+        if given.is_empty() {
+            "none".to_string()
+        } else {
+            given.join(", ")
+        }
+    );
+    if required {
+        c.error(IssueCode::CodeInvalid, at.to_string(), msg);
+    } else {
+        c.warning(IssueCode::CodeInvalid, at.to_string(), msg);
+    }
+}
+
+const NHS_NUMBER_VERIFICATION_STATUS_WALES: &str =
+    "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales";
+const NULL_FLAVOR: &str = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor";
+const V3_GENDER: &str = "http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender";
+
+/// ValueSet UKCore-NHSNumberVerificationStatus (England 01–08, Wales nn + 01–08, NullFlavor NI).
+fn verification_status_ok(system: &str, code: &str) -> bool {
+    const CODES: &[&str] = &["01", "02", "03", "04", "05", "06", "07", "08"];
+    match system {
+        NHS_NUMBER_VERIFICATION_STATUS_ENGLAND => CODES.contains(&code),
+        NHS_NUMBER_VERIFICATION_STATUS_WALES => code == "nn" || CODES.contains(&code),
+        NULL_FLAVOR => code == "NI",
+        _ => false,
+    }
+}
+
+/// ValueSet UKCore-EthnicCategory, England part (NHS Data Dictionary letters and `99`); the
+/// Wales and Scotland code systems are accepted with any code.
+fn ethnic_category_ok(system: &str, code: &str) -> bool {
+    const ENGLAND: &[&str] = &[
+        "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z", "99",
+    ];
+    match system {
+        ETHNIC_CATEGORY_ENGLAND => ENGLAND.contains(&code),
+        "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales"
+        | "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryScotland"
+        | "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategory" => true,
+        _ => false,
+    }
+}
+
+/// ValueSet UKCore-BirthSex (v3 AdministrativeGender F, M, UN; NullFlavor UNK).
+fn birth_sex_ok(system: &str, code: &str) -> bool {
+    match system {
+        V3_GENDER => matches!(code, "F" | "M" | "UN"),
+        NULL_FLAVOR => code == "UNK",
+        _ => false,
+    }
+}
+
+#[cfg(feature = "patient")]
+fn patient(c: &mut Checker, p: &crate::model::Patient) {
+    identifiers(c, &p.identifier, "Patient");
+    slice_max_one(c, &p.identifier, NHS_NUMBER_SYSTEM, "Patient");
+    for (i, id) in p.identifier.iter().enumerate() {
+        if text(&id.system) == Some(NHS_NUMBER_SYSTEM) {
+            concept_extension(
+                c,
+                &id.extension,
+                &format!("Patient.identifier[{i}]"),
+                ext::NHS_NUMBER_VERIFICATION_STATUS,
+                "NHSNumberVerificationStatus",
+                Some(1),
+                true,
+                verification_status_ok,
+            );
+        }
+    }
+    extensions(c, &p.extension, "Patient");
+    concept_extension(
+        c,
+        &p.extension,
+        "Patient",
+        ext::ETHNIC_CATEGORY,
+        "EthnicCategory",
+        Some(1),
+        false,
+        ethnic_category_ok,
+    );
+    concept_extension(
+        c,
+        &p.extension,
+        "Patient",
+        ext::BIRTH_SEX,
+        "BirthSex",
+        Some(1),
+        true,
+        birth_sex_ok,
+    );
+    c.code_in(&p.gender, GENDER, "Patient.gender".into());
+    for (i, ct) in p.contact.iter().enumerate() {
+        c.code_in(&ct.gender, GENDER, format!("Patient.contact[{i}].gender"));
+        // pat-1: a contact has a name, telecom, address or organization.
+        if ct.name.is_none()
+            && ct.telecom.is_empty()
+            && ct.address.is_none()
+            && ct.organization.is_none()
+        {
+            c.error(
+                IssueCode::Invariant,
+                format!("Patient.contact[{i}]"),
+                "pat-1: a contact needs a name, telecom, address or organization".into(),
+            );
+        }
+    }
+    for (i, l) in p.link.iter().enumerate() {
+        c.required(&l.other, format!("Patient.link[{i}].other"), "link.other");
+        c.required(&l.type_, format!("Patient.link[{i}].type"), "link.type");
+    }
+    for (i, cm) in p.communication.iter().enumerate() {
+        c.required(
+            &cm.language,
+            format!("Patient.communication[{i}].language"),
+            "communication.language",
+        );
+    }
+}
+
+#[cfg(feature = "encounter")]
+fn encounter(c: &mut Checker, e: &crate::model::Encounter) {
+    identifiers(c, &e.identifier, "Encounter");
+    extensions(c, &e.extension, "Encounter");
+    c.required(&e.status, "Encounter.status".into(), "status");
+    c.code_in(&e.status, ENCOUNTER_STATUS, "Encounter.status".into());
+    c.required(&e.class, "Encounter.class".into(), "class");
+    for (i, h) in e.status_history.iter().enumerate() {
+        c.code_in(
+            &h.status,
+            ENCOUNTER_STATUS,
+            format!("Encounter.statusHistory[{i}].status"),
+        );
+    }
+    if let Some(h) = &e.hospitalization {
+        extensions(c, &h.extension, "Encounter.hospitalization");
+    }
+}
+
+#[cfg(feature = "encounter")]
+const ENCOUNTER_STATUS: &[&str] = &[
+    "planned",
+    "arrived",
+    "triaged",
+    "in-progress",
+    "onleave",
+    "finished",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+];
+
+/// Vital-sign LOINC "magic codes" and their UCUM units (`None`: no Quantity unit fixed, e.g.
+/// a panel).
+#[cfg(feature = "observation")]
+const VITAL_SIGNS: &[(&str, &str, Option<&str>)] = &[
+    ("39156-5", "BMI", Some("kg/m2")),
+    ("85354-9", "blood pressure panel", None),
+    ("8302-2", "body height", Some("cm")),
+    ("8310-5", "body temperature", Some("Cel")),
+    ("29463-7", "body weight", Some("kg")),
+    ("9843-4", "head circumference", Some("cm")),
+    ("8867-4", "heart rate", Some("/min")),
+    ("2708-6", "oxygen saturation", Some("%")),
+    ("59408-5", "oxygen saturation (pulse oximetry)", Some("%")),
+    ("9279-1", "respiratory rate", Some("/min")),
+    ("8480-6", "systolic blood pressure", Some("mm[Hg]")),
+    ("8462-4", "diastolic blood pressure", Some("mm[Hg]")),
+];
+
+#[cfg(feature = "observation")]
+const LOINC: &str = "http://loinc.org";
+#[cfg(feature = "observation")]
+const UCUM: &str = "http://unitsofmeasure.org";
+
+#[cfg(feature = "observation")]
+fn observation(c: &mut Checker, o: &crate::model::Observation, profile: Profile) {
+    use crate::model::{ObservationComponentValue, ObservationValue};
+    identifiers(c, &o.identifier, "Observation");
+    extensions(c, &o.extension, "Observation");
+    c.required(&o.status, "Observation.status".into(), "status");
+    c.code_in(
+        &o.status,
+        &[
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        ],
+        "Observation.status".into(),
+    );
+    c.required(&o.code, "Observation.code".into(), "code");
+    // obs-6: dataAbsentReason only when there is no value.
+    if o.value.is_some() && o.data_absent_reason.is_some() {
+        c.error(
+            IssueCode::Invariant,
+            "Observation.dataAbsentReason".into(),
+            "obs-6: dataAbsentReason SHALL only be present if value[x] is not".into(),
+        );
+    }
+    for (i, comp) in o.component.iter().enumerate() {
+        c.required(
+            &comp.code,
+            format!("Observation.component[{i}].code"),
+            "component.code",
+        );
+        if comp.value.is_some() && comp.data_absent_reason.is_some() {
+            c.error(
+                IssueCode::Invariant,
+                format!("Observation.component[{i}].dataAbsentReason"),
+                "obs-6: dataAbsentReason SHALL only be present if value[x] is not".into(),
+            );
+        }
+    }
+    if profile != Profile::UKCoreObservationVitalSigns {
+        return;
+    }
+    // Vital signs: category vital-signs, subject and effective[x] 1..1, a LOINC code
+    // (ukcore-obs-vs-001), the fixed UCUM unit, value or dataAbsentReason (vs-2).
+    let vs_category = o.category.iter().filter(|cc| {
+        cc.coding.iter().any(|cd| {
+            text(&cd.system) == Some("http://terminology.hl7.org/CodeSystem/observation-category")
+                && text(&cd.code) == Some("vital-signs")
+        })
+    });
+    match vs_category.count() {
+        0 => c.error(
+            IssueCode::Required,
+            "Observation.category".into(),
+            "a vital-signs Observation needs the category observation-category#vital-signs".into(),
+        ),
+        1 => {}
+        n => c.error(
+            IssueCode::Structure,
+            "Observation.category".into(),
+            format!("{n} vital-signs categories; the slice allows at most 1"),
+        ),
+    }
+    c.required(&o.subject, "Observation.subject".into(), "subject");
+    c.required(
+        &o.effective,
+        "Observation.effective[x]".into(),
+        "effective[x]",
+    );
+    let loinc: Vec<&str> = o
+        .code
+        .iter()
+        .flat_map(|cc| cc.coding.iter())
+        .filter(|cd| text(&cd.system) == Some(LOINC))
+        .filter_map(|cd| text(&cd.code))
+        .collect();
+    if o.code.is_some() && loinc.is_empty() {
+        c.error(
+            IssueCode::Invariant,
+            "Observation.code.coding".into(),
+            "ukcore-obs-vs-001: code.coding SHALL include a LOINC \"magic code\"".into(),
+        );
+    }
+    let unit_for = |codes: &[&str]| {
+        VITAL_SIGNS
+            .iter()
+            .find(|(k, _, _)| codes.contains(k))
+            .and_then(|(_, name, unit)| unit.map(|u| (*name, u)))
+    };
+    if let (Some(ObservationValue::Quantity(q)), Some((name, unit))) = (&o.value, unit_for(&loinc))
+    {
+        quantity_unit(c, q, name, unit, "Observation.valueQuantity");
+    }
+    for (i, comp) in o.component.iter().enumerate() {
+        let codes: Vec<&str> = comp
+            .code
+            .iter()
+            .flat_map(|cc| cc.coding.iter())
+            .filter(|cd| text(&cd.system) == Some(LOINC))
+            .filter_map(|cd| text(&cd.code))
+            .collect();
+        if let (Some(ObservationComponentValue::Quantity(q)), Some((name, unit))) =
+            (&comp.value, unit_for(&codes))
+        {
+            quantity_unit(
+                c,
+                q,
+                name,
+                unit,
+                &format!("Observation.component[{i}].valueQuantity"),
+            );
+        }
+    }
+    if o.component.is_empty()
+        && o.has_member.is_empty()
+        && o.value.is_none()
+        && o.data_absent_reason.is_none()
+    {
+        c.error(
+            IssueCode::Invariant,
+            "Observation".into(),
+            "vs-2: without component or hasMember, a vital sign needs value[x] or dataAbsentReason"
+                .into(),
+        );
+    }
+}
+
+#[cfg(feature = "observation")]
+fn quantity_unit(c: &mut Checker, q: &crate::model::Quantity, name: &str, unit: &str, at: &str) {
+    if text(&q.system) != Some(UCUM) {
+        c.error(
+            IssueCode::Value,
+            format!("{at}.system"),
+            format!("{name}: the quantity system SHALL be {UCUM}"),
+        );
+    }
+    match text(&q.code) {
+        Some(code) if code == unit => {}
+        Some(code) => c.error(
+            IssueCode::Value,
+            format!("{at}.code"),
+            format!("{name}: UCUM code '{code}', expected '{unit}'"),
+        ),
+        None => c.error(
+            IssueCode::Required,
+            format!("{at}.code"),
+            format!("{name}: the UCUM code '{unit}' is mandatory"),
+        ),
+    }
+}
+
+const CLINICAL_STATUS_ALLERGY: &str =
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+const VERIFICATION_ALLERGY: &str =
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
+const CLINICAL_STATUS_CONDITION: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+const VERIFICATION_CONDITION: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+
+/// The code of the first coding of `concept` in `system`.
+fn code_of<'a>(concept: &'a Option<CodeableConcept>, system: &str) -> Option<&'a str> {
+    concept
+        .iter()
+        .flat_map(|cc| cc.coding.iter())
+        .find(|cd| text(&cd.system) == Some(system))
+        .and_then(|cd| text(&cd.code))
+}
+
+#[cfg(feature = "allergy_intolerance")]
+fn allergy(c: &mut Checker, a: &crate::model::AllergyIntolerance) {
+    identifiers(c, &a.identifier, "AllergyIntolerance");
+    extensions(c, &a.extension, "AllergyIntolerance");
+    c.required(&a.code, "AllergyIntolerance.code".into(), "code");
+    c.required(&a.patient, "AllergyIntolerance.patient".into(), "patient");
+    if let Some(cs) = &a.clinical_status {
+        binding(
+            c,
+            cs,
+            "AllergyIntolerance.clinicalStatus",
+            "clinicalStatus",
+            true,
+            |s, k| s == CLINICAL_STATUS_ALLERGY && matches!(k, "active" | "inactive" | "resolved"),
+        );
+    }
+    if let Some(vs) = &a.verification_status {
+        binding(
+            c,
+            vs,
+            "AllergyIntolerance.verificationStatus",
+            "verificationStatus",
+            true,
+            |s, k| {
+                s == VERIFICATION_ALLERGY
+                    && matches!(
+                        k,
+                        "unconfirmed" | "confirmed" | "refuted" | "entered-in-error"
+                    )
+            },
+        );
+    }
+    c.code_in(
+        &a.type_,
+        &["allergy", "intolerance"],
+        "AllergyIntolerance.type".into(),
+    );
+    c.code_in(
+        &a.criticality,
+        &["low", "high", "unable-to-assess"],
+        "AllergyIntolerance.criticality".into(),
+    );
+    for (i, cat) in a.category.iter().enumerate() {
+        c.code_in(
+            &Some(cat.clone()),
+            &["food", "medication", "environment", "biologic"],
+            format!("AllergyIntolerance.category[{i}]"),
+        );
+    }
+    let eie = code_of(&a.verification_status, VERIFICATION_ALLERGY) == Some("entered-in-error");
+    if eie && a.clinical_status.is_some() {
+        c.error(
+            IssueCode::Invariant,
+            "AllergyIntolerance.clinicalStatus".into(),
+            "ait-2: clinicalStatus SHALL NOT be present if verificationStatus is entered-in-error"
+                .into(),
+        );
+    }
+    if !eie && a.clinical_status.is_none() {
+        c.error(
+            IssueCode::Invariant,
+            "AllergyIntolerance.clinicalStatus".into(),
+            "ait-1: clinicalStatus SHALL be present if verificationStatus is not entered-in-error"
+                .into(),
+        );
+    }
+    for (i, r) in a.reaction.iter().enumerate() {
+        if r.manifestation.is_empty() {
+            c.error(
+                IssueCode::Required,
+                format!("AllergyIntolerance.reaction[{i}].manifestation"),
+                "reaction.manifestation is mandatory (min 1)".into(),
+            );
+        }
+        c.code_in(
+            &r.severity,
+            &["mild", "moderate", "severe"],
+            format!("AllergyIntolerance.reaction[{i}].severity"),
+        );
+    }
+}
+
+#[cfg(feature = "condition")]
+fn condition(c: &mut Checker, k: &crate::model::Condition) {
+    identifiers(c, &k.identifier, "Condition");
+    extensions(c, &k.extension, "Condition");
+    c.required(&k.subject, "Condition.subject".into(), "subject");
+    if let Some(cs) = &k.clinical_status {
+        binding(
+            c,
+            cs,
+            "Condition.clinicalStatus",
+            "clinicalStatus",
+            true,
+            |s, code| {
+                s == CLINICAL_STATUS_CONDITION
+                    && matches!(
+                        code,
+                        "active" | "recurrence" | "relapse" | "inactive" | "remission" | "resolved"
+                    )
+            },
+        );
+    }
+    if let Some(vs) = &k.verification_status {
+        binding(
+            c,
+            vs,
+            "Condition.verificationStatus",
+            "verificationStatus",
+            true,
+            |s, code| {
+                s == VERIFICATION_CONDITION
+                    && matches!(
+                        code,
+                        "unconfirmed"
+                            | "provisional"
+                            | "differential"
+                            | "confirmed"
+                            | "refuted"
+                            | "entered-in-error"
+                    )
+            },
+        );
+    }
+    let eie = code_of(&k.verification_status, VERIFICATION_CONDITION) == Some("entered-in-error");
+    if eie && k.clinical_status.is_some() {
+        c.error(
+            IssueCode::Invariant,
+            "Condition.clinicalStatus".into(),
+            "con-5: clinicalStatus SHALL NOT be present if verificationStatus is entered-in-error"
+                .into(),
+        );
+    }
+    // con-4: an abated condition is inactive, resolved or in remission.
+    if k.abatement.is_some()
+        && let Some(status) = code_of(&k.clinical_status, CLINICAL_STATUS_CONDITION)
+        && !matches!(status, "inactive" | "resolved" | "remission")
+    {
+        c.error(
+            IssueCode::Invariant,
+            "Condition.clinicalStatus".into(),
+            format!(
+                "con-4: with abatement[x], clinicalStatus SHALL be inactive, resolved or remission (is '{status}')"
+            ),
+        );
+    }
+    // con-3 (warning): problem-list items should carry a clinical status.
+    let problem = k.category.iter().any(|cc| {
+        cc.coding
+            .iter()
+            .any(|cd| text(&cd.code) == Some("problem-list-item"))
+    });
+    if problem && !eie && k.clinical_status.is_none() {
+        c.warning(
+            IssueCode::Invariant,
+            "Condition.clinicalStatus".into(),
+            "con-3: a problem-list item SHOULD have a clinicalStatus".into(),
+        );
+    }
+    for (i, e) in k.evidence.iter().enumerate() {
+        if e.code.is_empty() && e.detail.is_empty() {
+            c.error(
+                IssueCode::Invariant,
+                format!("Condition.evidence[{i}]"),
+                "con-2: evidence needs a code or a detail".into(),
+            );
+        }
+    }
+    for (i, s) in k.stage.iter().enumerate() {
+        if s.summary.is_none() && s.assessment.is_empty() {
+            c.error(
+                IssueCode::Invariant,
+                format!("Condition.stage[{i}]"),
+                "con-1: a stage needs a summary or an assessment".into(),
+            );
+        }
+    }
+}
