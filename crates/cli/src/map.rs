@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::esr::{EsrOptions, map_go};
-use carecodec_map::fhir::{event_bundle, worker_bundle};
+use carecodec_map::fhir::{event_bundle, read_bundle, worker_bundle};
 use carecodec_map::v2::{V2Options, map_message};
 use clap::ValueEnum;
 use serde_json::json;
@@ -28,7 +28,8 @@ pub enum Target {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Input files (`-` for standard input): HL7 v2 messages or batch files,
-    /// or ESR Generic Outbound files (one canonical worker per person).
+    /// ESR Generic Outbound files (one canonical worker per person), or FHIR
+    /// JSON (a Bundle or one resource).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Output shape.
@@ -94,7 +95,34 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
         match detect(&bytes) {
             Input::Hl7v2 => {}
             Input::Fhir => {
-                return Err(format!("{name}: FHIR input is not mapped yet (issue 5)").into());
+                if bytes.trim_ascii_start().starts_with(b"<") {
+                    return Err(format!(
+                        "{name}: FHIR XML: convert it first (carecodec fhir convert --to json)"
+                    )
+                    .into());
+                }
+                let doc: serde_json::Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("{name}: not FHIR JSON: {e}"))?;
+                let (event, report) = read_bundle(&doc);
+                if report.quarantined() {
+                    quarantined += 1;
+                    eprintln!("{name}: quarantined: no usable patient identifier");
+                }
+                if args.to == Target::Fhir {
+                    if let Ok(b) = event_bundle(&event) {
+                        serde_json::to_writer(&mut out, &b)?;
+                        out.write_all(b"\n")?;
+                    }
+                } else {
+                    serde_json::to_writer(&mut out, &event)?;
+                    out.write_all(b"\n")?;
+                }
+                if let Some(r) = report_out.as_mut() {
+                    let doc = json!({"file": name, "report": report});
+                    serde_json::to_writer(&mut *r, &doc)?;
+                    r.write_all(b"\n")?;
+                }
+                continue;
             }
             Input::Esr => {
                 let opts = match args.as_at {

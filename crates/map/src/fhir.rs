@@ -15,6 +15,9 @@
 //! Resource ids are deterministic (a hash of the record key and position), so
 //! mapping the same input twice gives the same Bundle.
 //!
+//! The other way, [`read_bundle`] reads a UK Core Bundle (or one resource)
+//! back into an [`Event`] with FHIR-path provenance and the same accounting.
+//!
 //! The Bundles are JSON values (`serde_json::Value`); read them with
 //! `carecodec-fhir` to get typed resources or to run the UK Core checks.
 //!
@@ -41,6 +44,9 @@ use carecodec_model::{
     Telecom, Worker,
 };
 use serde_json::{Map, Value, json};
+
+mod read;
+pub use read::{parse_date, parse_date_time, read_bundle};
 
 const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -1022,6 +1028,7 @@ mod tests {
     use super::*;
     use crate::v2::{V2Options, map_message};
     use carecodec_hl7v2::Message;
+    use carecodec_model::Source;
 
     /// Every Bundle must read strictly as R4 (unknown elements, bad codes and
     /// missing required elements are errors there).
@@ -1095,6 +1102,110 @@ DG1|1||I10^Essential hypertension^I10||20240712\r";
         // Deterministic.
         assert_eq!(event_bundle(&event).unwrap(), b);
         strict(&b);
+    }
+
+    #[test]
+    fn v2_to_fhir_to_model_keeps_the_facts() {
+        let msg = Message::parse(ADT).unwrap();
+        let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+        let b = event_bundle(&event).unwrap();
+        let (back, report) = read_bundle(&b);
+        assert!(report.balanced());
+        assert!(
+            report.unmapped.len() * 10 < report.source_leaves,
+            "{:#?}",
+            report.unmapped
+        );
+        assert_eq!(
+            report.identity[0].key,
+            crate::v2::identity(&event.patient.as_ref().unwrap().identifiers).key
+        );
+        let (p0, p1) = (
+            event.patient.as_ref().unwrap(),
+            back.patient.as_ref().unwrap(),
+        );
+        let ids = |p: &Patient| {
+            p.identifiers
+                .iter()
+                .map(|i| i.value.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(p0), ids(p1));
+        assert_eq!(p0.names[0].value.family, p1.names[0].value.family);
+        assert_eq!(p0.names[0].value.given, p1.names[0].value.given);
+        assert_eq!(
+            p0.gender.as_ref().map(|g| g.value),
+            p1.gender.as_ref().map(|g| g.value)
+        );
+        assert_eq!(
+            p0.birth_date.as_ref().map(|d| d.value),
+            p1.birth_date.as_ref().map(|d| d.value)
+        );
+        assert_eq!(
+            p0.ethnic_category.as_ref().map(|c| &c.value.code),
+            p1.ethnic_category.as_ref().map(|c| &c.value.code)
+        );
+        assert_eq!(
+            p0.gp_practice.as_ref().map(|c| &c.value),
+            p1.gp_practice.as_ref().map(|c| &c.value)
+        );
+        let (e0, e1) = (
+            event.encounter.as_ref().unwrap(),
+            back.encounter.as_ref().unwrap(),
+        );
+        assert_eq!(
+            e0.class.as_ref().map(|c| c.value),
+            e1.class.as_ref().map(|c| c.value)
+        );
+        assert_eq!(
+            e0.admitted.as_ref().map(|t| t.value.at),
+            e1.admitted.as_ref().map(|t| t.value.at)
+        );
+        assert_eq!(e0.participants.len(), e1.participants.len());
+        assert_eq!(
+            e0.participants[0].practitioner.identifiers[0].value,
+            e1.participants[0].practitioner.identifiers[0].value
+        );
+        assert_eq!(event.allergies.len(), back.allergies.len());
+        assert_eq!(
+            event.conditions[0].code.value.codes,
+            back.conditions[0].code.value.codes
+        );
+        // Sources are FHIR element paths.
+        assert!(
+            matches!(&p1.names[0].sources[0], Source::Fhir { path } if path == "Bundle.entry[0].resource.name[0]")
+        );
+    }
+
+    #[test]
+    fn oru_round_trip_keeps_values() {
+        let msg = Message::parse(
+            b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500+0000||ORU^R01|7|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+OBR|1|P1|F1|1234^FBC^LN|||20240312080000|||||||||||||||20240312090000|||F\r\
+OBX|1|NM|718-7^Haemoglobin^LN||135|g/L^^UCUM|130-170|N|||F\r",
+        )
+        .unwrap();
+        let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+        let (back, report) = read_bundle(&event_bundle(&event).unwrap());
+        assert!(report.balanced());
+        let (o0, o1) = (
+            &event.reports[0].observations[0],
+            &back.reports[0].observations[0],
+        );
+        assert_eq!(
+            o0.value.as_ref().map(|v| &v.value),
+            o1.value.as_ref().map(|v| &v.value)
+        );
+        assert_eq!(o0.code.value.codes, o1.code.value.codes);
+        assert_eq!(
+            o0.status.as_ref().map(|s| s.value),
+            o1.status.as_ref().map(|s| s.value)
+        );
+        assert_eq!(
+            event.reports[0].issued.as_ref().map(|t| t.value.at),
+            back.reports[0].issued.as_ref().map(|t| t.value.at)
+        );
     }
 
     #[test]

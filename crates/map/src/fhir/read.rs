@@ -1,0 +1,806 @@
+//! FHIR (UK Core) JSON → canonical model, with provenance and accounting.
+
+use std::collections::{HashMap, HashSet};
+
+use carecodec_model::{
+    Action, Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Contact, Deceased,
+    Encounter, EncounterClass, Event, Gender, HumanName, Identifier, Invalid, Location,
+    MappingReport, NhsNumber, Observation, ObservationValue, PartialDate, PartialDateTime,
+    Participant, Patient, Practitioner, Precision, Quantity, ResultReport, ResultStatus, Source,
+    Sourced, Telecom, Unmapped, VerificationStatus,
+};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use serde_json::Value;
+
+use super::{NHS_NUMBER, ODS_ORG, ODS_SITE};
+
+struct Ctx<'v> {
+    used: HashSet<String>,
+    report: MappingReport,
+    by_url: HashMap<&'v str, (String, &'v Value)>,
+}
+
+impl<'v> Ctx<'v> {
+    /// Marks every leaf under `v` (at `path`) as consumed.
+    fn take(&mut self, path: &str, v: &Value) {
+        leaves(path, v, &mut |p, _| {
+            self.used.insert(p);
+        });
+    }
+
+    fn str(&mut self, base: &str, obj: &Value, key: &str) -> Option<Sourced<String>> {
+        let v = obj.get(key)?;
+        let path = format!("{base}.{key}");
+        let s = v.as_str()?.to_owned();
+        self.take(&path, v);
+        Some(Sourced::new(s, Source::fhir(path)))
+    }
+
+    fn invalid(&mut self, path: &str, raw: &str, reason: &str, action: Action) {
+        self.report.invalid.push(Invalid {
+            source: Source::fhir(path),
+            raw: raw.to_owned(),
+            reason: reason.to_owned(),
+            action,
+        });
+    }
+}
+
+/// Calls `f(path, leaf)` for every string, number and boolean under `v`.
+fn leaves(path: &str, v: &Value, f: &mut dyn FnMut(String, &Value)) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                leaves(&format!("{path}.{k}"), x, f);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                leaves(&format!("{path}[{i}]"), x, f);
+            }
+        }
+        Value::Null => {}
+        _ => f(path.to_owned(), v),
+    }
+}
+
+fn items<'v>(obj: &'v Value, key: &str) -> impl Iterator<Item = (usize, &'v Value)> {
+    obj.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+}
+
+/// A FHIR date / dateTime / instant with its precision; date-only values
+/// get UTC midnight with `offset_inferred` (FHIR dates carry no zone).
+pub fn parse_date_time(s: &str) -> Option<PartialDateTime> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+        let precision = if s.contains('.') {
+            Precision::Fraction
+        } else {
+            Precision::Second
+        };
+        return Some(PartialDateTime {
+            at,
+            precision,
+            offset_inferred: false,
+        });
+    }
+    let d = parse_date(s)?;
+    let at: DateTime<FixedOffset> = Utc
+        .from_utc_datetime(&d.date.and_hms_opt(0, 0, 0)?)
+        .fixed_offset();
+    Some(PartialDateTime {
+        at,
+        precision: d.precision,
+        offset_inferred: true,
+    })
+}
+
+/// A FHIR date (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`) with its precision.
+pub fn parse_date(s: &str) -> Option<PartialDate> {
+    let (date, precision) = match s.len() {
+        4 => (format!("{s}-01-01"), Precision::Year),
+        7 => (format!("{s}-01"), Precision::Month),
+        10 => (s.to_owned(), Precision::Day),
+        _ => return None,
+    };
+    let d = NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()?;
+    Some(PartialDate::new(d, precision))
+}
+
+fn system_of(uri: &str) -> CodeSystem {
+    match uri {
+        "http://snomed.info/sct" => CodeSystem::Snomed,
+        "https://dmd.nhs.uk" => CodeSystem::Dmd,
+        "http://loinc.org" => CodeSystem::Loinc,
+        "http://unitsofmeasure.org" => CodeSystem::Ucum,
+        "http://hl7.org/fhir/sid/icd-10" => CodeSystem::Icd10,
+        u => match u.strip_prefix("http://terminology.hl7.org/CodeSystem/v2-") {
+            Some(t) => CodeSystem::V2Table(t.to_owned()),
+            None => match u.strip_prefix("https://fhir.hl7.org.uk/CodeSystem/UKCore-") {
+                Some(n) => CodeSystem::NhsDataDictionary(n.to_owned()),
+                None => CodeSystem::Uri(u.to_owned()),
+            },
+        },
+    }
+}
+
+fn coding(ctx: &mut Ctx<'_>, path: &str, c: &Value) -> Option<Code> {
+    ctx.take(path, c);
+    Some(Code {
+        system: system_of(c.get("system").and_then(Value::as_str).unwrap_or_default()),
+        code: c.get("code")?.as_str()?.to_owned(),
+        display: c.get("display").and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+fn concept(ctx: &mut Ctx<'_>, path: &str, cc: &Value) -> Sourced<Concept> {
+    ctx.take(path, cc);
+    let codes = items(cc, "coding")
+        .filter_map(|(i, c)| coding(ctx, &format!("{path}.coding[{i}]"), c))
+        .collect();
+    Sourced::new(
+        Concept {
+            codes,
+            text: cc.get("text").and_then(Value::as_str).map(str::to_owned),
+        },
+        Source::fhir(path),
+    )
+}
+
+fn first_code(ctx: &mut Ctx<'_>, path: &str, cc: &Value) -> Option<Sourced<Code>> {
+    let c = concept(ctx, path, cc);
+    let code = c.value.codes.into_iter().next()?;
+    Some(Sourced::from_many(code, c.sources))
+}
+
+fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Identifier>> {
+    ctx.take(path, id);
+    let value = id.get("value")?.as_str()?.to_owned();
+    let system = id.get("system").and_then(Value::as_str);
+    let type_code = id.pointer("/type/coding/0/code").and_then(Value::as_str);
+    let type_text = id.pointer("/type/text").and_then(Value::as_str);
+    let authority = id
+        .pointer("/assigner/identifier/value")
+        .or_else(|| id.pointer("/assigner/display"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let vpd = || {
+        authority
+            .as_deref()
+            .and_then(|a| a.strip_prefix("ESR VPD "))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let ident = match (system, type_code, type_text) {
+        (Some(NHS_NUMBER), _, _) => match NhsNumber::parse(&value) {
+            Ok(number) => {
+                let verification = id
+                    .pointer("/extension/0/valueCodeableConcept/coding/0/code")
+                    .and_then(Value::as_str)
+                    .and_then(VerificationStatus::from_code);
+                Identifier::Nhs {
+                    number,
+                    verification,
+                }
+            }
+            Err(e) => {
+                ctx.invalid(
+                    &format!("{path}.value"),
+                    &value,
+                    &format!("invalid NHS number: {e}"),
+                    Action::NotUsedForMatching,
+                );
+                Identifier::Other {
+                    system: Some("NHS (invalid)".into()),
+                    value,
+                }
+            }
+        },
+        (Some(ODS_ORG), _, _) => Identifier::OdsOrganisation(value),
+        (Some(ODS_SITE), _, _) => Identifier::OdsSite(value),
+        (Some("https://fhir.hl7.org.uk/Id/gmc-number"), _, _) => Identifier::Gmc(value),
+        (Some("https://fhir.hl7.org.uk/Id/gmp-number"), _, _) => Identifier::Gmp(value),
+        (Some("https://fhir.hl7.org.uk/Id/nmc-number"), _, _) => Identifier::Nmc(value),
+        (Some("https://fhir.hl7.org.uk/Id/hcpc-number"), _, _) => Identifier::Hcpc(value),
+        (Some("https://fhir.hl7.org.uk/Id/gphc-number"), _, _) => Identifier::Gphc(value),
+        (Some("https://fhir.nhs.uk/Id/sds-user-id"), _, _) => Identifier::SdsUser(value),
+        (Some("https://fhir.nhs.uk/Id/sds-role-profile-id"), _, _) => {
+            Identifier::SdsRoleProfile(value)
+        }
+        (_, Some("MR"), _) => Identifier::Mrn { value, authority },
+        (_, Some("VN"), _) => Identifier::VisitNumber { value, authority },
+        (_, _, Some("ESR person id")) => Identifier::EsrPerson { vpd: vpd(), value },
+        (_, _, Some("ESR assignment number")) => Identifier::EsrAssignment { vpd: vpd(), value },
+        (_, _, Some("ESR position number")) => Identifier::EsrPosition { vpd: vpd(), value },
+        (_, _, Some("ESR employee number")) => Identifier::EsrEmployee { vpd: vpd(), value },
+        (_, _, Some("National Insurance number")) => Identifier::NiNumber { valid: true, value },
+        (s, _, t) => Identifier::Other {
+            system: s.or(t).map(str::to_owned),
+            value,
+        },
+    };
+    Some(Sourced::new(ident, Source::fhir(format!("{path}.value"))))
+}
+
+fn name(ctx: &mut Ctx<'_>, path: &str, n: &Value) -> Sourced<HumanName> {
+    ctx.take(path, n);
+    let strs = |k: &str| -> Vec<String> {
+        n.get(k)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    Sourced::new(
+        HumanName {
+            family: n.get("family").and_then(Value::as_str).map(str::to_owned),
+            given: strs("given"),
+            prefix: strs("prefix"),
+            suffix: strs("suffix"),
+            usage: n.get("use").and_then(Value::as_str).map(str::to_owned),
+        },
+        Source::fhir(path),
+    )
+}
+
+fn address(ctx: &mut Ctx<'_>, path: &str, a: &Value) -> Sourced<Address> {
+    ctx.take(path, a);
+    let s = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_owned);
+    Sourced::new(
+        Address {
+            lines: a
+                .get("line")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            city: s("city"),
+            district: s("district"),
+            postcode: s("postalCode"),
+            country: s("country"),
+            usage: s("use"),
+        },
+        Source::fhir(path),
+    )
+}
+
+fn telecom(ctx: &mut Ctx<'_>, path: &str, t: &Value) -> Option<Sourced<Telecom>> {
+    ctx.take(path, t);
+    Some(Sourced::new(
+        Telecom {
+            system: t.get("system").and_then(Value::as_str).map(str::to_owned),
+            value: t.get("value")?.as_str()?.to_owned(),
+            usage: t.get("use").and_then(Value::as_str).map(str::to_owned),
+        },
+        Source::fhir(path),
+    ))
+}
+
+fn date_time_at(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    obj: &Value,
+    key: &str,
+) -> Option<Sourced<PartialDateTime>> {
+    let s = ctx.str(base, obj, key)?;
+    match parse_date_time(&s.value) {
+        Some(t) => Some(s.map(|_| t)),
+        None => {
+            let path = format!("{base}.{key}");
+            ctx.invalid(&path, &s.value, "not a FHIR dateTime", Action::Dropped);
+            None
+        }
+    }
+}
+
+fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
+    let mut p = Patient::default();
+    for (i, id) in items(r, "identifier") {
+        if let Some(x) = identifier(ctx, &format!("{base}.identifier[{i}]"), id) {
+            p.identifiers.push(x);
+        }
+    }
+    for (i, n) in items(r, "name") {
+        p.names.push(name(ctx, &format!("{base}.name[{i}]"), n));
+    }
+    p.gender = ctx.str(base, r, "gender").and_then(|g| {
+        let v = match g.value.as_str() {
+            "male" => Gender::Male,
+            "female" => Gender::Female,
+            "other" => Gender::Other,
+            "unknown" => Gender::Unknown,
+            _ => return None,
+        };
+        Some(g.map(|_| v))
+    });
+    p.birth_date = ctx
+        .str(base, r, "birthDate")
+        .and_then(|b| parse_date(&b.value).map(|d| b.map(|_| d)));
+    if let Some(d) = date_time_at(ctx, base, r, "deceasedDateTime") {
+        p.deceased = Some(d.map(Deceased::At));
+    } else if r.get("deceasedBoolean").and_then(Value::as_bool) == Some(true) {
+        let path = format!("{base}.deceasedBoolean");
+        ctx.used.insert(path.clone());
+        p.deceased = Some(Sourced::new(Deceased::Yes, Source::fhir(path)));
+    }
+    for (i, a) in items(r, "address") {
+        p.addresses
+            .push(address(ctx, &format!("{base}.address[{i}]"), a));
+    }
+    for (i, t) in items(r, "telecom") {
+        if let Some(x) = telecom(ctx, &format!("{base}.telecom[{i}]"), t) {
+            p.telecom.push(x);
+        }
+    }
+    for (i, e) in items(r, "extension") {
+        let url = e.get("url").and_then(Value::as_str).unwrap_or_default();
+        if url.ends_with("Extension-UKCore-EthnicCategory") {
+            if let Some(cc) = e.get("valueCodeableConcept") {
+                let path = format!("{base}.extension[{i}]");
+                ctx.take(&path, e);
+                p.ethnic_category = first_code(ctx, &format!("{path}.valueCodeableConcept"), cc)
+                    .map(|c| {
+                        c.map(|mut code| {
+                            code.system = CodeSystem::NhsDataDictionary("EthnicCategory".into());
+                            code
+                        })
+                    });
+            }
+        }
+    }
+    for (i, c) in items(r, "contact") {
+        let path = format!("{base}.contact[{i}]");
+        let mut rels = items(c, "relationship")
+            .filter_map(|(j, cc)| first_code(ctx, &format!("{path}.relationship[{j}]"), cc));
+        let relationship = rels.next();
+        let role = rels.next();
+        drop(rels);
+        let contact = Contact {
+            name: c.get("name").map(|n| name(ctx, &format!("{path}.name"), n)),
+            relationship,
+            role,
+            address: c
+                .get("address")
+                .map(|a| address(ctx, &format!("{path}.address"), a)),
+            telecom: items(c, "telecom")
+                .filter_map(|(j, t)| telecom(ctx, &format!("{path}.telecom[{j}]"), t))
+                .collect(),
+        };
+        p.contacts.push(contact);
+    }
+    for (i, g) in items(r, "generalPractitioner") {
+        let path = format!("{base}.generalPractitioner[{i}]");
+        let Some(id) = g.get("identifier") else {
+            continue;
+        };
+        ctx.take(
+            &format!("{path}.type"),
+            g.get("type").unwrap_or(&Value::Null),
+        );
+        let x = identifier(ctx, &format!("{path}.identifier"), id);
+        match g.get("type").and_then(Value::as_str) {
+            Some("Organization") => p.gp_practice = x,
+            _ => p.gp = x,
+        }
+    }
+    p
+}
+
+fn practitioner(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Practitioner {
+    let mut p = Practitioner::default();
+    for (i, id) in items(r, "identifier") {
+        if let Some(x) = identifier(ctx, &format!("{base}.identifier[{i}]"), id) {
+            p.identifiers.push(x);
+        }
+    }
+    p.name = items(r, "name")
+        .next()
+        .map(|(i, n)| name(ctx, &format!("{base}.name[{i}]"), n));
+    p
+}
+
+fn location(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Location {
+    let mut l = Location::default();
+    for (i, id) in items(r, "identifier") {
+        if let Some(x) = identifier(ctx, &format!("{base}.identifier[{i}]"), id) {
+            l.identifiers.push(x);
+        }
+    }
+    l.name = ctx.str(base, r, "name");
+    if let Some(t) = r.get("physicalType") {
+        // Derived from the bed (PL.3) when written; nothing more to read.
+        ctx.take(&format!("{base}.physicalType"), t);
+    }
+    if let Some(a) = r.get("address") {
+        l.address = Some(address(ctx, &format!("{base}.address"), a));
+    }
+    l
+}
+
+/// Follows a reference to a resource in the Bundle, consuming the reference.
+fn resolve<'v>(ctx: &mut Ctx<'v>, path: &str, reference: &Value) -> Option<(String, &'v Value)> {
+    let target = reference.get("reference")?.as_str()?;
+    ctx.take(path, reference);
+    ctx.by_url.get(target).cloned()
+}
+
+fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
+    let mut e = Encounter::default();
+    for (i, id) in items(r, "identifier") {
+        if let Some(x) = identifier(ctx, &format!("{base}.identifier[{i}]"), id) {
+            e.identifiers.push(x);
+        }
+    }
+    e.status = ctx.str(base, r, "status").map(|s| s.value);
+    if let Some(c) = r.get("class") {
+        let path = format!("{base}.class");
+        ctx.take(&path, c);
+        let class = match c.get("code").and_then(Value::as_str) {
+            Some("IMP" | "ACUTE" | "NONAC") => EncounterClass::Inpatient,
+            Some("AMB") => EncounterClass::Outpatient,
+            Some("EMER") => EncounterClass::Emergency,
+            Some("PRENC") => EncounterClass::PreAdmission,
+            _ => EncounterClass::Other,
+        };
+        e.class = Some(Sourced::new(class, Source::fhir(path)));
+    }
+    if let Some(s) = r.get("serviceType") {
+        e.service = first_code(ctx, &format!("{base}.serviceType"), s);
+    }
+    if let Some(p) = r.get("period") {
+        let pb = format!("{base}.period");
+        e.admitted = date_time_at(ctx, &pb, p, "start");
+        e.discharged = date_time_at(ctx, &pb, p, "end");
+    }
+    for (i, part) in items(r, "participant") {
+        let path = format!("{base}.participant[{i}]");
+        let role = part
+            .pointer("/type/0/coding/0/code")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(t) = part.get("type") {
+            ctx.take(&format!("{path}.type"), t);
+        }
+        if let Some((pb, pr)) = part
+            .get("individual")
+            .and_then(|ind| resolve(ctx, &format!("{path}.individual"), ind))
+        {
+            let practitioner = practitioner(ctx, &pb, pr);
+            e.participants.push(Participant { role, practitioner });
+        }
+    }
+    for (i, l) in items(r, "location") {
+        let path = format!("{base}.location[{i}]");
+        let status = l.get("status").and_then(Value::as_str).unwrap_or("active");
+        if let Some(s) = l.get("status") {
+            ctx.take(&format!("{path}.status"), s);
+        }
+        if let Some((lb, lr)) = l
+            .get("location")
+            .and_then(|x| resolve(ctx, &format!("{path}.location"), x))
+        {
+            let loc = location(ctx, &lb, lr);
+            if status == "completed" {
+                e.prior_location = Some(loc);
+            } else {
+                e.location = Some(loc);
+            }
+        }
+    }
+    if let Some(rc) = r.pointer("/reasonCode/0") {
+        e.reason = Some(concept(ctx, &format!("{base}.reasonCode[0]"), rc));
+    }
+    for (i, x) in items(r, "extension") {
+        let url = x.get("url").and_then(Value::as_str).unwrap_or_default();
+        if url.ends_with("Extension-UKCore-DischargeMethod") {
+            let path = format!("{base}.extension[{i}]");
+            ctx.take(&format!("{path}.url"), x.get("url").unwrap_or(&Value::Null));
+            if let Some(cc) = x.get("valueCodeableConcept") {
+                e.discharge_method = first_code(ctx, &format!("{path}.valueCodeableConcept"), cc);
+            }
+        }
+    }
+    if let Some(h) = r.get("hospitalization") {
+        let hb = format!("{base}.hospitalization");
+        for (i, x) in items(h, "extension") {
+            let url = x.get("url").and_then(Value::as_str).unwrap_or_default();
+            if url.ends_with("Extension-UKCore-AdmissionMethod") {
+                let path = format!("{hb}.extension[{i}]");
+                ctx.take(&format!("{path}.url"), x.get("url").unwrap_or(&Value::Null));
+                if let Some(cc) = x.get("valueCodeableConcept") {
+                    e.admission_method =
+                        first_code(ctx, &format!("{path}.valueCodeableConcept"), cc);
+                }
+            }
+        }
+        if let Some(d) = h.get("dischargeDisposition") {
+            e.discharge_destination = first_code(ctx, &format!("{hb}.dischargeDisposition"), d);
+        }
+    }
+    e
+}
+
+fn status_of(s: &str) -> ResultStatus {
+    match s {
+        "registered" => ResultStatus::Registered,
+        "preliminary" | "partial" => ResultStatus::Preliminary,
+        "final" => ResultStatus::Final,
+        "amended" | "corrected" | "appended" => ResultStatus::Amended,
+        "cancelled" => ResultStatus::Cancelled,
+        "entered-in-error" => ResultStatus::EnteredInError,
+        _ => ResultStatus::Unknown,
+    }
+}
+
+fn quantity(ctx: &mut Ctx<'_>, path: &str, q: &Value) -> Option<Quantity> {
+    ctx.take(path, q);
+    let value = match q.get("value")? {
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let s = |k: &str| q.get(k).and_then(Value::as_str).map(str::to_owned);
+    let ucum = (s("system").as_deref() == Some("http://unitsofmeasure.org"))
+        .then(|| s("code"))
+        .flatten();
+    Some(Quantity {
+        value,
+        unit: s("unit").or_else(|| ucum.clone()),
+        ucum,
+        comparator: s("comparator"),
+    })
+}
+
+fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> {
+    let code = concept(ctx, &format!("{base}.code"), r.get("code")?);
+    let status = ctx.str(base, r, "status").map(|s| s.map(|v| status_of(&v)));
+    let value = if let Some(q) = r.get("valueQuantity") {
+        let path = format!("{base}.valueQuantity");
+        quantity(ctx, &path, q)
+            .map(|q| Sourced::new(ObservationValue::Quantity(q), Source::fhir(path)))
+    } else if let Some(s) = ctx.str(base, r, "valueString") {
+        Some(s.map(ObservationValue::Text))
+    } else if let Some(cc) = r.get("valueCodeableConcept") {
+        Some(concept(ctx, &format!("{base}.valueCodeableConcept"), cc).map(ObservationValue::Coded))
+    } else {
+        date_time_at(ctx, base, r, "valueDateTime").map(|d| d.map(ObservationValue::DateTime))
+    };
+    if let Some(d) = r.get("dataAbsentReason") {
+        ctx.take(&format!("{base}.dataAbsentReason"), d);
+    }
+    let interpretation = items(r, "interpretation")
+        .filter_map(|(i, c)| first_code(ctx, &format!("{base}.interpretation[{i}]"), c))
+        .collect();
+    let notes = items(r, "note")
+        .filter_map(|(i, n)| ctx.str(&format!("{base}.note[{i}]"), n, "text"))
+        .collect();
+    let reference_range = r
+        .pointer("/referenceRange/0")
+        .and_then(|rr| ctx.str(&format!("{base}.referenceRange[0]"), rr, "text"));
+    Some(Observation {
+        code,
+        value,
+        reference_range,
+        interpretation,
+        status,
+        effective: date_time_at(ctx, base, r, "effectiveDateTime"),
+        notes,
+    })
+}
+
+/// Reads a FHIR Bundle (or one Patient / Encounter / … resource) into an
+/// [`Event`] and its [`MappingReport`].
+///
+/// Sources are FHIR element paths (`Bundle.entry[0].resource.name[0]`);
+/// every JSON leaf not read is listed as unmapped, so `mapped + unmapped`
+/// is the number of leaves. The patient's identity follows the same rules
+/// as HL7 v2 input (verified NHS number, NHS number, MRN with authority,
+/// else quarantined).
+pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
+    let mut ctx = Ctx {
+        used: HashSet::new(),
+        report: MappingReport::default(),
+        by_url: HashMap::new(),
+    };
+    let rt = doc
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut resources: Vec<(String, &Value)> = Vec::new();
+    if rt == "Bundle" {
+        for k in ["resourceType", "type", "timestamp", "id"] {
+            if let Some(v) = doc.get(k) {
+                ctx.take(&format!("Bundle.{k}"), v);
+            }
+        }
+        for (i, e) in items(doc, "entry") {
+            let base = format!("Bundle.entry[{i}]");
+            if let Some(r) = e.get("resource") {
+                let rb = format!("{base}.resource");
+                if let Some(u) = e.get("fullUrl").and_then(Value::as_str) {
+                    ctx.by_url.insert(u, (rb.clone(), r));
+                }
+                resources.push((rb, r));
+            }
+            for k in ["fullUrl", "request"] {
+                if let Some(v) = e.get(k) {
+                    ctx.take(&format!("{base}.{k}"), v);
+                }
+            }
+        }
+    } else {
+        resources.push((rt.to_owned(), doc));
+    }
+    let mut event = Event {
+        kind: AdtKind::Other,
+        message_type: "FHIR".into(),
+        message_id: None,
+        sent: None,
+        occurred: None,
+        sender: None,
+        patient: None,
+        merged_from: Vec::new(),
+        encounter: None,
+        allergies: Vec::new(),
+        conditions: Vec::new(),
+        reports: Vec::new(),
+    };
+    if rt == "Bundle" {
+        event.sent = date_time_at(&mut ctx, "Bundle", doc, "timestamp");
+        event.message_id = doc.get("id").and_then(Value::as_str).map(str::to_owned);
+    }
+    for (base, r) in &resources {
+        for k in ["resourceType", "id", "meta"] {
+            if let Some(v) = r.get(k) {
+                ctx.take(&format!("{base}.{k}"), v);
+            }
+        }
+        match r.get("resourceType").and_then(Value::as_str) {
+            Some("Patient") if event.patient.is_none() => {
+                event.patient = Some(patient(&mut ctx, base, r));
+            }
+            Some("Encounter") if event.encounter.is_none() => {
+                event.encounter = Some(encounter(&mut ctx, base, r));
+            }
+            Some("AllergyIntolerance") => {
+                let Some(code) = r.get("code") else { continue };
+                let code = concept(&mut ctx, &format!("{base}.code"), code);
+                let reactions = items(r, "reaction")
+                    .flat_map(|(i, rx)| {
+                        items(rx, "manifestation")
+                            .map(move |(j, m)| {
+                                (format!("{base}.reaction[{i}].manifestation[{j}]"), m)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .filter_map(|(p, m)| {
+                        ctx.take(&p, m);
+                        m.get("text")
+                            .and_then(Value::as_str)
+                            .map(|t| Sourced::new(t.to_owned(), Source::fhir(p)))
+                    })
+                    .collect();
+                let identified = ctx.str(base, r, "onsetDateTime").and_then(|d| {
+                    parse_date(d.value.get(..10).unwrap_or(&d.value)).map(|p| d.map(|_| p))
+                });
+                if let Some(c) = r.get("clinicalStatus") {
+                    ctx.take(&format!("{base}.clinicalStatus"), c);
+                }
+                let category = r.pointer("/category/0").and_then(Value::as_str).map(|c| {
+                    let path = format!("{base}.category[0]");
+                    ctx.used.insert(path.clone());
+                    let code = match c {
+                        "medication" => "DA",
+                        "food" => "FA",
+                        _ => "EA",
+                    };
+                    Sourced::new(
+                        Code::new(CodeSystem::V2Table("0127".into()), code, None),
+                        Source::fhir(path),
+                    )
+                });
+                let severity = ctx.str(base, r, "criticality").map(|c| {
+                    let code = match c.value.as_str() {
+                        "high" => "SV",
+                        "low" => "MI",
+                        _ => "U",
+                    };
+                    c.map(|_| Code::new(CodeSystem::V2Table("0128".into()), code, None))
+                });
+                event.allergies.push(Allergy {
+                    code,
+                    category,
+                    severity,
+                    reactions,
+                    identified,
+                });
+            }
+            Some("Condition") => {
+                let Some(code) = r.get("code") else { continue };
+                let code = concept(&mut ctx, &format!("{base}.code"), code);
+                let recorded = date_time_at(&mut ctx, base, r, "recordedDate");
+                if let Some(c) = r.get("category") {
+                    ctx.take(&format!("{base}.category"), c);
+                }
+                event.conditions.push(Condition {
+                    code,
+                    diagnosis_type: None,
+                    recorded,
+                });
+            }
+            Some("DiagnosticReport") => {
+                let code = r
+                    .get("code")
+                    .map(|c| concept(&mut ctx, &format!("{base}.code"), c))
+                    .unwrap_or_else(|| Sourced::from_many(Concept::default(), Vec::new()));
+                let mut report = ResultReport {
+                    identifiers: Vec::new(),
+                    code,
+                    status: ctx.str(base, r, "status").map(|s| s.map(|v| status_of(&v))),
+                    effective: date_time_at(&mut ctx, base, r, "effectiveDateTime"),
+                    issued: date_time_at(&mut ctx, base, r, "issued"),
+                    ordered_by: None,
+                    observations: Vec::new(),
+                };
+                for (i, id) in items(r, "identifier") {
+                    if let Some(x) = identifier(&mut ctx, &format!("{base}.identifier[{i}]"), id) {
+                        report.identifiers.push(x);
+                    }
+                }
+                for (i, res) in items(r, "result") {
+                    if let Some((ob, or)) = resolve(&mut ctx, &format!("{base}.result[{i}]"), res) {
+                        if let Some(o) = observation(&mut ctx, &ob, or) {
+                            report.observations.push(o);
+                        }
+                    }
+                }
+                event.reports.push(report);
+            }
+            _ => {}
+        }
+        // References to the patient / encounter are structural.
+        for k in ["subject", "patient", "encounter"] {
+            if let Some(v) = r.get(k) {
+                ctx.take(&format!("{base}.{k}"), v);
+            }
+        }
+    }
+    if let Some(p) = &event.patient {
+        let d = crate::v2::identity(&p.identifiers);
+        ctx.report.identity.push(d);
+    }
+    // Accounting over every JSON leaf.
+    let (mut total, mut mapped) = (0usize, 0usize);
+    let mut unmapped = Vec::new();
+    let root = if rt == "Bundle" {
+        "Bundle".to_owned()
+    } else {
+        rt.to_owned()
+    };
+    leaves(&root, doc, &mut |p, v| {
+        total += 1;
+        if ctx.used.contains(&p) {
+            mapped += 1;
+        } else {
+            let raw = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            unmapped.push(Unmapped {
+                source: Source::fhir(p),
+                raw,
+            });
+        }
+    });
+    ctx.report.source_leaves = total;
+    ctx.report.mapped = mapped;
+    ctx.report.unmapped = unmapped;
+    (event, ctx.report)
+}
