@@ -433,9 +433,24 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         .map(|(_, &i)| i)
         .collect();
     persons.sort_unstable();
+    // Assignment and extra-information rows in effect, by person, in file order.
+    let mut by_person: HashMap<String, Vec<(&'static str, usize)>> = HashMap::new();
+    for ((prefix, _), &i) in &live {
+        let tag = match prefix.as_str() {
+            "AS" => "AS",
+            "ET" => "ET",
+            _ => continue,
+        };
+        if let Some(p) = ctx.rows.get(i).and_then(|r| r.raw("Person ID")) {
+            by_person.entry(p.to_owned()).or_default().push((tag, i));
+        }
+    }
+    for rows in by_person.values_mut() {
+        rows.sort_unstable_by_key(|(_, i)| *i);
+    }
     let mut workers = Vec::with_capacity(persons.len());
     for pi in persons {
-        let w = worker(&mut ctx, pi, &live);
+        let w = worker(&mut ctx, pi, &live, &by_person);
         let decision = identity(&w);
         ctx.report.identity.push(decision);
         workers.push(w);
@@ -447,7 +462,12 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
     }
 }
 
-fn worker(ctx: &mut Ctx, pi: usize, live: &HashMap<(String, String), usize>) -> Worker {
+fn worker(
+    ctx: &mut Ctx,
+    pi: usize,
+    live: &HashMap<(String, String), usize>,
+    by_person: &HashMap<String, Vec<(&'static str, usize)>>,
+) -> Worker {
     let mut w = Worker::default();
     let _ = ctx.text(pi, "Record Type");
     let _ = ctx.date(pi, "Effective Start Date");
@@ -576,18 +596,7 @@ fn worker(ctx: &mut Ctx, pi: usize, live: &HashMap<(String, String), usize>) -> 
         return w;
     };
     // Assignments and registrations of this person, in file order.
-    let mut mine: Vec<(String, usize)> = live
-        .iter()
-        .filter(|((p, _), _)| p == "AS" || p == "ET")
-        .filter(|(_, i)| {
-            ctx.rows
-                .get(**i)
-                .and_then(|r| r.raw("Person ID"))
-                .is_some_and(|p| p == pid)
-        })
-        .map(|((p, _), &i)| (p.clone(), i))
-        .collect();
-    mine.sort_unstable_by_key(|(_, i)| *i);
+    let mine = by_person.get(&pid).cloned().unwrap_or_default();
     for (prefix, ai) in mine {
         if prefix == "AS" {
             w.assignments.push(assignment(ctx, ai, live));
