@@ -370,11 +370,12 @@ fn patient(p: &Patient, id: &str) -> Value {
     if let Some(e) = &p.ethnic_category {
         ext.push(json!({
             "url": format!("{UKCORE_SD}Extension-UKCore-EthnicCategory"),
-            "valueCodeableConcept": {"coding": [{
-                "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland",
-                "code": e.value.code,
-                "display": e.value.display,
-            }]}
+            "valueCodeableConcept": {"coding": [coding(&Code {
+                system: carecodec_model::CodeSystem::Uri(
+                    "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland".into(),
+                ),
+                ..e.value.clone()
+            })]}
         }));
     }
     put(&mut o, "extension", Value::Array(ext));
