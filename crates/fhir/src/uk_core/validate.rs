@@ -792,22 +792,27 @@ const ENCOUNTER_STATUS: &[&str] = &[
     "unknown",
 ];
 
-/// Vital-sign LOINC "magic codes" and their UCUM units (`None`: no Quantity unit fixed, e.g.
-/// a panel).
+/// Vital-sign LOINC "magic codes" with a name and the UCUM codes their `valueQuantity` may
+/// use (the fixed unit of each UK Core vital-sign profile; body height binds to all distance
+/// units, of which the usual ones are listed; empty: no Quantity value, e.g. a panel).
 #[cfg(feature = "observation")]
-const VITAL_SIGNS: &[(&str, &str, Option<&str>)] = &[
-    ("39156-5", "BMI", Some("kg/m2")),
-    ("85354-9", "blood pressure panel", None),
-    ("8302-2", "body height", Some("cm")),
-    ("8310-5", "body temperature", Some("Cel")),
-    ("29463-7", "body weight", Some("kg")),
-    ("9843-4", "head circumference", Some("cm")),
-    ("8867-4", "heart rate", Some("/min")),
-    ("2708-6", "oxygen saturation", Some("%")),
-    ("59408-5", "oxygen saturation (pulse oximetry)", Some("%")),
-    ("9279-1", "respiratory rate", Some("/min")),
-    ("8480-6", "systolic blood pressure", Some("mm[Hg]")),
-    ("8462-4", "diastolic blood pressure", Some("mm[Hg]")),
+pub const VITAL_SIGNS: &[(&str, &str, &[&str])] = &[
+    ("39156-5", "BMI", &["kg/m2"]),
+    ("85354-9", "blood pressure panel", &[]),
+    (
+        "8302-2",
+        "body height",
+        &["cm", "m", "mm", "[in_i]", "[ft_i]"],
+    ),
+    ("8310-5", "body temperature", &["Cel"]),
+    ("29463-7", "body weight", &["kg"]),
+    ("9843-4", "head circumference", &["cm"]),
+    ("8867-4", "heart rate", &["/min"]),
+    ("2708-6", "oxygen saturation", &["%"]),
+    ("59408-5", "oxygen saturation (pulse oximetry)", &["%"]),
+    ("9279-1", "respiratory rate", &["/min"]),
+    ("8480-6", "systolic blood pressure", &["mm[Hg]"]),
+    ("8462-4", "diastolic blood pressure", &["mm[Hg]"]),
 ];
 
 #[cfg(feature = "observation")]
@@ -906,7 +911,8 @@ fn observation(c: &mut Checker, o: &crate::model::Observation, profile: Profile)
         VITAL_SIGNS
             .iter()
             .find(|(k, _, _)| codes.contains(k))
-            .and_then(|(_, name, unit)| unit.map(|u| (*name, u)))
+            .filter(|(_, _, units)| !units.is_empty())
+            .map(|(_, name, units)| (*name, *units))
     };
     if let (Some(ObservationValue::Quantity(q)), Some((name, unit))) = (&o.value, unit_for(&loinc))
     {
@@ -947,7 +953,13 @@ fn observation(c: &mut Checker, o: &crate::model::Observation, profile: Profile)
 }
 
 #[cfg(feature = "observation")]
-fn quantity_unit(c: &mut Checker, q: &crate::model::Quantity, name: &str, unit: &str, at: &str) {
+fn quantity_unit(
+    c: &mut Checker,
+    q: &crate::model::Quantity,
+    name: &str,
+    units: &[&str],
+    at: &str,
+) {
     if text(&q.system) != Some(UCUM) {
         c.error(
             IssueCode::Value,
@@ -956,16 +968,16 @@ fn quantity_unit(c: &mut Checker, q: &crate::model::Quantity, name: &str, unit: 
         );
     }
     match text(&q.code) {
-        Some(code) if code == unit => {}
+        Some(code) if units.contains(&code) => {}
         Some(code) => c.error(
             IssueCode::Value,
             format!("{at}.code"),
-            format!("{name}: UCUM code '{code}', expected '{unit}'"),
+            format!("{name}: UCUM code '{code}', expected {}", units.join(" | ")),
         ),
         None => c.error(
             IssueCode::Required,
             format!("{at}.code"),
-            format!("{name}: the UCUM code '{unit}' is mandatory"),
+            format!("{name}: the UCUM code ({}) is mandatory", units.join(" | ")),
         ),
     }
 }
