@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use carecodec_fhir::uk_core::validate::{Profile, Severity, validate};
-use carecodec_fhir::{json, xml};
+use carecodec_fhir::{Resource, json, xml};
 
 /// Examples the official repository ships although they are invalid, with the reason.
 const REJECTED_AT_PARSE: &[(&str, &str)] = &[(
@@ -57,6 +57,7 @@ fn ukcore_examples_parse_and_validate() {
         .collect();
     files.sort();
     let (mut parsed, mut validated, mut disabled, mut rejected, mut warnings) = (0, 0, 0, 0, 0);
+    let mut entries = 0;
     let mut failures = Vec::new();
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -83,6 +84,31 @@ fn ukcore_examples_parse_and_validate() {
             failures.push(format!("{name}: parsed but should be rejected ({why})"));
             continue;
         }
+        // Bundle entries are validated against their own profiles too.
+        if let Resource::Bundle(b) = &resource {
+            for (i, r) in b
+                .entry
+                .iter()
+                .filter_map(|e| e.resource.as_ref())
+                .enumerate()
+            {
+                let Some(profile) = Profile::for_resource(r) else {
+                    continue;
+                };
+                entries += 1;
+                let errors: Vec<String> = validate(r, profile)
+                    .iter()
+                    .filter(|i| i.severity == Severity::Error)
+                    .map(|i| i.to_string())
+                    .collect();
+                if !errors.is_empty() {
+                    failures.push(format!(
+                        "{name} entry {i} ({profile}): {}",
+                        errors.join("; ")
+                    ));
+                }
+            }
+        }
         let Some(profile) = profile_for(&name, &resource) else {
             continue;
         };
@@ -105,8 +131,9 @@ fn ukcore_examples_parse_and_validate() {
         }
     }
     println!(
-        "{} files: {parsed} parsed, {validated} validated against a profile, {warnings} warnings, \
-         {rejected} rejected as expected, {disabled} of disabled resource types",
+        "{} files: {parsed} parsed, {validated} validated against a profile (+ {entries} Bundle \
+         entries), {warnings} warnings, {rejected} rejected as expected, {disabled} of disabled \
+         resource types",
         files.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
