@@ -88,3 +88,28 @@ fn nhs_itk_adt_corpus() {
     }
     assert_eq!(n, 8);
 }
+
+#[test]
+fn fhir_converter_adt_oru_messages() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/mapping/fhir-converter/messages");
+    if !dir.is_dir() {
+        println!("skipped: ../shared/corpora not found ({})", dir.display());
+        return;
+    }
+    let (mut files, mut bundles) = (0, 0);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("ADT") || name.starts_with("ORU")) {
+            continue;
+        }
+        files += 1;
+        bundles += check(&name, &std::fs::read(&path).unwrap());
+    }
+    println!("FHIR-Converter ADT/ORU: {files} files, {bundles} Bundles (the rest quarantined)");
+    assert!(
+        files > 50 && bundles + 5 >= files,
+        "{files} files, {bundles} Bundles"
+    );
+}
