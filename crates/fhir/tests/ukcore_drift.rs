@@ -9,10 +9,13 @@
     clippy::panic
 )]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use carecodec_fhir::uk_core::validate::{Profile, VITAL_SIGNS};
+use carecodec_fhir::uk_core::validate::{
+    BIRTH_SEX_CODES, ETHNIC_CATEGORY_ENGLAND_CODES, NHS_NUMBER_VERIFICATION_STATUS_CODES, Profile,
+    VITAL_SIGNS,
+};
 use carecodec_fhir::uk_core::{self, ext};
 
 /// StructureDefinition file name → its XML text, or `None` when the corpus is absent.
@@ -182,4 +185,81 @@ fn vital_sign_codes_and_units_match() {
         }
     }
     assert!(checked >= 8, "only {checked} fixed units found");
+}
+
+/// A conformance file (value set or code system) by name.
+fn conformance(sub: &str, file: &str) -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/fhir/ukcore-conformance")
+        .join(sub)
+        .join(file);
+    if path.is_file() {
+        Some(std::fs::read_to_string(path).unwrap())
+    } else {
+        println!("skipped: ../shared/corpora not found");
+        None
+    }
+}
+
+/// (system, code) pairs of a ValueSet: each `<code>` paired with the last http(s) `<system>`
+/// before it (compose includes and the expansion both follow that shape).
+fn value_set_pairs(xml: &str) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    let mut system = String::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(" value=\"") {
+        let tag_start = rest[..i].rfind('<').unwrap();
+        let tag = &rest[tag_start + 1..i];
+        let after = &rest[i + 8..];
+        let value = &after[..after.find('"').unwrap()];
+        match tag {
+            "system" if value.starts_with("http") => system = value.to_string(),
+            "code" if !system.is_empty() => {
+                out.insert((system.clone(), value.to_string()));
+            }
+            _ => {}
+        }
+        rest = after;
+    }
+    out
+}
+
+fn pairs(table: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    table
+        .iter()
+        .map(|(s, c)| (s.to_string(), c.to_string()))
+        .collect()
+}
+
+#[test]
+fn value_set_tables_match() {
+    let Some(vs) = conformance(
+        "valuesets",
+        "ValueSet-UKCore-NHSNumberVerificationStatus.xml",
+    ) else {
+        return;
+    };
+    assert_eq!(
+        value_set_pairs(&vs),
+        pairs(NHS_NUMBER_VERIFICATION_STATUS_CODES)
+    );
+    let vs = conformance("valuesets", "ValueSet-UKCore-BirthSex.xml").unwrap();
+    assert_eq!(value_set_pairs(&vs), pairs(BIRTH_SEX_CODES));
+    // Code system concepts: the first <code> after each <concept>.
+    let cs = conformance("codesystems", "CodeSystem-UKCore-EthnicCategoryEngland.xml").unwrap();
+    assert_eq!(url(&cs), uk_core::ETHNIC_CATEGORY_ENGLAND);
+    let codes: BTreeSet<&str> = cs
+        .match_indices("<concept>")
+        .map(|(i, _)| values(&cs[i..], "code")[0])
+        .collect();
+    assert_eq!(
+        codes,
+        ETHNIC_CATEGORY_ENGLAND_CODES.iter().copied().collect()
+    );
+    let cs = conformance(
+        "codesystems",
+        "CodeSystem-UKCore-NHSNumberVerificationStatusEngland.xml",
+    )
+    .unwrap();
+    assert_eq!(url(&cs), uk_core::NHS_NUMBER_VERIFICATION_STATUS_ENGLAND);
 }

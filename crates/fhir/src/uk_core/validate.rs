@@ -652,30 +652,57 @@ fn binding(
     }
 }
 
-const NHS_NUMBER_VERIFICATION_STATUS_WALES: &str =
+/// Code system of the NHS number verification status codes used in Wales (`nn`, `01`–`08`).
+pub const NHS_NUMBER_VERIFICATION_STATUS_WALES: &str =
     "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales";
 const NULL_FLAVOR: &str = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor";
 const V3_GENDER: &str = "http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender";
 
-/// ValueSet UKCore-NHSNumberVerificationStatus (England 01–08, Wales nn + 01–08, NullFlavor NI).
+/// ValueSet UKCore-NHSNumberVerificationStatus: (code system, code) pairs — England `01`–`08`,
+/// Wales `nn` and `01`–`08`, v3 NullFlavor `NI`. A required binding.
+pub const NHS_NUMBER_VERIFICATION_STATUS_CODES: &[(&str, &str)] = &[
+    (NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "01"),
+    (NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "02"),
+    (NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "03"),
+    (NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "04"),
+    (NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "05"),
+    (NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "06"),
+    (NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "07"),
+    (NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "08"),
+    (NHS_NUMBER_VERIFICATION_STATUS_WALES, "nn"),
+    (NHS_NUMBER_VERIFICATION_STATUS_WALES, "01"),
+    (NHS_NUMBER_VERIFICATION_STATUS_WALES, "02"),
+    (NHS_NUMBER_VERIFICATION_STATUS_WALES, "03"),
+    (NHS_NUMBER_VERIFICATION_STATUS_WALES, "04"),
+    (NHS_NUMBER_VERIFICATION_STATUS_WALES, "05"),
+    (NHS_NUMBER_VERIFICATION_STATUS_WALES, "06"),
+    (NHS_NUMBER_VERIFICATION_STATUS_WALES, "07"),
+    (NHS_NUMBER_VERIFICATION_STATUS_WALES, "08"),
+    (NULL_FLAVOR, "NI"),
+];
+
+/// CodeSystem UKCore-EthnicCategoryEngland: the NHS Data Dictionary letters and `99`.
+pub const ETHNIC_CATEGORY_ENGLAND_CODES: &[&str] = &[
+    "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z", "99",
+];
+
+/// ValueSet UKCore-BirthSex: (code system, code) pairs. A required binding.
+pub const BIRTH_SEX_CODES: &[(&str, &str)] = &[
+    (V3_GENDER, "F"),
+    (V3_GENDER, "M"),
+    (V3_GENDER, "UN"),
+    (NULL_FLAVOR, "UNK"),
+];
+
 fn verification_status_ok(system: &str, code: &str) -> bool {
-    const CODES: &[&str] = &["01", "02", "03", "04", "05", "06", "07", "08"];
-    match system {
-        NHS_NUMBER_VERIFICATION_STATUS_ENGLAND => CODES.contains(&code),
-        NHS_NUMBER_VERIFICATION_STATUS_WALES => code == "nn" || CODES.contains(&code),
-        NULL_FLAVOR => code == "NI",
-        _ => false,
-    }
+    NHS_NUMBER_VERIFICATION_STATUS_CODES.contains(&(system, code))
 }
 
-/// ValueSet UKCore-EthnicCategory, England part (NHS Data Dictionary letters and `99`); the
-/// Wales and Scotland code systems are accepted with any code.
+/// The England part of UKCore-EthnicCategory is checked code by code; the Wales, Scotland and
+/// generic code systems are accepted with any code.
 fn ethnic_category_ok(system: &str, code: &str) -> bool {
-    const ENGLAND: &[&str] = &[
-        "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z", "99",
-    ];
     match system {
-        ETHNIC_CATEGORY_ENGLAND => ENGLAND.contains(&code),
+        ETHNIC_CATEGORY_ENGLAND => ETHNIC_CATEGORY_ENGLAND_CODES.contains(&code),
         "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales"
         | "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryScotland"
         | "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategory" => true,
@@ -683,13 +710,8 @@ fn ethnic_category_ok(system: &str, code: &str) -> bool {
     }
 }
 
-/// ValueSet UKCore-BirthSex (v3 AdministrativeGender F, M, UN; NullFlavor UNK).
 fn birth_sex_ok(system: &str, code: &str) -> bool {
-    match system {
-        V3_GENDER => matches!(code, "F" | "M" | "UN"),
-        NULL_FLAVOR => code == "UNK",
-        _ => false,
-    }
+    BIRTH_SEX_CODES.contains(&(system, code))
 }
 
 #[cfg(feature = "patient")]
