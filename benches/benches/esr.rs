@@ -14,7 +14,7 @@ use std::hint::black_box;
 
 use carecodec_benches::esr::go_file;
 use carecodec_esr::reader::RawRecord;
-use carecodec_esr::{GoOptions, GoReader};
+use carecodec_esr::{GoOptions, GoReader, TypedRecord};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn benches(c: &mut Criterion) {
@@ -56,6 +56,21 @@ fn benches(c: &mut Criterion) {
             let mut n = 0usize;
             while let Some(e) = r.next_record() {
                 n += e.typed().map_or(0, |t| t.fields.len());
+            }
+            n
+        })
+    });
+
+    // The same, refilling one kept `TypedRecord` (buffers reused).
+    g.bench_function("read_validated_typed_into", |b| {
+        b.iter(|| {
+            let mut r = GoReader::new(&file[..], name, GoOptions::default());
+            let mut rec = TypedRecord::default();
+            let mut n = 0usize;
+            while let Some(e) = r.next_record() {
+                if e.typed_into(&mut rec) {
+                    n += rec.fields.len();
+                }
             }
             n
         })

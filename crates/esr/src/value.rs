@@ -41,6 +41,96 @@ pub fn decode(raw: &[u8], utf8: bool) -> Cow<'_, str> {
     }
 }
 
+/// Appends the decoded text of `raw` to `out` (the same text as [`decode`]).
+///
+/// ```
+/// use carecodec_esr::value::decode_into;
+///
+/// let mut s = String::from("x");
+/// decode_into(b"Caf\xe9", false, &mut s);
+/// assert_eq!(s, "xCafé");
+/// ```
+pub fn decode_into(raw: &[u8], utf8: bool, out: &mut String) {
+    match std::str::from_utf8(raw) {
+        Ok(s) if utf8 || s.is_ascii() => out.push_str(s),
+        _ if utf8 => out.push_str(&String::from_utf8_lossy(raw)),
+        _ => out.extend(raw.iter().map(|&b| char::from(b))),
+    }
+}
+
+/// Spare strings and lists recycled from a previous [`crate::TypedRecord`],
+/// so that re-typing into the same record allocates nothing once warm.
+#[derive(Default)]
+pub(crate) struct Pool {
+    strings: Vec<String>,
+    lists: Vec<Vec<String>>,
+}
+
+impl Pool {
+    /// An empty string with room for `len` bytes (recycled when possible).
+    fn string(&mut self, len: usize) -> String {
+        match self.strings.pop() {
+            Some(mut s) => {
+                s.clear();
+                s
+            }
+            None => String::with_capacity(len),
+        }
+    }
+
+    /// An empty list with room for `len` strings (recycled when possible).
+    fn list(&mut self, len: usize) -> Vec<String> {
+        match self.lists.pop() {
+            Some(mut l) => {
+                l.clear();
+                l
+            }
+            None => Vec::with_capacity(len),
+        }
+    }
+
+    /// Keeps the buffers of a value that is being replaced.
+    pub(crate) fn recycle(&mut self, v: FieldValue) {
+        match v {
+            FieldValue::Text(s) | FieldValue::Decimal(s) => self.strings.push(s),
+            FieldValue::Segments(mut l) => {
+                self.strings.append(&mut l);
+                self.lists.push(l);
+            }
+            _ => {}
+        }
+    }
+
+    /// `raw` decoded into a (recycled) string.
+    pub(crate) fn text(&mut self, raw: &[u8], utf8: bool) -> String {
+        let mut s = self.string(raw.len());
+        decode_into(raw, utf8, &mut s);
+        s
+    }
+}
+
+// A pool is a cache, not part of a record's value: every pool equals every
+// other, a clone starts empty and debug output shows only its size.
+impl Clone for Pool {
+    fn clone(&self) -> Pool {
+        Pool::default()
+    }
+}
+
+impl PartialEq for Pool {
+    fn eq(&self, _: &Pool) -> bool {
+        true
+    }
+}
+
+impl Eq for Pool {}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pool({})", self.strings.len())
+    }
+}
+
 /// The open end date ESR writes for "no end".
 pub const OPEN_END: &[u8] = b"47121231";
 
@@ -107,6 +197,46 @@ pub fn parse_date(b: &[u8]) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))
 }
 
+/// True when `b` is a `YYYYMMDD` date [`parse_date`] accepts (checked
+/// without building the date: the proleptic Gregorian calendar, years 0–9999).
+fn valid_date(b: &[u8]) -> bool {
+    let [y1, y2, y3, y4, m1, m2, d1, d2] = b else {
+        return false;
+    };
+    let digits = [*y1, *y2, *y3, *y4, *m1, *m2, *d1, *d2];
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let n = |d: &[u8]| d.iter().fold(0u32, |a, c| a * 10 + u32::from(c - b'0'));
+    let (y, m, d) = (n(&[*y1, *y2, *y3, *y4]), n(&[*m1, *m2]), n(&[*d1, *d2]));
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
+}
+
+/// True when `b` is a timestamp [`parse_timestamp`] accepts.
+fn valid_timestamp(b: &[u8]) -> bool {
+    let two = |t: &[u8]| t.iter().fold(0u32, |a, c| a * 10 + u32::from(c - b'0'));
+    match (b.get(..8), b.get(8..)) {
+        (Some(date), Some([])) => valid_date(date),
+        (Some(date), Some([b' ', h1, h2, m1, m2, s1, s2])) => {
+            let t = [*h1, *h2, *m1, *m2, *s1, *s2];
+            valid_date(date)
+                && t.iter().all(u8::is_ascii_digit)
+                && two(&[*h1, *h2]) < 24
+                && two(&[*m1, *m2]) < 60
+                && two(&[*s1, *s2]) < 60
+        }
+        _ => false,
+    }
+}
+
 /// Parses `YYYYMMDD HHMMSS` or a bare `YYYYMMDD`.
 pub fn parse_timestamp(b: &[u8]) -> Option<NaiveDateTime> {
     let date = parse_date(b.get(..8)?)?;
@@ -156,11 +286,60 @@ fn is_decimal(b: &[u8]) -> bool {
         && frac.is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))
 }
 
-fn decimal_value(b: &[u8]) -> f64 {
-    std::str::from_utf8(b)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0.0)
+/// For a valid decimal (see `is_decimal`): is it below zero, and is it above
+/// `limit`? Exact on the text (no float rounding).
+fn decimal_sign_and_above(b: &[u8], limit: u64) -> (bool, bool) {
+    let (neg, b) = match b.strip_prefix(b"-") {
+        Some(rest) => (true, rest),
+        None => (false, b),
+    };
+    let (int, frac) = match memchr::memchr(b'.', b) {
+        Some(p) => (
+            b.get(..p).unwrap_or_default(),
+            b.get(p + 1..).unwrap_or_default(),
+        ),
+        None => (b, &b""[..]),
+    };
+    let int = match int.iter().position(|&c| c != b'0') {
+        Some(p) => int.get(p..).unwrap_or_default(),
+        None => &b""[..],
+    };
+    let frac_nonzero = frac.iter().any(|&c| c != b'0');
+    let nonzero = !int.is_empty() || frac_nonzero;
+    if neg {
+        return (nonzero, false);
+    }
+    let above = if int.len() > 18 {
+        true
+    } else {
+        let v = int.iter().fold(0u64, |a, c| a * 10 + u64::from(c - b'0'));
+        v > limit || (v == limit && frac_nonzero)
+    };
+    (false, above)
+}
+
+/// [`valid_ni`] of [`normalise_ni`] of the decoded text, without allocating
+/// for ASCII input.
+fn valid_ni_raw(raw: &[u8], utf8: bool) -> bool {
+    if !raw.is_ascii() {
+        return valid_ni(&normalise_ni(&decode(raw, utf8)));
+    }
+    let mut buf = [0u8; 9];
+    let mut n = 0usize;
+    for &b in raw {
+        // The ASCII characters `char::is_whitespace` accepts.
+        if matches!(b, b' ' | b'\t'..=b'\r') {
+            continue;
+        }
+        match buf.get_mut(n) {
+            Some(slot) => *slot = b.to_ascii_uppercase(),
+            None => return false,
+        }
+        n += 1;
+    }
+    buf.get(..n)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .is_some_and(valid_ni)
 }
 
 /// Normalises a National Insurance number: spaces removed, upper-cased.
@@ -239,30 +418,31 @@ pub fn check(
             }
         }
         Date => {
-            if parse_date(raw).is_none() {
+            if !valid_date(raw) {
                 out.push((Severity::Error, ProblemKind::InvalidDate));
             }
         }
         End => {
-            if raw != OPEN_END && parse_date(raw).is_none() {
+            if raw != OPEN_END && !valid_date(raw) {
                 out.push((Severity::Error, ProblemKind::InvalidDate));
             }
         }
         Ts => {
-            if parse_timestamp(raw).is_none() {
+            if !valid_timestamp(raw) {
                 out.push((Severity::Error, ProblemKind::InvalidTimestamp));
             }
         }
         Dec | DecPos | Dec01 | Pct => {
             if !is_decimal(raw) {
                 out.push((Severity::Error, ProblemKind::InvalidNumber("not a decimal")));
-            } else {
-                let v = decimal_value(raw);
-                if ty != Dec && v < 0.0 {
+            } else if ty != Dec {
+                let limit = if ty == Pct { 100 } else { 1 };
+                let (negative, above) = decimal_sign_and_above(raw, limit);
+                if negative {
                     out.push((Severity::Error, ProblemKind::InvalidNumber("negative")));
-                } else if ty == Pct && v > 100.0 {
+                } else if ty == Pct && above {
                     out.push((Severity::Error, ProblemKind::InvalidNumber("above 100")));
-                } else if ty == Dec01 && v > 1.0 {
+                } else if ty == Dec01 && above {
                     out.push((Severity::Warning, ProblemKind::FteAboveOne));
                 }
             }
@@ -282,7 +462,7 @@ pub fn check(
             }
         }
         Nino => {
-            if !valid_ni(&normalise_ni(&decode(raw, utf8))) {
+            if !valid_ni_raw(raw, utf8) {
                 out.push((Severity::Warning, ProblemKind::InvalidNiNumber));
             }
         }
@@ -308,6 +488,11 @@ pub fn check(
 /// Reads a raw field as a typed value (after [`check`] found it valid; an
 /// invalid value reads as text).
 pub fn typed(ty: FieldType, raw: &[u8], utf8: bool) -> FieldValue {
+    typed_pooled(ty, raw, utf8, &mut Pool::default())
+}
+
+/// [`typed`], taking string buffers from `pool`.
+pub(crate) fn typed_pooled(ty: FieldType, raw: &[u8], utf8: bool, pool: &mut Pool) -> FieldValue {
     use FieldType::*;
     if raw.is_empty() {
         return if ty == End {
@@ -316,31 +501,35 @@ pub fn typed(ty: FieldType, raw: &[u8], utf8: bool) -> FieldValue {
             FieldValue::Empty
         };
     }
-    let text = || FieldValue::Text(decode(raw, utf8).into_owned());
-    match ty {
-        Date => parse_date(raw).map_or_else(text, FieldValue::Date),
-        End if raw == OPEN_END => FieldValue::End(EndDate::Open),
-        End => parse_date(raw).map_or_else(text, |d| FieldValue::End(EndDate::On(d))),
-        Ts => parse_timestamp(raw).map_or_else(text, FieldValue::Timestamp),
+    let parsed = match ty {
+        Date => parse_date(raw).map(FieldValue::Date),
+        End if raw == OPEN_END => Some(FieldValue::End(EndDate::Open)),
+        End => parse_date(raw).map(|d| FieldValue::End(EndDate::On(d))),
+        Ts => parse_timestamp(raw).map(FieldValue::Timestamp),
         Dec | DecPos | Dec01 | Pct if is_decimal(raw) => {
-            FieldValue::Decimal(decode(raw, utf8).into_owned())
+            Some(FieldValue::Decimal(pool.text(raw, utf8)))
         }
         Yn if raw.eq_ignore_ascii_case(b"yes") || raw.eq_ignore_ascii_case(b"y") => {
-            FieldValue::Flag(true)
+            Some(FieldValue::Flag(true))
         }
         Yn if raw.eq_ignore_ascii_case(b"no") || raw.eq_ignore_ascii_case(b"n") => {
-            FieldValue::Flag(false)
+            Some(FieldValue::Flag(false))
         }
         Kff => {
-            let s = decode(raw, utf8);
-            let mut parts: Vec<String> = s.split('|').map(str::to_owned).collect();
-            if parts.len() > 1 && parts.last().is_some_and(String::is_empty) {
-                parts.pop();
+            // `|` is ASCII, so splitting the bytes splits the decoded text
+            // the same way in both encodings.
+            let mut list = pool.list(memchr::memchr_iter(b'|', raw).count() + 1);
+            list.extend(raw.split(|&b| b == b'|').map(|p| pool.text(p, utf8)));
+            if list.len() > 1 && list.last().is_some_and(String::is_empty) {
+                if let Some(s) = list.pop() {
+                    pool.recycle(FieldValue::Text(s));
+                }
             }
-            FieldValue::Segments(parts)
+            Some(FieldValue::Segments(list))
         }
-        _ => text(),
-    }
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| FieldValue::Text(pool.text(raw, utf8)))
 }
 
 /// Checks a professional registration number for its body (ETA rows).
@@ -415,6 +604,72 @@ mod tests {
             [ProblemKind::InvalidAssignmentNumber]
         );
         assert!(run(FieldType::Occ, false, b"N0A").is_empty());
+    }
+
+    #[test]
+    fn fast_checks_agree_with_the_parsers() {
+        let mut dates = vec![
+            &b"20240229"[..],
+            b"20230229",
+            b"19000229",
+            b"20000229",
+            b"00000101",
+            b"99991231",
+            b"20241301",
+            b"20240001",
+            b"20240100",
+            b"20240431",
+            b"2024043",
+            b"2024-4-1",
+            b"",
+        ];
+        let many: Vec<String> = (0..2500)
+            .map(|i| format!("{:04}{:02}{:02}", 1896 + i % 9, i % 14, i % 33))
+            .collect();
+        dates.extend(many.iter().map(|s| s.as_bytes()));
+        for d in &dates {
+            assert_eq!(valid_date(d), parse_date(d).is_some(), "{:?}", d);
+        }
+        for t in [
+            &b"20240101 235959"[..],
+            b"20240101 240000",
+            b"20240101 236000",
+            b"20240101 235960",
+            b"20240101",
+            b"20240101 ",
+            b"20240101 2359",
+            b"20240101x235959",
+            b"20240230 000000",
+        ] {
+            assert_eq!(valid_timestamp(t), parse_timestamp(t).is_some(), "{:?}", t);
+        }
+        for (raw, limit, want) in [
+            (&b"1"[..], 1, (false, false)),
+            (b"1.0000", 1, (false, false)),
+            (b"1.0001", 1, (false, true)),
+            (b"0001.5", 1, (false, true)),
+            (b"-0", 1, (false, false)),
+            (b"-0.00", 1, (false, false)),
+            (b"-0.01", 1, (true, false)),
+            (b"100", 100, (false, false)),
+            (b"100.1", 100, (false, true)),
+            (b"99.99", 100, (false, false)),
+            (b"12345678901234567890", 100, (false, true)),
+        ] {
+            assert_eq!(decimal_sign_and_above(raw, limit), want, "{:?}", raw);
+        }
+        for ni in [
+            &b"JK000001A"[..],
+            b"jk 00 00 01 a",
+            b"JK\t000001A",
+            b"JK000001A ",
+            b"JK0000011A",
+            b"QQ123456C",
+            b"JK\x0b000001A",
+        ] {
+            let slow = valid_ni(&normalise_ni(&decode(ni, false)));
+            assert_eq!(valid_ni_raw(ni, false), slow, "{:?}", ni);
+        }
     }
 
     #[test]
