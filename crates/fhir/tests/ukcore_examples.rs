@@ -44,6 +44,15 @@ fn profile_for(name: &str, resource: &carecodec_fhir::Resource) -> Option<Profil
     {
         return Some(Profile::UKCoreObservationVitalSigns);
     }
+    if name.starts_with("UKCore-Observation-Lab-") {
+        return Some(Profile::UKCoreObservationLab);
+    }
+    if name.starts_with("UKCore-Observation-Group-") {
+        return Some(Profile::UKCoreObservationGroupLab);
+    }
+    if name.starts_with("UKCore-DiagnosticReport-Lab-") {
+        return Some(Profile::UKCoreDiagnosticReportLab);
+    }
     Profile::for_resource(resource)
 }
 

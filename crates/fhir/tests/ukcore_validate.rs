@@ -386,6 +386,10 @@ fn profiles() {
     );
     assert_eq!(
         Profile::from_url("https://fhir.hl7.org.uk/StructureDefinition/UKCore-Observation-Lab"),
+        Some(Profile::UKCoreObservationLab)
+    );
+    assert_eq!(
+        Profile::from_url("https://fhir.hl7.org.uk/StructureDefinition/UKCore-Specimen"),
         None
     );
     assert_eq!(
@@ -428,4 +432,43 @@ fn operation_outcome() {
         empty.issue[0].severity.as_ref().unwrap().value.as_deref(),
         Some("information")
     );
+}
+
+#[test]
+fn laboratory() {
+    let r = parse(
+        r#"{"resourceType":"DiagnosticReport","status":"final","code":{"text":"FBC"},
+          "category":[{"coding":[{"system":"http://snomed.info/sct","code":"15220000"}]}],
+          "media":[{"extension":[{"url":"http://hl7.org/fhir/5.0/StructureDefinition/extension-DiagnosticReport.media.link",
+             "valueReference":{"reference":"DocumentReference/1"}}],
+            "link":{"reference":"Media/1"}}]}"#,
+    );
+    assert_eq!(
+        lines(&r, Profile::UKCoreDiagnosticReportLab),
+        [
+            "error required DiagnosticReport.category",
+            "error required DiagnosticReport.subject",
+            "warning invariant DiagnosticReport.issued",
+            "error invariant DiagnosticReport.media[0].link",
+        ]
+    );
+    // The generic DiagnosticReport profile asks for none of that.
+    assert!(validate(&r, Profile::UKCoreDiagnosticReport).is_empty());
+
+    let r = parse(r#"{"resourceType":"Observation","status":"final","code":{"text":"K+"}}"#);
+    assert_eq!(
+        lines(&r, Profile::UKCoreObservationLab),
+        ["warning invariant Observation"]
+    );
+    let r = parse(
+        r#"{"resourceType":"Observation","status":"final","code":{"text":"FBC"},"valueString":"x"}"#,
+    );
+    assert_eq!(
+        lines(&r, Profile::UKCoreObservationGroupLab),
+        ["warning invariant Observation.value[x]"]
+    );
+    assert!(!has_errors(&validate(
+        &r,
+        Profile::UKCoreObservationGroupLab
+    )));
 }

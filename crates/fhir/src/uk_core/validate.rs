@@ -59,8 +59,14 @@ pub enum Profile {
     UKCoreObservation,
     /// `UKCore-Observation-VitalSigns` (and the individual vital-sign profiles built on it).
     UKCoreObservationVitalSigns,
+    /// `UKCore-Observation-Lab`.
+    UKCoreObservationLab,
+    /// `UKCore-Observation-Group-Lab`.
+    UKCoreObservationGroupLab,
     /// `UKCore-DiagnosticReport`.
     UKCoreDiagnosticReport,
+    /// `UKCore-DiagnosticReport-Lab`.
+    UKCoreDiagnosticReportLab,
     /// `UKCore-AllergyIntolerance`.
     UKCoreAllergyIntolerance,
     /// `UKCore-Condition`.
@@ -69,7 +75,7 @@ pub enum Profile {
 
 impl Profile {
     /// Every profile, in declaration order.
-    pub const ALL: [Profile; 11] = [
+    pub const ALL: [Profile; 14] = [
         Profile::UKCorePatient,
         Profile::UKCorePractitioner,
         Profile::UKCorePractitionerRole,
@@ -78,7 +84,10 @@ impl Profile {
         Profile::UKCoreEncounter,
         Profile::UKCoreObservation,
         Profile::UKCoreObservationVitalSigns,
+        Profile::UKCoreObservationLab,
+        Profile::UKCoreObservationGroupLab,
         Profile::UKCoreDiagnosticReport,
+        Profile::UKCoreDiagnosticReportLab,
         Profile::UKCoreAllergyIntolerance,
         Profile::UKCoreCondition,
     ];
@@ -94,7 +103,10 @@ impl Profile {
             Profile::UKCoreEncounter => "UKCore-Encounter",
             Profile::UKCoreObservation => "UKCore-Observation",
             Profile::UKCoreObservationVitalSigns => "UKCore-Observation-VitalSigns",
+            Profile::UKCoreObservationLab => "UKCore-Observation-Lab",
+            Profile::UKCoreObservationGroupLab => "UKCore-Observation-Group-Lab",
             Profile::UKCoreDiagnosticReport => "UKCore-DiagnosticReport",
+            Profile::UKCoreDiagnosticReportLab => "UKCore-DiagnosticReport-Lab",
             Profile::UKCoreAllergyIntolerance => "UKCore-AllergyIntolerance",
             Profile::UKCoreCondition => "UKCore-Condition",
         }
@@ -133,8 +145,13 @@ impl Profile {
             Profile::UKCoreOrganization => "Organization",
             Profile::UKCoreLocation => "Location",
             Profile::UKCoreEncounter => "Encounter",
-            Profile::UKCoreObservation | Profile::UKCoreObservationVitalSigns => "Observation",
-            Profile::UKCoreDiagnosticReport => "DiagnosticReport",
+            Profile::UKCoreObservation
+            | Profile::UKCoreObservationVitalSigns
+            | Profile::UKCoreObservationLab
+            | Profile::UKCoreObservationGroupLab => "Observation",
+            Profile::UKCoreDiagnosticReport | Profile::UKCoreDiagnosticReportLab => {
+                "DiagnosticReport"
+            }
             Profile::UKCoreAllergyIntolerance => "AllergyIntolerance",
             Profile::UKCoreCondition => "Condition",
         }
@@ -154,7 +171,7 @@ impl Profile {
         let ty = resource.resource_type();
         Profile::ALL
             .into_iter()
-            .find(|p| p.resource_type() == ty && *p != Profile::UKCoreObservationVitalSigns)
+            .find(|p| p.resource_type() == ty && p.name().ends_with(ty))
     }
 }
 
@@ -410,28 +427,7 @@ fn check_resource(c: &mut Checker, resource: &Resource, profile: Profile) {
         #[cfg(feature = "observation")]
         Resource::Observation(r) => observation(c, r, profile),
         #[cfg(feature = "diagnostic_report")]
-        Resource::DiagnosticReport(r) => {
-            identifiers(c, &r.identifier, "DiagnosticReport");
-            extensions(c, &r.extension, "DiagnosticReport");
-            c.required(&r.status, "DiagnosticReport.status".into(), "status");
-            c.code_in(
-                &r.status,
-                &[
-                    "registered",
-                    "partial",
-                    "preliminary",
-                    "final",
-                    "amended",
-                    "corrected",
-                    "appended",
-                    "cancelled",
-                    "entered-in-error",
-                    "unknown",
-                ],
-                "DiagnosticReport.status".into(),
-            );
-            c.required(&r.code, "DiagnosticReport.code".into(), "code");
-        }
+        Resource::DiagnosticReport(r) => diagnostic_report(c, r, profile),
         #[cfg(feature = "allergy_intolerance")]
         Resource::AllergyIntolerance(r) => allergy(c, r),
         #[cfg(feature = "condition")]
@@ -885,6 +881,24 @@ fn observation(c: &mut Checker, o: &crate::model::Observation, profile: Profile)
             );
         }
     }
+    if profile == Profile::UKCoreObservationLab
+        && o.value.is_none()
+        && o.data_absent_reason.is_none()
+        && o.note.is_empty()
+    {
+        c.warning(
+            IssueCode::Invariant,
+            "Observation".into(),
+            "ukcore-obs-lab-001: value[x], dataAbsentReason or note SHOULD be populated".into(),
+        );
+    }
+    if profile == Profile::UKCoreObservationGroupLab && o.value.is_some() {
+        c.warning(
+            IssueCode::Invariant,
+            "Observation.value[x]".into(),
+            "ukcore-obs-grplab-001: value[x] SHOULD NOT be used in a group".into(),
+        );
+    }
     if profile != Profile::UKCoreObservationVitalSigns {
         return;
     }
@@ -1018,6 +1032,91 @@ fn code_of<'a>(concept: &'a Option<CodeableConcept>, system: &str) -> Option<&'a
         .flat_map(|cc| cc.coding.iter())
         .find(|cd| text(&cd.system) == Some(system))
         .and_then(|cd| text(&cd.code))
+}
+
+#[cfg(feature = "diagnostic_report")]
+fn diagnostic_report(c: &mut Checker, r: &crate::model::DiagnosticReport, profile: Profile) {
+    identifiers(c, &r.identifier, "DiagnosticReport");
+    extensions(c, &r.extension, "DiagnosticReport");
+    c.required(&r.status, "DiagnosticReport.status".into(), "status");
+    c.code_in(
+        &r.status,
+        &[
+            "registered",
+            "partial",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "appended",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        ],
+        "DiagnosticReport.status".into(),
+    );
+    c.required(&r.code, "DiagnosticReport.code".into(), "code");
+    if profile != Profile::UKCoreDiagnosticReportLab {
+        return;
+    }
+    // Lab: category slice `laboratory` (v2-0074 LAB) 1..1, subject 1..1, invariants.
+    let lab = r
+        .category
+        .iter()
+        .filter(|cc| {
+            cc.coding.iter().any(|cd| {
+                text(&cd.system) == Some("http://terminology.hl7.org/CodeSystem/v2-0074")
+                    && text(&cd.code) == Some("LAB")
+            })
+        })
+        .count();
+    match lab {
+        0 => c.error(
+            IssueCode::Required,
+            "DiagnosticReport.category".into(),
+            "a laboratory report needs the category v2-0074#LAB (slice laboratory, min 1)".into(),
+        ),
+        1 => {}
+        n => c.error(
+            IssueCode::Structure,
+            "DiagnosticReport.category".into(),
+            format!("{n} laboratory categories; the slice allows at most 1"),
+        ),
+    }
+    c.required(&r.subject, "DiagnosticReport.subject".into(), "subject");
+    let reported = [
+        "partial",
+        "preliminary",
+        "final",
+        "amended",
+        "corrected",
+        "appended",
+    ];
+    if r.issued.is_none() && text(&r.status).is_some_and(|s| reported.contains(&s)) {
+        c.warning(
+            IssueCode::Invariant,
+            "DiagnosticReport.issued".into(),
+            "ukcore-diag-lab-001: an issued time SHOULD be present once results are reported"
+                .into(),
+        );
+    }
+    for (i, m) in r.media.iter().enumerate() {
+        let backport = m.extension.iter().any(|e| {
+            e.url.as_deref()
+                == Some("http://hl7.org/fhir/5.0/StructureDefinition/extension-DiagnosticReport.media.link")
+        });
+        let linked = m
+            .link
+            .as_ref()
+            .is_some_and(|l| l.reference.as_ref().is_some_and(|p| p.value.is_some()));
+        if backport && linked {
+            c.error(
+                IssueCode::Invariant,
+                format!("DiagnosticReport.media[{i}].link"),
+                "ukcore-diag-lab-002: with the R5 media.link backport, media.link.reference SHALL be empty".into(),
+            );
+        }
+    }
 }
 
 #[cfg(feature = "allergy_intolerance")]
