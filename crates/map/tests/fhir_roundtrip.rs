@@ -1,0 +1,182 @@
+//! Proptest: canonical model → UK Core Bundle → canonical model keeps every
+//! value the Bundle carries (sources differ by design: FHIR paths instead of
+//! the original ones).
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use carecodec_map::fhir::{event_bundle, read_bundle};
+use carecodec_model::{
+    Address, AdtKind, Event, Gender, HumanName, Identifier, NhsNumber, PartialDate, Patient,
+    Precision, Source, Sourced, Telecom, VerificationStatus,
+};
+use chrono::NaiveDate;
+use proptest::prelude::*;
+
+fn src() -> Source {
+    Source::Derived {
+        rule: "proptest".into(),
+    }
+}
+
+fn nhs() -> impl Strategy<Value = NhsNumber> {
+    proptest::collection::vec(0u32..10, 9).prop_filter_map("check digit 10", |d| {
+        let sum: u32 = d.iter().enumerate().map(|(i, x)| x * (10 - i as u32)).sum();
+        let check = match 11 - sum % 11 {
+            11 => 0,
+            10 => return None,
+            c => c,
+        };
+        let s: String = d
+            .iter()
+            .chain(std::iter::once(&check))
+            .map(u32::to_string)
+            .collect();
+        NhsNumber::parse(&s).ok()
+    })
+}
+
+fn word() -> impl Strategy<Value = String> {
+    "[A-Z][a-z]{1,10}(-[A-Z][a-z]{1,6})?"
+}
+
+fn patient() -> impl Strategy<Value = Patient> {
+    (
+        nhs(),
+        proptest::option::of(prop_oneof![
+            Just(VerificationStatus::Verified),
+            Just(VerificationStatus::from_code("02").unwrap()),
+        ]),
+        proptest::option::of(("[A-Z][0-9]{5,7}", "R[A-Z0-9]{2}")),
+        proptest::collection::vec(
+            (
+                word(),
+                proptest::collection::vec(word(), 0..3),
+                prop_oneof![Just("official"), Just("usual")],
+            ),
+            1..3,
+        ),
+        proptest::option::of(prop_oneof![
+            Just(Gender::Male),
+            Just(Gender::Female),
+            Just(Gender::Other),
+            Just(Gender::Unknown)
+        ]),
+        proptest::option::of((1900i32..2024, 1u32..13, 1u32..29, 0usize..3)),
+        proptest::collection::vec(
+            (
+                "[0-9]{1,3} [A-Z][a-z]+ (Road|Street)",
+                word(),
+                "[A-Z]{2}[0-9] [0-9][A-Z]{2}",
+            ),
+            0..2,
+        ),
+        proptest::collection::vec("0[0-9]{10}", 0..2),
+    )
+        .prop_map(
+            |(number, verification, mrn, names, gender, birth, addresses, phones)| {
+                let mut p = Patient::default();
+                p.identifiers.push(Sourced::new(
+                    Identifier::Nhs {
+                        number,
+                        verification,
+                    },
+                    src(),
+                ));
+                if let Some((value, authority)) = mrn {
+                    p.identifiers.push(Sourced::new(
+                        Identifier::Mrn {
+                            value,
+                            authority: Some(authority),
+                        },
+                        src(),
+                    ));
+                }
+                for (family, given, usage) in names {
+                    p.names.push(Sourced::new(
+                        HumanName {
+                            family: Some(family),
+                            given,
+                            prefix: Vec::new(),
+                            suffix: Vec::new(),
+                            usage: Some(usage.to_owned()),
+                        },
+                        src(),
+                    ));
+                }
+                p.gender = gender.map(|g| Sourced::new(g, src()));
+                p.birth_date = birth.map(|(y, m, d, prec)| {
+                    let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+                    let (date, precision) = match prec {
+                        0 => (NaiveDate::from_ymd_opt(y, 1, 1).unwrap(), Precision::Year),
+                        1 => (NaiveDate::from_ymd_opt(y, m, 1).unwrap(), Precision::Month),
+                        _ => (date, Precision::Day),
+                    };
+                    Sourced::new(PartialDate::new(date, precision), src())
+                });
+                for (line, city, postcode) in addresses {
+                    p.addresses.push(Sourced::new(
+                        Address {
+                            lines: vec![line],
+                            city: Some(city),
+                            district: None,
+                            postcode: Some(postcode),
+                            country: None,
+                            usage: Some("home".into()),
+                        },
+                        src(),
+                    ));
+                }
+                for value in phones {
+                    p.telecom.push(Sourced::new(
+                        Telecom {
+                            system: Some("phone".into()),
+                            value,
+                            usage: Some("home".into()),
+                        },
+                        src(),
+                    ));
+                }
+                p
+            },
+        )
+}
+
+fn values<T: Clone>(v: &[Sourced<T>]) -> Vec<T> {
+    v.iter().map(|s| s.value.clone()).collect()
+}
+
+proptest! {
+    #[test]
+    fn patient_round_trips(p in patient()) {
+        let event = Event {
+            kind: AdtKind::Other,
+            message_type: "FHIR".into(),
+            message_id: Some("m1".into()),
+            sent: None,
+            occurred: None,
+            sender: None,
+            patient: Some(p.clone()),
+            merged_from: Vec::new(),
+            encounter: None,
+            allergies: Vec::new(),
+            conditions: Vec::new(),
+            reports: Vec::new(),
+        };
+        let bundle = event_bundle(&event).unwrap();
+        let (back, report) = read_bundle(&bundle);
+        prop_assert!(report.balanced());
+        prop_assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+        let q = back.patient.unwrap();
+        prop_assert_eq!(values(&p.identifiers), values(&q.identifiers));
+        prop_assert_eq!(values(&p.names), values(&q.names));
+        prop_assert_eq!(p.gender.map(|g| g.value), q.gender.map(|g| g.value));
+        prop_assert_eq!(p.birth_date.map(|d| d.value), q.birth_date.map(|d| d.value));
+        prop_assert_eq!(values(&p.addresses), values(&q.addresses));
+        prop_assert_eq!(values(&p.telecom), values(&q.telecom));
+    }
+}
