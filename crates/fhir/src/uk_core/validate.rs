@@ -8,6 +8,25 @@
 //! terminology validation (SNOMED CT, dm+d) and FHIRPath evaluation are left to HAPI's
 //! validator.
 //!
+//! # Rules
+//! | profile | checks |
+//! |---|---|
+//! | every profile | resource type matches; identifier systems that nearly match a known NHS / HL7 UK system (wrong scheme, host, case or spelling) are errors; NHS numbers are 10 digits with a valid Modulus 11 check digit; ODS identifiers have a value; extensions have a url and a value or nested extensions, not both (ext-1) |
+//! | Patient | `identifier:nhsNumber` max 1, value 1..1; NHSNumberVerificationStatus max 1, CodeableConcept, required binding; EthnicCategory max 1, extensible binding (warning); BirthSex max 1, required binding; gender, contact.gender required binding; pat-1; communication.language, link.other/type 1..1 |
+//! | Practitioner / PractitionerRole | the identifier rules above; gender binding |
+//! | Organization / Location | `odsOrganisationCode` / `odsSiteCode` slices max 1; Location.status binding |
+//! | Encounter | status, class 1..1; status binding |
+//! | Observation | status 1..1 with binding, code 1..1, obs-6, component.code |
+//! | Observation-VitalSigns (+ BMI, BloodPressure, …) | category `vital-signs` 1..1, subject and effective\[x\] 1..1, a LOINC code (ukcore-obs-vs-001), the fixed UCUM unit of each [`VITAL_SIGNS`] code, vs-2 |
+//! | Observation-Lab / Observation-Group-Lab | ukcore-obs-lab-001, ukcore-obs-grplab-001 (warnings) |
+//! | DiagnosticReport(-Lab) | status, code; Lab: `laboratory` category (v2-0074 LAB) 1..1, subject 1..1, ukcore-diag-lab-001 (warning), ukcore-diag-lab-002 |
+//! | AllergyIntolerance | code, patient 1..1; clinicalStatus, verificationStatus, type, category, criticality, reaction.severity bindings; reaction.manifestation 1..*; ait-1, ait-2 |
+//! | Condition | subject 1..1; clinicalStatus, verificationStatus bindings; con-1, con-2, con-3 (warning), con-4, con-5 |
+//!
+//! Not checked: SNOMED CT / dm+d / LOINC code validity, BCP-47 language codes, the
+//! other UK Core profiles (use the resource's base checks via the JSON/XML readers), slices
+//! beyond those listed, and FHIRPath invariants other than those named.
+//!
 //! ```
 //! use carecodec_fhir::{json, Resource};
 //! use carecodec_fhir::uk_core::validate::{validate, Profile, Severity};
