@@ -467,6 +467,7 @@ impl<R: BufRead> GoReader<R> {
                     Problem::new(Severity::File, ProblemKind::BadFileName(why.into()), 0, 0)
                         .with_raw(file_name.unwrap_or_default().as_bytes()),
                 );
+                summary.complete = false;
             }
             None => {}
         }
@@ -497,6 +498,20 @@ impl<R: BufRead> GoReader<R> {
         self.summary
             .problems
             .push(Problem::new(severity, kind, self.line_no, offset));
+    }
+
+    /// A file-level problem about the current line: the line is its raw
+    /// value, its first field the record.
+    fn line_problem(&mut self, severity: Severity, kind: ProblemKind, offset: u64) {
+        if severity == Severity::File {
+            self.summary.complete = false;
+        }
+        let mut p = Problem::new(severity, kind, self.line_no, offset).with_raw(&self.line);
+        let code = RawRecord::new(&self.line).code();
+        if !code.trim_ascii().is_empty() {
+            p = p.in_record(code);
+        }
+        self.summary.problems.push(p);
     }
 
     /// Reads the next line into `self.line` (terminator stripped). False at EOF.
@@ -546,7 +561,7 @@ impl<R: BufRead> GoReader<R> {
             };
             if self.line.iter().all(|b| b.is_ascii_whitespace()) {
                 self.summary.blank_lines += 1;
-                self.file_problem(Severity::Warning, ProblemKind::BlankLine, offset);
+                self.line_problem(Severity::Warning, ProblemKind::BlankLine, offset);
                 continue;
             }
             let code = self.line.get(..3).unwrap_or(&self.line);
@@ -556,7 +571,7 @@ impl<R: BufRead> GoReader<R> {
                 if is_hdr && self.opts.split_concatenated {
                     self.start_next_file();
                 } else {
-                    self.file_problem(Severity::File, ProblemKind::ContentAfterTrailer, offset);
+                    self.line_problem(Severity::File, ProblemKind::ContentAfterTrailer, offset);
                     self.state.stopped = true;
                     continue;
                 }
@@ -564,14 +579,14 @@ impl<R: BufRead> GoReader<R> {
             self.state.nonblank += 1;
             if is_hdr {
                 if self.state.header_seen {
-                    self.file_problem(Severity::File, ProblemKind::DuplicateHeader, offset);
+                    self.line_problem(Severity::File, ProblemKind::DuplicateHeader, offset);
                 } else {
                     self.read_header(offset);
                 }
                 continue;
             }
             if self.state.nonblank == 1 {
-                self.file_problem(Severity::File, ProblemKind::MissingHeader, offset);
+                self.line_problem(Severity::File, ProblemKind::MissingHeader, offset);
             }
             if is_trl {
                 self.read_trailer(offset);
@@ -609,7 +624,7 @@ impl<R: BufRead> GoReader<R> {
         let get = |i: usize| fields.get(i).cloned().unwrap_or_default();
         let snapshot_request = fields.len() == 3;
         if fields.len() != 7 && !snapshot_request {
-            self.file_problem(
+            self.line_problem(
                 Severity::File,
                 ProblemKind::BadHeader("HDR has not 7 fields"),
                 offset,
@@ -638,8 +653,10 @@ impl<R: BufRead> GoReader<R> {
                         actual: base.to_owned(),
                     },
                     self.line_no,
-                    offset,
-                );
+                    offset + 4,
+                )
+                .in_record(b"HDR")
+                .in_field(1, Some("File Name"), header.file_name.as_bytes());
                 self.summary.problems.push(p);
             }
         }
@@ -649,7 +666,17 @@ impl<R: BufRead> GoReader<R> {
                     header: header.vpd.clone(),
                     name: name.vpd.clone(),
                 };
-                self.file_problem(Severity::File, kind, offset);
+                let at = offset
+                    + RawRecord::new(&self.line)
+                        .fields()
+                        .take(3)
+                        .map(|f| f.len() as u64 + 1)
+                        .sum::<u64>();
+                let p = Problem::new(Severity::File, kind, self.line_no, at)
+                    .in_record(b"HDR")
+                    .in_field(3, Some("VPD"), header.vpd.as_bytes());
+                self.summary.complete = false;
+                self.summary.problems.push(p);
             }
         }
         if self.opts.profile.is_none() && self.summary.name.is_none() {
@@ -678,10 +705,10 @@ impl<R: BufRead> GoReader<R> {
                         declared: n,
                         actual: self.state.nonblank,
                     };
-                    self.file_problem(Severity::File, kind, offset);
+                    self.line_problem(Severity::File, kind, offset);
                 }
             }
-            Err(_) => self.file_problem(Severity::File, ProblemKind::BadTrailer(text), offset),
+            Err(_) => self.line_problem(Severity::File, ProblemKind::BadTrailer(text), offset),
         }
     }
 
