@@ -1,0 +1,101 @@
+//! `carecodec map` end to end: HL7 v2, ESR and FHIR input; canonical and UK
+//! Core output; the report file; exit status 1 on quarantine.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_carecodec"))
+}
+
+fn data(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/data")
+        .join(p)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("carecodec-cli-map-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn hl7_to_canonical_with_report() {
+    let report = tmp("report.ndjson");
+    let out = bin()
+        .args(["map", "--report"])
+        .arg(&report)
+        .arg(data("hl7v2/adt_a01.hl7"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["message_type"], "ADT^A01");
+    let r: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    let r = &r["report"];
+    let unmapped = r["unmapped"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        r["mapped"].as_u64().unwrap() + unmapped,
+        r["source_leaves"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn hl7_to_fhir_and_back() {
+    let out = bin()
+        .args(["map", "--to", "fhir"])
+        .arg(data("hl7v2/oru_r01.hl7"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(bundle["resourceType"], "Bundle");
+    let file = tmp("bundle.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let back = bin().arg("map").arg(&file).output().unwrap();
+    assert!(back.status.success());
+    let event: serde_json::Value = serde_json::from_slice(&back.stdout).unwrap();
+    assert!(event["patient"].is_object());
+}
+
+#[test]
+fn esr_to_workers() {
+    let out = bin()
+        .args(["map", "--as-at", "2025-04-01"])
+        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}
+
+#[test]
+fn quarantine_exits_1() {
+    let file = tmp("q.hl7");
+    std::fs::write(
+        &file,
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\rPID|1||123^^^^XX||SMITH^JOHN\r",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["map", "--to", "fhir"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("quarantined"));
+}
