@@ -19,7 +19,10 @@ pub fn json_roundtrip(data: &[u8]) {
             assert_eq!(again, r);
             assert_eq!(json::to_vec(&again), out);
             let pretty = json::to_string_pretty(&r);
-            assert_eq!(json::from_str::<Resource>(&pretty).expect("pretty reads back"), r);
+            assert_eq!(
+                json::from_str::<Resource>(&pretty).expect("pretty reads back"),
+                r
+            );
         }
         Err(e) => {
             assert!(e.offset() <= data.len());

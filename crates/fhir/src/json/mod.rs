@@ -123,23 +123,28 @@ pub fn to_vec<T: ToJson + ?Sized>(value: &T) -> Vec<u8> {
     w.into_bytes()
 }
 
-/// Writes compact FHIR JSON into `out` (appending), reserving `capacity_hint` bytes first.
-pub fn write_into<T: ToJson + ?Sized>(value: &T, out: &mut Vec<u8>, capacity_hint: usize) {
-    let mut w = Writer::with_capacity(false, capacity_hint);
+/// Appends compact FHIR JSON to `out` (reusing its allocation).
+pub fn write_into<T: ToJson + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    let mut w = Writer::from_vec(false, std::mem::take(out));
     value.write_json(&mut w);
-    out.extend_from_slice(&w.into_bytes());
+    *out = w.into_bytes();
 }
 
 /// Writes compact FHIR JSON as a `String`.
 pub fn to_string<T: ToJson + ?Sized>(value: &T) -> String {
-    String::from_utf8_lossy(&to_vec(value)).into_owned()
+    bytes_to_string(to_vec(value))
+}
+
+/// The writer only ever emits UTF-8 (it copies `String`s and ASCII), so this never copies.
+fn bytes_to_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Writes FHIR JSON indented by two spaces.
 pub fn to_string_pretty<T: ToJson + ?Sized>(value: &T) -> String {
     let mut w = Writer::new(true);
     value.write_json(&mut w);
-    String::from_utf8_lossy(&w.into_bytes()).into_owned()
+    bytes_to_string(w.into_bytes())
 }
 
 /// Writes compact FHIR JSON to `writer`.

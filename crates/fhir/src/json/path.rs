@@ -71,7 +71,9 @@ pub(crate) fn path_at(input: &[u8], offset: usize) -> String {
         }
         i += 1;
     }
-    let mut out = root.unwrap_or_else(|| "$".to_string());
+    let mut out = root
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "$".to_string());
     for frame in &stack {
         match frame {
             Frame::Object { key: Some(k), .. } => {
@@ -127,5 +129,7 @@ mod tests {
         assert_eq!(at("\"b\""), "Patient.name[0].given[1]");
         assert_eq!(at("\"family\""), "Patient.name[1].family");
         assert_eq!(path_at(b"[1,{\"a\"", 7), "$[1].a");
+        // Fuzz regression: an empty resourceType does not make an empty path.
+        assert_eq!(path_at(br#"{"resourceType":""}]"#, 20), "$");
     }
 }

@@ -113,10 +113,13 @@ impl Writer {
         }
     }
 
-    pub(crate) fn with_capacity(pretty: bool, cap: usize) -> Self {
-        let mut w = Self::new(pretty);
-        w.out.reserve(cap);
-        w
+    pub(crate) fn from_vec(pretty: bool, out: Vec<u8>) -> Self {
+        Self {
+            out,
+            pretty,
+            depth: 0,
+            first: true,
+        }
     }
 
     pub(crate) fn into_bytes(self) -> Vec<u8> {
