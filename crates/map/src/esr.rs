@@ -276,17 +276,20 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
             });
             continue;
         };
+        // One pass over the raw fields (`entry.text(i)` rescans the row from
+        // its start for every field). ASCII is taken as is; other text comes
+        // from the typed value, which the reader decoded in the file's encoding.
         let fields = typed
             .fields
             .into_iter()
-            .enumerate()
-            .map(|(i, (name, value))| {
-                let raw = if entry.delete && i == 1 {
-                    entry.text(1)
-                } else {
-                    entry.text(i)
+            .zip(entry.record.fields())
+            .map(|((name, value), raw)| {
+                let text = match (std::str::from_utf8(raw), &value) {
+                    (Ok(t), _) if raw.is_ascii() => t.to_owned(),
+                    (_, FieldValue::Text(t) | FieldValue::Decimal(t)) => t.clone(),
+                    _ => String::from_utf8_lossy(raw).into_owned(),
                 };
-                (name, raw.map(|c| c.into_owned()).unwrap_or_default(), value)
+                (name, text, value)
             })
             .collect();
         if !entry.accepted {
