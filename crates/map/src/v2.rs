@@ -73,19 +73,17 @@ struct Ctx<'m, 'a> {
     msh_offset: Option<FixedOffset>,
 }
 
-fn v2p(s: &str) -> String {
-    Path::parse(s).map_or_else(|_| s.to_owned(), |p| p.to_string())
-}
-
 impl<'m, 'a> Ctx<'m, 'a> {
     /// The value at `path`, if present and not empty; marks it consumed.
     fn value(&mut self, path: &str) -> Option<(Value<'a>, Source)> {
-        let v = self.msg.get(path).ok().flatten()?;
+        // Parsed once: the lookup and the provenance path come from the same `Path`.
+        let p = Path::parse(path).ok()?;
+        let v = self.msg.query(&p)?;
         if v.is_empty() {
             return None;
         }
         self.consumed.push(v.span());
-        Some((v, Source::v2(v2p(path), v.span())))
+        Some((v, Source::v2(p.to_string(), v.span())))
     }
 
     /// Decoded text at `path` (the HL7 null `""` reads as absent, and is consumed).
@@ -460,13 +458,26 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         }
     }
     p.birth_date = ctx.date("PID-7");
+    // HL7 table 0001 codes, and the NHS Data Dictionary person gender codes some
+    // NHS feeds send instead (1 male, 2 female, 9 indeterminate, 0/X not known),
+    // read as the UK Core ConceptMap maps them. Anything else is reported.
     p.gender = ctx.text("PID-8").and_then(|g| {
         let v = match g.value.as_str() {
-            "M" => Gender::Male,
-            "F" => Gender::Female,
-            "U" => Gender::Unknown,
-            "O" | "A" | "N" | "I" => Gender::Other,
-            _ => return None,
+            "M" | "1" => Gender::Male,
+            "F" | "2" => Gender::Female,
+            "U" | "0" | "X" => Gender::Unknown,
+            "O" | "A" | "N" | "I" | "9" => Gender::Other,
+            _ => {
+                if let Some(src) = g.sources.first().cloned() {
+                    ctx.invalid(
+                        src,
+                        g.value.as_bytes(),
+                        "not an administrative sex code (HL7 table 0001 or NHS Data Dictionary)",
+                        Action::Dropped,
+                    );
+                }
+                return None;
+            }
         };
         Some(Sourced::from_many(v, g.sources))
     });

@@ -150,6 +150,19 @@ fn invalid_nhs_number_is_reported_and_not_used_as_key() {
 }
 
 #[test]
+fn nhs_data_dictionary_gender_codes_and_invalid_sex() {
+    let (e, _) = map(
+        b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||9434765919^^^NHS^NH||X^Y|||2\r",
+    );
+    assert_eq!(e.patient.unwrap().gender.unwrap().value, Gender::Female);
+    let (e, r) = map(
+        b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||9434765919^^^NHS^NH||X^Y|||Q\r",
+    );
+    assert!(e.patient.unwrap().gender.is_none());
+    assert!(r.invalid.iter().any(|i| i.raw == "Q"));
+}
+
+#[test]
 fn no_usable_identifier_is_quarantined() {
     let (_, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||12345||X^Y\r");
     assert!(r.quarantined());
