@@ -15,9 +15,9 @@ use std::hint::black_box;
 use carecodec_benches::esr::go_file;
 use carecodec_benches::map::messages;
 use carecodec_esr::reader::{GoOptions, GoReader};
+use carecodec_hl7v2::{Index, Message, ParseOptions};
 use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_map::fhir::event_bundle;
-use carecodec_hl7v2::{Index, Message, ParseOptions};
 use carecodec_map::v2::{V2Options, map_message};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
