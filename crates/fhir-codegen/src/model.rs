@@ -612,6 +612,24 @@ pub fn generate(defs: &Path, out: &Path) -> Result<(), Box<dyn Error>> {
 
     write_files(&m, out)?;
     write_features(&m, &out.join("../Cargo.toml"))?;
+    // Format the output so that a re-run leaves the checked-in files unchanged.
+    let dir = out.join("model");
+    let mut files = vec![
+        dir.join("mod.rs"),
+        dir.join("types.rs"),
+        dir.join("resource.rs"),
+    ];
+    for entry in fs::read_dir(dir.join("resources"))? {
+        files.push(entry?.path());
+    }
+    files.sort();
+    let status = std::process::Command::new("rustfmt")
+        .args(["--edition", "2024"])
+        .args(&files)
+        .status()?;
+    if !status.success() {
+        return Err("rustfmt failed on the generated model".into());
+    }
     Ok(())
 }
 
