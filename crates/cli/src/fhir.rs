@@ -32,7 +32,8 @@ pub enum Command {
         /// reading (JSON input), instead of stopping at the first.
         #[arg(long)]
         lenient: bool,
-        /// Also run the UK Core checks available so far (NHS number Modulus 11).
+        /// Also run the UK Core checks (`uk-core`): each resource, and each Bundle entry, is
+        /// validated against the UK Core profile in its `meta.profile`, else the one for its type.
         #[arg(long, value_name = "PROFILE")]
         profile: Option<String>,
     },
@@ -62,19 +63,49 @@ fn read(path: &Path, bytes: &[u8]) -> Result<Resource, String> {
     }
 }
 
-/// UK Core checks available in this build: the NHS number's Modulus 11 check digit.
-fn uk_core_issues(r: &Resource) -> Vec<String> {
+/// UK Core checks: the resource against its profile (from `meta.profile`, else by type), and
+/// every Bundle entry's resource against its own, with the entry's location as prefix.
+/// Returns the printed lines and whether any is an error.
+fn uk_core_issues(r: &Resource) -> (Vec<String>, bool) {
+    use uk_core::validate::{Profile, has_errors, validate};
     let mut out = Vec::new();
-    if let Resource::Patient(p) = r {
-        if let Some(n) = p.nhs_number() {
-            if !uk_core::is_valid_nhs_number(n) {
-                out.push(format!(
-                    "error at Patient.identifier:nhsNumber.value: {n:?} fails the NHS number Modulus 11 check"
-                ));
+    let mut errors = false;
+    let mut one = |r: &Resource, prefix: Option<String>| {
+        let Some(profile) = Profile::for_resource(r) else {
+            return;
+        };
+        let issues = validate(r, profile);
+        errors |= has_errors(&issues);
+        for i in issues {
+            let location = match &prefix {
+                // `Patient.identifier[0]` inside an entry becomes
+                // `Bundle.entry[3].resource.identifier[0]`.
+                Some(p) => {
+                    let tail = i
+                        .location
+                        .strip_prefix(r.resource_type())
+                        .unwrap_or(&i.location);
+                    format!("{p}{tail}")
+                }
+                None => i.location.clone(),
+            };
+            out.push(format!(
+                "{} [{}] {location} ({profile}): {}",
+                i.severity.code(),
+                i.code.code(),
+                i.message
+            ));
+        }
+    };
+    one(r, None);
+    if let Resource::Bundle(b) = r {
+        for (n, e) in b.entry.iter().enumerate() {
+            if let Some(inner) = e.resource.as_ref() {
+                one(inner, Some(format!("Bundle.entry[{n}].resource")));
             }
         }
     }
-    out
+    (out, errors)
 }
 
 /// Runs a `carecodec fhir` subcommand.
@@ -90,15 +121,16 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                     return Err(format!("unknown profile {p:?} (known: uk-core)").into());
                 }
             }
-            let mut failed = false;
+            let (mut bad_files, mut problem_count) = (0usize, 0usize);
             let stdout = io::stdout();
             let mut out = stdout.lock();
             for path in &files {
+                let mut failed = false;
                 let bytes = match read_all(path) {
                     Ok(b) => b,
                     Err(e) => {
                         writeln!(out, "{}: error: {e}", path.display())?;
-                        failed = true;
+                        bad_files += 1;
                         continue;
                     }
                 };
@@ -124,8 +156,8 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                     Ok(r) => {
                         let mut problems: Vec<String> = issues;
                         if profile.is_some() {
-                            let uk = uk_core_issues(&r);
-                            failed |= !uk.is_empty();
+                            let (uk, errors) = uk_core_issues(&r);
+                            failed |= errors;
                             problems.extend(uk);
                         }
                         writeln!(
@@ -135,13 +167,22 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                             r.resource_type(),
                             problems.len()
                         )?;
+                        problem_count += problems.len();
                         for p in problems {
                             writeln!(out, "  {p}")?;
                         }
                     }
                 }
+                bad_files += usize::from(failed);
             }
-            Ok(if failed {
+            writeln!(
+                out,
+                "{} file(s) checked: {} with errors, {} problem(s) listed",
+                files.len(),
+                bad_files,
+                problem_count
+            )?;
+            Ok(if bad_files > 0 {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
