@@ -62,6 +62,23 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // XML: the same Bundle written as FHIR XML, read back typed.
+    let xml_bytes = carecodec_fhir::xml::to_vec(&parsed).unwrap();
+    let mut g = c.benchmark_group("fhir_xml");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(xml_bytes.len() as u64));
+    g.bench_function("typed_parse", |b| {
+        b.iter(|| {
+            let r = carecodec_fhir::xml::from_slice(black_box(&xml_bytes)).unwrap();
+            assert_eq!(entries(&r), input.entries);
+            r
+        })
+    });
+    g.bench_function("typed_write", |b| {
+        b.iter(|| carecodec_fhir::xml::to_vec(black_box(&parsed)).unwrap())
+    });
+    g.finish();
 }
 
 criterion_group!(group, benches);
