@@ -14,7 +14,7 @@
 //! # Ok::<(), carecodec_fhir::json::Error>(())
 //! ```
 
-use crate::model::{CodeableConcept, Coding, Extension, Identifier};
+use crate::model::{AnyValue, CodeableConcept, Coding, Extension, Identifier};
 
 pub mod validate;
 pub use validate::{Issue, Profile, validate};
@@ -163,6 +163,87 @@ pub fn is_valid_nhs_number(text: &str) -> bool {
         11 => *check == 0,
         10 => false,
         c => *check == c,
+    }
+}
+
+/// Builds the UK Core NHS number identifier (system [`NHS_NUMBER_SYSTEM`],
+/// digits without spaces), with the verification status extension when a
+/// code (`01`–`08`) is given. `None` when the number fails Modulus 11.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{nhs_number_identifier, ext};
+///
+/// let id = nhs_number_identifier("943 476 5919", Some("01")).unwrap();
+/// assert_eq!(id.value.as_ref().and_then(|v| v.value.as_deref()), Some("9434765919"));
+/// assert_eq!(id.extension[0].url.as_deref(), Some(ext::NHS_NUMBER_VERIFICATION_STATUS));
+/// assert!(nhs_number_identifier("9434765918", None).is_none());
+/// ```
+pub fn nhs_number_identifier(number: &str, verification_code: Option<&str>) -> Option<Identifier> {
+    if !is_valid_nhs_number(number) {
+        return None;
+    }
+    let digits: String = number.chars().filter(|c| *c != ' ').collect();
+    let mut id = Identifier {
+        system: Some(NHS_NUMBER_SYSTEM.into()),
+        value: Some(digits.as_str().into()),
+        ..Identifier::default()
+    };
+    if let Some(code) = verification_code {
+        id.extension.push(coded_extension(
+            ext::NHS_NUMBER_VERIFICATION_STATUS,
+            NHS_NUMBER_VERIFICATION_STATUS_ENGLAND,
+            code,
+            None,
+        ));
+    }
+    Some(id)
+}
+
+/// Builds the UK Core ethnic category extension (England's code system, e.g.
+/// `A` White - British).
+///
+/// ```
+/// use carecodec_fhir::uk_core::{ethnic_category_extension, ext};
+///
+/// let e = ethnic_category_extension("A", Some("White - British"));
+/// assert_eq!(e.url.as_deref(), Some(ext::ETHNIC_CATEGORY));
+/// ```
+pub fn ethnic_category_extension(code: &str, display: Option<&str>) -> Extension {
+    coded_extension(ext::ETHNIC_CATEGORY, ETHNIC_CATEGORY_ENGLAND, code, display)
+}
+
+/// Builds an ODS organisation code identifier.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{ods_organization_identifier, ODS_ORGANIZATION_CODE_SYSTEM};
+///
+/// let id = ods_organization_identifier("RX1");
+/// assert_eq!(id.system.as_ref().and_then(|s| s.value.as_deref()), Some(ODS_ORGANIZATION_CODE_SYSTEM));
+/// ```
+pub fn ods_organization_identifier(code: &str) -> Identifier {
+    Identifier {
+        system: Some(ODS_ORGANIZATION_CODE_SYSTEM.into()),
+        value: Some(code.into()),
+        ..Identifier::default()
+    }
+}
+
+/// An extension whose value is a CodeableConcept with one coding.
+fn coded_extension(url: &str, system: &str, code: &str, display: Option<&str>) -> Extension {
+    let coding = Coding {
+        system: Some(system.into()),
+        code: Some(code.into()),
+        display: display.map(Into::into),
+        ..Coding::default()
+    };
+    let concept = CodeableConcept {
+        coding: vec![coding],
+        ..CodeableConcept::default()
+    };
+    Extension {
+        url: Some(url.to_owned()),
+        value: Some(AnyValue::CodeableConcept(Box::new(concept))),
+        ..Extension::default()
     }
 }
 
