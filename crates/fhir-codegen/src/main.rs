@@ -6,7 +6,8 @@
 //! ```
 //!
 //! `DEFINITIONS_ROOT` defaults to `../shared/corpora/fhir` (beside the workspace);
-//! it must hold `r4/definitions/` and `ukcore-conformance/`. Output is written
+//! it must hold `r4/definitions/`. (The UK Core code tables in `uk_core::validate`
+//! are written by hand and checked against `ukcore-conformance/` by `tests/ukcore_drift.rs`.) Output is written
 //! under `crates/fhir/src/` and committed; the generator is deterministic.
 // A developer tool, not library code: failing loudly is the right behaviour.
 #![allow(
@@ -21,7 +22,6 @@ use std::path::PathBuf;
 
 mod meta;
 mod model;
-mod ukcore;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -32,6 +32,5 @@ fn main() -> Result<(), Box<dyn Error>> {
     let out = workspace.join("crates/fhir/src");
     model::generate(&defs, &out)?;
     meta::generate(&defs, &out)?;
-    ukcore::generate(&defs, &out)?;
     Ok(())
 }
