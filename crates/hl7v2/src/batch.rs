@@ -429,7 +429,12 @@ impl<R: BufRead> BatchReader<R> {
             }
             self.pos += self.line_buf.len();
             self.lines += 1;
-            let id = segment_id(&self.line_buf);
+            // A message concatenated with its own BOM or MLLP start byte still starts a message.
+            let line = self
+                .line_buf
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(&self.line_buf);
+            let id = segment_id(line.strip_prefix(b"\x0b").unwrap_or(line));
             if matches!(id, b"MSH" | b"FHS" | b"BHS" | b"BTS" | b"FTS") {
                 if self.envelope_line(offset, self.lines) {
                     self.pending.clear();
@@ -574,6 +579,14 @@ mod tests {
             all.extend_from_slice(e.bytes);
         }
         assert_eq!(all, input);
+    }
+
+    #[test]
+    fn concatenated_files_with_their_own_bom_split_into_messages() {
+        let (msgs, s) =
+            read_all(b"MSH|^~\\&||||||||1\rPID|1\r\xEF\xBB\xBFMSH|^~\\&||||||||2\nPID|1\n");
+        assert_eq!(msgs, [Ok("1".to_owned()), Ok("2".to_owned())]);
+        assert_eq!(s.rejected, 0);
     }
 
     #[test]
