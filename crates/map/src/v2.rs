@@ -513,11 +513,24 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
 }
 
 fn name(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<HumanName>> {
-    let family = ctx.text(&format!("{base}.1.1"));
-    let given = ctx.texts(&[format!("{base}.2"), format!("{base}.3")]);
-    let suffix = ctx.text(&format!("{base}.4"));
-    let prefix = ctx.text(&format!("{base}.5"));
-    let usage = ctx.text(&format!("{base}.7"));
+    person_name(ctx, base, 1, Some(7))
+}
+
+/// A person's name from an XPN (family at component 1) or the name part of an
+/// XCN (family at component 2): family (its surname subcomponent), given and
+/// further given names, suffix, prefix, then the name type when `type_at` is given.
+fn person_name(
+    ctx: &mut Ctx<'_, '_>,
+    base: &str,
+    family_at: u32,
+    type_at: Option<u32>,
+) -> Option<Sourced<HumanName>> {
+    let c = |n: u32| format!("{base}.{}", family_at + n);
+    let family = ctx.text(&format!("{}.1", c(0)));
+    let given = ctx.texts(&[c(1), c(2)]);
+    let suffix = ctx.text(&c(3));
+    let prefix = ctx.text(&c(4));
+    let usage = type_at.and_then(|t| ctx.text(&format!("{base}.{t}")));
     let mut sources: Vec<Source> = Vec::new();
     for s in family
         .iter()
@@ -680,32 +693,7 @@ fn gp_code(v: &str) -> Identifier {
 }
 
 fn name_of_xcn(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<HumanName>> {
-    let family = ctx.text(&format!("{base}.2"));
-    let given = ctx.texts(&[format!("{base}.3"), format!("{base}.4")]);
-    let suffix = ctx.text(&format!("{base}.5"));
-    let prefix = ctx.text(&format!("{base}.6"));
-    let mut sources = Vec::new();
-    for s in family
-        .iter()
-        .chain(given.iter())
-        .chain(suffix.iter())
-        .chain(prefix.iter())
-    {
-        sources.extend(s.sources.iter().cloned());
-    }
-    if sources.is_empty() {
-        return None;
-    }
-    Some(Sourced::from_many(
-        HumanName {
-            family: family.map(|f| f.value),
-            given: given.into_iter().map(|g| g.value).collect(),
-            prefix: prefix.map(|s| s.value).into_iter().collect(),
-            suffix: suffix.map(|s| s.value).into_iter().collect(),
-            usage: None,
-        },
-        sources,
-    ))
+    person_name(ctx, base, 2, None)
 }
 
 /// A clinician from an XCN field repetition.
