@@ -65,6 +65,23 @@ fn external_entities_are_never_resolved() {
 }
 
 #[test]
+fn xml_declaration_inside_a_narrative_is_rejected() {
+    // Found by fuzzing: the reader kept it and the writer then refused its own output.
+    let doc = format!(
+        "{P}<text><status value=\"generated\"/><div xmlns=\"http://www.w3.org/1999/xhtml\"><p>a<?xml\n> r>\n\"?>b</p></div></text></Patient>"
+    );
+    let e = xml::xml_to_json(doc.as_bytes()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Xhtml(_)), "{e}");
+    assert!(e.offset().is_some_and(|o| o > P.len()), "{e}");
+    // An ordinary processing instruction is still kept.
+    let doc = format!(
+        "{P}<text><status value=\"generated\"/><div xmlns=\"http://www.w3.org/1999/xhtml\"><p>a<?pi x?>b</p></div></text></Patient>"
+    );
+    let json = xml::xml_to_json(doc.as_bytes()).unwrap();
+    assert!(xml::json_to_xml(json.as_bytes()).is_ok(), "{json}");
+}
+
+#[test]
 fn deep_nesting_is_limited() {
     // 10^5 nested extensions: valid shape, hostile depth.
     let n = 100_000;

@@ -620,6 +620,12 @@ impl<'a> Conv<'a> {
                     Ok(Event::End(_)) => depth -= 1,
                     Ok(Event::Eof) => return Err(self.syntax("unexpected end of input", at)),
                     Ok(Event::DocType(_)) => return Err(self.err(ErrorKind::Doctype, at)),
+                    // An XML declaration is only allowed at the start of a document;
+                    // inside the narrative it would not survive conversion to JSON.
+                    Ok(Event::Decl(_)) => {
+                        let what = "an XML declaration inside the narrative".to_owned();
+                        return Err(self.err(ErrorKind::Xhtml(what), at));
+                    }
                     Ok(Event::GeneralRef(r)) => {
                         let name = std::str::from_utf8(&r).unwrap_or_default();
                         text::entity(name).map_err(|k| self.err(k, at))?;
