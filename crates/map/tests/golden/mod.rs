@@ -1,0 +1,472 @@
+//! Facts of a FHIR Bundle, for golden comparisons of v2 → FHIR mappings.
+//!
+//! A *fact* is one primitive value of a resource with its element path, no
+//! array indices: `Patient.name.family = EVERYMAN`. Normalisations, applied
+//! the same way to both sides:
+//!
+//! - ids, `fullUrl`s, `meta.profile` and `request` are dropped; a reference
+//!   to a supporting resource (Practitioner, PractitionerRole, Organization,
+//!   Location, Device) is replaced by that resource's facts under
+//!   `…reference->Type.`; any other reference becomes the value `ref:Type`;
+//! - an extension's `url` becomes part of the path:
+//!   `Patient.extension{http://…/patient-birthTime}.valueDateTime`;
+//! - a date-time with a time is compared as its UTC instant (the sender's
+//!   offset and the converter's re-expression in its host zone both vanish);
+//! - code systems the converter invents for a v2 coding-system name
+//!   (`http://example.com/v2-to-fhir-converter/CodeSystem/X`) and the bare
+//!   name carecodec keeps for a local system (`X`) both read `local:X`;
+//! - an identifier's assigning authority reads `identifier.authority = X`
+//!   whether it was written as the converter's placeholder system
+//!   (`…/v2-to-fhir-converter/Identifier/X`) or as carecodec's
+//!   `assigner.display` / `assigner.identifier.value`;
+//! - any other `http://example.com/…` value is a placeholder: dropped and
+//!   counted, never compared.
+//!
+//! Each fact is attributed to the v2 segment and field it came from: the
+//! resource's facts are grouped by top-level element (one array item, or one
+//! single element), and the group is found in the message by its text values
+//! (each value weighted by how many fields contain it); a group with no
+//! value found in the message (a code the mapping computed, such as
+//! `gender = male`) takes the resource's home segment ([`HOME`]).
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    dead_code
+)]
+
+use std::collections::HashMap;
+
+use carecodec_hl7v2::Message;
+use serde_json::Value;
+
+/// Resources inlined where they are referenced (they have no home segment of
+/// their own: a Practitioner is PV1-7's or OBR-16's).
+pub const INLINE: &[&str] = &[
+    "Practitioner",
+    "PractitionerRole",
+    "Organization",
+    "Location",
+    "Device",
+];
+
+/// Home segments by resource type, in preference order: where the HL7
+/// V2-to-FHIR IG and FHIR-Converter's templates make the resource from.
+pub const HOME: &[(&str, &[&str])] = &[
+    ("Patient", &["PID", "PD1"]),
+    ("RelatedPerson", &["NK1", "IN1", "IN2", "GT1"]),
+    ("Encounter", &["PV1", "PV2"]),
+    ("EpisodeOfCare", &["PV1"]),
+    ("AllergyIntolerance", &["AL1", "IAM"]),
+    ("Condition", &["DG1", "PRB", "PDA"]),
+    ("Observation", &["OBX", "PDA", "ACC", "DB1"]),
+    ("DiagnosticReport", &["OBR"]),
+    ("ServiceRequest", &["OBR", "ORC"]),
+    ("Specimen", &["SPM", "OBR"]),
+    ("MessageHeader", &["MSH"]),
+    ("Provenance", &["EVN", "MSH"]),
+    ("Procedure", &["PR1"]),
+    ("Coverage", &["IN1", "IN2"]),
+    ("Account", &["PID", "PV1"]),
+    ("Immunization", &["RXA"]),
+];
+
+/// One fact.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fact {
+    /// The v2 segment id it is attributed to (`PID`), or `?`.
+    pub segment: String,
+    /// The field it is attributed to (`PID-5`), or the segment id alone.
+    pub field: String,
+    /// Element path without indices (`Patient.name.family`).
+    pub path: String,
+    /// The normalised value.
+    pub value: String,
+}
+
+impl Fact {
+    /// The matching key: segment, path and value.
+    pub fn key(&self) -> (&str, &str, &str) {
+        (&self.segment, &self.path, &self.value)
+    }
+}
+
+/// Where each text value of a message occurs: `text → [(segment id, field)]`.
+pub struct LeafIndex {
+    at: HashMap<String, Vec<(String, String)>>,
+}
+
+impl LeafIndex {
+    /// Every non-empty subcomponent of the message, decoded.
+    pub fn new(msg: &Message<'_>) -> LeafIndex {
+        let mut at: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        msg.for_each_leaf(|path, v| {
+            let Ok(text) = v.decoded() else { return };
+            let text = text.trim().to_owned();
+            if text.is_empty() {
+                return;
+            }
+            let seg = path.segment().to_owned();
+            let field = format!("{seg}-{}", path.field.unwrap_or(0));
+            let e = at.entry(text).or_default();
+            if !e.contains(&(seg.clone(), field.clone())) {
+                e.push((seg, field));
+            }
+        });
+        LeafIndex { at }
+    }
+
+    fn places(&self, text: &str) -> Option<&Vec<(String, String)>> {
+        self.at.get(text)
+    }
+}
+
+/// The facts of a Bundle, and how many placeholder values were dropped.
+pub struct Facts {
+    /// The compared facts.
+    pub facts: Vec<Fact>,
+    /// Placeholder values dropped (`http://example.com/…`), per segment.
+    pub placeholders: HashMap<String, usize>,
+}
+
+/// Flattens `bundle` into attributed, normalised facts.
+pub fn facts(bundle: &Value, index: &LeafIndex) -> Facts {
+    let entries: Vec<&Value> = bundle["entry"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let mut by_ref: HashMap<String, &Value> = HashMap::new();
+    for e in &entries {
+        let r = &e["resource"];
+        if let Some(u) = e["fullUrl"].as_str() {
+            by_ref.insert(u.to_owned(), r);
+        }
+        if let (Some(t), Some(id)) = (r["resourceType"].as_str(), r["id"].as_str()) {
+            by_ref.insert(format!("{t}/{id}"), r);
+        }
+    }
+    // Supporting resources someone refers to are inlined there, not roots.
+    let mut referenced: Vec<*const Value> = Vec::new();
+    for e in &entries {
+        collect_refs(&e["resource"], &by_ref, &mut referenced);
+    }
+    let mut out = Facts {
+        facts: Vec::new(),
+        placeholders: HashMap::new(),
+    };
+    for e in &entries {
+        let r = &e["resource"];
+        let ty = r["resourceType"].as_str().unwrap_or("?");
+        if INLINE.contains(&ty) && referenced.contains(&std::ptr::from_ref(r)) {
+            continue;
+        }
+        resource_facts(r, ty, &by_ref, index, &mut out);
+    }
+    out
+}
+
+fn collect_refs(v: &Value, by_ref: &HashMap<String, &Value>, out: &mut Vec<*const Value>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k == "reference" {
+                    if let Some(r) = x.as_str().and_then(|s| by_ref.get(s)) {
+                        out.push(std::ptr::from_ref(*r));
+                    }
+                } else {
+                    collect_refs(x, by_ref, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, by_ref, out)),
+        _ => {}
+    }
+}
+
+/// Raw `(path, value)` leaves of one element, references inlined.
+fn walk(
+    v: &Value,
+    path: &str,
+    by_ref: &HashMap<String, &Value>,
+    depth: u32,
+    out: &mut Vec<(String, String)>,
+) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                match k.as_str() {
+                    "id" | "resourceType" | "fullUrl" | "request" => {}
+                    "profile" if path.ends_with(".meta") => {}
+                    "text" if x.get("div").is_some() => {}
+                    "extension" | "modifierExtension" => {
+                        for ext in x.as_array().into_iter().flatten() {
+                            let url = ext["url"].as_str().unwrap_or("?");
+                            let p = format!("{path}.{k}{{{url}}}");
+                            if let Value::Object(eo) = ext {
+                                for (ek, ex) in eo {
+                                    if ek != "url" {
+                                        walk(ex, &format!("{p}.{ek}"), by_ref, depth, out);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    "reference" => {
+                        let s = x.as_str().unwrap_or_default();
+                        match by_ref.get(s) {
+                            Some(r) => {
+                                let ty = r["resourceType"].as_str().unwrap_or("?");
+                                if INLINE.contains(&ty) && depth < 3 {
+                                    walk(r, &format!("{path}->{ty}"), by_ref, depth + 1, out);
+                                } else {
+                                    out.push((format!("{path}.reference"), format!("ref:{ty}")));
+                                }
+                            }
+                            None => {
+                                let ty = s.split('/').next().unwrap_or("?");
+                                out.push((format!("{path}.reference"), format!("ref:{ty}")));
+                            }
+                        }
+                    }
+                    _ => walk(x, &format!("{path}.{k}"), by_ref, depth, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| walk(x, path, by_ref, depth, out)),
+        Value::String(s) => out.push((path.to_owned(), s.trim().to_owned())),
+        Value::Number(n) => out.push((path.to_owned(), n.to_string())),
+        Value::Bool(b) => out.push((path.to_owned(), b.to_string())),
+        Value::Null => {}
+    }
+}
+
+const PLACEHOLDER: &str = "http://example.com/";
+const CONVERTER_ID: &str = "http://example.com/v2-to-fhir-converter/Identifier/";
+const CONVERTER_CS: &str = "http://example.com/v2-to-fhir-converter/CodeSystem/";
+
+/// The normalised form of one raw leaf, or `None` for a dropped placeholder.
+fn normalise(path: &str, value: &str) -> Option<(String, String)> {
+    if let Some(parent) = path.strip_suffix(".system") {
+        if let Some(name) = value.strip_prefix(CONVERTER_ID) {
+            return Some((format!("{parent}.authority"), name.to_owned()));
+        }
+        if let Some(name) = value.strip_prefix(CONVERTER_CS) {
+            return Some((path.to_owned(), format!("local:{name}")));
+        }
+        if !value.contains(':') {
+            return Some((path.to_owned(), format!("local:{value}")));
+        }
+    }
+    if value.starts_with(PLACEHOLDER) {
+        return None;
+    }
+    for tail in [
+        ".assigner.display",
+        ".assigner.identifier.value",
+        ".assigner->Organization.identifier.value",
+    ] {
+        if let Some(parent) = path.strip_suffix(tail) {
+            return Some((format!("{parent}.authority"), value.to_owned()));
+        }
+    }
+    if path.ends_with(".assigner.identifier.system") {
+        // The authority's own identifier system (ODS): part of the authority fact.
+        return Some((path.to_owned(), value.to_owned()));
+    }
+    Some((
+        path.to_owned(),
+        instant(value).unwrap_or_else(|| value.to_owned()),
+    ))
+}
+
+/// A FHIR dateTime with a time, as its UTC instant.
+fn instant(v: &str) -> Option<String> {
+    if v.len() < 16 || v.as_bytes().get(10) != Some(&b'T') {
+        return None;
+    }
+    let t = chrono::DateTime::parse_from_rfc3339(v).ok()?;
+    Some(
+        t.with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+    )
+}
+
+/// The search forms of a value: itself, and a FHIR date's v2 digits.
+fn search_forms(v: &str) -> Vec<String> {
+    let mut f = vec![v.to_owned()];
+    let b = v.as_bytes();
+    if b.len() >= 10 && b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-') {
+        f.push(v.get(..10).unwrap_or(v).replace('-', ""));
+    } else if b.len() == 7 && b.get(4) == Some(&b'-') {
+        f.push(v.replace('-', ""));
+    }
+    f
+}
+
+/// The (segment, field) places a group of raw values is found in, with a
+/// score (each value one vote, shared by every field holding it) and how
+/// many of the values each holds; best first, ties to `prefer`.
+fn locate(
+    values: &[&str],
+    index: &LeafIndex,
+    prefer: &[&str],
+    only: Option<&[&str]>,
+) -> Vec<(String, String, f64, usize, usize)> {
+    let mut score: Vec<(String, String, f64, usize, usize)> = Vec::new();
+    for v in values {
+        let mut places: Vec<&(String, String)> = Vec::new();
+        for f in search_forms(v) {
+            if let Some(p) = index.places(&f) {
+                for x in p {
+                    if only.is_some_and(|o| !o.contains(&x.0.as_str())) {
+                        continue;
+                    }
+                    if !places.contains(&x) {
+                        places.push(x);
+                    }
+                }
+            }
+        }
+        if places.is_empty() {
+            continue;
+        }
+        let w = 1.0 / places.len() as f64;
+        for (s, f) in places {
+            match score.iter_mut().find(|(a, b, _, _, _)| a == s && b == f) {
+                Some((_, _, x, n, l)) => {
+                    *x += w;
+                    *n += 1;
+                    *l = (*l).max(v.len());
+                }
+                None => score.push((s.clone(), f.clone(), w, 1, v.len())),
+            }
+        }
+    }
+    let rank = |seg: &str| {
+        prefer
+            .iter()
+            .position(|p| *p == seg)
+            .unwrap_or(prefer.len())
+    };
+    score.sort_by(|a, b| {
+        b.2.partial_cmp(&a.2)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| rank(&a.0).cmp(&rank(&b.0)))
+    });
+    score
+}
+
+fn resource_facts(
+    r: &Value,
+    ty: &str,
+    by_ref: &HashMap<String, &Value>,
+    index: &LeafIndex,
+    out: &mut Facts,
+) {
+    let prefer: &[&str] = HOME.iter().find(|(t, _)| *t == ty).map_or(&[], |(_, h)| *h);
+    let Some(o) = r.as_object() else { return };
+    // Top-level groups: one per array item, one per single element.
+    let mut groups: Vec<Vec<(String, String)>> = Vec::new();
+    for (k, v) in o {
+        let items: Vec<&Value> = match v {
+            Value::Array(a) if k != "extension" => a.iter().collect(),
+            _ => vec![v],
+        };
+        for item in items {
+            let mut leaves = Vec::new();
+            // Extensions: one group per extension.
+            if k == "extension" || k == "modifierExtension" {
+                for ext in item.as_array().into_iter().flatten() {
+                    let mut one = serde_json::Map::new();
+                    one.insert(k.clone(), Value::Array(vec![ext.clone()]));
+                    let mut l = Vec::new();
+                    walk(&Value::Object(one), ty, by_ref, 0, &mut l);
+                    groups.push(l);
+                }
+                continue;
+            }
+            let mut one = serde_json::Map::new();
+            one.insert(k.clone(), item.clone());
+            walk(&Value::Object(one), ty, by_ref, 0, &mut leaves);
+            if !leaves.is_empty() {
+                groups.push(leaves);
+            }
+        }
+    }
+    // The resource's home: the preferred segment its values are found in most.
+    let all: Vec<&str> = groups.iter().flatten().map(|(_, v)| v.as_str()).collect();
+    let home = locate(&all, index, prefer, Some(prefer))
+        .first()
+        .map(|(s, _, _, _, _)| s.clone())
+        .or_else(|| prefer.first().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "?".to_owned());
+    for g in groups {
+        let values: Vec<&str> = g.iter().map(|(_, v)| v.as_str()).collect();
+        let places = locate(&values, index, &[home.as_str()], None);
+        // Another segment than the home needs two of the group's values or one
+        // long one (a short value alone, such as a table display, can
+        // coincide with any text).
+        let pick = places.iter().find(|(s, _, _, n, longest)| {
+            *s == home || prefer.contains(&s.as_str()) || home == "?" || *n >= 2 || *longest >= 8
+        });
+        let (segment, field) = match pick {
+            Some((s, f, _, _, _)) => (s.clone(), f.clone()),
+            None => (home.clone(), home.clone()),
+        };
+        for (p, v) in &g {
+            match normalise(p, v) {
+                Some((path, value)) => out.facts.push(Fact {
+                    segment: segment.clone(),
+                    field: field.clone(),
+                    path,
+                    value,
+                }),
+                None => *out.placeholders.entry(segment.clone()).or_default() += 1,
+            }
+        }
+    }
+}
+
+/// carecodec writes next of kin as `Patient.contact` (UK Core); the IG and
+/// the converter as RelatedPerson. The same NK1 facts, so each contact is
+/// compared as a RelatedPerson with the same elements (name, relationship,
+/// telecom, address, gender, period) and a patient reference.
+pub fn contacts_as_related_persons(bundle: &Value) -> Value {
+    let mut b = bundle.clone();
+    let mut extra = Vec::new();
+    if let Some(entries) = b["entry"].as_array_mut() {
+        for e in entries.iter_mut() {
+            let r = &mut e["resource"];
+            if r["resourceType"] != "Patient" {
+                continue;
+            }
+            let Some(contacts) = r.as_object_mut().and_then(|o| o.remove("contact")) else {
+                continue;
+            };
+            let patient_url = e["fullUrl"].clone();
+            for c in contacts.as_array().into_iter().flatten() {
+                let mut rp = serde_json::Map::new();
+                rp.insert("resourceType".into(), "RelatedPerson".into());
+                if let Some(o) = c.as_object() {
+                    for (k, v) in o {
+                        let v = if k == "name" {
+                            Value::Array(vec![v.clone()])
+                        } else {
+                            v.clone()
+                        };
+                        rp.insert(k.clone(), v);
+                    }
+                }
+                rp.insert(
+                    "patient".into(),
+                    serde_json::json!({ "reference": patient_url }),
+                );
+                extra.push(serde_json::json!({ "resource": Value::Object(rp) }));
+            }
+        }
+        entries.extend(extra);
+    }
+    b
+}
