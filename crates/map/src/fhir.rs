@@ -53,6 +53,8 @@ const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
 const UKCORE_SD: &str = "https://fhir.hl7.org.uk/StructureDefinition/";
+/// Core extension for a time of birth on `Patient.birthDate` (UK Core slice `birthTime`).
+const BIRTH_TIME: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
 
 /// Why no Bundle was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -289,6 +291,7 @@ fn telecom(t: &Telecom) -> Value {
         Some("email" | "Internet" | "X.400") => "email",
         Some("fax" | "FX") => "fax",
         Some("pager" | "BP") => "pager",
+        Some("other" | "MD" | "SAT" | "TDD" | "TTY") => "other",
         Some("url") => "url",
         Some("sms") => "sms",
         _ if t.value.contains('@') => "email",
@@ -404,6 +407,13 @@ fn patient(p: &Patient, id: &str) -> Value {
     }
     if let Some(b) = &p.birth_date {
         put(&mut o, "birthDate", json!(b.value.to_string()));
+        if let Some(t) = &p.birth_time {
+            put(
+                &mut o,
+                "_birthDate",
+                json!({"extension": [{"url": BIRTH_TIME, "valueDateTime": date_time(&t.value)}]}),
+            );
+        }
     }
     match p.deceased.as_ref().map(|d| &d.value) {
         Some(Deceased::At(t)) => put(&mut o, "deceasedDateTime", json!(date_time(t))),
@@ -431,13 +441,56 @@ fn patient(p: &Patient, id: &str) -> Value {
     Value::Object(o)
 }
 
+/// The IG's Relationship ConceptMap (v2 table 0063 → v3 RoleCode, or v2-0131
+/// for the contact-role-like codes): UK Core's PersonRelationshipType value
+/// set holds v3 RoleCode and v2-0131 codes, not v2-0063. Codes the map sends
+/// to v2-0063 itself (DEP, WRD, CGV, GRD, OAD, EME, ASC, OWN, TRA, MGR, NON)
+/// and unknown codes stay v2-0063.
+const RELATIONSHIP: &[(&str, &str, &str, &str)] = &[
+    ("SEL", "v3-RoleCode", "ONESELF", "self"),
+    ("SPO", "v3-RoleCode", "SPS", "spouse"),
+    ("DOM", "v3-RoleCode", "SIGOTHR", "significant other"),
+    ("CHD", "v3-RoleCode", "CHILD", "child"),
+    ("GCH", "v3-RoleCode", "GRNDCHILD", "grandchild"),
+    ("NCH", "v3-RoleCode", "NCHILD", "natural child"),
+    ("SCH", "v3-RoleCode", "STPCHLD", "step child"),
+    ("FCH", "v3-RoleCode", "CHLDFOST", "foster child"),
+    ("PAR", "v3-RoleCode", "PRN", "parent"),
+    ("MTH", "v3-RoleCode", "MTH", "mother"),
+    ("FTH", "v3-RoleCode", "FTH", "father"),
+    ("GRP", "v3-RoleCode", "GRPRN", "grandparent"),
+    ("EXF", "v3-RoleCode", "EXT", "extended family member"),
+    ("SIB", "v3-RoleCode", "SIB", "sibling"),
+    ("BRO", "v3-RoleCode", "BRO", "brother"),
+    ("SIS", "v3-RoleCode", "SIS", "sister"),
+    ("FND", "v3-RoleCode", "FRND", "unrelated friend"),
+    ("EMR", "v2-0131", "E", "Employer"),
+    ("EMC", "v2-0131", "C", "Emergency Contact"),
+    ("UNK", "v2-0131", "U", "Unknown"),
+    ("OTH", "v2-0131", "O", "Other"),
+];
+
+fn relationship(c: &Code) -> Value {
+    let mapped = matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0063")
+        .then(|| RELATIONSHIP.iter().find(|(k, ..)| *k == c.code))
+        .flatten();
+    match mapped {
+        Some((_, system, code, display)) => json!({"coding": [{
+            "system": format!("http://terminology.hl7.org/CodeSystem/{system}"),
+            "code": code,
+            "display": display,
+        }]}),
+        None => code_cc(c),
+    }
+}
+
 fn contact(c: &Contact) -> Value {
     let mut o = Map::new();
     let rel: Vec<Value> = c
         .relationship
         .iter()
-        .chain(c.role.iter())
-        .map(|r| code_cc(&r.value))
+        .map(|r| relationship(&r.value))
+        .chain(c.role.iter().map(|r| code_cc(&r.value)))
         .collect();
     put(&mut o, "relationship", Value::Array(rel));
     if let Some(n) = &c.name {
@@ -451,6 +504,17 @@ fn contact(c: &Contact) -> Value {
     if let Some(a) = &c.address {
         put(&mut o, "address", address(&a.value));
     }
+    if let Some(g) = &c.gender {
+        put(&mut o, "gender", json!(gender(g.value)));
+    }
+    let mut period = Map::new();
+    if let Some(d) = &c.from {
+        put(&mut period, "start", json!(d.value.to_string()));
+    }
+    if let Some(d) = &c.until {
+        put(&mut period, "end", json!(d.value.to_string()));
+    }
+    put(&mut o, "period", Value::Object(period));
     Value::Object(o)
 }
 
@@ -583,6 +647,68 @@ fn quantity(q: &Quantity) -> Value {
     Value::Object(o)
 }
 
+/// v2 table 0078 codes and their v3 ObservationInterpretation displays: the
+/// IG's InterpretationCodes ConceptMap (the codes are the same; `AC`, `HM`,
+/// `QCF`, `TOX` have no v3 code and stay in v2-0078).
+const INTERPRETATION: &[(&str, &str)] = &[
+    ("<", "Off scale low"),
+    (">", "Off scale high"),
+    ("A", "Abnormal"),
+    ("AA", "Critical abnormal"),
+    ("B", "Better"),
+    ("CAR", "Carrier"),
+    ("D", "Significant change down"),
+    ("DET", "Detected"),
+    ("E", "Equivocal"),
+    ("EX", "outside threshold"),
+    ("EXP", "Expected"),
+    ("H", "High"),
+    ("HH", "Critical high"),
+    ("HU", "Significantly high"),
+    ("I", "Intermediate"),
+    ("IE", "Insufficient evidence"),
+    ("IND", "Indeterminate"),
+    ("L", "Low"),
+    ("LL", "Critical low"),
+    ("LU", "Significantly low"),
+    ("MS", "moderately susceptible"),
+    ("N", "Normal"),
+    ("NCL", "No CLSI defined breakpoint"),
+    ("ND", "Not detected"),
+    ("NEG", "Negative"),
+    ("NR", "Non-reactive"),
+    ("NS", "Non-susceptible"),
+    ("POS", "Positive"),
+    ("R", "Resistant"),
+    ("RR", "Reactive"),
+    ("S", "Susceptible"),
+    ("SDD", "Susceptible-dose dependent"),
+    ("SYN-R", "Synergy - resistant"),
+    ("SYN-S", "Synergy - susceptible"),
+    ("U", "Significant change up"),
+    ("UNE", "Unexpected"),
+    ("VS", "very susceptible"),
+    ("W", "Worse"),
+    ("WR", "Weakly reactive"),
+];
+
+const V3_INTERPRETATION: &str =
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
+
+/// An OBX-8 code: v2-0078 codes as their v3 ObservationInterpretation
+/// equivalents (what R4's `Observation.interpretation` binding expects).
+fn interpretation(c: &Code) -> Value {
+    let v3 = matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0078")
+        .then(|| INTERPRETATION.iter().find(|(k, _)| *k == c.code))
+        .flatten();
+    match v3 {
+        Some((code, display)) => {
+            json!({"coding": [{"system": V3_INTERPRETATION, "code": code, "display": display}]})
+        }
+        None => code_cc(c),
+    }
+}
+
 fn observation(ob: &Observation, id: &str, subject: &str) -> Value {
     let mut o = Map::new();
     o.insert("resourceType".into(), json!("Observation"));
@@ -629,7 +755,7 @@ fn observation(ob: &Observation, id: &str, subject: &str) -> Value {
         Value::Array(
             ob.interpretation
                 .iter()
-                .map(|c| code_cc(&c.value))
+                .map(|c| interpretation(&c.value))
                 .collect(),
         ),
     );

@@ -458,29 +458,17 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         }
     }
     p.birth_date = ctx.date("PID-7");
-    // HL7 table 0001 codes, and the NHS Data Dictionary person gender codes some
-    // NHS feeds send instead (1 male, 2 female, 9 indeterminate, 0/X not known),
-    // read as the UK Core ConceptMap maps them. Anything else is reported.
-    p.gender = ctx.text("PID-8").and_then(|g| {
-        let v = match g.value.as_str() {
-            "M" | "1" => Gender::Male,
-            "F" | "2" => Gender::Female,
-            "U" | "0" | "X" => Gender::Unknown,
-            "O" | "A" | "N" | "I" | "9" => Gender::Other,
-            _ => {
-                if let Some(src) = g.sources.first().cloned() {
-                    ctx.invalid(
-                        src,
-                        g.value.as_bytes(),
-                        "not an administrative sex code (HL7 table 0001 or NHS Data Dictionary)",
-                        Action::Dropped,
-                    );
-                }
-                return None;
-            }
-        };
-        Some(Sourced::from_many(v, g.sources))
-    });
+    if p.birth_date.is_some() {
+        // A time of birth as well (IG: the patient-birthTime extension).
+        p.birth_time = ctx.datetime("PID-7").filter(|t| {
+            !matches!(
+                t.value.precision,
+                Precision::Year | Precision::Month | Precision::Day
+            )
+        });
+    }
+    p.gender = sex(ctx, "PID-8.1");
+
     for r in 1..=reps(msg, "PID-11") {
         if let Some(a) = address(ctx, &format!("PID-11[{r}]")) {
             p.addresses.push(a);
@@ -512,6 +500,33 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     p
 }
 
+/// An administrative sex (PID-8, NK1-15): HL7 table 0001 codes, and the NHS
+/// Data Dictionary person gender codes some NHS feeds send instead (1 male,
+/// 2 female, 9 indeterminate, 0/X not known), read as the UK Core ConceptMap
+/// maps them. Anything else is reported.
+fn sex(ctx: &mut Ctx<'_, '_>, path: &str) -> Option<Sourced<Gender>> {
+    ctx.text(path).and_then(|g| {
+        let v = match g.value.as_str() {
+            "M" | "1" => Gender::Male,
+            "F" | "2" => Gender::Female,
+            "U" | "0" | "X" => Gender::Unknown,
+            "O" | "A" | "N" | "I" | "9" => Gender::Other,
+            _ => {
+                if let Some(src) = g.sources.first().cloned() {
+                    ctx.invalid(
+                        src,
+                        g.value.as_bytes(),
+                        "not an administrative sex code (HL7 table 0001 or NHS Data Dictionary)",
+                        Action::Dropped,
+                    );
+                }
+                return None;
+            }
+        };
+        Some(Sourced::from_many(v, g.sources))
+    })
+}
+
 fn name(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<HumanName>> {
     person_name(ctx, base, 1, Some(7))
 }
@@ -530,6 +545,8 @@ fn person_name(
     let given = ctx.texts(&[c(1), c(2)]);
     let suffix = ctx.text(&c(3));
     let prefix = ctx.text(&c(4));
+    // The degree (XPN.6 / XCN.7) is a suffix too, after the suffix proper (IG).
+    let degree = ctx.text(&c(5));
     let usage = type_at.and_then(|t| ctx.text(&format!("{base}.{t}")));
     let mut sources: Vec<Source> = Vec::new();
     for s in family
@@ -537,6 +554,7 @@ fn person_name(
         .chain(given.iter())
         .chain(suffix.iter())
         .chain(prefix.iter())
+        .chain(degree.iter())
         .chain(usage.iter())
     {
         sources.extend(s.sources.iter().cloned());
@@ -557,7 +575,7 @@ fn person_name(
             })
             .collect(),
         prefix: prefix.map(|s| s.value).into_iter().collect(),
-        suffix: suffix.map(|s| s.value).into_iter().collect(),
+        suffix: suffix.into_iter().chain(degree).map(|s| s.value).collect(),
         usage: usage.and_then(|u| {
             Some(
                 match u.value.as_str() {
@@ -621,38 +639,78 @@ fn address(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<Address>> {
     ))
 }
 
+/// An XTN as the IG maps it: XTN.4 is the value only for Internet / X.400
+/// equipment (or no equipment and an address); otherwise the unformatted
+/// number XTN.12, else XTN.1, else the number composed of country (.5), area
+/// (.6), local number (.7) and extension (.8). Equipment (XTN.3) gives the
+/// system, the use code (XTN.2) the use (`CP` equipment reads as mobile).
+/// Only the components used are consumed.
 fn telecom(ctx: &mut Ctx<'_, '_>, base: &str, default_use: &str) -> Option<Sourced<Telecom>> {
-    let number = ctx.text(&format!("{base}.1"));
+    let peek = |ctx: &Ctx<'_, '_>, c: u32| {
+        ctx.msg
+            .text(&format!("{base}.{c}"))
+            .ok()
+            .flatten()
+            .is_some_and(|t| !t.is_empty())
+    };
     let use_code = ctx.text(&format!("{base}.2"));
     let equipment = ctx.text(&format!("{base}.3"));
-    let email = ctx.text(&format!("{base}.4"));
-    let local = ctx.text(&format!("{base}.7"));
-    let mut sources = Vec::new();
-    for s in number
-        .iter()
-        .chain(use_code.iter())
-        .chain(equipment.iter())
-        .chain(email.iter())
-        .chain(local.iter())
+    let eq = equipment.as_ref().map(|e| e.value.as_str());
+    let email = matches!(eq, Some("Internet" | "X.400")) || (eq.is_none() && peek(ctx, 4));
+    let mut parts: Vec<Sourced<String>> = Vec::new();
+    let value = if email {
+        ctx.text(&format!("{base}.4")).map(|v| {
+            let t = v.value.clone();
+            parts.push(v);
+            t
+        })
+    } else if let Some(v) = ctx
+        .text(&format!("{base}.12"))
+        .or_else(|| ctx.text(&format!("{base}.1")))
     {
+        let t = v.value.clone();
+        parts.push(v);
+        Some(t)
+    } else {
+        let pieces: Vec<(u32, Sourced<String>)> = (5..=8)
+            .filter_map(|c| ctx.text(&format!("{base}.{c}")).map(|v| (c, v)))
+            .collect();
+        if pieces.iter().any(|(c, _)| *c == 7) {
+            let text = pieces
+                .iter()
+                .map(|(c, v)| match c {
+                    5 => format!("+{}", v.value),
+                    8 => format!("X{}", v.value),
+                    _ => v.value.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            parts.extend(pieces.into_iter().map(|(_, v)| v));
+            Some(text)
+        } else {
+            parts.extend(pieces.into_iter().map(|(_, v)| v));
+            None
+        }
+    };
+    let mut sources = Vec::new();
+    for s in use_code.iter().chain(equipment.iter()).chain(parts.iter()) {
         sources.extend(s.sources.iter().cloned());
     }
-    let (system, value) = match (&email, &number, &local) {
-        (Some(e), _, _) => ("email", e.value.clone()),
-        (None, Some(n), _) => ("phone", n.value.clone()),
-        (None, None, Some(l)) => ("phone", l.value.clone()),
-        _ => return None,
-    };
-    let system = match equipment.as_ref().map(|e| e.value.as_str()) {
+    let value = value?;
+    let system = match eq {
         Some("FX") => "fax",
+        Some("BP") => "pager",
         Some("Internet" | "X.400") => "email",
-        _ => system,
+        Some("MD" | "SAT" | "TDD" | "TTY") => "other",
+        None if email => "email",
+        _ => "phone",
     };
     let usage = match use_code.as_ref().map(|u| u.value.as_str()) {
         Some("PRN") => "home",
         Some("WPN") => "work",
+        Some("PRS") => "mobile",
         Some("ORN") => "temp",
-        _ if equipment.as_ref().is_some_and(|e| e.value == "CP") => "mobile",
+        _ if eq == Some("CP") => "mobile",
         _ => default_use,
     };
     Some(Sourced::from_many(
@@ -742,24 +800,34 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
     let name = name(ctx, &format!("{base}-2[1]"));
     let address = address(ctx, &format!("{base}-4[1]"));
     let mut telecom_list = Vec::new();
-    for r in 1..=reps(ctx.msg, &format!("{base}-5")) {
-        if let Some(t) = telecom(ctx, &format!("{base}-5[{r}]"), "home") {
-            telecom_list.push(t);
+    // NK1-5 phone (home by default), NK1-6 business phone (work).
+    for (f, default_use) in [(5, "home"), (6, "work")] {
+        for r in 1..=reps(ctx.msg, &format!("{base}-{f}")) {
+            if let Some(t) = telecom(ctx, &format!("{base}-{f}[{r}]"), default_use) {
+                telecom_list.push(t);
+            }
         }
     }
+    let from = ctx.date(&format!("{base}-8"));
+    let until = ctx.date(&format!("{base}-9"));
+    let gender = sex(ctx, &format!("{base}-15.1"));
     Contact {
         name,
         relationship,
         role,
         address,
         telecom: telecom_list,
+        gender,
+        from,
+        until,
     }
 }
 
 fn location(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Location> {
-    let ward = ctx.text(&format!("{base}.1"));
-    let room = ctx.text(&format!("{base}.2"));
-    let bed = ctx.text(&format!("{base}.3"));
+    // PL.1-3 are HD in v2.7+ (`WARD&1.2.3&ISO`): the namespace id names the place.
+    let ward = ctx.text(&format!("{base}.1.1"));
+    let room = ctx.text(&format!("{base}.2.1"));
+    let bed = ctx.text(&format!("{base}.3.1"));
     let facility = ctx.text(&format!("{base}.4.1"));
     let name = ctx.text(&format!("{base}.9"));
     if ward.is_none() && room.is_none() && bed.is_none() && facility.is_none() && name.is_none() {
@@ -807,9 +875,9 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         }
     }
     e.service = ctx
-        .text("PV1-10")
+        .text("PV1-10.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0069".into()), &v, None)));
-    if let Some(src) = ctx.text("PV1-14") {
+    if let Some(src) = ctx.text("PV1-14.1") {
         e.admission_method
             .get_or_insert(src.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));
     }
@@ -822,10 +890,11 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         }));
     }
     e.discharge_method = ctx
-        .text("PV1-36")
+        .text("PV1-36.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0112".into()), &v, None)));
+    // DLD.1 is a CWE in v2.7+ (`22&Homes&FDK`): its code.
     e.discharge_destination = ctx
-        .text("PV1-37.1")
+        .text("PV1-37.1.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0113".into()), &v, None)));
     let _ = ctx.text("PV1-39");
     e.admitted = ctx.datetime("PV1-44");
@@ -948,7 +1017,15 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     let base = format!("DG1[{n}]");
     let _ = ctx.text(&format!("{base}-1"));
     let _ = ctx.text(&format!("{base}-2"));
-    let code = cwe(ctx, &format!("{base}-3"))?;
+    let mut code = cwe(ctx, &format!("{base}-3"))?;
+    // DG1-4 description (v2.3 feeds send the text here): the code's text
+    // unless DG1-3 carries its own original text (IG: Condition.code.text).
+    if let Some(d) = ctx.text(&format!("{base}-4")) {
+        if code.value.text.is_none() {
+            code.value.text = Some(d.value);
+            code.sources.extend(d.sources);
+        }
+    }
     let recorded = ctx.datetime(&format!("{base}-5"));
     let diagnosis_type = ctx
         .text(&format!("{base}-6"))
@@ -1092,7 +1169,13 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     let _ = ctx.text(&format!("{base}-6.2"));
     let unit_system = ctx.text(&format!("{base}-6.3")).map(|s| s.value);
     let value = match value_type.as_str() {
-        "NM" | "SN" => ctx.text(&format!("{base}-5")).map(|v| {
+        "SN" => sn(
+            ctx,
+            &format!("{base}-5"),
+            unit.as_ref(),
+            unit_system.as_deref(),
+        ),
+        "NM" => ctx.text(&format!("{base}-5")).map(|v| {
             let q = Quantity {
                 value: v.value.trim().to_owned(),
                 unit: unit.as_ref().map(|u| u.value.clone()),
@@ -1135,7 +1218,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     let reference_range = ctx.text(&format!("{base}-7"));
     let mut interpretation = Vec::new();
     for r in 1..=reps(ctx.msg, &format!("{base}-8")) {
-        if let Some(f) = ctx.text(&format!("{base}-8[{r}]")) {
+        if let Some(f) = ctx.text(&format!("{base}-8[{r}].1")) {
             interpretation.push(f.map(|v| Code::new(CodeSystem::V2Table("0078".into()), &v, None)));
         }
     }
@@ -1152,6 +1235,69 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         effective,
         notes: Vec::new(),
     })
+}
+
+/// A structured numeric (SN) OBX-5 as the IG maps it: comparator (SN.1) and
+/// number (SN.2) → a Quantity with its comparator; `num1-num2` → a Range;
+/// a ratio (`1:128`, `1/2`) or a `num+` form is kept as its text (the model
+/// has no ratio). A comparator FHIR does not have (`=`, `<>`) is dropped
+/// (`=`) or keeps the value as text (`<>`).
+fn sn(
+    ctx: &mut Ctx<'_, '_>,
+    base: &str,
+    unit: Option<&Sourced<String>>,
+    unit_system: Option<&str>,
+) -> Option<Sourced<ObservationValue>> {
+    let cmp = ctx.text(&format!("{base}.1"));
+    let n1 = ctx.text(&format!("{base}.2"));
+    let sep = ctx.text(&format!("{base}.3"));
+    let n2 = ctx.text(&format!("{base}.4"));
+    let mut sources = Vec::new();
+    for s in cmp
+        .iter()
+        .chain(n1.iter())
+        .chain(sep.iter())
+        .chain(n2.iter())
+    {
+        sources.extend(s.sources.iter().cloned());
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    if let Some(u) = unit {
+        sources.extend(u.sources.iter().cloned());
+    }
+    let q = |v: &str, comparator: Option<String>| Quantity {
+        value: v.trim().to_owned(),
+        unit: unit.map(|u| u.value.clone()),
+        ucum: (unit_system == Some("UCUM"))
+            .then(|| unit.map(|u| u.value.clone()))
+            .flatten(),
+        comparator,
+    };
+    let text = || {
+        [&cmp, &n1, &sep, &n2]
+            .into_iter()
+            .flatten()
+            .map(|s| s.value.as_str())
+            .collect::<String>()
+    };
+    let cmp_v = cmp.as_ref().map(|c| c.value.as_str());
+    let value = match (sep.as_ref().map(|s| s.value.as_str()), &n2) {
+        (Some("-"), Some(high)) if cmp_v.is_none() => ObservationValue::Range {
+            low: n1.as_ref().map(|l| q(&l.value, None)),
+            high: Some(q(&high.value, None)),
+        },
+        (Some(_), _) => ObservationValue::Text(text()),
+        (None, _) => match (cmp_v, &n1) {
+            (None | Some("="), Some(n)) => ObservationValue::Quantity(q(&n.value, None)),
+            (Some(c @ ("<" | "<=" | ">=" | ">")), Some(n)) => {
+                ObservationValue::Quantity(q(&n.value, Some(c.to_owned())))
+            }
+            _ => ObservationValue::Text(text()),
+        },
+    };
+    Some(Sourced::from_many(value, sources))
 }
 
 /// Picks the identifier that keys a patient: a verified NHS number, else an

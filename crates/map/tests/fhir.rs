@@ -113,3 +113,71 @@ fn fhir_converter_adt_oru_messages() {
         "{files} files, {bundles} Bundles"
     );
 }
+
+#[test]
+fn birth_time_contact_period_relationship_interpretation_range() {
+    let bytes = b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500+0000||ORU^R01|9|P|2.8\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||198808181126+0215|M\r\
+NK1|1|SMITH^JANE|SPO^Spouse||||O|20210818|20211218||||||F\r\
+OBR|1|P1|F1|1234^FBC^LN|||20240312080000\r\
+OBX|1|SN|2^B^LN||^10^-^20|mmol/L^^UCUM||H|||F\r";
+    let msg = Message::parse(bytes).unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    let b = event_bundle(&event).unwrap();
+    let text = b.to_string();
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
+    let p = &b["entry"][0]["resource"];
+    assert_eq!(p["birthDate"], "1988-08-18");
+    assert_eq!(
+        p["_birthDate"]["extension"][0]["url"],
+        "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
+    );
+    assert_eq!(
+        p["_birthDate"]["extension"][0]["valueDateTime"],
+        "1988-08-18T11:26:00+02:15"
+    );
+    let c = &p["contact"][0];
+    assert_eq!(c["relationship"][0]["coding"][0]["code"], "SPS");
+    assert_eq!(
+        c["relationship"][0]["coding"][0]["system"],
+        "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+    );
+    assert_eq!(c["relationship"][1]["coding"][0]["code"], "O");
+    assert_eq!(c["period"]["start"], "2021-08-18");
+    assert_eq!(c["gender"], "female");
+    let obs = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Observation")
+        .unwrap();
+    assert_eq!(obs["resource"]["valueRange"]["high"]["value"], 20);
+    assert_eq!(
+        obs["resource"]["interpretation"][0]["coding"][0]["system"],
+        "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+    );
+    // And back: the time of birth, the contact's period and sex.
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    let bp = back.patient.unwrap();
+    assert_eq!(
+        bp.birth_time.unwrap().value.at,
+        event
+            .patient
+            .as_ref()
+            .unwrap()
+            .birth_time
+            .as_ref()
+            .unwrap()
+            .value
+            .at
+    );
+    assert_eq!(
+        bp.contacts[0].from.as_ref().unwrap().value.to_string(),
+        "2021-08-18"
+    );
+    assert_eq!(
+        bp.contacts[0].gender.as_ref().unwrap().value,
+        carecodec_model::Gender::Female
+    );
+}

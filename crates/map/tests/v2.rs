@@ -244,3 +244,80 @@ fn nhs_itk_adt_corpus() {
     );
     assert_eq!(n, 8);
 }
+
+#[test]
+fn golden_gaps_sn_xtn_nk1_dg1_birth_time_components() {
+    let (e, r) = map(b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500+0000||ORU^R01|9|P|2.8\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN^^III^DR^MD||198808181126+0215|F^^HL70001|||||^^CP^5555^^^1111^^^^^2222~^^Internet^a@b.uk\r\
+NK1|1|SMITH^JANE|SPO^Spouse|||01132 000000^WPN^PH|O|20210818|20211218||||||F^^HL70001\r\
+PV1|1|I|W1&1.2&ISO^R2^B3|||||||||||||||||||||||||||||||||01^Home^L|22&Homes&FDK\r\
+DG1|1||I10^^I10|Essential hypertension|20240312\r\
+OBR|1|P1|F1|1234^FBC^LN|||20240312080000\r\
+OBX|1|SN|1^A^LN||<^5|mmol/L^^UCUM||H^High^HL70078|||F\r\
+OBX|2|SN|2^B^LN||^10^-^20|mmol/L\r\
+OBX|3|SN|3^C^LN||^1^:^128\r");
+    let p = e.patient.as_ref().unwrap();
+    // XPN.6 degree is a suffix after XPN.4.
+    assert_eq!(p.names[0].value.suffix, ["III", "MD"]);
+    let bt = p.birth_time.as_ref().unwrap().value;
+    assert_eq!(bt.at.to_rfc3339(), "1988-08-18T11:26:00+02:15");
+    assert_eq!(
+        p.birth_date.as_ref().unwrap().value.to_string(),
+        "1988-08-18"
+    );
+    assert_eq!(p.gender.as_ref().unwrap().value, Gender::Female);
+    // XTN: XTN.12 for a phone (XTN.4 is not an e-mail unless the equipment says so), CP mobile.
+    let t: Vec<_> = p.telecom.iter().map(|t| &t.value).collect();
+    assert_eq!(t[0].value, "2222");
+    assert_eq!(t[0].usage.as_deref(), Some("mobile"));
+    assert_eq!(
+        (t[1].system.as_deref(), t[1].value.as_str()),
+        (Some("email"), "a@b.uk")
+    );
+    // NK1-6 business phone, NK1-8/9 period, NK1-15 sex.
+    let c = &p.contacts[0];
+    assert_eq!(c.telecom[0].value.usage.as_deref(), Some("work"));
+    assert_eq!(c.from.as_ref().unwrap().value.to_string(), "2021-08-18");
+    assert_eq!(c.until.as_ref().unwrap().value.to_string(), "2021-12-18");
+    assert_eq!(c.gender.as_ref().unwrap().value, Gender::Female);
+    // PL.1 and DLD.1 / PV1-36 read as their first (sub)component.
+    let enc = e.encounter.as_ref().unwrap();
+    assert_eq!(
+        enc.location.as_ref().unwrap().ward.as_ref().unwrap().value,
+        "W1"
+    );
+    assert_eq!(enc.discharge_method.as_ref().unwrap().value.code, "01");
+    assert_eq!(enc.discharge_destination.as_ref().unwrap().value.code, "22");
+    // DG1-4 is the code's text.
+    assert_eq!(
+        e.conditions[0].code.value.text.as_deref(),
+        Some("Essential hypertension")
+    );
+    // SN: comparator, range, ratio kept as text; OBX-8 code only.
+    let obs = &e.reports[0].observations;
+    match &obs[0].value.as_ref().unwrap().value {
+        ObservationValue::Quantity(q) => {
+            assert_eq!(
+                (q.value.as_str(), q.comparator.as_deref()),
+                ("5", Some("<"))
+            );
+            assert_eq!(q.ucum.as_deref(), Some("mmol/L"));
+        }
+        v => panic!("{v:?}"),
+    }
+    assert_eq!(obs[0].interpretation[0].value.code, "H");
+    match &obs[1].value.as_ref().unwrap().value {
+        ObservationValue::Range { low, high } => {
+            assert_eq!(low.as_ref().unwrap().value, "10");
+            assert_eq!(high.as_ref().unwrap().value, "20");
+        }
+        v => panic!("{v:?}"),
+    }
+    assert_eq!(
+        obs[2].value.as_ref().unwrap().value,
+        ObservationValue::Text("1:128".into())
+    );
+    // The components not used are reported, not lost.
+    assert!(r.unmapped.iter().any(|u| u.raw == "1.2"));
+    assert!(r.unmapped.iter().any(|u| u.raw == "Homes"));
+}

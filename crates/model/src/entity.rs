@@ -37,6 +37,9 @@ pub struct Patient {
     pub names: Vec<Sourced<HumanName>>,
     /// Birth date with its precision.
     pub birth_date: Option<Sourced<PartialDate>>,
+    /// Time of birth, when the source sends one (PID-7 with a time; FHIR's
+    /// `patient-birthTime` extension on `birthDate`).
+    pub birth_time: Option<Sourced<PartialDateTime>>,
     /// Administrative gender.
     pub gender: Option<Sourced<Gender>>,
     /// Addresses.
@@ -91,6 +94,12 @@ pub struct Contact {
     pub address: Option<Sourced<Address>>,
     /// Phones.
     pub telecom: Vec<Sourced<Telecom>>,
+    /// Administrative gender.
+    pub gender: Option<Sourced<Gender>>,
+    /// First day the person is a contact (NK1-8).
+    pub from: Option<Sourced<PartialDate>>,
+    /// Last day the person is a contact (NK1-9).
+    pub until: Option<Sourced<PartialDate>>,
 }
 
 /// A member of staff from ESR.

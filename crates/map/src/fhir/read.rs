@@ -12,7 +12,7 @@ use carecodec_model::{
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
 
-use super::{NHS_NUMBER, ODS_ORG, ODS_SITE};
+use super::{BIRTH_TIME, NHS_NUMBER, ODS_ORG, ODS_SITE};
 
 struct Ctx<'v> {
     used: HashSet<String>,
@@ -117,6 +117,10 @@ fn system_of(uri: &str) -> CodeSystem {
         "http://loinc.org" => CodeSystem::Loinc,
         "http://unitsofmeasure.org" => CodeSystem::Ucum,
         "http://hl7.org/fhir/sid/icd-10" => CodeSystem::Icd10,
+        // OBX-8 codes are written as their (identical) v3 equivalents.
+        "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation" => {
+            CodeSystem::V2Table("0078".into())
+        }
         u => match u.strip_prefix("http://terminology.hl7.org/CodeSystem/v2-") {
             Some(t) => CodeSystem::V2Table(t.to_owned()),
             None => match u.strip_prefix("https://fhir.hl7.org.uk/CodeSystem/UKCore-") {
@@ -300,6 +304,19 @@ fn date_time_at(
     }
 }
 
+fn gender(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<Gender>> {
+    ctx.str(base, r, "gender").and_then(|g| {
+        let v = match g.value.as_str() {
+            "male" => Gender::Male,
+            "female" => Gender::Female,
+            "other" => Gender::Other,
+            "unknown" => Gender::Unknown,
+            _ => return None,
+        };
+        Some(g.map(|_| v))
+    })
+}
+
 fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
     let mut p = Patient::default();
     for (i, id) in items(r, "identifier") {
@@ -310,19 +327,22 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
     for (i, n) in items(r, "name") {
         p.names.push(name(ctx, &format!("{base}.name[{i}]"), n));
     }
-    p.gender = ctx.str(base, r, "gender").and_then(|g| {
-        let v = match g.value.as_str() {
-            "male" => Gender::Male,
-            "female" => Gender::Female,
-            "other" => Gender::Other,
-            "unknown" => Gender::Unknown,
-            _ => return None,
-        };
-        Some(g.map(|_| v))
-    });
+    p.gender = gender(ctx, base, r);
     p.birth_date = ctx
         .str(base, r, "birthDate")
         .and_then(|b| parse_date(&b.value).map(|d| b.map(|_| d)));
+    for (i, e) in r
+        .get("_birthDate")
+        .map(|b| items(b, "extension"))
+        .into_iter()
+        .flatten()
+    {
+        let path = format!("{base}._birthDate.extension[{i}]");
+        if e.get("url").and_then(Value::as_str) == Some(BIRTH_TIME) {
+            let _ = ctx.str(&path, e, "url");
+            p.birth_time = date_time_at(ctx, &path, e, "valueDateTime");
+        }
+    }
     if let Some(d) = date_time_at(ctx, base, r, "deceasedDateTime") {
         p.deceased = Some(d.map(Deceased::At));
     } else if r.get("deceasedBoolean").and_then(Value::as_bool) == Some(true) {
@@ -372,7 +392,20 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             telecom: items(c, "telecom")
                 .filter_map(|(j, t)| telecom(ctx, &format!("{path}.telecom[{j}]"), t))
                 .collect(),
+            gender: gender(ctx, &path, c),
+            from: None,
+            until: None,
         };
+        let mut contact = contact;
+        if let Some(period) = c.get("period") {
+            let pp = format!("{path}.period");
+            let date = |ctx: &mut Ctx<'_>, k: &str| {
+                ctx.str(&pp, period, k)
+                    .and_then(|d| parse_date(&d.value).map(|v| d.map(|_| v)))
+            };
+            contact.from = date(ctx, "start");
+            contact.until = date(ctx, "end");
+        }
         p.contacts.push(contact);
     }
     for (i, g) in items(r, "generalPractitioner") {

@@ -255,7 +255,8 @@ fn normalise(path: &str, value: &str) -> Option<(String, String)> {
         if let Some(name) = value.strip_prefix(CONVERTER_CS) {
             return Some((path.to_owned(), format!("local:{name}")));
         }
-        if !value.contains(':') {
+        let coded = parent.ends_with("coding") || parent.ends_with("identifier");
+        if coded && !value.contains(':') {
             return Some((path.to_owned(), format!("local:{value}")));
         }
     }
@@ -429,8 +430,9 @@ fn resource_facts(
     }
 }
 
-/// carecodec writes next of kin as `Patient.contact` (UK Core); the IG and
-/// the converter as RelatedPerson. The same NK1 facts, so each contact is
+/// carecodec writes next of kin as `Patient.contact` (UK Core); the IG makes
+/// a RelatedPerson, and the converter both (a RelatedPerson per NK1, and a
+/// `Patient.contact` for some). The same NK1 facts, so each contact is also
 /// compared as a RelatedPerson with the same elements (name, relationship,
 /// telecom, address, gender, period) and a patient reference.
 pub fn contacts_as_related_persons(bundle: &Value) -> Value {
@@ -442,7 +444,7 @@ pub fn contacts_as_related_persons(bundle: &Value) -> Value {
             if r["resourceType"] != "Patient" {
                 continue;
             }
-            let Some(contacts) = r.as_object_mut().and_then(|o| o.remove("contact")) else {
+            let Some(contacts) = r.get("contact").cloned() else {
                 continue;
             };
             let patient_url = e["fullUrl"].clone();
