@@ -202,29 +202,7 @@ impl<'a> Message<'a> {
     /// repetition *including* any subcomponents (`EVERYMAN&&Aniston`), and
     /// `PID-5.1.1` the first subcomponent alone (`EVERYMAN`).
     pub fn query(&self, path: &Path) -> Option<Value<'a>> {
-        let seg = self.segment(path.segment(), path.occurrence)?;
-        let Some(n) = path.field else {
-            return Some(seg.as_value());
-        };
-        let field = seg.field(n)?;
-        if field.level == Level::Literal {
-            let all_first = [path.repetition, path.component, path.subcomponent]
-                .iter()
-                .all(|i| i.is_none_or(|i| i == 1));
-            return all_first.then_some(field);
-        }
-        if path.repetition.is_none() && path.component.is_none() {
-            return Some(field);
-        }
-        let rep = field.repetition(path.repetition.unwrap_or(1))?;
-        let Some(c) = path.component else {
-            return Some(rep);
-        };
-        let comp = rep.component(c)?;
-        match path.subcomponent {
-            None => Some(comp),
-            Some(s) => comp.subcomponent(s),
-        }
+        self.segment(path.segment(), path.occurrence)?.query(path)
     }
 
     /// Decoded text at `path`: `Ok(None)` when absent.
@@ -362,6 +340,43 @@ pub struct Segment<'m, 'a> {
 }
 
 impl<'m, 'a> Segment<'m, 'a> {
+    /// Looks up the field part of a path in this segment (the path's segment
+    /// id and occurrence are not checked): [`Message::query`] once the segment
+    /// is found, for callers reading many fields of one segment.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, Path};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\rPID|1||123^^^RX1^MR||SMITH^ANN\r").unwrap();
+    /// let pid = msg.segment("PID", 1).unwrap();
+    /// let family = Path::parse("PID-5.1").unwrap();
+    /// assert_eq!(pid.query(&family).unwrap().raw(), b"SMITH");
+    /// ```
+    pub fn query(&self, path: &Path) -> Option<Value<'a>> {
+        let Some(n) = path.field else {
+            return Some(self.as_value());
+        };
+        let field = self.field(n)?;
+        if field.level == Level::Literal {
+            let all_first = [path.repetition, path.component, path.subcomponent]
+                .iter()
+                .all(|i| i.is_none_or(|i| i == 1));
+            return all_first.then_some(field);
+        }
+        if path.repetition.is_none() && path.component.is_none() {
+            return Some(field);
+        }
+        let rep = field.repetition(path.repetition.unwrap_or(1))?;
+        let Some(c) = path.component else {
+            return Some(rep);
+        };
+        let comp = rep.component(c)?;
+        match path.subcomponent {
+            None => Some(comp),
+            Some(s) => comp.subcomponent(s),
+        }
+    }
+
     /// The segment identifier, e.g. `PID`.
     pub fn id(&self) -> &'a str {
         std::str::from_utf8(self.id_raw()).unwrap_or("")

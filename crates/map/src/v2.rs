@@ -21,7 +21,7 @@ use carecodec_model::{
     Encounter, EncounterClass, Event, Gender, HumanName, Identifier, IdentityDecision, Invalid,
     Location, MappingReport, NhsNumber, Observation, ObservationValue, PartialDate,
     PartialDateTime, Participant, Patient, Practitioner, Precision, Quantity, ResultReport,
-    ResultStatus, Source, Sourced, Telecom, Unmapped, VerificationStatus,
+    ResultStatus, Source, Sourced, Telecom, Unmapped, V2Path, VerificationStatus,
 };
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -71,23 +71,34 @@ struct Ctx<'m, 'a> {
     consumed: Vec<Range<usize>>,
     report: MappingReport,
     msh_offset: Option<FixedOffset>,
+    /// The segment read last (fields of one segment are read together).
+    last: Option<([u8; 3], u32, Segment<'m, 'a>)>,
 }
 
 impl<'m, 'a> Ctx<'m, 'a> {
-    /// The value at `path`, if present and not empty; marks it consumed.
-    fn value(&mut self, path: &str) -> Option<(Value<'a>, Source)> {
-        // Parsed once: the lookup and the provenance path come from the same `Path`.
-        let p = Path::parse(path).ok()?;
-        let v = self.msg.query(&p)?;
+    /// The value at `at`, if present and not empty; marks it consumed.
+    fn value(&mut self, at: impl Loc) -> Option<(Value<'a>, Source)> {
+        // One `Path`: the lookup and the provenance path come from it.
+        let p = at.path()?;
+        let (id, occurrence) = (p.segment_id(), p.occurrence);
+        let seg = match self.last {
+            Some((i, o, seg)) if i == id && o == occurrence => seg,
+            _ => {
+                let seg = self.msg.segment(p.segment(), occurrence)?;
+                self.last = Some((id, occurrence, seg));
+                seg
+            }
+        };
+        let v = seg.query(&p)?;
         if v.is_empty() {
             return None;
         }
         self.consumed.push(v.span());
-        Some((v, Source::v2(p.to_string(), v.span())))
+        Some((v, Source::v2(v2_path(&p)?, v.span())))
     }
 
     /// Decoded text at `path` (the HL7 null `""` reads as absent, and is consumed).
-    fn text(&mut self, path: &str) -> Option<Sourced<String>> {
+    fn text(&mut self, path: impl Loc) -> Option<Sourced<String>> {
         let (v, src) = self.value(path)?;
         if v.is_null() {
             return None;
@@ -111,12 +122,12 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// Text of several paths joined, or `None` when all are empty.
-    fn texts(&mut self, paths: &[String]) -> Vec<Sourced<String>> {
-        paths.iter().filter_map(|p| self.text(p)).collect()
+    fn texts(&mut self, paths: &[Path]) -> Vec<Sourced<String>> {
+        paths.iter().filter_map(|p| self.text(*p)).collect()
     }
 
     /// A TS/DTM at `path` with the time-zone rule applied.
-    fn datetime(&mut self, path: &str) -> Option<Sourced<PartialDateTime>> {
+    fn datetime(&mut self, path: impl Loc) -> Option<Sourced<PartialDateTime>> {
         let (v, src) = self.value(path)?;
         if v.is_null() {
             return None;
@@ -154,7 +165,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         }
     }
 
-    fn date(&mut self, path: &str) -> Option<Sourced<PartialDate>> {
+    fn date(&mut self, path: impl Loc) -> Option<Sourced<PartialDate>> {
         let (v, src) = self.value(path)?;
         if v.is_null() {
             return None;
@@ -174,6 +185,40 @@ impl<'m, 'a> Ctx<'m, 'a> {
             }
         }
     }
+}
+
+/// A place in the message: a [`Path`] (build it with [`seg`] and `Path`'s
+/// narrowing methods), or the text of a fixed field (`"PV1-2"`). Never a
+/// `format!`ed string: building and parsing those was half the mapping's cost.
+trait Loc {
+    fn path(self) -> Option<Path>;
+}
+
+impl Loc for Path {
+    fn path(self) -> Option<Path> {
+        Some(self)
+    }
+}
+
+impl Loc for &str {
+    fn path(self) -> Option<Path> {
+        Path::parse(self).ok()
+    }
+}
+
+/// The `n`th segment `id` (`id` is one of this module's fixed segment names).
+fn seg(id: &str, n: u32) -> Option<Path> {
+    Path::segment_path(id, n).ok()
+}
+
+/// The model's copy of a path (for provenance).
+fn v2_path(p: &Path) -> Option<V2Path> {
+    let mut out = V2Path::new(p.segment_id(), p.occurrence)?;
+    out.field = p.field;
+    out.repetition = p.repetition;
+    out.component = p.component;
+    out.subcomponent = p.subcomponent;
+    Some(out)
 }
 
 fn fixed(local: NaiveDateTime, off: FixedOffset) -> DateTime<FixedOffset> {
@@ -254,6 +299,7 @@ pub fn map_message(
         consumed: Vec::new(),
         report: MappingReport::default(),
         msh_offset: None,
+        last: None,
     };
     // MSH-1/2 are the encoding itself: consumed by reading the message.
     for p in ["MSH-1", "MSH-2", "MSH-9.1", "MSH-9.2", "MSH-9.3", "MSH-12"] {
@@ -295,10 +341,15 @@ pub fn map_message(
         }
     }
     for n in 1..=count(msg, "MRG") {
-        for r in 1..=reps(msg, &format!("MRG[{n}]-1")) {
-            if let Some(id) = ctx.text(&format!("MRG[{n}]-1[{r}].1")) {
-                let authority = ctx.text(&format!("MRG[{n}]-1[{r}].4.1")).map(|s| s.value);
-                let kind = ctx.text(&format!("MRG[{n}]-1[{r}].5")).map(|s| s.value);
+        let Some(mrg) = seg("MRG", n) else { break };
+        for r in 1..=reps(msg, mrg.field(1)) {
+            if let Some(id) = ctx.text(mrg.field(1).repetition(r).component(1)) {
+                let authority = ctx
+                    .text(mrg.field(1).repetition(r).component(4).subcomponent(1))
+                    .map(|s| s.value);
+                let kind = ctx
+                    .text(mrg.field(1).repetition(r).component(5))
+                    .map(|s| s.value);
                 let src = id.sources.clone();
                 let ident = classify_id(
                     &mut ctx,
@@ -339,8 +390,8 @@ fn count(msg: &Message<'_>, id: &str) -> u32 {
     msg.segments().filter(|s| s.id() == id).count() as u32
 }
 
-fn reps(msg: &Message<'_>, path: &str) -> u32 {
-    msg.get(path).ok().flatten().map_or(0, |v| {
+fn reps(msg: &Message<'_>, at: impl Loc) -> u32 {
+    at.path().and_then(|p| msg.query(&p)).map_or(0, |v| {
         if v.is_empty() {
             0
         } else {
@@ -399,14 +450,19 @@ fn classify_id(
 fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     let msg = ctx.msg;
     let mut p = Patient::default();
+    let Some(pid) = seg("PID", 1) else { return p };
     for r in 1..=reps(msg, "PID-3") {
-        let Some(id) = ctx.text(&format!("PID-3[{r}].1")) else {
+        let Some(id) = ctx.text(pid.field(3).repetition(r).component(1)) else {
             continue;
         };
-        let authority = ctx.text(&format!("PID-3[{r}].4.1")).map(|s| s.value);
-        let _ = ctx.text(&format!("PID-3[{r}].4.2"));
-        let _ = ctx.text(&format!("PID-3[{r}].4.3"));
-        let kind = ctx.text(&format!("PID-3[{r}].5")).map(|s| s.value);
+        let authority = ctx
+            .text(pid.field(3).repetition(r).component(4).subcomponent(1))
+            .map(|s| s.value);
+        let _ = ctx.text(pid.field(3).repetition(r).component(4).subcomponent(2));
+        let _ = ctx.text(pid.field(3).repetition(r).component(4).subcomponent(3));
+        let kind = ctx
+            .text(pid.field(3).repetition(r).component(5))
+            .map(|s| s.value);
         let src = id.sources.clone();
         let ident = classify_id(
             ctx,
@@ -419,10 +475,14 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     }
     // PID-2 (external id) and PID-4 (alternate id), where senders still put ids.
     for f in [2, 4] {
-        for r in 1..=reps(msg, &format!("PID-{f}")) {
-            if let Some(id) = ctx.text(&format!("PID-{f}[{r}].1")) {
-                let authority = ctx.text(&format!("PID-{f}[{r}].4.1")).map(|s| s.value);
-                let kind = ctx.text(&format!("PID-{f}[{r}].5")).map(|s| s.value);
+        for r in 1..=reps(msg, pid.field(f)) {
+            if let Some(id) = ctx.text(pid.field(f).repetition(r).component(1)) {
+                let authority = ctx
+                    .text(pid.field(f).repetition(r).component(4).subcomponent(1))
+                    .map(|s| s.value);
+                let kind = ctx
+                    .text(pid.field(f).repetition(r).component(5))
+                    .map(|s| s.value);
                 let src = id.sources.clone();
                 let ident = classify_id(
                     ctx,
@@ -453,7 +513,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         }
     }
     for r in 1..=reps(msg, "PID-5") {
-        if let Some(n) = name(ctx, &format!("PID-5[{r}]")) {
+        if let Some(n) = name(ctx, pid.field(5).repetition(r)) {
             p.names.push(n);
         }
     }
@@ -470,13 +530,13 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     p.gender = sex(ctx, "PID-8.1");
 
     for r in 1..=reps(msg, "PID-11") {
-        if let Some(a) = address(ctx, &format!("PID-11[{r}]")) {
+        if let Some(a) = address(ctx, pid.field(11).repetition(r)) {
             p.addresses.push(a);
         }
     }
     for (f, default_use) in [(13, "home"), (14, "work")] {
-        for r in 1..=reps(msg, &format!("PID-{f}")) {
-            if let Some(t) = telecom(ctx, &format!("PID-{f}[{r}]"), default_use) {
+        for r in 1..=reps(msg, pid.field(f)) {
+            if let Some(t) = telecom(ctx, pid.field(f).repetition(r), default_use) {
                 p.telecom.push(t);
             }
         }
@@ -504,7 +564,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
 /// Data Dictionary person gender codes some NHS feeds send instead (1 male,
 /// 2 female, 9 indeterminate, 0/X not known), read as the UK Core ConceptMap
 /// maps them. Anything else is reported.
-fn sex(ctx: &mut Ctx<'_, '_>, path: &str) -> Option<Sourced<Gender>> {
+fn sex(ctx: &mut Ctx<'_, '_>, path: impl Loc) -> Option<Sourced<Gender>> {
     ctx.text(path).and_then(|g| {
         let v = match g.value.as_str() {
             "M" | "1" => Gender::Male,
@@ -527,7 +587,7 @@ fn sex(ctx: &mut Ctx<'_, '_>, path: &str) -> Option<Sourced<Gender>> {
     })
 }
 
-fn name(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<HumanName>> {
+fn name(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> {
     person_name(ctx, base, 1, Some(7))
 }
 
@@ -536,18 +596,18 @@ fn name(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<HumanName>> {
 /// further given names, suffix, prefix, then the name type when `type_at` is given.
 fn person_name(
     ctx: &mut Ctx<'_, '_>,
-    base: &str,
+    base: Path,
     family_at: u32,
     type_at: Option<u32>,
 ) -> Option<Sourced<HumanName>> {
-    let c = |n: u32| format!("{base}.{}", family_at + n);
-    let family = ctx.text(&format!("{}.1", c(0)));
+    let c = |n: u32| base.component(family_at + n);
+    let family = ctx.text(c(0).subcomponent(1));
     let given = ctx.texts(&[c(1), c(2)]);
-    let suffix = ctx.text(&c(3));
-    let prefix = ctx.text(&c(4));
+    let suffix = ctx.text(c(3));
+    let prefix = ctx.text(c(4));
     // The degree (XPN.6 / XCN.7) is a suffix too, after the suffix proper (IG).
-    let degree = ctx.text(&c(5));
-    let usage = type_at.and_then(|t| ctx.text(&format!("{base}.{t}")));
+    let degree = ctx.text(c(5));
+    let usage = type_at.and_then(|t| ctx.text(base.component(t)));
     let mut sources: Vec<Source> = Vec::new();
     for s in family
         .iter()
@@ -594,13 +654,13 @@ fn person_name(
     Some(Sourced::from_many(name, sources))
 }
 
-fn address(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<Address>> {
-    let lines = ctx.texts(&[format!("{base}.1.1"), format!("{base}.2")]);
-    let city = ctx.text(&format!("{base}.3"));
-    let district = ctx.text(&format!("{base}.4"));
-    let postcode = ctx.text(&format!("{base}.5"));
-    let country = ctx.text(&format!("{base}.6"));
-    let usage = ctx.text(&format!("{base}.7"));
+fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
+    let lines = ctx.texts(&[base.component(1).subcomponent(1), base.component(2)]);
+    let city = ctx.text(base.component(3));
+    let district = ctx.text(base.component(4));
+    let postcode = ctx.text(base.component(5));
+    let country = ctx.text(base.component(6));
+    let usage = ctx.text(base.component(7));
     let mut sources = Vec::new();
     for s in lines
         .iter()
@@ -645,35 +705,33 @@ fn address(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<Address>> {
 /// (.6), local number (.7) and extension (.8). Equipment (XTN.3) gives the
 /// system, the use code (XTN.2) the use (`CP` equipment reads as mobile).
 /// Only the components used are consumed.
-fn telecom(ctx: &mut Ctx<'_, '_>, base: &str, default_use: &str) -> Option<Sourced<Telecom>> {
+fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourced<Telecom>> {
     let peek = |ctx: &Ctx<'_, '_>, c: u32| {
         ctx.msg
-            .text(&format!("{base}.{c}"))
-            .ok()
-            .flatten()
-            .is_some_and(|t| !t.is_empty())
+            .query(&base.component(c))
+            .is_some_and(|v| !v.is_empty() && !v.is_null())
     };
-    let use_code = ctx.text(&format!("{base}.2"));
-    let equipment = ctx.text(&format!("{base}.3"));
+    let use_code = ctx.text(base.component(2));
+    let equipment = ctx.text(base.component(3));
     let eq = equipment.as_ref().map(|e| e.value.as_str());
     let email = matches!(eq, Some("Internet" | "X.400")) || (eq.is_none() && peek(ctx, 4));
     let mut parts: Vec<Sourced<String>> = Vec::new();
     let value = if email {
-        ctx.text(&format!("{base}.4")).map(|v| {
+        ctx.text(base.component(4)).map(|v| {
             let t = v.value.clone();
             parts.push(v);
             t
         })
     } else if let Some(v) = ctx
-        .text(&format!("{base}.12"))
-        .or_else(|| ctx.text(&format!("{base}.1")))
+        .text(base.component(12))
+        .or_else(|| ctx.text(base.component(1)))
     {
         let t = v.value.clone();
         parts.push(v);
         Some(t)
     } else {
         let pieces: Vec<(u32, Sourced<String>)> = (5..=8)
-            .filter_map(|c| ctx.text(&format!("{base}.{c}")).map(|v| (c, v)))
+            .filter_map(|c| ctx.text(base.component(c)).map(|v| (c, v)))
             .collect();
         if pieces.iter().any(|(c, _)| *c == 7) {
             let text = pieces
@@ -734,7 +792,9 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     if let Some(id) = ctx.text("PD1-4.1") {
         p.gp = Some(id.map(|v| gp_code(&v)));
     }
-    let _ = name_of_xcn(ctx, "PD1-4");
+    if let Some(pd1) = seg("PD1", 1) {
+        let _ = name_of_xcn(ctx, pd1.field(4));
+    }
 }
 
 fn gp_code(v: &str) -> Identifier {
@@ -750,15 +810,15 @@ fn gp_code(v: &str) -> Identifier {
     }
 }
 
-fn name_of_xcn(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<HumanName>> {
+fn name_of_xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> {
     person_name(ctx, base, 2, None)
 }
 
 /// A clinician from an XCN field repetition.
-fn xcn(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Practitioner> {
-    let id = ctx.text(&format!("{base}.1"));
-    let authority = ctx.text(&format!("{base}.9.1")).map(|s| s.value);
-    let _ = ctx.text(&format!("{base}.13"));
+fn xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Practitioner> {
+    let id = ctx.text(base.component(1));
+    let authority = ctx.text(base.component(9).subcomponent(1)).map(|s| s.value);
+    let _ = ctx.text(base.component(13));
     let name = name_of_xcn(ctx, base);
     if id.is_none() && name.is_none() {
         return None;
@@ -780,12 +840,14 @@ fn xcn(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Practitioner> {
 }
 
 fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
-    let base = format!("NK1[{n}]");
-    let _ = ctx.text(&format!("{base}-1"));
-    let code = |ctx: &mut Ctx<'_, '_>, f: &str, table: &str| {
-        let c = ctx.text(&format!("{base}-{f}.1"))?;
-        let display = ctx.text(&format!("{base}-{f}.2")).map(|d| d.value);
-        let _ = ctx.text(&format!("{base}-{f}.3"));
+    let Some(base) = seg("NK1", n) else {
+        return Contact::default();
+    };
+    let _ = ctx.text(base.field(1));
+    let code = |ctx: &mut Ctx<'_, '_>, f: u32, table: &str| {
+        let c = ctx.text(base.field(f).component(1))?;
+        let display = ctx.text(base.field(f).component(2)).map(|d| d.value);
+        let _ = ctx.text(base.field(f).component(3));
         Some(Sourced::from_many(
             Code {
                 system: CodeSystem::V2Table(table.into()),
@@ -795,22 +857,22 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
             c.sources,
         ))
     };
-    let relationship = code(ctx, "3", "0063");
-    let role = code(ctx, "7", "0131");
-    let name = name(ctx, &format!("{base}-2[1]"));
-    let address = address(ctx, &format!("{base}-4[1]"));
+    let relationship = code(ctx, 3, "0063");
+    let role = code(ctx, 7, "0131");
+    let name = name(ctx, base.field(2).repetition(1));
+    let address = address(ctx, base.field(4).repetition(1));
     let mut telecom_list = Vec::new();
     // NK1-5 phone (home by default), NK1-6 business phone (work).
     for (f, default_use) in [(5, "home"), (6, "work")] {
-        for r in 1..=reps(ctx.msg, &format!("{base}-{f}")) {
-            if let Some(t) = telecom(ctx, &format!("{base}-{f}[{r}]"), default_use) {
+        for r in 1..=reps(ctx.msg, base.field(f)) {
+            if let Some(t) = telecom(ctx, base.field(f).repetition(r), default_use) {
                 telecom_list.push(t);
             }
         }
     }
-    let from = ctx.date(&format!("{base}-8"));
-    let until = ctx.date(&format!("{base}-9"));
-    let gender = sex(ctx, &format!("{base}-15.1"));
+    let from = ctx.date(base.field(8));
+    let until = ctx.date(base.field(9));
+    let gender = sex(ctx, base.field(15).component(1));
     Contact {
         name,
         relationship,
@@ -823,13 +885,13 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
     }
 }
 
-fn location(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Location> {
+fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Location> {
     // PL.1-3 are HD in v2.7+ (`WARD&1.2.3&ISO`): the namespace id names the place.
-    let ward = ctx.text(&format!("{base}.1.1"));
-    let room = ctx.text(&format!("{base}.2.1"));
-    let bed = ctx.text(&format!("{base}.3.1"));
-    let facility = ctx.text(&format!("{base}.4.1"));
-    let name = ctx.text(&format!("{base}.9"));
+    let ward = ctx.text(base.component(1).subcomponent(1));
+    let room = ctx.text(base.component(2).subcomponent(1));
+    let bed = ctx.text(base.component(3).subcomponent(1));
+    let facility = ctx.text(base.component(4).subcomponent(1));
+    let name = ctx.text(base.component(9));
     if ward.is_none() && room.is_none() && bed.is_none() && facility.is_none() && name.is_none() {
         return None;
     }
@@ -846,6 +908,7 @@ fn location(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Location> {
 
 fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     let mut e = Encounter::default();
+    let Some(pv1) = seg("PV1", 1) else { return e };
     let _ = ctx.text("PV1-1");
     e.class = ctx.text("PV1-2").map(|c| {
         let class = match c.value.as_str() {
@@ -859,14 +922,14 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         };
         c.map(|_| class)
     });
-    e.location = location(ctx, "PV1-3");
-    e.prior_location = location(ctx, "PV1-6");
+    e.location = location(ctx, pv1.field(3));
+    e.prior_location = location(ctx, pv1.field(6));
     e.admission_method = ctx
         .text("PV1-4.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0007".into()), &v, None)));
     for (f, role) in [(7, "ATND"), (8, "REF"), (9, "CON"), (17, "ADM")] {
-        for r in 1..=reps(ctx.msg, &format!("PV1-{f}")) {
-            if let Some(p) = xcn(ctx, &format!("PV1-{f}[{r}]")) {
+        for r in 1..=reps(ctx.msg, pv1.field(f)) {
+            if let Some(p) = xcn(ctx, pv1.field(f).repetition(r)) {
                 e.participants.push(Participant {
                     role: role.into(),
                     practitioner: p,
@@ -943,13 +1006,13 @@ fn coding_system(name: &str) -> CodeSystem {
 }
 
 /// A CWE/CE field (or repetition) as a concept.
-fn cwe(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<Concept>> {
+fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
     let mut sources = Vec::new();
     let mut codes = Vec::new();
     for (c, t, s) in [(1, 2, 3), (4, 5, 6)] {
-        let code = ctx.text(&format!("{base}.{c}"));
-        let text = ctx.text(&format!("{base}.{t}"));
-        let system = ctx.text(&format!("{base}.{s}"));
+        let code = ctx.text(base.component(c));
+        let text = ctx.text(base.component(t));
+        let system = ctx.text(base.component(s));
         for x in code.iter().chain(text.iter()).chain(system.iter()) {
             sources.extend(x.sources.iter().cloned());
         }
@@ -971,7 +1034,7 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<Concept>> {
             }
         }
     }
-    let original = ctx.text(&format!("{base}.9"));
+    let original = ctx.text(base.component(9));
     if let Some(o) = &original {
         sources.extend(o.sources.iter().cloned());
     }
@@ -988,22 +1051,22 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: &str) -> Option<Sourced<Concept>> {
 }
 
 fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
-    let base = format!("AL1[{n}]");
-    let _ = ctx.text(&format!("{base}-1"));
-    let code = cwe(ctx, &format!("{base}-3"))?;
+    let base = seg("AL1", n)?;
+    let _ = ctx.text(base.field(1));
+    let code = cwe(ctx, base.field(3))?;
     let category = ctx
-        .text(&format!("{base}-2.1"))
+        .text(base.field(2).component(1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0127".into()), &v, None)));
     let severity = ctx
-        .text(&format!("{base}-4.1"))
+        .text(base.field(4).component(1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0128".into()), &v, None)));
     let mut reactions = Vec::new();
-    for r in 1..=reps(ctx.msg, &format!("{base}-5")) {
-        if let Some(t) = ctx.text(&format!("{base}-5[{r}]")) {
+    for r in 1..=reps(ctx.msg, base.field(5)) {
+        if let Some(t) = ctx.text(base.field(5).repetition(r)) {
             reactions.push(t);
         }
     }
-    let identified = ctx.date(&format!("{base}-6"));
+    let identified = ctx.date(base.field(6));
     Some(Allergy {
         code,
         category,
@@ -1014,21 +1077,21 @@ fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
 }
 
 fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
-    let base = format!("DG1[{n}]");
-    let _ = ctx.text(&format!("{base}-1"));
-    let _ = ctx.text(&format!("{base}-2"));
-    let mut code = cwe(ctx, &format!("{base}-3"))?;
+    let base = seg("DG1", n)?;
+    let _ = ctx.text(base.field(1));
+    let _ = ctx.text(base.field(2));
+    let mut code = cwe(ctx, base.field(3))?;
     // DG1-4 description (v2.3 feeds send the text here): the code's text
     // unless DG1-3 carries its own original text (IG: Condition.code.text).
-    if let Some(d) = ctx.text(&format!("{base}-4")) {
+    if let Some(d) = ctx.text(base.field(4)) {
         if code.value.text.is_none() {
             code.value.text = Some(d.value);
             code.sources.extend(d.sources);
         }
     }
-    let recorded = ctx.datetime(&format!("{base}-5"));
+    let recorded = ctx.datetime(base.field(5));
     let diagnosis_type = ctx
-        .text(&format!("{base}-6"))
+        .text(base.field(6))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0052".into()), &v, None)));
     Some(Condition {
         code,
@@ -1076,26 +1139,24 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
     for (id, n) in segs {
         match id.as_str() {
             "OBR" => {
-                let base = format!("OBR[{n}]");
-                let _ = ctx.text(&format!("{base}-1"));
+                let Some(base) = seg("OBR", n) else { continue };
+                let _ = ctx.text(base.field(1));
                 let mut identifiers = Vec::new();
                 for (f, kind) in [(2, "placer"), (3, "filler")] {
-                    if let Some(v) = ctx.text(&format!("{base}-{f}.1")) {
-                        let authority = ctx.text(&format!("{base}-{f}.2")).map(|s| s.value);
+                    if let Some(v) = ctx.text(base.field(f).component(1)) {
+                        let authority = ctx.text(base.field(f).component(2)).map(|s| s.value);
                         identifiers.push(v.map(|value| Identifier::Other {
                             system: Some(format!("{kind}:{}", authority.unwrap_or_default())),
                             value,
                         }));
                     }
                 }
-                let code = cwe(ctx, &format!("{base}-4"))
+                let code = cwe(ctx, base.field(4))
                     .unwrap_or_else(|| Sourced::from_many(Concept::default(), Vec::new()));
-                let effective = ctx.datetime(&format!("{base}-7"));
-                let ordered_by = xcn(ctx, &format!("{base}-16[1]"));
-                let issued = ctx.datetime(&format!("{base}-22"));
-                let st = ctx
-                    .text(&format!("{base}-25"))
-                    .map(|s| s.map(|v| status(&v)));
+                let effective = ctx.datetime(base.field(7));
+                let ordered_by = xcn(ctx, base.field(16).repetition(1));
+                let issued = ctx.datetime(base.field(22));
+                let st = ctx.text(base.field(25)).map(|s| s.map(|v| status(&v)));
                 reports.push(ResultReport {
                     identifiers,
                     code,
@@ -1130,12 +1191,12 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
                 }
             }
             "NTE" => {
-                let base = format!("NTE[{n}]");
-                let _ = ctx.text(&format!("{base}-1"));
-                let _ = ctx.text(&format!("{base}-2"));
+                let Some(base) = seg("NTE", n) else { continue };
+                let _ = ctx.text(base.field(1));
+                let _ = ctx.text(base.field(2));
                 let mut notes = Vec::new();
-                for r in 1..=reps(msg, &format!("{base}-3")) {
-                    if let Some(t) = ctx.text(&format!("{base}-3[{r}]")) {
+                for r in 1..=reps(msg, base.field(3)) {
+                    if let Some(t) = ctx.text(base.field(3).repetition(r)) {
                         notes.push(t);
                     }
                 }
@@ -1157,25 +1218,17 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
 }
 
 fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
-    let base = format!("OBX[{n}]");
-    let _ = ctx.text(&format!("{base}-1"));
-    let value_type = ctx
-        .text(&format!("{base}-2"))
-        .map(|s| s.value)
-        .unwrap_or_default();
-    let code = cwe(ctx, &format!("{base}-3"))?;
-    let _ = ctx.text(&format!("{base}-4"));
-    let unit = ctx.text(&format!("{base}-6.1"));
-    let _ = ctx.text(&format!("{base}-6.2"));
-    let unit_system = ctx.text(&format!("{base}-6.3")).map(|s| s.value);
+    let base = seg("OBX", n)?;
+    let _ = ctx.text(base.field(1));
+    let value_type = ctx.text(base.field(2)).map(|s| s.value).unwrap_or_default();
+    let code = cwe(ctx, base.field(3))?;
+    let _ = ctx.text(base.field(4));
+    let unit = ctx.text(base.field(6).component(1));
+    let _ = ctx.text(base.field(6).component(2));
+    let unit_system = ctx.text(base.field(6).component(3)).map(|s| s.value);
     let value = match value_type.as_str() {
-        "SN" => sn(
-            ctx,
-            &format!("{base}-5"),
-            unit.as_ref(),
-            unit_system.as_deref(),
-        ),
-        "NM" => ctx.text(&format!("{base}-5")).map(|v| {
+        "SN" => sn(ctx, base.field(5), unit.as_ref(), unit_system.as_deref()),
+        "NM" => ctx.text(base.field(5)).map(|v| {
             let q = Quantity {
                 value: v.value.trim().to_owned(),
                 unit: unit.as_ref().map(|u| u.value.clone()),
@@ -1192,15 +1245,13 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
             }
             Sourced::from_many(ObservationValue::Quantity(q), sources)
         }),
-        "CE" | "CWE" | "CNE" => {
-            cwe(ctx, &format!("{base}-5")).map(|c| c.map(ObservationValue::Coded))
-        }
+        "CE" | "CWE" | "CNE" => cwe(ctx, base.field(5)).map(|c| c.map(ObservationValue::Coded)),
         "TS" | "DT" | "DTM" => ctx
-            .datetime(&format!("{base}-5"))
+            .datetime(base.field(5))
             .map(|d| d.map(ObservationValue::DateTime)),
         _ => {
-            let parts: Vec<Sourced<String>> = (1..=reps(ctx.msg, &format!("{base}-5")))
-                .filter_map(|r| ctx.text(&format!("{base}-5[{r}]")))
+            let parts: Vec<Sourced<String>> = (1..=reps(ctx.msg, base.field(5)))
+                .filter_map(|r| ctx.text(base.field(5).repetition(r)))
                 .collect();
             if parts.is_empty() {
                 None
@@ -1215,17 +1266,15 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
             }
         }
     };
-    let reference_range = ctx.text(&format!("{base}-7"));
+    let reference_range = ctx.text(base.field(7));
     let mut interpretation = Vec::new();
-    for r in 1..=reps(ctx.msg, &format!("{base}-8")) {
-        if let Some(f) = ctx.text(&format!("{base}-8[{r}].1")) {
+    for r in 1..=reps(ctx.msg, base.field(8)) {
+        if let Some(f) = ctx.text(base.field(8).repetition(r).component(1)) {
             interpretation.push(f.map(|v| Code::new(CodeSystem::V2Table("0078".into()), &v, None)));
         }
     }
-    let st = ctx
-        .text(&format!("{base}-11"))
-        .map(|s| s.map(|v| status(&v)));
-    let effective = ctx.datetime(&format!("{base}-14"));
+    let st = ctx.text(base.field(11)).map(|s| s.map(|v| status(&v)));
+    let effective = ctx.datetime(base.field(14));
     Some(Observation {
         code,
         value,
@@ -1244,14 +1293,14 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
 /// (`=`) or keeps the value as text (`<>`).
 fn sn(
     ctx: &mut Ctx<'_, '_>,
-    base: &str,
+    base: Path,
     unit: Option<&Sourced<String>>,
     unit_system: Option<&str>,
 ) -> Option<Sourced<ObservationValue>> {
-    let cmp = ctx.text(&format!("{base}.1"));
-    let n1 = ctx.text(&format!("{base}.2"));
-    let sep = ctx.text(&format!("{base}.3"));
-    let n2 = ctx.text(&format!("{base}.4"));
+    let cmp = ctx.text(base.component(1));
+    let n1 = ctx.text(base.component(2));
+    let sep = ctx.text(base.component(3));
+    let n2 = ctx.text(base.component(4));
     let mut sources = Vec::new();
     for s in cmp
         .iter()
@@ -1377,7 +1426,12 @@ fn finish(ctx: &mut Ctx<'_, '_>) {
         } else {
             unmapped.push(Unmapped {
                 raw: String::from_utf8_lossy(v.raw()).into_owned(),
-                source: Source::v2(path.to_string(), span),
+                source: match v2_path(&path) {
+                    Some(p) => Source::v2(p, span),
+                    None => Source::Derived {
+                        rule: path.to_string(),
+                    },
+                },
             });
         }
     });

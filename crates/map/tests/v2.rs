@@ -97,7 +97,7 @@ fn adt_a01_maps_patient_encounter_allergy_diagnosis() {
         .unwrap();
     match &nhs.sources[0] {
         Source::V2 { path, span } => {
-            assert_eq!(path, "PID[1]-3[1].1");
+            assert_eq!(path.to_string(), "PID[1]-3[1].1");
             assert_eq!(&bytes[span.clone()], b"9434765919");
         }
         other => panic!("{other:?}"),

@@ -24,7 +24,7 @@ use crate::value::{
 /// let mut p = Patient::default();
 /// p.identifiers.push(Sourced::new(
 ///     Identifier::Nhs { number: NhsNumber::parse("9434765919").unwrap(), verification: None },
-///     Source::v2("PID[1]-3[1].1.1", 80..90),
+///     Source::v2(carecodec_model::V2Path::parse("PID[1]-3[1].1.1").unwrap(), 80..90),
 /// ));
 /// assert_eq!(p.nhs_number().unwrap().as_str(), "9434765919");
 /// ```

@@ -24,7 +24,7 @@
 //! let mut patient = Patient::default();
 //! patient.identifiers.push(Sourced::new(
 //!     Identifier::Nhs { number: nhs, verification: Some(VerificationStatus::Verified) },
-//!     Source::v2("PID[1]-3[1].1.1", 62..72),
+//!     Source::v2(carecodec_model::V2Path::parse("PID[1]-3[1].1.1").unwrap(), 62..72),
 //! ));
 //! let decision = IdentityDecision {
 //!     seen: patient.identifiers.clone(),
@@ -42,7 +42,9 @@ pub mod value;
 
 pub use entity::*;
 pub use identifier::{Identifier, NhsNumber, NhsNumberError, VerificationStatus};
-pub use provenance::{Action, IdentityDecision, Invalid, MappingReport, Source, Sourced, Unmapped};
+pub use provenance::{
+    Action, IdentityDecision, Invalid, MappingReport, Source, Sourced, Unmapped, V2Path,
+};
 pub use value::{
     Address, Code, CodeSystem, Concept, Gender, HumanName, PartialDate, PartialDateTime, Precision,
     Quantity, Telecom,

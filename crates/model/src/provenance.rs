@@ -7,12 +7,220 @@ use serde::{Deserialize, Serialize};
 
 use crate::identifier::Identifier;
 
+/// A fully indexed HL7 v2 location: segment and its occurrence, then field,
+/// repetition, component and subcomponent as deep as the value lies.
+///
+/// It is a small `Copy` value (no allocation per mapped value); it prints and
+/// serialises as `SEG[occurrence]-field[repetition].component.subcomponent`.
+///
+/// ```
+/// use carecodec_model::V2Path;
+///
+/// let p = V2Path::new(*b"PID", 1).unwrap().field(3).repetition(2).component(1);
+/// assert_eq!(p.to_string(), "PID[1]-3[2].1");
+/// assert_eq!(V2Path::parse("PID[1]-3[2].1"), Some(p));
+/// // Shorthand reads with the first occurrence.
+/// assert_eq!(V2Path::parse("PID-3[2].1"), Some(p));
+/// assert_eq!(V2Path::parse("pid-3"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct V2Path {
+    segment: [u8; 3],
+    /// 1-based occurrence of the segment in the message.
+    pub occurrence: u32,
+    /// 1-based field.
+    pub field: Option<u32>,
+    /// 1-based repetition.
+    pub repetition: Option<u32>,
+    /// 1-based component.
+    pub component: Option<u32>,
+    /// 1-based subcomponent.
+    pub subcomponent: Option<u32>,
+}
+
+impl V2Path {
+    /// The `occurrence`th segment `segment` (an upper-case letter, then upper-case
+    /// letters or digits); `None` for anything else or occurrence 0.
+    pub fn new(segment: [u8; 3], occurrence: u32) -> Option<V2Path> {
+        let [a, b, c] = segment;
+        let ok = |x: u8| x.is_ascii_uppercase() || x.is_ascii_digit();
+        (a.is_ascii_uppercase() && ok(b) && ok(c) && occurrence > 0).then_some(V2Path {
+            segment,
+            occurrence,
+            field: None,
+            repetition: None,
+            component: None,
+            subcomponent: None,
+        })
+    }
+
+    /// The segment identifier, e.g. `PID`.
+    ///
+    /// ```
+    /// assert_eq!(carecodec_model::V2Path::parse("OBX[2]-5").unwrap().segment(), "OBX");
+    /// ```
+    pub fn segment(&self) -> &str {
+        std::str::from_utf8(&self.segment).unwrap_or("???")
+    }
+
+    /// This path narrowed to field `n`.
+    ///
+    /// ```
+    /// let p = carecodec_model::V2Path::new(*b"PV1", 1).unwrap().field(3);
+    /// assert_eq!(p.to_string(), "PV1[1]-3");
+    /// ```
+    #[must_use]
+    pub fn field(mut self, n: u32) -> V2Path {
+        self.field = Some(n);
+        self
+    }
+
+    /// This path narrowed to repetition `n`.
+    ///
+    /// ```
+    /// let p = carecodec_model::V2Path::new(*b"PID", 1).unwrap().field(3).repetition(2);
+    /// assert_eq!(p.to_string(), "PID[1]-3[2]");
+    /// ```
+    #[must_use]
+    pub fn repetition(mut self, n: u32) -> V2Path {
+        self.repetition = Some(n);
+        self
+    }
+
+    /// This path narrowed to component `n`.
+    ///
+    /// ```
+    /// let p = carecodec_model::V2Path::new(*b"PID", 1).unwrap().field(5).component(2);
+    /// assert_eq!(p.to_string(), "PID[1]-5.2");
+    /// ```
+    #[must_use]
+    pub fn component(mut self, n: u32) -> V2Path {
+        self.component = Some(n);
+        self
+    }
+
+    /// This path narrowed to subcomponent `n`.
+    ///
+    /// ```
+    /// let p = carecodec_model::V2Path::new(*b"PID", 1).unwrap().field(5).component(1).subcomponent(1);
+    /// assert_eq!(p.to_string(), "PID[1]-5.1.1");
+    /// ```
+    #[must_use]
+    pub fn subcomponent(mut self, n: u32) -> V2Path {
+        self.subcomponent = Some(n);
+        self
+    }
+
+    /// Reads the form [`Display`](std::fmt::Display) writes (`PID[1]-3[2].1.1`);
+    /// the occurrence and repetition brackets may be left out. `None` for
+    /// anything else, or an index of 0.
+    ///
+    /// ```
+    /// use carecodec_model::V2Path;
+    ///
+    /// let p = V2Path::parse("OBX[3]-5.1.2").unwrap();
+    /// assert_eq!((p.occurrence, p.field, p.component, p.subcomponent), (3, Some(5), Some(1), Some(2)));
+    /// assert_eq!(V2Path::parse("OBX-0"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<V2Path> {
+        let b = s.as_bytes();
+        let id: [u8; 3] = b.get(..3)?.try_into().ok()?;
+        let mut rest = b.get(3..)?;
+        let mut p = V2Path::new(id, 1)?;
+        if let Some((n, r)) = bracketed(rest)? {
+            p.occurrence = n;
+            rest = r;
+        }
+        let Some(r) = rest.strip_prefix(b"-") else {
+            return rest.is_empty().then_some(p);
+        };
+        let (f, mut rest) = number(r)?;
+        p.field = Some(f);
+        if let Some((n, r)) = bracketed(rest)? {
+            p.repetition = Some(n);
+            rest = r;
+        }
+        for slot in [&mut p.component, &mut p.subcomponent] {
+            let Some(r) = rest.strip_prefix(b".") else {
+                break;
+            };
+            let (n, r) = number(r)?;
+            *slot = Some(n);
+            rest = r;
+        }
+        rest.is_empty().then_some(p)
+    }
+}
+
+/// A positive decimal number at the start of `b`, and what follows it.
+fn number(b: &[u8]) -> Option<(u32, &[u8])> {
+    let end = b
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(b.len());
+    let (digits, rest) = b.split_at(end);
+    let n: u32 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    (n > 0).then_some((n, rest))
+}
+
+/// `[n]` at the start of `b`: `Some(None)` when `b` does not start with `[`,
+/// `None` when the bracket is malformed.
+fn bracketed(b: &[u8]) -> Option<Option<(u32, &[u8])>> {
+    let Some(r) = b.strip_prefix(b"[") else {
+        return Some(None);
+    };
+    let (n, r) = number(r)?;
+    Some(Some((n, r.strip_prefix(b"]")?)))
+}
+
+impl std::fmt::Display for V2Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.segment(), self.occurrence)?;
+        if let Some(field) = self.field {
+            write!(f, "-{field}")?;
+            if let Some(r) = self.repetition {
+                write!(f, "[{r}]")?;
+            }
+            if let Some(c) = self.component {
+                write!(f, ".{c}")?;
+                if let Some(s) = self.subcomponent {
+                    write!(f, ".{s}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for V2Path {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<V2Path, String> {
+        V2Path::parse(s).ok_or_else(|| format!("not an HL7 v2 path: {s:?}"))
+    }
+}
+
+#[cfg(feature = "serde")]
+impl Serialize for V2Path {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> Deserialize<'de> for V2Path {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<V2Path, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The place in a source a value was read from.
 ///
 /// ```
-/// use carecodec_model::Source;
+/// use carecodec_model::{Source, V2Path};
 ///
-/// let s = Source::v2("PID[1]-5[1].1.1", 120..125);
+/// let s = Source::v2(V2Path::parse("PID[1]-5[1].1.1").unwrap(), 120..125);
 /// assert_eq!(s.to_string(), "HL7 v2 PID[1]-5[1].1.1 (bytes 120..125)");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,8 +230,8 @@ use crate::identifier::Identifier;
 pub enum Source {
     /// An HL7 v2 leaf: fully indexed path and byte span in the message.
     V2 {
-        /// `PID[1]-3[2].1.1`.
-        path: String,
+        /// `PID[1]-3[2].1.1` (serialised as that text).
+        path: V2Path,
         /// Byte range in the original message.
         span: Range<usize>,
     },
@@ -50,11 +258,8 @@ pub enum Source {
 
 impl Source {
     /// A v2 source.
-    pub fn v2(path: impl Into<String>, span: Range<usize>) -> Source {
-        Source::V2 {
-            path: path.into(),
-            span,
-        }
+    pub fn v2(path: V2Path, span: Range<usize>) -> Source {
+        Source::V2 { path, span }
     }
 
     /// A FHIR source.
@@ -90,7 +295,8 @@ impl std::fmt::Display for Source {
 /// ```
 /// use carecodec_model::{Source, Sourced};
 ///
-/// let family = Sourced::new("SMITH".to_owned(), Source::v2("PID[1]-5[1].1.1", 40..45));
+/// let path = carecodec_model::V2Path::parse("PID[1]-5[1].1.1").unwrap();
+/// let family = Sourced::new("SMITH".to_owned(), Source::v2(path, 40..45));
 /// assert_eq!(family.value, "SMITH");
 /// assert_eq!(family.sources.len(), 1);
 /// ```
