@@ -588,7 +588,23 @@ fn sex(ctx: &mut Ctx<'_, '_>, path: impl Loc) -> Option<Sourced<Gender>> {
 }
 
 fn name(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> {
-    person_name(ctx, base, 1, Some(7))
+    let mut n = person_name(ctx, base, 1, Some(7));
+    // XPN.14 professional suffix: a suffix too (IG), after the degree.
+    if let Some(ps) = ctx.text(base.component(14)) {
+        match n.as_mut() {
+            Some(n) => {
+                n.value.suffix.push(ps.value);
+                n.sources.extend(ps.sources);
+            }
+            None => {
+                n = Some(ps.map(|v| HumanName {
+                    suffix: vec![v],
+                    ..HumanName::default()
+                }));
+            }
+        }
+    }
+    n
 }
 
 /// A person's name from an XPN (family at component 1) or the name part of an
@@ -1223,20 +1239,30 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     let value_type = ctx.text(base.field(2)).map(|s| s.value).unwrap_or_default();
     let code = cwe(ctx, base.field(3))?;
     let _ = ctx.text(base.field(4));
-    let unit = ctx.text(base.field(6).component(1));
-    let _ = ctx.text(base.field(6).component(2));
+    // OBX-6 as the IG's CWE[Quantity]: the unit is the text (CWE.2), else the
+    // code (CWE.1); the code is UCUM's when CWE.3 says so.
+    let unit_code = ctx.text(base.field(6).component(1));
+    let unit_text = ctx.text(base.field(6).component(2));
     let unit_system = ctx.text(base.field(6).component(3)).map(|s| s.value);
+    let ucum = unit_code
+        .as_ref()
+        .filter(|_| unit_system.as_deref() == Some("UCUM"))
+        .map(|u| u.value.clone());
+    let unit = match (unit_text, unit_code) {
+        (Some(t), Some(c)) => {
+            let mut t = t;
+            t.sources.extend(c.sources);
+            Some(t)
+        }
+        (t, c) => t.or(c),
+    };
     let value = match value_type.as_str() {
-        "SN" => sn(ctx, base.field(5), unit.as_ref(), unit_system.as_deref()),
+        "SN" => sn(ctx, base.field(5), unit.as_ref(), ucum.as_deref()),
         "NM" => ctx.text(base.field(5)).map(|v| {
             let q = Quantity {
                 value: v.value.trim().to_owned(),
                 unit: unit.as_ref().map(|u| u.value.clone()),
-                ucum: if unit_system.as_deref() == Some("UCUM") {
-                    unit.as_ref().map(|u| u.value.clone())
-                } else {
-                    None
-                },
+                ucum: ucum.clone(),
                 comparator: None,
             };
             let mut sources = v.sources;
@@ -1295,7 +1321,7 @@ fn sn(
     ctx: &mut Ctx<'_, '_>,
     base: Path,
     unit: Option<&Sourced<String>>,
-    unit_system: Option<&str>,
+    ucum: Option<&str>,
 ) -> Option<Sourced<ObservationValue>> {
     let cmp = ctx.text(base.component(1));
     let n1 = ctx.text(base.component(2));
@@ -1319,9 +1345,7 @@ fn sn(
     let q = |v: &str, comparator: Option<String>| Quantity {
         value: v.trim().to_owned(),
         unit: unit.map(|u| u.value.clone()),
-        ucum: (unit_system == Some("UCUM"))
-            .then(|| unit.map(|u| u.value.clone()))
-            .flatten(),
+        ucum: ucum.map(str::to_owned),
         comparator,
     };
     let text = || {

@@ -10,7 +10,9 @@
 //! `cargo test -p carecodec-map --test golden_converter -- --nocapture` prints
 //! the table; `GOLDEN_DETAIL=1` (or a message-name filter such as
 //! `GOLDEN_DETAIL=ADT-A01-01`) prints every unmatched converter fact, and
-//! `GOLDEN_OURS=1` also carecodec's facts the converter does not have.
+//! `GOLDEN_OURS=1` also carecodec's facts the converter does not have;
+//! `GOLDEN_SUMMARY=1` counts the unmatched facts by field and path, and
+//! `GOLDEN_CLASS=<class>` lists the facts of one class of difference.
 //! docs/mapping.md ("Golden comparison with FHIR-Converter") explains every
 //! class of difference.
 // Test code: a panic is a failed test.
@@ -32,7 +34,9 @@ use carecodec_hl7v2::Message;
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::fhir::event_bundle;
 use carecodec_map::v2::{V2Options, map_message};
-use golden::{Fact, LeafIndex, contacts_as_related_persons, facts};
+use golden::{
+    CLASSES, Fact, LeafIndex, classify, contacts_as_related_persons, facts, field_mapped,
+};
 use serde_json::Value;
 
 /// The segments issue 5 sets the ≥ 95 % target for.
@@ -41,14 +45,17 @@ const TARGET: &[&str] = &["PID", "PV1", "NK1", "AL1", "DG1", "OBX", "OBR"];
 /// Shares measured when the floor was set, less a margin: the test fails if
 /// a change loses converter facts. Raise them when the mapping improves.
 const FLOORS: &[(&str, f64)] = &[
-    ("PID", 0.235),
+    ("PID", 0.245),
     ("PV1", 0.168),
     ("NK1", 0.33),
-    ("AL1", 0.665),
+    ("AL1", 0.67),
     ("DG1", 0.235),
-    ("OBX", 0.279),
-    ("OBR", 0.16),
+    ("OBX", 0.285),
+    ("OBR", 0.173),
 ];
+
+/// Unmatched facts of the target segments in no difference class (measured: 12).
+const UNEXPLAINED_CEILING: usize = 12;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/mapping/fhir-converter")
@@ -89,6 +96,11 @@ struct Tally {
     converter: usize,
     matched: usize,
     placeholders: usize,
+    /// Converter facts located in a field carecodec maps, and how many matched.
+    in_mapped: usize,
+    matched_in_mapped: usize,
+    /// Unmatched facts per difference class.
+    classes: BTreeMap<&'static str, usize>,
 }
 
 /// The pairs: `(message name, message path, expected path)`, ADT and ORU only.
@@ -136,6 +148,8 @@ fn fhir_converter_golden_shares() {
     let detail = std::env::var("GOLDEN_DETAIL").ok();
     let ours_detail = std::env::var("GOLDEN_OURS").is_ok();
     let summary = std::env::var("GOLDEN_SUMMARY").is_ok();
+    let class_detail = std::env::var("GOLDEN_CLASS").ok();
+    let mut class_facts: HashMap<(String, String, String), usize> = HashMap::new();
     let mut by_path: HashMap<(String, String), usize> = HashMap::new();
     let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
     let (mut messages, mut quarantined) = (0, Vec::new());
@@ -167,16 +181,31 @@ fn fhir_converter_golden_shares() {
         for f in &ours {
             *have.entry(f.key()).or_default() += 1;
         }
+        let is_quarantined = quarantined.last() == Some(&name);
         let mut missing: Vec<&Fact> = Vec::new();
         for f in &conv.facts {
             let t = tally.entry(f.segment.clone()).or_default();
             t.converter += 1;
+            let in_mapped = field_mapped(&f.field) != Some(false);
+            t.in_mapped += usize::from(in_mapped);
             match have.get_mut(&f.key()) {
                 Some(n) if *n > 0 => {
                     *n -= 1;
                     t.matched += 1;
+                    t.matched_in_mapped += usize::from(in_mapped);
                 }
-                _ => missing.push(f),
+                _ => {
+                    let class = classify(f, is_quarantined);
+                    *t.classes.entry(class).or_default() += 1;
+                    if class_detail.as_deref() == Some(class)
+                        && TARGET.contains(&f.segment.as_str())
+                    {
+                        *class_facts
+                            .entry((f.field.clone(), f.path.clone(), f.value.clone()))
+                            .or_default() += 1;
+                    }
+                    missing.push(f);
+                }
             }
         }
         for f in &missing {
@@ -195,7 +224,13 @@ fn fhir_converter_golden_shares() {
             );
             missing.sort();
             for f in &missing {
-                println!("  - {:<8} {} = {}", f.field, f.path, f.value);
+                println!(
+                    "  - {:<8} {} = {}   [{}]",
+                    f.field,
+                    f.path,
+                    f.value,
+                    classify(f, is_quarantined)
+                );
             }
             if ours_detail {
                 let mut theirs: HashMap<(&str, &str, &str), usize> = HashMap::new();
@@ -233,7 +268,16 @@ fn fhir_converter_golden_shares() {
         "FHIR-Converter golden: {messages} ADT/ORU messages, {} quarantined by the identity rule (no Bundle): {quarantined:?}",
         quarantined.len()
     );
-    println!("segment  converter  matched   share  placeholders-dropped");
+    if class_detail.is_some() {
+        let mut v: Vec<_> = class_facts.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for ((field, path, value), n) in v {
+            println!("{n:>5}  {field:<8} {path} = {value}");
+        }
+    }
+    println!(
+        "segment  converter  matched   share | in mapped fields: facts matched share | placeholders-dropped"
+    );
     let mut rows: Vec<(&String, &Tally)> = tally.iter().collect();
     rows.sort_by_key(|(s, t)| {
         (
@@ -250,10 +294,13 @@ fn fhir_converter_golden_shares() {
             " "
         };
         println!(
-            "{mark}{seg:<7} {:>9} {:>8} {:>6.1}%  {:>6}",
+            "{mark}{seg:<7} {:>9} {:>8} {:>6.1}% | {:>6} {:>6} {:>6.1}% | {:>6}",
             t.converter,
             t.matched,
             share * 100.0,
+            t.in_mapped,
+            t.matched_in_mapped,
+            t.matched_in_mapped as f64 * 100.0 / t.in_mapped.max(1) as f64,
             t.placeholders
         );
         if TARGET.contains(&seg.as_str()) {
@@ -265,6 +312,25 @@ fn fhir_converter_golden_shares() {
         "target segments (*): {all_m} of {all_c} converter facts = {:.1}%",
         all_m as f64 * 100.0 / all_c.max(1) as f64
     );
+    // Every unmatched fact of the target segments, by class of difference.
+    let names: Vec<&str> = CLASSES.iter().map(|(c, _)| *c).collect();
+    print!("unmatched by class ");
+    for seg in TARGET {
+        print!("{seg:>8}");
+    }
+    println!();
+    for class in &names {
+        print!("{class:<22}");
+        for seg in TARGET {
+            let n = tally
+                .get(*seg)
+                .and_then(|t| t.classes.get(class))
+                .copied()
+                .unwrap_or(0);
+            print!("{n:>8}");
+        }
+        println!();
+    }
     for (seg, floor) in FLOORS {
         let t = tally.get(*seg).map_or((0, 0), |t| (t.matched, t.converter));
         let share = t.0 as f64 / t.1.max(1) as f64;
@@ -274,5 +340,17 @@ fn fhir_converter_golden_shares() {
             share
         );
     }
+    // Differences of the target segments no class explains: the A45 message's
+    // second PV1 (10 facts; carecodec maps one encounter per event) and a GT1
+    // guarantor contact placed in NK1, whose NK1-2 holds the same name (2).
+    let unexplained: usize = TARGET
+        .iter()
+        .filter_map(|s| tally.get(*s))
+        .map(|t| t.classes.get("unclassified").copied().unwrap_or(0))
+        .sum();
+    assert!(
+        unexplained <= UNEXPLAINED_CEILING,
+        "{unexplained} unexplained differences (GOLDEN_CLASS=unclassified lists them)"
+    );
     assert!(messages >= 60, "{messages} pairs");
 }

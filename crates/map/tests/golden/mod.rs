@@ -110,9 +110,16 @@ impl LeafIndex {
             }
             let seg = path.segment().to_owned();
             let field = format!("{seg}-{}", path.field.unwrap_or(0));
-            let e = at.entry(text).or_default();
-            if !e.contains(&(seg.clone(), field.clone())) {
-                e.push((seg, field));
+            // A v2 timestamp is also found by its date (a FHIR date's search form).
+            let date = text
+                .get(..8)
+                .filter(|d| text.len() > 8 && d.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_owned);
+            for t in std::iter::once(text).chain(date) {
+                let e = at.entry(t).or_default();
+                if !e.contains(&(seg.clone(), field.clone())) {
+                    e.push((seg.clone(), field.clone()));
+                }
             }
         });
         LeafIndex { at }
@@ -294,11 +301,12 @@ fn instant(v: &str) -> Option<String> {
     )
 }
 
-/// The search forms of a value: itself, and a FHIR date's v2 digits.
+/// The search forms of a value: itself, and a FHIR date's v2 digits (not a
+/// date-time's: its date depends on the zone it is expressed in).
 fn search_forms(v: &str) -> Vec<String> {
     let mut f = vec![v.to_owned()];
     let b = v.as_bytes();
-    if b.len() >= 10 && b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-') {
+    if b.len() == 10 && b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-') {
         f.push(v.get(..10).unwrap_or(v).replace('-', ""));
     } else if b.len() == 7 && b.get(4) == Some(&b'-') {
         f.push(v.replace('-', ""));
@@ -410,7 +418,7 @@ fn resource_facts(
         // long one (a short value alone, such as a table display, can
         // coincide with any text).
         let pick = places.iter().find(|(s, _, _, n, longest)| {
-            *s == home || prefer.contains(&s.as_str()) || home == "?" || *n >= 2 || *longest >= 8
+            *s == home || prefer.contains(&s.as_str()) || home == "?" || *n >= 2 || *longest >= 5
         });
         let (segment, field) = match pick {
             Some((s, f, _, _, _)) => (s.clone(), f.clone()),
@@ -471,4 +479,240 @@ pub fn contacts_as_related_persons(bundle: &Value) -> Value {
         entries.extend(extra);
     }
     b
+}
+
+/// The v2 fields carecodec maps, per segment (docs/mapping.md field tables).
+pub const MAPPED: &[(&str, &[u32])] = &[
+    ("PID", &[2, 3, 4, 5, 7, 8, 11, 13, 14, 22, 29, 30, 32]),
+    ("PD1", &[3, 4]),
+    ("NK1", &[1, 2, 3, 4, 5, 6, 7, 8, 9, 15]),
+    (
+        "PV1",
+        &[1, 2, 3, 4, 6, 7, 8, 9, 10, 14, 17, 19, 36, 37, 39, 44, 45],
+    ),
+    ("PV2", &[3]),
+    ("AL1", &[1, 2, 3, 4, 5, 6]),
+    ("DG1", &[1, 2, 3, 4, 5, 6]),
+    ("OBR", &[1, 2, 3, 4, 7, 16, 22, 25]),
+    ("OBX", &[1, 2, 3, 4, 5, 6, 7, 8, 11, 14]),
+    ("NTE", &[1, 2, 3]),
+    ("MSH", &[3, 4, 7, 9, 10, 11, 12]),
+    ("EVN", &[1, 2, 6]),
+    ("MRG", &[1]),
+];
+
+/// Whether a fact's field is one carecodec maps (`None`: the fact could not
+/// be located in one field).
+pub fn field_mapped(field: &str) -> Option<bool> {
+    let (seg, n) = field.split_once('-')?;
+    let n: u32 = n.parse().ok()?;
+    Some(
+        MAPPED
+            .iter()
+            .find(|(s, _)| *s == seg)
+            .is_some_and(|(_, f)| f.contains(&n)),
+    )
+}
+
+/// Resources carecodec does not make (the model has no place for them, or
+/// the Bundle is a transaction of the clinical record, not a message).
+const NOT_MADE: &[&str] = &[
+    "Account",
+    "EpisodeOfCare",
+    "ServiceRequest",
+    "Specimen",
+    "Linkage",
+    "DocumentReference",
+    "Provenance",
+    "MessageHeader",
+    "Coverage",
+    "Procedure",
+    "Immunization",
+    "Device",
+];
+
+/// Classes of difference: every converter fact carecodec does not produce
+/// falls in the first class whose rule holds. docs/mapping.md explains each.
+pub const CLASSES: &[(&str, &str)] = &[
+    (
+        "quarantined",
+        "no Bundle: the identity rule quarantines a patient with no NHS number and no MRN with an assigning authority",
+    ),
+    (
+        "field-not-mapped",
+        "the v2 field is not mapped by carecodec (docs field tables), or the element only such fields feed",
+    ),
+    (
+        "resource-not-made",
+        "a resource carecodec does not make (Account, EpisodeOfCare, ServiceRequest, Specimen, Device, Linkage, Provenance…) or a reference to one",
+    ),
+    (
+        "converter-extension",
+        "an extension only the converter (http://example.com/…) or US Core defines, or a core extension for an unmapped field",
+    ),
+    (
+        "location-hierarchy",
+        "one Location per PL component chained by partOf (mode, description, physical type, status) in the converter; one Location named from facility, ward, room and bed in carecodec",
+    ),
+    (
+        "assigner-organisation",
+        "an Organization per CX.4 / XCN.9 authority (namespace, universal id, id type) in the converter; the namespace as the identifier's assigner in carecodec",
+    ),
+    (
+        "practitioner-detail",
+        "XCN parts carecodec does not keep on a clinician (identifier type and authority, degree, name type and validity) and PractitionerRole wrappers",
+    ),
+    (
+        "validity-period",
+        "validity periods and preference order of identifiers, names, addresses and phones (CX.7/8, XPN.10/12/13, XAD.12/13, XTN.13/14/18): the model keeps none",
+    ),
+    (
+        "identifier-detail",
+        "identifier parts written differently: CX.4.2/4.3 universal ids (urn:oid systems, type codes), type codes on ids carecodec types itself, visit-number type text",
+    ),
+    (
+        "uk-core-choice",
+        "NHS / UK Core convention: PV1-4 is the admission method (UK Core AdmissionMethod extension, not Encounter.type); XAD.4 is the county (district, not state); DG1-5 is when the diagnosis was recorded (recordedDate, not onset)",
+    ),
+    (
+        "part-not-mapped",
+        "a component of a mapped field the model does not keep: XAD street name / other designation / address type, XPN.14/15, second NK1-4 address, second coding of NK1-3/7, AL1-2 as AllergyIntolerance.type",
+    ),
+    (
+        "converter-choice",
+        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`",
+    ),
+    (
+        "code-translation",
+        "displays, versions and code-system URIs the converter adds from its own tables (CWE.7/8 versions, icd-o, v3 displays) where carecodec keeps the sent code",
+    ),
+    (
+        "value-shape",
+        "the same content in another shape: OBX-5 repeats as components, OBX-11 status and OBX-21 identifier, DiagnosticReport facts from OBX, event-driven Encounter.status, Encounter.diagnosis (carecodec links Condition.encounter), references, defaults (active, deceasedBoolean false)",
+    ),
+    ("unclassified", "not yet explained"),
+];
+
+/// Elements only unmapped v2 fields feed.
+const UNMAPPED_ELEMENTS: &[&str] = &[
+    "Patient.communication",
+    "RelatedPerson.communication",
+    "Patient.maritalStatus",
+    "Patient.multipleBirth",
+    "Patient.meta.",
+    "Encounter.meta.",
+    "RelatedPerson.birthDate",
+    "RelatedPerson.identifier",
+    "Patient.contact.organization",
+    "Organization.",
+];
+
+/// The class of an unmatched converter fact (the first rule that holds).
+pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
+    let p = f.path.as_str();
+    let ty = p.split('.').next().unwrap_or_default();
+    let ends = |xs: &[&str]| xs.iter().any(|x| p.ends_with(x));
+    let has = |xs: &[&str]| xs.iter().any(|x| p.contains(x));
+    let starts = |xs: &[&str]| xs.iter().any(|x| p.starts_with(x));
+    if quarantined {
+        "quarantined"
+    } else if field_mapped(&f.field) == Some(false) || starts(UNMAPPED_ELEMENTS) {
+        "field-not-mapped"
+    } else if NOT_MADE.contains(&ty)
+        || NOT_MADE
+            .iter()
+            .any(|t| f.value == format!("ref:{t}") || p.contains(&format!("->{t}")))
+    {
+        "resource-not-made"
+    } else if has(&[
+        ".extension{http://example.com/",
+        "us-core-",
+        "patient-religion",
+        "patient-mothersMaidenName",
+        "patient-disabilityIndicator",
+        "condition-assertedDate",
+        "condition-dueTo",
+        "encounter-modeOfArrival",
+        "temporary-location",
+    ]) {
+        "converter-extension"
+    } else if ty == "Location"
+        || starts(&[
+            "Encounter.location.",
+            "Encounter.hospitalization.destination",
+        ])
+    {
+        "location-hierarchy"
+    } else if has(&["assigner->Organization"]) {
+        "assigner-organisation"
+    } else if has(&["->PractitionerRole", "asserter->", "participant.type.text"])
+        || (has(&["->Practitioner."])
+            && !ends(&[
+                "->Practitioner.name.family",
+                "->Practitioner.name.given",
+                "->Practitioner.name.prefix",
+                "->Practitioner.identifier.value",
+            ]))
+        || p.ends_with("participant.type.coding.display")
+    {
+        "practitioner-detail"
+    } else if (has(&[".period."]) && !p.starts_with("Encounter.period"))
+        || p.ends_with("telecom.rank")
+    {
+        "validity-period"
+    } else if ends(&[
+        "identifier.authority",
+        "identifier.system",
+        "identifier.type.text",
+    ]) || has(&["identifier.type."])
+    {
+        "identifier-detail"
+    } else if starts(&["Encounter.type."])
+        || ends(&[
+            "address.state",
+            "address.district",
+            "Condition.onsetDateTime",
+        ])
+    {
+        "uk-core-choice"
+    } else if ends(&[
+        "address.line",
+        "address.type",
+        "address.use",
+        "address.city",
+        "address.country",
+        "address.postalCode",
+        "Patient.name.given",
+        "Patient.name.suffix",
+        "AllergyIntolerance.type",
+    ]) || (p.contains("relationship.coding") && f.field.starts_with("NK1"))
+    {
+        "part-not-mapped"
+    } else if ends(&[
+        "telecom.use",
+        "telecom.value",
+        "telecom.system",
+        "reaction.onset",
+        "valueQuantity.system",
+    ]) {
+        "converter-choice"
+    } else if ends(&[".display", ".version", "code.text", "coding.system"]) {
+        "code-translation"
+    } else if starts(&[
+        "Observation.component",
+        "Observation.status",
+        "Observation.identifier",
+        "DiagnosticReport.",
+        "Encounter.status",
+        "Encounter.diagnosis",
+        "Encounter.period",
+        "Encounter.participant.type.coding.code",
+        "Patient.active",
+        "Patient.deceasedBoolean",
+    ]) || ends(&[".reference", "valueQuantity.unit", "valueQuantity.code"])
+    {
+        "value-shape"
+    } else {
+        "unclassified"
+    }
 }
