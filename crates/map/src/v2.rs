@@ -363,7 +363,16 @@ pub fn map_message(
         }
     }
     if msg.segment("PV1", 1).is_some() {
-        event.encounter = Some(encounter(&mut ctx));
+        let mut e = encounter(&mut ctx);
+        // IG: ADT_A11 takes the status from the event (MSH[Encounter],
+        // Event[EncounterStatus]): cancelled; a pre-admission (A05) is
+        // planned unless PV1-45 says the visit has ended.
+        match event.kind {
+            AdtKind::CancelAdmit => e.status = Some("cancelled".into()),
+            AdtKind::PreAdmit if e.discharged.is_none() => e.status = Some("planned".into()),
+            _ => {}
+        }
+        event.encounter = Some(e);
     }
     for n in 1..=count(msg, "AL1") {
         if let Some(a) = al1(&mut ctx, n) {
@@ -926,7 +935,10 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     let mut e = Encounter::default();
     let Some(pv1) = seg("PV1", 1) else { return e };
     let _ = ctx.text("PV1-1");
-    e.class = ctx.text("PV1-2").map(|c| {
+    // PV1-2 is a CWE in v2.7+ (`I^Inpatient`): its code.
+    let class_code = ctx.text("PV1-2.1");
+    let class_value = class_code.as_ref().map(|c| c.value.clone());
+    e.class = class_code.map(|c| {
         let class = match c.value.as_str() {
             "I" => EncounterClass::Inpatient,
             "O" => EncounterClass::Outpatient,
@@ -978,11 +990,17 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     let _ = ctx.text("PV1-39");
     e.admitted = ctx.datetime("PV1-44");
     e.discharged = ctx.datetime("PV1-45");
+    // IG: finished when PV1-45 is valued, else by patient class
+    // (PatientClass[EncounterStatus]: P planned, U unknown, others in-progress);
+    // without a class, by the admit time. map_message adjusts for the event.
     e.status = Some(
-        match (&e.admitted, &e.discharged) {
-            (_, Some(_)) => "finished",
-            (Some(_), None) => "in-progress",
-            _ => "planned",
+        match (&e.discharged, class_value.as_deref()) {
+            (Some(_), _) => "finished",
+            (None, Some("P")) => "planned",
+            (None, Some("U")) => "unknown",
+            (None, Some(_)) => "in-progress",
+            (None, None) if e.admitted.is_some() => "in-progress",
+            (None, None) => "planned",
         }
         .into(),
     );

@@ -53,15 +53,21 @@ const PATIENT: &[(&str, &str)] = &[
     ("Patient.telecom.system", "phone"),
     (ETHNIC, "A"),
     (
-        "Patient.generalPractitioner.identifier.system",
+        "Patient.generalPractitioner->Organization.identifier.system",
         "https://fhir.nhs.uk/Id/ods-organization-code",
     ),
-    ("Patient.generalPractitioner.identifier.value", "Y06601"),
     (
-        "Patient.generalPractitioner.identifier.system",
+        "Patient.generalPractitioner->Organization.identifier.value",
+        "Y06601",
+    ),
+    (
+        "Patient.generalPractitioner->Practitioner.identifier.system",
         "https://fhir.hl7.org.uk/Id/gmp-number",
     ),
-    ("Patient.generalPractitioner.identifier.value", "G5612908"),
+    (
+        "Patient.generalPractitioner->Practitioner.identifier.value",
+        "G5612908",
+    ),
 ];
 
 /// Per example: the facts beyond [`PATIENT`].

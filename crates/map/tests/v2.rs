@@ -321,3 +321,40 @@ OBX|3|SN|3^C^LN||^1^:^128\r");
     assert!(r.unmapped.iter().any(|u| u.raw == "1.2"));
     assert!(r.unmapped.iter().any(|u| u.raw == "Homes"));
 }
+
+#[test]
+fn encounter_status_as_the_ig() {
+    let status = |msg: &[u8]| {
+        let (e, _) = map(msg);
+        e.encounter.unwrap().status.unwrap()
+    };
+    let m = |trigger: &str, pv1: &str| {
+        format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^{trigger}|1|P|2.4\rPID|1||9434765919^^^NHS^NH\r{pv1}\r"
+        )
+    };
+    let mut pv1 = ["PV1", "1", "I"].map(str::to_owned).to_vec();
+    pv1.resize(46, String::new());
+    let admitted = {
+        let mut p = pv1.clone();
+        p[44] = "20240312090000".into();
+        p.join("|")
+    };
+    let discharged = {
+        let mut p = pv1.clone();
+        p[44] = "20240312090000".into();
+        p[45] = "20240313090000".into();
+        p.join("|")
+    };
+    // IG: PV1-45 → finished, else by PV1-2 (I → in-progress, P → planned).
+    assert_eq!(status(m("A01", &admitted).as_bytes()), "in-progress");
+    assert_eq!(status(m("A03", &discharged).as_bytes()), "finished");
+    assert_eq!(status(m("A01", "PV1|1|P").as_bytes()), "planned");
+    assert_eq!(
+        status(m("A01", "PV1|1|I^Inpatient").as_bytes()),
+        "in-progress"
+    );
+    // Events: A11 cancelled, A05 planned.
+    assert_eq!(status(m("A11", &discharged).as_bytes()), "cancelled");
+    assert_eq!(status(m("A05", "PV1|1|I").as_bytes()), "planned");
+}

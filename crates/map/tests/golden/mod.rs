@@ -220,6 +220,20 @@ fn walk(
                             }
                         }
                     }
+                    // A logical reference (by identifier) stands for the
+                    // resource it names: `generalPractitioner->Organization.identifier`.
+                    "identifier"
+                        if o.get("type").and_then(Value::as_str).is_some()
+                            && !o.contains_key("reference")
+                            && !path.ends_with("assigner") =>
+                    {
+                        let ty = o.get("type").and_then(Value::as_str).unwrap_or("?");
+                        walk(x, &format!("{path}->{ty}.identifier"), by_ref, depth, out);
+                    }
+                    "type"
+                        if x.is_string()
+                            && o.contains_key("identifier")
+                            && !o.contains_key("reference") => {}
                     "reference" => {
                         let s = x.as_str().unwrap_or_default();
                         match by_ref.get(s) {
@@ -580,7 +594,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "converter-choice",
-        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`",
+        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2)",
     ),
     (
         "code-translation",
@@ -588,7 +602,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "value-shape",
-        "the same content in another shape: OBX-5 repeats as components, OBX-11 status and OBX-21 identifier, DiagnosticReport facts from OBX, event-driven Encounter.status, Encounter.diagnosis (carecodec links Condition.encounter), references, defaults (active, deceasedBoolean false)",
+        "the same content in another shape: OBX-5 repeats as components, OBX-11 status and OBX-21 identifier, DiagnosticReport facts from OBX, Encounter.diagnosis (carecodec links Condition.encounter), references, defaults (active, deceasedBoolean false)",
     ),
     ("unclassified", "not yet explained"),
 ];
@@ -694,7 +708,8 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "telecom.system",
         "reaction.onset",
         "valueQuantity.system",
-    ]) {
+    ]) || p.starts_with("Encounter.status")
+    {
         "converter-choice"
     } else if ends(&[".display", ".version", "code.text", "coding.system"]) {
         "code-translation"
@@ -703,7 +718,6 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "Observation.status",
         "Observation.identifier",
         "DiagnosticReport.",
-        "Encounter.status",
         "Encounter.diagnosis",
         "Encounter.period",
         "Encounter.participant.type.coding.code",
