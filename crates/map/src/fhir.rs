@@ -247,6 +247,8 @@ fn name(n: &HumanName) -> Value {
             "maiden" | "M" => "maiden",
             "old" => "old",
             "nickname" | "N" => "nickname",
+            "anonymous" | "A" => "anonymous",
+            "temp" => "temp",
             _ => "",
         };
         put(&mut o, "use", json!(u));
@@ -415,6 +417,9 @@ fn patient(p: &Patient, id: &str) -> Value {
             );
         }
     }
+    if let Some(m) = &p.marital_status {
+        put(&mut o, "maritalStatus", marital_status(&m.value));
+    }
     match p.deceased.as_ref().map(|d| &d.value) {
         Some(Deceased::At(t)) => put(&mut o, "deceasedDateTime", json!(date_time(t))),
         Some(Deceased::Yes) => put(&mut o, "deceasedBoolean", json!(true)),
@@ -480,6 +485,60 @@ fn relationship(c: &Code) -> Value {
             "code": code,
             "display": display,
         }]}),
+        None => code_cc(c),
+    }
+}
+
+/// PID-16 codes: the IG's MaritalStatus ConceptMap (v2 table 0002 → v3
+/// MaritalStatus or NullFlavor), except the NHS Data Dictionary codes NHS
+/// feeds send in PID-16 — `P` separated and `N` not disclosed (in table 0002
+/// domestic partner and annulled), `8` not applicable, `9` not known — which
+/// go to UK Core's PersonMaritalStatusEngland. All are systems UK Core's
+/// PersonMaritalStatusCode value set holds.
+const MARITAL: &[(&str, &str, &str, &str)] = &[
+    ("P", "UKCore-PersonMaritalStatusEngland", "P", "Separated"),
+    (
+        "N",
+        "UKCore-PersonMaritalStatusEngland",
+        "N",
+        "Not disclosed",
+    ),
+    (
+        "8",
+        "UKCore-PersonMaritalStatusEngland",
+        "8",
+        "Not applicable",
+    ),
+    ("9", "UKCore-PersonMaritalStatusEngland", "9", "Not known"),
+    ("A", "v3-MaritalStatus", "L", "Legally Separated"),
+    ("D", "v3-MaritalStatus", "D", "Divorced"),
+    ("M", "v3-MaritalStatus", "M", "Married"),
+    ("S", "v3-MaritalStatus", "S", "Never Married"),
+    ("W", "v3-MaritalStatus", "W", "Widowed"),
+    ("C", "v3-MaritalStatus", "C", "Common Law"),
+    ("G", "v3-MaritalStatus", "T", "Domestic partner"),
+    ("R", "v3-MaritalStatus", "T", "Domestic partner"),
+    ("E", "v3-MaritalStatus", "L", "Legally Separated"),
+    ("I", "v3-MaritalStatus", "I", "Interlocutory"),
+    ("B", "v3-MaritalStatus", "U", "unmarried"),
+    ("U", "v3-NullFlavor", "UNK", "Unknown"),
+    ("O", "v3-NullFlavor", "OTH", "Other"),
+    ("T", "v3-NullFlavor", "NAVU", "Not available"),
+];
+
+fn marital_status(c: &Code) -> Value {
+    let mapped = matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0002")
+        .then(|| MARITAL.iter().find(|(k, ..)| *k == c.code))
+        .flatten();
+    match mapped {
+        Some((_, system, code, display)) => {
+            let base = if system.starts_with("UKCore") {
+                "https://fhir.hl7.org.uk/CodeSystem/"
+            } else {
+                "http://terminology.hl7.org/CodeSystem/"
+            };
+            json!({"coding": [{"system": format!("{base}{system}"), "code": code, "display": display}]})
+        }
         None => code_cc(c),
     }
 }
@@ -831,6 +890,25 @@ fn condition(c: &Condition, id: &str, subject: &str, encounter: Option<&str>) ->
     Value::Object(o)
 }
 
+/// A v3 ParticipationType coding with its display for the roles PV1 gives.
+fn participation(role: &str) -> Value {
+    let display = match role {
+        "ATND" => "attender",
+        "REF" => "referrer",
+        "CON" => "consultant",
+        "ADM" => "admitter",
+        _ => "",
+    };
+    let mut o = Map::new();
+    o.insert(
+        "system".into(),
+        json!("http://terminology.hl7.org/CodeSystem/v3-ParticipationType"),
+    );
+    o.insert("code".into(), json!(role));
+    put(&mut o, "display", json!(display));
+    Value::Object(o)
+}
+
 fn encounter(
     e: &Encounter,
     id: &str,
@@ -872,7 +950,7 @@ fn encounter(
             "Practitioner",
         ));
         parts.push(json!({
-            "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": p.role}]}],
+            "type": [{"coding": [participation(&p.role)]}],
             "individual": {"reference": url},
         }));
     }

@@ -538,6 +538,15 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     }
     p.gender = sex(ctx, "PID-8.1");
 
+    // PID-9 alias names (IG: further `name` entries).
+    for r in 1..=reps(msg, "PID-9") {
+        if let Some(n) = name(ctx, pid.field(9).repetition(r)) {
+            p.names.push(n);
+        }
+    }
+    p.marital_status = ctx
+        .text("PID-16.1")
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0002".into()), &v, None)));
     for r in 1..=reps(msg, "PID-11") {
         if let Some(a) = address(ctx, pid.field(11).repetition(r)) {
             p.addresses.push(a);
@@ -836,7 +845,8 @@ fn gp_code(v: &str) -> Identifier {
 }
 
 fn name_of_xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> {
-    person_name(ctx, base, 2, None)
+    // XCN.10 is the name type (as XPN.7).
+    person_name(ctx, base, 2, Some(10))
 }
 
 /// A clinician from an XCN field repetition.

@@ -181,3 +181,50 @@ OBX|1|SN|2^B^LN||^10^-^20|mmol/L^^UCUM||H|||F\r";
         carecodec_model::Gender::Female
     );
 }
+
+#[test]
+fn marital_status_alias_and_participant_display() {
+    let bundle = |pid16: &str| {
+        let text = format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M|JONES^JACK^^^^^A|||||||{pid16}\r\
+PV1|1|I|W1||||C1234567^JONES^ANN^^^^^^GMC^L\r"
+        );
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+        assert!(report.balanced());
+        let b = event_bundle(&event).unwrap();
+        carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&b.to_string()).unwrap();
+        b
+    };
+    let b = bundle("M");
+    let p = &b["entry"][0]["resource"];
+    assert_eq!(p["maritalStatus"]["coding"][0]["code"], "M");
+    assert_eq!(
+        p["maritalStatus"]["coding"][0]["system"],
+        "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"
+    );
+    // PID-9 alias as a further name, its type A as anonymous.
+    assert_eq!(p["name"][1]["family"], "JONES");
+    assert_eq!(p["name"][1]["use"], "anonymous");
+    // An NHS Data Dictionary code that table 0002 reads otherwise.
+    let b = bundle("P");
+    assert_eq!(
+        b["entry"][0]["resource"]["maritalStatus"]["coding"][0]["system"],
+        "https://fhir.hl7.org.uk/CodeSystem/UKCore-PersonMaritalStatusEngland"
+    );
+    let enc = &b["entry"][1]["resource"];
+    assert_eq!(
+        enc["participant"][0]["type"][0]["coding"][0]["display"],
+        "attender"
+    );
+    // XCN.10 name type.
+    assert_eq!(b["entry"][2]["resource"]["name"][0]["use"], "official");
+    // And back.
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert_eq!(
+        back.patient.unwrap().marital_status.unwrap().value.code,
+        "P"
+    );
+}

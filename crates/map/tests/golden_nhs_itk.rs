@@ -52,6 +52,12 @@ const PATIENT: &[(&str, &str)] = &[
     ("Patient.telecom.value", "+441234567890"),
     ("Patient.telecom.system", "phone"),
     (ETHNIC, "A"),
+    // PID-16 `M`: married (v3 MaritalStatus, as UK Core's value set holds).
+    ("Patient.maritalStatus.coding.code", "M"),
+    (
+        "Patient.maritalStatus.coding.system",
+        "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus",
+    ),
     (
         "Patient.generalPractitioner->Organization.identifier.system",
         "https://fhir.nhs.uk/Id/ods-organization-code",
@@ -101,6 +107,7 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "Darwin",
             ),
             ("Encounter.participant.type.coding.code", "ATND"),
+            ("Encounter.participant.type.coding.display", "attender"),
             ("Encounter.participant.type.coding.code", "REF"),
             ("Encounter.participant.type.coding.code", "CON"),
             ("AllergyIntolerance.code.coding.code", "Z88.5"),

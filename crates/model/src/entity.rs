@@ -56,6 +56,8 @@ pub struct Patient {
     pub ethnic_category: Option<Sourced<Code>>,
     /// Deceased, and when.
     pub deceased: Option<Sourced<Deceased>>,
+    /// Marital status (v2 table 0002 as sent, or the FHIR code read).
+    pub marital_status: Option<Sourced<Code>>,
 }
 
 impl Patient {

@@ -343,6 +343,9 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             p.birth_time = date_time_at(ctx, &path, e, "valueDateTime");
         }
     }
+    if let Some(cc) = r.get("maritalStatus") {
+        p.marital_status = first_code(ctx, &format!("{base}.maritalStatus"), cc);
+    }
     if let Some(d) = date_time_at(ctx, base, r, "deceasedDateTime") {
         p.deceased = Some(d.map(Deceased::At));
     } else if r.get("deceasedBoolean").and_then(Value::as_bool) == Some(true) {

@@ -497,7 +497,10 @@ pub fn contacts_as_related_persons(bundle: &Value) -> Value {
 
 /// The v2 fields carecodec maps, per segment (docs/mapping.md field tables).
 pub const MAPPED: &[(&str, &[u32])] = &[
-    ("PID", &[2, 3, 4, 5, 7, 8, 11, 13, 14, 22, 29, 30, 32]),
+    (
+        "PID",
+        &[2, 3, 4, 5, 7, 8, 9, 11, 13, 14, 16, 22, 29, 30, 32],
+    ),
     ("PD1", &[3, 4]),
     ("NK1", &[1, 2, 3, 4, 5, 6, 7, 8, 9, 15]),
     (
@@ -611,7 +614,6 @@ pub const CLASSES: &[(&str, &str)] = &[
 const UNMAPPED_ELEMENTS: &[&str] = &[
     "Patient.communication",
     "RelatedPerson.communication",
-    "Patient.maritalStatus",
     "Patient.multipleBirth",
     "Patient.meta.",
     "Encounter.meta.",
