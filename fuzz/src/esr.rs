@@ -10,8 +10,8 @@ pub const TARGETS: &[crate::Target] = &[
     ("esr_inbound", inbound_file),
 ];
 
-/// Read arbitrary bytes as a GO file (plain and split), typing every record;
-/// the accounting must balance.
+/// Read arbitrary bytes as a GO file (plain and split), typing every record
+/// (owned and borrowed, which must agree); the accounting must balance.
 pub fn go(data: &[u8]) {
     for split in [false, true] {
         let opts = GoOptions::default().split_concatenated(split);
@@ -19,7 +19,12 @@ pub fn go(data: &[u8]) {
         let mut n = 0u64;
         while let Some(e) = r.next_record() {
             n += 1;
-            let _ = e.typed();
+            // The borrowed view and the owned record agree.
+            let owned = e.typed().map(|t| t.fields);
+            let borrowed = e
+                .typed_fields()
+                .map(|f| f.map(|(n, v)| (n, v.into_owned())).collect::<Vec<_>>());
+            assert_eq!(owned, borrowed);
             assert_eq!(
                 e.accepted,
                 !e.problems

@@ -39,4 +39,4 @@ pub mod reader;
 pub mod value;
 
 pub use problem::{Problem, ProblemKind, Severity};
-pub use reader::{FileSummary, GoOptions, GoReader, TypedRecord};
+pub use reader::{FileSummary, GoOptions, GoReader, TypedFields, TypedRecord};

@@ -24,9 +24,9 @@ use std::io::BufRead;
 use chrono::NaiveDateTime;
 
 use crate::filename::FileName;
-use crate::layout::{self, FieldType, Profile, RecordLayout};
+use crate::layout::{self, FieldSpec, FieldType, Profile, RecordLayout};
 use crate::problem::{Problem, ProblemKind, Severity};
-use crate::value::{self, Encoding, FieldValue};
+use crate::value::{self, Encoding, FieldRef, FieldValue};
 
 /// How to read a GO file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -266,6 +266,47 @@ impl TypedRecord {
     }
 }
 
+/// The typed fields of one record, by name, borrowing from its line (see
+/// [`Entry::typed_fields`]).
+#[derive(Debug, Clone)]
+pub struct TypedFields<'r> {
+    entity: &'static str,
+    line: &'r [u8],
+    utf8: bool,
+    /// A delete row's record type, given first.
+    head: Option<FieldRef<'r>>,
+    specs: std::slice::Iter<'static, FieldSpec>,
+    bounds: std::slice::Iter<'r, (usize, usize)>,
+}
+
+impl TypedFields<'_> {
+    /// What the record describes (`person`).
+    pub fn entity(&self) -> &'static str {
+        self.entity
+    }
+}
+
+impl<'r> Iterator for TypedFields<'r> {
+    type Item = (&'static str, FieldRef<'r>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(code) = self.head.take() {
+            return Some(("Record Type", code));
+        }
+        let spec = self.specs.next()?;
+        let &(s, e) = self.bounds.next()?;
+        let raw = self.line.get(s..e).unwrap_or_default();
+        Some((spec.name, value::typed_ref(spec.ty, raw, self.utf8)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.specs.len().min(self.bounds.len()) + usize::from(self.head.is_some());
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for TypedFields<'_> {}
+
 impl<'r> Entry<'r> {
     /// The record typed by its layout (`None` for an unknown record code).
     ///
@@ -296,16 +337,8 @@ impl<'r> Entry<'r> {
     /// assert_eq!(keys, [Some("7000009".to_owned()), Some("7000010".to_owned())]);
     /// ```
     pub fn typed_into(&self, out: &mut TypedRecord) -> bool {
-        let Some(layout) = self.layout else {
+        let Some(fields_ref) = self.typed_fields() else {
             return false;
-        };
-        let key = if self.delete {
-            match layout.fields.get(layout.key) {
-                Some(k) => Some(k),
-                None => return false,
-            }
-        } else {
-            None
         };
         let TypedRecord {
             code,
@@ -320,29 +353,70 @@ impl<'r> Entry<'r> {
         }
         code.clear();
         value::decode_into(self.record.code(), self.utf8, code);
-        *entity = layout.entity;
+        *entity = fields_ref.entity;
         *line = self.line;
         *delete = self.delete;
-        if let Some(key) = key {
-            fields.reserve(2);
+        // Text decoded straight into recycled buffers (no borrowed value first).
+        let (specs, bounds, line) = (fields_ref.specs, fields_ref.bounds, fields_ref.line);
+        fields.reserve(specs.len() + 1);
+        if let Some(FieldRef::Text(code)) = fields_ref.head {
+            let mut s = pool.string(code.len());
+            s.push_str(&code);
+            fields.push(("Record Type", FieldValue::Text(s)));
+        }
+        for (spec, &(s, e)) in specs.zip(bounds) {
+            let raw = line.get(s..e).unwrap_or_default();
             fields.push((
-                "Record Type",
-                FieldValue::Text(pool.text(self.record.code(), self.utf8)),
+                spec.name,
+                value::typed_pooled(spec.ty, raw, self.utf8, pool),
             ));
-            let raw = self.record.field(1).unwrap_or_default();
-            fields.push((key.name, value::typed_pooled(key.ty, raw, self.utf8, pool)));
-        } else {
-            fields.reserve(layout.fields.len());
-            let line = self.record.bytes();
-            for (spec, &(s, e)) in layout.fields.iter().zip(self.bounds) {
-                let raw = line.get(s..e).unwrap_or_default();
-                fields.push((
-                    spec.name,
-                    value::typed_pooled(spec.ty, raw, self.utf8, pool),
-                ));
-            }
         }
         true
+    }
+
+    /// Every field typed and named, in layout order, borrowing text from the
+    /// line: no allocation unless a value must be decoded (ISO-8859-1 bytes
+    /// above 0x7F). A delete row gives its record type and key. `None` for an
+    /// unknown record code. This is the fast way to read typed values;
+    /// [`FieldRef::into_owned`] keeps one.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    /// use carecodec_esr::value::FieldRef;
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\n\
+    /// PRD~7000009\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// let e = r.next_record().unwrap();
+    /// let fields: Vec<_> = e.typed_fields().unwrap().collect();
+    /// assert_eq!(fields[1], ("Person ID", FieldRef::Text("7000009".into())));
+    /// // The same values as the owned record.
+    /// let owned = e.typed().unwrap();
+    /// assert!(fields.into_iter().zip(&owned.fields).all(|(a, b)| a.0 == b.0 && a.1.into_owned() == b.1));
+    /// ```
+    pub fn typed_fields(&self) -> Option<TypedFields<'r>> {
+        let layout = self.layout?;
+        let line = self.record.bytes();
+        Some(if self.delete {
+            let key = layout.fields.get(layout.key)?;
+            TypedFields {
+                entity: layout.entity,
+                line,
+                utf8: self.utf8,
+                head: Some(FieldRef::Text(value::decode(self.record.code(), self.utf8))),
+                specs: std::slice::from_ref(key).iter(),
+                bounds: self.bounds.get(1..2).unwrap_or_default().iter(),
+            }
+        } else {
+            TypedFields {
+                entity: layout.entity,
+                line,
+                utf8: self.utf8,
+                head: None,
+                specs: layout.fields.iter(),
+                bounds: self.bounds.iter(),
+            }
+        })
     }
 
     /// Field `i` decoded as text in the file's encoding.

@@ -68,7 +68,7 @@ pub(crate) struct Pool {
 
 impl Pool {
     /// An empty string with room for `len` bytes (recycled when possible).
-    fn string(&mut self, len: usize) -> String {
+    pub(crate) fn string(&mut self, len: usize) -> String {
         match self.strings.pop() {
             Some(mut s) => {
                 s.clear();
@@ -79,7 +79,7 @@ impl Pool {
     }
 
     /// An empty list with room for `len` strings (recycled when possible).
-    fn list(&mut self, len: usize) -> Vec<String> {
+    pub(crate) fn list(&mut self, len: usize) -> Vec<String> {
         match self.lists.pop() {
             Some(mut l) => {
                 l.clear();
@@ -99,13 +99,6 @@ impl Pool {
             }
             _ => {}
         }
-    }
-
-    /// `raw` decoded into a (recycled) string.
-    pub(crate) fn text(&mut self, raw: &[u8], utf8: bool) -> String {
-        let mut s = self.string(raw.len());
-        decode_into(raw, utf8, &mut s);
-        s
     }
 }
 
@@ -485,51 +478,220 @@ pub fn check(
     }
 }
 
+/// A typed field value that borrows its text from the record line: the
+/// no-copy counterpart of [`FieldValue`]. Text is borrowed unless it must be
+/// decoded (ISO-8859-1 bytes above 0x7F, or invalid UTF-8 in a UTF-8 file).
+///
+/// ```
+/// use carecodec_esr::layout::FieldType;
+/// use carecodec_esr::value::{typed_ref, FieldRef, FieldValue};
+///
+/// let v = typed_ref(FieldType::Text, b" Smith", false);
+/// assert!(matches!(&v, FieldRef::Text(std::borrow::Cow::Borrowed(" Smith"))));
+/// assert_eq!(v.into_owned(), FieldValue::Text(" Smith".into()));
+/// let kff = typed_ref(FieldType::Kff, b"N0A|Staff Nurse|", false);
+/// assert_eq!(kff.into_owned(), FieldValue::Segments(vec!["N0A".into(), "Staff Nurse".into()]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldRef<'a> {
+    /// Empty field.
+    Empty,
+    /// Text (decoded; leading spaces kept).
+    Text(Cow<'a, str>),
+    /// A `YYYYMMDD` date.
+    Date(NaiveDate),
+    /// An end date (open or a day).
+    End(EndDate),
+    /// A timestamp (a bare date reads as midnight).
+    Timestamp(NaiveDateTime),
+    /// A decimal, kept as its text so no precision is lost.
+    Decimal(Cow<'a, str>),
+    /// A Yes/No flag.
+    Flag(bool),
+    /// Key-flexfield segments split on `|`.
+    Segments(Segments<'a>),
+}
+
+impl FieldRef<'_> {
+    /// The owned value (the same as [`typed`] gives for the same field).
+    ///
+    /// ```
+    /// use carecodec_esr::layout::FieldType;
+    /// use carecodec_esr::value::{typed, typed_ref};
+    ///
+    /// let raw = b"20240229";
+    /// assert_eq!(typed_ref(FieldType::Date, raw, false).into_owned(), typed(FieldType::Date, raw, false));
+    /// ```
+    pub fn into_owned(self) -> FieldValue {
+        self.into_pooled(&mut Pool::default())
+    }
+
+    /// [`FieldRef::into_owned`], taking string buffers from `pool`.
+    pub(crate) fn into_pooled(self, pool: &mut Pool) -> FieldValue {
+        let own = |pool: &mut Pool, t: Cow<'_, str>| {
+            let mut s = pool.string(t.len());
+            s.push_str(&t);
+            s
+        };
+        match self {
+            FieldRef::Empty => FieldValue::Empty,
+            FieldRef::Text(t) => FieldValue::Text(own(pool, t)),
+            FieldRef::Date(d) => FieldValue::Date(d),
+            FieldRef::End(e) => FieldValue::End(e),
+            FieldRef::Timestamp(t) => FieldValue::Timestamp(t),
+            FieldRef::Decimal(t) => FieldValue::Decimal(own(pool, t)),
+            FieldRef::Flag(f) => FieldValue::Flag(f),
+            FieldRef::Segments(k) => {
+                let mut list = pool.list(k.len());
+                list.extend(k.iter().map(|t| own(pool, t)));
+                FieldValue::Segments(list)
+            }
+        }
+    }
+}
+
+/// Key-flexfield segments (`N0A|Staff Nurse`), borrowed: iterate to split on
+/// `|` (a trailing empty segment is dropped, as in [`FieldValue::Segments`]).
+///
+/// ```
+/// use carecodec_esr::layout::FieldType;
+/// use carecodec_esr::value::{typed_ref, FieldRef};
+///
+/// let FieldRef::Segments(k) = typed_ref(FieldType::Kff, b"a||b|", false) else { panic!() };
+/// assert_eq!(k.iter().collect::<Vec<_>>(), ["a", "", "b"]);
+/// assert_eq!(k.len(), 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segments<'a> {
+    /// The field without the dropped trailing `|`.
+    body: &'a [u8],
+    utf8: bool,
+}
+
+impl<'a> Segments<'a> {
+    fn new(raw: &'a [u8], utf8: bool) -> Segments<'a> {
+        let body = raw.strip_suffix(b"|").unwrap_or(raw);
+        Segments { body, utf8 }
+    }
+
+    /// The segments, decoded.
+    pub fn iter(&self) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+        let utf8 = self.utf8;
+        // `|` is ASCII, so splitting the bytes splits the decoded text the same
+        // way in both encodings.
+        self.body
+            .split(|&b| b == b'|')
+            .map(move |p| decode(p, utf8))
+    }
+
+    /// How many segments.
+    pub fn len(&self) -> usize {
+        memchr::memchr_iter(b'|', self.body).count() + 1
+    }
+
+    /// Never true: an empty field is [`FieldRef::Empty`], and `|` alone is one empty segment.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The raw bytes (trailing `|` dropped).
+    pub fn raw(&self) -> &'a [u8] {
+        self.body
+    }
+}
+
 /// Reads a raw field as a typed value (after [`check`] found it valid; an
 /// invalid value reads as text).
 pub fn typed(ty: FieldType, raw: &[u8], utf8: bool) -> FieldValue {
-    typed_pooled(ty, raw, utf8, &mut Pool::default())
+    typed_ref(ty, raw, utf8).into_owned()
 }
 
-/// [`typed`], taking string buffers from `pool`.
+/// Reads a raw field as a typed value borrowing its text from `raw` (after
+/// [`check`] found it valid; an invalid value reads as text).
+///
+/// ```
+/// use carecodec_esr::layout::FieldType;
+/// use carecodec_esr::value::{typed_ref, EndDate, FieldRef};
+///
+/// assert_eq!(typed_ref(FieldType::End, b"47121231", false), FieldRef::End(EndDate::Open));
+/// assert_eq!(typed_ref(FieldType::Yn, b"Y", false), FieldRef::Flag(true));
+/// assert_eq!(typed_ref(FieldType::Dec, b"37.50", false), FieldRef::Decimal("37.50".into()));
+/// ```
+pub fn typed_ref(ty: FieldType, raw: &[u8], utf8: bool) -> FieldRef<'_> {
+    match read(ty, raw) {
+        Read::Empty => FieldRef::Empty,
+        Read::Text => FieldRef::Text(decode(raw, utf8)),
+        Read::Date(d) => FieldRef::Date(d),
+        Read::End(e) => FieldRef::End(e),
+        Read::Timestamp(t) => FieldRef::Timestamp(t),
+        Read::Decimal => FieldRef::Decimal(decode(raw, utf8)),
+        Read::Flag(f) => FieldRef::Flag(f),
+        Read::Segments => FieldRef::Segments(Segments::new(raw, utf8)),
+    }
+}
+
+/// [`typed`], decoding text straight into string buffers from `pool`.
 pub(crate) fn typed_pooled(ty: FieldType, raw: &[u8], utf8: bool, pool: &mut Pool) -> FieldValue {
+    let text = |pool: &mut Pool, raw: &[u8]| {
+        let mut s = pool.string(raw.len());
+        decode_into(raw, utf8, &mut s);
+        s
+    };
+    match read(ty, raw) {
+        Read::Empty => FieldValue::Empty,
+        Read::Text => FieldValue::Text(text(pool, raw)),
+        Read::Date(d) => FieldValue::Date(d),
+        Read::End(e) => FieldValue::End(e),
+        Read::Timestamp(t) => FieldValue::Timestamp(t),
+        Read::Decimal => FieldValue::Decimal(text(pool, raw)),
+        Read::Flag(f) => FieldValue::Flag(f),
+        Read::Segments => {
+            let k = Segments::new(raw, utf8);
+            let mut list = pool.list(k.len());
+            list.extend(k.body.split(|&b| b == b'|').map(|p| text(pool, p)));
+            FieldValue::Segments(list)
+        }
+    }
+}
+
+/// What a field reads as, before any text is decoded.
+enum Read {
+    Empty,
+    Text,
+    Date(NaiveDate),
+    End(EndDate),
+    Timestamp(NaiveDateTime),
+    Decimal,
+    Flag(bool),
+    Segments,
+}
+
+fn read(ty: FieldType, raw: &[u8]) -> Read {
     use FieldType::*;
     if raw.is_empty() {
         return if ty == End {
-            FieldValue::End(EndDate::Open)
+            Read::End(EndDate::Open)
         } else {
-            FieldValue::Empty
+            Read::Empty
         };
     }
     let parsed = match ty {
-        Date => parse_date(raw).map(FieldValue::Date),
-        End if raw == OPEN_END => Some(FieldValue::End(EndDate::Open)),
-        End => parse_date(raw).map(|d| FieldValue::End(EndDate::On(d))),
-        Ts => parse_timestamp(raw).map(FieldValue::Timestamp),
-        Dec | DecPos | Dec01 | Pct if is_decimal(raw) => {
-            Some(FieldValue::Decimal(pool.text(raw, utf8)))
-        }
+        Date => parse_date(raw).map(Read::Date),
+        End if raw == OPEN_END => Some(Read::End(EndDate::Open)),
+        End => parse_date(raw).map(|d| Read::End(EndDate::On(d))),
+        Ts => parse_timestamp(raw).map(Read::Timestamp),
+        Dec | DecPos | Dec01 | Pct if is_decimal(raw) => Some(Read::Decimal),
         Yn if raw.eq_ignore_ascii_case(b"yes") || raw.eq_ignore_ascii_case(b"y") => {
-            Some(FieldValue::Flag(true))
+            Some(Read::Flag(true))
         }
         Yn if raw.eq_ignore_ascii_case(b"no") || raw.eq_ignore_ascii_case(b"n") => {
-            Some(FieldValue::Flag(false))
+            Some(Read::Flag(false))
         }
-        Kff => {
-            // `|` is ASCII, so splitting the bytes splits the decoded text
-            // the same way in both encodings.
-            let mut list = pool.list(memchr::memchr_iter(b'|', raw).count() + 1);
-            list.extend(raw.split(|&b| b == b'|').map(|p| pool.text(p, utf8)));
-            if list.len() > 1 && list.last().is_some_and(String::is_empty) {
-                if let Some(s) = list.pop() {
-                    pool.recycle(FieldValue::Text(s));
-                }
-            }
-            Some(FieldValue::Segments(list))
-        }
+        Kff => Some(Read::Segments),
         _ => None,
     };
-    parsed.unwrap_or_else(|| FieldValue::Text(pool.text(raw, utf8)))
+    parsed.unwrap_or(Read::Text)
 }
 
 /// Checks a professional registration number for its body (ETA rows).

@@ -11,7 +11,7 @@
 use carecodec_esr::bi::BiReader;
 use carecodec_esr::layout::{FieldType, Profile, layouts};
 use carecodec_esr::value::{self, FieldValue};
-use carecodec_esr::{GoOptions, GoReader, inbound};
+use carecodec_esr::{GoOptions, GoReader, TypedRecord, inbound};
 use proptest::prelude::*;
 
 /// A valid raw value for a field type.
@@ -93,11 +93,18 @@ proptest! {
         file.extend(format!("TRL~{}\n", rows.len() + 2).into_bytes());
         let mut r = GoReader::new(&file[..], Some(&name), GoOptions::default());
         let mut got = 0;
+        let mut kept = TypedRecord::default();
         while let Some(e) = r.next_record() {
             let (code, fields) = &expected[got];
             prop_assert!(e.accepted, "{} {:?} {:?}", code, fields, e.problems);
             let t = e.typed().unwrap();
             prop_assert_eq!(&t.code, code);
+            // The borrowed view gives the same names and values, and so does
+            // refilling a kept record that held the previous row.
+            let borrowed: Vec<_> = e.typed_fields().unwrap().map(|(n, v)| (n, v.into_owned())).collect();
+            prop_assert_eq!(&borrowed, &t.fields);
+            prop_assert!(e.typed_into(&mut kept));
+            prop_assert_eq!(&kept, &t);
             for ((name, v), raw) in t.fields.iter().zip(fields) {
                 let spec = all.iter().find(|l| l.code == *code).unwrap().fields.iter().find(|s| s.name == *name).unwrap();
                 let want = value::typed(spec.ty, &value_latin1(raw), false);
@@ -120,7 +127,9 @@ proptest! {
     fn arbitrary_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..400)) {
         let mut r = GoReader::new(&data[..], None, GoOptions::default().split_concatenated(true));
         while let Some(e) = r.next_record() {
-            let _ = e.typed();
+            let owned = e.typed();
+            let borrowed = e.typed_fields().map(|f| f.map(|(n, v)| (n, v.into_owned())).collect::<Vec<_>>());
+            prop_assert_eq!(owned.map(|t| t.fields), borrowed);
         }
         let _ = BiReader::read(&data);
         let _ = inbound::read(&data);
