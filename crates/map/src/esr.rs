@@ -540,6 +540,7 @@ fn worker(
                     .collect(),
                 suffix: Vec::new(),
                 usage: Some("official".into()),
+                period: None,
             },
             sources,
         ));
@@ -590,6 +591,8 @@ fn worker(
             system: Some("email".into()),
             value,
             usage: Some("work".into()),
+            period: None,
+            rank: None,
         }));
     }
     w.hire_date = ctx.date(pi, "Hire Date");
@@ -771,6 +774,7 @@ fn location(ctx: &mut Ctx, li: usize) -> Location {
                 postcode: postcode.map(|p| p.value),
                 country: country.map(|c| c.value),
                 usage: Some("work".into()),
+                period: None,
             },
             sources,
         )

@@ -259,6 +259,21 @@ fn name(n: &HumanName) -> Value {
     put(&mut o, "given", json!(n.given));
     put(&mut o, "prefix", json!(n.prefix));
     put(&mut o, "suffix", json!(n.suffix));
+    if let Some(p) = &n.period {
+        put(&mut o, "period", period(p));
+    }
+    Value::Object(o)
+}
+
+/// A validity period as FHIR `period` (each end at its own precision).
+fn period(p: &carecodec_model::Period) -> Value {
+    let mut o = Map::new();
+    if let Some(s) = &p.start {
+        put(&mut o, "start", json!(date_time(s)));
+    }
+    if let Some(e) = &p.end {
+        put(&mut o, "end", json!(date_time(e)));
+    }
     Value::Object(o)
 }
 
@@ -283,6 +298,9 @@ fn address(a: &Address) -> Value {
         if let Some(v) = v {
             put(&mut o, k, json!(v));
         }
+    }
+    if let Some(p) = &a.period {
+        put(&mut o, "period", period(p));
     }
     Value::Object(o)
 }
@@ -310,6 +328,12 @@ fn telecom(t: &Telecom) -> Value {
             _ => "",
         };
         put(&mut o, "use", json!(u));
+    }
+    if let Some(r) = t.rank {
+        put(&mut o, "rank", json!(r));
+    }
+    if let Some(p) = &t.period {
+        put(&mut o, "period", period(p));
     }
     Value::Object(o)
 }

@@ -20,7 +20,7 @@ use carecodec_model::{
     Action, Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Contact, Deceased,
     Encounter, EncounterClass, Event, Gender, HumanName, Identifier, IdentityDecision, Invalid,
     Location, MappingReport, NhsNumber, Observation, ObservationValue, PartialDate,
-    PartialDateTime, Participant, Patient, Practitioner, Precision, Quantity, ResultReport,
+    PartialDateTime, Participant, Patient, Period, Practitioner, Precision, Quantity, ResultReport,
     ResultStatus, Source, Sourced, Telecom, Unmapped, V2Path, VerificationStatus,
 };
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
@@ -607,6 +607,11 @@ fn sex(ctx: &mut Ctx<'_, '_>, path: impl Loc) -> Option<Sourced<Gender>> {
 
 fn name(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> {
     let mut n = person_name(ctx, base, 1, Some(7));
+    // XPN.12/13 effective / expiration dates, else the XPN.10 validity range.
+    if let (Some(n), Some(p)) = (n.as_mut(), validity(ctx, base, Some(10), 12, 13)) {
+        n.value.period = Some(p.value);
+        n.sources.extend(p.sources);
+    }
     // XPN.14 professional suffix: a suffix too (IG), after the degree.
     if let Some(ps) = ctx.text(base.component(14)) {
         match n.as_mut() {
@@ -684,8 +689,45 @@ fn person_name(
                 .to_owned(),
             )
         }),
+        period: None,
     };
     Some(Sourced::from_many(name, sources))
+}
+
+/// A validity period (IG: `period`): the effective (`from`) and expiration
+/// (`to`) components, else the older validity range (a DR whose start and
+/// end are the subcomponents of component `range`).
+fn validity(
+    ctx: &mut Ctx<'_, '_>,
+    base: Path,
+    range: Option<u32>,
+    from: u32,
+    to: u32,
+) -> Option<Sourced<Period>> {
+    let mut start = ctx.datetime(base.component(from));
+    let mut end = ctx.datetime(base.component(to));
+    if let Some(r) = range {
+        if start.is_none() {
+            start = ctx.datetime(base.component(r).subcomponent(1));
+        }
+        if end.is_none() {
+            end = ctx.datetime(base.component(r).subcomponent(2));
+        }
+    }
+    let mut sources = Vec::new();
+    for s in start.iter().chain(end.iter()) {
+        sources.extend(s.sources.iter().cloned());
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    Some(Sourced::from_many(
+        Period {
+            start: start.map(|s| s.value),
+            end: end.map(|e| e.value),
+        },
+        sources,
+    ))
 }
 
 fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
@@ -695,6 +737,8 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
     let postcode = ctx.text(base.component(5));
     let country = ctx.text(base.component(6));
     let usage = ctx.text(base.component(7));
+    // XAD.13/14 effective / expiration dates, else the XAD.12 validity range.
+    let period = validity(ctx, base, Some(12), 13, 14);
     let mut sources = Vec::new();
     for s in lines
         .iter()
@@ -708,6 +752,9 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
     }
     if sources.is_empty() {
         return None;
+    }
+    if let Some(p) = &period {
+        sources.extend(p.sources.iter().cloned());
     }
     Some(Sourced::from_many(
         Address {
@@ -728,6 +775,7 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
                     .to_owned(),
                 )
             }),
+            period: period.map(|p| p.value),
         },
         sources,
     ))
@@ -805,11 +853,37 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
         _ if eq == Some("CP") => "mobile",
         _ => default_use,
     };
+    // XTN.13/14 effective / expiration dates, XTN.18 preference order.
+    let period = validity(ctx, base, None, 13, 14);
+    let rank = ctx
+        .text(base.component(18))
+        .and_then(|r| match r.value.trim().parse::<u32>() {
+            Ok(n) if n > 0 => {
+                sources.extend(r.sources);
+                Some(n)
+            }
+            _ => {
+                if let Some(src) = r.sources.first().cloned() {
+                    ctx.invalid(
+                        src,
+                        r.value.as_bytes(),
+                        "not a preference order (a positive integer)",
+                        Action::Dropped,
+                    );
+                }
+                None
+            }
+        });
+    if let Some(p) = &period {
+        sources.extend(p.sources.iter().cloned());
+    }
     Some(Sourced::from_many(
         Telecom {
             system: Some(system.to_owned()),
             value,
             usage: Some(usage.to_owned()),
+            period: period.map(|p| p.value),
+            rank,
         },
         sources,
     ))

@@ -228,3 +228,40 @@ PV1|1|I|W1||||C1234567^JONES^ANN^^^^^^GMC^L\r"
         "P"
     );
 }
+
+#[test]
+fn validity_periods_and_rank() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|1|P|2.8\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN^^^^^L^^^20200101&20231231||19700214|M|||1 HIGH ST^^LEEDS^^LS1 1AA^GBR^H^^^^^^20240101^20240630||01132 123456^PRN^PH^^^^^^^^^^20230101^20250101^^^^2\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let b = event_bundle(&event).unwrap();
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&b.to_string()).unwrap();
+    let p = &b["entry"][0]["resource"];
+    // XPN.10 validity range, XAD.13/14, XTN.13/14 and XTN.18.
+    assert_eq!(p["name"][0]["period"]["start"], "2020-01-01");
+    assert_eq!(p["name"][0]["period"]["end"], "2023-12-31");
+    assert_eq!(p["address"][0]["period"]["start"], "2024-01-01");
+    assert_eq!(p["address"][0]["period"]["end"], "2024-06-30");
+    assert_eq!(p["telecom"][0]["period"]["end"], "2025-01-01");
+    assert_eq!(p["telecom"][0]["rank"], 2);
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    let bp = back.patient.unwrap();
+    assert_eq!(bp.telecom[0].value.rank, Some(2));
+    assert_eq!(
+        bp.addresses[0]
+            .value
+            .period
+            .unwrap()
+            .end
+            .unwrap()
+            .at
+            .date_naive()
+            .to_string(),
+        "2024-06-30"
+    );
+}

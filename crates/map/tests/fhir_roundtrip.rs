@@ -104,6 +104,7 @@ fn patient() -> impl Strategy<Value = Patient> {
                             prefix: Vec::new(),
                             suffix: Vec::new(),
                             usage: Some(usage.to_owned()),
+                            period: None,
                         },
                         src(),
                     ));
@@ -127,6 +128,7 @@ fn patient() -> impl Strategy<Value = Patient> {
                             postcode: Some(postcode),
                             country: None,
                             usage: Some("home".into()),
+                            period: None,
                         },
                         src(),
                     ));
@@ -137,6 +139,8 @@ fn patient() -> impl Strategy<Value = Patient> {
                             system: Some("phone".into()),
                             value,
                             usage: Some("home".into()),
+                            period: None,
+                            rank: None,
                         },
                         src(),
                     ));

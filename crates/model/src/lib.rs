@@ -46,6 +46,6 @@ pub use provenance::{
     Action, IdentityDecision, Invalid, MappingReport, Source, Sourced, Unmapped, V2Path,
 };
 pub use value::{
-    Address, Code, CodeSystem, Concept, Gender, HumanName, PartialDate, PartialDateTime, Precision,
-    Quantity, Telecom,
+    Address, Code, CodeSystem, Concept, Gender, HumanName, PartialDate, PartialDateTime, Period,
+    Precision, Quantity, Telecom,
 };

@@ -196,6 +196,29 @@ pub enum Gender {
     Unknown,
 }
 
+/// When a name, an address or a phone number is valid (v2 XPN.10/12/13,
+/// XAD.12/13/14, XTN.13/14; FHIR `period`). Either end may be open.
+///
+/// ```
+/// use carecodec_model::{PartialDateTime, Period, Precision};
+/// let start = PartialDateTime {
+///     at: chrono::DateTime::parse_from_rfc3339("2024-03-01T00:00:00+00:00").unwrap(),
+///     precision: Precision::Day,
+///     offset_inferred: true,
+/// };
+/// let p = Period { start: Some(start), end: None };
+/// assert!(p.end.is_none());
+/// assert_eq!(p.start.unwrap().precision, Precision::Day);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Period {
+    /// From.
+    pub start: Option<PartialDateTime>,
+    /// Until.
+    pub end: Option<PartialDateTime>,
+}
+
 /// A person's name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -210,6 +233,8 @@ pub struct HumanName {
     pub suffix: Vec<String>,
     /// Use (`official`, `usual`, `maiden`, `nickname`…), FHIR codes.
     pub usage: Option<String>,
+    /// When the name is valid.
+    pub period: Option<Period>,
 }
 
 /// A postal address.
@@ -228,6 +253,8 @@ pub struct Address {
     pub country: Option<String>,
     /// Use (`home`, `work`, `temp`, `old`), FHIR codes.
     pub usage: Option<String>,
+    /// When the address is valid.
+    pub period: Option<Period>,
 }
 
 /// A phone number or e-mail address.
@@ -240,4 +267,8 @@ pub struct Telecom {
     pub value: String,
     /// `home`, `work`, `mobile`…, FHIR codes.
     pub usage: Option<String>,
+    /// When the number is valid.
+    pub period: Option<Period>,
+    /// Preference order (1 = highest; v2 XTN.18, FHIR `rank`).
+    pub rank: Option<u32>,
 }

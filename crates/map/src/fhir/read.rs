@@ -6,8 +6,8 @@ use carecodec_model::{
     Action, Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Contact, Deceased,
     Encounter, EncounterClass, Event, Gender, HumanName, Identifier, Invalid, Location,
     MappingReport, NhsNumber, Observation, ObservationValue, PartialDate, PartialDateTime,
-    Participant, Patient, Practitioner, Precision, Quantity, ResultReport, ResultStatus, Source,
-    Sourced, Telecom, Unmapped, VerificationStatus,
+    Participant, Patient, Period, Practitioner, Precision, Quantity, ResultReport, ResultStatus,
+    Source, Sourced, Telecom, Unmapped, VerificationStatus,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
@@ -247,6 +247,7 @@ fn name(ctx: &mut Ctx<'_>, path: &str, n: &Value) -> Sourced<HumanName> {
             prefix: strs("prefix"),
             suffix: strs("suffix"),
             usage: n.get("use").and_then(Value::as_str).map(str::to_owned),
+            period: period(n),
         },
         Source::fhir(path),
     )
@@ -270,6 +271,7 @@ fn address(ctx: &mut Ctx<'_>, path: &str, a: &Value) -> Sourced<Address> {
             postcode: s("postalCode"),
             country: s("country"),
             usage: s("use"),
+            period: period(a),
         },
         Source::fhir(path),
     )
@@ -282,9 +284,25 @@ fn telecom(ctx: &mut Ctx<'_>, path: &str, t: &Value) -> Option<Sourced<Telecom>>
             system: t.get("system").and_then(Value::as_str).map(str::to_owned),
             value: t.get("value")?.as_str()?.to_owned(),
             usage: t.get("use").and_then(Value::as_str).map(str::to_owned),
+            period: period(t),
+            rank: t
+                .get("rank")
+                .and_then(Value::as_u64)
+                .and_then(|r| u32::try_from(r).ok()),
         },
         Source::fhir(path),
     ))
+}
+
+/// An element's `period` (its leaves are taken with the element).
+fn period(v: &Value) -> Option<Period> {
+    let p = v.get("period")?;
+    let at = |k: &str| p.get(k).and_then(Value::as_str).and_then(parse_date_time);
+    let period = Period {
+        start: at("start"),
+        end: at("end"),
+    };
+    (period.start.is_some() || period.end.is_some()).then_some(period)
 }
 
 fn date_time_at(

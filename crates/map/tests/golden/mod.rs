@@ -581,7 +581,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "validity-period",
-        "validity periods and preference order of identifiers, names, addresses and phones (CX.7/8, XPN.10/12/13, XAD.12/13, XTN.13/14/18): the model keeps none",
+        "identifier validity (CX.7/8): a typed identifier has no period in the model (names, addresses and phones keep theirs)",
     ),
     (
         "identifier-detail",
