@@ -39,9 +39,9 @@
 
 use carecodec_model::{
     Address, Allergy, Code, Concept, Condition, Contact, Deceased, Encounter, EncounterClass,
-    Event, Gender, HumanName, Identifier, Location, Observation, ObservationValue, Organisation,
-    PartialDateTime, Patient, Practitioner, Precision, Quantity, ResultReport, ResultStatus,
-    Telecom, Worker,
+    Event, Gender, HumanName, Identifier, Location, MultipleBirth, Observation, ObservationValue,
+    Organisation, PartialDateTime, Patient, Practitioner, Precision, Quantity, ResultReport,
+    ResultStatus, Telecom, Worker,
 };
 use serde_json::{Map, Value, json};
 
@@ -444,9 +444,26 @@ fn patient(p: &Patient, id: &str) -> Value {
     if let Some(m) = &p.marital_status {
         put(&mut o, "maritalStatus", marital_status(&m.value));
     }
+    match p.multiple_birth.as_ref().map(|m| m.value) {
+        Some(MultipleBirth::Order(n)) => put(&mut o, "multipleBirthInteger", json!(n)),
+        Some(MultipleBirth::Yes) => put(&mut o, "multipleBirthBoolean", json!(true)),
+        Some(MultipleBirth::No) => put(&mut o, "multipleBirthBoolean", json!(false)),
+        _ => {}
+    }
+    if let Some(l) = &p.language {
+        let cc = language(&l.value);
+        if cc.as_object().is_some_and(|c| !c.is_empty()) {
+            put(
+                &mut o,
+                "communication",
+                json!([{"language": cc, "preferred": true}]),
+            );
+        }
+    }
     match p.deceased.as_ref().map(|d| &d.value) {
         Some(Deceased::At(t)) => put(&mut o, "deceasedDateTime", json!(date_time(t))),
         Some(Deceased::Yes) => put(&mut o, "deceasedBoolean", json!(true)),
+        Some(Deceased::No) => put(&mut o, "deceasedBoolean", json!(false)),
         _ => {}
     }
     put(
@@ -511,6 +528,134 @@ fn relationship(c: &Code) -> Value {
         }]}),
         None => code_cc(c),
     }
+}
+
+/// ISO 639-2 (bibliographic and terminology) codes of languages spoken in
+/// the UK, their ISO 639-1 code (the BCP-47 tag) and English name.
+const LANGUAGES: &[(&str, &str, &str)] = &[
+    ("ara", "ar", "Arabic"),
+    ("amh", "am", "Amharic"),
+    ("ben", "bn", "Bengali"),
+    ("bul", "bg", "Bulgarian"),
+    ("ces", "cs", "Czech"),
+    ("cze", "cs", "Czech"),
+    ("cym", "cy", "Welsh"),
+    ("wel", "cy", "Welsh"),
+    ("dan", "da", "Danish"),
+    ("deu", "de", "German"),
+    ("ger", "de", "German"),
+    ("ell", "el", "Greek"),
+    ("gre", "el", "Greek"),
+    ("eng", "en", "English"),
+    ("spa", "es", "Spanish"),
+    ("est", "et", "Estonian"),
+    ("fas", "fa", "Persian"),
+    ("per", "fa", "Persian"),
+    ("fin", "fi", "Finnish"),
+    ("fra", "fr", "French"),
+    ("fre", "fr", "French"),
+    ("gle", "ga", "Irish"),
+    ("gla", "gd", "Scottish Gaelic"),
+    ("guj", "gu", "Gujarati"),
+    ("heb", "he", "Hebrew"),
+    ("hin", "hi", "Hindi"),
+    ("hrv", "hr", "Croatian"),
+    ("hun", "hu", "Hungarian"),
+    ("ibo", "ig", "Igbo"),
+    ("ita", "it", "Italian"),
+    ("jpn", "ja", "Japanese"),
+    ("kor", "ko", "Korean"),
+    ("kur", "ku", "Kurdish"),
+    ("lav", "lv", "Latvian"),
+    ("lit", "lt", "Lithuanian"),
+    ("mal", "ml", "Malayalam"),
+    ("mar", "mr", "Marathi"),
+    ("nep", "ne", "Nepali"),
+    ("nld", "nl", "Dutch"),
+    ("dut", "nl", "Dutch"),
+    ("nor", "no", "Norwegian"),
+    ("pan", "pa", "Punjabi"),
+    ("pol", "pl", "Polish"),
+    ("por", "pt", "Portuguese"),
+    ("pus", "ps", "Pashto"),
+    ("ron", "ro", "Romanian"),
+    ("rum", "ro", "Romanian"),
+    ("rus", "ru", "Russian"),
+    ("sin", "si", "Sinhala"),
+    ("slk", "sk", "Slovak"),
+    ("slo", "sk", "Slovak"),
+    ("slv", "sl", "Slovenian"),
+    ("som", "so", "Somali"),
+    ("sqi", "sq", "Albanian"),
+    ("alb", "sq", "Albanian"),
+    ("srp", "sr", "Serbian"),
+    ("swa", "sw", "Swahili"),
+    ("swe", "sv", "Swedish"),
+    ("tam", "ta", "Tamil"),
+    ("tel", "te", "Telugu"),
+    ("tha", "th", "Thai"),
+    ("tir", "ti", "Tigrinya"),
+    ("tur", "tr", "Turkish"),
+    ("twi", "tw", "Twi"),
+    ("ukr", "uk", "Ukrainian"),
+    ("urd", "ur", "Urdu"),
+    ("vie", "vi", "Vietnamese"),
+    ("yid", "yi", "Yiddish"),
+    ("yor", "yo", "Yoruba"),
+    ("zho", "zh", "Chinese"),
+    ("chi", "zh", "Chinese"),
+];
+
+/// A language code as a BCP-47 tag with its English name: a two-letter ISO
+/// 639-1 code (optionally with a region, `en-GB`) as it is, a three-letter
+/// ISO 639-2 code through [`LANGUAGES`]; anything else `None`.
+fn bcp47(code: &str) -> Option<(String, Option<&'static str>)> {
+    let code = code.trim();
+    let (lang, region) = code.split_once('-').unwrap_or((code, ""));
+    let alpha = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphabetic());
+    let lang = lang.to_ascii_lowercase();
+    let two = match lang.len() {
+        2 if alpha(&lang) => lang,
+        3 => LANGUAGES.iter().find(|(t, ..)| *t == lang)?.1.to_owned(),
+        _ => return None,
+    };
+    let display = LANGUAGES.iter().find(|(_, o, _)| *o == two).map(|l| l.2);
+    match region.len() {
+        0 => Some((two, display)),
+        2 if alpha(region) => Some((format!("{two}-{}", region.to_ascii_uppercase()), display)),
+        _ => None,
+    }
+}
+
+/// PID-15 as `communication.language` (required binding: BCP-47): each code
+/// that is a language tag becomes a coding; the rest stays as text only.
+fn language(c: &Concept) -> Value {
+    let mut codings = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    for code in &c.codes {
+        match bcp47(&code.code) {
+            Some((tag, name)) => {
+                let mut o = Map::new();
+                o.insert("system".into(), json!("urn:ietf:bcp:47"));
+                o.insert("code".into(), json!(tag));
+                if let Some(d) = name.or(code.display.as_deref()) {
+                    put(&mut o, "display", json!(d));
+                }
+                codings.push(Value::Object(o));
+            }
+            None => texts.push(code.display.clone().unwrap_or_else(|| code.code.clone())),
+        }
+    }
+    let mut o = Map::new();
+    put(&mut o, "coding", Value::Array(codings));
+    let text = c
+        .text
+        .clone()
+        .or_else(|| (!texts.is_empty()).then(|| texts.join(", ")));
+    if let Some(t) = text {
+        put(&mut o, "text", json!(t));
+    }
+    Value::Object(o)
 }
 
 /// PID-16 codes: the IG's MaritalStatus ConceptMap (v2 table 0002 → v3

@@ -19,7 +19,7 @@ use carecodec_hl7v2::{Message, Path, Segment, Value};
 use carecodec_model::{
     Action, Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Contact, Deceased,
     Encounter, EncounterClass, Event, Gender, HumanName, Identifier, IdentityDecision, Invalid,
-    Location, MappingReport, NhsNumber, Observation, ObservationValue, PartialDate,
+    Location, MappingReport, MultipleBirth, NhsNumber, Observation, ObservationValue, PartialDate,
     PartialDateTime, Participant, Patient, Period, Practitioner, Precision, Quantity, ResultReport,
     ResultStatus, Source, Sourced, Telecom, Unmapped, V2Path, VerificationStatus,
 };
@@ -570,9 +570,41 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     });
     let death = ctx.datetime("PID-29");
     let flag = ctx.text("PID-30");
+    // IG: PID-30 → deceasedBoolean when PID-29 is empty (Y true, N false).
     p.deceased = match (death, flag) {
         (Some(d), _) => Some(d.map(Deceased::At)),
         (None, Some(f)) if f.value == "Y" => Some(f.map(|_| Deceased::Yes)),
+        (None, Some(f)) if f.value == "N" => Some(f.map(|_| Deceased::No)),
+        _ => None,
+    };
+    // PID-15 primary language (table 0296, ISO 639 codes in practice).
+    p.language = cwe(ctx, pid.field(15));
+    // IG: PID-25 birth order → multipleBirthInteger, else PID-24 (Y/N) → boolean.
+    let indicator = ctx.text("PID-24");
+    let order = ctx.text("PID-25");
+    p.multiple_birth = match (order, indicator) {
+        (Some(o), i) => match o.value.trim().parse::<u32>() {
+            Ok(n) if n > 0 => {
+                let mut s = o.map(|_| MultipleBirth::Order(n));
+                if let Some(i) = i {
+                    s.sources.extend(i.sources);
+                }
+                Some(s)
+            }
+            _ => {
+                if let Some(src) = o.sources.first().cloned() {
+                    ctx.invalid(
+                        src,
+                        o.value.as_bytes(),
+                        "not a birth order (a positive integer)",
+                        Action::Dropped,
+                    );
+                }
+                None
+            }
+        },
+        (None, Some(i)) if i.value == "Y" => Some(i.map(|_| MultipleBirth::Yes)),
+        (None, Some(i)) if i.value == "N" => Some(i.map(|_| MultipleBirth::No)),
         _ => None,
     };
     p

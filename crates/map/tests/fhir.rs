@@ -265,3 +265,35 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN^^^^^L^^^20200101&20231231||19700214|M|||1
         "2024-06-30"
     );
 }
+
+#[test]
+fn language_multiple_birth_not_deceased() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|1|P|2.8\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M|||||||ara^^HL70296^eng^English-us^HL70296^^^Arabic first|||||||||Y|2|||||N\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let b = event_bundle(&event).unwrap();
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&b.to_string()).unwrap();
+    let p = &b["entry"][0]["resource"];
+    let lang = &p["communication"][0]["language"];
+    assert_eq!(lang["coding"][0]["code"], "ar");
+    assert_eq!(lang["coding"][0]["display"], "Arabic");
+    assert_eq!(lang["coding"][1]["code"], "en");
+    assert_eq!(lang["coding"][0]["system"], "urn:ietf:bcp:47");
+    assert_eq!(lang["text"], "Arabic first");
+    assert_eq!(p["communication"][0]["preferred"], true);
+    assert_eq!(p["multipleBirthInteger"], 2);
+    assert_eq!(p["deceasedBoolean"], false);
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    let bp = back.patient.unwrap();
+    assert_eq!(
+        bp.multiple_birth.unwrap().value,
+        carecodec_model::MultipleBirth::Order(2)
+    );
+    assert_eq!(bp.deceased.unwrap().value, carecodec_model::Deceased::No);
+    assert_eq!(bp.language.unwrap().value.codes[0].code, "ar");
+}

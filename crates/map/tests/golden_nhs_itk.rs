@@ -52,6 +52,13 @@ const PATIENT: &[(&str, &str)] = &[
     ("Patient.telecom.value", "+441234567890"),
     ("Patient.telecom.system", "phone"),
     (ETHNIC, "A"),
+    // PID-15 `EN` / `en`: English as a BCP-47 tag, the preferred language.
+    ("Patient.communication.language.coding.code", "en"),
+    (
+        "Patient.communication.language.coding.system",
+        "urn:ietf:bcp:47",
+    ),
+    ("Patient.communication.preferred", "true"),
     // PID-16 `M`: married (v3 MaritalStatus, as UK Core's value set holds).
     ("Patient.maritalStatus.coding.code", "M"),
     (
@@ -156,6 +163,8 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ("Encounter.identifier.value", "4532"),
             ("Encounter.status", "planned"),
             ("Encounter.reasonCode.coding.code", "Labour"),
+            // PID-24 `N`.
+            ("Patient.multipleBirthBoolean", "false"),
         ],
     ),
     (

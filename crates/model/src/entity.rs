@@ -58,6 +58,10 @@ pub struct Patient {
     pub deceased: Option<Sourced<Deceased>>,
     /// Marital status (v2 table 0002 as sent, or the FHIR code read).
     pub marital_status: Option<Sourced<Code>>,
+    /// Multiple birth.
+    pub multiple_birth: Option<Sourced<MultipleBirth>>,
+    /// Primary language (v2 PID-15 as sent, or the FHIR language read).
+    pub language: Option<Sourced<Concept>>,
 }
 
 impl Patient {
@@ -80,6 +84,29 @@ pub enum Deceased {
     Yes,
     /// Died at this time.
     At(PartialDateTime),
+    /// Known not to be deceased (v2 PID-30 `N`).
+    No,
+}
+
+/// Whether a patient was one of a multiple birth (v2 PID-24 / PID-25, FHIR
+/// `multipleBirth[x]`).
+///
+/// ```
+/// use carecodec_model::MultipleBirth;
+/// let twin = MultipleBirth::Order(2);
+/// assert_ne!(twin, MultipleBirth::No);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum MultipleBirth {
+    /// One of a multiple birth, order not known.
+    Yes,
+    /// Not a multiple birth.
+    No,
+    /// One of a multiple birth, born in this order (1 = first).
+    Order(u32),
 }
 
 /// A contact person or next of kin.

@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 use carecodec_model::{
     Action, Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Contact, Deceased,
     Encounter, EncounterClass, Event, Gender, HumanName, Identifier, Invalid, Location,
-    MappingReport, NhsNumber, Observation, ObservationValue, PartialDate, PartialDateTime,
-    Participant, Patient, Period, Practitioner, Precision, Quantity, ResultReport, ResultStatus,
-    Source, Sourced, Telecom, Unmapped, VerificationStatus,
+    MappingReport, MultipleBirth, NhsNumber, Observation, ObservationValue, PartialDate,
+    PartialDateTime, Participant, Patient, Period, Practitioner, Precision, Quantity, ResultReport,
+    ResultStatus, Source, Sourced, Telecom, Unmapped, VerificationStatus,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
@@ -366,10 +366,36 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
     }
     if let Some(d) = date_time_at(ctx, base, r, "deceasedDateTime") {
         p.deceased = Some(d.map(Deceased::At));
-    } else if r.get("deceasedBoolean").and_then(Value::as_bool) == Some(true) {
+    } else if let Some(b) = r.get("deceasedBoolean").and_then(Value::as_bool) {
         let path = format!("{base}.deceasedBoolean");
         ctx.used.insert(path.clone());
-        p.deceased = Some(Sourced::new(Deceased::Yes, Source::fhir(path)));
+        let d = if b { Deceased::Yes } else { Deceased::No };
+        p.deceased = Some(Sourced::new(d, Source::fhir(path)));
+    }
+    if let Some(n) = r.get("multipleBirthInteger").and_then(Value::as_u64) {
+        let path = format!("{base}.multipleBirthInteger");
+        ctx.used.insert(path.clone());
+        if let Ok(n) = u32::try_from(n) {
+            p.multiple_birth = Some(Sourced::new(MultipleBirth::Order(n), Source::fhir(path)));
+        }
+    } else if let Some(b) = r.get("multipleBirthBoolean").and_then(Value::as_bool) {
+        let path = format!("{base}.multipleBirthBoolean");
+        ctx.used.insert(path.clone());
+        let m = if b {
+            MultipleBirth::Yes
+        } else {
+            MultipleBirth::No
+        };
+        p.multiple_birth = Some(Sourced::new(m, Source::fhir(path)));
+    }
+    if let Some((i, c)) = items(r, "communication").next() {
+        let path = format!("{base}.communication[{i}]");
+        if let Some(l) = c.get("language") {
+            p.language = Some(concept(ctx, &format!("{path}.language"), l));
+        }
+        if c.get("preferred").is_some() {
+            ctx.used.insert(format!("{path}.preferred"));
+        }
     }
     for (i, a) in items(r, "address") {
         p.addresses

@@ -499,7 +499,9 @@ pub fn contacts_as_related_persons(bundle: &Value) -> Value {
 pub const MAPPED: &[(&str, &[u32])] = &[
     (
         "PID",
-        &[2, 3, 4, 5, 7, 8, 9, 11, 13, 14, 16, 22, 29, 30, 32],
+        &[
+            2, 3, 4, 5, 7, 8, 9, 11, 13, 14, 15, 16, 22, 24, 25, 29, 30, 32,
+        ],
     ),
     ("PD1", &[3, 4]),
     ("NK1", &[1, 2, 3, 4, 5, 6, 7, 8, 9, 15]),
@@ -589,7 +591,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "uk-core-choice",
-        "NHS / UK Core convention: PV1-4 is the admission method (UK Core AdmissionMethod extension, not Encounter.type); XAD.4 is the county (district, not state); DG1-5 is when the diagnosis was recorded (recordedDate, not onset)",
+        "NHS / UK Core convention: PV1-4 is the admission method (UK Core AdmissionMethod extension, not Encounter.type); XAD.4 is the county (district, not state); DG1-5 is when the diagnosis was recorded (recordedDate, not onset); PID-15 as a BCP-47 tag (UK Core's required binding; the converter keeps table 0296 codes)",
     ),
     (
         "part-not-mapped",
@@ -612,9 +614,7 @@ pub const CLASSES: &[(&str, &str)] = &[
 
 /// Elements only unmapped v2 fields feed.
 const UNMAPPED_ELEMENTS: &[&str] = &[
-    "Patient.communication",
     "RelatedPerson.communication",
-    "Patient.multipleBirth",
     "Patient.meta.",
     "Encounter.meta.",
     "RelatedPerson.birthDate",
@@ -683,7 +683,7 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
     ]) || has(&["identifier.type."])
     {
         "identifier-detail"
-    } else if starts(&["Encounter.type."])
+    } else if starts(&["Encounter.type.", "Patient.communication"])
         || ends(&[
             "address.state",
             "address.district",
