@@ -1120,23 +1120,9 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         }
         .into(),
     );
-    if ctx.msg.segment("PV2", 1).is_some() {
-        let code = ctx.text("PV2-3.1");
-        let text = ctx.text("PV2-3.2");
-        let mut sources = Vec::new();
-        for s in code.iter().chain(text.iter()) {
-            sources.extend(s.sources.iter().cloned());
-        }
-        if !sources.is_empty() {
-            let concept = Concept {
-                codes: code
-                    .map(|c| Code::new(CodeSystem::Local("PV2-3".into()), &c.value, None))
-                    .into_iter()
-                    .collect(),
-                text: text.map(|t| t.value),
-            };
-            e.reason = Some(Sourced::from_many(concept, sources));
-        }
+    // PV2-3 admit reason, a CWE (coding systems named as in CWE.3).
+    if let Some(pv2) = seg("PV2", 1).filter(|_| ctx.msg.segment("PV2", 1).is_some()) {
+        e.reason = cwe(ctx, pv2.field(3));
     }
     e
 }
