@@ -354,3 +354,90 @@ fn fhir_converter_golden_shares() {
     );
     assert!(messages >= 60, "{messages} pairs");
 }
+
+/// The flattening and its normalisations on a small hand-made pair (runs
+/// without the corpus).
+#[test]
+fn facts_normalise_ids_systems_zones_and_references() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|A|B|C|D|20240312091500+0100||ADT^A01|1|P|2.8\r\
+PID|1||K1^^^RX1^MR||SMITH^JOHN||19700214\r\
+PV1|1|I|||||C1^JONES^ANN\r",
+    )
+    .unwrap();
+    let index = LeafIndex::new(&msg);
+    let converter = serde_json::json!({"resourceType": "Bundle", "entry": [
+        {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "id": "p",
+            "identifier": [{"value": "K1", "system": "http://example.com/v2-to-fhir-converter/Identifier/RX1"}],
+            "name": [{"family": "SMITH", "given": ["JOHN"]}],
+            "maritalStatus": {"coding": [{"code": "X", "system": "http://example.com/v2-to-fhir-converter/CodeSystem/L"}]},
+            "extension": [{"url": "http://example.com/v2-to-fhir-converter/StructureDefinition/x", "valueString": "y"}],
+            "generalPractitioner": [{"reference": "Practitioner/d"}]}},
+        {"fullUrl": "urn:uuid:d", "resource": {"resourceType": "Practitioner", "id": "d",
+            "identifier": [{"value": "G1"}]}},
+        {"fullUrl": "urn:uuid:e", "resource": {"resourceType": "Encounter", "id": "e",
+            "subject": {"reference": "Patient/p"},
+            "period": {"start": "2024-03-12T13:45:00+05:30"},
+            "participant": [{"individual": {"reference": "Practitioner/q"}}]}},
+        {"fullUrl": "urn:uuid:q", "resource": {"resourceType": "Practitioner", "id": "q",
+            "name": [{"family": "JONES"}]}}
+    ]});
+    let f = facts(&converter, &index);
+    let has = |path: &str, value: &str, segment: &str| {
+        f.facts
+            .iter()
+            .any(|x| x.path == path && x.value == value && x.segment == segment)
+    };
+    // The placeholder identifier system is the assigning authority.
+    assert!(has("Patient.identifier.authority", "RX1", "PID"));
+    // A placeholder code system is the local system it names.
+    assert!(has("Patient.maritalStatus.coding.system", "local:L", "PID"));
+    // An extension's URL is in the path; ids and fullUrls are gone.
+    assert!(has(
+        "Patient.extension{http://example.com/v2-to-fhir-converter/StructureDefinition/x}.valueString",
+        "y",
+        "PID"
+    ));
+    assert!(
+        !f.facts
+            .iter()
+            .any(|x| x.value == "p" || x.value == "urn:uuid:p")
+    );
+    // References: supporting resources inlined, others as their type.
+    assert!(has(
+        "Patient.generalPractitioner->Practitioner.identifier.value",
+        "G1",
+        "PID"
+    ));
+    assert!(has("Encounter.subject.reference", "ref:Patient", "PV1"));
+    // Attribution by value: JONES is PV1-7's.
+    assert!(f.facts.iter().any(|x| x.path
+        == "Encounter.participant.individual->Practitioner.name.family"
+        && x.field == "PV1-7"));
+    // Times compare as instants, whatever zone they are written in.
+    assert!(has("Encounter.period.start", "2024-03-12T08:15:00Z", "PV1"));
+    // carecodec's way of saying the same things gives the same facts.
+    let ours = serde_json::json!({"resourceType": "Bundle", "entry": [
+        {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Patient", "id": "1",
+            "identifier": [{"value": "K1", "assigner": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RX1"}}}],
+            "maritalStatus": {"coding": [{"code": "X", "system": "L"}]},
+            "generalPractitioner": [{"type": "Practitioner", "identifier": {"value": "G1"}}],
+            "contact": [{"name": {"family": "SMITH"}}]}},
+        {"fullUrl": "urn:uuid:2", "resource": {"resourceType": "Encounter", "id": "2",
+            "period": {"start": "2024-03-12T09:15:00+01:00"}}}
+    ]});
+    let o = facts(&contacts_as_related_persons(&ours), &index);
+    let ours_has =
+        |path: &str, value: &str| o.facts.iter().any(|x| x.path == path && x.value == value);
+    assert!(ours_has("Patient.identifier.authority", "RX1"));
+    assert!(ours_has("Patient.maritalStatus.coding.system", "local:L"));
+    assert!(ours_has(
+        "Patient.generalPractitioner->Practitioner.identifier.value",
+        "G1"
+    ));
+    assert!(ours_has("Encounter.period.start", "2024-03-12T08:15:00Z"));
+    // A contact is also a RelatedPerson.
+    assert!(ours_has("RelatedPerson.name.family", "SMITH"));
+    assert!(ours_has("Patient.contact.name.family", "SMITH"));
+    assert!(ours_has("RelatedPerson.patient.reference", "ref:Patient"));
+}
