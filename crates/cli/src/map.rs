@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::esr::{EsrOptions, map_go};
-use carecodec_map::fhir::{event_bundle, read_bundle, worker_bundle};
+use carecodec_map::fhir::{BundleType, event_bundle_with, read_bundle, worker_bundle};
 use carecodec_map::v2::{V2Options, map_message};
 use clap::ValueEnum;
 use serde_json::json;
@@ -24,6 +24,24 @@ pub enum Target {
     Fhir,
 }
 
+/// The FHIR Bundle type to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Bundle {
+    /// `transaction`: entries with requests (the Patient a conditional update).
+    Transaction,
+    /// `message`: a UK Core MessageHeader first, from the HL7 v2 MSH.
+    Message,
+}
+
+impl From<Bundle> for BundleType {
+    fn from(b: Bundle) -> BundleType {
+        match b {
+            Bundle::Transaction => BundleType::Transaction,
+            Bundle::Message => BundleType::Message,
+        }
+    }
+}
+
 /// `carecodec map` arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,6 +53,11 @@ pub struct Args {
     /// Output shape.
     #[arg(long, value_enum, default_value_t = Target::Canonical)]
     to: Target,
+    /// With `--to fhir`, the Bundle type for HL7 v2 and FHIR input: a
+    /// transaction, or a message with a MessageHeader first (ESR workers are
+    /// always transactions).
+    #[arg(long, value_enum, default_value_t = Bundle::Transaction)]
+    bundle: Bundle,
     /// Write the mapping reports (unmapped leaves, invalid values, identity
     /// decisions) here as NDJSON, one per message.
     #[arg(long)]
@@ -109,7 +132,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     eprintln!("{name}: quarantined: no usable patient identifier");
                 }
                 if args.to == Target::Fhir {
-                    if let Ok(b) = event_bundle(&event) {
+                    if let Ok(b) = event_bundle_with(&event, args.bundle.into()) {
                         serde_json::to_writer(&mut out, &b)?;
                         out.write_all(b"\n")?;
                     }
@@ -189,7 +212,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             }
             if args.to == Target::Fhir {
                 // A quarantined patient gets no Bundle (reported above, exit 1).
-                if let Ok(b) = event_bundle(&event) {
+                if let Ok(b) = event_bundle_with(&event, args.bundle.into()) {
                     serde_json::to_writer(&mut out, &b)?;
                     out.write_all(b"\n")?;
                 }

@@ -38,10 +38,10 @@
 //! ```
 
 use carecodec_model::{
-    Address, Allergy, Code, Concept, Condition, Contact, Deceased, Encounter, EncounterClass,
-    Event, Gender, HumanName, Identifier, Location, MultipleBirth, Observation, ObservationValue,
-    Organisation, PartialDateTime, Patient, Practitioner, Precision, Quantity, ResultReport,
-    ResultStatus, Telecom, Worker,
+    Address, Allergy, Application, Code, Concept, Condition, Contact, Deceased, Encounter,
+    EncounterClass, Event, Gender, HumanName, Identifier, Location, MultipleBirth, Observation,
+    ObservationValue, Organisation, PartialDateTime, Patient, Practitioner, Precision, Quantity,
+    ResultReport, ResultStatus, Telecom, Worker,
 };
 use serde_json::{Map, Value, json};
 
@@ -1217,13 +1217,53 @@ fn report(r: &ResultReport, id: &str, subject: &str, observations: &[String]) ->
     Value::Object(o)
 }
 
-/// An event as a UK Core `transaction` Bundle.
+/// Which kind of Bundle [`event_bundle_with`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BundleType {
+    /// A `transaction`: every entry with its `request` (the Patient a
+    /// conditional update on its key identifier). The default.
+    #[default]
+    Transaction,
+    /// A `message`: a UK Core MessageHeader first (event code, source,
+    /// destination, sender and focus from the HL7 v2 MSH), then the resources;
+    /// `Bundle.identifier` is the message control id.
+    Message,
+}
+
+/// An event as a UK Core `transaction` Bundle ([`event_bundle_with`] with
+/// [`BundleType::Transaction`]).
 ///
 /// The Patient entry is a conditional update on its key identifier (verified
 /// NHS number, else NHS number, else MRN with its authority); an event whose
 /// patient has none is [`FhirError::Quarantined`]. An event without a
 /// patient gives a Bundle of what it has.
 pub fn event_bundle(event: &Event) -> Result<Value, FhirError> {
+    event_bundle_with(event, BundleType::Transaction)
+}
+
+/// An event as a UK Core Bundle of the given type.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::fhir::{event_bundle_with, BundleType};
+/// use carecodec_map::v2::{map_message, V2Options};
+///
+/// let msg = Message::parse(b"MSH|^~\\&|PAS^2.16.840.1.113883.2.1.3.2^ISO|RX1|EPR|RX1|20240312091500||ADT^A01|42|P|2.4\r\
+/// PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r").unwrap();
+/// let (event, _report) = map_message(&msg, &V2Options::default()).unwrap();
+/// let bundle = event_bundle_with(&event, BundleType::Message).unwrap();
+/// assert_eq!(bundle["type"], "message");
+/// assert_eq!(bundle["identifier"]["value"], "42");
+/// let header = &bundle["entry"][0]["resource"];
+/// assert_eq!(header["resourceType"], "MessageHeader");
+/// assert_eq!(header["eventCoding"]["code"], "A01");
+/// assert_eq!(header["source"]["endpoint"], "urn:oid:2.16.840.1.113883.2.1.3.2");
+/// assert_eq!(header["sender"]["identifier"]["value"], "RX1");
+/// assert_eq!(header["focus"][0]["reference"], bundle["entry"][1]["fullUrl"]);
+/// assert!(bundle["entry"][1].get("request").is_none());
+/// ```
+pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<Value, FhirError> {
     let seed = event.message_id.clone().unwrap_or_default();
     let mut entries = Vec::new();
     let mut subject = String::new();
@@ -1286,12 +1326,108 @@ pub fn event_bundle(event: &Event) -> Result<Value, FhirError> {
     }
     let mut b = Map::new();
     b.insert("resourceType".into(), json!("Bundle"));
-    b.insert("type".into(), json!("transaction"));
+    match kind {
+        BundleType::Transaction => {
+            b.insert("type".into(), json!("transaction"));
+        }
+        BundleType::Message => {
+            b.insert("type".into(), json!("message"));
+            if let Some(id) = &event.message_id {
+                b.insert("identifier".into(), json!({"value": id}));
+            }
+            // The focus: the resources the event is about (not the ones they reference).
+            let focus: Vec<Value> = entries
+                .iter()
+                .filter(|e| {
+                    let rt = e.pointer("/resource/resourceType").and_then(Value::as_str);
+                    matches!(rt, Some("Patient" | "Encounter" | "DiagnosticReport"))
+                })
+                .filter_map(|e| e.get("fullUrl"))
+                .map(|u| json!({"reference": u}))
+                .collect();
+            for e in &mut entries {
+                if let Some(o) = e.as_object_mut() {
+                    o.remove("request");
+                }
+            }
+            let hid = uuid(&format!("{seed}/message-header"));
+            let header = message_header(event, &hid, focus);
+            entries.insert(
+                0,
+                json!({"fullUrl": format!("urn:uuid:{hid}"), "resource": header}),
+            );
+        }
+    }
     if let Some(s) = &event.sent {
         b.insert("timestamp".into(), json!(instant(&s.value)));
     }
     b.insert("entry".into(), Value::Array(entries));
     Ok(Value::Object(b))
+}
+
+/// A primitive with no value: the data-absent-reason extension (`unknown`).
+fn absent() -> Value {
+    json!({"extension": [{
+        "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+        "valueCode": "unknown"
+    }]})
+}
+
+/// A MessageHeader `source` or `destination`: the application's name and its
+/// endpoint (`urn:oid:` of an ISO universal id, or a URI) — never invented:
+/// without one, `endpoint` (required) carries the data-absent-reason extension.
+fn endpoint_of(app: Option<&Application>) -> Map<String, Value> {
+    let mut o = Map::new();
+    if let Some(name) = app.and_then(|a| a.name.as_deref()) {
+        o.insert("name".into(), json!(name));
+    }
+    match app.and_then(Application::endpoint) {
+        Some(url) => o.insert("endpoint".into(), json!(url)),
+        None => o.insert("_endpoint".into(), absent()),
+    };
+    o
+}
+
+/// The MessageHeader of a message Bundle (HL7 V2-to-FHIR IG MSH → MessageHeader).
+fn message_header(event: &Event, id: &str, focus: Vec<Value>) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("MessageHeader"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("MessageHeader"));
+    // MSH-9: the trigger event in HL7 table 0003; the message type as sent as display.
+    let trigger = event
+        .message_type
+        .split('^')
+        .nth(1)
+        .filter(|t| !t.is_empty());
+    let mut coding = Map::new();
+    if let Some(t) = trigger {
+        coding.insert(
+            "system".into(),
+            json!("http://terminology.hl7.org/CodeSystem/v2-0003"),
+        );
+        coding.insert("code".into(), json!(t));
+    }
+    coding.insert("display".into(), json!(event.message_type));
+    o.insert("eventCoding".into(), Value::Object(coding));
+    let app =
+        |a: &Option<carecodec_model::Sourced<Application>>| a.as_ref().map(|a| a.value.clone());
+    let mut destination = endpoint_of(app(&event.destination_application).as_ref());
+    if let Some(f) = &event.destination_facility {
+        destination.insert("receiver".into(), assigner(&f.value));
+    }
+    if event.destination_application.is_some() || event.destination_facility.is_some() {
+        o.insert("destination".into(), json!([destination]));
+    }
+    if let Some(s) = &event.sender {
+        o.insert("sender".into(), assigner(&s.value));
+    }
+    o.insert(
+        "source".into(),
+        Value::Object(endpoint_of(app(&event.source_application).as_ref())),
+    );
+    put(&mut o, "focus", Value::Array(focus));
+    Value::Object(o)
 }
 
 /// A worker as a UK Core `transaction` Bundle: the Practitioner

@@ -17,11 +17,11 @@ use std::ops::Range;
 use carecodec_hl7v2::types::{Precision as V2Precision, Timestamp};
 use carecodec_hl7v2::{Message, Path, Segment, Value};
 use carecodec_model::{
-    Action, Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Contact, Deceased,
-    Encounter, EncounterClass, Event, Gender, HumanName, Identifier, IdentityDecision, Invalid,
-    Location, MappingReport, MultipleBirth, NhsNumber, Observation, ObservationValue, PartialDate,
-    PartialDateTime, Participant, Patient, Period, Practitioner, Precision, Quantity, ResultReport,
-    ResultStatus, Source, Sourced, Telecom, Unmapped, V2Path, VerificationStatus,
+    Action, Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Contact,
+    Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier, IdentityDecision,
+    Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation, ObservationValue,
+    PartialDate, PartialDateTime, Participant, Patient, Period, Practitioner, Precision, Quantity,
+    ResultReport, ResultStatus, Source, Sourced, Telecom, Unmapped, V2Path, VerificationStatus,
 };
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -251,6 +251,13 @@ fn precision(p: V2Precision) -> Precision {
     }
 }
 
+/// The kind of event a message type as sent (`ADT^A01`, `ORU^R01^ORU_R01`) carries.
+pub(crate) fn kind_of_type(message_type: &str) -> AdtKind {
+    let mut parts = message_type.split('^');
+    let code = parts.next().unwrap_or_default();
+    kind_of(code, parts.next().unwrap_or_default())
+}
+
 fn kind_of(code: &str, trigger: &str) -> AdtKind {
     match (code, trigger) {
         ("ADT", "A01") => AdtKind::Admit,
@@ -317,7 +324,10 @@ pub fn map_message(
         message_id: ctx.text("MSH-10").map(|s| s.value),
         sent: ctx.datetime("MSH-7"),
         occurred: None,
-        sender: ctx.text("MSH-4.1").or_else(|| ctx.text("MSH-3.1")),
+        sender: ctx.text("MSH-4.1"),
+        source_application: application(&mut ctx, 3),
+        destination_application: application(&mut ctx, 5),
+        destination_facility: ctx.text("MSH-6.1"),
         patient: None,
         merged_from: Vec::new(),
         encounter: None,
@@ -326,7 +336,6 @@ pub fn map_message(
         reports: Vec::new(),
     };
     let _ = ctx.text("MSH-11");
-    let _ = ctx.text("MSH-3.1");
     if msg.segment("EVN", 1).is_some() {
         let _ = ctx.text("EVN-1");
         event.occurred = ctx.datetime("EVN-6").or_else(|| ctx.datetime("EVN-2"));
@@ -393,6 +402,28 @@ pub fn map_message(
     // Accounting.
     finish(&mut ctx);
     Ok((event, ctx.report))
+}
+
+/// An application (HD) in MSH field `f`.
+fn application(ctx: &mut Ctx<'_, '_>, f: u32) -> Option<Sourced<Application>> {
+    let hd = seg("MSH", 1)?.field(f);
+    let parts = [1, 2, 3].map(|c| ctx.text(hd.component(c)));
+    if parts.iter().all(Option::is_none) {
+        return None;
+    }
+    let [name, id, ty] = parts;
+    let sources = [&name, &id, &ty]
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s.sources.iter().cloned())
+        .collect();
+    let value = |p: Option<Sourced<String>>| p.map(|p| p.value);
+    let app = Application {
+        name: value(name),
+        universal_id: value(id),
+        universal_id_type: value(ty),
+    };
+    Some(Sourced::from_many(app, sources))
 }
 
 fn count(msg: &Message<'_>, id: &str) -> u32 {

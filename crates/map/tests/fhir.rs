@@ -1,7 +1,7 @@
 //! HL7 v2 → model → UK Core Bundle → model on every bundled sample and, when
 //! present, the NHS ITK ADT corpus: each Bundle reads strictly as R4, every
 //! reference resolves inside it, and it reads back balanced with the same
-//! patient key.
+//! patient key; the same for the message Bundle with its MessageHeader.
 // Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use carecodec_hl7v2::Message;
 use carecodec_hl7v2::batch::BatchReader;
-use carecodec_map::fhir::{event_bundle, read_bundle};
+use carecodec_map::fhir::{BundleType, event_bundle, event_bundle_with, read_bundle};
 use carecodec_map::v2::{V2Options, identity, map_message};
 
 fn check(name: &str, bytes: &[u8]) -> usize {
@@ -57,9 +57,101 @@ fn check(name: &str, bytes: &[u8]) -> usize {
                 .and_then(|p| identity(&p.identifiers).key)
         };
         assert_eq!(key(&event), key(&back), "{name}: patient key changed");
+        uk_core_valid(name, &bundle);
+        check_message_bundle(name, &event);
         n += 1;
     }
     n
+}
+
+/// Strict R4, then the UK Core profile checks on every entry: no errors.
+fn uk_core_valid(name: &str, bundle: &serde_json::Value) {
+    use carecodec_fhir::uk_core::validate::{Profile, Severity, validate};
+    let r: carecodec_fhir::Resource = carecodec_fhir::json::from_str(&bundle.to_string())
+        .unwrap_or_else(|e| panic!("{name}: Bundle is not valid R4: {e}"));
+    let carecodec_fhir::Resource::Bundle(b) = &r else {
+        panic!("{name}: not a Bundle")
+    };
+    for (n, e) in b.entry.iter().enumerate() {
+        let Some(inner) = e.resource.as_ref() else {
+            continue;
+        };
+        let Some(profile) = Profile::for_resource(inner) else {
+            continue;
+        };
+        let errors: Vec<String> = validate(inner, profile)
+            .into_iter()
+            .filter(|i| i.severity == Severity::Error)
+            .map(|i| format!("{}: {}", i.location, i.message))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{name}: entry {n} fails {profile}: {errors:#?}"
+        );
+    }
+}
+
+/// The same event as a message Bundle: MessageHeader first with the MSH
+/// routing, no requests, valid, and read back to the same routing.
+fn check_message_bundle(name: &str, event: &carecodec_model::Event) {
+    let bundle = event_bundle_with(event, BundleType::Message).unwrap();
+    assert_eq!(bundle["type"], "message", "{name}");
+    uk_core_valid(name, &bundle);
+    let entries = bundle["entry"].as_array().unwrap();
+    let header = &entries[0]["resource"];
+    assert_eq!(header["resourceType"], "MessageHeader", "{name}");
+    assert!(
+        header["source"].get("endpoint").is_some() || header["source"].get("_endpoint").is_some(),
+        "{name}: MessageHeader.source.endpoint is required"
+    );
+    assert!(entries.iter().all(|e| e.get("request").is_none()), "{name}");
+    let urls: Vec<&str> = entries
+        .iter()
+        .map(|e| e["fullUrl"].as_str().unwrap())
+        .collect();
+    for f in header["focus"].as_array().into_iter().flatten() {
+        assert!(
+            urls.contains(&f["reference"].as_str().unwrap()),
+            "{name}: focus"
+        );
+    }
+    if let Some(id) = &event.message_id {
+        assert_eq!(bundle["identifier"]["value"], id.as_str(), "{name}");
+    }
+    let (back, report) = read_bundle(&bundle);
+    assert!(report.balanced(), "{name}");
+    assert_eq!(back.message_id, event.message_id, "{name}");
+    assert_eq!(back.message_type, event.message_type, "{name}");
+    assert_eq!(back.kind, event.kind, "{name}");
+    let value = |s: &Option<carecodec_model::Sourced<String>>| s.as_ref().map(|s| s.value.clone());
+    assert_eq!(value(&back.sender), value(&event.sender), "{name}: sender");
+    assert_eq!(
+        value(&back.destination_facility),
+        value(&event.destination_facility),
+        "{name}: receiving facility"
+    );
+    // Application names always come back; the universal id when FHIR has a
+    // slot for it (an ISO OID or a URI as the endpoint).
+    for (a, b) in [
+        (&event.source_application, &back.source_application),
+        (
+            &event.destination_application,
+            &back.destination_application,
+        ),
+    ] {
+        let a = a.as_ref().map(|a| &a.value);
+        let b = b.as_ref().map(|b| &b.value);
+        assert_eq!(
+            a.and_then(|a| a.name.clone()),
+            b.and_then(|b| b.name.clone()),
+            "{name}"
+        );
+        assert_eq!(
+            a.and_then(|a| a.endpoint()),
+            b.and_then(|b| b.endpoint()),
+            "{name}"
+        );
+    }
 }
 
 #[test]

@@ -467,6 +467,52 @@ pub enum AdtKind {
     Other,
 }
 
+/// A messaging application (an HL7 v2 HD: namespace, universal id and its type).
+///
+/// ```
+/// use carecodec_model::Application;
+///
+/// let app = Application::new(Some("PAS"), Some("2.16.840.1.113883.2.1.3.2"), Some("ISO"));
+/// assert_eq!(app.endpoint().as_deref(), Some("urn:oid:2.16.840.1.113883.2.1.3.2"));
+/// assert_eq!(Application::new(Some("PAS"), None, None).endpoint(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Application {
+    /// Namespace id (`PAS`).
+    pub name: Option<String>,
+    /// Universal id (an OID, URI, …).
+    pub universal_id: Option<String>,
+    /// The universal id's type (`ISO`, `URI`, `DNS`, …).
+    pub universal_id_type: Option<String>,
+}
+
+impl Application {
+    /// An application from its HD parts.
+    pub fn new(
+        name: Option<&str>,
+        universal_id: Option<&str>,
+        universal_id_type: Option<&str>,
+    ) -> Application {
+        Application {
+            name: name.map(str::to_owned),
+            universal_id: universal_id.map(str::to_owned),
+            universal_id_type: universal_id_type.map(str::to_owned),
+        }
+    }
+
+    /// Its address as a URI when the universal id is one: `urn:oid:` for an
+    /// ISO OID, the URI itself for type `URI`; `None` otherwise (never invented).
+    pub fn endpoint(&self) -> Option<String> {
+        let id = self.universal_id.as_deref()?;
+        match self.universal_id_type.as_deref() {
+            Some("ISO") => Some(format!("urn:oid:{id}")),
+            Some("URI") => Some(id.to_owned()),
+            _ => None,
+        }
+    }
+}
+
 /// The event a message carries, with everything it mentioned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -481,8 +527,26 @@ pub struct Event {
     pub sent: Option<Sourced<PartialDateTime>>,
     /// When the event happened (EVN-2 / EVN-6).
     pub occurred: Option<Sourced<PartialDateTime>>,
-    /// The sending facility (ODS code where it is one).
+    /// The sending facility (HL7 v2 MSH-4; MessageHeader.sender), ODS code where it is one.
     pub sender: Option<Sourced<String>>,
+    /// The sending application (HL7 v2 MSH-3; a FHIR MessageHeader's source).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub source_application: Option<Sourced<Application>>,
+    /// The receiving application (MSH-5; MessageHeader.destination).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub destination_application: Option<Sourced<Application>>,
+    /// The receiving facility (MSH-6; MessageHeader.destination.receiver), ODS code where it is one.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub destination_facility: Option<Sourced<String>>,
     /// The patient.
     pub patient: Option<Patient>,
     /// For merges: the prior identifier merged away.

@@ -3,8 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use carecodec_model::{
-    Action, Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Contact, Deceased,
-    Encounter, EncounterClass, Event, Gender, HumanName, Identifier, Invalid, Location,
+    Action, Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Contact,
+    Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier, Invalid, Location,
     MappingReport, MultipleBirth, NhsNumber, Observation, ObservationValue, PartialDate,
     PartialDateTime, Participant, Patient, Period, Practitioner, Precision, Quantity, ResultReport,
     ResultStatus, Source, Sourced, Telecom, Unmapped, VerificationStatus,
@@ -725,6 +725,9 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
         sent: None,
         occurred: None,
         sender: None,
+        source_application: None,
+        destination_application: None,
+        destination_facility: None,
         patient: None,
         merged_from: Vec::new(),
         encounter: None,
@@ -734,7 +737,11 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
     };
     if rt == "Bundle" {
         event.sent = date_time_at(&mut ctx, "Bundle", doc, "timestamp");
-        event.message_id = doc.get("id").and_then(Value::as_str).map(str::to_owned);
+        // A message Bundle's identifier is the message control id.
+        event.message_id = match doc.get("identifier") {
+            Some(id) => ctx.str("Bundle.identifier", id, "value").map(|s| s.value),
+            None => doc.get("id").and_then(Value::as_str).map(str::to_owned),
+        };
     }
     for (base, r) in &resources {
         for k in ["resourceType", "id", "meta"] {
@@ -843,6 +850,7 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                 }
                 event.reports.push(report);
             }
+            Some("MessageHeader") => message_header(&mut ctx, base, r, &mut event),
             _ => {}
         }
         // References to the patient / encounter are structural.
@@ -883,4 +891,81 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
     ctx.report.mapped = mapped;
     ctx.report.unmapped = unmapped;
     (event, ctx.report)
+}
+
+/// A MessageHeader's source / destination application: its name and endpoint
+/// (`urn:oid:` back to an ISO universal id, another URI as type `URI`).
+fn application(ctx: &mut Ctx<'_>, path: &str, v: &Value) -> Option<Sourced<Application>> {
+    let name = ctx.str(path, v, "name");
+    let endpoint = ctx.str(path, v, "endpoint");
+    if let Some(absent) = v.get("_endpoint") {
+        ctx.take(&format!("{path}._endpoint"), absent);
+    }
+    let mut sources: Vec<Source> = Vec::new();
+    for s in name.iter().chain(endpoint.iter()) {
+        sources.extend(s.sources.iter().cloned());
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    let (universal_id, universal_id_type) = match endpoint.map(|e| e.value) {
+        Some(e) => match e.strip_prefix("urn:oid:") {
+            Some(oid) => (Some(oid.to_owned()), Some("ISO".to_owned())),
+            None => (Some(e), Some("URI".to_owned())),
+        },
+        None => (None, None),
+    };
+    let app = Application {
+        name: name.map(|n| n.value),
+        universal_id,
+        universal_id_type,
+    };
+    Some(Sourced::from_many(app, sources))
+}
+
+/// An organisation reference as the ODS code or display it carries.
+fn organisation_ref(ctx: &mut Ctx<'_>, path: &str, v: &Value) -> Option<Sourced<String>> {
+    match v.get("identifier") {
+        Some(id) => ctx
+            .str(&format!("{path}.identifier"), id, "value")
+            .inspect(|_| {
+                if let Some(sys) = id.get("system") {
+                    ctx.take(&format!("{path}.identifier.system"), sys);
+                }
+            }),
+        None => ctx.str(path, v, "display"),
+    }
+}
+
+/// MessageHeader → the event's type, routing and sender.
+fn message_header(ctx: &mut Ctx<'_>, base: &str, r: &Value, event: &mut Event) {
+    if let Some(c) = r.get("eventCoding") {
+        let path = format!("{base}.eventCoding");
+        let display = ctx.str(&path, c, "display");
+        let code = ctx.str(&path, c, "code");
+        if let Some(sys) = c.get("system") {
+            ctx.take(&format!("{path}.system"), sys);
+        }
+        if let Some(t) = display.or(code) {
+            event.kind = crate::v2::kind_of_type(&t.value);
+            event.message_type = t.value;
+        }
+    }
+    if let Some(src) = r.get("source") {
+        event.source_application = application(ctx, &format!("{base}.source"), src);
+    }
+    if let Some((i, d)) = items(r, "destination").next() {
+        let path = format!("{base}.destination[{i}]");
+        event.destination_application = application(ctx, &path, d);
+        if let Some(rc) = d.get("receiver") {
+            event.destination_facility = organisation_ref(ctx, &format!("{path}.receiver"), rc);
+        }
+    }
+    if let Some(s) = r.get("sender") {
+        event.sender = organisation_ref(ctx, &format!("{base}.sender"), s);
+    }
+    // The focus references resources read from their own entries.
+    if let Some(f) = r.get("focus") {
+        ctx.take(&format!("{base}.focus"), f);
+    }
 }
