@@ -32,7 +32,7 @@ use carecodec_fhir::Resource;
 use carecodec_fhir::uk_core::validate::{Profile, Severity, validate};
 use carecodec_hl7v2::Message;
 use carecodec_hl7v2::batch::BatchReader;
-use carecodec_map::fhir::event_bundle;
+use carecodec_map::fhir::{BundleType, event_bundle_with};
 use carecodec_map::v2::{V2Options, map_message};
 use golden::{
     CLASSES, Fact, LeafIndex, classify, contacts_as_related_persons, facts, field_mapped,
@@ -161,7 +161,8 @@ fn fhir_converter_golden_shares() {
         let index = LeafIndex::new(&msg);
         let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
         assert!(report.balanced(), "{name}");
-        let ours = match event_bundle(&event) {
+        // The message Bundle: the converter's Bundles carry a MessageHeader too.
+        let ours = match event_bundle_with(&event, BundleType::Message) {
             Ok(b) => {
                 uk_core_valid(&name, &b);
                 facts(&contacts_as_related_persons(&b), &index).facts

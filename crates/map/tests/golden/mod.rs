@@ -515,7 +515,7 @@ pub const MAPPED: &[(&str, &[u32])] = &[
     ("OBR", &[1, 2, 3, 4, 7, 16, 22, 25]),
     ("OBX", &[1, 2, 3, 4, 5, 6, 7, 8, 11, 14]),
     ("NTE", &[1, 2, 3]),
-    ("MSH", &[3, 4, 7, 9, 10, 11, 12]),
+    ("MSH", &[3, 4, 5, 6, 7, 9, 10, 11, 12]),
     ("EVN", &[1, 2, 6]),
     ("MRG", &[1]),
 ];
@@ -543,7 +543,6 @@ const NOT_MADE: &[&str] = &[
     "Linkage",
     "DocumentReference",
     "Provenance",
-    "MessageHeader",
     "Coverage",
     "Procedure",
     "Immunization",
@@ -575,7 +574,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "assigner-organisation",
-        "an Organization per CX.4 / XCN.9 authority (namespace, universal id, id type) in the converter; the namespace as the identifier's assigner in carecodec",
+        "an Organization per CX.4 / XCN.9 authority and MSH-4 / MSH-6 facility (namespace, universal id, id type) in the converter; the namespace as the identifier's assigner (or the facility's ODS code / name) in carecodec",
     ),
     (
         "practitioner-detail",
@@ -659,7 +658,11 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         ])
     {
         "location-hierarchy"
-    } else if has(&["assigner->Organization"]) {
+    } else if has(&[
+        "assigner->Organization",
+        "MessageHeader.sender->Organization",
+        "receiver->Organization",
+    ]) {
         "assigner-organisation"
     } else if has(&["->PractitionerRole", "asserter->", "participant.type.text"])
         || (has(&["->Practitioner."])
