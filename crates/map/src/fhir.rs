@@ -284,6 +284,8 @@ fn address(a: &Address) -> Value {
             "H" | "home" => "home",
             "B" | "O" | "work" => "work",
             "C" | "temp" => "temp",
+            "BA" | "old" => "old",
+            "BI" | "billing" => "billing",
             _ => "",
         };
         put(&mut o, "use", json!(u));

@@ -833,6 +833,7 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
                         "B" | "O" => "work",
                         "C" => "temp",
                         "BA" | "OLD" => "old",
+                        "BI" => "billing",
                         _ => return None,
                     }
                     .to_owned(),

@@ -358,3 +358,16 @@ fn encounter_status_as_the_ig() {
     assert_eq!(status(m("A11", &discharged).as_bytes()), "cancelled");
     assert_eq!(status(m("A05", "PV1|1|I").as_bytes()), "planned");
 }
+
+#[test]
+fn billing_and_old_addresses_keep_their_use() {
+    let (e, _) = map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M|||1 HIGH ST^^LEEDS^^LS1 1AA^GBR^BI~2 LOW ST^^LEEDS^^LS2 2AA^GBR^BA\r");
+    let p = e.patient.as_ref().unwrap();
+    assert_eq!(p.addresses[0].value.usage.as_deref(), Some("billing"));
+    assert_eq!(p.addresses[1].value.usage.as_deref(), Some("old"));
+    let b = carecodec_map::fhir::event_bundle(&e).unwrap();
+    let a = &b["entry"][0]["resource"]["address"];
+    assert_eq!(a[0]["use"], "billing");
+    assert_eq!(a[1]["use"], "old");
+}

@@ -56,7 +56,7 @@ pub const INLINE: &[&str] = &[
 /// V2-to-FHIR IG and FHIR-Converter's templates make the resource from.
 pub const HOME: &[(&str, &[&str])] = &[
     ("Patient", &["PID", "PD1"]),
-    ("RelatedPerson", &["NK1", "IN1", "IN2", "GT1"]),
+    ("RelatedPerson", &["NK1", "IN1", "IN2", "GT1", "PID"]),
     ("Encounter", &["PV1", "PV2"]),
     ("EpisodeOfCare", &["PV1"]),
     ("AllergyIntolerance", &["AL1", "IAM"]),
@@ -631,7 +631,11 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
     let starts = |xs: &[&str]| xs.iter().any(|x| p.starts_with(x));
     if quarantined {
         "quarantined"
-    } else if field_mapped(&f.field) == Some(false) || starts(UNMAPPED_ELEMENTS) {
+    } else if field_mapped(&f.field) == Some(false)
+        || starts(UNMAPPED_ELEMENTS)
+        // The converter's RelatedPerson for PID-21 (mother's identifier).
+        || (ty == "RelatedPerson" && f.segment == "PID")
+    {
         "field-not-mapped"
     } else if NOT_MADE.contains(&ty)
         || NOT_MADE
