@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::esr::{EsrOptions, map_go};
-use carecodec_map::fhir::{BundleType, event_bundle_with, read_bundle, worker_bundle};
+use carecodec_map::fhir::{
+    BundleType, event_bundle_with, read_bundle, read_workers, worker_bundle,
+};
 use carecodec_map::v2::{V2Options, map_message};
 use clap::ValueEnum;
 use serde_json::json;
@@ -126,6 +128,35 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 }
                 let doc: serde_json::Value = serde_json::from_slice(&bytes)
                     .map_err(|e| format!("{name}: not FHIR JSON: {e}"))?;
+                if is_workforce(&doc) {
+                    // Practitioners and their roles, no Patient: one worker each.
+                    let (workers, report) = read_workers(&doc);
+                    for w in &workers {
+                        if args.to == Target::Fhir {
+                            match worker_bundle(w) {
+                                Ok(b) => serde_json::to_writer(&mut out, &b)?,
+                                Err(e) => {
+                                    quarantined += 1;
+                                    eprintln!("{name}: {e}");
+                                    continue;
+                                }
+                            }
+                        } else {
+                            serde_json::to_writer(&mut out, w)?;
+                        }
+                        out.write_all(b"\n")?;
+                    }
+                    if report.quarantined() {
+                        quarantined += 1;
+                        eprintln!("{name}: quarantined: a Practitioner without an identifier");
+                    }
+                    if let Some(r) = report_out.as_mut() {
+                        let doc = json!({"file": name, "report": report});
+                        serde_json::to_writer(&mut *r, &doc)?;
+                        r.write_all(b"\n")?;
+                    }
+                    continue;
+                }
                 let (event, report) = read_bundle(&doc);
                 if report.quarantined() {
                     quarantined += 1;
@@ -236,4 +267,22 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A FHIR document about the workforce: Practitioners (or PractitionerRoles)
+/// and no Patient.
+fn is_workforce(doc: &serde_json::Value) -> bool {
+    let types: Vec<&str> = match doc.get("entry").and_then(serde_json::Value::as_array) {
+        Some(entries) => entries
+            .iter()
+            .filter_map(|e| e.pointer("/resource/resourceType"))
+            .filter_map(serde_json::Value::as_str)
+            .collect(),
+        None => doc
+            .get("resourceType")
+            .and_then(serde_json::Value::as_str)
+            .into_iter()
+            .collect(),
+    };
+    types.contains(&"Practitioner") && !types.contains(&"Patient")
 }

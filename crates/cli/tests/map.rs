@@ -83,6 +83,81 @@ fn esr_to_workers() {
 }
 
 #[test]
+fn esr_to_fhir_and_back_to_workers() {
+    let esr = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let canonical = bin()
+        .args(["map", "--as-at", "2025-04-01"])
+        .arg(&esr)
+        .output()
+        .unwrap();
+    assert!(canonical.status.success());
+    let out = bin()
+        .args(["map", "--to", "fhir", "--as-at", "2025-04-01"])
+        .arg(&esr)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let bundles: Vec<&[u8]> = out
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(bundles.len(), 2);
+    let strip = |v: &mut serde_json::Value| {
+        fn go(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    m.remove("sources");
+                    m.values_mut().for_each(go);
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(go),
+                _ => {}
+            }
+        }
+        go(v);
+    };
+    for (i, b) in bundles.iter().enumerate() {
+        let file = tmp(&format!("worker{i}.json"));
+        std::fs::write(&file, b).unwrap();
+        let back = bin().args(["map"]).arg(&file).output().unwrap();
+        assert!(
+            back.status.success(),
+            "{}",
+            String::from_utf8_lossy(&back.stderr)
+        );
+        let mut got: serde_json::Value = serde_json::from_slice(&back.stdout).unwrap();
+        assert!(
+            got["identifiers"].is_array(),
+            "a worker, not an event: {got}"
+        );
+        let line = canonical.stdout.split(|&b| b == b'\n').nth(i).unwrap();
+        let mut want: serde_json::Value = serde_json::from_slice(line).unwrap();
+        strip(&mut got);
+        strip(&mut want);
+        // The Bundle carries identifiers, names and registrations as they were.
+        for k in ["identifiers", "names", "registrations"] {
+            assert_eq!(got[k], want[k], "{k}");
+        }
+    }
+}
+
+#[test]
+fn message_bundle_option() {
+    let out = bin()
+        .args(["map", "--to", "fhir", "--bundle", "message"])
+        .arg(data("hl7v2/adt_a01.hl7"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(bundle["type"], "message");
+    assert_eq!(
+        bundle["entry"][0]["resource"]["resourceType"],
+        "MessageHeader"
+    );
+}
+
+#[test]
 fn quarantine_exits_1() {
     let file = tmp("q.hl7");
     std::fs::write(

@@ -46,7 +46,7 @@ use carecodec_model::{
 use serde_json::{Map, Value, json};
 
 mod read;
-pub use read::{parse_date, parse_date_time, read_bundle};
+pub use read::{parse_date, parse_date_time, read_bundle, read_workers};
 
 const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -1446,14 +1446,29 @@ pub fn worker_bundle(w: &Worker) -> Result<Value, FhirError> {
     let seed = format!("esr/{}", key.value.value());
     let pid = uuid(&seed);
     let purl = format!("urn:uuid:{pid}");
-    let mut prac = Practitioner {
+    let prac = Practitioner {
         identifiers: w.identifiers.clone(),
         name: w.names.first().cloned(),
     };
-    prac.identifiers
-        .extend(w.registrations.iter().map(|r| r.identifier.clone()));
     let mut pres = practitioner(&prac, &pid);
     if let Some(o) = pres.as_object_mut() {
+        // Professional registrations are identifiers too, valid for their period.
+        let mut ids: Vec<Value> = w.identifiers.iter().map(|i| identifier(&i.value)).collect();
+        for r in &w.registrations {
+            let mut id = identifier(&r.identifier.value);
+            let mut period = Map::new();
+            if let Some(f) = r.from {
+                period.insert("start".into(), json!(f.to_string()));
+            }
+            if let Some(u) = r.until {
+                period.insert("end".into(), json!(u.to_string()));
+            }
+            if let (Some(m), false) = (id.as_object_mut(), period.is_empty()) {
+                m.insert("period".into(), Value::Object(period));
+            }
+            ids.push(id);
+        }
+        put(o, "identifier", Value::Array(ids));
         put(
             o,
             "name",

@@ -3,11 +3,12 @@
 use std::collections::{HashMap, HashSet};
 
 use carecodec_model::{
-    Action, Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Contact,
-    Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier, Invalid, Location,
-    MappingReport, MultipleBirth, NhsNumber, Observation, ObservationValue, PartialDate,
-    PartialDateTime, Participant, Patient, Period, Practitioner, Precision, Quantity, ResultReport,
-    ResultStatus, Source, Sourced, Telecom, Unmapped, VerificationStatus,
+    Action, Address, AdtKind, Allergy, Application, Assignment, Code, CodeSystem, Concept,
+    Condition, Contact, Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier,
+    IdentityDecision, Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation,
+    ObservationValue, Organisation, PartialDate, PartialDateTime, Participant, Patient, Period,
+    Practitioner, Precision, Quantity, Registration, ResultReport, ResultStatus, Source, Sourced,
+    Telecom, Unmapped, VerificationStatus, Worker,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
@@ -864,15 +865,15 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
         let d = crate::v2::identity(&p.identifiers);
         ctx.report.identity.push(d);
     }
-    // Accounting over every JSON leaf.
+    account(&mut ctx, rt, doc);
+    (event, ctx.report)
+}
+
+/// Accounting over every JSON leaf of `doc` (a `root` resource).
+fn account(ctx: &mut Ctx<'_>, root: &str, doc: &Value) {
     let (mut total, mut mapped) = (0usize, 0usize);
     let mut unmapped = Vec::new();
-    let root = if rt == "Bundle" {
-        "Bundle".to_owned()
-    } else {
-        rt.to_owned()
-    };
-    leaves(&root, doc, &mut |p, v| {
+    leaves(root, doc, &mut |p, v| {
         total += 1;
         if ctx.used.contains(&p) {
             mapped += 1;
@@ -890,7 +891,6 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
     ctx.report.source_leaves = total;
     ctx.report.mapped = mapped;
     ctx.report.unmapped = unmapped;
-    (event, ctx.report)
 }
 
 /// A MessageHeader's source / destination application: its name and endpoint
@@ -968,4 +968,233 @@ fn message_header(ctx: &mut Ctx<'_>, base: &str, r: &Value, event: &mut Event) {
     if let Some(f) = r.get("focus") {
         ctx.take(&format!("{base}.focus"), f);
     }
+}
+
+/// Organization → an organisation (identifiers, name, the parent's identifier).
+fn organisation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Organisation {
+    let mut o = Organisation::default();
+    for (i, id) in items(r, "identifier") {
+        if let Some(x) = identifier(ctx, &format!("{base}.identifier[{i}]"), id) {
+            o.identifiers.push(x);
+        }
+    }
+    o.name = ctx.str(base, r, "name");
+    if let Some(id) = r.pointer("/partOf/identifier") {
+        o.part_of = identifier(ctx, &format!("{base}.partOf.identifier"), id);
+    }
+    o
+}
+
+/// Reads the UK Core Practitioners of a Bundle (or one Practitioner) back into
+/// [`Worker`]s: identifiers, names, telecom, gender and birth date from the
+/// Practitioner (GMC, GMP, NMC, HCPC and GPhC identifiers become
+/// registrations, their `period` the registration's dates), and one
+/// assignment per PractitionerRole that references it (assignment number,
+/// period, organisation, location, job role / staff group / occupation code).
+/// The report accounts for every leaf as [`read_bundle`]'s does; a worker
+/// without an identifier is quarantined (its identity decision has no key).
+///
+/// ```
+/// use carecodec_map::fhir::read_workers;
+///
+/// let bundle = serde_json::json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+///   {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Practitioner",
+///     "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": "1234567",
+///                     "period": {"start": "2010-08-04"}}],
+///     "name": [{"family": "Jones", "given": ["Ann"]}]}},
+///   {"fullUrl": "urn:uuid:r1", "resource": {"resourceType": "PractitionerRole",
+///     "practitioner": {"reference": "urn:uuid:p1"}, "period": {"start": "2020-01-01"},
+///     "code": [{"text": "Consultant", "coding": [{"display": "job role"}]}]}}]});
+/// let (workers, report) = read_workers(&bundle);
+/// assert!(report.balanced() && report.unmapped.is_empty());
+/// let w = &workers[0];
+/// assert_eq!(w.registrations[0].identifier.value.value(), "1234567");
+/// assert_eq!(w.registrations[0].from.unwrap().to_string(), "2010-08-04");
+/// assert_eq!(w.assignments[0].job_role.as_ref().unwrap().value, "Consultant");
+/// ```
+pub fn read_workers(doc: &Value) -> (Vec<Worker>, MappingReport) {
+    let mut ctx = Ctx {
+        used: HashSet::new(),
+        report: MappingReport::default(),
+        by_url: HashMap::new(),
+    };
+    let rt = doc
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut resources: Vec<(String, Option<&str>, &Value)> = Vec::new();
+    if rt == "Bundle" {
+        for k in ["resourceType", "type", "timestamp", "id", "identifier"] {
+            if let Some(v) = doc.get(k) {
+                ctx.take(&format!("Bundle.{k}"), v);
+            }
+        }
+        for (i, e) in items(doc, "entry") {
+            let base = format!("Bundle.entry[{i}]");
+            let url = e.get("fullUrl").and_then(Value::as_str);
+            if let Some(r) = e.get("resource") {
+                let rb = format!("{base}.resource");
+                if let Some(u) = url {
+                    ctx.by_url.insert(u, (rb.clone(), r));
+                }
+                resources.push((rb, url, r));
+            }
+            for k in ["fullUrl", "request"] {
+                if let Some(v) = e.get(k) {
+                    ctx.take(&format!("{base}.{k}"), v);
+                }
+            }
+        }
+    } else {
+        resources.push((rt.to_owned(), None, doc));
+    }
+    let kind = |r: &Value| {
+        r.get("resourceType")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let mut workers: Vec<(Option<&str>, Worker)> = Vec::new();
+    for (base, url, r) in &resources {
+        if kind(r).as_deref() != Some("Practitioner") {
+            continue;
+        }
+        for k in ["resourceType", "id", "meta"] {
+            if let Some(v) = r.get(k) {
+                ctx.take(&format!("{base}.{k}"), v);
+            }
+        }
+        let mut w = Worker::default();
+        for (i, id) in items(r, "identifier") {
+            let path = format!("{base}.identifier[{i}]");
+            let Some(x) = identifier(&mut ctx, &path, id) else {
+                continue;
+            };
+            let registration = matches!(
+                x.value,
+                Identifier::Gmc(_)
+                    | Identifier::Gmp(_)
+                    | Identifier::Nmc(_)
+                    | Identifier::Hcpc(_)
+                    | Identifier::Gphc(_)
+            );
+            if registration {
+                let day = |k: &str| {
+                    id.get("period")
+                        .and_then(|p| p.get(k))
+                        .and_then(Value::as_str)
+                        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                };
+                w.registrations.push(Registration {
+                    identifier: x,
+                    from: day("start"),
+                    until: day("end"),
+                });
+            } else {
+                w.identifiers.push(x);
+            }
+        }
+        for (i, n) in items(r, "name") {
+            w.names
+                .push(name(&mut ctx, &format!("{base}.name[{i}]"), n));
+        }
+        for (i, t) in items(r, "telecom") {
+            if let Some(t) = telecom(&mut ctx, &format!("{base}.telecom[{i}]"), t) {
+                w.telecom.push(t);
+            }
+        }
+        w.gender = gender(&mut ctx, base, r);
+        w.birth_date = ctx.str(base, r, "birthDate").and_then(|d| {
+            let parsed = parse_date(&d.value)?;
+            Some(d.map(|_| parsed))
+        });
+        workers.push((*url, w));
+    }
+    for (base, _, r) in &resources {
+        if kind(r).as_deref() != Some("PractitionerRole") {
+            continue;
+        }
+        for k in ["resourceType", "id", "meta", "active"] {
+            if let Some(v) = r.get(k) {
+                ctx.take(&format!("{base}.{k}"), v);
+            }
+        }
+        let target = r.pointer("/practitioner/reference").and_then(Value::as_str);
+        let Some(w) = workers
+            .iter_mut()
+            .find(|(u, _)| u.is_some() && *u == target)
+            .map(|(_, w)| w)
+        else {
+            continue;
+        };
+        if let Some(p) = r.get("practitioner") {
+            ctx.take(&format!("{base}.practitioner"), p);
+        }
+        let mut a = Assignment::default();
+        if let Some((i, id)) = items(r, "identifier").next() {
+            a.number = identifier(&mut ctx, &format!("{base}.identifier[{i}]"), id);
+        }
+        if let Some(p) = r.get("period") {
+            let day = |k: &str| {
+                p.get(k)
+                    .and_then(Value::as_str)
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            };
+            a.start = day("start");
+            a.end = day("end");
+            ctx.take(&format!("{base}.period"), p);
+        }
+        if let Some(o) = r.get("organization") {
+            if let Some((ob, or)) = resolve(&mut ctx, &format!("{base}.organization"), o) {
+                for k in ["resourceType", "id", "meta"] {
+                    if let Some(v) = or.get(k) {
+                        ctx.take(&format!("{ob}.{k}"), v);
+                    }
+                }
+                a.organisation = Some(organisation(&mut ctx, &ob, or));
+            }
+        }
+        if let Some((i, l)) = items(r, "location").next() {
+            if let Some((lb, lr)) = resolve(&mut ctx, &format!("{base}.location[{i}]"), l) {
+                for k in ["resourceType", "id", "meta"] {
+                    if let Some(v) = lr.get(k) {
+                        ctx.take(&format!("{lb}.{k}"), v);
+                    }
+                }
+                a.location = Some(location(&mut ctx, &lb, lr));
+            }
+        }
+        // Role codes: the text, labelled by its coding's display.
+        for (i, c) in items(r, "code") {
+            let path = format!("{base}.code[{i}]");
+            let label = c.pointer("/coding/0/display").and_then(Value::as_str);
+            let slot = match label {
+                Some("job role") => &mut a.job_role,
+                Some("staff group") => &mut a.staff_group,
+                Some("occupation code") => &mut a.occupation_code,
+                _ => continue,
+            };
+            *slot = ctx.str(&path, c, "text");
+            if let Some(coding) = c.get("coding") {
+                ctx.take(&format!("{path}.coding"), coding);
+            }
+        }
+        w.assignments.push(a);
+    }
+    let workers: Vec<Worker> = workers.into_iter().map(|(_, w)| w).collect();
+    for w in &workers {
+        let key = w
+            .identifiers
+            .first()
+            .or(w.registrations.first().map(|r| &r.identifier));
+        ctx.report.identity.push(IdentityDecision {
+            seen: w.identifiers.clone(),
+            key: key.map(|k| k.value.clone()),
+            reason: match key {
+                Some(_) => "first identifier of the Practitioner".into(),
+                None => "quarantined: a Practitioner without an identifier".into(),
+            },
+        });
+    }
+    account(&mut ctx, rt, doc);
+    (workers, ctx.report)
 }
