@@ -1061,6 +1061,79 @@ fn condition(c: &Condition, id: &str, subject: &str, encounter: Option<&str>) ->
     Value::Object(o)
 }
 
+/// NHS Data Dictionary codes of UK Core's England code systems, by the v2
+/// table the mapper reads the same field with (PV1-4 admission method, PV1-14
+/// source of admission, PV1-36 discharge method, PV1-37 discharge
+/// destination). NHS ITK feeds send these codes; other feeds send the v2
+/// table's (letters for 0007, two-digit codes for 0112), which do not collide.
+const NHS_CODES: &[(&str, &str, &[&str])] = &[
+    (
+        "0007",
+        "UKCore-AdmissionMethodEngland",
+        &[
+            "11", "12", "13", "21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28", "31",
+            "32", "81", "82", "83", "98", "99",
+        ],
+    ),
+    (
+        "0023",
+        "UKCore-SourceOfAdmissionEngland",
+        &[
+            "19", "29", "39", "49", "51", "52", "53", "54", "65", "66", "79", "85", "87", "88",
+            "98", "99",
+        ],
+    ),
+    (
+        "0112",
+        "UKCore-DischargeMethodEngland",
+        &["1", "3", "4", "5", "6", "7", "8", "9"],
+    ),
+    (
+        "0113",
+        "UKCore-DischargeDestinationEngland",
+        &[
+            "19", "29", "30", "37", "38", "48", "49", "50", "51", "52", "53", "54", "65", "66",
+            "79", "84", "85", "87", "88", "98", "99",
+        ],
+    ),
+];
+
+/// The code in UK Core's England code system, when it is an NHS code there.
+fn nhs_code(c: &Code) -> Option<Value> {
+    let carecodec_model::CodeSystem::V2Table(t) = &c.system else {
+        return None;
+    };
+    let (_, system, codes) = NHS_CODES.iter().find(|(table, ..)| table == t)?;
+    codes.contains(&c.code.as_str()).then(|| {
+        json!({"coding": [{"system": format!("https://fhir.hl7.org.uk/CodeSystem/{system}"), "code": c.code}]})
+    })
+}
+
+fn uk_or_v2(c: &Code) -> Value {
+    nhs_code(c).unwrap_or_else(|| code_cc(c))
+}
+
+/// A v2 table 0007 admission type with its display.
+fn admission_type(c: &Code) -> Value {
+    let display = match c.code.as_str() {
+        "A" => "Accident",
+        "C" => "Elective",
+        "E" => "Emergency",
+        "L" => "Labor and Delivery",
+        "N" => "Newborn (Birth in healthcare facility)",
+        "R" => "Routine",
+        "U" => "Urgent",
+        _ => "",
+    };
+    let mut coding = coding(c);
+    if let Some(o) = coding.as_object_mut() {
+        if !display.is_empty() && !o.contains_key("display") {
+            o.insert("display".into(), json!(display));
+        }
+    }
+    json!({"coding": [coding]})
+}
+
 /// A v3 ParticipationType coding with its display for the roles PV1 gives.
 fn participation(role: &str) -> Value {
     let display = match role {
@@ -1139,21 +1212,29 @@ fn encounter(
     }
     let mut hosp = Map::new();
     if let Some(m) = &e.admission_method {
-        put(
-            &mut hosp,
-            "extension",
-            json!([{"url": format!("{UKCORE_SD}Extension-UKCore-AdmissionMethod"), "valueCodeableConcept": code_cc(&m.value)}]),
-        );
+        match nhs_code(&m.value) {
+            // An NHS admission method: UK Core's AdmissionMethod extension.
+            Some(cc) => put(
+                &mut hosp,
+                "extension",
+                json!([{"url": format!("{UKCORE_SD}Extension-UKCore-AdmissionMethod"), "valueCodeableConcept": cc}]),
+            ),
+            // A v2 admission type (table 0007): Encounter.type, as the IG maps PV1-4.
+            None => put(&mut o, "type", json!([admission_type(&m.value)])),
+        }
+    }
+    if let Some(s) = &e.admit_source {
+        put(&mut hosp, "admitSource", uk_or_v2(&s.value));
     }
     if let Some(d) = &e.discharge_destination {
-        put(&mut hosp, "dischargeDisposition", code_cc(&d.value));
+        put(&mut hosp, "dischargeDisposition", uk_or_v2(&d.value));
     }
     put(&mut o, "hospitalization", Value::Object(hosp));
     if let Some(m) = &e.discharge_method {
         put(
             &mut o,
             "extension",
-            json!([{"url": format!("{UKCORE_SD}Extension-UKCore-DischargeMethod"), "valueCodeableConcept": code_cc(&m.value)}]),
+            json!([{"url": format!("{UKCORE_SD}Extension-UKCore-DischargeMethod"), "valueCodeableConcept": uk_or_v2(&m.value)}]),
         );
     }
     let mut locs = Vec::new();

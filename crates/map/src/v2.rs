@@ -1116,10 +1116,9 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     e.service = ctx
         .text("PV1-10.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0069".into()), &v, None)));
-    if let Some(src) = ctx.text("PV1-14.1") {
-        e.admission_method
-            .get_or_insert(src.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));
-    }
+    e.admit_source = ctx
+        .text("PV1-14.1")
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));
     if let Some(vn) = ctx.text("PV1-19.1") {
         let authority = ctx.text("PV1-19.4.1").map(|s| s.value);
         let _ = ctx.text("PV1-19.5");

@@ -389,3 +389,36 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M|||||||ara^^HL70296^eng^Englis
     assert_eq!(bp.deceased.unwrap().value, carecodec_model::Deceased::No);
     assert_eq!(bp.language.unwrap().value.codes[0].code, "ar");
 }
+
+#[test]
+fn admission_type_is_encounter_type_nhs_method_the_extension() {
+    let bundle = |pv1_4: &str| {
+        let text = format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|W1|{pv1_4}||||||||||19\r"
+        );
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+        let b = event_bundle(&event).unwrap();
+        carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&b.to_string()).unwrap();
+        b["entry"][1]["resource"].clone()
+    };
+    // A v2 table 0007 admission type: Encounter.type (IG).
+    let e = bundle("E");
+    assert_eq!(e["type"][0]["coding"][0]["code"], "E");
+    assert_eq!(e["type"][0]["coding"][0]["display"], "Emergency");
+    assert!(e["hospitalization"].get("extension").is_none());
+    // An NHS admission method: the UK Core extension in the England code system.
+    let e = bundle("21");
+    assert!(e.get("type").is_none());
+    let ext = &e["hospitalization"]["extension"][0];
+    assert_eq!(
+        ext["valueCodeableConcept"]["coding"][0]["system"],
+        "https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland"
+    );
+    // PV1-14 is the source of admission, kept beside the method.
+    assert_eq!(
+        e["hospitalization"]["admitSource"]["coding"][0]["code"],
+        "19"
+    );
+}

@@ -98,6 +98,20 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ("RelatedPerson.address.postalCode", "YO32 5TT"),
             ("Encounter.class.code", "IMP"),
             ("Encounter.identifier.value", "2139"),
+            // PV1-4 `13` and PV1-14 `19` are NHS Data Dictionary codes.
+            (
+                "Encounter.hospitalization.extension{https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-AdmissionMethod}.valueCodeableConcept.coding.code",
+                "13",
+            ),
+            (
+                "Encounter.hospitalization.extension{https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-AdmissionMethod}.valueCodeableConcept.coding.system",
+                "https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland",
+            ),
+            ("Encounter.hospitalization.admitSource.coding.code", "19"),
+            (
+                "Encounter.hospitalization.admitSource.coding.system",
+                "https://fhir.hl7.org.uk/CodeSystem/UKCore-SourceOfAdmissionEngland",
+            ),
             // 17:16 on 20 October 2010: BST, 16:16 UTC.
             ("Encounter.period.start", "2010-10-20T16:16:00Z"),
             ("Encounter.status", "in-progress"),
@@ -143,6 +157,14 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             (
                 "Encounter.hospitalization.dischargeDisposition.coding.code",
                 "19",
+            ),
+            (
+                "Encounter.hospitalization.dischargeDisposition.coding.system",
+                "https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeDestinationEngland",
+            ),
+            (
+                "Encounter.extension{https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-DischargeMethod}.valueCodeableConcept.coding.system",
+                "https://fhir.hl7.org.uk/CodeSystem/UKCore-DischargeMethodEngland",
             ),
         ],
     ),

@@ -303,8 +303,10 @@ pub struct Encounter {
     pub admitted: Option<Sourced<PartialDateTime>>,
     /// Discharge time.
     pub discharged: Option<Sourced<PartialDateTime>>,
-    /// Admission method (NHS Data Dictionary code as sent).
+    /// Admission method (NHS Data Dictionary code, or v2 table 0007 admission type, as sent).
     pub admission_method: Option<Sourced<Code>>,
+    /// Source of admission (NHS Data Dictionary code, or v2 table 0023, as sent).
+    pub admit_source: Option<Sourced<Code>>,
     /// Discharge method / disposition.
     pub discharge_method: Option<Sourced<Code>>,
     /// Discharge destination.

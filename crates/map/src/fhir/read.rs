@@ -605,6 +605,15 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         if let Some(d) = h.get("dischargeDisposition") {
             e.discharge_destination = first_code(ctx, &format!("{hb}.dischargeDisposition"), d);
         }
+        if let Some(s) = h.get("admitSource") {
+            e.admit_source = first_code(ctx, &format!("{hb}.admitSource"), s);
+        }
+    }
+    // A v2 admission type is written as Encounter.type (an NHS one as the extension).
+    if e.admission_method.is_none() {
+        if let Some(t) = r.pointer("/type/0") {
+            e.admission_method = first_code(ctx, &format!("{base}.type[0]"), t);
+        }
     }
     e
 }

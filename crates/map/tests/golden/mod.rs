@@ -590,7 +590,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "uk-core-choice",
-        "NHS / UK Core convention: PV1-4 is the admission method (UK Core AdmissionMethod extension, not Encounter.type); XAD.4 is the county (district, not state); DG1-5 is when the diagnosis was recorded (recordedDate, not onset); PID-15 as a BCP-47 tag (UK Core's required binding; the converter keeps table 0296 codes)",
+        "NHS / UK Core convention: XAD.4 is the county (district, not state); DG1-5 is when the diagnosis was recorded (recordedDate, not onset); PID-15 as a BCP-47 tag (UK Core's required binding; the converter keeps table 0296 codes)",
     ),
     (
         "part-not-mapped",
@@ -690,7 +690,7 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
     ]) || has(&["identifier.type."])
     {
         "identifier-detail"
-    } else if starts(&["Encounter.type.", "Patient.communication"])
+    } else if starts(&["Patient.communication"])
         || ends(&[
             "address.state",
             "address.district",
