@@ -1141,6 +1141,7 @@ fn participation(role: &str) -> Value {
         "REF" => "referrer",
         "CON" => "consultant",
         "ADM" => "admitter",
+        "PART" => "Participation",
         _ => "",
     };
     let mut o = Map::new();

@@ -583,7 +583,8 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
             p.addresses.push(a);
         }
     }
-    for (f, default_use) in [(13, "home"), (14, "work")] {
+    // PID-40 (v2.7+, where PID-13/14 are deprecated) carries its own use codes.
+    for (f, default_use) in [(13, "home"), (14, "work"), (40, "")] {
         for r in 1..=reps(msg, pid.field(f)) {
             if let Some(t) = telecom(ctx, pid.field(f).repetition(r), default_use) {
                 p.telecom.push(t);
@@ -863,11 +864,14 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
     let email = matches!(eq, Some("Internet" | "X.400")) || (eq.is_none() && peek(ctx, 4));
     let mut parts: Vec<Sourced<String>> = Vec::new();
     let value = if email {
-        ctx.text(base.component(4)).map(|v| {
-            let t = v.value.clone();
-            parts.push(v);
-            t
-        })
+        // XTN.4, else XTN.1 (where older senders put the address).
+        ctx.text(base.component(4))
+            .or_else(|| ctx.text(base.component(1)))
+            .map(|v| {
+                let t = v.value.clone();
+                parts.push(v);
+                t
+            })
     } else if let Some(v) = ctx
         .text(base.component(12))
         .or_else(|| ctx.text(base.component(1)))
@@ -945,7 +949,7 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
         Telecom {
             system: Some(system.to_owned()),
             value,
-            usage: Some(usage.to_owned()),
+            usage: (!usage.is_empty()).then(|| usage.to_owned()),
             period: period.map(|p| p.value),
             rank,
         },
@@ -1103,7 +1107,14 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     e.admission_method = ctx
         .text("PV1-4.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0007".into()), &v, None)));
-    for (f, role) in [(7, "ATND"), (8, "REF"), (9, "CON"), (17, "ADM")] {
+    // PV1-52 other healthcare provider: a participant (IG: type PART).
+    for (f, role) in [
+        (7, "ATND"),
+        (8, "REF"),
+        (9, "CON"),
+        (17, "ADM"),
+        (52, "PART"),
+    ] {
         for r in 1..=reps(ctx.msg, pv1.field(f)) {
             if let Some(p) = xcn(ctx, pv1.field(f).repetition(r)) {
                 e.participants.push(Participant {

@@ -371,3 +371,39 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M|||1 HIGH ST^^LEEDS^^LS1 1AA^G
     assert_eq!(a[0]["use"], "billing");
     assert_eq!(a[1]["use"], "old");
 }
+
+#[test]
+fn pid_40_telecom_and_pv1_52_participant() {
+    let mut pid: Vec<String> = ["PID", "1", "", "9434765919^^^NHS^NH"]
+        .map(str::to_owned)
+        .to_vec();
+    pid.resize(41, String::new());
+    pid[40] = "j@x.uk^WPN^Internet~07700 900000^PRS^CP".into();
+    let mut pv1: Vec<String> = ["PV1", "1", "I"].map(str::to_owned).to_vec();
+    pv1.resize(53, String::new());
+    pv1[52] = "C7654321^BROWN^BOB".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.8\r{}\r{}\r",
+        pid.join("|"),
+        pv1.join("|")
+    );
+    let (e, r) = map(msg.as_bytes());
+    assert!(r.balanced());
+    let t: Vec<_> = e
+        .patient
+        .as_ref()
+        .unwrap()
+        .telecom
+        .iter()
+        .map(|t| &t.value)
+        .collect();
+    // An e-mail in XTN.1 (XTN.4 empty) is still the e-mail.
+    assert_eq!(
+        (t[0].system.as_deref(), t[0].value.as_str()),
+        (Some("email"), "j@x.uk")
+    );
+    assert_eq!(t[0].usage.as_deref(), Some("work"));
+    assert_eq!(t[1].usage.as_deref(), Some("mobile"));
+    let enc = e.encounter.unwrap();
+    assert_eq!(enc.participants[0].role, "PART");
+}
