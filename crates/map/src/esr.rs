@@ -42,9 +42,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
+use std::ops::Range;
 
 use carecodec_esr::reader::{GoOptions, GoReader};
-use carecodec_esr::value::{EndDate, FieldValue, parse_dmy, valid_ni, valid_registration};
+use carecodec_esr::value::{EndDate, FieldRef, parse_dmy, valid_ni, valid_registration};
 use carecodec_model::{
     Action, Address, Assignment, Gender, HumanName, Identifier, IdentityDecision, Invalid,
     Location, MappingReport, Organisation, PartialDate, Position, Registration, Source, Sourced,
@@ -91,23 +92,63 @@ pub struct EsrMapping {
     pub report: MappingReport,
 }
 
-/// One data row: code, line, and its named fields (decoded text and typed value).
+/// What of a field's typed value the mapping uses (text is in [`Row::text`]).
+#[derive(Debug, Clone, Copy)]
+enum Typed {
+    Other,
+    Date(NaiveDate),
+    End(EndDate),
+    Flag(bool),
+}
+
+/// One data row: code, line, and its named fields. The decoded text of every
+/// field is kept in one string per row (`fields` hold ranges into it), so a
+/// row costs a few allocations, not two per field.
 struct Row {
     code: String,
     line: u64,
     delete: bool,
-    fields: Vec<(&'static str, String, FieldValue)>,
+    text: String,
+    fields: Vec<(&'static str, Range<usize>, Typed)>,
 }
 
 impl Row {
+    fn new(code: String, line: u64, delete: bool) -> Row {
+        Row {
+            code,
+            line,
+            delete,
+            text: String::new(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// Appends a field: its decoded text and what it was typed as.
+    fn push(&mut self, name: &'static str, text: &str, typed: Typed) {
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.fields.push((name, start..self.text.len(), typed));
+    }
+
     fn index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|(n, _, _)| *n == name)
     }
 
+    /// The untrimmed text of field `i`.
+    fn field_text(&self, i: usize) -> &str {
+        self.fields
+            .get(i)
+            .and_then(|(_, r, _)| self.text.get(r.clone()))
+            .unwrap_or_default()
+    }
+
+    fn typed(&self, i: usize) -> Option<Typed> {
+        self.fields.get(i).map(|(_, _, t)| *t)
+    }
+
     fn raw(&self, name: &str) -> Option<&str> {
         self.index(name)
-            .and_then(|i| self.fields.get(i))
-            .map(|(_, raw, _)| raw.trim())
+            .map(|i| self.field_text(i).trim())
             .filter(|s| !s.is_empty())
     }
 
@@ -119,15 +160,15 @@ impl Row {
     fn period(&self) -> (Option<NaiveDate>, EndDate) {
         let start = ["Effective Start Date", "Effective From Date"]
             .iter()
-            .find_map(|n| match self.index(n).and_then(|i| self.fields.get(i)) {
-                Some((_, _, FieldValue::Date(d))) => Some(*d),
+            .find_map(|n| match self.index(n).and_then(|i| self.typed(i)) {
+                Some(Typed::Date(d)) => Some(d),
                 _ => None,
             });
         let end = ["Effective End Date", "Effective To Date"]
             .iter()
-            .find_map(|n| match self.index(n).and_then(|i| self.fields.get(i)) {
-                Some((_, _, FieldValue::End(e))) => Some(*e),
-                Some((_, _, FieldValue::Date(d))) => Some(EndDate::On(*d)),
+            .find_map(|n| match self.index(n).and_then(|i| self.typed(i)) {
+                Some(Typed::End(e)) => Some(e),
+                Some(Typed::Date(d)) => Some(EndDate::On(d)),
                 _ => None,
             })
             .unwrap_or(EndDate::Open);
@@ -180,15 +221,14 @@ impl Ctx {
     fn date(&mut self, row: usize, name: &str) -> Option<Sourced<NaiveDate>> {
         let r = self.rows.get(row)?;
         let i = r.index(name)?;
-        let value = match r.fields.get(i) {
-            Some((_, _, FieldValue::End(EndDate::Open))) => {
+        let value = match r.typed(i) {
+            Some(Typed::End(EndDate::Open)) => {
                 // Open-ended (`47121231`): read, and no date to keep.
                 self.mark(row, i);
                 return None;
             }
-            Some((_, _, FieldValue::Date(d))) => Some(*d),
-            Some((_, _, FieldValue::End(EndDate::On(d)))) => Some(*d),
-            Some((_, raw, _)) => parse_dmy(raw.as_bytes()),
+            Some(Typed::Date(d) | Typed::End(EndDate::On(d))) => Some(d),
+            Some(_) => parse_dmy(r.field_text(i).as_bytes()),
             None => None,
         };
         let raw = r.raw(name)?.to_owned();
@@ -210,13 +250,15 @@ impl Ctx {
 
     fn flag(&mut self, row: usize, name: &str) -> bool {
         let r = self.rows.get(row);
-        let v = match r.and_then(|r| r.index(name).and_then(|i| r.fields.get(i))) {
-            Some((_, _, FieldValue::Flag(b))) => Some(*b),
-            Some((_, raw, _)) => {
-                let t = raw.trim();
-                (!t.is_empty())
-                    .then(|| t.eq_ignore_ascii_case("y") || t.eq_ignore_ascii_case("yes"))
-            }
+        let v = match r.and_then(|r| r.index(name).map(|i| (r, i))) {
+            Some((r, i)) => match r.typed(i) {
+                Some(Typed::Flag(b)) => Some(b),
+                _ => {
+                    let t = r.field_text(i).trim();
+                    (!t.is_empty())
+                        .then(|| t.eq_ignore_ascii_case("y") || t.eq_ignore_ascii_case("yes"))
+                }
+            },
             None => None,
         };
         if v.is_some() {
@@ -259,39 +301,34 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
     while let Some(entry) = reader.next_record() {
-        let Some(typed) = entry.typed() else {
+        let code = entry.text(0).map(|c| c.into_owned()).unwrap_or_default();
+        let mut row = Row::new(code, entry.line, entry.delete);
+        let Some(typed) = entry.typed_fields() else {
             // Unknown record code: every non-empty field is unmapped.
-            let fields = (0..entry.record.field_count())
-                .filter_map(|i| entry.text(i).map(|t| (i, t.into_owned())))
-                .map(|(i, t)| {
-                    let name: &'static str = if i == 0 { "Record Type" } else { "field" };
-                    (name, t, FieldValue::Empty)
-                })
-                .collect();
-            rows.push(Row {
-                code: entry.text(0).map(|c| c.into_owned()).unwrap_or_default(),
-                line: entry.line,
-                delete: entry.delete,
-                fields,
-            });
+            for i in 0..entry.record.field_count() {
+                if let Some(t) = entry.text(i) {
+                    row.push(
+                        if i == 0 { "Record Type" } else { "field" },
+                        &t,
+                        Typed::Other,
+                    );
+                }
+            }
+            rows.push(row);
             continue;
         };
-        // One pass over the raw fields (`entry.text(i)` rescans the row from
-        // its start for every field). ASCII is taken as is; other text comes
-        // from the typed value, which the reader decoded in the file's encoding.
-        let fields = typed
-            .fields
-            .into_iter()
-            .zip(entry.record.fields())
-            .map(|((name, value), raw)| {
-                let text = match (std::str::from_utf8(raw), &value) {
-                    (Ok(t), _) if raw.is_ascii() => t.to_owned(),
-                    (_, FieldValue::Text(t) | FieldValue::Decimal(t)) => t.clone(),
-                    _ => String::from_utf8_lossy(raw).into_owned(),
-                };
-                (name, text, value)
-            })
-            .collect();
+        // The typed view borrows from the line: each field's text is decoded
+        // once, straight into the row's string.
+        for (i, (name, value)) in typed.enumerate() {
+            let t = match value {
+                FieldRef::Date(d) => Typed::Date(d),
+                FieldRef::End(e) => Typed::End(e),
+                FieldRef::Flag(b) => Typed::Flag(b),
+                _ => Typed::Other,
+            };
+            // A delete row's fields are its code and key, at positions 0 and 1.
+            row.push(name, &entry.text(i).unwrap_or_default(), t);
+        }
         if !entry.accepted {
             rejected.push((
                 rows.len(),
@@ -303,12 +340,7 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
                     .join("; "),
             ));
         }
-        rows.push(Row {
-            code: typed.code,
-            line: entry.line,
-            delete: entry.delete,
-            fields,
-        });
+        rows.push(row);
     }
     let file = file_name.unwrap_or("-").to_owned();
     let header_vpd = reader
@@ -335,9 +367,8 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
             .rows
             .get(i)
             .map(|r| {
-                r.fields
-                    .iter()
-                    .map(|(_, t, _)| t.as_str())
+                (0..r.fields.len())
+                    .map(|i| r.field_text(i))
                     .collect::<Vec<_>>()
                     .join("~")
             })
@@ -878,7 +909,8 @@ fn finish(ctx: &mut Ctx) {
     let mut unmapped = Vec::new();
     for (ri, r) in ctx.rows.iter().enumerate() {
         let used = ctx.used.get(ri);
-        for (fi, (name, raw, _)) in r.fields.iter().enumerate() {
+        for (fi, (name, _, _)) in r.fields.iter().enumerate() {
+            let raw = r.field_text(fi);
             if raw.trim().is_empty() {
                 continue;
             }
@@ -888,7 +920,7 @@ fn finish(ctx: &mut Ctx) {
             } else {
                 unmapped.push(Unmapped {
                     source: Source::esr(ctx.file.clone(), r.line, *name),
-                    raw: raw.clone(),
+                    raw: raw.to_owned(),
                 });
             }
         }
