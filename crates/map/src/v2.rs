@@ -1138,6 +1138,20 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
             authority,
         }));
     }
+    // PV1-50 alternate visit ID (IG: a further identifier), typed by its CX.5.
+    if let Some(id) = ctx.text("PV1-50.1") {
+        let authority = ctx.text("PV1-50.4.1").map(|s| s.value);
+        let kind = ctx.text("PV1-50.5").map(|s| s.value);
+        let src = id.sources.clone();
+        let ident = match kind.as_deref() {
+            None | Some("VN") => Identifier::VisitNumber {
+                value: id.value.clone(),
+                authority,
+            },
+            k => classify_id(ctx, &id.value, authority, k, src.first().cloned()),
+        };
+        e.identifiers.push(Sourced::from_many(ident, src));
+    }
     e.discharge_method = ctx
         .text("PV1-36.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0112".into()), &v, None)));

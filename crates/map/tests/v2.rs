@@ -373,7 +373,7 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M|||1 HIGH ST^^LEEDS^^LS1 1AA^G
 }
 
 #[test]
-fn pid_40_telecom_and_pv1_52_participant() {
+fn pid_40_telecom_pv1_50_identifier_and_pv1_52_participant() {
     let mut pid: Vec<String> = ["PID", "1", "", "9434765919^^^NHS^NH"]
         .map(str::to_owned)
         .to_vec();
@@ -382,6 +382,7 @@ fn pid_40_telecom_and_pv1_52_participant() {
     let mut pv1: Vec<String> = ["PV1", "1", "I"].map(str::to_owned).to_vec();
     pv1.resize(53, String::new());
     pv1[52] = "C7654321^BROWN^BOB".into();
+    pv1[50] = "ALT1^^^RX1".into();
     let msg = format!(
         "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.8\r{}\r{}\r",
         pid.join("|"),
@@ -406,4 +407,9 @@ fn pid_40_telecom_and_pv1_52_participant() {
     assert_eq!(t[1].usage.as_deref(), Some("mobile"));
     let enc = e.encounter.unwrap();
     assert_eq!(enc.participants[0].role, "PART");
+    // PV1-50 with no type: an alternate visit number.
+    assert!(enc.identifiers.iter().any(|i| matches!(
+        &i.value,
+        Identifier::VisitNumber { value, authority: Some(a) } if value == "ALT1" && a == "RX1"
+    )));
 }
