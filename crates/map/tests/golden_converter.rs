@@ -47,7 +47,7 @@ const TARGET: &[&str] = &["PID", "PV1", "NK1", "AL1", "DG1", "OBX", "OBR"];
 const FLOORS: &[(&str, f64)] = &[
     ("PID", 0.37),
     ("PV1", 0.217),
-    ("NK1", 0.43),
+    ("NK1", 0.50),
     ("AL1", 0.67),
     ("DG1", 0.235),
     ("OBX", 0.285),
