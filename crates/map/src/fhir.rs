@@ -98,9 +98,14 @@ pub fn date_time(t: &PartialDateTime) -> String {
     }
 }
 
-/// FHIR instant text (always to the second).
+/// FHIR instant text: to the second, or to the millisecond when the value has
+/// a fraction (an instant has no coarser form: a date reads as midnight).
 fn instant(t: &PartialDateTime) -> String {
-    t.at.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    if t.precision == Precision::Fraction {
+        t.at.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+    } else {
+        t.at.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    }
 }
 
 fn put(o: &mut Map<String, Value>, k: &str, v: Value) {
@@ -853,17 +858,45 @@ fn obs_status(s: Option<ResultStatus>) -> &'static str {
     }
 }
 
+/// A decimal as sent (`007.25`, `+3`, `.5`, `5.`) in FHIR's decimal form
+/// (`7.25`, `3`, `0.5`, `5`). `None` for anything that is not a plain decimal
+/// number. Known limit: these Bundles are `serde_json::Value`s, whose numbers
+/// are `f64`, so trailing zeros are not kept (`7.50` is written `7.5`);
+/// carecodec-fhir's typed model keeps them.
+fn fhir_decimal(text: &str) -> Option<serde_json::Number> {
+    let t = text.trim();
+    let (sign, digits) = match t.as_bytes().first() {
+        Some(b'-') => ("-", t.get(1..)?),
+        Some(b'+') => ("", t.get(1..)?),
+        _ => ("", t),
+    };
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(int)
+        || !frac.is_none_or(all_digits)
+        || (int.is_empty() && frac.is_none_or(str::is_empty))
+    {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    let out = match frac.filter(|f| !f.is_empty()) {
+        Some(f) => format!("{sign}{int}.{f}"),
+        None => format!("{sign}{int}"),
+    };
+    serde_json::from_str(&out).ok()
+}
+
 fn quantity(q: &Quantity) -> Value {
     let mut o = Map::new();
-    match q.value.trim().parse::<f64>() {
-        // Keep the literal as the number (serde_json keeps its digits).
-        Ok(_) => {
-            if let Ok(n) = serde_json::from_str::<serde_json::Number>(q.value.trim()) {
-                o.insert("value".into(), Value::Number(n));
-            }
-        }
-        Err(_) => return Value::Null,
-    }
+    // Not a number: the caller writes the text instead (never dropped).
+    let Some(n) = fhir_decimal(&q.value) else {
+        return Value::Null;
+    };
+    o.insert("value".into(), Value::Number(n));
     if let Some(c) = &q.comparator {
         put(&mut o, "comparator", json!(c));
     }
@@ -1635,6 +1668,20 @@ pub fn worker_bundle(w: &Worker) -> Result<Value, FhirError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_as_fhir_writes_them() {
+        let d = |t: &str| fhir_decimal(t).map(|n| n.to_string());
+        assert_eq!(d("007.25").as_deref(), Some("7.25"));
+        assert_eq!(d(" +3 ").as_deref(), Some("3"));
+        assert_eq!(d(".5").as_deref(), Some("0.5"));
+        assert_eq!(d("5.").as_deref(), Some("5"));
+        assert_eq!(d("-0.001").as_deref(), Some("-0.001"));
+        assert_eq!(d("00").as_deref(), Some("0"));
+        for bad in ["", ".", "-", "1e5", "1,5", "inf", "NaN", "1.2.3", ">5"] {
+            assert_eq!(d(bad), None, "{bad}");
+        }
+    }
     use crate::v2::{V2Options, map_message};
     use carecodec_hl7v2::Message;
     use carecodec_model::Source;
