@@ -404,14 +404,20 @@ fn patient(p: &Patient, id: &str) -> Value {
     o.insert("meta".into(), profile("Patient"));
     let mut ext = Vec::new();
     if let Some(e) = &p.ethnic_category {
-        ext.push(json!({
-            "url": format!("{UKCORE_SD}Extension-UKCore-EthnicCategory"),
-            "valueCodeableConcept": {"coding": [coding(&Code {
+        // An NHS Data Dictionary code in UK Core's England code system; any
+        // other code with the system it came with (the binding is extensible).
+        let code = match &e.value.system {
+            carecodec_model::CodeSystem::NhsDataDictionary(n) if n == "EthnicCategory" => Code {
                 system: carecodec_model::CodeSystem::Uri(
                     "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland".into(),
                 ),
                 ..e.value.clone()
-            })]}
+            },
+            _ => e.value.clone(),
+        };
+        ext.push(json!({
+            "url": format!("{UKCORE_SD}Extension-UKCore-EthnicCategory"),
+            "valueCodeableConcept": {"coding": [coding(&code)]}
         }));
     }
     put(&mut o, "extension", Value::Array(ext));
@@ -478,10 +484,18 @@ fn patient(p: &Patient, id: &str) -> Value {
         "address",
         Value::Array(p.addresses.iter().map(|a| address(&a.value)).collect()),
     );
+    // R4 pat-1: a contact needs a name, telecom, address or organization; one
+    // with only a relationship (an NK1 with NK1-3 alone) is not written.
     put(
         &mut o,
         "contact",
-        Value::Array(p.contacts.iter().map(contact).collect()),
+        Value::Array(
+            p.contacts
+                .iter()
+                .filter(|c| c.name.is_some() || !c.telecom.is_empty() || c.address.is_some())
+                .map(contact)
+                .collect(),
+        ),
     );
     let mut gp = Vec::new();
     if let Some(org) = &p.gp_practice {

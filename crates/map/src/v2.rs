@@ -591,14 +591,26 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
             }
         }
     }
+    // PID-22: an NHS Data Dictionary ethnic category (the England codes); any
+    // other code (US race/ethnicity tables…) keeps the system PID-22.3 names.
     p.ethnic_category = ctx.text("PID-22.1").map(|c| {
         let display = ctx.text("PID-22.2").map(|d| d.value);
+        let named = ctx.text("PID-22.3");
+        let mut sources = c.sources;
+        let system = if ETHNIC_CATEGORY_ENGLAND.contains(&c.value.as_str()) {
+            CodeSystem::NhsDataDictionary("EthnicCategory".into())
+        } else {
+            coding_system(named.as_ref().map_or("", |n| n.value.as_str()))
+        };
+        if let Some(n) = named {
+            sources.extend(n.sources);
+        }
         let code = Code {
-            system: CodeSystem::NhsDataDictionary("EthnicCategory".into()),
+            system,
             code: c.value,
             display,
         };
-        Sourced::from_many(code, c.sources)
+        Sourced::from_many(code, sources)
     });
     let death = ctx.datetime("PID-29");
     let flag = ctx.text("PID-30");
@@ -641,6 +653,11 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     };
     p
 }
+
+/// The NHS Data Dictionary ethnic category codes (UK Core EthnicCategoryEngland).
+const ETHNIC_CATEGORY_ENGLAND: &[&str] = &[
+    "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z", "99",
+];
 
 /// An administrative sex (PID-8, NK1-15): HL7 table 0001 codes, and the NHS
 /// Data Dictionary person gender codes some NHS feeds send instead (1 male,
@@ -1193,6 +1210,13 @@ fn coding_system(name: &str) -> CodeSystem {
         "DMD" => CodeSystem::Dmd,
         t if t.starts_with("HL7") && t.len() == 7 => {
             CodeSystem::V2Table(t.get(3..).unwrap_or(t).into())
+        }
+        // An ISO OID names the system itself.
+        t if t.contains('.')
+            && t.split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            CodeSystem::Uri(format!("urn:oid:{t}"))
         }
         other => CodeSystem::Local(other.into()),
     }

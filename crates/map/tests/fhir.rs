@@ -422,3 +422,35 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|W1|{pv1_4}||||||||||19\r"
         "19"
     );
 }
+
+#[test]
+fn us_ethnicity_is_not_an_nhs_category_and_bare_contacts_are_not_written() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|LAB|X|Y|Z|20240312091500||ORU^R01|1|P|2.5.1\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN|||||||||||||||||2186-5^Not Hispanic^CDCREC\r\
+NK1|1||MTH^Mother^HL70063\r",
+    )
+    .unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    let b = event_bundle(&event).unwrap();
+    let p = &b["entry"][0]["resource"];
+    let coding = &p["extension"][0]["valueCodeableConcept"]["coding"][0];
+    assert_eq!(coding["code"], "2186-5");
+    assert_ne!(
+        coding["system"],
+        "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland"
+    );
+    // NK1 with a relationship only: no Patient.contact (pat-1).
+    assert!(p.get("contact").is_none());
+    let r: carecodec_fhir::Resource = carecodec_fhir::json::from_str(&b.to_string()).unwrap();
+    let carecodec_fhir::Resource::Bundle(bundle) = &r else {
+        panic!()
+    };
+    let patient = bundle.entry[0].resource.as_ref().unwrap();
+    let profile = carecodec_fhir::uk_core::validate::Profile::for_resource(patient).unwrap();
+    assert!(
+        carecodec_fhir::uk_core::validate::validate(patient, profile)
+            .iter()
+            .all(|i| i.severity != carecodec_fhir::uk_core::validate::Severity::Error)
+    );
+}

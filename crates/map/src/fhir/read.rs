@@ -416,7 +416,13 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
                 p.ethnic_category = first_code(ctx, &format!("{path}.valueCodeableConcept"), cc)
                     .map(|c| {
                         c.map(|mut code| {
-                            code.system = CodeSystem::NhsDataDictionary("EthnicCategory".into());
+                            // The England code system is the NHS Data Dictionary's.
+                            let england =
+                                "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland";
+                            if code.system.uri() == england {
+                                code.system =
+                                    CodeSystem::NhsDataDictionary("EthnicCategory".into());
+                            }
                             code
                         })
                     });
