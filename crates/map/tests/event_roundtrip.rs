@@ -24,8 +24,9 @@ use carecodec_fhir::uk_core::validate::{Profile, Severity, validate};
 use carecodec_map::fhir::{event_bundle, read_bundle};
 use carecodec_model::{
     AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Encounter, EncounterClass, Event,
-    Identifier, NhsNumber, Observation, ObservationValue, PartialDate, PartialDateTime, Patient,
-    Precision, Quantity, ResultReport, ResultStatus, Source, Sourced,
+    HumanName, Identifier, Location, NhsNumber, Observation, ObservationValue, PartialDate,
+    PartialDateTime, Participant, Patient, Practitioner, Precision, Quantity, ResultReport,
+    ResultStatus, Source, Sourced,
 };
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use proptest::prelude::*;
@@ -128,6 +129,12 @@ fn observation() -> impl Strategy<Value = Observation> {
             text().prop_map(ObservationValue::Text),
             concept().prop_map(ObservationValue::Coded),
             date_time().prop_map(ObservationValue::DateTime),
+            (
+                proptest::option::of(quantity()),
+                proptest::option::of(quantity())
+            )
+                .prop_filter("a range has a bound", |(l, h)| l.is_some() || h.is_some())
+                .prop_map(|(low, high)| ObservationValue::Range { low, high }),
         ]),
         prop_oneof![
             Just(ResultStatus::Final),
@@ -140,16 +147,36 @@ fn observation() -> impl Strategy<Value = Observation> {
         ],
         proptest::option::of(date_time()),
         proptest::collection::vec(text(), 0..2),
+        proptest::option::of("[0-9]{1,2}-[0-9]{2,3}"),
+        proptest::collection::vec(
+            // Flags with the display the IG's table gives them (the writer adds it).
+            proptest::sample::select(
+                &[
+                    ("H", "High"),
+                    ("L", "Low"),
+                    ("N", "Normal"),
+                    ("A", "Abnormal"),
+                    ("HH", "Critical high"),
+                    ("LL", "Critical low"),
+                ][..],
+            ),
+            0..2,
+        ),
     )
-        .prop_map(|(code, value, status, effective, notes)| Observation {
-            code: s(code),
-            value: value.map(s),
-            reference_range: None,
-            interpretation: Vec::new(),
-            status: Some(s(status)),
-            effective: effective.map(s),
-            notes: notes.into_iter().map(s).collect(),
-        })
+        .prop_map(
+            |(code, value, status, effective, notes, range, flags)| Observation {
+                code: s(code),
+                value: value.map(s),
+                reference_range: range.map(s),
+                interpretation: flags
+                    .into_iter()
+                    .map(|(f, d)| s(Code::new(CodeSystem::V2Table("0078".into()), f, Some(d))))
+                    .collect(),
+                status: Some(s(status)),
+                effective: effective.map(s),
+                notes: notes.into_iter().map(s).collect(),
+            },
+        )
 }
 
 fn report() -> impl Strategy<Value = ResultReport> {
@@ -183,15 +210,24 @@ fn allergy() -> impl Strategy<Value = Allergy> {
         concept(),
         proptest::collection::vec(text(), 0..3),
         proptest::option::of((2000i32..2030, 1u32..13, 1u32..29)),
+        // The codes FHIR's category and criticality give back (DA and MA are
+        // both `medication`, read back as DA; MI and MO both `low`, read as MI).
+        proptest::option::of(proptest::sample::select(&["DA", "FA", "EA"][..])),
+        proptest::option::of(proptest::sample::select(&["SV", "MI", "U"][..])),
     )
-        .prop_map(|(code, reactions, identified)| Allergy {
-            code: s(code),
-            category: None,
-            severity: None,
-            reactions: reactions.into_iter().map(s).collect(),
-            identified: identified
-                .map(|(y, m, d)| s(PartialDate::day(NaiveDate::from_ymd_opt(y, m, d).unwrap()))),
-        })
+        .prop_map(
+            |(code, reactions, identified, category, severity)| Allergy {
+                code: s(code),
+                category: category
+                    .map(|c| s(Code::new(CodeSystem::V2Table("0127".into()), c, None))),
+                severity: severity
+                    .map(|c| s(Code::new(CodeSystem::V2Table("0128".into()), c, None))),
+                reactions: reactions.into_iter().map(s).collect(),
+                identified: identified.map(|(y, m, d)| {
+                    s(PartialDate::day(NaiveDate::from_ymd_opt(y, m, d).unwrap()))
+                }),
+            },
+        )
 }
 
 fn condition() -> impl Strategy<Value = Condition> {
@@ -199,6 +235,27 @@ fn condition() -> impl Strategy<Value = Condition> {
         code: s(code),
         diagnosis_type: None,
         recorded: recorded.map(s),
+    })
+}
+
+fn practitioner() -> impl Strategy<Value = Practitioner> {
+    ("[0-9]{7}", text(), proptest::collection::vec(text(), 0..2)).prop_map(
+        |(gmc, family, given)| Practitioner {
+            identifiers: vec![s(Identifier::Gmc(gmc))],
+            name: Some(s(HumanName {
+                family: Some(family),
+                given,
+                ..HumanName::default()
+            })),
+        },
+    )
+}
+
+fn location() -> impl Strategy<Value = Location> {
+    ("R[A-Z0-9]{2}[0-9]{2}", text()).prop_map(|(site, name)| Location {
+        identifiers: vec![s(Identifier::OdsSite(site))],
+        name: Some(s(name)),
+        ..Location::default()
     })
 }
 
@@ -215,20 +272,40 @@ fn encounter() -> impl Strategy<Value = Encounter> {
         proptest::option::of(date_time()),
         proptest::option::of(date_time()),
         proptest::option::of(concept()),
+        proptest::collection::vec(
+            (
+                proptest::sample::select(&["ATND", "REF", "CON", "ADM"][..]),
+                practitioner(),
+            ),
+            0..3,
+        ),
+        proptest::option::of(location()),
+        proptest::option::of(location()),
     )
-        .prop_map(|(visit, class, status, admitted, discharged, reason)| {
-            let mut e = Encounter::default();
-            e.identifiers.push(s(Identifier::VisitNumber {
-                value: visit,
-                authority: Some("RX1".into()),
-            }));
-            e.class = Some(s(class));
-            e.status = Some(status.to_owned());
-            e.admitted = admitted.map(s);
-            e.discharged = discharged.map(s);
-            e.reason = reason.map(s);
-            e
-        })
+        .prop_map(
+            |(visit, class, status, admitted, discharged, reason, parts, loc, prior)| {
+                let mut e = Encounter::default();
+                e.identifiers.push(s(Identifier::VisitNumber {
+                    value: visit,
+                    authority: Some("RX1".into()),
+                }));
+                e.class = Some(s(class));
+                e.status = Some(status.to_owned());
+                e.admitted = admitted.map(s);
+                e.discharged = discharged.map(s);
+                e.reason = reason.map(s);
+                e.participants = parts
+                    .into_iter()
+                    .map(|(role, practitioner)| Participant {
+                        role: role.into(),
+                        practitioner,
+                    })
+                    .collect();
+                e.location = loc;
+                e.prior_location = prior;
+                e
+            },
+        )
 }
 
 fn event() -> impl Strategy<Value = Event> {

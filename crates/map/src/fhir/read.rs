@@ -661,6 +661,16 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
         let path = format!("{base}.valueQuantity");
         quantity(ctx, &path, q)
             .map(|q| Sourced::new(ObservationValue::Quantity(q), Source::fhir(path)))
+    } else if let Some(rg) = r.get("valueRange") {
+        let path = format!("{base}.valueRange");
+        let low = rg
+            .get("low")
+            .and_then(|q| quantity(ctx, &format!("{path}.low"), q));
+        let high = rg
+            .get("high")
+            .and_then(|q| quantity(ctx, &format!("{path}.high"), q));
+        (low.is_some() || high.is_some())
+            .then(|| Sourced::new(ObservationValue::Range { low, high }, Source::fhir(path)))
     } else if let Some(s) = ctx.str(base, r, "valueString") {
         Some(s.map(ObservationValue::Text))
     } else if let Some(cc) = r.get("valueCodeableConcept") {
