@@ -1291,14 +1291,80 @@ fn encounter(
         ("prior", &e.prior_location, "completed"),
     ] {
         if let Some(l) = l {
-            let lid = uuid(&format!("{seed}/{tag}"));
-            let url = format!("urn:uuid:{lid}");
-            entries.push(entry(&url, location(l, &lid), "POST", "Location"));
+            let url = location_hierarchy(l, &format!("{seed}/{tag}"), entries);
             locs.push(json!({"location": {"reference": url}, "status": st}));
         }
     }
     put(&mut o, "location", Value::Array(locs));
     Value::Object(o)
+}
+
+/// A patient location (PV1-3, PV1-6) as the IG's PL[Location] hierarchy: one
+/// Location per part sent — facility (`si`), ward / point of care (`wa`),
+/// room (`ro`), bed (`bd`) — each `partOf` the next broader one, with
+/// `mode = instance`; the description (PL.9), identifiers and address go on
+/// the most granular one (identifiers on the facility when there is one).
+/// Returns the most granular Location's URL, which the Encounter refers to.
+/// A location with none of the parts is one Location, as [`location`] writes it.
+fn location_hierarchy(l: &Location, seed: &str, entries: &mut Vec<Value>) -> String {
+    let levels = [
+        (&l.facility, "si", "Site", "facility"),
+        (&l.ward, "wa", "Ward", "ward"),
+        (&l.room, "ro", "Room", "room"),
+        (&l.bed, "bd", "Bed", "bed"),
+    ];
+    let present: Vec<_> = levels.iter().filter(|(v, ..)| v.is_some()).collect();
+    if present.is_empty() {
+        let lid = uuid(seed);
+        let url = format!("urn:uuid:{lid}");
+        entries.push(entry(&url, location(l, &lid), "POST", "Location"));
+        return url;
+    }
+    let mut parent: Option<String> = None;
+    let last = present.len() - 1;
+    for (n, (value, code, display, tag)) in present.into_iter().enumerate() {
+        let Some(value) = value else { continue };
+        let lid = uuid(&format!("{seed}/{tag}"));
+        let url = format!("urn:uuid:{lid}");
+        let mut o = Map::new();
+        o.insert("resourceType".into(), json!("Location"));
+        o.insert("id".into(), json!(lid));
+        o.insert("meta".into(), profile("Location"));
+        let ids_here = if l.facility.is_some() {
+            *tag == "facility"
+        } else {
+            n == last
+        };
+        if ids_here {
+            put(
+                &mut o,
+                "identifier",
+                Value::Array(l.identifiers.iter().map(|i| identifier(&i.value)).collect()),
+            );
+        }
+        put(&mut o, "name", json!(value.value));
+        if n == last {
+            if let Some(d) = &l.name {
+                put(&mut o, "description", json!(d.value));
+            }
+        }
+        o.insert("mode".into(), json!("instance"));
+        o.insert(
+            "physicalType".into(),
+            json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": code, "display": display}]}),
+        );
+        if n == last {
+            if let Some(a) = &l.address {
+                put(&mut o, "address", address(&a.value));
+            }
+        }
+        if let Some(p) = &parent {
+            o.insert("partOf".into(), json!({"reference": p}));
+        }
+        entries.push(entry(&url, Value::Object(o), "POST", "Location"));
+        parent = Some(url);
+    }
+    parent.unwrap_or_default()
 }
 
 fn report(r: &ResultReport, id: &str, subject: &str, observations: &[String]) -> Value {

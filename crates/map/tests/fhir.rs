@@ -454,3 +454,64 @@ NK1|1||MTH^Mother^HL70063\r",
             .all(|i| i.severity != carecodec_fhir::uk_core::validate::Severity::Error)
     );
 }
+
+#[test]
+fn locations_as_the_ig_hierarchy_and_back() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|WARD1^ROOM2^BED3^RX1||||||||||||||||||||||||||||||||||||||||||20240312090000\r",
+    )
+    .unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    let b = event_bundle(&event).unwrap();
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&b.to_string()).unwrap();
+    let entries = b["entry"].as_array().unwrap();
+    let by_url = |u: &serde_json::Value| {
+        entries
+            .iter()
+            .find(|e| &e["fullUrl"] == u)
+            .map(|e| e["resource"].clone())
+            .unwrap()
+    };
+    let enc = &entries[1]["resource"];
+    let bed = by_url(&enc["location"][0]["location"]["reference"]);
+    assert_eq!(bed["name"], "BED3");
+    assert_eq!(bed["physicalType"]["coding"][0]["code"], "bd");
+    let room = by_url(&bed["partOf"]["reference"]);
+    assert_eq!(
+        (
+            room["name"].as_str(),
+            room["physicalType"]["coding"][0]["code"].as_str()
+        ),
+        (Some("ROOM2"), Some("ro"))
+    );
+    let ward = by_url(&room["partOf"]["reference"]);
+    assert_eq!(ward["name"], "WARD1");
+    let site = by_url(&ward["partOf"]["reference"]);
+    assert_eq!(
+        (
+            site["name"].as_str(),
+            site["physicalType"]["coding"][0]["code"].as_str()
+        ),
+        (Some("RX1"), Some("si"))
+    );
+    assert!(site.get("partOf").is_none());
+    // Read back: the parts again.
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert_eq!(
+        report
+            .unmapped
+            .iter()
+            .filter(|u| u.raw.contains("WARD1"))
+            .count(),
+        0
+    );
+    let l = back.encounter.unwrap().location.unwrap();
+    let v = |s: &Option<carecodec_model::Sourced<String>>| s.as_ref().map(|x| x.value.clone());
+    assert_eq!(v(&l.bed).as_deref(), Some("BED3"));
+    assert_eq!(v(&l.room).as_deref(), Some("ROOM2"));
+    assert_eq!(v(&l.ward).as_deref(), Some("WARD1"));
+    assert_eq!(v(&l.facility).as_deref(), Some("RX1"));
+}

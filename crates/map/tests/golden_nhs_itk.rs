@@ -98,6 +98,24 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ("RelatedPerson.address.postalCode", "YO32 5TT"),
             ("Encounter.class.code", "IMP"),
             ("Encounter.identifier.value", "2139"),
+            // PV1-3 RCB^OBS1^BAY2-6^RCB55: bed, partOf room, partOf ward (partOf site).
+            ("Encounter.location.location->Location.name", "BAY2-6"),
+            (
+                "Encounter.location.location->Location.physicalType.coding.code",
+                "bd",
+            ),
+            (
+                "Encounter.location.location->Location.partOf->Location.name",
+                "OBS1",
+            ),
+            (
+                "Encounter.location.location->Location.partOf->Location.partOf->Location.name",
+                "RCB",
+            ),
+            (
+                "Encounter.location.location->Location.partOf->Location.partOf->Location.physicalType.coding.code",
+                "wa",
+            ),
             // PV1-4 `13` and PV1-14 `19` are NHS Data Dictionary codes.
             (
                 "Encounter.hospitalization.extension{https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-AdmissionMethod}.valueCodeableConcept.coding.code",

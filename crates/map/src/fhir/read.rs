@@ -511,6 +511,53 @@ fn location(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Location {
     l
 }
 
+/// A Location and the ones it is `partOf` (the IG's PL hierarchy the writer
+/// makes): each level's name goes to the part its physical type says (`bd`
+/// bed, `ro` room, `wa` ward, `si` facility), a Location without one is the
+/// name; descriptions, identifiers and the address are collected.
+fn location_hierarchy(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Location {
+    let mut l = Location::default();
+    let mut current = Some((base.to_owned(), r));
+    // Bounded: a partOf cycle cannot loop.
+    for _ in 0..8 {
+        let Some((b, r)) = current.take() else { break };
+        for (i, id) in items(r, "identifier") {
+            if let Some(x) = identifier(ctx, &format!("{b}.identifier[{i}]"), id) {
+                l.identifiers.push(x);
+            }
+        }
+        let kind = r
+            .pointer("/physicalType/coding/0/code")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(t) = r.get("physicalType") {
+            ctx.take(&format!("{b}.physicalType"), t);
+        }
+        if let Some(m) = r.get("mode") {
+            ctx.take(&format!("{b}.mode"), m);
+        }
+        let name = ctx.str(&b, r, "name");
+        match kind.as_str() {
+            "bd" => l.bed = name,
+            "ro" => l.room = name,
+            "wa" => l.ward = name,
+            "si" => l.facility = name,
+            _ => l.name = name.or(l.name.take()),
+        }
+        if let Some(d) = ctx.str(&b, r, "description") {
+            l.name = Some(d);
+        }
+        if let Some(a) = r.get("address") {
+            l.address = Some(address(ctx, &format!("{b}.address"), a));
+        }
+        current = r
+            .get("partOf")
+            .and_then(|p| resolve(ctx, &format!("{b}.partOf"), p));
+    }
+    l
+}
+
 /// Follows a reference to a resource in the Bundle, consuming the reference.
 fn resolve<'v>(ctx: &mut Ctx<'v>, path: &str, reference: &Value) -> Option<(String, &'v Value)> {
     let target = reference.get("reference")?.as_str()?;
@@ -574,7 +621,7 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
             .get("location")
             .and_then(|x| resolve(ctx, &format!("{path}.location"), x))
         {
-            let loc = location(ctx, &lb, lr);
+            let loc = location_hierarchy(ctx, &lb, lr);
             if status == "completed" {
                 e.prior_location = Some(loc);
             } else {

@@ -572,7 +572,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "location-hierarchy",
-        "one Location per PL component chained by partOf (mode, description, physical type, status) in the converter; one Location named from facility, ward, room and bed in carecodec",
+        "both write the IG's PL hierarchy, but the converter's Encounter refers to the point of care (IG and carecodec: the bed), it adds floor and building, types the point of care `lvl` (carecodec `wa`) and joins every component into a description",
     ),
     (
         "assigner-organisation",
