@@ -53,6 +53,11 @@ const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
 const UKCORE_SD: &str = "https://fhir.hl7.org.uk/StructureDefinition/";
+/// R5 backports for an encounter's expected start and end (IG: PV2-8, PV2-9).
+const PLANNED_START: &str =
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedStartDate";
+const PLANNED_END: &str =
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedEndDate";
 /// Core extension for a time of birth on `Patient.birthDate` (UK Core slice `birthTime`).
 const BIRTH_TIME: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
 
@@ -1278,13 +1283,19 @@ fn encounter(
         put(&mut hosp, "dischargeDisposition", uk_or_v2(&d.value));
     }
     put(&mut o, "hospitalization", Value::Object(hosp));
+    let mut ext = Vec::new();
     if let Some(m) = &e.discharge_method {
-        put(
-            &mut o,
-            "extension",
-            json!([{"url": format!("{UKCORE_SD}Extension-UKCore-DischargeMethod"), "valueCodeableConcept": uk_or_v2(&m.value)}]),
-        );
+        ext.push(json!({"url": format!("{UKCORE_SD}Extension-UKCore-DischargeMethod"), "valueCodeableConcept": uk_or_v2(&m.value)}));
     }
+    for (url, t) in [
+        (PLANNED_START, &e.expected_admit),
+        (PLANNED_END, &e.expected_discharge),
+    ] {
+        if let Some(t) = t {
+            ext.push(json!({"url": url, "valueDateTime": date_time(&t.value)}));
+        }
+    }
+    put(&mut o, "extension", Value::Array(ext));
     let mut locs = Vec::new();
     for (tag, l, st) in [
         ("location", &e.location, "active"),

@@ -1197,6 +1197,10 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     // PV2-3 admit reason, a CWE (coding systems named as in CWE.3).
     if let Some(pv2) = seg("PV2", 1).filter(|_| ctx.msg.segment("PV2", 1).is_some()) {
         e.reason = cwe(ctx, pv2.field(3));
+        // PV2-8/9 expected admit / discharge (IG: the R5 plannedStartDate /
+        // plannedEndDate extensions).
+        e.expected_admit = ctx.datetime(pv2.field(8));
+        e.expected_discharge = ctx.datetime(pv2.field(9));
     }
     e
 }

@@ -515,3 +515,41 @@ PV1|1|I|WARD1^ROOM2^BED3^RX1||||||||||||||||||||||||||||||||||||||||||2024031209
     assert_eq!(v(&l.ward).as_deref(), Some("WARD1"));
     assert_eq!(v(&l.facility).as_deref(), Some("RX1"));
 }
+
+#[test]
+fn expected_admission_and_discharge() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A05|1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1\r\
+PV2|||Labour|||||202407010900|202407051200\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let b = event_bundle(&event).unwrap();
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&b.to_string()).unwrap();
+    let enc = &b["entry"][1]["resource"];
+    let ext = enc["extension"].as_array().unwrap();
+    let at = |suffix: &str| {
+        ext.iter()
+            .find(|x| x["url"].as_str().unwrap().ends_with(suffix))
+            .map(|x| x["valueDateTime"].clone())
+            .unwrap()
+    };
+    assert_eq!(at("plannedStartDate"), "2024-07-01T09:00:00+01:00");
+    assert_eq!(at("plannedEndDate"), "2024-07-05T12:00:00+01:00");
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    let e = back.encounter.unwrap();
+    assert_eq!(
+        e.expected_discharge.unwrap().value.at,
+        event
+            .encounter
+            .unwrap()
+            .expected_discharge
+            .unwrap()
+            .value
+            .at
+    );
+}

@@ -205,6 +205,15 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ("Encounter.reasonCode.coding.code", "Labour"),
             // PID-24 `N`.
             ("Patient.multipleBirthBoolean", "false"),
+            // PV2-8/9 expected admission and discharge: midnight BST.
+            (
+                "Encounter.extension{http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedStartDate}.valueDateTime",
+                "2010-09-29T23:00:00Z",
+            ),
+            (
+                "Encounter.extension{http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedEndDate}.valueDateTime",
+                "2010-09-30T23:00:00Z",
+            ),
         ],
     ),
     (

@@ -307,6 +307,10 @@ pub struct Encounter {
     pub admission_method: Option<Sourced<Code>>,
     /// Source of admission (NHS Data Dictionary code, or v2 table 0023, as sent).
     pub admit_source: Option<Sourced<Code>>,
+    /// Expected admission (v2 PV2-8).
+    pub expected_admit: Option<Sourced<PartialDateTime>>,
+    /// Expected discharge (v2 PV2-9; the NHS expected date of discharge).
+    pub expected_discharge: Option<Sourced<PartialDateTime>>,
     /// Discharge method / disposition.
     pub discharge_method: Option<Sourced<Code>>,
     /// Discharge destination.

@@ -634,6 +634,16 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
     }
     for (i, x) in items(r, "extension") {
         let url = x.get("url").and_then(Value::as_str).unwrap_or_default();
+        if url == super::PLANNED_START || url == super::PLANNED_END {
+            let path = format!("{base}.extension[{i}]");
+            let _ = ctx.str(&path, x, "url");
+            let t = date_time_at(ctx, &path, x, "valueDateTime");
+            if url == super::PLANNED_START {
+                e.expected_admit = t;
+            } else {
+                e.expected_discharge = t;
+            }
+        }
         if url.ends_with("Extension-UKCore-DischargeMethod") {
             let path = format!("{base}.extension[{i}]");
             ctx.take(&format!("{path}.url"), x.get("url").unwrap_or(&Value::Null));
