@@ -245,7 +245,7 @@ fn concept(c: &Concept) -> Value {
 }
 
 fn code_cc(c: &Code) -> Value {
-    json!({"coding": [coding(c)]})
+    obj([("coding", Value::Array(vec![coding(c)]))])
 }
 
 fn name(n: &HumanName) -> Value {
@@ -360,7 +360,24 @@ fn gender(g: Gender) -> &'static str {
 }
 
 fn entry(full_url: &str, resource: Value, method: &str, url: &str) -> Value {
-    json!({"fullUrl": full_url, "resource": resource, "request": {"method": method, "url": url}})
+    let request = obj([("method", method.into()), ("url", url.into())]);
+    obj([
+        ("fullUrl", full_url.into()),
+        ("resource", resource),
+        ("request", request),
+    ])
+}
+
+/// A JSON object from its members, moving the values in: `json!` passes a
+/// `Value` member through serde, copying it whole (a Bundle's resources were
+/// each copied once more that way).
+fn obj<const N: usize>(members: [(&str, Value); N]) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
 }
 
 fn profile(name: &str) -> Value {
@@ -504,10 +521,16 @@ fn patient(p: &Patient, id: &str) -> Value {
     );
     let mut gp = Vec::new();
     if let Some(org) = &p.gp_practice {
-        gp.push(json!({"type": "Organization", "identifier": identifier(&org.value)}));
+        gp.push(obj([
+            ("type", "Organization".into()),
+            ("identifier", identifier(&org.value)),
+        ]));
     }
     if let Some(doc) = &p.gp {
-        gp.push(json!({"type": "Practitioner", "identifier": identifier(&doc.value)}));
+        gp.push(obj([
+            ("type", "Practitioner".into()),
+            ("identifier", identifier(&doc.value)),
+        ]));
     }
     put(&mut o, "generalPractitioner", Value::Array(gp));
     Value::Object(o)
@@ -783,7 +806,7 @@ fn practitioner(p: &Practitioner, id: &str) -> Value {
         Value::Array(p.identifiers.iter().map(|i| identifier(&i.value)).collect()),
     );
     if let Some(n) = &p.name {
-        put(&mut o, "name", json!([name(&n.value)]));
+        put(&mut o, "name", Value::Array(vec![name(&n.value)]));
     }
     Value::Object(o)
 }
@@ -844,7 +867,7 @@ fn organisation(org: &Organisation, id: &str) -> Value {
         put(
             &mut o,
             "partOf",
-            json!({"identifier": identifier(&p.value)}),
+            obj([("identifier", identifier(&p.value))]),
         );
     }
     Value::Object(o)
@@ -1261,7 +1284,7 @@ fn encounter(
     }
     put(&mut o, "period", Value::Object(period));
     if let Some(r) = &e.reason {
-        put(&mut o, "reasonCode", json!([concept(&r.value)]));
+        put(&mut o, "reasonCode", Value::Array(vec![concept(&r.value)]));
     }
     let mut hosp = Map::new();
     if let Some(m) = &e.admission_method {
@@ -1273,7 +1296,7 @@ fn encounter(
                 json!([{"url": format!("{UKCORE_SD}Extension-UKCore-AdmissionMethod"), "valueCodeableConcept": cc}]),
             ),
             // A v2 admission type (table 0007): Encounter.type, as the IG maps PV1-4.
-            None => put(&mut o, "type", json!([admission_type(&m.value)])),
+            None => put(&mut o, "type", Value::Array(vec![admission_type(&m.value)])),
         }
     }
     if let Some(s) = &e.admit_source {
@@ -1562,7 +1585,10 @@ pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<Value, FhirE
             let header = message_header(event, &hid, focus);
             entries.insert(
                 0,
-                json!({"fullUrl": format!("urn:uuid:{hid}"), "resource": header}),
+                obj([
+                    ("fullUrl", format!("urn:uuid:{hid}").into()),
+                    ("resource", header),
+                ]),
             );
         }
     }
@@ -1705,7 +1731,11 @@ pub fn worker_bundle(w: &Worker) -> Result<Value, FhirError> {
         role.insert("id".into(), json!(rid));
         role.insert("meta".into(), profile("PractitionerRole"));
         if let Some(n) = &a.number {
-            put(&mut role, "identifier", json!([identifier(&n.value)]));
+            put(
+                &mut role,
+                "identifier",
+                Value::Array(vec![identifier(&n.value)]),
+            );
         }
         let active = a.end.is_none() && a.status.as_deref().is_none_or(|s| !s.contains("Term"));
         role.insert("active".into(), json!(active));
@@ -1753,7 +1783,11 @@ pub fn worker_bundle(w: &Worker) -> Result<Value, FhirError> {
             "PractitionerRole",
         ));
     }
-    Ok(json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}))
+    Ok(obj([
+        ("resourceType", "Bundle".into()),
+        ("type", "transaction".into()),
+        ("entry", Value::Array(entries)),
+    ]))
 }
 
 #[cfg(test)]
