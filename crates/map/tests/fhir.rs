@@ -10,6 +10,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use carecodec_hl7v2::Message;
@@ -66,28 +68,9 @@ fn check(name: &str, bytes: &[u8]) -> usize {
 
 /// Strict R4, then the UK Core profile checks on every entry: no errors.
 fn uk_core_valid(name: &str, bundle: &serde_json::Value) {
-    use carecodec_fhir::uk_core::validate::{Profile, Severity, validate};
-    let r: carecodec_fhir::Resource = carecodec_fhir::json::from_str(&bundle.to_string())
-        .unwrap_or_else(|e| panic!("{name}: Bundle is not valid R4: {e}"));
-    let carecodec_fhir::Resource::Bundle(b) = &r else {
-        panic!("{name}: not a Bundle")
-    };
-    for (n, e) in b.entry.iter().enumerate() {
-        let Some(inner) = e.resource.as_ref() else {
-            continue;
-        };
-        let Some(profile) = Profile::for_resource(inner) else {
-            continue;
-        };
-        let errors: Vec<String> = validate(inner, profile)
-            .into_iter()
-            .filter(|i| i.severity == Severity::Error)
-            .map(|i| format!("{}: {}", i.location, i.message))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{name}: entry {n} fails {profile}: {errors:#?}"
-        );
+    match common::uk_core_errors(bundle) {
+        Ok(errors) => assert!(errors.is_empty(), "{name}: {errors:#?}"),
+        Err(e) => panic!("{name}: {e}"),
     }
 }
 

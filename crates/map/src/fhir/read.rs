@@ -338,11 +338,7 @@ fn gender(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<Gender>> {
 
 fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
     let mut p = Patient::default();
-    for (i, id) in items(r, "identifier") {
-        if let Some(x) = identifier(ctx, &format!("{base}.identifier[{i}]"), id) {
-            p.identifiers.push(x);
-        }
-    }
+    p.identifiers.extend(identifiers(ctx, base, r));
     for (i, n) in items(r, "name") {
         p.names.push(name(ctx, &format!("{base}.name[{i}]"), n));
     }
@@ -482,11 +478,7 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
 
 fn practitioner(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Practitioner {
     let mut p = Practitioner::default();
-    for (i, id) in items(r, "identifier") {
-        if let Some(x) = identifier(ctx, &format!("{base}.identifier[{i}]"), id) {
-            p.identifiers.push(x);
-        }
-    }
+    p.identifiers.extend(identifiers(ctx, base, r));
     p.name = items(r, "name")
         .next()
         .map(|(i, n)| name(ctx, &format!("{base}.name[{i}]"), n));
@@ -495,11 +487,7 @@ fn practitioner(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Practitioner {
 
 fn location(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Location {
     let mut l = Location::default();
-    for (i, id) in items(r, "identifier") {
-        if let Some(x) = identifier(ctx, &format!("{base}.identifier[{i}]"), id) {
-            l.identifiers.push(x);
-        }
-    }
+    l.identifiers.extend(identifiers(ctx, base, r));
     l.name = ctx.str(base, r, "name");
     if let Some(t) = r.get("physicalType") {
         // Derived from the bed (PL.3) when written; nothing more to read.
@@ -521,11 +509,7 @@ fn location_hierarchy(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Location {
     // Bounded: a partOf cycle cannot loop.
     for _ in 0..8 {
         let Some((b, r)) = current.take() else { break };
-        for (i, id) in items(r, "identifier") {
-            if let Some(x) = identifier(ctx, &format!("{b}.identifier[{i}]"), id) {
-                l.identifiers.push(x);
-            }
-        }
+        l.identifiers.extend(identifiers(ctx, &b, r));
         let kind = r
             .pointer("/physicalType/coding/0/code")
             .and_then(Value::as_str)
@@ -567,11 +551,7 @@ fn resolve<'v>(ctx: &mut Ctx<'v>, path: &str, reference: &Value) -> Option<(Stri
 
 fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
     let mut e = Encounter::default();
-    for (i, id) in items(r, "identifier") {
-        if let Some(x) = identifier(ctx, &format!("{base}.identifier[{i}]"), id) {
-            e.identifiers.push(x);
-        }
-    }
+    e.identifiers.extend(identifiers(ctx, base, r));
     e.status = ctx.str(base, r, "status").map(|s| s.value);
     if let Some(c) = r.get("class") {
         let path = format!("{base}.class");
@@ -827,11 +807,7 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
         };
     }
     for (base, r) in &resources {
-        for k in ["resourceType", "id", "meta"] {
-            if let Some(v) = r.get(k) {
-                ctx.take(&format!("{base}.{k}"), v);
-            }
-        }
+        take_resource_head(&mut ctx, base, r);
         match r.get("resourceType").and_then(Value::as_str) {
             Some("Patient") if event.patient.is_none() => {
                 event.patient = Some(patient(&mut ctx, base, r));
@@ -919,11 +895,7 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                     ordered_by: None,
                     observations: Vec::new(),
                 };
-                for (i, id) in items(r, "identifier") {
-                    if let Some(x) = identifier(&mut ctx, &format!("{base}.identifier[{i}]"), id) {
-                        report.identifiers.push(x);
-                    }
-                }
+                report.identifiers.extend(identifiers(&mut ctx, base, r));
                 for (i, res) in items(r, "result") {
                     if let Some((ob, or)) = resolve(&mut ctx, &format!("{base}.result[{i}]"), res) {
                         if let Some(o) = observation(&mut ctx, &ob, or) {
@@ -1052,14 +1024,26 @@ fn message_header(ctx: &mut Ctx<'_>, base: &str, r: &Value, event: &mut Event) {
     }
 }
 
+/// Every identifier of resource `r` at `base`.
+fn identifiers(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Vec<Sourced<Identifier>> {
+    items(r, "identifier")
+        .filter_map(|(i, id)| identifier(ctx, &format!("{base}.identifier[{i}]"), id))
+        .collect()
+}
+
+/// A resource's `resourceType`, `id` and `meta`: structural, consumed.
+fn take_resource_head(ctx: &mut Ctx<'_>, base: &str, r: &Value) {
+    for k in ["resourceType", "id", "meta"] {
+        if let Some(v) = r.get(k) {
+            ctx.take(&format!("{base}.{k}"), v);
+        }
+    }
+}
+
 /// Organization → an organisation (identifiers, name, the parent's identifier).
 fn organisation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Organisation {
     let mut o = Organisation::default();
-    for (i, id) in items(r, "identifier") {
-        if let Some(x) = identifier(ctx, &format!("{base}.identifier[{i}]"), id) {
-            o.identifiers.push(x);
-        }
-    }
+    o.identifiers.extend(identifiers(ctx, base, r));
     o.name = ctx.str(base, r, "name");
     if let Some(id) = r.pointer("/partOf/identifier") {
         o.part_of = identifier(ctx, &format!("{base}.partOf.identifier"), id);
@@ -1140,11 +1124,7 @@ pub fn read_workers(doc: &Value) -> (Vec<Worker>, MappingReport) {
         if kind(r).as_deref() != Some("Practitioner") {
             continue;
         }
-        for k in ["resourceType", "id", "meta"] {
-            if let Some(v) = r.get(k) {
-                ctx.take(&format!("{base}.{k}"), v);
-            }
-        }
+        take_resource_head(&mut ctx, base, r);
         let mut w = Worker::default();
         for (i, id) in items(r, "identifier") {
             let path = format!("{base}.identifier[{i}]");
@@ -1227,21 +1207,13 @@ pub fn read_workers(doc: &Value) -> (Vec<Worker>, MappingReport) {
         }
         if let Some(o) = r.get("organization") {
             if let Some((ob, or)) = resolve(&mut ctx, &format!("{base}.organization"), o) {
-                for k in ["resourceType", "id", "meta"] {
-                    if let Some(v) = or.get(k) {
-                        ctx.take(&format!("{ob}.{k}"), v);
-                    }
-                }
+                take_resource_head(&mut ctx, &ob, or);
                 a.organisation = Some(organisation(&mut ctx, &ob, or));
             }
         }
         if let Some((i, l)) = items(r, "location").next() {
             if let Some((lb, lr)) = resolve(&mut ctx, &format!("{base}.location[{i}]"), l) {
-                for k in ["resourceType", "id", "meta"] {
-                    if let Some(v) = lr.get(k) {
-                        ctx.take(&format!("{lb}.{k}"), v);
-                    }
-                }
+                take_resource_head(&mut ctx, &lb, lr);
                 a.location = Some(location(&mut ctx, &lb, lr));
             }
         }

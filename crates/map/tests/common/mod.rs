@@ -1,0 +1,50 @@
+//! Checks shared by the mapping tests.
+
+use carecodec_fhir::Resource;
+use carecodec_fhir::uk_core::validate::{Profile, Severity, validate};
+use serde_json::Value;
+
+/// The problems of a written Bundle: `Err` when it does not read strictly as
+/// R4, else every UK Core error of its entries (`entry N, Profile: location:
+/// message`); an empty list means valid.
+pub fn uk_core_errors(bundle: &Value) -> Result<Vec<String>, String> {
+    let r: Resource = carecodec_fhir::json::from_str(&bundle.to_string())
+        .map_err(|e| format!("not valid R4: {e}"))?;
+    let Resource::Bundle(b) = &r else {
+        return Err("not a Bundle".into());
+    };
+    let mut errors = Vec::new();
+    for (n, e) in b.entry.iter().enumerate() {
+        let Some(inner) = e.resource.as_ref() else {
+            continue;
+        };
+        let Some(profile) = Profile::for_resource(inner) else {
+            continue;
+        };
+        errors.extend(
+            validate(inner, profile)
+                .into_iter()
+                .filter(|i| i.severity == Severity::Error)
+                .map(|i| format!("entry {n}, {profile}: {}: {}", i.location, i.message)),
+        );
+    }
+    Ok(errors)
+}
+
+/// `v` with every `sources` list removed (values read back from FHIR say
+/// where in the Bundle they came from, not where the original came from).
+#[allow(dead_code)] // not every test binary compares model values
+pub fn without_sources(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.remove("sources");
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
