@@ -212,6 +212,22 @@ pub fn identifier(id: &Identifier) -> Value {
         Identifier::OdsSite(v) => sys(ODS_SITE, v),
         Identifier::SdsUser(v) => sys("https://fhir.nhs.uk/Id/sds-user-id", v),
         Identifier::SdsRoleProfile(v) => sys("https://fhir.nhs.uk/Id/sds-role-profile-id", v),
+        Identifier::Typed {
+            kind,
+            value,
+            authority,
+        } => {
+            let mut o = Map::new();
+            o.insert(
+                "type".into(),
+                json!({"coding": [{"system": V2_0203, "code": fhir_code(kind)}]}),
+            );
+            o.insert("value".into(), json!(value));
+            if let Some(a) = authority {
+                o.insert("assigner".into(), assigner(a));
+            }
+            Value::Object(o)
+        }
         Identifier::Other { system, value } => match system {
             Some(s) if s.starts_with("http") || s.starts_with("urn:") => sys(s, value),
             Some(s) => json!({"type": {"text": s}, "value": value}),
@@ -221,10 +237,31 @@ pub fn identifier(id: &Identifier) -> Value {
     }
 }
 
+/// Text as a FHIR `code` (no leading, trailing or repeated whitespace, no
+/// line breaks: `[^\s]+( [^\s]+)*`); empty when nothing is left, which
+/// [`put`] leaves out. Source codes can carry such whitespace (a v2 field read
+/// across a stray line break); R4 rejects it.
+fn fhir_code(text: &str) -> Value {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    Value::String(out)
+}
+
+/// Text as a FHIR `uri` (no whitespace: each run becomes `%20`).
+fn fhir_uri(text: &str) -> Value {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    Value::String(words.join("%20"))
+}
+
 fn coding(c: &Code) -> Value {
     let mut o = Map::new();
-    put(&mut o, "system", json!(c.system.uri()));
-    put(&mut o, "code", json!(c.code));
+    put(&mut o, "system", fhir_uri(&c.system.uri()));
+    put(&mut o, "code", fhir_code(&c.code));
     if let Some(d) = &c.display {
         put(&mut o, "display", json!(d));
     }
@@ -947,7 +984,7 @@ fn quantity(q: &Quantity) -> Value {
     }
     if let Some(u) = &q.ucum {
         put(&mut o, "system", json!("http://unitsofmeasure.org"));
-        put(&mut o, "code", json!(u));
+        put(&mut o, "code", fhir_code(u));
     }
     Value::Object(o)
 }
@@ -1180,7 +1217,7 @@ fn nhs_code(c: &Code) -> Option<Value> {
     };
     let (_, system, codes) = NHS_CODES.iter().find(|(table, ..)| table == t)?;
     codes.contains(&c.code.as_str()).then(|| {
-        json!({"coding": [{"system": format!("https://fhir.hl7.org.uk/CodeSystem/{system}"), "code": c.code}]})
+        json!({"coding": [{"system": format!("https://fhir.hl7.org.uk/CodeSystem/{system}"), "code": fhir_code(&c.code)}]})
     })
 }
 
@@ -1640,7 +1677,7 @@ fn message_header(event: &Event, id: &str, focus: Vec<Value>) -> Value {
             "system".into(),
             json!("http://terminology.hl7.org/CodeSystem/v2-0003"),
         );
-        coding.insert("code".into(), json!(t));
+        put(&mut coding, "code", fhir_code(t));
     }
     coding.insert("display".into(), json!(event.message_type));
     o.insert("eventCoding".into(), Value::Object(coding));

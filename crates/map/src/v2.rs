@@ -440,6 +440,16 @@ fn reps(msg: &Message<'_>, at: impl Loc) -> u32 {
     })
 }
 
+/// HL7 table 0203 types read as a hospital number (MRN).
+const MRN_TYPES: &[&str] = &["MR", "MRT", "PI", "PT", "PE", "PN", "U"];
+
+/// A table 0203 type code: two to five upper-case letters or digits.
+fn is_type_code(t: &str) -> bool {
+    (2..=5).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 fn classify_id(
     ctx: &mut Ctx<'_, '_>,
     value: &str,
@@ -480,6 +490,16 @@ fn classify_id(
             value: value.to_owned(),
             authority,
         },
+        // Any other HL7 table 0203 type (AN account number, SS, DL, PPN, …)
+        // is kept with its type, and never keys the patient.
+        Some(other) if !MRN_TYPES.contains(&other) && is_type_code(other) => Identifier::Typed {
+            kind: other.to_owned(),
+            value: value.to_owned(),
+            authority,
+        },
+        // A hospital number: typed MR, MRT, PI, PT, PE, PN or U, untyped as PAS
+        // feeds often send it, or with something that is not a type code in
+        // CX.5 (read leniently, as before).
         _ => Identifier::Mrn {
             value: value.to_owned(),
             authority: authority.or_else(|| ctx.opts.trust_ods.clone()),

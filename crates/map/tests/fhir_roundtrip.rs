@@ -90,7 +90,16 @@ fn patient() -> impl Strategy<Value = Patient> {
                 if let Some((value, authority)) = mrn {
                     p.identifiers.push(Sourced::new(
                         Identifier::Mrn {
-                            value,
+                            value: value.clone(),
+                            authority: Some(authority.clone()),
+                        },
+                        src(),
+                    ));
+                    // The same number as an account number: kept with its type.
+                    p.identifiers.push(Sourced::new(
+                        Identifier::Typed {
+                            kind: "AN".into(),
+                            value: format!("A{value}"),
                             authority: Some(authority),
                         },
                         src(),

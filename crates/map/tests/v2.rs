@@ -150,6 +150,38 @@ fn invalid_nhs_number_is_reported_and_not_used_as_key() {
 }
 
 #[test]
+fn other_identifier_types_are_kept_and_never_key_the_patient() {
+    // An account number (AN) before the hospital number: it keeps its type and
+    // authority, and the MRN keys the record.
+    let (e, r) = map(
+        b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||A55^^^RX1^AN~K9^^^RX1^MR||X^Y\r",
+    );
+    let ids: Vec<_> = e
+        .patient
+        .unwrap()
+        .identifiers
+        .into_iter()
+        .map(|i| i.value)
+        .collect();
+    assert_eq!(
+        ids[0],
+        Identifier::Typed {
+            kind: "AN".into(),
+            value: "A55".into(),
+            authority: Some("RX1".into())
+        }
+    );
+    assert!(matches!(&r.identity[0].key, Some(Identifier::Mrn { value, .. }) if value == "K9"));
+    // Only an account number: quarantined, never guessed.
+    let (_, r) =
+        map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||A55^^^RX1^AN||X^Y\r");
+    assert!(r.quarantined());
+    // PI (patient internal identifier) is a hospital number like MR.
+    let (_, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||K7^^^RX1^PI||X^Y\r");
+    assert!(matches!(&r.identity[0].key, Some(Identifier::Mrn { value, .. }) if value == "K7"));
+}
+
+#[test]
 fn nhs_data_dictionary_gender_codes_and_invalid_sex() {
     let (e, _) = map(
         b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||9434765919^^^NHS^NH||X^Y|||2\r",

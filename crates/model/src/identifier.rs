@@ -282,6 +282,17 @@ pub enum Identifier {
         /// Assigning authority.
         authority: Option<String>,
     },
+    /// An identifier of another HL7 table 0203 type (`AN` account number,
+    /// `SS`, `DL`, `PPN`, …) with the authority that assigned it. It is kept,
+    /// and never keys a record.
+    Typed {
+        /// The HL7 table 0203 identifier type code.
+        kind: String,
+        /// The value.
+        value: String,
+        /// Assigning authority.
+        authority: Option<String>,
+    },
     /// Anything else, with the system or type it came with.
     Other {
         /// System URI, v2 identifier type, or authority.
@@ -303,6 +314,7 @@ impl Identifier {
             | Identifier::EsrEmployee { value, .. }
             | Identifier::NiNumber { value, .. }
             | Identifier::VisitNumber { value, .. }
+            | Identifier::Typed { value, .. }
             | Identifier::Other { value, .. } => value,
             Identifier::Gmc(v)
             | Identifier::Gmp(v)
@@ -336,6 +348,7 @@ impl Identifier {
             Identifier::SdsUser(_) => "sds-user",
             Identifier::SdsRoleProfile(_) => "sds-role-profile",
             Identifier::VisitNumber { .. } => "visit-number",
+            Identifier::Typed { .. } => "typed",
             Identifier::Other { .. } => "other",
         }
     }

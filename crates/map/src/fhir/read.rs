@@ -13,7 +13,7 @@ use carecodec_model::{
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
 
-use super::{BIRTH_TIME, NHS_NUMBER, ODS_ORG, ODS_SITE};
+use super::{BIRTH_TIME, NHS_NUMBER, ODS_ORG, ODS_SITE, V2_0203};
 
 struct Ctx<'v> {
     used: HashSet<String>,
@@ -217,6 +217,15 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
         }
         (_, Some("MR"), _) => Identifier::Mrn { value, authority },
         (_, Some("VN"), _) => Identifier::VisitNumber { value, authority },
+        (None, Some(kind), _)
+            if id.pointer("/type/coding/0/system").and_then(Value::as_str) == Some(V2_0203) =>
+        {
+            Identifier::Typed {
+                kind: kind.to_owned(),
+                value,
+                authority,
+            }
+        }
         (_, _, Some("ESR person id")) => Identifier::EsrPerson { vpd: vpd(), value },
         (_, _, Some("ESR assignment number")) => Identifier::EsrAssignment { vpd: vpd(), value },
         (_, _, Some("ESR position number")) => Identifier::EsrPosition { vpd: vpd(), value },
