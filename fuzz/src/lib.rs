@@ -9,6 +9,7 @@ pub mod esr;
 pub mod fhir;
 pub mod fhir_xml;
 pub mod hl7v2;
+pub mod map;
 
 /// A fuzz target: its name (the file stem under `fuzz_targets/`) and body.
 pub type Target = (&'static str, fn(&[u8]));
@@ -20,5 +21,6 @@ pub fn targets() -> Vec<Target> {
     all.extend_from_slice(fhir::TARGETS);
     all.extend_from_slice(fhir_xml::TARGETS);
     all.extend_from_slice(esr::TARGETS);
+    all.extend_from_slice(map::TARGETS);
     all
 }

@@ -1,0 +1,98 @@
+//! Fuzz bodies for `carecodec-map`: whatever the input, mapping never panics,
+//! its accounting balances, and every Bundle it writes is valid R4 that reads
+//! back balanced.
+
+use carecodec_hl7v2::Message;
+use carecodec_map::esr::{EsrOptions, map_go};
+use carecodec_map::fhir::{
+    BundleType, event_bundle_with, read_bundle, read_workers, worker_bundle,
+};
+use carecodec_map::v2::{V2Options, map_message};
+
+/// The map fuzz targets: name (file stem under `fuzz_targets/`) and body.
+pub const TARGETS: &[crate::Target] = &[("map_v2", v2), ("map_fhir", fhir), ("map_esr", esr)];
+
+/// A written Bundle must read strictly as R4 and back into the model balanced.
+fn check_bundle(bundle: &serde_json::Value) {
+    let text = bundle.to_string();
+    if let Err(e) = carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text) {
+        panic!("the mapper wrote invalid R4: {e}\n{text}");
+    }
+    let (_, report) = read_bundle(bundle);
+    assert!(report.balanced());
+}
+
+/// Arbitrary bytes as an HL7 v2 message → model (balanced report) → both
+/// Bundle types (valid R4, read back balanced).
+pub fn v2(data: &[u8]) {
+    let Ok(msg) = Message::parse(data) else {
+        return;
+    };
+    let Ok((event, report)) = map_message(&msg, &V2Options::default()) else {
+        return;
+    };
+    assert!(report.balanced());
+    for kind in [BundleType::Transaction, BundleType::Message] {
+        if let Ok(bundle) = event_bundle_with(&event, kind) {
+            check_bundle(&bundle);
+        }
+    }
+}
+
+/// Arbitrary bytes as FHIR JSON → events and workers (balanced), and what they
+/// give written again as Bundles (valid R4).
+pub fn fhir(data: &[u8]) {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    if let Ok(bundle) = event_bundle_with(&event, BundleType::Transaction) {
+        check_bundle(&bundle);
+    }
+    let (workers, report) = read_workers(&doc);
+    assert!(report.balanced());
+    for w in &workers {
+        if let Ok(bundle) = worker_bundle(w) {
+            let text = bundle.to_string();
+            if let Err(e) = carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text) {
+                panic!("the mapper wrote invalid R4: {e}\n{text}");
+            }
+        }
+    }
+}
+
+/// Arbitrary bytes as an ESR GO file → workers as at the extract date
+/// (balanced report), each written as a valid R4 Bundle.
+pub fn esr(data: &[u8]) {
+    let mapping = map_go(
+        data,
+        Some("GO_999_GDW_GOF_20250301_00000101.DAT"),
+        &EsrOptions::at_extract_date(),
+    );
+    assert!(mapping.report.balanced());
+    for w in &mapping.workers {
+        if let Ok(bundle) = worker_bundle(w) {
+            let text = bundle.to_string();
+            if let Err(e) = carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text) {
+                panic!("the mapper wrote invalid R4: {e}\n{text}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bundled_samples_map_cleanly() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data");
+        for dir in ["hl7v2", "fhir", "esr"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+                super::v2(&bytes);
+                super::fhir(&bytes);
+                super::esr(&bytes);
+            }
+        }
+    }
+}
