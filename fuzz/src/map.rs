@@ -12,12 +12,20 @@ use carecodec_map::v2::{V2Options, map_message};
 /// The map fuzz targets: name (file stem under `fuzz_targets/`) and body.
 pub const TARGETS: &[crate::Target] = &[("map_v2", v2), ("map_fhir", fhir), ("map_esr", esr)];
 
+/// A written Bundle must read strictly as R4.
+fn assert_r4(bundle: &serde_json::Value) {
+    let text = bundle.to_string();
+    let parsed = carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text);
+    assert!(
+        parsed.is_ok(),
+        "the mapper wrote invalid R4: {:?}\n{text}",
+        parsed.err()
+    );
+}
+
 /// A written Bundle must read strictly as R4 and back into the model balanced.
 fn check_bundle(bundle: &serde_json::Value) {
-    let text = bundle.to_string();
-    if let Err(e) = carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text) {
-        panic!("the mapper wrote invalid R4: {e}\n{text}");
-    }
+    assert_r4(bundle);
     let (_, report) = read_bundle(bundle);
     assert!(report.balanced());
 }
@@ -54,10 +62,7 @@ pub fn fhir(data: &[u8]) {
     assert!(report.balanced());
     for w in &workers {
         if let Ok(bundle) = worker_bundle(w) {
-            let text = bundle.to_string();
-            if let Err(e) = carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text) {
-                panic!("the mapper wrote invalid R4: {e}\n{text}");
-            }
+            assert_r4(&bundle);
         }
     }
 }
@@ -73,10 +78,7 @@ pub fn esr(data: &[u8]) {
     assert!(mapping.report.balanced());
     for w in &mapping.workers {
         if let Ok(bundle) = worker_bundle(w) {
-            let text = bundle.to_string();
-            if let Err(e) = carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text) {
-                panic!("the mapper wrote invalid R4: {e}\n{text}");
-            }
+            assert_r4(&bundle);
         }
     }
 }
