@@ -1,6 +1,6 @@
 //! Fuzz target bodies.
 //!
-//! Each `fuzz_targets/<name>.rs` calls one function listed in [`TARGETS`], and
+//! Each `fuzz_targets/<name>.rs` calls one function listed in [`targets`], and
 //! `tests/seeds.rs` replays every file in `seeds/<name>/` through the same
 //! function in an ordinary `cargo test`, so a crash once found stays fixed.
 //! A body must never panic and must return quickly on any input.

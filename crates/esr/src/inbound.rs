@@ -264,7 +264,7 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
     Ok(out)
 }
 
-/// Error from [`write`].
+/// Error from [`write()`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {

@@ -290,11 +290,24 @@ fn feature_name(resource: &str) -> String {
 }
 
 fn doc_line(s: &str) -> String {
-    let one = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    one.replace('[', "\\[")
-        .replace(']', "\\]")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.split_whitespace()
+        .map(|w| {
+            let w = w
+                .replace('[', "\\[")
+                .replace(']', "\\]")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            // A bare URL becomes an autolink (rustdoc warns on bare URLs).
+            if w.starts_with("http://") || w.starts_with("https://") {
+                let end = w.trim_end_matches(['.', ',', ')', ';', ':']).len();
+                let (url, tail) = w.split_at(end);
+                format!("<{url}>{tail}")
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn elements(sd: &Value) -> Vec<Value> {
@@ -703,7 +716,7 @@ fn write_struct(s: &Struct, m: &Model, out: &mut String) {
     for f in &s.fields {
         let _ = writeln!(
             out,
-            "    /// {} (`{}`{}, {}{})",
+            "    /// {} (`{}{}`, {}{})",
             doc_line(&f.doc),
             f.json,
             if matches!(f.kind, Kind::Choice(_)) {
@@ -714,7 +727,9 @@ fn write_struct(s: &Struct, m: &Model, out: &mut String) {
             if f.fhir_types.is_empty() {
                 String::new()
             } else {
-                format!("{}, ", doc_line(&f.fhir_types))
+                // In a code span: kept as written (no escapes, no autolinks).
+                let types = f.fhir_types.split_whitespace().collect::<Vec<_>>();
+                format!("`{}`, ", types.join(" "))
             },
             f.card
         );

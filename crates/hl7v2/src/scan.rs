@@ -1,6 +1,6 @@
 //! The no-allocation core: delimiter discovery and the offset index.
 //!
-//! [`scan`] makes one pass over a message's bytes and records, in a reusable
+//! `scan` makes one pass over a message's bytes and records, in a reusable
 //! [`Index`], where each segment starts and ends and where each of its fields
 //! starts. Nothing is copied and nothing is allocated per field: once the
 //! index's vectors have grown to the size of the largest message seen, parsing

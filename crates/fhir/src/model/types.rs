@@ -32,29 +32,29 @@ pub type SimpleQuantity = Quantity;
 /// FHIR element `Address`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Address {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// home | work | temp | old | billing - purpose of this address (`use`, code, 0..1)
+    /// home | work | temp | old | billing - purpose of this address (`use`, `code`, 0..1)
     pub use_: Option<Primitive<String>>,
-    /// postal | physical | both (`type`, code, 0..1)
+    /// postal | physical | both (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// Text representation of the address (`text`, string, 0..1)
+    /// Text representation of the address (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
-    /// Street name, number, direction & P.O. Box etc. (`line`, string, 0..*)
+    /// Street name, number, direction & P.O. Box etc. (`line`, `string`, 0..*)
     pub line: Vec<Primitive<String>>,
-    /// Name of city, town etc. (`city`, string, 0..1)
+    /// Name of city, town etc. (`city`, `string`, 0..1)
     pub city: Option<Primitive<String>>,
-    /// District name (aka county) (`district`, string, 0..1)
+    /// District name (aka county) (`district`, `string`, 0..1)
     pub district: Option<Primitive<String>>,
-    /// Sub-unit of country (abbreviations ok) (`state`, string, 0..1)
+    /// Sub-unit of country (abbreviations ok) (`state`, `string`, 0..1)
     pub state: Option<Primitive<String>>,
-    /// Postal code for area (`postalCode`, string, 0..1)
+    /// Postal code for area (`postalCode`, `string`, 0..1)
     pub postal_code: Option<Primitive<String>>,
-    /// Country (e.g. can be ISO 3166 2 or 3 letter code) (`country`, string, 0..1)
+    /// Country (e.g. can be ISO 3166 2 or 3 letter code) (`country`, `string`, 0..1)
     pub country: Option<Primitive<String>>,
-    /// Time period when address was/is in use (`period`, Period, 0..1)
+    /// Time period when address was/is in use (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 
@@ -118,15 +118,15 @@ impl ToJson for Address {
 /// FHIR element `Annotation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Annotation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Individual responsible for the annotation (`author`[x], Reference | string, 0..1)
+    /// Individual responsible for the annotation (`author[x]`, `Reference | string`, 0..1)
     pub author: Option<AnnotationAuthor>,
-    /// When the annotation was made (`time`, dateTime, 0..1)
+    /// When the annotation was made (`time`, `dateTime`, 0..1)
     pub time: Option<Primitive<String>>,
-    /// The annotation - text content (as markdown) (`text`, markdown, 1..1)
+    /// The annotation - text content (as markdown) (`text`, `markdown`, 1..1)
     pub text: Option<Primitive<String>>,
 }
 
@@ -172,25 +172,25 @@ impl ToJson for Annotation {
 /// FHIR element `Attachment`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Attachment {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Mime type of the content, with charset etc. (`contentType`, code, 0..1)
+    /// Mime type of the content, with charset etc. (`contentType`, `code`, 0..1)
     pub content_type: Option<Primitive<String>>,
-    /// Human language of the content (BCP-47) (`language`, code, 0..1)
+    /// Human language of the content (BCP-47) (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Data inline, base64ed (`data`, base64Binary, 0..1)
+    /// Data inline, base64ed (`data`, `base64Binary`, 0..1)
     pub data: Option<Primitive<String>>,
-    /// Uri where the data can be found (`url`, url, 0..1)
+    /// Uri where the data can be found (`url`, `url`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Number of bytes of content (if url provided) (`size`, unsignedInt, 0..1)
+    /// Number of bytes of content (if url provided) (`size`, `unsignedInt`, 0..1)
     pub size: Option<Primitive<u32>>,
-    /// Hash of the data (sha-1, base64ed) (`hash`, base64Binary, 0..1)
+    /// Hash of the data (sha-1, base64ed) (`hash`, `base64Binary`, 0..1)
     pub hash: Option<Primitive<String>>,
-    /// Label to display in place of the data (`title`, string, 0..1)
+    /// Label to display in place of the data (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Date attachment was first created (`creation`, dateTime, 0..1)
+    /// Date attachment was first created (`creation`, `dateTime`, 0..1)
     pub creation: Option<Primitive<String>>,
 }
 
@@ -249,13 +249,13 @@ impl ToJson for Attachment {
 /// FHIR element `CodeableConcept`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CodeableConcept {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Code defined by a terminology system (`coding`, Coding, 0..*)
+    /// Code defined by a terminology system (`coding`, `Coding`, 0..*)
     pub coding: Vec<Coding>,
-    /// Plain text representation of the concept (`text`, string, 0..1)
+    /// Plain text representation of the concept (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
 }
 
@@ -295,19 +295,19 @@ impl ToJson for CodeableConcept {
 /// FHIR element `Coding`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Coding {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Identity of the terminology system (`system`, uri, 0..1)
+    /// Identity of the terminology system (`system`, `uri`, 0..1)
     pub system: Option<Primitive<String>>,
-    /// Version of the system - if relevant (`version`, string, 0..1)
+    /// Version of the system - if relevant (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Symbol in syntax defined by the system (`code`, code, 0..1)
+    /// Symbol in syntax defined by the system (`code`, `code`, 0..1)
     pub code: Option<Primitive<String>>,
-    /// Representation defined by the system (`display`, string, 0..1)
+    /// Representation defined by the system (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
-    /// If this coding was chosen directly by the user (`userSelected`, boolean, 0..1)
+    /// If this coding was chosen directly by the user (`userSelected`, `boolean`, 0..1)
     pub user_selected: Option<Primitive<bool>>,
 }
 
@@ -357,13 +357,13 @@ impl ToJson for Coding {
 /// FHIR element `ContactDetail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContactDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Name of an individual to contact (`name`, string, 0..1)
+    /// Name of an individual to contact (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Contact details for individual or organization (`telecom`, ContactPoint, 0..*)
+    /// Contact details for individual or organization (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
 }
 
@@ -403,19 +403,19 @@ impl ToJson for ContactDetail {
 /// FHIR element `ContactPoint`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContactPoint {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// phone | fax | email | pager | url | sms | other (`system`, code, 0..1)
+    /// phone | fax | email | pager | url | sms | other (`system`, `code`, 0..1)
     pub system: Option<Primitive<String>>,
-    /// The actual contact point details (`value`, string, 0..1)
+    /// The actual contact point details (`value`, `string`, 0..1)
     pub value: Option<Primitive<String>>,
-    /// home | work | temp | old | mobile - purpose of this contact point (`use`, code, 0..1)
+    /// home | work | temp | old | mobile - purpose of this contact point (`use`, `code`, 0..1)
     pub use_: Option<Primitive<String>>,
-    /// Specify preferred order of use (1 = highest) (`rank`, positiveInt, 0..1)
+    /// Specify preferred order of use (1 = highest) (`rank`, `positiveInt`, 0..1)
     pub rank: Option<Primitive<u32>>,
-    /// Time period when the contact point was/is in use (`period`, Period, 0..1)
+    /// Time period when the contact point was/is in use (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 
@@ -464,15 +464,15 @@ impl ToJson for ContactPoint {
 /// FHIR element `Contributor`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Contributor {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// author | editor | reviewer | endorser (`type`, code, 1..1)
+    /// author | editor | reviewer | endorser (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Who contributed the content (`name`, string, 1..1)
+    /// Who contributed the content (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Contact details of the contributor (`contact`, ContactDetail, 0..*)
+    /// Contact details of the contributor (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
 }
 
@@ -517,25 +517,25 @@ impl ToJson for Contributor {
 /// FHIR element `DataRequirement`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataRequirement {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// The type of the required data (`type`, code, 1..1)
+    /// The type of the required data (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// The profile of the required data (`profile`, canonical, 0..*)
+    /// The profile of the required data (`profile`, `canonical`, 0..*)
     pub profile: Vec<Primitive<String>>,
-    /// E.g. Patient, Practitioner, RelatedPerson, Organization, Location, Device (`subject`[x], CodeableConcept | Reference, 0..1)
+    /// E.g. Patient, Practitioner, RelatedPerson, Organization, Location, Device (`subject[x]`, `CodeableConcept | Reference`, 0..1)
     pub subject: Option<DataRequirementSubject>,
-    /// Indicates specific structure elements that are referenced by the knowledge module (`mustSupport`, string, 0..*)
+    /// Indicates specific structure elements that are referenced by the knowledge module (`mustSupport`, `string`, 0..*)
     pub must_support: Vec<Primitive<String>>,
-    /// What codes are expected (`codeFilter`, Element, 0..*)
+    /// What codes are expected (`codeFilter`, `Element`, 0..*)
     pub code_filter: Vec<DataRequirementCodeFilter>,
-    /// What dates/date ranges are expected (`dateFilter`, Element, 0..*)
+    /// What dates/date ranges are expected (`dateFilter`, `Element`, 0..*)
     pub date_filter: Vec<DataRequirementDateFilter>,
-    /// Number of results (`limit`, positiveInt, 0..1)
+    /// Number of results (`limit`, `positiveInt`, 0..1)
     pub limit: Option<Primitive<u32>>,
-    /// Order of the results (`sort`, Element, 0..*)
+    /// Order of the results (`sort`, `Element`, 0..*)
     pub sort: Vec<DataRequirementSort>,
 }
 
@@ -593,17 +593,17 @@ impl ToJson for DataRequirement {
 /// FHIR element `DataRequirement.codeFilter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataRequirementCodeFilter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// A code-valued attribute to filter on (`path`, string, 0..1)
+    /// A code-valued attribute to filter on (`path`, `string`, 0..1)
     pub path: Option<Primitive<String>>,
-    /// A coded (token) parameter to search on (`searchParam`, string, 0..1)
+    /// A coded (token) parameter to search on (`searchParam`, `string`, 0..1)
     pub search_param: Option<Primitive<String>>,
-    /// Valueset for the filter (`valueSet`, canonical, 0..1)
+    /// Valueset for the filter (`valueSet`, `canonical`, 0..1)
     pub value_set: Option<Primitive<String>>,
-    /// What code is expected (`code`, Coding, 0..*)
+    /// What code is expected (`code`, `Coding`, 0..*)
     pub code: Vec<Coding>,
 }
 
@@ -649,15 +649,15 @@ impl ToJson for DataRequirementCodeFilter {
 /// FHIR element `DataRequirement.dateFilter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataRequirementDateFilter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// A date-valued attribute to filter on (`path`, string, 0..1)
+    /// A date-valued attribute to filter on (`path`, `string`, 0..1)
     pub path: Option<Primitive<String>>,
-    /// A date valued parameter to search on (`searchParam`, string, 0..1)
+    /// A date valued parameter to search on (`searchParam`, `string`, 0..1)
     pub search_param: Option<Primitive<String>>,
-    /// The value of the filter, as a Period, DateTime, or Duration value (`value`[x], dateTime | Period | Duration, 0..1)
+    /// The value of the filter, as a Period, DateTime, or Duration value (`value[x]`, `dateTime | Period | Duration`, 0..1)
     pub value: Option<DataRequirementDateFilterValue>,
 }
 
@@ -702,13 +702,13 @@ impl ToJson for DataRequirementDateFilter {
 /// FHIR element `DataRequirement.sort`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataRequirementSort {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// The name of the attribute to perform the sort (`path`, string, 1..1)
+    /// The name of the attribute to perform the sort (`path`, `string`, 1..1)
     pub path: Option<Primitive<String>>,
-    /// ascending | descending (`direction`, code, 1..1)
+    /// ascending | descending (`direction`, `code`, 1..1)
     pub direction: Option<Primitive<String>>,
 }
 
@@ -751,37 +751,37 @@ impl ToJson for DataRequirementSort {
 /// FHIR element `Dosage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dosage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The order of the dosage instructions (`sequence`, integer, 0..1)
+    /// The order of the dosage instructions (`sequence`, `integer`, 0..1)
     pub sequence: Option<Primitive<i32>>,
-    /// Free text dosage instructions e.g. SIG (`text`, string, 0..1)
+    /// Free text dosage instructions e.g. SIG (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
-    /// Supplemental instruction or warnings to the patient - e.g. "with meals", "may cause drowsiness" (`additionalInstruction`, CodeableConcept, 0..*)
+    /// Supplemental instruction or warnings to the patient - e.g. "with meals", "may cause drowsiness" (`additionalInstruction`, `CodeableConcept`, 0..*)
     pub additional_instruction: Vec<CodeableConcept>,
-    /// Patient or consumer oriented instructions (`patientInstruction`, string, 0..1)
+    /// Patient or consumer oriented instructions (`patientInstruction`, `string`, 0..1)
     pub patient_instruction: Option<Primitive<String>>,
-    /// When medication should be administered (`timing`, Timing, 0..1)
+    /// When medication should be administered (`timing`, `Timing`, 0..1)
     pub timing: Option<Timing>,
-    /// Take "as needed" (for x) (`asNeeded`[x], boolean | CodeableConcept, 0..1)
+    /// Take "as needed" (for x) (`asNeeded[x]`, `boolean | CodeableConcept`, 0..1)
     pub as_needed: Option<DosageAsNeeded>,
-    /// Body site to administer to (`site`, CodeableConcept, 0..1)
+    /// Body site to administer to (`site`, `CodeableConcept`, 0..1)
     pub site: Option<CodeableConcept>,
-    /// How drug should enter body (`route`, CodeableConcept, 0..1)
+    /// How drug should enter body (`route`, `CodeableConcept`, 0..1)
     pub route: Option<CodeableConcept>,
-    /// Technique for administering medication (`method`, CodeableConcept, 0..1)
+    /// Technique for administering medication (`method`, `CodeableConcept`, 0..1)
     pub method: Option<CodeableConcept>,
-    /// Amount of medication administered (`doseAndRate`, Element, 0..*)
+    /// Amount of medication administered (`doseAndRate`, `Element`, 0..*)
     pub dose_and_rate: Vec<DosageDoseAndRate>,
-    /// Upper limit on medication per unit of time (`maxDosePerPeriod`, Ratio, 0..1)
+    /// Upper limit on medication per unit of time (`maxDosePerPeriod`, `Ratio`, 0..1)
     pub max_dose_per_period: Option<Ratio>,
-    /// Upper limit on medication per administration (`maxDosePerAdministration`, Quantity, 0..1)
+    /// Upper limit on medication per administration (`maxDosePerAdministration`, `Quantity`, 0..1)
     pub max_dose_per_administration: Option<Quantity>,
-    /// Upper limit on medication per lifetime of the patient (`maxDosePerLifetime`, Quantity, 0..1)
+    /// Upper limit on medication per lifetime of the patient (`maxDosePerLifetime`, `Quantity`, 0..1)
     pub max_dose_per_lifetime: Option<Quantity>,
 }
 
@@ -852,15 +852,15 @@ impl ToJson for Dosage {
 /// FHIR element `Dosage.doseAndRate`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DosageDoseAndRate {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// The kind of dose or rate specified (`type`, CodeableConcept, 0..1)
+    /// The kind of dose or rate specified (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Amount of medication per dose (`dose`[x], Range | Quantity, 0..1)
+    /// Amount of medication per dose (`dose[x]`, `Range | Quantity`, 0..1)
     pub dose: Option<DosageDoseAndRateDose>,
-    /// Amount of medication per unit of time (`rate`[x], Ratio | Range | Quantity, 0..1)
+    /// Amount of medication per unit of time (`rate[x]`, `Ratio | Range | Quantity`, 0..1)
     pub rate: Option<DosageDoseAndRateRate>,
 }
 
@@ -905,79 +905,79 @@ impl ToJson for DosageDoseAndRate {
 /// FHIR element `ElementDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElementDefinition {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Path of the element in the hierarchy of elements (`path`, string, 1..1)
+    /// Path of the element in the hierarchy of elements (`path`, `string`, 1..1)
     pub path: Option<Primitive<String>>,
-    /// xmlAttr | xmlText | typeAttr | cdaText | xhtml (`representation`, code, 0..*)
+    /// xmlAttr | xmlText | typeAttr | cdaText | xhtml (`representation`, `code`, 0..*)
     pub representation: Vec<Primitive<String>>,
-    /// Name for this particular element (in a set of slices) (`sliceName`, string, 0..1)
+    /// Name for this particular element (in a set of slices) (`sliceName`, `string`, 0..1)
     pub slice_name: Option<Primitive<String>>,
-    /// If this slice definition constrains an inherited slice definition (or not) (`sliceIsConstraining`, boolean, 0..1)
+    /// If this slice definition constrains an inherited slice definition (or not) (`sliceIsConstraining`, `boolean`, 0..1)
     pub slice_is_constraining: Option<Primitive<bool>>,
-    /// Name for element to display with or prompt for element (`label`, string, 0..1)
+    /// Name for element to display with or prompt for element (`label`, `string`, 0..1)
     pub label: Option<Primitive<String>>,
-    /// Corresponding codes in terminologies (`code`, Coding, 0..*)
+    /// Corresponding codes in terminologies (`code`, `Coding`, 0..*)
     pub code: Vec<Coding>,
-    /// This element is sliced - slices follow (`slicing`, Element, 0..1)
+    /// This element is sliced - slices follow (`slicing`, `Element`, 0..1)
     pub slicing: Option<ElementDefinitionSlicing>,
-    /// Concise definition for space-constrained presentation (`short`, string, 0..1)
+    /// Concise definition for space-constrained presentation (`short`, `string`, 0..1)
     pub short: Option<Primitive<String>>,
-    /// Full formal definition as narrative text (`definition`, markdown, 0..1)
+    /// Full formal definition as narrative text (`definition`, `markdown`, 0..1)
     pub definition: Option<Primitive<String>>,
-    /// Comments about the use of this element (`comment`, markdown, 0..1)
+    /// Comments about the use of this element (`comment`, `markdown`, 0..1)
     pub comment: Option<Primitive<String>>,
-    /// Why this resource has been created (`requirements`, markdown, 0..1)
+    /// Why this resource has been created (`requirements`, `markdown`, 0..1)
     pub requirements: Option<Primitive<String>>,
-    /// Other names (`alias`, string, 0..*)
+    /// Other names (`alias`, `string`, 0..*)
     pub alias: Vec<Primitive<String>>,
-    /// Minimum Cardinality (`min`, unsignedInt, 0..1)
+    /// Minimum Cardinality (`min`, `unsignedInt`, 0..1)
     pub min: Option<Primitive<u32>>,
-    /// Maximum Cardinality (a number or *) (`max`, string, 0..1)
+    /// Maximum Cardinality (a number or *) (`max`, `string`, 0..1)
     pub max: Option<Primitive<String>>,
-    /// Base definition information for tools (`base`, Element, 0..1)
+    /// Base definition information for tools (`base`, `Element`, 0..1)
     pub base: Option<ElementDefinitionBase>,
-    /// Reference to definition of content for the element (`contentReference`, uri, 0..1)
+    /// Reference to definition of content for the element (`contentReference`, `uri`, 0..1)
     pub content_reference: Option<Primitive<String>>,
-    /// Data type and Profile for this element (`type`, Element, 0..*)
+    /// Data type and Profile for this element (`type`, `Element`, 0..*)
     pub type_: Vec<ElementDefinitionType>,
-    /// Specified value if missing from instance (`defaultValue`[x], base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta, 0..1)
+    /// Specified value if missing from instance (`defaultValue[x]`, `base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta`, 0..1)
     pub default_value: Option<AnyValue>,
-    /// Implicit meaning when this element is missing (`meaningWhenMissing`, markdown, 0..1)
+    /// Implicit meaning when this element is missing (`meaningWhenMissing`, `markdown`, 0..1)
     pub meaning_when_missing: Option<Primitive<String>>,
-    /// What the order of the elements means (`orderMeaning`, string, 0..1)
+    /// What the order of the elements means (`orderMeaning`, `string`, 0..1)
     pub order_meaning: Option<Primitive<String>>,
-    /// Value must be exactly this (`fixed`[x], base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta, 0..1)
+    /// Value must be exactly this (`fixed[x]`, `base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta`, 0..1)
     pub fixed: Option<AnyValue>,
-    /// Value must have at least these property values (`pattern`[x], base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta, 0..1)
+    /// Value must have at least these property values (`pattern[x]`, `base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta`, 0..1)
     pub pattern: Option<AnyValue>,
-    /// Example value (as defined for type) (`example`, Element, 0..*)
+    /// Example value (as defined for type) (`example`, `Element`, 0..*)
     pub example: Vec<ElementDefinitionExample>,
-    /// Minimum Allowed Value (for some types) (`minValue`[x], date | dateTime | instant | time | decimal | integer | positiveInt | unsignedInt | Quantity, 0..1)
+    /// Minimum Allowed Value (for some types) (`minValue[x]`, `date | dateTime | instant | time | decimal | integer | positiveInt | unsignedInt | Quantity`, 0..1)
     pub min_value: Option<ElementDefinitionMinValue>,
-    /// Maximum Allowed Value (for some types) (`maxValue`[x], date | dateTime | instant | time | decimal | integer | positiveInt | unsignedInt | Quantity, 0..1)
+    /// Maximum Allowed Value (for some types) (`maxValue[x]`, `date | dateTime | instant | time | decimal | integer | positiveInt | unsignedInt | Quantity`, 0..1)
     pub max_value: Option<ElementDefinitionMaxValue>,
-    /// Max length for strings (`maxLength`, integer, 0..1)
+    /// Max length for strings (`maxLength`, `integer`, 0..1)
     pub max_length: Option<Primitive<i32>>,
-    /// Reference to invariant about presence (`condition`, id, 0..*)
+    /// Reference to invariant about presence (`condition`, `id`, 0..*)
     pub condition: Vec<Primitive<String>>,
-    /// Condition that must evaluate to true (`constraint`, Element, 0..*)
+    /// Condition that must evaluate to true (`constraint`, `Element`, 0..*)
     pub constraint: Vec<ElementDefinitionConstraint>,
-    /// If the element must be supported (`mustSupport`, boolean, 0..1)
+    /// If the element must be supported (`mustSupport`, `boolean`, 0..1)
     pub must_support: Option<Primitive<bool>>,
-    /// If this modifies the meaning of other elements (`isModifier`, boolean, 0..1)
+    /// If this modifies the meaning of other elements (`isModifier`, `boolean`, 0..1)
     pub is_modifier: Option<Primitive<bool>>,
-    /// Reason that this element is marked as a modifier (`isModifierReason`, string, 0..1)
+    /// Reason that this element is marked as a modifier (`isModifierReason`, `string`, 0..1)
     pub is_modifier_reason: Option<Primitive<String>>,
-    /// Include when _summary = true? (`isSummary`, boolean, 0..1)
+    /// Include when _summary = true? (`isSummary`, `boolean`, 0..1)
     pub is_summary: Option<Primitive<bool>>,
-    /// ValueSet details if this is coded (`binding`, Element, 0..1)
+    /// ValueSet details if this is coded (`binding`, `Element`, 0..1)
     pub binding: Option<ElementDefinitionBinding>,
-    /// Map element to another set of definitions (`mapping`, Element, 0..*)
+    /// Map element to another set of definitions (`mapping`, `Element`, 0..*)
     pub mapping: Vec<ElementDefinitionMapping>,
 }
 
@@ -1344,17 +1344,17 @@ impl ToJson for ElementDefinition {
 /// FHIR element `ElementDefinition.slicing`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElementDefinitionSlicing {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Element values that are used to distinguish the slices (`discriminator`, Element, 0..*)
+    /// Element values that are used to distinguish the slices (`discriminator`, `Element`, 0..*)
     pub discriminator: Vec<ElementDefinitionSlicingDiscriminator>,
-    /// Text description of how slicing works (or not) (`description`, string, 0..1)
+    /// Text description of how slicing works (or not) (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// If elements must be in same order as slices (`ordered`, boolean, 0..1)
+    /// If elements must be in same order as slices (`ordered`, `boolean`, 0..1)
     pub ordered: Option<Primitive<bool>>,
-    /// closed | open | openAtEnd (`rules`, code, 1..1)
+    /// closed | open | openAtEnd (`rules`, `code`, 1..1)
     pub rules: Option<Primitive<String>>,
 }
 
@@ -1401,13 +1401,13 @@ impl ToJson for ElementDefinitionSlicing {
 /// FHIR element `ElementDefinition.slicing.discriminator`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElementDefinitionSlicingDiscriminator {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// value | exists | pattern | type | profile (`type`, code, 1..1)
+    /// value | exists | pattern | type | profile (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Path to element value (`path`, string, 1..1)
+    /// Path to element value (`path`, `string`, 1..1)
     pub path: Option<Primitive<String>>,
 }
 
@@ -1458,15 +1458,15 @@ impl ToJson for ElementDefinitionSlicingDiscriminator {
 /// FHIR element `ElementDefinition.base`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElementDefinitionBase {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Path that identifies the base element (`path`, string, 1..1)
+    /// Path that identifies the base element (`path`, `string`, 1..1)
     pub path: Option<Primitive<String>>,
-    /// Min cardinality of the base element (`min`, unsignedInt, 1..1)
+    /// Min cardinality of the base element (`min`, `unsignedInt`, 1..1)
     pub min: Option<Primitive<u32>>,
-    /// Max cardinality of the base element (`max`, string, 1..1)
+    /// Max cardinality of the base element (`max`, `string`, 1..1)
     pub max: Option<Primitive<String>>,
 }
 
@@ -1513,19 +1513,19 @@ impl ToJson for ElementDefinitionBase {
 /// FHIR element `ElementDefinition.type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElementDefinitionType {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Data type or Resource (reference to definition) (`code`, uri, 1..1)
+    /// Data type or Resource (reference to definition) (`code`, `uri`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Profiles (StructureDefinition or IG) - one must apply (`profile`, canonical, 0..*)
+    /// Profiles (StructureDefinition or IG) - one must apply (`profile`, `canonical`, 0..*)
     pub profile: Vec<Primitive<String>>,
-    /// Profile (StructureDefinition or IG) on the Reference/canonical target - one must apply (`targetProfile`, canonical, 0..*)
+    /// Profile (StructureDefinition or IG) on the Reference/canonical target - one must apply (`targetProfile`, `canonical`, 0..*)
     pub target_profile: Vec<Primitive<String>>,
-    /// contained | referenced | bundled - how aggregated (`aggregation`, code, 0..*)
+    /// contained | referenced | bundled - how aggregated (`aggregation`, `code`, 0..*)
     pub aggregation: Vec<Primitive<String>>,
-    /// either | independent | specific (`versioning`, code, 0..1)
+    /// either | independent | specific (`versioning`, `code`, 0..1)
     pub versioning: Option<Primitive<String>>,
 }
 
@@ -1576,13 +1576,13 @@ impl ToJson for ElementDefinitionType {
 /// FHIR element `ElementDefinition.example`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElementDefinitionExample {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Describes the purpose of this example (`label`, string, 1..1)
+    /// Describes the purpose of this example (`label`, `string`, 1..1)
     pub label: Option<Primitive<String>>,
-    /// Value of Example (one of allowed types) (`value`[x], base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta, 1..1)
+    /// Value of Example (one of allowed types) (`value[x]`, `base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta`, 1..1)
     pub value: Option<AnyValue>,
 }
 
@@ -1692,23 +1692,23 @@ impl ToJson for ElementDefinitionExample {
 /// FHIR element `ElementDefinition.constraint`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElementDefinitionConstraint {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Target of 'condition' reference above (`key`, id, 1..1)
+    /// Target of 'condition' reference above (`key`, `id`, 1..1)
     pub key: Option<Primitive<String>>,
-    /// Why this constraint is necessary or appropriate (`requirements`, string, 0..1)
+    /// Why this constraint is necessary or appropriate (`requirements`, `string`, 0..1)
     pub requirements: Option<Primitive<String>>,
-    /// error | warning (`severity`, code, 1..1)
+    /// error | warning (`severity`, `code`, 1..1)
     pub severity: Option<Primitive<String>>,
-    /// Human description of constraint (`human`, string, 1..1)
+    /// Human description of constraint (`human`, `string`, 1..1)
     pub human: Option<Primitive<String>>,
-    /// FHIRPath expression of constraint (`expression`, string, 0..1)
+    /// FHIRPath expression of constraint (`expression`, `string`, 0..1)
     pub expression: Option<Primitive<String>>,
-    /// XPath expression of constraint (`xpath`, string, 0..1)
+    /// XPath expression of constraint (`xpath`, `string`, 0..1)
     pub xpath: Option<Primitive<String>>,
-    /// Reference to original source of constraint (`source`, canonical, 0..1)
+    /// Reference to original source of constraint (`source`, `canonical`, 0..1)
     pub source: Option<Primitive<String>>,
 }
 
@@ -1771,15 +1771,15 @@ impl ToJson for ElementDefinitionConstraint {
 /// FHIR element `ElementDefinition.binding`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElementDefinitionBinding {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// required | extensible | preferred | example (`strength`, code, 1..1)
+    /// required | extensible | preferred | example (`strength`, `code`, 1..1)
     pub strength: Option<Primitive<String>>,
-    /// Human explanation of the value set (`description`, string, 0..1)
+    /// Human explanation of the value set (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Source of value set (`valueSet`, canonical, 0..1)
+    /// Source of value set (`valueSet`, `canonical`, 0..1)
     pub value_set: Option<Primitive<String>>,
 }
 
@@ -1828,17 +1828,17 @@ impl ToJson for ElementDefinitionBinding {
 /// FHIR element `ElementDefinition.mapping`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ElementDefinitionMapping {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Reference to mapping declaration (`identity`, id, 1..1)
+    /// Reference to mapping declaration (`identity`, `id`, 1..1)
     pub identity: Option<Primitive<String>>,
-    /// Computable language of mapping (`language`, code, 0..1)
+    /// Computable language of mapping (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Details of the mapping (`map`, string, 1..1)
+    /// Details of the mapping (`map`, `string`, 1..1)
     pub map: Option<Primitive<String>>,
-    /// Comments about the mapping or its use (`comment`, string, 0..1)
+    /// Comments about the mapping or its use (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
 }
 
@@ -1891,19 +1891,19 @@ impl ToJson for ElementDefinitionMapping {
 /// FHIR element `Expression`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Expression {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Natural language description of the condition (`description`, string, 0..1)
+    /// Natural language description of the condition (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Short name assigned to expression for reuse (`name`, id, 0..1)
+    /// Short name assigned to expression for reuse (`name`, `id`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// text/cql | text/fhirpath | application/x-fhir-query | etc. (`language`, code, 1..1)
+    /// text/cql | text/fhirpath | application/x-fhir-query | etc. (`language`, `code`, 1..1)
     pub language: Option<Primitive<String>>,
-    /// Expression in specified language (`expression`, string, 0..1)
+    /// Expression in specified language (`expression`, `string`, 0..1)
     pub expression: Option<Primitive<String>>,
-    /// Where the expression is found (`reference`, uri, 0..1)
+    /// Where the expression is found (`reference`, `uri`, 0..1)
     pub reference: Option<Primitive<String>>,
 }
 
@@ -1954,13 +1954,13 @@ impl ToJson for Expression {
 /// FHIR element `Extension`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Extension {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// identifies the meaning of the extension (`url`, http://hl7.org/fhirpath/System.String, 1..1)
+    /// identifies the meaning of the extension (`url`, `http://hl7.org/fhirpath/System.String`, 1..1)
     pub url: Option<String>,
-    /// Value of extension (`value`[x], base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta, 0..1)
+    /// Value of extension (`value[x]`, `base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta`, 0..1)
     pub value: Option<AnyValue>,
 }
 
@@ -2068,23 +2068,23 @@ impl ToJson for Extension {
 /// FHIR element `HumanName`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HumanName {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// usual | official | temp | nickname | anonymous | old | maiden (`use`, code, 0..1)
+    /// usual | official | temp | nickname | anonymous | old | maiden (`use`, `code`, 0..1)
     pub use_: Option<Primitive<String>>,
-    /// Text representation of the full name (`text`, string, 0..1)
+    /// Text representation of the full name (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
-    /// Family name (often called 'Surname') (`family`, string, 0..1)
+    /// Family name (often called 'Surname') (`family`, `string`, 0..1)
     pub family: Option<Primitive<String>>,
-    /// Given names (not always 'first'). Includes middle names (`given`, string, 0..*)
+    /// Given names (not always 'first'). Includes middle names (`given`, `string`, 0..*)
     pub given: Vec<Primitive<String>>,
-    /// Parts that come before the name (`prefix`, string, 0..*)
+    /// Parts that come before the name (`prefix`, `string`, 0..*)
     pub prefix: Vec<Primitive<String>>,
-    /// Parts that come after the name (`suffix`, string, 0..*)
+    /// Parts that come after the name (`suffix`, `string`, 0..*)
     pub suffix: Vec<Primitive<String>>,
-    /// Time period when name was/is in use (`period`, Period, 0..1)
+    /// Time period when name was/is in use (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 
@@ -2139,21 +2139,21 @@ impl ToJson for HumanName {
 /// FHIR element `Identifier`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Identifier {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// usual | official | temp | secondary | old (If known) (`use`, code, 0..1)
+    /// usual | official | temp | secondary | old (If known) (`use`, `code`, 0..1)
     pub use_: Option<Primitive<String>>,
-    /// Description of identifier (`type`, CodeableConcept, 0..1)
+    /// Description of identifier (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The namespace for the identifier value (`system`, uri, 0..1)
+    /// The namespace for the identifier value (`system`, `uri`, 0..1)
     pub system: Option<Primitive<String>>,
-    /// The value that is unique (`value`, string, 0..1)
+    /// The value that is unique (`value`, `string`, 0..1)
     pub value: Option<Primitive<String>>,
-    /// Time period when id is/was valid for use (`period`, Period, 0..1)
+    /// Time period when id is/was valid for use (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Organization that issued id (may be just text) (`assigner`, Reference, 0..1)
+    /// Organization that issued id (may be just text) (`assigner`, `Reference`, 0..1)
     pub assigner: Option<Box<Reference>>,
 }
 
@@ -2203,21 +2203,21 @@ impl ToJson for Identifier {
 /// FHIR element `MarketingStatus`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MarketingStatus {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The country in which the marketing authorisation has been granted shall be specified It should be specified using the ISO 3166 ‑ 1 alpha-2 code elements (`country`, CodeableConcept, 1..1)
+    /// The country in which the marketing authorisation has been granted shall be specified It should be specified using the ISO 3166 ‑ 1 alpha-2 code elements (`country`, `CodeableConcept`, 1..1)
     pub country: Option<CodeableConcept>,
-    /// Where a Medicines Regulatory Agency has granted a marketing authorisation for which specific provisions within a jurisdiction apply, the jurisdiction can be specified using an appropriate controlled terminology The controlled term and the controlled term identifier shall be specified (`jurisdiction`, CodeableConcept, 0..1)
+    /// Where a Medicines Regulatory Agency has granted a marketing authorisation for which specific provisions within a jurisdiction apply, the jurisdiction can be specified using an appropriate controlled terminology The controlled term and the controlled term identifier shall be specified (`jurisdiction`, `CodeableConcept`, 0..1)
     pub jurisdiction: Option<CodeableConcept>,
-    /// This attribute provides information on the status of the marketing of the medicinal product See ISO/TS 20443 for more information and examples (`status`, CodeableConcept, 1..1)
+    /// This attribute provides information on the status of the marketing of the medicinal product See ISO/TS 20443 for more information and examples (`status`, `CodeableConcept`, 1..1)
     pub status: Option<CodeableConcept>,
-    /// The date when the Medicinal Product is placed on the market by the Marketing Authorisation Holder (or where applicable, the manufacturer/distributor) in a country and/or jurisdiction shall be provided A complete date consisting of day, month and year shall be specified using the ISO 8601 date format NOTE “Placed on the market” refers to the release of the Medicinal Product into the distribution chain (`dateRange`, Period, 1..1)
+    /// The date when the Medicinal Product is placed on the market by the Marketing Authorisation Holder (or where applicable, the manufacturer/distributor) in a country and/or jurisdiction shall be provided A complete date consisting of day, month and year shall be specified using the ISO 8601 date format NOTE “Placed on the market” refers to the release of the Medicinal Product into the distribution chain (`dateRange`, `Period`, 1..1)
     pub date_range: Option<Period>,
-    /// The date when the Medicinal Product is placed on the market by the Marketing Authorisation Holder (or where applicable, the manufacturer/distributor) in a country and/or jurisdiction shall be provided A complete date consisting of day, month and year shall be specified using the ISO 8601 date format NOTE “Placed on the market” refers to the release of the Medicinal Product into the distribution chain (`restoreDate`, dateTime, 0..1)
+    /// The date when the Medicinal Product is placed on the market by the Marketing Authorisation Holder (or where applicable, the manufacturer/distributor) in a country and/or jurisdiction shall be provided A complete date consisting of day, month and year shall be specified using the ISO 8601 date format NOTE “Placed on the market” refers to the release of the Medicinal Product into the distribution chain (`restoreDate`, `dateTime`, 0..1)
     pub restore_date: Option<Primitive<String>>,
 }
 
@@ -2268,33 +2268,33 @@ impl ToJson for MarketingStatus {
 /// FHIR element `Meta`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Meta {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Version specific identifier (`versionId`, id, 0..1)
+    /// Version specific identifier (`versionId`, `id`, 0..1)
     pub version_id: Option<Primitive<String>>,
-    /// When the resource version last changed (`lastUpdated`, instant, 0..1)
+    /// When the resource version last changed (`lastUpdated`, `instant`, 0..1)
     pub last_updated: Option<Primitive<String>>,
-    /// Identifies where the resource comes from (`source`, uri, 0..1)
+    /// Identifies where the resource comes from (`source`, `uri`, 0..1)
     pub source: Option<Primitive<String>>,
-    /// Profiles this resource claims to conform to (`profile`, canonical, 0..*)
+    /// Profiles this resource claims to conform to (`profile`, `canonical`, 0..*)
     pub profile: Vec<Primitive<String>>,
-    /// Security Labels applied to this resource (`security`, Coding, 0..*)
+    /// Security Labels applied to this resource (`security`, `Coding`, 0..*)
     pub security: Vec<Coding>,
-    /// Tags applied to this resource (`tag`, Coding, 0..*)
+    /// Tags applied to this resource (`tag`, `Coding`, 0..*)
     pub tag: Vec<Coding>,
-    /// The project that contains this resource. (`project`, uri, 0..1)
+    /// The project that contains this resource. (`project`, `uri`, 0..1)
     pub project: Option<Primitive<String>>,
-    /// The individual, device or organization who initiated the last change. (`author`, Reference, 0..1)
+    /// The individual, device or organization who initiated the last change. (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
-    /// Optional individual, device, or organization for whom the change was made. (`onBehalfOf`, Reference, 0..1)
+    /// Optional individual, device, or organization for whom the change was made. (`onBehalfOf`, `Reference`, 0..1)
     pub on_behalf_of: Option<Reference>,
-    /// Optional account reference that can be used for sub-project compartments. (`account`, Reference, 0..1)
+    /// Optional account reference that can be used for sub-project compartments. (`account`, `Reference`, 0..1)
     pub account: Option<Reference>,
-    /// Optional account references that can be used for sub-project compartments. (`accounts`, Reference, 0..*)
+    /// Optional account references that can be used for sub-project compartments. (`accounts`, `Reference`, 0..*)
     pub accounts: Vec<Reference>,
-    /// The list of compartments containing this resource (`compartment`, Reference, 0..*)
+    /// The list of compartments containing this resource (`compartment`, `Reference`, 0..*)
     pub compartment: Vec<Reference>,
 }
 
@@ -2358,13 +2358,13 @@ impl ToJson for Meta {
 /// FHIR element `Money`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Money {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Numerical value (with implicit precision) (`value`, decimal, 0..1)
+    /// Numerical value (with implicit precision) (`value`, `decimal`, 0..1)
     pub value: Option<Primitive<Decimal>>,
-    /// ISO 4217 Currency Code (`currency`, code, 0..1)
+    /// ISO 4217 Currency Code (`currency`, `code`, 0..1)
     pub currency: Option<Primitive<String>>,
 }
 
@@ -2405,13 +2405,13 @@ impl ToJson for Money {
 /// FHIR element `Narrative`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Narrative {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// generated | extensions | additional | empty (`status`, code, 1..1)
+    /// generated | extensions | additional | empty (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Limited xhtml content (`div`, xhtml, 1..1)
+    /// Limited xhtml content (`div`, `xhtml`, 1..1)
     pub div: Option<Primitive<String>>,
 }
 
@@ -2454,23 +2454,23 @@ impl ToJson for Narrative {
 /// FHIR element `ParameterDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParameterDefinition {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Name used to access the parameter value (`name`, code, 0..1)
+    /// Name used to access the parameter value (`name`, `code`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// in | out (`use`, code, 1..1)
+    /// in | out (`use`, `code`, 1..1)
     pub use_: Option<Primitive<String>>,
-    /// Minimum cardinality (`min`, integer, 0..1)
+    /// Minimum cardinality (`min`, `integer`, 0..1)
     pub min: Option<Primitive<i32>>,
-    /// Maximum cardinality (a number of *) (`max`, string, 0..1)
+    /// Maximum cardinality (a number of *) (`max`, `string`, 0..1)
     pub max: Option<Primitive<String>>,
-    /// A brief description of the parameter (`documentation`, string, 0..1)
+    /// A brief description of the parameter (`documentation`, `string`, 0..1)
     pub documentation: Option<Primitive<String>>,
-    /// What type of value (`type`, code, 1..1)
+    /// What type of value (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// What profile the value is expected to be (`profile`, canonical, 0..1)
+    /// What profile the value is expected to be (`profile`, `canonical`, 0..1)
     pub profile: Option<Primitive<String>>,
 }
 
@@ -2528,13 +2528,13 @@ impl ToJson for ParameterDefinition {
 /// FHIR element `Period`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Period {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Starting time with inclusive boundary (`start`, dateTime, 0..1)
+    /// Starting time with inclusive boundary (`start`, `dateTime`, 0..1)
     pub start: Option<Primitive<String>>,
-    /// End time with inclusive boundary, if not ongoing (`end`, dateTime, 0..1)
+    /// End time with inclusive boundary, if not ongoing (`end`, `dateTime`, 0..1)
     pub end: Option<Primitive<String>>,
 }
 
@@ -2575,19 +2575,19 @@ impl ToJson for Period {
 /// FHIR element `Population`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Population {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The age of the specific population (`age`[x], Range | CodeableConcept, 0..1)
+    /// The age of the specific population (`age[x]`, `Range | CodeableConcept`, 0..1)
     pub age: Option<PopulationAge>,
-    /// The gender of the specific population (`gender`, CodeableConcept, 0..1)
+    /// The gender of the specific population (`gender`, `CodeableConcept`, 0..1)
     pub gender: Option<CodeableConcept>,
-    /// Race of the specific population (`race`, CodeableConcept, 0..1)
+    /// Race of the specific population (`race`, `CodeableConcept`, 0..1)
     pub race: Option<CodeableConcept>,
-    /// The existing physiological conditions of the specific population to which this applies (`physiologicalCondition`, CodeableConcept, 0..1)
+    /// The existing physiological conditions of the specific population to which this applies (`physiologicalCondition`, `CodeableConcept`, 0..1)
     pub physiological_condition: Option<CodeableConcept>,
 }
 
@@ -2632,33 +2632,33 @@ impl ToJson for Population {
 /// FHIR element `ProdCharacteristic`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProdCharacteristic {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Where applicable, the height can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`height`, Quantity, 0..1)
+    /// Where applicable, the height can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`height`, `Quantity`, 0..1)
     pub height: Option<Quantity>,
-    /// Where applicable, the width can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`width`, Quantity, 0..1)
+    /// Where applicable, the width can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`width`, `Quantity`, 0..1)
     pub width: Option<Quantity>,
-    /// Where applicable, the depth can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`depth`, Quantity, 0..1)
+    /// Where applicable, the depth can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`depth`, `Quantity`, 0..1)
     pub depth: Option<Quantity>,
-    /// Where applicable, the weight can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`weight`, Quantity, 0..1)
+    /// Where applicable, the weight can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`weight`, `Quantity`, 0..1)
     pub weight: Option<Quantity>,
-    /// Where applicable, the nominal volume can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`nominalVolume`, Quantity, 0..1)
+    /// Where applicable, the nominal volume can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`nominalVolume`, `Quantity`, 0..1)
     pub nominal_volume: Option<Quantity>,
-    /// Where applicable, the external diameter can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`externalDiameter`, Quantity, 0..1)
+    /// Where applicable, the external diameter can be specified using a numerical value and its unit of measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`externalDiameter`, `Quantity`, 0..1)
     pub external_diameter: Option<Quantity>,
-    /// Where applicable, the shape can be specified An appropriate controlled vocabulary shall be used The term and the term identifier shall be used (`shape`, string, 0..1)
+    /// Where applicable, the shape can be specified An appropriate controlled vocabulary shall be used The term and the term identifier shall be used (`shape`, `string`, 0..1)
     pub shape: Option<Primitive<String>>,
-    /// Where applicable, the color can be specified An appropriate controlled vocabulary shall be used The term and the term identifier shall be used (`color`, string, 0..*)
+    /// Where applicable, the color can be specified An appropriate controlled vocabulary shall be used The term and the term identifier shall be used (`color`, `string`, 0..*)
     pub color: Vec<Primitive<String>>,
-    /// Where applicable, the imprint can be specified as text (`imprint`, string, 0..*)
+    /// Where applicable, the imprint can be specified as text (`imprint`, `string`, 0..*)
     pub imprint: Vec<Primitive<String>>,
-    /// Where applicable, the image can be provided The format of the image attachment shall be specified by regional implementations (`image`, Attachment, 0..*)
+    /// Where applicable, the image can be provided The format of the image attachment shall be specified by regional implementations (`image`, `Attachment`, 0..*)
     pub image: Vec<Attachment>,
-    /// Where applicable, the scoring can be specified An appropriate controlled vocabulary shall be used The term and the term identifier shall be used (`scoring`, CodeableConcept, 0..1)
+    /// Where applicable, the scoring can be specified An appropriate controlled vocabulary shall be used The term and the term identifier shall be used (`scoring`, `CodeableConcept`, 0..1)
     pub scoring: Option<CodeableConcept>,
 }
 
@@ -2720,19 +2720,19 @@ impl ToJson for ProdCharacteristic {
 /// FHIR element `ProductShelfLife`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProductShelfLife {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique identifier for the packaged Medicinal Product (`identifier`, Identifier, 0..1)
+    /// Unique identifier for the packaged Medicinal Product (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// This describes the shelf life, taking into account various scenarios such as shelf life of the packaged Medicinal Product itself, shelf life after transformation where necessary and shelf life after the first opening of a bottle, etc. The shelf life type shall be specified using an appropriate controlled vocabulary The controlled term and the controlled term identifier shall be specified (`type`, CodeableConcept, 1..1)
+    /// This describes the shelf life, taking into account various scenarios such as shelf life of the packaged Medicinal Product itself, shelf life after transformation where necessary and shelf life after the first opening of a bottle, etc. The shelf life type shall be specified using an appropriate controlled vocabulary The controlled term and the controlled term identifier shall be specified (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// The shelf life time period can be specified using a numerical value for the period of time and its unit of time measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`period`, Quantity, 1..1)
+    /// The shelf life time period can be specified using a numerical value for the period of time and its unit of time measurement The unit of measurement shall be specified in accordance with ISO 11240 and the resulting terminology The symbol and the symbol identifier shall be used (`period`, `Quantity`, 1..1)
     pub period: Option<Quantity>,
-    /// Special precautions for storage, if any, can be specified using an appropriate controlled vocabulary The controlled term and the controlled term identifier shall be specified (`specialPrecautionsForStorage`, CodeableConcept, 0..*)
+    /// Special precautions for storage, if any, can be specified using an appropriate controlled vocabulary The controlled term and the controlled term identifier shall be specified (`specialPrecautionsForStorage`, `CodeableConcept`, 0..*)
     pub special_precautions_for_storage: Vec<CodeableConcept>,
 }
 
@@ -2784,19 +2784,19 @@ impl ToJson for ProductShelfLife {
 /// FHIR element `Quantity`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Quantity {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Numerical value (with implicit precision) (`value`, decimal, 0..1)
+    /// Numerical value (with implicit precision) (`value`, `decimal`, 0..1)
     pub value: Option<Primitive<Decimal>>,
-    /// &lt; | &lt;= | &gt;= | &gt; - how to understand the value (`comparator`, code, 0..1)
+    /// &lt; | &lt;= | &gt;= | &gt; - how to understand the value (`comparator`, `code`, 0..1)
     pub comparator: Option<Primitive<String>>,
-    /// Unit representation (`unit`, string, 0..1)
+    /// Unit representation (`unit`, `string`, 0..1)
     pub unit: Option<Primitive<String>>,
-    /// System that defines coded unit form (`system`, uri, 0..1)
+    /// System that defines coded unit form (`system`, `uri`, 0..1)
     pub system: Option<Primitive<String>>,
-    /// Coded form of the unit (`code`, code, 0..1)
+    /// Coded form of the unit (`code`, `code`, 0..1)
     pub code: Option<Primitive<String>>,
 }
 
@@ -2846,13 +2846,13 @@ impl ToJson for Quantity {
 /// FHIR element `Range`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Range {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Low limit (`low`, Quantity, 0..1)
+    /// Low limit (`low`, `Quantity`, 0..1)
     pub low: Option<Quantity>,
-    /// High limit (`high`, Quantity, 0..1)
+    /// High limit (`high`, `Quantity`, 0..1)
     pub high: Option<Quantity>,
 }
 
@@ -2891,13 +2891,13 @@ impl ToJson for Range {
 /// FHIR element `Ratio`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ratio {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Numerator value (`numerator`, Quantity, 0..1)
+    /// Numerator value (`numerator`, `Quantity`, 0..1)
     pub numerator: Option<Quantity>,
-    /// Denominator value (`denominator`, Quantity, 0..1)
+    /// Denominator value (`denominator`, `Quantity`, 0..1)
     pub denominator: Option<Quantity>,
 }
 
@@ -2936,17 +2936,17 @@ impl ToJson for Ratio {
 /// FHIR element `Reference`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Reference {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Literal reference, Relative, internal or absolute URL (`reference`, string, 0..1)
+    /// Literal reference, Relative, internal or absolute URL (`reference`, `string`, 0..1)
     pub reference: Option<Primitive<String>>,
-    /// Type the reference refers to (e.g. "Patient") (`type`, uri, 0..1)
+    /// Type the reference refers to (e.g. "Patient") (`type`, `uri`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// Logical reference, when literal reference is not known (`identifier`, Identifier, 0..1)
+    /// Logical reference, when literal reference is not known (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Box<Identifier>>,
-    /// Text alternative for the resource (`display`, string, 0..1)
+    /// Text alternative for the resource (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
 }
 
@@ -2992,23 +2992,23 @@ impl ToJson for Reference {
 /// FHIR element `RelatedArtifact`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RelatedArtifact {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// documentation | justification | citation | predecessor | successor | derived-from | depends-on | composed-of (`type`, code, 1..1)
+    /// documentation | justification | citation | predecessor | successor | derived-from | depends-on | composed-of (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Short label (`label`, string, 0..1)
+    /// Short label (`label`, `string`, 0..1)
     pub label: Option<Primitive<String>>,
-    /// Brief description of the related artifact (`display`, string, 0..1)
+    /// Brief description of the related artifact (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
-    /// Bibliographic citation for the artifact (`citation`, markdown, 0..1)
+    /// Bibliographic citation for the artifact (`citation`, `markdown`, 0..1)
     pub citation: Option<Primitive<String>>,
-    /// Where the artifact can be accessed (`url`, url, 0..1)
+    /// Where the artifact can be accessed (`url`, `url`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// What document is being referenced (`document`, Attachment, 0..1)
+    /// What document is being referenced (`document`, `Attachment`, 0..1)
     pub document: Option<Attachment>,
-    /// What resource is being referenced (`resource`, canonical, 0..1)
+    /// What resource is being referenced (`resource`, `canonical`, 0..1)
     pub resource: Option<Primitive<String>>,
 }
 
@@ -3064,23 +3064,23 @@ impl ToJson for RelatedArtifact {
 /// FHIR element `SampledData`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SampledData {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Zero value and units (`origin`, Quantity, 1..1)
+    /// Zero value and units (`origin`, `Quantity`, 1..1)
     pub origin: Option<Quantity>,
-    /// Number of milliseconds between samples (`period`, decimal, 1..1)
+    /// Number of milliseconds between samples (`period`, `decimal`, 1..1)
     pub period: Option<Primitive<Decimal>>,
-    /// Multiply data by this before adding to origin (`factor`, decimal, 0..1)
+    /// Multiply data by this before adding to origin (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Lower limit of detection (`lowerLimit`, decimal, 0..1)
+    /// Lower limit of detection (`lowerLimit`, `decimal`, 0..1)
     pub lower_limit: Option<Primitive<Decimal>>,
-    /// Upper limit of detection (`upperLimit`, decimal, 0..1)
+    /// Upper limit of detection (`upperLimit`, `decimal`, 0..1)
     pub upper_limit: Option<Primitive<Decimal>>,
-    /// Number of sample points at each time point (`dimensions`, positiveInt, 1..1)
+    /// Number of sample points at each time point (`dimensions`, `positiveInt`, 1..1)
     pub dimensions: Option<Primitive<u32>>,
-    /// Decimal values with spaces, or "E" | "U" | "L" (`data`, string, 0..1)
+    /// Decimal values with spaces, or "E" | "U" | "L" (`data`, `string`, 0..1)
     pub data: Option<Primitive<String>>,
 }
 
@@ -3138,23 +3138,23 @@ impl ToJson for SampledData {
 /// FHIR element `Signature`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Signature {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Indication of the reason the entity signed the object(s) (`type`, Coding, 1..*)
+    /// Indication of the reason the entity signed the object(s) (`type`, `Coding`, 1..*)
     pub type_: Vec<Coding>,
-    /// When the signature was created (`when`, instant, 1..1)
+    /// When the signature was created (`when`, `instant`, 1..1)
     pub when: Option<Primitive<String>>,
-    /// Who signed (`who`, Reference, 1..1)
+    /// Who signed (`who`, `Reference`, 1..1)
     pub who: Option<Reference>,
-    /// The party represented (`onBehalfOf`, Reference, 0..1)
+    /// The party represented (`onBehalfOf`, `Reference`, 0..1)
     pub on_behalf_of: Option<Reference>,
-    /// The technical format of the signed resources (`targetFormat`, code, 0..1)
+    /// The technical format of the signed resources (`targetFormat`, `code`, 0..1)
     pub target_format: Option<Primitive<String>>,
-    /// The technical format of the signature (`sigFormat`, code, 0..1)
+    /// The technical format of the signature (`sigFormat`, `code`, 0..1)
     pub sig_format: Option<Primitive<String>>,
-    /// The actual signature content (XML DigSig. JWS, picture, etc.) (`data`, base64Binary, 0..1)
+    /// The actual signature content (XML DigSig. JWS, picture, etc.) (`data`, `base64Binary`, 0..1)
     pub data: Option<Primitive<String>>,
 }
 
@@ -3210,19 +3210,19 @@ impl ToJson for Signature {
 /// FHIR element `SubstanceAmount`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceAmount {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Used to capture quantitative values for a variety of elements. If only limits are given, the arithmetic mean would be the average. If only a single definite value for a given element is given, it would be captured in this field (`amount`[x], Quantity | Range | string, 0..1)
+    /// Used to capture quantitative values for a variety of elements. If only limits are given, the arithmetic mean would be the average. If only a single definite value for a given element is given, it would be captured in this field (`amount[x]`, `Quantity | Range | string`, 0..1)
     pub amount: Option<SubstanceAmountAmount>,
-    /// Most elements that require a quantitative value will also have a field called amount type. Amount type should always be specified because the actual value of the amount is often dependent on it. EXAMPLE: In capturing the actual relative amounts of substances or molecular fragments it is essential to indicate whether the amount refers to a mole ratio or weight ratio. For any given element an effort should be made to use same the amount type for all related definitional elements (`amountType`, CodeableConcept, 0..1)
+    /// Most elements that require a quantitative value will also have a field called amount type. Amount type should always be specified because the actual value of the amount is often dependent on it. EXAMPLE: In capturing the actual relative amounts of substances or molecular fragments it is essential to indicate whether the amount refers to a mole ratio or weight ratio. For any given element an effort should be made to use same the amount type for all related definitional elements (`amountType`, `CodeableConcept`, 0..1)
     pub amount_type: Option<CodeableConcept>,
-    /// A textual comment on a numeric value (`amountText`, string, 0..1)
+    /// A textual comment on a numeric value (`amountText`, `string`, 0..1)
     pub amount_text: Option<Primitive<String>>,
-    /// Reference range of possible or expected values (`referenceRange`, Element, 0..1)
+    /// Reference range of possible or expected values (`referenceRange`, `Element`, 0..1)
     pub reference_range: Option<SubstanceAmountReferenceRange>,
 }
 
@@ -3270,13 +3270,13 @@ impl ToJson for SubstanceAmount {
 /// FHIR element `SubstanceAmount.referenceRange`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceAmountReferenceRange {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Lower limit possible or expected (`lowLimit`, Quantity, 0..1)
+    /// Lower limit possible or expected (`lowLimit`, `Quantity`, 0..1)
     pub low_limit: Option<Quantity>,
-    /// Upper limit possible or expected (`highLimit`, Quantity, 0..1)
+    /// Upper limit possible or expected (`highLimit`, `Quantity`, 0..1)
     pub high_limit: Option<Quantity>,
 }
 
@@ -3315,17 +3315,17 @@ impl ToJson for SubstanceAmountReferenceRange {
 /// FHIR element `Timing`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Timing {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// When the event occurs (`event`, dateTime, 0..*)
+    /// When the event occurs (`event`, `dateTime`, 0..*)
     pub event: Vec<Primitive<String>>,
-    /// When the event is to occur (`repeat`, Element, 0..1)
+    /// When the event is to occur (`repeat`, `Element`, 0..1)
     pub repeat: Option<TimingRepeat>,
-    /// BID | TID | QID | AM | PM | QD | QOD | + (`code`, CodeableConcept, 0..1)
+    /// BID | TID | QID | AM | PM | QD | QOD | + (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
 }
 
@@ -3369,39 +3369,39 @@ impl ToJson for Timing {
 /// FHIR element `Timing.repeat`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TimingRepeat {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Length/Range of lengths, or (Start and/or end) limits (`bounds`[x], Duration | Range | Period, 0..1)
+    /// Length/Range of lengths, or (Start and/or end) limits (`bounds[x]`, `Duration | Range | Period`, 0..1)
     pub bounds: Option<TimingRepeatBounds>,
-    /// Number of times to repeat (`count`, positiveInt, 0..1)
+    /// Number of times to repeat (`count`, `positiveInt`, 0..1)
     pub count: Option<Primitive<u32>>,
-    /// Maximum number of times to repeat (`countMax`, positiveInt, 0..1)
+    /// Maximum number of times to repeat (`countMax`, `positiveInt`, 0..1)
     pub count_max: Option<Primitive<u32>>,
-    /// How long when it happens (`duration`, decimal, 0..1)
+    /// How long when it happens (`duration`, `decimal`, 0..1)
     pub duration: Option<Primitive<Decimal>>,
-    /// How long when it happens (Max) (`durationMax`, decimal, 0..1)
+    /// How long when it happens (Max) (`durationMax`, `decimal`, 0..1)
     pub duration_max: Option<Primitive<Decimal>>,
-    /// s | min | h | d | wk | mo | a - unit of time (UCUM) (`durationUnit`, code, 0..1)
+    /// s | min | h | d | wk | mo | a - unit of time (UCUM) (`durationUnit`, `code`, 0..1)
     pub duration_unit: Option<Primitive<String>>,
-    /// Event occurs frequency times per period (`frequency`, positiveInt, 0..1)
+    /// Event occurs frequency times per period (`frequency`, `positiveInt`, 0..1)
     pub frequency: Option<Primitive<u32>>,
-    /// Event occurs up to frequencyMax times per period (`frequencyMax`, positiveInt, 0..1)
+    /// Event occurs up to frequencyMax times per period (`frequencyMax`, `positiveInt`, 0..1)
     pub frequency_max: Option<Primitive<u32>>,
-    /// Event occurs frequency times per period (`period`, decimal, 0..1)
+    /// Event occurs frequency times per period (`period`, `decimal`, 0..1)
     pub period: Option<Primitive<Decimal>>,
-    /// Upper limit of period (3-4 hours) (`periodMax`, decimal, 0..1)
+    /// Upper limit of period (3-4 hours) (`periodMax`, `decimal`, 0..1)
     pub period_max: Option<Primitive<Decimal>>,
-    /// s | min | h | d | wk | mo | a - unit of time (UCUM) (`periodUnit`, code, 0..1)
+    /// s | min | h | d | wk | mo | a - unit of time (UCUM) (`periodUnit`, `code`, 0..1)
     pub period_unit: Option<Primitive<String>>,
-    /// mon | tue | wed | thu | fri | sat | sun (`dayOfWeek`, code, 0..*)
+    /// mon | tue | wed | thu | fri | sat | sun (`dayOfWeek`, `code`, 0..*)
     pub day_of_week: Vec<Primitive<String>>,
-    /// Time of day for action (`timeOfDay`, time, 0..*)
+    /// Time of day for action (`timeOfDay`, `time`, 0..*)
     pub time_of_day: Vec<Primitive<String>>,
-    /// Code for time period of occurrence (`when`, code, 0..*)
+    /// Code for time period of occurrence (`when`, `code`, 0..*)
     pub when: Vec<Primitive<String>>,
-    /// Minutes from event (before or after) (`offset`, unsignedInt, 0..1)
+    /// Minutes from event (before or after) (`offset`, `unsignedInt`, 0..1)
     pub offset: Option<Primitive<u32>>,
 }
 
@@ -3482,19 +3482,19 @@ impl ToJson for TimingRepeat {
 /// FHIR element `TriggerDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TriggerDefinition {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// named-event | periodic | data-changed | data-added | data-modified | data-removed | data-accessed | data-access-ended (`type`, code, 1..1)
+    /// named-event | periodic | data-changed | data-added | data-modified | data-removed | data-accessed | data-access-ended (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Name or URI that identifies the event (`name`, string, 0..1)
+    /// Name or URI that identifies the event (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Timing of the event (`timing`[x], Timing | Reference | date | dateTime, 0..1)
+    /// Timing of the event (`timing[x]`, `Timing | Reference | date | dateTime`, 0..1)
     pub timing: Option<TriggerDefinitionTiming>,
-    /// Triggering data of the event (multiple = 'and') (`data`, DataRequirement, 0..*)
+    /// Triggering data of the event (multiple = 'and') (`data`, `DataRequirement`, 0..*)
     pub data: Vec<DataRequirement>,
-    /// Whether the event triggers (boolean expression) (`condition`, Expression, 0..1)
+    /// Whether the event triggers (boolean expression) (`condition`, `Expression`, 0..1)
     pub condition: Option<Expression>,
 }
 
@@ -3545,13 +3545,13 @@ impl ToJson for TriggerDefinition {
 /// FHIR element `UsageContext`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UsageContext {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Type of context being specified (`code`, Coding, 1..1)
+    /// Type of context being specified (`code`, `Coding`, 1..1)
     pub code: Option<Coding>,
-    /// Value that defines the context (`value`[x], CodeableConcept | Quantity | Range | Reference, 1..1)
+    /// Value that defines the context (`value[x]`, `CodeableConcept | Quantity | Range | Reference`, 1..1)
     pub value: Option<UsageContextValue>,
 }
 

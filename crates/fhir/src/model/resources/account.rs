@@ -14,43 +14,43 @@ use crate::model::*;
 /// FHIR element `Account`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Account {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Account number (`identifier`, Identifier, 0..*)
+    /// Account number (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | inactive | entered-in-error | on-hold | unknown (`status`, code, 1..1)
+    /// active | inactive | entered-in-error | on-hold | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// E.g. patient, expense, depreciation (`type`, CodeableConcept, 0..1)
+    /// E.g. patient, expense, depreciation (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Human-readable label (`name`, string, 0..1)
+    /// Human-readable label (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// The entity that caused the expenses (`subject`, Reference, 0..*)
+    /// The entity that caused the expenses (`subject`, `Reference`, 0..*)
     pub subject: Vec<Reference>,
-    /// Transaction window (`servicePeriod`, Period, 0..1)
+    /// Transaction window (`servicePeriod`, `Period`, 0..1)
     pub service_period: Option<Period>,
-    /// The party(s) that are responsible for covering the payment of this account, and what order should they be applied to the account (`coverage`, BackboneElement, 0..*)
+    /// The party(s) that are responsible for covering the payment of this account, and what order should they be applied to the account (`coverage`, `BackboneElement`, 0..*)
     pub coverage: Vec<AccountCoverage>,
-    /// Entity managing the Account (`owner`, Reference, 0..1)
+    /// Entity managing the Account (`owner`, `Reference`, 0..1)
     pub owner: Option<Reference>,
-    /// Explanation of purpose/use (`description`, string, 0..1)
+    /// Explanation of purpose/use (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The parties ultimately responsible for balancing the Account (`guarantor`, BackboneElement, 0..*)
+    /// The parties ultimately responsible for balancing the Account (`guarantor`, `BackboneElement`, 0..*)
     pub guarantor: Vec<AccountGuarantor>,
-    /// Reference to a parent Account (`partOf`, Reference, 0..1)
+    /// Reference to a parent Account (`partOf`, `Reference`, 0..1)
     pub part_of: Option<Reference>,
 }
 
@@ -135,15 +135,15 @@ impl ToJson for Account {
 /// FHIR element `Account.coverage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountCoverage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The party(s), such as insurances, that may contribute to the payment of this account (`coverage`, Reference, 1..1)
+    /// The party(s), such as insurances, that may contribute to the payment of this account (`coverage`, `Reference`, 1..1)
     pub coverage: Option<Reference>,
-    /// The priority of the coverage in the context of this account (`priority`, positiveInt, 0..1)
+    /// The priority of the coverage in the context of this account (`priority`, `positiveInt`, 0..1)
     pub priority: Option<Primitive<u32>>,
 }
 
@@ -186,17 +186,17 @@ impl ToJson for AccountCoverage {
 /// FHIR element `Account.guarantor`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccountGuarantor {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Responsible entity (`party`, Reference, 1..1)
+    /// Responsible entity (`party`, `Reference`, 1..1)
     pub party: Option<Reference>,
-    /// Credit or other hold applied (`onHold`, boolean, 0..1)
+    /// Credit or other hold applied (`onHold`, `boolean`, 0..1)
     pub on_hold: Option<Primitive<bool>>,
-    /// Guarantee account during (`period`, Period, 0..1)
+    /// Guarantee account during (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 

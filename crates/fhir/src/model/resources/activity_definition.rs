@@ -14,113 +14,113 @@ use crate::model::*;
 /// FHIR element `ActivityDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActivityDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this activity definition, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this activity definition, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the activity definition (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the activity definition (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the activity definition (`version`, string, 0..1)
+    /// Business version of the activity definition (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this activity definition (computer friendly) (`name`, string, 0..1)
+    /// Name for this activity definition (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this activity definition (human friendly) (`title`, string, 0..1)
+    /// Name for this activity definition (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Subordinate title of the activity definition (`subtitle`, string, 0..1)
+    /// Subordinate title of the activity definition (`subtitle`, `string`, 0..1)
     pub subtitle: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Type of individual the activity definition is intended for (`subject`[x], CodeableConcept | Reference, 0..1)
+    /// Type of individual the activity definition is intended for (`subject[x]`, `CodeableConcept | Reference`, 0..1)
     pub subject: Option<ActivityDefinitionSubject>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the activity definition (`description`, markdown, 0..1)
+    /// Natural language description of the activity definition (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for activity definition (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for activity definition (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this activity definition is defined (`purpose`, markdown, 0..1)
+    /// Why this activity definition is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Describes the clinical usage of the activity definition (`usage`, string, 0..1)
+    /// Describes the clinical usage of the activity definition (`usage`, `string`, 0..1)
     pub usage: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the activity definition was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the activity definition was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the activity definition was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the activity definition was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the activity definition is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the activity definition is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// E.g. Education, Treatment, Assessment, etc. (`topic`, CodeableConcept, 0..*)
+    /// E.g. Education, Treatment, Assessment, etc. (`topic`, `CodeableConcept`, 0..*)
     pub topic: Vec<CodeableConcept>,
-    /// Who authored the content (`author`, ContactDetail, 0..*)
+    /// Who authored the content (`author`, `ContactDetail`, 0..*)
     pub author: Vec<ContactDetail>,
-    /// Who edited the content (`editor`, ContactDetail, 0..*)
+    /// Who edited the content (`editor`, `ContactDetail`, 0..*)
     pub editor: Vec<ContactDetail>,
-    /// Who reviewed the content (`reviewer`, ContactDetail, 0..*)
+    /// Who reviewed the content (`reviewer`, `ContactDetail`, 0..*)
     pub reviewer: Vec<ContactDetail>,
-    /// Who endorsed the content (`endorser`, ContactDetail, 0..*)
+    /// Who endorsed the content (`endorser`, `ContactDetail`, 0..*)
     pub endorser: Vec<ContactDetail>,
-    /// Additional documentation, citations, etc. (`relatedArtifact`, RelatedArtifact, 0..*)
+    /// Additional documentation, citations, etc. (`relatedArtifact`, `RelatedArtifact`, 0..*)
     pub related_artifact: Vec<RelatedArtifact>,
-    /// Logic used by the activity definition (`library`, canonical, 0..*)
+    /// Logic used by the activity definition (`library`, `canonical`, 0..*)
     pub library: Vec<Primitive<String>>,
-    /// Kind of resource (`kind`, code, 0..1)
+    /// Kind of resource (`kind`, `code`, 0..1)
     pub kind: Option<Primitive<String>>,
-    /// What profile the resource needs to conform to (`profile`, canonical, 0..1)
+    /// What profile the resource needs to conform to (`profile`, `canonical`, 0..1)
     pub profile: Option<Primitive<String>>,
-    /// Detail type of activity (`code`, CodeableConcept, 0..1)
+    /// Detail type of activity (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// proposal | plan | directive | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, code, 0..1)
+    /// proposal | plan | directive | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, `code`, 0..1)
     pub intent: Option<Primitive<String>>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// True if the activity should not be performed (`doNotPerform`, boolean, 0..1)
+    /// True if the activity should not be performed (`doNotPerform`, `boolean`, 0..1)
     pub do_not_perform: Option<Primitive<bool>>,
-    /// When activity is to occur (`timing`[x], Timing | dateTime | Age | Period | Range | Duration, 0..1)
+    /// When activity is to occur (`timing[x]`, `Timing | dateTime | Age | Period | Range | Duration`, 0..1)
     pub timing: Option<ActivityDefinitionTiming>,
-    /// Where it should happen (`location`, Reference, 0..1)
+    /// Where it should happen (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Who should participate in the action (`participant`, BackboneElement, 0..*)
+    /// Who should participate in the action (`participant`, `BackboneElement`, 0..*)
     pub participant: Vec<ActivityDefinitionParticipant>,
-    /// What's administered/supplied (`product`[x], Reference | CodeableConcept, 0..1)
+    /// What's administered/supplied (`product[x]`, `Reference | CodeableConcept`, 0..1)
     pub product: Option<ActivityDefinitionProduct>,
-    /// How much is administered/consumed/supplied (`quantity`, Quantity, 0..1)
+    /// How much is administered/consumed/supplied (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Detailed dosage instructions (`dosage`, Dosage, 0..*)
+    /// Detailed dosage instructions (`dosage`, `Dosage`, 0..*)
     pub dosage: Vec<Dosage>,
-    /// What part of body to perform on (`bodySite`, CodeableConcept, 0..*)
+    /// What part of body to perform on (`bodySite`, `CodeableConcept`, 0..*)
     pub body_site: Vec<CodeableConcept>,
-    /// What specimens are required to perform this action (`specimenRequirement`, Reference, 0..*)
+    /// What specimens are required to perform this action (`specimenRequirement`, `Reference`, 0..*)
     pub specimen_requirement: Vec<Reference>,
-    /// What observations are required to perform this action (`observationRequirement`, Reference, 0..*)
+    /// What observations are required to perform this action (`observationRequirement`, `Reference`, 0..*)
     pub observation_requirement: Vec<Reference>,
-    /// What observations must be produced by this action (`observationResultRequirement`, Reference, 0..*)
+    /// What observations must be produced by this action (`observationResultRequirement`, `Reference`, 0..*)
     pub observation_result_requirement: Vec<Reference>,
-    /// Transform to apply the template (`transform`, canonical, 0..1)
+    /// Transform to apply the template (`transform`, `canonical`, 0..1)
     pub transform: Option<Primitive<String>>,
-    /// Dynamic aspects of the definition (`dynamicValue`, BackboneElement, 0..*)
+    /// Dynamic aspects of the definition (`dynamicValue`, `BackboneElement`, 0..*)
     pub dynamic_value: Vec<ActivityDefinitionDynamicValue>,
 }
 
@@ -306,15 +306,15 @@ impl ToJson for ActivityDefinition {
 /// FHIR element `ActivityDefinition.participant`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActivityDefinitionParticipant {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// patient | practitioner | related-person | device (`type`, code, 1..1)
+    /// patient | practitioner | related-person | device (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// E.g. Nurse, Surgeon, Parent, etc. (`role`, CodeableConcept, 0..1)
+    /// E.g. Nurse, Surgeon, Parent, etc. (`role`, `CodeableConcept`, 0..1)
     pub role: Option<CodeableConcept>,
 }
 
@@ -357,15 +357,15 @@ impl ToJson for ActivityDefinitionParticipant {
 /// FHIR element `ActivityDefinition.dynamicValue`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActivityDefinitionDynamicValue {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The path to the element to be set dynamically (`path`, string, 1..1)
+    /// The path to the element to be set dynamically (`path`, `string`, 1..1)
     pub path: Option<Primitive<String>>,
-    /// An expression that provides the dynamic value for the customization (`expression`, Expression, 1..1)
+    /// An expression that provides the dynamic value for the customization (`expression`, `Expression`, 1..1)
     pub expression: Option<Expression>,
 }
 

@@ -14,61 +14,61 @@ use crate::model::*;
 /// FHIR element `AdverseEvent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AdverseEvent {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier for the event (`identifier`, Identifier, 0..1)
+    /// Business identifier for the event (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// actual | potential (`actuality`, code, 1..1)
+    /// actual | potential (`actuality`, `code`, 1..1)
     pub actuality: Option<Primitive<String>>,
-    /// product-problem | product-quality | product-use-error | wrong-dose | incorrect-prescribing-information | wrong-technique | wrong-route-of-administration | wrong-rate | wrong-duration | wrong-time | expired-drug | medical-device-use-error | problem-different-manufacturer | unsafe-physical-environment (`category`, CodeableConcept, 0..*)
+    /// product-problem | product-quality | product-use-error | wrong-dose | incorrect-prescribing-information | wrong-technique | wrong-route-of-administration | wrong-rate | wrong-duration | wrong-time | expired-drug | medical-device-use-error | problem-different-manufacturer | unsafe-physical-environment (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Type of the event itself in relation to the subject (`event`, CodeableConcept, 0..1)
+    /// Type of the event itself in relation to the subject (`event`, `CodeableConcept`, 0..1)
     pub event: Option<CodeableConcept>,
-    /// Subject impacted by event (`subject`, Reference, 1..1)
+    /// Subject impacted by event (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter created as part of (`encounter`, Reference, 0..1)
+    /// Encounter created as part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When the event occurred (`date`, dateTime, 0..1)
+    /// When the event occurred (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// When the event was detected (`detected`, dateTime, 0..1)
+    /// When the event was detected (`detected`, `dateTime`, 0..1)
     pub detected: Option<Primitive<String>>,
-    /// When the event was recorded (`recordedDate`, dateTime, 0..1)
+    /// When the event was recorded (`recordedDate`, `dateTime`, 0..1)
     pub recorded_date: Option<Primitive<String>>,
-    /// Effect on the subject due to this event (`resultingCondition`, Reference, 0..*)
+    /// Effect on the subject due to this event (`resultingCondition`, `Reference`, 0..*)
     pub resulting_condition: Vec<Reference>,
-    /// Location where adverse event occurred (`location`, Reference, 0..1)
+    /// Location where adverse event occurred (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Seriousness of the event (`seriousness`, CodeableConcept, 0..1)
+    /// Seriousness of the event (`seriousness`, `CodeableConcept`, 0..1)
     pub seriousness: Option<CodeableConcept>,
-    /// mild | moderate | severe (`severity`, CodeableConcept, 0..1)
+    /// mild | moderate | severe (`severity`, `CodeableConcept`, 0..1)
     pub severity: Option<CodeableConcept>,
-    /// resolved | recovering | ongoing | resolvedWithSequelae | fatal | unknown (`outcome`, CodeableConcept, 0..1)
+    /// resolved | recovering | ongoing | resolvedWithSequelae | fatal | unknown (`outcome`, `CodeableConcept`, 0..1)
     pub outcome: Option<CodeableConcept>,
-    /// Who recorded the adverse event (`recorder`, Reference, 0..1)
+    /// Who recorded the adverse event (`recorder`, `Reference`, 0..1)
     pub recorder: Option<Reference>,
-    /// Who was involved in the adverse event or the potential adverse event (`contributor`, Reference, 0..*)
+    /// Who was involved in the adverse event or the potential adverse event (`contributor`, `Reference`, 0..*)
     pub contributor: Vec<Reference>,
-    /// The suspected agent causing the adverse event (`suspectEntity`, BackboneElement, 0..*)
+    /// The suspected agent causing the adverse event (`suspectEntity`, `BackboneElement`, 0..*)
     pub suspect_entity: Vec<AdverseEventSuspectEntity>,
-    /// AdverseEvent.subjectMedicalHistory (`subjectMedicalHistory`, Reference, 0..*)
+    /// AdverseEvent.subjectMedicalHistory (`subjectMedicalHistory`, `Reference`, 0..*)
     pub subject_medical_history: Vec<Reference>,
-    /// AdverseEvent.referenceDocument (`referenceDocument`, Reference, 0..*)
+    /// AdverseEvent.referenceDocument (`referenceDocument`, `Reference`, 0..*)
     pub reference_document: Vec<Reference>,
-    /// AdverseEvent.study (`study`, Reference, 0..*)
+    /// AdverseEvent.study (`study`, `Reference`, 0..*)
     pub study: Vec<Reference>,
 }
 
@@ -173,15 +173,15 @@ impl ToJson for AdverseEvent {
 /// FHIR element `AdverseEvent.suspectEntity`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AdverseEventSuspectEntity {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Refers to the specific entity that caused the adverse event (`instance`, Reference, 1..1)
+    /// Refers to the specific entity that caused the adverse event (`instance`, `Reference`, 1..1)
     pub instance: Option<Reference>,
-    /// Information on the possible cause of the event (`causality`, BackboneElement, 0..*)
+    /// Information on the possible cause of the event (`causality`, `BackboneElement`, 0..*)
     pub causality: Vec<AdverseEventSuspectEntityCausality>,
 }
 
@@ -227,19 +227,19 @@ impl ToJson for AdverseEventSuspectEntity {
 /// FHIR element `AdverseEvent.suspectEntity.causality`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AdverseEventSuspectEntityCausality {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Assessment of if the entity caused the event (`assessment`, CodeableConcept, 0..1)
+    /// Assessment of if the entity caused the event (`assessment`, `CodeableConcept`, 0..1)
     pub assessment: Option<CodeableConcept>,
-    /// AdverseEvent.suspectEntity.causalityProductRelatedness (`productRelatedness`, string, 0..1)
+    /// AdverseEvent.suspectEntity.causalityProductRelatedness (`productRelatedness`, `string`, 0..1)
     pub product_relatedness: Option<Primitive<String>>,
-    /// AdverseEvent.suspectEntity.causalityAuthor (`author`, Reference, 0..1)
+    /// AdverseEvent.suspectEntity.causalityAuthor (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
-    /// ProbabilityScale | Bayesian | Checklist (`method`, CodeableConcept, 0..1)
+    /// ProbabilityScale | Bayesian | Checklist (`method`, `CodeableConcept`, 0..1)
     pub method: Option<CodeableConcept>,
 }
 

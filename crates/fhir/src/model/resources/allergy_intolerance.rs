@@ -14,53 +14,53 @@ use crate::model::*;
 /// FHIR element `AllergyIntolerance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AllergyIntolerance {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External ids for this item (`identifier`, Identifier, 0..*)
+    /// External ids for this item (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | inactive | resolved (`clinicalStatus`, CodeableConcept, 0..1)
+    /// active | inactive | resolved (`clinicalStatus`, `CodeableConcept`, 0..1)
     pub clinical_status: Option<CodeableConcept>,
-    /// unconfirmed | confirmed | refuted | entered-in-error (`verificationStatus`, CodeableConcept, 0..1)
+    /// unconfirmed | confirmed | refuted | entered-in-error (`verificationStatus`, `CodeableConcept`, 0..1)
     pub verification_status: Option<CodeableConcept>,
-    /// allergy | intolerance - Underlying mechanism (if known) (`type`, code, 0..1)
+    /// allergy | intolerance - Underlying mechanism (if known) (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// food | medication | environment | biologic (`category`, code, 0..*)
+    /// food | medication | environment | biologic (`category`, `code`, 0..*)
     pub category: Vec<Primitive<String>>,
-    /// low | high | unable-to-assess (`criticality`, code, 0..1)
+    /// low | high | unable-to-assess (`criticality`, `code`, 0..1)
     pub criticality: Option<Primitive<String>>,
-    /// Code that identifies the allergy or intolerance (`code`, CodeableConcept, 0..1)
+    /// Code that identifies the allergy or intolerance (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Who the sensitivity is for (`patient`, Reference, 1..1)
+    /// Who the sensitivity is for (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Encounter when the allergy or intolerance was asserted (`encounter`, Reference, 0..1)
+    /// Encounter when the allergy or intolerance was asserted (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When allergy or intolerance was identified (`onset`[x], dateTime | Age | Period | Range | string, 0..1)
+    /// When allergy or intolerance was identified (`onset[x]`, `dateTime | Age | Period | Range | string`, 0..1)
     pub onset: Option<AllergyIntoleranceOnset>,
-    /// Date first version of the resource instance was recorded (`recordedDate`, dateTime, 0..1)
+    /// Date first version of the resource instance was recorded (`recordedDate`, `dateTime`, 0..1)
     pub recorded_date: Option<Primitive<String>>,
-    /// Who recorded the sensitivity (`recorder`, Reference, 0..1)
+    /// Who recorded the sensitivity (`recorder`, `Reference`, 0..1)
     pub recorder: Option<Reference>,
-    /// Source of the information about the allergy (`asserter`, Reference, 0..1)
+    /// Source of the information about the allergy (`asserter`, `Reference`, 0..1)
     pub asserter: Option<Reference>,
-    /// Date(/time) of last known occurrence of a reaction (`lastOccurrence`, dateTime, 0..1)
+    /// Date(/time) of last known occurrence of a reaction (`lastOccurrence`, `dateTime`, 0..1)
     pub last_occurrence: Option<Primitive<String>>,
-    /// Additional text not captured in other fields (`note`, Annotation, 0..*)
+    /// Additional text not captured in other fields (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Adverse Reaction Events linked to exposure to substance (`reaction`, BackboneElement, 0..*)
+    /// Adverse Reaction Events linked to exposure to substance (`reaction`, `BackboneElement`, 0..*)
     pub reaction: Vec<AllergyIntoleranceReaction>,
 }
 
@@ -160,25 +160,25 @@ impl ToJson for AllergyIntolerance {
 /// FHIR element `AllergyIntolerance.reaction`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AllergyIntoleranceReaction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Specific substance or pharmaceutical product considered to be responsible for event (`substance`, CodeableConcept, 0..1)
+    /// Specific substance or pharmaceutical product considered to be responsible for event (`substance`, `CodeableConcept`, 0..1)
     pub substance: Option<CodeableConcept>,
-    /// Clinical symptoms/signs associated with the Event (`manifestation`, CodeableConcept, 1..*)
+    /// Clinical symptoms/signs associated with the Event (`manifestation`, `CodeableConcept`, 1..*)
     pub manifestation: Vec<CodeableConcept>,
-    /// Description of the event as a whole (`description`, string, 0..1)
+    /// Description of the event as a whole (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Date(/time) when manifestations showed (`onset`, dateTime, 0..1)
+    /// Date(/time) when manifestations showed (`onset`, `dateTime`, 0..1)
     pub onset: Option<Primitive<String>>,
-    /// mild | moderate | severe (of event as a whole) (`severity`, code, 0..1)
+    /// mild | moderate | severe (of event as a whole) (`severity`, `code`, 0..1)
     pub severity: Option<Primitive<String>>,
-    /// How the subject was exposed to the substance (`exposureRoute`, CodeableConcept, 0..1)
+    /// How the subject was exposed to the substance (`exposureRoute`, `CodeableConcept`, 0..1)
     pub exposure_route: Option<CodeableConcept>,
-    /// Text about event not captured in other fields (`note`, Annotation, 0..*)
+    /// Text about event not captured in other fields (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 

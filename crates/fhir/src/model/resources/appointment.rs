@@ -14,65 +14,65 @@ use crate::model::*;
 /// FHIR element `Appointment`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Appointment {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Ids for this item (`identifier`, Identifier, 0..*)
+    /// External Ids for this item (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// proposed | pending | booked | arrived | fulfilled | cancelled | noshow | entered-in-error | checked-in | waitlist (`status`, code, 1..1)
+    /// proposed | pending | booked | arrived | fulfilled | cancelled | noshow | entered-in-error | checked-in | waitlist (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// The coded reason for the appointment being cancelled (`cancelationReason`, CodeableConcept, 0..1)
+    /// The coded reason for the appointment being cancelled (`cancelationReason`, `CodeableConcept`, 0..1)
     pub cancelation_reason: Option<CodeableConcept>,
-    /// A broad categorization of the service that is to be performed during this appointment (`serviceCategory`, CodeableConcept, 0..*)
+    /// A broad categorization of the service that is to be performed during this appointment (`serviceCategory`, `CodeableConcept`, 0..*)
     pub service_category: Vec<CodeableConcept>,
-    /// The specific service that is to be performed during this appointment (`serviceType`, CodeableConcept, 0..*)
+    /// The specific service that is to be performed during this appointment (`serviceType`, `CodeableConcept`, 0..*)
     pub service_type: Vec<CodeableConcept>,
-    /// The specialty of a practitioner that would be required to perform the service requested in this appointment (`specialty`, CodeableConcept, 0..*)
+    /// The specialty of a practitioner that would be required to perform the service requested in this appointment (`specialty`, `CodeableConcept`, 0..*)
     pub specialty: Vec<CodeableConcept>,
-    /// The style of appointment or patient that has been booked in the slot (not service type) (`appointmentType`, CodeableConcept, 0..1)
+    /// The style of appointment or patient that has been booked in the slot (not service type) (`appointmentType`, `CodeableConcept`, 0..1)
     pub appointment_type: Option<CodeableConcept>,
-    /// Coded reason this appointment is scheduled (`reasonCode`, CodeableConcept, 0..*)
+    /// Coded reason this appointment is scheduled (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Reason the appointment is to take place (resource) (`reasonReference`, Reference, 0..*)
+    /// Reason the appointment is to take place (resource) (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Used to make informed decisions if needing to re-prioritize (`priority`, unsignedInt, 0..1)
+    /// Used to make informed decisions if needing to re-prioritize (`priority`, `unsignedInt`, 0..1)
     pub priority: Option<Primitive<u32>>,
-    /// Shown on a subject line in a meeting request, or appointment list (`description`, string, 0..1)
+    /// Shown on a subject line in a meeting request, or appointment list (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Additional information to support the appointment (`supportingInformation`, Reference, 0..*)
+    /// Additional information to support the appointment (`supportingInformation`, `Reference`, 0..*)
     pub supporting_information: Vec<Reference>,
-    /// When appointment is to take place (`start`, instant, 0..1)
+    /// When appointment is to take place (`start`, `instant`, 0..1)
     pub start: Option<Primitive<String>>,
-    /// When appointment is to conclude (`end`, instant, 0..1)
+    /// When appointment is to conclude (`end`, `instant`, 0..1)
     pub end: Option<Primitive<String>>,
-    /// Can be less than start/end (e.g. estimate) (`minutesDuration`, positiveInt, 0..1)
+    /// Can be less than start/end (e.g. estimate) (`minutesDuration`, `positiveInt`, 0..1)
     pub minutes_duration: Option<Primitive<u32>>,
-    /// The slots that this appointment is filling (`slot`, Reference, 0..*)
+    /// The slots that this appointment is filling (`slot`, `Reference`, 0..*)
     pub slot: Vec<Reference>,
-    /// The date that this appointment was initially created (`created`, dateTime, 0..1)
+    /// The date that this appointment was initially created (`created`, `dateTime`, 0..1)
     pub created: Option<Primitive<String>>,
-    /// Additional comments (`comment`, string, 0..1)
+    /// Additional comments (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
-    /// Detailed information and instructions for the patient (`patientInstruction`, string, 0..1)
+    /// Detailed information and instructions for the patient (`patientInstruction`, `string`, 0..1)
     pub patient_instruction: Option<Primitive<String>>,
-    /// The service request this appointment is allocated to assess (`basedOn`, Reference, 0..*)
+    /// The service request this appointment is allocated to assess (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Participants involved in appointment (`participant`, BackboneElement, 1..*)
+    /// Participants involved in appointment (`participant`, `BackboneElement`, 1..*)
     pub participant: Vec<AppointmentParticipant>,
-    /// Potential date/time interval(s) requested to allocate the appointment within (`requestedPeriod`, Period, 0..*)
+    /// Potential date/time interval(s) requested to allocate the appointment within (`requestedPeriod`, `Period`, 0..*)
     pub requested_period: Vec<Period>,
 }
 
@@ -186,21 +186,21 @@ impl ToJson for Appointment {
 /// FHIR element `Appointment.participant`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AppointmentParticipant {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Role of participant in the appointment (`type`, CodeableConcept, 0..*)
+    /// Role of participant in the appointment (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Person, Location/HealthcareService or Device (`actor`, Reference, 0..1)
+    /// Person, Location/HealthcareService or Device (`actor`, `Reference`, 0..1)
     pub actor: Option<Reference>,
-    /// required | optional | information-only (`required`, code, 0..1)
+    /// required | optional | information-only (`required`, `code`, 0..1)
     pub required: Option<Primitive<String>>,
-    /// accepted | declined | tentative | needs-action (`status`, code, 1..1)
+    /// accepted | declined | tentative | needs-action (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Participation period of the actor (`period`, Period, 0..1)
+    /// Participation period of the actor (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 

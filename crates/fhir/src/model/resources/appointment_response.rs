@@ -14,37 +14,37 @@ use crate::model::*;
 /// FHIR element `AppointmentResponse`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AppointmentResponse {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Ids for this item (`identifier`, Identifier, 0..*)
+    /// External Ids for this item (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Appointment this response relates to (`appointment`, Reference, 1..1)
+    /// Appointment this response relates to (`appointment`, `Reference`, 1..1)
     pub appointment: Option<Reference>,
-    /// Time from appointment, or requested new start time (`start`, instant, 0..1)
+    /// Time from appointment, or requested new start time (`start`, `instant`, 0..1)
     pub start: Option<Primitive<String>>,
-    /// Time from appointment, or requested new end time (`end`, instant, 0..1)
+    /// Time from appointment, or requested new end time (`end`, `instant`, 0..1)
     pub end: Option<Primitive<String>>,
-    /// Role of participant in the appointment (`participantType`, CodeableConcept, 0..*)
+    /// Role of participant in the appointment (`participantType`, `CodeableConcept`, 0..*)
     pub participant_type: Vec<CodeableConcept>,
-    /// Person, Location, HealthcareService, or Device (`actor`, Reference, 0..1)
+    /// Person, Location, HealthcareService, or Device (`actor`, `Reference`, 0..1)
     pub actor: Option<Reference>,
-    /// accepted | declined | tentative | needs-action (`participantStatus`, code, 1..1)
+    /// accepted | declined | tentative | needs-action (`participantStatus`, `code`, 1..1)
     pub participant_status: Option<Primitive<String>>,
-    /// Additional comments (`comment`, string, 0..1)
+    /// Additional comments (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
 }
 

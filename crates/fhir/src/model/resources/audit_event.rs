@@ -14,43 +14,43 @@ use crate::model::*;
 /// FHIR element `AuditEvent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditEvent {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type/identifier of event (`type`, Coding, 1..1)
+    /// Type/identifier of event (`type`, `Coding`, 1..1)
     pub type_: Option<Coding>,
-    /// More specific type/id for the event (`subtype`, Coding, 0..*)
+    /// More specific type/id for the event (`subtype`, `Coding`, 0..*)
     pub subtype: Vec<Coding>,
-    /// Type of action performed during the event (`action`, code, 0..1)
+    /// Type of action performed during the event (`action`, `code`, 0..1)
     pub action: Option<Primitive<String>>,
-    /// When the activity occurred (`period`, Period, 0..1)
+    /// When the activity occurred (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Time when the event was recorded (`recorded`, instant, 1..1)
+    /// Time when the event was recorded (`recorded`, `instant`, 1..1)
     pub recorded: Option<Primitive<String>>,
-    /// Whether the event succeeded or failed (`outcome`, code, 0..1)
+    /// Whether the event succeeded or failed (`outcome`, `code`, 0..1)
     pub outcome: Option<Primitive<String>>,
-    /// Description of the event outcome (`outcomeDesc`, string, 0..1)
+    /// Description of the event outcome (`outcomeDesc`, `string`, 0..1)
     pub outcome_desc: Option<Primitive<String>>,
-    /// The purposeOfUse of the event (`purposeOfEvent`, CodeableConcept, 0..*)
+    /// The purposeOfUse of the event (`purposeOfEvent`, `CodeableConcept`, 0..*)
     pub purpose_of_event: Vec<CodeableConcept>,
-    /// Actor involved in the event (`agent`, BackboneElement, 1..*)
+    /// Actor involved in the event (`agent`, `BackboneElement`, 1..*)
     pub agent: Vec<AuditEventAgent>,
-    /// Audit Event Reporter (`source`, BackboneElement, 1..1)
+    /// Audit Event Reporter (`source`, `BackboneElement`, 1..1)
     pub source: Option<AuditEventSource>,
-    /// Data or objects used (`entity`, BackboneElement, 0..*)
+    /// Data or objects used (`entity`, `BackboneElement`, 0..*)
     pub entity: Vec<AuditEventEntity>,
 }
 
@@ -139,33 +139,33 @@ impl ToJson for AuditEvent {
 /// FHIR element `AuditEvent.agent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditEventAgent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// How agent participated (`type`, CodeableConcept, 0..1)
+    /// How agent participated (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Agent role in the event (`role`, CodeableConcept, 0..*)
+    /// Agent role in the event (`role`, `CodeableConcept`, 0..*)
     pub role: Vec<CodeableConcept>,
-    /// Identifier of who (`who`, Reference, 0..1)
+    /// Identifier of who (`who`, `Reference`, 0..1)
     pub who: Option<Reference>,
-    /// Alternative User identity (`altId`, string, 0..1)
+    /// Alternative User identity (`altId`, `string`, 0..1)
     pub alt_id: Option<Primitive<String>>,
-    /// Human friendly name for the agent (`name`, string, 0..1)
+    /// Human friendly name for the agent (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Whether user is initiator (`requestor`, boolean, 1..1)
+    /// Whether user is initiator (`requestor`, `boolean`, 1..1)
     pub requestor: Option<Primitive<bool>>,
-    /// Where (`location`, Reference, 0..1)
+    /// Where (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Policy that authorized event (`policy`, uri, 0..*)
+    /// Policy that authorized event (`policy`, `uri`, 0..*)
     pub policy: Vec<Primitive<String>>,
-    /// Type of media (`media`, Coding, 0..1)
+    /// Type of media (`media`, `Coding`, 0..1)
     pub media: Option<Coding>,
-    /// Logical network location for application activity (`network`, BackboneElement, 0..1)
+    /// Logical network location for application activity (`network`, `BackboneElement`, 0..1)
     pub network: Option<AuditEventAgentNetwork>,
-    /// Reason given for this user (`purposeOfUse`, CodeableConcept, 0..*)
+    /// Reason given for this user (`purposeOfUse`, `CodeableConcept`, 0..*)
     pub purpose_of_use: Vec<CodeableConcept>,
 }
 
@@ -229,15 +229,15 @@ impl ToJson for AuditEventAgent {
 /// FHIR element `AuditEvent.agent.network`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditEventAgentNetwork {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifier for the network access point of the user device (`address`, string, 0..1)
+    /// Identifier for the network access point of the user device (`address`, `string`, 0..1)
     pub address: Option<Primitive<String>>,
-    /// The type of network access point (`type`, code, 0..1)
+    /// The type of network access point (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
 }
 
@@ -280,17 +280,17 @@ impl ToJson for AuditEventAgentNetwork {
 /// FHIR element `AuditEvent.source`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditEventSource {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Logical source location within the enterprise (`site`, string, 0..1)
+    /// Logical source location within the enterprise (`site`, `string`, 0..1)
     pub site: Option<Primitive<String>>,
-    /// The identity of source detecting the event (`observer`, Reference, 1..1)
+    /// The identity of source detecting the event (`observer`, `Reference`, 1..1)
     pub observer: Option<Reference>,
-    /// The type of source where event originated (`type`, Coding, 0..*)
+    /// The type of source where event originated (`type`, `Coding`, 0..*)
     pub type_: Vec<Coding>,
 }
 
@@ -335,29 +335,29 @@ impl ToJson for AuditEventSource {
 /// FHIR element `AuditEvent.entity`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditEventEntity {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Specific instance of resource (`what`, Reference, 0..1)
+    /// Specific instance of resource (`what`, `Reference`, 0..1)
     pub what: Option<Reference>,
-    /// Type of entity involved (`type`, Coding, 0..1)
+    /// Type of entity involved (`type`, `Coding`, 0..1)
     pub type_: Option<Coding>,
-    /// What role the entity played (`role`, Coding, 0..1)
+    /// What role the entity played (`role`, `Coding`, 0..1)
     pub role: Option<Coding>,
-    /// Life-cycle stage for the entity (`lifecycle`, Coding, 0..1)
+    /// Life-cycle stage for the entity (`lifecycle`, `Coding`, 0..1)
     pub lifecycle: Option<Coding>,
-    /// Security labels on the entity (`securityLabel`, Coding, 0..*)
+    /// Security labels on the entity (`securityLabel`, `Coding`, 0..*)
     pub security_label: Vec<Coding>,
-    /// Descriptor for entity (`name`, string, 0..1)
+    /// Descriptor for entity (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Descriptive text (`description`, string, 0..1)
+    /// Descriptive text (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Query parameters (`query`, base64Binary, 0..1)
+    /// Query parameters (`query`, `base64Binary`, 0..1)
     pub query: Option<Primitive<String>>,
-    /// Additional Information about the entity (`detail`, BackboneElement, 0..*)
+    /// Additional Information about the entity (`detail`, `BackboneElement`, 0..*)
     pub detail: Vec<AuditEventEntityDetail>,
 }
 
@@ -415,15 +415,15 @@ impl ToJson for AuditEventEntity {
 /// FHIR element `AuditEvent.entity.detail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditEventEntityDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name of the property (`type`, string, 1..1)
+    /// Name of the property (`type`, `string`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Property value (`value`[x], string | base64Binary, 1..1)
+    /// Property value (`value[x]`, `string | base64Binary`, 1..1)
     pub value: Option<AuditEventEntityDetailValue>,
 }
 

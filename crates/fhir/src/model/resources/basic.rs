@@ -14,31 +14,31 @@ use crate::model::*;
 /// FHIR element `Basic`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Basic {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier (`identifier`, Identifier, 0..*)
+    /// Business identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Kind of Resource (`code`, CodeableConcept, 1..1)
+    /// Kind of Resource (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Identifies the focus of this resource (`subject`, Reference, 0..1)
+    /// Identifies the focus of this resource (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// When created (`created`, date, 0..1)
+    /// When created (`created`, `date`, 0..1)
     pub created: Option<Primitive<String>>,
-    /// Who created (`author`, Reference, 0..1)
+    /// Who created (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
 }
 

@@ -14,21 +14,21 @@ use crate::model::*;
 /// FHIR element `Binary`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Binary {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// MimeType of the binary content (`contentType`, code, 1..1)
+    /// MimeType of the binary content (`contentType`, `code`, 1..1)
     pub content_type: Option<Primitive<String>>,
-    /// Identifies another resource to use as proxy when enforcing access control (`securityContext`, Reference, 0..1)
+    /// Identifies another resource to use as proxy when enforcing access control (`securityContext`, `Reference`, 0..1)
     pub security_context: Option<Reference>,
-    /// The actual content (`data`, base64Binary, 0..1)
+    /// The actual content (`data`, `base64Binary`, 0..1)
     pub data: Option<Primitive<String>>,
-    /// Uri where the data can be found (`url`, url, 0..1)
+    /// Uri where the data can be found (`url`, `url`, 0..1)
     pub url: Option<Primitive<String>>,
 }
 

@@ -14,43 +14,43 @@ use crate::model::*;
 /// FHIR element `BiologicallyDerivedProduct`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BiologicallyDerivedProduct {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External ids for this item (`identifier`, Identifier, 0..*)
+    /// External ids for this item (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// organ | tissue | fluid | cells | biologicalAgent (`productCategory`, code, 0..1)
+    /// organ | tissue | fluid | cells | biologicalAgent (`productCategory`, `code`, 0..1)
     pub product_category: Option<Primitive<String>>,
-    /// What this biologically derived product is (`productCode`, CodeableConcept, 0..1)
+    /// What this biologically derived product is (`productCode`, `CodeableConcept`, 0..1)
     pub product_code: Option<CodeableConcept>,
-    /// available | unavailable (`status`, code, 0..1)
+    /// available | unavailable (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// Procedure request (`request`, Reference, 0..*)
+    /// Procedure request (`request`, `Reference`, 0..*)
     pub request: Vec<Reference>,
-    /// The amount of this biologically derived product (`quantity`, integer, 0..1)
+    /// The amount of this biologically derived product (`quantity`, `integer`, 0..1)
     pub quantity: Option<Primitive<i32>>,
-    /// BiologicallyDerivedProduct parent (`parent`, Reference, 0..*)
+    /// BiologicallyDerivedProduct parent (`parent`, `Reference`, 0..*)
     pub parent: Vec<Reference>,
-    /// How this product was collected (`collection`, BackboneElement, 0..1)
+    /// How this product was collected (`collection`, `BackboneElement`, 0..1)
     pub collection: Option<BiologicallyDerivedProductCollection>,
-    /// Any processing of the product during collection (`processing`, BackboneElement, 0..*)
+    /// Any processing of the product during collection (`processing`, `BackboneElement`, 0..*)
     pub processing: Vec<BiologicallyDerivedProductProcessing>,
-    /// Any manipulation of product post-collection (`manipulation`, BackboneElement, 0..1)
+    /// Any manipulation of product post-collection (`manipulation`, `BackboneElement`, 0..1)
     pub manipulation: Option<BiologicallyDerivedProductManipulation>,
-    /// Product storage (`storage`, BackboneElement, 0..*)
+    /// Product storage (`storage`, `BackboneElement`, 0..*)
     pub storage: Vec<BiologicallyDerivedProductStorage>,
 }
 
@@ -134,17 +134,17 @@ impl ToJson for BiologicallyDerivedProduct {
 /// FHIR element `BiologicallyDerivedProduct.collection`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BiologicallyDerivedProductCollection {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Individual performing collection (`collector`, Reference, 0..1)
+    /// Individual performing collection (`collector`, `Reference`, 0..1)
     pub collector: Option<Reference>,
-    /// Who is product from (`source`, Reference, 0..1)
+    /// Who is product from (`source`, `Reference`, 0..1)
     pub source: Option<Reference>,
-    /// Time of product collection (`collected`[x], dateTime | Period, 0..1)
+    /// Time of product collection (`collected[x]`, `dateTime | Period`, 0..1)
     pub collected: Option<BiologicallyDerivedProductCollectionCollected>,
 }
 
@@ -194,19 +194,19 @@ impl ToJson for BiologicallyDerivedProductCollection {
 /// FHIR element `BiologicallyDerivedProduct.processing`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BiologicallyDerivedProductProcessing {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Description of of processing (`description`, string, 0..1)
+    /// Description of of processing (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Procesing code (`procedure`, CodeableConcept, 0..1)
+    /// Procesing code (`procedure`, `CodeableConcept`, 0..1)
     pub procedure: Option<CodeableConcept>,
-    /// Substance added during processing (`additive`, Reference, 0..1)
+    /// Substance added during processing (`additive`, `Reference`, 0..1)
     pub additive: Option<Reference>,
-    /// Time of processing (`time`[x], dateTime | Period, 0..1)
+    /// Time of processing (`time[x]`, `dateTime | Period`, 0..1)
     pub time: Option<BiologicallyDerivedProductProcessingTime>,
 }
 
@@ -254,15 +254,15 @@ impl ToJson for BiologicallyDerivedProductProcessing {
 /// FHIR element `BiologicallyDerivedProduct.manipulation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BiologicallyDerivedProductManipulation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Description of manipulation (`description`, string, 0..1)
+    /// Description of manipulation (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Time of manipulation (`time`[x], dateTime | Period, 0..1)
+    /// Time of manipulation (`time[x]`, `dateTime | Period`, 0..1)
     pub time: Option<BiologicallyDerivedProductManipulationTime>,
 }
 
@@ -306,19 +306,19 @@ impl ToJson for BiologicallyDerivedProductManipulation {
 /// FHIR element `BiologicallyDerivedProduct.storage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BiologicallyDerivedProductStorage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Description of storage (`description`, string, 0..1)
+    /// Description of storage (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Storage temperature (`temperature`, decimal, 0..1)
+    /// Storage temperature (`temperature`, `decimal`, 0..1)
     pub temperature: Option<Primitive<Decimal>>,
-    /// farenheit | celsius | kelvin (`scale`, code, 0..1)
+    /// farenheit | celsius | kelvin (`scale`, `code`, 0..1)
     pub scale: Option<Primitive<String>>,
-    /// Storage timeperiod (`duration`, Period, 0..1)
+    /// Storage timeperiod (`duration`, `Period`, 0..1)
     pub duration: Option<Period>,
 }
 

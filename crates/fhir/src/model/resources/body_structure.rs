@@ -14,37 +14,37 @@ use crate::model::*;
 /// FHIR element `BodyStructure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BodyStructure {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Bodystructure identifier (`identifier`, Identifier, 0..*)
+    /// Bodystructure identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Whether this record is in active use (`active`, boolean, 0..1)
+    /// Whether this record is in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// Kind of Structure (`morphology`, CodeableConcept, 0..1)
+    /// Kind of Structure (`morphology`, `CodeableConcept`, 0..1)
     pub morphology: Option<CodeableConcept>,
-    /// Body site (`location`, CodeableConcept, 0..1)
+    /// Body site (`location`, `CodeableConcept`, 0..1)
     pub location: Option<CodeableConcept>,
-    /// Body site modifier (`locationQualifier`, CodeableConcept, 0..*)
+    /// Body site modifier (`locationQualifier`, `CodeableConcept`, 0..*)
     pub location_qualifier: Vec<CodeableConcept>,
-    /// Text description (`description`, string, 0..1)
+    /// Text description (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Attached images (`image`, Attachment, 0..*)
+    /// Attached images (`image`, `Attachment`, 0..*)
     pub image: Vec<Attachment>,
-    /// Who this is about (`patient`, Reference, 1..1)
+    /// Who this is about (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
 }
 

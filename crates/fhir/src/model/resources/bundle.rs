@@ -14,27 +14,27 @@ use crate::model::*;
 /// FHIR element `Bundle`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Bundle {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Persistent identifier for the bundle (`identifier`, Identifier, 0..1)
+    /// Persistent identifier for the bundle (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// document | message | transaction | transaction-response | batch | batch-response | history | searchset | collection (`type`, code, 1..1)
+    /// document | message | transaction | transaction-response | batch | batch-response | history | searchset | collection (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// When the bundle was assembled (`timestamp`, instant, 0..1)
+    /// When the bundle was assembled (`timestamp`, `instant`, 0..1)
     pub timestamp: Option<Primitive<String>>,
-    /// If search, the total number of matches (`total`, unsignedInt, 0..1)
+    /// If search, the total number of matches (`total`, `unsignedInt`, 0..1)
     pub total: Option<Primitive<u32>>,
-    /// Links related to this Bundle (`link`, BackboneElement, 0..*)
+    /// Links related to this Bundle (`link`, `BackboneElement`, 0..*)
     pub link: Vec<BundleLink>,
-    /// Entry in the bundle - will have a resource or information (`entry`, BackboneElement, 0..*)
+    /// Entry in the bundle - will have a resource or information (`entry`, `BackboneElement`, 0..*)
     pub entry: Vec<BundleEntry>,
-    /// Digital Signature (`signature`, Signature, 0..1)
+    /// Digital Signature (`signature`, `Signature`, 0..1)
     pub signature: Option<Signature>,
 }
 
@@ -103,15 +103,15 @@ impl ToJson for Bundle {
 /// FHIR element `Bundle.link`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BundleLink {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// See http://www.iana.org/assignments/link-relations/link-relations.xhtml#link-relations-1 (`relation`, string, 1..1)
+    /// See <http://www.iana.org/assignments/link-relations/link-relations.xhtml#link-relations-1> (`relation`, `string`, 1..1)
     pub relation: Option<Primitive<String>>,
-    /// Reference details for the link (`url`, uri, 1..1)
+    /// Reference details for the link (`url`, `uri`, 1..1)
     pub url: Option<Primitive<String>>,
 }
 
@@ -156,23 +156,23 @@ impl ToJson for BundleLink {
 /// FHIR element `Bundle.entry`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BundleEntry {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
     /// Links related to this entry (`link`, 0..*)
     pub link: Vec<BundleLink>,
-    /// URI for resource (Absolute URL server address or URI for UUID/OID) (`fullUrl`, uri, 0..1)
+    /// URI for resource (Absolute URL server address or URI for UUID/OID) (`fullUrl`, `uri`, 0..1)
     pub full_url: Option<Primitive<String>>,
-    /// A resource in the bundle (`resource`, Resource, 0..1)
+    /// A resource in the bundle (`resource`, `Resource`, 0..1)
     pub resource: Option<Resource>,
-    /// Search related information (`search`, BackboneElement, 0..1)
+    /// Search related information (`search`, `BackboneElement`, 0..1)
     pub search: Option<BundleEntrySearch>,
-    /// Additional execution information (transaction/batch/history) (`request`, BackboneElement, 0..1)
+    /// Additional execution information (transaction/batch/history) (`request`, `BackboneElement`, 0..1)
     pub request: Option<BundleEntryRequest>,
-    /// Results of execution (transaction/batch/history) (`response`, BackboneElement, 0..1)
+    /// Results of execution (transaction/batch/history) (`response`, `BackboneElement`, 0..1)
     pub response: Option<BundleEntryResponse>,
 }
 
@@ -222,15 +222,15 @@ impl ToJson for BundleEntry {
 /// FHIR element `Bundle.entry.search`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BundleEntrySearch {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// match | include | outcome - why this is in the result set (`mode`, code, 0..1)
+    /// match | include | outcome - why this is in the result set (`mode`, `code`, 0..1)
     pub mode: Option<Primitive<String>>,
-    /// Search ranking (between 0 and 1) (`score`, decimal, 0..1)
+    /// Search ranking (between 0 and 1) (`score`, `decimal`, 0..1)
     pub score: Option<Primitive<Decimal>>,
 }
 
@@ -273,23 +273,23 @@ impl ToJson for BundleEntrySearch {
 /// FHIR element `Bundle.entry.request`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BundleEntryRequest {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// GET | HEAD | POST | PUT | DELETE | PATCH (`method`, code, 1..1)
+    /// GET | HEAD | POST | PUT | DELETE | PATCH (`method`, `code`, 1..1)
     pub method: Option<Primitive<String>>,
-    /// URL for HTTP equivalent of this entry (`url`, uri, 1..1)
+    /// URL for HTTP equivalent of this entry (`url`, `uri`, 1..1)
     pub url: Option<Primitive<String>>,
-    /// For managing cache currency (`ifNoneMatch`, string, 0..1)
+    /// For managing cache currency (`ifNoneMatch`, `string`, 0..1)
     pub if_none_match: Option<Primitive<String>>,
-    /// For managing cache currency (`ifModifiedSince`, instant, 0..1)
+    /// For managing cache currency (`ifModifiedSince`, `instant`, 0..1)
     pub if_modified_since: Option<Primitive<String>>,
-    /// For managing update contention (`ifMatch`, string, 0..1)
+    /// For managing update contention (`ifMatch`, `string`, 0..1)
     pub if_match: Option<Primitive<String>>,
-    /// For conditional creates (`ifNoneExist`, string, 0..1)
+    /// For conditional creates (`ifNoneExist`, `string`, 0..1)
     pub if_none_exist: Option<Primitive<String>>,
 }
 
@@ -346,21 +346,21 @@ impl ToJson for BundleEntryRequest {
 /// FHIR element `Bundle.entry.response`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BundleEntryResponse {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Status response code (text optional) (`status`, string, 1..1)
+    /// Status response code (text optional) (`status`, `string`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// The location (if the operation returns a location) (`location`, uri, 0..1)
+    /// The location (if the operation returns a location) (`location`, `uri`, 0..1)
     pub location: Option<Primitive<String>>,
-    /// The Etag for the resource (if relevant) (`etag`, string, 0..1)
+    /// The Etag for the resource (if relevant) (`etag`, `string`, 0..1)
     pub etag: Option<Primitive<String>>,
-    /// Server's date time modified (`lastModified`, instant, 0..1)
+    /// Server's date time modified (`lastModified`, `instant`, 0..1)
     pub last_modified: Option<Primitive<String>>,
-    /// OperationOutcome with hints and warnings (for batch/transaction) (`outcome`, OperationOutcome, 0..1)
+    /// OperationOutcome with hints and warnings (for batch/transaction) (`outcome`, `OperationOutcome`, 0..1)
     pub outcome: Option<Resource>,
 }
 

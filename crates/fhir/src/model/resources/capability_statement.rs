@@ -14,73 +14,73 @@ use crate::model::*;
 /// FHIR element `CapabilityStatement`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatement {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this capability statement, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this capability statement, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Business version of the capability statement (`version`, string, 0..1)
+    /// Business version of the capability statement (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this capability statement (computer friendly) (`name`, string, 0..1)
+    /// Name for this capability statement (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this capability statement (human friendly) (`title`, string, 0..1)
+    /// Name for this capability statement (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 1..1)
+    /// Date last changed (`date`, `dateTime`, 1..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the capability statement (`description`, markdown, 0..1)
+    /// Natural language description of the capability statement (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for capability statement (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for capability statement (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this capability statement is defined (`purpose`, markdown, 0..1)
+    /// Why this capability statement is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// instance | capability | requirements (`kind`, code, 1..1)
+    /// instance | capability | requirements (`kind`, `code`, 1..1)
     pub kind: Option<Primitive<String>>,
-    /// Canonical URL of another capability statement this implements (`instantiates`, canonical, 0..*)
+    /// Canonical URL of another capability statement this implements (`instantiates`, `canonical`, 0..*)
     pub instantiates: Vec<Primitive<String>>,
-    /// Canonical URL of another capability statement this adds to (`imports`, canonical, 0..*)
+    /// Canonical URL of another capability statement this adds to (`imports`, `canonical`, 0..*)
     pub imports: Vec<Primitive<String>>,
-    /// Software that is covered by this capability statement (`software`, BackboneElement, 0..1)
+    /// Software that is covered by this capability statement (`software`, `BackboneElement`, 0..1)
     pub software: Option<CapabilityStatementSoftware>,
-    /// If this describes a specific instance (`implementation`, BackboneElement, 0..1)
+    /// If this describes a specific instance (`implementation`, `BackboneElement`, 0..1)
     pub implementation: Option<CapabilityStatementImplementation>,
-    /// FHIR Version the system supports (`fhirVersion`, code, 1..1)
+    /// FHIR Version the system supports (`fhirVersion`, `code`, 1..1)
     pub fhir_version: Option<Primitive<String>>,
-    /// formats supported (xml | json | ttl | mime type) (`format`, code, 1..*)
+    /// formats supported (xml | json | ttl | mime type) (`format`, `code`, 1..*)
     pub format: Vec<Primitive<String>>,
-    /// Patch formats supported (`patchFormat`, code, 0..*)
+    /// Patch formats supported (`patchFormat`, `code`, 0..*)
     pub patch_format: Vec<Primitive<String>>,
-    /// Implementation guides supported (`implementationGuide`, canonical, 0..*)
+    /// Implementation guides supported (`implementationGuide`, `canonical`, 0..*)
     pub implementation_guide: Vec<Primitive<String>>,
-    /// If the endpoint is a RESTful one (`rest`, BackboneElement, 0..*)
+    /// If the endpoint is a RESTful one (`rest`, `BackboneElement`, 0..*)
     pub rest: Vec<CapabilityStatementRest>,
-    /// If messaging is supported (`messaging`, BackboneElement, 0..*)
+    /// If messaging is supported (`messaging`, `BackboneElement`, 0..*)
     pub messaging: Vec<CapabilityStatementMessaging>,
-    /// Document definition (`document`, BackboneElement, 0..*)
+    /// Document definition (`document`, `BackboneElement`, 0..*)
     pub document: Vec<CapabilityStatementDocument>,
 }
 
@@ -218,17 +218,17 @@ impl ToJson for CapabilityStatement {
 /// FHIR element `CapabilityStatement.software`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementSoftware {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A name the software is known by (`name`, string, 1..1)
+    /// A name the software is known by (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Version covered by this statement (`version`, string, 0..1)
+    /// Version covered by this statement (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Date this version was released (`releaseDate`, dateTime, 0..1)
+    /// Date this version was released (`releaseDate`, `dateTime`, 0..1)
     pub release_date: Option<Primitive<String>>,
 }
 
@@ -275,17 +275,17 @@ impl ToJson for CapabilityStatementSoftware {
 /// FHIR element `CapabilityStatement.implementation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementImplementation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Describes this specific instance (`description`, string, 1..1)
+    /// Describes this specific instance (`description`, `string`, 1..1)
     pub description: Option<Primitive<String>>,
-    /// Base URL for the installation (`url`, url, 0..1)
+    /// Base URL for the installation (`url`, `url`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Organization that manages the data (`custodian`, Reference, 0..1)
+    /// Organization that manages the data (`custodian`, `Reference`, 0..1)
     pub custodian: Option<Reference>,
 }
 
@@ -335,27 +335,27 @@ impl ToJson for CapabilityStatementImplementation {
 /// FHIR element `CapabilityStatement.rest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementRest {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// client | server (`mode`, code, 1..1)
+    /// client | server (`mode`, `code`, 1..1)
     pub mode: Option<Primitive<String>>,
-    /// General description of implementation (`documentation`, markdown, 0..1)
+    /// General description of implementation (`documentation`, `markdown`, 0..1)
     pub documentation: Option<Primitive<String>>,
-    /// Information about security of implementation (`security`, BackboneElement, 0..1)
+    /// Information about security of implementation (`security`, `BackboneElement`, 0..1)
     pub security: Option<CapabilityStatementRestSecurity>,
-    /// Resource served on the REST interface (`resource`, BackboneElement, 0..*)
+    /// Resource served on the REST interface (`resource`, `BackboneElement`, 0..*)
     pub resource: Vec<CapabilityStatementRestResource>,
-    /// What operations are supported? (`interaction`, BackboneElement, 0..*)
+    /// What operations are supported? (`interaction`, `BackboneElement`, 0..*)
     pub interaction: Vec<CapabilityStatementRestInteraction>,
     /// Search parameters for searching all resources (`searchParam`, 0..*)
     pub search_param: Vec<CapabilityStatementRestResourceSearchParam>,
     /// Definition of a system level operation (`operation`, 0..*)
     pub operation: Vec<CapabilityStatementRestResourceOperation>,
-    /// Compartments served/used by system (`compartment`, canonical, 0..*)
+    /// Compartments served/used by system (`compartment`, `canonical`, 0..*)
     pub compartment: Vec<Primitive<String>>,
 }
 
@@ -412,17 +412,17 @@ impl ToJson for CapabilityStatementRest {
 /// FHIR element `CapabilityStatement.rest.security`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementRestSecurity {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Adds CORS Headers (http://enable-cors.org/) (`cors`, boolean, 0..1)
+    /// Adds CORS Headers (http://enable-cors.org/) (`cors`, `boolean`, 0..1)
     pub cors: Option<Primitive<bool>>,
-    /// OAuth | SMART-on-FHIR | NTLM | Basic | Kerberos | Certificates (`service`, CodeableConcept, 0..*)
+    /// OAuth | SMART-on-FHIR | NTLM | Basic | Kerberos | Certificates (`service`, `CodeableConcept`, 0..*)
     pub service: Vec<CodeableConcept>,
-    /// General description of how security works (`description`, markdown, 0..1)
+    /// General description of how security works (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
 }
 
@@ -467,45 +467,45 @@ impl ToJson for CapabilityStatementRestSecurity {
 /// FHIR element `CapabilityStatement.rest.resource`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementRestResource {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A resource type that is supported (`type`, code, 1..1)
+    /// A resource type that is supported (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Base System profile for all uses of resource (`profile`, canonical, 0..1)
+    /// Base System profile for all uses of resource (`profile`, `canonical`, 0..1)
     pub profile: Option<Primitive<String>>,
-    /// Profiles for use cases supported (`supportedProfile`, canonical, 0..*)
+    /// Profiles for use cases supported (`supportedProfile`, `canonical`, 0..*)
     pub supported_profile: Vec<Primitive<String>>,
-    /// Additional information about the use of the resource type (`documentation`, markdown, 0..1)
+    /// Additional information about the use of the resource type (`documentation`, `markdown`, 0..1)
     pub documentation: Option<Primitive<String>>,
-    /// What operations are supported? (`interaction`, BackboneElement, 0..*)
+    /// What operations are supported? (`interaction`, `BackboneElement`, 0..*)
     pub interaction: Vec<CapabilityStatementRestResourceInteraction>,
-    /// no-version | versioned | versioned-update (`versioning`, code, 0..1)
+    /// no-version | versioned | versioned-update (`versioning`, `code`, 0..1)
     pub versioning: Option<Primitive<String>>,
-    /// Whether vRead can return past versions (`readHistory`, boolean, 0..1)
+    /// Whether vRead can return past versions (`readHistory`, `boolean`, 0..1)
     pub read_history: Option<Primitive<bool>>,
-    /// If update can commit to a new identity (`updateCreate`, boolean, 0..1)
+    /// If update can commit to a new identity (`updateCreate`, `boolean`, 0..1)
     pub update_create: Option<Primitive<bool>>,
-    /// If allows/uses conditional create (`conditionalCreate`, boolean, 0..1)
+    /// If allows/uses conditional create (`conditionalCreate`, `boolean`, 0..1)
     pub conditional_create: Option<Primitive<bool>>,
-    /// not-supported | modified-since | not-match | full-support (`conditionalRead`, code, 0..1)
+    /// not-supported | modified-since | not-match | full-support (`conditionalRead`, `code`, 0..1)
     pub conditional_read: Option<Primitive<String>>,
-    /// If allows/uses conditional update (`conditionalUpdate`, boolean, 0..1)
+    /// If allows/uses conditional update (`conditionalUpdate`, `boolean`, 0..1)
     pub conditional_update: Option<Primitive<bool>>,
-    /// not-supported | single | multiple - how conditional delete is supported (`conditionalDelete`, code, 0..1)
+    /// not-supported | single | multiple - how conditional delete is supported (`conditionalDelete`, `code`, 0..1)
     pub conditional_delete: Option<Primitive<String>>,
-    /// literal | logical | resolves | enforced | local (`referencePolicy`, code, 0..*)
+    /// literal | logical | resolves | enforced | local (`referencePolicy`, `code`, 0..*)
     pub reference_policy: Vec<Primitive<String>>,
-    /// _include values supported by the server (`searchInclude`, string, 0..*)
+    /// _include values supported by the server (`searchInclude`, `string`, 0..*)
     pub search_include: Vec<Primitive<String>>,
-    /// _revinclude values supported by the server (`searchRevInclude`, string, 0..*)
+    /// _revinclude values supported by the server (`searchRevInclude`, `string`, 0..*)
     pub search_rev_include: Vec<Primitive<String>>,
-    /// Search parameters supported by implementation (`searchParam`, BackboneElement, 0..*)
+    /// Search parameters supported by implementation (`searchParam`, `BackboneElement`, 0..*)
     pub search_param: Vec<CapabilityStatementRestResourceSearchParam>,
-    /// Definition of a resource operation (`operation`, BackboneElement, 0..*)
+    /// Definition of a resource operation (`operation`, `BackboneElement`, 0..*)
     pub operation: Vec<CapabilityStatementRestResourceOperation>,
 }
 
@@ -595,15 +595,15 @@ impl ToJson for CapabilityStatementRestResource {
 /// FHIR element `CapabilityStatement.rest.resource.interaction`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementRestResourceInteraction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// read | vread | update | patch | delete | history-instance | history-type | create | search-type (`code`, code, 1..1)
+    /// read | vread | update | patch | delete | history-instance | history-type | create | search-type (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Anything special about operation behavior (`documentation`, markdown, 0..1)
+    /// Anything special about operation behavior (`documentation`, `markdown`, 0..1)
     pub documentation: Option<Primitive<String>>,
 }
 
@@ -651,19 +651,19 @@ impl ToJson for CapabilityStatementRestResourceInteraction {
 /// FHIR element `CapabilityStatement.rest.resource.searchParam`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementRestResourceSearchParam {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name of search parameter (`name`, string, 1..1)
+    /// Name of search parameter (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Source of definition for parameter (`definition`, canonical, 0..1)
+    /// Source of definition for parameter (`definition`, `canonical`, 0..1)
     pub definition: Option<Primitive<String>>,
-    /// number | date | string | token | reference | composite | quantity | uri | special (`type`, code, 1..1)
+    /// number | date | string | token | reference | composite | quantity | uri | special (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Server-specific usage (`documentation`, markdown, 0..1)
+    /// Server-specific usage (`documentation`, `markdown`, 0..1)
     pub documentation: Option<Primitive<String>>,
 }
 
@@ -722,17 +722,17 @@ impl ToJson for CapabilityStatementRestResourceSearchParam {
 /// FHIR element `CapabilityStatement.rest.resource.operation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementRestResourceOperation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name by which the operation/query is invoked (`name`, string, 1..1)
+    /// Name by which the operation/query is invoked (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// The defined operation/query (`definition`, canonical, 1..1)
+    /// The defined operation/query (`definition`, `canonical`, 1..1)
     pub definition: Option<Primitive<String>>,
-    /// Specific details about operation behavior (`documentation`, markdown, 0..1)
+    /// Specific details about operation behavior (`documentation`, `markdown`, 0..1)
     pub documentation: Option<Primitive<String>>,
 }
 
@@ -788,15 +788,15 @@ impl ToJson for CapabilityStatementRestResourceOperation {
 /// FHIR element `CapabilityStatement.rest.interaction`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementRestInteraction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// transaction | batch | search-system | history-system (`code`, code, 1..1)
+    /// transaction | batch | search-system | history-system (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Anything special about operation behavior (`documentation`, markdown, 0..1)
+    /// Anything special about operation behavior (`documentation`, `markdown`, 0..1)
     pub documentation: Option<Primitive<String>>,
 }
 
@@ -844,19 +844,19 @@ impl ToJson for CapabilityStatementRestInteraction {
 /// FHIR element `CapabilityStatement.messaging`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementMessaging {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Where messages should be sent (`endpoint`, BackboneElement, 0..*)
+    /// Where messages should be sent (`endpoint`, `BackboneElement`, 0..*)
     pub endpoint: Vec<CapabilityStatementMessagingEndpoint>,
-    /// Reliable Message Cache Length (min) (`reliableCache`, unsignedInt, 0..1)
+    /// Reliable Message Cache Length (min) (`reliableCache`, `unsignedInt`, 0..1)
     pub reliable_cache: Option<Primitive<u32>>,
-    /// Messaging interface behavior details (`documentation`, markdown, 0..1)
+    /// Messaging interface behavior details (`documentation`, `markdown`, 0..1)
     pub documentation: Option<Primitive<String>>,
-    /// Messages supported by this system (`supportedMessage`, BackboneElement, 0..*)
+    /// Messages supported by this system (`supportedMessage`, `BackboneElement`, 0..*)
     pub supported_message: Vec<CapabilityStatementMessagingSupportedMessage>,
 }
 
@@ -903,15 +903,15 @@ impl ToJson for CapabilityStatementMessaging {
 /// FHIR element `CapabilityStatement.messaging.endpoint`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementMessagingEndpoint {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// http | ftp | mllp + (`protocol`, Coding, 1..1)
+    /// http | ftp | mllp + (`protocol`, `Coding`, 1..1)
     pub protocol: Option<Coding>,
-    /// Network address or identifier of the end-point (`address`, url, 1..1)
+    /// Network address or identifier of the end-point (`address`, `url`, 1..1)
     pub address: Option<Primitive<String>>,
 }
 
@@ -963,15 +963,15 @@ impl ToJson for CapabilityStatementMessagingEndpoint {
 /// FHIR element `CapabilityStatement.messaging.supportedMessage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementMessagingSupportedMessage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// sender | receiver (`mode`, code, 1..1)
+    /// sender | receiver (`mode`, `code`, 1..1)
     pub mode: Option<Primitive<String>>,
-    /// Message supported by this system (`definition`, canonical, 1..1)
+    /// Message supported by this system (`definition`, `canonical`, 1..1)
     pub definition: Option<Primitive<String>>,
 }
 
@@ -1024,17 +1024,17 @@ impl ToJson for CapabilityStatementMessagingSupportedMessage {
 /// FHIR element `CapabilityStatement.document`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapabilityStatementDocument {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// producer | consumer (`mode`, code, 1..1)
+    /// producer | consumer (`mode`, `code`, 1..1)
     pub mode: Option<Primitive<String>>,
-    /// Description of document support (`documentation`, markdown, 0..1)
+    /// Description of document support (`documentation`, `markdown`, 0..1)
     pub documentation: Option<Primitive<String>>,
-    /// Constraint on the resources used in the document (`profile`, canonical, 1..1)
+    /// Constraint on the resources used in the document (`profile`, `canonical`, 1..1)
     pub profile: Option<Primitive<String>>,
 }
 

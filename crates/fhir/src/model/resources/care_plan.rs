@@ -14,67 +14,67 @@ use crate::model::*;
 /// FHIR element `CarePlan`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CarePlan {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Ids for this plan (`identifier`, Identifier, 0..*)
+    /// External Ids for this plan (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, canonical, 0..*)
+    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, `canonical`, 0..*)
     pub instantiates_canonical: Vec<Primitive<String>>,
-    /// Instantiates external protocol or definition (`instantiatesUri`, uri, 0..*)
+    /// Instantiates external protocol or definition (`instantiatesUri`, `uri`, 0..*)
     pub instantiates_uri: Vec<Primitive<String>>,
-    /// Fulfills CarePlan (`basedOn`, Reference, 0..*)
+    /// Fulfills CarePlan (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// CarePlan replaced by this CarePlan (`replaces`, Reference, 0..*)
+    /// CarePlan replaced by this CarePlan (`replaces`, `Reference`, 0..*)
     pub replaces: Vec<Reference>,
-    /// Part of referenced CarePlan (`partOf`, Reference, 0..*)
+    /// Part of referenced CarePlan (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, code, 1..1)
+    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// proposal | plan | order | option (`intent`, code, 1..1)
+    /// proposal | plan | order | option (`intent`, `code`, 1..1)
     pub intent: Option<Primitive<String>>,
-    /// Type of plan (`category`, CodeableConcept, 0..*)
+    /// Type of plan (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Human-friendly name for the care plan (`title`, string, 0..1)
+    /// Human-friendly name for the care plan (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Summary of nature of plan (`description`, string, 0..1)
+    /// Summary of nature of plan (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Who the care plan is for (`subject`, Reference, 1..1)
+    /// Who the care plan is for (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter created as part of (`encounter`, Reference, 0..1)
+    /// Encounter created as part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Time period plan covers (`period`, Period, 0..1)
+    /// Time period plan covers (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Date record was first recorded (`created`, dateTime, 0..1)
+    /// Date record was first recorded (`created`, `dateTime`, 0..1)
     pub created: Option<Primitive<String>>,
-    /// Who is the designated responsible party (`author`, Reference, 0..1)
+    /// Who is the designated responsible party (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
-    /// Who provided the content of the care plan (`contributor`, Reference, 0..*)
+    /// Who provided the content of the care plan (`contributor`, `Reference`, 0..*)
     pub contributor: Vec<Reference>,
-    /// Who's involved in plan? (`careTeam`, Reference, 0..*)
+    /// Who's involved in plan? (`careTeam`, `Reference`, 0..*)
     pub care_team: Vec<Reference>,
-    /// Health issues this plan addresses (`addresses`, Reference, 0..*)
+    /// Health issues this plan addresses (`addresses`, `Reference`, 0..*)
     pub addresses: Vec<Reference>,
-    /// Information considered as part of plan (`supportingInfo`, Reference, 0..*)
+    /// Information considered as part of plan (`supportingInfo`, `Reference`, 0..*)
     pub supporting_info: Vec<Reference>,
-    /// Desired outcome of plan (`goal`, Reference, 0..*)
+    /// Desired outcome of plan (`goal`, `Reference`, 0..*)
     pub goal: Vec<Reference>,
-    /// Action to occur as part of plan (`activity`, BackboneElement, 0..*)
+    /// Action to occur as part of plan (`activity`, `BackboneElement`, 0..*)
     pub activity: Vec<CarePlanActivity>,
-    /// Comments about the plan (`note`, Annotation, 0..*)
+    /// Comments about the plan (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -189,21 +189,21 @@ impl ToJson for CarePlan {
 /// FHIR element `CarePlan.activity`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CarePlanActivity {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Results of the activity (`outcomeCodeableConcept`, CodeableConcept, 0..*)
+    /// Results of the activity (`outcomeCodeableConcept`, `CodeableConcept`, 0..*)
     pub outcome_codeable_concept: Vec<CodeableConcept>,
-    /// Appointment, Encounter, Procedure, etc. (`outcomeReference`, Reference, 0..*)
+    /// Appointment, Encounter, Procedure, etc. (`outcomeReference`, `Reference`, 0..*)
     pub outcome_reference: Vec<Reference>,
-    /// Comments about the activity status/progress (`progress`, Annotation, 0..*)
+    /// Comments about the activity status/progress (`progress`, `Annotation`, 0..*)
     pub progress: Vec<Annotation>,
-    /// Activity details defined in specific resource (`reference`, Reference, 0..1)
+    /// Activity details defined in specific resource (`reference`, `Reference`, 0..1)
     pub reference: Option<Reference>,
-    /// In-line definition of activity (`detail`, BackboneElement, 0..1)
+    /// In-line definition of activity (`detail`, `BackboneElement`, 0..1)
     pub detail: Option<CarePlanActivityDetail>,
 }
 
@@ -250,45 +250,45 @@ impl ToJson for CarePlanActivity {
 /// FHIR element `CarePlan.activity.detail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CarePlanActivityDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Appointment | CommunicationRequest | DeviceRequest | MedicationRequest | NutritionOrder | Task | ServiceRequest | VisionPrescription (`kind`, code, 0..1)
+    /// Appointment | CommunicationRequest | DeviceRequest | MedicationRequest | NutritionOrder | Task | ServiceRequest | VisionPrescription (`kind`, `code`, 0..1)
     pub kind: Option<Primitive<String>>,
-    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, canonical, 0..*)
+    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, `canonical`, 0..*)
     pub instantiates_canonical: Vec<Primitive<String>>,
-    /// Instantiates external protocol or definition (`instantiatesUri`, uri, 0..*)
+    /// Instantiates external protocol or definition (`instantiatesUri`, `uri`, 0..*)
     pub instantiates_uri: Vec<Primitive<String>>,
-    /// Detail type of activity (`code`, CodeableConcept, 0..1)
+    /// Detail type of activity (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Why activity should be done or why activity was prohibited (`reasonCode`, CodeableConcept, 0..*)
+    /// Why activity should be done or why activity was prohibited (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why activity is needed (`reasonReference`, Reference, 0..*)
+    /// Why activity is needed (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Goals this activity relates to (`goal`, Reference, 0..*)
+    /// Goals this activity relates to (`goal`, `Reference`, 0..*)
     pub goal: Vec<Reference>,
-    /// not-started | scheduled | in-progress | on-hold | completed | cancelled | stopped | unknown | entered-in-error (`status`, code, 1..1)
+    /// not-started | scheduled | in-progress | on-hold | completed | cancelled | stopped | unknown | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason for current status (`statusReason`, CodeableConcept, 0..1)
+    /// Reason for current status (`statusReason`, `CodeableConcept`, 0..1)
     pub status_reason: Option<CodeableConcept>,
-    /// If true, activity is prohibiting action (`doNotPerform`, boolean, 0..1)
+    /// If true, activity is prohibiting action (`doNotPerform`, `boolean`, 0..1)
     pub do_not_perform: Option<Primitive<bool>>,
-    /// When activity is to occur (`scheduled`[x], Timing | Period | string, 0..1)
+    /// When activity is to occur (`scheduled[x]`, `Timing | Period | string`, 0..1)
     pub scheduled: Option<CarePlanActivityDetailScheduled>,
-    /// Where it should happen (`location`, Reference, 0..1)
+    /// Where it should happen (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Who will be responsible? (`performer`, Reference, 0..*)
+    /// Who will be responsible? (`performer`, `Reference`, 0..*)
     pub performer: Vec<Reference>,
-    /// What is to be administered/supplied (`product`[x], CodeableConcept | Reference, 0..1)
+    /// What is to be administered/supplied (`product[x]`, `CodeableConcept | Reference`, 0..1)
     pub product: Option<CarePlanActivityDetailProduct>,
-    /// How to consume/day? (`dailyAmount`, Quantity, 0..1)
+    /// How to consume/day? (`dailyAmount`, `Quantity`, 0..1)
     pub daily_amount: Option<Quantity>,
-    /// How much to administer/supply/consume (`quantity`, Quantity, 0..1)
+    /// How much to administer/supply/consume (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Extra info describing activity to perform (`description`, string, 0..1)
+    /// Extra info describing activity to perform (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
 }
 

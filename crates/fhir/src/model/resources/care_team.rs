@@ -14,47 +14,47 @@ use crate::model::*;
 /// FHIR element `CareTeam`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CareTeam {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Ids for this team (`identifier`, Identifier, 0..*)
+    /// External Ids for this team (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// proposed | active | suspended | inactive | entered-in-error (`status`, code, 0..1)
+    /// proposed | active | suspended | inactive | entered-in-error (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// Type of team (`category`, CodeableConcept, 0..*)
+    /// Type of team (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Name of the team, such as crisis assessment team (`name`, string, 0..1)
+    /// Name of the team, such as crisis assessment team (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Who care team is for (`subject`, Reference, 0..1)
+    /// Who care team is for (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Encounter created as part of (`encounter`, Reference, 0..1)
+    /// Encounter created as part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Time period team covers (`period`, Period, 0..1)
+    /// Time period team covers (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Members of the team (`participant`, BackboneElement, 0..*)
+    /// Members of the team (`participant`, `BackboneElement`, 0..*)
     pub participant: Vec<CareTeamParticipant>,
-    /// Why the care team exists (`reasonCode`, CodeableConcept, 0..*)
+    /// Why the care team exists (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why the care team exists (`reasonReference`, Reference, 0..*)
+    /// Why the care team exists (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Organization responsible for the care team (`managingOrganization`, Reference, 0..*)
+    /// Organization responsible for the care team (`managingOrganization`, `Reference`, 0..*)
     pub managing_organization: Vec<Reference>,
-    /// A contact detail for the care team (that applies to all members) (`telecom`, ContactPoint, 0..*)
+    /// A contact detail for the care team (that applies to all members) (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// Comments made about the CareTeam (`note`, Annotation, 0..*)
+    /// Comments made about the CareTeam (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -141,19 +141,19 @@ impl ToJson for CareTeam {
 /// FHIR element `CareTeam.participant`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CareTeamParticipant {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of involvement (`role`, CodeableConcept, 0..*)
+    /// Type of involvement (`role`, `CodeableConcept`, 0..*)
     pub role: Vec<CodeableConcept>,
-    /// Who is involved (`member`, Reference, 0..1)
+    /// Who is involved (`member`, `Reference`, 0..1)
     pub member: Option<Reference>,
-    /// Organization of the practitioner (`onBehalfOf`, Reference, 0..1)
+    /// Organization of the practitioner (`onBehalfOf`, `Reference`, 0..1)
     pub on_behalf_of: Option<Reference>,
-    /// Time period of participant (`period`, Period, 0..1)
+    /// Time period of participant (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 

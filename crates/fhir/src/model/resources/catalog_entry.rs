@@ -14,47 +14,47 @@ use crate::model::*;
 /// FHIR element `CatalogEntry`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CatalogEntry {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique identifier of the catalog item (`identifier`, Identifier, 0..*)
+    /// Unique identifier of the catalog item (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// The type of item - medication, device, service, protocol or other (`type`, CodeableConcept, 0..1)
+    /// The type of item - medication, device, service, protocol or other (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Whether the entry represents an orderable item (`orderable`, boolean, 1..1)
+    /// Whether the entry represents an orderable item (`orderable`, `boolean`, 1..1)
     pub orderable: Option<Primitive<bool>>,
-    /// The item that is being defined (`referencedItem`, Reference, 1..1)
+    /// The item that is being defined (`referencedItem`, `Reference`, 1..1)
     pub referenced_item: Option<Reference>,
-    /// Any additional identifier(s) for the catalog item, in the same granularity or concept (`additionalIdentifier`, Identifier, 0..*)
+    /// Any additional identifier(s) for the catalog item, in the same granularity or concept (`additionalIdentifier`, `Identifier`, 0..*)
     pub additional_identifier: Vec<Identifier>,
-    /// Classification (category or class) of the item entry (`classification`, CodeableConcept, 0..*)
+    /// Classification (category or class) of the item entry (`classification`, `CodeableConcept`, 0..*)
     pub classification: Vec<CodeableConcept>,
-    /// draft | active | retired | unknown (`status`, code, 0..1)
+    /// draft | active | retired | unknown (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// The time period in which this catalog entry is expected to be active (`validityPeriod`, Period, 0..1)
+    /// The time period in which this catalog entry is expected to be active (`validityPeriod`, `Period`, 0..1)
     pub validity_period: Option<Period>,
-    /// The date until which this catalog entry is expected to be active (`validTo`, dateTime, 0..1)
+    /// The date until which this catalog entry is expected to be active (`validTo`, `dateTime`, 0..1)
     pub valid_to: Option<Primitive<String>>,
-    /// When was this catalog last updated (`lastUpdated`, dateTime, 0..1)
+    /// When was this catalog last updated (`lastUpdated`, `dateTime`, 0..1)
     pub last_updated: Option<Primitive<String>>,
-    /// Additional characteristics of the catalog entry (`additionalCharacteristic`, CodeableConcept, 0..*)
+    /// Additional characteristics of the catalog entry (`additionalCharacteristic`, `CodeableConcept`, 0..*)
     pub additional_characteristic: Vec<CodeableConcept>,
-    /// Additional classification of the catalog entry (`additionalClassification`, CodeableConcept, 0..*)
+    /// Additional classification of the catalog entry (`additionalClassification`, `CodeableConcept`, 0..*)
     pub additional_classification: Vec<CodeableConcept>,
-    /// An item that this catalog entry is related to (`relatedEntry`, BackboneElement, 0..*)
+    /// An item that this catalog entry is related to (`relatedEntry`, `BackboneElement`, 0..*)
     pub related_entry: Vec<CatalogEntryRelatedEntry>,
 }
 
@@ -149,15 +149,15 @@ impl ToJson for CatalogEntry {
 /// FHIR element `CatalogEntry.relatedEntry`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CatalogEntryRelatedEntry {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// triggers | is-replaced-by (`relationtype`, code, 1..1)
+    /// triggers | is-replaced-by (`relationtype`, `code`, 1..1)
     pub relationtype: Option<Primitive<String>>,
-    /// The reference to the related item (`item`, Reference, 1..1)
+    /// The reference to the related item (`item`, `Reference`, 1..1)
     pub item: Option<Reference>,
 }
 

@@ -14,73 +14,73 @@ use crate::model::*;
 /// FHIR element `ChargeItem`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChargeItem {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for item (`identifier`, Identifier, 0..*)
+    /// Business Identifier for item (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Defining information about the code of this charge item (`definitionUri`, uri, 0..*)
+    /// Defining information about the code of this charge item (`definitionUri`, `uri`, 0..*)
     pub definition_uri: Vec<Primitive<String>>,
-    /// Resource defining the code of this ChargeItem (`definitionCanonical`, canonical, 0..*)
+    /// Resource defining the code of this ChargeItem (`definitionCanonical`, `canonical`, 0..*)
     pub definition_canonical: Vec<Primitive<String>>,
-    /// planned | billable | not-billable | aborted | billed | entered-in-error | unknown (`status`, code, 1..1)
+    /// planned | billable | not-billable | aborted | billed | entered-in-error | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Part of referenced ChargeItem (`partOf`, Reference, 0..*)
+    /// Part of referenced ChargeItem (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// A code that identifies the charge, like a billing code (`code`, CodeableConcept, 1..1)
+    /// A code that identifies the charge, like a billing code (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Individual service was done for/to (`subject`, Reference, 1..1)
+    /// Individual service was done for/to (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter / Episode associated with event (`context`, Reference, 0..1)
+    /// Encounter / Episode associated with event (`context`, `Reference`, 0..1)
     pub context: Option<Reference>,
-    /// When the charged service was applied (`occurrence`[x], dateTime | Period | Timing, 0..1)
+    /// When the charged service was applied (`occurrence[x]`, `dateTime | Period | Timing`, 0..1)
     pub occurrence: Option<ChargeItemOccurrence>,
-    /// Who performed charged service (`performer`, BackboneElement, 0..*)
+    /// Who performed charged service (`performer`, `BackboneElement`, 0..*)
     pub performer: Vec<ChargeItemPerformer>,
-    /// Organization providing the charged service (`performingOrganization`, Reference, 0..1)
+    /// Organization providing the charged service (`performingOrganization`, `Reference`, 0..1)
     pub performing_organization: Option<Reference>,
-    /// Organization requesting the charged service (`requestingOrganization`, Reference, 0..1)
+    /// Organization requesting the charged service (`requestingOrganization`, `Reference`, 0..1)
     pub requesting_organization: Option<Reference>,
-    /// Organization that has ownership of the (potential, future) revenue (`costCenter`, Reference, 0..1)
+    /// Organization that has ownership of the (potential, future) revenue (`costCenter`, `Reference`, 0..1)
     pub cost_center: Option<Reference>,
-    /// Quantity of which the charge item has been serviced (`quantity`, Quantity, 0..1)
+    /// Quantity of which the charge item has been serviced (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Anatomical location, if relevant (`bodysite`, CodeableConcept, 0..*)
+    /// Anatomical location, if relevant (`bodysite`, `CodeableConcept`, 0..*)
     pub bodysite: Vec<CodeableConcept>,
-    /// Factor overriding the associated rules (`factorOverride`, decimal, 0..1)
+    /// Factor overriding the associated rules (`factorOverride`, `decimal`, 0..1)
     pub factor_override: Option<Primitive<Decimal>>,
-    /// Price overriding the associated rules (`priceOverride`, Money, 0..1)
+    /// Price overriding the associated rules (`priceOverride`, `Money`, 0..1)
     pub price_override: Option<Money>,
-    /// Reason for overriding the list price/factor (`overrideReason`, string, 0..1)
+    /// Reason for overriding the list price/factor (`overrideReason`, `string`, 0..1)
     pub override_reason: Option<Primitive<String>>,
-    /// Individual who was entering (`enterer`, Reference, 0..1)
+    /// Individual who was entering (`enterer`, `Reference`, 0..1)
     pub enterer: Option<Reference>,
-    /// Date the charge item was entered (`enteredDate`, dateTime, 0..1)
+    /// Date the charge item was entered (`enteredDate`, `dateTime`, 0..1)
     pub entered_date: Option<Primitive<String>>,
-    /// Why was the charged service rendered? (`reason`, CodeableConcept, 0..*)
+    /// Why was the charged service rendered? (`reason`, `CodeableConcept`, 0..*)
     pub reason: Vec<CodeableConcept>,
-    /// Which rendered service is being charged? (`service`, Reference, 0..*)
+    /// Which rendered service is being charged? (`service`, `Reference`, 0..*)
     pub service: Vec<Reference>,
-    /// Product charged (`product`[x], Reference | CodeableConcept, 0..1)
+    /// Product charged (`product[x]`, `Reference | CodeableConcept`, 0..1)
     pub product: Option<ChargeItemProduct>,
-    /// Account to place this charge (`account`, Reference, 0..*)
+    /// Account to place this charge (`account`, `Reference`, 0..*)
     pub account: Vec<Reference>,
-    /// Comments made about the ChargeItem (`note`, Annotation, 0..*)
+    /// Comments made about the ChargeItem (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Further information supporting this charge (`supportingInformation`, Reference, 0..*)
+    /// Further information supporting this charge (`supportingInformation`, `Reference`, 0..*)
     pub supporting_information: Vec<Reference>,
 }
 
@@ -207,15 +207,15 @@ impl ToJson for ChargeItem {
 /// FHIR element `ChargeItem.performer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChargeItemPerformer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// What type of performance was done (`function`, CodeableConcept, 0..1)
+    /// What type of performance was done (`function`, `CodeableConcept`, 0..1)
     pub function: Option<CodeableConcept>,
-    /// Individual who was performing (`actor`, Reference, 1..1)
+    /// Individual who was performing (`actor`, `Reference`, 1..1)
     pub actor: Option<Reference>,
 }
 

@@ -14,67 +14,67 @@ use crate::model::*;
 /// FHIR element `ChargeItemDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChargeItemDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this charge item definition, represented as a URI (globally unique) (`url`, uri, 1..1)
+    /// Canonical identifier for this charge item definition, represented as a URI (globally unique) (`url`, `uri`, 1..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the charge item definition (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the charge item definition (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the charge item definition (`version`, string, 0..1)
+    /// Business version of the charge item definition (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this charge item definition (human friendly) (`title`, string, 0..1)
+    /// Name for this charge item definition (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Underlying externally-defined charge item definition (`derivedFromUri`, uri, 0..*)
+    /// Underlying externally-defined charge item definition (`derivedFromUri`, `uri`, 0..*)
     pub derived_from_uri: Vec<Primitive<String>>,
-    /// A larger definition of which this particular definition is a component or step (`partOf`, canonical, 0..*)
+    /// A larger definition of which this particular definition is a component or step (`partOf`, `canonical`, 0..*)
     pub part_of: Vec<Primitive<String>>,
-    /// Completed or terminated request(s) whose function is taken by this new request (`replaces`, canonical, 0..*)
+    /// Completed or terminated request(s) whose function is taken by this new request (`replaces`, `canonical`, 0..*)
     pub replaces: Vec<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the charge item definition (`description`, markdown, 0..1)
+    /// Natural language description of the charge item definition (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for charge item definition (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for charge item definition (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the charge item definition was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the charge item definition was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the charge item definition was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the charge item definition was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the charge item definition is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the charge item definition is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// Billing codes or product types this definition applies to (`code`, CodeableConcept, 0..1)
+    /// Billing codes or product types this definition applies to (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Instances this definition applies to (`instance`, Reference, 0..*)
+    /// Instances this definition applies to (`instance`, `Reference`, 0..*)
     pub instance: Vec<Reference>,
-    /// Whether or not the billing code is applicable (`applicability`, BackboneElement, 0..*)
+    /// Whether or not the billing code is applicable (`applicability`, `BackboneElement`, 0..*)
     pub applicability: Vec<ChargeItemDefinitionApplicability>,
-    /// Group of properties which are applicable under the same conditions (`propertyGroup`, BackboneElement, 0..*)
+    /// Group of properties which are applicable under the same conditions (`propertyGroup`, `BackboneElement`, 0..*)
     pub property_group: Vec<ChargeItemDefinitionPropertyGroup>,
 }
 
@@ -195,17 +195,17 @@ impl ToJson for ChargeItemDefinition {
 /// FHIR element `ChargeItemDefinition.applicability`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChargeItemDefinitionApplicability {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Natural language description of the condition (`description`, string, 0..1)
+    /// Natural language description of the condition (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Language of the expression (`language`, string, 0..1)
+    /// Language of the expression (`language`, `string`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Boolean-valued expression (`expression`, string, 0..1)
+    /// Boolean-valued expression (`expression`, `string`, 0..1)
     pub expression: Option<Primitive<String>>,
 }
 
@@ -251,15 +251,15 @@ impl ToJson for ChargeItemDefinitionApplicability {
 /// FHIR element `ChargeItemDefinition.propertyGroup`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChargeItemDefinitionPropertyGroup {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
     /// Conditions under which the priceComponent is applicable (`applicability`, 0..*)
     pub applicability: Vec<ChargeItemDefinitionApplicability>,
-    /// Components of total line item price (`priceComponent`, BackboneElement, 0..*)
+    /// Components of total line item price (`priceComponent`, `BackboneElement`, 0..*)
     pub price_component: Vec<ChargeItemDefinitionPropertyGroupPriceComponent>,
 }
 
@@ -300,19 +300,19 @@ impl ToJson for ChargeItemDefinitionPropertyGroup {
 /// FHIR element `ChargeItemDefinition.propertyGroup.priceComponent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChargeItemDefinitionPropertyGroupPriceComponent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// base | surcharge | deduction | discount | tax | informational (`type`, code, 1..1)
+    /// base | surcharge | deduction | discount | tax | informational (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Code identifying the specific component (`code`, CodeableConcept, 0..1)
+    /// Code identifying the specific component (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Factor used for calculating this component (`factor`, decimal, 0..1)
+    /// Factor used for calculating this component (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Monetary amount associated with this component (`amount`, Money, 0..1)
+    /// Monetary amount associated with this component (`amount`, `Money`, 0..1)
     pub amount: Option<Money>,
 }
 

@@ -14,75 +14,75 @@ use crate::model::*;
 /// FHIR element `Claim`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Claim {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for claim (`identifier`, Identifier, 0..*)
+    /// Business Identifier for claim (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | cancelled | draft | entered-in-error (`status`, code, 1..1)
+    /// active | cancelled | draft | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Category or discipline (`type`, CodeableConcept, 1..1)
+    /// Category or discipline (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// More granular claim type (`subType`, CodeableConcept, 0..1)
+    /// More granular claim type (`subType`, `CodeableConcept`, 0..1)
     pub sub_type: Option<CodeableConcept>,
-    /// claim | preauthorization | predetermination (`use`, code, 1..1)
+    /// claim | preauthorization | predetermination (`use`, `code`, 1..1)
     pub use_: Option<Primitive<String>>,
-    /// The recipient of the products and services (`patient`, Reference, 1..1)
+    /// The recipient of the products and services (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Relevant time frame for the claim (`billablePeriod`, Period, 0..1)
+    /// Relevant time frame for the claim (`billablePeriod`, `Period`, 0..1)
     pub billable_period: Option<Period>,
-    /// Resource creation date (`created`, dateTime, 1..1)
+    /// Resource creation date (`created`, `dateTime`, 1..1)
     pub created: Option<Primitive<String>>,
-    /// Author of the claim (`enterer`, Reference, 0..1)
+    /// Author of the claim (`enterer`, `Reference`, 0..1)
     pub enterer: Option<Reference>,
-    /// Target (`insurer`, Reference, 0..1)
+    /// Target (`insurer`, `Reference`, 0..1)
     pub insurer: Option<Reference>,
-    /// Party responsible for the claim (`provider`, Reference, 1..1)
+    /// Party responsible for the claim (`provider`, `Reference`, 1..1)
     pub provider: Option<Reference>,
-    /// Desired processing ugency (`priority`, CodeableConcept, 1..1)
+    /// Desired processing ugency (`priority`, `CodeableConcept`, 1..1)
     pub priority: Option<CodeableConcept>,
-    /// For whom to reserve funds (`fundsReserve`, CodeableConcept, 0..1)
+    /// For whom to reserve funds (`fundsReserve`, `CodeableConcept`, 0..1)
     pub funds_reserve: Option<CodeableConcept>,
-    /// Prior or corollary claims (`related`, BackboneElement, 0..*)
+    /// Prior or corollary claims (`related`, `BackboneElement`, 0..*)
     pub related: Vec<ClaimRelated>,
-    /// Prescription authorizing services and products (`prescription`, Reference, 0..1)
+    /// Prescription authorizing services and products (`prescription`, `Reference`, 0..1)
     pub prescription: Option<Reference>,
-    /// Original prescription if superseded by fulfiller (`originalPrescription`, Reference, 0..1)
+    /// Original prescription if superseded by fulfiller (`originalPrescription`, `Reference`, 0..1)
     pub original_prescription: Option<Reference>,
-    /// Recipient of benefits payable (`payee`, BackboneElement, 0..1)
+    /// Recipient of benefits payable (`payee`, `BackboneElement`, 0..1)
     pub payee: Option<ClaimPayee>,
-    /// Treatment referral (`referral`, Reference, 0..1)
+    /// Treatment referral (`referral`, `Reference`, 0..1)
     pub referral: Option<Reference>,
-    /// Servicing facility (`facility`, Reference, 0..1)
+    /// Servicing facility (`facility`, `Reference`, 0..1)
     pub facility: Option<Reference>,
-    /// Members of the care team (`careTeam`, BackboneElement, 0..*)
+    /// Members of the care team (`careTeam`, `BackboneElement`, 0..*)
     pub care_team: Vec<ClaimCareTeam>,
-    /// Supporting information (`supportingInfo`, BackboneElement, 0..*)
+    /// Supporting information (`supportingInfo`, `BackboneElement`, 0..*)
     pub supporting_info: Vec<ClaimSupportingInfo>,
-    /// Pertinent diagnosis information (`diagnosis`, BackboneElement, 0..*)
+    /// Pertinent diagnosis information (`diagnosis`, `BackboneElement`, 0..*)
     pub diagnosis: Vec<ClaimDiagnosis>,
-    /// Clinical procedures performed (`procedure`, BackboneElement, 0..*)
+    /// Clinical procedures performed (`procedure`, `BackboneElement`, 0..*)
     pub procedure: Vec<ClaimProcedure>,
-    /// Patient insurance information (`insurance`, BackboneElement, 1..*)
+    /// Patient insurance information (`insurance`, `BackboneElement`, 1..*)
     pub insurance: Vec<ClaimInsurance>,
-    /// Details of the event (`accident`, BackboneElement, 0..1)
+    /// Details of the event (`accident`, `BackboneElement`, 0..1)
     pub accident: Option<ClaimAccident>,
-    /// Product or service provided (`item`, BackboneElement, 0..*)
+    /// Product or service provided (`item`, `BackboneElement`, 0..*)
     pub item: Vec<ClaimItem>,
-    /// Total claim cost (`total`, Money, 0..1)
+    /// Total claim cost (`total`, `Money`, 0..1)
     pub total: Option<Money>,
 }
 
@@ -206,17 +206,17 @@ impl ToJson for Claim {
 /// FHIR element `Claim.related`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimRelated {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Reference to the related claim (`claim`, Reference, 0..1)
+    /// Reference to the related claim (`claim`, `Reference`, 0..1)
     pub claim: Option<Reference>,
-    /// How the reference claim is related (`relationship`, CodeableConcept, 0..1)
+    /// How the reference claim is related (`relationship`, `CodeableConcept`, 0..1)
     pub relationship: Option<CodeableConcept>,
-    /// File or case reference (`reference`, Identifier, 0..1)
+    /// File or case reference (`reference`, `Identifier`, 0..1)
     pub reference: Option<Identifier>,
 }
 
@@ -259,15 +259,15 @@ impl ToJson for ClaimRelated {
 /// FHIR element `Claim.payee`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimPayee {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Category of recipient (`type`, CodeableConcept, 1..1)
+    /// Category of recipient (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Recipient reference (`party`, Reference, 0..1)
+    /// Recipient reference (`party`, `Reference`, 0..1)
     pub party: Option<Reference>,
 }
 
@@ -309,21 +309,21 @@ impl ToJson for ClaimPayee {
 /// FHIR element `Claim.careTeam`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimCareTeam {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Order of care team (`sequence`, positiveInt, 1..1)
+    /// Order of care team (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Practitioner or organization (`provider`, Reference, 1..1)
+    /// Practitioner or organization (`provider`, `Reference`, 1..1)
     pub provider: Option<Reference>,
-    /// Indicator of the lead practitioner (`responsible`, boolean, 0..1)
+    /// Indicator of the lead practitioner (`responsible`, `boolean`, 0..1)
     pub responsible: Option<Primitive<bool>>,
-    /// Function within the team (`role`, CodeableConcept, 0..1)
+    /// Function within the team (`role`, `CodeableConcept`, 0..1)
     pub role: Option<CodeableConcept>,
-    /// Practitioner credential or specialization (`qualification`, CodeableConcept, 0..1)
+    /// Practitioner credential or specialization (`qualification`, `CodeableConcept`, 0..1)
     pub qualification: Option<CodeableConcept>,
 }
 
@@ -374,23 +374,23 @@ impl ToJson for ClaimCareTeam {
 /// FHIR element `Claim.supportingInfo`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimSupportingInfo {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Information instance identifier (`sequence`, positiveInt, 1..1)
+    /// Information instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Classification of the supplied information (`category`, CodeableConcept, 1..1)
+    /// Classification of the supplied information (`category`, `CodeableConcept`, 1..1)
     pub category: Option<CodeableConcept>,
-    /// Type of information (`code`, CodeableConcept, 0..1)
+    /// Type of information (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// When it occurred (`timing`[x], date | Period, 0..1)
+    /// When it occurred (`timing[x]`, `date | Period`, 0..1)
     pub timing: Option<ClaimSupportingInfoTiming>,
-    /// Data to be provided (`value`[x], boolean | string | Quantity | Attachment | Reference, 0..1)
+    /// Data to be provided (`value[x]`, `boolean | string | Quantity | Attachment | Reference`, 0..1)
     pub value: Option<ClaimSupportingInfoValue>,
-    /// Explanation for the information (`reason`, CodeableConcept, 0..1)
+    /// Explanation for the information (`reason`, `CodeableConcept`, 0..1)
     pub reason: Option<CodeableConcept>,
 }
 
@@ -447,21 +447,21 @@ impl ToJson for ClaimSupportingInfo {
 /// FHIR element `Claim.diagnosis`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimDiagnosis {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Diagnosis instance identifier (`sequence`, positiveInt, 1..1)
+    /// Diagnosis instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Nature of illness or problem (`diagnosis`[x], CodeableConcept | Reference, 1..1)
+    /// Nature of illness or problem (`diagnosis[x]`, `CodeableConcept | Reference`, 1..1)
     pub diagnosis: Option<ClaimDiagnosisDiagnosis>,
-    /// Timing or nature of the diagnosis (`type`, CodeableConcept, 0..*)
+    /// Timing or nature of the diagnosis (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Present on admission (`onAdmission`, CodeableConcept, 0..1)
+    /// Present on admission (`onAdmission`, `CodeableConcept`, 0..1)
     pub on_admission: Option<CodeableConcept>,
-    /// Package billing code (`packageCode`, CodeableConcept, 0..1)
+    /// Package billing code (`packageCode`, `CodeableConcept`, 0..1)
     pub package_code: Option<CodeableConcept>,
 }
 
@@ -513,21 +513,21 @@ impl ToJson for ClaimDiagnosis {
 /// FHIR element `Claim.procedure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimProcedure {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Procedure instance identifier (`sequence`, positiveInt, 1..1)
+    /// Procedure instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Category of Procedure (`type`, CodeableConcept, 0..*)
+    /// Category of Procedure (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// When the procedure was performed (`date`, dateTime, 0..1)
+    /// When the procedure was performed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Specific clinical procedure (`procedure`[x], CodeableConcept | Reference, 1..1)
+    /// Specific clinical procedure (`procedure[x]`, `CodeableConcept | Reference`, 1..1)
     pub procedure: Option<ClaimProcedureProcedure>,
-    /// Unique device identifier (`udi`, Reference, 0..*)
+    /// Unique device identifier (`udi`, `Reference`, 0..*)
     pub udi: Vec<Reference>,
 }
 
@@ -580,25 +580,25 @@ impl ToJson for ClaimProcedure {
 /// FHIR element `Claim.insurance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimInsurance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Insurance instance identifier (`sequence`, positiveInt, 1..1)
+    /// Insurance instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Coverage to be used for adjudication (`focal`, boolean, 1..1)
+    /// Coverage to be used for adjudication (`focal`, `boolean`, 1..1)
     pub focal: Option<Primitive<bool>>,
-    /// Pre-assigned Claim number (`identifier`, Identifier, 0..1)
+    /// Pre-assigned Claim number (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Insurance information (`coverage`, Reference, 1..1)
+    /// Insurance information (`coverage`, `Reference`, 1..1)
     pub coverage: Option<Reference>,
-    /// Additional provider contract number (`businessArrangement`, string, 0..1)
+    /// Additional provider contract number (`businessArrangement`, `string`, 0..1)
     pub business_arrangement: Option<Primitive<String>>,
-    /// Prior authorization reference number (`preAuthRef`, string, 0..*)
+    /// Prior authorization reference number (`preAuthRef`, `string`, 0..*)
     pub pre_auth_ref: Vec<Primitive<String>>,
-    /// Adjudication results (`claimResponse`, Reference, 0..1)
+    /// Adjudication results (`claimResponse`, `Reference`, 0..1)
     pub claim_response: Option<Reference>,
 }
 
@@ -656,17 +656,17 @@ impl ToJson for ClaimInsurance {
 /// FHIR element `Claim.accident`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimAccident {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// When the incident occurred (`date`, date, 1..1)
+    /// When the incident occurred (`date`, `date`, 1..1)
     pub date: Option<Primitive<String>>,
-    /// The nature of the accident (`type`, CodeableConcept, 0..1)
+    /// The nature of the accident (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Where the event occurred (`location`[x], Address | Reference, 0..1)
+    /// Where the event occurred (`location[x]`, `Address | Reference`, 0..1)
     pub location: Option<ClaimAccidentLocation>,
 }
 
@@ -713,53 +713,53 @@ impl ToJson for ClaimAccident {
 /// FHIR element `Claim.item`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Item instance identifier (`sequence`, positiveInt, 1..1)
+    /// Item instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Applicable careTeam members (`careTeamSequence`, positiveInt, 0..*)
+    /// Applicable careTeam members (`careTeamSequence`, `positiveInt`, 0..*)
     pub care_team_sequence: Vec<Primitive<u32>>,
-    /// Applicable diagnoses (`diagnosisSequence`, positiveInt, 0..*)
+    /// Applicable diagnoses (`diagnosisSequence`, `positiveInt`, 0..*)
     pub diagnosis_sequence: Vec<Primitive<u32>>,
-    /// Applicable procedures (`procedureSequence`, positiveInt, 0..*)
+    /// Applicable procedures (`procedureSequence`, `positiveInt`, 0..*)
     pub procedure_sequence: Vec<Primitive<u32>>,
-    /// Applicable exception and supporting information (`informationSequence`, positiveInt, 0..*)
+    /// Applicable exception and supporting information (`informationSequence`, `positiveInt`, 0..*)
     pub information_sequence: Vec<Primitive<u32>>,
-    /// Revenue or cost center code (`revenue`, CodeableConcept, 0..1)
+    /// Revenue or cost center code (`revenue`, `CodeableConcept`, 0..1)
     pub revenue: Option<CodeableConcept>,
-    /// Benefit classification (`category`, CodeableConcept, 0..1)
+    /// Benefit classification (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Product or service billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Product or service billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Program the product or service is provided under (`programCode`, CodeableConcept, 0..*)
+    /// Program the product or service is provided under (`programCode`, `CodeableConcept`, 0..*)
     pub program_code: Vec<CodeableConcept>,
-    /// Date or dates of service or product delivery (`serviced`[x], date | Period, 0..1)
+    /// Date or dates of service or product delivery (`serviced[x]`, `date | Period`, 0..1)
     pub serviced: Option<ClaimItemServiced>,
-    /// Place of service or where product was supplied (`location`[x], CodeableConcept | Address | Reference, 0..1)
+    /// Place of service or where product was supplied (`location[x]`, `CodeableConcept | Address | Reference`, 0..1)
     pub location: Option<ClaimItemLocation>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Unique device identifier (`udi`, Reference, 0..*)
+    /// Unique device identifier (`udi`, `Reference`, 0..*)
     pub udi: Vec<Reference>,
-    /// Anatomical location (`bodySite`, CodeableConcept, 0..1)
+    /// Anatomical location (`bodySite`, `CodeableConcept`, 0..1)
     pub body_site: Option<CodeableConcept>,
-    /// Anatomical sub-location (`subSite`, CodeableConcept, 0..*)
+    /// Anatomical sub-location (`subSite`, `CodeableConcept`, 0..*)
     pub sub_site: Vec<CodeableConcept>,
-    /// Encounters related to this billed item (`encounter`, Reference, 0..*)
+    /// Encounters related to this billed item (`encounter`, `Reference`, 0..*)
     pub encounter: Vec<Reference>,
-    /// Product or service provided (`detail`, BackboneElement, 0..*)
+    /// Product or service provided (`detail`, `BackboneElement`, 0..*)
     pub detail: Vec<ClaimItemDetail>,
 }
 
@@ -854,35 +854,35 @@ impl ToJson for ClaimItem {
 /// FHIR element `Claim.item.detail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimItemDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Item instance identifier (`sequence`, positiveInt, 1..1)
+    /// Item instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Revenue or cost center code (`revenue`, CodeableConcept, 0..1)
+    /// Revenue or cost center code (`revenue`, `CodeableConcept`, 0..1)
     pub revenue: Option<CodeableConcept>,
-    /// Benefit classification (`category`, CodeableConcept, 0..1)
+    /// Benefit classification (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Service/Product billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Service/Product billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Program the product or service is provided under (`programCode`, CodeableConcept, 0..*)
+    /// Program the product or service is provided under (`programCode`, `CodeableConcept`, 0..*)
     pub program_code: Vec<CodeableConcept>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Unique device identifier (`udi`, Reference, 0..*)
+    /// Unique device identifier (`udi`, `Reference`, 0..*)
     pub udi: Vec<Reference>,
-    /// Product or service provided (`subDetail`, BackboneElement, 0..*)
+    /// Product or service provided (`subDetail`, `BackboneElement`, 0..*)
     pub sub_detail: Vec<ClaimItemDetailSubDetail>,
 }
 
@@ -951,33 +951,33 @@ impl ToJson for ClaimItemDetail {
 /// FHIR element `Claim.item.detail.subDetail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimItemDetailSubDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Item instance identifier (`sequence`, positiveInt, 1..1)
+    /// Item instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Revenue or cost center code (`revenue`, CodeableConcept, 0..1)
+    /// Revenue or cost center code (`revenue`, `CodeableConcept`, 0..1)
     pub revenue: Option<CodeableConcept>,
-    /// Benefit classification (`category`, CodeableConcept, 0..1)
+    /// Benefit classification (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Service/Product billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Service/Product billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Program the product or service is provided under (`programCode`, CodeableConcept, 0..*)
+    /// Program the product or service is provided under (`programCode`, `CodeableConcept`, 0..*)
     pub program_code: Vec<CodeableConcept>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Unique device identifier (`udi`, Reference, 0..*)
+    /// Unique device identifier (`udi`, `Reference`, 0..*)
     pub udi: Vec<Reference>,
 }
 

@@ -14,75 +14,75 @@ use crate::model::*;
 /// FHIR element `ClaimResponse`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponse {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for a claim response (`identifier`, Identifier, 0..*)
+    /// Business Identifier for a claim response (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | cancelled | draft | entered-in-error (`status`, code, 1..1)
+    /// active | cancelled | draft | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// More granular claim type (`type`, CodeableConcept, 1..1)
+    /// More granular claim type (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// More granular claim type (`subType`, CodeableConcept, 0..1)
+    /// More granular claim type (`subType`, `CodeableConcept`, 0..1)
     pub sub_type: Option<CodeableConcept>,
-    /// claim | preauthorization | predetermination (`use`, code, 1..1)
+    /// claim | preauthorization | predetermination (`use`, `code`, 1..1)
     pub use_: Option<Primitive<String>>,
-    /// The recipient of the products and services (`patient`, Reference, 1..1)
+    /// The recipient of the products and services (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Response creation date (`created`, dateTime, 1..1)
+    /// Response creation date (`created`, `dateTime`, 1..1)
     pub created: Option<Primitive<String>>,
-    /// Party responsible for reimbursement (`insurer`, Reference, 1..1)
+    /// Party responsible for reimbursement (`insurer`, `Reference`, 1..1)
     pub insurer: Option<Reference>,
-    /// Party responsible for the claim (`requestor`, Reference, 0..1)
+    /// Party responsible for the claim (`requestor`, `Reference`, 0..1)
     pub requestor: Option<Reference>,
-    /// Id of resource triggering adjudication (`request`, Reference, 0..1)
+    /// Id of resource triggering adjudication (`request`, `Reference`, 0..1)
     pub request: Option<Reference>,
-    /// queued | complete | error | partial (`outcome`, code, 1..1)
+    /// queued | complete | error | partial (`outcome`, `code`, 1..1)
     pub outcome: Option<Primitive<String>>,
-    /// Disposition Message (`disposition`, string, 0..1)
+    /// Disposition Message (`disposition`, `string`, 0..1)
     pub disposition: Option<Primitive<String>>,
-    /// Preauthorization reference (`preAuthRef`, string, 0..1)
+    /// Preauthorization reference (`preAuthRef`, `string`, 0..1)
     pub pre_auth_ref: Option<Primitive<String>>,
-    /// Preauthorization reference effective period (`preAuthPeriod`, Period, 0..1)
+    /// Preauthorization reference effective period (`preAuthPeriod`, `Period`, 0..1)
     pub pre_auth_period: Option<Period>,
-    /// Party to be paid any benefits payable (`payeeType`, CodeableConcept, 0..1)
+    /// Party to be paid any benefits payable (`payeeType`, `CodeableConcept`, 0..1)
     pub payee_type: Option<CodeableConcept>,
-    /// Adjudication for claim line items (`item`, BackboneElement, 0..*)
+    /// Adjudication for claim line items (`item`, `BackboneElement`, 0..*)
     pub item: Vec<ClaimResponseItem>,
-    /// Insurer added line items (`addItem`, BackboneElement, 0..*)
+    /// Insurer added line items (`addItem`, `BackboneElement`, 0..*)
     pub add_item: Vec<ClaimResponseAddItem>,
     /// Header-level adjudication (`adjudication`, 0..*)
     pub adjudication: Vec<ClaimResponseItemAdjudication>,
-    /// Adjudication totals (`total`, BackboneElement, 0..*)
+    /// Adjudication totals (`total`, `BackboneElement`, 0..*)
     pub total: Vec<ClaimResponseTotal>,
-    /// Payment Details (`payment`, BackboneElement, 0..1)
+    /// Payment Details (`payment`, `BackboneElement`, 0..1)
     pub payment: Option<ClaimResponsePayment>,
-    /// Funds reserved status (`fundsReserve`, CodeableConcept, 0..1)
+    /// Funds reserved status (`fundsReserve`, `CodeableConcept`, 0..1)
     pub funds_reserve: Option<CodeableConcept>,
-    /// Printed form identifier (`formCode`, CodeableConcept, 0..1)
+    /// Printed form identifier (`formCode`, `CodeableConcept`, 0..1)
     pub form_code: Option<CodeableConcept>,
-    /// Printed reference or actual form (`form`, Attachment, 0..1)
+    /// Printed reference or actual form (`form`, `Attachment`, 0..1)
     pub form: Option<Attachment>,
-    /// Note concerning adjudication (`processNote`, BackboneElement, 0..*)
+    /// Note concerning adjudication (`processNote`, `BackboneElement`, 0..*)
     pub process_note: Vec<ClaimResponseProcessNote>,
-    /// Request for additional information (`communicationRequest`, Reference, 0..*)
+    /// Request for additional information (`communicationRequest`, `Reference`, 0..*)
     pub communication_request: Vec<Reference>,
-    /// Patient insurance information (`insurance`, BackboneElement, 0..*)
+    /// Patient insurance information (`insurance`, `BackboneElement`, 0..*)
     pub insurance: Vec<ClaimResponseInsurance>,
-    /// Processing errors (`error`, BackboneElement, 0..*)
+    /// Processing errors (`error`, `BackboneElement`, 0..*)
     pub error: Vec<ClaimResponseError>,
 }
 
@@ -208,19 +208,19 @@ impl ToJson for ClaimResponse {
 /// FHIR element `ClaimResponse.item`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Claim item instance identifier (`itemSequence`, positiveInt, 1..1)
+    /// Claim item instance identifier (`itemSequence`, `positiveInt`, 1..1)
     pub item_sequence: Option<Primitive<u32>>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
-    /// Adjudication details (`adjudication`, BackboneElement, 1..*)
+    /// Adjudication details (`adjudication`, `BackboneElement`, 1..*)
     pub adjudication: Vec<ClaimResponseItemAdjudication>,
-    /// Adjudication for claim details (`detail`, BackboneElement, 0..*)
+    /// Adjudication for claim details (`detail`, `BackboneElement`, 0..*)
     pub detail: Vec<ClaimResponseItemDetail>,
 }
 
@@ -277,19 +277,19 @@ impl ToJson for ClaimResponseItem {
 /// FHIR element `ClaimResponse.item.adjudication`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseItemAdjudication {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of adjudication information (`category`, CodeableConcept, 1..1)
+    /// Type of adjudication information (`category`, `CodeableConcept`, 1..1)
     pub category: Option<CodeableConcept>,
-    /// Explanation of adjudication outcome (`reason`, CodeableConcept, 0..1)
+    /// Explanation of adjudication outcome (`reason`, `CodeableConcept`, 0..1)
     pub reason: Option<CodeableConcept>,
-    /// Monetary amount (`amount`, Money, 0..1)
+    /// Monetary amount (`amount`, `Money`, 0..1)
     pub amount: Option<Money>,
-    /// Non-monetary value (`value`, decimal, 0..1)
+    /// Non-monetary value (`value`, `decimal`, 0..1)
     pub value: Option<Primitive<Decimal>>,
 }
 
@@ -340,19 +340,19 @@ impl ToJson for ClaimResponseItemAdjudication {
 /// FHIR element `ClaimResponse.item.detail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseItemDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Claim detail instance identifier (`detailSequence`, positiveInt, 1..1)
+    /// Claim detail instance identifier (`detailSequence`, `positiveInt`, 1..1)
     pub detail_sequence: Option<Primitive<u32>>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
     /// Detail level adjudication details (`adjudication`, 1..*)
     pub adjudication: Vec<ClaimResponseItemAdjudication>,
-    /// Adjudication for claim sub-details (`subDetail`, BackboneElement, 0..*)
+    /// Adjudication for claim sub-details (`subDetail`, `BackboneElement`, 0..*)
     pub sub_detail: Vec<ClaimResponseItemDetailSubDetail>,
 }
 
@@ -409,15 +409,15 @@ impl ToJson for ClaimResponseItemDetail {
 /// FHIR element `ClaimResponse.item.detail.subDetail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseItemDetailSubDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Claim sub-detail instance identifier (`subDetailSequence`, positiveInt, 1..1)
+    /// Claim sub-detail instance identifier (`subDetailSequence`, `positiveInt`, 1..1)
     pub sub_detail_sequence: Option<Primitive<u32>>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
     /// Subdetail level adjudication details (`adjudication`, 0..*)
     pub adjudication: Vec<ClaimResponseItemAdjudication>,
@@ -469,47 +469,47 @@ impl ToJson for ClaimResponseItemDetailSubDetail {
 /// FHIR element `ClaimResponse.addItem`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseAddItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Item sequence number (`itemSequence`, positiveInt, 0..*)
+    /// Item sequence number (`itemSequence`, `positiveInt`, 0..*)
     pub item_sequence: Vec<Primitive<u32>>,
-    /// Detail sequence number (`detailSequence`, positiveInt, 0..*)
+    /// Detail sequence number (`detailSequence`, `positiveInt`, 0..*)
     pub detail_sequence: Vec<Primitive<u32>>,
-    /// Subdetail sequence number (`subdetailSequence`, positiveInt, 0..*)
+    /// Subdetail sequence number (`subdetailSequence`, `positiveInt`, 0..*)
     pub subdetail_sequence: Vec<Primitive<u32>>,
-    /// Authorized providers (`provider`, Reference, 0..*)
+    /// Authorized providers (`provider`, `Reference`, 0..*)
     pub provider: Vec<Reference>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Service/Product billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Service/Product billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Program the product or service is provided under (`programCode`, CodeableConcept, 0..*)
+    /// Program the product or service is provided under (`programCode`, `CodeableConcept`, 0..*)
     pub program_code: Vec<CodeableConcept>,
-    /// Date or dates of service or product delivery (`serviced`[x], date | Period, 0..1)
+    /// Date or dates of service or product delivery (`serviced[x]`, `date | Period`, 0..1)
     pub serviced: Option<ClaimResponseAddItemServiced>,
-    /// Place of service or where product was supplied (`location`[x], CodeableConcept | Address | Reference, 0..1)
+    /// Place of service or where product was supplied (`location[x]`, `CodeableConcept | Address | Reference`, 0..1)
     pub location: Option<ClaimResponseAddItemLocation>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Anatomical location (`bodySite`, CodeableConcept, 0..1)
+    /// Anatomical location (`bodySite`, `CodeableConcept`, 0..1)
     pub body_site: Option<CodeableConcept>,
-    /// Anatomical sub-location (`subSite`, CodeableConcept, 0..*)
+    /// Anatomical sub-location (`subSite`, `CodeableConcept`, 0..*)
     pub sub_site: Vec<CodeableConcept>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
     /// Added items adjudication (`adjudication`, 1..*)
     pub adjudication: Vec<ClaimResponseItemAdjudication>,
-    /// Insurer added line details (`detail`, BackboneElement, 0..*)
+    /// Insurer added line details (`detail`, `BackboneElement`, 0..*)
     pub detail: Vec<ClaimResponseAddItemDetail>,
 }
 
@@ -601,29 +601,29 @@ impl ToJson for ClaimResponseAddItem {
 /// FHIR element `ClaimResponse.addItem.detail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseAddItemDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Service/Product billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Service/Product billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
     /// Added items detail adjudication (`adjudication`, 1..*)
     pub adjudication: Vec<ClaimResponseItemAdjudication>,
-    /// Insurer added line items (`subDetail`, BackboneElement, 0..*)
+    /// Insurer added line items (`subDetail`, `BackboneElement`, 0..*)
     pub sub_detail: Vec<ClaimResponseAddItemDetailSubDetail>,
 }
 
@@ -690,25 +690,25 @@ impl ToJson for ClaimResponseAddItemDetail {
 /// FHIR element `ClaimResponse.addItem.detail.subDetail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseAddItemDetailSubDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Service/Product billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Service/Product billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
     /// Added items detail adjudication (`adjudication`, 1..*)
     pub adjudication: Vec<ClaimResponseItemAdjudication>,
@@ -775,15 +775,15 @@ impl ToJson for ClaimResponseAddItemDetailSubDetail {
 /// FHIR element `ClaimResponse.total`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseTotal {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of adjudication information (`category`, CodeableConcept, 1..1)
+    /// Type of adjudication information (`category`, `CodeableConcept`, 1..1)
     pub category: Option<CodeableConcept>,
-    /// Financial total for the category (`amount`, Money, 1..1)
+    /// Financial total for the category (`amount`, `Money`, 1..1)
     pub amount: Option<Money>,
 }
 
@@ -826,23 +826,23 @@ impl ToJson for ClaimResponseTotal {
 /// FHIR element `ClaimResponse.payment`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponsePayment {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Partial or complete payment (`type`, CodeableConcept, 1..1)
+    /// Partial or complete payment (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Payment adjustment for non-claim issues (`adjustment`, Money, 0..1)
+    /// Payment adjustment for non-claim issues (`adjustment`, `Money`, 0..1)
     pub adjustment: Option<Money>,
-    /// Explanation for the adjustment (`adjustmentReason`, CodeableConcept, 0..1)
+    /// Explanation for the adjustment (`adjustmentReason`, `CodeableConcept`, 0..1)
     pub adjustment_reason: Option<CodeableConcept>,
-    /// Expected date of payment (`date`, date, 0..1)
+    /// Expected date of payment (`date`, `date`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Payable amount after adjustment (`amount`, Money, 1..1)
+    /// Payable amount after adjustment (`amount`, `Money`, 1..1)
     pub amount: Option<Money>,
-    /// Business identifier for the payment (`identifier`, Identifier, 0..1)
+    /// Business identifier for the payment (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
 }
 
@@ -894,19 +894,19 @@ impl ToJson for ClaimResponsePayment {
 /// FHIR element `ClaimResponse.processNote`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseProcessNote {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Note instance identifier (`number`, positiveInt, 0..1)
+    /// Note instance identifier (`number`, `positiveInt`, 0..1)
     pub number: Option<Primitive<u32>>,
-    /// display | print | printoper (`type`, code, 0..1)
+    /// display | print | printoper (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// Note explanatory text (`text`, string, 1..1)
+    /// Note explanatory text (`text`, `string`, 1..1)
     pub text: Option<Primitive<String>>,
-    /// Language of the text (`language`, CodeableConcept, 0..1)
+    /// Language of the text (`language`, `CodeableConcept`, 0..1)
     pub language: Option<CodeableConcept>,
 }
 
@@ -955,21 +955,21 @@ impl ToJson for ClaimResponseProcessNote {
 /// FHIR element `ClaimResponse.insurance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseInsurance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Insurance instance identifier (`sequence`, positiveInt, 1..1)
+    /// Insurance instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Coverage to be used for adjudication (`focal`, boolean, 1..1)
+    /// Coverage to be used for adjudication (`focal`, `boolean`, 1..1)
     pub focal: Option<Primitive<bool>>,
-    /// Insurance information (`coverage`, Reference, 1..1)
+    /// Insurance information (`coverage`, `Reference`, 1..1)
     pub coverage: Option<Reference>,
-    /// Additional provider contract number (`businessArrangement`, string, 0..1)
+    /// Additional provider contract number (`businessArrangement`, `string`, 0..1)
     pub business_arrangement: Option<Primitive<String>>,
-    /// Adjudication results (`claimResponse`, Reference, 0..1)
+    /// Adjudication results (`claimResponse`, `Reference`, 0..1)
     pub claim_response: Option<Reference>,
 }
 
@@ -1022,19 +1022,19 @@ impl ToJson for ClaimResponseInsurance {
 /// FHIR element `ClaimResponse.error`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClaimResponseError {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Item sequence number (`itemSequence`, positiveInt, 0..1)
+    /// Item sequence number (`itemSequence`, `positiveInt`, 0..1)
     pub item_sequence: Option<Primitive<u32>>,
-    /// Detail sequence number (`detailSequence`, positiveInt, 0..1)
+    /// Detail sequence number (`detailSequence`, `positiveInt`, 0..1)
     pub detail_sequence: Option<Primitive<u32>>,
-    /// Subdetail sequence number (`subDetailSequence`, positiveInt, 0..1)
+    /// Subdetail sequence number (`subDetailSequence`, `positiveInt`, 0..1)
     pub sub_detail_sequence: Option<Primitive<u32>>,
-    /// Error code detailing processing issues (`code`, CodeableConcept, 1..1)
+    /// Error code detailing processing issues (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
 }
 

@@ -14,61 +14,61 @@ use crate::model::*;
 /// FHIR element `ClinicalImpression`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClinicalImpression {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier (`identifier`, Identifier, 0..*)
+    /// Business identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// in-progress | completed | entered-in-error (`status`, code, 1..1)
+    /// in-progress | completed | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason for current status (`statusReason`, CodeableConcept, 0..1)
+    /// Reason for current status (`statusReason`, `CodeableConcept`, 0..1)
     pub status_reason: Option<CodeableConcept>,
-    /// Kind of assessment performed (`code`, CodeableConcept, 0..1)
+    /// Kind of assessment performed (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Why/how the assessment was performed (`description`, string, 0..1)
+    /// Why/how the assessment was performed (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Patient or group assessed (`subject`, Reference, 1..1)
+    /// Patient or group assessed (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter created as part of (`encounter`, Reference, 0..1)
+    /// Encounter created as part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Time of assessment (`effective`[x], dateTime | Period, 0..1)
+    /// Time of assessment (`effective[x]`, `dateTime | Period`, 0..1)
     pub effective: Option<ClinicalImpressionEffective>,
-    /// When the assessment was documented (`date`, dateTime, 0..1)
+    /// When the assessment was documented (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// The clinician performing the assessment (`assessor`, Reference, 0..1)
+    /// The clinician performing the assessment (`assessor`, `Reference`, 0..1)
     pub assessor: Option<Reference>,
-    /// Reference to last assessment (`previous`, Reference, 0..1)
+    /// Reference to last assessment (`previous`, `Reference`, 0..1)
     pub previous: Option<Reference>,
-    /// Relevant impressions of patient state (`problem`, Reference, 0..*)
+    /// Relevant impressions of patient state (`problem`, `Reference`, 0..*)
     pub problem: Vec<Reference>,
-    /// One or more sets of investigations (signs, symptoms, etc.) (`investigation`, BackboneElement, 0..*)
+    /// One or more sets of investigations (signs, symptoms, etc.) (`investigation`, `BackboneElement`, 0..*)
     pub investigation: Vec<ClinicalImpressionInvestigation>,
-    /// Clinical Protocol followed (`protocol`, uri, 0..*)
+    /// Clinical Protocol followed (`protocol`, `uri`, 0..*)
     pub protocol: Vec<Primitive<String>>,
-    /// Summary of the assessment (`summary`, string, 0..1)
+    /// Summary of the assessment (`summary`, `string`, 0..1)
     pub summary: Option<Primitive<String>>,
-    /// Possible or likely findings and diagnoses (`finding`, BackboneElement, 0..*)
+    /// Possible or likely findings and diagnoses (`finding`, `BackboneElement`, 0..*)
     pub finding: Vec<ClinicalImpressionFinding>,
-    /// Estimate of likely outcome (`prognosisCodeableConcept`, CodeableConcept, 0..*)
+    /// Estimate of likely outcome (`prognosisCodeableConcept`, `CodeableConcept`, 0..*)
     pub prognosis_codeable_concept: Vec<CodeableConcept>,
-    /// RiskAssessment expressing likely outcome (`prognosisReference`, Reference, 0..*)
+    /// RiskAssessment expressing likely outcome (`prognosisReference`, `Reference`, 0..*)
     pub prognosis_reference: Vec<Reference>,
-    /// Information supporting the clinical impression (`supportingInfo`, Reference, 0..*)
+    /// Information supporting the clinical impression (`supportingInfo`, `Reference`, 0..*)
     pub supporting_info: Vec<Reference>,
-    /// Comments made about the ClinicalImpression (`note`, Annotation, 0..*)
+    /// Comments made about the ClinicalImpression (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -176,15 +176,15 @@ impl ToJson for ClinicalImpression {
 /// FHIR element `ClinicalImpression.investigation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClinicalImpressionInvestigation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A name/code for the set (`code`, CodeableConcept, 1..1)
+    /// A name/code for the set (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Record of a specific investigation (`item`, Reference, 0..*)
+    /// Record of a specific investigation (`item`, `Reference`, 0..*)
     pub item: Vec<Reference>,
 }
 
@@ -226,17 +226,17 @@ impl ToJson for ClinicalImpressionInvestigation {
 /// FHIR element `ClinicalImpression.finding`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClinicalImpressionFinding {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// What was found (`itemCodeableConcept`, CodeableConcept, 0..1)
+    /// What was found (`itemCodeableConcept`, `CodeableConcept`, 0..1)
     pub item_codeable_concept: Option<CodeableConcept>,
-    /// What was found (`itemReference`, Reference, 0..1)
+    /// What was found (`itemReference`, `Reference`, 0..1)
     pub item_reference: Option<Reference>,
-    /// Which investigations support finding (`basis`, string, 0..1)
+    /// Which investigations support finding (`basis`, `string`, 0..1)
     pub basis: Option<Primitive<String>>,
 }
 

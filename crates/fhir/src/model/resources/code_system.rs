@@ -14,73 +14,73 @@ use crate::model::*;
 /// FHIR element `CodeSystem`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CodeSystem {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this code system, represented as a URI (globally unique) (Coding.system) (`url`, uri, 0..1)
+    /// Canonical identifier for this code system, represented as a URI (globally unique) (Coding.system) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the code system (business identifier) (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the code system (business identifier) (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the code system (Coding.version) (`version`, string, 0..1)
+    /// Business version of the code system (Coding.version) (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this code system (computer friendly) (`name`, string, 0..1)
+    /// Name for this code system (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this code system (human friendly) (`title`, string, 0..1)
+    /// Name for this code system (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the code system (`description`, markdown, 0..1)
+    /// Natural language description of the code system (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for code system (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for code system (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this code system is defined (`purpose`, markdown, 0..1)
+    /// Why this code system is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// If code comparison is case sensitive (`caseSensitive`, boolean, 0..1)
+    /// If code comparison is case sensitive (`caseSensitive`, `boolean`, 0..1)
     pub case_sensitive: Option<Primitive<bool>>,
-    /// Canonical reference to the value set with entire code system (`valueSet`, canonical, 0..1)
+    /// Canonical reference to the value set with entire code system (`valueSet`, `canonical`, 0..1)
     pub value_set: Option<Primitive<String>>,
-    /// grouped-by | is-a | part-of | classified-with (`hierarchyMeaning`, code, 0..1)
+    /// grouped-by | is-a | part-of | classified-with (`hierarchyMeaning`, `code`, 0..1)
     pub hierarchy_meaning: Option<Primitive<String>>,
-    /// If code system defines a compositional grammar (`compositional`, boolean, 0..1)
+    /// If code system defines a compositional grammar (`compositional`, `boolean`, 0..1)
     pub compositional: Option<Primitive<bool>>,
-    /// If definitions are not stable (`versionNeeded`, boolean, 0..1)
+    /// If definitions are not stable (`versionNeeded`, `boolean`, 0..1)
     pub version_needed: Option<Primitive<bool>>,
-    /// not-present | example | fragment | complete | supplement (`content`, code, 1..1)
+    /// not-present | example | fragment | complete | supplement (`content`, `code`, 1..1)
     pub content: Option<Primitive<String>>,
-    /// Canonical URL of Code System this adds designations and properties to (`supplements`, canonical, 0..1)
+    /// Canonical URL of Code System this adds designations and properties to (`supplements`, `canonical`, 0..1)
     pub supplements: Option<Primitive<String>>,
-    /// Total concepts in the code system (`count`, unsignedInt, 0..1)
+    /// Total concepts in the code system (`count`, `unsignedInt`, 0..1)
     pub count: Option<Primitive<u32>>,
-    /// Filter that can be used in a value set (`filter`, BackboneElement, 0..*)
+    /// Filter that can be used in a value set (`filter`, `BackboneElement`, 0..*)
     pub filter: Vec<CodeSystemFilter>,
-    /// Additional information supplied about each concept (`property`, BackboneElement, 0..*)
+    /// Additional information supplied about each concept (`property`, `BackboneElement`, 0..*)
     pub property: Vec<CodeSystemProperty>,
-    /// Concepts in the code system (`concept`, BackboneElement, 0..*)
+    /// Concepts in the code system (`concept`, `BackboneElement`, 0..*)
     pub concept: Vec<CodeSystemConcept>,
 }
 
@@ -212,19 +212,19 @@ impl ToJson for CodeSystem {
 /// FHIR element `CodeSystem.filter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CodeSystemFilter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code that identifies the filter (`code`, code, 1..1)
+    /// Code that identifies the filter (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// How or why the filter is used (`description`, string, 0..1)
+    /// How or why the filter is used (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// = | is-a | descendent-of | is-not-a | regex | in | not-in | generalizes | exists (`operator`, code, 1..*)
+    /// = | is-a | descendent-of | is-not-a | regex | in | not-in | generalizes | exists (`operator`, `code`, 1..*)
     pub operator: Vec<Primitive<String>>,
-    /// What to use for the value (`value`, string, 1..1)
+    /// What to use for the value (`value`, `string`, 1..1)
     pub value: Option<Primitive<String>>,
 }
 
@@ -276,19 +276,19 @@ impl ToJson for CodeSystemFilter {
 /// FHIR element `CodeSystem.property`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CodeSystemProperty {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifies the property on the concepts, and when referred to in operations (`code`, code, 1..1)
+    /// Identifies the property on the concepts, and when referred to in operations (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Formal identifier for the property (`uri`, uri, 0..1)
+    /// Formal identifier for the property (`uri`, `uri`, 0..1)
     pub uri: Option<Primitive<String>>,
-    /// Why the property is defined, and/or what it conveys (`description`, string, 0..1)
+    /// Why the property is defined, and/or what it conveys (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// code | Coding | string | integer | boolean | dateTime | decimal (`type`, code, 1..1)
+    /// code | Coding | string | integer | boolean | dateTime | decimal (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
 }
 
@@ -339,21 +339,21 @@ impl ToJson for CodeSystemProperty {
 /// FHIR element `CodeSystem.concept`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CodeSystemConcept {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code that identifies concept (`code`, code, 1..1)
+    /// Code that identifies concept (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Text to display to the user (`display`, string, 0..1)
+    /// Text to display to the user (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
-    /// Formal definition (`definition`, string, 0..1)
+    /// Formal definition (`definition`, `string`, 0..1)
     pub definition: Option<Primitive<String>>,
-    /// Additional representations for the concept (`designation`, BackboneElement, 0..*)
+    /// Additional representations for the concept (`designation`, `BackboneElement`, 0..*)
     pub designation: Vec<CodeSystemConceptDesignation>,
-    /// Property value for the concept (`property`, BackboneElement, 0..*)
+    /// Property value for the concept (`property`, `BackboneElement`, 0..*)
     pub property: Vec<CodeSystemConceptProperty>,
     /// Child Concepts (is-a/contains/categorizes) (`concept`, 0..*)
     pub concept: Vec<CodeSystemConcept>,
@@ -408,17 +408,17 @@ impl ToJson for CodeSystemConcept {
 /// FHIR element `CodeSystem.concept.designation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CodeSystemConceptDesignation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Human language of the designation (`language`, code, 0..1)
+    /// Human language of the designation (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Details how this designation would be used (`use`, Coding, 0..1)
+    /// Details how this designation would be used (`use`, `Coding`, 0..1)
     pub use_: Option<Coding>,
-    /// The text value for this designation (`value`, string, 1..1)
+    /// The text value for this designation (`value`, `string`, 1..1)
     pub value: Option<Primitive<String>>,
 }
 
@@ -464,15 +464,15 @@ impl ToJson for CodeSystemConceptDesignation {
 /// FHIR element `CodeSystem.concept.property`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CodeSystemConceptProperty {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Reference to CodeSystem.property.code (`code`, code, 1..1)
+    /// Reference to CodeSystem.property.code (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Value of the property for this concept (`value`[x], code | Coding | string | integer | boolean | dateTime | decimal, 1..1)
+    /// Value of the property for this concept (`value[x]`, `code | Coding | string | integer | boolean | dateTime | decimal`, 1..1)
     pub value: Option<CodeSystemConceptPropertyValue>,
 }
 

@@ -14,67 +14,67 @@ use crate::model::*;
 /// FHIR element `Communication`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Communication {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique identifier (`identifier`, Identifier, 0..*)
+    /// Unique identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, canonical, 0..*)
+    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, `canonical`, 0..*)
     pub instantiates_canonical: Vec<Primitive<String>>,
-    /// Instantiates external protocol or definition (`instantiatesUri`, uri, 0..*)
+    /// Instantiates external protocol or definition (`instantiatesUri`, `uri`, 0..*)
     pub instantiates_uri: Vec<Primitive<String>>,
-    /// Request fulfilled by this communication (`basedOn`, Reference, 0..*)
+    /// Request fulfilled by this communication (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Part of this action (`partOf`, Reference, 0..*)
+    /// Part of this action (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// Reply to (`inResponseTo`, Reference, 0..*)
+    /// Reply to (`inResponseTo`, `Reference`, 0..*)
     pub in_response_to: Vec<Reference>,
-    /// preparation | in-progress | not-done | on-hold | stopped | completed | entered-in-error | unknown (`status`, code, 1..1)
+    /// preparation | in-progress | not-done | on-hold | stopped | completed | entered-in-error | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason for current status (`statusReason`, CodeableConcept, 0..1)
+    /// Reason for current status (`statusReason`, `CodeableConcept`, 0..1)
     pub status_reason: Option<CodeableConcept>,
-    /// Message category (`category`, CodeableConcept, 0..*)
+    /// Message category (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// A channel of communication (`medium`, CodeableConcept, 0..*)
+    /// A channel of communication (`medium`, `CodeableConcept`, 0..*)
     pub medium: Vec<CodeableConcept>,
-    /// Focus of message (`subject`, Reference, 0..1)
+    /// Focus of message (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Description of the purpose/content (`topic`, CodeableConcept, 0..1)
+    /// Description of the purpose/content (`topic`, `CodeableConcept`, 0..1)
     pub topic: Option<CodeableConcept>,
-    /// Resources that pertain to this communication (`about`, Reference, 0..*)
+    /// Resources that pertain to this communication (`about`, `Reference`, 0..*)
     pub about: Vec<Reference>,
-    /// Encounter created as part of (`encounter`, Reference, 0..1)
+    /// Encounter created as part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When sent (`sent`, dateTime, 0..1)
+    /// When sent (`sent`, `dateTime`, 0..1)
     pub sent: Option<Primitive<String>>,
-    /// When received (`received`, dateTime, 0..1)
+    /// When received (`received`, `dateTime`, 0..1)
     pub received: Option<Primitive<String>>,
-    /// Message recipient (`recipient`, Reference, 0..*)
+    /// Message recipient (`recipient`, `Reference`, 0..*)
     pub recipient: Vec<Reference>,
-    /// Message sender (`sender`, Reference, 0..1)
+    /// Message sender (`sender`, `Reference`, 0..1)
     pub sender: Option<Reference>,
-    /// Indication for message (`reasonCode`, CodeableConcept, 0..*)
+    /// Indication for message (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why was communication done? (`reasonReference`, Reference, 0..*)
+    /// Why was communication done? (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Message payload (`payload`, BackboneElement, 0..*)
+    /// Message payload (`payload`, `BackboneElement`, 0..*)
     pub payload: Vec<CommunicationPayload>,
-    /// Comments made about the communication (`note`, Annotation, 0..*)
+    /// Comments made about the communication (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -186,13 +186,13 @@ impl ToJson for Communication {
 /// FHIR element `Communication.payload`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CommunicationPayload {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Message part content (`content`[x], string | Attachment | Reference, 1..1)
+    /// Message part content (`content[x]`, `string | Attachment | Reference`, 1..1)
     pub content: Option<CommunicationPayloadContent>,
 }
 

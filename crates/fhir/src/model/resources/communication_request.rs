@@ -14,65 +14,65 @@ use crate::model::*;
 /// FHIR element `CommunicationRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CommunicationRequest {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique identifier (`identifier`, Identifier, 0..*)
+    /// Unique identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Fulfills plan or proposal (`basedOn`, Reference, 0..*)
+    /// Fulfills plan or proposal (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Request(s) replaced by this request (`replaces`, Reference, 0..*)
+    /// Request(s) replaced by this request (`replaces`, `Reference`, 0..*)
     pub replaces: Vec<Reference>,
-    /// Composite request this is part of (`groupIdentifier`, Identifier, 0..1)
+    /// Composite request this is part of (`groupIdentifier`, `Identifier`, 0..1)
     pub group_identifier: Option<Identifier>,
-    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, code, 1..1)
+    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason for current status (`statusReason`, CodeableConcept, 0..1)
+    /// Reason for current status (`statusReason`, `CodeableConcept`, 0..1)
     pub status_reason: Option<CodeableConcept>,
-    /// Message category (`category`, CodeableConcept, 0..*)
+    /// Message category (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// True if request is prohibiting action (`doNotPerform`, boolean, 0..1)
+    /// True if request is prohibiting action (`doNotPerform`, `boolean`, 0..1)
     pub do_not_perform: Option<Primitive<bool>>,
-    /// A channel of communication (`medium`, CodeableConcept, 0..*)
+    /// A channel of communication (`medium`, `CodeableConcept`, 0..*)
     pub medium: Vec<CodeableConcept>,
-    /// Focus of message (`subject`, Reference, 0..1)
+    /// Focus of message (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Resources that pertain to this communication request (`about`, Reference, 0..*)
+    /// Resources that pertain to this communication request (`about`, `Reference`, 0..*)
     pub about: Vec<Reference>,
-    /// Encounter created as part of (`encounter`, Reference, 0..1)
+    /// Encounter created as part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Message payload (`payload`, BackboneElement, 0..*)
+    /// Message payload (`payload`, `BackboneElement`, 0..*)
     pub payload: Vec<CommunicationRequestPayload>,
-    /// When scheduled (`occurrence`[x], dateTime | Period, 0..1)
+    /// When scheduled (`occurrence[x]`, `dateTime | Period`, 0..1)
     pub occurrence: Option<CommunicationRequestOccurrence>,
-    /// When request transitioned to being actionable (`authoredOn`, dateTime, 0..1)
+    /// When request transitioned to being actionable (`authoredOn`, `dateTime`, 0..1)
     pub authored_on: Option<Primitive<String>>,
-    /// Who/what is requesting service (`requester`, Reference, 0..1)
+    /// Who/what is requesting service (`requester`, `Reference`, 0..1)
     pub requester: Option<Reference>,
-    /// Message recipient (`recipient`, Reference, 0..*)
+    /// Message recipient (`recipient`, `Reference`, 0..*)
     pub recipient: Vec<Reference>,
-    /// Message sender (`sender`, Reference, 0..1)
+    /// Message sender (`sender`, `Reference`, 0..1)
     pub sender: Option<Reference>,
-    /// Why is communication needed? (`reasonCode`, CodeableConcept, 0..*)
+    /// Why is communication needed? (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why is communication needed? (`reasonReference`, Reference, 0..*)
+    /// Why is communication needed? (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Comments made about communication request (`note`, Annotation, 0..*)
+    /// Comments made about communication request (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -182,13 +182,13 @@ impl ToJson for CommunicationRequest {
 /// FHIR element `CommunicationRequest.payload`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CommunicationRequestPayload {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Message part content (`content`[x], string | Attachment | Reference, 1..1)
+    /// Message part content (`content[x]`, `string | Attachment | Reference`, 1..1)
     pub content: Option<CommunicationRequestPayloadContent>,
 }
 

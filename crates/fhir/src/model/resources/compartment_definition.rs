@@ -14,49 +14,49 @@ use crate::model::*;
 /// FHIR element `CompartmentDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CompartmentDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this compartment definition, represented as a URI (globally unique) (`url`, uri, 1..1)
+    /// Canonical identifier for this compartment definition, represented as a URI (globally unique) (`url`, `uri`, 1..1)
     pub url: Option<Primitive<String>>,
-    /// Business version of the compartment definition (`version`, string, 0..1)
+    /// Business version of the compartment definition (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this compartment definition (computer friendly) (`name`, string, 1..1)
+    /// Name for this compartment definition (computer friendly) (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the compartment definition (`description`, markdown, 0..1)
+    /// Natural language description of the compartment definition (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Why this compartment definition is defined (`purpose`, markdown, 0..1)
+    /// Why this compartment definition is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Patient | Encounter | RelatedPerson | Practitioner | Device (`code`, code, 1..1)
+    /// Patient | Encounter | RelatedPerson | Practitioner | Device (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Whether the search syntax is supported (`search`, boolean, 1..1)
+    /// Whether the search syntax is supported (`search`, `boolean`, 1..1)
     pub search: Option<Primitive<bool>>,
-    /// How a resource is related to the compartment (`resource`, BackboneElement, 0..*)
+    /// How a resource is related to the compartment (`resource`, `BackboneElement`, 0..*)
     pub resource: Vec<CompartmentDefinitionResource>,
 }
 
@@ -159,17 +159,17 @@ impl ToJson for CompartmentDefinition {
 /// FHIR element `CompartmentDefinition.resource`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CompartmentDefinitionResource {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name of resource type (`code`, code, 1..1)
+    /// Name of resource type (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Search Parameter Name, or chained parameters (`param`, string, 0..*)
+    /// Search Parameter Name, or chained parameters (`param`, `string`, 0..*)
     pub param: Vec<Primitive<String>>,
-    /// Additional documentation about the resource and compartment (`documentation`, string, 0..1)
+    /// Additional documentation about the resource and compartment (`documentation`, `string`, 0..1)
     pub documentation: Option<Primitive<String>>,
 }
 

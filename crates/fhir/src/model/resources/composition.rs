@@ -14,51 +14,51 @@ use crate::model::*;
 /// FHIR element `Composition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Composition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Version-independent identifier for the Composition (`identifier`, Identifier, 0..1)
+    /// Version-independent identifier for the Composition (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// preliminary | final | amended | entered-in-error (`status`, code, 1..1)
+    /// preliminary | final | amended | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Kind of composition (LOINC if possible) (`type`, CodeableConcept, 1..1)
+    /// Kind of composition (LOINC if possible) (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Categorization of Composition (`category`, CodeableConcept, 0..*)
+    /// Categorization of Composition (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Who and/or what the composition is about (`subject`, Reference, 0..1)
+    /// Who and/or what the composition is about (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Context of the Composition (`encounter`, Reference, 0..1)
+    /// Context of the Composition (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Composition editing time (`date`, dateTime, 1..1)
+    /// Composition editing time (`date`, `dateTime`, 1..1)
     pub date: Option<Primitive<String>>,
-    /// Who and/or what authored the composition (`author`, Reference, 1..*)
+    /// Who and/or what authored the composition (`author`, `Reference`, 1..*)
     pub author: Vec<Reference>,
-    /// Human Readable name/title (`title`, string, 1..1)
+    /// Human Readable name/title (`title`, `string`, 1..1)
     pub title: Option<Primitive<String>>,
-    /// As defined by affinity domain (`confidentiality`, code, 0..1)
+    /// As defined by affinity domain (`confidentiality`, `code`, 0..1)
     pub confidentiality: Option<Primitive<String>>,
-    /// Attests to accuracy of composition (`attester`, BackboneElement, 0..*)
+    /// Attests to accuracy of composition (`attester`, `BackboneElement`, 0..*)
     pub attester: Vec<CompositionAttester>,
-    /// Organization which maintains the composition (`custodian`, Reference, 0..1)
+    /// Organization which maintains the composition (`custodian`, `Reference`, 0..1)
     pub custodian: Option<Reference>,
-    /// Relationships to other compositions/documents (`relatesTo`, BackboneElement, 0..*)
+    /// Relationships to other compositions/documents (`relatesTo`, `BackboneElement`, 0..*)
     pub relates_to: Vec<CompositionRelatesTo>,
-    /// The clinical service(s) being documented (`event`, BackboneElement, 0..*)
+    /// The clinical service(s) being documented (`event`, `BackboneElement`, 0..*)
     pub event: Vec<CompositionEvent>,
-    /// Composition is broken into sections (`section`, BackboneElement, 0..*)
+    /// Composition is broken into sections (`section`, `BackboneElement`, 0..*)
     pub section: Vec<CompositionSection>,
 }
 
@@ -156,17 +156,17 @@ impl ToJson for Composition {
 /// FHIR element `Composition.attester`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CompositionAttester {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// personal | professional | legal | official (`mode`, code, 1..1)
+    /// personal | professional | legal | official (`mode`, `code`, 1..1)
     pub mode: Option<Primitive<String>>,
-    /// When the composition was attested (`time`, dateTime, 0..1)
+    /// When the composition was attested (`time`, `dateTime`, 0..1)
     pub time: Option<Primitive<String>>,
-    /// Who attested the composition (`party`, Reference, 0..1)
+    /// Who attested the composition (`party`, `Reference`, 0..1)
     pub party: Option<Reference>,
 }
 
@@ -212,15 +212,15 @@ impl ToJson for CompositionAttester {
 /// FHIR element `Composition.relatesTo`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CompositionRelatesTo {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// replaces | transforms | signs | appends (`code`, code, 1..1)
+    /// replaces | transforms | signs | appends (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Target of the relationship (`target`[x], Identifier | Reference, 1..1)
+    /// Target of the relationship (`target[x]`, `Identifier | Reference`, 1..1)
     pub target: Option<CompositionRelatesToTarget>,
 }
 
@@ -266,17 +266,17 @@ impl ToJson for CompositionRelatesTo {
 /// FHIR element `Composition.event`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CompositionEvent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code(s) that apply to the event being documented (`code`, CodeableConcept, 0..*)
+    /// Code(s) that apply to the event being documented (`code`, `CodeableConcept`, 0..*)
     pub code: Vec<CodeableConcept>,
-    /// The period covered by the documentation (`period`, Period, 0..1)
+    /// The period covered by the documentation (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// The event(s) being documented (`detail`, Reference, 0..*)
+    /// The event(s) being documented (`detail`, `Reference`, 0..*)
     pub detail: Vec<Reference>,
 }
 
@@ -319,29 +319,29 @@ impl ToJson for CompositionEvent {
 /// FHIR element `Composition.section`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CompositionSection {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Label for section (e.g. for ToC) (`title`, string, 0..1)
+    /// Label for section (e.g. for ToC) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Classification of section (recommended) (`code`, CodeableConcept, 0..1)
+    /// Classification of section (recommended) (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Who and/or what authored the section (`author`, Reference, 0..*)
+    /// Who and/or what authored the section (`author`, `Reference`, 0..*)
     pub author: Vec<Reference>,
-    /// Who/what the section is about, when it is not about the subject of composition (`focus`, Reference, 0..1)
+    /// Who/what the section is about, when it is not about the subject of composition (`focus`, `Reference`, 0..1)
     pub focus: Option<Reference>,
-    /// Text summary of the section, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the section, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// working | snapshot | changes (`mode`, code, 0..1)
+    /// working | snapshot | changes (`mode`, `code`, 0..1)
     pub mode: Option<Primitive<String>>,
-    /// Order of section entries (`orderedBy`, CodeableConcept, 0..1)
+    /// Order of section entries (`orderedBy`, `CodeableConcept`, 0..1)
     pub ordered_by: Option<CodeableConcept>,
-    /// A reference to data that supports this section (`entry`, Reference, 0..*)
+    /// A reference to data that supports this section (`entry`, `Reference`, 0..*)
     pub entry: Vec<Reference>,
-    /// Why the section is empty (`emptyReason`, CodeableConcept, 0..1)
+    /// Why the section is empty (`emptyReason`, `CodeableConcept`, 0..1)
     pub empty_reason: Option<CodeableConcept>,
     /// Nested Section (`section`, 0..*)
     pub section: Vec<CompositionSection>,

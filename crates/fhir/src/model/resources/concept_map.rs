@@ -14,57 +14,57 @@ use crate::model::*;
 /// FHIR element `ConceptMap`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConceptMap {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this concept map, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this concept map, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the concept map (`identifier`, Identifier, 0..1)
+    /// Additional identifier for the concept map (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Business version of the concept map (`version`, string, 0..1)
+    /// Business version of the concept map (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this concept map (computer friendly) (`name`, string, 0..1)
+    /// Name for this concept map (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this concept map (human friendly) (`title`, string, 0..1)
+    /// Name for this concept map (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the concept map (`description`, markdown, 0..1)
+    /// Natural language description of the concept map (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for concept map (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for concept map (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this concept map is defined (`purpose`, markdown, 0..1)
+    /// Why this concept map is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// The source value set that contains the concepts that are being mapped (`source`[x], uri | canonical, 0..1)
+    /// The source value set that contains the concepts that are being mapped (`source[x]`, `uri | canonical`, 0..1)
     pub source: Option<ConceptMapSource>,
-    /// The target value set which provides context for the mappings (`target`[x], uri | canonical, 0..1)
+    /// The target value set which provides context for the mappings (`target[x]`, `uri | canonical`, 0..1)
     pub target: Option<ConceptMapTarget>,
-    /// Same source and target systems (`group`, BackboneElement, 0..*)
+    /// Same source and target systems (`group`, `BackboneElement`, 0..*)
     pub group: Vec<ConceptMapGroup>,
 }
 
@@ -175,23 +175,23 @@ impl ToJson for ConceptMap {
 /// FHIR element `ConceptMap.group`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConceptMapGroup {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Source system where concepts to be mapped are defined (`source`, uri, 0..1)
+    /// Source system where concepts to be mapped are defined (`source`, `uri`, 0..1)
     pub source: Option<Primitive<String>>,
-    /// Specific version of the code system (`sourceVersion`, string, 0..1)
+    /// Specific version of the code system (`sourceVersion`, `string`, 0..1)
     pub source_version: Option<Primitive<String>>,
-    /// Target system that the concepts are to be mapped to (`target`, uri, 0..1)
+    /// Target system that the concepts are to be mapped to (`target`, `uri`, 0..1)
     pub target: Option<Primitive<String>>,
-    /// Specific version of the code system (`targetVersion`, string, 0..1)
+    /// Specific version of the code system (`targetVersion`, `string`, 0..1)
     pub target_version: Option<Primitive<String>>,
-    /// Mappings for a concept from the source set (`element`, BackboneElement, 1..*)
+    /// Mappings for a concept from the source set (`element`, `BackboneElement`, 1..*)
     pub element: Vec<ConceptMapGroupElement>,
-    /// What to do when there is no mapping for the source concept (`unmapped`, BackboneElement, 0..1)
+    /// What to do when there is no mapping for the source concept (`unmapped`, `BackboneElement`, 0..1)
     pub unmapped: Option<ConceptMapGroupUnmapped>,
 }
 
@@ -245,17 +245,17 @@ impl ToJson for ConceptMapGroup {
 /// FHIR element `ConceptMap.group.element`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConceptMapGroupElement {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifies element being mapped (`code`, code, 0..1)
+    /// Identifies element being mapped (`code`, `code`, 0..1)
     pub code: Option<Primitive<String>>,
-    /// Display for the code (`display`, string, 0..1)
+    /// Display for the code (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
-    /// Concept in target system for element (`target`, BackboneElement, 0..*)
+    /// Concept in target system for element (`target`, `BackboneElement`, 0..*)
     pub target: Vec<ConceptMapGroupElementTarget>,
 }
 
@@ -300,21 +300,21 @@ impl ToJson for ConceptMapGroupElement {
 /// FHIR element `ConceptMap.group.element.target`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConceptMapGroupElementTarget {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code that identifies the target element (`code`, code, 0..1)
+    /// Code that identifies the target element (`code`, `code`, 0..1)
     pub code: Option<Primitive<String>>,
-    /// Display for the code (`display`, string, 0..1)
+    /// Display for the code (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
-    /// relatedto | equivalent | equal | wider | subsumes | narrower | specializes | inexact | unmatched | disjoint (`equivalence`, code, 1..1)
+    /// relatedto | equivalent | equal | wider | subsumes | narrower | specializes | inexact | unmatched | disjoint (`equivalence`, `code`, 1..1)
     pub equivalence: Option<Primitive<String>>,
-    /// Description of status/issues in mapping (`comment`, string, 0..1)
+    /// Description of status/issues in mapping (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
-    /// Other elements required for this mapping (from context) (`dependsOn`, BackboneElement, 0..*)
+    /// Other elements required for this mapping (from context) (`dependsOn`, `BackboneElement`, 0..*)
     pub depends_on: Vec<ConceptMapGroupElementTargetDependsOn>,
     /// Other concepts that this mapping also produces (`product`, 0..*)
     pub product: Vec<ConceptMapGroupElementTargetDependsOn>,
@@ -374,19 +374,19 @@ impl ToJson for ConceptMapGroupElementTarget {
 /// FHIR element `ConceptMap.group.element.target.dependsOn`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConceptMapGroupElementTargetDependsOn {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Reference to property mapping depends on (`property`, uri, 1..1)
+    /// Reference to property mapping depends on (`property`, `uri`, 1..1)
     pub property: Option<Primitive<String>>,
-    /// Code System (if necessary) (`system`, canonical, 0..1)
+    /// Code System (if necessary) (`system`, `canonical`, 0..1)
     pub system: Option<Primitive<String>>,
-    /// Value of the referenced element (`value`, string, 1..1)
+    /// Value of the referenced element (`value`, `string`, 1..1)
     pub value: Option<Primitive<String>>,
-    /// Display for the code (if value is a code) (`display`, string, 0..1)
+    /// Display for the code (if value is a code) (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
 }
 
@@ -445,19 +445,19 @@ impl ToJson for ConceptMapGroupElementTargetDependsOn {
 /// FHIR element `ConceptMap.group.unmapped`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConceptMapGroupUnmapped {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// provided | fixed | other-map (`mode`, code, 1..1)
+    /// provided | fixed | other-map (`mode`, `code`, 1..1)
     pub mode: Option<Primitive<String>>,
-    /// Fixed code when mode = fixed (`code`, code, 0..1)
+    /// Fixed code when mode = fixed (`code`, `code`, 0..1)
     pub code: Option<Primitive<String>>,
-    /// Display for the code (`display`, string, 0..1)
+    /// Display for the code (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
-    /// canonical reference to an additional ConceptMap to use for mapping if the source concept is unmapped (`url`, canonical, 0..1)
+    /// canonical reference to an additional ConceptMap to use for mapping if the source concept is unmapped (`url`, `canonical`, 0..1)
     pub url: Option<Primitive<String>>,
 }
 

@@ -14,55 +14,55 @@ use crate::model::*;
 /// FHIR element `Condition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Condition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Ids for this condition (`identifier`, Identifier, 0..*)
+    /// External Ids for this condition (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | recurrence | relapse | inactive | remission | resolved (`clinicalStatus`, CodeableConcept, 0..1)
+    /// active | recurrence | relapse | inactive | remission | resolved (`clinicalStatus`, `CodeableConcept`, 0..1)
     pub clinical_status: Option<CodeableConcept>,
-    /// unconfirmed | provisional | differential | confirmed | refuted | entered-in-error (`verificationStatus`, CodeableConcept, 0..1)
+    /// unconfirmed | provisional | differential | confirmed | refuted | entered-in-error (`verificationStatus`, `CodeableConcept`, 0..1)
     pub verification_status: Option<CodeableConcept>,
-    /// problem-list-item | encounter-diagnosis (`category`, CodeableConcept, 0..*)
+    /// problem-list-item | encounter-diagnosis (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Subjective severity of condition (`severity`, CodeableConcept, 0..1)
+    /// Subjective severity of condition (`severity`, `CodeableConcept`, 0..1)
     pub severity: Option<CodeableConcept>,
-    /// Identification of the condition, problem or diagnosis (`code`, CodeableConcept, 0..1)
+    /// Identification of the condition, problem or diagnosis (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Anatomical location, if relevant (`bodySite`, CodeableConcept, 0..*)
+    /// Anatomical location, if relevant (`bodySite`, `CodeableConcept`, 0..*)
     pub body_site: Vec<CodeableConcept>,
-    /// Who has the condition? (`subject`, Reference, 1..1)
+    /// Who has the condition? (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter created as part of (`encounter`, Reference, 0..1)
+    /// Encounter created as part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Estimated or actual date, date-time, or age (`onset`[x], dateTime | Age | Period | Range | string, 0..1)
+    /// Estimated or actual date, date-time, or age (`onset[x]`, `dateTime | Age | Period | Range | string`, 0..1)
     pub onset: Option<ConditionOnset>,
-    /// When in resolution/remission (`abatement`[x], dateTime | Age | Period | Range | string, 0..1)
+    /// When in resolution/remission (`abatement[x]`, `dateTime | Age | Period | Range | string`, 0..1)
     pub abatement: Option<ConditionAbatement>,
-    /// Date record was first recorded (`recordedDate`, dateTime, 0..1)
+    /// Date record was first recorded (`recordedDate`, `dateTime`, 0..1)
     pub recorded_date: Option<Primitive<String>>,
-    /// Who recorded the condition (`recorder`, Reference, 0..1)
+    /// Who recorded the condition (`recorder`, `Reference`, 0..1)
     pub recorder: Option<Reference>,
-    /// Person who asserts this condition (`asserter`, Reference, 0..1)
+    /// Person who asserts this condition (`asserter`, `Reference`, 0..1)
     pub asserter: Option<Reference>,
-    /// Stage/grade, usually assessed formally (`stage`, BackboneElement, 0..*)
+    /// Stage/grade, usually assessed formally (`stage`, `BackboneElement`, 0..*)
     pub stage: Vec<ConditionStage>,
-    /// Supporting evidence (`evidence`, BackboneElement, 0..*)
+    /// Supporting evidence (`evidence`, `BackboneElement`, 0..*)
     pub evidence: Vec<ConditionEvidence>,
-    /// Additional information about the Condition (`note`, Annotation, 0..*)
+    /// Additional information about the Condition (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -163,17 +163,17 @@ impl ToJson for Condition {
 /// FHIR element `Condition.stage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConditionStage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Simple summary (disease specific) (`summary`, CodeableConcept, 0..1)
+    /// Simple summary (disease specific) (`summary`, `CodeableConcept`, 0..1)
     pub summary: Option<CodeableConcept>,
-    /// Formal record of assessment (`assessment`, Reference, 0..*)
+    /// Formal record of assessment (`assessment`, `Reference`, 0..*)
     pub assessment: Vec<Reference>,
-    /// Kind of staging (`type`, CodeableConcept, 0..1)
+    /// Kind of staging (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
 }
 
@@ -216,15 +216,15 @@ impl ToJson for ConditionStage {
 /// FHIR element `Condition.evidence`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConditionEvidence {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Manifestation/symptom (`code`, CodeableConcept, 0..*)
+    /// Manifestation/symptom (`code`, `CodeableConcept`, 0..*)
     pub code: Vec<CodeableConcept>,
-    /// Supporting information found elsewhere (`detail`, Reference, 0..*)
+    /// Supporting information found elsewhere (`detail`, `Reference`, 0..*)
     pub detail: Vec<Reference>,
 }
 

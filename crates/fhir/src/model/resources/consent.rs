@@ -14,47 +14,47 @@ use crate::model::*;
 /// FHIR element `Consent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Consent {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifier for this record (external references) (`identifier`, Identifier, 0..*)
+    /// Identifier for this record (external references) (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// draft | proposed | active | rejected | inactive | entered-in-error (`status`, code, 1..1)
+    /// draft | proposed | active | rejected | inactive | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Which of the four areas this resource covers (extensible) (`scope`, CodeableConcept, 1..1)
+    /// Which of the four areas this resource covers (extensible) (`scope`, `CodeableConcept`, 1..1)
     pub scope: Option<CodeableConcept>,
-    /// Classification of the consent statement - for indexing/retrieval (`category`, CodeableConcept, 1..*)
+    /// Classification of the consent statement - for indexing/retrieval (`category`, `CodeableConcept`, 1..*)
     pub category: Vec<CodeableConcept>,
-    /// Who the consent applies to (`patient`, Reference, 0..1)
+    /// Who the consent applies to (`patient`, `Reference`, 0..1)
     pub patient: Option<Reference>,
-    /// When this Consent was created or indexed (`dateTime`, dateTime, 0..1)
+    /// When this Consent was created or indexed (`dateTime`, `dateTime`, 0..1)
     pub date_time: Option<Primitive<String>>,
-    /// Who is agreeing to the policy and rules (`performer`, Reference, 0..*)
+    /// Who is agreeing to the policy and rules (`performer`, `Reference`, 0..*)
     pub performer: Vec<Reference>,
-    /// Custodian of the consent (`organization`, Reference, 0..*)
+    /// Custodian of the consent (`organization`, `Reference`, 0..*)
     pub organization: Vec<Reference>,
-    /// Source from which this consent is taken (`source`[x], Attachment | Reference, 0..1)
+    /// Source from which this consent is taken (`source[x]`, `Attachment | Reference`, 0..1)
     pub source: Option<ConsentSource>,
-    /// Policies covered by this consent (`policy`, BackboneElement, 0..*)
+    /// Policies covered by this consent (`policy`, `BackboneElement`, 0..*)
     pub policy: Vec<ConsentPolicy>,
-    /// Regulation that this consents to (`policyRule`, CodeableConcept, 0..1)
+    /// Regulation that this consents to (`policyRule`, `CodeableConcept`, 0..1)
     pub policy_rule: Option<CodeableConcept>,
-    /// Consent Verified by patient or family (`verification`, BackboneElement, 0..*)
+    /// Consent Verified by patient or family (`verification`, `BackboneElement`, 0..*)
     pub verification: Vec<ConsentVerification>,
-    /// Constraints to the base Consent.policyRule (`provision`, BackboneElement, 0..1)
+    /// Constraints to the base Consent.policyRule (`provision`, `BackboneElement`, 0..1)
     pub provision: Option<ConsentProvision>,
 }
 
@@ -146,15 +146,15 @@ impl ToJson for Consent {
 /// FHIR element `Consent.policy`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConsentPolicy {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Enforcement source for policy (`authority`, uri, 0..1)
+    /// Enforcement source for policy (`authority`, `uri`, 0..1)
     pub authority: Option<Primitive<String>>,
-    /// Specific policy covered by this consent (`uri`, uri, 0..1)
+    /// Specific policy covered by this consent (`uri`, `uri`, 0..1)
     pub uri: Option<Primitive<String>>,
 }
 
@@ -197,17 +197,17 @@ impl ToJson for ConsentPolicy {
 /// FHIR element `Consent.verification`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConsentVerification {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Has been verified (`verified`, boolean, 1..1)
+    /// Has been verified (`verified`, `boolean`, 1..1)
     pub verified: Option<Primitive<bool>>,
-    /// Person who verified (`verifiedWith`, Reference, 0..1)
+    /// Person who verified (`verifiedWith`, `Reference`, 0..1)
     pub verified_with: Option<Reference>,
-    /// When consent verified (`verificationDate`, dateTime, 0..1)
+    /// When consent verified (`verificationDate`, `dateTime`, 0..1)
     pub verification_date: Option<Primitive<String>>,
 }
 
@@ -253,31 +253,31 @@ impl ToJson for ConsentVerification {
 /// FHIR element `Consent.provision`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConsentProvision {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// deny | permit (`type`, code, 0..1)
+    /// deny | permit (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// Timeframe for this rule (`period`, Period, 0..1)
+    /// Timeframe for this rule (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Who|what controlled by this rule (or group, by role) (`actor`, BackboneElement, 0..*)
+    /// Who|what controlled by this rule (or group, by role) (`actor`, `BackboneElement`, 0..*)
     pub actor: Vec<ConsentProvisionActor>,
-    /// Actions controlled by this rule (`action`, CodeableConcept, 0..*)
+    /// Actions controlled by this rule (`action`, `CodeableConcept`, 0..*)
     pub action: Vec<CodeableConcept>,
-    /// Security Labels that define affected resources (`securityLabel`, Coding, 0..*)
+    /// Security Labels that define affected resources (`securityLabel`, `Coding`, 0..*)
     pub security_label: Vec<Coding>,
-    /// Context of activities covered by this rule (`purpose`, Coding, 0..*)
+    /// Context of activities covered by this rule (`purpose`, `Coding`, 0..*)
     pub purpose: Vec<Coding>,
-    /// e.g. Resource Type, Profile, CDA, etc. (`class`, Coding, 0..*)
+    /// e.g. Resource Type, Profile, CDA, etc. (`class`, `Coding`, 0..*)
     pub class: Vec<Coding>,
-    /// e.g. LOINC or SNOMED CT code, etc. in the content (`code`, CodeableConcept, 0..*)
+    /// e.g. LOINC or SNOMED CT code, etc. in the content (`code`, `CodeableConcept`, 0..*)
     pub code: Vec<CodeableConcept>,
-    /// Timeframe for data controlled by this rule (`dataPeriod`, Period, 0..1)
+    /// Timeframe for data controlled by this rule (`dataPeriod`, `Period`, 0..1)
     pub data_period: Option<Period>,
-    /// Data controlled by this rule (`data`, BackboneElement, 0..*)
+    /// Data controlled by this rule (`data`, `BackboneElement`, 0..*)
     pub data: Vec<ConsentProvisionData>,
     /// Nested Exception Rules (`provision`, 0..*)
     pub provision: Vec<ConsentProvision>,
@@ -339,15 +339,15 @@ impl ToJson for ConsentProvision {
 /// FHIR element `Consent.provision.actor`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConsentProvisionActor {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// How the actor is involved (`role`, CodeableConcept, 1..1)
+    /// How the actor is involved (`role`, `CodeableConcept`, 1..1)
     pub role: Option<CodeableConcept>,
-    /// Resource for the actor (or group, by role) (`reference`, Reference, 1..1)
+    /// Resource for the actor (or group, by role) (`reference`, `Reference`, 1..1)
     pub reference: Option<Reference>,
 }
 
@@ -394,15 +394,15 @@ impl ToJson for ConsentProvisionActor {
 /// FHIR element `Consent.provision.data`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConsentProvisionData {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// instance | related | dependents | authoredby (`meaning`, code, 1..1)
+    /// instance | related | dependents | authoredby (`meaning`, `code`, 1..1)
     pub meaning: Option<Primitive<String>>,
-    /// The actual data reference (`reference`, Reference, 1..1)
+    /// The actual data reference (`reference`, `Reference`, 1..1)
     pub reference: Option<Reference>,
 }
 

@@ -14,87 +14,87 @@ use crate::model::*;
 /// FHIR element `Contract`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Contract {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Contract number (`identifier`, Identifier, 0..*)
+    /// Contract number (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Basal definition (`url`, uri, 0..1)
+    /// Basal definition (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Business edition (`version`, string, 0..1)
+    /// Business edition (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// amended | appended | cancelled | disputed | entered-in-error | executable | executed | negotiable | offered | policy | rejected | renewed | revoked | resolved | terminated (`status`, code, 0..1)
+    /// amended | appended | cancelled | disputed | entered-in-error | executable | executed | negotiable | offered | policy | rejected | renewed | revoked | resolved | terminated (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// Negotiation status (`legalState`, CodeableConcept, 0..1)
+    /// Negotiation status (`legalState`, `CodeableConcept`, 0..1)
     pub legal_state: Option<CodeableConcept>,
-    /// Source Contract Definition (`instantiatesCanonical`, Reference, 0..1)
+    /// Source Contract Definition (`instantiatesCanonical`, `Reference`, 0..1)
     pub instantiates_canonical: Option<Reference>,
-    /// External Contract Definition (`instantiatesUri`, uri, 0..1)
+    /// External Contract Definition (`instantiatesUri`, `uri`, 0..1)
     pub instantiates_uri: Option<Primitive<String>>,
-    /// Content derived from the basal information (`contentDerivative`, CodeableConcept, 0..1)
+    /// Content derived from the basal information (`contentDerivative`, `CodeableConcept`, 0..1)
     pub content_derivative: Option<CodeableConcept>,
-    /// When this Contract was issued (`issued`, dateTime, 0..1)
+    /// When this Contract was issued (`issued`, `dateTime`, 0..1)
     pub issued: Option<Primitive<String>>,
-    /// Effective time (`applies`, Period, 0..1)
+    /// Effective time (`applies`, `Period`, 0..1)
     pub applies: Option<Period>,
-    /// Contract cessation cause (`expirationType`, CodeableConcept, 0..1)
+    /// Contract cessation cause (`expirationType`, `CodeableConcept`, 0..1)
     pub expiration_type: Option<CodeableConcept>,
-    /// Contract Target Entity (`subject`, Reference, 0..*)
+    /// Contract Target Entity (`subject`, `Reference`, 0..*)
     pub subject: Vec<Reference>,
-    /// Authority under which this Contract has standing (`authority`, Reference, 0..*)
+    /// Authority under which this Contract has standing (`authority`, `Reference`, 0..*)
     pub authority: Vec<Reference>,
-    /// A sphere of control governed by an authoritative jurisdiction, organization, or person (`domain`, Reference, 0..*)
+    /// A sphere of control governed by an authoritative jurisdiction, organization, or person (`domain`, `Reference`, 0..*)
     pub domain: Vec<Reference>,
-    /// Specific Location (`site`, Reference, 0..*)
+    /// Specific Location (`site`, `Reference`, 0..*)
     pub site: Vec<Reference>,
-    /// Computer friendly designation (`name`, string, 0..1)
+    /// Computer friendly designation (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Human Friendly name (`title`, string, 0..1)
+    /// Human Friendly name (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Subordinate Friendly name (`subtitle`, string, 0..1)
+    /// Subordinate Friendly name (`subtitle`, `string`, 0..1)
     pub subtitle: Option<Primitive<String>>,
-    /// Acronym or short name (`alias`, string, 0..*)
+    /// Acronym or short name (`alias`, `string`, 0..*)
     pub alias: Vec<Primitive<String>>,
-    /// Source of Contract (`author`, Reference, 0..1)
+    /// Source of Contract (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
-    /// Range of Legal Concerns (`scope`, CodeableConcept, 0..1)
+    /// Range of Legal Concerns (`scope`, `CodeableConcept`, 0..1)
     pub scope: Option<CodeableConcept>,
-    /// Focus of contract interest (`topic`[x], CodeableConcept | Reference, 0..1)
+    /// Focus of contract interest (`topic[x]`, `CodeableConcept | Reference`, 0..1)
     pub topic: Option<ContractTopic>,
-    /// Legal instrument category (`type`, CodeableConcept, 0..1)
+    /// Legal instrument category (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Subtype within the context of type (`subType`, CodeableConcept, 0..*)
+    /// Subtype within the context of type (`subType`, `CodeableConcept`, 0..*)
     pub sub_type: Vec<CodeableConcept>,
-    /// Contract precursor content (`contentDefinition`, BackboneElement, 0..1)
+    /// Contract precursor content (`contentDefinition`, `BackboneElement`, 0..1)
     pub content_definition: Option<ContractContentDefinition>,
-    /// Contract Term List (`term`, BackboneElement, 0..*)
+    /// Contract Term List (`term`, `BackboneElement`, 0..*)
     pub term: Vec<ContractTerm>,
-    /// Extra Information (`supportingInfo`, Reference, 0..*)
+    /// Extra Information (`supportingInfo`, `Reference`, 0..*)
     pub supporting_info: Vec<Reference>,
-    /// Key event in Contract History (`relevantHistory`, Reference, 0..*)
+    /// Key event in Contract History (`relevantHistory`, `Reference`, 0..*)
     pub relevant_history: Vec<Reference>,
-    /// Contract Signatory (`signer`, BackboneElement, 0..*)
+    /// Contract Signatory (`signer`, `BackboneElement`, 0..*)
     pub signer: Vec<ContractSigner>,
-    /// Contract Friendly Language (`friendly`, BackboneElement, 0..*)
+    /// Contract Friendly Language (`friendly`, `BackboneElement`, 0..*)
     pub friendly: Vec<ContractFriendly>,
-    /// Contract Legal Language (`legal`, BackboneElement, 0..*)
+    /// Contract Legal Language (`legal`, `BackboneElement`, 0..*)
     pub legal: Vec<ContractLegal>,
-    /// Computable Contract Language (`rule`, BackboneElement, 0..*)
+    /// Computable Contract Language (`rule`, `BackboneElement`, 0..*)
     pub rule: Vec<ContractRule>,
-    /// Binding Contract (`legallyBinding`[x], Attachment | Reference, 0..1)
+    /// Binding Contract (`legallyBinding[x]`, `Attachment | Reference`, 0..1)
     pub legally_binding: Option<ContractLegallyBinding>,
 }
 
@@ -232,23 +232,23 @@ impl ToJson for Contract {
 /// FHIR element `Contract.contentDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractContentDefinition {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Content structure and use (`type`, CodeableConcept, 1..1)
+    /// Content structure and use (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Detailed Content Type Definition (`subType`, CodeableConcept, 0..1)
+    /// Detailed Content Type Definition (`subType`, `CodeableConcept`, 0..1)
     pub sub_type: Option<CodeableConcept>,
-    /// Publisher Entity (`publisher`, Reference, 0..1)
+    /// Publisher Entity (`publisher`, `Reference`, 0..1)
     pub publisher: Option<Reference>,
-    /// When published (`publicationDate`, dateTime, 0..1)
+    /// When published (`publicationDate`, `dateTime`, 0..1)
     pub publication_date: Option<Primitive<String>>,
-    /// amended | appended | cancelled | disputed | entered-in-error | executable | executed | negotiable | offered | policy | rejected | renewed | revoked | resolved | terminated (`publicationStatus`, code, 1..1)
+    /// amended | appended | cancelled | disputed | entered-in-error | executable | executed | negotiable | offered | policy | rejected | renewed | revoked | resolved | terminated (`publicationStatus`, `code`, 1..1)
     pub publication_status: Option<Primitive<String>>,
-    /// Publication Ownership (`copyright`, markdown, 0..1)
+    /// Publication Ownership (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
 }
 
@@ -306,33 +306,33 @@ impl ToJson for ContractContentDefinition {
 /// FHIR element `Contract.term`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractTerm {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Contract Term Number (`identifier`, Identifier, 0..1)
+    /// Contract Term Number (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Contract Term Issue Date Time (`issued`, dateTime, 0..1)
+    /// Contract Term Issue Date Time (`issued`, `dateTime`, 0..1)
     pub issued: Option<Primitive<String>>,
-    /// Contract Term Effective Time (`applies`, Period, 0..1)
+    /// Contract Term Effective Time (`applies`, `Period`, 0..1)
     pub applies: Option<Period>,
-    /// Term Concern (`topic`[x], CodeableConcept | Reference, 0..1)
+    /// Term Concern (`topic[x]`, `CodeableConcept | Reference`, 0..1)
     pub topic: Option<ContractTermTopic>,
-    /// Contract Term Type or Form (`type`, CodeableConcept, 0..1)
+    /// Contract Term Type or Form (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Contract Term Type specific classification (`subType`, CodeableConcept, 0..1)
+    /// Contract Term Type specific classification (`subType`, `CodeableConcept`, 0..1)
     pub sub_type: Option<CodeableConcept>,
-    /// Term Statement (`text`, string, 0..1)
+    /// Term Statement (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
-    /// Protection for the Term (`securityLabel`, BackboneElement, 0..*)
+    /// Protection for the Term (`securityLabel`, `BackboneElement`, 0..*)
     pub security_label: Vec<ContractTermSecurityLabel>,
-    /// Context of the Contract term (`offer`, BackboneElement, 1..1)
+    /// Context of the Contract term (`offer`, `BackboneElement`, 1..1)
     pub offer: Option<ContractTermOffer>,
-    /// Contract Term Asset List (`asset`, BackboneElement, 0..*)
+    /// Contract Term Asset List (`asset`, `BackboneElement`, 0..*)
     pub asset: Vec<ContractTermAsset>,
-    /// Entity being ascribed responsibility (`action`, BackboneElement, 0..*)
+    /// Entity being ascribed responsibility (`action`, `BackboneElement`, 0..*)
     pub action: Vec<ContractTermAction>,
     /// Nested Contract Term Group (`group`, 0..*)
     pub group: Vec<ContractTerm>,
@@ -400,19 +400,19 @@ impl ToJson for ContractTerm {
 /// FHIR element `Contract.term.securityLabel`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractTermSecurityLabel {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Link to Security Labels (`number`, unsignedInt, 0..*)
+    /// Link to Security Labels (`number`, `unsignedInt`, 0..*)
     pub number: Vec<Primitive<u32>>,
-    /// Confidentiality Protection (`classification`, Coding, 1..1)
+    /// Confidentiality Protection (`classification`, `Coding`, 1..1)
     pub classification: Option<Coding>,
-    /// Applicable Policy (`category`, Coding, 0..*)
+    /// Applicable Policy (`category`, `Coding`, 0..*)
     pub category: Vec<Coding>,
-    /// Handling Instructions (`control`, Coding, 0..*)
+    /// Handling Instructions (`control`, `Coding`, 0..*)
     pub control: Vec<Coding>,
 }
 
@@ -463,31 +463,31 @@ impl ToJson for ContractTermSecurityLabel {
 /// FHIR element `Contract.term.offer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractTermOffer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Offer business ID (`identifier`, Identifier, 0..*)
+    /// Offer business ID (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Offer Recipient (`party`, BackboneElement, 0..*)
+    /// Offer Recipient (`party`, `BackboneElement`, 0..*)
     pub party: Vec<ContractTermOfferParty>,
-    /// Negotiable offer asset (`topic`, Reference, 0..1)
+    /// Negotiable offer asset (`topic`, `Reference`, 0..1)
     pub topic: Option<Reference>,
-    /// Contract Offer Type or Form (`type`, CodeableConcept, 0..1)
+    /// Contract Offer Type or Form (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Accepting party choice (`decision`, CodeableConcept, 0..1)
+    /// Accepting party choice (`decision`, `CodeableConcept`, 0..1)
     pub decision: Option<CodeableConcept>,
-    /// How decision is conveyed (`decisionMode`, CodeableConcept, 0..*)
+    /// How decision is conveyed (`decisionMode`, `CodeableConcept`, 0..*)
     pub decision_mode: Vec<CodeableConcept>,
-    /// Response to offer text (`answer`, BackboneElement, 0..*)
+    /// Response to offer text (`answer`, `BackboneElement`, 0..*)
     pub answer: Vec<ContractTermOfferAnswer>,
-    /// Human readable offer text (`text`, string, 0..1)
+    /// Human readable offer text (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
-    /// Pointer to text (`linkId`, string, 0..*)
+    /// Pointer to text (`linkId`, `string`, 0..*)
     pub link_id: Vec<Primitive<String>>,
-    /// Offer restriction numbers (`securityLabelNumber`, unsignedInt, 0..*)
+    /// Offer restriction numbers (`securityLabelNumber`, `unsignedInt`, 0..*)
     pub security_label_number: Vec<Primitive<u32>>,
 }
 
@@ -547,15 +547,15 @@ impl ToJson for ContractTermOffer {
 /// FHIR element `Contract.term.offer.party`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractTermOfferParty {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Referenced entity (`reference`, Reference, 1..*)
+    /// Referenced entity (`reference`, `Reference`, 1..*)
     pub reference: Vec<Reference>,
-    /// Participant engagement type (`role`, CodeableConcept, 1..1)
+    /// Participant engagement type (`role`, `CodeableConcept`, 1..1)
     pub role: Option<CodeableConcept>,
 }
 
@@ -602,13 +602,13 @@ impl ToJson for ContractTermOfferParty {
 /// FHIR element `Contract.term.offer.answer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractTermOfferAnswer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The actual answer response (`value`[x], boolean | decimal | integer | date | dateTime | time | string | uri | Attachment | Coding | Quantity | Reference, 1..1)
+    /// The actual answer response (`value[x]`, `boolean | decimal | integer | date | dateTime | time | string | uri | Attachment | Coding | Quantity | Reference`, 1..1)
     pub value: Option<ContractTermOfferAnswerValue>,
 }
 
@@ -654,41 +654,41 @@ impl ToJson for ContractTermOfferAnswer {
 /// FHIR element `Contract.term.asset`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractTermAsset {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Range of asset (`scope`, CodeableConcept, 0..1)
+    /// Range of asset (`scope`, `CodeableConcept`, 0..1)
     pub scope: Option<CodeableConcept>,
-    /// Asset category (`type`, CodeableConcept, 0..*)
+    /// Asset category (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Associated entities (`typeReference`, Reference, 0..*)
+    /// Associated entities (`typeReference`, `Reference`, 0..*)
     pub type_reference: Vec<Reference>,
-    /// Asset sub-category (`subtype`, CodeableConcept, 0..*)
+    /// Asset sub-category (`subtype`, `CodeableConcept`, 0..*)
     pub subtype: Vec<CodeableConcept>,
-    /// Kinship of the asset (`relationship`, Coding, 0..1)
+    /// Kinship of the asset (`relationship`, `Coding`, 0..1)
     pub relationship: Option<Coding>,
-    /// Circumstance of the asset (`context`, BackboneElement, 0..*)
+    /// Circumstance of the asset (`context`, `BackboneElement`, 0..*)
     pub context: Vec<ContractTermAssetContext>,
-    /// Quality desctiption of asset (`condition`, string, 0..1)
+    /// Quality desctiption of asset (`condition`, `string`, 0..1)
     pub condition: Option<Primitive<String>>,
-    /// Asset availability types (`periodType`, CodeableConcept, 0..*)
+    /// Asset availability types (`periodType`, `CodeableConcept`, 0..*)
     pub period_type: Vec<CodeableConcept>,
-    /// Time period of the asset (`period`, Period, 0..*)
+    /// Time period of the asset (`period`, `Period`, 0..*)
     pub period: Vec<Period>,
-    /// Time period (`usePeriod`, Period, 0..*)
+    /// Time period (`usePeriod`, `Period`, 0..*)
     pub use_period: Vec<Period>,
-    /// Asset clause or question text (`text`, string, 0..1)
+    /// Asset clause or question text (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
-    /// Pointer to asset text (`linkId`, string, 0..*)
+    /// Pointer to asset text (`linkId`, `string`, 0..*)
     pub link_id: Vec<Primitive<String>>,
     /// Response to assets (`answer`, 0..*)
     pub answer: Vec<ContractTermOfferAnswer>,
-    /// Asset restriction numbers (`securityLabelNumber`, unsignedInt, 0..*)
+    /// Asset restriction numbers (`securityLabelNumber`, `unsignedInt`, 0..*)
     pub security_label_number: Vec<Primitive<u32>>,
-    /// Contract Valued Item List (`valuedItem`, BackboneElement, 0..*)
+    /// Contract Valued Item List (`valuedItem`, `BackboneElement`, 0..*)
     pub valued_item: Vec<ContractTermAssetValuedItem>,
 }
 
@@ -759,17 +759,17 @@ impl ToJson for ContractTermAsset {
 /// FHIR element `Contract.term.asset.context`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractTermAssetContext {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Creator,custodian or owner (`reference`, Reference, 0..1)
+    /// Creator,custodian or owner (`reference`, `Reference`, 0..1)
     pub reference: Option<Reference>,
-    /// Codeable asset context (`code`, CodeableConcept, 0..*)
+    /// Codeable asset context (`code`, `CodeableConcept`, 0..*)
     pub code: Vec<CodeableConcept>,
-    /// Context description (`text`, string, 0..1)
+    /// Context description (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
 }
 
@@ -813,39 +813,39 @@ impl ToJson for ContractTermAssetContext {
 /// FHIR element `Contract.term.asset.valuedItem`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractTermAssetValuedItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Contract Valued Item Type (`entity`[x], CodeableConcept | Reference, 0..1)
+    /// Contract Valued Item Type (`entity[x]`, `CodeableConcept | Reference`, 0..1)
     pub entity: Option<ContractTermAssetValuedItemEntity>,
-    /// Contract Valued Item Number (`identifier`, Identifier, 0..1)
+    /// Contract Valued Item Number (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Contract Valued Item Effective Tiem (`effectiveTime`, dateTime, 0..1)
+    /// Contract Valued Item Effective Tiem (`effectiveTime`, `dateTime`, 0..1)
     pub effective_time: Option<Primitive<String>>,
-    /// Count of Contract Valued Items (`quantity`, Quantity, 0..1)
+    /// Count of Contract Valued Items (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Contract Valued Item fee, charge, or cost (`unitPrice`, Money, 0..1)
+    /// Contract Valued Item fee, charge, or cost (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Contract Valued Item Price Scaling Factor (`factor`, decimal, 0..1)
+    /// Contract Valued Item Price Scaling Factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Contract Valued Item Difficulty Scaling Factor (`points`, decimal, 0..1)
+    /// Contract Valued Item Difficulty Scaling Factor (`points`, `decimal`, 0..1)
     pub points: Option<Primitive<Decimal>>,
-    /// Total Contract Valued Item Value (`net`, Money, 0..1)
+    /// Total Contract Valued Item Value (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Terms of valuation (`payment`, string, 0..1)
+    /// Terms of valuation (`payment`, `string`, 0..1)
     pub payment: Option<Primitive<String>>,
-    /// When payment is due (`paymentDate`, dateTime, 0..1)
+    /// When payment is due (`paymentDate`, `dateTime`, 0..1)
     pub payment_date: Option<Primitive<String>>,
-    /// Who will make payment (`responsible`, Reference, 0..1)
+    /// Who will make payment (`responsible`, `Reference`, 0..1)
     pub responsible: Option<Reference>,
-    /// Who will receive payment (`recipient`, Reference, 0..1)
+    /// Who will receive payment (`recipient`, `Reference`, 0..1)
     pub recipient: Option<Reference>,
-    /// Pointer to specific item (`linkId`, string, 0..*)
+    /// Pointer to specific item (`linkId`, `string`, 0..*)
     pub link_id: Vec<Primitive<String>>,
-    /// Security Labels that define affected terms (`securityLabelNumber`, unsignedInt, 0..*)
+    /// Security Labels that define affected terms (`securityLabelNumber`, `unsignedInt`, 0..*)
     pub security_label_number: Vec<Primitive<u32>>,
 }
 
@@ -919,53 +919,53 @@ impl ToJson for ContractTermAssetValuedItem {
 /// FHIR element `Contract.term.action`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractTermAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// True if the term prohibits the action (`doNotPerform`, boolean, 0..1)
+    /// True if the term prohibits the action (`doNotPerform`, `boolean`, 0..1)
     pub do_not_perform: Option<Primitive<bool>>,
-    /// Type or form of the action (`type`, CodeableConcept, 1..1)
+    /// Type or form of the action (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Entity of the action (`subject`, BackboneElement, 0..*)
+    /// Entity of the action (`subject`, `BackboneElement`, 0..*)
     pub subject: Vec<ContractTermActionSubject>,
-    /// Purpose for the Contract Term Action (`intent`, CodeableConcept, 1..1)
+    /// Purpose for the Contract Term Action (`intent`, `CodeableConcept`, 1..1)
     pub intent: Option<CodeableConcept>,
-    /// Pointer to specific item (`linkId`, string, 0..*)
+    /// Pointer to specific item (`linkId`, `string`, 0..*)
     pub link_id: Vec<Primitive<String>>,
-    /// State of the action (`status`, CodeableConcept, 1..1)
+    /// State of the action (`status`, `CodeableConcept`, 1..1)
     pub status: Option<CodeableConcept>,
-    /// Episode associated with action (`context`, Reference, 0..1)
+    /// Episode associated with action (`context`, `Reference`, 0..1)
     pub context: Option<Reference>,
-    /// Pointer to specific item (`contextLinkId`, string, 0..*)
+    /// Pointer to specific item (`contextLinkId`, `string`, 0..*)
     pub context_link_id: Vec<Primitive<String>>,
-    /// When action happens (`occurrence`[x], dateTime | Period | Timing, 0..1)
+    /// When action happens (`occurrence[x]`, `dateTime | Period | Timing`, 0..1)
     pub occurrence: Option<ContractTermActionOccurrence>,
-    /// Who asked for action (`requester`, Reference, 0..*)
+    /// Who asked for action (`requester`, `Reference`, 0..*)
     pub requester: Vec<Reference>,
-    /// Pointer to specific item (`requesterLinkId`, string, 0..*)
+    /// Pointer to specific item (`requesterLinkId`, `string`, 0..*)
     pub requester_link_id: Vec<Primitive<String>>,
-    /// Kind of service performer (`performerType`, CodeableConcept, 0..*)
+    /// Kind of service performer (`performerType`, `CodeableConcept`, 0..*)
     pub performer_type: Vec<CodeableConcept>,
-    /// Competency of the performer (`performerRole`, CodeableConcept, 0..1)
+    /// Competency of the performer (`performerRole`, `CodeableConcept`, 0..1)
     pub performer_role: Option<CodeableConcept>,
-    /// Actor that wil execute (or not) the action (`performer`, Reference, 0..1)
+    /// Actor that wil execute (or not) the action (`performer`, `Reference`, 0..1)
     pub performer: Option<Reference>,
-    /// Pointer to specific item (`performerLinkId`, string, 0..*)
+    /// Pointer to specific item (`performerLinkId`, `string`, 0..*)
     pub performer_link_id: Vec<Primitive<String>>,
-    /// Why is action (not) needed? (`reasonCode`, CodeableConcept, 0..*)
+    /// Why is action (not) needed? (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why is action (not) needed? (`reasonReference`, Reference, 0..*)
+    /// Why is action (not) needed? (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Why action is to be performed (`reason`, string, 0..*)
+    /// Why action is to be performed (`reason`, `string`, 0..*)
     pub reason: Vec<Primitive<String>>,
-    /// Pointer to specific item (`reasonLinkId`, string, 0..*)
+    /// Pointer to specific item (`reasonLinkId`, `string`, 0..*)
     pub reason_link_id: Vec<Primitive<String>>,
-    /// Comments about the action (`note`, Annotation, 0..*)
+    /// Comments about the action (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Action restriction numbers (`securityLabelNumber`, unsignedInt, 0..*)
+    /// Action restriction numbers (`securityLabelNumber`, `unsignedInt`, 0..*)
     pub security_label_number: Vec<Primitive<u32>>,
 }
 
@@ -1060,15 +1060,15 @@ impl ToJson for ContractTermAction {
 /// FHIR element `Contract.term.action.subject`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractTermActionSubject {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Entity of the action (`reference`, Reference, 1..*)
+    /// Entity of the action (`reference`, `Reference`, 1..*)
     pub reference: Vec<Reference>,
-    /// Role type of the agent (`role`, CodeableConcept, 0..1)
+    /// Role type of the agent (`role`, `CodeableConcept`, 0..1)
     pub role: Option<CodeableConcept>,
 }
 
@@ -1114,17 +1114,17 @@ impl ToJson for ContractTermActionSubject {
 /// FHIR element `Contract.signer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractSigner {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Contract Signatory Role (`type`, Coding, 1..1)
+    /// Contract Signatory Role (`type`, `Coding`, 1..1)
     pub type_: Option<Coding>,
-    /// Contract Signatory Party (`party`, Reference, 1..1)
+    /// Contract Signatory Party (`party`, `Reference`, 1..1)
     pub party: Option<Reference>,
-    /// Contract Documentation Signature (`signature`, Signature, 1..*)
+    /// Contract Documentation Signature (`signature`, `Signature`, 1..*)
     pub signature: Vec<Signature>,
 }
 
@@ -1170,13 +1170,13 @@ impl ToJson for ContractSigner {
 /// FHIR element `Contract.friendly`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractFriendly {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Easily comprehended representation of this Contract (`content`[x], Attachment | Reference, 1..1)
+    /// Easily comprehended representation of this Contract (`content[x]`, `Attachment | Reference`, 1..1)
     pub content: Option<ContractFriendlyContent>,
 }
 
@@ -1218,13 +1218,13 @@ impl ToJson for ContractFriendly {
 /// FHIR element `Contract.legal`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractLegal {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Contract Legal Text (`content`[x], Attachment | Reference, 1..1)
+    /// Contract Legal Text (`content[x]`, `Attachment | Reference`, 1..1)
     pub content: Option<ContractLegalContent>,
 }
 
@@ -1266,13 +1266,13 @@ impl ToJson for ContractLegal {
 /// FHIR element `Contract.rule`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContractRule {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Computable Contract Rules (`content`[x], Attachment | Reference, 1..1)
+    /// Computable Contract Rules (`content[x]`, `Attachment | Reference`, 1..1)
     pub content: Option<ContractRuleContent>,
 }
 

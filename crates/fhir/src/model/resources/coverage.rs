@@ -14,55 +14,55 @@ use crate::model::*;
 /// FHIR element `Coverage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Coverage {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for the coverage (`identifier`, Identifier, 0..*)
+    /// Business Identifier for the coverage (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | cancelled | draft | entered-in-error (`status`, code, 1..1)
+    /// active | cancelled | draft | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Coverage category such as medical or accident (`type`, CodeableConcept, 0..1)
+    /// Coverage category such as medical or accident (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Owner of the policy (`policyHolder`, Reference, 0..1)
+    /// Owner of the policy (`policyHolder`, `Reference`, 0..1)
     pub policy_holder: Option<Reference>,
-    /// Subscriber to the policy (`subscriber`, Reference, 0..1)
+    /// Subscriber to the policy (`subscriber`, `Reference`, 0..1)
     pub subscriber: Option<Reference>,
-    /// ID assigned to the subscriber (`subscriberId`, string, 0..1)
+    /// ID assigned to the subscriber (`subscriberId`, `string`, 0..1)
     pub subscriber_id: Option<Primitive<String>>,
-    /// Plan beneficiary (`beneficiary`, Reference, 1..1)
+    /// Plan beneficiary (`beneficiary`, `Reference`, 1..1)
     pub beneficiary: Option<Reference>,
-    /// Dependent number (`dependent`, string, 0..1)
+    /// Dependent number (`dependent`, `string`, 0..1)
     pub dependent: Option<Primitive<String>>,
-    /// Beneficiary relationship to the subscriber (`relationship`, CodeableConcept, 0..1)
+    /// Beneficiary relationship to the subscriber (`relationship`, `CodeableConcept`, 0..1)
     pub relationship: Option<CodeableConcept>,
-    /// Coverage start and end dates (`period`, Period, 0..1)
+    /// Coverage start and end dates (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Issuer of the policy (`payor`, Reference, 1..*)
+    /// Issuer of the policy (`payor`, `Reference`, 1..*)
     pub payor: Vec<Reference>,
-    /// Additional coverage classifications (`class`, BackboneElement, 0..*)
+    /// Additional coverage classifications (`class`, `BackboneElement`, 0..*)
     pub class: Vec<CoverageClass>,
-    /// Relative order of the coverage (`order`, positiveInt, 0..1)
+    /// Relative order of the coverage (`order`, `positiveInt`, 0..1)
     pub order: Option<Primitive<u32>>,
-    /// Insurer network (`network`, string, 0..1)
+    /// Insurer network (`network`, `string`, 0..1)
     pub network: Option<Primitive<String>>,
-    /// Patient payments for services/products (`costToBeneficiary`, BackboneElement, 0..*)
+    /// Patient payments for services/products (`costToBeneficiary`, `BackboneElement`, 0..*)
     pub cost_to_beneficiary: Vec<CoverageCostToBeneficiary>,
-    /// Reimbursement to insurer (`subrogation`, boolean, 0..1)
+    /// Reimbursement to insurer (`subrogation`, `boolean`, 0..1)
     pub subrogation: Option<Primitive<bool>>,
-    /// Contract details (`contract`, Reference, 0..*)
+    /// Contract details (`contract`, `Reference`, 0..*)
     pub contract: Vec<Reference>,
 }
 
@@ -164,17 +164,17 @@ impl ToJson for Coverage {
 /// FHIR element `Coverage.class`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageClass {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of class such as 'group' or 'plan' (`type`, CodeableConcept, 1..1)
+    /// Type of class such as 'group' or 'plan' (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Value associated with the type (`value`, string, 1..1)
+    /// Value associated with the type (`value`, `string`, 1..1)
     pub value: Option<Primitive<String>>,
-    /// Human readable description of the type and value (`name`, string, 0..1)
+    /// Human readable description of the type and value (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
 }
 
@@ -221,17 +221,17 @@ impl ToJson for CoverageClass {
 /// FHIR element `Coverage.costToBeneficiary`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageCostToBeneficiary {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Cost category (`type`, CodeableConcept, 0..1)
+    /// Cost category (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The amount or percentage due from the beneficiary (`value`[x], Quantity | Money, 1..1)
+    /// The amount or percentage due from the beneficiary (`value[x]`, `Quantity | Money`, 1..1)
     pub value: Option<CoverageCostToBeneficiaryValue>,
-    /// Exceptions for patient payments (`exception`, BackboneElement, 0..*)
+    /// Exceptions for patient payments (`exception`, `BackboneElement`, 0..*)
     pub exception: Vec<CoverageCostToBeneficiaryException>,
 }
 
@@ -277,15 +277,15 @@ impl ToJson for CoverageCostToBeneficiary {
 /// FHIR element `Coverage.costToBeneficiary.exception`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageCostToBeneficiaryException {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Exception category (`type`, CodeableConcept, 1..1)
+    /// Exception category (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// The effective period of the exception (`period`, Period, 0..1)
+    /// The effective period of the exception (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 

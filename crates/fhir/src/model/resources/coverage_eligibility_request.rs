@@ -14,49 +14,49 @@ use crate::model::*;
 /// FHIR element `CoverageEligibilityRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageEligibilityRequest {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for coverage eligiblity request (`identifier`, Identifier, 0..*)
+    /// Business Identifier for coverage eligiblity request (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | cancelled | draft | entered-in-error (`status`, code, 1..1)
+    /// active | cancelled | draft | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Desired processing priority (`priority`, CodeableConcept, 0..1)
+    /// Desired processing priority (`priority`, `CodeableConcept`, 0..1)
     pub priority: Option<CodeableConcept>,
-    /// auth-requirements | benefits | discovery | validation (`purpose`, code, 1..*)
+    /// auth-requirements | benefits | discovery | validation (`purpose`, `code`, 1..*)
     pub purpose: Vec<Primitive<String>>,
-    /// Intended recipient of products and services (`patient`, Reference, 1..1)
+    /// Intended recipient of products and services (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Estimated date or dates of service (`serviced`[x], date | Period, 0..1)
+    /// Estimated date or dates of service (`serviced[x]`, `date | Period`, 0..1)
     pub serviced: Option<CoverageEligibilityRequestServiced>,
-    /// Creation date (`created`, dateTime, 1..1)
+    /// Creation date (`created`, `dateTime`, 1..1)
     pub created: Option<Primitive<String>>,
-    /// Author (`enterer`, Reference, 0..1)
+    /// Author (`enterer`, `Reference`, 0..1)
     pub enterer: Option<Reference>,
-    /// Party responsible for the request (`provider`, Reference, 0..1)
+    /// Party responsible for the request (`provider`, `Reference`, 0..1)
     pub provider: Option<Reference>,
-    /// Coverage issuer (`insurer`, Reference, 1..1)
+    /// Coverage issuer (`insurer`, `Reference`, 1..1)
     pub insurer: Option<Reference>,
-    /// Servicing facility (`facility`, Reference, 0..1)
+    /// Servicing facility (`facility`, `Reference`, 0..1)
     pub facility: Option<Reference>,
-    /// Supporting information (`supportingInfo`, BackboneElement, 0..*)
+    /// Supporting information (`supportingInfo`, `BackboneElement`, 0..*)
     pub supporting_info: Vec<CoverageEligibilityRequestSupportingInfo>,
-    /// Patient insurance information (`insurance`, BackboneElement, 0..*)
+    /// Patient insurance information (`insurance`, `BackboneElement`, 0..*)
     pub insurance: Vec<CoverageEligibilityRequestInsurance>,
-    /// Item to be evaluated for eligibiity (`item`, BackboneElement, 0..*)
+    /// Item to be evaluated for eligibiity (`item`, `BackboneElement`, 0..*)
     pub item: Vec<CoverageEligibilityRequestItem>,
 }
 
@@ -157,17 +157,17 @@ impl ToJson for CoverageEligibilityRequest {
 /// FHIR element `CoverageEligibilityRequest.supportingInfo`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageEligibilityRequestSupportingInfo {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Information instance identifier (`sequence`, positiveInt, 1..1)
+    /// Information instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Data to be provided (`information`, Reference, 1..1)
+    /// Data to be provided (`information`, `Reference`, 1..1)
     pub information: Option<Reference>,
-    /// Applies to all items (`appliesToAll`, boolean, 0..1)
+    /// Applies to all items (`appliesToAll`, `boolean`, 0..1)
     pub applies_to_all: Option<Primitive<bool>>,
 }
 
@@ -222,17 +222,17 @@ impl ToJson for CoverageEligibilityRequestSupportingInfo {
 /// FHIR element `CoverageEligibilityRequest.insurance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageEligibilityRequestInsurance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Applicable coverage (`focal`, boolean, 0..1)
+    /// Applicable coverage (`focal`, `boolean`, 0..1)
     pub focal: Option<Primitive<bool>>,
-    /// Insurance information (`coverage`, Reference, 1..1)
+    /// Insurance information (`coverage`, `Reference`, 1..1)
     pub coverage: Option<Reference>,
-    /// Additional provider contract number (`businessArrangement`, string, 0..1)
+    /// Additional provider contract number (`businessArrangement`, `string`, 0..1)
     pub business_arrangement: Option<Primitive<String>>,
 }
 
@@ -282,31 +282,31 @@ impl ToJson for CoverageEligibilityRequestInsurance {
 /// FHIR element `CoverageEligibilityRequest.item`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageEligibilityRequestItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Applicable exception or supporting information (`supportingInfoSequence`, positiveInt, 0..*)
+    /// Applicable exception or supporting information (`supportingInfoSequence`, `positiveInt`, 0..*)
     pub supporting_info_sequence: Vec<Primitive<u32>>,
-    /// Benefit classification (`category`, CodeableConcept, 0..1)
+    /// Benefit classification (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 0..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 0..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Product or service billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Product or service billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Perfoming practitioner (`provider`, Reference, 0..1)
+    /// Perfoming practitioner (`provider`, `Reference`, 0..1)
     pub provider: Option<Reference>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Servicing facility (`facility`, Reference, 0..1)
+    /// Servicing facility (`facility`, `Reference`, 0..1)
     pub facility: Option<Reference>,
-    /// Applicable diagnosis (`diagnosis`, BackboneElement, 0..*)
+    /// Applicable diagnosis (`diagnosis`, `BackboneElement`, 0..*)
     pub diagnosis: Vec<CoverageEligibilityRequestItemDiagnosis>,
-    /// Product or service details (`detail`, Reference, 0..*)
+    /// Product or service details (`detail`, `Reference`, 0..*)
     pub detail: Vec<Reference>,
 }
 
@@ -366,13 +366,13 @@ impl ToJson for CoverageEligibilityRequestItem {
 /// FHIR element `CoverageEligibilityRequest.item.diagnosis`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageEligibilityRequestItemDiagnosis {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Nature of illness or problem (`diagnosis`[x], CodeableConcept | Reference, 0..1)
+    /// Nature of illness or problem (`diagnosis[x]`, `CodeableConcept | Reference`, 0..1)
     pub diagnosis: Option<CoverageEligibilityRequestItemDiagnosisDiagnosis>,
 }
 

@@ -14,51 +14,51 @@ use crate::model::*;
 /// FHIR element `CoverageEligibilityResponse`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageEligibilityResponse {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for coverage eligiblity request (`identifier`, Identifier, 0..*)
+    /// Business Identifier for coverage eligiblity request (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | cancelled | draft | entered-in-error (`status`, code, 1..1)
+    /// active | cancelled | draft | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// auth-requirements | benefits | discovery | validation (`purpose`, code, 1..*)
+    /// auth-requirements | benefits | discovery | validation (`purpose`, `code`, 1..*)
     pub purpose: Vec<Primitive<String>>,
-    /// Intended recipient of products and services (`patient`, Reference, 1..1)
+    /// Intended recipient of products and services (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Estimated date or dates of service (`serviced`[x], date | Period, 0..1)
+    /// Estimated date or dates of service (`serviced[x]`, `date | Period`, 0..1)
     pub serviced: Option<CoverageEligibilityResponseServiced>,
-    /// Response creation date (`created`, dateTime, 1..1)
+    /// Response creation date (`created`, `dateTime`, 1..1)
     pub created: Option<Primitive<String>>,
-    /// Party responsible for the request (`requestor`, Reference, 0..1)
+    /// Party responsible for the request (`requestor`, `Reference`, 0..1)
     pub requestor: Option<Reference>,
-    /// Eligibility request reference (`request`, Reference, 1..1)
+    /// Eligibility request reference (`request`, `Reference`, 1..1)
     pub request: Option<Reference>,
-    /// queued | complete | error | partial (`outcome`, code, 1..1)
+    /// queued | complete | error | partial (`outcome`, `code`, 1..1)
     pub outcome: Option<Primitive<String>>,
-    /// Disposition Message (`disposition`, string, 0..1)
+    /// Disposition Message (`disposition`, `string`, 0..1)
     pub disposition: Option<Primitive<String>>,
-    /// Coverage issuer (`insurer`, Reference, 1..1)
+    /// Coverage issuer (`insurer`, `Reference`, 1..1)
     pub insurer: Option<Reference>,
-    /// Patient insurance information (`insurance`, BackboneElement, 0..*)
+    /// Patient insurance information (`insurance`, `BackboneElement`, 0..*)
     pub insurance: Vec<CoverageEligibilityResponseInsurance>,
-    /// Preauthorization reference (`preAuthRef`, string, 0..1)
+    /// Preauthorization reference (`preAuthRef`, `string`, 0..1)
     pub pre_auth_ref: Option<Primitive<String>>,
-    /// Printed form identifier (`form`, CodeableConcept, 0..1)
+    /// Printed form identifier (`form`, `CodeableConcept`, 0..1)
     pub form: Option<CodeableConcept>,
-    /// Processing errors (`error`, BackboneElement, 0..*)
+    /// Processing errors (`error`, `BackboneElement`, 0..*)
     pub error: Vec<CoverageEligibilityResponseError>,
 }
 
@@ -186,19 +186,19 @@ impl ToJson for CoverageEligibilityResponse {
 /// FHIR element `CoverageEligibilityResponse.insurance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageEligibilityResponseInsurance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Insurance information (`coverage`, Reference, 1..1)
+    /// Insurance information (`coverage`, `Reference`, 1..1)
     pub coverage: Option<Reference>,
-    /// Coverage inforce indicator (`inforce`, boolean, 0..1)
+    /// Coverage inforce indicator (`inforce`, `boolean`, 0..1)
     pub inforce: Option<Primitive<bool>>,
-    /// When the benefits are applicable (`benefitPeriod`, Period, 0..1)
+    /// When the benefits are applicable (`benefitPeriod`, `Period`, 0..1)
     pub benefit_period: Option<Period>,
-    /// Benefits and authorization details (`item`, BackboneElement, 0..*)
+    /// Benefits and authorization details (`item`, `BackboneElement`, 0..*)
     pub item: Vec<CoverageEligibilityResponseInsuranceItem>,
 }
 
@@ -249,39 +249,39 @@ impl ToJson for CoverageEligibilityResponseInsurance {
 /// FHIR element `CoverageEligibilityResponse.insurance.item`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageEligibilityResponseInsuranceItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Benefit classification (`category`, CodeableConcept, 0..1)
+    /// Benefit classification (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 0..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 0..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Product or service billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Product or service billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Performing practitioner (`provider`, Reference, 0..1)
+    /// Performing practitioner (`provider`, `Reference`, 0..1)
     pub provider: Option<Reference>,
-    /// Excluded from the plan (`excluded`, boolean, 0..1)
+    /// Excluded from the plan (`excluded`, `boolean`, 0..1)
     pub excluded: Option<Primitive<bool>>,
-    /// Short name for the benefit (`name`, string, 0..1)
+    /// Short name for the benefit (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Description of the benefit or services covered (`description`, string, 0..1)
+    /// Description of the benefit or services covered (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// In or out of network (`network`, CodeableConcept, 0..1)
+    /// In or out of network (`network`, `CodeableConcept`, 0..1)
     pub network: Option<CodeableConcept>,
-    /// Individual or family (`unit`, CodeableConcept, 0..1)
+    /// Individual or family (`unit`, `CodeableConcept`, 0..1)
     pub unit: Option<CodeableConcept>,
-    /// Annual or lifetime (`term`, CodeableConcept, 0..1)
+    /// Annual or lifetime (`term`, `CodeableConcept`, 0..1)
     pub term: Option<CodeableConcept>,
-    /// Benefit Summary (`benefit`, BackboneElement, 0..*)
+    /// Benefit Summary (`benefit`, `BackboneElement`, 0..*)
     pub benefit: Vec<CoverageEligibilityResponseInsuranceItemBenefit>,
-    /// Authorization required flag (`authorizationRequired`, boolean, 0..1)
+    /// Authorization required flag (`authorizationRequired`, `boolean`, 0..1)
     pub authorization_required: Option<Primitive<bool>>,
-    /// Type of required supporting materials (`authorizationSupporting`, CodeableConcept, 0..*)
+    /// Type of required supporting materials (`authorizationSupporting`, `CodeableConcept`, 0..*)
     pub authorization_supporting: Vec<CodeableConcept>,
-    /// Preauthorization requirements endpoint (`authorizationUrl`, uri, 0..1)
+    /// Preauthorization requirements endpoint (`authorizationUrl`, `uri`, 0..1)
     pub authorization_url: Option<Primitive<String>>,
 }
 
@@ -351,17 +351,17 @@ impl ToJson for CoverageEligibilityResponseInsuranceItem {
 /// FHIR element `CoverageEligibilityResponse.insurance.item.benefit`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageEligibilityResponseInsuranceItemBenefit {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Benefit classification (`type`, CodeableConcept, 1..1)
+    /// Benefit classification (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Benefits allowed (`allowed`[x], unsignedInt | string | Money, 0..1)
+    /// Benefits allowed (`allowed[x]`, `unsignedInt | string | Money`, 0..1)
     pub allowed: Option<CoverageEligibilityResponseInsuranceItemBenefitAllowed>,
-    /// Benefits used (`used`[x], unsignedInt | string | Money, 0..1)
+    /// Benefits used (`used[x]`, `unsignedInt | string | Money`, 0..1)
     pub used: Option<CoverageEligibilityResponseInsuranceItemBenefitUsed>,
 }
 
@@ -424,13 +424,13 @@ impl ToJson for CoverageEligibilityResponseInsuranceItemBenefit {
 /// FHIR element `CoverageEligibilityResponse.error`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CoverageEligibilityResponseError {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Error code detailing processing issues (`code`, CodeableConcept, 1..1)
+    /// Error code detailing processing issues (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
 }
 

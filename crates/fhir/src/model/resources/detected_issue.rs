@@ -14,45 +14,45 @@ use crate::model::*;
 /// FHIR element `DetectedIssue`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DetectedIssue {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique id for the detected issue (`identifier`, Identifier, 0..*)
+    /// Unique id for the detected issue (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// registered | preliminary | final | amended + (`status`, code, 1..1)
+    /// registered | preliminary | final | amended + (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Issue Category, e.g. drug-drug, duplicate therapy, etc. (`code`, CodeableConcept, 0..1)
+    /// Issue Category, e.g. drug-drug, duplicate therapy, etc. (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// high | moderate | low (`severity`, code, 0..1)
+    /// high | moderate | low (`severity`, `code`, 0..1)
     pub severity: Option<Primitive<String>>,
-    /// Associated patient (`patient`, Reference, 0..1)
+    /// Associated patient (`patient`, `Reference`, 0..1)
     pub patient: Option<Reference>,
-    /// When identified (`identified`[x], dateTime | Period, 0..1)
+    /// When identified (`identified[x]`, `dateTime | Period`, 0..1)
     pub identified: Option<DetectedIssueIdentified>,
-    /// The provider or device that identified the issue (`author`, Reference, 0..1)
+    /// The provider or device that identified the issue (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
-    /// Problem resource (`implicated`, Reference, 0..*)
+    /// Problem resource (`implicated`, `Reference`, 0..*)
     pub implicated: Vec<Reference>,
-    /// Supporting evidence (`evidence`, BackboneElement, 0..*)
+    /// Supporting evidence (`evidence`, `BackboneElement`, 0..*)
     pub evidence: Vec<DetectedIssueEvidence>,
-    /// Description and context (`detail`, string, 0..1)
+    /// Description and context (`detail`, `string`, 0..1)
     pub detail: Option<Primitive<String>>,
-    /// Authority for issue (`reference`, uri, 0..1)
+    /// Authority for issue (`reference`, `uri`, 0..1)
     pub reference: Option<Primitive<String>>,
-    /// Step taken to address (`mitigation`, BackboneElement, 0..*)
+    /// Step taken to address (`mitigation`, `BackboneElement`, 0..*)
     pub mitigation: Vec<DetectedIssueMitigation>,
 }
 
@@ -142,15 +142,15 @@ impl ToJson for DetectedIssue {
 /// FHIR element `DetectedIssue.evidence`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DetectedIssueEvidence {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Manifestation (`code`, CodeableConcept, 0..*)
+    /// Manifestation (`code`, `CodeableConcept`, 0..*)
     pub code: Vec<CodeableConcept>,
-    /// Supporting information (`detail`, Reference, 0..*)
+    /// Supporting information (`detail`, `Reference`, 0..*)
     pub detail: Vec<Reference>,
 }
 
@@ -191,17 +191,17 @@ impl ToJson for DetectedIssueEvidence {
 /// FHIR element `DetectedIssue.mitigation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DetectedIssueMitigation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// What mitigation? (`action`, CodeableConcept, 1..1)
+    /// What mitigation? (`action`, `CodeableConcept`, 1..1)
     pub action: Option<CodeableConcept>,
-    /// Date committed (`date`, dateTime, 0..1)
+    /// Date committed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Who is committing? (`author`, Reference, 0..1)
+    /// Who is committing? (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
 }
 

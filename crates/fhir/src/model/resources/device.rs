@@ -14,73 +14,73 @@ use crate::model::*;
 /// FHIR element `Device`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Device {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Instance identifier (`identifier`, Identifier, 0..*)
+    /// Instance identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// The reference to the definition for the device (`definition`, Reference, 0..1)
+    /// The reference to the definition for the device (`definition`, `Reference`, 0..1)
     pub definition: Option<Reference>,
-    /// Unique Device Identifier (UDI) Barcode string (`udiCarrier`, BackboneElement, 0..*)
+    /// Unique Device Identifier (UDI) Barcode string (`udiCarrier`, `BackboneElement`, 0..*)
     pub udi_carrier: Vec<DeviceUdiCarrier>,
-    /// active | inactive | entered-in-error | unknown (`status`, code, 0..1)
+    /// active | inactive | entered-in-error | unknown (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// online | paused | standby | offline | not-ready | transduc-discon | hw-discon | off (`statusReason`, CodeableConcept, 0..*)
+    /// online | paused | standby | offline | not-ready | transduc-discon | hw-discon | off (`statusReason`, `CodeableConcept`, 0..*)
     pub status_reason: Vec<CodeableConcept>,
-    /// The distinct identification string (`distinctIdentifier`, string, 0..1)
+    /// The distinct identification string (`distinctIdentifier`, `string`, 0..1)
     pub distinct_identifier: Option<Primitive<String>>,
-    /// Name of device manufacturer (`manufacturer`, string, 0..1)
+    /// Name of device manufacturer (`manufacturer`, `string`, 0..1)
     pub manufacturer: Option<Primitive<String>>,
-    /// Date when the device was made (`manufactureDate`, dateTime, 0..1)
+    /// Date when the device was made (`manufactureDate`, `dateTime`, 0..1)
     pub manufacture_date: Option<Primitive<String>>,
-    /// Date and time of expiry of this device (if applicable) (`expirationDate`, dateTime, 0..1)
+    /// Date and time of expiry of this device (if applicable) (`expirationDate`, `dateTime`, 0..1)
     pub expiration_date: Option<Primitive<String>>,
-    /// Lot number of manufacture (`lotNumber`, string, 0..1)
+    /// Lot number of manufacture (`lotNumber`, `string`, 0..1)
     pub lot_number: Option<Primitive<String>>,
-    /// Serial number assigned by the manufacturer (`serialNumber`, string, 0..1)
+    /// Serial number assigned by the manufacturer (`serialNumber`, `string`, 0..1)
     pub serial_number: Option<Primitive<String>>,
-    /// The name of the device as given by the manufacturer (`deviceName`, BackboneElement, 0..*)
+    /// The name of the device as given by the manufacturer (`deviceName`, `BackboneElement`, 0..*)
     pub device_name: Vec<DeviceDeviceName>,
-    /// The model number for the device (`modelNumber`, string, 0..1)
+    /// The model number for the device (`modelNumber`, `string`, 0..1)
     pub model_number: Option<Primitive<String>>,
-    /// The part number of the device (`partNumber`, string, 0..1)
+    /// The part number of the device (`partNumber`, `string`, 0..1)
     pub part_number: Option<Primitive<String>>,
-    /// The kind or type of device (`type`, CodeableConcept, 0..1)
+    /// The kind or type of device (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The capabilities supported on a device, the standards to which the device conforms for a particular purpose, and used for the communication (`specialization`, BackboneElement, 0..*)
+    /// The capabilities supported on a device, the standards to which the device conforms for a particular purpose, and used for the communication (`specialization`, `BackboneElement`, 0..*)
     pub specialization: Vec<DeviceSpecialization>,
-    /// The actual design of the device or software version running on the device (`version`, BackboneElement, 0..*)
+    /// The actual design of the device or software version running on the device (`version`, `BackboneElement`, 0..*)
     pub version: Vec<DeviceVersion>,
-    /// The actual configuration settings of a device as it actually operates, e.g., regulation status, time properties (`property`, BackboneElement, 0..*)
+    /// The actual configuration settings of a device as it actually operates, e.g., regulation status, time properties (`property`, `BackboneElement`, 0..*)
     pub property: Vec<DeviceProperty>,
-    /// Patient to whom Device is affixed (`patient`, Reference, 0..1)
+    /// Patient to whom Device is affixed (`patient`, `Reference`, 0..1)
     pub patient: Option<Reference>,
-    /// Organization responsible for device (`owner`, Reference, 0..1)
+    /// Organization responsible for device (`owner`, `Reference`, 0..1)
     pub owner: Option<Reference>,
-    /// Details for human/organization for support (`contact`, ContactPoint, 0..*)
+    /// Details for human/organization for support (`contact`, `ContactPoint`, 0..*)
     pub contact: Vec<ContactPoint>,
-    /// Where the device is found (`location`, Reference, 0..1)
+    /// Where the device is found (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Network address to contact device (`url`, uri, 0..1)
+    /// Network address to contact device (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Device notes and comments (`note`, Annotation, 0..*)
+    /// Device notes and comments (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Safety Characteristics of Device (`safety`, CodeableConcept, 0..*)
+    /// Safety Characteristics of Device (`safety`, `CodeableConcept`, 0..*)
     pub safety: Vec<CodeableConcept>,
-    /// The parent device (`parent`, Reference, 0..1)
+    /// The parent device (`parent`, `Reference`, 0..1)
     pub parent: Option<Reference>,
 }
 
@@ -201,23 +201,23 @@ impl ToJson for Device {
 /// FHIR element `Device.udiCarrier`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceUdiCarrier {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Mandatory fixed portion of UDI (`deviceIdentifier`, string, 0..1)
+    /// Mandatory fixed portion of UDI (`deviceIdentifier`, `string`, 0..1)
     pub device_identifier: Option<Primitive<String>>,
-    /// UDI Issuing Organization (`issuer`, uri, 0..1)
+    /// UDI Issuing Organization (`issuer`, `uri`, 0..1)
     pub issuer: Option<Primitive<String>>,
-    /// Regional UDI authority (`jurisdiction`, uri, 0..1)
+    /// Regional UDI authority (`jurisdiction`, `uri`, 0..1)
     pub jurisdiction: Option<Primitive<String>>,
-    /// UDI Machine Readable Barcode String (`carrierAIDC`, base64Binary, 0..1)
+    /// UDI Machine Readable Barcode String (`carrierAIDC`, `base64Binary`, 0..1)
     pub carrier_a_i_d_c: Option<Primitive<String>>,
-    /// UDI Human Readable Barcode String (`carrierHRF`, string, 0..1)
+    /// UDI Human Readable Barcode String (`carrierHRF`, `string`, 0..1)
     pub carrier_h_r_f: Option<Primitive<String>>,
-    /// barcode | rfid | manual + (`entryType`, code, 0..1)
+    /// barcode | rfid | manual + (`entryType`, `code`, 0..1)
     pub entry_type: Option<Primitive<String>>,
 }
 
@@ -272,15 +272,15 @@ impl ToJson for DeviceUdiCarrier {
 /// FHIR element `Device.deviceName`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceDeviceName {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The name of the device (`name`, string, 1..1)
+    /// The name of the device (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// udi-label-name | user-friendly-name | patient-reported-name | manufacturer-name | model-name | other (`type`, code, 1..1)
+    /// udi-label-name | user-friendly-name | patient-reported-name | manufacturer-name | model-name | other (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
 }
 
@@ -325,15 +325,15 @@ impl ToJson for DeviceDeviceName {
 /// FHIR element `Device.specialization`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceSpecialization {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The standard that is used to operate and communicate (`systemType`, CodeableConcept, 1..1)
+    /// The standard that is used to operate and communicate (`systemType`, `CodeableConcept`, 1..1)
     pub system_type: Option<CodeableConcept>,
-    /// The version of the standard that is used to operate and communicate (`version`, string, 0..1)
+    /// The version of the standard that is used to operate and communicate (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
 }
 
@@ -380,17 +380,17 @@ impl ToJson for DeviceSpecialization {
 /// FHIR element `Device.version`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceVersion {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The type of the device version (`type`, CodeableConcept, 0..1)
+    /// The type of the device version (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// A single component of the device version (`component`, Identifier, 0..1)
+    /// A single component of the device version (`component`, `Identifier`, 0..1)
     pub component: Option<Identifier>,
-    /// The version text (`value`, string, 1..1)
+    /// The version text (`value`, `string`, 1..1)
     pub value: Option<Primitive<String>>,
 }
 
@@ -435,17 +435,17 @@ impl ToJson for DeviceVersion {
 /// FHIR element `Device.property`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceProperty {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code that specifies the property DeviceDefinitionPropetyCode (Extensible) (`type`, CodeableConcept, 1..1)
+    /// Code that specifies the property DeviceDefinitionPropetyCode (Extensible) (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Property value as a quantity (`valueQuantity`, Quantity, 0..*)
+    /// Property value as a quantity (`valueQuantity`, `Quantity`, 0..*)
     pub value_quantity: Vec<Quantity>,
-    /// Property value as a code, e.g., NTP4 (synced to NTP) (`valueCode`, CodeableConcept, 0..*)
+    /// Property value as a code, e.g., NTP4 (synced to NTP) (`valueCode`, `CodeableConcept`, 0..*)
     pub value_code: Vec<CodeableConcept>,
 }
 

@@ -14,69 +14,69 @@ use crate::model::*;
 /// FHIR element `DeviceDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Instance identifier (`identifier`, Identifier, 0..*)
+    /// Instance identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Unique Device Identifier (UDI) Barcode string (`udiDeviceIdentifier`, BackboneElement, 0..*)
+    /// Unique Device Identifier (UDI) Barcode string (`udiDeviceIdentifier`, `BackboneElement`, 0..*)
     pub udi_device_identifier: Vec<DeviceDefinitionUdiDeviceIdentifier>,
-    /// Name of device manufacturer (`manufacturer`[x], string | Reference, 0..1)
+    /// Name of device manufacturer (`manufacturer[x]`, `string | Reference`, 0..1)
     pub manufacturer: Option<DeviceDefinitionManufacturer>,
-    /// A name given to the device to identify it (`deviceName`, BackboneElement, 0..*)
+    /// A name given to the device to identify it (`deviceName`, `BackboneElement`, 0..*)
     pub device_name: Vec<DeviceDefinitionDeviceName>,
-    /// The model number for the device (`modelNumber`, string, 0..1)
+    /// The model number for the device (`modelNumber`, `string`, 0..1)
     pub model_number: Option<Primitive<String>>,
-    /// What kind of device or device system this is (`type`, CodeableConcept, 0..1)
+    /// What kind of device or device system this is (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The capabilities supported on a device, the standards to which the device conforms for a particular purpose, and used for the communication (`specialization`, BackboneElement, 0..*)
+    /// The capabilities supported on a device, the standards to which the device conforms for a particular purpose, and used for the communication (`specialization`, `BackboneElement`, 0..*)
     pub specialization: Vec<DeviceDefinitionSpecialization>,
-    /// Available versions (`version`, string, 0..*)
+    /// Available versions (`version`, `string`, 0..*)
     pub version: Vec<Primitive<String>>,
-    /// Safety characteristics of the device (`safety`, CodeableConcept, 0..*)
+    /// Safety characteristics of the device (`safety`, `CodeableConcept`, 0..*)
     pub safety: Vec<CodeableConcept>,
-    /// Shelf Life and storage information (`shelfLifeStorage`, ProductShelfLife, 0..*)
+    /// Shelf Life and storage information (`shelfLifeStorage`, `ProductShelfLife`, 0..*)
     pub shelf_life_storage: Vec<ProductShelfLife>,
-    /// Dimensions, color etc. (`physicalCharacteristics`, ProdCharacteristic, 0..1)
+    /// Dimensions, color etc. (`physicalCharacteristics`, `ProdCharacteristic`, 0..1)
     pub physical_characteristics: Option<ProdCharacteristic>,
-    /// Language code for the human-readable text strings produced by the device (all supported) (`languageCode`, CodeableConcept, 0..*)
+    /// Language code for the human-readable text strings produced by the device (all supported) (`languageCode`, `CodeableConcept`, 0..*)
     pub language_code: Vec<CodeableConcept>,
-    /// Device capabilities (`capability`, BackboneElement, 0..*)
+    /// Device capabilities (`capability`, `BackboneElement`, 0..*)
     pub capability: Vec<DeviceDefinitionCapability>,
-    /// The actual configuration settings of a device as it actually operates, e.g., regulation status, time properties (`property`, BackboneElement, 0..*)
+    /// The actual configuration settings of a device as it actually operates, e.g., regulation status, time properties (`property`, `BackboneElement`, 0..*)
     pub property: Vec<DeviceDefinitionProperty>,
-    /// Organization responsible for device (`owner`, Reference, 0..1)
+    /// Organization responsible for device (`owner`, `Reference`, 0..1)
     pub owner: Option<Reference>,
-    /// Details for human/organization for support (`contact`, ContactPoint, 0..*)
+    /// Details for human/organization for support (`contact`, `ContactPoint`, 0..*)
     pub contact: Vec<ContactPoint>,
-    /// Network address to contact device (`url`, uri, 0..1)
+    /// Network address to contact device (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Access to on-line information (`onlineInformation`, uri, 0..1)
+    /// Access to on-line information (`onlineInformation`, `uri`, 0..1)
     pub online_information: Option<Primitive<String>>,
-    /// Device notes and comments (`note`, Annotation, 0..*)
+    /// Device notes and comments (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// The quantity of the device present in the packaging (e.g. the number of devices present in a pack, or the number of devices in the same package of the medicinal product) (`quantity`, Quantity, 0..1)
+    /// The quantity of the device present in the packaging (e.g. the number of devices present in a pack, or the number of devices in the same package of the medicinal product) (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// The parent device it can be part of (`parentDevice`, Reference, 0..1)
+    /// The parent device it can be part of (`parentDevice`, `Reference`, 0..1)
     pub parent_device: Option<Reference>,
-    /// A substance used to create the material(s) of which the device is made (`material`, BackboneElement, 0..*)
+    /// A substance used to create the material(s) of which the device is made (`material`, `BackboneElement`, 0..*)
     pub material: Vec<DeviceDefinitionMaterial>,
-    /// What kind of device or device system this is (`classification`, BackboneElement, 0..*)
+    /// What kind of device or device system this is (`classification`, `BackboneElement`, 0..*)
     pub classification: Vec<DeviceDefinitionClassification>,
-    /// Target body site (`bodySite`, CodeableConcept, 0..1)
+    /// Target body site (`bodySite`, `CodeableConcept`, 0..1)
     pub body_site: Option<CodeableConcept>,
 }
 
@@ -189,17 +189,17 @@ impl ToJson for DeviceDefinition {
 /// FHIR element `DeviceDefinition.udiDeviceIdentifier`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceDefinitionUdiDeviceIdentifier {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The identifier that is to be associated with every Device that references this DeviceDefintiion for the issuer and jurisdication porvided in the DeviceDefinition.udiDeviceIdentifier (`deviceIdentifier`, string, 1..1)
+    /// The identifier that is to be associated with every Device that references this DeviceDefintiion for the issuer and jurisdication porvided in the DeviceDefinition.udiDeviceIdentifier (`deviceIdentifier`, `string`, 1..1)
     pub device_identifier: Option<Primitive<String>>,
-    /// The organization that assigns the identifier algorithm (`issuer`, uri, 1..1)
+    /// The organization that assigns the identifier algorithm (`issuer`, `uri`, 1..1)
     pub issuer: Option<Primitive<String>>,
-    /// The jurisdiction to which the deviceIdentifier applies (`jurisdiction`, uri, 1..1)
+    /// The jurisdiction to which the deviceIdentifier applies (`jurisdiction`, `uri`, 1..1)
     pub jurisdiction: Option<Primitive<String>>,
 }
 
@@ -260,15 +260,15 @@ impl ToJson for DeviceDefinitionUdiDeviceIdentifier {
 /// FHIR element `DeviceDefinition.deviceName`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceDefinitionDeviceName {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The name of the device (`name`, string, 1..1)
+    /// The name of the device (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// udi-label-name | user-friendly-name | patient-reported-name | manufacturer-name | model-name | other (`type`, code, 1..1)
+    /// udi-label-name | user-friendly-name | patient-reported-name | manufacturer-name | model-name | other (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
 }
 
@@ -313,15 +313,15 @@ impl ToJson for DeviceDefinitionDeviceName {
 /// FHIR element `DeviceDefinition.specialization`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceDefinitionSpecialization {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The standard that is used to operate and communicate (`systemType`, string, 1..1)
+    /// The standard that is used to operate and communicate (`systemType`, `string`, 1..1)
     pub system_type: Option<Primitive<String>>,
-    /// The version of the standard that is used to operate and communicate (`version`, string, 0..1)
+    /// The version of the standard that is used to operate and communicate (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
 }
 
@@ -369,15 +369,15 @@ impl ToJson for DeviceDefinitionSpecialization {
 /// FHIR element `DeviceDefinition.capability`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceDefinitionCapability {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of capability (`type`, CodeableConcept, 1..1)
+    /// Type of capability (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Description of capability (`description`, CodeableConcept, 0..*)
+    /// Description of capability (`description`, `CodeableConcept`, 0..*)
     pub description: Vec<CodeableConcept>,
 }
 
@@ -419,17 +419,17 @@ impl ToJson for DeviceDefinitionCapability {
 /// FHIR element `DeviceDefinition.property`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceDefinitionProperty {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code that specifies the property DeviceDefinitionPropetyCode (Extensible) (`type`, CodeableConcept, 1..1)
+    /// Code that specifies the property DeviceDefinitionPropetyCode (Extensible) (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Property value as a quantity (`valueQuantity`, Quantity, 0..*)
+    /// Property value as a quantity (`valueQuantity`, `Quantity`, 0..*)
     pub value_quantity: Vec<Quantity>,
-    /// Property value as a code, e.g., NTP4 (synced to NTP) (`valueCode`, CodeableConcept, 0..*)
+    /// Property value as a code, e.g., NTP4 (synced to NTP) (`valueCode`, `CodeableConcept`, 0..*)
     pub value_code: Vec<CodeableConcept>,
 }
 
@@ -473,17 +473,17 @@ impl ToJson for DeviceDefinitionProperty {
 /// FHIR element `DeviceDefinition.material`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceDefinitionMaterial {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The substance (`substance`, CodeableConcept, 1..1)
+    /// The substance (`substance`, `CodeableConcept`, 1..1)
     pub substance: Option<CodeableConcept>,
-    /// Indicates an alternative material of the device (`alternate`, boolean, 0..1)
+    /// Indicates an alternative material of the device (`alternate`, `boolean`, 0..1)
     pub alternate: Option<Primitive<bool>>,
-    /// Whether the substance is a known or suspected allergen (`allergenicIndicator`, boolean, 0..1)
+    /// Whether the substance is a known or suspected allergen (`allergenicIndicator`, `boolean`, 0..1)
     pub allergenic_indicator: Option<Primitive<bool>>,
 }
 
@@ -533,15 +533,15 @@ impl ToJson for DeviceDefinitionMaterial {
 /// FHIR element `DeviceDefinition.classification`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceDefinitionClassification {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A classification or risk class of the device model (`type`, CodeableConcept, 1..1)
+    /// A classification or risk class of the device model (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Further information qualifying this classification of the device model (`justification`, RelatedArtifact, 0..*)
+    /// Further information qualifying this classification of the device model (`justification`, `RelatedArtifact`, 0..*)
     pub justification: Vec<RelatedArtifact>,
 }
 

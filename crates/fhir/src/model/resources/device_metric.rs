@@ -14,41 +14,41 @@ use crate::model::*;
 /// FHIR element `DeviceMetric`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceMetric {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Instance identifier (`identifier`, Identifier, 0..*)
+    /// Instance identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Identity of metric, for example Heart Rate or PEEP Setting (`type`, CodeableConcept, 1..1)
+    /// Identity of metric, for example Heart Rate or PEEP Setting (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Unit of Measure for the Metric (`unit`, CodeableConcept, 0..1)
+    /// Unit of Measure for the Metric (`unit`, `CodeableConcept`, 0..1)
     pub unit: Option<CodeableConcept>,
-    /// Describes the link to the source Device (`source`, Reference, 0..1)
+    /// Describes the link to the source Device (`source`, `Reference`, 0..1)
     pub source: Option<Reference>,
-    /// Describes the link to the parent Device (`parent`, Reference, 0..1)
+    /// Describes the link to the parent Device (`parent`, `Reference`, 0..1)
     pub parent: Option<Reference>,
-    /// on | off | standby | entered-in-error (`operationalStatus`, code, 0..1)
+    /// on | off | standby | entered-in-error (`operationalStatus`, `code`, 0..1)
     pub operational_status: Option<Primitive<String>>,
-    /// black | red | green | yellow | blue | magenta | cyan | white (`color`, code, 0..1)
+    /// black | red | green | yellow | blue | magenta | cyan | white (`color`, `code`, 0..1)
     pub color: Option<Primitive<String>>,
-    /// measurement | setting | calculation | unspecified (`category`, code, 1..1)
+    /// measurement | setting | calculation | unspecified (`category`, `code`, 1..1)
     pub category: Option<Primitive<String>>,
-    /// Describes the measurement repetition time (`measurementPeriod`, Timing, 0..1)
+    /// Describes the measurement repetition time (`measurementPeriod`, `Timing`, 0..1)
     pub measurement_period: Option<Timing>,
-    /// Describes the calibrations that have been performed or that are required to be performed (`calibration`, BackboneElement, 0..*)
+    /// Describes the calibrations that have been performed or that are required to be performed (`calibration`, `BackboneElement`, 0..*)
     pub calibration: Vec<DeviceMetricCalibration>,
 }
 
@@ -132,17 +132,17 @@ impl ToJson for DeviceMetric {
 /// FHIR element `DeviceMetric.calibration`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceMetricCalibration {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// unspecified | offset | gain | two-point (`type`, code, 0..1)
+    /// unspecified | offset | gain | two-point (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// not-calibrated | calibration-required | calibrated | unspecified (`state`, code, 0..1)
+    /// not-calibrated | calibration-required | calibrated | unspecified (`state`, `code`, 0..1)
     pub state: Option<Primitive<String>>,
-    /// Describes the time last calibration has been performed (`time`, instant, 0..1)
+    /// Describes the time last calibration has been performed (`time`, `instant`, 0..1)
     pub time: Option<Primitive<String>>,
 }
 

@@ -14,69 +14,69 @@ use crate::model::*;
 /// FHIR element `DeviceRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceRequest {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Request identifier (`identifier`, Identifier, 0..*)
+    /// External Request identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, canonical, 0..*)
+    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, `canonical`, 0..*)
     pub instantiates_canonical: Vec<Primitive<String>>,
-    /// Instantiates external protocol or definition (`instantiatesUri`, uri, 0..*)
+    /// Instantiates external protocol or definition (`instantiatesUri`, `uri`, 0..*)
     pub instantiates_uri: Vec<Primitive<String>>,
-    /// What request fulfills (`basedOn`, Reference, 0..*)
+    /// What request fulfills (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// What request replaces (`priorRequest`, Reference, 0..*)
+    /// What request replaces (`priorRequest`, `Reference`, 0..*)
     pub prior_request: Vec<Reference>,
-    /// Identifier of composite request (`groupIdentifier`, Identifier, 0..1)
+    /// Identifier of composite request (`groupIdentifier`, `Identifier`, 0..1)
     pub group_identifier: Option<Identifier>,
-    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, code, 0..1)
+    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// proposal | plan | directive | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, code, 1..1)
+    /// proposal | plan | directive | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, `code`, 1..1)
     pub intent: Option<Primitive<String>>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// Device requested (`code`[x], Reference | CodeableConcept, 1..1)
+    /// Device requested (`code[x]`, `Reference | CodeableConcept`, 1..1)
     pub code: Option<DeviceRequestCode>,
-    /// Device details (`parameter`, BackboneElement, 0..*)
+    /// Device details (`parameter`, `BackboneElement`, 0..*)
     pub parameter: Vec<DeviceRequestParameter>,
-    /// Focus of request (`subject`, Reference, 1..1)
+    /// Focus of request (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter motivating request (`encounter`, Reference, 0..1)
+    /// Encounter motivating request (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Desired time or schedule for use (`occurrence`[x], dateTime | Period | Timing, 0..1)
+    /// Desired time or schedule for use (`occurrence[x]`, `dateTime | Period | Timing`, 0..1)
     pub occurrence: Option<DeviceRequestOccurrence>,
-    /// When recorded (`authoredOn`, dateTime, 0..1)
+    /// When recorded (`authoredOn`, `dateTime`, 0..1)
     pub authored_on: Option<Primitive<String>>,
-    /// Who/what is requesting diagnostics (`requester`, Reference, 0..1)
+    /// Who/what is requesting diagnostics (`requester`, `Reference`, 0..1)
     pub requester: Option<Reference>,
-    /// Filler role (`performerType`, CodeableConcept, 0..1)
+    /// Filler role (`performerType`, `CodeableConcept`, 0..1)
     pub performer_type: Option<CodeableConcept>,
-    /// Requested Filler (`performer`, Reference, 0..1)
+    /// Requested Filler (`performer`, `Reference`, 0..1)
     pub performer: Option<Reference>,
-    /// Coded Reason for request (`reasonCode`, CodeableConcept, 0..*)
+    /// Coded Reason for request (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Linked Reason for request (`reasonReference`, Reference, 0..*)
+    /// Linked Reason for request (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Associated insurance coverage (`insurance`, Reference, 0..*)
+    /// Associated insurance coverage (`insurance`, `Reference`, 0..*)
     pub insurance: Vec<Reference>,
-    /// Additional clinical information (`supportingInfo`, Reference, 0..*)
+    /// Additional clinical information (`supportingInfo`, `Reference`, 0..*)
     pub supporting_info: Vec<Reference>,
-    /// Notes or comments (`note`, Annotation, 0..*)
+    /// Notes or comments (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Request provenance (`relevantHistory`, Reference, 0..*)
+    /// Request provenance (`relevantHistory`, `Reference`, 0..*)
     pub relevant_history: Vec<Reference>,
 }
 
@@ -199,15 +199,15 @@ impl ToJson for DeviceRequest {
 /// FHIR element `DeviceRequest.parameter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceRequestParameter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Device detail (`code`, CodeableConcept, 0..1)
+    /// Device detail (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Value of detail (`value`[x], CodeableConcept | Quantity | Range | boolean, 0..1)
+    /// Value of detail (`value[x]`, `CodeableConcept | Quantity | Range | boolean`, 0..1)
     pub value: Option<DeviceRequestParameterValue>,
 }
 

@@ -14,47 +14,47 @@ use crate::model::*;
 /// FHIR element `DeviceUseStatement`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceUseStatement {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External identifier for this record (`identifier`, Identifier, 0..*)
+    /// External identifier for this record (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Fulfills plan, proposal or order (`basedOn`, Reference, 0..*)
+    /// Fulfills plan, proposal or order (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// active | completed | entered-in-error + (`status`, code, 1..1)
+    /// active | completed | entered-in-error + (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Patient using device (`subject`, Reference, 1..1)
+    /// Patient using device (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Supporting information (`derivedFrom`, Reference, 0..*)
+    /// Supporting information (`derivedFrom`, `Reference`, 0..*)
     pub derived_from: Vec<Reference>,
-    /// How often the device was used (`timing`[x], Timing | Period | dateTime, 0..1)
+    /// How often the device was used (`timing[x]`, `Timing | Period | dateTime`, 0..1)
     pub timing: Option<DeviceUseStatementTiming>,
-    /// When statement was recorded (`recordedOn`, dateTime, 0..1)
+    /// When statement was recorded (`recordedOn`, `dateTime`, 0..1)
     pub recorded_on: Option<Primitive<String>>,
-    /// Who made the statement (`source`, Reference, 0..1)
+    /// Who made the statement (`source`, `Reference`, 0..1)
     pub source: Option<Reference>,
-    /// Reference to device used (`device`, Reference, 1..1)
+    /// Reference to device used (`device`, `Reference`, 1..1)
     pub device: Option<Reference>,
-    /// Why device was used (`reasonCode`, CodeableConcept, 0..*)
+    /// Why device was used (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why was DeviceUseStatement performed? (`reasonReference`, Reference, 0..*)
+    /// Why was DeviceUseStatement performed? (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Target body site (`bodySite`, CodeableConcept, 0..1)
+    /// Target body site (`bodySite`, `CodeableConcept`, 0..1)
     pub body_site: Option<CodeableConcept>,
-    /// Addition details (comments, instructions) (`note`, Annotation, 0..*)
+    /// Addition details (comments, instructions) (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 

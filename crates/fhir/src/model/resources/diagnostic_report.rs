@@ -14,57 +14,57 @@ use crate::model::*;
 /// FHIR element `DiagnosticReport`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiagnosticReport {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier for report (`identifier`, Identifier, 0..*)
+    /// Business identifier for report (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// What was requested (`basedOn`, Reference, 0..*)
+    /// What was requested (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// registered | partial | preliminary | final + (`status`, code, 1..1)
+    /// registered | partial | preliminary | final + (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Service category (`category`, CodeableConcept, 0..*)
+    /// Service category (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Name/Code for this diagnostic report (`code`, CodeableConcept, 1..1)
+    /// Name/Code for this diagnostic report (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// The subject of the report - usually, but not always, the patient (`subject`, Reference, 0..1)
+    /// The subject of the report - usually, but not always, the patient (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Health care event when test ordered (`encounter`, Reference, 0..1)
+    /// Health care event when test ordered (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Clinically relevant time/time-period for report (`effective`[x], dateTime | Period, 0..1)
+    /// Clinically relevant time/time-period for report (`effective[x]`, `dateTime | Period`, 0..1)
     pub effective: Option<DiagnosticReportEffective>,
-    /// DateTime this version was made (`issued`, instant, 0..1)
+    /// DateTime this version was made (`issued`, `instant`, 0..1)
     pub issued: Option<Primitive<String>>,
-    /// Responsible Diagnostic Service (`performer`, Reference, 0..*)
+    /// Responsible Diagnostic Service (`performer`, `Reference`, 0..*)
     pub performer: Vec<Reference>,
-    /// Primary result interpreter (`resultsInterpreter`, Reference, 0..*)
+    /// Primary result interpreter (`resultsInterpreter`, `Reference`, 0..*)
     pub results_interpreter: Vec<Reference>,
-    /// Specimens this report is based on (`specimen`, Reference, 0..*)
+    /// Specimens this report is based on (`specimen`, `Reference`, 0..*)
     pub specimen: Vec<Reference>,
-    /// Observations (`result`, Reference, 0..*)
+    /// Observations (`result`, `Reference`, 0..*)
     pub result: Vec<Reference>,
-    /// Reference to full details of imaging associated with the diagnostic report (`imagingStudy`, Reference, 0..*)
+    /// Reference to full details of imaging associated with the diagnostic report (`imagingStudy`, `Reference`, 0..*)
     pub imaging_study: Vec<Reference>,
-    /// Key images associated with this report (`media`, BackboneElement, 0..*)
+    /// Key images associated with this report (`media`, `BackboneElement`, 0..*)
     pub media: Vec<DiagnosticReportMedia>,
-    /// Clinical conclusion (interpretation) of test results (`conclusion`, string, 0..1)
+    /// Clinical conclusion (interpretation) of test results (`conclusion`, `string`, 0..1)
     pub conclusion: Option<Primitive<String>>,
-    /// Codes for the clinical conclusion of test results (`conclusionCode`, CodeableConcept, 0..*)
+    /// Codes for the clinical conclusion of test results (`conclusionCode`, `CodeableConcept`, 0..*)
     pub conclusion_code: Vec<CodeableConcept>,
-    /// Entire report as issued (`presentedForm`, Attachment, 0..*)
+    /// Entire report as issued (`presentedForm`, `Attachment`, 0..*)
     pub presented_form: Vec<Attachment>,
 }
 
@@ -166,15 +166,15 @@ impl ToJson for DiagnosticReport {
 /// FHIR element `DiagnosticReport.media`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiagnosticReportMedia {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Comment about the image (e.g. explanation) (`comment`, string, 0..1)
+    /// Comment about the image (e.g. explanation) (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
-    /// Reference to the image source (`link`, Reference, 1..1)
+    /// Reference to the image source (`link`, `Reference`, 1..1)
     pub link: Option<Reference>,
 }
 

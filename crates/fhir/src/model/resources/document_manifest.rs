@@ -14,45 +14,45 @@ use crate::model::*;
 /// FHIR element `DocumentManifest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocumentManifest {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique Identifier for the set of documents (`masterIdentifier`, Identifier, 0..1)
+    /// Unique Identifier for the set of documents (`masterIdentifier`, `Identifier`, 0..1)
     pub master_identifier: Option<Identifier>,
-    /// Other identifiers for the manifest (`identifier`, Identifier, 0..*)
+    /// Other identifiers for the manifest (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// current | superseded | entered-in-error (`status`, code, 1..1)
+    /// current | superseded | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Kind of document set (`type`, CodeableConcept, 0..1)
+    /// Kind of document set (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The subject of the set of documents (`subject`, Reference, 0..1)
+    /// The subject of the set of documents (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// When this document manifest created (`created`, dateTime, 0..1)
+    /// When this document manifest created (`created`, `dateTime`, 0..1)
     pub created: Option<Primitive<String>>,
-    /// Who and/or what authored the DocumentManifest (`author`, Reference, 0..*)
+    /// Who and/or what authored the DocumentManifest (`author`, `Reference`, 0..*)
     pub author: Vec<Reference>,
-    /// Intended to get notified about this set of documents (`recipient`, Reference, 0..*)
+    /// Intended to get notified about this set of documents (`recipient`, `Reference`, 0..*)
     pub recipient: Vec<Reference>,
-    /// The source system/application/software (`source`, uri, 0..1)
+    /// The source system/application/software (`source`, `uri`, 0..1)
     pub source: Option<Primitive<String>>,
-    /// Human-readable description (title) (`description`, string, 0..1)
+    /// Human-readable description (title) (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Items in manifest (`content`, Reference, 1..*)
+    /// Items in manifest (`content`, `Reference`, 1..*)
     pub content: Vec<Reference>,
-    /// Related things (`related`, BackboneElement, 0..*)
+    /// Related things (`related`, `BackboneElement`, 0..*)
     pub related: Vec<DocumentManifestRelated>,
 }
 
@@ -141,15 +141,15 @@ impl ToJson for DocumentManifest {
 /// FHIR element `DocumentManifest.related`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocumentManifestRelated {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifiers of things that are related (`identifier`, Identifier, 0..1)
+    /// Identifiers of things that are related (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Related Resource (`ref`, Reference, 0..1)
+    /// Related Resource (`ref`, `Reference`, 0..1)
     pub ref_: Option<Reference>,
 }
 

@@ -14,53 +14,53 @@ use crate::model::*;
 /// FHIR element `DocumentReference`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocumentReference {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Master Version Specific Identifier (`masterIdentifier`, Identifier, 0..1)
+    /// Master Version Specific Identifier (`masterIdentifier`, `Identifier`, 0..1)
     pub master_identifier: Option<Identifier>,
-    /// Other identifiers for the document (`identifier`, Identifier, 0..*)
+    /// Other identifiers for the document (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// current | superseded | entered-in-error (`status`, code, 1..1)
+    /// current | superseded | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// preliminary | final | amended | entered-in-error (`docStatus`, code, 0..1)
+    /// preliminary | final | amended | entered-in-error (`docStatus`, `code`, 0..1)
     pub doc_status: Option<Primitive<String>>,
-    /// Kind of document (LOINC if possible) (`type`, CodeableConcept, 0..1)
+    /// Kind of document (LOINC if possible) (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Categorization of document (`category`, CodeableConcept, 0..*)
+    /// Categorization of document (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Who/what is the subject of the document (`subject`, Reference, 0..1)
+    /// Who/what is the subject of the document (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// When this document reference was created (`date`, instant, 0..1)
+    /// When this document reference was created (`date`, `instant`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Who and/or what authored the document (`author`, Reference, 0..*)
+    /// Who and/or what authored the document (`author`, `Reference`, 0..*)
     pub author: Vec<Reference>,
-    /// Who/what authenticated the document (`authenticator`, Reference, 0..1)
+    /// Who/what authenticated the document (`authenticator`, `Reference`, 0..1)
     pub authenticator: Option<Reference>,
-    /// Organization which maintains the document (`custodian`, Reference, 0..1)
+    /// Organization which maintains the document (`custodian`, `Reference`, 0..1)
     pub custodian: Option<Reference>,
-    /// Relationships to other documents (`relatesTo`, BackboneElement, 0..*)
+    /// Relationships to other documents (`relatesTo`, `BackboneElement`, 0..*)
     pub relates_to: Vec<DocumentReferenceRelatesTo>,
-    /// Human-readable description (`description`, string, 0..1)
+    /// Human-readable description (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Document security-tags (`securityLabel`, CodeableConcept, 0..*)
+    /// Document security-tags (`securityLabel`, `CodeableConcept`, 0..*)
     pub security_label: Vec<CodeableConcept>,
-    /// Document referenced (`content`, BackboneElement, 1..*)
+    /// Document referenced (`content`, `BackboneElement`, 1..*)
     pub content: Vec<DocumentReferenceContent>,
-    /// Clinical context of document (`context`, BackboneElement, 0..1)
+    /// Clinical context of document (`context`, `BackboneElement`, 0..1)
     pub context: Option<DocumentReferenceContext>,
 }
 
@@ -157,15 +157,15 @@ impl ToJson for DocumentReference {
 /// FHIR element `DocumentReference.relatesTo`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocumentReferenceRelatesTo {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// replaces | transforms | signs | appends (`code`, code, 1..1)
+    /// replaces | transforms | signs | appends (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Target of the relationship (`target`, Reference, 1..1)
+    /// Target of the relationship (`target`, `Reference`, 1..1)
     pub target: Option<Reference>,
 }
 
@@ -209,15 +209,15 @@ impl ToJson for DocumentReferenceRelatesTo {
 /// FHIR element `DocumentReference.content`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocumentReferenceContent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Where to access the document (`attachment`, Attachment, 1..1)
+    /// Where to access the document (`attachment`, `Attachment`, 1..1)
     pub attachment: Option<Attachment>,
-    /// Format/content rules for the document (`format`, Coding, 0..1)
+    /// Format/content rules for the document (`format`, `Coding`, 0..1)
     pub format: Option<Coding>,
 }
 
@@ -263,25 +263,25 @@ impl ToJson for DocumentReferenceContent {
 /// FHIR element `DocumentReference.context`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocumentReferenceContext {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Context of the document content (`encounter`, Reference, 0..*)
+    /// Context of the document content (`encounter`, `Reference`, 0..*)
     pub encounter: Vec<Reference>,
-    /// Main clinical acts documented (`event`, CodeableConcept, 0..*)
+    /// Main clinical acts documented (`event`, `CodeableConcept`, 0..*)
     pub event: Vec<CodeableConcept>,
-    /// Time of service that is being documented (`period`, Period, 0..1)
+    /// Time of service that is being documented (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Kind of facility where patient was seen (`facilityType`, CodeableConcept, 0..1)
+    /// Kind of facility where patient was seen (`facilityType`, `CodeableConcept`, 0..1)
     pub facility_type: Option<CodeableConcept>,
-    /// Additional details about where the content was created (e.g. clinical specialty) (`practiceSetting`, CodeableConcept, 0..1)
+    /// Additional details about where the content was created (e.g. clinical specialty) (`practiceSetting`, `CodeableConcept`, 0..1)
     pub practice_setting: Option<CodeableConcept>,
-    /// Patient demographics from source (`sourcePatientInfo`, Reference, 0..1)
+    /// Patient demographics from source (`sourcePatientInfo`, `Reference`, 0..1)
     pub source_patient_info: Option<Reference>,
-    /// Related identifiers or resources (`related`, Reference, 0..*)
+    /// Related identifiers or resources (`related`, `Reference`, 0..*)
     pub related: Vec<Reference>,
 }
 

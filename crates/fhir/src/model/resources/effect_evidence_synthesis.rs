@@ -14,87 +14,87 @@ use crate::model::*;
 /// FHIR element `EffectEvidenceSynthesis`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EffectEvidenceSynthesis {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this effect evidence synthesis, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this effect evidence synthesis, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the effect evidence synthesis (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the effect evidence synthesis (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the effect evidence synthesis (`version`, string, 0..1)
+    /// Business version of the effect evidence synthesis (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this effect evidence synthesis (computer friendly) (`name`, string, 0..1)
+    /// Name for this effect evidence synthesis (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this effect evidence synthesis (human friendly) (`title`, string, 0..1)
+    /// Name for this effect evidence synthesis (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the effect evidence synthesis (`description`, markdown, 0..1)
+    /// Natural language description of the effect evidence synthesis (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Used for footnotes or explanatory notes (`note`, Annotation, 0..*)
+    /// Used for footnotes or explanatory notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for effect evidence synthesis (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for effect evidence synthesis (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the effect evidence synthesis was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the effect evidence synthesis was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the effect evidence synthesis was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the effect evidence synthesis was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the effect evidence synthesis is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the effect evidence synthesis is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// The category of the EffectEvidenceSynthesis, such as Education, Treatment, Assessment, etc. (`topic`, CodeableConcept, 0..*)
+    /// The category of the EffectEvidenceSynthesis, such as Education, Treatment, Assessment, etc. (`topic`, `CodeableConcept`, 0..*)
     pub topic: Vec<CodeableConcept>,
-    /// Who authored the content (`author`, ContactDetail, 0..*)
+    /// Who authored the content (`author`, `ContactDetail`, 0..*)
     pub author: Vec<ContactDetail>,
-    /// Who edited the content (`editor`, ContactDetail, 0..*)
+    /// Who edited the content (`editor`, `ContactDetail`, 0..*)
     pub editor: Vec<ContactDetail>,
-    /// Who reviewed the content (`reviewer`, ContactDetail, 0..*)
+    /// Who reviewed the content (`reviewer`, `ContactDetail`, 0..*)
     pub reviewer: Vec<ContactDetail>,
-    /// Who endorsed the content (`endorser`, ContactDetail, 0..*)
+    /// Who endorsed the content (`endorser`, `ContactDetail`, 0..*)
     pub endorser: Vec<ContactDetail>,
-    /// Additional documentation, citations, etc. (`relatedArtifact`, RelatedArtifact, 0..*)
+    /// Additional documentation, citations, etc. (`relatedArtifact`, `RelatedArtifact`, 0..*)
     pub related_artifact: Vec<RelatedArtifact>,
-    /// Type of synthesis (`synthesisType`, CodeableConcept, 0..1)
+    /// Type of synthesis (`synthesisType`, `CodeableConcept`, 0..1)
     pub synthesis_type: Option<CodeableConcept>,
-    /// Type of study (`studyType`, CodeableConcept, 0..1)
+    /// Type of study (`studyType`, `CodeableConcept`, 0..1)
     pub study_type: Option<CodeableConcept>,
-    /// What population? (`population`, Reference, 1..1)
+    /// What population? (`population`, `Reference`, 1..1)
     pub population: Option<Reference>,
-    /// What exposure? (`exposure`, Reference, 1..1)
+    /// What exposure? (`exposure`, `Reference`, 1..1)
     pub exposure: Option<Reference>,
-    /// What comparison exposure? (`exposureAlternative`, Reference, 1..1)
+    /// What comparison exposure? (`exposureAlternative`, `Reference`, 1..1)
     pub exposure_alternative: Option<Reference>,
-    /// What outcome? (`outcome`, Reference, 1..1)
+    /// What outcome? (`outcome`, `Reference`, 1..1)
     pub outcome: Option<Reference>,
-    /// What sample size was involved? (`sampleSize`, BackboneElement, 0..1)
+    /// What sample size was involved? (`sampleSize`, `BackboneElement`, 0..1)
     pub sample_size: Option<EffectEvidenceSynthesisSampleSize>,
-    /// What was the result per exposure? (`resultsByExposure`, BackboneElement, 0..*)
+    /// What was the result per exposure? (`resultsByExposure`, `BackboneElement`, 0..*)
     pub results_by_exposure: Vec<EffectEvidenceSynthesisResultsByExposure>,
-    /// What was the estimated effect (`effectEstimate`, BackboneElement, 0..*)
+    /// What was the estimated effect (`effectEstimate`, `BackboneElement`, 0..*)
     pub effect_estimate: Vec<EffectEvidenceSynthesisEffectEstimate>,
-    /// How certain is the effect (`certainty`, BackboneElement, 0..*)
+    /// How certain is the effect (`certainty`, `BackboneElement`, 0..*)
     pub certainty: Vec<EffectEvidenceSynthesisCertainty>,
 }
 
@@ -243,17 +243,17 @@ impl ToJson for EffectEvidenceSynthesis {
 /// FHIR element `EffectEvidenceSynthesis.sampleSize`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EffectEvidenceSynthesisSampleSize {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Description of sample size (`description`, string, 0..1)
+    /// Description of sample size (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// How many studies? (`numberOfStudies`, integer, 0..1)
+    /// How many studies? (`numberOfStudies`, `integer`, 0..1)
     pub number_of_studies: Option<Primitive<i32>>,
-    /// How many participants? (`numberOfParticipants`, integer, 0..1)
+    /// How many participants? (`numberOfParticipants`, `integer`, 0..1)
     pub number_of_participants: Option<Primitive<i32>>,
 }
 
@@ -299,19 +299,19 @@ impl ToJson for EffectEvidenceSynthesisSampleSize {
 /// FHIR element `EffectEvidenceSynthesis.resultsByExposure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EffectEvidenceSynthesisResultsByExposure {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Description of results by exposure (`description`, string, 0..1)
+    /// Description of results by exposure (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// exposure | exposure-alternative (`exposureState`, code, 0..1)
+    /// exposure | exposure-alternative (`exposureState`, `code`, 0..1)
     pub exposure_state: Option<Primitive<String>>,
-    /// Variant exposure states (`variantState`, CodeableConcept, 0..1)
+    /// Variant exposure states (`variantState`, `CodeableConcept`, 0..1)
     pub variant_state: Option<CodeableConcept>,
-    /// Risk evidence synthesis (`riskEvidenceSynthesis`, Reference, 1..1)
+    /// Risk evidence synthesis (`riskEvidenceSynthesis`, `Reference`, 1..1)
     pub risk_evidence_synthesis: Option<Reference>,
 }
 
@@ -363,23 +363,23 @@ impl ToJson for EffectEvidenceSynthesisResultsByExposure {
 /// FHIR element `EffectEvidenceSynthesis.effectEstimate`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EffectEvidenceSynthesisEffectEstimate {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Description of effect estimate (`description`, string, 0..1)
+    /// Description of effect estimate (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Type of efffect estimate (`type`, CodeableConcept, 0..1)
+    /// Type of efffect estimate (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Variant exposure states (`variantState`, CodeableConcept, 0..1)
+    /// Variant exposure states (`variantState`, `CodeableConcept`, 0..1)
     pub variant_state: Option<CodeableConcept>,
-    /// Point estimate (`value`, decimal, 0..1)
+    /// Point estimate (`value`, `decimal`, 0..1)
     pub value: Option<Primitive<Decimal>>,
-    /// What unit is the outcome described in? (`unitOfMeasure`, CodeableConcept, 0..1)
+    /// What unit is the outcome described in? (`unitOfMeasure`, `CodeableConcept`, 0..1)
     pub unit_of_measure: Option<CodeableConcept>,
-    /// How precise the estimate is (`precisionEstimate`, BackboneElement, 0..*)
+    /// How precise the estimate is (`precisionEstimate`, `BackboneElement`, 0..*)
     pub precision_estimate: Vec<EffectEvidenceSynthesisEffectEstimatePrecisionEstimate>,
 }
 
@@ -430,19 +430,19 @@ impl ToJson for EffectEvidenceSynthesisEffectEstimate {
 /// FHIR element `EffectEvidenceSynthesis.effectEstimate.precisionEstimate`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EffectEvidenceSynthesisEffectEstimatePrecisionEstimate {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of precision estimate (`type`, CodeableConcept, 0..1)
+    /// Type of precision estimate (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Level of confidence interval (`level`, decimal, 0..1)
+    /// Level of confidence interval (`level`, `decimal`, 0..1)
     pub level: Option<Primitive<Decimal>>,
-    /// Lower bound (`from`, decimal, 0..1)
+    /// Lower bound (`from`, `decimal`, 0..1)
     pub from: Option<Primitive<Decimal>>,
-    /// Upper bound (`to`, decimal, 0..1)
+    /// Upper bound (`to`, `decimal`, 0..1)
     pub to: Option<Primitive<Decimal>>,
 }
 
@@ -494,17 +494,17 @@ impl ToJson for EffectEvidenceSynthesisEffectEstimatePrecisionEstimate {
 /// FHIR element `EffectEvidenceSynthesis.certainty`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EffectEvidenceSynthesisCertainty {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Certainty rating (`rating`, CodeableConcept, 0..*)
+    /// Certainty rating (`rating`, `CodeableConcept`, 0..*)
     pub rating: Vec<CodeableConcept>,
-    /// Used for footnotes or explanatory notes (`note`, Annotation, 0..*)
+    /// Used for footnotes or explanatory notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// A component that contributes to the overall certainty (`certaintySubcomponent`, BackboneElement, 0..*)
+    /// A component that contributes to the overall certainty (`certaintySubcomponent`, `BackboneElement`, 0..*)
     pub certainty_subcomponent: Vec<EffectEvidenceSynthesisCertaintyCertaintySubcomponent>,
 }
 
@@ -547,17 +547,17 @@ impl ToJson for EffectEvidenceSynthesisCertainty {
 /// FHIR element `EffectEvidenceSynthesis.certainty.certaintySubcomponent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EffectEvidenceSynthesisCertaintyCertaintySubcomponent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of subcomponent of certainty rating (`type`, CodeableConcept, 0..1)
+    /// Type of subcomponent of certainty rating (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Subcomponent certainty rating (`rating`, CodeableConcept, 0..*)
+    /// Subcomponent certainty rating (`rating`, `CodeableConcept`, 0..*)
     pub rating: Vec<CodeableConcept>,
-    /// Used for footnotes or explanatory notes (`note`, Annotation, 0..*)
+    /// Used for footnotes or explanatory notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 

@@ -14,67 +14,67 @@ use crate::model::*;
 /// FHIR element `Encounter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Encounter {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifier(s) by which this encounter is known (`identifier`, Identifier, 0..*)
+    /// Identifier(s) by which this encounter is known (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// planned | arrived | triaged | in-progress | onleave | finished | cancelled + (`status`, code, 1..1)
+    /// planned | arrived | triaged | in-progress | onleave | finished | cancelled + (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// List of past encounter statuses (`statusHistory`, BackboneElement, 0..*)
+    /// List of past encounter statuses (`statusHistory`, `BackboneElement`, 0..*)
     pub status_history: Vec<EncounterStatusHistory>,
-    /// Classification of patient encounter (`class`, Coding, 1..1)
+    /// Classification of patient encounter (`class`, `Coding`, 1..1)
     pub class: Option<Coding>,
-    /// List of past encounter classes (`classHistory`, BackboneElement, 0..*)
+    /// List of past encounter classes (`classHistory`, `BackboneElement`, 0..*)
     pub class_history: Vec<EncounterClassHistory>,
-    /// Specific type of encounter (`type`, CodeableConcept, 0..*)
+    /// Specific type of encounter (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Specific type of service (`serviceType`, CodeableConcept, 0..1)
+    /// Specific type of service (`serviceType`, `CodeableConcept`, 0..1)
     pub service_type: Option<CodeableConcept>,
-    /// Indicates the urgency of the encounter (`priority`, CodeableConcept, 0..1)
+    /// Indicates the urgency of the encounter (`priority`, `CodeableConcept`, 0..1)
     pub priority: Option<CodeableConcept>,
-    /// The patient or group present at the encounter (`subject`, Reference, 0..1)
+    /// The patient or group present at the encounter (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Episode(s) of care that this encounter should be recorded against (`episodeOfCare`, Reference, 0..*)
+    /// Episode(s) of care that this encounter should be recorded against (`episodeOfCare`, `Reference`, 0..*)
     pub episode_of_care: Vec<Reference>,
-    /// The ServiceRequest that initiated this encounter (`basedOn`, Reference, 0..*)
+    /// The ServiceRequest that initiated this encounter (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// List of participants involved in the encounter (`participant`, BackboneElement, 0..*)
+    /// List of participants involved in the encounter (`participant`, `BackboneElement`, 0..*)
     pub participant: Vec<EncounterParticipant>,
-    /// The appointment that scheduled this encounter (`appointment`, Reference, 0..*)
+    /// The appointment that scheduled this encounter (`appointment`, `Reference`, 0..*)
     pub appointment: Vec<Reference>,
-    /// The start and end time of the encounter (`period`, Period, 0..1)
+    /// The start and end time of the encounter (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Quantity of time the encounter lasted (less time absent) (`length`, Duration, 0..1)
+    /// Quantity of time the encounter lasted (less time absent) (`length`, `Duration`, 0..1)
     pub length: Option<Duration>,
-    /// Coded reason the encounter takes place (`reasonCode`, CodeableConcept, 0..*)
+    /// Coded reason the encounter takes place (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Reason the encounter takes place (reference) (`reasonReference`, Reference, 0..*)
+    /// Reason the encounter takes place (reference) (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// The list of diagnosis relevant to this encounter (`diagnosis`, BackboneElement, 0..*)
+    /// The list of diagnosis relevant to this encounter (`diagnosis`, `BackboneElement`, 0..*)
     pub diagnosis: Vec<EncounterDiagnosis>,
-    /// The set of accounts that may be used for billing for this Encounter (`account`, Reference, 0..*)
+    /// The set of accounts that may be used for billing for this Encounter (`account`, `Reference`, 0..*)
     pub account: Vec<Reference>,
-    /// Details about the admission to a healthcare service (`hospitalization`, BackboneElement, 0..1)
+    /// Details about the admission to a healthcare service (`hospitalization`, `BackboneElement`, 0..1)
     pub hospitalization: Option<EncounterHospitalization>,
-    /// List of locations where the patient has been (`location`, BackboneElement, 0..*)
+    /// List of locations where the patient has been (`location`, `BackboneElement`, 0..*)
     pub location: Vec<EncounterLocation>,
-    /// The organization (facility) responsible for this encounter (`serviceProvider`, Reference, 0..1)
+    /// The organization (facility) responsible for this encounter (`serviceProvider`, `Reference`, 0..1)
     pub service_provider: Option<Reference>,
-    /// Another Encounter this encounter is part of (`partOf`, Reference, 0..1)
+    /// Another Encounter this encounter is part of (`partOf`, `Reference`, 0..1)
     pub part_of: Option<Reference>,
 }
 
@@ -182,15 +182,15 @@ impl ToJson for Encounter {
 /// FHIR element `Encounter.statusHistory`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncounterStatusHistory {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// planned | arrived | triaged | in-progress | onleave | finished | cancelled + (`status`, code, 1..1)
+    /// planned | arrived | triaged | in-progress | onleave | finished | cancelled + (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// The time that the episode was in the specified status (`period`, Period, 1..1)
+    /// The time that the episode was in the specified status (`period`, `Period`, 1..1)
     pub period: Option<Period>,
 }
 
@@ -234,15 +234,15 @@ impl ToJson for EncounterStatusHistory {
 /// FHIR element `Encounter.classHistory`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncounterClassHistory {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// inpatient | outpatient | ambulatory | emergency + (`class`, Coding, 1..1)
+    /// inpatient | outpatient | ambulatory | emergency + (`class`, `Coding`, 1..1)
     pub class: Option<Coding>,
-    /// The time that the episode was in the specified class (`period`, Period, 1..1)
+    /// The time that the episode was in the specified class (`period`, `Period`, 1..1)
     pub period: Option<Period>,
 }
 
@@ -285,17 +285,17 @@ impl ToJson for EncounterClassHistory {
 /// FHIR element `Encounter.participant`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncounterParticipant {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Role of participant in encounter (`type`, CodeableConcept, 0..*)
+    /// Role of participant in encounter (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Period of time during the encounter that the participant participated (`period`, Period, 0..1)
+    /// Period of time during the encounter that the participant participated (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Persons involved in the encounter other than the patient (`individual`, Reference, 0..1)
+    /// Persons involved in the encounter other than the patient (`individual`, `Reference`, 0..1)
     pub individual: Option<Reference>,
 }
 
@@ -338,17 +338,17 @@ impl ToJson for EncounterParticipant {
 /// FHIR element `Encounter.diagnosis`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncounterDiagnosis {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The diagnosis or procedure relevant to the encounter (`condition`, Reference, 1..1)
+    /// The diagnosis or procedure relevant to the encounter (`condition`, `Reference`, 1..1)
     pub condition: Option<Reference>,
-    /// Role that this diagnosis has within the encounter (e.g. admission, billing, discharge …) (`use`, CodeableConcept, 0..1)
+    /// Role that this diagnosis has within the encounter (e.g. admission, billing, discharge …) (`use`, `CodeableConcept`, 0..1)
     pub use_: Option<CodeableConcept>,
-    /// Ranking of the diagnosis (for each role type) (`rank`, positiveInt, 0..1)
+    /// Ranking of the diagnosis (for each role type) (`rank`, `positiveInt`, 0..1)
     pub rank: Option<Primitive<u32>>,
 }
 
@@ -393,29 +393,29 @@ impl ToJson for EncounterDiagnosis {
 /// FHIR element `Encounter.hospitalization`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncounterHospitalization {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Pre-admission identifier (`preAdmissionIdentifier`, Identifier, 0..1)
+    /// Pre-admission identifier (`preAdmissionIdentifier`, `Identifier`, 0..1)
     pub pre_admission_identifier: Option<Identifier>,
-    /// The location/organization from which the patient came before admission (`origin`, Reference, 0..1)
+    /// The location/organization from which the patient came before admission (`origin`, `Reference`, 0..1)
     pub origin: Option<Reference>,
-    /// From where patient was admitted (physician referral, transfer) (`admitSource`, CodeableConcept, 0..1)
+    /// From where patient was admitted (physician referral, transfer) (`admitSource`, `CodeableConcept`, 0..1)
     pub admit_source: Option<CodeableConcept>,
-    /// The type of hospital re-admission that has occurred (if any). If the value is absent, then this is not identified as a readmission (`reAdmission`, CodeableConcept, 0..1)
+    /// The type of hospital re-admission that has occurred (if any). If the value is absent, then this is not identified as a readmission (`reAdmission`, `CodeableConcept`, 0..1)
     pub re_admission: Option<CodeableConcept>,
-    /// Diet preferences reported by the patient (`dietPreference`, CodeableConcept, 0..*)
+    /// Diet preferences reported by the patient (`dietPreference`, `CodeableConcept`, 0..*)
     pub diet_preference: Vec<CodeableConcept>,
-    /// Special courtesies (VIP, board member) (`specialCourtesy`, CodeableConcept, 0..*)
+    /// Special courtesies (VIP, board member) (`specialCourtesy`, `CodeableConcept`, 0..*)
     pub special_courtesy: Vec<CodeableConcept>,
-    /// Wheelchair, translator, stretcher, etc. (`specialArrangement`, CodeableConcept, 0..*)
+    /// Wheelchair, translator, stretcher, etc. (`specialArrangement`, `CodeableConcept`, 0..*)
     pub special_arrangement: Vec<CodeableConcept>,
-    /// Location/organization to which the patient is discharged (`destination`, Reference, 0..1)
+    /// Location/organization to which the patient is discharged (`destination`, `Reference`, 0..1)
     pub destination: Option<Reference>,
-    /// Category or kind of location after discharge (`dischargeDisposition`, CodeableConcept, 0..1)
+    /// Category or kind of location after discharge (`dischargeDisposition`, `CodeableConcept`, 0..1)
     pub discharge_disposition: Option<CodeableConcept>,
 }
 
@@ -470,19 +470,19 @@ impl ToJson for EncounterHospitalization {
 /// FHIR element `Encounter.location`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EncounterLocation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Location the encounter takes place (`location`, Reference, 1..1)
+    /// Location the encounter takes place (`location`, `Reference`, 1..1)
     pub location: Option<Reference>,
-    /// planned | active | reserved | completed (`status`, code, 0..1)
+    /// planned | active | reserved | completed (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// The physical type of the location (usually the level in the location hierachy - bed room ward etc.) (`physicalType`, CodeableConcept, 0..1)
+    /// The physical type of the location (usually the level in the location hierachy - bed room ward etc.) (`physicalType`, `CodeableConcept`, 0..1)
     pub physical_type: Option<CodeableConcept>,
-    /// Time period during which the patient was present at the location (`period`, Period, 0..1)
+    /// Time period during which the patient was present at the location (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 

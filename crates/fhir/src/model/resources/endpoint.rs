@@ -14,43 +14,43 @@ use crate::model::*;
 /// FHIR element `Endpoint`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Endpoint {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifies this endpoint across multiple systems (`identifier`, Identifier, 0..*)
+    /// Identifies this endpoint across multiple systems (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | suspended | error | off | entered-in-error | test (`status`, code, 1..1)
+    /// active | suspended | error | off | entered-in-error | test (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Protocol/Profile/Standard to be used with this endpoint connection (`connectionType`, Coding, 1..1)
+    /// Protocol/Profile/Standard to be used with this endpoint connection (`connectionType`, `Coding`, 1..1)
     pub connection_type: Option<Coding>,
-    /// A name that this endpoint can be identified by (`name`, string, 0..1)
+    /// A name that this endpoint can be identified by (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Organization that manages this endpoint (might not be the organization that exposes the endpoint) (`managingOrganization`, Reference, 0..1)
+    /// Organization that manages this endpoint (might not be the organization that exposes the endpoint) (`managingOrganization`, `Reference`, 0..1)
     pub managing_organization: Option<Reference>,
-    /// Contact details for source (e.g. troubleshooting) (`contact`, ContactPoint, 0..*)
+    /// Contact details for source (e.g. troubleshooting) (`contact`, `ContactPoint`, 0..*)
     pub contact: Vec<ContactPoint>,
-    /// Interval the endpoint is expected to be operational (`period`, Period, 0..1)
+    /// Interval the endpoint is expected to be operational (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// The type of content that may be used at this endpoint (e.g. XDS Discharge summaries) (`payloadType`, CodeableConcept, 1..*)
+    /// The type of content that may be used at this endpoint (e.g. XDS Discharge summaries) (`payloadType`, `CodeableConcept`, 1..*)
     pub payload_type: Vec<CodeableConcept>,
-    /// Mimetype to send. If not specified, the content could be anything (including no payload, if the connectionType defined this) (`payloadMimeType`, code, 0..*)
+    /// Mimetype to send. If not specified, the content could be anything (including no payload, if the connectionType defined this) (`payloadMimeType`, `code`, 0..*)
     pub payload_mime_type: Vec<Primitive<String>>,
-    /// The technical base address for connecting to this endpoint (`address`, url, 1..1)
+    /// The technical base address for connecting to this endpoint (`address`, `url`, 1..1)
     pub address: Option<Primitive<String>>,
-    /// Usage depends on the channel type (`header`, string, 0..*)
+    /// Usage depends on the channel type (`header`, `string`, 0..*)
     pub header: Vec<Primitive<String>>,
 }
 

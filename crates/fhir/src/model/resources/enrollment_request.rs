@@ -14,35 +14,35 @@ use crate::model::*;
 /// FHIR element `EnrollmentRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnrollmentRequest {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier (`identifier`, Identifier, 0..*)
+    /// Business Identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | cancelled | draft | entered-in-error (`status`, code, 0..1)
+    /// active | cancelled | draft | entered-in-error (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// Creation date (`created`, dateTime, 0..1)
+    /// Creation date (`created`, `dateTime`, 0..1)
     pub created: Option<Primitive<String>>,
-    /// Target (`insurer`, Reference, 0..1)
+    /// Target (`insurer`, `Reference`, 0..1)
     pub insurer: Option<Reference>,
-    /// Responsible practitioner (`provider`, Reference, 0..1)
+    /// Responsible practitioner (`provider`, `Reference`, 0..1)
     pub provider: Option<Reference>,
-    /// The subject to be enrolled (`candidate`, Reference, 0..1)
+    /// The subject to be enrolled (`candidate`, `Reference`, 0..1)
     pub candidate: Option<Reference>,
-    /// Insurance information (`coverage`, Reference, 0..1)
+    /// Insurance information (`coverage`, `Reference`, 0..1)
     pub coverage: Option<Reference>,
 }
 

@@ -14,45 +14,45 @@ use crate::model::*;
 /// FHIR element `EpisodeOfCare`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EpisodeOfCare {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier(s) relevant for this EpisodeOfCare (`identifier`, Identifier, 0..*)
+    /// Business Identifier(s) relevant for this EpisodeOfCare (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// planned | waitlist | active | onhold | finished | cancelled | entered-in-error (`status`, code, 1..1)
+    /// planned | waitlist | active | onhold | finished | cancelled | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Past list of status codes (the current status may be included to cover the start date of the status) (`statusHistory`, BackboneElement, 0..*)
+    /// Past list of status codes (the current status may be included to cover the start date of the status) (`statusHistory`, `BackboneElement`, 0..*)
     pub status_history: Vec<EpisodeOfCareStatusHistory>,
-    /// Type/class - e.g. specialist referral, disease management (`type`, CodeableConcept, 0..*)
+    /// Type/class - e.g. specialist referral, disease management (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// The list of diagnosis relevant to this episode of care (`diagnosis`, BackboneElement, 0..*)
+    /// The list of diagnosis relevant to this episode of care (`diagnosis`, `BackboneElement`, 0..*)
     pub diagnosis: Vec<EpisodeOfCareDiagnosis>,
-    /// The patient who is the focus of this episode of care (`patient`, Reference, 1..1)
+    /// The patient who is the focus of this episode of care (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Organization that assumes care (`managingOrganization`, Reference, 0..1)
+    /// Organization that assumes care (`managingOrganization`, `Reference`, 0..1)
     pub managing_organization: Option<Reference>,
-    /// Interval during responsibility is assumed (`period`, Period, 0..1)
+    /// Interval during responsibility is assumed (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Originating Referral Request(s) (`referralRequest`, Reference, 0..*)
+    /// Originating Referral Request(s) (`referralRequest`, `Reference`, 0..*)
     pub referral_request: Vec<Reference>,
-    /// Care manager/care coordinator for the patient (`careManager`, Reference, 0..1)
+    /// Care manager/care coordinator for the patient (`careManager`, `Reference`, 0..1)
     pub care_manager: Option<Reference>,
-    /// Other practitioners facilitating this episode of care (`team`, Reference, 0..*)
+    /// Other practitioners facilitating this episode of care (`team`, `Reference`, 0..*)
     pub team: Vec<Reference>,
-    /// The set of accounts that may be used for billing for this EpisodeOfCare (`account`, Reference, 0..*)
+    /// The set of accounts that may be used for billing for this EpisodeOfCare (`account`, `Reference`, 0..*)
     pub account: Vec<Reference>,
 }
 
@@ -138,15 +138,15 @@ impl ToJson for EpisodeOfCare {
 /// FHIR element `EpisodeOfCare.statusHistory`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EpisodeOfCareStatusHistory {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// planned | waitlist | active | onhold | finished | cancelled | entered-in-error (`status`, code, 1..1)
+    /// planned | waitlist | active | onhold | finished | cancelled | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Duration the EpisodeOfCare was in the specified status (`period`, Period, 1..1)
+    /// Duration the EpisodeOfCare was in the specified status (`period`, `Period`, 1..1)
     pub period: Option<Period>,
 }
 
@@ -190,17 +190,17 @@ impl ToJson for EpisodeOfCareStatusHistory {
 /// FHIR element `EpisodeOfCare.diagnosis`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EpisodeOfCareDiagnosis {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Conditions/problems/diagnoses this episode of care is for (`condition`, Reference, 1..1)
+    /// Conditions/problems/diagnoses this episode of care is for (`condition`, `Reference`, 1..1)
     pub condition: Option<Reference>,
-    /// Role that this diagnosis has within the episode of care (e.g. admission, billing, discharge …) (`role`, CodeableConcept, 0..1)
+    /// Role that this diagnosis has within the episode of care (e.g. admission, billing, discharge …) (`role`, `CodeableConcept`, 0..1)
     pub role: Option<CodeableConcept>,
-    /// Ranking of the diagnosis (for each role type) (`rank`, positiveInt, 0..1)
+    /// Ranking of the diagnosis (for each role type) (`rank`, `positiveInt`, 0..1)
     pub rank: Option<Primitive<u32>>,
 }
 

@@ -14,77 +14,77 @@ use crate::model::*;
 /// FHIR element `Evidence`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this evidence, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this evidence, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the evidence (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the evidence (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the evidence (`version`, string, 0..1)
+    /// Business version of the evidence (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this evidence (computer friendly) (`name`, string, 0..1)
+    /// Name for this evidence (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this evidence (human friendly) (`title`, string, 0..1)
+    /// Name for this evidence (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Title for use in informal contexts (`shortTitle`, string, 0..1)
+    /// Title for use in informal contexts (`shortTitle`, `string`, 0..1)
     pub short_title: Option<Primitive<String>>,
-    /// Subordinate title of the Evidence (`subtitle`, string, 0..1)
+    /// Subordinate title of the Evidence (`subtitle`, `string`, 0..1)
     pub subtitle: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the evidence (`description`, markdown, 0..1)
+    /// Natural language description of the evidence (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Used for footnotes or explanatory notes (`note`, Annotation, 0..*)
+    /// Used for footnotes or explanatory notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for evidence (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for evidence (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the evidence was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the evidence was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the evidence was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the evidence was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the evidence is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the evidence is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// The category of the Evidence, such as Education, Treatment, Assessment, etc. (`topic`, CodeableConcept, 0..*)
+    /// The category of the Evidence, such as Education, Treatment, Assessment, etc. (`topic`, `CodeableConcept`, 0..*)
     pub topic: Vec<CodeableConcept>,
-    /// Who authored the content (`author`, ContactDetail, 0..*)
+    /// Who authored the content (`author`, `ContactDetail`, 0..*)
     pub author: Vec<ContactDetail>,
-    /// Who edited the content (`editor`, ContactDetail, 0..*)
+    /// Who edited the content (`editor`, `ContactDetail`, 0..*)
     pub editor: Vec<ContactDetail>,
-    /// Who reviewed the content (`reviewer`, ContactDetail, 0..*)
+    /// Who reviewed the content (`reviewer`, `ContactDetail`, 0..*)
     pub reviewer: Vec<ContactDetail>,
-    /// Who endorsed the content (`endorser`, ContactDetail, 0..*)
+    /// Who endorsed the content (`endorser`, `ContactDetail`, 0..*)
     pub endorser: Vec<ContactDetail>,
-    /// Additional documentation, citations, etc. (`relatedArtifact`, RelatedArtifact, 0..*)
+    /// Additional documentation, citations, etc. (`relatedArtifact`, `RelatedArtifact`, 0..*)
     pub related_artifact: Vec<RelatedArtifact>,
-    /// What population? (`exposureBackground`, Reference, 1..1)
+    /// What population? (`exposureBackground`, `Reference`, 1..1)
     pub exposure_background: Option<Reference>,
-    /// What exposure? (`exposureVariant`, Reference, 0..*)
+    /// What exposure? (`exposureVariant`, `Reference`, 0..*)
     pub exposure_variant: Vec<Reference>,
-    /// What outcome? (`outcome`, Reference, 0..*)
+    /// What outcome? (`outcome`, `Reference`, 0..*)
     pub outcome: Vec<Reference>,
 }
 

@@ -14,75 +14,75 @@ use crate::model::*;
 /// FHIR element `EvidenceVariable`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EvidenceVariable {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this evidence variable, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this evidence variable, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the evidence variable (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the evidence variable (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the evidence variable (`version`, string, 0..1)
+    /// Business version of the evidence variable (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this evidence variable (computer friendly) (`name`, string, 0..1)
+    /// Name for this evidence variable (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this evidence variable (human friendly) (`title`, string, 0..1)
+    /// Name for this evidence variable (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Title for use in informal contexts (`shortTitle`, string, 0..1)
+    /// Title for use in informal contexts (`shortTitle`, `string`, 0..1)
     pub short_title: Option<Primitive<String>>,
-    /// Subordinate title of the EvidenceVariable (`subtitle`, string, 0..1)
+    /// Subordinate title of the EvidenceVariable (`subtitle`, `string`, 0..1)
     pub subtitle: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the evidence variable (`description`, markdown, 0..1)
+    /// Natural language description of the evidence variable (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Used for footnotes or explanatory notes (`note`, Annotation, 0..*)
+    /// Used for footnotes or explanatory notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for evidence variable (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for evidence variable (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the evidence variable was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the evidence variable was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the evidence variable was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the evidence variable was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the evidence variable is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the evidence variable is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// The category of the EvidenceVariable, such as Education, Treatment, Assessment, etc. (`topic`, CodeableConcept, 0..*)
+    /// The category of the EvidenceVariable, such as Education, Treatment, Assessment, etc. (`topic`, `CodeableConcept`, 0..*)
     pub topic: Vec<CodeableConcept>,
-    /// Who authored the content (`author`, ContactDetail, 0..*)
+    /// Who authored the content (`author`, `ContactDetail`, 0..*)
     pub author: Vec<ContactDetail>,
-    /// Who edited the content (`editor`, ContactDetail, 0..*)
+    /// Who edited the content (`editor`, `ContactDetail`, 0..*)
     pub editor: Vec<ContactDetail>,
-    /// Who reviewed the content (`reviewer`, ContactDetail, 0..*)
+    /// Who reviewed the content (`reviewer`, `ContactDetail`, 0..*)
     pub reviewer: Vec<ContactDetail>,
-    /// Who endorsed the content (`endorser`, ContactDetail, 0..*)
+    /// Who endorsed the content (`endorser`, `ContactDetail`, 0..*)
     pub endorser: Vec<ContactDetail>,
-    /// Additional documentation, citations, etc. (`relatedArtifact`, RelatedArtifact, 0..*)
+    /// Additional documentation, citations, etc. (`relatedArtifact`, `RelatedArtifact`, 0..*)
     pub related_artifact: Vec<RelatedArtifact>,
-    /// dichotomous | continuous | descriptive (`type`, code, 0..1)
+    /// dichotomous | continuous | descriptive (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// A defining factor of the EvidenceVariable (`characteristic`, BackboneElement, 0..*)
+    /// A defining factor of the EvidenceVariable (`characteristic`, `BackboneElement`, 0..*)
     pub characteristic: Vec<EvidenceVariableCharacteristic>,
 }
 
@@ -210,40 +210,40 @@ impl ToJson for EvidenceVariable {
 /// FHIR element `EvidenceVariable.characteristic`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EvidenceVariableCharacteristic {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Label for internal linking (`linkId`, id, 0..1)
+    /// Label for internal linking (`linkId`, `id`, 0..1)
     pub link_id: Option<Primitive<String>>,
-    /// Natural language description of the characteristic (`description`, markdown, 0..1)
+    /// Natural language description of the characteristic (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Used for footnotes or explanatory notes (`note`, Annotation, 0..*)
+    /// Used for footnotes or explanatory notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Whether the characteristic is an inclusion criterion or exclusion criterion (`exclude`, boolean, 0..1)
+    /// Whether the characteristic is an inclusion criterion or exclusion criterion (`exclude`, `boolean`, 0..1)
     pub exclude: Option<Primitive<bool>>,
-    /// Defines the characteristic (without using type and value) by a Reference (`definitionReference`, Reference, 0..1)
+    /// Defines the characteristic (without using type and value) by a Reference (`definitionReference`, `Reference`, 0..1)
     pub definition_reference: Option<Reference>,
-    /// Defines the characteristic (without using type and value) by a Canonical (`definitionCanonical`, canonical, 0..1)
+    /// Defines the characteristic (without using type and value) by a Canonical (`definitionCanonical`, `canonical`, 0..1)
     pub definition_canonical: Option<Primitive<String>>,
-    /// Defines the characteristic (without using type and value) by a CodeableConcept (`definitionCodeableConcept`, CodeableConcept, 0..1)
+    /// Defines the characteristic (without using type and value) by a CodeableConcept (`definitionCodeableConcept`, `CodeableConcept`, 0..1)
     pub definition_codeable_concept: Option<CodeableConcept>,
-    /// Defines the characteristic (without using type and value) by an expression (`definitionExpression`, Expression, 0..1)
+    /// Defines the characteristic (without using type and value) by an expression (`definitionExpression`, `Expression`, 0..1)
     pub definition_expression: Option<Expression>,
-    /// Defines the characteristic (without using type and value) by an id (`definitionId`, id, 0..1)
+    /// Defines the characteristic (without using type and value) by an id (`definitionId`, `id`, 0..1)
     pub definition_id: Option<Primitive<String>>,
-    /// Defines the characteristic using type and value (`definitionByTypeAndValue`, BackboneElement, 0..1)
+    /// Defines the characteristic using type and value (`definitionByTypeAndValue`, `BackboneElement`, 0..1)
     pub definition_by_type_and_value:
         Option<EvidenceVariableCharacteristicDefinitionByTypeAndValue>,
-    /// Used to specify how two or more characteristics are combined (`definitionByCombination`, BackboneElement, 0..1)
+    /// Used to specify how two or more characteristics are combined (`definitionByCombination`, `BackboneElement`, 0..1)
     pub definition_by_combination: Option<EvidenceVariableCharacteristicDefinitionByCombination>,
-    /// Number of occurrences meeting the characteristic (`instances`[x], Quantity | Range, 0..1)
+    /// Number of occurrences meeting the characteristic (`instances[x]`, `Quantity | Range`, 0..1)
     pub instances: Option<EvidenceVariableCharacteristicInstances>,
-    /// Length of time in which the characteristic is met (`duration`[x], Quantity | Range, 0..1)
+    /// Length of time in which the characteristic is met (`duration[x]`, `Quantity | Range`, 0..1)
     pub duration: Option<EvidenceVariableCharacteristicDuration>,
-    /// Timing in which the characteristic is determined (`timeFromEvent`, BackboneElement, 0..*)
+    /// Timing in which the characteristic is determined (`timeFromEvent`, `BackboneElement`, 0..*)
     pub time_from_event: Vec<EvidenceVariableCharacteristicTimeFromEvent>,
 }
 
@@ -328,21 +328,21 @@ impl ToJson for EvidenceVariableCharacteristic {
 /// FHIR element `EvidenceVariable.characteristic.definitionByTypeAndValue`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EvidenceVariableCharacteristicDefinitionByTypeAndValue {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Expresses the type of characteristic (`type`, CodeableConcept, 1..1)
+    /// Expresses the type of characteristic (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Method for how the characteristic value was determined (`method`, CodeableConcept, 0..*)
+    /// Method for how the characteristic value was determined (`method`, `CodeableConcept`, 0..*)
     pub method: Vec<CodeableConcept>,
-    /// Device used for determining characteristic (`device`, Reference, 0..1)
+    /// Device used for determining characteristic (`device`, `Reference`, 0..1)
     pub device: Option<Reference>,
-    /// Defines the characteristic when coupled with characteristic.type (`value`[x], CodeableConcept | boolean | Quantity | Range | Reference | id, 1..1)
+    /// Defines the characteristic when coupled with characteristic.type (`value[x]`, `CodeableConcept | boolean | Quantity | Range | Reference | id`, 1..1)
     pub value: Option<EvidenceVariableCharacteristicDefinitionByTypeAndValueValue>,
-    /// Reference point for valueQuantity or valueRange (`offset`, CodeableConcept, 0..1)
+    /// Reference point for valueQuantity or valueRange (`offset`, `CodeableConcept`, 0..1)
     pub offset: Option<CodeableConcept>,
 }
 
@@ -415,15 +415,15 @@ impl ToJson for EvidenceVariableCharacteristicDefinitionByTypeAndValue {
 /// FHIR element `EvidenceVariable.characteristic.definitionByCombination`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EvidenceVariableCharacteristicDefinitionByCombination {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// all-of | any-of | at-least | at-most | statistical | net-effect | dataset (`code`, code, 1..1)
+    /// all-of | any-of | at-least | at-most | statistical | net-effect | dataset (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Provides the value of "n" when "at-least" or "at-most" codes are used (`threshold`, positiveInt, 0..1)
+    /// Provides the value of "n" when "at-least" or "at-most" codes are used (`threshold`, `positiveInt`, 0..1)
     pub threshold: Option<Primitive<u32>>,
     /// A defining factor of the characteristic (`characteristic`, 1..*)
     pub characteristic: Vec<EvidenceVariableCharacteristic>,
@@ -484,21 +484,21 @@ impl ToJson for EvidenceVariableCharacteristicDefinitionByCombination {
 /// FHIR element `EvidenceVariable.characteristic.timeFromEvent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EvidenceVariableCharacteristicTimeFromEvent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Human readable description (`description`, markdown, 0..1)
+    /// Human readable description (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Used for footnotes or explanatory notes (`note`, Annotation, 0..*)
+    /// Used for footnotes or explanatory notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// The event used as a base point (reference point) in time (`event`[x], CodeableConcept | Reference | dateTime | id, 0..1)
+    /// The event used as a base point (reference point) in time (`event[x]`, `CodeableConcept | Reference | dateTime | id`, 0..1)
     pub event: Option<EvidenceVariableCharacteristicTimeFromEventEvent>,
-    /// Used to express the observation at a defined amount of time before or after the event (`quantity`, Quantity, 0..1)
+    /// Used to express the observation at a defined amount of time before or after the event (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Used to express the observation within a period before and/or after the event (`range`, Range, 0..1)
+    /// Used to express the observation within a period before and/or after the event (`range`, `Range`, 0..1)
     pub range: Option<Range>,
 }
 

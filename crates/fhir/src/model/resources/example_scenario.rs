@@ -14,55 +14,55 @@ use crate::model::*;
 /// FHIR element `ExampleScenario`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleScenario {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this example scenario, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this example scenario, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the example scenario (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the example scenario (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the example scenario (`version`, string, 0..1)
+    /// Business version of the example scenario (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this example scenario (computer friendly) (`name`, string, 0..1)
+    /// Name for this example scenario (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for example scenario (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for example scenario (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// The purpose of the example, e.g. to illustrate a scenario (`purpose`, markdown, 0..1)
+    /// The purpose of the example, e.g. to illustrate a scenario (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Actor participating in the resource (`actor`, BackboneElement, 0..*)
+    /// Actor participating in the resource (`actor`, `BackboneElement`, 0..*)
     pub actor: Vec<ExampleScenarioActor>,
-    /// Each resource and each version that is present in the workflow (`instance`, BackboneElement, 0..*)
+    /// Each resource and each version that is present in the workflow (`instance`, `BackboneElement`, 0..*)
     pub instance: Vec<ExampleScenarioInstance>,
-    /// Each major process - a group of operations (`process`, BackboneElement, 0..*)
+    /// Each major process - a group of operations (`process`, `BackboneElement`, 0..*)
     pub process: Vec<ExampleScenarioProcess>,
-    /// Another nested workflow (`workflow`, canonical, 0..*)
+    /// Another nested workflow (`workflow`, `canonical`, 0..*)
     pub workflow: Vec<Primitive<String>>,
 }
 
@@ -166,19 +166,19 @@ impl ToJson for ExampleScenario {
 /// FHIR element `ExampleScenario.actor`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleScenarioActor {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// ID or acronym of the actor (`actorId`, string, 1..1)
+    /// ID or acronym of the actor (`actorId`, `string`, 1..1)
     pub actor_id: Option<Primitive<String>>,
-    /// person | entity (`type`, code, 1..1)
+    /// person | entity (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// The name of the actor as shown in the page (`name`, string, 0..1)
+    /// The name of the actor as shown in the page (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// The description of the actor (`description`, markdown, 0..1)
+    /// The description of the actor (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
 }
 
@@ -229,23 +229,23 @@ impl ToJson for ExampleScenarioActor {
 /// FHIR element `ExampleScenario.instance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleScenarioInstance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The id of the resource for referencing (`resourceId`, string, 1..1)
+    /// The id of the resource for referencing (`resourceId`, `string`, 1..1)
     pub resource_id: Option<Primitive<String>>,
-    /// The type of the resource (`resourceType`, code, 1..1)
+    /// The type of the resource (`resourceType`, `code`, 1..1)
     pub resource_type: Option<Primitive<String>>,
-    /// A short name for the resource instance (`name`, string, 0..1)
+    /// A short name for the resource instance (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Human-friendly description of the resource instance (`description`, markdown, 0..1)
+    /// Human-friendly description of the resource instance (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// A specific version of the resource (`version`, BackboneElement, 0..*)
+    /// A specific version of the resource (`version`, `BackboneElement`, 0..*)
     pub version: Vec<ExampleScenarioInstanceVersion>,
-    /// Resources contained in the instance (`containedInstance`, BackboneElement, 0..*)
+    /// Resources contained in the instance (`containedInstance`, `BackboneElement`, 0..*)
     pub contained_instance: Vec<ExampleScenarioInstanceContainedInstance>,
 }
 
@@ -308,15 +308,15 @@ impl ToJson for ExampleScenarioInstance {
 /// FHIR element `ExampleScenario.instance.version`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleScenarioInstanceVersion {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The identifier of a specific version of a resource (`versionId`, string, 1..1)
+    /// The identifier of a specific version of a resource (`versionId`, `string`, 1..1)
     pub version_id: Option<Primitive<String>>,
-    /// The description of the resource version (`description`, markdown, 1..1)
+    /// The description of the resource version (`description`, `markdown`, 1..1)
     pub description: Option<Primitive<String>>,
 }
 
@@ -369,15 +369,15 @@ impl ToJson for ExampleScenarioInstanceVersion {
 /// FHIR element `ExampleScenario.instance.containedInstance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleScenarioInstanceContainedInstance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Each resource contained in the instance (`resourceId`, string, 1..1)
+    /// Each resource contained in the instance (`resourceId`, `string`, 1..1)
     pub resource_id: Option<Primitive<String>>,
-    /// A specific version of a resource contained in the instance (`versionId`, string, 0..1)
+    /// A specific version of a resource contained in the instance (`versionId`, `string`, 0..1)
     pub version_id: Option<Primitive<String>>,
 }
 
@@ -425,21 +425,21 @@ impl ToJson for ExampleScenarioInstanceContainedInstance {
 /// FHIR element `ExampleScenario.process`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleScenarioProcess {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The diagram title of the group of operations (`title`, string, 1..1)
+    /// The diagram title of the group of operations (`title`, `string`, 1..1)
     pub title: Option<Primitive<String>>,
-    /// A longer description of the group of operations (`description`, markdown, 0..1)
+    /// A longer description of the group of operations (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Description of initial status before the process starts (`preConditions`, markdown, 0..1)
+    /// Description of initial status before the process starts (`preConditions`, `markdown`, 0..1)
     pub pre_conditions: Option<Primitive<String>>,
-    /// Description of final status after the process ends (`postConditions`, markdown, 0..1)
+    /// Description of final status after the process ends (`postConditions`, `markdown`, 0..1)
     pub post_conditions: Option<Primitive<String>>,
-    /// Each step of the process (`step`, BackboneElement, 0..*)
+    /// Each step of the process (`step`, `BackboneElement`, 0..*)
     pub step: Vec<ExampleScenarioProcessStep>,
 }
 
@@ -491,19 +491,19 @@ impl ToJson for ExampleScenarioProcess {
 /// FHIR element `ExampleScenario.process.step`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleScenarioProcessStep {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
     /// Nested process (`process`, 0..*)
     pub process: Vec<ExampleScenarioProcess>,
-    /// If there is a pause in the flow (`pause`, boolean, 0..1)
+    /// If there is a pause in the flow (`pause`, `boolean`, 0..1)
     pub pause: Option<Primitive<bool>>,
-    /// Each interaction or action (`operation`, BackboneElement, 0..1)
+    /// Each interaction or action (`operation`, `BackboneElement`, 0..1)
     pub operation: Option<ExampleScenarioProcessStepOperation>,
-    /// Alternate non-typical step action (`alternative`, BackboneElement, 0..*)
+    /// Alternate non-typical step action (`alternative`, `BackboneElement`, 0..*)
     pub alternative: Vec<ExampleScenarioProcessStepAlternative>,
 }
 
@@ -549,27 +549,27 @@ impl ToJson for ExampleScenarioProcessStep {
 /// FHIR element `ExampleScenario.process.step.operation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleScenarioProcessStepOperation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The sequential number of the interaction (`number`, string, 1..1)
+    /// The sequential number of the interaction (`number`, `string`, 1..1)
     pub number: Option<Primitive<String>>,
-    /// The type of operation - CRUD (`type`, string, 0..1)
+    /// The type of operation - CRUD (`type`, `string`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// The human-friendly name of the interaction (`name`, string, 0..1)
+    /// The human-friendly name of the interaction (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Who starts the transaction (`initiator`, string, 0..1)
+    /// Who starts the transaction (`initiator`, `string`, 0..1)
     pub initiator: Option<Primitive<String>>,
-    /// Who receives the transaction (`receiver`, string, 0..1)
+    /// Who receives the transaction (`receiver`, `string`, 0..1)
     pub receiver: Option<Primitive<String>>,
-    /// A comment to be inserted in the diagram (`description`, markdown, 0..1)
+    /// A comment to be inserted in the diagram (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Whether the initiator is deactivated right after the transaction (`initiatorActive`, boolean, 0..1)
+    /// Whether the initiator is deactivated right after the transaction (`initiatorActive`, `boolean`, 0..1)
     pub initiator_active: Option<Primitive<bool>>,
-    /// Whether the receiver is deactivated right after the transaction (`receiverActive`, boolean, 0..1)
+    /// Whether the receiver is deactivated right after the transaction (`receiverActive`, `boolean`, 0..1)
     pub receiver_active: Option<Primitive<bool>>,
     /// Each resource instance used by the initiator (`request`, 0..1)
     pub request: Option<ExampleScenarioInstanceContainedInstance>,
@@ -643,15 +643,15 @@ impl ToJson for ExampleScenarioProcessStepOperation {
 /// FHIR element `ExampleScenario.process.step.alternative`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleScenarioProcessStepAlternative {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Label for alternative (`title`, string, 1..1)
+    /// Label for alternative (`title`, `string`, 1..1)
     pub title: Option<Primitive<String>>,
-    /// A human-readable description of each option (`description`, markdown, 0..1)
+    /// A human-readable description of each option (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
     /// What happens in each alternative option (`step`, 0..*)
     pub step: Vec<ExampleScenarioProcessStep>,

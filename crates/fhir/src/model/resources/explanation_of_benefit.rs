@@ -14,107 +14,107 @@ use crate::model::*;
 /// FHIR element `ExplanationOfBenefit`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefit {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for the resource (`identifier`, Identifier, 0..*)
+    /// Business Identifier for the resource (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | cancelled | draft | entered-in-error (`status`, code, 1..1)
+    /// active | cancelled | draft | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Category or discipline (`type`, CodeableConcept, 1..1)
+    /// Category or discipline (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// More granular claim type (`subType`, CodeableConcept, 0..1)
+    /// More granular claim type (`subType`, `CodeableConcept`, 0..1)
     pub sub_type: Option<CodeableConcept>,
-    /// claim | preauthorization | predetermination (`use`, code, 1..1)
+    /// claim | preauthorization | predetermination (`use`, `code`, 1..1)
     pub use_: Option<Primitive<String>>,
-    /// The recipient of the products and services (`patient`, Reference, 1..1)
+    /// The recipient of the products and services (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Relevant time frame for the claim (`billablePeriod`, Period, 0..1)
+    /// Relevant time frame for the claim (`billablePeriod`, `Period`, 0..1)
     pub billable_period: Option<Period>,
-    /// Response creation date (`created`, dateTime, 1..1)
+    /// Response creation date (`created`, `dateTime`, 1..1)
     pub created: Option<Primitive<String>>,
-    /// Author of the claim (`enterer`, Reference, 0..1)
+    /// Author of the claim (`enterer`, `Reference`, 0..1)
     pub enterer: Option<Reference>,
-    /// Party responsible for reimbursement (`insurer`, Reference, 1..1)
+    /// Party responsible for reimbursement (`insurer`, `Reference`, 1..1)
     pub insurer: Option<Reference>,
-    /// Party responsible for the claim (`provider`, Reference, 1..1)
+    /// Party responsible for the claim (`provider`, `Reference`, 1..1)
     pub provider: Option<Reference>,
-    /// Desired processing urgency (`priority`, CodeableConcept, 0..1)
+    /// Desired processing urgency (`priority`, `CodeableConcept`, 0..1)
     pub priority: Option<CodeableConcept>,
-    /// For whom to reserve funds (`fundsReserveRequested`, CodeableConcept, 0..1)
+    /// For whom to reserve funds (`fundsReserveRequested`, `CodeableConcept`, 0..1)
     pub funds_reserve_requested: Option<CodeableConcept>,
-    /// Funds reserved status (`fundsReserve`, CodeableConcept, 0..1)
+    /// Funds reserved status (`fundsReserve`, `CodeableConcept`, 0..1)
     pub funds_reserve: Option<CodeableConcept>,
-    /// Prior or corollary claims (`related`, BackboneElement, 0..*)
+    /// Prior or corollary claims (`related`, `BackboneElement`, 0..*)
     pub related: Vec<ExplanationOfBenefitRelated>,
-    /// Prescription authorizing services or products (`prescription`, Reference, 0..1)
+    /// Prescription authorizing services or products (`prescription`, `Reference`, 0..1)
     pub prescription: Option<Reference>,
-    /// Original prescription if superceded by fulfiller (`originalPrescription`, Reference, 0..1)
+    /// Original prescription if superceded by fulfiller (`originalPrescription`, `Reference`, 0..1)
     pub original_prescription: Option<Reference>,
-    /// Recipient of benefits payable (`payee`, BackboneElement, 0..1)
+    /// Recipient of benefits payable (`payee`, `BackboneElement`, 0..1)
     pub payee: Option<ExplanationOfBenefitPayee>,
-    /// Treatment Referral (`referral`, Reference, 0..1)
+    /// Treatment Referral (`referral`, `Reference`, 0..1)
     pub referral: Option<Reference>,
-    /// Servicing Facility (`facility`, Reference, 0..1)
+    /// Servicing Facility (`facility`, `Reference`, 0..1)
     pub facility: Option<Reference>,
-    /// Claim reference (`claim`, Reference, 0..1)
+    /// Claim reference (`claim`, `Reference`, 0..1)
     pub claim: Option<Reference>,
-    /// Claim response reference (`claimResponse`, Reference, 0..1)
+    /// Claim response reference (`claimResponse`, `Reference`, 0..1)
     pub claim_response: Option<Reference>,
-    /// queued | complete | error | partial (`outcome`, code, 1..1)
+    /// queued | complete | error | partial (`outcome`, `code`, 1..1)
     pub outcome: Option<Primitive<String>>,
-    /// Disposition Message (`disposition`, string, 0..1)
+    /// Disposition Message (`disposition`, `string`, 0..1)
     pub disposition: Option<Primitive<String>>,
-    /// Preauthorization reference (`preAuthRef`, string, 0..*)
+    /// Preauthorization reference (`preAuthRef`, `string`, 0..*)
     pub pre_auth_ref: Vec<Primitive<String>>,
-    /// Preauthorization in-effect period (`preAuthRefPeriod`, Period, 0..*)
+    /// Preauthorization in-effect period (`preAuthRefPeriod`, `Period`, 0..*)
     pub pre_auth_ref_period: Vec<Period>,
-    /// Care Team members (`careTeam`, BackboneElement, 0..*)
+    /// Care Team members (`careTeam`, `BackboneElement`, 0..*)
     pub care_team: Vec<ExplanationOfBenefitCareTeam>,
-    /// Supporting information (`supportingInfo`, BackboneElement, 0..*)
+    /// Supporting information (`supportingInfo`, `BackboneElement`, 0..*)
     pub supporting_info: Vec<ExplanationOfBenefitSupportingInfo>,
-    /// Pertinent diagnosis information (`diagnosis`, BackboneElement, 0..*)
+    /// Pertinent diagnosis information (`diagnosis`, `BackboneElement`, 0..*)
     pub diagnosis: Vec<ExplanationOfBenefitDiagnosis>,
-    /// Clinical procedures performed (`procedure`, BackboneElement, 0..*)
+    /// Clinical procedures performed (`procedure`, `BackboneElement`, 0..*)
     pub procedure: Vec<ExplanationOfBenefitProcedure>,
-    /// Precedence (primary, secondary, etc.) (`precedence`, positiveInt, 0..1)
+    /// Precedence (primary, secondary, etc.) (`precedence`, `positiveInt`, 0..1)
     pub precedence: Option<Primitive<u32>>,
-    /// Patient insurance information (`insurance`, BackboneElement, 1..*)
+    /// Patient insurance information (`insurance`, `BackboneElement`, 1..*)
     pub insurance: Vec<ExplanationOfBenefitInsurance>,
-    /// Details of the event (`accident`, BackboneElement, 0..1)
+    /// Details of the event (`accident`, `BackboneElement`, 0..1)
     pub accident: Option<ExplanationOfBenefitAccident>,
-    /// Product or service provided (`item`, BackboneElement, 0..*)
+    /// Product or service provided (`item`, `BackboneElement`, 0..*)
     pub item: Vec<ExplanationOfBenefitItem>,
-    /// Insurer added line items (`addItem`, BackboneElement, 0..*)
+    /// Insurer added line items (`addItem`, `BackboneElement`, 0..*)
     pub add_item: Vec<ExplanationOfBenefitAddItem>,
     /// Header-level adjudication (`adjudication`, 0..*)
     pub adjudication: Vec<ExplanationOfBenefitItemAdjudication>,
-    /// Adjudication totals (`total`, BackboneElement, 0..*)
+    /// Adjudication totals (`total`, `BackboneElement`, 0..*)
     pub total: Vec<ExplanationOfBenefitTotal>,
-    /// Payment Details (`payment`, BackboneElement, 0..1)
+    /// Payment Details (`payment`, `BackboneElement`, 0..1)
     pub payment: Option<ExplanationOfBenefitPayment>,
-    /// Printed form identifier (`formCode`, CodeableConcept, 0..1)
+    /// Printed form identifier (`formCode`, `CodeableConcept`, 0..1)
     pub form_code: Option<CodeableConcept>,
-    /// Printed reference or actual form (`form`, Attachment, 0..1)
+    /// Printed reference or actual form (`form`, `Attachment`, 0..1)
     pub form: Option<Attachment>,
-    /// Note concerning adjudication (`processNote`, BackboneElement, 0..*)
+    /// Note concerning adjudication (`processNote`, `BackboneElement`, 0..*)
     pub process_note: Vec<ExplanationOfBenefitProcessNote>,
-    /// When the benefits are applicable (`benefitPeriod`, Period, 0..1)
+    /// When the benefits are applicable (`benefitPeriod`, `Period`, 0..1)
     pub benefit_period: Option<Period>,
-    /// Balance by Benefit Category (`benefitBalance`, BackboneElement, 0..*)
+    /// Balance by Benefit Category (`benefitBalance`, `BackboneElement`, 0..*)
     pub benefit_balance: Vec<ExplanationOfBenefitBenefitBalance>,
 }
 
@@ -275,17 +275,17 @@ impl ToJson for ExplanationOfBenefit {
 /// FHIR element `ExplanationOfBenefit.related`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitRelated {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Reference to the related claim (`claim`, Reference, 0..1)
+    /// Reference to the related claim (`claim`, `Reference`, 0..1)
     pub claim: Option<Reference>,
-    /// How the reference claim is related (`relationship`, CodeableConcept, 0..1)
+    /// How the reference claim is related (`relationship`, `CodeableConcept`, 0..1)
     pub relationship: Option<CodeableConcept>,
-    /// File or case reference (`reference`, Identifier, 0..1)
+    /// File or case reference (`reference`, `Identifier`, 0..1)
     pub reference: Option<Identifier>,
 }
 
@@ -328,15 +328,15 @@ impl ToJson for ExplanationOfBenefitRelated {
 /// FHIR element `ExplanationOfBenefit.payee`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitPayee {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Category of recipient (`type`, CodeableConcept, 0..1)
+    /// Category of recipient (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Recipient reference (`party`, Reference, 0..1)
+    /// Recipient reference (`party`, `Reference`, 0..1)
     pub party: Option<Reference>,
 }
 
@@ -377,21 +377,21 @@ impl ToJson for ExplanationOfBenefitPayee {
 /// FHIR element `ExplanationOfBenefit.careTeam`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitCareTeam {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Order of care team (`sequence`, positiveInt, 1..1)
+    /// Order of care team (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Practitioner or organization (`provider`, Reference, 1..1)
+    /// Practitioner or organization (`provider`, `Reference`, 1..1)
     pub provider: Option<Reference>,
-    /// Indicator of the lead practitioner (`responsible`, boolean, 0..1)
+    /// Indicator of the lead practitioner (`responsible`, `boolean`, 0..1)
     pub responsible: Option<Primitive<bool>>,
-    /// Function within the team (`role`, CodeableConcept, 0..1)
+    /// Function within the team (`role`, `CodeableConcept`, 0..1)
     pub role: Option<CodeableConcept>,
-    /// Practitioner credential or specialization (`qualification`, CodeableConcept, 0..1)
+    /// Practitioner credential or specialization (`qualification`, `CodeableConcept`, 0..1)
     pub qualification: Option<CodeableConcept>,
 }
 
@@ -450,23 +450,23 @@ impl ToJson for ExplanationOfBenefitCareTeam {
 /// FHIR element `ExplanationOfBenefit.supportingInfo`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitSupportingInfo {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Information instance identifier (`sequence`, positiveInt, 1..1)
+    /// Information instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Classification of the supplied information (`category`, CodeableConcept, 1..1)
+    /// Classification of the supplied information (`category`, `CodeableConcept`, 1..1)
     pub category: Option<CodeableConcept>,
-    /// Type of information (`code`, CodeableConcept, 0..1)
+    /// Type of information (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// When it occurred (`timing`[x], date | Period, 0..1)
+    /// When it occurred (`timing[x]`, `date | Period`, 0..1)
     pub timing: Option<ExplanationOfBenefitSupportingInfoTiming>,
-    /// Data to be provided (`value`[x], boolean | string | Quantity | Attachment | Reference, 0..1)
+    /// Data to be provided (`value[x]`, `boolean | string | Quantity | Attachment | Reference`, 0..1)
     pub value: Option<ExplanationOfBenefitSupportingInfoValue>,
-    /// Explanation for the information (`reason`, Coding, 0..1)
+    /// Explanation for the information (`reason`, `Coding`, 0..1)
     pub reason: Option<Coding>,
 }
 
@@ -531,21 +531,21 @@ impl ToJson for ExplanationOfBenefitSupportingInfo {
 /// FHIR element `ExplanationOfBenefit.diagnosis`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitDiagnosis {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Diagnosis instance identifier (`sequence`, positiveInt, 1..1)
+    /// Diagnosis instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Nature of illness or problem (`diagnosis`[x], CodeableConcept | Reference, 1..1)
+    /// Nature of illness or problem (`diagnosis[x]`, `CodeableConcept | Reference`, 1..1)
     pub diagnosis: Option<ExplanationOfBenefitDiagnosisDiagnosis>,
-    /// Timing or nature of the diagnosis (`type`, CodeableConcept, 0..*)
+    /// Timing or nature of the diagnosis (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Present on admission (`onAdmission`, CodeableConcept, 0..1)
+    /// Present on admission (`onAdmission`, `CodeableConcept`, 0..1)
     pub on_admission: Option<CodeableConcept>,
-    /// Package billing code (`packageCode`, CodeableConcept, 0..1)
+    /// Package billing code (`packageCode`, `CodeableConcept`, 0..1)
     pub package_code: Option<CodeableConcept>,
 }
 
@@ -610,21 +610,21 @@ impl ToJson for ExplanationOfBenefitDiagnosis {
 /// FHIR element `ExplanationOfBenefit.procedure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitProcedure {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Procedure instance identifier (`sequence`, positiveInt, 1..1)
+    /// Procedure instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Category of Procedure (`type`, CodeableConcept, 0..*)
+    /// Category of Procedure (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// When the procedure was performed (`date`, dateTime, 0..1)
+    /// When the procedure was performed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Specific clinical procedure (`procedure`[x], CodeableConcept | Reference, 1..1)
+    /// Specific clinical procedure (`procedure[x]`, `CodeableConcept | Reference`, 1..1)
     pub procedure: Option<ExplanationOfBenefitProcedureProcedure>,
-    /// Unique device identifier (`udi`, Reference, 0..*)
+    /// Unique device identifier (`udi`, `Reference`, 0..*)
     pub udi: Vec<Reference>,
 }
 
@@ -690,17 +690,17 @@ impl ToJson for ExplanationOfBenefitProcedure {
 /// FHIR element `ExplanationOfBenefit.insurance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitInsurance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Coverage to be used for adjudication (`focal`, boolean, 1..1)
+    /// Coverage to be used for adjudication (`focal`, `boolean`, 1..1)
     pub focal: Option<Primitive<bool>>,
-    /// Insurance information (`coverage`, Reference, 1..1)
+    /// Insurance information (`coverage`, `Reference`, 1..1)
     pub coverage: Option<Reference>,
-    /// Prior authorization reference number (`preAuthRef`, string, 0..*)
+    /// Prior authorization reference number (`preAuthRef`, `string`, 0..*)
     pub pre_auth_ref: Vec<Primitive<String>>,
 }
 
@@ -751,17 +751,17 @@ impl ToJson for ExplanationOfBenefitInsurance {
 /// FHIR element `ExplanationOfBenefit.accident`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitAccident {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// When the incident occurred (`date`, date, 0..1)
+    /// When the incident occurred (`date`, `date`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// The nature of the accident (`type`, CodeableConcept, 0..1)
+    /// The nature of the accident (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Where the event occurred (`location`[x], Address | Reference, 0..1)
+    /// Where the event occurred (`location[x]`, `Address | Reference`, 0..1)
     pub location: Option<ExplanationOfBenefitAccidentLocation>,
 }
 
@@ -807,57 +807,57 @@ impl ToJson for ExplanationOfBenefitAccident {
 /// FHIR element `ExplanationOfBenefit.item`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Item instance identifier (`sequence`, positiveInt, 1..1)
+    /// Item instance identifier (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Applicable care team members (`careTeamSequence`, positiveInt, 0..*)
+    /// Applicable care team members (`careTeamSequence`, `positiveInt`, 0..*)
     pub care_team_sequence: Vec<Primitive<u32>>,
-    /// Applicable diagnoses (`diagnosisSequence`, positiveInt, 0..*)
+    /// Applicable diagnoses (`diagnosisSequence`, `positiveInt`, 0..*)
     pub diagnosis_sequence: Vec<Primitive<u32>>,
-    /// Applicable procedures (`procedureSequence`, positiveInt, 0..*)
+    /// Applicable procedures (`procedureSequence`, `positiveInt`, 0..*)
     pub procedure_sequence: Vec<Primitive<u32>>,
-    /// Applicable exception and supporting information (`informationSequence`, positiveInt, 0..*)
+    /// Applicable exception and supporting information (`informationSequence`, `positiveInt`, 0..*)
     pub information_sequence: Vec<Primitive<u32>>,
-    /// Revenue or cost center code (`revenue`, CodeableConcept, 0..1)
+    /// Revenue or cost center code (`revenue`, `CodeableConcept`, 0..1)
     pub revenue: Option<CodeableConcept>,
-    /// Benefit classification (`category`, CodeableConcept, 0..1)
+    /// Benefit classification (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Product or service billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Product or service billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Program the product or service is provided under (`programCode`, CodeableConcept, 0..*)
+    /// Program the product or service is provided under (`programCode`, `CodeableConcept`, 0..*)
     pub program_code: Vec<CodeableConcept>,
-    /// Date or dates of service or product delivery (`serviced`[x], date | Period, 0..1)
+    /// Date or dates of service or product delivery (`serviced[x]`, `date | Period`, 0..1)
     pub serviced: Option<ExplanationOfBenefitItemServiced>,
-    /// Place of service or where product was supplied (`location`[x], CodeableConcept | Address | Reference, 0..1)
+    /// Place of service or where product was supplied (`location[x]`, `CodeableConcept | Address | Reference`, 0..1)
     pub location: Option<ExplanationOfBenefitItemLocation>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Unique device identifier (`udi`, Reference, 0..*)
+    /// Unique device identifier (`udi`, `Reference`, 0..*)
     pub udi: Vec<Reference>,
-    /// Anatomical location (`bodySite`, CodeableConcept, 0..1)
+    /// Anatomical location (`bodySite`, `CodeableConcept`, 0..1)
     pub body_site: Option<CodeableConcept>,
-    /// Anatomical sub-location (`subSite`, CodeableConcept, 0..*)
+    /// Anatomical sub-location (`subSite`, `CodeableConcept`, 0..*)
     pub sub_site: Vec<CodeableConcept>,
-    /// Encounters related to this billed item (`encounter`, Reference, 0..*)
+    /// Encounters related to this billed item (`encounter`, `Reference`, 0..*)
     pub encounter: Vec<Reference>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
-    /// Adjudication details (`adjudication`, BackboneElement, 0..*)
+    /// Adjudication details (`adjudication`, `BackboneElement`, 0..*)
     pub adjudication: Vec<ExplanationOfBenefitItemAdjudication>,
-    /// Additional items (`detail`, BackboneElement, 0..*)
+    /// Additional items (`detail`, `BackboneElement`, 0..*)
     pub detail: Vec<ExplanationOfBenefitItemDetail>,
 }
 
@@ -961,19 +961,19 @@ impl ToJson for ExplanationOfBenefitItem {
 /// FHIR element `ExplanationOfBenefit.item.adjudication`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitItemAdjudication {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of adjudication information (`category`, CodeableConcept, 1..1)
+    /// Type of adjudication information (`category`, `CodeableConcept`, 1..1)
     pub category: Option<CodeableConcept>,
-    /// Explanation of adjudication outcome (`reason`, CodeableConcept, 0..1)
+    /// Explanation of adjudication outcome (`reason`, `CodeableConcept`, 0..1)
     pub reason: Option<CodeableConcept>,
-    /// Monetary amount (`amount`, Money, 0..1)
+    /// Monetary amount (`amount`, `Money`, 0..1)
     pub amount: Option<Money>,
-    /// Non-monitary value (`value`, decimal, 0..1)
+    /// Non-monitary value (`value`, `decimal`, 0..1)
     pub value: Option<Primitive<Decimal>>,
 }
 
@@ -1024,39 +1024,39 @@ impl ToJson for ExplanationOfBenefitItemAdjudication {
 /// FHIR element `ExplanationOfBenefit.item.detail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitItemDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Product or service provided (`sequence`, positiveInt, 1..1)
+    /// Product or service provided (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Revenue or cost center code (`revenue`, CodeableConcept, 0..1)
+    /// Revenue or cost center code (`revenue`, `CodeableConcept`, 0..1)
     pub revenue: Option<CodeableConcept>,
-    /// Benefit classification (`category`, CodeableConcept, 0..1)
+    /// Benefit classification (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Service/Product billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Service/Product billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Program the product or service is provided under (`programCode`, CodeableConcept, 0..*)
+    /// Program the product or service is provided under (`programCode`, `CodeableConcept`, 0..*)
     pub program_code: Vec<CodeableConcept>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Unique device identifier (`udi`, Reference, 0..*)
+    /// Unique device identifier (`udi`, `Reference`, 0..*)
     pub udi: Vec<Reference>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
     /// Detail level adjudication details (`adjudication`, 0..*)
     pub adjudication: Vec<ExplanationOfBenefitItemAdjudication>,
-    /// Additional items (`subDetail`, BackboneElement, 0..*)
+    /// Additional items (`subDetail`, `BackboneElement`, 0..*)
     pub sub_detail: Vec<ExplanationOfBenefitItemDetailSubDetail>,
 }
 
@@ -1134,35 +1134,35 @@ impl ToJson for ExplanationOfBenefitItemDetail {
 /// FHIR element `ExplanationOfBenefit.item.detail.subDetail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitItemDetailSubDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Product or service provided (`sequence`, positiveInt, 1..1)
+    /// Product or service provided (`sequence`, `positiveInt`, 1..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Revenue or cost center code (`revenue`, CodeableConcept, 0..1)
+    /// Revenue or cost center code (`revenue`, `CodeableConcept`, 0..1)
     pub revenue: Option<CodeableConcept>,
-    /// Benefit classification (`category`, CodeableConcept, 0..1)
+    /// Benefit classification (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Service/Product billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Service/Product billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Program the product or service is provided under (`programCode`, CodeableConcept, 0..*)
+    /// Program the product or service is provided under (`programCode`, `CodeableConcept`, 0..*)
     pub program_code: Vec<CodeableConcept>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Unique device identifier (`udi`, Reference, 0..*)
+    /// Unique device identifier (`udi`, `Reference`, 0..*)
     pub udi: Vec<Reference>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
     /// Subdetail level adjudication details (`adjudication`, 0..*)
     pub adjudication: Vec<ExplanationOfBenefitItemAdjudication>,
@@ -1240,47 +1240,47 @@ impl ToJson for ExplanationOfBenefitItemDetailSubDetail {
 /// FHIR element `ExplanationOfBenefit.addItem`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitAddItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Item sequence number (`itemSequence`, positiveInt, 0..*)
+    /// Item sequence number (`itemSequence`, `positiveInt`, 0..*)
     pub item_sequence: Vec<Primitive<u32>>,
-    /// Detail sequence number (`detailSequence`, positiveInt, 0..*)
+    /// Detail sequence number (`detailSequence`, `positiveInt`, 0..*)
     pub detail_sequence: Vec<Primitive<u32>>,
-    /// Subdetail sequence number (`subDetailSequence`, positiveInt, 0..*)
+    /// Subdetail sequence number (`subDetailSequence`, `positiveInt`, 0..*)
     pub sub_detail_sequence: Vec<Primitive<u32>>,
-    /// Authorized providers (`provider`, Reference, 0..*)
+    /// Authorized providers (`provider`, `Reference`, 0..*)
     pub provider: Vec<Reference>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Service/Product billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Service/Product billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Program the product or service is provided under (`programCode`, CodeableConcept, 0..*)
+    /// Program the product or service is provided under (`programCode`, `CodeableConcept`, 0..*)
     pub program_code: Vec<CodeableConcept>,
-    /// Date or dates of service or product delivery (`serviced`[x], date | Period, 0..1)
+    /// Date or dates of service or product delivery (`serviced[x]`, `date | Period`, 0..1)
     pub serviced: Option<ExplanationOfBenefitAddItemServiced>,
-    /// Place of service or where product was supplied (`location`[x], CodeableConcept | Address | Reference, 0..1)
+    /// Place of service or where product was supplied (`location[x]`, `CodeableConcept | Address | Reference`, 0..1)
     pub location: Option<ExplanationOfBenefitAddItemLocation>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Anatomical location (`bodySite`, CodeableConcept, 0..1)
+    /// Anatomical location (`bodySite`, `CodeableConcept`, 0..1)
     pub body_site: Option<CodeableConcept>,
-    /// Anatomical sub-location (`subSite`, CodeableConcept, 0..*)
+    /// Anatomical sub-location (`subSite`, `CodeableConcept`, 0..*)
     pub sub_site: Vec<CodeableConcept>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
     /// Added items adjudication (`adjudication`, 0..*)
     pub adjudication: Vec<ExplanationOfBenefitItemAdjudication>,
-    /// Insurer added line items (`detail`, BackboneElement, 0..*)
+    /// Insurer added line items (`detail`, `BackboneElement`, 0..*)
     pub detail: Vec<ExplanationOfBenefitAddItemDetail>,
 }
 
@@ -1367,29 +1367,29 @@ impl ToJson for ExplanationOfBenefitAddItem {
 /// FHIR element `ExplanationOfBenefit.addItem.detail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitAddItemDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Service/Product billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Service/Product billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
     /// Added items adjudication (`adjudication`, 0..*)
     pub adjudication: Vec<ExplanationOfBenefitItemAdjudication>,
-    /// Insurer added line items (`subDetail`, BackboneElement, 0..*)
+    /// Insurer added line items (`subDetail`, `BackboneElement`, 0..*)
     pub sub_detail: Vec<ExplanationOfBenefitAddItemDetailSubDetail>,
 }
 
@@ -1451,25 +1451,25 @@ impl ToJson for ExplanationOfBenefitAddItemDetail {
 /// FHIR element `ExplanationOfBenefit.addItem.detail.subDetail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitAddItemDetailSubDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Billing, service, product, or drug code (`productOrService`, CodeableConcept, 1..1)
+    /// Billing, service, product, or drug code (`productOrService`, `CodeableConcept`, 1..1)
     pub product_or_service: Option<CodeableConcept>,
-    /// Service/Product billing modifiers (`modifier`, CodeableConcept, 0..*)
+    /// Service/Product billing modifiers (`modifier`, `CodeableConcept`, 0..*)
     pub modifier: Vec<CodeableConcept>,
-    /// Count of products or services (`quantity`, Quantity, 0..1)
+    /// Count of products or services (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Fee, charge or cost per item (`unitPrice`, Money, 0..1)
+    /// Fee, charge or cost per item (`unitPrice`, `Money`, 0..1)
     pub unit_price: Option<Money>,
-    /// Price scaling factor (`factor`, decimal, 0..1)
+    /// Price scaling factor (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Total item cost (`net`, Money, 0..1)
+    /// Total item cost (`net`, `Money`, 0..1)
     pub net: Option<Money>,
-    /// Applicable note numbers (`noteNumber`, positiveInt, 0..*)
+    /// Applicable note numbers (`noteNumber`, `positiveInt`, 0..*)
     pub note_number: Vec<Primitive<u32>>,
     /// Added items adjudication (`adjudication`, 0..*)
     pub adjudication: Vec<ExplanationOfBenefitItemAdjudication>,
@@ -1531,15 +1531,15 @@ impl ToJson for ExplanationOfBenefitAddItemDetailSubDetail {
 /// FHIR element `ExplanationOfBenefit.total`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitTotal {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of adjudication information (`category`, CodeableConcept, 1..1)
+    /// Type of adjudication information (`category`, `CodeableConcept`, 1..1)
     pub category: Option<CodeableConcept>,
-    /// Financial total for the category (`amount`, Money, 1..1)
+    /// Financial total for the category (`amount`, `Money`, 1..1)
     pub amount: Option<Money>,
 }
 
@@ -1586,23 +1586,23 @@ impl ToJson for ExplanationOfBenefitTotal {
 /// FHIR element `ExplanationOfBenefit.payment`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitPayment {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Partial or complete payment (`type`, CodeableConcept, 0..1)
+    /// Partial or complete payment (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Payment adjustment for non-claim issues (`adjustment`, Money, 0..1)
+    /// Payment adjustment for non-claim issues (`adjustment`, `Money`, 0..1)
     pub adjustment: Option<Money>,
-    /// Explanation for the variance (`adjustmentReason`, CodeableConcept, 0..1)
+    /// Explanation for the variance (`adjustmentReason`, `CodeableConcept`, 0..1)
     pub adjustment_reason: Option<CodeableConcept>,
-    /// Expected date of payment (`date`, date, 0..1)
+    /// Expected date of payment (`date`, `date`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Payable amount after adjustment (`amount`, Money, 0..1)
+    /// Payable amount after adjustment (`amount`, `Money`, 0..1)
     pub amount: Option<Money>,
-    /// Business identifier for the payment (`identifier`, Identifier, 0..1)
+    /// Business identifier for the payment (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
 }
 
@@ -1652,19 +1652,19 @@ impl ToJson for ExplanationOfBenefitPayment {
 /// FHIR element `ExplanationOfBenefit.processNote`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitProcessNote {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Note instance identifier (`number`, positiveInt, 0..1)
+    /// Note instance identifier (`number`, `positiveInt`, 0..1)
     pub number: Option<Primitive<u32>>,
-    /// display | print | printoper (`type`, code, 0..1)
+    /// display | print | printoper (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// Note explanatory text (`text`, string, 0..1)
+    /// Note explanatory text (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
-    /// Language of the text (`language`, CodeableConcept, 0..1)
+    /// Language of the text (`language`, `CodeableConcept`, 0..1)
     pub language: Option<CodeableConcept>,
 }
 
@@ -1712,27 +1712,27 @@ impl ToJson for ExplanationOfBenefitProcessNote {
 /// FHIR element `ExplanationOfBenefit.benefitBalance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitBenefitBalance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Benefit classification (`category`, CodeableConcept, 1..1)
+    /// Benefit classification (`category`, `CodeableConcept`, 1..1)
     pub category: Option<CodeableConcept>,
-    /// Excluded from the plan (`excluded`, boolean, 0..1)
+    /// Excluded from the plan (`excluded`, `boolean`, 0..1)
     pub excluded: Option<Primitive<bool>>,
-    /// Short name for the benefit (`name`, string, 0..1)
+    /// Short name for the benefit (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Description of the benefit or services covered (`description`, string, 0..1)
+    /// Description of the benefit or services covered (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// In or out of network (`network`, CodeableConcept, 0..1)
+    /// In or out of network (`network`, `CodeableConcept`, 0..1)
     pub network: Option<CodeableConcept>,
-    /// Individual or family (`unit`, CodeableConcept, 0..1)
+    /// Individual or family (`unit`, `CodeableConcept`, 0..1)
     pub unit: Option<CodeableConcept>,
-    /// Annual or lifetime (`term`, CodeableConcept, 0..1)
+    /// Annual or lifetime (`term`, `CodeableConcept`, 0..1)
     pub term: Option<CodeableConcept>,
-    /// Benefit Summary (`financial`, BackboneElement, 0..*)
+    /// Benefit Summary (`financial`, `BackboneElement`, 0..*)
     pub financial: Vec<ExplanationOfBenefitBenefitBalanceFinancial>,
 }
 
@@ -1793,17 +1793,17 @@ impl ToJson for ExplanationOfBenefitBenefitBalance {
 /// FHIR element `ExplanationOfBenefit.benefitBalance.financial`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplanationOfBenefitBenefitBalanceFinancial {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Benefit classification (`type`, CodeableConcept, 1..1)
+    /// Benefit classification (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Benefits allowed (`allowed`[x], unsignedInt | string | Money, 0..1)
+    /// Benefits allowed (`allowed[x]`, `unsignedInt | string | Money`, 0..1)
     pub allowed: Option<ExplanationOfBenefitBenefitBalanceFinancialAllowed>,
-    /// Benefits used (`used`[x], unsignedInt | Money, 0..1)
+    /// Benefits used (`used[x]`, `unsignedInt | Money`, 0..1)
     pub used: Option<ExplanationOfBenefitBenefitBalanceFinancialUsed>,
 }
 

@@ -14,57 +14,57 @@ use crate::model::*;
 /// FHIR element `FamilyMemberHistory`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FamilyMemberHistory {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Id(s) for this record (`identifier`, Identifier, 0..*)
+    /// External Id(s) for this record (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, canonical, 0..*)
+    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, `canonical`, 0..*)
     pub instantiates_canonical: Vec<Primitive<String>>,
-    /// Instantiates external protocol or definition (`instantiatesUri`, uri, 0..*)
+    /// Instantiates external protocol or definition (`instantiatesUri`, `uri`, 0..*)
     pub instantiates_uri: Vec<Primitive<String>>,
-    /// partial | completed | entered-in-error | health-unknown (`status`, code, 1..1)
+    /// partial | completed | entered-in-error | health-unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// subject-unknown | withheld | unable-to-obtain | deferred (`dataAbsentReason`, CodeableConcept, 0..1)
+    /// subject-unknown | withheld | unable-to-obtain | deferred (`dataAbsentReason`, `CodeableConcept`, 0..1)
     pub data_absent_reason: Option<CodeableConcept>,
-    /// Patient history is about (`patient`, Reference, 1..1)
+    /// Patient history is about (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// When history was recorded or last updated (`date`, dateTime, 0..1)
+    /// When history was recorded or last updated (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// The family member described (`name`, string, 0..1)
+    /// The family member described (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Relationship to the subject (`relationship`, CodeableConcept, 1..1)
+    /// Relationship to the subject (`relationship`, `CodeableConcept`, 1..1)
     pub relationship: Option<CodeableConcept>,
-    /// male | female | other | unknown (`sex`, CodeableConcept, 0..1)
+    /// male | female | other | unknown (`sex`, `CodeableConcept`, 0..1)
     pub sex: Option<CodeableConcept>,
-    /// (approximate) date of birth (`born`[x], Period | date | string, 0..1)
+    /// (approximate) date of birth (`born[x]`, `Period | date | string`, 0..1)
     pub born: Option<FamilyMemberHistoryBorn>,
-    /// (approximate) age (`age`[x], Age | Range | string, 0..1)
+    /// (approximate) age (`age[x]`, `Age | Range | string`, 0..1)
     pub age: Option<FamilyMemberHistoryAge>,
-    /// Age is estimated? (`estimatedAge`, boolean, 0..1)
+    /// Age is estimated? (`estimatedAge`, `boolean`, 0..1)
     pub estimated_age: Option<Primitive<bool>>,
-    /// Dead? How old/when? (`deceased`[x], boolean | Age | Range | date | string, 0..1)
+    /// Dead? How old/when? (`deceased[x]`, `boolean | Age | Range | date | string`, 0..1)
     pub deceased: Option<FamilyMemberHistoryDeceased>,
-    /// Why was family member history performed? (`reasonCode`, CodeableConcept, 0..*)
+    /// Why was family member history performed? (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why was family member history performed? (`reasonReference`, Reference, 0..*)
+    /// Why was family member history performed? (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// General note about related person (`note`, Annotation, 0..*)
+    /// General note about related person (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Condition that the related person had (`condition`, BackboneElement, 0..*)
+    /// Condition that the related person had (`condition`, `BackboneElement`, 0..*)
     pub condition: Vec<FamilyMemberHistoryCondition>,
 }
 
@@ -179,21 +179,21 @@ impl ToJson for FamilyMemberHistory {
 /// FHIR element `FamilyMemberHistory.condition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FamilyMemberHistoryCondition {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Condition suffered by relation (`code`, CodeableConcept, 1..1)
+    /// Condition suffered by relation (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// deceased | permanent disability | etc. (`outcome`, CodeableConcept, 0..1)
+    /// deceased | permanent disability | etc. (`outcome`, `CodeableConcept`, 0..1)
     pub outcome: Option<CodeableConcept>,
-    /// Whether the condition contributed to the cause of death (`contributedToDeath`, boolean, 0..1)
+    /// Whether the condition contributed to the cause of death (`contributedToDeath`, `boolean`, 0..1)
     pub contributed_to_death: Option<Primitive<bool>>,
-    /// When condition first manifested (`onset`[x], Age | Range | Period | string, 0..1)
+    /// When condition first manifested (`onset[x]`, `Age | Range | Period | string`, 0..1)
     pub onset: Option<FamilyMemberHistoryConditionOnset>,
-    /// Extra information about condition (`note`, Annotation, 0..*)
+    /// Extra information about condition (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 

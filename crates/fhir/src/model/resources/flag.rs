@@ -14,37 +14,37 @@ use crate::model::*;
 /// FHIR element `Flag`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Flag {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier (`identifier`, Identifier, 0..*)
+    /// Business identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | inactive | entered-in-error (`status`, code, 1..1)
+    /// active | inactive | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Clinical, administrative, etc. (`category`, CodeableConcept, 0..*)
+    /// Clinical, administrative, etc. (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Coded or textual message to display to user (`code`, CodeableConcept, 1..1)
+    /// Coded or textual message to display to user (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Who/What is flag about? (`subject`, Reference, 1..1)
+    /// Who/What is flag about? (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Time period when flag is active (`period`, Period, 0..1)
+    /// Time period when flag is active (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Alert relevant during encounter (`encounter`, Reference, 0..1)
+    /// Alert relevant during encounter (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Flag creator (`author`, Reference, 0..1)
+    /// Flag creator (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
 }
 

@@ -14,53 +14,53 @@ use crate::model::*;
 /// FHIR element `Goal`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Goal {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Ids for this goal (`identifier`, Identifier, 0..*)
+    /// External Ids for this goal (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// proposed | planned | accepted | active | on-hold | completed | cancelled | entered-in-error | rejected (`lifecycleStatus`, code, 1..1)
+    /// proposed | planned | accepted | active | on-hold | completed | cancelled | entered-in-error | rejected (`lifecycleStatus`, `code`, 1..1)
     pub lifecycle_status: Option<Primitive<String>>,
-    /// in-progress | improving | worsening | no-change | achieved | sustaining | not-achieved | no-progress | not-attainable (`achievementStatus`, CodeableConcept, 0..1)
+    /// in-progress | improving | worsening | no-change | achieved | sustaining | not-achieved | no-progress | not-attainable (`achievementStatus`, `CodeableConcept`, 0..1)
     pub achievement_status: Option<CodeableConcept>,
-    /// E.g. Treatment, dietary, behavioral, etc. (`category`, CodeableConcept, 0..*)
+    /// E.g. Treatment, dietary, behavioral, etc. (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// high-priority | medium-priority | low-priority (`priority`, CodeableConcept, 0..1)
+    /// high-priority | medium-priority | low-priority (`priority`, `CodeableConcept`, 0..1)
     pub priority: Option<CodeableConcept>,
-    /// Code or text describing goal (`description`, CodeableConcept, 1..1)
+    /// Code or text describing goal (`description`, `CodeableConcept`, 1..1)
     pub description: Option<CodeableConcept>,
-    /// Who this goal is intended for (`subject`, Reference, 1..1)
+    /// Who this goal is intended for (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// When goal pursuit begins (`start`[x], date | CodeableConcept, 0..1)
+    /// When goal pursuit begins (`start[x]`, `date | CodeableConcept`, 0..1)
     pub start: Option<GoalStart>,
-    /// Target outcome for the goal (`target`, BackboneElement, 0..*)
+    /// Target outcome for the goal (`target`, `BackboneElement`, 0..*)
     pub target: Vec<GoalTarget>,
-    /// When goal status took effect (`statusDate`, date, 0..1)
+    /// When goal status took effect (`statusDate`, `date`, 0..1)
     pub status_date: Option<Primitive<String>>,
-    /// Reason for current status (`statusReason`, string, 0..1)
+    /// Reason for current status (`statusReason`, `string`, 0..1)
     pub status_reason: Option<Primitive<String>>,
-    /// Who's responsible for creating Goal? (`expressedBy`, Reference, 0..1)
+    /// Who's responsible for creating Goal? (`expressedBy`, `Reference`, 0..1)
     pub expressed_by: Option<Reference>,
-    /// Issues addressed by this goal (`addresses`, Reference, 0..*)
+    /// Issues addressed by this goal (`addresses`, `Reference`, 0..*)
     pub addresses: Vec<Reference>,
-    /// Comments about the goal (`note`, Annotation, 0..*)
+    /// Comments about the goal (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// What result was achieved regarding the goal? (`outcomeCode`, CodeableConcept, 0..*)
+    /// What result was achieved regarding the goal? (`outcomeCode`, `CodeableConcept`, 0..*)
     pub outcome_code: Vec<CodeableConcept>,
-    /// Observation that resulted from goal (`outcomeReference`, Reference, 0..*)
+    /// Observation that resulted from goal (`outcomeReference`, `Reference`, 0..*)
     pub outcome_reference: Vec<Reference>,
 }
 
@@ -159,17 +159,17 @@ impl ToJson for Goal {
 /// FHIR element `Goal.target`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GoalTarget {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The parameter whose value is being tracked (`measure`, CodeableConcept, 0..1)
+    /// The parameter whose value is being tracked (`measure`, `CodeableConcept`, 0..1)
     pub measure: Option<CodeableConcept>,
-    /// The target value to be achieved (`detail`[x], Quantity | Range | CodeableConcept | string | boolean | integer | Ratio, 0..1)
+    /// The target value to be achieved (`detail[x]`, `Quantity | Range | CodeableConcept | string | boolean | integer | Ratio`, 0..1)
     pub detail: Option<GoalTargetDetail>,
-    /// Reach goal on or before (`due`[x], date | Duration, 0..1)
+    /// Reach goal on or before (`due[x]`, `date | Duration`, 0..1)
     pub due: Option<GoalTargetDue>,
 }
 

@@ -14,51 +14,51 @@ use crate::model::*;
 /// FHIR element `GraphDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GraphDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this graph definition, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this graph definition, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Business version of the graph definition (`version`, string, 0..1)
+    /// Business version of the graph definition (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this graph definition (computer friendly) (`name`, string, 1..1)
+    /// Name for this graph definition (computer friendly) (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the graph definition (`description`, markdown, 0..1)
+    /// Natural language description of the graph definition (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for graph definition (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for graph definition (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this graph definition is defined (`purpose`, markdown, 0..1)
+    /// Why this graph definition is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Type of resource at which the graph starts (`start`, code, 1..1)
+    /// Type of resource at which the graph starts (`start`, `code`, 1..1)
     pub start: Option<Primitive<String>>,
-    /// Profile on base resource (`profile`, canonical, 0..1)
+    /// Profile on base resource (`profile`, `canonical`, 0..1)
     pub profile: Option<Primitive<String>>,
-    /// Links this graph makes rules about (`link`, BackboneElement, 0..*)
+    /// Links this graph makes rules about (`link`, `BackboneElement`, 0..*)
     pub link: Vec<GraphDefinitionLink>,
 }
 
@@ -161,23 +161,23 @@ impl ToJson for GraphDefinition {
 /// FHIR element `GraphDefinition.link`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GraphDefinitionLink {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Path in the resource that contains the link (`path`, string, 0..1)
+    /// Path in the resource that contains the link (`path`, `string`, 0..1)
     pub path: Option<Primitive<String>>,
-    /// Which slice (if profiled) (`sliceName`, string, 0..1)
+    /// Which slice (if profiled) (`sliceName`, `string`, 0..1)
     pub slice_name: Option<Primitive<String>>,
-    /// Minimum occurrences for this link (`min`, integer, 0..1)
+    /// Minimum occurrences for this link (`min`, `integer`, 0..1)
     pub min: Option<Primitive<i32>>,
-    /// Maximum occurrences for this link (`max`, string, 0..1)
+    /// Maximum occurrences for this link (`max`, `string`, 0..1)
     pub max: Option<Primitive<String>>,
-    /// Why this link is specified (`description`, string, 0..1)
+    /// Why this link is specified (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Potential target for the link (`target`, BackboneElement, 0..*)
+    /// Potential target for the link (`target`, `BackboneElement`, 0..*)
     pub target: Vec<GraphDefinitionLinkTarget>,
 }
 
@@ -231,19 +231,19 @@ impl ToJson for GraphDefinitionLink {
 /// FHIR element `GraphDefinition.link.target`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GraphDefinitionLinkTarget {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of resource this link refers to (`type`, code, 1..1)
+    /// Type of resource this link refers to (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Criteria for reverse lookup (`params`, string, 0..1)
+    /// Criteria for reverse lookup (`params`, `string`, 0..1)
     pub params: Option<Primitive<String>>,
-    /// Profile for the target resource (`profile`, canonical, 0..1)
+    /// Profile for the target resource (`profile`, `canonical`, 0..1)
     pub profile: Option<Primitive<String>>,
-    /// Compartment Consistency Rules (`compartment`, BackboneElement, 0..*)
+    /// Compartment Consistency Rules (`compartment`, `BackboneElement`, 0..*)
     pub compartment: Vec<GraphDefinitionLinkTargetCompartment>,
     /// Additional links from target resource (`link`, 0..*)
     pub link: Vec<GraphDefinitionLink>,
@@ -296,21 +296,21 @@ impl ToJson for GraphDefinitionLinkTarget {
 /// FHIR element `GraphDefinition.link.target.compartment`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GraphDefinitionLinkTargetCompartment {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// condition | requirement (`use`, code, 1..1)
+    /// condition | requirement (`use`, `code`, 1..1)
     pub use_: Option<Primitive<String>>,
-    /// Patient | Encounter | RelatedPerson | Practitioner | Device (`code`, code, 1..1)
+    /// Patient | Encounter | RelatedPerson | Practitioner | Device (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// identical | matching | different | custom (`rule`, code, 1..1)
+    /// identical | matching | different | custom (`rule`, `code`, 1..1)
     pub rule: Option<Primitive<String>>,
-    /// Custom rule, as a FHIRPath expression (`expression`, string, 0..1)
+    /// Custom rule, as a FHIRPath expression (`expression`, `string`, 0..1)
     pub expression: Option<Primitive<String>>,
-    /// Documentation for FHIRPath expression (`description`, string, 0..1)
+    /// Documentation for FHIRPath expression (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
 }
 

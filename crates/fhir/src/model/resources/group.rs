@@ -14,41 +14,41 @@ use crate::model::*;
 /// FHIR element `Group`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Group {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique id (`identifier`, Identifier, 0..*)
+    /// Unique id (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Whether this group's record is in active use (`active`, boolean, 0..1)
+    /// Whether this group's record is in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// person | animal | practitioner | device | medication | substance (`type`, code, 1..1)
+    /// person | animal | practitioner | device | medication | substance (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Descriptive or actual (`actual`, boolean, 1..1)
+    /// Descriptive or actual (`actual`, `boolean`, 1..1)
     pub actual: Option<Primitive<bool>>,
-    /// Kind of Group members (`code`, CodeableConcept, 0..1)
+    /// Kind of Group members (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Label for Group (`name`, string, 0..1)
+    /// Label for Group (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Number of members (`quantity`, unsignedInt, 0..1)
+    /// Number of members (`quantity`, `unsignedInt`, 0..1)
     pub quantity: Option<Primitive<u32>>,
-    /// Entity that is the custodian of the Group's definition (`managingEntity`, Reference, 0..1)
+    /// Entity that is the custodian of the Group's definition (`managingEntity`, `Reference`, 0..1)
     pub managing_entity: Option<Reference>,
-    /// Include / Exclude group members by Trait (`characteristic`, BackboneElement, 0..*)
+    /// Include / Exclude group members by Trait (`characteristic`, `BackboneElement`, 0..*)
     pub characteristic: Vec<GroupCharacteristic>,
-    /// Who or what is in group (`member`, BackboneElement, 0..*)
+    /// Who or what is in group (`member`, `BackboneElement`, 0..*)
     pub member: Vec<GroupMember>,
 }
 
@@ -134,19 +134,19 @@ impl ToJson for Group {
 /// FHIR element `Group.characteristic`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GroupCharacteristic {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Kind of characteristic (`code`, CodeableConcept, 1..1)
+    /// Kind of characteristic (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Value held by characteristic (`value`[x], CodeableConcept | boolean | Quantity | Range | Reference, 1..1)
+    /// Value held by characteristic (`value[x]`, `CodeableConcept | boolean | Quantity | Range | Reference`, 1..1)
     pub value: Option<GroupCharacteristicValue>,
-    /// Group includes or excludes (`exclude`, boolean, 1..1)
+    /// Group includes or excludes (`exclude`, `boolean`, 1..1)
     pub exclude: Option<Primitive<bool>>,
-    /// Period over which characteristic is tested (`period`, Period, 0..1)
+    /// Period over which characteristic is tested (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 
@@ -200,17 +200,17 @@ impl ToJson for GroupCharacteristic {
 /// FHIR element `Group.member`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GroupMember {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Reference to the group member (`entity`, Reference, 1..1)
+    /// Reference to the group member (`entity`, `Reference`, 1..1)
     pub entity: Option<Reference>,
-    /// Period member belonged to the group (`period`, Period, 0..1)
+    /// Period member belonged to the group (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// If member is no longer in group (`inactive`, boolean, 0..1)
+    /// If member is no longer in group (`inactive`, `boolean`, 0..1)
     pub inactive: Option<Primitive<bool>>,
 }
 

@@ -14,51 +14,51 @@ use crate::model::*;
 /// FHIR element `GuidanceResponse`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GuidanceResponse {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The identifier of the request associated with this response, if any (`requestIdentifier`, Identifier, 0..1)
+    /// The identifier of the request associated with this response, if any (`requestIdentifier`, `Identifier`, 0..1)
     pub request_identifier: Option<Identifier>,
-    /// Business identifier (`identifier`, Identifier, 0..*)
+    /// Business identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// What guidance was requested (`module`[x], uri | canonical | CodeableConcept, 1..1)
+    /// What guidance was requested (`module[x]`, `uri | canonical | CodeableConcept`, 1..1)
     pub module: Option<GuidanceResponseModule>,
-    /// success | data-requested | data-required | in-progress | failure | entered-in-error (`status`, code, 1..1)
+    /// success | data-requested | data-required | in-progress | failure | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Patient the request was performed for (`subject`, Reference, 0..1)
+    /// Patient the request was performed for (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Encounter during which the response was returned (`encounter`, Reference, 0..1)
+    /// Encounter during which the response was returned (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When the guidance response was processed (`occurrenceDateTime`, dateTime, 0..1)
+    /// When the guidance response was processed (`occurrenceDateTime`, `dateTime`, 0..1)
     pub occurrence_date_time: Option<Primitive<String>>,
-    /// Device returning the guidance (`performer`, Reference, 0..1)
+    /// Device returning the guidance (`performer`, `Reference`, 0..1)
     pub performer: Option<Reference>,
-    /// Why guidance is needed (`reasonCode`, CodeableConcept, 0..*)
+    /// Why guidance is needed (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why guidance is needed (`reasonReference`, Reference, 0..*)
+    /// Why guidance is needed (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Additional notes about the response (`note`, Annotation, 0..*)
+    /// Additional notes about the response (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Messages resulting from the evaluation of the artifact or artifacts (`evaluationMessage`, Reference, 0..*)
+    /// Messages resulting from the evaluation of the artifact or artifacts (`evaluationMessage`, `Reference`, 0..*)
     pub evaluation_message: Vec<Reference>,
-    /// The output parameters of the evaluation, if any (`outputParameters`, Reference, 0..1)
+    /// The output parameters of the evaluation, if any (`outputParameters`, `Reference`, 0..1)
     pub output_parameters: Option<Reference>,
-    /// Proposed actions, if any (`result`, Reference, 0..1)
+    /// Proposed actions, if any (`result`, `Reference`, 0..1)
     pub result: Option<Reference>,
-    /// Additional required data (`dataRequirement`, DataRequirement, 0..*)
+    /// Additional required data (`dataRequirement`, `DataRequirement`, 0..*)
     pub data_requirement: Vec<DataRequirement>,
 }
 

@@ -14,69 +14,69 @@ use crate::model::*;
 /// FHIR element `HealthcareService`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HealthcareService {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External identifiers for this item (`identifier`, Identifier, 0..*)
+    /// External identifiers for this item (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Whether this HealthcareService record is in active use (`active`, boolean, 0..1)
+    /// Whether this HealthcareService record is in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// Organization that provides this service (`providedBy`, Reference, 0..1)
+    /// Organization that provides this service (`providedBy`, `Reference`, 0..1)
     pub provided_by: Option<Reference>,
-    /// Broad category of service being performed or delivered (`category`, CodeableConcept, 0..*)
+    /// Broad category of service being performed or delivered (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Type of service that may be delivered or performed (`type`, CodeableConcept, 0..*)
+    /// Type of service that may be delivered or performed (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Specialties handled by the HealthcareService (`specialty`, CodeableConcept, 0..*)
+    /// Specialties handled by the HealthcareService (`specialty`, `CodeableConcept`, 0..*)
     pub specialty: Vec<CodeableConcept>,
-    /// Location(s) where service may be provided (`location`, Reference, 0..*)
+    /// Location(s) where service may be provided (`location`, `Reference`, 0..*)
     pub location: Vec<Reference>,
-    /// Description of service as presented to a consumer while searching (`name`, string, 0..1)
+    /// Description of service as presented to a consumer while searching (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Additional description and/or any specific issues not covered elsewhere (`comment`, string, 0..1)
+    /// Additional description and/or any specific issues not covered elsewhere (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
-    /// Extra details about the service that can't be placed in the other fields (`extraDetails`, markdown, 0..1)
+    /// Extra details about the service that can't be placed in the other fields (`extraDetails`, `markdown`, 0..1)
     pub extra_details: Option<Primitive<String>>,
-    /// Facilitates quick identification of the service (`photo`, Attachment, 0..1)
+    /// Facilitates quick identification of the service (`photo`, `Attachment`, 0..1)
     pub photo: Option<Attachment>,
-    /// Contacts related to the healthcare service (`telecom`, ContactPoint, 0..*)
+    /// Contacts related to the healthcare service (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// Location(s) service is intended for/available to (`coverageArea`, Reference, 0..*)
+    /// Location(s) service is intended for/available to (`coverageArea`, `Reference`, 0..*)
     pub coverage_area: Vec<Reference>,
-    /// Conditions under which service is available/offered (`serviceProvisionCode`, CodeableConcept, 0..*)
+    /// Conditions under which service is available/offered (`serviceProvisionCode`, `CodeableConcept`, 0..*)
     pub service_provision_code: Vec<CodeableConcept>,
-    /// Specific eligibility requirements required to use the service (`eligibility`, BackboneElement, 0..*)
+    /// Specific eligibility requirements required to use the service (`eligibility`, `BackboneElement`, 0..*)
     pub eligibility: Vec<HealthcareServiceEligibility>,
-    /// Programs that this service is applicable to (`program`, CodeableConcept, 0..*)
+    /// Programs that this service is applicable to (`program`, `CodeableConcept`, 0..*)
     pub program: Vec<CodeableConcept>,
-    /// Collection of characteristics (attributes) (`characteristic`, CodeableConcept, 0..*)
+    /// Collection of characteristics (attributes) (`characteristic`, `CodeableConcept`, 0..*)
     pub characteristic: Vec<CodeableConcept>,
-    /// The language that this service is offered in (`communication`, CodeableConcept, 0..*)
+    /// The language that this service is offered in (`communication`, `CodeableConcept`, 0..*)
     pub communication: Vec<CodeableConcept>,
-    /// Ways that the service accepts referrals (`referralMethod`, CodeableConcept, 0..*)
+    /// Ways that the service accepts referrals (`referralMethod`, `CodeableConcept`, 0..*)
     pub referral_method: Vec<CodeableConcept>,
-    /// If an appointment is required for access to this service (`appointmentRequired`, boolean, 0..1)
+    /// If an appointment is required for access to this service (`appointmentRequired`, `boolean`, 0..1)
     pub appointment_required: Option<Primitive<bool>>,
-    /// Times the Service Site is available (`availableTime`, BackboneElement, 0..*)
+    /// Times the Service Site is available (`availableTime`, `BackboneElement`, 0..*)
     pub available_time: Vec<HealthcareServiceAvailableTime>,
-    /// Not available during this time due to provided reason (`notAvailable`, BackboneElement, 0..*)
+    /// Not available during this time due to provided reason (`notAvailable`, `BackboneElement`, 0..*)
     pub not_available: Vec<HealthcareServiceNotAvailable>,
-    /// Description of availability exceptions (`availabilityExceptions`, string, 0..1)
+    /// Description of availability exceptions (`availabilityExceptions`, `string`, 0..1)
     pub availability_exceptions: Option<Primitive<String>>,
-    /// Technical endpoints providing access to electronic services operated for the healthcare service (`endpoint`, Reference, 0..*)
+    /// Technical endpoints providing access to electronic services operated for the healthcare service (`endpoint`, `Reference`, 0..*)
     pub endpoint: Vec<Reference>,
 }
 
@@ -189,15 +189,15 @@ impl ToJson for HealthcareService {
 /// FHIR element `HealthcareService.eligibility`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HealthcareServiceEligibility {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Coded value for the eligibility (`code`, CodeableConcept, 0..1)
+    /// Coded value for the eligibility (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Describes the eligibility conditions for the service (`comment`, markdown, 0..1)
+    /// Describes the eligibility conditions for the service (`comment`, `markdown`, 0..1)
     pub comment: Option<Primitive<String>>,
 }
 
@@ -239,19 +239,19 @@ impl ToJson for HealthcareServiceEligibility {
 /// FHIR element `HealthcareService.availableTime`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HealthcareServiceAvailableTime {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// mon | tue | wed | thu | fri | sat | sun (`daysOfWeek`, code, 0..*)
+    /// mon | tue | wed | thu | fri | sat | sun (`daysOfWeek`, `code`, 0..*)
     pub days_of_week: Vec<Primitive<String>>,
-    /// Always available? e.g. 24 hour service (`allDay`, boolean, 0..1)
+    /// Always available? e.g. 24 hour service (`allDay`, `boolean`, 0..1)
     pub all_day: Option<Primitive<bool>>,
-    /// Opening time of day (ignored if allDay = true) (`availableStartTime`, time, 0..1)
+    /// Opening time of day (ignored if allDay = true) (`availableStartTime`, `time`, 0..1)
     pub available_start_time: Option<Primitive<String>>,
-    /// Closing time of day (ignored if allDay = true) (`availableEndTime`, time, 0..1)
+    /// Closing time of day (ignored if allDay = true) (`availableEndTime`, `time`, 0..1)
     pub available_end_time: Option<Primitive<String>>,
 }
 
@@ -300,15 +300,15 @@ impl ToJson for HealthcareServiceAvailableTime {
 /// FHIR element `HealthcareService.notAvailable`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HealthcareServiceNotAvailable {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Reason presented to the user explaining why time not available (`description`, string, 1..1)
+    /// Reason presented to the user explaining why time not available (`description`, `string`, 1..1)
     pub description: Option<Primitive<String>>,
-    /// Service not available from this date (`during`, Period, 0..1)
+    /// Service not available from this date (`during`, `Period`, 0..1)
     pub during: Option<Period>,
 }
 

@@ -14,61 +14,61 @@ use crate::model::*;
 /// FHIR element `ImagingStudy`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImagingStudy {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifiers for the whole study (`identifier`, Identifier, 0..*)
+    /// Identifiers for the whole study (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// registered | available | cancelled | entered-in-error | unknown (`status`, code, 1..1)
+    /// registered | available | cancelled | entered-in-error | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// All series modality if actual acquisition modalities (`modality`, Coding, 0..*)
+    /// All series modality if actual acquisition modalities (`modality`, `Coding`, 0..*)
     pub modality: Vec<Coding>,
-    /// Who or what is the subject of the study (`subject`, Reference, 1..1)
+    /// Who or what is the subject of the study (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter with which this imaging study is associated (`encounter`, Reference, 0..1)
+    /// Encounter with which this imaging study is associated (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When the study was started (`started`, dateTime, 0..1)
+    /// When the study was started (`started`, `dateTime`, 0..1)
     pub started: Option<Primitive<String>>,
-    /// Request fulfilled (`basedOn`, Reference, 0..*)
+    /// Request fulfilled (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Referring physician (`referrer`, Reference, 0..1)
+    /// Referring physician (`referrer`, `Reference`, 0..1)
     pub referrer: Option<Reference>,
-    /// Who interpreted images (`interpreter`, Reference, 0..*)
+    /// Who interpreted images (`interpreter`, `Reference`, 0..*)
     pub interpreter: Vec<Reference>,
-    /// Study access endpoint (`endpoint`, Reference, 0..*)
+    /// Study access endpoint (`endpoint`, `Reference`, 0..*)
     pub endpoint: Vec<Reference>,
-    /// Number of Study Related Series (`numberOfSeries`, unsignedInt, 0..1)
+    /// Number of Study Related Series (`numberOfSeries`, `unsignedInt`, 0..1)
     pub number_of_series: Option<Primitive<u32>>,
-    /// Number of Study Related Instances (`numberOfInstances`, unsignedInt, 0..1)
+    /// Number of Study Related Instances (`numberOfInstances`, `unsignedInt`, 0..1)
     pub number_of_instances: Option<Primitive<u32>>,
-    /// The performed Procedure reference (`procedureReference`, Reference, 0..1)
+    /// The performed Procedure reference (`procedureReference`, `Reference`, 0..1)
     pub procedure_reference: Option<Reference>,
-    /// The performed procedure code (`procedureCode`, CodeableConcept, 0..*)
+    /// The performed procedure code (`procedureCode`, `CodeableConcept`, 0..*)
     pub procedure_code: Vec<CodeableConcept>,
-    /// Where ImagingStudy occurred (`location`, Reference, 0..1)
+    /// Where ImagingStudy occurred (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Why the study was requested (`reasonCode`, CodeableConcept, 0..*)
+    /// Why the study was requested (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why was study performed (`reasonReference`, Reference, 0..*)
+    /// Why was study performed (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// User-defined comments (`note`, Annotation, 0..*)
+    /// User-defined comments (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Institution-generated description (`description`, string, 0..1)
+    /// Institution-generated description (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Each study has one or more series of instances (`series`, BackboneElement, 0..*)
+    /// Each study has one or more series of instances (`series`, `BackboneElement`, 0..*)
     pub series: Vec<ImagingStudySeries>,
 }
 
@@ -174,35 +174,35 @@ impl ToJson for ImagingStudy {
 /// FHIR element `ImagingStudy.series`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImagingStudySeries {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// DICOM Series Instance UID for the series (`uid`, id, 1..1)
+    /// DICOM Series Instance UID for the series (`uid`, `id`, 1..1)
     pub uid: Option<Primitive<String>>,
-    /// Numeric identifier of this series (`number`, unsignedInt, 0..1)
+    /// Numeric identifier of this series (`number`, `unsignedInt`, 0..1)
     pub number: Option<Primitive<u32>>,
-    /// The modality of the instances in the series (`modality`, Coding, 1..1)
+    /// The modality of the instances in the series (`modality`, `Coding`, 1..1)
     pub modality: Option<Coding>,
-    /// A short human readable summary of the series (`description`, string, 0..1)
+    /// A short human readable summary of the series (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Number of Series Related Instances (`numberOfInstances`, unsignedInt, 0..1)
+    /// Number of Series Related Instances (`numberOfInstances`, `unsignedInt`, 0..1)
     pub number_of_instances: Option<Primitive<u32>>,
-    /// Series access endpoint (`endpoint`, Reference, 0..*)
+    /// Series access endpoint (`endpoint`, `Reference`, 0..*)
     pub endpoint: Vec<Reference>,
-    /// Body part examined (`bodySite`, Coding, 0..1)
+    /// Body part examined (`bodySite`, `Coding`, 0..1)
     pub body_site: Option<Coding>,
-    /// Body part laterality (`laterality`, Coding, 0..1)
+    /// Body part laterality (`laterality`, `Coding`, 0..1)
     pub laterality: Option<Coding>,
-    /// Specimen imaged (`specimen`, Reference, 0..*)
+    /// Specimen imaged (`specimen`, `Reference`, 0..*)
     pub specimen: Vec<Reference>,
-    /// When the series started (`started`, dateTime, 0..1)
+    /// When the series started (`started`, `dateTime`, 0..1)
     pub started: Option<Primitive<String>>,
-    /// Who performed the series (`performer`, BackboneElement, 0..*)
+    /// Who performed the series (`performer`, `BackboneElement`, 0..*)
     pub performer: Vec<ImagingStudySeriesPerformer>,
-    /// A single SOP instance from the series (`instance`, BackboneElement, 0..*)
+    /// A single SOP instance from the series (`instance`, `BackboneElement`, 0..*)
     pub instance: Vec<ImagingStudySeriesInstance>,
 }
 
@@ -270,15 +270,15 @@ impl ToJson for ImagingStudySeries {
 /// FHIR element `ImagingStudy.series.performer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImagingStudySeriesPerformer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of performance (`function`, CodeableConcept, 0..1)
+    /// Type of performance (`function`, `CodeableConcept`, 0..1)
     pub function: Option<CodeableConcept>,
-    /// Who performed the series (`actor`, Reference, 1..1)
+    /// Who performed the series (`actor`, `Reference`, 1..1)
     pub actor: Option<Reference>,
 }
 
@@ -320,19 +320,19 @@ impl ToJson for ImagingStudySeriesPerformer {
 /// FHIR element `ImagingStudy.series.instance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImagingStudySeriesInstance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// DICOM SOP Instance UID (`uid`, id, 1..1)
+    /// DICOM SOP Instance UID (`uid`, `id`, 1..1)
     pub uid: Option<Primitive<String>>,
-    /// DICOM class type (`sopClass`, Coding, 1..1)
+    /// DICOM class type (`sopClass`, `Coding`, 1..1)
     pub sop_class: Option<Coding>,
-    /// The number of this instance in the series (`number`, unsignedInt, 0..1)
+    /// The number of this instance in the series (`number`, `unsignedInt`, 0..1)
     pub number: Option<Primitive<u32>>,
-    /// Description of instance (`title`, string, 0..1)
+    /// Description of instance (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
 }
 

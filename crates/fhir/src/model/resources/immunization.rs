@@ -14,77 +14,77 @@ use crate::model::*;
 /// FHIR element `Immunization`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Immunization {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier (`identifier`, Identifier, 0..*)
+    /// Business identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// completed | entered-in-error | not-done (`status`, code, 1..1)
+    /// completed | entered-in-error | not-done (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason not done (`statusReason`, CodeableConcept, 0..1)
+    /// Reason not done (`statusReason`, `CodeableConcept`, 0..1)
     pub status_reason: Option<CodeableConcept>,
-    /// Vaccine product administered (`vaccineCode`, CodeableConcept, 1..1)
+    /// Vaccine product administered (`vaccineCode`, `CodeableConcept`, 1..1)
     pub vaccine_code: Option<CodeableConcept>,
-    /// Who was immunized (`patient`, Reference, 1..1)
+    /// Who was immunized (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Encounter immunization was part of (`encounter`, Reference, 0..1)
+    /// Encounter immunization was part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Vaccine administration date (`occurrence`[x], dateTime | string, 1..1)
+    /// Vaccine administration date (`occurrence[x]`, `dateTime | string`, 1..1)
     pub occurrence: Option<ImmunizationOccurrence>,
-    /// When the immunization was first captured in the subject's record (`recorded`, dateTime, 0..1)
+    /// When the immunization was first captured in the subject's record (`recorded`, `dateTime`, 0..1)
     pub recorded: Option<Primitive<String>>,
-    /// Indicates context the data was recorded in (`primarySource`, boolean, 0..1)
+    /// Indicates context the data was recorded in (`primarySource`, `boolean`, 0..1)
     pub primary_source: Option<Primitive<bool>>,
-    /// Indicates the source of a secondarily reported record (`reportOrigin`, CodeableConcept, 0..1)
+    /// Indicates the source of a secondarily reported record (`reportOrigin`, `CodeableConcept`, 0..1)
     pub report_origin: Option<CodeableConcept>,
-    /// Where immunization occurred (`location`, Reference, 0..1)
+    /// Where immunization occurred (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Vaccine manufacturer (`manufacturer`, Reference, 0..1)
+    /// Vaccine manufacturer (`manufacturer`, `Reference`, 0..1)
     pub manufacturer: Option<Reference>,
-    /// Vaccine lot number (`lotNumber`, string, 0..1)
+    /// Vaccine lot number (`lotNumber`, `string`, 0..1)
     pub lot_number: Option<Primitive<String>>,
-    /// Vaccine expiration date (`expirationDate`, date, 0..1)
+    /// Vaccine expiration date (`expirationDate`, `date`, 0..1)
     pub expiration_date: Option<Primitive<String>>,
-    /// Body site vaccine was administered (`site`, CodeableConcept, 0..1)
+    /// Body site vaccine was administered (`site`, `CodeableConcept`, 0..1)
     pub site: Option<CodeableConcept>,
-    /// How vaccine entered body (`route`, CodeableConcept, 0..1)
+    /// How vaccine entered body (`route`, `CodeableConcept`, 0..1)
     pub route: Option<CodeableConcept>,
-    /// Amount of vaccine administered (`doseQuantity`, Quantity, 0..1)
+    /// Amount of vaccine administered (`doseQuantity`, `Quantity`, 0..1)
     pub dose_quantity: Option<Quantity>,
-    /// Who performed event (`performer`, BackboneElement, 0..*)
+    /// Who performed event (`performer`, `BackboneElement`, 0..*)
     pub performer: Vec<ImmunizationPerformer>,
-    /// Additional immunization notes (`note`, Annotation, 0..*)
+    /// Additional immunization notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Why immunization occurred (`reasonCode`, CodeableConcept, 0..*)
+    /// Why immunization occurred (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why immunization occurred (`reasonReference`, Reference, 0..*)
+    /// Why immunization occurred (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Dose potency (`isSubpotent`, boolean, 0..1)
+    /// Dose potency (`isSubpotent`, `boolean`, 0..1)
     pub is_subpotent: Option<Primitive<bool>>,
-    /// Reason for being subpotent (`subpotentReason`, CodeableConcept, 0..*)
+    /// Reason for being subpotent (`subpotentReason`, `CodeableConcept`, 0..*)
     pub subpotent_reason: Vec<CodeableConcept>,
-    /// Educational material presented to patient (`education`, BackboneElement, 0..*)
+    /// Educational material presented to patient (`education`, `BackboneElement`, 0..*)
     pub education: Vec<ImmunizationEducation>,
-    /// Patient eligibility for a vaccination program (`programEligibility`, CodeableConcept, 0..*)
+    /// Patient eligibility for a vaccination program (`programEligibility`, `CodeableConcept`, 0..*)
     pub program_eligibility: Vec<CodeableConcept>,
-    /// Funding source for the vaccine (`fundingSource`, CodeableConcept, 0..1)
+    /// Funding source for the vaccine (`fundingSource`, `CodeableConcept`, 0..1)
     pub funding_source: Option<CodeableConcept>,
-    /// Details of a reaction that follows immunization (`reaction`, BackboneElement, 0..*)
+    /// Details of a reaction that follows immunization (`reaction`, `BackboneElement`, 0..*)
     pub reaction: Vec<ImmunizationReaction>,
-    /// Protocol followed by the provider (`protocolApplied`, BackboneElement, 0..*)
+    /// Protocol followed by the provider (`protocolApplied`, `BackboneElement`, 0..*)
     pub protocol_applied: Vec<ImmunizationProtocolApplied>,
 }
 
@@ -214,15 +214,15 @@ impl ToJson for Immunization {
 /// FHIR element `Immunization.performer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImmunizationPerformer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// What type of performance was done (`function`, CodeableConcept, 0..1)
+    /// What type of performance was done (`function`, `CodeableConcept`, 0..1)
     pub function: Option<CodeableConcept>,
-    /// Individual or organization who was performing (`actor`, Reference, 1..1)
+    /// Individual or organization who was performing (`actor`, `Reference`, 1..1)
     pub actor: Option<Reference>,
 }
 
@@ -264,19 +264,19 @@ impl ToJson for ImmunizationPerformer {
 /// FHIR element `Immunization.education`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImmunizationEducation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Educational material document identifier (`documentType`, string, 0..1)
+    /// Educational material document identifier (`documentType`, `string`, 0..1)
     pub document_type: Option<Primitive<String>>,
-    /// Educational material reference pointer (`reference`, uri, 0..1)
+    /// Educational material reference pointer (`reference`, `uri`, 0..1)
     pub reference: Option<Primitive<String>>,
-    /// Educational material publication date (`publicationDate`, dateTime, 0..1)
+    /// Educational material publication date (`publicationDate`, `dateTime`, 0..1)
     pub publication_date: Option<Primitive<String>>,
-    /// Educational material presentation date (`presentationDate`, dateTime, 0..1)
+    /// Educational material presentation date (`presentationDate`, `dateTime`, 0..1)
     pub presentation_date: Option<Primitive<String>>,
 }
 
@@ -325,17 +325,17 @@ impl ToJson for ImmunizationEducation {
 /// FHIR element `Immunization.reaction`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImmunizationReaction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// When reaction started (`date`, dateTime, 0..1)
+    /// When reaction started (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Additional information on reaction (`detail`, Reference, 0..1)
+    /// Additional information on reaction (`detail`, `Reference`, 0..1)
     pub detail: Option<Reference>,
-    /// Indicates self-reported reaction (`reported`, boolean, 0..1)
+    /// Indicates self-reported reaction (`reported`, `boolean`, 0..1)
     pub reported: Option<Primitive<bool>>,
 }
 
@@ -380,21 +380,21 @@ impl ToJson for ImmunizationReaction {
 /// FHIR element `Immunization.protocolApplied`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImmunizationProtocolApplied {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name of vaccine series (`series`, string, 0..1)
+    /// Name of vaccine series (`series`, `string`, 0..1)
     pub series: Option<Primitive<String>>,
-    /// Who is responsible for publishing the recommendations (`authority`, Reference, 0..1)
+    /// Who is responsible for publishing the recommendations (`authority`, `Reference`, 0..1)
     pub authority: Option<Reference>,
-    /// Vaccine preventatable disease being targetted (`targetDisease`, CodeableConcept, 0..*)
+    /// Vaccine preventatable disease being targetted (`targetDisease`, `CodeableConcept`, 0..*)
     pub target_disease: Vec<CodeableConcept>,
-    /// Dose number within series (`doseNumber`[x], positiveInt | string, 1..1)
+    /// Dose number within series (`doseNumber[x]`, `positiveInt | string`, 1..1)
     pub dose_number: Option<ImmunizationProtocolAppliedDoseNumber>,
-    /// Recommended number of doses for immunity (`seriesDoses`[x], positiveInt | string, 0..1)
+    /// Recommended number of doses for immunity (`seriesDoses[x]`, `positiveInt | string`, 0..1)
     pub series_doses: Option<ImmunizationProtocolAppliedSeriesDoses>,
 }
 

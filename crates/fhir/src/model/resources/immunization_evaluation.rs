@@ -14,47 +14,47 @@ use crate::model::*;
 /// FHIR element `ImmunizationEvaluation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImmunizationEvaluation {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier (`identifier`, Identifier, 0..*)
+    /// Business identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// completed | entered-in-error (`status`, code, 1..1)
+    /// completed | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Who this evaluation is for (`patient`, Reference, 1..1)
+    /// Who this evaluation is for (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Date evaluation was performed (`date`, dateTime, 0..1)
+    /// Date evaluation was performed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Who is responsible for publishing the recommendations (`authority`, Reference, 0..1)
+    /// Who is responsible for publishing the recommendations (`authority`, `Reference`, 0..1)
     pub authority: Option<Reference>,
-    /// Evaluation target disease (`targetDisease`, CodeableConcept, 1..1)
+    /// Evaluation target disease (`targetDisease`, `CodeableConcept`, 1..1)
     pub target_disease: Option<CodeableConcept>,
-    /// Immunization being evaluated (`immunizationEvent`, Reference, 1..1)
+    /// Immunization being evaluated (`immunizationEvent`, `Reference`, 1..1)
     pub immunization_event: Option<Reference>,
-    /// Status of the dose relative to published recommendations (`doseStatus`, CodeableConcept, 1..1)
+    /// Status of the dose relative to published recommendations (`doseStatus`, `CodeableConcept`, 1..1)
     pub dose_status: Option<CodeableConcept>,
-    /// Reason for the dose status (`doseStatusReason`, CodeableConcept, 0..*)
+    /// Reason for the dose status (`doseStatusReason`, `CodeableConcept`, 0..*)
     pub dose_status_reason: Vec<CodeableConcept>,
-    /// Evaluation notes (`description`, string, 0..1)
+    /// Evaluation notes (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Name of vaccine series (`series`, string, 0..1)
+    /// Name of vaccine series (`series`, `string`, 0..1)
     pub series: Option<Primitive<String>>,
-    /// Dose number within series (`doseNumber`[x], positiveInt | string, 0..1)
+    /// Dose number within series (`doseNumber[x]`, `positiveInt | string`, 0..1)
     pub dose_number: Option<ImmunizationEvaluationDoseNumber>,
-    /// Recommended number of doses for immunity (`seriesDoses`[x], positiveInt | string, 0..1)
+    /// Recommended number of doses for immunity (`seriesDoses[x]`, `positiveInt | string`, 0..1)
     pub series_doses: Option<ImmunizationEvaluationSeriesDoses>,
 }
 

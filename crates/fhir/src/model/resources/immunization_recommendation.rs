@@ -14,31 +14,31 @@ use crate::model::*;
 /// FHIR element `ImmunizationRecommendation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImmunizationRecommendation {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier (`identifier`, Identifier, 0..*)
+    /// Business identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Who this profile is for (`patient`, Reference, 1..1)
+    /// Who this profile is for (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Date recommendation(s) created (`date`, dateTime, 1..1)
+    /// Date recommendation(s) created (`date`, `dateTime`, 1..1)
     pub date: Option<Primitive<String>>,
-    /// Who is responsible for protocol (`authority`, Reference, 0..1)
+    /// Who is responsible for protocol (`authority`, `Reference`, 0..1)
     pub authority: Option<Reference>,
-    /// Vaccine administration recommendations (`recommendation`, BackboneElement, 1..*)
+    /// Vaccine administration recommendations (`recommendation`, `BackboneElement`, 1..*)
     pub recommendation: Vec<ImmunizationRecommendationRecommendation>,
 }
 
@@ -115,35 +115,35 @@ impl ToJson for ImmunizationRecommendation {
 /// FHIR element `ImmunizationRecommendation.recommendation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImmunizationRecommendationRecommendation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Vaccine or vaccine group recommendation applies to (`vaccineCode`, CodeableConcept, 0..*)
+    /// Vaccine or vaccine group recommendation applies to (`vaccineCode`, `CodeableConcept`, 0..*)
     pub vaccine_code: Vec<CodeableConcept>,
-    /// Disease to be immunized against (`targetDisease`, CodeableConcept, 0..1)
+    /// Disease to be immunized against (`targetDisease`, `CodeableConcept`, 0..1)
     pub target_disease: Option<CodeableConcept>,
-    /// Vaccine which is contraindicated to fulfill the recommendation (`contraindicatedVaccineCode`, CodeableConcept, 0..*)
+    /// Vaccine which is contraindicated to fulfill the recommendation (`contraindicatedVaccineCode`, `CodeableConcept`, 0..*)
     pub contraindicated_vaccine_code: Vec<CodeableConcept>,
-    /// Vaccine recommendation status (`forecastStatus`, CodeableConcept, 1..1)
+    /// Vaccine recommendation status (`forecastStatus`, `CodeableConcept`, 1..1)
     pub forecast_status: Option<CodeableConcept>,
-    /// Vaccine administration status reason (`forecastReason`, CodeableConcept, 0..*)
+    /// Vaccine administration status reason (`forecastReason`, `CodeableConcept`, 0..*)
     pub forecast_reason: Vec<CodeableConcept>,
-    /// Dates governing proposed immunization (`dateCriterion`, BackboneElement, 0..*)
+    /// Dates governing proposed immunization (`dateCriterion`, `BackboneElement`, 0..*)
     pub date_criterion: Vec<ImmunizationRecommendationRecommendationDateCriterion>,
-    /// Protocol details (`description`, string, 0..1)
+    /// Protocol details (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Name of vaccination series (`series`, string, 0..1)
+    /// Name of vaccination series (`series`, `string`, 0..1)
     pub series: Option<Primitive<String>>,
-    /// Recommended dose number within series (`doseNumber`[x], positiveInt | string, 0..1)
+    /// Recommended dose number within series (`doseNumber[x]`, `positiveInt | string`, 0..1)
     pub dose_number: Option<ImmunizationRecommendationRecommendationDoseNumber>,
-    /// Recommended number of doses for immunity (`seriesDoses`[x], positiveInt | string, 0..1)
+    /// Recommended number of doses for immunity (`seriesDoses[x]`, `positiveInt | string`, 0..1)
     pub series_doses: Option<ImmunizationRecommendationRecommendationSeriesDoses>,
-    /// Past immunizations supporting recommendation (`supportingImmunization`, Reference, 0..*)
+    /// Past immunizations supporting recommendation (`supportingImmunization`, `Reference`, 0..*)
     pub supporting_immunization: Vec<Reference>,
-    /// Patient observations supporting recommendation (`supportingPatientInformation`, Reference, 0..*)
+    /// Patient observations supporting recommendation (`supportingPatientInformation`, `Reference`, 0..*)
     pub supporting_patient_information: Vec<Reference>,
 }
 
@@ -237,15 +237,15 @@ impl ToJson for ImmunizationRecommendationRecommendation {
 /// FHIR element `ImmunizationRecommendation.recommendation.dateCriterion`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImmunizationRecommendationRecommendationDateCriterion {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of date (`code`, CodeableConcept, 1..1)
+    /// Type of date (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Recommended date (`value`, dateTime, 1..1)
+    /// Recommended date (`value`, `dateTime`, 1..1)
     pub value: Option<Primitive<String>>,
 }
 

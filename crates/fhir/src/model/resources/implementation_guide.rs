@@ -14,61 +14,61 @@ use crate::model::*;
 /// FHIR element `ImplementationGuide`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuide {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this implementation guide, represented as a URI (globally unique) (`url`, uri, 1..1)
+    /// Canonical identifier for this implementation guide, represented as a URI (globally unique) (`url`, `uri`, 1..1)
     pub url: Option<Primitive<String>>,
-    /// Business version of the implementation guide (`version`, string, 0..1)
+    /// Business version of the implementation guide (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this implementation guide (computer friendly) (`name`, string, 1..1)
+    /// Name for this implementation guide (computer friendly) (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this implementation guide (human friendly) (`title`, string, 0..1)
+    /// Name for this implementation guide (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the implementation guide (`description`, markdown, 0..1)
+    /// Natural language description of the implementation guide (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for implementation guide (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for implementation guide (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// NPM Package name for IG (`packageId`, id, 1..1)
+    /// NPM Package name for IG (`packageId`, `id`, 1..1)
     pub package_id: Option<Primitive<String>>,
-    /// SPDX license code for this IG (or not-open-source) (`license`, code, 0..1)
+    /// SPDX license code for this IG (or not-open-source) (`license`, `code`, 0..1)
     pub license: Option<Primitive<String>>,
-    /// FHIR Version(s) this Implementation Guide targets (`fhirVersion`, code, 1..*)
+    /// FHIR Version(s) this Implementation Guide targets (`fhirVersion`, `code`, 1..*)
     pub fhir_version: Vec<Primitive<String>>,
-    /// Another Implementation guide this depends on (`dependsOn`, BackboneElement, 0..*)
+    /// Another Implementation guide this depends on (`dependsOn`, `BackboneElement`, 0..*)
     pub depends_on: Vec<ImplementationGuideDependsOn>,
-    /// Profiles that apply globally (`global`, BackboneElement, 0..*)
+    /// Profiles that apply globally (`global`, `BackboneElement`, 0..*)
     pub global: Vec<ImplementationGuideGlobal>,
-    /// Information needed to build the IG (`definition`, BackboneElement, 0..1)
+    /// Information needed to build the IG (`definition`, `BackboneElement`, 0..1)
     pub definition: Option<ImplementationGuideDefinition>,
-    /// Information about an assembled IG (`manifest`, BackboneElement, 0..1)
+    /// Information about an assembled IG (`manifest`, `BackboneElement`, 0..1)
     pub manifest: Option<ImplementationGuideManifest>,
 }
 
@@ -189,17 +189,17 @@ impl ToJson for ImplementationGuide {
 /// FHIR element `ImplementationGuide.dependsOn`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideDependsOn {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identity of the IG that this depends on (`uri`, canonical, 1..1)
+    /// Identity of the IG that this depends on (`uri`, `canonical`, 1..1)
     pub uri: Option<Primitive<String>>,
-    /// NPM Package name for IG this depends on (`packageId`, id, 0..1)
+    /// NPM Package name for IG this depends on (`packageId`, `id`, 0..1)
     pub package_id: Option<Primitive<String>>,
-    /// Version of the IG (`version`, string, 0..1)
+    /// Version of the IG (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
 }
 
@@ -246,15 +246,15 @@ impl ToJson for ImplementationGuideDependsOn {
 /// FHIR element `ImplementationGuide.global`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideGlobal {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type this profile applies to (`type`, code, 1..1)
+    /// Type this profile applies to (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Profile that all resources must conform to (`profile`, canonical, 1..1)
+    /// Profile that all resources must conform to (`profile`, `canonical`, 1..1)
     pub profile: Option<Primitive<String>>,
 }
 
@@ -299,21 +299,21 @@ impl ToJson for ImplementationGuideGlobal {
 /// FHIR element `ImplementationGuide.definition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideDefinition {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Grouping used to present related resources in the IG (`grouping`, BackboneElement, 0..*)
+    /// Grouping used to present related resources in the IG (`grouping`, `BackboneElement`, 0..*)
     pub grouping: Vec<ImplementationGuideDefinitionGrouping>,
-    /// Resource in the implementation guide (`resource`, BackboneElement, 1..*)
+    /// Resource in the implementation guide (`resource`, `BackboneElement`, 1..*)
     pub resource: Vec<ImplementationGuideDefinitionResource>,
-    /// Page/Section in the Guide (`page`, BackboneElement, 0..1)
+    /// Page/Section in the Guide (`page`, `BackboneElement`, 0..1)
     pub page: Option<ImplementationGuideDefinitionPage>,
-    /// Defines how IG is built by tools (`parameter`, BackboneElement, 0..*)
+    /// Defines how IG is built by tools (`parameter`, `BackboneElement`, 0..*)
     pub parameter: Vec<ImplementationGuideDefinitionParameter>,
-    /// A template for building resources (`template`, BackboneElement, 0..*)
+    /// A template for building resources (`template`, `BackboneElement`, 0..*)
     pub template: Vec<ImplementationGuideDefinitionTemplate>,
 }
 
@@ -365,15 +365,15 @@ impl ToJson for ImplementationGuideDefinition {
 /// FHIR element `ImplementationGuide.definition.grouping`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideDefinitionGrouping {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Descriptive name for the package (`name`, string, 1..1)
+    /// Descriptive name for the package (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Human readable text describing the package (`description`, string, 0..1)
+    /// Human readable text describing the package (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
 }
 
@@ -421,23 +421,23 @@ impl ToJson for ImplementationGuideDefinitionGrouping {
 /// FHIR element `ImplementationGuide.definition.resource`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideDefinitionResource {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Location of the resource (`reference`, Reference, 1..1)
+    /// Location of the resource (`reference`, `Reference`, 1..1)
     pub reference: Option<Reference>,
-    /// Versions this applies to (if different to IG) (`fhirVersion`, code, 0..*)
+    /// Versions this applies to (if different to IG) (`fhirVersion`, `code`, 0..*)
     pub fhir_version: Vec<Primitive<String>>,
-    /// Human Name for the resource (`name`, string, 0..1)
+    /// Human Name for the resource (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Reason why included in guide (`description`, string, 0..1)
+    /// Reason why included in guide (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Is an example/What is this an example of? (`example`[x], boolean | canonical, 0..1)
+    /// Is an example/What is this an example of? (`example[x]`, `boolean | canonical`, 0..1)
     pub example: Option<ImplementationGuideDefinitionResourceExample>,
-    /// Grouping this is part of (`groupingId`, id, 0..1)
+    /// Grouping this is part of (`groupingId`, `id`, 0..1)
     pub grouping_id: Option<Primitive<String>>,
 }
 
@@ -502,17 +502,17 @@ impl ToJson for ImplementationGuideDefinitionResource {
 /// FHIR element `ImplementationGuide.definition.page`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideDefinitionPage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Where to find that page (`name`[x], url | Reference, 1..1)
+    /// Where to find that page (`name[x]`, `url | Reference`, 1..1)
     pub name: Option<ImplementationGuideDefinitionPageName>,
-    /// Short title shown for navigational assistance (`title`, string, 1..1)
+    /// Short title shown for navigational assistance (`title`, `string`, 1..1)
     pub title: Option<Primitive<String>>,
-    /// html | markdown | xml | generated (`generation`, code, 1..1)
+    /// html | markdown | xml | generated (`generation`, `code`, 1..1)
     pub generation: Option<Primitive<String>>,
     /// Nested Pages / Sections (`page`, 0..*)
     pub page: Vec<ImplementationGuideDefinitionPage>,
@@ -578,15 +578,15 @@ impl ToJson for ImplementationGuideDefinitionPage {
 /// FHIR element `ImplementationGuide.definition.parameter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideDefinitionParameter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// apply | path-resource | path-pages | path-tx-cache | expansion-parameter | rule-broken-links | generate-xml | generate-json | generate-turtle | html-template (`code`, code, 1..1)
+    /// apply | path-resource | path-pages | path-tx-cache | expansion-parameter | rule-broken-links | generate-xml | generate-json | generate-turtle | html-template (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Value for named type (`value`, string, 1..1)
+    /// Value for named type (`value`, `string`, 1..1)
     pub value: Option<Primitive<String>>,
 }
 
@@ -639,17 +639,17 @@ impl ToJson for ImplementationGuideDefinitionParameter {
 /// FHIR element `ImplementationGuide.definition.template`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideDefinitionTemplate {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of template specified (`code`, code, 1..1)
+    /// Type of template specified (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// The source location for the template (`source`, string, 1..1)
+    /// The source location for the template (`source`, `string`, 1..1)
     pub source: Option<Primitive<String>>,
-    /// The scope in which the template applies (`scope`, string, 0..1)
+    /// The scope in which the template applies (`scope`, `string`, 0..1)
     pub scope: Option<Primitive<String>>,
 }
 
@@ -705,21 +705,21 @@ impl ToJson for ImplementationGuideDefinitionTemplate {
 /// FHIR element `ImplementationGuide.manifest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideManifest {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Location of rendered implementation guide (`rendering`, url, 0..1)
+    /// Location of rendered implementation guide (`rendering`, `url`, 0..1)
     pub rendering: Option<Primitive<String>>,
-    /// Resource in the implementation guide (`resource`, BackboneElement, 1..*)
+    /// Resource in the implementation guide (`resource`, `BackboneElement`, 1..*)
     pub resource: Vec<ImplementationGuideManifestResource>,
-    /// HTML page within the parent IG (`page`, BackboneElement, 0..*)
+    /// HTML page within the parent IG (`page`, `BackboneElement`, 0..*)
     pub page: Vec<ImplementationGuideManifestPage>,
-    /// Image within the IG (`image`, string, 0..*)
+    /// Image within the IG (`image`, `string`, 0..*)
     pub image: Vec<Primitive<String>>,
-    /// Additional linkable file in IG (`other`, string, 0..*)
+    /// Additional linkable file in IG (`other`, `string`, 0..*)
     pub other: Vec<Primitive<String>>,
 }
 
@@ -774,17 +774,17 @@ impl ToJson for ImplementationGuideManifest {
 /// FHIR element `ImplementationGuide.manifest.resource`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideManifestResource {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Location of the resource (`reference`, Reference, 1..1)
+    /// Location of the resource (`reference`, `Reference`, 1..1)
     pub reference: Option<Reference>,
-    /// Is an example/What is this an example of? (`example`[x], boolean | canonical, 0..1)
+    /// Is an example/What is this an example of? (`example[x]`, `boolean | canonical`, 0..1)
     pub example: Option<ImplementationGuideManifestResourceExample>,
-    /// Relative path for page in IG (`relativePath`, url, 0..1)
+    /// Relative path for page in IG (`relativePath`, `url`, 0..1)
     pub relative_path: Option<Primitive<String>>,
 }
 
@@ -840,17 +840,17 @@ impl ToJson for ImplementationGuideManifestResource {
 /// FHIR element `ImplementationGuide.manifest.page`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImplementationGuideManifestPage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// HTML page name (`name`, string, 1..1)
+    /// HTML page name (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Title of the page, for references (`title`, string, 0..1)
+    /// Title of the page, for references (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Anchor available on the page (`anchor`, string, 0..*)
+    /// Anchor available on the page (`anchor`, `string`, 0..*)
     pub anchor: Vec<Primitive<String>>,
 }
 

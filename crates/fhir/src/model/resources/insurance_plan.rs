@@ -14,49 +14,49 @@ use crate::model::*;
 /// FHIR element `InsurancePlan`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsurancePlan {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for Product (`identifier`, Identifier, 0..*)
+    /// Business Identifier for Product (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// draft | active | retired | unknown (`status`, code, 0..1)
+    /// draft | active | retired | unknown (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// Kind of product (`type`, CodeableConcept, 0..*)
+    /// Kind of product (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Official name (`name`, string, 0..1)
+    /// Official name (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Alternate names (`alias`, string, 0..*)
+    /// Alternate names (`alias`, `string`, 0..*)
     pub alias: Vec<Primitive<String>>,
-    /// When the product is available (`period`, Period, 0..1)
+    /// When the product is available (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Plan issuer (`ownedBy`, Reference, 0..1)
+    /// Plan issuer (`ownedBy`, `Reference`, 0..1)
     pub owned_by: Option<Reference>,
-    /// Product administrator (`administeredBy`, Reference, 0..1)
+    /// Product administrator (`administeredBy`, `Reference`, 0..1)
     pub administered_by: Option<Reference>,
-    /// Where product applies (`coverageArea`, Reference, 0..*)
+    /// Where product applies (`coverageArea`, `Reference`, 0..*)
     pub coverage_area: Vec<Reference>,
-    /// Contact for the product (`contact`, BackboneElement, 0..*)
+    /// Contact for the product (`contact`, `BackboneElement`, 0..*)
     pub contact: Vec<InsurancePlanContact>,
-    /// Technical endpoint (`endpoint`, Reference, 0..*)
+    /// Technical endpoint (`endpoint`, `Reference`, 0..*)
     pub endpoint: Vec<Reference>,
-    /// What networks are Included (`network`, Reference, 0..*)
+    /// What networks are Included (`network`, `Reference`, 0..*)
     pub network: Vec<Reference>,
-    /// Coverage details (`coverage`, BackboneElement, 0..*)
+    /// Coverage details (`coverage`, `BackboneElement`, 0..*)
     pub coverage: Vec<InsurancePlanCoverage>,
-    /// Plan details (`plan`, BackboneElement, 0..*)
+    /// Plan details (`plan`, `BackboneElement`, 0..*)
     pub plan: Vec<InsurancePlanPlan>,
 }
 
@@ -146,19 +146,19 @@ impl ToJson for InsurancePlan {
 /// FHIR element `InsurancePlan.contact`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsurancePlanContact {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The type of contact (`purpose`, CodeableConcept, 0..1)
+    /// The type of contact (`purpose`, `CodeableConcept`, 0..1)
     pub purpose: Option<CodeableConcept>,
-    /// A name associated with the contact (`name`, HumanName, 0..1)
+    /// A name associated with the contact (`name`, `HumanName`, 0..1)
     pub name: Option<HumanName>,
-    /// Contact details (telephone, email, etc.) for a contact (`telecom`, ContactPoint, 0..*)
+    /// Contact details (telephone, email, etc.) for a contact (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// Visiting or postal addresses for the contact (`address`, Address, 0..1)
+    /// Visiting or postal addresses for the contact (`address`, `Address`, 0..1)
     pub address: Option<Address>,
 }
 
@@ -203,17 +203,17 @@ impl ToJson for InsurancePlanContact {
 /// FHIR element `InsurancePlan.coverage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsurancePlanCoverage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of coverage (`type`, CodeableConcept, 1..1)
+    /// Type of coverage (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// What networks provide coverage (`network`, Reference, 0..*)
+    /// What networks provide coverage (`network`, `Reference`, 0..*)
     pub network: Vec<Reference>,
-    /// List of benefits (`benefit`, BackboneElement, 1..*)
+    /// List of benefits (`benefit`, `BackboneElement`, 1..*)
     pub benefit: Vec<InsurancePlanCoverageBenefit>,
 }
 
@@ -258,17 +258,17 @@ impl ToJson for InsurancePlanCoverage {
 /// FHIR element `InsurancePlan.coverage.benefit`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsurancePlanCoverageBenefit {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of benefit (`type`, CodeableConcept, 1..1)
+    /// Type of benefit (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Referral requirements (`requirement`, string, 0..1)
+    /// Referral requirements (`requirement`, `string`, 0..1)
     pub requirement: Option<Primitive<String>>,
-    /// Benefit limits (`limit`, BackboneElement, 0..*)
+    /// Benefit limits (`limit`, `BackboneElement`, 0..*)
     pub limit: Vec<InsurancePlanCoverageBenefitLimit>,
 }
 
@@ -313,15 +313,15 @@ impl ToJson for InsurancePlanCoverageBenefit {
 /// FHIR element `InsurancePlan.coverage.benefit.limit`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsurancePlanCoverageBenefitLimit {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Maximum value allowed (`value`, Quantity, 0..1)
+    /// Maximum value allowed (`value`, `Quantity`, 0..1)
     pub value: Option<Quantity>,
-    /// Benefit limit details (`code`, CodeableConcept, 0..1)
+    /// Benefit limit details (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
 }
 
@@ -362,23 +362,23 @@ impl ToJson for InsurancePlanCoverageBenefitLimit {
 /// FHIR element `InsurancePlan.plan`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsurancePlanPlan {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for Product (`identifier`, Identifier, 0..*)
+    /// Business Identifier for Product (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Type of plan (`type`, CodeableConcept, 0..1)
+    /// Type of plan (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Where product applies (`coverageArea`, Reference, 0..*)
+    /// Where product applies (`coverageArea`, `Reference`, 0..*)
     pub coverage_area: Vec<Reference>,
-    /// What networks provide coverage (`network`, Reference, 0..*)
+    /// What networks provide coverage (`network`, `Reference`, 0..*)
     pub network: Vec<Reference>,
-    /// Overall costs (`generalCost`, BackboneElement, 0..*)
+    /// Overall costs (`generalCost`, `BackboneElement`, 0..*)
     pub general_cost: Vec<InsurancePlanPlanGeneralCost>,
-    /// Specific costs (`specificCost`, BackboneElement, 0..*)
+    /// Specific costs (`specificCost`, `BackboneElement`, 0..*)
     pub specific_cost: Vec<InsurancePlanPlanSpecificCost>,
 }
 
@@ -427,19 +427,19 @@ impl ToJson for InsurancePlanPlan {
 /// FHIR element `InsurancePlan.plan.generalCost`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsurancePlanPlanGeneralCost {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of cost (`type`, CodeableConcept, 0..1)
+    /// Type of cost (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Number of enrollees (`groupSize`, positiveInt, 0..1)
+    /// Number of enrollees (`groupSize`, `positiveInt`, 0..1)
     pub group_size: Option<Primitive<u32>>,
-    /// Cost value (`cost`, Money, 0..1)
+    /// Cost value (`cost`, `Money`, 0..1)
     pub cost: Option<Money>,
-    /// Additional cost information (`comment`, string, 0..1)
+    /// Additional cost information (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
 }
 
@@ -486,15 +486,15 @@ impl ToJson for InsurancePlanPlanGeneralCost {
 /// FHIR element `InsurancePlan.plan.specificCost`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsurancePlanPlanSpecificCost {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// General category of benefit (`category`, CodeableConcept, 1..1)
+    /// General category of benefit (`category`, `CodeableConcept`, 1..1)
     pub category: Option<CodeableConcept>,
-    /// Benefits list (`benefit`, BackboneElement, 0..*)
+    /// Benefits list (`benefit`, `BackboneElement`, 0..*)
     pub benefit: Vec<InsurancePlanPlanSpecificCostBenefit>,
 }
 
@@ -540,15 +540,15 @@ impl ToJson for InsurancePlanPlanSpecificCost {
 /// FHIR element `InsurancePlan.plan.specificCost.benefit`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsurancePlanPlanSpecificCostBenefit {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of specific benefit (`type`, CodeableConcept, 1..1)
+    /// Type of specific benefit (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// List of the costs (`cost`, BackboneElement, 0..*)
+    /// List of the costs (`cost`, `BackboneElement`, 0..*)
     pub cost: Vec<InsurancePlanPlanSpecificCostBenefitCost>,
 }
 
@@ -594,19 +594,19 @@ impl ToJson for InsurancePlanPlanSpecificCostBenefit {
 /// FHIR element `InsurancePlan.plan.specificCost.benefit.cost`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InsurancePlanPlanSpecificCostBenefitCost {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of cost (`type`, CodeableConcept, 1..1)
+    /// Type of cost (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// in-network | out-of-network | other (`applicability`, CodeableConcept, 0..1)
+    /// in-network | out-of-network | other (`applicability`, `CodeableConcept`, 0..1)
     pub applicability: Option<CodeableConcept>,
-    /// Additional information about the cost (`qualifiers`, CodeableConcept, 0..*)
+    /// Additional information about the cost (`qualifiers`, `CodeableConcept`, 0..*)
     pub qualifiers: Vec<CodeableConcept>,
-    /// The actual cost value (`value`, Quantity, 0..1)
+    /// The actual cost value (`value`, `Quantity`, 0..1)
     pub value: Option<Quantity>,
 }
 

@@ -14,53 +14,53 @@ use crate::model::*;
 /// FHIR element `Invoice`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Invoice {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for item (`identifier`, Identifier, 0..*)
+    /// Business Identifier for item (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// draft | issued | balanced | cancelled | entered-in-error (`status`, code, 1..1)
+    /// draft | issued | balanced | cancelled | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason for cancellation of this Invoice (`cancelledReason`, string, 0..1)
+    /// Reason for cancellation of this Invoice (`cancelledReason`, `string`, 0..1)
     pub cancelled_reason: Option<Primitive<String>>,
-    /// Type of Invoice (`type`, CodeableConcept, 0..1)
+    /// Type of Invoice (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Recipient(s) of goods and services (`subject`, Reference, 0..1)
+    /// Recipient(s) of goods and services (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Recipient of this invoice (`recipient`, Reference, 0..1)
+    /// Recipient of this invoice (`recipient`, `Reference`, 0..1)
     pub recipient: Option<Reference>,
-    /// Invoice date / posting date (`date`, dateTime, 0..1)
+    /// Invoice date / posting date (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Participant in creation of this Invoice (`participant`, BackboneElement, 0..*)
+    /// Participant in creation of this Invoice (`participant`, `BackboneElement`, 0..*)
     pub participant: Vec<InvoiceParticipant>,
-    /// Issuing Organization of Invoice (`issuer`, Reference, 0..1)
+    /// Issuing Organization of Invoice (`issuer`, `Reference`, 0..1)
     pub issuer: Option<Reference>,
-    /// Account that is being balanced (`account`, Reference, 0..1)
+    /// Account that is being balanced (`account`, `Reference`, 0..1)
     pub account: Option<Reference>,
-    /// Line items of this Invoice (`lineItem`, BackboneElement, 0..*)
+    /// Line items of this Invoice (`lineItem`, `BackboneElement`, 0..*)
     pub line_item: Vec<InvoiceLineItem>,
     /// Components of Invoice total (`totalPriceComponent`, 0..*)
     pub total_price_component: Vec<InvoiceLineItemPriceComponent>,
-    /// Net total of this Invoice (`totalNet`, Money, 0..1)
+    /// Net total of this Invoice (`totalNet`, `Money`, 0..1)
     pub total_net: Option<Money>,
-    /// Gross total of this Invoice (`totalGross`, Money, 0..1)
+    /// Gross total of this Invoice (`totalGross`, `Money`, 0..1)
     pub total_gross: Option<Money>,
-    /// Payment details (`paymentTerms`, markdown, 0..1)
+    /// Payment details (`paymentTerms`, `markdown`, 0..1)
     pub payment_terms: Option<Primitive<String>>,
-    /// Comments made about the invoice (`note`, Annotation, 0..*)
+    /// Comments made about the invoice (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -156,15 +156,15 @@ impl ToJson for Invoice {
 /// FHIR element `Invoice.participant`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvoiceParticipant {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of involvement in creation of this Invoice (`role`, CodeableConcept, 0..1)
+    /// Type of involvement in creation of this Invoice (`role`, `CodeableConcept`, 0..1)
     pub role: Option<CodeableConcept>,
-    /// Individual who was involved (`actor`, Reference, 1..1)
+    /// Individual who was involved (`actor`, `Reference`, 1..1)
     pub actor: Option<Reference>,
 }
 
@@ -206,17 +206,17 @@ impl ToJson for InvoiceParticipant {
 /// FHIR element `Invoice.lineItem`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvoiceLineItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Sequence number of line item (`sequence`, positiveInt, 0..1)
+    /// Sequence number of line item (`sequence`, `positiveInt`, 0..1)
     pub sequence: Option<Primitive<u32>>,
-    /// Reference to ChargeItem containing details of this line item or an inline billing code (`chargeItem`[x], Reference | CodeableConcept, 1..1)
+    /// Reference to ChargeItem containing details of this line item or an inline billing code (`chargeItem[x]`, `Reference | CodeableConcept`, 1..1)
     pub charge_item: Option<InvoiceLineItemChargeItem>,
-    /// Components of total line item price (`priceComponent`, BackboneElement, 0..*)
+    /// Components of total line item price (`priceComponent`, `BackboneElement`, 0..*)
     pub price_component: Vec<InvoiceLineItemPriceComponent>,
 }
 
@@ -263,19 +263,19 @@ impl ToJson for InvoiceLineItem {
 /// FHIR element `Invoice.lineItem.priceComponent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InvoiceLineItemPriceComponent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// base | surcharge | deduction | discount | tax | informational (`type`, code, 1..1)
+    /// base | surcharge | deduction | discount | tax | informational (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Code identifying the specific component (`code`, CodeableConcept, 0..1)
+    /// Code identifying the specific component (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Factor used for calculating this component (`factor`, decimal, 0..1)
+    /// Factor used for calculating this component (`factor`, `decimal`, 0..1)
     pub factor: Option<Primitive<Decimal>>,
-    /// Monetary amount associated with this component (`amount`, Money, 0..1)
+    /// Monetary amount associated with this component (`amount`, `Money`, 0..1)
     pub amount: Option<Money>,
 }
 

@@ -14,83 +14,83 @@ use crate::model::*;
 /// FHIR element `Library`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Library {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this library, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this library, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the library (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the library (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the library (`version`, string, 0..1)
+    /// Business version of the library (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this library (computer friendly) (`name`, string, 0..1)
+    /// Name for this library (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this library (human friendly) (`title`, string, 0..1)
+    /// Name for this library (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Subordinate title of the library (`subtitle`, string, 0..1)
+    /// Subordinate title of the library (`subtitle`, `string`, 0..1)
     pub subtitle: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// logic-library | model-definition | asset-collection | module-definition (`type`, CodeableConcept, 1..1)
+    /// logic-library | model-definition | asset-collection | module-definition (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Type of individual the library content is focused on (`subject`[x], CodeableConcept | Reference, 0..1)
+    /// Type of individual the library content is focused on (`subject[x]`, `CodeableConcept | Reference`, 0..1)
     pub subject: Option<LibrarySubject>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the library (`description`, markdown, 0..1)
+    /// Natural language description of the library (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for library (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for library (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this library is defined (`purpose`, markdown, 0..1)
+    /// Why this library is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Describes the clinical usage of the library (`usage`, string, 0..1)
+    /// Describes the clinical usage of the library (`usage`, `string`, 0..1)
     pub usage: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the library was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the library was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the library was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the library was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the library is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the library is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// E.g. Education, Treatment, Assessment, etc. (`topic`, CodeableConcept, 0..*)
+    /// E.g. Education, Treatment, Assessment, etc. (`topic`, `CodeableConcept`, 0..*)
     pub topic: Vec<CodeableConcept>,
-    /// Who authored the content (`author`, ContactDetail, 0..*)
+    /// Who authored the content (`author`, `ContactDetail`, 0..*)
     pub author: Vec<ContactDetail>,
-    /// Who edited the content (`editor`, ContactDetail, 0..*)
+    /// Who edited the content (`editor`, `ContactDetail`, 0..*)
     pub editor: Vec<ContactDetail>,
-    /// Who reviewed the content (`reviewer`, ContactDetail, 0..*)
+    /// Who reviewed the content (`reviewer`, `ContactDetail`, 0..*)
     pub reviewer: Vec<ContactDetail>,
-    /// Who endorsed the content (`endorser`, ContactDetail, 0..*)
+    /// Who endorsed the content (`endorser`, `ContactDetail`, 0..*)
     pub endorser: Vec<ContactDetail>,
-    /// Additional documentation, citations, etc. (`relatedArtifact`, RelatedArtifact, 0..*)
+    /// Additional documentation, citations, etc. (`relatedArtifact`, `RelatedArtifact`, 0..*)
     pub related_artifact: Vec<RelatedArtifact>,
-    /// Parameters defined by the library (`parameter`, ParameterDefinition, 0..*)
+    /// Parameters defined by the library (`parameter`, `ParameterDefinition`, 0..*)
     pub parameter: Vec<ParameterDefinition>,
-    /// What data is referenced by this library (`dataRequirement`, DataRequirement, 0..*)
+    /// What data is referenced by this library (`dataRequirement`, `DataRequirement`, 0..*)
     pub data_requirement: Vec<DataRequirement>,
-    /// Contents of the library, either embedded or referenced (`content`, Attachment, 0..*)
+    /// Contents of the library, either embedded or referenced (`content`, `Attachment`, 0..*)
     pub content: Vec<Attachment>,
 }
 

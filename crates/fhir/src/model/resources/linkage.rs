@@ -14,27 +14,27 @@ use crate::model::*;
 /// FHIR element `Linkage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Linkage {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Whether this linkage assertion is active or not (`active`, boolean, 0..1)
+    /// Whether this linkage assertion is active or not (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// Who is responsible for linkages (`author`, Reference, 0..1)
+    /// Who is responsible for linkages (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
-    /// Item to be linked (`item`, BackboneElement, 1..*)
+    /// Item to be linked (`item`, `BackboneElement`, 1..*)
     pub item: Vec<LinkageItem>,
 }
 
@@ -101,15 +101,15 @@ impl ToJson for Linkage {
 /// FHIR element `Linkage.item`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LinkageItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// source | alternate | historical (`type`, code, 1..1)
+    /// source | alternate | historical (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Resource being linked (`resource`, Reference, 1..1)
+    /// Resource being linked (`resource`, `Reference`, 1..1)
     pub resource: Option<Reference>,
 }
 

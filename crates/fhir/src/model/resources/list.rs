@@ -14,47 +14,47 @@ use crate::model::*;
 /// FHIR element `List`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct List {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier (`identifier`, Identifier, 0..*)
+    /// Business identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// current | retired | entered-in-error (`status`, code, 1..1)
+    /// current | retired | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// working | snapshot | changes (`mode`, code, 1..1)
+    /// working | snapshot | changes (`mode`, `code`, 1..1)
     pub mode: Option<Primitive<String>>,
-    /// Descriptive name for the list (`title`, string, 0..1)
+    /// Descriptive name for the list (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// What the purpose of this list is (`code`, CodeableConcept, 0..1)
+    /// What the purpose of this list is (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// If all resources have the same subject (`subject`, Reference, 0..1)
+    /// If all resources have the same subject (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Context in which list created (`encounter`, Reference, 0..1)
+    /// Context in which list created (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When the list was prepared (`date`, dateTime, 0..1)
+    /// When the list was prepared (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Who and/or what defined the list contents (aka Author) (`source`, Reference, 0..1)
+    /// Who and/or what defined the list contents (aka Author) (`source`, `Reference`, 0..1)
     pub source: Option<Reference>,
-    /// What order the list has (`orderedBy`, CodeableConcept, 0..1)
+    /// What order the list has (`orderedBy`, `CodeableConcept`, 0..1)
     pub ordered_by: Option<CodeableConcept>,
-    /// Comments about the list (`note`, Annotation, 0..*)
+    /// Comments about the list (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Entries in the list (`entry`, BackboneElement, 0..*)
+    /// Entries in the list (`entry`, `BackboneElement`, 0..*)
     pub entry: Vec<ListEntry>,
-    /// Why list is empty (`emptyReason`, CodeableConcept, 0..1)
+    /// Why list is empty (`emptyReason`, `CodeableConcept`, 0..1)
     pub empty_reason: Option<CodeableConcept>,
 }
 
@@ -145,19 +145,19 @@ impl ToJson for List {
 /// FHIR element `List.entry`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListEntry {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Status/Workflow information about this item (`flag`, CodeableConcept, 0..1)
+    /// Status/Workflow information about this item (`flag`, `CodeableConcept`, 0..1)
     pub flag: Option<CodeableConcept>,
-    /// If this item is actually marked as deleted (`deleted`, boolean, 0..1)
+    /// If this item is actually marked as deleted (`deleted`, `boolean`, 0..1)
     pub deleted: Option<Primitive<bool>>,
-    /// When item added to list (`date`, dateTime, 0..1)
+    /// When item added to list (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Actual entry (`item`, Reference, 1..1)
+    /// Actual entry (`item`, `Reference`, 1..1)
     pub item: Option<Reference>,
 }
 

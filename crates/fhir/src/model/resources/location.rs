@@ -14,55 +14,55 @@ use crate::model::*;
 /// FHIR element `Location`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Location {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique code or number identifying the location to its users (`identifier`, Identifier, 0..*)
+    /// Unique code or number identifying the location to its users (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | suspended | inactive (`status`, code, 0..1)
+    /// active | suspended | inactive (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// The operational status of the location (typically only for a bed/room) (`operationalStatus`, Coding, 0..1)
+    /// The operational status of the location (typically only for a bed/room) (`operationalStatus`, `Coding`, 0..1)
     pub operational_status: Option<Coding>,
-    /// Name of the location as used by humans (`name`, string, 0..1)
+    /// Name of the location as used by humans (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// A list of alternate names that the location is known as, or was known as, in the past (`alias`, string, 0..*)
+    /// A list of alternate names that the location is known as, or was known as, in the past (`alias`, `string`, 0..*)
     pub alias: Vec<Primitive<String>>,
-    /// Additional details about the location that could be displayed as further information to identify the location beyond its name (`description`, string, 0..1)
+    /// Additional details about the location that could be displayed as further information to identify the location beyond its name (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// instance | kind (`mode`, code, 0..1)
+    /// instance | kind (`mode`, `code`, 0..1)
     pub mode: Option<Primitive<String>>,
-    /// Type of function performed (`type`, CodeableConcept, 0..*)
+    /// Type of function performed (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Contact details of the location (`telecom`, ContactPoint, 0..*)
+    /// Contact details of the location (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// Physical location (`address`, Address, 0..1)
+    /// Physical location (`address`, `Address`, 0..1)
     pub address: Option<Address>,
-    /// Physical form of the location (`physicalType`, CodeableConcept, 0..1)
+    /// Physical form of the location (`physicalType`, `CodeableConcept`, 0..1)
     pub physical_type: Option<CodeableConcept>,
-    /// The absolute geographic location (`position`, BackboneElement, 0..1)
+    /// The absolute geographic location (`position`, `BackboneElement`, 0..1)
     pub position: Option<LocationPosition>,
-    /// Organization responsible for provisioning and upkeep (`managingOrganization`, Reference, 0..1)
+    /// Organization responsible for provisioning and upkeep (`managingOrganization`, `Reference`, 0..1)
     pub managing_organization: Option<Reference>,
-    /// Another Location this one is physically a part of (`partOf`, Reference, 0..1)
+    /// Another Location this one is physically a part of (`partOf`, `Reference`, 0..1)
     pub part_of: Option<Reference>,
-    /// What days/times during a week is this location usually open (`hoursOfOperation`, BackboneElement, 0..*)
+    /// What days/times during a week is this location usually open (`hoursOfOperation`, `BackboneElement`, 0..*)
     pub hours_of_operation: Vec<LocationHoursOfOperation>,
-    /// Description of availability exceptions (`availabilityExceptions`, string, 0..1)
+    /// Description of availability exceptions (`availabilityExceptions`, `string`, 0..1)
     pub availability_exceptions: Option<Primitive<String>>,
-    /// Technical endpoints providing access to services operated for the location (`endpoint`, Reference, 0..*)
+    /// Technical endpoints providing access to services operated for the location (`endpoint`, `Reference`, 0..*)
     pub endpoint: Vec<Reference>,
 }
 
@@ -161,17 +161,17 @@ impl ToJson for Location {
 /// FHIR element `Location.position`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LocationPosition {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Longitude with WGS84 datum (`longitude`, decimal, 1..1)
+    /// Longitude with WGS84 datum (`longitude`, `decimal`, 1..1)
     pub longitude: Option<Primitive<Decimal>>,
-    /// Latitude with WGS84 datum (`latitude`, decimal, 1..1)
+    /// Latitude with WGS84 datum (`latitude`, `decimal`, 1..1)
     pub latitude: Option<Primitive<Decimal>>,
-    /// Altitude with WGS84 datum (`altitude`, decimal, 0..1)
+    /// Altitude with WGS84 datum (`altitude`, `decimal`, 0..1)
     pub altitude: Option<Primitive<Decimal>>,
 }
 
@@ -219,19 +219,19 @@ impl ToJson for LocationPosition {
 /// FHIR element `Location.hoursOfOperation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LocationHoursOfOperation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// mon | tue | wed | thu | fri | sat | sun (`daysOfWeek`, code, 0..*)
+    /// mon | tue | wed | thu | fri | sat | sun (`daysOfWeek`, `code`, 0..*)
     pub days_of_week: Vec<Primitive<String>>,
-    /// The Location is open all day (`allDay`, boolean, 0..1)
+    /// The Location is open all day (`allDay`, `boolean`, 0..1)
     pub all_day: Option<Primitive<bool>>,
-    /// Time that the Location opens (`openingTime`, time, 0..1)
+    /// Time that the Location opens (`openingTime`, `time`, 0..1)
     pub opening_time: Option<Primitive<String>>,
-    /// Time that the Location closes (`closingTime`, time, 0..1)
+    /// Time that the Location closes (`closingTime`, `time`, 0..1)
     pub closing_time: Option<Primitive<String>>,
 }
 

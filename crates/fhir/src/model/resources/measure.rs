@@ -14,103 +14,103 @@ use crate::model::*;
 /// FHIR element `Measure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Measure {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this measure, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this measure, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the measure (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the measure (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the measure (`version`, string, 0..1)
+    /// Business version of the measure (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this measure (computer friendly) (`name`, string, 0..1)
+    /// Name for this measure (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this measure (human friendly) (`title`, string, 0..1)
+    /// Name for this measure (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Subordinate title of the measure (`subtitle`, string, 0..1)
+    /// Subordinate title of the measure (`subtitle`, `string`, 0..1)
     pub subtitle: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// E.g. Patient, Practitioner, RelatedPerson, Organization, Location, Device (`subject`[x], CodeableConcept | Reference, 0..1)
+    /// E.g. Patient, Practitioner, RelatedPerson, Organization, Location, Device (`subject[x]`, `CodeableConcept | Reference`, 0..1)
     pub subject: Option<MeasureSubject>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the measure (`description`, markdown, 0..1)
+    /// Natural language description of the measure (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for measure (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for measure (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this measure is defined (`purpose`, markdown, 0..1)
+    /// Why this measure is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Describes the clinical usage of the measure (`usage`, string, 0..1)
+    /// Describes the clinical usage of the measure (`usage`, `string`, 0..1)
     pub usage: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the measure was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the measure was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the measure was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the measure was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the measure is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the measure is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// The category of the measure, such as Education, Treatment, Assessment, etc. (`topic`, CodeableConcept, 0..*)
+    /// The category of the measure, such as Education, Treatment, Assessment, etc. (`topic`, `CodeableConcept`, 0..*)
     pub topic: Vec<CodeableConcept>,
-    /// Who authored the content (`author`, ContactDetail, 0..*)
+    /// Who authored the content (`author`, `ContactDetail`, 0..*)
     pub author: Vec<ContactDetail>,
-    /// Who edited the content (`editor`, ContactDetail, 0..*)
+    /// Who edited the content (`editor`, `ContactDetail`, 0..*)
     pub editor: Vec<ContactDetail>,
-    /// Who reviewed the content (`reviewer`, ContactDetail, 0..*)
+    /// Who reviewed the content (`reviewer`, `ContactDetail`, 0..*)
     pub reviewer: Vec<ContactDetail>,
-    /// Who endorsed the content (`endorser`, ContactDetail, 0..*)
+    /// Who endorsed the content (`endorser`, `ContactDetail`, 0..*)
     pub endorser: Vec<ContactDetail>,
-    /// Additional documentation, citations, etc. (`relatedArtifact`, RelatedArtifact, 0..*)
+    /// Additional documentation, citations, etc. (`relatedArtifact`, `RelatedArtifact`, 0..*)
     pub related_artifact: Vec<RelatedArtifact>,
-    /// Logic used by the measure (`library`, canonical, 0..*)
+    /// Logic used by the measure (`library`, `canonical`, 0..*)
     pub library: Vec<Primitive<String>>,
-    /// Disclaimer for use of the measure or its referenced content (`disclaimer`, markdown, 0..1)
+    /// Disclaimer for use of the measure or its referenced content (`disclaimer`, `markdown`, 0..1)
     pub disclaimer: Option<Primitive<String>>,
-    /// proportion | ratio | continuous-variable | cohort (`scoring`, CodeableConcept, 0..1)
+    /// proportion | ratio | continuous-variable | cohort (`scoring`, `CodeableConcept`, 0..1)
     pub scoring: Option<CodeableConcept>,
-    /// opportunity | all-or-nothing | linear | weighted (`compositeScoring`, CodeableConcept, 0..1)
+    /// opportunity | all-or-nothing | linear | weighted (`compositeScoring`, `CodeableConcept`, 0..1)
     pub composite_scoring: Option<CodeableConcept>,
-    /// process | outcome | structure | patient-reported-outcome | composite (`type`, CodeableConcept, 0..*)
+    /// process | outcome | structure | patient-reported-outcome | composite (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// How risk adjustment is applied for this measure (`riskAdjustment`, string, 0..1)
+    /// How risk adjustment is applied for this measure (`riskAdjustment`, `string`, 0..1)
     pub risk_adjustment: Option<Primitive<String>>,
-    /// How is rate aggregation performed for this measure (`rateAggregation`, string, 0..1)
+    /// How is rate aggregation performed for this measure (`rateAggregation`, `string`, 0..1)
     pub rate_aggregation: Option<Primitive<String>>,
-    /// Detailed description of why the measure exists (`rationale`, markdown, 0..1)
+    /// Detailed description of why the measure exists (`rationale`, `markdown`, 0..1)
     pub rationale: Option<Primitive<String>>,
-    /// Summary of clinical guidelines (`clinicalRecommendationStatement`, markdown, 0..1)
+    /// Summary of clinical guidelines (`clinicalRecommendationStatement`, `markdown`, 0..1)
     pub clinical_recommendation_statement: Option<Primitive<String>>,
-    /// increase | decrease (`improvementNotation`, CodeableConcept, 0..1)
+    /// increase | decrease (`improvementNotation`, `CodeableConcept`, 0..1)
     pub improvement_notation: Option<CodeableConcept>,
-    /// Defined terms used in the measure documentation (`definition`, markdown, 0..*)
+    /// Defined terms used in the measure documentation (`definition`, `markdown`, 0..*)
     pub definition: Vec<Primitive<String>>,
-    /// Additional guidance for implementers (`guidance`, markdown, 0..1)
+    /// Additional guidance for implementers (`guidance`, `markdown`, 0..1)
     pub guidance: Option<Primitive<String>>,
-    /// Population criteria group (`group`, BackboneElement, 0..*)
+    /// Population criteria group (`group`, `BackboneElement`, 0..*)
     pub group: Vec<MeasureGroup>,
-    /// What other data should be reported with the measure (`supplementalData`, BackboneElement, 0..*)
+    /// What other data should be reported with the measure (`supplementalData`, `BackboneElement`, 0..*)
     pub supplemental_data: Vec<MeasureSupplementalData>,
 }
 
@@ -284,19 +284,19 @@ impl ToJson for Measure {
 /// FHIR element `Measure.group`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureGroup {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Meaning of the group (`code`, CodeableConcept, 0..1)
+    /// Meaning of the group (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Summary description (`description`, string, 0..1)
+    /// Summary description (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Population criteria (`population`, BackboneElement, 0..*)
+    /// Population criteria (`population`, `BackboneElement`, 0..*)
     pub population: Vec<MeasureGroupPopulation>,
-    /// Stratifier criteria for the measure (`stratifier`, BackboneElement, 0..*)
+    /// Stratifier criteria for the measure (`stratifier`, `BackboneElement`, 0..*)
     pub stratifier: Vec<MeasureGroupStratifier>,
 }
 
@@ -342,17 +342,17 @@ impl ToJson for MeasureGroup {
 /// FHIR element `Measure.group.population`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureGroupPopulation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// initial-population | numerator | numerator-exclusion | denominator | denominator-exclusion | denominator-exception | measure-population | measure-population-exclusion | measure-observation (`code`, CodeableConcept, 0..1)
+    /// initial-population | numerator | numerator-exclusion | denominator | denominator-exclusion | denominator-exception | measure-population | measure-population-exclusion | measure-observation (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// The human readable description of this population criteria (`description`, string, 0..1)
+    /// The human readable description of this population criteria (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The criteria that defines this population (`criteria`, Expression, 1..1)
+    /// The criteria that defines this population (`criteria`, `Expression`, 1..1)
     pub criteria: Option<Expression>,
 }
 
@@ -397,19 +397,19 @@ impl ToJson for MeasureGroupPopulation {
 /// FHIR element `Measure.group.stratifier`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureGroupStratifier {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Meaning of the stratifier (`code`, CodeableConcept, 0..1)
+    /// Meaning of the stratifier (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// The human readable description of this stratifier (`description`, string, 0..1)
+    /// The human readable description of this stratifier (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// How the measure should be stratified (`criteria`, Expression, 0..1)
+    /// How the measure should be stratified (`criteria`, `Expression`, 0..1)
     pub criteria: Option<Expression>,
-    /// Stratifier criteria component for the measure (`component`, BackboneElement, 0..*)
+    /// Stratifier criteria component for the measure (`component`, `BackboneElement`, 0..*)
     pub component: Vec<MeasureGroupStratifierComponent>,
 }
 
@@ -455,17 +455,17 @@ impl ToJson for MeasureGroupStratifier {
 /// FHIR element `Measure.group.stratifier.component`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureGroupStratifierComponent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Meaning of the stratifier component (`code`, CodeableConcept, 0..1)
+    /// Meaning of the stratifier component (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// The human readable description of this stratifier component (`description`, string, 0..1)
+    /// The human readable description of this stratifier component (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Component of how the measure should be stratified (`criteria`, Expression, 1..1)
+    /// Component of how the measure should be stratified (`criteria`, `Expression`, 1..1)
     pub criteria: Option<Expression>,
 }
 
@@ -514,19 +514,19 @@ impl ToJson for MeasureGroupStratifierComponent {
 /// FHIR element `Measure.supplementalData`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureSupplementalData {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Meaning of the supplemental data (`code`, CodeableConcept, 0..1)
+    /// Meaning of the supplemental data (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// supplemental-data | risk-adjustment-factor (`usage`, CodeableConcept, 0..*)
+    /// supplemental-data | risk-adjustment-factor (`usage`, `CodeableConcept`, 0..*)
     pub usage: Vec<CodeableConcept>,
-    /// The human readable description of this supplemental data (`description`, string, 0..1)
+    /// The human readable description of this supplemental data (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Expression describing additional data to be reported (`criteria`, Expression, 1..1)
+    /// Expression describing additional data to be reported (`criteria`, `Expression`, 1..1)
     pub criteria: Option<Expression>,
 }
 

@@ -14,43 +14,43 @@ use crate::model::*;
 /// FHIR element `MeasureReport`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureReport {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Additional identifier for the MeasureReport (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the MeasureReport (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// complete | pending | error (`status`, code, 1..1)
+    /// complete | pending | error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// individual | subject-list | summary | data-collection (`type`, code, 1..1)
+    /// individual | subject-list | summary | data-collection (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// What measure was calculated (`measure`, canonical, 1..1)
+    /// What measure was calculated (`measure`, `canonical`, 1..1)
     pub measure: Option<Primitive<String>>,
-    /// What individual(s) the report is for (`subject`, Reference, 0..1)
+    /// What individual(s) the report is for (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// When the report was generated (`date`, dateTime, 0..1)
+    /// When the report was generated (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Who is reporting the data (`reporter`, Reference, 0..1)
+    /// Who is reporting the data (`reporter`, `Reference`, 0..1)
     pub reporter: Option<Reference>,
-    /// What period the report covers (`period`, Period, 1..1)
+    /// What period the report covers (`period`, `Period`, 1..1)
     pub period: Option<Period>,
-    /// increase | decrease (`improvementNotation`, CodeableConcept, 0..1)
+    /// increase | decrease (`improvementNotation`, `CodeableConcept`, 0..1)
     pub improvement_notation: Option<CodeableConcept>,
-    /// Measure results for each group (`group`, BackboneElement, 0..*)
+    /// Measure results for each group (`group`, `BackboneElement`, 0..*)
     pub group: Vec<MeasureReportGroup>,
-    /// What data was used to calculate the measure score (`evaluatedResource`, Reference, 0..*)
+    /// What data was used to calculate the measure score (`evaluatedResource`, `Reference`, 0..*)
     pub evaluated_resource: Vec<Reference>,
 }
 
@@ -139,19 +139,19 @@ impl ToJson for MeasureReport {
 /// FHIR element `MeasureReport.group`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureReportGroup {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Meaning of the group (`code`, CodeableConcept, 0..1)
+    /// Meaning of the group (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// The populations in the group (`population`, BackboneElement, 0..*)
+    /// The populations in the group (`population`, `BackboneElement`, 0..*)
     pub population: Vec<MeasureReportGroupPopulation>,
-    /// What score this group achieved (`measureScore`, Quantity, 0..1)
+    /// What score this group achieved (`measureScore`, `Quantity`, 0..1)
     pub measure_score: Option<Quantity>,
-    /// Stratification results (`stratifier`, BackboneElement, 0..*)
+    /// Stratification results (`stratifier`, `BackboneElement`, 0..*)
     pub stratifier: Vec<MeasureReportGroupStratifier>,
 }
 
@@ -196,17 +196,17 @@ impl ToJson for MeasureReportGroup {
 /// FHIR element `MeasureReport.group.population`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureReportGroupPopulation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// initial-population | numerator | numerator-exclusion | denominator | denominator-exclusion | denominator-exception | measure-population | measure-population-exclusion | measure-observation (`code`, CodeableConcept, 0..1)
+    /// initial-population | numerator | numerator-exclusion | denominator | denominator-exclusion | denominator-exception | measure-population | measure-population-exclusion | measure-observation (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Size of the population (`count`, integer, 0..1)
+    /// Size of the population (`count`, `integer`, 0..1)
     pub count: Option<Primitive<i32>>,
-    /// For subject-list reports, the subject results in this population (`subjectResults`, Reference, 0..1)
+    /// For subject-list reports, the subject results in this population (`subjectResults`, `Reference`, 0..1)
     pub subject_results: Option<Reference>,
 }
 
@@ -250,15 +250,15 @@ impl ToJson for MeasureReportGroupPopulation {
 /// FHIR element `MeasureReport.group.stratifier`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureReportGroupStratifier {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// What stratifier of the group (`code`, CodeableConcept, 0..*)
+    /// What stratifier of the group (`code`, `CodeableConcept`, 0..*)
     pub code: Vec<CodeableConcept>,
-    /// Stratum results, one for each unique value, or set of values, in the stratifier, or stratifier components (`stratum`, BackboneElement, 0..*)
+    /// Stratum results, one for each unique value, or set of values, in the stratifier, or stratifier components (`stratum`, `BackboneElement`, 0..*)
     pub stratum: Vec<MeasureReportGroupStratifierStratum>,
 }
 
@@ -299,19 +299,19 @@ impl ToJson for MeasureReportGroupStratifier {
 /// FHIR element `MeasureReport.group.stratifier.stratum`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureReportGroupStratifierStratum {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The stratum value, e.g. male (`value`, CodeableConcept, 0..1)
+    /// The stratum value, e.g. male (`value`, `CodeableConcept`, 0..1)
     pub value: Option<CodeableConcept>,
-    /// Stratifier component values (`component`, BackboneElement, 0..*)
+    /// Stratifier component values (`component`, `BackboneElement`, 0..*)
     pub component: Vec<MeasureReportGroupStratifierStratumComponent>,
-    /// Population results in this stratum (`population`, BackboneElement, 0..*)
+    /// Population results in this stratum (`population`, `BackboneElement`, 0..*)
     pub population: Vec<MeasureReportGroupStratifierStratumPopulation>,
-    /// What score this stratum achieved (`measureScore`, Quantity, 0..1)
+    /// What score this stratum achieved (`measureScore`, `Quantity`, 0..1)
     pub measure_score: Option<Quantity>,
 }
 
@@ -356,15 +356,15 @@ impl ToJson for MeasureReportGroupStratifierStratum {
 /// FHIR element `MeasureReport.group.stratifier.stratum.component`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureReportGroupStratifierStratumComponent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// What stratifier component of the group (`code`, CodeableConcept, 1..1)
+    /// What stratifier component of the group (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// The stratum component value, e.g. male (`value`, CodeableConcept, 1..1)
+    /// The stratum component value, e.g. male (`value`, `CodeableConcept`, 1..1)
     pub value: Option<CodeableConcept>,
 }
 
@@ -415,17 +415,17 @@ impl ToJson for MeasureReportGroupStratifierStratumComponent {
 /// FHIR element `MeasureReport.group.stratifier.stratum.population`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MeasureReportGroupStratifierStratumPopulation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// initial-population | numerator | numerator-exclusion | denominator | denominator-exclusion | denominator-exception | measure-population | measure-population-exclusion | measure-observation (`code`, CodeableConcept, 0..1)
+    /// initial-population | numerator | numerator-exclusion | denominator | denominator-exclusion | denominator-exception | measure-population | measure-population-exclusion | measure-observation (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Size of the population (`count`, integer, 0..1)
+    /// Size of the population (`count`, `integer`, 0..1)
     pub count: Option<Primitive<i32>>,
-    /// For subject-list reports, the subject results in this population (`subjectResults`, Reference, 0..1)
+    /// For subject-list reports, the subject results in this population (`subjectResults`, `Reference`, 0..1)
     pub subject_results: Option<Reference>,
 }
 

@@ -14,65 +14,65 @@ use crate::model::*;
 /// FHIR element `Media`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Media {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifier(s) for the image (`identifier`, Identifier, 0..*)
+    /// Identifier(s) for the image (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Procedure that caused this media to be created (`basedOn`, Reference, 0..*)
+    /// Procedure that caused this media to be created (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Part of referenced event (`partOf`, Reference, 0..*)
+    /// Part of referenced event (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// preparation | in-progress | not-done | on-hold | stopped | completed | entered-in-error | unknown (`status`, code, 1..1)
+    /// preparation | in-progress | not-done | on-hold | stopped | completed | entered-in-error | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Classification of media as image, video, or audio (`type`, CodeableConcept, 0..1)
+    /// Classification of media as image, video, or audio (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The type of acquisition equipment/process (`modality`, CodeableConcept, 0..1)
+    /// The type of acquisition equipment/process (`modality`, `CodeableConcept`, 0..1)
     pub modality: Option<CodeableConcept>,
-    /// Imaging view, e.g. Lateral or Antero-posterior (`view`, CodeableConcept, 0..1)
+    /// Imaging view, e.g. Lateral or Antero-posterior (`view`, `CodeableConcept`, 0..1)
     pub view: Option<CodeableConcept>,
-    /// Who/What this Media is a record of (`subject`, Reference, 0..1)
+    /// Who/What this Media is a record of (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Encounter associated with media (`encounter`, Reference, 0..1)
+    /// Encounter associated with media (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When Media was collected (`created`[x], dateTime | Period, 0..1)
+    /// When Media was collected (`created[x]`, `dateTime | Period`, 0..1)
     pub created: Option<MediaCreated>,
-    /// Date/Time this version was made available (`issued`, instant, 0..1)
+    /// Date/Time this version was made available (`issued`, `instant`, 0..1)
     pub issued: Option<Primitive<String>>,
-    /// The person who generated the image (`operator`, Reference, 0..1)
+    /// The person who generated the image (`operator`, `Reference`, 0..1)
     pub operator: Option<Reference>,
-    /// Why was event performed? (`reasonCode`, CodeableConcept, 0..*)
+    /// Why was event performed? (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Observed body part (`bodySite`, CodeableConcept, 0..1)
+    /// Observed body part (`bodySite`, `CodeableConcept`, 0..1)
     pub body_site: Option<CodeableConcept>,
-    /// Name of the device/manufacturer (`deviceName`, string, 0..1)
+    /// Name of the device/manufacturer (`deviceName`, `string`, 0..1)
     pub device_name: Option<Primitive<String>>,
-    /// Observing Device (`device`, Reference, 0..1)
+    /// Observing Device (`device`, `Reference`, 0..1)
     pub device: Option<Reference>,
-    /// Height of the image in pixels (photo/video) (`height`, positiveInt, 0..1)
+    /// Height of the image in pixels (photo/video) (`height`, `positiveInt`, 0..1)
     pub height: Option<Primitive<u32>>,
-    /// Width of the image in pixels (photo/video) (`width`, positiveInt, 0..1)
+    /// Width of the image in pixels (photo/video) (`width`, `positiveInt`, 0..1)
     pub width: Option<Primitive<u32>>,
-    /// Number of frames if &gt; 1 (photo) (`frames`, positiveInt, 0..1)
+    /// Number of frames if &gt; 1 (photo) (`frames`, `positiveInt`, 0..1)
     pub frames: Option<Primitive<u32>>,
-    /// Length in seconds (audio / video) (`duration`, decimal, 0..1)
+    /// Length in seconds (audio / video) (`duration`, `decimal`, 0..1)
     pub duration: Option<Primitive<Decimal>>,
-    /// Actual Media - reference or data (`content`, Attachment, 1..1)
+    /// Actual Media - reference or data (`content`, `Attachment`, 1..1)
     pub content: Option<Attachment>,
-    /// Comments made about the media (`note`, Annotation, 0..*)
+    /// Comments made about the media (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 

@@ -14,37 +14,37 @@ use crate::model::*;
 /// FHIR element `Medication`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Medication {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier for this medication (`identifier`, Identifier, 0..*)
+    /// Business identifier for this medication (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Codes that identify this medication (`code`, CodeableConcept, 0..1)
+    /// Codes that identify this medication (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// active | inactive | entered-in-error (`status`, code, 0..1)
+    /// active | inactive | entered-in-error (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// Manufacturer of the item (`manufacturer`, Reference, 0..1)
+    /// Manufacturer of the item (`manufacturer`, `Reference`, 0..1)
     pub manufacturer: Option<Reference>,
-    /// powder | tablets | capsule + (`form`, CodeableConcept, 0..1)
+    /// powder | tablets | capsule + (`form`, `CodeableConcept`, 0..1)
     pub form: Option<CodeableConcept>,
-    /// Amount of drug in package (`amount`, Ratio, 0..1)
+    /// Amount of drug in package (`amount`, `Ratio`, 0..1)
     pub amount: Option<Ratio>,
-    /// Active or inactive ingredient (`ingredient`, BackboneElement, 0..*)
+    /// Active or inactive ingredient (`ingredient`, `BackboneElement`, 0..*)
     pub ingredient: Vec<MedicationIngredient>,
-    /// Details about packaged medications (`batch`, BackboneElement, 0..1)
+    /// Details about packaged medications (`batch`, `BackboneElement`, 0..1)
     pub batch: Option<MedicationBatch>,
 }
 
@@ -120,17 +120,17 @@ impl ToJson for Medication {
 /// FHIR element `Medication.ingredient`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationIngredient {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The actual ingredient or content (`item`[x], CodeableConcept | Reference, 1..1)
+    /// The actual ingredient or content (`item[x]`, `CodeableConcept | Reference`, 1..1)
     pub item: Option<MedicationIngredientItem>,
-    /// Active ingredient indicator (`isActive`, boolean, 0..1)
+    /// Active ingredient indicator (`isActive`, `boolean`, 0..1)
     pub is_active: Option<Primitive<bool>>,
-    /// Quantity of ingredient present (`strength`, Ratio, 0..1)
+    /// Quantity of ingredient present (`strength`, `Ratio`, 0..1)
     pub strength: Option<Ratio>,
 }
 
@@ -177,15 +177,15 @@ impl ToJson for MedicationIngredient {
 /// FHIR element `Medication.batch`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationBatch {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifier assigned to batch (`lotNumber`, string, 0..1)
+    /// Identifier assigned to batch (`lotNumber`, `string`, 0..1)
     pub lot_number: Option<Primitive<String>>,
-    /// When batch will expire (`expirationDate`, dateTime, 0..1)
+    /// When batch will expire (`expirationDate`, `dateTime`, 0..1)
     pub expiration_date: Option<Primitive<String>>,
 }
 

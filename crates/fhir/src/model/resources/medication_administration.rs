@@ -14,59 +14,59 @@ use crate::model::*;
 /// FHIR element `MedicationAdministration`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationAdministration {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External identifier (`identifier`, Identifier, 0..*)
+    /// External identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Instantiates protocol or definition (`instantiates`, uri, 0..*)
+    /// Instantiates protocol or definition (`instantiates`, `uri`, 0..*)
     pub instantiates: Vec<Primitive<String>>,
-    /// Part of referenced event (`partOf`, Reference, 0..*)
+    /// Part of referenced event (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// in-progress | not-done | on-hold | completed | entered-in-error | stopped | unknown (`status`, code, 1..1)
+    /// in-progress | not-done | on-hold | completed | entered-in-error | stopped | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason administration not performed (`statusReason`, CodeableConcept, 0..*)
+    /// Reason administration not performed (`statusReason`, `CodeableConcept`, 0..*)
     pub status_reason: Vec<CodeableConcept>,
-    /// Type of medication usage (`category`, CodeableConcept, 0..1)
+    /// Type of medication usage (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// What was administered (`medication`[x], CodeableConcept | Reference, 1..1)
+    /// What was administered (`medication[x]`, `CodeableConcept | Reference`, 1..1)
     pub medication: Option<MedicationAdministrationMedication>,
-    /// Who received medication (`subject`, Reference, 1..1)
+    /// Who received medication (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter or Episode of Care administered as part of (`context`, Reference, 0..1)
+    /// Encounter or Episode of Care administered as part of (`context`, `Reference`, 0..1)
     pub context: Option<Reference>,
-    /// Additional information to support administration (`supportingInformation`, Reference, 0..*)
+    /// Additional information to support administration (`supportingInformation`, `Reference`, 0..*)
     pub supporting_information: Vec<Reference>,
-    /// Start and end time of administration (`effective`[x], dateTime | Period, 1..1)
+    /// Start and end time of administration (`effective[x]`, `dateTime | Period`, 1..1)
     pub effective: Option<MedicationAdministrationEffective>,
-    /// Who performed the medication administration and what they did (`performer`, BackboneElement, 0..*)
+    /// Who performed the medication administration and what they did (`performer`, `BackboneElement`, 0..*)
     pub performer: Vec<MedicationAdministrationPerformer>,
-    /// Reason administration performed (`reasonCode`, CodeableConcept, 0..*)
+    /// Reason administration performed (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Condition or observation that supports why the medication was administered (`reasonReference`, Reference, 0..*)
+    /// Condition or observation that supports why the medication was administered (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Request administration performed against (`request`, Reference, 0..1)
+    /// Request administration performed against (`request`, `Reference`, 0..1)
     pub request: Option<Reference>,
-    /// Device used to administer (`device`, Reference, 0..*)
+    /// Device used to administer (`device`, `Reference`, 0..*)
     pub device: Vec<Reference>,
-    /// Information about the administration (`note`, Annotation, 0..*)
+    /// Information about the administration (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Details of how medication was taken (`dosage`, BackboneElement, 0..1)
+    /// Details of how medication was taken (`dosage`, `BackboneElement`, 0..1)
     pub dosage: Option<MedicationAdministrationDosage>,
-    /// A list of events of interest in the lifecycle (`eventHistory`, Reference, 0..*)
+    /// A list of events of interest in the lifecycle (`eventHistory`, `Reference`, 0..*)
     pub event_history: Vec<Reference>,
 }
 
@@ -181,15 +181,15 @@ impl ToJson for MedicationAdministration {
 /// FHIR element `MedicationAdministration.performer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationAdministrationPerformer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of performance (`function`, CodeableConcept, 0..1)
+    /// Type of performance (`function`, `CodeableConcept`, 0..1)
     pub function: Option<CodeableConcept>,
-    /// Who performed the medication administration (`actor`, Reference, 1..1)
+    /// Who performed the medication administration (`actor`, `Reference`, 1..1)
     pub actor: Option<Reference>,
 }
 
@@ -235,23 +235,23 @@ impl ToJson for MedicationAdministrationPerformer {
 /// FHIR element `MedicationAdministration.dosage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationAdministrationDosage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Free text dosage instructions e.g. SIG (`text`, string, 0..1)
+    /// Free text dosage instructions e.g. SIG (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
-    /// Body site administered to (`site`, CodeableConcept, 0..1)
+    /// Body site administered to (`site`, `CodeableConcept`, 0..1)
     pub site: Option<CodeableConcept>,
-    /// Path of substance into body (`route`, CodeableConcept, 0..1)
+    /// Path of substance into body (`route`, `CodeableConcept`, 0..1)
     pub route: Option<CodeableConcept>,
-    /// How drug was administered (`method`, CodeableConcept, 0..1)
+    /// How drug was administered (`method`, `CodeableConcept`, 0..1)
     pub method: Option<CodeableConcept>,
-    /// Amount of medication per dose (`dose`, Quantity, 0..1)
+    /// Amount of medication per dose (`dose`, `Quantity`, 0..1)
     pub dose: Option<Quantity>,
-    /// Dose quantity per unit of time (`rate`[x], Ratio | Quantity, 0..1)
+    /// Dose quantity per unit of time (`rate[x]`, `Ratio | Quantity`, 0..1)
     pub rate: Option<MedicationAdministrationDosageRate>,
 }
 

@@ -14,69 +14,69 @@ use crate::model::*;
 /// FHIR element `MedicationDispense`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationDispense {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External identifier (`identifier`, Identifier, 0..*)
+    /// External identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Event that dispense is part of (`partOf`, Reference, 0..*)
+    /// Event that dispense is part of (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// preparation | in-progress | cancelled | on-hold | completed | entered-in-error | stopped | declined | unknown (`status`, code, 1..1)
+    /// preparation | in-progress | cancelled | on-hold | completed | entered-in-error | stopped | declined | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Why a dispense was not performed (`statusReason`[x], CodeableConcept | Reference, 0..1)
+    /// Why a dispense was not performed (`statusReason[x]`, `CodeableConcept | Reference`, 0..1)
     pub status_reason: Option<MedicationDispenseStatusReason>,
-    /// Type of medication dispense (`category`, CodeableConcept, 0..1)
+    /// Type of medication dispense (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// What medication was supplied (`medication`[x], CodeableConcept | Reference, 1..1)
+    /// What medication was supplied (`medication[x]`, `CodeableConcept | Reference`, 1..1)
     pub medication: Option<MedicationDispenseMedication>,
-    /// Who the dispense is for (`subject`, Reference, 0..1)
+    /// Who the dispense is for (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Encounter / Episode associated with event (`context`, Reference, 0..1)
+    /// Encounter / Episode associated with event (`context`, `Reference`, 0..1)
     pub context: Option<Reference>,
-    /// Information that supports the dispensing of the medication (`supportingInformation`, Reference, 0..*)
+    /// Information that supports the dispensing of the medication (`supportingInformation`, `Reference`, 0..*)
     pub supporting_information: Vec<Reference>,
-    /// Who performed event (`performer`, BackboneElement, 0..*)
+    /// Who performed event (`performer`, `BackboneElement`, 0..*)
     pub performer: Vec<MedicationDispensePerformer>,
-    /// Where the dispense occurred (`location`, Reference, 0..1)
+    /// Where the dispense occurred (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Medication order that authorizes the dispense (`authorizingPrescription`, Reference, 0..*)
+    /// Medication order that authorizes the dispense (`authorizingPrescription`, `Reference`, 0..*)
     pub authorizing_prescription: Vec<Reference>,
-    /// Trial fill, partial fill, emergency fill, etc. (`type`, CodeableConcept, 0..1)
+    /// Trial fill, partial fill, emergency fill, etc. (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Amount dispensed (`quantity`, Quantity, 0..1)
+    /// Amount dispensed (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Amount of medication expressed as a timing amount (`daysSupply`, Quantity, 0..1)
+    /// Amount of medication expressed as a timing amount (`daysSupply`, `Quantity`, 0..1)
     pub days_supply: Option<Quantity>,
-    /// When product was packaged and reviewed (`whenPrepared`, dateTime, 0..1)
+    /// When product was packaged and reviewed (`whenPrepared`, `dateTime`, 0..1)
     pub when_prepared: Option<Primitive<String>>,
-    /// When product was given out (`whenHandedOver`, dateTime, 0..1)
+    /// When product was given out (`whenHandedOver`, `dateTime`, 0..1)
     pub when_handed_over: Option<Primitive<String>>,
-    /// Where the medication was sent (`destination`, Reference, 0..1)
+    /// Where the medication was sent (`destination`, `Reference`, 0..1)
     pub destination: Option<Reference>,
-    /// Who collected the medication (`receiver`, Reference, 0..*)
+    /// Who collected the medication (`receiver`, `Reference`, 0..*)
     pub receiver: Vec<Reference>,
-    /// Information about the dispense (`note`, Annotation, 0..*)
+    /// Information about the dispense (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// How the medication is to be used by the patient or administered by the caregiver (`dosageInstruction`, Dosage, 0..*)
+    /// How the medication is to be used by the patient or administered by the caregiver (`dosageInstruction`, `Dosage`, 0..*)
     pub dosage_instruction: Vec<Dosage>,
-    /// Whether a substitution was performed on the dispense (`substitution`, BackboneElement, 0..1)
+    /// Whether a substitution was performed on the dispense (`substitution`, `BackboneElement`, 0..1)
     pub substitution: Option<MedicationDispenseSubstitution>,
-    /// Clinical issue with action (`detectedIssue`, Reference, 0..*)
+    /// Clinical issue with action (`detectedIssue`, `Reference`, 0..*)
     pub detected_issue: Vec<Reference>,
-    /// A list of relevant lifecycle events (`eventHistory`, Reference, 0..*)
+    /// A list of relevant lifecycle events (`eventHistory`, `Reference`, 0..*)
     pub event_history: Vec<Reference>,
 }
 
@@ -197,15 +197,15 @@ impl ToJson for MedicationDispense {
 /// FHIR element `MedicationDispense.performer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationDispensePerformer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Who performed the dispense and what they did (`function`, CodeableConcept, 0..1)
+    /// Who performed the dispense and what they did (`function`, `CodeableConcept`, 0..1)
     pub function: Option<CodeableConcept>,
-    /// Individual who was performing (`actor`, Reference, 1..1)
+    /// Individual who was performing (`actor`, `Reference`, 1..1)
     pub actor: Option<Reference>,
 }
 
@@ -247,19 +247,19 @@ impl ToJson for MedicationDispensePerformer {
 /// FHIR element `MedicationDispense.substitution`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationDispenseSubstitution {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Whether a substitution was or was not performed on the dispense (`wasSubstituted`, boolean, 1..1)
+    /// Whether a substitution was or was not performed on the dispense (`wasSubstituted`, `boolean`, 1..1)
     pub was_substituted: Option<Primitive<bool>>,
-    /// Code signifying whether a different drug was dispensed from what was prescribed (`type`, CodeableConcept, 0..1)
+    /// Code signifying whether a different drug was dispensed from what was prescribed (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Why was substitution made (`reason`, CodeableConcept, 0..*)
+    /// Why was substitution made (`reason`, `CodeableConcept`, 0..*)
     pub reason: Vec<CodeableConcept>,
-    /// Who is responsible for the substitution (`responsibleParty`, Reference, 0..*)
+    /// Who is responsible for the substitution (`responsibleParty`, `Reference`, 0..*)
     pub responsible_party: Vec<Reference>,
 }
 

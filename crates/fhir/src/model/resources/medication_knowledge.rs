@@ -14,65 +14,65 @@ use crate::model::*;
 /// FHIR element `MedicationKnowledge`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledge {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code that identifies this medication (`code`, CodeableConcept, 0..1)
+    /// Code that identifies this medication (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// active | inactive | entered-in-error (`status`, code, 0..1)
+    /// active | inactive | entered-in-error (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// Manufacturer of the item (`manufacturer`, Reference, 0..1)
+    /// Manufacturer of the item (`manufacturer`, `Reference`, 0..1)
     pub manufacturer: Option<Reference>,
-    /// powder | tablets | capsule + (`doseForm`, CodeableConcept, 0..1)
+    /// powder | tablets | capsule + (`doseForm`, `CodeableConcept`, 0..1)
     pub dose_form: Option<CodeableConcept>,
-    /// Amount of drug in package (`amount`, Quantity, 0..1)
+    /// Amount of drug in package (`amount`, `Quantity`, 0..1)
     pub amount: Option<Quantity>,
-    /// Additional names for a medication (`synonym`, string, 0..*)
+    /// Additional names for a medication (`synonym`, `string`, 0..*)
     pub synonym: Vec<Primitive<String>>,
-    /// Associated or related medication information (`relatedMedicationKnowledge`, BackboneElement, 0..*)
+    /// Associated or related medication information (`relatedMedicationKnowledge`, `BackboneElement`, 0..*)
     pub related_medication_knowledge: Vec<MedicationKnowledgeRelatedMedicationKnowledge>,
-    /// A medication resource that is associated with this medication (`associatedMedication`, Reference, 0..*)
+    /// A medication resource that is associated with this medication (`associatedMedication`, `Reference`, 0..*)
     pub associated_medication: Vec<Reference>,
-    /// Category of the medication or product (`productType`, CodeableConcept, 0..*)
+    /// Category of the medication or product (`productType`, `CodeableConcept`, 0..*)
     pub product_type: Vec<CodeableConcept>,
-    /// Associated documentation about the medication (`monograph`, BackboneElement, 0..*)
+    /// Associated documentation about the medication (`monograph`, `BackboneElement`, 0..*)
     pub monograph: Vec<MedicationKnowledgeMonograph>,
-    /// Active or inactive ingredient (`ingredient`, BackboneElement, 0..*)
+    /// Active or inactive ingredient (`ingredient`, `BackboneElement`, 0..*)
     pub ingredient: Vec<MedicationKnowledgeIngredient>,
-    /// The instructions for preparing the medication (`preparationInstruction`, markdown, 0..1)
+    /// The instructions for preparing the medication (`preparationInstruction`, `markdown`, 0..1)
     pub preparation_instruction: Option<Primitive<String>>,
-    /// The intended or approved route of administration (`intendedRoute`, CodeableConcept, 0..*)
+    /// The intended or approved route of administration (`intendedRoute`, `CodeableConcept`, 0..*)
     pub intended_route: Vec<CodeableConcept>,
-    /// The pricing of the medication (`cost`, BackboneElement, 0..*)
+    /// The pricing of the medication (`cost`, `BackboneElement`, 0..*)
     pub cost: Vec<MedicationKnowledgeCost>,
-    /// Program under which a medication is reviewed (`monitoringProgram`, BackboneElement, 0..*)
+    /// Program under which a medication is reviewed (`monitoringProgram`, `BackboneElement`, 0..*)
     pub monitoring_program: Vec<MedicationKnowledgeMonitoringProgram>,
-    /// Guidelines for administration of the medication (`administrationGuidelines`, BackboneElement, 0..*)
+    /// Guidelines for administration of the medication (`administrationGuidelines`, `BackboneElement`, 0..*)
     pub administration_guidelines: Vec<MedicationKnowledgeAdministrationGuidelines>,
-    /// Categorization of the medication within a formulary or classification system (`medicineClassification`, BackboneElement, 0..*)
+    /// Categorization of the medication within a formulary or classification system (`medicineClassification`, `BackboneElement`, 0..*)
     pub medicine_classification: Vec<MedicationKnowledgeMedicineClassification>,
-    /// Details about packaged medications (`packaging`, BackboneElement, 0..1)
+    /// Details about packaged medications (`packaging`, `BackboneElement`, 0..1)
     pub packaging: Option<MedicationKnowledgePackaging>,
-    /// Specifies descriptive properties of the medicine (`drugCharacteristic`, BackboneElement, 0..*)
+    /// Specifies descriptive properties of the medicine (`drugCharacteristic`, `BackboneElement`, 0..*)
     pub drug_characteristic: Vec<MedicationKnowledgeDrugCharacteristic>,
-    /// Potential clinical issue with or between medication(s) (`contraindication`, Reference, 0..*)
+    /// Potential clinical issue with or between medication(s) (`contraindication`, `Reference`, 0..*)
     pub contraindication: Vec<Reference>,
-    /// Regulatory information about a medication (`regulatory`, BackboneElement, 0..*)
+    /// Regulatory information about a medication (`regulatory`, `BackboneElement`, 0..*)
     pub regulatory: Vec<MedicationKnowledgeRegulatory>,
-    /// The time course of drug absorption, distribution, metabolism and excretion of a medication from the body (`kinetics`, BackboneElement, 0..*)
+    /// The time course of drug absorption, distribution, metabolism and excretion of a medication from the body (`kinetics`, `BackboneElement`, 0..*)
     pub kinetics: Vec<MedicationKnowledgeKinetics>,
 }
 
@@ -183,15 +183,15 @@ impl ToJson for MedicationKnowledge {
 /// FHIR element `MedicationKnowledge.relatedMedicationKnowledge`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeRelatedMedicationKnowledge {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Category of medicationKnowledge (`type`, CodeableConcept, 1..1)
+    /// Category of medicationKnowledge (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Associated documentation about the associated medication knowledge (`reference`, Reference, 1..*)
+    /// Associated documentation about the associated medication knowledge (`reference`, `Reference`, 1..*)
     pub reference: Vec<Reference>,
 }
 
@@ -242,15 +242,15 @@ impl ToJson for MedicationKnowledgeRelatedMedicationKnowledge {
 /// FHIR element `MedicationKnowledge.monograph`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeMonograph {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The category of medication document (`type`, CodeableConcept, 0..1)
+    /// The category of medication document (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Associated documentation about the medication (`source`, Reference, 0..1)
+    /// Associated documentation about the medication (`source`, `Reference`, 0..1)
     pub source: Option<Reference>,
 }
 
@@ -291,17 +291,17 @@ impl ToJson for MedicationKnowledgeMonograph {
 /// FHIR element `MedicationKnowledge.ingredient`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeIngredient {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Medication(s) or substance(s) contained in the medication (`item`[x], CodeableConcept | Reference, 1..1)
+    /// Medication(s) or substance(s) contained in the medication (`item[x]`, `CodeableConcept | Reference`, 1..1)
     pub item: Option<MedicationKnowledgeIngredientItem>,
-    /// Active ingredient indicator (`isActive`, boolean, 0..1)
+    /// Active ingredient indicator (`isActive`, `boolean`, 0..1)
     pub is_active: Option<Primitive<bool>>,
-    /// Quantity of ingredient present (`strength`, Ratio, 0..1)
+    /// Quantity of ingredient present (`strength`, `Ratio`, 0..1)
     pub strength: Option<Ratio>,
 }
 
@@ -348,17 +348,17 @@ impl ToJson for MedicationKnowledgeIngredient {
 /// FHIR element `MedicationKnowledge.cost`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeCost {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The category of the cost information (`type`, CodeableConcept, 1..1)
+    /// The category of the cost information (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// The source or owner for the price information (`source`, string, 0..1)
+    /// The source or owner for the price information (`source`, `string`, 0..1)
     pub source: Option<Primitive<String>>,
-    /// The price of the medication (`cost`, Money, 1..1)
+    /// The price of the medication (`cost`, `Money`, 1..1)
     pub cost: Option<Money>,
 }
 
@@ -404,15 +404,15 @@ impl ToJson for MedicationKnowledgeCost {
 /// FHIR element `MedicationKnowledge.monitoringProgram`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeMonitoringProgram {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of program under which the medication is monitored (`type`, CodeableConcept, 0..1)
+    /// Type of program under which the medication is monitored (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Name of the reviewing program (`name`, string, 0..1)
+    /// Name of the reviewing program (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
 }
 
@@ -454,17 +454,17 @@ impl ToJson for MedicationKnowledgeMonitoringProgram {
 /// FHIR element `MedicationKnowledge.administrationGuidelines`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeAdministrationGuidelines {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Dosage for the medication for the specific guidelines (`dosage`, BackboneElement, 0..*)
+    /// Dosage for the medication for the specific guidelines (`dosage`, `BackboneElement`, 0..*)
     pub dosage: Vec<MedicationKnowledgeAdministrationGuidelinesDosage>,
-    /// Indication for use that apply to the specific administration guidelines (`indication`[x], CodeableConcept | Reference, 0..1)
+    /// Indication for use that apply to the specific administration guidelines (`indication[x]`, `CodeableConcept | Reference`, 0..1)
     pub indication: Option<MedicationKnowledgeAdministrationGuidelinesIndication>,
-    /// Characteristics of the patient that are relevant to the administration guidelines (`patientCharacteristics`, BackboneElement, 0..*)
+    /// Characteristics of the patient that are relevant to the administration guidelines (`patientCharacteristics`, `BackboneElement`, 0..*)
     pub patient_characteristics:
         Vec<MedicationKnowledgeAdministrationGuidelinesPatientCharacteristics>,
 }
@@ -515,15 +515,15 @@ impl ToJson for MedicationKnowledgeAdministrationGuidelines {
 /// FHIR element `MedicationKnowledge.administrationGuidelines.dosage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeAdministrationGuidelinesDosage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of dosage (`type`, CodeableConcept, 1..1)
+    /// Type of dosage (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Dosage for the medication for the specific guidelines (`dosage`, Dosage, 1..*)
+    /// Dosage for the medication for the specific guidelines (`dosage`, `Dosage`, 1..*)
     pub dosage: Vec<Dosage>,
 }
 
@@ -578,16 +578,16 @@ impl ToJson for MedicationKnowledgeAdministrationGuidelinesDosage {
 /// FHIR element `MedicationKnowledge.administrationGuidelines.patientCharacteristics`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeAdministrationGuidelinesPatientCharacteristics {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Specific characteristic that is relevant to the administration guideline (`characteristic`[x], CodeableConcept | Quantity, 1..1)
+    /// Specific characteristic that is relevant to the administration guideline (`characteristic[x]`, `CodeableConcept | Quantity`, 1..1)
     pub characteristic:
         Option<MedicationKnowledgeAdministrationGuidelinesPatientCharacteristicsCharacteristic>,
-    /// The specific characteristic (`value`, string, 0..*)
+    /// The specific characteristic (`value`, `string`, 0..*)
     pub value: Vec<Primitive<String>>,
 }
 
@@ -634,15 +634,15 @@ impl ToJson for MedicationKnowledgeAdministrationGuidelinesPatientCharacteristic
 /// FHIR element `MedicationKnowledge.medicineClassification`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeMedicineClassification {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The type of category for the medication (for example, therapeutic classification, therapeutic sub-classification) (`type`, CodeableConcept, 1..1)
+    /// The type of category for the medication (for example, therapeutic classification, therapeutic sub-classification) (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Specific category assigned to the medication (`classification`, CodeableConcept, 0..*)
+    /// Specific category assigned to the medication (`classification`, `CodeableConcept`, 0..*)
     pub classification: Vec<CodeableConcept>,
 }
 
@@ -688,15 +688,15 @@ impl ToJson for MedicationKnowledgeMedicineClassification {
 /// FHIR element `MedicationKnowledge.packaging`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgePackaging {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A code that defines the specific type of packaging that the medication can be found in (`type`, CodeableConcept, 0..1)
+    /// A code that defines the specific type of packaging that the medication can be found in (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The number of product units the package would contain if fully loaded (`quantity`, Quantity, 0..1)
+    /// The number of product units the package would contain if fully loaded (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
 }
 
@@ -737,15 +737,15 @@ impl ToJson for MedicationKnowledgePackaging {
 /// FHIR element `MedicationKnowledge.drugCharacteristic`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeDrugCharacteristic {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code specifying the type of characteristic of medication (`type`, CodeableConcept, 0..1)
+    /// Code specifying the type of characteristic of medication (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Description of the characteristic (`value`[x], CodeableConcept | string | Quantity | base64Binary, 0..1)
+    /// Description of the characteristic (`value[x]`, `CodeableConcept | string | Quantity | base64Binary`, 0..1)
     pub value: Option<MedicationKnowledgeDrugCharacteristicValue>,
 }
 
@@ -793,19 +793,19 @@ impl ToJson for MedicationKnowledgeDrugCharacteristic {
 /// FHIR element `MedicationKnowledge.regulatory`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeRegulatory {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Specifies the authority of the regulation (`regulatoryAuthority`, Reference, 1..1)
+    /// Specifies the authority of the regulation (`regulatoryAuthority`, `Reference`, 1..1)
     pub regulatory_authority: Option<Reference>,
-    /// Specifies if changes are allowed when dispensing a medication from a regulatory perspective (`substitution`, BackboneElement, 0..*)
+    /// Specifies if changes are allowed when dispensing a medication from a regulatory perspective (`substitution`, `BackboneElement`, 0..*)
     pub substitution: Vec<MedicationKnowledgeRegulatorySubstitution>,
-    /// Specifies the schedule of a medication in jurisdiction (`schedule`, BackboneElement, 0..*)
+    /// Specifies the schedule of a medication in jurisdiction (`schedule`, `BackboneElement`, 0..*)
     pub schedule: Vec<MedicationKnowledgeRegulatorySchedule>,
-    /// The maximum number of units of the medication that can be dispensed in a period (`maxDispense`, BackboneElement, 0..1)
+    /// The maximum number of units of the medication that can be dispensed in a period (`maxDispense`, `BackboneElement`, 0..1)
     pub max_dispense: Option<MedicationKnowledgeRegulatoryMaxDispense>,
 }
 
@@ -855,15 +855,15 @@ impl ToJson for MedicationKnowledgeRegulatory {
 /// FHIR element `MedicationKnowledge.regulatory.substitution`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeRegulatorySubstitution {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Specifies the type of substitution allowed (`type`, CodeableConcept, 1..1)
+    /// Specifies the type of substitution allowed (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Specifies if regulation allows for changes in the medication when dispensing (`allowed`, boolean, 1..1)
+    /// Specifies if regulation allows for changes in the medication when dispensing (`allowed`, `boolean`, 1..1)
     pub allowed: Option<Primitive<bool>>,
 }
 
@@ -915,13 +915,13 @@ impl ToJson for MedicationKnowledgeRegulatorySubstitution {
 /// FHIR element `MedicationKnowledge.regulatory.schedule`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeRegulatorySchedule {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Specifies the specific drug schedule (`schedule`, CodeableConcept, 1..1)
+    /// Specifies the specific drug schedule (`schedule`, `CodeableConcept`, 1..1)
     pub schedule: Option<CodeableConcept>,
 }
 
@@ -965,15 +965,15 @@ impl ToJson for MedicationKnowledgeRegulatorySchedule {
 /// FHIR element `MedicationKnowledge.regulatory.maxDispense`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeRegulatoryMaxDispense {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The maximum number of units of the medication that can be dispensed (`quantity`, Quantity, 1..1)
+    /// The maximum number of units of the medication that can be dispensed (`quantity`, `Quantity`, 1..1)
     pub quantity: Option<Quantity>,
-    /// The period that applies to the maximum number of units (`period`, Duration, 0..1)
+    /// The period that applies to the maximum number of units (`period`, `Duration`, 0..1)
     pub period: Option<Duration>,
 }
 
@@ -1019,17 +1019,17 @@ impl ToJson for MedicationKnowledgeRegulatoryMaxDispense {
 /// FHIR element `MedicationKnowledge.kinetics`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationKnowledgeKinetics {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The drug concentration measured at certain discrete points in time (`areaUnderCurve`, Quantity, 0..*)
+    /// The drug concentration measured at certain discrete points in time (`areaUnderCurve`, `Quantity`, 0..*)
     pub area_under_curve: Vec<Quantity>,
-    /// The median lethal dose of a drug (`lethalDose50`, Quantity, 0..*)
+    /// The median lethal dose of a drug (`lethalDose50`, `Quantity`, 0..*)
     pub lethal_dose50: Vec<Quantity>,
-    /// Time required for concentration in the body to decrease by half (`halfLifePeriod`, Duration, 0..1)
+    /// Time required for concentration in the body to decrease by half (`halfLifePeriod`, `Duration`, 0..1)
     pub half_life_period: Option<Duration>,
 }
 

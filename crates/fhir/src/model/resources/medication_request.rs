@@ -14,85 +14,85 @@ use crate::model::*;
 /// FHIR element `MedicationRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationRequest {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External ids for this request (`identifier`, Identifier, 0..*)
+    /// External ids for this request (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | on-hold | cancelled | completed | entered-in-error | stopped | draft | unknown (`status`, code, 1..1)
+    /// active | on-hold | cancelled | completed | entered-in-error | stopped | draft | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason for current status (`statusReason`, CodeableConcept, 0..1)
+    /// Reason for current status (`statusReason`, `CodeableConcept`, 0..1)
     pub status_reason: Option<CodeableConcept>,
-    /// proposal | plan | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, code, 1..1)
+    /// proposal | plan | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, `code`, 1..1)
     pub intent: Option<Primitive<String>>,
-    /// Type of medication usage (`category`, CodeableConcept, 0..*)
+    /// Type of medication usage (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// True if request is prohibiting action (`doNotPerform`, boolean, 0..1)
+    /// True if request is prohibiting action (`doNotPerform`, `boolean`, 0..1)
     pub do_not_perform: Option<Primitive<bool>>,
-    /// Reported rather than primary record (`reported`[x], boolean | Reference, 0..1)
+    /// Reported rather than primary record (`reported[x]`, `boolean | Reference`, 0..1)
     pub reported: Option<MedicationRequestReported>,
-    /// Medication to be taken (`medication`[x], CodeableConcept | Reference, 1..1)
+    /// Medication to be taken (`medication[x]`, `CodeableConcept | Reference`, 1..1)
     pub medication: Option<MedicationRequestMedication>,
-    /// Who or group medication request is for (`subject`, Reference, 1..1)
+    /// Who or group medication request is for (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter created as part of encounter/admission/stay (`encounter`, Reference, 0..1)
+    /// Encounter created as part of encounter/admission/stay (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Information to support ordering of the medication (`supportingInformation`, Reference, 0..*)
+    /// Information to support ordering of the medication (`supportingInformation`, `Reference`, 0..*)
     pub supporting_information: Vec<Reference>,
-    /// When request was initially authored (`authoredOn`, dateTime, 0..1)
+    /// When request was initially authored (`authoredOn`, `dateTime`, 0..1)
     pub authored_on: Option<Primitive<String>>,
-    /// Who/What requested the Request (`requester`, Reference, 0..1)
+    /// Who/What requested the Request (`requester`, `Reference`, 0..1)
     pub requester: Option<Reference>,
-    /// Intended performer of administration (`performer`, Reference, 0..1)
+    /// Intended performer of administration (`performer`, `Reference`, 0..1)
     pub performer: Option<Reference>,
-    /// Desired kind of performer of the medication administration (`performerType`, CodeableConcept, 0..1)
+    /// Desired kind of performer of the medication administration (`performerType`, `CodeableConcept`, 0..1)
     pub performer_type: Option<CodeableConcept>,
-    /// Person who entered the request (`recorder`, Reference, 0..1)
+    /// Person who entered the request (`recorder`, `Reference`, 0..1)
     pub recorder: Option<Reference>,
-    /// Reason or indication for ordering or not ordering the medication (`reasonCode`, CodeableConcept, 0..*)
+    /// Reason or indication for ordering or not ordering the medication (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Condition or observation that supports why the prescription is being written (`reasonReference`, Reference, 0..*)
+    /// Condition or observation that supports why the prescription is being written (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, canonical, 0..*)
+    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, `canonical`, 0..*)
     pub instantiates_canonical: Vec<Primitive<String>>,
-    /// Instantiates external protocol or definition (`instantiatesUri`, uri, 0..*)
+    /// Instantiates external protocol or definition (`instantiatesUri`, `uri`, 0..*)
     pub instantiates_uri: Vec<Primitive<String>>,
-    /// What request fulfills (`basedOn`, Reference, 0..*)
+    /// What request fulfills (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Composite request this is part of (`groupIdentifier`, Identifier, 0..1)
+    /// Composite request this is part of (`groupIdentifier`, `Identifier`, 0..1)
     pub group_identifier: Option<Identifier>,
-    /// Overall pattern of medication administration (`courseOfTherapyType`, CodeableConcept, 0..1)
+    /// Overall pattern of medication administration (`courseOfTherapyType`, `CodeableConcept`, 0..1)
     pub course_of_therapy_type: Option<CodeableConcept>,
-    /// Associated insurance coverage (`insurance`, Reference, 0..*)
+    /// Associated insurance coverage (`insurance`, `Reference`, 0..*)
     pub insurance: Vec<Reference>,
-    /// Information about the prescription (`note`, Annotation, 0..*)
+    /// Information about the prescription (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// How the medication should be taken (`dosageInstruction`, Dosage, 0..*)
+    /// How the medication should be taken (`dosageInstruction`, `Dosage`, 0..*)
     pub dosage_instruction: Vec<Dosage>,
-    /// Medication supply authorization (`dispenseRequest`, BackboneElement, 0..1)
+    /// Medication supply authorization (`dispenseRequest`, `BackboneElement`, 0..1)
     pub dispense_request: Option<MedicationRequestDispenseRequest>,
-    /// Any restrictions on medication substitution (`substitution`, BackboneElement, 0..1)
+    /// Any restrictions on medication substitution (`substitution`, `BackboneElement`, 0..1)
     pub substitution: Option<MedicationRequestSubstitution>,
-    /// An order/prescription that is being replaced (`priorPrescription`, Reference, 0..1)
+    /// An order/prescription that is being replaced (`priorPrescription`, `Reference`, 0..1)
     pub prior_prescription: Option<Reference>,
-    /// Clinical Issue with action (`detectedIssue`, Reference, 0..*)
+    /// Clinical Issue with action (`detectedIssue`, `Reference`, 0..*)
     pub detected_issue: Vec<Reference>,
-    /// A list of events of interest in the lifecycle (`eventHistory`, Reference, 0..*)
+    /// A list of events of interest in the lifecycle (`eventHistory`, `Reference`, 0..*)
     pub event_history: Vec<Reference>,
 }
 
@@ -230,25 +230,25 @@ impl ToJson for MedicationRequest {
 /// FHIR element `MedicationRequest.dispenseRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationRequestDispenseRequest {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// First fill details (`initialFill`, BackboneElement, 0..1)
+    /// First fill details (`initialFill`, `BackboneElement`, 0..1)
     pub initial_fill: Option<MedicationRequestDispenseRequestInitialFill>,
-    /// Minimum period of time between dispenses (`dispenseInterval`, Duration, 0..1)
+    /// Minimum period of time between dispenses (`dispenseInterval`, `Duration`, 0..1)
     pub dispense_interval: Option<Duration>,
-    /// Time period supply is authorized for (`validityPeriod`, Period, 0..1)
+    /// Time period supply is authorized for (`validityPeriod`, `Period`, 0..1)
     pub validity_period: Option<Period>,
-    /// Number of refills authorized (`numberOfRepeatsAllowed`, unsignedInt, 0..1)
+    /// Number of refills authorized (`numberOfRepeatsAllowed`, `unsignedInt`, 0..1)
     pub number_of_repeats_allowed: Option<Primitive<u32>>,
-    /// Amount of medication to supply per dispense (`quantity`, Quantity, 0..1)
+    /// Amount of medication to supply per dispense (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Number of days supply per dispense (`expectedSupplyDuration`, Duration, 0..1)
+    /// Number of days supply per dispense (`expectedSupplyDuration`, `Duration`, 0..1)
     pub expected_supply_duration: Option<Duration>,
-    /// Intended dispenser (`performer`, Reference, 0..1)
+    /// Intended dispenser (`performer`, `Reference`, 0..1)
     pub performer: Option<Reference>,
 }
 
@@ -302,15 +302,15 @@ impl ToJson for MedicationRequestDispenseRequest {
 /// FHIR element `MedicationRequest.dispenseRequest.initialFill`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationRequestDispenseRequestInitialFill {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// First fill quantity (`quantity`, Quantity, 0..1)
+    /// First fill quantity (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// First fill duration (`duration`, Duration, 0..1)
+    /// First fill duration (`duration`, `Duration`, 0..1)
     pub duration: Option<Duration>,
 }
 
@@ -351,15 +351,15 @@ impl ToJson for MedicationRequestDispenseRequestInitialFill {
 /// FHIR element `MedicationRequest.substitution`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationRequestSubstitution {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Whether substitution is allowed or not (`allowed`[x], boolean | CodeableConcept, 1..1)
+    /// Whether substitution is allowed or not (`allowed[x]`, `boolean | CodeableConcept`, 1..1)
     pub allowed: Option<MedicationRequestSubstitutionAllowed>,
-    /// Why should (not) substitution be made (`reason`, CodeableConcept, 0..1)
+    /// Why should (not) substitution be made (`reason`, `CodeableConcept`, 0..1)
     pub reason: Option<CodeableConcept>,
 }
 

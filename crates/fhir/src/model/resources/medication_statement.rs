@@ -14,55 +14,55 @@ use crate::model::*;
 /// FHIR element `MedicationStatement`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicationStatement {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External identifier (`identifier`, Identifier, 0..*)
+    /// External identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Fulfils plan, proposal or order (`basedOn`, Reference, 0..*)
+    /// Fulfils plan, proposal or order (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Part of referenced event (`partOf`, Reference, 0..*)
+    /// Part of referenced event (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// active | completed | entered-in-error | intended | stopped | on-hold | unknown | not-taken (`status`, code, 1..1)
+    /// active | completed | entered-in-error | intended | stopped | on-hold | unknown | not-taken (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason for current status (`statusReason`, CodeableConcept, 0..*)
+    /// Reason for current status (`statusReason`, `CodeableConcept`, 0..*)
     pub status_reason: Vec<CodeableConcept>,
-    /// Type of medication usage (`category`, CodeableConcept, 0..1)
+    /// Type of medication usage (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// What medication was taken (`medication`[x], CodeableConcept | Reference, 1..1)
+    /// What medication was taken (`medication[x]`, `CodeableConcept | Reference`, 1..1)
     pub medication: Option<MedicationStatementMedication>,
-    /// Who is/was taking the medication (`subject`, Reference, 1..1)
+    /// Who is/was taking the medication (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter / Episode associated with MedicationStatement (`context`, Reference, 0..1)
+    /// Encounter / Episode associated with MedicationStatement (`context`, `Reference`, 0..1)
     pub context: Option<Reference>,
-    /// The date/time or interval when the medication is/was/will be taken (`effective`[x], dateTime | Period, 0..1)
+    /// The date/time or interval when the medication is/was/will be taken (`effective[x]`, `dateTime | Period`, 0..1)
     pub effective: Option<MedicationStatementEffective>,
-    /// When the statement was asserted? (`dateAsserted`, dateTime, 0..1)
+    /// When the statement was asserted? (`dateAsserted`, `dateTime`, 0..1)
     pub date_asserted: Option<Primitive<String>>,
-    /// Person or organization that provided the information about the taking of this medication (`informationSource`, Reference, 0..1)
+    /// Person or organization that provided the information about the taking of this medication (`informationSource`, `Reference`, 0..1)
     pub information_source: Option<Reference>,
-    /// Additional supporting information (`derivedFrom`, Reference, 0..*)
+    /// Additional supporting information (`derivedFrom`, `Reference`, 0..*)
     pub derived_from: Vec<Reference>,
-    /// Reason for why the medication is being/was taken (`reasonCode`, CodeableConcept, 0..*)
+    /// Reason for why the medication is being/was taken (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Condition or observation that supports why the medication is being/was taken (`reasonReference`, Reference, 0..*)
+    /// Condition or observation that supports why the medication is being/was taken (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Further information about the statement (`note`, Annotation, 0..*)
+    /// Further information about the statement (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Details of how medication is/was taken or should be taken (`dosage`, Dosage, 0..*)
+    /// Details of how medication is/was taken or should be taken (`dosage`, `Dosage`, 0..*)
     pub dosage: Vec<Dosage>,
 }
 

@@ -14,61 +14,61 @@ use crate::model::*;
 /// FHIR element `MedicinalProduct`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProduct {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier for this product. Could be an MPID (`identifier`, Identifier, 0..*)
+    /// Business identifier for this product. Could be an MPID (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Regulatory type, e.g. Investigational or Authorized (`type`, CodeableConcept, 0..1)
+    /// Regulatory type, e.g. Investigational or Authorized (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// If this medicine applies to human or veterinary uses (`domain`, Coding, 0..1)
+    /// If this medicine applies to human or veterinary uses (`domain`, `Coding`, 0..1)
     pub domain: Option<Coding>,
-    /// The dose form for a single part product, or combined form of a multiple part product (`combinedPharmaceuticalDoseForm`, CodeableConcept, 0..1)
+    /// The dose form for a single part product, or combined form of a multiple part product (`combinedPharmaceuticalDoseForm`, `CodeableConcept`, 0..1)
     pub combined_pharmaceutical_dose_form: Option<CodeableConcept>,
-    /// The legal status of supply of the medicinal product as classified by the regulator (`legalStatusOfSupply`, CodeableConcept, 0..1)
+    /// The legal status of supply of the medicinal product as classified by the regulator (`legalStatusOfSupply`, `CodeableConcept`, 0..1)
     pub legal_status_of_supply: Option<CodeableConcept>,
-    /// Whether the Medicinal Product is subject to additional monitoring for regulatory reasons (`additionalMonitoringIndicator`, CodeableConcept, 0..1)
+    /// Whether the Medicinal Product is subject to additional monitoring for regulatory reasons (`additionalMonitoringIndicator`, `CodeableConcept`, 0..1)
     pub additional_monitoring_indicator: Option<CodeableConcept>,
-    /// Whether the Medicinal Product is subject to special measures for regulatory reasons (`specialMeasures`, string, 0..*)
+    /// Whether the Medicinal Product is subject to special measures for regulatory reasons (`specialMeasures`, `string`, 0..*)
     pub special_measures: Vec<Primitive<String>>,
-    /// If authorised for use in children (`paediatricUseIndicator`, CodeableConcept, 0..1)
+    /// If authorised for use in children (`paediatricUseIndicator`, `CodeableConcept`, 0..1)
     pub paediatric_use_indicator: Option<CodeableConcept>,
-    /// Allows the product to be classified by various systems (`productClassification`, CodeableConcept, 0..*)
+    /// Allows the product to be classified by various systems (`productClassification`, `CodeableConcept`, 0..*)
     pub product_classification: Vec<CodeableConcept>,
-    /// Marketing status of the medicinal product, in contrast to marketing authorizaton (`marketingStatus`, MarketingStatus, 0..*)
+    /// Marketing status of the medicinal product, in contrast to marketing authorizaton (`marketingStatus`, `MarketingStatus`, 0..*)
     pub marketing_status: Vec<MarketingStatus>,
-    /// Pharmaceutical aspects of product (`pharmaceuticalProduct`, Reference, 0..*)
+    /// Pharmaceutical aspects of product (`pharmaceuticalProduct`, `Reference`, 0..*)
     pub pharmaceutical_product: Vec<Reference>,
-    /// Package representation for the product (`packagedMedicinalProduct`, Reference, 0..*)
+    /// Package representation for the product (`packagedMedicinalProduct`, `Reference`, 0..*)
     pub packaged_medicinal_product: Vec<Reference>,
-    /// Supporting documentation, typically for regulatory submission (`attachedDocument`, Reference, 0..*)
+    /// Supporting documentation, typically for regulatory submission (`attachedDocument`, `Reference`, 0..*)
     pub attached_document: Vec<Reference>,
-    /// A master file for to the medicinal product (e.g. Pharmacovigilance System Master File) (`masterFile`, Reference, 0..*)
+    /// A master file for to the medicinal product (e.g. Pharmacovigilance System Master File) (`masterFile`, `Reference`, 0..*)
     pub master_file: Vec<Reference>,
-    /// A product specific contact, person (in a role), or an organization (`contact`, Reference, 0..*)
+    /// A product specific contact, person (in a role), or an organization (`contact`, `Reference`, 0..*)
     pub contact: Vec<Reference>,
-    /// Clinical trials or studies that this product is involved in (`clinicalTrial`, Reference, 0..*)
+    /// Clinical trials or studies that this product is involved in (`clinicalTrial`, `Reference`, 0..*)
     pub clinical_trial: Vec<Reference>,
-    /// The product's name, including full name and possibly coded parts (`name`, BackboneElement, 1..*)
+    /// The product's name, including full name and possibly coded parts (`name`, `BackboneElement`, 1..*)
     pub name: Vec<MedicinalProductName>,
-    /// Reference to another product, e.g. for linking authorised to investigational product (`crossReference`, Identifier, 0..*)
+    /// Reference to another product, e.g. for linking authorised to investigational product (`crossReference`, `Identifier`, 0..*)
     pub cross_reference: Vec<Identifier>,
-    /// An operation applied to the product, for manufacturing or adminsitrative purpose (`manufacturingBusinessOperation`, BackboneElement, 0..*)
+    /// An operation applied to the product, for manufacturing or adminsitrative purpose (`manufacturingBusinessOperation`, `BackboneElement`, 0..*)
     pub manufacturing_business_operation: Vec<MedicinalProductManufacturingBusinessOperation>,
-    /// Indicates if the medicinal product has an orphan designation for the treatment of a rare disease (`specialDesignation`, BackboneElement, 0..*)
+    /// Indicates if the medicinal product has an orphan designation for the treatment of a rare disease (`specialDesignation`, `BackboneElement`, 0..*)
     pub special_designation: Vec<MedicinalProductSpecialDesignation>,
 }
 
@@ -184,17 +184,17 @@ impl ToJson for MedicinalProduct {
 /// FHIR element `MedicinalProduct.name`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductName {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The full product name (`productName`, string, 1..1)
+    /// The full product name (`productName`, `string`, 1..1)
     pub product_name: Option<Primitive<String>>,
-    /// Coding words or phrases of the name (`namePart`, BackboneElement, 0..*)
+    /// Coding words or phrases of the name (`namePart`, `BackboneElement`, 0..*)
     pub name_part: Vec<MedicinalProductNameNamePart>,
-    /// Country where the name applies (`countryLanguage`, BackboneElement, 0..*)
+    /// Country where the name applies (`countryLanguage`, `BackboneElement`, 0..*)
     pub country_language: Vec<MedicinalProductNameCountryLanguage>,
 }
 
@@ -243,15 +243,15 @@ impl ToJson for MedicinalProductName {
 /// FHIR element `MedicinalProduct.name.namePart`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductNameNamePart {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A fragment of a product name (`part`, string, 1..1)
+    /// A fragment of a product name (`part`, `string`, 1..1)
     pub part: Option<Primitive<String>>,
-    /// Idenifying type for this part of the name (e.g. strength part) (`type`, Coding, 1..1)
+    /// Idenifying type for this part of the name (e.g. strength part) (`type`, `Coding`, 1..1)
     pub type_: Option<Coding>,
 }
 
@@ -295,17 +295,17 @@ impl ToJson for MedicinalProductNameNamePart {
 /// FHIR element `MedicinalProduct.name.countryLanguage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductNameCountryLanguage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Country code for where this name applies (`country`, CodeableConcept, 1..1)
+    /// Country code for where this name applies (`country`, `CodeableConcept`, 1..1)
     pub country: Option<CodeableConcept>,
-    /// Jurisdiction code for where this name applies (`jurisdiction`, CodeableConcept, 0..1)
+    /// Jurisdiction code for where this name applies (`jurisdiction`, `CodeableConcept`, 0..1)
     pub jurisdiction: Option<CodeableConcept>,
-    /// Language code for this name (`language`, CodeableConcept, 1..1)
+    /// Language code for this name (`language`, `CodeableConcept`, 1..1)
     pub language: Option<CodeableConcept>,
 }
 
@@ -358,23 +358,23 @@ impl ToJson for MedicinalProductNameCountryLanguage {
 /// FHIR element `MedicinalProduct.manufacturingBusinessOperation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductManufacturingBusinessOperation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The type of manufacturing operation (`operationType`, CodeableConcept, 0..1)
+    /// The type of manufacturing operation (`operationType`, `CodeableConcept`, 0..1)
     pub operation_type: Option<CodeableConcept>,
-    /// Regulatory authorization reference number (`authorisationReferenceNumber`, Identifier, 0..1)
+    /// Regulatory authorization reference number (`authorisationReferenceNumber`, `Identifier`, 0..1)
     pub authorisation_reference_number: Option<Identifier>,
-    /// Regulatory authorization date (`effectiveDate`, dateTime, 0..1)
+    /// Regulatory authorization date (`effectiveDate`, `dateTime`, 0..1)
     pub effective_date: Option<Primitive<String>>,
-    /// To indicate if this proces is commercially confidential (`confidentialityIndicator`, CodeableConcept, 0..1)
+    /// To indicate if this proces is commercially confidential (`confidentialityIndicator`, `CodeableConcept`, 0..1)
     pub confidentiality_indicator: Option<CodeableConcept>,
-    /// The manufacturer or establishment associated with the process (`manufacturer`, Reference, 0..*)
+    /// The manufacturer or establishment associated with the process (`manufacturer`, `Reference`, 0..*)
     pub manufacturer: Vec<Reference>,
-    /// A regulator which oversees the operation (`regulator`, Reference, 0..1)
+    /// A regulator which oversees the operation (`regulator`, `Reference`, 0..1)
     pub regulator: Option<Reference>,
 }
 
@@ -429,25 +429,25 @@ impl ToJson for MedicinalProductManufacturingBusinessOperation {
 /// FHIR element `MedicinalProduct.specialDesignation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductSpecialDesignation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifier for the designation, or procedure number (`identifier`, Identifier, 0..*)
+    /// Identifier for the designation, or procedure number (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// The type of special designation, e.g. orphan drug, minor use (`type`, CodeableConcept, 0..1)
+    /// The type of special designation, e.g. orphan drug, minor use (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The intended use of the product, e.g. prevention, treatment (`intendedUse`, CodeableConcept, 0..1)
+    /// The intended use of the product, e.g. prevention, treatment (`intendedUse`, `CodeableConcept`, 0..1)
     pub intended_use: Option<CodeableConcept>,
-    /// Condition for which the medicinal use applies (`indication`[x], CodeableConcept | Reference, 0..1)
+    /// Condition for which the medicinal use applies (`indication[x]`, `CodeableConcept | Reference`, 0..1)
     pub indication: Option<MedicinalProductSpecialDesignationIndication>,
-    /// For example granted, pending, expired or withdrawn (`status`, CodeableConcept, 0..1)
+    /// For example granted, pending, expired or withdrawn (`status`, `CodeableConcept`, 0..1)
     pub status: Option<CodeableConcept>,
-    /// Date when the designation was granted (`date`, dateTime, 0..1)
+    /// Date when the designation was granted (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Animal species for which this applies (`species`, CodeableConcept, 0..1)
+    /// Animal species for which this applies (`species`, `CodeableConcept`, 0..1)
     pub species: Option<CodeableConcept>,
 }
 

@@ -14,53 +14,53 @@ use crate::model::*;
 /// FHIR element `MedicinalProductAuthorization`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductAuthorization {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier for the marketing authorization, as assigned by a regulator (`identifier`, Identifier, 0..*)
+    /// Business identifier for the marketing authorization, as assigned by a regulator (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// The medicinal product that is being authorized (`subject`, Reference, 0..1)
+    /// The medicinal product that is being authorized (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// The country in which the marketing authorization has been granted (`country`, CodeableConcept, 0..*)
+    /// The country in which the marketing authorization has been granted (`country`, `CodeableConcept`, 0..*)
     pub country: Vec<CodeableConcept>,
-    /// Jurisdiction within a country (`jurisdiction`, CodeableConcept, 0..*)
+    /// Jurisdiction within a country (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// The status of the marketing authorization (`status`, CodeableConcept, 0..1)
+    /// The status of the marketing authorization (`status`, `CodeableConcept`, 0..1)
     pub status: Option<CodeableConcept>,
-    /// The date at which the given status has become applicable (`statusDate`, dateTime, 0..1)
+    /// The date at which the given status has become applicable (`statusDate`, `dateTime`, 0..1)
     pub status_date: Option<Primitive<String>>,
-    /// The date when a suspended the marketing or the marketing authorization of the product is anticipated to be restored (`restoreDate`, dateTime, 0..1)
+    /// The date when a suspended the marketing or the marketing authorization of the product is anticipated to be restored (`restoreDate`, `dateTime`, 0..1)
     pub restore_date: Option<Primitive<String>>,
-    /// The beginning of the time period in which the marketing authorization is in the specific status shall be specified A complete date consisting of day, month and year shall be specified using the ISO 8601 date format (`validityPeriod`, Period, 0..1)
+    /// The beginning of the time period in which the marketing authorization is in the specific status shall be specified A complete date consisting of day, month and year shall be specified using the ISO 8601 date format (`validityPeriod`, `Period`, 0..1)
     pub validity_period: Option<Period>,
-    /// A period of time after authorization before generic product applicatiosn can be submitted (`dataExclusivityPeriod`, Period, 0..1)
+    /// A period of time after authorization before generic product applicatiosn can be submitted (`dataExclusivityPeriod`, `Period`, 0..1)
     pub data_exclusivity_period: Option<Period>,
-    /// The date when the first authorization was granted by a Medicines Regulatory Agency (`dateOfFirstAuthorization`, dateTime, 0..1)
+    /// The date when the first authorization was granted by a Medicines Regulatory Agency (`dateOfFirstAuthorization`, `dateTime`, 0..1)
     pub date_of_first_authorization: Option<Primitive<String>>,
-    /// Date of first marketing authorization for a company's new medicinal product in any country in the World (`internationalBirthDate`, dateTime, 0..1)
+    /// Date of first marketing authorization for a company's new medicinal product in any country in the World (`internationalBirthDate`, `dateTime`, 0..1)
     pub international_birth_date: Option<Primitive<String>>,
-    /// The legal framework against which this authorization is granted (`legalBasis`, CodeableConcept, 0..1)
+    /// The legal framework against which this authorization is granted (`legalBasis`, `CodeableConcept`, 0..1)
     pub legal_basis: Option<CodeableConcept>,
-    /// Authorization in areas within a country (`jurisdictionalAuthorization`, BackboneElement, 0..*)
+    /// Authorization in areas within a country (`jurisdictionalAuthorization`, `BackboneElement`, 0..*)
     pub jurisdictional_authorization: Vec<MedicinalProductAuthorizationJurisdictionalAuthorization>,
-    /// Marketing Authorization Holder (`holder`, Reference, 0..1)
+    /// Marketing Authorization Holder (`holder`, `Reference`, 0..1)
     pub holder: Option<Reference>,
-    /// Medicines Regulatory Agency (`regulator`, Reference, 0..1)
+    /// Medicines Regulatory Agency (`regulator`, `Reference`, 0..1)
     pub regulator: Option<Reference>,
-    /// The regulatory procedure for granting or amending a marketing authorization (`procedure`, BackboneElement, 0..1)
+    /// The regulatory procedure for granting or amending a marketing authorization (`procedure`, `BackboneElement`, 0..1)
     pub procedure: Option<MedicinalProductAuthorizationProcedure>,
 }
 
@@ -165,21 +165,21 @@ impl ToJson for MedicinalProductAuthorization {
 /// FHIR element `MedicinalProductAuthorization.jurisdictionalAuthorization`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductAuthorizationJurisdictionalAuthorization {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The assigned number for the marketing authorization (`identifier`, Identifier, 0..*)
+    /// The assigned number for the marketing authorization (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Country of authorization (`country`, CodeableConcept, 0..1)
+    /// Country of authorization (`country`, `CodeableConcept`, 0..1)
     pub country: Option<CodeableConcept>,
-    /// Jurisdiction within a country (`jurisdiction`, CodeableConcept, 0..*)
+    /// Jurisdiction within a country (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// The legal status of supply in a jurisdiction or region (`legalStatusOfSupply`, CodeableConcept, 0..1)
+    /// The legal status of supply in a jurisdiction or region (`legalStatusOfSupply`, `CodeableConcept`, 0..1)
     pub legal_status_of_supply: Option<CodeableConcept>,
-    /// The start and expected end date of the authorization (`validityPeriod`, Period, 0..1)
+    /// The start and expected end date of the authorization (`validityPeriod`, `Period`, 0..1)
     pub validity_period: Option<Period>,
 }
 
@@ -230,17 +230,17 @@ impl ToJson for MedicinalProductAuthorizationJurisdictionalAuthorization {
 /// FHIR element `MedicinalProductAuthorization.procedure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductAuthorizationProcedure {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifier for this procedure (`identifier`, Identifier, 0..1)
+    /// Identifier for this procedure (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Type of procedure (`type`, CodeableConcept, 1..1)
+    /// Type of procedure (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Date of procedure (`date`[x], Period | dateTime, 0..1)
+    /// Date of procedure (`date[x]`, `Period | dateTime`, 0..1)
     pub date: Option<MedicinalProductAuthorizationProcedureDate>,
     /// Applcations submitted to obtain a marketing authorization (`application`, 0..*)
     pub application: Vec<MedicinalProductAuthorizationProcedure>,

@@ -14,35 +14,35 @@ use crate::model::*;
 /// FHIR element `MedicinalProductContraindication`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductContraindication {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The medication for which this is an indication (`subject`, Reference, 0..*)
+    /// The medication for which this is an indication (`subject`, `Reference`, 0..*)
     pub subject: Vec<Reference>,
-    /// The disease, symptom or procedure for the contraindication (`disease`, CodeableConcept, 0..1)
+    /// The disease, symptom or procedure for the contraindication (`disease`, `CodeableConcept`, 0..1)
     pub disease: Option<CodeableConcept>,
-    /// The status of the disease or symptom for the contraindication (`diseaseStatus`, CodeableConcept, 0..1)
+    /// The status of the disease or symptom for the contraindication (`diseaseStatus`, `CodeableConcept`, 0..1)
     pub disease_status: Option<CodeableConcept>,
-    /// A comorbidity (concurrent condition) or coinfection (`comorbidity`, CodeableConcept, 0..*)
+    /// A comorbidity (concurrent condition) or coinfection (`comorbidity`, `CodeableConcept`, 0..*)
     pub comorbidity: Vec<CodeableConcept>,
-    /// Information about the use of the medicinal product in relation to other therapies as part of the indication (`therapeuticIndication`, Reference, 0..*)
+    /// Information about the use of the medicinal product in relation to other therapies as part of the indication (`therapeuticIndication`, `Reference`, 0..*)
     pub therapeutic_indication: Vec<Reference>,
-    /// Information about the use of the medicinal product in relation to other therapies described as part of the indication (`otherTherapy`, BackboneElement, 0..*)
+    /// Information about the use of the medicinal product in relation to other therapies described as part of the indication (`otherTherapy`, `BackboneElement`, 0..*)
     pub other_therapy: Vec<MedicinalProductContraindicationOtherTherapy>,
-    /// The population group to which this applies (`population`, Population, 0..*)
+    /// The population group to which this applies (`population`, `Population`, 0..*)
     pub population: Vec<Population>,
 }
 
@@ -115,15 +115,15 @@ impl ToJson for MedicinalProductContraindication {
 /// FHIR element `MedicinalProductContraindication.otherTherapy`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductContraindicationOtherTherapy {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The type of relationship between the medicinal product indication or contraindication and another therapy (`therapyRelationshipType`, CodeableConcept, 1..1)
+    /// The type of relationship between the medicinal product indication or contraindication and another therapy (`therapyRelationshipType`, `CodeableConcept`, 1..1)
     pub therapy_relationship_type: Option<CodeableConcept>,
-    /// Reference to a specific medication (active substance, medicinal product or class of products) as part of an indication or contraindication (`medication`[x], CodeableConcept | Reference, 1..1)
+    /// Reference to a specific medication (active substance, medicinal product or class of products) as part of an indication or contraindication (`medication[x]`, `CodeableConcept | Reference`, 1..1)
     pub medication: Option<MedicinalProductContraindicationOtherTherapyMedication>,
 }
 

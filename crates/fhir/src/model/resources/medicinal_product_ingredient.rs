@@ -14,33 +14,33 @@ use crate::model::*;
 /// FHIR element `MedicinalProductIngredient`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductIngredient {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifier for the ingredient (`identifier`, Identifier, 0..1)
+    /// Identifier for the ingredient (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Ingredient role e.g. Active ingredient, excipient (`role`, CodeableConcept, 1..1)
+    /// Ingredient role e.g. Active ingredient, excipient (`role`, `CodeableConcept`, 1..1)
     pub role: Option<CodeableConcept>,
-    /// If the ingredient is a known or suspected allergen (`allergenicIndicator`, boolean, 0..1)
+    /// If the ingredient is a known or suspected allergen (`allergenicIndicator`, `boolean`, 0..1)
     pub allergenic_indicator: Option<Primitive<bool>>,
-    /// Manufacturer of this Ingredient (`manufacturer`, Reference, 0..*)
+    /// Manufacturer of this Ingredient (`manufacturer`, `Reference`, 0..*)
     pub manufacturer: Vec<Reference>,
-    /// A specified substance that comprises this ingredient (`specifiedSubstance`, BackboneElement, 0..*)
+    /// A specified substance that comprises this ingredient (`specifiedSubstance`, `BackboneElement`, 0..*)
     pub specified_substance: Vec<MedicinalProductIngredientSpecifiedSubstance>,
-    /// The ingredient substance (`substance`, BackboneElement, 0..1)
+    /// The ingredient substance (`substance`, `BackboneElement`, 0..1)
     pub substance: Option<MedicinalProductIngredientSubstance>,
 }
 
@@ -113,19 +113,19 @@ impl ToJson for MedicinalProductIngredient {
 /// FHIR element `MedicinalProductIngredient.specifiedSubstance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductIngredientSpecifiedSubstance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The specified substance (`code`, CodeableConcept, 1..1)
+    /// The specified substance (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// The group of specified substance, e.g. group 1 to 4 (`group`, CodeableConcept, 1..1)
+    /// The group of specified substance, e.g. group 1 to 4 (`group`, `CodeableConcept`, 1..1)
     pub group: Option<CodeableConcept>,
-    /// Confidentiality level of the specified substance as the ingredient (`confidentiality`, CodeableConcept, 0..1)
+    /// Confidentiality level of the specified substance as the ingredient (`confidentiality`, `CodeableConcept`, 0..1)
     pub confidentiality: Option<CodeableConcept>,
-    /// Quantity of the substance or specified substance present in the manufactured item or pharmaceutical product (`strength`, BackboneElement, 0..*)
+    /// Quantity of the substance or specified substance present in the manufactured item or pharmaceutical product (`strength`, `BackboneElement`, 0..*)
     pub strength: Vec<MedicinalProductIngredientSpecifiedSubstanceStrength>,
 }
 
@@ -180,25 +180,25 @@ impl ToJson for MedicinalProductIngredientSpecifiedSubstance {
 /// FHIR element `MedicinalProductIngredient.specifiedSubstance.strength`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductIngredientSpecifiedSubstanceStrength {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The quantity of substance in the unit of presentation, or in the volume (or mass) of the single pharmaceutical product or manufactured item (`presentation`, Ratio, 1..1)
+    /// The quantity of substance in the unit of presentation, or in the volume (or mass) of the single pharmaceutical product or manufactured item (`presentation`, `Ratio`, 1..1)
     pub presentation: Option<Ratio>,
-    /// A lower limit for the quantity of substance in the unit of presentation. For use when there is a range of strengths, this is the lower limit, with the presentation attribute becoming the upper limit (`presentationLowLimit`, Ratio, 0..1)
+    /// A lower limit for the quantity of substance in the unit of presentation. For use when there is a range of strengths, this is the lower limit, with the presentation attribute becoming the upper limit (`presentationLowLimit`, `Ratio`, 0..1)
     pub presentation_low_limit: Option<Ratio>,
-    /// The strength per unitary volume (or mass) (`concentration`, Ratio, 0..1)
+    /// The strength per unitary volume (or mass) (`concentration`, `Ratio`, 0..1)
     pub concentration: Option<Ratio>,
-    /// A lower limit for the strength per unitary volume (or mass), for when there is a range. The concentration attribute then becomes the upper limit (`concentrationLowLimit`, Ratio, 0..1)
+    /// A lower limit for the strength per unitary volume (or mass), for when there is a range. The concentration attribute then becomes the upper limit (`concentrationLowLimit`, `Ratio`, 0..1)
     pub concentration_low_limit: Option<Ratio>,
-    /// For when strength is measured at a particular point or distance (`measurementPoint`, string, 0..1)
+    /// For when strength is measured at a particular point or distance (`measurementPoint`, `string`, 0..1)
     pub measurement_point: Option<Primitive<String>>,
-    /// The country or countries for which the strength range applies (`country`, CodeableConcept, 0..*)
+    /// The country or countries for which the strength range applies (`country`, `CodeableConcept`, 0..*)
     pub country: Vec<CodeableConcept>,
-    /// Strength expressed in terms of a reference substance (`referenceStrength`, BackboneElement, 0..*)
+    /// Strength expressed in terms of a reference substance (`referenceStrength`, `BackboneElement`, 0..*)
     pub reference_strength:
         Vec<MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStrength>,
 }
@@ -260,21 +260,21 @@ impl ToJson for MedicinalProductIngredientSpecifiedSubstanceStrength {
 /// FHIR element `MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStrength {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Relevant reference substance (`substance`, CodeableConcept, 0..1)
+    /// Relevant reference substance (`substance`, `CodeableConcept`, 0..1)
     pub substance: Option<CodeableConcept>,
-    /// Strength expressed in terms of a reference substance (`strength`, Ratio, 1..1)
+    /// Strength expressed in terms of a reference substance (`strength`, `Ratio`, 1..1)
     pub strength: Option<Ratio>,
-    /// Strength expressed in terms of a reference substance (`strengthLowLimit`, Ratio, 0..1)
+    /// Strength expressed in terms of a reference substance (`strengthLowLimit`, `Ratio`, 0..1)
     pub strength_low_limit: Option<Ratio>,
-    /// For when strength is measured at a particular point or distance (`measurementPoint`, string, 0..1)
+    /// For when strength is measured at a particular point or distance (`measurementPoint`, `string`, 0..1)
     pub measurement_point: Option<Primitive<String>>,
-    /// The country or countries for which the strength range applies (`country`, CodeableConcept, 0..*)
+    /// The country or countries for which the strength range applies (`country`, `CodeableConcept`, 0..*)
     pub country: Vec<CodeableConcept>,
 }
 
@@ -331,13 +331,13 @@ impl ToJson for MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStr
 /// FHIR element `MedicinalProductIngredient.substance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductIngredientSubstance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The ingredient substance (`code`, CodeableConcept, 1..1)
+    /// The ingredient substance (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
     /// Quantity of the substance or specified substance present in the manufactured item or pharmaceutical product (`strength`, 0..*)
     pub strength: Vec<MedicinalProductIngredientSpecifiedSubstanceStrength>,

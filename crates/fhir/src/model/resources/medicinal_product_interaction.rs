@@ -14,35 +14,35 @@ use crate::model::*;
 /// FHIR element `MedicinalProductInteraction`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductInteraction {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The medication for which this is a described interaction (`subject`, Reference, 0..*)
+    /// The medication for which this is a described interaction (`subject`, `Reference`, 0..*)
     pub subject: Vec<Reference>,
-    /// The interaction described (`description`, string, 0..1)
+    /// The interaction described (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The specific medication, food or laboratory test that interacts (`interactant`, BackboneElement, 0..*)
+    /// The specific medication, food or laboratory test that interacts (`interactant`, `BackboneElement`, 0..*)
     pub interactant: Vec<MedicinalProductInteractionInteractant>,
-    /// The type of the interaction e.g. drug-drug interaction, drug-food interaction, drug-lab test interaction (`type`, CodeableConcept, 0..1)
+    /// The type of the interaction e.g. drug-drug interaction, drug-food interaction, drug-lab test interaction (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The effect of the interaction, for example "reduced gastric absorption of primary medication" (`effect`, CodeableConcept, 0..1)
+    /// The effect of the interaction, for example "reduced gastric absorption of primary medication" (`effect`, `CodeableConcept`, 0..1)
     pub effect: Option<CodeableConcept>,
-    /// The incidence of the interaction, e.g. theoretical, observed (`incidence`, CodeableConcept, 0..1)
+    /// The incidence of the interaction, e.g. theoretical, observed (`incidence`, `CodeableConcept`, 0..1)
     pub incidence: Option<CodeableConcept>,
-    /// Actions for managing the interaction (`management`, CodeableConcept, 0..1)
+    /// Actions for managing the interaction (`management`, `CodeableConcept`, 0..1)
     pub management: Option<CodeableConcept>,
 }
 
@@ -116,13 +116,13 @@ impl ToJson for MedicinalProductInteraction {
 /// FHIR element `MedicinalProductInteraction.interactant`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductInteractionInteractant {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The specific medication, food or laboratory test that interacts (`item`[x], Reference | CodeableConcept, 1..1)
+    /// The specific medication, food or laboratory test that interacts (`item[x]`, `Reference | CodeableConcept`, 1..1)
     pub item: Option<MedicinalProductInteractionInteractantItem>,
 }
 

@@ -14,35 +14,35 @@ use crate::model::*;
 /// FHIR element `MedicinalProductManufactured`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductManufactured {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Dose form as manufactured and before any transformation into the pharmaceutical product (`manufacturedDoseForm`, CodeableConcept, 1..1)
+    /// Dose form as manufactured and before any transformation into the pharmaceutical product (`manufacturedDoseForm`, `CodeableConcept`, 1..1)
     pub manufactured_dose_form: Option<CodeableConcept>,
-    /// The “real world” units in which the quantity of the manufactured item is described (`unitOfPresentation`, CodeableConcept, 0..1)
+    /// The “real world” units in which the quantity of the manufactured item is described (`unitOfPresentation`, `CodeableConcept`, 0..1)
     pub unit_of_presentation: Option<CodeableConcept>,
-    /// The quantity or "count number" of the manufactured item (`quantity`, Quantity, 1..1)
+    /// The quantity or "count number" of the manufactured item (`quantity`, `Quantity`, 1..1)
     pub quantity: Option<Quantity>,
-    /// Manufacturer of the item (Note that this should be named "manufacturer" but it currently causes technical issues) (`manufacturer`, Reference, 0..*)
+    /// Manufacturer of the item (Note that this should be named "manufacturer" but it currently causes technical issues) (`manufacturer`, `Reference`, 0..*)
     pub manufacturer: Vec<Reference>,
-    /// Ingredient (`ingredient`, Reference, 0..*)
+    /// Ingredient (`ingredient`, `Reference`, 0..*)
     pub ingredient: Vec<Reference>,
-    /// Dimensions, color etc. (`physicalCharacteristics`, ProdCharacteristic, 0..1)
+    /// Dimensions, color etc. (`physicalCharacteristics`, `ProdCharacteristic`, 0..1)
     pub physical_characteristics: Option<ProdCharacteristic>,
-    /// Other codeable characteristics (`otherCharacteristics`, CodeableConcept, 0..*)
+    /// Other codeable characteristics (`otherCharacteristics`, `CodeableConcept`, 0..*)
     pub other_characteristics: Vec<CodeableConcept>,
 }
 

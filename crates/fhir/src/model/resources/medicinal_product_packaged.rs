@@ -14,39 +14,39 @@ use crate::model::*;
 /// FHIR element `MedicinalProductPackaged`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductPackaged {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique identifier (`identifier`, Identifier, 0..*)
+    /// Unique identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// The product with this is a pack for (`subject`, Reference, 0..*)
+    /// The product with this is a pack for (`subject`, `Reference`, 0..*)
     pub subject: Vec<Reference>,
-    /// Textual description (`description`, string, 0..1)
+    /// Textual description (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The legal status of supply of the medicinal product as classified by the regulator (`legalStatusOfSupply`, CodeableConcept, 0..1)
+    /// The legal status of supply of the medicinal product as classified by the regulator (`legalStatusOfSupply`, `CodeableConcept`, 0..1)
     pub legal_status_of_supply: Option<CodeableConcept>,
-    /// Marketing information (`marketingStatus`, MarketingStatus, 0..*)
+    /// Marketing information (`marketingStatus`, `MarketingStatus`, 0..*)
     pub marketing_status: Vec<MarketingStatus>,
-    /// Manufacturer of this Package Item (`marketingAuthorization`, Reference, 0..1)
+    /// Manufacturer of this Package Item (`marketingAuthorization`, `Reference`, 0..1)
     pub marketing_authorization: Option<Reference>,
-    /// Manufacturer of this Package Item (`manufacturer`, Reference, 0..*)
+    /// Manufacturer of this Package Item (`manufacturer`, `Reference`, 0..*)
     pub manufacturer: Vec<Reference>,
-    /// Batch numbering (`batchIdentifier`, BackboneElement, 0..*)
+    /// Batch numbering (`batchIdentifier`, `BackboneElement`, 0..*)
     pub batch_identifier: Vec<MedicinalProductPackagedBatchIdentifier>,
-    /// A packaging item, as a contained for medicine, possibly with other packaging items within (`packageItem`, BackboneElement, 1..*)
+    /// A packaging item, as a contained for medicine, possibly with other packaging items within (`packageItem`, `BackboneElement`, 1..*)
     pub package_item: Vec<MedicinalProductPackagedPackageItem>,
 }
 
@@ -129,15 +129,15 @@ impl ToJson for MedicinalProductPackaged {
 /// FHIR element `MedicinalProductPackaged.batchIdentifier`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductPackagedBatchIdentifier {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A number appearing on the outer packaging of a specific batch (`outerPackaging`, Identifier, 1..1)
+    /// A number appearing on the outer packaging of a specific batch (`outerPackaging`, `Identifier`, 1..1)
     pub outer_packaging: Option<Identifier>,
-    /// A number appearing on the immediate packaging (and not the outer packaging) (`immediatePackaging`, Identifier, 0..1)
+    /// A number appearing on the immediate packaging (and not the outer packaging) (`immediatePackaging`, `Identifier`, 0..1)
     pub immediate_packaging: Option<Identifier>,
 }
 
@@ -183,35 +183,35 @@ impl ToJson for MedicinalProductPackagedBatchIdentifier {
 /// FHIR element `MedicinalProductPackaged.packageItem`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductPackagedPackageItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Including possibly Data Carrier Identifier (`identifier`, Identifier, 0..*)
+    /// Including possibly Data Carrier Identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// The physical type of the container of the medicine (`type`, CodeableConcept, 1..1)
+    /// The physical type of the container of the medicine (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// The quantity of this package in the medicinal product, at the current level of packaging. The outermost is always 1 (`quantity`, Quantity, 1..1)
+    /// The quantity of this package in the medicinal product, at the current level of packaging. The outermost is always 1 (`quantity`, `Quantity`, 1..1)
     pub quantity: Option<Quantity>,
-    /// Material type of the package item (`material`, CodeableConcept, 0..*)
+    /// Material type of the package item (`material`, `CodeableConcept`, 0..*)
     pub material: Vec<CodeableConcept>,
-    /// A possible alternate material for the packaging (`alternateMaterial`, CodeableConcept, 0..*)
+    /// A possible alternate material for the packaging (`alternateMaterial`, `CodeableConcept`, 0..*)
     pub alternate_material: Vec<CodeableConcept>,
-    /// A device accompanying a medicinal product (`device`, Reference, 0..*)
+    /// A device accompanying a medicinal product (`device`, `Reference`, 0..*)
     pub device: Vec<Reference>,
-    /// The manufactured item as contained in the packaged medicinal product (`manufacturedItem`, Reference, 0..*)
+    /// The manufactured item as contained in the packaged medicinal product (`manufacturedItem`, `Reference`, 0..*)
     pub manufactured_item: Vec<Reference>,
     /// Allows containers within containers (`packageItem`, 0..*)
     pub package_item: Vec<MedicinalProductPackagedPackageItem>,
-    /// Dimensions, color etc. (`physicalCharacteristics`, ProdCharacteristic, 0..1)
+    /// Dimensions, color etc. (`physicalCharacteristics`, `ProdCharacteristic`, 0..1)
     pub physical_characteristics: Option<ProdCharacteristic>,
-    /// Other codeable characteristics (`otherCharacteristics`, CodeableConcept, 0..*)
+    /// Other codeable characteristics (`otherCharacteristics`, `CodeableConcept`, 0..*)
     pub other_characteristics: Vec<CodeableConcept>,
-    /// Shelf Life and storage information (`shelfLifeStorage`, ProductShelfLife, 0..*)
+    /// Shelf Life and storage information (`shelfLifeStorage`, `ProductShelfLife`, 0..*)
     pub shelf_life_storage: Vec<ProductShelfLife>,
-    /// Manufacturer of this Package Item (`manufacturer`, Reference, 0..*)
+    /// Manufacturer of this Package Item (`manufacturer`, `Reference`, 0..*)
     pub manufacturer: Vec<Reference>,
 }
 

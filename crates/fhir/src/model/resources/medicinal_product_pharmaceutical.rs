@@ -14,35 +14,35 @@ use crate::model::*;
 /// FHIR element `MedicinalProductPharmaceutical`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductPharmaceutical {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// An identifier for the pharmaceutical medicinal product (`identifier`, Identifier, 0..*)
+    /// An identifier for the pharmaceutical medicinal product (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// The administrable dose form, after necessary reconstitution (`administrableDoseForm`, CodeableConcept, 1..1)
+    /// The administrable dose form, after necessary reconstitution (`administrableDoseForm`, `CodeableConcept`, 1..1)
     pub administrable_dose_form: Option<CodeableConcept>,
-    /// Todo (`unitOfPresentation`, CodeableConcept, 0..1)
+    /// Todo (`unitOfPresentation`, `CodeableConcept`, 0..1)
     pub unit_of_presentation: Option<CodeableConcept>,
-    /// Ingredient (`ingredient`, Reference, 0..*)
+    /// Ingredient (`ingredient`, `Reference`, 0..*)
     pub ingredient: Vec<Reference>,
-    /// Accompanying device (`device`, Reference, 0..*)
+    /// Accompanying device (`device`, `Reference`, 0..*)
     pub device: Vec<Reference>,
-    /// Characteristics e.g. a products onset of action (`characteristics`, BackboneElement, 0..*)
+    /// Characteristics e.g. a products onset of action (`characteristics`, `BackboneElement`, 0..*)
     pub characteristics: Vec<MedicinalProductPharmaceuticalCharacteristics>,
-    /// The path by which the pharmaceutical product is taken into or makes contact with the body (`routeOfAdministration`, BackboneElement, 1..*)
+    /// The path by which the pharmaceutical product is taken into or makes contact with the body (`routeOfAdministration`, `BackboneElement`, 1..*)
     pub route_of_administration: Vec<MedicinalProductPharmaceuticalRouteOfAdministration>,
 }
 
@@ -125,15 +125,15 @@ impl ToJson for MedicinalProductPharmaceutical {
 /// FHIR element `MedicinalProductPharmaceutical.characteristics`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductPharmaceuticalCharacteristics {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A coded characteristic (`code`, CodeableConcept, 1..1)
+    /// A coded characteristic (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// The status of characteristic e.g. assigned or pending (`status`, CodeableConcept, 0..1)
+    /// The status of characteristic e.g. assigned or pending (`status`, `CodeableConcept`, 0..1)
     pub status: Option<CodeableConcept>,
 }
 
@@ -179,25 +179,25 @@ impl ToJson for MedicinalProductPharmaceuticalCharacteristics {
 /// FHIR element `MedicinalProductPharmaceutical.routeOfAdministration`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductPharmaceuticalRouteOfAdministration {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Coded expression for the route (`code`, CodeableConcept, 1..1)
+    /// Coded expression for the route (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// The first dose (dose quantity) administered in humans can be specified, for a product under investigation, using a numerical value and its unit of measurement (`firstDose`, Quantity, 0..1)
+    /// The first dose (dose quantity) administered in humans can be specified, for a product under investigation, using a numerical value and its unit of measurement (`firstDose`, `Quantity`, 0..1)
     pub first_dose: Option<Quantity>,
-    /// The maximum single dose that can be administered as per the protocol of a clinical trial can be specified using a numerical value and its unit of measurement (`maxSingleDose`, Quantity, 0..1)
+    /// The maximum single dose that can be administered as per the protocol of a clinical trial can be specified using a numerical value and its unit of measurement (`maxSingleDose`, `Quantity`, 0..1)
     pub max_single_dose: Option<Quantity>,
-    /// The maximum dose per day (maximum dose quantity to be administered in any one 24-h period) that can be administered as per the protocol referenced in the clinical trial authorisation (`maxDosePerDay`, Quantity, 0..1)
+    /// The maximum dose per day (maximum dose quantity to be administered in any one 24-h period) that can be administered as per the protocol referenced in the clinical trial authorisation (`maxDosePerDay`, `Quantity`, 0..1)
     pub max_dose_per_day: Option<Quantity>,
-    /// The maximum dose per treatment period that can be administered as per the protocol referenced in the clinical trial authorisation (`maxDosePerTreatmentPeriod`, Ratio, 0..1)
+    /// The maximum dose per treatment period that can be administered as per the protocol referenced in the clinical trial authorisation (`maxDosePerTreatmentPeriod`, `Ratio`, 0..1)
     pub max_dose_per_treatment_period: Option<Ratio>,
-    /// The maximum treatment period during which an Investigational Medicinal Product can be administered as per the protocol referenced in the clinical trial authorisation (`maxTreatmentPeriod`, Duration, 0..1)
+    /// The maximum treatment period during which an Investigational Medicinal Product can be administered as per the protocol referenced in the clinical trial authorisation (`maxTreatmentPeriod`, `Duration`, 0..1)
     pub max_treatment_period: Option<Duration>,
-    /// A species for which this route applies (`targetSpecies`, BackboneElement, 0..*)
+    /// A species for which this route applies (`targetSpecies`, `BackboneElement`, 0..*)
     pub target_species: Vec<MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpecies>,
 }
 
@@ -262,15 +262,15 @@ impl ToJson for MedicinalProductPharmaceuticalRouteOfAdministration {
 /// FHIR element `MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpecies {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Coded expression for the species (`code`, CodeableConcept, 1..1)
+    /// Coded expression for the species (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// A species specific time during which consumption of animal product is not appropriate (`withdrawalPeriod`, BackboneElement, 0..*)
+    /// A species specific time during which consumption of animal product is not appropriate (`withdrawalPeriod`, `BackboneElement`, 0..*)
     pub withdrawal_period:
         Vec<MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpeciesWithdrawalPeriod>,
 }
@@ -321,17 +321,17 @@ impl ToJson for MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpecies
 /// FHIR element `MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpeciesWithdrawalPeriod {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Coded expression for the type of tissue for which the withdrawal period applues, e.g. meat, milk (`tissue`, CodeableConcept, 1..1)
+    /// Coded expression for the type of tissue for which the withdrawal period applues, e.g. meat, milk (`tissue`, `CodeableConcept`, 1..1)
     pub tissue: Option<CodeableConcept>,
-    /// A value for the time (`value`, Quantity, 1..1)
+    /// A value for the time (`value`, `Quantity`, 1..1)
     pub value: Option<Quantity>,
-    /// Extra information about the withdrawal period (`supportingInformation`, string, 0..1)
+    /// Extra information about the withdrawal period (`supportingInformation`, `string`, 0..1)
     pub supporting_information: Option<Primitive<String>>,
 }
 

@@ -14,31 +14,31 @@ use crate::model::*;
 /// FHIR element `MedicinalProductUndesirableEffect`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MedicinalProductUndesirableEffect {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The medication for which this is an indication (`subject`, Reference, 0..*)
+    /// The medication for which this is an indication (`subject`, `Reference`, 0..*)
     pub subject: Vec<Reference>,
-    /// The symptom, condition or undesirable effect (`symptomConditionEffect`, CodeableConcept, 0..1)
+    /// The symptom, condition or undesirable effect (`symptomConditionEffect`, `CodeableConcept`, 0..1)
     pub symptom_condition_effect: Option<CodeableConcept>,
-    /// Classification of the effect (`classification`, CodeableConcept, 0..1)
+    /// Classification of the effect (`classification`, `CodeableConcept`, 0..1)
     pub classification: Option<CodeableConcept>,
-    /// The frequency of occurrence of the effect (`frequencyOfOccurrence`, CodeableConcept, 0..1)
+    /// The frequency of occurrence of the effect (`frequencyOfOccurrence`, `CodeableConcept`, 0..1)
     pub frequency_of_occurrence: Option<CodeableConcept>,
-    /// The population group to which this applies (`population`, Population, 0..*)
+    /// The population group to which this applies (`population`, `Population`, 0..*)
     pub population: Vec<Population>,
 }
 

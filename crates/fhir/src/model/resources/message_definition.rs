@@ -14,69 +14,69 @@ use crate::model::*;
 /// FHIR element `MessageDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for a given MessageDefinition (`url`, uri, 0..1)
+    /// Business Identifier for a given MessageDefinition (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Primary key for the message definition on a given server (`identifier`, Identifier, 0..*)
+    /// Primary key for the message definition on a given server (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the message definition (`version`, string, 0..1)
+    /// Business version of the message definition (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this message definition (computer friendly) (`name`, string, 0..1)
+    /// Name for this message definition (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this message definition (human friendly) (`title`, string, 0..1)
+    /// Name for this message definition (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Takes the place of (`replaces`, canonical, 0..*)
+    /// Takes the place of (`replaces`, `canonical`, 0..*)
     pub replaces: Vec<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 1..1)
+    /// Date last changed (`date`, `dateTime`, 1..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the message definition (`description`, markdown, 0..1)
+    /// Natural language description of the message definition (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for message definition (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for message definition (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this message definition is defined (`purpose`, markdown, 0..1)
+    /// Why this message definition is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// Definition this one is based on (`base`, canonical, 0..1)
+    /// Definition this one is based on (`base`, `canonical`, 0..1)
     pub base: Option<Primitive<String>>,
-    /// Protocol/workflow this is part of (`parent`, canonical, 0..*)
+    /// Protocol/workflow this is part of (`parent`, `canonical`, 0..*)
     pub parent: Vec<Primitive<String>>,
-    /// Event code or link to the EventDefinition (`event`[x], Coding | uri, 1..1)
+    /// Event code or link to the EventDefinition (`event[x]`, `Coding | uri`, 1..1)
     pub event: Option<MessageDefinitionEvent>,
-    /// consequence | currency | notification (`category`, code, 0..1)
+    /// consequence | currency | notification (`category`, `code`, 0..1)
     pub category: Option<Primitive<String>>,
-    /// Resource(s) that are the subject of the event (`focus`, BackboneElement, 0..*)
+    /// Resource(s) that are the subject of the event (`focus`, `BackboneElement`, 0..*)
     pub focus: Vec<MessageDefinitionFocus>,
-    /// always | on-error | never | on-success (`responseRequired`, code, 0..1)
+    /// always | on-error | never | on-success (`responseRequired`, `code`, 0..1)
     pub response_required: Option<Primitive<String>>,
-    /// Responses to this message (`allowedResponse`, BackboneElement, 0..*)
+    /// Responses to this message (`allowedResponse`, `BackboneElement`, 0..*)
     pub allowed_response: Vec<MessageDefinitionAllowedResponse>,
-    /// Canonical reference to a GraphDefinition (`graph`, canonical, 0..*)
+    /// Canonical reference to a GraphDefinition (`graph`, `canonical`, 0..*)
     pub graph: Vec<Primitive<String>>,
 }
 
@@ -205,19 +205,19 @@ impl ToJson for MessageDefinition {
 /// FHIR element `MessageDefinition.focus`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageDefinitionFocus {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of resource (`code`, code, 1..1)
+    /// Type of resource (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Profile that must be adhered to by focus (`profile`, canonical, 0..1)
+    /// Profile that must be adhered to by focus (`profile`, `canonical`, 0..1)
     pub profile: Option<Primitive<String>>,
-    /// Minimum number of focuses of this type (`min`, unsignedInt, 1..1)
+    /// Minimum number of focuses of this type (`min`, `unsignedInt`, 1..1)
     pub min: Option<Primitive<u32>>,
-    /// Maximum number of focuses of this type (`max`, string, 0..1)
+    /// Maximum number of focuses of this type (`max`, `string`, 0..1)
     pub max: Option<Primitive<String>>,
 }
 
@@ -268,15 +268,15 @@ impl ToJson for MessageDefinitionFocus {
 /// FHIR element `MessageDefinition.allowedResponse`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageDefinitionAllowedResponse {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Reference to allowed message definition response (`message`, canonical, 1..1)
+    /// Reference to allowed message definition response (`message`, `canonical`, 1..1)
     pub message: Option<Primitive<String>>,
-    /// When should this response be used (`situation`, markdown, 0..1)
+    /// When should this response be used (`situation`, `markdown`, 0..1)
     pub situation: Option<Primitive<String>>,
 }
 

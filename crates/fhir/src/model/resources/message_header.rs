@@ -14,43 +14,43 @@ use crate::model::*;
 /// FHIR element `MessageHeader`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageHeader {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code for the event this message represents or link to event definition (`event`[x], Coding | uri, 1..1)
+    /// Code for the event this message represents or link to event definition (`event[x]`, `Coding | uri`, 1..1)
     pub event: Option<MessageHeaderEvent>,
-    /// Message destination application(s) (`destination`, BackboneElement, 0..*)
+    /// Message destination application(s) (`destination`, `BackboneElement`, 0..*)
     pub destination: Vec<MessageHeaderDestination>,
-    /// Real world sender of the message (`sender`, Reference, 0..1)
+    /// Real world sender of the message (`sender`, `Reference`, 0..1)
     pub sender: Option<Reference>,
-    /// The source of the data entry (`enterer`, Reference, 0..1)
+    /// The source of the data entry (`enterer`, `Reference`, 0..1)
     pub enterer: Option<Reference>,
-    /// The source of the decision (`author`, Reference, 0..1)
+    /// The source of the decision (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
-    /// Message source application (`source`, BackboneElement, 1..1)
+    /// Message source application (`source`, `BackboneElement`, 1..1)
     pub source: Option<MessageHeaderSource>,
-    /// Final responsibility for event (`responsible`, Reference, 0..1)
+    /// Final responsibility for event (`responsible`, `Reference`, 0..1)
     pub responsible: Option<Reference>,
-    /// Cause of event (`reason`, CodeableConcept, 0..1)
+    /// Cause of event (`reason`, `CodeableConcept`, 0..1)
     pub reason: Option<CodeableConcept>,
-    /// If this is a reply to prior message (`response`, BackboneElement, 0..1)
+    /// If this is a reply to prior message (`response`, `BackboneElement`, 0..1)
     pub response: Option<MessageHeaderResponse>,
-    /// The actual content of the message (`focus`, Reference, 0..*)
+    /// The actual content of the message (`focus`, `Reference`, 0..*)
     pub focus: Vec<Reference>,
-    /// Link to the definition for this message (`definition`, canonical, 0..1)
+    /// Link to the definition for this message (`definition`, `canonical`, 0..1)
     pub definition: Option<Primitive<String>>,
 }
 
@@ -136,19 +136,19 @@ impl ToJson for MessageHeader {
 /// FHIR element `MessageHeader.destination`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageHeaderDestination {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name of system (`name`, string, 0..1)
+    /// Name of system (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Particular delivery destination within the destination (`target`, Reference, 0..1)
+    /// Particular delivery destination within the destination (`target`, `Reference`, 0..1)
     pub target: Option<Reference>,
-    /// Actual destination address or id (`endpoint`, url, 1..1)
+    /// Actual destination address or id (`endpoint`, `url`, 1..1)
     pub endpoint: Option<Primitive<String>>,
-    /// Intended "real-world" recipient for the data (`receiver`, Reference, 0..1)
+    /// Intended "real-world" recipient for the data (`receiver`, `Reference`, 0..1)
     pub receiver: Option<Reference>,
 }
 
@@ -200,21 +200,21 @@ impl ToJson for MessageHeaderDestination {
 /// FHIR element `MessageHeader.source`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageHeaderSource {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name of system (`name`, string, 0..1)
+    /// Name of system (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name of software running the system (`software`, string, 0..1)
+    /// Name of software running the system (`software`, `string`, 0..1)
     pub software: Option<Primitive<String>>,
-    /// Version of software running (`version`, string, 0..1)
+    /// Version of software running (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Human contact for problems (`contact`, ContactPoint, 0..1)
+    /// Human contact for problems (`contact`, `ContactPoint`, 0..1)
     pub contact: Option<ContactPoint>,
-    /// Actual message source address or id (`endpoint`, url, 1..1)
+    /// Actual message source address or id (`endpoint`, `url`, 1..1)
     pub endpoint: Option<Primitive<String>>,
 }
 
@@ -266,17 +266,17 @@ impl ToJson for MessageHeaderSource {
 /// FHIR element `MessageHeader.response`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageHeaderResponse {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Id of original message (`identifier`, id, 1..1)
+    /// Id of original message (`identifier`, `id`, 1..1)
     pub identifier: Option<Primitive<String>>,
-    /// ok | transient-error | fatal-error (`code`, code, 1..1)
+    /// ok | transient-error | fatal-error (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Specific list of hints/warnings/errors (`details`, Reference, 0..1)
+    /// Specific list of hints/warnings/errors (`details`, `Reference`, 0..1)
     pub details: Option<Reference>,
 }
 

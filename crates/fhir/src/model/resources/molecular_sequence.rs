@@ -14,53 +14,53 @@ use crate::model::*;
 /// FHIR element `MolecularSequence`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MolecularSequence {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique ID for this particular sequence. This is a FHIR-defined id (`identifier`, Identifier, 0..*)
+    /// Unique ID for this particular sequence. This is a FHIR-defined id (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// aa | dna | rna (`type`, code, 0..1)
+    /// aa | dna | rna (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// Base number of coordinate system (0 for 0-based numbering or coordinates, inclusive start, exclusive end, 1 for 1-based numbering, inclusive start, inclusive end) (`coordinateSystem`, integer, 1..1)
+    /// Base number of coordinate system (0 for 0-based numbering or coordinates, inclusive start, exclusive end, 1 for 1-based numbering, inclusive start, inclusive end) (`coordinateSystem`, `integer`, 1..1)
     pub coordinate_system: Option<Primitive<i32>>,
-    /// Who and/or what this is about (`patient`, Reference, 0..1)
+    /// Who and/or what this is about (`patient`, `Reference`, 0..1)
     pub patient: Option<Reference>,
-    /// Specimen used for sequencing (`specimen`, Reference, 0..1)
+    /// Specimen used for sequencing (`specimen`, `Reference`, 0..1)
     pub specimen: Option<Reference>,
-    /// The method for sequencing (`device`, Reference, 0..1)
+    /// The method for sequencing (`device`, `Reference`, 0..1)
     pub device: Option<Reference>,
-    /// Who should be responsible for test result (`performer`, Reference, 0..1)
+    /// Who should be responsible for test result (`performer`, `Reference`, 0..1)
     pub performer: Option<Reference>,
-    /// The number of copies of the sequence of interest. (RNASeq) (`quantity`, Quantity, 0..1)
+    /// The number of copies of the sequence of interest. (RNASeq) (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// A sequence used as reference (`referenceSeq`, BackboneElement, 0..1)
+    /// A sequence used as reference (`referenceSeq`, `BackboneElement`, 0..1)
     pub reference_seq: Option<MolecularSequenceReferenceSeq>,
-    /// Variant in sequence (`variant`, BackboneElement, 0..*)
+    /// Variant in sequence (`variant`, `BackboneElement`, 0..*)
     pub variant: Vec<MolecularSequenceVariant>,
-    /// Sequence that was observed (`observedSeq`, string, 0..1)
+    /// Sequence that was observed (`observedSeq`, `string`, 0..1)
     pub observed_seq: Option<Primitive<String>>,
-    /// An set of value as quality of sequence (`quality`, BackboneElement, 0..*)
+    /// An set of value as quality of sequence (`quality`, `BackboneElement`, 0..*)
     pub quality: Vec<MolecularSequenceQuality>,
-    /// Average number of reads representing a given nucleotide in the reconstructed sequence (`readCoverage`, integer, 0..1)
+    /// Average number of reads representing a given nucleotide in the reconstructed sequence (`readCoverage`, `integer`, 0..1)
     pub read_coverage: Option<Primitive<i32>>,
-    /// External repository which contains detailed report related with observedSeq in this resource (`repository`, BackboneElement, 0..*)
+    /// External repository which contains detailed report related with observedSeq in this resource (`repository`, `BackboneElement`, 0..*)
     pub repository: Vec<MolecularSequenceRepository>,
-    /// Pointer to next atomic sequence (`pointer`, Reference, 0..*)
+    /// Pointer to next atomic sequence (`pointer`, `Reference`, 0..*)
     pub pointer: Vec<Reference>,
-    /// Structural variant (`structureVariant`, BackboneElement, 0..*)
+    /// Structural variant (`structureVariant`, `BackboneElement`, 0..*)
     pub structure_variant: Vec<MolecularSequenceStructureVariant>,
 }
 
@@ -160,29 +160,29 @@ impl ToJson for MolecularSequence {
 /// FHIR element `MolecularSequence.referenceSeq`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MolecularSequenceReferenceSeq {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Chromosome containing genetic finding (`chromosome`, CodeableConcept, 0..1)
+    /// Chromosome containing genetic finding (`chromosome`, `CodeableConcept`, 0..1)
     pub chromosome: Option<CodeableConcept>,
-    /// The Genome Build used for reference, following GRCh build versions e.g. 'GRCh 37' (`genomeBuild`, string, 0..1)
+    /// The Genome Build used for reference, following GRCh build versions e.g. 'GRCh 37' (`genomeBuild`, `string`, 0..1)
     pub genome_build: Option<Primitive<String>>,
-    /// sense | antisense (`orientation`, code, 0..1)
+    /// sense | antisense (`orientation`, `code`, 0..1)
     pub orientation: Option<Primitive<String>>,
-    /// Reference identifier (`referenceSeqId`, CodeableConcept, 0..1)
+    /// Reference identifier (`referenceSeqId`, `CodeableConcept`, 0..1)
     pub reference_seq_id: Option<CodeableConcept>,
-    /// A pointer to another MolecularSequence entity as reference sequence (`referenceSeqPointer`, Reference, 0..1)
+    /// A pointer to another MolecularSequence entity as reference sequence (`referenceSeqPointer`, `Reference`, 0..1)
     pub reference_seq_pointer: Option<Reference>,
-    /// A string to represent reference sequence (`referenceSeqString`, string, 0..1)
+    /// A string to represent reference sequence (`referenceSeqString`, `string`, 0..1)
     pub reference_seq_string: Option<Primitive<String>>,
-    /// watson | crick (`strand`, code, 0..1)
+    /// watson | crick (`strand`, `code`, 0..1)
     pub strand: Option<Primitive<String>>,
-    /// Start position of the window on the reference sequence (`windowStart`, integer, 0..1)
+    /// Start position of the window on the reference sequence (`windowStart`, `integer`, 0..1)
     pub window_start: Option<Primitive<i32>>,
-    /// End position of the window on the reference sequence (`windowEnd`, integer, 0..1)
+    /// End position of the window on the reference sequence (`windowEnd`, `integer`, 0..1)
     pub window_end: Option<Primitive<i32>>,
 }
 
@@ -243,23 +243,23 @@ impl ToJson for MolecularSequenceReferenceSeq {
 /// FHIR element `MolecularSequence.variant`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MolecularSequenceVariant {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Start position of the variant on the reference sequence (`start`, integer, 0..1)
+    /// Start position of the variant on the reference sequence (`start`, `integer`, 0..1)
     pub start: Option<Primitive<i32>>,
-    /// End position of the variant on the reference sequence (`end`, integer, 0..1)
+    /// End position of the variant on the reference sequence (`end`, `integer`, 0..1)
     pub end: Option<Primitive<i32>>,
-    /// Allele that was observed (`observedAllele`, string, 0..1)
+    /// Allele that was observed (`observedAllele`, `string`, 0..1)
     pub observed_allele: Option<Primitive<String>>,
-    /// Allele in the reference sequence (`referenceAllele`, string, 0..1)
+    /// Allele in the reference sequence (`referenceAllele`, `string`, 0..1)
     pub reference_allele: Option<Primitive<String>>,
-    /// Extended CIGAR string for aligning the sequence with reference bases (`cigar`, string, 0..1)
+    /// Extended CIGAR string for aligning the sequence with reference bases (`cigar`, `string`, 0..1)
     pub cigar: Option<Primitive<String>>,
-    /// Pointer to observed variant information (`variantPointer`, Reference, 0..1)
+    /// Pointer to observed variant information (`variantPointer`, `Reference`, 0..1)
     pub variant_pointer: Option<Reference>,
 }
 
@@ -313,41 +313,41 @@ impl ToJson for MolecularSequenceVariant {
 /// FHIR element `MolecularSequence.quality`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MolecularSequenceQuality {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// indel | snp | unknown (`type`, code, 1..1)
+    /// indel | snp | unknown (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Standard sequence for comparison (`standardSequence`, CodeableConcept, 0..1)
+    /// Standard sequence for comparison (`standardSequence`, `CodeableConcept`, 0..1)
     pub standard_sequence: Option<CodeableConcept>,
-    /// Start position of the sequence (`start`, integer, 0..1)
+    /// Start position of the sequence (`start`, `integer`, 0..1)
     pub start: Option<Primitive<i32>>,
-    /// End position of the sequence (`end`, integer, 0..1)
+    /// End position of the sequence (`end`, `integer`, 0..1)
     pub end: Option<Primitive<i32>>,
-    /// Quality score for the comparison (`score`, Quantity, 0..1)
+    /// Quality score for the comparison (`score`, `Quantity`, 0..1)
     pub score: Option<Quantity>,
-    /// Method to get quality (`method`, CodeableConcept, 0..1)
+    /// Method to get quality (`method`, `CodeableConcept`, 0..1)
     pub method: Option<CodeableConcept>,
-    /// True positives from the perspective of the truth data (`truthTP`, decimal, 0..1)
+    /// True positives from the perspective of the truth data (`truthTP`, `decimal`, 0..1)
     pub truth_t_p: Option<Primitive<Decimal>>,
-    /// True positives from the perspective of the query data (`queryTP`, decimal, 0..1)
+    /// True positives from the perspective of the query data (`queryTP`, `decimal`, 0..1)
     pub query_t_p: Option<Primitive<Decimal>>,
-    /// False negatives (`truthFN`, decimal, 0..1)
+    /// False negatives (`truthFN`, `decimal`, 0..1)
     pub truth_f_n: Option<Primitive<Decimal>>,
-    /// False positives (`queryFP`, decimal, 0..1)
+    /// False positives (`queryFP`, `decimal`, 0..1)
     pub query_f_p: Option<Primitive<Decimal>>,
-    /// False positives where the non-REF alleles in the Truth and Query Call Sets match (`gtFP`, decimal, 0..1)
+    /// False positives where the non-REF alleles in the Truth and Query Call Sets match (`gtFP`, `decimal`, 0..1)
     pub gt_f_p: Option<Primitive<Decimal>>,
-    /// Precision of comparison (`precision`, decimal, 0..1)
+    /// Precision of comparison (`precision`, `decimal`, 0..1)
     pub precision: Option<Primitive<Decimal>>,
-    /// Recall of comparison (`recall`, decimal, 0..1)
+    /// Recall of comparison (`recall`, `decimal`, 0..1)
     pub recall: Option<Primitive<Decimal>>,
-    /// F-score (`fScore`, decimal, 0..1)
+    /// F-score (`fScore`, `decimal`, 0..1)
     pub f_score: Option<Primitive<Decimal>>,
-    /// Receiver Operator Characteristic (ROC) Curve (`roc`, BackboneElement, 0..1)
+    /// Receiver Operator Characteristic (ROC) Curve (`roc`, `BackboneElement`, 0..1)
     pub roc: Option<MolecularSequenceQualityRoc>,
 }
 
@@ -426,25 +426,25 @@ impl ToJson for MolecularSequenceQuality {
 /// FHIR element `MolecularSequence.quality.roc`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MolecularSequenceQualityRoc {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Genotype quality score (`score`, integer, 0..*)
+    /// Genotype quality score (`score`, `integer`, 0..*)
     pub score: Vec<Primitive<i32>>,
-    /// Roc score true positive numbers (`numTP`, integer, 0..*)
+    /// Roc score true positive numbers (`numTP`, `integer`, 0..*)
     pub num_t_p: Vec<Primitive<i32>>,
-    /// Roc score false positive numbers (`numFP`, integer, 0..*)
+    /// Roc score false positive numbers (`numFP`, `integer`, 0..*)
     pub num_f_p: Vec<Primitive<i32>>,
-    /// Roc score false negative numbers (`numFN`, integer, 0..*)
+    /// Roc score false negative numbers (`numFN`, `integer`, 0..*)
     pub num_f_n: Vec<Primitive<i32>>,
-    /// Precision of the GQ score (`precision`, decimal, 0..*)
+    /// Precision of the GQ score (`precision`, `decimal`, 0..*)
     pub precision: Vec<Primitive<Decimal>>,
-    /// Sensitivity of the GQ score (`sensitivity`, decimal, 0..*)
+    /// Sensitivity of the GQ score (`sensitivity`, `decimal`, 0..*)
     pub sensitivity: Vec<Primitive<Decimal>>,
-    /// FScore of the GQ score (`fMeasure`, decimal, 0..*)
+    /// FScore of the GQ score (`fMeasure`, `decimal`, 0..*)
     pub f_measure: Vec<Primitive<Decimal>>,
 }
 
@@ -502,23 +502,23 @@ impl ToJson for MolecularSequenceQualityRoc {
 /// FHIR element `MolecularSequence.repository`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MolecularSequenceRepository {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// directlink | openapi | login | oauth | other (`type`, code, 1..1)
+    /// directlink | openapi | login | oauth | other (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// URI of the repository (`url`, uri, 0..1)
+    /// URI of the repository (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Repository's name (`name`, string, 0..1)
+    /// Repository's name (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Id of the dataset that used to call for dataset in repository (`datasetId`, string, 0..1)
+    /// Id of the dataset that used to call for dataset in repository (`datasetId`, `string`, 0..1)
     pub dataset_id: Option<Primitive<String>>,
-    /// Id of the variantset that used to call for variantset in repository (`variantsetId`, string, 0..1)
+    /// Id of the variantset that used to call for variantset in repository (`variantsetId`, `string`, 0..1)
     pub variantset_id: Option<Primitive<String>>,
-    /// Id of the read (`readsetId`, string, 0..1)
+    /// Id of the read (`readsetId`, `string`, 0..1)
     pub readset_id: Option<Primitive<String>>,
 }
 
@@ -574,21 +574,21 @@ impl ToJson for MolecularSequenceRepository {
 /// FHIR element `MolecularSequence.structureVariant`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MolecularSequenceStructureVariant {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Structural variant change type (`variantType`, CodeableConcept, 0..1)
+    /// Structural variant change type (`variantType`, `CodeableConcept`, 0..1)
     pub variant_type: Option<CodeableConcept>,
-    /// Does the structural variant have base pair resolution breakpoints? (`exact`, boolean, 0..1)
+    /// Does the structural variant have base pair resolution breakpoints? (`exact`, `boolean`, 0..1)
     pub exact: Option<Primitive<bool>>,
-    /// Structural variant length (`length`, integer, 0..1)
+    /// Structural variant length (`length`, `integer`, 0..1)
     pub length: Option<Primitive<i32>>,
-    /// Structural variant outer (`outer`, BackboneElement, 0..1)
+    /// Structural variant outer (`outer`, `BackboneElement`, 0..1)
     pub outer: Option<MolecularSequenceStructureVariantOuter>,
-    /// Structural variant inner (`inner`, BackboneElement, 0..1)
+    /// Structural variant inner (`inner`, `BackboneElement`, 0..1)
     pub inner: Option<MolecularSequenceStructureVariantInner>,
 }
 
@@ -637,15 +637,15 @@ impl ToJson for MolecularSequenceStructureVariant {
 /// FHIR element `MolecularSequence.structureVariant.outer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MolecularSequenceStructureVariantOuter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Structural variant outer start (`start`, integer, 0..1)
+    /// Structural variant outer start (`start`, `integer`, 0..1)
     pub start: Option<Primitive<i32>>,
-    /// Structural variant outer end (`end`, integer, 0..1)
+    /// Structural variant outer end (`end`, `integer`, 0..1)
     pub end: Option<Primitive<i32>>,
 }
 
@@ -688,15 +688,15 @@ impl ToJson for MolecularSequenceStructureVariantOuter {
 /// FHIR element `MolecularSequence.structureVariant.inner`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MolecularSequenceStructureVariantInner {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Structural variant inner start (`start`, integer, 0..1)
+    /// Structural variant inner start (`start`, `integer`, 0..1)
     pub start: Option<Primitive<i32>>,
-    /// Structural variant inner end (`end`, integer, 0..1)
+    /// Structural variant inner end (`end`, `integer`, 0..1)
     pub end: Option<Primitive<i32>>,
 }
 

@@ -14,47 +14,47 @@ use crate::model::*;
 /// FHIR element `NamingSystem`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NamingSystem {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name for this naming system (computer friendly) (`name`, string, 1..1)
+    /// Name for this naming system (computer friendly) (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// codesystem | identifier | root (`kind`, code, 1..1)
+    /// codesystem | identifier | root (`kind`, `code`, 1..1)
     pub kind: Option<Primitive<String>>,
-    /// Date last changed (`date`, dateTime, 1..1)
+    /// Date last changed (`date`, `dateTime`, 1..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Who maintains system namespace? (`responsible`, string, 0..1)
+    /// Who maintains system namespace? (`responsible`, `string`, 0..1)
     pub responsible: Option<Primitive<String>>,
-    /// e.g. driver, provider, patient, bank etc. (`type`, CodeableConcept, 0..1)
+    /// e.g. driver, provider, patient, bank etc. (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Natural language description of the naming system (`description`, markdown, 0..1)
+    /// Natural language description of the naming system (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for naming system (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for naming system (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// How/where is it used (`usage`, string, 0..1)
+    /// How/where is it used (`usage`, `string`, 0..1)
     pub usage: Option<Primitive<String>>,
-    /// Unique identifiers used for system (`uniqueId`, BackboneElement, 1..*)
+    /// Unique identifiers used for system (`uniqueId`, `BackboneElement`, 1..*)
     pub unique_id: Vec<NamingSystemUniqueId>,
 }
 
@@ -152,21 +152,21 @@ impl ToJson for NamingSystem {
 /// FHIR element `NamingSystem.uniqueId`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NamingSystemUniqueId {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// oid | uuid | uri | other (`type`, code, 1..1)
+    /// oid | uuid | uri | other (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// The unique identifier (`value`, string, 1..1)
+    /// The unique identifier (`value`, `string`, 1..1)
     pub value: Option<Primitive<String>>,
-    /// Is this the id that should be used for this type (`preferred`, boolean, 0..1)
+    /// Is this the id that should be used for this type (`preferred`, `boolean`, 0..1)
     pub preferred: Option<Primitive<bool>>,
-    /// Notes about identifier usage (`comment`, string, 0..1)
+    /// Notes about identifier usage (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
-    /// When is identifier valid? (`period`, Period, 0..1)
+    /// When is identifier valid? (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 

@@ -14,55 +14,55 @@ use crate::model::*;
 /// FHIR element `NutritionOrder`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NutritionOrder {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifiers assigned to this order (`identifier`, Identifier, 0..*)
+    /// Identifiers assigned to this order (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, canonical, 0..*)
+    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, `canonical`, 0..*)
     pub instantiates_canonical: Vec<Primitive<String>>,
-    /// Instantiates external protocol or definition (`instantiatesUri`, uri, 0..*)
+    /// Instantiates external protocol or definition (`instantiatesUri`, `uri`, 0..*)
     pub instantiates_uri: Vec<Primitive<String>>,
-    /// Instantiates protocol or definition (`instantiates`, uri, 0..*)
+    /// Instantiates protocol or definition (`instantiates`, `uri`, 0..*)
     pub instantiates: Vec<Primitive<String>>,
-    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, code, 1..1)
+    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// proposal | plan | directive | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, code, 1..1)
+    /// proposal | plan | directive | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, `code`, 1..1)
     pub intent: Option<Primitive<String>>,
-    /// The person who requires the diet, formula or nutritional supplement (`patient`, Reference, 1..1)
+    /// The person who requires the diet, formula or nutritional supplement (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// The encounter associated with this nutrition order (`encounter`, Reference, 0..1)
+    /// The encounter associated with this nutrition order (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Date and time the nutrition order was requested (`dateTime`, dateTime, 1..1)
+    /// Date and time the nutrition order was requested (`dateTime`, `dateTime`, 1..1)
     pub date_time: Option<Primitive<String>>,
-    /// Who ordered the diet, formula or nutritional supplement (`orderer`, Reference, 0..1)
+    /// Who ordered the diet, formula or nutritional supplement (`orderer`, `Reference`, 0..1)
     pub orderer: Option<Reference>,
-    /// List of the patient's food and nutrition-related allergies and intolerances (`allergyIntolerance`, Reference, 0..*)
+    /// List of the patient's food and nutrition-related allergies and intolerances (`allergyIntolerance`, `Reference`, 0..*)
     pub allergy_intolerance: Vec<Reference>,
-    /// Order-specific modifier about the type of food that should be given (`foodPreferenceModifier`, CodeableConcept, 0..*)
+    /// Order-specific modifier about the type of food that should be given (`foodPreferenceModifier`, `CodeableConcept`, 0..*)
     pub food_preference_modifier: Vec<CodeableConcept>,
-    /// Order-specific modifier about the type of food that should not be given (`excludeFoodModifier`, CodeableConcept, 0..*)
+    /// Order-specific modifier about the type of food that should not be given (`excludeFoodModifier`, `CodeableConcept`, 0..*)
     pub exclude_food_modifier: Vec<CodeableConcept>,
-    /// Oral diet components (`oralDiet`, BackboneElement, 0..1)
+    /// Oral diet components (`oralDiet`, `BackboneElement`, 0..1)
     pub oral_diet: Option<NutritionOrderOralDiet>,
-    /// Supplement components (`supplement`, BackboneElement, 0..*)
+    /// Supplement components (`supplement`, `BackboneElement`, 0..*)
     pub supplement: Vec<NutritionOrderSupplement>,
-    /// Enteral formula components (`enteralFormula`, BackboneElement, 0..1)
+    /// Enteral formula components (`enteralFormula`, `BackboneElement`, 0..1)
     pub enteral_formula: Option<NutritionOrderEnteralFormula>,
-    /// Comments (`note`, Annotation, 0..*)
+    /// Comments (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -165,23 +165,23 @@ impl ToJson for NutritionOrder {
 /// FHIR element `NutritionOrder.oralDiet`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NutritionOrderOralDiet {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of oral diet or diet restrictions that describe what can be consumed orally (`type`, CodeableConcept, 0..*)
+    /// Type of oral diet or diet restrictions that describe what can be consumed orally (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Scheduled frequency of diet (`schedule`, Timing, 0..*)
+    /// Scheduled frequency of diet (`schedule`, `Timing`, 0..*)
     pub schedule: Vec<Timing>,
-    /// Required nutrient modifications (`nutrient`, BackboneElement, 0..*)
+    /// Required nutrient modifications (`nutrient`, `BackboneElement`, 0..*)
     pub nutrient: Vec<NutritionOrderOralDietNutrient>,
-    /// Required texture modifications (`texture`, BackboneElement, 0..*)
+    /// Required texture modifications (`texture`, `BackboneElement`, 0..*)
     pub texture: Vec<NutritionOrderOralDietTexture>,
-    /// The required consistency of fluids and liquids provided to the patient (`fluidConsistencyType`, CodeableConcept, 0..*)
+    /// The required consistency of fluids and liquids provided to the patient (`fluidConsistencyType`, `CodeableConcept`, 0..*)
     pub fluid_consistency_type: Vec<CodeableConcept>,
-    /// Instructions or additional information about the oral diet (`instruction`, string, 0..1)
+    /// Instructions or additional information about the oral diet (`instruction`, `string`, 0..1)
     pub instruction: Option<Primitive<String>>,
 }
 
@@ -231,15 +231,15 @@ impl ToJson for NutritionOrderOralDiet {
 /// FHIR element `NutritionOrder.oralDiet.nutrient`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NutritionOrderOralDietNutrient {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of nutrient that is being modified (`modifier`, CodeableConcept, 0..1)
+    /// Type of nutrient that is being modified (`modifier`, `CodeableConcept`, 0..1)
     pub modifier: Option<CodeableConcept>,
-    /// Quantity of the specified nutrient (`amount`, Quantity, 0..1)
+    /// Quantity of the specified nutrient (`amount`, `Quantity`, 0..1)
     pub amount: Option<Quantity>,
 }
 
@@ -280,15 +280,15 @@ impl ToJson for NutritionOrderOralDietNutrient {
 /// FHIR element `NutritionOrder.oralDiet.texture`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NutritionOrderOralDietTexture {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code to indicate how to alter the texture of the foods, e.g. pureed (`modifier`, CodeableConcept, 0..1)
+    /// Code to indicate how to alter the texture of the foods, e.g. pureed (`modifier`, `CodeableConcept`, 0..1)
     pub modifier: Option<CodeableConcept>,
-    /// Concepts that are used to identify an entity that is ingested for nutritional purposes (`foodType`, CodeableConcept, 0..1)
+    /// Concepts that are used to identify an entity that is ingested for nutritional purposes (`foodType`, `CodeableConcept`, 0..1)
     pub food_type: Option<CodeableConcept>,
 }
 
@@ -329,21 +329,21 @@ impl ToJson for NutritionOrderOralDietTexture {
 /// FHIR element `NutritionOrder.supplement`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NutritionOrderSupplement {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of supplement product requested (`type`, CodeableConcept, 0..1)
+    /// Type of supplement product requested (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Product or brand name of the nutritional supplement (`productName`, string, 0..1)
+    /// Product or brand name of the nutritional supplement (`productName`, `string`, 0..1)
     pub product_name: Option<Primitive<String>>,
-    /// Scheduled frequency of supplement (`schedule`, Timing, 0..*)
+    /// Scheduled frequency of supplement (`schedule`, `Timing`, 0..*)
     pub schedule: Vec<Timing>,
-    /// Amount of the nutritional supplement (`quantity`, Quantity, 0..1)
+    /// Amount of the nutritional supplement (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Instructions or additional information about the oral supplement (`instruction`, string, 0..1)
+    /// Instructions or additional information about the oral supplement (`instruction`, `string`, 0..1)
     pub instruction: Option<Primitive<String>>,
 }
 
@@ -392,29 +392,29 @@ impl ToJson for NutritionOrderSupplement {
 /// FHIR element `NutritionOrder.enteralFormula`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NutritionOrderEnteralFormula {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of enteral or infant formula (`baseFormulaType`, CodeableConcept, 0..1)
+    /// Type of enteral or infant formula (`baseFormulaType`, `CodeableConcept`, 0..1)
     pub base_formula_type: Option<CodeableConcept>,
-    /// Product or brand name of the enteral or infant formula (`baseFormulaProductName`, string, 0..1)
+    /// Product or brand name of the enteral or infant formula (`baseFormulaProductName`, `string`, 0..1)
     pub base_formula_product_name: Option<Primitive<String>>,
-    /// Type of modular component to add to the feeding (`additiveType`, CodeableConcept, 0..1)
+    /// Type of modular component to add to the feeding (`additiveType`, `CodeableConcept`, 0..1)
     pub additive_type: Option<CodeableConcept>,
-    /// Product or brand name of the modular additive (`additiveProductName`, string, 0..1)
+    /// Product or brand name of the modular additive (`additiveProductName`, `string`, 0..1)
     pub additive_product_name: Option<Primitive<String>>,
-    /// Amount of energy per specified volume that is required (`caloricDensity`, Quantity, 0..1)
+    /// Amount of energy per specified volume that is required (`caloricDensity`, `Quantity`, 0..1)
     pub caloric_density: Option<Quantity>,
-    /// How the formula should enter the patient's gastrointestinal tract (`routeofAdministration`, CodeableConcept, 0..1)
+    /// How the formula should enter the patient's gastrointestinal tract (`routeofAdministration`, `CodeableConcept`, 0..1)
     pub routeof_administration: Option<CodeableConcept>,
-    /// Formula feeding instruction as structured data (`administration`, BackboneElement, 0..*)
+    /// Formula feeding instruction as structured data (`administration`, `BackboneElement`, 0..*)
     pub administration: Vec<NutritionOrderEnteralFormulaAdministration>,
-    /// Upper limit on formula volume per unit of time (`maxVolumeToDeliver`, Quantity, 0..1)
+    /// Upper limit on formula volume per unit of time (`maxVolumeToDeliver`, `Quantity`, 0..1)
     pub max_volume_to_deliver: Option<Quantity>,
-    /// Formula feeding instructions expressed as text (`administrationInstruction`, string, 0..1)
+    /// Formula feeding instructions expressed as text (`administrationInstruction`, `string`, 0..1)
     pub administration_instruction: Option<Primitive<String>>,
 }
 
@@ -479,17 +479,17 @@ impl ToJson for NutritionOrderEnteralFormula {
 /// FHIR element `NutritionOrder.enteralFormula.administration`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NutritionOrderEnteralFormulaAdministration {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Scheduled frequency of enteral feeding (`schedule`, Timing, 0..1)
+    /// Scheduled frequency of enteral feeding (`schedule`, `Timing`, 0..1)
     pub schedule: Option<Timing>,
-    /// The volume of formula to provide (`quantity`, Quantity, 0..1)
+    /// The volume of formula to provide (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Speed with which the formula is provided per period of time (`rate`[x], Quantity | Ratio, 0..1)
+    /// Speed with which the formula is provided per period of time (`rate[x]`, `Quantity | Ratio`, 0..1)
     pub rate: Option<NutritionOrderEnteralFormulaAdministrationRate>,
 }
 

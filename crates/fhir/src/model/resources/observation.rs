@@ -14,69 +14,69 @@ use crate::model::*;
 /// FHIR element `Observation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observation {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for observation (`identifier`, Identifier, 0..*)
+    /// Business Identifier for observation (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Fulfills plan, proposal or order (`basedOn`, Reference, 0..*)
+    /// Fulfills plan, proposal or order (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Part of referenced event (`partOf`, Reference, 0..*)
+    /// Part of referenced event (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// registered | preliminary | final | amended + (`status`, code, 1..1)
+    /// registered | preliminary | final | amended + (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Classification of type of observation (`category`, CodeableConcept, 0..*)
+    /// Classification of type of observation (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Type of observation (code / type) (`code`, CodeableConcept, 1..1)
+    /// Type of observation (code / type) (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Who and/or what the observation is about (`subject`, Reference, 0..1)
+    /// Who and/or what the observation is about (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// What the observation is about, when it is not about the subject of record (`focus`, Reference, 0..*)
+    /// What the observation is about, when it is not about the subject of record (`focus`, `Reference`, 0..*)
     pub focus: Vec<Reference>,
-    /// Healthcare event during which this observation is made (`encounter`, Reference, 0..1)
+    /// Healthcare event during which this observation is made (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Clinically relevant time/time-period for observation (`effective`[x], dateTime | Period | Timing | instant, 0..1)
+    /// Clinically relevant time/time-period for observation (`effective[x]`, `dateTime | Period | Timing | instant`, 0..1)
     pub effective: Option<ObservationEffective>,
-    /// Date/Time this version was made available (`issued`, instant, 0..1)
+    /// Date/Time this version was made available (`issued`, `instant`, 0..1)
     pub issued: Option<Primitive<String>>,
-    /// Who is responsible for the observation (`performer`, Reference, 0..*)
+    /// Who is responsible for the observation (`performer`, `Reference`, 0..*)
     pub performer: Vec<Reference>,
-    /// Actual result (`value`[x], Quantity | CodeableConcept | string | boolean | integer | Range | Ratio | SampledData | time | dateTime | Period, 0..1)
+    /// Actual result (`value[x]`, `Quantity | CodeableConcept | string | boolean | integer | Range | Ratio | SampledData | time | dateTime | Period`, 0..1)
     pub value: Option<ObservationValue>,
-    /// Why the result is missing (`dataAbsentReason`, CodeableConcept, 0..1)
+    /// Why the result is missing (`dataAbsentReason`, `CodeableConcept`, 0..1)
     pub data_absent_reason: Option<CodeableConcept>,
-    /// High, low, normal, etc. (`interpretation`, CodeableConcept, 0..*)
+    /// High, low, normal, etc. (`interpretation`, `CodeableConcept`, 0..*)
     pub interpretation: Vec<CodeableConcept>,
-    /// Comments about the observation (`note`, Annotation, 0..*)
+    /// Comments about the observation (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Observed body part (`bodySite`, CodeableConcept, 0..1)
+    /// Observed body part (`bodySite`, `CodeableConcept`, 0..1)
     pub body_site: Option<CodeableConcept>,
-    /// How it was done (`method`, CodeableConcept, 0..1)
+    /// How it was done (`method`, `CodeableConcept`, 0..1)
     pub method: Option<CodeableConcept>,
-    /// Specimen used for this observation (`specimen`, Reference, 0..1)
+    /// Specimen used for this observation (`specimen`, `Reference`, 0..1)
     pub specimen: Option<Reference>,
-    /// (Measurement) Device (`device`, Reference, 0..1)
+    /// (Measurement) Device (`device`, `Reference`, 0..1)
     pub device: Option<Reference>,
-    /// Provides guide for interpretation (`referenceRange`, BackboneElement, 0..*)
+    /// Provides guide for interpretation (`referenceRange`, `BackboneElement`, 0..*)
     pub reference_range: Vec<ObservationReferenceRange>,
-    /// Related resource that belongs to the Observation group (`hasMember`, Reference, 0..*)
+    /// Related resource that belongs to the Observation group (`hasMember`, `Reference`, 0..*)
     pub has_member: Vec<Reference>,
-    /// Related measurements the observation is made from (`derivedFrom`, Reference, 0..*)
+    /// Related measurements the observation is made from (`derivedFrom`, `Reference`, 0..*)
     pub derived_from: Vec<Reference>,
-    /// Component results (`component`, BackboneElement, 0..*)
+    /// Component results (`component`, `BackboneElement`, 0..*)
     pub component: Vec<ObservationComponent>,
 }
 
@@ -205,23 +205,23 @@ impl ToJson for Observation {
 /// FHIR element `Observation.referenceRange`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservationReferenceRange {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Low Range, if relevant (`low`, Quantity, 0..1)
+    /// Low Range, if relevant (`low`, `Quantity`, 0..1)
     pub low: Option<Quantity>,
-    /// High Range, if relevant (`high`, Quantity, 0..1)
+    /// High Range, if relevant (`high`, `Quantity`, 0..1)
     pub high: Option<Quantity>,
-    /// Reference range qualifier (`type`, CodeableConcept, 0..1)
+    /// Reference range qualifier (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Reference range population (`appliesTo`, CodeableConcept, 0..*)
+    /// Reference range population (`appliesTo`, `CodeableConcept`, 0..*)
     pub applies_to: Vec<CodeableConcept>,
-    /// Applicable age range, if relevant (`age`, Range, 0..1)
+    /// Applicable age range, if relevant (`age`, `Range`, 0..1)
     pub age: Option<Range>,
-    /// Text based reference range in an observation (`text`, string, 0..1)
+    /// Text based reference range in an observation (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
 }
 
@@ -271,19 +271,19 @@ impl ToJson for ObservationReferenceRange {
 /// FHIR element `Observation.component`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservationComponent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of component observation (code / type) (`code`, CodeableConcept, 1..1)
+    /// Type of component observation (code / type) (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Actual component result (`value`[x], Quantity | CodeableConcept | string | boolean | integer | Range | Ratio | SampledData | time | dateTime | Period, 0..1)
+    /// Actual component result (`value[x]`, `Quantity | CodeableConcept | string | boolean | integer | Range | Ratio | SampledData | time | dateTime | Period`, 0..1)
     pub value: Option<ObservationComponentValue>,
-    /// Why the component result is missing (`dataAbsentReason`, CodeableConcept, 0..1)
+    /// Why the component result is missing (`dataAbsentReason`, `CodeableConcept`, 0..1)
     pub data_absent_reason: Option<CodeableConcept>,
-    /// High, low, normal, etc. (`interpretation`, CodeableConcept, 0..*)
+    /// High, low, normal, etc. (`interpretation`, `CodeableConcept`, 0..*)
     pub interpretation: Vec<CodeableConcept>,
     /// Provides guide for interpretation of component result (`referenceRange`, 0..*)
     pub reference_range: Vec<ObservationReferenceRange>,

@@ -14,49 +14,49 @@ use crate::model::*;
 /// FHIR element `ObservationDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservationDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The name of the individual or organization that published the ObservationDefinition (`publisher`, Reference, 0..1)
+    /// The name of the individual or organization that published the ObservationDefinition (`publisher`, `Reference`, 0..1)
     pub publisher: Option<Reference>,
-    /// Category of observation (`category`, CodeableConcept, 0..*)
+    /// Category of observation (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Type of observation (code / type) (`code`, CodeableConcept, 1..1)
+    /// Type of observation (code / type) (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Business identifier for this ObservationDefinition instance (`identifier`, Identifier, 0..*)
+    /// Business identifier for this ObservationDefinition instance (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Quantity | CodeableConcept | string | boolean | integer | Range | Ratio | SampledData | time | dateTime | Period (`permittedDataType`, code, 0..*)
+    /// Quantity | CodeableConcept | string | boolean | integer | Range | Ratio | SampledData | time | dateTime | Period (`permittedDataType`, `code`, 0..*)
     pub permitted_data_type: Vec<Primitive<String>>,
-    /// Multiple results allowed (`multipleResultsAllowed`, boolean, 0..1)
+    /// Multiple results allowed (`multipleResultsAllowed`, `boolean`, 0..1)
     pub multiple_results_allowed: Option<Primitive<bool>>,
-    /// Method used to produce the observation (`method`, CodeableConcept, 0..1)
+    /// Method used to produce the observation (`method`, `CodeableConcept`, 0..1)
     pub method: Option<CodeableConcept>,
-    /// Preferred report name (`preferredReportName`, string, 0..1)
+    /// Preferred report name (`preferredReportName`, `string`, 0..1)
     pub preferred_report_name: Option<Primitive<String>>,
-    /// Characteristics of quantitative results (`quantitativeDetails`, BackboneElement, 0..1)
+    /// Characteristics of quantitative results (`quantitativeDetails`, `BackboneElement`, 0..1)
     pub quantitative_details: Option<ObservationDefinitionQuantitativeDetails>,
-    /// Qualified range for continuous and ordinal observation results (`qualifiedInterval`, BackboneElement, 0..*)
+    /// Qualified range for continuous and ordinal observation results (`qualifiedInterval`, `BackboneElement`, 0..*)
     pub qualified_interval: Vec<ObservationDefinitionQualifiedInterval>,
-    /// Value set of valid coded values for the observations conforming to this ObservationDefinition (`validCodedValueSet`, Reference, 0..1)
+    /// Value set of valid coded values for the observations conforming to this ObservationDefinition (`validCodedValueSet`, `Reference`, 0..1)
     pub valid_coded_value_set: Option<Reference>,
-    /// Value set of normal coded values for the observations conforming to this ObservationDefinition (`normalCodedValueSet`, Reference, 0..1)
+    /// Value set of normal coded values for the observations conforming to this ObservationDefinition (`normalCodedValueSet`, `Reference`, 0..1)
     pub normal_coded_value_set: Option<Reference>,
-    /// Value set of abnormal coded values for the observations conforming to this ObservationDefinition (`abnormalCodedValueSet`, Reference, 0..1)
+    /// Value set of abnormal coded values for the observations conforming to this ObservationDefinition (`abnormalCodedValueSet`, `Reference`, 0..1)
     pub abnormal_coded_value_set: Option<Reference>,
-    /// Value set of critical coded values for the observations conforming to this ObservationDefinition (`criticalCodedValueSet`, Reference, 0..1)
+    /// Value set of critical coded values for the observations conforming to this ObservationDefinition (`criticalCodedValueSet`, `Reference`, 0..1)
     pub critical_coded_value_set: Option<Reference>,
 }
 
@@ -147,19 +147,19 @@ impl ToJson for ObservationDefinition {
 /// FHIR element `ObservationDefinition.quantitativeDetails`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservationDefinitionQuantitativeDetails {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Customary unit for quantitative results (`customaryUnit`, CodeableConcept, 0..1)
+    /// Customary unit for quantitative results (`customaryUnit`, `CodeableConcept`, 0..1)
     pub customary_unit: Option<CodeableConcept>,
-    /// SI unit for quantitative results (`unit`, CodeableConcept, 0..1)
+    /// SI unit for quantitative results (`unit`, `CodeableConcept`, 0..1)
     pub unit: Option<CodeableConcept>,
-    /// SI to Customary unit conversion factor (`conversionFactor`, decimal, 0..1)
+    /// SI to Customary unit conversion factor (`conversionFactor`, `decimal`, 0..1)
     pub conversion_factor: Option<Primitive<Decimal>>,
-    /// Decimal precision of observation quantitative results (`decimalPrecision`, integer, 0..1)
+    /// Decimal precision of observation quantitative results (`decimalPrecision`, `integer`, 0..1)
     pub decimal_precision: Option<Primitive<i32>>,
 }
 
@@ -206,27 +206,27 @@ impl ToJson for ObservationDefinitionQuantitativeDetails {
 /// FHIR element `ObservationDefinition.qualifiedInterval`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObservationDefinitionQualifiedInterval {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// reference | critical | absolute (`category`, code, 0..1)
+    /// reference | critical | absolute (`category`, `code`, 0..1)
     pub category: Option<Primitive<String>>,
-    /// The interval itself, for continuous or ordinal observations (`range`, Range, 0..1)
+    /// The interval itself, for continuous or ordinal observations (`range`, `Range`, 0..1)
     pub range: Option<Range>,
-    /// Range context qualifier (`context`, CodeableConcept, 0..1)
+    /// Range context qualifier (`context`, `CodeableConcept`, 0..1)
     pub context: Option<CodeableConcept>,
-    /// Targetted population of the range (`appliesTo`, CodeableConcept, 0..*)
+    /// Targetted population of the range (`appliesTo`, `CodeableConcept`, 0..*)
     pub applies_to: Vec<CodeableConcept>,
-    /// male | female | other | unknown (`gender`, code, 0..1)
+    /// male | female | other | unknown (`gender`, `code`, 0..1)
     pub gender: Option<Primitive<String>>,
-    /// Applicable age range, if relevant (`age`, Range, 0..1)
+    /// Applicable age range, if relevant (`age`, `Range`, 0..1)
     pub age: Option<Range>,
-    /// Applicable gestational age range, if relevant (`gestationalAge`, Range, 0..1)
+    /// Applicable gestational age range, if relevant (`gestationalAge`, `Range`, 0..1)
     pub gestational_age: Option<Range>,
-    /// Condition associated with the reference range (`condition`, string, 0..1)
+    /// Condition associated with the reference range (`condition`, `string`, 0..1)
     pub condition: Option<Primitive<String>>,
 }
 

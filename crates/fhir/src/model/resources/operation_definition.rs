@@ -14,73 +14,73 @@ use crate::model::*;
 /// FHIR element `OperationDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this operation definition, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this operation definition, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Business version of the operation definition (`version`, string, 0..1)
+    /// Business version of the operation definition (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this operation definition (computer friendly) (`name`, string, 1..1)
+    /// Name for this operation definition (computer friendly) (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this operation definition (human friendly) (`title`, string, 0..1)
+    /// Name for this operation definition (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// operation | query (`kind`, code, 1..1)
+    /// operation | query (`kind`, `code`, 1..1)
     pub kind: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the operation definition (`description`, markdown, 0..1)
+    /// Natural language description of the operation definition (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for operation definition (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for operation definition (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this operation definition is defined (`purpose`, markdown, 0..1)
+    /// Why this operation definition is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Whether content is changed by the operation (`affectsState`, boolean, 0..1)
+    /// Whether content is changed by the operation (`affectsState`, `boolean`, 0..1)
     pub affects_state: Option<Primitive<bool>>,
-    /// Name used to invoke the operation (`code`, code, 1..1)
+    /// Name used to invoke the operation (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Additional information about use (`comment`, markdown, 0..1)
+    /// Additional information about use (`comment`, `markdown`, 0..1)
     pub comment: Option<Primitive<String>>,
-    /// Marks this as a profile of the base (`base`, canonical, 0..1)
+    /// Marks this as a profile of the base (`base`, `canonical`, 0..1)
     pub base: Option<Primitive<String>>,
-    /// Types this operation applies to (`resource`, code, 0..*)
+    /// Types this operation applies to (`resource`, `code`, 0..*)
     pub resource: Vec<Primitive<String>>,
-    /// Invoke at the system level? (`system`, boolean, 1..1)
+    /// Invoke at the system level? (`system`, `boolean`, 1..1)
     pub system: Option<Primitive<bool>>,
-    /// Invoke at the type level? (`type`, boolean, 1..1)
+    /// Invoke at the type level? (`type`, `boolean`, 1..1)
     pub type_: Option<Primitive<bool>>,
-    /// Invoke on an instance? (`instance`, boolean, 1..1)
+    /// Invoke on an instance? (`instance`, `boolean`, 1..1)
     pub instance: Option<Primitive<bool>>,
-    /// Validation information for in parameters (`inputProfile`, canonical, 0..1)
+    /// Validation information for in parameters (`inputProfile`, `canonical`, 0..1)
     pub input_profile: Option<Primitive<String>>,
-    /// Validation information for out parameters (`outputProfile`, canonical, 0..1)
+    /// Validation information for out parameters (`outputProfile`, `canonical`, 0..1)
     pub output_profile: Option<Primitive<String>>,
-    /// Parameters for the operation/query (`parameter`, BackboneElement, 0..*)
+    /// Parameters for the operation/query (`parameter`, `BackboneElement`, 0..*)
     pub parameter: Vec<OperationDefinitionParameter>,
-    /// Define overloaded variants for when generating code (`overload`, BackboneElement, 0..*)
+    /// Define overloaded variants for when generating code (`overload`, `BackboneElement`, 0..*)
     pub overload: Vec<OperationDefinitionOverload>,
 }
 
@@ -219,31 +219,31 @@ impl ToJson for OperationDefinition {
 /// FHIR element `OperationDefinition.parameter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationDefinitionParameter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name in Parameters.parameter.name or in URL (`name`, code, 1..1)
+    /// Name in Parameters.parameter.name or in URL (`name`, `code`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// in | out (`use`, code, 1..1)
+    /// in | out (`use`, `code`, 1..1)
     pub use_: Option<Primitive<String>>,
-    /// Minimum Cardinality (`min`, integer, 1..1)
+    /// Minimum Cardinality (`min`, `integer`, 1..1)
     pub min: Option<Primitive<i32>>,
-    /// Maximum Cardinality (a number or *) (`max`, string, 1..1)
+    /// Maximum Cardinality (a number or *) (`max`, `string`, 1..1)
     pub max: Option<Primitive<String>>,
-    /// Description of meaning/use (`documentation`, string, 0..1)
+    /// Description of meaning/use (`documentation`, `string`, 0..1)
     pub documentation: Option<Primitive<String>>,
-    /// What type this parameter has (`type`, code, 0..1)
+    /// What type this parameter has (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// If type is Reference | canonical, allowed targets (`targetProfile`, canonical, 0..*)
+    /// If type is Reference | canonical, allowed targets (`targetProfile`, `canonical`, 0..*)
     pub target_profile: Vec<Primitive<String>>,
-    /// number | date | string | token | reference | composite | quantity | uri | special (`searchType`, code, 0..1)
+    /// number | date | string | token | reference | composite | quantity | uri | special (`searchType`, `code`, 0..1)
     pub search_type: Option<Primitive<String>>,
-    /// ValueSet details if this is coded (`binding`, BackboneElement, 0..1)
+    /// ValueSet details if this is coded (`binding`, `BackboneElement`, 0..1)
     pub binding: Option<OperationDefinitionParameterBinding>,
-    /// References to this parameter (`referencedFrom`, BackboneElement, 0..*)
+    /// References to this parameter (`referencedFrom`, `BackboneElement`, 0..*)
     pub referenced_from: Vec<OperationDefinitionParameterReferencedFrom>,
     /// Parts of a nested Parameter (`part`, 0..*)
     pub part: Vec<OperationDefinitionParameter>,
@@ -316,15 +316,15 @@ impl ToJson for OperationDefinitionParameter {
 /// FHIR element `OperationDefinition.parameter.binding`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationDefinitionParameterBinding {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// required | extensible | preferred | example (`strength`, code, 1..1)
+    /// required | extensible | preferred | example (`strength`, `code`, 1..1)
     pub strength: Option<Primitive<String>>,
-    /// Source of value set (`valueSet`, canonical, 1..1)
+    /// Source of value set (`valueSet`, `canonical`, 1..1)
     pub value_set: Option<Primitive<String>>,
 }
 
@@ -377,15 +377,15 @@ impl ToJson for OperationDefinitionParameterBinding {
 /// FHIR element `OperationDefinition.parameter.referencedFrom`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationDefinitionParameterReferencedFrom {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Referencing parameter (`source`, string, 1..1)
+    /// Referencing parameter (`source`, `string`, 1..1)
     pub source: Option<Primitive<String>>,
-    /// Element id of reference (`sourceId`, string, 0..1)
+    /// Element id of reference (`sourceId`, `string`, 0..1)
     pub source_id: Option<Primitive<String>>,
 }
 
@@ -433,15 +433,15 @@ impl ToJson for OperationDefinitionParameterReferencedFrom {
 /// FHIR element `OperationDefinition.overload`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationDefinitionOverload {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name of parameter to include in overload (`parameterName`, string, 0..*)
+    /// Name of parameter to include in overload (`parameterName`, `string`, 0..*)
     pub parameter_name: Vec<Primitive<String>>,
-    /// Comments to go on overload (`comment`, string, 0..1)
+    /// Comments to go on overload (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
 }
 

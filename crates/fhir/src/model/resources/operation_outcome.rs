@@ -14,23 +14,23 @@ use crate::model::*;
 /// FHIR element `OperationOutcome`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationOutcome {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A single issue associated with the action (`issue`, BackboneElement, 1..*)
+    /// A single issue associated with the action (`issue`, `BackboneElement`, 1..*)
     pub issue: Vec<OperationOutcomeIssue>,
 }
 
@@ -92,23 +92,23 @@ impl ToJson for OperationOutcome {
 /// FHIR element `OperationOutcome.issue`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationOutcomeIssue {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// fatal | error | warning | information (`severity`, code, 1..1)
+    /// fatal | error | warning | information (`severity`, `code`, 1..1)
     pub severity: Option<Primitive<String>>,
-    /// Error or warning code (`code`, code, 1..1)
+    /// Error or warning code (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Additional details about the error (`details`, CodeableConcept, 0..1)
+    /// Additional details about the error (`details`, `CodeableConcept`, 0..1)
     pub details: Option<CodeableConcept>,
-    /// Additional diagnostic information about the issue (`diagnostics`, string, 0..1)
+    /// Additional diagnostic information about the issue (`diagnostics`, `string`, 0..1)
     pub diagnostics: Option<Primitive<String>>,
-    /// Deprecated: Path of element(s) related to issue (`location`, string, 0..*)
+    /// Deprecated: Path of element(s) related to issue (`location`, `string`, 0..*)
     pub location: Vec<Primitive<String>>,
-    /// FHIRPath of element(s) related to issue (`expression`, string, 0..*)
+    /// FHIRPath of element(s) related to issue (`expression`, `string`, 0..*)
     pub expression: Vec<Primitive<String>>,
 }
 

@@ -14,41 +14,41 @@ use crate::model::*;
 /// FHIR element `Organization`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Organization {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifies this organization across multiple systems (`identifier`, Identifier, 0..*)
+    /// Identifies this organization across multiple systems (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Whether the organization's record is still in active use (`active`, boolean, 0..1)
+    /// Whether the organization's record is still in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// Kind of organization (`type`, CodeableConcept, 0..*)
+    /// Kind of organization (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Name used for the organization (`name`, string, 0..1)
+    /// Name used for the organization (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// A list of alternate names that the organization is known as, or was known as in the past (`alias`, string, 0..*)
+    /// A list of alternate names that the organization is known as, or was known as in the past (`alias`, `string`, 0..*)
     pub alias: Vec<Primitive<String>>,
-    /// A contact detail for the organization (`telecom`, ContactPoint, 0..*)
+    /// A contact detail for the organization (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// An address for the organization (`address`, Address, 0..*)
+    /// An address for the organization (`address`, `Address`, 0..*)
     pub address: Vec<Address>,
-    /// The organization of which this organization forms a part (`partOf`, Reference, 0..1)
+    /// The organization of which this organization forms a part (`partOf`, `Reference`, 0..1)
     pub part_of: Option<Reference>,
-    /// Contact for the organization for a certain purpose (`contact`, BackboneElement, 0..*)
+    /// Contact for the organization for a certain purpose (`contact`, `BackboneElement`, 0..*)
     pub contact: Vec<OrganizationContact>,
-    /// Technical endpoints providing access to services operated for the organization (`endpoint`, Reference, 0..*)
+    /// Technical endpoints providing access to services operated for the organization (`endpoint`, `Reference`, 0..*)
     pub endpoint: Vec<Reference>,
 }
 
@@ -130,19 +130,19 @@ impl ToJson for Organization {
 /// FHIR element `Organization.contact`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrganizationContact {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The type of contact (`purpose`, CodeableConcept, 0..1)
+    /// The type of contact (`purpose`, `CodeableConcept`, 0..1)
     pub purpose: Option<CodeableConcept>,
-    /// A name associated with the contact (`name`, HumanName, 0..1)
+    /// A name associated with the contact (`name`, `HumanName`, 0..1)
     pub name: Option<HumanName>,
-    /// Contact details (telephone, email, etc.) for a contact (`telecom`, ContactPoint, 0..*)
+    /// Contact details (telephone, email, etc.) for a contact (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// Visiting or postal addresses for the contact (`address`, Address, 0..1)
+    /// Visiting or postal addresses for the contact (`address`, `Address`, 0..1)
     pub address: Option<Address>,
 }
 

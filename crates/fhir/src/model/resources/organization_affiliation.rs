@@ -14,45 +14,45 @@ use crate::model::*;
 /// FHIR element `OrganizationAffiliation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrganizationAffiliation {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifiers that are specific to this role (`identifier`, Identifier, 0..*)
+    /// Business identifiers that are specific to this role (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Whether this organization affiliation record is in active use (`active`, boolean, 0..1)
+    /// Whether this organization affiliation record is in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// The period during which the participatingOrganization is affiliated with the primary organization (`period`, Period, 0..1)
+    /// The period during which the participatingOrganization is affiliated with the primary organization (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Organization where the role is available (`organization`, Reference, 0..1)
+    /// Organization where the role is available (`organization`, `Reference`, 0..1)
     pub organization: Option<Reference>,
-    /// Organization that provides/performs the role (e.g. providing services or is a member of) (`participatingOrganization`, Reference, 0..1)
+    /// Organization that provides/performs the role (e.g. providing services or is a member of) (`participatingOrganization`, `Reference`, 0..1)
     pub participating_organization: Option<Reference>,
-    /// Health insurance provider network in which the participatingOrganization provides the role's services (if defined) at the indicated locations (if defined) (`network`, Reference, 0..*)
+    /// Health insurance provider network in which the participatingOrganization provides the role's services (if defined) at the indicated locations (if defined) (`network`, `Reference`, 0..*)
     pub network: Vec<Reference>,
-    /// Definition of the role the participatingOrganization plays (`code`, CodeableConcept, 0..*)
+    /// Definition of the role the participatingOrganization plays (`code`, `CodeableConcept`, 0..*)
     pub code: Vec<CodeableConcept>,
-    /// Specific specialty of the participatingOrganization in the context of the role (`specialty`, CodeableConcept, 0..*)
+    /// Specific specialty of the participatingOrganization in the context of the role (`specialty`, `CodeableConcept`, 0..*)
     pub specialty: Vec<CodeableConcept>,
-    /// The location(s) at which the role occurs (`location`, Reference, 0..*)
+    /// The location(s) at which the role occurs (`location`, `Reference`, 0..*)
     pub location: Vec<Reference>,
-    /// Healthcare services provided through the role (`healthcareService`, Reference, 0..*)
+    /// Healthcare services provided through the role (`healthcareService`, `Reference`, 0..*)
     pub healthcare_service: Vec<Reference>,
-    /// Contact details at the participatingOrganization relevant to this Affiliation (`telecom`, ContactPoint, 0..*)
+    /// Contact details at the participatingOrganization relevant to this Affiliation (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// Technical endpoints providing access to services operated for this role (`endpoint`, Reference, 0..*)
+    /// Technical endpoints providing access to services operated for this role (`endpoint`, `Reference`, 0..*)
     pub endpoint: Vec<Reference>,
 }
 

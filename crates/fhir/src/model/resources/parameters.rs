@@ -14,15 +14,15 @@ use crate::model::*;
 /// FHIR element `Parameters`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Parameters {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Operation Parameter (`parameter`, BackboneElement, 0..*)
+    /// Operation Parameter (`parameter`, `BackboneElement`, 0..*)
     pub parameter: Vec<ParametersParameter>,
 }
 
@@ -75,17 +75,17 @@ impl ToJson for Parameters {
 /// FHIR element `Parameters.parameter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParametersParameter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name from the definition (`name`, string, 1..1)
+    /// Name from the definition (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// If parameter is a data type (`value`[x], base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta, 0..1)
+    /// If parameter is a data type (`value[x]`, `base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta`, 0..1)
     pub value: Option<AnyValue>,
-    /// If parameter is a whole resource (`resource`, Resource, 0..1)
+    /// If parameter is a whole resource (`resource`, `Resource`, 0..1)
     pub resource: Option<Resource>,
     /// Named part of a multi-part parameter (`part`, 0..*)
     pub part: Vec<ParametersParameter>,

@@ -14,53 +14,53 @@ use crate::model::*;
 /// FHIR element `Patient`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Patient {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// An identifier for this patient (`identifier`, Identifier, 0..*)
+    /// An identifier for this patient (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Whether this patient's record is in active use (`active`, boolean, 0..1)
+    /// Whether this patient's record is in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// A name associated with the patient (`name`, HumanName, 0..*)
+    /// A name associated with the patient (`name`, `HumanName`, 0..*)
     pub name: Vec<HumanName>,
-    /// A contact detail for the individual (`telecom`, ContactPoint, 0..*)
+    /// A contact detail for the individual (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// male | female | other | unknown (`gender`, code, 0..1)
+    /// male | female | other | unknown (`gender`, `code`, 0..1)
     pub gender: Option<Primitive<String>>,
-    /// The date of birth for the individual (`birthDate`, date, 0..1)
+    /// The date of birth for the individual (`birthDate`, `date`, 0..1)
     pub birth_date: Option<Primitive<String>>,
-    /// Indicates if the individual is deceased or not (`deceased`[x], boolean | dateTime, 0..1)
+    /// Indicates if the individual is deceased or not (`deceased[x]`, `boolean | dateTime`, 0..1)
     pub deceased: Option<PatientDeceased>,
-    /// An address for the individual (`address`, Address, 0..*)
+    /// An address for the individual (`address`, `Address`, 0..*)
     pub address: Vec<Address>,
-    /// Marital (civil) status of a patient (`maritalStatus`, CodeableConcept, 0..1)
+    /// Marital (civil) status of a patient (`maritalStatus`, `CodeableConcept`, 0..1)
     pub marital_status: Option<CodeableConcept>,
-    /// Whether patient is part of a multiple birth (`multipleBirth`[x], boolean | integer, 0..1)
+    /// Whether patient is part of a multiple birth (`multipleBirth[x]`, `boolean | integer`, 0..1)
     pub multiple_birth: Option<PatientMultipleBirth>,
-    /// Image of the patient (`photo`, Attachment, 0..*)
+    /// Image of the patient (`photo`, `Attachment`, 0..*)
     pub photo: Vec<Attachment>,
-    /// A contact party (e.g. guardian, partner, friend) for the patient (`contact`, BackboneElement, 0..*)
+    /// A contact party (e.g. guardian, partner, friend) for the patient (`contact`, `BackboneElement`, 0..*)
     pub contact: Vec<PatientContact>,
-    /// A language which may be used to communicate with the patient about his or her health (`communication`, BackboneElement, 0..*)
+    /// A language which may be used to communicate with the patient about his or her health (`communication`, `BackboneElement`, 0..*)
     pub communication: Vec<PatientCommunication>,
-    /// Patient's nominated primary care provider (`generalPractitioner`, Reference, 0..*)
+    /// Patient's nominated primary care provider (`generalPractitioner`, `Reference`, 0..*)
     pub general_practitioner: Vec<Reference>,
-    /// Organization that is the custodian of the patient record (`managingOrganization`, Reference, 0..1)
+    /// Organization that is the custodian of the patient record (`managingOrganization`, `Reference`, 0..1)
     pub managing_organization: Option<Reference>,
-    /// Link to another patient resource that concerns the same actual person (`link`, BackboneElement, 0..*)
+    /// Link to another patient resource that concerns the same actual person (`link`, `BackboneElement`, 0..*)
     pub link: Vec<PatientLink>,
 }
 
@@ -160,25 +160,25 @@ impl ToJson for Patient {
 /// FHIR element `Patient.contact`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PatientContact {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The kind of relationship (`relationship`, CodeableConcept, 0..*)
+    /// The kind of relationship (`relationship`, `CodeableConcept`, 0..*)
     pub relationship: Vec<CodeableConcept>,
-    /// A name associated with the contact person (`name`, HumanName, 0..1)
+    /// A name associated with the contact person (`name`, `HumanName`, 0..1)
     pub name: Option<HumanName>,
-    /// A contact detail for the person (`telecom`, ContactPoint, 0..*)
+    /// A contact detail for the person (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// Address for the contact person (`address`, Address, 0..1)
+    /// Address for the contact person (`address`, `Address`, 0..1)
     pub address: Option<Address>,
-    /// male | female | other | unknown (`gender`, code, 0..1)
+    /// male | female | other | unknown (`gender`, `code`, 0..1)
     pub gender: Option<Primitive<String>>,
-    /// Organization that is associated with the contact (`organization`, Reference, 0..1)
+    /// Organization that is associated with the contact (`organization`, `Reference`, 0..1)
     pub organization: Option<Reference>,
-    /// The period during which this contact person or organization is valid to be contacted relating to this patient (`period`, Period, 0..1)
+    /// The period during which this contact person or organization is valid to be contacted relating to this patient (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 
@@ -230,15 +230,15 @@ impl ToJson for PatientContact {
 /// FHIR element `Patient.communication`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PatientCommunication {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The language which can be used to communicate with the patient about his or her health (`language`, CodeableConcept, 1..1)
+    /// The language which can be used to communicate with the patient about his or her health (`language`, `CodeableConcept`, 1..1)
     pub language: Option<CodeableConcept>,
-    /// Language preference indicator (`preferred`, boolean, 0..1)
+    /// Language preference indicator (`preferred`, `boolean`, 0..1)
     pub preferred: Option<Primitive<bool>>,
 }
 
@@ -281,15 +281,15 @@ impl ToJson for PatientCommunication {
 /// FHIR element `Patient.link`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PatientLink {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The other patient or related person resource that the link refers to (`other`, Reference, 1..1)
+    /// The other patient or related person resource that the link refers to (`other`, `Reference`, 1..1)
     pub other: Option<Reference>,
-    /// replaced-by | replaces | refer | seealso (`type`, code, 1..1)
+    /// replaced-by | replaces | refer | seealso (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
 }
 

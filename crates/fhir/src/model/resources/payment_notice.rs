@@ -14,45 +14,45 @@ use crate::model::*;
 /// FHIR element `PaymentNotice`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PaymentNotice {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for the payment noctice (`identifier`, Identifier, 0..*)
+    /// Business Identifier for the payment noctice (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | cancelled | draft | entered-in-error (`status`, code, 1..1)
+    /// active | cancelled | draft | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Request reference (`request`, Reference, 0..1)
+    /// Request reference (`request`, `Reference`, 0..1)
     pub request: Option<Reference>,
-    /// Response reference (`response`, Reference, 0..1)
+    /// Response reference (`response`, `Reference`, 0..1)
     pub response: Option<Reference>,
-    /// Creation date (`created`, dateTime, 1..1)
+    /// Creation date (`created`, `dateTime`, 1..1)
     pub created: Option<Primitive<String>>,
-    /// Responsible practitioner (`provider`, Reference, 0..1)
+    /// Responsible practitioner (`provider`, `Reference`, 0..1)
     pub provider: Option<Reference>,
-    /// Payment reference (`payment`, Reference, 1..1)
+    /// Payment reference (`payment`, `Reference`, 1..1)
     pub payment: Option<Reference>,
-    /// Payment or clearing date (`paymentDate`, date, 0..1)
+    /// Payment or clearing date (`paymentDate`, `date`, 0..1)
     pub payment_date: Option<Primitive<String>>,
-    /// Party being paid (`payee`, Reference, 0..1)
+    /// Party being paid (`payee`, `Reference`, 0..1)
     pub payee: Option<Reference>,
-    /// Party being notified (`recipient`, Reference, 1..1)
+    /// Party being notified (`recipient`, `Reference`, 1..1)
     pub recipient: Option<Reference>,
-    /// Monetary amount of the payment (`amount`, Money, 1..1)
+    /// Monetary amount of the payment (`amount`, `Money`, 1..1)
     pub amount: Option<Money>,
-    /// Issued or cleared Status of the payment (`paymentStatus`, CodeableConcept, 0..1)
+    /// Issued or cleared Status of the payment (`paymentStatus`, `CodeableConcept`, 0..1)
     pub payment_status: Option<CodeableConcept>,
 }
 

@@ -14,51 +14,51 @@ use crate::model::*;
 /// FHIR element `PaymentReconciliation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PaymentReconciliation {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for a payment reconciliation (`identifier`, Identifier, 0..*)
+    /// Business Identifier for a payment reconciliation (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | cancelled | draft | entered-in-error (`status`, code, 1..1)
+    /// active | cancelled | draft | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Period covered (`period`, Period, 0..1)
+    /// Period covered (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Creation date (`created`, dateTime, 1..1)
+    /// Creation date (`created`, `dateTime`, 1..1)
     pub created: Option<Primitive<String>>,
-    /// Party generating payment (`paymentIssuer`, Reference, 0..1)
+    /// Party generating payment (`paymentIssuer`, `Reference`, 0..1)
     pub payment_issuer: Option<Reference>,
-    /// Reference to requesting resource (`request`, Reference, 0..1)
+    /// Reference to requesting resource (`request`, `Reference`, 0..1)
     pub request: Option<Reference>,
-    /// Responsible practitioner (`requestor`, Reference, 0..1)
+    /// Responsible practitioner (`requestor`, `Reference`, 0..1)
     pub requestor: Option<Reference>,
-    /// queued | complete | error | partial (`outcome`, code, 0..1)
+    /// queued | complete | error | partial (`outcome`, `code`, 0..1)
     pub outcome: Option<Primitive<String>>,
-    /// Disposition message (`disposition`, string, 0..1)
+    /// Disposition message (`disposition`, `string`, 0..1)
     pub disposition: Option<Primitive<String>>,
-    /// When payment issued (`paymentDate`, date, 1..1)
+    /// When payment issued (`paymentDate`, `date`, 1..1)
     pub payment_date: Option<Primitive<String>>,
-    /// Total amount of Payment (`paymentAmount`, Money, 1..1)
+    /// Total amount of Payment (`paymentAmount`, `Money`, 1..1)
     pub payment_amount: Option<Money>,
-    /// Business identifier for the payment (`paymentIdentifier`, Identifier, 0..1)
+    /// Business identifier for the payment (`paymentIdentifier`, `Identifier`, 0..1)
     pub payment_identifier: Option<Identifier>,
-    /// Settlement particulars (`detail`, BackboneElement, 0..*)
+    /// Settlement particulars (`detail`, `BackboneElement`, 0..*)
     pub detail: Vec<PaymentReconciliationDetail>,
-    /// Printed form identifier (`formCode`, CodeableConcept, 0..1)
+    /// Printed form identifier (`formCode`, `CodeableConcept`, 0..1)
     pub form_code: Option<CodeableConcept>,
-    /// Note concerning processing (`processNote`, BackboneElement, 0..*)
+    /// Note concerning processing (`processNote`, `BackboneElement`, 0..*)
     pub process_note: Vec<PaymentReconciliationProcessNote>,
 }
 
@@ -164,31 +164,31 @@ impl ToJson for PaymentReconciliation {
 /// FHIR element `PaymentReconciliation.detail`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PaymentReconciliationDetail {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier of the payment detail (`identifier`, Identifier, 0..1)
+    /// Business identifier of the payment detail (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Business identifier of the prior payment detail (`predecessor`, Identifier, 0..1)
+    /// Business identifier of the prior payment detail (`predecessor`, `Identifier`, 0..1)
     pub predecessor: Option<Identifier>,
-    /// Category of payment (`type`, CodeableConcept, 1..1)
+    /// Category of payment (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Request giving rise to the payment (`request`, Reference, 0..1)
+    /// Request giving rise to the payment (`request`, `Reference`, 0..1)
     pub request: Option<Reference>,
-    /// Submitter of the request (`submitter`, Reference, 0..1)
+    /// Submitter of the request (`submitter`, `Reference`, 0..1)
     pub submitter: Option<Reference>,
-    /// Response committing to a payment (`response`, Reference, 0..1)
+    /// Response committing to a payment (`response`, `Reference`, 0..1)
     pub response: Option<Reference>,
-    /// Date of commitment to pay (`date`, date, 0..1)
+    /// Date of commitment to pay (`date`, `date`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Contact for the response (`responsible`, Reference, 0..1)
+    /// Contact for the response (`responsible`, `Reference`, 0..1)
     pub responsible: Option<Reference>,
-    /// Recipient of the payment (`payee`, Reference, 0..1)
+    /// Recipient of the payment (`payee`, `Reference`, 0..1)
     pub payee: Option<Reference>,
-    /// Amount allocated to this payable (`amount`, Money, 0..1)
+    /// Amount allocated to this payable (`amount`, `Money`, 0..1)
     pub amount: Option<Money>,
 }
 
@@ -247,15 +247,15 @@ impl ToJson for PaymentReconciliationDetail {
 /// FHIR element `PaymentReconciliation.processNote`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PaymentReconciliationProcessNote {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// display | print | printoper (`type`, code, 0..1)
+    /// display | print | printoper (`type`, `code`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// Note explanatory text (`text`, string, 0..1)
+    /// Note explanatory text (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
 }
 

@@ -14,41 +14,41 @@ use crate::model::*;
 /// FHIR element `Person`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Person {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A human identifier for this person (`identifier`, Identifier, 0..*)
+    /// A human identifier for this person (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// A name associated with the person (`name`, HumanName, 0..*)
+    /// A name associated with the person (`name`, `HumanName`, 0..*)
     pub name: Vec<HumanName>,
-    /// A contact detail for the person (`telecom`, ContactPoint, 0..*)
+    /// A contact detail for the person (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// male | female | other | unknown (`gender`, code, 0..1)
+    /// male | female | other | unknown (`gender`, `code`, 0..1)
     pub gender: Option<Primitive<String>>,
-    /// The date on which the person was born (`birthDate`, date, 0..1)
+    /// The date on which the person was born (`birthDate`, `date`, 0..1)
     pub birth_date: Option<Primitive<String>>,
-    /// One or more addresses for the person (`address`, Address, 0..*)
+    /// One or more addresses for the person (`address`, `Address`, 0..*)
     pub address: Vec<Address>,
-    /// Image of the person (`photo`, Attachment, 0..1)
+    /// Image of the person (`photo`, `Attachment`, 0..1)
     pub photo: Option<Attachment>,
-    /// The organization that is the custodian of the person record (`managingOrganization`, Reference, 0..1)
+    /// The organization that is the custodian of the person record (`managingOrganization`, `Reference`, 0..1)
     pub managing_organization: Option<Reference>,
-    /// This person's record is in active use (`active`, boolean, 0..1)
+    /// This person's record is in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// Link to a resource that concerns the same actual person (`link`, BackboneElement, 0..*)
+    /// Link to a resource that concerns the same actual person (`link`, `BackboneElement`, 0..*)
     pub link: Vec<PersonLink>,
 }
 
@@ -130,15 +130,15 @@ impl ToJson for Person {
 /// FHIR element `Person.link`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PersonLink {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The resource to which this actual person is associated (`target`, Reference, 1..1)
+    /// The resource to which this actual person is associated (`target`, `Reference`, 1..1)
     pub target: Option<Reference>,
-    /// level1 | level2 | level3 | level4 (`assurance`, code, 0..1)
+    /// level1 | level2 | level3 | level4 (`assurance`, `code`, 0..1)
     pub assurance: Option<Primitive<String>>,
 }
 

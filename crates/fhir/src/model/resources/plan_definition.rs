@@ -14,83 +14,83 @@ use crate::model::*;
 /// FHIR element `PlanDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this plan definition, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this plan definition, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the plan definition (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the plan definition (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the plan definition (`version`, string, 0..1)
+    /// Business version of the plan definition (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this plan definition (computer friendly) (`name`, string, 0..1)
+    /// Name for this plan definition (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this plan definition (human friendly) (`title`, string, 0..1)
+    /// Name for this plan definition (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Subordinate title of the plan definition (`subtitle`, string, 0..1)
+    /// Subordinate title of the plan definition (`subtitle`, `string`, 0..1)
     pub subtitle: Option<Primitive<String>>,
-    /// order-set | clinical-protocol | eca-rule | workflow-definition (`type`, CodeableConcept, 0..1)
+    /// order-set | clinical-protocol | eca-rule | workflow-definition (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Type of individual the plan definition is focused on (`subject`[x], CodeableConcept | Reference, 0..1)
+    /// Type of individual the plan definition is focused on (`subject[x]`, `CodeableConcept | Reference`, 0..1)
     pub subject: Option<PlanDefinitionSubject>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the plan definition (`description`, markdown, 0..1)
+    /// Natural language description of the plan definition (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for plan definition (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for plan definition (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this plan definition is defined (`purpose`, markdown, 0..1)
+    /// Why this plan definition is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Describes the clinical usage of the plan (`usage`, string, 0..1)
+    /// Describes the clinical usage of the plan (`usage`, `string`, 0..1)
     pub usage: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the plan definition was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the plan definition was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the plan definition was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the plan definition was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the plan definition is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the plan definition is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// E.g. Education, Treatment, Assessment (`topic`, CodeableConcept, 0..*)
+    /// E.g. Education, Treatment, Assessment (`topic`, `CodeableConcept`, 0..*)
     pub topic: Vec<CodeableConcept>,
-    /// Who authored the content (`author`, ContactDetail, 0..*)
+    /// Who authored the content (`author`, `ContactDetail`, 0..*)
     pub author: Vec<ContactDetail>,
-    /// Who edited the content (`editor`, ContactDetail, 0..*)
+    /// Who edited the content (`editor`, `ContactDetail`, 0..*)
     pub editor: Vec<ContactDetail>,
-    /// Who reviewed the content (`reviewer`, ContactDetail, 0..*)
+    /// Who reviewed the content (`reviewer`, `ContactDetail`, 0..*)
     pub reviewer: Vec<ContactDetail>,
-    /// Who endorsed the content (`endorser`, ContactDetail, 0..*)
+    /// Who endorsed the content (`endorser`, `ContactDetail`, 0..*)
     pub endorser: Vec<ContactDetail>,
-    /// Additional documentation, citations (`relatedArtifact`, RelatedArtifact, 0..*)
+    /// Additional documentation, citations (`relatedArtifact`, `RelatedArtifact`, 0..*)
     pub related_artifact: Vec<RelatedArtifact>,
-    /// Logic used by the plan definition (`library`, canonical, 0..*)
+    /// Logic used by the plan definition (`library`, `canonical`, 0..*)
     pub library: Vec<Primitive<String>>,
-    /// What the plan is trying to accomplish (`goal`, BackboneElement, 0..*)
+    /// What the plan is trying to accomplish (`goal`, `BackboneElement`, 0..*)
     pub goal: Vec<PlanDefinitionGoal>,
-    /// Action defined by the plan (`action`, BackboneElement, 0..*)
+    /// Action defined by the plan (`action`, `BackboneElement`, 0..*)
     pub action: Vec<PlanDefinitionAction>,
 }
 
@@ -230,25 +230,25 @@ impl ToJson for PlanDefinition {
 /// FHIR element `PlanDefinition.goal`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanDefinitionGoal {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// E.g. Treatment, dietary, behavioral (`category`, CodeableConcept, 0..1)
+    /// E.g. Treatment, dietary, behavioral (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Code or text describing the goal (`description`, CodeableConcept, 1..1)
+    /// Code or text describing the goal (`description`, `CodeableConcept`, 1..1)
     pub description: Option<CodeableConcept>,
-    /// high-priority | medium-priority | low-priority (`priority`, CodeableConcept, 0..1)
+    /// high-priority | medium-priority | low-priority (`priority`, `CodeableConcept`, 0..1)
     pub priority: Option<CodeableConcept>,
-    /// When goal pursuit begins (`start`, CodeableConcept, 0..1)
+    /// When goal pursuit begins (`start`, `CodeableConcept`, 0..1)
     pub start: Option<CodeableConcept>,
-    /// What does the goal address (`addresses`, CodeableConcept, 0..*)
+    /// What does the goal address (`addresses`, `CodeableConcept`, 0..*)
     pub addresses: Vec<CodeableConcept>,
-    /// Supporting documentation for the goal (`documentation`, RelatedArtifact, 0..*)
+    /// Supporting documentation for the goal (`documentation`, `RelatedArtifact`, 0..*)
     pub documentation: Vec<RelatedArtifact>,
-    /// Target outcome for the goal (`target`, BackboneElement, 0..*)
+    /// Target outcome for the goal (`target`, `BackboneElement`, 0..*)
     pub target: Vec<PlanDefinitionGoalTarget>,
 }
 
@@ -304,17 +304,17 @@ impl ToJson for PlanDefinitionGoal {
 /// FHIR element `PlanDefinition.goal.target`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanDefinitionGoalTarget {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The parameter whose value is to be tracked (`measure`, CodeableConcept, 0..1)
+    /// The parameter whose value is to be tracked (`measure`, `CodeableConcept`, 0..1)
     pub measure: Option<CodeableConcept>,
-    /// The target value to be achieved (`detail`[x], Quantity | Range | CodeableConcept, 0..1)
+    /// The target value to be achieved (`detail[x]`, `Quantity | Range | CodeableConcept`, 0..1)
     pub detail: Option<PlanDefinitionGoalTargetDetail>,
-    /// Reach goal within (`due`, Duration, 0..1)
+    /// Reach goal within (`due`, `Duration`, 0..1)
     pub due: Option<Duration>,
 }
 
@@ -359,63 +359,63 @@ impl ToJson for PlanDefinitionGoalTarget {
 /// FHIR element `PlanDefinition.action`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanDefinitionAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// User-visible prefix for the action (e.g. 1. or A.) (`prefix`, string, 0..1)
+    /// User-visible prefix for the action (e.g. 1. or A.) (`prefix`, `string`, 0..1)
     pub prefix: Option<Primitive<String>>,
-    /// User-visible title (`title`, string, 0..1)
+    /// User-visible title (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Brief description of the action (`description`, string, 0..1)
+    /// Brief description of the action (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Static text equivalent of the action, used if the dynamic aspects cannot be interpreted by the receiving system (`textEquivalent`, string, 0..1)
+    /// Static text equivalent of the action, used if the dynamic aspects cannot be interpreted by the receiving system (`textEquivalent`, `string`, 0..1)
     pub text_equivalent: Option<Primitive<String>>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// Code representing the meaning of the action or sub-actions (`code`, CodeableConcept, 0..*)
+    /// Code representing the meaning of the action or sub-actions (`code`, `CodeableConcept`, 0..*)
     pub code: Vec<CodeableConcept>,
-    /// Why the action should be performed (`reason`, CodeableConcept, 0..*)
+    /// Why the action should be performed (`reason`, `CodeableConcept`, 0..*)
     pub reason: Vec<CodeableConcept>,
-    /// Supporting documentation for the intended performer of the action (`documentation`, RelatedArtifact, 0..*)
+    /// Supporting documentation for the intended performer of the action (`documentation`, `RelatedArtifact`, 0..*)
     pub documentation: Vec<RelatedArtifact>,
-    /// What goals this action supports (`goalId`, id, 0..*)
+    /// What goals this action supports (`goalId`, `id`, 0..*)
     pub goal_id: Vec<Primitive<String>>,
-    /// Type of individual the action is focused on (`subject`[x], CodeableConcept | Reference, 0..1)
+    /// Type of individual the action is focused on (`subject[x]`, `CodeableConcept | Reference`, 0..1)
     pub subject: Option<PlanDefinitionActionSubject>,
-    /// When the action should be triggered (`trigger`, TriggerDefinition, 0..*)
+    /// When the action should be triggered (`trigger`, `TriggerDefinition`, 0..*)
     pub trigger: Vec<TriggerDefinition>,
-    /// Whether or not the action is applicable (`condition`, BackboneElement, 0..*)
+    /// Whether or not the action is applicable (`condition`, `BackboneElement`, 0..*)
     pub condition: Vec<PlanDefinitionActionCondition>,
-    /// Input data requirements (`input`, DataRequirement, 0..*)
+    /// Input data requirements (`input`, `DataRequirement`, 0..*)
     pub input: Vec<DataRequirement>,
-    /// Output data definition (`output`, DataRequirement, 0..*)
+    /// Output data definition (`output`, `DataRequirement`, 0..*)
     pub output: Vec<DataRequirement>,
-    /// Relationship to another action (`relatedAction`, BackboneElement, 0..*)
+    /// Relationship to another action (`relatedAction`, `BackboneElement`, 0..*)
     pub related_action: Vec<PlanDefinitionActionRelatedAction>,
-    /// When the action should take place (`timing`[x], dateTime | Age | Period | Duration | Range | Timing, 0..1)
+    /// When the action should take place (`timing[x]`, `dateTime | Age | Period | Duration | Range | Timing`, 0..1)
     pub timing: Option<PlanDefinitionActionTiming>,
-    /// Who should participate in the action (`participant`, BackboneElement, 0..*)
+    /// Who should participate in the action (`participant`, `BackboneElement`, 0..*)
     pub participant: Vec<PlanDefinitionActionParticipant>,
-    /// create | update | remove | fire-event (`type`, CodeableConcept, 0..1)
+    /// create | update | remove | fire-event (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// visual-group | logical-group | sentence-group (`groupingBehavior`, code, 0..1)
+    /// visual-group | logical-group | sentence-group (`groupingBehavior`, `code`, 0..1)
     pub grouping_behavior: Option<Primitive<String>>,
-    /// any | all | all-or-none | exactly-one | at-most-one | one-or-more (`selectionBehavior`, code, 0..1)
+    /// any | all | all-or-none | exactly-one | at-most-one | one-or-more (`selectionBehavior`, `code`, 0..1)
     pub selection_behavior: Option<Primitive<String>>,
-    /// must | could | must-unless-documented (`requiredBehavior`, code, 0..1)
+    /// must | could | must-unless-documented (`requiredBehavior`, `code`, 0..1)
     pub required_behavior: Option<Primitive<String>>,
-    /// yes | no (`precheckBehavior`, code, 0..1)
+    /// yes | no (`precheckBehavior`, `code`, 0..1)
     pub precheck_behavior: Option<Primitive<String>>,
-    /// single | multiple (`cardinalityBehavior`, code, 0..1)
+    /// single | multiple (`cardinalityBehavior`, `code`, 0..1)
     pub cardinality_behavior: Option<Primitive<String>>,
-    /// Description of the activity to be performed (`definition`[x], canonical | uri, 0..1)
+    /// Description of the activity to be performed (`definition[x]`, `canonical | uri`, 0..1)
     pub definition: Option<PlanDefinitionActionDefinition>,
-    /// Transform to apply the template (`transform`, canonical, 0..1)
+    /// Transform to apply the template (`transform`, `canonical`, 0..1)
     pub transform: Option<Primitive<String>>,
-    /// Dynamic aspects of the definition (`dynamicValue`, BackboneElement, 0..*)
+    /// Dynamic aspects of the definition (`dynamicValue`, `BackboneElement`, 0..*)
     pub dynamic_value: Vec<PlanDefinitionActionDynamicValue>,
     /// A sub-action (`action`, 0..*)
     pub action: Vec<PlanDefinitionAction>,
@@ -530,15 +530,15 @@ impl ToJson for PlanDefinitionAction {
 /// FHIR element `PlanDefinition.action.condition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanDefinitionActionCondition {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// applicability | start | stop (`kind`, code, 1..1)
+    /// applicability | start | stop (`kind`, `code`, 1..1)
     pub kind: Option<Primitive<String>>,
-    /// Boolean-valued expression (`expression`, Expression, 0..1)
+    /// Boolean-valued expression (`expression`, `Expression`, 0..1)
     pub expression: Option<Expression>,
 }
 
@@ -581,17 +581,17 @@ impl ToJson for PlanDefinitionActionCondition {
 /// FHIR element `PlanDefinition.action.relatedAction`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanDefinitionActionRelatedAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// What action is this related to (`actionId`, id, 1..1)
+    /// What action is this related to (`actionId`, `id`, 1..1)
     pub action_id: Option<Primitive<String>>,
-    /// before-start | before | before-end | concurrent-with-start | concurrent | concurrent-with-end | after-start | after | after-end (`relationship`, code, 1..1)
+    /// before-start | before | before-end | concurrent-with-start | concurrent | concurrent-with-end | after-start | after | after-end (`relationship`, `code`, 1..1)
     pub relationship: Option<Primitive<String>>,
-    /// Time offset for the relationship (`offset`[x], Duration | Range, 0..1)
+    /// Time offset for the relationship (`offset[x]`, `Duration | Range`, 0..1)
     pub offset: Option<PlanDefinitionActionRelatedActionOffset>,
 }
 
@@ -648,15 +648,15 @@ impl ToJson for PlanDefinitionActionRelatedAction {
 /// FHIR element `PlanDefinition.action.participant`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanDefinitionActionParticipant {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// patient | practitioner | related-person | device (`type`, code, 1..1)
+    /// patient | practitioner | related-person | device (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// E.g. Nurse, Surgeon, Parent (`role`, CodeableConcept, 0..1)
+    /// E.g. Nurse, Surgeon, Parent (`role`, `CodeableConcept`, 0..1)
     pub role: Option<CodeableConcept>,
 }
 
@@ -703,15 +703,15 @@ impl ToJson for PlanDefinitionActionParticipant {
 /// FHIR element `PlanDefinition.action.dynamicValue`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanDefinitionActionDynamicValue {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The path to the element to be set dynamically (`path`, string, 0..1)
+    /// The path to the element to be set dynamically (`path`, `string`, 0..1)
     pub path: Option<Primitive<String>>,
-    /// An expression that provides the dynamic value for the customization (`expression`, Expression, 0..1)
+    /// An expression that provides the dynamic value for the customization (`expression`, `Expression`, 0..1)
     pub expression: Option<Expression>,
 }
 

@@ -14,41 +14,41 @@ use crate::model::*;
 /// FHIR element `Practitioner`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Practitioner {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// An identifier for the person as this agent (`identifier`, Identifier, 0..*)
+    /// An identifier for the person as this agent (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Whether this practitioner's record is in active use (`active`, boolean, 0..1)
+    /// Whether this practitioner's record is in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// The name(s) associated with the practitioner (`name`, HumanName, 0..*)
+    /// The name(s) associated with the practitioner (`name`, `HumanName`, 0..*)
     pub name: Vec<HumanName>,
-    /// A contact detail for the practitioner (that apply to all roles) (`telecom`, ContactPoint, 0..*)
+    /// A contact detail for the practitioner (that apply to all roles) (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// Address(es) of the practitioner that are not role specific (typically home address) (`address`, Address, 0..*)
+    /// Address(es) of the practitioner that are not role specific (typically home address) (`address`, `Address`, 0..*)
     pub address: Vec<Address>,
-    /// male | female | other | unknown (`gender`, code, 0..1)
+    /// male | female | other | unknown (`gender`, `code`, 0..1)
     pub gender: Option<Primitive<String>>,
-    /// The date on which the practitioner was born (`birthDate`, date, 0..1)
+    /// The date on which the practitioner was born (`birthDate`, `date`, 0..1)
     pub birth_date: Option<Primitive<String>>,
-    /// Image of the person (`photo`, Attachment, 0..*)
+    /// Image of the person (`photo`, `Attachment`, 0..*)
     pub photo: Vec<Attachment>,
-    /// Certification, licenses, or training pertaining to the provision of care (`qualification`, BackboneElement, 0..*)
+    /// Certification, licenses, or training pertaining to the provision of care (`qualification`, `BackboneElement`, 0..*)
     pub qualification: Vec<PractitionerQualification>,
-    /// A language the practitioner can use in patient communication (`communication`, CodeableConcept, 0..*)
+    /// A language the practitioner can use in patient communication (`communication`, `CodeableConcept`, 0..*)
     pub communication: Vec<CodeableConcept>,
 }
 
@@ -130,19 +130,19 @@ impl ToJson for Practitioner {
 /// FHIR element `Practitioner.qualification`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PractitionerQualification {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// An identifier for this qualification for the practitioner (`identifier`, Identifier, 0..*)
+    /// An identifier for this qualification for the practitioner (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Coded representation of the qualification (`code`, CodeableConcept, 1..1)
+    /// Coded representation of the qualification (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Period during which the qualification is valid (`period`, Period, 0..1)
+    /// Period during which the qualification is valid (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Organization that regulates and issues the qualification (`issuer`, Reference, 0..1)
+    /// Organization that regulates and issues the qualification (`issuer`, `Reference`, 0..1)
     pub issuer: Option<Reference>,
 }
 

@@ -14,49 +14,49 @@ use crate::model::*;
 /// FHIR element `PractitionerRole`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PractitionerRole {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifiers that are specific to a role/location (`identifier`, Identifier, 0..*)
+    /// Business Identifiers that are specific to a role/location (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Whether this practitioner role record is in active use (`active`, boolean, 0..1)
+    /// Whether this practitioner role record is in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// The period during which the practitioner is authorized to perform in these role(s) (`period`, Period, 0..1)
+    /// The period during which the practitioner is authorized to perform in these role(s) (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Practitioner that is able to provide the defined services for the organization (`practitioner`, Reference, 0..1)
+    /// Practitioner that is able to provide the defined services for the organization (`practitioner`, `Reference`, 0..1)
     pub practitioner: Option<Reference>,
-    /// Organization where the roles are available (`organization`, Reference, 0..1)
+    /// Organization where the roles are available (`organization`, `Reference`, 0..1)
     pub organization: Option<Reference>,
-    /// Roles which this practitioner may perform (`code`, CodeableConcept, 0..*)
+    /// Roles which this practitioner may perform (`code`, `CodeableConcept`, 0..*)
     pub code: Vec<CodeableConcept>,
-    /// Specific specialty of the practitioner (`specialty`, CodeableConcept, 0..*)
+    /// Specific specialty of the practitioner (`specialty`, `CodeableConcept`, 0..*)
     pub specialty: Vec<CodeableConcept>,
-    /// The location(s) at which this practitioner provides care (`location`, Reference, 0..*)
+    /// The location(s) at which this practitioner provides care (`location`, `Reference`, 0..*)
     pub location: Vec<Reference>,
-    /// The list of healthcare services that this worker provides for this role's Organization/Location(s) (`healthcareService`, Reference, 0..*)
+    /// The list of healthcare services that this worker provides for this role's Organization/Location(s) (`healthcareService`, `Reference`, 0..*)
     pub healthcare_service: Vec<Reference>,
-    /// Contact details that are specific to the role/location/service (`telecom`, ContactPoint, 0..*)
+    /// Contact details that are specific to the role/location/service (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// Times the Service Site is available (`availableTime`, BackboneElement, 0..*)
+    /// Times the Service Site is available (`availableTime`, `BackboneElement`, 0..*)
     pub available_time: Vec<PractitionerRoleAvailableTime>,
-    /// Not available during this time due to provided reason (`notAvailable`, BackboneElement, 0..*)
+    /// Not available during this time due to provided reason (`notAvailable`, `BackboneElement`, 0..*)
     pub not_available: Vec<PractitionerRoleNotAvailable>,
-    /// Description of availability exceptions (`availabilityExceptions`, string, 0..1)
+    /// Description of availability exceptions (`availabilityExceptions`, `string`, 0..1)
     pub availability_exceptions: Option<Primitive<String>>,
-    /// Technical endpoints providing access to services operated for the practitioner with this role (`endpoint`, Reference, 0..*)
+    /// Technical endpoints providing access to services operated for the practitioner with this role (`endpoint`, `Reference`, 0..*)
     pub endpoint: Vec<Reference>,
 }
 
@@ -145,19 +145,19 @@ impl ToJson for PractitionerRole {
 /// FHIR element `PractitionerRole.availableTime`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PractitionerRoleAvailableTime {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// mon | tue | wed | thu | fri | sat | sun (`daysOfWeek`, code, 0..*)
+    /// mon | tue | wed | thu | fri | sat | sun (`daysOfWeek`, `code`, 0..*)
     pub days_of_week: Vec<Primitive<String>>,
-    /// Always available? e.g. 24 hour service (`allDay`, boolean, 0..1)
+    /// Always available? e.g. 24 hour service (`allDay`, `boolean`, 0..1)
     pub all_day: Option<Primitive<bool>>,
-    /// Opening time of day (ignored if allDay = true) (`availableStartTime`, time, 0..1)
+    /// Opening time of day (ignored if allDay = true) (`availableStartTime`, `time`, 0..1)
     pub available_start_time: Option<Primitive<String>>,
-    /// Closing time of day (ignored if allDay = true) (`availableEndTime`, time, 0..1)
+    /// Closing time of day (ignored if allDay = true) (`availableEndTime`, `time`, 0..1)
     pub available_end_time: Option<Primitive<String>>,
 }
 
@@ -206,15 +206,15 @@ impl ToJson for PractitionerRoleAvailableTime {
 /// FHIR element `PractitionerRole.notAvailable`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PractitionerRoleNotAvailable {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Reason presented to the user explaining why time not available (`description`, string, 1..1)
+    /// Reason presented to the user explaining why time not available (`description`, `string`, 1..1)
     pub description: Option<Primitive<String>>,
-    /// Service not available from this date (`during`, Period, 0..1)
+    /// Service not available from this date (`during`, `Period`, 0..1)
     pub during: Option<Period>,
 }
 

@@ -14,77 +14,77 @@ use crate::model::*;
 /// FHIR element `Procedure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Procedure {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Identifiers for this procedure (`identifier`, Identifier, 0..*)
+    /// External Identifiers for this procedure (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, canonical, 0..*)
+    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, `canonical`, 0..*)
     pub instantiates_canonical: Vec<Primitive<String>>,
-    /// Instantiates external protocol or definition (`instantiatesUri`, uri, 0..*)
+    /// Instantiates external protocol or definition (`instantiatesUri`, `uri`, 0..*)
     pub instantiates_uri: Vec<Primitive<String>>,
-    /// A request for this procedure (`basedOn`, Reference, 0..*)
+    /// A request for this procedure (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Part of referenced event (`partOf`, Reference, 0..*)
+    /// Part of referenced event (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// preparation | in-progress | not-done | on-hold | stopped | completed | entered-in-error | unknown (`status`, code, 1..1)
+    /// preparation | in-progress | not-done | on-hold | stopped | completed | entered-in-error | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason for current status (`statusReason`, CodeableConcept, 0..1)
+    /// Reason for current status (`statusReason`, `CodeableConcept`, 0..1)
     pub status_reason: Option<CodeableConcept>,
-    /// Classification of the procedure (`category`, CodeableConcept, 0..1)
+    /// Classification of the procedure (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Identification of the procedure (`code`, CodeableConcept, 0..1)
+    /// Identification of the procedure (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Who the procedure was performed on (`subject`, Reference, 1..1)
+    /// Who the procedure was performed on (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter created as part of (`encounter`, Reference, 0..1)
+    /// Encounter created as part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When the procedure was performed (`performed`[x], dateTime | Period | string | Age | Range, 0..1)
+    /// When the procedure was performed (`performed[x]`, `dateTime | Period | string | Age | Range`, 0..1)
     pub performed: Option<ProcedurePerformed>,
-    /// Who recorded the procedure (`recorder`, Reference, 0..1)
+    /// Who recorded the procedure (`recorder`, `Reference`, 0..1)
     pub recorder: Option<Reference>,
-    /// Person who asserts this procedure (`asserter`, Reference, 0..1)
+    /// Person who asserts this procedure (`asserter`, `Reference`, 0..1)
     pub asserter: Option<Reference>,
-    /// The people who performed the procedure (`performer`, BackboneElement, 0..*)
+    /// The people who performed the procedure (`performer`, `BackboneElement`, 0..*)
     pub performer: Vec<ProcedurePerformer>,
-    /// Where the procedure happened (`location`, Reference, 0..1)
+    /// Where the procedure happened (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Coded reason procedure performed (`reasonCode`, CodeableConcept, 0..*)
+    /// Coded reason procedure performed (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// The justification that the procedure was performed (`reasonReference`, Reference, 0..*)
+    /// The justification that the procedure was performed (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Target body sites (`bodySite`, CodeableConcept, 0..*)
+    /// Target body sites (`bodySite`, `CodeableConcept`, 0..*)
     pub body_site: Vec<CodeableConcept>,
-    /// The result of procedure (`outcome`, CodeableConcept, 0..1)
+    /// The result of procedure (`outcome`, `CodeableConcept`, 0..1)
     pub outcome: Option<CodeableConcept>,
-    /// Any report resulting from the procedure (`report`, Reference, 0..*)
+    /// Any report resulting from the procedure (`report`, `Reference`, 0..*)
     pub report: Vec<Reference>,
-    /// Complication following the procedure (`complication`, CodeableConcept, 0..*)
+    /// Complication following the procedure (`complication`, `CodeableConcept`, 0..*)
     pub complication: Vec<CodeableConcept>,
-    /// A condition that is a result of the procedure (`complicationDetail`, Reference, 0..*)
+    /// A condition that is a result of the procedure (`complicationDetail`, `Reference`, 0..*)
     pub complication_detail: Vec<Reference>,
-    /// Instructions for follow up (`followUp`, CodeableConcept, 0..*)
+    /// Instructions for follow up (`followUp`, `CodeableConcept`, 0..*)
     pub follow_up: Vec<CodeableConcept>,
-    /// Additional information about the procedure (`note`, Annotation, 0..*)
+    /// Additional information about the procedure (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Manipulated, implanted, or removed device (`focalDevice`, BackboneElement, 0..*)
+    /// Manipulated, implanted, or removed device (`focalDevice`, `BackboneElement`, 0..*)
     pub focal_device: Vec<ProcedureFocalDevice>,
-    /// Items used during procedure (`usedReference`, Reference, 0..*)
+    /// Items used during procedure (`usedReference`, `Reference`, 0..*)
     pub used_reference: Vec<Reference>,
-    /// Coded items used during the procedure (`usedCode`, CodeableConcept, 0..*)
+    /// Coded items used during the procedure (`usedCode`, `CodeableConcept`, 0..*)
     pub used_code: Vec<CodeableConcept>,
 }
 
@@ -207,17 +207,17 @@ impl ToJson for Procedure {
 /// FHIR element `Procedure.performer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProcedurePerformer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of performance (`function`, CodeableConcept, 0..1)
+    /// Type of performance (`function`, `CodeableConcept`, 0..1)
     pub function: Option<CodeableConcept>,
-    /// The reference to the practitioner (`actor`, Reference, 1..1)
+    /// The reference to the practitioner (`actor`, `Reference`, 1..1)
     pub actor: Option<Reference>,
-    /// Organization the device or practitioner was acting for (`onBehalfOf`, Reference, 0..1)
+    /// Organization the device or practitioner was acting for (`onBehalfOf`, `Reference`, 0..1)
     pub on_behalf_of: Option<Reference>,
 }
 
@@ -261,15 +261,15 @@ impl ToJson for ProcedurePerformer {
 /// FHIR element `Procedure.focalDevice`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProcedureFocalDevice {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Kind of change to device (`action`, CodeableConcept, 0..1)
+    /// Kind of change to device (`action`, `CodeableConcept`, 0..1)
     pub action: Option<CodeableConcept>,
-    /// Device that was changed (`manipulated`, Reference, 1..1)
+    /// Device that was changed (`manipulated`, `Reference`, 1..1)
     pub manipulated: Option<Reference>,
 }
 

@@ -14,41 +14,41 @@ use crate::model::*;
 /// FHIR element `Provenance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Provenance {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Target Reference(s) (usually version specific) (`target`, Reference, 1..*)
+    /// Target Reference(s) (usually version specific) (`target`, `Reference`, 1..*)
     pub target: Vec<Reference>,
-    /// When the activity occurred (`occurred`[x], Period | dateTime, 0..1)
+    /// When the activity occurred (`occurred[x]`, `Period | dateTime`, 0..1)
     pub occurred: Option<ProvenanceOccurred>,
-    /// When the activity was recorded / updated (`recorded`, instant, 1..1)
+    /// When the activity was recorded / updated (`recorded`, `instant`, 1..1)
     pub recorded: Option<Primitive<String>>,
-    /// Policy or plan the activity was defined by (`policy`, uri, 0..*)
+    /// Policy or plan the activity was defined by (`policy`, `uri`, 0..*)
     pub policy: Vec<Primitive<String>>,
-    /// Where the activity occurred, if relevant (`location`, Reference, 0..1)
+    /// Where the activity occurred, if relevant (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Reason the activity is occurring (`reason`, CodeableConcept, 0..*)
+    /// Reason the activity is occurring (`reason`, `CodeableConcept`, 0..*)
     pub reason: Vec<CodeableConcept>,
-    /// Activity that occurred (`activity`, CodeableConcept, 0..1)
+    /// Activity that occurred (`activity`, `CodeableConcept`, 0..1)
     pub activity: Option<CodeableConcept>,
-    /// Actor involved (`agent`, BackboneElement, 1..*)
+    /// Actor involved (`agent`, `BackboneElement`, 1..*)
     pub agent: Vec<ProvenanceAgent>,
-    /// An entity used in this activity (`entity`, BackboneElement, 0..*)
+    /// An entity used in this activity (`entity`, `BackboneElement`, 0..*)
     pub entity: Vec<ProvenanceEntity>,
-    /// Signature on target (`signature`, Signature, 0..*)
+    /// Signature on target (`signature`, `Signature`, 0..*)
     pub signature: Vec<Signature>,
 }
 
@@ -134,19 +134,19 @@ impl ToJson for Provenance {
 /// FHIR element `Provenance.agent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProvenanceAgent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// How the agent participated (`type`, CodeableConcept, 0..1)
+    /// How the agent participated (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// What the agents role was (`role`, CodeableConcept, 0..*)
+    /// What the agents role was (`role`, `CodeableConcept`, 0..*)
     pub role: Vec<CodeableConcept>,
-    /// Who participated (`who`, Reference, 1..1)
+    /// Who participated (`who`, `Reference`, 1..1)
     pub who: Option<Reference>,
-    /// Who the agent is representing (`onBehalfOf`, Reference, 0..1)
+    /// Who the agent is representing (`onBehalfOf`, `Reference`, 0..1)
     pub on_behalf_of: Option<Reference>,
 }
 
@@ -192,15 +192,15 @@ impl ToJson for ProvenanceAgent {
 /// FHIR element `Provenance.entity`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProvenanceEntity {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// derivation | revision | quotation | source | removal (`role`, code, 1..1)
+    /// derivation | revision | quotation | source | removal (`role`, `code`, 1..1)
     pub role: Option<Primitive<String>>,
-    /// Identity of entity (`what`, Reference, 1..1)
+    /// Identity of entity (`what`, `Reference`, 1..1)
     pub what: Option<Reference>,
     /// Entity is attributed to this agent (`agent`, 0..*)
     pub agent: Vec<ProvenanceAgent>,

@@ -14,65 +14,65 @@ use crate::model::*;
 /// FHIR element `Questionnaire`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Questionnaire {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this questionnaire, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this questionnaire, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the questionnaire (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the questionnaire (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the questionnaire (`version`, string, 0..1)
+    /// Business version of the questionnaire (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this questionnaire (computer friendly) (`name`, string, 0..1)
+    /// Name for this questionnaire (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this questionnaire (human friendly) (`title`, string, 0..1)
+    /// Name for this questionnaire (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Instantiates protocol or definition (`derivedFrom`, canonical, 0..*)
+    /// Instantiates protocol or definition (`derivedFrom`, `canonical`, 0..*)
     pub derived_from: Vec<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Resource that can be subject of QuestionnaireResponse (`subjectType`, code, 0..*)
+    /// Resource that can be subject of QuestionnaireResponse (`subjectType`, `code`, 0..*)
     pub subject_type: Vec<Primitive<String>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the questionnaire (`description`, markdown, 0..1)
+    /// Natural language description of the questionnaire (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for questionnaire (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for questionnaire (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this questionnaire is defined (`purpose`, markdown, 0..1)
+    /// Why this questionnaire is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the questionnaire was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the questionnaire was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the questionnaire was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the questionnaire was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the questionnaire is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the questionnaire is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// Concept that represents the overall questionnaire (`code`, Coding, 0..*)
+    /// Concept that represents the overall questionnaire (`code`, `Coding`, 0..*)
     pub code: Vec<Coding>,
-    /// Questions and sections within the Questionnaire (`item`, BackboneElement, 0..*)
+    /// Questions and sections within the Questionnaire (`item`, `BackboneElement`, 0..*)
     pub item: Vec<QuestionnaireItem>,
 }
 
@@ -191,41 +191,41 @@ impl ToJson for Questionnaire {
 /// FHIR element `Questionnaire.item`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuestionnaireItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique id for item in questionnaire (`linkId`, string, 1..1)
+    /// Unique id for item in questionnaire (`linkId`, `string`, 1..1)
     pub link_id: Option<Primitive<String>>,
-    /// ElementDefinition - details for the item (`definition`, uri, 0..1)
+    /// ElementDefinition - details for the item (`definition`, `uri`, 0..1)
     pub definition: Option<Primitive<String>>,
-    /// Corresponding concept for this item in a terminology (`code`, Coding, 0..*)
+    /// Corresponding concept for this item in a terminology (`code`, `Coding`, 0..*)
     pub code: Vec<Coding>,
-    /// E.g. "1(a)", "2.5.3" (`prefix`, string, 0..1)
+    /// E.g. "1(a)", "2.5.3" (`prefix`, `string`, 0..1)
     pub prefix: Option<Primitive<String>>,
-    /// Primary text for the item (`text`, string, 0..1)
+    /// Primary text for the item (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
-    /// group | display | boolean | decimal | integer | date | dateTime + (`type`, code, 1..1)
+    /// group | display | boolean | decimal | integer | date | dateTime + (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Only allow data when (`enableWhen`, BackboneElement, 0..*)
+    /// Only allow data when (`enableWhen`, `BackboneElement`, 0..*)
     pub enable_when: Vec<QuestionnaireItemEnableWhen>,
-    /// all | any (`enableBehavior`, code, 0..1)
+    /// all | any (`enableBehavior`, `code`, 0..1)
     pub enable_behavior: Option<Primitive<String>>,
-    /// Whether the item must be included in data results (`required`, boolean, 0..1)
+    /// Whether the item must be included in data results (`required`, `boolean`, 0..1)
     pub required: Option<Primitive<bool>>,
-    /// Whether the item may repeat (`repeats`, boolean, 0..1)
+    /// Whether the item may repeat (`repeats`, `boolean`, 0..1)
     pub repeats: Option<Primitive<bool>>,
-    /// Don't allow human editing (`readOnly`, boolean, 0..1)
+    /// Don't allow human editing (`readOnly`, `boolean`, 0..1)
     pub read_only: Option<Primitive<bool>>,
-    /// No more than this many characters (`maxLength`, integer, 0..1)
+    /// No more than this many characters (`maxLength`, `integer`, 0..1)
     pub max_length: Option<Primitive<i32>>,
-    /// Valueset containing permitted answers (`answerValueSet`, canonical, 0..1)
+    /// Valueset containing permitted answers (`answerValueSet`, `canonical`, 0..1)
     pub answer_value_set: Option<Primitive<String>>,
-    /// Permitted answer (`answerOption`, BackboneElement, 0..*)
+    /// Permitted answer (`answerOption`, `BackboneElement`, 0..*)
     pub answer_option: Vec<QuestionnaireItemAnswerOption>,
-    /// Initial value(s) when item is first rendered (`initial`, BackboneElement, 0..*)
+    /// Initial value(s) when item is first rendered (`initial`, `BackboneElement`, 0..*)
     pub initial: Vec<QuestionnaireItemInitial>,
     /// Nested questionnaire items (`item`, 0..*)
     pub item: Vec<QuestionnaireItem>,
@@ -309,17 +309,17 @@ impl ToJson for QuestionnaireItem {
 /// FHIR element `Questionnaire.item.enableWhen`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuestionnaireItemEnableWhen {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Question that determines whether item is enabled (`question`, string, 1..1)
+    /// Question that determines whether item is enabled (`question`, `string`, 1..1)
     pub question: Option<Primitive<String>>,
-    /// exists | = | != | &gt; | &lt; | &gt;= | &lt;= (`operator`, code, 1..1)
+    /// exists | = | != | &gt; | &lt; | &gt;= | &lt;= (`operator`, `code`, 1..1)
     pub operator: Option<Primitive<String>>,
-    /// Value for question comparison based on operator (`answer`[x], boolean | decimal | integer | date | dateTime | time | string | Coding | Quantity | Reference, 1..1)
+    /// Value for question comparison based on operator (`answer[x]`, `boolean | decimal | integer | date | dateTime | time | string | Coding | Quantity | Reference`, 1..1)
     pub answer: Option<QuestionnaireItemEnableWhenAnswer>,
 }
 
@@ -385,15 +385,15 @@ impl ToJson for QuestionnaireItemEnableWhen {
 /// FHIR element `Questionnaire.item.answerOption`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuestionnaireItemAnswerOption {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Answer value (`value`[x], integer | date | time | string | Coding | Reference, 1..1)
+    /// Answer value (`value[x]`, `integer | date | time | string | Coding | Reference`, 1..1)
     pub value: Option<QuestionnaireItemAnswerOptionValue>,
-    /// Whether option is selected by default (`initialSelected`, boolean, 0..1)
+    /// Whether option is selected by default (`initialSelected`, `boolean`, 0..1)
     pub initial_selected: Option<Primitive<bool>>,
 }
 
@@ -444,13 +444,13 @@ impl ToJson for QuestionnaireItemAnswerOption {
 /// FHIR element `Questionnaire.item.initial`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuestionnaireItemInitial {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Actual value for initializing the question (`value`[x], boolean | decimal | integer | date | dateTime | time | string | uri | Attachment | Coding | Quantity | Reference, 1..1)
+    /// Actual value for initializing the question (`value[x]`, `boolean | decimal | integer | date | dateTime | time | string | uri | Attachment | Coding | Quantity | Reference`, 1..1)
     pub value: Option<QuestionnaireItemInitialValue>,
 }
 

@@ -14,43 +14,43 @@ use crate::model::*;
 /// FHIR element `QuestionnaireResponse`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuestionnaireResponse {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique id for this set of answers (`identifier`, Identifier, 0..1)
+    /// Unique id for this set of answers (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Request fulfilled by this QuestionnaireResponse (`basedOn`, Reference, 0..*)
+    /// Request fulfilled by this QuestionnaireResponse (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Part of this action (`partOf`, Reference, 0..*)
+    /// Part of this action (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// Form being answered (`questionnaire`, canonical, 0..1)
+    /// Form being answered (`questionnaire`, `canonical`, 0..1)
     pub questionnaire: Option<Primitive<String>>,
-    /// in-progress | completed | amended | entered-in-error | stopped (`status`, code, 1..1)
+    /// in-progress | completed | amended | entered-in-error | stopped (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// The subject of the questions (`subject`, Reference, 0..1)
+    /// The subject of the questions (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Encounter created as part of (`encounter`, Reference, 0..1)
+    /// Encounter created as part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Date the answers were gathered (`authored`, dateTime, 0..1)
+    /// Date the answers were gathered (`authored`, `dateTime`, 0..1)
     pub authored: Option<Primitive<String>>,
-    /// Person who received and recorded the answers (`author`, Reference, 0..1)
+    /// Person who received and recorded the answers (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
-    /// The person who answered the questions (`source`, Reference, 0..1)
+    /// The person who answered the questions (`source`, `Reference`, 0..1)
     pub source: Option<Reference>,
-    /// Groups and questions (`item`, BackboneElement, 0..*)
+    /// Groups and questions (`item`, `BackboneElement`, 0..*)
     pub item: Vec<QuestionnaireResponseItem>,
 }
 
@@ -135,19 +135,19 @@ impl ToJson for QuestionnaireResponse {
 /// FHIR element `QuestionnaireResponse.item`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuestionnaireResponseItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Pointer to specific item from Questionnaire (`linkId`, string, 1..1)
+    /// Pointer to specific item from Questionnaire (`linkId`, `string`, 1..1)
     pub link_id: Option<Primitive<String>>,
-    /// ElementDefinition - details for the item (`definition`, uri, 0..1)
+    /// ElementDefinition - details for the item (`definition`, `uri`, 0..1)
     pub definition: Option<Primitive<String>>,
-    /// Name for group or question text (`text`, string, 0..1)
+    /// Name for group or question text (`text`, `string`, 0..1)
     pub text: Option<Primitive<String>>,
-    /// The response(s) to the question (`answer`, BackboneElement, 0..*)
+    /// The response(s) to the question (`answer`, `BackboneElement`, 0..*)
     pub answer: Vec<QuestionnaireResponseItemAnswer>,
     /// Nested questionnaire response items (`item`, 0..*)
     pub item: Vec<QuestionnaireResponseItem>,
@@ -200,13 +200,13 @@ impl ToJson for QuestionnaireResponseItem {
 /// FHIR element `QuestionnaireResponse.item.answer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuestionnaireResponseItemAnswer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Single-valued answer to the question (`value`[x], boolean | decimal | integer | date | dateTime | time | string | uri | Attachment | Coding | Quantity | Reference, 0..1)
+    /// Single-valued answer to the question (`value[x]`, `boolean | decimal | integer | date | dateTime | time | string | uri | Attachment | Coding | Quantity | Reference`, 0..1)
     pub value: Option<QuestionnaireResponseItemAnswerValue>,
     /// Nested groups and questions (`item`, 0..*)
     pub item: Vec<QuestionnaireResponseItem>,

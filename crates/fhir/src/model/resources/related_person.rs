@@ -14,45 +14,45 @@ use crate::model::*;
 /// FHIR element `RelatedPerson`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RelatedPerson {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A human identifier for this person (`identifier`, Identifier, 0..*)
+    /// A human identifier for this person (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Whether this related person's record is in active use (`active`, boolean, 0..1)
+    /// Whether this related person's record is in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// The patient this person is related to (`patient`, Reference, 1..1)
+    /// The patient this person is related to (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// The nature of the relationship (`relationship`, CodeableConcept, 0..*)
+    /// The nature of the relationship (`relationship`, `CodeableConcept`, 0..*)
     pub relationship: Vec<CodeableConcept>,
-    /// A name associated with the person (`name`, HumanName, 0..*)
+    /// A name associated with the person (`name`, `HumanName`, 0..*)
     pub name: Vec<HumanName>,
-    /// A contact detail for the person (`telecom`, ContactPoint, 0..*)
+    /// A contact detail for the person (`telecom`, `ContactPoint`, 0..*)
     pub telecom: Vec<ContactPoint>,
-    /// male | female | other | unknown (`gender`, code, 0..1)
+    /// male | female | other | unknown (`gender`, `code`, 0..1)
     pub gender: Option<Primitive<String>>,
-    /// The date on which the related person was born (`birthDate`, date, 0..1)
+    /// The date on which the related person was born (`birthDate`, `date`, 0..1)
     pub birth_date: Option<Primitive<String>>,
-    /// Address where the related person can be contacted or visited (`address`, Address, 0..*)
+    /// Address where the related person can be contacted or visited (`address`, `Address`, 0..*)
     pub address: Vec<Address>,
-    /// Image of the person (`photo`, Attachment, 0..*)
+    /// Image of the person (`photo`, `Attachment`, 0..*)
     pub photo: Vec<Attachment>,
-    /// Period of time that this relationship is considered valid (`period`, Period, 0..1)
+    /// Period of time that this relationship is considered valid (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// A language which may be used to communicate with about the patient's health (`communication`, BackboneElement, 0..*)
+    /// A language which may be used to communicate with about the patient's health (`communication`, `BackboneElement`, 0..*)
     pub communication: Vec<RelatedPersonCommunication>,
 }
 
@@ -139,15 +139,15 @@ impl ToJson for RelatedPerson {
 /// FHIR element `RelatedPerson.communication`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RelatedPersonCommunication {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The language which can be used to communicate with the patient about his or her health (`language`, CodeableConcept, 1..1)
+    /// The language which can be used to communicate with the patient about his or her health (`language`, `CodeableConcept`, 1..1)
     pub language: Option<CodeableConcept>,
-    /// Language preference indicator (`preferred`, boolean, 0..1)
+    /// Language preference indicator (`preferred`, `boolean`, 0..1)
     pub preferred: Option<Primitive<bool>>,
 }
 

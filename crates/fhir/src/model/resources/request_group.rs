@@ -14,57 +14,57 @@ use crate::model::*;
 /// FHIR element `RequestGroup`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestGroup {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier (`identifier`, Identifier, 0..*)
+    /// Business identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, canonical, 0..*)
+    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, `canonical`, 0..*)
     pub instantiates_canonical: Vec<Primitive<String>>,
-    /// Instantiates external protocol or definition (`instantiatesUri`, uri, 0..*)
+    /// Instantiates external protocol or definition (`instantiatesUri`, `uri`, 0..*)
     pub instantiates_uri: Vec<Primitive<String>>,
-    /// Fulfills plan, proposal, or order (`basedOn`, Reference, 0..*)
+    /// Fulfills plan, proposal, or order (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Request(s) replaced by this request (`replaces`, Reference, 0..*)
+    /// Request(s) replaced by this request (`replaces`, `Reference`, 0..*)
     pub replaces: Vec<Reference>,
-    /// Composite request this is part of (`groupIdentifier`, Identifier, 0..1)
+    /// Composite request this is part of (`groupIdentifier`, `Identifier`, 0..1)
     pub group_identifier: Option<Identifier>,
-    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, code, 1..1)
+    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// proposal | plan | directive | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, code, 1..1)
+    /// proposal | plan | directive | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, `code`, 1..1)
     pub intent: Option<Primitive<String>>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// What's being requested/ordered (`code`, CodeableConcept, 0..1)
+    /// What's being requested/ordered (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Who the request group is about (`subject`, Reference, 0..1)
+    /// Who the request group is about (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// Created as part of (`encounter`, Reference, 0..1)
+    /// Created as part of (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When the request group was authored (`authoredOn`, dateTime, 0..1)
+    /// When the request group was authored (`authoredOn`, `dateTime`, 0..1)
     pub authored_on: Option<Primitive<String>>,
-    /// Device or practitioner that authored the request group (`author`, Reference, 0..1)
+    /// Device or practitioner that authored the request group (`author`, `Reference`, 0..1)
     pub author: Option<Reference>,
-    /// Why the request group is needed (`reasonCode`, CodeableConcept, 0..*)
+    /// Why the request group is needed (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why the request group is needed (`reasonReference`, Reference, 0..*)
+    /// Why the request group is needed (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Additional notes about the response (`note`, Annotation, 0..*)
+    /// Additional notes about the response (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Proposed actions, if any (`action`, BackboneElement, 0..*)
+    /// Proposed actions, if any (`action`, `BackboneElement`, 0..*)
     pub action: Vec<RequestGroupAction>,
 }
 
@@ -167,47 +167,47 @@ impl ToJson for RequestGroup {
 /// FHIR element `RequestGroup.action`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestGroupAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// User-visible prefix for the action (e.g. 1. or A.) (`prefix`, string, 0..1)
+    /// User-visible prefix for the action (e.g. 1. or A.) (`prefix`, `string`, 0..1)
     pub prefix: Option<Primitive<String>>,
-    /// User-visible title (`title`, string, 0..1)
+    /// User-visible title (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Short description of the action (`description`, string, 0..1)
+    /// Short description of the action (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Static text equivalent of the action, used if the dynamic aspects cannot be interpreted by the receiving system (`textEquivalent`, string, 0..1)
+    /// Static text equivalent of the action, used if the dynamic aspects cannot be interpreted by the receiving system (`textEquivalent`, `string`, 0..1)
     pub text_equivalent: Option<Primitive<String>>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// Code representing the meaning of the action or sub-actions (`code`, CodeableConcept, 0..*)
+    /// Code representing the meaning of the action or sub-actions (`code`, `CodeableConcept`, 0..*)
     pub code: Vec<CodeableConcept>,
-    /// Supporting documentation for the intended performer of the action (`documentation`, RelatedArtifact, 0..*)
+    /// Supporting documentation for the intended performer of the action (`documentation`, `RelatedArtifact`, 0..*)
     pub documentation: Vec<RelatedArtifact>,
-    /// Whether or not the action is applicable (`condition`, BackboneElement, 0..*)
+    /// Whether or not the action is applicable (`condition`, `BackboneElement`, 0..*)
     pub condition: Vec<RequestGroupActionCondition>,
-    /// Relationship to another action (`relatedAction`, BackboneElement, 0..*)
+    /// Relationship to another action (`relatedAction`, `BackboneElement`, 0..*)
     pub related_action: Vec<RequestGroupActionRelatedAction>,
-    /// When the action should take place (`timing`[x], dateTime | Age | Period | Duration | Range | Timing, 0..1)
+    /// When the action should take place (`timing[x]`, `dateTime | Age | Period | Duration | Range | Timing`, 0..1)
     pub timing: Option<RequestGroupActionTiming>,
-    /// Who should perform the action (`participant`, Reference, 0..*)
+    /// Who should perform the action (`participant`, `Reference`, 0..*)
     pub participant: Vec<Reference>,
-    /// create | update | remove | fire-event (`type`, CodeableConcept, 0..1)
+    /// create | update | remove | fire-event (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// visual-group | logical-group | sentence-group (`groupingBehavior`, code, 0..1)
+    /// visual-group | logical-group | sentence-group (`groupingBehavior`, `code`, 0..1)
     pub grouping_behavior: Option<Primitive<String>>,
-    /// any | all | all-or-none | exactly-one | at-most-one | one-or-more (`selectionBehavior`, code, 0..1)
+    /// any | all | all-or-none | exactly-one | at-most-one | one-or-more (`selectionBehavior`, `code`, 0..1)
     pub selection_behavior: Option<Primitive<String>>,
-    /// must | could | must-unless-documented (`requiredBehavior`, code, 0..1)
+    /// must | could | must-unless-documented (`requiredBehavior`, `code`, 0..1)
     pub required_behavior: Option<Primitive<String>>,
-    /// yes | no (`precheckBehavior`, code, 0..1)
+    /// yes | no (`precheckBehavior`, `code`, 0..1)
     pub precheck_behavior: Option<Primitive<String>>,
-    /// single | multiple (`cardinalityBehavior`, code, 0..1)
+    /// single | multiple (`cardinalityBehavior`, `code`, 0..1)
     pub cardinality_behavior: Option<Primitive<String>>,
-    /// The target of the action (`resource`, Reference, 0..1)
+    /// The target of the action (`resource`, `Reference`, 0..1)
     pub resource: Option<Reference>,
     /// Sub action (`action`, 0..*)
     pub action: Vec<RequestGroupAction>,
@@ -297,15 +297,15 @@ impl ToJson for RequestGroupAction {
 /// FHIR element `RequestGroup.action.condition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestGroupActionCondition {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// applicability | start | stop (`kind`, code, 1..1)
+    /// applicability | start | stop (`kind`, `code`, 1..1)
     pub kind: Option<Primitive<String>>,
-    /// Boolean-valued expression (`expression`, Expression, 0..1)
+    /// Boolean-valued expression (`expression`, `Expression`, 0..1)
     pub expression: Option<Expression>,
 }
 
@@ -348,17 +348,17 @@ impl ToJson for RequestGroupActionCondition {
 /// FHIR element `RequestGroup.action.relatedAction`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestGroupActionRelatedAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// What action this is related to (`actionId`, id, 1..1)
+    /// What action this is related to (`actionId`, `id`, 1..1)
     pub action_id: Option<Primitive<String>>,
-    /// before-start | before | before-end | concurrent-with-start | concurrent | concurrent-with-end | after-start | after | after-end (`relationship`, code, 1..1)
+    /// before-start | before | before-end | concurrent-with-start | concurrent | concurrent-with-end | after-start | after | after-end (`relationship`, `code`, 1..1)
     pub relationship: Option<Primitive<String>>,
-    /// Time offset for the relationship (`offset`[x], Duration | Range, 0..1)
+    /// Time offset for the relationship (`offset[x]`, `Duration | Range`, 0..1)
     pub offset: Option<RequestGroupActionRelatedActionOffset>,
 }
 

@@ -14,87 +14,87 @@ use crate::model::*;
 /// FHIR element `ResearchElementDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchElementDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this research element definition, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this research element definition, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the research element definition (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the research element definition (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the research element definition (`version`, string, 0..1)
+    /// Business version of the research element definition (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this research element definition (computer friendly) (`name`, string, 0..1)
+    /// Name for this research element definition (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this research element definition (human friendly) (`title`, string, 0..1)
+    /// Name for this research element definition (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Title for use in informal contexts (`shortTitle`, string, 0..1)
+    /// Title for use in informal contexts (`shortTitle`, `string`, 0..1)
     pub short_title: Option<Primitive<String>>,
-    /// Subordinate title of the ResearchElementDefinition (`subtitle`, string, 0..1)
+    /// Subordinate title of the ResearchElementDefinition (`subtitle`, `string`, 0..1)
     pub subtitle: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// E.g. Patient, Practitioner, RelatedPerson, Organization, Location, Device (`subject`[x], CodeableConcept | Reference, 0..1)
+    /// E.g. Patient, Practitioner, RelatedPerson, Organization, Location, Device (`subject[x]`, `CodeableConcept | Reference`, 0..1)
     pub subject: Option<ResearchElementDefinitionSubject>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the research element definition (`description`, markdown, 0..1)
+    /// Natural language description of the research element definition (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Used for footnotes or explanatory notes (`comment`, string, 0..*)
+    /// Used for footnotes or explanatory notes (`comment`, `string`, 0..*)
     pub comment: Vec<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for research element definition (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for research element definition (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this research element definition is defined (`purpose`, markdown, 0..1)
+    /// Why this research element definition is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Describes the clinical usage of the ResearchElementDefinition (`usage`, string, 0..1)
+    /// Describes the clinical usage of the ResearchElementDefinition (`usage`, `string`, 0..1)
     pub usage: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the research element definition was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the research element definition was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the research element definition was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the research element definition was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the research element definition is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the research element definition is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// The category of the ResearchElementDefinition, such as Education, Treatment, Assessment, etc. (`topic`, CodeableConcept, 0..*)
+    /// The category of the ResearchElementDefinition, such as Education, Treatment, Assessment, etc. (`topic`, `CodeableConcept`, 0..*)
     pub topic: Vec<CodeableConcept>,
-    /// Who authored the content (`author`, ContactDetail, 0..*)
+    /// Who authored the content (`author`, `ContactDetail`, 0..*)
     pub author: Vec<ContactDetail>,
-    /// Who edited the content (`editor`, ContactDetail, 0..*)
+    /// Who edited the content (`editor`, `ContactDetail`, 0..*)
     pub editor: Vec<ContactDetail>,
-    /// Who reviewed the content (`reviewer`, ContactDetail, 0..*)
+    /// Who reviewed the content (`reviewer`, `ContactDetail`, 0..*)
     pub reviewer: Vec<ContactDetail>,
-    /// Who endorsed the content (`endorser`, ContactDetail, 0..*)
+    /// Who endorsed the content (`endorser`, `ContactDetail`, 0..*)
     pub endorser: Vec<ContactDetail>,
-    /// Additional documentation, citations, etc. (`relatedArtifact`, RelatedArtifact, 0..*)
+    /// Additional documentation, citations, etc. (`relatedArtifact`, `RelatedArtifact`, 0..*)
     pub related_artifact: Vec<RelatedArtifact>,
-    /// Logic used by the ResearchElementDefinition (`library`, canonical, 0..*)
+    /// Logic used by the ResearchElementDefinition (`library`, `canonical`, 0..*)
     pub library: Vec<Primitive<String>>,
-    /// population | exposure | outcome (`type`, code, 1..1)
+    /// population | exposure | outcome (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// dichotomous | continuous | descriptive (`variableType`, code, 0..1)
+    /// dichotomous | continuous | descriptive (`variableType`, `code`, 0..1)
     pub variable_type: Option<Primitive<String>>,
-    /// What defines the members of the research element (`characteristic`, BackboneElement, 1..*)
+    /// What defines the members of the research element (`characteristic`, `BackboneElement`, 1..*)
     pub characteristic: Vec<ResearchElementDefinitionCharacteristic>,
 }
 
@@ -248,35 +248,35 @@ impl ToJson for ResearchElementDefinition {
 /// FHIR element `ResearchElementDefinition.characteristic`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchElementDefinitionCharacteristic {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// What code or expression defines members? (`definition`[x], CodeableConcept | canonical | Expression | DataRequirement, 1..1)
+    /// What code or expression defines members? (`definition[x]`, `CodeableConcept | canonical | Expression | DataRequirement`, 1..1)
     pub definition: Option<ResearchElementDefinitionCharacteristicDefinition>,
-    /// What code/value pairs define members? (`usageContext`, UsageContext, 0..*)
+    /// What code/value pairs define members? (`usageContext`, `UsageContext`, 0..*)
     pub usage_context: Vec<UsageContext>,
-    /// Whether the characteristic includes or excludes members (`exclude`, boolean, 0..1)
+    /// Whether the characteristic includes or excludes members (`exclude`, `boolean`, 0..1)
     pub exclude: Option<Primitive<bool>>,
-    /// What unit is the outcome described in? (`unitOfMeasure`, CodeableConcept, 0..1)
+    /// What unit is the outcome described in? (`unitOfMeasure`, `CodeableConcept`, 0..1)
     pub unit_of_measure: Option<CodeableConcept>,
-    /// What time period does the study cover (`studyEffectiveDescription`, string, 0..1)
+    /// What time period does the study cover (`studyEffectiveDescription`, `string`, 0..1)
     pub study_effective_description: Option<Primitive<String>>,
-    /// What time period does the study cover (`studyEffective`[x], dateTime | Period | Duration | Timing, 0..1)
+    /// What time period does the study cover (`studyEffective[x]`, `dateTime | Period | Duration | Timing`, 0..1)
     pub study_effective: Option<ResearchElementDefinitionCharacteristicStudyEffective>,
-    /// Observation time from study start (`studyEffectiveTimeFromStart`, Duration, 0..1)
+    /// Observation time from study start (`studyEffectiveTimeFromStart`, `Duration`, 0..1)
     pub study_effective_time_from_start: Option<Duration>,
-    /// mean | median | mean-of-mean | mean-of-median | median-of-mean | median-of-median (`studyEffectiveGroupMeasure`, code, 0..1)
+    /// mean | median | mean-of-mean | mean-of-median | median-of-mean | median-of-median (`studyEffectiveGroupMeasure`, `code`, 0..1)
     pub study_effective_group_measure: Option<Primitive<String>>,
-    /// What time period do participants cover (`participantEffectiveDescription`, string, 0..1)
+    /// What time period do participants cover (`participantEffectiveDescription`, `string`, 0..1)
     pub participant_effective_description: Option<Primitive<String>>,
-    /// What time period do participants cover (`participantEffective`[x], dateTime | Period | Duration | Timing, 0..1)
+    /// What time period do participants cover (`participantEffective[x]`, `dateTime | Period | Duration | Timing`, 0..1)
     pub participant_effective: Option<ResearchElementDefinitionCharacteristicParticipantEffective>,
-    /// Observation time from study start (`participantEffectiveTimeFromStart`, Duration, 0..1)
+    /// Observation time from study start (`participantEffectiveTimeFromStart`, `Duration`, 0..1)
     pub participant_effective_time_from_start: Option<Duration>,
-    /// mean | median | mean-of-mean | mean-of-median | median-of-mean | median-of-median (`participantEffectiveGroupMeasure`, code, 0..1)
+    /// mean | median | mean-of-mean | mean-of-median | median-of-mean | median-of-median (`participantEffectiveGroupMeasure`, `code`, 0..1)
     pub participant_effective_group_measure: Option<Primitive<String>>,
 }
 

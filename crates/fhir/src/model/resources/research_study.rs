@@ -14,95 +14,95 @@ use crate::model::*;
 /// FHIR element `ResearchStudy`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchStudy {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for study (`identifier`, Identifier, 0..*)
+    /// Business Identifier for study (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Name for this study (computer friendly) (`name`, string, 0..1)
+    /// Name for this study (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Human readable name of the study (`title`, string, 0..1)
+    /// Human readable name of the study (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// Additional names for the study (`label`, BackboneElement, 0..*)
+    /// Additional names for the study (`label`, `BackboneElement`, 0..*)
     pub label: Vec<ResearchStudyLabel>,
-    /// Steps followed in executing study (`protocol`, Reference, 0..*)
+    /// Steps followed in executing study (`protocol`, `Reference`, 0..*)
     pub protocol: Vec<Reference>,
-    /// Part of larger study (`partOf`, Reference, 0..*)
+    /// Part of larger study (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// active | administratively-completed | approved | closed-to-accrual | closed-to-accrual-and-intervention | completed | disapproved | in-review | temporarily-closed-to-accrual | temporarily-closed-to-accrual-and-intervention | withdrawn (`status`, code, 1..1)
+    /// active | administratively-completed | approved | closed-to-accrual | closed-to-accrual-and-intervention | completed | disapproved | in-review | temporarily-closed-to-accrual | temporarily-closed-to-accrual-and-intervention | withdrawn (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// treatment | prevention | diagnostic | supportive-care | screening | health-services-research | basic-science | device-feasibility (`primaryPurposeType`, CodeableConcept, 0..1)
+    /// treatment | prevention | diagnostic | supportive-care | screening | health-services-research | basic-science | device-feasibility (`primaryPurposeType`, `CodeableConcept`, 0..1)
     pub primary_purpose_type: Option<CodeableConcept>,
-    /// n-a | early-phase-1 | phase-1 | phase-1-phase-2 | phase-2 | phase-2-phase-3 | phase-3 | phase-4 (`phase`, CodeableConcept, 0..1)
+    /// n-a | early-phase-1 | phase-1 | phase-1-phase-2 | phase-2 | phase-2-phase-3 | phase-3 | phase-4 (`phase`, `CodeableConcept`, 0..1)
     pub phase: Option<CodeableConcept>,
-    /// Classifications of the study design characteristics (`studyDesign`, CodeableConcept, 0..*)
+    /// Classifications of the study design characteristics (`studyDesign`, `CodeableConcept`, 0..*)
     pub study_design: Vec<CodeableConcept>,
-    /// Classifications for the study (`category`, CodeableConcept, 0..*)
+    /// Classifications for the study (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// Drugs, devices, etc. under study (`focus`, CodeableConcept, 0..*)
+    /// Drugs, devices, etc. under study (`focus`, `CodeableConcept`, 0..*)
     pub focus: Vec<CodeableConcept>,
-    /// Condition being studied (`condition`, CodeableConcept, 0..*)
+    /// Condition being studied (`condition`, `CodeableConcept`, 0..*)
     pub condition: Vec<CodeableConcept>,
-    /// Contact details for the study (`contact`, ContactDetail, 0..*)
+    /// Contact details for the study (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// References, URLs, and attachments (`relatedArtifact`, RelatedArtifact, 0..*)
+    /// References, URLs, and attachments (`relatedArtifact`, `RelatedArtifact`, 0..*)
     pub related_artifact: Vec<RelatedArtifact>,
-    /// Used to search for the study (`keyword`, CodeableConcept, 0..*)
+    /// Used to search for the study (`keyword`, `CodeableConcept`, 0..*)
     pub keyword: Vec<CodeableConcept>,
-    /// Geographic region(s) for study (`location`, CodeableConcept, 0..*)
+    /// Geographic region(s) for study (`location`, `CodeableConcept`, 0..*)
     pub location: Vec<CodeableConcept>,
-    /// Geographic area for the study (`region`, CodeableConcept, 0..*)
+    /// Geographic area for the study (`region`, `CodeableConcept`, 0..*)
     pub region: Vec<CodeableConcept>,
-    /// Brief text explaining the study (`descriptionSummary`, markdown, 0..1)
+    /// Brief text explaining the study (`descriptionSummary`, `markdown`, 0..1)
     pub description_summary: Option<Primitive<String>>,
-    /// Detailed narrative of the study (`description`, markdown, 0..1)
+    /// Detailed narrative of the study (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Inclusion & exclusion criteria (`enrollment`, Reference, 0..*)
+    /// Inclusion & exclusion criteria (`enrollment`, `Reference`, 0..*)
     pub enrollment: Vec<Reference>,
-    /// When the study began and ended (`period`, Period, 0..1)
+    /// When the study began and ended (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Organization that initiates and is legally responsible for the study (`sponsor`, Reference, 0..1)
+    /// Organization that initiates and is legally responsible for the study (`sponsor`, `Reference`, 0..1)
     pub sponsor: Option<Reference>,
-    /// Researcher who oversees multiple aspects of the study (`principalInvestigator`, Reference, 0..1)
+    /// Researcher who oversees multiple aspects of the study (`principalInvestigator`, `Reference`, 0..1)
     pub principal_investigator: Option<Reference>,
-    /// Facility where study activities are conducted (`site`, Reference, 0..*)
+    /// Facility where study activities are conducted (`site`, `Reference`, 0..*)
     pub site: Vec<Reference>,
-    /// accrual-goal-met | closed-due-to-toxicity | closed-due-to-lack-of-study-progress | temporarily-closed-per-study-design (`reasonStopped`, CodeableConcept, 0..1)
+    /// accrual-goal-met | closed-due-to-toxicity | closed-due-to-lack-of-study-progress | temporarily-closed-per-study-design (`reasonStopped`, `CodeableConcept`, 0..1)
     pub reason_stopped: Option<CodeableConcept>,
-    /// Comments made about the study (`note`, Annotation, 0..*)
+    /// Comments made about the study (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Defined path through the study for a subject (`arm`, BackboneElement, 0..*)
+    /// Defined path through the study for a subject (`arm`, `BackboneElement`, 0..*)
     pub arm: Vec<ResearchStudyArm>,
-    /// Classification for the study (`classifier`, CodeableConcept, 0..*)
+    /// Classification for the study (`classifier`, `CodeableConcept`, 0..*)
     pub classifier: Vec<CodeableConcept>,
-    /// Sponsors, collaborators, and other parties (`associatedParty`, BackboneElement, 0..*)
+    /// Sponsors, collaborators, and other parties (`associatedParty`, `BackboneElement`, 0..*)
     pub associated_party: Vec<ResearchStudyAssociatedParty>,
-    /// Status of study with time for that status (`progressStatus`, BackboneElement, 0..*)
+    /// Status of study with time for that status (`progressStatus`, `BackboneElement`, 0..*)
     pub progress_status: Vec<ResearchStudyProgressStatus>,
-    /// accrual-goal-met | closed-due-to-toxicity | closed-due-to-lack-of-study-progress | temporarily-closed-per-study-design (`whyStopped`, CodeableConcept, 0..1)
+    /// accrual-goal-met | closed-due-to-toxicity | closed-due-to-lack-of-study-progress | temporarily-closed-per-study-design (`whyStopped`, `CodeableConcept`, 0..1)
     pub why_stopped: Option<CodeableConcept>,
-    /// Target or actual group of participants enrolled in study (`recruitment`, BackboneElement, 0..1)
+    /// Target or actual group of participants enrolled in study (`recruitment`, `BackboneElement`, 0..1)
     pub recruitment: Option<ResearchStudyRecruitment>,
-    /// Defined path through the study for a subject (`comparisonGroup`, BackboneElement, 0..*)
+    /// Defined path through the study for a subject (`comparisonGroup`, `BackboneElement`, 0..*)
     pub comparison_group: Vec<ResearchStudyComparisonGroup>,
-    /// A goal for the study (`objective`, BackboneElement, 0..*)
+    /// A goal for the study (`objective`, `BackboneElement`, 0..*)
     pub objective: Vec<ResearchStudyObjective>,
-    /// A variable measured during the study (`outcomeMeasure`, BackboneElement, 0..*)
+    /// A variable measured during the study (`outcomeMeasure`, `BackboneElement`, 0..*)
     pub outcome_measure: Vec<ResearchStudyOutcomeMeasure>,
-    /// Link to results generated during the study (`result`, Reference, 0..*)
+    /// Link to results generated during the study (`result`, `Reference`, 0..*)
     pub result: Vec<Reference>,
 }
 
@@ -241,15 +241,15 @@ impl ToJson for ResearchStudy {
 /// FHIR element `ResearchStudy.label`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchStudyLabel {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// primary | official | scientific | plain-language | subtitle | short-title | acronym | earlier-title | language | auto-translated | human-use | machine-use | duplicate-uid (`type`, CodeableConcept, 0..1)
+    /// primary | official | scientific | plain-language | subtitle | short-title | acronym | earlier-title | language | auto-translated | human-use | machine-use | duplicate-uid (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The name (`value`, string, 0..1)
+    /// The name (`value`, `string`, 0..1)
     pub value: Option<Primitive<String>>,
 }
 
@@ -291,17 +291,17 @@ impl ToJson for ResearchStudyLabel {
 /// FHIR element `ResearchStudy.arm`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchStudyArm {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Label for study arm (`name`, string, 1..1)
+    /// Label for study arm (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Categorization of study arm (`type`, CodeableConcept, 0..1)
+    /// Categorization of study arm (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Short explanation of study path (`description`, string, 0..1)
+    /// Short explanation of study path (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
 }
 
@@ -347,21 +347,21 @@ impl ToJson for ResearchStudyArm {
 /// FHIR element `ResearchStudy.associatedParty`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchStudyAssociatedParty {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name of associated party (`name`, string, 0..1)
+    /// Name of associated party (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// sponsor | lead-sponsor | sponsor-investigator | primary-investigator | collaborator | funding-source | general-contact | recruitment-contact | sub-investigator | study-director | study-chair (`role`, CodeableConcept, 1..1)
+    /// sponsor | lead-sponsor | sponsor-investigator | primary-investigator | collaborator | funding-source | general-contact | recruitment-contact | sub-investigator | study-director | study-chair (`role`, `CodeableConcept`, 1..1)
     pub role: Option<CodeableConcept>,
-    /// When active in the role (`period`, Period, 0..*)
+    /// When active in the role (`period`, `Period`, 0..*)
     pub period: Vec<Period>,
-    /// nih | fda | government | nonprofit | academic | industry (`classifier`, CodeableConcept, 0..*)
+    /// nih | fda | government | nonprofit | academic | industry (`classifier`, `CodeableConcept`, 0..*)
     pub classifier: Vec<CodeableConcept>,
-    /// Individual or organization associated with study (use practitionerRole to specify their organisation) (`party`, Reference, 0..1)
+    /// Individual or organization associated with study (use practitionerRole to specify their organisation) (`party`, `Reference`, 0..1)
     pub party: Option<Reference>,
 }
 
@@ -410,17 +410,17 @@ impl ToJson for ResearchStudyAssociatedParty {
 /// FHIR element `ResearchStudy.progressStatus`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchStudyProgressStatus {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Label for status or state (e.g. recruitment status) (`state`, CodeableConcept, 1..1)
+    /// Label for status or state (e.g. recruitment status) (`state`, `CodeableConcept`, 1..1)
     pub state: Option<CodeableConcept>,
-    /// Actual if true else anticipated (`actual`, boolean, 0..1)
+    /// Actual if true else anticipated (`actual`, `boolean`, 0..1)
     pub actual: Option<Primitive<bool>>,
-    /// Date range (`period`, Period, 0..1)
+    /// Date range (`period`, `Period`, 0..1)
     pub period: Option<Period>,
 }
 
@@ -465,19 +465,19 @@ impl ToJson for ResearchStudyProgressStatus {
 /// FHIR element `ResearchStudy.recruitment`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchStudyRecruitment {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Estimated total number of participants to be enrolled (`targetNumber`, unsignedInt, 0..1)
+    /// Estimated total number of participants to be enrolled (`targetNumber`, `unsignedInt`, 0..1)
     pub target_number: Option<Primitive<u32>>,
-    /// Actual total number of participants enrolled in study (`actualNumber`, unsignedInt, 0..1)
+    /// Actual total number of participants enrolled in study (`actualNumber`, `unsignedInt`, 0..1)
     pub actual_number: Option<Primitive<u32>>,
-    /// Inclusion and exclusion criteria (`eligibility`, Reference, 0..1)
+    /// Inclusion and exclusion criteria (`eligibility`, `Reference`, 0..1)
     pub eligibility: Option<Reference>,
-    /// Group of participants who were enrolled in study (`actualGroup`, Reference, 0..1)
+    /// Group of participants who were enrolled in study (`actualGroup`, `Reference`, 0..1)
     pub actual_group: Option<Reference>,
 }
 
@@ -524,23 +524,23 @@ impl ToJson for ResearchStudyRecruitment {
 /// FHIR element `ResearchStudy.comparisonGroup`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchStudyComparisonGroup {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Allows the comparisonGroup for the study and the comparisonGroup for the subject to be linked easily (`linkId`, id, 0..1)
+    /// Allows the comparisonGroup for the study and the comparisonGroup for the subject to be linked easily (`linkId`, `id`, 0..1)
     pub link_id: Option<Primitive<String>>,
-    /// Label for study comparisonGroup (`name`, string, 1..1)
+    /// Label for study comparisonGroup (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Categorization of study comparisonGroup (`type`, CodeableConcept, 0..1)
+    /// Categorization of study comparisonGroup (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Short explanation of study path (`description`, markdown, 0..1)
+    /// Short explanation of study path (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Interventions or exposures in this comparisonGroup or cohort (`intendedExposure`, Reference, 0..*)
+    /// Interventions or exposures in this comparisonGroup or cohort (`intendedExposure`, `Reference`, 0..*)
     pub intended_exposure: Vec<Reference>,
-    /// Group of participants who were enrolled in study comparisonGroup (`observedGroup`, Reference, 0..1)
+    /// Group of participants who were enrolled in study comparisonGroup (`observedGroup`, `Reference`, 0..1)
     pub observed_group: Option<Reference>,
 }
 
@@ -593,17 +593,17 @@ impl ToJson for ResearchStudyComparisonGroup {
 /// FHIR element `ResearchStudy.objective`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchStudyObjective {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Label for the objective (`name`, string, 0..1)
+    /// Label for the objective (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// primary | secondary | exploratory (`type`, CodeableConcept, 0..1)
+    /// primary | secondary | exploratory (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Description of the objective (`description`, markdown, 0..1)
+    /// Description of the objective (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
 }
 
@@ -648,19 +648,19 @@ impl ToJson for ResearchStudyObjective {
 /// FHIR element `ResearchStudy.outcomeMeasure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchStudyOutcomeMeasure {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Label for the outcome (`name`, string, 0..1)
+    /// Label for the outcome (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// primary | secondary | exploratory (`type`, CodeableConcept, 0..*)
+    /// primary | secondary | exploratory (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Description of the outcome (`description`, markdown, 0..1)
+    /// Description of the outcome (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Structured outcome definition (`reference`, Reference, 0..1)
+    /// Structured outcome definition (`reference`, `Reference`, 0..1)
     pub reference: Option<Reference>,
 }
 

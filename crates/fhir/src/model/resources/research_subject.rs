@@ -14,37 +14,37 @@ use crate::model::*;
 /// FHIR element `ResearchSubject`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResearchSubject {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for research subject in a study (`identifier`, Identifier, 0..*)
+    /// Business Identifier for research subject in a study (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// candidate | eligible | follow-up | ineligible | not-registered | off-study | on-study | on-study-intervention | on-study-observation | pending-on-study | potential-candidate | screening | withdrawn (`status`, code, 1..1)
+    /// candidate | eligible | follow-up | ineligible | not-registered | off-study | on-study | on-study-intervention | on-study-observation | pending-on-study | potential-candidate | screening | withdrawn (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Start and end of participation (`period`, Period, 0..1)
+    /// Start and end of participation (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// Study subject is part of (`study`, Reference, 1..1)
+    /// Study subject is part of (`study`, `Reference`, 1..1)
     pub study: Option<Reference>,
-    /// Who is part of study (`individual`, Reference, 1..1)
+    /// Who is part of study (`individual`, `Reference`, 1..1)
     pub individual: Option<Reference>,
-    /// What path should be followed (`assignedArm`, string, 0..1)
+    /// What path should be followed (`assignedArm`, `string`, 0..1)
     pub assigned_arm: Option<Primitive<String>>,
-    /// What path was followed (`actualArm`, string, 0..1)
+    /// What path was followed (`actualArm`, `string`, 0..1)
     pub actual_arm: Option<Primitive<String>>,
-    /// Agreement to participate in study (`consent`, Reference, 0..1)
+    /// Agreement to participate in study (`consent`, `Reference`, 0..1)
     pub consent: Option<Reference>,
 }
 

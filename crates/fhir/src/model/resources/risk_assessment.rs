@@ -14,55 +14,55 @@ use crate::model::*;
 /// FHIR element `RiskAssessment`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskAssessment {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique identifier for the assessment (`identifier`, Identifier, 0..*)
+    /// Unique identifier for the assessment (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Request fulfilled by this assessment (`basedOn`, Reference, 0..1)
+    /// Request fulfilled by this assessment (`basedOn`, `Reference`, 0..1)
     pub based_on: Option<Reference>,
-    /// Part of this occurrence (`parent`, Reference, 0..1)
+    /// Part of this occurrence (`parent`, `Reference`, 0..1)
     pub parent: Option<Reference>,
-    /// registered | preliminary | final | amended + (`status`, code, 1..1)
+    /// registered | preliminary | final | amended + (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Evaluation mechanism (`method`, CodeableConcept, 0..1)
+    /// Evaluation mechanism (`method`, `CodeableConcept`, 0..1)
     pub method: Option<CodeableConcept>,
-    /// Type of assessment (`code`, CodeableConcept, 0..1)
+    /// Type of assessment (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Who/what does assessment apply to? (`subject`, Reference, 1..1)
+    /// Who/what does assessment apply to? (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Where was assessment performed? (`encounter`, Reference, 0..1)
+    /// Where was assessment performed? (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When was assessment made? (`occurrence`[x], dateTime | Period, 0..1)
+    /// When was assessment made? (`occurrence[x]`, `dateTime | Period`, 0..1)
     pub occurrence: Option<RiskAssessmentOccurrence>,
-    /// Condition assessed (`condition`, Reference, 0..1)
+    /// Condition assessed (`condition`, `Reference`, 0..1)
     pub condition: Option<Reference>,
-    /// Who did assessment? (`performer`, Reference, 0..1)
+    /// Who did assessment? (`performer`, `Reference`, 0..1)
     pub performer: Option<Reference>,
-    /// Why the assessment was necessary? (`reasonCode`, CodeableConcept, 0..*)
+    /// Why the assessment was necessary? (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Why the assessment was necessary? (`reasonReference`, Reference, 0..*)
+    /// Why the assessment was necessary? (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Information used in assessment (`basis`, Reference, 0..*)
+    /// Information used in assessment (`basis`, `Reference`, 0..*)
     pub basis: Vec<Reference>,
-    /// Outcome predicted (`prediction`, BackboneElement, 0..*)
+    /// Outcome predicted (`prediction`, `BackboneElement`, 0..*)
     pub prediction: Vec<RiskAssessmentPrediction>,
-    /// How to reduce risk (`mitigation`, string, 0..1)
+    /// How to reduce risk (`mitigation`, `string`, 0..1)
     pub mitigation: Option<Primitive<String>>,
-    /// Comments on the risk assessment (`note`, Annotation, 0..*)
+    /// Comments on the risk assessment (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -161,23 +161,23 @@ impl ToJson for RiskAssessment {
 /// FHIR element `RiskAssessment.prediction`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskAssessmentPrediction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Possible outcome for the subject (`outcome`, CodeableConcept, 0..1)
+    /// Possible outcome for the subject (`outcome`, `CodeableConcept`, 0..1)
     pub outcome: Option<CodeableConcept>,
-    /// Likelihood of specified outcome (`probability`[x], decimal | Range, 0..1)
+    /// Likelihood of specified outcome (`probability[x]`, `decimal | Range`, 0..1)
     pub probability: Option<RiskAssessmentPredictionProbability>,
-    /// Likelihood of specified outcome as a qualitative value (`qualitativeRisk`, CodeableConcept, 0..1)
+    /// Likelihood of specified outcome as a qualitative value (`qualitativeRisk`, `CodeableConcept`, 0..1)
     pub qualitative_risk: Option<CodeableConcept>,
-    /// Relative likelihood (`relativeRisk`, decimal, 0..1)
+    /// Relative likelihood (`relativeRisk`, `decimal`, 0..1)
     pub relative_risk: Option<Primitive<Decimal>>,
-    /// Timeframe or age range (`when`[x], Period | Range, 0..1)
+    /// Timeframe or age range (`when[x]`, `Period | Range`, 0..1)
     pub when: Option<RiskAssessmentPredictionWhen>,
-    /// Explanation of prediction (`rationale`, string, 0..1)
+    /// Explanation of prediction (`rationale`, `string`, 0..1)
     pub rationale: Option<Primitive<String>>,
 }
 

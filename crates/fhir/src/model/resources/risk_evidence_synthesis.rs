@@ -14,83 +14,83 @@ use crate::model::*;
 /// FHIR element `RiskEvidenceSynthesis`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskEvidenceSynthesis {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this risk evidence synthesis, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this risk evidence synthesis, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the risk evidence synthesis (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the risk evidence synthesis (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the risk evidence synthesis (`version`, string, 0..1)
+    /// Business version of the risk evidence synthesis (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this risk evidence synthesis (computer friendly) (`name`, string, 0..1)
+    /// Name for this risk evidence synthesis (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this risk evidence synthesis (human friendly) (`title`, string, 0..1)
+    /// Name for this risk evidence synthesis (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the risk evidence synthesis (`description`, markdown, 0..1)
+    /// Natural language description of the risk evidence synthesis (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Used for footnotes or explanatory notes (`note`, Annotation, 0..*)
+    /// Used for footnotes or explanatory notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for risk evidence synthesis (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for risk evidence synthesis (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// When the risk evidence synthesis was approved by publisher (`approvalDate`, date, 0..1)
+    /// When the risk evidence synthesis was approved by publisher (`approvalDate`, `date`, 0..1)
     pub approval_date: Option<Primitive<String>>,
-    /// When the risk evidence synthesis was last reviewed (`lastReviewDate`, date, 0..1)
+    /// When the risk evidence synthesis was last reviewed (`lastReviewDate`, `date`, 0..1)
     pub last_review_date: Option<Primitive<String>>,
-    /// When the risk evidence synthesis is expected to be used (`effectivePeriod`, Period, 0..1)
+    /// When the risk evidence synthesis is expected to be used (`effectivePeriod`, `Period`, 0..1)
     pub effective_period: Option<Period>,
-    /// The category of the EffectEvidenceSynthesis, such as Education, Treatment, Assessment, etc. (`topic`, CodeableConcept, 0..*)
+    /// The category of the EffectEvidenceSynthesis, such as Education, Treatment, Assessment, etc. (`topic`, `CodeableConcept`, 0..*)
     pub topic: Vec<CodeableConcept>,
-    /// Who authored the content (`author`, ContactDetail, 0..*)
+    /// Who authored the content (`author`, `ContactDetail`, 0..*)
     pub author: Vec<ContactDetail>,
-    /// Who edited the content (`editor`, ContactDetail, 0..*)
+    /// Who edited the content (`editor`, `ContactDetail`, 0..*)
     pub editor: Vec<ContactDetail>,
-    /// Who reviewed the content (`reviewer`, ContactDetail, 0..*)
+    /// Who reviewed the content (`reviewer`, `ContactDetail`, 0..*)
     pub reviewer: Vec<ContactDetail>,
-    /// Who endorsed the content (`endorser`, ContactDetail, 0..*)
+    /// Who endorsed the content (`endorser`, `ContactDetail`, 0..*)
     pub endorser: Vec<ContactDetail>,
-    /// Additional documentation, citations, etc. (`relatedArtifact`, RelatedArtifact, 0..*)
+    /// Additional documentation, citations, etc. (`relatedArtifact`, `RelatedArtifact`, 0..*)
     pub related_artifact: Vec<RelatedArtifact>,
-    /// Type of synthesis (`synthesisType`, CodeableConcept, 0..1)
+    /// Type of synthesis (`synthesisType`, `CodeableConcept`, 0..1)
     pub synthesis_type: Option<CodeableConcept>,
-    /// Type of study (`studyType`, CodeableConcept, 0..1)
+    /// Type of study (`studyType`, `CodeableConcept`, 0..1)
     pub study_type: Option<CodeableConcept>,
-    /// What population? (`population`, Reference, 1..1)
+    /// What population? (`population`, `Reference`, 1..1)
     pub population: Option<Reference>,
-    /// What exposure? (`exposure`, Reference, 0..1)
+    /// What exposure? (`exposure`, `Reference`, 0..1)
     pub exposure: Option<Reference>,
-    /// What outcome? (`outcome`, Reference, 1..1)
+    /// What outcome? (`outcome`, `Reference`, 1..1)
     pub outcome: Option<Reference>,
-    /// What sample size was involved? (`sampleSize`, BackboneElement, 0..1)
+    /// What sample size was involved? (`sampleSize`, `BackboneElement`, 0..1)
     pub sample_size: Option<RiskEvidenceSynthesisSampleSize>,
-    /// What was the estimated risk (`riskEstimate`, BackboneElement, 0..1)
+    /// What was the estimated risk (`riskEstimate`, `BackboneElement`, 0..1)
     pub risk_estimate: Option<RiskEvidenceSynthesisRiskEstimate>,
-    /// How certain is the risk (`certainty`, BackboneElement, 0..*)
+    /// How certain is the risk (`certainty`, `BackboneElement`, 0..*)
     pub certainty: Vec<RiskEvidenceSynthesisCertainty>,
 }
 
@@ -229,17 +229,17 @@ impl ToJson for RiskEvidenceSynthesis {
 /// FHIR element `RiskEvidenceSynthesis.sampleSize`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskEvidenceSynthesisSampleSize {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Description of sample size (`description`, string, 0..1)
+    /// Description of sample size (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// How many studies? (`numberOfStudies`, integer, 0..1)
+    /// How many studies? (`numberOfStudies`, `integer`, 0..1)
     pub number_of_studies: Option<Primitive<i32>>,
-    /// How many participants? (`numberOfParticipants`, integer, 0..1)
+    /// How many participants? (`numberOfParticipants`, `integer`, 0..1)
     pub number_of_participants: Option<Primitive<i32>>,
 }
 
@@ -285,25 +285,25 @@ impl ToJson for RiskEvidenceSynthesisSampleSize {
 /// FHIR element `RiskEvidenceSynthesis.riskEstimate`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskEvidenceSynthesisRiskEstimate {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Description of risk estimate (`description`, string, 0..1)
+    /// Description of risk estimate (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Type of risk estimate (`type`, CodeableConcept, 0..1)
+    /// Type of risk estimate (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Point estimate (`value`, decimal, 0..1)
+    /// Point estimate (`value`, `decimal`, 0..1)
     pub value: Option<Primitive<Decimal>>,
-    /// What unit is the outcome described in? (`unitOfMeasure`, CodeableConcept, 0..1)
+    /// What unit is the outcome described in? (`unitOfMeasure`, `CodeableConcept`, 0..1)
     pub unit_of_measure: Option<CodeableConcept>,
-    /// Sample size for group measured (`denominatorCount`, integer, 0..1)
+    /// Sample size for group measured (`denominatorCount`, `integer`, 0..1)
     pub denominator_count: Option<Primitive<i32>>,
-    /// Number with the outcome (`numeratorCount`, integer, 0..1)
+    /// Number with the outcome (`numeratorCount`, `integer`, 0..1)
     pub numerator_count: Option<Primitive<i32>>,
-    /// How precise the estimate is (`precisionEstimate`, BackboneElement, 0..*)
+    /// How precise the estimate is (`precisionEstimate`, `BackboneElement`, 0..*)
     pub precision_estimate: Vec<RiskEvidenceSynthesisRiskEstimatePrecisionEstimate>,
 }
 
@@ -358,19 +358,19 @@ impl ToJson for RiskEvidenceSynthesisRiskEstimate {
 /// FHIR element `RiskEvidenceSynthesis.riskEstimate.precisionEstimate`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskEvidenceSynthesisRiskEstimatePrecisionEstimate {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of precision estimate (`type`, CodeableConcept, 0..1)
+    /// Type of precision estimate (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Level of confidence interval (`level`, decimal, 0..1)
+    /// Level of confidence interval (`level`, `decimal`, 0..1)
     pub level: Option<Primitive<Decimal>>,
-    /// Lower bound (`from`, decimal, 0..1)
+    /// Lower bound (`from`, `decimal`, 0..1)
     pub from: Option<Primitive<Decimal>>,
-    /// Upper bound (`to`, decimal, 0..1)
+    /// Upper bound (`to`, `decimal`, 0..1)
     pub to: Option<Primitive<Decimal>>,
 }
 
@@ -422,17 +422,17 @@ impl ToJson for RiskEvidenceSynthesisRiskEstimatePrecisionEstimate {
 /// FHIR element `RiskEvidenceSynthesis.certainty`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskEvidenceSynthesisCertainty {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Certainty rating (`rating`, CodeableConcept, 0..*)
+    /// Certainty rating (`rating`, `CodeableConcept`, 0..*)
     pub rating: Vec<CodeableConcept>,
-    /// Used for footnotes or explanatory notes (`note`, Annotation, 0..*)
+    /// Used for footnotes or explanatory notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// A component that contributes to the overall certainty (`certaintySubcomponent`, BackboneElement, 0..*)
+    /// A component that contributes to the overall certainty (`certaintySubcomponent`, `BackboneElement`, 0..*)
     pub certainty_subcomponent: Vec<RiskEvidenceSynthesisCertaintyCertaintySubcomponent>,
 }
 
@@ -475,17 +475,17 @@ impl ToJson for RiskEvidenceSynthesisCertainty {
 /// FHIR element `RiskEvidenceSynthesis.certainty.certaintySubcomponent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskEvidenceSynthesisCertaintyCertaintySubcomponent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type of subcomponent of certainty rating (`type`, CodeableConcept, 0..1)
+    /// Type of subcomponent of certainty rating (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Subcomponent certainty rating (`rating`, CodeableConcept, 0..*)
+    /// Subcomponent certainty rating (`rating`, `CodeableConcept`, 0..*)
     pub rating: Vec<CodeableConcept>,
-    /// Used for footnotes or explanatory notes (`note`, Annotation, 0..*)
+    /// Used for footnotes or explanatory notes (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 

@@ -14,37 +14,37 @@ use crate::model::*;
 /// FHIR element `Schedule`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Schedule {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Ids for this item (`identifier`, Identifier, 0..*)
+    /// External Ids for this item (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Whether this schedule is in active use (`active`, boolean, 0..1)
+    /// Whether this schedule is in active use (`active`, `boolean`, 0..1)
     pub active: Option<Primitive<bool>>,
-    /// High-level category (`serviceCategory`, CodeableConcept, 0..*)
+    /// High-level category (`serviceCategory`, `CodeableConcept`, 0..*)
     pub service_category: Vec<CodeableConcept>,
-    /// Specific service (`serviceType`, CodeableConcept, 0..*)
+    /// Specific service (`serviceType`, `CodeableConcept`, 0..*)
     pub service_type: Vec<CodeableConcept>,
-    /// Type of specialty needed (`specialty`, CodeableConcept, 0..*)
+    /// Type of specialty needed (`specialty`, `CodeableConcept`, 0..*)
     pub specialty: Vec<CodeableConcept>,
-    /// Resource(s) that availability information is being provided for (`actor`, Reference, 1..*)
+    /// Resource(s) that availability information is being provided for (`actor`, `Reference`, 1..*)
     pub actor: Vec<Reference>,
-    /// Period of time covered by schedule (`planningHorizon`, Period, 0..1)
+    /// Period of time covered by schedule (`planningHorizon`, `Period`, 0..1)
     pub planning_horizon: Option<Period>,
-    /// Comments on availability (`comment`, string, 0..1)
+    /// Comments on availability (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
 }
 

@@ -14,73 +14,73 @@ use crate::model::*;
 /// FHIR element `SearchParameter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchParameter {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this search parameter, represented as a URI (globally unique) (`url`, uri, 1..1)
+    /// Canonical identifier for this search parameter, represented as a URI (globally unique) (`url`, `uri`, 1..1)
     pub url: Option<Primitive<String>>,
-    /// Business version of the search parameter (`version`, string, 0..1)
+    /// Business version of the search parameter (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this search parameter (computer friendly) (`name`, string, 1..1)
+    /// Name for this search parameter (computer friendly) (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Original definition for the search parameter (`derivedFrom`, canonical, 0..1)
+    /// Original definition for the search parameter (`derivedFrom`, `canonical`, 0..1)
     pub derived_from: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the search parameter (`description`, markdown, 1..1)
+    /// Natural language description of the search parameter (`description`, `markdown`, 1..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for search parameter (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for search parameter (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this search parameter is defined (`purpose`, markdown, 0..1)
+    /// Why this search parameter is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Code used in URL (`code`, code, 1..1)
+    /// Code used in URL (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// The resource type(s) this search parameter applies to (`base`, code, 1..*)
+    /// The resource type(s) this search parameter applies to (`base`, `code`, 1..*)
     pub base: Vec<Primitive<String>>,
-    /// number | date | string | token | reference | composite | quantity | uri | special (`type`, code, 1..1)
+    /// number | date | string | token | reference | composite | quantity | uri | special (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// FHIRPath expression that extracts the values (`expression`, string, 0..1)
+    /// FHIRPath expression that extracts the values (`expression`, `string`, 0..1)
     pub expression: Option<Primitive<String>>,
-    /// XPath that extracts the values (`xpath`, string, 0..1)
+    /// XPath that extracts the values (`xpath`, `string`, 0..1)
     pub xpath: Option<Primitive<String>>,
-    /// normal | phonetic | nearby | distance | other (`xpathUsage`, code, 0..1)
+    /// normal | phonetic | nearby | distance | other (`xpathUsage`, `code`, 0..1)
     pub xpath_usage: Option<Primitive<String>>,
-    /// Types of resource (if a resource reference) (`target`, code, 0..*)
+    /// Types of resource (if a resource reference) (`target`, `code`, 0..*)
     pub target: Vec<Primitive<String>>,
-    /// Allow multiple values per parameter (or) (`multipleOr`, boolean, 0..1)
+    /// Allow multiple values per parameter (or) (`multipleOr`, `boolean`, 0..1)
     pub multiple_or: Option<Primitive<bool>>,
-    /// Allow multiple parameters (and) (`multipleAnd`, boolean, 0..1)
+    /// Allow multiple parameters (and) (`multipleAnd`, `boolean`, 0..1)
     pub multiple_and: Option<Primitive<bool>>,
-    /// eq | ne | gt | lt | ge | le | sa | eb | ap (`comparator`, code, 0..*)
+    /// eq | ne | gt | lt | ge | le | sa | eb | ap (`comparator`, `code`, 0..*)
     pub comparator: Vec<Primitive<String>>,
-    /// missing | exact | contains | not | text | in | not-in | below | above | type | identifier | ofType (`modifier`, code, 0..*)
+    /// missing | exact | contains | not | text | in | not-in | below | above | type | identifier | ofType (`modifier`, `code`, 0..*)
     pub modifier: Vec<Primitive<String>>,
-    /// Chained names supported (`chain`, string, 0..*)
+    /// Chained names supported (`chain`, `string`, 0..*)
     pub chain: Vec<Primitive<String>>,
-    /// For Composite resources to define the parts (`component`, BackboneElement, 0..*)
+    /// For Composite resources to define the parts (`component`, `BackboneElement`, 0..*)
     pub component: Vec<SearchParameterComponent>,
 }
 
@@ -220,15 +220,15 @@ impl ToJson for SearchParameter {
 /// FHIR element `SearchParameter.component`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchParameterComponent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Defines how the part works (`definition`, canonical, 1..1)
+    /// Defines how the part works (`definition`, `canonical`, 1..1)
     pub definition: Option<Primitive<String>>,
-    /// Subexpression relative to main expression (`expression`, string, 1..1)
+    /// Subexpression relative to main expression (`expression`, `string`, 1..1)
     pub expression: Option<Primitive<String>>,
 }
 

@@ -14,87 +14,87 @@ use crate::model::*;
 /// FHIR element `ServiceRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceRequest {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifiers assigned to this order (`identifier`, Identifier, 0..*)
+    /// Identifiers assigned to this order (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, canonical, 0..*)
+    /// Instantiates FHIR protocol or definition (`instantiatesCanonical`, `canonical`, 0..*)
     pub instantiates_canonical: Vec<Primitive<String>>,
-    /// Instantiates external protocol or definition (`instantiatesUri`, uri, 0..*)
+    /// Instantiates external protocol or definition (`instantiatesUri`, `uri`, 0..*)
     pub instantiates_uri: Vec<Primitive<String>>,
-    /// What request fulfills (`basedOn`, Reference, 0..*)
+    /// What request fulfills (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// What request replaces (`replaces`, Reference, 0..*)
+    /// What request replaces (`replaces`, `Reference`, 0..*)
     pub replaces: Vec<Reference>,
-    /// Composite Request ID (`requisition`, Identifier, 0..1)
+    /// Composite Request ID (`requisition`, `Identifier`, 0..1)
     pub requisition: Option<Identifier>,
-    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, code, 1..1)
+    /// draft | active | on-hold | revoked | completed | entered-in-error | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// proposal | plan | directive | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, code, 1..1)
+    /// proposal | plan | directive | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, `code`, 1..1)
     pub intent: Option<Primitive<String>>,
-    /// Classification of service (`category`, CodeableConcept, 0..*)
+    /// Classification of service (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// True if service/procedure should not be performed (`doNotPerform`, boolean, 0..1)
+    /// True if service/procedure should not be performed (`doNotPerform`, `boolean`, 0..1)
     pub do_not_perform: Option<Primitive<bool>>,
-    /// What is being requested/ordered (`code`, CodeableConcept, 0..1)
+    /// What is being requested/ordered (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Additional order information (`orderDetail`, CodeableConcept, 0..*)
+    /// Additional order information (`orderDetail`, `CodeableConcept`, 0..*)
     pub order_detail: Vec<CodeableConcept>,
-    /// Service amount (`quantity`[x], Quantity | Ratio | Range, 0..1)
+    /// Service amount (`quantity[x]`, `Quantity | Ratio | Range`, 0..1)
     pub quantity: Option<ServiceRequestQuantity>,
-    /// Individual or Entity the service is ordered for (`subject`, Reference, 1..1)
+    /// Individual or Entity the service is ordered for (`subject`, `Reference`, 1..1)
     pub subject: Option<Reference>,
-    /// Encounter in which the request was created (`encounter`, Reference, 0..1)
+    /// Encounter in which the request was created (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When service should occur (`occurrence`[x], dateTime | Period | Timing, 0..1)
+    /// When service should occur (`occurrence[x]`, `dateTime | Period | Timing`, 0..1)
     pub occurrence: Option<ServiceRequestOccurrence>,
-    /// Preconditions for service (`asNeeded`[x], boolean | CodeableConcept, 0..1)
+    /// Preconditions for service (`asNeeded[x]`, `boolean | CodeableConcept`, 0..1)
     pub as_needed: Option<ServiceRequestAsNeeded>,
-    /// Date request signed (`authoredOn`, dateTime, 0..1)
+    /// Date request signed (`authoredOn`, `dateTime`, 0..1)
     pub authored_on: Option<Primitive<String>>,
-    /// Who/what is requesting service (`requester`, Reference, 0..1)
+    /// Who/what is requesting service (`requester`, `Reference`, 0..1)
     pub requester: Option<Reference>,
-    /// Performer role (`performerType`, CodeableConcept, 0..1)
+    /// Performer role (`performerType`, `CodeableConcept`, 0..1)
     pub performer_type: Option<CodeableConcept>,
-    /// Requested performer (`performer`, Reference, 0..*)
+    /// Requested performer (`performer`, `Reference`, 0..*)
     pub performer: Vec<Reference>,
-    /// Requested location (`locationCode`, CodeableConcept, 0..*)
+    /// Requested location (`locationCode`, `CodeableConcept`, 0..*)
     pub location_code: Vec<CodeableConcept>,
-    /// Requested location (`locationReference`, Reference, 0..*)
+    /// Requested location (`locationReference`, `Reference`, 0..*)
     pub location_reference: Vec<Reference>,
-    /// Explanation/Justification for procedure or service (`reasonCode`, CodeableConcept, 0..*)
+    /// Explanation/Justification for procedure or service (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// Explanation/Justification for service or service (`reasonReference`, Reference, 0..*)
+    /// Explanation/Justification for service or service (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// Associated insurance coverage (`insurance`, Reference, 0..*)
+    /// Associated insurance coverage (`insurance`, `Reference`, 0..*)
     pub insurance: Vec<Reference>,
-    /// Additional clinical information (`supportingInfo`, Reference, 0..*)
+    /// Additional clinical information (`supportingInfo`, `Reference`, 0..*)
     pub supporting_info: Vec<Reference>,
-    /// Procedure Samples (`specimen`, Reference, 0..*)
+    /// Procedure Samples (`specimen`, `Reference`, 0..*)
     pub specimen: Vec<Reference>,
-    /// Location on Body (`bodySite`, CodeableConcept, 0..*)
+    /// Location on Body (`bodySite`, `CodeableConcept`, 0..*)
     pub body_site: Vec<CodeableConcept>,
-    /// Comments (`note`, Annotation, 0..*)
+    /// Comments (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Patient or consumer-oriented instructions (`patientInstruction`, string, 0..1)
+    /// Patient or consumer-oriented instructions (`patientInstruction`, `string`, 0..1)
     pub patient_instruction: Option<Primitive<String>>,
-    /// Request provenance (`relevantHistory`, Reference, 0..*)
+    /// Request provenance (`relevantHistory`, `Reference`, 0..*)
     pub relevant_history: Vec<Reference>,
 }
 

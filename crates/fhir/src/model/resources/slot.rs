@@ -14,43 +14,43 @@ use crate::model::*;
 /// FHIR element `Slot`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Slot {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Ids for this item (`identifier`, Identifier, 0..*)
+    /// External Ids for this item (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// A broad categorization of the service that is to be performed during this appointment (`serviceCategory`, CodeableConcept, 0..*)
+    /// A broad categorization of the service that is to be performed during this appointment (`serviceCategory`, `CodeableConcept`, 0..*)
     pub service_category: Vec<CodeableConcept>,
-    /// The type of appointments that can be booked into this slot (ideally this would be an identifiable service - which is at a location, rather than the location itself). If provided then this overrides the value provided on the availability resource (`serviceType`, CodeableConcept, 0..*)
+    /// The type of appointments that can be booked into this slot (ideally this would be an identifiable service - which is at a location, rather than the location itself). If provided then this overrides the value provided on the availability resource (`serviceType`, `CodeableConcept`, 0..*)
     pub service_type: Vec<CodeableConcept>,
-    /// The specialty of a practitioner that would be required to perform the service requested in this appointment (`specialty`, CodeableConcept, 0..*)
+    /// The specialty of a practitioner that would be required to perform the service requested in this appointment (`specialty`, `CodeableConcept`, 0..*)
     pub specialty: Vec<CodeableConcept>,
-    /// The style of appointment or patient that may be booked in the slot (not service type) (`appointmentType`, CodeableConcept, 0..1)
+    /// The style of appointment or patient that may be booked in the slot (not service type) (`appointmentType`, `CodeableConcept`, 0..1)
     pub appointment_type: Option<CodeableConcept>,
-    /// The schedule resource that this slot defines an interval of status information (`schedule`, Reference, 1..1)
+    /// The schedule resource that this slot defines an interval of status information (`schedule`, `Reference`, 1..1)
     pub schedule: Option<Reference>,
-    /// busy | free | busy-unavailable | busy-tentative | entered-in-error (`status`, code, 1..1)
+    /// busy | free | busy-unavailable | busy-tentative | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Date/Time that the slot is to begin (`start`, instant, 1..1)
+    /// Date/Time that the slot is to begin (`start`, `instant`, 1..1)
     pub start: Option<Primitive<String>>,
-    /// Date/Time that the slot is to conclude (`end`, instant, 1..1)
+    /// Date/Time that the slot is to conclude (`end`, `instant`, 1..1)
     pub end: Option<Primitive<String>>,
-    /// This slot has already been overbooked, appointments are unlikely to be accepted for this time (`overbooked`, boolean, 0..1)
+    /// This slot has already been overbooked, appointments are unlikely to be accepted for this time (`overbooked`, `boolean`, 0..1)
     pub overbooked: Option<Primitive<bool>>,
-    /// Comments on the slot to describe any extended information. Such as custom constraints on the slot (`comment`, string, 0..1)
+    /// Comments on the slot to describe any extended information. Such as custom constraints on the slot (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
 }
 

@@ -14,47 +14,47 @@ use crate::model::*;
 /// FHIR element `Specimen`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Specimen {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External Identifier (`identifier`, Identifier, 0..*)
+    /// External Identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Identifier assigned by the lab (`accessionIdentifier`, Identifier, 0..1)
+    /// Identifier assigned by the lab (`accessionIdentifier`, `Identifier`, 0..1)
     pub accession_identifier: Option<Identifier>,
-    /// available | unavailable | unsatisfactory | entered-in-error (`status`, code, 0..1)
+    /// available | unavailable | unsatisfactory | entered-in-error (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// Kind of material that forms the specimen (`type`, CodeableConcept, 0..1)
+    /// Kind of material that forms the specimen (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Where the specimen came from. This may be from patient(s), from a location (e.g., the source of an environmental sample), or a sampling of a substance or a device (`subject`, Reference, 0..1)
+    /// Where the specimen came from. This may be from patient(s), from a location (e.g., the source of an environmental sample), or a sampling of a substance or a device (`subject`, `Reference`, 0..1)
     pub subject: Option<Reference>,
-    /// The time when specimen was received for processing (`receivedTime`, dateTime, 0..1)
+    /// The time when specimen was received for processing (`receivedTime`, `dateTime`, 0..1)
     pub received_time: Option<Primitive<String>>,
-    /// Specimen from which this specimen originated (`parent`, Reference, 0..*)
+    /// Specimen from which this specimen originated (`parent`, `Reference`, 0..*)
     pub parent: Vec<Reference>,
-    /// Why the specimen was collected (`request`, Reference, 0..*)
+    /// Why the specimen was collected (`request`, `Reference`, 0..*)
     pub request: Vec<Reference>,
-    /// Collection details (`collection`, BackboneElement, 0..1)
+    /// Collection details (`collection`, `BackboneElement`, 0..1)
     pub collection: Option<SpecimenCollection>,
-    /// Processing and processing step details (`processing`, BackboneElement, 0..*)
+    /// Processing and processing step details (`processing`, `BackboneElement`, 0..*)
     pub processing: Vec<SpecimenProcessing>,
-    /// Direct container of specimen (tube/slide, etc.) (`container`, BackboneElement, 0..*)
+    /// Direct container of specimen (tube/slide, etc.) (`container`, `BackboneElement`, 0..*)
     pub container: Vec<SpecimenContainer>,
-    /// State of the specimen (`condition`, CodeableConcept, 0..*)
+    /// State of the specimen (`condition`, `CodeableConcept`, 0..*)
     pub condition: Vec<CodeableConcept>,
-    /// Comments (`note`, Annotation, 0..*)
+    /// Comments (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -141,25 +141,25 @@ impl ToJson for Specimen {
 /// FHIR element `Specimen.collection`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpecimenCollection {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Who collected the specimen (`collector`, Reference, 0..1)
+    /// Who collected the specimen (`collector`, `Reference`, 0..1)
     pub collector: Option<Reference>,
-    /// Collection time (`collected`[x], dateTime | Period, 0..1)
+    /// Collection time (`collected[x]`, `dateTime | Period`, 0..1)
     pub collected: Option<SpecimenCollectionCollected>,
-    /// How long it took to collect specimen (`duration`, Duration, 0..1)
+    /// How long it took to collect specimen (`duration`, `Duration`, 0..1)
     pub duration: Option<Duration>,
-    /// The quantity of specimen collected (`quantity`, Quantity, 0..1)
+    /// The quantity of specimen collected (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Technique used to perform collection (`method`, CodeableConcept, 0..1)
+    /// Technique used to perform collection (`method`, `CodeableConcept`, 0..1)
     pub method: Option<CodeableConcept>,
-    /// Anatomical collection site (`bodySite`, CodeableConcept, 0..1)
+    /// Anatomical collection site (`bodySite`, `CodeableConcept`, 0..1)
     pub body_site: Option<CodeableConcept>,
-    /// Whether or how long patient abstained from food and/or drink (`fastingStatus`[x], CodeableConcept | Duration, 0..1)
+    /// Whether or how long patient abstained from food and/or drink (`fastingStatus[x]`, `CodeableConcept | Duration`, 0..1)
     pub fasting_status: Option<SpecimenCollectionFastingStatus>,
 }
 
@@ -219,19 +219,19 @@ impl ToJson for SpecimenCollection {
 /// FHIR element `Specimen.processing`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpecimenProcessing {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Textual description of procedure (`description`, string, 0..1)
+    /// Textual description of procedure (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Indicates the treatment step applied to the specimen (`procedure`, CodeableConcept, 0..1)
+    /// Indicates the treatment step applied to the specimen (`procedure`, `CodeableConcept`, 0..1)
     pub procedure: Option<CodeableConcept>,
-    /// Material used in the processing step (`additive`, Reference, 0..*)
+    /// Material used in the processing step (`additive`, `Reference`, 0..*)
     pub additive: Vec<Reference>,
-    /// Date and time of specimen processing (`time`[x], dateTime | Period, 0..1)
+    /// Date and time of specimen processing (`time[x]`, `dateTime | Period`, 0..1)
     pub time: Option<SpecimenProcessingTime>,
 }
 
@@ -279,23 +279,23 @@ impl ToJson for SpecimenProcessing {
 /// FHIR element `Specimen.container`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpecimenContainer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Id for the container (`identifier`, Identifier, 0..*)
+    /// Id for the container (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Textual description of the container (`description`, string, 0..1)
+    /// Textual description of the container (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Kind of container directly associated with specimen (`type`, CodeableConcept, 0..1)
+    /// Kind of container directly associated with specimen (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Container volume or size (`capacity`, Quantity, 0..1)
+    /// Container volume or size (`capacity`, `Quantity`, 0..1)
     pub capacity: Option<Quantity>,
-    /// Quantity of specimen within container (`specimenQuantity`, Quantity, 0..1)
+    /// Quantity of specimen within container (`specimenQuantity`, `Quantity`, 0..1)
     pub specimen_quantity: Option<Quantity>,
-    /// Additive associated with container (`additive`[x], CodeableConcept | Reference, 0..1)
+    /// Additive associated with container (`additive[x]`, `CodeableConcept | Reference`, 0..1)
     pub additive: Option<SpecimenContainerAdditive>,
 }
 

@@ -14,33 +14,33 @@ use crate::model::*;
 /// FHIR element `SpecimenDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpecimenDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business identifier of a kind of specimen (`identifier`, Identifier, 0..1)
+    /// Business identifier of a kind of specimen (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Kind of material to collect (`typeCollected`, CodeableConcept, 0..1)
+    /// Kind of material to collect (`typeCollected`, `CodeableConcept`, 0..1)
     pub type_collected: Option<CodeableConcept>,
-    /// Patient preparation for collection (`patientPreparation`, CodeableConcept, 0..*)
+    /// Patient preparation for collection (`patientPreparation`, `CodeableConcept`, 0..*)
     pub patient_preparation: Vec<CodeableConcept>,
-    /// Time aspect for collection (`timeAspect`, string, 0..1)
+    /// Time aspect for collection (`timeAspect`, `string`, 0..1)
     pub time_aspect: Option<Primitive<String>>,
-    /// Specimen collection procedure (`collection`, CodeableConcept, 0..*)
+    /// Specimen collection procedure (`collection`, `CodeableConcept`, 0..*)
     pub collection: Vec<CodeableConcept>,
-    /// Specimen in container intended for testing by lab (`typeTested`, BackboneElement, 0..*)
+    /// Specimen in container intended for testing by lab (`typeTested`, `BackboneElement`, 0..*)
     pub type_tested: Vec<SpecimenDefinitionTypeTested>,
 }
 
@@ -112,27 +112,27 @@ impl ToJson for SpecimenDefinition {
 /// FHIR element `SpecimenDefinition.typeTested`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpecimenDefinitionTypeTested {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Primary or secondary specimen (`isDerived`, boolean, 0..1)
+    /// Primary or secondary specimen (`isDerived`, `boolean`, 0..1)
     pub is_derived: Option<Primitive<bool>>,
-    /// Type of intended specimen (`type`, CodeableConcept, 0..1)
+    /// Type of intended specimen (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// preferred | alternate (`preference`, code, 1..1)
+    /// preferred | alternate (`preference`, `code`, 1..1)
     pub preference: Option<Primitive<String>>,
-    /// The specimen's container (`container`, BackboneElement, 0..1)
+    /// The specimen's container (`container`, `BackboneElement`, 0..1)
     pub container: Option<SpecimenDefinitionTypeTestedContainer>,
-    /// Specimen requirements (`requirement`, string, 0..1)
+    /// Specimen requirements (`requirement`, `string`, 0..1)
     pub requirement: Option<Primitive<String>>,
-    /// Specimen retention time (`retentionTime`, Duration, 0..1)
+    /// Specimen retention time (`retentionTime`, `Duration`, 0..1)
     pub retention_time: Option<Duration>,
-    /// Rejection criterion (`rejectionCriterion`, CodeableConcept, 0..*)
+    /// Rejection criterion (`rejectionCriterion`, `CodeableConcept`, 0..*)
     pub rejection_criterion: Vec<CodeableConcept>,
-    /// Specimen handling before testing (`handling`, BackboneElement, 0..*)
+    /// Specimen handling before testing (`handling`, `BackboneElement`, 0..*)
     pub handling: Vec<SpecimenDefinitionTypeTestedHandling>,
 }
 
@@ -193,27 +193,27 @@ impl ToJson for SpecimenDefinitionTypeTested {
 /// FHIR element `SpecimenDefinition.typeTested.container`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpecimenDefinitionTypeTestedContainer {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Container material (`material`, CodeableConcept, 0..1)
+    /// Container material (`material`, `CodeableConcept`, 0..1)
     pub material: Option<CodeableConcept>,
-    /// Kind of container associated with the kind of specimen (`type`, CodeableConcept, 0..1)
+    /// Kind of container associated with the kind of specimen (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Color of container cap (`cap`, CodeableConcept, 0..1)
+    /// Color of container cap (`cap`, `CodeableConcept`, 0..1)
     pub cap: Option<CodeableConcept>,
-    /// Container description (`description`, string, 0..1)
+    /// Container description (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Container capacity (`capacity`, Quantity, 0..1)
+    /// Container capacity (`capacity`, `Quantity`, 0..1)
     pub capacity: Option<Quantity>,
-    /// Minimum volume (`minimumVolume`[x], Quantity | string, 0..1)
+    /// Minimum volume (`minimumVolume[x]`, `Quantity | string`, 0..1)
     pub minimum_volume: Option<SpecimenDefinitionTypeTestedContainerMinimumVolume>,
-    /// Additive associated with container (`additive`, BackboneElement, 0..*)
+    /// Additive associated with container (`additive`, `BackboneElement`, 0..*)
     pub additive: Vec<SpecimenDefinitionTypeTestedContainerAdditive>,
-    /// Specimen container preparation (`preparation`, string, 0..1)
+    /// Specimen container preparation (`preparation`, `string`, 0..1)
     pub preparation: Option<Primitive<String>>,
 }
 
@@ -275,13 +275,13 @@ impl ToJson for SpecimenDefinitionTypeTestedContainer {
 /// FHIR element `SpecimenDefinition.typeTested.container.additive`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpecimenDefinitionTypeTestedContainerAdditive {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Additive associated with container (`additive`[x], CodeableConcept | Reference, 1..1)
+    /// Additive associated with container (`additive[x]`, `CodeableConcept | Reference`, 1..1)
     pub additive: Option<SpecimenDefinitionTypeTestedContainerAdditiveAdditive>,
 }
 
@@ -332,19 +332,19 @@ impl ToJson for SpecimenDefinitionTypeTestedContainerAdditive {
 /// FHIR element `SpecimenDefinition.typeTested.handling`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpecimenDefinitionTypeTestedHandling {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Temperature qualifier (`temperatureQualifier`, CodeableConcept, 0..1)
+    /// Temperature qualifier (`temperatureQualifier`, `CodeableConcept`, 0..1)
     pub temperature_qualifier: Option<CodeableConcept>,
-    /// Temperature range (`temperatureRange`, Range, 0..1)
+    /// Temperature range (`temperatureRange`, `Range`, 0..1)
     pub temperature_range: Option<Range>,
-    /// Maximum preservation time (`maxDuration`, Duration, 0..1)
+    /// Maximum preservation time (`maxDuration`, `Duration`, 0..1)
     pub max_duration: Option<Duration>,
-    /// Preservation instruction (`instruction`, string, 0..1)
+    /// Preservation instruction (`instruction`, `string`, 0..1)
     pub instruction: Option<Primitive<String>>,
 }
 

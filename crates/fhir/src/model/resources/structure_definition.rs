@@ -14,75 +14,75 @@ use crate::model::*;
 /// FHIR element `StructureDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureDefinition {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this structure definition, represented as a URI (globally unique) (`url`, uri, 1..1)
+    /// Canonical identifier for this structure definition, represented as a URI (globally unique) (`url`, `uri`, 1..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the structure definition (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the structure definition (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the structure definition (`version`, string, 0..1)
+    /// Business version of the structure definition (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this structure definition (computer friendly) (`name`, string, 1..1)
+    /// Name for this structure definition (computer friendly) (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this structure definition (human friendly) (`title`, string, 0..1)
+    /// Name for this structure definition (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the structure definition (`description`, markdown, 0..1)
+    /// Natural language description of the structure definition (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for structure definition (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for structure definition (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this structure definition is defined (`purpose`, markdown, 0..1)
+    /// Why this structure definition is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// Assist with indexing and finding (`keyword`, Coding, 0..*)
+    /// Assist with indexing and finding (`keyword`, `Coding`, 0..*)
     pub keyword: Vec<Coding>,
-    /// FHIR Version this StructureDefinition targets (`fhirVersion`, code, 0..1)
+    /// FHIR Version this StructureDefinition targets (`fhirVersion`, `code`, 0..1)
     pub fhir_version: Option<Primitive<String>>,
-    /// External specification that the content is mapped to (`mapping`, BackboneElement, 0..*)
+    /// External specification that the content is mapped to (`mapping`, `BackboneElement`, 0..*)
     pub mapping: Vec<StructureDefinitionMapping>,
-    /// primitive-type | complex-type | resource | logical (`kind`, code, 1..1)
+    /// primitive-type | complex-type | resource | logical (`kind`, `code`, 1..1)
     pub kind: Option<Primitive<String>>,
-    /// Whether the structure is abstract (`abstract`, boolean, 1..1)
+    /// Whether the structure is abstract (`abstract`, `boolean`, 1..1)
     pub abstract_: Option<Primitive<bool>>,
-    /// If an extension, where it can be used in instances (`context`, BackboneElement, 0..*)
+    /// If an extension, where it can be used in instances (`context`, `BackboneElement`, 0..*)
     pub context: Vec<StructureDefinitionContext>,
-    /// FHIRPath invariants - when the extension can be used (`contextInvariant`, string, 0..*)
+    /// FHIRPath invariants - when the extension can be used (`contextInvariant`, `string`, 0..*)
     pub context_invariant: Vec<Primitive<String>>,
-    /// Type defined or constrained by this structure (`type`, uri, 1..1)
+    /// Type defined or constrained by this structure (`type`, `uri`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Definition that this type is constrained/specialized from (`baseDefinition`, canonical, 0..1)
+    /// Definition that this type is constrained/specialized from (`baseDefinition`, `canonical`, 0..1)
     pub base_definition: Option<Primitive<String>>,
-    /// specialization | constraint - How relates to base definition (`derivation`, code, 0..1)
+    /// specialization | constraint - How relates to base definition (`derivation`, `code`, 0..1)
     pub derivation: Option<Primitive<String>>,
-    /// Snapshot view of the structure (`snapshot`, BackboneElement, 0..1)
+    /// Snapshot view of the structure (`snapshot`, `BackboneElement`, 0..1)
     pub snapshot: Option<StructureDefinitionSnapshot>,
-    /// Differential view of the structure (`differential`, BackboneElement, 0..1)
+    /// Differential view of the structure (`differential`, `BackboneElement`, 0..1)
     pub differential: Option<StructureDefinitionDifferential>,
 }
 
@@ -219,19 +219,19 @@ impl ToJson for StructureDefinition {
 /// FHIR element `StructureDefinition.mapping`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureDefinitionMapping {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Internal id when this mapping is used (`identity`, id, 1..1)
+    /// Internal id when this mapping is used (`identity`, `id`, 1..1)
     pub identity: Option<Primitive<String>>,
-    /// Identifies what this mapping refers to (`uri`, uri, 0..1)
+    /// Identifies what this mapping refers to (`uri`, `uri`, 0..1)
     pub uri: Option<Primitive<String>>,
-    /// Names what this mapping refers to (`name`, string, 0..1)
+    /// Names what this mapping refers to (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Versions, Issues, Scope limitations etc. (`comment`, string, 0..1)
+    /// Versions, Issues, Scope limitations etc. (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
 }
 
@@ -285,15 +285,15 @@ impl ToJson for StructureDefinitionMapping {
 /// FHIR element `StructureDefinition.context`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureDefinitionContext {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// fhirpath | element | extension (`type`, code, 1..1)
+    /// fhirpath | element | extension (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Where the extension can be used in instances (`expression`, string, 1..1)
+    /// Where the extension can be used in instances (`expression`, `string`, 1..1)
     pub expression: Option<Primitive<String>>,
 }
 
@@ -342,13 +342,13 @@ impl ToJson for StructureDefinitionContext {
 /// FHIR element `StructureDefinition.snapshot`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureDefinitionSnapshot {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Definition of elements in the resource (if no StructureDefinition) (`element`, ElementDefinition, 1..*)
+    /// Definition of elements in the resource (if no StructureDefinition) (`element`, `ElementDefinition`, 1..*)
     pub element: Vec<ElementDefinition>,
 }
 
@@ -392,13 +392,13 @@ impl ToJson for StructureDefinitionSnapshot {
 /// FHIR element `StructureDefinition.differential`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureDefinitionDifferential {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Definition of elements in the resource (if no StructureDefinition) (`element`, ElementDefinition, 1..*)
+    /// Definition of elements in the resource (if no StructureDefinition) (`element`, `ElementDefinition`, 1..*)
     pub element: Vec<ElementDefinition>,
 }
 

@@ -14,57 +14,57 @@ use crate::model::*;
 /// FHIR element `StructureMap`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureMap {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this structure map, represented as a URI (globally unique) (`url`, uri, 1..1)
+    /// Canonical identifier for this structure map, represented as a URI (globally unique) (`url`, `uri`, 1..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the structure map (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the structure map (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the structure map (`version`, string, 0..1)
+    /// Business version of the structure map (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this structure map (computer friendly) (`name`, string, 1..1)
+    /// Name for this structure map (computer friendly) (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this structure map (human friendly) (`title`, string, 0..1)
+    /// Name for this structure map (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the structure map (`description`, markdown, 0..1)
+    /// Natural language description of the structure map (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for structure map (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for structure map (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this structure map is defined (`purpose`, markdown, 0..1)
+    /// Why this structure map is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// Structure Definition used by this map (`structure`, BackboneElement, 0..*)
+    /// Structure Definition used by this map (`structure`, `BackboneElement`, 0..*)
     pub structure: Vec<StructureMapStructure>,
-    /// Other maps used by this map (canonical URLs) (`import`, canonical, 0..*)
+    /// Other maps used by this map (canonical URLs) (`import`, `canonical`, 0..*)
     pub import: Vec<Primitive<String>>,
-    /// Named sections for reader convenience (`group`, BackboneElement, 1..*)
+    /// Named sections for reader convenience (`group`, `BackboneElement`, 1..*)
     pub group: Vec<StructureMapGroup>,
 }
 
@@ -175,19 +175,19 @@ impl ToJson for StructureMap {
 /// FHIR element `StructureMap.structure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureMapStructure {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical reference to structure definition (`url`, canonical, 1..1)
+    /// Canonical reference to structure definition (`url`, `canonical`, 1..1)
     pub url: Option<Primitive<String>>,
-    /// source | queried | target | produced (`mode`, code, 1..1)
+    /// source | queried | target | produced (`mode`, `code`, 1..1)
     pub mode: Option<Primitive<String>>,
-    /// Name for type in this map (`alias`, string, 0..1)
+    /// Name for type in this map (`alias`, `string`, 0..1)
     pub alias: Option<Primitive<String>>,
-    /// Documentation on use of structure (`documentation`, string, 0..1)
+    /// Documentation on use of structure (`documentation`, `string`, 0..1)
     pub documentation: Option<Primitive<String>>,
 }
 
@@ -238,23 +238,23 @@ impl ToJson for StructureMapStructure {
 /// FHIR element `StructureMap.group`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureMapGroup {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Human-readable label (`name`, id, 1..1)
+    /// Human-readable label (`name`, `id`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Another group that this group adds rules to (`extends`, id, 0..1)
+    /// Another group that this group adds rules to (`extends`, `id`, 0..1)
     pub extends: Option<Primitive<String>>,
-    /// none | types | type-and-types (`typeMode`, code, 1..1)
+    /// none | types | type-and-types (`typeMode`, `code`, 1..1)
     pub type_mode: Option<Primitive<String>>,
-    /// Additional description/explanation for group (`documentation`, string, 0..1)
+    /// Additional description/explanation for group (`documentation`, `string`, 0..1)
     pub documentation: Option<Primitive<String>>,
-    /// Named instance provided when invoking the map (`input`, BackboneElement, 1..*)
+    /// Named instance provided when invoking the map (`input`, `BackboneElement`, 1..*)
     pub input: Vec<StructureMapGroupInput>,
-    /// Transform Rule from source to target (`rule`, BackboneElement, 1..*)
+    /// Transform Rule from source to target (`rule`, `BackboneElement`, 1..*)
     pub rule: Vec<StructureMapGroupRule>,
 }
 
@@ -311,19 +311,19 @@ impl ToJson for StructureMapGroup {
 /// FHIR element `StructureMap.group.input`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureMapGroupInput {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name for this instance of data (`name`, id, 1..1)
+    /// Name for this instance of data (`name`, `id`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Type for this instance of data (`type`, string, 0..1)
+    /// Type for this instance of data (`type`, `string`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// source | target (`mode`, code, 1..1)
+    /// source | target (`mode`, `code`, 1..1)
     pub mode: Option<Primitive<String>>,
-    /// Documentation for this instance of data (`documentation`, string, 0..1)
+    /// Documentation for this instance of data (`documentation`, `string`, 0..1)
     pub documentation: Option<Primitive<String>>,
 }
 
@@ -374,23 +374,23 @@ impl ToJson for StructureMapGroupInput {
 /// FHIR element `StructureMap.group.rule`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureMapGroupRule {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name of the rule for internal references (`name`, id, 1..1)
+    /// Name of the rule for internal references (`name`, `id`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Source inputs to the mapping (`source`, BackboneElement, 1..*)
+    /// Source inputs to the mapping (`source`, `BackboneElement`, 1..*)
     pub source: Vec<StructureMapGroupRuleSource>,
-    /// Content to create because of this mapping rule (`target`, BackboneElement, 0..*)
+    /// Content to create because of this mapping rule (`target`, `BackboneElement`, 0..*)
     pub target: Vec<StructureMapGroupRuleTarget>,
     /// Rules contained in this rule (`rule`, 0..*)
     pub rule: Vec<StructureMapGroupRule>,
-    /// Which other rules to apply in the context of this rule (`dependent`, BackboneElement, 0..*)
+    /// Which other rules to apply in the context of this rule (`dependent`, `BackboneElement`, 0..*)
     pub dependent: Vec<StructureMapGroupRuleDependent>,
-    /// Documentation for this instance of data (`documentation`, string, 0..1)
+    /// Documentation for this instance of data (`documentation`, `string`, 0..1)
     pub documentation: Option<Primitive<String>>,
 }
 
@@ -443,33 +443,33 @@ impl ToJson for StructureMapGroupRule {
 /// FHIR element `StructureMap.group.rule.source`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureMapGroupRuleSource {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type or variable this rule applies to (`context`, id, 1..1)
+    /// Type or variable this rule applies to (`context`, `id`, 1..1)
     pub context: Option<Primitive<String>>,
-    /// Specified minimum cardinality (`min`, integer, 0..1)
+    /// Specified minimum cardinality (`min`, `integer`, 0..1)
     pub min: Option<Primitive<i32>>,
-    /// Specified maximum cardinality (number or *) (`max`, string, 0..1)
+    /// Specified maximum cardinality (number or *) (`max`, `string`, 0..1)
     pub max: Option<Primitive<String>>,
-    /// Rule only applies if source has this type (`type`, string, 0..1)
+    /// Rule only applies if source has this type (`type`, `string`, 0..1)
     pub type_: Option<Primitive<String>>,
-    /// Default value if no value exists (`defaultValue`[x], base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta, 0..1)
+    /// Default value if no value exists (`defaultValue[x]`, `base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta`, 0..1)
     pub default_value: Option<AnyValue>,
-    /// Optional field for this source (`element`, string, 0..1)
+    /// Optional field for this source (`element`, `string`, 0..1)
     pub element: Option<Primitive<String>>,
-    /// first | not_first | last | not_last | only_one (`listMode`, code, 0..1)
+    /// first | not_first | last | not_last | only_one (`listMode`, `code`, 0..1)
     pub list_mode: Option<Primitive<String>>,
-    /// Named context for field, if a field is specified (`variable`, id, 0..1)
+    /// Named context for field, if a field is specified (`variable`, `id`, 0..1)
     pub variable: Option<Primitive<String>>,
-    /// FHIRPath expression - must be true or the rule does not apply (`condition`, string, 0..1)
+    /// FHIRPath expression - must be true or the rule does not apply (`condition`, `string`, 0..1)
     pub condition: Option<Primitive<String>>,
-    /// FHIRPath expression - must be true or the mapping engine throws an error instead of completing (`check`, string, 0..1)
+    /// FHIRPath expression - must be true or the mapping engine throws an error instead of completing (`check`, `string`, 0..1)
     pub check: Option<Primitive<String>>,
-    /// Message to put in log if source exists (FHIRPath) (`logMessage`, string, 0..1)
+    /// Message to put in log if source exists (FHIRPath) (`logMessage`, `string`, 0..1)
     pub log_message: Option<Primitive<String>>,
 }
 
@@ -611,27 +611,27 @@ impl ToJson for StructureMapGroupRuleSource {
 /// FHIR element `StructureMap.group.rule.target`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureMapGroupRuleTarget {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Type or variable this rule applies to (`context`, id, 0..1)
+    /// Type or variable this rule applies to (`context`, `id`, 0..1)
     pub context: Option<Primitive<String>>,
-    /// type | variable (`contextType`, code, 0..1)
+    /// type | variable (`contextType`, `code`, 0..1)
     pub context_type: Option<Primitive<String>>,
-    /// Field to create in the context (`element`, string, 0..1)
+    /// Field to create in the context (`element`, `string`, 0..1)
     pub element: Option<Primitive<String>>,
-    /// Named context for field, if desired, and a field is specified (`variable`, id, 0..1)
+    /// Named context for field, if desired, and a field is specified (`variable`, `id`, 0..1)
     pub variable: Option<Primitive<String>>,
-    /// first | share | last | collate (`listMode`, code, 0..*)
+    /// first | share | last | collate (`listMode`, `code`, 0..*)
     pub list_mode: Vec<Primitive<String>>,
-    /// Internal rule reference for shared list items (`listRuleId`, id, 0..1)
+    /// Internal rule reference for shared list items (`listRuleId`, `id`, 0..1)
     pub list_rule_id: Option<Primitive<String>>,
-    /// create | copy + (`transform`, code, 0..1)
+    /// create | copy + (`transform`, `code`, 0..1)
     pub transform: Option<Primitive<String>>,
-    /// Parameters to the transform (`parameter`, BackboneElement, 0..*)
+    /// Parameters to the transform (`parameter`, `BackboneElement`, 0..*)
     pub parameter: Vec<StructureMapGroupRuleTargetParameter>,
 }
 
@@ -691,13 +691,13 @@ impl ToJson for StructureMapGroupRuleTarget {
 /// FHIR element `StructureMap.group.rule.target.parameter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureMapGroupRuleTargetParameter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Parameter value - variable or literal (`value`[x], id | string | boolean | integer | decimal, 1..1)
+    /// Parameter value - variable or literal (`value[x]`, `id | string | boolean | integer | decimal`, 1..1)
     pub value: Option<StructureMapGroupRuleTargetParameterValue>,
 }
 
@@ -745,15 +745,15 @@ impl ToJson for StructureMapGroupRuleTargetParameter {
 /// FHIR element `StructureMap.group.rule.dependent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StructureMapGroupRuleDependent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name of a rule or group to apply (`name`, id, 1..1)
+    /// Name of a rule or group to apply (`name`, `id`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Variable to pass to the rule or group (`variable`, string, 1..*)
+    /// Variable to pass to the rule or group (`variable`, `string`, 1..*)
     pub variable: Vec<Primitive<String>>,
 }
 

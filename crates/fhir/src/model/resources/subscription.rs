@@ -14,35 +14,35 @@ use crate::model::*;
 /// FHIR element `Subscription`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Subscription {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// requested | active | error | off (`status`, code, 1..1)
+    /// requested | active | error | off (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Contact details for source (e.g. troubleshooting) (`contact`, ContactPoint, 0..*)
+    /// Contact details for source (e.g. troubleshooting) (`contact`, `ContactPoint`, 0..*)
     pub contact: Vec<ContactPoint>,
-    /// When to automatically delete the subscription (`end`, instant, 0..1)
+    /// When to automatically delete the subscription (`end`, `instant`, 0..1)
     pub end: Option<Primitive<String>>,
-    /// Description of why this subscription was created (`reason`, string, 1..1)
+    /// Description of why this subscription was created (`reason`, `string`, 1..1)
     pub reason: Option<Primitive<String>>,
-    /// Rule for server push (`criteria`, string, 1..1)
+    /// Rule for server push (`criteria`, `string`, 1..1)
     pub criteria: Option<Primitive<String>>,
-    /// Latest error note (`error`, string, 0..1)
+    /// Latest error note (`error`, `string`, 0..1)
     pub error: Option<Primitive<String>>,
-    /// The channel on which to report matches to the criteria (`channel`, BackboneElement, 1..1)
+    /// The channel on which to report matches to the criteria (`channel`, `BackboneElement`, 1..1)
     pub channel: Option<SubscriptionChannel>,
 }
 
@@ -124,19 +124,19 @@ impl ToJson for Subscription {
 /// FHIR element `Subscription.channel`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubscriptionChannel {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// rest-hook | websocket | email | sms | message (`type`, code, 1..1)
+    /// rest-hook | websocket | email | sms | message (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Where the channel points to (`endpoint`, url, 0..1)
+    /// Where the channel points to (`endpoint`, `url`, 0..1)
     pub endpoint: Option<Primitive<String>>,
-    /// MIME type to send, or omit for no payload (`payload`, code, 0..1)
+    /// MIME type to send, or omit for no payload (`payload`, `code`, 0..1)
     pub payload: Option<Primitive<String>>,
-    /// Usage depends on the channel type (`header`, string, 0..*)
+    /// Usage depends on the channel type (`header`, `string`, 0..*)
     pub header: Vec<Primitive<String>>,
 }
 

@@ -14,35 +14,35 @@ use crate::model::*;
 /// FHIR element `SubscriptionStatus`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubscriptionStatus {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// requested | active | error | off | entered-in-error (`status`, code, 0..1)
+    /// requested | active | error | off | entered-in-error (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// handshake | heartbeat | event-notification | query-status | query-event (`type`, code, 1..1)
+    /// handshake | heartbeat | event-notification | query-status | query-event (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// Events since the Subscription was created (`eventsSinceSubscriptionStart`, string, 0..1)
+    /// Events since the Subscription was created (`eventsSinceSubscriptionStart`, `string`, 0..1)
     pub events_since_subscription_start: Option<Primitive<String>>,
-    /// Detailed information about any events relevant to this notification (`notificationEvent`, BackboneElement, 0..*)
+    /// Detailed information about any events relevant to this notification (`notificationEvent`, `BackboneElement`, 0..*)
     pub notification_event: Vec<SubscriptionStatusNotificationEvent>,
-    /// Reference to the Subscription responsible for this notification (`subscription`, Reference, 1..1)
+    /// Reference to the Subscription responsible for this notification (`subscription`, `Reference`, 1..1)
     pub subscription: Option<Reference>,
-    /// Reference to the SubscriptionTopic this notification relates to (`topic`, canonical, 0..1)
+    /// Reference to the SubscriptionTopic this notification relates to (`topic`, `canonical`, 0..1)
     pub topic: Option<Primitive<String>>,
-    /// List of errors on the subscription (`error`, CodeableConcept, 0..*)
+    /// List of errors on the subscription (`error`, `CodeableConcept`, 0..*)
     pub error: Vec<CodeableConcept>,
 }
 
@@ -132,19 +132,19 @@ impl ToJson for SubscriptionStatus {
 /// FHIR element `SubscriptionStatus.notificationEvent`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubscriptionStatusNotificationEvent {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Event number (`eventNumber`, string, 1..1)
+    /// Event number (`eventNumber`, `string`, 1..1)
     pub event_number: Option<Primitive<String>>,
-    /// The instant this event occurred (`timestamp`, instant, 0..1)
+    /// The instant this event occurred (`timestamp`, `instant`, 0..1)
     pub timestamp: Option<Primitive<String>>,
-    /// The focus of this event (`focus`, Reference, 0..1)
+    /// The focus of this event (`focus`, `Reference`, 0..1)
     pub focus: Option<Reference>,
-    /// Additional context for this event (`additionalContext`, Reference, 0..*)
+    /// Additional context for this event (`additionalContext`, `Reference`, 0..*)
     pub additional_context: Vec<Reference>,
 }
 

@@ -14,35 +14,35 @@ use crate::model::*;
 /// FHIR element `Substance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Substance {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Unique identifier (`identifier`, Identifier, 0..*)
+    /// Unique identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | inactive | entered-in-error (`status`, code, 0..1)
+    /// active | inactive | entered-in-error (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// What class/type of substance this is (`category`, CodeableConcept, 0..*)
+    /// What class/type of substance this is (`category`, `CodeableConcept`, 0..*)
     pub category: Vec<CodeableConcept>,
-    /// What substance this is (`code`, CodeableConcept, 1..1)
+    /// What substance this is (`code`, `CodeableConcept`, 1..1)
     pub code: Option<CodeableConcept>,
-    /// Textual description of the substance, comments (`description`, string, 0..1)
+    /// Textual description of the substance, comments (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// If this describes a specific package/container of the substance (`instance`, BackboneElement, 0..*)
+    /// If this describes a specific package/container of the substance (`instance`, `BackboneElement`, 0..*)
     pub instance: Vec<SubstanceInstance>,
-    /// Composition information about the substance (`ingredient`, BackboneElement, 0..*)
+    /// Composition information about the substance (`ingredient`, `BackboneElement`, 0..*)
     pub ingredient: Vec<SubstanceIngredient>,
 }
 
@@ -118,17 +118,17 @@ impl ToJson for Substance {
 /// FHIR element `Substance.instance`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceInstance {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifier of the package/container (`identifier`, Identifier, 0..1)
+    /// Identifier of the package/container (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// When no longer valid to use (`expiry`, dateTime, 0..1)
+    /// When no longer valid to use (`expiry`, `dateTime`, 0..1)
     pub expiry: Option<Primitive<String>>,
-    /// Amount of substance in the package (`quantity`, Quantity, 0..1)
+    /// Amount of substance in the package (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
 }
 
@@ -172,15 +172,15 @@ impl ToJson for SubstanceInstance {
 /// FHIR element `Substance.ingredient`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceIngredient {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Optional amount (concentration) (`quantity`, Ratio, 0..1)
+    /// Optional amount (concentration) (`quantity`, `Ratio`, 0..1)
     pub quantity: Option<Ratio>,
-    /// A component of the substance (`substance`[x], CodeableConcept | Reference, 1..1)
+    /// A component of the substance (`substance[x]`, `CodeableConcept | Reference`, 1..1)
     pub substance: Option<SubstanceIngredientSubstance>,
 }
 

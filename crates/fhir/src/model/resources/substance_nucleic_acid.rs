@@ -14,31 +14,31 @@ use crate::model::*;
 /// FHIR element `SubstanceNucleicAcid`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceNucleicAcid {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The type of the sequence shall be specified based on a controlled vocabulary (`sequenceType`, CodeableConcept, 0..1)
+    /// The type of the sequence shall be specified based on a controlled vocabulary (`sequenceType`, `CodeableConcept`, 0..1)
     pub sequence_type: Option<CodeableConcept>,
-    /// The number of linear sequences of nucleotides linked through phosphodiester bonds shall be described. Subunits would be strands of nucleic acids that are tightly associated typically through Watson-Crick base pairing. NOTE: If not specified in the reference source, the assumption is that there is 1 subunit (`numberOfSubunits`, integer, 0..1)
+    /// The number of linear sequences of nucleotides linked through phosphodiester bonds shall be described. Subunits would be strands of nucleic acids that are tightly associated typically through Watson-Crick base pairing. NOTE: If not specified in the reference source, the assumption is that there is 1 subunit (`numberOfSubunits`, `integer`, 0..1)
     pub number_of_subunits: Option<Primitive<i32>>,
-    /// The area of hybridisation shall be described if applicable for double stranded RNA or DNA. The number associated with the subunit followed by the number associated to the residue shall be specified in increasing order. The underscore “” shall be used as separator as follows: “Subunitnumber Residue” (`areaOfHybridisation`, string, 0..1)
+    /// The area of hybridisation shall be described if applicable for double stranded RNA or DNA. The number associated with the subunit followed by the number associated to the residue shall be specified in increasing order. The underscore “” shall be used as separator as follows: “Subunitnumber Residue” (`areaOfHybridisation`, `string`, 0..1)
     pub area_of_hybridisation: Option<Primitive<String>>,
-    /// (TBC) (`oligoNucleotideType`, CodeableConcept, 0..1)
+    /// (TBC) (`oligoNucleotideType`, `CodeableConcept`, 0..1)
     pub oligo_nucleotide_type: Option<CodeableConcept>,
-    /// Subunits are listed in order of decreasing length; sequences of the same length will be ordered by molecular weight; subunits that have identical sequences will be repeated multiple times (`subunit`, BackboneElement, 0..*)
+    /// Subunits are listed in order of decreasing length; sequences of the same length will be ordered by molecular weight; subunits that have identical sequences will be repeated multiple times (`subunit`, `BackboneElement`, 0..*)
     pub subunit: Vec<SubstanceNucleicAcidSubunit>,
 }
 
@@ -109,27 +109,27 @@ impl ToJson for SubstanceNucleicAcid {
 /// FHIR element `SubstanceNucleicAcid.subunit`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceNucleicAcidSubunit {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Index of linear sequences of nucleic acids in order of decreasing length. Sequences of the same length will be ordered by molecular weight. Subunits that have identical sequences will be repeated and have sequential subscripts (`subunit`, integer, 0..1)
+    /// Index of linear sequences of nucleic acids in order of decreasing length. Sequences of the same length will be ordered by molecular weight. Subunits that have identical sequences will be repeated and have sequential subscripts (`subunit`, `integer`, 0..1)
     pub subunit: Option<Primitive<i32>>,
-    /// Actual nucleotide sequence notation from 5' to 3' end using standard single letter codes. In addition to the base sequence, sugar and type of phosphate or non-phosphate linkage should also be captured (`sequence`, string, 0..1)
+    /// Actual nucleotide sequence notation from 5' to 3' end using standard single letter codes. In addition to the base sequence, sugar and type of phosphate or non-phosphate linkage should also be captured (`sequence`, `string`, 0..1)
     pub sequence: Option<Primitive<String>>,
-    /// The length of the sequence shall be captured (`length`, integer, 0..1)
+    /// The length of the sequence shall be captured (`length`, `integer`, 0..1)
     pub length: Option<Primitive<i32>>,
-    /// (TBC) (`sequenceAttachment`, Attachment, 0..1)
+    /// (TBC) (`sequenceAttachment`, `Attachment`, 0..1)
     pub sequence_attachment: Option<Attachment>,
-    /// The nucleotide present at the 5’ terminal shall be specified based on a controlled vocabulary. Since the sequence is represented from the 5' to the 3' end, the 5’ prime nucleotide is the letter at the first position in the sequence. A separate representation would be redundant (`fivePrime`, CodeableConcept, 0..1)
+    /// The nucleotide present at the 5’ terminal shall be specified based on a controlled vocabulary. Since the sequence is represented from the 5' to the 3' end, the 5’ prime nucleotide is the letter at the first position in the sequence. A separate representation would be redundant (`fivePrime`, `CodeableConcept`, 0..1)
     pub five_prime: Option<CodeableConcept>,
-    /// The nucleotide present at the 3’ terminal shall be specified based on a controlled vocabulary. Since the sequence is represented from the 5' to the 3' end, the 5’ prime nucleotide is the letter at the last position in the sequence. A separate representation would be redundant (`threePrime`, CodeableConcept, 0..1)
+    /// The nucleotide present at the 3’ terminal shall be specified based on a controlled vocabulary. Since the sequence is represented from the 5' to the 3' end, the 5’ prime nucleotide is the letter at the last position in the sequence. A separate representation would be redundant (`threePrime`, `CodeableConcept`, 0..1)
     pub three_prime: Option<CodeableConcept>,
-    /// The linkages between sugar residues will also be captured (`linkage`, BackboneElement, 0..*)
+    /// The linkages between sugar residues will also be captured (`linkage`, `BackboneElement`, 0..*)
     pub linkage: Vec<SubstanceNucleicAcidSubunitLinkage>,
-    /// 5.3.6.8.1 Sugar ID (Mandatory) (`sugar`, BackboneElement, 0..*)
+    /// 5.3.6.8.1 Sugar ID (Mandatory) (`sugar`, `BackboneElement`, 0..*)
     pub sugar: Vec<SubstanceNucleicAcidSubunitSugar>,
 }
 
@@ -185,19 +185,19 @@ impl ToJson for SubstanceNucleicAcidSubunit {
 /// FHIR element `SubstanceNucleicAcid.subunit.linkage`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceNucleicAcidSubunitLinkage {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The entity that links the sugar residues together should also be captured for nearly all naturally occurring nucleic acid the linkage is a phosphate group. For many synthetic oligonucleotides phosphorothioate linkages are often seen. Linkage connectivity is assumed to be 3’-5’. If the linkage is either 3’-3’ or 5’-5’ this should be specified (`connectivity`, string, 0..1)
+    /// The entity that links the sugar residues together should also be captured for nearly all naturally occurring nucleic acid the linkage is a phosphate group. For many synthetic oligonucleotides phosphorothioate linkages are often seen. Linkage connectivity is assumed to be 3’-5’. If the linkage is either 3’-3’ or 5’-5’ this should be specified (`connectivity`, `string`, 0..1)
     pub connectivity: Option<Primitive<String>>,
-    /// Each linkage will be registered as a fragment and have an ID (`identifier`, Identifier, 0..1)
+    /// Each linkage will be registered as a fragment and have an ID (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Each linkage will be registered as a fragment and have at least one name. A single name shall be assigned to each linkage (`name`, string, 0..1)
+    /// Each linkage will be registered as a fragment and have at least one name. A single name shall be assigned to each linkage (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Residues shall be captured as described in 5.3.6.8.3 (`residueSite`, string, 0..1)
+    /// Residues shall be captured as described in 5.3.6.8.3 (`residueSite`, `string`, 0..1)
     pub residue_site: Option<Primitive<String>>,
 }
 
@@ -245,17 +245,17 @@ impl ToJson for SubstanceNucleicAcidSubunitLinkage {
 /// FHIR element `SubstanceNucleicAcid.subunit.sugar`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceNucleicAcidSubunitSugar {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The Substance ID of the sugar or sugar-like component that make up the nucleotide (`identifier`, Identifier, 0..1)
+    /// The Substance ID of the sugar or sugar-like component that make up the nucleotide (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// The name of the sugar or sugar-like component that make up the nucleotide (`name`, string, 0..1)
+    /// The name of the sugar or sugar-like component that make up the nucleotide (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// The residues that contain a given sugar will be captured. The order of given residues will be captured in the 5‘-3‘direction consistent with the base sequences listed above (`residueSite`, string, 0..1)
+    /// The residues that contain a given sugar will be captured. The order of given residues will be captured in the 5‘-3‘direction consistent with the base sequences listed above (`residueSite`, `string`, 0..1)
     pub residue_site: Option<Primitive<String>>,
 }
 

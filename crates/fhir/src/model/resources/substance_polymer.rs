@@ -14,33 +14,33 @@ use crate::model::*;
 /// FHIR element `SubstancePolymer`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstancePolymer {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`class`, CodeableConcept, 0..1)
+    /// Todo (`class`, `CodeableConcept`, 0..1)
     pub class: Option<CodeableConcept>,
-    /// Todo (`geometry`, CodeableConcept, 0..1)
+    /// Todo (`geometry`, `CodeableConcept`, 0..1)
     pub geometry: Option<CodeableConcept>,
-    /// Todo (`copolymerConnectivity`, CodeableConcept, 0..*)
+    /// Todo (`copolymerConnectivity`, `CodeableConcept`, 0..*)
     pub copolymer_connectivity: Vec<CodeableConcept>,
-    /// Todo (`modification`, string, 0..*)
+    /// Todo (`modification`, `string`, 0..*)
     pub modification: Vec<Primitive<String>>,
-    /// Todo (`monomerSet`, BackboneElement, 0..*)
+    /// Todo (`monomerSet`, `BackboneElement`, 0..*)
     pub monomer_set: Vec<SubstancePolymerMonomerSet>,
-    /// Todo (`repeat`, BackboneElement, 0..*)
+    /// Todo (`repeat`, `BackboneElement`, 0..*)
     pub repeat: Vec<SubstancePolymerRepeat>,
 }
 
@@ -112,15 +112,15 @@ impl ToJson for SubstancePolymer {
 /// FHIR element `SubstancePolymer.monomerSet`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstancePolymerMonomerSet {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`ratioType`, CodeableConcept, 0..1)
+    /// Todo (`ratioType`, `CodeableConcept`, 0..1)
     pub ratio_type: Option<CodeableConcept>,
-    /// Todo (`startingMaterial`, BackboneElement, 0..*)
+    /// Todo (`startingMaterial`, `BackboneElement`, 0..*)
     pub starting_material: Vec<SubstancePolymerMonomerSetStartingMaterial>,
 }
 
@@ -161,19 +161,19 @@ impl ToJson for SubstancePolymerMonomerSet {
 /// FHIR element `SubstancePolymer.monomerSet.startingMaterial`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstancePolymerMonomerSetStartingMaterial {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`material`, CodeableConcept, 0..1)
+    /// Todo (`material`, `CodeableConcept`, 0..1)
     pub material: Option<CodeableConcept>,
-    /// Todo (`type`, CodeableConcept, 0..1)
+    /// Todo (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Todo (`isDefining`, boolean, 0..1)
+    /// Todo (`isDefining`, `boolean`, 0..1)
     pub is_defining: Option<Primitive<bool>>,
-    /// Todo (`amount`, SubstanceAmount, 0..1)
+    /// Todo (`amount`, `SubstanceAmount`, 0..1)
     pub amount: Option<SubstanceAmount>,
 }
 
@@ -219,19 +219,19 @@ impl ToJson for SubstancePolymerMonomerSetStartingMaterial {
 /// FHIR element `SubstancePolymer.repeat`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstancePolymerRepeat {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`numberOfUnits`, integer, 0..1)
+    /// Todo (`numberOfUnits`, `integer`, 0..1)
     pub number_of_units: Option<Primitive<i32>>,
-    /// Todo (`averageMolecularFormula`, string, 0..1)
+    /// Todo (`averageMolecularFormula`, `string`, 0..1)
     pub average_molecular_formula: Option<Primitive<String>>,
-    /// Todo (`repeatUnitAmountType`, CodeableConcept, 0..1)
+    /// Todo (`repeatUnitAmountType`, `CodeableConcept`, 0..1)
     pub repeat_unit_amount_type: Option<CodeableConcept>,
-    /// Todo (`repeatUnit`, BackboneElement, 0..*)
+    /// Todo (`repeatUnit`, `BackboneElement`, 0..*)
     pub repeat_unit: Vec<SubstancePolymerRepeatRepeatUnit>,
 }
 
@@ -280,21 +280,21 @@ impl ToJson for SubstancePolymerRepeat {
 /// FHIR element `SubstancePolymer.repeat.repeatUnit`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstancePolymerRepeatRepeatUnit {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`orientationOfPolymerisation`, CodeableConcept, 0..1)
+    /// Todo (`orientationOfPolymerisation`, `CodeableConcept`, 0..1)
     pub orientation_of_polymerisation: Option<CodeableConcept>,
-    /// Todo (`repeatUnit`, string, 0..1)
+    /// Todo (`repeatUnit`, `string`, 0..1)
     pub repeat_unit: Option<Primitive<String>>,
-    /// Todo (`amount`, SubstanceAmount, 0..1)
+    /// Todo (`amount`, `SubstanceAmount`, 0..1)
     pub amount: Option<SubstanceAmount>,
-    /// Todo (`degreeOfPolymerisation`, BackboneElement, 0..*)
+    /// Todo (`degreeOfPolymerisation`, `BackboneElement`, 0..*)
     pub degree_of_polymerisation: Vec<SubstancePolymerRepeatRepeatUnitDegreeOfPolymerisation>,
-    /// Todo (`structuralRepresentation`, BackboneElement, 0..*)
+    /// Todo (`structuralRepresentation`, `BackboneElement`, 0..*)
     pub structural_representation: Vec<SubstancePolymerRepeatRepeatUnitStructuralRepresentation>,
 }
 
@@ -347,15 +347,15 @@ impl ToJson for SubstancePolymerRepeatRepeatUnit {
 /// FHIR element `SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstancePolymerRepeatRepeatUnitDegreeOfPolymerisation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`degree`, CodeableConcept, 0..1)
+    /// Todo (`degree`, `CodeableConcept`, 0..1)
     pub degree: Option<CodeableConcept>,
-    /// Todo (`amount`, SubstanceAmount, 0..1)
+    /// Todo (`amount`, `SubstanceAmount`, 0..1)
     pub amount: Option<SubstanceAmount>,
 }
 
@@ -400,17 +400,17 @@ impl ToJson for SubstancePolymerRepeatRepeatUnitDegreeOfPolymerisation {
 /// FHIR element `SubstancePolymer.repeat.repeatUnit.structuralRepresentation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstancePolymerRepeatRepeatUnitStructuralRepresentation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`type`, CodeableConcept, 0..1)
+    /// Todo (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Todo (`representation`, string, 0..1)
+    /// Todo (`representation`, `string`, 0..1)
     pub representation: Option<Primitive<String>>,
-    /// Todo (`attachment`, Attachment, 0..1)
+    /// Todo (`attachment`, `Attachment`, 0..1)
     pub attachment: Option<Attachment>,
 }
 

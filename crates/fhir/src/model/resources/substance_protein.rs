@@ -14,29 +14,29 @@ use crate::model::*;
 /// FHIR element `SubstanceProtein`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceProtein {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The SubstanceProtein descriptive elements will only be used when a complete or partial amino acid sequence is available or derivable from a nucleic acid sequence (`sequenceType`, CodeableConcept, 0..1)
+    /// The SubstanceProtein descriptive elements will only be used when a complete or partial amino acid sequence is available or derivable from a nucleic acid sequence (`sequenceType`, `CodeableConcept`, 0..1)
     pub sequence_type: Option<CodeableConcept>,
-    /// Number of linear sequences of amino acids linked through peptide bonds. The number of subunits constituting the SubstanceProtein shall be described. It is possible that the number of subunits can be variable (`numberOfSubunits`, integer, 0..1)
+    /// Number of linear sequences of amino acids linked through peptide bonds. The number of subunits constituting the SubstanceProtein shall be described. It is possible that the number of subunits can be variable (`numberOfSubunits`, `integer`, 0..1)
     pub number_of_subunits: Option<Primitive<i32>>,
-    /// The disulphide bond between two cysteine residues either on the same subunit or on two different subunits shall be described. The position of the disulfide bonds in the SubstanceProtein shall be listed in increasing order of subunit number and position within subunit followed by the abbreviation of the amino acids involved. The disulfide linkage positions shall actually contain the amino acid Cysteine at the respective positions (`disulfideLinkage`, string, 0..*)
+    /// The disulphide bond between two cysteine residues either on the same subunit or on two different subunits shall be described. The position of the disulfide bonds in the SubstanceProtein shall be listed in increasing order of subunit number and position within subunit followed by the abbreviation of the amino acids involved. The disulfide linkage positions shall actually contain the amino acid Cysteine at the respective positions (`disulfideLinkage`, `string`, 0..*)
     pub disulfide_linkage: Vec<Primitive<String>>,
-    /// This subclause refers to the description of each subunit constituting the SubstanceProtein. A subunit is a linear sequence of amino acids linked through peptide bonds. The Subunit information shall be provided when the finished SubstanceProtein is a complex of multiple sequences; subunits are not used to delineate domains within a single sequence. Subunits are listed in order of decreasing length; sequences of the same length will be ordered by decreasing molecular weight; subunits that have identical sequences will be repeated multiple times (`subunit`, BackboneElement, 0..*)
+    /// This subclause refers to the description of each subunit constituting the SubstanceProtein. A subunit is a linear sequence of amino acids linked through peptide bonds. The Subunit information shall be provided when the finished SubstanceProtein is a complex of multiple sequences; subunits are not used to delineate domains within a single sequence. Subunits are listed in order of decreasing length; sequences of the same length will be ordered by decreasing molecular weight; subunits that have identical sequences will be repeated multiple times (`subunit`, `BackboneElement`, 0..*)
     pub subunit: Vec<SubstanceProteinSubunit>,
 }
 
@@ -105,27 +105,27 @@ impl ToJson for SubstanceProtein {
 /// FHIR element `SubstanceProtein.subunit`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceProteinSubunit {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Index of primary sequences of amino acids linked through peptide bonds in order of decreasing length. Sequences of the same length will be ordered by molecular weight. Subunits that have identical sequences will be repeated and have sequential subscripts (`subunit`, integer, 0..1)
+    /// Index of primary sequences of amino acids linked through peptide bonds in order of decreasing length. Sequences of the same length will be ordered by molecular weight. Subunits that have identical sequences will be repeated and have sequential subscripts (`subunit`, `integer`, 0..1)
     pub subunit: Option<Primitive<i32>>,
-    /// The sequence information shall be provided enumerating the amino acids from N- to C-terminal end using standard single-letter amino acid codes. Uppercase shall be used for L-amino acids and lowercase for D-amino acids. Transcribed SubstanceProteins will always be described using the translated sequence; for synthetic peptide containing amino acids that are not represented with a single letter code an X should be used within the sequence. The modified amino acids will be distinguished by their position in the sequence (`sequence`, string, 0..1)
+    /// The sequence information shall be provided enumerating the amino acids from N- to C-terminal end using standard single-letter amino acid codes. Uppercase shall be used for L-amino acids and lowercase for D-amino acids. Transcribed SubstanceProteins will always be described using the translated sequence; for synthetic peptide containing amino acids that are not represented with a single letter code an X should be used within the sequence. The modified amino acids will be distinguished by their position in the sequence (`sequence`, `string`, 0..1)
     pub sequence: Option<Primitive<String>>,
-    /// Length of linear sequences of amino acids contained in the subunit (`length`, integer, 0..1)
+    /// Length of linear sequences of amino acids contained in the subunit (`length`, `integer`, 0..1)
     pub length: Option<Primitive<i32>>,
-    /// The sequence information shall be provided enumerating the amino acids from N- to C-terminal end using standard single-letter amino acid codes. Uppercase shall be used for L-amino acids and lowercase for D-amino acids. Transcribed SubstanceProteins will always be described using the translated sequence; for synthetic peptide containing amino acids that are not represented with a single letter code an X should be used within the sequence. The modified amino acids will be distinguished by their position in the sequence (`sequenceAttachment`, Attachment, 0..1)
+    /// The sequence information shall be provided enumerating the amino acids from N- to C-terminal end using standard single-letter amino acid codes. Uppercase shall be used for L-amino acids and lowercase for D-amino acids. Transcribed SubstanceProteins will always be described using the translated sequence; for synthetic peptide containing amino acids that are not represented with a single letter code an X should be used within the sequence. The modified amino acids will be distinguished by their position in the sequence (`sequenceAttachment`, `Attachment`, 0..1)
     pub sequence_attachment: Option<Attachment>,
-    /// Unique identifier for molecular fragment modification based on the ISO 11238 Substance ID (`nTerminalModificationId`, Identifier, 0..1)
+    /// Unique identifier for molecular fragment modification based on the ISO 11238 Substance ID (`nTerminalModificationId`, `Identifier`, 0..1)
     pub n_terminal_modification_id: Option<Identifier>,
-    /// The name of the fragment modified at the N-terminal of the SubstanceProtein shall be specified (`nTerminalModification`, string, 0..1)
+    /// The name of the fragment modified at the N-terminal of the SubstanceProtein shall be specified (`nTerminalModification`, `string`, 0..1)
     pub n_terminal_modification: Option<Primitive<String>>,
-    /// Unique identifier for molecular fragment modification based on the ISO 11238 Substance ID (`cTerminalModificationId`, Identifier, 0..1)
+    /// Unique identifier for molecular fragment modification based on the ISO 11238 Substance ID (`cTerminalModificationId`, `Identifier`, 0..1)
     pub c_terminal_modification_id: Option<Identifier>,
-    /// The modification at the C-terminal shall be specified (`cTerminalModification`, string, 0..1)
+    /// The modification at the C-terminal shall be specified (`cTerminalModification`, `string`, 0..1)
     pub c_terminal_modification: Option<Primitive<String>>,
 }
 

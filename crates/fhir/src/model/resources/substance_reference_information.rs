@@ -14,31 +14,31 @@ use crate::model::*;
 /// FHIR element `SubstanceReferenceInformation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceReferenceInformation {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`comment`, string, 0..1)
+    /// Todo (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
-    /// Todo (`gene`, BackboneElement, 0..*)
+    /// Todo (`gene`, `BackboneElement`, 0..*)
     pub gene: Vec<SubstanceReferenceInformationGene>,
-    /// Todo (`geneElement`, BackboneElement, 0..*)
+    /// Todo (`geneElement`, `BackboneElement`, 0..*)
     pub gene_element: Vec<SubstanceReferenceInformationGeneElement>,
-    /// Todo (`classification`, BackboneElement, 0..*)
+    /// Todo (`classification`, `BackboneElement`, 0..*)
     pub classification: Vec<SubstanceReferenceInformationClassification>,
-    /// Todo (`target`, BackboneElement, 0..*)
+    /// Todo (`target`, `BackboneElement`, 0..*)
     pub target: Vec<SubstanceReferenceInformationTarget>,
 }
 
@@ -108,17 +108,17 @@ impl ToJson for SubstanceReferenceInformation {
 /// FHIR element `SubstanceReferenceInformation.gene`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceReferenceInformationGene {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`geneSequenceOrigin`, CodeableConcept, 0..1)
+    /// Todo (`geneSequenceOrigin`, `CodeableConcept`, 0..1)
     pub gene_sequence_origin: Option<CodeableConcept>,
-    /// Todo (`gene`, CodeableConcept, 0..1)
+    /// Todo (`gene`, `CodeableConcept`, 0..1)
     pub gene: Option<CodeableConcept>,
-    /// Todo (`source`, Reference, 0..*)
+    /// Todo (`source`, `Reference`, 0..*)
     pub source: Vec<Reference>,
 }
 
@@ -161,17 +161,17 @@ impl ToJson for SubstanceReferenceInformationGene {
 /// FHIR element `SubstanceReferenceInformation.geneElement`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceReferenceInformationGeneElement {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`type`, CodeableConcept, 0..1)
+    /// Todo (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Todo (`element`, Identifier, 0..1)
+    /// Todo (`element`, `Identifier`, 0..1)
     pub element: Option<Identifier>,
-    /// Todo (`source`, Reference, 0..*)
+    /// Todo (`source`, `Reference`, 0..*)
     pub source: Vec<Reference>,
 }
 
@@ -214,19 +214,19 @@ impl ToJson for SubstanceReferenceInformationGeneElement {
 /// FHIR element `SubstanceReferenceInformation.classification`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceReferenceInformationClassification {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`domain`, CodeableConcept, 0..1)
+    /// Todo (`domain`, `CodeableConcept`, 0..1)
     pub domain: Option<CodeableConcept>,
-    /// Todo (`classification`, CodeableConcept, 0..1)
+    /// Todo (`classification`, `CodeableConcept`, 0..1)
     pub classification: Option<CodeableConcept>,
-    /// Todo (`subtype`, CodeableConcept, 0..*)
+    /// Todo (`subtype`, `CodeableConcept`, 0..*)
     pub subtype: Vec<CodeableConcept>,
-    /// Todo (`source`, Reference, 0..*)
+    /// Todo (`source`, `Reference`, 0..*)
     pub source: Vec<Reference>,
 }
 
@@ -271,27 +271,27 @@ impl ToJson for SubstanceReferenceInformationClassification {
 /// FHIR element `SubstanceReferenceInformation.target`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceReferenceInformationTarget {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Todo (`target`, Identifier, 0..1)
+    /// Todo (`target`, `Identifier`, 0..1)
     pub target: Option<Identifier>,
-    /// Todo (`type`, CodeableConcept, 0..1)
+    /// Todo (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Todo (`interaction`, CodeableConcept, 0..1)
+    /// Todo (`interaction`, `CodeableConcept`, 0..1)
     pub interaction: Option<CodeableConcept>,
-    /// Todo (`organism`, CodeableConcept, 0..1)
+    /// Todo (`organism`, `CodeableConcept`, 0..1)
     pub organism: Option<CodeableConcept>,
-    /// Todo (`organismType`, CodeableConcept, 0..1)
+    /// Todo (`organismType`, `CodeableConcept`, 0..1)
     pub organism_type: Option<CodeableConcept>,
-    /// Todo (`amount`[x], Quantity | Range | string, 0..1)
+    /// Todo (`amount[x]`, `Quantity | Range | string`, 0..1)
     pub amount: Option<SubstanceReferenceInformationTargetAmount>,
-    /// Todo (`amountType`, CodeableConcept, 0..1)
+    /// Todo (`amountType`, `CodeableConcept`, 0..1)
     pub amount_type: Option<CodeableConcept>,
-    /// Todo (`source`, Reference, 0..*)
+    /// Todo (`source`, `Reference`, 0..*)
     pub source: Vec<Reference>,
 }
 

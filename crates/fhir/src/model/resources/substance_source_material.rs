@@ -14,47 +14,47 @@ use crate::model::*;
 /// FHIR element `SubstanceSourceMaterial`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSourceMaterial {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// General high level classification of the source material specific to the origin of the material (`sourceMaterialClass`, CodeableConcept, 0..1)
+    /// General high level classification of the source material specific to the origin of the material (`sourceMaterialClass`, `CodeableConcept`, 0..1)
     pub source_material_class: Option<CodeableConcept>,
-    /// The type of the source material shall be specified based on a controlled vocabulary. For vaccines, this subclause refers to the class of infectious agent (`sourceMaterialType`, CodeableConcept, 0..1)
+    /// The type of the source material shall be specified based on a controlled vocabulary. For vaccines, this subclause refers to the class of infectious agent (`sourceMaterialType`, `CodeableConcept`, 0..1)
     pub source_material_type: Option<CodeableConcept>,
-    /// The state of the source material when extracted (`sourceMaterialState`, CodeableConcept, 0..1)
+    /// The state of the source material when extracted (`sourceMaterialState`, `CodeableConcept`, 0..1)
     pub source_material_state: Option<CodeableConcept>,
-    /// The unique identifier associated with the source material parent organism shall be specified (`organismId`, Identifier, 0..1)
+    /// The unique identifier associated with the source material parent organism shall be specified (`organismId`, `Identifier`, 0..1)
     pub organism_id: Option<Identifier>,
-    /// The organism accepted Scientific name shall be provided based on the organism taxonomy (`organismName`, string, 0..1)
+    /// The organism accepted Scientific name shall be provided based on the organism taxonomy (`organismName`, `string`, 0..1)
     pub organism_name: Option<Primitive<String>>,
-    /// The parent of the herbal drug Ginkgo biloba, Leaf is the substance ID of the substance (fresh) of Ginkgo biloba L. or Ginkgo biloba L. (Whole plant) (`parentSubstanceId`, Identifier, 0..*)
+    /// The parent of the herbal drug Ginkgo biloba, Leaf is the substance ID of the substance (fresh) of Ginkgo biloba L. or Ginkgo biloba L. (Whole plant) (`parentSubstanceId`, `Identifier`, 0..*)
     pub parent_substance_id: Vec<Identifier>,
-    /// The parent substance of the Herbal Drug, or Herbal preparation (`parentSubstanceName`, string, 0..*)
+    /// The parent substance of the Herbal Drug, or Herbal preparation (`parentSubstanceName`, `string`, 0..*)
     pub parent_substance_name: Vec<Primitive<String>>,
-    /// The country where the plant material is harvested or the countries where the plasma is sourced from as laid down in accordance with the Plasma Master File. For “Plasma-derived substances” the attribute country of origin provides information about the countries used for the manufacturing of the Cryopoor plama or Crioprecipitate (`countryOfOrigin`, CodeableConcept, 0..*)
+    /// The country where the plant material is harvested or the countries where the plasma is sourced from as laid down in accordance with the Plasma Master File. For “Plasma-derived substances” the attribute country of origin provides information about the countries used for the manufacturing of the Cryopoor plama or Crioprecipitate (`countryOfOrigin`, `CodeableConcept`, 0..*)
     pub country_of_origin: Vec<CodeableConcept>,
-    /// The place/region where the plant is harvested or the places/regions where the animal source material has its habitat (`geographicalLocation`, string, 0..*)
+    /// The place/region where the plant is harvested or the places/regions where the animal source material has its habitat (`geographicalLocation`, `string`, 0..*)
     pub geographical_location: Vec<Primitive<String>>,
-    /// Stage of life for animals, plants, insects and microorganisms. This information shall be provided only when the substance is significantly different in these stages (e.g. foetal bovine serum) (`developmentStage`, CodeableConcept, 0..1)
+    /// Stage of life for animals, plants, insects and microorganisms. This information shall be provided only when the substance is significantly different in these stages (e.g. foetal bovine serum) (`developmentStage`, `CodeableConcept`, 0..1)
     pub development_stage: Option<CodeableConcept>,
-    /// Many complex materials are fractions of parts of plants, animals, or minerals. Fraction elements are often necessary to define both Substances and Specified Group 1 Substances. For substances derived from Plants, fraction information will be captured at the Substance information level ( . Oils, Juices and Exudates). Additional information for Extracts, such as extraction solvent composition, will be captured at the Specified Substance Group 1 information level. For plasma-derived products fraction information will be captured at the Substance and the Specified Substance Group 1 levels (`fractionDescription`, BackboneElement, 0..*)
+    /// Many complex materials are fractions of parts of plants, animals, or minerals. Fraction elements are often necessary to define both Substances and Specified Group 1 Substances. For substances derived from Plants, fraction information will be captured at the Substance information level ( . Oils, Juices and Exudates). Additional information for Extracts, such as extraction solvent composition, will be captured at the Specified Substance Group 1 information level. For plasma-derived products fraction information will be captured at the Substance and the Specified Substance Group 1 levels (`fractionDescription`, `BackboneElement`, 0..*)
     pub fraction_description: Vec<SubstanceSourceMaterialFractionDescription>,
-    /// This subclause describes the organism which the substance is derived from. For vaccines, the parent organism shall be specified based on these subclause elements. As an example, full taxonomy will be described for the Substance Name: ., Leaf (`organism`, BackboneElement, 0..1)
+    /// This subclause describes the organism which the substance is derived from. For vaccines, the parent organism shall be specified based on these subclause elements. As an example, full taxonomy will be described for the Substance Name: ., Leaf (`organism`, `BackboneElement`, 0..1)
     pub organism: Option<SubstanceSourceMaterialOrganism>,
-    /// To do (`partDescription`, BackboneElement, 0..*)
+    /// To do (`partDescription`, `BackboneElement`, 0..*)
     pub part_description: Vec<SubstanceSourceMaterialPartDescription>,
 }
 
@@ -142,15 +142,15 @@ impl ToJson for SubstanceSourceMaterial {
 /// FHIR element `SubstanceSourceMaterial.fractionDescription`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSourceMaterialFractionDescription {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// This element is capturing information about the fraction of a plant part, or human plasma for fractionation (`fraction`, string, 0..1)
+    /// This element is capturing information about the fraction of a plant part, or human plasma for fractionation (`fraction`, `string`, 0..1)
     pub fraction: Option<Primitive<String>>,
-    /// The specific type of the material constituting the component. For Herbal preparations the particulars of the extracts (liquid/dry) is described in Specified Substance Group 1 (`materialType`, CodeableConcept, 0..1)
+    /// The specific type of the material constituting the component. For Herbal preparations the particulars of the extracts (liquid/dry) is described in Specified Substance Group 1 (`materialType`, `CodeableConcept`, 0..1)
     pub material_type: Option<CodeableConcept>,
 }
 
@@ -192,27 +192,27 @@ impl ToJson for SubstanceSourceMaterialFractionDescription {
 /// FHIR element `SubstanceSourceMaterial.organism`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSourceMaterialOrganism {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The family of an organism shall be specified (`family`, CodeableConcept, 0..1)
+    /// The family of an organism shall be specified (`family`, `CodeableConcept`, 0..1)
     pub family: Option<CodeableConcept>,
-    /// The genus of an organism shall be specified; refers to the Latin epithet of the genus element of the plant/animal scientific name; it is present in names for genera, species and infraspecies (`genus`, CodeableConcept, 0..1)
+    /// The genus of an organism shall be specified; refers to the Latin epithet of the genus element of the plant/animal scientific name; it is present in names for genera, species and infraspecies (`genus`, `CodeableConcept`, 0..1)
     pub genus: Option<CodeableConcept>,
-    /// The species of an organism shall be specified; refers to the Latin epithet of the species of the plant/animal; it is present in names for species and infraspecies (`species`, CodeableConcept, 0..1)
+    /// The species of an organism shall be specified; refers to the Latin epithet of the species of the plant/animal; it is present in names for species and infraspecies (`species`, `CodeableConcept`, 0..1)
     pub species: Option<CodeableConcept>,
-    /// The Intraspecific type of an organism shall be specified (`intraspecificType`, CodeableConcept, 0..1)
+    /// The Intraspecific type of an organism shall be specified (`intraspecificType`, `CodeableConcept`, 0..1)
     pub intraspecific_type: Option<CodeableConcept>,
-    /// The intraspecific description of an organism shall be specified based on a controlled vocabulary. For Influenza Vaccine, the intraspecific description shall contain the syntax of the antigen in line with the WHO convention (`intraspecificDescription`, string, 0..1)
+    /// The intraspecific description of an organism shall be specified based on a controlled vocabulary. For Influenza Vaccine, the intraspecific description shall contain the syntax of the antigen in line with the WHO convention (`intraspecificDescription`, `string`, 0..1)
     pub intraspecific_description: Option<Primitive<String>>,
-    /// 4.9.13.6.1 Author type (Conditional) (`author`, BackboneElement, 0..*)
+    /// 4.9.13.6.1 Author type (Conditional) (`author`, `BackboneElement`, 0..*)
     pub author: Vec<SubstanceSourceMaterialOrganismAuthor>,
-    /// 4.9.13.8.1 Hybrid species maternal organism ID (Optional) (`hybrid`, BackboneElement, 0..1)
+    /// 4.9.13.8.1 Hybrid species maternal organism ID (Optional) (`hybrid`, `BackboneElement`, 0..1)
     pub hybrid: Option<SubstanceSourceMaterialOrganismHybrid>,
-    /// 4.9.13.7.1 Kingdom (Conditional) (`organismGeneral`, BackboneElement, 0..1)
+    /// 4.9.13.7.1 Kingdom (Conditional) (`organismGeneral`, `BackboneElement`, 0..1)
     pub organism_general: Option<SubstanceSourceMaterialOrganismOrganismGeneral>,
 }
 
@@ -268,15 +268,15 @@ impl ToJson for SubstanceSourceMaterialOrganism {
 /// FHIR element `SubstanceSourceMaterial.organism.author`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSourceMaterialOrganismAuthor {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The type of author of an organism species shall be specified. The parenthetical author of an organism species refers to the first author who published the plant/animal name (of any rank). The primary author of an organism species refers to the first author(s), who validly published the plant/animal name (`authorType`, CodeableConcept, 0..1)
+    /// The type of author of an organism species shall be specified. The parenthetical author of an organism species refers to the first author who published the plant/animal name (of any rank). The primary author of an organism species refers to the first author(s), who validly published the plant/animal name (`authorType`, `CodeableConcept`, 0..1)
     pub author_type: Option<CodeableConcept>,
-    /// The author of an organism species shall be specified. The author year of an organism shall also be specified when applicable; refers to the year in which the first author(s) published the infraspecific plant/animal name (of any rank) (`authorDescription`, string, 0..1)
+    /// The author of an organism species shall be specified. The author year of an organism shall also be specified when applicable; refers to the year in which the first author(s) published the infraspecific plant/animal name (of any rank) (`authorDescription`, `string`, 0..1)
     pub author_description: Option<Primitive<String>>,
 }
 
@@ -318,21 +318,21 @@ impl ToJson for SubstanceSourceMaterialOrganismAuthor {
 /// FHIR element `SubstanceSourceMaterial.organism.hybrid`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSourceMaterialOrganismHybrid {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The identifier of the maternal species constituting the hybrid organism shall be specified based on a controlled vocabulary. For plants, the parents aren’t always known, and it is unlikely that it will be known which is maternal and which is paternal (`maternalOrganismId`, string, 0..1)
+    /// The identifier of the maternal species constituting the hybrid organism shall be specified based on a controlled vocabulary. For plants, the parents aren’t always known, and it is unlikely that it will be known which is maternal and which is paternal (`maternalOrganismId`, `string`, 0..1)
     pub maternal_organism_id: Option<Primitive<String>>,
-    /// The name of the maternal species constituting the hybrid organism shall be specified. For plants, the parents aren’t always known, and it is unlikely that it will be known which is maternal and which is paternal (`maternalOrganismName`, string, 0..1)
+    /// The name of the maternal species constituting the hybrid organism shall be specified. For plants, the parents aren’t always known, and it is unlikely that it will be known which is maternal and which is paternal (`maternalOrganismName`, `string`, 0..1)
     pub maternal_organism_name: Option<Primitive<String>>,
-    /// The identifier of the paternal species constituting the hybrid organism shall be specified based on a controlled vocabulary (`paternalOrganismId`, string, 0..1)
+    /// The identifier of the paternal species constituting the hybrid organism shall be specified based on a controlled vocabulary (`paternalOrganismId`, `string`, 0..1)
     pub paternal_organism_id: Option<Primitive<String>>,
-    /// The name of the paternal species constituting the hybrid organism shall be specified (`paternalOrganismName`, string, 0..1)
+    /// The name of the paternal species constituting the hybrid organism shall be specified (`paternalOrganismName`, `string`, 0..1)
     pub paternal_organism_name: Option<Primitive<String>>,
-    /// The hybrid type of an organism shall be specified (`hybridType`, CodeableConcept, 0..1)
+    /// The hybrid type of an organism shall be specified (`hybridType`, `CodeableConcept`, 0..1)
     pub hybrid_type: Option<CodeableConcept>,
 }
 
@@ -383,19 +383,19 @@ impl ToJson for SubstanceSourceMaterialOrganismHybrid {
 /// FHIR element `SubstanceSourceMaterial.organism.organismGeneral`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSourceMaterialOrganismOrganismGeneral {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The kingdom of an organism shall be specified (`kingdom`, CodeableConcept, 0..1)
+    /// The kingdom of an organism shall be specified (`kingdom`, `CodeableConcept`, 0..1)
     pub kingdom: Option<CodeableConcept>,
-    /// The phylum of an organism shall be specified (`phylum`, CodeableConcept, 0..1)
+    /// The phylum of an organism shall be specified (`phylum`, `CodeableConcept`, 0..1)
     pub phylum: Option<CodeableConcept>,
-    /// The class of an organism shall be specified (`class`, CodeableConcept, 0..1)
+    /// The class of an organism shall be specified (`class`, `CodeableConcept`, 0..1)
     pub class: Option<CodeableConcept>,
-    /// The order of an organism shall be specified, (`order`, CodeableConcept, 0..1)
+    /// The order of an organism shall be specified, (`order`, `CodeableConcept`, 0..1)
     pub order: Option<CodeableConcept>,
 }
 
@@ -440,15 +440,15 @@ impl ToJson for SubstanceSourceMaterialOrganismOrganismGeneral {
 /// FHIR element `SubstanceSourceMaterial.partDescription`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSourceMaterialPartDescription {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Entity of anatomical origin of source material within an organism (`part`, CodeableConcept, 0..1)
+    /// Entity of anatomical origin of source material within an organism (`part`, `CodeableConcept`, 0..1)
     pub part: Option<CodeableConcept>,
-    /// The detailed anatomic location when the part can be extracted from different anatomical locations of the organism. Multiple alternative locations may apply (`partLocation`, CodeableConcept, 0..1)
+    /// The detailed anatomic location when the part can be extracted from different anatomical locations of the organism. Multiple alternative locations may apply (`partLocation`, `CodeableConcept`, 0..1)
     pub part_location: Option<CodeableConcept>,
 }
 

@@ -14,59 +14,59 @@ use crate::model::*;
 /// FHIR element `SubstanceSpecification`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecification {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifier by which this substance is known (`identifier`, Identifier, 0..1)
+    /// Identifier by which this substance is known (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// High level categorization, e.g. polymer or nucleic acid (`type`, CodeableConcept, 0..1)
+    /// High level categorization, e.g. polymer or nucleic acid (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Status of substance within the catalogue e.g. approved (`status`, CodeableConcept, 0..1)
+    /// Status of substance within the catalogue e.g. approved (`status`, `CodeableConcept`, 0..1)
     pub status: Option<CodeableConcept>,
-    /// If the substance applies to only human or veterinary use (`domain`, CodeableConcept, 0..1)
+    /// If the substance applies to only human or veterinary use (`domain`, `CodeableConcept`, 0..1)
     pub domain: Option<CodeableConcept>,
-    /// Textual description of the substance (`description`, string, 0..1)
+    /// Textual description of the substance (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Supporting literature (`source`, Reference, 0..*)
+    /// Supporting literature (`source`, `Reference`, 0..*)
     pub source: Vec<Reference>,
-    /// Textual comment about this record of a substance (`comment`, string, 0..1)
+    /// Textual comment about this record of a substance (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
-    /// Moiety, for structural modifications (`moiety`, BackboneElement, 0..*)
+    /// Moiety, for structural modifications (`moiety`, `BackboneElement`, 0..*)
     pub moiety: Vec<SubstanceSpecificationMoiety>,
-    /// General specifications for this substance, including how it is related to other substances (`property`, BackboneElement, 0..*)
+    /// General specifications for this substance, including how it is related to other substances (`property`, `BackboneElement`, 0..*)
     pub property: Vec<SubstanceSpecificationProperty>,
-    /// General information detailing this substance (`referenceInformation`, Reference, 0..1)
+    /// General information detailing this substance (`referenceInformation`, `Reference`, 0..1)
     pub reference_information: Option<Reference>,
-    /// Structural information (`structure`, BackboneElement, 0..1)
+    /// Structural information (`structure`, `BackboneElement`, 0..1)
     pub structure: Option<SubstanceSpecificationStructure>,
-    /// Codes associated with the substance (`code`, BackboneElement, 0..*)
+    /// Codes associated with the substance (`code`, `BackboneElement`, 0..*)
     pub code: Vec<SubstanceSpecificationCode>,
-    /// Names applicable to this substance (`name`, BackboneElement, 0..*)
+    /// Names applicable to this substance (`name`, `BackboneElement`, 0..*)
     pub name: Vec<SubstanceSpecificationName>,
     /// The molecular weight or weight range (for proteins, polymers or nucleic acids) (`molecularWeight`, 0..*)
     pub molecular_weight: Vec<SubstanceSpecificationStructureIsotopeMolecularWeight>,
-    /// A link between this substance and another, with details of the relationship (`relationship`, BackboneElement, 0..*)
+    /// A link between this substance and another, with details of the relationship (`relationship`, `BackboneElement`, 0..*)
     pub relationship: Vec<SubstanceSpecificationRelationship>,
-    /// Data items specific to nucleic acids (`nucleicAcid`, Reference, 0..1)
+    /// Data items specific to nucleic acids (`nucleicAcid`, `Reference`, 0..1)
     pub nucleic_acid: Option<Reference>,
-    /// Data items specific to polymers (`polymer`, Reference, 0..1)
+    /// Data items specific to polymers (`polymer`, `Reference`, 0..1)
     pub polymer: Option<Reference>,
-    /// Data items specific to proteins (`protein`, Reference, 0..1)
+    /// Data items specific to proteins (`protein`, `Reference`, 0..1)
     pub protein: Option<Reference>,
-    /// Material or taxonomic/anatomical source for the substance (`sourceMaterial`, Reference, 0..1)
+    /// Material or taxonomic/anatomical source for the substance (`sourceMaterial`, `Reference`, 0..1)
     pub source_material: Option<Reference>,
 }
 
@@ -165,25 +165,25 @@ impl ToJson for SubstanceSpecification {
 /// FHIR element `SubstanceSpecification.moiety`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecificationMoiety {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Role that the moiety is playing (`role`, CodeableConcept, 0..1)
+    /// Role that the moiety is playing (`role`, `CodeableConcept`, 0..1)
     pub role: Option<CodeableConcept>,
-    /// Identifier by which this moiety substance is known (`identifier`, Identifier, 0..1)
+    /// Identifier by which this moiety substance is known (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Textual name for this moiety substance (`name`, string, 0..1)
+    /// Textual name for this moiety substance (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Stereochemistry type (`stereochemistry`, CodeableConcept, 0..1)
+    /// Stereochemistry type (`stereochemistry`, `CodeableConcept`, 0..1)
     pub stereochemistry: Option<CodeableConcept>,
-    /// Optical activity type (`opticalActivity`, CodeableConcept, 0..1)
+    /// Optical activity type (`opticalActivity`, `CodeableConcept`, 0..1)
     pub optical_activity: Option<CodeableConcept>,
-    /// Molecular formula (`molecularFormula`, string, 0..1)
+    /// Molecular formula (`molecularFormula`, `string`, 0..1)
     pub molecular_formula: Option<Primitive<String>>,
-    /// Quantitative value for this moiety (`amount`[x], Quantity | string, 0..1)
+    /// Quantitative value for this moiety (`amount[x]`, `Quantity | string`, 0..1)
     pub amount: Option<SubstanceSpecificationMoietyAmount>,
 }
 
@@ -238,21 +238,21 @@ impl ToJson for SubstanceSpecificationMoiety {
 /// FHIR element `SubstanceSpecification.property`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecificationProperty {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A category for this property, e.g. Physical, Chemical, Enzymatic (`category`, CodeableConcept, 0..1)
+    /// A category for this property, e.g. Physical, Chemical, Enzymatic (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// Property type e.g. viscosity, pH, isoelectric point (`code`, CodeableConcept, 0..1)
+    /// Property type e.g. viscosity, pH, isoelectric point (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Parameters that were used in the measurement of a property (e.g. for viscosity: measured at 20C with a pH of 7.1) (`parameters`, string, 0..1)
+    /// Parameters that were used in the measurement of a property (e.g. for viscosity: measured at 20C with a pH of 7.1) (`parameters`, `string`, 0..1)
     pub parameters: Option<Primitive<String>>,
-    /// A substance upon which a defining property depends (e.g. for solubility: in water, in alcohol) (`definingSubstance`[x], Reference | CodeableConcept, 0..1)
+    /// A substance upon which a defining property depends (e.g. for solubility: in water, in alcohol) (`definingSubstance[x]`, `Reference | CodeableConcept`, 0..1)
     pub defining_substance: Option<SubstanceSpecificationPropertyDefiningSubstance>,
-    /// Quantitative value for this property (`amount`[x], Quantity | string, 0..1)
+    /// Quantitative value for this property (`amount[x]`, `Quantity | string`, 0..1)
     pub amount: Option<SubstanceSpecificationPropertyAmount>,
 }
 
@@ -309,27 +309,27 @@ impl ToJson for SubstanceSpecificationProperty {
 /// FHIR element `SubstanceSpecification.structure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecificationStructure {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Stereochemistry type (`stereochemistry`, CodeableConcept, 0..1)
+    /// Stereochemistry type (`stereochemistry`, `CodeableConcept`, 0..1)
     pub stereochemistry: Option<CodeableConcept>,
-    /// Optical activity type (`opticalActivity`, CodeableConcept, 0..1)
+    /// Optical activity type (`opticalActivity`, `CodeableConcept`, 0..1)
     pub optical_activity: Option<CodeableConcept>,
-    /// Molecular formula (`molecularFormula`, string, 0..1)
+    /// Molecular formula (`molecularFormula`, `string`, 0..1)
     pub molecular_formula: Option<Primitive<String>>,
-    /// Specified per moiety according to the Hill system, i.e. first C, then H, then alphabetical, each moiety separated by a dot (`molecularFormulaByMoiety`, string, 0..1)
+    /// Specified per moiety according to the Hill system, i.e. first C, then H, then alphabetical, each moiety separated by a dot (`molecularFormulaByMoiety`, `string`, 0..1)
     pub molecular_formula_by_moiety: Option<Primitive<String>>,
-    /// Applicable for single substances that contain a radionuclide or a non-natural isotopic ratio (`isotope`, BackboneElement, 0..*)
+    /// Applicable for single substances that contain a radionuclide or a non-natural isotopic ratio (`isotope`, `BackboneElement`, 0..*)
     pub isotope: Vec<SubstanceSpecificationStructureIsotope>,
     /// The molecular weight or weight range (for proteins, polymers or nucleic acids) (`molecularWeight`, 0..1)
     pub molecular_weight: Option<SubstanceSpecificationStructureIsotopeMolecularWeight>,
-    /// Supporting literature (`source`, Reference, 0..*)
+    /// Supporting literature (`source`, `Reference`, 0..*)
     pub source: Vec<Reference>,
-    /// Molecular structural representation (`representation`, BackboneElement, 0..*)
+    /// Molecular structural representation (`representation`, `BackboneElement`, 0..*)
     pub representation: Vec<SubstanceSpecificationStructureRepresentation>,
 }
 
@@ -389,21 +389,21 @@ impl ToJson for SubstanceSpecificationStructure {
 /// FHIR element `SubstanceSpecification.structure.isotope`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecificationStructureIsotope {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Substance identifier for each non-natural or radioisotope (`identifier`, Identifier, 0..1)
+    /// Substance identifier for each non-natural or radioisotope (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Substance name for each non-natural or radioisotope (`name`, CodeableConcept, 0..1)
+    /// Substance name for each non-natural or radioisotope (`name`, `CodeableConcept`, 0..1)
     pub name: Option<CodeableConcept>,
-    /// The type of isotopic substitution present in a single substance (`substitution`, CodeableConcept, 0..1)
+    /// The type of isotopic substitution present in a single substance (`substitution`, `CodeableConcept`, 0..1)
     pub substitution: Option<CodeableConcept>,
-    /// Half life - for a non-natural nuclide (`halfLife`, Quantity, 0..1)
+    /// Half life - for a non-natural nuclide (`halfLife`, `Quantity`, 0..1)
     pub half_life: Option<Quantity>,
-    /// The molecular weight or weight range (for proteins, polymers or nucleic acids) (`molecularWeight`, BackboneElement, 0..1)
+    /// The molecular weight or weight range (for proteins, polymers or nucleic acids) (`molecularWeight`, `BackboneElement`, 0..1)
     pub molecular_weight: Option<SubstanceSpecificationStructureIsotopeMolecularWeight>,
 }
 
@@ -450,17 +450,17 @@ impl ToJson for SubstanceSpecificationStructureIsotope {
 /// FHIR element `SubstanceSpecification.structure.isotope.molecularWeight`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecificationStructureIsotopeMolecularWeight {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The method by which the molecular weight was determined (`method`, CodeableConcept, 0..1)
+    /// The method by which the molecular weight was determined (`method`, `CodeableConcept`, 0..1)
     pub method: Option<CodeableConcept>,
-    /// Type of molecular weight such as exact, average (also known as. number average), weight average (`type`, CodeableConcept, 0..1)
+    /// Type of molecular weight such as exact, average (also known as. number average), weight average (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// Used to capture quantitative values for a variety of elements. If only limits are given, the arithmetic mean would be the average. If only a single definite value for a given element is given, it would be captured in this field (`amount`, Quantity, 0..1)
+    /// Used to capture quantitative values for a variety of elements. If only limits are given, the arithmetic mean would be the average. If only a single definite value for a given element is given, it would be captured in this field (`amount`, `Quantity`, 0..1)
     pub amount: Option<Quantity>,
 }
 
@@ -507,17 +507,17 @@ impl ToJson for SubstanceSpecificationStructureIsotopeMolecularWeight {
 /// FHIR element `SubstanceSpecification.structure.representation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecificationStructureRepresentation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The type of structure (e.g. Full, Partial, Representative) (`type`, CodeableConcept, 0..1)
+    /// The type of structure (e.g. Full, Partial, Representative) (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The structural representation as text string in a format e.g. InChI, SMILES, MOLFILE, CDX (`representation`, string, 0..1)
+    /// The structural representation as text string in a format e.g. InChI, SMILES, MOLFILE, CDX (`representation`, `string`, 0..1)
     pub representation: Option<Primitive<String>>,
-    /// An attached file with the structural representation (`attachment`, Attachment, 0..1)
+    /// An attached file with the structural representation (`attachment`, `Attachment`, 0..1)
     pub attachment: Option<Attachment>,
 }
 
@@ -561,21 +561,21 @@ impl ToJson for SubstanceSpecificationStructureRepresentation {
 /// FHIR element `SubstanceSpecification.code`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecificationCode {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The specific code (`code`, CodeableConcept, 0..1)
+    /// The specific code (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Status of the code assignment (`status`, CodeableConcept, 0..1)
+    /// Status of the code assignment (`status`, `CodeableConcept`, 0..1)
     pub status: Option<CodeableConcept>,
-    /// The date at which the code status is changed as part of the terminology maintenance (`statusDate`, dateTime, 0..1)
+    /// The date at which the code status is changed as part of the terminology maintenance (`statusDate`, `dateTime`, 0..1)
     pub status_date: Option<Primitive<String>>,
-    /// Any comment can be provided in this field, if necessary (`comment`, string, 0..1)
+    /// Any comment can be provided in this field, if necessary (`comment`, `string`, 0..1)
     pub comment: Option<Primitive<String>>,
-    /// Supporting literature (`source`, Reference, 0..*)
+    /// Supporting literature (`source`, `Reference`, 0..*)
     pub source: Vec<Reference>,
 }
 
@@ -624,33 +624,33 @@ impl ToJson for SubstanceSpecificationCode {
 /// FHIR element `SubstanceSpecification.name`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecificationName {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The actual name (`name`, string, 1..1)
+    /// The actual name (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Name type (`type`, CodeableConcept, 0..1)
+    /// Name type (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The status of the name (`status`, CodeableConcept, 0..1)
+    /// The status of the name (`status`, `CodeableConcept`, 0..1)
     pub status: Option<CodeableConcept>,
-    /// If this is the preferred name for this substance (`preferred`, boolean, 0..1)
+    /// If this is the preferred name for this substance (`preferred`, `boolean`, 0..1)
     pub preferred: Option<Primitive<bool>>,
-    /// Language of the name (`language`, CodeableConcept, 0..*)
+    /// Language of the name (`language`, `CodeableConcept`, 0..*)
     pub language: Vec<CodeableConcept>,
-    /// The use context of this name for example if there is a different name a drug active ingredient as opposed to a food colour additive (`domain`, CodeableConcept, 0..*)
+    /// The use context of this name for example if there is a different name a drug active ingredient as opposed to a food colour additive (`domain`, `CodeableConcept`, 0..*)
     pub domain: Vec<CodeableConcept>,
-    /// The jurisdiction where this name applies (`jurisdiction`, CodeableConcept, 0..*)
+    /// The jurisdiction where this name applies (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
     /// A synonym of this name (`synonym`, 0..*)
     pub synonym: Vec<SubstanceSpecificationName>,
     /// A translation for this name (`translation`, 0..*)
     pub translation: Vec<SubstanceSpecificationName>,
-    /// Details of the official nature of this name (`official`, BackboneElement, 0..*)
+    /// Details of the official nature of this name (`official`, `BackboneElement`, 0..*)
     pub official: Vec<SubstanceSpecificationNameOfficial>,
-    /// Supporting literature (`source`, Reference, 0..*)
+    /// Supporting literature (`source`, `Reference`, 0..*)
     pub source: Vec<Reference>,
 }
 
@@ -712,17 +712,17 @@ impl ToJson for SubstanceSpecificationName {
 /// FHIR element `SubstanceSpecification.name.official`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecificationNameOfficial {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Which authority uses this official name (`authority`, CodeableConcept, 0..1)
+    /// Which authority uses this official name (`authority`, `CodeableConcept`, 0..1)
     pub authority: Option<CodeableConcept>,
-    /// The status of the official name (`status`, CodeableConcept, 0..1)
+    /// The status of the official name (`status`, `CodeableConcept`, 0..1)
     pub status: Option<CodeableConcept>,
-    /// Date of official name change (`date`, dateTime, 0..1)
+    /// Date of official name change (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
 }
 
@@ -766,25 +766,25 @@ impl ToJson for SubstanceSpecificationNameOfficial {
 /// FHIR element `SubstanceSpecification.relationship`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecificationRelationship {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A pointer to another substance, as a resource or just a representational code (`substance`[x], Reference | CodeableConcept, 0..1)
+    /// A pointer to another substance, as a resource or just a representational code (`substance[x]`, `Reference | CodeableConcept`, 0..1)
     pub substance: Option<SubstanceSpecificationRelationshipSubstance>,
-    /// For example "salt to parent", "active moiety", "starting material" (`relationship`, CodeableConcept, 0..1)
+    /// For example "salt to parent", "active moiety", "starting material" (`relationship`, `CodeableConcept`, 0..1)
     pub relationship: Option<CodeableConcept>,
-    /// For example where an enzyme strongly bonds with a particular substance, this is a defining relationship for that enzyme, out of several possible substance relationships (`isDefining`, boolean, 0..1)
+    /// For example where an enzyme strongly bonds with a particular substance, this is a defining relationship for that enzyme, out of several possible substance relationships (`isDefining`, `boolean`, 0..1)
     pub is_defining: Option<Primitive<bool>>,
-    /// A numeric factor for the relationship, for instance to express that the salt of a substance has some percentage of the active substance in relation to some other (`amount`[x], Quantity | Range | Ratio | string, 0..1)
+    /// A numeric factor for the relationship, for instance to express that the salt of a substance has some percentage of the active substance in relation to some other (`amount[x]`, `Quantity | Range | Ratio | string`, 0..1)
     pub amount: Option<SubstanceSpecificationRelationshipAmount>,
-    /// For use when the numeric (`amountRatioLowLimit`, Ratio, 0..1)
+    /// For use when the numeric (`amountRatioLowLimit`, `Ratio`, 0..1)
     pub amount_ratio_low_limit: Option<Ratio>,
-    /// An operator for the amount, for example "average", "approximately", "less than" (`amountType`, CodeableConcept, 0..1)
+    /// An operator for the amount, for example "average", "approximately", "less than" (`amountType`, `CodeableConcept`, 0..1)
     pub amount_type: Option<CodeableConcept>,
-    /// Supporting literature (`source`, Reference, 0..*)
+    /// Supporting literature (`source`, `Reference`, 0..*)
     pub source: Vec<Reference>,
 }
 

@@ -14,43 +14,43 @@ use crate::model::*;
 /// FHIR element `SupplyDelivery`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SupplyDelivery {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External identifier (`identifier`, Identifier, 0..*)
+    /// External identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Fulfills plan, proposal or order (`basedOn`, Reference, 0..*)
+    /// Fulfills plan, proposal or order (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Part of referenced event (`partOf`, Reference, 0..*)
+    /// Part of referenced event (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// in-progress | completed | abandoned | entered-in-error (`status`, code, 0..1)
+    /// in-progress | completed | abandoned | entered-in-error (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// Patient for whom the item is supplied (`patient`, Reference, 0..1)
+    /// Patient for whom the item is supplied (`patient`, `Reference`, 0..1)
     pub patient: Option<Reference>,
-    /// Category of dispense event (`type`, CodeableConcept, 0..1)
+    /// Category of dispense event (`type`, `CodeableConcept`, 0..1)
     pub type_: Option<CodeableConcept>,
-    /// The item that is delivered or supplied (`suppliedItem`, BackboneElement, 0..1)
+    /// The item that is delivered or supplied (`suppliedItem`, `BackboneElement`, 0..1)
     pub supplied_item: Option<SupplyDeliverySuppliedItem>,
-    /// When event occurred (`occurrence`[x], dateTime | Period | Timing, 0..1)
+    /// When event occurred (`occurrence[x]`, `dateTime | Period | Timing`, 0..1)
     pub occurrence: Option<SupplyDeliveryOccurrence>,
-    /// Dispenser (`supplier`, Reference, 0..1)
+    /// Dispenser (`supplier`, `Reference`, 0..1)
     pub supplier: Option<Reference>,
-    /// Where the Supply was sent (`destination`, Reference, 0..1)
+    /// Where the Supply was sent (`destination`, `Reference`, 0..1)
     pub destination: Option<Reference>,
-    /// Who collected the Supply (`receiver`, Reference, 0..*)
+    /// Who collected the Supply (`receiver`, `Reference`, 0..*)
     pub receiver: Vec<Reference>,
 }
 
@@ -137,15 +137,15 @@ impl ToJson for SupplyDelivery {
 /// FHIR element `SupplyDelivery.suppliedItem`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SupplyDeliverySuppliedItem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Amount dispensed (`quantity`, Quantity, 0..1)
+    /// Amount dispensed (`quantity`, `Quantity`, 0..1)
     pub quantity: Option<Quantity>,
-    /// Medication, Substance, or Device supplied (`item`[x], CodeableConcept | Reference, 0..1)
+    /// Medication, Substance, or Device supplied (`item[x]`, `CodeableConcept | Reference`, 0..1)
     pub item: Option<SupplyDeliverySuppliedItemItem>,
 }
 

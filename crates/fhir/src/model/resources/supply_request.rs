@@ -14,51 +14,51 @@ use crate::model::*;
 /// FHIR element `SupplyRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SupplyRequest {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for SupplyRequest (`identifier`, Identifier, 0..*)
+    /// Business Identifier for SupplyRequest (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// draft | active | suspended + (`status`, code, 0..1)
+    /// draft | active | suspended + (`status`, `code`, 0..1)
     pub status: Option<Primitive<String>>,
-    /// The kind of supply (central, non-stock, etc.) (`category`, CodeableConcept, 0..1)
+    /// The kind of supply (central, non-stock, etc.) (`category`, `CodeableConcept`, 0..1)
     pub category: Option<CodeableConcept>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// Medication, Substance, or Device requested to be supplied (`item`[x], CodeableConcept | Reference, 1..1)
+    /// Medication, Substance, or Device requested to be supplied (`item[x]`, `CodeableConcept | Reference`, 1..1)
     pub item: Option<SupplyRequestItem>,
-    /// The requested amount of the item indicated (`quantity`, Quantity, 1..1)
+    /// The requested amount of the item indicated (`quantity`, `Quantity`, 1..1)
     pub quantity: Option<Quantity>,
-    /// Ordered item details (`parameter`, BackboneElement, 0..*)
+    /// Ordered item details (`parameter`, `BackboneElement`, 0..*)
     pub parameter: Vec<SupplyRequestParameter>,
-    /// When the request should be fulfilled (`occurrence`[x], dateTime | Period | Timing, 0..1)
+    /// When the request should be fulfilled (`occurrence[x]`, `dateTime | Period | Timing`, 0..1)
     pub occurrence: Option<SupplyRequestOccurrence>,
-    /// When the request was made (`authoredOn`, dateTime, 0..1)
+    /// When the request was made (`authoredOn`, `dateTime`, 0..1)
     pub authored_on: Option<Primitive<String>>,
-    /// Individual making the request (`requester`, Reference, 0..1)
+    /// Individual making the request (`requester`, `Reference`, 0..1)
     pub requester: Option<Reference>,
-    /// Who is intended to fulfill the request (`supplier`, Reference, 0..*)
+    /// Who is intended to fulfill the request (`supplier`, `Reference`, 0..*)
     pub supplier: Vec<Reference>,
-    /// The reason why the supply item was requested (`reasonCode`, CodeableConcept, 0..*)
+    /// The reason why the supply item was requested (`reasonCode`, `CodeableConcept`, 0..*)
     pub reason_code: Vec<CodeableConcept>,
-    /// The reason why the supply item was requested (`reasonReference`, Reference, 0..*)
+    /// The reason why the supply item was requested (`reasonReference`, `Reference`, 0..*)
     pub reason_reference: Vec<Reference>,
-    /// The origin of the supply (`deliverFrom`, Reference, 0..1)
+    /// The origin of the supply (`deliverFrom`, `Reference`, 0..1)
     pub deliver_from: Option<Reference>,
-    /// The destination of the supply (`deliverTo`, Reference, 0..1)
+    /// The destination of the supply (`deliverTo`, `Reference`, 0..1)
     pub deliver_to: Option<Reference>,
 }
 
@@ -159,15 +159,15 @@ impl ToJson for SupplyRequest {
 /// FHIR element `SupplyRequest.parameter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SupplyRequestParameter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Item detail (`code`, CodeableConcept, 0..1)
+    /// Item detail (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Value of detail (`value`[x], CodeableConcept | Quantity | Range | boolean, 0..1)
+    /// Value of detail (`value[x]`, `CodeableConcept | Quantity | Range | boolean`, 0..1)
     pub value: Option<SupplyRequestParameterValue>,
 }
 

@@ -14,83 +14,83 @@ use crate::model::*;
 /// FHIR element `Task`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Task {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Task Instance Identifier (`identifier`, Identifier, 0..*)
+    /// Task Instance Identifier (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Formal definition of task (`instantiatesCanonical`, canonical, 0..1)
+    /// Formal definition of task (`instantiatesCanonical`, `canonical`, 0..1)
     pub instantiates_canonical: Option<Primitive<String>>,
-    /// Formal definition of task (`instantiatesUri`, uri, 0..1)
+    /// Formal definition of task (`instantiatesUri`, `uri`, 0..1)
     pub instantiates_uri: Option<Primitive<String>>,
-    /// Request fulfilled by this task (`basedOn`, Reference, 0..*)
+    /// Request fulfilled by this task (`basedOn`, `Reference`, 0..*)
     pub based_on: Vec<Reference>,
-    /// Requisition or grouper id (`groupIdentifier`, Identifier, 0..1)
+    /// Requisition or grouper id (`groupIdentifier`, `Identifier`, 0..1)
     pub group_identifier: Option<Identifier>,
-    /// Composite task (`partOf`, Reference, 0..*)
+    /// Composite task (`partOf`, `Reference`, 0..*)
     pub part_of: Vec<Reference>,
-    /// draft | requested | received | accepted | + (`status`, code, 1..1)
+    /// draft | requested | received | accepted | + (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reason for current status (`statusReason`, CodeableConcept, 0..1)
+    /// Reason for current status (`statusReason`, `CodeableConcept`, 0..1)
     pub status_reason: Option<CodeableConcept>,
-    /// E.g. "Specimen collected", "IV prepped" (`businessStatus`, CodeableConcept, 0..1)
+    /// E.g. "Specimen collected", "IV prepped" (`businessStatus`, `CodeableConcept`, 0..1)
     pub business_status: Option<CodeableConcept>,
-    /// unknown | proposal | plan | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, code, 1..1)
+    /// unknown | proposal | plan | order | original-order | reflex-order | filler-order | instance-order | option (`intent`, `code`, 1..1)
     pub intent: Option<Primitive<String>>,
-    /// routine | urgent | asap | stat (`priority`, code, 0..1)
+    /// routine | urgent | asap | stat (`priority`, `code`, 0..1)
     pub priority: Option<Primitive<String>>,
-    /// Task Type (`code`, CodeableConcept, 0..1)
+    /// Task Type (`code`, `CodeableConcept`, 0..1)
     pub code: Option<CodeableConcept>,
-    /// Human-readable explanation of task (`description`, string, 0..1)
+    /// Human-readable explanation of task (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// What task is acting on (`focus`, Reference, 0..1)
+    /// What task is acting on (`focus`, `Reference`, 0..1)
     pub focus: Option<Reference>,
-    /// Beneficiary of the Task (`for`, Reference, 0..1)
+    /// Beneficiary of the Task (`for`, `Reference`, 0..1)
     pub for_: Option<Reference>,
-    /// Healthcare event during which this task originated (`encounter`, Reference, 0..1)
+    /// Healthcare event during which this task originated (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// Start and end time of execution (`executionPeriod`, Period, 0..1)
+    /// Start and end time of execution (`executionPeriod`, `Period`, 0..1)
     pub execution_period: Option<Period>,
-    /// Task Creation Date (`authoredOn`, dateTime, 0..1)
+    /// Task Creation Date (`authoredOn`, `dateTime`, 0..1)
     pub authored_on: Option<Primitive<String>>,
-    /// Task Last Modified Date (`lastModified`, dateTime, 0..1)
+    /// Task Last Modified Date (`lastModified`, `dateTime`, 0..1)
     pub last_modified: Option<Primitive<String>>,
-    /// Who is asking for task to be done (`requester`, Reference, 0..1)
+    /// Who is asking for task to be done (`requester`, `Reference`, 0..1)
     pub requester: Option<Reference>,
-    /// Requested performer (`performerType`, CodeableConcept, 0..*)
+    /// Requested performer (`performerType`, `CodeableConcept`, 0..*)
     pub performer_type: Vec<CodeableConcept>,
-    /// Responsible individual (`owner`, Reference, 0..1)
+    /// Responsible individual (`owner`, `Reference`, 0..1)
     pub owner: Option<Reference>,
-    /// Where task occurs (`location`, Reference, 0..1)
+    /// Where task occurs (`location`, `Reference`, 0..1)
     pub location: Option<Reference>,
-    /// Why task is needed (`reasonCode`, CodeableConcept, 0..1)
+    /// Why task is needed (`reasonCode`, `CodeableConcept`, 0..1)
     pub reason_code: Option<CodeableConcept>,
-    /// Why task is needed (`reasonReference`, Reference, 0..1)
+    /// Why task is needed (`reasonReference`, `Reference`, 0..1)
     pub reason_reference: Option<Reference>,
-    /// Associated insurance coverage (`insurance`, Reference, 0..*)
+    /// Associated insurance coverage (`insurance`, `Reference`, 0..*)
     pub insurance: Vec<Reference>,
-    /// Comments made about the task (`note`, Annotation, 0..*)
+    /// Comments made about the task (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
-    /// Key events in history of the Task (`relevantHistory`, Reference, 0..*)
+    /// Key events in history of the Task (`relevantHistory`, `Reference`, 0..*)
     pub relevant_history: Vec<Reference>,
-    /// Constraints on fulfillment tasks (`restriction`, BackboneElement, 0..1)
+    /// Constraints on fulfillment tasks (`restriction`, `BackboneElement`, 0..1)
     pub restriction: Option<TaskRestriction>,
-    /// Information used to perform task (`input`, BackboneElement, 0..*)
+    /// Information used to perform task (`input`, `BackboneElement`, 0..*)
     pub input: Vec<TaskInput>,
-    /// Information produced as part of task (`output`, BackboneElement, 0..*)
+    /// Information produced as part of task (`output`, `BackboneElement`, 0..*)
     pub output: Vec<TaskOutput>,
 }
 
@@ -221,17 +221,17 @@ impl ToJson for Task {
 /// FHIR element `Task.restriction`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskRestriction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// How many times to repeat (`repetitions`, positiveInt, 0..1)
+    /// How many times to repeat (`repetitions`, `positiveInt`, 0..1)
     pub repetitions: Option<Primitive<u32>>,
-    /// When fulfillment sought (`period`, Period, 0..1)
+    /// When fulfillment sought (`period`, `Period`, 0..1)
     pub period: Option<Period>,
-    /// For whom is fulfillment sought? (`recipient`, Reference, 0..*)
+    /// For whom is fulfillment sought? (`recipient`, `Reference`, 0..*)
     pub recipient: Vec<Reference>,
 }
 
@@ -275,15 +275,15 @@ impl ToJson for TaskRestriction {
 /// FHIR element `Task.input`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskInput {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Label for the input (`type`, CodeableConcept, 1..1)
+    /// Label for the input (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Content to use in performing the task (`value`[x], base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta, 1..1)
+    /// Content to use in performing the task (`value[x]`, `base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta`, 1..1)
     pub value: Option<AnyValue>,
 }
 
@@ -394,15 +394,15 @@ impl ToJson for TaskInput {
 /// FHIR element `Task.output`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskOutput {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Label for output (`type`, CodeableConcept, 1..1)
+    /// Label for output (`type`, `CodeableConcept`, 1..1)
     pub type_: Option<CodeableConcept>,
-    /// Result of output (`value`[x], base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta, 1..1)
+    /// Result of output (`value[x]`, `base64Binary | boolean | canonical | code | date | dateTime | decimal | id | instant | integer | markdown | oid | positiveInt | string | time | unsignedInt | uri | url | uuid | Address | Age | Annotation | Attachment | CodeableConcept | Coding | ContactPoint | Count | Distance | Duration | HumanName | Identifier | Money | Period | Quantity | Range | Ratio | Reference | SampledData | Signature | Timing | ContactDetail | Contributor | DataRequirement | Expression | ParameterDefinition | RelatedArtifact | TriggerDefinition | UsageContext | Dosage | Meta`, 1..1)
     pub value: Option<AnyValue>,
 }
 

@@ -14,69 +14,69 @@ use crate::model::*;
 /// FHIR element `TerminologyCapabilities`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilities {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this terminology capabilities, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this terminology capabilities, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Business version of the terminology capabilities (`version`, string, 0..1)
+    /// Business version of the terminology capabilities (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this terminology capabilities (computer friendly) (`name`, string, 0..1)
+    /// Name for this terminology capabilities (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this terminology capabilities (human friendly) (`title`, string, 0..1)
+    /// Name for this terminology capabilities (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 1..1)
+    /// Date last changed (`date`, `dateTime`, 1..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the terminology capabilities (`description`, markdown, 0..1)
+    /// Natural language description of the terminology capabilities (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for terminology capabilities (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for terminology capabilities (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this terminology capabilities is defined (`purpose`, markdown, 0..1)
+    /// Why this terminology capabilities is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// instance | capability | requirements (`kind`, code, 1..1)
+    /// instance | capability | requirements (`kind`, `code`, 1..1)
     pub kind: Option<Primitive<String>>,
-    /// Software that is covered by this terminology capability statement (`software`, BackboneElement, 0..1)
+    /// Software that is covered by this terminology capability statement (`software`, `BackboneElement`, 0..1)
     pub software: Option<TerminologyCapabilitiesSoftware>,
-    /// If this describes a specific instance (`implementation`, BackboneElement, 0..1)
+    /// If this describes a specific instance (`implementation`, `BackboneElement`, 0..1)
     pub implementation: Option<TerminologyCapabilitiesImplementation>,
-    /// Whether lockedDate is supported (`lockedDate`, boolean, 0..1)
+    /// Whether lockedDate is supported (`lockedDate`, `boolean`, 0..1)
     pub locked_date: Option<Primitive<bool>>,
-    /// A code system supported by the server (`codeSystem`, BackboneElement, 0..*)
+    /// A code system supported by the server (`codeSystem`, `BackboneElement`, 0..*)
     pub code_system: Vec<TerminologyCapabilitiesCodeSystem>,
-    /// Information about the \[ValueSet/$expand\](valueset-operation-expand.html) operation (`expansion`, BackboneElement, 0..1)
+    /// Information about the \[ValueSet/$expand\](valueset-operation-expand.html) operation (`expansion`, `BackboneElement`, 0..1)
     pub expansion: Option<TerminologyCapabilitiesExpansion>,
-    /// explicit | all (`codeSearch`, code, 0..1)
+    /// explicit | all (`codeSearch`, `code`, 0..1)
     pub code_search: Option<Primitive<String>>,
-    /// Information about the \[ValueSet/$validate-code\](valueset-operation-validate-code.html) operation (`validateCode`, BackboneElement, 0..1)
+    /// Information about the \[ValueSet/$validate-code\](valueset-operation-validate-code.html) operation (`validateCode`, `BackboneElement`, 0..1)
     pub validate_code: Option<TerminologyCapabilitiesValidateCode>,
-    /// Information about the \[ConceptMap/$translate\](conceptmap-operation-translate.html) operation (`translation`, BackboneElement, 0..1)
+    /// Information about the \[ConceptMap/$translate\](conceptmap-operation-translate.html) operation (`translation`, `BackboneElement`, 0..1)
     pub translation: Option<TerminologyCapabilitiesTranslation>,
-    /// Information about the \[ConceptMap/$closure\](conceptmap-operation-closure.html) operation (`closure`, BackboneElement, 0..1)
+    /// Information about the \[ConceptMap/$closure\](conceptmap-operation-closure.html) operation (`closure`, `BackboneElement`, 0..1)
     pub closure: Option<TerminologyCapabilitiesClosure>,
 }
 
@@ -200,15 +200,15 @@ impl ToJson for TerminologyCapabilities {
 /// FHIR element `TerminologyCapabilities.software`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilitiesSoftware {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A name the software is known by (`name`, string, 1..1)
+    /// A name the software is known by (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Version covered by this statement (`version`, string, 0..1)
+    /// Version covered by this statement (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
 }
 
@@ -252,15 +252,15 @@ impl ToJson for TerminologyCapabilitiesSoftware {
 /// FHIR element `TerminologyCapabilities.implementation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilitiesImplementation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Describes this specific instance (`description`, string, 1..1)
+    /// Describes this specific instance (`description`, `string`, 1..1)
     pub description: Option<Primitive<String>>,
-    /// Base URL for the implementation (`url`, url, 0..1)
+    /// Base URL for the implementation (`url`, `url`, 0..1)
     pub url: Option<Primitive<String>>,
 }
 
@@ -308,17 +308,17 @@ impl ToJson for TerminologyCapabilitiesImplementation {
 /// FHIR element `TerminologyCapabilities.codeSystem`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilitiesCodeSystem {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// URI for the Code System (`uri`, canonical, 0..1)
+    /// URI for the Code System (`uri`, `canonical`, 0..1)
     pub uri: Option<Primitive<String>>,
-    /// Version of Code System supported (`version`, BackboneElement, 0..*)
+    /// Version of Code System supported (`version`, `BackboneElement`, 0..*)
     pub version: Vec<TerminologyCapabilitiesCodeSystemVersion>,
-    /// Whether subsumption is supported (`subsumption`, boolean, 0..1)
+    /// Whether subsumption is supported (`subsumption`, `boolean`, 0..1)
     pub subsumption: Option<Primitive<bool>>,
 }
 
@@ -363,23 +363,23 @@ impl ToJson for TerminologyCapabilitiesCodeSystem {
 /// FHIR element `TerminologyCapabilities.codeSystem.version`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilitiesCodeSystemVersion {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Version identifier for this version (`code`, string, 0..1)
+    /// Version identifier for this version (`code`, `string`, 0..1)
     pub code: Option<Primitive<String>>,
-    /// If this is the default version for this code system (`isDefault`, boolean, 0..1)
+    /// If this is the default version for this code system (`isDefault`, `boolean`, 0..1)
     pub is_default: Option<Primitive<bool>>,
-    /// If compositional grammar is supported (`compositional`, boolean, 0..1)
+    /// If compositional grammar is supported (`compositional`, `boolean`, 0..1)
     pub compositional: Option<Primitive<bool>>,
-    /// Language Displays supported (`language`, code, 0..*)
+    /// Language Displays supported (`language`, `code`, 0..*)
     pub language: Vec<Primitive<String>>,
-    /// Filter Properties supported (`filter`, BackboneElement, 0..*)
+    /// Filter Properties supported (`filter`, `BackboneElement`, 0..*)
     pub filter: Vec<TerminologyCapabilitiesCodeSystemVersionFilter>,
-    /// Properties supported for $lookup (`property`, code, 0..*)
+    /// Properties supported for $lookup (`property`, `code`, 0..*)
     pub property: Vec<Primitive<String>>,
 }
 
@@ -433,15 +433,15 @@ impl ToJson for TerminologyCapabilitiesCodeSystemVersion {
 /// FHIR element `TerminologyCapabilities.codeSystem.version.filter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilitiesCodeSystemVersionFilter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code of the property supported (`code`, code, 1..1)
+    /// Code of the property supported (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Operations supported for the property (`op`, code, 1..*)
+    /// Operations supported for the property (`op`, `code`, 1..*)
     pub op: Vec<Primitive<String>>,
 }
 
@@ -494,21 +494,21 @@ impl ToJson for TerminologyCapabilitiesCodeSystemVersionFilter {
 /// FHIR element `TerminologyCapabilities.expansion`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilitiesExpansion {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Whether the server can return nested value sets (`hierarchical`, boolean, 0..1)
+    /// Whether the server can return nested value sets (`hierarchical`, `boolean`, 0..1)
     pub hierarchical: Option<Primitive<bool>>,
-    /// Whether the server supports paging on expansion (`paging`, boolean, 0..1)
+    /// Whether the server supports paging on expansion (`paging`, `boolean`, 0..1)
     pub paging: Option<Primitive<bool>>,
-    /// Allow request for incomplete expansions? (`incomplete`, boolean, 0..1)
+    /// Allow request for incomplete expansions? (`incomplete`, `boolean`, 0..1)
     pub incomplete: Option<Primitive<bool>>,
-    /// Supported expansion parameter (`parameter`, BackboneElement, 0..*)
+    /// Supported expansion parameter (`parameter`, `BackboneElement`, 0..*)
     pub parameter: Vec<TerminologyCapabilitiesExpansionParameter>,
-    /// Documentation about text searching works (`textFilter`, markdown, 0..1)
+    /// Documentation about text searching works (`textFilter`, `markdown`, 0..1)
     pub text_filter: Option<Primitive<String>>,
 }
 
@@ -559,15 +559,15 @@ impl ToJson for TerminologyCapabilitiesExpansion {
 /// FHIR element `TerminologyCapabilities.expansion.parameter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilitiesExpansionParameter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Expansion Parameter name (`name`, code, 1..1)
+    /// Expansion Parameter name (`name`, `code`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Description of support for parameter (`documentation`, string, 0..1)
+    /// Description of support for parameter (`documentation`, `string`, 0..1)
     pub documentation: Option<Primitive<String>>,
 }
 
@@ -615,13 +615,13 @@ impl ToJson for TerminologyCapabilitiesExpansionParameter {
 /// FHIR element `TerminologyCapabilities.validateCode`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilitiesValidateCode {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Whether translations are validated (`translations`, boolean, 1..1)
+    /// Whether translations are validated (`translations`, `boolean`, 1..1)
     pub translations: Option<Primitive<bool>>,
 }
 
@@ -666,13 +666,13 @@ impl ToJson for TerminologyCapabilitiesValidateCode {
 /// FHIR element `TerminologyCapabilities.translation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilitiesTranslation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Whether the client must identify the map (`needsMap`, boolean, 1..1)
+    /// Whether the client must identify the map (`needsMap`, `boolean`, 1..1)
     pub needs_map: Option<Primitive<bool>>,
 }
 
@@ -717,13 +717,13 @@ impl ToJson for TerminologyCapabilitiesTranslation {
 /// FHIR element `TerminologyCapabilities.closure`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TerminologyCapabilitiesClosure {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// If cross-system closure is supported (`translation`, boolean, 0..1)
+    /// If cross-system closure is supported (`translation`, `boolean`, 0..1)
     pub translation: Option<Primitive<bool>>,
 }
 

@@ -14,45 +14,45 @@ use crate::model::*;
 /// FHIR element `TestReport`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestReport {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// External identifier (`identifier`, Identifier, 0..1)
+    /// External identifier (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Informal name of the executed TestScript (`name`, string, 0..1)
+    /// Informal name of the executed TestScript (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// completed | in-progress | waiting | stopped | entered-in-error (`status`, code, 1..1)
+    /// completed | in-progress | waiting | stopped | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Reference to the version-specific TestScript that was executed to produce this TestReport (`testScript`, Reference, 1..1)
+    /// Reference to the version-specific TestScript that was executed to produce this TestReport (`testScript`, `Reference`, 1..1)
     pub test_script: Option<Reference>,
-    /// pass | fail | pending (`result`, code, 1..1)
+    /// pass | fail | pending (`result`, `code`, 1..1)
     pub result: Option<Primitive<String>>,
-    /// The final score (percentage of tests passed) resulting from the execution of the TestScript (`score`, decimal, 0..1)
+    /// The final score (percentage of tests passed) resulting from the execution of the TestScript (`score`, `decimal`, 0..1)
     pub score: Option<Primitive<Decimal>>,
-    /// Name of the tester producing this report (Organization or individual) (`tester`, string, 0..1)
+    /// Name of the tester producing this report (Organization or individual) (`tester`, `string`, 0..1)
     pub tester: Option<Primitive<String>>,
-    /// When the TestScript was executed and this TestReport was generated (`issued`, dateTime, 0..1)
+    /// When the TestScript was executed and this TestReport was generated (`issued`, `dateTime`, 0..1)
     pub issued: Option<Primitive<String>>,
-    /// A participant in the test execution, either the execution engine, a client, or a server (`participant`, BackboneElement, 0..*)
+    /// A participant in the test execution, either the execution engine, a client, or a server (`participant`, `BackboneElement`, 0..*)
     pub participant: Vec<TestReportParticipant>,
-    /// The results of the series of required setup operations before the tests were executed (`setup`, BackboneElement, 0..1)
+    /// The results of the series of required setup operations before the tests were executed (`setup`, `BackboneElement`, 0..1)
     pub setup: Option<TestReportSetup>,
-    /// A test executed from the test script (`test`, BackboneElement, 0..*)
+    /// A test executed from the test script (`test`, `BackboneElement`, 0..*)
     pub test: Vec<TestReportTest>,
-    /// The results of running the series of required clean up steps (`teardown`, BackboneElement, 0..1)
+    /// The results of running the series of required clean up steps (`teardown`, `BackboneElement`, 0..1)
     pub teardown: Option<TestReportTeardown>,
 }
 
@@ -144,17 +144,17 @@ impl ToJson for TestReport {
 /// FHIR element `TestReport.participant`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestReportParticipant {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// test-engine | client | server (`type`, code, 1..1)
+    /// test-engine | client | server (`type`, `code`, 1..1)
     pub type_: Option<Primitive<String>>,
-    /// The uri of the participant. An absolute URL is preferred (`uri`, uri, 1..1)
+    /// The uri of the participant. An absolute URL is preferred (`uri`, `uri`, 1..1)
     pub uri: Option<Primitive<String>>,
-    /// The display name of the participant (`display`, string, 0..1)
+    /// The display name of the participant (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
 }
 
@@ -202,13 +202,13 @@ impl ToJson for TestReportParticipant {
 /// FHIR element `TestReport.setup`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestReportSetup {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A setup operation or assert that was executed (`action`, BackboneElement, 1..*)
+    /// A setup operation or assert that was executed (`action`, `BackboneElement`, 1..*)
     pub action: Vec<TestReportSetupAction>,
 }
 
@@ -248,15 +248,15 @@ impl ToJson for TestReportSetup {
 /// FHIR element `TestReport.setup.action`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestReportSetupAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The operation to perform (`operation`, BackboneElement, 0..1)
+    /// The operation to perform (`operation`, `BackboneElement`, 0..1)
     pub operation: Option<TestReportSetupActionOperation>,
-    /// The assertion to perform (`assert`, BackboneElement, 0..1)
+    /// The assertion to perform (`assert`, `BackboneElement`, 0..1)
     pub assert: Option<TestReportSetupActionAssert>,
 }
 
@@ -297,17 +297,17 @@ impl ToJson for TestReportSetupAction {
 /// FHIR element `TestReport.setup.action.operation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestReportSetupActionOperation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// pass | skip | fail | warning | error (`result`, code, 1..1)
+    /// pass | skip | fail | warning | error (`result`, `code`, 1..1)
     pub result: Option<Primitive<String>>,
-    /// A message associated with the result (`message`, markdown, 0..1)
+    /// A message associated with the result (`message`, `markdown`, 0..1)
     pub message: Option<Primitive<String>>,
-    /// A link to further details on the result (`detail`, uri, 0..1)
+    /// A link to further details on the result (`detail`, `uri`, 0..1)
     pub detail: Option<Primitive<String>>,
 }
 
@@ -358,17 +358,17 @@ impl ToJson for TestReportSetupActionOperation {
 /// FHIR element `TestReport.setup.action.assert`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestReportSetupActionAssert {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// pass | skip | fail | warning | error (`result`, code, 1..1)
+    /// pass | skip | fail | warning | error (`result`, `code`, 1..1)
     pub result: Option<Primitive<String>>,
-    /// A message associated with the result (`message`, markdown, 0..1)
+    /// A message associated with the result (`message`, `markdown`, 0..1)
     pub message: Option<Primitive<String>>,
-    /// A link to further details on the result (`detail`, string, 0..1)
+    /// A link to further details on the result (`detail`, `string`, 0..1)
     pub detail: Option<Primitive<String>>,
 }
 
@@ -419,17 +419,17 @@ impl ToJson for TestReportSetupActionAssert {
 /// FHIR element `TestReport.test`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestReportTest {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Tracking/logging name of this test (`name`, string, 0..1)
+    /// Tracking/logging name of this test (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Tracking/reporting short description of the test (`description`, string, 0..1)
+    /// Tracking/reporting short description of the test (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// A test operation or assert that was performed (`action`, BackboneElement, 1..*)
+    /// A test operation or assert that was performed (`action`, `BackboneElement`, 1..*)
     pub action: Vec<TestReportTestAction>,
 }
 
@@ -475,11 +475,11 @@ impl ToJson for TestReportTest {
 /// FHIR element `TestReport.test.action`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestReportTestAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
     /// The operation performed (`operation`, 0..1)
     pub operation: Option<TestReportSetupActionOperation>,
@@ -524,13 +524,13 @@ impl ToJson for TestReportTestAction {
 /// FHIR element `TestReport.teardown`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestReportTeardown {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// One or more teardown operations performed (`action`, BackboneElement, 1..*)
+    /// One or more teardown operations performed (`action`, `BackboneElement`, 1..*)
     pub action: Vec<TestReportTeardownAction>,
 }
 
@@ -570,11 +570,11 @@ impl ToJson for TestReportTeardown {
 /// FHIR element `TestReport.teardown.action`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestReportTeardownAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
     /// The teardown operation performed (`operation`, 1..1)
     pub operation: Option<TestReportSetupActionOperation>,

@@ -14,69 +14,69 @@ use crate::model::*;
 /// FHIR element `TestScript`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScript {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this test script, represented as a URI (globally unique) (`url`, uri, 1..1)
+    /// Canonical identifier for this test script, represented as a URI (globally unique) (`url`, `uri`, 1..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the test script (`identifier`, Identifier, 0..1)
+    /// Additional identifier for the test script (`identifier`, `Identifier`, 0..1)
     pub identifier: Option<Identifier>,
-    /// Business version of the test script (`version`, string, 0..1)
+    /// Business version of the test script (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this test script (computer friendly) (`name`, string, 1..1)
+    /// Name for this test script (computer friendly) (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this test script (human friendly) (`title`, string, 0..1)
+    /// Name for this test script (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the test script (`description`, markdown, 0..1)
+    /// Natural language description of the test script (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for test script (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for test script (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Why this test script is defined (`purpose`, markdown, 0..1)
+    /// Why this test script is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// An abstract server representing a client or sender in a message exchange (`origin`, BackboneElement, 0..*)
+    /// An abstract server representing a client or sender in a message exchange (`origin`, `BackboneElement`, 0..*)
     pub origin: Vec<TestScriptOrigin>,
-    /// An abstract server representing a destination or receiver in a message exchange (`destination`, BackboneElement, 0..*)
+    /// An abstract server representing a destination or receiver in a message exchange (`destination`, `BackboneElement`, 0..*)
     pub destination: Vec<TestScriptDestination>,
-    /// Required capability that is assumed to function correctly on the FHIR server being tested (`metadata`, BackboneElement, 0..1)
+    /// Required capability that is assumed to function correctly on the FHIR server being tested (`metadata`, `BackboneElement`, 0..1)
     pub metadata: Option<TestScriptMetadata>,
-    /// Fixture in the test script - by reference (uri) (`fixture`, BackboneElement, 0..*)
+    /// Fixture in the test script - by reference (uri) (`fixture`, `BackboneElement`, 0..*)
     pub fixture: Vec<TestScriptFixture>,
-    /// Reference of the validation profile (`profile`, Reference, 0..*)
+    /// Reference of the validation profile (`profile`, `Reference`, 0..*)
     pub profile: Vec<Reference>,
-    /// Placeholder for evaluated elements (`variable`, BackboneElement, 0..*)
+    /// Placeholder for evaluated elements (`variable`, `BackboneElement`, 0..*)
     pub variable: Vec<TestScriptVariable>,
-    /// A series of required setup operations before tests are executed (`setup`, BackboneElement, 0..1)
+    /// A series of required setup operations before tests are executed (`setup`, `BackboneElement`, 0..1)
     pub setup: Option<TestScriptSetup>,
-    /// A test in this script (`test`, BackboneElement, 0..*)
+    /// A test in this script (`test`, `BackboneElement`, 0..*)
     pub test: Vec<TestScriptTest>,
-    /// A series of required clean up steps (`teardown`, BackboneElement, 0..1)
+    /// A series of required clean up steps (`teardown`, `BackboneElement`, 0..1)
     pub teardown: Option<TestScriptTeardown>,
 }
 
@@ -197,15 +197,15 @@ impl ToJson for TestScript {
 /// FHIR element `TestScript.origin`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptOrigin {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The index of the abstract origin server starting at 1 (`index`, integer, 1..1)
+    /// The index of the abstract origin server starting at 1 (`index`, `integer`, 1..1)
     pub index: Option<Primitive<i32>>,
-    /// FHIR-Client | FHIR-SDC-FormFiller (`profile`, Coding, 1..1)
+    /// FHIR-Client | FHIR-SDC-FormFiller (`profile`, `Coding`, 1..1)
     pub profile: Option<Coding>,
 }
 
@@ -249,15 +249,15 @@ impl ToJson for TestScriptOrigin {
 /// FHIR element `TestScript.destination`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptDestination {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The index of the abstract destination server starting at 1 (`index`, integer, 1..1)
+    /// The index of the abstract destination server starting at 1 (`index`, `integer`, 1..1)
     pub index: Option<Primitive<i32>>,
-    /// FHIR-Server | FHIR-SDC-FormManager | FHIR-SDC-FormReceiver | FHIR-SDC-FormProcessor (`profile`, Coding, 1..1)
+    /// FHIR-Server | FHIR-SDC-FormManager | FHIR-SDC-FormReceiver | FHIR-SDC-FormProcessor (`profile`, `Coding`, 1..1)
     pub profile: Option<Coding>,
 }
 
@@ -301,15 +301,15 @@ impl ToJson for TestScriptDestination {
 /// FHIR element `TestScript.metadata`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptMetadata {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Links to the FHIR specification (`link`, BackboneElement, 0..*)
+    /// Links to the FHIR specification (`link`, `BackboneElement`, 0..*)
     pub link: Vec<TestScriptMetadataLink>,
-    /// Capabilities that are assumed to function correctly on the FHIR server being tested (`capability`, BackboneElement, 1..*)
+    /// Capabilities that are assumed to function correctly on the FHIR server being tested (`capability`, `BackboneElement`, 1..*)
     pub capability: Vec<TestScriptMetadataCapability>,
 }
 
@@ -355,15 +355,15 @@ impl ToJson for TestScriptMetadata {
 /// FHIR element `TestScript.metadata.link`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptMetadataLink {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// URL to the specification (`url`, uri, 1..1)
+    /// URL to the specification (`url`, `uri`, 1..1)
     pub url: Option<Primitive<String>>,
-    /// Short description (`description`, string, 0..1)
+    /// Short description (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
 }
 
@@ -407,25 +407,25 @@ impl ToJson for TestScriptMetadataLink {
 /// FHIR element `TestScript.metadata.capability`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptMetadataCapability {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Are the capabilities required? (`required`, boolean, 1..1)
+    /// Are the capabilities required? (`required`, `boolean`, 1..1)
     pub required: Option<Primitive<bool>>,
-    /// Are the capabilities validated? (`validated`, boolean, 1..1)
+    /// Are the capabilities validated? (`validated`, `boolean`, 1..1)
     pub validated: Option<Primitive<bool>>,
-    /// The expected capabilities of the server (`description`, string, 0..1)
+    /// The expected capabilities of the server (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Which origin server these requirements apply to (`origin`, integer, 0..*)
+    /// Which origin server these requirements apply to (`origin`, `integer`, 0..*)
     pub origin: Vec<Primitive<i32>>,
-    /// Which server these requirements apply to (`destination`, integer, 0..1)
+    /// Which server these requirements apply to (`destination`, `integer`, 0..1)
     pub destination: Option<Primitive<i32>>,
-    /// Links to the FHIR specification (`link`, uri, 0..*)
+    /// Links to the FHIR specification (`link`, `uri`, 0..*)
     pub link: Vec<Primitive<String>>,
-    /// Required Capability Statement (`capabilities`, canonical, 1..1)
+    /// Required Capability Statement (`capabilities`, `canonical`, 1..1)
     pub capabilities: Option<Primitive<String>>,
 }
 
@@ -498,17 +498,17 @@ impl ToJson for TestScriptMetadataCapability {
 /// FHIR element `TestScript.fixture`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptFixture {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Whether or not to implicitly create the fixture during setup (`autocreate`, boolean, 1..1)
+    /// Whether or not to implicitly create the fixture during setup (`autocreate`, `boolean`, 1..1)
     pub autocreate: Option<Primitive<bool>>,
-    /// Whether or not to implicitly delete the fixture during teardown (`autodelete`, boolean, 1..1)
+    /// Whether or not to implicitly delete the fixture during teardown (`autodelete`, `boolean`, 1..1)
     pub autodelete: Option<Primitive<bool>>,
-    /// Reference of the resource (`resource`, Reference, 0..1)
+    /// Reference of the resource (`resource`, `Reference`, 0..1)
     pub resource: Option<Reference>,
 }
 
@@ -555,27 +555,27 @@ impl ToJson for TestScriptFixture {
 /// FHIR element `TestScript.variable`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptVariable {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Descriptive name for this variable (`name`, string, 1..1)
+    /// Descriptive name for this variable (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Default, hard-coded, or user-defined value for this variable (`defaultValue`, string, 0..1)
+    /// Default, hard-coded, or user-defined value for this variable (`defaultValue`, `string`, 0..1)
     pub default_value: Option<Primitive<String>>,
-    /// Natural language description of the variable (`description`, string, 0..1)
+    /// Natural language description of the variable (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The FHIRPath expression against the fixture body (`expression`, string, 0..1)
+    /// The FHIRPath expression against the fixture body (`expression`, `string`, 0..1)
     pub expression: Option<Primitive<String>>,
-    /// HTTP header field name for source (`headerField`, string, 0..1)
+    /// HTTP header field name for source (`headerField`, `string`, 0..1)
     pub header_field: Option<Primitive<String>>,
-    /// Hint help text for default value to enter (`hint`, string, 0..1)
+    /// Hint help text for default value to enter (`hint`, `string`, 0..1)
     pub hint: Option<Primitive<String>>,
-    /// XPath or JSONPath against the fixture body (`path`, string, 0..1)
+    /// XPath or JSONPath against the fixture body (`path`, `string`, 0..1)
     pub path: Option<Primitive<String>>,
-    /// Fixture Id of source expression or headerField within this variable (`sourceId`, id, 0..1)
+    /// Fixture Id of source expression or headerField within this variable (`sourceId`, `id`, 0..1)
     pub source_id: Option<Primitive<String>>,
 }
 
@@ -637,13 +637,13 @@ impl ToJson for TestScriptVariable {
 /// FHIR element `TestScript.setup`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptSetup {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A setup operation or assert to perform (`action`, BackboneElement, 1..*)
+    /// A setup operation or assert to perform (`action`, `BackboneElement`, 1..*)
     pub action: Vec<TestScriptSetupAction>,
 }
 
@@ -683,15 +683,15 @@ impl ToJson for TestScriptSetup {
 /// FHIR element `TestScript.setup.action`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptSetupAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The setup operation to perform (`operation`, BackboneElement, 0..1)
+    /// The setup operation to perform (`operation`, `BackboneElement`, 0..1)
     pub operation: Option<TestScriptSetupActionOperation>,
-    /// The assertion to perform (`assert`, BackboneElement, 0..1)
+    /// The assertion to perform (`assert`, `BackboneElement`, 0..1)
     pub assert: Option<TestScriptSetupActionAssert>,
 }
 
@@ -732,45 +732,45 @@ impl ToJson for TestScriptSetupAction {
 /// FHIR element `TestScript.setup.action.operation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptSetupActionOperation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The operation code type that will be executed (`type`, Coding, 0..1)
+    /// The operation code type that will be executed (`type`, `Coding`, 0..1)
     pub type_: Option<Coding>,
-    /// Resource type (`resource`, code, 0..1)
+    /// Resource type (`resource`, `code`, 0..1)
     pub resource: Option<Primitive<String>>,
-    /// Tracking/logging operation label (`label`, string, 0..1)
+    /// Tracking/logging operation label (`label`, `string`, 0..1)
     pub label: Option<Primitive<String>>,
-    /// Tracking/reporting operation description (`description`, string, 0..1)
+    /// Tracking/reporting operation description (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// Mime type to accept in the payload of the response, with charset etc. (`accept`, code, 0..1)
+    /// Mime type to accept in the payload of the response, with charset etc. (`accept`, `code`, 0..1)
     pub accept: Option<Primitive<String>>,
-    /// Mime type of the request payload contents, with charset etc. (`contentType`, code, 0..1)
+    /// Mime type of the request payload contents, with charset etc. (`contentType`, `code`, 0..1)
     pub content_type: Option<Primitive<String>>,
-    /// Server responding to the request (`destination`, integer, 0..1)
+    /// Server responding to the request (`destination`, `integer`, 0..1)
     pub destination: Option<Primitive<i32>>,
-    /// Whether or not to send the request url in encoded format (`encodeRequestUrl`, boolean, 1..1)
+    /// Whether or not to send the request url in encoded format (`encodeRequestUrl`, `boolean`, 1..1)
     pub encode_request_url: Option<Primitive<bool>>,
-    /// delete | get | options | patch | post | put | head (`method`, code, 0..1)
+    /// delete | get | options | patch | post | put | head (`method`, `code`, 0..1)
     pub method: Option<Primitive<String>>,
-    /// Server initiating the request (`origin`, integer, 0..1)
+    /// Server initiating the request (`origin`, `integer`, 0..1)
     pub origin: Option<Primitive<i32>>,
-    /// Explicitly defined path parameters (`params`, string, 0..1)
+    /// Explicitly defined path parameters (`params`, `string`, 0..1)
     pub params: Option<Primitive<String>>,
-    /// Each operation can have one or more header elements (`requestHeader`, BackboneElement, 0..*)
+    /// Each operation can have one or more header elements (`requestHeader`, `BackboneElement`, 0..*)
     pub request_header: Vec<TestScriptSetupActionOperationRequestHeader>,
-    /// Fixture Id of mapped request (`requestId`, id, 0..1)
+    /// Fixture Id of mapped request (`requestId`, `id`, 0..1)
     pub request_id: Option<Primitive<String>>,
-    /// Fixture Id of mapped response (`responseId`, id, 0..1)
+    /// Fixture Id of mapped response (`responseId`, `id`, 0..1)
     pub response_id: Option<Primitive<String>>,
-    /// Fixture Id of body for PUT and POST requests (`sourceId`, id, 0..1)
+    /// Fixture Id of body for PUT and POST requests (`sourceId`, `id`, 0..1)
     pub source_id: Option<Primitive<String>>,
-    /// Id of fixture used for extracting the \[id\], \[type\], and \[vid\] for GET requests (`targetId`, id, 0..1)
+    /// Id of fixture used for extracting the \[id\], \[type\], and \[vid\] for GET requests (`targetId`, `id`, 0..1)
     pub target_id: Option<Primitive<String>>,
-    /// Request URL (`url`, string, 0..1)
+    /// Request URL (`url`, `string`, 0..1)
     pub url: Option<Primitive<String>>,
 }
 
@@ -861,15 +861,15 @@ impl ToJson for TestScriptSetupActionOperation {
 /// FHIR element `TestScript.setup.action.operation.requestHeader`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptSetupActionOperationRequestHeader {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// HTTP header field name (`field`, string, 1..1)
+    /// HTTP header field name (`field`, `string`, 1..1)
     pub field: Option<Primitive<String>>,
-    /// HTTP headerfield value (`value`, string, 1..1)
+    /// HTTP headerfield value (`value`, `string`, 1..1)
     pub value: Option<Primitive<String>>,
 }
 
@@ -922,55 +922,55 @@ impl ToJson for TestScriptSetupActionOperationRequestHeader {
 /// FHIR element `TestScript.setup.action.assert`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptSetupActionAssert {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Tracking/logging assertion label (`label`, string, 0..1)
+    /// Tracking/logging assertion label (`label`, `string`, 0..1)
     pub label: Option<Primitive<String>>,
-    /// Tracking/reporting assertion description (`description`, string, 0..1)
+    /// Tracking/reporting assertion description (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// response | request (`direction`, code, 0..1)
+    /// response | request (`direction`, `code`, 0..1)
     pub direction: Option<Primitive<String>>,
-    /// Id of the source fixture to be evaluated (`compareToSourceId`, string, 0..1)
+    /// Id of the source fixture to be evaluated (`compareToSourceId`, `string`, 0..1)
     pub compare_to_source_id: Option<Primitive<String>>,
-    /// The FHIRPath expression to evaluate against the source fixture (`compareToSourceExpression`, string, 0..1)
+    /// The FHIRPath expression to evaluate against the source fixture (`compareToSourceExpression`, `string`, 0..1)
     pub compare_to_source_expression: Option<Primitive<String>>,
-    /// XPath or JSONPath expression to evaluate against the source fixture (`compareToSourcePath`, string, 0..1)
+    /// XPath or JSONPath expression to evaluate against the source fixture (`compareToSourcePath`, `string`, 0..1)
     pub compare_to_source_path: Option<Primitive<String>>,
-    /// Mime type to compare against the 'Content-Type' header (`contentType`, code, 0..1)
+    /// Mime type to compare against the 'Content-Type' header (`contentType`, `code`, 0..1)
     pub content_type: Option<Primitive<String>>,
-    /// The FHIRPath expression to be evaluated (`expression`, string, 0..1)
+    /// The FHIRPath expression to be evaluated (`expression`, `string`, 0..1)
     pub expression: Option<Primitive<String>>,
-    /// HTTP header field name (`headerField`, string, 0..1)
+    /// HTTP header field name (`headerField`, `string`, 0..1)
     pub header_field: Option<Primitive<String>>,
-    /// Fixture Id of minimum content resource (`minimumId`, string, 0..1)
+    /// Fixture Id of minimum content resource (`minimumId`, `string`, 0..1)
     pub minimum_id: Option<Primitive<String>>,
-    /// Perform validation on navigation links? (`navigationLinks`, boolean, 0..1)
+    /// Perform validation on navigation links? (`navigationLinks`, `boolean`, 0..1)
     pub navigation_links: Option<Primitive<bool>>,
-    /// equals | notEquals | in | notIn | greaterThan | lessThan | empty | notEmpty | contains | notContains | eval (`operator`, code, 0..1)
+    /// equals | notEquals | in | notIn | greaterThan | lessThan | empty | notEmpty | contains | notContains | eval (`operator`, `code`, 0..1)
     pub operator: Option<Primitive<String>>,
-    /// XPath or JSONPath expression (`path`, string, 0..1)
+    /// XPath or JSONPath expression (`path`, `string`, 0..1)
     pub path: Option<Primitive<String>>,
-    /// delete | get | options | patch | post | put | head (`requestMethod`, code, 0..1)
+    /// delete | get | options | patch | post | put | head (`requestMethod`, `code`, 0..1)
     pub request_method: Option<Primitive<String>>,
-    /// Request URL comparison value (`requestURL`, string, 0..1)
+    /// Request URL comparison value (`requestURL`, `string`, 0..1)
     pub request_u_r_l: Option<Primitive<String>>,
-    /// Resource type (`resource`, code, 0..1)
+    /// Resource type (`resource`, `code`, 0..1)
     pub resource: Option<Primitive<String>>,
-    /// okay | created | noContent | notModified | bad | forbidden | notFound | methodNotAllowed | conflict | gone | preconditionFailed | unprocessable (`response`, code, 0..1)
+    /// okay | created | noContent | notModified | bad | forbidden | notFound | methodNotAllowed | conflict | gone | preconditionFailed | unprocessable (`response`, `code`, 0..1)
     pub response: Option<Primitive<String>>,
-    /// HTTP response code to test (`responseCode`, string, 0..1)
+    /// HTTP response code to test (`responseCode`, `string`, 0..1)
     pub response_code: Option<Primitive<String>>,
-    /// Fixture Id of source expression or headerField (`sourceId`, id, 0..1)
+    /// Fixture Id of source expression or headerField (`sourceId`, `id`, 0..1)
     pub source_id: Option<Primitive<String>>,
-    /// Profile Id of validation profile reference (`validateProfileId`, id, 0..1)
+    /// Profile Id of validation profile reference (`validateProfileId`, `id`, 0..1)
     pub validate_profile_id: Option<Primitive<String>>,
-    /// The value to compare to (`value`, string, 0..1)
+    /// The value to compare to (`value`, `string`, 0..1)
     pub value: Option<Primitive<String>>,
-    /// Will this assert produce a warning only on error? (`warningOnly`, boolean, 1..1)
+    /// Will this assert produce a warning only on error? (`warningOnly`, `boolean`, 1..1)
     pub warning_only: Option<Primitive<bool>>,
 }
 
@@ -1085,17 +1085,17 @@ impl ToJson for TestScriptSetupActionAssert {
 /// FHIR element `TestScript.test`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptTest {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Tracking/logging name of this test (`name`, string, 0..1)
+    /// Tracking/logging name of this test (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Tracking/reporting short description of the test (`description`, string, 0..1)
+    /// Tracking/reporting short description of the test (`description`, `string`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// A test operation or assert to perform (`action`, BackboneElement, 1..*)
+    /// A test operation or assert to perform (`action`, `BackboneElement`, 1..*)
     pub action: Vec<TestScriptTestAction>,
 }
 
@@ -1141,11 +1141,11 @@ impl ToJson for TestScriptTest {
 /// FHIR element `TestScript.test.action`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptTestAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
     /// The setup operation to perform (`operation`, 0..1)
     pub operation: Option<TestScriptSetupActionOperation>,
@@ -1190,13 +1190,13 @@ impl ToJson for TestScriptTestAction {
 /// FHIR element `TestScript.teardown`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptTeardown {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// One or more teardown operations to perform (`action`, BackboneElement, 1..*)
+    /// One or more teardown operations to perform (`action`, `BackboneElement`, 1..*)
     pub action: Vec<TestScriptTeardownAction>,
 }
 
@@ -1236,11 +1236,11 @@ impl ToJson for TestScriptTeardown {
 /// FHIR element `TestScript.teardown.action`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestScriptTeardownAction {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
     /// The teardown operation to perform (`operation`, 1..1)
     pub operation: Option<TestScriptSetupActionOperation>,

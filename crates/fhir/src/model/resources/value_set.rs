@@ -14,57 +14,57 @@ use crate::model::*;
 /// FHIR element `ValueSet`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueSet {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Canonical identifier for this value set, represented as a URI (globally unique) (`url`, uri, 0..1)
+    /// Canonical identifier for this value set, represented as a URI (globally unique) (`url`, `uri`, 0..1)
     pub url: Option<Primitive<String>>,
-    /// Additional identifier for the value set (business identifier) (`identifier`, Identifier, 0..*)
+    /// Additional identifier for the value set (business identifier) (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// Business version of the value set (`version`, string, 0..1)
+    /// Business version of the value set (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Name for this value set (computer friendly) (`name`, string, 0..1)
+    /// Name for this value set (computer friendly) (`name`, `string`, 0..1)
     pub name: Option<Primitive<String>>,
-    /// Name for this value set (human friendly) (`title`, string, 0..1)
+    /// Name for this value set (human friendly) (`title`, `string`, 0..1)
     pub title: Option<Primitive<String>>,
-    /// draft | active | retired | unknown (`status`, code, 1..1)
+    /// draft | active | retired | unknown (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// For testing purposes, not real usage (`experimental`, boolean, 0..1)
+    /// For testing purposes, not real usage (`experimental`, `boolean`, 0..1)
     pub experimental: Option<Primitive<bool>>,
-    /// Date last changed (`date`, dateTime, 0..1)
+    /// Date last changed (`date`, `dateTime`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// Name of the publisher (organization or individual) (`publisher`, string, 0..1)
+    /// Name of the publisher (organization or individual) (`publisher`, `string`, 0..1)
     pub publisher: Option<Primitive<String>>,
-    /// Contact details for the publisher (`contact`, ContactDetail, 0..*)
+    /// Contact details for the publisher (`contact`, `ContactDetail`, 0..*)
     pub contact: Vec<ContactDetail>,
-    /// Natural language description of the value set (`description`, markdown, 0..1)
+    /// Natural language description of the value set (`description`, `markdown`, 0..1)
     pub description: Option<Primitive<String>>,
-    /// The context that the content is intended to support (`useContext`, UsageContext, 0..*)
+    /// The context that the content is intended to support (`useContext`, `UsageContext`, 0..*)
     pub use_context: Vec<UsageContext>,
-    /// Intended jurisdiction for value set (if applicable) (`jurisdiction`, CodeableConcept, 0..*)
+    /// Intended jurisdiction for value set (if applicable) (`jurisdiction`, `CodeableConcept`, 0..*)
     pub jurisdiction: Vec<CodeableConcept>,
-    /// Indicates whether or not any change to the content logical definition may occur (`immutable`, boolean, 0..1)
+    /// Indicates whether or not any change to the content logical definition may occur (`immutable`, `boolean`, 0..1)
     pub immutable: Option<Primitive<bool>>,
-    /// Why this value set is defined (`purpose`, markdown, 0..1)
+    /// Why this value set is defined (`purpose`, `markdown`, 0..1)
     pub purpose: Option<Primitive<String>>,
-    /// Use and/or publishing restrictions (`copyright`, markdown, 0..1)
+    /// Use and/or publishing restrictions (`copyright`, `markdown`, 0..1)
     pub copyright: Option<Primitive<String>>,
-    /// Content logical definition of the value set (CLD) (`compose`, BackboneElement, 0..1)
+    /// Content logical definition of the value set (CLD) (`compose`, `BackboneElement`, 0..1)
     pub compose: Option<ValueSetCompose>,
-    /// Used when the value set is "expanded" (`expansion`, BackboneElement, 0..1)
+    /// Used when the value set is "expanded" (`expansion`, `BackboneElement`, 0..1)
     pub expansion: Option<ValueSetExpansion>,
 }
 
@@ -172,17 +172,17 @@ impl ToJson for ValueSet {
 /// FHIR element `ValueSet.compose`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueSetCompose {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Fixed date for references with no specified version (transitive) (`lockedDate`, date, 0..1)
+    /// Fixed date for references with no specified version (transitive) (`lockedDate`, `date`, 0..1)
     pub locked_date: Option<Primitive<String>>,
-    /// Whether inactive codes are in the value set (`inactive`, boolean, 0..1)
+    /// Whether inactive codes are in the value set (`inactive`, `boolean`, 0..1)
     pub inactive: Option<Primitive<bool>>,
-    /// Include one or more codes from a code system or other value set(s) (`include`, BackboneElement, 1..*)
+    /// Include one or more codes from a code system or other value set(s) (`include`, `BackboneElement`, 1..*)
     pub include: Vec<ValueSetComposeInclude>,
     /// Explicitly exclude codes from a code system or other value sets (`exclude`, 0..*)
     pub exclude: Vec<ValueSetComposeInclude>,
@@ -232,21 +232,21 @@ impl ToJson for ValueSetCompose {
 /// FHIR element `ValueSet.compose.include`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueSetComposeInclude {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The system the codes come from (`system`, uri, 0..1)
+    /// The system the codes come from (`system`, `uri`, 0..1)
     pub system: Option<Primitive<String>>,
-    /// Specific version of the code system referred to (`version`, string, 0..1)
+    /// Specific version of the code system referred to (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// A concept defined in the system (`concept`, BackboneElement, 0..*)
+    /// A concept defined in the system (`concept`, `BackboneElement`, 0..*)
     pub concept: Vec<ValueSetComposeIncludeConcept>,
-    /// Select codes/concepts by their properties (including relationships) (`filter`, BackboneElement, 0..*)
+    /// Select codes/concepts by their properties (including relationships) (`filter`, `BackboneElement`, 0..*)
     pub filter: Vec<ValueSetComposeIncludeFilter>,
-    /// Select the contents included in this value set (`valueSet`, canonical, 0..*)
+    /// Select the contents included in this value set (`valueSet`, `canonical`, 0..*)
     pub value_set: Vec<Primitive<String>>,
 }
 
@@ -296,17 +296,17 @@ impl ToJson for ValueSetComposeInclude {
 /// FHIR element `ValueSet.compose.include.concept`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueSetComposeIncludeConcept {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Code or expression from system (`code`, code, 1..1)
+    /// Code or expression from system (`code`, `code`, 1..1)
     pub code: Option<Primitive<String>>,
-    /// Text to display for this code for this value set in this valueset (`display`, string, 0..1)
+    /// Text to display for this code for this value set in this valueset (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
-    /// Additional representations for this concept (`designation`, BackboneElement, 0..*)
+    /// Additional representations for this concept (`designation`, `BackboneElement`, 0..*)
     pub designation: Vec<ValueSetComposeIncludeConceptDesignation>,
 }
 
@@ -352,17 +352,17 @@ impl ToJson for ValueSetComposeIncludeConcept {
 /// FHIR element `ValueSet.compose.include.concept.designation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueSetComposeIncludeConceptDesignation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Human language of the designation (`language`, code, 0..1)
+    /// Human language of the designation (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Types of uses of designations (`use`, Coding, 0..1)
+    /// Types of uses of designations (`use`, `Coding`, 0..1)
     pub use_: Option<Coding>,
-    /// The text value for this designation (`value`, string, 1..1)
+    /// The text value for this designation (`value`, `string`, 1..1)
     pub value: Option<Primitive<String>>,
 }
 
@@ -412,17 +412,17 @@ impl ToJson for ValueSetComposeIncludeConceptDesignation {
 /// FHIR element `ValueSet.compose.include.filter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueSetComposeIncludeFilter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A property/filter defined by the code system (`property`, code, 1..1)
+    /// A property/filter defined by the code system (`property`, `code`, 1..1)
     pub property: Option<Primitive<String>>,
-    /// = | is-a | descendent-of | is-not-a | regex | in | not-in | generalizes | exists (`op`, code, 1..1)
+    /// = | is-a | descendent-of | is-not-a | regex | in | not-in | generalizes | exists (`op`, `code`, 1..1)
     pub op: Option<Primitive<String>>,
-    /// Code from the system, or regex criteria, or boolean value for exists (`value`, string, 1..1)
+    /// Code from the system, or regex criteria, or boolean value for exists (`value`, `string`, 1..1)
     pub value: Option<Primitive<String>>,
 }
 
@@ -479,23 +479,23 @@ impl ToJson for ValueSetComposeIncludeFilter {
 /// FHIR element `ValueSet.expansion`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueSetExpansion {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Identifies the value set expansion (business identifier) (`identifier`, uri, 0..1)
+    /// Identifies the value set expansion (business identifier) (`identifier`, `uri`, 0..1)
     pub identifier: Option<Primitive<String>>,
-    /// Time ValueSet expansion happened (`timestamp`, dateTime, 1..1)
+    /// Time ValueSet expansion happened (`timestamp`, `dateTime`, 1..1)
     pub timestamp: Option<Primitive<String>>,
-    /// Total number of codes in the expansion (`total`, integer, 0..1)
+    /// Total number of codes in the expansion (`total`, `integer`, 0..1)
     pub total: Option<Primitive<i32>>,
-    /// Offset at which this resource starts (`offset`, integer, 0..1)
+    /// Offset at which this resource starts (`offset`, `integer`, 0..1)
     pub offset: Option<Primitive<i32>>,
-    /// Parameter that controlled the expansion process (`parameter`, BackboneElement, 0..*)
+    /// Parameter that controlled the expansion process (`parameter`, `BackboneElement`, 0..*)
     pub parameter: Vec<ValueSetExpansionParameter>,
-    /// Codes in the value set (`contains`, BackboneElement, 0..*)
+    /// Codes in the value set (`contains`, `BackboneElement`, 0..*)
     pub contains: Vec<ValueSetExpansionContains>,
 }
 
@@ -549,15 +549,15 @@ impl ToJson for ValueSetExpansion {
 /// FHIR element `ValueSet.expansion.parameter`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueSetExpansionParameter {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Name as assigned by the client or server (`name`, string, 1..1)
+    /// Name as assigned by the client or server (`name`, `string`, 1..1)
     pub name: Option<Primitive<String>>,
-    /// Value of the named parameter (`value`[x], string | boolean | integer | decimal | uri | code | dateTime, 0..1)
+    /// Value of the named parameter (`value[x]`, `string | boolean | integer | decimal | uri | code | dateTime`, 0..1)
     pub value: Option<ValueSetExpansionParameterValue>,
 }
 
@@ -605,23 +605,23 @@ impl ToJson for ValueSetExpansionParameter {
 /// FHIR element `ValueSet.expansion.contains`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ValueSetExpansionContains {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// System value for the code (`system`, uri, 0..1)
+    /// System value for the code (`system`, `uri`, 0..1)
     pub system: Option<Primitive<String>>,
-    /// If user cannot select this entry (`abstract`, boolean, 0..1)
+    /// If user cannot select this entry (`abstract`, `boolean`, 0..1)
     pub abstract_: Option<Primitive<bool>>,
-    /// If concept is inactive in the code system (`inactive`, boolean, 0..1)
+    /// If concept is inactive in the code system (`inactive`, `boolean`, 0..1)
     pub inactive: Option<Primitive<bool>>,
-    /// Version in which this code/display is defined (`version`, string, 0..1)
+    /// Version in which this code/display is defined (`version`, `string`, 0..1)
     pub version: Option<Primitive<String>>,
-    /// Code - if blank, this is not a selectable code (`code`, code, 0..1)
+    /// Code - if blank, this is not a selectable code (`code`, `code`, 0..1)
     pub code: Option<Primitive<String>>,
-    /// User display for the concept (`display`, string, 0..1)
+    /// User display for the concept (`display`, `string`, 0..1)
     pub display: Option<Primitive<String>>,
     /// Additional representations for this item (`designation`, 0..*)
     pub designation: Vec<ValueSetComposeIncludeConceptDesignation>,

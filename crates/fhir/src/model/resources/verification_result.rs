@@ -14,49 +14,49 @@ use crate::model::*;
 /// FHIR element `VerificationResult`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VerificationResult {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// A resource that was validated (`target`, Reference, 0..*)
+    /// A resource that was validated (`target`, `Reference`, 0..*)
     pub target: Vec<Reference>,
-    /// The fhirpath location(s) within the resource that was validated (`targetLocation`, string, 0..*)
+    /// The fhirpath location(s) within the resource that was validated (`targetLocation`, `string`, 0..*)
     pub target_location: Vec<Primitive<String>>,
-    /// none | initial | periodic (`need`, CodeableConcept, 0..1)
+    /// none | initial | periodic (`need`, `CodeableConcept`, 0..1)
     pub need: Option<CodeableConcept>,
-    /// attested | validated | in-process | req-revalid | val-fail | reval-fail (`status`, code, 1..1)
+    /// attested | validated | in-process | req-revalid | val-fail | reval-fail (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// When the validation status was updated (`statusDate`, dateTime, 0..1)
+    /// When the validation status was updated (`statusDate`, `dateTime`, 0..1)
     pub status_date: Option<Primitive<String>>,
-    /// nothing | primary | multiple (`validationType`, CodeableConcept, 0..1)
+    /// nothing | primary | multiple (`validationType`, `CodeableConcept`, 0..1)
     pub validation_type: Option<CodeableConcept>,
-    /// The primary process by which the target is validated (edit check; value set; primary source; multiple sources; standalone; in context) (`validationProcess`, CodeableConcept, 0..*)
+    /// The primary process by which the target is validated (edit check; value set; primary source; multiple sources; standalone; in context) (`validationProcess`, `CodeableConcept`, 0..*)
     pub validation_process: Vec<CodeableConcept>,
-    /// Frequency of revalidation (`frequency`, Timing, 0..1)
+    /// Frequency of revalidation (`frequency`, `Timing`, 0..1)
     pub frequency: Option<Timing>,
-    /// The date/time validation was last completed (including failed validations) (`lastPerformed`, dateTime, 0..1)
+    /// The date/time validation was last completed (including failed validations) (`lastPerformed`, `dateTime`, 0..1)
     pub last_performed: Option<Primitive<String>>,
-    /// The date when target is next validated, if appropriate (`nextScheduled`, date, 0..1)
+    /// The date when target is next validated, if appropriate (`nextScheduled`, `date`, 0..1)
     pub next_scheduled: Option<Primitive<String>>,
-    /// fatal | warn | rec-only | none (`failureAction`, CodeableConcept, 0..1)
+    /// fatal | warn | rec-only | none (`failureAction`, `CodeableConcept`, 0..1)
     pub failure_action: Option<CodeableConcept>,
-    /// Information about the primary source(s) involved in validation (`primarySource`, BackboneElement, 0..*)
+    /// Information about the primary source(s) involved in validation (`primarySource`, `BackboneElement`, 0..*)
     pub primary_source: Vec<VerificationResultPrimarySource>,
-    /// Information about the entity attesting to information (`attestation`, BackboneElement, 0..1)
+    /// Information about the entity attesting to information (`attestation`, `BackboneElement`, 0..1)
     pub attestation: Option<VerificationResultAttestation>,
-    /// Information about the entity validating information (`validator`, BackboneElement, 0..*)
+    /// Information about the entity validating information (`validator`, `BackboneElement`, 0..*)
     pub validator: Vec<VerificationResultValidator>,
 }
 
@@ -149,25 +149,25 @@ impl ToJson for VerificationResult {
 /// FHIR element `VerificationResult.primarySource`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VerificationResultPrimarySource {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Reference to the primary source (`who`, Reference, 0..1)
+    /// Reference to the primary source (`who`, `Reference`, 0..1)
     pub who: Option<Reference>,
-    /// Type of primary source (License Board; Primary Education; Continuing Education; Postal Service; Relationship owner; Registration Authority; legal source; issuing source; authoritative source) (`type`, CodeableConcept, 0..*)
+    /// Type of primary source (License Board; Primary Education; Continuing Education; Postal Service; Relationship owner; Registration Authority; legal source; issuing source; authoritative source) (`type`, `CodeableConcept`, 0..*)
     pub type_: Vec<CodeableConcept>,
-    /// Method for exchanging information with the primary source (`communicationMethod`, CodeableConcept, 0..*)
+    /// Method for exchanging information with the primary source (`communicationMethod`, `CodeableConcept`, 0..*)
     pub communication_method: Vec<CodeableConcept>,
-    /// successful | failed | unknown (`validationStatus`, CodeableConcept, 0..1)
+    /// successful | failed | unknown (`validationStatus`, `CodeableConcept`, 0..1)
     pub validation_status: Option<CodeableConcept>,
-    /// When the target was validated against the primary source (`validationDate`, dateTime, 0..1)
+    /// When the target was validated against the primary source (`validationDate`, `dateTime`, 0..1)
     pub validation_date: Option<Primitive<String>>,
-    /// yes | no | undetermined (`canPushUpdates`, CodeableConcept, 0..1)
+    /// yes | no | undetermined (`canPushUpdates`, `CodeableConcept`, 0..1)
     pub can_push_updates: Option<CodeableConcept>,
-    /// specific | any | source (`pushTypeAvailable`, CodeableConcept, 0..*)
+    /// specific | any | source (`pushTypeAvailable`, `CodeableConcept`, 0..*)
     pub push_type_available: Vec<CodeableConcept>,
 }
 
@@ -219,27 +219,27 @@ impl ToJson for VerificationResultPrimarySource {
 /// FHIR element `VerificationResult.attestation`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VerificationResultAttestation {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// The individual or organization attesting to information (`who`, Reference, 0..1)
+    /// The individual or organization attesting to information (`who`, `Reference`, 0..1)
     pub who: Option<Reference>,
-    /// When the who is asserting on behalf of another (organization or individual) (`onBehalfOf`, Reference, 0..1)
+    /// When the who is asserting on behalf of another (organization or individual) (`onBehalfOf`, `Reference`, 0..1)
     pub on_behalf_of: Option<Reference>,
-    /// The method by which attested information was submitted/retrieved (`communicationMethod`, CodeableConcept, 0..1)
+    /// The method by which attested information was submitted/retrieved (`communicationMethod`, `CodeableConcept`, 0..1)
     pub communication_method: Option<CodeableConcept>,
-    /// The date the information was attested to (`date`, date, 0..1)
+    /// The date the information was attested to (`date`, `date`, 0..1)
     pub date: Option<Primitive<String>>,
-    /// A digital identity certificate associated with the attestation source (`sourceIdentityCertificate`, string, 0..1)
+    /// A digital identity certificate associated with the attestation source (`sourceIdentityCertificate`, `string`, 0..1)
     pub source_identity_certificate: Option<Primitive<String>>,
-    /// A digital identity certificate associated with the proxy entity submitting attested information on behalf of the attestation source (`proxyIdentityCertificate`, string, 0..1)
+    /// A digital identity certificate associated with the proxy entity submitting attested information on behalf of the attestation source (`proxyIdentityCertificate`, `string`, 0..1)
     pub proxy_identity_certificate: Option<Primitive<String>>,
-    /// Proxy signature (`proxySignature`, Signature, 0..1)
+    /// Proxy signature (`proxySignature`, `Signature`, 0..1)
     pub proxy_signature: Option<Signature>,
-    /// Attester signature (`sourceSignature`, Signature, 0..1)
+    /// Attester signature (`sourceSignature`, `Signature`, 0..1)
     pub source_signature: Option<Signature>,
 }
 
@@ -304,17 +304,17 @@ impl ToJson for VerificationResultAttestation {
 /// FHIR element `VerificationResult.validator`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VerificationResultValidator {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Reference to the organization validating information (`organization`, Reference, 1..1)
+    /// Reference to the organization validating information (`organization`, `Reference`, 1..1)
     pub organization: Option<Reference>,
-    /// A digital identity certificate associated with the validator (`identityCertificate`, string, 0..1)
+    /// A digital identity certificate associated with the validator (`identityCertificate`, `string`, 0..1)
     pub identity_certificate: Option<Primitive<String>>,
-    /// Validator signature (`attestationSignature`, Signature, 0..1)
+    /// Validator signature (`attestationSignature`, `Signature`, 0..1)
     pub attestation_signature: Option<Signature>,
 }
 

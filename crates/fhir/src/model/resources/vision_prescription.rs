@@ -14,37 +14,37 @@ use crate::model::*;
 /// FHIR element `VisionPrescription`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VisionPrescription {
-    /// Logical id of this artifact (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<Primitive<String>>,
-    /// Metadata about the resource (`meta`, Meta, 0..1)
+    /// Metadata about the resource (`meta`, `Meta`, 0..1)
     pub meta: Option<Meta>,
-    /// A set of rules under which this content was created (`implicitRules`, uri, 0..1)
+    /// A set of rules under which this content was created (`implicitRules`, `uri`, 0..1)
     pub implicit_rules: Option<Primitive<String>>,
-    /// Language of the resource content (`language`, code, 0..1)
+    /// Language of the resource content (`language`, `code`, 0..1)
     pub language: Option<Primitive<String>>,
-    /// Text summary of the resource, for human interpretation (`text`, Narrative, 0..1)
+    /// Text summary of the resource, for human interpretation (`text`, `Narrative`, 0..1)
     pub text: Option<Narrative>,
-    /// Contained, inline Resources (`contained`, Resource, 0..*)
+    /// Contained, inline Resources (`contained`, `Resource`, 0..*)
     pub contained: Vec<Resource>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Business Identifier for vision prescription (`identifier`, Identifier, 0..*)
+    /// Business Identifier for vision prescription (`identifier`, `Identifier`, 0..*)
     pub identifier: Vec<Identifier>,
-    /// active | cancelled | draft | entered-in-error (`status`, code, 1..1)
+    /// active | cancelled | draft | entered-in-error (`status`, `code`, 1..1)
     pub status: Option<Primitive<String>>,
-    /// Response creation date (`created`, dateTime, 1..1)
+    /// Response creation date (`created`, `dateTime`, 1..1)
     pub created: Option<Primitive<String>>,
-    /// Who prescription is for (`patient`, Reference, 1..1)
+    /// Who prescription is for (`patient`, `Reference`, 1..1)
     pub patient: Option<Reference>,
-    /// Created during encounter / admission / stay (`encounter`, Reference, 0..1)
+    /// Created during encounter / admission / stay (`encounter`, `Reference`, 0..1)
     pub encounter: Option<Reference>,
-    /// When prescription was authorized (`dateWritten`, dateTime, 1..1)
+    /// When prescription was authorized (`dateWritten`, `dateTime`, 1..1)
     pub date_written: Option<Primitive<String>>,
-    /// Who authorized the vision prescription (`prescriber`, Reference, 1..1)
+    /// Who authorized the vision prescription (`prescriber`, `Reference`, 1..1)
     pub prescriber: Option<Reference>,
-    /// Vision lens authorization (`lensSpecification`, BackboneElement, 1..*)
+    /// Vision lens authorization (`lensSpecification`, `BackboneElement`, 1..*)
     pub lens_specification: Vec<VisionPrescriptionLensSpecification>,
 }
 
@@ -136,39 +136,39 @@ impl ToJson for VisionPrescription {
 /// FHIR element `VisionPrescription.lensSpecification`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VisionPrescriptionLensSpecification {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Product to be supplied (`product`, CodeableConcept, 1..1)
+    /// Product to be supplied (`product`, `CodeableConcept`, 1..1)
     pub product: Option<CodeableConcept>,
-    /// right | left (`eye`, code, 1..1)
+    /// right | left (`eye`, `code`, 1..1)
     pub eye: Option<Primitive<String>>,
-    /// Power of the lens (`sphere`, decimal, 0..1)
+    /// Power of the lens (`sphere`, `decimal`, 0..1)
     pub sphere: Option<Primitive<Decimal>>,
-    /// Lens power for astigmatism (`cylinder`, decimal, 0..1)
+    /// Lens power for astigmatism (`cylinder`, `decimal`, 0..1)
     pub cylinder: Option<Primitive<Decimal>>,
-    /// Lens meridian which contain no power for astigmatism (`axis`, integer, 0..1)
+    /// Lens meridian which contain no power for astigmatism (`axis`, `integer`, 0..1)
     pub axis: Option<Primitive<i32>>,
-    /// Eye alignment compensation (`prism`, BackboneElement, 0..*)
+    /// Eye alignment compensation (`prism`, `BackboneElement`, 0..*)
     pub prism: Vec<VisionPrescriptionLensSpecificationPrism>,
-    /// Added power for multifocal levels (`add`, decimal, 0..1)
+    /// Added power for multifocal levels (`add`, `decimal`, 0..1)
     pub add: Option<Primitive<Decimal>>,
-    /// Contact lens power (`power`, decimal, 0..1)
+    /// Contact lens power (`power`, `decimal`, 0..1)
     pub power: Option<Primitive<Decimal>>,
-    /// Contact lens back curvature (`backCurve`, decimal, 0..1)
+    /// Contact lens back curvature (`backCurve`, `decimal`, 0..1)
     pub back_curve: Option<Primitive<Decimal>>,
-    /// Contact lens diameter (`diameter`, decimal, 0..1)
+    /// Contact lens diameter (`diameter`, `decimal`, 0..1)
     pub diameter: Option<Primitive<Decimal>>,
-    /// Lens wear duration (`duration`, Quantity, 0..1)
+    /// Lens wear duration (`duration`, `Quantity`, 0..1)
     pub duration: Option<Quantity>,
-    /// Color required (`color`, string, 0..1)
+    /// Color required (`color`, `string`, 0..1)
     pub color: Option<Primitive<String>>,
-    /// Brand required (`brand`, string, 0..1)
+    /// Brand required (`brand`, `string`, 0..1)
     pub brand: Option<Primitive<String>>,
-    /// Notes for coatings (`note`, Annotation, 0..*)
+    /// Notes for coatings (`note`, `Annotation`, 0..*)
     pub note: Vec<Annotation>,
 }
 
@@ -253,15 +253,15 @@ impl ToJson for VisionPrescriptionLensSpecification {
 /// FHIR element `VisionPrescription.lensSpecification.prism`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct VisionPrescriptionLensSpecificationPrism {
-    /// Unique id for inter-element referencing (`id`, http://hl7.org/fhirpath/System.String, 0..1)
+    /// Unique id for inter-element referencing (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
     pub id: Option<String>,
-    /// Additional content defined by implementations (`extension`, Extension, 0..*)
+    /// Additional content defined by implementations (`extension`, `Extension`, 0..*)
     pub extension: Vec<Extension>,
-    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, Extension, 0..*)
+    /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Amount of adjustment (`amount`, decimal, 1..1)
+    /// Amount of adjustment (`amount`, `decimal`, 1..1)
     pub amount: Option<Primitive<Decimal>>,
-    /// up | down | in | out (`base`, code, 1..1)
+    /// up | down | in | out (`base`, `code`, 1..1)
     pub base: Option<Primitive<String>>,
 }
 
