@@ -755,6 +755,7 @@ fn organisation(ctx: &mut Ctx, oi: usize) -> Organisation {
         identifiers,
         name: ctx.text(oi, "Organisation Name"),
         part_of,
+        address: None,
     }
 }
 

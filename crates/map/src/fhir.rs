@@ -40,8 +40,8 @@
 use carecodec_model::{
     Address, Allergy, Application, Code, Concept, Condition, Contact, Deceased, Encounter,
     EncounterClass, Event, Gender, HumanName, Identifier, Location, MultipleBirth, Observation,
-    ObservationValue, Organisation, PartialDateTime, Patient, Practitioner, Precision, Quantity,
-    ResultReport, ResultStatus, Telecom, Worker,
+    ObservationValue, Organisation, PartialDateTime, Patient, Performer, Practitioner, Precision,
+    Quantity, ResultReport, ResultStatus, Telecom, Worker,
 };
 use serde_json::{Map, Value, json};
 
@@ -53,6 +53,9 @@ const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
 const UKCORE_SD: &str = "https://fhir.hl7.org.uk/StructureDefinition/";
+/// HL7 table 0912 (participation): the IG's PractitionerRole.code system for
+/// OBX-16 / OBX-25.
+const V2_0912: &str = "http://terminology.hl7.org/CodeSystem/v2-0912";
 /// R5 backports for an encounter's expected start and end (IG: PV2-8, PV2-9).
 const PLANNED_START: &str =
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedStartDate";
@@ -907,7 +910,60 @@ fn organisation(org: &Organisation, id: &str) -> Value {
             obj([("identifier", identifier(&p.value))]),
         );
     }
+    if let Some(a) = &org.address {
+        put(&mut o, "address", Value::Array(vec![address(&a.value)]));
+    }
     Value::Object(o)
+}
+
+/// An observation's performer as the IG writes OBX-16 / OBX-23..25: a
+/// PractitionerRole (its table 0912 code, the Practitioner, the
+/// Organization), or the Organization alone when there is neither role nor
+/// practitioner. The resources go to `entries`; returns the reference.
+fn performer(p: &Performer, seed: &str, entries: &mut Vec<Value>) -> Option<String> {
+    let org_url = p.organisation.as_ref().map(|org| {
+        let oid = uuid(&format!("{seed}/organisation"));
+        let url = format!("urn:uuid:{oid}");
+        entries.push(entry(&url, organisation(org, &oid), "POST", "Organization"));
+        url
+    });
+    if p.role.is_none() && p.practitioner.is_none() {
+        return org_url;
+    }
+    let mut o = Map::new();
+    let rid = uuid(&format!("{seed}/role"));
+    o.insert("resourceType".into(), json!("PractitionerRole"));
+    o.insert("id".into(), json!(rid));
+    o.insert("meta".into(), profile("PractitionerRole"));
+    if let Some(prac) = &p.practitioner {
+        let pid = uuid(&format!("{seed}/practitioner"));
+        let url = format!("urn:uuid:{pid}");
+        entries.push(entry(
+            &url,
+            practitioner(prac, &pid),
+            "POST",
+            "Practitioner",
+        ));
+        o.insert("practitioner".into(), json!({"reference": url}));
+    }
+    if let Some(url) = org_url {
+        o.insert("organization".into(), json!({"reference": url}));
+    }
+    if let Some(role) = &p.role {
+        let display = match role.as_str() {
+            "RO" => "Responsible Observer",
+            "MDIR" => "Medical Director",
+            _ => "",
+        };
+        let mut c = Map::new();
+        c.insert("system".into(), json!(V2_0912));
+        c.insert("code".into(), fhir_code(role));
+        put(&mut c, "display", json!(display));
+        put(&mut o, "code", json!([{"coding": [Value::Object(c)]}]));
+    }
+    let url = format!("urn:uuid:{rid}");
+    entries.push(entry(&url, Value::Object(o), "POST", "PractitionerRole"));
+    Some(url)
 }
 
 fn class_coding(c: EncounterClass) -> Value {
@@ -1051,7 +1107,13 @@ fn interpretation(c: &Code) -> Value {
     }
 }
 
-fn observation(ob: &Observation, id: &str, subject: &str) -> Value {
+fn observation(
+    ob: &Observation,
+    id: &str,
+    subject: &str,
+    seed: &str,
+    entries: &mut Vec<Value>,
+) -> Value {
     let mut o = Map::new();
     o.insert("resourceType".into(), json!("Observation"));
     o.insert("id".into(), json!(id));
@@ -1109,6 +1171,14 @@ fn observation(ob: &Observation, id: &str, subject: &str) -> Value {
     if let Some(r) = &ob.reference_range {
         put(&mut o, "referenceRange", json!([{"text": r.value}]));
     }
+    let performers: Vec<Value> = ob
+        .performers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| performer(p, &format!("{seed}/performer/{i}"), entries))
+        .map(|u| json!({"reference": u}))
+        .collect();
+    put(&mut o, "performer", Value::Array(performers));
     Value::Object(o)
 }
 
@@ -1129,6 +1199,14 @@ fn allergy(a: &Allergy, id: &str, subject: &str) -> Value {
     };
     if !category.is_empty() {
         put(&mut o, "category", json!([category]));
+    }
+    // The IG's AllergyType map: every table 0127 allergy code is an `allergy`
+    // (MC, a contraindication, and unknown codes have no type).
+    if matches!(
+        a.category.as_ref().map(|c| c.value.code.as_str()),
+        Some("DA" | "FA" | "MA" | "EA" | "AA" | "PA" | "LA")
+    ) {
+        put(&mut o, "type", json!("allergy"));
     }
     let criticality = match a.severity.as_ref().map(|c| c.value.code.as_str()) {
         Some("SV") => "high",
@@ -1153,11 +1231,22 @@ fn allergy(a: &Allergy, id: &str, subject: &str) -> Value {
     Value::Object(o)
 }
 
-fn condition(c: &Condition, id: &str, subject: &str, encounter: Option<&str>) -> Value {
+fn condition(
+    c: &Condition,
+    id: &str,
+    subject: &str,
+    encounter: Option<&str>,
+    entries: &mut Vec<Value>,
+) -> Value {
     let mut o = Map::new();
     o.insert("resourceType".into(), json!("Condition"));
     o.insert("id".into(), json!(id));
     o.insert("meta".into(), profile("Condition"));
+    put(
+        &mut o,
+        "identifier",
+        Value::Array(c.identifiers.iter().map(|i| identifier(&i.value)).collect()),
+    );
     o.insert(
         "category".into(),
         json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}]}]),
@@ -1169,6 +1258,12 @@ fn condition(c: &Condition, id: &str, subject: &str, encounter: Option<&str>) ->
     }
     if let Some(r) = &c.recorded {
         put(&mut o, "recordedDate", json!(date_time(&r.value)));
+    }
+    if let Some(p) = &c.asserter {
+        let pid = uuid(&format!("{id}/asserter"));
+        let url = format!("urn:uuid:{pid}");
+        entries.push(entry(&url, practitioner(p, &pid), "POST", "Practitioner"));
+        o.insert("asserter".into(), json!({"reference": url}));
     }
     Value::Object(o)
 }
@@ -1564,24 +1659,21 @@ pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<Value, FhirE
     }
     for (i, c) in event.conditions.iter().enumerate() {
         let cid = uuid(&format!("{seed}/condition/{i}"));
-        entries.push(entry(
-            &format!("urn:uuid:{cid}"),
-            condition(c, &cid, &subject, encounter_url.as_deref()),
-            "POST",
-            "Condition",
-        ));
+        let mut extra = Vec::new();
+        let res = condition(c, &cid, &subject, encounter_url.as_deref(), &mut extra);
+        entries.push(entry(&format!("urn:uuid:{cid}"), res, "POST", "Condition"));
+        entries.extend(extra);
     }
     for (ri, r) in event.reports.iter().enumerate() {
         let mut obs_urls = Vec::new();
         for (oi, ob) in r.observations.iter().enumerate() {
-            let oid = uuid(&format!("{seed}/report/{ri}/obs/{oi}"));
+            let oseed = format!("{seed}/report/{ri}/obs/{oi}");
+            let oid = uuid(&oseed);
             let url = format!("urn:uuid:{oid}");
-            entries.push(entry(
-                &url,
-                observation(ob, &oid, &subject),
-                "POST",
-                "Observation",
-            ));
+            let mut extra = Vec::new();
+            let res = observation(ob, &oid, &subject, &oseed, &mut extra);
+            entries.push(entry(&url, res, "POST", "Observation"));
+            entries.extend(extra);
             obs_urls.push(url);
         }
         let rid = uuid(&format!("{seed}/report/{ri}"));

@@ -20,8 +20,9 @@ use carecodec_model::{
     Action, Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Contact,
     Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier, IdentityDecision,
     Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation, ObservationValue,
-    PartialDate, PartialDateTime, Participant, Patient, Period, Practitioner, Precision, Quantity,
-    ResultReport, ResultStatus, Source, Sourced, Telecom, Unmapped, V2Path, VerificationStatus,
+    Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer, Period,
+    Practitioner, Precision, Quantity, ResultReport, ResultStatus, Source, Sourced, Telecom,
+    Unmapped, V2Path, VerificationStatus,
 };
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -1053,6 +1054,57 @@ fn xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Practitioner> {
     Some(Practitioner { identifiers, name })
 }
 
+/// An organisation from an XON field (repetition): the name (XON.1) and the
+/// identifier (XON.10, else the v2.4 XON.3) typed by XON.7 with the
+/// assigning authority XON.6.
+fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
+    let name = ctx.text(base.component(1));
+    let id = ctx
+        .text(base.component(10))
+        .or_else(|| ctx.text(base.component(3)));
+    let authority = ctx.text(base.component(6).subcomponent(1)).map(|s| s.value);
+    let kind = ctx.text(base.component(7)).map(|s| s.value);
+    if name.is_none() && id.is_none() {
+        return None;
+    }
+    let identifiers = id
+        .map(|id| {
+            id.map(|value| match kind {
+                Some(kind) => Identifier::Typed {
+                    kind,
+                    value,
+                    authority,
+                },
+                None => Identifier::Other {
+                    system: authority,
+                    value,
+                },
+            })
+        })
+        .into_iter()
+        .collect();
+    Some(Organisation {
+        identifiers,
+        name,
+        ..Organisation::default()
+    })
+}
+
+/// An entity identifier (EI) as the IG's EI[Identifier]: the value (EI.1)
+/// in the system of its universal id (EI.3, an OID as `urn:oid:`), else of
+/// its namespace (EI.2).
+fn ei(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Identifier>> {
+    let value = ctx.text(base.component(1))?;
+    let namespace = ctx.text(base.component(2)).map(|s| s.value);
+    let universal = ctx.text(base.component(3)).map(|s| s.value);
+    let _ = ctx.text(base.component(4));
+    let system = match universal.as_deref().map(coding_system) {
+        Some(CodeSystem::Uri(u)) => Some(u),
+        _ => namespace.or(universal),
+    };
+    Some(value.map(|value| Identifier::Other { system, value }))
+}
+
 fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
     let Some(base) = seg("NK1", n) else {
         return Contact::default();
@@ -1334,10 +1386,15 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     let diagnosis_type = ctx
         .text(base.field(6))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0052".into()), &v, None)));
+    // DG1-16 diagnosing clinician (the first) → asserter; DG1-20 → identifier.
+    let asserter = xcn(ctx, base.field(16).repetition(1));
+    let identifiers = ei(ctx, base.field(20)).into_iter().collect();
     Some(Condition {
         code,
         diagnosis_type,
         recorded,
+        identifiers,
+        asserter,
     })
 }
 
@@ -1383,12 +1440,15 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
                 let Some(base) = seg("OBR", n) else { continue };
                 let _ = ctx.text(base.field(1));
                 let mut identifiers = Vec::new();
-                for (f, kind) in [(2, "placer"), (3, "filler")] {
+                // OBR-2 / OBR-3 (EI) as the IG's identifiers typed PLAC / FILL,
+                // the namespace (EI.2) their assigning authority.
+                for (f, kind) in [(2, "PLAC"), (3, "FILL")] {
                     if let Some(v) = ctx.text(base.field(f).component(1)) {
                         let authority = ctx.text(base.field(f).component(2)).map(|s| s.value);
-                        identifiers.push(v.map(|value| Identifier::Other {
-                            system: Some(format!("{kind}:{}", authority.unwrap_or_default())),
+                        identifiers.push(v.map(|value| Identifier::Typed {
+                            kind: kind.into(),
                             value,
+                            authority,
                         }));
                     }
                 }
@@ -1526,6 +1586,32 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     }
     let st = ctx.text(base.field(11)).map(|s| s.map(|v| status(&v)));
     let effective = ctx.datetime(base.field(14));
+    // OBX-16 responsible observers (PractitionerRole RO); OBX-23/24 the
+    // performing organisation and its address, OBX-25 its medical director
+    // (PractitionerRole MDIR with the organisation; the organisation alone
+    // when no director is sent), as the IG maps them.
+    let mut performers = Vec::new();
+    for r in 1..=reps(ctx.msg, base.field(16)) {
+        if let Some(p) = xcn(ctx, base.field(16).repetition(r)) {
+            performers.push(Performer {
+                role: Some("RO".into()),
+                practitioner: Some(p),
+                organisation: None,
+            });
+        }
+    }
+    let mut org = xon(ctx, base.field(23).repetition(1));
+    if let Some(a) = address(ctx, base.field(24).repetition(1)) {
+        org.get_or_insert_with(Organisation::default).address = Some(a);
+    }
+    let director = xcn(ctx, base.field(25).repetition(1));
+    if org.is_some() || director.is_some() {
+        performers.push(Performer {
+            role: director.is_some().then(|| "MDIR".into()),
+            practitioner: director,
+            organisation: org,
+        });
+    }
     Some(Observation {
         code,
         value,
@@ -1534,6 +1620,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         status: st,
         effective,
         notes: Vec::new(),
+        performers,
     })
 }
 

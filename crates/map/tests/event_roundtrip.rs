@@ -24,10 +24,10 @@ mod common;
 
 use carecodec_map::fhir::{event_bundle, read_bundle};
 use carecodec_model::{
-    AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Encounter, EncounterClass, Event,
-    HumanName, Identifier, Location, NhsNumber, Observation, ObservationValue, PartialDate,
-    PartialDateTime, Participant, Patient, Practitioner, Precision, Quantity, ResultReport,
-    ResultStatus, Source, Sourced,
+    Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Encounter, EncounterClass,
+    Event, HumanName, Identifier, Location, NhsNumber, Observation, ObservationValue, Organisation,
+    PartialDate, PartialDateTime, Participant, Patient, Performer, Practitioner, Precision,
+    Quantity, ResultReport, ResultStatus, Source, Sourced,
 };
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use proptest::prelude::*;
@@ -163,9 +163,10 @@ fn observation() -> impl Strategy<Value = Observation> {
             ),
             0..2,
         ),
+        proptest::collection::vec(performer(), 0..3),
     )
         .prop_map(
-            |(code, value, status, effective, notes, range, flags)| Observation {
+            |(code, value, status, effective, notes, range, flags, performers)| Observation {
                 code: s(code),
                 value: value.map(s),
                 reference_range: range.map(s),
@@ -176,8 +177,68 @@ fn observation() -> impl Strategy<Value = Observation> {
                 status: Some(s(status)),
                 effective: effective.map(s),
                 notes: notes.into_iter().map(s).collect(),
+                performers,
             },
         )
+}
+
+/// A performing organisation (HL7 v2 OBX-23/24): a typed identifier, a name
+/// and an address.
+fn organisation() -> impl Strategy<Value = Organisation> {
+    (
+        proptest::option::of(("[0-9]{3,6}", proptest::option::of("[A-Z]{2}-[0-9]"))),
+        proptest::option::of(text()),
+        proptest::option::of((
+            proptest::collection::vec(text(), 1..3),
+            proptest::option::of(text()),
+            proptest::option::of("[A-Z]{2}[0-9] [0-9][A-Z]{2}"),
+        )),
+    )
+        .prop_map(|(id, name, addr)| Organisation {
+            identifiers: id
+                .map(|(value, authority)| {
+                    s(Identifier::Typed {
+                        kind: "XX".into(),
+                        value,
+                        authority,
+                    })
+                })
+                .into_iter()
+                .collect(),
+            name: name.map(s),
+            address: addr.map(|(lines, city, postcode)| {
+                s(Address {
+                    lines,
+                    city,
+                    postcode,
+                    usage: Some("work".into()),
+                    ..Address::default()
+                })
+            }),
+            ..Organisation::default()
+        })
+}
+
+/// An observation performer: a responsible observer (RO), a medical
+/// director (MDIR) of an organisation, or an organisation alone.
+fn performer() -> impl Strategy<Value = Performer> {
+    prop_oneof![
+        practitioner().prop_map(|p| Performer {
+            role: Some("RO".into()),
+            practitioner: Some(p),
+            organisation: None,
+        }),
+        (practitioner(), proptest::option::of(organisation())).prop_map(|(p, o)| Performer {
+            role: Some("MDIR".into()),
+            practitioner: Some(p),
+            organisation: o,
+        }),
+        organisation().prop_map(|o| Performer {
+            role: None,
+            practitioner: None,
+            organisation: Some(o),
+        }),
+    ]
 }
 
 fn report() -> impl Strategy<Value = ResultReport> {
@@ -192,10 +253,28 @@ fn report() -> impl Strategy<Value = ResultReport> {
         proptest::option::of(date_time()),
         proptest::option::of(instant()),
         proptest::collection::vec(observation(), 1..4),
+        // OBR-2 / OBR-3 placer and filler numbers (typed PLAC / FILL).
+        proptest::collection::vec(
+            (
+                proptest::sample::select(&["PLAC", "FILL"][..]),
+                "[A-Z0-9]{3,8}",
+                proptest::option::of("[A-Z]{2,5}|[a-z]{3,6} lab"),
+            ),
+            0..3,
+        ),
     )
         .prop_map(
-            |(code, status, effective, issued, observations)| ResultReport {
-                identifiers: Vec::new(),
+            |(code, status, effective, issued, observations, ids)| ResultReport {
+                identifiers: ids
+                    .into_iter()
+                    .map(|(kind, value, authority)| {
+                        s(Identifier::Typed {
+                            kind: kind.into(),
+                            value,
+                            authority,
+                        })
+                    })
+                    .collect(),
                 code: s(code),
                 status: Some(s(status)),
                 effective: effective.map(s),
@@ -232,11 +311,29 @@ fn allergy() -> impl Strategy<Value = Allergy> {
 }
 
 fn condition() -> impl Strategy<Value = Condition> {
-    (concept(), proptest::option::of(date_time())).prop_map(|(code, recorded)| Condition {
-        code: s(code),
-        diagnosis_type: None,
-        recorded: recorded.map(s),
-    })
+    (
+        concept(),
+        proptest::option::of(date_time()),
+        // DG1-20 identifiers: an OID system, or none.
+        proptest::collection::vec(
+            (
+                "[A-Z0-9]{2,6}",
+                proptest::option::of("urn:oid:1\\.3\\.6\\.[0-9]{1,4}"),
+            ),
+            0..2,
+        ),
+        proptest::option::of(practitioner()),
+    )
+        .prop_map(|(code, recorded, ids, asserter)| Condition {
+            code: s(code),
+            diagnosis_type: None,
+            recorded: recorded.map(s),
+            identifiers: ids
+                .into_iter()
+                .map(|(value, system)| s(Identifier::Other { system, value }))
+                .collect(),
+            asserter,
+        })
 }
 
 fn practitioner() -> impl Strategy<Value = Practitioner> {

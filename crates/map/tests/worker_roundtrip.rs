@@ -77,6 +77,7 @@ fn organisation() -> impl Strategy<Value = Organisation> {
             identifiers: vec![s(Identifier::OdsOrganisation(ods))],
             name: name.map(s),
             part_of: parent.map(|p| s(Identifier::OdsOrganisation(p))),
+            address: None,
         })
 }
 

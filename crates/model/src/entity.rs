@@ -229,6 +229,12 @@ pub struct Organisation {
     pub name: Option<Sourced<String>>,
     /// Parent organisation identifier.
     pub part_of: Option<Sourced<Identifier>>,
+    /// Address (HL7 v2 OBX-24 performing organisation address).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub address: Option<Sourced<Address>>,
 }
 
 /// A location (ward, bed, site).
@@ -387,6 +393,40 @@ pub struct Observation {
     pub effective: Option<Sourced<PartialDateTime>>,
     /// Notes (NTE segments).
     pub notes: Vec<Sourced<String>>,
+    /// Who is responsible for the observation (HL7 v2 OBX-16 responsible
+    /// observers; OBX-23/24/25 the performing organisation and its medical
+    /// director).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub performers: Vec<Performer>,
+}
+
+/// Who performed or is responsible for an observation: a practitioner in a
+/// role, optionally on behalf of an organisation (a FHIR PractitionerRole).
+///
+/// ```
+/// use carecodec_model::{Organisation, Performer, Sourced, Source};
+///
+/// let lab = Organisation {
+///     name: Some(Sourced::new("Pathology".to_owned(), Source::fhir("Organization.name"))),
+///     ..Organisation::default()
+/// };
+/// let p = Performer { role: None, practitioner: None, organisation: Some(lab) };
+/// assert!(p.practitioner.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Performer {
+    /// The role, an HL7 table 0912 participation code (`RO` responsible
+    /// observer, `MDIR` medical director of the performing organisation);
+    /// `None` for an organisation alone.
+    pub role: Option<String>,
+    /// The practitioner.
+    pub practitioner: Option<Practitioner>,
+    /// The organisation.
+    pub organisation: Option<Organisation>,
 }
 
 /// A result report (an OBR with its OBXs, a FHIR DiagnosticReport).
@@ -435,6 +475,18 @@ pub struct Condition {
     pub diagnosis_type: Option<Sourced<Code>>,
     /// When diagnosed.
     pub recorded: Option<Sourced<PartialDateTime>>,
+    /// Identifiers (HL7 v2 DG1-20 diagnosis identifier).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub identifiers: Vec<Sourced<Identifier>>,
+    /// Who made the diagnosis (HL7 v2 DG1-16 diagnosing clinician).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub asserter: Option<Practitioner>,
 }
 
 /// The kind of ADT event.

@@ -6,9 +6,9 @@ use carecodec_model::{
     Action, Address, AdtKind, Allergy, Application, Assignment, Code, CodeSystem, Concept,
     Condition, Contact, Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier,
     IdentityDecision, Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation,
-    ObservationValue, Organisation, PartialDate, PartialDateTime, Participant, Patient, Period,
-    Practitioner, Precision, Quantity, Registration, ResultReport, ResultStatus, Source, Sourced,
-    Telecom, Unmapped, VerificationStatus, Worker,
+    ObservationValue, Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer,
+    Period, Practitioner, Precision, Quantity, Registration, ResultReport, ResultStatus, Source,
+    Sourced, Telecom, Unmapped, VerificationStatus, Worker,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
@@ -736,6 +736,12 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
     let reference_range = r
         .pointer("/referenceRange/0")
         .and_then(|rr| ctx.str(&format!("{base}.referenceRange[0]"), rr, "text"));
+    let mut performers = Vec::new();
+    for (i, p) in items(r, "performer") {
+        if let Some((pb, pr)) = resolve(ctx, &format!("{base}.performer[{i}]"), p) {
+            performers.extend(performer(ctx, &pb, pr));
+        }
+    }
     Some(Observation {
         code,
         value,
@@ -744,7 +750,48 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
         status,
         effective: date_time_at(ctx, base, r, "effectiveDateTime"),
         notes,
+        performers,
     })
+}
+
+/// An Observation.performer target: a PractitionerRole (its code, the
+/// Practitioner, the Organization), an Organization or a Practitioner.
+fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
+    match r.get("resourceType").and_then(Value::as_str)? {
+        "PractitionerRole" => {
+            let role = r
+                .pointer("/code/0/coding/0/code")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if let Some(c) = r.get("code") {
+                ctx.take(&format!("{base}.code"), c);
+            }
+            let practitioner = r
+                .get("practitioner")
+                .and_then(|p| resolve(ctx, &format!("{base}.practitioner"), p))
+                .map(|(pb, pr)| practitioner(ctx, &pb, pr));
+            let organisation = r
+                .get("organization")
+                .and_then(|o| resolve(ctx, &format!("{base}.organization"), o))
+                .map(|(ob, or)| organisation(ctx, &ob, or));
+            Some(Performer {
+                role,
+                practitioner,
+                organisation,
+            })
+        }
+        "Organization" => Some(Performer {
+            role: None,
+            practitioner: None,
+            organisation: Some(organisation(ctx, base, r)),
+        }),
+        "Practitioner" => Some(Performer {
+            role: None,
+            practitioner: Some(practitioner(ctx, base, r)),
+            organisation: None,
+        }),
+        _ => None,
+    }
 }
 
 /// Reads a FHIR Bundle (or one Patient / Encounter / … resource) into an
@@ -845,8 +892,11 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                 let identified = ctx.str(base, r, "onsetDateTime").and_then(|d| {
                     parse_date(d.value.get(..10).unwrap_or(&d.value)).map(|p| d.map(|_| p))
                 });
-                if let Some(c) = r.get("clinicalStatus") {
-                    ctx.take(&format!("{base}.clinicalStatus"), c);
+                // `type` is derived from the category code when written.
+                for k in ["clinicalStatus", "type"] {
+                    if let Some(c) = r.get(k) {
+                        ctx.take(&format!("{base}.{k}"), c);
+                    }
                 }
                 let category = r.pointer("/category/0").and_then(Value::as_str).map(|c| {
                     let path = format!("{base}.category[0]");
@@ -884,10 +934,17 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                 if let Some(c) = r.get("category") {
                     ctx.take(&format!("{base}.category"), c);
                 }
+                let identifiers = identifiers(&mut ctx, base, r);
+                let asserter = r
+                    .get("asserter")
+                    .and_then(|a| resolve(&mut ctx, &format!("{base}.asserter"), a))
+                    .map(|(pb, pr)| practitioner(&mut ctx, &pb, pr));
                 event.conditions.push(Condition {
                     code,
                     diagnosis_type: None,
                     recorded,
+                    identifiers,
+                    asserter,
                 });
             }
             Some("DiagnosticReport") => {
@@ -1057,6 +1114,9 @@ fn organisation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Organisation {
     if let Some(id) = r.pointer("/partOf/identifier") {
         o.part_of = identifier(ctx, &format!("{base}.partOf.identifier"), id);
     }
+    o.address = items(r, "address")
+        .next()
+        .map(|(i, a)| address(ctx, &format!("{base}.address[{i}]"), a));
     o
 }
 
