@@ -1179,6 +1179,38 @@ fn observation(
         .map(|u| json!({"reference": u}))
         .collect();
     put(&mut o, "performer", Value::Array(performers));
+    put(
+        &mut o,
+        "identifier",
+        Value::Array(
+            ob.identifiers
+                .iter()
+                .map(|i| identifier(&i.value))
+                .collect(),
+        ),
+    );
+    if let Some(m) = &ob.method {
+        put(&mut o, "method", concept(&m.value));
+    }
+    if let Some(b) = &ob.body_site {
+        put(&mut o, "bodySite", concept(&b.value));
+    }
+    if !ob.device.is_empty() {
+        // OBX-18: one Device with the equipment's identifiers (IG).
+        let did = uuid(&format!("{seed}/device"));
+        let url = format!("urn:uuid:{did}");
+        let mut d = Map::new();
+        d.insert("resourceType".into(), json!("Device"));
+        d.insert("id".into(), json!(did));
+        d.insert("meta".into(), profile("Device"));
+        put(
+            &mut d,
+            "identifier",
+            Value::Array(ob.device.iter().map(|i| identifier(&i.value)).collect()),
+        );
+        entries.push(entry(&url, Value::Object(d), "POST", "Device"));
+        o.insert("device".into(), json!({"reference": url}));
+    }
     Value::Object(o)
 }
 

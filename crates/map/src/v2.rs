@@ -1091,16 +1091,21 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
 }
 
 /// An entity identifier (EI) as the IG's EI[Identifier]: the value (EI.1)
-/// in the system of its universal id (EI.3, an OID as `urn:oid:`), else of
-/// its namespace (EI.2).
+/// in the system of its universal id (EI.3: an OID as `urn:oid:`, a GUID /
+/// UUID as `urn:uuid:`, a URI as itself), else of its namespace (EI.2).
 fn ei(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Identifier>> {
     let value = ctx.text(base.component(1))?;
     let namespace = ctx.text(base.component(2)).map(|s| s.value);
     let universal = ctx.text(base.component(3)).map(|s| s.value);
-    let _ = ctx.text(base.component(4));
-    let system = match universal.as_deref().map(coding_system) {
-        Some(CodeSystem::Uri(u)) => Some(u),
-        _ => namespace.or(universal),
+    let kind = ctx.text(base.component(4)).map(|s| s.value);
+    let system = match (universal, kind.as_deref()) {
+        (Some(u), Some("GUID" | "UUID")) => Some(format!("urn:uuid:{u}")),
+        (Some(u), Some("URI")) => Some(u),
+        (Some(u), _) => match coding_system(&u) {
+            CodeSystem::Uri(uri) => Some(uri),
+            _ => namespace.or(Some(u)),
+        },
+        (None, _) => namespace,
     };
     Some(value.map(|value| Identifier::Other { system, value }))
 }
@@ -1586,6 +1591,25 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     }
     let st = ctx.text(base.field(11)).map(|s| s.map(|v| status(&v)));
     let effective = ctx.datetime(base.field(14));
+    let method = cwe(ctx, base.field(17).repetition(1));
+    let mut device = Vec::new();
+    for r in 1..=reps(ctx.msg, base.field(18)) {
+        device.extend(ei(ctx, base.field(18).repetition(r)));
+    }
+    let body_site = cwe(ctx, base.field(20).repetition(1));
+    // OBX-21 the observation instance identifier: the IG's FILL identifier,
+    // the namespace (EI.2) its assigning authority.
+    let identifiers = match ctx.text(base.field(21).component(1)) {
+        Some(v) => {
+            let authority = ctx.text(base.field(21).component(2)).map(|s| s.value);
+            vec![v.map(|value| Identifier::Typed {
+                kind: "FILL".into(),
+                value,
+                authority,
+            })]
+        }
+        None => Vec::new(),
+    };
     // OBX-16 responsible observers (PractitionerRole RO); OBX-23/24 the
     // performing organisation and its address, OBX-25 its medical director
     // (PractitionerRole MDIR with the organisation; the organisation alone
@@ -1621,6 +1645,10 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         effective,
         notes: Vec::new(),
         performers,
+        identifiers,
+        method,
+        body_site,
+        device,
     })
 }
 

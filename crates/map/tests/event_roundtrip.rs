@@ -163,10 +163,34 @@ fn observation() -> impl Strategy<Value = Observation> {
             ),
             0..2,
         ),
-        proptest::collection::vec(performer(), 0..3),
+        (
+            proptest::collection::vec(performer(), 0..3),
+            proptest::option::of(("[A-Z0-9]{3,8}", proptest::option::of("[A-Z]{2,5}"))),
+            proptest::option::of(concept()),
+            proptest::option::of(concept()),
+            proptest::collection::vec(
+                (
+                    "[A-Z0-9.]{2,8}",
+                    proptest::option::of(prop_oneof![
+                        "urn:oid:1\\.2\\.[0-9]{1,4}",
+                        "urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                    ]),
+                ),
+                0..3,
+            ),
+        ),
     )
         .prop_map(
-            |(code, value, status, effective, notes, range, flags, performers)| Observation {
+            |(
+                code,
+                value,
+                status,
+                effective,
+                notes,
+                range,
+                flags,
+                (performers, id, method, body_site, device),
+            )| Observation {
                 code: s(code),
                 value: value.map(s),
                 reference_range: range.map(s),
@@ -178,6 +202,23 @@ fn observation() -> impl Strategy<Value = Observation> {
                 effective: effective.map(s),
                 notes: notes.into_iter().map(s).collect(),
                 performers,
+                // OBX-21: a filler identifier with its namespace.
+                identifiers: id
+                    .map(|(value, authority)| {
+                        s(Identifier::Typed {
+                            kind: "FILL".into(),
+                            value,
+                            authority,
+                        })
+                    })
+                    .into_iter()
+                    .collect(),
+                method: method.map(s),
+                body_site: body_site.map(s),
+                device: device
+                    .into_iter()
+                    .map(|(value, system)| s(Identifier::Other { system, value }))
+                    .collect(),
             },
         )
 }

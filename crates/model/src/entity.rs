@@ -401,6 +401,31 @@ pub struct Observation {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub performers: Vec<Performer>,
+    /// Identifiers (HL7 v2 OBX-21 observation instance identifier, a filler
+    /// identifier).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub identifiers: Vec<Sourced<Identifier>>,
+    /// How it was observed (HL7 v2 OBX-17).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub method: Option<Sourced<Concept>>,
+    /// Where on the body (HL7 v2 OBX-20).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub body_site: Option<Sourced<Concept>>,
+    /// The identifiers of the equipment used (HL7 v2 OBX-18; one FHIR Device).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub device: Vec<Sourced<Identifier>>,
 }
 
 /// Who performed or is responsible for an observation: a practitioner in a

@@ -751,6 +751,18 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
         effective: date_time_at(ctx, base, r, "effectiveDateTime"),
         notes,
         performers,
+        identifiers: identifiers(ctx, base, r),
+        method: r
+            .get("method")
+            .map(|c| concept(ctx, &format!("{base}.method"), c)),
+        body_site: r
+            .get("bodySite")
+            .map(|c| concept(ctx, &format!("{base}.bodySite"), c)),
+        device: r
+            .get("device")
+            .and_then(|d| resolve(ctx, &format!("{base}.device"), d))
+            .map(|(db, dr)| identifiers(ctx, &db, dr))
+            .unwrap_or_default(),
     })
 }
 
