@@ -1612,6 +1612,49 @@ fn report(r: &ResultReport, id: &str, subject: &str, observations: &[String]) ->
     Value::Object(o)
 }
 
+/// The order a result report answers, as the IG's OBR[ServiceRequest]: the
+/// placer / filler identifiers (OBR-2/3), the code (OBR-4), `intent` order,
+/// the requester (OBR-16, a Practitioner), subject and encounter. `status`
+/// is `unknown`: an OBR carries no order status (ORC-5 does). Written when
+/// the report has identifiers or an orderer; returns its URL.
+fn service_request(
+    r: &ResultReport,
+    seed: &str,
+    subject: &str,
+    encounter: Option<&str>,
+    entries: &mut Vec<Value>,
+) -> Option<String> {
+    if r.identifiers.is_empty() && r.ordered_by.is_none() {
+        return None;
+    }
+    let id = uuid(seed);
+    let url = format!("urn:uuid:{id}");
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("ServiceRequest"));
+    o.insert("id".into(), json!(id));
+    o.insert("meta".into(), profile("ServiceRequest"));
+    put(
+        &mut o,
+        "identifier",
+        Value::Array(r.identifiers.iter().map(|i| identifier(&i.value)).collect()),
+    );
+    o.insert("status".into(), json!("unknown"));
+    o.insert("intent".into(), json!("order"));
+    put(&mut o, "code", concept(&r.code.value));
+    o.insert("subject".into(), json!({"reference": subject}));
+    if let Some(e) = encounter {
+        o.insert("encounter".into(), json!({"reference": e}));
+    }
+    if let Some(p) = &r.ordered_by {
+        let pid = uuid(&format!("{seed}/requester"));
+        let purl = format!("urn:uuid:{pid}");
+        entries.push(entry(&purl, practitioner(p, &pid), "POST", "Practitioner"));
+        o.insert("requester".into(), json!({"reference": purl}));
+    }
+    entries.push(entry(&url, Value::Object(o), "POST", "ServiceRequest"));
+    Some(url)
+}
+
 /// Which kind of Bundle [`event_bundle_with`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -1709,9 +1752,20 @@ pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<Value, FhirE
             obs_urls.push(url);
         }
         let rid = uuid(&format!("{seed}/report/{ri}"));
+        let order = service_request(
+            r,
+            &format!("{seed}/report/{ri}/order"),
+            &subject,
+            encounter_url.as_deref(),
+            &mut entries,
+        );
+        let mut res = report(r, &rid, &subject, &obs_urls);
+        if let (Some(url), Some(o)) = (order, res.as_object_mut()) {
+            o.insert("basedOn".into(), json!([{"reference": url}]));
+        }
         entries.push(entry(
             &format!("urn:uuid:{rid}"),
-            report(r, &rid, &subject, &obs_urls),
+            res,
             "POST",
             "DiagnosticReport",
         ));

@@ -303,9 +303,11 @@ fn report() -> impl Strategy<Value = ResultReport> {
             ),
             0..3,
         ),
+        // OBR-16 the orderer (the ServiceRequest's requester).
+        proptest::option::of(practitioner()),
     )
         .prop_map(
-            |(code, status, effective, issued, observations, ids)| ResultReport {
+            |(code, status, effective, issued, observations, ids, ordered_by)| ResultReport {
                 identifiers: ids
                     .into_iter()
                     .map(|(kind, value, authority)| {
@@ -320,7 +322,7 @@ fn report() -> impl Strategy<Value = ResultReport> {
                 status: Some(s(status)),
                 effective: effective.map(s),
                 issued: issued.map(s),
-                ordered_by: None,
+                ordered_by,
                 observations,
             },
         )

@@ -974,6 +974,33 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                     observations: Vec::new(),
                 };
                 report.identifiers.extend(identifiers(&mut ctx, base, r));
+                // The order (ServiceRequest) the writer derives from the report:
+                // its requester is the orderer; identifiers and code repeat the
+                // report's.
+                for (i, b) in items(r, "basedOn") {
+                    let Some((sb, sr)) = resolve(&mut ctx, &format!("{base}.basedOn[{i}]"), b)
+                    else {
+                        continue;
+                    };
+                    for k in [
+                        "identifier",
+                        "status",
+                        "intent",
+                        "code",
+                        "subject",
+                        "encounter",
+                    ] {
+                        if let Some(v) = sr.get(k) {
+                            ctx.take(&format!("{sb}.{k}"), v);
+                        }
+                    }
+                    if let Some((pb, pr)) = sr
+                        .get("requester")
+                        .and_then(|q| resolve(&mut ctx, &format!("{sb}.requester"), q))
+                    {
+                        report.ordered_by = Some(practitioner(&mut ctx, &pb, pr));
+                    }
+                }
                 for (i, res) in items(r, "result") {
                     if let Some((ob, or)) = resolve(&mut ctx, &format!("{base}.result[{i}]"), res) {
                         if let Some(o) = observation(&mut ctx, &ob, or) {
