@@ -47,10 +47,10 @@ const FLOORS: &[(&str, f64)] = &[
     ("PID", 0.37),
     ("PV1", 0.26),
     ("NK1", 0.50),
-    ("AL1", 0.67),
-    ("DG1", 0.235),
-    ("OBX", 0.285),
-    ("OBR", 0.173),
+    ("AL1", 0.785),
+    ("DG1", 0.50),
+    ("OBX", 0.58),
+    ("OBR", 0.395),
 ];
 
 /// Unmatched facts of the target segments in no difference class (measured: 9).

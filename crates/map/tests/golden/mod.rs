@@ -63,7 +63,7 @@ pub const HOME: &[(&str, &[&str])] = &[
     ("Condition", &["DG1", "PRB", "PDA"]),
     ("Observation", &["OBX", "PDA", "ACC", "DB1"]),
     ("DiagnosticReport", &["OBR"]),
-    ("ServiceRequest", &["OBR", "ORC"]),
+    ("ServiceRequest", &["OBR", "ORC", "RF1"]),
     ("Specimen", &["SPM", "OBR"]),
     ("MessageHeader", &["MSH"]),
     ("Provenance", &["EVN", "MSH"]),
@@ -513,9 +513,14 @@ pub const MAPPED: &[(&str, &[u32])] = &[
     ),
     ("PV2", &[3, 8, 9]),
     ("AL1", &[1, 2, 3, 4, 5, 6]),
-    ("DG1", &[1, 2, 3, 4, 5, 6]),
+    ("DG1", &[1, 2, 3, 4, 5, 6, 16, 20]),
     ("OBR", &[1, 2, 3, 4, 7, 16, 22, 25]),
-    ("OBX", &[1, 2, 3, 4, 5, 6, 7, 8, 11, 14]),
+    (
+        "OBX",
+        &[
+            1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 16, 17, 18, 20, 21, 23, 24, 25,
+        ],
+    ),
     ("NTE", &[1, 2, 3]),
     ("MSH", &[3, 4, 5, 6, 7, 9, 10, 11, 12]),
     ("EVN", &[1, 2, 6]),
@@ -540,7 +545,6 @@ pub fn field_mapped(field: &str) -> Option<bool> {
 const NOT_MADE: &[&str] = &[
     "Account",
     "EpisodeOfCare",
-    "ServiceRequest",
     "Specimen",
     "Linkage",
     "DocumentReference",
@@ -548,7 +552,6 @@ const NOT_MADE: &[&str] = &[
     "Coverage",
     "Procedure",
     "Immunization",
-    "Device",
 ];
 
 /// Classes of difference: every converter fact carecodec does not produce
@@ -564,7 +567,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "resource-not-made",
-        "a resource carecodec does not make (Account, EpisodeOfCare, ServiceRequest, Specimen, Device, Linkage, Provenance…) or a reference to one",
+        "a resource carecodec does not make (Account, EpisodeOfCare, Specimen, Linkage, Provenance…) or a reference to one",
     ),
     (
         "converter-extension",
@@ -580,7 +583,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "practitioner-detail",
-        "XCN parts carecodec does not keep on a clinician (identifier type and authority, degree, name type and validity) and PractitionerRole wrappers",
+        "XCN parts carecodec does not keep on a clinician (identifier type and authority, degree, name type and validity) and PractitionerRole wrappers: the converter codes OBX-16 / OBX-25 roles in v2-0443 (IG: v2-0912 RO / MDIR), writes OBX-25's id as an identifier type, and wraps the OBR-16 requester in a PractitionerRole (IG: a Practitioner)",
     ),
     (
         "validity-period",
@@ -600,7 +603,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "converter-choice",
-        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2)",
+        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2), an OBR's ServiceRequest as intent filler-order with status active (IG: intent order; an OBR has no order status)",
     ),
     (
         "code-translation",
@@ -719,12 +722,17 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "telecom.system",
         "reaction.onset",
         "valueQuantity.system",
-    ]) || p.starts_with("Encounter.status")
-    {
+    ]) || starts(&[
+        "Encounter.status",
+        "ServiceRequest.intent",
+        "ServiceRequest.status",
+    ]) {
         "converter-choice"
     } else if ends(&[".display", ".version", "code.text", "coding.system"]) {
         "code-translation"
     } else if starts(&[
+        // A Device the converter makes without referring to it.
+        "Device.",
         "Observation.component",
         "Observation.status",
         "Observation.identifier",
