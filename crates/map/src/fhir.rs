@@ -1740,18 +1740,7 @@ pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<Value, FhirE
         entries.extend(extra);
     }
     for (ri, r) in event.reports.iter().enumerate() {
-        let mut obs_urls = Vec::new();
-        for (oi, ob) in r.observations.iter().enumerate() {
-            let oseed = format!("{seed}/report/{ri}/obs/{oi}");
-            let oid = uuid(&oseed);
-            let url = format!("urn:uuid:{oid}");
-            let mut extra = Vec::new();
-            let res = observation(ob, &oid, &subject, &oseed, &mut extra);
-            entries.push(entry(&url, res, "POST", "Observation"));
-            entries.extend(extra);
-            obs_urls.push(url);
-        }
-        let rid = uuid(&format!("{seed}/report/{ri}"));
+        // The order first: the report and each observation are `basedOn` it (IG).
         let order = service_request(
             r,
             &format!("{seed}/report/{ri}/order"),
@@ -1759,6 +1748,27 @@ pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<Value, FhirE
             encounter_url.as_deref(),
             &mut entries,
         );
+        let mut obs_urls = Vec::new();
+        for (oi, ob) in r.observations.iter().enumerate() {
+            let oseed = format!("{seed}/report/{ri}/obs/{oi}");
+            let oid = uuid(&oseed);
+            let url = format!("urn:uuid:{oid}");
+            let mut extra = Vec::new();
+            let mut res = observation(ob, &oid, &subject, &oseed, &mut extra);
+            if let Some(o) = res.as_object_mut() {
+                if let Some(u) = &order {
+                    o.insert("basedOn".into(), json!([{"reference": u}]));
+                }
+                // The encounter the result belongs to (IG: Observation.encounter from PV1).
+                if let Some(e) = &encounter_url {
+                    o.insert("encounter".into(), json!({"reference": e}));
+                }
+            }
+            entries.push(entry(&url, res, "POST", "Observation"));
+            entries.extend(extra);
+            obs_urls.push(url);
+        }
+        let rid = uuid(&format!("{seed}/report/{ri}"));
         let mut res = report(r, &rid, &subject, &obs_urls);
         if let (Some(url), Some(o)) = (order, res.as_object_mut()) {
             o.insert("basedOn".into(), json!([{"reference": url}]));

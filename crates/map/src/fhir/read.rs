@@ -724,8 +724,12 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
     } else {
         date_time_at(ctx, base, r, "valueDateTime").map(|d| d.map(ObservationValue::DateTime))
     };
-    if let Some(d) = r.get("dataAbsentReason") {
-        ctx.take(&format!("{base}.dataAbsentReason"), d);
+    // dataAbsentReason is written for a missing value; basedOn is the
+    // report's order, read with the report.
+    for k in ["dataAbsentReason", "basedOn"] {
+        if let Some(d) = r.get(k) {
+            ctx.take(&format!("{base}.{k}"), d);
+        }
     }
     let interpretation = items(r, "interpretation")
         .filter_map(|(i, c)| first_code(ctx, &format!("{base}.interpretation[{i}]"), c))
