@@ -74,7 +74,12 @@ struct Ctx<'m, 'a> {
     msh_offset: Option<FixedOffset>,
     /// The segment read last (fields of one segment are read together).
     last: Option<([u8; 3], u32, Segment<'m, 'a>)>,
+    /// The field repetition read last, and where it is.
+    last_rep: Option<(RepKey, Value<'a>)>,
 }
+
+/// A field repetition's place: segment id, occurrence, field, repetition.
+type RepKey = ([u8; 3], u32, u32, u32);
 
 impl<'m, 'a> Ctx<'m, 'a> {
     /// The value at `at`, if present and not empty; marks it consumed.
@@ -90,7 +95,33 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 seg
             }
         };
-        let v = seg.query(&p)?;
+        let v = match (p.field, p.component) {
+            // Components of one field repetition are read one after another:
+            // find the repetition once (MSH/FHS/BHS-1 and -2, the literal fields,
+            // go the long way).
+            (Some(f), Some(c)) if f > 2 || !matches!(&id, b"MSH" | b"FHS" | b"BHS") => {
+                let r = p.repetition.unwrap_or(1);
+                let key = (id, occurrence, f, r);
+                let rep = match self.last_rep {
+                    Some((k, v)) if k == key => v,
+                    _ => {
+                        let mut whole = p;
+                        whole.repetition = Some(r);
+                        whole.component = None;
+                        whole.subcomponent = None;
+                        let v = seg.query(&whole)?;
+                        self.last_rep = Some((key, v));
+                        v
+                    }
+                };
+                let comp = rep.component(c)?;
+                match p.subcomponent {
+                    Some(sub) => comp.subcomponent(sub)?,
+                    None => comp,
+                }
+            }
+            _ => seg.query(&p)?,
+        };
         if v.is_empty() {
             return None;
         }
@@ -308,6 +339,7 @@ pub fn map_message(
         report: MappingReport::default(),
         msh_offset: None,
         last: None,
+        last_rep: None,
     };
     // MSH-1/2 are the encoding itself: consumed by reading the message.
     for p in ["MSH-1", "MSH-2", "MSH-9.1", "MSH-9.2", "MSH-9.3", "MSH-12"] {
