@@ -57,6 +57,9 @@ const UKCORE_SD: &str = "https://fhir.hl7.org.uk/StructureDefinition/";
 /// OBX-16 / OBX-25.
 const V2_0912: &str = "http://terminology.hl7.org/CodeSystem/v2-0912";
 /// R5 backports for an encounter's expected start and end (IG: PV2-8, PV2-9).
+/// Core extension for when a condition was asserted (HL7 v2 DG1-19, IG).
+pub(crate) const ASSERTED_DATE: &str =
+    "http://hl7.org/fhir/StructureDefinition/condition-assertedDate";
 const PLANNED_START: &str =
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedStartDate";
 const PLANNED_END: &str =
@@ -1290,6 +1293,13 @@ fn condition(
     }
     if let Some(r) = &c.recorded {
         put(&mut o, "recordedDate", json!(date_time(&r.value)));
+    }
+    if let Some(a) = &c.asserted {
+        put(
+            &mut o,
+            "extension",
+            json!([{"url": ASSERTED_DATE, "valueDateTime": date_time(&a.value)}]),
+        );
     }
     if let Some(p) = &c.asserter {
         let pid = uuid(&format!("{id}/asserter"));

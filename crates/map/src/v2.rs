@@ -1425,6 +1425,8 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0052".into()), &v, None)));
     // DG1-16 diagnosing clinician (the first) → asserter; DG1-20 → identifier.
     let asserter = xcn(ctx, base.field(16).repetition(1));
+    // DG1-19 attestation time: the IG's condition-assertedDate extension.
+    let asserted = ctx.datetime(base.field(19));
     let identifiers = ei(ctx, base.field(20)).into_iter().collect();
     Some(Condition {
         code,
@@ -1432,6 +1434,7 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
         recorded,
         identifiers,
         asserter,
+        asserted,
     })
 }
 

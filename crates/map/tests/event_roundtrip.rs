@@ -366,8 +366,9 @@ fn condition() -> impl Strategy<Value = Condition> {
             0..2,
         ),
         proptest::option::of(practitioner()),
+        proptest::option::of(date_time()),
     )
-        .prop_map(|(code, recorded, ids, asserter)| Condition {
+        .prop_map(|(code, recorded, ids, asserter, asserted)| Condition {
             code: s(code),
             diagnosis_type: None,
             recorded: recorded.map(s),
@@ -376,6 +377,7 @@ fn condition() -> impl Strategy<Value = Condition> {
                 .map(|(value, system)| s(Identifier::Other { system, value }))
                 .collect(),
             asserter,
+            asserted: asserted.map(s),
         })
 }
 

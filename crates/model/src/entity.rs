@@ -512,6 +512,13 @@ pub struct Condition {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub asserter: Option<Practitioner>,
+    /// When the diagnosis was attested (HL7 v2 DG1-19; FHIR's
+    /// `condition-assertedDate` extension).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub asserted: Option<Sourced<PartialDateTime>>,
 }
 
 /// The kind of ADT event.

@@ -955,12 +955,21 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                     .get("asserter")
                     .and_then(|a| resolve(&mut ctx, &format!("{base}.asserter"), a))
                     .map(|(pb, pr)| practitioner(&mut ctx, &pb, pr));
+                let mut asserted = None;
+                for (i, x) in items(r, "extension") {
+                    if x.get("url").and_then(Value::as_str) == Some(super::ASSERTED_DATE) {
+                        let path = format!("{base}.extension[{i}]");
+                        let _ = ctx.str(&path, x, "url");
+                        asserted = date_time_at(&mut ctx, &path, x, "valueDateTime");
+                    }
+                }
                 event.conditions.push(Condition {
                     code,
                     diagnosis_type: None,
                     recorded,
                     identifiers,
                     asserter,
+                    asserted,
                 });
             }
             Some("DiagnosticReport") => {
