@@ -1438,14 +1438,36 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     })
 }
 
+/// An OBX-11 observation result status (HL7 table 0085) as the IG's
+/// ObservationResultStatusCodesInterpretation map: F final, P preliminary,
+/// C corrected (amended), D and W entered-in-error, X cancelled; codes the map
+/// leaves open keep their meaning: R (not verified) and S (partial)
+/// preliminary, A (amended) amended, I and O (no result yet) registered, U
+/// (changed to final) final.
 fn status(v: &str) -> ResultStatus {
     match v {
-        "F" => ResultStatus::Final,
+        "F" | "U" => ResultStatus::Final,
         "P" | "R" | "S" => ResultStatus::Preliminary,
-        "C" | "A" | "M" => ResultStatus::Amended,
-        "X" | "D" => ResultStatus::Cancelled,
-        "W" => ResultStatus::EnteredInError,
+        "C" | "A" => ResultStatus::Amended,
+        "X" => ResultStatus::Cancelled,
+        "D" | "W" => ResultStatus::EnteredInError,
         "I" | "O" => ResultStatus::Registered,
+        _ => ResultStatus::Unknown,
+    }
+}
+
+/// An OBR-25 result status (HL7 table 0123, not 0085) as the IG's
+/// ResultStatus map: O, I, S (no results yet) registered; P preliminary,
+/// R (stored, not verified) partial — the model's preliminary —; C corrected
+/// (amended); F final; X cancelled. A (some results available) is partial
+/// too, M (corrected, not final) amended; Y, Z, N and others unknown.
+fn report_status(v: &str) -> ResultStatus {
+    match v {
+        "O" | "I" | "S" => ResultStatus::Registered,
+        "P" | "R" | "A" => ResultStatus::Preliminary,
+        "C" | "M" => ResultStatus::Amended,
+        "F" => ResultStatus::Final,
+        "X" => ResultStatus::Cancelled,
         _ => ResultStatus::Unknown,
     }
 }
@@ -1497,7 +1519,9 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
                 let effective = ctx.datetime(base.field(7));
                 let ordered_by = xcn(ctx, base.field(16).repetition(1));
                 let issued = ctx.datetime(base.field(22));
-                let st = ctx.text(base.field(25)).map(|s| s.map(|v| status(&v)));
+                let st = ctx
+                    .text(base.field(25))
+                    .map(|s| s.map(|v| report_status(&v)));
                 reports.push(ResultReport {
                     identifiers,
                     code,
