@@ -1684,8 +1684,11 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         }
     }
     let mut org = xon(ctx, base.field(23).repetition(1));
-    if let Some(a) = address(ctx, base.field(24).repetition(1)) {
-        org.get_or_insert_with(Organisation::default).address = Some(a);
+    // OBX-24 is the address of OBX-23's organisation: without a name or an
+    // identifier there is no Organization to carry it (R4 org-1), so it is
+    // left unread (reported unmapped).
+    if let Some(o) = org.as_mut() {
+        o.address = address(ctx, base.field(24).repetition(1));
     }
     let director = xcn(ctx, base.field(25).repetition(1));
     if org.is_some() || director.is_some() {

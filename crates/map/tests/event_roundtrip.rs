@@ -235,6 +235,10 @@ fn organisation() -> impl Strategy<Value = Organisation> {
             proptest::option::of("[A-Z]{2}[0-9] [0-9][A-Z]{2}"),
         )),
     )
+        // R4 org-1: an Organization has a name or an identifier.
+        .prop_filter("a name or an identifier", |(id, name, _)| {
+            id.is_some() || name.is_some()
+        })
         .prop_map(|(id, name, addr)| Organisation {
             identifiers: id
                 .map(|(value, authority)| {
