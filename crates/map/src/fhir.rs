@@ -1625,8 +1625,9 @@ fn report(r: &ResultReport, id: &str, subject: &str, observations: &[String]) ->
 /// The order a result report answers, as the IG's OBR[ServiceRequest]: the
 /// placer / filler identifiers (OBR-2/3), the code (OBR-4), `intent` order,
 /// the requester (OBR-16, a Practitioner), subject and encounter. `status`
-/// is `unknown`: an OBR carries no order status (ORC-5 does). Written when
-/// the report has identifiers or an orderer; returns its URL.
+/// is `unknown`: an OBR carries no order status (ORC-5 does); the order's
+/// notes (NTE after the OBR) as `note`. Written when the report has
+/// identifiers, an orderer or notes; returns its URL.
 fn service_request(
     r: &ResultReport,
     seed: &str,
@@ -1634,7 +1635,7 @@ fn service_request(
     encounter: Option<&str>,
     entries: &mut Vec<Value>,
 ) -> Option<String> {
-    if r.identifiers.is_empty() && r.ordered_by.is_none() {
+    if r.identifiers.is_empty() && r.ordered_by.is_none() && r.notes.is_empty() {
         return None;
     }
     let id = uuid(seed);
@@ -1661,6 +1662,11 @@ fn service_request(
         entries.push(entry(&purl, practitioner(p, &pid), "POST", "Practitioner"));
         o.insert("requester".into(), json!({"reference": purl}));
     }
+    put(
+        &mut o,
+        "note",
+        Value::Array(r.notes.iter().map(|n| json!({"text": n.value})).collect()),
+    );
     entries.push(entry(&url, Value::Object(o), "POST", "ServiceRequest"));
     Some(url)
 }

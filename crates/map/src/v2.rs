@@ -1530,6 +1530,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
                     issued,
                     ordered_by,
                     observations: Vec::new(),
+                    notes: Vec::new(),
                 });
                 last_obs = None;
             }
@@ -1545,6 +1546,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
                         issued: None,
                         ordered_by: None,
                         observations: Vec::new(),
+                        notes: Vec::new(),
                     });
                 }
                 if let (Some(obs), Some(r)) = (obs, reports.last_mut()) {
@@ -1569,6 +1571,10 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
                     if let Some(o) = reports.get_mut(ri).and_then(|r| r.observations.get_mut(oi)) {
                         o.notes.extend(notes);
                     }
+                } else if let Some(r) = reports.last_mut() {
+                    // After the OBR, before its first OBX: notes on the order
+                    // (IG: ServiceRequest.note).
+                    r.notes.extend(notes);
                 } else if !notes.is_empty() {
                     // Notes on the order or the patient: kept in the report as notes.
                     for t in notes {

@@ -309,25 +309,30 @@ fn report() -> impl Strategy<Value = ResultReport> {
         ),
         // OBR-16 the orderer (the ServiceRequest's requester).
         proptest::option::of(practitioner()),
+        // NTE after the OBR: notes on the order.
+        proptest::collection::vec(text(), 0..2),
     )
         .prop_map(
-            |(code, status, effective, issued, observations, ids, ordered_by)| ResultReport {
-                identifiers: ids
-                    .into_iter()
-                    .map(|(kind, value, authority)| {
-                        s(Identifier::Typed {
-                            kind: kind.into(),
-                            value,
-                            authority,
+            |(code, status, effective, issued, observations, ids, ordered_by, notes)| {
+                ResultReport {
+                    identifiers: ids
+                        .into_iter()
+                        .map(|(kind, value, authority)| {
+                            s(Identifier::Typed {
+                                kind: kind.into(),
+                                value,
+                                authority,
+                            })
                         })
-                    })
-                    .collect(),
-                code: s(code),
-                status: Some(s(status)),
-                effective: effective.map(s),
-                issued: issued.map(s),
-                ordered_by,
-                observations,
+                        .collect(),
+                    code: s(code),
+                    status: Some(s(status)),
+                    effective: effective.map(s),
+                    issued: issued.map(s),
+                    ordered_by,
+                    observations,
+                    notes: notes.into_iter().map(s).collect(),
+                }
             },
         )
 }

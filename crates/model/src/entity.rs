@@ -472,6 +472,13 @@ pub struct ResultReport {
     pub ordered_by: Option<Practitioner>,
     /// The observations.
     pub observations: Vec<Observation>,
+    /// Notes on the order (HL7 v2 NTE segments after the OBR, before its
+    /// first OBX; FHIR `ServiceRequest.note`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub notes: Vec<Sourced<String>>,
 }
 
 /// An allergy or intolerance.

@@ -985,6 +985,7 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                     issued: date_time_at(&mut ctx, base, r, "issued"),
                     ordered_by: None,
                     observations: Vec::new(),
+                    notes: Vec::new(),
                 };
                 report.identifiers.extend(identifiers(&mut ctx, base, r));
                 // The order (ServiceRequest) the writer derives from the report:
@@ -1012,6 +1013,11 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                         .and_then(|q| resolve(&mut ctx, &format!("{sb}.requester"), q))
                     {
                         report.ordered_by = Some(practitioner(&mut ctx, &pb, pr));
+                    }
+                    for (j, n) in items(sr, "note") {
+                        if let Some(t) = ctx.str(&format!("{sb}.note[{j}]"), n, "text") {
+                            report.notes.push(t);
+                        }
                     }
                 }
                 for (i, res) in items(r, "result") {
