@@ -17,7 +17,7 @@ use carecodec_benches::map::messages;
 use carecodec_esr::reader::{GoOptions, GoReader};
 use carecodec_hl7v2::{Index, Message, ParseOptions};
 use carecodec_map::esr::{EsrOptions, map_go};
-use carecodec_map::fhir::event_bundle;
+use carecodec_map::fhir::{BundleType, event_bundle, write_event_bundle, write_worker_bundle};
 use carecodec_map::v2::{V2Options, map_message};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -97,7 +97,25 @@ fn benches(c: &mut Criterion) {
             })
         });
 
+        // The fast path the CLI uses: compact JSON straight from the builders' tree.
         g.bench_function("parse_map_uk_core_json", |b| {
+            let mut index = Index::default();
+            let mut out = Vec::with_capacity(1 << 16);
+            b.iter(|| {
+                let mut n = 0usize;
+                for r in &input.ranges {
+                    let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
+                    let (event, _report) = map_message(&msg, &map_opts).unwrap();
+                    out.clear();
+                    write_event_bundle(&event, BundleType::Transaction, &mut out).unwrap();
+                    n += out.len();
+                }
+                n
+            })
+        });
+
+        // The same Bundle as a `serde_json::Value`, then written.
+        g.bench_function("parse_map_uk_core_value_json", |b| {
             let mut index = Index::default();
             let mut out = Vec::with_capacity(1 << 16);
             b.iter(|| {
@@ -139,6 +157,20 @@ fn benches(c: &mut Criterion) {
             let out = map_go(&file[..], Some(name), &opts);
             assert_eq!(out.workers.len(), persons);
             out.report.mapped
+        })
+    });
+    g.bench_function("map_workers_uk_core_json", |b| {
+        let mut json = Vec::with_capacity(1 << 16);
+        b.iter(|| {
+            let out = map_go(&file[..], Some(name), &opts);
+            let mut n = 0usize;
+            for w in &out.workers {
+                json.clear();
+                if write_worker_bundle(w, &mut json).is_ok() {
+                    n += json.len();
+                }
+            }
+            n
         })
     });
     g.finish();

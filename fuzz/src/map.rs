@@ -5,16 +5,26 @@
 use carecodec_hl7v2::Message;
 use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_map::fhir::{
-    BundleType, event_bundle_with, read_bundle, read_workers, worker_bundle,
+    BundleType, event_bundle_with, read_bundle, read_workers, worker_bundle, write_event_bundle,
+    write_worker_bundle,
 };
 use carecodec_map::v2::{V2Options, map_message};
+use carecodec_model::{Event, Worker};
 
 /// The map fuzz targets: name (file stem under `fuzz_targets/`) and body.
 pub const TARGETS: &[crate::Target] = &[("map_v2", v2), ("map_fhir", fhir), ("map_esr", esr)];
 
-/// A written Bundle must read strictly as R4.
-fn assert_r4(bundle: &serde_json::Value) {
-    let text = bundle.to_string();
+/// The compact JSON written straight from the tree must be JSON and say
+/// the same as the `serde_json::Value` form, and read strictly as R4.
+fn assert_r4(bundle: &serde_json::Value, written: &[u8]) {
+    let back = serde_json::from_slice::<serde_json::Value>(written);
+    assert!(
+        back.as_ref().is_ok_and(|b| b == bundle),
+        "written JSON differs from the Value: {:?}\n{}",
+        back.err(),
+        String::from_utf8_lossy(written)
+    );
+    let text = String::from_utf8_lossy(written);
     let parsed = carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text);
     assert!(
         parsed.is_ok(),
@@ -23,11 +33,27 @@ fn assert_r4(bundle: &serde_json::Value) {
     );
 }
 
-/// A written Bundle must read strictly as R4 and back into the model balanced.
-fn check_bundle(bundle: &serde_json::Value) {
-    assert_r4(bundle);
-    let (_, report) = read_bundle(bundle);
+/// An event's Bundle, if it gets one, must be valid R4 both ways it is
+/// written and read back into the model balanced.
+fn check_event(event: &Event, kind: BundleType) {
+    let Ok(bundle) = event_bundle_with(event, kind) else {
+        return;
+    };
+    let mut written = Vec::new();
+    assert!(write_event_bundle(event, kind, &mut written).is_ok());
+    assert_r4(&bundle, &written);
+    let (_, report) = read_bundle(&bundle);
     assert!(report.balanced());
+}
+
+/// A worker's Bundle, if it gets one, must be valid R4 both ways it is written.
+fn check_worker(w: &Worker) {
+    let Ok(bundle) = worker_bundle(w) else {
+        return;
+    };
+    let mut written = Vec::new();
+    assert!(write_worker_bundle(w, &mut written).is_ok());
+    assert_r4(&bundle, &written);
 }
 
 /// Arbitrary bytes as an HL7 v2 message → model (balanced report) → both
@@ -41,9 +67,7 @@ pub fn v2(data: &[u8]) {
     };
     assert!(report.balanced());
     for kind in [BundleType::Transaction, BundleType::Message] {
-        if let Ok(bundle) = event_bundle_with(&event, kind) {
-            check_bundle(&bundle);
-        }
+        check_event(&event, kind);
     }
 }
 
@@ -55,16 +79,10 @@ pub fn fhir(data: &[u8]) {
     };
     let (event, report) = read_bundle(&doc);
     assert!(report.balanced());
-    if let Ok(bundle) = event_bundle_with(&event, BundleType::Transaction) {
-        check_bundle(&bundle);
-    }
+    check_event(&event, BundleType::Transaction);
     let (workers, report) = read_workers(&doc);
     assert!(report.balanced());
-    for w in &workers {
-        if let Ok(bundle) = worker_bundle(w) {
-            assert_r4(&bundle);
-        }
-    }
+    workers.iter().for_each(check_worker);
 }
 
 /// Arbitrary bytes as an ESR GO file → workers as at the extract date
@@ -76,11 +94,7 @@ pub fn esr(data: &[u8]) {
         &EsrOptions::at_extract_date(),
     );
     assert!(mapping.report.balanced());
-    for w in &mapping.workers {
-        if let Ok(bundle) = worker_bundle(w) {
-            assert_r4(&bundle);
-        }
-    }
+    mapping.workers.iter().for_each(check_worker);
 }
 
 #[cfg(test)]

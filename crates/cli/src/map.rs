@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_map::fhir::{
-    BundleType, event_bundle_with, read_bundle, read_workers, worker_bundle,
+    BundleType, read_bundle, read_workers, write_event_bundle, write_worker_bundle,
 };
 use carecodec_map::v2::{V2Options, map_message};
 use clap::ValueEnum;
@@ -109,6 +109,8 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    // One Bundle's JSON at a time, reused.
+    let mut buf = Vec::with_capacity(1 << 14);
     let mut report_out = match &args.report {
         Some(p) => Some(BufWriter::new(File::create(p)?)),
         None => None,
@@ -133,8 +135,9 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     let (workers, report) = read_workers(&doc);
                     for w in &workers {
                         if args.to == Target::Fhir {
-                            match worker_bundle(w) {
-                                Ok(b) => serde_json::to_writer(&mut out, &b)?,
+                            buf.clear();
+                            match write_worker_bundle(w, &mut buf) {
+                                Ok(()) => out.write_all(&buf)?,
                                 Err(e) => {
                                     quarantined += 1;
                                     eprintln!("{name}: {e}");
@@ -163,8 +166,9 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     eprintln!("{name}: quarantined: no usable patient identifier");
                 }
                 if args.to == Target::Fhir {
-                    if let Ok(b) = event_bundle_with(&event, args.bundle.into()) {
-                        serde_json::to_writer(&mut out, &b)?;
+                    buf.clear();
+                    if write_event_bundle(&event, args.bundle.into(), &mut buf).is_ok() {
+                        out.write_all(&buf)?;
                         out.write_all(b"\n")?;
                     }
                 } else {
@@ -191,8 +195,9 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                         eprintln!("{name}: worker quarantined: {}", d.reason);
                     }
                     if args.to == Target::Fhir {
-                        match worker_bundle(w) {
-                            Ok(b) => serde_json::to_writer(&mut out, &b)?,
+                        buf.clear();
+                        match write_worker_bundle(w, &mut buf) {
+                            Ok(()) => out.write_all(&buf)?,
                             Err(e) => {
                                 eprintln!("{name}: {e}");
                                 continue;
@@ -243,8 +248,9 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             }
             if args.to == Target::Fhir {
                 // A quarantined patient gets no Bundle (reported above, exit 1).
-                if let Ok(b) = event_bundle_with(&event, args.bundle.into()) {
-                    serde_json::to_writer(&mut out, &b)?;
+                buf.clear();
+                if write_event_bundle(&event, args.bundle.into(), &mut buf).is_ok() {
+                    out.write_all(&buf)?;
                     out.write_all(b"\n")?;
                 }
             } else {

@@ -22,7 +22,7 @@
 
 mod common;
 
-use carecodec_map::fhir::{event_bundle, read_bundle};
+use carecodec_map::fhir::{BundleType, event_bundle, read_bundle, write_event_bundle};
 use carecodec_model::{
     Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Encounter, EncounterClass,
     Event, HumanName, Identifier, Location, NhsNumber, Observation, ObservationValue, Organisation,
@@ -535,6 +535,9 @@ proptest! {
     fn clinical_content_round_trips(event in event()) {
         let bundle = event_bundle(&event).unwrap();
         uk_core_valid(&bundle)?;
+        let mut written = Vec::new();
+        write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
+        prop_assert_eq!(&serde_json::from_slice::<serde_json::Value>(&written).unwrap(), &bundle);
         let (back, report) = read_bundle(&bundle);
         prop_assert!(report.balanced());
         prop_assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);

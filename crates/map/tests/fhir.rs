@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 use carecodec_hl7v2::Message;
 use carecodec_hl7v2::batch::BatchReader;
-use carecodec_map::fhir::{BundleType, event_bundle, event_bundle_with, read_bundle};
+use carecodec_map::fhir::{
+    BundleType, event_bundle, event_bundle_with, read_bundle, write_event_bundle,
+};
 use carecodec_map::v2::{V2Options, identity, map_message};
 
 fn check(name: &str, bytes: &[u8]) -> usize {
@@ -33,7 +35,16 @@ fn check(name: &str, bytes: &[u8]) -> usize {
             );
             continue;
         };
-        let text = bundle.to_string();
+        // The fast path (compact JSON straight from the tree) writes the same
+        // Bundle; it is the text checked as strict R4 here.
+        let mut written = Vec::new();
+        write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
+        let text = String::from_utf8(written).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            bundle,
+            "{name}: written JSON differs from the Value"
+        );
         if let Err(e) = carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text) {
             panic!("{name}: Bundle is not valid R4: {e}");
         }

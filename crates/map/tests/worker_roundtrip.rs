@@ -16,7 +16,7 @@
 
 mod common;
 
-use carecodec_map::fhir::{read_workers, worker_bundle};
+use carecodec_map::fhir::{read_workers, worker_bundle, write_worker_bundle};
 use carecodec_model::{
     Assignment, Gender, HumanName, Identifier, Location, Organisation, PartialDate, Precision,
     Registration, Source, Sourced, Telecom, Worker,
@@ -213,6 +213,9 @@ proptest! {
     fn worker_round_trips(w in worker()) {
         let bundle = worker_bundle(&w).unwrap();
         uk_core_valid(&bundle)?;
+        let mut written = Vec::new();
+        write_worker_bundle(&w, &mut written).unwrap();
+        prop_assert_eq!(&serde_json::from_slice::<serde_json::Value>(&written).unwrap(), &bundle);
         let (back, report) = read_workers(&bundle);
         prop_assert!(report.balanced());
         prop_assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);

@@ -1,0 +1,419 @@
+//! The JSON tree the Bundle builders write into.
+//!
+//! `serde_json::Value` costs an allocation per object key (a `String`), per
+//! string value (a copy) and per B-tree node; a Bundle of an ADT message has
+//! several hundred of them, and building it took longer than mapping the
+//! message. This tree borrows: keys are the builders' `&'static str`s, string
+//! values borrow from the [`Event`](carecodec_model::Event) or `Worker` being
+//! written (owned only when formatted), objects are vectors in the order
+//! written (so `resourceType` comes first, as FHIR's JSON examples have it),
+//! and decimals keep their literal text (`7.50` stays `7.50`).
+//!
+//! It is crate-private: the public API hands out `serde_json::Value`
+//! ([`Value::into_serde`]) or compact JSON bytes ([`Value::write`]).
+
+use std::borrow::Cow;
+
+/// A JSON value whose strings may borrow from `'a`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value<'a> {
+    Null,
+    Bool(bool),
+    /// A JSON number, as its literal text (already validated).
+    Number(Cow<'a, str>),
+    String(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
+    Object(Map<'a>),
+}
+
+/// A JSON object: members in insertion order, keys unique (the builders'
+/// literals).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Map<'a>(Vec<(&'static str, Value<'a>)>);
+
+impl<'a> Map<'a> {
+    pub(crate) fn new() -> Self {
+        Map(Vec::new())
+    }
+
+    /// Sets `key`, replacing a value already there (in place).
+    pub(crate) fn insert(&mut self, key: &'static str, value: Value<'a>) -> Option<Value<'a>> {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => Some(std::mem::replace(v, value)),
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
+    pub(crate) fn contains_key(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| *k == key)
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&Value<'a>> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Value<'a>> {
+        let at = self.0.iter().position(|(k, _)| *k == key)?;
+        Some(self.0.remove(at).1)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> Value<'a> {
+    /// Empty for the builders' "leave it out" rule: null, `""`, `[]`, `{}`.
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Value::Null => true,
+            Value::Array(a) => a.is_empty(),
+            Value::Object(m) => m.is_empty(),
+            Value::String(s) => s.is_empty(),
+            Value::Bool(_) | Value::Number(_) => false,
+        }
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&Value<'a>> {
+        match self {
+            Value::Object(m) => m.get(key),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_object(&self) -> Option<&Map<'a>> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_object_mut(&mut self) -> Option<&mut Map<'a>> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// A JSON number from its literal text; `None` unless `text` is one.
+    pub(crate) fn number(text: String) -> Option<Self> {
+        is_json_number(text.as_bytes()).then_some(Value::Number(Cow::Owned(text)))
+    }
+
+    /// The same value as a `serde_json::Value` (numbers as serde_json reads
+    /// their text).
+    pub(crate) fn into_serde(self) -> serde_json::Value {
+        use serde_json::Value as V;
+        match self {
+            Value::Null => V::Null,
+            Value::Bool(b) => V::Bool(b),
+            Value::Number(n) => serde_json::from_str(&n).unwrap_or(V::Null),
+            Value::String(s) => V::String(s.into_owned()),
+            Value::Array(a) => V::Array(a.into_iter().map(Value::into_serde).collect()),
+            Value::Object(m) => V::Object(
+                m.0.into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.into_serde()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The same value owning all its strings.
+    pub(crate) fn into_static(self) -> Value<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Number(n) => Value::Number(own(n)),
+            Value::String(s) => Value::String(own(s)),
+            Value::Array(a) => Value::Array(a.into_iter().map(Value::into_static).collect()),
+            Value::Object(m) => Value::Object(Map(m
+                .0
+                .into_iter()
+                .map(|(k, v)| (k, v.into_static()))
+                .collect())),
+        }
+    }
+
+    /// Appends the value as compact JSON.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            Value::Number(n) => out.extend_from_slice(n.as_bytes()),
+            Value::String(s) => write_str(out, s),
+            Value::Array(a) => {
+                out.push(b'[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.write(out);
+                }
+                out.push(b']');
+            }
+            Value::Object(m) => {
+                out.push(b'{');
+                for (i, (k, v)) in m.0.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(out, k);
+                    out.push(b':');
+                    v.write(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+/// Compact JSON, as [`Value::write`] appends it.
+impl std::fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = Vec::new();
+        self.write(&mut out);
+        f.write_str(&String::from_utf8_lossy(&out))
+    }
+}
+
+/// RFC 8259 `number`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn is_json_number(b: &[u8]) -> bool {
+    let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let rest = |i: usize| b.get(i..).unwrap_or_default();
+    let int = digits(rest(i));
+    if int == 0 || (int > 1 && rest(i).first() == Some(&b'0')) {
+        return false;
+    }
+    i += int;
+    if rest(i).first() == Some(&b'.') {
+        let frac = digits(rest(i + 1));
+        if frac == 0 {
+            return false;
+        }
+        i += 1 + frac;
+    }
+    if matches!(rest(i).first(), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(rest(i).first(), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exp = digits(rest(i));
+        if exp == 0 {
+            return false;
+        }
+        i += exp;
+    }
+    i == b.len()
+}
+
+/// A JSON string literal (RFC 8259 escapes: `"`, `\`, and controls).
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+            out.push(hex(b >> 4));
+            out.push(hex(b & 0xf));
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
+    out.push(b'"');
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(s: &'a str) -> Self {
+        Value::String(Cow::Borrowed(s))
+    }
+}
+
+impl<'a> From<&&'a str> for Value<'a> {
+    fn from(s: &&'a str) -> Self {
+        Value::String(Cow::Borrowed(s))
+    }
+}
+
+impl<'a> From<&'a String> for Value<'a> {
+    fn from(s: &'a String) -> Self {
+        Value::String(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Value<'_> {
+    fn from(s: String) -> Self {
+        Value::String(Cow::Owned(s))
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for Value<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
+        Value::String(s)
+    }
+}
+
+impl From<bool> for Value<'_> {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+macro_rules! from_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value<'_> {
+            fn from(n: $t) -> Self {
+                Value::Number(Cow::Owned(n.to_string()))
+            }
+        }
+    )*};
+}
+from_int!(u8, u16, u32, u64, usize, i32, i64);
+
+impl<'a> From<Map<'a>> for Value<'a> {
+    fn from(m: Map<'a>) -> Self {
+        Value::Object(m)
+    }
+}
+
+impl<'a, T: Into<Value<'a>>> From<Vec<T>> for Value<'a> {
+    fn from(v: Vec<T>) -> Self {
+        Value::Array(v.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<'a> From<&'a Vec<String>> for Value<'a> {
+    fn from(v: &'a Vec<String>) -> Self {
+        Value::Array(v.iter().map(Value::from).collect())
+    }
+}
+
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// `json!`-style literals for [`Value`]: `{"key": expr, …}`, `[expr, …]`,
+/// `null`, or an expression turned into a value with `From` (by value: write
+/// `&x` to borrow). Object keys are string literals.
+macro_rules! json {
+    (null) => { $crate::fhir::tree::Value::Null };
+    ([]) => { $crate::fhir::tree::Value::Array(::std::vec::Vec::new()) };
+    ([ $($tt:tt)+ ]) => {
+        $crate::fhir::tree::Value::Array(json!(@array [] $($tt)+))
+    };
+    ({}) => { $crate::fhir::tree::Value::Object($crate::fhir::tree::Map::new()) };
+    ({ $($tt:tt)+ }) => {{
+        let mut map = $crate::fhir::tree::Map::new();
+        json!(@object map $($tt)+);
+        $crate::fhir::tree::Value::Object(map)
+    }};
+    ($e:expr) => { $crate::fhir::tree::Value::from($e) };
+
+    // Array elements, accumulated.
+    (@array [$($done:expr,)*]) => { vec![$($done,)*] };
+    (@array [$($done:expr,)*] null $(, $($rest:tt)*)?) => {
+        json!(@array [$($done,)* json!(null),] $($($rest)*)?)
+    };
+    (@array [$($done:expr,)*] [$($inner:tt)*] $(, $($rest:tt)*)?) => {
+        json!(@array [$($done,)* json!([$($inner)*]),] $($($rest)*)?)
+    };
+    (@array [$($done:expr,)*] {$($inner:tt)*} $(, $($rest:tt)*)?) => {
+        json!(@array [$($done,)* json!({$($inner)*}),] $($($rest)*)?)
+    };
+    (@array [$($done:expr,)*] $e:expr $(, $($rest:tt)*)?) => {
+        json!(@array [$($done,)* json!($e),] $($($rest)*)?)
+    };
+
+    // Object members, inserted one by one.
+    (@object $m:ident) => {};
+    (@object $m:ident $k:literal : null $(, $($rest:tt)*)?) => {
+        $m.insert($k, json!(null));
+        json!(@object $m $($($rest)*)?);
+    };
+    (@object $m:ident $k:literal : [$($inner:tt)*] $(, $($rest:tt)*)?) => {
+        $m.insert($k, json!([$($inner)*]));
+        json!(@object $m $($($rest)*)?);
+    };
+    (@object $m:ident $k:literal : {$($inner:tt)*} $(, $($rest:tt)*)?) => {
+        $m.insert($k, json!({$($inner)*}));
+        json!(@object $m $($($rest)*)?);
+    };
+    (@object $m:ident $k:literal : $v:expr $(, $($rest:tt)*)?) => {
+        $m.insert($k, json!($v));
+        json!(@object $m $($($rest)*)?);
+    };
+}
+pub(crate) use json;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_compact_json_that_serde_json_reads_back() {
+        let name = String::from("O'Brien \"Jr\"\n\u{1}é");
+        let v = json!({
+            "resourceType": "Patient",
+            "name": [{"family": &name, "given": ["A", "B"]}],
+            "active": true,
+            "rank": 2u32,
+            "deceased": null,
+            "value": Value::number("7.50".into()),
+        });
+        let mut out = Vec::new();
+        v.write(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with(
+            r#"{"resourceType":"Patient","name":[{"family":"O'Brien \"Jr\"\n\u0001é""#
+        ));
+        assert!(text.ends_with(r#""value":7.50}"#), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v.clone().into_serde());
+        assert_eq!(back["name"][0]["family"], name.as_str());
+    }
+
+    #[test]
+    fn insert_replaces_in_place_and_numbers_are_checked() {
+        let mut m = Map::new();
+        m.insert("a", json!("1"));
+        m.insert("b", json!("2"));
+        assert_eq!(m.insert("a", json!("3")), Some(json!("1")));
+        assert_eq!(m.0.iter().map(|(k, _)| *k).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(m.remove("a"), Some(json!("3")));
+        assert!(Value::number("1e3".into()).is_some());
+        for bad in ["", "abc", "1.", "NaN", "01", "+1", "1 2", "\"1\""] {
+            assert_eq!(Value::number(bad.into()), None, "{bad}");
+        }
+    }
+}
