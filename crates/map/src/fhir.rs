@@ -58,7 +58,20 @@ const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
-const UKCORE_SD: &str = "https://fhir.hl7.org.uk/StructureDefinition/";
+/// A UK Core StructureDefinition URL as a static string.
+macro_rules! ukcore_sd {
+    ($name:literal) => {
+        concat!("https://fhir.hl7.org.uk/StructureDefinition/", $name)
+    };
+}
+
+/// A `meta` naming the UK Core profile.
+macro_rules! profile {
+    ($name:literal) => {
+        json!({"profile": [concat!("https://fhir.hl7.org.uk/StructureDefinition/UKCore-", $name)]})
+    };
+}
+
 /// HL7 table 0912 (participation): the IG's PractitionerRole.code system for
 /// OBX-16 / OBX-25.
 const V2_0912: &str = "http://terminology.hl7.org/CodeSystem/v2-0912";
@@ -82,23 +95,83 @@ pub enum FhirError {
     Quarantined(&'static str),
 }
 
-/// Deterministic `urn:uuid:` from a seed (FNV-1a, 128 bits from two passes).
-fn uuid(seed: &str) -> String {
-    let h = |basis: u64| {
-        seed.bytes().fold(basis, |a, b| {
-            (a ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    };
-    let a = h(0xcbf2_9ce4_8422_2325);
-    let b = h(0x8422_2325_cbf2_9ce4);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        (b >> 48) & 0xfff,
-        b & 0xffff_ffff_ffff
-    )
+/// FNV-1a in two 64-bit lanes with different offset bases.
+struct Fnv([u64; 2]);
+
+impl Fnv {
+    fn feed(&mut self, s: &str) {
+        for b in s.bytes() {
+            for h in &mut self.0 {
+                *h = (*h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+}
+
+/// Deterministic UUID (version 4 layout) from a seed given in parts: the
+/// FNV-1a hash of their concatenation (no string is built to hash it),
+/// 128 bits from two lanes.
+fn uuid(parts: &[&str]) -> String {
+    let mut h = Fnv([0xcbf2_9ce4_8422_2325, 0x8422_2325_cbf2_9ce4]);
+    parts.iter().for_each(|p| h.feed(p));
+    let [a, b] = h.0;
+    // 8-4-4-4-12: version nibble 4, variant nibble 8.
+    let mut s = String::with_capacity(36);
+    push_hex(&mut s, a >> 32, 8);
+    s.push('-');
+    push_hex(&mut s, a >> 16, 4);
+    s.push_str("-4");
+    push_hex(&mut s, a, 3);
+    s.push_str("-8");
+    push_hex(&mut s, b >> 48, 3);
+    s.push('-');
+    push_hex(&mut s, b, 12);
+    s
+}
+
+/// A number's decimal text in a stack buffer (a seed part).
+struct Dec {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Dec {
+    fn new(mut n: usize) -> Self {
+        let mut buf = [b'0'; 20];
+        let mut start = buf.len();
+        loop {
+            start -= 1;
+            if let Some(d) = buf.get_mut(start) {
+                // n % 10 < 10: the cast cannot truncate.
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || start == 0 {
+                break;
+            }
+        }
+        Dec { buf, start }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.buf.get(self.start..).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+/// The low `digits` hex digits of `v`, lower case.
+fn push_hex(s: &mut String, v: u64, digits: u32) {
+    for i in (0..digits).rev() {
+        let d = u32::try_from((v >> (4 * i)) & 0xf).unwrap_or(0);
+        s.push(char::from_digit(d, 16).unwrap_or('0'));
+    }
+}
+
+/// `urn:uuid:` and the id.
+fn urn(id: &str) -> String {
+    let mut s = String::with_capacity(9 + id.len());
+    s.push_str("urn:uuid:");
+    s.push_str(id);
+    s
 }
 
 /// FHIR dateTime text at the value's precision (times always carry their offset).
@@ -138,36 +211,47 @@ enum Upto {
 /// writes, without parsing a format string on every call.
 fn iso(at: &chrono::DateTime<chrono::FixedOffset>, upto: Upto) -> String {
     use chrono::{Datelike, Timelike};
-    use std::fmt::Write;
     let mut s = String::with_capacity(29);
-    // Writing to a String cannot fail.
-    let _ = match at.year() {
-        y @ 0..=9999 => write!(s, "{y:04}"),
-        y => write!(s, "{y:+05}"),
-    };
+    match u32::try_from(at.year()) {
+        Ok(y) if y <= 9999 => digits(&mut s, y, 4),
+        // Outside 0..=9999 (never from HL7 v2 or FHIR input): chrono's form.
+        _ => s.push_str(&format!("{:+05}", at.year())),
+    }
     if upto >= Upto::Month {
-        let _ = write!(s, "-{:02}", at.month());
+        s.push('-');
+        digits(&mut s, at.month(), 2);
     }
     if upto >= Upto::Day {
-        let _ = write!(s, "-{:02}", at.day());
+        s.push('-');
+        digits(&mut s, at.day(), 2);
     }
     if upto >= Upto::Second {
-        let _ = write!(
-            s,
-            "T{:02}:{:02}:{:02}",
-            at.hour(),
-            at.minute(),
-            at.second().min(59)
-        );
+        s.push('T');
+        digits(&mut s, at.hour(), 2);
+        s.push(':');
+        digits(&mut s, at.minute(), 2);
+        s.push(':');
+        digits(&mut s, at.second().min(59), 2);
         if upto == Upto::Millis {
-            let _ = write!(s, ".{:03}", (at.nanosecond() % 1_000_000_000) / 1_000_000);
+            s.push('.');
+            digits(&mut s, (at.nanosecond() % 1_000_000_000) / 1_000_000, 3);
         }
         let off = at.offset().local_minus_utc();
-        let sign = if off < 0 { '-' } else { '+' };
+        s.push(if off < 0 { '-' } else { '+' });
         let off = off.unsigned_abs() / 60;
-        let _ = write!(s, "{sign}{:02}:{:02}", off / 60, off % 60);
+        digits(&mut s, off / 60, 2);
+        s.push(':');
+        digits(&mut s, off % 60, 2);
     }
     s
+}
+
+/// `n` in decimal, zero-padded to `width` digits (the low `width` digits).
+fn digits(s: &mut String, n: u32, width: u32) {
+    for i in (0..width).rev() {
+        let d = (n / 10u32.pow(i)) % 10;
+        s.push(char::from_digit(d, 10).unwrap_or('0'));
+    }
 }
 
 fn put<'a>(o: &mut Map<'a>, k: &'static str, v: Value<'a>) {
@@ -205,12 +289,12 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
             number,
             verification,
         } => {
-            let mut o = Map::new();
+            let mut o = Map::with_capacity(4);
             if let Some(vs) = verification {
                 o.insert(
                     "extension",
                     json!([{
-                        "url": format!("{UKCORE_SD}Extension-UKCore-NHSNumberVerificationStatus"),
+                        "url": ukcore_sd!("Extension-UKCore-NHSNumberVerificationStatus"),
                         "valueCodeableConcept": {"coding": [{
                             "system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland",
                             "code": vs.code(),
@@ -224,7 +308,7 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
             Value::Object(o)
         }
         Identifier::Mrn { value, authority } => {
-            let mut o = Map::new();
+            let mut o = Map::with_capacity(4);
             o.insert("use", json!("usual"));
             o.insert("type", type_cc("MR", "Medical record number"));
             o.insert("value", json!(value));
@@ -234,7 +318,7 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
             Value::Object(o)
         }
         Identifier::VisitNumber { value, authority } => {
-            let mut o = Map::new();
+            let mut o = Map::with_capacity(4);
             o.insert("type", type_cc("VN", "Visit number"));
             o.insert("value", json!(value));
             if let Some(a) = authority {
@@ -271,7 +355,7 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
             value,
             authority,
         } => {
-            let mut o = Map::new();
+            let mut o = Map::with_capacity(4);
             o.insert(
                 "type",
                 json!({"coding": [{"system": V2_0203, "code": fhir_code(kind)}]}),
@@ -323,7 +407,7 @@ fn fhir_uri(text: String) -> Value<'static> {
 }
 
 fn coding(c: &Code) -> Value<'_> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     put(&mut o, "system", fhir_uri(c.system.uri()));
     put(&mut o, "code", fhir_code(&c.code));
     if let Some(d) = &c.display {
@@ -333,7 +417,7 @@ fn coding(c: &Code) -> Value<'_> {
 }
 
 fn concept(c: &Concept) -> Value<'_> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     put(
         &mut o,
         "coding",
@@ -350,7 +434,7 @@ fn code_cc(c: &Code) -> Value<'_> {
 }
 
 fn name(n: &HumanName) -> Value<'_> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     if let Some(u) = &n.usage {
         let u = match u.as_str() {
             "L" | "official" => "official",
@@ -378,7 +462,7 @@ fn name(n: &HumanName) -> Value<'_> {
 
 /// A validity period as FHIR `period` (each end at its own precision).
 fn period(p: &carecodec_model::Period) -> Value<'_> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     if let Some(s) = &p.start {
         put(&mut o, "start", json!(date_time(s)));
     }
@@ -389,7 +473,7 @@ fn period(p: &carecodec_model::Period) -> Value<'_> {
 }
 
 fn address(a: &Address) -> Value<'_> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     if let Some(u) = &a.usage {
         let u = match u.as_str() {
             "H" | "home" => "home",
@@ -419,7 +503,7 @@ fn address(a: &Address) -> Value<'_> {
 }
 
 fn telecom(t: &Telecom) -> Value<'_> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     let system = match t.system.as_deref() {
         Some("email" | "Internet" | "X.400") => "email",
         Some("fax" | "FX") => "fax",
@@ -478,19 +562,19 @@ fn entry<'a>(
 /// `Value` member through serde, copying it whole (a Bundle's resources were
 /// each copied once more that way).
 fn obj<'a, const N: usize>(members: [(&'static str, Value<'a>); N]) -> Value<'a> {
-    Value::Object(members.into_iter().fold(Map::new(), |mut m, (k, v)| {
-        m.insert(k, v);
-        m
-    }))
+    Value::Object(
+        members
+            .into_iter()
+            .fold(Map::with_capacity(4), |mut m, (k, v)| {
+                m.insert(k, v);
+                m
+            }),
+    )
 }
 
 /// A FHIR `Reference` to a full URL.
 fn reference<'a>(url: &str) -> Value<'a> {
     json!({"reference": url.to_owned()})
-}
-
-fn profile(name: &str) -> Value<'_> {
-    json!({"profile": [format!("{UKCORE_SD}UKCore-{name}")]})
 }
 
 /// The conditional-update URL for a keyed resource.
@@ -529,10 +613,10 @@ fn patient_key(p: &Patient) -> Option<&Identifier> {
 }
 
 fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("Patient"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("Patient"));
+    o.insert("meta", profile!("Patient"));
     let mut ext = Vec::new();
     if let Some(e) = &p.ethnic_category {
         // An NHS Data Dictionary code in UK Core's England code system; any
@@ -547,7 +631,7 @@ fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
             _ => e.value.clone(),
         };
         ext.push(json!({
-            "url": format!("{UKCORE_SD}Extension-UKCore-EthnicCategory"),
+            "url": ukcore_sd!("Extension-UKCore-EthnicCategory"),
             "valueCodeableConcept": {"coding": [coding(&code).into_static()]}
         }));
     }
@@ -793,7 +877,7 @@ fn language(c: &Concept) -> Value<'_> {
     for code in &c.codes {
         match bcp47(&code.code) {
             Some((tag, name)) => {
-                let mut o = Map::new();
+                let mut o = Map::with_capacity(4);
                 o.insert("system", json!("urn:ietf:bcp:47"));
                 o.insert("code", json!(tag));
                 if let Some(d) = name.or(code.display.as_deref()) {
@@ -804,7 +888,7 @@ fn language(c: &Concept) -> Value<'_> {
             None => texts.push(code.display.clone().unwrap_or_else(|| code.code.clone())),
         }
     }
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     put(&mut o, "coding", Value::Array(codings));
     let text = c
         .text
@@ -871,7 +955,7 @@ fn marital_status(c: &Code) -> Value<'_> {
 }
 
 fn contact(c: &Contact) -> Value<'_> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     let rel: Vec<Value> = c
         .relationship
         .iter()
@@ -893,7 +977,7 @@ fn contact(c: &Contact) -> Value<'_> {
     if let Some(g) = &c.gender {
         put(&mut o, "gender", json!(gender(g.value)));
     }
-    let mut period = Map::new();
+    let mut period = Map::with_capacity(4);
     if let Some(d) = &c.from {
         put(&mut period, "start", json!(d.value.to_string()));
     }
@@ -905,10 +989,10 @@ fn contact(c: &Contact) -> Value<'_> {
 }
 
 fn practitioner<'a>(p: &'a Practitioner, id: &str) -> Value<'a> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("Practitioner"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("Practitioner"));
+    o.insert("meta", profile!("Practitioner"));
     put(
         &mut o,
         "identifier",
@@ -926,10 +1010,10 @@ fn practitioner<'a>(p: &'a Practitioner, id: &str) -> Value<'a> {
 }
 
 fn location<'a>(l: &'a Location, id: &str) -> Value<'a> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("Location"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("Location"));
+    o.insert("meta", profile!("Location"));
     put(
         &mut o,
         "identifier",
@@ -965,10 +1049,10 @@ fn location<'a>(l: &'a Location, id: &str) -> Value<'a> {
 }
 
 fn organisation<'a>(org: &'a Organisation, id: &str) -> Value<'a> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("Organization"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("Organization"));
+    o.insert("meta", profile!("Organization"));
     put(
         &mut o,
         "identifier",
@@ -1001,22 +1085,22 @@ fn organisation<'a>(org: &'a Organisation, id: &str) -> Value<'a> {
 /// practitioner. The resources go to `entries`; returns the reference.
 fn performer<'a>(p: &'a Performer, seed: &str, entries: &mut Vec<Value<'a>>) -> Option<String> {
     let org_url = p.organisation.as_ref().map(|org| {
-        let oid = uuid(&format!("{seed}/organisation"));
-        let url = format!("urn:uuid:{oid}");
+        let oid = uuid(&[seed, "/organisation"]);
+        let url = urn(&oid);
         entries.push(entry(&url, organisation(org, &oid), "POST", "Organization"));
         url
     });
     if p.role.is_none() && p.practitioner.is_none() {
         return org_url;
     }
-    let mut o = Map::new();
-    let rid = uuid(&format!("{seed}/role"));
+    let mut o = Map::with_capacity(4);
+    let rid = uuid(&[seed, "/role"]);
     o.insert("resourceType", json!("PractitionerRole"));
     o.insert("id", json!(rid.clone()));
-    o.insert("meta", profile("PractitionerRole"));
+    o.insert("meta", profile!("PractitionerRole"));
     if let Some(prac) = &p.practitioner {
-        let pid = uuid(&format!("{seed}/practitioner"));
-        let url = format!("urn:uuid:{pid}");
+        let pid = uuid(&[seed, "/practitioner"]);
+        let url = urn(&pid);
         entries.push(entry(
             &url,
             practitioner(prac, &pid),
@@ -1034,13 +1118,13 @@ fn performer<'a>(p: &'a Performer, seed: &str, entries: &mut Vec<Value<'a>>) -> 
             "MDIR" => "Medical Director",
             _ => "",
         };
-        let mut c = Map::new();
+        let mut c = Map::with_capacity(4);
         c.insert("system", json!(V2_0912));
         c.insert("code", fhir_code(role));
         put(&mut c, "display", json!(display));
         put(&mut o, "code", json!([{"coding": [Value::Object(c)]}]));
     }
-    let url = format!("urn:uuid:{rid}");
+    let url = urn(&rid);
     entries.push(entry(&url, Value::Object(o), "POST", "PractitionerRole"));
     Some(url)
 }
@@ -1105,7 +1189,7 @@ fn fhir_decimal(text: &str) -> Option<Value<'static>> {
 }
 
 fn quantity(q: &Quantity) -> Value<'_> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     // Not a number: the caller writes the text instead (never dropped).
     let Some(n) = fhir_decimal(&q.value) else {
         return Value::Null;
@@ -1193,10 +1277,10 @@ fn observation<'a>(
     seed: &str,
     entries: &mut Vec<Value<'a>>,
 ) -> Value<'a> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("Observation"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("Observation"));
+    o.insert("meta", profile!("Observation"));
     o.insert(
         "status",
         json!(obs_status(ob.status.as_ref().map(|s| s.value))),
@@ -1215,7 +1299,7 @@ fn observation<'a>(
         Some(ObservationValue::Coded(c)) => put(&mut o, "valueCodeableConcept", concept(c)),
         Some(ObservationValue::DateTime(t)) => put(&mut o, "valueDateTime", json!(date_time(t))),
         Some(ObservationValue::Range { low, high }) => {
-            let mut r = Map::new();
+            let mut r = Map::with_capacity(4);
             if let Some(l) = low {
                 put(&mut r, "low", quantity(l));
             }
@@ -1276,12 +1360,12 @@ fn observation<'a>(
     }
     if !ob.device.is_empty() {
         // OBX-18: one Device with the equipment's identifiers (IG).
-        let did = uuid(&format!("{seed}/device"));
-        let url = format!("urn:uuid:{did}");
-        let mut d = Map::new();
+        let did = uuid(&[seed, "/device"]);
+        let url = urn(&did);
+        let mut d = Map::with_capacity(4);
         d.insert("resourceType", json!("Device"));
         d.insert("id", json!(did));
-        d.insert("meta", profile("Device"));
+        d.insert("meta", profile!("Device"));
         put(
             &mut d,
             "identifier",
@@ -1299,10 +1383,10 @@ fn observation<'a>(
 }
 
 fn allergy<'a>(a: &'a Allergy, id: &str, subject: &str) -> Value<'a> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("AllergyIntolerance"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("AllergyIntolerance"));
+    o.insert("meta", profile!("AllergyIntolerance"));
     o.insert(
         "clinicalStatus",
         json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]}),
@@ -1354,10 +1438,10 @@ fn condition<'a>(
     encounter: Option<&str>,
     entries: &mut Vec<Value<'a>>,
 ) -> Value<'a> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("Condition"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("Condition"));
+    o.insert("meta", profile!("Condition"));
     put(
         &mut o,
         "identifier",
@@ -1388,8 +1472,8 @@ fn condition<'a>(
         );
     }
     if let Some(p) = &c.asserter {
-        let pid = uuid(&format!("{id}/asserter"));
-        let url = format!("urn:uuid:{pid}");
+        let pid = uuid(&[id, "/asserter"]);
+        let url = urn(&pid);
         entries.push(entry(&url, practitioner(p, &pid), "POST", "Practitioner"));
         o.insert("asserter", reference(&url));
     }
@@ -1479,7 +1563,7 @@ fn participation(role: &str) -> Value<'_> {
         "PART" => "Participation",
         _ => "",
     };
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     o.insert(
         "system",
         json!("http://terminology.hl7.org/CodeSystem/v3-ParticipationType"),
@@ -1496,10 +1580,10 @@ fn encounter<'a>(
     entries: &mut Vec<Value<'a>>,
     seed: &str,
 ) -> Value<'a> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("Encounter"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("Encounter"));
+    o.insert("meta", profile!("Encounter"));
     put(
         &mut o,
         "identifier",
@@ -1526,8 +1610,8 @@ fn encounter<'a>(
     o.insert("subject", reference(subject));
     let mut parts = Vec::new();
     for (i, p) in e.participants.iter().enumerate() {
-        let pid = uuid(&format!("{seed}/participant/{i}"));
-        let url = format!("urn:uuid:{pid}");
+        let pid = uuid(&[seed, "/participant/", Dec::new(i).as_str()]);
+        let url = urn(&pid);
         entries.push(entry(
             &url,
             practitioner(&p.practitioner, &pid),
@@ -1540,7 +1624,7 @@ fn encounter<'a>(
         }));
     }
     put(&mut o, "participant", Value::Array(parts));
-    let mut period = Map::new();
+    let mut period = Map::with_capacity(4);
     if let Some(a) = &e.admitted {
         put(&mut period, "start", json!(date_time(&a.value)));
     }
@@ -1551,14 +1635,14 @@ fn encounter<'a>(
     if let Some(r) = &e.reason {
         put(&mut o, "reasonCode", Value::Array(vec![concept(&r.value)]));
     }
-    let mut hosp = Map::new();
+    let mut hosp = Map::with_capacity(4);
     if let Some(m) = &e.admission_method {
         match nhs_code(&m.value) {
             // An NHS admission method: UK Core's AdmissionMethod extension.
             Some(cc) => put(
                 &mut hosp,
                 "extension",
-                json!([{"url": format!("{UKCORE_SD}Extension-UKCore-AdmissionMethod"), "valueCodeableConcept": cc}]),
+                json!([{"url": ukcore_sd!("Extension-UKCore-AdmissionMethod"), "valueCodeableConcept": cc}]),
             ),
             // A v2 admission type (table 0007): Encounter.type, as the IG maps PV1-4.
             None => put(&mut o, "type", Value::Array(vec![admission_type(&m.value)])),
@@ -1573,7 +1657,7 @@ fn encounter<'a>(
     put(&mut o, "hospitalization", Value::Object(hosp));
     let mut ext = Vec::new();
     if let Some(m) = &e.discharge_method {
-        ext.push(json!({"url": format!("{UKCORE_SD}Extension-UKCore-DischargeMethod"), "valueCodeableConcept": uk_or_v2(&m.value)}));
+        ext.push(json!({"url": ukcore_sd!("Extension-UKCore-DischargeMethod"), "valueCodeableConcept": uk_or_v2(&m.value)}));
     }
     for (url, t) in [
         (PLANNED_START, &e.expected_admit),
@@ -1614,8 +1698,8 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Value<'
     ];
     let present: Vec<_> = levels.iter().filter(|(v, ..)| v.is_some()).collect();
     if present.is_empty() {
-        let lid = uuid(seed);
-        let url = format!("urn:uuid:{lid}");
+        let lid = uuid(&[seed]);
+        let url = urn(&lid);
         entries.push(entry(&url, location(l, &lid), "POST", "Location"));
         return url;
     }
@@ -1623,12 +1707,12 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Value<'
     let last = present.len() - 1;
     for (n, (value, code, display, tag)) in present.into_iter().enumerate() {
         let Some(value) = value else { continue };
-        let lid = uuid(&format!("{seed}/{tag}"));
-        let url = format!("urn:uuid:{lid}");
-        let mut o = Map::new();
+        let lid = uuid(&[seed, "/", tag]);
+        let url = urn(&lid);
+        let mut o = Map::with_capacity(16);
         o.insert("resourceType", json!("Location"));
         o.insert("id", json!(lid));
-        o.insert("meta", profile("Location"));
+        o.insert("meta", profile!("Location"));
         let ids_here = if l.facility.is_some() {
             *tag == "facility"
         } else {
@@ -1672,10 +1756,10 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Value<'
 }
 
 fn report<'a>(r: &'a ResultReport, id: &str, subject: &str, observations: &[String]) -> Value<'a> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("DiagnosticReport"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("DiagnosticReport"));
+    o.insert("meta", profile!("DiagnosticReport"));
     put(
         &mut o,
         "identifier",
@@ -1734,12 +1818,12 @@ fn service_request<'a>(
     if r.identifiers.is_empty() && r.ordered_by.is_none() && r.notes.is_empty() {
         return None;
     }
-    let id = uuid(seed);
-    let url = format!("urn:uuid:{id}");
-    let mut o = Map::new();
+    let id = uuid(&[seed]);
+    let url = urn(&id);
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("ServiceRequest"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("ServiceRequest"));
+    o.insert("meta", profile!("ServiceRequest"));
     put(
         &mut o,
         "identifier",
@@ -1758,8 +1842,8 @@ fn service_request<'a>(
         o.insert("encounter", reference(e));
     }
     if let Some(p) = &r.ordered_by {
-        let pid = uuid(&format!("{seed}/requester"));
-        let purl = format!("urn:uuid:{pid}");
+        let pid = uuid(&[seed, "/requester"]);
+        let purl = urn(&pid);
         entries.push(entry(&purl, practitioner(p, &pid), "POST", "Practitioner"));
         o.insert("requester", reference(&purl));
     }
@@ -1853,16 +1937,16 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
     let mut subject = String::new();
     if let Some(p) = &event.patient {
         let key = patient_key(p).ok_or(FhirError::Quarantined("patient"))?;
-        let pid = uuid(&format!("{seed}/patient/{}", key.value()));
-        subject = format!("urn:uuid:{pid}");
+        let pid = uuid(&[&seed, "/patient/", key.value()]);
+        subject = urn(&pid);
         let url = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
         let method = if url.contains('?') { "PUT" } else { "POST" };
         entries.push(entry(&subject, patient(p, &pid), method, url));
     }
     let mut encounter_url = None;
     if let Some(e) = &event.encounter {
-        let eid = uuid(&format!("{seed}/encounter"));
-        let url = format!("urn:uuid:{eid}");
+        let eid = uuid(&[&seed, "/encounter"]);
+        let url = urn(&eid);
         let mut extra = Vec::new();
         let res = encounter(e, &eid, &subject, &mut extra, &seed);
         entries.push(entry(&url, res, "POST", "Encounter"));
@@ -1870,19 +1954,19 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
         encounter_url = Some(url);
     }
     for (i, a) in event.allergies.iter().enumerate() {
-        let aid = uuid(&format!("{seed}/allergy/{i}"));
+        let aid = uuid(&[&seed, "/allergy/", Dec::new(i).as_str()]);
         entries.push(entry(
-            &format!("urn:uuid:{aid}"),
+            &urn(&aid),
             allergy(a, &aid, &subject),
             "POST",
             "AllergyIntolerance",
         ));
     }
     for (i, c) in event.conditions.iter().enumerate() {
-        let cid = uuid(&format!("{seed}/condition/{i}"));
+        let cid = uuid(&[&seed, "/condition/", Dec::new(i).as_str()]);
         let mut extra = Vec::new();
         let res = condition(c, &cid, &subject, encounter_url.as_deref(), &mut extra);
-        entries.push(entry(&format!("urn:uuid:{cid}"), res, "POST", "Condition"));
+        entries.push(entry(&urn(&cid), res, "POST", "Condition"));
         entries.extend(extra);
     }
     for (ri, r) in event.reports.iter().enumerate() {
@@ -1897,8 +1981,8 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
         let mut obs_urls = Vec::new();
         for (oi, ob) in r.observations.iter().enumerate() {
             let oseed = format!("{seed}/report/{ri}/obs/{oi}");
-            let oid = uuid(&oseed);
-            let url = format!("urn:uuid:{oid}");
+            let oid = uuid(&[&oseed]);
+            let url = urn(&oid);
             let mut extra = Vec::new();
             let mut res = observation(ob, &oid, &subject, &oseed, &mut extra);
             if let Some(o) = res.as_object_mut() {
@@ -1914,19 +1998,14 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
             entries.extend(extra);
             obs_urls.push(url);
         }
-        let rid = uuid(&format!("{seed}/report/{ri}"));
+        let rid = uuid(&[&seed, "/report/", Dec::new(ri).as_str()]);
         let mut res = report(r, &rid, &subject, &obs_urls);
         if let (Some(url), Some(o)) = (order, res.as_object_mut()) {
             o.insert("basedOn", json!([reference(&url)]));
         }
-        entries.push(entry(
-            &format!("urn:uuid:{rid}"),
-            res,
-            "POST",
-            "DiagnosticReport",
-        ));
+        entries.push(entry(&urn(&rid), res, "POST", "DiagnosticReport"));
     }
-    let mut b = Map::new();
+    let mut b = Map::with_capacity(4);
     b.insert("resourceType", json!("Bundle"));
     match kind {
         BundleType::Transaction => {
@@ -1955,14 +2034,11 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
                     o.remove("request");
                 }
             }
-            let hid = uuid(&format!("{seed}/message-header"));
+            let hid = uuid(&[&seed, "/message-header"]);
             let header = message_header(event, &hid, focus);
             entries.insert(
                 0,
-                obj([
-                    ("fullUrl", format!("urn:uuid:{hid}").into()),
-                    ("resource", header),
-                ]),
+                obj([("fullUrl", urn(&hid).into()), ("resource", header)]),
             );
         }
     }
@@ -1985,7 +2061,7 @@ fn absent() -> Value<'static> {
 /// endpoint (`urn:oid:` of an ISO universal id, or a URI) — never invented:
 /// without one, `endpoint` (required) carries the data-absent-reason extension.
 fn endpoint_of(app: Option<&Application>) -> Map<'_> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(4);
     if let Some(name) = app.and_then(|a| a.name.as_deref()) {
         o.insert("name", json!(name));
     }
@@ -1998,17 +2074,17 @@ fn endpoint_of(app: Option<&Application>) -> Map<'_> {
 
 /// The MessageHeader of a message Bundle (HL7 V2-to-FHIR IG MSH → MessageHeader).
 fn message_header<'a>(event: &'a Event, id: &str, focus: Vec<Value<'a>>) -> Value<'a> {
-    let mut o = Map::new();
+    let mut o = Map::with_capacity(16);
     o.insert("resourceType", json!("MessageHeader"));
     o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile("MessageHeader"));
+    o.insert("meta", profile!("MessageHeader"));
     // MSH-9: the trigger event in HL7 table 0003; the message type as sent as display.
     let trigger = event
         .message_type
         .split('^')
         .nth(1)
         .filter(|t| !t.is_empty());
-    let mut coding = Map::new();
+    let mut coding = Map::with_capacity(4);
     if let Some(t) = trigger {
         coding.insert(
             "system",
@@ -2073,8 +2149,8 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
         .find(|i| matches!(i.value, Identifier::EsrPerson { .. }))
         .ok_or(FhirError::Quarantined("worker"))?;
     let seed = format!("esr/{}", key.value.value());
-    let pid = uuid(&seed);
-    let purl = format!("urn:uuid:{pid}");
+    let pid = uuid(&[&seed]);
+    let purl = urn(&pid);
     let prac = Practitioner {
         identifiers: w.identifiers.clone(),
         name: w.names.first().cloned(),
@@ -2089,7 +2165,7 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
             .collect();
         for r in &w.registrations {
             let mut id = identifier_tree(&r.identifier.value);
-            let mut period = Map::new();
+            let mut period = Map::with_capacity(4);
             if let Some(f) = r.from {
                 period.insert("start", json!(f.to_string()));
             }
@@ -2126,11 +2202,11 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
     };
     let mut entries = vec![entry(&purl, pres, method, url)];
     for (i, a) in w.assignments.iter().enumerate() {
-        let mut role = Map::new();
-        let rid = uuid(&format!("{seed}/role/{i}"));
+        let mut role = Map::with_capacity(4);
+        let rid = uuid(&[&seed, "/role/", Dec::new(i).as_str()]);
         role.insert("resourceType", json!("PractitionerRole"));
         role.insert("id", json!(rid.clone()));
-        role.insert("meta", profile("PractitionerRole"));
+        role.insert("meta", profile!("PractitionerRole"));
         if let Some(n) = &a.number {
             put(
                 &mut role,
@@ -2140,7 +2216,7 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
         }
         let active = a.end.is_none() && a.status.as_deref().is_none_or(|s| !s.contains("Term"));
         role.insert("active", json!(active));
-        let mut period = Map::new();
+        let mut period = Map::with_capacity(4);
         if let Some(s) = a.start {
             put(&mut period, "start", json!(s.to_string()));
         }
@@ -2150,8 +2226,8 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
         put(&mut role, "period", Value::Object(period));
         role.insert("practitioner", reference(&purl));
         if let Some(org) = &a.organisation {
-            let oid = uuid(&format!("{seed}/role/{i}/org"));
-            let ourl = format!("urn:uuid:{oid}");
+            let oid = uuid(&[&seed, "/role/", Dec::new(i).as_str(), "/org"]);
+            let ourl = urn(&oid);
             entries.push(entry(
                 &ourl,
                 organisation(org, &oid),
@@ -2172,13 +2248,13 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
         }
         put(&mut role, "code", Value::Array(codes));
         if let Some(l) = &a.location {
-            let lid = uuid(&format!("{seed}/role/{i}/loc"));
-            let lurl = format!("urn:uuid:{lid}");
+            let lid = uuid(&[&seed, "/role/", Dec::new(i).as_str(), "/loc"]);
+            let lurl = urn(&lid);
             entries.push(entry(&lurl, location(l, &lid), "POST", "Location"));
             role.insert("location", json!([reference(&lurl)]));
         }
         entries.push(entry(
-            &format!("urn:uuid:{rid}"),
+            &urn(&rid),
             Value::Object(role),
             "POST",
             "PractitionerRole",
@@ -2195,6 +2271,22 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    #[test]
+    fn uuids_are_the_fnv_hash_of_the_seed() {
+        // Pinned: ids must not change between releases for the same input.
+        assert_eq!(Dec::new(0).as_str(), "0");
+        assert_eq!(Dec::new(usize::MAX).as_str(), usize::MAX.to_string());
+        assert_eq!(
+            uuid(&["42", "/patient/", Dec::new(9_434_765_919).as_str()]),
+            "42fcf7c3-af20-4bb5-81a5-b29843e704be"
+        );
+        assert_eq!(urn("x"), "urn:uuid:x");
+        assert_eq!(
+            ukcore_sd!("UKCore-Patient"),
+            "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
+        );
+    }
 
     #[test]
     fn iso_text_matches_chrono_formats() {

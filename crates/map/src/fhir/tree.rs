@@ -32,12 +32,34 @@ pub(crate) enum Value<'a> {
 pub(crate) struct Map<'a>(Vec<(&'static str, Value<'a>)>);
 
 impl<'a> Map<'a> {
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
         Map(Vec::new())
     }
 
+    /// An empty object with room for `n` members (objects grow by
+    /// reallocating: the builders size theirs).
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Map(Vec::with_capacity(n))
+    }
+
+    /// An object from members whose keys are known to be unique (a `json!`
+    /// literal's): one allocation of the exact size.
+    pub(crate) fn from_unique(members: Vec<(&'static str, Value<'a>)>) -> Self {
+        debug_assert!(
+            members
+                .iter()
+                .enumerate()
+                .all(|(i, (k, _))| members.iter().skip(i + 1).all(|(j, _)| j != k)),
+            "duplicate key in a json! literal"
+        );
+        debug_assert!(members.iter().all(|(k, _)| plain_key(k)));
+        Map(members)
+    }
+
     /// Sets `key`, replacing a value already there (in place).
     pub(crate) fn insert(&mut self, key: &'static str, value: Value<'a>) -> Option<Value<'a>> {
+        debug_assert!(plain_key(key), "{key}");
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => Some(std::mem::replace(v, value)),
             None => {
@@ -63,6 +85,12 @@ impl<'a> Map<'a> {
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// Keys are element names (`resourceType`, `_birthDate`): written without
+/// escaping.
+fn plain_key(k: &str) -> bool {
+    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 impl<'a> Value<'a> {
@@ -169,8 +197,10 @@ impl<'a> Value<'a> {
                     if i > 0 {
                         out.push(b',');
                     }
-                    write_str(out, k);
-                    out.push(b':');
+                    // Keys are the builders' literals: plain ASCII names.
+                    out.push(b'"');
+                    out.extend_from_slice(k.as_bytes());
+                    out.extend_from_slice(b"\":");
                     v.write(out);
                 }
                 out.push(b'}');
@@ -219,37 +249,69 @@ fn is_json_number(b: &[u8]) -> bool {
     i == b.len()
 }
 
-/// A JSON string literal (RFC 8259 escapes: `"`, `\`, and controls).
+/// A JSON string literal (RFC 8259 escapes: `"`, `\\`, and controls); runs
+/// of plain text are copied whole. Text is tested eight bytes at a time
+/// ([`needs_escape`]); only a word that may hold such a byte is looked at
+/// byte by byte.
 fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
-            out.push(hex(b >> 4));
-            out.push(hex(b & 0xf));
-        } else {
-            out.extend_from_slice(esc);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        if needs_escape(w) {
+            for (j, &b) in word.iter().enumerate() {
+                escape(out, bytes, &mut start, at + j, b);
+            }
         }
-        start = i + 1;
+        at += 8;
+    }
+    for (j, &b) in words.remainder().iter().enumerate() {
+        escape(out, bytes, &mut start, at + j, b);
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
     out.push(b'"');
+}
+
+/// True when one of the eight bytes of `w` is a control (< 0x20), `"` or
+/// `\\` (the classic "has a zero byte" / "has a byte less than n" word
+/// tests; exact for "any", which is all that is asked).
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    let q = w ^ (ONES * u64::from(b'"'));
+    let quote = q.wrapping_sub(ONES) & !q;
+    let bs = w ^ (ONES * u64::from(b'\\'));
+    let backslash = bs.wrapping_sub(ONES) & !bs;
+    (control | quote | backslash) & HIGH != 0
+}
+
+/// If `b` (at `at` in `bytes`) needs escaping: copies the plain run before
+/// it, writes its escape and moves `start` past it.
+fn escape(out: &mut Vec<u8>, bytes: &[u8], start: &mut usize, at: usize, b: u8) {
+    let esc: &[u8] = match b {
+        b'"' => b"\\\"",
+        b'\\' => b"\\\\",
+        b'\n' => b"\\n",
+        b'\r' => b"\\r",
+        b'\t' => b"\\t",
+        0x08 => b"\\b",
+        0x0c => b"\\f",
+        0..=0x1f => b"",
+        _ => return,
+    };
+    out.extend_from_slice(bytes.get(*start..at).unwrap_or_default());
+    if esc.is_empty() {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+        out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hex(b >> 4), hex(b & 0xf)]);
+    } else {
+        out.extend_from_slice(esc);
+    }
+    *start = at + 1;
 }
 
 impl<'a> From<&'a str> for Value<'a> {
@@ -332,12 +394,12 @@ macro_rules! json {
     ([ $($tt:tt)+ ]) => {
         $crate::fhir::tree::Value::Array(json!(@array [] $($tt)+))
     };
-    ({}) => { $crate::fhir::tree::Value::Object($crate::fhir::tree::Map::new()) };
-    ({ $($tt:tt)+ }) => {{
-        let mut map = $crate::fhir::tree::Map::new();
-        json!(@object map $($tt)+);
-        $crate::fhir::tree::Value::Object(map)
-    }};
+    ({}) => { $crate::fhir::tree::Value::Object($crate::fhir::tree::Map::with_capacity(0)) };
+    ({ $($tt:tt)+ }) => {
+        $crate::fhir::tree::Value::Object($crate::fhir::tree::Map::from_unique(
+            json!(@object [] $($tt)+),
+        ))
+    };
     ($e:expr) => { $crate::fhir::tree::Value::from($e) };
 
     // Array elements, accumulated.
@@ -355,23 +417,19 @@ macro_rules! json {
         json!(@array [$($done,)* json!($e),] $($($rest)*)?)
     };
 
-    // Object members, inserted one by one.
-    (@object $m:ident) => {};
-    (@object $m:ident $k:literal : null $(, $($rest:tt)*)?) => {
-        $m.insert($k, json!(null));
-        json!(@object $m $($($rest)*)?);
+    // Object members, accumulated as (key, value) pairs.
+    (@object [$($done:expr,)*]) => { vec![$($done,)*] };
+    (@object [$($done:expr,)*] $k:literal : null $(, $($rest:tt)*)?) => {
+        json!(@object [$($done,)* ($k, json!(null)),] $($($rest)*)?)
     };
-    (@object $m:ident $k:literal : [$($inner:tt)*] $(, $($rest:tt)*)?) => {
-        $m.insert($k, json!([$($inner)*]));
-        json!(@object $m $($($rest)*)?);
+    (@object [$($done:expr,)*] $k:literal : [$($inner:tt)*] $(, $($rest:tt)*)?) => {
+        json!(@object [$($done,)* ($k, json!([$($inner)*])),] $($($rest)*)?)
     };
-    (@object $m:ident $k:literal : {$($inner:tt)*} $(, $($rest:tt)*)?) => {
-        $m.insert($k, json!({$($inner)*}));
-        json!(@object $m $($($rest)*)?);
+    (@object [$($done:expr,)*] $k:literal : {$($inner:tt)*} $(, $($rest:tt)*)?) => {
+        json!(@object [$($done,)* ($k, json!({$($inner)*})),] $($($rest)*)?)
     };
-    (@object $m:ident $k:literal : $v:expr $(, $($rest:tt)*)?) => {
-        $m.insert($k, json!($v));
-        json!(@object $m $($($rest)*)?);
+    (@object [$($done:expr,)*] $k:literal : $v:expr $(, $($rest:tt)*)?) => {
+        json!(@object [$($done,)* ($k, json!($v)),] $($($rest)*)?)
     };
 }
 pub(crate) use json;
@@ -401,6 +459,46 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v.clone().into_serde());
         assert_eq!(back["name"][0]["family"], name.as_str());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_string_writes_as_json_that_reads_back(s in ".*", k in "[a-z]{1,8}") {
+            let v = json!({"k": &s, "a": [&k, null]});
+            let mut out = Vec::new();
+            v.write(&mut out);
+            let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            proptest::prop_assert_eq!(back["k"].as_str(), Some(s.as_str()));
+            proptest::prop_assert_eq!(back["a"][0].as_str(), Some(k.as_str()));
+            proptest::prop_assert_eq!(&back, &v.into_serde());
+        }
+    }
+
+    #[test]
+    fn every_ascii_char_at_every_chunk_position_round_trips() {
+        let all: String = (0u8..=127).map(char::from).collect();
+        for shift in 0..17 {
+            let s = format!("{}{all}é{all}", "x".repeat(shift));
+            let mut out = Vec::new();
+            write_str(&mut out, &s);
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn the_word_test_finds_exactly_the_bytes_to_escape() {
+        // Every byte value at every position, among plain and high bytes.
+        for fill in [b'a', 0xc3, 0x7f, b' '] {
+            for pos in 0..8 {
+                for b in 0u8..=255 {
+                    let mut word = [fill; 8];
+                    word[pos] = b;
+                    let expect = word.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+                    assert_eq!(needs_escape(u64::from_le_bytes(word)), expect, "{word:?}");
+                }
+            }
+        }
     }
 
     #[test]
