@@ -65,6 +65,18 @@ macro_rules! ukcore_sd {
     };
 }
 
+/// A resource's first members: `resourceType`, `id` and `meta` naming the
+/// UK Core profile of the same name (room for the rest).
+macro_rules! resource {
+    ($type:literal, $id:expr) => {{
+        let mut o = Map::with_capacity(16);
+        o.insert("resourceType", json!($type));
+        o.insert("id", json!(str::to_owned($id)));
+        o.insert("meta", profile!($type));
+        o
+    }};
+}
+
 /// A `meta` naming the UK Core profile.
 macro_rules! profile {
     ($name:literal) => {
@@ -613,10 +625,7 @@ fn patient_key(p: &Patient) -> Option<&Identifier> {
 }
 
 fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("Patient"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("Patient"));
+    let mut o = resource!("Patient", &id);
     let mut ext = Vec::new();
     if let Some(e) = &p.ethnic_category {
         // An NHS Data Dictionary code in UK Core's England code system; any
@@ -989,10 +998,7 @@ fn contact(c: &Contact) -> Value<'_> {
 }
 
 fn practitioner<'a>(p: &'a Practitioner, id: &str) -> Value<'a> {
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("Practitioner"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("Practitioner"));
+    let mut o = resource!("Practitioner", &id);
     put(
         &mut o,
         "identifier",
@@ -1010,10 +1016,7 @@ fn practitioner<'a>(p: &'a Practitioner, id: &str) -> Value<'a> {
 }
 
 fn location<'a>(l: &'a Location, id: &str) -> Value<'a> {
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("Location"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("Location"));
+    let mut o = resource!("Location", &id);
     put(
         &mut o,
         "identifier",
@@ -1049,10 +1052,7 @@ fn location<'a>(l: &'a Location, id: &str) -> Value<'a> {
 }
 
 fn organisation<'a>(org: &'a Organisation, id: &str) -> Value<'a> {
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("Organization"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("Organization"));
+    let mut o = resource!("Organization", &id);
     put(
         &mut o,
         "identifier",
@@ -1093,11 +1093,8 @@ fn performer<'a>(p: &'a Performer, seed: &str, entries: &mut Vec<Value<'a>>) -> 
     if p.role.is_none() && p.practitioner.is_none() {
         return org_url;
     }
-    let mut o = Map::with_capacity(4);
     let rid = uuid(&[seed, "/role"]);
-    o.insert("resourceType", json!("PractitionerRole"));
-    o.insert("id", json!(rid.clone()));
-    o.insert("meta", profile!("PractitionerRole"));
+    let mut o = resource!("PractitionerRole", &rid);
     if let Some(prac) = &p.practitioner {
         let pid = uuid(&[seed, "/practitioner"]);
         let url = urn(&pid);
@@ -1277,10 +1274,7 @@ fn observation<'a>(
     seed: &str,
     entries: &mut Vec<Value<'a>>,
 ) -> Value<'a> {
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("Observation"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("Observation"));
+    let mut o = resource!("Observation", &id);
     o.insert(
         "status",
         json!(obs_status(ob.status.as_ref().map(|s| s.value))),
@@ -1362,10 +1356,7 @@ fn observation<'a>(
         // OBX-18: one Device with the equipment's identifiers (IG).
         let did = uuid(&[seed, "/device"]);
         let url = urn(&did);
-        let mut d = Map::with_capacity(4);
-        d.insert("resourceType", json!("Device"));
-        d.insert("id", json!(did));
-        d.insert("meta", profile!("Device"));
+        let mut d = resource!("Device", &did);
         put(
             &mut d,
             "identifier",
@@ -1383,10 +1374,7 @@ fn observation<'a>(
 }
 
 fn allergy<'a>(a: &'a Allergy, id: &str, subject: &str) -> Value<'a> {
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("AllergyIntolerance"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("AllergyIntolerance"));
+    let mut o = resource!("AllergyIntolerance", &id);
     o.insert(
         "clinicalStatus",
         json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]}),
@@ -1438,10 +1426,7 @@ fn condition<'a>(
     encounter: Option<&str>,
     entries: &mut Vec<Value<'a>>,
 ) -> Value<'a> {
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("Condition"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("Condition"));
+    let mut o = resource!("Condition", &id);
     put(
         &mut o,
         "identifier",
@@ -1580,10 +1565,7 @@ fn encounter<'a>(
     entries: &mut Vec<Value<'a>>,
     seed: &str,
 ) -> Value<'a> {
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("Encounter"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("Encounter"));
+    let mut o = resource!("Encounter", &id);
     put(
         &mut o,
         "identifier",
@@ -1709,10 +1691,7 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Value<'
         let Some(value) = value else { continue };
         let lid = uuid(&[seed, "/", tag]);
         let url = urn(&lid);
-        let mut o = Map::with_capacity(16);
-        o.insert("resourceType", json!("Location"));
-        o.insert("id", json!(lid));
-        o.insert("meta", profile!("Location"));
+        let mut o = resource!("Location", &lid);
         let ids_here = if l.facility.is_some() {
             *tag == "facility"
         } else {
@@ -1756,10 +1735,7 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Value<'
 }
 
 fn report<'a>(r: &'a ResultReport, id: &str, subject: &str, observations: &[String]) -> Value<'a> {
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("DiagnosticReport"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("DiagnosticReport"));
+    let mut o = resource!("DiagnosticReport", &id);
     put(
         &mut o,
         "identifier",
@@ -1820,10 +1796,7 @@ fn service_request<'a>(
     }
     let id = uuid(&[seed]);
     let url = urn(&id);
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("ServiceRequest"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("ServiceRequest"));
+    let mut o = resource!("ServiceRequest", &id);
     put(
         &mut o,
         "identifier",
@@ -2074,10 +2047,7 @@ fn endpoint_of(app: Option<&Application>) -> Map<'_> {
 
 /// The MessageHeader of a message Bundle (HL7 V2-to-FHIR IG MSH → MessageHeader).
 fn message_header<'a>(event: &'a Event, id: &str, focus: Vec<Value<'a>>) -> Value<'a> {
-    let mut o = Map::with_capacity(16);
-    o.insert("resourceType", json!("MessageHeader"));
-    o.insert("id", json!(id.to_owned()));
-    o.insert("meta", profile!("MessageHeader"));
+    let mut o = resource!("MessageHeader", &id);
     // MSH-9: the trigger event in HL7 table 0003; the message type as sent as display.
     let trigger = event
         .message_type
@@ -2202,11 +2172,8 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
     };
     let mut entries = vec![entry(&purl, pres, method, url)];
     for (i, a) in w.assignments.iter().enumerate() {
-        let mut role = Map::with_capacity(4);
         let rid = uuid(&[&seed, "/role/", Dec::new(i).as_str()]);
-        role.insert("resourceType", json!("PractitionerRole"));
-        role.insert("id", json!(rid.clone()));
-        role.insert("meta", profile!("PractitionerRole"));
+        let mut role = resource!("PractitionerRole", &rid);
         if let Some(n) = &a.number {
             put(
                 &mut role,
