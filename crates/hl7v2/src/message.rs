@@ -298,26 +298,42 @@ impl<'a> Message<'a> {
                     f(fp, field);
                     continue;
                 }
-                for (r, rep) in field.parts().enumerate() {
-                    if rep.raw.is_empty() {
+                // One pass over the field's bytes: a separator closes the
+                // leaf before it and moves the repetition, component or
+                // subcomponent counter (three nested splits would read every
+                // byte three times).
+                let d = field.delims;
+                let (mut r, mut c, mut sub) = (1u32, 1u32, 1u32);
+                let mut start = 0usize;
+                let mut emit = |from: usize, to: usize, r: u32, c: u32, sub: u32| {
+                    if let Some(raw) = field.raw.get(from..to).filter(|b| !b.is_empty()) {
+                        f(
+                            fp.repetition(r).component(c).subcomponent(sub),
+                            Value {
+                                raw,
+                                offset: field.offset + from as u32,
+                                level: Level::Subcomponent,
+                                delims: d,
+                                charset: field.charset,
+                            },
+                        );
+                    }
+                };
+                for (i, &b) in field.raw.iter().enumerate() {
+                    let next = if b == d.repetition {
+                        (r + 1, 1, 1)
+                    } else if b == d.component {
+                        (r, c + 1, 1)
+                    } else if Some(b) == d.subcomponent {
+                        (r, c, sub + 1)
+                    } else {
                         continue;
-                    }
-                    for (c, comp) in rep.parts().enumerate() {
-                        if comp.raw.is_empty() {
-                            continue;
-                        }
-                        for (s, sub) in comp.parts().enumerate() {
-                            if !sub.raw.is_empty() {
-                                f(
-                                    fp.repetition(r as u32 + 1)
-                                        .component(c as u32 + 1)
-                                        .subcomponent(s as u32 + 1),
-                                    sub,
-                                );
-                            }
-                        }
-                    }
+                    };
+                    emit(start, i, r, c, sub);
+                    (r, c, sub) = next;
+                    start = i + 1;
                 }
+                emit(start, field.raw.len(), r, c, sub);
             }
         }
     }

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use carecodec_hl7v2::{Delimiters, Message, MessageBuf};
+use carecodec_hl7v2::{Delimiters, Level, Message, MessageBuf};
 use proptest::prelude::*;
 
 /// Five or six distinct delimiter characters drawn from HL7-legal punctuation.
@@ -49,6 +49,62 @@ fn leaves() -> impl Strategy<Value = Vec<(Leaf, String)>> {
 }
 
 const IDS: [&str; 3] = ["PID", "OBX", "ZZ1"];
+
+/// A leaf as the walk reports it: segment ordinal's id, field, repetition,
+/// component, subcomponent, and span.
+type Walked = (
+    String,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    Option<u32>,
+    std::ops::Range<usize>,
+);
+
+fn walked(msg: &Message<'_>) -> Vec<Walked> {
+    let mut out = Vec::new();
+    msg.for_each_leaf(|p, v| {
+        out.push((
+            p.segment().to_owned(),
+            p.field,
+            p.repetition,
+            p.component,
+            p.subcomponent,
+            v.span(),
+        ));
+    });
+    out
+}
+
+/// The same walk done the slow, obvious way: split field → repetitions →
+/// components → subcomponents with `Value::parts`, keeping the non-empty
+/// leaves.
+fn nested_walk(msg: &Message<'_>) -> Vec<Walked> {
+    let mut out = Vec::new();
+    for seg in msg.segments() {
+        let id = seg.id().to_owned();
+        for (n, field) in seg.fields() {
+            if field.is_empty() {
+                continue;
+            }
+            if field.level() == Level::Literal {
+                out.push((id.clone(), Some(n), None, None, None, field.span()));
+                continue;
+            }
+            for (r, rep) in field.parts().enumerate() {
+                for (c, comp) in rep.parts().enumerate() {
+                    for (s, sub) in comp.parts().enumerate() {
+                        if !sub.is_empty() {
+                            let at = |i: usize| Some(i as u32 + 1);
+                            out.push((id.clone(), Some(n), at(r), at(c), at(s), sub.span()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
@@ -112,6 +168,7 @@ proptest! {
             prop_assert_eq!(MessageBuf::from(&msg).to_bytes(), input.clone());
             // Every leaf's span points at its raw bytes.
             msg.for_each_leaf(|_, v| assert_eq!(&input[v.span()], v.raw()));
+            prop_assert_eq!(walked(&msg), nested_walk(&msg));
         }
     }
 
