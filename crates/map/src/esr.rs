@@ -49,7 +49,7 @@ use carecodec_esr::value::{EndDate, FieldRef, parse_dmy, valid_ni, valid_registr
 use carecodec_model::{
     Action, Address, Assignment, Gender, HumanName, Identifier, IdentityDecision, Invalid,
     Location, MappingReport, Organisation, PartialDate, Position, Registration, Source, Sourced,
-    Telecom, Unmapped, Worker,
+    Sources, Telecom, Unmapped, Worker,
 };
 use chrono::NaiveDate;
 
@@ -552,7 +552,7 @@ fn worker(
     let family = ctx.text(pi, "Last Name");
     let first = ctx.text(pi, "First Name");
     let middle = ctx.text(pi, "Middle Names");
-    let mut sources = Vec::new();
+    let mut sources = Sources::new();
     for s in [&title, &family, &first, &middle].into_iter().flatten() {
         sources.extend(s.sources.iter().cloned());
     }
@@ -787,7 +787,7 @@ fn location(ctx: &mut Ctx, li: usize) -> Location {
     let county = ctx.text(li, "County");
     let postcode = ctx.text(li, "Postcode");
     let country = ctx.text(li, "Country");
-    let mut sources = Vec::new();
+    let mut sources = Sources::new();
     for s in lines
         .iter()
         .chain(town.iter())

@@ -290,6 +290,211 @@ impl std::fmt::Display for Source {
     }
 }
 
+/// The sources of one value: usually exactly one, kept inline so that a
+/// mapped value costs no allocation for its provenance; more than one (a value
+/// combined from several fields) spill to the heap.
+///
+/// It reads as a slice of [`Source`]s, compares and serialises as one (a
+/// JSON array), and grows like a `Vec`.
+///
+/// ```
+/// use carecodec_model::{Source, Sources, V2Path};
+///
+/// let at = |f| Source::v2(V2Path::new(*b"PID", 1).unwrap().field(f), 0..1);
+/// let mut s = Sources::one(at(5));
+/// assert_eq!(s.len(), 1);
+/// s.push(at(7));
+/// s.extend([at(8)]);
+/// assert_eq!(s.len(), 3);
+/// assert_eq!(s[1], at(7));
+/// assert_eq!(s, Sources::from(vec![at(5), at(7), at(8)]));
+/// assert!(Sources::new().is_empty());
+/// ```
+#[derive(Clone, Default)]
+pub struct Sources(SourcesRepr);
+
+#[derive(Clone)]
+enum SourcesRepr {
+    One([Source; 1]),
+    Many(Vec<Source>),
+}
+
+impl Default for SourcesRepr {
+    fn default() -> SourcesRepr {
+        SourcesRepr::Many(Vec::new())
+    }
+}
+
+impl Sources {
+    /// No source (allocates nothing).
+    pub fn new() -> Sources {
+        Sources::default()
+    }
+
+    /// One source, held inline.
+    pub fn one(source: Source) -> Sources {
+        Sources(SourcesRepr::One([source]))
+    }
+
+    /// The sources as a slice.
+    pub fn as_slice(&self) -> &[Source] {
+        match &self.0 {
+            SourcesRepr::One(one) => one,
+            SourcesRepr::Many(many) => many,
+        }
+    }
+
+    /// Adds a source.
+    pub fn push(&mut self, source: Source) {
+        match &mut self.0 {
+            SourcesRepr::Many(many) if many.is_empty() && many.capacity() == 0 => {
+                self.0 = SourcesRepr::One([source]);
+            }
+            SourcesRepr::Many(many) => many.push(source),
+            SourcesRepr::One(_) => {
+                let SourcesRepr::One([first]) = std::mem::take(&mut self.0) else {
+                    return;
+                };
+                // A value combined from several fields usually has a few.
+                let mut many = Vec::with_capacity(4);
+                many.push(first);
+                many.push(source);
+                self.0 = SourcesRepr::Many(many);
+            }
+        }
+    }
+
+    /// The sources as a `Vec` (allocates when there is one).
+    pub fn into_vec(self) -> Vec<Source> {
+        match self.0 {
+            SourcesRepr::One([one]) => vec![one],
+            SourcesRepr::Many(many) => many,
+        }
+    }
+}
+
+impl std::ops::Deref for Sources {
+    type Target = [Source];
+    fn deref(&self) -> &[Source] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for Sources {
+    fn eq(&self, other: &Sources) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Sources {}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl From<Source> for Sources {
+    fn from(source: Source) -> Sources {
+        Sources::one(source)
+    }
+}
+
+impl From<Vec<Source>> for Sources {
+    fn from(sources: Vec<Source>) -> Sources {
+        Sources(SourcesRepr::Many(sources))
+    }
+}
+
+impl Extend<Source> for Sources {
+    fn extend<I: IntoIterator<Item = Source>>(&mut self, iter: I) {
+        for s in iter {
+            self.push(s);
+        }
+    }
+}
+
+impl<'s> Extend<&'s Source> for Sources {
+    fn extend<I: IntoIterator<Item = &'s Source>>(&mut self, iter: I) {
+        self.extend(iter.into_iter().cloned());
+    }
+}
+
+impl FromIterator<Source> for Sources {
+    fn from_iter<I: IntoIterator<Item = Source>>(iter: I) -> Sources {
+        let mut out = Sources::new();
+        out.extend(iter);
+        out
+    }
+}
+
+/// The owning iterator of [`Sources`].
+#[derive(Debug, Clone)]
+pub struct SourcesIntoIter(SourcesIntoIterRepr);
+
+#[derive(Debug, Clone)]
+enum SourcesIntoIterRepr {
+    One(std::array::IntoIter<Source, 1>),
+    Many(std::vec::IntoIter<Source>),
+}
+
+impl Iterator for SourcesIntoIter {
+    type Item = Source;
+    fn next(&mut self) -> Option<Source> {
+        match &mut self.0 {
+            SourcesIntoIterRepr::One(it) => it.next(),
+            SourcesIntoIterRepr::Many(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            SourcesIntoIterRepr::One(it) => it.size_hint(),
+            SourcesIntoIterRepr::Many(it) => it.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for SourcesIntoIter {}
+
+impl IntoIterator for Sources {
+    type Item = Source;
+    type IntoIter = SourcesIntoIter;
+    fn into_iter(self) -> SourcesIntoIter {
+        SourcesIntoIter(match self.0 {
+            SourcesRepr::One(one) => SourcesIntoIterRepr::One(one.into_iter()),
+            SourcesRepr::Many(many) => SourcesIntoIterRepr::Many(many.into_iter()),
+        })
+    }
+}
+
+impl<'s> IntoIterator for &'s Sources {
+    type Item = &'s Source;
+    type IntoIter = std::slice::Iter<'s, Source>;
+    fn into_iter(self) -> std::slice::Iter<'s, Source> {
+        self.as_slice().iter()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl Serialize for Sources {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(serializer)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> Deserialize<'de> for Sources {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Sources, D::Error> {
+        let mut v = Vec::<Source>::deserialize(deserializer)?;
+        Ok(if v.len() == 1 {
+            v.pop().map_or_else(Sources::new, Sources::one)
+        } else {
+            Sources::from(v)
+        })
+    }
+}
+
 /// A value with the sources it was read from.
 ///
 /// ```
@@ -306,20 +511,20 @@ pub struct Sourced<T> {
     /// The value.
     pub value: T,
     /// Where it came from (more than one when combined from several fields).
-    pub sources: Vec<Source>,
+    pub sources: Sources,
 }
 
 impl<T> Sourced<T> {
-    /// A value from one source.
+    /// A value from one source (no allocation for the source list).
     pub fn new(value: T, source: Source) -> Sourced<T> {
         Sourced {
             value,
-            sources: vec![source],
+            sources: Sources::one(source),
         }
     }
 
     /// A value from several sources.
-    pub fn from_many(value: T, sources: Vec<Source>) -> Sourced<T> {
+    pub fn from_many(value: T, sources: Sources) -> Sourced<T> {
         Sourced { value, sources }
     }
 

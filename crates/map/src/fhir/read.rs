@@ -8,7 +8,7 @@ use carecodec_model::{
     IdentityDecision, Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation,
     ObservationValue, Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer,
     Period, Practitioner, Precision, Quantity, Registration, ResultReport, ResultStatus, Source,
-    Sourced, Telecom, Unmapped, VerificationStatus, Worker,
+    Sourced, Sources, Telecom, Unmapped, VerificationStatus, Worker,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
@@ -976,7 +976,7 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                 let code = r
                     .get("code")
                     .map(|c| concept(&mut ctx, &format!("{base}.code"), c))
-                    .unwrap_or_else(|| Sourced::from_many(Concept::default(), Vec::new()));
+                    .unwrap_or_else(|| Sourced::from_many(Concept::default(), Sources::new()));
                 let mut report = ResultReport {
                     identifiers: Vec::new(),
                     code,
@@ -1079,7 +1079,7 @@ fn application(ctx: &mut Ctx<'_>, path: &str, v: &Value) -> Option<Sourced<Appli
     if let Some(absent) = v.get("_endpoint") {
         ctx.take(&format!("{path}._endpoint"), absent);
     }
-    let mut sources: Vec<Source> = Vec::new();
+    let mut sources = Sources::new();
     for s in name.iter().chain(endpoint.iter()) {
         sources.extend(s.sources.iter().cloned());
     }
