@@ -69,7 +69,7 @@ impl Default for V2Options {
 struct Ctx<'m, 'a> {
     msg: &'m Message<'a>,
     opts: &'m V2Options,
-    consumed: Vec<Range<usize>>,
+    consumed: Consumed,
     report: MappingReport,
     msh_offset: Option<FixedOffset>,
     /// The segment read last (fields of one segment are read together).
@@ -129,7 +129,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         if v.is_empty() {
             return None;
         }
-        self.consumed.push(v.span());
+        self.consumed.mark(v.span());
         Some((v, Source::v2(v2_path(&p)?, v.span())))
     }
 
@@ -351,9 +351,7 @@ pub fn map_message(
     let mut ctx = Ctx {
         msg,
         opts,
-        // Room for the leaves of a typical message: growing it leaf by leaf
-        // was 3 % of the mapping.
-        consumed: Vec::with_capacity(128),
+        consumed: Consumed::new(msg.as_bytes().len()),
         report: MappingReport::default(),
         msh_offset: None,
         last: None,
@@ -1851,40 +1849,66 @@ pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
     d
 }
 
-fn finish(ctx: &mut Ctx<'_, '_>) {
-    // Merge the consumed ranges into disjoint ones, in place (an unstable
-    // sort: equal ranges are interchangeable, and it needs no buffer).
-    let mut merged = std::mem::take(&mut ctx.consumed);
-    merged.sort_unstable_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
-    merged.dedup_by(|next, last| {
-        if next.start <= last.end {
-            last.end = last.end.max(next.end);
-            true
-        } else {
-            false
+/// The bytes of the message the mapping read: one bit a byte. A leaf is
+/// mapped when every one of its bytes was read (a value read whole covers the
+/// leaves inside it). Marking and checking cost a word or two per value,
+/// where a list of ranges had to be sorted and merged.
+struct Consumed {
+    bits: Vec<u64>,
+    len: usize,
+}
+
+impl Consumed {
+    fn new(len: usize) -> Consumed {
+        Consumed {
+            bits: vec![0; len.div_ceil(64)],
+            len,
         }
-    });
+    }
+
+    /// The words of `r` with the mask of its bits in each.
+    fn words(r: Range<usize>) -> impl Iterator<Item = (usize, u64)> {
+        let mut i = r.start;
+        std::iter::from_fn(move || {
+            if i >= r.end {
+                return None;
+            }
+            let (word, bit) = (i / 64, i % 64);
+            let n = (64 - bit).min(r.end - i);
+            let mask = if n == 64 {
+                !0
+            } else {
+                ((1u64 << n) - 1) << bit
+            };
+            i += n;
+            Some((word, mask))
+        })
+    }
+
+    fn mark(&mut self, r: Range<usize>) {
+        for (w, mask) in Consumed::words(r.start..r.end.min(self.len)) {
+            if let Some(word) = self.bits.get_mut(w) {
+                *word |= mask;
+            }
+        }
+    }
+
+    fn covers(&self, r: Range<usize>) -> bool {
+        r.end <= self.len
+            && Consumed::words(r)
+                .all(|(w, mask)| self.bits.get(w).is_some_and(|word| word & mask == mask))
+    }
+}
+
+fn finish(ctx: &mut Ctx<'_, '_>) {
     let mut total = 0usize;
     let mut mapped = 0usize;
     let mut unmapped = Vec::new();
-    // Leaves come in byte order, so the first range that could cover a leaf
-    // only moves forward: a cursor instead of a binary search per leaf.
-    let mut at = 0usize;
-    let mut last_start = 0usize;
+    let consumed = &ctx.consumed;
     ctx.msg.for_each_leaf(|path, v| {
         total += 1;
         let span = v.span();
-        if span.start < last_start {
-            // Not in order after all: start again from the front.
-            at = 0;
-        }
-        last_start = span.start;
-        while merged.get(at).is_some_and(|r| r.end <= span.start) {
-            at += 1;
-        }
-        let covered = merged
-            .get(at)
-            .is_some_and(|r| r.start <= span.start && span.end <= r.end);
+        let covered = consumed.covers(span.clone());
         if covered {
             mapped += 1;
         } else {
@@ -1902,4 +1926,55 @@ fn finish(ctx: &mut Ctx<'_, '_>) {
     ctx.report.source_leaves = total;
     ctx.report.mapped = mapped;
     ctx.report.unmapped = unmapped;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What `Consumed` must answer: a span is covered when the union of the
+    /// marked ranges contains it.
+    fn covered_by_union(marked: &[Range<usize>], span: &Range<usize>) -> bool {
+        span.clone().all(|i| marked.iter().any(|r| r.contains(&i)))
+    }
+
+    proptest! {
+        #[test]
+        fn consumed_matches_the_union_of_ranges(
+            len in 1usize..300,
+            marks in prop::collection::vec((0usize..300, 1usize..90), 0..12),
+            probes in prop::collection::vec((0usize..300, 1usize..90), 1..12),
+        ) {
+            let clip = |(s, n): (usize, usize)| {
+                let s = s % len;
+                s..(s + n).min(len)
+            };
+            let marked: Vec<Range<usize>> = marks.into_iter().map(clip).collect();
+            let mut c = Consumed::new(len);
+            for r in &marked {
+                c.mark(r.clone());
+            }
+            for span in probes.into_iter().map(clip) {
+                prop_assert_eq!(c.covers(span.clone()), covered_by_union(&marked, &span), "{:?}", span);
+            }
+        }
+    }
+
+    #[test]
+    fn consumed_word_edges() {
+        let mut c = Consumed::new(200);
+        c.mark(60..64);
+        c.mark(64..130);
+        assert!(c.covers(60..130));
+        assert!(c.covers(64..128));
+        assert!(!c.covers(59..61));
+        assert!(!c.covers(129..131));
+        // Beyond the end is never covered, and marking there is ignored.
+        c.mark(190..260);
+        assert!(c.covers(190..200));
+        assert!(!c.covers(199..201));
+    }
 }
