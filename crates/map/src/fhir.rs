@@ -52,7 +52,7 @@ use carecodec_model::{
 mod read;
 mod tree;
 pub use read::{parse_date, parse_date_time, read_bundle, read_workers};
-use tree::{Map, Value, json};
+use tree::{Map, Value, json, raw};
 
 const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -80,7 +80,11 @@ macro_rules! resource {
 /// A `meta` naming the UK Core profile.
 macro_rules! profile {
     ($name:literal) => {
-        json!({"profile": [concat!("https://fhir.hl7.org.uk/StructureDefinition/UKCore-", $name)]})
+        tree::Value::Raw(concat!(
+            r#"{"profile":["https://fhir.hl7.org.uk/StructureDefinition/UKCore-"#,
+            $name,
+            r#""]}"#
+        ))
     };
 }
 
@@ -272,8 +276,11 @@ fn put<'a>(o: &mut Map<'a>, k: &'static str, v: Value<'a>) {
     }
 }
 
-fn type_cc(code: &'static str, display: &'static str) -> Value<'static> {
-    json!({"coding": [{"system": V2_0203, "code": code, "display": display}]})
+/// A v2-0203 identifier type as a constant `CodeableConcept`.
+macro_rules! type_cc {
+    ($code:literal, $display:literal) => {
+        raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": $code, "display": $display}]})
+    };
 }
 
 fn assigner(authority: &str) -> Value<'_> {
@@ -294,8 +301,31 @@ pub fn identifier(id: &Identifier) -> serde_json::Value {
     identifier_tree(id).into_serde()
 }
 
+/// The identifier system an identifier is written with, if it has an agreed
+/// one (the NHS number, the registers, ODS, SDS, or a URI it came with).
+fn system_of(id: &Identifier) -> Option<&str> {
+    Some(match id {
+        Identifier::Nhs { .. } => NHS_NUMBER,
+        Identifier::Gmc(_) => "https://fhir.hl7.org.uk/Id/gmc-number",
+        Identifier::Gmp(_) => "https://fhir.hl7.org.uk/Id/gmp-number",
+        Identifier::Nmc(_) => "https://fhir.hl7.org.uk/Id/nmc-number",
+        Identifier::Hcpc(_) => "https://fhir.hl7.org.uk/Id/hcpc-number",
+        Identifier::Gphc(_) => "https://fhir.hl7.org.uk/Id/gphc-number",
+        Identifier::OdsOrganisation(_) => ODS_ORG,
+        Identifier::OdsSite(_) => ODS_SITE,
+        Identifier::SdsUser(_) => "https://fhir.nhs.uk/Id/sds-user-id",
+        Identifier::SdsRoleProfile(_) => "https://fhir.nhs.uk/Id/sds-role-profile-id",
+        Identifier::Other {
+            system: Some(s), ..
+        } if s.starts_with("http") || s.starts_with("urn:") => s,
+        _ => return None,
+    })
+}
+
 fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
-    let sys = |s: &'a str, v: &'a str| json!({"system": s, "value": v});
+    if let (Some(system), false) = (system_of(id), matches!(id, Identifier::Nhs { .. })) {
+        return json!({"system": system, "value": id.value()});
+    }
     match id {
         Identifier::Nhs {
             number,
@@ -322,7 +352,7 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
         Identifier::Mrn { value, authority } => {
             let mut o = Map::with_capacity(4);
             o.insert("use", json!("usual"));
-            o.insert("type", type_cc("MR", "Medical record number"));
+            o.insert("type", type_cc!("MR", "Medical record number"));
             o.insert("value", json!(value));
             if let Some(a) = authority {
                 o.insert("assigner", assigner(a));
@@ -331,7 +361,7 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
         }
         Identifier::VisitNumber { value, authority } => {
             let mut o = Map::with_capacity(4);
-            o.insert("type", type_cc("VN", "Visit number"));
+            o.insert("type", type_cc!("VN", "Visit number"));
             o.insert("value", json!(value));
             if let Some(a) = authority {
                 o.insert("assigner", assigner(a));
@@ -353,15 +383,6 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
         Identifier::NiNumber { value, .. } => {
             json!({"type": {"text": "National Insurance number"}, "value": value})
         }
-        Identifier::Gmc(v) => sys("https://fhir.hl7.org.uk/Id/gmc-number", v),
-        Identifier::Gmp(v) => sys("https://fhir.hl7.org.uk/Id/gmp-number", v),
-        Identifier::Nmc(v) => sys("https://fhir.hl7.org.uk/Id/nmc-number", v),
-        Identifier::Hcpc(v) => sys("https://fhir.hl7.org.uk/Id/hcpc-number", v),
-        Identifier::Gphc(v) => sys("https://fhir.hl7.org.uk/Id/gphc-number", v),
-        Identifier::OdsOrganisation(v) => sys(ODS_ORG, v),
-        Identifier::OdsSite(v) => sys(ODS_SITE, v),
-        Identifier::SdsUser(v) => sys("https://fhir.nhs.uk/Id/sds-user-id", v),
-        Identifier::SdsRoleProfile(v) => sys("https://fhir.nhs.uk/Id/sds-role-profile-id", v),
         Identifier::Typed {
             kind,
             value,
@@ -379,7 +400,6 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
             Value::Object(o)
         }
         Identifier::Other { system, value } => match system {
-            Some(s) if s.starts_with("http") || s.starts_with("urn:") => sys(s, value),
             Some(s) => json!({"type": {"text": s}, "value": value}),
             None => json!({"value": value}),
         },
@@ -591,10 +611,12 @@ fn reference<'a>(url: &str) -> Value<'a> {
 
 /// The conditional-update URL for a keyed resource.
 fn conditional(resource: &str, id: &Identifier) -> Option<String> {
-    let v = identifier_tree(id);
-    let system = v.get("system")?.as_str()?;
-    let value = v.get("value")?.as_str()?;
-    Some(format!("{resource}?identifier={system}|{value}"))
+    let (system, value) = (system_of(id)?, id.value());
+    let mut url = String::with_capacity(resource.len() + 13 + system.len() + value.len());
+    for part in [resource, "?identifier=", system, "|", value] {
+        url.push_str(part);
+    }
+    Some(url)
 }
 
 /// The key identifier of a patient, in the v2 identity order.
@@ -669,7 +691,10 @@ fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
         put(&mut o, "gender", json!(gender(g.value)));
     }
     if let Some(b) = &p.birth_date {
-        put(&mut o, "birthDate", json!(b.value.to_string()));
+        let mut text = String::with_capacity(10);
+        // Writing to a `String` cannot fail.
+        let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{}", b.value));
+        put(&mut o, "birthDate", json!(text));
         if let Some(t) = &p.birth_time {
             put(
                 &mut o,
@@ -1042,7 +1067,7 @@ fn location<'a>(l: &'a Location, id: &str) -> Value<'a> {
         put(
             &mut o,
             "physicalType",
-            json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "bd", "display": "Bed"}]}),
+            raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "bd", "display": "Bed"}]}),
         );
     }
     if let Some(a) = &l.address {
@@ -1307,7 +1332,7 @@ fn observation<'a>(
     if ob.value.is_none() {
         o.insert(
             "dataAbsentReason",
-            json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "unknown"}]}),
+            raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "unknown"}]}),
         );
     }
     put(
@@ -1377,7 +1402,7 @@ fn allergy<'a>(a: &'a Allergy, id: &str, subject: &str) -> Value<'a> {
     let mut o = resource!("AllergyIntolerance", &id);
     o.insert(
         "clinicalStatus",
-        json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]}),
+        raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]}),
     );
     let category = match a.category.as_ref().map(|c| c.value.code.as_str()) {
         Some("DA" | "MA") => "medication",
@@ -1672,11 +1697,16 @@ fn encounter<'a>(
 /// Returns the most granular Location's URL, which the Encounter refers to.
 /// A location with none of the parts is one Location, as [`location`] writes it.
 fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Value<'a>>) -> String {
+    macro_rules! physical {
+        ($code:literal, $display:literal) => {
+            raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": $code, "display": $display}]})
+        };
+    }
     let levels = [
-        (&l.facility, "si", "Site", "facility"),
-        (&l.ward, "wa", "Ward", "ward"),
-        (&l.room, "ro", "Room", "room"),
-        (&l.bed, "bd", "Bed", "bed"),
+        (&l.facility, physical!("si", "Site"), "facility"),
+        (&l.ward, physical!("wa", "Ward"), "ward"),
+        (&l.room, physical!("ro", "Room"), "room"),
+        (&l.bed, physical!("bd", "Bed"), "bed"),
     ];
     let present: Vec<_> = levels.iter().filter(|(v, ..)| v.is_some()).collect();
     if present.is_empty() {
@@ -1687,7 +1717,7 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Value<'
     }
     let mut parent: Option<String> = None;
     let last = present.len() - 1;
-    for (n, (value, code, display, tag)) in present.into_iter().enumerate() {
+    for (n, (value, physical_type, tag)) in present.into_iter().enumerate() {
         let Some(value) = value else { continue };
         let lid = uuid(&[seed, "/", tag]);
         let url = urn(&lid);
@@ -1716,10 +1746,7 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Value<'
             }
         }
         o.insert("mode", json!("instance"));
-        o.insert(
-            "physicalType",
-            json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": code, "display": display}]}),
-        );
+        o.insert("physicalType", physical_type.clone());
         if n == last {
             if let Some(a) = &l.address {
                 put(&mut o, "address", address(&a.value));
@@ -2024,7 +2051,7 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
 
 /// A primitive with no value: the data-absent-reason extension (`unknown`).
 fn absent() -> Value<'static> {
-    json!({"extension": [{
+    raw!({"extension": [{
         "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
         "valueCode": "unknown"
     }]})

@@ -1492,29 +1492,25 @@ fn report_status(v: &str) -> ResultStatus {
 /// OBR groups with their OBX and NTE segments, in message order.
 fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
     let msg = ctx.msg;
-    let segs: Vec<(String, u32)> = {
-        let mut counts: Vec<(String, u32)> = Vec::new();
+    // The result segments with their occurrence numbers (nothing is
+    // allocated for a message without any, such as most ADT messages).
+    let segs: Vec<(&str, u32)> = {
+        const IDS: [&str; 3] = ["OBR", "OBX", "NTE"];
+        let mut counts = [0u32; 3];
         msg.segments()
-            .map(|s: Segment<'_, '_>| {
-                let id = s.id().to_owned();
-                let n = match counts.iter_mut().find(|(k, _)| *k == id) {
-                    Some((_, n)) => {
-                        *n += 1;
-                        *n
-                    }
-                    None => {
-                        counts.push((id.clone(), 1));
-                        1
-                    }
-                };
-                (id, n)
+            .filter_map(|s: Segment<'_, '_>| {
+                let id = s.id();
+                let i = IDS.iter().position(|k| *k == id)?;
+                let n = counts.get_mut(i)?;
+                *n += 1;
+                Some((id, *n))
             })
             .collect()
     };
     let mut reports: Vec<ResultReport> = Vec::new();
     let mut last_obs: Option<(usize, usize)> = None;
     for (id, n) in segs {
-        match id.as_str() {
+        match id {
             "OBR" => {
                 let Some(base) = seg("OBR", n) else { continue };
                 ctx.touch(base.field(1));

@@ -22,6 +22,9 @@ pub(crate) enum Value<'a> {
     /// A JSON number, as its literal text (already validated).
     Number(Cow<'a, str>),
     String(Cow<'a, str>),
+    /// Compact JSON text written as it is: a constant fragment made by
+    /// [`raw!`] from literals at compile time (no node, no allocation).
+    Raw(&'static str),
     Array(Vec<Value<'a>>),
     Object(Map<'a>),
 }
@@ -101,7 +104,7 @@ impl<'a> Value<'a> {
             Value::Array(a) => a.is_empty(),
             Value::Object(m) => m.is_empty(),
             Value::String(s) => s.is_empty(),
-            Value::Bool(_) | Value::Number(_) => false,
+            Value::Bool(_) | Value::Number(_) | Value::Raw(_) => false,
         }
     }
 
@@ -147,6 +150,7 @@ impl<'a> Value<'a> {
             Value::Bool(b) => V::Bool(b),
             Value::Number(n) => serde_json::from_str(&n).unwrap_or(V::Null),
             Value::String(s) => V::String(s.into_owned()),
+            Value::Raw(text) => serde_json::from_str(text).unwrap_or(V::Null),
             Value::Array(a) => V::Array(a.into_iter().map(Value::into_serde).collect()),
             Value::Object(m) => V::Object(
                 m.0.into_iter()
@@ -164,6 +168,7 @@ impl<'a> Value<'a> {
             Value::Bool(b) => Value::Bool(b),
             Value::Number(n) => Value::Number(own(n)),
             Value::String(s) => Value::String(own(s)),
+            Value::Raw(text) => Value::Raw(text),
             Value::Array(a) => Value::Array(a.into_iter().map(Value::into_static).collect()),
             Value::Object(m) => Value::Object(Map(m
                 .0
@@ -173,35 +178,43 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// Appends the value as compact JSON.
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+    /// Appends the value as compact JSON, consuming it: each node is freed
+    /// right after it is written, while it is still in cache, instead of in
+    /// a second walk over the whole tree when it is dropped.
+    pub(crate) fn write(self, out: &mut Vec<u8>) {
         match self {
             Value::Null => out.extend_from_slice(b"null"),
             Value::Bool(true) => out.extend_from_slice(b"true"),
             Value::Bool(false) => out.extend_from_slice(b"false"),
             Value::Number(n) => out.extend_from_slice(n.as_bytes()),
-            Value::String(s) => write_str(out, s),
+            Value::String(s) => write_str(out, &s),
+            Value::Raw(text) => out.extend_from_slice(text.as_bytes()),
             Value::Array(a) => {
                 out.push(b'[');
-                for (i, v) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
+                let mut items = a.into_iter();
+                if let Some(v) = items.next() {
                     v.write(out);
+                    for v in items {
+                        out.push(b',');
+                        v.write(out);
+                    }
                 }
                 out.push(b']');
             }
             Value::Object(m) => {
-                out.push(b'{');
-                for (i, (k, v)) in m.0.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
+                let mut sep = b'{';
+                for (k, v) in m.0 {
                     // Keys are the builders' literals: plain ASCII names.
+                    out.reserve(k.len() + 4);
+                    out.push(sep);
                     out.push(b'"');
                     out.extend_from_slice(k.as_bytes());
                     out.extend_from_slice(b"\":");
                     v.write(out);
+                    sep = b',';
+                }
+                if sep == b'{' {
+                    out.push(b'{');
                 }
                 out.push(b'}');
             }
@@ -209,11 +222,11 @@ impl<'a> Value<'a> {
     }
 }
 
-/// Compact JSON, as [`Value::write`] appends it.
+/// Compact JSON, as [`Value::write`] appends it (of a copy).
 impl std::fmt::Display for Value<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut out = Vec::new();
-        self.write(&mut out);
+        self.clone().write(&mut out);
         f.write_str(&String::from_utf8_lossy(&out))
     }
 }
@@ -434,6 +447,26 @@ macro_rules! json {
 }
 pub(crate) use json;
 
+/// A [`Value::Raw`] from a JSON literal of string literals, arrays and
+/// objects, made compact at compile time: `raw!({"coding": [{"code": "bd"}]})`.
+/// The strings are written as given, so they must not need escaping (URLs,
+/// codes and displays; the tests parse every fragment back).
+macro_rules! raw {
+    (@text [ $($v:tt),* ]) => { concat!("[", raw!(@seq $($v),*), "]") };
+    (@text { $($k:literal : $v:tt),* }) => { concat!("{", raw!(@members $($k : $v),*), "}") };
+    (@text $s:literal) => { concat!("\"", $s, "\"") };
+    (@seq) => { "" };
+    (@seq $v:tt) => { raw!(@text $v) };
+    (@seq $v:tt, $($rest:tt),+) => { concat!(raw!(@text $v), ",", raw!(@seq $($rest),+)) };
+    (@members) => { "" };
+    (@members $k:literal : $v:tt) => { concat!("\"", $k, "\":", raw!(@text $v)) };
+    (@members $k:literal : $v:tt, $($rk:literal : $rv:tt),+) => {
+        concat!("\"", $k, "\":", raw!(@text $v), ",", raw!(@members $($rk : $rv),+))
+    };
+    ($($tt:tt)+) => { $crate::fhir::tree::Value::Raw(raw!(@text $($tt)+)) };
+}
+pub(crate) use raw;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,7 +483,7 @@ mod tests {
             "value": Value::number("7.50".into()),
         });
         let mut out = Vec::new();
-        v.write(&mut out);
+        v.clone().write(&mut out);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with(
             r#"{"resourceType":"Patient","name":[{"family":"O'Brien \"Jr\"\n\u0001é""#
@@ -466,7 +499,7 @@ mod tests {
         fn any_string_writes_as_json_that_reads_back(s in ".*", k in "[a-z]{1,8}") {
             let v = json!({"k": &s, "a": [&k, null]});
             let mut out = Vec::new();
-            v.write(&mut out);
+            v.clone().write(&mut out);
             let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
             proptest::prop_assert_eq!(back["k"].as_str(), Some(s.as_str()));
             proptest::prop_assert_eq!(back["a"][0].as_str(), Some(k.as_str()));
@@ -499,6 +532,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn raw_fragments_are_compact_json_written_as_they_are() {
+        let v = raw!({"coding": [{"system": "http://x/y", "code": "bd"}], "a": [], "b": {}, "c": ["1", "2"]});
+        let Value::Raw(text) = v else {
+            panic!("not raw")
+        };
+        assert_eq!(
+            text,
+            r#"{"coding":[{"system":"http://x/y","code":"bd"}],"a":[],"b":{},"c":["1","2"]}"#
+        );
+        let tree = json!({"k": v.clone(), "n": null});
+        let mut out = Vec::new();
+        tree.clone().write(&mut out);
+        assert_eq!(out, format!(r#"{{"k":{text},"n":null}}"#).into_bytes());
+        let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, tree.into_serde());
+        assert!(!v.is_empty());
     }
 
     #[test]
