@@ -1907,7 +1907,8 @@ pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<serde_json::
 }
 
 /// [`event_bundle_with`] appended to `out` as compact JSON (no
-/// `serde_json::Value` in between: the fast path for writing many).
+/// `serde_json::Value` in between: the fast path for writing many). A
+/// transaction is written entry by entry; on an error nothing is appended.
 ///
 /// ```
 /// use carecodec_hl7v2::Message;
@@ -1928,12 +1929,63 @@ pub fn write_event_bundle(
     kind: BundleType,
     out: &mut Vec<u8>,
 ) -> Result<(), FhirError> {
-    event_tree(event, kind).map(|b| b.write(out))
+    if kind != BundleType::Transaction {
+        // A message Bundle's header names the entries it focuses on: built whole.
+        return event_tree(event, kind).map(|b| b.write(out));
+    }
+    // A transaction is written entry by entry, each entry's tree freed before
+    // the next is built (so the allocator hands the same blocks back), after
+    // the Bundle's opening members.
+    let at = out.len();
+    Value::Object(bundle_head(event, kind)).write(out);
+    out.pop(); // the head's closing brace
+    out.extend_from_slice(b",\"entry\":[");
+    let mut first = true;
+    let written = event_entries(event, |e| {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        e.write(out);
+    });
+    match written {
+        Ok(()) => {
+            out.extend_from_slice(b"]}");
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(at);
+            Err(e)
+        }
+    }
 }
 
-fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
+/// The Bundle's members before `entry`: its type, the message id of a
+/// message Bundle, and the event's time.
+fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
+    let mut b = Map::with_capacity(5);
+    b.insert("resourceType", json!("Bundle"));
+    match kind {
+        BundleType::Transaction => {
+            b.insert("type", json!("transaction"));
+        }
+        BundleType::Message => {
+            b.insert("type", json!("message"));
+            if let Some(id) = &event.message_id {
+                b.insert("identifier", json!({"value": id}));
+            }
+        }
+    }
+    if let Some(s) = &event.sent {
+        b.insert("timestamp", json!(instant(&s.value)));
+    }
+    b
+}
+
+/// The Bundle's entries, in order, each handed to `emit` as it is made
+/// (a transaction entry, with its `request`).
+fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Value<'a>)) -> Result<(), FhirError> {
     let seed = event.message_id.clone().unwrap_or_default();
-    let mut entries = Vec::new();
     let mut subject = String::new();
     if let Some(p) = &event.patient {
         let key = patient_key(p).ok_or(FhirError::Quarantined("patient"))?;
@@ -1941,7 +1993,7 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
         subject = urn(&pid);
         let url = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
         let method = if url.contains('?') { "PUT" } else { "POST" };
-        entries.push(entry(&subject, patient(p, &pid), method, url));
+        emit(entry(&subject, patient(p, &pid), method, url));
     }
     let mut encounter_url = None;
     if let Some(e) = &event.encounter {
@@ -1949,13 +2001,13 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
         let url = urn(&eid);
         let mut extra = Vec::new();
         let res = encounter(e, &eid, &subject, &mut extra, &seed);
-        entries.push(entry(&url, res, "POST", "Encounter"));
-        entries.extend(extra);
+        emit(entry(&url, res, "POST", "Encounter"));
+        extra.into_iter().for_each(&mut emit);
         encounter_url = Some(url);
     }
     for (i, a) in event.allergies.iter().enumerate() {
         let aid = uuid(&[&seed, "/allergy/", Dec::new(i).as_str()]);
-        entries.push(entry(
+        emit(entry(
             &urn(&aid),
             allergy(a, &aid, &subject),
             "POST",
@@ -1966,9 +2018,11 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
         let cid = uuid(&[&seed, "/condition/", Dec::new(i).as_str()]);
         let mut extra = Vec::new();
         let res = condition(c, &cid, &subject, encounter_url.as_deref(), &mut extra);
-        entries.push(entry(&urn(&cid), res, "POST", "Condition"));
-        entries.extend(extra);
+        emit(entry(&urn(&cid), res, "POST", "Condition"));
+        extra.into_iter().for_each(&mut emit);
     }
+    // The entries service_request makes (the order and its requester).
+    let mut on_side = Vec::new();
     for (ri, r) in event.reports.iter().enumerate() {
         // The order first: the report and each observation are `basedOn` it (IG).
         let order = service_request(
@@ -1976,8 +2030,9 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
             &format!("{seed}/report/{ri}/order"),
             &subject,
             encounter_url.as_deref(),
-            &mut entries,
+            &mut on_side,
         );
+        on_side.drain(..).for_each(&mut emit);
         let mut obs_urls = Vec::new();
         for (oi, ob) in r.observations.iter().enumerate() {
             let oseed = format!("{seed}/report/{ri}/obs/{oi}");
@@ -1994,8 +2049,8 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
                     o.insert("encounter", reference(e));
                 }
             }
-            entries.push(entry(&url, res, "POST", "Observation"));
-            entries.extend(extra);
+            emit(entry(&url, res, "POST", "Observation"));
+            extra.into_iter().for_each(&mut emit);
             obs_urls.push(url);
         }
         let rid = uuid(&[&seed, "/report/", Dec::new(ri).as_str()]);
@@ -2003,47 +2058,43 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
         if let (Some(url), Some(o)) = (order, res.as_object_mut()) {
             o.insert("basedOn", json!([reference(&url)]));
         }
-        entries.push(entry(&urn(&rid), res, "POST", "DiagnosticReport"));
+        emit(entry(&urn(&rid), res, "POST", "DiagnosticReport"));
     }
-    let mut b = Map::with_capacity(4);
-    b.insert("resourceType", json!("Bundle"));
-    match kind {
-        BundleType::Transaction => {
-            b.insert("type", json!("transaction"));
-        }
-        BundleType::Message => {
-            b.insert("type", json!("message"));
-            if let Some(id) = &event.message_id {
-                b.insert("identifier", json!({"value": id}));
+    Ok(())
+}
+
+/// The whole Bundle as one tree (for `serde_json::Value`, and for message
+/// Bundles, whose header lists the entries it focuses on).
+fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
+    let mut entries = Vec::new();
+    event_entries(event, |e| entries.push(e))?;
+    let mut b = bundle_head(event, kind);
+    if kind == BundleType::Message {
+        // The focus: the resources the event is about (not the ones they reference).
+        let focus: Vec<Value> = entries
+            .iter()
+            .filter(|e| {
+                let rt = e
+                    .get("resource")
+                    .and_then(|r| r.get("resourceType"))
+                    .and_then(Value::as_str);
+                matches!(rt, Some("Patient" | "Encounter" | "DiagnosticReport"))
+            })
+            .filter_map(|e| e.get("fullUrl"))
+            .map(|u| reference(u.as_str().unwrap_or_default()))
+            .collect();
+        for e in &mut entries {
+            if let Some(o) = e.as_object_mut() {
+                o.remove("request");
             }
-            // The focus: the resources the event is about (not the ones they reference).
-            let focus: Vec<Value> = entries
-                .iter()
-                .filter(|e| {
-                    let rt = e
-                        .get("resource")
-                        .and_then(|r| r.get("resourceType"))
-                        .and_then(Value::as_str);
-                    matches!(rt, Some("Patient" | "Encounter" | "DiagnosticReport"))
-                })
-                .filter_map(|e| e.get("fullUrl"))
-                .map(|u| reference(u.as_str().unwrap_or_default()))
-                .collect();
-            for e in &mut entries {
-                if let Some(o) = e.as_object_mut() {
-                    o.remove("request");
-                }
-            }
-            let hid = uuid(&[&seed, "/message-header"]);
-            let header = message_header(event, &hid, focus);
-            entries.insert(
-                0,
-                obj([("fullUrl", urn(&hid).into()), ("resource", header)]),
-            );
         }
-    }
-    if let Some(s) = &event.sent {
-        b.insert("timestamp", json!(instant(&s.value)));
+        let seed = event.message_id.as_deref().unwrap_or_default();
+        let hid = uuid(&[seed, "/message-header"]);
+        let header = message_header(event, &hid, focus);
+        entries.insert(
+            0,
+            obj([("fullUrl", urn(&hid).into()), ("resource", header)]),
+        );
     }
     b.insert("entry", Value::Array(entries));
     Ok(Value::Object(b))
@@ -2517,6 +2568,13 @@ OBX|1|NM|718-7^Haemoglobin^LN||135|g/L^^UCUM|130-170|N|||F\r",
         .unwrap();
         let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
         assert_eq!(event_bundle(&event), Err(FhirError::Quarantined("patient")));
+        // Written as JSON: an error, and what the buffer held is left as it was.
+        for kind in [BundleType::Transaction, BundleType::Message] {
+            let mut out = b"[previous]".to_vec();
+            let r = write_event_bundle(&event, kind, &mut out);
+            assert_eq!(r, Err(FhirError::Quarantined("patient")));
+            assert_eq!(out, b"[previous]");
+        }
         // The strict reader used by these tests does reject unknown elements.
         let junk = json!({"resourceType": "Bundle", "type": "transaction", "bogus": 1});
         assert!(
