@@ -110,6 +110,14 @@ impl Path {
     /// assert!(Path::parse("PID-3.1.2.3").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<Path> {
+        match Path::parse_plain(s.as_bytes()) {
+            Some(p) => Ok(p),
+            None => Path::parse_general(s),
+        }
+    }
+
+    /// Every form, with the reason when it is not a path.
+    fn parse_general(s: &str) -> Result<Path> {
         let b = s.as_bytes();
         let id = parse_id(b.get(..3).unwrap_or(b), s)?;
         let mut p = Path {
@@ -159,6 +167,57 @@ impl Path {
         } else {
             Err(bad(s, "unexpected text after the subcomponent"))
         }
+    }
+}
+
+impl Path {
+    /// The common form, `SEG-F`, `SEG-F.C` or `SEG-F.C.S` (no brackets), in
+    /// one pass; `None` for anything else, which [`Path::parse`] then reads
+    /// (and reports) the general way. Mappers name most of their fields so,
+    /// and parse them on every message.
+    fn parse_plain(b: &[u8]) -> Option<Path> {
+        let ([a, b1, c], rest) = b.split_first_chunk::<3>()?;
+        let upper_or_digit = |x: &u8| x.is_ascii_uppercase() || x.is_ascii_digit();
+        if !(a.is_ascii_uppercase() && upper_or_digit(b1) && upper_or_digit(c)) {
+            return None;
+        }
+        let (b'-', mut rest) = rest.split_first()? else {
+            return None;
+        };
+        let mut nums = [None; 3];
+        for slot in &mut nums {
+            let mut n = 0u32;
+            let mut digits = 0;
+            while let Some((d @ b'0'..=b'9', r)) = rest.split_first() {
+                if digits == 9 {
+                    return None; // too large: the general reader says so
+                }
+                n = n * 10 + u32::from(d - b'0');
+                digits += 1;
+                rest = r;
+            }
+            if n == 0 {
+                return None;
+            }
+            *slot = Some(n);
+            match rest.split_first() {
+                None => break,
+                Some((b'.', r)) => rest = r,
+                Some(_) => return None,
+            }
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        let [field, component, subcomponent] = nums;
+        Some(Path {
+            id: [*a, *b1, *c],
+            occurrence: 1,
+            field,
+            repetition: None,
+            component,
+            subcomponent,
+        })
     }
 }
 
@@ -248,6 +307,30 @@ fn bracket<'b>(b: &'b [u8], path: &str) -> Result<Option<(u32, &'b [u8])>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The one-pass reader of the plain form agrees with the general
+        /// reader wherever it answers, and answers for every plain path.
+        #[test]
+        fn plain_form_agrees_with_the_general_reader(s in "[A-Z0-9a]{2,4}[-.]?[0-9]{0,11}(\\.[0-9]{0,3}){0,4}\\]?") {
+            if let Some(p) = Path::parse_plain(s.as_bytes()) {
+                proptest::prop_assert_eq!(Ok(p), Path::parse_general(&s));
+            }
+        }
+
+        #[test]
+        fn every_plain_path_takes_the_fast_way(seg in "[A-Z][A-Z0-9]{2}", f in 1u32..1_000_000_000, c in proptest::option::of(1u32..100), sub in proptest::option::of(1u32..100)) {
+            let mut text = format!("{seg}-{f}");
+            if let Some(c) = c {
+                text.push_str(&format!(".{c}"));
+                if let Some(sub) = sub {
+                    text.push_str(&format!(".{sub}"));
+                }
+            }
+            let general = Path::parse_general(&text).unwrap();
+            proptest::prop_assert_eq!(Path::parse_plain(text.as_bytes()), Some(general));
+        }
+    }
 
     #[test]
     fn forms() {
