@@ -576,18 +576,57 @@ fn gender(g: Gender) -> &'static str {
     }
 }
 
+/// A Bundle entry: the resource, its full URL and its transaction request
+/// (kept apart until written, so a message Bundle leaves the request out
+/// and a transaction is written without an object per entry and request).
+struct Entry<'a> {
+    full_url: String,
+    resource: Value<'a>,
+    method: &'static str,
+    url: Value<'a>,
+}
+
+impl<'a> Entry<'a> {
+    /// The entry as a JSON object, with its `request` or without.
+    fn into_value(self, with_request: bool) -> Value<'a> {
+        let mut o = Map::with_capacity(3);
+        o.insert("fullUrl", self.full_url.into());
+        o.insert("resource", self.resource);
+        if with_request {
+            o.insert(
+                "request",
+                obj([("method", self.method.into()), ("url", self.url)]),
+            );
+        }
+        Value::Object(o)
+    }
+
+    /// Appends what `into_value(true)` would write, without building it.
+    fn write(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"fullUrl\":");
+        Value::from(self.full_url.as_str()).write(out);
+        out.extend_from_slice(b",\"resource\":");
+        self.resource.write(out);
+        out.extend_from_slice(b",\"request\":{\"method\":");
+        Value::from(self.method).write(out);
+        out.extend_from_slice(b",\"url\":");
+        self.url.write(out);
+        out.extend_from_slice(b"}}");
+    }
+}
+
 fn entry<'a>(
     full_url: &str,
     resource: Value<'a>,
     method: &'static str,
     url: impl Into<Value<'a>>,
-) -> Value<'a> {
-    let request = obj([("method", method.into()), ("url", url.into())]);
-    obj([
-        ("fullUrl", full_url.to_owned().into()),
-        ("resource", resource),
-        ("request", request),
-    ])
+) -> Entry<'a> {
+    Entry {
+        full_url: full_url.to_owned(),
+        resource,
+        method,
+        url: url.into(),
+    }
 }
 
 /// A JSON object from its members, moving the values in: `json!` passes a
@@ -1108,7 +1147,7 @@ fn organisation<'a>(org: &'a Organisation, id: &str) -> Value<'a> {
 /// PractitionerRole (its table 0912 code, the Practitioner, the
 /// Organization), or the Organization alone when there is neither role nor
 /// practitioner. The resources go to `entries`; returns the reference.
-fn performer<'a>(p: &'a Performer, seed: &str, entries: &mut Vec<Value<'a>>) -> Option<String> {
+fn performer<'a>(p: &'a Performer, seed: &str, entries: &mut Vec<Entry<'a>>) -> Option<String> {
     let org_url = p.organisation.as_ref().map(|org| {
         let oid = uuid(&[seed, "/organisation"]);
         let url = urn(&oid);
@@ -1297,7 +1336,7 @@ fn observation<'a>(
     id: &str,
     subject: &str,
     seed: &str,
-    entries: &mut Vec<Value<'a>>,
+    entries: &mut Vec<Entry<'a>>,
 ) -> Value<'a> {
     let mut o = resource!("Observation", &id);
     o.insert(
@@ -1449,7 +1488,7 @@ fn condition<'a>(
     id: &str,
     subject: &str,
     encounter: Option<&str>,
-    entries: &mut Vec<Value<'a>>,
+    entries: &mut Vec<Entry<'a>>,
 ) -> Value<'a> {
     let mut o = resource!("Condition", &id);
     put(
@@ -1587,7 +1626,7 @@ fn encounter<'a>(
     e: &'a Encounter,
     id: &str,
     subject: &str,
-    entries: &mut Vec<Value<'a>>,
+    entries: &mut Vec<Entry<'a>>,
     seed: &str,
 ) -> Value<'a> {
     let mut o = resource!("Encounter", &id);
@@ -1696,7 +1735,7 @@ fn encounter<'a>(
 /// the most granular one (identifiers on the facility when there is one).
 /// Returns the most granular Location's URL, which the Encounter refers to.
 /// A location with none of the parts is one Location, as [`location`] writes it.
-fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Value<'a>>) -> String {
+fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Entry<'a>>) -> String {
     macro_rules! physical {
         ($code:literal, $display:literal) => {
             raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": $code, "display": $display}]})
@@ -1816,7 +1855,7 @@ fn service_request<'a>(
     seed: &str,
     subject: &str,
     encounter: Option<&str>,
-    entries: &mut Vec<Value<'a>>,
+    entries: &mut Vec<Entry<'a>>,
 ) -> Option<String> {
     if r.identifiers.is_empty() && r.ordered_by.is_none() && r.notes.is_empty() {
         return None;
@@ -1984,7 +2023,7 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
 
 /// The Bundle's entries, in order, each handed to `emit` as it is made
 /// (a transaction entry, with its `request`).
-fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Value<'a>)) -> Result<(), FhirError> {
+fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Result<(), FhirError> {
     let seed = event.message_id.clone().unwrap_or_default();
     let mut subject = String::new();
     if let Some(p) = &event.patient {
@@ -2074,29 +2113,22 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
         let focus: Vec<Value> = entries
             .iter()
             .filter(|e| {
-                let rt = e
-                    .get("resource")
-                    .and_then(|r| r.get("resourceType"))
-                    .and_then(Value::as_str);
+                let rt = e.resource.get("resourceType").and_then(Value::as_str);
                 matches!(rt, Some("Patient" | "Encounter" | "DiagnosticReport"))
             })
-            .filter_map(|e| e.get("fullUrl"))
-            .map(|u| reference(u.as_str().unwrap_or_default()))
+            .map(|e| reference(&e.full_url))
             .collect();
-        for e in &mut entries {
-            if let Some(o) = e.as_object_mut() {
-                o.remove("request");
-            }
-        }
         let seed = event.message_id.as_deref().unwrap_or_default();
         let hid = uuid(&[seed, "/message-header"]);
         let header = message_header(event, &hid, focus);
-        entries.insert(
-            0,
-            obj([("fullUrl", urn(&hid).into()), ("resource", header)]),
-        );
+        let mut all = Vec::with_capacity(entries.len() + 1);
+        all.push(obj([("fullUrl", urn(&hid).into()), ("resource", header)]));
+        all.extend(entries.into_iter().map(|e| e.into_value(false)));
+        b.insert("entry", Value::Array(all));
+    } else {
+        let all = entries.into_iter().map(|e| e.into_value(true)).collect();
+        b.insert("entry", Value::Array(all));
     }
-    b.insert("entry", Value::Array(entries));
     Ok(Value::Object(b))
 }
 
@@ -2308,7 +2340,10 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
     Ok(obj([
         ("resourceType", "Bundle".into()),
         ("type", "transaction".into()),
-        ("entry", Value::Array(entries)),
+        (
+            "entry",
+            Value::Array(entries.into_iter().map(|e| e.into_value(true)).collect()),
+        ),
     ]))
 }
 
@@ -2558,6 +2593,31 @@ OBX|1|NM|718-7^Haemoglobin^LN||135|g/L^^UCUM|130-170|N|||F\r",
             event.reports[0].issued.as_ref().map(|t| t.value.at),
             back.reports[0].issued.as_ref().map(|t| t.value.at)
         );
+    }
+
+    #[test]
+    fn an_entry_written_directly_is_its_object_written() {
+        let make = || {
+            entry(
+                "urn:uuid:1",
+                obj([
+                    ("resourceType", "Patient".into()),
+                    ("family", "O\"Neil".into()),
+                ]),
+                "PUT",
+                String::from("Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919"),
+            )
+        };
+        let (mut direct, mut via) = (Vec::new(), Vec::new());
+        make().write(&mut direct);
+        make().into_value(true).write(&mut via);
+        assert_eq!(
+            String::from_utf8(direct).unwrap(),
+            String::from_utf8(via).unwrap()
+        );
+        let bare = make().into_value(false).into_serde();
+        assert!(bare.get("request").is_none());
+        assert_eq!(bare["fullUrl"], "urn:uuid:1");
     }
 
     #[test]

@@ -80,11 +80,6 @@ impl<'a> Map<'a> {
         self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
-    pub(crate) fn remove(&mut self, key: &str) -> Option<Value<'a>> {
-        let at = self.0.iter().position(|(k, _)| *k == key)?;
-        Some(self.0.remove(at).1)
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -560,7 +555,6 @@ mod tests {
         m.insert("b", json!("2"));
         assert_eq!(m.insert("a", json!("3")), Some(json!("1")));
         assert_eq!(m.0.iter().map(|(k, _)| *k).collect::<Vec<_>>(), ["a", "b"]);
-        assert_eq!(m.remove("a"), Some(json!("3")));
         assert!(Value::number("1e3".into()).is_some());
         for bad in ["", "abc", "1.", "NaN", "01", "+1", "1 2", "\"1\""] {
             assert_eq!(Value::number(bad.into()), None, "{bad}");
