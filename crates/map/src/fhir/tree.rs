@@ -276,8 +276,16 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
         }
         at += 8;
     }
-    for (j, &b) in words.remainder().iter().enumerate() {
-        escape(out, bytes, &mut start, at + j, b);
+    // The tail, padded with spaces (which need no escape) to one more word.
+    let tail = words.remainder();
+    let mut last = [b' '; 8];
+    if let Some(head) = last.get_mut(..tail.len()) {
+        head.copy_from_slice(tail);
+    }
+    if needs_escape(u64::from_le_bytes(last)) {
+        for (j, &b) in tail.iter().enumerate() {
+            escape(out, bytes, &mut start, at + j, b);
+        }
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
     out.push(b'"');
