@@ -52,7 +52,7 @@ use carecodec_model::{
 mod read;
 mod tree;
 pub use read::{parse_date, parse_date_time, read_bundle, read_workers};
-use tree::{Map, Value, json, raw};
+use tree::{Map, Uuid, Value, json, raw};
 
 const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -71,7 +71,7 @@ macro_rules! resource {
     ($type:literal, $id:expr) => {{
         let mut o = Map::with_capacity(16);
         o.insert("resourceType", json!($type));
-        o.insert("id", json!(str::to_owned($id)));
+        o.insert("id", Value::from(*$id));
         o.insert("meta", profile!($type));
         o
     }};
@@ -127,22 +127,10 @@ impl Fnv {
 /// Deterministic UUID (version 4 layout) from a seed given in parts: the
 /// FNV-1a hash of their concatenation (no string is built to hash it),
 /// 128 bits from two lanes.
-fn uuid(parts: &[&str]) -> String {
+fn uuid(parts: &[&str]) -> Uuid {
     let mut h = Fnv([0xcbf2_9ce4_8422_2325, 0x8422_2325_cbf2_9ce4]);
     parts.iter().for_each(|p| h.feed(p));
-    let [a, b] = h.0;
-    // 8-4-4-4-12: version nibble 4, variant nibble 8.
-    let mut s = String::with_capacity(36);
-    push_hex(&mut s, a >> 32, 8);
-    s.push('-');
-    push_hex(&mut s, a >> 16, 4);
-    s.push_str("-4");
-    push_hex(&mut s, a, 3);
-    s.push_str("-8");
-    push_hex(&mut s, b >> 48, 3);
-    s.push('-');
-    push_hex(&mut s, b, 12);
-    s
+    Uuid::new(h.0)
 }
 
 /// A number's decimal text in a stack buffer (a seed part).
@@ -174,20 +162,9 @@ impl Dec {
     }
 }
 
-/// The low `digits` hex digits of `v`, lower case.
-fn push_hex(s: &mut String, v: u64, digits: u32) {
-    for i in (0..digits).rev() {
-        let d = u32::try_from((v >> (4 * i)) & 0xf).unwrap_or(0);
-        s.push(char::from_digit(d, 16).unwrap_or('0'));
-    }
-}
-
-/// `urn:uuid:` and the id.
-fn urn(id: &str) -> String {
-    let mut s = String::with_capacity(9 + id.len());
-    s.push_str("urn:uuid:");
-    s.push_str(id);
-    s
+/// `urn:uuid:` and the id: the full URL of the resource with that id.
+fn urn(id: &Uuid) -> Uuid {
+    id.urn()
 }
 
 /// FHIR dateTime text at the value's precision (times always carry their offset).
@@ -644,8 +621,32 @@ fn obj<'a, const N: usize>(members: [(&'static str, Value<'a>); N]) -> Value<'a>
 }
 
 /// A FHIR `Reference` to a full URL.
-fn reference<'a>(url: &str) -> Value<'a> {
-    json!({"reference": url.to_owned()})
+fn reference<'a>(url: impl FullUrl) -> Value<'a> {
+    obj([("reference", url.value())])
+}
+
+/// What a reference can point at: a full URL given as text (copied), or a
+/// [`Uuid`] (kept as its bits).
+trait FullUrl {
+    fn value<'a>(self) -> Value<'a>;
+}
+
+impl FullUrl for &str {
+    fn value<'a>(self) -> Value<'a> {
+        Value::from(self.to_owned())
+    }
+}
+
+impl FullUrl for &String {
+    fn value<'a>(self) -> Value<'a> {
+        Value::from(self.clone())
+    }
+}
+
+impl FullUrl for &Uuid {
+    fn value<'a>(self) -> Value<'a> {
+        Value::from(self)
+    }
 }
 
 /// The conditional-update URL for a keyed resource.
@@ -685,7 +686,7 @@ fn patient_key(p: &Patient) -> Option<&Identifier> {
         })
 }
 
-fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
+fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     let mut o = resource!("Patient", &id);
     let mut ext = Vec::new();
     if let Some(e) = &p.ethnic_category {
@@ -1061,7 +1062,7 @@ fn contact(c: &Contact) -> Value<'_> {
     Value::Object(o)
 }
 
-fn practitioner<'a>(p: &'a Practitioner, id: &str) -> Value<'a> {
+fn practitioner<'a>(p: &'a Practitioner, id: &Uuid) -> Value<'a> {
     let mut o = resource!("Practitioner", &id);
     put(
         &mut o,
@@ -1079,7 +1080,7 @@ fn practitioner<'a>(p: &'a Practitioner, id: &str) -> Value<'a> {
     Value::Object(o)
 }
 
-fn location<'a>(l: &'a Location, id: &str) -> Value<'a> {
+fn location<'a>(l: &'a Location, id: &Uuid) -> Value<'a> {
     let mut o = resource!("Location", &id);
     put(
         &mut o,
@@ -1115,7 +1116,7 @@ fn location<'a>(l: &'a Location, id: &str) -> Value<'a> {
     Value::Object(o)
 }
 
-fn organisation<'a>(org: &'a Organisation, id: &str) -> Value<'a> {
+fn organisation<'a>(org: &'a Organisation, id: &Uuid) -> Value<'a> {
     let mut o = resource!("Organization", &id);
     put(
         &mut o,
@@ -1147,7 +1148,7 @@ fn organisation<'a>(org: &'a Organisation, id: &str) -> Value<'a> {
 /// PractitionerRole (its table 0912 code, the Practitioner, the
 /// Organization), or the Organization alone when there is neither role nor
 /// practitioner. The resources go to `entries`; returns the reference.
-fn performer<'a>(p: &'a Performer, seed: &str, entries: &mut Vec<Entry<'a>>) -> Option<String> {
+fn performer<'a>(p: &'a Performer, seed: &str, entries: &mut Vec<Entry<'a>>) -> Option<Uuid> {
     let org_url = p.organisation.as_ref().map(|org| {
         let oid = uuid(&[seed, "/organisation"]);
         let url = urn(&oid);
@@ -1333,7 +1334,7 @@ fn interpretation(c: &Code) -> Value<'_> {
 
 fn observation<'a>(
     ob: &'a Observation,
-    id: &str,
+    id: &Uuid,
     subject: &str,
     seed: &str,
     entries: &mut Vec<Entry<'a>>,
@@ -1437,7 +1438,7 @@ fn observation<'a>(
     Value::Object(o)
 }
 
-fn allergy<'a>(a: &'a Allergy, id: &str, subject: &str) -> Value<'a> {
+fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: &str) -> Value<'a> {
     let mut o = resource!("AllergyIntolerance", &id);
     o.insert(
         "clinicalStatus",
@@ -1485,7 +1486,7 @@ fn allergy<'a>(a: &'a Allergy, id: &str, subject: &str) -> Value<'a> {
 
 fn condition<'a>(
     c: &'a Condition,
-    id: &str,
+    id: &Uuid,
     subject: &str,
     encounter: Option<&str>,
     entries: &mut Vec<Entry<'a>>,
@@ -1624,7 +1625,7 @@ fn participation(role: &str) -> Value<'_> {
 
 fn encounter<'a>(
     e: &'a Encounter,
-    id: &str,
+    id: &Uuid,
     subject: &str,
     entries: &mut Vec<Entry<'a>>,
     seed: &str,
@@ -1735,7 +1736,7 @@ fn encounter<'a>(
 /// the most granular one (identifiers on the facility when there is one).
 /// Returns the most granular Location's URL, which the Encounter refers to.
 /// A location with none of the parts is one Location, as [`location`] writes it.
-fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Entry<'a>>) -> String {
+fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Entry<'a>>) -> Uuid {
     macro_rules! physical {
         ($code:literal, $display:literal) => {
             raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": $code, "display": $display}]})
@@ -1754,7 +1755,7 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Entry<'
         entries.push(entry(&url, location(l, &lid), "POST", "Location"));
         return url;
     }
-    let mut parent: Option<String> = None;
+    let mut parent: Option<Uuid> = None;
     let last = present.len() - 1;
     for (n, (value, physical_type, tag)) in present.into_iter().enumerate() {
         let Some(value) = value else { continue };
@@ -1797,10 +1798,11 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Entry<'
         entries.push(entry(&url, Value::Object(o), "POST", "Location"));
         parent = Some(url);
     }
-    parent.unwrap_or_default()
+    // `present` was not empty, so there is a parent: the last part made.
+    parent.unwrap_or_else(|| urn(&uuid(&[seed])))
 }
 
-fn report<'a>(r: &'a ResultReport, id: &str, subject: &str, observations: &[String]) -> Value<'a> {
+fn report<'a>(r: &'a ResultReport, id: &Uuid, subject: &str, observations: &[Uuid]) -> Value<'a> {
     let mut o = resource!("DiagnosticReport", &id);
     put(
         &mut o,
@@ -1856,7 +1858,7 @@ fn service_request<'a>(
     subject: &str,
     encounter: Option<&str>,
     entries: &mut Vec<Entry<'a>>,
-) -> Option<String> {
+) -> Option<Uuid> {
     if r.identifiers.is_empty() && r.ordered_by.is_none() && r.notes.is_empty() {
         return None;
     }
@@ -2029,7 +2031,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
     if let Some(p) = &event.patient {
         let key = patient_key(p).ok_or(FhirError::Quarantined("patient"))?;
         let pid = uuid(&[&seed, "/patient/", key.value()]);
-        subject = urn(&pid);
+        subject = urn(&pid).to_string();
         let url = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
         let method = if url.contains('?') { "PUT" } else { "POST" };
         emit(entry(&subject, patient(p, &pid), method, url));
@@ -2156,7 +2158,7 @@ fn endpoint_of(app: Option<&Application>) -> Map<'_> {
 }
 
 /// The MessageHeader of a message Bundle (HL7 V2-to-FHIR IG MSH → MessageHeader).
-fn message_header<'a>(event: &'a Event, id: &str, focus: Vec<Value<'a>>) -> Value<'a> {
+fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Value<'a> {
     let mut o = resource!("MessageHeader", &id);
     // MSH-9: the trigger event in HL7 table 0003; the message type as sent as display.
     let trigger = event
@@ -2357,11 +2359,20 @@ mod tests {
         // Pinned: ids must not change between releases for the same input.
         assert_eq!(Dec::new(0).as_str(), "0");
         assert_eq!(Dec::new(usize::MAX).as_str(), usize::MAX.to_string());
-        assert_eq!(
-            uuid(&["42", "/patient/", Dec::new(9_434_765_919).as_str()]),
-            "42fcf7c3-af20-4bb5-81a5-b29843e704be"
-        );
-        assert_eq!(urn("x"), "urn:uuid:x");
+        let id = uuid(&["42", "/patient/", Dec::new(9_434_765_919).as_str()]);
+        assert_eq!(&*id, "42fcf7c3-af20-4bb5-81a5-b29843e704be");
+        assert_eq!(&*urn(&id), "urn:uuid:42fcf7c3-af20-4bb5-81a5-b29843e704be");
+        assert_eq!(id.to_string(), &*id);
+        // In a tree: the same text, written or as a `serde_json::Value`.
+        for u in [id, urn(&id)] {
+            let mut out = Vec::new();
+            tree::Value::from(u).write(&mut out);
+            assert_eq!(out, format!("\"{}\"", &*u).into_bytes());
+            assert_eq!(
+                tree::Value::from(&u).into_serde(),
+                Value::String(u.to_string())
+            );
+        }
         assert_eq!(
             ukcore_sd!("UKCore-Patient"),
             "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"

@@ -25,6 +25,12 @@ pub(crate) enum Value<'a> {
     /// Compact JSON text written as it is: a constant fragment made by
     /// [`raw!`] from literals at compile time (no node, no allocation).
     Raw(&'static str),
+    /// A deterministic resource id ([`Uuid`]), as its 128 bits: written as
+    /// text, with the `urn:uuid:` prefix of a full URL when `urn`.
+    Uuid {
+        bits: [u64; 2],
+        urn: bool,
+    },
     Array(Vec<Value<'a>>),
     Object(Map<'a>),
 }
@@ -99,7 +105,7 @@ impl<'a> Value<'a> {
             Value::Array(a) => a.is_empty(),
             Value::Object(m) => m.is_empty(),
             Value::String(s) => s.is_empty(),
-            Value::Bool(_) | Value::Number(_) | Value::Raw(_) => false,
+            Value::Bool(_) | Value::Number(_) | Value::Raw(_) | Value::Uuid { .. } => false,
         }
     }
 
@@ -146,6 +152,10 @@ impl<'a> Value<'a> {
             Value::Number(n) => serde_json::from_str(&n).unwrap_or(V::Null),
             Value::String(s) => V::String(s.into_owned()),
             Value::Raw(text) => serde_json::from_str(text).unwrap_or(V::Null),
+            Value::Uuid { bits, urn } => {
+                let id = Uuid::new(bits);
+                V::String(if urn { id.urn() } else { id }.to_string())
+            }
             Value::Array(a) => V::Array(a.into_iter().map(Value::into_serde).collect()),
             Value::Object(m) => V::Object(
                 m.0.into_iter()
@@ -164,6 +174,7 @@ impl<'a> Value<'a> {
             Value::Number(n) => Value::Number(own(n)),
             Value::String(s) => Value::String(own(s)),
             Value::Raw(text) => Value::Raw(text),
+            Value::Uuid { bits, urn } => Value::Uuid { bits, urn },
             Value::Array(a) => Value::Array(a.into_iter().map(Value::into_static).collect()),
             Value::Object(m) => Value::Object(Map(m
                 .0
@@ -184,6 +195,14 @@ impl<'a> Value<'a> {
             Value::Number(n) => out.extend_from_slice(n.as_bytes()),
             Value::String(s) => write_str(out, &s),
             Value::Raw(text) => out.extend_from_slice(text.as_bytes()),
+            Value::Uuid { bits, urn } => {
+                out.push(b'"');
+                if urn {
+                    out.extend_from_slice(URN_UUID);
+                }
+                out.extend_from_slice(&uuid_text(bits));
+                out.push(b'"');
+            }
             Value::Array(a) => {
                 out.push(b'[');
                 let mut items = a.into_iter();
@@ -215,6 +234,100 @@ impl<'a> Value<'a> {
             }
         }
     }
+}
+
+const URN_UUID: &[u8; 9] = b"urn:uuid:";
+
+/// A deterministic resource id: 128 bits in the UUID version 4 layout, kept
+/// with its text inline (no allocation); reads as the id
+/// (`xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx`) or, made by [`Uuid::urn`], as the
+/// full URL `urn:uuid:` and the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Uuid {
+    bits: [u64; 2],
+    urn: bool,
+    /// `urn:uuid:` and the id's 36 characters.
+    text: [u8; 45],
+}
+
+impl Uuid {
+    pub(crate) fn new(bits: [u64; 2]) -> Self {
+        let mut text = [0u8; 45];
+        let (prefix, id) = text.split_at_mut(9);
+        prefix.copy_from_slice(URN_UUID);
+        id.copy_from_slice(&uuid_text(bits));
+        Uuid {
+            bits,
+            urn: false,
+            text,
+        }
+    }
+
+    /// The same id as a `urn:uuid:` full URL.
+    pub(crate) fn urn(self) -> Self {
+        Uuid { urn: true, ..self }
+    }
+}
+
+/// The id, or the full URL.
+impl std::ops::Deref for Uuid {
+    type Target = str;
+    fn deref(&self) -> &str {
+        let text = if self.urn {
+            &self.text[..]
+        } else {
+            self.text.get(9..).unwrap_or_default()
+        };
+        // Hex digits, dashes and the ASCII prefix: always UTF-8.
+        std::str::from_utf8(text).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Uuid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl From<Uuid> for Value<'_> {
+    fn from(u: Uuid) -> Self {
+        Value::Uuid {
+            bits: u.bits,
+            urn: u.urn,
+        }
+    }
+}
+
+impl From<&Uuid> for Value<'_> {
+    fn from(u: &Uuid) -> Self {
+        Value::from(*u)
+    }
+}
+
+/// `xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx` from two 64-bit lanes: version
+/// nibble 4, variant nibble 8, lower-case hex.
+fn uuid_text([a, b]: [u64; 2]) -> [u8; 36] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'-'; 36];
+    let mut put = |at: usize, v: u64, digits: usize| {
+        for i in 0..digits {
+            let nibble = usize::try_from((v >> (4 * (digits - 1 - i))) & 0xf).unwrap_or(0);
+            if let (Some(o), Some(h)) = (out.get_mut(at + i), HEX.get(nibble)) {
+                *o = *h;
+            }
+        }
+    };
+    put(0, a >> 32, 8);
+    put(9, a >> 16, 4);
+    put(15, a, 3);
+    put(20, b >> 48, 3);
+    put(24, b, 12);
+    for (at, c) in [(14, b'4'), (19, b'8')] {
+        if let Some(o) = out.get_mut(at) {
+            *o = c;
+        }
+    }
+    out
 }
 
 /// Compact JSON, as [`Value::write`] appends it (of a copy).
