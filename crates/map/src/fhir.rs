@@ -624,6 +624,10 @@ fn patient_key(p: &Patient) -> Option<&Identifier> {
         })
 }
 
+/// Core extensions on Patient (HL7 V2-to-FHIR IG PID map).
+pub(crate) const CITIZENSHIP: &str = "http://hl7.org/fhir/StructureDefinition/patient-citizenship";
+pub(crate) const NATIONALITY: &str = "http://hl7.org/fhir/StructureDefinition/patient-nationality";
+
 fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
     let mut o = resource!("Patient", &id);
     let mut ext = Vec::new();
@@ -642,6 +646,20 @@ fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
         ext.push(json!({
             "url": ukcore_sd!("Extension-UKCore-EthnicCategory"),
             "valueCodeableConcept": {"coding": [coding(&code).into_static()]}
+        }));
+    }
+    // IG: PID-26 / PID-39 and PID-28 as the core citizenship and nationality
+    // extensions, the country in their `code` sub-extension.
+    for c in &p.citizenship {
+        ext.push(json!({
+            "url": CITIZENSHIP,
+            "extension": [{"url": "code", "valueCodeableConcept": concept(&c.value)}]
+        }));
+    }
+    if let Some(n) = &p.nationality {
+        ext.push(json!({
+            "url": NATIONALITY,
+            "extension": [{"url": "code", "valueCodeableConcept": concept(&n.value)}]
         }));
     }
     put(&mut o, "extension", Value::Array(ext));

@@ -693,6 +693,17 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     };
     // PID-15 primary language (table 0296, ISO 639 codes in practice).
     p.language = cwe(ctx, pid.field(15));
+    // IG: PID-26 citizenship and PID-39 tribal citizenship → the core
+    // patient-citizenship extension (each repeat); PID-28 nationality → the
+    // core patient-nationality extension.
+    for f in [26, 39] {
+        for r in 1..=reps(msg, pid.field(f)) {
+            if let Some(c) = country(ctx, pid.field(f).repetition(r)) {
+                p.citizenship.push(c);
+            }
+        }
+    }
+    p.nationality = country(ctx, pid.field(28));
     // IG: PID-25 birth order → multipleBirthInteger, else PID-24 (Y/N) → boolean.
     let indicator = ctx.text("PID-24");
     let order = ctx.text("PID-25");
@@ -722,6 +733,25 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         _ => None,
     };
     p
+}
+
+/// A CWE of country codes (PID-26, 28, 39): as [`cwe`], with the ISO 3166
+/// code systems (table 0396 `ISO3166_1`, `ISO3166`; table 0399, which the
+/// IG's CountryCode map sends code for code to ISO 3166) named by their FHIR
+/// URI, `urn:iso:std:iso:3166`.
+fn country(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
+    let mut c = cwe(ctx, base)?;
+    for code in &mut c.value.codes {
+        let iso = match &code.system {
+            CodeSystem::Local(n) => n == "ISO3166_1" || n == "ISO3166",
+            CodeSystem::V2Table(t) => t == "0399",
+            _ => false,
+        };
+        if iso {
+            code.system = CodeSystem::Uri("urn:iso:std:iso:3166".into());
+        }
+    }
+    Some(c)
 }
 
 /// The NHS Data Dictionary ethnic category codes (UK Core EthnicCategoryEngland).

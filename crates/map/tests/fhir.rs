@@ -547,3 +547,101 @@ PV2|||Labour|||||202407010900|202407051200\r",
             .at
     );
 }
+
+/// A PID with the given fields (index = field number) and the rest empty.
+fn pid_with(fields: &[(usize, &str)]) -> String {
+    let mut f = vec![""; 41];
+    f[0] = "PID";
+    f[1] = "1";
+    f[3] = "9434765919^^^NHS^NH";
+    f[5] = "SMITH^JOHN";
+    for (n, v) in fields {
+        f[*n] = v;
+    }
+    format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|1|P|2.8\r{}\r",
+        f.join("|").trim_end_matches('|')
+    )
+}
+
+#[test]
+fn citizenship_and_nationality_as_the_core_extensions() {
+    let text = pid_with(&[
+        (26, "GB^United Kingdom^ISO3166_1~IE^Ireland^ISO3166_1"),
+        (28, "FRA^France^HL70399"),
+        (39, "X1^Tribe^L"),
+    ]);
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report.unmapped.iter().all(|u| !["-26", "-28", "-39"]
+            .iter()
+            .any(|f| u.source.to_string().contains(&format!("HL7 v2 PID[1]{f}")))),
+        "{:?}",
+        report.unmapped
+    );
+    let p = event.patient.as_ref().unwrap();
+    let iso = carecodec_model::CodeSystem::Uri("urn:iso:std:iso:3166".into());
+    // PID-26 repeats, then PID-39; ISO3166_1 and table 0399 named by the ISO URI.
+    let codes: Vec<(&str, &carecodec_model::CodeSystem)> = p
+        .citizenship
+        .iter()
+        .map(|c| (c.value.codes[0].code.as_str(), &c.value.codes[0].system))
+        .collect();
+    let local = carecodec_model::CodeSystem::Local("L".into());
+    assert_eq!(codes, vec![("GB", &iso), ("IE", &iso), ("X1", &local)]);
+    assert_eq!(
+        p.citizenship[0].value.codes[0].display.as_deref(),
+        Some("United Kingdom")
+    );
+    assert!(
+        p.citizenship[0]
+            .sources
+            .iter()
+            .all(|s| s.to_string().starts_with("HL7 v2 PID[1]-26[1].")),
+        "{:?}",
+        p.citizenship[0].sources
+    );
+    let nat = &p.nationality.as_ref().unwrap().value.codes[0];
+    assert_eq!((nat.code.as_str(), &nat.system), ("FRA", &iso));
+
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("citizenship", &b);
+    let ext = b["entry"][0]["resource"]["extension"].as_array().unwrap();
+    let of =
+        |url: &str| -> Vec<&serde_json::Value> { ext.iter().filter(|e| e["url"] == url).collect() };
+    let cit = of("http://hl7.org/fhir/StructureDefinition/patient-citizenship");
+    assert_eq!(cit.len(), 3);
+    assert_eq!(
+        cit[0]["extension"],
+        serde_json::json!([{"url": "code", "valueCodeableConcept": {"coding": [
+            {"system": "urn:iso:std:iso:3166", "code": "GB", "display": "United Kingdom"}
+        ]}}])
+    );
+    let nat = of("http://hl7.org/fhir/StructureDefinition/patient-nationality");
+    assert_eq!(
+        nat[0]["extension"][0]["valueCodeableConcept"]["coding"][0],
+        serde_json::json!({"system": "urn:iso:std:iso:3166", "code": "FRA", "display": "France"})
+    );
+
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let q = back.patient.unwrap();
+    // A local system reads back as the URI it was written as.
+    let flat = |c: &carecodec_model::Concept| {
+        c.codes
+            .iter()
+            .map(|x| (x.system.uri(), x.code.clone(), x.display.clone()))
+            .collect::<Vec<_>>()
+    };
+    let all = |v: &[carecodec_model::Sourced<carecodec_model::Concept>]| {
+        v.iter().map(|c| flat(&c.value)).collect::<Vec<_>>()
+    };
+    assert_eq!(all(&q.citizenship), all(&p.citizenship));
+    assert_eq!(
+        q.nationality.map(|n| flat(&n.value)),
+        p.nationality.as_ref().map(|n| flat(&n.value))
+    );
+}

@@ -11,8 +11,8 @@
 
 use carecodec_map::fhir::{event_bundle, read_bundle};
 use carecodec_model::{
-    Address, AdtKind, Event, Gender, HumanName, Identifier, NhsNumber, PartialDate, Patient,
-    Precision, Source, Sourced, Telecom, VerificationStatus,
+    Address, AdtKind, Code, CodeSystem, Concept, Event, Gender, HumanName, Identifier, NhsNumber,
+    PartialDate, Patient, Precision, Source, Sourced, Telecom, VerificationStatus,
 };
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -42,6 +42,24 @@ fn nhs() -> impl Strategy<Value = NhsNumber> {
 
 fn word() -> impl Strategy<Value = String> {
     "[A-Z][a-z]{1,10}(-[A-Z][a-z]{1,6})?"
+}
+
+/// A country as PID-26 / PID-28 give it: an ISO 3166 code with its name,
+/// and sometimes original text.
+fn country() -> impl Strategy<Value = Concept> {
+    (
+        "[A-Z]{2,3}",
+        proptest::option::of(word()),
+        proptest::option::of(word()),
+    )
+        .prop_map(|(code, display, text)| Concept {
+            codes: vec![Code {
+                system: CodeSystem::Uri("urn:iso:std:iso:3166".into()),
+                code,
+                display,
+            }],
+            text,
+        })
 }
 
 fn patient() -> impl Strategy<Value = Patient> {
@@ -76,9 +94,14 @@ fn patient() -> impl Strategy<Value = Patient> {
             0..2,
         ),
         proptest::collection::vec("0[0-9]{10}", 0..2),
+        (
+            proptest::collection::vec(country(), 0..3),
+            proptest::option::of(country()),
+        ),
     )
         .prop_map(
-            |(number, verification, mrn, names, gender, birth, addresses, phones)| {
+            |(number, verification, mrn, names, gender, birth, addresses, phones, ext)| {
+                let (citizenship, nationality) = ext;
                 let mut p = Patient::default();
                 p.identifiers.push(Sourced::new(
                     Identifier::Nhs {
@@ -154,6 +177,11 @@ fn patient() -> impl Strategy<Value = Patient> {
                         src(),
                     ));
                 }
+                p.citizenship = citizenship
+                    .into_iter()
+                    .map(|c| Sourced::new(c, src()))
+                    .collect();
+                p.nationality = nationality.map(|c| Sourced::new(c, src()));
                 p
             },
         )
@@ -194,5 +222,7 @@ proptest! {
         prop_assert_eq!(p.birth_date.map(|d| d.value), q.birth_date.map(|d| d.value));
         prop_assert_eq!(values(&p.addresses), values(&q.addresses));
         prop_assert_eq!(values(&p.telecom), values(&q.telecom));
+        prop_assert_eq!(values(&p.citizenship), values(&q.citizenship));
+        prop_assert_eq!(p.nationality.map(|n| n.value), q.nationality.map(|n| n.value));
     }
 }

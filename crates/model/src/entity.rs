@@ -62,6 +62,15 @@ pub struct Patient {
     pub multiple_birth: Option<Sourced<MultipleBirth>>,
     /// Primary language (v2 PID-15 as sent, or the FHIR language read).
     pub language: Option<Sourced<Concept>>,
+    /// Citizenships: v2 PID-26 repeats, then PID-39 (tribal citizenship),
+    /// which the HL7 V2-to-FHIR IG writes to the same core
+    /// `patient-citizenship` extension; FHIR: that extension's `code`. Country
+    /// codes named ISO 3166 (`ISO3166_1`, table 0399) carry the system
+    /// `urn:iso:std:iso:3166`.
+    pub citizenship: Vec<Sourced<Concept>>,
+    /// Nationality: v2 PID-28; FHIR: the core `patient-nationality`
+    /// extension's `code` (country codes as for [`Patient::citizenship`]).
+    pub nationality: Option<Sourced<Concept>>,
 }
 
 impl Patient {

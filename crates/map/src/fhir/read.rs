@@ -13,7 +13,7 @@ use carecodec_model::{
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
 
-use super::{BIRTH_TIME, NHS_NUMBER, ODS_ORG, ODS_SITE, V2_0203};
+use super::{BIRTH_TIME, CITIZENSHIP, NATIONALITY, NHS_NUMBER, ODS_ORG, ODS_SITE, V2_0203};
 
 struct Ctx<'v> {
     used: HashSet<String>,
@@ -414,6 +414,25 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
     }
     for (i, e) in items(r, "extension") {
         let url = e.get("url").and_then(Value::as_str).unwrap_or_default();
+        if url == CITIZENSHIP || url == NATIONALITY {
+            let path = format!("{base}.extension[{i}]");
+            let _ = ctx.str(&path, e, "url");
+            // The country is the `code` sub-extension (the core extensions'
+            // `period` is not kept: reported unmapped).
+            for (j, x) in items(e, "extension") {
+                let xp = format!("{path}.extension[{j}]");
+                let cc = x.get("valueCodeableConcept");
+                if let (Some("code"), Some(cc)) = (x.get("url").and_then(Value::as_str), cc) {
+                    let _ = ctx.str(&xp, x, "url");
+                    let c = concept(ctx, &format!("{xp}.valueCodeableConcept"), cc);
+                    if url == CITIZENSHIP {
+                        p.citizenship.push(c);
+                    } else {
+                        p.nationality = Some(c);
+                    }
+                }
+            }
+        }
         if url.ends_with("Extension-UKCore-EthnicCategory") {
             if let Some(cc) = e.get("valueCodeableConcept") {
                 let path = format!("{base}.extension[{i}]");

@@ -500,7 +500,7 @@ pub const MAPPED: &[(&str, &[u32])] = &[
     (
         "PID",
         &[
-            2, 3, 4, 5, 7, 8, 9, 11, 13, 14, 15, 16, 22, 24, 25, 29, 30, 32, 40,
+            2, 3, 4, 5, 7, 8, 9, 11, 13, 14, 15, 16, 22, 24, 25, 26, 28, 29, 30, 32, 39, 40,
         ],
     ),
     ("PD1", &[3, 4]),
@@ -603,7 +603,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "converter-choice",
-        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2), an OBR's ServiceRequest as intent filler-order with status active (IG: intent order; an OBR has no order status)",
+        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), CWE.2 copied into the citizenship / nationality `text` (IG: CWE.9), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2), an OBR's ServiceRequest as intent filler-order with status active (IG: intent order; an OBR has no order status)",
     ),
     (
         "code-translation",
@@ -722,11 +722,14 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "telecom.system",
         "reaction.onset",
         "valueQuantity.system",
-    ]) || starts(&[
-        "Encounter.status",
-        "ServiceRequest.intent",
-        "ServiceRequest.status",
-    ]) {
+    ]) || (has(&["patient-citizenship}", "patient-nationality}"])
+        && p.ends_with("valueCodeableConcept.text"))
+        || starts(&[
+            "Encounter.status",
+            "ServiceRequest.intent",
+            "ServiceRequest.status",
+        ])
+    {
         "converter-choice"
     } else if ends(&[".display", ".version", "code.text", "coding.system"]) {
         "code-translation"
