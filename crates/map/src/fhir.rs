@@ -628,6 +628,96 @@ fn patient_key(p: &Patient) -> Option<&Identifier> {
 pub(crate) const CITIZENSHIP: &str = "http://hl7.org/fhir/StructureDefinition/patient-citizenship";
 pub(crate) const NATIONALITY: &str = "http://hl7.org/fhir/StructureDefinition/patient-nationality";
 
+pub(crate) const RELIGION: &str = "http://hl7.org/fhir/StructureDefinition/patient-religion";
+
+/// The IG's Religion ConceptMap: HL7 table 0006 → v3 ReligiousAffiliation
+/// (code, display); table 0006 codes it leaves unmapped (`C`, `BUD`, `AME`,
+/// `JEW`, `OTH`…) are written as sent, in v2-0006.
+const RELIGIONS: &[(&str, &str, &str)] = &[
+    ("A", "1007", "Atheism"),
+    ("B", "1009", "Baptist"),
+    ("E", "1069", "Episcopalian"),
+    ("J", "1026", "Judaism"),
+    ("L", "1028", "Lutheran"),
+    ("M", "1027", "Latter Day Saints"),
+    ("N", "1020", "Hinduism"),
+    ("P", "1077", "Protestant"),
+    ("AGN", "1004", "Agnosticism"),
+    ("ATH", "1007", "Atheism"),
+    ("BAH", "1008", "Babi & Baha'I faiths"),
+    ("BRE", "1062", "Brethren"),
+    ("BMA", "1029", "Mahayana"),
+    ("BTH", "1051", "Theravada"),
+    ("CHR", "1013", "Christian (non-Catholic, non-specific)"),
+    ("ANG", "1005", "Anglican"),
+    ("AOG", "1061", "Assembly of God"),
+    ("BAP", "1009", "Baptist"),
+    ("CRR", "1079", "Reformed"),
+    ("CHS", "1063", "Christian Scientist"),
+    ("COC", "1064", "Church of Christ"),
+    ("COG", "1065", "Church of God"),
+    ("COL", "1066", "Congregational"),
+    ("EOT", "1068", "Eastern Orthodox"),
+    ("EPI", "1069", "Episcopalian"),
+    ("FRQ", "1071", "Friends"),
+    ("FUL", "1072", "Full Gospel"),
+    ("JWN", "1025", "Jehovah's Witnesses"),
+    ("MOM", "1027", "Latter Day Saints"),
+    ("LUT", "1028", "Lutheran"),
+    ("MET", "1073", "Methodist"),
+    ("NAZ", "1075", "Nazarene"),
+    ("ORT", "1036", "Orthodox"),
+    ("PEN", "1038", "Pentecostal"),
+    ("PRE", "1076", "Presbyterian"),
+    ("PRO", "1077", "Protestant"),
+    ("PRC", "1078", "Protestant, No Denomination"),
+    ("QUA", "1071", "Friends"),
+    ("REC", "1079", "Reformed"),
+    ("CAT", "1041", "Roman Catholic Church"),
+    ("SAA", "1080", "Salvation Army"),
+    ("SEV", "1001", "Adventist"),
+    ("UCC", "1082", "United Church of Christ"),
+    ("UNI", "1052", "Unitarian-Universalism"),
+    ("UNU", "1081", "Unitarian Universalist"),
+    ("CNF", "1014", "Confucianism"),
+    ("DOC", "1067", "Disciples of Christ"),
+    ("HSH", "1020", "Hinduism"),
+    ("HVA", "1020", "Hinduism"),
+    ("HOT", "1020", "Hinduism"),
+    ("JAI", "1024", "Jainism"),
+    ("MOS", "1023", "Islam"),
+    ("MSH", "1045", "Shiite (Islam)"),
+    ("MSU", "1049", "Sunni (Islam)"),
+    ("NAM", "1074", "Native American"),
+    ("SHN", "1046", "Shinto"),
+    ("SIK", "1047", "Sikism"),
+    ("SPI", "1048", "Spiritualism"),
+];
+
+/// PID-17 as `patient-religion`: a table 0006 code through [`RELIGIONS`];
+/// other codings and the original text as they are.
+fn religion(c: &Concept) -> Value<'_> {
+    let mut o = Map::with_capacity(4);
+    let codings = c.codes.iter().map(|code| {
+        let mapped = matches!(&code.system, carecodec_model::CodeSystem::V2Table(t) if t == "0006")
+            .then(|| RELIGIONS.iter().find(|(k, ..)| *k == code.code))
+            .flatten();
+        match mapped {
+            Some((_, v3, display)) => json!({
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ReligiousAffiliation",
+                "code": v3,
+                "display": display,
+            }),
+            None => coding(code),
+        }
+    });
+    put(&mut o, "coding", Value::Array(codings.collect()));
+    if let Some(t) = &c.text {
+        put(&mut o, "text", json!(t));
+    }
+    Value::Object(o)
+}
+
 fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
     let mut o = resource!("Patient", &id);
     let mut ext = Vec::new();
@@ -655,6 +745,9 @@ fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
             "url": CITIZENSHIP,
             "extension": [{"url": "code", "valueCodeableConcept": concept(&c.value)}]
         }));
+    }
+    if let Some(r) = &p.religion {
+        ext.push(json!({"url": RELIGION, "valueCodeableConcept": religion(&r.value)}));
     }
     if let Some(n) = &p.nationality {
         ext.push(json!({

@@ -704,6 +704,17 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         }
     }
     p.nationality = country(ctx, pid.field(28));
+    // IG: PID-17 religion → the core patient-religion extension (table 0006
+    // kept as sent, also when CWE.3 does not name it; the writer applies the
+    // IG's Religion map).
+    p.religion = cwe(ctx, pid.field(17)).map(|mut r| {
+        for code in &mut r.value.codes {
+            if code.system == CodeSystem::Local(String::new()) {
+                code.system = CodeSystem::V2Table("0006".into());
+            }
+        }
+        r
+    });
     // IG: PID-25 birth order → multipleBirthInteger, else PID-24 (Y/N) → boolean.
     let indicator = ctx.text("PID-24");
     let order = ctx.text("PID-25");

@@ -645,3 +645,79 @@ fn citizenship_and_nationality_as_the_core_extensions() {
         p.nationality.as_ref().map(|n| flat(&n.value))
     );
 }
+
+#[test]
+fn religion_through_the_ig_religion_map() {
+    let religion_of = |pid_17: &str| {
+        let text = pid_with(&[(17, pid_17)]);
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+        assert!(report.balanced());
+        assert!(
+            report
+                .unmapped
+                .iter()
+                .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-17")),
+            "{:?}",
+            report.unmapped
+        );
+        let b = event_bundle(&event).unwrap();
+        uk_core_valid(pid_17, &b);
+        let ext: Vec<serde_json::Value> = b["entry"][0]["resource"]["extension"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["url"] == "http://hl7.org/fhir/StructureDefinition/patient-religion")
+            .cloned()
+            .collect();
+        let (back, report) = read_bundle(&b);
+        assert!(report.balanced());
+        assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+        (
+            event.patient.unwrap().religion.unwrap(),
+            ext,
+            back.patient.unwrap().religion,
+        )
+    };
+    // Table 0006 kept as sent in the model, written as the IG maps it.
+    let (r, ext, back) = religion_of("BAP^Christian: Baptist^HL70006");
+    let code = &r.value.codes[0];
+    assert_eq!(
+        code.system,
+        carecodec_model::CodeSystem::V2Table("0006".into())
+    );
+    assert_eq!(code.code, "BAP");
+    assert_eq!(code.display.as_deref(), Some("Christian: Baptist"));
+    assert_eq!(
+        ext,
+        vec![serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/patient-religion",
+            "valueCodeableConcept": {"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ReligiousAffiliation",
+                "code": "1009",
+                "display": "Baptist"
+            }]}
+        })]
+    );
+    // Read back: the FHIR code, with its FHIR path.
+    let back = back.unwrap();
+    assert_eq!(back.value.codes[0].code, "1009");
+    assert!(
+        back.sources[0]
+            .to_string()
+            .contains("extension[0].valueCodeableConcept")
+    );
+    // A code the IG's map has no target for stays in v2-0006.
+    let (_, ext, back) = religion_of("AME");
+    assert_eq!(
+        ext[0]["valueCodeableConcept"],
+        serde_json::json!({"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/v2-0006",
+            "code": "AME"
+        }]})
+    );
+    assert_eq!(
+        back.unwrap().value.codes[0].system,
+        carecodec_model::CodeSystem::V2Table("0006".into())
+    );
+}

@@ -62,6 +62,28 @@ fn country() -> impl Strategy<Value = Concept> {
         })
 }
 
+/// A religion as the Bundle gives it back: a v3 ReligiousAffiliation code
+/// (what the writer maps table 0006 to), or a table 0006 code the IG's map
+/// leaves as it is.
+fn religion() -> impl Strategy<Value = Concept> {
+    (
+        prop_oneof![
+            (
+                "10[0-8][0-9]",
+                Just("http://terminology.hl7.org/CodeSystem/v3-ReligiousAffiliation")
+            )
+                .prop_map(|(c, s)| Code::new(CodeSystem::Uri(s.into()), &c, None)),
+            prop_oneof![Just("AME"), Just("BUD"), Just("JEW"), Just("OTH")]
+                .prop_map(|c| Code::new(CodeSystem::V2Table("0006".into()), c, Some("as sent"))),
+        ],
+        proptest::option::of(word()),
+    )
+        .prop_map(|(code, text)| Concept {
+            codes: vec![code],
+            text,
+        })
+}
+
 fn patient() -> impl Strategy<Value = Patient> {
     (
         nhs(),
@@ -97,11 +119,12 @@ fn patient() -> impl Strategy<Value = Patient> {
         (
             proptest::collection::vec(country(), 0..3),
             proptest::option::of(country()),
+            proptest::option::of(religion()),
         ),
     )
         .prop_map(
             |(number, verification, mrn, names, gender, birth, addresses, phones, ext)| {
-                let (citizenship, nationality) = ext;
+                let (citizenship, nationality, religion) = ext;
                 let mut p = Patient::default();
                 p.identifiers.push(Sourced::new(
                     Identifier::Nhs {
@@ -182,6 +205,7 @@ fn patient() -> impl Strategy<Value = Patient> {
                     .map(|c| Sourced::new(c, src()))
                     .collect();
                 p.nationality = nationality.map(|c| Sourced::new(c, src()));
+                p.religion = religion.map(|c| Sourced::new(c, src()));
                 p
             },
         )
@@ -224,5 +248,6 @@ proptest! {
         prop_assert_eq!(values(&p.telecom), values(&q.telecom));
         prop_assert_eq!(values(&p.citizenship), values(&q.citizenship));
         prop_assert_eq!(p.nationality.map(|n| n.value), q.nationality.map(|n| n.value));
+        prop_assert_eq!(p.religion.map(|r| r.value), q.religion.map(|r| r.value));
     }
 }

@@ -68,6 +68,10 @@ pub struct Patient {
     /// codes named ISO 3166 (`ISO3166_1`, table 0399) carry the system
     /// `urn:iso:std:iso:3166`.
     pub citizenship: Vec<Sourced<Concept>>,
+    /// Religion: v2 PID-17 as sent (table 0006 codes); FHIR: the core
+    /// `patient-religion` extension as read (v3 ReligiousAffiliation codes,
+    /// to which the writer maps table 0006 through the IG's Religion map).
+    pub religion: Option<Sourced<Concept>>,
     /// Nationality: v2 PID-28; FHIR: the core `patient-nationality`
     /// extension's `code` (country codes as for [`Patient::citizenship`]).
     pub nationality: Option<Sourced<Concept>>,

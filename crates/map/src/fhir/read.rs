@@ -13,7 +13,9 @@ use carecodec_model::{
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
 
-use super::{BIRTH_TIME, CITIZENSHIP, NATIONALITY, NHS_NUMBER, ODS_ORG, ODS_SITE, V2_0203};
+use super::{
+    BIRTH_TIME, CITIZENSHIP, NATIONALITY, NHS_NUMBER, ODS_ORG, ODS_SITE, RELIGION, V2_0203,
+};
 
 struct Ctx<'v> {
     used: HashSet<String>,
@@ -431,6 +433,13 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
                         p.nationality = Some(c);
                     }
                 }
+            }
+        }
+        if url == RELIGION {
+            if let Some(cc) = e.get("valueCodeableConcept") {
+                let path = format!("{base}.extension[{i}]");
+                let _ = ctx.str(&path, e, "url");
+                p.religion = Some(concept(ctx, &format!("{path}.valueCodeableConcept"), cc));
             }
         }
         if url.ends_with("Extension-UKCore-EthnicCategory") {
