@@ -628,6 +628,7 @@ fn patient_key(p: &Patient) -> Option<&Identifier> {
 pub(crate) const CITIZENSHIP: &str = "http://hl7.org/fhir/StructureDefinition/patient-citizenship";
 pub(crate) const NATIONALITY: &str = "http://hl7.org/fhir/StructureDefinition/patient-nationality";
 
+pub(crate) const BIRTH_PLACE: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
 pub(crate) const RELIGION: &str = "http://hl7.org/fhir/StructureDefinition/patient-religion";
 
 /// The IG's Religion ConceptMap: HL7 table 0006 → v3 ReligiousAffiliation
@@ -745,6 +746,9 @@ fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
             "url": CITIZENSHIP,
             "extension": [{"url": "code", "valueCodeableConcept": concept(&c.value)}]
         }));
+    }
+    if let Some(b) = &p.birth_place {
+        ext.push(json!({"url": BIRTH_PLACE, "valueAddress": {"text": &b.value}}));
     }
     if let Some(r) = &p.religion {
         ext.push(json!({"url": RELIGION, "valueCodeableConcept": religion(&r.value)}));

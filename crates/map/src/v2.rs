@@ -704,6 +704,8 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         }
     }
     p.nationality = country(ctx, pid.field(28));
+    // IG: PID-23 birth place (ST) → patient-birthPlace valueAddress.text.
+    p.birth_place = ctx.text("PID-23");
     // IG: PID-17 religion → the core patient-religion extension (table 0006
     // kept as sent, also when CWE.3 does not name it; the writer applies the
     // IG's Religion map).

@@ -721,3 +721,41 @@ fn religion_through_the_ig_religion_map() {
         carecodec_model::CodeSystem::V2Table("0006".into())
     );
 }
+
+#[test]
+fn birth_place_as_the_uk_core_birth_place_slice() {
+    let text = pid_with(&[(23, "St Thomas' Hospital, London")]);
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let p = event.patient.as_ref().unwrap();
+    let place = p.birth_place.as_ref().unwrap();
+    assert_eq!(place.value, "St Thomas' Hospital, London");
+    assert!(place.sources[0].to_string().starts_with("HL7 v2 PID[1]-23"));
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-23")),
+        "{:?}",
+        report.unmapped
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("birth place", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["extension"][0],
+        serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
+            "valueAddress": {"text": "St Thomas' Hospital, London"}
+        })
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let back = back.patient.unwrap().birth_place.unwrap();
+    assert_eq!(back.value, place.value);
+    assert_eq!(
+        back.sources[0].to_string(),
+        "FHIR Bundle.entry[0].resource.extension[0].valueAddress.text"
+    );
+}

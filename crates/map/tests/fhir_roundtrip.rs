@@ -120,11 +120,12 @@ fn patient() -> impl Strategy<Value = Patient> {
             proptest::collection::vec(country(), 0..3),
             proptest::option::of(country()),
             proptest::option::of(religion()),
+            proptest::option::of("[A-Z][a-z]{2,9}( [A-Z][a-z]{2,9}){0,3}"),
         ),
     )
         .prop_map(
             |(number, verification, mrn, names, gender, birth, addresses, phones, ext)| {
-                let (citizenship, nationality, religion) = ext;
+                let (citizenship, nationality, religion, birth_place) = ext;
                 let mut p = Patient::default();
                 p.identifiers.push(Sourced::new(
                     Identifier::Nhs {
@@ -206,6 +207,7 @@ fn patient() -> impl Strategy<Value = Patient> {
                     .collect();
                 p.nationality = nationality.map(|c| Sourced::new(c, src()));
                 p.religion = religion.map(|c| Sourced::new(c, src()));
+                p.birth_place = birth_place.map(|b| Sourced::new(b, src()));
                 p
             },
         )
@@ -249,5 +251,6 @@ proptest! {
         prop_assert_eq!(values(&p.citizenship), values(&q.citizenship));
         prop_assert_eq!(p.nationality.map(|n| n.value), q.nationality.map(|n| n.value));
         prop_assert_eq!(p.religion.map(|r| r.value), q.religion.map(|r| r.value));
+        prop_assert_eq!(p.birth_place.map(|b| b.value), q.birth_place.map(|b| b.value));
     }
 }

@@ -44,7 +44,7 @@ const TARGET: &[&str] = &["PID", "PV1", "NK1", "AL1", "DG1", "OBX", "OBR"];
 /// Shares measured when the floor was set, less a margin: the test fails if
 /// a change loses converter facts. Raise them when the mapping improves.
 const FLOORS: &[(&str, f64)] = &[
-    ("PID", 0.44),
+    ("PID", 0.445),
     ("PV1", 0.26),
     ("NK1", 0.50),
     ("AL1", 0.785),

@@ -68,6 +68,9 @@ pub struct Patient {
     /// codes named ISO 3166 (`ISO3166_1`, table 0399) carry the system
     /// `urn:iso:std:iso:3166`.
     pub citizenship: Vec<Sourced<Concept>>,
+    /// Place of birth as text: v2 PID-23; FHIR: the core `patient-birthPlace`
+    /// extension's `valueAddress.text` (UK Core's `birthPlace` slice).
+    pub birth_place: Option<Sourced<String>>,
     /// Religion: v2 PID-17 as sent (table 0006 codes); FHIR: the core
     /// `patient-religion` extension as read (v3 ReligiousAffiliation codes,
     /// to which the writer maps table 0006 through the IG's Religion map).

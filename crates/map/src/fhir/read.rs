@@ -14,7 +14,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
 
 use super::{
-    BIRTH_TIME, CITIZENSHIP, NATIONALITY, NHS_NUMBER, ODS_ORG, ODS_SITE, RELIGION, V2_0203,
+    BIRTH_PLACE, BIRTH_TIME, CITIZENSHIP, NATIONALITY, NHS_NUMBER, ODS_ORG, ODS_SITE, RELIGION,
+    V2_0203,
 };
 
 struct Ctx<'v> {
@@ -433,6 +434,14 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
                         p.nationality = Some(c);
                     }
                 }
+            }
+        }
+        if url == BIRTH_PLACE {
+            if let Some(a) = e.get("valueAddress") {
+                let path = format!("{base}.extension[{i}]");
+                let _ = ctx.str(&path, e, "url");
+                // The text only: an address in parts is reported unmapped.
+                p.birth_place = ctx.str(&format!("{path}.valueAddress"), a, "text");
             }
         }
         if url == RELIGION {
