@@ -628,6 +628,8 @@ fn patient_key(p: &Patient) -> Option<&Identifier> {
 pub(crate) const CITIZENSHIP: &str = "http://hl7.org/fhir/StructureDefinition/patient-citizenship";
 pub(crate) const NATIONALITY: &str = "http://hl7.org/fhir/StructureDefinition/patient-nationality";
 
+pub(crate) const MOTHERS_MAIDEN_NAME: &str =
+    "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName";
 pub(crate) const BIRTH_PLACE: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
 pub(crate) const RELIGION: &str = "http://hl7.org/fhir/StructureDefinition/patient-religion";
 
@@ -746,6 +748,9 @@ fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
             "url": CITIZENSHIP,
             "extension": [{"url": "code", "valueCodeableConcept": concept(&c.value)}]
         }));
+    }
+    if let Some(m) = &p.mothers_maiden_name {
+        ext.push(json!({"url": MOTHERS_MAIDEN_NAME, "valueString": &m.value}));
     }
     if let Some(b) = &p.birth_place {
         ext.push(json!({"url": BIRTH_PLACE, "valueAddress": {"text": &b.value}}));

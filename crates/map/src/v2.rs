@@ -704,6 +704,9 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         }
     }
     p.nationality = country(ctx, pid.field(28));
+    // IG: PID-6 mother's maiden name → patient-mothersMaidenName valueString
+    // (XPN[string]: the name assembled as XPN.11 says).
+    p.mothers_maiden_name = xpn_text(ctx, pid.field(6).repetition(1));
     // IG: PID-23 birth place (ST) → patient-birthPlace valueAddress.text.
     p.birth_place = ctx.text("PID-23");
     // IG: PID-17 religion → the core patient-religion extension (table 0006
@@ -746,6 +749,38 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         _ => None,
     };
     p
+}
+
+/// An XPN as one string (IG XPN[string]: "concatenate according to
+/// XPN.11", table 0444): `F` prefix, family, middle, given, suffix; else
+/// (`G`, or not sent) prefix, given, middle, family, suffix — XPN.5, 2, 3,
+/// 1.1, 4 joined by spaces. The other components are left unmapped.
+fn xpn_text(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<String>> {
+    let family = ctx.text(base.component(1).subcomponent(1));
+    let given = ctx.text(base.component(2));
+    let middle = ctx.text(base.component(3));
+    let suffix = ctx.text(base.component(4));
+    let prefix = ctx.text(base.component(5));
+    let order = ctx.text(base.component(11));
+    let family_first = order.as_ref().is_some_and(|o| o.value == "F");
+    let parts = if family_first {
+        [prefix, family, middle, given, suffix]
+    } else {
+        [prefix, given, middle, family, suffix]
+    };
+    let mut sources = Sources::new();
+    let mut words: Vec<String> = Vec::new();
+    for part in parts.into_iter().flatten() {
+        sources.extend(part.sources);
+        words.push(part.value);
+    }
+    if words.is_empty() {
+        return None;
+    }
+    if let Some(o) = order {
+        sources.extend(o.sources);
+    }
+    Some(Sourced::from_many(words.join(" "), sources))
 }
 
 /// A CWE of country codes (PID-26, 28, 39): as [`cwe`], with the ISO 3166

@@ -759,3 +759,61 @@ fn birth_place_as_the_uk_core_birth_place_slice() {
         "FHIR Bundle.entry[0].resource.extension[0].valueAddress.text"
     );
 }
+
+#[test]
+fn mothers_maiden_name_in_its_assembly_order() {
+    let maiden = |pid_6: &str| {
+        let text = pid_with(&[(6, pid_6)]);
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+        assert!(report.balanced());
+        let b = event_bundle(&event).unwrap();
+        uk_core_valid(pid_6, &b);
+        let ext = b["entry"][0]["resource"]["extension"][0].clone();
+        let (back, back_report) = read_bundle(&b);
+        assert!(back_report.balanced());
+        assert!(
+            back_report.unmapped.is_empty(),
+            "{:?}",
+            back_report.unmapped
+        );
+        let m = event.patient.unwrap().mothers_maiden_name.unwrap();
+        assert_eq!(
+            back.patient.unwrap().mothers_maiden_name.unwrap().value,
+            m.value
+        );
+        (m, ext, report)
+    };
+    // Given-first unless XPN.11 is `F`.
+    let (m, ext, report) = maiden("SMITH^Angela^L");
+    assert_eq!(m.value, "Angela L SMITH");
+    assert_eq!(m.sources.len(), 3);
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-6")),
+        "{:?}",
+        report.unmapped
+    );
+    assert_eq!(
+        ext,
+        serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName",
+            "valueString": "Angela L SMITH"
+        })
+    );
+    let (m, _, _) = maiden("Davis");
+    assert_eq!(m.value, "Davis");
+    let (m, _, report) = maiden("Lam^Morgan^^^Mrs^^M^^^^F");
+    assert_eq!(m.value, "Mrs Lam Morgan");
+    // The name type (XPN.7) is not part of the text: reported unmapped.
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().starts_with("HL7 v2 PID[1]-6[1].7") && u.raw == "M"),
+        "{:?}",
+        report.unmapped
+    );
+}

@@ -121,11 +121,12 @@ fn patient() -> impl Strategy<Value = Patient> {
             proptest::option::of(country()),
             proptest::option::of(religion()),
             proptest::option::of("[A-Z][a-z]{2,9}( [A-Z][a-z]{2,9}){0,3}"),
+            proptest::option::of("[A-Z][a-z]{1,9}( [A-Z][a-z]{0,9}){0,2}"),
         ),
     )
         .prop_map(
             |(number, verification, mrn, names, gender, birth, addresses, phones, ext)| {
-                let (citizenship, nationality, religion, birth_place) = ext;
+                let (citizenship, nationality, religion, birth_place, maiden) = ext;
                 let mut p = Patient::default();
                 p.identifiers.push(Sourced::new(
                     Identifier::Nhs {
@@ -208,6 +209,7 @@ fn patient() -> impl Strategy<Value = Patient> {
                 p.nationality = nationality.map(|c| Sourced::new(c, src()));
                 p.religion = religion.map(|c| Sourced::new(c, src()));
                 p.birth_place = birth_place.map(|b| Sourced::new(b, src()));
+                p.mothers_maiden_name = maiden.map(|m| Sourced::new(m, src()));
                 p
             },
         )
@@ -252,5 +254,9 @@ proptest! {
         prop_assert_eq!(p.nationality.map(|n| n.value), q.nationality.map(|n| n.value));
         prop_assert_eq!(p.religion.map(|r| r.value), q.religion.map(|r| r.value));
         prop_assert_eq!(p.birth_place.map(|b| b.value), q.birth_place.map(|b| b.value));
+        prop_assert_eq!(
+            p.mothers_maiden_name.map(|m| m.value),
+            q.mothers_maiden_name.map(|m| m.value)
+        );
     }
 }

@@ -68,6 +68,10 @@ pub struct Patient {
     /// codes named ISO 3166 (`ISO3166_1`, table 0399) carry the system
     /// `urn:iso:std:iso:3166`.
     pub citizenship: Vec<Sourced<Concept>>,
+    /// Mother's maiden name as text: v2 PID-6 (first repeat) assembled in its
+    /// name assembly order (XPN.11); FHIR: the core
+    /// `patient-mothersMaidenName` extension's `valueString`.
+    pub mothers_maiden_name: Option<Sourced<String>>,
     /// Place of birth as text: v2 PID-23; FHIR: the core `patient-birthPlace`
     /// extension's `valueAddress.text` (UK Core's `birthPlace` slice).
     pub birth_place: Option<Sourced<String>>,

@@ -500,7 +500,8 @@ pub const MAPPED: &[(&str, &[u32])] = &[
     (
         "PID",
         &[
-            2, 3, 4, 5, 7, 8, 9, 11, 13, 14, 15, 16, 17, 22, 23, 24, 25, 26, 28, 29, 30, 32, 39, 40,
+            2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 14, 15, 16, 17, 22, 23, 24, 25, 26, 28, 29, 30, 32, 39,
+            40,
         ],
     ),
     ("PD1", &[3, 4]),
@@ -603,7 +604,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "converter-choice",
-        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), CWE.2 copied into the citizenship / nationality `text` (IG: CWE.9), PID-17 `AME` as v3 ReligiousAffiliation 1002 (IG Religion map: no target), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2), an OBR's ServiceRequest as intent filler-order with status active (IG: intent order; an OBR has no order status)",
+        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), CWE.2 copied into the citizenship / nationality `text` (IG: CWE.9), PID-17 `AME` as v3 ReligiousAffiliation 1002 (IG Religion map: no target), PID-6 parts joined by `--` (IG: in the XPN.11 order), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2), an OBR's ServiceRequest as intent filler-order with status active (IG: intent order; an OBR has no order status)",
     ),
     (
         "code-translation",
@@ -651,7 +652,6 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
     } else if has(&[
         ".extension{http://example.com/",
         "us-core-",
-        "patient-mothersMaidenName",
         "patient-disabilityIndicator",
         "condition-assertedDate",
         "condition-dueTo",
@@ -727,6 +727,9 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         // map has no target for it (a Christian denomination), carecodec
         // writes it as sent in v2-0006.
         || has(&["patient-religion}"])
+        // PID-6 joined by `--` (`SMITH--Angela--L`); IG XPN[string]: in the
+        // XPN.11 order, which carecodec writes space-separated.
+        || has(&["patient-mothersMaidenName}"])
         || starts(&[
             "Encounter.status",
             "ServiceRequest.intent",
