@@ -631,6 +631,8 @@ pub(crate) const NATIONALITY: &str = "http://hl7.org/fhir/StructureDefinition/pa
 pub(crate) const MOTHERS_MAIDEN_NAME: &str =
     "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName";
 pub(crate) const BIRTH_PLACE: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
+pub(crate) const CONGREGATION: &str =
+    "http://hl7.org/fhir/StructureDefinition/patient-congregation";
 pub(crate) const RELIGION: &str = "http://hl7.org/fhir/StructureDefinition/patient-religion";
 
 /// The IG's Religion ConceptMap: HL7 table 0006 → v3 ReligiousAffiliation
@@ -754,6 +756,9 @@ fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
     }
     if let Some(b) = &p.birth_place {
         ext.push(json!({"url": BIRTH_PLACE, "valueAddress": {"text": &b.value}}));
+    }
+    if let Some(c) = &p.congregation {
+        ext.push(json!({"url": CONGREGATION, "valueString": &c.value}));
     }
     if let Some(r) = &p.religion {
         ext.push(json!({"url": RELIGION, "valueCodeableConcept": religion(&r.value)}));

@@ -1135,6 +1135,12 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     }
     if let Some(pd1) = seg("PD1", 1) {
         let _ = name_of_xcn(ctx, pd1.field(4));
+        // IG: PD1-14 place of worship → patient-congregation valueString
+        // (XON[string]: XON.1, else XON.10); further repeats stay unmapped.
+        let worship = pd1.field(14).repetition(1);
+        p.congregation = ctx
+            .text(worship.component(1))
+            .or_else(|| ctx.text(worship.component(10)));
     }
 }
 

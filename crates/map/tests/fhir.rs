@@ -817,3 +817,51 @@ fn mothers_maiden_name_in_its_assembly_order() {
         report.unmapped
     );
 }
+
+#[test]
+fn place_of_worship_as_the_congregation_extension() {
+    let text = format!(
+        "{}PD1|||GP PRACTICE^^^^^^^^^A81001|||||||||||Methodist Church~St Mary's\r",
+        pid_with(&[])
+    );
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let p = event.patient.as_ref().unwrap();
+    let c = p.congregation.as_ref().unwrap();
+    assert_eq!(c.value, "Methodist Church");
+    assert!(
+        c.sources[0]
+            .to_string()
+            .starts_with("HL7 v2 PD1[1]-14[1].1")
+    );
+    // The second repeat has no place in the extension: reported.
+    assert!(
+        report.unmapped.iter().any(
+            |u| u.source.to_string().starts_with("HL7 v2 PD1[1]-14[2]") && u.raw == "St Mary's"
+        ),
+        "{:?}",
+        report.unmapped
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("congregation", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["extension"][0],
+        serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/patient-congregation",
+            "valueString": "Methodist Church"
+        })
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    assert_eq!(back.patient.unwrap().congregation.unwrap().value, c.value);
+    // XON.10 when XON.1 is empty.
+    let text = format!("{}PD1||||||||||||||^^^^^^^^^WORSHIP-9\r", pid_with(&[]));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    assert_eq!(
+        event.patient.unwrap().congregation.unwrap().value,
+        "WORSHIP-9"
+    );
+}

@@ -122,11 +122,12 @@ fn patient() -> impl Strategy<Value = Patient> {
             proptest::option::of(religion()),
             proptest::option::of("[A-Z][a-z]{2,9}( [A-Z][a-z]{2,9}){0,3}"),
             proptest::option::of("[A-Z][a-z]{1,9}( [A-Z][a-z]{0,9}){0,2}"),
+            proptest::option::of("(St [A-Z][a-z]{2,8}'s|[A-Z][a-z]{2,9}) (Church|Mosque|Temple)"),
         ),
     )
         .prop_map(
             |(number, verification, mrn, names, gender, birth, addresses, phones, ext)| {
-                let (citizenship, nationality, religion, birth_place, maiden) = ext;
+                let (citizenship, nationality, religion, birth_place, maiden, worship) = ext;
                 let mut p = Patient::default();
                 p.identifiers.push(Sourced::new(
                     Identifier::Nhs {
@@ -210,6 +211,7 @@ fn patient() -> impl Strategy<Value = Patient> {
                 p.religion = religion.map(|c| Sourced::new(c, src()));
                 p.birth_place = birth_place.map(|b| Sourced::new(b, src()));
                 p.mothers_maiden_name = maiden.map(|m| Sourced::new(m, src()));
+                p.congregation = worship.map(|w| Sourced::new(w, src()));
                 p
             },
         )
@@ -258,5 +260,6 @@ proptest! {
             p.mothers_maiden_name.map(|m| m.value),
             q.mothers_maiden_name.map(|m| m.value)
         );
+        prop_assert_eq!(p.congregation.map(|c| c.value), q.congregation.map(|c| c.value));
     }
 }

@@ -51,6 +51,8 @@ const FLOORS: &[(&str, f64)] = &[
     ("DG1", 0.545),
     ("OBX", 0.60),
     ("OBR", 0.395),
+    // Not a target segment; guards the PD1 fields mapped (PD1-3, 4, 14).
+    ("PD1", 0.21),
 ];
 
 /// Unmatched facts of the target segments in no difference class (measured: 9).

@@ -75,6 +75,9 @@ pub struct Patient {
     /// Place of birth as text: v2 PID-23; FHIR: the core `patient-birthPlace`
     /// extension's `valueAddress.text` (UK Core's `birthPlace` slice).
     pub birth_place: Option<Sourced<String>>,
+    /// Place of worship (congregation) as text: v2 PD1-14 (first repeat: XON.1,
+    /// else XON.10); FHIR: the core `patient-congregation` extension.
+    pub congregation: Option<Sourced<String>>,
     /// Religion: v2 PID-17 as sent (table 0006 codes); FHIR: the core
     /// `patient-religion` extension as read (v3 ReligiousAffiliation codes,
     /// to which the writer maps table 0006 through the IG's Religion map).

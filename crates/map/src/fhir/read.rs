@@ -14,8 +14,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
 
 use super::{
-    BIRTH_PLACE, BIRTH_TIME, CITIZENSHIP, MOTHERS_MAIDEN_NAME, NATIONALITY, NHS_NUMBER, ODS_ORG,
-    ODS_SITE, RELIGION, V2_0203,
+    BIRTH_PLACE, BIRTH_TIME, CITIZENSHIP, CONGREGATION, MOTHERS_MAIDEN_NAME, NATIONALITY,
+    NHS_NUMBER, ODS_ORG, ODS_SITE, RELIGION, V2_0203,
 };
 
 struct Ctx<'v> {
@@ -440,6 +440,11 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             let path = format!("{base}.extension[{i}]");
             let _ = ctx.str(&path, e, "url");
             p.mothers_maiden_name = ctx.str(&path, e, "valueString");
+        }
+        if url == CONGREGATION && e.get("valueString").is_some() {
+            let path = format!("{base}.extension[{i}]");
+            let _ = ctx.str(&path, e, "url");
+            p.congregation = ctx.str(&path, e, "valueString");
         }
         if url == BIRTH_PLACE {
             if let Some(a) = e.get("valueAddress") {
