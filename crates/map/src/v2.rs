@@ -960,7 +960,16 @@ fn validity(
 }
 
 fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
-    let lines = ctx.texts(&[base.component(1).subcomponent(1), base.component(2)]);
+    // IG XAD[Address] / SAD[Address]: lines SAD.1 street or mailing address,
+    // SAD.2 street name, SAD.3 dwelling number, XAD.2 other designation,
+    // XAD.19 addressee, in that order.
+    let lines = ctx.texts(&[
+        base.component(1).subcomponent(1),
+        base.component(1).subcomponent(2),
+        base.component(1).subcomponent(3),
+        base.component(2),
+        base.component(19),
+    ]);
     let city = ctx.text(base.component(3));
     let district = ctx.text(base.component(4));
     let postcode = ctx.text(base.component(5));

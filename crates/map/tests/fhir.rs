@@ -865,3 +865,50 @@ fn place_of_worship_as_the_congregation_extension() {
         "WORSHIP-9"
     );
 }
+
+#[test]
+fn address_lines_from_street_parts_and_addressee() {
+    let mut xad = vec![""; 20];
+    xad[0] = "1000&Hospital Lane&7";
+    xad[1] = "Ste. 123";
+    xad[2] = "Leeds";
+    xad[4] = "LS1 4AP";
+    xad[6] = "H";
+    xad[18] = "Near Highway";
+    let xad = xad.join("^");
+    let text = pid_with(&[(11, &xad)]);
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-11")),
+        "{:?}",
+        report.unmapped
+    );
+    let a = &event.patient.as_ref().unwrap().addresses[0];
+    // IG SAD / XAD order: SAD.1, SAD.2, SAD.3, XAD.2, XAD.19.
+    assert_eq!(
+        a.value.lines,
+        ["1000", "Hospital Lane", "7", "Ste. 123", "Near Highway"]
+    );
+    assert!(
+        a.sources
+            .iter()
+            .any(|s| s.to_string().starts_with("HL7 v2 PID[1]-11[1].1.2"))
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("address lines", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["address"][0]["line"],
+        serde_json::json!(["1000", "Hospital Lane", "7", "Ste. 123", "Near Highway"])
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert_eq!(
+        back.patient.unwrap().addresses[0].value.lines,
+        a.value.lines
+    );
+}
