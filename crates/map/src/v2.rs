@@ -626,6 +626,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         if let Some(n) = name(ctx, pid.field(5).repetition(r)) {
             p.names.push(n);
         }
+        called_by(ctx, pid.field(5).repetition(r), &mut p.names);
     }
     p.birth_date = ctx.date("PID-7");
     if p.birth_date.is_some() {
@@ -644,6 +645,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         if let Some(n) = name(ctx, pid.field(9).repetition(r)) {
             p.names.push(n);
         }
+        called_by(ctx, pid.field(9).repetition(r), &mut p.names);
     }
     p.marital_status = ctx
         .text("PID-16.1")
@@ -749,6 +751,19 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         _ => None,
     };
     p
+}
+
+/// XPN.15 called-by name, where the target holds several names (Patient.name:
+/// PID-5, PID-9): IG XPN[HumanName], a further name with the called-by name
+/// as `given` and use `nickname`.
+fn called_by(ctx: &mut Ctx<'_, '_>, base: Path, names: &mut Vec<Sourced<HumanName>>) {
+    if let Some(c) = ctx.text(base.component(15)) {
+        names.push(c.map(|v| HumanName {
+            given: vec![v],
+            usage: Some("nickname".into()),
+            ..HumanName::default()
+        }));
+    }
 }
 
 /// An XPN as one string (IG XPN[string]: "concatenate according to

@@ -912,3 +912,44 @@ fn address_lines_from_street_parts_and_addressee() {
         a.value.lines
     );
 }
+
+#[test]
+fn called_by_name_as_a_nickname() {
+    let mut xpn = vec![""; 15];
+    xpn[0] = "SMITH";
+    xpn[1] = "John";
+    xpn[6] = "L";
+    xpn[14] = "Jack";
+    let xpn = xpn.join("^");
+    let text = pid_with(&[(5, &xpn)]);
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-5")),
+        "{:?}",
+        report.unmapped
+    );
+    let names = &event.patient.as_ref().unwrap().names;
+    assert_eq!(names.len(), 2);
+    assert_eq!(names[1].value.given, ["Jack"]);
+    assert_eq!(names[1].value.family, None);
+    assert_eq!(names[1].value.usage.as_deref(), Some("nickname"));
+    assert!(
+        names[1].sources[0]
+            .to_string()
+            .starts_with("HL7 v2 PID[1]-5[1].15")
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("nickname", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["name"][1],
+        serde_json::json!({"use": "nickname", "given": ["Jack"]})
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert_eq!(back.patient.unwrap().names[1].value, names[1].value);
+}

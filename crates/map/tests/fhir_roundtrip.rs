@@ -96,7 +96,7 @@ fn patient() -> impl Strategy<Value = Patient> {
             (
                 word(),
                 proptest::collection::vec(word(), 0..3),
-                prop_oneof![Just("official"), Just("usual")],
+                prop_oneof![Just("official"), Just("usual"), Just("nickname")],
             ),
             1..3,
         ),

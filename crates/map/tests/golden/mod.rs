@@ -600,7 +600,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "part-not-mapped",
-        "a component of a mapped field the model does not keep: XAD address type, XPN.14/15, second NK1-4 address, second coding of NK1-3/7, AL1-2 as AllergyIntolerance.type",
+        "a component of a mapped field the model does not keep: XAD address type, second NK1-4 address, second coding of NK1-3/7, AL1-2 as AllergyIntolerance.type",
     ),
     (
         "converter-choice",
