@@ -835,14 +835,28 @@ fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
     );
     // R4 pat-1: a contact needs a name, telecom, address or organization; one
     // with only a relationship (an NK1 with NK1-3 alone) is not written.
+    // An NK1-13 organisation is an Organization entry (contact_organisations)
+    // the contact refers to; it satisfies pat-1 too.
     put(
         &mut o,
         "contact",
         Value::Array(
             p.contacts
                 .iter()
-                .filter(|c| c.name.is_some() || !c.telecom.is_empty() || c.address.is_some())
-                .map(contact)
+                .enumerate()
+                .filter(|(_, c)| {
+                    c.name.is_some()
+                        || !c.telecom.is_empty()
+                        || c.address.is_some()
+                        || c.organisation.is_some()
+                })
+                .map(|(i, c)| {
+                    let mut v = contact(c);
+                    if let (Some(_), Some(m)) = (&c.organisation, v.as_object_mut()) {
+                        m.insert("organization", reference(&urn(&contact_org_id(id, i))));
+                    }
+                    v
+                })
                 .collect(),
         ),
     );
@@ -861,6 +875,46 @@ fn patient<'a>(p: &'a Patient, id: &str) -> Value<'a> {
     }
     put(&mut o, "generalPractitioner", Value::Array(gp));
     Value::Object(o)
+}
+
+/// The id of the Organization of a patient's contact `i` (NK1-13).
+fn contact_org_id(patient_id: &str, i: usize) -> String {
+    uuid(&[
+        patient_id,
+        "/contact/",
+        Dec::new(i).as_str(),
+        "/organisation",
+    ])
+}
+
+/// IG NK1[Patient]: each contact's NK1-13 organisation as an Organization
+/// entry, its `contact` the NK1-30 / 31 / 32 contact person.
+fn contact_organisations<'a>(p: &'a Patient, patient_id: &str) -> Vec<Value<'a>> {
+    p.contacts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let org = c.organisation.as_ref()?;
+            let oid = contact_org_id(patient_id, i);
+            let mut res = organisation(org, &oid);
+            if let (Some(person), Some(o)) = (&c.organisation_contact, res.as_object_mut()) {
+                let mut pc = Map::with_capacity(4);
+                if let Some(n) = &person.name {
+                    put(&mut pc, "name", name(&n.value));
+                }
+                put(
+                    &mut pc,
+                    "telecom",
+                    Value::Array(person.telecom.iter().map(|t| telecom(&t.value)).collect()),
+                );
+                if let Some(a) = &person.address {
+                    put(&mut pc, "address", address(&a.value));
+                }
+                o.insert("contact", json!([Value::Object(pc)]));
+            }
+            Some(entry(&urn(&oid), res, "POST", "Organization"))
+        })
+        .collect()
 }
 
 /// The IG's Relationship ConceptMap (v2 table 0063 → v3 RoleCode, or v2-0131
@@ -2040,6 +2094,7 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
         let url = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
         let method = if url.contains('?') { "PUT" } else { "POST" };
         entries.push(entry(&subject, patient(p, &pid), method, url));
+        entries.extend(contact_organisations(p, &pid));
     }
     let mut encounter_url = None;
     if let Some(e) = &event.encounter {

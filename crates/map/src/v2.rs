@@ -18,11 +18,11 @@ use carecodec_hl7v2::types::{Precision as V2Precision, Timestamp};
 use carecodec_hl7v2::{Message, Path, Segment, Value};
 use carecodec_model::{
     Action, Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Contact,
-    Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier, IdentityDecision,
-    Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation, ObservationValue,
-    Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer, Period,
-    Practitioner, Precision, Quantity, ResultReport, ResultStatus, Source, Sourced, Sources,
-    Telecom, Unmapped, V2Path, VerificationStatus,
+    ContactPerson, Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier,
+    IdentityDecision, Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation,
+    ObservationValue, Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer,
+    Period, Practitioner, Precision, Quantity, ResultReport, ResultStatus, Source, Sourced,
+    Sources, Telecom, Unmapped, V2Path, VerificationStatus,
 };
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -1302,6 +1302,26 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
     let from = ctx.date(base.field(8));
     let until = ctx.date(base.field(9));
     let gender = sex(ctx, base.field(15).component(1));
+    // IG NK1[Patient]: NK1-13 → contact.organization, NK1-30 / 31 / 32 → that
+    // Organization's contact (name, telecom, address). Without a name or an
+    // identifier in NK1-13 there is no Organization (R4 org-1): NK1-30…32
+    // are then left unmapped.
+    let organisation = xon(ctx, base.field(13).repetition(1));
+    let organisation_contact = if organisation.is_some() {
+        let mut person = ContactPerson {
+            name: self::name(ctx, base.field(30).repetition(1)),
+            address: self::address(ctx, base.field(32).repetition(1)),
+            ..ContactPerson::default()
+        };
+        for r in 1..=reps(ctx.msg, base.field(31)) {
+            if let Some(t) = telecom(ctx, base.field(31).repetition(r), "") {
+                person.telecom.push(t);
+            }
+        }
+        (person != ContactPerson::default()).then_some(person)
+    } else {
+        None
+    };
     Contact {
         name,
         relationship,
@@ -1311,6 +1331,8 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
         gender,
         from,
         until,
+        organisation,
+        organisation_contact,
     }
 }
 

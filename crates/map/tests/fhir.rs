@@ -953,3 +953,121 @@ fn called_by_name_as_a_nickname() {
     assert!(report.balanced());
     assert_eq!(back.patient.unwrap().names[1].value, names[1].value);
 }
+
+#[test]
+fn nk1_organisation_and_its_contact_person() {
+    let mut f = vec![""; 34];
+    f[0] = "NK1";
+    f[1] = "1";
+    f[2] = "DOE^MARY";
+    f[3] = "MTH^MOTHER^HL70063";
+    f[13] = "Bull Run Family Practice^^^^^^XX^^^ORG-7";
+    f[30] = "Smith^John^L";
+    f[31] = "01632960001^^PH~^NET^Internet^john@example.org";
+    f[32] = "1 High Street^^Leeds^^LS1 1AA^GBR";
+    let text = format!("{}{}\r", pid_with(&[]), f.join("|"));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 NK1[1]-")),
+        "{:?}",
+        report.unmapped
+    );
+    let c = &event.patient.as_ref().unwrap().contacts[0];
+    let org = c.organisation.as_ref().unwrap();
+    assert_eq!(org.name.as_ref().unwrap().value, "Bull Run Family Practice");
+    assert_eq!(
+        org.identifiers[0].value,
+        carecodec_model::Identifier::Typed {
+            kind: "XX".into(),
+            value: "ORG-7".into(),
+            authority: None
+        }
+    );
+    let person = c.organisation_contact.as_ref().unwrap();
+    let pname = &person.name.as_ref().unwrap().value;
+    assert_eq!(pname.family.as_deref(), Some("Smith"));
+    assert_eq!(pname.given, ["John", "L"]);
+    assert!(
+        person.name.as_ref().unwrap().sources[0]
+            .to_string()
+            .starts_with("HL7 v2 NK1[1]-30[1]")
+    );
+    let phones: Vec<&str> = person
+        .telecom
+        .iter()
+        .map(|t| t.value.value.as_str())
+        .collect();
+    assert_eq!(phones, ["01632960001", "john@example.org"]);
+    assert_eq!(
+        person.address.as_ref().unwrap().value.lines,
+        ["1 High Street"]
+    );
+
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("nk1 organisation", &b);
+    let entries = b["entry"].as_array().unwrap();
+    let contact = &entries[0]["resource"]["contact"][0];
+    assert_eq!(contact["name"]["family"], "DOE");
+    let url = contact["organization"]["reference"].as_str().unwrap();
+    let o = entries
+        .iter()
+        .find(|e| e["fullUrl"] == url)
+        .map(|e| &e["resource"])
+        .unwrap();
+    assert_eq!(o["resourceType"], "Organization");
+    assert_eq!(o["name"], "Bull Run Family Practice");
+    assert_eq!(o["identifier"][0]["value"], "ORG-7");
+    assert_eq!(o["identifier"][0]["type"]["coding"][0]["code"], "XX");
+    assert_eq!(
+        o["contact"][0]["name"],
+        serde_json::json!({"family": "Smith", "given": ["John", "L"]})
+    );
+    assert_eq!(o["contact"][0]["telecom"][1]["system"], "email");
+    assert_eq!(o["contact"][0]["address"]["city"], "Leeds");
+
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let bc = &back.patient.unwrap().contacts[0];
+    let value = |c: &carecodec_model::Contact| {
+        let o = c.organisation.as_ref().unwrap();
+        let p = c.organisation_contact.as_ref().unwrap();
+        (
+            o.name.as_ref().map(|n| n.value.clone()),
+            o.identifiers
+                .iter()
+                .map(|i| i.value.clone())
+                .collect::<Vec<_>>(),
+            p.name.as_ref().map(|n| n.value.clone()),
+            p.telecom
+                .iter()
+                .map(|t| t.value.clone())
+                .collect::<Vec<_>>(),
+            p.address.as_ref().map(|a| a.value.clone()),
+        )
+    };
+    assert_eq!(value(bc), value(c));
+
+    // Without an NK1-13 name or identifier there is no Organization (R4
+    // org-1): the contact person is reported unmapped.
+    f[13] = "";
+    let text = format!("{}{}\r", pid_with(&[]), f.join("|"));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let c = &event.patient.as_ref().unwrap().contacts[0];
+    assert!(c.organisation.is_none() && c.organisation_contact.is_none());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().starts_with("HL7 v2 NK1[1]-30[1].1") && u.raw == "Smith"),
+        "{:?}",
+        report.unmapped
+    );
+}

@@ -152,6 +152,26 @@ pub struct Contact {
     pub from: Option<Sourced<PartialDate>>,
     /// Last day the person is a contact (NK1-9).
     pub until: Option<Sourced<PartialDate>>,
+    /// The organisation the contact is (or acts for): v2 NK1-13 (XON: name
+    /// XON.1, identifier XON.10, else XON.3, typed XON.7); FHIR:
+    /// `Patient.contact.organization`, an Organization entry.
+    pub organisation: Option<Organisation>,
+    /// The person to contact at that organisation: v2 NK1-30 name, NK1-31
+    /// phones, NK1-32 address (HL7 V2-to-FHIR IG NK1[Patient]); FHIR: the
+    /// Organization's `contact`. Only kept with an [`Contact::organisation`].
+    pub organisation_contact: Option<ContactPerson>,
+}
+
+/// A person to contact at an organisation (FHIR `Organization.contact`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ContactPerson {
+    /// Name.
+    pub name: Option<Sourced<HumanName>>,
+    /// Phones and e-mail.
+    pub telecom: Vec<Sourced<Telecom>>,
+    /// Address.
+    pub address: Option<Sourced<Address>>,
 }
 
 /// A member of staff from ESR.

@@ -4,11 +4,12 @@ use std::collections::{HashMap, HashSet};
 
 use carecodec_model::{
     Action, Address, AdtKind, Allergy, Application, Assignment, Code, CodeSystem, Concept,
-    Condition, Contact, Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier,
-    IdentityDecision, Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation,
-    ObservationValue, Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer,
-    Period, Practitioner, Precision, Quantity, Registration, ResultReport, ResultStatus, Source,
-    Sourced, Sources, Telecom, Unmapped, VerificationStatus, Worker,
+    Condition, Contact, ContactPerson, Deceased, Encounter, EncounterClass, Event, Gender,
+    HumanName, Identifier, IdentityDecision, Invalid, Location, MappingReport, MultipleBirth,
+    NhsNumber, Observation, ObservationValue, Organisation, PartialDate, PartialDateTime,
+    Participant, Patient, Performer, Period, Practitioner, Precision, Quantity, Registration,
+    ResultReport, ResultStatus, Source, Sourced, Sources, Telecom, Unmapped, VerificationStatus,
+    Worker,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
@@ -501,6 +502,8 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             gender: gender(ctx, &path, c),
             from: None,
             until: None,
+            organisation: None,
+            organisation_contact: None,
         };
         let mut contact = contact;
         if let Some(period) = c.get("period") {
@@ -511,6 +514,25 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             };
             contact.from = date(ctx, "start");
             contact.until = date(ctx, "end");
+        }
+        // NK1-13: the Organization the contact refers to, with its contact person.
+        if let Some((ob, org)) = c
+            .get("organization")
+            .and_then(|o| resolve(ctx, &format!("{path}.organization"), o))
+        {
+            contact.organisation = Some(organisation(ctx, &ob, org));
+            contact.organisation_contact = items(org, "contact").next().map(|(j, pc)| {
+                let pp = format!("{ob}.contact[{j}]");
+                ContactPerson {
+                    name: pc.get("name").map(|n| name(ctx, &format!("{pp}.name"), n)),
+                    telecom: items(pc, "telecom")
+                        .filter_map(|(k, t)| telecom(ctx, &format!("{pp}.telecom[{k}]"), t))
+                        .collect(),
+                    address: pc
+                        .get("address")
+                        .map(|a| address(ctx, &format!("{pp}.address"), a)),
+                }
+            });
         }
         p.contacts.push(contact);
     }

@@ -410,6 +410,29 @@ fn resource_facts(
                 }
                 continue;
             }
+            // A contact's organization is located on its own: the converter
+            // writes it as a contact item of its own, carecodec (IG
+            // NK1[Patient]: one contact per NK1) in the contact it belongs to.
+            if let Some(co) = item
+                .as_object()
+                .filter(|co| k == "contact" && co.contains_key("organization") && co.len() > 1)
+            {
+                let mut rest = co.clone();
+                let org = rest.remove("organization").unwrap_or_default();
+                for part in [
+                    Value::Object(rest),
+                    serde_json::json!({ "organization": org }),
+                ] {
+                    let mut one = serde_json::Map::new();
+                    one.insert(k.clone(), part);
+                    let mut l = Vec::new();
+                    walk(&Value::Object(one), ty, by_ref, 0, &mut l);
+                    if !l.is_empty() {
+                        groups.push(l);
+                    }
+                }
+                continue;
+            }
             let mut one = serde_json::Map::new();
             one.insert(k.clone(), item.clone());
             walk(&Value::Object(one), ty, by_ref, 0, &mut leaves);
@@ -474,7 +497,8 @@ pub fn contacts_as_related_persons(bundle: &Value) -> Value {
                 let mut rp = serde_json::Map::new();
                 rp.insert("resourceType".into(), "RelatedPerson".into());
                 if let Some(o) = c.as_object() {
-                    for (k, v) in o {
+                    // RelatedPerson has no organization (NK1-13 stays on the contact).
+                    for (k, v) in o.iter().filter(|(k, _)| *k != "organization") {
                         let v = if k == "name" {
                             Value::Array(vec![v.clone()])
                         } else {
@@ -505,7 +529,7 @@ pub const MAPPED: &[(&str, &[u32])] = &[
         ],
     ),
     ("PD1", &[3, 4, 14]),
-    ("NK1", &[1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 40]),
+    ("NK1", &[1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 15, 30, 31, 32, 40]),
     (
         "PV1",
         &[
@@ -612,7 +636,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "value-shape",
-        "the same content in another shape: OBX-5 repeats as components, OBX-11 status and OBX-21 identifier, DiagnosticReport facts from OBX, Encounter.diagnosis (carecodec links Condition.encounter), references, defaults (active, deceasedBoolean false)",
+        "the same content in another shape: the NK1-30…32 contact person as the RelatedPerson's second name / telecom / address (carecodec: the contact's Organization.contact), OBX-5 repeats as components, OBX-11 status and OBX-21 identifier, DiagnosticReport facts from OBX, Encounter.diagnosis (carecodec links Condition.encounter), references, defaults (active, deceasedBoolean false)",
     ),
     ("unclassified", "not yet explained"),
 ];
@@ -624,7 +648,6 @@ const UNMAPPED_ELEMENTS: &[&str] = &[
     "Encounter.meta.",
     "RelatedPerson.birthDate",
     "RelatedPerson.identifier",
-    "Patient.contact.organization",
     "Organization.",
 ];
 
@@ -643,6 +666,12 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         || (ty == "RelatedPerson" && f.segment == "PID")
     {
         "field-not-mapped"
+    } else if ty == "RelatedPerson" && ["NK1-30", "NK1-31", "NK1-32"].contains(&f.field.as_str()) {
+        // The converter's RelatedPerson takes the contact person as a second
+        // name, telecom and address (IG NK1[RelatedPerson]); carecodec's
+        // Patient.contact has them as its Organization's contact (IG
+        // NK1[Patient]), compared there.
+        "value-shape"
     } else if NOT_MADE.contains(&ty)
         || NOT_MADE
             .iter()
