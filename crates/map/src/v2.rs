@@ -1291,8 +1291,10 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
     let address = address(ctx, base.field(4).repetition(1));
     let mut telecom_list = Vec::new();
     // NK1-5 phone (home by default), NK1-6 business phone (work), NK1-40
-    // (v2.7+, where NK1-5/6 are deprecated) with its own use codes.
-    for (f, default_use) in [(5, "home"), (6, "work"), (40, "")] {
+    // (v2.7+, where NK1-5/6 are deprecated) with its own use codes; NK1-41
+    // (v2.7+, contact person's telecommunication) too, as the IG's
+    // NK1[Patient] (`contact.telecom[4]`).
+    for (f, default_use) in [(5, "home"), (6, "work"), (40, ""), (41, "")] {
         for r in 1..=reps(ctx.msg, base.field(f)) {
             if let Some(t) = telecom(ctx, base.field(f).repetition(r), default_use) {
                 telecom_list.push(t);

@@ -1071,3 +1071,49 @@ fn nk1_organisation_and_its_contact_person() {
         report.unmapped
     );
 }
+
+#[test]
+fn nk1_41_telecom_on_the_contact() {
+    let mut f = vec![""; 42];
+    f[0] = "NK1";
+    f[1] = "1";
+    f[2] = "DOE^MARY";
+    f[40] = "01632960002^PRN^PH";
+    f[41] = "07700900003^^CP";
+    let text = format!("{}{}\r", pid_with(&[]), f.join("|"));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 NK1[1]-41")),
+        "{:?}",
+        report.unmapped
+    );
+    let c = &event.patient.as_ref().unwrap().contacts[0];
+    let phones: Vec<(&str, Option<&str>)> = c
+        .telecom
+        .iter()
+        .map(|t| (t.value.value.as_str(), t.value.usage.as_deref()))
+        .collect();
+    assert_eq!(
+        phones,
+        [
+            ("01632960002", Some("home")),
+            ("07700900003", Some("mobile"))
+        ]
+    );
+    assert!(
+        c.telecom[1].sources[0]
+            .to_string()
+            .starts_with("HL7 v2 NK1[1]-41[1]")
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("nk1-41", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["contact"][0]["telecom"][1],
+        serde_json::json!({"system": "phone", "value": "07700900003", "use": "mobile"})
+    );
+}

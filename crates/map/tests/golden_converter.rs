@@ -46,7 +46,7 @@ const TARGET: &[&str] = &["PID", "PV1", "NK1", "AL1", "DG1", "OBX", "OBR"];
 const FLOORS: &[(&str, f64)] = &[
     ("PID", 0.465),
     ("PV1", 0.26),
-    ("NK1", 0.61),
+    ("NK1", 0.63),
     ("AL1", 0.785),
     ("DG1", 0.545),
     ("OBX", 0.60),
