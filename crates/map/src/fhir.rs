@@ -686,6 +686,105 @@ fn patient_key(p: &Patient) -> Option<&Identifier> {
         })
 }
 
+/// Core extensions on Patient (HL7 V2-to-FHIR IG PID map).
+pub(crate) const CITIZENSHIP: &str = "http://hl7.org/fhir/StructureDefinition/patient-citizenship";
+pub(crate) const NATIONALITY: &str = "http://hl7.org/fhir/StructureDefinition/patient-nationality";
+
+pub(crate) const MOTHERS_MAIDEN_NAME: &str =
+    "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName";
+pub(crate) const BIRTH_PLACE: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace";
+pub(crate) const CONGREGATION: &str =
+    "http://hl7.org/fhir/StructureDefinition/patient-congregation";
+pub(crate) const RELIGION: &str = "http://hl7.org/fhir/StructureDefinition/patient-religion";
+
+/// The IG's Religion ConceptMap: HL7 table 0006 → v3 ReligiousAffiliation
+/// (code, display); table 0006 codes it leaves unmapped (`C`, `BUD`, `AME`,
+/// `JEW`, `OTH`…) are written as sent, in v2-0006.
+const RELIGIONS: &[(&str, &str, &str)] = &[
+    ("A", "1007", "Atheism"),
+    ("B", "1009", "Baptist"),
+    ("E", "1069", "Episcopalian"),
+    ("J", "1026", "Judaism"),
+    ("L", "1028", "Lutheran"),
+    ("M", "1027", "Latter Day Saints"),
+    ("N", "1020", "Hinduism"),
+    ("P", "1077", "Protestant"),
+    ("AGN", "1004", "Agnosticism"),
+    ("ATH", "1007", "Atheism"),
+    ("BAH", "1008", "Babi & Baha'I faiths"),
+    ("BRE", "1062", "Brethren"),
+    ("BMA", "1029", "Mahayana"),
+    ("BTH", "1051", "Theravada"),
+    ("CHR", "1013", "Christian (non-Catholic, non-specific)"),
+    ("ANG", "1005", "Anglican"),
+    ("AOG", "1061", "Assembly of God"),
+    ("BAP", "1009", "Baptist"),
+    ("CRR", "1079", "Reformed"),
+    ("CHS", "1063", "Christian Scientist"),
+    ("COC", "1064", "Church of Christ"),
+    ("COG", "1065", "Church of God"),
+    ("COL", "1066", "Congregational"),
+    ("EOT", "1068", "Eastern Orthodox"),
+    ("EPI", "1069", "Episcopalian"),
+    ("FRQ", "1071", "Friends"),
+    ("FUL", "1072", "Full Gospel"),
+    ("JWN", "1025", "Jehovah's Witnesses"),
+    ("MOM", "1027", "Latter Day Saints"),
+    ("LUT", "1028", "Lutheran"),
+    ("MET", "1073", "Methodist"),
+    ("NAZ", "1075", "Nazarene"),
+    ("ORT", "1036", "Orthodox"),
+    ("PEN", "1038", "Pentecostal"),
+    ("PRE", "1076", "Presbyterian"),
+    ("PRO", "1077", "Protestant"),
+    ("PRC", "1078", "Protestant, No Denomination"),
+    ("QUA", "1071", "Friends"),
+    ("REC", "1079", "Reformed"),
+    ("CAT", "1041", "Roman Catholic Church"),
+    ("SAA", "1080", "Salvation Army"),
+    ("SEV", "1001", "Adventist"),
+    ("UCC", "1082", "United Church of Christ"),
+    ("UNI", "1052", "Unitarian-Universalism"),
+    ("UNU", "1081", "Unitarian Universalist"),
+    ("CNF", "1014", "Confucianism"),
+    ("DOC", "1067", "Disciples of Christ"),
+    ("HSH", "1020", "Hinduism"),
+    ("HVA", "1020", "Hinduism"),
+    ("HOT", "1020", "Hinduism"),
+    ("JAI", "1024", "Jainism"),
+    ("MOS", "1023", "Islam"),
+    ("MSH", "1045", "Shiite (Islam)"),
+    ("MSU", "1049", "Sunni (Islam)"),
+    ("NAM", "1074", "Native American"),
+    ("SHN", "1046", "Shinto"),
+    ("SIK", "1047", "Sikism"),
+    ("SPI", "1048", "Spiritualism"),
+];
+
+/// PID-17 as `patient-religion`: a table 0006 code through [`RELIGIONS`];
+/// other codings and the original text as they are.
+fn religion(c: &Concept) -> Value<'_> {
+    let mut o = Map::with_capacity(4);
+    let codings = c.codes.iter().map(|code| {
+        let mapped = matches!(&code.system, carecodec_model::CodeSystem::V2Table(t) if t == "0006")
+            .then(|| RELIGIONS.iter().find(|(k, ..)| *k == code.code))
+            .flatten();
+        match mapped {
+            Some((_, v3, display)) => json!({
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ReligiousAffiliation",
+                "code": v3,
+                "display": display,
+            }),
+            None => coding(code),
+        }
+    });
+    put(&mut o, "coding", Value::Array(codings.collect()));
+    if let Some(t) = &c.text {
+        put(&mut o, "text", json!(t));
+    }
+    Value::Object(o)
+}
+
 fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     let mut o = resource!("Patient", &id);
     let mut ext = Vec::new();
@@ -704,6 +803,32 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         ext.push(json!({
             "url": ukcore_sd!("Extension-UKCore-EthnicCategory"),
             "valueCodeableConcept": {"coding": [coding(&code).into_static()]}
+        }));
+    }
+    // IG: PID-26 / PID-39 and PID-28 as the core citizenship and nationality
+    // extensions, the country in their `code` sub-extension.
+    for c in &p.citizenship {
+        ext.push(json!({
+            "url": CITIZENSHIP,
+            "extension": [{"url": "code", "valueCodeableConcept": concept(&c.value)}]
+        }));
+    }
+    if let Some(m) = &p.mothers_maiden_name {
+        ext.push(json!({"url": MOTHERS_MAIDEN_NAME, "valueString": &m.value}));
+    }
+    if let Some(b) = &p.birth_place {
+        ext.push(json!({"url": BIRTH_PLACE, "valueAddress": {"text": &b.value}}));
+    }
+    if let Some(c) = &p.congregation {
+        ext.push(json!({"url": CONGREGATION, "valueString": &c.value}));
+    }
+    if let Some(r) = &p.religion {
+        ext.push(json!({"url": RELIGION, "valueCodeableConcept": religion(&r.value)}));
+    }
+    if let Some(n) = &p.nationality {
+        ext.push(json!({
+            "url": NATIONALITY,
+            "extension": [{"url": "code", "valueCodeableConcept": concept(&n.value)}]
         }));
     }
     put(&mut o, "extension", Value::Array(ext));
@@ -775,14 +900,28 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     );
     // R4 pat-1: a contact needs a name, telecom, address or organization; one
     // with only a relationship (an NK1 with NK1-3 alone) is not written.
+    // An NK1-13 organisation is an Organization entry (contact_organisations)
+    // the contact refers to; it satisfies pat-1 too.
     put(
         &mut o,
         "contact",
         Value::Array(
             p.contacts
                 .iter()
-                .filter(|c| c.name.is_some() || !c.telecom.is_empty() || c.address.is_some())
-                .map(contact)
+                .enumerate()
+                .filter(|(_, c)| {
+                    c.name.is_some()
+                        || !c.telecom.is_empty()
+                        || c.address.is_some()
+                        || c.organisation.is_some()
+                })
+                .map(|(i, c)| {
+                    let mut v = contact(c);
+                    if let (Some(_), Some(m)) = (&c.organisation, v.as_object_mut()) {
+                        m.insert("organization", reference(&urn(&contact_org_id(id, i))));
+                    }
+                    v
+                })
                 .collect(),
         ),
     );
@@ -801,6 +940,46 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     }
     put(&mut o, "generalPractitioner", Value::Array(gp));
     Value::Object(o)
+}
+
+/// The id of the Organization of a patient's contact `i` (NK1-13).
+fn contact_org_id(patient_id: &str, i: usize) -> Uuid {
+    uuid(&[
+        patient_id,
+        "/contact/",
+        Dec::new(i).as_str(),
+        "/organisation",
+    ])
+}
+
+/// IG NK1[Patient]: each contact's NK1-13 organisation as an Organization
+/// entry, its `contact` the NK1-30 / 31 / 32 contact person.
+fn contact_organisations<'a>(p: &'a Patient, patient_id: &str) -> Vec<Entry<'a>> {
+    p.contacts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let org = c.organisation.as_ref()?;
+            let oid = contact_org_id(patient_id, i);
+            let mut res = organisation(org, &oid);
+            if let (Some(person), Some(o)) = (&c.organisation_contact, res.as_object_mut()) {
+                let mut pc = Map::with_capacity(4);
+                if let Some(n) = &person.name {
+                    put(&mut pc, "name", name(&n.value));
+                }
+                put(
+                    &mut pc,
+                    "telecom",
+                    Value::Array(person.telecom.iter().map(|t| telecom(&t.value)).collect()),
+                );
+                if let Some(a) = &person.address {
+                    put(&mut pc, "address", address(&a.value));
+                }
+                o.insert("contact", json!([Value::Object(pc)]));
+            }
+            Some(entry(&urn(&oid), res, "POST", "Organization"))
+        })
+        .collect()
 }
 
 /// The IG's Relationship ConceptMap (v2 table 0063 → v3 RoleCode, or v2-0131
@@ -2035,6 +2214,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         let url = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
         let method = if url.contains('?') { "PUT" } else { "POST" };
         emit(entry(&subject, patient(p, &pid), method, url));
+        contact_organisations(p, &pid).into_iter().for_each(&mut emit);
     }
     let mut encounter_url = None;
     if let Some(e) = &event.encounter {

@@ -18,11 +18,11 @@ use carecodec_hl7v2::types::{Precision as V2Precision, Timestamp};
 use carecodec_hl7v2::{Message, Path, Segment, Value};
 use carecodec_model::{
     Action, Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Contact,
-    Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier, IdentityDecision,
-    Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation, ObservationValue,
-    Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer, Period,
-    Practitioner, Precision, Quantity, ResultReport, ResultStatus, Source, Sourced, Sources,
-    Telecom, Unmapped, V2Path, VerificationStatus,
+    ContactPerson, Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier,
+    IdentityDecision, Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation,
+    ObservationValue, Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer,
+    Period, Practitioner, Precision, Quantity, ResultReport, ResultStatus, Source, Sourced,
+    Sources, Telecom, Unmapped, V2Path, VerificationStatus,
 };
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -626,6 +626,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         if let Some(n) = name(ctx, pid.field(5).repetition(r)) {
             p.names.push(n);
         }
+        called_by(ctx, pid.field(5).repetition(r), &mut p.names);
     }
     p.birth_date = ctx.date("PID-7");
     if p.birth_date.is_some() {
@@ -644,6 +645,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         if let Some(n) = name(ctx, pid.field(9).repetition(r)) {
             p.names.push(n);
         }
+        called_by(ctx, pid.field(9).repetition(r), &mut p.names);
     }
     p.marital_status = ctx
         .text("PID-16.1")
@@ -693,6 +695,33 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     };
     // PID-15 primary language (table 0296, ISO 639 codes in practice).
     p.language = cwe(ctx, pid.field(15));
+    // IG: PID-26 citizenship and PID-39 tribal citizenship → the core
+    // patient-citizenship extension (each repeat); PID-28 nationality → the
+    // core patient-nationality extension.
+    for f in [26, 39] {
+        for r in 1..=reps(msg, pid.field(f)) {
+            if let Some(c) = country(ctx, pid.field(f).repetition(r)) {
+                p.citizenship.push(c);
+            }
+        }
+    }
+    p.nationality = country(ctx, pid.field(28));
+    // IG: PID-6 mother's maiden name → patient-mothersMaidenName valueString
+    // (XPN[string]: the name assembled as XPN.11 says).
+    p.mothers_maiden_name = xpn_text(ctx, pid.field(6).repetition(1));
+    // IG: PID-23 birth place (ST) → patient-birthPlace valueAddress.text.
+    p.birth_place = ctx.text("PID-23");
+    // IG: PID-17 religion → the core patient-religion extension (table 0006
+    // kept as sent, also when CWE.3 does not name it; the writer applies the
+    // IG's Religion map).
+    p.religion = cwe(ctx, pid.field(17)).map(|mut r| {
+        for code in &mut r.value.codes {
+            if code.system == CodeSystem::Local(String::new()) {
+                code.system = CodeSystem::V2Table("0006".into());
+            }
+        }
+        r
+    });
     // IG: PID-25 birth order → multipleBirthInteger, else PID-24 (Y/N) → boolean.
     let indicator = ctx.text("PID-24");
     let order = ctx.text("PID-25");
@@ -722,6 +751,70 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         _ => None,
     };
     p
+}
+
+/// XPN.15 called-by name, where the target holds several names (Patient.name:
+/// PID-5, PID-9): IG XPN[HumanName], a further name with the called-by name
+/// as `given` and use `nickname`.
+fn called_by(ctx: &mut Ctx<'_, '_>, base: Path, names: &mut Vec<Sourced<HumanName>>) {
+    if let Some(c) = ctx.text(base.component(15)) {
+        names.push(c.map(|v| HumanName {
+            given: vec![v],
+            usage: Some("nickname".into()),
+            ..HumanName::default()
+        }));
+    }
+}
+
+/// An XPN as one string (IG XPN[string]: "concatenate according to
+/// XPN.11", table 0444): `F` prefix, family, middle, given, suffix; else
+/// (`G`, or not sent) prefix, given, middle, family, suffix — XPN.5, 2, 3,
+/// 1.1, 4 joined by spaces. The other components are left unmapped.
+fn xpn_text(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<String>> {
+    let family = ctx.text(base.component(1).subcomponent(1));
+    let given = ctx.text(base.component(2));
+    let middle = ctx.text(base.component(3));
+    let suffix = ctx.text(base.component(4));
+    let prefix = ctx.text(base.component(5));
+    let order = ctx.text(base.component(11));
+    let family_first = order.as_ref().is_some_and(|o| o.value == "F");
+    let parts = if family_first {
+        [prefix, family, middle, given, suffix]
+    } else {
+        [prefix, given, middle, family, suffix]
+    };
+    let mut sources = Sources::new();
+    let mut words: Vec<String> = Vec::new();
+    for part in parts.into_iter().flatten() {
+        sources.extend(part.sources);
+        words.push(part.value);
+    }
+    if words.is_empty() {
+        return None;
+    }
+    if let Some(o) = order {
+        sources.extend(o.sources);
+    }
+    Some(Sourced::from_many(words.join(" "), sources))
+}
+
+/// A CWE of country codes (PID-26, 28, 39): as [`cwe`], with the ISO 3166
+/// code systems (table 0396 `ISO3166_1`, `ISO3166`; table 0399, which the
+/// IG's CountryCode map sends code for code to ISO 3166) named by their FHIR
+/// URI, `urn:iso:std:iso:3166`.
+fn country(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
+    let mut c = cwe(ctx, base)?;
+    for code in &mut c.value.codes {
+        let iso = match &code.system {
+            CodeSystem::Local(n) => n == "ISO3166_1" || n == "ISO3166",
+            CodeSystem::V2Table(t) => t == "0399",
+            _ => false,
+        };
+        if iso {
+            code.system = CodeSystem::Uri("urn:iso:std:iso:3166".into());
+        }
+    }
+    Some(c)
 }
 
 /// The NHS Data Dictionary ethnic category codes (UK Core EthnicCategoryEngland).
@@ -882,7 +975,16 @@ fn validity(
 }
 
 fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
-    let lines = ctx.texts(&[base.component(1).subcomponent(1), base.component(2)]);
+    // IG XAD[Address] / SAD[Address]: lines SAD.1 street or mailing address,
+    // SAD.2 street name, SAD.3 dwelling number, XAD.2 other designation,
+    // XAD.19 addressee, in that order.
+    let lines = ctx.texts(&[
+        base.component(1).subcomponent(1),
+        base.component(1).subcomponent(2),
+        base.component(1).subcomponent(3),
+        base.component(2),
+        base.component(19),
+    ]);
     let city = ctx.text(base.component(3));
     let district = ctx.text(base.component(4));
     let postcode = ctx.text(base.component(5));
@@ -1057,6 +1159,12 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     }
     if let Some(pd1) = seg("PD1", 1) {
         let _ = name_of_xcn(ctx, pd1.field(4));
+        // IG: PD1-14 place of worship → patient-congregation valueString
+        // (XON[string]: XON.1, else XON.10); further repeats stay unmapped.
+        let worship = pd1.field(14).repetition(1);
+        p.congregation = ctx
+            .text(worship.component(1))
+            .or_else(|| ctx.text(worship.component(10)));
     }
 }
 
@@ -1183,8 +1291,10 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
     let address = address(ctx, base.field(4).repetition(1));
     let mut telecom_list = Vec::new();
     // NK1-5 phone (home by default), NK1-6 business phone (work), NK1-40
-    // (v2.7+, where NK1-5/6 are deprecated) with its own use codes.
-    for (f, default_use) in [(5, "home"), (6, "work"), (40, "")] {
+    // (v2.7+, where NK1-5/6 are deprecated) with its own use codes; NK1-41
+    // (v2.7+, contact person's telecommunication) too, as the IG's
+    // NK1[Patient] (`contact.telecom[4]`).
+    for (f, default_use) in [(5, "home"), (6, "work"), (40, ""), (41, "")] {
         for r in 1..=reps(ctx.msg, base.field(f)) {
             if let Some(t) = telecom(ctx, base.field(f).repetition(r), default_use) {
                 telecom_list.push(t);
@@ -1194,6 +1304,26 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
     let from = ctx.date(base.field(8));
     let until = ctx.date(base.field(9));
     let gender = sex(ctx, base.field(15).component(1));
+    // IG NK1[Patient]: NK1-13 → contact.organization, NK1-30 / 31 / 32 → that
+    // Organization's contact (name, telecom, address). Without a name or an
+    // identifier in NK1-13 there is no Organization (R4 org-1): NK1-30…32
+    // are then left unmapped.
+    let organisation = xon(ctx, base.field(13).repetition(1));
+    let organisation_contact = if organisation.is_some() {
+        let mut person = ContactPerson {
+            name: self::name(ctx, base.field(30).repetition(1)),
+            address: self::address(ctx, base.field(32).repetition(1)),
+            ..ContactPerson::default()
+        };
+        for r in 1..=reps(ctx.msg, base.field(31)) {
+            if let Some(t) = telecom(ctx, base.field(31).repetition(r), "") {
+                person.telecom.push(t);
+            }
+        }
+        (person != ContactPerson::default()).then_some(person)
+    } else {
+        None
+    };
     Contact {
         name,
         relationship,
@@ -1203,6 +1333,8 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
         gender,
         from,
         until,
+        organisation,
+        organisation_contact,
     }
 }
 

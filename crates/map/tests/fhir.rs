@@ -547,3 +547,573 @@ PV2|||Labour|||||202407010900|202407051200\r",
             .at
     );
 }
+
+/// A PID with the given fields (index = field number) and the rest empty.
+fn pid_with(fields: &[(usize, &str)]) -> String {
+    let mut f = vec![""; 41];
+    f[0] = "PID";
+    f[1] = "1";
+    f[3] = "9434765919^^^NHS^NH";
+    f[5] = "SMITH^JOHN";
+    for (n, v) in fields {
+        f[*n] = v;
+    }
+    format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|1|P|2.8\r{}\r",
+        f.join("|").trim_end_matches('|')
+    )
+}
+
+#[test]
+fn citizenship_and_nationality_as_the_core_extensions() {
+    let text = pid_with(&[
+        (26, "GB^United Kingdom^ISO3166_1~IE^Ireland^ISO3166_1"),
+        (28, "FRA^France^HL70399"),
+        (39, "X1^Tribe^L"),
+    ]);
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report.unmapped.iter().all(|u| !["-26", "-28", "-39"]
+            .iter()
+            .any(|f| u.source.to_string().contains(&format!("HL7 v2 PID[1]{f}")))),
+        "{:?}",
+        report.unmapped
+    );
+    let p = event.patient.as_ref().unwrap();
+    let iso = carecodec_model::CodeSystem::Uri("urn:iso:std:iso:3166".into());
+    // PID-26 repeats, then PID-39; ISO3166_1 and table 0399 named by the ISO URI.
+    let codes: Vec<(&str, &carecodec_model::CodeSystem)> = p
+        .citizenship
+        .iter()
+        .map(|c| (c.value.codes[0].code.as_str(), &c.value.codes[0].system))
+        .collect();
+    let local = carecodec_model::CodeSystem::Local("L".into());
+    assert_eq!(codes, vec![("GB", &iso), ("IE", &iso), ("X1", &local)]);
+    assert_eq!(
+        p.citizenship[0].value.codes[0].display.as_deref(),
+        Some("United Kingdom")
+    );
+    assert!(
+        p.citizenship[0]
+            .sources
+            .iter()
+            .all(|s| s.to_string().starts_with("HL7 v2 PID[1]-26[1].")),
+        "{:?}",
+        p.citizenship[0].sources
+    );
+    let nat = &p.nationality.as_ref().unwrap().value.codes[0];
+    assert_eq!((nat.code.as_str(), &nat.system), ("FRA", &iso));
+
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("citizenship", &b);
+    let ext = b["entry"][0]["resource"]["extension"].as_array().unwrap();
+    let of =
+        |url: &str| -> Vec<&serde_json::Value> { ext.iter().filter(|e| e["url"] == url).collect() };
+    let cit = of("http://hl7.org/fhir/StructureDefinition/patient-citizenship");
+    assert_eq!(cit.len(), 3);
+    assert_eq!(
+        cit[0]["extension"],
+        serde_json::json!([{"url": "code", "valueCodeableConcept": {"coding": [
+            {"system": "urn:iso:std:iso:3166", "code": "GB", "display": "United Kingdom"}
+        ]}}])
+    );
+    let nat = of("http://hl7.org/fhir/StructureDefinition/patient-nationality");
+    assert_eq!(
+        nat[0]["extension"][0]["valueCodeableConcept"]["coding"][0],
+        serde_json::json!({"system": "urn:iso:std:iso:3166", "code": "FRA", "display": "France"})
+    );
+
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let q = back.patient.unwrap();
+    // A local system reads back as the URI it was written as.
+    let flat = |c: &carecodec_model::Concept| {
+        c.codes
+            .iter()
+            .map(|x| (x.system.uri(), x.code.clone(), x.display.clone()))
+            .collect::<Vec<_>>()
+    };
+    let all = |v: &[carecodec_model::Sourced<carecodec_model::Concept>]| {
+        v.iter().map(|c| flat(&c.value)).collect::<Vec<_>>()
+    };
+    assert_eq!(all(&q.citizenship), all(&p.citizenship));
+    assert_eq!(
+        q.nationality.map(|n| flat(&n.value)),
+        p.nationality.as_ref().map(|n| flat(&n.value))
+    );
+}
+
+#[test]
+fn religion_through_the_ig_religion_map() {
+    let religion_of = |pid_17: &str| {
+        let text = pid_with(&[(17, pid_17)]);
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+        assert!(report.balanced());
+        assert!(
+            report
+                .unmapped
+                .iter()
+                .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-17")),
+            "{:?}",
+            report.unmapped
+        );
+        let b = event_bundle(&event).unwrap();
+        uk_core_valid(pid_17, &b);
+        let ext: Vec<serde_json::Value> = b["entry"][0]["resource"]["extension"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["url"] == "http://hl7.org/fhir/StructureDefinition/patient-religion")
+            .cloned()
+            .collect();
+        let (back, report) = read_bundle(&b);
+        assert!(report.balanced());
+        assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+        (
+            event.patient.unwrap().religion.unwrap(),
+            ext,
+            back.patient.unwrap().religion,
+        )
+    };
+    // Table 0006 kept as sent in the model, written as the IG maps it.
+    let (r, ext, back) = religion_of("BAP^Christian: Baptist^HL70006");
+    let code = &r.value.codes[0];
+    assert_eq!(
+        code.system,
+        carecodec_model::CodeSystem::V2Table("0006".into())
+    );
+    assert_eq!(code.code, "BAP");
+    assert_eq!(code.display.as_deref(), Some("Christian: Baptist"));
+    assert_eq!(
+        ext,
+        vec![serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/patient-religion",
+            "valueCodeableConcept": {"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ReligiousAffiliation",
+                "code": "1009",
+                "display": "Baptist"
+            }]}
+        })]
+    );
+    // Read back: the FHIR code, with its FHIR path.
+    let back = back.unwrap();
+    assert_eq!(back.value.codes[0].code, "1009");
+    assert!(
+        back.sources[0]
+            .to_string()
+            .contains("extension[0].valueCodeableConcept")
+    );
+    // A code the IG's map has no target for stays in v2-0006.
+    let (_, ext, back) = religion_of("AME");
+    assert_eq!(
+        ext[0]["valueCodeableConcept"],
+        serde_json::json!({"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/v2-0006",
+            "code": "AME"
+        }]})
+    );
+    assert_eq!(
+        back.unwrap().value.codes[0].system,
+        carecodec_model::CodeSystem::V2Table("0006".into())
+    );
+}
+
+#[test]
+fn birth_place_as_the_uk_core_birth_place_slice() {
+    let text = pid_with(&[(23, "St Thomas' Hospital, London")]);
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let p = event.patient.as_ref().unwrap();
+    let place = p.birth_place.as_ref().unwrap();
+    assert_eq!(place.value, "St Thomas' Hospital, London");
+    assert!(place.sources[0].to_string().starts_with("HL7 v2 PID[1]-23"));
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-23")),
+        "{:?}",
+        report.unmapped
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("birth place", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["extension"][0],
+        serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
+            "valueAddress": {"text": "St Thomas' Hospital, London"}
+        })
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let back = back.patient.unwrap().birth_place.unwrap();
+    assert_eq!(back.value, place.value);
+    assert_eq!(
+        back.sources[0].to_string(),
+        "FHIR Bundle.entry[0].resource.extension[0].valueAddress.text"
+    );
+}
+
+#[test]
+fn mothers_maiden_name_in_its_assembly_order() {
+    let maiden = |pid_6: &str| {
+        let text = pid_with(&[(6, pid_6)]);
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+        assert!(report.balanced());
+        let b = event_bundle(&event).unwrap();
+        uk_core_valid(pid_6, &b);
+        let ext = b["entry"][0]["resource"]["extension"][0].clone();
+        let (back, back_report) = read_bundle(&b);
+        assert!(back_report.balanced());
+        assert!(
+            back_report.unmapped.is_empty(),
+            "{:?}",
+            back_report.unmapped
+        );
+        let m = event.patient.unwrap().mothers_maiden_name.unwrap();
+        assert_eq!(
+            back.patient.unwrap().mothers_maiden_name.unwrap().value,
+            m.value
+        );
+        (m, ext, report)
+    };
+    // Given-first unless XPN.11 is `F`.
+    let (m, ext, report) = maiden("SMITH^Angela^L");
+    assert_eq!(m.value, "Angela L SMITH");
+    assert_eq!(m.sources.len(), 3);
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-6")),
+        "{:?}",
+        report.unmapped
+    );
+    assert_eq!(
+        ext,
+        serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName",
+            "valueString": "Angela L SMITH"
+        })
+    );
+    let (m, _, _) = maiden("Davis");
+    assert_eq!(m.value, "Davis");
+    let (m, _, report) = maiden("Lam^Morgan^^^Mrs^^M^^^^F");
+    assert_eq!(m.value, "Mrs Lam Morgan");
+    // The name type (XPN.7) is not part of the text: reported unmapped.
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().starts_with("HL7 v2 PID[1]-6[1].7") && u.raw == "M"),
+        "{:?}",
+        report.unmapped
+    );
+}
+
+#[test]
+fn place_of_worship_as_the_congregation_extension() {
+    let text = format!(
+        "{}PD1|||GP PRACTICE^^^^^^^^^A81001|||||||||||Methodist Church~St Mary's\r",
+        pid_with(&[])
+    );
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let p = event.patient.as_ref().unwrap();
+    let c = p.congregation.as_ref().unwrap();
+    assert_eq!(c.value, "Methodist Church");
+    assert!(
+        c.sources[0]
+            .to_string()
+            .starts_with("HL7 v2 PD1[1]-14[1].1")
+    );
+    // The second repeat has no place in the extension: reported.
+    assert!(
+        report.unmapped.iter().any(
+            |u| u.source.to_string().starts_with("HL7 v2 PD1[1]-14[2]") && u.raw == "St Mary's"
+        ),
+        "{:?}",
+        report.unmapped
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("congregation", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["extension"][0],
+        serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/patient-congregation",
+            "valueString": "Methodist Church"
+        })
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    assert_eq!(back.patient.unwrap().congregation.unwrap().value, c.value);
+    // XON.10 when XON.1 is empty.
+    let text = format!("{}PD1||||||||||||||^^^^^^^^^WORSHIP-9\r", pid_with(&[]));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    assert_eq!(
+        event.patient.unwrap().congregation.unwrap().value,
+        "WORSHIP-9"
+    );
+}
+
+#[test]
+fn address_lines_from_street_parts_and_addressee() {
+    let mut xad = vec![""; 20];
+    xad[0] = "1000&Hospital Lane&7";
+    xad[1] = "Ste. 123";
+    xad[2] = "Leeds";
+    xad[4] = "LS1 4AP";
+    xad[6] = "H";
+    xad[18] = "Near Highway";
+    let xad = xad.join("^");
+    let text = pid_with(&[(11, &xad)]);
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-11")),
+        "{:?}",
+        report.unmapped
+    );
+    let a = &event.patient.as_ref().unwrap().addresses[0];
+    // IG SAD / XAD order: SAD.1, SAD.2, SAD.3, XAD.2, XAD.19.
+    assert_eq!(
+        a.value.lines,
+        ["1000", "Hospital Lane", "7", "Ste. 123", "Near Highway"]
+    );
+    assert!(
+        a.sources
+            .iter()
+            .any(|s| s.to_string().starts_with("HL7 v2 PID[1]-11[1].1.2"))
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("address lines", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["address"][0]["line"],
+        serde_json::json!(["1000", "Hospital Lane", "7", "Ste. 123", "Near Highway"])
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert_eq!(
+        back.patient.unwrap().addresses[0].value.lines,
+        a.value.lines
+    );
+}
+
+#[test]
+fn called_by_name_as_a_nickname() {
+    let mut xpn = vec![""; 15];
+    xpn[0] = "SMITH";
+    xpn[1] = "John";
+    xpn[6] = "L";
+    xpn[14] = "Jack";
+    let xpn = xpn.join("^");
+    let text = pid_with(&[(5, &xpn)]);
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-5")),
+        "{:?}",
+        report.unmapped
+    );
+    let names = &event.patient.as_ref().unwrap().names;
+    assert_eq!(names.len(), 2);
+    assert_eq!(names[1].value.given, ["Jack"]);
+    assert_eq!(names[1].value.family, None);
+    assert_eq!(names[1].value.usage.as_deref(), Some("nickname"));
+    assert!(
+        names[1].sources[0]
+            .to_string()
+            .starts_with("HL7 v2 PID[1]-5[1].15")
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("nickname", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["name"][1],
+        serde_json::json!({"use": "nickname", "given": ["Jack"]})
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert_eq!(back.patient.unwrap().names[1].value, names[1].value);
+}
+
+#[test]
+fn nk1_organisation_and_its_contact_person() {
+    let mut f = vec![""; 34];
+    f[0] = "NK1";
+    f[1] = "1";
+    f[2] = "DOE^MARY";
+    f[3] = "MTH^MOTHER^HL70063";
+    f[13] = "Bull Run Family Practice^^^^^^XX^^^ORG-7";
+    f[30] = "Smith^John^L";
+    f[31] = "01632960001^^PH~^NET^Internet^john@example.org";
+    f[32] = "1 High Street^^Leeds^^LS1 1AA^GBR";
+    let text = format!("{}{}\r", pid_with(&[]), f.join("|"));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 NK1[1]-")),
+        "{:?}",
+        report.unmapped
+    );
+    let c = &event.patient.as_ref().unwrap().contacts[0];
+    let org = c.organisation.as_ref().unwrap();
+    assert_eq!(org.name.as_ref().unwrap().value, "Bull Run Family Practice");
+    assert_eq!(
+        org.identifiers[0].value,
+        carecodec_model::Identifier::Typed {
+            kind: "XX".into(),
+            value: "ORG-7".into(),
+            authority: None
+        }
+    );
+    let person = c.organisation_contact.as_ref().unwrap();
+    let pname = &person.name.as_ref().unwrap().value;
+    assert_eq!(pname.family.as_deref(), Some("Smith"));
+    assert_eq!(pname.given, ["John", "L"]);
+    assert!(
+        person.name.as_ref().unwrap().sources[0]
+            .to_string()
+            .starts_with("HL7 v2 NK1[1]-30[1]")
+    );
+    let phones: Vec<&str> = person
+        .telecom
+        .iter()
+        .map(|t| t.value.value.as_str())
+        .collect();
+    assert_eq!(phones, ["01632960001", "john@example.org"]);
+    assert_eq!(
+        person.address.as_ref().unwrap().value.lines,
+        ["1 High Street"]
+    );
+
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("nk1 organisation", &b);
+    let entries = b["entry"].as_array().unwrap();
+    let contact = &entries[0]["resource"]["contact"][0];
+    assert_eq!(contact["name"]["family"], "DOE");
+    let url = contact["organization"]["reference"].as_str().unwrap();
+    let o = entries
+        .iter()
+        .find(|e| e["fullUrl"] == url)
+        .map(|e| &e["resource"])
+        .unwrap();
+    assert_eq!(o["resourceType"], "Organization");
+    assert_eq!(o["name"], "Bull Run Family Practice");
+    assert_eq!(o["identifier"][0]["value"], "ORG-7");
+    assert_eq!(o["identifier"][0]["type"]["coding"][0]["code"], "XX");
+    assert_eq!(
+        o["contact"][0]["name"],
+        serde_json::json!({"family": "Smith", "given": ["John", "L"]})
+    );
+    assert_eq!(o["contact"][0]["telecom"][1]["system"], "email");
+    assert_eq!(o["contact"][0]["address"]["city"], "Leeds");
+
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let bc = &back.patient.unwrap().contacts[0];
+    let value = |c: &carecodec_model::Contact| {
+        let o = c.organisation.as_ref().unwrap();
+        let p = c.organisation_contact.as_ref().unwrap();
+        (
+            o.name.as_ref().map(|n| n.value.clone()),
+            o.identifiers
+                .iter()
+                .map(|i| i.value.clone())
+                .collect::<Vec<_>>(),
+            p.name.as_ref().map(|n| n.value.clone()),
+            p.telecom
+                .iter()
+                .map(|t| t.value.clone())
+                .collect::<Vec<_>>(),
+            p.address.as_ref().map(|a| a.value.clone()),
+        )
+    };
+    assert_eq!(value(bc), value(c));
+
+    // Without an NK1-13 name or identifier there is no Organization (R4
+    // org-1): the contact person is reported unmapped.
+    f[13] = "";
+    let text = format!("{}{}\r", pid_with(&[]), f.join("|"));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let c = &event.patient.as_ref().unwrap().contacts[0];
+    assert!(c.organisation.is_none() && c.organisation_contact.is_none());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().starts_with("HL7 v2 NK1[1]-30[1].1") && u.raw == "Smith"),
+        "{:?}",
+        report.unmapped
+    );
+}
+
+#[test]
+fn nk1_41_telecom_on_the_contact() {
+    let mut f = vec![""; 42];
+    f[0] = "NK1";
+    f[1] = "1";
+    f[2] = "DOE^MARY";
+    f[40] = "01632960002^PRN^PH";
+    f[41] = "07700900003^^CP";
+    let text = format!("{}{}\r", pid_with(&[]), f.join("|"));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("HL7 v2 NK1[1]-41")),
+        "{:?}",
+        report.unmapped
+    );
+    let c = &event.patient.as_ref().unwrap().contacts[0];
+    let phones: Vec<(&str, Option<&str>)> = c
+        .telecom
+        .iter()
+        .map(|t| (t.value.value.as_str(), t.value.usage.as_deref()))
+        .collect();
+    assert_eq!(
+        phones,
+        [
+            ("01632960002", Some("home")),
+            ("07700900003", Some("mobile"))
+        ]
+    );
+    assert!(
+        c.telecom[1].sources[0]
+            .to_string()
+            .starts_with("HL7 v2 NK1[1]-41[1]")
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("nk1-41", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["contact"][0]["telecom"][1],
+        serde_json::json!({"system": "phone", "value": "07700900003", "use": "mobile"})
+    );
+}

@@ -11,8 +11,9 @@
 
 use carecodec_map::fhir::{event_bundle, read_bundle};
 use carecodec_model::{
-    Address, AdtKind, Event, Gender, HumanName, Identifier, NhsNumber, PartialDate, Patient,
-    Precision, Source, Sourced, Telecom, VerificationStatus,
+    Address, AdtKind, Code, CodeSystem, Concept, Contact, ContactPerson, Event, Gender, HumanName,
+    Identifier, NhsNumber, Organisation, PartialDate, Patient, Precision, Source, Sourced, Telecom,
+    VerificationStatus,
 };
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -44,6 +45,110 @@ fn word() -> impl Strategy<Value = String> {
     "[A-Z][a-z]{1,10}(-[A-Z][a-z]{1,6})?"
 }
 
+/// A country as PID-26 / PID-28 give it: an ISO 3166 code with its name,
+/// and sometimes original text.
+fn country() -> impl Strategy<Value = Concept> {
+    (
+        "[A-Z]{2,3}",
+        proptest::option::of(word()),
+        proptest::option::of(word()),
+    )
+        .prop_map(|(code, display, text)| Concept {
+            codes: vec![Code {
+                system: CodeSystem::Uri("urn:iso:std:iso:3166".into()),
+                code,
+                display,
+            }],
+            text,
+        })
+}
+
+/// A religion as the Bundle gives it back: a v3 ReligiousAffiliation code
+/// (what the writer maps table 0006 to), or a table 0006 code the IG's map
+/// leaves as it is.
+fn religion() -> impl Strategy<Value = Concept> {
+    (
+        prop_oneof![
+            (
+                "10[0-8][0-9]",
+                Just("http://terminology.hl7.org/CodeSystem/v3-ReligiousAffiliation")
+            )
+                .prop_map(|(c, s)| Code::new(CodeSystem::Uri(s.into()), &c, None)),
+            prop_oneof![Just("AME"), Just("BUD"), Just("JEW"), Just("OTH")]
+                .prop_map(|c| Code::new(CodeSystem::V2Table("0006".into()), c, Some("as sent"))),
+        ],
+        proptest::option::of(word()),
+    )
+        .prop_map(|(code, text)| Concept {
+            codes: vec![code],
+            text,
+        })
+}
+
+/// A next of kin acting for an organisation (NK1-2 with NK1-13 and the
+/// NK1-30 / 31 / 32 contact person).
+fn contact() -> impl Strategy<Value = Contact> {
+    (
+        (word(), word()),
+        proptest::option::of("[A-Z]{3}-[0-9]{1,4}"),
+        proptest::option::of((word(), "0[0-9]{10}", "[0-9]{1,3} [A-Z][a-z]+ Road")),
+        word(),
+    )
+        .prop_map(|((family, given), org_id, person, org_name)| {
+            let name = |family: String, given: Vec<String>| {
+                Sourced::new(
+                    HumanName {
+                        family: Some(family),
+                        given,
+                        ..HumanName::default()
+                    },
+                    src(),
+                )
+            };
+            Contact {
+                name: Some(name(family, vec![given])),
+                organisation: Some(Organisation {
+                    identifiers: org_id
+                        .map(|value| {
+                            Sourced::new(
+                                Identifier::Typed {
+                                    kind: "XX".into(),
+                                    value,
+                                    authority: None,
+                                },
+                                src(),
+                            )
+                        })
+                        .into_iter()
+                        .collect(),
+                    name: Some(Sourced::new(org_name, src())),
+                    ..Organisation::default()
+                }),
+                organisation_contact: person.map(|(family, phone, line)| ContactPerson {
+                    name: Some(name(family, Vec::new())),
+                    telecom: vec![Sourced::new(
+                        Telecom {
+                            system: Some("phone".into()),
+                            value: phone,
+                            usage: Some("work".into()),
+                            period: None,
+                            rank: None,
+                        },
+                        src(),
+                    )],
+                    address: Some(Sourced::new(
+                        Address {
+                            lines: vec![line],
+                            ..Address::default()
+                        },
+                        src(),
+                    )),
+                }),
+                ..Contact::default()
+            }
+        })
+}
+
 fn patient() -> impl Strategy<Value = Patient> {
     (
         nhs(),
@@ -56,7 +161,7 @@ fn patient() -> impl Strategy<Value = Patient> {
             (
                 word(),
                 proptest::collection::vec(word(), 0..3),
-                prop_oneof![Just("official"), Just("usual")],
+                prop_oneof![Just("official"), Just("usual"), Just("nickname")],
             ),
             1..3,
         ),
@@ -76,9 +181,20 @@ fn patient() -> impl Strategy<Value = Patient> {
             0..2,
         ),
         proptest::collection::vec("0[0-9]{10}", 0..2),
+        (
+            proptest::collection::vec(country(), 0..3),
+            proptest::option::of(country()),
+            proptest::option::of(religion()),
+            proptest::option::of("[A-Z][a-z]{2,9}( [A-Z][a-z]{2,9}){0,3}"),
+            proptest::option::of("[A-Z][a-z]{1,9}( [A-Z][a-z]{0,9}){0,2}"),
+            proptest::option::of("(St [A-Z][a-z]{2,8}'s|[A-Z][a-z]{2,9}) (Church|Mosque|Temple)"),
+            proptest::collection::vec(contact(), 0..3),
+        ),
     )
         .prop_map(
-            |(number, verification, mrn, names, gender, birth, addresses, phones)| {
+            |(number, verification, mrn, names, gender, birth, addresses, phones, ext)| {
+                let (citizenship, nationality, religion, birth_place, maiden, worship, contacts) =
+                    ext;
                 let mut p = Patient::default();
                 p.identifiers.push(Sourced::new(
                     Identifier::Nhs {
@@ -154,6 +270,16 @@ fn patient() -> impl Strategy<Value = Patient> {
                         src(),
                     ));
                 }
+                p.citizenship = citizenship
+                    .into_iter()
+                    .map(|c| Sourced::new(c, src()))
+                    .collect();
+                p.nationality = nationality.map(|c| Sourced::new(c, src()));
+                p.religion = religion.map(|c| Sourced::new(c, src()));
+                p.birth_place = birth_place.map(|b| Sourced::new(b, src()));
+                p.mothers_maiden_name = maiden.map(|m| Sourced::new(m, src()));
+                p.congregation = worship.map(|w| Sourced::new(w, src()));
+                p.contacts = contacts;
                 p
             },
         )
@@ -194,5 +320,31 @@ proptest! {
         prop_assert_eq!(p.birth_date.map(|d| d.value), q.birth_date.map(|d| d.value));
         prop_assert_eq!(values(&p.addresses), values(&q.addresses));
         prop_assert_eq!(values(&p.telecom), values(&q.telecom));
+        prop_assert_eq!(values(&p.citizenship), values(&q.citizenship));
+        prop_assert_eq!(p.nationality.map(|n| n.value), q.nationality.map(|n| n.value));
+        prop_assert_eq!(p.religion.map(|r| r.value), q.religion.map(|r| r.value));
+        prop_assert_eq!(p.birth_place.map(|b| b.value), q.birth_place.map(|b| b.value));
+        prop_assert_eq!(
+            p.mothers_maiden_name.map(|m| m.value),
+            q.mothers_maiden_name.map(|m| m.value)
+        );
+        prop_assert_eq!(p.congregation.map(|c| c.value), q.congregation.map(|c| c.value));
+        // Contacts, sources aside: the NK1-13 organisation and its contact person.
+        let contact = |c: &Contact| {
+            let o = c.organisation.as_ref();
+            let person = c.organisation_contact.as_ref();
+            (
+                c.name.as_ref().map(|n| n.value.clone()),
+                o.and_then(|o| o.name.as_ref().map(|n| n.value.clone())),
+                o.map(|o| values(&o.identifiers)),
+                person.and_then(|p| p.name.as_ref().map(|n| n.value.clone())),
+                person.map(|p| values(&p.telecom)),
+                person.and_then(|p| p.address.as_ref().map(|a| a.value.clone())),
+            )
+        };
+        prop_assert_eq!(
+            p.contacts.iter().map(contact).collect::<Vec<_>>(),
+            q.contacts.iter().map(contact).collect::<Vec<_>>()
+        );
     }
 }

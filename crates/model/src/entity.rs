@@ -62,6 +62,29 @@ pub struct Patient {
     pub multiple_birth: Option<Sourced<MultipleBirth>>,
     /// Primary language (v2 PID-15 as sent, or the FHIR language read).
     pub language: Option<Sourced<Concept>>,
+    /// Citizenships: v2 PID-26 repeats, then PID-39 (tribal citizenship),
+    /// which the HL7 V2-to-FHIR IG writes to the same core
+    /// `patient-citizenship` extension; FHIR: that extension's `code`. Country
+    /// codes named ISO 3166 (`ISO3166_1`, table 0399) carry the system
+    /// `urn:iso:std:iso:3166`.
+    pub citizenship: Vec<Sourced<Concept>>,
+    /// Mother's maiden name as text: v2 PID-6 (first repeat) assembled in its
+    /// name assembly order (XPN.11); FHIR: the core
+    /// `patient-mothersMaidenName` extension's `valueString`.
+    pub mothers_maiden_name: Option<Sourced<String>>,
+    /// Place of birth as text: v2 PID-23; FHIR: the core `patient-birthPlace`
+    /// extension's `valueAddress.text` (UK Core's `birthPlace` slice).
+    pub birth_place: Option<Sourced<String>>,
+    /// Place of worship (congregation) as text: v2 PD1-14 (first repeat: XON.1,
+    /// else XON.10); FHIR: the core `patient-congregation` extension.
+    pub congregation: Option<Sourced<String>>,
+    /// Religion: v2 PID-17 as sent (table 0006 codes); FHIR: the core
+    /// `patient-religion` extension as read (v3 ReligiousAffiliation codes,
+    /// to which the writer maps table 0006 through the IG's Religion map).
+    pub religion: Option<Sourced<Concept>>,
+    /// Nationality: v2 PID-28; FHIR: the core `patient-nationality`
+    /// extension's `code` (country codes as for [`Patient::citizenship`]).
+    pub nationality: Option<Sourced<Concept>>,
 }
 
 impl Patient {
@@ -129,6 +152,26 @@ pub struct Contact {
     pub from: Option<Sourced<PartialDate>>,
     /// Last day the person is a contact (NK1-9).
     pub until: Option<Sourced<PartialDate>>,
+    /// The organisation the contact is (or acts for): v2 NK1-13 (XON: name
+    /// XON.1, identifier XON.10, else XON.3, typed XON.7); FHIR:
+    /// `Patient.contact.organization`, an Organization entry.
+    pub organisation: Option<Organisation>,
+    /// The person to contact at that organisation: v2 NK1-30 name, NK1-31
+    /// phones, NK1-32 address (HL7 V2-to-FHIR IG NK1[Patient]); FHIR: the
+    /// Organization's `contact`. Only kept with an [`Contact::organisation`].
+    pub organisation_contact: Option<ContactPerson>,
+}
+
+/// A person to contact at an organisation (FHIR `Organization.contact`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ContactPerson {
+    /// Name.
+    pub name: Option<Sourced<HumanName>>,
+    /// Phones and e-mail.
+    pub telecom: Vec<Sourced<Telecom>>,
+    /// Address.
+    pub address: Option<Sourced<Address>>,
 }
 
 /// A member of staff from ESR.

@@ -4,16 +4,20 @@ use std::collections::{HashMap, HashSet};
 
 use carecodec_model::{
     Action, Address, AdtKind, Allergy, Application, Assignment, Code, CodeSystem, Concept,
-    Condition, Contact, Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier,
-    IdentityDecision, Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation,
-    ObservationValue, Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer,
-    Period, Practitioner, Precision, Quantity, Registration, ResultReport, ResultStatus, Source,
-    Sourced, Sources, Telecom, Unmapped, VerificationStatus, Worker,
+    Condition, Contact, ContactPerson, Deceased, Encounter, EncounterClass, Event, Gender,
+    HumanName, Identifier, IdentityDecision, Invalid, Location, MappingReport, MultipleBirth,
+    NhsNumber, Observation, ObservationValue, Organisation, PartialDate, PartialDateTime,
+    Participant, Patient, Performer, Period, Practitioner, Precision, Quantity, Registration,
+    ResultReport, ResultStatus, Source, Sourced, Sources, Telecom, Unmapped, VerificationStatus,
+    Worker,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
 
-use super::{BIRTH_TIME, NHS_NUMBER, ODS_ORG, ODS_SITE, V2_0203};
+use super::{
+    BIRTH_PLACE, BIRTH_TIME, CITIZENSHIP, CONGREGATION, MOTHERS_MAIDEN_NAME, NATIONALITY,
+    NHS_NUMBER, ODS_ORG, ODS_SITE, RELIGION, V2_0203,
+};
 
 struct Ctx<'v> {
     used: HashSet<String>,
@@ -414,6 +418,50 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
     }
     for (i, e) in items(r, "extension") {
         let url = e.get("url").and_then(Value::as_str).unwrap_or_default();
+        if url == CITIZENSHIP || url == NATIONALITY {
+            let path = format!("{base}.extension[{i}]");
+            let _ = ctx.str(&path, e, "url");
+            // The country is the `code` sub-extension (the core extensions'
+            // `period` is not kept: reported unmapped).
+            for (j, x) in items(e, "extension") {
+                let xp = format!("{path}.extension[{j}]");
+                let cc = x.get("valueCodeableConcept");
+                if let (Some("code"), Some(cc)) = (x.get("url").and_then(Value::as_str), cc) {
+                    let _ = ctx.str(&xp, x, "url");
+                    let c = concept(ctx, &format!("{xp}.valueCodeableConcept"), cc);
+                    if url == CITIZENSHIP {
+                        p.citizenship.push(c);
+                    } else {
+                        p.nationality = Some(c);
+                    }
+                }
+            }
+        }
+        if url == MOTHERS_MAIDEN_NAME && e.get("valueString").is_some() {
+            let path = format!("{base}.extension[{i}]");
+            let _ = ctx.str(&path, e, "url");
+            p.mothers_maiden_name = ctx.str(&path, e, "valueString");
+        }
+        if url == CONGREGATION && e.get("valueString").is_some() {
+            let path = format!("{base}.extension[{i}]");
+            let _ = ctx.str(&path, e, "url");
+            p.congregation = ctx.str(&path, e, "valueString");
+        }
+        if url == BIRTH_PLACE {
+            if let Some(a) = e.get("valueAddress") {
+                let path = format!("{base}.extension[{i}]");
+                let _ = ctx.str(&path, e, "url");
+                // The text only: an address in parts is reported unmapped.
+                p.birth_place = ctx.str(&format!("{path}.valueAddress"), a, "text");
+            }
+        }
+        if url == RELIGION {
+            if let Some(cc) = e.get("valueCodeableConcept") {
+                let path = format!("{base}.extension[{i}]");
+                let _ = ctx.str(&path, e, "url");
+                p.religion = Some(concept(ctx, &format!("{path}.valueCodeableConcept"), cc));
+            }
+        }
         if url.ends_with("Extension-UKCore-EthnicCategory") {
             if let Some(cc) = e.get("valueCodeableConcept") {
                 let path = format!("{base}.extension[{i}]");
@@ -454,6 +502,8 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             gender: gender(ctx, &path, c),
             from: None,
             until: None,
+            organisation: None,
+            organisation_contact: None,
         };
         let mut contact = contact;
         if let Some(period) = c.get("period") {
@@ -464,6 +514,25 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             };
             contact.from = date(ctx, "start");
             contact.until = date(ctx, "end");
+        }
+        // NK1-13: the Organization the contact refers to, with its contact person.
+        if let Some((ob, org)) = c
+            .get("organization")
+            .and_then(|o| resolve(ctx, &format!("{path}.organization"), o))
+        {
+            contact.organisation = Some(organisation(ctx, &ob, org));
+            contact.organisation_contact = items(org, "contact").next().map(|(j, pc)| {
+                let pp = format!("{ob}.contact[{j}]");
+                ContactPerson {
+                    name: pc.get("name").map(|n| name(ctx, &format!("{pp}.name"), n)),
+                    telecom: items(pc, "telecom")
+                        .filter_map(|(k, t)| telecom(ctx, &format!("{pp}.telecom[{k}]"), t))
+                        .collect(),
+                    address: pc
+                        .get("address")
+                        .map(|a| address(ctx, &format!("{pp}.address"), a)),
+                }
+            });
         }
         p.contacts.push(contact);
     }

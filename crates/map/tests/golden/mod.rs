@@ -410,6 +410,29 @@ fn resource_facts(
                 }
                 continue;
             }
+            // A contact's organization is located on its own: the converter
+            // writes it as a contact item of its own, carecodec (IG
+            // NK1[Patient]: one contact per NK1) in the contact it belongs to.
+            if let Some(co) = item
+                .as_object()
+                .filter(|co| k == "contact" && co.contains_key("organization") && co.len() > 1)
+            {
+                let mut rest = co.clone();
+                let org = rest.remove("organization").unwrap_or_default();
+                for part in [
+                    Value::Object(rest),
+                    serde_json::json!({ "organization": org }),
+                ] {
+                    let mut one = serde_json::Map::new();
+                    one.insert(k.clone(), part);
+                    let mut l = Vec::new();
+                    walk(&Value::Object(one), ty, by_ref, 0, &mut l);
+                    if !l.is_empty() {
+                        groups.push(l);
+                    }
+                }
+                continue;
+            }
             let mut one = serde_json::Map::new();
             one.insert(k.clone(), item.clone());
             walk(&Value::Object(one), ty, by_ref, 0, &mut leaves);
@@ -474,7 +497,8 @@ pub fn contacts_as_related_persons(bundle: &Value) -> Value {
                 let mut rp = serde_json::Map::new();
                 rp.insert("resourceType".into(), "RelatedPerson".into());
                 if let Some(o) = c.as_object() {
-                    for (k, v) in o {
+                    // RelatedPerson has no organization (NK1-13 stays on the contact).
+                    for (k, v) in o.iter().filter(|(k, _)| *k != "organization") {
                         let v = if k == "name" {
                             Value::Array(vec![v.clone()])
                         } else {
@@ -500,11 +524,15 @@ pub const MAPPED: &[(&str, &[u32])] = &[
     (
         "PID",
         &[
-            2, 3, 4, 5, 7, 8, 9, 11, 13, 14, 15, 16, 22, 24, 25, 29, 30, 32, 40,
+            2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 14, 15, 16, 17, 22, 23, 24, 25, 26, 28, 29, 30, 32, 39,
+            40,
         ],
     ),
-    ("PD1", &[3, 4]),
-    ("NK1", &[1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 40]),
+    ("PD1", &[3, 4, 14]),
+    (
+        "NK1",
+        &[1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 15, 30, 31, 32, 40, 41],
+    ),
     (
         "PV1",
         &[
@@ -599,11 +627,11 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "part-not-mapped",
-        "a component of a mapped field the model does not keep: XAD street name / other designation / address type, XPN.14/15, second NK1-4 address, second coding of NK1-3/7, AL1-2 as AllergyIntolerance.type",
+        "a component of a mapped field the model does not keep: XAD address type, second NK1-4 address, second coding of NK1-3/7, AL1-2 as AllergyIntolerance.type",
     ),
     (
         "converter-choice",
-        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2), an OBR's ServiceRequest as intent filler-order with status active (IG: intent order; an OBR has no order status)",
+        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), CWE.2 copied into the citizenship / nationality `text` (IG: CWE.9), PID-17 `AME` as v3 ReligiousAffiliation 1002 (IG Religion map: no target), PID-6 parts joined by `--` (IG: in the XPN.11 order), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2), an OBR's ServiceRequest as intent filler-order with status active (IG: intent order; an OBR has no order status)",
     ),
     (
         "code-translation",
@@ -611,7 +639,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "value-shape",
-        "the same content in another shape: OBX-5 repeats as components, OBX-11 status and OBX-21 identifier, DiagnosticReport facts from OBX, Encounter.diagnosis (carecodec links Condition.encounter), references, defaults (active, deceasedBoolean false)",
+        "the same content in another shape: the NK1-30…32 contact person as the RelatedPerson's second name / telecom / address (carecodec: the contact's Organization.contact), OBX-5 repeats as components, OBX-11 status and OBX-21 identifier, DiagnosticReport facts from OBX, Encounter.diagnosis (carecodec links Condition.encounter), references, defaults (active, deceasedBoolean false)",
     ),
     ("unclassified", "not yet explained"),
 ];
@@ -623,7 +651,6 @@ const UNMAPPED_ELEMENTS: &[&str] = &[
     "Encounter.meta.",
     "RelatedPerson.birthDate",
     "RelatedPerson.identifier",
-    "Patient.contact.organization",
     "Organization.",
 ];
 
@@ -642,6 +669,12 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         || (ty == "RelatedPerson" && f.segment == "PID")
     {
         "field-not-mapped"
+    } else if ty == "RelatedPerson" && ["NK1-30", "NK1-31", "NK1-32"].contains(&f.field.as_str()) {
+        // The converter's RelatedPerson takes the contact person as a second
+        // name, telecom and address (IG NK1[RelatedPerson]); carecodec's
+        // Patient.contact has them as its Organization's contact (IG
+        // NK1[Patient]), compared there.
+        "value-shape"
     } else if NOT_MADE.contains(&ty)
         || NOT_MADE
             .iter()
@@ -651,8 +684,6 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
     } else if has(&[
         ".extension{http://example.com/",
         "us-core-",
-        "patient-religion",
-        "patient-mothersMaidenName",
         "patient-disabilityIndicator",
         "condition-assertedDate",
         "condition-dueTo",
@@ -722,11 +753,21 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "telecom.system",
         "reaction.onset",
         "valueQuantity.system",
-    ]) || starts(&[
-        "Encounter.status",
-        "ServiceRequest.intent",
-        "ServiceRequest.status",
-    ]) {
+    ]) || (has(&["patient-citizenship}", "patient-nationality}"])
+        && p.ends_with("valueCodeableConcept.text"))
+        // Table 0006 `AME` as v3 1002 African Religions: the IG's Religion
+        // map has no target for it (a Christian denomination), carecodec
+        // writes it as sent in v2-0006.
+        || has(&["patient-religion}"])
+        // PID-6 joined by `--` (`SMITH--Angela--L`); IG XPN[string]: in the
+        // XPN.11 order, which carecodec writes space-separated.
+        || has(&["patient-mothersMaidenName}"])
+        || starts(&[
+            "Encounter.status",
+            "ServiceRequest.intent",
+            "ServiceRequest.status",
+        ])
+    {
         "converter-choice"
     } else if ends(&[".display", ".version", "code.text", "coding.system"]) {
         "code-translation"
