@@ -1617,7 +1617,14 @@ fn encounter<'a>(
     if let Some(r) = &e.reason {
         put(&mut o, "reasonCode", Value::Array(vec![concept(&r.value)]));
     }
-    let mut hosp = Map::with_capacity(4);
+    let mut hosp = Map::with_capacity(8);
+    if let Some(id) = &e.preadmission_id {
+        put(
+            &mut hosp,
+            "preAdmissionIdentifier",
+            identifier_tree(&id.value),
+        );
+    }
     if let Some(m) = &e.admission_method {
         match nhs_code(&m.value) {
             // An NHS admission method: UK Core's AdmissionMethod extension.
@@ -1635,6 +1642,16 @@ fn encounter<'a>(
     }
     if let Some(d) = &e.discharge_destination {
         put(&mut hosp, "dischargeDisposition", uk_or_v2(&d.value));
+    }
+    if let Some(r) = &e.readmission {
+        put(&mut hosp, "reAdmission", code_cc(&r.value));
+    }
+    if let Some(d) = &e.diet {
+        put(
+            &mut hosp,
+            "dietPreference",
+            Value::Array(vec![concept(&d.value)]),
+        );
     }
     put(&mut o, "hospitalization", Value::Object(hosp));
     let mut ext = Vec::new();

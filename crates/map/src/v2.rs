@@ -1251,6 +1251,24 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     e.admission_method = ctx
         .text("PV1-4.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0007".into()), &v, None)));
+    // PV1-5 preadmit number (IG: hospitalization.preAdmissionIdentifier), a CX
+    // typed by its CX.5 as PV1-50; untyped, it is kept without a type (it is
+    // not a hospital number) and its CX.4 is left unread.
+    if let Some(id) = ctx.text("PV1-5.1") {
+        let kind = ctx.text("PV1-5.5").map(|s| s.value);
+        let src = id.sources.clone();
+        let ident = match kind.as_deref() {
+            Some(k) => {
+                let authority = ctx.text("PV1-5.4.1").map(|s| s.value);
+                classify_id(ctx, &id.value, authority, Some(k), src.first().cloned())
+            }
+            None => Identifier::Other {
+                system: None,
+                value: id.value.clone(),
+            },
+        };
+        e.preadmission_id = Some(Sourced::from_many(ident, src));
+    }
     // PV1-52 other healthcare provider: a participant (IG: type PART).
     for (f, role) in [
         (7, "ATND"),
@@ -1271,6 +1289,10 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     e.service = ctx
         .text("PV1-10.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0069".into()), &v, None)));
+    // PV1-13 re-admission indicator (IG: hospitalization.reAdmission, table 0092).
+    e.readmission = ctx
+        .text("PV1-13.1")
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0092".into()), &v, None)));
     e.admit_source = ctx
         .text("PV1-14.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));
@@ -1303,6 +1325,8 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     e.discharge_destination = ctx
         .text("PV1-37.1.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0113".into()), &v, None)));
+    // PV1-38 diet type (IG: hospitalization.dietPreference), a CWE as sent.
+    e.diet = cwe(ctx, pv1.field(38));
     ctx.touch("PV1-39");
     e.admitted = ctx.datetime("PV1-44");
     e.discharged = ctx.datetime("PV1-45");

@@ -433,9 +433,44 @@ fn encounter() -> impl Strategy<Value = Encounter> {
         ),
         proptest::option::of(location()),
         proptest::option::of(location()),
+        // PV1-5 preadmit number, PV1-13 re-admission, PV1-38 diet.
+        (
+            proptest::option::of(prop_oneof![
+                "P[0-9]{4,8}".prop_map(|value| Identifier::Other {
+                    system: None,
+                    value
+                }),
+                ("P[0-9]{4,8}", proptest::option::of(Just("RX1".to_owned()))).prop_map(
+                    |(value, authority)| Identifier::Typed {
+                        kind: "ANON".into(),
+                        value,
+                        authority
+                    }
+                ),
+            ]),
+            proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
+                |(code, display)| Code {
+                    system: CodeSystem::V2Table("0092".into()),
+                    code,
+                    display,
+                },
+            )),
+            proptest::option::of(concept()),
+        ),
     )
         .prop_map(
-            |(visit, class, status, admitted, discharged, reason, parts, loc, prior)| {
+            |(
+                visit,
+                class,
+                status,
+                admitted,
+                discharged,
+                reason,
+                parts,
+                loc,
+                prior,
+                (preadmit, readmission, diet),
+            )| {
                 let mut e = Encounter::default();
                 e.identifiers.push(s(Identifier::VisitNumber {
                     value: visit,
@@ -455,6 +490,9 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                     .collect();
                 e.location = loc;
                 e.prior_location = prior;
+                e.preadmission_id = preadmit.map(s);
+                e.readmission = readmission.map(s);
+                e.diet = diet.map(s);
                 e
             },
         )

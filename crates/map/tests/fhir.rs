@@ -547,3 +547,75 @@ PV2|||Labour|||||202407010900|202407051200\r",
             .at
     );
 }
+
+#[test]
+fn preadmit_number_readmission_and_diet() {
+    let mut pv1: Vec<String> = ["PV1", "1", "I", "W1"].map(str::to_owned).to_vec();
+    pv1.resize(39, String::new());
+    pv1[5] = "PA123^^^RX1^ANON".into();
+    pv1[13] = "R".into();
+    pv1[38] = "VEG^Vegetarian^L".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.8\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
+        pv1.join("|")
+    );
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    // Nothing of PV1-5, 13 or 38 is left unmapped.
+    assert!(
+        !report.unmapped.iter().any(|u| {
+            let p = u.source.to_string();
+            p.contains("PV1[1]-5") || p.contains("PV1[1]-13") || p.contains("PV1[1]-38")
+        }),
+        "{:#?}",
+        report.unmapped
+    );
+    let enc = event.encounter.as_ref().unwrap();
+    assert_eq!(
+        enc.preadmission_id.as_ref().unwrap().value,
+        carecodec_model::Identifier::Typed {
+            kind: "ANON".into(),
+            value: "PA123".into(),
+            authority: Some("RX1".into()),
+        }
+    );
+    let re = &enc.readmission.as_ref().unwrap().value;
+    assert_eq!(
+        (re.system.uri(), re.code.as_str()),
+        ("http://terminology.hl7.org/CodeSystem/v2-0092".into(), "R")
+    );
+    let diet = &enc.diet.as_ref().unwrap().value;
+    assert_eq!(diet.codes[0].code, "VEG");
+    assert_eq!(diet.codes[0].display.as_deref(), Some("Vegetarian"));
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv1-5-13-38", &b);
+    let h = &b["entry"][1]["resource"]["hospitalization"];
+    assert_eq!(
+        h["preAdmissionIdentifier"],
+        serde_json::json!({
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ANON"}]},
+            "value": "PA123",
+            "assigner": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RX1"}}
+        })
+    );
+    assert_eq!(
+        h["reAdmission"],
+        serde_json::json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0092", "code": "R"}]})
+    );
+    assert_eq!(
+        h["dietPreference"],
+        serde_json::json!([{"coding": [{"system": "L", "code": "VEG", "display": "Vegetarian"}]}])
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let e = back.encounter.unwrap();
+    assert_eq!(
+        e.preadmission_id.unwrap().value,
+        enc.preadmission_id.as_ref().unwrap().value
+    );
+    assert_eq!(e.readmission.unwrap().value.code, "R");
+    assert_eq!(e.diet.unwrap().value.codes[0].code, "VEG");
+}

@@ -325,6 +325,27 @@ pub struct Encounter {
     pub reason: Option<Sourced<Concept>>,
     /// Hospital service / specialty.
     pub service: Option<Sourced<Code>>,
+    /// Preadmission number (HL7 v2 PV1-5; FHIR
+    /// `Encounter.hospitalization.preAdmissionIdentifier`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub preadmission_id: Option<Sourced<Identifier>>,
+    /// Re-admission indicator (HL7 v2 PV1-13, table 0092: `R` re-admission;
+    /// FHIR `Encounter.hospitalization.reAdmission`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub readmission: Option<Sourced<Code>>,
+    /// Diet type (HL7 v2 PV1-38, codes as sent; FHIR
+    /// `Encounter.hospitalization.dietPreference`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub diet: Option<Sourced<Concept>>,
 }
 
 /// An observation's value.

@@ -660,6 +660,15 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         if let Some(s) = h.get("admitSource") {
             e.admit_source = first_code(ctx, &format!("{hb}.admitSource"), s);
         }
+        if let Some(id) = h.get("preAdmissionIdentifier") {
+            e.preadmission_id = identifier(ctx, &format!("{hb}.preAdmissionIdentifier"), id);
+        }
+        if let Some(r) = h.get("reAdmission") {
+            e.readmission = first_code(ctx, &format!("{hb}.reAdmission"), r);
+        }
+        if let Some(d) = r.pointer("/hospitalization/dietPreference/0") {
+            e.diet = Some(concept(ctx, &format!("{hb}.dietPreference[0]"), d));
+        }
     }
     // A v2 admission type is written as Encounter.type (an NHS one as the extension).
     if e.admission_method.is_none() {

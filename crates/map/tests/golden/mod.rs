@@ -508,7 +508,7 @@ pub const MAPPED: &[(&str, &[u32])] = &[
     (
         "PV1",
         &[
-            1, 2, 3, 4, 6, 7, 8, 9, 10, 14, 17, 19, 36, 37, 39, 44, 45, 50, 52,
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 17, 19, 36, 37, 38, 39, 44, 45, 50, 52,
         ],
     ),
     ("PV2", &[3, 8, 9]),
@@ -595,7 +595,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "uk-core-choice",
-        "NHS / UK Core convention: XAD.4 is the county (district, not state); DG1-5 is when the diagnosis was recorded (recordedDate, not onset); PID-15 as a BCP-47 tag (UK Core's required binding; the converter keeps table 0296 codes)",
+        "NHS / UK Core convention: XAD.4 is the county (district, not state); DG1-5 is when the diagnosis was recorded (recordedDate, not onset); PID-15 as a BCP-47 tag (UK Core's required binding; the converter keeps table 0296 codes); hospitalization.dischargeDisposition holds the PV1-37 destination UK Core binds it to, not PV1-36",
     ),
     (
         "part-not-mapped",
@@ -692,16 +692,21 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "identifier.authority",
         "identifier.system",
         "identifier.type.text",
-    ]) || has(&["identifier.type."])
+        "preAdmissionIdentifier.authority",
+        "preAdmissionIdentifier.system",
+    ]) || has(&["identifier.type.", "preAdmissionIdentifier.type."])
     {
         "identifier-detail"
-    } else if starts(&["Patient.communication"])
-        || ends(&[
-            "address.state",
-            "address.district",
-            "Condition.onsetDateTime",
-        ])
-    {
+    } else if starts(&[
+        "Patient.communication",
+        // The IG puts PV1-36 here; UK Core binds it to discharge destinations
+        // (PV1-37), and carecodec writes PV1-36 as the DischargeMethod extension.
+        "Encounter.hospitalization.dischargeDisposition",
+    ]) || ends(&[
+        "address.state",
+        "address.district",
+        "Condition.onsetDateTime",
+    ]) {
         "uk-core-choice"
     } else if ends(&[
         "address.line",
