@@ -1351,6 +1351,15 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         // plannedEndDate extensions).
         e.expected_admit = ctx.datetime(pv2.field(8));
         e.expected_discharge = ctx.datetime(pv2.field(9));
+        // PV2-13 referral source (IG: a participant of type REF, as PV1-8).
+        for r in 1..=reps(ctx.msg, pv2.field(13)) {
+            if let Some(p) = xcn(ctx, pv2.field(13).repetition(r)) {
+                e.participants.push(Participant {
+                    role: "REF".into(),
+                    practitioner: p,
+                });
+            }
+        }
     }
     e
 }

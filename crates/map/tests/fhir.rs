@@ -619,3 +619,66 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
     assert_eq!(e.readmission.unwrap().value.code, "R");
     assert_eq!(e.diet.unwrap().value.codes[0].code, "VEG");
 }
+
+#[test]
+fn pv2_13_referral_source_is_a_referrer() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1\r\
+PV2|||||||||||||G1234567^JONES^ANN^^^DR^^^GMP~C7654321^BROWN^BOB^^^^^^GMC\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    // Every leaf of PV2-13 (ids, names, prefixes, authorities) is read.
+    assert!(
+        !report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().contains("PV2")),
+        "{:#?}",
+        report.unmapped
+    );
+    let enc = event.encounter.as_ref().unwrap();
+    let refs: Vec<_> = enc
+        .participants
+        .iter()
+        .filter(|p| p.role == "REF")
+        .collect();
+    assert_eq!(refs.len(), 2);
+    assert_eq!(
+        refs[0].practitioner.identifiers[0].value,
+        carecodec_model::Identifier::Gmp("G1234567".into())
+    );
+    assert_eq!(
+        refs[1].practitioner.identifiers[0].value,
+        carecodec_model::Identifier::Gmc("7654321".into())
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv2-13", &b);
+    let e = &b["entry"][1]["resource"];
+    assert_eq!(
+        e["participant"][0]["type"],
+        serde_json::json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "REF", "display": "referrer"}]}])
+    );
+    let url = e["participant"][0]["individual"]["reference"]
+        .as_str()
+        .unwrap();
+    let pr = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["fullUrl"] == url)
+        .unwrap();
+    assert_eq!(
+        pr["resource"]["identifier"],
+        serde_json::json!([{"system": "https://fhir.hl7.org.uk/Id/gmp-number", "value": "G1234567"}])
+    );
+    assert_eq!(pr["resource"]["name"][0]["family"], "JONES");
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    let back = back.encounter.unwrap();
+    assert_eq!(back.participants.len(), 2);
+    assert!(back.participants.iter().all(|p| p.role == "REF"));
+}
