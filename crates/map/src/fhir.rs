@@ -1558,6 +1558,29 @@ fn participation(role: &str) -> Value<'_> {
     Value::Object(o)
 }
 
+/// The IG's EncounterPriority map: table 0217 `1`/`2`/`3` → v3 ActPriority
+/// `EM`/`UR`/`EL`; any other code as sent.
+pub(crate) const ENCOUNTER_PRIORITY: [(&str, &str, &str); 3] = [
+    ("1", "EM", "emergency"),
+    ("2", "UR", "urgent"),
+    ("3", "EL", "elective"),
+];
+
+/// v3 ActPriority, the system of `Encounter.priority`.
+pub(crate) const ACT_PRIORITY: &str = "http://terminology.hl7.org/CodeSystem/v3-ActPriority";
+
+fn encounter_priority(c: &Code) -> Value<'_> {
+    let v3 = matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0217")
+        .then(|| ENCOUNTER_PRIORITY.iter().find(|(v2, ..)| *v2 == c.code))
+        .flatten();
+    match v3 {
+        Some((_, code, display)) => {
+            json!({"coding": [{"system": ACT_PRIORITY, "code": *code, "display": *display}]})
+        }
+        None => code_cc(c),
+    }
+}
+
 fn encounter<'a>(
     e: &'a Encounter,
     id: &str,
@@ -1616,6 +1639,20 @@ fn encounter<'a>(
     put(&mut o, "period", Value::Object(period));
     if let Some(r) = &e.reason {
         put(&mut o, "reasonCode", Value::Array(vec![concept(&r.value)]));
+    }
+    if let Some(p) = &e.priority {
+        put(&mut o, "priority", encounter_priority(&p.value));
+    }
+    if let Some(n) = e.length_days.as_ref().and_then(|l| fhir_decimal(&l.value)) {
+        o.insert(
+            "length",
+            obj([
+                ("value", n),
+                ("unit", json!("d")),
+                ("system", json!("http://unitsofmeasure.org")),
+                ("code", json!("d")),
+            ]),
+        );
     }
     let mut hosp = Map::with_capacity(8);
     if let Some(id) = &e.preadmission_id {

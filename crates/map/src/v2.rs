@@ -1351,6 +1351,28 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         // plannedEndDate extensions).
         e.expected_admit = ctx.datetime(pv2.field(8));
         e.expected_discharge = ctx.datetime(pv2.field(9));
+        // PV2-11 actual length of inpatient stay (IG: length, NM[Quantity-LengthOfStay]
+        // in days): a non-negative decimal, else reported and dropped.
+        if let Some(l) = ctx.text(pv2.field(11)) {
+            let t = l.value.trim();
+            let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+            let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+            if digits(int) && digits(frac) && !(int.is_empty() && frac.is_empty()) {
+                let t = t.to_owned();
+                e.length_days = Some(l.map(|_| t));
+            } else if let Some(src) = l.sources.first() {
+                ctx.invalid(
+                    src.clone(),
+                    l.value.as_bytes(),
+                    "length of stay is not a non-negative number",
+                    Action::Dropped,
+                );
+            }
+        }
+        // PV2-25 visit priority (IG: priority, EncounterPriority: table 0217).
+        e.priority = ctx
+            .text(pv2.field(25).component(1))
+            .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0217".into()), &v, None)));
         // PV2-13 referral source (IG: a participant of type REF, as PV1-8).
         for r in 1..=reps(ctx.msg, pv2.field(13)) {
             if let Some(p) = xcn(ctx, pv2.field(13).repetition(r)) {

@@ -456,6 +456,13 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 },
             )),
             proptest::option::of(concept()),
+            // PV2-25 priority (table 0217; 1-3 written as v3 ActPriority), PV2-11 length.
+            proptest::option::of("[1-9]".prop_map(|code| Code {
+                system: CodeSystem::V2Table("0217".into()),
+                code,
+                display: None,
+            })),
+            proptest::option::of("[1-9][0-9]{0,2}(\\.[0-9]?[1-9])?"),
         ),
     )
         .prop_map(
@@ -469,7 +476,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 parts,
                 loc,
                 prior,
-                (preadmit, readmission, diet),
+                (preadmit, readmission, diet, priority, length),
             )| {
                 let mut e = Encounter::default();
                 e.identifiers.push(s(Identifier::VisitNumber {
@@ -493,6 +500,8 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 e.preadmission_id = preadmit.map(s);
                 e.readmission = readmission.map(s);
                 e.diet = diet.map(s);
+                e.priority = priority.map(s);
+                e.length_days = length.map(s);
                 e
             },
         )

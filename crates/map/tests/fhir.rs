@@ -682,3 +682,64 @@ PV2|||||||||||||G1234567^JONES^ANN^^^DR^^^GMP~C7654321^BROWN^BOB^^^^^^GMC\r",
     assert_eq!(back.participants.len(), 2);
     assert!(back.participants.iter().all(|p| p.role == "REF"));
 }
+
+#[test]
+fn pv2_11_length_of_stay_and_pv2_25_priority() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A03|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1\r\
+PV2|||||||||||3.5||||||||||||||2^Urgent^HL70217\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let enc = event.encounter.as_ref().unwrap();
+    assert_eq!(enc.length_days.as_ref().unwrap().value, "3.5");
+    let p = &enc.priority.as_ref().unwrap().value;
+    assert_eq!(
+        (p.system.uri().as_str(), p.code.as_str()),
+        ("http://terminology.hl7.org/CodeSystem/v2-0217", "2")
+    );
+    // Only PV2-25.1 is read: the text and coding system are left in the report.
+    let pv2: Vec<String> = report
+        .unmapped
+        .iter()
+        .map(|u| u.source.to_string())
+        .filter(|p| p.contains("PV2"))
+        .collect();
+    assert_eq!(pv2.len(), 2, "{pv2:?}");
+    assert!(
+        pv2.iter()
+            .all(|p| p.contains("PV2[1]-25[1].2") || p.contains("PV2[1]-25[1].3"))
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv2-11-25", &b);
+    let e = &b["entry"][1]["resource"];
+    assert_eq!(
+        e["length"],
+        serde_json::json!({"value": 3.5, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"})
+    );
+    assert_eq!(
+        e["priority"],
+        serde_json::json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActPriority", "code": "UR", "display": "urgent"}]})
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = back.encounter.unwrap();
+    assert_eq!(back.length_days.unwrap().value, "3.5");
+    assert_eq!(back.priority.unwrap().value, *p);
+    // A length that is not a number is reported and dropped.
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A03|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1\r\
+PV2|||||||||||two\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(event.encounter.unwrap().length_days.is_none());
+    assert!(report.invalid.iter().any(|i| i.raw == "two"));
+}

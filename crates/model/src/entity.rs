@@ -346,6 +346,20 @@ pub struct Encounter {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub diet: Option<Sourced<Concept>>,
+    /// Visit priority (HL7 v2 PV2-25, table 0217: `1` emergency, `2` urgent,
+    /// `3` elective; FHIR `Encounter.priority`, in v3 ActPriority).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub priority: Option<Sourced<Code>>,
+    /// Actual length of the inpatient stay in days, a decimal as sent (HL7 v2
+    /// PV2-11; FHIR `Encounter.length` in UCUM `d`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub length_days: Option<Sourced<String>>,
 }
 
 /// An observation's value.

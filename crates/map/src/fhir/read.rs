@@ -618,6 +618,32 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
             }
         }
     }
+    if let Some(p) = r.get("priority") {
+        // v3 ActPriority EM / UR / EL are the IG's map of table 0217 1 / 2 / 3.
+        e.priority = first_code(ctx, &format!("{base}.priority"), p).map(|c| {
+            c.map(|code| {
+                let v2 = (code.system == CodeSystem::Uri(super::ACT_PRIORITY.into()))
+                    .then(|| {
+                        super::ENCOUNTER_PRIORITY
+                            .iter()
+                            .find(|(_, v3, _)| *v3 == code.code)
+                    })
+                    .flatten();
+                match v2 {
+                    Some((v2, ..)) => Code::new(CodeSystem::V2Table("0217".into()), v2, None),
+                    None => code,
+                }
+            })
+        });
+    }
+    if let Some(l) = r.get("length") {
+        let path = format!("{base}.length");
+        ctx.take(&path, l);
+        e.length_days = match l.get("value") {
+            Some(Value::Number(n)) => Some(Sourced::new(n.to_string(), Source::fhir(path))),
+            _ => None,
+        };
+    }
     if let Some(rc) = r.pointer("/reasonCode/0") {
         e.reason = Some(concept(ctx, &format!("{base}.reasonCode[0]"), rc));
     }
