@@ -1708,6 +1708,8 @@ fn encounter<'a>(
     for (tag, l, st) in [
         ("location", &e.location, "active"),
         ("prior", &e.prior_location, "completed"),
+        ("pending", &e.pending_location, "reserved"),
+        ("prior-pending", &e.prior_pending_location, "planned"),
     ] {
         if let Some(l) = l {
             let url = location_hierarchy(l, &format!("{seed}/{tag}"), entries);
@@ -1718,7 +1720,7 @@ fn encounter<'a>(
     Value::Object(o)
 }
 
-/// A patient location (PV1-3, PV1-6) as the IG's PL[Location] hierarchy: one
+/// A patient location (PV1-3, PV1-6, PV1-42, PV2-1) as the IG's PL[Location] hierarchy: one
 /// Location per part sent — facility (`si`), ward / point of care (`wa`),
 /// room (`ro`), bed (`bd`) — each `partOf` the next broader one, with
 /// `mode = instance`; the description (PL.9), identifiers and address go on

@@ -1248,6 +1248,8 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     });
     e.location = location(ctx, pv1.field(3));
     e.prior_location = location(ctx, pv1.field(6));
+    // PV1-42 pending location (IG: location[4], status reserved).
+    e.pending_location = location(ctx, pv1.field(42));
     e.admission_method = ctx
         .text("PV1-4.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0007".into()), &v, None)));
@@ -1346,6 +1348,8 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     );
     // PV2-3 admit reason, a CWE (coding systems named as in CWE.3).
     if let Some(pv2) = seg("PV2", 1).filter(|_| ctx.msg.segment("PV2", 1).is_some()) {
+        // PV2-1 prior pending location (IG: location[5], status planned).
+        e.prior_pending_location = location(ctx, pv2.field(1));
         e.reason = cwe(ctx, pv2.field(3));
         // PV2-8/9 expected admit / discharge (IG: the R5 plannedStartDate /
         // plannedEndDate extensions).

@@ -463,6 +463,9 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 display: None,
             })),
             proptest::option::of("[1-9][0-9]{0,2}(\\.[0-9]?[1-9])?"),
+            // PV1-42 pending and PV2-1 prior pending locations.
+            proptest::option::of(location()),
+            proptest::option::of(location()),
         ),
     )
         .prop_map(
@@ -476,7 +479,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 parts,
                 loc,
                 prior,
-                (preadmit, readmission, diet, priority, length),
+                (preadmit, readmission, diet, priority, length, pending, prior_pending),
             )| {
                 let mut e = Encounter::default();
                 e.identifiers.push(s(Identifier::VisitNumber {
@@ -502,6 +505,8 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 e.diet = diet.map(s);
                 e.priority = priority.map(s);
                 e.length_days = length.map(s);
+                e.pending_location = pending;
+                e.prior_pending_location = prior_pending;
                 e
             },
         )

@@ -743,3 +743,83 @@ PV2|||||||||||two\r",
     assert!(event.encounter.unwrap().length_days.is_none());
     assert!(report.invalid.iter().any(|i| i.raw == "two"));
 }
+
+#[test]
+fn pending_and_prior_pending_locations() {
+    let mut pv1: Vec<String> = ["PV1", "1", "I", "WARD1^^^RX1"].map(str::to_owned).to_vec();
+    pv1.resize(43, String::new());
+    pv1[42] = "WARD9^R4^B2^RX1".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A15|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r\
+PV2|WARD7^^^RX1^^^^^Old pending\r",
+        pv1.join("|")
+    );
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let v = |s: &Option<carecodec_model::Sourced<String>>| s.as_ref().map(|x| x.value.clone());
+    let enc = event.encounter.as_ref().unwrap();
+    let pending = enc.pending_location.as_ref().unwrap();
+    assert_eq!(
+        (
+            v(&pending.ward),
+            v(&pending.room),
+            v(&pending.bed),
+            v(&pending.facility)
+        ),
+        (
+            Some("WARD9".into()),
+            Some("R4".into()),
+            Some("B2".into()),
+            Some("RX1".into())
+        )
+    );
+    let pp = enc.prior_pending_location.as_ref().unwrap();
+    assert_eq!(
+        (v(&pp.ward), v(&pp.name)),
+        (Some("WARD7".into()), Some("Old pending".into()))
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv1-42-pv2-1", &b);
+    let entries = b["entry"].as_array().unwrap();
+    let by_url = |u: &serde_json::Value| {
+        entries
+            .iter()
+            .find(|e| &e["fullUrl"] == u)
+            .map(|e| e["resource"].clone())
+            .unwrap()
+    };
+    let locs = entries[1]["resource"]["location"].as_array().unwrap();
+    let statuses: Vec<&str> = locs.iter().map(|l| l["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["active", "reserved", "planned"]);
+    // The pending location is the IG's hierarchy: bed partOf room partOf ward partOf site.
+    let bed = by_url(&locs[1]["location"]["reference"]);
+    assert_eq!(
+        (
+            bed["name"].as_str(),
+            bed["physicalType"]["coding"][0]["code"].as_str()
+        ),
+        (Some("B2"), Some("bd"))
+    );
+    let room = by_url(&bed["partOf"]["reference"]);
+    assert_eq!(room["name"], "R4");
+    let ward = by_url(&locs[2]["location"]["reference"]);
+    assert_eq!(
+        (ward["name"].as_str(), ward["description"].as_str()),
+        (Some("WARD7"), Some("Old pending"))
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = back.encounter.unwrap();
+    assert_eq!(
+        v(&back.pending_location.unwrap().bed).as_deref(),
+        Some("B2")
+    );
+    assert_eq!(
+        v(&back.prior_pending_location.unwrap().ward).as_deref(),
+        Some("WARD7")
+    );
+    assert_eq!(v(&back.location.unwrap().ward).as_deref(), Some("WARD1"));
+}

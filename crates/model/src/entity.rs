@@ -303,6 +303,20 @@ pub struct Encounter {
     pub location: Option<Location>,
     /// Prior location (for transfers).
     pub prior_location: Option<Location>,
+    /// Pending location (HL7 v2 PV1-42: where the patient is to be moved;
+    /// FHIR `Encounter.location` with status `reserved`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub pending_location: Option<Location>,
+    /// Prior pending location (HL7 v2 PV2-1: the pending location before the
+    /// current one; FHIR `Encounter.location` with status `planned`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub prior_pending_location: Option<Location>,
     /// Participants.
     pub participants: Vec<Participant>,
     /// Admission time.

@@ -611,11 +611,14 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
             .and_then(|x| resolve(ctx, &format!("{path}.location"), x))
         {
             let loc = location_hierarchy(ctx, &lb, lr);
-            if status == "completed" {
-                e.prior_location = Some(loc);
-            } else {
-                e.location = Some(loc);
-            }
+            // The statuses the writer gives PV1-6, PV1-42 and PV2-1 (the IG's).
+            let slot = match status {
+                "completed" => &mut e.prior_location,
+                "reserved" => &mut e.pending_location,
+                "planned" => &mut e.prior_pending_location,
+                _ => &mut e.location,
+            };
+            *slot = Some(loc);
         }
     }
     if let Some(p) = r.get("priority") {
