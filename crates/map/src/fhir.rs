@@ -1566,6 +1566,10 @@ pub(crate) const ENCOUNTER_PRIORITY: [(&str, &str, &str); 3] = [
     ("3", "EL", "elective"),
 ];
 
+/// The core extension for the mode of arrival (HL7 v2 PV2-38).
+pub(crate) const MODE_OF_ARRIVAL: &str =
+    "http://hl7.org/fhir/StructureDefinition/encounter-modeOfArrival";
+
 /// v3 ActPriority, the system of `Encounter.priority`.
 pub(crate) const ACT_PRIORITY: &str = "http://terminology.hl7.org/CodeSystem/v3-ActPriority";
 
@@ -1694,6 +1698,9 @@ fn encounter<'a>(
     let mut ext = Vec::new();
     if let Some(m) = &e.discharge_method {
         ext.push(json!({"url": ukcore_sd!("Extension-UKCore-DischargeMethod"), "valueCodeableConcept": uk_or_v2(&m.value)}));
+    }
+    if let Some(m) = &e.arrival_mode {
+        ext.push(json!({"url": MODE_OF_ARRIVAL, "valueCoding": coding(&m.value)}));
     }
     for (url, t) in [
         (PLANNED_START, &e.expected_admit),

@@ -1377,6 +1377,22 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         e.priority = ctx
             .text(pv2.field(25).component(1))
             .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0217".into()), &v, None)));
+        // PV2-38 mode of arrival (IG: the encounter-modeOfArrival extension,
+        // ModeOfArrivalCode: table 0430 kept, with the table's display when
+        // the message sends none).
+        if let Some(c) = ctx.text(pv2.field(38).component(1)) {
+            let text = ctx.text(pv2.field(38).component(2)).map(|t| t.value);
+            let display = text.or_else(|| {
+                ARRIVAL_MODES
+                    .iter()
+                    .find(|(code, _)| *code == c.value)
+                    .map(|(_, d)| (*d).to_owned())
+            });
+            e.arrival_mode =
+                Some(c.map(|v| {
+                    Code::new(CodeSystem::V2Table("0430".into()), &v, display.as_deref())
+                }));
+        }
         // PV2-13 referral source (IG: a participant of type REF, as PV1-8).
         for r in 1..=reps(ctx.msg, pv2.field(13)) {
             if let Some(p) = xcn(ctx, pv2.field(13).repetition(r)) {
@@ -1389,6 +1405,18 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     }
     e
 }
+
+/// HL7 table 0430 mode of arrival, with the displays of the IG's
+/// ModeOfArrivalCode map.
+const ARRIVAL_MODES: [(&str, &str); 7] = [
+    ("A", "Ambulance"),
+    ("C", "Car"),
+    ("F", "On foot"),
+    ("H", "Helicopter"),
+    ("P", "Public Transport"),
+    ("O", "Other"),
+    ("U", "Unknown"),
+];
 
 fn coding_system(name: &str) -> CodeSystem {
     match name {

@@ -466,6 +466,14 @@ fn encounter() -> impl Strategy<Value = Encounter> {
             // PV1-42 pending and PV2-1 prior pending locations.
             proptest::option::of(location()),
             proptest::option::of(location()),
+            // PV2-38 mode of arrival (table 0430).
+            proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
+                |(code, display)| Code {
+                    system: CodeSystem::V2Table("0430".into()),
+                    code,
+                    display,
+                },
+            )),
         ),
     )
         .prop_map(
@@ -479,7 +487,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 parts,
                 loc,
                 prior,
-                (preadmit, readmission, diet, priority, length, pending, prior_pending),
+                (preadmit, readmission, diet, priority, length, pending, prior_pending, arrival),
             )| {
                 let mut e = Encounter::default();
                 e.identifiers.push(s(Identifier::VisitNumber {
@@ -507,6 +515,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 e.length_days = length.map(s);
                 e.pending_location = pending;
                 e.prior_pending_location = prior_pending;
+                e.arrival_mode = arrival.map(s);
                 e
             },
         )

@@ -823,3 +823,62 @@ PV2|WARD7^^^RX1^^^^^Old pending\r",
     );
     assert_eq!(v(&back.location.unwrap().ward).as_deref(), Some("WARD1"));
 }
+
+#[test]
+fn pv2_38_mode_of_arrival() {
+    let mut pv2: Vec<String> = vec!["PV2".into()];
+    pv2.resize(39, String::new());
+    pv2[38] = "A".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A04|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|E|AE1\r{}\r",
+        pv2.join("|")
+    );
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        !report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().contains("PV2")),
+        "{:#?}",
+        report.unmapped
+    );
+    let m = &event
+        .encounter
+        .as_ref()
+        .unwrap()
+        .arrival_mode
+        .as_ref()
+        .unwrap()
+        .value;
+    // The display is the IG's ModeOfArrivalCode map's when none is sent.
+    assert_eq!(
+        (
+            m.system.uri().as_str(),
+            m.code.as_str(),
+            m.display.as_deref()
+        ),
+        (
+            "http://terminology.hl7.org/CodeSystem/v2-0430",
+            "A",
+            Some("Ambulance")
+        )
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv2-38", &b);
+    let ext = b["entry"][1]["resource"]["extension"].as_array().unwrap();
+    assert_eq!(
+        ext[0],
+        serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/encounter-modeOfArrival",
+            "valueCoding": {"system": "http://terminology.hl7.org/CodeSystem/v2-0430", "code": "A", "display": "Ambulance"}
+        })
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    assert_eq!(back.encounter.unwrap().arrival_mode.unwrap().value, *m);
+}

@@ -374,6 +374,13 @@ pub struct Encounter {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub length_days: Option<Sourced<String>>,
+    /// Mode of arrival (HL7 v2 PV2-38, table 0430: `A` ambulance, `C` car,
+    /// `F` on foot…; FHIR core extension `encounter-modeOfArrival`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub arrival_mode: Option<Sourced<Code>>,
 }
 
 /// An observation's value.

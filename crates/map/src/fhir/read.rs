@@ -662,6 +662,14 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
                 e.expected_discharge = t;
             }
         }
+        if url == super::MODE_OF_ARRIVAL {
+            let path = format!("{base}.extension[{i}]");
+            ctx.take(&format!("{path}.url"), x.get("url").unwrap_or(&Value::Null));
+            if let Some(c) = x.get("valueCoding") {
+                let vp = format!("{path}.valueCoding");
+                e.arrival_mode = coding(ctx, &vp, c).map(|c| Sourced::new(c, Source::fhir(vp)));
+            }
+        }
         if url.ends_with("Extension-UKCore-DischargeMethod") {
             let path = format!("{base}.extension[{i}]");
             ctx.take(&format!("{path}.url"), x.get("url").unwrap_or(&Value::Null));

@@ -511,7 +511,7 @@ pub const MAPPED: &[(&str, &[u32])] = &[
             1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 17, 19, 36, 37, 38, 39, 42, 44, 45, 50, 52,
         ],
     ),
-    ("PV2", &[1, 3, 8, 9, 11, 13, 25]),
+    ("PV2", &[1, 3, 8, 9, 11, 13, 25, 38]),
     ("AL1", &[1, 2, 3, 4, 5, 6]),
     ("DG1", &[1, 2, 3, 4, 5, 6, 16, 20]),
     ("OBR", &[1, 2, 3, 4, 7, 16, 22, 25]),
@@ -656,7 +656,6 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "patient-disabilityIndicator",
         "condition-assertedDate",
         "condition-dueTo",
-        "encounter-modeOfArrival",
         "temporary-location",
     ]) {
         "converter-extension"
