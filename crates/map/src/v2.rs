@@ -1291,10 +1291,17 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     e.service = ctx
         .text("PV1-10.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0069".into()), &v, None)));
-    // PV1-13 re-admission indicator (IG: hospitalization.reAdmission, table 0092).
-    e.readmission = ctx
-        .text("PV1-13.1")
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0092".into()), &v, None)));
+    // PV1-13 re-admission indicator (IG: hospitalization.reAdmission, table 0092;
+    // the IG's ReadmissionIndicator map gives `R` the display `Re-admission`,
+    // used when the message sends no text).
+    if let Some(c) = ctx.text("PV1-13.1") {
+        let display = ctx
+            .text("PV1-13.2")
+            .map(|t| t.value)
+            .or_else(|| (c.value == "R").then(|| "Re-admission".to_owned()));
+        e.readmission =
+            Some(c.map(|v| Code::new(CodeSystem::V2Table("0092".into()), &v, display.as_deref())));
+    }
     e.admit_source = ctx
         .text("PV1-14.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));

@@ -583,8 +583,12 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
     );
     let re = &enc.readmission.as_ref().unwrap().value;
     assert_eq!(
-        (re.system.uri(), re.code.as_str()),
-        ("http://terminology.hl7.org/CodeSystem/v2-0092".into(), "R")
+        (re.system.uri(), re.code.as_str(), re.display.as_deref()),
+        (
+            "http://terminology.hl7.org/CodeSystem/v2-0092".into(),
+            "R",
+            Some("Re-admission")
+        )
     );
     let diet = &enc.diet.as_ref().unwrap().value;
     assert_eq!(diet.codes[0].code, "VEG");
@@ -602,7 +606,7 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
     );
     assert_eq!(
         h["reAdmission"],
-        serde_json::json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0092", "code": "R"}]})
+        serde_json::json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0092", "code": "R", "display": "Re-admission"}]})
     );
     assert_eq!(
         h["dietPreference"],
