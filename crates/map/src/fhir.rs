@@ -1687,6 +1687,13 @@ fn encounter<'a>(
     if let Some(r) = &e.readmission {
         put(&mut hosp, "reAdmission", code_cc(&r.value));
     }
+    if let Some(v) = &e.special_courtesy {
+        put(
+            &mut hosp,
+            "specialCourtesy",
+            Value::Array(vec![concept(&v.value)]),
+        );
+    }
     if let Some(d) = &e.diet {
         put(
             &mut hosp,

@@ -1302,6 +1302,9 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         e.readmission =
             Some(c.map(|v| Code::new(CodeSystem::V2Table("0092".into()), &v, display.as_deref())));
     }
+    // PV1-16 VIP indicator (IG PV1[Encounter]: hospitalization.specialCourtesy),
+    // a CWE as sent (table 0099 is user-defined).
+    e.special_courtesy = cwe(ctx, pv1.field(16));
     e.admit_source = ctx
         .text("PV1-14.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));

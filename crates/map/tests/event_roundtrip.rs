@@ -466,6 +466,8 @@ fn encounter() -> impl Strategy<Value = Encounter> {
             // PV1-42 pending and PV2-1 prior pending locations.
             proptest::option::of(location()),
             proptest::option::of(location()),
+            // PV1-16 VIP indicator.
+            proptest::option::of(concept()),
             // PV2-38 mode of arrival (table 0430).
             proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
                 |(code, display)| Code {
@@ -487,7 +489,17 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 parts,
                 loc,
                 prior,
-                (preadmit, readmission, diet, priority, length, pending, prior_pending, arrival),
+                (
+                    preadmit,
+                    readmission,
+                    diet,
+                    priority,
+                    length,
+                    pending,
+                    prior_pending,
+                    vip,
+                    arrival,
+                ),
             )| {
                 let mut e = Encounter::default();
                 e.identifiers.push(s(Identifier::VisitNumber {
@@ -516,6 +528,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 e.pending_location = pending;
                 e.prior_pending_location = prior_pending;
                 e.arrival_mode = arrival.map(s);
+                e.special_courtesy = vip.map(s);
                 e
             },
         )

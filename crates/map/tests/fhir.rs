@@ -886,3 +886,54 @@ PV1|1|E|AE1\r{}\r",
     assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
     assert_eq!(back.encounter.unwrap().arrival_mode.unwrap().value, *m);
 }
+
+#[test]
+fn pv1_16_vip_indicator_is_special_courtesy() {
+    let mut pv1: Vec<String> = ["PV1", "1", "I", "W1"].map(str::to_owned).to_vec();
+    pv1.resize(17, String::new());
+    pv1[16] = "VIP^Very important person^L^^^^v1".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.8\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
+        pv1.join("|")
+    );
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    // CWE.7 (the coding system version) has no place in the model: unmapped.
+    let pv1_left: Vec<String> = report
+        .unmapped
+        .iter()
+        .map(|u| u.source.to_string())
+        .filter(|p| p.contains("PV1"))
+        .collect();
+    assert_eq!(pv1_left.len(), 1, "{pv1_left:?}");
+    assert!(pv1_left[0].contains("PV1[1]-16[1].7"), "{pv1_left:?}");
+    let vip = &event
+        .encounter
+        .as_ref()
+        .unwrap()
+        .special_courtesy
+        .as_ref()
+        .unwrap()
+        .value;
+    assert_eq!(
+        (vip.codes[0].code.as_str(), vip.codes[0].display.as_deref()),
+        ("VIP", Some("Very important person"))
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv1-16", &b);
+    assert_eq!(
+        b["entry"][1]["resource"]["hospitalization"]["specialCourtesy"],
+        serde_json::json!([{"coding": [{"system": "L", "code": "VIP", "display": "Very important person"}]}])
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    // A bare local system name reads back as a URI (docs/mapping.md, "Round trips").
+    let back = back.encounter.unwrap().special_courtesy.unwrap().value;
+    assert_eq!(
+        (back.codes[0].code.as_str(), back.codes[0].system.uri()),
+        ("VIP", "L".to_owned())
+    );
+}

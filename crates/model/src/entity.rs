@@ -360,6 +360,13 @@ pub struct Encounter {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub diet: Option<Sourced<Concept>>,
+    /// VIP indicator (HL7 v2 PV1-16, codes as sent; FHIR
+    /// `Encounter.hospitalization.specialCourtesy`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub special_courtesy: Option<Sourced<Concept>>,
     /// Visit priority (HL7 v2 PV2-25, table 0217: `1` emergency, `2` urgent,
     /// `3` elective; FHIR `Encounter.priority`, in v3 ActPriority).
     #[cfg_attr(

@@ -703,6 +703,9 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         if let Some(r) = h.get("reAdmission") {
             e.readmission = first_code(ctx, &format!("{hb}.reAdmission"), r);
         }
+        if let Some(v) = r.pointer("/hospitalization/specialCourtesy/0") {
+            e.special_courtesy = Some(concept(ctx, &format!("{hb}.specialCourtesy[0]"), v));
+        }
         if let Some(d) = r.pointer("/hospitalization/dietPreference/0") {
             e.diet = Some(concept(ctx, &format!("{hb}.dietPreference[0]"), d));
         }

@@ -508,7 +508,7 @@ pub const MAPPED: &[(&str, &[u32])] = &[
     (
         "PV1",
         &[
-            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 17, 19, 36, 37, 38, 39, 42, 44, 45, 50, 52,
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 16, 17, 19, 36, 37, 38, 39, 42, 44, 45, 50, 52,
         ],
     ),
     ("PV2", &[1, 3, 8, 9, 11, 13, 25, 38]),
@@ -732,7 +732,9 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "ServiceRequest.status",
     ]) {
         "converter-choice"
-    } else if ends(&[".display", ".version", "code.text", "coding.system"]) {
+    } else if ends(&[".display", ".version", "code.text", "coding.system"])
+        && !p.contains("patient-importance")
+    {
         "code-translation"
     } else if starts(&[
         // A Device the converter makes without referring to it.
@@ -746,6 +748,9 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "Encounter.participant.type.coding.code",
         "Patient.active",
         "Patient.deceasedBoolean",
+        // PV1-16 by the IG's PV1[Patient] map; carecodec writes the IG's
+        // PV1[Encounter] target, hospitalization.specialCourtesy.
+        "Patient.extension{http://hl7.org/fhir/StructureDefinition/patient-importance}",
     ]) || ends(&[".reference", "valueQuantity.unit", "valueQuantity.code"])
     {
         "value-shape"
