@@ -1566,6 +1566,23 @@ pub(crate) const ENCOUNTER_PRIORITY: [(&str, &str, &str); 3] = [
     ("3", "EL", "elective"),
 ];
 
+/// FHIR's encounter-special-arrangements code system: the IG's AmbulatoryStatus
+/// map sends table 0009 `A2` (wheelchair/stretcher bound) to its `wheel`.
+pub(crate) const SPECIAL_ARRANGEMENTS: &str =
+    "http://terminology.hl7.org/CodeSystem/encounter-special-arrangements";
+
+/// A table 0009 ambulatory status as the IG's AmbulatoryStatus map writes it:
+/// `A2` → `wheel` (Wheelchair), other codes in v2-0009 as sent.
+fn special_arrangement(c: &Code) -> Value<'_> {
+    let a2 = matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0009")
+        && c.code == "A2";
+    if a2 {
+        json!({"coding": [{"system": SPECIAL_ARRANGEMENTS, "code": "wheel", "display": "Wheelchair"}]})
+    } else {
+        code_cc(c)
+    }
+}
+
 /// The core extension for the mode of arrival (HL7 v2 PV2-38).
 pub(crate) const MODE_OF_ARRIVAL: &str =
     "http://hl7.org/fhir/StructureDefinition/encounter-modeOfArrival";
@@ -1687,6 +1704,16 @@ fn encounter<'a>(
     if let Some(r) = &e.readmission {
         put(&mut hosp, "reAdmission", code_cc(&r.value));
     }
+    put(
+        &mut hosp,
+        "specialArrangement",
+        Value::Array(
+            e.ambulatory_status
+                .iter()
+                .map(|a| special_arrangement(&a.value))
+                .collect(),
+        ),
+    );
     if let Some(v) = &e.special_courtesy {
         put(
             &mut hosp,

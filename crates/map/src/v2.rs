@@ -1302,6 +1302,18 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         e.readmission =
             Some(c.map(|v| Code::new(CodeSystem::V2Table("0092".into()), &v, display.as_deref())));
     }
+    // PV1-15 ambulatory status, repeating (IG: hospitalization.specialArrangement
+    // through the AmbulatoryStatus map, applied when writing FHIR).
+    for r in 1..=reps(ctx.msg, pv1.field(15)) {
+        if let Some(c) = ctx.text(pv1.field(15).repetition(r).component(1)) {
+            let display = ctx
+                .text(pv1.field(15).repetition(r).component(2))
+                .map(|t| t.value);
+            e.ambulatory_status.push(
+                c.map(|v| Code::new(CodeSystem::V2Table("0009".into()), &v, display.as_deref())),
+            );
+        }
+    }
     // PV1-16 VIP indicator (IG PV1[Encounter]: hospitalization.specialCourtesy),
     // a CWE as sent (table 0099 is user-defined).
     e.special_courtesy = cwe(ctx, pv1.field(16));

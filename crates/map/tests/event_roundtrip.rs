@@ -466,8 +466,22 @@ fn encounter() -> impl Strategy<Value = Encounter> {
             // PV1-42 pending and PV2-1 prior pending locations.
             proptest::option::of(location()),
             proptest::option::of(location()),
-            // PV1-16 VIP indicator.
+            // PV1-16 VIP indicator, PV1-15 ambulatory statuses (A2 without a
+            // display: it is written as `wheel`, whose display is FHIR's).
             proptest::option::of(concept()),
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(Code::new(CodeSystem::V2Table("0009".into()), "A2", None)),
+                    ("A[3-9]|B[1-6]", proptest::option::of(text())).prop_map(|(code, display)| {
+                        Code {
+                            system: CodeSystem::V2Table("0009".into()),
+                            code,
+                            display,
+                        }
+                    }),
+                ],
+                0..3,
+            ),
             // PV2-38 mode of arrival (table 0430).
             proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
                 |(code, display)| Code {
@@ -498,6 +512,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                     pending,
                     prior_pending,
                     vip,
+                    ambulatory,
                     arrival,
                 ),
             )| {
@@ -529,6 +544,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 e.prior_pending_location = prior_pending;
                 e.arrival_mode = arrival.map(s);
                 e.special_courtesy = vip.map(s);
+                e.ambulatory_status = ambulatory.into_iter().map(s).collect();
                 e
             },
         )

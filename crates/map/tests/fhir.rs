@@ -937,3 +937,58 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
         ("VIP", "L".to_owned())
     );
 }
+
+#[test]
+fn pv1_15_ambulatory_status_is_special_arrangement() {
+    let mut pv1: Vec<String> = ["PV1", "1", "I", "W1"].map(str::to_owned).to_vec();
+    pv1.resize(16, String::new());
+    pv1[15] = "A2~B6^Pregnant^HL70009".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.8\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
+        pv1.join("|")
+    );
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let codes: Vec<(String, Option<String>)> = event
+        .encounter
+        .as_ref()
+        .unwrap()
+        .ambulatory_status
+        .iter()
+        .map(|c| (c.value.code.clone(), c.value.display.clone()))
+        .collect();
+    assert_eq!(
+        codes,
+        [("A2".into(), None), ("B6".into(), Some("Pregnant".into()))]
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv1-15", &b);
+    // A2 through the IG's AmbulatoryStatus map; B6 stays in v2-0009.
+    assert_eq!(
+        b["entry"][1]["resource"]["hospitalization"]["specialArrangement"],
+        serde_json::json!([
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/encounter-special-arrangements", "code": "wheel", "display": "Wheelchair"}]},
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0009", "code": "B6", "display": "Pregnant"}]}
+        ])
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back: Vec<_> = back
+        .encounter
+        .unwrap()
+        .ambulatory_status
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
+    let sent: Vec<_> = event
+        .encounter
+        .unwrap()
+        .ambulatory_status
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
+    assert_eq!(back, sent);
+}

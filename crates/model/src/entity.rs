@@ -367,6 +367,14 @@ pub struct Encounter {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub special_courtesy: Option<Sourced<Concept>>,
+    /// Ambulatory status (HL7 v2 PV1-15 repetitions, table 0009: `A2`
+    /// wheelchair/stretcher bound, `B6` pregnant…; FHIR
+    /// `Encounter.hospitalization.specialArrangement`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub ambulatory_status: Vec<Sourced<Code>>,
     /// Visit priority (HL7 v2 PV2-25, table 0217: `1` emergency, `2` urgent,
     /// `3` elective; FHIR `Encounter.priority`, in v3 ActPriority).
     #[cfg_attr(

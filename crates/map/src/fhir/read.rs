@@ -703,6 +703,21 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         if let Some(r) = h.get("reAdmission") {
             e.readmission = first_code(ctx, &format!("{hb}.reAdmission"), r);
         }
+        for (i, a) in items(h, "specialArrangement") {
+            let c = first_code(ctx, &format!("{hb}.specialArrangement[{i}]"), a);
+            // `wheel` is the IG's AmbulatoryStatus map of table 0009 A2.
+            e.ambulatory_status.extend(c.map(|c| {
+                c.map(|code| {
+                    if code.system == CodeSystem::Uri(super::SPECIAL_ARRANGEMENTS.into())
+                        && code.code == "wheel"
+                    {
+                        Code::new(CodeSystem::V2Table("0009".into()), "A2", None)
+                    } else {
+                        code
+                    }
+                })
+            }));
+        }
         if let Some(v) = r.pointer("/hospitalization/specialCourtesy/0") {
             e.special_courtesy = Some(concept(ctx, &format!("{hb}.specialCourtesy[0]"), v));
         }
