@@ -1583,6 +1583,29 @@ fn special_arrangement(c: &Code) -> Value<'_> {
     }
 }
 
+/// The opening and closing of the narrative a visit description is written as.
+const DESCRIPTION_DIV: (&str, &str) = (
+    "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>",
+    "</p></div>",
+);
+
+/// A visit description (PV2-12) as an XHTML narrative: one paragraph, the
+/// text escaped.
+fn visit_description_div(text: &str) -> String {
+    let mut div = String::with_capacity(text.len() + 64);
+    div.push_str(DESCRIPTION_DIV.0);
+    for ch in text.chars() {
+        match ch {
+            '&' => div.push_str("&amp;"),
+            '<' => div.push_str("&lt;"),
+            '>' => div.push_str("&gt;"),
+            c => div.push(c),
+        }
+    }
+    div.push_str(DESCRIPTION_DIV.1);
+    div
+}
+
 /// The core extension for the mode of arrival (HL7 v2 PV2-38).
 pub(crate) const MODE_OF_ARRIVAL: &str =
     "http://hl7.org/fhir/StructureDefinition/encounter-modeOfArrival";
@@ -1663,6 +1686,14 @@ fn encounter<'a>(
     }
     if let Some(p) = &e.priority {
         put(&mut o, "priority", encounter_priority(&p.value));
+    }
+    // PV2-12 (IG: text.div): text the structured elements do not carry, so
+    // the narrative's status is `additional`.
+    if let Some(d) = &e.description {
+        o.insert(
+            "text",
+            json!({"status": "additional", "div": visit_description_div(&d.value)}),
+        );
     }
     if let Some(n) = e.length_days.as_ref().and_then(|l| fhir_decimal(&l.value)) {
         o.insert(

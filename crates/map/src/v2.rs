@@ -1395,6 +1395,8 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
                 );
             }
         }
+        // PV2-12 visit description (IG: text.div).
+        e.description = ctx.text(pv2.field(12));
         // PV2-25 visit priority (IG: priority, EncounterPriority: table 0217).
         e.priority = ctx
             .text(pv2.field(25).component(1))

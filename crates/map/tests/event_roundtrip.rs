@@ -482,6 +482,8 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 ],
                 0..3,
             ),
+            // PV2-12 visit description (markup characters escaped in the narrative).
+            proptest::option::of("[A-Za-z][A-Za-z0-9&<>'\" ]{0,30}[A-Za-z0-9]"),
             // PV2-38 mode of arrival (table 0430).
             proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
                 |(code, display)| Code {
@@ -513,6 +515,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                     prior_pending,
                     vip,
                     ambulatory,
+                    description,
                     arrival,
                 ),
             )| {
@@ -544,6 +547,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 e.prior_pending_location = prior_pending;
                 e.arrival_mode = arrival.map(s);
                 e.special_courtesy = vip.map(s);
+                e.description = description.map(s);
                 e.ambulatory_status = ambulatory.into_iter().map(s).collect();
                 e
             },

@@ -992,3 +992,56 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
         .collect();
     assert_eq!(back, sent);
 }
+
+#[test]
+fn pv2_12_visit_description_is_the_narrative() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1\r\
+PV2||||||||||||Check-up \\T\\ bloods <fasting>\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        !report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().contains("PV2")),
+        "{:#?}",
+        report.unmapped
+    );
+    let d = &event
+        .encounter
+        .as_ref()
+        .unwrap()
+        .description
+        .as_ref()
+        .unwrap()
+        .value;
+    assert_eq!(d, "Check-up & bloods <fasting>");
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv2-12", &b);
+    assert_eq!(
+        b["entry"][1]["resource"]["text"],
+        serde_json::json!({
+            "status": "additional",
+            "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Check-up &amp; bloods &lt;fasting&gt;</p></div>"
+        })
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    assert_eq!(back.encounter.unwrap().description.unwrap().value, *d);
+    // Another sender's narrative: its text, tags dropped.
+    let mut other = b.clone();
+    other["entry"][1]["resource"]["text"]["div"] = serde_json::json!(
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p><b>Day case</b> &amp; review</p></div>"
+    );
+    let (back, _) = read_bundle(&other);
+    assert_eq!(
+        back.encounter.unwrap().description.unwrap().value,
+        "Day case & review"
+    );
+}

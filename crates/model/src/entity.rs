@@ -396,6 +396,13 @@ pub struct Encounter {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub arrival_mode: Option<Sourced<Code>>,
+    /// Visit description, free text (HL7 v2 PV2-12; FHIR `Encounter.text`, a
+    /// narrative with status `additional`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub description: Option<Sourced<String>>,
 }
 
 /// An observation's value.

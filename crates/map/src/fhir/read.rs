@@ -647,6 +647,16 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
             _ => None,
         };
     }
+    if let Some(t) = r.get("text") {
+        let path = format!("{base}.text");
+        ctx.take(&path, t);
+        e.description = t
+            .get("div")
+            .and_then(Value::as_str)
+            .map(narrative_text)
+            .filter(|d| !d.is_empty())
+            .map(|d| Sourced::new(d, Source::fhir(format!("{path}.div"))));
+    }
     if let Some(rc) = r.pointer("/reasonCode/0") {
         e.reason = Some(concept(ctx, &format!("{base}.reasonCode[0]"), rc));
     }
@@ -732,6 +742,27 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         }
     }
     e
+}
+
+/// The text of an Encounter narrative (the paragraph carecodec writes for a
+/// visit description, or another sender's XHTML): tags dropped, entities
+/// decoded.
+fn narrative_text(div: &str) -> String {
+    let mut out = String::with_capacity(div.len());
+    let mut in_tag = false;
+    for ch in div.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 fn status_of(s: &str) -> ResultStatus {
