@@ -1558,6 +1558,29 @@ fn participation(role: &str) -> Value<'_> {
     Value::Object(o)
 }
 
+/// PV1-40 bed status (IG: the operationalStatus of the Location PV1-3 names):
+/// set on the Location entry at `url`, the most granular of the hierarchy.
+fn set_operational_status<'a>(entries: &mut [Value<'a>], url: &str, status: Value<'a>) {
+    let Some(entry) = entries
+        .iter_mut()
+        .rev()
+        .find(|x| x.get("fullUrl").and_then(Value::as_str) == Some(url))
+    else {
+        return;
+    };
+    let Some(o) = entry.as_object_mut() else {
+        return;
+    };
+    // Taken out and put back in its place (insert replaces in place).
+    let Some(mut resource) = o.insert("resource", Value::Null) else {
+        return;
+    };
+    if let Some(r) = resource.as_object_mut() {
+        r.insert("operationalStatus", status);
+    }
+    o.insert("resource", resource);
+}
+
 /// The IG's EncounterPriority map: table 0217 `1`/`2`/`3` → v3 ActPriority
 /// `EM`/`UR`/`EL`; any other code as sent.
 pub(crate) const ENCOUNTER_PRIORITY: [(&str, &str, &str); 3] = [
@@ -1785,6 +1808,9 @@ fn encounter<'a>(
     ] {
         if let Some(l) = l {
             let url = location_hierarchy(l, &format!("{seed}/{tag}"), entries);
+            if let Some(bs) = e.bed_status.as_ref().filter(|_| tag == "location") {
+                set_operational_status(entries, &url, coding(&bs.value));
+            }
             locs.push(json!({"location": reference(&url), "status": st}));
         }
     }

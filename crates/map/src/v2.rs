@@ -1248,6 +1248,27 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     });
     e.location = location(ctx, pv1.field(3));
     e.prior_location = location(ctx, pv1.field(6));
+    // PV1-40 bed status (IG: operationalStatus of the PV1-3 Location, BedStatus
+    // map: table 0116 kept, the table's display when none is sent), only when
+    // PV1-3 names a room or a bed; otherwise left unmapped.
+    if e.location
+        .as_ref()
+        .is_some_and(|l| l.room.is_some() || l.bed.is_some())
+    {
+        if let Some(c) = ctx.text("PV1-40.1") {
+            let text = ctx.text("PV1-40.2").map(|t| t.value);
+            let display = text.or_else(|| {
+                BED_STATUSES
+                    .iter()
+                    .find(|(code, _)| *code == c.value)
+                    .map(|(_, d)| (*d).to_owned())
+            });
+            e.bed_status =
+                Some(c.map(|v| {
+                    Code::new(CodeSystem::V2Table("0116".into()), &v, display.as_deref())
+                }));
+        }
+    }
     // PV1-42 pending location (IG: location[4], status reserved).
     e.pending_location = location(ctx, pv1.field(42));
     e.admission_method = ctx
@@ -1429,6 +1450,16 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     }
     e
 }
+
+/// HL7 table 0116 bed status, with the displays of the IG's BedStatus map.
+const BED_STATUSES: [(&str, &str); 6] = [
+    ("C", "Closed"),
+    ("H", "Housekeeping"),
+    ("O", "Occupied"),
+    ("U", "Unoccupied"),
+    ("K", "Contaminated"),
+    ("I", "Isolated"),
+];
 
 /// HL7 table 0430 mode of arrival, with the displays of the IG's
 /// ModeOfArrivalCode map.

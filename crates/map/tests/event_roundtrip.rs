@@ -484,6 +484,14 @@ fn encounter() -> impl Strategy<Value = Encounter> {
             ),
             // PV2-12 visit description (markup characters escaped in the narrative).
             proptest::option::of("[A-Za-z][A-Za-z0-9&<>'\" ]{0,30}[A-Za-z0-9]"),
+            // PV1-40 bed status (table 0116), kept with a current location.
+            proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
+                |(code, display)| Code {
+                    system: CodeSystem::V2Table("0116".into()),
+                    code,
+                    display,
+                },
+            )),
             // PV2-38 mode of arrival (table 0430).
             proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
                 |(code, display)| Code {
@@ -516,6 +524,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                     vip,
                     ambulatory,
                     description,
+                    bed,
                     arrival,
                 ),
             )| {
@@ -548,6 +557,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 e.arrival_mode = arrival.map(s);
                 e.special_courtesy = vip.map(s);
                 e.description = description.map(s);
+                e.bed_status = bed.filter(|_| e.location.is_some()).map(s);
                 e.ambulatory_status = ambulatory.into_iter().map(s).collect();
                 e
             },

@@ -1045,3 +1045,73 @@ PV2||||||||||||Check-up \\T\\ bloods <fasting>\r",
         "Day case & review"
     );
 }
+
+#[test]
+fn pv1_40_bed_status_on_the_bed_location() {
+    let pv1 = |pl: &str| {
+        let mut f: Vec<String> = ["PV1", "1", "I", pl].map(str::to_owned).to_vec();
+        f.resize(41, String::new());
+        f[40] = "O".into();
+        format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
+            f.join("|")
+        )
+    };
+    let msg = pv1("WARD1^ROOM2^BED3^RX1");
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let bs = &event
+        .encounter
+        .as_ref()
+        .unwrap()
+        .bed_status
+        .as_ref()
+        .unwrap()
+        .value;
+    assert_eq!(
+        (
+            bs.system.uri().as_str(),
+            bs.code.as_str(),
+            bs.display.as_deref()
+        ),
+        (
+            "http://terminology.hl7.org/CodeSystem/v2-0116",
+            "O",
+            Some("Occupied")
+        )
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv1-40", &b);
+    let entries = b["entry"].as_array().unwrap();
+    let url = &b["entry"][1]["resource"]["location"][0]["location"]["reference"];
+    let bed = entries.iter().find(|x| &x["fullUrl"] == url).unwrap();
+    assert_eq!(bed["resource"]["name"], "BED3");
+    assert_eq!(
+        bed["resource"]["operationalStatus"],
+        serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "O", "display": "Occupied"})
+    );
+    // Only the most granular Location carries it.
+    let with_status = entries
+        .iter()
+        .filter(|x| x["resource"].get("operationalStatus").is_some())
+        .count();
+    assert_eq!(with_status, 1);
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    assert_eq!(back.encounter.unwrap().bed_status.unwrap().value, *bs);
+    // A ward alone has no bed to give a status: PV1-40 stays in the report.
+    let msg = pv1("WARD1^^^RX1");
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(event.encounter.unwrap().bed_status.is_none());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().contains("PV1[1]-40") && u.raw == "O")
+    );
+}

@@ -303,6 +303,14 @@ pub struct Encounter {
     pub location: Option<Location>,
     /// Prior location (for transfers).
     pub prior_location: Option<Location>,
+    /// Bed status (HL7 v2 PV1-40, table 0116: `O` occupied, `U` unoccupied…),
+    /// kept when PV1-3 names a room or bed; FHIR: the `operationalStatus` of
+    /// the current location's most granular Location.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub bed_status: Option<Sourced<Code>>,
     /// Pending location (HL7 v2 PV1-42: where the patient is to be moved;
     /// FHIR `Encounter.location` with status `reserved`).
     #[cfg_attr(

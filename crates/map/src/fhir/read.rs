@@ -610,6 +610,13 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
             .get("location")
             .and_then(|x| resolve(ctx, &format!("{path}.location"), x))
         {
+            // The bed status is written on the current location's Location.
+            if status == "active" {
+                if let Some(c) = lr.get("operationalStatus") {
+                    let p = format!("{lb}.operationalStatus");
+                    e.bed_status = coding(ctx, &p, c).map(|c| Sourced::new(c, Source::fhir(p)));
+                }
+            }
             let loc = location_hierarchy(ctx, &lb, lr);
             // The statuses the writer gives PV1-6, PV1-42 and PV2-1 (the IG's).
             let slot = match status {
