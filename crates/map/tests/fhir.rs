@@ -1044,6 +1044,11 @@ PV2||||||||||||Check-up \\T\\ bloods <fasting>\r",
         back.encounter.unwrap().description.unwrap().value,
         "Day case & review"
     );
+    // A generated narrative restates the structured elements: not a description.
+    other["entry"][1]["resource"]["text"]["status"] = serde_json::json!("generated");
+    let (back, report) = read_bundle(&other);
+    assert!(report.balanced());
+    assert!(back.encounter.unwrap().description.is_none());
 }
 
 #[test]

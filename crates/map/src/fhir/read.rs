@@ -657,12 +657,16 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
     if let Some(t) = r.get("text") {
         let path = format!("{base}.text");
         ctx.take(&path, t);
-        e.description = t
-            .get("div")
-            .and_then(Value::as_str)
-            .map(narrative_text)
-            .filter(|d| !d.is_empty())
-            .map(|d| Sourced::new(d, Source::fhir(format!("{path}.div"))));
+        // A `generated` narrative only restates the structured elements (read
+        // above); any other is text of its own: the visit description.
+        if t.get("status").and_then(Value::as_str) != Some("generated") {
+            e.description = t
+                .get("div")
+                .and_then(Value::as_str)
+                .map(narrative_text)
+                .filter(|d| !d.is_empty())
+                .map(|d| Sourced::new(d, Source::fhir(format!("{path}.div"))));
+        }
     }
     if let Some(rc) = r.pointer("/reasonCode/0") {
         e.reason = Some(concept(ctx, &format!("{base}.reasonCode[0]"), rc));
