@@ -1802,6 +1802,82 @@ fn participation(role: &str) -> Value<'_> {
     Value::Object(o)
 }
 
+/// PV1-40 bed status (IG: the operationalStatus of the Location PV1-3 names):
+/// set on the Location entry at `url`, the most granular of the hierarchy.
+fn set_operational_status<'a>(entries: &mut [Entry<'a>], url: &str, status: Value<'a>) {
+    let entry = entries.iter_mut().rev().find(|x| x.full_url == url);
+    if let Some(r) = entry.and_then(|e| e.resource.as_object_mut()) {
+        r.insert("operationalStatus", status);
+    }
+}
+
+/// The IG's EncounterPriority map: table 0217 `1`/`2`/`3` → v3 ActPriority
+/// `EM`/`UR`/`EL`; any other code as sent.
+pub(crate) const ENCOUNTER_PRIORITY: [(&str, &str, &str); 3] = [
+    ("1", "EM", "emergency"),
+    ("2", "UR", "urgent"),
+    ("3", "EL", "elective"),
+];
+
+/// FHIR's encounter-special-arrangements code system: the IG's AmbulatoryStatus
+/// map sends table 0009 `A2` (wheelchair/stretcher bound) to its `wheel`.
+pub(crate) const SPECIAL_ARRANGEMENTS: &str =
+    "http://terminology.hl7.org/CodeSystem/encounter-special-arrangements";
+
+/// A table 0009 ambulatory status as the IG's AmbulatoryStatus map writes it:
+/// `A2` → `wheel` (Wheelchair), other codes in v2-0009 as sent.
+fn special_arrangement(c: &Code) -> Value<'_> {
+    let a2 = matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0009")
+        && c.code == "A2";
+    if a2 {
+        json!({"coding": [{"system": SPECIAL_ARRANGEMENTS, "code": "wheel", "display": "Wheelchair"}]})
+    } else {
+        code_cc(c)
+    }
+}
+
+/// The opening and closing of the narrative a visit description is written as.
+const DESCRIPTION_DIV: (&str, &str) = (
+    "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>",
+    "</p></div>",
+);
+
+/// A visit description (PV2-12) as an XHTML narrative: one paragraph, the
+/// text escaped.
+fn visit_description_div(text: &str) -> String {
+    let mut div = String::with_capacity(text.len() + 64);
+    div.push_str(DESCRIPTION_DIV.0);
+    for ch in text.chars() {
+        match ch {
+            '&' => div.push_str("&amp;"),
+            '<' => div.push_str("&lt;"),
+            '>' => div.push_str("&gt;"),
+            c => div.push(c),
+        }
+    }
+    div.push_str(DESCRIPTION_DIV.1);
+    div
+}
+
+/// The core extension for the mode of arrival (HL7 v2 PV2-38).
+pub(crate) const MODE_OF_ARRIVAL: &str =
+    "http://hl7.org/fhir/StructureDefinition/encounter-modeOfArrival";
+
+/// v3 ActPriority, the system of `Encounter.priority`.
+pub(crate) const ACT_PRIORITY: &str = "http://terminology.hl7.org/CodeSystem/v3-ActPriority";
+
+fn encounter_priority(c: &Code) -> Value<'_> {
+    let v3 = matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0217")
+        .then(|| ENCOUNTER_PRIORITY.iter().find(|(v2, ..)| *v2 == c.code))
+        .flatten();
+    match v3 {
+        Some((_, code, display)) => {
+            json!({"coding": [{"system": ACT_PRIORITY, "code": *code, "display": *display}]})
+        }
+        None => code_cc(c),
+    }
+}
+
 fn encounter<'a>(
     e: &'a Encounter,
     id: &Uuid,
@@ -1861,7 +1937,36 @@ fn encounter<'a>(
     if let Some(r) = &e.reason {
         put(&mut o, "reasonCode", Value::Array(vec![concept(&r.value)]));
     }
-    let mut hosp = Map::with_capacity(4);
+    if let Some(p) = &e.priority {
+        put(&mut o, "priority", encounter_priority(&p.value));
+    }
+    // PV2-12 (IG: text.div): text the structured elements do not carry, so
+    // the narrative's status is `additional`.
+    if let Some(d) = &e.description {
+        o.insert(
+            "text",
+            json!({"status": "additional", "div": visit_description_div(&d.value)}),
+        );
+    }
+    if let Some(n) = e.length_days.as_ref().and_then(|l| fhir_decimal(&l.value)) {
+        o.insert(
+            "length",
+            obj([
+                ("value", n),
+                ("unit", json!("d")),
+                ("system", json!("http://unitsofmeasure.org")),
+                ("code", json!("d")),
+            ]),
+        );
+    }
+    let mut hosp = Map::with_capacity(8);
+    if let Some(id) = &e.preadmission_id {
+        put(
+            &mut hosp,
+            "preAdmissionIdentifier",
+            identifier_tree(&id.value),
+        );
+    }
     if let Some(m) = &e.admission_method {
         match nhs_code(&m.value) {
             // An NHS admission method: UK Core's AdmissionMethod extension.
@@ -1880,10 +1985,40 @@ fn encounter<'a>(
     if let Some(d) = &e.discharge_destination {
         put(&mut hosp, "dischargeDisposition", uk_or_v2(&d.value));
     }
+    if let Some(r) = &e.readmission {
+        put(&mut hosp, "reAdmission", code_cc(&r.value));
+    }
+    put(
+        &mut hosp,
+        "specialArrangement",
+        Value::Array(
+            e.ambulatory_status
+                .iter()
+                .map(|a| special_arrangement(&a.value))
+                .collect(),
+        ),
+    );
+    if let Some(v) = &e.special_courtesy {
+        put(
+            &mut hosp,
+            "specialCourtesy",
+            Value::Array(vec![concept(&v.value)]),
+        );
+    }
+    if let Some(d) = &e.diet {
+        put(
+            &mut hosp,
+            "dietPreference",
+            Value::Array(vec![concept(&d.value)]),
+        );
+    }
     put(&mut o, "hospitalization", Value::Object(hosp));
     let mut ext = Vec::new();
     if let Some(m) = &e.discharge_method {
         ext.push(json!({"url": ukcore_sd!("Extension-UKCore-DischargeMethod"), "valueCodeableConcept": uk_or_v2(&m.value)}));
+    }
+    if let Some(m) = &e.arrival_mode {
+        ext.push(json!({"url": MODE_OF_ARRIVAL, "valueCoding": coding(&m.value)}));
     }
     for (url, t) in [
         (PLANNED_START, &e.expected_admit),
@@ -1898,9 +2033,14 @@ fn encounter<'a>(
     for (tag, l, st) in [
         ("location", &e.location, "active"),
         ("prior", &e.prior_location, "completed"),
+        ("pending", &e.pending_location, "reserved"),
+        ("prior-pending", &e.prior_pending_location, "planned"),
     ] {
         if let Some(l) = l {
             let url = location_hierarchy(l, &format!("{seed}/{tag}"), entries);
+            if let Some(bs) = e.bed_status.as_ref().filter(|_| tag == "location") {
+                set_operational_status(entries, &url, coding(&bs.value));
+            }
             locs.push(json!({"location": reference(&url), "status": st}));
         }
     }
@@ -1908,7 +2048,7 @@ fn encounter<'a>(
     Value::Object(o)
 }
 
-/// A patient location (PV1-3, PV1-6) as the IG's PL[Location] hierarchy: one
+/// A patient location (PV1-3, PV1-6, PV1-42, PV2-1) as the IG's PL[Location] hierarchy: one
 /// Location per part sent — facility (`si`), ward / point of care (`wa`),
 /// room (`ro`), bed (`bd`) — each `partOf` the next broader one, with
 /// `mode = instance`; the description (PL.9), identifiers and address go on
@@ -2214,7 +2354,9 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         let url = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
         let method = if url.contains('?') { "PUT" } else { "POST" };
         emit(entry(&subject, patient(p, &pid), method, url));
-        contact_organisations(p, &pid).into_iter().for_each(&mut emit);
+        contact_organisations(p, &pid)
+            .into_iter()
+            .for_each(&mut emit);
     }
     let mut encounter_url = None;
     if let Some(e) = &event.encounter {

@@ -1380,9 +1380,50 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     });
     e.location = location(ctx, pv1.field(3));
     e.prior_location = location(ctx, pv1.field(6));
+    // PV1-40 bed status (IG: operationalStatus of the PV1-3 Location, BedStatus
+    // map: table 0116 kept, the table's display when none is sent), only when
+    // PV1-3 names a room or a bed; otherwise left unmapped.
+    if e.location
+        .as_ref()
+        .is_some_and(|l| l.room.is_some() || l.bed.is_some())
+    {
+        if let Some(c) = ctx.text("PV1-40.1") {
+            let text = ctx.text("PV1-40.2").map(|t| t.value);
+            let display = text.or_else(|| {
+                BED_STATUSES
+                    .iter()
+                    .find(|(code, _)| *code == c.value)
+                    .map(|(_, d)| (*d).to_owned())
+            });
+            e.bed_status =
+                Some(c.map(|v| {
+                    Code::new(CodeSystem::V2Table("0116".into()), &v, display.as_deref())
+                }));
+        }
+    }
+    // PV1-42 pending location (IG: location[4], status reserved).
+    e.pending_location = location(ctx, pv1.field(42));
     e.admission_method = ctx
         .text("PV1-4.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0007".into()), &v, None)));
+    // PV1-5 preadmit number (IG: hospitalization.preAdmissionIdentifier), a CX
+    // typed by its CX.5 as PV1-50; untyped, it is kept without a type (it is
+    // not a hospital number) and its CX.4 is left unread.
+    if let Some(id) = ctx.text("PV1-5.1") {
+        let kind = ctx.text("PV1-5.5").map(|s| s.value);
+        let src = id.sources.clone();
+        let ident = match kind.as_deref() {
+            Some(k) => {
+                let authority = ctx.text("PV1-5.4.1").map(|s| s.value);
+                classify_id(ctx, &id.value, authority, Some(k), src.first().cloned())
+            }
+            None => Identifier::Other {
+                system: None,
+                value: id.value.clone(),
+            },
+        };
+        e.preadmission_id = Some(Sourced::from_many(ident, src));
+    }
     // PV1-52 other healthcare provider: a participant (IG: type PART).
     for (f, role) in [
         (7, "ATND"),
@@ -1403,6 +1444,32 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     e.service = ctx
         .text("PV1-10.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0069".into()), &v, None)));
+    // PV1-13 re-admission indicator (IG: hospitalization.reAdmission, table 0092;
+    // the IG's ReadmissionIndicator map gives `R` the display `Re-admission`,
+    // used when the message sends no text).
+    if let Some(c) = ctx.text("PV1-13.1") {
+        let display = ctx
+            .text("PV1-13.2")
+            .map(|t| t.value)
+            .or_else(|| (c.value == "R").then(|| "Re-admission".to_owned()));
+        e.readmission =
+            Some(c.map(|v| Code::new(CodeSystem::V2Table("0092".into()), &v, display.as_deref())));
+    }
+    // PV1-15 ambulatory status, repeating (IG: hospitalization.specialArrangement
+    // through the AmbulatoryStatus map, applied when writing FHIR).
+    for r in 1..=reps(ctx.msg, pv1.field(15)) {
+        if let Some(c) = ctx.text(pv1.field(15).repetition(r).component(1)) {
+            let display = ctx
+                .text(pv1.field(15).repetition(r).component(2))
+                .map(|t| t.value);
+            e.ambulatory_status.push(
+                c.map(|v| Code::new(CodeSystem::V2Table("0009".into()), &v, display.as_deref())),
+            );
+        }
+    }
+    // PV1-16 VIP indicator (IG PV1[Encounter]: hospitalization.specialCourtesy),
+    // a CWE as sent (table 0099 is user-defined).
+    e.special_courtesy = cwe(ctx, pv1.field(16));
     e.admit_source = ctx
         .text("PV1-14.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));
@@ -1435,6 +1502,8 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     e.discharge_destination = ctx
         .text("PV1-37.1.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0113".into()), &v, None)));
+    // PV1-38 diet type (IG: hospitalization.dietPreference), a CWE as sent.
+    e.diet = cwe(ctx, pv1.field(38));
     ctx.touch("PV1-39");
     e.admitted = ctx.datetime("PV1-44");
     e.discharged = ctx.datetime("PV1-45");
@@ -1454,14 +1523,87 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     );
     // PV2-3 admit reason, a CWE (coding systems named as in CWE.3).
     if let Some(pv2) = seg("PV2", 1).filter(|_| ctx.msg.segment("PV2", 1).is_some()) {
+        // PV2-1 prior pending location (IG: location[5], status planned).
+        e.prior_pending_location = location(ctx, pv2.field(1));
         e.reason = cwe(ctx, pv2.field(3));
         // PV2-8/9 expected admit / discharge (IG: the R5 plannedStartDate /
         // plannedEndDate extensions).
         e.expected_admit = ctx.datetime(pv2.field(8));
         e.expected_discharge = ctx.datetime(pv2.field(9));
+        // PV2-11 actual length of inpatient stay (IG: length, NM[Quantity-LengthOfStay]
+        // in days): a non-negative decimal, else reported and dropped.
+        if let Some(l) = ctx.text(pv2.field(11)) {
+            let t = l.value.trim();
+            let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+            let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+            if digits(int) && digits(frac) && !(int.is_empty() && frac.is_empty()) {
+                let t = t.to_owned();
+                e.length_days = Some(l.map(|_| t));
+            } else if let Some(src) = l.sources.first() {
+                ctx.invalid(
+                    src.clone(),
+                    l.value.as_bytes(),
+                    "length of stay is not a non-negative number",
+                    Action::Dropped,
+                );
+            }
+        }
+        // PV2-12 visit description (IG: text.div).
+        e.description = ctx.text(pv2.field(12));
+        // PV2-25 visit priority (IG: priority, EncounterPriority: table 0217).
+        e.priority = ctx
+            .text(pv2.field(25).component(1))
+            .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0217".into()), &v, None)));
+        // PV2-38 mode of arrival (IG: the encounter-modeOfArrival extension,
+        // ModeOfArrivalCode: table 0430 kept, with the table's display when
+        // the message sends none).
+        if let Some(c) = ctx.text(pv2.field(38).component(1)) {
+            let text = ctx.text(pv2.field(38).component(2)).map(|t| t.value);
+            let display = text.or_else(|| {
+                ARRIVAL_MODES
+                    .iter()
+                    .find(|(code, _)| *code == c.value)
+                    .map(|(_, d)| (*d).to_owned())
+            });
+            e.arrival_mode =
+                Some(c.map(|v| {
+                    Code::new(CodeSystem::V2Table("0430".into()), &v, display.as_deref())
+                }));
+        }
+        // PV2-13 referral source (IG: a participant of type REF, as PV1-8).
+        for r in 1..=reps(ctx.msg, pv2.field(13)) {
+            if let Some(p) = xcn(ctx, pv2.field(13).repetition(r)) {
+                e.participants.push(Participant {
+                    role: "REF".into(),
+                    practitioner: p,
+                });
+            }
+        }
     }
     e
 }
+
+/// HL7 table 0116 bed status, with the displays of the IG's BedStatus map.
+const BED_STATUSES: [(&str, &str); 6] = [
+    ("C", "Closed"),
+    ("H", "Housekeeping"),
+    ("O", "Occupied"),
+    ("U", "Unoccupied"),
+    ("K", "Contaminated"),
+    ("I", "Isolated"),
+];
+
+/// HL7 table 0430 mode of arrival, with the displays of the IG's
+/// ModeOfArrivalCode map.
+const ARRIVAL_MODES: [(&str, &str); 7] = [
+    ("A", "Ambulance"),
+    ("C", "Car"),
+    ("F", "On foot"),
+    ("H", "Helicopter"),
+    ("P", "Public Transport"),
+    ("O", "Other"),
+    ("U", "Unknown"),
+];
 
 fn coding_system(name: &str) -> CodeSystem {
     match name {

@@ -433,9 +433,101 @@ fn encounter() -> impl Strategy<Value = Encounter> {
         ),
         proptest::option::of(location()),
         proptest::option::of(location()),
+        // PV1-5 preadmit number, PV1-13 re-admission, PV1-38 diet.
+        (
+            proptest::option::of(prop_oneof![
+                "P[0-9]{4,8}".prop_map(|value| Identifier::Other {
+                    system: None,
+                    value
+                }),
+                ("P[0-9]{4,8}", proptest::option::of(Just("RX1".to_owned()))).prop_map(
+                    |(value, authority)| Identifier::Typed {
+                        kind: "ANON".into(),
+                        value,
+                        authority
+                    }
+                ),
+            ]),
+            proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
+                |(code, display)| Code {
+                    system: CodeSystem::V2Table("0092".into()),
+                    code,
+                    display,
+                },
+            )),
+            proptest::option::of(concept()),
+            // PV2-25 priority (table 0217; 1-3 written as v3 ActPriority), PV2-11 length.
+            proptest::option::of("[1-9]".prop_map(|code| Code {
+                system: CodeSystem::V2Table("0217".into()),
+                code,
+                display: None,
+            })),
+            proptest::option::of("[1-9][0-9]{0,2}(\\.[0-9]?[1-9])?"),
+            // PV1-42 pending and PV2-1 prior pending locations.
+            proptest::option::of(location()),
+            proptest::option::of(location()),
+            // PV1-16 VIP indicator, PV1-15 ambulatory statuses (A2 without a
+            // display: it is written as `wheel`, whose display is FHIR's).
+            proptest::option::of(concept()),
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(Code::new(CodeSystem::V2Table("0009".into()), "A2", None)),
+                    ("A[3-9]|B[1-6]", proptest::option::of(text())).prop_map(|(code, display)| {
+                        Code {
+                            system: CodeSystem::V2Table("0009".into()),
+                            code,
+                            display,
+                        }
+                    }),
+                ],
+                0..3,
+            ),
+            // PV2-12 visit description (markup characters escaped in the narrative).
+            proptest::option::of("[A-Za-z][A-Za-z0-9&<>'\" ]{0,30}[A-Za-z0-9]"),
+            // PV1-40 bed status (table 0116), kept with a current location.
+            proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
+                |(code, display)| Code {
+                    system: CodeSystem::V2Table("0116".into()),
+                    code,
+                    display,
+                },
+            )),
+            // PV2-38 mode of arrival (table 0430).
+            proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
+                |(code, display)| Code {
+                    system: CodeSystem::V2Table("0430".into()),
+                    code,
+                    display,
+                },
+            )),
+        ),
     )
         .prop_map(
-            |(visit, class, status, admitted, discharged, reason, parts, loc, prior)| {
+            |(
+                visit,
+                class,
+                status,
+                admitted,
+                discharged,
+                reason,
+                parts,
+                loc,
+                prior,
+                (
+                    preadmit,
+                    readmission,
+                    diet,
+                    priority,
+                    length,
+                    pending,
+                    prior_pending,
+                    vip,
+                    ambulatory,
+                    description,
+                    bed,
+                    arrival,
+                ),
+            )| {
                 let mut e = Encounter::default();
                 e.identifiers.push(s(Identifier::VisitNumber {
                     value: visit,
@@ -455,6 +547,18 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                     .collect();
                 e.location = loc;
                 e.prior_location = prior;
+                e.preadmission_id = preadmit.map(s);
+                e.readmission = readmission.map(s);
+                e.diet = diet.map(s);
+                e.priority = priority.map(s);
+                e.length_days = length.map(s);
+                e.pending_location = pending;
+                e.prior_pending_location = prior_pending;
+                e.arrival_mode = arrival.map(s);
+                e.special_courtesy = vip.map(s);
+                e.description = description.map(s);
+                e.bed_status = bed.filter(|_| e.location.is_some()).map(s);
+                e.ambulatory_status = ambulatory.into_iter().map(s).collect();
                 e
             },
         )

@@ -1117,3 +1117,576 @@ fn nk1_41_telecom_on_the_contact() {
         serde_json::json!({"system": "phone", "value": "07700900003", "use": "mobile"})
     );
 }
+
+#[test]
+fn preadmit_number_readmission_and_diet() {
+    let mut pv1: Vec<String> = ["PV1", "1", "I", "W1"].map(str::to_owned).to_vec();
+    pv1.resize(39, String::new());
+    pv1[5] = "PA123^^^RX1^ANON".into();
+    pv1[13] = "R".into();
+    pv1[38] = "VEG^Vegetarian^L".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.8\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
+        pv1.join("|")
+    );
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    // Nothing of PV1-5, 13 or 38 is left unmapped.
+    assert!(
+        !report.unmapped.iter().any(|u| {
+            let p = u.source.to_string();
+            p.contains("PV1[1]-5") || p.contains("PV1[1]-13") || p.contains("PV1[1]-38")
+        }),
+        "{:#?}",
+        report.unmapped
+    );
+    let enc = event.encounter.as_ref().unwrap();
+    assert_eq!(
+        enc.preadmission_id.as_ref().unwrap().value,
+        carecodec_model::Identifier::Typed {
+            kind: "ANON".into(),
+            value: "PA123".into(),
+            authority: Some("RX1".into()),
+        }
+    );
+    let re = &enc.readmission.as_ref().unwrap().value;
+    assert_eq!(
+        (re.system.uri(), re.code.as_str(), re.display.as_deref()),
+        (
+            "http://terminology.hl7.org/CodeSystem/v2-0092".into(),
+            "R",
+            Some("Re-admission")
+        )
+    );
+    let diet = &enc.diet.as_ref().unwrap().value;
+    assert_eq!(diet.codes[0].code, "VEG");
+    assert_eq!(diet.codes[0].display.as_deref(), Some("Vegetarian"));
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv1-5-13-38", &b);
+    let h = &b["entry"][1]["resource"]["hospitalization"];
+    assert_eq!(
+        h["preAdmissionIdentifier"],
+        serde_json::json!({
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ANON"}]},
+            "value": "PA123",
+            "assigner": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RX1"}}
+        })
+    );
+    assert_eq!(
+        h["reAdmission"],
+        serde_json::json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0092", "code": "R", "display": "Re-admission"}]})
+    );
+    assert_eq!(
+        h["dietPreference"],
+        serde_json::json!([{"coding": [{"system": "L", "code": "VEG", "display": "Vegetarian"}]}])
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let e = back.encounter.unwrap();
+    assert_eq!(
+        e.preadmission_id.unwrap().value,
+        enc.preadmission_id.as_ref().unwrap().value
+    );
+    assert_eq!(e.readmission.unwrap().value.code, "R");
+    assert_eq!(e.diet.unwrap().value.codes[0].code, "VEG");
+}
+
+#[test]
+fn pv2_13_referral_source_is_a_referrer() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1\r\
+PV2|||||||||||||G1234567^JONES^ANN^^^DR^^^GMP~C7654321^BROWN^BOB^^^^^^GMC\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    // Every leaf of PV2-13 (ids, names, prefixes, authorities) is read.
+    assert!(
+        !report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().contains("PV2")),
+        "{:#?}",
+        report.unmapped
+    );
+    let enc = event.encounter.as_ref().unwrap();
+    let refs: Vec<_> = enc
+        .participants
+        .iter()
+        .filter(|p| p.role == "REF")
+        .collect();
+    assert_eq!(refs.len(), 2);
+    assert_eq!(
+        refs[0].practitioner.identifiers[0].value,
+        carecodec_model::Identifier::Gmp("G1234567".into())
+    );
+    assert_eq!(
+        refs[1].practitioner.identifiers[0].value,
+        carecodec_model::Identifier::Gmc("7654321".into())
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv2-13", &b);
+    let e = &b["entry"][1]["resource"];
+    assert_eq!(
+        e["participant"][0]["type"],
+        serde_json::json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "REF", "display": "referrer"}]}])
+    );
+    let url = e["participant"][0]["individual"]["reference"]
+        .as_str()
+        .unwrap();
+    let pr = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["fullUrl"] == url)
+        .unwrap();
+    assert_eq!(
+        pr["resource"]["identifier"],
+        serde_json::json!([{"system": "https://fhir.hl7.org.uk/Id/gmp-number", "value": "G1234567"}])
+    );
+    assert_eq!(pr["resource"]["name"][0]["family"], "JONES");
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    let back = back.encounter.unwrap();
+    assert_eq!(back.participants.len(), 2);
+    assert!(back.participants.iter().all(|p| p.role == "REF"));
+}
+
+#[test]
+fn pv2_11_length_of_stay_and_pv2_25_priority() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A03|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1\r\
+PV2|||||||||||3.5||||||||||||||2^Urgent^HL70217\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let enc = event.encounter.as_ref().unwrap();
+    assert_eq!(enc.length_days.as_ref().unwrap().value, "3.5");
+    let p = &enc.priority.as_ref().unwrap().value;
+    assert_eq!(
+        (p.system.uri().as_str(), p.code.as_str()),
+        ("http://terminology.hl7.org/CodeSystem/v2-0217", "2")
+    );
+    // Only PV2-25.1 is read: the text and coding system are left in the report.
+    let pv2: Vec<String> = report
+        .unmapped
+        .iter()
+        .map(|u| u.source.to_string())
+        .filter(|p| p.contains("PV2"))
+        .collect();
+    assert_eq!(pv2.len(), 2, "{pv2:?}");
+    assert!(
+        pv2.iter()
+            .all(|p| p.contains("PV2[1]-25[1].2") || p.contains("PV2[1]-25[1].3"))
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv2-11-25", &b);
+    let e = &b["entry"][1]["resource"];
+    assert_eq!(
+        e["length"],
+        serde_json::json!({"value": 3.5, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"})
+    );
+    assert_eq!(
+        e["priority"],
+        serde_json::json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActPriority", "code": "UR", "display": "urgent"}]})
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = back.encounter.unwrap();
+    assert_eq!(back.length_days.unwrap().value, "3.5");
+    assert_eq!(back.priority.unwrap().value, *p);
+    // A length that is not a number is reported and dropped.
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A03|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1\r\
+PV2|||||||||||two\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(event.encounter.unwrap().length_days.is_none());
+    assert!(report.invalid.iter().any(|i| i.raw == "two"));
+}
+
+#[test]
+fn pending_and_prior_pending_locations() {
+    let mut pv1: Vec<String> = ["PV1", "1", "I", "WARD1^^^RX1"].map(str::to_owned).to_vec();
+    pv1.resize(43, String::new());
+    pv1[42] = "WARD9^R4^B2^RX1".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A15|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r\
+PV2|WARD7^^^RX1^^^^^Old pending\r",
+        pv1.join("|")
+    );
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let v = |s: &Option<carecodec_model::Sourced<String>>| s.as_ref().map(|x| x.value.clone());
+    let enc = event.encounter.as_ref().unwrap();
+    let pending = enc.pending_location.as_ref().unwrap();
+    assert_eq!(
+        (
+            v(&pending.ward),
+            v(&pending.room),
+            v(&pending.bed),
+            v(&pending.facility)
+        ),
+        (
+            Some("WARD9".into()),
+            Some("R4".into()),
+            Some("B2".into()),
+            Some("RX1".into())
+        )
+    );
+    let pp = enc.prior_pending_location.as_ref().unwrap();
+    assert_eq!(
+        (v(&pp.ward), v(&pp.name)),
+        (Some("WARD7".into()), Some("Old pending".into()))
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv1-42-pv2-1", &b);
+    let entries = b["entry"].as_array().unwrap();
+    let by_url = |u: &serde_json::Value| {
+        entries
+            .iter()
+            .find(|e| &e["fullUrl"] == u)
+            .map(|e| e["resource"].clone())
+            .unwrap()
+    };
+    let locs = entries[1]["resource"]["location"].as_array().unwrap();
+    let statuses: Vec<&str> = locs.iter().map(|l| l["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["active", "reserved", "planned"]);
+    // The pending location is the IG's hierarchy: bed partOf room partOf ward partOf site.
+    let bed = by_url(&locs[1]["location"]["reference"]);
+    assert_eq!(
+        (
+            bed["name"].as_str(),
+            bed["physicalType"]["coding"][0]["code"].as_str()
+        ),
+        (Some("B2"), Some("bd"))
+    );
+    let room = by_url(&bed["partOf"]["reference"]);
+    assert_eq!(room["name"], "R4");
+    let ward = by_url(&locs[2]["location"]["reference"]);
+    assert_eq!(
+        (ward["name"].as_str(), ward["description"].as_str()),
+        (Some("WARD7"), Some("Old pending"))
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = back.encounter.unwrap();
+    assert_eq!(
+        v(&back.pending_location.unwrap().bed).as_deref(),
+        Some("B2")
+    );
+    assert_eq!(
+        v(&back.prior_pending_location.unwrap().ward).as_deref(),
+        Some("WARD7")
+    );
+    assert_eq!(v(&back.location.unwrap().ward).as_deref(), Some("WARD1"));
+}
+
+#[test]
+fn pv2_38_mode_of_arrival() {
+    let mut pv2: Vec<String> = vec!["PV2".into()];
+    pv2.resize(39, String::new());
+    pv2[38] = "A".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A04|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|E|AE1\r{}\r",
+        pv2.join("|")
+    );
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        !report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().contains("PV2")),
+        "{:#?}",
+        report.unmapped
+    );
+    let m = &event
+        .encounter
+        .as_ref()
+        .unwrap()
+        .arrival_mode
+        .as_ref()
+        .unwrap()
+        .value;
+    // The display is the IG's ModeOfArrivalCode map's when none is sent.
+    assert_eq!(
+        (
+            m.system.uri().as_str(),
+            m.code.as_str(),
+            m.display.as_deref()
+        ),
+        (
+            "http://terminology.hl7.org/CodeSystem/v2-0430",
+            "A",
+            Some("Ambulance")
+        )
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv2-38", &b);
+    let ext = b["entry"][1]["resource"]["extension"].as_array().unwrap();
+    assert_eq!(
+        ext[0],
+        serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/encounter-modeOfArrival",
+            "valueCoding": {"system": "http://terminology.hl7.org/CodeSystem/v2-0430", "code": "A", "display": "Ambulance"}
+        })
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    assert_eq!(back.encounter.unwrap().arrival_mode.unwrap().value, *m);
+}
+
+#[test]
+fn pv1_16_vip_indicator_is_special_courtesy() {
+    let mut pv1: Vec<String> = ["PV1", "1", "I", "W1"].map(str::to_owned).to_vec();
+    pv1.resize(17, String::new());
+    pv1[16] = "VIP^Very important person^L^^^^v1".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.8\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
+        pv1.join("|")
+    );
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    // CWE.7 (the coding system version) has no place in the model: unmapped.
+    let pv1_left: Vec<String> = report
+        .unmapped
+        .iter()
+        .map(|u| u.source.to_string())
+        .filter(|p| p.contains("PV1"))
+        .collect();
+    assert_eq!(pv1_left.len(), 1, "{pv1_left:?}");
+    assert!(pv1_left[0].contains("PV1[1]-16[1].7"), "{pv1_left:?}");
+    let vip = &event
+        .encounter
+        .as_ref()
+        .unwrap()
+        .special_courtesy
+        .as_ref()
+        .unwrap()
+        .value;
+    assert_eq!(
+        (vip.codes[0].code.as_str(), vip.codes[0].display.as_deref()),
+        ("VIP", Some("Very important person"))
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv1-16", &b);
+    assert_eq!(
+        b["entry"][1]["resource"]["hospitalization"]["specialCourtesy"],
+        serde_json::json!([{"coding": [{"system": "L", "code": "VIP", "display": "Very important person"}]}])
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    // A bare local system name reads back as a URI (docs/mapping.md, "Round trips").
+    let back = back.encounter.unwrap().special_courtesy.unwrap().value;
+    assert_eq!(
+        (back.codes[0].code.as_str(), back.codes[0].system.uri()),
+        ("VIP", "L".to_owned())
+    );
+}
+
+#[test]
+fn pv1_15_ambulatory_status_is_special_arrangement() {
+    let mut pv1: Vec<String> = ["PV1", "1", "I", "W1"].map(str::to_owned).to_vec();
+    pv1.resize(16, String::new());
+    pv1[15] = "A2~B6^Pregnant^HL70009".into();
+    let msg = format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.8\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
+        pv1.join("|")
+    );
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let codes: Vec<(String, Option<String>)> = event
+        .encounter
+        .as_ref()
+        .unwrap()
+        .ambulatory_status
+        .iter()
+        .map(|c| (c.value.code.clone(), c.value.display.clone()))
+        .collect();
+    assert_eq!(
+        codes,
+        [("A2".into(), None), ("B6".into(), Some("Pregnant".into()))]
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv1-15", &b);
+    // A2 through the IG's AmbulatoryStatus map; B6 stays in v2-0009.
+    assert_eq!(
+        b["entry"][1]["resource"]["hospitalization"]["specialArrangement"],
+        serde_json::json!([
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/encounter-special-arrangements", "code": "wheel", "display": "Wheelchair"}]},
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0009", "code": "B6", "display": "Pregnant"}]}
+        ])
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back: Vec<_> = back
+        .encounter
+        .unwrap()
+        .ambulatory_status
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
+    let sent: Vec<_> = event
+        .encounter
+        .unwrap()
+        .ambulatory_status
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
+    assert_eq!(back, sent);
+}
+
+#[test]
+fn pv2_12_visit_description_is_the_narrative() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1\r\
+PV2||||||||||||Check-up \\T\\ bloods <fasting>\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        !report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().contains("PV2")),
+        "{:#?}",
+        report.unmapped
+    );
+    let d = &event
+        .encounter
+        .as_ref()
+        .unwrap()
+        .description
+        .as_ref()
+        .unwrap()
+        .value;
+    assert_eq!(d, "Check-up & bloods <fasting>");
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv2-12", &b);
+    assert_eq!(
+        b["entry"][1]["resource"]["text"],
+        serde_json::json!({
+            "status": "additional",
+            "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Check-up &amp; bloods &lt;fasting&gt;</p></div>"
+        })
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    assert_eq!(back.encounter.unwrap().description.unwrap().value, *d);
+    // Another sender's narrative: its text, tags dropped.
+    let mut other = b.clone();
+    other["entry"][1]["resource"]["text"]["div"] = serde_json::json!(
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p><b>Day case</b> &amp; review</p></div>"
+    );
+    let (back, _) = read_bundle(&other);
+    assert_eq!(
+        back.encounter.unwrap().description.unwrap().value,
+        "Day case & review"
+    );
+    // A generated narrative restates the structured elements: not a description.
+    other["entry"][1]["resource"]["text"]["status"] = serde_json::json!("generated");
+    let (back, report) = read_bundle(&other);
+    assert!(report.balanced());
+    assert!(back.encounter.unwrap().description.is_none());
+}
+
+#[test]
+fn pv1_40_bed_status_on_the_bed_location() {
+    let pv1 = |pl: &str| {
+        let mut f: Vec<String> = ["PV1", "1", "I", pl].map(str::to_owned).to_vec();
+        f.resize(41, String::new());
+        f[40] = "O".into();
+        format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
+            f.join("|")
+        )
+    };
+    let msg = pv1("WARD1^ROOM2^BED3^RX1");
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let bs = &event
+        .encounter
+        .as_ref()
+        .unwrap()
+        .bed_status
+        .as_ref()
+        .unwrap()
+        .value;
+    assert_eq!(
+        (
+            bs.system.uri().as_str(),
+            bs.code.as_str(),
+            bs.display.as_deref()
+        ),
+        (
+            "http://terminology.hl7.org/CodeSystem/v2-0116",
+            "O",
+            Some("Occupied")
+        )
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pv1-40", &b);
+    let entries = b["entry"].as_array().unwrap();
+    let url = &b["entry"][1]["resource"]["location"][0]["location"]["reference"];
+    let bed = entries.iter().find(|x| &x["fullUrl"] == url).unwrap();
+    assert_eq!(bed["resource"]["name"], "BED3");
+    assert_eq!(
+        bed["resource"]["operationalStatus"],
+        serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "O", "display": "Occupied"})
+    );
+    // Only the most granular Location carries it.
+    let with_status = entries
+        .iter()
+        .filter(|x| x["resource"].get("operationalStatus").is_some())
+        .count();
+    assert_eq!(with_status, 1);
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    assert_eq!(back.encounter.unwrap().bed_status.unwrap().value, *bs);
+    // A ward alone has no bed to give a status: PV1-40 stays in the report.
+    let msg = pv1("WARD1^^^RX1");
+    let msg = Message::parse(msg.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(event.encounter.unwrap().bed_status.is_none());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().contains("PV1[1]-40") && u.raw == "O")
+    );
+}

@@ -346,6 +346,28 @@ pub struct Encounter {
     pub location: Option<Location>,
     /// Prior location (for transfers).
     pub prior_location: Option<Location>,
+    /// Bed status (HL7 v2 PV1-40, table 0116: `O` occupied, `U` unoccupied…),
+    /// kept when PV1-3 names a room or bed; FHIR: the `operationalStatus` of
+    /// the current location's most granular Location.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub bed_status: Option<Sourced<Code>>,
+    /// Pending location (HL7 v2 PV1-42: where the patient is to be moved;
+    /// FHIR `Encounter.location` with status `reserved`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub pending_location: Option<Location>,
+    /// Prior pending location (HL7 v2 PV2-1: the pending location before the
+    /// current one; FHIR `Encounter.location` with status `planned`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub prior_pending_location: Option<Location>,
     /// Participants.
     pub participants: Vec<Participant>,
     /// Admission time.
@@ -368,6 +390,70 @@ pub struct Encounter {
     pub reason: Option<Sourced<Concept>>,
     /// Hospital service / specialty.
     pub service: Option<Sourced<Code>>,
+    /// Preadmission number (HL7 v2 PV1-5; FHIR
+    /// `Encounter.hospitalization.preAdmissionIdentifier`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub preadmission_id: Option<Sourced<Identifier>>,
+    /// Re-admission indicator (HL7 v2 PV1-13, table 0092: `R` re-admission;
+    /// FHIR `Encounter.hospitalization.reAdmission`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub readmission: Option<Sourced<Code>>,
+    /// Diet type (HL7 v2 PV1-38, codes as sent; FHIR
+    /// `Encounter.hospitalization.dietPreference`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub diet: Option<Sourced<Concept>>,
+    /// VIP indicator (HL7 v2 PV1-16, codes as sent; FHIR
+    /// `Encounter.hospitalization.specialCourtesy`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub special_courtesy: Option<Sourced<Concept>>,
+    /// Ambulatory status (HL7 v2 PV1-15 repetitions, table 0009: `A2`
+    /// wheelchair/stretcher bound, `B6` pregnant…; FHIR
+    /// `Encounter.hospitalization.specialArrangement`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub ambulatory_status: Vec<Sourced<Code>>,
+    /// Visit priority (HL7 v2 PV2-25, table 0217: `1` emergency, `2` urgent,
+    /// `3` elective; FHIR `Encounter.priority`, in v3 ActPriority).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub priority: Option<Sourced<Code>>,
+    /// Actual length of the inpatient stay in days, a decimal as sent (HL7 v2
+    /// PV2-11; FHIR `Encounter.length` in UCUM `d`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub length_days: Option<Sourced<String>>,
+    /// Mode of arrival (HL7 v2 PV2-38, table 0430: `A` ambulance, `C` car,
+    /// `F` on foot…; FHIR core extension `encounter-modeOfArrival`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub arrival_mode: Option<Sourced<Code>>,
+    /// Visit description, free text (HL7 v2 PV2-12; FHIR `Encounter.text`, a
+    /// narrative with status `additional`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub description: Option<Sourced<String>>,
 }
 
 /// An observation's value.

@@ -679,12 +679,62 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
             .get("location")
             .and_then(|x| resolve(ctx, &format!("{path}.location"), x))
         {
-            let loc = location_hierarchy(ctx, &lb, lr);
-            if status == "completed" {
-                e.prior_location = Some(loc);
-            } else {
-                e.location = Some(loc);
+            // The bed status is written on the current location's Location.
+            if status == "active" {
+                if let Some(c) = lr.get("operationalStatus") {
+                    let p = format!("{lb}.operationalStatus");
+                    e.bed_status = coding(ctx, &p, c).map(|c| Sourced::new(c, Source::fhir(p)));
+                }
             }
+            let loc = location_hierarchy(ctx, &lb, lr);
+            // The statuses the writer gives PV1-6, PV1-42 and PV2-1 (the IG's).
+            let slot = match status {
+                "completed" => &mut e.prior_location,
+                "reserved" => &mut e.pending_location,
+                "planned" => &mut e.prior_pending_location,
+                _ => &mut e.location,
+            };
+            *slot = Some(loc);
+        }
+    }
+    if let Some(p) = r.get("priority") {
+        // v3 ActPriority EM / UR / EL are the IG's map of table 0217 1 / 2 / 3.
+        e.priority = first_code(ctx, &format!("{base}.priority"), p).map(|c| {
+            c.map(|code| {
+                let v2 = (code.system == CodeSystem::Uri(super::ACT_PRIORITY.into()))
+                    .then(|| {
+                        super::ENCOUNTER_PRIORITY
+                            .iter()
+                            .find(|(_, v3, _)| *v3 == code.code)
+                    })
+                    .flatten();
+                match v2 {
+                    Some((v2, ..)) => Code::new(CodeSystem::V2Table("0217".into()), v2, None),
+                    None => code,
+                }
+            })
+        });
+    }
+    if let Some(l) = r.get("length") {
+        let path = format!("{base}.length");
+        ctx.take(&path, l);
+        e.length_days = match l.get("value") {
+            Some(Value::Number(n)) => Some(Sourced::new(n.to_string(), Source::fhir(path))),
+            _ => None,
+        };
+    }
+    if let Some(t) = r.get("text") {
+        let path = format!("{base}.text");
+        ctx.take(&path, t);
+        // A `generated` narrative only restates the structured elements (read
+        // above); any other is text of its own: the visit description.
+        if t.get("status").and_then(Value::as_str) != Some("generated") {
+            e.description = t
+                .get("div")
+                .and_then(Value::as_str)
+                .map(narrative_text)
+                .filter(|d| !d.is_empty())
+                .map(|d| Sourced::new(d, Source::fhir(format!("{path}.div"))));
         }
     }
     if let Some(rc) = r.pointer("/reasonCode/0") {
@@ -700,6 +750,14 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
                 e.expected_admit = t;
             } else {
                 e.expected_discharge = t;
+            }
+        }
+        if url == super::MODE_OF_ARRIVAL {
+            let path = format!("{base}.extension[{i}]");
+            ctx.take(&format!("{path}.url"), x.get("url").unwrap_or(&Value::Null));
+            if let Some(c) = x.get("valueCoding") {
+                let vp = format!("{path}.valueCoding");
+                e.arrival_mode = coding(ctx, &vp, c).map(|c| Sourced::new(c, Source::fhir(vp)));
             }
         }
         if url.ends_with("Extension-UKCore-DischargeMethod") {
@@ -729,6 +787,33 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         if let Some(s) = h.get("admitSource") {
             e.admit_source = first_code(ctx, &format!("{hb}.admitSource"), s);
         }
+        if let Some(id) = h.get("preAdmissionIdentifier") {
+            e.preadmission_id = identifier(ctx, &format!("{hb}.preAdmissionIdentifier"), id);
+        }
+        if let Some(r) = h.get("reAdmission") {
+            e.readmission = first_code(ctx, &format!("{hb}.reAdmission"), r);
+        }
+        for (i, a) in items(h, "specialArrangement") {
+            let c = first_code(ctx, &format!("{hb}.specialArrangement[{i}]"), a);
+            // `wheel` is the IG's AmbulatoryStatus map of table 0009 A2.
+            e.ambulatory_status.extend(c.map(|c| {
+                c.map(|code| {
+                    if code.system == CodeSystem::Uri(super::SPECIAL_ARRANGEMENTS.into())
+                        && code.code == "wheel"
+                    {
+                        Code::new(CodeSystem::V2Table("0009".into()), "A2", None)
+                    } else {
+                        code
+                    }
+                })
+            }));
+        }
+        if let Some(v) = r.pointer("/hospitalization/specialCourtesy/0") {
+            e.special_courtesy = Some(concept(ctx, &format!("{hb}.specialCourtesy[0]"), v));
+        }
+        if let Some(d) = r.pointer("/hospitalization/dietPreference/0") {
+            e.diet = Some(concept(ctx, &format!("{hb}.dietPreference[0]"), d));
+        }
     }
     // A v2 admission type is written as Encounter.type (an NHS one as the extension).
     if e.admission_method.is_none() {
@@ -737,6 +822,27 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         }
     }
     e
+}
+
+/// The text of an Encounter narrative (the paragraph carecodec writes for a
+/// visit description, or another sender's XHTML): tags dropped, entities
+/// decoded.
+fn narrative_text(div: &str) -> String {
+    let mut out = String::with_capacity(div.len());
+    let mut in_tag = false;
+    for ch in div.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 fn status_of(s: &str) -> ResultStatus {

@@ -536,10 +536,11 @@ pub const MAPPED: &[(&str, &[u32])] = &[
     (
         "PV1",
         &[
-            1, 2, 3, 4, 6, 7, 8, 9, 10, 14, 17, 19, 36, 37, 39, 44, 45, 50, 52,
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 15, 16, 17, 19, 36, 37, 38, 39, 40, 42, 44, 45,
+            50, 52,
         ],
     ),
-    ("PV2", &[3, 8, 9]),
+    ("PV2", &[1, 3, 8, 9, 11, 12, 13, 25, 38]),
     ("AL1", &[1, 2, 3, 4, 5, 6]),
     ("DG1", &[1, 2, 3, 4, 5, 6, 16, 20]),
     ("OBR", &[1, 2, 3, 4, 7, 16, 22, 25]),
@@ -623,7 +624,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "uk-core-choice",
-        "NHS / UK Core convention: XAD.4 is the county (district, not state); DG1-5 is when the diagnosis was recorded (recordedDate, not onset); PID-15 as a BCP-47 tag (UK Core's required binding; the converter keeps table 0296 codes)",
+        "NHS / UK Core convention: XAD.4 is the county (district, not state); DG1-5 is when the diagnosis was recorded (recordedDate, not onset); PID-15 as a BCP-47 tag (UK Core's required binding; the converter keeps table 0296 codes); hospitalization.dischargeDisposition holds the PV1-37 destination UK Core binds it to, not PV1-36",
     ),
     (
         "part-not-mapped",
@@ -687,7 +688,6 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "patient-disabilityIndicator",
         "condition-assertedDate",
         "condition-dueTo",
-        "encounter-modeOfArrival",
         "temporary-location",
     ]) {
         "converter-extension"
@@ -723,16 +723,21 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "identifier.authority",
         "identifier.system",
         "identifier.type.text",
-    ]) || has(&["identifier.type."])
+        "preAdmissionIdentifier.authority",
+        "preAdmissionIdentifier.system",
+    ]) || has(&["identifier.type.", "preAdmissionIdentifier.type."])
     {
         "identifier-detail"
-    } else if starts(&["Patient.communication"])
-        || ends(&[
-            "address.state",
-            "address.district",
-            "Condition.onsetDateTime",
-        ])
-    {
+    } else if starts(&[
+        "Patient.communication",
+        // The IG puts PV1-36 here; UK Core binds it to discharge destinations
+        // (PV1-37), and carecodec writes PV1-36 as the DischargeMethod extension.
+        "Encounter.hospitalization.dischargeDisposition",
+    ]) || ends(&[
+        "address.state",
+        "address.district",
+        "Condition.onsetDateTime",
+    ]) {
         "uk-core-choice"
     } else if ends(&[
         "address.line",
@@ -769,7 +774,9 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         ])
     {
         "converter-choice"
-    } else if ends(&[".display", ".version", "code.text", "coding.system"]) {
+    } else if ends(&[".display", ".version", "code.text", "coding.system"])
+        && !p.contains("patient-importance")
+    {
         "code-translation"
     } else if starts(&[
         // A Device the converter makes without referring to it.
@@ -783,6 +790,9 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         "Encounter.participant.type.coding.code",
         "Patient.active",
         "Patient.deceasedBoolean",
+        // PV1-16 by the IG's PV1[Patient] map; carecodec writes the IG's
+        // PV1[Encounter] target, hospitalization.specialCourtesy.
+        "Patient.extension{http://hl7.org/fhir/StructureDefinition/patient-importance}",
     ]) || ends(&[".reference", "valueQuantity.unit", "valueQuantity.code"])
     {
         "value-shape"
