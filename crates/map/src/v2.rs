@@ -92,14 +92,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         // One `Path`: the lookup and the provenance path come from it.
         let p = at.path()?;
         let (id, occurrence) = (p.segment_id(), p.occurrence);
-        let seg = match self.last {
-            Some((i, o, seg)) if i == id && o == occurrence => seg,
-            _ => {
-                let seg = self.msg.segment(p.segment(), occurrence)?;
-                self.last = Some((id, occurrence, seg));
-                seg
-            }
-        };
+        let seg = self.segment(&p)?;
         let v = match (p.field, p.component) {
             // Components of one field repetition are read one after another:
             // find the repetition once (MSH/FHS/BHS-1 and -2, the literal fields,
@@ -131,6 +124,33 @@ impl<'m, 'a> Ctx<'m, 'a> {
         }
         self.consumed.mark(v.span());
         Some((v, Source::v2(v2_path(&p)?, v.span())))
+    }
+
+    /// The segment at `p`, through the one-segment cache `value` keeps.
+    fn segment(&mut self, p: &Path) -> Option<Segment<'m, 'a>> {
+        let (id, occurrence) = (p.segment_id(), p.occurrence);
+        match self.last {
+            Some((i, o, seg)) if i == id && o == occurrence => Some(seg),
+            _ => {
+                let seg = self.msg.segment(p.segment(), occurrence)?;
+                self.last = Some((id, occurrence, seg));
+                Some(seg)
+            }
+        }
+    }
+
+    /// How many repetitions the field at `at` has (0 when it is empty or
+    /// absent).
+    fn reps(&mut self, at: impl Loc) -> u32 {
+        let Some(p) = at.path() else { return 0 };
+        let field = self.segment(&p).and_then(|seg| seg.query(&p));
+        field.map_or(0, |v| {
+            if v.is_empty() {
+                0
+            } else {
+                u32::try_from(v.repetitions().count()).unwrap_or(u32::MAX)
+            }
+        })
     }
 
     /// Decoded text at `path` (the HL7 null `""` reads as absent, and is consumed).
@@ -401,7 +421,7 @@ pub fn map_message(
     }
     for n in 1..=count(msg, "MRG") {
         let Some(mrg) = seg("MRG", n) else { break };
-        for r in 1..=reps(msg, mrg.field(1)) {
+        for r in 1..=ctx.reps(mrg.field(1)) {
             if let Some(id) = ctx.text(mrg.field(1).repetition(r).component(1)) {
                 let authority = ctx
                     .text(mrg.field(1).repetition(r).component(4).subcomponent(1))
@@ -480,16 +500,6 @@ fn count(msg: &Message<'_>, id: &str) -> u32 {
     msg.segments().filter(|s| s.id() == id).count() as u32
 }
 
-fn reps(msg: &Message<'_>, at: impl Loc) -> u32 {
-    at.path().and_then(|p| msg.query(&p)).map_or(0, |v| {
-        if v.is_empty() {
-            0
-        } else {
-            v.repetitions().count() as u32
-        }
-    })
-}
-
 /// HL7 table 0203 types read as a hospital number (MRN).
 const MRN_TYPES: &[&str] = &["MR", "MRT", "PI", "PT", "PE", "PN", "U"];
 
@@ -558,10 +568,9 @@ fn classify_id(
 }
 
 fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
-    let msg = ctx.msg;
     let mut p = Patient::default();
     let Some(pid) = seg("PID", 1) else { return p };
-    for r in 1..=reps(msg, "PID-3") {
+    for r in 1..=ctx.reps("PID-3") {
         let Some(id) = ctx.text(pid.field(3).repetition(r).component(1)) else {
             continue;
         };
@@ -585,7 +594,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     }
     // PID-2 (external id) and PID-4 (alternate id), where senders still put ids.
     for f in [2, 4] {
-        for r in 1..=reps(msg, pid.field(f)) {
+        for r in 1..=ctx.reps(pid.field(f)) {
             if let Some(id) = ctx.text(pid.field(f).repetition(r).component(1)) {
                 let authority = ctx
                     .text(pid.field(f).repetition(r).component(4).subcomponent(1))
@@ -622,7 +631,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
             )),
         }
     }
-    for r in 1..=reps(msg, "PID-5") {
+    for r in 1..=ctx.reps("PID-5") {
         if let Some(n) = name(ctx, pid.field(5).repetition(r)) {
             p.names.push(n);
         }
@@ -641,7 +650,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     p.gender = sex(ctx, "PID-8.1");
 
     // PID-9 alias names (IG: further `name` entries).
-    for r in 1..=reps(msg, "PID-9") {
+    for r in 1..=ctx.reps("PID-9") {
         if let Some(n) = name(ctx, pid.field(9).repetition(r)) {
             p.names.push(n);
         }
@@ -650,14 +659,14 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     p.marital_status = ctx
         .text("PID-16.1")
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0002".into()), &v, None)));
-    for r in 1..=reps(msg, "PID-11") {
+    for r in 1..=ctx.reps("PID-11") {
         if let Some(a) = address(ctx, pid.field(11).repetition(r)) {
             p.addresses.push(a);
         }
     }
     // PID-40 (v2.7+, where PID-13/14 are deprecated) carries its own use codes.
     for (f, default_use) in [(13, "home"), (14, "work"), (40, "")] {
-        for r in 1..=reps(msg, pid.field(f)) {
+        for r in 1..=ctx.reps(pid.field(f)) {
             if let Some(t) = telecom(ctx, pid.field(f).repetition(r), default_use) {
                 p.telecom.push(t);
             }
@@ -699,7 +708,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     // patient-citizenship extension (each repeat); PID-28 nationality → the
     // core patient-nationality extension.
     for f in [26, 39] {
-        for r in 1..=reps(msg, pid.field(f)) {
+        for r in 1..=ctx.reps(pid.field(f)) {
             if let Some(c) = country(ctx, pid.field(f).repetition(r)) {
                 p.citizenship.push(c);
             }
@@ -1295,7 +1304,7 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
     // (v2.7+, contact person's telecommunication) too, as the IG's
     // NK1[Patient] (`contact.telecom[4]`).
     for (f, default_use) in [(5, "home"), (6, "work"), (40, ""), (41, "")] {
-        for r in 1..=reps(ctx.msg, base.field(f)) {
+        for r in 1..=ctx.reps(base.field(f)) {
             if let Some(t) = telecom(ctx, base.field(f).repetition(r), default_use) {
                 telecom_list.push(t);
             }
@@ -1315,7 +1324,7 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
             address: self::address(ctx, base.field(32).repetition(1)),
             ..ContactPerson::default()
         };
-        for r in 1..=reps(ctx.msg, base.field(31)) {
+        for r in 1..=ctx.reps(base.field(31)) {
             if let Some(t) = telecom(ctx, base.field(31).repetition(r), "") {
                 person.telecom.push(t);
             }
@@ -1432,7 +1441,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         (17, "ADM"),
         (52, "PART"),
     ] {
-        for r in 1..=reps(ctx.msg, pv1.field(f)) {
+        for r in 1..=ctx.reps(pv1.field(f)) {
             if let Some(p) = xcn(ctx, pv1.field(f).repetition(r)) {
                 e.participants.push(Participant {
                     role: role.into(),
@@ -1457,7 +1466,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     }
     // PV1-15 ambulatory status, repeating (IG: hospitalization.specialArrangement
     // through the AmbulatoryStatus map, applied when writing FHIR).
-    for r in 1..=reps(ctx.msg, pv1.field(15)) {
+    for r in 1..=ctx.reps(pv1.field(15)) {
         if let Some(c) = ctx.text(pv1.field(15).repetition(r).component(1)) {
             let display = ctx
                 .text(pv1.field(15).repetition(r).component(2))
@@ -1571,7 +1580,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
                 }));
         }
         // PV2-13 referral source (IG: a participant of type REF, as PV1-8).
-        for r in 1..=reps(ctx.msg, pv2.field(13)) {
+        for r in 1..=ctx.reps(pv2.field(13)) {
             if let Some(p) = xcn(ctx, pv2.field(13).repetition(r)) {
                 e.participants.push(Participant {
                     role: "REF".into(),
@@ -1682,7 +1691,7 @@ fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
         .text(base.field(4).component(1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0128".into()), &v, None)));
     let mut reactions = Vec::new();
-    for r in 1..=reps(ctx.msg, base.field(5)) {
+    for r in 1..=ctx.reps(base.field(5)) {
         if let Some(t) = ctx.text(base.field(5).repetition(r)) {
             reactions.push(t);
         }
@@ -1849,7 +1858,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
                 ctx.touch(base.field(1));
                 ctx.touch(base.field(2));
                 let mut notes = Vec::new();
-                for r in 1..=reps(msg, base.field(3)) {
+                for r in 1..=ctx.reps(base.field(3)) {
                     if let Some(t) = ctx.text(base.field(3).repetition(r)) {
                         notes.push(t);
                     }
@@ -1918,7 +1927,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
             .datetime(base.field(5))
             .map(|d| d.map(ObservationValue::DateTime)),
         _ => {
-            let parts: Vec<Sourced<String>> = (1..=reps(ctx.msg, base.field(5)))
+            let parts: Vec<Sourced<String>> = (1..=ctx.reps(base.field(5)))
                 .filter_map(|r| ctx.text(base.field(5).repetition(r)))
                 .collect();
             if parts.is_empty() {
@@ -1936,7 +1945,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     };
     let reference_range = ctx.text(base.field(7));
     let mut interpretation = Vec::new();
-    for r in 1..=reps(ctx.msg, base.field(8)) {
+    for r in 1..=ctx.reps(base.field(8)) {
         if let Some(f) = ctx.text(base.field(8).repetition(r).component(1)) {
             interpretation.push(f.map(|v| Code::new(CodeSystem::V2Table("0078".into()), &v, None)));
         }
@@ -1945,7 +1954,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     let effective = ctx.datetime(base.field(14));
     let method = cwe(ctx, base.field(17).repetition(1));
     let mut device = Vec::new();
-    for r in 1..=reps(ctx.msg, base.field(18)) {
+    for r in 1..=ctx.reps(base.field(18)) {
         device.extend(ei(ctx, base.field(18).repetition(r)));
     }
     let body_site = cwe(ctx, base.field(20).repetition(1));
@@ -1967,7 +1976,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     // (PractitionerRole MDIR with the organisation; the organisation alone
     // when no director is sent), as the IG maps them.
     let mut performers = Vec::new();
-    for r in 1..=reps(ctx.msg, base.field(16)) {
+    for r in 1..=ctx.reps(base.field(16)) {
         if let Some(p) = xcn(ctx, base.field(16).repetition(r)) {
             performers.push(Performer {
                 role: Some("RO".into()),
