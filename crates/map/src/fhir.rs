@@ -2160,7 +2160,7 @@ fn report<'a>(r: &'a ResultReport, id: &Uuid, subject: &str, observations: &[Uui
     put(
         &mut o,
         "result",
-        Value::Array(observations.iter().map(|u| reference(u)).collect()),
+        Value::Array(observations.iter().map(reference).collect()),
     );
     Value::Object(o)
 }
