@@ -6,7 +6,8 @@
 //! checked; PID-32 carries its verification status in NHS ITK messages);
 //! other PID-3 entries are local MRNs keyed by their assigning authority;
 //! PD1-3 is the registered GP practice (ODS), PD1-4 the GP (GMP `G…` or GMC
-//! `C…` code); ethnic category is PID-22 (NHS Data Dictionary code).
+//! `C…` code, typed as any clinician's XCN: see `xcn`); ethnic category is
+//! PID-22 (NHS Data Dictionary code).
 //!
 //! Every value the mapping reads is marked as consumed; every non-empty leaf
 //! of the message that was not consumed is listed in the report, so
@@ -91,6 +92,23 @@ impl<'m, 'a> Ctx<'m, 'a> {
     fn value(&mut self, at: impl Loc) -> Option<(Value<'a>, Source)> {
         // One `Path`: the lookup and the provenance path come from it.
         let p = at.path()?;
+        let v = self.locate(p)?;
+        self.consumed.mark(v.span());
+        Some((v, Source::v2(v2_path(&p)?, v.span())))
+    }
+
+    /// Decoded text at `at` without consuming it: a look at a component that
+    /// decides how others are read (it is consumed only if it is then kept).
+    fn peek(&mut self, at: impl Loc) -> Option<String> {
+        let v = self.locate(at.path()?)?;
+        if v.is_null() {
+            return None;
+        }
+        v.decoded().ok().map(std::borrow::Cow::into_owned)
+    }
+
+    /// The value at `p`, if present and not empty (nothing is marked).
+    fn locate(&mut self, p: Path) -> Option<Value<'a>> {
         let (id, occurrence) = (p.segment_id(), p.occurrence);
         let seg = self.segment(&p)?;
         let v = match (p.field, p.component) {
@@ -122,8 +140,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         if v.is_empty() {
             return None;
         }
-        self.consumed.mark(v.span());
-        Some((v, Source::v2(v2_path(&p)?, v.span())))
+        Some(v)
     }
 
     /// The segment at `p`, through the one-segment cache `value` keeps.
@@ -859,14 +876,26 @@ fn sex(ctx: &mut Ctx<'_, '_>, path: impl Loc) -> Option<Sourced<Gender>> {
 }
 
 fn name(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> {
-    let mut n = person_name(ctx, base, 1, Some(7));
-    // XPN.12/13 effective / expiration dates, else the XPN.10 validity range.
-    if let (Some(n), Some(p)) = (n.as_mut(), validity(ctx, base, Some(10), 12, 13)) {
-        n.value.period = Some(p.value);
-        n.sources.extend(p.sources);
-    }
-    // XPN.14 professional suffix: a suffix too (IG), after the degree.
-    if let Some(ps) = ctx.text(base.component(14)) {
+    // XPN.12/13 effective / expiration dates, else the XPN.10 validity range;
+    // XPN.14 the professional suffix.
+    full_name(ctx, base, 1, Some(7), (Some(10), 12, 13), 14)
+}
+
+/// A name with its validity period (IG: `name.period` from the effective /
+/// expiration components `validity.1` / `validity.2`, else the older range
+/// `validity.0`) and the professional suffix at `professional` (IG: a suffix
+/// too, after the degree). The period is read only when there is a name to
+/// keep it on.
+fn full_name(
+    ctx: &mut Ctx<'_, '_>,
+    base: Path,
+    family_at: u32,
+    type_at: Option<u32>,
+    validity_at: (Option<u32>, u32, u32),
+    professional: u32,
+) -> Option<Sourced<HumanName>> {
+    let mut n = person_name(ctx, base, family_at, type_at);
+    if let Some(ps) = ctx.text(base.component(professional)) {
         match n.as_mut() {
             Some(n) => {
                 n.value.suffix.push(ps.value);
@@ -878,6 +907,13 @@ fn name(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> {
                     ..HumanName::default()
                 }));
             }
+        }
+    }
+    if let Some(n) = n.as_mut() {
+        let (range, from, to) = validity_at;
+        if let Some(p) = validity(ctx, base, range, from, to) {
+            n.value.period = Some(p.value);
+            n.sources.extend(p.sources);
         }
     }
     n
@@ -935,8 +971,10 @@ fn person_name(
                     "D" => "usual",
                     "M" | "B" => "maiden",
                     "N" => "nickname",
-                    "A" => "anonymous",
-                    "C" => "old",
+                    "A" | "MSK" => "anonymous",
+                    "C" | "BAD" => "old",
+                    "R" => "official",
+                    "NAV" | "TEMP" => "temp",
                     _ => return None,
                 }
                 .to_owned(),
@@ -1163,11 +1201,14 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     let ods = ctx.text("PD1-3.10").or_else(|| ctx.text("PD1-3.3"));
     ctx.touch("PD1-3.1");
     p.gp_practice = ods.map(|o| o.map(Identifier::OdsOrganisation));
-    if let Some(id) = ctx.text("PD1-4.1") {
-        p.gp = Some(id.map(|v| gp_code(&v)));
-    }
     if let Some(pd1) = seg("PD1", 1) {
-        let _ = name_of_xcn(ctx, pd1.field(4));
+        // PD1-4: the GP's identifier as any clinician's (XCN.1 typed by the
+        // XCN.9 register, else XCN.13, else its shape). The model keeps no
+        // name for the registered GP: the name parts stay unread (unmapped).
+        let gp = pd1.field(4).repetition(1);
+        if let Some(id) = ctx.text(gp.component(1)) {
+            p.gp = Some(xcn_identifier(ctx, gp, id));
+        }
         // IG: PD1-14 place of worship → patient-congregation valueString
         // (XON[string]: XON.1, else XON.10); further repeats stay unmapped.
         let worship = pd1.field(14).repetition(1);
@@ -1190,34 +1231,113 @@ fn gp_code(v: &str) -> Identifier {
     }
 }
 
+/// The name of an XCN (IG XCN[Practitioner]): XCN.2-7 as an XPN's parts,
+/// XCN.10 the name type, XCN.19/20 effective / expiration dates (else the
+/// XCN.17 validity range) as `name.period`, XCN.21 the professional suffix.
 fn name_of_xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> {
-    // XCN.10 is the name type (as XPN.7).
-    person_name(ctx, base, 2, Some(10))
+    full_name(ctx, base, 2, Some(10), (Some(17), 19, 20), 21)
 }
 
-/// A clinician from an XCN field repetition.
+/// The UK registers an XCN.9 assigning authority can name. A GP national
+/// code (`G` + 7) is a GMP code even under `GMC` (NHS ITK messages send
+/// PD1-4 and PV1-8 GPs so; a GMC number is 7 digits).
+fn register(authority: &str, id: &str) -> Option<Identifier> {
+    Some(match authority {
+        "GMC" if matches!(gp_code(id), Identifier::Gmp(_)) => Identifier::Gmp(id.to_owned()),
+        "GMC" => Identifier::Gmc(id.trim_start_matches('C').to_owned()),
+        "GMP" => Identifier::Gmp(id.to_owned()),
+        "NMC" => Identifier::Nmc(id.to_owned()),
+        "HCPC" => Identifier::Hcpc(id.to_owned()),
+        "GPHC" => Identifier::Gphc(id.to_owned()),
+        "SDS" => Identifier::SdsUser(id.to_owned()),
+        _ => return None,
+    })
+}
+
+/// A clinician from an XCN field repetition (IG XCN[Practitioner]).
+///
+/// The identifier (XCN.1): an XCN.9 authority naming a UK register types it
+/// (GMC, GMP, NMC, HCPC, GPhC, SDS; its UK system says the rest, so XCN.13
+/// is not kept); else an XCN.13 identifier type code (v2-0203), the sender's
+/// own typing, types it with the XCN.9 namespace as its assigner; else its
+/// shape (a GMP or GMC code), or an ISO OID in XCN.9.2 as its system. Parts
+/// not kept stay unread, so the report counts them unmapped.
 fn xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Practitioner> {
     let id = ctx.text(base.component(1));
-    let authority = ctx.text(base.component(9).subcomponent(1)).map(|s| s.value);
-    ctx.touch(base.component(13));
     let name = name_of_xcn(ctx, base);
     if id.is_none() && name.is_none() {
         return None;
     }
-    let mut identifiers = Vec::new();
-    if let Some(id) = id {
-        let ident = match authority.as_deref() {
-            Some("GMC") => Identifier::Gmc(id.value.trim_start_matches('C').to_owned()),
-            Some("GMP") => Identifier::Gmp(id.value.clone()),
-            Some("NMC") => Identifier::Nmc(id.value.clone()),
-            Some("HCPC") => Identifier::Hcpc(id.value.clone()),
-            Some("GPHC") => Identifier::Gphc(id.value.clone()),
-            Some("SDS") => Identifier::SdsUser(id.value.clone()),
-            _ => gp_code(&id.value),
-        };
-        identifiers.push(Sourced::from_many(ident, id.sources));
-    }
+    let identifiers = id
+        .map(|id| xcn_identifier(ctx, base, id))
+        .into_iter()
+        .collect();
     Some(Practitioner { identifiers, name })
+}
+
+/// The identifier of an XCN whose XCN.1 is `id` (see [`xcn`]).
+fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sourced<Identifier> {
+    let namespace = base.component(9).subcomponent(1);
+    let registered = ctx
+        .peek(namespace)
+        .and_then(|a| register(&a, &id.value))
+        .map(|ident| (ident, ctx.text(namespace)));
+    let mut sources = id.sources;
+    let ident = match registered {
+        Some((ident, authority)) => {
+            if let Some(a) = authority {
+                sources.extend(a.sources);
+            }
+            ident
+        }
+        // An XCN.13 type is the sender's own: it wins over the shape.
+        None => match ctx.text(base.component(13)) {
+            Some(kind) => {
+                sources.extend(kind.sources);
+                let authority = ctx.text(namespace).map(|a| {
+                    sources.extend(a.sources);
+                    a.value
+                });
+                Identifier::Typed {
+                    kind: kind.value,
+                    value: id.value,
+                    authority,
+                }
+            }
+            None => match gp_code(&id.value) {
+                Identifier::Other {
+                    system: None,
+                    value,
+                } => {
+                    let system = xcn_oid(ctx, base).map(|(oid, from)| {
+                        sources.extend(from);
+                        oid
+                    });
+                    Identifier::Other { system, value }
+                }
+                // A GMP or GMC code by its shape: its UK system says the rest.
+                register => register,
+            },
+        },
+    };
+    Sourced::from_many(ident, sources)
+}
+
+/// IG XCN.9 "if system": with no namespace, an ISO universal id (XCN.9.2
+/// typed `ISO` in XCN.9.3) is the identifier's system, as `urn:oid:`.
+fn xcn_oid(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<(String, Sources)> {
+    let authority = base.component(9);
+    if ctx.peek(authority.subcomponent(1)).is_some()
+        || ctx.peek(authority.subcomponent(3)).as_deref() != Some("ISO")
+    {
+        return None;
+    }
+    let oid = ctx.text(authority.subcomponent(2))?;
+    let mut sources = oid.sources;
+    if let Some(t) = ctx.text(authority.subcomponent(3)) {
+        sources.extend(t.sources);
+    }
+    Some((format!("urn:oid:{}", oid.value), sources))
 }
 
 /// An organisation from an XON field (repetition): the name (XON.1) and the

@@ -26,7 +26,7 @@ use carecodec_map::fhir::{BundleType, event_bundle, read_bundle, write_event_bun
 use carecodec_model::{
     Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Encounter, EncounterClass,
     Event, HumanName, Identifier, Location, NhsNumber, Observation, ObservationValue, Organisation,
-    PartialDate, PartialDateTime, Participant, Patient, Performer, Practitioner, Precision,
+    PartialDate, PartialDateTime, Participant, Patient, Performer, Period, Practitioner, Precision,
     Quantity, ResultReport, ResultStatus, Source, Sourced,
 };
 use chrono::{FixedOffset, NaiveDate, TimeZone};
@@ -390,17 +390,55 @@ fn condition() -> impl Strategy<Value = Condition> {
         })
 }
 
+/// A clinician as an XCN gives one (IG XCN[Practitioner]): a register
+/// number, an id typed by its XCN.13 code with its XCN.9 authority, or an id
+/// in an OID system; the name with its use, professional suffix and validity.
 fn practitioner() -> impl Strategy<Value = Practitioner> {
-    ("[0-9]{7}", text(), proptest::collection::vec(text(), 0..2)).prop_map(
-        |(gmc, family, given)| Practitioner {
-            identifiers: vec![s(Identifier::Gmc(gmc))],
+    let identifier = prop_oneof![
+        "[0-9]{7}".prop_map(Identifier::Gmc),
+        (
+            proptest::sample::select(&["DN", "BR", "NPI", "CI"][..]),
+            "[A-Z0-9]{3,8}",
+            proptest::option::of("[A-Z]{7,10}"),
+        )
+            .prop_map(|(kind, value, authority)| Identifier::Typed {
+                kind: kind.into(),
+                value,
+                authority,
+            }),
+        ("[0-9]\\.[0-9]{1,4}\\.[0-9]{1,4}", "[A-Z0-9]{3,8}").prop_map(|(oid, value)| {
+            Identifier::Other {
+                system: Some(format!("urn:oid:{oid}")),
+                value,
+            }
+        }),
+    ];
+    (
+        identifier,
+        text(),
+        proptest::collection::vec(text(), 0..2),
+        proptest::collection::vec("[A-Z]{2,4}", 0..3),
+        proptest::option::of(proptest::sample::select(
+            &["official", "usual", "anonymous", "temp", "old"][..],
+        )),
+        proptest::option::of((
+            proptest::option::of(date_time()),
+            proptest::option::of(date_time()),
+        )),
+    )
+        .prop_map(|(id, family, given, suffix, usage, period)| Practitioner {
+            identifiers: vec![s(id)],
             name: Some(s(HumanName {
                 family: Some(family),
                 given,
+                suffix,
+                usage: usage.map(str::to_owned),
+                period: period
+                    .filter(|(a, b)| a.is_some() || b.is_some())
+                    .map(|(start, end)| Period { start, end }),
                 ..HumanName::default()
             })),
-        },
-    )
+        })
 }
 
 fn location() -> impl Strategy<Value = Location> {

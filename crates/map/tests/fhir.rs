@@ -1690,3 +1690,201 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
             .any(|u| u.source.to_string().contains("PV1[1]-40") && u.raw == "O")
     );
 }
+
+/// IG XCN[Practitioner]: a clinician whose id is not on a UK register keeps
+/// its XCN.13 type (v2-0203) and XCN.9 namespace (assigner); the name keeps
+/// its XCN.19/20 validity, the XCN.21 professional suffix and an IG name
+/// type (NAV: temp). A register id keeps its UK system; its XCN.13 and an
+/// id's unused authority parts are reported unmapped, not dropped silently.
+#[test]
+fn xcn_identifier_type_assigner_and_name_validity() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PD1|||Y12345^^^^^^^^^Y12345|88^HIPPO^ROLD^^^^^^TE^^^^DN\r\
+PV1|1|I|W1||||D123^ALAZ^MO^^JR^DR^MD^^PERSONNEL&1.23&HCD^NAV^^^DN^^^^^^20240101^20241231^FRCP|C7654321^BROWN^BOB^^^^^^GMC^^^^DN|C008^CONDOC^LEE^^^^^^&1.3.6.1.4.1.44750&ISO||||||||G1234567^JONES\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let unmapped: Vec<String> = report
+        .unmapped
+        .iter()
+        .map(|u| u.source.to_string())
+        .collect();
+    let left = |at: &str| unmapped.iter().any(|s| s.contains(&format!("PV1[1]-{at}")));
+    // PV1-7: the universal id and its type are not kept on a typed id.
+    assert!(left("7[1].9.2 "), "{unmapped:?}");
+    assert!(left("7[1].9.3 "), "{unmapped:?}");
+    assert!(!left("7[1].13"), "{unmapped:?}");
+    // PV1-8: a GMC number's XCN.13 is not kept.
+    assert!(left("8[1].13.1 "), "{unmapped:?}");
+    // PV1-17: with no XCN.9 / XCN.13, a GMP code by its shape.
+    assert!(!left("17[1]"), "{unmapped:?}");
+    // PD1-4: the GP is an identifier only; the name parts are not kept.
+    assert!(
+        unmapped.iter().any(|s| s.contains("PD1[1]-4[1].2.1 ")),
+        "{unmapped:?}"
+    );
+    assert_eq!(
+        event.patient.as_ref().unwrap().gp.as_ref().unwrap().value,
+        carecodec_model::Identifier::Typed {
+            kind: "DN".into(),
+            value: "88".into(),
+            authority: Some("TE".into()),
+        }
+    );
+    // PV1-9: the OID is the system.
+    assert!(!left("9[1]"), "{unmapped:?}");
+    let enc = event.encounter.as_ref().unwrap();
+    let by_role = |r: &str| {
+        &enc.participants
+            .iter()
+            .find(|p| p.role == r)
+            .unwrap()
+            .practitioner
+    };
+    let attender = by_role("ATND");
+    assert_eq!(
+        attender.identifiers[0].value,
+        carecodec_model::Identifier::Typed {
+            kind: "DN".into(),
+            value: "D123".into(),
+            authority: Some("PERSONNEL".into()),
+        }
+    );
+    let n = &attender.name.as_ref().unwrap().value;
+    assert_eq!(n.suffix, ["JR", "MD", "FRCP"]);
+    assert_eq!(n.usage.as_deref(), Some("temp"));
+    let p = n.period.as_ref().unwrap();
+    assert_eq!(
+        p.start.as_ref().unwrap().at.date_naive().to_string(),
+        "2024-01-01"
+    );
+    assert_eq!(
+        p.end.as_ref().unwrap().at.date_naive().to_string(),
+        "2024-12-31"
+    );
+    assert_eq!(
+        by_role("REF").identifiers[0].value,
+        carecodec_model::Identifier::Gmc("7654321".into())
+    );
+    assert_eq!(
+        by_role("ADM").identifiers[0].value,
+        carecodec_model::Identifier::Gmp("G1234567".into())
+    );
+    assert_eq!(
+        by_role("CON").identifiers[0].value,
+        carecodec_model::Identifier::Other {
+            system: Some("urn:oid:1.3.6.1.4.1.44750".into()),
+            value: "C008".into(),
+        }
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("xcn", &b);
+    let practitioner = |family: &str| {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| &x["resource"])
+            .find(|r| r["resourceType"] == "Practitioner" && r["name"][0]["family"] == family)
+            .unwrap()
+            .clone()
+    };
+    let alaz = practitioner("ALAZ");
+    assert_eq!(
+        alaz["identifier"],
+        serde_json::json!([{
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "DN"}]},
+            "value": "D123",
+            "assigner": {"display": "PERSONNEL"},
+        }])
+    );
+    assert_eq!(alaz["name"][0]["use"], "temp");
+    assert_eq!(
+        alaz["name"][0]["suffix"],
+        serde_json::json!(["JR", "MD", "FRCP"])
+    );
+    assert_eq!(alaz["name"][0]["period"]["start"], "2024-01-01");
+    assert_eq!(alaz["name"][0]["period"]["end"], "2024-12-31");
+    assert_eq!(
+        practitioner("BROWN")["identifier"],
+        serde_json::json!([{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": "7654321"}])
+    );
+    assert_eq!(
+        practitioner("CONDOC")["identifier"],
+        serde_json::json!([{"system": "urn:oid:1.3.6.1.4.1.44750", "value": "C008"}])
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    assert_eq!(
+        back.patient.as_ref().unwrap().gp.as_ref().unwrap().value,
+        event.patient.as_ref().unwrap().gp.as_ref().unwrap().value
+    );
+    let back = back.encounter.unwrap();
+    for role in ["ATND", "REF", "CON", "ADM"] {
+        let orig = by_role(role);
+        let read = &back
+            .participants
+            .iter()
+            .find(|p| p.role == role)
+            .unwrap()
+            .practitioner;
+        assert_eq!(
+            read.identifiers[0].value, orig.identifiers[0].value,
+            "{role}"
+        );
+        assert_eq!(
+            read.name.as_ref().map(|n| &n.value),
+            orig.name.as_ref().map(|n| &n.value),
+            "{role}"
+        );
+    }
+}
+
+/// A GP national code under the `GMC` authority (as the NHS ITK examples send
+/// PD1-4 and PV1-8) is a GMP code; a GMC number (`C` + 7) under `GMC` stays one.
+#[test]
+fn xcn_gp_code_under_gmc_authority_is_gmp() {
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PD1||||G5612908^TOWNLEY^GREGORY^^^DR^^^GMC\r\
+PV1|1|I|W1||||C3456789^DARWIN^SAMUEL^^^DR^^^GMC|G5612908^TOWNLEY^GREGORY^^^DR^^^GMC\r",
+    )
+    .unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let gp = event.patient.as_ref().unwrap().gp.as_ref().unwrap();
+    assert_eq!(
+        gp.value,
+        carecodec_model::Identifier::Gmp("G5612908".into())
+    );
+    let enc = event.encounter.as_ref().unwrap();
+    let id = |role: &str| {
+        enc.participants
+            .iter()
+            .find(|p| p.role == role)
+            .unwrap()
+            .practitioner
+            .identifiers[0]
+            .value
+            .clone()
+    };
+    assert_eq!(
+        id("ATND"),
+        carecodec_model::Identifier::Gmc("3456789".into())
+    );
+    assert_eq!(
+        id("REF"),
+        carecodec_model::Identifier::Gmp("G5612908".into())
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("gmc-gp", &b);
+    assert!(
+        b.to_string()
+            .contains(r#"{"system":"https://fhir.hl7.org.uk/Id/gmp-number","value":"G5612908"}"#)
+    );
+}

@@ -612,7 +612,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "practitioner-detail",
-        "XCN parts carecodec does not keep on a clinician (identifier type and authority, degree, name type and validity) and PractitionerRole wrappers: the converter codes OBX-16 / OBX-25 roles in v2-0443 (IG: v2-0912 RO / MDIR), writes OBX-25's id as an identifier type, and wraps the OBR-16 requester in a PractitionerRole (IG: a Practitioner)",
+        "XCN parts carecodec does not keep on a clinician (the v2-0203 display of XCN.13, XCN.9 universal ids beside a namespace or a type) and PractitionerRole wrappers: the converter codes OBX-16 / OBX-25 roles in v2-0443 (IG: v2-0912 RO / MDIR), writes OBX-25's id as an identifier type, and wraps the OBR-16 requester in a PractitionerRole (IG: a Practitioner)",
     ),
     (
         "validity-period",
