@@ -927,10 +927,13 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     );
     let mut gp = Vec::new();
     if let Some(org) = &p.gp_practice {
-        gp.push(obj([
-            ("type", "Organization".into()),
-            ("identifier", identifier_tree(&org.value)),
-        ]));
+        let mut r = Map::with_capacity(3);
+        r.insert("type", "Organization".into());
+        r.insert("identifier", identifier_tree(&org.value));
+        if let Some(n) = &p.gp_practice_name {
+            put(&mut r, "display", json!(&n.value));
+        }
+        gp.push(Value::Object(r));
     }
     if let Some(doc) = &p.gp {
         gp.push(obj([

@@ -1199,7 +1199,12 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     }
     // PD1-3 (XON): the practice's ODS code is XON.3 (ID) in v2.4, XON.10 in v2.5+.
     let ods = ctx.text("PD1-3.10").or_else(|| ctx.text("PD1-3.3"));
-    ctx.touch("PD1-3.1");
+    // XON.1, the practice's name, as the reference's display: kept only
+    // beside an ODS code (without one there is nothing to refer to, and the
+    // name stays in the report as unmapped).
+    if ods.is_some() {
+        p.gp_practice_name = ctx.text("PD1-3.1");
+    }
     p.gp_practice = ods.map(|o| o.map(Identifier::OdsOrganisation));
     if let Some(pd1) = seg("PD1", 1) {
         // PD1-4: the GP's identifier as any clinician's (XCN.1 typed by the

@@ -1888,3 +1888,60 @@ PV1|1|I|W1||||C3456789^DARWIN^SAMUEL^^^DR^^^GMC|G5612908^TOWNLEY^GREGORY^^^DR^^^
             .contains(r#"{"system":"https://fhir.hl7.org.uk/Id/gmp-number","value":"G5612908"}"#)
     );
 }
+
+#[test]
+fn pd1_3_practice_name_is_the_reference_display() {
+    let text = format!("{}PD1|||Riverside Surgery^^^^^^^^^B82001\r", pid_with(&[]));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains("PD1[1]-3")),
+        "{:?}",
+        report.unmapped
+    );
+    let p = event.patient.as_ref().unwrap();
+    let name = p.gp_practice_name.as_ref().unwrap();
+    assert_eq!(name.value, "Riverside Surgery");
+    let at = name.sources[0].to_string();
+    assert!(at.starts_with("HL7 v2 PD1[1]-3.1 (bytes "), "{at}");
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("pd1-3 name", &b);
+    assert_eq!(
+        b["entry"][0]["resource"]["generalPractitioner"][0],
+        serde_json::json!({
+            "type": "Organization",
+            "identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "B82001"},
+            "display": "Riverside Surgery"
+        })
+    );
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let q = back.patient.unwrap();
+    assert_eq!(q.gp_practice_name.unwrap().value, "Riverside Surgery");
+    assert_eq!(
+        q.gp_practice.map(|g| g.value),
+        p.gp_practice.as_ref().map(|g| g.value.clone())
+    );
+
+    // A name without an ODS code has nothing to name: reported, not kept.
+    let text = format!("{}PD1|||Riverside Surgery\r", pid_with(&[]));
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let p = event.patient.unwrap();
+    assert!(p.gp_practice.is_none() && p.gp_practice_name.is_none());
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().starts_with("HL7 v2 PD1[1]-3[1].1")
+                && u.raw == "Riverside Surgery"),
+        "{:?}",
+        report.unmapped
+    );
+}

@@ -50,6 +50,13 @@ pub struct Patient {
     pub contacts: Vec<Contact>,
     /// Registered GP practice (ODS code).
     pub gp_practice: Option<Sourced<Identifier>>,
+    /// The registered practice's name as sent beside its ODS code (HL7 v2
+    /// PD1-3 XON.1; FHIR `generalPractitioner.display`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub gp_practice_name: Option<Sourced<String>>,
     /// Registered GP (GMP/GMC code).
     pub gp: Option<Sourced<Identifier>>,
     /// UK ethnic category (NHS Data Dictionary code).

@@ -547,7 +547,11 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         );
         let x = identifier(ctx, &format!("{path}.identifier"), id);
         match g.get("type").and_then(Value::as_str) {
-            Some("Organization") => p.gp_practice = x,
+            Some("Organization") => {
+                p.gp_practice = x;
+                // The practice's name; a GP's name has no place (unmapped).
+                p.gp_practice_name = ctx.str(&path, g, "display");
+            }
             _ => p.gp = x,
         }
     }
