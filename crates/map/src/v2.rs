@@ -424,7 +424,12 @@ pub fn map_message(
     };
     ctx.touch("MSH-11");
     if msg.segment("EVN", 1).is_some() {
-        ctx.touch("EVN-1");
+        // EVN-1 repeats MSH-9.2 (which is authoritative): consumed when it
+        // says the same; a different code stays in the report.
+        let trigger = event.message_type.split('^').nth(1).map(str::to_owned);
+        if trigger.is_some() && ctx.peek("EVN-1") == trigger {
+            ctx.touch("EVN-1");
+        }
         event.occurred = ctx.datetime("EVN-6").or_else(|| ctx.datetime("EVN-2"));
     }
     if msg.segment("PID", 1).is_some() {
@@ -1638,7 +1643,12 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0113".into()), &v, None)));
     // PV1-38 diet type (IG: hospitalization.dietPreference), a CWE as sent.
     e.diet = cwe(ctx, pv1.field(38));
-    ctx.touch("PV1-39");
+    // PV1-39 servicing facility: NHS feeds repeat PV1-3.4 here. Consumed when
+    // it names the facility already kept; anything else stays in the report.
+    let facility = e.location.as_ref().and_then(|l| l.facility.as_ref());
+    if facility.is_some_and(|f| ctx.peek("PV1-39").as_deref() == Some(f.value.as_str())) {
+        ctx.touch("PV1-39");
+    }
     e.admitted = ctx.datetime("PV1-44");
     e.discharged = ctx.datetime("PV1-45");
     // IG: finished when PV1-45 is valued, else by patient class

@@ -445,3 +445,37 @@ fn pid_40_telecom_pv1_50_identifier_and_pv1_52_participant() {
         Identifier::VisitNumber { value, authority: Some(a) } if value == "ALT1" && a == "RX1"
     )));
 }
+
+/// Fields consumed for repeating what is kept (EVN-1 = MSH-9.2, PV1-39 =
+/// PV1-3.4) are consumed only when they do repeat it; otherwise the report
+/// lists them.
+#[test]
+fn repeated_fields_are_consumed_only_when_they_repeat() {
+    let unmapped = |evn1: &str, pv1_39: &str| {
+        let mut pv1 = vec![""; 40];
+        pv1[0] = "PV1";
+        pv1[1] = "1";
+        pv1[2] = "I";
+        pv1[3] = "W1^^^RX1";
+        pv1[39] = pv1_39;
+        let text = format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+EVN|{evn1}|20240312091500\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
+            pv1.join("|")
+        );
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+        check_invariants(text.as_bytes(), &event, &report);
+        report
+            .unmapped
+            .iter()
+            .map(|u| (u.source.to_string(), u.raw.clone()))
+            .filter(|(at, _)| at.contains("EVN[1]-1") || at.contains("PV1[1]-39"))
+            .map(|(_, raw)| raw)
+            .collect::<Vec<_>>()
+    };
+    assert!(unmapped("A01", "RX1").is_empty());
+    assert_eq!(unmapped("A02", "RX1"), ["A02"]);
+    assert_eq!(unmapped("A01", "RX9"), ["RX9"]);
+}
