@@ -1844,7 +1844,8 @@ fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
 fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     let base = seg("DG1", n)?;
     ctx.touch(base.field(1));
-    ctx.touch(base.field(2));
+    // DG1-2 (coding method, withdrawn from v2.x) has no FHIR target (IG): not
+    // read, so a sender's value is reported.
     let mut code = cwe(ctx, base.field(3))?;
     // DG1-4 description (v2.3 feeds send the text here): the code's text
     // unless DG1-3 carries its own original text (IG: Condition.code.text).
@@ -1991,7 +1992,8 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
             "NTE" => {
                 let Some(base) = seg("NTE", n) else { continue };
                 ctx.touch(base.field(1));
-                ctx.touch(base.field(2));
+                // NTE-2 (source of comment) has no FHIR target (IG NTE maps):
+                // not read, so it is reported.
                 let mut notes = Vec::new();
                 for r in 1..=ctx.reps(base.field(3)) {
                     if let Some(t) = ctx.text(base.field(3).repetition(r)) {

@@ -479,3 +479,33 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
     assert_eq!(unmapped("A02", "RX1"), ["A02"]);
     assert_eq!(unmapped("A01", "RX9"), ["RX9"]);
 }
+
+/// Fields with no FHIR target in the IG (DG1-2 coding method, NTE-2 source
+/// of comment) are reported, not silently consumed.
+#[test]
+fn fields_without_a_target_are_reported() {
+    let text = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500||ORU^R01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+DG1|1|I10|J45^Asthma^I10\r\
+OBR|1|||718-7^Haemoglobin^LN\r\
+OBX|1|NM|718-7^Haemoglobin^LN||135|g/L\r\
+NTE|1|L|Sample slightly haemolysed\r";
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    check_invariants(text.as_bytes(), &event, &report);
+    let reported = |at: &str| {
+        report
+            .unmapped
+            .iter()
+            .filter(|u| u.source.to_string().starts_with(at))
+            .map(|u| u.raw.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(reported("HL7 v2 DG1[1]-2"), ["I10"]);
+    assert_eq!(reported("HL7 v2 NTE[1]-2"), ["L"]);
+    // The note itself is kept, on the observation.
+    assert_eq!(
+        event.reports[0].observations[0].notes[0].value,
+        "Sample slightly haemolysed"
+    );
+}
