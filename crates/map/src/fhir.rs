@@ -2283,7 +2283,8 @@ pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<serde_json::
 /// let (event, _report) = map_message(&msg, &V2Options::default()).unwrap();
 /// let mut out = Vec::new();
 /// write_event_bundle(&event, BundleType::Transaction, &mut out).unwrap();
-/// assert!(out.starts_with(br#"{"resourceType":"Bundle","type":"transaction""#));
+/// // MSH-11 `P` (production) tags the Bundle (IG: v2-0103).
+/// assert!(out.starts_with(br#"{"resourceType":"Bundle","meta":{"tag":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0103","code":"P"}]},"type":"transaction""#));
 /// let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
 /// assert_eq!(back, event_bundle_with(&event, BundleType::Transaction).unwrap());
 /// ```
@@ -2326,8 +2327,13 @@ pub fn write_event_bundle(
 /// The Bundle's members before `entry`: its type, the message id of a
 /// message Bundle, and the event's time.
 fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
-    let mut b = Map::with_capacity(5);
+    let mut b = Map::with_capacity(6);
     b.insert("resourceType", json!("Bundle"));
+    // The processing id tags the Bundle of a transaction; a message Bundle's
+    // MessageHeader carries it (IG MSH-11 → MessageHeader.meta.tag).
+    if let (BundleType::Transaction, Some(p)) = (kind, &event.processing) {
+        b.insert("meta", obj([("tag", json!([coding(&p.value)]))]));
+    }
     match kind {
         BundleType::Transaction => {
             b.insert("type", json!("transaction"));
@@ -2485,6 +2491,15 @@ fn endpoint_of(app: Option<&Application>) -> Map<'_> {
 /// The MessageHeader of a message Bundle (HL7 V2-to-FHIR IG MSH → MessageHeader).
 fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Value<'a> {
     let mut o = resource!("MessageHeader", &id);
+    if let Some(p) = &event.processing {
+        o.insert(
+            "meta",
+            obj([
+                ("profile", json!([ukcore_sd!("UKCore-MessageHeader")])),
+                ("tag", json!([coding(&p.value)])),
+            ]),
+        );
+    }
     // MSH-9: the trigger event in HL7 table 0003; the message type as sent as display.
     let trigger = event
         .message_type
@@ -3020,7 +3035,9 @@ OBX|1|NM|2345-7^Glucose^LN||007.50|mmol/L^^UCUM||N|||F\r",
         write_event_bundle(&event, BundleType::Transaction, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains(r#""valueQuantity":{"value":7.50,"#), "{text}");
-        assert!(text.starts_with(r#"{"resourceType":"Bundle","type":"transaction""#));
+        assert!(text.starts_with(
+            r#"{"resourceType":"Bundle","meta":{"tag":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0103","code":"P"}]},"type":"transaction""#
+        ));
         // The Value form has f64 numbers: the same number, its text lost.
         let b = event_bundle(&event).unwrap();
         assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), b);

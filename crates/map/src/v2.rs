@@ -415,6 +415,11 @@ pub fn map_message(
         source_application: application(&mut ctx, 3),
         destination_application: application(&mut ctx, 5),
         destination_facility: ctx.text("MSH-6.1"),
+        // MSH-11.1 (IG: MessageHeader meta.tag in v2-0103); the processing
+        // mode MSH-11.2 has no place and is reported when sent.
+        processing: ctx
+            .text("MSH-11.1")
+            .map(|s| s.map(|v| Code::new(CodeSystem::V2Table("0103".into()), &v, None))),
         patient: None,
         merged_from: Vec::new(),
         encounter: None,
@@ -422,7 +427,6 @@ pub fn map_message(
         conditions: Vec::new(),
         reports: Vec::new(),
     };
-    ctx.touch("MSH-11");
     if msg.segment("EVN", 1).is_some() {
         // EVN-1 repeats MSH-9.2 (which is authoritative): consumed when it
         // says the same; a different code stays in the report.

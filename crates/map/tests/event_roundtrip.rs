@@ -625,6 +625,7 @@ fn event() -> impl Strategy<Value = Event> {
                 source_application: None,
                 destination_application: None,
                 destination_facility: None,
+                processing: None,
                 patient: Some(patient),
                 merged_from: Vec::new(),
                 encounter,

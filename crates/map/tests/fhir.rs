@@ -1945,3 +1945,58 @@ fn pd1_3_practice_name_is_the_reference_display() {
         report.unmapped
     );
 }
+
+#[test]
+fn msh_11_processing_id_is_a_meta_tag() {
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|T^R|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r";
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let p = event.processing.as_ref().unwrap();
+    assert_eq!(
+        (p.value.system.uri().as_str(), p.value.code.as_str()),
+        ("http://terminology.hl7.org/CodeSystem/v2-0103", "T")
+    );
+    assert!(
+        p.sources[0]
+            .to_string()
+            .starts_with("HL7 v2 MSH[1]-11.1 (bytes ")
+    );
+    // MSH-11.2, the processing mode, has no place: reported.
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .any(|u| u.source.to_string().starts_with("HL7 v2 MSH[1]-11[1].2") && u.raw == "R"),
+        "{:?}",
+        report.unmapped
+    );
+    let tag = serde_json::json!([{"system": "http://terminology.hl7.org/CodeSystem/v2-0103", "code": "T"}]);
+    // A transaction Bundle carries it in its own meta.
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("msh-11 transaction", &b);
+    assert_eq!(b["meta"]["tag"], tag);
+    // A message Bundle's MessageHeader carries it (IG), beside its profile.
+    let m = event_bundle_with(&event, BundleType::Message).unwrap();
+    uk_core_valid("msh-11 message", &m);
+    let header = &m["entry"][0]["resource"];
+    assert_eq!(header["resourceType"], "MessageHeader");
+    assert_eq!(header["meta"]["tag"], tag);
+    assert_eq!(
+        header["meta"]["profile"][0],
+        "https://fhir.hl7.org.uk/StructureDefinition/UKCore-MessageHeader"
+    );
+    assert!(m.get("meta").is_none());
+    for (bundle, at) in [
+        (&b, "FHIR Bundle.meta.tag[0].code"),
+        (&m, "FHIR Bundle.entry[0].resource.meta.tag[0].code"),
+    ] {
+        let (back, report) = read_bundle(bundle);
+        assert!(report.balanced());
+        assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+        let q = back.processing.unwrap();
+        assert_eq!(q.value, p.value);
+        assert_eq!(q.sources[0].to_string(), at);
+    }
+}

@@ -302,6 +302,7 @@ proptest! {
             source_application: None,
             destination_application: None,
             destination_facility: None,
+            processing: None,
             patient: Some(p.clone()),
             merged_from: Vec::new(),
             encounter: None,

@@ -780,6 +780,14 @@ pub struct Event {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub destination_facility: Option<Sourced<String>>,
+    /// The processing id (HL7 v2 MSH-11.1, table 0103: `P` production, `T`
+    /// training, `D` debugging): a training or debugging message is not
+    /// production data. FHIR: a `meta.tag` in v2-0103 (HL7 V2-to-FHIR IG).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub processing: Option<Sourced<Code>>,
     /// The patient.
     pub patient: Option<Patient>,
     /// For merges: the prior identifier merged away.

@@ -1008,12 +1008,14 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
         .and_then(Value::as_str)
         .unwrap_or_default();
     let mut resources: Vec<(String, &Value)> = Vec::new();
+    let mut processing = None;
     if rt == "Bundle" {
         for k in ["resourceType", "type", "timestamp", "id"] {
             if let Some(v) = doc.get(k) {
                 ctx.take(&format!("Bundle.{k}"), v);
             }
         }
+        processing = processing_tag(&mut ctx, "Bundle", doc);
         for (i, e) in items(doc, "entry") {
             let base = format!("Bundle.entry[{i}]");
             if let Some(r) = e.get("resource") {
@@ -1042,6 +1044,7 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
         source_application: None,
         destination_application: None,
         destination_facility: None,
+        processing,
         patient: None,
         merged_from: Vec::new(),
         encounter: None,
@@ -1321,10 +1324,33 @@ fn message_header(ctx: &mut Ctx<'_>, base: &str, r: &Value, event: &mut Event) {
     if let Some(s) = r.get("sender") {
         event.sender = organisation_ref(ctx, &format!("{base}.sender"), s);
     }
+    if let Some(p) = processing_tag(ctx, base, r) {
+        event.processing = Some(p);
+    }
     // The focus references resources read from their own entries.
     if let Some(f) = r.get("focus") {
         ctx.take(&format!("{base}.focus"), f);
     }
+}
+
+/// The HL7 v2 processing id: a `meta.tag` of `r` in v2-0103 (IG: MSH-11 →
+/// MessageHeader.meta.tag; a transaction Bundle carries it in its own meta).
+fn processing_tag(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<Code>> {
+    const V2_0103: &str = "http://terminology.hl7.org/CodeSystem/v2-0103";
+    let meta = r.get("meta")?;
+    let (i, tag) = items(meta, "tag")
+        .find(|(_, t)| t.get("system").and_then(Value::as_str) == Some(V2_0103))?;
+    let path = format!("{base}.meta.tag[{i}]");
+    let code = ctx.str(&path, tag, "code")?;
+    if let Some(s) = tag.get("system") {
+        ctx.take(&format!("{path}.system"), s);
+    }
+    let display = ctx.str(&path, tag, "display").map(|d| d.value);
+    Some(code.map(|code| Code {
+        system: CodeSystem::V2Table("0103".into()),
+        code,
+        display,
+    }))
 }
 
 /// Every identifier of resource `r` at `base`.
