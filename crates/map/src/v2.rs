@@ -5,6 +5,9 @@
 //! PID-3 with authority `NHS` or type `NH` is an NHS number (Modulus 11
 //! checked; PID-32 carries its verification status in NHS ITK messages);
 //! other PID-3 entries are local MRNs keyed by their assigning authority;
+//! an assigning authority's universal id (CX.4.2 / XCN.9.2 typed `ISO`,
+//! `UUID` or `URI` in CX.4.3 / XCN.9.3) is the identifier's system, never
+//! in place of a UK one (see `hd_system`);
 //! PD1-3 is the registered GP practice (ODS), PD1-4 the GP (GMP `G…` or GMC
 //! `C…` code, typed as any clinician's XCN: see `xcn`); ethnic category is
 //! PID-22 (NHS Data Dictionary code).
