@@ -455,7 +455,7 @@ pub fn map_message(
                     &id.value,
                     authority,
                     kind.as_deref(),
-                    Some(mrg.field(1).repetition(r).component(4)),
+                    mrg.field(1).repetition(r).component(4),
                     &mut src,
                 );
                 event.merged_from.push(Sourced::from_many(ident, src));
@@ -544,16 +544,16 @@ fn hd_system(ctx: &mut Ctx<'_, '_>, hd: Path) -> Option<Sourced<String>> {
 /// A universal id at `at` typed at `ty` (HD.2 / HD.3, EI.3 / EI.4) as a
 /// system URI; see [`hd_system`].
 fn universal_system(ctx: &mut Ctx<'_, '_>, at: Path, ty: Path) -> Option<Sourced<String>> {
-    let (ty_path, ty) = (ty, ctx.peek(ty)?);
+    let kind = ctx.peek(ty)?;
     let id = ctx.peek(at)?;
-    let system = match ty.as_str() {
+    let system = match kind.as_str() {
         "ISO" if is_oid(&id) => format!("urn:oid:{id}"),
         "UUID" | "GUID" if is_uuid(&id) => format!("urn:uuid:{}", id.to_ascii_lowercase()),
         "URI" | "URL" if is_uri(&id) => id,
         _ => return None,
     };
     let mut sources = ctx.text(at)?.sources;
-    if let Some(t) = ctx.text(ty_path) {
+    if let Some(t) = ctx.text(ty) {
         sources.extend(t.sources);
     }
     Some(Sourced::from_many(system, sources))
@@ -604,7 +604,7 @@ fn classify_id(
     value: &str,
     authority: Option<String>,
     kind: Option<&str>,
-    hd: Option<Path>,
+    hd: Path,
     sources: &mut Sources,
 ) -> Identifier {
     let src = sources.first().cloned();
@@ -636,7 +636,7 @@ fn classify_id(
             }
         }
     }
-    let system = hd.and_then(|hd| hd_system(ctx, hd)).map(|s| {
+    let system = hd_system(ctx, hd).map(|s| {
         sources.extend(s.sources);
         s.value
     });
@@ -684,7 +684,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
             &id.value,
             authority,
             kind.as_deref(),
-            Some(pid.field(3).repetition(r).component(4)),
+            pid.field(3).repetition(r).component(4),
             &mut src,
         );
         p.identifiers.push(Sourced::from_many(ident, src));
@@ -705,7 +705,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
                     &id.value,
                     authority,
                     kind.as_deref(),
-                    Some(pid.field(f).repetition(r).component(4)),
+                    pid.field(f).repetition(r).component(4),
                     &mut src,
                 );
                 p.identifiers.push(Sourced::from_many(ident, src));
@@ -1651,7 +1651,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
             Some(k) => {
                 let authority = ctx.text("PV1-5.4.1").map(|s| s.value);
                 let hd = pv1.field(5).component(4);
-                classify_id(ctx, &id.value, authority, Some(k), Some(hd), &mut src)
+                classify_id(ctx, &id.value, authority, Some(k), hd, &mut src)
             }
             None => Identifier::Other {
                 system: None,
@@ -1742,7 +1742,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
                     system,
                 }
             }
-            k => classify_id(ctx, &id.value, authority, k, Some(hd), &mut src),
+            k => classify_id(ctx, &id.value, authority, k, hd, &mut src),
         };
         e.identifiers.push(Sourced::from_many(ident, src));
     }
