@@ -326,19 +326,33 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
             o.insert("value", json!(number.as_str()));
             Value::Object(o)
         }
-        Identifier::Mrn { value, authority } => {
-            let mut o = Map::with_capacity(4);
+        Identifier::Mrn {
+            value,
+            authority,
+            system,
+        } => {
+            let mut o = Map::with_capacity(5);
             o.insert("use", json!("usual"));
             o.insert("type", type_cc!("MR", "Medical record number"));
+            if let Some(s) = system {
+                o.insert("system", json!(s));
+            }
             o.insert("value", json!(value));
             if let Some(a) = authority {
                 o.insert("assigner", assigner(a));
             }
             Value::Object(o)
         }
-        Identifier::VisitNumber { value, authority } => {
+        Identifier::VisitNumber {
+            value,
+            authority,
+            system,
+        } => {
             let mut o = Map::with_capacity(4);
             o.insert("type", type_cc!("VN", "Visit number"));
+            if let Some(s) = system {
+                o.insert("system", json!(s));
+            }
             o.insert("value", json!(value));
             if let Some(a) = authority {
                 o.insert("assigner", assigner(a));
@@ -364,12 +378,16 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
             kind,
             value,
             authority,
+            system,
         } => {
             let mut o = Map::with_capacity(4);
             o.insert(
                 "type",
                 json!({"coding": [{"system": V2_0203, "code": fhir_code(kind)}]}),
             );
+            if let Some(s) = system {
+                o.insert("system", json!(s));
+            }
             o.insert("value", json!(value));
             if let Some(a) = authority {
                 o.insert("assigner", assigner(a));

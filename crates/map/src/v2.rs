@@ -5,6 +5,9 @@
 //! PID-3 with authority `NHS` or type `NH` is an NHS number (Modulus 11
 //! checked; PID-32 carries its verification status in NHS ITK messages);
 //! other PID-3 entries are local MRNs keyed by their assigning authority;
+//! an assigning authority's universal id (CX.4.2 / XCN.9.2 typed `ISO`,
+//! `UUID` or `URI` in CX.4.3 / XCN.9.3) is the identifier's system, never
+//! in place of a UK one (see `hd_system`);
 //! PD1-3 is the registered GP practice (ODS), PD1-4 the GP (GMP `G…` or GMC
 //! `C…` code, typed as any clinician's XCN: see `xcn`); ethnic category is
 //! PID-22 (NHS Data Dictionary code).
@@ -455,13 +458,14 @@ pub fn map_message(
                 let kind = ctx
                     .text(mrg.field(1).repetition(r).component(5))
                     .map(|s| s.value);
-                let src = id.sources.clone();
+                let mut src = id.sources.clone();
                 let ident = classify_id(
                     &mut ctx,
                     &id.value,
                     authority,
                     kind.as_deref(),
-                    src.first().cloned(),
+                    mrg.field(1).repetition(r).component(4),
+                    &mut src,
                 );
                 event.merged_from.push(Sourced::from_many(ident, src));
             }
@@ -536,13 +540,83 @@ fn is_type_code(t: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
+/// An assigning authority's universal id (HD.2) as a system URI, by its type
+/// (HD.3), as the IG's HD[uri]: `ISO` an OID as `urn:oid:`, `UUID` (or its
+/// table 0301 synonym `GUID`) as `urn:uuid:`, `URI` / `URL` as itself. Both
+/// parts are read (consumed) only when they give a system; any other type, or
+/// a value not of its type's shape, is left unread so the report counts it
+/// unmapped. No placeholder is ever made.
+fn hd_system(ctx: &mut Ctx<'_, '_>, hd: Path) -> Option<Sourced<String>> {
+    universal_system(ctx, hd.subcomponent(2), hd.subcomponent(3))
+}
+
+/// A universal id at `at` typed at `ty` (HD.2 / HD.3, EI.3 / EI.4) as a
+/// system URI; see [`hd_system`].
+fn universal_system(ctx: &mut Ctx<'_, '_>, at: Path, ty: Path) -> Option<Sourced<String>> {
+    let kind = ctx.peek(ty)?;
+    let id = ctx.peek(at)?;
+    let system = match kind.as_str() {
+        "ISO" if is_oid(&id) => format!("urn:oid:{id}"),
+        "UUID" | "GUID" if is_uuid(&id) => format!("urn:uuid:{}", id.to_ascii_lowercase()),
+        "URI" | "URL" if is_uri(&id) => id,
+        _ => return None,
+    };
+    let mut sources = ctx.text(at)?.sources;
+    if let Some(t) = ctx.text(ty) {
+        sources.extend(t.sources);
+    }
+    Some(Sourced::from_many(system, sources))
+}
+
+/// An ISO OID as FHIR's `oid` type has it: `[0-2](\.(0|[1-9][0-9]*))+`.
+fn is_oid(s: &str) -> bool {
+    let mut arcs = s.split('.');
+    matches!(arcs.next(), Some("0" | "1" | "2"))
+        && s.contains('.')
+        && arcs.all(|a| {
+            !a.is_empty()
+                && a.bytes().all(|b| b.is_ascii_digit())
+                && (a == "0" || !a.starts_with('0'))
+        })
+}
+
+/// A UUID in its 8-4-4-4-12 hexadecimal form.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// An absolute URI: a scheme, a colon, and no whitespace.
+fn is_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    !rest.is_empty()
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && !s.contains(char::is_whitespace)
+}
+
+/// A CX identifier classified by its assigning authority namespace (CX.4.1)
+/// and type (CX.5). An MRN, visit number or typed identifier takes the
+/// authority's universal id (`hd`, the CX.4 HD: see [`hd_system`]) as its
+/// system, its sources added to `sources` (the value's first); an NHS number
+/// keeps its UK Core system and leaves HD.2 / HD.3 unread.
 fn classify_id(
     ctx: &mut Ctx<'_, '_>,
     value: &str,
     authority: Option<String>,
     kind: Option<&str>,
-    src: Option<Source>,
+    hd: Path,
+    sources: &mut Sources,
 ) -> Identifier {
+    let src = sources.first().cloned();
     let is_nhs = authority
         .as_deref()
         .is_some_and(|a| a.eq_ignore_ascii_case("NHS"))
@@ -571,10 +645,15 @@ fn classify_id(
             }
         }
     }
+    let system = hd_system(ctx, hd).map(|s| {
+        sources.extend(s.sources);
+        s.value
+    });
     match kind {
         Some("VN") => Identifier::VisitNumber {
             value: value.to_owned(),
             authority,
+            system,
         },
         // Any other HL7 table 0203 type (AN account number, SS, DL, PPN, …)
         // is kept with its type, and never keys the patient.
@@ -582,6 +661,7 @@ fn classify_id(
             kind: other.to_owned(),
             value: value.to_owned(),
             authority,
+            system,
         },
         // A hospital number: typed MR, MRT, PI, PT, PE, PN or U, untyped as PAS
         // feeds often send it, or with something that is not a type code in
@@ -589,6 +669,7 @@ fn classify_id(
         _ => Identifier::Mrn {
             value: value.to_owned(),
             authority: authority.or_else(|| ctx.opts.trust_ods.clone()),
+            system,
         },
     }
 }
@@ -603,18 +684,17 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         let authority = ctx
             .text(pid.field(3).repetition(r).component(4).subcomponent(1))
             .map(|s| s.value);
-        ctx.touch(pid.field(3).repetition(r).component(4).subcomponent(2));
-        ctx.touch(pid.field(3).repetition(r).component(4).subcomponent(3));
         let kind = ctx
             .text(pid.field(3).repetition(r).component(5))
             .map(|s| s.value);
-        let src = id.sources.clone();
+        let mut src = id.sources.clone();
         let ident = classify_id(
             ctx,
             &id.value,
             authority,
             kind.as_deref(),
-            src.first().cloned(),
+            pid.field(3).repetition(r).component(4),
+            &mut src,
         );
         p.identifiers.push(Sourced::from_many(ident, src));
     }
@@ -628,13 +708,14 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
                 let kind = ctx
                     .text(pid.field(f).repetition(r).component(5))
                     .map(|s| s.value);
-                let src = id.sources.clone();
+                let mut src = id.sources.clone();
                 let ident = classify_id(
                     ctx,
                     &id.value,
                     authority,
                     kind.as_deref(),
-                    src.first().cloned(),
+                    pid.field(f).repetition(r).component(4),
+                    &mut src,
                 );
                 p.identifiers.push(Sourced::from_many(ident, src));
             }
@@ -1272,10 +1353,12 @@ fn register(authority: &str, id: &str) -> Option<Identifier> {
 ///
 /// The identifier (XCN.1): an XCN.9 authority naming a UK register types it
 /// (GMC, GMP, NMC, HCPC, GPhC, SDS; its UK system says the rest, so XCN.13
-/// is not kept); else an XCN.13 identifier type code (v2-0203), the sender's
-/// own typing, types it with the XCN.9 namespace as its assigner; else its
-/// shape (a GMP or GMC code), or an ISO OID in XCN.9.2 as its system. Parts
-/// not kept stay unread, so the report counts them unmapped.
+/// and the XCN.9 universal id are not kept); else an XCN.13 identifier type
+/// code (v2-0203), the sender's own typing, types it with the XCN.9 namespace
+/// as its assigner and the XCN.9 universal id (XCN.9.2 typed by XCN.9.3, see
+/// [`hd_system`]) as its system; else its shape (a GMP or GMC code), or that
+/// universal id as its system. Parts not kept stay unread, so the report
+/// counts them unmapped.
 fn xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Practitioner> {
     let id = ctx.text(base.component(1));
     let name = name_of_xcn(ctx, base);
@@ -1312,10 +1395,15 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
                     sources.extend(a.sources);
                     a.value
                 });
+                let system = hd_system(ctx, base.component(9)).map(|s| {
+                    sources.extend(s.sources);
+                    s.value
+                });
                 Identifier::Typed {
                     kind: kind.value,
                     value: id.value,
                     authority,
+                    system,
                 }
             }
             None => match gp_code(&id.value) {
@@ -1323,9 +1411,9 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
                     system: None,
                     value,
                 } => {
-                    let system = xcn_oid(ctx, base).map(|(oid, from)| {
-                        sources.extend(from);
-                        oid
+                    let system = hd_system(ctx, base.component(9)).map(|s| {
+                        sources.extend(s.sources);
+                        s.value
                     });
                     Identifier::Other { system, value }
                 }
@@ -1337,26 +1425,10 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
     Sourced::from_many(ident, sources)
 }
 
-/// IG XCN.9 "if system": with no namespace, an ISO universal id (XCN.9.2
-/// typed `ISO` in XCN.9.3) is the identifier's system, as `urn:oid:`.
-fn xcn_oid(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<(String, Sources)> {
-    let authority = base.component(9);
-    if ctx.peek(authority.subcomponent(1)).is_some()
-        || ctx.peek(authority.subcomponent(3)).as_deref() != Some("ISO")
-    {
-        return None;
-    }
-    let oid = ctx.text(authority.subcomponent(2))?;
-    let mut sources = oid.sources;
-    if let Some(t) = ctx.text(authority.subcomponent(3)) {
-        sources.extend(t.sources);
-    }
-    Some((format!("urn:oid:{}", oid.value), sources))
-}
-
 /// An organisation from an XON field (repetition): the name (XON.1) and the
 /// identifier (XON.10, else the v2.4 XON.3) typed by XON.7 with the
-/// assigning authority XON.6.
+/// assigning authority XON.6 (its universal id, XON.6.2 typed by XON.6.3, as
+/// a typed identifier's system: see [`hd_system`]).
 fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
     let name = ctx.text(base.component(1));
     let id = ctx
@@ -1369,17 +1441,27 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
     }
     let identifiers = id
         .map(|id| {
-            id.map(|value| match kind {
-                Some(kind) => Identifier::Typed {
-                    kind,
-                    value,
-                    authority,
-                },
+            let mut sources = id.sources;
+            let value = id.value;
+            let ident = match kind {
+                Some(kind) => {
+                    let system = hd_system(ctx, base.component(6)).map(|s| {
+                        sources.extend(s.sources);
+                        s.value
+                    });
+                    Identifier::Typed {
+                        kind,
+                        value,
+                        authority,
+                        system,
+                    }
+                }
                 None => Identifier::Other {
                     system: authority,
                     value,
                 },
-            })
+            };
+            Sourced::from_many(ident, sources)
         })
         .into_iter()
         .collect();
@@ -1408,6 +1490,30 @@ fn ei(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Identifier>> {
         (None, _) => namespace,
     };
     Some(value.map(|value| Identifier::Other { system, value }))
+}
+
+/// An EI at `base` whose EI.1 is `value` as an identifier typed `kind`
+/// (v2-0203): the namespace (EI.2) its assigning authority, the universal id
+/// (EI.3 typed by EI.4, see [`hd_system`]) its system.
+fn ei_typed(
+    ctx: &mut Ctx<'_, '_>,
+    base: Path,
+    kind: &str,
+    value: Sourced<String>,
+) -> Sourced<Identifier> {
+    let authority = ctx.text(base.component(2)).map(|s| s.value);
+    let mut sources = value.sources;
+    let system = universal_system(ctx, base.component(3), base.component(4)).map(|s| {
+        sources.extend(s.sources);
+        s.value
+    });
+    let ident = Identifier::Typed {
+        kind: kind.into(),
+        value: value.value,
+        authority,
+        system,
+    };
+    Sourced::from_many(ident, sources)
 }
 
 fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
@@ -1554,11 +1660,12 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     // not a hospital number) and its CX.4 is left unread.
     if let Some(id) = ctx.text("PV1-5.1") {
         let kind = ctx.text("PV1-5.5").map(|s| s.value);
-        let src = id.sources.clone();
+        let mut src = id.sources.clone();
         let ident = match kind.as_deref() {
             Some(k) => {
                 let authority = ctx.text("PV1-5.4.1").map(|s| s.value);
-                classify_id(ctx, &id.value, authority, Some(k), src.first().cloned())
+                let hd = pv1.field(5).component(4);
+                classify_id(ctx, &id.value, authority, Some(k), hd, &mut src)
             }
             None => Identifier::Other {
                 system: None,
@@ -1619,22 +1726,37 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     if let Some(vn) = ctx.text("PV1-19.1") {
         let authority = ctx.text("PV1-19.4.1").map(|s| s.value);
         ctx.touch("PV1-19.5");
-        e.identifiers.push(vn.map(|v| Identifier::VisitNumber {
-            value: v,
+        let mut src = vn.sources;
+        let system = hd_system(ctx, pv1.field(19).component(4)).map(|s| {
+            src.extend(s.sources);
+            s.value
+        });
+        let ident = Identifier::VisitNumber {
+            value: vn.value,
             authority,
-        }));
+            system,
+        };
+        e.identifiers.push(Sourced::from_many(ident, src));
     }
     // PV1-50 alternate visit ID (IG: a further identifier), typed by its CX.5.
     if let Some(id) = ctx.text("PV1-50.1") {
         let authority = ctx.text("PV1-50.4.1").map(|s| s.value);
         let kind = ctx.text("PV1-50.5").map(|s| s.value);
-        let src = id.sources.clone();
+        let mut src = id.sources.clone();
+        let hd = pv1.field(50).component(4);
         let ident = match kind.as_deref() {
-            None | Some("VN") => Identifier::VisitNumber {
-                value: id.value.clone(),
-                authority,
-            },
-            k => classify_id(ctx, &id.value, authority, k, src.first().cloned()),
+            None | Some("VN") => {
+                let system = hd_system(ctx, hd).map(|s| {
+                    src.extend(s.sources);
+                    s.value
+                });
+                Identifier::VisitNumber {
+                    value: id.value.clone(),
+                    authority,
+                    system,
+                }
+            }
+            k => classify_id(ctx, &id.value, authority, k, hd, &mut src),
         };
         e.identifiers.push(Sourced::from_many(ident, src));
     }
@@ -1939,15 +2061,11 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
                 ctx.touch(base.field(1));
                 let mut identifiers = Vec::new();
                 // OBR-2 / OBR-3 (EI) as the IG's identifiers typed PLAC / FILL,
-                // the namespace (EI.2) their assigning authority.
+                // the namespace (EI.2) their assigning authority, the
+                // universal id (EI.3 typed by EI.4) their system.
                 for (f, kind) in [(2, "PLAC"), (3, "FILL")] {
                     if let Some(v) = ctx.text(base.field(f).component(1)) {
-                        let authority = ctx.text(base.field(f).component(2)).map(|s| s.value);
-                        identifiers.push(v.map(|value| Identifier::Typed {
-                            kind: kind.into(),
-                            value,
-                            authority,
-                        }));
+                        identifiers.push(ei_typed(ctx, base.field(f), kind, v));
                     }
                 }
                 let code = cwe(ctx, base.field(4))
@@ -2100,16 +2218,10 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     }
     let body_site = cwe(ctx, base.field(20).repetition(1));
     // OBX-21 the observation instance identifier: the IG's FILL identifier,
-    // the namespace (EI.2) its assigning authority.
+    // the namespace (EI.2) its assigning authority, the universal id (EI.3
+    // typed by EI.4) its system.
     let identifiers = match ctx.text(base.field(21).component(1)) {
-        Some(v) => {
-            let authority = ctx.text(base.field(21).component(2)).map(|s| s.value);
-            vec![v.map(|value| Identifier::Typed {
-                kind: "FILL".into(),
-                value,
-                authority,
-            })]
-        }
+        Some(v) => vec![ei_typed(ctx, base.field(21), "FILL", v)],
         None => Vec::new(),
     };
     // OBX-16 responsible observers (PractitionerRole RO); OBX-23/24 the

@@ -33,6 +33,19 @@ use chrono::{FixedOffset, NaiveDate, TimeZone};
 use proptest::prelude::*;
 use serde_json::Value;
 
+/// An assigning authority's universal id as a system (HD.2 typed by HD.3):
+/// none, an ISO OID, a UUID or a URI.
+fn authority_system() -> BoxedStrategy<Option<String>> {
+    prop_oneof![
+        Just(None),
+        "[0-2](\\.[1-9][0-9]{0,4}){1,6}".prop_map(|oid| Some(format!("urn:oid:{oid}"))),
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+            .prop_map(|u| Some(format!("urn:uuid:{u}"))),
+        "https://[a-z]{3,8}\\.nhs\\.uk/Id/[a-z-]{3,12}".prop_map(Some),
+    ]
+    .boxed()
+}
+
 fn src() -> Source {
     Source::Derived {
         rule: "proptest".into(),
@@ -165,7 +178,11 @@ fn observation() -> impl Strategy<Value = Observation> {
         ),
         (
             proptest::collection::vec(performer(), 0..3),
-            proptest::option::of(("[A-Z0-9]{3,8}", proptest::option::of("[A-Z]{2,5}"))),
+            proptest::option::of((
+                "[A-Z0-9]{3,8}",
+                proptest::option::of("[A-Z]{2,5}"),
+                authority_system(),
+            )),
             proptest::option::of(concept()),
             proptest::option::of(concept()),
             proptest::collection::vec(
@@ -204,11 +221,12 @@ fn observation() -> impl Strategy<Value = Observation> {
                 performers,
                 // OBX-21: a filler identifier with its namespace.
                 identifiers: id
-                    .map(|(value, authority)| {
+                    .map(|(value, authority, system)| {
                         s(Identifier::Typed {
                             kind: "FILL".into(),
                             value,
                             authority,
+                            system,
                         })
                     })
                     .into_iter()
@@ -227,7 +245,11 @@ fn observation() -> impl Strategy<Value = Observation> {
 /// and an address.
 fn organisation() -> impl Strategy<Value = Organisation> {
     (
-        proptest::option::of(("[0-9]{3,6}", proptest::option::of("[A-Z]{2}-[0-9]"))),
+        proptest::option::of((
+            "[0-9]{3,6}",
+            proptest::option::of("[A-Z]{2}-[0-9]"),
+            authority_system(),
+        )),
         proptest::option::of(text()),
         proptest::option::of((
             proptest::collection::vec(text(), 1..3),
@@ -241,11 +263,12 @@ fn organisation() -> impl Strategy<Value = Organisation> {
         })
         .prop_map(|(id, name, addr)| Organisation {
             identifiers: id
-                .map(|(value, authority)| {
+                .map(|(value, authority, system)| {
                     s(Identifier::Typed {
                         kind: "XX".into(),
                         value,
                         authority,
+                        system,
                     })
                 })
                 .into_iter()
@@ -304,6 +327,7 @@ fn report() -> impl Strategy<Value = ResultReport> {
                 proptest::sample::select(&["PLAC", "FILL"][..]),
                 "[A-Z0-9]{3,8}",
                 proptest::option::of("[A-Z]{2,5}|[a-z]{3,6} lab"),
+                authority_system(),
             ),
             0..3,
         ),
@@ -317,11 +341,12 @@ fn report() -> impl Strategy<Value = ResultReport> {
                 ResultReport {
                     identifiers: ids
                         .into_iter()
-                        .map(|(kind, value, authority)| {
+                        .map(|(kind, value, authority, system)| {
                             s(Identifier::Typed {
                                 kind: kind.into(),
                                 value,
                                 authority,
+                                system,
                             })
                         })
                         .collect(),
@@ -400,11 +425,13 @@ fn practitioner() -> impl Strategy<Value = Practitioner> {
             proptest::sample::select(&["DN", "BR", "NPI", "CI"][..]),
             "[A-Z0-9]{3,8}",
             proptest::option::of("[A-Z]{7,10}"),
+            authority_system(),
         )
-            .prop_map(|(kind, value, authority)| Identifier::Typed {
+            .prop_map(|(kind, value, authority, system)| Identifier::Typed {
                 kind: kind.into(),
                 value,
                 authority,
+                system,
             }),
         ("[0-9]\\.[0-9]{1,4}\\.[0-9]{1,4}", "[A-Z0-9]{3,8}").prop_map(|(oid, value)| {
             Identifier::Other {
@@ -451,7 +478,7 @@ fn location() -> impl Strategy<Value = Location> {
 
 fn encounter() -> impl Strategy<Value = Encounter> {
     (
-        "V[0-9]{4,8}",
+        ("V[0-9]{4,8}", authority_system()),
         prop_oneof![
             Just(EncounterClass::Inpatient),
             Just(EncounterClass::Outpatient),
@@ -478,13 +505,17 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                     system: None,
                     value
                 }),
-                ("P[0-9]{4,8}", proptest::option::of(Just("RX1".to_owned()))).prop_map(
-                    |(value, authority)| Identifier::Typed {
+                (
+                    "P[0-9]{4,8}",
+                    proptest::option::of(Just("RX1".to_owned())),
+                    authority_system()
+                )
+                    .prop_map(|(value, authority, system)| Identifier::Typed {
                         kind: "ANON".into(),
                         value,
-                        authority
-                    }
-                ),
+                        authority,
+                        system,
+                    }),
             ]),
             proptest::option::of(("[A-Z]", proptest::option::of(text())).prop_map(
                 |(code, display)| Code {
@@ -567,9 +598,11 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 ),
             )| {
                 let mut e = Encounter::default();
+                let (visit, system) = visit;
                 e.identifiers.push(s(Identifier::VisitNumber {
                     value: visit,
                     authority: Some("RX1".into()),
+                    system,
                 }));
                 e.class = Some(s(class));
                 e.status = Some(status.to_owned());

@@ -985,7 +985,8 @@ fn nk1_organisation_and_its_contact_person() {
         carecodec_model::Identifier::Typed {
             kind: "XX".into(),
             value: "ORG-7".into(),
-            authority: None
+            authority: None,
+            system: None,
         }
     );
     let person = c.organisation_contact.as_ref().unwrap();
@@ -1149,6 +1150,7 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
             kind: "ANON".into(),
             value: "PA123".into(),
             authority: Some("RX1".into()),
+            system: None,
         }
     );
     let re = &enc.readmission.as_ref().unwrap().value;
@@ -1732,6 +1734,7 @@ PV1|1|I|W1||||D123^ALAZ^MO^^JR^DR^MD^^PERSONNEL&1.23&HCD^NAV^^^DN^^^^^^20240101^
             kind: "DN".into(),
             value: "88".into(),
             authority: Some("TE".into()),
+            system: None,
         }
     );
     // PV1-9: the OID is the system.
@@ -1751,6 +1754,7 @@ PV1|1|I|W1||||D123^ALAZ^MO^^JR^DR^MD^^PERSONNEL&1.23&HCD^NAV^^^DN^^^^^^20240101^
             kind: "DN".into(),
             value: "D123".into(),
             authority: Some("PERSONNEL".into()),
+            system: None,
         }
     );
     let n = &attender.name.as_ref().unwrap().value;
@@ -1886,6 +1890,107 @@ PV1|1|I|W1||||C3456789^DARWIN^SAMUEL^^^DR^^^GMC|G5612908^TOWNLEY^GREGORY^^^DR^^^
     assert!(
         b.to_string()
             .contains(r#"{"system":"https://fhir.hl7.org.uk/Id/gmp-number","value":"G5612908"}"#)
+    );
+}
+
+/// CX.4 / XCN.9 universal ids as identifier systems: written beside the type
+/// and assigner, read back into the same field with their FHIR path, the
+/// Bundle valid UK Core; the NHS number keeps its system and the key URL.
+#[test]
+fn authority_systems_are_written_and_read_back() {
+    let bytes = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240101||ADT^A01|7|P|2.5\r\
+PID|1||9434765919^^^NHS&2.16.840.1.113883.2.1.4.1&ISO^NH~K9^^^RX1&1.2.826.0.1.99&ISO^MR~A55^^^&0f8fad5b-d9cb-469f-a165-70867728950e&UUID^AN||SMITH^JOHN\r\
+PV1|1|I|||||C123^DOC^ANN^^^^^^&1.2.3.4&ISO^^^^DN||||||||||||V55^^^RX1&2.16.840.1.113883.19&ISO^VN\r";
+    assert_eq!(check("authority systems", bytes), 1);
+    let msg = Message::parse(bytes).unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    let b = event_bundle(&event).unwrap();
+    let entry = &b["entry"][0];
+    assert_eq!(
+        entry["request"]["url"],
+        "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919"
+    );
+    let ids = &entry["resource"]["identifier"];
+    assert_eq!(ids[0]["system"], "https://fhir.nhs.uk/Id/nhs-number");
+    assert_eq!(ids[1]["system"], "urn:oid:1.2.826.0.1.99");
+    assert_eq!(ids[1]["type"]["coding"][0]["code"], "MR");
+    assert_eq!(ids[1]["assigner"]["identifier"]["value"], "RX1");
+    assert_eq!(
+        ids[2]["system"],
+        "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e"
+    );
+    assert_eq!(ids[2]["type"]["coding"][0]["code"], "AN");
+    let resources: Vec<&serde_json::Value> = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let enc = resources
+        .iter()
+        .find(|r| r["resourceType"] == "Encounter")
+        .unwrap();
+    assert_eq!(
+        enc["identifier"][0]["system"],
+        "urn:oid:2.16.840.1.113883.19"
+    );
+    assert_eq!(enc["identifier"][0]["type"]["coding"][0]["code"], "VN");
+    let doc = resources
+        .iter()
+        .find(|r| r["resourceType"] == "Practitioner")
+        .unwrap();
+    assert_eq!(doc["identifier"][0]["system"], "urn:oid:1.2.3.4");
+    assert_eq!(doc["identifier"][0]["type"]["coding"][0]["code"], "DN");
+    // Back: the same identifiers, the system's FHIR path among the sources,
+    // nothing unmapped.
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let values = |e: &carecodec_model::Event| -> Vec<carecodec_model::Identifier> {
+        e.patient
+            .as_ref()
+            .unwrap()
+            .identifiers
+            .iter()
+            .map(|i| i.value.clone())
+            .collect()
+    };
+    assert_eq!(values(&back), values(&event));
+    let mrn = &back.patient.as_ref().unwrap().identifiers[1];
+    assert!(
+        mrn.sources
+            .iter()
+            .any(|s| matches!(s, carecodec_model::Source::Fhir { path } if path.ends_with("identifier[1].system"))),
+        "{:?}",
+        mrn.sources
+    );
+    let visit =
+        |e: &carecodec_model::Event| e.encounter.as_ref().unwrap().identifiers[0].value.clone();
+    assert_eq!(visit(&back), visit(&event));
+}
+
+/// An MRN-keyed patient: a system does not change the conditional-update
+/// URL (none: a create) nor the resource id, so the Bundle is the same for
+/// the same message.
+#[test]
+fn an_mrn_system_leaves_the_patient_request_as_it_was() {
+    let with = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240101||ADT^A01|8|P|2.5\r\
+PID|1||K9^^^RX1&1.2.826.0.1.99&ISO^MR||SMITH^JOHN\r";
+    let without = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240101||ADT^A01|8|P|2.5\r\
+PID|1||K9^^^RX1^MR||SMITH^JOHN\r";
+    let bundle = |bytes: &[u8]| {
+        let msg = Message::parse(bytes).unwrap();
+        let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+        event_bundle(&event).unwrap()
+    };
+    let (a, b) = (bundle(with), bundle(without));
+    assert_eq!(a["entry"][0]["request"], b["entry"][0]["request"]);
+    assert_eq!(a["entry"][0]["request"]["method"], "POST");
+    assert_eq!(a["entry"][0]["fullUrl"], b["entry"][0]["fullUrl"]);
+    assert_eq!(a, bundle(with));
+    assert_eq!(
+        a["entry"][0]["resource"]["identifier"][0]["system"],
+        "urn:oid:1.2.826.0.1.99"
     );
 }
 

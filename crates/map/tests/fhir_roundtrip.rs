@@ -18,6 +18,19 @@ use carecodec_model::{
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
+/// An assigning authority's universal id as a system (HD.2 typed by HD.3):
+/// none, an ISO OID, a UUID or a URI.
+fn authority_system() -> BoxedStrategy<Option<String>> {
+    prop_oneof![
+        Just(None),
+        "[0-2](\\.[1-9][0-9]{0,4}){1,6}".prop_map(|oid| Some(format!("urn:oid:{oid}"))),
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+            .prop_map(|u| Some(format!("urn:uuid:{u}"))),
+        "https://[a-z]{3,8}\\.nhs\\.uk/Id/[a-z-]{3,12}".prop_map(Some),
+    ]
+    .boxed()
+}
+
 fn src() -> Source {
     Source::Derived {
         rule: "proptest".into(),
@@ -115,6 +128,7 @@ fn contact() -> impl Strategy<Value = Contact> {
                                     kind: "XX".into(),
                                     value,
                                     authority: None,
+                                    system: None,
                                 },
                                 src(),
                             )
@@ -156,7 +170,12 @@ fn patient() -> impl Strategy<Value = Patient> {
             Just(VerificationStatus::Verified),
             Just(VerificationStatus::from_code("02").unwrap()),
         ]),
-        proptest::option::of(("[A-Z][0-9]{5,7}", "R[A-Z0-9]{2}")),
+        proptest::option::of((
+            "[A-Z][0-9]{5,7}",
+            "R[A-Z0-9]{2}",
+            authority_system(),
+            authority_system(),
+        )),
         proptest::collection::vec(
             (
                 word(),
@@ -203,11 +222,12 @@ fn patient() -> impl Strategy<Value = Patient> {
                     },
                     src(),
                 ));
-                if let Some((value, authority)) = mrn {
+                if let Some((value, authority, system, an_system)) = mrn {
                     p.identifiers.push(Sourced::new(
                         Identifier::Mrn {
                             value: value.clone(),
                             authority: Some(authority.clone()),
+                            system,
                         },
                         src(),
                     ));
@@ -217,6 +237,7 @@ fn patient() -> impl Strategy<Value = Patient> {
                             kind: "AN".into(),
                             value: format!("A{value}"),
                             authority: Some(authority),
+                            system: an_system,
                         },
                         src(),
                     ));

@@ -66,7 +66,7 @@ fn adt_a01_maps_patient_encounter_allergy_diagnosis() {
     assert_eq!(e.kind, AdtKind::Admit);
     let p = e.patient.as_ref().unwrap();
     assert_eq!(p.nhs_number().unwrap().as_str(), "9434765919");
-    assert!(p.identifiers.iter().any(|i| matches!(&i.value, Identifier::Mrn { value, authority: Some(a) } if value == "K100234" && a == "RX1")));
+    assert!(p.identifiers.iter().any(|i| matches!(&i.value, Identifier::Mrn { value, authority: Some(a), system: None } if value == "K100234" && a == "RX1")));
     assert_eq!(p.names[0].value.family.as_deref(), Some("SMITH"));
     assert_eq!(p.names[0].value.given, ["JOHN", "PAUL"]);
     assert_eq!(p.names[0].value.usage.as_deref(), Some("official"));
@@ -168,7 +168,8 @@ fn other_identifier_types_are_kept_and_never_key_the_patient() {
         Identifier::Typed {
             kind: "AN".into(),
             value: "A55".into(),
-            authority: Some("RX1".into())
+            authority: Some("RX1".into()),
+            system: None,
         }
     );
     assert!(matches!(&r.identity[0].key, Some(Identifier::Mrn { value, .. }) if value == "K9"));
@@ -442,8 +443,177 @@ fn pid_40_telecom_pv1_50_identifier_and_pv1_52_participant() {
     // PV1-50 with no type: an alternate visit number.
     assert!(enc.identifiers.iter().any(|i| matches!(
         &i.value,
-        Identifier::VisitNumber { value, authority: Some(a) } if value == "ALT1" && a == "RX1"
+        Identifier::VisitNumber { value, authority: Some(a), system: None } if value == "ALT1" && a == "RX1"
     )));
+}
+
+/// A segment from `(field, value)` pairs, the other fields empty.
+fn segment(id: &str, fields: &[(usize, &str)]) -> String {
+    let last = fields.iter().map(|(f, _)| *f).max().unwrap_or(0);
+    let mut parts = vec![""; last + 1];
+    parts[0] = id;
+    for (f, v) in fields {
+        parts[*f] = v;
+    }
+    parts.join("|")
+}
+
+/// The ADT message of the authority-system tests: CX.4 / XCN.9 universal ids
+/// of each HD.3 type, one of a type that is not a system, one not an OID.
+fn authority_system_adt() -> Vec<u8> {
+    let pid = segment(
+        "PID",
+        &[
+            (1, "1"),
+            (
+                3,
+                "9434765919^^^NHS&2.16.840.1.113883.2.1.4.1&ISO^NH\
+                 ~K9^^^RX1&1.2.826.0.1.99&ISO^MR\
+                 ~A55^^^&0F8FAD5B-D9CB-469F-A165-70867728950E&UUID^AN\
+                 ~Z1^^^RX1&https://pas.example.nhs.uk/Id/pas&URI^PI\
+                 ~Q7^^^LOCAL&abc&L^MR\
+                 ~R8^^^RX1&1.02&ISO^MR",
+            ),
+            (5, "SMITH^JOHN"),
+        ],
+    );
+    let pv1 = segment(
+        "PV1",
+        &[
+            (1, "1"),
+            (2, "I"),
+            (
+                7,
+                "C123^DOC^ANN^^^^^^&1.2.3.4&ISO^^^^DN~G1234567^GP^BOB^^^^^^GMC&1.2.3.5&ISO",
+            ),
+            (19, "V55^^^RX1&2.16.840.1.113883.19&ISO^VN"),
+            (50, "ALT9^^^&2.16.840.1.113883.19.7&ISO"),
+        ],
+    );
+    format!("MSH|^~\\&|PAS|RX1|EPR|RX1|20240101||ADT^A01|7|P|2.5\r{pid}\r{pv1}\r").into_bytes()
+}
+
+#[test]
+fn assigning_authority_universal_ids_are_identifier_systems() {
+    let bytes = authority_system_adt();
+    let (e, r) = map(&bytes);
+    let p = e.patient.as_ref().unwrap();
+    let ids: Vec<&Identifier> = p.identifiers.iter().map(|i| &i.value).collect();
+    // The NHS number keeps its UK Core system: the OID is not kept, and is
+    // reported.
+    assert!(matches!(ids[0], Identifier::Nhs { .. }));
+    let unmapped = |raw: &str| r.unmapped.iter().any(|u| u.raw == raw);
+    assert!(unmapped("2.16.840.1.113883.2.1.4.1"));
+    // ISO: an OID system beside the namespace as authority.
+    assert_eq!(
+        ids[1],
+        &Identifier::Mrn {
+            value: "K9".into(),
+            authority: Some("RX1".into()),
+            system: Some("urn:oid:1.2.826.0.1.99".into()),
+        }
+    );
+    // UUID: lower case, as urn:uuid; no namespace, no authority.
+    assert_eq!(
+        ids[2],
+        &Identifier::Typed {
+            kind: "AN".into(),
+            value: "A55".into(),
+            authority: None,
+            system: Some("urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e".into()),
+        }
+    );
+    // URI: as itself.
+    assert_eq!(
+        ids[3].authority_system(),
+        Some("https://pas.example.nhs.uk/Id/pas")
+    );
+    // A type that names no system (L), and an ISO id that is no OID: no
+    // system, both parts reported unmapped.
+    assert_eq!(ids[4].authority_system(), None);
+    assert_eq!(ids[5].authority_system(), None);
+    for raw in ["abc", "L", "1.02"] {
+        assert!(unmapped(raw), "{raw} not reported");
+    }
+    // The universal id and its type are sources of the identifier, and never
+    // reported unmapped when kept.
+    let paths: Vec<String> = p.identifiers[1]
+        .sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::V2 { path, .. } => Some(path.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(paths.iter().any(|p| p.ends_with(".4.2")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.ends_with(".4.3")), "{paths:?}");
+    for kept in [
+        "1.2.826.0.1.99",
+        "0F8FAD5B-D9CB-469F-A165-70867728950E",
+        "https://pas.example.nhs.uk/Id/pas",
+        "UUID",
+        "URI",
+        "2.16.840.1.113883.19",
+        "2.16.840.1.113883.19.7",
+        "1.2.3.4",
+    ] {
+        assert!(!unmapped(kept), "{kept} kept but reported unmapped");
+    }
+    // The NHS number still keys the patient.
+    assert!(matches!(&r.identity[0].key, Some(Identifier::Nhs { .. })));
+    // PV1-19 and PV1-50 visit numbers.
+    let enc = e.encounter.as_ref().unwrap();
+    let systems: Vec<Option<&str>> = enc
+        .identifiers
+        .iter()
+        .map(|i| i.value.authority_system())
+        .collect();
+    assert_eq!(
+        systems,
+        [
+            Some("urn:oid:2.16.840.1.113883.19"),
+            Some("urn:oid:2.16.840.1.113883.19.7")
+        ]
+    );
+    // XCN.9: typed by XCN.13 with an OID system; a GMC register keeps its UK
+    // system and leaves the OID unread.
+    assert_eq!(
+        enc.participants[0].practitioner.identifiers[0].value,
+        Identifier::Typed {
+            kind: "DN".into(),
+            value: "C123".into(),
+            authority: None,
+            system: Some("urn:oid:1.2.3.4".into()),
+        }
+    );
+    assert_eq!(
+        enc.participants[1].practitioner.identifiers[0].value,
+        Identifier::Gmp("G1234567".into())
+    );
+    assert!(unmapped("1.2.3.5"));
+}
+
+#[test]
+fn an_ei_universal_id_is_the_system_of_order_ids() {
+    let (e, r) = map(
+        b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500+0000||ORU^R01|9|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+OBR|1|P1^LAB^2.16.840.1.113883.19.5^ISO|F1^LAB^x^L|1234^FBC^LN|||20240312080000\r\
+OBX|1|NM|2^B^LN||7|mmol/L||||F\r",
+    );
+    let ids = &e.reports[0].identifiers;
+    assert_eq!(
+        ids[0].value,
+        Identifier::Typed {
+            kind: "PLAC".into(),
+            value: "P1".into(),
+            authority: Some("LAB".into()),
+            system: Some("urn:oid:2.16.840.1.113883.19.5".into()),
+        }
+    );
+    assert_eq!(ids[1].value.authority_system(), None);
+    assert!(r.unmapped.iter().any(|u| u.raw == "x"));
+    assert!(!r.unmapped.iter().any(|u| u.raw == "2.16.840.1.113883.19.5"));
 }
 
 /// Fields consumed for repeating what is kept (EVN-1 = MSH-9.2, PV1-39 =

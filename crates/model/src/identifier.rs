@@ -221,6 +221,16 @@ pub enum Identifier {
         value: String,
         /// Assigning authority.
         authority: Option<String>,
+        /// The assigning authority's universal id as the identifier's system
+        /// URI (an ISO OID as `urn:oid:…`, a UUID as `urn:uuid:…`, a URI as
+        /// itself: HL7 v2 HD.2 typed by HD.3 in CX.4 / XCN.9, as the HL7
+        /// V2-to-FHIR IG's `HD[uri]`), when the sender gave one. Never a
+        /// placeholder; `None` for an authority known by its namespace alone.
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        system: Option<String>,
     },
     /// ESR person number (VPD-scoped Person ID).
     EsrPerson {
@@ -281,6 +291,16 @@ pub enum Identifier {
         value: String,
         /// Assigning authority.
         authority: Option<String>,
+        /// The assigning authority's universal id as the identifier's system
+        /// URI (an ISO OID as `urn:oid:…`, a UUID as `urn:uuid:…`, a URI as
+        /// itself: HL7 v2 HD.2 typed by HD.3 in CX.4 / XCN.9, as the HL7
+        /// V2-to-FHIR IG's `HD[uri]`), when the sender gave one. Never a
+        /// placeholder; `None` for an authority known by its namespace alone.
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        system: Option<String>,
     },
     /// An identifier of another HL7 table 0203 type (`AN` account number,
     /// `SS`, `DL`, `PPN`, …) with the authority that assigned it. It is kept,
@@ -292,6 +312,16 @@ pub enum Identifier {
         value: String,
         /// Assigning authority.
         authority: Option<String>,
+        /// The assigning authority's universal id as the identifier's system
+        /// URI (an ISO OID as `urn:oid:…`, a UUID as `urn:uuid:…`, a URI as
+        /// itself: HL7 v2 HD.2 typed by HD.3 in CX.4 / XCN.9, as the HL7
+        /// V2-to-FHIR IG's `HD[uri]`), when the sender gave one. Never a
+        /// placeholder; `None` for an authority known by its namespace alone.
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        system: Option<String>,
     },
     /// Anything else, with the system or type it came with.
     Other {
@@ -325,6 +355,18 @@ impl Identifier {
             | Identifier::OdsSite(v)
             | Identifier::SdsUser(v)
             | Identifier::SdsRoleProfile(v) => v,
+        }
+    }
+
+    /// The assigning authority's universal id as a system URI, for the
+    /// identifiers that carry one (an MRN, a visit number, a typed
+    /// identifier): the `system` field of [`Identifier::Typed`].
+    pub fn authority_system(&self) -> Option<&str> {
+        match self {
+            Identifier::Mrn { system, .. }
+            | Identifier::VisitNumber { system, .. }
+            | Identifier::Typed { system, .. } => system.as_deref(),
+            _ => None,
         }
     }
 
@@ -398,6 +440,38 @@ mod tests {
             r#"{"kind":"nhs-number","id":{"number":"9434765919","verification":"verified"}}"#
         );
         assert_eq!(serde_json::from_str::<Identifier>(&text).unwrap(), nhs);
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn an_authority_system_is_optional_in_json() {
+        // JSON written before the field existed still reads, with no system.
+        let old = r#"{"kind":"mrn","id":{"value":"123","authority":"RX1"}}"#;
+        let mrn: Identifier = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            mrn,
+            Identifier::Mrn {
+                value: "123".into(),
+                authority: Some("RX1".into()),
+                system: None,
+            }
+        );
+        assert_eq!(mrn.authority_system(), None);
+        // No system: written as before.
+        assert_eq!(serde_json::to_string(&mrn).unwrap(), old);
+        let typed = Identifier::Typed {
+            kind: "AN".into(),
+            value: "9".into(),
+            authority: None,
+            system: Some("urn:oid:1.2.3".into()),
+        };
+        let text = serde_json::to_string(&typed).unwrap();
+        assert_eq!(
+            text,
+            r#"{"kind":"typed","id":{"kind":"AN","value":"9","authority":null,"system":"urn:oid:1.2.3"}}"#
+        );
+        assert_eq!(serde_json::from_str::<Identifier>(&text).unwrap(), typed);
+        assert_eq!(typed.authority_system(), Some("urn:oid:1.2.3"));
     }
 
     #[test]

@@ -183,6 +183,11 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
             .unwrap_or_default()
             .to_owned()
     };
+    let mut system_read = false;
+    let mut kept = |s: Option<&str>| {
+        system_read = s.is_some();
+        s.map(str::to_owned)
+    };
     let ident = match (system, type_code, type_text) {
         (Some(NHS_NUMBER), _, _) => match NhsNumber::parse(&value) {
             Ok(number) => {
@@ -219,15 +224,26 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
         (Some("https://fhir.nhs.uk/Id/sds-role-profile-id"), _, _) => {
             Identifier::SdsRoleProfile(value)
         }
-        (_, Some("MR"), _) => Identifier::Mrn { value, authority },
-        (_, Some("VN"), _) => Identifier::VisitNumber { value, authority },
-        (None, Some(kind), _)
+        // The UK systems are matched above: any other system of an MRN, a
+        // visit number or a typed identifier is its authority's universal id.
+        (s, Some("MR"), _) => Identifier::Mrn {
+            value,
+            authority,
+            system: kept(s),
+        },
+        (s, Some("VN"), _) => Identifier::VisitNumber {
+            value,
+            authority,
+            system: kept(s),
+        },
+        (s, Some(kind), _)
             if id.pointer("/type/coding/0/system").and_then(Value::as_str) == Some(V2_0203) =>
         {
             Identifier::Typed {
                 kind: kind.to_owned(),
                 value,
                 authority,
+                system: kept(s),
             }
         }
         (_, _, Some("ESR person id")) => Identifier::EsrPerson { vpd: vpd(), value },
@@ -240,7 +256,11 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
             value,
         },
     };
-    Some(Sourced::new(ident, Source::fhir(format!("{path}.value"))))
+    let mut sources = Sources::one(Source::fhir(format!("{path}.value")));
+    if system_read {
+        sources.push(Source::fhir(format!("{path}.system")));
+    }
+    Some(Sourced::from_many(ident, sources))
 }
 
 fn name(ctx: &mut Ctx<'_>, path: &str, n: &Value) -> Sourced<HumanName> {

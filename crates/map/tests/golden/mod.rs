@@ -612,7 +612,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "practitioner-detail",
-        "XCN parts carecodec does not keep on a clinician (the v2-0203 display of XCN.13, XCN.9 universal ids beside a namespace or a type) and PractitionerRole wrappers: the converter codes OBX-16 / OBX-25 roles in v2-0443 (IG: v2-0912 RO / MDIR), writes OBX-25's id as an identifier type, and wraps the OBR-16 requester in a PractitionerRole (IG: a Practitioner)",
+        "XCN parts carecodec does not keep on a clinician (the v2-0203 display of XCN.13, XCN.9 universal ids of a type that names no system, such as `HCD`, written by the converter as a placeholder system and an assigner Organization) and PractitionerRole wrappers: the converter codes OBX-16 / OBX-25 roles in v2-0443 (IG: v2-0912 RO / MDIR), writes OBX-25's id as an identifier type, and wraps the OBR-16 requester in a PractitionerRole (IG: a Practitioner)",
     ),
     (
         "validity-period",
@@ -620,7 +620,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "identifier-detail",
-        "identifier parts written differently: CX.4.2/4.3 universal ids (urn:oid systems, type codes), type codes on ids carecodec types itself, visit-number type text",
+        "identifier parts written differently: CX.4.2/4.3 universal ids of a type that names no system (`HCD`: the converter's placeholder system and assigner; carecodec keeps ISO / UUID / URI ones as the identifier's system), the universal id as the converter's assigner Organization identifier, type codes on ids carecodec types itself, visit-number type text",
     ),
     (
         "uk-core-choice",
