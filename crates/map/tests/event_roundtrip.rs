@@ -33,19 +33,6 @@ use chrono::{FixedOffset, NaiveDate, TimeZone};
 use proptest::prelude::*;
 use serde_json::Value;
 
-/// An assigning authority's universal id as a system (HD.2 typed by HD.3):
-/// none, an ISO OID, a UUID or a URI.
-fn authority_system() -> BoxedStrategy<Option<String>> {
-    prop_oneof![
-        Just(None),
-        "[0-2](\\.[1-9][0-9]{0,4}){1,6}".prop_map(|oid| Some(format!("urn:oid:{oid}"))),
-        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-            .prop_map(|u| Some(format!("urn:uuid:{u}"))),
-        "https://[a-z]{3,8}\\.nhs\\.uk/Id/[a-z-]{3,12}".prop_map(Some),
-    ]
-    .boxed()
-}
-
 fn src() -> Source {
     Source::Derived {
         rule: "proptest".into(),
@@ -181,7 +168,7 @@ fn observation() -> impl Strategy<Value = Observation> {
             proptest::option::of((
                 "[A-Z0-9]{3,8}",
                 proptest::option::of("[A-Z]{2,5}"),
-                authority_system(),
+                common::authority_system(),
             )),
             proptest::option::of(concept()),
             proptest::option::of(concept()),
@@ -248,7 +235,7 @@ fn organisation() -> impl Strategy<Value = Organisation> {
         proptest::option::of((
             "[0-9]{3,6}",
             proptest::option::of("[A-Z]{2}-[0-9]"),
-            authority_system(),
+            common::authority_system(),
         )),
         proptest::option::of(text()),
         proptest::option::of((
@@ -327,7 +314,7 @@ fn report() -> impl Strategy<Value = ResultReport> {
                 proptest::sample::select(&["PLAC", "FILL"][..]),
                 "[A-Z0-9]{3,8}",
                 proptest::option::of("[A-Z]{2,5}|[a-z]{3,6} lab"),
-                authority_system(),
+                common::authority_system(),
             ),
             0..3,
         ),
@@ -425,7 +412,7 @@ fn practitioner() -> impl Strategy<Value = Practitioner> {
             proptest::sample::select(&["DN", "BR", "NPI", "CI"][..]),
             "[A-Z0-9]{3,8}",
             proptest::option::of("[A-Z]{7,10}"),
-            authority_system(),
+            common::authority_system(),
         )
             .prop_map(|(kind, value, authority, system)| Identifier::Typed {
                 kind: kind.into(),
@@ -478,7 +465,7 @@ fn location() -> impl Strategy<Value = Location> {
 
 fn encounter() -> impl Strategy<Value = Encounter> {
     (
-        ("V[0-9]{4,8}", authority_system()),
+        ("V[0-9]{4,8}", common::authority_system()),
         prop_oneof![
             Just(EncounterClass::Inpatient),
             Just(EncounterClass::Outpatient),
@@ -508,7 +495,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 (
                     "P[0-9]{4,8}",
                     proptest::option::of(Just("RX1".to_owned())),
-                    authority_system()
+                    common::authority_system()
                 )
                     .prop_map(|(value, authority, system)| Identifier::Typed {
                         kind: "ANON".into(),

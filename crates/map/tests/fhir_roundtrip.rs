@@ -18,18 +18,7 @@ use carecodec_model::{
 use chrono::NaiveDate;
 use proptest::prelude::*;
 
-/// An assigning authority's universal id as a system (HD.2 typed by HD.3):
-/// none, an ISO OID, a UUID or a URI.
-fn authority_system() -> BoxedStrategy<Option<String>> {
-    prop_oneof![
-        Just(None),
-        "[0-2](\\.[1-9][0-9]{0,4}){1,6}".prop_map(|oid| Some(format!("urn:oid:{oid}"))),
-        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-            .prop_map(|u| Some(format!("urn:uuid:{u}"))),
-        "https://[a-z]{3,8}\\.nhs\\.uk/Id/[a-z-]{3,12}".prop_map(Some),
-    ]
-    .boxed()
-}
+mod common;
 
 fn src() -> Source {
     Source::Derived {
@@ -173,8 +162,8 @@ fn patient() -> impl Strategy<Value = Patient> {
         proptest::option::of((
             "[A-Z][0-9]{5,7}",
             "R[A-Z0-9]{2}",
-            authority_system(),
-            authority_system(),
+            common::authority_system(),
+            common::authority_system(),
         )),
         proptest::collection::vec(
             (

@@ -7,6 +7,7 @@ use serde_json::Value;
 /// The problems of a written Bundle: `Err` when it does not read strictly as
 /// R4, else every UK Core error of its entries (`entry N, Profile: location:
 /// message`); an empty list means valid.
+#[allow(dead_code)] // not every test binary writes Bundles
 pub fn uk_core_errors(bundle: &Value) -> Result<Vec<String>, String> {
     let r: Resource = carecodec_fhir::json::from_str(&bundle.to_string())
         .map_err(|e| format!("not valid R4: {e}"))?;
@@ -47,4 +48,19 @@ pub fn without_sources(mut v: Value) -> Value {
     }
     strip(&mut v);
     v
+}
+
+/// An assigning authority's universal id as a system (HD.2 typed by HD.3):
+/// none, an ISO OID, a UUID or a URI.
+#[allow(dead_code)] // used by the round-trip tests only
+pub fn authority_system() -> proptest::strategy::BoxedStrategy<Option<String>> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(None),
+        "[0-2](\\.[1-9][0-9]{0,4}){1,6}".prop_map(|oid| Some(format!("urn:oid:{oid}"))),
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+            .prop_map(|u| Some(format!("urn:uuid:{u}"))),
+        "https://[a-z]{3,8}\\.nhs\\.uk/Id/[a-z-]{3,12}".prop_map(Some),
+    ]
+    .boxed()
 }
