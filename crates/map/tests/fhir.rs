@@ -276,9 +276,7 @@ fn marital_status_alias_and_participant_display() {
 PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M|JONES^JACK^^^^^A|||||||{pid16}\r\
 PV1|1|I|W1||||C1234567^JONES^ANN^^^^^^GMC^L\r"
         );
-        let msg = Message::parse(text.as_bytes()).unwrap();
-        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-        assert!(report.balanced());
+        let (event, _) = mapped(&text);
         let b = event_bundle(&event).unwrap();
         carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&b.to_string()).unwrap();
         b
@@ -548,6 +546,26 @@ PV2|||Labour|||||202407010900|202407051200\r",
     );
 }
 
+/// Parses HL7 v2 `text` and maps it, checking that the accounting balances.
+fn mapped(text: &str) -> (carecodec_model::Event, carecodec_model::MappingReport) {
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    (event, report)
+}
+
+/// Asserts that no unmapped leaf of `report` is at a path containing `at`.
+fn none_unmapped(report: &carecodec_model::MappingReport, at: &str) {
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .all(|u| !u.source.to_string().contains(at)),
+        "{:?}",
+        report.unmapped
+    );
+}
+
 /// A PID with the given fields (index = field number) and the rest empty.
 fn pid_with(fields: &[(usize, &str)]) -> String {
     let mut f = vec![""; 41];
@@ -571,9 +589,7 @@ fn citizenship_and_nationality_as_the_core_extensions() {
         (28, "FRA^France^HL70399"),
         (39, "X1^Tribe^L"),
     ]);
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
+    let (event, report) = mapped(&text);
     assert!(
         report.unmapped.iter().all(|u| !["-26", "-28", "-39"]
             .iter()
@@ -650,17 +666,8 @@ fn citizenship_and_nationality_as_the_core_extensions() {
 fn religion_through_the_ig_religion_map() {
     let religion_of = |pid_17: &str| {
         let text = pid_with(&[(17, pid_17)]);
-        let msg = Message::parse(text.as_bytes()).unwrap();
-        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-        assert!(report.balanced());
-        assert!(
-            report
-                .unmapped
-                .iter()
-                .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-17")),
-            "{:?}",
-            report.unmapped
-        );
+        let (event, report) = mapped(&text);
+        none_unmapped(&report, "HL7 v2 PID[1]-17");
         let b = event_bundle(&event).unwrap();
         uk_core_valid(pid_17, &b);
         let ext: Vec<serde_json::Value> = b["entry"][0]["resource"]["extension"]
@@ -725,21 +732,12 @@ fn religion_through_the_ig_religion_map() {
 #[test]
 fn birth_place_as_the_uk_core_birth_place_slice() {
     let text = pid_with(&[(23, "St Thomas' Hospital, London")]);
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
+    let (event, report) = mapped(&text);
     let p = event.patient.as_ref().unwrap();
     let place = p.birth_place.as_ref().unwrap();
     assert_eq!(place.value, "St Thomas' Hospital, London");
     assert!(place.sources[0].to_string().starts_with("HL7 v2 PID[1]-23"));
-    assert!(
-        report
-            .unmapped
-            .iter()
-            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-23")),
-        "{:?}",
-        report.unmapped
-    );
+    none_unmapped(&report, "HL7 v2 PID[1]-23");
     let b = event_bundle(&event).unwrap();
     uk_core_valid("birth place", &b);
     assert_eq!(
@@ -764,9 +762,7 @@ fn birth_place_as_the_uk_core_birth_place_slice() {
 fn mothers_maiden_name_in_its_assembly_order() {
     let maiden = |pid_6: &str| {
         let text = pid_with(&[(6, pid_6)]);
-        let msg = Message::parse(text.as_bytes()).unwrap();
-        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-        assert!(report.balanced());
+        let (event, report) = mapped(&text);
         let b = event_bundle(&event).unwrap();
         uk_core_valid(pid_6, &b);
         let ext = b["entry"][0]["resource"]["extension"][0].clone();
@@ -788,14 +784,7 @@ fn mothers_maiden_name_in_its_assembly_order() {
     let (m, ext, report) = maiden("SMITH^Angela^L");
     assert_eq!(m.value, "Angela L SMITH");
     assert_eq!(m.sources.len(), 3);
-    assert!(
-        report
-            .unmapped
-            .iter()
-            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-6")),
-        "{:?}",
-        report.unmapped
-    );
+    none_unmapped(&report, "HL7 v2 PID[1]-6");
     assert_eq!(
         ext,
         serde_json::json!({
@@ -824,9 +813,7 @@ fn place_of_worship_as_the_congregation_extension() {
         "{}PD1|||GP PRACTICE^^^^^^^^^A81001|||||||||||Methodist Church~St Mary's\r",
         pid_with(&[])
     );
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
+    let (event, report) = mapped(&text);
     let p = event.patient.as_ref().unwrap();
     let c = p.congregation.as_ref().unwrap();
     assert_eq!(c.value, "Methodist Church");
@@ -877,17 +864,8 @@ fn address_lines_from_street_parts_and_addressee() {
     xad[18] = "Near Highway";
     let xad = xad.join("^");
     let text = pid_with(&[(11, &xad)]);
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
-    assert!(
-        report
-            .unmapped
-            .iter()
-            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-11")),
-        "{:?}",
-        report.unmapped
-    );
+    let (event, report) = mapped(&text);
+    none_unmapped(&report, "HL7 v2 PID[1]-11");
     let a = &event.patient.as_ref().unwrap().addresses[0];
     // IG SAD / XAD order: SAD.1, SAD.2, SAD.3, XAD.2, XAD.19.
     assert_eq!(
@@ -922,17 +900,8 @@ fn called_by_name_as_a_nickname() {
     xpn[14] = "Jack";
     let xpn = xpn.join("^");
     let text = pid_with(&[(5, &xpn)]);
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
-    assert!(
-        report
-            .unmapped
-            .iter()
-            .all(|u| !u.source.to_string().contains("HL7 v2 PID[1]-5")),
-        "{:?}",
-        report.unmapped
-    );
+    let (event, report) = mapped(&text);
+    none_unmapped(&report, "HL7 v2 PID[1]-5");
     let names = &event.patient.as_ref().unwrap().names;
     assert_eq!(names.len(), 2);
     assert_eq!(names[1].value.given, ["Jack"]);
@@ -966,17 +935,8 @@ fn nk1_organisation_and_its_contact_person() {
     f[31] = "01632960001^^PH~^NET^Internet^john@example.org";
     f[32] = "1 High Street^^Leeds^^LS1 1AA^GBR";
     let text = format!("{}{}\r", pid_with(&[]), f.join("|"));
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
-    assert!(
-        report
-            .unmapped
-            .iter()
-            .all(|u| !u.source.to_string().contains("HL7 v2 NK1[1]-")),
-        "{:?}",
-        report.unmapped
-    );
+    let (event, report) = mapped(&text);
+    none_unmapped(&report, "HL7 v2 NK1[1]-");
     let c = &event.patient.as_ref().unwrap().contacts[0];
     let org = c.organisation.as_ref().unwrap();
     assert_eq!(org.name.as_ref().unwrap().value, "Bull Run Family Practice");
@@ -1058,9 +1018,7 @@ fn nk1_organisation_and_its_contact_person() {
     // org-1): the contact person is reported unmapped.
     f[13] = "";
     let text = format!("{}{}\r", pid_with(&[]), f.join("|"));
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
+    let (event, report) = mapped(&text);
     let c = &event.patient.as_ref().unwrap().contacts[0];
     assert!(c.organisation.is_none() && c.organisation_contact.is_none());
     assert!(
@@ -1082,17 +1040,8 @@ fn nk1_41_telecom_on_the_contact() {
     f[40] = "01632960002^PRN^PH";
     f[41] = "07700900003^^CP";
     let text = format!("{}{}\r", pid_with(&[]), f.join("|"));
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
-    assert!(
-        report
-            .unmapped
-            .iter()
-            .all(|u| !u.source.to_string().contains("HL7 v2 NK1[1]-41")),
-        "{:?}",
-        report.unmapped
-    );
+    let (event, report) = mapped(&text);
+    none_unmapped(&report, "HL7 v2 NK1[1]-41");
     let c = &event.patient.as_ref().unwrap().contacts[0];
     let phones: Vec<(&str, Option<&str>)> = c
         .telecom
@@ -1997,17 +1946,8 @@ PID|1||K9^^^RX1^MR||SMITH^JOHN\r";
 #[test]
 fn pd1_3_practice_name_is_the_reference_display() {
     let text = format!("{}PD1|||Riverside Surgery^^^^^^^^^B82001\r", pid_with(&[]));
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
-    assert!(
-        report
-            .unmapped
-            .iter()
-            .all(|u| !u.source.to_string().contains("PD1[1]-3")),
-        "{:?}",
-        report.unmapped
-    );
+    let (event, report) = mapped(&text);
+    none_unmapped(&report, "PD1[1]-3");
     let p = event.patient.as_ref().unwrap();
     let name = p.gp_practice_name.as_ref().unwrap();
     assert_eq!(name.value, "Riverside Surgery");
@@ -2035,9 +1975,7 @@ fn pd1_3_practice_name_is_the_reference_display() {
 
     // A name without an ODS code has nothing to name: reported, not kept.
     let text = format!("{}PD1|||Riverside Surgery\r", pid_with(&[]));
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
+    let (event, report) = mapped(&text);
     let p = event.patient.unwrap();
     assert!(p.gp_practice.is_none() && p.gp_practice_name.is_none());
     assert!(
@@ -2055,9 +1993,7 @@ fn pd1_3_practice_name_is_the_reference_display() {
 fn msh_11_processing_id_is_a_meta_tag() {
     let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|T^R|2.5\r\
 PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r";
-    let msg = Message::parse(text.as_bytes()).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
-    assert!(report.balanced());
+    let (event, report) = mapped(text);
     let p = event.processing.as_ref().unwrap();
     assert_eq!(
         (p.value.system.uri().as_str(), p.value.code.as_str()),
