@@ -102,12 +102,13 @@ impl<'m, 'a> Ctx<'m, 'a> {
 
     /// Decoded text at `at` without consuming it: a look at a component that
     /// decides how others are read (it is consumed only if it is then kept).
-    fn peek(&mut self, at: impl Loc) -> Option<String> {
+    /// The text borrows the message unless it had escapes to decode.
+    fn peek(&mut self, at: impl Loc) -> Option<std::borrow::Cow<'a, str>> {
         let v = self.locate(at.path()?)?;
         if v.is_null() {
             return None;
         }
-        v.decoded().ok().map(std::borrow::Cow::into_owned)
+        v.decoded().ok()
     }
 
     /// The value at `p`, if present and not empty (nothing is marked).
@@ -433,8 +434,8 @@ pub fn map_message(
     if msg.segment("EVN", 1).is_some() {
         // EVN-1 repeats MSH-9.2 (which is authoritative): consumed when it
         // says the same; a different code stays in the report.
-        let trigger = event.message_type.split('^').nth(1).map(str::to_owned);
-        if trigger.is_some() && ctx.peek("EVN-1") == trigger {
+        let trigger = event.message_type.split('^').nth(1);
+        if trigger.is_some() && ctx.peek("EVN-1").as_deref() == trigger {
             ctx.touch("EVN-1");
         }
         event.occurred = ctx.datetime("EVN-6").or_else(|| ctx.datetime("EVN-2"));
@@ -555,10 +556,10 @@ fn hd_system(ctx: &mut Ctx<'_, '_>, hd: Path) -> Option<Sourced<String>> {
 fn universal_system(ctx: &mut Ctx<'_, '_>, at: Path, ty: Path) -> Option<Sourced<String>> {
     let kind = ctx.peek(ty)?;
     let id = ctx.peek(at)?;
-    let system = match kind.as_str() {
+    let system = match &*kind {
         "ISO" if is_oid(&id) => format!("urn:oid:{id}"),
         "UUID" | "GUID" if is_uuid(&id) => format!("urn:uuid:{}", id.to_ascii_lowercase()),
-        "URI" | "URL" if is_uri(&id) => id,
+        "URI" | "URL" if is_uri(&id) => id.into_owned(),
         _ => return None,
     };
     let mut sources = ctx.text(at)?.sources;
