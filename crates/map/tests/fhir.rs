@@ -546,6 +546,15 @@ PV2|||Labour|||||202407010900|202407051200\r",
     );
 }
 
+/// Reads a written Bundle back, checking that the accounting balances and
+/// that every leaf was read.
+fn read_back(bundle: &serde_json::Value) -> carecodec_model::Event {
+    let (back, report) = read_bundle(bundle);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    back
+}
+
 /// Parses HL7 v2 `text` and maps it, checking that the accounting balances.
 fn mapped(text: &str) -> (carecodec_model::Event, carecodec_model::MappingReport) {
     let msg = Message::parse(text.as_bytes()).unwrap();
@@ -641,9 +650,7 @@ fn citizenship_and_nationality_as_the_core_extensions() {
         serde_json::json!({"system": "urn:iso:std:iso:3166", "code": "FRA", "display": "France"})
     );
 
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let back = read_back(&b);
     let q = back.patient.unwrap();
     // A local system reads back as the URI it was written as.
     let flat = |c: &carecodec_model::Concept| {
@@ -677,9 +684,7 @@ fn religion_through_the_ig_religion_map() {
             .filter(|e| e["url"] == "http://hl7.org/fhir/StructureDefinition/patient-religion")
             .cloned()
             .collect();
-        let (back, report) = read_bundle(&b);
-        assert!(report.balanced());
-        assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+        let back = read_back(&b);
         (
             event.patient.unwrap().religion.unwrap(),
             ext,
@@ -747,9 +752,7 @@ fn birth_place_as_the_uk_core_birth_place_slice() {
             "valueAddress": {"text": "St Thomas' Hospital, London"}
         })
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let back = read_back(&b);
     let back = back.patient.unwrap().birth_place.unwrap();
     assert_eq!(back.value, place.value);
     assert_eq!(
@@ -839,9 +842,7 @@ fn place_of_worship_as_the_congregation_extension() {
             "valueString": "Methodist Church"
         })
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let back = read_back(&b);
     assert_eq!(back.patient.unwrap().congregation.unwrap().value, c.value);
     // XON.10 when XON.1 is empty.
     let text = format!("{}PD1||||||||||||||^^^^^^^^^WORSHIP-9\r", pid_with(&[]));
@@ -991,9 +992,7 @@ fn nk1_organisation_and_its_contact_person() {
     assert_eq!(o["contact"][0]["telecom"][1]["system"], "email");
     assert_eq!(o["contact"][0]["address"]["city"], "Leeds");
 
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let back = read_back(&b);
     let bc = &back.patient.unwrap().contacts[0];
     let value = |c: &carecodec_model::Contact| {
         let o = c.organisation.as_ref().unwrap();
@@ -1133,9 +1132,7 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
         h["dietPreference"],
         serde_json::json!([{"coding": [{"system": "L", "code": "VEG", "display": "Vegetarian"}]}])
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = read_back(&b);
     let e = back.encounter.unwrap();
     assert_eq!(
         e.preadmission_id.unwrap().value,
@@ -1249,9 +1246,7 @@ PV2|||||||||||3.5||||||||||||||2^Urgent^HL70217\r",
         e["priority"],
         serde_json::json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActPriority", "code": "UR", "display": "urgent"}]})
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = read_back(&b);
     let back = back.encounter.unwrap();
     assert_eq!(back.length_days.unwrap().value, "3.5");
     assert_eq!(back.priority.unwrap().value, *p);
@@ -1334,9 +1329,7 @@ PV2|WARD7^^^RX1^^^^^Old pending\r",
         (ward["name"].as_str(), ward["description"].as_str()),
         (Some("WARD7"), Some("Old pending"))
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = read_back(&b);
     let back = back.encounter.unwrap();
     assert_eq!(
         v(&back.pending_location.unwrap().bed).as_deref(),
@@ -1402,9 +1395,7 @@ PV1|1|E|AE1\r{}\r",
             "valueCoding": {"system": "http://terminology.hl7.org/CodeSystem/v2-0430", "code": "A", "display": "Ambulance"}
         })
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = read_back(&b);
     assert_eq!(back.encounter.unwrap().arrival_mode.unwrap().value, *m);
 }
 
@@ -1448,9 +1439,7 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
         b["entry"][1]["resource"]["hospitalization"]["specialCourtesy"],
         serde_json::json!([{"coding": [{"system": "L", "code": "VIP", "display": "Very important person"}]}])
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = read_back(&b);
     // A bare local system name reads back as a URI (docs/mapping.md, "Round trips").
     let back = back.encounter.unwrap().special_courtesy.unwrap().value;
     assert_eq!(
@@ -1494,9 +1483,7 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
             {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0009", "code": "B6", "display": "Pregnant"}]}
         ])
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = read_back(&b);
     let back: Vec<_> = back
         .encounter
         .unwrap()
@@ -1551,9 +1538,7 @@ PV2||||||||||||Check-up \\T\\ bloods <fasting>\r",
             "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Check-up &amp; bloods &lt;fasting&gt;</p></div>"
         })
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = read_back(&b);
     assert_eq!(back.encounter.unwrap().description.unwrap().value, *d);
     // Another sender's narrative: its text, tags dropped.
     let mut other = b.clone();
@@ -1624,9 +1609,7 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
         .filter(|x| x["resource"].get("operationalStatus").is_some())
         .count();
     assert_eq!(with_status, 1);
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = read_back(&b);
     assert_eq!(back.encounter.unwrap().bed_status.unwrap().value, *bs);
     // A ward alone has no bed to give a status: PV1-40 stays in the report.
     let msg = pv1("WARD1^^^RX1");
@@ -1769,9 +1752,7 @@ PV1|1|I|W1||||D123^ALAZ^MO^^JR^DR^MD^^PERSONNEL&1.23&HCD^NAV^^^DN^^^^^^20240101^
         practitioner("CONDOC")["identifier"],
         serde_json::json!([{"system": "urn:oid:1.3.6.1.4.1.44750", "value": "C008"}])
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+    let back = read_back(&b);
     assert_eq!(
         back.patient.as_ref().unwrap().gp.as_ref().unwrap().value,
         event.patient.as_ref().unwrap().gp.as_ref().unwrap().value
@@ -1892,9 +1873,7 @@ PV1|1|I|||||C123^DOC^ANN^^^^^^&1.2.3.4&ISO^^^^DN||||||||||||V55^^^RX1&2.16.840.1
     assert_eq!(doc["identifier"][0]["type"]["coding"][0]["code"], "DN");
     // Back: the same identifiers, the system's FHIR path among the sources,
     // nothing unmapped.
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let back = read_back(&b);
     let values = |e: &carecodec_model::Event| -> Vec<carecodec_model::Identifier> {
         e.patient
             .as_ref()
@@ -1963,9 +1942,7 @@ fn pd1_3_practice_name_is_the_reference_display() {
             "display": "Riverside Surgery"
         })
     );
-    let (back, report) = read_bundle(&b);
-    assert!(report.balanced());
-    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let back = read_back(&b);
     let q = back.patient.unwrap();
     assert_eq!(q.gp_practice_name.unwrap().value, "Riverside Surgery");
     assert_eq!(
@@ -2033,9 +2010,7 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r";
         (&b, "FHIR Bundle.meta.tag[0].code"),
         (&m, "FHIR Bundle.entry[0].resource.meta.tag[0].code"),
     ] {
-        let (back, report) = read_bundle(bundle);
-        assert!(report.balanced());
-        assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+        let back = read_back(bundle);
         let q = back.processing.unwrap();
         assert_eq!(q.value, p.value);
         assert_eq!(q.sources[0].to_string(), at);
