@@ -1588,7 +1588,7 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
     }
 }
 
-fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Location> {
+fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
     // PL.1-3 are HD in v2.7+ (`WARD&1.2.3&ISO`): the namespace id names the place.
     let ward = ctx.text(base.component(1).subcomponent(1));
     let room = ctx.text(base.component(2).subcomponent(1));
@@ -1598,7 +1598,7 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Location> {
     if ward.is_none() && room.is_none() && bed.is_none() && facility.is_none() && name.is_none() {
         return None;
     }
-    Some(Location {
+    Some(Box::new(Location {
         identifiers: Vec::new(),
         name,
         ward,
@@ -1606,7 +1606,7 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Location> {
         bed,
         facility,
         address: None,
-    })
+    }))
 }
 
 fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {

@@ -603,15 +603,15 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                         practitioner,
                     })
                     .collect();
-                e.location = loc;
-                e.prior_location = prior;
+                e.location = loc.map(Box::new);
+                e.prior_location = prior.map(Box::new);
                 e.preadmission_id = preadmit.map(s);
                 e.readmission = readmission.map(s);
                 e.diet = diet.map(s);
                 e.priority = priority.map(s);
                 e.length_days = length.map(s);
-                e.pending_location = pending;
-                e.prior_pending_location = prior_pending;
+                e.pending_location = pending.map(Box::new);
+                e.prior_pending_location = prior_pending.map(Box::new);
                 e.arrival_mode = arrival.map(s);
                 e.special_courtesy = vip.map(s);
                 e.description = description.map(s);

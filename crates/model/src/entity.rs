@@ -350,9 +350,9 @@ pub struct Encounter {
     /// Status (`planned`, `in-progress`, `finished`, `cancelled`), FHIR codes.
     pub status: Option<String>,
     /// Current (or discharge) location.
-    pub location: Option<Location>,
+    pub location: Option<Box<Location>>,
     /// Prior location (for transfers).
-    pub prior_location: Option<Location>,
+    pub prior_location: Option<Box<Location>>,
     /// Bed status (HL7 v2 PV1-40, table 0116: `O` occupied, `U` unoccupied…),
     /// kept when PV1-3 names a room or bed; FHIR: the `operationalStatus` of
     /// the current location's most granular Location.
@@ -367,14 +367,14 @@ pub struct Encounter {
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
     )]
-    pub pending_location: Option<Location>,
+    pub pending_location: Option<Box<Location>>,
     /// Prior pending location (HL7 v2 PV2-1: the pending location before the
     /// current one; FHIR `Encounter.location` with status `planned`).
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
     )]
-    pub prior_pending_location: Option<Location>,
+    pub prior_pending_location: Option<Box<Location>>,
     /// Participants.
     pub participants: Vec<Participant>,
     /// Admission time.

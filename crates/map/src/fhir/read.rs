@@ -718,7 +718,7 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
                 "planned" => &mut e.prior_pending_location,
                 _ => &mut e.location,
             };
-            *slot = Some(loc);
+            *slot = Some(Box::new(loc));
         }
     }
     if let Some(p) = r.get("priority") {
