@@ -575,7 +575,7 @@ fn gender(g: Gender) -> &'static str {
 /// (kept apart until written, so a message Bundle leaves the request out
 /// and a transaction is written without an object per entry and request).
 struct Entry<'a> {
-    full_url: String,
+    full_url: Uuid,
     resource: Value<'a>,
     method: &'static str,
     url: Value<'a>,
@@ -585,7 +585,7 @@ impl<'a> Entry<'a> {
     /// The entry as a JSON object, with its `request` or without.
     fn into_value(self, with_request: bool) -> Value<'a> {
         let mut o = Map::with_capacity(3);
-        o.insert("fullUrl", self.full_url.into());
+        o.insert("fullUrl", Value::from(&self.full_url));
         o.insert("resource", self.resource);
         if with_request {
             o.insert(
@@ -599,7 +599,7 @@ impl<'a> Entry<'a> {
     /// Appends what `into_value(true)` would write, without building it.
     fn write(self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"fullUrl\":");
-        Value::from(self.full_url.as_str()).write(out);
+        Value::from(&self.full_url).write(out);
         out.extend_from_slice(b",\"resource\":");
         self.resource.write(out);
         out.extend_from_slice(b",\"request\":{\"method\":");
@@ -611,13 +611,13 @@ impl<'a> Entry<'a> {
 }
 
 fn entry<'a>(
-    full_url: &str,
+    full_url: &Uuid,
     resource: Value<'a>,
     method: &'static str,
     url: impl Into<Value<'a>>,
 ) -> Entry<'a> {
     Entry {
-        full_url: full_url.to_owned(),
+        full_url: *full_url,
         resource,
         method,
         url: url.into(),
@@ -631,7 +631,7 @@ fn obj<'a, const N: usize>(members: [(&'static str, Value<'a>); N]) -> Value<'a>
     Value::Object(
         members
             .into_iter()
-            .fold(Map::with_capacity(4), |mut m, (k, v)| {
+            .fold(Map::with_capacity(N), |mut m, (k, v)| {
                 m.insert(k, v);
                 m
             }),
@@ -1535,7 +1535,7 @@ fn interpretation(c: &Code) -> Value<'_> {
 fn observation<'a>(
     ob: &'a Observation,
     id: &Uuid,
-    subject: &str,
+    subject: Option<&Uuid>,
     seed: &str,
     entries: &mut Vec<Entry<'a>>,
 ) -> Value<'a> {
@@ -1545,7 +1545,9 @@ fn observation<'a>(
         json!(obs_status(ob.status.as_ref().map(|s| s.value))),
     );
     o.insert("code", concept(&ob.code.value));
-    o.insert("subject", reference(subject));
+    if let Some(s) = subject {
+        o.insert("subject", reference(s));
+    }
     if let Some(e) = &ob.effective {
         put(&mut o, "effectiveDateTime", json!(date_time(&e.value)));
     }
@@ -1638,7 +1640,7 @@ fn observation<'a>(
     Value::Object(o)
 }
 
-fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: &str) -> Value<'a> {
+fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     let mut o = resource!("AllergyIntolerance", &id);
     o.insert(
         "clinicalStatus",
@@ -1669,7 +1671,9 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: &str) -> Value<'a> {
     };
     put(&mut o, "criticality", json!(criticality));
     o.insert("code", concept(&a.code.value));
-    o.insert("patient", reference(subject));
+    if let Some(s) = subject {
+        o.insert("patient", reference(s));
+    }
     if let Some(d) = &a.identified {
         put(&mut o, "onsetDateTime", json!(d.value.to_string()));
     }
@@ -1687,8 +1691,8 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: &str) -> Value<'a> {
 fn condition<'a>(
     c: &'a Condition,
     id: &Uuid,
-    subject: &str,
-    encounter: Option<&str>,
+    subject: Option<&Uuid>,
+    encounter: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
 ) -> Value<'a> {
     let mut o = resource!("Condition", &id);
@@ -1707,7 +1711,9 @@ fn condition<'a>(
         json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}]}]),
     );
     o.insert("code", concept(&c.code.value));
-    o.insert("subject", reference(subject));
+    if let Some(s) = subject {
+        o.insert("subject", reference(s));
+    }
     if let Some(e) = encounter {
         o.insert("encounter", reference(e));
     }
@@ -1825,8 +1831,8 @@ fn participation(role: &str) -> Value<'_> {
 
 /// PV1-40 bed status (IG: the operationalStatus of the Location PV1-3 names):
 /// set on the Location entry at `url`, the most granular of the hierarchy.
-fn set_operational_status<'a>(entries: &mut [Entry<'a>], url: &str, status: Value<'a>) {
-    let entry = entries.iter_mut().rev().find(|x| x.full_url == url);
+fn set_operational_status<'a>(entries: &mut [Entry<'a>], url: &Uuid, status: Value<'a>) {
+    let entry = entries.iter_mut().rev().find(|x| x.full_url == *url);
     if let Some(r) = entry.and_then(|e| e.resource.as_object_mut()) {
         r.insert("operationalStatus", status);
     }
@@ -1902,7 +1908,7 @@ fn encounter_priority(c: &Code) -> Value<'_> {
 fn encounter<'a>(
     e: &'a Encounter,
     id: &Uuid,
-    subject: &str,
+    subject: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
     seed: &str,
 ) -> Value<'a> {
@@ -1930,7 +1936,9 @@ fn encounter<'a>(
     if let Some(s) = &e.service {
         put(&mut o, "serviceType", code_cc(&s.value));
     }
-    o.insert("subject", reference(subject));
+    if let Some(s) = subject {
+        o.insert("subject", reference(s));
+    }
     let mut parts = Vec::new();
     for (i, p) in e.participants.iter().enumerate() {
         let pid = uuid(&[seed, "/participant/", Dec::new(i).as_str()]);
@@ -2142,7 +2150,12 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Entry<'
     parent.unwrap_or_else(|| urn(&uuid(&[seed])))
 }
 
-fn report<'a>(r: &'a ResultReport, id: &Uuid, subject: &str, observations: &[Uuid]) -> Value<'a> {
+fn report<'a>(
+    r: &'a ResultReport,
+    id: &Uuid,
+    subject: Option<&Uuid>,
+    observations: &[Uuid],
+) -> Value<'a> {
     let mut o = resource!("DiagnosticReport", &id);
     put(
         &mut o,
@@ -2171,7 +2184,9 @@ fn report<'a>(r: &'a ResultReport, id: &Uuid, subject: &str, observations: &[Uui
         code
     };
     o.insert("code", code);
-    o.insert("subject", reference(subject));
+    if let Some(s) = subject {
+        o.insert("subject", reference(s));
+    }
     if let Some(e) = &r.effective {
         put(&mut o, "effectiveDateTime", json!(date_time(&e.value)));
     }
@@ -2195,8 +2210,8 @@ fn report<'a>(r: &'a ResultReport, id: &Uuid, subject: &str, observations: &[Uui
 fn service_request<'a>(
     r: &'a ResultReport,
     seed: &str,
-    subject: &str,
-    encounter: Option<&str>,
+    subject: Option<&Uuid>,
+    encounter: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
 ) -> Option<Uuid> {
     if r.identifiers.is_empty() && r.ordered_by.is_none() && r.notes.is_empty() {
@@ -2218,7 +2233,9 @@ fn service_request<'a>(
     o.insert("status", json!("unknown"));
     o.insert("intent", json!("order"));
     put(&mut o, "code", concept(&r.code.value));
-    o.insert("subject", reference(subject));
+    if let Some(s) = subject {
+        o.insert("subject", reference(s));
+    }
     if let Some(e) = encounter {
         o.insert("encounter", reference(e));
     }
@@ -2373,14 +2390,17 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
 /// (a transaction entry, with its `request`).
 fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Result<(), FhirError> {
     let seed = event.message_id.clone().unwrap_or_default();
-    let mut subject = String::new();
+    // No patient (a message without PID): the resources leave their subject
+    // out rather than refer to nothing.
+    let mut subject = None;
     if let Some(p) = &event.patient {
         let key = patient_key(p).ok_or(FhirError::Quarantined("patient"))?;
         let pid = uuid(&[&seed, "/patient/", key.value()]);
-        subject = urn(&pid).to_string();
-        let url = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
-        let method = if url.contains('?') { "PUT" } else { "POST" };
-        emit(entry(&subject, patient(p, &pid), method, url));
+        let url = urn(&pid);
+        subject = Some(url);
+        let cond = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
+        let method = if cond.contains('?') { "PUT" } else { "POST" };
+        emit(entry(&url, patient(p, &pid), method, cond));
         contact_organisations(p, &pid)
             .into_iter()
             .for_each(&mut emit);
@@ -2390,7 +2410,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         let eid = uuid(&[&seed, "/encounter"]);
         let url = urn(&eid);
         let mut extra = Vec::new();
-        let res = encounter(e, &eid, &subject, &mut extra, &seed);
+        let res = encounter(e, &eid, subject.as_ref(), &mut extra, &seed);
         emit(entry(&url, res, "POST", "Encounter"));
         extra.into_iter().for_each(&mut emit);
         encounter_url = Some(url);
@@ -2399,7 +2419,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         let aid = uuid(&[&seed, "/allergy/", Dec::new(i).as_str()]);
         emit(entry(
             &urn(&aid),
-            allergy(a, &aid, &subject),
+            allergy(a, &aid, subject.as_ref()),
             "POST",
             "AllergyIntolerance",
         ));
@@ -2407,7 +2427,13 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
     for (i, c) in event.conditions.iter().enumerate() {
         let cid = uuid(&[&seed, "/condition/", Dec::new(i).as_str()]);
         let mut extra = Vec::new();
-        let res = condition(c, &cid, &subject, encounter_url.as_deref(), &mut extra);
+        let res = condition(
+            c,
+            &cid,
+            subject.as_ref(),
+            encounter_url.as_ref(),
+            &mut extra,
+        );
         emit(entry(&urn(&cid), res, "POST", "Condition"));
         extra.into_iter().for_each(&mut emit);
     }
@@ -2418,8 +2444,8 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         let order = service_request(
             r,
             &format!("{seed}/report/{ri}/order"),
-            &subject,
-            encounter_url.as_deref(),
+            subject.as_ref(),
+            encounter_url.as_ref(),
             &mut on_side,
         );
         on_side.drain(..).for_each(&mut emit);
@@ -2429,7 +2455,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
             let oid = uuid(&[&oseed]);
             let url = urn(&oid);
             let mut extra = Vec::new();
-            let mut res = observation(ob, &oid, &subject, &oseed, &mut extra);
+            let mut res = observation(ob, &oid, subject.as_ref(), &oseed, &mut extra);
             if let Some(o) = res.as_object_mut() {
                 if let Some(u) = &order {
                     o.insert("basedOn", json!([reference(u)]));
@@ -2444,7 +2470,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
             obs_urls.push(url);
         }
         let rid = uuid(&[&seed, "/report/", Dec::new(ri).as_str()]);
-        let mut res = report(r, &rid, &subject, &obs_urls);
+        let mut res = report(r, &rid, subject.as_ref(), &obs_urls);
         if let (Some(url), Some(o)) = (order, res.as_object_mut()) {
             o.insert("basedOn", json!([reference(&url)]));
         }
@@ -2966,9 +2992,10 @@ OBX|1|NM|718-7^Haemoglobin^LN||135|g/L^^UCUM|130-170|N|||F\r",
 
     #[test]
     fn an_entry_written_directly_is_its_object_written() {
+        let url = urn(&uuid(&["1"]));
         let make = || {
             entry(
-                "urn:uuid:1",
+                &url,
                 obj([
                     ("resourceType", "Patient".into()),
                     ("family", "O\"Neil".into()),
@@ -2986,7 +3013,8 @@ OBX|1|NM|718-7^Haemoglobin^LN||135|g/L^^UCUM|130-170|N|||F\r",
         );
         let bare = make().into_value(false).into_serde();
         assert!(bare.get("request").is_none());
-        assert_eq!(bare["fullUrl"], "urn:uuid:1");
+        assert_eq!(bare["fullUrl"], url.to_string());
+        assert!(url.starts_with("urn:uuid:"));
     }
 
     #[test]

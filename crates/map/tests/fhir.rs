@@ -2016,3 +2016,36 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r";
         assert_eq!(q.sources[0].to_string(), at);
     }
 }
+
+#[test]
+fn a_result_without_a_patient_refers_to_no_subject() {
+    // An ORU with no PID: the observation and report are written without a
+    // subject (they used to carry `"subject": {"reference": ""}`, which is not
+    // FHIR: a string is never empty).
+    let (event, _) = mapped(
+        "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500||ORU^R01|77|P|2.4\r\
+         OBR|1||LAB1|1000^Full blood count^L\r\
+         OBX|1|NM|718-7^Haemoglobin^LN||135|g/L|||||F\r",
+    );
+    assert!(event.patient.is_none());
+    let b = event_bundle(&event).unwrap();
+    let entries = b["entry"].as_array().unwrap();
+    let kinds: Vec<_> = entries
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"Observation") && kinds.contains(&"DiagnosticReport"),
+        "{kinds:?}"
+    );
+    for e in entries {
+        assert!(e["resource"].get("subject").is_none(), "{}", e["resource"]);
+    }
+    let mut written = Vec::new();
+    write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
+    assert!(
+        !String::from_utf8(written)
+            .unwrap()
+            .contains("\"reference\":\"\"")
+    );
+}
