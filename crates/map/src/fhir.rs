@@ -1688,6 +1688,29 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     Value::Object(o)
 }
 
+/// The id of the event's `i`th Condition.
+fn condition_id(seed: &str, i: usize) -> Uuid {
+    uuid(&[seed, "/condition/", Dec::new(i).as_str()])
+}
+
+/// FHIR's diagnosis-role code system (Encounter.diagnosis.use).
+pub(crate) const DIAGNOSIS_ROLE: &str = "http://terminology.hl7.org/CodeSystem/diagnosis-role";
+
+/// A DG1-6 diagnosis type as an Encounter.diagnosis `use`: the IG's
+/// DiagnosisType map sends table 0052 `A` (admitting) to diagnosis-role `AD`;
+/// the v2 coding is kept beside it (with its display as sent), and is the
+/// only coding for the codes the map leaves open (`W` working, `F` final).
+fn diagnosis_use(c: &Code) -> Value<'_> {
+    let admitting = matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0052")
+        && c.code == "A";
+    let mut codings = Vec::with_capacity(2);
+    if admitting {
+        codings.push(raw!({"system": "http://terminology.hl7.org/CodeSystem/diagnosis-role", "code": "AD", "display": "Admission diagnosis"}));
+    }
+    codings.push(coding(c));
+    obj([("coding", Value::Array(codings))])
+}
+
 fn condition<'a>(
     c: &'a Condition,
     id: &Uuid,
@@ -1907,6 +1930,7 @@ fn encounter_priority(c: &Code) -> Value<'_> {
 
 fn encounter<'a>(
     e: &'a Encounter,
+    conditions: &'a [Condition],
     id: &Uuid,
     subject: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
@@ -1966,6 +1990,25 @@ fn encounter<'a>(
     if let Some(r) = &e.reason {
         put(&mut o, "reasonCode", Value::Array(vec![concept(&r.value)]));
     }
+    // IG DG1[Encounter]: every diagnosis of the event, its DG1-6 type as the
+    // `use` and its DG1-15 priority as the `rank` (the Condition refers back
+    // through its `encounter`).
+    let diagnoses = conditions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut d = Map::with_capacity(3);
+            d.insert("condition", reference(&urn(&condition_id(seed, i))));
+            if let Some(t) = &c.diagnosis_type {
+                d.insert("use", diagnosis_use(&t.value));
+            }
+            if let Some(r) = &c.priority {
+                d.insert("rank", Value::Number(r.value.to_string().into()));
+            }
+            Value::Object(d)
+        })
+        .collect();
+    put(&mut o, "diagnosis", Value::Array(diagnoses));
     if let Some(p) = &e.priority {
         put(&mut o, "priority", encounter_priority(&p.value));
     }
@@ -2410,7 +2453,14 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         let eid = uuid(&[&seed, "/encounter"]);
         let url = urn(&eid);
         let mut extra = Vec::new();
-        let res = encounter(e, &eid, subject.as_ref(), &mut extra, &seed);
+        let res = encounter(
+            e,
+            &event.conditions,
+            &eid,
+            subject.as_ref(),
+            &mut extra,
+            &seed,
+        );
         emit(entry(&url, res, "POST", "Encounter"));
         extra.into_iter().for_each(&mut emit);
         encounter_url = Some(url);
@@ -2425,7 +2475,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         ));
     }
     for (i, c) in event.conditions.iter().enumerate() {
-        let cid = uuid(&[&seed, "/condition/", Dec::new(i).as_str()]);
+        let cid = condition_id(&seed, i);
         let mut extra = Vec::new();
         let res = condition(
             c,

@@ -189,6 +189,21 @@ impl<'m, 'a> Ctx<'m, 'a> {
         }
     }
 
+    /// A positive integer at `path` (an NM or SI such as a priority or a rank);
+    /// anything else is reported invalid (`what` says why) and dropped.
+    fn positive(&mut self, path: impl Loc, what: &str) -> Option<Sourced<u32>> {
+        let t = self.text(path)?;
+        match t.value.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Some(t.map(|_| n)),
+            _ => {
+                if let Some(src) = t.sources.first().cloned() {
+                    self.invalid(src, t.value.as_bytes(), what, Action::Dropped);
+                }
+                None
+            }
+        }
+    }
+
     /// Consumes the value at `path` without keeping it (a set id, a field the
     /// model has no place for but that is accounted for): checked like
     /// [`Ctx::text`], but nothing is allocated unless it is invalid.
@@ -1251,23 +1266,13 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
     // XTN.13/14 effective / expiration dates, XTN.18 preference order.
     let period = validity(ctx, base, None, 13, 14);
     let rank = ctx
-        .text(base.component(18))
-        .and_then(|r| match r.value.trim().parse::<u32>() {
-            Ok(n) if n > 0 => {
-                sources.extend(r.sources);
-                Some(n)
-            }
-            _ => {
-                if let Some(src) = r.sources.first().cloned() {
-                    ctx.invalid(
-                        src,
-                        r.value.as_bytes(),
-                        "not a preference order (a positive integer)",
-                        Action::Dropped,
-                    );
-                }
-                None
-            }
+        .positive(
+            base.component(18),
+            "not a preference order (a positive integer)",
+        )
+        .map(|r| {
+            sources.extend(r.sources);
+            r.value
         });
     if let Some(p) = &period {
         sources.extend(p.sources.iter().cloned());
@@ -1983,9 +1988,29 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
         }
     }
     let recorded = ctx.datetime(base.field(5));
-    let diagnosis_type = ctx
-        .text(base.field(6))
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0052".into()), &v, None)));
+    // DG1-6 diagnosis type: an ID (`A`) before v2.7, a CWE (`A^Admitting`)
+    // since; table 0052, mapped to FHIR when written (IG DG1[Encounter]:
+    // Encounter.diagnosis.use).
+    // The CWE's coding system (.3) is table 0052 unless it names another.
+    let diagnosis_type = ctx.text(base.field(6).component(1)).map(|c| {
+        let display = ctx.text(base.field(6).component(2));
+        let system = ctx.text(base.field(6).component(3));
+        let mut code = c.map(|v| Code::new(CodeSystem::V2Table("0052".into()), &v, None));
+        if let Some(d) = display {
+            code.value.display = Some(d.value);
+            code.sources.extend(d.sources);
+        }
+        if let Some(s) = system {
+            code.value.system = coding_system(&s.value);
+            code.sources.extend(s.sources);
+        }
+        code
+    });
+    // DG1-15 diagnosis priority (IG: Encounter.diagnosis.rank).
+    let priority = ctx.positive(
+        base.field(15),
+        "not a diagnosis priority (a positive integer)",
+    );
     // DG1-16 diagnosing clinician (the first) → asserter; DG1-20 → identifier.
     let asserter = xcn(ctx, base.field(16).repetition(1));
     // DG1-19 attestation time: the IG's condition-assertedDate extension.
@@ -1994,6 +2019,7 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     Some(Condition {
         code,
         diagnosis_type,
+        priority,
         recorded,
         identifiers,
         asserter,

@@ -388,18 +388,34 @@ fn condition() -> impl Strategy<Value = Condition> {
         ),
         proptest::option::of(practitioner()),
         proptest::option::of(date_time()),
+        // DG1-6 diagnosis type (table 0052, with a display as sent or none)
+        // and DG1-15 priority: written on the Encounter's diagnosis entry.
+        proptest::option::of((
+            proptest::sample::select(&["A", "W", "F"][..]),
+            proptest::option::of("[A-Z][a-z]{3,9}"),
+        )),
+        proptest::option::of(1u32..20),
     )
-        .prop_map(|(code, recorded, ids, asserter, asserted)| Condition {
-            code: s(code),
-            diagnosis_type: None,
-            recorded: recorded.map(s),
-            identifiers: ids
-                .into_iter()
-                .map(|(value, system)| s(Identifier::Other { system, value }))
-                .collect(),
-            asserter,
-            asserted: asserted.map(s),
-        })
+        .prop_map(
+            |(code, recorded, ids, asserter, asserted, kind, priority)| Condition {
+                code: s(code),
+                diagnosis_type: kind.map(|(c, d)| {
+                    s(Code::new(
+                        CodeSystem::V2Table("0052".into()),
+                        c,
+                        d.as_deref(),
+                    ))
+                }),
+                priority: priority.map(s),
+                recorded: recorded.map(s),
+                identifiers: ids
+                    .into_iter()
+                    .map(|(value, system)| s(Identifier::Other { system, value }))
+                    .collect(),
+                asserter,
+                asserted: asserted.map(s),
+            },
+        )
 }
 
 /// A clinician as an XCN gives one (IG XCN[Practitioner]): a register
@@ -629,7 +645,15 @@ fn event() -> impl Strategy<Value = Event> {
         proptest::collection::vec(condition(), 0..3),
         proptest::collection::vec(report(), 0..3),
     )
-        .prop_map(|(encounter, allergies, conditions, reports)| {
+        .prop_map(|(encounter, allergies, mut conditions, reports)| {
+            // A diagnosis's type and priority live on the Encounter: without
+            // one, FHIR has no place for them.
+            if encounter.is_none() {
+                for c in &mut conditions {
+                    c.diagnosis_type = None;
+                    c.priority = None;
+                }
+            }
             let mut patient = Patient::default();
             patient.identifiers.push(s(Identifier::Nhs {
                 number: NhsNumber::parse("9434765919").unwrap(),

@@ -2049,3 +2049,96 @@ fn a_result_without_a_patient_refers_to_no_subject() {
             .contains("\"reference\":\"\"")
     );
 }
+
+#[test]
+fn diagnosis_type_and_priority_as_encounter_diagnosis() {
+    // IG DG1[Encounter]: DG1-6 → Encounter.diagnosis.use (DiagnosisType map:
+    // A → AD), DG1-15 → rank; DG1-6 here is a v2.7 CWE with its display.
+    let (event, report) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|dx1|P|2.7\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+         PV1|1|I|WARD1\r\
+         DG1|1||I10^Essential hypertension^I10||20240312|A^Admitting^HL70052|||||||||1\r\
+         DG1|2||J45^Asthma^I10||20240312|W|||||||||x\r",
+    );
+    none_unmapped(&report, "DG1[1]-6");
+    none_unmapped(&report, "DG1[1]-15");
+    let c = &event.conditions;
+    let t = c[0].diagnosis_type.as_ref().unwrap();
+    assert_eq!(
+        (t.value.code.as_str(), t.value.display.as_deref()),
+        ("A", Some("Admitting"))
+    );
+    assert_eq!(c[0].priority.as_ref().map(|p| p.value), Some(1));
+    assert_eq!(c[1].diagnosis_type.as_ref().unwrap().value.code, "W");
+    // DG1-15 `x` is no priority: reported invalid, and dropped.
+    assert!(c[1].priority.is_none());
+    assert!(
+        report
+            .invalid
+            .iter()
+            .any(|i| i.raw == "x" && i.source.to_string().contains("DG1[2]-15")),
+        "{:?}",
+        report.invalid
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("encounter diagnosis", &b);
+    let entries = b["entry"].as_array().unwrap();
+    let url_of = |rt: &str, n: usize| {
+        entries
+            .iter()
+            .filter(|e| e["resource"]["resourceType"] == rt)
+            .nth(n)
+            .map(|e| e["fullUrl"].clone())
+            .unwrap()
+    };
+    let enc = entries
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    let dx = enc["resource"]["diagnosis"].as_array().unwrap();
+    assert_eq!(dx.len(), 2);
+    assert_eq!(dx[0]["condition"]["reference"], url_of("Condition", 0));
+    assert_eq!(dx[1]["condition"]["reference"], url_of("Condition", 1));
+    assert_eq!(
+        dx[0]["use"]["coding"],
+        serde_json::json!([
+            {"system": "http://terminology.hl7.org/CodeSystem/diagnosis-role", "code": "AD", "display": "Admission diagnosis"},
+            {"system": "http://terminology.hl7.org/CodeSystem/v2-0052", "code": "A", "display": "Admitting"}
+        ])
+    );
+    assert_eq!(dx[0]["rank"], 1);
+    // W (working) has no diagnosis-role code: the v2 coding alone.
+    assert_eq!(
+        dx[1]["use"]["coding"],
+        serde_json::json!([{"system": "http://terminology.hl7.org/CodeSystem/v2-0052", "code": "W"}])
+    );
+    assert!(dx[1].get("rank").is_none());
+    let back = read_back(&b);
+    for (x, y) in back.conditions.iter().zip(&event.conditions) {
+        assert_eq!(
+            x.diagnosis_type.as_ref().map(|t| &t.value),
+            y.diagnosis_type.as_ref().map(|t| &t.value)
+        );
+        assert_eq!(
+            x.priority.as_ref().map(|p| p.value),
+            y.priority.as_ref().map(|p| p.value)
+        );
+    }
+    // Another sender's Bundle with only the diagnosis-role code reads as table 0052 A.
+    let mut only_role = b.clone();
+    let enc_at = entries
+        .iter()
+        .position(|e| e["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    only_role["entry"][enc_at]["resource"]["diagnosis"][0]["use"]["coding"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    let back = read_back(&only_role);
+    let t = back.conditions[0].diagnosis_type.as_ref().unwrap();
+    assert_eq!(
+        (t.value.code.as_str(), t.value.display.as_deref()),
+        ("A", None)
+    );
+}

@@ -639,8 +639,17 @@ pub struct Allergy {
 pub struct Condition {
     /// The diagnosis (ICD-10, SNOMED…).
     pub code: Sourced<Concept>,
-    /// Diagnosis type (v2 table 0052: A admitting, W working, F final).
+    /// Diagnosis type (HL7 v2 DG1-6, table 0052: A admitting, W working, F
+    /// final). FHIR: the `use` of the Encounter's `diagnosis` entry for this
+    /// condition (the IG's DiagnosisType map: `A` is diagnosis-role `AD`).
     pub diagnosis_type: Option<Sourced<Code>>,
+    /// Diagnosis priority (HL7 v2 DG1-15: 1 is the primary diagnosis). FHIR:
+    /// the `rank` of the Encounter's `diagnosis` entry for this condition.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub priority: Option<Sourced<u32>>,
     /// When diagnosed.
     pub recorded: Option<Sourced<PartialDateTime>>,
     /// Identifiers (HL7 v2 DG1-20 diagnosis identifier).

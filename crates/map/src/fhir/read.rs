@@ -1080,6 +1080,9 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
             None => doc.get("id").and_then(Value::as_str).map(str::to_owned),
         };
     }
+    // Where the Encounter and each Condition were read (for Encounter.diagnosis).
+    let mut encounter_at = None;
+    let mut condition_at = Vec::new();
     for (base, r) in &resources {
         take_resource_head(&mut ctx, base, r);
         match r.get("resourceType").and_then(Value::as_str) {
@@ -1088,6 +1091,7 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
             }
             Some("Encounter") if event.encounter.is_none() => {
                 event.encounter = Some(encounter(&mut ctx, base, r));
+                encounter_at = Some((base.as_str(), *r));
             }
             Some("AllergyIntolerance") => {
                 let Some(code) = r.get("code") else { continue };
@@ -1165,9 +1169,11 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                         asserted = date_time_at(&mut ctx, &path, x, "valueDateTime");
                     }
                 }
+                condition_at.push(base.as_str());
                 event.conditions.push(Condition {
                     code,
                     diagnosis_type: None,
+                    priority: None,
                     recorded,
                     identifiers,
                     asserter,
@@ -1241,12 +1247,96 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
             }
         }
     }
+    if let Some((base, r)) = encounter_at {
+        diagnoses(&mut ctx, base, r, &condition_at, &mut event.conditions);
+    }
     if let Some(p) = &event.patient {
         let d = crate::v2::identity(&p.identifiers);
         ctx.report.identity.push(d);
     }
     account(&mut ctx, rt, doc);
     (event, ctx.report)
+}
+
+/// Encounter.diagnosis: each entry's `use` and `rank` go back on the
+/// Condition it refers to (`conditions`, read at the paths `condition_at`),
+/// as its diagnosis type (DG1-6) and priority (DG1-15). An entry for a
+/// Condition not in the Bundle is left unread, so it is reported.
+fn diagnoses(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    r: &Value,
+    condition_at: &[&str],
+    conditions: &mut [Condition],
+) {
+    for (i, d) in items(r, "diagnosis") {
+        let path = format!("{base}.diagnosis[{i}]");
+        let Some(target) = d
+            .get("condition")
+            .and_then(|c| c.get("reference"))
+            .and_then(Value::as_str)
+            .and_then(|u| ctx.by_url.get(u))
+            .map(|(p, _)| p.clone())
+        else {
+            continue;
+        };
+        let Some(c) = condition_at
+            .iter()
+            .position(|p| *p == target)
+            .and_then(|k| conditions.get_mut(k))
+        else {
+            continue;
+        };
+        if let Some(x) = d.get("condition") {
+            ctx.take(&format!("{path}.condition"), x);
+        }
+        if let Some(u) = d.get("use") {
+            c.diagnosis_type = diagnosis_use(ctx, &format!("{path}.use"), u);
+        }
+        if let Some(rank) = d.get("rank") {
+            let p = format!("{path}.rank");
+            ctx.take(&p, rank);
+            match rank
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0)
+            {
+                Some(n) => c.priority = Some(Sourced::new(n, Source::fhir(p))),
+                None => ctx.invalid(&p, &rank.to_string(), "not a positiveInt", Action::Dropped),
+            }
+        }
+    }
+}
+
+/// A diagnosis `use` as a table 0052 diagnosis type: the v2-0052 coding the
+/// writer keeps, else diagnosis-role `AD` as `A` (the IG's DiagnosisType map
+/// read backwards), else the first coding as it is.
+fn diagnosis_use(ctx: &mut Ctx<'_>, path: &str, u: &Value) -> Option<Sourced<Code>> {
+    let codings: Vec<(String, &Value)> = items(u, "coding")
+        .map(|(j, c)| (format!("{path}.coding[{j}]"), c))
+        .collect();
+    fn system(c: &Value) -> &str {
+        c.get("system").and_then(Value::as_str).unwrap_or_default()
+    }
+    let v2 = codings
+        .iter()
+        .find(|(_, c)| system(c) == "http://terminology.hl7.org/CodeSystem/v2-0052");
+    let role = codings.iter().find(|(_, c)| {
+        system(c) == super::DIAGNOSIS_ROLE && c.get("code").and_then(Value::as_str) == Some("AD")
+    });
+    let (at, code) = match (v2, role) {
+        (Some((p, c)), _) => (p, coding(ctx, p, c)?),
+        (None, Some((p, _))) => (p, Code::new(CodeSystem::V2Table("0052".into()), "A", None)),
+        (None, None) => {
+            let (p, c) = codings.first()?;
+            (p, coding(ctx, p, c)?)
+        }
+    };
+    // The translation beside the v2 coding is the same fact.
+    if let Some((p, c)) = role {
+        ctx.take(p, c);
+    }
+    Some(Sourced::new(code, Source::fhir(format!("{at}.code"))))
 }
 
 /// Accounting over every JSON leaf of `doc` (a `root` resource).
