@@ -1711,6 +1711,15 @@ fn diagnosis_use(c: &Code) -> Value<'_> {
     obj([("coding", Value::Array(codings))])
 }
 
+/// FHIR's condition-ver-status code system (Condition.verificationStatus).
+pub(crate) const CONDITION_VER_STATUS: &str =
+    "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+
+/// A table 0206 action code `D` (delete).
+fn is_delete(c: &Code) -> bool {
+    matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0206") && c.code == "D"
+}
+
 fn condition<'a>(
     c: &'a Condition,
     id: &Uuid,
@@ -1733,6 +1742,15 @@ fn condition<'a>(
         "category",
         json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}]}]),
     );
+    // DG1-21 `D` (delete): the diagnosis was recorded in error (IG). The
+    // other action codes (add, update, no change) say what to do with the
+    // message, not what the diagnosis is: no FHIR target.
+    if c.action.as_ref().is_some_and(|a| is_delete(&a.value)) {
+        o.insert(
+            "verificationStatus",
+            raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "entered-in-error"}]}),
+        );
+    }
     o.insert("code", concept(&c.code.value));
     if let Some(s) = subject {
         o.insert("subject", reference(s));

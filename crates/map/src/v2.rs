@@ -2016,10 +2016,16 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     // DG1-19 attestation time: the IG's condition-assertedDate extension.
     let asserted = ctx.datetime(base.field(19));
     let identifiers = ei(ctx, base.field(20)).into_iter().collect();
+    // DG1-21 action code (table 0206); `D` (delete) is the IG's
+    // verificationStatus `entered-in-error`, which the writer applies.
+    let action = ctx
+        .text(base.field(21))
+        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0206".into()), &v, None)));
     Some(Condition {
         code,
         diagnosis_type,
         priority,
+        action,
         recorded,
         identifiers,
         asserter,

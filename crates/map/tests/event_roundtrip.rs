@@ -395,9 +395,12 @@ fn condition() -> impl Strategy<Value = Condition> {
             proptest::option::of("[A-Z][a-z]{3,9}"),
         )),
         proptest::option::of(1u32..20),
+        // DG1-21 `D`: recorded in error (the other action codes say what to
+        // do with the message and have no FHIR place).
+        proptest::bool::ANY,
     )
         .prop_map(
-            |(code, recorded, ids, asserter, asserted, kind, priority)| Condition {
+            |(code, recorded, ids, asserter, asserted, kind, priority, deleted)| Condition {
                 code: s(code),
                 diagnosis_type: kind.map(|(c, d)| {
                     s(Code::new(
@@ -407,6 +410,8 @@ fn condition() -> impl Strategy<Value = Condition> {
                     ))
                 }),
                 priority: priority.map(s),
+                action: deleted
+                    .then(|| s(Code::new(CodeSystem::V2Table("0206".into()), "D", None))),
                 recorded: recorded.map(s),
                 identifiers: ids
                     .into_iter()

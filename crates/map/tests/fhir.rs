@@ -2142,3 +2142,43 @@ fn diagnosis_type_and_priority_as_encounter_diagnosis() {
         ("A", None)
     );
 }
+
+#[test]
+fn a_deleted_diagnosis_is_entered_in_error() {
+    // DG1-21 action code: `D` (delete) is verificationStatus entered-in-error
+    // (IG); `A` (add) is kept in the model and has no FHIR target.
+    let (event, report) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|dx2|P|2.5\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+         PV1|1|I|WARD1\r\
+         DG1|1||I10^Essential hypertension^I10|||F|||||||||||||||D\r\
+         DG1|2||J45^Asthma^I10|||F|||||||||||||||A\r",
+    );
+    none_unmapped(&report, "-21");
+    let actions: Vec<_> = event
+        .conditions
+        .iter()
+        .map(|c| c.action.as_ref().map(|a| a.value.code.as_str()))
+        .collect();
+    assert_eq!(actions, [Some("D"), Some("A")]);
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("deleted diagnosis", &b);
+    let conditions: Vec<_> = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "Condition")
+        .collect();
+    assert_eq!(
+        conditions[0]["verificationStatus"]["coding"][0],
+        serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "entered-in-error"})
+    );
+    assert!(conditions[1].get("verificationStatus").is_none());
+    let back = read_back(&b);
+    assert_eq!(
+        back.conditions[0].action.as_ref().map(|a| a.value.code.as_str()),
+        Some("D")
+    );
+    assert!(back.conditions[1].action.is_none());
+}

@@ -650,6 +650,15 @@ pub struct Condition {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub priority: Option<Sourced<u32>>,
+    /// What the sender asks done with this diagnosis (HL7 v2 DG1-21, table
+    /// 0206: `A` add, `D` delete, `U` update, `X` no change). `D` means the
+    /// diagnosis was recorded in error: FHIR `verificationStatus`
+    /// `entered-in-error` (the IG's only target for this field).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub action: Option<Sourced<Code>>,
     /// When diagnosed.
     pub recorded: Option<Sourced<PartialDateTime>>,
     /// Identifiers (HL7 v2 DG1-20 diagnosis identifier).

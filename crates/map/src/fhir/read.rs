@@ -1157,6 +1157,21 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                     ctx.take(&format!("{base}.category"), c);
                 }
                 let identifiers = identifiers(&mut ctx, base, r);
+                // The writer's DG1-21 `D`; other verification statuses have no
+                // place in the model and are reported.
+                let action = r.get("verificationStatus").and_then(|v| {
+                    let path = format!("{base}.verificationStatus");
+                    let (i, c) = items(v, "coding").find(|(_, c)| {
+                        c.get("system").and_then(Value::as_str) == Some(super::CONDITION_VER_STATUS)
+                            && c.get("code").and_then(Value::as_str) == Some("entered-in-error")
+                    })?;
+                    let at = format!("{path}.coding[{i}]");
+                    ctx.take(&at, c);
+                    Some(Sourced::new(
+                        Code::new(CodeSystem::V2Table("0206".into()), "D", None),
+                        Source::fhir(format!("{at}.code")),
+                    ))
+                });
                 let asserter = r
                     .get("asserter")
                     .and_then(|a| resolve(&mut ctx, &format!("{base}.asserter"), a))
@@ -1174,6 +1189,7 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                     code,
                     diagnosis_type: None,
                     priority: None,
+                    action,
                     recorded,
                     identifiers,
                     asserter,
