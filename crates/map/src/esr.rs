@@ -806,6 +806,7 @@ fn location(ctx: &mut Ctx, li: usize) -> Location {
                 postcode: postcode.map(|p| p.value),
                 country: country.map(|c| c.value),
                 usage: Some("work".into()),
+                kind: None,
                 period: None,
             },
             sources,

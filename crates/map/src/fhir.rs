@@ -512,6 +512,12 @@ fn address(a: &Address) -> Value<'_> {
         };
         put(&mut o, "use", json!(u));
     }
+    if let Some(k) = a.kind.as_deref() {
+        // FHIR address-type: postal | physical | both.
+        if matches!(k, "postal" | "physical" | "both") {
+            put(&mut o, "type", json!(k));
+        }
+    }
     put(&mut o, "line", json!(&a.lines));
     for (k, v) in [
         ("city", &a.city),

@@ -1142,7 +1142,24 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
     let district = ctx.text(base.component(4));
     let postcode = ctx.text(base.component(5));
     let country = ctx.text(base.component(6));
-    let usage = ctx.text(base.component(7));
+    // XAD.7 address type, table 0190, as the IG's AddressType maps read it:
+    // [Use] gives home / work / temp / old / billing, [Type] gives postal
+    // (M mailing, SH shipping). A code with neither target is not read, so it
+    // is reported.
+    let (use_code, kind_code) = match ctx.peek(base.component(7)).as_deref() {
+        Some("H" | "HP") => (Some("home"), None),
+        Some("B" | "O") => (Some("work"), None),
+        Some("C") => (Some("temp"), None),
+        Some("BA" | "OLD") => (Some("old"), None),
+        Some("BI") => (Some("billing"), None),
+        Some("M" | "SH") => (None, Some("postal")),
+        _ => (None, None),
+    };
+    let usage = if use_code.is_some() || kind_code.is_some() {
+        ctx.text(base.component(7))
+    } else {
+        None
+    };
     // XAD.13/14 effective / expiration dates, else the XAD.12 validity range.
     let period = validity(ctx, base, Some(12), 13, 14);
     let mut sources = Sources::new();
@@ -1169,19 +1186,8 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
             district: district.map(|s| s.value),
             postcode: postcode.map(|s| s.value),
             country: country.map(|s| s.value),
-            usage: usage.and_then(|u| {
-                Some(
-                    match u.value.as_str() {
-                        "H" | "HP" => "home",
-                        "B" | "O" => "work",
-                        "C" => "temp",
-                        "BA" | "OLD" => "old",
-                        "BI" => "billing",
-                        _ => return None,
-                    }
-                    .to_owned(),
-                )
-            }),
+            usage: use_code.map(str::to_owned),
+            kind: kind_code.map(str::to_owned),
             period: period.map(|p| p.value),
         },
         sources,

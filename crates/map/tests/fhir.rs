@@ -64,6 +64,12 @@ fn check(name: &str, bytes: &[u8]) -> usize {
         }
         let (back, back_report) = read_bundle(&bundle);
         assert!(back_report.balanced(), "{name}");
+        // Everything carecodec writes, it reads.
+        assert!(
+            back_report.unmapped.is_empty(),
+            "{name}: {:?}",
+            back_report.unmapped
+        );
         let key = |e: &carecodec_model::Event| {
             e.patient
                 .as_ref()
@@ -2177,8 +2183,115 @@ fn a_deleted_diagnosis_is_entered_in_error() {
     assert!(conditions[1].get("verificationStatus").is_none());
     let back = read_back(&b);
     assert_eq!(
-        back.conditions[0].action.as_ref().map(|a| a.value.code.as_str()),
+        back.conditions[0]
+            .action
+            .as_ref()
+            .map(|a| a.value.code.as_str()),
         Some("D")
     );
     assert!(back.conditions[1].action.is_none());
+}
+
+#[test]
+fn datatype_parts_the_model_does_not_keep_are_reported() {
+    // A UK Core Patient from another system: the name's text, the address's
+    // state and text, an identifier's `use` and `period`, a telecom's
+    // extension have no place in the model. They are reported unmapped, not
+    // consumed with the element they sit in.
+    let doc = serde_json::json!({
+        "resourceType": "Patient",
+        "identifier": [
+            {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"},
+            {"use": "old", "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+             "value": "A123", "period": {"end": "2019-01-01"},
+             "assigner": {"display": "St Elsewhere"}}
+        ],
+        "name": [{"use": "official", "text": "Mr John SMITH", "family": "Smith", "given": ["John"],
+                  "period": {"start": "not a date"}}],
+        "telecom": [{"system": "phone", "value": "0113 000 0000",
+                     "extension": [{"url": "http://example.org/x", "valueBoolean": true}]}],
+        "address": [{"use": "home", "type": "both", "text": "1 High St, Leeds", "line": ["1 High St"],
+                     "city": "Leeds", "state": "West Yorkshire", "postalCode": "LS1 1AA"}]
+    });
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    let unmapped: Vec<&str> = report
+        .unmapped
+        .iter()
+        .map(|u| match &u.source {
+            carecodec_model::Source::Fhir { path } => path.as_str(),
+            _ => "",
+        })
+        .collect();
+    for path in [
+        "Patient.identifier[1].use",
+        "Patient.identifier[1].period.end",
+        "Patient.name[0].text",
+        "Patient.telecom[0].extension[0].url",
+        "Patient.telecom[0].extension[0].valueBoolean",
+        "Patient.address[0].text",
+        "Patient.address[0].state",
+    ] {
+        assert!(
+            unmapped.contains(&path),
+            "{path} not reported: {unmapped:?}"
+        );
+    }
+    // What the model keeps is consumed.
+    for kept in [
+        "Patient.identifier[1].value",
+        "Patient.identifier[1].assigner.display",
+        "Patient.address[0].type",
+        "Patient.name[0].family",
+    ] {
+        assert!(!unmapped.contains(&kept), "{kept} reported: {unmapped:?}");
+    }
+    // An unreadable period date is reported invalid and dropped.
+    assert!(report.invalid.iter().any(|i| {
+        i.raw == "not a date"
+            && i.source
+                .to_string()
+                .contains("Patient.name[0].period.start")
+    }));
+    let p = event.patient.unwrap();
+    assert_eq!(p.addresses[0].value.kind.as_deref(), Some("both"));
+    assert!(p.names[0].value.period.is_none());
+}
+
+#[test]
+fn address_type_from_xad_7() {
+    // XAD.7 `M` (mailing) is Address.type postal (IG AddressType[Type]); `N`
+    // (birth address) has no FHIR target and is reported.
+    let (event, report) = mapped(&format!(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|ad1|P|2.5\r{}\r",
+        pid_with(&[
+            (3, "9434765919^^^NHS^NH"),
+            (5, "SMITH^JOHN"),
+            (
+                11,
+                "1 High St^^Leeds^^LS1 1AA^^M~2 Low St^^York^^YO1 1AA^^N"
+            ),
+        ])
+    ));
+    let p = event.patient.as_ref().unwrap();
+    assert_eq!(p.addresses[0].value.kind.as_deref(), Some("postal"));
+    assert_eq!(p.addresses[0].value.usage, None);
+    assert_eq!(p.addresses[1].value.kind, None);
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .any(|u| u.raw == "N" && u.source.to_string().contains("PID[1]-11[2].7")),
+        "{:?}",
+        report.unmapped
+    );
+    none_unmapped(&report, "PID[1]-11[1].7");
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("address type", &b);
+    assert_eq!(b["entry"][0]["resource"]["address"][0]["type"], "postal");
+    let back = read_back(&b);
+    assert_eq!(
+        back.patient.unwrap().addresses[0].value.kind.as_deref(),
+        Some("postal")
+    );
 }

@@ -185,6 +185,9 @@ fn patient() -> impl Strategy<Value = Patient> {
                 "[0-9]{1,3} [A-Z][a-z]+ (Road|Street)",
                 word(),
                 "[A-Z]{2}[0-9] [0-9][A-Z]{2}",
+                proptest::option::of(proptest::sample::select(
+                    &["postal", "physical", "both"][..],
+                )),
             ),
             0..2,
         ),
@@ -254,7 +257,7 @@ fn patient() -> impl Strategy<Value = Patient> {
                     };
                     Sourced::new(PartialDate::new(date, precision), src())
                 });
-                for (line, city, postcode) in addresses {
+                for (line, city, postcode, kind) in addresses {
                     p.addresses.push(Sourced::new(
                         Address {
                             lines: vec![line],
@@ -263,6 +266,7 @@ fn patient() -> impl Strategy<Value = Patient> {
                             postcode: Some(postcode),
                             country: None,
                             usage: Some("home".into()),
+                            kind: kind.map(str::to_owned),
                             period: None,
                         },
                         src(),

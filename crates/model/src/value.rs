@@ -253,6 +253,13 @@ pub struct Address {
     pub country: Option<String>,
     /// Use (`home`, `work`, `temp`, `old`), FHIR codes.
     pub usage: Option<String>,
+    /// Kind (`postal`, `physical`, `both`), FHIR `Address.type` codes (HL7 v2
+    /// XAD.7 `M` mailing and `SH` shipping are `postal`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub kind: Option<String>,
     /// When the address is valid.
     pub period: Option<Period>,
 }

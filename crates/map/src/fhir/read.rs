@@ -33,6 +33,17 @@ impl<'v> Ctx<'v> {
         });
     }
 
+    /// Marks the members `keys` of `obj` (at `path`) consumed: the ones a
+    /// reader keeps. Members it does not read stay unconsumed, so they are
+    /// reported.
+    fn take_keys(&mut self, path: &str, obj: &Value, keys: &[&str]) {
+        for k in keys {
+            if let Some(v) = obj.get(*k) {
+                self.take(&format!("{path}.{k}"), v);
+            }
+        }
+    }
+
     fn str(&mut self, base: &str, obj: &Value, key: &str) -> Option<Sourced<String>> {
         let v = obj.get(key)?;
         let path = format!("{base}.{key}");
@@ -166,16 +177,19 @@ fn first_code(ctx: &mut Ctx<'_>, path: &str, cc: &Value) -> Option<Sourced<Code>
 }
 
 fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Identifier>> {
-    ctx.take(path, id);
     let value = id.get("value")?.as_str()?.to_owned();
     let system = id.get("system").and_then(Value::as_str);
     let type_code = id.pointer("/type/coding/0/code").and_then(Value::as_str);
     let type_text = id.pointer("/type/text").and_then(Value::as_str);
-    let authority = id
-        .pointer("/assigner/identifier/value")
-        .or_else(|| id.pointer("/assigner/display"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let (authority_at, authority) = match id.pointer("/assigner/identifier/value") {
+        Some(a) => ("identifier", a.as_str()),
+        None => (
+            "display",
+            id.pointer("/assigner/display").and_then(Value::as_str),
+        ),
+    };
+    let authority = authority.map(str::to_owned);
+    let has_authority = authority.is_some();
     let vpd = || {
         authority
             .as_deref()
@@ -256,6 +270,76 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
             value,
         },
     };
+    // Consume what the identifier was read from, and nothing else (a `use`
+    // other than an MRN's `usual`, a `period`, other codings, extensions are
+    // reported).
+    let mut keys = vec!["value"];
+    let by_type = matches!(
+        ident,
+        Identifier::Mrn { .. } | Identifier::VisitNumber { .. } | Identifier::Typed { .. }
+    );
+    let by_text = matches!(
+        ident,
+        Identifier::EsrPerson { .. }
+            | Identifier::EsrAssignment { .. }
+            | Identifier::EsrPosition { .. }
+            | Identifier::EsrEmployee { .. }
+            | Identifier::NiNumber { .. }
+    ) || matches!(&ident, Identifier::Other { system: Some(_), .. } if system.is_none());
+    if system.is_some() && (system_read || !by_type) {
+        keys.push("system");
+    }
+    if matches!(ident, Identifier::Mrn { .. })
+        && id.get("use").and_then(Value::as_str) == Some("usual")
+    {
+        keys.push("use");
+    }
+    ctx.take_keys(path, id, &keys);
+    if by_type {
+        if let Some(c) = id.pointer("/type/coding/0") {
+            ctx.take(&format!("{path}.type.coding[0]"), c);
+        }
+    }
+    if by_text {
+        if let Some(t) = id.pointer("/type/text") {
+            ctx.take(&format!("{path}.type.text"), t);
+        }
+    }
+    let esr = matches!(
+        ident,
+        Identifier::EsrPerson { .. }
+            | Identifier::EsrAssignment { .. }
+            | Identifier::EsrPosition { .. }
+            | Identifier::EsrEmployee { .. }
+    );
+    if has_authority && (by_type || esr) {
+        match authority_at {
+            // The writer's ODS assigner: its system and value.
+            "identifier" => {
+                if let Some(a) = id.pointer("/assigner/identifier") {
+                    ctx.take_keys(
+                        &format!("{path}.assigner.identifier"),
+                        a,
+                        &["system", "value"],
+                    );
+                }
+            }
+            _ => {
+                if let Some(d) = id.pointer("/assigner/display") {
+                    ctx.take(&format!("{path}.assigner.display"), d);
+                }
+            }
+        }
+    }
+    if let Identifier::Nhs {
+        verification: Some(_),
+        ..
+    } = &ident
+    {
+        if let Some(x) = id.pointer("/extension/0") {
+            ctx.take(&format!("{path}.extension[0]"), x);
+        }
+    }
     let mut sources = Sources::one(Source::fhir(format!("{path}.value")));
     if system_read {
         sources.push(Source::fhir(format!("{path}.system")));
@@ -264,7 +348,9 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
 }
 
 fn name(ctx: &mut Ctx<'_>, path: &str, n: &Value) -> Sourced<HumanName> {
-    ctx.take(path, n);
+    // `text`, extensions and anything else the model has no place for are
+    // reported.
+    ctx.take_keys(path, n, &["family", "given", "prefix", "suffix", "use"]);
     let strs = |k: &str| -> Vec<String> {
         n.get(k)
             .and_then(Value::as_array)
@@ -281,14 +367,28 @@ fn name(ctx: &mut Ctx<'_>, path: &str, n: &Value) -> Sourced<HumanName> {
             prefix: strs("prefix"),
             suffix: strs("suffix"),
             usage: n.get("use").and_then(Value::as_str).map(str::to_owned),
-            period: period(n),
+            period: period(ctx, path, n),
         },
         Source::fhir(path),
     )
 }
 
 fn address(ctx: &mut Ctx<'_>, path: &str, a: &Value) -> Sourced<Address> {
-    ctx.take(path, a);
+    // `text`, `state`, extensions and anything else the model has no place
+    // for are reported.
+    ctx.take_keys(
+        path,
+        a,
+        &[
+            "line",
+            "city",
+            "district",
+            "postalCode",
+            "country",
+            "use",
+            "type",
+        ],
+    );
     let s = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_owned);
     Sourced::new(
         Address {
@@ -305,20 +405,22 @@ fn address(ctx: &mut Ctx<'_>, path: &str, a: &Value) -> Sourced<Address> {
             postcode: s("postalCode"),
             country: s("country"),
             usage: s("use"),
-            period: period(a),
+            kind: s("type"),
+            period: period(ctx, path, a),
         },
         Source::fhir(path),
     )
 }
 
 fn telecom(ctx: &mut Ctx<'_>, path: &str, t: &Value) -> Option<Sourced<Telecom>> {
-    ctx.take(path, t);
+    t.get("value")?.as_str()?;
+    ctx.take_keys(path, t, &["system", "value", "use", "rank"]);
     Some(Sourced::new(
         Telecom {
             system: t.get("system").and_then(Value::as_str).map(str::to_owned),
             value: t.get("value")?.as_str()?.to_owned(),
             usage: t.get("use").and_then(Value::as_str).map(str::to_owned),
-            period: period(t),
+            period: period(ctx, path, t),
             rank: t
                 .get("rank")
                 .and_then(Value::as_u64)
@@ -328,10 +430,21 @@ fn telecom(ctx: &mut Ctx<'_>, path: &str, t: &Value) -> Option<Sourced<Telecom>>
     ))
 }
 
-/// An element's `period` (its leaves are taken with the element).
-fn period(v: &Value) -> Option<Period> {
+/// The `period` of the element at `path`: its start and end are consumed,
+/// and one that is not a FHIR dateTime is reported invalid and dropped.
+fn period(ctx: &mut Ctx<'_>, path: &str, v: &Value) -> Option<Period> {
     let p = v.get("period")?;
-    let at = |k: &str| p.get(k).and_then(Value::as_str).and_then(parse_date_time);
+    let mut at = |k: &str| {
+        let x = p.get(k)?;
+        let at = format!("{path}.period.{k}");
+        ctx.take(&at, x);
+        let t = x.as_str().and_then(parse_date_time);
+        if t.is_none() {
+            let raw = x.as_str().map_or_else(|| x.to_string(), str::to_owned);
+            ctx.invalid(&at, &raw, "not a FHIR dateTime", Action::Dropped);
+        }
+        t
+    };
     let period = Period {
         start: at("start"),
         end: at("end"),
@@ -1598,11 +1711,20 @@ pub fn read_workers(doc: &Value) -> (Vec<Worker>, MappingReport) {
                     | Identifier::Gphc(_)
             );
             if registration {
-                let day = |k: &str| {
-                    id.get("period")
-                        .and_then(|p| p.get(k))
-                        .and_then(Value::as_str)
-                        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                // The registration's dates: consumed when they are dates,
+                // reported invalid otherwise.
+                let mut day = |k: &str| {
+                    let v = id.get("period").and_then(|p| p.get(k))?;
+                    let at = format!("{path}.period.{k}");
+                    ctx.take(&at, v);
+                    let d = v
+                        .as_str()
+                        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                    if d.is_none() {
+                        let raw = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                        ctx.invalid(&at, &raw, "not a FHIR date", Action::Dropped);
+                    }
+                    d
                 };
                 w.registrations.push(Registration {
                     identifier: x,
