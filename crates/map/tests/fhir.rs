@@ -2295,3 +2295,71 @@ fn address_type_from_xad_7() {
         Some("postal")
     );
 }
+
+#[test]
+fn statuses_labels_and_coding_details_the_model_does_not_keep_are_reported() {
+    // An allergy another system marks resolved, a security label, a coding's
+    // version and a quantity in a non-UCUM unit system: none has a place in
+    // the model, so each is reported rather than consumed with its element.
+    let doc = serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001",
+             "resource": {"resourceType": "Patient",
+                          "meta": {"profile": ["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"],
+                                   "security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]},
+                          "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}]}},
+            {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000002",
+             "resource": {"resourceType": "AllergyIntolerance",
+                          "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "resolved"}]},
+                          "code": {"coding": [{"system": "http://snomed.info/sct", "version": "http://snomed.info/sct/83821000000107", "code": "91936005", "display": "Penicillin allergy"}]},
+                          "patient": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"}}},
+            {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000003",
+             "resource": {"resourceType": "Observation", "status": "final",
+                          "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                          "valueQuantity": {"value": 72, "unit": "beats/minute", "system": "http://snomed.info/sct", "code": "258983007"}}},
+            {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000004",
+             "resource": {"resourceType": "DiagnosticReport", "status": "final",
+                          "code": {"text": "Observations"},
+                          "result": [{"reference": "urn:uuid:00000000-0000-4000-8000-000000000003"}]}}
+        ]
+    });
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    let unmapped: Vec<String> = report
+        .unmapped
+        .iter()
+        .map(|u| u.source.to_string())
+        .collect();
+    for path in [
+        "Bundle.entry[0].resource.meta.security[0].code",
+        "Bundle.entry[1].resource.clinicalStatus.coding[0].code",
+        "Bundle.entry[1].resource.code.coding[0].version",
+        "Bundle.entry[2].resource.valueQuantity.system",
+        "Bundle.entry[2].resource.valueQuantity.code",
+    ] {
+        assert!(
+            unmapped.iter().any(|u| u.ends_with(path)),
+            "{path} not reported: {unmapped:?}"
+        );
+    }
+    assert!(
+        !unmapped.iter().any(|u| u.contains("meta.profile")),
+        "{unmapped:?}"
+    );
+    // The values themselves are read.
+    assert_eq!(event.allergies[0].code.value.codes[0].code, "91936005");
+    let carecodec_model::ObservationValue::Quantity(q) = &event.reports[0].observations[0]
+        .value
+        .as_ref()
+        .unwrap()
+        .value
+    else {
+        panic!("not a quantity")
+    };
+    assert_eq!(
+        (q.value.as_str(), q.unit.as_deref(), q.ucum.as_deref()),
+        ("72", Some("beats/minute"), None)
+    );
+}

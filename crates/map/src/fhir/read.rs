@@ -148,7 +148,10 @@ fn system_of(uri: &str) -> CodeSystem {
 }
 
 fn coding(ctx: &mut Ctx<'_>, path: &str, c: &Value) -> Option<Code> {
-    ctx.take(path, c);
+    // A coding's `version`, `userSelected` and extensions have no place in
+    // the model: reported.
+    c.get("code")?.as_str()?;
+    ctx.take_keys(path, c, &["system", "code", "display"]);
     Some(Code {
         system: system_of(c.get("system").and_then(Value::as_str).unwrap_or_default()),
         code: c.get("code")?.as_str()?.to_owned(),
@@ -157,7 +160,7 @@ fn coding(ctx: &mut Ctx<'_>, path: &str, c: &Value) -> Option<Code> {
 }
 
 fn concept(ctx: &mut Ctx<'_>, path: &str, cc: &Value) -> Sourced<Concept> {
-    ctx.take(path, cc);
+    ctx.take_keys(path, cc, &["text"]);
     let codes = items(cc, "coding")
         .filter_map(|(i, c)| coding(ctx, &format!("{path}.coding[{i}]"), c))
         .collect();
@@ -995,7 +998,6 @@ fn status_of(s: &str) -> ResultStatus {
 }
 
 fn quantity(ctx: &mut Ctx<'_>, path: &str, q: &Value) -> Option<Quantity> {
-    ctx.take(path, q);
     let value = match q.get("value")? {
         Value::Number(n) => n.to_string(),
         _ => return None,
@@ -1004,6 +1006,14 @@ fn quantity(ctx: &mut Ctx<'_>, path: &str, q: &Value) -> Option<Quantity> {
     let ucum = (s("system").as_deref() == Some("http://unitsofmeasure.org"))
         .then(|| s("code"))
         .flatten();
+    // The unit's code is kept when it is UCUM; another system's code is
+    // reported.
+    let keys: &[&str] = if ucum.is_some() {
+        &["value", "unit", "comparator", "system", "code"]
+    } else {
+        &["value", "unit", "comparator"]
+    };
+    ctx.take_keys(path, q, keys);
     Some(Quantity {
         value,
         unit: s("unit").or_else(|| ucum.clone()),
@@ -1228,9 +1238,18 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                     parse_date(d.value.get(..10).unwrap_or(&d.value)).map(|p| d.map(|_| p))
                 });
                 // `type` is derived from the category code when written.
-                for k in ["clinicalStatus", "type"] {
-                    if let Some(c) = r.get(k) {
-                        ctx.take(&format!("{base}.{k}"), c);
+                if let Some(c) = r.get("type") {
+                    ctx.take(&format!("{base}.type"), c);
+                }
+                // The writer's clinical status is always `active`; another
+                // (inactive, resolved) has no place in the model and is
+                // reported, not dropped.
+                if let Some(c) = r.get("clinicalStatus") {
+                    let active = c.pointer("/coding/0/code").and_then(Value::as_str)
+                        == Some("active")
+                        && c.get("coding").and_then(Value::as_array).map(Vec::len) == Some(1);
+                    if active {
+                        ctx.take(&format!("{base}.clinicalStatus.coding"), &c["coding"]);
                     }
                 }
                 let category = r.pointer("/category/0").and_then(Value::as_str).map(|c| {
@@ -1599,12 +1618,18 @@ fn identifiers(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Vec<Sourced<Identifi
         .collect()
 }
 
-/// A resource's `resourceType`, `id` and `meta`: structural, consumed.
+/// A resource's `resourceType`, `id` and the structural parts of its `meta`
+/// (profiles, version, last update, source): consumed. Security labels and
+/// tags say something about the data and are reported (the v2-0103
+/// processing tag is read where the writer puts it).
 fn take_resource_head(ctx: &mut Ctx<'_>, base: &str, r: &Value) {
-    for k in ["resourceType", "id", "meta"] {
-        if let Some(v) = r.get(k) {
-            ctx.take(&format!("{base}.{k}"), v);
-        }
+    ctx.take_keys(base, r, &["resourceType", "id"]);
+    if let Some(m) = r.get("meta") {
+        ctx.take_keys(
+            &format!("{base}.meta"),
+            m,
+            &["profile", "versionId", "lastUpdated", "source"],
+        );
     }
 }
 
