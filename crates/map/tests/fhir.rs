@@ -2363,3 +2363,84 @@ fn statuses_labels_and_coding_details_the_model_does_not_keep_are_reported() {
         ("72", Some("beats/minute"), None)
     );
 }
+
+/// The JSON leaf at a FHIR element path as the reader reports it
+/// (`Patient.name[0].given[1]`, `Bundle.entry[2].resource.code.text`).
+fn leaf_at<'v>(doc: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    let mut v = doc;
+    for part in path.split('.').skip(1) {
+        let (key, index) = match part.split_once('[') {
+            Some((k, i)) => (k, Some(i.trim_end_matches(']').parse::<usize>().ok()?)),
+            None => (part, None),
+        };
+        v = v.get(key)?;
+        if let Some(i) = index {
+            v = v.get(i)?;
+        }
+    }
+    Some(v)
+}
+
+#[test]
+fn uk_core_examples_are_read_with_every_leaf_accounted() {
+    // Third-party FHIR: the UK Core examples of the resources the model
+    // reads. Every leaf is either read or reported, and what is reported is
+    // the leaf at the path given.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/fhir/ukcore/json-derived");
+    if !dir.is_dir() {
+        println!("skipped: ../shared/corpora not found ({})", dir.display());
+        return;
+    }
+    const READ: [&str; 10] = [
+        "Patient",
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "Location",
+        "Encounter",
+        "Observation",
+        "DiagnosticReport",
+        "AllergyIntolerance",
+        "Condition",
+    ];
+    let mut totals: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let rt = doc["resourceType"].as_str().unwrap_or_default().to_owned();
+        if !READ.contains(&rt.as_str()) {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let (_, report) = read_bundle(&doc);
+        assert!(report.balanced(), "{name}");
+        assert!(report.mapped > 0, "{name}: nothing read");
+        for u in &report.unmapped {
+            let carecodec_model::Source::Fhir { path: at } = &u.source else {
+                panic!("{name}: not a FHIR source: {:?}", u.source);
+            };
+            let leaf = leaf_at(&doc, at).unwrap_or_else(|| panic!("{name}: no leaf at {at}"));
+            let text = leaf
+                .as_str()
+                .map_or_else(|| leaf.to_string(), str::to_owned);
+            assert_eq!(text, u.raw, "{name}: {at}");
+        }
+        let t = totals.entry(rt).or_default();
+        t.0 += 1;
+        t.1 += report.source_leaves;
+        t.2 += report.mapped;
+    }
+    println!("UK Core examples read (resource, files, leaves, read):");
+    for (rt, (files, leaves, read)) in &totals {
+        let share = 100.0 * *read as f64 / (*leaves).max(1) as f64;
+        println!("  {rt:<20} {files:>3} {leaves:>5} {read:>5} ({share:.1} %)");
+    }
+    assert!(totals.len() >= 8, "{totals:?}");
+}
