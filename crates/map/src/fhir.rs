@@ -2511,6 +2511,18 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         emit(entry(&urn(&cid), res, "POST", "Condition"));
         extra.into_iter().for_each(&mut emit);
     }
+    // Observations of no report (an ADT's OBX; IG: ADT OBX → Observation).
+    for (i, ob) in event.observations.iter().enumerate() {
+        let oseed = format!("{seed}/obs/{i}");
+        let oid = uuid(&[&oseed]);
+        let mut extra = Vec::new();
+        let mut res = observation(ob, &oid, subject.as_ref(), &oseed, &mut extra);
+        if let (Some(o), Some(e)) = (res.as_object_mut(), &encounter_url) {
+            o.insert("encounter", reference(e));
+        }
+        emit(entry(&urn(&oid), res, "POST", "Observation"));
+        extra.into_iter().for_each(&mut emit);
+    }
     // The entries service_request makes (the order and its requester).
     let mut on_side = Vec::new();
     for (ri, r) in event.reports.iter().enumerate() {

@@ -445,6 +445,7 @@ pub fn map_message(
         allergies: Vec::new(),
         conditions: Vec::new(),
         reports: Vec::new(),
+        observations: Vec::new(),
     };
     if msg.segment("EVN", 1).is_some() {
         // EVN-1 repeats MSH-9.2 (which is authoritative): consumed when it
@@ -509,7 +510,7 @@ pub fn map_message(
             event.conditions.push(c);
         }
     }
-    event.reports = results(&mut ctx);
+    (event.reports, event.observations) = results(&mut ctx);
     // Identity.
     if let Some(p) = &event.patient {
         let decision = identity(&p.identifiers);
@@ -2073,8 +2074,9 @@ fn report_status(v: &str) -> ResultStatus {
     }
 }
 
-/// OBR groups with their OBX and NTE segments, in message order.
-fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
+/// OBR groups with their OBX and NTE segments, in message order, and the
+/// observations of OBX segments before any OBR.
+fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
     let msg = ctx.msg;
     // The result segments with their occurrence numbers (nothing is
     // allocated for a message without any, such as most ADT messages).
@@ -2092,7 +2094,9 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
             .collect()
     };
     let mut reports: Vec<ResultReport> = Vec::new();
-    let mut last_obs: Option<(usize, usize)> = None;
+    let mut standalone: Vec<Observation> = Vec::new();
+    // The last observation: its report (none for a standalone one) and index.
+    let mut last_obs: Option<(Option<usize>, usize)> = None;
     for (id, n) in segs {
         match id {
             "OBR" => {
@@ -2128,27 +2132,17 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
                 last_obs = None;
             }
             "OBX" => {
-                let obs = obx(ctx, n);
-                if reports.is_empty() {
-                    // An OBX without an OBR (e.g. in an ADT): a report with no order.
-                    reports.push(ResultReport {
-                        identifiers: Vec::new(),
-                        code: Sourced::from_many(Concept::default(), Sources::new()),
-                        status: None,
-                        effective: None,
-                        issued: None,
-                        ordered_by: None,
-                        observations: Vec::new(),
-                        notes: Vec::new(),
-                    });
-                }
-                if let (Some(obs), Some(r)) = (obs, reports.last_mut()) {
-                    r.observations.push(obs);
-                    last_obs = Some((
-                        reports.len() - 1,
-                        reports.last().map_or(0, |r| r.observations.len() - 1),
-                    ));
-                }
+                let Some(obs) = obx(ctx, n) else { continue };
+                // An OBX before any OBR (an ADT's height or weight) belongs to
+                // no report: a standalone observation (IG: ADT OBX →
+                // Observation).
+                let report = reports.len().checked_sub(1);
+                let list = match reports.last_mut() {
+                    Some(r) => &mut r.observations,
+                    None => &mut standalone,
+                };
+                list.push(obs);
+                last_obs = Some((report, list.len() - 1));
             }
             "NTE" => {
                 let Some(base) = seg("NTE", n) else { continue };
@@ -2162,7 +2156,11 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
                     }
                 }
                 if let Some((ri, oi)) = last_obs {
-                    if let Some(o) = reports.get_mut(ri).and_then(|r| r.observations.get_mut(oi)) {
+                    let list = match ri {
+                        Some(ri) => reports.get_mut(ri).map(|r| &mut r.observations),
+                        None => Some(&mut standalone),
+                    };
+                    if let Some(o) = list.and_then(|l| l.get_mut(oi)) {
                         o.notes.extend(notes);
                     }
                 } else if let Some(r) = reports.last_mut() {
@@ -2179,7 +2177,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> Vec<ResultReport> {
             _ => {}
         }
     }
-    reports
+    (reports, standalone)
 }
 
 fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {

@@ -649,40 +649,45 @@ fn event() -> impl Strategy<Value = Event> {
         proptest::collection::vec(allergy(), 0..3),
         proptest::collection::vec(condition(), 0..3),
         proptest::collection::vec(report(), 0..3),
+        // Observations of no report (an ADT's OBX).
+        proptest::collection::vec(observation(), 0..3),
     )
-        .prop_map(|(encounter, allergies, mut conditions, reports)| {
-            // A diagnosis's type and priority live on the Encounter: without
-            // one, FHIR has no place for them.
-            if encounter.is_none() {
-                for c in &mut conditions {
-                    c.diagnosis_type = None;
-                    c.priority = None;
+        .prop_map(
+            |(encounter, allergies, mut conditions, reports, observations)| {
+                // A diagnosis's type and priority live on the Encounter: without
+                // one, FHIR has no place for them.
+                if encounter.is_none() {
+                    for c in &mut conditions {
+                        c.diagnosis_type = None;
+                        c.priority = None;
+                    }
                 }
-            }
-            let mut patient = Patient::default();
-            patient.identifiers.push(s(Identifier::Nhs {
-                number: NhsNumber::parse("9434765919").unwrap(),
-                verification: None,
-            }));
-            Event {
-                kind: AdtKind::Other,
-                message_type: "FHIR".into(),
-                message_id: Some("m1".into()),
-                sent: None,
-                occurred: None,
-                sender: None,
-                source_application: None,
-                destination_application: None,
-                destination_facility: None,
-                processing: None,
-                patient: Some(patient),
-                merged_from: Vec::new(),
-                encounter,
-                allergies,
-                conditions,
-                reports,
-            }
-        })
+                let mut patient = Patient::default();
+                patient.identifiers.push(s(Identifier::Nhs {
+                    number: NhsNumber::parse("9434765919").unwrap(),
+                    verification: None,
+                }));
+                Event {
+                    kind: AdtKind::Other,
+                    message_type: "FHIR".into(),
+                    message_id: Some("m1".into()),
+                    sent: None,
+                    occurred: None,
+                    sender: None,
+                    source_application: None,
+                    destination_application: None,
+                    destination_facility: None,
+                    processing: None,
+                    patient: Some(patient),
+                    merged_from: Vec::new(),
+                    encounter,
+                    allergies,
+                    conditions,
+                    reports,
+                    observations,
+                }
+            },
+        )
 }
 
 /// `v` as JSON with every `sources` list removed.
@@ -709,7 +714,8 @@ mod serde_json_ser {
         Option<carecodec_model::Encounter>,
         Vec<carecodec_model::Allergy>,
         Vec<carecodec_model::Condition>,
-        Vec<carecodec_model::ResultReport>
+        Vec<carecodec_model::ResultReport>,
+        Vec<carecodec_model::Observation>
     );
 }
 
@@ -737,5 +743,6 @@ proptest! {
         prop_assert_eq!(without_sources(&back.allergies), without_sources(&event.allergies));
         prop_assert_eq!(without_sources(&back.conditions), without_sources(&event.conditions));
         prop_assert_eq!(without_sources(&back.reports), without_sources(&event.reports));
+        prop_assert_eq!(without_sources(&back.observations), without_sources(&event.observations));
     }
 }

@@ -2444,3 +2444,40 @@ fn uk_core_examples_are_read_with_every_leaf_accounted() {
     }
     assert!(totals.len() >= 8, "{totals:?}");
 }
+
+#[test]
+fn an_adt_obx_is_a_standalone_observation() {
+    // An OBX before any OBR (an ADT's height): an Observation of no report
+    // (IG: ADT OBX → Observation), with the encounter; no DiagnosticReport.
+    let (event, report) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|ob1|P|2.5\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+         PV1|1|I|WARD1\r\
+         OBX|1|NM|8302-2^Body height^LN||180|cm^^UCUM|||||F\r\
+         NTE|1||Measured standing\r",
+    );
+    none_unmapped(&report, "OBX");
+    none_unmapped(&report, "NTE");
+    assert!(event.reports.is_empty());
+    assert_eq!(event.observations.len(), 1);
+    assert_eq!(event.observations[0].notes[0].value, "Measured standing");
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("standalone observation", &b);
+    let entries = b["entry"].as_array().unwrap();
+    let kinds: Vec<_> = entries
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert!(!kinds.contains(&"DiagnosticReport"), "{kinds:?}");
+    let enc_url = &entries[kinds.iter().position(|k| *k == "Encounter").unwrap()]["fullUrl"];
+    let obs = &entries[kinds.iter().position(|k| *k == "Observation").unwrap()]["resource"];
+    assert_eq!(&obs["encounter"]["reference"], enc_url);
+    assert_eq!(obs["valueQuantity"]["value"], 180);
+    let back = read_back(&b);
+    assert!(back.reports.is_empty());
+    assert_eq!(back.observations.len(), 1);
+    assert_eq!(
+        back.observations[0].code.value,
+        event.observations[0].code.value
+    );
+}

@@ -323,6 +323,7 @@ proptest! {
             allergies: Vec::new(),
             conditions: Vec::new(),
             reports: Vec::new(),
+            observations: Vec::new(),
         };
         let bundle = event_bundle(&event).unwrap();
         let (back, report) = read_bundle(&bundle);

@@ -44,13 +44,17 @@ const TARGET: &[&str] = &["PID", "PV1", "NK1", "AL1", "DG1", "OBX", "OBR"];
 /// Shares measured when the floor was set, less a margin: the test fails if
 /// a change loses converter facts. Raise them when the mapping improves.
 const FLOORS: &[(&str, f64)] = &[
-    ("PID", 0.465),
-    ("PV1", 0.37),
+    ("PID", 0.47),
+    ("PV1", 0.375),
     ("NK1", 0.63),
     ("AL1", 0.785),
     ("DG1", 0.55),
     ("OBX", 0.635),
-    ("OBR", 0.40),
+    // OBR 0.401 -> 0.397 on 2026-12-06: the OBX before any OBR in
+    // ORU-R01-01 is a standalone Observation now (IG: an OBX without an
+    // OBR), not a DiagnosticReport carecodec invented, so the converter's
+    // DiagnosticReport status / subject for it (2 facts) are unmatched.
+    ("OBR", 0.395),
     // Not target segments: floors so the PD1 fields mapped (PD1-3, 4, 14)
     // and the PV2 fields mapped stay mapped.
     ("PD1", 0.385),

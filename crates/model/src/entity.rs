@@ -818,4 +818,12 @@ pub struct Event {
     pub conditions: Vec<Condition>,
     /// Result reports.
     pub reports: Vec<ResultReport>,
+    /// Observations outside any result report: HL7 v2 OBX segments before any
+    /// OBR (an ADT's height or weight), FHIR Observations no DiagnosticReport
+    /// lists.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub observations: Vec<Observation>,
 }

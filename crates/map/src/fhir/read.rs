@@ -1194,6 +1194,7 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
         allergies: Vec::new(),
         conditions: Vec::new(),
         reports: Vec::new(),
+        observations: Vec::new(),
     };
     if rt == "Bundle" {
         event.sent = date_time_at(&mut ctx, "Bundle", doc, "timestamp");
@@ -1206,6 +1207,9 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
     // Where the Encounter and each Condition were read (for Encounter.diagnosis).
     let mut encounter_at = None;
     let mut condition_at = Vec::new();
+    // Every Observation, and those a DiagnosticReport lists (read with it).
+    let mut observation_at = Vec::new();
+    let mut in_report = HashSet::new();
     for (base, r) in &resources {
         take_resource_head(&mut ctx, base, r);
         match r.get("resourceType").and_then(Value::as_str) {
@@ -1381,10 +1385,12 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                         if let Some(o) = observation(&mut ctx, &ob, or) {
                             report.observations.push(o);
                         }
+                        in_report.insert(ob);
                     }
                 }
                 event.reports.push(report);
             }
+            Some("Observation") => observation_at.push((base.as_str(), *r)),
             Some("MessageHeader") => message_header(&mut ctx, base, r, &mut event),
             _ => {}
         }
@@ -1397,6 +1403,14 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
     }
     if let Some((base, r)) = encounter_at {
         diagnoses(&mut ctx, base, r, &condition_at, &mut event.conditions);
+    }
+    // Observations no report lists stand alone.
+    for (base, r) in observation_at {
+        if !in_report.contains(base) {
+            if let Some(o) = observation(&mut ctx, base, r) {
+                event.observations.push(o);
+            }
+        }
     }
     if let Some(p) = &event.patient {
         let d = crate::v2::identity(&p.identifiers);
