@@ -1648,10 +1648,24 @@ fn observation<'a>(
 
 fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     let mut o = resource!("AllergyIntolerance", &id);
-    o.insert(
-        "clinicalStatus",
-        raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]}),
-    );
+    let verification = a.verification.as_ref().map(|v| v.value.as_str());
+    // R4 ait-1 / ait-2: a clinical status unless entered in error (active
+    // when the source gave none, as v2 AL1 does).
+    if verification != Some("entered-in-error") {
+        match &a.clinical_status {
+            Some(c) => o.insert(
+                "clinicalStatus",
+                status_cc(ALLERGY_CLINICAL, &c.value),
+            ),
+            None => o.insert(
+                "clinicalStatus",
+                raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]}),
+            ),
+        };
+    }
+    if let Some(v) = verification {
+        o.insert("verificationStatus", status_cc(ALLERGY_VERIFICATION, v));
+    }
     let category = match a.category.as_ref().map(|c| c.value.code.as_str()) {
         Some("DA" | "MA") => "medication",
         Some("FA") => "food",
@@ -1721,9 +1735,25 @@ fn diagnosis_use(c: &Code) -> Value<'_> {
 pub(crate) const CONDITION_VER_STATUS: &str =
     "http://terminology.hl7.org/CodeSystem/condition-ver-status";
 
-/// A table 0206 action code `D` (delete).
-fn is_delete(c: &Code) -> bool {
-    matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0206") && c.code == "D"
+/// FHIR's condition-clinical code system (Condition.clinicalStatus).
+pub(crate) const CONDITION_CLINICAL: &str =
+    "http://terminology.hl7.org/CodeSystem/condition-clinical";
+/// FHIR's allergyintolerance-clinical code system.
+pub(crate) const ALLERGY_CLINICAL: &str =
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+/// FHIR's allergyintolerance-verification code system.
+pub(crate) const ALLERGY_VERIFICATION: &str =
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
+
+/// A clinical or verification status: one coding in its FHIR code system.
+fn status_cc<'a>(system: &'static str, code: &'a str) -> Value<'a> {
+    obj([(
+        "coding",
+        Value::Array(vec![obj([
+            ("system", Value::from(system)),
+            ("code", fhir_code(code)),
+        ])]),
+    )])
 }
 
 fn condition<'a>(
@@ -1748,14 +1778,13 @@ fn condition<'a>(
         "category",
         json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}]}]),
     );
-    // DG1-21 `D` (delete): the diagnosis was recorded in error (IG). The
-    // other action codes (add, update, no change) say what to do with the
-    // message, not what the diagnosis is: no FHIR target.
-    if c.action.as_ref().is_some_and(|a| is_delete(&a.value)) {
-        o.insert(
-            "verificationStatus",
-            raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "entered-in-error"}]}),
-        );
+    let verification = c.verification.as_ref().map(|v| v.value.as_str());
+    // R4 con-5: no clinical status on a condition entered in error.
+    if let (Some(cs), false) = (&c.clinical_status, verification == Some("entered-in-error")) {
+        o.insert("clinicalStatus", status_cc(CONDITION_CLINICAL, &cs.value));
+    }
+    if let Some(v) = verification {
+        o.insert("verificationStatus", status_cc(CONDITION_VER_STATUS, v));
     }
     o.insert("code", concept(&c.code.value));
     if let Some(s) = subject {

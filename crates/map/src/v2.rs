@@ -1977,6 +1977,8 @@ fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
         severity,
         reactions,
         identified,
+        clinical_status: None,
+        verification: None,
     })
 }
 
@@ -2023,16 +2025,21 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     // DG1-19 attestation time: the IG's condition-assertedDate extension.
     let asserted = ctx.datetime(base.field(19));
     let identifiers = ei(ctx, base.field(20)).into_iter().collect();
-    // DG1-21 action code (table 0206); `D` (delete) is the IG's
-    // verificationStatus `entered-in-error`, which the writer applies.
-    let action = ctx
-        .text(base.field(21))
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0206".into()), &v, None)));
+    // DG1-21 action code (table 0206): `D` (delete) is the IG's
+    // verificationStatus `entered-in-error`; A (add), U (update) and X (no
+    // change) have no target, so they are not read and are reported.
+    let verification = if ctx.peek(base.field(21)).as_deref() == Some("D") {
+        ctx.text(base.field(21))
+            .map(|d| d.map(|_| "entered-in-error".to_owned()))
+    } else {
+        None
+    };
     Some(Condition {
         code,
         diagnosis_type,
         priority,
-        action,
+        clinical_status: None,
+        verification,
         recorded,
         identifiers,
         asserter,

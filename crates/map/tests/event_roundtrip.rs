@@ -358,9 +358,15 @@ fn allergy() -> impl Strategy<Value = Allergy> {
         // both `medication`, read back as DA; MI and MO both `low`, read as MI).
         proptest::option::of(proptest::sample::select(&["DA", "FA", "EA"][..])),
         proptest::option::of(proptest::sample::select(&["SV", "MI", "U"][..])),
+        // Clinical status other than `active` (none is active) and
+        // verification status, FHIR codes.
+        proptest::option::of(proptest::sample::select(&["inactive", "resolved"][..])),
+        proptest::option::of(proptest::sample::select(
+            &["unconfirmed", "confirmed", "refuted", "entered-in-error"][..],
+        )),
     )
         .prop_map(
-            |(code, reactions, identified, category, severity)| Allergy {
+            |(code, reactions, identified, category, severity, clinical, verification)| Allergy {
                 code: s(code),
                 category: category
                     .map(|c| s(Code::new(CodeSystem::V2Table("0127".into()), c, None))),
@@ -370,6 +376,11 @@ fn allergy() -> impl Strategy<Value = Allergy> {
                 identified: identified.map(|(y, m, d)| {
                     s(PartialDate::day(NaiveDate::from_ymd_opt(y, m, d).unwrap()))
                 }),
+                // R4 ait-2: no clinical status when entered in error.
+                clinical_status: clinical
+                    .filter(|_| verification != Some("entered-in-error"))
+                    .map(|c| s(c.to_owned())),
+                verification: verification.map(|v| s(v.to_owned())),
             },
         )
 }
@@ -395,30 +406,54 @@ fn condition() -> impl Strategy<Value = Condition> {
             proptest::option::of("[A-Z][a-z]{3,9}"),
         )),
         proptest::option::of(1u32..20),
-        // DG1-21 `D`: recorded in error (the other action codes say what to
-        // do with the message and have no FHIR place).
-        proptest::bool::ANY,
+        // Clinical and verification status (FHIR codes; DG1-21 `D` is
+        // `entered-in-error`).
+        proptest::option::of(proptest::sample::select(
+            &[
+                "active",
+                "recurrence",
+                "relapse",
+                "inactive",
+                "remission",
+                "resolved",
+            ][..],
+        )),
+        proptest::option::of(proptest::sample::select(
+            &[
+                "unconfirmed",
+                "provisional",
+                "differential",
+                "confirmed",
+                "refuted",
+                "entered-in-error",
+            ][..],
+        )),
     )
         .prop_map(
-            |(code, recorded, ids, asserter, asserted, kind, priority, deleted)| Condition {
-                code: s(code),
-                diagnosis_type: kind.map(|(c, d)| {
-                    s(Code::new(
-                        CodeSystem::V2Table("0052".into()),
-                        c,
-                        d.as_deref(),
-                    ))
-                }),
-                priority: priority.map(s),
-                action: deleted
-                    .then(|| s(Code::new(CodeSystem::V2Table("0206".into()), "D", None))),
-                recorded: recorded.map(s),
-                identifiers: ids
-                    .into_iter()
-                    .map(|(value, system)| s(Identifier::Other { system, value }))
-                    .collect(),
-                asserter,
-                asserted: asserted.map(s),
+            |(code, recorded, ids, asserter, asserted, kind, priority, clinical, verification)| {
+                Condition {
+                    code: s(code),
+                    diagnosis_type: kind.map(|(c, d)| {
+                        s(Code::new(
+                            CodeSystem::V2Table("0052".into()),
+                            c,
+                            d.as_deref(),
+                        ))
+                    }),
+                    priority: priority.map(s),
+                    // R4 con-5: no clinical status when entered in error.
+                    clinical_status: clinical
+                        .filter(|_| verification != Some("entered-in-error"))
+                        .map(|c| s(c.to_owned())),
+                    verification: verification.map(|v| s(v.to_owned())),
+                    recorded: recorded.map(s),
+                    identifiers: ids
+                        .into_iter()
+                        .map(|(value, system)| s(Identifier::Other { system, value }))
+                        .collect(),
+                    asserter,
+                    asserted: asserted.map(s),
+                }
             },
         )
 }

@@ -2152,7 +2152,7 @@ fn diagnosis_type_and_priority_as_encounter_diagnosis() {
 #[test]
 fn a_deleted_diagnosis_is_entered_in_error() {
     // DG1-21 action code: `D` (delete) is verificationStatus entered-in-error
-    // (IG); `A` (add) is kept in the model and has no FHIR target.
+    // (IG); `A` (add) has no target and is reported.
     let (event, report) = mapped(
         "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|dx2|P|2.5\r\
          PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
@@ -2160,13 +2160,21 @@ fn a_deleted_diagnosis_is_entered_in_error() {
          DG1|1||I10^Essential hypertension^I10|||F|||||||||||||||D\r\
          DG1|2||J45^Asthma^I10|||F|||||||||||||||A\r",
     );
-    none_unmapped(&report, "-21");
-    let actions: Vec<_> = event
+    none_unmapped(&report, "DG1[1]-21");
+    assert!(
+        report
+            .unmapped
+            .iter()
+            .any(|u| u.raw == "A" && u.source.to_string().contains("DG1[2]-21")),
+        "{:?}",
+        report.unmapped
+    );
+    let v: Vec<_> = event
         .conditions
         .iter()
-        .map(|c| c.action.as_ref().map(|a| a.value.code.as_str()))
+        .map(|c| c.verification.as_ref().map(|a| a.value.as_str()))
         .collect();
-    assert_eq!(actions, [Some("D"), Some("A")]);
+    assert_eq!(v, [Some("entered-in-error"), None]);
     let b = event_bundle(&event).unwrap();
     uk_core_valid("deleted diagnosis", &b);
     let conditions: Vec<_> = b["entry"]
@@ -2184,12 +2192,12 @@ fn a_deleted_diagnosis_is_entered_in_error() {
     let back = read_back(&b);
     assert_eq!(
         back.conditions[0]
-            .action
+            .verification
             .as_ref()
-            .map(|a| a.value.code.as_str()),
-        Some("D")
+            .map(|a| a.value.as_str()),
+        Some("entered-in-error")
     );
-    assert!(back.conditions[1].action.is_none());
+    assert!(back.conditions[1].verification.is_none());
 }
 
 #[test]
@@ -2297,10 +2305,11 @@ fn address_type_from_xad_7() {
 }
 
 #[test]
-fn statuses_labels_and_coding_details_the_model_does_not_keep_are_reported() {
-    // An allergy another system marks resolved, a security label, a coding's
-    // version and a quantity in a non-UCUM unit system: none has a place in
-    // the model, so each is reported rather than consumed with its element.
+fn labels_and_coding_details_the_model_does_not_keep_are_reported() {
+    // A security label, a coding's version and a quantity in a non-UCUM unit
+    // system have no place in the model: each is reported rather than
+    // consumed with its element. An allergy another system marks resolved
+    // keeps that status.
     let doc = serde_json::json!({
         "resourceType": "Bundle",
         "type": "collection",
@@ -2334,7 +2343,6 @@ fn statuses_labels_and_coding_details_the_model_does_not_keep_are_reported() {
         .collect();
     for path in [
         "Bundle.entry[0].resource.meta.security[0].code",
-        "Bundle.entry[1].resource.clinicalStatus.coding[0].code",
         "Bundle.entry[1].resource.code.coding[0].version",
         "Bundle.entry[2].resource.valueQuantity.system",
         "Bundle.entry[2].resource.valueQuantity.code",
@@ -2348,8 +2356,15 @@ fn statuses_labels_and_coding_details_the_model_does_not_keep_are_reported() {
         !unmapped.iter().any(|u| u.contains("meta.profile")),
         "{unmapped:?}"
     );
-    // The values themselves are read.
+    // The values themselves are read, the allergy's status with them.
     assert_eq!(event.allergies[0].code.value.codes[0].code, "91936005");
+    assert_eq!(
+        event.allergies[0]
+            .clinical_status
+            .as_ref()
+            .map(|c| c.value.as_str()),
+        Some("resolved")
+    );
     let carecodec_model::ObservationValue::Quantity(q) = &event.reports[0].observations[0]
         .value
         .as_ref()

@@ -631,6 +631,22 @@ pub struct Allergy {
     pub reactions: Vec<Sourced<String>>,
     /// When identified.
     pub identified: Option<Sourced<PartialDate>>,
+    /// Clinical status other than `active`, a FHIR
+    /// allergyintolerance-clinical code (`inactive`, `resolved`); `None` is
+    /// active. HL7 v2 AL1 carries none.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub clinical_status: Option<Sourced<String>>,
+    /// Verification status, a FHIR allergyintolerance-verification code
+    /// (`unconfirmed`, `confirmed`, `refuted`, `entered-in-error`). HL7 v2
+    /// AL1 carries none.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub verification: Option<Sourced<String>>,
 }
 
 /// A condition or diagnosis.
@@ -650,15 +666,23 @@ pub struct Condition {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub priority: Option<Sourced<u32>>,
-    /// What the sender asks done with this diagnosis (HL7 v2 DG1-21, table
-    /// 0206: `A` add, `D` delete, `U` update, `X` no change). `D` means the
-    /// diagnosis was recorded in error: FHIR `verificationStatus`
-    /// `entered-in-error` (the IG's only target for this field).
+    /// Clinical status, a FHIR condition-clinical code (`active`,
+    /// `recurrence`, `relapse`, `inactive`, `remission`, `resolved`). HL7 v2
+    /// DG1 carries none.
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
     )]
-    pub action: Option<Sourced<Code>>,
+    pub clinical_status: Option<Sourced<String>>,
+    /// Verification status, a FHIR condition-ver-status code (`unconfirmed`,
+    /// `provisional`, `differential`, `confirmed`, `refuted`,
+    /// `entered-in-error`). HL7 v2 DG1-21 action code `D` (delete) is
+    /// `entered-in-error` (the IG's only target for that field).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub verification: Option<Sourced<String>>,
     /// When diagnosed.
     pub recorded: Option<Sourced<PartialDateTime>>,
     /// Identifiers (HL7 v2 DG1-20 diagnosis identifier).

@@ -1245,17 +1245,18 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                 if let Some(c) = r.get("type") {
                     ctx.take(&format!("{base}.type"), c);
                 }
-                // The writer's clinical status is always `active`; another
-                // (inactive, resolved) has no place in the model and is
-                // reported, not dropped.
-                if let Some(c) = r.get("clinicalStatus") {
-                    let active = c.pointer("/coding/0/code").and_then(Value::as_str)
-                        == Some("active")
-                        && c.get("coding").and_then(Value::as_array).map(Vec::len) == Some(1);
-                    if active {
-                        ctx.take(&format!("{base}.clinicalStatus.coding"), &c["coding"]);
-                    }
-                }
+                // `active` (what the writer gives an allergy with no status)
+                // reads as none.
+                let clinical_status =
+                    status(&mut ctx, base, r, "clinicalStatus", super::ALLERGY_CLINICAL)
+                        .filter(|c| c.value != "active");
+                let verification = status(
+                    &mut ctx,
+                    base,
+                    r,
+                    "verificationStatus",
+                    super::ALLERGY_VERIFICATION,
+                );
                 let category = r.pointer("/category/0").and_then(Value::as_str).map(|c| {
                     let path = format!("{base}.category[0]");
                     ctx.used.insert(path.clone());
@@ -1283,6 +1284,8 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                     severity,
                     reactions,
                     identified,
+                    clinical_status,
+                    verification,
                 });
             }
             Some("Condition") => {
@@ -1293,21 +1296,20 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                     ctx.take(&format!("{base}.category"), c);
                 }
                 let identifiers = identifiers(&mut ctx, base, r);
-                // The writer's DG1-21 `D`; other verification statuses have no
-                // place in the model and are reported.
-                let action = r.get("verificationStatus").and_then(|v| {
-                    let path = format!("{base}.verificationStatus");
-                    let (i, c) = items(v, "coding").find(|(_, c)| {
-                        c.get("system").and_then(Value::as_str) == Some(super::CONDITION_VER_STATUS)
-                            && c.get("code").and_then(Value::as_str) == Some("entered-in-error")
-                    })?;
-                    let at = format!("{path}.coding[{i}]");
-                    ctx.take(&at, c);
-                    Some(Sourced::new(
-                        Code::new(CodeSystem::V2Table("0206".into()), "D", None),
-                        Source::fhir(format!("{at}.code")),
-                    ))
-                });
+                let clinical_status = status(
+                    &mut ctx,
+                    base,
+                    r,
+                    "clinicalStatus",
+                    super::CONDITION_CLINICAL,
+                );
+                let verification = status(
+                    &mut ctx,
+                    base,
+                    r,
+                    "verificationStatus",
+                    super::CONDITION_VER_STATUS,
+                );
                 let asserter = r
                     .get("asserter")
                     .and_then(|a| resolve(&mut ctx, &format!("{base}.asserter"), a))
@@ -1325,7 +1327,8 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
                     code,
                     diagnosis_type: None,
                     priority: None,
-                    action,
+                    clinical_status,
+                    verification,
                     recorded,
                     identifiers,
                     asserter,
@@ -1418,6 +1421,25 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
     }
     account(&mut ctx, rt, doc);
     (event, ctx.report)
+}
+
+/// A clinical or verification status (`key` of `r` at `base`): the code of
+/// its coding in `system`, consumed with that coding's system and display;
+/// anything else in it (text, codings in other systems) is reported.
+fn status(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    r: &Value,
+    key: &str,
+    system: &str,
+) -> Option<Sourced<String>> {
+    let cc = r.get(key)?;
+    let (i, c) = items(cc, "coding")
+        .find(|(_, c)| c.get("system").and_then(Value::as_str) == Some(system))?;
+    let at = format!("{base}.{key}.coding[{i}]");
+    let code = c.get("code")?.as_str()?.to_owned();
+    ctx.take_keys(&at, c, &["system", "code", "display"]);
+    Some(Sourced::new(code, Source::fhir(format!("{at}.code"))))
 }
 
 /// Encounter.diagnosis: each entry's `use` and `rank` go back on the
