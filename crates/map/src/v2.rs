@@ -418,6 +418,15 @@ pub fn map_message(
     for p in ["MSH-1", "MSH-2", "MSH-9.1", "MSH-9.2", "MSH-9.3", "MSH-12"] {
         let _ = ctx.value(p);
     }
+    // MSH-18, a character set the parser decodes, is how every text value
+    // was read: consumed like the encoding characters. One it does not know
+    // is reported.
+    if ctx
+        .peek("MSH-18")
+        .is_some_and(|c| carecodec_hl7v2::Charset::from_msh18(c.as_bytes()).is_some())
+    {
+        let _ = ctx.value("MSH-18");
+    }
     ctx.msh_offset = msg
         .get("MSH-7")
         .ok()
@@ -694,6 +703,8 @@ fn classify_id(
 fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     let mut p = Patient::default();
     let Some(pid) = seg("PID", 1) else { return p };
+    // PID-1 set id: the order of the segment, as DG1-1 or OBX-1.
+    ctx.touch(pid.field(1));
     for r in 1..=ctx.reps("PID-3") {
         let Some(id) = ctx.text(pid.field(3).repetition(r).component(1)) else {
             continue;
