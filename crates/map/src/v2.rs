@@ -1037,6 +1037,26 @@ fn full_name(
     n
 }
 
+/// Given names, one per space-separated word of the given-name components
+/// (XPN.2 `JOHN PAUL` is two given names, as FHIR wants them). A component
+/// of one word keeps its `String`: most do.
+fn given_names(parts: Vec<Sourced<String>>) -> Vec<String> {
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        if p.value.contains(' ') {
+            out.extend(
+                p.value
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+        } else if !p.value.is_empty() {
+            out.push(p.value);
+        }
+    }
+    out
+}
+
 /// A person's name from an XPN (family at component 1) or the name part of an
 /// XCN (family at component 2): family (its surname subcomponent), given and
 /// further given names, suffix, prefix, then the name type when `type_at` is given.
@@ -1070,16 +1090,7 @@ fn person_name(
     }
     let name = HumanName {
         family: family.map(|f| f.value),
-        given: given
-            .into_iter()
-            .flat_map(|g| {
-                g.value
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
-            .collect(),
+        given: given_names(given),
         prefix: prefix.map(|s| s.value).into_iter().collect(),
         suffix: suffix.into_iter().chain(degree).map(|s| s.value).collect(),
         usage: usage.and_then(|u| {
@@ -2528,7 +2539,41 @@ mod tests {
         span.clone().all(|i| marked.iter().any(|r| r.contains(&i)))
     }
 
+    /// Given names as words, the plain way.
+    fn words(parts: &[String]) -> Vec<String> {
+        parts
+            .iter()
+            .flat_map(|p| p.split(' ').filter(|w| !w.is_empty()).map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn given_names_are_words() {
+        let src = || Source::Derived {
+            rule: "test".into(),
+        };
+        let parts = |v: &[&str]| -> Vec<Sourced<String>> {
+            v.iter()
+                .map(|s| Sourced::new((*s).to_owned(), src()))
+                .collect()
+        };
+        assert_eq!(
+            given_names(parts(&["JOHN PAUL", "ANNE"])),
+            ["JOHN", "PAUL", "ANNE"]
+        );
+        assert_eq!(given_names(parts(&[" JOHN  ", ""])), ["JOHN"]);
+    }
+
     proptest! {
+        #[test]
+        fn given_names_split_like_words(parts in prop::collection::vec("[A-Z ]{0,12}", 0..4)) {
+            let sourced = parts
+                .iter()
+                .map(|p| Sourced::new(p.clone(), Source::Derived { rule: "test".into() }))
+                .collect();
+            prop_assert_eq!(given_names(sourced), words(&parts));
+        }
+
         #[test]
         fn consumed_matches_the_union_of_ranges(
             len in 1usize..300,
