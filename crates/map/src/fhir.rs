@@ -959,14 +959,40 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         }
         gp.push(Value::Object(r));
     }
-    if let Some(doc) = &p.gp {
-        gp.push(obj([
-            ("type", "Practitioner".into()),
-            ("identifier", identifier_tree(&doc.value)),
-        ]));
+    // The GP: a logical reference by identifier, and a reference to the
+    // Practitioner entry that carries the name when there is one.
+    if p.gp.is_some() || p.gp_name.is_some() {
+        let mut r = Map::with_capacity(3);
+        if p.gp_name.is_some() {
+            r.insert("reference", FullUrl::value(&urn(&gp_id(id))));
+        }
+        r.insert("type", "Practitioner".into());
+        if let Some(doc) = &p.gp {
+            r.insert("identifier", identifier_tree(&doc.value));
+        }
+        gp.push(Value::Object(r));
     }
     put(&mut o, "generalPractitioner", Value::Array(gp));
     Value::Object(o)
+}
+
+/// The id of the Practitioner entry of a patient's GP.
+fn gp_id(patient_id: &Uuid) -> Uuid {
+    let id: &str = patient_id;
+    uuid(&[id, "/gp"])
+}
+
+/// The Practitioner entry of a patient's GP, when the GP's name is known
+/// (PD1-4; IG generalPractitioner(Practitioner)): identifier and name.
+fn gp_entry<'a>(p: &'a Patient, patient_id: &Uuid) -> Option<Entry<'a>> {
+    let name = p.gp_name.as_ref()?;
+    let gid = gp_id(patient_id);
+    let mut o = resource!("Practitioner", &gid);
+    if let Some(g) = &p.gp {
+        o.insert("identifier", Value::Array(vec![identifier_tree(&g.value)]));
+    }
+    o.insert("name", Value::Array(vec![self::name(&name.value)]));
+    Some(entry(&urn(&gid), Value::Object(o), "POST", "Practitioner"))
 }
 
 /// The id of the Organization of a patient's contact `i` (NK1-13).
@@ -2500,6 +2526,9 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         contact_organisations(p, &pid)
             .into_iter()
             .for_each(&mut emit);
+        if let Some(e) = gp_entry(p, &pid) {
+            emit(e);
+        }
     }
     let mut encounter_url = None;
     if let Some(e) = &event.encounter {
@@ -2981,7 +3010,11 @@ DG1|1||I10^Essential hypertension^I10||20240712\r";
             "A"
         );
         // July: BST, from the Europe/London default.
-        let enc = &entries[1]["resource"];
+        let enc = entries
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == "Encounter")
+            .unwrap();
         assert_eq!(enc["period"]["start"], "2024-07-12T09:00:00+01:00");
         assert_eq!(enc["class"]["code"], "IMP");
         // No placeholder systems anywhere.

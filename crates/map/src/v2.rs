@@ -1333,12 +1333,13 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     p.gp_practice = ods.map(|o| o.map(Identifier::OdsOrganisation));
     if let Some(pd1) = seg("PD1", 1) {
         // PD1-4: the GP's identifier as any clinician's (XCN.1 typed by the
-        // XCN.9 register, else XCN.13, else its shape). The model keeps no
-        // name for the registered GP: the name parts stay unread (unmapped).
+        // XCN.9 register, else XCN.13, else its shape), and the GP's name as
+        // any clinician's (IG: generalPractitioner(Practitioner)).
         let gp = pd1.field(4).repetition(1);
         if let Some(id) = ctx.text(gp.component(1)) {
             p.gp = Some(xcn_identifier(ctx, gp, id));
         }
+        p.gp_name = name_of_xcn(ctx, gp);
         // IG: PD1-14 place of worship → patient-congregation valueString
         // (XON[string]: XON.1, else XON.10); further repeats stay unmapped.
         let worship = pd1.field(14).repetition(1);

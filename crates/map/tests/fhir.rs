@@ -1661,10 +1661,23 @@ PV1|1|I|W1||||D123^ALAZ^MO^^JR^DR^MD^^PERSONNEL&1.23&HCD^NAV^^^DN^^^^^^20240101^
     assert!(left("8[1].13.1 "), "{unmapped:?}");
     // PV1-17: with no XCN.9 / XCN.13, a GMP code by its shape.
     assert!(!left("17[1]"), "{unmapped:?}");
-    // PD1-4: the GP is an identifier only; the name parts are not kept.
+    // PD1-4: the GP's identifier and name (the Practitioner the
+    // generalPractitioner reference resolves to).
     assert!(
-        unmapped.iter().any(|s| s.contains("PD1[1]-4[1].2.1 ")),
+        !unmapped.iter().any(|s| s.contains("PD1[1]-4")),
         "{unmapped:?}"
+    );
+    let gp_name = &event
+        .patient
+        .as_ref()
+        .unwrap()
+        .gp_name
+        .as_ref()
+        .unwrap()
+        .value;
+    assert_eq!(
+        (gp_name.family.as_deref(), gp_name.given.as_slice()),
+        (Some("HIPPO"), &["ROLD".to_owned()][..])
     );
     assert_eq!(
         event.patient.as_ref().unwrap().gp.as_ref().unwrap().value,
@@ -2495,4 +2508,38 @@ fn an_adt_obx_is_a_standalone_observation() {
         back.observations[0].code.value,
         event.observations[0].code.value
     );
+}
+
+#[test]
+fn the_gp_is_a_practitioner_entry_with_its_name() {
+    // PD1-4 (IG generalPractitioner(Practitioner)): the reference keeps the
+    // GP code as its identifier and resolves to a Practitioner entry with
+    // the code and the name.
+    let (event, report) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|gp1|P|2.4\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+         PD1|||ASHFIELD SURGERY^^B82001|G8612345^PATEL^RAJ^^^DR\r",
+    );
+    none_unmapped(&report, "PD1[1]-4");
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("gp", &b);
+    let entries = b["entry"].as_array().unwrap();
+    let gp_ref = &entries[0]["resource"]["generalPractitioner"][1];
+    assert_eq!(gp_ref["type"], "Practitioner");
+    assert_eq!(gp_ref["identifier"]["value"], "G8612345");
+    let gp = entries
+        .iter()
+        .find(|e| e["fullUrl"] == gp_ref["reference"])
+        .map(|e| &e["resource"])
+        .unwrap();
+    assert_eq!(gp["resourceType"], "Practitioner");
+    assert_eq!(gp["identifier"][0]["value"], "G8612345");
+    assert_eq!(gp["name"][0]["family"], "PATEL");
+    assert_eq!(gp["name"][0]["prefix"][0], "DR");
+    let back = read_back(&b).patient.unwrap();
+    assert_eq!(
+        back.gp.unwrap().value,
+        carecodec_model::Identifier::Gmp("G8612345".into())
+    );
+    assert_eq!(back.gp_name.unwrap().value.given, ["RAJ"]);
 }

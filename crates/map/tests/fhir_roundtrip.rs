@@ -200,12 +200,25 @@ fn patient() -> impl Strategy<Value = Patient> {
             proptest::option::of("[A-Z][a-z]{1,9}( [A-Z][a-z]{0,9}){0,2}"),
             proptest::option::of("(St [A-Z][a-z]{2,8}'s|[A-Z][a-z]{2,9}) (Church|Mosque|Temple)"),
             proptest::collection::vec(contact(), 0..3),
+            // The registered GP: a GMP code, a name, or both (PD1-4).
+            proptest::option::of((
+                proptest::option::of("G[0-9]{7}"),
+                proptest::option::of((word(), word(), proptest::option::of(Just("Dr")))),
+            )),
         ),
     )
         .prop_map(
             |(number, verification, mrn, names, gender, birth, addresses, phones, ext)| {
-                let (citizenship, nationality, religion, birth_place, maiden, worship, contacts) =
-                    ext;
+                let (
+                    citizenship,
+                    nationality,
+                    religion,
+                    birth_place,
+                    maiden,
+                    worship,
+                    contacts,
+                    gp,
+                ) = ext;
                 let mut p = Patient::default();
                 p.identifiers.push(Sourced::new(
                     Identifier::Nhs {
@@ -293,6 +306,20 @@ fn patient() -> impl Strategy<Value = Patient> {
                 p.birth_place = birth_place.map(|b| Sourced::new(b, src()));
                 p.mothers_maiden_name = maiden.map(|m| Sourced::new(m, src()));
                 p.congregation = worship.map(|w| Sourced::new(w, src()));
+                if let Some((code, name)) = gp {
+                    p.gp = code.map(|c| Sourced::new(Identifier::Gmp(c), src()));
+                    p.gp_name = name.map(|(family, given, prefix)| {
+                        Sourced::new(
+                            HumanName {
+                                family: Some(family),
+                                given: vec![given],
+                                prefix: prefix.map(str::to_owned).into_iter().collect(),
+                                ..HumanName::default()
+                            },
+                            src(),
+                        )
+                    });
+                }
                 p.contacts = contacts;
                 p
             },
@@ -345,6 +372,8 @@ proptest! {
             q.mothers_maiden_name.map(|m| m.value)
         );
         prop_assert_eq!(p.congregation.map(|c| c.value), q.congregation.map(|c| c.value));
+        prop_assert_eq!(p.gp.map(|g| g.value), q.gp.map(|g| g.value));
+        prop_assert_eq!(p.gp_name.map(|g| g.value), q.gp_name.map(|g| g.value));
         // Contacts, sources aside: the NK1-13 organisation and its contact person.
         let contact = |c: &Contact| {
             let o = c.organisation.as_ref();

@@ -57,7 +57,7 @@ const FLOORS: &[(&str, f64)] = &[
     ("OBR", 0.395),
     // Not target segments: floors so the PD1 fields mapped (PD1-3, 4, 14)
     // and the PV2 fields mapped stay mapped.
-    ("PD1", 0.385),
+    ("PD1", 0.755),
     ("PV2", 0.33),
 ];
 

@@ -59,6 +59,13 @@ pub struct Patient {
     pub gp_practice_name: Option<Sourced<String>>,
     /// Registered GP (GMP/GMC code).
     pub gp: Option<Sourced<Identifier>>,
+    /// The registered GP's name (HL7 v2 PD1-4's XCN name parts; FHIR: the
+    /// name of the Practitioner `generalPractitioner` refers to).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub gp_name: Option<Sourced<HumanName>>,
     /// UK ethnic category (NHS Data Dictionary code).
     pub ethnic_category: Option<Sourced<Code>>,
     /// Deceased, and when.

@@ -674,22 +674,33 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
     }
     for (i, g) in items(r, "generalPractitioner") {
         let path = format!("{base}.generalPractitioner[{i}]");
-        let Some(id) = g.get("identifier") else {
+        let x = g
+            .get("identifier")
+            .and_then(|id| identifier(ctx, &format!("{path}.identifier"), id));
+        let organisation = g.get("type").and_then(Value::as_str) == Some("Organization");
+        if organisation {
+            // The practice: its ODS code and name.
+            let Some(x) = x else { continue };
+            ctx.take(&format!("{path}.type"), &g["type"]);
+            p.gp_practice = Some(x);
+            p.gp_practice_name = ctx.str(&path, g, "display");
             continue;
-        };
-        ctx.take(
-            &format!("{path}.type"),
-            g.get("type").unwrap_or(&Value::Null),
-        );
-        let x = identifier(ctx, &format!("{path}.identifier"), id);
-        match g.get("type").and_then(Value::as_str) {
-            Some("Organization") => {
-                p.gp_practice = x;
-                // The practice's name; a GP's name has no place (unmapped).
-                p.gp_practice_name = ctx.str(&path, g, "display");
-            }
-            _ => p.gp = x,
         }
+        // The GP: by identifier, and the Practitioner the reference resolves
+        // to (its name, and its identifier when the reference has none).
+        let target = g
+            .get("reference")
+            .and_then(|_| resolve(ctx, &path, g))
+            .map(|(pb, pr)| practitioner(ctx, &pb, pr));
+        if x.is_none() && target.is_none() {
+            continue;
+        }
+        if let Some(t) = g.get("type") {
+            ctx.take(&format!("{path}.type"), t);
+        }
+        let (ids, name) = target.map_or((Vec::new(), None), |t| (t.identifiers, t.name));
+        p.gp = x.or_else(|| ids.into_iter().next());
+        p.gp_name = name;
     }
     p
 }
