@@ -1717,9 +1717,9 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     };
     put(&mut o, "criticality", json!(criticality));
     o.insert("code", concept(&a.code.value));
-    if let Some(s) = subject {
-        o.insert("patient", reference(s));
-    }
+    // R4 requires the patient: with none known (a message without PID) the
+    // reference says why it is missing (data-absent-reason `unknown`).
+    o.insert("patient", subject.map_or_else(absent, reference));
     if let Some(d) = &a.identified {
         put(&mut o, "onsetDateTime", json!(d.value.to_string()));
     }
@@ -1813,9 +1813,8 @@ fn condition<'a>(
         o.insert("verificationStatus", status_cc(CONDITION_VER_STATUS, v));
     }
     o.insert("code", concept(&c.code.value));
-    if let Some(s) = subject {
-        o.insert("subject", reference(s));
-    }
+    // R4 requires the subject: see `allergy`.
+    o.insert("subject", subject.map_or_else(absent, reference));
     if let Some(e) = encounter {
         o.insert("encounter", reference(e));
     }
@@ -2355,9 +2354,8 @@ fn service_request<'a>(
     o.insert("status", json!("unknown"));
     o.insert("intent", json!("order"));
     put(&mut o, "code", concept(&r.code.value));
-    if let Some(s) = subject {
-        o.insert("subject", reference(s));
-    }
+    // R4 requires the subject: see `allergy`.
+    o.insert("subject", subject.map_or_else(absent, reference));
     if let Some(e) = encounter {
         o.insert("encounter", reference(e));
     }
@@ -2620,7 +2618,55 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         }
         emit(entry(&urn(&rid), res, "POST", "DiagnosticReport"));
     }
+    let targets: Vec<&Uuid> = subject.iter().chain(encounter_url.iter()).collect();
+    provenance(event, &seed, &targets)
+        .into_iter()
+        .flatten()
+        .for_each(&mut emit);
     Ok(())
+}
+
+/// The event's Provenance (IG EVN[Provenance]): the Patient and Encounter it
+/// is about as its targets, EVN-2 `recorded`, EVN-6 `occurredDateTime`,
+/// EVN-4 `reason`, and as its agents the EVN-5 operator (a Practitioner
+/// entry, before it) and the sending facility (MSH-4, which a transaction
+/// Bundle has no other place for). Made only when R4's required parts are
+/// there: a target, `recorded` and an agent.
+fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec<Entry<'a>>> {
+    let recorded = event.recorded.as_ref()?;
+    if targets.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(2);
+    let mut agents = Vec::with_capacity(2);
+    if let Some(op) = &event.operator {
+        let oid = uuid(&[seed, "/operator"]);
+        let url = urn(&oid);
+        out.push(entry(&url, practitioner(op, &oid), "POST", "Practitioner"));
+        agents.push(obj([("who", reference(&url))]));
+    }
+    if let Some(s) = &event.sender {
+        agents.push(obj([("who", assigner(&s.value))]));
+    }
+    if agents.is_empty() {
+        return None;
+    }
+    let pid = uuid(&[seed, "/provenance"]);
+    let mut o = resource!("Provenance", &pid);
+    o.insert(
+        "target",
+        Value::Array(targets.iter().map(|t| reference(*t)).collect()),
+    );
+    if let Some(t) = &event.occurred {
+        o.insert("occurredDateTime", json!(date_time(&t.value)));
+    }
+    o.insert("recorded", json!(instant(&recorded.value)));
+    if let Some(r) = &event.reason {
+        o.insert("reason", Value::Array(vec![code_cc(&r.value)]));
+    }
+    o.insert("agent", Value::Array(agents));
+    out.push(entry(&urn(&pid), Value::Object(o), "POST", "Provenance"));
+    Some(out)
 }
 
 /// The whole Bundle as one tree (for `serde_json::Value`, and for message

@@ -439,6 +439,9 @@ pub fn map_message(
         message_id: ctx.text("MSH-10").map(|s| s.value),
         sent: ctx.datetime("MSH-7"),
         occurred: None,
+        recorded: None,
+        reason: None,
+        operator: None,
         sender: ctx.text("MSH-4.1"),
         source_application: application(&mut ctx, 3),
         destination_application: application(&mut ctx, 5),
@@ -463,7 +466,22 @@ pub fn map_message(
         if trigger.is_some() && ctx.peek("EVN-1").as_deref() == trigger {
             ctx.touch("EVN-1");
         }
-        event.occurred = ctx.datetime("EVN-6").or_else(|| ctx.datetime("EVN-2"));
+        // IG EVN[Provenance]: EVN-2 recorded, EVN-4 reason, EVN-5 operator
+        // (agent), EVN-6 occurred.
+        event.recorded = ctx.datetime("EVN-2");
+        event.occurred = ctx.datetime("EVN-6");
+        event.reason = ctx.text("EVN-4.1").map(|c| {
+            let display = ctx.text("EVN-4.2");
+            let mut code = c.map(|v| Code::new(CodeSystem::V2Table("0062".into()), &v, None));
+            if let Some(d) = display {
+                code.value.display = Some(d.value);
+                code.sources.extend(d.sources);
+            }
+            code
+        });
+        if let Some(evn) = seg("EVN", 1) {
+            event.operator = xcn(&mut ctx, evn.field(5).repetition(1));
+        }
     }
     if msg.segment("PID", 1).is_some() {
         event.patient = Some(patient(&mut ctx));

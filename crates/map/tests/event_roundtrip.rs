@@ -686,9 +686,28 @@ fn event() -> impl Strategy<Value = Event> {
         proptest::collection::vec(report(), 0..3),
         // Observations of no report (an ADT's OBX).
         proptest::collection::vec(observation(), 0..3),
+        // EVN as a Provenance: recorded (an instant), occurred, reason
+        // (table 0062), operator; MSH-4 the sender.
+        (
+            proptest::option::of(instant()),
+            proptest::option::of(date_time()),
+            proptest::option::of(proptest::sample::select(&["01", "02", "03"][..])),
+            proptest::option::of(practitioner()),
+            proptest::option::of("R[A-Z0-9]{2}"),
+        )
+            // Boxed: the whole event's strategy tree is deep enough to
+            // overflow a test thread's stack otherwise.
+            .boxed(),
     )
         .prop_map(
-            |(encounter, allergies, mut conditions, reports, observations)| {
+            |(encounter, allergies, mut conditions, reports, observations, evn)| {
+                let (mut recorded, mut occurred, mut reason, mut operator, mut sender) = evn;
+                // R4 Provenance needs `recorded` and an agent (the operator,
+                // else the sender): without them there is none, and a
+                // transaction Bundle has no other place for these.
+                if recorded.is_none() || (operator.is_none() && sender.is_none()) {
+                    (recorded, occurred, reason, operator, sender) = (None, None, None, None, None);
+                }
                 // A diagnosis's type and priority live on the Encounter: without
                 // one, FHIR has no place for them.
                 if encounter.is_none() {
@@ -707,8 +726,12 @@ fn event() -> impl Strategy<Value = Event> {
                     message_type: "FHIR".into(),
                     message_id: Some("m1".into()),
                     sent: None,
-                    occurred: None,
-                    sender: None,
+                    occurred: occurred.map(s),
+                    recorded: recorded.map(s),
+                    reason: reason
+                        .map(|c| s(Code::new(CodeSystem::V2Table("0062".into()), c, None))),
+                    operator,
+                    sender: sender.map(s),
                     source_application: None,
                     destination_application: None,
                     destination_facility: None,
@@ -750,7 +773,8 @@ mod serde_json_ser {
         Vec<carecodec_model::Allergy>,
         Vec<carecodec_model::Condition>,
         Vec<carecodec_model::ResultReport>,
-        Vec<carecodec_model::Observation>
+        Vec<carecodec_model::Observation>,
+        Option<carecodec_model::Practitioner>
     );
 }
 
@@ -779,5 +803,13 @@ proptest! {
         prop_assert_eq!(without_sources(&back.conditions), without_sources(&event.conditions));
         prop_assert_eq!(without_sources(&back.reports), without_sources(&event.reports));
         prop_assert_eq!(without_sources(&back.observations), without_sources(&event.observations));
+        prop_assert_eq!(without_sources(&back.operator), without_sources(&event.operator));
+        let value = |e: &Event| (
+            e.recorded.as_ref().map(|t| t.value),
+            e.occurred.as_ref().map(|t| t.value),
+            e.reason.as_ref().map(|c| c.value.clone()),
+            e.sender.as_ref().map(|c| c.value.clone()),
+        );
+        prop_assert_eq!(value(&back), value(&event));
     }
 }

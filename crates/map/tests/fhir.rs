@@ -2037,36 +2037,49 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r";
 }
 
 #[test]
-fn a_result_without_a_patient_refers_to_no_subject() {
-    // An ORU with no PID: the observation and report are written without a
-    // subject (they used to carry `"subject": {"reference": ""}`, which is not
-    // FHIR: a string is never empty).
+fn an_event_without_a_patient_refers_to_no_subject() {
+    // An ORU (or an ADT) with no PID: results are written without a subject
+    // (it is optional); an allergy's patient and a condition's or an order's
+    // subject, which R4 requires, say why they are missing
+    // (data-absent-reason). They used to
+    // carry `{"reference": ""}`, which is not FHIR (a string is never empty).
     let (event, _) = mapped(
         "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500||ORU^R01|77|P|2.4\r\
+         AL1|1|DA|91936005^Allergy to penicillin^SCT|SV|Rash\r\
+         DG1|1||R07.4^Chest pain, unspecified^I10||20240312|W\r\
          OBR|1||LAB1|1000^Full blood count^L\r\
          OBX|1|NM|718-7^Haemoglobin^LN||135|g/L|||||F\r",
     );
     assert!(event.patient.is_none());
     let b = event_bundle(&event).unwrap();
-    let entries = b["entry"].as_array().unwrap();
-    let kinds: Vec<_> = entries
-        .iter()
-        .map(|e| e["resource"]["resourceType"].as_str().unwrap())
-        .collect();
-    assert!(
-        kinds.contains(&"Observation") && kinds.contains(&"DiagnosticReport"),
-        "{kinds:?}"
-    );
-    for e in entries {
-        assert!(e["resource"].get("subject").is_none(), "{}", e["resource"]);
-    }
     let mut written = Vec::new();
     write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
-    assert!(
-        !String::from_utf8(written)
-            .unwrap()
-            .contains("\"reference\":\"\"")
-    );
+    let text = String::from_utf8(written).unwrap();
+    assert!(!text.contains("\"reference\":\"\""));
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
+    let absent = serde_json::json!({"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]});
+    let mut seen = Vec::new();
+    for e in b["entry"].as_array().unwrap() {
+        let r = &e["resource"];
+        let rt = r["resourceType"].as_str().unwrap();
+        seen.push(rt);
+        match rt {
+            "AllergyIntolerance" => assert_eq!(r["patient"], absent),
+            "Condition" | "ServiceRequest" => assert_eq!(r["subject"], absent),
+            _ => assert!(r.get("subject").is_none(), "{r}"),
+        }
+    }
+    for rt in [
+        "AllergyIntolerance",
+        "Condition",
+        "Observation",
+        "DiagnosticReport",
+    ] {
+        assert!(seen.contains(&rt), "{rt} missing: {seen:?}");
+    }
+    let (_, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
 }
 
 #[test]
@@ -2542,4 +2555,64 @@ fn the_gp_is_a_practitioner_entry_with_its_name() {
         carecodec_model::Identifier::Gmp("G8612345".into())
     );
     assert_eq!(back.gp_name.unwrap().value.given, ["RAJ"]);
+}
+
+#[test]
+fn evn_is_a_provenance_of_the_event() {
+    // IG EVN[Provenance]: EVN-2 recorded, EVN-4 reason, EVN-5 operator (a
+    // Practitioner agent), EVN-6 occurred; the Patient and Encounter are its
+    // targets; MSH-4 is a second agent (a transaction has no MessageHeader).
+    let (event, report) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A02|ev1|P|2.5\r\
+         EVN|A02|20240312091000||02^Physician order|C1234567^JONES^ANN^^^DR^^^GMC|20240312090000\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+         PV1|1|I|WARD2\r",
+    );
+    none_unmapped(&report, "EVN");
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("provenance", &b);
+    let entries = b["entry"].as_array().unwrap();
+    let url = |rt: &str| {
+        entries
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == rt)
+            .map(|e| e["fullUrl"].clone())
+            .unwrap()
+    };
+    let prov = entries
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == "Provenance")
+        .unwrap();
+    assert_eq!(
+        prov["target"],
+        serde_json::json!([{"reference": url("Patient")}, {"reference": url("Encounter")}])
+    );
+    assert_eq!(prov["recorded"], "2024-03-12T09:10:00+00:00");
+    assert_eq!(prov["occurredDateTime"], "2024-03-12T09:00:00+00:00");
+    assert_eq!(prov["reason"][0]["coding"][0]["code"], "02");
+    let operator = entries
+        .iter()
+        .find(|e| e["fullUrl"] == prov["agent"][0]["who"]["reference"])
+        .map(|e| &e["resource"])
+        .unwrap();
+    assert_eq!(operator["name"][0]["family"], "JONES");
+    assert_eq!(operator["identifier"][0]["value"], "1234567");
+    assert_eq!(prov["agent"][1]["who"]["identifier"]["value"], "RX1");
+    let back = read_back(&b);
+    // The instants (FHIR writes the offset the v2 times inferred).
+    assert_eq!(
+        back.recorded.unwrap().value.at,
+        event.recorded.unwrap().value.at
+    );
+    assert_eq!(
+        back.occurred.unwrap().value.at,
+        event.occurred.unwrap().value.at
+    );
+    assert_eq!(back.reason.unwrap().value.code, "02");
+    assert_eq!(
+        back.operator.unwrap().name.unwrap().value.family.as_deref(),
+        Some("JONES")
+    );
+    assert_eq!(back.sender.unwrap().value, "RX1");
 }

@@ -227,7 +227,7 @@ fn time_zone_rule() {
     let (e, _) =
         map(b"MSH|^~\\&|A|RX1|B|RX1|20240701120000-0500||ADT^A01|1|P|2.4\rEVN|A01|202407011030\r");
     assert_eq!(
-        e.occurred.unwrap().value.at.to_rfc3339(),
+        e.recorded.unwrap().value.at.to_rfc3339(),
         "2024-07-01T10:30:00-05:00"
     );
     // A configured zone.

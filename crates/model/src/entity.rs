@@ -807,8 +807,28 @@ pub struct Event {
     pub message_id: Option<String>,
     /// When the message was sent.
     pub sent: Option<Sourced<PartialDateTime>>,
-    /// When the event happened (EVN-2 / EVN-6).
+    /// When the event happened (HL7 v2 EVN-6; FHIR
+    /// `Provenance.occurredDateTime`).
     pub occurred: Option<Sourced<PartialDateTime>>,
+    /// When the event was recorded (HL7 v2 EVN-2; FHIR `Provenance.recorded`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub recorded: Option<Sourced<PartialDateTime>>,
+    /// Why the event happened (HL7 v2 EVN-4, table 0062 as sent; FHIR
+    /// `Provenance.reason`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub reason: Option<Sourced<Code>>,
+    /// Who recorded the event (HL7 v2 EVN-5; FHIR `Provenance.agent.who`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub operator: Option<Practitioner>,
     /// The sending facility (HL7 v2 MSH-4; MessageHeader.sender), ODS code where it is one.
     pub sender: Option<Sourced<String>>,
     /// The sending application (HL7 v2 MSH-3; a FHIR MessageHeader's source).

@@ -1194,6 +1194,9 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
         message_id: None,
         sent: None,
         occurred: None,
+        recorded: None,
+        reason: None,
+        operator: None,
         sender: None,
         source_application: None,
         destination_application: None,
@@ -1406,6 +1409,7 @@ pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
             }
             Some("Observation") => observation_at.push((base.as_str(), *r)),
             Some("MessageHeader") => message_header(&mut ctx, base, r, &mut event),
+            Some("Provenance") => provenance(&mut ctx, base, r, &mut event),
             _ => {}
         }
         // References to the patient / encounter are structural.
@@ -1599,6 +1603,48 @@ fn organisation_ref(ctx: &mut Ctx<'_>, path: &str, v: &Value) -> Option<Sourced<
                 }
             }),
         None => ctx.str(path, v, "display"),
+    }
+}
+
+/// Provenance (the writer's EVN[Provenance]) → when the event was recorded
+/// and happened, why, and who recorded it (a Practitioner agent: the
+/// operator; an organisation agent: the sender, when the event has no other
+/// or the same one).
+fn provenance(ctx: &mut Ctx<'_>, base: &str, r: &Value, event: &mut Event) {
+    if let Some(t) = r.get("target") {
+        ctx.take(&format!("{base}.target"), t);
+    }
+    event.recorded = date_time_at(ctx, base, r, "recorded");
+    event.occurred = date_time_at(ctx, base, r, "occurredDateTime");
+    event.reason = items(r, "reason")
+        .next()
+        .and_then(|(i, c)| first_code(ctx, &format!("{base}.reason[{i}]"), c));
+    for (i, a) in items(r, "agent") {
+        let Some(who) = a.get("who") else { continue };
+        let path = format!("{base}.agent[{i}].who");
+        if who.get("reference").is_some() {
+            if let Some((pb, pr)) = resolve(ctx, &path, who) {
+                if event.operator.is_none() {
+                    event.operator = Some(practitioner(ctx, &pb, pr));
+                }
+            }
+            continue;
+        }
+        let named = who
+            .pointer("/identifier/value")
+            .or_else(|| who.get("display"))
+            .and_then(Value::as_str);
+        let same = match (&event.sender, named) {
+            (None, Some(_)) => true,
+            (Some(s), Some(n)) => s.value == n,
+            _ => false,
+        };
+        if same {
+            let sender = organisation_ref(ctx, &path, who);
+            if event.sender.is_none() {
+                event.sender = sender;
+            }
+        }
     }
 }
 
