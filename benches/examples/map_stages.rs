@@ -89,8 +89,8 @@ fn main() {
     let (mut map, mut value, mut write) = (Stage::default(), Stage::default(), Stage::default());
     let (mut value_bytes, mut write_bytes) = (0usize, 0usize);
     let mut out = Vec::with_capacity(1 << 16);
+    let (mut leaves, mut unmapped) = (0usize, 0usize);
     if stages == "parse" || stages == "walk" {
-        let mut leaves = 0usize;
         for r in &input.ranges {
             let bytes = input.bytes.get(r.clone()).unwrap();
             let msg = map.run(|| Message::parse_in(bytes, &opts, &mut index).unwrap());
@@ -110,7 +110,9 @@ fn main() {
     for r in &input.ranges {
         let bytes = input.bytes.get(r.clone()).unwrap();
         let msg = Message::parse_in(bytes, &opts, &mut index).unwrap();
-        let (event, _report) = map.run(|| map_message(&msg, &map_opts).unwrap());
+        let (event, report) = map.run(|| map_message(&msg, &map_opts).unwrap());
+        leaves += report.source_leaves;
+        unmapped += report.unmapped.len();
         if run_value {
             value_bytes += value.run(|| {
                 out.clear();
@@ -128,7 +130,9 @@ fn main() {
     }
     let n = input.ranges.len();
     println!(
-        "{n} {kind} messages; Bundle JSON {} bytes each ({} through Value)",
+        "{n} {kind} messages, {} leaves each, {} of them unmapped; Bundle JSON {} bytes each ({} through Value)",
+        leaves / n,
+        unmapped / n,
         write_bytes / n,
         value_bytes / n
     );

@@ -113,38 +113,58 @@ impl<'m, 'a> Ctx<'m, 'a> {
 
     /// The value at `p`, if present and not empty (nothing is marked).
     fn locate(&mut self, p: Path) -> Option<Value<'a>> {
-        let (id, occurrence) = (p.segment_id(), p.occurrence);
-        let seg = self.segment(&p)?;
         let v = match (p.field, p.component) {
             // Components of one field repetition are read one after another:
             // find the repetition once (MSH/FHS/BHS-1 and -2, the literal fields,
             // go the long way).
-            (Some(f), Some(c)) if f > 2 || !matches!(&id, b"MSH" | b"FHS" | b"BHS") => {
-                let r = p.repetition.unwrap_or(1);
-                let key = (id, occurrence, f, r);
-                if self.last_rep != Some(key) {
-                    let mut whole = p;
-                    whole.repetition = Some(r);
-                    whole.component = None;
-                    whole.subcomponent = None;
-                    self.comps.clear();
-                    if let Some(rep) = seg.query(&whole) {
-                        self.comps.extend(rep.parts());
-                    }
-                    self.last_rep = Some(key);
-                }
+            (Some(f), Some(c)) if f > 2 || !is_header(p.segment_id()) => {
+                self.load_rep(&p)?;
                 let comp = *self.comps.get(c.checked_sub(1)? as usize)?;
                 match p.subcomponent {
                     Some(sub) => comp.subcomponent(sub)?,
                     None => comp,
                 }
             }
-            _ => seg.query(&p)?,
+            _ => self.segment(&p)?.query(&p)?,
         };
         if v.is_empty() {
             return None;
         }
         Some(v)
+    }
+
+    /// Splits the field repetition `p` names into `comps`, unless it is the
+    /// one split last. `None` when its segment is absent.
+    fn load_rep(&mut self, p: &Path) -> Option<()> {
+        let field = p.field?;
+        let r = p.repetition.unwrap_or(1);
+        let key = (p.segment_id(), p.occurrence, field, r);
+        if self.last_rep != Some(key) {
+            let seg = self.segment(p)?;
+            let mut whole = *p;
+            whole.repetition = Some(r);
+            whole.component = None;
+            whole.subcomponent = None;
+            self.comps.clear();
+            if let Some(rep) = seg.query(&whole) {
+                self.comps.extend(rep.parts());
+            }
+            self.last_rep = Some(key);
+        }
+        Some(())
+    }
+
+    /// True when the field repetition `base` names (a composite: CWE, XPN,
+    /// XAD, XCN …) has no component with a value, so its readers can stop
+    /// before probing each component.
+    fn absent(&mut self, base: Path) -> bool {
+        if base
+            .field
+            .is_none_or(|f| f <= 2 && is_header(base.segment_id()))
+        {
+            return false;
+        }
+        self.load_rep(&base).is_none() || self.comps.iter().all(|c| c.is_empty())
     }
 
     /// The segment at `p`, through the one-segment cache `value` keeps.
@@ -292,8 +312,10 @@ impl<'m, 'a> Ctx<'m, 'a> {
 }
 
 /// A place in the message: a [`Path`] (build it with [`seg`] and `Path`'s
-/// narrowing methods), or the text of a fixed field (`"PV1-2"`). Never a
-/// `format!`ed string: building and parsing those was half the mapping's cost.
+/// narrowing methods), or a fixed field as a tuple (`("PV1", 2)` is `PV1-2`,
+/// `("PV1", 19, 4, 1)` is `PV1-19.4.1`). Never text to parse: `format!`ed
+/// paths were half the mapping's cost, and fixed ones parsed on every call
+/// still cost 3 % of it.
 trait Loc {
     fn path(self) -> Option<Path>;
 }
@@ -304,10 +326,41 @@ impl Loc for Path {
     }
 }
 
-impl Loc for &str {
+impl Loc for Option<Path> {
     fn path(self) -> Option<Path> {
-        Path::parse(self).ok()
+        self
     }
+}
+
+/// A fixed field of the first segment `id`: `("PV1", 2)` is `PV1-2`.
+impl Loc for (&str, u32) {
+    fn path(self) -> Option<Path> {
+        Some(seg(self.0, 1)?.field(self.1))
+    }
+}
+
+/// A fixed component: `("PV1", 19, 1)` is `PV1-19.1`.
+impl Loc for (&str, u32, u32) {
+    fn path(self) -> Option<Path> {
+        Some(seg(self.0, 1)?.field(self.1).component(self.2))
+    }
+}
+
+/// A fixed subcomponent: `("PV1", 19, 4, 1)` is `PV1-19.4.1`.
+impl Loc for (&str, u32, u32, u32) {
+    fn path(self) -> Option<Path> {
+        Some(
+            seg(self.0, 1)?
+                .field(self.1)
+                .component(self.2)
+                .subcomponent(self.3),
+        )
+    }
+}
+
+/// MSH, FHS and BHS: their fields 1 and 2 are literals, not composites.
+fn is_header(id: [u8; 3]) -> bool {
+    matches!(&id, b"MSH" | b"FHS" | b"BHS")
 }
 
 /// The `n`th segment `id` (`id` is one of this module's fixed segment names).
@@ -415,41 +468,47 @@ pub fn map_message(
         comps: Vec::with_capacity(16),
     };
     // MSH-1/2 are the encoding itself: consumed by reading the message.
-    for p in ["MSH-1", "MSH-2", "MSH-9.1", "MSH-9.2", "MSH-9.3", "MSH-12"] {
+    for p in [
+        ("MSH", 1).path(),
+        ("MSH", 2).path(),
+        ("MSH", 9, 1).path(),
+        ("MSH", 9, 2).path(),
+        ("MSH", 9, 3).path(),
+        ("MSH", 12).path(),
+    ] {
         let _ = ctx.value(p);
     }
     // MSH-18, a character set the parser decodes, is how every text value
     // was read: consumed like the encoding characters. One it does not know
     // is reported.
     if ctx
-        .peek("MSH-18")
+        .peek(("MSH", 18))
         .is_some_and(|c| carecodec_hl7v2::Charset::from_msh18(c.as_bytes()).is_some())
     {
-        let _ = ctx.value("MSH-18");
+        let _ = ctx.value(("MSH", 18));
     }
-    ctx.msh_offset = msg
-        .get("MSH-7")
-        .ok()
-        .flatten()
+    ctx.msh_offset = ("MSH", 7)
+        .path()
+        .and_then(|p| msg.query(&p))
         .and_then(|v| Timestamp::from_value(&v).ok())
         .and_then(|t| t.offset);
     let mut event = Event {
         kind: kind_of(mt.code, mt.trigger),
         message_type: format!("{}^{}", mt.code, mt.trigger),
-        message_id: ctx.text("MSH-10").map(|s| s.value),
-        sent: ctx.datetime("MSH-7"),
+        message_id: ctx.text(("MSH", 10)).map(|s| s.value),
+        sent: ctx.datetime(("MSH", 7)),
         occurred: None,
         recorded: None,
         reason: None,
         operator: None,
-        sender: ctx.text("MSH-4.1"),
+        sender: ctx.text(("MSH", 4, 1)),
         source_application: application(&mut ctx, 3),
         destination_application: application(&mut ctx, 5),
-        destination_facility: ctx.text("MSH-6.1"),
+        destination_facility: ctx.text(("MSH", 6, 1)),
         // MSH-11.1 (IG: MessageHeader meta.tag in v2-0103); the processing
         // mode MSH-11.2 has no place and is reported when sent.
         processing: ctx
-            .text("MSH-11.1")
+            .text(("MSH", 11, 1))
             .map(|s| s.map(|v| Code::new(CodeSystem::V2Table("0103".into()), &v, None))),
         patient: None,
         merged_from: Vec::new(),
@@ -463,15 +522,15 @@ pub fn map_message(
         // EVN-1 repeats MSH-9.2 (which is authoritative): consumed when it
         // says the same; a different code stays in the report.
         let trigger = event.message_type.split('^').nth(1);
-        if trigger.is_some() && ctx.peek("EVN-1").as_deref() == trigger {
-            ctx.touch("EVN-1");
+        if trigger.is_some() && ctx.peek(("EVN", 1)).as_deref() == trigger {
+            ctx.touch(("EVN", 1));
         }
         // IG EVN[Provenance]: EVN-2 recorded, EVN-4 reason, EVN-5 operator
         // (agent), EVN-6 occurred.
-        event.recorded = ctx.datetime("EVN-2");
-        event.occurred = ctx.datetime("EVN-6");
-        event.reason = ctx.text("EVN-4.1").map(|c| {
-            let display = ctx.text("EVN-4.2");
+        event.recorded = ctx.datetime(("EVN", 2));
+        event.occurred = ctx.datetime(("EVN", 6));
+        event.reason = ctx.text(("EVN", 4, 1)).map(|c| {
+            let display = ctx.text(("EVN", 4, 2));
             let mut code = c.map(|v| Code::new(CodeSystem::V2Table("0062".into()), &v, None));
             if let Some(d) = display {
                 code.value.display = Some(d.value);
@@ -723,7 +782,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     let Some(pid) = seg("PID", 1) else { return p };
     // PID-1 set id: the order of the segment, as DG1-1 or OBX-1.
     ctx.touch(pid.field(1));
-    for r in 1..=ctx.reps("PID-3") {
+    for r in 1..=ctx.reps(("PID", 3)) {
         let Some(id) = ctx.text(pid.field(3).repetition(r).component(1)) else {
             continue;
         };
@@ -768,7 +827,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         }
     }
     // PID-32 identity reliability: NHS ITK carries the NHS number verification status here.
-    if let Some(status) = ctx.text("PID-32") {
+    if let Some(status) = ctx.text(("PID", 32)) {
         match VerificationStatus::from_code(&status.value) {
             Some(vs) => {
                 for id in &mut p.identifiers {
@@ -784,35 +843,35 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
             )),
         }
     }
-    for r in 1..=ctx.reps("PID-5") {
+    for r in 1..=ctx.reps(("PID", 5)) {
         if let Some(n) = name(ctx, pid.field(5).repetition(r)) {
             p.names.push(n);
         }
         called_by(ctx, pid.field(5).repetition(r), &mut p.names);
     }
-    p.birth_date = ctx.date("PID-7");
+    p.birth_date = ctx.date(("PID", 7));
     if p.birth_date.is_some() {
         // A time of birth as well (IG: the patient-birthTime extension).
-        p.birth_time = ctx.datetime("PID-7").filter(|t| {
+        p.birth_time = ctx.datetime(("PID", 7)).filter(|t| {
             !matches!(
                 t.value.precision,
                 Precision::Year | Precision::Month | Precision::Day
             )
         });
     }
-    p.gender = sex(ctx, "PID-8.1");
+    p.gender = sex(ctx, ("PID", 8, 1));
 
     // PID-9 alias names (IG: further `name` entries).
-    for r in 1..=ctx.reps("PID-9") {
+    for r in 1..=ctx.reps(("PID", 9)) {
         if let Some(n) = name(ctx, pid.field(9).repetition(r)) {
             p.names.push(n);
         }
         called_by(ctx, pid.field(9).repetition(r), &mut p.names);
     }
     p.marital_status = ctx
-        .text("PID-16.1")
+        .text(("PID", 16, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0002".into()), &v, None)));
-    for r in 1..=ctx.reps("PID-11") {
+    for r in 1..=ctx.reps(("PID", 11)) {
         if let Some(a) = address(ctx, pid.field(11).repetition(r)) {
             p.addresses.push(a);
         }
@@ -827,9 +886,9 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     }
     // PID-22: an NHS Data Dictionary ethnic category (the England codes); any
     // other code (US race/ethnicity tables…) keeps the system PID-22.3 names.
-    p.ethnic_category = ctx.text("PID-22.1").map(|c| {
-        let display = ctx.text("PID-22.2").map(|d| d.value);
-        let named = ctx.text("PID-22.3");
+    p.ethnic_category = ctx.text(("PID", 22, 1)).map(|c| {
+        let display = ctx.text(("PID", 22, 2)).map(|d| d.value);
+        let named = ctx.text(("PID", 22, 3));
         let mut sources = c.sources;
         let system = if ETHNIC_CATEGORY_ENGLAND.contains(&c.value.as_str()) {
             CodeSystem::NhsDataDictionary("EthnicCategory".into())
@@ -846,8 +905,8 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         };
         Sourced::from_many(code, sources)
     });
-    let death = ctx.datetime("PID-29");
-    let flag = ctx.text("PID-30");
+    let death = ctx.datetime(("PID", 29));
+    let flag = ctx.text(("PID", 30));
     // IG: PID-30 → deceasedBoolean when PID-29 is empty (Y true, N false).
     p.deceased = match (death, flag) {
         (Some(d), _) => Some(d.map(Deceased::At)),
@@ -872,7 +931,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     // (XPN[string]: the name assembled as XPN.11 says).
     p.mothers_maiden_name = xpn_text(ctx, pid.field(6).repetition(1));
     // IG: PID-23 birth place (ST) → patient-birthPlace valueAddress.text.
-    p.birth_place = ctx.text("PID-23");
+    p.birth_place = ctx.text(("PID", 23));
     // IG: PID-17 religion → the core patient-religion extension (table 0006
     // kept as sent, also when CWE.3 does not name it; the writer applies the
     // IG's Religion map).
@@ -885,8 +944,8 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         r
     });
     // IG: PID-25 birth order → multipleBirthInteger, else PID-24 (Y/N) → boolean.
-    let indicator = ctx.text("PID-24");
-    let order = ctx.text("PID-25");
+    let indicator = ctx.text(("PID", 24));
+    let order = ctx.text(("PID", 25));
     p.multiple_birth = match (order, indicator) {
         (Some(o), i) => match o.value.trim().parse::<u32>() {
             Ok(n) if n > 0 => {
@@ -933,6 +992,9 @@ fn called_by(ctx: &mut Ctx<'_, '_>, base: Path, names: &mut Vec<Sourced<HumanNam
 /// (`G`, or not sent) prefix, given, middle, family, suffix — XPN.5, 2, 3,
 /// 1.1, 4 joined by spaces. The other components are left unmapped.
 fn xpn_text(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<String>> {
+    if ctx.absent(base) {
+        return None;
+    }
     let family = ctx.text(base.component(1).subcomponent(1));
     let given = ctx.text(base.component(2));
     let middle = ctx.text(base.component(3));
@@ -1084,6 +1146,9 @@ fn person_name(
     family_at: u32,
     type_at: Option<u32>,
 ) -> Option<Sourced<HumanName>> {
+    if ctx.absent(base) {
+        return None;
+    }
     let c = |n: u32| base.component(family_at + n);
     let family = ctx.text(c(0).subcomponent(1));
     let given = ctx.texts(&[c(1), c(2)]);
@@ -1169,6 +1234,9 @@ fn validity(
 }
 
 fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
+    if ctx.absent(base) {
+        return None;
+    }
     // IG XAD[Address] / SAD[Address]: lines SAD.1 street or mailing address,
     // SAD.2 street name, SAD.3 dwelling number, XAD.2 other designation,
     // XAD.19 addressee, in that order.
@@ -1242,6 +1310,9 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
 /// system, the use code (XTN.2) the use (`CP` equipment reads as mobile).
 /// Only the components used are consumed.
 fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourced<Telecom>> {
+    if ctx.absent(base) {
+        return None;
+    }
     let peek = |ctx: &Ctx<'_, '_>, c: u32| {
         ctx.msg
             .query(&base.component(c))
@@ -1341,12 +1412,12 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         return;
     }
     // PD1-3 (XON): the practice's ODS code is XON.3 (ID) in v2.4, XON.10 in v2.5+.
-    let ods = ctx.text("PD1-3.10").or_else(|| ctx.text("PD1-3.3"));
+    let ods = ctx.text(("PD1", 3, 10)).or_else(|| ctx.text(("PD1", 3, 3)));
     // XON.1, the practice's name, as the reference's display: kept only
     // beside an ODS code (without one there is nothing to refer to, and the
     // name stays in the report as unmapped).
     if ods.is_some() {
-        p.gp_practice_name = ctx.text("PD1-3.1");
+        p.gp_practice_name = ctx.text(("PD1", 3, 1));
     }
     p.gp_practice = ods.map(|o| o.map(Identifier::OdsOrganisation));
     if let Some(pd1) = seg("PD1", 1) {
@@ -1384,6 +1455,9 @@ fn gp_code(v: &str) -> Identifier {
 /// XCN.10 the name type, XCN.19/20 effective / expiration dates (else the
 /// XCN.17 validity range) as `name.period`, XCN.21 the professional suffix.
 fn name_of_xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> {
+    if ctx.absent(base) {
+        return None;
+    }
     full_name(ctx, base, 2, Some(10), (Some(17), 19, 20), 21)
 }
 
@@ -1414,6 +1488,9 @@ fn register(authority: &str, id: &str) -> Option<Identifier> {
 /// universal id as its system. Parts not kept stay unread, so the report
 /// counts them unmapped.
 fn xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Practitioner> {
+    if ctx.absent(base) {
+        return None;
+    }
     let id = ctx.text(base.component(1));
     let name = name_of_xcn(ctx, base);
     if id.is_none() && name.is_none() {
@@ -1484,6 +1561,9 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
 /// assigning authority XON.6 (its universal id, XON.6.2 typed by XON.6.3, as
 /// a typed identifier's system: see [`hd_system`]).
 fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
+    if ctx.absent(base) {
+        return None;
+    }
     let name = ctx.text(base.component(1));
     let id = ctx
         .text(base.component(10))
@@ -1530,6 +1610,9 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
 /// in the system of its universal id (EI.3: an OID as `urn:oid:`, a GUID /
 /// UUID as `urn:uuid:`, a URI as itself), else of its namespace (EI.2).
 fn ei(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Identifier>> {
+    if ctx.absent(base) {
+        return None;
+    }
     let value = ctx.text(base.component(1))?;
     let namespace = ctx.text(base.component(2)).map(|s| s.value);
     let universal = ctx.text(base.component(3)).map(|s| s.value);
@@ -1642,6 +1725,9 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
 }
 
 fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
+    if ctx.absent(base) {
+        return None;
+    }
     // PL.1-3 are HD in v2.7+ (`WARD&1.2.3&ISO`): the namespace id names the place.
     let ward = ctx.text(base.component(1).subcomponent(1));
     let room = ctx.text(base.component(2).subcomponent(1));
@@ -1665,9 +1751,9 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
 fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     let mut e = Encounter::default();
     let Some(pv1) = seg("PV1", 1) else { return e };
-    ctx.touch("PV1-1");
+    ctx.touch(("PV1", 1));
     // PV1-2 is a CWE in v2.7+ (`I^Inpatient`): its code.
-    let class_code = ctx.text("PV1-2.1");
+    let class_code = ctx.text(("PV1", 2, 1));
     let class_value = class_code.as_ref().map(|c| c.value.clone());
     e.class = class_code.map(|c| {
         let class = match c.value.as_str() {
@@ -1690,8 +1776,8 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         .as_ref()
         .is_some_and(|l| l.room.is_some() || l.bed.is_some())
     {
-        if let Some(c) = ctx.text("PV1-40.1") {
-            let text = ctx.text("PV1-40.2").map(|t| t.value);
+        if let Some(c) = ctx.text(("PV1", 40, 1)) {
+            let text = ctx.text(("PV1", 40, 2)).map(|t| t.value);
             let display = text.or_else(|| {
                 BED_STATUSES
                     .iter()
@@ -1707,17 +1793,17 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     // PV1-42 pending location (IG: location[4], status reserved).
     e.pending_location = location(ctx, pv1.field(42));
     e.admission_method = ctx
-        .text("PV1-4.1")
+        .text(("PV1", 4, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0007".into()), &v, None)));
     // PV1-5 preadmit number (IG: hospitalization.preAdmissionIdentifier), a CX
     // typed by its CX.5 as PV1-50; untyped, it is kept without a type (it is
     // not a hospital number) and its CX.4 is left unread.
-    if let Some(id) = ctx.text("PV1-5.1") {
-        let kind = ctx.text("PV1-5.5").map(|s| s.value);
+    if let Some(id) = ctx.text(("PV1", 5, 1)) {
+        let kind = ctx.text(("PV1", 5, 5)).map(|s| s.value);
         let mut src = id.sources.clone();
         let ident = match kind.as_deref() {
             Some(k) => {
-                let authority = ctx.text("PV1-5.4.1").map(|s| s.value);
+                let authority = ctx.text(("PV1", 5, 4, 1)).map(|s| s.value);
                 let hd = pv1.field(5).component(4);
                 classify_id(ctx, &id.value, authority, Some(k), hd, &mut src)
             }
@@ -1729,14 +1815,20 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         e.preadmission_id = Some(Sourced::from_many(ident, src));
     }
     // PV1-52 other healthcare provider: a participant (IG: type PART).
-    for (f, role) in [
+    let roles = [
         (7, "ATND"),
         (8, "REF"),
         (9, "CON"),
         (17, "ADM"),
         (52, "PART"),
-    ] {
-        for r in 1..=ctx.reps(pv1.field(f)) {
+    ]
+    .map(|(f, role)| (f, role, ctx.reps(pv1.field(f))));
+    // Sized once: a participant is a few hundred bytes, and growing the
+    // vector past 1 KiB makes glibc consolidate its free lists.
+    e.participants
+        .reserve_exact(roles.iter().map(|r| r.2 as usize).sum());
+    for (f, role, reps) in roles {
+        for r in 1..=reps {
             if let Some(p) = xcn(ctx, pv1.field(f).repetition(r)) {
                 e.participants.push(Participant {
                     role: role.into(),
@@ -1746,14 +1838,14 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         }
     }
     e.service = ctx
-        .text("PV1-10.1")
+        .text(("PV1", 10, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0069".into()), &v, None)));
     // PV1-13 re-admission indicator (IG: hospitalization.reAdmission, table 0092;
     // the IG's ReadmissionIndicator map gives `R` the display `Re-admission`,
     // used when the message sends no text).
-    if let Some(c) = ctx.text("PV1-13.1") {
+    if let Some(c) = ctx.text(("PV1", 13, 1)) {
         let display = ctx
-            .text("PV1-13.2")
+            .text(("PV1", 13, 2))
             .map(|t| t.value)
             .or_else(|| (c.value == "R").then(|| "Re-admission".to_owned()));
         e.readmission =
@@ -1775,11 +1867,11 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     // a CWE as sent (table 0099 is user-defined).
     e.special_courtesy = cwe(ctx, pv1.field(16));
     e.admit_source = ctx
-        .text("PV1-14.1")
+        .text(("PV1", 14, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));
-    if let Some(vn) = ctx.text("PV1-19.1") {
-        let authority = ctx.text("PV1-19.4.1").map(|s| s.value);
-        ctx.touch("PV1-19.5");
+    if let Some(vn) = ctx.text(("PV1", 19, 1)) {
+        let authority = ctx.text(("PV1", 19, 4, 1)).map(|s| s.value);
+        ctx.touch(("PV1", 19, 5));
         let mut src = vn.sources;
         let system = hd_system(ctx, pv1.field(19).component(4)).map(|s| {
             src.extend(s.sources);
@@ -1793,9 +1885,9 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         e.identifiers.push(Sourced::from_many(ident, src));
     }
     // PV1-50 alternate visit ID (IG: a further identifier), typed by its CX.5.
-    if let Some(id) = ctx.text("PV1-50.1") {
-        let authority = ctx.text("PV1-50.4.1").map(|s| s.value);
-        let kind = ctx.text("PV1-50.5").map(|s| s.value);
+    if let Some(id) = ctx.text(("PV1", 50, 1)) {
+        let authority = ctx.text(("PV1", 50, 4, 1)).map(|s| s.value);
+        let kind = ctx.text(("PV1", 50, 5)).map(|s| s.value);
         let mut src = id.sources.clone();
         let hd = pv1.field(50).component(4);
         let ident = match kind.as_deref() {
@@ -1815,22 +1907,22 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         e.identifiers.push(Sourced::from_many(ident, src));
     }
     e.discharge_method = ctx
-        .text("PV1-36.1")
+        .text(("PV1", 36, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0112".into()), &v, None)));
     // DLD.1 is a CWE in v2.7+ (`22&Homes&FDK`): its code.
     e.discharge_destination = ctx
-        .text("PV1-37.1.1")
+        .text(("PV1", 37, 1, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0113".into()), &v, None)));
     // PV1-38 diet type (IG: hospitalization.dietPreference), a CWE as sent.
     e.diet = cwe(ctx, pv1.field(38));
     // PV1-39 servicing facility: NHS feeds repeat PV1-3.4 here. Consumed when
     // it names the facility already kept; anything else stays in the report.
     let facility = e.location.as_ref().and_then(|l| l.facility.as_ref());
-    if facility.is_some_and(|f| ctx.peek("PV1-39").as_deref() == Some(f.value.as_str())) {
-        ctx.touch("PV1-39");
+    if facility.is_some_and(|f| ctx.peek(("PV1", 39)).as_deref() == Some(f.value.as_str())) {
+        ctx.touch(("PV1", 39));
     }
-    e.admitted = ctx.datetime("PV1-44");
-    e.discharged = ctx.datetime("PV1-45");
+    e.admitted = ctx.datetime(("PV1", 44));
+    e.discharged = ctx.datetime(("PV1", 45));
     // IG: finished when PV1-45 is valued, else by patient class
     // (PatientClass[EncounterStatus]: P planned, U unknown, others in-progress);
     // without a class, by the admit time. map_message adjusts for the event.
@@ -1952,6 +2044,9 @@ fn coding_system(name: &str) -> CodeSystem {
 
 /// A CWE/CE field (or repetition) as a concept.
 fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
+    if ctx.absent(base) {
+        return None;
+    }
     let mut sources = Sources::new();
     let mut codes = Vec::new();
     for (c, t, s) in [(1, 2, 3), (4, 5, 6)] {
