@@ -185,7 +185,7 @@ impl Path {
             return None;
         };
         let mut nums = [None; 3];
-        for slot in &mut nums {
+        for (k, slot) in nums.iter_mut().enumerate() {
             let mut n = 0u32;
             let mut digits = 0;
             while let Some((d @ b'0'..=b'9', r)) = rest.split_first() {
@@ -202,7 +202,8 @@ impl Path {
             *slot = Some(n);
             match rest.split_first() {
                 None => break,
-                Some((b'.', r)) => rest = r,
+                // A `.` after the subcomponent is the general reader's to reject.
+                Some((b'.', r)) if k < 2 => rest = r,
                 Some(_) => return None,
             }
         }
