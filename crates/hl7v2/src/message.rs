@@ -286,54 +286,8 @@ impl<'a> Message<'a> {
                     .filter(|s| s.id_bytes() == id)
                     .count() as u32
             };
-            let Ok(base) = Path::segment_path(seg.id(), occurrence) else {
-                continue;
-            };
-            for (n, field) in seg.fields() {
-                if field.raw.is_empty() {
-                    continue;
-                }
-                let fp = base.field(n);
-                if field.level == Level::Literal {
-                    f(fp, field);
-                    continue;
-                }
-                // One pass over the field's bytes: a separator closes the
-                // leaf before it and moves the repetition, component or
-                // subcomponent counter (three nested splits would read every
-                // byte three times).
-                let d = field.delims;
-                let (mut r, mut c, mut sub) = (1u32, 1u32, 1u32);
-                let mut start = 0usize;
-                let mut emit = |from: usize, to: usize, r: u32, c: u32, sub: u32| {
-                    if let Some(raw) = field.raw.get(from..to).filter(|b| !b.is_empty()) {
-                        f(
-                            fp.repetition(r).component(c).subcomponent(sub),
-                            Value {
-                                raw,
-                                offset: field.offset + from as u32,
-                                level: Level::Subcomponent,
-                                delims: d,
-                                charset: field.charset,
-                            },
-                        );
-                    }
-                };
-                for (i, &b) in field.raw.iter().enumerate() {
-                    let next = if b == d.repetition {
-                        (r + 1, 1, 1)
-                    } else if b == d.component {
-                        (r, c + 1, 1)
-                    } else if Some(b) == d.subcomponent {
-                        (r, c, sub + 1)
-                    } else {
-                        continue;
-                    };
-                    emit(start, i, r, c, sub);
-                    (r, c, sub) = next;
-                    start = i + 1;
-                }
-                emit(start, field.raw.len(), r, c, sub);
+            if let Ok(base) = Path::segment_path(seg.id(), occurrence) {
+                seg.for_each_leaf(base, &mut f);
             }
         }
     }
@@ -390,6 +344,72 @@ impl<'m, 'a> Segment<'m, 'a> {
         match path.subcomponent {
             None => Some(comp),
             Some(s) => comp.subcomponent(s),
+        }
+    }
+
+    /// Calls `f` for every non-empty leaf of this segment, in order, with
+    /// its fully indexed path under `base` (the segment's own path: its
+    /// occurrence is the caller's to count). [`Message::for_each_leaf`] is
+    /// this over every segment; a caller that knows most segments need no
+    /// visit walks only the others. Allocates nothing.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, Path};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rOBX|1||A^B~C\rOBX|2||D\r").unwrap();
+    /// let obx = msg.segment("OBX", 2).unwrap();
+    /// let mut seen = Vec::new();
+    /// obx.for_each_leaf(Path::segment_path("OBX", 2).unwrap(), |path, v| {
+    ///     seen.push(format!("{path}={}", v.decoded().unwrap()))
+    /// });
+    /// assert_eq!(seen, ["OBX[2]-1[1].1.1=2", "OBX[2]-3[1].1.1=D"]);
+    /// ```
+    pub fn for_each_leaf(&self, base: Path, mut f: impl FnMut(Path, Value<'a>)) {
+        for (n, field) in self.fields() {
+            if field.raw.is_empty() {
+                continue;
+            }
+            let fp = base.field(n);
+            if field.level == Level::Literal {
+                f(fp, field);
+                continue;
+            }
+            // One pass over the field's bytes: a separator closes the
+            // leaf before it and moves the repetition, component or
+            // subcomponent counter (three nested splits would read every
+            // byte three times).
+            let d = field.delims;
+            let (mut r, mut c, mut sub) = (1u32, 1u32, 1u32);
+            let mut start = 0usize;
+            let mut emit = |from: usize, to: usize, r: u32, c: u32, sub: u32| {
+                if let Some(raw) = field.raw.get(from..to).filter(|b| !b.is_empty()) {
+                    f(
+                        fp.repetition(r).component(c).subcomponent(sub),
+                        Value {
+                            raw,
+                            offset: field.offset + from as u32,
+                            level: Level::Subcomponent,
+                            delims: d,
+                            charset: field.charset,
+                        },
+                    );
+                }
+            };
+            for (i, &b) in field.raw.iter().enumerate() {
+                let next = if b == d.repetition {
+                    (r + 1, 1, 1)
+                } else if b == d.component {
+                    (r, c + 1, 1)
+                } else if Some(b) == d.subcomponent {
+                    (r, c, sub + 1)
+                } else {
+                    continue;
+                };
+                emit(start, i, r, c, sub);
+                (r, c, sub) = next;
+                start = i + 1;
+            }
+            emit(start, field.raw.len(), r, c, sub);
         }
     }
 

@@ -2605,6 +2605,13 @@ impl Consumed {
         }
     }
 
+    /// True when byte `i` was consumed.
+    fn has(&self, i: usize) -> bool {
+        self.bits
+            .get(i / 64)
+            .is_some_and(|word| word & (1 << (i % 64)) != 0)
+    }
+
     fn covers(&self, r: Range<usize>) -> bool {
         r.end <= self.len
             && Consumed::words(r)
@@ -2612,19 +2619,79 @@ impl Consumed {
     }
 }
 
+/// The accounting: every non-empty leaf is mapped (all its bytes consumed) or
+/// reported unmapped with its path, span and raw text.
+///
+/// Most segments are read whole: for those one pass over the bytes says so
+/// and counts their leaves (runs of bytes between separators), and only a
+/// segment with an unconsumed byte outside its separators is walked leaf by
+/// leaf (as are MSH and every segment of a message the parser repaired).
 fn finish(ctx: &mut Ctx<'_, '_>) {
-    let mut total = 0usize;
-    let mut mapped = 0usize;
-    let mut unmapped = Vec::new();
-    let consumed = &ctx.consumed;
-    ctx.msg.for_each_leaf(|path, v| {
-        total += 1;
+    let acc = account(ctx.msg, &ctx.consumed);
+    ctx.report.source_leaves = acc.total;
+    ctx.report.mapped = acc.mapped;
+    ctx.report.unmapped = acc.unmapped;
+}
+
+/// The accounting of `msg` given what was consumed (see [`finish`]).
+fn account(msg: &Message<'_>, consumed: &Consumed) -> Accounting {
+    let mut acc = Accounting::default();
+    let seps = Separators::of(msg);
+    let mut occurrences: Vec<([u8; 3], u32)> = Vec::with_capacity(16);
+    for seg in msg.segments() {
+        let id = seg.id();
+        let key = match id.as_bytes() {
+            [a, b, c] => [*a, *b, *c],
+            _ => [0; 3],
+        };
+        let occurrence = match occurrences.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                occurrences.push((key, 1));
+                1
+            }
+        };
+        let Ok(base) = Path::segment_path(id, occurrence) else {
+            continue;
+        };
+        // MSH-1 and MSH-2 are literals, and most messages leave an MSH
+        // field unmapped: a header segment is always walked.
+        let clean = match &seps {
+            Some(seps) if !is_header(key) => {
+                seps.consumed_leaves(msg.as_bytes(), seg.span(), consumed)
+            }
+            _ => None,
+        };
+        match clean {
+            Some(leaves) => {
+                acc.total += leaves;
+                acc.mapped += leaves;
+            }
+            None => seg.for_each_leaf(base, |path, v| acc.leaf(consumed, path, v)),
+        }
+    }
+    acc
+}
+
+/// Leaves counted so far, and the unmapped ones.
+#[derive(Debug, Default, PartialEq)]
+struct Accounting {
+    total: usize,
+    mapped: usize,
+    unmapped: Vec<Unmapped>,
+}
+
+impl Accounting {
+    fn leaf(&mut self, consumed: &Consumed, path: Path, v: Value<'_>) {
+        self.total += 1;
         let span = v.span();
-        let covered = consumed.covers(span.clone());
-        if covered {
-            mapped += 1;
+        if consumed.covers(span.clone()) {
+            self.mapped += 1;
         } else {
-            unmapped.push(Unmapped {
+            self.unmapped.push(Unmapped {
                 raw: String::from_utf8_lossy(v.raw()).into_owned(),
                 source: match v2_path(&path) {
                     Some(p) => Source::v2(p, span),
@@ -2634,10 +2701,78 @@ fn finish(ctx: &mut Ctx<'_, '_>) {
                 },
             });
         }
-    });
-    ctx.report.source_leaves = total;
-    ctx.report.mapped = mapped;
-    ctx.report.unmapped = unmapped;
+    }
+}
+
+/// The bytes that split a segment into leaves: field, repetition, component
+/// and subcomponent separators (not the escape character, which is part of
+/// a leaf's text).
+struct Separators {
+    field: u8,
+    is_sep: [bool; 256],
+}
+
+impl Separators {
+    /// `None` when the parser repaired the message: its index, not its bytes,
+    /// then says where leaves are.
+    fn of(msg: &Message<'_>) -> Option<Separators> {
+        if !msg.repairs().is_empty() {
+            return None;
+        }
+        let d = msg.delimiters();
+        let mut is_sep = [false; 256];
+        for b in [
+            Some(d.field),
+            Some(d.repetition),
+            Some(d.component),
+            d.subcomponent,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(x) = is_sep.get_mut(usize::from(b)) {
+                *x = true;
+            }
+        }
+        Some(Separators {
+            field: d.field,
+            is_sep,
+        })
+    }
+
+    /// The number of leaves of the (non-header) segment at `span` when every
+    /// byte of every leaf was consumed; `None` when one was not (or the
+    /// segment does not look as the index says), so it must be walked.
+    fn consumed_leaves(
+        &self,
+        bytes: &[u8],
+        span: Range<usize>,
+        consumed: &Consumed,
+    ) -> Option<usize> {
+        let raw = bytes.get(span.clone())?;
+        // `PID|…`: the leaves start after the id and the first separator.
+        let body = match raw.len() {
+            0..=3 => return Some(0),
+            _ if raw.get(3) != Some(&self.field) => return None,
+            _ => raw.get(4..)?,
+        };
+        let mut leaves = 0usize;
+        let mut in_leaf = false;
+        for (i, &b) in body.iter().enumerate() {
+            if self.is_sep.get(usize::from(b)).copied().unwrap_or(false) {
+                in_leaf = false;
+                continue;
+            }
+            if !consumed.has(span.start + 4 + i) {
+                return None;
+            }
+            if !in_leaf {
+                leaves += 1;
+                in_leaf = true;
+            }
+        }
+        Some(leaves)
+    }
 }
 
 #[cfg(test)]
@@ -2706,6 +2841,58 @@ mod tests {
             for span in probes.into_iter().map(clip) {
                 prop_assert_eq!(c.covers(span.clone()), covered_by_union(&marked, &span), "{:?}", span);
             }
+        }
+    }
+
+    /// The accounting the plain way: every leaf of every segment walked.
+    fn account_by_walk(msg: &Message<'_>, consumed: &Consumed) -> Accounting {
+        let mut acc = Accounting::default();
+        msg.for_each_leaf(|path, v| acc.leaf(consumed, path, v));
+        acc
+    }
+
+    proptest! {
+        /// Counting the leaves of wholly consumed segments from their bytes
+        /// gives what walking every leaf gives: the same totals and the same
+        /// unmapped leaves, in order.
+        #[test]
+        fn accounting_matches_the_full_walk(
+            segments in prop::collection::vec(
+                ("(PID|PV1|OBX|ZZ1|MSH|EVN)", "[A-C1 ^~&|\\\\]{0,40}"),
+                0..6,
+            ),
+            header in "[A-C1^&|]{0,20}",
+            ending in "(\r|\n|\r\n)",
+            keep in prop::collection::vec(any::<bool>(), 64),
+            marks in prop::collection::vec((0usize..400, 1usize..40), 0..6),
+        ) {
+            let mut text = format!("MSH|^~\\&|{header}");
+            for (id, body) in &segments {
+                text.push_str(&ending);
+                text.push_str(id);
+                text.push('|');
+                text.push_str(body);
+            }
+            text.push_str(&ending);
+            let Ok(msg) = Message::parse(text.as_bytes()) else {
+                return Ok(());
+            };
+            let len = msg.as_bytes().len();
+            let mut consumed = Consumed::new(len);
+            // Most leaves read whole, as the mapper reads them …
+            let mut k = 0usize;
+            msg.for_each_leaf(|_, v| {
+                if keep.get(k % keep.len()).copied().unwrap_or(true) || k % 3 == 0 {
+                    consumed.mark(v.span());
+                }
+                k += 1;
+            });
+            // … and some arbitrary ranges, separators included.
+            for (s, n) in marks {
+                let s = s % len;
+                consumed.mark(s..(s + n).min(len));
+            }
+            prop_assert_eq!(account(&msg, &consumed), account_by_walk(&msg, &consumed), "{:?}", text);
         }
     }
 
