@@ -546,7 +546,7 @@ const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
 /// High bit set in each byte of `x` that is zero, and only there.
 #[inline(always)]
-fn zero_bytes(x: u64) -> u64 {
+pub(crate) fn zero_bytes(x: u64) -> u64 {
     !(((x & LO7).wrapping_add(LO7)) | x | LO7)
 }
 
