@@ -266,6 +266,21 @@ impl<'a> Message<'a> {
     /// ]);
     /// ```
     pub fn for_each_leaf(&self, mut f: impl FnMut(Path, Value<'a>)) {
+        let d = self.index.delims;
+        let charset = self.index.charset;
+        // What each byte does to the leaf counters: 0 nothing, 1 next
+        // repetition, 2 next component, 3 next subcomponent. One load per
+        // byte instead of up to three compares.
+        let mut class = [0u8; 256];
+        if let Some(c) = class.get_mut(usize::from(d.repetition)) {
+            *c = 1;
+        }
+        if let Some(c) = class.get_mut(usize::from(d.component)) {
+            *c = 2;
+        }
+        if let Some(c) = d.subcomponent.and_then(|s| class.get_mut(usize::from(s))) {
+            *c = 3;
+        }
         let mut counts: [([u8; 3], u32); 32] = [([0; 3], 0); 32];
         let mut used = 0usize;
         for (i, seg) in self.segments().enumerate() {
@@ -286,54 +301,88 @@ impl<'a> Message<'a> {
                     .filter(|s| s.id_bytes() == id)
                     .count() as u32
             };
-            let Ok(base) = Path::segment_path(seg.id(), occurrence) else {
+            // Segment ids were checked when the message was parsed.
+            let base = Path::from_checked_id(id, occurrence);
+            // The fields straight from the index: piece k runs from its start
+            // offset to the byte before the next piece's (the segment's end
+            // for the last). For a header segment, field 1 is the separator
+            // itself and field n > 1 is piece n - 1.
+            let first = seg.entry.first as usize;
+            let count = seg.entry.count as usize;
+            let Some(starts) = self.index.fields.get(first..first + count) else {
                 continue;
             };
-            for (n, field) in seg.fields() {
-                if field.raw.is_empty() {
+            let header = seg.is_header();
+            if header {
+                let at = seg.entry.start + 3;
+                if let Some(raw) = self.input.get(at as usize..at as usize + 1) {
+                    f(
+                        base.field(1),
+                        Value {
+                            raw,
+                            offset: at,
+                            level: Level::Literal,
+                            delims: d,
+                            charset,
+                        },
+                    );
+                }
+            }
+            for (k, &start) in starts.iter().enumerate().skip(1) {
+                let end = starts.get(k + 1).map_or(seg.entry.end, |&n| n - 1);
+                let Some(raw) = self.input.get(start as usize..end as usize) else {
+                    continue;
+                };
+                if raw.is_empty() {
                     continue;
                 }
+                let n = if header { k as u32 + 1 } else { k as u32 };
                 let fp = base.field(n);
-                if field.level == Level::Literal {
-                    f(fp, field);
+                if header && n == 2 {
+                    f(
+                        fp,
+                        Value {
+                            raw,
+                            offset: start,
+                            level: Level::Literal,
+                            delims: d,
+                            charset,
+                        },
+                    );
                     continue;
                 }
                 // One pass over the field's bytes: a separator closes the
                 // leaf before it and moves the repetition, component or
                 // subcomponent counter (three nested splits would read every
                 // byte three times).
-                let d = field.delims;
                 let (mut r, mut c, mut sub) = (1u32, 1u32, 1u32);
-                let mut start = 0usize;
+                let mut from = 0usize;
                 let mut emit = |from: usize, to: usize, r: u32, c: u32, sub: u32| {
-                    if let Some(raw) = field.raw.get(from..to).filter(|b| !b.is_empty()) {
+                    if let Some(leaf) = raw.get(from..to).filter(|b| !b.is_empty()) {
                         f(
                             fp.repetition(r).component(c).subcomponent(sub),
                             Value {
-                                raw,
-                                offset: field.offset + from as u32,
+                                raw: leaf,
+                                offset: start + from as u32,
                                 level: Level::Subcomponent,
                                 delims: d,
-                                charset: field.charset,
+                                charset,
                             },
                         );
                     }
                 };
-                for (i, &b) in field.raw.iter().enumerate() {
-                    let next = if b == d.repetition {
-                        (r + 1, 1, 1)
-                    } else if b == d.component {
-                        (r, c + 1, 1)
-                    } else if Some(b) == d.subcomponent {
-                        (r, c, sub + 1)
-                    } else {
-                        continue;
+                for (i, &b) in raw.iter().enumerate() {
+                    let next = match class.get(usize::from(b)) {
+                        Some(1) => (r + 1, 1, 1),
+                        Some(2) => (r, c + 1, 1),
+                        Some(3) => (r, c, sub + 1),
+                        _ => continue,
                     };
-                    emit(start, i, r, c, sub);
+                    emit(from, i, r, c, sub);
                     (r, c, sub) = next;
-                    start = i + 1;
+                    from = i + 1;
                 }
-                emit(start, field.raw.len(), r, c, sub);
+                emit(from, raw.len(), r, c, sub);
             }
         }
     }
@@ -713,3 +762,70 @@ impl<'a> Iterator for Parts<'a> {
 }
 
 impl std::iter::FusedIterator for Parts<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The leaf walk done field by field through [`Segment::fields`], as
+    /// `for_each_leaf` did before it read the index directly: the reference
+    /// the fast walk must agree with, path and value alike.
+    fn reference_leaves<'a>(msg: &Message<'a>) -> Vec<(Path, Value<'a>)> {
+        let mut out = Vec::new();
+        let mut seen: Vec<[u8; 3]> = Vec::new();
+        for seg in msg.segments() {
+            let id = seg.id_bytes();
+            seen.push(id);
+            let occurrence = seen.iter().filter(|k| **k == id).count() as u32;
+            let base = Path::segment_path(seg.id(), occurrence).unwrap();
+            for (n, field) in seg.fields() {
+                if field.raw.is_empty() {
+                    continue;
+                }
+                let fp = base.field(n);
+                if field.level == Level::Literal {
+                    out.push((fp, field));
+                    continue;
+                }
+                for (r, rep) in field.parts().enumerate() {
+                    for (c, comp) in rep.parts().enumerate() {
+                        for (s, sub) in comp.parts().enumerate() {
+                            if sub.raw.is_empty() {
+                                continue;
+                            }
+                            let at = |i: usize| i as u32 + 1;
+                            let p = fp.repetition(at(r)).component(at(c)).subcomponent(at(s));
+                            let sub = Value {
+                                level: Level::Subcomponent,
+                                ..sub
+                            };
+                            out.push((p, sub));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn leaf_walk_agrees_with_the_field_by_field_walk(
+            head in proptest::sample::select(vec!["MSH|^~\\&", "MSH|^~\\&#", "MSH#^~\\&", "MSH|^~", "MSH|^~\\", "BHS|^~\\&"]),
+            rest in "(\\|[A-Z0-9^~&#|\\\\]{0,10}){0,6}",
+            body in "(\r(PID|OBX|ZZ1|MSH|FHS)([|#][A-Z0-9^~&#|\\\\]{0,10}){0,8}){0,6}",
+        ) {
+            let input = format!("{head}{rest}{body}\r");
+            if let Ok(msg) = Message::parse(input.as_bytes()) {
+                proptest::prop_assert_eq!(msg.leaves(), reference_leaves(&msg));
+            }
+        }
+    }
+
+    #[test]
+    fn leaf_walk_of_header_literals() {
+        let msg = Message::parse(b"MSH|^~\\&||B\rFHS|^~\\&|X\rPID|1|^&~\r").unwrap();
+        assert_eq!(msg.leaves(), reference_leaves(&msg));
+        assert_eq!(msg.leaves().len(), 7);
+    }
+}

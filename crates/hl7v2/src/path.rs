@@ -60,6 +60,19 @@ impl Path {
         })
     }
 
+    /// A path to the `occurrence`th segment `id`, for an id the parser has
+    /// already checked (no validation).
+    pub(crate) const fn from_checked_id(id: [u8; 3], occurrence: u32) -> Path {
+        Path {
+            id,
+            occurrence: if occurrence == 0 { 1 } else { occurrence },
+            field: None,
+            repetition: None,
+            component: None,
+            subcomponent: None,
+        }
+    }
+
     /// The segment identifier, e.g. `PID`.
     pub fn segment(&self) -> &str {
         std::str::from_utf8(&self.id).unwrap_or("???")
