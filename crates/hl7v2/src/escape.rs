@@ -75,28 +75,10 @@ pub fn decode<'a>(
     }
 }
 
-/// Values at most this long are searched for the escape character eight
-/// bytes at a time in place: most values are a few bytes, and for those the
-/// SIMD search's set-up and dispatch cost more than the search (measured
-/// with callgrind on the ADT mapping: `benches/examples/map_stages.rs`).
-const SHORT: usize = 64;
-
 /// True when `raw` holds the escape character `esc`.
 #[inline]
 fn has_escape(raw: &[u8], esc: u8) -> bool {
-    if raw.len() > SHORT {
-        return memchr::memchr(esc, raw).is_some();
-    }
-    let pattern = u64::from_ne_bytes([esc; 8]);
-    let mut words = raw.chunks_exact(8);
-    for w in &mut words {
-        if let Some(w) = w.first_chunk::<8>() {
-            if crate::scan::zero_bytes(u64::from_le_bytes(*w) ^ pattern) != 0 {
-                return true;
-            }
-        }
-    }
-    words.remainder().contains(&esc)
+    crate::scan::find_byte(raw, esc).is_some()
 }
 
 /// [`decode`] for a value that holds at least one escape character.
@@ -317,7 +299,7 @@ mod tests {
     proptest::proptest! {
         /// The in-place search for the escape character (the fast path taken
         /// by values without escapes) agrees with a plain search, at every
-        /// length either side of the word size and of `SHORT`.
+        /// length either side of the word size and of the 64-byte cut-over.
         #[test]
         fn escape_search_agrees_with_a_plain_search(
             raw in proptest::collection::vec(proptest::sample::select(b"\\ab\xff|^".to_vec()), 0..80),

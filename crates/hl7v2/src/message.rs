@@ -666,14 +666,33 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// Part `n` (1-based) one level down, when that level is `want`: what
+    /// `self.parts().nth(n - 1)` gives, found by skipping separators rather
+    /// than building every part before it.
     fn nth_part(&self, want: Level, n: u32) -> Option<Value<'a>> {
-        if n == 0 {
+        let (level, sep) = self.child_level()?;
+        if n == 0 || level != want {
             return None;
         }
-        match self.child_level() {
-            Some((level, _)) if level == want => self.parts().nth(n as usize - 1),
-            _ => None,
+        let Some(sep) = sep else {
+            // Nothing splits this level: the value is its only part.
+            return (n == 1).then_some(Value { level, ..*self });
+        };
+        let find = |hay: &[u8]| hay.iter().position(|&b| b == sep);
+        let mut start = 0usize;
+        for _ in 1..n {
+            let rest = self.raw.get(start..)?;
+            start += find(rest)? + 1;
         }
+        let rest = self.raw.get(start..)?;
+        let len = find(rest).unwrap_or(rest.len());
+        Some(Value {
+            raw: rest.get(..len)?,
+            offset: self.offset + start as u32,
+            level,
+            delims: self.delims,
+            charset: self.charset,
+        })
     }
 
     /// Repetition `n` (1-based) of a field.
@@ -818,6 +837,35 @@ mod tests {
             let input = format!("{head}{rest}{body}\r");
             if let Ok(msg) = Message::parse(input.as_bytes()) {
                 proptest::prop_assert_eq!(msg.leaves(), reference_leaves(&msg));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// `repetition`, `component` and `subcomponent` find the part that
+        /// `parts().nth(n - 1)` yields, at every level, with and without a
+        /// subcomponent separator.
+        #[test]
+        fn nth_part_agrees_with_parts(
+            head in proptest::sample::select(vec!["MSH|^~\\&", "MSH|^~\\", "MSH|^~"]),
+            field in "[A-Z^~&\\\\]{0,24}",
+            n in 0u32..6,
+        ) {
+            let input = format!("{head}\rPID|{field}\r");
+            let msg = Message::parse(input.as_bytes()).unwrap();
+            let f = msg.segment("PID", 1).unwrap().field(1).unwrap();
+            fn nth<'a>(v: &Value<'a>, n: u32) -> Option<Value<'a>> {
+                v.parts().nth(n.checked_sub(1)? as usize)
+            }
+            proptest::prop_assert_eq!(f.repetition(n), nth(&f, n));
+            for rep in f.parts() {
+                proptest::prop_assert_eq!(rep.component(n), nth(&rep, n));
+                for comp in rep.parts() {
+                    proptest::prop_assert_eq!(comp.subcomponent(n), nth(&comp, n));
+                    for sub in comp.parts() {
+                        proptest::prop_assert_eq!(sub.subcomponent(n), None);
+                    }
+                }
             }
         }
     }
