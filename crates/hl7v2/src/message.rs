@@ -444,7 +444,13 @@ impl<'m, 'a> Segment<'m, 'a> {
 
     /// The segment identifier, e.g. `PID`.
     pub fn id(&self) -> &'a str {
-        std::str::from_utf8(self.id_raw()).unwrap_or("")
+        // Ids were checked at parse (three upper-case letters or digits), so
+        // the common ones are answered from a table without a UTF-8 check
+        // (a `&'static str`, equal to the id's bytes in the message).
+        match known_id(self.id_bytes()) {
+            Some(id) => id,
+            None => std::str::from_utf8(self.id_raw()).unwrap_or(""),
+        }
     }
 
     fn id_raw(&self) -> &'a [u8] {
@@ -546,6 +552,105 @@ impl<'m, 'a> Segment<'m, 'a> {
     pub fn fields(&self) -> impl Iterator<Item = (u32, Value<'a>)> + '_ {
         (1..=self.field_count() as u32).filter_map(move |n| self.field(n).map(|v| (n, v)))
     }
+}
+
+/// The common segment ids as `&'static str`, so that [`Segment::id`] needs
+/// no UTF-8 check for them (a `str::from_utf8` call per id cost ~60
+/// instructions, and mappers compare ids of every segment).
+fn known_id(id: [u8; 3]) -> Option<&'static str> {
+    Some(match &id {
+        b"MSH" => "MSH",
+        b"EVN" => "EVN",
+        b"PID" => "PID",
+        b"PD1" => "PD1",
+        b"PV1" => "PV1",
+        b"PV2" => "PV2",
+        b"NK1" => "NK1",
+        b"AL1" => "AL1",
+        b"IAM" => "IAM",
+        b"DG1" => "DG1",
+        b"DRG" => "DRG",
+        b"PR1" => "PR1",
+        b"GT1" => "GT1",
+        b"IN1" => "IN1",
+        b"IN2" => "IN2",
+        b"IN3" => "IN3",
+        b"ROL" => "ROL",
+        b"OBR" => "OBR",
+        b"OBX" => "OBX",
+        b"NTE" => "NTE",
+        b"ORC" => "ORC",
+        b"RXA" => "RXA",
+        b"RXC" => "RXC",
+        b"RXD" => "RXD",
+        b"RXE" => "RXE",
+        b"RXG" => "RXG",
+        b"RXO" => "RXO",
+        b"RXR" => "RXR",
+        b"SPM" => "SPM",
+        b"SAC" => "SAC",
+        b"TQ1" => "TQ1",
+        b"TQ2" => "TQ2",
+        b"MRG" => "MRG",
+        b"ACC" => "ACC",
+        b"UB1" => "UB1",
+        b"UB2" => "UB2",
+        b"DB1" => "DB1",
+        b"FHS" => "FHS",
+        b"FTS" => "FTS",
+        b"BHS" => "BHS",
+        b"BTS" => "BTS",
+        b"MSA" => "MSA",
+        b"ERR" => "ERR",
+        b"QRD" => "QRD",
+        b"QRF" => "QRF",
+        b"QAK" => "QAK",
+        b"QPD" => "QPD",
+        b"RCP" => "RCP",
+        b"SFT" => "SFT",
+        b"UAC" => "UAC",
+        b"ARQ" => "ARQ",
+        b"SCH" => "SCH",
+        b"AIS" => "AIS",
+        b"AIG" => "AIG",
+        b"AIL" => "AIL",
+        b"AIP" => "AIP",
+        b"RGS" => "RGS",
+        b"TXA" => "TXA",
+        b"CTI" => "CTI",
+        b"CTD" => "CTD",
+        b"DSC" => "DSC",
+        b"PRB" => "PRB",
+        b"GOL" => "GOL",
+        b"PTH" => "PTH",
+        b"VAR" => "VAR",
+        b"FT1" => "FT1",
+        b"MFI" => "MFI",
+        b"MFE" => "MFE",
+        b"STF" => "STF",
+        b"PRA" => "PRA",
+        b"ORG" => "ORG",
+        b"LOC" => "LOC",
+        b"CON" => "CON",
+        b"PDA" => "PDA",
+        b"NPU" => "NPU",
+        b"PES" => "PES",
+        b"PEO" => "PEO",
+        b"PCR" => "PCR",
+        b"CSR" => "CSR",
+        b"CSP" => "CSP",
+        b"TCD" => "TCD",
+        b"TCC" => "TCC",
+        b"INV" => "INV",
+        b"EQU" => "EQU",
+        b"OM1" => "OM1",
+        b"BLG" => "BLG",
+        b"ZPI" => "ZPI",
+        b"ZPV" => "ZPV",
+        b"ZPD" => "ZPD",
+        b"ZU1" => "ZU1",
+        _ => return None,
+    })
 }
 
 /// A borrowed field, repetition, component or subcomponent.
@@ -868,6 +973,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The table of common ids answers each with its own bytes, and only
+    /// for valid ids.
+    #[test]
+    fn known_ids_are_their_bytes() {
+        let mut known = 0;
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                for c in (b'0'..=b'9').chain(b'A'..=b'Z') {
+                    let id = [a, b, c];
+                    if let Some(s) = known_id(id) {
+                        assert_eq!(s.as_bytes(), id);
+                        assert!(Path::segment_path(s, 1).is_ok(), "{s}");
+                        known += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(known, 90, "the ids in the table");
+    }
+
+    #[test]
+    fn segment_id_is_the_ids_bytes() {
+        let msg = Message::parse(b"MSH|^~\\&\rPID|1\rZQ9|x\rOBX|1\r").unwrap();
+        let ids: Vec<&str> = msg.segments().map(|s| s.id()).collect();
+        assert_eq!(ids, ["MSH", "PID", "ZQ9", "OBX"]);
     }
 
     #[test]
