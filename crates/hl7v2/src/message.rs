@@ -372,11 +372,15 @@ impl<'a> Message<'a> {
                     }
                 };
                 for (i, &b) in raw.iter().enumerate() {
-                    let next = match class.get(usize::from(b)) {
-                        Some(1) => (r + 1, 1, 1),
-                        Some(2) => (r, c + 1, 1),
-                        Some(3) => (r, c, sub + 1),
-                        _ => continue,
+                    // Most bytes are content: one test for them.
+                    let k = class.get(usize::from(b)).copied().unwrap_or(0);
+                    if k == 0 {
+                        continue;
+                    }
+                    let next = match k {
+                        1 => (r + 1, 1, 1),
+                        2 => (r, c + 1, 1),
+                        _ => (r, c, sub + 1),
                     };
                     emit(from, i, r, c, sub);
                     (r, c, sub) = next;
