@@ -244,6 +244,9 @@ impl Path {
             return None;
         };
         let mut nums = [None; 3];
+        // The text must end right after a number: a '.' after the third
+        // ("PID-1.2.3.") is for the general reader to reject.
+        let mut ended = false;
         for slot in &mut nums {
             let mut n = 0u32;
             let mut digits = 0;
@@ -260,12 +263,15 @@ impl Path {
             }
             *slot = Some(n);
             match rest.split_first() {
-                None => break,
+                None => {
+                    ended = true;
+                    break;
+                }
                 Some((b'.', r)) => rest = r,
                 Some(_) => return None,
             }
         }
-        if !rest.is_empty() {
+        if !ended {
             return None;
         }
         let [field, component, subcomponent] = nums;
@@ -433,6 +439,9 @@ mod tests {
             "PID-3]",
             "PID 3",
             "PID-3.1.1.1",
+            "PID-3.1.1.",
+            "PID-3.1.",
+            "PID-3.",
             "PID-99999999999",
         ] {
             assert!(Path::parse(bad).is_err(), "{bad}");
