@@ -62,21 +62,33 @@ impl DecodeOptions {
 /// let latin = decode(b"Ren\xe9", &d, Charset::Latin1, &DecodeOptions::default()).unwrap();
 /// assert_eq!(latin, "René");
 /// ```
+#[inline]
 pub fn decode<'a>(
     raw: &'a [u8],
     delims: &Delimiters,
     charset: Charset,
     opts: &DecodeOptions,
 ) -> Result<Cow<'a, str>> {
-    let has_escape = delims
-        .escape
-        .is_some_and(|e| memchr::memchr(e, raw).is_some());
-    if !has_escape {
-        return text(raw, charset, 0);
+    match delims.escape {
+        Some(esc) if has_escape(raw, esc) => decode_escaped(raw, esc, delims, charset, opts),
+        _ => text(raw, charset, 0),
     }
-    let Some(esc) = delims.escape else {
-        return text(raw, charset, 0);
-    };
+}
+
+/// True when `raw` holds the escape character `esc`.
+#[inline]
+fn has_escape(raw: &[u8], esc: u8) -> bool {
+    crate::scan::find_byte(raw, esc).is_some()
+}
+
+/// [`decode`] for a value that holds at least one escape character.
+fn decode_escaped<'a>(
+    raw: &'a [u8],
+    esc: u8,
+    delims: &Delimiters,
+    charset: Charset,
+    opts: &DecodeOptions,
+) -> Result<Cow<'a, str>> {
     // Resolve escapes into bytes in the message's charset, then decode once.
     let mut out: Vec<u8> = Vec::with_capacity(raw.len());
     let mut i = 0usize;
@@ -165,17 +177,12 @@ fn hexval(b: u8) -> u8 {
 /// Reads bytes as text in `charset`. ASCII accepts UTF-8 too (many senders
 /// leave MSH-18 empty and send UTF-8); invalid bytes are an error at their
 /// offset (plus `base`).
+#[inline]
 fn text(raw: &[u8], charset: Charset, base: usize) -> Result<Cow<'_, str>> {
     match charset {
         Charset::Ascii | Charset::Utf8 => match std::str::from_utf8(raw) {
             Ok(s) => Ok(Cow::Borrowed(s)),
-            Err(e) => Err(Error::new(
-                ErrorKind::InvalidText {
-                    charset: charset.name(),
-                },
-                base + e.valid_up_to(),
-                0,
-            )),
+            Err(e) => Err(invalid_text(charset, base + e.valid_up_to())),
         },
         Charset::Latin1 => {
             if raw.is_ascii() {
@@ -185,6 +192,17 @@ fn text(raw: &[u8], charset: Charset, base: usize) -> Result<Cow<'_, str>> {
             }
         }
     }
+}
+
+#[cold]
+fn invalid_text(charset: Charset, offset: usize) -> Error {
+    Error::new(
+        ErrorKind::InvalidText {
+            charset: charset.name(),
+        },
+        offset,
+        0,
+    )
 }
 
 /// Escapes text for writing as one leaf value: every delimiter and the escape
@@ -260,6 +278,58 @@ mod tests {
         )
         .unwrap()
         .into_owned()
+    }
+
+    fn delimiters() -> impl proptest::strategy::Strategy<Value = Delimiters> {
+        use proptest::prelude::*;
+        (
+            Just(b"|^~\\&#!$%*+/:;=?@{}".to_vec()).prop_shuffle(),
+            0usize..4,
+        )
+            .prop_map(|(p, extra)| {
+                let enc = p.get(1..3 + extra).unwrap_or_default();
+                Delimiters::new(p.first().copied().unwrap_or(b'|'), enc).unwrap()
+            })
+    }
+
+    fn charset() -> impl proptest::strategy::Strategy<Value = Charset> {
+        proptest::sample::select(vec![Charset::Ascii, Charset::Utf8, Charset::Latin1])
+    }
+
+    proptest::proptest! {
+        /// The in-place search for the escape character (the fast path taken
+        /// by values without escapes) agrees with a plain search, at every
+        /// length either side of the word size and of the 64-byte cut-over.
+        #[test]
+        fn escape_search_agrees_with_a_plain_search(
+            raw in proptest::collection::vec(proptest::sample::select(b"\\ab\xff|^".to_vec()), 0..80),
+            esc in proptest::sample::select(b"\\|#a".to_vec()),
+        ) {
+            proptest::prop_assert_eq!(has_escape(&raw, esc), raw.contains(&esc));
+        }
+
+        /// `decode` (the fast path for values without an escape) answers as
+        /// the general escape decoder does, over arbitrary bytes, delimiters
+        /// and character sets: same text, same error offset.
+        #[test]
+        fn decode_agrees_with_the_general_decoder(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+            d in delimiters(),
+            charset in charset(),
+            render in proptest::prelude::any::<bool>(),
+        ) {
+            let opts = if render { DecodeOptions::render() } else { DecodeOptions::default() };
+            let fast = decode(&raw, &d, charset, &opts);
+            let general = match d.escape {
+                Some(esc) => decode_escaped(&raw, esc, &d, charset, &opts),
+                None => text(&raw, charset, 0),
+            };
+            match (fast, general) {
+                (Ok(a), Ok(b)) => proptest::prop_assert_eq!(a, b),
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a.offset(), b.offset()),
+                (a, b) => proptest::prop_assert!(false, "{a:?} vs {b:?}"),
+            }
+        }
     }
 
     #[test]

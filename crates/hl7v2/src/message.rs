@@ -266,6 +266,7 @@ impl<'a> Message<'a> {
     /// ]);
     /// ```
     pub fn for_each_leaf(&self, mut f: impl FnMut(Path, Value<'a>)) {
+        let class = leaf_classes(&self.index.delims);
         let mut counts: [([u8; 3], u32); 32] = [([0; 3], 0); 32];
         let mut used = 0usize;
         for (i, seg) in self.segments().enumerate() {
@@ -286,9 +287,9 @@ impl<'a> Message<'a> {
                     .filter(|s| s.id_bytes() == id)
                     .count() as u32
             };
-            if let Ok(base) = Path::segment_path(seg.id(), occurrence) {
-                seg.for_each_leaf(base, &mut f);
-            }
+            // Segment ids were checked when the message was parsed.
+            let base = Path::from_checked_id(id, occurrence);
+            seg.walk_leaves(base, &class, &mut f);
         }
     }
 
@@ -298,6 +299,23 @@ impl<'a> Message<'a> {
         self.for_each_leaf(|p, v| out.push((p, v)));
         out
     }
+}
+
+/// What each byte does to the leaf counters of a walk: 0 nothing, 1 next
+/// repetition, 2 next component, 3 next subcomponent. One load per byte
+/// instead of up to three compares.
+fn leaf_classes(d: &Delimiters) -> [u8; 256] {
+    let mut class = [0u8; 256];
+    if let Some(c) = class.get_mut(usize::from(d.repetition)) {
+        *c = 1;
+    }
+    if let Some(c) = class.get_mut(usize::from(d.component)) {
+        *c = 2;
+    }
+    if let Some(c) = d.subcomponent.and_then(|s| class.get_mut(usize::from(s))) {
+        *c = 3;
+    }
+    class
 }
 
 /// One segment of a [`Message`].
@@ -365,57 +383,110 @@ impl<'m, 'a> Segment<'m, 'a> {
     /// assert_eq!(seen, ["OBX[2]-1[1].1.1=2", "OBX[2]-3[1].1.1=D"]);
     /// ```
     pub fn for_each_leaf(&self, base: Path, mut f: impl FnMut(Path, Value<'a>)) {
-        for (n, field) in self.fields() {
-            if field.raw.is_empty() {
+        self.walk_leaves(base, &leaf_classes(&self.index.delims), &mut f);
+    }
+
+    /// [`Segment::for_each_leaf`] with the byte classes of [`leaf_classes`]
+    /// made once by the caller.
+    fn walk_leaves(&self, base: Path, class: &[u8; 256], f: &mut impl FnMut(Path, Value<'a>)) {
+        let d = self.index.delims;
+        let charset = self.index.charset;
+        // The fields straight from the index: piece k runs from its start
+        // offset to the byte before the next piece's (the segment's end
+        // for the last). For a header segment, field 1 is the separator
+        // itself and field n > 1 is piece n - 1.
+        let first = self.entry.first as usize;
+        let count = self.entry.count as usize;
+        let Some(starts) = self.index.fields.get(first..first + count) else {
+            return;
+        };
+        let header = self.is_header();
+        if header {
+            let at = self.entry.start + 3;
+            if let Some(raw) = self.input.get(at as usize..at as usize + 1) {
+                f(
+                    base.field(1),
+                    Value {
+                        raw,
+                        offset: at,
+                        level: Level::Literal,
+                        delims: d,
+                        charset,
+                    },
+                );
+            }
+        }
+        for (k, &start) in starts.iter().enumerate().skip(1) {
+            let end = starts.get(k + 1).map_or(self.entry.end, |&n| n - 1);
+            let Some(raw) = self.input.get(start as usize..end as usize) else {
+                continue;
+            };
+            if raw.is_empty() {
                 continue;
             }
+            let n = if header { k as u32 + 1 } else { k as u32 };
             let fp = base.field(n);
-            if field.level == Level::Literal {
-                f(fp, field);
+            if header && n == 2 {
+                f(
+                    fp,
+                    Value {
+                        raw,
+                        offset: start,
+                        level: Level::Literal,
+                        delims: d,
+                        charset,
+                    },
+                );
                 continue;
             }
             // One pass over the field's bytes: a separator closes the
             // leaf before it and moves the repetition, component or
             // subcomponent counter (three nested splits would read every
             // byte three times).
-            let d = field.delims;
             let (mut r, mut c, mut sub) = (1u32, 1u32, 1u32);
-            let mut start = 0usize;
+            let mut from = 0usize;
             let mut emit = |from: usize, to: usize, r: u32, c: u32, sub: u32| {
-                if let Some(raw) = field.raw.get(from..to).filter(|b| !b.is_empty()) {
+                if let Some(leaf) = raw.get(from..to).filter(|b| !b.is_empty()) {
                     f(
                         fp.repetition(r).component(c).subcomponent(sub),
                         Value {
-                            raw,
-                            offset: field.offset + from as u32,
+                            raw: leaf,
+                            offset: start + from as u32,
                             level: Level::Subcomponent,
                             delims: d,
-                            charset: field.charset,
+                            charset,
                         },
                     );
                 }
             };
-            for (i, &b) in field.raw.iter().enumerate() {
-                let next = if b == d.repetition {
-                    (r + 1, 1, 1)
-                } else if b == d.component {
-                    (r, c + 1, 1)
-                } else if Some(b) == d.subcomponent {
-                    (r, c, sub + 1)
-                } else {
+            for (i, &b) in raw.iter().enumerate() {
+                // Most bytes are content: one test for them.
+                let k = class.get(usize::from(b)).copied().unwrap_or(0);
+                if k == 0 {
                     continue;
+                }
+                let next = match k {
+                    1 => (r + 1, 1, 1),
+                    2 => (r, c + 1, 1),
+                    _ => (r, c, sub + 1),
                 };
-                emit(start, i, r, c, sub);
+                emit(from, i, r, c, sub);
                 (r, c, sub) = next;
-                start = i + 1;
+                from = i + 1;
             }
-            emit(start, field.raw.len(), r, c, sub);
+            emit(from, raw.len(), r, c, sub);
         }
     }
 
     /// The segment identifier, e.g. `PID`.
     pub fn id(&self) -> &'a str {
-        std::str::from_utf8(self.id_raw()).unwrap_or("")
+        // Ids were checked at parse (three upper-case letters or digits), so
+        // the common ones are answered from a table without a UTF-8 check
+        // (a `&'static str`, equal to the id's bytes in the message).
+        match known_id(self.id_bytes()) {
+            Some(id) => id,
+            None => std::str::from_utf8(self.id_raw()).unwrap_or(""),
+        }
     }
 
     fn id_raw(&self) -> &'a [u8] {
@@ -517,6 +588,105 @@ impl<'m, 'a> Segment<'m, 'a> {
     pub fn fields(&self) -> impl Iterator<Item = (u32, Value<'a>)> + '_ {
         (1..=self.field_count() as u32).filter_map(move |n| self.field(n).map(|v| (n, v)))
     }
+}
+
+/// The common segment ids as `&'static str`, so that [`Segment::id`] needs
+/// no UTF-8 check for them (a `str::from_utf8` call per id cost ~60
+/// instructions, and mappers compare ids of every segment).
+fn known_id(id: [u8; 3]) -> Option<&'static str> {
+    Some(match &id {
+        b"MSH" => "MSH",
+        b"EVN" => "EVN",
+        b"PID" => "PID",
+        b"PD1" => "PD1",
+        b"PV1" => "PV1",
+        b"PV2" => "PV2",
+        b"NK1" => "NK1",
+        b"AL1" => "AL1",
+        b"IAM" => "IAM",
+        b"DG1" => "DG1",
+        b"DRG" => "DRG",
+        b"PR1" => "PR1",
+        b"GT1" => "GT1",
+        b"IN1" => "IN1",
+        b"IN2" => "IN2",
+        b"IN3" => "IN3",
+        b"ROL" => "ROL",
+        b"OBR" => "OBR",
+        b"OBX" => "OBX",
+        b"NTE" => "NTE",
+        b"ORC" => "ORC",
+        b"RXA" => "RXA",
+        b"RXC" => "RXC",
+        b"RXD" => "RXD",
+        b"RXE" => "RXE",
+        b"RXG" => "RXG",
+        b"RXO" => "RXO",
+        b"RXR" => "RXR",
+        b"SPM" => "SPM",
+        b"SAC" => "SAC",
+        b"TQ1" => "TQ1",
+        b"TQ2" => "TQ2",
+        b"MRG" => "MRG",
+        b"ACC" => "ACC",
+        b"UB1" => "UB1",
+        b"UB2" => "UB2",
+        b"DB1" => "DB1",
+        b"FHS" => "FHS",
+        b"FTS" => "FTS",
+        b"BHS" => "BHS",
+        b"BTS" => "BTS",
+        b"MSA" => "MSA",
+        b"ERR" => "ERR",
+        b"QRD" => "QRD",
+        b"QRF" => "QRF",
+        b"QAK" => "QAK",
+        b"QPD" => "QPD",
+        b"RCP" => "RCP",
+        b"SFT" => "SFT",
+        b"UAC" => "UAC",
+        b"ARQ" => "ARQ",
+        b"SCH" => "SCH",
+        b"AIS" => "AIS",
+        b"AIG" => "AIG",
+        b"AIL" => "AIL",
+        b"AIP" => "AIP",
+        b"RGS" => "RGS",
+        b"TXA" => "TXA",
+        b"CTI" => "CTI",
+        b"CTD" => "CTD",
+        b"DSC" => "DSC",
+        b"PRB" => "PRB",
+        b"GOL" => "GOL",
+        b"PTH" => "PTH",
+        b"VAR" => "VAR",
+        b"FT1" => "FT1",
+        b"MFI" => "MFI",
+        b"MFE" => "MFE",
+        b"STF" => "STF",
+        b"PRA" => "PRA",
+        b"ORG" => "ORG",
+        b"LOC" => "LOC",
+        b"CON" => "CON",
+        b"PDA" => "PDA",
+        b"NPU" => "NPU",
+        b"PES" => "PES",
+        b"PEO" => "PEO",
+        b"PCR" => "PCR",
+        b"CSR" => "CSR",
+        b"CSP" => "CSP",
+        b"TCD" => "TCD",
+        b"TCC" => "TCC",
+        b"INV" => "INV",
+        b"EQU" => "EQU",
+        b"OM1" => "OM1",
+        b"BLG" => "BLG",
+        b"ZPI" => "ZPI",
+        b"ZPV" => "ZPV",
+        b"ZPD" => "ZPD",
+        b"ZU1" => "ZU1",
+        _ => return None,
+    })
 }
 
 /// A borrowed field, repetition, component or subcomponent.
@@ -637,14 +807,33 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// Part `n` (1-based) one level down, when that level is `want`: what
+    /// `self.parts().nth(n - 1)` gives, found by skipping separators rather
+    /// than building every part before it.
     fn nth_part(&self, want: Level, n: u32) -> Option<Value<'a>> {
-        if n == 0 {
+        let (level, sep) = self.child_level()?;
+        if n == 0 || level != want {
             return None;
         }
-        match self.child_level() {
-            Some((level, _)) if level == want => self.parts().nth(n as usize - 1),
-            _ => None,
+        let Some(sep) = sep else {
+            // Nothing splits this level: the value is its only part.
+            return (n == 1).then_some(Value { level, ..*self });
+        };
+        let find = |hay: &[u8]| hay.iter().position(|&b| b == sep);
+        let mut start = 0usize;
+        for _ in 1..n {
+            let rest = self.raw.get(start..)?;
+            start += find(rest)? + 1;
         }
+        let rest = self.raw.get(start..)?;
+        let len = find(rest).unwrap_or(rest.len());
+        Some(Value {
+            raw: rest.get(..len)?,
+            offset: self.offset + start as u32,
+            level,
+            delims: self.delims,
+            charset: self.charset,
+        })
     }
 
     /// Repetition `n` (1-based) of a field.
@@ -733,3 +922,126 @@ impl<'a> Iterator for Parts<'a> {
 }
 
 impl std::iter::FusedIterator for Parts<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The leaf walk done field by field through [`Segment::fields`], as
+    /// `for_each_leaf` did before it read the index directly: the reference
+    /// the fast walk must agree with, path and value alike.
+    fn reference_leaves<'a>(msg: &Message<'a>) -> Vec<(Path, Value<'a>)> {
+        let mut out = Vec::new();
+        let mut seen: Vec<[u8; 3]> = Vec::new();
+        for seg in msg.segments() {
+            let id = seg.id_bytes();
+            seen.push(id);
+            let occurrence = seen.iter().filter(|k| **k == id).count() as u32;
+            let base = Path::segment_path(seg.id(), occurrence).unwrap();
+            for (n, field) in seg.fields() {
+                if field.raw.is_empty() {
+                    continue;
+                }
+                let fp = base.field(n);
+                if field.level == Level::Literal {
+                    out.push((fp, field));
+                    continue;
+                }
+                for (r, rep) in field.parts().enumerate() {
+                    for (c, comp) in rep.parts().enumerate() {
+                        for (s, sub) in comp.parts().enumerate() {
+                            if sub.raw.is_empty() {
+                                continue;
+                            }
+                            let at = |i: usize| i as u32 + 1;
+                            let p = fp.repetition(at(r)).component(at(c)).subcomponent(at(s));
+                            let sub = Value {
+                                level: Level::Subcomponent,
+                                ..sub
+                            };
+                            out.push((p, sub));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn leaf_walk_agrees_with_the_field_by_field_walk(
+            head in proptest::sample::select(vec!["MSH|^~\\&", "MSH|^~\\&#", "MSH#^~\\&", "MSH|^~", "MSH|^~\\", "BHS|^~\\&"]),
+            rest in "(\\|[A-Z0-9^~&#|\\\\]{0,10}){0,6}",
+            body in "(\r(PID|OBX|ZZ1|MSH|FHS)([|#][A-Z0-9^~&#|\\\\]{0,10}){0,8}){0,6}",
+        ) {
+            let input = format!("{head}{rest}{body}\r");
+            if let Ok(msg) = Message::parse(input.as_bytes()) {
+                proptest::prop_assert_eq!(msg.leaves(), reference_leaves(&msg));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// `repetition`, `component` and `subcomponent` find the part that
+        /// `parts().nth(n - 1)` yields, at every level, with and without a
+        /// subcomponent separator.
+        #[test]
+        fn nth_part_agrees_with_parts(
+            head in proptest::sample::select(vec!["MSH|^~\\&", "MSH|^~\\", "MSH|^~"]),
+            field in "[A-Z^~&\\\\]{0,24}",
+            n in 0u32..6,
+        ) {
+            let input = format!("{head}\rPID|{field}\r");
+            let msg = Message::parse(input.as_bytes()).unwrap();
+            let f = msg.segment("PID", 1).unwrap().field(1).unwrap();
+            fn nth<'a>(v: &Value<'a>, n: u32) -> Option<Value<'a>> {
+                v.parts().nth(n.checked_sub(1)? as usize)
+            }
+            proptest::prop_assert_eq!(f.repetition(n), nth(&f, n));
+            for rep in f.parts() {
+                proptest::prop_assert_eq!(rep.component(n), nth(&rep, n));
+                for comp in rep.parts() {
+                    proptest::prop_assert_eq!(comp.subcomponent(n), nth(&comp, n));
+                    for sub in comp.parts() {
+                        proptest::prop_assert_eq!(sub.subcomponent(n), None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The table of common ids answers each with its own bytes, and only
+    /// for valid ids.
+    #[test]
+    fn known_ids_are_their_bytes() {
+        let mut known = 0;
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                for c in (b'0'..=b'9').chain(b'A'..=b'Z') {
+                    let id = [a, b, c];
+                    if let Some(s) = known_id(id) {
+                        assert_eq!(s.as_bytes(), id);
+                        assert!(Path::segment_path(s, 1).is_ok(), "{s}");
+                        known += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(known, 90, "the ids in the table");
+    }
+
+    #[test]
+    fn segment_id_is_the_ids_bytes() {
+        let msg = Message::parse(b"MSH|^~\\&\rPID|1\rZQ9|x\rOBX|1\r").unwrap();
+        let ids: Vec<&str> = msg.segments().map(|s| s.id()).collect();
+        assert_eq!(ids, ["MSH", "PID", "ZQ9", "OBX"]);
+    }
+
+    #[test]
+    fn leaf_walk_of_header_literals() {
+        let msg = Message::parse(b"MSH|^~\\&||B\rFHS|^~\\&|X\rPID|1|^&~\r").unwrap();
+        assert_eq!(msg.leaves(), reference_leaves(&msg));
+        assert_eq!(msg.leaves().len(), 7);
+    }
+}

@@ -60,40 +60,99 @@ impl Path {
         })
     }
 
+    /// A path to the `occurrence`th segment `id`, for an id the parser has
+    /// already checked (no validation).
+    pub(crate) const fn from_checked_id(id: [u8; 3], occurrence: u32) -> Path {
+        Path {
+            id,
+            occurrence: if occurrence == 0 { 1 } else { occurrence },
+            field: None,
+            repetition: None,
+            component: None,
+            subcomponent: None,
+        }
+    }
+
+    /// A path to field `field` of the `occurrence`th segment `id`, built
+    /// with no parsing and usable in a `const`: a mapper's fixed paths can
+    /// be constants rather than text parsed on every message. Narrow it
+    /// further with [`Path::repetition`], [`Path::component`] and
+    /// [`Path::subcomponent`] (all `const` too).
+    ///
+    /// `None` when `id` is not a segment id (an upper-case letter, then two
+    /// upper-case letters or digits) or an index is zero, as
+    /// [`Path::parse`] would reject them.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, Path};
+    ///
+    /// /// PV1-19.4.1, the visit number's assigning authority.
+    /// const VISIT_AUTHORITY: Path = match Path::field_of(*b"PV1", 1, 19) {
+    ///     Some(p) => p.component(4).subcomponent(1),
+    ///     None => panic!("not a segment id"), // a compile-time error
+    /// };
+    /// assert_eq!(Path::parse("PV1-19.4.1").ok(), Some(VISIT_AUTHORITY));
+    /// assert_eq!(VISIT_AUTHORITY.to_string(), "PV1[1]-19.4.1");
+    ///
+    /// assert_eq!(Path::field_of(*b"pv1", 1, 19), None);
+    /// assert_eq!(Path::field_of(*b"PV1", 1, 0), None);
+    ///
+    /// let input = format!("MSH|^~\\&\rPV1|1|I{}|V123^^^RX1&1.2.3&ISO\r", "|".repeat(16));
+    /// let msg = Message::parse(input.as_bytes()).unwrap();
+    /// assert_eq!(msg.query(&VISIT_AUTHORITY).unwrap().raw(), b"RX1");
+    /// ```
+    pub const fn field_of(id: [u8; 3], occurrence: u32, field: u32) -> Option<Path> {
+        let [a, b, c] = id;
+        let valid_id = a.is_ascii_uppercase()
+            && (b.is_ascii_uppercase() || b.is_ascii_digit())
+            && (c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !valid_id || occurrence == 0 || field == 0 {
+            return None;
+        }
+        Some(Path {
+            id,
+            occurrence,
+            field: Some(field),
+            repetition: None,
+            component: None,
+            subcomponent: None,
+        })
+    }
+
     /// The segment identifier, e.g. `PID`.
     pub fn segment(&self) -> &str {
         std::str::from_utf8(&self.id).unwrap_or("???")
     }
 
     /// The segment identifier as bytes.
-    pub fn segment_id(&self) -> [u8; 3] {
+    pub const fn segment_id(&self) -> [u8; 3] {
         self.id
     }
 
     /// This path narrowed to field `n`.
     #[must_use]
-    pub fn field(mut self, n: u32) -> Path {
+    pub const fn field(mut self, n: u32) -> Path {
         self.field = Some(n);
         self
     }
 
     /// This path narrowed to repetition `n`.
     #[must_use]
-    pub fn repetition(mut self, n: u32) -> Path {
+    pub const fn repetition(mut self, n: u32) -> Path {
         self.repetition = Some(n);
         self
     }
 
     /// This path narrowed to component `n`.
     #[must_use]
-    pub fn component(mut self, n: u32) -> Path {
+    pub const fn component(mut self, n: u32) -> Path {
         self.component = Some(n);
         self
     }
 
     /// This path narrowed to subcomponent `n`.
     #[must_use]
-    pub fn subcomponent(mut self, n: u32) -> Path {
+    pub const fn subcomponent(mut self, n: u32) -> Path {
         self.subcomponent = Some(n);
         self
     }
@@ -185,7 +244,10 @@ impl Path {
             return None;
         };
         let mut nums = [None; 3];
-        for (k, slot) in nums.iter_mut().enumerate() {
+        // The text must end right after a number: a '.' after the third
+        // ("PID-1.2.3.") is for the general reader to reject.
+        let mut ended = false;
+        for slot in &mut nums {
             let mut n = 0u32;
             let mut digits = 0;
             while let Some((d @ b'0'..=b'9', r)) = rest.split_first() {
@@ -201,13 +263,15 @@ impl Path {
             }
             *slot = Some(n);
             match rest.split_first() {
-                None => break,
-                // A `.` after the subcomponent is the general reader's to reject.
-                Some((b'.', r)) if k < 2 => rest = r,
+                None => {
+                    ended = true;
+                    break;
+                }
+                Some((b'.', r)) => rest = r,
                 Some(_) => return None,
             }
         }
-        if !rest.is_empty() {
+        if !ended {
             return None;
         }
         let [field, component, subcomponent] = nums;
@@ -333,6 +397,31 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// `field_of` builds what `parse` reads, and refuses what it refuses.
+        #[test]
+        fn field_of_agrees_with_parse(
+            id in proptest::prop_oneof![
+                proptest::array::uniform3(proptest::sample::select(b"AZ09".to_vec())),
+                proptest::array::uniform3(proptest::prelude::any::<u8>()),
+            ],
+            occurrence in 0u32..4,
+            field in 0u32..1_000,
+            component in proptest::option::of(1u32..30),
+        ) {
+            let text = format!(
+                "{}[{occurrence}]-{field}",
+                String::from_utf8_lossy(&id),
+            );
+            let parsed = Path::parse(&text).ok();
+            let built = Path::field_of(id, occurrence, field);
+            proptest::prop_assert_eq!(built, parsed);
+            if let (Some(b), Some(c)) = (built, component) {
+                proptest::prop_assert_eq!(Some(b.component(c)), Path::parse(&format!("{text}.{c}")).ok());
+            }
+        }
+    }
+
     #[test]
     fn forms() {
         let p = Path::parse("PID-3[2].1.1").unwrap();
@@ -350,6 +439,9 @@ mod tests {
             "PID-3]",
             "PID 3",
             "PID-3.1.1.1",
+            "PID-3.1.1.",
+            "PID-3.1.",
+            "PID-3.",
             "PID-99999999999",
         ] {
             assert!(Path::parse(bad).is_err(), "{bad}");

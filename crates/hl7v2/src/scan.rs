@@ -550,6 +550,33 @@ fn zero_bytes(x: u64) -> u64 {
     !(((x & LO7).wrapping_add(LO7)) | x | LO7)
 }
 
+/// Position of the first `needle` in `hay`. Values are mostly a few bytes:
+/// up to 64 bytes are searched eight at a time in place (the SIMD search's
+/// set-up and dispatch cost more than that), longer ones with `memchr`.
+#[inline]
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    if hay.len() > 64 {
+        return memchr::memchr(needle, hay);
+    }
+    let pattern = u64::from_ne_bytes([needle; 8]);
+    let mut words = hay.chunks_exact(8);
+    let mut at = 0usize;
+    for w in &mut words {
+        if let Some(w) = w.first_chunk::<8>() {
+            let hit = zero_bytes(u64::from_le_bytes(*w) ^ pattern);
+            if hit != 0 {
+                return Some(at + (hit.trailing_zeros() / 8) as usize);
+            }
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|p| at + p)
+}
+
 impl<'a> Hits<'a> {
     fn new(body: &'a [u8], a: u8, b: u8) -> Hits<'a> {
         let mut h = Hits {
@@ -686,6 +713,16 @@ fn charset_of(index: &Index, input: &[u8]) -> Result<Charset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn find_byte_agrees_with_position(
+            hay in proptest::collection::vec(proptest::sample::select(b"|^~ab\x00\xff".to_vec()), 0..150),
+            needle in proptest::sample::select(b"|^~\x00\xffz".to_vec()),
+        ) {
+            proptest::prop_assert_eq!(find_byte(&hay, needle), hay.iter().position(|&b| b == needle));
+        }
+    }
 
     #[test]
     fn hits_match_a_naive_scan() {
