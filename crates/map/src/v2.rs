@@ -312,10 +312,9 @@ impl<'m, 'a> Ctx<'m, 'a> {
 }
 
 /// A place in the message: a [`Path`] (build it with [`seg`] and `Path`'s
-/// narrowing methods), or a fixed field as a tuple (`("PV1", 2)` is `PV1-2`,
-/// `("PV1", 19, 4, 1)` is `PV1-19.4.1`). Never text to parse: `format!`ed
-/// paths were half the mapping's cost, and fixed ones parsed on every call
-/// still cost 3 % of it.
+/// narrowing methods), or a fixed place made at compile time by `at!`
+/// (an `Option<Path>`). Never text to parse: `format!`ed paths were half the
+/// mapping's cost, and fixed ones parsed on every call still cost 3 % of it.
 trait Loc {
     fn path(self) -> Option<Path>;
 }
@@ -332,30 +331,29 @@ impl Loc for Option<Path> {
     }
 }
 
-/// A fixed field of the first segment `id`: `("PV1", 2)` is `PV1-2`.
-impl Loc for (&str, u32) {
-    fn path(self) -> Option<Path> {
-        Some(seg(self.0, 1)?.field(self.1))
-    }
-}
-
-/// A fixed component: `("PV1", 19, 1)` is `PV1-19.1`.
-impl Loc for (&str, u32, u32) {
-    fn path(self) -> Option<Path> {
-        Some(seg(self.0, 1)?.field(self.1).component(self.2))
-    }
-}
-
-/// A fixed subcomponent: `("PV1", 19, 4, 1)` is `PV1-19.4.1`.
-impl Loc for (&str, u32, u32, u32) {
-    fn path(self) -> Option<Path> {
-        Some(
-            seg(self.0, 1)?
-                .field(self.1)
-                .component(self.2)
-                .subcomponent(self.3),
-        )
-    }
+/// A fixed place in the first segment `id`, made at compile time (no text to
+/// parse, no id to check per call): `at!(b"PV1", 2)` is `PV1-2`,
+/// `at!(b"PV1", 19, 4, 1)` is `PV1-19.4.1`. An `Option<Path>`, a [`Loc`].
+macro_rules! at {
+    ($id:literal, $f:literal) => {
+        const { Path::field_of(*$id, 1, $f) }
+    };
+    ($id:literal, $f:literal, $c:literal) => {
+        const {
+            match Path::field_of(*$id, 1, $f) {
+                Some(p) => Some(p.component($c)),
+                None => None,
+            }
+        }
+    };
+    ($id:literal, $f:literal, $c:literal, $s:literal) => {
+        const {
+            match Path::field_of(*$id, 1, $f) {
+                Some(p) => Some(p.component($c).subcomponent($s)),
+                None => None,
+            }
+        }
+    };
 }
 
 /// MSH, FHS and BHS: their fields 1 and 2 are literals, not composites.
@@ -469,12 +467,12 @@ pub fn map_message(
     };
     // MSH-1/2 are the encoding itself: consumed by reading the message.
     for p in [
-        ("MSH", 1).path(),
-        ("MSH", 2).path(),
-        ("MSH", 9, 1).path(),
-        ("MSH", 9, 2).path(),
-        ("MSH", 9, 3).path(),
-        ("MSH", 12).path(),
+        at!(b"MSH", 1),
+        at!(b"MSH", 2),
+        at!(b"MSH", 9, 1),
+        at!(b"MSH", 9, 2),
+        at!(b"MSH", 9, 3),
+        at!(b"MSH", 12),
     ] {
         let _ = ctx.value(p);
     }
@@ -482,12 +480,12 @@ pub fn map_message(
     // was read: consumed like the encoding characters. One it does not know
     // is reported.
     if ctx
-        .peek(("MSH", 18))
+        .peek(at!(b"MSH", 18))
         .is_some_and(|c| carecodec_hl7v2::Charset::from_msh18(c.as_bytes()).is_some())
     {
-        let _ = ctx.value(("MSH", 18));
+        let _ = ctx.value(at!(b"MSH", 18));
     }
-    ctx.msh_offset = ("MSH", 7)
+    ctx.msh_offset = at!(b"MSH", 7)
         .path()
         .and_then(|p| msg.query(&p))
         .and_then(|v| Timestamp::from_value(&v).ok())
@@ -495,20 +493,20 @@ pub fn map_message(
     let mut event = Event {
         kind: kind_of(mt.code, mt.trigger),
         message_type: format!("{}^{}", mt.code, mt.trigger),
-        message_id: ctx.text(("MSH", 10)).map(|s| s.value),
-        sent: ctx.datetime(("MSH", 7)),
+        message_id: ctx.text(at!(b"MSH", 10)).map(|s| s.value),
+        sent: ctx.datetime(at!(b"MSH", 7)),
         occurred: None,
         recorded: None,
         reason: None,
         operator: None,
-        sender: ctx.text(("MSH", 4, 1)),
+        sender: ctx.text(at!(b"MSH", 4, 1)),
         source_application: application(&mut ctx, 3),
         destination_application: application(&mut ctx, 5),
-        destination_facility: ctx.text(("MSH", 6, 1)),
+        destination_facility: ctx.text(at!(b"MSH", 6, 1)),
         // MSH-11.1 (IG: MessageHeader meta.tag in v2-0103); the processing
         // mode MSH-11.2 has no place and is reported when sent.
         processing: ctx
-            .text(("MSH", 11, 1))
+            .text(at!(b"MSH", 11, 1))
             .map(|s| s.map(|v| Code::new(CodeSystem::V2Table("0103".into()), &v, None))),
         patient: None,
         merged_from: Vec::new(),
@@ -522,15 +520,15 @@ pub fn map_message(
         // EVN-1 repeats MSH-9.2 (which is authoritative): consumed when it
         // says the same; a different code stays in the report.
         let trigger = event.message_type.split('^').nth(1);
-        if trigger.is_some() && ctx.peek(("EVN", 1)).as_deref() == trigger {
-            ctx.touch(("EVN", 1));
+        if trigger.is_some() && ctx.peek(at!(b"EVN", 1)).as_deref() == trigger {
+            ctx.touch(at!(b"EVN", 1));
         }
         // IG EVN[Provenance]: EVN-2 recorded, EVN-4 reason, EVN-5 operator
         // (agent), EVN-6 occurred.
-        event.recorded = ctx.datetime(("EVN", 2));
-        event.occurred = ctx.datetime(("EVN", 6));
-        event.reason = ctx.text(("EVN", 4, 1)).map(|c| {
-            let display = ctx.text(("EVN", 4, 2));
+        event.recorded = ctx.datetime(at!(b"EVN", 2));
+        event.occurred = ctx.datetime(at!(b"EVN", 6));
+        event.reason = ctx.text(at!(b"EVN", 4, 1)).map(|c| {
+            let display = ctx.text(at!(b"EVN", 4, 2));
             let mut code = c.map(|v| Code::new(CodeSystem::V2Table("0062".into()), &v, None));
             if let Some(d) = display {
                 code.value.display = Some(d.value);
@@ -782,7 +780,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     let Some(pid) = seg("PID", 1) else { return p };
     // PID-1 set id: the order of the segment, as DG1-1 or OBX-1.
     ctx.touch(pid.field(1));
-    for r in 1..=ctx.reps(("PID", 3)) {
+    for r in 1..=ctx.reps(at!(b"PID", 3)) {
         let Some(id) = ctx.text(pid.field(3).repetition(r).component(1)) else {
             continue;
         };
@@ -827,7 +825,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         }
     }
     // PID-32 identity reliability: NHS ITK carries the NHS number verification status here.
-    if let Some(status) = ctx.text(("PID", 32)) {
+    if let Some(status) = ctx.text(at!(b"PID", 32)) {
         match VerificationStatus::from_code(&status.value) {
             Some(vs) => {
                 for id in &mut p.identifiers {
@@ -843,35 +841,35 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
             )),
         }
     }
-    for r in 1..=ctx.reps(("PID", 5)) {
+    for r in 1..=ctx.reps(at!(b"PID", 5)) {
         if let Some(n) = name(ctx, pid.field(5).repetition(r)) {
             p.names.push(n);
         }
         called_by(ctx, pid.field(5).repetition(r), &mut p.names);
     }
-    p.birth_date = ctx.date(("PID", 7));
+    p.birth_date = ctx.date(at!(b"PID", 7));
     if p.birth_date.is_some() {
         // A time of birth as well (IG: the patient-birthTime extension).
-        p.birth_time = ctx.datetime(("PID", 7)).filter(|t| {
+        p.birth_time = ctx.datetime(at!(b"PID", 7)).filter(|t| {
             !matches!(
                 t.value.precision,
                 Precision::Year | Precision::Month | Precision::Day
             )
         });
     }
-    p.gender = sex(ctx, ("PID", 8, 1));
+    p.gender = sex(ctx, at!(b"PID", 8, 1));
 
     // PID-9 alias names (IG: further `name` entries).
-    for r in 1..=ctx.reps(("PID", 9)) {
+    for r in 1..=ctx.reps(at!(b"PID", 9)) {
         if let Some(n) = name(ctx, pid.field(9).repetition(r)) {
             p.names.push(n);
         }
         called_by(ctx, pid.field(9).repetition(r), &mut p.names);
     }
     p.marital_status = ctx
-        .text(("PID", 16, 1))
+        .text(at!(b"PID", 16, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0002".into()), &v, None)));
-    for r in 1..=ctx.reps(("PID", 11)) {
+    for r in 1..=ctx.reps(at!(b"PID", 11)) {
         if let Some(a) = address(ctx, pid.field(11).repetition(r)) {
             p.addresses.push(a);
         }
@@ -886,9 +884,9 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     }
     // PID-22: an NHS Data Dictionary ethnic category (the England codes); any
     // other code (US race/ethnicity tables…) keeps the system PID-22.3 names.
-    p.ethnic_category = ctx.text(("PID", 22, 1)).map(|c| {
-        let display = ctx.text(("PID", 22, 2)).map(|d| d.value);
-        let named = ctx.text(("PID", 22, 3));
+    p.ethnic_category = ctx.text(at!(b"PID", 22, 1)).map(|c| {
+        let display = ctx.text(at!(b"PID", 22, 2)).map(|d| d.value);
+        let named = ctx.text(at!(b"PID", 22, 3));
         let mut sources = c.sources;
         let system = if ETHNIC_CATEGORY_ENGLAND.contains(&c.value.as_str()) {
             CodeSystem::NhsDataDictionary("EthnicCategory".into())
@@ -905,8 +903,8 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         };
         Sourced::from_many(code, sources)
     });
-    let death = ctx.datetime(("PID", 29));
-    let flag = ctx.text(("PID", 30));
+    let death = ctx.datetime(at!(b"PID", 29));
+    let flag = ctx.text(at!(b"PID", 30));
     // IG: PID-30 → deceasedBoolean when PID-29 is empty (Y true, N false).
     p.deceased = match (death, flag) {
         (Some(d), _) => Some(d.map(Deceased::At)),
@@ -931,7 +929,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     // (XPN[string]: the name assembled as XPN.11 says).
     p.mothers_maiden_name = xpn_text(ctx, pid.field(6).repetition(1));
     // IG: PID-23 birth place (ST) → patient-birthPlace valueAddress.text.
-    p.birth_place = ctx.text(("PID", 23));
+    p.birth_place = ctx.text(at!(b"PID", 23));
     // IG: PID-17 religion → the core patient-religion extension (table 0006
     // kept as sent, also when CWE.3 does not name it; the writer applies the
     // IG's Religion map).
@@ -944,8 +942,8 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         r
     });
     // IG: PID-25 birth order → multipleBirthInteger, else PID-24 (Y/N) → boolean.
-    let indicator = ctx.text(("PID", 24));
-    let order = ctx.text(("PID", 25));
+    let indicator = ctx.text(at!(b"PID", 24));
+    let order = ctx.text(at!(b"PID", 25));
     p.multiple_birth = match (order, indicator) {
         (Some(o), i) => match o.value.trim().parse::<u32>() {
             Ok(n) if n > 0 => {
@@ -1412,12 +1410,14 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         return;
     }
     // PD1-3 (XON): the practice's ODS code is XON.3 (ID) in v2.4, XON.10 in v2.5+.
-    let ods = ctx.text(("PD1", 3, 10)).or_else(|| ctx.text(("PD1", 3, 3)));
+    let ods = ctx
+        .text(at!(b"PD1", 3, 10))
+        .or_else(|| ctx.text(at!(b"PD1", 3, 3)));
     // XON.1, the practice's name, as the reference's display: kept only
     // beside an ODS code (without one there is nothing to refer to, and the
     // name stays in the report as unmapped).
     if ods.is_some() {
-        p.gp_practice_name = ctx.text(("PD1", 3, 1));
+        p.gp_practice_name = ctx.text(at!(b"PD1", 3, 1));
     }
     p.gp_practice = ods.map(|o| o.map(Identifier::OdsOrganisation));
     if let Some(pd1) = seg("PD1", 1) {
@@ -1751,9 +1751,9 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
 fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     let mut e = Encounter::default();
     let Some(pv1) = seg("PV1", 1) else { return e };
-    ctx.touch(("PV1", 1));
+    ctx.touch(at!(b"PV1", 1));
     // PV1-2 is a CWE in v2.7+ (`I^Inpatient`): its code.
-    let class_code = ctx.text(("PV1", 2, 1));
+    let class_code = ctx.text(at!(b"PV1", 2, 1));
     let class_value = class_code.as_ref().map(|c| c.value.clone());
     e.class = class_code.map(|c| {
         let class = match c.value.as_str() {
@@ -1776,8 +1776,8 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         .as_ref()
         .is_some_and(|l| l.room.is_some() || l.bed.is_some())
     {
-        if let Some(c) = ctx.text(("PV1", 40, 1)) {
-            let text = ctx.text(("PV1", 40, 2)).map(|t| t.value);
+        if let Some(c) = ctx.text(at!(b"PV1", 40, 1)) {
+            let text = ctx.text(at!(b"PV1", 40, 2)).map(|t| t.value);
             let display = text.or_else(|| {
                 BED_STATUSES
                     .iter()
@@ -1793,17 +1793,17 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     // PV1-42 pending location (IG: location[4], status reserved).
     e.pending_location = location(ctx, pv1.field(42));
     e.admission_method = ctx
-        .text(("PV1", 4, 1))
+        .text(at!(b"PV1", 4, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0007".into()), &v, None)));
     // PV1-5 preadmit number (IG: hospitalization.preAdmissionIdentifier), a CX
     // typed by its CX.5 as PV1-50; untyped, it is kept without a type (it is
     // not a hospital number) and its CX.4 is left unread.
-    if let Some(id) = ctx.text(("PV1", 5, 1)) {
-        let kind = ctx.text(("PV1", 5, 5)).map(|s| s.value);
+    if let Some(id) = ctx.text(at!(b"PV1", 5, 1)) {
+        let kind = ctx.text(at!(b"PV1", 5, 5)).map(|s| s.value);
         let mut src = id.sources.clone();
         let ident = match kind.as_deref() {
             Some(k) => {
-                let authority = ctx.text(("PV1", 5, 4, 1)).map(|s| s.value);
+                let authority = ctx.text(at!(b"PV1", 5, 4, 1)).map(|s| s.value);
                 let hd = pv1.field(5).component(4);
                 classify_id(ctx, &id.value, authority, Some(k), hd, &mut src)
             }
@@ -1838,14 +1838,14 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         }
     }
     e.service = ctx
-        .text(("PV1", 10, 1))
+        .text(at!(b"PV1", 10, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0069".into()), &v, None)));
     // PV1-13 re-admission indicator (IG: hospitalization.reAdmission, table 0092;
     // the IG's ReadmissionIndicator map gives `R` the display `Re-admission`,
     // used when the message sends no text).
-    if let Some(c) = ctx.text(("PV1", 13, 1)) {
+    if let Some(c) = ctx.text(at!(b"PV1", 13, 1)) {
         let display = ctx
-            .text(("PV1", 13, 2))
+            .text(at!(b"PV1", 13, 2))
             .map(|t| t.value)
             .or_else(|| (c.value == "R").then(|| "Re-admission".to_owned()));
         e.readmission =
@@ -1867,11 +1867,11 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     // a CWE as sent (table 0099 is user-defined).
     e.special_courtesy = cwe(ctx, pv1.field(16));
     e.admit_source = ctx
-        .text(("PV1", 14, 1))
+        .text(at!(b"PV1", 14, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));
-    if let Some(vn) = ctx.text(("PV1", 19, 1)) {
-        let authority = ctx.text(("PV1", 19, 4, 1)).map(|s| s.value);
-        ctx.touch(("PV1", 19, 5));
+    if let Some(vn) = ctx.text(at!(b"PV1", 19, 1)) {
+        let authority = ctx.text(at!(b"PV1", 19, 4, 1)).map(|s| s.value);
+        ctx.touch(at!(b"PV1", 19, 5));
         let mut src = vn.sources;
         let system = hd_system(ctx, pv1.field(19).component(4)).map(|s| {
             src.extend(s.sources);
@@ -1885,9 +1885,9 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         e.identifiers.push(Sourced::from_many(ident, src));
     }
     // PV1-50 alternate visit ID (IG: a further identifier), typed by its CX.5.
-    if let Some(id) = ctx.text(("PV1", 50, 1)) {
-        let authority = ctx.text(("PV1", 50, 4, 1)).map(|s| s.value);
-        let kind = ctx.text(("PV1", 50, 5)).map(|s| s.value);
+    if let Some(id) = ctx.text(at!(b"PV1", 50, 1)) {
+        let authority = ctx.text(at!(b"PV1", 50, 4, 1)).map(|s| s.value);
+        let kind = ctx.text(at!(b"PV1", 50, 5)).map(|s| s.value);
         let mut src = id.sources.clone();
         let hd = pv1.field(50).component(4);
         let ident = match kind.as_deref() {
@@ -1907,22 +1907,22 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         e.identifiers.push(Sourced::from_many(ident, src));
     }
     e.discharge_method = ctx
-        .text(("PV1", 36, 1))
+        .text(at!(b"PV1", 36, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0112".into()), &v, None)));
     // DLD.1 is a CWE in v2.7+ (`22&Homes&FDK`): its code.
     e.discharge_destination = ctx
-        .text(("PV1", 37, 1, 1))
+        .text(at!(b"PV1", 37, 1, 1))
         .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0113".into()), &v, None)));
     // PV1-38 diet type (IG: hospitalization.dietPreference), a CWE as sent.
     e.diet = cwe(ctx, pv1.field(38));
     // PV1-39 servicing facility: NHS feeds repeat PV1-3.4 here. Consumed when
     // it names the facility already kept; anything else stays in the report.
     let facility = e.location.as_ref().and_then(|l| l.facility.as_ref());
-    if facility.is_some_and(|f| ctx.peek(("PV1", 39)).as_deref() == Some(f.value.as_str())) {
-        ctx.touch(("PV1", 39));
+    if facility.is_some_and(|f| ctx.peek(at!(b"PV1", 39)).as_deref() == Some(f.value.as_str())) {
+        ctx.touch(at!(b"PV1", 39));
     }
-    e.admitted = ctx.datetime(("PV1", 44));
-    e.discharged = ctx.datetime(("PV1", 45));
+    e.admitted = ctx.datetime(at!(b"PV1", 44));
+    e.discharged = ctx.datetime(at!(b"PV1", 45));
     // IG: finished when PV1-45 is valued, else by patient class
     // (PatientClass[EncounterStatus]: P planned, U unknown, others in-progress);
     // without a class, by the admit time. map_message adjusts for the event.
