@@ -334,11 +334,14 @@ fn assigner(authority: &str) -> Value<'_> {
         && authority
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if ods {
-        json!({"identifier": {"system": ODS_ORG, "value": authority}})
-    } else {
-        json!({"display": authority})
-    }
+    // Written around the authority: no object nodes.
+    static ODS: [&str; 2] = [
+        r#"{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"#,
+        "}}",
+    ];
+    static DISPLAY: [&str; 2] = [r#"{"display":"#, "}"];
+    debug_assert!(ODS[0].contains(ODS_ORG));
+    Value::Hole(if ods { &ODS } else { &DISPLAY }, authority)
 }
 
 /// One identifier as FHIR JSON.
@@ -2016,7 +2019,32 @@ fn admission_type(c: &Code) -> Value<'_> {
     json!({"coding": [coding]})
 }
 
+/// A participant's `type`: `[{"coding": [participation(role)]}]`, as a
+/// constant for the roles PV1 gives (no nodes), else around the code.
+fn participation_type(role: &str) -> Value<'_> {
+    macro_rules! known {
+        ($code:literal, $display:literal) => {
+            raw!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": $code, "display": $display}]}])
+        };
+    }
+    match role {
+        "ATND" => known!("ATND", "attender"),
+        "REF" => known!("REF", "referrer"),
+        "CON" => known!("CON", "consultant"),
+        "ADM" => known!("ADM", "admitter"),
+        "PART" => known!("PART", "Participation"),
+        _ => {
+            static OTHER: [&str; 2] = [
+                r#"[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"#,
+                "}]}]",
+            ];
+            Value::Hole(&OTHER, role)
+        }
+    }
+}
+
 /// A v3 ParticipationType coding with its display for the roles PV1 gives.
+#[cfg(test)]
 fn participation(role: &str) -> Value<'_> {
     let display = match role {
         "ATND" => "attender",
@@ -2147,7 +2175,7 @@ fn encounter<'a>(
     if let Some(s) = subject {
         o.insert("subject", reference(s));
     }
-    let mut parts = Vec::new();
+    let mut parts = Vec::with_capacity(e.participants.len());
     for (i, p) in e.participants.iter().enumerate() {
         let pid = uuid(&[seed, "/participant/", Dec::new(i).as_str()]);
         let url = urn(&pid);
@@ -2158,7 +2186,7 @@ fn encounter<'a>(
             "Practitioner",
         ));
         parts.push(json!({
-            "type": [{"coding": [participation(&p.role)]}],
+            "type": participation_type(&p.role),
             "individual": reference(&url),
         }));
     }
@@ -2562,8 +2590,7 @@ pub fn write_event_bundle(
     // the next is built (so the allocator hands the same blocks back), after
     // the Bundle's opening members.
     let at = out.len();
-    Value::Object(bundle_head(event, kind)).write(out);
-    out.pop(); // the head's closing brace
+    write_transaction_head(event, out);
     out.extend_from_slice(b",\"entry\":[");
     let mut first = true;
     let written = event_entries(event, |e| {
@@ -2582,6 +2609,22 @@ pub fn write_event_bundle(
             out.truncate(at);
             Err(e)
         }
+    }
+}
+
+/// What `bundle_head(event, BundleType::Transaction)` writes, without its
+/// closing brace and without building it.
+fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
+    out.extend_from_slice(br#"{"resourceType":"Bundle""#);
+    if let Some(p) = &event.processing {
+        out.extend_from_slice(br#","meta":{"tag":["#);
+        coding(&p.value).write(out);
+        out.extend_from_slice(b"]}");
+    }
+    out.extend_from_slice(br#","type":"transaction""#);
+    if let Some(s) = &event.sent {
+        out.extend_from_slice(br#","timestamp":"#);
+        instant_value(&s.value).write(out);
     }
 }
 
@@ -2638,7 +2681,8 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
     if let Some(e) = &event.encounter {
         let eid = uuid(&[seed, "/encounter"]);
         let url = urn(&eid);
-        let mut extra = Vec::new();
+        // Its Practitioners and Locations (up to four levels per location).
+        let mut extra = Vec::with_capacity(e.participants.len() + 4);
         let res = encounter(
             e,
             &event.conditions,
@@ -3088,6 +3132,20 @@ mod tests {
                     assert_eq!(ours, chrono, "{secs} {nanos} {fmt}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn participation_types_are_the_codings_they_replace() {
+        for role in ["ATND", "REF", "CON", "ADM", "PART", "XYZ", "", "a\"b"] {
+            let (mut ours, mut tree) = (Vec::new(), Vec::new());
+            super::participation_type(role).write(&mut ours);
+            let coding = super::Value::Array(vec![super::participation(role)]);
+            super::Value::Array(vec![super::obj([("coding", coding)])]).write(&mut tree);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(tree).unwrap()
+            );
         }
     }
 

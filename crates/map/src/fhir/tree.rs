@@ -19,7 +19,8 @@ use std::borrow::Cow;
 pub(crate) enum Value<'a> {
     Null,
     Bool(bool),
-    /// A JSON number, as its literal text (already validated).
+    /// A JSON number, as its literal text (already validated); also, from
+    /// [`Value::into_static`] of a [`Value::Hole`], compact JSON text.
     Number(Cow<'a, str>),
     String(Cow<'a, str>),
     /// Compact JSON text written as it is: a constant fragment made by
@@ -39,6 +40,10 @@ pub(crate) enum Value<'a> {
     /// A JSON number's short literal text (an integer, a decimal), kept
     /// inline.
     Num(Inline),
+    /// Constant compact JSON around one string: `parts[0]`, the text as a
+    /// JSON string, `parts[1]` (`{"display":` … `}`): a small object of one
+    /// varying string with no node or allocation for its members.
+    Hole(&'static [&'static str; 2], &'a str),
     /// A string that is a constant prefix and borrowed text (a code system
     /// URL from a v2 table id): written without being put together first.
     Prefixed(Prefix, &'a str),
@@ -122,6 +127,7 @@ impl<'a> Value<'a> {
             | Value::Raw(_)
             | Value::Uuid { .. }
             | Value::Num(_)
+            | Value::Hole(..)
             | Value::Prefixed(..) => false,
         }
     }
@@ -239,6 +245,11 @@ impl<'a> Value<'a> {
             Value::Text(t) => V::String(t.as_str().to_owned()),
             Value::Num(n) => serde_json::from_str(n.as_str()).unwrap_or(V::Null),
             Value::Prefixed(p, rest) => V::String(format!("{}{rest}", p.as_str())),
+            hole @ Value::Hole(..) => {
+                let mut out = Vec::new();
+                hole.write(&mut out);
+                serde_json::from_slice(&out).unwrap_or(V::Null)
+            }
             Value::Array(a) => V::Array(a.into_iter().map(Value::into_serde).collect()),
             Value::Object(m) => V::Object(
                 m.0.into_iter()
@@ -269,6 +280,12 @@ impl<'a> Value<'a> {
             Value::Text(t) => Value::Text(t),
             Value::Num(n) => Value::Num(n),
             Value::Prefixed(p, rest) => Value::String(Cow::Owned(format!("{}{rest}", p.as_str()))),
+            hole @ Value::Hole(..) => {
+                // Its JSON text, kept as a literal (written as it is).
+                let mut out = Vec::new();
+                hole.write(&mut out);
+                Value::Number(Cow::Owned(String::from_utf8_lossy(&out).into_owned()))
+            }
             Value::Array(a) => Value::Array(a.into_iter().map(Value::into_static).collect()),
             Value::Object(m) => Value::Object(Map(m
                 .0
@@ -318,6 +335,11 @@ impl<'a> Value<'a> {
                 out.extend_from_slice(p.as_str().as_bytes());
                 write_str_body(out, rest);
                 out.push(b'"');
+            }
+            Value::Hole([before, after], text) => {
+                out.extend_from_slice(before.as_bytes());
+                write_str(out, text);
+                out.extend_from_slice(after.as_bytes());
             }
             Value::Array(a) => {
                 out.push(b'[');
@@ -927,6 +949,10 @@ mod tests {
                 r#""http://terminology.hl7.org/CodeSystem/v2-0203\"""#,
             ),
             (Value::number_text(b"7.50").unwrap(), "7.50"),
+            (
+                Value::Hole(&[r#"{"display":"#, "}"], "a\"b"),
+                r#"{"display":"a\"b"}"#,
+            ),
         ] {
             let mut out = Vec::new();
             v.clone().write(&mut out);
@@ -935,6 +961,10 @@ mod tests {
             assert_eq!(back, v.into_serde());
         }
         assert!(Value::short(b"").is_empty());
+        let hole = Value::Hole(&[r#"{"a":["#, "]}"], "x").into_static();
+        let mut out = Vec::new();
+        hole.write(&mut out);
+        assert_eq!(out, br#"{"a":["x"]}"#);
     }
 
     #[test]
