@@ -174,7 +174,7 @@ pub fn date_time(t: &PartialDateTime) -> String {
 
 /// [`date_time`] as a tree value (inline: no allocation).
 fn date_time_value(t: &PartialDateTime) -> Value<'static> {
-    Value::short(date_time_text(t).as_bytes())
+    date_time_text(t).value()
 }
 
 fn date_time_text(t: &PartialDateTime) -> Text {
@@ -196,7 +196,7 @@ fn instant_value(t: &PartialDateTime) -> Value<'static> {
     } else {
         Upto::Second
     };
-    Value::short(iso(&t.at, upto).as_bytes())
+    iso(&t.at, upto).value()
 }
 
 /// A date at its precision (`1970`, `1970-02`, `1970-02-01`), as
@@ -220,7 +220,7 @@ fn date_value(d: &carecodec_model::PartialDate) -> Value<'static> {
                 s.push(b"-");
                 s.digits(d.date.day(), 2);
             }
-            Value::short(s.as_bytes())
+            s.value()
         }
         // Outside 0..=9999 (never from HL7 v2 or FHIR input): chrono's form.
         _ => Value::from(d.to_string()),
@@ -264,10 +264,21 @@ impl Text {
 
     /// `n` in decimal, zero-padded to `width` digits (the low `width` digits).
     fn digits(&mut self, n: u32, width: u32) {
-        for i in (0..width).rev() {
-            // A digit: the cast cannot truncate.
-            self.push(&[b'0' + ((n / 10u32.pow(i)) % 10) as u8]);
+        let end = self.len + width as usize;
+        if let Some(slots) = self.buf.get_mut(self.len..end) {
+            let mut n = n;
+            for d in slots.iter_mut().rev() {
+                // n % 10 < 10: the cast cannot truncate.
+                *d = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            self.len = end;
         }
+    }
+
+    /// The text as a string value: dates and times are plain ASCII.
+    fn value(&self) -> Value<'static> {
+        Value::ascii(self.as_bytes())
     }
 
     fn as_bytes(&self) -> &[u8] {
@@ -280,30 +291,33 @@ impl Text {
 /// writes, without parsing a format string on every call.
 fn iso(at: &chrono::DateTime<chrono::FixedOffset>, upto: Upto) -> Text {
     use chrono::{Datelike, Timelike};
+    // The local date and time once (each accessor of a `DateTime` would
+    // add the offset again).
+    let local = at.naive_local();
     let mut s = Text::default();
-    match u32::try_from(at.year()) {
+    match u32::try_from(local.year()) {
         Ok(y) if y <= 9999 => s.digits(y, 4),
         // Outside 0..=9999 (never from HL7 v2 or FHIR input): chrono's form.
-        _ => s.push(format!("{:+05}", at.year()).as_bytes()),
+        _ => s.push(format!("{:+05}", local.year()).as_bytes()),
     }
     if upto >= Upto::Month {
         s.push(b"-");
-        s.digits(at.month(), 2);
+        s.digits(local.month(), 2);
     }
     if upto >= Upto::Day {
         s.push(b"-");
-        s.digits(at.day(), 2);
+        s.digits(local.day(), 2);
     }
     if upto >= Upto::Second {
         s.push(b"T");
-        s.digits(at.hour(), 2);
+        s.digits(local.hour(), 2);
         s.push(b":");
-        s.digits(at.minute(), 2);
+        s.digits(local.minute(), 2);
         s.push(b":");
-        s.digits(at.second().min(59), 2);
+        s.digits(local.second().min(59), 2);
         if upto == Upto::Millis {
             s.push(b".");
-            s.digits((at.nanosecond() % 1_000_000_000) / 1_000_000, 3);
+            s.digits((local.nanosecond() % 1_000_000_000) / 1_000_000, 3);
         }
         let off = at.offset().local_minus_utc();
         s.push(if off < 0 { b"-" } else { b"+" });
@@ -589,7 +603,7 @@ fn period(p: &carecodec_model::Period) -> Value<'_> {
 }
 
 fn address(a: &Address) -> Value<'_> {
-    let mut o = Map::with_capacity(4);
+    let mut o = Map::with_capacity(8);
     if let Some(u) = &a.usage {
         let u = match u.as_str() {
             "H" | "home" => "home",

@@ -184,6 +184,22 @@ impl<'a> Value<'a> {
         Value::Num(t)
     }
 
+    /// Plain ASCII text (no control, `"` or `\\`: a date, a time) as a
+    /// string value: inline when it fits, owned otherwise.
+    pub(crate) fn ascii(text: &[u8]) -> Value<'static> {
+        if text.len() <= Inline::CAP {
+            debug_assert!(
+                text.iter()
+                    .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+            );
+            let mut t = Inline::new();
+            t.push(text);
+            Value::Text(t)
+        } else {
+            Value::short(text)
+        }
+    }
+
     /// Short text as a string value: inline when it fits and needs no
     /// escaping, owned otherwise.
     pub(crate) fn short(text: &[u8]) -> Value<'static> {
