@@ -52,7 +52,7 @@ use carecodec_model::{
 mod read;
 mod tree;
 pub use read::{parse_date, parse_date_time, read_bundle, read_workers};
-use tree::{Map, Prefix, Uuid, Value, json, raw};
+use tree::{Map, Obj, Prefix, Uuid, Value, json, raw};
 
 const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -329,6 +329,8 @@ fn iso(at: &chrono::DateTime<chrono::FixedOffset>, upto: Upto) -> Text {
     s
 }
 
+// Inlined: called ~150 times, each a test and an insert.
+#[inline(always)]
 fn put<'a>(o: &mut Map<'a>, k: &'static str, v: Value<'a>) {
     if !v.is_empty() {
         o.insert(k, v);
@@ -563,8 +565,9 @@ fn code_cc(c: &Code) -> Value<'_> {
     obj([("coding", Value::Array(vec![coding(c)]))])
 }
 
+/// Written as it is built (nothing edits a name after): one allocation.
 fn name(n: &HumanName) -> Value<'_> {
-    let mut o = Map::with_capacity(4);
+    let mut o = Obj::with_capacity(96);
     if let Some(u) = &n.usage {
         let u = match u.as_str() {
             "L" | "official" => "official",
@@ -576,18 +579,18 @@ fn name(n: &HumanName) -> Value<'_> {
             "temp" => "temp",
             _ => "",
         };
-        put(&mut o, "use", json!(u));
+        o.str("use", u);
     }
     if let Some(f) = &n.family {
-        put(&mut o, "family", json!(f));
+        o.str("family", f);
     }
-    put(&mut o, "given", json!(&n.given));
-    put(&mut o, "prefix", json!(&n.prefix));
-    put(&mut o, "suffix", json!(&n.suffix));
+    o.strs("given", &n.given);
+    o.strs("prefix", &n.prefix);
+    o.strs("suffix", &n.suffix);
     if let Some(p) = &n.period {
-        put(&mut o, "period", period(p));
+        o.value("period", period(p));
     }
-    Value::Object(o)
+    o.finish()
 }
 
 /// A validity period as FHIR `period` (each end at its own precision).
@@ -602,8 +605,9 @@ fn period(p: &carecodec_model::Period) -> Value<'_> {
     Value::Object(o)
 }
 
+/// Written as it is built (nothing edits an address after): one allocation.
 fn address(a: &Address) -> Value<'_> {
-    let mut o = Map::with_capacity(8);
+    let mut o = Obj::with_capacity(160);
     if let Some(u) = &a.usage {
         let u = match u.as_str() {
             "H" | "home" => "home",
@@ -613,15 +617,15 @@ fn address(a: &Address) -> Value<'_> {
             "BI" | "billing" => "billing",
             _ => "",
         };
-        put(&mut o, "use", json!(u));
+        o.str("use", u);
     }
     if let Some(k) = a.kind.as_deref() {
         // FHIR address-type: postal | physical | both.
         if matches!(k, "postal" | "physical" | "both") {
-            put(&mut o, "type", json!(k));
+            o.str("type", k);
         }
     }
-    put(&mut o, "line", json!(&a.lines));
+    o.strs("line", &a.lines);
     for (k, v) in [
         ("city", &a.city),
         ("district", &a.district),
@@ -629,17 +633,18 @@ fn address(a: &Address) -> Value<'_> {
         ("country", &a.country),
     ] {
         if let Some(v) = v {
-            put(&mut o, k, json!(v));
+            o.str(k, v);
         }
     }
     if let Some(p) = &a.period {
-        put(&mut o, "period", period(p));
+        o.value("period", period(p));
     }
-    Value::Object(o)
+    o.finish()
 }
 
+/// Written as it is built (nothing edits a telecom after): one allocation.
 fn telecom(t: &Telecom) -> Value<'_> {
-    let mut o = Map::with_capacity(4);
+    let mut o = Obj::with_capacity(80);
     let system = match t.system.as_deref() {
         Some("email" | "Internet" | "X.400") => "email",
         Some("fax" | "FX") => "fax",
@@ -650,8 +655,8 @@ fn telecom(t: &Telecom) -> Value<'_> {
         _ if t.value.contains('@') => "email",
         _ => "phone",
     };
-    put(&mut o, "system", json!(system));
-    put(&mut o, "value", json!(&t.value));
+    o.str("system", system);
+    o.str("value", &t.value);
     if let Some(u) = &t.usage {
         let u = match u.as_str() {
             "home" | "PRN" | "ORN" | "VHN" => "home",
@@ -660,15 +665,15 @@ fn telecom(t: &Telecom) -> Value<'_> {
             "temp" => "temp",
             _ => "",
         };
-        put(&mut o, "use", json!(u));
+        o.str("use", u);
     }
     if let Some(r) = t.rank {
-        put(&mut o, "rank", json!(r));
+        o.value("rank", Value::from(r));
     }
     if let Some(p) = &t.period {
-        put(&mut o, "period", period(p));
+        o.value("period", period(p));
     }
-    Value::Object(o)
+    o.finish()
 }
 
 fn gender(g: Gender) -> &'static str {

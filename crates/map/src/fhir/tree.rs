@@ -44,6 +44,10 @@ pub(crate) enum Value<'a> {
     /// JSON string, `parts[1]` (`{"display":` … `}`): a small object of one
     /// varying string with no node or allocation for its members.
     Hole(&'static [&'static str; 2], &'a str),
+    /// A small object written as compact JSON as it was built ([`Obj`]):
+    /// one allocation, no member nodes. For objects nothing edits after
+    /// they are made (names, telecoms, addresses).
+    Json(Vec<u8>),
     /// A string that is a constant prefix and borrowed text (a code system
     /// URL from a v2 table id): written without being put together first.
     Prefixed(Prefix, &'a str),
@@ -122,6 +126,7 @@ impl<'a> Value<'a> {
             Value::Object(m) => m.is_empty(),
             Value::String(s) => s.is_empty(),
             Value::Text(t) => t.len == 0,
+            Value::Json(j) => j.as_slice() == b"{}",
             Value::Bool(_)
             | Value::Number(_)
             | Value::Raw(_)
@@ -261,6 +266,7 @@ impl<'a> Value<'a> {
             Value::Text(t) => V::String(t.as_str().to_owned()),
             Value::Num(n) => serde_json::from_str(n.as_str()).unwrap_or(V::Null),
             Value::Prefixed(p, rest) => V::String(format!("{}{rest}", p.as_str())),
+            Value::Json(j) => serde_json::from_slice(&j).unwrap_or(V::Null),
             hole @ Value::Hole(..) => {
                 let mut out = Vec::new();
                 hole.write(&mut out);
@@ -296,6 +302,7 @@ impl<'a> Value<'a> {
             Value::Text(t) => Value::Text(t),
             Value::Num(n) => Value::Num(n),
             Value::Prefixed(p, rest) => Value::String(Cow::Owned(format!("{}{rest}", p.as_str()))),
+            Value::Json(j) => Value::Json(j),
             hole @ Value::Hole(..) => {
                 // Its JSON text, kept as a literal (written as it is).
                 let mut out = Vec::new();
@@ -352,6 +359,7 @@ impl<'a> Value<'a> {
                 write_str_body(out, rest);
                 out.push(b'"');
             }
+            Value::Json(j) => out.extend_from_slice(&j),
             Value::Hole([before, after], text) => {
                 out.extend_from_slice(before.as_bytes());
                 write_str(out, text);
@@ -387,6 +395,65 @@ impl<'a> Value<'a> {
                 out.push(b'}');
             }
         }
+    }
+}
+
+/// An object written as compact JSON while it is built, with the builders'
+/// "leave it out" rule ([`Value::is_empty`]) on each member; `finish` gives
+/// a [`Value::Json`].
+pub(crate) struct Obj(Vec<u8>);
+
+impl Obj {
+    /// An empty object with room for about `bytes` of text.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        let mut out = Vec::with_capacity(bytes);
+        out.push(b'{');
+        Obj(out)
+    }
+
+    fn key(&mut self, k: &'static str) {
+        debug_assert!(plain_key(k), "{k}");
+        if self.0.len() > 1 {
+            self.0.push(b',');
+        }
+        self.0.push(b'"');
+        self.0.extend_from_slice(k.as_bytes());
+        self.0.extend_from_slice(b"\":");
+    }
+
+    /// A string member, left out when empty.
+    pub(crate) fn str(&mut self, k: &'static str, v: &str) {
+        if !v.is_empty() {
+            self.key(k);
+            write_str(&mut self.0, v);
+        }
+    }
+
+    /// An array of strings, left out when there are none.
+    pub(crate) fn strs(&mut self, k: &'static str, vs: &[String]) {
+        if let Some((first, rest)) = vs.split_first() {
+            self.key(k);
+            self.0.push(b'[');
+            write_str(&mut self.0, first);
+            for v in rest {
+                self.0.push(b',');
+                write_str(&mut self.0, v);
+            }
+            self.0.push(b']');
+        }
+    }
+
+    /// Any value, left out when empty.
+    pub(crate) fn value(&mut self, k: &'static str, v: Value<'_>) {
+        if !v.is_empty() {
+            self.key(k);
+            v.write(&mut self.0);
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Value<'static> {
+        self.0.push(b'}');
+        Value::Json(self.0)
     }
 }
 
@@ -981,6 +1048,29 @@ mod tests {
         let mut out = Vec::new();
         hole.write(&mut out);
         assert_eq!(out, br#"{"a":["x"]}"#);
+    }
+
+    #[test]
+    fn objects_written_as_built_are_the_maps_they_replace() {
+        let given = vec![String::from("A \"B\""), String::new()];
+        let mut o = Obj::with_capacity(4);
+        o.str("use", "");
+        o.str("family", "O'Brien\n");
+        o.strs("given", &given);
+        o.strs("prefix", &[]);
+        o.value("rank", Value::from(2u32));
+        o.value("period", json!({}));
+        let v = o.finish();
+        let mut m = Map::new();
+        m.insert("family", json!("O'Brien\n"));
+        m.insert("given", json!(&given));
+        m.insert("rank", json!(2u32));
+        let (mut ours, mut tree) = (Vec::new(), Vec::new());
+        v.clone().write(&mut ours);
+        Value::Object(m.clone()).write(&mut tree);
+        assert_eq!(ours, tree);
+        assert_eq!(v.into_serde(), Value::Object(m).into_serde());
+        assert!(Obj::with_capacity(0).finish().is_empty());
     }
 
     #[test]
