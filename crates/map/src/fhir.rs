@@ -52,7 +52,7 @@ use carecodec_model::{
 mod read;
 mod tree;
 pub use read::{parse_date, parse_date_time, read_bundle, read_workers};
-use tree::{Map, Uuid, Value, json, raw};
+use tree::{Map, Obj, Prefix, Uuid, Value, json, raw};
 
 const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -169,6 +169,15 @@ fn urn(id: &Uuid) -> Uuid {
 
 /// FHIR dateTime text at the value's precision (times always carry their offset).
 pub fn date_time(t: &PartialDateTime) -> String {
+    String::from_utf8_lossy(date_time_text(t).as_bytes()).into_owned()
+}
+
+/// [`date_time`] as a tree value (inline: no allocation).
+fn date_time_value(t: &PartialDateTime) -> Value<'static> {
+    date_time_text(t).value()
+}
+
+fn date_time_text(t: &PartialDateTime) -> Text {
     let upto = match t.precision {
         Precision::Year => Upto::Year,
         Precision::Month => Upto::Month,
@@ -181,13 +190,41 @@ pub fn date_time(t: &PartialDateTime) -> String {
 
 /// FHIR instant text: to the second, or to the millisecond when the value has
 /// a fraction (an instant has no coarser form: a date reads as midnight).
-fn instant(t: &PartialDateTime) -> String {
+fn instant_value(t: &PartialDateTime) -> Value<'static> {
     let upto = if t.precision == Precision::Fraction {
         Upto::Millis
     } else {
         Upto::Second
     };
-    iso(&t.at, upto)
+    iso(&t.at, upto).value()
+}
+
+/// A date at its precision (`1970`, `1970-02`, `1970-02-01`), as
+/// `PartialDate`'s `Display` writes it, without a format string.
+fn date_value(d: &carecodec_model::PartialDate) -> Value<'static> {
+    use chrono::Datelike;
+    let upto = match d.precision {
+        Precision::Year => Upto::Year,
+        Precision::Month => Upto::Month,
+        _ => Upto::Day,
+    };
+    match u32::try_from(d.date.year()) {
+        Ok(y) if y <= 9999 => {
+            let mut s = Text::default();
+            s.digits(y, 4);
+            if upto >= Upto::Month {
+                s.push(b"-");
+                s.digits(d.date.month(), 2);
+            }
+            if upto >= Upto::Day {
+                s.push(b"-");
+                s.digits(d.date.day(), 2);
+            }
+            s.value()
+        }
+        // Outside 0..=9999 (never from HL7 v2 or FHIR input): chrono's form.
+        _ => Value::from(d.to_string()),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, PartialOrd)]
@@ -199,54 +236,101 @@ enum Upto {
     Millis,
 }
 
+/// Date or time text in a stack buffer (longer text is cut, which ISO
+/// dates never are: 35 bytes hold a six-digit signed year with millis and
+/// offset).
+struct Text {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text {
+            buf: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl Text {
+    fn push(&mut self, bytes: &[u8]) {
+        let n = bytes.len().min(self.buf.len().saturating_sub(self.len));
+        if let (Some(to), Some(from)) = (self.buf.get_mut(self.len..self.len + n), bytes.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        self.len += n;
+    }
+
+    /// `n` in decimal, zero-padded to `width` digits (the low `width` digits).
+    fn digits(&mut self, n: u32, width: u32) {
+        let end = self.len + width as usize;
+        if let Some(slots) = self.buf.get_mut(self.len..end) {
+            let mut n = n;
+            for d in slots.iter_mut().rev() {
+                // n % 10 < 10: the cast cannot truncate.
+                *d = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            self.len = end;
+        }
+    }
+
+    /// The text as a string value: dates and times are plain ASCII.
+    fn value(&self) -> Value<'static> {
+        Value::ascii(self.as_bytes())
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
 /// ISO 8601 text of `at` down to `upto`, with its offset when there is a
 /// time (`2024-03-12T09:15:00+00:00`): what chrono's `%Y-%m-%dT%H:%M:%S%:z`
 /// writes, without parsing a format string on every call.
-fn iso(at: &chrono::DateTime<chrono::FixedOffset>, upto: Upto) -> String {
+fn iso(at: &chrono::DateTime<chrono::FixedOffset>, upto: Upto) -> Text {
     use chrono::{Datelike, Timelike};
-    let mut s = String::with_capacity(29);
-    match u32::try_from(at.year()) {
-        Ok(y) if y <= 9999 => digits(&mut s, y, 4),
+    // The local date and time once (each accessor of a `DateTime` would
+    // add the offset again).
+    let local = at.naive_local();
+    let mut s = Text::default();
+    match u32::try_from(local.year()) {
+        Ok(y) if y <= 9999 => s.digits(y, 4),
         // Outside 0..=9999 (never from HL7 v2 or FHIR input): chrono's form.
-        _ => s.push_str(&format!("{:+05}", at.year())),
+        _ => s.push(format!("{:+05}", local.year()).as_bytes()),
     }
     if upto >= Upto::Month {
-        s.push('-');
-        digits(&mut s, at.month(), 2);
+        s.push(b"-");
+        s.digits(local.month(), 2);
     }
     if upto >= Upto::Day {
-        s.push('-');
-        digits(&mut s, at.day(), 2);
+        s.push(b"-");
+        s.digits(local.day(), 2);
     }
     if upto >= Upto::Second {
-        s.push('T');
-        digits(&mut s, at.hour(), 2);
-        s.push(':');
-        digits(&mut s, at.minute(), 2);
-        s.push(':');
-        digits(&mut s, at.second().min(59), 2);
+        s.push(b"T");
+        s.digits(local.hour(), 2);
+        s.push(b":");
+        s.digits(local.minute(), 2);
+        s.push(b":");
+        s.digits(local.second().min(59), 2);
         if upto == Upto::Millis {
-            s.push('.');
-            digits(&mut s, (at.nanosecond() % 1_000_000_000) / 1_000_000, 3);
+            s.push(b".");
+            s.digits((local.nanosecond() % 1_000_000_000) / 1_000_000, 3);
         }
         let off = at.offset().local_minus_utc();
-        s.push(if off < 0 { '-' } else { '+' });
+        s.push(if off < 0 { b"-" } else { b"+" });
         let off = off.unsigned_abs() / 60;
-        digits(&mut s, off / 60, 2);
-        s.push(':');
-        digits(&mut s, off % 60, 2);
+        s.digits(off / 60, 2);
+        s.push(b":");
+        s.digits(off % 60, 2);
     }
     s
 }
 
-/// `n` in decimal, zero-padded to `width` digits (the low `width` digits).
-fn digits(s: &mut String, n: u32, width: u32) {
-    for i in (0..width).rev() {
-        let d = (n / 10u32.pow(i)) % 10;
-        s.push(char::from_digit(d, 10).unwrap_or('0'));
-    }
-}
-
+// Inlined: called ~150 times, each a test and an insert.
+#[inline(always)]
 fn put<'a>(o: &mut Map<'a>, k: &'static str, v: Value<'a>) {
     if !v.is_empty() {
         o.insert(k, v);
@@ -266,11 +350,14 @@ fn assigner(authority: &str) -> Value<'_> {
         && authority
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if ods {
-        json!({"identifier": {"system": ODS_ORG, "value": authority}})
-    } else {
-        json!({"display": authority})
-    }
+    // Written around the authority: no object nodes.
+    static ODS: [&str; 2] = [
+        r#"{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"#,
+        "}}",
+    ];
+    static DISPLAY: [&str; 2] = [r#"{"display":"#, "}"];
+    debug_assert!(ODS[0].contains(ODS_ORG));
+    Value::Hole(if ods { &ODS } else { &DISPLAY }, authority)
 }
 
 /// One identifier as FHIR JSON.
@@ -433,9 +520,27 @@ fn fhir_uri(text: String) -> Value<'static> {
     Value::from(words.join("%20"))
 }
 
+/// A code system's URL as a FHIR `uri` ([`fhir_uri`]), borrowed or put
+/// together as it is written rather than formatted into a `String`.
+fn system_uri(system: &carecodec_model::CodeSystem) -> Value<'_> {
+    use carecodec_model::CodeSystem as S;
+    let plain = |t: &str| !t.contains(char::is_whitespace);
+    match system {
+        S::Snomed => Value::from("http://snomed.info/sct"),
+        S::Dmd => Value::from("https://dmd.nhs.uk"),
+        S::Loinc => Value::from("http://loinc.org"),
+        S::Ucum => Value::from("http://unitsofmeasure.org"),
+        S::Icd10 => Value::from("http://hl7.org/fhir/sid/icd-10"),
+        S::V2Table(t) if plain(t) => Value::Prefixed(Prefix::V2, t),
+        S::NhsDataDictionary(n) if plain(n) => Value::Prefixed(Prefix::UkCoreDash, n),
+        S::Uri(u) | S::Local(u) if plain(u) => Value::from(u),
+        other => fhir_uri(other.uri()),
+    }
+}
+
 fn coding(c: &Code) -> Value<'_> {
     let mut o = Map::with_capacity(4);
-    put(&mut o, "system", fhir_uri(c.system.uri()));
+    put(&mut o, "system", system_uri(&c.system));
     put(&mut o, "code", fhir_code(&c.code));
     if let Some(d) = &c.display {
         put(&mut o, "display", json!(d));
@@ -460,8 +565,9 @@ fn code_cc(c: &Code) -> Value<'_> {
     obj([("coding", Value::Array(vec![coding(c)]))])
 }
 
+/// Written as it is built (nothing edits a name after): one allocation.
 fn name(n: &HumanName) -> Value<'_> {
-    let mut o = Map::with_capacity(4);
+    let mut o = Obj::with_capacity(96);
     if let Some(u) = &n.usage {
         let u = match u.as_str() {
             "L" | "official" => "official",
@@ -473,34 +579,35 @@ fn name(n: &HumanName) -> Value<'_> {
             "temp" => "temp",
             _ => "",
         };
-        put(&mut o, "use", json!(u));
+        o.str("use", u);
     }
     if let Some(f) = &n.family {
-        put(&mut o, "family", json!(f));
+        o.str("family", f);
     }
-    put(&mut o, "given", json!(&n.given));
-    put(&mut o, "prefix", json!(&n.prefix));
-    put(&mut o, "suffix", json!(&n.suffix));
+    o.strs("given", &n.given);
+    o.strs("prefix", &n.prefix);
+    o.strs("suffix", &n.suffix);
     if let Some(p) = &n.period {
-        put(&mut o, "period", period(p));
+        o.value("period", period(p));
     }
-    Value::Object(o)
+    o.finish()
 }
 
 /// A validity period as FHIR `period` (each end at its own precision).
 fn period(p: &carecodec_model::Period) -> Value<'_> {
     let mut o = Map::with_capacity(4);
     if let Some(s) = &p.start {
-        put(&mut o, "start", json!(date_time(s)));
+        put(&mut o, "start", date_time_value(s));
     }
     if let Some(e) = &p.end {
-        put(&mut o, "end", json!(date_time(e)));
+        put(&mut o, "end", date_time_value(e));
     }
     Value::Object(o)
 }
 
+/// Written as it is built (nothing edits an address after): one allocation.
 fn address(a: &Address) -> Value<'_> {
-    let mut o = Map::with_capacity(4);
+    let mut o = Obj::with_capacity(160);
     if let Some(u) = &a.usage {
         let u = match u.as_str() {
             "H" | "home" => "home",
@@ -510,15 +617,15 @@ fn address(a: &Address) -> Value<'_> {
             "BI" | "billing" => "billing",
             _ => "",
         };
-        put(&mut o, "use", json!(u));
+        o.str("use", u);
     }
     if let Some(k) = a.kind.as_deref() {
         // FHIR address-type: postal | physical | both.
         if matches!(k, "postal" | "physical" | "both") {
-            put(&mut o, "type", json!(k));
+            o.str("type", k);
         }
     }
-    put(&mut o, "line", json!(&a.lines));
+    o.strs("line", &a.lines);
     for (k, v) in [
         ("city", &a.city),
         ("district", &a.district),
@@ -526,17 +633,18 @@ fn address(a: &Address) -> Value<'_> {
         ("country", &a.country),
     ] {
         if let Some(v) = v {
-            put(&mut o, k, json!(v));
+            o.str(k, v);
         }
     }
     if let Some(p) = &a.period {
-        put(&mut o, "period", period(p));
+        o.value("period", period(p));
     }
-    Value::Object(o)
+    o.finish()
 }
 
+/// Written as it is built (nothing edits a telecom after): one allocation.
 fn telecom(t: &Telecom) -> Value<'_> {
-    let mut o = Map::with_capacity(4);
+    let mut o = Obj::with_capacity(80);
     let system = match t.system.as_deref() {
         Some("email" | "Internet" | "X.400") => "email",
         Some("fax" | "FX") => "fax",
@@ -547,8 +655,8 @@ fn telecom(t: &Telecom) -> Value<'_> {
         _ if t.value.contains('@') => "email",
         _ => "phone",
     };
-    put(&mut o, "system", json!(system));
-    put(&mut o, "value", json!(&t.value));
+    o.str("system", system);
+    o.str("value", &t.value);
     if let Some(u) = &t.usage {
         let u = match u.as_str() {
             "home" | "PRN" | "ORN" | "VHN" => "home",
@@ -557,15 +665,15 @@ fn telecom(t: &Telecom) -> Value<'_> {
             "temp" => "temp",
             _ => "",
         };
-        put(&mut o, "use", json!(u));
+        o.str("use", u);
     }
     if let Some(r) = t.rank {
-        put(&mut o, "rank", json!(r));
+        o.value("rank", Value::from(r));
     }
     if let Some(p) = &t.period {
-        put(&mut o, "period", period(p));
+        o.value("period", period(p));
     }
-    Value::Object(o)
+    o.finish()
 }
 
 fn gender(g: Gender) -> &'static str {
@@ -646,13 +754,18 @@ fn obj<'a, const N: usize>(members: [(&'static str, Value<'a>); N]) -> Value<'a>
 
 /// A FHIR `Reference` to a full URL.
 fn reference<'a>(url: impl FullUrl) -> Value<'a> {
-    obj([("reference", url.value())])
+    url.reference()
 }
 
 /// What a reference can point at: a full URL given as text (copied), or a
 /// [`Uuid`] (kept as its bits).
-trait FullUrl {
+trait FullUrl: Sized {
     fn value<'a>(self) -> Value<'a>;
+
+    /// `{"reference": url}`.
+    fn reference<'a>(self) -> Value<'a> {
+        obj([("reference", self.value())])
+    }
 }
 
 impl FullUrl for &str {
@@ -670,6 +783,11 @@ impl FullUrl for &String {
 impl FullUrl for &Uuid {
     fn value<'a>(self) -> Value<'a> {
         Value::from(self)
+    }
+
+    /// Written as the object, without a node for it.
+    fn reference<'a>(self) -> Value<'a> {
+        Uuid::reference(self)
     }
 }
 
@@ -880,15 +998,12 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         put(&mut o, "gender", json!(gender(g.value)));
     }
     if let Some(b) = &p.birth_date {
-        let mut text = String::with_capacity(10);
-        // Writing to a `String` cannot fail.
-        let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{}", b.value));
-        put(&mut o, "birthDate", json!(text));
+        put(&mut o, "birthDate", date_value(&b.value));
         if let Some(t) = &p.birth_time {
             put(
                 &mut o,
                 "_birthDate",
-                json!({"extension": [{"url": BIRTH_TIME, "valueDateTime": date_time(&t.value)}]}),
+                json!({"extension": [{"url": BIRTH_TIME, "valueDateTime": date_time_value(&t.value)}]}),
             );
         }
     }
@@ -912,7 +1027,7 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         }
     }
     match p.deceased.as_ref().map(|d| &d.value) {
-        Some(Deceased::At(t)) => put(&mut o, "deceasedDateTime", json!(date_time(t))),
+        Some(Deceased::At(t)) => put(&mut o, "deceasedDateTime", date_time_value(t)),
         Some(Deceased::Yes) => put(&mut o, "deceasedBoolean", json!(true)),
         Some(Deceased::No) => put(&mut o, "deceasedBoolean", json!(false)),
         _ => {}
@@ -1070,7 +1185,7 @@ fn relationship(c: &Code) -> Value<'_> {
         .flatten();
     match mapped {
         Some((_, system, code, display)) => json!({"coding": [{
-            "system": format!("http://terminology.hl7.org/CodeSystem/{system}"),
+            "system": Value::Prefixed(Prefix::Terminology, system),
             "code": code,
             "display": display,
         }]}),
@@ -1250,11 +1365,11 @@ fn marital_status(c: &Code) -> Value<'_> {
     match mapped {
         Some((_, system, code, display)) => {
             let base = if system.starts_with("UKCore") {
-                "https://fhir.hl7.org.uk/CodeSystem/"
+                Prefix::UkCore
             } else {
-                "http://terminology.hl7.org/CodeSystem/"
+                Prefix::Terminology
             };
-            json!({"coding": [{"system": format!("{base}{system}"), "code": code, "display": display}]})
+            json!({"coding": [{"system": Value::Prefixed(base, system), "code": code, "display": display}]})
         }
         None => code_cc(c),
     }
@@ -1285,10 +1400,10 @@ fn contact(c: &Contact) -> Value<'_> {
     }
     let mut period = Map::with_capacity(4);
     if let Some(d) = &c.from {
-        put(&mut period, "start", json!(d.value.to_string()));
+        put(&mut period, "start", date_value(&d.value));
     }
     if let Some(d) = &c.until {
-        put(&mut period, "end", json!(d.value.to_string()));
+        put(&mut period, "end", date_value(&d.value));
     }
     put(&mut o, "period", Value::Object(period));
     Value::Object(o)
@@ -1435,7 +1550,7 @@ fn class_coding(c: EncounterClass) -> Value<'static> {
         EncounterClass::PreAdmission => ("v3-ActCode", "PRENC", "pre-admission"),
         _ => ("v3-NullFlavor", "UNK", "unknown"),
     };
-    json!({"system": format!("http://terminology.hl7.org/CodeSystem/{system}"), "code": code, "display": display})
+    json!({"system": Value::Prefixed(Prefix::Terminology, system), "code": code, "display": display})
 }
 
 fn obs_status(s: Option<ResultStatus>) -> &'static str {
@@ -1475,7 +1590,20 @@ fn fhir_decimal(text: &str) -> Option<Value<'static>> {
     }
     let int = int.trim_start_matches('0');
     let int = if int.is_empty() { "0" } else { int };
-    let out = match frac.filter(|f| !f.is_empty()) {
+    let frac = frac.filter(|f| !f.is_empty());
+    if sign.len() + int.len() + frac.map_or(0, |f| f.len() + 1) <= 30 {
+        // Short (every real measurement): put together on the stack.
+        let mut t = Text::default();
+        for part in [sign, int] {
+            t.push(part.as_bytes());
+        }
+        if let Some(f) = frac {
+            t.push(b".");
+            t.push(f.as_bytes());
+        }
+        return Value::number_text(t.as_bytes());
+    }
+    let out = match frac {
         Some(f) => format!("{sign}{int}.{f}"),
         None => format!("{sign}{int}"),
     };
@@ -1581,7 +1709,7 @@ fn observation<'a>(
         o.insert("subject", reference(s));
     }
     if let Some(e) = &ob.effective {
-        put(&mut o, "effectiveDateTime", json!(date_time(&e.value)));
+        put(&mut o, "effectiveDateTime", date_time_value(&e.value));
     }
     match ob.value.as_ref().map(|v| &v.value) {
         Some(ObservationValue::Quantity(q)) => match quantity(q) {
@@ -1590,7 +1718,7 @@ fn observation<'a>(
         },
         Some(ObservationValue::Text(t)) => put(&mut o, "valueString", json!(t)),
         Some(ObservationValue::Coded(c)) => put(&mut o, "valueCodeableConcept", concept(c)),
-        Some(ObservationValue::DateTime(t)) => put(&mut o, "valueDateTime", json!(date_time(t))),
+        Some(ObservationValue::DateTime(t)) => put(&mut o, "valueDateTime", date_time_value(t)),
         Some(ObservationValue::Range { low, high }) => {
             let mut r = Map::with_capacity(4);
             if let Some(l) = low {
@@ -1721,7 +1849,7 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     // reference says why it is missing (data-absent-reason `unknown`).
     o.insert("patient", subject.map_or_else(absent, reference));
     if let Some(d) = &a.identified {
-        put(&mut o, "onsetDateTime", json!(d.value.to_string()));
+        put(&mut o, "onsetDateTime", date_value(&d.value));
     }
     if !a.reactions.is_empty() {
         let m: Vec<Value> = a
@@ -1819,13 +1947,13 @@ fn condition<'a>(
         o.insert("encounter", reference(e));
     }
     if let Some(r) = &c.recorded {
-        put(&mut o, "recordedDate", json!(date_time(&r.value)));
+        put(&mut o, "recordedDate", date_time_value(&r.value));
     }
     if let Some(a) = &c.asserted {
         put(
             &mut o,
             "extension",
-            json!([{"url": ASSERTED_DATE, "valueDateTime": date_time(&a.value)}]),
+            json!([{"url": ASSERTED_DATE, "valueDateTime": date_time_value(&a.value)}]),
         );
     }
     if let Some(p) = &c.asserter {
@@ -1881,7 +2009,7 @@ fn nhs_code(c: &Code) -> Option<Value<'_>> {
     };
     let (_, system, codes) = NHS_CODES.iter().find(|(table, ..)| table == t)?;
     codes.contains(&c.code.as_str()).then(|| {
-        json!({"coding": [{"system": format!("https://fhir.hl7.org.uk/CodeSystem/{system}"), "code": fhir_code(&c.code)}]})
+        json!({"coding": [{"system": Value::Prefixed(Prefix::UkCore, system), "code": fhir_code(&c.code)}]})
     })
 }
 
@@ -1910,7 +2038,32 @@ fn admission_type(c: &Code) -> Value<'_> {
     json!({"coding": [coding]})
 }
 
+/// A participant's `type`: `[{"coding": [participation(role)]}]`, as a
+/// constant for the roles PV1 gives (no nodes), else around the code.
+fn participation_type(role: &str) -> Value<'_> {
+    macro_rules! known {
+        ($code:literal, $display:literal) => {
+            raw!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": $code, "display": $display}]}])
+        };
+    }
+    match role {
+        "ATND" => known!("ATND", "attender"),
+        "REF" => known!("REF", "referrer"),
+        "CON" => known!("CON", "consultant"),
+        "ADM" => known!("ADM", "admitter"),
+        "PART" => known!("PART", "Participation"),
+        _ => {
+            static OTHER: [&str; 2] = [
+                r#"[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"#,
+                "}]}]",
+            ];
+            Value::Hole(&OTHER, role)
+        }
+    }
+}
+
 /// A v3 ParticipationType coding with its display for the roles PV1 gives.
+#[cfg(test)]
 fn participation(role: &str) -> Value<'_> {
     let display = match role {
         "ATND" => "attender",
@@ -2041,7 +2194,7 @@ fn encounter<'a>(
     if let Some(s) = subject {
         o.insert("subject", reference(s));
     }
-    let mut parts = Vec::new();
+    let mut parts = Vec::with_capacity(e.participants.len());
     for (i, p) in e.participants.iter().enumerate() {
         let pid = uuid(&[seed, "/participant/", Dec::new(i).as_str()]);
         let url = urn(&pid);
@@ -2052,17 +2205,17 @@ fn encounter<'a>(
             "Practitioner",
         ));
         parts.push(json!({
-            "type": [{"coding": [participation(&p.role)]}],
+            "type": participation_type(&p.role),
             "individual": reference(&url),
         }));
     }
     put(&mut o, "participant", Value::Array(parts));
     let mut period = Map::with_capacity(4);
     if let Some(a) = &e.admitted {
-        put(&mut period, "start", json!(date_time(&a.value)));
+        put(&mut period, "start", date_time_value(&a.value));
     }
     if let Some(d) = &e.discharged {
-        put(&mut period, "end", json!(date_time(&d.value)));
+        put(&mut period, "end", date_time_value(&d.value));
     }
     put(&mut o, "period", Value::Object(period));
     if let Some(r) = &e.reason {
@@ -2081,7 +2234,7 @@ fn encounter<'a>(
                 d.insert("use", diagnosis_use(&t.value));
             }
             if let Some(r) = &c.priority {
-                d.insert("rank", Value::Number(r.value.to_string().into()));
+                d.insert("rank", Value::from(r.value));
             }
             Value::Object(d)
         })
@@ -2175,7 +2328,7 @@ fn encounter<'a>(
         (PLANNED_END, &e.expected_discharge),
     ] {
         if let Some(t) = t {
-            ext.push(json!({"url": url, "valueDateTime": date_time(&t.value)}));
+            ext.push(json!({"url": url, "valueDateTime": date_time_value(&t.value)}));
         }
     }
     put(&mut o, "extension", Value::Array(ext));
@@ -2309,10 +2462,10 @@ fn report<'a>(
         o.insert("subject", reference(s));
     }
     if let Some(e) = &r.effective {
-        put(&mut o, "effectiveDateTime", json!(date_time(&e.value)));
+        put(&mut o, "effectiveDateTime", date_time_value(&e.value));
     }
     if let Some(i) = &r.issued {
-        put(&mut o, "issued", json!(instant(&i.value)));
+        put(&mut o, "issued", instant_value(&i.value));
     }
     put(
         &mut o,
@@ -2456,8 +2609,7 @@ pub fn write_event_bundle(
     // the next is built (so the allocator hands the same blocks back), after
     // the Bundle's opening members.
     let at = out.len();
-    Value::Object(bundle_head(event, kind)).write(out);
-    out.pop(); // the head's closing brace
+    write_transaction_head(event, out);
     out.extend_from_slice(b",\"entry\":[");
     let mut first = true;
     let written = event_entries(event, |e| {
@@ -2476,6 +2628,22 @@ pub fn write_event_bundle(
             out.truncate(at);
             Err(e)
         }
+    }
+}
+
+/// What `bundle_head(event, BundleType::Transaction)` writes, without its
+/// closing brace and without building it.
+fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
+    out.extend_from_slice(br#"{"resourceType":"Bundle""#);
+    if let Some(p) = &event.processing {
+        out.extend_from_slice(br#","meta":{"tag":["#);
+        coding(&p.value).write(out);
+        out.extend_from_slice(b"]}");
+    }
+    out.extend_from_slice(br#","type":"transaction""#);
+    if let Some(s) = &event.sent {
+        out.extend_from_slice(br#","timestamp":"#);
+        instant_value(&s.value).write(out);
     }
 }
 
@@ -2501,7 +2669,7 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
         }
     }
     if let Some(s) = &event.sent {
-        b.insert("timestamp", json!(instant(&s.value)));
+        b.insert("timestamp", instant_value(&s.value));
     }
     b
 }
@@ -2509,13 +2677,13 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
 /// The Bundle's entries, in order, each handed to `emit` as it is made
 /// (a transaction entry, with its `request`).
 fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Result<(), FhirError> {
-    let seed = event.message_id.clone().unwrap_or_default();
+    let seed = event.message_id.as_deref().unwrap_or_default();
     // No patient (a message without PID): the resources leave their subject
     // out rather than refer to nothing.
     let mut subject = None;
     if let Some(p) = &event.patient {
         let key = patient_key(p).ok_or(FhirError::Quarantined("patient"))?;
-        let pid = uuid(&[&seed, "/patient/", key.value()]);
+        let pid = uuid(&[seed, "/patient/", key.value()]);
         let url = urn(&pid);
         subject = Some(url);
         let cond = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
@@ -2530,23 +2698,24 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
     }
     let mut encounter_url = None;
     if let Some(e) = &event.encounter {
-        let eid = uuid(&[&seed, "/encounter"]);
+        let eid = uuid(&[seed, "/encounter"]);
         let url = urn(&eid);
-        let mut extra = Vec::new();
+        // Its Practitioners and Locations (up to four levels per location).
+        let mut extra = Vec::with_capacity(e.participants.len() + 4);
         let res = encounter(
             e,
             &event.conditions,
             &eid,
             subject.as_ref(),
             &mut extra,
-            &seed,
+            seed,
         );
         emit(entry(&url, res, "POST", "Encounter"));
         extra.into_iter().for_each(&mut emit);
         encounter_url = Some(url);
     }
     for (i, a) in event.allergies.iter().enumerate() {
-        let aid = uuid(&[&seed, "/allergy/", Dec::new(i).as_str()]);
+        let aid = uuid(&[seed, "/allergy/", Dec::new(i).as_str()]);
         emit(entry(
             &urn(&aid),
             allergy(a, &aid, subject.as_ref()),
@@ -2555,7 +2724,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         ));
     }
     for (i, c) in event.conditions.iter().enumerate() {
-        let cid = condition_id(&seed, i);
+        let cid = condition_id(seed, i);
         let mut extra = Vec::new();
         let res = condition(
             c,
@@ -2611,7 +2780,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
             extra.into_iter().for_each(&mut emit);
             obs_urls.push(url);
         }
-        let rid = uuid(&[&seed, "/report/", Dec::new(ri).as_str()]);
+        let rid = uuid(&[seed, "/report/", Dec::new(ri).as_str()]);
         let mut res = report(r, &rid, subject.as_ref(), &obs_urls);
         if let (Some(url), Some(o)) = (order, res.as_object_mut()) {
             o.insert("basedOn", json!([reference(&url)]));
@@ -2619,7 +2788,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         emit(entry(&urn(&rid), res, "POST", "DiagnosticReport"));
     }
     let targets: Vec<&Uuid> = subject.iter().chain(encounter_url.iter()).collect();
-    provenance(event, &seed, &targets)
+    provenance(event, seed, &targets)
         .into_iter()
         .flatten()
         .for_each(&mut emit);
@@ -2658,9 +2827,9 @@ fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec
         Value::Array(targets.iter().map(|t| reference(*t)).collect()),
     );
     if let Some(t) = &event.occurred {
-        o.insert("occurredDateTime", json!(date_time(&t.value)));
+        o.insert("occurredDateTime", date_time_value(&t.value));
     }
-    o.insert("recorded", json!(instant(&recorded.value)));
+    o.insert("recorded", instant_value(&recorded.value));
     if let Some(r) = &event.reason {
         o.insert("reason", Value::Array(vec![code_cc(&r.value)]));
     }
@@ -2974,13 +3143,49 @@ mod tests {
                 (Upto::Millis, "%Y-%m-%dT%H:%M:%S%.3f%:z"),
             ] {
                 let chrono = at.format(fmt).to_string();
-                let ours = iso(&at, upto);
+                let ours = String::from_utf8(iso(&at, upto).as_bytes().to_vec()).unwrap();
                 if nanos >= 1_000_000_000 && upto >= Upto::Second {
                     // chrono writes the leap second as :60; FHIR has no :60.
                     assert!(ours.contains(":59"), "{ours}");
                 } else {
                     assert_eq!(ours, chrono, "{secs} {nanos} {fmt}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn participation_types_are_the_codings_they_replace() {
+        for role in ["ATND", "REF", "CON", "ADM", "PART", "XYZ", "", "a\"b"] {
+            let (mut ours, mut tree) = (Vec::new(), Vec::new());
+            super::participation_type(role).write(&mut ours);
+            let coding = super::Value::Array(vec![super::participation(role)]);
+            super::Value::Array(vec![super::obj([("coding", coding)])]).write(&mut tree);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(tree).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn dates_are_written_as_partial_date_displays_them() {
+        use carecodec_model::PartialDate;
+        use chrono::NaiveDate;
+        for (y, m, d) in [
+            (1970, 2, 1),
+            (5, 12, 31),
+            (9999, 1, 9),
+            (0, 6, 6),
+            (-1, 1, 1),
+            (12345, 3, 4),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            for p in [Precision::Year, Precision::Month, Precision::Day] {
+                let pd = PartialDate::new(date, p);
+                let mut out = Vec::new();
+                super::date_value(&pd).write(&mut out);
+                assert_eq!(out, format!("\"{pd}\"").into_bytes(), "{pd}");
             }
         }
     }

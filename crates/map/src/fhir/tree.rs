@@ -19,18 +19,38 @@ use std::borrow::Cow;
 pub(crate) enum Value<'a> {
     Null,
     Bool(bool),
-    /// A JSON number, as its literal text (already validated).
+    /// A JSON number, as its literal text (already validated); also, from
+    /// [`Value::into_static`] of a [`Value::Hole`], compact JSON text.
     Number(Cow<'a, str>),
     String(Cow<'a, str>),
     /// Compact JSON text written as it is: a constant fragment made by
     /// [`raw!`] from literals at compile time (no node, no allocation).
     Raw(&'static str),
     /// A deterministic resource id ([`Uuid`]), as its 128 bits: written as
-    /// text, with the `urn:uuid:` prefix of a full URL when `urn`.
+    /// text, with the `urn:uuid:` prefix of a full URL when `urn`; as a
+    /// FHIR `Reference` object (`{"reference": …}`) when `reference`.
     Uuid {
         bits: [u64; 2],
         urn: bool,
+        reference: bool,
     },
+    /// Short ASCII text that needs no escaping (a date, a dateTime), kept
+    /// inline: no allocation.
+    Text(Inline),
+    /// A JSON number's short literal text (an integer, a decimal), kept
+    /// inline.
+    Num(Inline),
+    /// Constant compact JSON around one string: `parts[0]`, the text as a
+    /// JSON string, `parts[1]` (`{"display":` … `}`): a small object of one
+    /// varying string with no node or allocation for its members.
+    Hole(&'static [&'static str; 2], &'a str),
+    /// A small object written as compact JSON as it was built ([`Obj`]):
+    /// one allocation, no member nodes. For objects nothing edits after
+    /// they are made (names, telecoms, addresses).
+    Json(Vec<u8>),
+    /// A string that is a constant prefix and borrowed text (a code system
+    /// URL from a v2 table id): written without being put together first.
+    Prefixed(Prefix, &'a str),
     Array(Vec<Value<'a>>),
     Object(Map<'a>),
 }
@@ -105,7 +125,15 @@ impl<'a> Value<'a> {
             Value::Array(a) => a.is_empty(),
             Value::Object(m) => m.is_empty(),
             Value::String(s) => s.is_empty(),
-            Value::Bool(_) | Value::Number(_) | Value::Raw(_) | Value::Uuid { .. } => false,
+            Value::Text(t) => t.len == 0,
+            Value::Json(j) => j.as_slice() == b"{}",
+            Value::Bool(_)
+            | Value::Number(_)
+            | Value::Raw(_)
+            | Value::Uuid { .. }
+            | Value::Num(_)
+            | Value::Hole(..)
+            | Value::Prefixed(..) => false,
         }
     }
 
@@ -137,6 +165,76 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// An integer as a JSON number (inline: no allocation).
+    pub(crate) fn int(n: i128) -> Self {
+        let mut t = Inline::new();
+        if n < 0 {
+            t.push(b"-");
+        }
+        let mut m = n.unsigned_abs();
+        let mut d = [0u8; 40];
+        let mut at = d.len();
+        loop {
+            at -= 1;
+            if let Some(slot) = d.get_mut(at) {
+                // m % 10 < 10: the cast cannot truncate.
+                *slot = b'0' + (m % 10) as u8;
+            }
+            m /= 10;
+            if m == 0 || at == 0 {
+                break;
+            }
+        }
+        t.push(d.get(at..).unwrap_or_default());
+        Value::Num(t)
+    }
+
+    /// Plain ASCII text (no control, `"` or `\\`: a date, a time) as a
+    /// string value: inline when it fits, owned otherwise.
+    pub(crate) fn ascii(text: &[u8]) -> Value<'static> {
+        if text.len() <= Inline::CAP {
+            debug_assert!(
+                text.iter()
+                    .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+            );
+            let mut t = Inline::new();
+            t.push(text);
+            Value::Text(t)
+        } else {
+            Value::short(text)
+        }
+    }
+
+    /// Short text as a string value: inline when it fits and needs no
+    /// escaping, owned otherwise.
+    pub(crate) fn short(text: &[u8]) -> Value<'static> {
+        let plain = text
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+        if plain && text.len() <= Inline::CAP {
+            let mut t = Inline::new();
+            t.push(text);
+            Value::Text(t)
+        } else {
+            Value::String(Cow::Owned(String::from_utf8_lossy(text).into_owned()))
+        }
+    }
+
+    /// A JSON number from its literal text, inline when short; `None`
+    /// unless `text` is one.
+    pub(crate) fn number_text(text: &[u8]) -> Option<Value<'static>> {
+        if !is_json_number(text) {
+            return None;
+        }
+        Some(if text.len() <= Inline::CAP {
+            let mut t = Inline::new();
+            t.push(text);
+            Value::Num(t)
+        } else {
+            Value::Number(Cow::Owned(String::from_utf8_lossy(text).into_owned()))
+        })
+    }
+
     /// A JSON number from its literal text; `None` unless `text` is one.
     pub(crate) fn number(text: String) -> Option<Self> {
         is_json_number(text.as_bytes()).then_some(Value::Number(Cow::Owned(text)))
@@ -152,9 +250,27 @@ impl<'a> Value<'a> {
             Value::Number(n) => serde_json::from_str(&n).unwrap_or(V::Null),
             Value::String(s) => V::String(s.into_owned()),
             Value::Raw(text) => serde_json::from_str(text).unwrap_or(V::Null),
-            Value::Uuid { bits, urn } => {
+            Value::Uuid {
+                bits,
+                urn,
+                reference,
+            } => {
                 let id = Uuid::new(bits);
-                V::String(if urn { id.urn() } else { id }.to_string())
+                let text = V::String(if urn { id.urn() } else { id }.to_string());
+                if reference {
+                    V::Object(std::iter::once(("reference".to_owned(), text)).collect())
+                } else {
+                    text
+                }
+            }
+            Value::Text(t) => V::String(t.as_str().to_owned()),
+            Value::Num(n) => serde_json::from_str(n.as_str()).unwrap_or(V::Null),
+            Value::Prefixed(p, rest) => V::String(format!("{}{rest}", p.as_str())),
+            Value::Json(j) => serde_json::from_slice(&j).unwrap_or(V::Null),
+            hole @ Value::Hole(..) => {
+                let mut out = Vec::new();
+                hole.write(&mut out);
+                serde_json::from_slice(&out).unwrap_or(V::Null)
             }
             Value::Array(a) => V::Array(a.into_iter().map(Value::into_serde).collect()),
             Value::Object(m) => V::Object(
@@ -174,7 +290,25 @@ impl<'a> Value<'a> {
             Value::Number(n) => Value::Number(own(n)),
             Value::String(s) => Value::String(own(s)),
             Value::Raw(text) => Value::Raw(text),
-            Value::Uuid { bits, urn } => Value::Uuid { bits, urn },
+            Value::Uuid {
+                bits,
+                urn,
+                reference,
+            } => Value::Uuid {
+                bits,
+                urn,
+                reference,
+            },
+            Value::Text(t) => Value::Text(t),
+            Value::Num(n) => Value::Num(n),
+            Value::Prefixed(p, rest) => Value::String(Cow::Owned(format!("{}{rest}", p.as_str()))),
+            Value::Json(j) => Value::Json(j),
+            hole @ Value::Hole(..) => {
+                // Its JSON text, kept as a literal (written as it is).
+                let mut out = Vec::new();
+                hole.write(&mut out);
+                Value::Number(Cow::Owned(String::from_utf8_lossy(&out).into_owned()))
+            }
             Value::Array(a) => Value::Array(a.into_iter().map(Value::into_static).collect()),
             Value::Object(m) => Value::Object(Map(m
                 .0
@@ -195,13 +329,41 @@ impl<'a> Value<'a> {
             Value::Number(n) => out.extend_from_slice(n.as_bytes()),
             Value::String(s) => write_str(out, &s),
             Value::Raw(text) => out.extend_from_slice(text.as_bytes()),
-            Value::Uuid { bits, urn } => {
+            Value::Uuid {
+                bits,
+                urn,
+                reference,
+            } => {
+                if reference {
+                    out.extend_from_slice(b"{\"reference\":");
+                }
                 out.push(b'"');
                 if urn {
                     out.extend_from_slice(URN_UUID);
                 }
                 out.extend_from_slice(&uuid_text(bits));
                 out.push(b'"');
+                if reference {
+                    out.push(b'}');
+                }
+            }
+            Value::Text(t) => {
+                out.push(b'"');
+                out.extend_from_slice(t.as_bytes());
+                out.push(b'"');
+            }
+            Value::Num(n) => out.extend_from_slice(n.as_bytes()),
+            Value::Prefixed(p, rest) => {
+                out.push(b'"');
+                out.extend_from_slice(p.as_str().as_bytes());
+                write_str_body(out, rest);
+                out.push(b'"');
+            }
+            Value::Json(j) => out.extend_from_slice(&j),
+            Value::Hole([before, after], text) => {
+                out.extend_from_slice(before.as_bytes());
+                write_str(out, text);
+                out.extend_from_slice(after.as_bytes());
             }
             Value::Array(a) => {
                 out.push(b'[');
@@ -233,6 +395,65 @@ impl<'a> Value<'a> {
                 out.push(b'}');
             }
         }
+    }
+}
+
+/// An object written as compact JSON while it is built, with the builders'
+/// "leave it out" rule ([`Value::is_empty`]) on each member; `finish` gives
+/// a [`Value::Json`].
+pub(crate) struct Obj(Vec<u8>);
+
+impl Obj {
+    /// An empty object with room for about `bytes` of text.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        let mut out = Vec::with_capacity(bytes);
+        out.push(b'{');
+        Obj(out)
+    }
+
+    fn key(&mut self, k: &'static str) {
+        debug_assert!(plain_key(k), "{k}");
+        if self.0.len() > 1 {
+            self.0.push(b',');
+        }
+        self.0.push(b'"');
+        self.0.extend_from_slice(k.as_bytes());
+        self.0.extend_from_slice(b"\":");
+    }
+
+    /// A string member, left out when empty.
+    pub(crate) fn str(&mut self, k: &'static str, v: &str) {
+        if !v.is_empty() {
+            self.key(k);
+            write_str(&mut self.0, v);
+        }
+    }
+
+    /// An array of strings, left out when there are none.
+    pub(crate) fn strs(&mut self, k: &'static str, vs: &[String]) {
+        if let Some((first, rest)) = vs.split_first() {
+            self.key(k);
+            self.0.push(b'[');
+            write_str(&mut self.0, first);
+            for v in rest {
+                self.0.push(b',');
+                write_str(&mut self.0, v);
+            }
+            self.0.push(b']');
+        }
+    }
+
+    /// Any value, left out when empty.
+    pub(crate) fn value(&mut self, k: &'static str, v: Value<'_>) {
+        if !v.is_empty() {
+            self.key(k);
+            v.write(&mut self.0);
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Value<'static> {
+        self.0.push(b'}');
+        Value::Json(self.0)
     }
 }
 
@@ -294,6 +515,19 @@ impl From<Uuid> for Value<'_> {
         Value::Uuid {
             bits: u.bits,
             urn: u.urn,
+            reference: false,
+        }
+    }
+}
+
+impl Uuid {
+    /// A FHIR `Reference` to this id or full URL: `{"reference": …}`,
+    /// written without an object node.
+    pub(crate) fn reference<'a>(&self) -> Value<'a> {
+        Value::Uuid {
+            bits: self.bits,
+            urn: self.urn,
+            reference: true,
         }
     }
 }
@@ -305,29 +539,113 @@ impl From<&Uuid> for Value<'_> {
 }
 
 /// `xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx` from two 64-bit lanes: version
-/// nibble 4, variant nibble 8, lower-case hex.
+/// nibble 4, variant nibble 8, lower-case hex. The 32 hex digits of `a` then
+/// `b` in order, a byte (two digits) at a time from a table, with the dashes
+/// between and the version and variant digits set over theirs.
 fn uuid_text([a, b]: [u64; 2]) -> [u8; 36] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [b'-'; 36];
-    let mut put = |at: usize, v: u64, digits: usize| {
-        for i in 0..digits {
-            let nibble = usize::try_from((v >> (4 * (digits - 1 - i))) & 0xf).unwrap_or(0);
-            if let (Some(o), Some(h)) = (out.get_mut(at + i), HEX.get(nibble)) {
-                *o = *h;
-            }
+    let mut hex = [0u8; 32];
+    for (pair, byte) in hex
+        .chunks_exact_mut(2)
+        .zip(a.to_be_bytes().into_iter().chain(b.to_be_bytes()))
+    {
+        if let Some(h) = HEX_PAIRS.get(usize::from(byte)) {
+            pair.copy_from_slice(h);
         }
-    };
-    put(0, a >> 32, 8);
-    put(9, a >> 16, 4);
-    put(15, a, 3);
-    put(20, b >> 48, 3);
-    put(24, b, 12);
+    }
+    let mut out = [b'-'; 36];
+    for (to, from) in [
+        (0..8, 0..8),
+        (9..13, 8..12),
+        (14..18, 12..16),
+        (19..23, 16..20),
+        (24..36, 20..32),
+    ] {
+        if let (Some(o), Some(h)) = (out.get_mut(to), hex.get(from)) {
+            o.copy_from_slice(h);
+        }
+    }
     for (at, c) in [(14, b'4'), (19, b'8')] {
         if let Some(o) = out.get_mut(at) {
             *o = c;
         }
     }
     out
+}
+
+/// Each byte's two lower-case hex digits.
+// Evaluated at compile time: an index out of bounds would not compile.
+#[allow(clippy::indexing_slicing)]
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    t
+};
+
+/// Up to 30 bytes of ASCII text that needs no JSON escaping, inline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Inline {
+    len: u8,
+    buf: [u8; 30],
+}
+
+impl Inline {
+    pub(crate) const CAP: usize = 30;
+
+    pub(crate) fn new() -> Self {
+        Inline {
+            len: 0,
+            buf: [0; 30],
+        }
+    }
+
+    /// Appends `bytes` (the caller keeps within [`Inline::CAP`]; more is cut).
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        let at = usize::from(self.len);
+        let n = bytes.len().min(Self::CAP.saturating_sub(at));
+        if let (Some(to), Some(from)) = (self.buf.get_mut(at..at + n), bytes.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        // n <= 30: fits in a u8.
+        self.len += n as u8;
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII is pushed by the builders; a cut never splits a char.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+/// The constant starts of [`Value::Prefixed`] strings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Prefix {
+    /// `http://terminology.hl7.org/CodeSystem/`
+    Terminology,
+    /// `http://terminology.hl7.org/CodeSystem/v2-`
+    V2,
+    /// `https://fhir.hl7.org.uk/CodeSystem/`
+    UkCore,
+    /// `https://fhir.hl7.org.uk/CodeSystem/UKCore-`
+    UkCoreDash,
+}
+
+impl Prefix {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Prefix::Terminology => "http://terminology.hl7.org/CodeSystem/",
+            Prefix::V2 => "http://terminology.hl7.org/CodeSystem/v2-",
+            Prefix::UkCore => "https://fhir.hl7.org.uk/CodeSystem/",
+            Prefix::UkCoreDash => "https://fhir.hl7.org.uk/CodeSystem/UKCore-",
+        }
+    }
 }
 
 /// Compact JSON, as [`Value::write`] appends it (of a copy).
@@ -376,6 +694,12 @@ fn is_json_number(b: &[u8]) -> bool {
 /// byte by byte.
 fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
+    write_str_body(out, s);
+    out.push(b'"');
+}
+
+/// [`write_str`] without the quotes.
+fn write_str_body(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut words = bytes.chunks_exact(8);
@@ -401,7 +725,6 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
         }
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
-    out.push(b'"');
 }
 
 /// True when one of the eight bytes of `w` is a control (< 0x20), `"` or
@@ -483,12 +806,19 @@ macro_rules! from_int {
     ($($t:ty),*) => {$(
         impl From<$t> for Value<'_> {
             fn from(n: $t) -> Self {
-                Value::Number(Cow::Owned(n.to_string()))
+                Value::int(i128::from(n))
             }
         }
     )*};
 }
-from_int!(u8, u16, u32, u64, usize, i32, i64);
+from_int!(u8, u16, u32, u64, i32, i64);
+
+impl From<usize> for Value<'_> {
+    fn from(n: usize) -> Self {
+        // usize is at most 64 bits wide.
+        Value::int(i128::try_from(n).unwrap_or(0))
+    }
+}
 
 impl<'a> From<Map<'a>> for Value<'a> {
     fn from(m: Map<'a>) -> Self {
@@ -667,6 +997,80 @@ mod tests {
         let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(back, tree.into_serde());
         assert!(!v.is_empty());
+    }
+
+    #[test]
+    fn uuid_text_is_the_hex_of_the_bits_with_version_and_variant() {
+        let bits = [0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210];
+        assert_eq!(&uuid_text(bits), b"01234567-89ab-4def-8edc-ba9876543210");
+        let v = Uuid::new(bits).urn().reference();
+        let mut out = Vec::new();
+        v.clone().write(&mut out);
+        assert_eq!(
+            out,
+            br#"{"reference":"urn:uuid:01234567-89ab-4def-8edc-ba9876543210"}"#
+        );
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap(),
+            v.into_serde()
+        );
+    }
+
+    #[test]
+    fn inline_values_write_as_their_text_and_stay_small() {
+        assert!(std::mem::size_of::<Value<'_>>() <= 32);
+        for (v, text) in [
+            (Value::from(-42i64), "-42"),
+            (Value::from(u64::MAX), "18446744073709551615"),
+            (
+                Value::short(b"2024-03-12T09:15:00.123+00:00"),
+                "\"2024-03-12T09:15:00.123+00:00\"",
+            ),
+            (Value::short(b"a\"b"), r#""a\"b""#),
+            (
+                Value::Prefixed(Prefix::V2, "0203\""),
+                r#""http://terminology.hl7.org/CodeSystem/v2-0203\"""#,
+            ),
+            (Value::number_text(b"7.50").unwrap(), "7.50"),
+            (
+                Value::Hole(&[r#"{"display":"#, "}"], "a\"b"),
+                r#"{"display":"a\"b"}"#,
+            ),
+        ] {
+            let mut out = Vec::new();
+            v.clone().write(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), text);
+            let back: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(back, v.into_serde());
+        }
+        assert!(Value::short(b"").is_empty());
+        let hole = Value::Hole(&[r#"{"a":["#, "]}"], "x").into_static();
+        let mut out = Vec::new();
+        hole.write(&mut out);
+        assert_eq!(out, br#"{"a":["x"]}"#);
+    }
+
+    #[test]
+    fn objects_written_as_built_are_the_maps_they_replace() {
+        let given = vec![String::from("A \"B\""), String::new()];
+        let mut o = Obj::with_capacity(4);
+        o.str("use", "");
+        o.str("family", "O'Brien\n");
+        o.strs("given", &given);
+        o.strs("prefix", &[]);
+        o.value("rank", Value::from(2u32));
+        o.value("period", json!({}));
+        let v = o.finish();
+        let mut m = Map::new();
+        m.insert("family", json!("O'Brien\n"));
+        m.insert("given", json!(&given));
+        m.insert("rank", json!(2u32));
+        let (mut ours, mut tree) = (Vec::new(), Vec::new());
+        v.clone().write(&mut ours);
+        Value::Object(m.clone()).write(&mut tree);
+        assert_eq!(ours, tree);
+        assert_eq!(v.into_serde(), Value::Object(m).into_serde());
+        assert!(Obj::with_capacity(0).finish().is_empty());
     }
 
     #[test]
