@@ -2637,22 +2637,29 @@ fn finish(ctx: &mut Ctx<'_, '_>) {
 fn account(msg: &Message<'_>, consumed: &Consumed) -> Accounting {
     let mut acc = Accounting::default();
     let seps = Separators::of(msg);
-    let mut occurrences: Vec<([u8; 3], u32)> = Vec::with_capacity(16);
-    for seg in msg.segments() {
+    // Each segment's occurrence, counted per id in a few slots.
+    let mut seen = [([0u8; 3], 0u32); 32];
+    let mut used = 0usize;
+    for (i, seg) in msg.segments().enumerate() {
         let id = seg.id();
         let key = match id.as_bytes() {
             [a, b, c] => [*a, *b, *c],
             _ => [0; 3],
         };
-        let occurrence = match occurrences.iter_mut().find(|(k, _)| *k == key) {
+        let occurrence = match seen.iter_mut().take(used).find(|(k, _)| *k == key) {
             Some((_, n)) => {
                 *n += 1;
                 *n
             }
-            None => {
-                occurrences.push((key, 1));
-                1
-            }
+            None => match seen.get_mut(used) {
+                Some(slot) => {
+                    *slot = (key, 1);
+                    used += 1;
+                    1
+                }
+                // More distinct ids than slots: count the earlier ones.
+                None => 1 + msg.segments().take(i).filter(|s| s.id() == id).count() as u32,
+            },
         };
         let Ok(base) = Path::segment_path(id, occurrence) else {
             continue;
@@ -2894,6 +2901,29 @@ mod tests {
             }
             prop_assert_eq!(account(&msg, &consumed), account_by_walk(&msg, &consumed), "{:?}", text);
         }
+    }
+
+    /// More distinct segment ids than the accounting keeps counters for:
+    /// occurrences are still right (the unmapped leaves' paths say so).
+    #[test]
+    fn accounting_with_many_segment_ids() {
+        let mut text = String::from("MSH|^~\\&|A");
+        for i in 0..40 {
+            text.push_str(&format!("\rZ{i:02}|x^y\rZ{i:02}|z"));
+        }
+        text.push('\r');
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let consumed = Consumed::new(msg.as_bytes().len());
+        let acc = account(&msg, &consumed);
+        assert_eq!(acc, account_by_walk(&msg, &consumed));
+        // MSH-1, MSH-2, MSH-3, then x, y and z of each id.
+        assert_eq!(acc.total, 3 + 40 * 3);
+        let last = acc.unmapped.last().unwrap();
+        assert!(
+            last.source
+                .to_string()
+                .starts_with("HL7 v2 Z39[2]-1[1].1.1 ")
+        );
     }
 
     #[test]
