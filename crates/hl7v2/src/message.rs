@@ -500,16 +500,22 @@ impl<'m, 'a> Segment<'m, 'a> {
         }
     }
 
+    #[inline]
     fn piece(&self, k: u32) -> Option<(&'a [u8], u32)> {
-        if k >= self.entry.count {
+        let count = self.entry.count;
+        if k >= count {
             return None;
         }
-        let base = self.entry.first as usize;
-        let start = *self.index.fields.get(base + k as usize)?;
-        let end = if k + 1 < self.entry.count {
-            self.index.fields.get(base + k as usize + 1)? - 1
+        let i = self.entry.first as usize + k as usize;
+        // A piece ends one byte before the next one starts (the segment's
+        // end for the last): both offsets with one bounds check.
+        let (start, end) = if k + 1 < count {
+            match self.index.fields.get(i..i + 2)? {
+                [start, next] => (*start, next.checked_sub(1)?),
+                _ => return None,
+            }
         } else {
-            self.entry.end
+            (*self.index.fields.get(i)?, self.entry.end)
         };
         Some((self.input.get(start as usize..end as usize)?, start))
     }
@@ -531,6 +537,7 @@ impl<'m, 'a> Segment<'m, 'a> {
 
     /// Field `n` (1-based); `None` when absent. For header segments, field 1
     /// is the field separator and field 2 the encoding characters.
+    #[inline]
     pub fn field(&self, n: u32) -> Option<Value<'a>> {
         if n == 0 {
             return None;
