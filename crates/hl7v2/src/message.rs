@@ -232,10 +232,15 @@ impl<'a> Message<'a> {
 
     /// MSH-9 (message type, trigger event, structure).
     pub fn message_type(&self) -> Option<MessageType<'a>> {
+        // MSH-9's first repetition found once, its components read in turn
+        // (what msh_str(9, 1..=3) answers, without finding MSH-9 three times).
+        let rep = self.segments().next()?.field(9)?.repetition(1)?;
+        let mut parts = rep.parts();
+        let mut next = || parts.next().and_then(|v| std::str::from_utf8(v.raw()).ok());
         Some(MessageType {
-            code: self.msh_str(9, 1)?,
-            trigger: self.msh_str(9, 2).unwrap_or(""),
-            structure: self.msh_str(9, 3).unwrap_or(""),
+            code: next()?,
+            trigger: next().unwrap_or(""),
+            structure: next().unwrap_or(""),
         })
     }
 
@@ -1011,6 +1016,26 @@ mod tests {
         let msg = Message::parse(b"MSH|^~\\&\rPID|1\rZQ9|x\rOBX|1\r").unwrap();
         let ids: Vec<&str> = msg.segments().map(|s| s.id()).collect();
         assert_eq!(ids, ["MSH", "PID", "ZQ9", "OBX"]);
+    }
+
+    proptest::proptest! {
+        /// `message_type` reads MSH-9 as `msh_str(9, 1..=3)` does.
+        #[test]
+        fn message_type_agrees_with_msh_str(
+            msh9 in "[A-Z0-9_^&~\\\\]{0,16}",
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4),
+        ) {
+            let mut input = format!("MSH|^~\\&|||||||{msh9}").into_bytes();
+            input.extend_from_slice(&bytes);
+            input.extend_from_slice(b"|1\r");
+            let Ok(msg) = Message::parse(&input) else { return Ok(()); };
+            let expected = msg.msh_str(9, 1).map(|code| MessageType {
+                code,
+                trigger: msg.msh_str(9, 2).unwrap_or(""),
+                structure: msg.msh_str(9, 3).unwrap_or(""),
+            });
+            proptest::prop_assert_eq!(msg.message_type(), expected);
+        }
     }
 
     #[test]
