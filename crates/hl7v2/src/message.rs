@@ -824,9 +824,44 @@ impl<'a> Value<'a> {
     /// Component `n` (1-based) of a repetition. On a field, of its first repetition.
     pub fn component(&self, n: u32) -> Option<Value<'a>> {
         if self.level == Level::Field {
-            return self.repetition(1)?.component(n);
+            return self.first_repetition_component(n);
         }
         self.nth_part(Level::Component, n)
+    }
+
+    /// `self.repetition(1)?.component(n)` for a field, in one pass: the
+    /// first repetition ends at the first repetition separator, so there is
+    /// no need to find that end before counting component separators.
+    fn first_repetition_component(&self, n: u32) -> Option<Value<'a>> {
+        if n == 0 {
+            return None;
+        }
+        let (rep_sep, comp_sep) = (self.delims.repetition, self.delims.component);
+        let (mut k, mut start, mut end) = (1u32, 0usize, self.raw.len());
+        for (i, &b) in self.raw.iter().enumerate() {
+            if b == rep_sep {
+                end = i;
+                break;
+            }
+            if b == comp_sep {
+                if k == n {
+                    end = i;
+                    break;
+                }
+                k += 1;
+                start = i + 1;
+            }
+        }
+        if k != n {
+            return None;
+        }
+        Some(Value {
+            raw: self.raw.get(start..end)?,
+            offset: self.offset + start as u32,
+            level: Level::Component,
+            delims: self.delims,
+            charset: self.charset,
+        })
     }
 
     /// Subcomponent `n` (1-based) of a component.
@@ -979,6 +1014,8 @@ mod tests {
                 v.parts().nth(n.checked_sub(1)? as usize)
             }
             proptest::prop_assert_eq!(f.repetition(n), nth(&f, n));
+            let first = f.parts().next().unwrap();
+            proptest::prop_assert_eq!(f.component(n), nth(&first, n));
             for rep in f.parts() {
                 proptest::prop_assert_eq!(rep.component(n), nth(&rep, n));
                 for comp in rep.parts() {
