@@ -232,10 +232,15 @@ impl<'a> Message<'a> {
 
     /// MSH-9 (message type, trigger event, structure).
     pub fn message_type(&self) -> Option<MessageType<'a>> {
+        // MSH-9's first repetition found once, its components read in turn
+        // (what msh_str(9, 1..=3) answers, without finding MSH-9 three times).
+        let rep = self.segments().next()?.field(9)?.repetition(1)?;
+        let mut parts = rep.parts();
+        let mut next = || parts.next().and_then(|v| std::str::from_utf8(v.raw()).ok());
         Some(MessageType {
-            code: self.msh_str(9, 1)?,
-            trigger: self.msh_str(9, 2).unwrap_or(""),
-            structure: self.msh_str(9, 3).unwrap_or(""),
+            code: next()?,
+            trigger: next().unwrap_or(""),
+            structure: next().unwrap_or(""),
         })
     }
 
@@ -532,16 +537,22 @@ impl<'m, 'a> Segment<'m, 'a> {
         }
     }
 
+    #[inline]
     fn piece(&self, k: u32) -> Option<(&'a [u8], u32)> {
-        if k >= self.entry.count {
+        let count = self.entry.count;
+        if k >= count {
             return None;
         }
-        let base = self.entry.first as usize;
-        let start = *self.index.fields.get(base + k as usize)?;
-        let end = if k + 1 < self.entry.count {
-            self.index.fields.get(base + k as usize + 1)? - 1
+        let i = self.entry.first as usize + k as usize;
+        // A piece ends one byte before the next one starts (the segment's
+        // end for the last): both offsets with one bounds check.
+        let (start, end) = if k + 1 < count {
+            match self.index.fields.get(i..i + 2)? {
+                [start, next] => (*start, next.checked_sub(1)?),
+                _ => return None,
+            }
         } else {
-            self.entry.end
+            (*self.index.fields.get(i)?, self.entry.end)
         };
         Some((self.input.get(start as usize..end as usize)?, start))
     }
@@ -563,6 +574,7 @@ impl<'m, 'a> Segment<'m, 'a> {
 
     /// Field `n` (1-based); `None` when absent. For header segments, field 1
     /// is the field separator and field 2 the encoding characters.
+    #[inline]
     pub fn field(&self, n: u32) -> Option<Value<'a>> {
         if n == 0 {
             return None;
@@ -844,9 +856,44 @@ impl<'a> Value<'a> {
     /// Component `n` (1-based) of a repetition. On a field, of its first repetition.
     pub fn component(&self, n: u32) -> Option<Value<'a>> {
         if self.level == Level::Field {
-            return self.repetition(1)?.component(n);
+            return self.first_repetition_component(n);
         }
         self.nth_part(Level::Component, n)
+    }
+
+    /// `self.repetition(1)?.component(n)` for a field, in one pass: the
+    /// first repetition ends at the first repetition separator, so there is
+    /// no need to find that end before counting component separators.
+    fn first_repetition_component(&self, n: u32) -> Option<Value<'a>> {
+        if n == 0 {
+            return None;
+        }
+        let (rep_sep, comp_sep) = (self.delims.repetition, self.delims.component);
+        let (mut k, mut start, mut end) = (1u32, 0usize, self.raw.len());
+        for (i, &b) in self.raw.iter().enumerate() {
+            if b == rep_sep {
+                end = i;
+                break;
+            }
+            if b == comp_sep {
+                if k == n {
+                    end = i;
+                    break;
+                }
+                k += 1;
+                start = i + 1;
+            }
+        }
+        if k != n {
+            return None;
+        }
+        Some(Value {
+            raw: self.raw.get(start..end)?,
+            offset: self.offset + start as u32,
+            level: Level::Component,
+            delims: self.delims,
+            charset: self.charset,
+        })
     }
 
     /// Subcomponent `n` (1-based) of a component.
@@ -999,6 +1046,8 @@ mod tests {
                 v.parts().nth(n.checked_sub(1)? as usize)
             }
             proptest::prop_assert_eq!(f.repetition(n), nth(&f, n));
+            let first = f.parts().next().unwrap();
+            proptest::prop_assert_eq!(f.component(n), nth(&first, n));
             for rep in f.parts() {
                 proptest::prop_assert_eq!(rep.component(n), nth(&rep, n));
                 for comp in rep.parts() {
@@ -1036,6 +1085,26 @@ mod tests {
         let msg = Message::parse(b"MSH|^~\\&\rPID|1\rZQ9|x\rOBX|1\r").unwrap();
         let ids: Vec<&str> = msg.segments().map(|s| s.id()).collect();
         assert_eq!(ids, ["MSH", "PID", "ZQ9", "OBX"]);
+    }
+
+    proptest::proptest! {
+        /// `message_type` reads MSH-9 as `msh_str(9, 1..=3)` does.
+        #[test]
+        fn message_type_agrees_with_msh_str(
+            msh9 in "[A-Z0-9_^&~\\\\]{0,16}",
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4),
+        ) {
+            let mut input = format!("MSH|^~\\&|||||||{msh9}").into_bytes();
+            input.extend_from_slice(&bytes);
+            input.extend_from_slice(b"|1\r");
+            let Ok(msg) = Message::parse(&input) else { return Ok(()); };
+            let expected = msg.msh_str(9, 1).map(|code| MessageType {
+                code,
+                trigger: msg.msh_str(9, 2).unwrap_or(""),
+                structure: msg.msh_str(9, 3).unwrap_or(""),
+            });
+            proptest::prop_assert_eq!(msg.message_type(), expected);
+        }
     }
 
     #[test]
