@@ -356,6 +356,15 @@ macro_rules! at {
     };
 }
 
+/// A code of HL7 v2 table `table`, its text moved in (not copied).
+fn v2_code(table: &str, code: String, display: Option<String>) -> Code {
+    Code {
+        system: CodeSystem::V2Table(table.into()),
+        code,
+        display,
+    }
+}
+
 /// MSH, FHS and BHS: their fields 1 and 2 are literals, not composites.
 fn is_header(id: [u8; 3]) -> bool {
     matches!(&id, b"MSH" | b"FHS" | b"BHS")
@@ -507,7 +516,7 @@ pub fn map_message(
         // mode MSH-11.2 has no place and is reported when sent.
         processing: ctx
             .text(at!(b"MSH", 11, 1))
-            .map(|s| s.map(|v| Code::new(CodeSystem::V2Table("0103".into()), &v, None))),
+            .map(|s| s.map(|v| v2_code("0103", v, None))),
         patient: None,
         merged_from: Vec::new(),
         encounter: None,
@@ -529,7 +538,7 @@ pub fn map_message(
         event.occurred = ctx.datetime(at!(b"EVN", 6));
         event.reason = ctx.text(at!(b"EVN", 4, 1)).map(|c| {
             let display = ctx.text(at!(b"EVN", 4, 2));
-            let mut code = c.map(|v| Code::new(CodeSystem::V2Table("0062".into()), &v, None));
+            let mut code = c.map(|v| v2_code("0062", v, None));
             if let Some(d) = display {
                 code.value.display = Some(d.value);
                 code.sources.extend(d.sources);
@@ -868,7 +877,7 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     }
     p.marital_status = ctx
         .text(at!(b"PID", 16, 1))
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0002".into()), &v, None)));
+        .map(|c| c.map(|v| v2_code("0002", v, None)));
     for r in 1..=ctx.reps(at!(b"PID", 11)) {
         if let Some(a) = address(ctx, pid.field(11).repetition(r)) {
             p.addresses.push(a);
@@ -1784,17 +1793,14 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
                     .find(|(code, _)| *code == c.value)
                     .map(|(_, d)| (*d).to_owned())
             });
-            e.bed_status =
-                Some(c.map(|v| {
-                    Code::new(CodeSystem::V2Table("0116".into()), &v, display.as_deref())
-                }));
+            e.bed_status = Some(c.map(|v| v2_code("0116", v, display)));
         }
     }
     // PV1-42 pending location (IG: location[4], status reserved).
     e.pending_location = location(ctx, pv1.field(42));
     e.admission_method = ctx
         .text(at!(b"PV1", 4, 1))
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0007".into()), &v, None)));
+        .map(|c| c.map(|v| v2_code("0007", v, None)));
     // PV1-5 preadmit number (IG: hospitalization.preAdmissionIdentifier), a CX
     // typed by its CX.5 as PV1-50; untyped, it is kept without a type (it is
     // not a hospital number) and its CX.4 is left unread.
@@ -1839,7 +1845,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     }
     e.service = ctx
         .text(at!(b"PV1", 10, 1))
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0069".into()), &v, None)));
+        .map(|c| c.map(|v| v2_code("0069", v, None)));
     // PV1-13 re-admission indicator (IG: hospitalization.reAdmission, table 0092;
     // the IG's ReadmissionIndicator map gives `R` the display `Re-admission`,
     // used when the message sends no text).
@@ -1848,8 +1854,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
             .text(at!(b"PV1", 13, 2))
             .map(|t| t.value)
             .or_else(|| (c.value == "R").then(|| "Re-admission".to_owned()));
-        e.readmission =
-            Some(c.map(|v| Code::new(CodeSystem::V2Table("0092".into()), &v, display.as_deref())));
+        e.readmission = Some(c.map(|v| v2_code("0092", v, display)));
     }
     // PV1-15 ambulatory status, repeating (IG: hospitalization.specialArrangement
     // through the AmbulatoryStatus map, applied when writing FHIR).
@@ -1858,9 +1863,8 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
             let display = ctx
                 .text(pv1.field(15).repetition(r).component(2))
                 .map(|t| t.value);
-            e.ambulatory_status.push(
-                c.map(|v| Code::new(CodeSystem::V2Table("0009".into()), &v, display.as_deref())),
-            );
+            e.ambulatory_status
+                .push(c.map(|v| v2_code("0009", v, display)));
         }
     }
     // PV1-16 VIP indicator (IG PV1[Encounter]: hospitalization.specialCourtesy),
@@ -1868,7 +1872,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     e.special_courtesy = cwe(ctx, pv1.field(16));
     e.admit_source = ctx
         .text(at!(b"PV1", 14, 1))
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0023".into()), &v, None)));
+        .map(|c| c.map(|v| v2_code("0023", v, None)));
     if let Some(vn) = ctx.text(at!(b"PV1", 19, 1)) {
         let authority = ctx.text(at!(b"PV1", 19, 4, 1)).map(|s| s.value);
         ctx.touch(at!(b"PV1", 19, 5));
@@ -1908,11 +1912,11 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
     }
     e.discharge_method = ctx
         .text(at!(b"PV1", 36, 1))
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0112".into()), &v, None)));
+        .map(|c| c.map(|v| v2_code("0112", v, None)));
     // DLD.1 is a CWE in v2.7+ (`22&Homes&FDK`): its code.
     e.discharge_destination = ctx
         .text(at!(b"PV1", 37, 1, 1))
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0113".into()), &v, None)));
+        .map(|c| c.map(|v| v2_code("0113", v, None)));
     // PV1-38 diet type (IG: hospitalization.dietPreference), a CWE as sent.
     e.diet = cwe(ctx, pv1.field(38));
     // PV1-39 servicing facility: NHS feeds repeat PV1-3.4 here. Consumed when
@@ -1969,7 +1973,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
         // PV2-25 visit priority (IG: priority, EncounterPriority: table 0217).
         e.priority = ctx
             .text(pv2.field(25).component(1))
-            .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0217".into()), &v, None)));
+            .map(|c| c.map(|v| v2_code("0217", v, None)));
         // PV2-38 mode of arrival (IG: the encounter-modeOfArrival extension,
         // ModeOfArrivalCode: table 0430 kept, with the table's display when
         // the message sends none).
@@ -1981,10 +1985,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
                     .find(|(code, _)| *code == c.value)
                     .map(|(_, d)| (*d).to_owned())
             });
-            e.arrival_mode =
-                Some(c.map(|v| {
-                    Code::new(CodeSystem::V2Table("0430".into()), &v, display.as_deref())
-                }));
+            e.arrival_mode = Some(c.map(|v| v2_code("0430", v, display)));
         }
         // PV2-13 referral source (IG: a participant of type REF, as PV1-8).
         for r in 1..=ctx.reps(pv2.field(13)) {
@@ -2096,10 +2097,10 @@ fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
     let code = cwe(ctx, base.field(3))?;
     let category = ctx
         .text(base.field(2).component(1))
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0127".into()), &v, None)));
+        .map(|c| c.map(|v| v2_code("0127", v, None)));
     let severity = ctx
         .text(base.field(4).component(1))
-        .map(|c| c.map(|v| Code::new(CodeSystem::V2Table("0128".into()), &v, None)));
+        .map(|c| c.map(|v| v2_code("0128", v, None)));
     let mut reactions = Vec::new();
     for r in 1..=ctx.reps(base.field(5)) {
         if let Some(t) = ctx.text(base.field(5).repetition(r)) {
@@ -2140,7 +2141,7 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     let diagnosis_type = ctx.text(base.field(6).component(1)).map(|c| {
         let display = ctx.text(base.field(6).component(2));
         let system = ctx.text(base.field(6).component(3));
-        let mut code = c.map(|v| Code::new(CodeSystem::V2Table("0052".into()), &v, None));
+        let mut code = c.map(|v| v2_code("0052", v, None));
         if let Some(d) = display {
             code.value.display = Some(d.value);
             code.sources.extend(d.sources);
@@ -2386,7 +2387,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     let mut interpretation = Vec::new();
     for r in 1..=ctx.reps(base.field(8)) {
         if let Some(f) = ctx.text(base.field(8).repetition(r).component(1)) {
-            interpretation.push(f.map(|v| Code::new(CodeSystem::V2Table("0078".into()), &v, None)));
+            interpretation.push(f.map(|v| v2_code("0078", v, None)));
         }
     }
     let st = ctx.text(base.field(11)).map(|s| s.map(|v| status(&v)));
