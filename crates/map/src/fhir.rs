@@ -112,6 +112,7 @@ pub enum FhirError {
 }
 
 /// FNV-1a in two 64-bit lanes with different offset bases.
+#[derive(Clone, Copy)]
 struct Fnv([u64; 2]);
 
 impl Fnv {
@@ -128,9 +129,30 @@ impl Fnv {
 /// FNV-1a hash of their concatenation (no string is built to hash it),
 /// 128 bits from two lanes.
 fn uuid(parts: &[&str]) -> Uuid {
-    let mut h = Fnv([0xcbf2_9ce4_8422_2325, 0x8422_2325_cbf2_9ce4]);
-    parts.iter().for_each(|p| h.feed(p));
-    Uuid::new(h.0)
+    Seed::new(parts).uuid(&[])
+}
+
+/// A seed prefix as its hash state: FNV-1a reads its input in order, so
+/// the ids of a resource's parts (`{seed}/device`, `{seed}/performer/0/role`)
+/// hash on from it, with no `String` made for the prefix.
+#[derive(Clone, Copy)]
+struct Seed(Fnv);
+
+impl Seed {
+    fn new(parts: &[&str]) -> Self {
+        Seed(Fnv([0xcbf2_9ce4_8422_2325, 0x8422_2325_cbf2_9ce4])).with(parts)
+    }
+
+    /// The seed followed by `parts`.
+    fn with(mut self, parts: &[&str]) -> Self {
+        parts.iter().for_each(|p| self.0.feed(p));
+        self
+    }
+
+    /// The id of the seed followed by `parts`.
+    fn uuid(self, parts: &[&str]) -> Uuid {
+        Uuid::new(self.with(parts).0.0)
+    }
 }
 
 /// A number's decimal text in a stack buffer (a seed part).
@@ -1495,9 +1517,9 @@ fn organisation<'a>(org: &'a Organisation, id: &Uuid) -> Value<'a> {
 /// PractitionerRole (its table 0912 code, the Practitioner, the
 /// Organization), or the Organization alone when there is neither role nor
 /// practitioner. The resources go to `entries`; returns the reference.
-fn performer<'a>(p: &'a Performer, seed: &str, entries: &mut Vec<Entry<'a>>) -> Option<Uuid> {
+fn performer<'a>(p: &'a Performer, seed: Seed, entries: &mut Vec<Entry<'a>>) -> Option<Uuid> {
     let org_url = p.organisation.as_ref().map(|org| {
-        let oid = uuid(&[seed, "/organisation"]);
+        let oid = seed.uuid(&["/organisation"]);
         let url = urn(&oid);
         entries.push(entry(&url, organisation(org, &oid), "POST", "Organization"));
         url
@@ -1505,10 +1527,10 @@ fn performer<'a>(p: &'a Performer, seed: &str, entries: &mut Vec<Entry<'a>>) -> 
     if p.role.is_none() && p.practitioner.is_none() {
         return org_url;
     }
-    let rid = uuid(&[seed, "/role"]);
+    let rid = seed.uuid(&["/role"]);
     let mut o = resource!("PractitionerRole", &rid);
     if let Some(prac) = &p.practitioner {
-        let pid = uuid(&[seed, "/practitioner"]);
+        let pid = seed.uuid(&["/practitioner"]);
         let url = urn(&pid);
         entries.push(entry(
             &url,
@@ -1696,7 +1718,7 @@ fn observation<'a>(
     ob: &'a Observation,
     id: &Uuid,
     subject: Option<&Uuid>,
-    seed: &str,
+    seed: Seed,
     entries: &mut Vec<Entry<'a>>,
 ) -> Value<'a> {
     let mut o = resource!("Observation", &id);
@@ -1759,7 +1781,13 @@ fn observation<'a>(
         .performers
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| performer(p, &format!("{seed}/performer/{i}"), entries))
+        .filter_map(|(i, p)| {
+            performer(
+                p,
+                seed.with(&["/performer/", Dec::new(i).as_str()]),
+                entries,
+            )
+        })
         .map(|u| reference(&u))
         .collect();
     put(&mut o, "performer", Value::Array(performers));
@@ -1781,7 +1809,7 @@ fn observation<'a>(
     }
     if !ob.device.is_empty() {
         // OBX-18: one Device with the equipment's identifiers (IG).
-        let did = uuid(&[seed, "/device"]);
+        let did = seed.uuid(&["/device"]);
         let url = urn(&did);
         let mut d = resource!("Device", &did);
         put(
@@ -2340,7 +2368,7 @@ fn encounter<'a>(
         ("prior-pending", &e.prior_pending_location, "planned"),
     ] {
         if let Some(l) = l {
-            let url = location_hierarchy(l, &format!("{seed}/{tag}"), entries);
+            let url = location_hierarchy(l, Seed::new(&[seed, "/", tag]), entries);
             if let Some(bs) = e.bed_status.as_ref().filter(|_| tag == "location") {
                 set_operational_status(entries, &url, coding(&bs.value));
             }
@@ -2358,7 +2386,7 @@ fn encounter<'a>(
 /// the most granular one (identifiers on the facility when there is one).
 /// Returns the most granular Location's URL, which the Encounter refers to.
 /// A location with none of the parts is one Location, as [`location`] writes it.
-fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Entry<'a>>) -> Uuid {
+fn location_hierarchy<'a>(l: &'a Location, seed: Seed, entries: &mut Vec<Entry<'a>>) -> Uuid {
     macro_rules! physical {
         ($code:literal, $display:literal) => {
             raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": $code, "display": $display}]})
@@ -2372,7 +2400,7 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Entry<'
     ];
     let present: Vec<_> = levels.iter().filter(|(v, ..)| v.is_some()).collect();
     if present.is_empty() {
-        let lid = uuid(&[seed]);
+        let lid = seed.uuid(&[]);
         let url = urn(&lid);
         entries.push(entry(&url, location(l, &lid), "POST", "Location"));
         return url;
@@ -2381,7 +2409,7 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Entry<'
     let last = present.len() - 1;
     for (n, (value, physical_type, tag)) in present.into_iter().enumerate() {
         let Some(value) = value else { continue };
-        let lid = uuid(&[seed, "/", tag]);
+        let lid = seed.uuid(&["/", tag]);
         let url = urn(&lid);
         let mut o = resource!("Location", &lid);
         let ids_here = if l.facility.is_some() {
@@ -2421,7 +2449,7 @@ fn location_hierarchy<'a>(l: &'a Location, seed: &str, entries: &mut Vec<Entry<'
         parent = Some(url);
     }
     // `present` was not empty, so there is a parent: the last part made.
-    parent.unwrap_or_else(|| urn(&uuid(&[seed])))
+    parent.unwrap_or_else(|| urn(&seed.uuid(&[])))
 }
 
 fn report<'a>(
@@ -2483,7 +2511,7 @@ fn report<'a>(
 /// identifiers, an orderer or notes; returns its URL.
 fn service_request<'a>(
     r: &'a ResultReport,
-    seed: &str,
+    seed: Seed,
     subject: Option<&Uuid>,
     encounter: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
@@ -2491,7 +2519,7 @@ fn service_request<'a>(
     if r.identifiers.is_empty() && r.ordered_by.is_none() && r.notes.is_empty() {
         return None;
     }
-    let id = uuid(&[seed]);
+    let id = seed.uuid(&[]);
     let url = urn(&id);
     let mut o = resource!("ServiceRequest", &id);
     put(
@@ -2513,7 +2541,7 @@ fn service_request<'a>(
         o.insert("encounter", reference(e));
     }
     if let Some(p) = &r.ordered_by {
-        let pid = uuid(&[seed, "/requester"]);
+        let pid = seed.uuid(&["/requester"]);
         let purl = urn(&pid);
         entries.push(entry(&purl, practitioner(p, &pid), "POST", "Practitioner"));
         o.insert("requester", reference(&purl));
@@ -2738,10 +2766,10 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
     }
     // Observations of no report (an ADT's OBX; IG: ADT OBX → Observation).
     for (i, ob) in event.observations.iter().enumerate() {
-        let oseed = format!("{seed}/obs/{i}");
-        let oid = uuid(&[&oseed]);
+        let oseed = Seed::new(&[seed, "/obs/", Dec::new(i).as_str()]);
+        let oid = oseed.uuid(&[]);
         let mut extra = Vec::new();
-        let mut res = observation(ob, &oid, subject.as_ref(), &oseed, &mut extra);
+        let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut extra);
         if let (Some(o), Some(e)) = (res.as_object_mut(), &encounter_url) {
             o.insert("encounter", reference(e));
         }
@@ -2754,7 +2782,7 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         // The order first: the report and each observation are `basedOn` it (IG).
         let order = service_request(
             r,
-            &format!("{seed}/report/{ri}/order"),
+            Seed::new(&[seed, "/report/", Dec::new(ri).as_str(), "/order"]),
             subject.as_ref(),
             encounter_url.as_ref(),
             &mut on_side,
@@ -2762,11 +2790,17 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         on_side.drain(..).for_each(&mut emit);
         let mut obs_urls = Vec::new();
         for (oi, ob) in r.observations.iter().enumerate() {
-            let oseed = format!("{seed}/report/{ri}/obs/{oi}");
-            let oid = uuid(&[&oseed]);
+            let oseed = Seed::new(&[
+                seed,
+                "/report/",
+                Dec::new(ri).as_str(),
+                "/obs/",
+                Dec::new(oi).as_str(),
+            ]);
+            let oid = oseed.uuid(&[]);
             let url = urn(&oid);
             let mut extra = Vec::new();
-            let mut res = observation(ob, &oid, subject.as_ref(), &oseed, &mut extra);
+            let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut extra);
             if let Some(o) = res.as_object_mut() {
                 if let Some(u) = &order {
                     o.insert("basedOn", json!([reference(u)]));
