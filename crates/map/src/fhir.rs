@@ -3259,6 +3259,35 @@ PV1|1|I|WARD1^B2^3^RX1||||C1234567^JONES^ANN||||||||||||V999^^^RX1^VN|||||||||||
 AL1|1|DA|^PENICILLIN|SV|RASH\r\
 DG1|1||I10^Essential hypertension^I10||20240712\r";
 
+    /// The written Bundle and the `serde_json::Value` one are the same
+    /// JSON for every sample message, both Bundle types (the written one
+    /// keeps decimal text, which reads back as the same number).
+    #[test]
+    fn written_and_value_bundles_agree_on_the_samples() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/hl7v2");
+        let mut checked = 0;
+        for file in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(file.unwrap().path()).unwrap();
+            let Ok(msg) = Message::parse(&bytes) else {
+                continue;
+            };
+            let Ok((event, _)) = map_message(&msg, &V2Options::default()) else {
+                continue;
+            };
+            for kind in [BundleType::Transaction, BundleType::Message] {
+                let mut out = Vec::new();
+                if write_event_bundle(&event, kind, &mut out).is_err() {
+                    continue;
+                }
+                let written: Value = serde_json::from_slice(&out).unwrap();
+                assert_eq!(written, event_bundle_with(&event, kind).unwrap());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 4, "{checked}");
+    }
+
     #[test]
     fn adt_bundle_has_uk_core_shapes() {
         let msg = Message::parse(ADT).unwrap();
