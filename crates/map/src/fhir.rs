@@ -408,7 +408,87 @@ fn system_of(id: &Identifier) -> Option<&str> {
     })
 }
 
+/// `{"system": <url>, "value": …}` as the constant text around the value.
+macro_rules! system_value {
+    ($url:literal) => {
+        &[concat!(r#"{"system":""#, $url, r#"","value":"#), "}"]
+    };
+}
+
+/// An NHS number with its verification status: the constant extension,
+/// the system, then the number.
+macro_rules! nhs_verified {
+    ($code:literal, $display:literal) => {
+        &[
+            concat!(
+                r#"{"extension":[{"url":""#,
+                ukcore_sd!("Extension-UKCore-NHSNumberVerificationStatus"),
+                r#"","valueCodeableConcept":{"coding":[{"system":"https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland","code":""#,
+                $code,
+                r#"","display":""#,
+                $display,
+                r#""}]}}],"system":"https://fhir.nhs.uk/Id/nhs-number","value":"#
+            ),
+            "}",
+        ]
+    };
+}
+
+/// One identifier: the common kinds (the registers, ODS, SDS, NHS numbers)
+/// as constant text around the value (no nodes, no allocation); the others
+/// as [`identifier_map`] builds them.
 fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
+    use carecodec_model::VerificationStatus as V;
+    let around: Option<&'static [&'static str; 2]> = match id {
+        Identifier::Gmc(_) => Some(system_value!("https://fhir.hl7.org.uk/Id/gmc-number")),
+        Identifier::Gmp(_) => Some(system_value!("https://fhir.hl7.org.uk/Id/gmp-number")),
+        Identifier::Nmc(_) => Some(system_value!("https://fhir.hl7.org.uk/Id/nmc-number")),
+        Identifier::Hcpc(_) => Some(system_value!("https://fhir.hl7.org.uk/Id/hcpc-number")),
+        Identifier::Gphc(_) => Some(system_value!("https://fhir.hl7.org.uk/Id/gphc-number")),
+        Identifier::OdsOrganisation(_) => Some(system_value!(
+            "https://fhir.nhs.uk/Id/ods-organization-code"
+        )),
+        Identifier::OdsSite(_) => Some(system_value!("https://fhir.nhs.uk/Id/ods-site-code")),
+        Identifier::SdsUser(_) => Some(system_value!("https://fhir.nhs.uk/Id/sds-user-id")),
+        Identifier::SdsRoleProfile(_) => {
+            Some(system_value!("https://fhir.nhs.uk/Id/sds-role-profile-id"))
+        }
+        Identifier::Nhs { verification, .. } => match verification {
+            None => Some(system_value!("https://fhir.nhs.uk/Id/nhs-number")),
+            Some(V::Verified) => Some(nhs_verified!("01", "Number present and verified")),
+            Some(V::NotTraced) => Some(nhs_verified!("02", "Number present but not traced")),
+            Some(V::TraceRequired) => Some(nhs_verified!("03", "Trace required")),
+            Some(V::TraceNoMatch) => Some(nhs_verified!(
+                "04",
+                "Trace attempted - No match or multiple match found"
+            )),
+            Some(V::TraceToResolve) => Some(nhs_verified!(
+                "05",
+                "Trace needs to be resolved - (NHS Number or patient detail conflict)"
+            )),
+            Some(V::TraceInProgress) => Some(nhs_verified!("06", "Trace in progress")),
+            Some(V::NotPresent) => Some(nhs_verified!(
+                "07",
+                "Number not present and trace not required"
+            )),
+            Some(V::TracePostponed) => Some(nhs_verified!(
+                "08",
+                "Trace postponed (baby under six weeks old)"
+            )),
+            #[allow(unreachable_patterns)]
+            Some(_) => None,
+        },
+        _ => None,
+    };
+    match around {
+        Some(a) => Value::Hole(a, id.value()),
+        None => identifier_map(id),
+    }
+}
+
+/// One identifier as an object the caller may add to (a registration's
+/// `period`).
+fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
     if let (Some(system), false) = (system_of(id), matches!(id, Identifier::Nhs { .. })) {
         return json!({"system": system, "value": id.value()});
     }
@@ -3023,7 +3103,7 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
             .map(|i| identifier_tree(&i.value))
             .collect();
         for r in &w.registrations {
-            let mut id = identifier_tree(&r.identifier.value);
+            let mut id = identifier_map(&r.identifier.value);
             let mut period = Map::with_capacity(4);
             if let Some(f) = r.from {
                 period.insert("start", json!(f.to_string()));
@@ -3199,6 +3279,47 @@ mod tests {
                 String::from_utf8(ours).unwrap(),
                 String::from_utf8(tree).unwrap()
             );
+        }
+    }
+
+    #[test]
+    fn identifiers_around_their_value_are_the_objects_they_replace() {
+        use carecodec_model::{NhsNumber, VerificationStatus};
+        let v = String::from("X\"1");
+        let mut ids = vec![
+            Identifier::Gmc(v.clone()),
+            Identifier::Gmp(v.clone()),
+            Identifier::Nmc(v.clone()),
+            Identifier::Hcpc(v.clone()),
+            Identifier::Gphc(v.clone()),
+            Identifier::OdsOrganisation(v.clone()),
+            Identifier::OdsSite(v.clone()),
+            Identifier::SdsUser(v.clone()),
+            Identifier::SdsRoleProfile(v.clone()),
+        ];
+        let number = NhsNumber::parse("9434765919").unwrap();
+        ids.push(Identifier::Nhs {
+            number: number.clone(),
+            verification: None,
+        });
+        for code in 1..=8 {
+            let vs = VerificationStatus::from_code(&format!("0{code}")).unwrap();
+            ids.push(Identifier::Nhs {
+                number: number.clone(),
+                verification: Some(vs),
+            });
+        }
+        for id in &ids {
+            let tree = super::identifier_tree(id);
+            assert!(matches!(tree, super::Value::Hole(..)), "{id:?}");
+            let (mut ours, mut map) = (Vec::new(), Vec::new());
+            tree.clone().write(&mut ours);
+            super::identifier_map(id).write(&mut map);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(map).unwrap()
+            );
+            assert_eq!(tree.into_serde(), super::identifier_map(id).into_serde());
         }
     }
 
