@@ -1208,7 +1208,7 @@ fn gp_entry<'a>(p: &'a Patient, patient_id: &Uuid) -> Option<Entry<'a>> {
     if let Some(g) = &p.gp {
         o.insert("identifier", Value::Array(vec![identifier_tree(&g.value)]));
     }
-    o.insert("name", Value::Array(vec![self::name(&name.value)]));
+    o.insert("name", self::name(&name.value).in_array());
     Some(entry(&urn(&gid), Value::Object(o), "POST", "Practitioner"))
 }
 
@@ -1524,7 +1524,7 @@ fn practitioner<'a>(p: &'a Practitioner, id: &Uuid) -> Value<'a> {
         ),
     );
     if let Some(n) = &p.name {
-        put(&mut o, "name", Value::Array(vec![name(&n.value)]));
+        put(&mut o, "name", name(&n.value).in_array());
     }
     Value::Object(o)
 }
@@ -1588,7 +1588,7 @@ fn organisation<'a>(org: &'a Organisation, id: &Uuid) -> Value<'a> {
         );
     }
     if let Some(a) = &org.address {
-        put(&mut o, "address", Value::Array(vec![address(&a.value)]));
+        put(&mut o, "address", address(&a.value).in_array());
     }
     Value::Object(o)
 }
