@@ -1655,6 +1655,12 @@ fn class_coding(c: EncounterClass) -> Value<'static> {
     json!({"system": Value::Prefixed(Prefix::Terminology, system), "code": code, "display": display})
 }
 
+/// `{"text": text}` (an Annotation, a CodeableConcept of text only): no
+/// object node.
+fn text_object(text: &str) -> Value<'_> {
+    Value::Hole(&[r#"{"text":"#, "}"], text)
+}
+
 fn obs_status(s: Option<ResultStatus>) -> &'static str {
     match s {
         Some(ResultStatus::Registered) => "registered",
@@ -1852,10 +1858,14 @@ fn observation<'a>(
     put(
         &mut o,
         "note",
-        Value::Array(ob.notes.iter().map(|n| json!({"text": &n.value})).collect()),
+        Value::Array(ob.notes.iter().map(|n| text_object(&n.value)).collect()),
     );
     if let Some(r) = &ob.reference_range {
-        put(&mut o, "referenceRange", json!([{"text": &r.value}]));
+        put(
+            &mut o,
+            "referenceRange",
+            Value::Hole(&[r#"[{"text":"#, "}]"], &r.value),
+        );
     }
     let performers: Vec<Value> = ob
         .performers
@@ -1960,11 +1970,7 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
         put(&mut o, "onsetDateTime", date_value(&d.value));
     }
     if !a.reactions.is_empty() {
-        let m: Vec<Value> = a
-            .reactions
-            .iter()
-            .map(|r| json!({"text": &r.value}))
-            .collect();
+        let m: Vec<Value> = a.reactions.iter().map(|r| text_object(&r.value)).collect();
         put(&mut o, "reaction", json!([{"manifestation": m}]));
     }
     Value::Object(o)
@@ -2629,7 +2635,7 @@ fn service_request<'a>(
     put(
         &mut o,
         "note",
-        Value::Array(r.notes.iter().map(|n| json!({"text": &n.value})).collect()),
+        Value::Array(r.notes.iter().map(|n| text_object(&n.value)).collect()),
     );
     entries.push(entry(&url, Value::Object(o), "POST", "ServiceRequest"));
     Some(url)
