@@ -367,11 +367,6 @@ macro_rules! type_cc {
 }
 
 fn assigner(authority: &str) -> Value<'_> {
-    // An ODS-looking authority (3–6 upper-case alphanumerics) is an ODS code.
-    let ods = (3..=6).contains(&authority.len())
-        && authority
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     // Written around the authority: no object nodes.
     static ODS: [&str; 2] = [
         r#"{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"#,
@@ -379,7 +374,25 @@ fn assigner(authority: &str) -> Value<'_> {
     ];
     static DISPLAY: [&str; 2] = [r#"{"display":"#, "}"];
     debug_assert!(ODS[0].contains(ODS_ORG));
-    Value::Hole(if ods { &ODS } else { &DISPLAY }, authority)
+    Value::Hole(if is_ods(authority) { &ODS } else { &DISPLAY }, authority)
+}
+
+/// An ODS-looking authority (3–6 upper-case alphanumerics) is an ODS code.
+fn is_ods(authority: &str) -> bool {
+    (3..=6).contains(&authority.len())
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// A Provenance agent for a sending facility: `{"who": assigner(authority)}`.
+fn who_assigner(authority: &str) -> Value<'_> {
+    static ODS: [&str; 2] = [
+        r#"{"who":{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"#,
+        "}}}",
+    ];
+    static DISPLAY: [&str; 2] = [r#"{"who":{"display":"#, "}}"];
+    Value::Hole(if is_ods(authority) { &ODS } else { &DISPLAY }, authority)
 }
 
 /// One identifier as FHIR JSON.
@@ -2935,7 +2948,7 @@ fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec
         agents.push(obj([("who", reference(&url))]));
     }
     if let Some(s) = &event.sender {
-        agents.push(obj([("who", assigner(&s.value))]));
+        agents.push(who_assigner(&s.value));
     }
     if agents.is_empty() {
         return None;
@@ -3326,6 +3339,19 @@ mod tests {
                 String::from_utf8(map).unwrap()
             );
             assert_eq!(tree.into_serde(), super::identifier_map(id).into_serde());
+        }
+    }
+
+    #[test]
+    fn provenance_agents_are_the_objects_they_replace() {
+        for authority in ["RX1", "Some Trust", "a\"b", ""] {
+            let (mut ours, mut tree) = (Vec::new(), Vec::new());
+            super::who_assigner(authority).write(&mut ours);
+            super::obj([("who", super::assigner(authority))]).write(&mut tree);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(tree).unwrap()
+            );
         }
     }
 
