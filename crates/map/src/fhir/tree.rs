@@ -165,6 +165,19 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// `[value]`: an object written as it was built ([`Value::Json`]) gets
+    /// its brackets in its own buffer (no array allocation).
+    pub(crate) fn in_array(self) -> Self {
+        match self {
+            Value::Json(mut j) => {
+                j.insert(0, b'[');
+                j.push(b']');
+                Value::Json(j)
+            }
+            v => Value::Array(vec![v]),
+        }
+    }
+
     /// An integer as a JSON number (inline: no allocation).
     pub(crate) fn int(n: i128) -> Self {
         let mut t = Inline::new();
@@ -1071,6 +1084,16 @@ mod tests {
         assert_eq!(ours, tree);
         assert_eq!(v.into_serde(), Value::Object(m).into_serde());
         assert!(Obj::with_capacity(0).finish().is_empty());
+        let one = Obj::with_capacity(0).finish().in_array();
+        assert!(!one.is_empty());
+        let mut out = Vec::new();
+        one.clone().write(&mut out);
+        assert_eq!(out, b"[{}]");
+        assert_eq!(one.into_serde(), serde_json::json!([{}]));
+        assert_eq!(
+            Value::from("a").in_array(),
+            Value::Array(vec![Value::from("a")])
+        );
     }
 
     #[test]
