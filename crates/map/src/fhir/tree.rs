@@ -181,24 +181,7 @@ impl<'a> Value<'a> {
     /// An integer as a JSON number (inline: no allocation).
     pub(crate) fn int(n: i128) -> Self {
         let mut t = Inline::new();
-        if n < 0 {
-            t.push(b"-");
-        }
-        let mut m = n.unsigned_abs();
-        let mut d = [0u8; 40];
-        let mut at = d.len();
-        loop {
-            at -= 1;
-            if let Some(slot) = d.get_mut(at) {
-                // m % 10 < 10: the cast cannot truncate.
-                *slot = b'0' + (m % 10) as u8;
-            }
-            m /= 10;
-            if m == 0 || at == 0 {
-                break;
-            }
-        }
-        t.push(d.get(at..).unwrap_or_default());
+        t.push(itoa::Buffer::new().format(n).as_bytes());
         Value::Num(t)
     }
 
