@@ -609,18 +609,16 @@ fn fhir_uri(text: String) -> Value<'static> {
 /// A code system's URL as a FHIR `uri` ([`fhir_uri`]), borrowed or put
 /// together as it is written rather than formatted into a `String`.
 fn system_uri(system: &carecodec_model::CodeSystem) -> Value<'_> {
-    use carecodec_model::CodeSystem as S;
-    let plain = |t: &str| !t.contains(char::is_whitespace);
-    match system {
-        S::Snomed => Value::from("http://snomed.info/sct"),
-        S::Dmd => Value::from("https://dmd.nhs.uk"),
-        S::Loinc => Value::from("http://loinc.org"),
-        S::Ucum => Value::from("http://unitsofmeasure.org"),
-        S::Icd10 => Value::from("http://hl7.org/fhir/sid/icd-10"),
-        S::V2Table(t) if plain(t) => Value::Prefixed(Prefix::V2, t),
-        S::NhsDataDictionary(n) if plain(n) => Value::Prefixed(Prefix::UkCoreDash, n),
-        S::Uri(u) | S::Local(u) if plain(u) => Value::from(u),
-        other => fhir_uri(other.uri()),
+    match system.uri_parts() {
+        (_, rest) if rest.contains(char::is_whitespace) => fhir_uri(system.uri()),
+        (base, "") => Value::from(base),
+        ("", rest) => Value::from(rest),
+        // The model's start of the URI, written from the tree's copy of it
+        // (any other start: the model's text, joined).
+        (base, rest) => match Prefix::of(base) {
+            Some(p) => Value::Prefixed(p, rest),
+            None => fhir_uri(system.uri()),
+        },
     }
 }
 
@@ -3200,6 +3198,34 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    /// The written system of every kind of code system is the model's URI
+    /// (the tree only borrows or prefixes it).
+    #[test]
+    fn system_uris_are_the_models() {
+        use carecodec_model::CodeSystem as S;
+        for s in [
+            S::Snomed,
+            S::Dmd,
+            S::Loinc,
+            S::Ucum,
+            S::Icd10,
+            S::V2Table("0203".into()),
+            S::NhsDataDictionary("EthnicCategoryEngland".into()),
+            S::Uri("https://example.org/fhir/CodeSystem/a b".into()),
+            S::Local("RX1".into()),
+        ] {
+            assert_eq!(
+                system_uri(&s).to_string(),
+                fhir_uri(s.uri()).to_string(),
+                "{s:?}"
+            );
+        }
+        assert_eq!(
+            system_uri(&S::V2Table("0203".into())).to_string(),
+            "\"http://terminology.hl7.org/CodeSystem/v2-0203\""
+        );
+    }
 
     #[test]
     fn uuids_are_the_fnv_hash_of_the_seed() {

@@ -109,18 +109,47 @@ pub enum CodeSystem {
 
 impl CodeSystem {
     /// The FHIR system URI.
+    ///
+    /// ```
+    /// use carecodec_model::CodeSystem;
+    ///
+    /// assert_eq!(CodeSystem::Snomed.uri(), "http://snomed.info/sct");
+    /// assert_eq!(
+    ///     CodeSystem::V2Table("0203".into()).uri(),
+    ///     "http://terminology.hl7.org/CodeSystem/v2-0203"
+    /// );
+    /// ```
     pub fn uri(&self) -> String {
+        let (base, rest) = self.uri_parts();
+        [base, rest].concat()
+    }
+
+    /// The FHIR system URI as [`CodeSystem::uri`] joins it: a constant start
+    /// and the part that varies (empty for a fixed system, the whole URI for
+    /// [`CodeSystem::Uri`] and [`CodeSystem::Local`]). For writers that copy
+    /// the URI out without making a `String`.
+    ///
+    /// ```
+    /// use carecodec_model::CodeSystem;
+    ///
+    /// assert_eq!(CodeSystem::Loinc.uri_parts(), ("http://loinc.org", ""));
+    /// let ethnic = CodeSystem::NhsDataDictionary("EthnicCategoryEngland".into());
+    /// assert_eq!(
+    ///     ethnic.uri_parts(),
+    ///     ("https://fhir.hl7.org.uk/CodeSystem/UKCore-", "EthnicCategoryEngland")
+    /// );
+    /// assert_eq!(CodeSystem::Local("RX1".into()).uri_parts(), ("", "RX1"));
+    /// ```
+    pub fn uri_parts(&self) -> (&'static str, &str) {
         match self {
-            CodeSystem::Snomed => "http://snomed.info/sct".into(),
-            CodeSystem::Dmd => "https://dmd.nhs.uk".into(),
-            CodeSystem::Loinc => "http://loinc.org".into(),
-            CodeSystem::Ucum => "http://unitsofmeasure.org".into(),
-            CodeSystem::Icd10 => "http://hl7.org/fhir/sid/icd-10".into(),
-            CodeSystem::V2Table(t) => format!("http://terminology.hl7.org/CodeSystem/v2-{t}"),
-            CodeSystem::NhsDataDictionary(n) => {
-                format!("https://fhir.hl7.org.uk/CodeSystem/UKCore-{n}")
-            }
-            CodeSystem::Uri(u) | CodeSystem::Local(u) => u.clone(),
+            CodeSystem::Snomed => ("http://snomed.info/sct", ""),
+            CodeSystem::Dmd => ("https://dmd.nhs.uk", ""),
+            CodeSystem::Loinc => ("http://loinc.org", ""),
+            CodeSystem::Ucum => ("http://unitsofmeasure.org", ""),
+            CodeSystem::Icd10 => ("http://hl7.org/fhir/sid/icd-10", ""),
+            CodeSystem::V2Table(t) => ("http://terminology.hl7.org/CodeSystem/v2-", t),
+            CodeSystem::NhsDataDictionary(n) => ("https://fhir.hl7.org.uk/CodeSystem/UKCore-", n),
+            CodeSystem::Uri(u) | CodeSystem::Local(u) => ("", u),
         }
     }
 }

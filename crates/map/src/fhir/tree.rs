@@ -634,6 +634,18 @@ pub(crate) enum Prefix {
 }
 
 impl Prefix {
+    /// The prefix whose text `start` is, if it is one of them.
+    pub(crate) fn of(start: &str) -> Option<Prefix> {
+        [
+            Prefix::Terminology,
+            Prefix::V2,
+            Prefix::UkCore,
+            Prefix::UkCoreDash,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == start)
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Prefix::Terminology => "http://terminology.hl7.org/CodeSystem/",
