@@ -245,11 +245,6 @@ impl<'m, 'a> Ctx<'m, 'a> {
         });
     }
 
-    /// Text of several paths joined, or `None` when all are empty.
-    fn texts(&mut self, paths: &[Path]) -> Vec<Sourced<String>> {
-        paths.iter().filter_map(|p| self.text(*p)).collect()
-    }
-
     /// A TS/DTM at `path` with the time-zone rule applied.
     fn datetime(&mut self, path: impl Loc) -> Option<Sourced<PartialDateTime>> {
         let (v, src) = self.value(path)?;
@@ -501,7 +496,7 @@ pub fn map_message(
         .and_then(|t| t.offset);
     let mut event = Event {
         kind: kind_of(mt.code, mt.trigger),
-        message_type: format!("{}^{}", mt.code, mt.trigger),
+        message_type: [mt.code, "^", mt.trigger].concat(),
         message_id: ctx.text(at!(b"MSH", 10)).map(|s| s.value),
         sent: ctx.datetime(at!(b"MSH", 7)),
         occurred: None,
@@ -550,7 +545,9 @@ pub fn map_message(
         }
     }
     if msg.segment("PID", 1).is_some() {
-        event.patient = Some(patient(&mut ctx));
+        // Filled where it lies: a `Patient` is 2 KiB, and building it
+        // elsewhere would copy it into the event.
+        patient(&mut ctx, event.patient.insert(Patient::default()));
     }
     if let Some(p) = event.patient.as_mut() {
         pd1(&mut ctx, p);
@@ -582,7 +579,9 @@ pub fn map_message(
         }
     }
     if msg.segment("PV1", 1).is_some() {
-        let mut e = encounter(&mut ctx);
+        // Filled where it lies, as the patient.
+        let e = event.encounter.insert(Encounter::default());
+        encounter(&mut ctx, e);
         // IG: ADT_A11 takes the status from the event (MSH[Encounter],
         // Event[EncounterStatus]): cancelled; a pre-admission (A05) is
         // planned unless PV1-45 says the visit has ended.
@@ -591,7 +590,6 @@ pub fn map_message(
             AdtKind::PreAdmit if e.discharged.is_none() => e.status = Some("planned".into()),
             _ => {}
         }
-        event.encounter = Some(e);
     }
     for n in 1..=count(msg, "AL1") {
         if let Some(a) = al1(&mut ctx, n) {
@@ -784,9 +782,8 @@ fn classify_id(
     }
 }
 
-fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
-    let mut p = Patient::default();
-    let Some(pid) = seg("PID", 1) else { return p };
+fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
+    let Some(pid) = seg("PID", 1) else { return };
     // PID-1 set id: the order of the segment, as DG1-1 or OBX-1.
     ctx.touch(pid.field(1));
     for r in 1..=ctx.reps(at!(b"PID", 3)) {
@@ -878,7 +875,12 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
     p.marital_status = ctx
         .text(at!(b"PID", 16, 1))
         .map(|c| c.map(|v| v2_code("0002", v, None)));
-    for r in 1..=ctx.reps(at!(b"PID", 11)) {
+    let reps = ctx.reps(at!(b"PID", 11));
+    // Exactly as many as sent: an `Address` with its sources is 272 bytes, and
+    // the default first growth (4) would ask for over 1 KiB, which makes glibc
+    // consolidate its free lists on every message.
+    p.addresses.reserve_exact(reps as usize);
+    for r in 1..=reps {
         if let Some(a) = address(ctx, pid.field(11).repetition(r)) {
             p.addresses.push(a);
         }
@@ -978,7 +980,6 @@ fn patient(ctx: &mut Ctx<'_, '_>) -> Patient {
         (None, Some(i)) if i.value == "N" => Some(i.map(|_| MultipleBirth::No)),
         _ => None,
     };
-    p
 }
 
 /// XPN.15 called-by name, where the target holds several names (Patient.name:
@@ -1124,24 +1125,15 @@ fn full_name(
     n
 }
 
-/// Given names, one per space-separated word of the given-name components
-/// (XPN.2 `JOHN PAUL` is two given names, as FHIR wants them). A component
-/// of one word keeps its `String`: most do.
-fn given_names(parts: Vec<Sourced<String>>) -> Vec<String> {
-    let mut out = Vec::with_capacity(parts.len());
-    for p in parts {
-        if p.value.contains(' ') {
-            out.extend(
-                p.value
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned),
-            );
-        } else if !p.value.is_empty() {
-            out.push(p.value);
-        }
+/// Adds the given names of one given-name component to `out`, one per
+/// space-separated word (XPN.2 `JOHN PAUL` is two given names, as FHIR wants
+/// them). A component of one word keeps its `String`: most do.
+fn push_given(out: &mut Vec<String>, part: String) {
+    if part.contains(' ') {
+        out.extend(part.split(' ').filter(|s| !s.is_empty()).map(str::to_owned));
+    } else if !part.is_empty() {
+        out.push(part);
     }
-    out
 }
 
 /// A person's name from an XPN (family at component 1) or the name part of an
@@ -1157,35 +1149,38 @@ fn person_name(
         return None;
     }
     let c = |n: u32| base.component(family_at + n);
-    let family = ctx.text(c(0).subcomponent(1));
-    let given = ctx.texts(&[c(1), c(2)]);
-    let suffix = ctx.text(c(3));
-    let prefix = ctx.text(c(4));
-    // The degree (XPN.6 / XCN.7) is a suffix too, after the suffix proper (IG).
-    let degree = ctx.text(c(5));
-    let usage = type_at.and_then(|t| ctx.text(base.component(t)));
+    // Read in component order; each value's sources are moved into the
+    // name's as it is read (no intermediate `Vec`s).
     let mut sources = Sources::new();
-    for s in family
-        .iter()
-        .chain(given.iter())
-        .chain(suffix.iter())
-        .chain(prefix.iter())
-        .chain(degree.iter())
-        .chain(usage.iter())
-    {
-        sources.extend(s.sources.iter().cloned());
+    let mut keep = |t: Sourced<String>| {
+        sources.extend(t.sources);
+        t.value
+    };
+    let family = ctx.text(c(0).subcomponent(1)).map(&mut keep);
+    let mut given = Vec::new();
+    for at in [c(1), c(2)] {
+        if let Some(t) = ctx.text(at) {
+            push_given(&mut given, keep(t));
+        }
     }
+    let suffix = ctx.text(c(3)).map(&mut keep);
+    let prefix = ctx.text(c(4)).map(&mut keep);
+    // The degree (XPN.6 / XCN.7) is a suffix too, after the suffix proper (IG).
+    let degree = ctx.text(c(5)).map(&mut keep);
+    let usage = type_at
+        .and_then(|t| ctx.text(base.component(t)))
+        .map(&mut keep);
     if sources.is_empty() {
         return None;
     }
     let name = HumanName {
-        family: family.map(|f| f.value),
-        given: given_names(given),
-        prefix: prefix.map(|s| s.value).into_iter().collect(),
-        suffix: suffix.into_iter().chain(degree).map(|s| s.value).collect(),
+        family,
+        given,
+        prefix: prefix.into_iter().collect(),
+        suffix: suffix.into_iter().chain(degree).collect(),
         usage: usage.and_then(|u| {
             Some(
-                match u.value.as_str() {
+                match u.as_str() {
                     "L" => "official",
                     "D" => "usual",
                     "M" | "B" => "maiden",
@@ -1247,17 +1242,28 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
     // IG XAD[Address] / SAD[Address]: lines SAD.1 street or mailing address,
     // SAD.2 street name, SAD.3 dwelling number, XAD.2 other designation,
     // XAD.19 addressee, in that order.
-    let lines = ctx.texts(&[
+    // Each value's sources are moved into the address's as it is read.
+    let mut sources = Sources::new();
+    let mut keep = |t: Sourced<String>| {
+        sources.extend(t.sources);
+        t.value
+    };
+    let mut lines = Vec::new();
+    for at in [
         base.component(1).subcomponent(1),
         base.component(1).subcomponent(2),
         base.component(1).subcomponent(3),
         base.component(2),
         base.component(19),
-    ]);
-    let city = ctx.text(base.component(3));
-    let district = ctx.text(base.component(4));
-    let postcode = ctx.text(base.component(5));
-    let country = ctx.text(base.component(6));
+    ] {
+        if let Some(t) = ctx.text(at) {
+            lines.push(keep(t));
+        }
+    }
+    let city = ctx.text(base.component(3)).map(&mut keep);
+    let district = ctx.text(base.component(4)).map(&mut keep);
+    let postcode = ctx.text(base.component(5)).map(&mut keep);
+    let country = ctx.text(base.component(6)).map(&mut keep);
     // XAD.7 address type, table 0190, as the IG's AddressType maps read it:
     // [Use] gives home / work / temp / old / billing, [Type] gives postal
     // (M mailing, SH shipping). A code with neither target is not read, so it
@@ -1271,40 +1277,30 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
         Some("M" | "SH") => (None, Some("postal")),
         _ => (None, None),
     };
-    let usage = if use_code.is_some() || kind_code.is_some() {
-        ctx.text(base.component(7))
-    } else {
-        None
-    };
+    if use_code.is_some() || kind_code.is_some() {
+        if let Some(t) = ctx.text(base.component(7)) {
+            keep(t);
+        }
+    }
     // XAD.13/14 effective / expiration dates, else the XAD.12 validity range.
     let period = validity(ctx, base, Some(12), 13, 14);
-    let mut sources = Sources::new();
-    for s in lines
-        .iter()
-        .chain(city.iter())
-        .chain(district.iter())
-        .chain(postcode.iter())
-        .chain(country.iter())
-        .chain(usage.iter())
-    {
-        sources.extend(s.sources.iter().cloned());
-    }
     if sources.is_empty() {
         return None;
     }
-    if let Some(p) = &period {
-        sources.extend(p.sources.iter().cloned());
-    }
+    let period = period.map(|p| {
+        sources.extend(p.sources);
+        p.value
+    });
     Some(Sourced::from_many(
         Address {
-            lines: lines.into_iter().map(|l| l.value).collect(),
-            city: city.map(|s| s.value),
-            district: district.map(|s| s.value),
-            postcode: postcode.map(|s| s.value),
-            country: country.map(|s| s.value),
+            lines,
+            city,
+            district,
+            postcode,
+            country,
             usage: use_code.map(str::to_owned),
             kind: kind_code.map(str::to_owned),
-            period: period.map(|p| p.value),
+            period,
         },
         sources,
     ))
@@ -1757,9 +1753,8 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
     }))
 }
 
-fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
-    let mut e = Encounter::default();
-    let Some(pv1) = seg("PV1", 1) else { return e };
+fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter) {
+    let Some(pv1) = seg("PV1", 1) else { return };
     ctx.touch(at!(b"PV1", 1));
     // PV1-2 is a CWE in v2.7+ (`I^Inpatient`): its code.
     let class_code = ctx.text(at!(b"PV1", 2, 1));
@@ -1997,7 +1992,6 @@ fn encounter(ctx: &mut Ctx<'_, '_>) -> Encounter {
             }
         }
     }
-    e
 }
 
 /// HL7 table 0116 bed status, with the displays of the IG's BedStatus map.
@@ -2806,29 +2800,25 @@ mod tests {
 
     #[test]
     fn given_names_are_words() {
-        let src = || Source::Derived {
-            rule: "test".into(),
+        let given = |v: &[&str]| -> Vec<String> {
+            let mut out = Vec::new();
+            for p in v {
+                push_given(&mut out, (*p).to_owned());
+            }
+            out
         };
-        let parts = |v: &[&str]| -> Vec<Sourced<String>> {
-            v.iter()
-                .map(|s| Sourced::new((*s).to_owned(), src()))
-                .collect()
-        };
-        assert_eq!(
-            given_names(parts(&["JOHN PAUL", "ANNE"])),
-            ["JOHN", "PAUL", "ANNE"]
-        );
-        assert_eq!(given_names(parts(&[" JOHN  ", ""])), ["JOHN"]);
+        assert_eq!(given(&["JOHN PAUL", "ANNE"]), ["JOHN", "PAUL", "ANNE"]);
+        assert_eq!(given(&[" JOHN  ", ""]), ["JOHN"]);
     }
 
     proptest! {
         #[test]
         fn given_names_split_like_words(parts in prop::collection::vec("[A-Z ]{0,12}", 0..4)) {
-            let sourced = parts
-                .iter()
-                .map(|p| Sourced::new(p.clone(), Source::Derived { rule: "test".into() }))
-                .collect();
-            prop_assert_eq!(given_names(sourced), words(&parts));
+            let mut given = Vec::new();
+            for p in &parts {
+                push_given(&mut given, p.clone());
+            }
+            prop_assert_eq!(given, words(&parts));
         }
 
         #[test]
