@@ -97,7 +97,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         let p = at.path()?;
         let v = self.locate(p)?;
         self.consumed.mark(v.span());
-        Some((v, Source::v2(v2_path(&p)?, v.span())))
+        Some((v, Source::v2(v2_path(p)?, v.span())))
     }
 
     /// Decoded text at `at` without consuming it: a look at a component that
@@ -112,20 +112,20 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// The value at `p`, if present and not empty (nothing is marked).
-    fn locate(&mut self, p: Path) -> Option<Value<'a>> {
+    fn locate(&mut self, p: &Path) -> Option<Value<'a>> {
         let v = match (p.field, p.component) {
             // Components of one field repetition are read one after another:
             // find the repetition once (MSH/FHS/BHS-1 and -2, the literal fields,
             // go the long way).
             (Some(f), Some(c)) if f > 2 || !is_header(p.segment_id()) => {
-                self.load_rep(&p)?;
+                self.load_rep(p)?;
                 let comp = *self.comps.get(c.checked_sub(1)? as usize)?;
                 match p.subcomponent {
                     Some(sub) => comp.subcomponent(sub)?,
                     None => comp,
                 }
             }
-            _ => self.segment(&p)?.query(&p)?,
+            _ => self.segment(p)?.query(p)?,
         };
         if v.is_empty() {
             return None;
@@ -184,7 +184,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// absent).
     fn reps(&mut self, at: impl Loc) -> u32 {
         let Some(p) = at.path() else { return 0 };
-        let field = self.segment(&p).and_then(|seg| seg.query(&p));
+        let field = self.segment(p).and_then(|seg| seg.query(p));
         field.map_or(0, |v| {
             if v.is_empty() {
                 0
@@ -310,19 +310,23 @@ impl<'m, 'a> Ctx<'m, 'a> {
 /// narrowing methods), or a fixed place made at compile time by `at!`
 /// (an `Option<Path>`). Never text to parse: `format!`ed paths were half the
 /// mapping's cost, and fixed ones parsed on every call still cost 3 % of it.
+///
+/// The path is lent, not copied: a `Path` is 40 bytes that the caller has
+/// just written field by field, and copying it whole read those stores back
+/// with wide loads the CPU cannot forward (a stall on every lookup).
 trait Loc {
-    fn path(self) -> Option<Path>;
+    fn path(&self) -> Option<&Path>;
 }
 
 impl Loc for Path {
-    fn path(self) -> Option<Path> {
+    fn path(&self) -> Option<&Path> {
         Some(self)
     }
 }
 
 impl Loc for Option<Path> {
-    fn path(self) -> Option<Path> {
-        self
+    fn path(&self) -> Option<&Path> {
+        self.as_ref()
     }
 }
 
@@ -491,7 +495,7 @@ pub fn map_message(
     }
     ctx.msh_offset = at!(b"MSH", 7)
         .path()
-        .and_then(|p| msg.query(&p))
+        .and_then(|p| msg.query(p))
         .and_then(|v| Timestamp::from_value(&v).ok())
         .and_then(|t| t.offset);
     let mut event = Event {
