@@ -43,6 +43,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::ops::Range;
+use std::sync::Arc;
 
 use carecodec_esr::reader::{GoOptions, GoReader};
 use carecodec_esr::value::{EndDate, FieldRef, parse_dmy, valid_ni, valid_registration};
@@ -182,7 +183,8 @@ impl Row {
 }
 
 struct Ctx {
-    file: String,
+    /// Shared by every value's source.
+    file: Arc<str>,
     vpd: String,
     rows: Vec<Row>,
     used: Vec<Vec<bool>>,
@@ -190,9 +192,9 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn source(&self, row: usize, name: &str) -> Source {
+    fn source(&self, row: usize, name: &'static str) -> Source {
         let line = self.rows.get(row).map_or(0, |r| r.line);
-        Source::esr(self.file.clone(), line, name)
+        Source::esr(Arc::clone(&self.file), line, name)
     }
 
     fn mark(&mut self, row: usize, i: usize) {
@@ -208,7 +210,7 @@ impl Ctx {
     }
 
     /// Trimmed text of field `name` in `row`, consumed.
-    fn text(&mut self, row: usize, name: &str) -> Option<Sourced<String>> {
+    fn text(&mut self, row: usize, name: &'static str) -> Option<Sourced<String>> {
         let r = self.rows.get(row)?;
         let i = r.index(name)?;
         let v = r.raw(name)?.to_owned();
@@ -218,7 +220,7 @@ impl Ctx {
 
     /// A date field (`YYYYMMDD`, or `DD/MM/YYYY…` in flexfields), consumed;
     /// an unparseable one is reported invalid and dropped.
-    fn date(&mut self, row: usize, name: &str) -> Option<Sourced<NaiveDate>> {
+    fn date(&mut self, row: usize, name: &'static str) -> Option<Sourced<NaiveDate>> {
         let r = self.rows.get(row)?;
         let i = r.index(name)?;
         let value = match r.typed(i) {
@@ -248,7 +250,7 @@ impl Ctx {
         }
     }
 
-    fn flag(&mut self, row: usize, name: &str) -> bool {
+    fn flag(&mut self, row: usize, name: &'static str) -> bool {
         let r = self.rows.get(row);
         let v = match r.and_then(|r| r.index(name).map(|i| (r, i))) {
             Some((r, i)) => match r.typed(i) {
@@ -342,7 +344,7 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         }
         rows.push(row);
     }
-    let file = file_name.unwrap_or("-").to_owned();
+    let file: Arc<str> = Arc::from(file_name.unwrap_or("-"));
     let header_vpd = reader
         .summary()
         .header
@@ -674,7 +676,7 @@ fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<(String, String), usize>)
         end,
         ..Assignment::default()
     };
-    let lookup = |ctx: &mut Ctx, field: &str, prefix: &str| -> Option<usize> {
+    let lookup = |ctx: &mut Ctx, field: &'static str, prefix: &str| -> Option<usize> {
         let id = ctx.text(ai, field)?;
         live.get(&(prefix.to_owned(), id.value)).copied()
     };
@@ -921,7 +923,7 @@ fn finish(ctx: &mut Ctx) {
                 mapped += 1;
             } else {
                 unmapped.push(Unmapped {
-                    source: Source::esr(ctx.file.clone(), r.line, *name),
+                    source: Source::esr(Arc::clone(&ctx.file), r.line, *name),
                     raw: raw.to_owned(),
                 });
             }

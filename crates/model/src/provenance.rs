@@ -1,6 +1,8 @@
 //! Where a value came from, and what a mapping did with its source.
 
+use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::Arc;
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -241,13 +243,17 @@ pub enum Source {
         path: String,
     },
     /// An ESR field: file, line and field name.
+    ///
+    /// The file name is shared by every value read from the file (cloning
+    /// it counts a reference), and a field name from the layout tables is
+    /// borrowed: an ESR value's source allocates nothing.
     Esr {
         /// The file name.
-        file: String,
+        file: Arc<str>,
         /// 1-based line.
         line: u64,
         /// Field name (`Last Name`).
-        field: String,
+        field: Cow<'static, str>,
     },
     /// Derived from other values by a rule (e.g. a default), named.
     Derived {
@@ -267,8 +273,23 @@ impl Source {
         Source::Fhir { path: path.into() }
     }
 
-    /// An ESR source.
-    pub fn esr(file: impl Into<String>, line: u64, field: impl Into<String>) -> Source {
+    /// An ESR source. Pass an `Arc<str>` already made for the file to share
+    /// it, and a `&'static str` field name to borrow it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use carecodec_model::Source;
+    ///
+    /// let file: Arc<str> = Arc::from("GO_998_GDW_GOF_20250401_00000001.DAT");
+    /// let s = Source::esr(Arc::clone(&file), 5, "Last Name");
+    /// assert_eq!(s.to_string(), "ESR GO_998_GDW_GOF_20250401_00000001.DAT:5 Last Name");
+    /// assert!(matches!(&s, Source::Esr { field, .. } if field == "Last Name"));
+    /// ```
+    pub fn esr(
+        file: impl Into<Arc<str>>,
+        line: u64,
+        field: impl Into<Cow<'static, str>>,
+    ) -> Source {
         Source::Esr {
             file: file.into(),
             line,
