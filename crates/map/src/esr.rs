@@ -111,16 +111,22 @@ struct Row {
     delete: bool,
     text: String,
     fields: Vec<(&'static str, Range<usize>, Typed)>,
+    /// Where this row's fields start in `Ctx::used`.
+    first: usize,
 }
 
 impl Row {
-    fn new(code: String, line: u64, delete: bool) -> Row {
+    /// A row sized for `fields` fields and `bytes` bytes of text (the
+    /// record's length bounds its decoded text but for escapes), so filling
+    /// it does not grow its two buffers field by field.
+    fn new(code: String, line: u64, delete: bool, fields: usize, bytes: usize) -> Row {
         Row {
             code,
             line,
             delete,
-            text: String::new(),
-            fields: Vec::new(),
+            text: String::with_capacity(bytes),
+            fields: Vec::with_capacity(fields),
+            first: 0,
         }
     }
 
@@ -187,7 +193,9 @@ struct Ctx {
     file: Arc<str>,
     vpd: String,
     rows: Vec<Row>,
-    used: Vec<Vec<bool>>,
+    /// Whether each field of each row was consumed: row `r`'s fields from
+    /// `rows[r].first` (one vector for the file, not one per row).
+    used: Vec<bool>,
     report: MappingReport,
 }
 
@@ -198,14 +206,18 @@ impl Ctx {
     }
 
     fn mark(&mut self, row: usize, i: usize) {
-        if let Some(u) = self.used.get_mut(row).and_then(|u| u.get_mut(i)) {
-            *u = true;
+        let Some(r) = self.rows.get(row) else { return };
+        if i < r.fields.len() {
+            if let Some(u) = self.used.get_mut(r.first + i) {
+                *u = true;
+            }
         }
     }
 
     fn consume_row(&mut self, row: usize) {
-        if let Some(u) = self.used.get_mut(row) {
-            u.iter_mut().for_each(|b| *b = true);
+        let Some(r) = self.rows.get(row) else { return };
+        if let Some(u) = self.used.get_mut(r.first..r.first + r.fields.len()) {
+            u.fill(true);
         }
     }
 
@@ -304,8 +316,17 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
     let mut rejected = Vec::new();
     while let Some(entry) = reader.next_record() {
         let code = entry.text(0).map(|c| c.into_owned()).unwrap_or_default();
-        let mut row = Row::new(code, entry.line, entry.delete);
-        let Some(typed) = entry.typed_fields() else {
+        let typed = entry.typed_fields();
+        let mut row = Row::new(
+            code,
+            entry.line,
+            entry.delete,
+            typed
+                .as_ref()
+                .map_or(entry.record.field_count(), ExactSizeIterator::len),
+            entry.record.bytes().len(),
+        );
+        let Some(typed) = typed else {
             // Unknown record code: every non-empty field is unmapped.
             for i in 0..entry.record.field_count() {
                 if let Some(t) = entry.text(i) {
@@ -355,7 +376,12 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
     for p in &reader.summary().problems {
         report.notes.push(format!("{file}: {p}"));
     }
-    let used = rows.iter().map(|r| vec![false; r.fields.len()]).collect();
+    let mut fields = 0;
+    for r in &mut rows {
+        r.first = fields;
+        fields += r.fields.len();
+    }
+    let used = vec![false; fields];
     let mut ctx = Ctx {
         vpd: header_vpd.or_else(|| opts.vpd.clone()).unwrap_or_default(),
         file,
@@ -911,8 +937,8 @@ fn finish(ctx: &mut Ctx) {
     let mut total = 0usize;
     let mut mapped = 0usize;
     let mut unmapped = Vec::new();
-    for (ri, r) in ctx.rows.iter().enumerate() {
-        let used = ctx.used.get(ri);
+    for r in &ctx.rows {
+        let used = ctx.used.get(r.first..r.first + r.fields.len());
         for (fi, (name, _, _)) in r.fields.iter().enumerate() {
             let raw = r.field_text(fi);
             if raw.trim().is_empty() {
