@@ -154,9 +154,12 @@ impl Row {
     }
 
     fn raw(&self, name: &str) -> Option<&str> {
-        self.index(name)
-            .map(|i| self.field_text(i).trim())
-            .filter(|s| !s.is_empty())
+        self.index(name).and_then(|i| self.raw_at(i))
+    }
+
+    /// The trimmed text of field `i`, if not empty.
+    fn raw_at(&self, i: usize) -> Option<&str> {
+        Some(self.field_text(i).trim()).filter(|s| !s.is_empty())
     }
 
     fn key(&self, name: &str) -> Option<String> {
@@ -225,7 +228,7 @@ impl Ctx {
     fn text(&mut self, row: usize, name: &'static str) -> Option<Sourced<String>> {
         let r = self.rows.get(row)?;
         let i = r.index(name)?;
-        let v = r.raw(name)?.to_owned();
+        let v = r.raw_at(i)?.to_owned();
         self.mark(row, i);
         Some(Sourced::new(v, self.source(row, name)))
     }
@@ -245,7 +248,13 @@ impl Ctx {
             Some(_) => parse_dmy(r.field_text(i).as_bytes()),
             None => None,
         };
-        let raw = r.raw(name)?.to_owned();
+        // The text is kept only to report an invalid date.
+        let raw = r.raw_at(i)?;
+        let raw = if value.is_none() {
+            raw.to_owned()
+        } else {
+            String::new()
+        };
         self.mark(row, i);
         let src = self.source(row, name);
         match value {
@@ -263,20 +272,23 @@ impl Ctx {
     }
 
     fn flag(&mut self, row: usize, name: &'static str) -> bool {
-        let r = self.rows.get(row);
-        let v = match r.and_then(|r| r.index(name).map(|i| (r, i))) {
-            Some((r, i)) => match r.typed(i) {
-                Some(Typed::Flag(b)) => Some(b),
-                _ => {
-                    let t = r.field_text(i).trim();
-                    (!t.is_empty())
-                        .then(|| t.eq_ignore_ascii_case("y") || t.eq_ignore_ascii_case("yes"))
-                }
-            },
-            None => None,
+        let Some(r) = self.rows.get(row) else {
+            return false;
         };
-        if v.is_some() {
-            let _ = self.text(row, name);
+        let Some(i) = r.index(name) else {
+            return false;
+        };
+        let v = match r.typed(i) {
+            Some(Typed::Flag(b)) => Some(b),
+            _ => {
+                let t = r.field_text(i).trim();
+                (!t.is_empty())
+                    .then(|| t.eq_ignore_ascii_case("y") || t.eq_ignore_ascii_case("yes"))
+            }
+        };
+        // Read, so consumed (as `text` would, without copying it).
+        if v.is_some() && r.raw_at(i).is_some() {
+            self.mark(row, i);
         }
         v.unwrap_or(false)
     }
