@@ -271,6 +271,16 @@ impl Ctx {
         }
     }
 
+    /// Marks field `name` of `row` consumed when it has a value, without
+    /// keeping it (what `text` marks, without copying the text).
+    fn touch(&mut self, row: usize, name: &'static str) {
+        let Some(r) = self.rows.get(row) else { return };
+        let Some(i) = r.index(name) else { return };
+        if r.raw_at(i).is_some() {
+            self.mark(row, i);
+        }
+    }
+
     fn flag(&mut self, row: usize, name: &'static str) -> bool {
         let Some(r) = self.rows.get(row) else {
             return false;
@@ -305,6 +315,17 @@ impl Ctx {
 }
 
 /// Key field of each entity (the deletable unit), by record-code prefix.
+/// A row's identity in the file: its record prefix (the first two letters
+/// of its code, always two: `key_field` knows no other) then its key, in
+/// `buf`, which is returned. A lookup reuses one buffer, so probing the
+/// row maps allocates nothing.
+fn row_key<'b>(buf: &'b mut String, code: &str, key: &str) -> &'b str {
+    buf.clear();
+    buf.push_str(code.get(..2).unwrap_or_default());
+    buf.push_str(key);
+    buf
+}
+
 fn key_field(code: &str) -> Option<&'static str> {
     match code.get(..2)? {
         "PR" => Some("Person ID"),
@@ -422,16 +443,20 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         });
     }
 
-    // Deletes: (prefix, key) pairs; the delete rows themselves are consumed.
-    let mut deleted: HashSet<(String, String)> = HashSet::new();
+    // Rows are known by their record prefix and key joined (`PR` + person
+    // id: see `row_key`); `probe` is reused to look them up.
+    let mut probe = String::new();
+    // Deletes; the delete rows themselves are consumed.
+    let mut deleted: HashSet<String> = HashSet::new();
     for i in 0..ctx.rows.len() {
         let Some(r) = ctx.rows.get(i) else { continue };
         if !r.delete {
             continue;
         }
-        let prefix = r.code.get(..2).unwrap_or_default().to_owned();
-        if let Some(key) = key_field(&r.code).and_then(|k| r.key(k)) {
-            deleted.insert((prefix, key));
+        if let Some(kf) = key_field(&r.code) {
+            if let Some(key) = r.raw(kf) {
+                deleted.insert(row_key(&mut probe, &r.code, key).to_owned());
+            }
         }
         ctx.consume_row(i);
     }
@@ -456,7 +481,7 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
     ctx.report
         .notes
         .push(format!("{}: resolved as at {as_at}", ctx.file));
-    let mut live: HashMap<(String, String), usize> = HashMap::new();
+    let mut live: HashMap<String, usize> = HashMap::new();
     for i in 0..ctx.rows.len() {
         let Some(r) = ctx.rows.get(i) else { continue };
         if r.delete || rejected_rows.contains(&i) {
@@ -466,8 +491,8 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
             continue;
         };
         let Some(key) = r.key(kf) else { continue };
-        let prefix = r.code.get(..2).unwrap_or_default().to_owned();
-        if deleted.contains(&(prefix.clone(), key.clone())) {
+        row_key(&mut probe, &r.code, &key);
+        if deleted.contains(probe.as_str()) {
             ctx.consume_row(i);
             ctx.note(
                 i,
@@ -484,11 +509,13 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
             continue;
         }
         let start = r.period().0;
-        match live.get(&(prefix.clone(), key.clone())).copied() {
+        match live.get(probe.as_str()).copied() {
             Some(j) => {
                 let other = ctx.rows.get(j).and_then(|o| o.period().0);
                 let (keep, drop) = if start >= other { (i, j) } else { (j, i) };
-                live.insert((prefix, key.clone()), keep);
+                if let Some(k) = live.get_mut(probe.as_str()) {
+                    *k = keep;
+                }
                 ctx.consume_row(drop);
                 ctx.note(
                     drop,
@@ -496,23 +523,23 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
                 );
             }
             None => {
-                live.insert((prefix, key), i);
+                live.insert(probe.clone(), i);
             }
         }
     }
 
     let mut persons: Vec<usize> = live
         .iter()
-        .filter(|((p, _), _)| p == "PR")
+        .filter(|(k, _)| k.starts_with("PR"))
         .map(|(_, &i)| i)
         .collect();
     persons.sort_unstable();
     // Assignment and extra-information rows in effect, by person, in file order.
     let mut by_person: HashMap<String, Vec<(&'static str, usize)>> = HashMap::new();
-    for ((prefix, _), &i) in &live {
-        let tag = match prefix.as_str() {
-            "AS" => "AS",
-            "ET" => "ET",
+    for (k, &i) in &live {
+        let tag = match k.get(..2) {
+            Some("AS") => "AS",
+            Some("ET") => "ET",
             _ => continue,
         };
         if let Some(p) = ctx.rows.get(i).and_then(|r| r.raw("Person ID")) {
@@ -539,11 +566,11 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
 fn worker(
     ctx: &mut Ctx,
     pi: usize,
-    live: &HashMap<(String, String), usize>,
+    live: &HashMap<String, usize>,
     by_person: &HashMap<String, Vec<(&'static str, usize)>>,
 ) -> Worker {
     let mut w = Worker::default();
-    let _ = ctx.text(pi, "Record Type");
+    ctx.touch(pi, "Record Type");
     let _ = ctx.date(pi, "Effective Start Date");
     let _ = ctx.date(pi, "Effective End Date");
     let vpd = ctx.vpd.clone();
@@ -684,10 +711,10 @@ fn worker(
     w
 }
 
-fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<(String, String), usize>) -> Assignment {
+fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<String, usize>) -> Assignment {
     let vpd = ctx.vpd.clone();
     for f in ["Record Type", "Person ID", "Assignment ID"] {
-        let _ = ctx.text(ai, f);
+        ctx.touch(ai, f);
     }
     let start = ctx.date(ai, "Effective Start Date").map(|d| d.value);
     let end = ctx.date(ai, "Effective End Date").map(|d| d.value);
@@ -714,12 +741,13 @@ fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<(String, String), usize>)
         end,
         ..Assignment::default()
     };
-    let lookup = |ctx: &mut Ctx, field: &'static str, prefix: &str| -> Option<usize> {
+    let mut probe = String::new();
+    let mut lookup = |ctx: &mut Ctx, field: &'static str, prefix: &str| -> Option<usize> {
         let id = ctx.text(ai, field)?;
-        live.get(&(prefix.to_owned(), id.value)).copied()
+        live.get(row_key(&mut probe, prefix, &id.value)).copied()
     };
     if let Some(pi) = lookup(ctx, "Position ID", "PO") {
-        let _ = ctx.text(ai, "Position Name");
+        ctx.touch(ai, "Position Name");
         a.position = Some(position(ctx, pi));
         a.staff_group = ctx.text(pi, "Job Staff Group");
         a.job_role = ctx.text(pi, "Job Role");
@@ -756,7 +784,7 @@ fn position(ctx: &mut Ctx, pi: usize) -> Position {
         "Effective From Date",
         "Effective To Date",
     ] {
-        let _ = ctx.text(pi, f);
+        ctx.touch(pi, f);
     }
     Position {
         number: ctx.text(pi, "Position Number").map(|n| {
@@ -773,7 +801,7 @@ fn position(ctx: &mut Ctx, pi: usize) -> Position {
 
 fn organisation(ctx: &mut Ctx, oi: usize) -> Organisation {
     for f in ["Record Type", "Effective From Date", "Effective To Date"] {
-        let _ = ctx.text(oi, f);
+        ctx.touch(oi, f);
     }
     let mut identifiers = Vec::new();
     if let Some(id) = ctx.text(oi, "Organisation ID") {
@@ -800,7 +828,7 @@ fn organisation(ctx: &mut Ctx, oi: usize) -> Organisation {
 }
 
 fn location(ctx: &mut Ctx, li: usize) -> Location {
-    let _ = ctx.text(li, "Record Type");
+    ctx.touch(li, "Record Type");
     let mut identifiers = Vec::new();
     if let Some(id) = ctx.text(li, "Location ID") {
         identifiers.push(id.map(|value| Identifier::Other {
@@ -814,7 +842,7 @@ fn location(ctx: &mut Ctx, li: usize) -> Location {
     let name = ctx
         .text(li, "Location Description")
         .or_else(|| ctx.text(li, "Location Code"));
-    let _ = ctx.text(li, "Location Code");
+    ctx.touch(li, "Location Code");
     let lines: Vec<Sourced<String>> = [
         "Assignment Address 1st line",
         "Assignment Address 2nd line",
@@ -874,7 +902,7 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
         "Information Type",
         "PEI_INFORMATION_CATEGORY",
     ] {
-        let _ = ctx.text(ei, f);
+        ctx.touch(ei, f);
     }
     let body = ctx.text(ei, "PEI_INFORMATION1");
     let number = ctx.text(ei, "PEI_INFORMATION2")?;
