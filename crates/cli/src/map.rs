@@ -12,8 +12,8 @@ use carecodec_map::fhir::{
     BundleType, read_bundle, read_workers, write_event_bundle, write_worker_bundle,
 };
 use carecodec_map::v2::{V2Options, map_message};
+use carecodec_model::MappingReport;
 use clap::ValueEnum;
-use serde_json::json;
 
 use crate::io::read_all;
 
@@ -97,6 +97,36 @@ fn detect(bytes: &[u8]) -> Input {
     }
 }
 
+/// One line of the `--report` file: which file (and message of it) the
+/// report is for, then the report.
+#[derive(serde::Serialize)]
+struct ReportLine<'a> {
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<usize>,
+    report: &'a MappingReport,
+}
+
+/// Writes one report line, streamed: a whole ESR file's report can run to
+/// hundreds of megabytes of JSON, which as a `serde_json::Value` tree took
+/// gigabytes.
+fn write_report(
+    out: &mut impl Write,
+    file: &str,
+    message: Option<usize>,
+    report: &MappingReport,
+) -> Result<(), Box<dyn Error>> {
+    serde_json::to_writer(
+        &mut *out,
+        &ReportLine {
+            file,
+            message,
+            report,
+        },
+    )?;
+    Ok(())
+}
+
 /// Runs `carecodec map`.
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     let zone: chrono_tz::Tz = args
@@ -154,8 +184,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                         eprintln!("{name}: quarantined: a Practitioner without an identifier");
                     }
                     if let Some(r) = report_out.as_mut() {
-                        let doc = json!({"file": name, "report": report});
-                        serde_json::to_writer(&mut *r, &doc)?;
+                        write_report(r, &name, None, &report)?;
                         r.write_all(b"\n")?;
                     }
                     continue;
@@ -176,8 +205,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     out.write_all(b"\n")?;
                 }
                 if let Some(r) = report_out.as_mut() {
-                    let doc = json!({"file": name, "report": report});
-                    serde_json::to_writer(&mut *r, &doc)?;
+                    write_report(r, &name, None, &report)?;
                     r.write_all(b"\n")?;
                 }
                 continue;
@@ -209,8 +237,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     out.write_all(b"\n")?;
                 }
                 if let Some(r) = report_out.as_mut() {
-                    let doc = json!({"file": name, "report": mapped.report});
-                    serde_json::to_writer(&mut *r, &doc)?;
+                    write_report(r, &name, None, &mapped.report)?;
                     r.write_all(b"\n")?;
                 }
                 continue;
@@ -258,8 +285,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 out.write_all(b"\n")?;
             }
             if let Some(r) = report_out.as_mut() {
-                let doc = json!({"file": name, "message": entry.number, "report": report});
-                serde_json::to_writer(&mut *r, &doc)?;
+                write_report(r, &name, Some(entry.number), &report)?;
                 r.write_all(b"\n")?;
             }
         }
