@@ -554,10 +554,15 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             system,
         } => {
             let mut o = Map::with_capacity(4);
-            o.insert(
-                "type",
-                json!({"coding": [{"system": V2_0203, "code": fhir_code(kind)}]}),
-            );
+            // A type of nothing but whitespace (an XCN.13 of tabs) has no
+            // FHIR code: the identifier goes without a type.
+            let code = fhir_code(kind);
+            if !code.is_empty() {
+                o.insert(
+                    "type",
+                    json!({"coding": [{"system": V2_0203, "code": code}]}),
+                );
+            }
             if let Some(s) = system {
                 o.insert("system", json!(s));
             }
@@ -1613,7 +1618,7 @@ fn performer<'a>(p: &'a Performer, seed: Seed, entries: &mut Vec<Entry<'a>>) -> 
         };
         let mut c = Map::with_capacity(4);
         c.insert("system", json!(V2_0912));
-        c.insert("code", fhir_code(role));
+        put(&mut c, "code", fhir_code(role));
         put(&mut c, "display", json!(display));
         put(&mut o, "code", json!([{"coding": [Value::Object(c)]}]));
     }
@@ -1997,13 +2002,10 @@ pub(crate) const ALLERGY_VERIFICATION: &str =
 
 /// A clinical or verification status: one coding in its FHIR code system.
 fn status_cc<'a>(system: &'static str, code: &'a str) -> Value<'a> {
-    obj([(
-        "coding",
-        Value::Array(vec![obj([
-            ("system", Value::from(system)),
-            ("code", fhir_code(code)),
-        ])]),
-    )])
+    let mut coding = Map::with_capacity(2);
+    coding.insert("system", Value::from(system));
+    put(&mut coding, "code", fhir_code(code));
+    obj([("coding", Value::Array(vec![Value::Object(coding)]))])
 }
 
 fn condition<'a>(

@@ -2754,3 +2754,36 @@ fn every_hl7v2_corpus_message() {
     assert_eq!(mapped, bundles + quarantined);
     assert!(mapped > 300, "{mapped} mapped");
 }
+
+/// An identifier type of nothing but whitespace (XCN.13 of tabs, found by
+/// the `map_v2` fuzz target) has no FHIR code: the model keeps it as sent,
+/// and the Bundle writes the identifier without a type instead of an empty
+/// code, which R4 rejects.
+#[test]
+fn whitespace_identifier_type_is_left_out_of_the_bundle() {
+    let bytes = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|7|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|||||X1234567^JONES^ANN^^^DR^^^Flat 6^^^^\t\t\t\r";
+    let msg = Message::parse(bytes).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(report.balanced());
+    let doctor = &event.encounter.as_ref().unwrap().participants[0];
+    let id = &doctor.practitioner.identifiers[0].value;
+    assert!(
+        matches!(id, carecodec_model::Identifier::Typed { kind, .. } if kind == "\t\t\t"),
+        "{id:?}"
+    );
+    let bundle = event_bundle(&event).unwrap();
+    let text = bundle.to_string();
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
+    let practitioner = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == "Practitioner")
+        .unwrap();
+    assert_eq!(practitioner["identifier"][0]["value"], "X1234567");
+    assert!(practitioner["identifier"][0].get("type").is_none());
+    uk_core_valid("whitespace type", &bundle);
+}
