@@ -40,11 +40,12 @@
 //! assert!(!out.report.quarantined());
 //! ```
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
-use std::ops::Range;
 use std::sync::Arc;
 
+use carecodec_esr::layout::FieldSpec;
 use carecodec_esr::reader::{GoOptions, GoReader};
 use carecodec_esr::value::{EndDate, FieldRef, parse_dmy, valid_ni, valid_registration};
 use carecodec_model::{
@@ -102,15 +103,47 @@ enum Typed {
     Flag(bool),
 }
 
-/// One data row: code, line, and its named fields. The decoded text of every
-/// field is kept in one string per row (`fields` hold ranges into it), so a
-/// row costs a few allocations, not two per field.
+/// The names of a row's fields, in order: the layout's own table (nothing
+/// per row). A delete row has its code then its key; a row of an unknown
+/// record type its code then unnamed fields.
+#[derive(Debug, Clone, Copy)]
+enum Names {
+    Layout(&'static [FieldSpec]),
+    Delete(&'static FieldSpec),
+    Unknown,
+}
+
+impl Names {
+    fn get(self, i: usize) -> Option<&'static str> {
+        match (self, i) {
+            (Names::Layout(specs), _) => specs.get(i).map(|s| s.name),
+            (Names::Delete(_) | Names::Unknown, 0) => Some("Record Type"),
+            (Names::Delete(key), 1) => Some(key.name),
+            (Names::Delete(_), _) => None,
+            (Names::Unknown, _) => Some("field"),
+        }
+    }
+}
+
+/// One field of a row: where its text ends in [`Row::text`] (it starts
+/// where the one before ends) and what it was typed as.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    end: u32,
+    typed: Typed,
+}
+
+/// One data row: code, line, and its fields. The decoded text of every
+/// field is kept in one string per row, and the field names are the
+/// layout's, so a row costs two allocations and 12 bytes a field (a whole
+/// file's rows are held at once).
 struct Row {
-    code: String,
+    code: Cow<'static, str>,
     line: u64,
     delete: bool,
     text: String,
-    fields: Vec<(&'static str, Range<usize>, Typed)>,
+    names: Names,
+    fields: Vec<Field>,
     /// Where this row's fields start in `Ctx::used`.
     first: usize,
 }
@@ -119,38 +152,54 @@ impl Row {
     /// A row sized for `fields` fields and `bytes` bytes of text (the
     /// record's length bounds its decoded text but for escapes), so filling
     /// it does not grow its two buffers field by field.
-    fn new(code: String, line: u64, delete: bool, fields: usize, bytes: usize) -> Row {
+    fn new(
+        code: Cow<'static, str>,
+        line: u64,
+        delete: bool,
+        names: Names,
+        (fields, bytes): (usize, usize),
+    ) -> Row {
         Row {
             code,
             line,
             delete,
             text: String::with_capacity(bytes),
+            names,
             fields: Vec::with_capacity(fields),
             first: 0,
         }
     }
 
-    /// Appends a field: its decoded text and what it was typed as.
-    fn push(&mut self, name: &'static str, text: &str, typed: Typed) {
-        let start = self.text.len();
+    /// Appends the next field: its decoded text and what it was typed as.
+    fn push(&mut self, text: &str, typed: Typed) {
         self.text.push_str(text);
-        self.fields.push((name, start..self.text.len(), typed));
+        let end = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        self.fields.push(Field { end, typed });
+    }
+
+    /// The name of field `i`.
+    fn name(&self, i: usize) -> &'static str {
+        self.names.get(i).unwrap_or("field")
     }
 
     fn index(&self, name: &str) -> Option<usize> {
-        self.fields.iter().position(|(n, _, _)| *n == name)
+        (0..self.fields.len()).find(|&i| self.names.get(i) == Some(name))
     }
 
     /// The untrimmed text of field `i`.
     fn field_text(&self, i: usize) -> &str {
+        let start = match i.checked_sub(1) {
+            Some(j) => self.fields.get(j).map_or(0, |f| f.end as usize),
+            None => 0,
+        };
         self.fields
             .get(i)
-            .and_then(|(_, r, _)| self.text.get(r.clone()))
+            .and_then(|f| self.text.get(start..f.end as usize))
             .unwrap_or_default()
     }
 
     fn typed(&self, i: usize) -> Option<Typed> {
-        self.fields.get(i).map(|(_, _, t)| *t)
+        self.fields.get(i).map(|f| f.typed)
     }
 
     fn raw(&self, name: &str) -> Option<&str> {
@@ -348,26 +397,40 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
     while let Some(entry) = reader.next_record() {
-        let code = entry.text(0).map(|c| c.into_owned()).unwrap_or_default();
         let typed = entry.typed_fields();
+        // The names as the typed view gives them (see `TypedFields`).
+        let names = match (typed.as_ref(), entry.layout) {
+            (Some(_), Some(l)) if entry.delete => {
+                l.fields.get(l.key).map_or(Names::Unknown, Names::Delete)
+            }
+            (Some(_), Some(l)) => Names::Layout(l.fields),
+            _ => Names::Unknown,
+        };
+        // A known record's code is its layout's; only an unknown one is copied.
+        let code = match entry.text(0) {
+            Some(c) => match entry.layout {
+                Some(l) if l.code == c => Cow::Borrowed(l.code),
+                _ => Cow::Owned(c.into_owned()),
+            },
+            None => Cow::Borrowed(""),
+        };
         let mut row = Row::new(
             code,
             entry.line,
             entry.delete,
-            typed
-                .as_ref()
-                .map_or(entry.record.field_count(), ExactSizeIterator::len),
-            entry.record.bytes().len(),
+            names,
+            (
+                typed
+                    .as_ref()
+                    .map_or(entry.record.field_count(), ExactSizeIterator::len),
+                entry.record.bytes().len(),
+            ),
         );
         let Some(typed) = typed else {
             // Unknown record code: every non-empty field is unmapped.
             for i in 0..entry.record.field_count() {
                 if let Some(t) = entry.text(i) {
-                    row.push(
-                        if i == 0 { "Record Type" } else { "field" },
-                        &t,
-                        Typed::Other,
-                    );
+                    row.push(&t, Typed::Other);
                 }
             }
             rows.push(row);
@@ -383,7 +446,8 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
                 _ => Typed::Other,
             };
             // A delete row's fields are its code and key, at positions 0 and 1.
-            row.push(name, &entry.text(i).unwrap_or_default(), t);
+            debug_assert_eq!(Some(name), names.get(i), "field {i} of line {}", entry.line);
+            row.push(&entry.text(i).unwrap_or_default(), t);
         }
         if !entry.accepted {
             rejected.push((
@@ -979,7 +1043,8 @@ fn finish(ctx: &mut Ctx) {
     let mut unmapped = Vec::new();
     for r in &ctx.rows {
         let used = ctx.used.get(r.first..r.first + r.fields.len());
-        for (fi, (name, _, _)) in r.fields.iter().enumerate() {
+        for fi in 0..r.fields.len() {
+            let name = r.name(fi);
             let raw = r.field_text(fi);
             if raw.trim().is_empty() {
                 continue;
@@ -989,7 +1054,7 @@ fn finish(ctx: &mut Ctx) {
                 mapped += 1;
             } else {
                 unmapped.push(Unmapped {
-                    source: Source::esr(Arc::clone(&ctx.file), r.line, *name),
+                    source: Source::esr(Arc::clone(&ctx.file), r.line, name),
                     raw: raw.to_owned(),
                 });
             }
