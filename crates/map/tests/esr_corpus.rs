@@ -12,30 +12,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use carecodec_esr::reader::{GoOptions, GoReader};
 use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_map::fhir::worker_bundle;
 use chrono::NaiveDate;
 use serde_json::Value;
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
 
 /// Each named field of each record, by line, as the reader gives it (read
 /// independently of the mapper): `(line, field name)` → decoded text.
@@ -118,7 +101,7 @@ fn every_esr_corpus_go_file() {
     }
     let (mut files, mut workers, mut sources, mut unmapped) = (0, 0, 0, 0);
     let later = NaiveDate::from_ymd_opt(2025, 4, 1).unwrap();
-    for path in files_under(&root) {
+    for path in common::files_under(&root) {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if !name.ends_with(".DAT") {
             continue;

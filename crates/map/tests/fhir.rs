@@ -2617,24 +2617,6 @@ fn evn_is_a_provenance_of_the_event() {
     assert_eq!(back.sender.unwrap().value, "RX1");
 }
 
-/// Every file under `dir`, depth first, in name order.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// Checks every source in `value` (the canonical JSON of an event or a
 /// report): an HL7 v2 source's path, looked up in `msg`, must be the value
 /// at exactly its byte span. Returns how many sources it checked.
@@ -2697,7 +2679,7 @@ fn every_hl7v2_corpus_message() {
     let (mut read, mut unparsed, mut unmappable, mut mapped) = (0, 0, 0, 0);
     let (mut quarantined, mut bundles, mut sources) = (0, 0, 0);
     let opts = V2Options::default();
-    for path in files_under(&root) {
+    for path in common::files_under(&root) {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         if file.ends_with(".md") || file.ends_with(".tsv") || file.ends_with(".json") {
             continue;

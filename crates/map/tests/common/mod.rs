@@ -64,3 +64,22 @@ pub fn authority_system() -> proptest::strategy::BoxedStrategy<Option<String>> {
     ]
     .boxed()
 }
+
+/// Every file under `dir`, depth first, in name order.
+#[allow(dead_code)] // not every test binary reads the corpora
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
