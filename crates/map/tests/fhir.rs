@@ -2422,6 +2422,24 @@ fn leaf_at<'v>(doc: &'v serde_json::Value, path: &str) -> Option<&'v serde_json:
     Some(v)
 }
 
+/// The paths of every FHIR source in `v` (a model value as JSON); every
+/// sourced value must have a source.
+fn collect_fhir_paths(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if let (Some(_), Some(srcs)) = (o.get("value"), o.get("sources")) {
+                assert!(!srcs.as_array().unwrap().is_empty(), "no source: {o:?}");
+            }
+            if o.get("format").and_then(|f| f.as_str()) == Some("fhir") {
+                out.push(o["path"].as_str().unwrap().to_owned());
+            }
+            o.values().for_each(|x| collect_fhir_paths(x, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_fhir_paths(x, out)),
+        _ => {}
+    }
+}
+
 #[test]
 fn uk_core_examples_are_read_with_every_leaf_accounted() {
     // Third-party FHIR: the UK Core examples of the resources the model
@@ -2446,6 +2464,7 @@ fn uk_core_examples_are_read_with_every_leaf_accounted() {
         "Condition",
     ];
     let mut totals: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
+    let mut sources = 0;
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -2460,9 +2479,16 @@ fn uk_core_examples_are_read_with_every_leaf_accounted() {
             continue;
         }
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let (_, report) = read_bundle(&doc);
+        let (event, report) = read_bundle(&doc);
         assert!(report.balanced(), "{name}");
         assert!(report.mapped > 0, "{name}: nothing read");
+        // Every value read names an element the example has.
+        let mut fhir_paths = Vec::new();
+        collect_fhir_paths(&serde_json::to_value(&event).unwrap(), &mut fhir_paths);
+        for at in &fhir_paths {
+            assert!(leaf_at(&doc, at).is_some(), "{name}: no element at {at}");
+        }
+        sources += fhir_paths.len();
         for u in &report.unmapped {
             let carecodec_model::Source::Fhir { path: at } = &u.source else {
                 panic!("{name}: not a FHIR source: {:?}", u.source);
@@ -2478,12 +2504,15 @@ fn uk_core_examples_are_read_with_every_leaf_accounted() {
         t.1 += report.source_leaves;
         t.2 += report.mapped;
     }
-    println!("UK Core examples read (resource, files, leaves, read):");
+    println!(
+        "UK Core examples read ({sources} sources of values read, each naming an element the example has; resource, files, leaves, read):"
+    );
     for (rt, (files, leaves, read)) in &totals {
         let share = 100.0 * *read as f64 / (*leaves).max(1) as f64;
         println!("  {rt:<20} {files:>3} {leaves:>5} {read:>5} ({share:.1} %)");
     }
     assert!(totals.len() >= 8, "{totals:?}");
+    assert!(sources > 200, "{sources} sources");
 }
 
 #[test]
