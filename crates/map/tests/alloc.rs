@@ -1,0 +1,141 @@
+//! Allocation budgets of the HL7 v2 and ESR mappings: how many heap
+//! allocations mapping a message (and writing its UK Core Bundle) makes.
+//!
+//! The owned canonical model needs one `String` per mapped value, so the
+//! count cannot be zero; these budgets, a little above the counts measured
+//! when they were set (2026-12-06), catch a change that adds allocations per
+//! value or per field. A counting global allocator wraps the system one,
+//! counted per thread; this file is its own test binary.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::path::Path;
+
+use carecodec_hl7v2::Message;
+use carecodec_map::esr::{EsrOptions, map_go};
+use carecodec_map::fhir::{BundleType, write_event_bundle};
+use carecodec_map::v2::{V2Options, map_message};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: delegates to the system allocator unchanged; only counts calls.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/data/hl7v2")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// (allocations of `map_message`, of `write_event_bundle` into a buffer
+/// already big enough) for one message.
+fn count(bytes: &[u8]) -> (usize, usize) {
+    let msg = Message::parse(bytes).unwrap();
+    let opts = V2Options::default();
+    let mut out = Vec::with_capacity(1 << 16);
+    let before = allocations();
+    let (event, report) = map_message(&msg, &opts).unwrap();
+    let mapped = allocations() - before;
+    assert!(report.balanced());
+    let before = allocations();
+    write_event_bundle(&event, BundleType::Transaction, &mut out).unwrap();
+    let written = allocations() - before;
+    assert!(out.len() > 1000);
+    (mapped, written)
+}
+
+#[test]
+fn hl7v2_mapping_stays_within_its_allocation_budget() {
+    // (sample, budget for map_message, budget for the Bundle). Measured at
+    // 6627710: 203 / 100, 69 / 36, 65 / 28, 37 / 12, 144 / 84 (556a13b:
+    // 211, 71, 68, 38, 146 for map_message). A change that maps more fields
+    // may raise a budget, saying why.
+    let budgets = [
+        ("adt_a01.hl7", 213, 105),
+        ("adt_a03.hl7", 73, 38),
+        ("adt_a08_latin1.hl7", 69, 30),
+        ("adt_a40_lf_bom.hl7", 40, 13),
+        ("oru_r01.hl7", 151, 88),
+    ];
+    for (name, map_budget, write_budget) in budgets {
+        let (mapped, written) = count(&sample(name));
+        println!("{name}: map_message {mapped} allocations, Bundle {written}");
+        assert!(
+            mapped <= map_budget,
+            "{name}: map_message made {mapped} allocations, budget {map_budget}"
+        );
+        assert!(
+            written <= write_budget,
+            "{name}: the Bundle took {written} allocations, budget {write_budget}"
+        );
+    }
+}
+
+#[test]
+fn esr_mapping_stays_within_its_allocation_budget() {
+    let name = "GO_998_GDW_GOF_20250401_00000001.DAT";
+    let bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/data/esr")
+            .join(name),
+    )
+    .unwrap();
+    let opts = EsrOptions::at_extract_date();
+    let before = allocations();
+    let out = map_go(&bytes[..], Some(name), &opts);
+    let made = allocations() - before;
+    let r = &out.report;
+    assert!(r.balanced());
+    println!(
+        "{name}: {made} allocations for {} fields ({} mapped), {} workers",
+        r.source_leaves,
+        r.mapped,
+        out.workers.len()
+    );
+    // Measured at 6627710: 321 (556a13b: 875, before the provenance
+    // shared the file name and borrowed the field name, and rows were sized
+    // before they were filled). About one String per field (a mapped value,
+    // or an unmapped field's raw text), plus each row's text and field table.
+    let budget = 335;
+    assert!(
+        made <= budget,
+        "{name}: {made} allocations, budget {budget}"
+    );
+}
