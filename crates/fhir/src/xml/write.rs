@@ -197,6 +197,14 @@ impl<'i> Writer<'i> {
                 }
             }
         }
+        // A repeating element given as `[]` (not valid FHIR JSON, read
+        // leniently) has no item to write: without it the element may be
+        // empty, and is then written `<name/>`, as reading that back and
+        // writing it again gives.
+        let no_items = |v: Option<&Value<'_>>| {
+            v.is_none_or(|v| matches!(&v.json, Json::Arr(items) if items.is_empty()))
+        };
+        groups.retain(|g| !(g.elem.repeating && no_items(g.main) && no_items(g.side)));
         if groups.is_empty() {
             self.out.push_str("/>");
             return Ok(());
