@@ -386,3 +386,26 @@ fn empty_json_arrays_write_nothing() {
     // A non-repeating element given an array is still an error.
     assert!(xml::json_to_xml(br#"{"resourceType":"Patient","gender":[]}"#).is_err());
 }
+
+/// One byte order mark is skipped; a second is a U+FEFF character before the
+/// document and is refused at its offset. (The XML reader skipped it too,
+/// which put every byte position three short: the narrative was cut out of
+/// the input three bytes off, `   <div …</d`, found by the `fhir_xml` fuzz
+/// target.) A JSON narrative that starts with U+FEFF is refused as text
+/// outside the `div`.
+#[test]
+fn a_second_byte_order_mark_is_refused() {
+    let doc = r#"<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>a</p></div></text></Patient>"#;
+    let one = [&b"\xEF\xBB\xBF"[..], doc.as_bytes()].concat();
+    let json = xml::xml_to_json(&one).unwrap();
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["text"]["div"],
+        r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>a</p></div>"#
+    );
+    let two = [&b"\xEF\xBB\xBF\xEF\xBB\xBF"[..], doc.as_bytes()].concat();
+    let e = xml::xml_to_json(&two).unwrap_err();
+    assert_eq!(e.offset(), Some(3), "{e}");
+    let bom_div = "{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"\u{feff}<div xmlns=\\\"http://www.w3.org/1999/xhtml\\\">a</div>\"}}";
+    assert!(xml::json_to_xml(bom_div.as_bytes()).is_err());
+}

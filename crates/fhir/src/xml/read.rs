@@ -20,6 +20,12 @@ pub(crate) fn xml_to_json(input: &[u8]) -> Result<String> {
         Some(rest) => (BOM.len(), rest),
         None => (0, input),
     };
+    // A second mark is a U+FEFF character before the document: not XML.
+    // (The XML reader would skip it too, and every byte position it gives,
+    // by which the narrative is cut out verbatim, would be three short.)
+    if body.starts_with(BOM) {
+        return Err(Error::new(ErrorKind::UnexpectedText).at(input, base));
+    }
     if let Err(e) = std::str::from_utf8(body) {
         return Err(Error::new(ErrorKind::InvalidUtf8).at(input, base + e.valid_up_to()));
     }

@@ -430,6 +430,11 @@ fn check_xhtml(div: &str) -> Result<bool, ErrorKind> {
     if let Some((_, c)) = super::text::find_invalid_char(div.as_bytes()) {
         return Err(ErrorKind::InvalidChar(c));
     }
+    // The XML reader skips a leading byte order mark, which written out would
+    // be a character before the `div`.
+    if div.starts_with('\u{FEFF}') {
+        return Err(ErrorKind::Xhtml("text outside the `div`".into()));
+    }
     let mut reader = Reader::from_str(div);
     reader.config_mut().check_end_names = true;
     let mut depth = 0usize;
