@@ -5,8 +5,8 @@
 use carecodec_hl7v2::Message;
 use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_map::fhir::{
-    BundleType, event_bundle_with, read_bundle, read_workers, worker_bundle, write_event_bundle,
-    write_worker_bundle,
+    BundleType, JsonDocument, event_bundle_with, read_bundle, read_workers, worker_bundle,
+    write_event_bundle, write_worker_bundle,
 };
 use carecodec_map::v2::{V2Options, map_message};
 use carecodec_model::{Event, Worker};
@@ -44,6 +44,16 @@ fn check_event(event: &Event, kind: BundleType) {
     assert_r4(&bundle, &written);
     let (_, report) = read_bundle(&bundle);
     assert!(report.balanced());
+    // Read from its text, with the numbers as written: the same accounting.
+    let doc = JsonDocument::from_slice(&written);
+    assert!(doc.is_ok(), "{:?}", doc.err());
+    if let Ok(doc) = doc {
+        let (_, exact) = read_bundle(&doc);
+        assert_eq!(
+            (exact.mapped, exact.source_leaves),
+            (report.mapped, report.source_leaves)
+        );
+    }
 }
 
 /// A worker's Bundle, if it gets one, must be valid R4 both ways it is written.
@@ -74,11 +84,21 @@ pub fn v2(data: &[u8]) {
 /// Arbitrary bytes as FHIR JSON → events and workers (balanced), and what they
 /// give written again as Bundles (valid R4).
 pub fn fhir(data: &[u8]) {
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(data) else {
+    // A document reads exactly what a `Value` reads.
+    let value = serde_json::from_slice::<serde_json::Value>(data).ok();
+    let Ok(doc) = JsonDocument::from_slice(data) else {
+        assert!(value.is_none());
         return;
     };
+    assert_eq!(value.as_ref(), Some(doc.value()));
     let (event, report) = read_bundle(&doc);
     assert!(report.balanced());
+    // Numbers as sent change texts, never what is read or how much.
+    let (_, plain) = read_bundle(doc.value());
+    assert_eq!(
+        (plain.mapped, plain.source_leaves, plain.unmapped.len()),
+        (report.mapped, report.source_leaves, report.unmapped.len())
+    );
     check_event(&event, BundleType::Transaction);
     let (workers, report) = read_workers(&doc);
     assert!(report.balanced());

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_map::fhir::{
-    BundleType, read_bundle, read_workers, write_event_bundle, write_worker_bundle,
+    BundleType, JsonDocument, read_bundle, read_workers, write_event_bundle, write_worker_bundle,
 };
 use carecodec_map::v2::{V2Options, map_message};
 use carecodec_model::MappingReport;
@@ -158,9 +158,10 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     )
                     .into());
                 }
-                let doc: serde_json::Value = serde_json::from_slice(&bytes)
+                // Numbers as sent: a `Value` alone would turn `4.50` into `4.5`.
+                let doc = JsonDocument::from_slice(&bytes)
                     .map_err(|e| format!("{name}: not FHIR JSON: {e}"))?;
-                if is_workforce(&doc) {
+                if is_workforce(doc.value()) {
                     // Practitioners and their roles, no Patient: one worker each.
                     let (workers, report) = read_workers(&doc);
                     for w in &workers {

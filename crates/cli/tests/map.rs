@@ -174,3 +174,54 @@ fn quarantine_exits_1() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("quarantined"));
 }
+
+/// FHIR decimals keep their text through `carecodec map`: a `serde_json::Value`
+/// alone would read `4.50` as `4.5` (issue 5: lossless).
+#[test]
+fn fhir_decimals_keep_their_text() {
+    let file = tmp("decimals.json");
+    std::fs::write(
+        &file,
+        br#"{"resourceType":"Bundle","type":"collection","entry":[
+{"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":{"resourceType":"Patient",
+ "identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}},
+{"resource":{"resourceType":"Observation","status":"final","code":{"text":"Potassium"},
+ "subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"},
+ "valueQuantity":{"value":4.50,"unit":"mmol/L"},
+ "referenceRange":[{"low":{"value":3.50},"high":{"value":0.12345678901234567890}}]}}]}"#,
+    )
+    .unwrap();
+    let report = tmp("decimals-report.ndjson");
+    let out = bin()
+        .args(["map", "--report"])
+        .arg(&report)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        event["observations"][0]["value"]["value"]["value"]["value"],
+        "4.50"
+    );
+    // The range is not read (the model's range is OBX-7 text): reported as sent.
+    let r = std::fs::read_to_string(&report).unwrap();
+    assert!(r.contains(r#""raw":"3.50""#), "{r}");
+    assert!(r.contains(r#""raw":"0.12345678901234567890""#), "{r}");
+    let out = bin()
+        .args(["map", "--to", "fhir"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(r#""valueQuantity":{"value":4.50,"#), "{text}");
+}

@@ -17,6 +17,9 @@
 //!
 //! The other way, [`read_bundle`] reads a UK Core Bundle (or one resource)
 //! back into an [`Event`] with FHIR-path provenance and the same accounting.
+//! Read the JSON text as a [`JsonDocument`] to keep decimals as sent
+//! (`4.50` stays `4.50` in the model); a plain `serde_json::Value` holds
+//! them as `f64`.
 //!
 //! Each Bundle comes two ways: [`event_bundle_with`] / [`worker_bundle`] give
 //! a `serde_json::Value` to inspect or edit; [`write_event_bundle`] /
@@ -49,8 +52,10 @@ use carecodec_model::{
     ObservationValue, Organisation, PartialDateTime, Patient, Performer, Practitioner, Precision,
     Quantity, ResultReport, ResultStatus, Telecom, Worker,
 };
+mod document;
 mod read;
 mod tree;
+pub use document::{JsonDocument, JsonInput};
 pub use read::{parse_date, parse_date_time, read_bundle, read_workers};
 use tree::{Map, Obj, Prefix, Uuid, Value, json, raw};
 

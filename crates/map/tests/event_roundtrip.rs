@@ -8,8 +8,9 @@
 //! The generator keeps to what FHIR has a slot for (docs/mapping.md, "Round
 //! trips"): times at day, second or millisecond precision with their offset
 //! sent, encounter status one of FHIR's, codes with a system FHIR names,
-//! quantities in FHIR's decimal form without trailing zeros (the Bundles are
-//! `serde_json::Value`s, whose numbers are `f64`), a
+//! quantities in FHIR's decimal form (trailing zeros and 18 significant
+//! digits included: the Bundle is read back from its JSON text as a
+//! [`JsonDocument`], which keeps each number as written), a
 //! status on every observation and report and a class on every encounter
 //! (FHIR requires them: a missing one is written `unknown` / `other`).
 // Test code: a panic is a failed test.
@@ -22,7 +23,9 @@
 
 mod common;
 
-use carecodec_map::fhir::{BundleType, event_bundle, read_bundle, write_event_bundle};
+use carecodec_map::fhir::{
+    BundleType, JsonDocument, event_bundle, read_bundle, write_event_bundle,
+};
 use carecodec_model::{
     Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Encounter, EncounterClass,
     Event, HumanName, Identifier, Location, NhsNumber, Observation, ObservationValue, Organisation,
@@ -111,7 +114,8 @@ fn concept() -> impl Strategy<Value = Concept> {
 
 fn quantity() -> impl Strategy<Value = Quantity> {
     (
-        "-?[1-9][0-9]{0,2}(\\.[0-9]{0,2}[1-9])?",
+        // FHIR decimals: precision is in the text (`4.50`), which must survive.
+        "-?(0|[1-9][0-9]{0,8})(\\.[0-9]{1,9})?",
         proptest::option::of(prop_oneof![Just("mmol/L"), Just("g/L"), Just("%")]),
     )
         .prop_map(|(value, unit)| Quantity {
@@ -795,7 +799,7 @@ proptest! {
         let mut written = Vec::new();
         write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
         prop_assert_eq!(&serde_json::from_slice::<serde_json::Value>(&written).unwrap(), &bundle);
-        let (back, report) = read_bundle(&bundle);
+        let (back, report) = read_bundle(&JsonDocument::from_slice(&written).unwrap());
         prop_assert!(report.balanced());
         prop_assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
         prop_assert_eq!(without_sources(&back.encounter), without_sources(&event.encounter));

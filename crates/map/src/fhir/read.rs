@@ -14,12 +14,15 @@ use carecodec_model::{
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
 
+use super::JsonInput;
 use super::{
     BIRTH_PLACE, BIRTH_TIME, CITIZENSHIP, CONGREGATION, MOTHERS_MAIDEN_NAME, NATIONALITY,
     NHS_NUMBER, ODS_ORG, ODS_SITE, RELIGION, V2_0203,
 };
 
 struct Ctx<'v> {
+    /// The document, with its number literals when it kept them.
+    input: JsonInput<'v>,
     used: HashSet<String>,
     report: MappingReport,
     by_url: HashMap<&'v str, (String, &'v Value)>,
@@ -443,7 +446,7 @@ fn period(ctx: &mut Ctx<'_>, path: &str, v: &Value) -> Option<Period> {
         ctx.take(&at, x);
         let t = x.as_str().and_then(parse_date_time);
         if t.is_none() {
-            let raw = x.as_str().map_or_else(|| x.to_string(), str::to_owned);
+            let raw = ctx.input.text(&at, x);
             ctx.invalid(&at, &raw, "not a FHIR dateTime", Action::Dropped);
         }
         t
@@ -870,7 +873,10 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         let path = format!("{base}.length");
         ctx.take(&path, l);
         e.length_days = match l.get("value") {
-            Some(Value::Number(n)) => Some(Sourced::new(n.to_string(), Source::fhir(path))),
+            Some(Value::Number(n)) => {
+                let text = ctx.input.number(&format!("{path}.value"), n);
+                Some(Sourced::new(text, Source::fhir(path)))
+            }
             _ => None,
         };
     }
@@ -1010,7 +1016,7 @@ fn status_of(s: &str) -> ResultStatus {
 
 fn quantity(ctx: &mut Ctx<'_>, path: &str, q: &Value) -> Option<Quantity> {
     let value = match q.get("value")? {
-        Value::Number(n) => n.to_string(),
+        Value::Number(n) => ctx.input.number(&format!("{path}.value"), n),
         _ => return None,
     };
     let s = |k: &str| q.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -1151,8 +1157,29 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
 /// is the number of leaves. The patient's identity follows the same rules
 /// as HL7 v2 input (verified NHS number, NHS number, MRN with authority,
 /// else quarantined).
-pub fn read_bundle(doc: &Value) -> (Event, MappingReport) {
+///
+/// `doc` is a `&`[`JsonDocument`](super::JsonDocument), which keeps numbers
+/// as sent, or a `&serde_json::Value`, whose numbers are `f64` (`4.50` reads
+/// as `4.5`).
+///
+/// ```
+/// use carecodec_map::fhir::{read_bundle, JsonDocument};
+///
+/// let doc = JsonDocument::from_slice(br#"{"resourceType": "Patient",
+///   "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}],
+///   "name": [{"family": "Smith", "given": ["Ann"]}], "multipleBirthInteger": 2}"#)?;
+/// let (event, report) = read_bundle(&doc);
+/// let patient = event.patient.unwrap();
+/// assert_eq!(patient.names[0].value.family.as_deref(), Some("Smith"));
+/// assert!(report.balanced() && report.unmapped.is_empty());
+/// assert_eq!(report.identity[0].key.as_ref().unwrap().value(), "9434765919");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) {
+    let input = doc.into();
+    let doc = input.value();
     let mut ctx = Ctx {
+        input,
         used: HashSet::new(),
         report: MappingReport::default(),
         by_url: HashMap::new(),
@@ -1501,7 +1528,10 @@ fn diagnoses(
                 .filter(|n| *n > 0)
             {
                 Some(n) => c.priority = Some(Sourced::new(n, Source::fhir(p))),
-                None => ctx.invalid(&p, &rank.to_string(), "not a positiveInt", Action::Dropped),
+                None => {
+                    let raw = ctx.input.text(&p, rank);
+                    ctx.invalid(&p, &raw, "not a positiveInt", Action::Dropped);
+                }
             }
         }
     }
@@ -1547,10 +1577,7 @@ fn account(ctx: &mut Ctx<'_>, root: &str, doc: &Value) {
         if ctx.used.contains(&p) {
             mapped += 1;
         } else {
-            let raw = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
+            let raw = ctx.input.text(&p, v);
             unmapped.push(Unmapped {
                 source: Source::fhir(p),
                 raw,
@@ -1767,8 +1794,11 @@ fn organisation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Organisation {
 /// assert_eq!(w.registrations[0].from.unwrap().to_string(), "2010-08-04");
 /// assert_eq!(w.assignments[0].job_role.as_ref().unwrap().value, "Consultant");
 /// ```
-pub fn read_workers(doc: &Value) -> (Vec<Worker>, MappingReport) {
+pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingReport) {
+    let input = doc.into();
+    let doc = input.value();
     let mut ctx = Ctx {
+        input,
         used: HashSet::new(),
         report: MappingReport::default(),
         by_url: HashMap::new(),
@@ -1839,7 +1869,7 @@ pub fn read_workers(doc: &Value) -> (Vec<Worker>, MappingReport) {
                         .as_str()
                         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
                     if d.is_none() {
-                        let raw = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                        let raw = ctx.input.text(&at, v);
                         ctx.invalid(&at, &raw, "not a FHIR date", Action::Dropped);
                     }
                     d
