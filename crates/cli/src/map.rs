@@ -49,7 +49,7 @@ impl From<Bundle> for BundleType {
 pub struct Args {
     /// Input files (`-` for standard input): HL7 v2 messages or batch files,
     /// ESR Generic Outbound files (one canonical worker per person), or FHIR
-    /// JSON (a Bundle or one resource).
+    /// JSON or XML (a Bundle or one resource).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Output shape.
@@ -84,8 +84,13 @@ enum Input {
     Unknown,
 }
 
+/// `bytes` without a leading UTF-8 byte order mark.
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
 fn detect(bytes: &[u8]) -> Input {
-    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let b = strip_bom(bytes);
     let b = b.strip_prefix(b"\x0b").unwrap_or(b);
     let b = b.trim_ascii_start();
     match b.get(..4) {
@@ -152,14 +157,19 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
         match detect(&bytes) {
             Input::Hl7v2 => {}
             Input::Fhir => {
-                if bytes.trim_ascii_start().starts_with(b"<") {
-                    return Err(format!(
-                        "{name}: FHIR XML: convert it first (carecodec fhir convert --to json)"
-                    )
-                    .into());
-                }
+                // FHIR XML is read as the FHIR JSON it converts to (losslessly:
+                // decimals, extensions and `_element`s included), so sources
+                // are the same element paths either way.
+                let json;
+                let text: &[u8] = if strip_bom(&bytes).trim_ascii_start().starts_with(b"<") {
+                    json = carecodec_fhir::xml::xml_to_json(&bytes)
+                        .map_err(|e| format!("{name}: not FHIR XML: {e}"))?;
+                    json.as_bytes()
+                } else {
+                    &bytes
+                };
                 // Numbers as sent: a `Value` alone would turn `4.50` into `4.5`.
-                let doc = JsonDocument::from_slice(&bytes)
+                let doc = JsonDocument::from_slice(strip_bom(text))
                     .map_err(|e| format!("{name}: not FHIR JSON: {e}"))?;
                 if is_workforce(doc.value()) {
                     // Practitioners and their roles, no Patient: one worker each.

@@ -225,3 +225,60 @@ fn fhir_decimals_keep_their_text() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains(r#""valueQuantity":{"value":4.50,"#), "{text}");
 }
+
+/// FHIR XML is mapped as the FHIR JSON it converts to: the same canonical
+/// output and the same report, element paths included; a byte order mark
+/// before JSON is allowed; bad XML is an error with its position.
+#[test]
+fn fhir_xml_maps_as_its_json() {
+    let (mut compared, mut written) = (0, 0);
+    for entry in std::fs::read_dir(data("fhir")).unwrap() {
+        let json_file = entry.unwrap().path();
+        if json_file.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let stem = json_file
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let json = std::fs::read(&json_file).unwrap();
+        let xml_file = tmp(&format!("{stem}.xml"));
+        std::fs::write(&xml_file, carecodec_fhir::xml::json_to_xml(&json).unwrap()).unwrap();
+        let bom_file = tmp(&format!("{stem}-bom.json"));
+        std::fs::write(&bom_file, [b"\xEF\xBB\xBF".as_slice(), &json].concat()).unwrap();
+        let run = |file: &Path, to: &str| {
+            let report = tmp(&format!("{stem}-{to}-report.ndjson"));
+            let out = bin()
+                .args(["map", "--to", to, "--report"])
+                .arg(&report)
+                .arg(file)
+                .output()
+                .unwrap();
+            let report = std::fs::read_to_string(&report)
+                .unwrap()
+                .replace(&file.display().to_string(), "FILE");
+            (out.status.code(), out.stdout, report)
+        };
+        for to in ["canonical", "fhir"] {
+            let want = run(&json_file, to);
+            written += usize::from(!want.1.is_empty());
+            assert_eq!(run(&xml_file, to), want, "{stem} as XML, --to {to}");
+            assert_eq!(run(&bom_file, to), want, "{stem} with a BOM, --to {to}");
+        }
+        compared += 1;
+    }
+    assert!(
+        compared >= 4 && written >= 7,
+        "{compared} samples, {written} with output"
+    );
+    let bad = tmp("bad.xml");
+    std::fs::write(&bad, "<Patient xmlns=\"http://hl7.org/fhir\"><bad").unwrap();
+    let out = bin().arg("map").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not FHIR XML") && err.contains("line 1"),
+        "{err}"
+    );
+}
