@@ -2347,19 +2347,10 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     };
     let value = match value_type.as_str() {
         "SN" => sn(ctx, base.field(5), unit.as_ref(), ucum.as_deref()),
-        "NM" => ctx.text(base.field(5)).map(|v| {
-            let q = Quantity {
-                value: v.value.trim().to_owned(),
-                unit: unit.as_ref().map(|u| u.value.clone()),
-                ucum: ucum.clone(),
-                comparator: None,
-            };
-            let mut sources = v.sources;
-            if let Some(u) = &unit {
-                sources.extend(u.sources.iter().cloned());
-            }
-            Sourced::from_many(ObservationValue::Quantity(q), sources)
-        }),
+        "NM" if ctx.reps(base.field(5)) > 1 => nm_repeats(ctx, base.field(5), unit.as_ref()),
+        "NM" => ctx
+            .text(base.field(5))
+            .map(|v| nm(ctx, v, unit.as_ref(), ucum.as_deref())),
         "CE" | "CWE" | "CNE" => cwe(ctx, base.field(5)).map(|c| c.map(ObservationValue::Coded)),
         "TS" | "DT" | "DTM" => ctx
             .datetime(base.field(5))
@@ -2453,6 +2444,115 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
 /// a ratio (`1:128`, `1/2`) or a `num+` form is kept as its text (the model
 /// has no ratio). A comparator FHIR does not have (`=`, `<>`) is dropped
 /// (`=`) or keeps the value as text (`<>`).
+/// True for an HL7 NM number: an optional sign, then digits with at most one
+/// decimal point, at least one digit (`-12`, `+3.50`, `.5`, `5.`), spaces
+/// around it aside. No exponent, no thousands separator.
+fn is_nm(text: &str) -> bool {
+    let t = text.trim();
+    let t = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    digits(int) && digits(frac) && !(int.is_empty() && frac.is_empty())
+}
+
+/// OBX-5 of an NM observation: a quantity when it is a number. A comparator
+/// before the number (`>90`, `<0.5`: an SN sent as NM, as eGFR often is) is
+/// read as the quantity's comparator; anything else is kept as text, with its
+/// unit. Both are reported invalid, with what was done.
+fn nm(
+    ctx: &mut Ctx<'_, '_>,
+    v: Sourced<String>,
+    unit: Option<&Sourced<String>>,
+    ucum: Option<&str>,
+) -> Sourced<ObservationValue> {
+    let text = v.value.trim();
+    let comparator = ["<=", ">=", "<", ">"]
+        .into_iter()
+        .find_map(|c| Some((c, text.strip_prefix(c)?.trim_start())))
+        .filter(|(_, n)| is_nm(n));
+    let mut sources = v.sources.clone();
+    if let Some(u) = unit {
+        sources.extend(u.sources.iter().cloned());
+    }
+    let quantity = |value: &str, comparator: Option<&str>| {
+        ObservationValue::Quantity(Quantity {
+            value: value.to_owned(),
+            unit: unit.map(|u| u.value.clone()),
+            ucum: ucum.map(str::to_owned),
+            comparator: comparator.map(str::to_owned),
+        })
+    };
+    let src = v.sources.first().cloned();
+    let value = if is_nm(text) {
+        quantity(text, None)
+    } else if let Some((c, n)) = comparator {
+        if let Some(src) = src {
+            let reason = format!(
+                "not an NM number: a comparator and a number (an SN's form), read as the quantity {c} {n}"
+            );
+            ctx.invalid(src, v.value.as_bytes(), &reason, Action::Interpreted);
+        }
+        quantity(n, Some(c))
+    } else {
+        if let Some(src) = src {
+            ctx.invalid(
+                src,
+                v.value.as_bytes(),
+                "not an NM number (an optional sign, digits, one decimal point): kept as text, with its unit",
+                Action::KeptAsText,
+            );
+        }
+        ObservationValue::Text(match unit {
+            Some(u) => format!("{text} {}", u.value),
+            None => text.to_owned(),
+        })
+    };
+    Sourced::from_many(value, sources)
+}
+
+/// OBX-5 of an NM observation sent as repetitions (`60~120`): the model keeps
+/// one value, so they are kept as text, a line per number with its unit; a
+/// repetition that is not a number is reported.
+fn nm_repeats(
+    ctx: &mut Ctx<'_, '_>,
+    field: Path,
+    unit: Option<&Sourced<String>>,
+) -> Option<Sourced<ObservationValue>> {
+    let parts: Vec<Sourced<String>> = (1..=ctx.reps(field))
+        .filter_map(|r| ctx.text(field.repetition(r)))
+        .collect();
+    let mut text = String::new();
+    let mut sources = Sources::new();
+    for p in parts {
+        if !is_nm(&p.value) {
+            if let Some(src) = p.sources.first().cloned() {
+                ctx.invalid(
+                    src,
+                    p.value.as_bytes(),
+                    "not an NM number (an optional sign, digits, one decimal point): kept as text, with its unit",
+                    Action::KeptAsText,
+                );
+            }
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(p.value.trim());
+        if let Some(u) = unit {
+            text.push(' ');
+            text.push_str(&u.value);
+        }
+        sources.extend(p.sources);
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    if let Some(u) = unit {
+        sources.extend(u.sources.iter().cloned());
+    }
+    Some(Sourced::from_many(ObservationValue::Text(text), sources))
+}
+
 fn sn(
     ctx: &mut Ctx<'_, '_>,
     base: Path,
@@ -2492,6 +2592,26 @@ fn sn(
             .collect::<String>()
     };
     let cmp_v = cmp.as_ref().map(|c| c.value.as_str());
+    // SN.2 and SN.4 are NM numbers; a pair that is not (`^<^abc`) is kept as
+    // the text it makes, reported, rather than as a quantity that is no number.
+    let bad = [&n1, &n2]
+        .into_iter()
+        .flatten()
+        .find(|n| !is_nm(&n.value))
+        .and_then(|n| Some((n.sources.first()?.clone(), n.value.clone())));
+    if let Some((src, raw)) = bad {
+        ctx.invalid(
+            src,
+            raw.as_bytes(),
+            "not an NM number in an SN: the SN kept as text, with its unit",
+            Action::KeptAsText,
+        );
+        let text = match unit {
+            Some(u) => format!("{} {}", text(), u.value),
+            None => text(),
+        };
+        return Some(Sourced::from_many(ObservationValue::Text(text), sources));
+    }
     let value = match (sep.as_ref().map(|s| s.value.as_str()), &n2) {
         (Some("-"), Some(high)) if cmp_v.is_none() => ObservationValue::Range {
             low: n1.as_ref().map(|l| q(&l.value, None)),

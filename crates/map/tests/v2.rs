@@ -15,8 +15,8 @@ use carecodec_hl7v2::Message;
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::v2::{V2Options, map_message};
 use carecodec_model::{
-    AdtKind, Event, Gender, Identifier, MappingReport, ObservationValue, Precision, Source,
-    Sourced, VerificationStatus,
+    Action, AdtKind, Event, Gender, Identifier, MappingReport, ObservationValue, Precision,
+    Quantity, Source, Sourced, VerificationStatus,
 };
 
 fn check_invariants(bytes: &[u8], event: &Event, report: &MappingReport) {
@@ -125,6 +125,98 @@ fn oru_maps_results_with_quantities_and_notes() {
     // OBX-5 `""` (null) is no value.
     assert!(obs[3].value.is_none());
     assert!(r.balanced());
+}
+
+/// OBX-5 of an NM observation is a quantity only when it is an NM number. A
+/// comparator before the number (an SN's form sent as NM: eGFR `>90`) is read
+/// as the quantity's comparator; any other text is kept as text with its
+/// unit. Both are reported invalid with what was done; SN numbers likewise.
+#[test]
+fn nm_and_sn_values_that_are_not_numbers_are_reported() {
+    let rows = [
+        ("NM", "+3.50", None, None),
+        ("NM", " .5 ", None, None),
+        ("NM", "5.", None, None),
+        ("NM", ">90", Some(Action::Interpreted), None),
+        ("NM", "<= 0.5", Some(Action::Interpreted), None),
+        ("NM", "1e3", Some(Action::KeptAsText), Some("1e3 mL")),
+        ("NM", "1,000", Some(Action::KeptAsText), Some("1,000 mL")),
+        ("NM", "-", Some(Action::KeptAsText), Some("- mL")),
+        ("NM", "<>5", Some(Action::KeptAsText), Some("<>5 mL")),
+        ("SN", "<^abc", Some(Action::KeptAsText), Some("<abc mL")),
+        ("SN", "^1^-^x", Some(Action::KeptAsText), Some("1-x mL")),
+        ("SN", ">^7.0", None, None),
+    ];
+    let mut msg = String::from(
+        "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500||ORU^R01|nm1|P|2.4\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^ANN\rOBR|1||F1|X^X^L\r",
+    );
+    for (i, (ty, value, ..)) in rows.iter().enumerate() {
+        msg.push_str(&format!("OBX|{}|{ty}|X^X^L||{value}|mL|||||F\r", i + 1));
+    }
+    let (e, r) = map(msg.as_bytes());
+    let obs = &e.reports[0].observations;
+    for (i, (ty, value, action, text)) in rows.iter().enumerate() {
+        let got = &obs[i].value.as_ref().unwrap().value;
+        let path = format!("OBX[{}]-5", i + 1);
+        let invalid = r.invalid.iter().find(
+            |x| matches!(&x.source, Source::V2 { path: p, .. } if p.to_string().starts_with(&path)),
+        );
+        assert_eq!(invalid.map(|x| x.action), *action, "{ty} {value:?}");
+        match (text, got) {
+            (Some(t), ObservationValue::Text(g)) => assert_eq!(g, t, "{value:?}"),
+            (None, ObservationValue::Quantity(q)) => {
+                let (c, n) = match value.trim().split_at(
+                    value
+                        .trim()
+                        .find(|c: char| c.is_ascii_digit() || c == '+' || c == '.')
+                        .unwrap(),
+                ) {
+                    ("", n) => (None, n),
+                    (c, n) => (Some(c.trim_end_matches('^').trim()), n),
+                };
+                assert_eq!(
+                    q,
+                    &Quantity {
+                        value: n.to_owned(),
+                        unit: Some("mL".into()),
+                        ucum: None,
+                        comparator: c.map(str::to_owned)
+                    },
+                    "{value:?}"
+                );
+            }
+            other => panic!("{value:?}: {other:?}"),
+        }
+        if let Some(x) = invalid {
+            // The raw text is the sent value (SN: its offending number).
+            assert!(value.contains(x.raw.as_str()), "{value:?} {:?}", x.raw);
+        }
+    }
+    assert_eq!(r.invalid.len(), 8);
+    // Repetitions (OBX-5 repeats: `60~120`) are numbers a line each, with the
+    // unit; only a repetition that is not a number is reported.
+    let (e, r) = map(
+        b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500||ORU^R01|nm2|P|2.4\r\
+        PID|1||9434765919^^^NHS^NH||SMITH^ANN\rOBR|1||F1|X^X^L\r\
+        OBX|1|NM|X^X^L||60~120|mm[Hg]|||||F\rOBX|2|NM|X^X^L||60~x|mL|||||F\r",
+    );
+    let text = |i: usize| match &e.reports[0].observations[i].value.as_ref().unwrap().value {
+        ObservationValue::Text(t) => t.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(text(0), "60 mm[Hg]\n120 mm[Hg]");
+    assert_eq!(text(1), "60 mL\nx mL");
+    assert_eq!(r.invalid.len(), 1);
+    assert_eq!(r.invalid[0].raw, "x");
+    let path = |s: &Source| match s {
+        Source::V2 { path, .. } => path.to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(path(&r.invalid[0].source), "OBX[2]-5[2]");
+    let sources = &e.reports[0].observations[0].value.as_ref().unwrap().sources;
+    let paths: Vec<String> = sources.iter().map(path).collect();
+    assert_eq!(paths, ["OBX[1]-5[1]", "OBX[1]-5[2]", "OBX[1]-6.1"]);
 }
 
 #[test]

@@ -576,8 +576,12 @@ pub struct Unmapped {
 pub enum Action {
     /// Left out of the model.
     Dropped,
-    /// Kept as text (e.g. an unparseable date kept as a note).
+    /// Kept as text (e.g. an NM result that is not a number kept as the
+    /// observation's text).
     KeptAsText,
+    /// Kept in the reading the reason states (e.g. an NM result `>90` read
+    /// as the quantity 90 with comparator `>`).
+    Interpreted,
     /// Kept, but not used for identity.
     NotUsedForMatching,
     /// The whole record was quarantined.
