@@ -56,6 +56,16 @@ use carecodec_model::{
 use chrono::NaiveDate;
 
 /// How to map an ESR file.
+///
+/// ```
+/// use carecodec_map::esr::EsrOptions;
+/// use chrono::NaiveDate;
+///
+/// let opts = EsrOptions::new(NaiveDate::from_ymd_opt(2025, 4, 1).unwrap());
+/// assert_eq!(opts.as_at, NaiveDate::from_ymd_opt(2025, 4, 1));
+/// assert_eq!(opts.vpd, None);
+/// assert_eq!(EsrOptions::at_extract_date().as_at, None);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EsrOptions {
@@ -68,6 +78,19 @@ pub struct EsrOptions {
 
 impl EsrOptions {
     /// Options resolving rows as at `as_at`.
+    ///
+    /// ```
+    /// use carecodec_map::esr::{map_go, EsrOptions};
+    /// use chrono::NaiveDate;
+    ///
+    /// // Person 7100001 is in effect from 1 April 2023.
+    /// let file = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+    /// PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n\
+    /// TRL~3\n";
+    /// let as_at = |y, m, d| EsrOptions::new(NaiveDate::from_ymd_opt(y, m, d).unwrap());
+    /// assert!(map_go(file.as_bytes(), None, &as_at(2023, 3, 31)).workers.is_empty());
+    /// assert_eq!(map_go(file.as_bytes(), None, &as_at(2023, 4, 1)).workers.len(), 1);
+    /// ```
     pub fn new(as_at: NaiveDate) -> EsrOptions {
         EsrOptions {
             as_at: Some(as_at),
@@ -76,6 +99,19 @@ impl EsrOptions {
     }
 
     /// Options resolving rows as at the date the extract was created (HDR-2).
+    ///
+    /// ```
+    /// use carecodec_map::esr::{map_go, EsrOptions};
+    /// use chrono::NaiveDate;
+    ///
+    /// // Person 7100001 left on 28 February 2025; the extract is of 1 March 2025 (HDR-2).
+    /// let file = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+    /// PRA~7100001~20230401~20250228~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n\
+    /// TRL~3\n";
+    /// assert!(map_go(file.as_bytes(), None, &EsrOptions::at_extract_date()).workers.is_empty());
+    /// let day_before = EsrOptions::new(NaiveDate::from_ymd_opt(2025, 2, 28).unwrap());
+    /// assert_eq!(map_go(file.as_bytes(), None, &day_before).workers.len(), 1);
+    /// ```
     pub fn at_extract_date() -> EsrOptions {
         EsrOptions {
             as_at: None,
@@ -85,6 +121,18 @@ impl EsrOptions {
 }
 
 /// The workers of one file and the file's report.
+///
+/// ```
+/// use carecodec_map::esr::{map_go, EsrOptions};
+///
+/// let file = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+/// PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n\
+/// TRL~3\n";
+/// let out = map_go(file.as_bytes(), None, &EsrOptions::at_extract_date());
+/// assert_eq!(out.workers.len(), 1);
+/// assert_eq!(out.report.identity.len(), 1);
+/// assert!(out.report.balanced() && out.report.invalid.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct EsrMapping {
@@ -392,6 +440,19 @@ fn key_field(code: &str) -> Option<&'static str> {
 /// Reads the whole file (rows of one person are spread across it); memory
 /// grows with the file. Rows the reader rejects are listed as invalid and
 /// their fields as unmapped.
+///
+/// ```
+/// use carecodec_map::esr::{map_go, EsrOptions};
+///
+/// let name = "GO_999_GDW_GOF_20250301_00000101.DAT";
+/// let file = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+/// PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n\
+/// TRL~3\n";
+/// let out = map_go(file.as_bytes(), Some(name), &EsrOptions::at_extract_date());
+/// let id = &out.workers[0].identifiers[0];
+/// assert_eq!((id.value.kind(), id.value.value()), ("esr-person", "7100001"));
+/// assert_eq!(id.sources[0].to_string(), format!("ESR {name}:2 Person ID"));
+/// ```
 pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) -> EsrMapping {
     let mut reader = GoReader::new(input, file_name, GoOptions::default());
     let mut rows = Vec::new();
@@ -1019,6 +1080,17 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
 
 /// The ESR person id keys a worker (it is the record key of every row); a
 /// worker without one is quarantined.
+///
+/// ```
+/// use carecodec_map::esr::identity;
+/// use carecodec_model::{Identifier, Source, Sourced, Worker};
+///
+/// let mut w = Worker::default();
+/// assert!(identity(&w).quarantined());
+/// let person = Identifier::EsrPerson { vpd: "999".into(), value: "7100001".into() };
+/// w.identifiers.push(Sourced::new(person, Source::esr("GO.DAT", 2, "Person ID")));
+/// assert_eq!(identity(&w).key.unwrap().value(), "7100001");
+/// ```
 pub fn identity(w: &Worker) -> IdentityDecision {
     let key = w
         .identifiers

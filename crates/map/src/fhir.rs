@@ -108,6 +108,16 @@ const PLANNED_END: &str =
 const BIRTH_TIME: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
 
 /// Why no Bundle was written.
+///
+/// ```
+/// use carecodec_map::fhir::{worker_bundle, FhirError};
+/// use carecodec_model::Worker;
+///
+/// // A worker with no ESR person id has no key: no Bundle is written.
+/// let err = worker_bundle(&Worker::default()).unwrap_err();
+/// assert_eq!(err, FhirError::Quarantined("worker"));
+/// assert_eq!(err.to_string(), "quarantined: worker has no key identifier");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FhirError {
@@ -166,6 +176,17 @@ fn urn(id: &Uuid) -> Uuid {
 }
 
 /// FHIR dateTime text at the value's precision (times always carry their offset).
+///
+/// ```
+/// use carecodec_map::fhir::date_time;
+/// use carecodec_model::{PartialDateTime, Precision};
+///
+/// let at = chrono::DateTime::parse_from_rfc3339("2024-03-12T09:15:00+00:00").unwrap();
+/// let t = PartialDateTime { at, precision: Precision::Minute, offset_inferred: true };
+/// // A FHIR time has its seconds and its offset.
+/// assert_eq!(date_time(&t), "2024-03-12T09:15:00+00:00");
+/// assert_eq!(date_time(&PartialDateTime { precision: Precision::Day, ..t }), "2024-03-12");
+/// ```
 pub fn date_time(t: &PartialDateTime) -> String {
     String::from_utf8_lossy(date_time_text(t).as_bytes()).into_owned()
 }
@@ -372,6 +393,20 @@ fn who_assigner(authority: &str) -> Value<'_> {
 }
 
 /// One identifier as FHIR JSON.
+///
+/// ```
+/// use carecodec_map::fhir::identifier;
+/// use carecodec_model::{Identifier, NhsNumber};
+///
+/// let nhs = Identifier::Nhs { number: NhsNumber::parse("9434765919").unwrap(), verification: None };
+/// assert_eq!(identifier(&nhs), serde_json::json!({
+///     "system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}));
+/// // An MRN has no agreed system: it is written with its type and assigner.
+/// let mrn = identifier(&Identifier::Mrn { value: "K1".into(), authority: Some("RX1".into()), system: None });
+/// assert!(mrn.get("system").is_none());
+/// assert_eq!(mrn["type"]["coding"][0]["code"], "MR");
+/// assert_eq!(mrn["assigner"]["identifier"]["value"], "RX1");
+/// ```
 pub fn identifier(id: &Identifier) -> serde_json::Value {
     identifier_tree(id).into_serde()
 }
@@ -2631,6 +2666,19 @@ fn service_request<'a>(
 }
 
 /// Which kind of Bundle [`event_bundle_with`] writes.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::fhir::{event_bundle_with, BundleType};
+/// use carecodec_map::v2::{map_message, V2Options};
+///
+/// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|42|P|2.4\r\
+/// PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r").unwrap();
+/// let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+/// assert_eq!(BundleType::default(), BundleType::Transaction);
+/// assert_eq!(event_bundle_with(&event, BundleType::Transaction).unwrap()["type"], "transaction");
+/// assert_eq!(event_bundle_with(&event, BundleType::Message).unwrap()["type"], "message");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum BundleType {
@@ -2651,6 +2699,22 @@ pub enum BundleType {
 /// NHS number, else NHS number, else MRN with its authority); an event whose
 /// patient has none is [`FhirError::Quarantined`]. An event without a
 /// patient gives a Bundle of what it has.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::fhir::{event_bundle, FhirError};
+/// use carecodec_map::v2::{map_message, V2Options};
+///
+/// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\r\
+/// PID|1||9434765919^^^NHS^NH~K1^^^^MR||SMITH^JOHN\r").unwrap();
+/// let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+/// let bundle = event_bundle(&event).unwrap();
+/// assert_eq!(bundle["entry"][0]["request"]["method"], "PUT");
+/// // Without the NHS number, an MRN with no authority cannot key the patient.
+/// let mut anonymous = event.clone();
+/// anonymous.patient.as_mut().unwrap().identifiers.remove(0);
+/// assert_eq!(event_bundle(&anonymous), Err(FhirError::Quarantined("patient")));
+/// ```
 pub fn event_bundle(event: &Event) -> Result<serde_json::Value, FhirError> {
     event_bundle_with(event, BundleType::Transaction)
 }
@@ -3052,6 +3116,21 @@ fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Val
 /// system, so it is keyed by its first professional registration when there
 /// is one), and per assignment a PractitionerRole with its Organization and
 /// Location.
+///
+/// ```
+/// use carecodec_map::esr::{map_go, EsrOptions};
+/// use carecodec_map::fhir::worker_bundle;
+///
+/// let file = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+/// PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n\
+/// TRL~3\n";
+/// let out = map_go(file.as_bytes(), None, &EsrOptions::at_extract_date());
+/// let bundle = worker_bundle(&out.workers[0]).unwrap();
+/// assert_eq!(bundle["type"], "transaction");
+/// let practitioner = &bundle["entry"][0]["resource"];
+/// assert_eq!(practitioner["resourceType"], "Practitioner");
+/// assert_eq!(practitioner["name"][0]["family"], "Smith");
+/// ```
 pub fn worker_bundle(w: &Worker) -> Result<serde_json::Value, FhirError> {
     worker_tree(w).map(Value::into_serde)
 }

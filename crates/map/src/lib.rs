@@ -18,6 +18,17 @@ pub mod v2;
 
 /// Why a mapping could not run at all (problems with values are reported in
 /// the [`carecodec_model::MappingReport`] instead).
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::{v2::{map_message, V2Options}, MapError};
+///
+/// // An MSH that stops before MSH-9.
+/// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500\r").unwrap();
+/// let err = map_message(&msg, &V2Options::default()).unwrap_err();
+/// assert_eq!(err, MapError::NotAMessage("no MSH-9 message type"));
+/// assert_eq!(err.to_string(), "not a mappable message: no MSH-9 message type");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MapError {

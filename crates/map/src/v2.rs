@@ -34,6 +34,16 @@ use chrono_tz::Tz;
 use crate::MapError;
 
 /// How to map.
+///
+/// ```
+/// use carecodec_map::v2::V2Options;
+///
+/// let opts = V2Options::default();
+/// assert_eq!(opts.zone, chrono_tz::Europe::London);
+/// assert_eq!(opts.trust_ods, None);
+/// let opts = opts.trust_ods("RX1");
+/// assert_eq!(opts.trust_ods.as_deref(), Some("RX1"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct V2Options {
@@ -46,6 +56,18 @@ pub struct V2Options {
 
 impl V2Options {
     /// These options with times sent without an offset read in `zone`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    /// use carecodec_map::v2::{map_message, V2Options};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240712091500||ADT^A08|1|P|2.4\r").unwrap();
+    /// let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    /// // July in London is BST.
+    /// assert_eq!(event.sent.unwrap().value.at.to_rfc3339(), "2024-07-12T09:15:00+01:00");
+    /// let (event, _) = map_message(&msg, &V2Options::default().zone(chrono_tz::UTC)).unwrap();
+    /// assert_eq!(event.sent.unwrap().value.at.to_rfc3339(), "2024-07-12T09:15:00+00:00");
+    /// ```
     #[must_use]
     pub fn zone(mut self, zone: Tz) -> V2Options {
         self.zone = zone;
@@ -53,6 +75,22 @@ impl V2Options {
     }
 
     /// These options with `ods` as the authority of MRNs sent without one.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    /// use carecodec_map::v2::{map_message, V2Options};
+    /// use carecodec_model::Identifier;
+    ///
+    /// // PID-3 is an MRN with no assigning authority (CX.4).
+    /// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\r\
+    /// PID|1||K1^^^^MR||SMITH^JOHN\r").unwrap();
+    /// let (_, report) = map_message(&msg, &V2Options::default()).unwrap();
+    /// assert!(report.quarantined());
+    /// let (event, report) = map_message(&msg, &V2Options::default().trust_ods("RX1")).unwrap();
+    /// assert!(!report.quarantined());
+    /// let mrn = &event.patient.unwrap().identifiers[0].value;
+    /// assert!(matches!(mrn, Identifier::Mrn { authority: Some(a), .. } if a == "RX1"));
+    /// ```
     #[must_use]
     pub fn trust_ods(mut self, ods: &str) -> V2Options {
         self.trust_ods = Some(ods.to_owned());
@@ -2632,6 +2670,20 @@ fn sn(
 /// Picks the identifier that keys a patient: a verified NHS number, else an
 /// unverified valid one, else a local MRN with its assigning authority.
 /// No key at all means the record is quarantined, never guessed.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::v2::{identity, map_message, V2Options};
+///
+/// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|1|P|2.4\r\
+/// PID|1||K1^^^RX1^MR~9434765919^^^NHS^NH||SMITH^JOHN\r").unwrap();
+/// let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+/// let decision = identity(&event.patient.unwrap().identifiers);
+/// // The NHS number keys the patient, though the MRN came first.
+/// assert_eq!(decision.key.as_ref().unwrap().value(), "9434765919");
+/// assert_eq!(decision, report.identity[0]);
+/// assert!(identity(&[]).quarantined());
+/// ```
 pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
     let mut d = IdentityDecision {
         seen: ids.to_vec(),

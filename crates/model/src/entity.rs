@@ -103,6 +103,18 @@ pub struct Patient {
 
 impl Patient {
     /// The NHS number, if one was sent.
+    ///
+    /// ```
+    /// use carecodec_model::{Identifier, NhsNumber, Patient, Source, Sourced};
+    ///
+    /// let mut p = Patient::default();
+    /// assert!(p.nhs_number().is_none());
+    /// let mrn = Identifier::Mrn { value: "K1".into(), authority: Some("RX1".into()), system: None };
+    /// p.identifiers.push(Sourced::new(mrn, Source::fhir("Patient.identifier[0]")));
+    /// let nhs = Identifier::Nhs { number: NhsNumber::parse("9434765919").unwrap(), verification: None };
+    /// p.identifiers.push(Sourced::new(nhs, Source::fhir("Patient.identifier[1]")));
+    /// assert_eq!(p.nhs_number().map(|n| n.as_str()), Some("9434765919"));
+    /// ```
     pub fn nhs_number(&self) -> Option<&crate::NhsNumber> {
         self.identifiers.iter().find_map(|i| match &i.value {
             Identifier::Nhs { number, .. } => Some(number),
@@ -112,6 +124,18 @@ impl Patient {
 }
 
 /// Deceased: a flag or a date.
+///
+/// ```
+/// use carecodec_model::{Deceased, PartialDateTime, Precision};
+///
+/// let died = Deceased::At(PartialDateTime {
+///     at: chrono::DateTime::parse_from_rfc3339("2024-03-12T09:15:00+00:00").unwrap(),
+///     precision: Precision::Minute,
+///     offset_inferred: false,
+/// });
+/// assert!(matches!(died, Deceased::At(t) if t.precision == Precision::Minute));
+/// assert_ne!(died, Deceased::Yes);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -147,6 +171,19 @@ pub enum MultipleBirth {
 }
 
 /// A contact person or next of kin.
+///
+/// ```
+/// use carecodec_model::{Code, CodeSystem, Contact, Source, Sourced};
+///
+/// let spouse = Code::new(CodeSystem::V2Table("0063".into()), "SPO", Some("Spouse"));
+/// let nok = Contact {
+///     relationship: Some(Sourced::new(spouse, Source::fhir("Patient.contact[0].relationship[0]"))),
+///     ..Contact::default()
+/// };
+/// let system = &nok.relationship.as_ref().unwrap().value.system;
+/// assert_eq!(system.uri(), "http://terminology.hl7.org/CodeSystem/v2-0063");
+/// assert!(nok.organisation.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Contact {
@@ -177,6 +214,18 @@ pub struct Contact {
 }
 
 /// A person to contact at an organisation (FHIR `Organization.contact`).
+///
+/// ```
+/// use carecodec_model::{ContactPerson, Source, Sourced, Telecom};
+///
+/// let phone = Telecom { value: "0113 496 0000".into(), ..Telecom::default() };
+/// let person = ContactPerson {
+///     telecom: vec![Sourced::new(phone, Source::fhir("Organization.contact[0].telecom[0]"))],
+///     ..ContactPerson::default()
+/// };
+/// assert_eq!(person.telecom[0].value.value, "0113 496 0000");
+/// assert!(person.name.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ContactPerson {
@@ -189,6 +238,18 @@ pub struct ContactPerson {
 }
 
 /// A member of staff from ESR.
+///
+/// ```
+/// use carecodec_model::{Identifier, Source, Sourced, Worker};
+///
+/// let mut w = Worker::default();
+/// w.identifiers.push(Sourced::new(
+///     Identifier::EsrPerson { vpd: "999".into(), value: "7100001".into() },
+///     Source::esr("GO_999_GDW_GOF_20250301_00000101.DAT", 2, "Person ID"),
+/// ));
+/// assert_eq!(w.identifiers[0].value.kind(), "esr-person");
+/// assert!(w.assignments.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Worker {
@@ -213,6 +274,21 @@ pub struct Worker {
 }
 
 /// One assignment (job) of a worker.
+///
+/// ```
+/// use carecodec_model::{Assignment, Identifier, Source, Sourced};
+/// use chrono::NaiveDate;
+///
+/// let number = Identifier::EsrAssignment { vpd: "999".into(), value: "80000001".into() };
+/// let job = Assignment {
+///     number: Some(Sourced::new(number, Source::esr("GO.DAT", 3, "Assignment Number"))),
+///     primary: true,
+///     start: NaiveDate::from_ymd_opt(2023, 4, 1),
+///     ..Assignment::default()
+/// };
+/// assert_eq!(job.number.unwrap().value.kind(), "esr-assignment");
+/// assert!(job.end.is_none()); // open-ended
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Assignment {
@@ -245,6 +321,17 @@ pub struct Assignment {
 }
 
 /// A position (post) in the establishment.
+///
+/// ```
+/// use carecodec_model::{Identifier, Position, Source, Sourced};
+///
+/// let number = Identifier::EsrPosition { vpd: "999".into(), value: "1234".into() };
+/// let post = Position {
+///     number: Some(Sourced::new(number, Source::esr("GO.DAT", 4, "Position Number"))),
+///     title: Some(Sourced::new("Staff Nurse".into(), Source::esr("GO.DAT", 4, "Position Name"))),
+/// };
+/// assert_eq!(post.number.unwrap().value.value(), "1234");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Position {
@@ -255,6 +342,19 @@ pub struct Position {
 }
 
 /// A professional registration.
+///
+/// ```
+/// use carecodec_model::{Identifier, Registration, Source, Sourced};
+/// use chrono::NaiveDate;
+///
+/// let gmc = Registration {
+///     identifier: Sourced::new(Identifier::Gmc("1234567".into()), Source::fhir("Practitioner.identifier[0]")),
+///     from: NaiveDate::from_ymd_opt(2010, 8, 4),
+///     until: None,
+/// };
+/// assert_eq!(gmc.identifier.value.kind(), "gmc");
+/// assert_eq!(gmc.from.unwrap().to_string(), "2010-08-04");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Registration {
@@ -267,6 +367,18 @@ pub struct Registration {
 }
 
 /// A practitioner (a clinician named in a message, or a worker seen clinically).
+///
+/// ```
+/// use carecodec_model::{HumanName, Identifier, Practitioner, Source, Sourced};
+///
+/// let name = HumanName { family: Some("JONES".into()), given: vec!["ANN".into()], ..HumanName::default() };
+/// let dr = Practitioner {
+///     identifiers: vec![Sourced::new(Identifier::Gmc("1234567".into()), Source::fhir("Practitioner.identifier[0]"))],
+///     name: Some(Sourced::new(name, Source::fhir("Practitioner.name[0]"))),
+/// };
+/// assert_eq!(dr.identifiers[0].value.kind(), "gmc");
+/// assert_eq!(dr.name.unwrap().value.family.as_deref(), Some("JONES"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Practitioner {
@@ -277,6 +389,19 @@ pub struct Practitioner {
 }
 
 /// An organisation (trust, GP practice, department).
+///
+/// ```
+/// use carecodec_model::{Identifier, Organisation, Source, Sourced};
+///
+/// let ods = Identifier::OdsOrganisation("RX1".into());
+/// let trust = Organisation {
+///     identifiers: vec![Sourced::new(ods, Source::fhir("Organization.identifier[0]"))],
+///     name: Some(Sourced::new("Nottingham University Hospitals NHS Trust".into(), Source::fhir("Organization.name"))),
+///     ..Organisation::default()
+/// };
+/// assert_eq!(trust.identifiers[0].value.kind(), "ods-organisation");
+/// assert!(trust.part_of.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Organisation {
@@ -295,6 +420,16 @@ pub struct Organisation {
 }
 
 /// A location (ward, bed, site).
+///
+/// ```
+/// use carecodec_model::{Location, Source, Sourced, V2Path};
+///
+/// let ward = Sourced::new("W1".to_owned(), Source::v2(V2Path::parse("PV1-3.1").unwrap(), 60..62));
+/// let place = Location { ward: Some(ward), ..Location::default() };
+/// let source = &place.ward.as_ref().unwrap().sources[0];
+/// assert_eq!(source.to_string(), "HL7 v2 PV1[1]-3.1 (bytes 60..62)");
+/// assert!(place.bed.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Location {
@@ -315,6 +450,16 @@ pub struct Location {
 }
 
 /// What kind of encounter (v2 PV1-2 patient class / FHIR ActCode).
+///
+/// ```
+/// use carecodec_model::{Encounter, EncounterClass, Source, Sourced};
+///
+/// let mut enc = Encounter::default();
+/// enc.class = Some(Sourced::new(EncounterClass::Inpatient, Source::fhir("Encounter.class")));
+/// assert_eq!(enc.class.map(|c| c.value), Some(EncounterClass::Inpatient));
+/// # #[cfg(feature = "serde")]
+/// assert_eq!(serde_json::to_string(&EncounterClass::PreAdmission).unwrap(), r#""pre-admission""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -337,6 +482,15 @@ pub enum EncounterClass {
 }
 
 /// A participant in an encounter.
+///
+/// ```
+/// use carecodec_model::{Identifier, Participant, Practitioner, Source, Sourced};
+///
+/// let gmc = Sourced::new(Identifier::Gmc("1234567".into()), Source::fhir("Practitioner.identifier[0]"));
+/// let consultant = Practitioner { identifiers: vec![gmc], name: None };
+/// let attending = Participant { role: "ATND".into(), practitioner: consultant };
+/// assert_eq!(attending.practitioner.identifiers[0].value.value(), "1234567");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Participant {
@@ -347,6 +501,19 @@ pub struct Participant {
 }
 
 /// An encounter (visit, admission).
+///
+/// ```
+/// use carecodec_model::{Encounter, Identifier, Source, Sourced};
+///
+/// let visit = Identifier::VisitNumber { value: "V123".into(), authority: Some("RX1".into()), system: None };
+/// let enc = Encounter {
+///     identifiers: vec![Sourced::new(visit, Source::fhir("Encounter.identifier[0]"))],
+///     status: Some("in-progress".into()),
+///     ..Encounter::default()
+/// };
+/// assert_eq!(enc.identifiers[0].value.kind(), "visit-number");
+/// assert!(enc.location.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Encounter {
@@ -471,6 +638,15 @@ pub struct Encounter {
 }
 
 /// An observation's value.
+///
+/// ```
+/// use carecodec_model::{ObservationValue, Quantity};
+///
+/// let k = Quantity { value: "3.5".into(), unit: Some("mmol/L".into()), ucum: Some("mmol/L".into()), comparator: None };
+/// let v = ObservationValue::Range { low: Some(k), high: None };
+/// assert!(matches!(&v, ObservationValue::Range { low: Some(q), high: None } if q.value == "3.5"));
+/// assert_ne!(v, ObservationValue::Text("3.5".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(
@@ -497,6 +673,16 @@ pub enum ObservationValue {
 }
 
 /// A result status (v2 table 0085 / FHIR observation-status).
+///
+/// ```
+/// use carecodec_model::ResultStatus;
+///
+/// let s = ResultStatus::EnteredInError;
+/// assert_ne!(s, ResultStatus::Cancelled);
+/// // With the `serde` feature, the JSON form is the FHIR code.
+/// # #[cfg(feature = "serde")]
+/// assert_eq!(serde_json::to_string(&s).unwrap(), r#""entered-in-error""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -519,6 +705,20 @@ pub enum ResultStatus {
 }
 
 /// One observation (an OBX, a FHIR Observation).
+///
+/// ```
+/// use carecodec_model::{Code, CodeSystem, Concept, Observation, ObservationValue, ResultStatus, Source, Sourced};
+///
+/// let code = Concept { codes: vec![Code::new(CodeSystem::Loinc, "8867-4", Some("Heart rate"))], text: None };
+/// let hr = Observation {
+///     code: Sourced::new(code, Source::fhir("Observation.code")),
+///     value: Some(Sourced::new(ObservationValue::Text("72".into()), Source::fhir("Observation.valueString"))),
+///     status: Some(Sourced::new(ResultStatus::Final, Source::fhir("Observation.status"))),
+///     reference_range: None, interpretation: vec![], effective: None, notes: vec![],
+///     performers: vec![], identifiers: vec![], method: None, body_site: None, device: vec![],
+/// };
+/// assert_eq!(hr.code.value.codes[0].system.uri(), "http://loinc.org");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Observation {
@@ -598,6 +798,19 @@ pub struct Performer {
 }
 
 /// A result report (an OBR with its OBXs, a FHIR DiagnosticReport).
+///
+/// ```
+/// use carecodec_model::{Concept, ResultReport, ResultStatus, Source, Sourced};
+///
+/// let fbc = Concept { codes: vec![], text: Some("Full blood count".into()) };
+/// let report = ResultReport {
+///     code: Sourced::new(fbc, Source::fhir("DiagnosticReport.code")),
+///     status: Some(Sourced::new(ResultStatus::Preliminary, Source::fhir("DiagnosticReport.status"))),
+///     identifiers: vec![], effective: None, issued: None, ordered_by: None,
+///     observations: vec![], notes: vec![],
+/// };
+/// assert_eq!(report.status.map(|s| s.value), Some(ResultStatus::Preliminary));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ResultReport {
@@ -625,6 +838,19 @@ pub struct ResultReport {
 }
 
 /// An allergy or intolerance.
+///
+/// ```
+/// use carecodec_model::{Allergy, Code, CodeSystem, Concept, Source, Sourced};
+///
+/// let penicillin = Code::new(CodeSystem::Snomed, "91936005", Some("Allergy to penicillin"));
+/// let allergy = Allergy {
+///     code: Sourced::new(Concept { codes: vec![penicillin], text: None }, Source::fhir("AllergyIntolerance.code")),
+///     category: None, severity: None, reactions: vec![], identified: None,
+///     clinical_status: None, verification: None,
+/// };
+/// assert_eq!(allergy.code.value.codes[0].code, "91936005");
+/// assert!(allergy.clinical_status.is_none()); // active
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Allergy {
@@ -657,6 +883,19 @@ pub struct Allergy {
 }
 
 /// A condition or diagnosis.
+///
+/// ```
+/// use carecodec_model::{Code, CodeSystem, Concept, Condition, Source, Sourced};
+///
+/// let mi = Code::new(CodeSystem::Icd10, "I21.9", Some("Acute myocardial infarction, unspecified"));
+/// let dx = Condition {
+///     code: Sourced::new(Concept { codes: vec![mi], text: None }, Source::fhir("Condition.code")),
+///     clinical_status: Some(Sourced::new("active".into(), Source::fhir("Condition.clinicalStatus"))),
+///     diagnosis_type: None, priority: None, verification: None, recorded: None,
+///     identifiers: vec![], asserter: None, asserted: None,
+/// };
+/// assert_eq!(dx.code.value.codes[0].system.uri(), "http://hl7.org/fhir/sid/icd-10");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Condition {
@@ -714,6 +953,16 @@ pub struct Condition {
 }
 
 /// The kind of ADT event.
+///
+/// ```
+/// use carecodec_model::AdtKind;
+///
+/// // ADT^A34 and ADT^A40 are both merges.
+/// let kind = AdtKind::Merge;
+/// assert_ne!(kind, AdtKind::Update);
+/// # #[cfg(feature = "serde")]
+/// assert_eq!(serde_json::to_string(&AdtKind::CancelAdmit).unwrap(), r#""cancel-admit""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -771,6 +1020,14 @@ pub struct Application {
 
 impl Application {
     /// An application from its HD parts.
+    ///
+    /// ```
+    /// use carecodec_model::Application;
+    ///
+    /// let app = Application::new(Some("PAS"), None, None);
+    /// assert_eq!(app.name.as_deref(), Some("PAS"));
+    /// assert!(app.universal_id.is_none());
+    /// ```
     pub fn new(
         name: Option<&str>,
         universal_id: Option<&str>,
@@ -785,6 +1042,17 @@ impl Application {
 
     /// Its address as a URI when the universal id is one: `urn:oid:` for an
     /// ISO OID, the URI itself for type `URI`; `None` otherwise (never invented).
+    ///
+    /// ```
+    /// use carecodec_model::Application;
+    ///
+    /// let oid = Application::new(Some("PAS"), Some("2.16.840.1.113883.2.1.3.2"), Some("ISO"));
+    /// assert_eq!(oid.endpoint().as_deref(), Some("urn:oid:2.16.840.1.113883.2.1.3.2"));
+    /// let uri = Application::new(None, Some("https://pas.example.nhs.uk/hl7"), Some("URI"));
+    /// assert_eq!(uri.endpoint().as_deref(), Some("https://pas.example.nhs.uk/hl7"));
+    /// // A DNS name is not made into a URI.
+    /// assert_eq!(Application::new(None, Some("pas.example.nhs.uk"), Some("DNS")).endpoint(), None);
+    /// ```
     pub fn endpoint(&self) -> Option<String> {
         let id = self.universal_id.as_deref()?;
         match self.universal_id_type.as_deref() {
@@ -796,6 +1064,19 @@ impl Application {
 }
 
 /// The event a message carries, with everything it mentioned.
+///
+/// ```
+/// use carecodec_model::{AdtKind, Event};
+///
+/// // `carecodec_map::v2::map_message` and `carecodec_map::fhir::read_bundle`
+/// // make events; with the `serde` feature they also read from JSON.
+/// # #[cfg(feature = "serde")] {
+/// let event: Event = serde_json::from_str(r#"{"kind": "admit", "message_type": "ADT^A01",
+///     "merged_from": [], "allergies": [], "conditions": [], "reports": []}"#).unwrap();
+/// assert_eq!(event.kind, AdtKind::Admit);
+/// assert!(event.patient.is_none());
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Event {

@@ -7,6 +7,17 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Why a string is not a valid NHS number.
+///
+/// ```
+/// use carecodec_model::{NhsNumber, NhsNumberError};
+///
+/// assert_eq!(NhsNumber::parse("943476591"), Err(NhsNumberError::Length));
+/// assert_eq!(NhsNumber::parse("943-476-5919"), Err(NhsNumberError::NotDigits));
+/// assert_eq!(NhsNumber::parse("1000000010"), Err(NhsNumberError::CheckDigitTen));
+/// let wrong = NhsNumber::parse("9434765918").unwrap_err();
+/// assert_eq!(wrong, NhsNumberError::CheckDigitMismatch);
+/// assert_eq!(wrong.to_string(), "the check digit does not match");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -43,6 +54,13 @@ pub struct NhsNumber(String);
 
 impl NhsNumber {
     /// Parses and checks an NHS number (spaces between digits are ignored).
+    ///
+    /// ```
+    /// use carecodec_model::{NhsNumber, NhsNumberError};
+    ///
+    /// assert_eq!(NhsNumber::parse("943 476 5919").unwrap().as_str(), "9434765919");
+    /// assert_eq!(NhsNumber::parse("9434765918"), Err(NhsNumberError::CheckDigitMismatch));
+    /// ```
     pub fn parse(s: &str) -> Result<NhsNumber, NhsNumberError> {
         let mut digits = [0u8; 10];
         let mut n = 0usize;
@@ -78,6 +96,13 @@ impl NhsNumber {
     }
 
     /// The ten digits.
+    ///
+    /// ```
+    /// use carecodec_model::NhsNumber;
+    ///
+    /// let n = NhsNumber::parse("943 476 5919").unwrap();
+    /// assert_eq!(n.as_str(), "9434765919");
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -112,6 +137,14 @@ impl From<NhsNumber> for String {
 
 /// NHS number verification status (NHS Data Dictionary / UK Core
 /// `NHSNumberVerificationStatus`, codes `01`–`08`).
+///
+/// ```
+/// use carecodec_model::VerificationStatus;
+///
+/// let status = VerificationStatus::from_code("02").unwrap();
+/// assert_eq!(status, VerificationStatus::NotTraced);
+/// assert_eq!(status.display(), "Number present but not traced");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -137,6 +170,13 @@ pub enum VerificationStatus {
 
 impl VerificationStatus {
     /// The two-digit code.
+    ///
+    /// ```
+    /// use carecodec_model::VerificationStatus;
+    ///
+    /// assert_eq!(VerificationStatus::Verified.code(), "01");
+    /// assert_eq!(VerificationStatus::TracePostponed.code(), "08");
+    /// ```
     pub fn code(&self) -> &'static str {
         match self {
             VerificationStatus::Verified => "01",
@@ -171,6 +211,12 @@ impl VerificationStatus {
     }
 
     /// The display text.
+    ///
+    /// ```
+    /// use carecodec_model::VerificationStatus;
+    ///
+    /// assert_eq!(VerificationStatus::Verified.display(), "Number present and verified");
+    /// ```
     pub fn display(&self) -> &'static str {
         match self {
             VerificationStatus::Verified => "Number present and verified",
@@ -334,6 +380,14 @@ pub enum Identifier {
 
 impl Identifier {
     /// The identifier's value.
+    ///
+    /// ```
+    /// use carecodec_model::Identifier;
+    ///
+    /// let mrn = Identifier::Mrn { value: "K1".into(), authority: Some("RX1".into()), system: None };
+    /// assert_eq!(mrn.value(), "K1");
+    /// assert_eq!(Identifier::OdsOrganisation("RX1".into()).value(), "RX1");
+    /// ```
     pub fn value(&self) -> &str {
         match self {
             Identifier::Nhs { number, .. } => number.as_str(),
@@ -361,6 +415,18 @@ impl Identifier {
     /// The assigning authority's universal id as a system URI, for the
     /// identifiers that carry one (an MRN, a visit number, a typed
     /// identifier): the `system` field of [`Identifier::Typed`].
+    ///
+    /// ```
+    /// use carecodec_model::Identifier;
+    ///
+    /// let mrn = Identifier::Mrn {
+    ///     value: "K1".into(),
+    ///     authority: Some("RX1".into()),
+    ///     system: Some("urn:oid:2.16.840.1.113883.2.1.3.2".into()),
+    /// };
+    /// assert_eq!(mrn.authority_system(), Some("urn:oid:2.16.840.1.113883.2.1.3.2"));
+    /// assert_eq!(Identifier::Gmc("1234567".into()).authority_system(), None);
+    /// ```
     pub fn authority_system(&self) -> Option<&str> {
         match self {
             Identifier::Mrn { system, .. }
@@ -371,6 +437,13 @@ impl Identifier {
     }
 
     /// A short kebab-case name of the kind.
+    ///
+    /// ```
+    /// use carecodec_model::Identifier;
+    ///
+    /// assert_eq!(Identifier::OdsOrganisation("RX1".into()).kind(), "ods-organisation");
+    /// assert_eq!(Identifier::Gmc("1234567".into()).kind(), "gmc");
+    /// ```
     pub fn kind(&self) -> &'static str {
         match self {
             Identifier::Nhs { .. } => "nhs-number",

@@ -43,6 +43,15 @@ pub struct V2Path {
 impl V2Path {
     /// The `occurrence`th segment `segment` (an upper-case letter, then upper-case
     /// letters or digits); `None` for anything else or occurrence 0.
+    ///
+    /// ```
+    /// use carecodec_model::V2Path;
+    ///
+    /// assert_eq!(V2Path::new(*b"PID", 1).unwrap().to_string(), "PID[1]");
+    /// assert_eq!(V2Path::new(*b"ZU1", 2).unwrap().segment(), "ZU1");
+    /// assert_eq!(V2Path::new(*b"pid", 1), None);
+    /// assert_eq!(V2Path::new(*b"PID", 0), None);
+    /// ```
     pub fn new(segment: [u8; 3], occurrence: u32) -> Option<V2Path> {
         let [a, b, c] = segment;
         let ok = |x: u8| x.is_ascii_uppercase() || x.is_ascii_digit();
@@ -264,11 +273,25 @@ pub enum Source {
 
 impl Source {
     /// A v2 source.
+    ///
+    /// ```
+    /// use carecodec_model::{Source, V2Path};
+    ///
+    /// let s = Source::v2(V2Path::parse("PID-3[1].1").unwrap(), 62..72);
+    /// assert_eq!(s.to_string(), "HL7 v2 PID[1]-3[1].1 (bytes 62..72)");
+    /// ```
     pub fn v2(path: V2Path, span: Range<usize>) -> Source {
         Source::V2 { path, span }
     }
 
     /// A FHIR source.
+    ///
+    /// ```
+    /// use carecodec_model::Source;
+    ///
+    /// let s = Source::fhir("Patient.name[0].given[1]");
+    /// assert_eq!(s.to_string(), "FHIR Patient.name[0].given[1]");
+    /// ```
     pub fn fhir(path: impl Into<String>) -> Source {
         Source::Fhir { path: path.into() }
     }
@@ -348,16 +371,41 @@ impl Default for SourcesRepr {
 
 impl Sources {
     /// No source (allocates nothing).
+    ///
+    /// ```
+    /// use carecodec_model::Sources;
+    ///
+    /// let s = Sources::new();
+    /// assert!(s.is_empty());
+    /// assert_eq!(s, Sources::default());
+    /// ```
     pub fn new() -> Sources {
         Sources::default()
     }
 
     /// One source, held inline.
+    ///
+    /// ```
+    /// use carecodec_model::{Source, Sources};
+    ///
+    /// let s = Sources::one(Source::fhir("Patient.gender"));
+    /// assert_eq!(s.len(), 1);
+    /// assert_eq!(s[0].to_string(), "FHIR Patient.gender");
+    /// ```
     pub fn one(source: Source) -> Sources {
         Sources(SourcesRepr::One([source]))
     }
 
     /// The sources as a slice.
+    ///
+    /// ```
+    /// use carecodec_model::{Source, Sources};
+    ///
+    /// let family = Source::fhir("Patient.name[0].family");
+    /// let given = Source::fhir("Patient.name[0].given[0]");
+    /// let s = Sources::from(vec![family.clone(), given.clone()]);
+    /// assert_eq!(s.as_slice(), [family, given]);
+    /// ```
     pub fn as_slice(&self) -> &[Source] {
         match &self.0 {
             SourcesRepr::One(one) => one,
@@ -366,6 +414,16 @@ impl Sources {
     }
 
     /// Adds a source.
+    ///
+    /// ```
+    /// use carecodec_model::{Source, Sources};
+    ///
+    /// let mut s = Sources::new();
+    /// s.push(Source::fhir("Patient.name[0].family"));
+    /// s.push(Source::fhir("Patient.name[0].given[0]"));
+    /// assert_eq!(s.len(), 2);
+    /// assert_eq!(s[1], Source::fhir("Patient.name[0].given[0]"));
+    /// ```
     pub fn push(&mut self, source: Source) {
         match &mut self.0 {
             SourcesRepr::Many(many) if many.is_empty() && many.capacity() == 0 => {
@@ -386,6 +444,13 @@ impl Sources {
     }
 
     /// The sources as a `Vec` (allocates when there is one).
+    ///
+    /// ```
+    /// use carecodec_model::{Source, Sources};
+    ///
+    /// let v = Sources::one(Source::fhir("Patient.gender")).into_vec();
+    /// assert_eq!(v, vec![Source::fhir("Patient.gender")]);
+    /// ```
     pub fn into_vec(self) -> Vec<Source> {
         match self.0 {
             SourcesRepr::One([one]) => vec![one],
@@ -450,6 +515,16 @@ impl FromIterator<Source> for Sources {
 }
 
 /// The owning iterator of [`Sources`].
+///
+/// ```
+/// use carecodec_model::{Source, Sources};
+///
+/// let s = Sources::from(vec![Source::fhir("Patient.name[0].family"), Source::fhir("Patient.gender")]);
+/// let mut it = s.into_iter();
+/// assert_eq!(it.len(), 2);
+/// assert_eq!(it.next(), Some(Source::fhir("Patient.name[0].family")));
+/// assert_eq!(it.len(), 1);
+/// ```
 #[derive(Debug, Clone)]
 pub struct SourcesIntoIter(SourcesIntoIterRepr);
 
@@ -537,6 +612,14 @@ pub struct Sourced<T> {
 
 impl<T> Sourced<T> {
     /// A value from one source (no allocation for the source list).
+    ///
+    /// ```
+    /// use carecodec_model::{Source, Sourced};
+    ///
+    /// let g = Sourced::new("female".to_owned(), Source::fhir("Patient.gender"));
+    /// assert_eq!(g.value, "female");
+    /// assert_eq!(g.sources.len(), 1);
+    /// ```
     pub fn new(value: T, source: Source) -> Sourced<T> {
         Sourced {
             value,
@@ -545,11 +628,29 @@ impl<T> Sourced<T> {
     }
 
     /// A value from several sources.
+    ///
+    /// ```
+    /// use carecodec_model::{Source, Sourced, Sources};
+    ///
+    /// let low = Source::fhir("Observation.referenceRange[0].low.value");
+    /// let high = Source::fhir("Observation.referenceRange[0].high.value");
+    /// let range = Sourced::from_many("3.5-5.3".to_owned(), Sources::from(vec![low, high]));
+    /// assert_eq!(range.sources.len(), 2);
+    /// ```
     pub fn from_many(value: T, sources: Sources) -> Sourced<T> {
         Sourced { value, sources }
     }
 
     /// The value mapped, sources kept.
+    ///
+    /// ```
+    /// use carecodec_model::{Source, Sourced};
+    ///
+    /// let text = Sourced::new("72".to_owned(), Source::fhir("Observation.valueString"));
+    /// let n = text.map(|s| s.parse::<u32>().unwrap());
+    /// assert_eq!(n.value, 72);
+    /// assert_eq!(n.sources[0].to_string(), "FHIR Observation.valueString");
+    /// ```
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Sourced<U> {
         Sourced {
             value: f(self.value),
@@ -559,6 +660,13 @@ impl<T> Sourced<T> {
 }
 
 /// A non-empty source leaf the mapping did not use.
+///
+/// ```
+/// use carecodec_model::{Source, Unmapped, V2Path};
+///
+/// let u = Unmapped { source: Source::v2(V2Path::parse("ZU1-2").unwrap(), 90..95), raw: "HELLO".into() };
+/// assert_eq!(u.source.to_string(), "HL7 v2 ZU1[1]-2 (bytes 90..95)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Unmapped {
@@ -569,6 +677,20 @@ pub struct Unmapped {
 }
 
 /// What was done with an invalid value.
+///
+/// ```
+/// use carecodec_model::{Action, Invalid, Source};
+///
+/// let bad = Invalid {
+///     source: Source::fhir("Patient.birthDate"),
+///     raw: "1970-02-30".into(),
+///     reason: "not a date".into(),
+///     action: Action::Dropped,
+/// };
+/// assert_ne!(bad.action, Action::KeptAsText);
+/// # #[cfg(feature = "serde")]
+/// assert_eq!(serde_json::to_string(&Action::NotUsedForMatching).unwrap(), r#""not-used-for-matching""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -589,6 +711,19 @@ pub enum Action {
 }
 
 /// A value that was present but invalid.
+///
+/// ```
+/// use carecodec_model::{Action, Invalid, NhsNumber, Source, V2Path};
+///
+/// let raw = "9434765918";
+/// let bad = Invalid {
+///     source: Source::v2(V2Path::parse("PID-3[1].1").unwrap(), 62..72),
+///     raw: raw.into(),
+///     reason: NhsNumber::parse(raw).unwrap_err().to_string(),
+///     action: Action::NotUsedForMatching,
+/// };
+/// assert_eq!(bad.reason, "the check digit does not match");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Invalid {
@@ -603,6 +738,19 @@ pub struct Invalid {
 }
 
 /// Which identifier keys a record, and why.
+///
+/// ```
+/// use carecodec_model::{IdentityDecision, Identifier, Source, Sourced};
+///
+/// let mrn = Identifier::Mrn { value: "K1".into(), authority: Some("RX1".into()), system: None };
+/// let d = IdentityDecision {
+///     seen: vec![Sourced::new(mrn.clone(), Source::fhir("Patient.identifier[0]"))],
+///     key: Some(mrn),
+///     reason: "local MRN with its assigning authority".into(),
+/// };
+/// assert!(!d.quarantined());
+/// assert_eq!(d.key.unwrap().kind(), "mrn");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct IdentityDecision {
@@ -616,6 +764,13 @@ pub struct IdentityDecision {
 
 impl IdentityDecision {
     /// True when no identifier could key the record: it must not be applied.
+    ///
+    /// ```
+    /// use carecodec_model::IdentityDecision;
+    ///
+    /// let none = IdentityDecision { reason: "no key identifier".into(), ..IdentityDecision::default() };
+    /// assert!(none.quarantined());
+    /// ```
     pub fn quarantined(&self) -> bool {
         self.key.is_none()
     }
@@ -625,6 +780,19 @@ impl IdentityDecision {
 ///
 /// The accounting invariant: `mapped + unmapped.len()` equals the number of
 /// non-empty leaves in the source ([`MappingReport::balanced`]).
+///
+/// ```
+/// use carecodec_model::{MappingReport, Source, Unmapped};
+///
+/// let report = MappingReport {
+///     source_leaves: 3,
+///     mapped: 2,
+///     unmapped: vec![Unmapped { source: Source::fhir("Patient.language"), raw: "cy".into() }],
+///     ..MappingReport::default()
+/// };
+/// assert!(report.balanced());
+/// assert!(!report.quarantined());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct MappingReport {
@@ -644,11 +812,29 @@ pub struct MappingReport {
 
 impl MappingReport {
     /// True when mapped + unmapped accounts for every source leaf.
+    ///
+    /// ```
+    /// use carecodec_model::MappingReport;
+    ///
+    /// let mut report = MappingReport { source_leaves: 10, mapped: 10, ..MappingReport::default() };
+    /// assert!(report.balanced());
+    /// report.mapped = 9; // a leaf neither mapped nor listed as unmapped
+    /// assert!(!report.balanced());
+    /// ```
     pub fn balanced(&self) -> bool {
         self.mapped + self.unmapped.len() == self.source_leaves
     }
 
     /// True when any keyed record was quarantined.
+    ///
+    /// ```
+    /// use carecodec_model::{IdentityDecision, MappingReport};
+    ///
+    /// let mut report = MappingReport::default();
+    /// assert!(!report.quarantined());
+    /// report.identity.push(IdentityDecision::default()); // no key
+    /// assert!(report.quarantined());
+    /// ```
     pub fn quarantined(&self) -> bool {
         self.identity.iter().any(IdentityDecision::quarantined)
     }

@@ -6,6 +6,16 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 /// How much of a date or time was known.
+///
+/// ```
+/// use carecodec_model::{PartialDate, Precision};
+/// use chrono::NaiveDate;
+///
+/// let d = NaiveDate::from_ymd_opt(1970, 2, 14).unwrap();
+/// assert_eq!(PartialDate::new(d, Precision::Year).to_string(), "1970");
+/// assert_eq!(PartialDate::new(d, Precision::Day).to_string(), "1970-02-14");
+/// assert!(Precision::Year < Precision::Second);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -47,11 +57,29 @@ pub struct PartialDate {
 
 impl PartialDate {
     /// A date with its precision.
+    ///
+    /// ```
+    /// use carecodec_model::{PartialDate, Precision};
+    /// use chrono::NaiveDate;
+    ///
+    /// let born = PartialDate::new(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap(), Precision::Year);
+    /// assert_eq!(born.precision, Precision::Year);
+    /// assert_eq!(born.to_string(), "1970");
+    /// ```
     pub fn new(date: NaiveDate, precision: Precision) -> PartialDate {
         PartialDate { date, precision }
     }
 
     /// A whole-day date.
+    ///
+    /// ```
+    /// use carecodec_model::{PartialDate, Precision};
+    /// use chrono::NaiveDate;
+    ///
+    /// let d = PartialDate::day(NaiveDate::from_ymd_opt(1970, 2, 14).unwrap());
+    /// assert_eq!(d.precision, Precision::Day);
+    /// assert_eq!(d.to_string(), "1970-02-14");
+    /// ```
     pub fn day(date: NaiveDate) -> PartialDate {
         PartialDate::new(date, Precision::Day)
     }
@@ -70,6 +98,18 @@ impl std::fmt::Display for PartialDate {
 
 /// An instant known to some precision, with its offset made explicit by the
 /// mapping layer's time-zone rule.
+///
+/// ```
+/// use carecodec_model::{PartialDateTime, Precision};
+///
+/// // 09:15 on 12 March 2024, sent without an offset: the zone gave GMT.
+/// let t = PartialDateTime {
+///     at: chrono::DateTime::parse_from_rfc3339("2024-03-12T09:15:00+00:00").unwrap(),
+///     precision: Precision::Minute,
+///     offset_inferred: true,
+/// };
+/// assert_eq!(t.at.format("%H:%M %:z").to_string(), "09:15 +00:00");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct PartialDateTime {
@@ -82,6 +122,18 @@ pub struct PartialDateTime {
 }
 
 /// A code system, kept with every code.
+///
+/// ```
+/// use carecodec_model::CodeSystem;
+///
+/// assert_eq!(CodeSystem::Icd10.uri(), "http://hl7.org/fhir/sid/icd-10");
+/// assert_eq!(
+///     CodeSystem::V2Table("0001".into()).uri(),
+///     "http://terminology.hl7.org/CodeSystem/v2-0001"
+/// );
+/// // A local system keeps its name as sent.
+/// assert_eq!(CodeSystem::Local("RX1-LAB".into()).uri(), "RX1-LAB");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -175,6 +227,15 @@ pub struct Code {
 
 impl Code {
     /// A code.
+    ///
+    /// ```
+    /// use carecodec_model::{Code, CodeSystem};
+    ///
+    /// let mi = Code::new(CodeSystem::Snomed, "22298006", Some("Myocardial infarction"));
+    /// assert_eq!(mi.code, "22298006");
+    /// assert_eq!(mi.display.as_deref(), Some("Myocardial infarction"));
+    /// assert_eq!(Code::new(CodeSystem::Snomed, "22298006", None).display, None);
+    /// ```
     pub fn new(system: CodeSystem, code: &str, display: Option<&str>) -> Code {
         Code {
             system,
@@ -185,6 +246,17 @@ impl Code {
 }
 
 /// A coded concept: one or more codings and the original text.
+///
+/// ```
+/// use carecodec_model::{Code, CodeSystem, Concept};
+///
+/// let allergy = Concept {
+///     codes: vec![Code::new(CodeSystem::Snomed, "91936005", Some("Allergy to penicillin"))],
+///     text: Some("Penicillin allergy".into()),
+/// };
+/// assert_eq!(allergy.codes[0].system.uri(), "http://snomed.info/sct");
+/// assert!(Concept::default().codes.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Concept {
@@ -195,6 +267,19 @@ pub struct Concept {
 }
 
 /// A measured amount, its decimal text kept.
+///
+/// ```
+/// use carecodec_model::Quantity;
+///
+/// let glucose = Quantity {
+///     value: "11.80".into(),
+///     unit: Some("mmol/L".into()),
+///     ucum: Some("mmol/L".into()),
+///     comparator: None,
+/// };
+/// // The decimal text is kept as sent, trailing zero and all.
+/// assert_eq!(glucose.value, "11.80");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Quantity {
@@ -210,6 +295,17 @@ pub struct Quantity {
 
 /// Administrative gender (the FHIR value set, to which NHS Data Dictionary
 /// person gender codes map through the UK Core ConceptMap).
+///
+/// ```
+/// use carecodec_model::{Gender, Patient, Source, Sourced};
+///
+/// let mut p = Patient::default();
+/// p.gender = Some(Sourced::new(Gender::Female, Source::fhir("Patient.gender")));
+/// assert_eq!(p.gender.map(|g| g.value), Some(Gender::Female));
+/// // With the `serde` feature, the FHIR code is the JSON form.
+/// # #[cfg(feature = "serde")]
+/// assert_eq!(serde_json::to_string(&Gender::Unknown).unwrap(), r#""unknown""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
@@ -249,6 +345,20 @@ pub struct Period {
 }
 
 /// A person's name.
+///
+/// ```
+/// use carecodec_model::HumanName;
+///
+/// let name = HumanName {
+///     family: Some("SMITH".into()),
+///     given: vec!["JOHN".into(), "PAUL".into()],
+///     prefix: vec!["MR".into()],
+///     usage: Some("official".into()),
+///     ..HumanName::default()
+/// };
+/// assert_eq!(name.given.join(" "), "JOHN PAUL");
+/// assert!(name.period.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct HumanName {
@@ -267,6 +377,20 @@ pub struct HumanName {
 }
 
 /// A postal address.
+///
+/// ```
+/// use carecodec_model::Address;
+///
+/// let home = Address {
+///     lines: vec!["1 Station Road".into()],
+///     city: Some("Leeds".into()),
+///     postcode: Some("LS2 7UE".into()),
+///     usage: Some("home".into()),
+///     ..Address::default()
+/// };
+/// assert_eq!(home.postcode.as_deref(), Some("LS2 7UE"));
+/// assert!(home.kind.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Address {
@@ -294,6 +418,20 @@ pub struct Address {
 }
 
 /// A phone number or e-mail address.
+///
+/// ```
+/// use carecodec_model::Telecom;
+///
+/// let mobile = Telecom {
+///     system: Some("phone".into()),
+///     value: "07700 900123".into(),
+///     usage: Some("mobile".into()),
+///     rank: Some(1),
+///     ..Telecom::default()
+/// };
+/// assert_eq!(mobile.value, "07700 900123");
+/// assert!(mobile.period.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Telecom {

@@ -93,6 +93,18 @@ fn items<'v>(obj: &'v Value, key: &str) -> impl Iterator<Item = (usize, &'v Valu
 
 /// A FHIR date / dateTime / instant with its precision; date-only values
 /// get UTC midnight with `offset_inferred` (FHIR dates carry no zone).
+///
+/// ```
+/// use carecodec_map::fhir::parse_date_time;
+/// use carecodec_model::Precision;
+///
+/// let t = parse_date_time("2024-03-12T09:15:00+01:00").unwrap();
+/// assert_eq!((t.precision, t.offset_inferred), (Precision::Second, false));
+/// let d = parse_date_time("2024-03").unwrap();
+/// assert_eq!((d.precision, d.offset_inferred), (Precision::Month, true));
+/// assert_eq!(d.at.to_rfc3339(), "2024-03-01T00:00:00+00:00");
+/// assert!(parse_date_time("12/03/2024").is_none());
+/// ```
 pub fn parse_date_time(s: &str) -> Option<PartialDateTime> {
     if let Ok(at) = DateTime::parse_from_rfc3339(s) {
         let precision = if s.contains('.') {
@@ -118,6 +130,15 @@ pub fn parse_date_time(s: &str) -> Option<PartialDateTime> {
 }
 
 /// A FHIR date (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`) with its precision.
+///
+/// ```
+/// use carecodec_map::fhir::parse_date;
+/// use carecodec_model::Precision;
+///
+/// assert_eq!(parse_date("1970-02").unwrap().to_string(), "1970-02");
+/// assert_eq!(parse_date("1970").unwrap().precision, Precision::Year);
+/// assert!(parse_date("1970-02-30").is_none());
+/// ```
 pub fn parse_date(s: &str) -> Option<PartialDate> {
     let (date, precision) = match s.len() {
         4 => (format!("{s}-01-01"), Precision::Year),
