@@ -31,13 +31,15 @@
 //!
 //! let file = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
 //! PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n\
-//! TRL~1\n";
+//! TRL~3\n";
 //! let out = map_go(file.as_bytes(), Some("GO_999_GDW_GOF_20250301_00000101.DAT"),
 //!                  &EsrOptions::new(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap()));
 //! assert_eq!(out.workers.len(), 1);
 //! assert_eq!(out.workers[0].names[0].value.family.as_deref(), Some("Smith"));
 //! assert!(out.report.balanced());
 //! assert!(!out.report.quarantined());
+//! // The trailer counts every line, HDR and TRL included: nothing to note.
+//! assert!(out.report.notes.iter().all(|n| !n.contains("trailer")), "{:?}", out.report.notes);
 //! ```
 
 use std::borrow::Cow;

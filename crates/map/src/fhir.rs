@@ -1,7 +1,8 @@
 //! Canonical model → FHIR UK Core JSON (transaction Bundles).
 //!
 //! - [`event_bundle`]: an ADT or result [`Event`] → a `transaction` Bundle of
-//!   Patient (conditional update on its key identifier), Encounter,
+//!   Patient (conditional update on its key identifier when that has a
+//!   system), Encounter,
 //!   Practitioners, AllergyIntolerances, Conditions, DiagnosticReports and
 //!   Observations, all referencing each other by `urn:uuid:` full URLs.
 //! - [`worker_bundle`]: an ESR [`Worker`] → Practitioner, one
@@ -920,14 +921,44 @@ impl FullUrl for &Uuid {
     }
 }
 
-/// The conditional-update URL for a keyed resource.
+/// The conditional-update URL for a keyed resource: `Patient?identifier=
+/// system|value`. `None` for an identifier without a system (an MRN known
+/// only by its assigner's name): a token search cannot name an assigner, and
+/// the value alone would match other organisations' numbers, so such a
+/// resource is created, never matched.
 fn conditional(resource: &str, id: &Identifier) -> Option<String> {
-    let (system, value) = (system_of(id)?, id.value());
+    let system = system_of(id).or_else(|| match id {
+        Identifier::Mrn { .. } => id.authority_system(),
+        _ => None,
+    })?;
+    let value = id.value();
     let mut url = String::with_capacity(resource.len() + 13 + system.len() + value.len());
-    for part in [resource, "?identifier=", system, "|", value] {
-        url.push_str(part);
-    }
+    url.push_str(resource);
+    url.push_str("?identifier=");
+    search_token_part(system, &mut url);
+    url.push('|');
+    search_token_part(value, &mut url);
     Some(url)
+}
+
+/// `part` of a token search value appended to `url`: FHIR's search escapes
+/// (`\`, `|`, `,`, `$` after a backslash), then percent-encoding of every
+/// byte a query may not hold as it is. Registration numbers, NHS numbers and
+/// system URLs come out unchanged.
+fn search_token_part(part: &str, url: &mut String) {
+    use std::fmt::Write as _;
+    for &b in part.as_bytes() {
+        let pair = [b'\\', b];
+        let escaped = matches!(b, b'\\' | b'|' | b',' | b'$');
+        for byte in if escaped { &pair[..] } else { &pair[1..] } {
+            if byte.is_ascii_alphanumeric() || b"-._~:/".contains(byte) {
+                url.push(char::from(*byte));
+            } else {
+                // Writing to a String cannot fail.
+                let _ = write!(url, "%{byte:02X}");
+            }
+        }
+    }
 }
 
 /// The key identifier of a patient, in the v2 identity order.
@@ -2683,7 +2714,8 @@ fn service_request<'a>(
 #[non_exhaustive]
 pub enum BundleType {
     /// A `transaction`: every entry with its `request` (the Patient a
-    /// conditional update on its key identifier). The default.
+    /// conditional update on its key identifier, or a create when that is an
+    /// MRN with no system). The default.
     #[default]
     Transaction,
     /// A `message`: a UK Core MessageHeader first (event code, source,
@@ -2695,10 +2727,14 @@ pub enum BundleType {
 /// An event as a UK Core `transaction` Bundle ([`event_bundle_with`] with
 /// [`BundleType::Transaction`]).
 ///
-/// The Patient entry is a conditional update on its key identifier (verified
-/// NHS number, else NHS number, else MRN with its authority); an event whose
-/// patient has none is [`FhirError::Quarantined`]. An event without a
-/// patient gives a Bundle of what it has.
+/// The Patient entry is keyed by its key identifier (verified NHS number,
+/// else NHS number, else MRN with its authority): a conditional update
+/// (`PUT Patient?identifier=system|value`, the value escaped for a URL) when
+/// the key has a system, as an NHS number always has and an MRN has when its
+/// authority's universal id gave one; else a create (`POST Patient`), since a
+/// search cannot name an assigner. An event whose patient has no key is
+/// [`FhirError::Quarantined`]. An event without a patient gives a Bundle of
+/// what it has.
 ///
 /// ```
 /// use carecodec_hl7v2::Message;

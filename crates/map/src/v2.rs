@@ -20,6 +20,7 @@ use std::ops::Range;
 
 use carecodec_hl7v2::types::{Precision as V2Precision, Timestamp};
 use carecodec_hl7v2::{Message, Path, Segment, Value};
+use carecodec_model::identifier::{is_oid, is_uri, is_uuid};
 use carecodec_model::{
     Action, Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Contact,
     ContactPerson, Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier,
@@ -498,8 +499,11 @@ pub fn map_message(
     msg: &Message<'_>,
     opts: &V2Options,
 ) -> Result<(Event, MappingReport), MapError> {
+    // MSH-9.1 says what the message is: without it (`||`, `|^A01|`) there
+    // is nothing to map it as.
     let mt = msg
         .message_type()
+        .filter(|t| !t.code.trim().is_empty())
         .ok_or(MapError::NotAMessage("no MSH-9 message type"))?;
     let mut ctx = Ctx {
         msg,
@@ -662,6 +666,19 @@ fn application(ctx: &mut Ctx<'_, '_>, f: u32) -> Option<Sourced<Application>> {
         return None;
     }
     let [name, id, ty] = parts;
+    // A universal id not of its type's shape is kept, but no endpoint is
+    // made from it (`Application::endpoint`): said in the report.
+    if let (Some(i), Some(t)) = (&id, &ty) {
+        let why = match t.value.as_str() {
+            "ISO" if !is_oid(&i.value) => Some("typed ISO but not an OID"),
+            "URI" if !is_uri(&i.value) => Some("typed URI but not an absolute URI"),
+            _ => None,
+        };
+        if let (Some(why), Some(src)) = (why, i.sources.first()) {
+            let reason = format!("{why}: kept as the universal id, no endpoint made from it");
+            ctx.invalid(src.clone(), i.value.as_bytes(), &reason, Action::KeptAsText);
+        }
+    }
     let sources = [&name, &id, &ty]
         .into_iter()
         .flatten()
@@ -716,41 +733,6 @@ fn universal_system(ctx: &mut Ctx<'_, '_>, at: Path, ty: Path) -> Option<Sourced
         sources.extend(t.sources);
     }
     Some(Sourced::from_many(system, sources))
-}
-
-/// An ISO OID as FHIR's `oid` type has it: `[0-2](\.(0|[1-9][0-9]*))+`.
-fn is_oid(s: &str) -> bool {
-    let mut arcs = s.split('.');
-    matches!(arcs.next(), Some("0" | "1" | "2"))
-        && s.contains('.')
-        && arcs.all(|a| {
-            !a.is_empty()
-                && a.bytes().all(|b| b.is_ascii_digit())
-                && (a == "0" || !a.starts_with('0'))
-        })
-}
-
-/// A UUID in its 8-4-4-4-12 hexadecimal form.
-fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// An absolute URI: a scheme, a colon, and no whitespace.
-fn is_uri(s: &str) -> bool {
-    let Some((scheme, rest)) = s.split_once(':') else {
-        return false;
-    };
-    !rest.is_empty()
-        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        && !s.contains(char::is_whitespace)
 }
 
 /// A CX identifier classified by its assigning authority namespace (CX.4.1)

@@ -1916,11 +1916,13 @@ PV1|1|I|||||C123^DOC^ANN^^^^^^&1.2.3.4&ISO^^^^DN||||||||||||V55^^^RX1&2.16.840.1
     assert_eq!(visit(&back), visit(&event));
 }
 
-/// An MRN-keyed patient: a system does not change the conditional-update
-/// URL (none: a create) nor the resource id, so the Bundle is the same for
-/// the same message.
+/// An MRN-keyed patient: with a system (the assigning authority's universal
+/// id) it is a conditional update on it, so a re-sent message updates the
+/// same Patient; without one it is a create, as a token search cannot name
+/// an assigner (the value alone would match other trusts' numbers). The
+/// resource's id does not depend on the system.
 #[test]
-fn an_mrn_system_leaves_the_patient_request_as_it_was() {
+fn an_mrn_with_a_system_keys_a_conditional_update() {
     let with = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240101||ADT^A01|8|P|2.5\r\
 PID|1||K9^^^RX1&1.2.826.0.1.99&ISO^MR||SMITH^JOHN\r";
     let without = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240101||ADT^A01|8|P|2.5\r\
@@ -1931,13 +1933,26 @@ PID|1||K9^^^RX1^MR||SMITH^JOHN\r";
         event_bundle(&event).unwrap()
     };
     let (a, b) = (bundle(with), bundle(without));
-    assert_eq!(a["entry"][0]["request"], b["entry"][0]["request"]);
-    assert_eq!(a["entry"][0]["request"]["method"], "POST");
+    assert_eq!(
+        a["entry"][0]["request"],
+        serde_json::json!({"method": "PUT", "url": "Patient?identifier=urn:oid:1.2.826.0.1.99|K9"})
+    );
+    assert_eq!(
+        b["entry"][0]["request"],
+        serde_json::json!({"method": "POST", "url": "Patient"})
+    );
     assert_eq!(a["entry"][0]["fullUrl"], b["entry"][0]["fullUrl"]);
     assert_eq!(a, bundle(with));
     assert_eq!(
         a["entry"][0]["resource"]["identifier"][0]["system"],
         "urn:oid:1.2.826.0.1.99"
+    );
+    // A value with a space or FHIR's search separators is escaped in the URL.
+    let odd = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240101||ADT^A01|8|P|2.5\r\
+PID|1||K 9,1\\F\\x$\\E\\^^^RX1&1.2.826.0.1.99&ISO^MR||SMITH^JOHN\r";
+    assert_eq!(
+        bundle(odd)["entry"][0]["request"]["url"],
+        "Patient?identifier=urn:oid:1.2.826.0.1.99|K%209%5C%2C1%5C%7Cx%5C%24%5C%5C"
     );
 }
 

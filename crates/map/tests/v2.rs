@@ -239,6 +239,18 @@ fn invalid_nhs_number_is_reported_and_not_used_as_key() {
     assert_eq!(r.invalid.len(), 1);
     assert!(r.invalid[0].reason.contains("NHS number"));
     assert!(matches!(r.identity[0].key, Some(Identifier::Mrn { .. })));
+    // 0000000000 passes Modulus 11 but is the "no NHS number" placeholder:
+    // reported, never a key (alone, the record is quarantined).
+    let (e, r) =
+        map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||0000000000^^^NHS^NH||X^Y\r");
+    assert!(e.patient.unwrap().nhs_number().is_none());
+    assert_eq!(r.invalid[0].raw, "0000000000");
+    assert!(
+        r.invalid[0].reason.contains("placeholder"),
+        "{}",
+        r.invalid[0].reason
+    );
+    assert!(r.quarantined());
 }
 
 #[test]
@@ -769,5 +781,73 @@ NTE|1|L|Sample slightly haemolysed\r";
     assert_eq!(
         event.reports[0].observations[0].notes[0].value,
         "Sample slightly haemolysed"
+    );
+}
+
+/// A message without an MSH-9.1 message code (absent, empty or only a
+/// trigger) cannot be mapped: it is refused, never mapped as an unknown kind.
+#[test]
+fn no_message_code_is_not_a_message() {
+    for msh in [
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500",
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||",
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500|||42|P|2.4",
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||^A01|42|P|2.4",
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500|| ^A01|42|P|2.4",
+    ] {
+        let text = format!("{msh}\rPID|1||9434765919^^^NHS^NH||SMITH^ANN\r");
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let got = map_message(&msg, &V2Options::default());
+        assert_eq!(
+            got.err(),
+            Some(carecodec_map::MapError::NotAMessage(
+                "no MSH-9 message type"
+            )),
+            "{msh}"
+        );
+    }
+}
+
+/// MSH-3 / MSH-5 universal ids become MessageHeader endpoints only when they
+/// have the shape their type says; others are kept and reported.
+#[test]
+fn an_endpoint_is_made_only_from_a_universal_id_of_its_type() {
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS^RX1^ISO|RX1|EPR^not a uri^URI|RX1|20240312091500||ADT^A01|42|P|2.4\r\
+        PID|1||9434765919^^^NHS^NH||SMITH^ANN\r",
+    );
+    let app = |a: &Option<Sourced<carecodec_model::Application>>| a.as_ref().unwrap().value.clone();
+    let (source, destination) = (app(&e.source_application), app(&e.destination_application));
+    assert_eq!(source.universal_id.as_deref(), Some("RX1"));
+    assert_eq!(source.endpoint(), None);
+    assert_eq!(destination.endpoint(), None);
+    let reasons: Vec<(&str, &str)> = r
+        .invalid
+        .iter()
+        .map(|i| (i.raw.as_str(), i.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                "RX1",
+                "typed ISO but not an OID: kept as the universal id, no endpoint made from it"
+            ),
+            (
+                "not a uri",
+                "typed URI but not an absolute URI: kept as the universal id, no endpoint made from it"
+            ),
+        ]
+    );
+    let (e, r) = map(b"MSH|^~\\&|PAS^2.16.840.1.113883.2.1.3.2^ISO|RX1|EPR^https://epr.example.nhs.uk^URI|RX1|20240312091500||ADT^A01|42|P|2.4\r\
+        PID|1||9434765919^^^NHS^NH||SMITH^ANN\r");
+    assert!(r.invalid.is_empty());
+    assert_eq!(
+        app(&e.source_application).endpoint().as_deref(),
+        Some("urn:oid:2.16.840.1.113883.2.1.3.2")
+    );
+    assert_eq!(
+        app(&e.destination_application).endpoint().as_deref(),
+        Some("https://epr.example.nhs.uk")
     );
 }

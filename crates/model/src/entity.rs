@@ -1041,7 +1041,9 @@ impl Application {
     }
 
     /// Its address as a URI when the universal id is one: `urn:oid:` for an
-    /// ISO OID, the URI itself for type `URI`; `None` otherwise (never invented).
+    /// ISO OID, the URI itself for type `URI`; `None` otherwise, and `None`
+    /// for an id that is not of the shape its type says (an `ISO` id that is
+    /// no OID, a `URI` that is no absolute URI): never invented.
     ///
     /// ```
     /// use carecodec_model::Application;
@@ -1052,12 +1054,15 @@ impl Application {
     /// assert_eq!(uri.endpoint().as_deref(), Some("https://pas.example.nhs.uk/hl7"));
     /// // A DNS name is not made into a URI.
     /// assert_eq!(Application::new(None, Some("pas.example.nhs.uk"), Some("DNS")).endpoint(), None);
+    /// // Nor is an id that does not have its type's shape.
+    /// assert_eq!(Application::new(None, Some("RX1"), Some("ISO")).endpoint(), None);
+    /// assert_eq!(Application::new(None, Some("not a uri"), Some("URI")).endpoint(), None);
     /// ```
     pub fn endpoint(&self) -> Option<String> {
         let id = self.universal_id.as_deref()?;
         match self.universal_id_type.as_deref() {
-            Some("ISO") => Some(format!("urn:oid:{id}")),
-            Some("URI") => Some(id.to_owned()),
+            Some("ISO") if crate::identifier::is_oid(id) => Some(format!("urn:oid:{id}")),
+            Some("URI") if crate::identifier::is_uri(id) => Some(id.to_owned()),
             _ => None,
         }
     }

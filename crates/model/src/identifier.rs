@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 /// let wrong = NhsNumber::parse("9434765918").unwrap_err();
 /// assert_eq!(wrong, NhsNumberError::CheckDigitMismatch);
 /// assert_eq!(wrong.to_string(), "the check digit does not match");
+/// assert_eq!(NhsNumber::parse("0000000000"), Err(NhsNumberError::AllZeros));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -35,9 +36,16 @@ pub enum NhsNumberError {
     /// The tenth digit is not the Modulus 11 check digit.
     #[error("the check digit does not match")]
     CheckDigitMismatch,
+    /// `0000000000`: it passes Modulus 11, but no NHS number (nor CHI or
+    /// H&C number) is all zeros; systems send it as a placeholder for "no NHS
+    /// number", and keying records on it would merge different patients.
+    #[error("0000000000 is a placeholder, not an NHS number")]
+    AllZeros,
 }
 
-/// A ten-digit NHS number whose Modulus 11 check digit is right.
+/// A ten-digit NHS number whose Modulus 11 check digit is right (and not
+/// `0000000000`, a placeholder that passes the check). Other numbers of one
+/// repeated digit pass: the NHS ITK ADT examples use `3333333333`.
 ///
 /// ```
 /// use carecodec_model::NhsNumber;
@@ -89,6 +97,9 @@ impl NhsNumber {
         };
         if digits.get(9).map(|d| u32::from(*d)) != Some(check) {
             return Err(NhsNumberError::CheckDigitMismatch);
+        }
+        if digits == [0; 10] {
+            return Err(NhsNumberError::AllZeros);
         }
         Ok(NhsNumber(
             digits.iter().map(|d| char::from(b'0' + d)).collect(),
@@ -469,6 +480,68 @@ impl Identifier {
     }
 }
 
+/// True for an ISO OID as FHIR's `oid` type has it (without `urn:oid:`):
+/// `[0-2](\.(0|[1-9][0-9]*))+`.
+///
+/// ```
+/// use carecodec_model::identifier::is_oid;
+///
+/// assert!(is_oid("2.16.840.1.113883.2.1.3.2"));
+/// assert!(!is_oid("RX1"));
+/// assert!(!is_oid("2.016.1")); // no leading zeros in an arc
+/// assert!(!is_oid("3.1"));
+/// ```
+pub fn is_oid(s: &str) -> bool {
+    let mut arcs = s.split('.');
+    matches!(arcs.next(), Some("0" | "1" | "2"))
+        && s.contains('.')
+        && arcs.all(|a| {
+            !a.is_empty()
+                && a.bytes().all(|b| b.is_ascii_digit())
+                && (a == "0" || !a.starts_with('0'))
+        })
+}
+
+/// True for a UUID in its 8-4-4-4-12 hexadecimal form (without `urn:uuid:`).
+///
+/// ```
+/// use carecodec_model::identifier::is_uuid;
+///
+/// assert!(is_uuid("64dcbd38-61ea-484b-8c1c-0a1b2c3d4e5f"));
+/// assert!(!is_uuid("64dcbd3861ea484b8c1c0a1b2c3d4e5f"));
+/// ```
+pub fn is_uuid(s: &str) -> bool {
+    let mut groups = s.split('-');
+    [8, 4, 4, 4, 12].into_iter().all(|n| {
+        groups
+            .next()
+            .is_some_and(|g| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+    }) && groups.next().is_none()
+}
+
+/// True for an absolute URI: a scheme (a letter, then letters, digits, `+`,
+/// `-` or `.`), a colon, something after it, and no whitespace.
+///
+/// ```
+/// use carecodec_model::identifier::is_uri;
+///
+/// assert!(is_uri("https://pas.example.nhs.uk/hl7"));
+/// assert!(is_uri("urn:oid:2.16.840.1"));
+/// assert!(!is_uri("pas.example.nhs.uk"));
+/// assert!(!is_uri("not a uri"));
+/// ```
+pub fn is_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    !rest.is_empty()
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && !s.contains(char::is_whitespace)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,8 +563,10 @@ mod tests {
             let s: String = first.iter().chain(std::iter::once(&last)).map(|d| char::from_digit(*d, 10).unwrap()).collect();
             let expected = oracle(&first);
             let got = NhsNumber::parse(&s);
+            let zeros = last == 0 && first.iter().all(|d| *d == 0);
             match expected {
                 None => prop_assert_eq!(got, Err(NhsNumberError::CheckDigitTen)),
+                Some(_) if zeros => prop_assert_eq!(got, Err(NhsNumberError::AllZeros)),
                 Some(c) if c == last => prop_assert!(got.is_ok()),
                 Some(_) => prop_assert_eq!(got, Err(NhsNumberError::CheckDigitMismatch)),
             }
@@ -556,5 +631,20 @@ mod tests {
             Err(NhsNumberError::NotDigits)
         );
         assert!(NhsNumber::parse("9000000009").is_ok());
+    }
+
+    #[test]
+    fn all_zeros_passes_modulus_11_and_is_refused() {
+        assert_eq!(oracle(&[0; 9]), Some(0));
+        assert_eq!(
+            NhsNumber::parse("0000000000"),
+            Err(NhsNumberError::AllZeros)
+        );
+        assert_eq!(
+            NhsNumber::parse("000 000 0000"),
+            Err(NhsNumberError::AllZeros)
+        );
+        // Other repeated digits pass (the NHS ITK examples use 3333333333).
+        assert!(NhsNumber::parse("3333333333").is_ok());
     }
 }
