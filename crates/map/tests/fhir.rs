@@ -2822,3 +2822,428 @@ PV1|1|I|||||X1234567^JONES^ANN^^^DR^^^Flat 6^^^^\t\t\t\r";
     assert!(practitioner["identifier"][0].get("type").is_none());
     uk_core_valid("whitespace type", &bundle);
 }
+
+/// `parse_date` and `parse_date_time` read what FHIR R4's `date` and
+/// `dateTime` regexes allow, when it is a real date, and nothing else.
+mod dates {
+    use carecodec_map::fhir::{date_time, parse_date, parse_date_time};
+    use carecodec_model::{PartialDate, PartialDateTime, Precision};
+    use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+    use proptest::prelude::*;
+
+    /// FHIR R4's `date` regex (datatypes.html), verbatim.
+    const DATE_RE: &str = "([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?";
+    /// FHIR R4's `dateTime` regex (datatypes.html), verbatim.
+    const DATE_TIME_RE: &str = "([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?(Z|(\\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?";
+
+    /// The forms those regexes are written in: bytes and byte ranges,
+    /// groups, `|`, `?` and `+`. Read from the regex text, matched by
+    /// following every alternative (no cleverness to get wrong).
+    #[derive(Debug)]
+    enum Re {
+        Class(Vec<(u8, u8)>),
+        Seq(Vec<Re>),
+        Alt(Vec<Re>),
+        Opt(Box<Re>),
+        Plus(Box<Re>),
+    }
+
+    impl Re {
+        fn parse(text: &str) -> Re {
+            let mut p = text.as_bytes();
+            let re = Re::alt(&mut p);
+            assert!(p.is_empty(), "unread: {}", String::from_utf8_lossy(p));
+            re
+        }
+
+        fn alt(p: &mut &[u8]) -> Re {
+            let mut alts = vec![Re::seq(p)];
+            while let [b'|', rest @ ..] = *p {
+                *p = rest;
+                alts.push(Re::seq(p));
+            }
+            Re::Alt(alts)
+        }
+
+        fn seq(p: &mut &[u8]) -> Re {
+            let mut items = Vec::new();
+            loop {
+                let atom = match *p {
+                    [] | [b'|' | b')', ..] => return Re::Seq(items),
+                    [b'(', rest @ ..] => {
+                        *p = rest;
+                        let inner = Re::alt(p);
+                        let [b')', rest @ ..] = *p else {
+                            panic!("no ) before {}", String::from_utf8_lossy(p))
+                        };
+                        *p = rest;
+                        inner
+                    }
+                    [b'[', rest @ ..] => {
+                        let end = rest.iter().position(|&b| b == b']').unwrap();
+                        let mut class = &rest[..end];
+                        let mut ranges = Vec::new();
+                        while let [lo, more @ ..] = class {
+                            class = match more {
+                                [b'-', hi, more @ ..] => {
+                                    ranges.push((*lo, *hi));
+                                    more
+                                }
+                                _ => {
+                                    ranges.push((*lo, *lo));
+                                    more
+                                }
+                            };
+                        }
+                        *p = &rest[end + 1..];
+                        Re::Class(ranges)
+                    }
+                    [b'\\', b, rest @ ..] | [b, rest @ ..] => {
+                        *p = rest;
+                        Re::Class(vec![(*b, *b)])
+                    }
+                };
+                let atom = match *p {
+                    [b'?', rest @ ..] => {
+                        *p = rest;
+                        Re::Opt(Box::new(atom))
+                    }
+                    [b'+', rest @ ..] => {
+                        *p = rest;
+                        Re::Plus(Box::new(atom))
+                    }
+                    _ => atom,
+                };
+                items.push(atom);
+            }
+        }
+
+        /// Every position a match starting at `at` can end at.
+        fn ends(&self, s: &[u8], at: usize) -> Vec<usize> {
+            let mut out = match self {
+                Re::Class(ranges) => match s.get(at) {
+                    Some(b) if ranges.iter().any(|(lo, hi)| (lo..=hi).contains(&b)) => {
+                        vec![at + 1]
+                    }
+                    _ => Vec::new(),
+                },
+                Re::Seq(items) => items.iter().fold(vec![at], |starts, re| {
+                    starts.iter().flat_map(|&i| re.ends(s, i)).collect()
+                }),
+                Re::Alt(alts) => alts.iter().flat_map(|re| re.ends(s, at)).collect(),
+                Re::Opt(re) => std::iter::once(at).chain(re.ends(s, at)).collect(),
+                Re::Plus(re) => {
+                    let mut out = Vec::new();
+                    let mut next = re.ends(s, at);
+                    while !next.is_empty() {
+                        out.extend(&next);
+                        next = next.iter().flat_map(|&i| re.ends(s, i)).collect();
+                        next.retain(|i| !out.contains(i));
+                    }
+                    out
+                }
+            };
+            out.sort_unstable();
+            out.dedup();
+            out
+        }
+
+        /// Whether the whole of `s` matches.
+        fn matches(&self, s: &str) -> bool {
+            self.ends(s.as_bytes(), 0).contains(&s.len())
+        }
+    }
+
+    /// Whether the `YYYY[-MM[-DD]]` that `s` starts with is in the calendar
+    /// (for a string the regexes match).
+    fn in_calendar(s: &str) -> bool {
+        let field = |r: std::ops::Range<usize>| s.get(r).map_or(Ok(1), str::parse::<u32>);
+        let (Ok(y), Ok(m), Ok(d)) = (field(0..4), field(5..7), field(8..10)) else {
+            return false;
+        };
+        NaiveDate::from_ymd_opt(y as i32, m, d).is_some()
+    }
+
+    /// The reading before FHIR's syntax was checked: chrono's RFC 3339,
+    /// else a 4-, 7- or 10-byte date padded to a day for chrono's `%Y-%m-%d`.
+    /// What it read of a FHIR value is the value.
+    fn lenient_date(s: &str) -> Option<PartialDate> {
+        let (date, precision) = match s.len() {
+            4 => (format!("{s}-01-01"), Precision::Year),
+            7 => (format!("{s}-01"), Precision::Month),
+            10 => (s.to_owned(), Precision::Day),
+            _ => return None,
+        };
+        let d = NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()?;
+        Some(PartialDate::new(d, precision))
+    }
+
+    fn lenient_date_time(s: &str) -> Option<PartialDateTime> {
+        if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+            let precision = if s.contains('.') {
+                Precision::Fraction
+            } else {
+                Precision::Second
+            };
+            return Some(PartialDateTime {
+                at,
+                precision,
+                offset_inferred: false,
+            });
+        }
+        let d = lenient_date(s)?;
+        let at: DateTime<FixedOffset> = Utc
+            .from_utc_datetime(&d.date.and_hms_opt(0, 0, 0)?)
+            .fixed_offset();
+        Some(PartialDateTime {
+            at,
+            precision: d.precision,
+            offset_inferred: true,
+        })
+    }
+
+    /// The regex reference itself, on forms picked by hand.
+    #[test]
+    fn the_reference_reads_the_spec_regexes() {
+        let (date, dt) = (Re::parse(DATE_RE), Re::parse(DATE_TIME_RE));
+        for s in ["2024", "0001", "2024-03", "2024-03-31", "2024-02-30"] {
+            assert!(date.matches(s) && dt.matches(s), "{s}");
+        }
+        for s in [
+            "0000",
+            "+202",
+            "2024-3",
+            "2024-13",
+            "2024-03-32",
+            "2024-03-12T00:00:00Z",
+        ] {
+            assert!(!date.matches(s), "{s}");
+        }
+        for s in [
+            "2024-03-12T23:59:60.1234Z",
+            "2024-03-12T00:00:00-13:59",
+            "2024-03-12T00:00:00+14:00",
+        ] {
+            assert!(dt.matches(s), "{s}");
+        }
+        for s in [
+            "2024-03-12T24:00:00Z",
+            "2024-03-12T00:00:00+14:01",
+            "2024-03-12T00:00:00.Z",
+            "2024-03T00:00:00Z",
+        ] {
+            assert!(!dt.matches(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn dates_as_fhir_r4_writes_them() {
+        // Read, with what the writer gives back (as before).
+        for (s, precision, written) in [
+            ("1970", Precision::Year, "1970"),
+            ("1970-02", Precision::Month, "1970-02"),
+            ("1970-02-14", Precision::Day, "1970-02-14"),
+            ("0001", Precision::Year, "0001"),
+            ("0202-06", Precision::Month, "0202-06"),
+            ("2024-02-29", Precision::Day, "2024-02-29"),
+            ("9999-12-31", Precision::Day, "9999-12-31"),
+        ] {
+            let d = parse_date(s).unwrap_or_else(|| panic!("{s} not read"));
+            assert_eq!(
+                (d.precision, d.to_string().as_str()),
+                (precision, written),
+                "{s}"
+            );
+            assert_eq!(lenient_date(s), Some(d), "{s}: read as before");
+        }
+        for s in [
+            // Read before: a signed or space-padded year, year 0.
+            "+202",
+            "-001",
+            " 202",
+            "+0-1",
+            "0000",
+            "0000-01",
+            "0000-01-01",
+            // Read before: a space-padded month or day.
+            "1970- 2",
+            "1970-02- 1",
+            // Never read.
+            "",
+            "197",
+            "19700",
+            "1970-",
+            "1970-2",
+            "1970-02-",
+            "1970-02-1",
+            "1970-00",
+            "1970-13",
+            "1970-02-00",
+            "1970-02-30",
+            "2023-02-29",
+            "1970-02-32",
+            "1970/02/14",
+            "1970-02-14 ",
+            "1970-02-14T00:00:00Z",
+            "１９７０",
+        ] {
+            assert_eq!(parse_date(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn date_times_as_fhir_r4_writes_them() {
+        use Precision::{Day, Fraction, Month, Second, Year};
+        // Read, with what the writer gives back (as before).
+        for (s, precision, written) in [
+            ("2024", Year, "2024"),
+            ("2024-03", Month, "2024-03"),
+            ("2024-03-12", Day, "2024-03-12"),
+            ("2024-03-12T09:15:00Z", Second, "2024-03-12T09:15:00+00:00"),
+            (
+                "2024-03-12T09:15:00+01:00",
+                Second,
+                "2024-03-12T09:15:00+01:00",
+            ),
+            (
+                "2024-03-12T09:15:00-00:00",
+                Second,
+                "2024-03-12T09:15:00+00:00",
+            ),
+            (
+                "2024-03-12T09:15:00+14:00",
+                Second,
+                "2024-03-12T09:15:00+14:00",
+            ),
+            (
+                "2024-03-12T09:15:00-14:00",
+                Second,
+                "2024-03-12T09:15:00-14:00",
+            ),
+            (
+                "2024-03-12T09:15:00-13:59",
+                Second,
+                "2024-03-12T09:15:00-13:59",
+            ),
+            (
+                "2024-03-12T23:59:59.5Z",
+                Fraction,
+                "2024-03-12T23:59:59.500+00:00",
+            ),
+            (
+                "2024-03-12T09:15:00.123456789012+05:30",
+                Fraction,
+                "2024-03-12T09:15:00.123+05:30",
+            ),
+            ("0001-01-01T00:00:00Z", Second, "0001-01-01T00:00:00+00:00"),
+            // A leap second reads as chrono reads it; the writer gives :59.
+            ("2016-12-31T23:59:60Z", Second, "2016-12-31T23:59:59+00:00"),
+            (
+                "2024-03-12T09:15:60.25+01:00",
+                Fraction,
+                "2024-03-12T09:15:59.250+01:00",
+            ),
+        ] {
+            let t = parse_date_time(s).unwrap_or_else(|| panic!("{s} not read"));
+            assert_eq!(
+                (t.precision, date_time(&t).as_str()),
+                (precision, written),
+                "{s}"
+            );
+            assert_eq!(
+                t.offset_inferred,
+                matches!(precision, Year | Month | Day),
+                "{s}"
+            );
+            assert_eq!(lenient_date_time(s), Some(t), "{s}: read as before");
+        }
+        for s in [
+            // Read before: RFC 3339's separators, offsets past 14:00, year 0.
+            "2024-03-12 09:15:00Z",
+            "2024-03-12t09:15:00Z",
+            "2024-03-12T09:15:00z",
+            "2024-03-12t09:15:00z",
+            "2024-03-12T09:15:00+14:01",
+            "2024-03-12T09:15:00-15:00",
+            "2024-03-12T09:15:00+23:59",
+            "0000-01-01T00:00:00Z",
+            "+202",
+            "-001",
+            "0000",
+            " 202",
+            "2024- 3",
+            // Never read.
+            "2024-03-12T09:15:00",
+            "2024-03-12T09:15Z",
+            "2024-03-12T09Z",
+            "2024-03-12T24:00:00Z",
+            "2024-03-12T09:60:00Z",
+            "2024-03-12T09:15:61Z",
+            "2024-03-12T09:15:00.Z",
+            "2024-03-12T09:15:00+0100",
+            "2024-03-12T09:15:00+01",
+            "2024-03-12T09:15:00+01:00 ",
+            "2024-03T09:15:00Z",
+            "2024T09:15:00Z",
+            "2023-02-29T09:15:00Z",
+            "12/03/2024",
+        ] {
+            assert_eq!(parse_date_time(s), None, "{s:?}");
+        }
+    }
+
+    /// Strings near FHIR's forms: FHIR's own (the `dateTime` and `instant`
+    /// regexes' strings) with up to three bytes of the alphabet changed,
+    /// dropped or added; RFC 3339 times and padded dates as chrono reads
+    /// them; year 0; any string of the alphabet.
+    fn date_like() -> impl Strategy<Value = String> {
+        const ALPHABET: &[u8] = b"0123456789-:TtZz+. ";
+        /// FHIR R4's `instant` regex (datatypes.html): a `dateTime` to the second.
+        const INSTANT_RE: &str = "([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?(Z|(\\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))";
+        const RFC_3339: &str = "[0-9]{4}-(0[0-9]|1[0-3])-([0-2][0-9]|3[0-2])[Tt ]([01][0-9]|2[0-4]):[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,12})?([Zz]|[+-]([01][0-9]|2[0-4]):[0-6][0-9])";
+        const PADDED: &str = "[ +-]{0,2}[0-9]{1,4}(-[ 0-9]{1,2}(-[ 0-9]{1,2})?)?";
+        let regex = |re| proptest::string::string_regex(re).unwrap();
+        let byte = || proptest::sample::select(ALPHABET);
+        let edits =
+            proptest::collection::vec((any::<proptest::sample::Index>(), byte(), 0u8..3), 0..4);
+        let fhir = prop_oneof![regex(DATE_TIME_RE), regex(INSTANT_RE)];
+        prop_oneof![
+            3 => (fhir, edits).prop_map(|(s, edits)| {
+                let mut s = s.into_bytes();
+                for (at, b, op) in edits {
+                    let at = at.index(s.len() + 1);
+                    match op {
+                        0 if at < s.len() => s[at] = b,
+                        1 if at < s.len() => drop(s.remove(at)),
+                        _ => s.insert(at, b),
+                    }
+                }
+                String::from_utf8(s).unwrap()
+            }),
+            1 => regex(RFC_3339),
+            1 => regex(PADDED),
+            1 => regex("0000(-[01][0-9](-[0-3][0-9](T00:00:00Z)?)?)?"),
+            1 => proptest::collection::vec(byte(), 0..30).prop_map(|b| String::from_utf8(b).unwrap()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Read exactly when the spec's regex matches and the date is in the
+        /// calendar, and then as before (so written back as before).
+        #[test]
+        fn read_exactly_what_the_regexes_allow(s in date_like()) {
+            let date = Re::parse(DATE_RE).matches(&s) && in_calendar(&s);
+            let dt = Re::parse(DATE_TIME_RE).matches(&s) && in_calendar(&s);
+            prop_assert_eq!(parse_date(&s), lenient_date(&s).filter(|_| date), "date {:?}", s);
+            prop_assert_eq!(parse_date(&s).is_some(), date, "date {:?}", s);
+            let t = parse_date_time(&s);
+            prop_assert_eq!(t, lenient_date_time(&s).filter(|_| dt), "dateTime {:?}", s);
+            prop_assert_eq!(t.is_some(), dt, "dateTime {:?}", s);
+            if let Some(t) = t {
+                prop_assert_eq!(Some(date_time(&t)), lenient_date_time(&s).map(|t| date_time(&t)));
+            }
+        }
+    }
+}

@@ -94,6 +94,13 @@ fn items<'v>(obj: &'v Value, key: &str) -> impl Iterator<Item = (usize, &'v Valu
 /// A FHIR date / dateTime / instant with its precision; date-only values
 /// get UTC midnight with `offset_inferred` (FHIR dates carry no zone).
 ///
+/// Exactly what FHIR R4's `dateTime` regex accepts, and a real calendar
+/// date: `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, or a day with a time to the
+/// second, an optional fraction and a zone (`Z` or `+hh:mm` / `-hh:mm`, at
+/// most 14:00). The year is four digits, not `0000`; the separators are
+/// `T` and `Z` (not `t`, `z` or a space). A leap second (`:60`) reads as
+/// chrono reads it (the writer gives it back as `:59`).
+///
 /// ```
 /// use carecodec_map::fhir::parse_date_time;
 /// use carecodec_model::Precision;
@@ -104,10 +111,19 @@ fn items<'v>(obj: &'v Value, key: &str) -> impl Iterator<Item = (usize, &'v Valu
 /// assert_eq!((d.precision, d.offset_inferred), (Precision::Month, true));
 /// assert_eq!(d.at.to_rfc3339(), "2024-03-01T00:00:00+00:00");
 /// assert!(parse_date_time("12/03/2024").is_none());
+/// // RFC 3339 allows these; FHIR does not.
+/// assert!(parse_date_time("2024-03-12 09:15:00Z").is_none());
+/// assert!(parse_date_time("2024-03-12T09:15:00+15:00").is_none());
 /// ```
 pub fn parse_date_time(s: &str) -> Option<PartialDateTime> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(s) {
-        let precision = if s.contains('.') {
+    let (date, precision, time) = date_prefix(s.as_bytes())?;
+    if !time.is_empty() {
+        if precision != Precision::Day || !time_syntax(time) {
+            return None;
+        }
+        // FHIR's syntax, checked: what chrono reads of it is the value.
+        let at = DateTime::parse_from_rfc3339(s).ok()?;
+        let precision = if time.contains(&b'.') {
             Precision::Fraction
         } else {
             Precision::Second
@@ -118,18 +134,20 @@ pub fn parse_date_time(s: &str) -> Option<PartialDateTime> {
             offset_inferred: false,
         });
     }
-    let d = parse_date(s)?;
     let at: DateTime<FixedOffset> = Utc
-        .from_utc_datetime(&d.date.and_hms_opt(0, 0, 0)?)
+        .from_utc_datetime(&date.and_hms_opt(0, 0, 0)?)
         .fixed_offset();
     Some(PartialDateTime {
         at,
-        precision: d.precision,
+        precision,
         offset_inferred: true,
     })
 }
 
 /// A FHIR date (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`) with its precision.
+///
+/// Exactly what FHIR R4's `date` regex accepts, and a real calendar date:
+/// a four-digit year other than `0000`, a two-digit month and day.
 ///
 /// ```
 /// use carecodec_map::fhir::parse_date;
@@ -138,16 +156,83 @@ pub fn parse_date_time(s: &str) -> Option<PartialDateTime> {
 /// assert_eq!(parse_date("1970-02").unwrap().to_string(), "1970-02");
 /// assert_eq!(parse_date("1970").unwrap().precision, Precision::Year);
 /// assert!(parse_date("1970-02-30").is_none());
+/// // No sign, no year 0, no padding with spaces.
+/// assert!(parse_date("+970").is_none());
+/// assert!(parse_date("0000").is_none());
+/// assert!(parse_date("1970- 2").is_none());
 /// ```
 pub fn parse_date(s: &str) -> Option<PartialDate> {
-    let (date, precision) = match s.len() {
-        4 => (format!("{s}-01-01"), Precision::Year),
-        7 => (format!("{s}-01"), Precision::Month),
-        10 => (s.to_owned(), Precision::Day),
-        _ => return None,
+    match date_prefix(s.as_bytes())? {
+        (date, precision, []) => Some(PartialDate::new(date, precision)),
+        _ => None,
+    }
+}
+
+/// The date `s` starts with as FHIR R4 writes one, with its precision and
+/// the bytes after it: `YYYY` (four digits, not `0000`), then `-MM`, then
+/// `-DD`, each in turn optional, making a real date.
+///
+/// After the year or the month, `-` and two bytes must be a month or a
+/// day: FHIR has no other reading of them.
+fn date_prefix(s: &[u8]) -> Option<(NaiveDate, Precision, &[u8])> {
+    let [y0, y1, y2, y3, rest @ ..] = s else {
+        return None;
     };
-    let d = NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()?;
-    Some(PartialDate::new(d, precision))
+    let year = digits(&[*y0, *y1, *y2, *y3])?;
+    if year == 0 {
+        return None;
+    }
+    let (month, day, precision, rest) = match rest {
+        [b'-', m0, m1, b'-', d0, d1, rest @ ..] => (
+            digits(&[*m0, *m1])?,
+            digits(&[*d0, *d1])?,
+            Precision::Day,
+            rest,
+        ),
+        [b'-', m0, m1, rest @ ..] => (digits(&[*m0, *m1])?, 1, Precision::Month, rest),
+        _ => (1, 1, Precision::Year, rest),
+    };
+    // Month 00 or 13, day 00 or 32, 30 February: none is a date.
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    Some((date, precision, rest))
+}
+
+/// Whether `t` is the time FHIR R4's `dateTime` regex allows after a day:
+/// `Thh:mm:ss` (hour to 23, second to 60), an optional `.` and digits,
+/// and `Z` or an offset from `-14:00` to `+14:00` (hours to 13 with any
+/// minutes, or 14:00).
+fn time_syntax(t: &[u8]) -> bool {
+    let [b'T', h0, h1, b':', m0, m1, b':', s0, s1, rest @ ..] = t else {
+        return false;
+    };
+    let upto = |a: u8, b: u8, max: u32| digits(&[a, b]).is_some_and(|n| n <= max);
+    if !(upto(*h0, *h1, 23) && upto(*m0, *m1, 59) && upto(*s0, *s1, 60)) {
+        return false;
+    }
+    let zone = match rest {
+        [b'.', fraction @ ..] => {
+            let n = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
+            match fraction.get(n..) {
+                Some(zone) if n > 0 => zone,
+                _ => return false,
+            }
+        }
+        _ => rest,
+    };
+    match zone {
+        [b'Z'] => true,
+        [b'+' | b'-', h0, h1, b':', m0, m1] => {
+            (upto(*h0, *h1, 13) && upto(*m0, *m1, 59)) || [*h0, *h1, *m0, *m1] == *b"1400"
+        }
+        _ => false,
+    }
+}
+
+/// The number ASCII digits `d` write, or `None` when one is not a digit.
+fn digits(d: &[u8]) -> Option<u32> {
+    d.iter().try_fold(0, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
 }
 
 fn system_of(uri: &str) -> CodeSystem {
