@@ -347,6 +347,9 @@ impl Ctx {
             Some(_) => parse_dmy(r.field_text(i).as_bytes()),
             None => None,
         };
+        // Year 0000 is a calendar date but no FHIR date (0001 to 9999).
+        let out_of_range = value.is_some_and(|d| !(1..=9999).contains(&chrono::Datelike::year(&d)));
+        let value = value.filter(|_| !out_of_range);
         // The text is kept only to report an invalid date.
         let raw = r.raw_at(i)?;
         let raw = if value.is_none() {
@@ -362,7 +365,11 @@ impl Ctx {
                 self.report.invalid.push(Invalid {
                     source: src,
                     raw,
-                    reason: "not a date".into(),
+                    reason: if out_of_range {
+                        "a year FHIR cannot hold (0001 to 9999)".into()
+                    } else {
+                        "not a date".into()
+                    },
                     action: Action::Dropped,
                 });
                 None
@@ -1146,7 +1153,8 @@ mod tests {
     const FILE: &str = "GO_998_GDW_GOF_20250401_00000001.DAT";
 
     fn go(body: &str) -> String {
-        let n = body.lines().count();
+        // The trailer counts every line, HDR and TRL included.
+        let n = body.lines().count() + 2;
         format!(
             "HDR~{FILE}~20250401 020000~998~00000000 000000~20250401 000000~01\n{body}TRL~{n}\n"
         )
@@ -1169,6 +1177,11 @@ ETA~7100001~7400001~NHS Regs and Memships~NHS Regs and Memships~Nursing and Midw
     #[test]
     fn resolves_person_assignment_position_org_location_registration() {
         let out = map_go(go(SAMPLE).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(
+            out.report.notes.iter().all(|n| !n.contains("trailer")),
+            "{:?}",
+            out.report.notes
+        );
         assert!(out.report.invalid.is_empty(), "{:?}", out.report.invalid);
         assert!(out.report.balanced());
         assert_eq!(out.workers.len(), 1);
@@ -1286,6 +1299,22 @@ ETA~7100001~7400001~NHS Regs and Memships~NHS Regs and Memships~Nursing and Midw
         assert!(out.workers.is_empty());
         assert!(out.report.balanced());
         assert!(out.report.notes.iter().any(|n| n.contains("deleted")));
+    }
+
+    #[test]
+    fn a_year_fhir_cannot_hold_is_reported() {
+        let body = "PRA~7100003~20200101~~80000003~Ms.~Doe~Ann~~~~~F~00000101~~~20200101~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20200101 120000~~~~~\n";
+        let out = map_go(go(body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        let dob: Vec<_> = out
+            .report
+            .invalid
+            .iter()
+            .filter(|i| i.raw == "00000101")
+            .collect();
+        assert_eq!(dob.len(), 1, "{:?}", out.report.invalid);
+        assert_eq!(dob[0].reason, "a year FHIR cannot hold (0001 to 9999)");
+        assert!(out.workers[0].birth_date.is_none());
+        assert!(out.report.balanced());
     }
 
     #[test]

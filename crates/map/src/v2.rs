@@ -290,7 +290,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         if v.is_null() {
             return None;
         }
-        match Timestamp::from_value(&v) {
+        match Timestamp::from_value(&v).and_then(|ts| in_fhir_range(ts, v.offset())) {
             Ok(ts) => Some(Sourced::new(self.resolve(&ts), src)),
             Err(e) => {
                 self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
@@ -328,7 +328,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         if v.is_null() {
             return None;
         }
-        match Timestamp::from_value(&v) {
+        match Timestamp::from_value(&v).and_then(|ts| in_fhir_range(ts, v.offset())) {
             Ok(ts) => {
                 let p = match precision(ts.precision) {
                     Precision::Year => Precision::Year,
@@ -343,6 +343,32 @@ impl<'m, 'a> Ctx<'m, 'a> {
             }
         }
     }
+}
+
+/// `ts` when FHIR can hold it: a year from 0001 to 9999 and an offset within
+/// ±14:00 (FHIR's `dateTime`); HL7's DTM syntax allows year 0000 and offsets
+/// to ±23:59, which would make a Bundle no FHIR server reads. The error is
+/// at `offset`, the value's byte offset, as the DTM syntax errors are.
+fn in_fhir_range(ts: Timestamp, offset: usize) -> carecodec_hl7v2::Result<Timestamp> {
+    use chrono::Datelike;
+    let reason = if !(1..=9999).contains(&ts.local.year()) {
+        "a year FHIR cannot hold (0001 to 9999)"
+    } else if ts
+        .offset
+        .is_some_and(|o| o.local_minus_utc().abs() > 14 * 3600)
+    {
+        "an offset FHIR cannot hold (within ±14:00)"
+    } else {
+        return Ok(ts);
+    };
+    Err(carecodec_hl7v2::Error::new(
+        carecodec_hl7v2::ErrorKind::InvalidValue {
+            datatype: "DTM",
+            reason,
+        },
+        offset,
+        0,
+    ))
 }
 
 /// A place in the message: a [`Path`] (build it with [`seg`] and `Path`'s
@@ -538,7 +564,11 @@ pub fn map_message(
     ctx.msh_offset = at!(b"MSH", 7)
         .path()
         .and_then(|p| msg.query(p))
-        .and_then(|v| Timestamp::from_value(&v).ok())
+        .and_then(|v| {
+            Timestamp::from_value(&v)
+                .and_then(|ts| in_fhir_range(ts, v.offset()))
+                .ok()
+        })
         .and_then(|t| t.offset);
     let mut event = Event {
         kind: kind_of(mt.code, mt.trigger),

@@ -851,3 +851,43 @@ fn an_endpoint_is_made_only_from_a_universal_id_of_its_type() {
         Some("https://epr.example.nhs.uk")
     );
 }
+
+/// HL7's DTM syntax allows year 0000 and offsets to ±23:59; FHIR's dateTime
+/// does not (0001–9999, within ±14:00). Such values are reported and
+/// dropped, so no Bundle carries them; an MSH-7 offset out of range is not
+/// used for other times (the zone rule applies).
+#[test]
+fn times_fhir_cannot_hold_are_reported() {
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500+2330||ADT^A01|t1|P|2.4\r\
+        EVN|A01|20240312091500+1500||||20240312091500\r\
+        PID|1||9434765919^^^NHS^NH||SMITH^ANN||00000101|F\r",
+    );
+    assert!(e.sent.is_none());
+    assert!(e.recorded.is_none());
+    assert!(e.patient.as_ref().unwrap().birth_date.is_none());
+    let got: Vec<(&str, &str)> = r
+        .invalid
+        .iter()
+        .map(|i| (i.raw.as_str(), i.reason.as_str()))
+        .collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    for (raw, reason) in &got {
+        assert!(reason.contains("FHIR cannot hold"), "{raw}: {reason}");
+    }
+    // EVN-6 had no offset: Europe/London's (GMT in March), not MSH-7's +23:30.
+    assert_eq!(
+        e.occurred.unwrap().value.at.to_rfc3339(),
+        "2024-03-12T09:15:00+00:00"
+    );
+    // The limits themselves are fine.
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500+1400||ADT^A01|t2|P|2.4\r\
+        PID|1||9434765919^^^NHS^NH||SMITH^ANN||00010101|F\r",
+    );
+    assert!(r.invalid.is_empty(), "{:?}", r.invalid);
+    assert_eq!(
+        e.sent.unwrap().value.at.to_rfc3339(),
+        "2024-03-12T09:15:00+14:00"
+    );
+}
