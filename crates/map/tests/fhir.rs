@@ -3247,3 +3247,314 @@ mod dates {
         }
     }
 }
+
+/// The reader's dates: a valid one is read at the precision the model's field
+/// holds; an invalid one is reported at its element path, with its text, and
+/// left out of the model; a time the model cannot hold is reported.
+mod reader_dates {
+    use carecodec_map::fhir::{read_bundle, read_workers};
+    use carecodec_model::{Action, Invalid, MappingReport, PartialDate, Precision, Source};
+    use chrono::NaiveDate;
+    use serde_json::{Value, json};
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn partial(y: i32, m: u32, d: u32, precision: Precision) -> PartialDate {
+        PartialDate::new(day(y, m, d), precision)
+    }
+
+    /// The report balances and lists nothing unmapped or invalid.
+    fn clean(report: &MappingReport) {
+        assert!(report.balanced());
+        assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+        assert!(report.invalid.is_empty(), "{:#?}", report.invalid);
+    }
+
+    /// The report balances, leaves nothing unmapped, and has exactly one
+    /// invalid entry: at `path`, with `raw`, `action`, a reason saying `why`.
+    fn one_invalid(report: &MappingReport, path: &str, raw: &str, why: &str, action: Action) {
+        assert!(report.balanced());
+        assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+        let [
+            Invalid {
+                source,
+                raw: r,
+                reason,
+                action: a,
+            },
+        ] = report.invalid.as_slice()
+        else {
+            panic!("not one invalid entry: {:#?}", report.invalid);
+        };
+        assert_eq!(source, &Source::fhir(path));
+        assert_eq!((r.as_str(), *a), (raw, action));
+        assert!(reason.contains(why), "{reason}");
+    }
+
+    fn patient(birth: &str, start: &str) -> Value {
+        json!({"resourceType": "Patient", "birthDate": birth,
+               "contact": [{"name": {"family": "Smith"},
+                            "period": {"start": start, "end": "2021-12-18"}}]})
+    }
+
+    #[test]
+    fn patient_birth_date() {
+        for (birth, want) in [
+            ("1970", partial(1970, 1, 1, Precision::Year)),
+            ("1970-02", partial(1970, 2, 1, Precision::Month)),
+            ("1970-02-28", partial(1970, 2, 28, Precision::Day)),
+        ] {
+            let (event, report) = read_bundle(&patient(birth, "2021-08-18"));
+            clean(&report);
+            let p = event.patient.unwrap();
+            assert_eq!(p.birth_date.as_ref().unwrap().value, want, "{birth}");
+        }
+        for bad in ["1970-02-30", "1970-02-28T10:00:00Z", "28/02/1970", "1970-2"] {
+            let (event, report) = read_bundle(&patient(bad, "2021-08-18"));
+            one_invalid(
+                &report,
+                "Patient.birthDate",
+                bad,
+                "not a FHIR date",
+                Action::Dropped,
+            );
+            assert!(event.patient.unwrap().birth_date.is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn patient_contact_period() {
+        let contact = |start: &str| {
+            let (event, report) = read_bundle(&patient("1970", start));
+            (event.patient.unwrap().contacts.remove(0), report)
+        };
+        let until = partial(2021, 12, 18, Precision::Day);
+        for (start, want) in [
+            ("2021", partial(2021, 1, 1, Precision::Year)),
+            ("2021-08", partial(2021, 8, 1, Precision::Month)),
+            ("2021-08-18", partial(2021, 8, 18, Precision::Day)),
+        ] {
+            let (c, report) = contact(start);
+            clean(&report);
+            assert_eq!(c.from.unwrap().value, want, "{start}");
+            assert_eq!(c.until.unwrap().value, until);
+        }
+        let at = "Patient.contact[0].period.start";
+        for bad in ["2021-08-32", "18/08/2021", "2021-08-18T10:00"] {
+            let (c, report) = contact(bad);
+            one_invalid(&report, at, bad, "not a FHIR dateTime", Action::Dropped);
+            assert!(c.from.is_none(), "{bad}");
+            assert_eq!(c.until.unwrap().value, until);
+        }
+        // A time: the date is kept as written (in its own offset), the time
+        // is not, and the report says so.
+        let timed = "2021-08-18T23:30:00-05:00";
+        let (c, report) = contact(timed);
+        one_invalid(&report, at, timed, "the time is not", Action::Interpreted);
+        let from = c.from.unwrap();
+        assert_eq!(from.value, partial(2021, 8, 18, Precision::Day));
+        assert_eq!(from.sources[0], Source::fhir(at));
+    }
+
+    fn allergy(onset: &str) -> Value {
+        json!({"resourceType": "AllergyIntolerance", "code": {"text": "Penicillin"},
+               "onsetDateTime": onset})
+    }
+
+    #[test]
+    fn allergy_onset_date_time() {
+        for (onset, want) in [
+            ("2004", partial(2004, 1, 1, Precision::Year)),
+            ("2004-01", partial(2004, 1, 1, Precision::Month)),
+            ("2004-01-25", partial(2004, 1, 25, Precision::Day)),
+        ] {
+            let (event, report) = read_bundle(&allergy(onset));
+            clean(&report);
+            let a = &event.allergies[0];
+            assert_eq!(a.identified.as_ref().unwrap().value, want, "{onset}");
+        }
+        // The whole value is checked: what follows the date used to be
+        // ignored unread.
+        for bad in [
+            "2004-01-25junk",
+            "2004-01-25T12:50",
+            "2004-01-25T12:50:25",
+            "2004-01-25 12:50:25Z",
+            "2004-02-30",
+        ] {
+            let (event, report) = read_bundle(&allergy(bad));
+            one_invalid(
+                &report,
+                "AllergyIntolerance.onsetDateTime",
+                bad,
+                "not a FHIR dateTime",
+                Action::Dropped,
+            );
+            assert!(event.allergies[0].identified.is_none(), "{bad}");
+        }
+        // The model holds the date identified (as AL1-6 gives it): a time is
+        // not kept, and the report says so.
+        for timed in ["2004-01-25T12:50:25+05:30", "2004-01-25T23:59:59.999Z"] {
+            let (event, report) = read_bundle(&allergy(timed));
+            one_invalid(
+                &report,
+                "AllergyIntolerance.onsetDateTime",
+                timed,
+                "the time is not",
+                Action::Interpreted,
+            );
+            let a = &event.allergies[0];
+            assert_eq!(
+                a.identified.as_ref().unwrap().value,
+                partial(2004, 1, 25, Precision::Day)
+            );
+        }
+    }
+
+    /// A Practitioner with a GMC registration, and a PractitionerRole.
+    fn workers(birth: &str, registered: &str, start: &str) -> Value {
+        json!({"resourceType": "Bundle", "type": "collection",
+               "timestamp": "2024-03-12T09:15:00Z",
+               "entry": [
+          {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Practitioner",
+            "meta": {"lastUpdated": "2024-03-12T09:15:00.123+01:00"},
+            "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": "1234567",
+                            "period": {"start": registered}}],
+            "name": [{"family": "Jones"}], "birthDate": birth}},
+          {"fullUrl": "urn:uuid:r1", "resource": {"resourceType": "PractitionerRole",
+            "practitioner": {"reference": "urn:uuid:p1"},
+            "period": {"start": start, "end": "2024-03-31"}}}]})
+    }
+
+    const PRACTITIONER: &str = "Bundle.entry[0].resource";
+    const ROLE: &str = "Bundle.entry[1].resource";
+
+    #[test]
+    fn practitioner_birth_date() {
+        for (birth, want) in [
+            ("1975", partial(1975, 1, 1, Precision::Year)),
+            ("1975-12", partial(1975, 12, 1, Precision::Month)),
+            ("1975-12-07", partial(1975, 12, 7, Precision::Day)),
+        ] {
+            let (w, report) = read_workers(&workers(birth, "2010-08-04", "2020-01-01"));
+            clean(&report);
+            assert_eq!(w[0].birth_date.as_ref().unwrap().value, want, "{birth}");
+        }
+        for bad in ["1975-13-07", "07/12/1975", "1975-12-07T00:00:00Z"] {
+            let (w, report) = read_workers(&workers(bad, "2010-08-04", "2020-01-01"));
+            let at = format!("{PRACTITIONER}.birthDate");
+            one_invalid(&report, &at, bad, "not a FHIR date", Action::Dropped);
+            assert!(w[0].birth_date.is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn practitioner_role_period() {
+        let role = |start: &str| {
+            let (mut w, report) = read_workers(&workers("1975", "2010-08-04", start));
+            (w.remove(0).assignments.remove(0), report)
+        };
+        let (a, report) = role("2020-01-01");
+        clean(&report);
+        assert_eq!(
+            (a.start, a.end),
+            (Some(day(2020, 1, 1)), Some(day(2024, 3, 31)))
+        );
+        let at = format!("{ROLE}.period.start");
+        // A year or a month is a FHIR dateTime, but the model holds days.
+        for partial in ["2024", "2024-03"] {
+            let (a, report) = role(partial);
+            one_invalid(&report, &at, partial, "not a whole day", Action::Dropped);
+            assert_eq!(
+                (a.start, a.end),
+                (None, Some(day(2024, 3, 31))),
+                "{partial}"
+            );
+        }
+        for bad in ["2024-02-30", "2024-3-1", "+2024-03-01", "01/03/2024"] {
+            let (a, report) = role(bad);
+            one_invalid(&report, &at, bad, "not a FHIR dateTime", Action::Dropped);
+            assert_eq!((a.start, a.end), (None, Some(day(2024, 3, 31))), "{bad}");
+        }
+        // A time: the day is kept, and the report says the time is not.
+        let timed = "2020-01-01T09:00:00Z";
+        let (a, report) = role(timed);
+        one_invalid(&report, &at, timed, "the time is not", Action::Interpreted);
+        assert_eq!(a.start, Some(day(2020, 1, 1)));
+        // A period member the model does not keep is reported, not consumed
+        // with the period.
+        let mut doc = workers("1975", "2010-08-04", "2020-01-01");
+        doc["entry"][1]["resource"]["period"]["id"] = json!("p");
+        let (_, report) = read_workers(&doc);
+        assert!(report.balanced());
+        let unmapped: Vec<String> = report
+            .unmapped
+            .iter()
+            .map(|u| u.source.to_string())
+            .collect();
+        assert_eq!(unmapped, [format!("FHIR {ROLE}.period.id")]);
+    }
+
+    #[test]
+    fn registration_period() {
+        let registration = |start: &str| {
+            let (mut w, report) = read_workers(&workers("1975", start, "2020-01-01"));
+            (w.remove(0).registrations.remove(0), report)
+        };
+        let (r, report) = registration("2010-08-04");
+        clean(&report);
+        assert_eq!(r.from, Some(day(2010, 8, 4)));
+        let at = format!("{PRACTITIONER}.identifier[0].period.start");
+        let (r, report) = registration("2010-08");
+        one_invalid(&report, &at, "2010-08", "not a whole day", Action::Dropped);
+        assert!(r.from.is_none());
+        for bad in ["2010-8-4", "2010-08-32"] {
+            let (r, report) = registration(bad);
+            one_invalid(&report, &at, bad, "not a FHIR dateTime", Action::Dropped);
+            assert!(r.from.is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn instants_the_model_does_not_keep_are_checked() {
+        let doc = |timestamp: &str, updated: &str| {
+            let mut d = workers("1975", "2010-08-04", "2020-01-01");
+            d["timestamp"] = json!(timestamp);
+            d["entry"][0]["resource"]["meta"]["lastUpdated"] = json!(updated);
+            d
+        };
+        let (_, report) = read_workers(&doc("2024-03-12T09:15:00+01:00", "2024-03-12T09:15:00Z"));
+        clean(&report);
+        let (w, report) = read_workers(&doc("2024-03-12", "2024-03-12T09:15:00Z"));
+        one_invalid(
+            &report,
+            "Bundle.timestamp",
+            "2024-03-12",
+            "not a FHIR instant",
+            Action::Dropped,
+        );
+        assert_eq!(w.len(), 1);
+        let updated = format!("{PRACTITIONER}.meta.lastUpdated");
+        let (_, report) = read_workers(&doc("2024-03-12T09:15:00Z", "yesterday"));
+        one_invalid(
+            &report,
+            &updated,
+            "yesterday",
+            "not a FHIR instant",
+            Action::Dropped,
+        );
+        // read_bundle checks a resource's lastUpdated too.
+        let mut p = patient("1970", "2021-08-18");
+        p["meta"] = json!({"lastUpdated": "2024-13-01T00:00:00Z"});
+        let (_, report) = read_bundle(&p);
+        one_invalid(
+            &report,
+            "Patient.meta.lastUpdated",
+            "2024-13-01T00:00:00Z",
+            "not a FHIR instant",
+            Action::Dropped,
+        );
+    }
+}

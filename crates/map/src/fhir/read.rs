@@ -581,6 +581,100 @@ fn date_time_at(
     }
 }
 
+/// The FHIR `date` at `base.key` (a `birthDate`): consumed; one that is not
+/// a FHIR date is reported invalid and dropped.
+fn date_at(ctx: &mut Ctx<'_>, base: &str, obj: &Value, key: &str) -> Option<Sourced<PartialDate>> {
+    let x = obj.get(key).filter(|x| !x.is_null())?;
+    let at = format!("{base}.{key}");
+    ctx.take(&at, x);
+    let d = x.as_str().and_then(parse_date);
+    if d.is_none() {
+        let raw = ctx.input.text(&at, x);
+        ctx.invalid(&at, &raw, "not a FHIR date", Action::Dropped);
+    }
+    d.map(|d| Sourced::new(d, Source::fhir(at)))
+}
+
+/// The FHIR `dateTime` at `base.key` read into a model field that holds a
+/// date (`PartialDate`, as HL7 v2's DT fields do): consumed, the whole value
+/// checked, and its date kept at its precision (year, month or day). A time
+/// is not kept: the date is, as written (in the value's own offset), and the
+/// report says the time was not (an `invalid` entry, `Interpreted`). One
+/// that is not a FHIR dateTime is reported invalid and dropped.
+fn date_of_date_time(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    obj: &Value,
+    key: &str,
+) -> Option<Sourced<PartialDate>> {
+    let x = obj.get(key).filter(|x| !x.is_null())?;
+    let at = format!("{base}.{key}");
+    ctx.take(&at, x);
+    let Some(t) = x.as_str().and_then(parse_date_time) else {
+        let raw = ctx.input.text(&at, x);
+        ctx.invalid(&at, &raw, "not a FHIR dateTime", Action::Dropped);
+        return None;
+    };
+    let precision = match t.precision {
+        p @ (Precision::Year | Precision::Month | Precision::Day) => p,
+        _ => {
+            let raw = ctx.input.text(&at, x);
+            ctx.invalid(
+                &at,
+                &raw,
+                "a FHIR dateTime with a time: the date is kept, the time is not (the model holds a date)",
+                Action::Interpreted,
+            );
+            Precision::Day
+        }
+    };
+    let date = PartialDate::new(t.at.date_naive(), precision);
+    Some(Sourced::new(date, Source::fhir(at)))
+}
+
+/// A `period` date (`start` / `end`, a FHIR `dateTime`) at `base.key` read
+/// into a model field that holds a whole day (`NaiveDate`: an assignment's
+/// and a registration's dates, which ESR always gives to the day): read as
+/// [`date_of_date_time`] (a time is not kept, and reported); a year or a
+/// month alone is no day, and is reported invalid and dropped.
+fn day_at(ctx: &mut Ctx<'_>, base: &str, obj: &Value, key: &str) -> Option<NaiveDate> {
+    let d = date_of_date_time(ctx, base, obj, key)?;
+    if d.value.precision == Precision::Day {
+        return Some(d.value.date);
+    }
+    let at = format!("{base}.{key}");
+    let raw = obj
+        .get(key)
+        .map(|x| ctx.input.text(&at, x))
+        .unwrap_or_default();
+    ctx.invalid(
+        &at,
+        &raw,
+        "a FHIR dateTime but not a whole day: the model holds this date to the day",
+        Action::Dropped,
+    );
+    None
+}
+
+/// A FHIR `instant` the model does not keep (`meta.lastUpdated`, a worker
+/// Bundle's `timestamp`): consumed as structural; one that is not an
+/// instant (a dateTime to the second, with its zone) is reported invalid.
+fn check_instant(ctx: &mut Ctx<'_>, at: &str, x: &Value) {
+    ctx.take(at, x);
+    let instant = x
+        .as_str()
+        .and_then(parse_date_time)
+        .is_some_and(|t| matches!(t.precision, Precision::Second | Precision::Fraction));
+    // A resource reached twice (an Organization two roles refer to) is
+    // reported once.
+    let source = Source::fhir(at);
+    let seen = ctx.report.invalid.iter().any(|i| i.source == source);
+    if !instant && !x.is_null() && !seen {
+        let raw = ctx.input.text(at, x);
+        ctx.invalid(at, &raw, "not a FHIR instant", Action::Dropped);
+    }
+}
+
 fn gender(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<Gender>> {
     ctx.str(base, r, "gender").and_then(|g| {
         let v = match g.value.as_str() {
@@ -601,9 +695,7 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         p.names.push(name(ctx, &format!("{base}.name[{i}]"), n));
     }
     p.gender = gender(ctx, base, r);
-    p.birth_date = ctx
-        .str(base, r, "birthDate")
-        .and_then(|b| parse_date(&b.value).map(|d| b.map(|_| d)));
+    p.birth_date = date_at(ctx, base, r, "birthDate");
     for (i, e) in r
         .get("_birthDate")
         .map(|b| items(b, "extension"))
@@ -751,14 +843,12 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             organisation_contact: None,
         };
         let mut contact = contact;
+        // The contact's period is dateTimes; the model keeps dates (NK1-8 / 9
+        // are DT): a time is not kept, and reported.
         if let Some(period) = c.get("period") {
             let pp = format!("{path}.period");
-            let date = |ctx: &mut Ctx<'_>, k: &str| {
-                ctx.str(&pp, period, k)
-                    .and_then(|d| parse_date(&d.value).map(|v| d.map(|_| v)))
-            };
-            contact.from = date(ctx, "start");
-            contact.until = date(ctx, "end");
+            contact.from = date_of_date_time(ctx, &pp, period, "start");
+            contact.until = date_of_date_time(ctx, &pp, period, "end");
         }
         // NK1-13: the Organization the contact refers to, with its contact person.
         if let Some((ob, org)) = c
@@ -1385,9 +1475,10 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                             .map(|t| Sourced::new(t.to_owned(), Source::fhir(p)))
                     })
                     .collect();
-                let identified = ctx.str(base, r, "onsetDateTime").and_then(|d| {
-                    parse_date(d.value.get(..10).unwrap_or(&d.value)).map(|p| d.map(|_| p))
-                });
+                // The whole dateTime is checked; the model's `identified` is a
+                // date (as AL1-6, a DT, gives it), so a time is not kept: the
+                // date is, and the report says the time was not.
+                let identified = date_of_date_time(&mut ctx, base, r, "onsetDateTime");
                 // `type` is derived from the category code when written.
                 if let Some(c) = r.get("type") {
                     ctx.take(&format!("{base}.type"), c);
@@ -1851,11 +1942,11 @@ fn identifiers(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Vec<Sourced<Identifi
 fn take_resource_head(ctx: &mut Ctx<'_>, base: &str, r: &Value) {
     ctx.take_keys(base, r, &["resourceType", "id"]);
     if let Some(m) = r.get("meta") {
-        ctx.take_keys(
-            &format!("{base}.meta"),
-            m,
-            &["profile", "versionId", "lastUpdated", "source"],
-        );
+        let mb = format!("{base}.meta");
+        ctx.take_keys(&mb, m, &["profile", "versionId", "source"]);
+        if let Some(t) = m.get("lastUpdated") {
+            check_instant(ctx, &format!("{mb}.lastUpdated"), t);
+        }
     }
 }
 
@@ -1915,10 +2006,14 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
         .unwrap_or_default();
     let mut resources: Vec<(String, Option<&str>, &Value)> = Vec::new();
     if rt == "Bundle" {
-        for k in ["resourceType", "type", "timestamp", "id", "identifier"] {
+        for k in ["resourceType", "type", "id", "identifier"] {
             if let Some(v) = doc.get(k) {
                 ctx.take(&format!("Bundle.{k}"), v);
             }
+        }
+        // A worker has no place for the Bundle's time: checked, not kept.
+        if let Some(t) = doc.get("timestamp") {
+            check_instant(&mut ctx, "Bundle.timestamp", t);
         }
         for (i, e) in items(doc, "entry") {
             let base = format!("Bundle.entry[{i}]");
@@ -1965,25 +2060,20 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
                     | Identifier::Gphc(_)
             );
             if registration {
-                // The registration's dates: consumed when they are dates,
-                // reported invalid otherwise.
-                let mut day = |k: &str| {
-                    let v = id.get("period").and_then(|p| p.get(k))?;
-                    let at = format!("{path}.period.{k}");
-                    ctx.take(&at, v);
-                    let d = v
-                        .as_str()
-                        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-                    if d.is_none() {
-                        let raw = ctx.input.text(&at, v);
-                        ctx.invalid(&at, &raw, "not a FHIR date", Action::Dropped);
-                    }
-                    d
+                // The registration's dates: whole days, kept; anything else
+                // reported (see `day_at`).
+                let pp = format!("{path}.period");
+                let (from, until) = match id.get("period") {
+                    Some(p) => (
+                        day_at(&mut ctx, &pp, p, "start"),
+                        day_at(&mut ctx, &pp, p, "end"),
+                    ),
+                    None => (None, None),
                 };
                 w.registrations.push(Registration {
                     identifier: x,
-                    from: day("start"),
-                    until: day("end"),
+                    from,
+                    until,
                 });
             } else {
                 w.identifiers.push(x);
@@ -1999,10 +2089,7 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
             }
         }
         w.gender = gender(&mut ctx, base, r);
-        w.birth_date = ctx.str(base, r, "birthDate").and_then(|d| {
-            let parsed = parse_date(&d.value)?;
-            Some(d.map(|_| parsed))
-        });
+        w.birth_date = date_at(&mut ctx, base, r, "birthDate");
         workers.push((*url, w));
     }
     for (base, _, r) in &resources {
@@ -2029,15 +2116,13 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
         if let Some((i, id)) = items(r, "identifier").next() {
             a.number = identifier(&mut ctx, &format!("{base}.identifier[{i}]"), id);
         }
+        // The assignment's dates: whole days, kept; anything else reported
+        // (see `day_at`). Other members of the period are left unconsumed,
+        // so they are reported unmapped.
         if let Some(p) = r.get("period") {
-            let day = |k: &str| {
-                p.get(k)
-                    .and_then(Value::as_str)
-                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            };
-            a.start = day("start");
-            a.end = day("end");
-            ctx.take(&format!("{base}.period"), p);
+            let pp = format!("{base}.period");
+            a.start = day_at(&mut ctx, &pp, p, "start");
+            a.end = day_at(&mut ctx, &pp, p, "end");
         }
         if let Some(o) = r.get("organization") {
             if let Some((ob, or)) = resolve(&mut ctx, &format!("{base}.organization"), o) {
