@@ -345,6 +345,32 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 }
 
+impl Ctx<'_, '_> {
+    /// A date for a model field that holds a date only (NK1-8/9, AL1-6): a
+    /// time sent with it is not kept, and the report says so (`interpreted`),
+    /// as the FHIR reader does for the same fields.
+    fn date_only<L: Loc + Copy>(&mut self, path: L) -> Option<Sourced<PartialDate>> {
+        let d = self.date(path)?;
+        // More than YYYYMMDD before any offset: a time was sent.
+        let timed = self.peek(path).is_some_and(|t| {
+            t.split(['+', '-'])
+                .next()
+                .is_some_and(|main| main.trim().len() > 8)
+        });
+        if timed {
+            if let (Some(src), Some(raw)) = (d.sources.first().cloned(), self.peek(path)) {
+                self.invalid(
+                    src,
+                    raw.as_bytes(),
+                    "a date with a time: the date is kept, the time is not (the model holds a date)",
+                    Action::Interpreted,
+                );
+            }
+        }
+        Some(d)
+    }
+}
+
 /// `ts` when FHIR can hold it: a year from 0001 to 9999 and an offset within
 /// ±14:00 (FHIR's `dateTime`); HL7's DTM syntax allows year 0000 and offsets
 /// to ±23:59, which would make a Bundle no FHIR server reads. The error is
@@ -1746,8 +1772,8 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
             }
         }
     }
-    let from = ctx.date(base.field(8));
-    let until = ctx.date(base.field(9));
+    let from = ctx.date_only(base.field(8));
+    let until = ctx.date_only(base.field(9));
     let gender = sex(ctx, base.field(15).component(1));
     // IG NK1[Patient]: NK1-13 → contact.organization, NK1-30 / 31 / 32 → that
     // Organization's contact (name, telecom, address). Without a name or an
@@ -2155,7 +2181,7 @@ fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
             reactions.push(t);
         }
     }
-    let identified = ctx.date(base.field(6));
+    let identified = ctx.date_only(base.field(6));
     Some(Allergy {
         code,
         category,

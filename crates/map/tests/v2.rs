@@ -891,3 +891,42 @@ fn times_fhir_cannot_hold_are_reported() {
         "2024-03-12T09:15:00+14:00"
     );
 }
+
+/// AL1-6 and NK1-8/9 fill date-only model fields: a time sent with them is
+/// not kept, and the report says so; a date alone gives no report.
+#[test]
+fn a_time_on_a_date_only_field_is_reported() {
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|d1|P|2.4\r\
+        PID|1||9434765919^^^NHS^NH||SMITH^ANN\r\
+        NK1|1|SMITH^JOHN|SPO|||||202001010930|20250101\r\
+        AL1|1|DA|PEN^Penicillin^L|SV|Rash|202403120915\r",
+    );
+    let p = e.patient.as_ref().unwrap();
+    let contact = &p.contacts[0];
+    assert_eq!(
+        contact.from.as_ref().unwrap().value.to_string(),
+        "2020-01-01"
+    );
+    assert_eq!(
+        e.allergies[0]
+            .identified
+            .as_ref()
+            .unwrap()
+            .value
+            .to_string(),
+        "2024-03-12"
+    );
+    let got: Vec<(&str, carecodec_model::Action)> = r
+        .invalid
+        .iter()
+        .map(|i| (i.raw.as_str(), i.action))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("202001010930", Action::Interpreted),
+            ("202403120915", Action::Interpreted)
+        ]
+    );
+}
