@@ -187,6 +187,10 @@ fn urn(id: &Uuid) -> Uuid {
 /// // A FHIR time has its seconds and its offset.
 /// assert_eq!(date_time(&t), "2024-03-12T09:15:00+00:00");
 /// assert_eq!(date_time(&PartialDateTime { precision: Precision::Day, ..t }), "2024-03-12");
+/// // A fraction keeps its digits below the millisecond.
+/// let at = chrono::DateTime::parse_from_rfc3339("2024-03-12T09:15:00.123456789Z").unwrap();
+/// let t = PartialDateTime { at, precision: Precision::Fraction, offset_inferred: false };
+/// assert_eq!(date_time(&t), "2024-03-12T09:15:00.123456789+00:00");
 /// ```
 pub fn date_time(t: &PartialDateTime) -> String {
     String::from_utf8_lossy(date_time_text(t).as_bytes()).into_owned()
@@ -257,8 +261,8 @@ enum Upto {
 }
 
 /// Date or time text in a stack buffer (longer text is cut, which ISO
-/// dates never are: 35 bytes hold a six-digit signed year with millis and
-/// offset).
+/// dates never are: 38 bytes hold a six-digit signed year with nanoseconds
+/// and offset).
 struct Text {
     buf: [u8; 40],
     len: usize,
@@ -336,8 +340,15 @@ fn iso(at: &chrono::DateTime<chrono::FixedOffset>, upto: Upto) -> Text {
         s.push(b":");
         s.digits(local.second().min(59), 2);
         if upto == Upto::Millis {
+            // The millisecond, and the finer digits the value has (a FHIR
+            // fraction may have any number: `.123456789` is not cut).
+            let (mut n, mut width) = (local.nanosecond() % 1_000_000_000, 9);
+            while width > 3 && n % 10 == 0 {
+                n /= 10;
+                width -= 1;
+            }
             s.push(b".");
-            s.digits((local.nanosecond() % 1_000_000_000) / 1_000_000, 3);
+            s.digits(n, width);
         }
         let off = at.offset().local_minus_utc();
         s.push(if off < 0 { b"-" } else { b"+" });
@@ -3386,6 +3397,7 @@ mod tests {
             (-2_208_988_800, 5_000_000, 2),
             (253_402_300_799, 999_999_999, 3),
             (59, 1_500_000_000, 1), // a leap second
+            (1_710_234_900, 123_400_000, 2),
         ] {
             let z = FixedOffset::east_opt(zones[off]).unwrap();
             let at = z.timestamp_opt(secs, nanos).unwrap();
@@ -3394,9 +3406,15 @@ mod tests {
                 (Upto::Month, "%Y-%m"),
                 (Upto::Day, "%Y-%m-%d"),
                 (Upto::Second, "%Y-%m-%dT%H:%M:%S%:z"),
-                (Upto::Millis, "%Y-%m-%dT%H:%M:%S%.3f%:z"),
+                (Upto::Millis, "%Y-%m-%dT%H:%M:%S%.9f%:z"),
             ] {
-                let chrono = at.format(fmt).to_string();
+                let mut chrono = at.format(fmt).to_string();
+                if upto == Upto::Millis {
+                    // The millisecond, then the digits up to the last not zero.
+                    let frac = at.format("%.9f").to_string();
+                    let kept = frac.trim_end_matches('0').len().max(4);
+                    chrono = chrono.replace(&frac, &frac[..kept]);
+                }
                 let ours = String::from_utf8(iso(&at, upto).as_bytes().to_vec()).unwrap();
                 if nanos >= 1_000_000_000 && upto >= Upto::Second {
                     // chrono writes the leap second as :60; FHIR has no :60.

@@ -3131,9 +3131,10 @@ mod dates {
                 "2024-03-12T23:59:59.500+00:00",
             ),
             (
+                // The fraction's digits to the nanosecond (the model's).
                 "2024-03-12T09:15:00.123456789012+05:30",
                 Fraction,
-                "2024-03-12T09:15:00.123+05:30",
+                "2024-03-12T09:15:00.123456789+05:30",
             ),
             ("0001-01-01T00:00:00Z", Second, "0001-01-01T00:00:00+00:00"),
             // A leap second reads as chrono reads it; the writer gives :59.
