@@ -55,6 +55,46 @@ impl<'v> Ctx<'v> {
         Some(Sourced::new(s, Source::fhir(path)))
     }
 
+    /// The string at `base.key`, consumed; a value of another JSON type
+    /// (`"family": 123`) is consumed too and reported invalid (dropped), with
+    /// its text as sent.
+    fn text_at(&mut self, base: &str, obj: &Value, key: &str) -> Option<String> {
+        let v = obj.get(key).filter(|v| !v.is_null())?;
+        self.text_of(&format!("{base}.{key}"), v)
+    }
+
+    /// The string `v` at `path`, consumed, as [`Ctx::text_at`] reads one.
+    fn text_of(&mut self, path: &str, v: &Value) -> Option<String> {
+        self.take(path, v);
+        if let Some(s) = v.as_str() {
+            return Some(s.to_owned());
+        }
+        let raw = self.input.text(path, v);
+        self.invalid(path, &raw, "not a JSON string", Action::Dropped);
+        None
+    }
+
+    /// The strings of the array at `base.key`, each consumed; an element that
+    /// is not a string, or a value that is not an array (`"given": "John"`),
+    /// is consumed and reported invalid (dropped), as [`Ctx::text_at`] does.
+    fn texts_at(&mut self, base: &str, obj: &Value, key: &str) -> Vec<String> {
+        let Some(v) = obj.get(key).filter(|v| !v.is_null()) else {
+            return Vec::new();
+        };
+        let path = format!("{base}.{key}");
+        let Some(a) = v.as_array() else {
+            self.take(&path, v);
+            let raw = self.input.text(&path, v);
+            self.invalid(&path, &raw, "not a JSON array", Action::Dropped);
+            return Vec::new();
+        };
+        a.iter()
+            .enumerate()
+            .filter(|(_, x)| !x.is_null())
+            .filter_map(|(i, x)| self.text_of(&format!("{path}[{i}]"), x))
+            .collect()
+    }
+
     fn invalid(&mut self, path: &str, raw: &str, reason: &str, action: Action) {
         self.report.invalid.push(Invalid {
             source: Source::fhir(path),
@@ -282,10 +322,14 @@ fn concept(ctx: &mut Ctx<'_>, path: &str, cc: &Value) -> Sourced<Concept> {
     )
 }
 
+/// The first coding (with a code) of the CodeableConcept `cc` at `path`, for
+/// a model field that holds one code: only that coding's system, code and
+/// display are consumed, so the concept's `text` and its other codings are
+/// reported unmapped.
 fn first_code(ctx: &mut Ctx<'_>, path: &str, cc: &Value) -> Option<Sourced<Code>> {
-    let c = concept(ctx, path, cc);
-    let code = c.value.codes.into_iter().next()?;
-    Some(Sourced::from_many(code, c.sources))
+    let (i, c) = items(cc, "coding").find(|(_, c)| c.get("code").is_some_and(Value::is_string))?;
+    let code = coding(ctx, &format!("{path}.coding[{i}]"), c)?;
+    Some(Sourced::new(code, Source::fhir(path)))
 }
 
 fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Identifier>> {
@@ -461,24 +505,14 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
 
 fn name(ctx: &mut Ctx<'_>, path: &str, n: &Value) -> Sourced<HumanName> {
     // `text`, extensions and anything else the model has no place for are
-    // reported.
-    ctx.take_keys(path, n, &["family", "given", "prefix", "suffix", "use"]);
-    let strs = |k: &str| -> Vec<String> {
-        n.get(k)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    };
+    // reported; a part of the wrong JSON type is reported invalid.
     Sourced::new(
         HumanName {
-            family: n.get("family").and_then(Value::as_str).map(str::to_owned),
-            given: strs("given"),
-            prefix: strs("prefix"),
-            suffix: strs("suffix"),
-            usage: n.get("use").and_then(Value::as_str).map(str::to_owned),
+            family: ctx.text_at(path, n, "family"),
+            given: ctx.texts_at(path, n, "given"),
+            prefix: ctx.texts_at(path, n, "prefix"),
+            suffix: ctx.texts_at(path, n, "suffix"),
+            usage: ctx.text_at(path, n, "use"),
             period: period(ctx, path, n),
         },
         Source::fhir(path),
@@ -487,37 +521,16 @@ fn name(ctx: &mut Ctx<'_>, path: &str, n: &Value) -> Sourced<HumanName> {
 
 fn address(ctx: &mut Ctx<'_>, path: &str, a: &Value) -> Sourced<Address> {
     // `text`, `state`, extensions and anything else the model has no place
-    // for are reported.
-    ctx.take_keys(
-        path,
-        a,
-        &[
-            "line",
-            "city",
-            "district",
-            "postalCode",
-            "country",
-            "use",
-            "type",
-        ],
-    );
-    let s = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_owned);
+    // for are reported; a part of the wrong JSON type is reported invalid.
     Sourced::new(
         Address {
-            lines: a
-                .get("line")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            city: s("city"),
-            district: s("district"),
-            postcode: s("postalCode"),
-            country: s("country"),
-            usage: s("use"),
-            kind: s("type"),
+            lines: ctx.texts_at(path, a, "line"),
+            city: ctx.text_at(path, a, "city"),
+            district: ctx.text_at(path, a, "district"),
+            postcode: ctx.text_at(path, a, "postalCode"),
+            country: ctx.text_at(path, a, "country"),
+            usage: ctx.text_at(path, a, "use"),
+            kind: ctx.text_at(path, a, "type"),
             period: period(ctx, path, a),
         },
         Source::fhir(path),
@@ -526,17 +539,23 @@ fn address(ctx: &mut Ctx<'_>, path: &str, a: &Value) -> Sourced<Address> {
 
 fn telecom(ctx: &mut Ctx<'_>, path: &str, t: &Value) -> Option<Sourced<Telecom>> {
     t.get("value")?.as_str()?;
-    ctx.take_keys(path, t, &["system", "value", "use", "rank"]);
+    let rank = t.get("rank").filter(|r| !r.is_null()).and_then(|r| {
+        let at = format!("{path}.rank");
+        ctx.take(&at, r);
+        let n = r.as_u64().and_then(|n| u32::try_from(n).ok());
+        if n.is_none() {
+            let raw = ctx.input.text(&at, r);
+            ctx.invalid(&at, &raw, "not a positiveInt", Action::Dropped);
+        }
+        n
+    });
     Some(Sourced::new(
         Telecom {
-            system: t.get("system").and_then(Value::as_str).map(str::to_owned),
-            value: t.get("value")?.as_str()?.to_owned(),
-            usage: t.get("use").and_then(Value::as_str).map(str::to_owned),
+            system: ctx.text_at(path, t, "system"),
+            value: ctx.text_at(path, t, "value")?,
+            usage: ctx.text_at(path, t, "use"),
             period: period(ctx, path, t),
-            rank: t
-                .get("rank")
-                .and_then(Value::as_u64)
-                .and_then(|r| u32::try_from(r).ok()),
+            rank,
         },
         Source::fhir(path),
     ))
@@ -675,17 +694,25 @@ fn check_instant(ctx: &mut Ctx<'_>, at: &str, x: &Value) {
     }
 }
 
+/// An administrative gender; a value that is not one of its codes (`Male`,
+/// `M`, a number) is consumed and reported invalid (dropped).
 fn gender(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<Gender>> {
-    ctx.str(base, r, "gender").and_then(|g| {
-        let v = match g.value.as_str() {
-            "male" => Gender::Male,
-            "female" => Gender::Female,
-            "other" => Gender::Other,
-            "unknown" => Gender::Unknown,
-            _ => return None,
-        };
-        Some(g.map(|_| v))
-    })
+    let g = r.get("gender").filter(|g| !g.is_null())?;
+    let at = format!("{base}.gender");
+    ctx.take(&at, g);
+    let v = match g.as_str() {
+        Some("male") => Gender::Male,
+        Some("female") => Gender::Female,
+        Some("other") => Gender::Other,
+        Some("unknown") => Gender::Unknown,
+        _ => {
+            let raw = ctx.input.text(&at, g);
+            let reason = "not a FHIR administrative-gender code (male, female, other, unknown)";
+            ctx.invalid(&at, &raw, reason, Action::Dropped);
+            return None;
+        }
+    };
+    Some(Sourced::new(v, Source::fhir(at)))
 }
 
 fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
@@ -719,11 +746,18 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         let d = if b { Deceased::Yes } else { Deceased::No };
         p.deceased = Some(Sourced::new(d, Source::fhir(path)));
     }
-    if let Some(n) = r.get("multipleBirthInteger").and_then(Value::as_u64) {
+    if let Some(n) = r.get("multipleBirthInteger").filter(|n| n.is_number()) {
         let path = format!("{base}.multipleBirthInteger");
         ctx.used.insert(path.clone());
-        if let Ok(n) = u32::try_from(n) {
-            p.multiple_birth = Some(Sourced::new(MultipleBirth::Order(n), Source::fhir(path)));
+        match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => {
+                p.multiple_birth = Some(Sourced::new(MultipleBirth::Order(n), Source::fhir(path)));
+            }
+            None => {
+                let raw = ctx.input.text(&path, n);
+                let reason = "not a birth order (an integer from 0 to 4294967295)";
+                ctx.invalid(&path, &raw, reason, Action::Dropped);
+            }
         }
     } else if let Some(b) = r.get("multipleBirthBoolean").and_then(Value::as_bool) {
         let path = format!("{base}.multipleBirthBoolean");
@@ -802,7 +836,7 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         if url.ends_with("Extension-UKCore-EthnicCategory") {
             if let Some(cc) = e.get("valueCodeableConcept") {
                 let path = format!("{base}.extension[{i}]");
-                ctx.take(&path, e);
+                let _ = ctx.str(&path, e, "url");
                 p.ethnic_category = first_code(ctx, &format!("{path}.valueCodeableConcept"), cc)
                     .map(|c| {
                         c.map(|mut code| {
@@ -982,16 +1016,7 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
     e.identifiers.extend(identifiers(ctx, base, r));
     e.status = ctx.str(base, r, "status").map(|s| s.value);
     if let Some(c) = r.get("class") {
-        let path = format!("{base}.class");
-        ctx.take(&path, c);
-        let class = match c.get("code").and_then(Value::as_str) {
-            Some("IMP" | "ACUTE" | "NONAC") => EncounterClass::Inpatient,
-            Some("AMB") => EncounterClass::Outpatient,
-            Some("EMER") => EncounterClass::Emergency,
-            Some("PRENC") => EncounterClass::PreAdmission,
-            _ => EncounterClass::Other,
-        };
-        e.class = Some(Sourced::new(class, Source::fhir(path)));
+        e.class = encounter_class(ctx, &format!("{base}.class"), c);
     }
     if let Some(s) = r.get("serviceType") {
         e.service = first_code(ctx, &format!("{base}.serviceType"), s);
@@ -1008,8 +1033,11 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        if let Some(t) = part.get("type") {
-            ctx.take(&format!("{path}.type"), t);
+        // The role is the first type's first code: its text and other
+        // codings are reported.
+        if let Some(c) = part.pointer("/type/0/coding/0") {
+            let at = format!("{path}.type[0].coding[0]");
+            ctx.take_keys(&at, c, &["system", "code", "display"]);
         }
         if let Some((pb, pr)) = part
             .get("individual")
@@ -1066,15 +1094,7 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         });
     }
     if let Some(l) = r.get("length") {
-        let path = format!("{base}.length");
-        ctx.take(&path, l);
-        e.length_days = match l.get("value") {
-            Some(Value::Number(n)) => {
-                let text = ctx.input.number(&format!("{path}.value"), n);
-                Some(Sourced::new(text, Source::fhir(path)))
-            }
-            _ => None,
-        };
+        e.length_days = length_days(ctx, &format!("{base}.length"), l);
     }
     if let Some(t) = r.get("text") {
         let path = format!("{base}.text");
@@ -1177,6 +1197,56 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
     e
 }
 
+/// An Encounter's `length` (a Duration) in days, the decimal as sent: UCUM
+/// `d`, or no code and the unit `d`, `day` or `days`. Another unit (`min`,
+/// `h`, `wk`…) is not days: the length is left unconsumed (reported
+/// unmapped) and listed in `invalid` (`Dropped`), as is a value that is not
+/// a number; a comparator, which the model cannot hold, stays unconsumed.
+fn length_days(ctx: &mut Ctx<'_>, path: &str, l: &Value) -> Option<Sourced<String>> {
+    let s = |k: &str| l.get(k).and_then(Value::as_str);
+    let days = match (s("system"), s("code")) {
+        (Some("http://unitsofmeasure.org"), Some("d")) => true,
+        (None, None) => matches!(s("unit"), Some("d" | "day" | "days")),
+        _ => false,
+    };
+    let at = format!("{path}.value");
+    let value = match l.get("value") {
+        Some(Value::Number(n)) if days => ctx.input.number(&at, n),
+        _ => {
+            let raw = ctx.input.text(path, l);
+            let reason = if days {
+                "an Encounter.length value that is not a number"
+            } else {
+                "an Encounter.length not in days (UCUM d): the model holds the length of stay in days"
+            };
+            ctx.invalid(path, &raw, reason, Action::Dropped);
+            return None;
+        }
+    };
+    ctx.take_keys(path, l, &["value", "unit", "system", "code"]);
+    Some(Sourced::new(value, Source::fhir(path)))
+}
+
+/// An Encounter's `class` (a v3 ActCode coding) as the model's class, its
+/// system, code and display consumed; the writer's v3 NullFlavor `UNK` is
+/// `Other`. A class the model has none for (`VR` virtual, `HH` home health,
+/// another system) is not read: it stays unconsumed, so it is reported.
+fn encounter_class(ctx: &mut Ctx<'_>, path: &str, c: &Value) -> Option<Sourced<EncounterClass>> {
+    const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+    const NULL_FLAVOR: &str = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor";
+    let system = c.get("system").and_then(Value::as_str);
+    let class = match (system, c.get("code").and_then(Value::as_str)?) {
+        (Some(ACT_CODE) | None, "IMP" | "ACUTE" | "NONAC") => EncounterClass::Inpatient,
+        (Some(ACT_CODE) | None, "AMB") => EncounterClass::Outpatient,
+        (Some(ACT_CODE) | None, "EMER") => EncounterClass::Emergency,
+        (Some(ACT_CODE) | None, "PRENC") => EncounterClass::PreAdmission,
+        (Some(NULL_FLAVOR), "UNK") => EncounterClass::Other,
+        _ => return None,
+    };
+    ctx.take_keys(path, c, &["system", "code", "display"]);
+    Some(Sourced::new(class, Source::fhir(path)))
+}
+
 /// The text of an Encounter narrative (the paragraph carecodec writes for a
 /// visit description, or another sender's XHTML): tags dropped, entities
 /// decoded.
@@ -1259,12 +1329,17 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
     } else {
         date_time_at(ctx, base, r, "valueDateTime").map(|d| d.map(ObservationValue::DateTime))
     };
-    // dataAbsentReason is written for a missing value; basedOn is the
-    // report's order, read with the report.
-    for k in ["dataAbsentReason", "basedOn"] {
-        if let Some(d) = r.get(k) {
-            ctx.take(&format!("{base}.{k}"), d);
-        }
+    // basedOn is the report's order, read with the report.
+    if let Some(d) = r.get("basedOn") {
+        ctx.take(&format!("{base}.basedOn"), d);
+    }
+    // The writer's `unknown` for a missing value is what the model's `None`
+    // says; any other reason (`asked-declined`, `masked`…) has no place in
+    // the model and is reported.
+    if let (None, Some(d)) = (&value, r.get("dataAbsentReason")) {
+        let path = format!("{base}.dataAbsentReason");
+        let system = "http://terminology.hl7.org/CodeSystem/data-absent-reason";
+        coded_as(ctx, &path, d, system, "unknown");
     }
     let interpretation = items(r, "interpretation")
         .filter_map(|(i, c)| first_code(ctx, &format!("{base}.interpretation[{i}]"), c))
@@ -1314,8 +1389,10 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
                 .pointer("/code/0/coding/0/code")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            if let Some(c) = r.get("code") {
-                ctx.take(&format!("{base}.code"), c);
+            // The role is the first code's first coding: the rest is reported.
+            if let Some(c) = r.pointer("/code/0/coding/0") {
+                let at = format!("{base}.code[0].coding[0]");
+                ctx.take_keys(&at, c, &["system", "code", "display"]);
             }
             let practitioner = r
                 .get("practitioner")
@@ -1469,20 +1546,15 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                             .collect::<Vec<_>>()
                     })
                     .filter_map(|(p, m)| {
-                        ctx.take(&p, m);
-                        m.get("text")
-                            .and_then(Value::as_str)
-                            .map(|t| Sourced::new(t.to_owned(), Source::fhir(p)))
+                        // The model keeps a reaction as text: a manifestation's
+                        // codings are reported.
+                        ctx.str(&p, m, "text")
                     })
                     .collect();
                 // The whole dateTime is checked; the model's `identified` is a
                 // date (as AL1-6, a DT, gives it), so a time is not kept: the
                 // date is, and the report says the time was not.
                 let identified = date_of_date_time(&mut ctx, base, r, "onsetDateTime");
-                // `type` is derived from the category code when written.
-                if let Some(c) = r.get("type") {
-                    ctx.take(&format!("{base}.type"), c);
-                }
                 // `active` (what the writer gives an allergy with no status)
                 // reads as none.
                 let clinical_status =
@@ -1495,19 +1567,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     "verificationStatus",
                     super::ALLERGY_VERIFICATION,
                 );
-                let category = r.pointer("/category/0").and_then(Value::as_str).map(|c| {
-                    let path = format!("{base}.category[0]");
-                    ctx.used.insert(path.clone());
-                    let code = match c {
-                        "medication" => "DA",
-                        "food" => "FA",
-                        _ => "EA",
-                    };
-                    Sourced::new(
-                        Code::new(CodeSystem::V2Table("0127".into()), code, None),
-                        Source::fhir(path),
-                    )
-                });
+                let category = allergy_category(&mut ctx, base, r);
                 let severity = ctx.str(base, r, "criticality").map(|c| {
                     let code = match c.value.as_str() {
                         "high" => "SV",
@@ -1530,9 +1590,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 let Some(code) = r.get("code") else { continue };
                 let code = concept(&mut ctx, &format!("{base}.code"), code);
                 let recorded = date_time_at(&mut ctx, base, r, "recordedDate");
-                if let Some(c) = r.get("category") {
-                    ctx.take(&format!("{base}.category"), c);
-                }
+                condition_category(&mut ctx, base, r);
                 let identifiers = identifiers(&mut ctx, base, r);
                 let clinical_status = status(
                     &mut ctx,
@@ -1660,6 +1718,68 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     }
     account(&mut ctx, rt, doc);
     (event, ctx.report)
+}
+
+/// Consumes the codings of the CodeableConcept `cc` at `path` that are
+/// `code` in `system` (with their display), and nothing else: its text and
+/// other codings are reported.
+fn coded_as(ctx: &mut Ctx<'_>, path: &str, cc: &Value, system: &str, code: &str) {
+    for (i, c) in items(cc, "coding") {
+        let (s, k) = (c.get("system"), c.get("code"));
+        if s.and_then(Value::as_str) == Some(system) && k.and_then(Value::as_str) == Some(code) {
+            ctx.take_keys(
+                &format!("{path}.coding[{i}]"),
+                c,
+                &["system", "code", "display"],
+            );
+        }
+    }
+}
+
+/// A Condition's `category`: the writer's `encounter-diagnosis` is consumed
+/// (every Condition the model holds is one); another category
+/// (`problem-list-item`…) has no place in the model and is reported.
+fn condition_category(ctx: &mut Ctx<'_>, base: &str, r: &Value) {
+    const CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
+    for (i, cc) in items(r, "category") {
+        let path = format!("{base}.category[{i}]");
+        coded_as(ctx, &path, cc, CATEGORY, "encounter-diagnosis");
+    }
+}
+
+/// An AllergyIntolerance's first `category` as its table 0127 code
+/// (`medication` DA, `food` FA, `environment` EA); `biologic`, which table
+/// 0127 has no code for, is not read (reported unmapped). Its `type`:
+/// `allergy` is what a table 0127 category says (every one is an allergy
+/// code), consumed with it; an `intolerance`, which the model cannot hold,
+/// is reported unmapped and, when a category was read, in `invalid`
+/// (`Interpreted`: the category's code says allergy).
+fn allergy_category(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<Code>> {
+    let path = format!("{base}.category[0]");
+    let code = match r.pointer("/category/0").and_then(Value::as_str)? {
+        "medication" => "DA",
+        "food" => "FA",
+        "environment" => "EA",
+        _ => return None,
+    };
+    ctx.used.insert(path.clone());
+    let kind = format!("{base}.type");
+    match r.get("type").and_then(Value::as_str) {
+        Some("allergy") => {
+            ctx.used.insert(kind);
+        }
+        Some(t) => {
+            let reason = format!(
+                "AllergyIntolerance.type {t} not kept: the category is read as table 0127 {code}, an allergy code"
+            );
+            ctx.invalid(&kind, t, &reason, Action::Interpreted);
+        }
+        None => {}
+    }
+    Some(Sourced::new(
+        Code::new(CodeSystem::V2Table("0127".into()), code, None),
+        Source::fhir(path),
+    ))
 }
 
 /// A clinical or verification status (`key` of `r` at `base`): the code of
