@@ -285,9 +285,12 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 );
             }
             if args.to == Target::Fhir {
-                // A quarantined patient gets no Bundle (reported above, exit 1).
+                // A quarantined message (no patient key, or an ADT event with
+                // no PID) gets no Bundle (reported above, exit 1).
                 buf.clear();
-                if write_event_bundle(&event, args.bundle.into(), &mut buf).is_ok() {
+                if !report.quarantined()
+                    && write_event_bundle(&event, args.bundle.into(), &mut buf).is_ok()
+                {
                     out.write_all(&buf)?;
                     out.write_all(b"\n")?;
                 }

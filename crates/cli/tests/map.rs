@@ -175,6 +175,24 @@ fn quarantine_exits_1() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("quarantined"));
 }
 
+#[test]
+fn adt_without_pid_is_quarantined() {
+    let file = tmp("nopid.hl7");
+    std::fs::write(
+        &file,
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|M1|P|2.4\rPV1|1|I|WARD1^^^RX1\r",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["map", "--to", "fhir"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no PID"));
+}
+
 /// FHIR decimals keep their text through `carecodec map`: a `serde_json::Value`
 /// alone would read `4.50` as `4.5` (issue 5: lossless).
 #[test]

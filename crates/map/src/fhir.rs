@@ -972,8 +972,12 @@ fn search_token_part(part: &str, url: &mut String) {
     }
 }
 
-/// The key identifier of a patient, in the v2 identity order.
+/// The key identifier of a patient, in the v2 identity order; none when two
+/// different NHS numbers conflict (the record is quarantined).
 fn patient_key(p: &Patient) -> Option<&Identifier> {
+    if crate::v2::conflicting_nhs(&p.identifiers).is_some() {
+        return None;
+    }
     let ids = || p.identifiers.iter().map(|s| &s.value);
     ids()
         .find(|i| {
@@ -2027,8 +2031,10 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     let criticality = match a.severity.as_ref().map(|c| c.value.code.as_str()) {
         Some("SV") => "high",
         Some("MI" | "MO") => "low",
-        Some(_) => "unable-to-assess",
-        None => "",
+        // U is FHIR's "unable to assess" (read back as U); a code outside
+        // table 0128 has no criticality.
+        Some("U") => "unable-to-assess",
+        Some(_) | None => "",
     };
     put(&mut o, "criticality", json!(criticality));
     o.insert("code", concept(&a.code.value));

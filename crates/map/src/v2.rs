@@ -676,21 +676,36 @@ pub fn map_message(
                     mrg.field(1).repetition(r).component(4),
                     &mut src,
                 );
+                if is_own_identifier(event.patient.as_ref(), &ident) {
+                    if let Some(s) = src.first().cloned() {
+                        ctx.invalid(
+                            s,
+                            id.value.as_bytes(),
+                            "MRG-1 is the surviving patient's own identifier (PID): a patient \
+                             merged into itself is no merge",
+                            Action::Dropped,
+                        );
+                    }
+                    continue;
+                }
                 event.merged_from.push(Sourced::from_many(ident, src));
             }
         }
     }
+    if event.kind == AdtKind::Merge && event.merged_from.is_empty() {
+        ctx.report.notes.push(format!(
+            "{}: a merge with no MRG-1 identifier to merge: nothing is merged",
+            event.message_type
+        ));
+    }
     if msg.segment("PV1", 1).is_some() {
         // Filled where it lies, as the patient.
         let e = event.encounter.insert(Encounter::default());
-        encounter(&mut ctx, e);
-        // IG: ADT_A11 takes the status from the event (MSH[Encounter],
-        // Event[EncounterStatus]): cancelled; a pre-admission (A05) is
-        // planned unless PV1-45 says the visit has ended.
-        match event.kind {
-            AdtKind::CancelAdmit => e.status = Some("cancelled".into()),
-            AdtKind::PreAdmit if e.discharged.is_none() => e.status = Some("planned".into()),
-            _ => {}
+        encounter(&mut ctx, e, event.kind);
+        // The event says what became of the visit (IG MSH[Encounter],
+        // Event[EncounterStatus]); PV1's inference stays where it says nothing.
+        if let Some(status) = event_status(event.kind) {
+            e.status = Some(status.into());
         }
     }
     for n in 1..=count(msg, "AL1") {
@@ -708,10 +723,60 @@ pub fn map_message(
     if let Some(p) = &event.patient {
         let decision = identity(&p.identifiers);
         ctx.report.identity.push(decision);
+    } else if let Some(reason) = no_patient(&event) {
+        ctx.report.identity.push(IdentityDecision {
+            reason,
+            ..IdentityDecision::default()
+        });
+    } else if event.kind == AdtKind::Result {
+        ctx.report.notes.push(
+            "no PID: the results are about no patient (ORU^R01's PATIENT group is optional)".into(),
+        );
     }
     // Accounting.
     finish(&mut ctx);
     Ok((event, ctx.report))
+}
+
+/// True when `id` (an MRG-1 identifier) is one of the patient's own: the
+/// same NHS number, or the same identifier with the same authority.
+fn is_own_identifier(patient: Option<&Patient>, id: &Identifier) -> bool {
+    patient.is_some_and(|p| {
+        p.identifiers.iter().any(|own| match (&own.value, id) {
+            (Identifier::Nhs { number: a, .. }, Identifier::Nhs { number: b, .. }) => a == b,
+            (a, b) => a == b,
+        })
+    })
+}
+
+/// `Encounter.status` by trigger event, the IG's Event[EncounterStatus]
+/// concept map: A01, A02, A13 in-progress; A03 finished (with or without
+/// PV1-45); A04, A05 planned; A08 unknown (the update does not convey the
+/// status); A11 cancelled. The map gives A12 (cancel transfer) and the other
+/// events no target: PV1 decides (PV1-45, else PV1-2).
+fn event_status(kind: AdtKind) -> Option<&'static str> {
+    match kind {
+        AdtKind::Admit | AdtKind::Transfer | AdtKind::CancelDischarge => Some("in-progress"),
+        AdtKind::Discharge => Some("finished"),
+        AdtKind::Register | AdtKind::PreAdmit => Some("planned"),
+        AdtKind::Update => Some("unknown"),
+        AdtKind::CancelAdmit => Some("cancelled"),
+        _ => None,
+    }
+}
+
+/// Why an event without a PID is quarantined: every ADT message structure
+/// requires PID (an admission, transfer or merge about no patient cannot be
+/// applied to anyone). ORU^R01's PATIENT group is optional (results about no
+/// patient, e.g. a quality-control specimen), so a result without PID is
+/// mapped as sent; other message types likewise.
+fn no_patient(event: &Event) -> Option<String> {
+    event.message_type.starts_with("ADT^").then(|| {
+        format!(
+            "quarantined: {} has no PID segment: an ADT event about no patient",
+            event.message_type
+        )
+    })
 }
 
 /// An application (HD) in MSH field `f`.
@@ -973,13 +1038,15 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
             }
         }
     }
-    // PID-22: an NHS Data Dictionary ethnic category (the England codes); any
-    // other code (US race/ethnicity tables…) keeps the system PID-22.3 names.
+    // PID-22: an NHS Data Dictionary ethnic category (the England codes, with
+    // no PID-22.3 or one naming the NHS table); any other code or table (US
+    // race/ethnicity, HL70189 `N` Not Hispanic…) keeps the system PID-22.3 names.
     p.ethnic_category = ctx.text(at!(b"PID", 22, 1)).map(|c| {
         let display = ctx.text(at!(b"PID", 22, 2)).map(|d| d.value);
         let named = ctx.text(at!(b"PID", 22, 3));
         let mut sources = c.sources;
-        let system = if ETHNIC_CATEGORY_ENGLAND.contains(&c.value.as_str()) {
+        let nhs_table = named.as_ref().is_none_or(|n| names_nhs_ethnic(&n.value));
+        let system = if nhs_table && ETHNIC_CATEGORY_ENGLAND.contains(&c.value.as_str()) {
             CodeSystem::NhsDataDictionary("EthnicCategory".into())
         } else {
             coding_system(named.as_ref().map_or("", |n| n.value.as_str()))
@@ -1127,6 +1194,15 @@ fn country(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
         }
     }
     Some(c)
+}
+
+/// True when a coding system name (CWE.3) names the NHS ethnic category
+/// table (`NHS`, `EthnicCategory`, `NHSEthnicCategory`…): it mentions NHS or
+/// ethnic. Any other name (`HL70189`, `HL70005`, `CDCREC`) is another table,
+/// whose `N` or `H` is not the NHS category of that letter.
+fn names_nhs_ethnic(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("nhs") || n.contains("ethnic")
 }
 
 /// The NHS Data Dictionary ethnic category codes (UK Core EthnicCategoryEngland).
@@ -1833,7 +1909,11 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
     }))
 }
 
-fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter) {
+/// The encounter of PV1 (and PV2). `kind` is the trigger event: the prior
+/// location of a cancelled transfer (A12) and the discharge time of a
+/// cancelled discharge (A13) are what was undone, not the visit's history,
+/// so they are left unread (reported unmapped) with a note.
+fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
     let Some(pv1) = seg("PV1", 1) else { return };
     ctx.touch(at!(b"PV1", 1));
     // PV1-2 is a CWE in v2.7+ (`I^Inpatient`): its code.
@@ -1852,7 +1932,17 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter) {
         c.map(|_| class)
     });
     e.location = location(ctx, pv1.field(3));
-    e.prior_location = location(ctx, pv1.field(6));
+    if kind == AdtKind::CancelTransfer {
+        if ctx.peek(at!(b"PV1", 6)).is_some() {
+            ctx.report.notes.push(
+                "A12 cancel transfer: PV1-6 (the location of the cancelled transfer) is not \
+                 written as a completed stay"
+                    .into(),
+            );
+        }
+    } else {
+        e.prior_location = location(ctx, pv1.field(6));
+    }
     // PV1-40 bed status (IG: operationalStatus of the PV1-3 Location, BedStatus
     // map: table 0116 kept, the table's display when none is sent), only when
     // PV1-3 names a room or a bed; otherwise left unmapped.
@@ -2001,7 +2091,17 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter) {
         ctx.touch(at!(b"PV1", 39));
     }
     e.admitted = ctx.datetime(at!(b"PV1", 44));
-    e.discharged = ctx.datetime(at!(b"PV1", 45));
+    if kind == AdtKind::CancelDischarge {
+        if ctx.peek(at!(b"PV1", 45)).is_some() {
+            ctx.report.notes.push(
+                "A13 cancel discharge: PV1-45 (the cancelled discharge) is not written as the \
+                 end of the visit"
+                    .into(),
+            );
+        }
+    } else {
+        e.discharged = ctx.datetime(at!(b"PV1", 45));
+    }
     // IG: finished when PV1-45 is valued, else by patient class
     // (PatientClass[EncounterStatus]: P planned, U unknown, others in-progress);
     // without a class, by the admit time. map_message adjusts for the event.
@@ -2174,7 +2274,7 @@ fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
         .map(|c| c.map(|v| v2_code("0127", v, None)));
     let severity = ctx
         .text(base.field(4).component(1))
-        .map(|c| c.map(|v| v2_code("0128", v, None)));
+        .and_then(|c| allergy_severity(ctx, c));
     let mut reactions = Vec::new();
     for r in 1..=ctx.reps(base.field(5)) {
         if let Some(t) = ctx.text(base.field(5).repetition(r)) {
@@ -2191,6 +2291,23 @@ fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
         clinical_status: None,
         verification: None,
     })
+}
+
+/// AL1-4 in HL7 table 0128 (SV severe, MO moderate, MI mild, U unknown);
+/// any other code (the NHS ITK A01 example sends `5`) is reported and dropped.
+fn allergy_severity(ctx: &mut Ctx<'_, '_>, c: Sourced<String>) -> Option<Sourced<Code>> {
+    if matches!(c.value.as_str(), "SV" | "MO" | "MI" | "U") {
+        return Some(c.map(|v| v2_code("0128", v, None)));
+    }
+    if let Some(src) = c.sources.first().cloned() {
+        ctx.invalid(
+            src,
+            c.value.as_bytes(),
+            "not an allergy severity code (HL7 table 0128: SV, MO, MI, U)",
+            Action::Dropped,
+        );
+    }
+    None
 }
 
 fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
@@ -2404,47 +2521,24 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     let value_type = ctx.text(base.field(2)).map(|s| s.value).unwrap_or_default();
     let code = cwe(ctx, base.field(3))?;
     ctx.touch(base.field(4));
-    // OBX-6 as the IG's CWE[Quantity]: the unit is the text (CWE.2), else the
-    // code (CWE.1); the code is UCUM's when CWE.3 says so.
-    let unit_code = ctx.text(base.field(6).component(1));
-    let unit_text = ctx.text(base.field(6).component(2));
-    let unit_system = ctx.text(base.field(6).component(3)).map(|s| s.value);
-    let ucum = unit_code
-        .as_ref()
-        .filter(|_| unit_system.as_deref() == Some("UCUM"))
-        .map(|u| u.value.clone());
-    let unit = match (unit_text, unit_code) {
-        (Some(t), Some(c)) => {
-            let mut t = t;
-            t.sources.extend(c.sources);
-            Some(t)
-        }
-        (t, c) => t.or(c),
-    };
+    // OBX-6 is read where the value keeps it: a coded or date value has no
+    // place for a unit, which is left unread (reported unmapped).
     let value = match value_type.as_str() {
-        "SN" => sn(ctx, base.field(5), unit.as_ref(), ucum.as_deref()),
-        "NM" if ctx.reps(base.field(5)) > 1 => nm_repeats(ctx, base.field(5), unit.as_ref()),
-        "NM" => ctx
-            .text(base.field(5))
-            .map(|v| nm(ctx, v, unit.as_ref(), ucum.as_deref())),
         "CE" | "CWE" | "CNE" => cwe(ctx, base.field(5)).map(|c| c.map(ObservationValue::Coded)),
         "TS" | "DT" | "DTM" => ctx
             .datetime(base.field(5))
             .map(|d| d.map(ObservationValue::DateTime)),
-        _ => {
-            let parts: Vec<Sourced<String>> = (1..=ctx.reps(base.field(5)))
-                .filter_map(|r| ctx.text(base.field(5).repetition(r)))
-                .collect();
-            if parts.is_empty() {
-                None
-            } else {
-                let text = parts
-                    .iter()
-                    .map(|p| p.value.as_str())
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                let sources = parts.into_iter().flat_map(|p| p.sources).collect();
-                Some(Sourced::from_many(ObservationValue::Text(text), sources))
+        vt => {
+            let (unit, ucum) = obx_unit(ctx, base.field(6));
+            match vt {
+                "SN" => sn(ctx, base.field(5), unit.as_ref(), ucum.as_deref()),
+                "NM" if ctx.reps(base.field(5)) > 1 => {
+                    nm_repeats(ctx, base.field(5), unit.as_ref())
+                }
+                "NM" => ctx
+                    .text(base.field(5))
+                    .map(|v| nm(ctx, v, unit.as_ref(), ucum.as_deref())),
+                _ => text_value(ctx, base.field(5), unit.as_ref()),
             }
         }
     };
@@ -2513,6 +2607,55 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         body_site,
         device,
     })
+}
+
+/// OBX-6 as the IG's CWE[Quantity]: the unit is the text (CWE.2), else the
+/// code (CWE.1); the code is UCUM's (the second value) when CWE.3 says so.
+fn obx_unit(ctx: &mut Ctx<'_, '_>, field: Path) -> (Option<Sourced<String>>, Option<String>) {
+    let unit_code = ctx.text(field.component(1));
+    let unit_text = ctx.text(field.component(2));
+    let unit_system = ctx.text(field.component(3)).map(|s| s.value);
+    let ucum = unit_code
+        .as_ref()
+        .filter(|_| unit_system.as_deref() == Some("UCUM"))
+        .map(|u| u.value.clone());
+    let unit = match (unit_text, unit_code) {
+        (Some(mut t), Some(c)) => {
+            t.sources.extend(c.sources);
+            Some(t)
+        }
+        (t, c) => t.or(c),
+    };
+    (unit, ucum)
+}
+
+/// A text OBX-5 (ST, TX, FT, or a type the model has no value for): the
+/// repetitions joined a line each, each line followed by the OBX-6 unit when
+/// one is sent (`<5 umol/L`), as an NM value that is no number is kept.
+fn text_value(
+    ctx: &mut Ctx<'_, '_>,
+    field: Path,
+    unit: Option<&Sourced<String>>,
+) -> Option<Sourced<ObservationValue>> {
+    let parts: Vec<Sourced<String>> = (1..=ctx.reps(field))
+        .filter_map(|r| ctx.text(field.repetition(r)))
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let text = parts
+        .iter()
+        .map(|p| match unit {
+            Some(u) => format!("{} {}", p.value, u.value),
+            None => p.value.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut sources: Sources = parts.into_iter().flat_map(|p| p.sources).collect();
+    if let Some(u) = unit {
+        sources.extend(u.sources.iter().cloned());
+    }
+    Some(Sourced::from_many(ObservationValue::Text(text), sources))
 }
 
 /// A structured numeric (SN) OBX-5 as the IG maps it: comparator (SN.1) and
@@ -2749,6 +2892,10 @@ pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
             }
         )
     });
+    if let Some(reason) = conflicting_nhs(ids) {
+        d.reason = reason;
+        return d;
+    }
     (d.key, d.reason) = match (verified, nhs, mrn) {
         (Some(v), _, _) => (
             Some(v.value.clone()),
@@ -2768,6 +2915,30 @@ pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
         ),
     };
     d
+}
+
+/// Why a record carrying two different valid NHS numbers (in PID-2, 3 or
+/// 4, or FHIR `Patient.identifier`) has no key: one patient has one NHS
+/// number, and which of the two is right is not the mapper's to guess. The
+/// same number sent twice is no conflict.
+pub(crate) fn conflicting_nhs(ids: &[Sourced<Identifier>]) -> Option<String> {
+    let mut numbers = ids.iter().filter_map(|i| match &i.value {
+        Identifier::Nhs { number, .. } => Some(number.as_str()),
+        _ => None,
+    });
+    let first = numbers.next()?;
+    let mut all = vec![first];
+    for n in numbers {
+        if !all.contains(&n) {
+            all.push(n);
+        }
+    }
+    (all.len() > 1).then(|| {
+        format!(
+            "quarantined: conflicting NHS numbers {} for one patient",
+            all.join(", ")
+        )
+    })
 }
 
 /// The bytes of the message the mapping read: one bit a byte. A leaf is

@@ -3559,3 +3559,58 @@ mod reader_dates {
         );
     }
 }
+
+#[test]
+fn fhir_patient_with_two_different_nhs_numbers_is_quarantined() {
+    // The FHIR reader keys patients with the v2 identity rule, conflict included.
+    let doc = JsonDocument::from_slice(
+        br#"{"resourceType": "Patient", "identifier": [
+        {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"},
+        {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "4010232137"}]}"#,
+    )
+    .unwrap();
+    let (event, report) = read_bundle(&doc);
+    assert!(report.quarantined());
+    assert!(
+        report.identity[0]
+            .reason
+            .contains("conflicting NHS numbers")
+    );
+    // And the writer keys no Patient on either.
+    assert!(event_bundle(&event).is_err());
+}
+
+#[test]
+fn criticality_only_from_table_0128() {
+    let crit = |sev: &str| {
+        let m = format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|M1|P|2.4\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\rAL1|1|DA|X^Y^L|{sev}\r"
+        );
+        let msg = Message::parse(m.as_bytes()).unwrap();
+        let (mut event, _) = map_message(&msg, &V2Options::default()).unwrap();
+        if sev == "5" {
+            // A model built elsewhere with a code outside table 0128.
+            event.allergies[0].severity = Some(carecodec_model::Sourced::new(
+                carecodec_model::Code::new(
+                    carecodec_model::CodeSystem::V2Table("0128".into()),
+                    "5",
+                    None,
+                ),
+                carecodec_model::Source::fhir("x"),
+            ));
+        }
+        let b = event_bundle(&event).unwrap();
+        let a = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == "AllergyIntolerance")
+            .unwrap()
+            .clone();
+        a.get("criticality").cloned()
+    };
+    assert_eq!(crit("SV"), Some(serde_json::json!("high")));
+    assert_eq!(crit("MI"), Some(serde_json::json!("low")));
+    assert_eq!(crit("5"), None);
+}

@@ -483,12 +483,16 @@ fn encounter_status_as_the_ig() {
         p[45] = "20240313090000".into();
         p.join("|")
     };
-    // IG: PV1-45 → finished, else by PV1-2 (I → in-progress, P → planned).
+    // IG: the event's status where Event[EncounterStatus] gives one (A01
+    // in-progress even with PV1-2 P); else PV1-45 → finished, else by PV1-2
+    // (I → in-progress, P → planned), as for A12 and A31.
     assert_eq!(status(m("A01", &admitted).as_bytes()), "in-progress");
     assert_eq!(status(m("A03", &discharged).as_bytes()), "finished");
-    assert_eq!(status(m("A01", "PV1|1|P").as_bytes()), "planned");
+    assert_eq!(status(m("A01", "PV1|1|P").as_bytes()), "in-progress");
+    assert_eq!(status(m("A12", "PV1|1|P").as_bytes()), "planned");
+    assert_eq!(status(m("A31", &discharged).as_bytes()), "finished");
     assert_eq!(
-        status(m("A01", "PV1|1|I^Inpatient").as_bytes()),
+        status(m("A12", "PV1|1|I^Inpatient").as_bytes()),
         "in-progress"
     );
     // Events: A11 cancelled, A05 planned.
@@ -929,4 +933,178 @@ fn a_time_on_a_date_only_field_is_reported() {
             ("202403120915", Action::Interpreted)
         ]
     );
+}
+
+#[test]
+fn two_different_nhs_numbers_quarantine_the_patient() {
+    // PID-3 repeats with two valid NHS numbers: which is this patient's is
+    // not the mapper's to guess.
+    let (e, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||9434765919^^^NHS^NH~4010232137^^^NHS^NH||X^Y\r");
+    assert!(r.quarantined());
+    let d = &r.identity[0];
+    assert!(d.key.is_none());
+    assert!(d.reason.contains("conflicting NHS numbers"), "{}", d.reason);
+    assert!(d.reason.contains("9434765919") && d.reason.contains("4010232137"));
+    assert_eq!(d.seen.len(), 2);
+    assert_eq!(e.patient.unwrap().identifiers.len(), 2);
+    // PID-2 against PID-3 likewise, even beside an MRN.
+    let (_, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1|4010232137^^^NHS^NH|9434765919^^^NHS^NH~K9^^^RX1^MR||X^Y\r");
+    assert!(r.quarantined(), "{:?}", r.identity);
+    // The same number twice is one patient: keyed.
+    let (_, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1|9434765919^^^NHS^NH|9434765919^^^NHS^NH||X^Y\r");
+    assert!(!r.quarantined());
+    assert_eq!(r.identity[0].key.as_ref().unwrap().value(), "9434765919");
+}
+
+#[test]
+fn adt_without_pid_is_quarantined_and_oru_without_pid_is_noted() {
+    // Every ADT structure requires PID: an admission about no patient.
+    let (e, r) =
+        map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|M1|P|2.4\rPV1|1|I|WARD1^^^RX1\r");
+    assert!(e.patient.is_none());
+    assert!(r.quarantined());
+    assert!(
+        r.identity[0].reason.contains("no PID"),
+        "{}",
+        r.identity[0].reason
+    );
+    // ORU^R01's PATIENT group is optional: mapped, with a note.
+    let (_, r) = map(b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500||ORU^R01|M1|P|2.4\rOBR|1|P1|F1|UE^Renal^L\rOBX|1|NM|2160-0^Creatinine^LN||75|umol/L|||||F\r");
+    assert!(!r.quarantined());
+    assert!(
+        r.notes.iter().any(|n| n.contains("no PID")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn obx_units_are_kept_with_text_values_and_left_unread_for_coded_ones() {
+    let (e, r) = map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ORU^R01|M1|P|2.4\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\rOBR|1|P1|F1|UE^Renal^L\rOBX|1|ST|2160-0^Creatinine^LN||<5|umol/L^umol/L^UCUM|||||F\rOBX|2|CWE|X^Y^L||POS^Positive^L|mmol/L|||||F\r");
+    let obs = &e.reports[0].observations;
+    assert_eq!(
+        obs[0].value.as_ref().unwrap().value,
+        ObservationValue::Text("<5 umol/L".into())
+    );
+    assert!(
+        obs[0].value.as_ref().unwrap().sources.len() > 1,
+        "the unit is a source of the value"
+    );
+    // A coded value has no place for a unit: reported, not swallowed.
+    assert!(
+        r.unmapped.iter().any(|u| u.raw == "mmol/L"),
+        "{:?}",
+        r.unmapped
+    );
+    assert!(!r.unmapped.iter().any(|u| u.raw == "umol/L"));
+}
+
+#[test]
+fn encounter_status_follows_the_event() {
+    let pid = "PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r";
+    let status = |trigger: &str, pv1: &str| {
+        let m = format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^{trigger}|M1|P|2.4\r{pid}{pv1}\r"
+        );
+        let (e, r) = map(m.as_bytes());
+        (e.encounter.unwrap(), r)
+    };
+    let visit = "PV1|1|I|WARD1^^^RX1|||OLDWARD^^^RX1|||||||||||||V100^^^RX1^VN|||||||||||||||||||||||||20240312090000";
+    let ended = format!("{visit}|20240315100000");
+    // A03 is finished with or without PV1-45.
+    assert_eq!(status("A03", visit).0.status.as_deref(), Some("finished"));
+    assert_eq!(status("A03", &ended).0.status.as_deref(), Some("finished"));
+    assert_eq!(
+        status("A01", visit).0.status.as_deref(),
+        Some("in-progress")
+    );
+    assert_eq!(status("A04", visit).0.status.as_deref(), Some("planned"));
+    assert_eq!(status("A08", &ended).0.status.as_deref(), Some("unknown"));
+    assert_eq!(status("A11", visit).0.status.as_deref(), Some("cancelled"));
+    // A13 cancels the discharge: in progress, and PV1-45 is not its end.
+    let (e, r) = status("A13", &ended);
+    assert_eq!(e.status.as_deref(), Some("in-progress"));
+    assert!(e.discharged.is_none());
+    assert!(r.unmapped.iter().any(|u| u.raw == "20240315100000"));
+    // A12 (no target in the IG map): PV1 decides; PV1-6, the cancelled
+    // transfer's location, is no completed stay.
+    let (e, r) = status("A12", visit);
+    assert_eq!(e.status.as_deref(), Some("in-progress"));
+    assert!(e.prior_location.is_none());
+    assert!(r.unmapped.iter().any(|u| u.raw == "OLDWARD"));
+    let (e, _) = status("A02", visit);
+    assert!(e.prior_location.is_some());
+}
+
+#[test]
+fn ethnicity_in_another_table_keeps_its_system() {
+    let eth = |v: &str| {
+        let m = format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|M1|P|2.4\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M||||||||||||||{v}\r"
+        );
+        map(m.as_bytes())
+            .0
+            .patient
+            .unwrap()
+            .ethnic_category
+            .unwrap()
+            .value
+    };
+    let n = eth("N^Not Hispanic or Latino^HL70189");
+    assert_eq!(
+        n.system,
+        carecodec_model::CodeSystem::V2Table("0189".into())
+    );
+    let h = eth("H^Hispanic or Latino^HL70005");
+    assert_eq!(
+        h.system,
+        carecodec_model::CodeSystem::V2Table("0005".into())
+    );
+    // No table named, or the NHS one: the NHS category.
+    for v in ["N", "N^African^NHSEthnicCategory"] {
+        assert_eq!(
+            eth(v).system,
+            carecodec_model::CodeSystem::NhsDataDictionary("EthnicCategory".into()),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn allergy_severity_outside_table_0128_is_reported() {
+    let (e, r) = map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|M1|P|2.4\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\rAL1|1|DA|Z88.5^Penicillin allergy^I10|5\rAL1|2|DA|X^Y^L|SV\r");
+    assert!(e.allergies[0].severity.is_none());
+    assert_eq!(e.allergies[1].severity.as_ref().unwrap().value.code, "SV");
+    assert!(
+        r.invalid
+            .iter()
+            .any(|i| i.raw == "5" && i.action == Action::Dropped && i.reason.contains("0128")),
+        "{:?}",
+        r.invalid
+    );
+}
+
+#[test]
+fn merge_without_mrg_or_into_itself_is_reported() {
+    let (e, r) = map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\rEVN|A40|20240312091500\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r");
+    assert!(e.merged_from.is_empty());
+    assert!(
+        r.notes.iter().any(|n| n.contains("no MRG-1")),
+        "{:?}",
+        r.notes
+    );
+    let (e, r) = map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\rEVN|A40|20240312091500\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\rMRG|9434765919^^^NHS^NH~OLD1^^^RX1^MR\r");
+    assert_eq!(e.merged_from.len(), 1);
+    assert_eq!(e.merged_from[0].value.value(), "OLD1");
+    assert!(
+        r.invalid
+            .iter()
+            .any(|i| i.raw == "9434765919" && i.reason.contains("merged into itself")),
+        "{:?}",
+        r.invalid
+    );
+    // A real merge: no report entry.
+    let (e, r) = map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\rEVN|A40|20240312091500\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\rMRG|4010232137^^^NHS^NH\r");
+    assert_eq!(e.merged_from.len(), 1);
+    assert!(r.invalid.is_empty() && r.notes.is_empty(), "{r:?}");
 }
