@@ -114,7 +114,8 @@ const BIRTH_TIME: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthT
 /// use carecodec_map::fhir::{worker_bundle, FhirError};
 /// use carecodec_model::Worker;
 ///
-/// // A worker with no ESR person id has no key: no Bundle is written.
+/// // A worker with no ESR person id and no professional registration has
+/// // no key: no Bundle is written.
 /// let err = worker_bundle(&Worker::default()).unwrap_err();
 /// assert_eq!(err, FhirError::Quarantined("worker"));
 /// assert_eq!(err.to_string(), "quarantined: worker has no key identifier");
@@ -3149,9 +3150,12 @@ fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Val
 
 /// A worker as a UK Core `transaction` Bundle: the Practitioner
 /// (conditional update on the ESR person id is not possible without a
-/// system, so it is keyed by its first professional registration when there
-/// is one), and per assignment a PractitionerRole with its Organization and
-/// Location.
+/// system, so it is keyed by its first professional registration — GMC,
+/// GMP, NMC, HCPC, GPhC — when there is one), and per assignment a
+/// PractitionerRole with its Organization and Location. The worker's key is
+/// its ESR person id, else that registration (a Practitioner read from FHIR
+/// has no ESR id); a worker with neither is quarantined
+/// ([`FhirError::Quarantined`]).
 ///
 /// ```
 /// use carecodec_map::esr::{map_go, EsrOptions};
@@ -3191,13 +3195,39 @@ pub fn write_worker_bundle(w: &Worker, out: &mut Vec<u8>) -> Result<(), FhirErro
     worker_tree(w).map(|b| b.write(out))
 }
 
-fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
-    let key = w
-        .identifiers
+/// The identifier that keys a worker: its ESR person id, else its first
+/// professional registration ([`worker_registration`]); `None` (quarantined)
+/// without either. [`read_workers`]' identity decision is this one.
+pub(crate) fn worker_key(w: &Worker) -> Option<&carecodec_model::Sourced<Identifier>> {
+    w.identifiers
         .iter()
         .find(|i| matches!(i.value, Identifier::EsrPerson { .. }))
-        .ok_or(FhirError::Quarantined("worker"))?;
-    let seed = format!("esr/{}", key.value.value());
+        .or_else(|| worker_registration(w))
+}
+
+/// A worker's first professional registration on a UK register (GMC, GMP,
+/// NMC, HCPC, GPhC): the Practitioner's conditional update names it. A
+/// registration with another body (ESR's `Other`) has no agreed system.
+fn worker_registration(w: &Worker) -> Option<&carecodec_model::Sourced<Identifier>> {
+    w.registrations.iter().map(|r| &r.identifier).find(|i| {
+        matches!(
+            i.value,
+            Identifier::Gmc(_)
+                | Identifier::Gmp(_)
+                | Identifier::Nmc(_)
+                | Identifier::Hcpc(_)
+                | Identifier::Gphc(_)
+        )
+    })
+}
+
+fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
+    let key = worker_key(w).ok_or(FhirError::Quarantined("worker"))?;
+    // ESR-keyed ids as they always were; a registration's under its kind.
+    let seed = match &key.value {
+        Identifier::EsrPerson { value, .. } => format!("esr/{value}"),
+        k => format!("{}/{}", k.kind(), k.value()),
+    };
     let pid = uuid(&[&seed]);
     let purl = urn(&pid);
     let prac = Practitioner {
@@ -3244,7 +3274,7 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
             put(o, "birthDate", json!(b.value.to_string()));
         }
     }
-    let reg_key = w.registrations.first().map(|r| &r.identifier.value);
+    let reg_key = worker_registration(w).map(|r| &r.value);
     let (method, url) = match reg_key.and_then(|k| conditional("Practitioner", k)) {
         Some(u) => ("PUT", u),
         None => ("POST", "Practitioner".to_owned()),

@@ -1970,8 +1970,10 @@ fn organisation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Organisation {
 /// registrations, their `period` the registration's dates), and one
 /// assignment per PractitionerRole that references it (assignment number,
 /// period, organisation, location, job role / staff group / occupation code).
-/// The report accounts for every leaf as [`read_bundle`]'s does; a worker
-/// without an identifier is quarantined (its identity decision has no key).
+/// The report accounts for every leaf as [`read_bundle`]'s does. A worker is
+/// keyed as [`worker_bundle`](super::worker_bundle) keys it (its ESR person
+/// id, else its first GMC / GMP / NMC / HCPC / GPhC registration); one with
+/// neither is quarantined (its identity decision has no key).
 ///
 /// ```
 /// use carecodec_map::fhir::read_workers;
@@ -2155,16 +2157,20 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
     }
     let workers: Vec<Worker> = workers.into_iter().map(|(_, w)| w).collect();
     for w in &workers {
-        let key = w
-            .identifiers
-            .first()
-            .or(w.registrations.first().map(|r| &r.identifier));
+        // The writer's key (`worker_bundle`): the ESR person id, else the
+        // first professional registration; every identifier is seen.
+        let key = super::worker_key(w);
+        let seen = w.identifiers.iter();
         ctx.report.identity.push(IdentityDecision {
-            seen: w.identifiers.clone(),
+            seen: seen
+                .chain(w.registrations.iter().map(|r| &r.identifier))
+                .cloned()
+                .collect(),
             key: key.map(|k| k.value.clone()),
-            reason: match key {
-                Some(_) => "first identifier of the Practitioner".into(),
-                None => "quarantined: a Practitioner without an identifier".into(),
+            reason: match key.map(|k| &k.value) {
+                Some(Identifier::EsrPerson { .. }) => "ESR person id of the Practitioner".into(),
+                Some(_) => "first professional registration of the Practitioner".into(),
+                None => "quarantined: a Practitioner without an ESR person id or a professional registration".into(),
             },
         });
     }

