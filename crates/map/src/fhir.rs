@@ -1733,12 +1733,18 @@ fn obs_status(s: Option<ResultStatus>) -> &'static str {
 }
 
 /// A decimal as sent (`007.25`, `+3`, `.5`, `5.`) in FHIR's decimal form
-/// (`7.25`, `3`, `0.5`, `5`). `None` for anything that is not a plain decimal
-/// number. The text is kept as the number's literal: [`write_event_bundle`]
-/// writes `7.50` as `7.50`; the `serde_json::Value` form has `f64` numbers
-/// and gives `7.5`.
+/// (`7.25`, `3`, `0.5`, `5`), with the exponent FHIR's decimal allows kept as
+/// sent (`1e3`, `1.5E-2`: a value read from FHIR). `None` for anything else,
+/// and for an exponent beyond what an `f64` holds (`1e400`: the
+/// `serde_json::Value` form could not hold it). The text is kept as the
+/// number's literal: [`write_event_bundle`] writes `7.50` as `7.50`; the
+/// `serde_json::Value` form has `f64` numbers and gives `7.5`.
 fn fhir_decimal(text: &str) -> Option<Value<'static>> {
     let t = text.trim();
+    let (t, exponent) = match t.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(decimal_exponent(text.trim(), e)?)),
+        None => (t, None),
+    };
     let (sign, digits) = match t.as_bytes().first() {
         Some(b'-') => ("-", t.get(1..)?),
         Some(b'+') => ("", t.get(1..)?),
@@ -1758,7 +1764,8 @@ fn fhir_decimal(text: &str) -> Option<Value<'static>> {
     let int = int.trim_start_matches('0');
     let int = if int.is_empty() { "0" } else { int };
     let frac = frac.filter(|f| !f.is_empty());
-    if sign.len() + int.len() + frac.map_or(0, |f| f.len() + 1) <= 30 {
+    let exponent = exponent.unwrap_or_default();
+    if sign.len() + int.len() + frac.map_or(0, |f| f.len() + 1) + exponent.len() <= 30 {
         // Short (every real measurement): put together on the stack.
         let mut t = Text::default();
         for part in [sign, int] {
@@ -1768,13 +1775,25 @@ fn fhir_decimal(text: &str) -> Option<Value<'static>> {
             t.push(b".");
             t.push(f.as_bytes());
         }
+        t.push(exponent.as_bytes());
         return Value::number_text(t.as_bytes());
     }
     let out = match frac {
-        Some(f) => format!("{sign}{int}.{f}"),
-        None => format!("{sign}{int}"),
+        Some(f) => format!("{sign}{int}.{f}{exponent}"),
+        None => format!("{sign}{int}{exponent}"),
     };
     Value::number(out)
+}
+
+/// The exponent of the decimal `text` as written after its mantissa
+/// (`e3`, `E-2`, `e+03`), when `digits` (what follows the `e`) is FHIR's
+/// `[+-]?[0-9]+` and the number is a finite `f64`; else `None`.
+fn decimal_exponent<'t>(text: &'t str, digits: &str) -> Option<&'t str> {
+    let unsigned = digits.strip_prefix(['+', '-']).unwrap_or(digits);
+    let well_formed = !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit());
+    let finite = text.parse::<f64>().is_ok_and(f64::is_finite);
+    let at = text.len().checked_sub(digits.len() + 1)?;
+    (well_formed && finite).then(|| text.get(at..)).flatten()
 }
 
 fn quantity(q: &Quantity) -> Value<'_> {
@@ -3537,7 +3556,14 @@ mod tests {
         assert_eq!(d("5.").as_deref(), Some("5"));
         assert_eq!(d("-0.001").as_deref(), Some("-0.001"));
         assert_eq!(d("00").as_deref(), Some("0"));
-        for bad in ["", ".", "-", "1e5", "1,5", "inf", "NaN", "1.2.3", ">5"] {
+        // FHIR's exponent (a value read from FHIR), kept as written.
+        assert_eq!(d("1e3").as_deref(), Some("1e3"));
+        assert_eq!(d("1.5E-2").as_deref(), Some("1.5E-2"));
+        assert_eq!(d("-007.50e+03").as_deref(), Some("-7.50e+03"));
+        for bad in [
+            "", ".", "-", "1,5", "inf", "NaN", "1.2.3", ">5", "e3", "1e", "1e+", "1e3.5", "1e400",
+            "1E-", "1ee3", "1e3e3",
+        ] {
             assert_eq!(d(bad), None, "{bad}");
         }
     }

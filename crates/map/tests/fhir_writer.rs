@@ -13,8 +13,11 @@
 
 mod common;
 
-use carecodec_map::fhir::{JsonDocument, read_workers, worker_bundle, write_worker_bundle};
-use carecodec_model::Identifier;
+use carecodec_map::fhir::{
+    BundleType, JsonDocument, event_bundle, read_bundle, read_workers, worker_bundle,
+    write_event_bundle, write_worker_bundle,
+};
+use carecodec_model::{Identifier, MappingReport};
 use serde_json::{Value, json};
 
 const GMC: &str = "https://fhir.hl7.org.uk/Id/gmc-number";
@@ -24,6 +27,30 @@ fn uk_core_valid(name: &str, bundle: &Value) {
         Ok(errors) => assert!(errors.is_empty(), "{name}: {errors:#?}"),
         Err(e) => panic!("{name}: {e}"),
     }
+}
+
+/// The FHIR JSON text read (numbers as written) and written back as a
+/// transaction Bundle, both ways (the fast path's text and the `Value`),
+/// which must agree and pass the UK Core checks.
+fn fhir_round(name: &str, text: &str) -> (Value, Vec<u8>, MappingReport) {
+    let doc = JsonDocument::from_slice(text.as_bytes()).unwrap();
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced(), "{name}");
+    let bundle = event_bundle(&event).unwrap();
+    let mut written = Vec::new();
+    write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
+    let back: Value = serde_json::from_slice(&written).unwrap();
+    assert_eq!(back, bundle, "{name}: the two writers differ");
+    uk_core_valid(name, &bundle);
+    (bundle, written, report)
+}
+
+fn unmapped(report: &MappingReport) -> Vec<String> {
+    report
+        .unmapped
+        .iter()
+        .map(|u| u.source.to_string())
+        .collect()
 }
 
 fn practitioner(identifiers: Value) -> Value {
@@ -111,4 +138,33 @@ fn the_uk_core_consultant_example_gets_a_bundle() {
     assert_eq!(report.identity[0].seen.len(), 1);
     let bundle = worker_bundle(&workers[0]).unwrap();
     uk_core_valid("SandraGose", &bundle);
+}
+
+#[test]
+fn a_quantity_with_an_exponent_stays_a_quantity() {
+    let text = r#"{"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient",
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}]}},
+        {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation", "status": "final",
+            "code": {"text": "T2"}, "subject": {"reference": "urn:uuid:p1"},
+            "valueQuantity": {"value": 1.5E-2, "unit": "g", "system": "http://unitsofmeasure.org", "code": "g"}}}]}"#;
+    let (bundle, written, report) = fhir_round("exponent", text);
+    assert!(unmapped(&report).is_empty(), "{:?}", unmapped(&report));
+    let obs = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == "Observation")
+        .unwrap();
+    assert!(obs.get("valueString").is_none(), "{obs:#?}");
+    assert_eq!(obs["valueQuantity"]["unit"], "g");
+    assert_eq!(obs["valueQuantity"]["code"], "g");
+    assert_eq!(obs["valueQuantity"]["value"], json!(0.015));
+    // The fast path keeps the literal as sent.
+    let text = String::from_utf8(written).unwrap();
+    assert!(
+        text.contains(r#""valueQuantity":{"value":1.5E-2,"#),
+        "{text}"
+    );
 }
