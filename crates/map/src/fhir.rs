@@ -1135,16 +1135,7 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         }));
     }
     put(&mut o, "extension", Value::Array(ext));
-    // Invalid NHS numbers are kept only in the report, never sent as identifiers.
-    let ids: Vec<Value> = p
-        .identifiers
-        .iter()
-        .filter(|i| {
-            !matches!(&i.value, Identifier::Other { system: Some(s), .. } if s.starts_with("NHS"))
-        })
-        .map(|i| identifier_tree(&i.value))
-        .collect();
-    put(&mut o, "identifier", Value::Array(ids));
+    put(&mut o, "identifier", Value::Array(patient_identifiers(p)));
     put(
         &mut o,
         "name",
@@ -1226,7 +1217,8 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         ),
     );
     let mut gp = Vec::new();
-    if let Some(org) = &p.gp_practice {
+    let (practice, doctor) = practice_and_gp(p);
+    if let Some(org) = practice {
         let mut r = Map::with_capacity(3);
         r.insert("type", "Organization".into());
         r.insert("identifier", identifier_tree(&org.value));
@@ -1237,19 +1229,66 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     }
     // The GP: a logical reference by identifier, and a reference to the
     // Practitioner entry that carries the name when there is one.
-    if p.gp.is_some() || p.gp_name.is_some() {
+    if doctor.is_some() || p.gp_name.is_some() {
         let mut r = Map::with_capacity(3);
         if p.gp_name.is_some() {
             r.insert("reference", FullUrl::value(&urn(&gp_id(id))));
         }
         r.insert("type", "Practitioner".into());
-        if let Some(doc) = &p.gp {
+        if let Some(doc) = doctor {
             r.insert("identifier", identifier_tree(&doc.value));
         }
         gp.push(Value::Object(r));
     }
     put(&mut o, "generalPractitioner", Value::Array(gp));
     Value::Object(o)
+}
+
+/// The registered practice and GP codes to write: an ODS organisation code
+/// held as the GP's (an organisation is no Practitioner) is the practice's
+/// when the practice has none.
+fn practice_and_gp(
+    p: &Patient,
+) -> (
+    Option<&carecodec_model::Sourced<Identifier>>,
+    Option<&carecodec_model::Sourced<Identifier>>,
+) {
+    match (&p.gp_practice, &p.gp) {
+        (None, Some(g)) if matches!(g.value, Identifier::OdsOrganisation(_)) => (Some(g), None),
+        (practice, g) => (practice.as_ref(), g.as_ref()),
+    }
+}
+
+/// A patient's identifiers as written. Invalid NHS numbers are kept only in
+/// the report, never sent as identifiers. UK Core allows one identifier with
+/// the NHS number system: the key's number is written once (the key's own
+/// identifier, with its verification status, where the number first
+/// appears); a different NHS number (an identity conflict) is written
+/// without the system, typed `NH` in v2-0203 as HL7 v2 types an NHS number.
+fn patient_identifiers(p: &Patient) -> Vec<Value<'_>> {
+    let key = patient_key(p).and_then(|k| match k {
+        Identifier::Nhs { number, .. } => Some((k, number)),
+        _ => None,
+    });
+    let mut key_written = false;
+    p.identifiers
+        .iter()
+        .filter_map(|i| match &i.value {
+            Identifier::Other {
+                system: Some(s), ..
+            } if s.starts_with("NHS") => None,
+            Identifier::Nhs { number, .. } => match key {
+                Some((k, n)) if n == number => {
+                    (!std::mem::replace(&mut key_written, true)).then(|| identifier_tree(k))
+                }
+                _ => Some(obj([
+                    ("type", type_cc!("NH", "National Health Plan Identifier")),
+                    ("value", Value::from(number.as_str())),
+                ])),
+            },
+            other => Some(identifier_tree(other)),
+        })
+        .collect()
 }
 
 /// The id of the Practitioner entry of a patient's GP.
@@ -1264,7 +1303,7 @@ fn gp_entry<'a>(p: &'a Patient, patient_id: &Uuid) -> Option<Entry<'a>> {
     let name = p.gp_name.as_ref()?;
     let gid = gp_id(patient_id);
     let mut o = resource!("Practitioner", &gid);
-    if let Some(g) = &p.gp {
+    if let Some(g) = practice_and_gp(p).1 {
         o.insert("identifier", Value::Array(vec![identifier_tree(&g.value)]));
     }
     o.insert("name", self::name(&name.value).in_array());

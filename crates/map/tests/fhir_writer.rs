@@ -13,13 +13,16 @@
 
 mod common;
 
+use carecodec_hl7v2::Message;
 use carecodec_map::fhir::{
     BundleType, JsonDocument, event_bundle, read_bundle, read_workers, worker_bundle,
     write_event_bundle, write_worker_bundle,
 };
+use carecodec_map::v2::{V2Options, map_message};
 use carecodec_model::{Identifier, MappingReport};
 use serde_json::{Value, json};
 
+const NHS: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const GMC: &str = "https://fhir.hl7.org.uk/Id/gmc-number";
 
 fn uk_core_valid(name: &str, bundle: &Value) {
@@ -43,6 +46,10 @@ fn fhir_round(name: &str, text: &str) -> (Value, Vec<u8>, MappingReport) {
     assert_eq!(back, bundle, "{name}: the two writers differ");
     uk_core_valid(name, &bundle);
     (bundle, written, report)
+}
+
+fn patient(bundle: &Value) -> &Value {
+    &bundle["entry"][0]["resource"]
 }
 
 fn unmapped(report: &MappingReport) -> Vec<String> {
@@ -141,6 +148,51 @@ fn the_uk_core_consultant_example_gets_a_bundle() {
 }
 
 #[test]
+fn one_nhs_number_identifier_per_patient() {
+    // The same number from PID-2 and PID-3: written once.
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\r\
+PID|1|9434765919^^^NHS^NH|9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+PV1|1|I|W1\r",
+    )
+    .unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    let bundle = event_bundle(&event).unwrap();
+    uk_core_valid("PID-2 and PID-3", &bundle);
+    assert_eq!(
+        patient(&bundle)["identifier"],
+        json!([{"system": NHS, "value": "9434765919"}])
+    );
+    // FHIR: the same number twice, the second verified: the key (the
+    // verified one) is written, once.
+    let verified = json!({"url": "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus",
+        "valueCodeableConcept": {"coding": [{"system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland", "code": "01"}]}});
+    let text = json!({"resourceType": "Patient", "identifier": [
+        {"system": NHS, "value": "9434765919"},
+        {"extension": [verified], "system": NHS, "value": "9434765919"}]})
+    .to_string();
+    let (bundle, _, _) = fhir_round("same number twice", &text);
+    let ids = patient(&bundle)["identifier"].as_array().unwrap();
+    assert_eq!(ids.len(), 1, "{ids:#?}");
+    assert_eq!(
+        ids[0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"],
+        "01"
+    );
+    // Two different numbers: the key with the NHS system, the other typed
+    // NH without it.
+    let text = json!({"resourceType": "Patient", "identifier": [
+        {"system": NHS, "value": "9434765919"},
+        {"system": NHS, "value": "9434765870"}]})
+    .to_string();
+    let (bundle, _, _) = fhir_round("two numbers", &text);
+    let ids = patient(&bundle)["identifier"].as_array().unwrap();
+    assert_eq!(ids.iter().filter(|i| i["system"] == NHS).count(), 1);
+    assert_eq!(ids[0]["value"], "9434765919");
+    assert_eq!(ids[1]["value"], "9434765870");
+    assert_eq!(ids[1]["type"]["coding"][0]["code"], "NH");
+}
+
+#[test]
 fn a_quantity_with_an_exponent_stays_a_quantity() {
     let text = r#"{"resourceType": "Bundle", "type": "collection", "entry": [
         {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient",
@@ -166,5 +218,51 @@ fn a_quantity_with_an_exponent_stays_a_quantity() {
     assert!(
         text.contains(r#""valueQuantity":{"value":1.5E-2,"#),
         "{text}"
+    );
+}
+
+#[test]
+fn a_gp_practice_organization_is_written_as_an_organization() {
+    let text = r#"{"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient",
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}],
+            "generalPractitioner": [{"reference": "urn:uuid:org1"}]}},
+        {"fullUrl": "urn:uuid:org1", "resource": {"resourceType": "Organization",
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}],
+            "name": "The Surgery"}}]}"#;
+    let (bundle, _, report) = fhir_round("gp practice", text);
+    assert!(unmapped(&report).is_empty(), "{:?}", unmapped(&report));
+    assert_eq!(
+        patient(&bundle)["generalPractitioner"],
+        json!([{"type": "Organization",
+                "identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"},
+                "display": "The Surgery"}])
+    );
+    // Read back: the practice again.
+    let (event, _) = read_bundle(&bundle);
+    assert_eq!(
+        event.patient.unwrap().gp_practice_name.unwrap().value,
+        "The Surgery"
+    );
+}
+
+#[test]
+fn an_ods_code_held_as_the_gp_is_written_as_the_practice() {
+    // An organisation code where the GP's is expected (a model from
+    // elsewhere): an Organization reference, not a Practitioner's.
+    let doc = json!({"resourceType": "Patient",
+        "identifier": [{"system": NHS, "value": "9434765919"}]});
+    let (mut event, _) = read_bundle(&doc);
+    let p = event.patient.as_mut().unwrap();
+    p.gp = Some(carecodec_model::Sourced::new(
+        Identifier::OdsOrganisation("A81001".into()),
+        carecodec_model::Source::fhir("Patient.generalPractitioner[0]"),
+    ));
+    let bundle = event_bundle(&event).unwrap();
+    uk_core_valid("ods gp", &bundle);
+    assert_eq!(
+        patient(&bundle)["generalPractitioner"],
+        json!([{"type": "Organization",
+                "identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}}])
     );
 }

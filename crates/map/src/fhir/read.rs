@@ -885,12 +885,32 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             p.gp_practice_name = ctx.str(&path, g, "display");
             continue;
         }
+        let resolved = g.get("reference").and_then(|_| resolve(ctx, &path, g));
+        if let Some((ob, or)) = resolved
+            .as_ref()
+            .filter(|(_, t)| t.get("resourceType").and_then(Value::as_str) == Some("Organization"))
+        {
+            // A reference to the practice's Organization: its identifier (the
+            // reference's own first) and its name, else the reference's display.
+            let own = |ctx: &mut Ctx<'_>| {
+                let (j, id) = items(or, "identifier").next()?;
+                identifier(ctx, &format!("{ob}.identifier[{j}]"), id)
+            };
+            let Some(x) = x.or_else(|| own(ctx)) else {
+                continue;
+            };
+            if let Some(t) = g.get("type") {
+                ctx.take(&format!("{path}.type"), t);
+            }
+            p.gp_practice = Some(x);
+            p.gp_practice_name = ctx
+                .str(ob, or, "name")
+                .or_else(|| ctx.str(&path, g, "display"));
+            continue;
+        }
         // The GP: by identifier, and the Practitioner the reference resolves
         // to (its name, and its identifier when the reference has none).
-        let target = g
-            .get("reference")
-            .and_then(|_| resolve(ctx, &path, g))
-            .map(|(pb, pr)| practitioner(ctx, &pb, pr));
+        let target = resolved.map(|(pb, pr)| practitioner(ctx, &pb, pr));
         if x.is_none() && target.is_none() {
             continue;
         }
