@@ -794,6 +794,7 @@ fn telecom(t: &Telecom) -> Value<'_> {
             "work" | "WPN" => "work",
             "mobile" | "PRS" => "mobile",
             "temp" => "temp",
+            "old" => "old",
             _ => "",
         };
         o.str("use", u);
@@ -1490,12 +1491,26 @@ fn bcp47(code: &str) -> Option<(String, Option<&'static str>)> {
     }
 }
 
-/// PID-15 as `communication.language` (required binding: BCP-47): each code
-/// that is a language tag becomes a coding; the rest stays as text only.
+/// PID-15 as `communication.language` (required binding: BCP-47): each v2
+/// code (a table 0296 or local code) that is a language tag becomes a
+/// coding; the rest stays as text only. A coding read from FHIR (BCP-47, or
+/// another system beside it: UK Core's examples add SNOMED CT) is written as
+/// it was read.
 fn language(c: &Concept) -> Value<'_> {
+    use carecodec_model::CodeSystem as S;
     let mut codings = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     for code in &c.codes {
+        let from_v2 = match &code.system {
+            S::V2Table(_) | S::Local(_) => true,
+            // An ISO OID from a v2 CWE.3 names an ISO 639 list, not BCP-47.
+            S::Uri(u) => u.starts_with("urn:oid:"),
+            _ => false,
+        };
+        if !from_v2 {
+            codings.push(coding(code));
+            continue;
+        }
         match bcp47(&code.code) {
             Some((tag, name)) => {
                 let mut o = Map::with_capacity(4);

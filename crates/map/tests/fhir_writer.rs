@@ -222,6 +222,80 @@ fn a_quantity_with_an_exponent_stays_a_quantity() {
 }
 
 #[test]
+fn telecom_use_old_is_written() {
+    let text = json!({"resourceType": "Patient",
+        "identifier": [{"system": NHS, "value": "9434765919"}],
+        "telecom": [{"system": "phone", "value": "0113 496 0000", "use": "old"}]})
+    .to_string();
+    let (bundle, _, report) = fhir_round("telecom old", &text);
+    assert!(unmapped(&report).is_empty());
+    assert_eq!(patient(&bundle)["telecom"][0]["use"], "old");
+}
+
+#[test]
+fn a_language_not_preferred_is_not_written_as_preferred() {
+    // Only a language marked not preferred: not the primary language the
+    // model holds; reported, and no `preferred: true` is made up.
+    let text = json!({"resourceType": "Patient",
+        "identifier": [{"system": NHS, "value": "9434765919"}],
+        "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "fr"}]},
+                           "preferred": false}]})
+    .to_string();
+    let (bundle, _, report) = fhir_round("preferred false", &text);
+    assert!(patient(&bundle).get("communication").is_none());
+    let u = unmapped(&report);
+    assert!(
+        u.contains(&"FHIR Patient.communication[0].preferred".to_owned()),
+        "{u:?}"
+    );
+    // The preferred one is read, wherever it is; the other reported.
+    let text = json!({"resourceType": "Patient",
+        "identifier": [{"system": NHS, "value": "9434765919"}],
+        "communication": [
+            {"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "fr"}]}, "preferred": false},
+            {"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "cy"}]}, "preferred": true}]})
+    .to_string();
+    let (bundle, _, report) = fhir_round("preferred second", &text);
+    assert_eq!(
+        patient(&bundle)["communication"],
+        json!([{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "cy"}]}, "preferred": true}])
+    );
+    assert!(
+        unmapped(&report)
+            .iter()
+            .all(|p| p.starts_with("FHIR Patient.communication[0]"))
+    );
+}
+
+#[test]
+fn language_codings_read_from_fhir_are_written_as_read() {
+    // UK Core's Patient-RichardSmith example: BSL (ISO 639-3, not in the v2
+    // language table) and a SNOMED CT Makaton coding.
+    let language = json!({"coding": [
+        {"system": "urn:ietf:bcp:47", "code": "bfi", "display": "British Sign Language"},
+        {"system": "http://snomed.info/sct", "code": "703963007", "display": "Makaton vocabulary"}]});
+    let text = json!({"resourceType": "Patient",
+        "identifier": [{"system": NHS, "value": "9434765919"}],
+        "communication": [{"language": language}]})
+    .to_string();
+    let (bundle, _, report) = fhir_round("bfi", &text);
+    assert!(unmapped(&report).is_empty());
+    assert_eq!(patient(&bundle)["communication"][0]["language"], language);
+    // A v2 PID-15 ISO 639-2 code is still written as its BCP-47 tag.
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M|||||||wel^Welsh^ISO639\r",
+    )
+    .unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    let bundle = event_bundle(&event).unwrap();
+    assert_eq!(
+        patient(&bundle)["communication"][0]["language"]["coding"][0],
+        json!({"system": "urn:ietf:bcp:47", "code": "cy", "display": "Welsh"})
+    );
+}
+
+#[test]
 fn a_gp_practice_organization_is_written_as_an_organization() {
     let text = r#"{"resourceType": "Bundle", "type": "collection", "entry": [
         {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient",

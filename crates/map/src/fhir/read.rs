@@ -735,12 +735,19 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         };
         p.multiple_birth = Some(Sourced::new(m, Source::fhir(path)));
     }
-    if let Some((i, c)) = items(r, "communication").next() {
+    // The model's language is the primary one, which the writer sends as
+    // `preferred: true`: the preferred communication, else the first not
+    // marked `preferred: false`. The others are left unread (reported).
+    let preferred = |c: &Value| c.get("preferred").and_then(Value::as_bool);
+    let primary = items(r, "communication")
+        .find(|(_, c)| preferred(c) == Some(true))
+        .or_else(|| items(r, "communication").find(|(_, c)| preferred(c) != Some(false)));
+    if let Some((i, c)) = primary {
         let path = format!("{base}.communication[{i}]");
         if let Some(l) = c.get("language") {
             p.language = Some(concept(ctx, &format!("{path}.language"), l));
         }
-        if c.get("preferred").is_some() {
+        if preferred(c) == Some(true) {
             ctx.used.insert(format!("{path}.preferred"));
         }
     }
