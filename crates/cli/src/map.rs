@@ -192,7 +192,9 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     }
                     if report.quarantined() {
                         quarantined += 1;
-                        eprintln!("{name}: quarantined: a Practitioner without an identifier");
+                        eprintln!(
+                            "{name}: quarantined: a Practitioner without an ESR person id or a professional registration"
+                        );
                     }
                     if let Some(r) = report_out.as_mut() {
                         write_report(r, &name, None, &report)?;

@@ -114,7 +114,8 @@ const BIRTH_TIME: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthT
 /// use carecodec_map::fhir::{worker_bundle, FhirError};
 /// use carecodec_model::Worker;
 ///
-/// // A worker with no ESR person id has no key: no Bundle is written.
+/// // A worker with no ESR person id and no professional registration has
+/// // no key: no Bundle is written.
 /// let err = worker_bundle(&Worker::default()).unwrap_err();
 /// assert_eq!(err, FhirError::Quarantined("worker"));
 /// assert_eq!(err.to_string(), "quarantined: worker has no key identifier");
@@ -804,6 +805,7 @@ fn telecom(t: &Telecom) -> Value<'_> {
             "work" | "WPN" => "work",
             "mobile" | "PRS" => "mobile",
             "temp" => "temp",
+            "old" => "old",
             _ => "",
         };
         o.str("use", u);
@@ -1149,16 +1151,7 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         }));
     }
     put(&mut o, "extension", Value::Array(ext));
-    // Invalid NHS numbers are kept only in the report, never sent as identifiers.
-    let ids: Vec<Value> = p
-        .identifiers
-        .iter()
-        .filter(|i| {
-            !matches!(&i.value, Identifier::Other { system: Some(s), .. } if s.starts_with("NHS"))
-        })
-        .map(|i| identifier_tree(&i.value))
-        .collect();
-    put(&mut o, "identifier", Value::Array(ids));
+    put(&mut o, "identifier", Value::Array(patient_identifiers(p)));
     put(
         &mut o,
         "name",
@@ -1240,7 +1233,8 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         ),
     );
     let mut gp = Vec::new();
-    if let Some(org) = &p.gp_practice {
+    let (practice, doctor) = practice_and_gp(p);
+    if let Some(org) = practice {
         let mut r = Map::with_capacity(3);
         r.insert("type", "Organization".into());
         r.insert("identifier", identifier_tree(&org.value));
@@ -1251,19 +1245,66 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     }
     // The GP: a logical reference by identifier, and a reference to the
     // Practitioner entry that carries the name when there is one.
-    if p.gp.is_some() || p.gp_name.is_some() {
+    if doctor.is_some() || p.gp_name.is_some() {
         let mut r = Map::with_capacity(3);
         if p.gp_name.is_some() {
             r.insert("reference", FullUrl::value(&urn(&gp_id(id))));
         }
         r.insert("type", "Practitioner".into());
-        if let Some(doc) = &p.gp {
+        if let Some(doc) = doctor {
             r.insert("identifier", identifier_tree(&doc.value));
         }
         gp.push(Value::Object(r));
     }
     put(&mut o, "generalPractitioner", Value::Array(gp));
     Value::Object(o)
+}
+
+/// The registered practice and GP codes to write: an ODS organisation code
+/// held as the GP's (an organisation is no Practitioner) is the practice's
+/// when the practice has none.
+fn practice_and_gp(
+    p: &Patient,
+) -> (
+    Option<&carecodec_model::Sourced<Identifier>>,
+    Option<&carecodec_model::Sourced<Identifier>>,
+) {
+    match (&p.gp_practice, &p.gp) {
+        (None, Some(g)) if matches!(g.value, Identifier::OdsOrganisation(_)) => (Some(g), None),
+        (practice, g) => (practice.as_ref(), g.as_ref()),
+    }
+}
+
+/// A patient's identifiers as written. Invalid NHS numbers are kept only in
+/// the report, never sent as identifiers. UK Core allows one identifier with
+/// the NHS number system: the key's number is written once (the key's own
+/// identifier, with its verification status, where the number first
+/// appears); a different NHS number (an identity conflict) is written
+/// without the system, typed `NH` in v2-0203 as HL7 v2 types an NHS number.
+fn patient_identifiers(p: &Patient) -> Vec<Value<'_>> {
+    let key = patient_key(p).and_then(|k| match k {
+        Identifier::Nhs { number, .. } => Some((k, number)),
+        _ => None,
+    });
+    let mut key_written = false;
+    p.identifiers
+        .iter()
+        .filter_map(|i| match &i.value {
+            Identifier::Other {
+                system: Some(s), ..
+            } if s.starts_with("NHS") => None,
+            Identifier::Nhs { number, .. } => match key {
+                Some((k, n)) if n == number => {
+                    (!std::mem::replace(&mut key_written, true)).then(|| identifier_tree(k))
+                }
+                _ => Some(obj([
+                    ("type", type_cc!("NH", "National Health Plan Identifier")),
+                    ("value", Value::from(number.as_str())),
+                ])),
+            },
+            other => Some(identifier_tree(other)),
+        })
+        .collect()
 }
 
 /// The id of the Practitioner entry of a patient's GP.
@@ -1278,7 +1319,7 @@ fn gp_entry<'a>(p: &'a Patient, patient_id: &Uuid) -> Option<Entry<'a>> {
     let name = p.gp_name.as_ref()?;
     let gid = gp_id(patient_id);
     let mut o = resource!("Practitioner", &gid);
-    if let Some(g) = &p.gp {
+    if let Some(g) = practice_and_gp(p).1 {
         o.insert("identifier", Value::Array(vec![identifier_tree(&g.value)]));
     }
     o.insert("name", self::name(&name.value).in_array());
@@ -1465,12 +1506,26 @@ fn bcp47(code: &str) -> Option<(String, Option<&'static str>)> {
     }
 }
 
-/// PID-15 as `communication.language` (required binding: BCP-47): each code
-/// that is a language tag becomes a coding; the rest stays as text only.
+/// PID-15 as `communication.language` (required binding: BCP-47): each v2
+/// code (a table 0296 or local code) that is a language tag becomes a
+/// coding; the rest stays as text only. A coding read from FHIR (BCP-47, or
+/// another system beside it: UK Core's examples add SNOMED CT) is written as
+/// it was read.
 fn language(c: &Concept) -> Value<'_> {
+    use carecodec_model::CodeSystem as S;
     let mut codings = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     for code in &c.codes {
+        let from_v2 = match &code.system {
+            S::V2Table(_) | S::Local(_) => true,
+            // An ISO OID from a v2 CWE.3 names an ISO 639 list, not BCP-47.
+            S::Uri(u) => u.starts_with("urn:oid:"),
+            _ => false,
+        };
+        if !from_v2 {
+            codings.push(coding(code));
+            continue;
+        }
         match bcp47(&code.code) {
             Some((tag, name)) => {
                 let mut o = Map::with_capacity(4);
@@ -1747,12 +1802,18 @@ fn obs_status(s: Option<ResultStatus>) -> &'static str {
 }
 
 /// A decimal as sent (`007.25`, `+3`, `.5`, `5.`) in FHIR's decimal form
-/// (`7.25`, `3`, `0.5`, `5`). `None` for anything that is not a plain decimal
-/// number. The text is kept as the number's literal: [`write_event_bundle`]
-/// writes `7.50` as `7.50`; the `serde_json::Value` form has `f64` numbers
-/// and gives `7.5`.
+/// (`7.25`, `3`, `0.5`, `5`), with the exponent FHIR's decimal allows kept as
+/// sent (`1e3`, `1.5E-2`: a value read from FHIR). `None` for anything else,
+/// and for an exponent beyond what an `f64` holds (`1e400`: the
+/// `serde_json::Value` form could not hold it). The text is kept as the
+/// number's literal: [`write_event_bundle`] writes `7.50` as `7.50`; the
+/// `serde_json::Value` form has `f64` numbers and gives `7.5`.
 fn fhir_decimal(text: &str) -> Option<Value<'static>> {
     let t = text.trim();
+    let (t, exponent) = match t.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(decimal_exponent(text.trim(), e)?)),
+        None => (t, None),
+    };
     let (sign, digits) = match t.as_bytes().first() {
         Some(b'-') => ("-", t.get(1..)?),
         Some(b'+') => ("", t.get(1..)?),
@@ -1772,7 +1833,8 @@ fn fhir_decimal(text: &str) -> Option<Value<'static>> {
     let int = int.trim_start_matches('0');
     let int = if int.is_empty() { "0" } else { int };
     let frac = frac.filter(|f| !f.is_empty());
-    if sign.len() + int.len() + frac.map_or(0, |f| f.len() + 1) <= 30 {
+    let exponent = exponent.unwrap_or_default();
+    if sign.len() + int.len() + frac.map_or(0, |f| f.len() + 1) + exponent.len() <= 30 {
         // Short (every real measurement): put together on the stack.
         let mut t = Text::default();
         for part in [sign, int] {
@@ -1782,13 +1844,25 @@ fn fhir_decimal(text: &str) -> Option<Value<'static>> {
             t.push(b".");
             t.push(f.as_bytes());
         }
+        t.push(exponent.as_bytes());
         return Value::number_text(t.as_bytes());
     }
     let out = match frac {
-        Some(f) => format!("{sign}{int}.{f}"),
-        None => format!("{sign}{int}"),
+        Some(f) => format!("{sign}{int}.{f}{exponent}"),
+        None => format!("{sign}{int}{exponent}"),
     };
     Value::number(out)
+}
+
+/// The exponent of the decimal `text` as written after its mantissa
+/// (`e3`, `E-2`, `e+03`), when `digits` (what follows the `e`) is FHIR's
+/// `[+-]?[0-9]+` and the number is a finite `f64`; else `None`.
+fn decimal_exponent<'t>(text: &'t str, digits: &str) -> Option<&'t str> {
+    let unsigned = digits.strip_prefix(['+', '-']).unwrap_or(digits);
+    let well_formed = !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit());
+    let finite = text.parse::<f64>().is_ok_and(f64::is_finite);
+    let at = text.len().checked_sub(digits.len() + 1)?;
+    (well_formed && finite).then(|| text.get(at..)).flatten()
 }
 
 fn quantity(q: &Quantity) -> Value<'_> {
@@ -3166,9 +3240,12 @@ fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Val
 
 /// A worker as a UK Core `transaction` Bundle: the Practitioner
 /// (conditional update on the ESR person id is not possible without a
-/// system, so it is keyed by its first professional registration when there
-/// is one), and per assignment a PractitionerRole with its Organization and
-/// Location.
+/// system, so it is keyed by its first professional registration — GMC,
+/// GMP, NMC, HCPC, GPhC — when there is one), and per assignment a
+/// PractitionerRole with its Organization and Location. The worker's key is
+/// its ESR person id, else that registration (a Practitioner read from FHIR
+/// has no ESR id); a worker with neither is quarantined
+/// ([`FhirError::Quarantined`]).
 ///
 /// ```
 /// use carecodec_map::esr::{map_go, EsrOptions};
@@ -3208,13 +3285,39 @@ pub fn write_worker_bundle(w: &Worker, out: &mut Vec<u8>) -> Result<(), FhirErro
     worker_tree(w).map(|b| b.write(out))
 }
 
-fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
-    let key = w
-        .identifiers
+/// The identifier that keys a worker: its ESR person id, else its first
+/// professional registration ([`worker_registration`]); `None` (quarantined)
+/// without either. [`read_workers`]' identity decision is this one.
+pub(crate) fn worker_key(w: &Worker) -> Option<&carecodec_model::Sourced<Identifier>> {
+    w.identifiers
         .iter()
         .find(|i| matches!(i.value, Identifier::EsrPerson { .. }))
-        .ok_or(FhirError::Quarantined("worker"))?;
-    let seed = format!("esr/{}", key.value.value());
+        .or_else(|| worker_registration(w))
+}
+
+/// A worker's first professional registration on a UK register (GMC, GMP,
+/// NMC, HCPC, GPhC): the Practitioner's conditional update names it. A
+/// registration with another body (ESR's `Other`) has no agreed system.
+fn worker_registration(w: &Worker) -> Option<&carecodec_model::Sourced<Identifier>> {
+    w.registrations.iter().map(|r| &r.identifier).find(|i| {
+        matches!(
+            i.value,
+            Identifier::Gmc(_)
+                | Identifier::Gmp(_)
+                | Identifier::Nmc(_)
+                | Identifier::Hcpc(_)
+                | Identifier::Gphc(_)
+        )
+    })
+}
+
+fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
+    let key = worker_key(w).ok_or(FhirError::Quarantined("worker"))?;
+    // ESR-keyed ids as they always were; a registration's under its kind.
+    let seed = match &key.value {
+        Identifier::EsrPerson { value, .. } => format!("esr/{value}"),
+        k => format!("{}/{}", k.kind(), k.value()),
+    };
     let pid = uuid(&[&seed]);
     let purl = urn(&pid);
     let prac = Practitioner {
@@ -3261,7 +3364,7 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
             put(o, "birthDate", json!(b.value.to_string()));
         }
     }
-    let reg_key = w.registrations.first().map(|r| &r.identifier.value);
+    let reg_key = worker_registration(w).map(|r| &r.value);
     let (method, url) = match reg_key.and_then(|k| conditional("Practitioner", k)) {
         Some(u) => ("PUT", u),
         None => ("POST", "Practitioner".to_owned()),
@@ -3531,7 +3634,14 @@ mod tests {
         assert_eq!(d("5.").as_deref(), Some("5"));
         assert_eq!(d("-0.001").as_deref(), Some("-0.001"));
         assert_eq!(d("00").as_deref(), Some("0"));
-        for bad in ["", ".", "-", "1e5", "1,5", "inf", "NaN", "1.2.3", ">5"] {
+        // FHIR's exponent (a value read from FHIR), kept as written.
+        assert_eq!(d("1e3").as_deref(), Some("1e3"));
+        assert_eq!(d("1.5E-2").as_deref(), Some("1.5E-2"));
+        assert_eq!(d("-007.50e+03").as_deref(), Some("-7.50e+03"));
+        for bad in [
+            "", ".", "-", "1,5", "inf", "NaN", "1.2.3", ">5", "e3", "1e", "1e+", "1e3.5", "1e400",
+            "1E-", "1ee3", "1e3e3",
+        ] {
             assert_eq!(d(bad), None, "{bad}");
         }
     }

@@ -769,12 +769,19 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
         };
         p.multiple_birth = Some(Sourced::new(m, Source::fhir(path)));
     }
-    if let Some((i, c)) = items(r, "communication").next() {
+    // The model's language is the primary one, which the writer sends as
+    // `preferred: true`: the preferred communication, else the first not
+    // marked `preferred: false`. The others are left unread (reported).
+    let preferred = |c: &Value| c.get("preferred").and_then(Value::as_bool);
+    let primary = items(r, "communication")
+        .find(|(_, c)| preferred(c) == Some(true))
+        .or_else(|| items(r, "communication").find(|(_, c)| preferred(c) != Some(false)));
+    if let Some((i, c)) = primary {
         let path = format!("{base}.communication[{i}]");
         if let Some(l) = c.get("language") {
             p.language = Some(concept(ctx, &format!("{path}.language"), l));
         }
-        if c.get("preferred").is_some() {
+        if preferred(c) == Some(true) {
             ctx.used.insert(format!("{path}.preferred"));
         }
     }
@@ -919,12 +926,32 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             p.gp_practice_name = ctx.str(&path, g, "display");
             continue;
         }
+        let resolved = g.get("reference").and_then(|_| resolve(ctx, &path, g));
+        if let Some((ob, or)) = resolved
+            .as_ref()
+            .filter(|(_, t)| t.get("resourceType").and_then(Value::as_str) == Some("Organization"))
+        {
+            // A reference to the practice's Organization: its identifier (the
+            // reference's own first) and its name, else the reference's display.
+            let own = |ctx: &mut Ctx<'_>| {
+                let (j, id) = items(or, "identifier").next()?;
+                identifier(ctx, &format!("{ob}.identifier[{j}]"), id)
+            };
+            let Some(x) = x.or_else(|| own(ctx)) else {
+                continue;
+            };
+            if let Some(t) = g.get("type") {
+                ctx.take(&format!("{path}.type"), t);
+            }
+            p.gp_practice = Some(x);
+            p.gp_practice_name = ctx
+                .str(ob, or, "name")
+                .or_else(|| ctx.str(&path, g, "display"));
+            continue;
+        }
         // The GP: by identifier, and the Practitioner the reference resolves
         // to (its name, and its identifier when the reference has none).
-        let target = g
-            .get("reference")
-            .and_then(|_| resolve(ctx, &path, g))
-            .map(|(pb, pr)| practitioner(ctx, &pb, pr));
+        let target = resolved.map(|(pb, pr)| practitioner(ctx, &pb, pr));
         if x.is_none() && target.is_none() {
             continue;
         }
@@ -2090,8 +2117,10 @@ fn organisation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Organisation {
 /// registrations, their `period` the registration's dates), and one
 /// assignment per PractitionerRole that references it (assignment number,
 /// period, organisation, location, job role / staff group / occupation code).
-/// The report accounts for every leaf as [`read_bundle`]'s does; a worker
-/// without an identifier is quarantined (its identity decision has no key).
+/// The report accounts for every leaf as [`read_bundle`]'s does. A worker is
+/// keyed as [`worker_bundle`](super::worker_bundle) keys it (its ESR person
+/// id, else its first GMC / GMP / NMC / HCPC / GPhC registration); one with
+/// neither is quarantined (its identity decision has no key).
 ///
 /// ```
 /// use carecodec_map::fhir::read_workers;
@@ -2275,16 +2304,20 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
     }
     let workers: Vec<Worker> = workers.into_iter().map(|(_, w)| w).collect();
     for w in &workers {
-        let key = w
-            .identifiers
-            .first()
-            .or(w.registrations.first().map(|r| &r.identifier));
+        // The writer's key (`worker_bundle`): the ESR person id, else the
+        // first professional registration; every identifier is seen.
+        let key = super::worker_key(w);
+        let seen = w.identifiers.iter();
         ctx.report.identity.push(IdentityDecision {
-            seen: w.identifiers.clone(),
+            seen: seen
+                .chain(w.registrations.iter().map(|r| &r.identifier))
+                .cloned()
+                .collect(),
             key: key.map(|k| k.value.clone()),
-            reason: match key {
-                Some(_) => "first identifier of the Practitioner".into(),
-                None => "quarantined: a Practitioner without an identifier".into(),
+            reason: match key.map(|k| &k.value) {
+                Some(Identifier::EsrPerson { .. }) => "ESR person id of the Practitioner".into(),
+                Some(_) => "first professional registration of the Practitioner".into(),
+                None => "quarantined: a Practitioner without an ESR person id or a professional registration".into(),
             },
         });
     }
