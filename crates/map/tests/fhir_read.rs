@@ -9,7 +9,7 @@
     clippy::panic
 )]
 
-use carecodec_map::fhir::read_bundle;
+use carecodec_map::fhir::{read_bundle, read_workers};
 use carecodec_model::{Action, Identifier, MappingReport, Source, VerificationStatus};
 use serde_json::{Value, json};
 
@@ -465,4 +465,34 @@ fn a_resource_type_the_reader_does_not_read_is_reported_whole() {
         "/entry/2/resource",
     );
     assert!(report.invalid.is_empty());
+}
+
+#[test]
+fn workers_resolve_relative_references_and_report_roles_of_no_practitioner() {
+    // A searchset of a Practitioner and its roles: `Practitioner/9` from
+    // `http://srv/fhir/PractitionerRole/1` is the Practitioner's entry; a
+    // role of a Practitioner not in the Bundle used to have its
+    // resourceType, id and active counted as read.
+    let doc = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"fullUrl": "http://srv/fhir/Practitioner/9", "resource": {"resourceType": "Practitioner",
+          "id": "9", "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": "C1234567"}]}},
+        {"fullUrl": "http://srv/fhir/PractitionerRole/1", "resource": {"resourceType": "PractitionerRole",
+          "id": "1", "practitioner": {"reference": "Practitioner/9"}, "period": {"start": "2020-01-01"}}},
+        {"fullUrl": "http://srv/fhir/PractitionerRole/2", "resource": {"resourceType": "PractitionerRole",
+          "id": "2", "active": true, "practitioner": {"reference": "Practitioner/elsewhere"}}}]});
+    let (workers, report) = read_workers(&doc);
+    assert!(report.balanced());
+    assert_eq!(workers.len(), 1);
+    assert_eq!(workers[0].assignments.len(), 1);
+    assert_eq!(
+        workers[0].assignments[0].start.unwrap().to_string(),
+        "2020-01-01"
+    );
+    all_unmapped(
+        &report,
+        &doc,
+        "Bundle.entry[2].resource",
+        "/entry/2/resource",
+    );
+    assert_eq!(report.unmapped.len(), 4, "{:?}", unmapped(&report));
 }

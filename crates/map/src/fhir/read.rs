@@ -2518,12 +2518,8 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
         if kind(r).as_deref() != Some("PractitionerRole") || ctx.skip.contains(base) {
             continue;
         }
-        for k in ["resourceType", "id", "meta", "active"] {
-            if let Some(v) = r.get(k) {
-                ctx.take(&format!("{base}.{k}"), v);
-            }
-        }
-        // The Practitioner, found by R4's Bundle rules (see `find`).
+        // The Practitioner, found by R4's Bundle rules (see `find`); a role
+        // of none read is reported whole.
         let target = r
             .pointer("/practitioner/reference")
             .and_then(Value::as_str)
@@ -2535,6 +2531,11 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
         else {
             continue;
         };
+        for k in ["resourceType", "id", "meta", "active"] {
+            if let Some(v) = r.get(k) {
+                ctx.take(&format!("{base}.{k}"), v);
+            }
+        }
         if let Some(p) = r.get("practitioner") {
             ctx.take(&format!("{base}.practitioner"), p);
         }
