@@ -205,11 +205,24 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 let (event, report) = read_bundle(&doc);
                 if report.quarantined() {
                     quarantined += 1;
-                    eprintln!("{name}: quarantined: no usable patient identifier");
+                    // The decision says why (no usable identifier, a modifier
+                    // extension, a document that is not a resource…).
+                    let why = report
+                        .identity
+                        .iter()
+                        .find(|d| d.quarantined())
+                        .map_or("quarantined: no usable patient identifier", |d| {
+                            d.reason.as_str()
+                        });
+                    eprintln!("{name}: {why}");
                 }
                 if args.to == Target::Fhir {
+                    // A quarantined record gets no Bundle (reported above,
+                    // exit 1), though its event may have no patient to refuse.
                     buf.clear();
-                    if write_event_bundle(&event, args.bundle.into(), &mut buf).is_ok() {
+                    if !report.quarantined()
+                        && write_event_bundle(&event, args.bundle.into(), &mut buf).is_ok()
+                    {
                         out.write_all(&buf)?;
                         out.write_all(b"\n")?;
                     }

@@ -193,6 +193,40 @@ fn adt_without_pid_is_quarantined() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no PID"));
 }
 
+/// A FHIR document the reader does not read (no resourceType, a Patient with
+/// a modifier extension) is quarantined with its reason, and gets no Bundle.
+#[test]
+fn unreadable_fhir_is_quarantined_with_its_reason() {
+    for (name, doc, why) in [
+        (
+            "nort.json",
+            r#"{"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}"#,
+            "no string resourceType",
+        ),
+        (
+            "modext.json",
+            r#"{"resourceType":"Patient","modifierExtension":[{"url":"http://example.org/x","valueBoolean":true}],
+               "identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}"#,
+            "modifierExtension the reader does not understand (http://example.org/x)",
+        ),
+    ] {
+        let file = tmp(name);
+        std::fs::write(&file, doc).unwrap();
+        let out = bin()
+            .args(["map", "--to", "fhir"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert!(out.stdout.is_empty(), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("quarantined") && err.contains(why),
+            "{name}: {err}"
+        );
+    }
+}
+
 /// FHIR decimals keep their text through `carecodec map`: a `serde_json::Value`
 /// alone would read `4.50` as `4.5` (issue 5: lossless).
 #[test]

@@ -15,6 +15,12 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
 
 use super::JsonInput;
+
+/// The UK Core NHS number verification status extension and its code system.
+const NHS_VERIFICATION: &str =
+    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus";
+const NHS_VERIFICATION_SYSTEM: &str =
+    "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland";
 use super::{
     BIRTH_PLACE, BIRTH_TIME, CITIZENSHIP, CONGREGATION, MOTHERS_MAIDEN_NAME, NATIONALITY,
     NHS_NUMBER, ODS_ORG, ODS_SITE, RELIGION, V2_0203,
@@ -26,9 +32,27 @@ struct Ctx<'v> {
     used: HashSet<String>,
     report: MappingReport,
     by_url: HashMap<&'v str, (String, &'v Value)>,
+    /// The fullUrl of each entry's resource, by the resource's path (relative
+    /// references are resolved against it).
+    url_at: HashMap<String, &'v str>,
+    /// Resources not read (another patient's, a DELETE's, one with a
+    /// modifier extension): a reference to one does not resolve.
+    skip: HashSet<String>,
 }
 
 impl<'v> Ctx<'v> {
+    /// A reader's context over `input`, nothing consumed yet.
+    fn new(input: JsonInput<'v>) -> Ctx<'v> {
+        Ctx {
+            input,
+            used: HashSet::new(),
+            report: MappingReport::default(),
+            by_url: HashMap::new(),
+            url_at: HashMap::new(),
+            skip: HashSet::new(),
+        }
+    }
+
     /// Marks every leaf under `v` (at `path`) as consumed.
     fn take(&mut self, path: &str, v: &Value) {
         leaves(path, v, &mut |p, _| {
@@ -361,8 +385,8 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
     let ident = match (system, type_code, type_text) {
         (Some(NHS_NUMBER), _, _) => match NhsNumber::parse(&value) {
             Ok(number) => {
-                let verification = id
-                    .pointer("/extension/0/valueCodeableConcept/coding/0/code")
+                let verification = nhs_verification(id)
+                    .and_then(|(.., c)| c.get("code"))
                     .and_then(Value::as_str)
                     .and_then(VerificationStatus::from_code);
                 Identifier::Nhs {
@@ -492,8 +516,13 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
         ..
     } = &ident
     {
-        if let Some(x) = id.pointer("/extension/0") {
-            ctx.take(&format!("{path}.extension[0]"), x);
+        // The UK Core extension's url and the coding read (its text and
+        // other codings are reported).
+        if let Some((i, j, x, c)) = nhs_verification(id) {
+            let xp = format!("{path}.extension[{i}]");
+            ctx.take_keys(&xp, x, &["url"]);
+            let cp = format!("{xp}.valueCodeableConcept.coding[{j}]");
+            ctx.take_keys(&cp, c, &["system", "code", "display"]);
         }
     }
     let mut sources = Sources::one(Source::fhir(format!("{path}.value")));
@@ -501,6 +530,21 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
         sources.push(Source::fhir(format!("{path}.system")));
     }
     Some(Sourced::from_many(ident, sources))
+}
+
+/// The NHS number verification status of the NHS number identifier `id`:
+/// the UK Core extension (by its url, wherever it sits) and its coding in
+/// the UK Core verification status code system, with their indexes.
+fn nhs_verification(id: &Value) -> Option<(usize, usize, &Value, &Value)> {
+    items(id, "extension")
+        .filter(|(_, x)| x.get("url").and_then(Value::as_str) == Some(NHS_VERIFICATION))
+        .find_map(|(i, x)| {
+            let cc = x.get("valueCodeableConcept")?;
+            let (j, c) = items(cc, "coding").find(|(_, c)| {
+                c.get("system").and_then(Value::as_str) == Some(NHS_VERIFICATION_SYSTEM)
+            })?;
+            Some((i, j, x, c))
+        })
 }
 
 fn name(ctx: &mut Ctx<'_>, path: &str, n: &Value) -> Sourced<HumanName> {
@@ -1031,11 +1075,69 @@ fn location_hierarchy(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Location {
     l
 }
 
-/// Follows a reference to a resource in the Bundle, consuming the reference.
+/// Follows a reference (at `path`) to a resource in the Bundle that is read,
+/// consuming the reference and the target's `resourceType`, `id` and `meta`.
+/// A reference whose target is not in the Bundle (or is not read) is left
+/// unconsumed, so it is reported.
 fn resolve<'v>(ctx: &mut Ctx<'v>, path: &str, reference: &Value) -> Option<(String, &'v Value)> {
     let target = reference.get("reference")?.as_str()?;
+    let (base, r) = lookup(ctx, path, target)?;
     ctx.take(path, reference);
-    ctx.by_url.get(target).cloned()
+    take_resource_head(ctx, &base, r);
+    Some((base, r))
+}
+
+/// The resource in the Bundle `target` (a reference at `from`) refers to,
+/// when it is read (see [`find`]).
+fn lookup<'v>(ctx: &Ctx<'v>, from: &str, target: &str) -> Option<(String, &'v Value)> {
+    find(ctx, from, target).filter(|(base, _)| !ctx.skip.contains(base))
+}
+
+/// The resource in the Bundle `target` (a reference at `from`) refers to, by
+/// R4's Bundle rules: the entry whose fullUrl is `target`; for a relative
+/// `Type/id` (a version `/_history/…` aside), the entry whose fullUrl is it
+/// appended to the RESTful base of the referring entry's fullUrl
+/// (`Observation/1` from `http://srv/fhir/X/2` is `http://srv/fhir/Observation/1`).
+fn find<'v>(ctx: &Ctx<'v>, from: &str, target: &str) -> Option<(String, &'v Value)> {
+    if let Some(found) = ctx.by_url.get(target) {
+        return Some(found.clone());
+    }
+    let relative = relative_ref(target)?;
+    let url = ctx.url_at.get(entry_of(from)?)?;
+    let absolute = format!("{}/{relative}", restful_root(url)?);
+    ctx.by_url.get(absolute.as_str()).cloned()
+}
+
+/// The `Type/id` of a relative reference (`Patient/1`,
+/// `Patient/1/_history/2`), or `None` for an absolute or local one.
+fn relative_ref(target: &str) -> Option<&str> {
+    let t = target.split("/_history/").next().unwrap_or(target);
+    let (kind, id) = t.split_once('/')?;
+    let plain = kind.starts_with(|c: char| c.is_ascii_uppercase())
+        && kind.chars().all(|c| c.is_ascii_alphanumeric())
+        && !id.is_empty()
+        && !id.contains(['/', ':', '#']);
+    plain.then_some(t)
+}
+
+/// The path of the entry resource a path inside it (`Bundle.entry[3].resource.result[0]`)
+/// lies in (`Bundle.entry[3].resource`).
+fn entry_of(path: &str) -> Option<&str> {
+    let end = path.find("].resource")? + "].resource".len();
+    path.get(..end)
+}
+
+/// The RESTful base of an absolute fullUrl (`http://srv/fhir/Observation/1`
+/// → `http://srv/fhir`), or `None` when it is not one (a `urn:uuid:`).
+fn restful_root(url: &str) -> Option<&str> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return None;
+    }
+    let url = url.split("/_history/").next().unwrap_or(url);
+    let (rest, _id) = url.rsplit_once('/')?;
+    let (root, kind) = rest.rsplit_once('/')?;
+    let typed = kind.starts_with(|c: char| c.is_ascii_uppercase());
+    (typed && root.contains("://") && !root.ends_with('/')).then_some(root)
 }
 
 fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
@@ -1478,16 +1580,8 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
 pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) {
     let input = doc.into();
     let doc = input.value();
-    let mut ctx = Ctx {
-        input,
-        used: HashSet::new(),
-        report: MappingReport::default(),
-        by_url: HashMap::new(),
-    };
-    let rt = doc
-        .get("resourceType")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let mut ctx = Ctx::new(input);
+    let rt = resource_type(&mut ctx, doc);
     let mut resources: Vec<(String, &Value)> = Vec::new();
     let mut processing = None;
     if rt == "Bundle" {
@@ -1497,24 +1591,19 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
             }
         }
         processing = processing_tag(&mut ctx, "Bundle", doc);
-        for (i, e) in items(doc, "entry") {
-            let base = format!("Bundle.entry[{i}]");
-            if let Some(r) = e.get("resource") {
-                let rb = format!("{base}.resource");
-                if let Some(u) = e.get("fullUrl").and_then(Value::as_str) {
-                    ctx.by_url.insert(u, (rb.clone(), r));
-                }
-                resources.push((rb, r));
-            }
-            for k in ["fullUrl", "request"] {
-                if let Some(v) = e.get(k) {
-                    ctx.take(&format!("{base}.{k}"), v);
-                }
-            }
-        }
-    } else {
+        resources.extend(
+            bundle_entries(&mut ctx, doc)
+                .into_iter()
+                .map(|(b, _, r)| (b, r)),
+        );
+    } else if rt != UNTYPED {
         resources.push((rt.to_owned(), doc));
     }
+    let chosen = choose_patient(&mut ctx, &resources);
+    let encounter_base = resources
+        .iter()
+        .find(|(b, r)| kind_of(r) == Some("Encounter") && !ctx.skip.contains(b))
+        .map(|(b, _)| b.clone());
     let mut event = Event {
         kind: AdtKind::Other,
         message_type: "FHIR".into(),
@@ -1552,8 +1641,22 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     let mut observation_at = Vec::new();
     let mut in_report = HashSet::new();
     for (base, r) in &resources {
+        // Resources of the types read from their own entries: anything else
+        // (and a resource not read, see `choose_patient`) is left whole, so
+        // every leaf of it is reported.
+        let kind = kind_of(r);
+        let reads = match kind {
+            Some("Patient") => event.patient.is_none(),
+            Some("Encounter") => encounter_base.as_ref() == Some(base),
+            Some("AllergyIntolerance" | "Condition") => r.get("code").is_some(),
+            Some("DiagnosticReport" | "Observation" | "MessageHeader" | "Provenance") => true,
+            _ => false,
+        };
+        if !reads || ctx.skip.contains(base) {
+            continue;
+        }
         take_resource_head(&mut ctx, base, r);
-        match r.get("resourceType").and_then(Value::as_str) {
+        match kind {
             Some("Patient") if event.patient.is_none() => {
                 event.patient = Some(patient(&mut ctx, base, r));
             }
@@ -1682,18 +1785,18 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     else {
                         continue;
                     };
-                    for k in [
-                        "identifier",
-                        "status",
-                        "intent",
-                        "code",
-                        "subject",
-                        "encounter",
-                    ] {
+                    for k in ["identifier", "status", "intent", "code"] {
                         if let Some(v) = sr.get(k) {
                             ctx.take(&format!("{sb}.{k}"), v);
                         }
                     }
+                    context_refs(
+                        &mut ctx,
+                        &sb,
+                        sr,
+                        chosen.as_ref(),
+                        encounter_base.as_deref(),
+                    );
                     if let Some((pb, pr)) = sr
                         .get("requester")
                         .and_then(|q| resolve(&mut ctx, &format!("{sb}.requester"), q))
@@ -1707,7 +1810,22 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     }
                 }
                 for (i, res) in items(r, "result") {
-                    if let Some((ob, or)) = resolve(&mut ctx, &format!("{base}.result[{i}]"), res) {
+                    let at = format!("{base}.result[{i}]");
+                    let observed = res
+                        .get("reference")
+                        .and_then(Value::as_str)
+                        .and_then(|t| lookup(&ctx, &at, t))
+                        .is_some_and(|(_, t)| kind_of(t) == Some("Observation"));
+                    if !observed {
+                        // Not an Observation of the Bundle: reported.
+                        continue;
+                    }
+                    if let Some((ob, or)) = resolve(&mut ctx, &at, res) {
+                        // An Observation listed twice (here or by another
+                        // report) is read once.
+                        if in_report.contains(&ob) {
+                            continue;
+                        }
                         if let Some(o) = observation(&mut ctx, &ob, or) {
                             report.observations.push(o);
                         }
@@ -1721,12 +1839,13 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
             Some("Provenance") => provenance(&mut ctx, base, r, &mut event),
             _ => {}
         }
-        // References to the patient / encounter are structural.
-        for k in ["subject", "patient", "encounter"] {
-            if let Some(v) = r.get(k) {
-                ctx.take(&format!("{base}.{k}"), v);
-            }
-        }
+        context_refs(
+            &mut ctx,
+            base,
+            r,
+            chosen.as_ref(),
+            encounter_base.as_deref(),
+        );
     }
     if let Some((base, r)) = encounter_at {
         diagnoses(&mut ctx, base, r, &condition_at, &mut event.conditions);
@@ -1845,8 +1964,8 @@ fn diagnoses(
             .get("condition")
             .and_then(|c| c.get("reference"))
             .and_then(Value::as_str)
-            .and_then(|u| ctx.by_url.get(u))
-            .map(|(p, _)| p.clone())
+            .and_then(|u| lookup(ctx, &path, u))
+            .map(|(p, _)| p)
         else {
             continue;
         };
@@ -2097,6 +2216,313 @@ fn take_resource_head(ctx: &mut Ctx<'_>, base: &str, r: &Value) {
     }
 }
 
+/// The root of the paths of a document with no string `resourceType`.
+const UNTYPED: &str = "Resource";
+
+/// The `resourceType` of a resource.
+fn kind_of(r: &Value) -> Option<&str> {
+    r.get("resourceType").and_then(Value::as_str)
+}
+
+/// The document's `resourceType`; a document without a string one is no
+/// FHIR resource: reported (see [`unreadable`]), and its paths are rooted at
+/// [`UNTYPED`].
+fn resource_type<'v>(ctx: &mut Ctx<'v>, doc: &'v Value) -> &'v str {
+    if let Some(rt) = kind_of(doc) {
+        return rt;
+    }
+    let (at, raw) = match doc.get("resourceType") {
+        Some(v) => (format!("{UNTYPED}.resourceType"), ctx.input.text("", v)),
+        None => (UNTYPED.to_owned(), String::new()),
+    };
+    unreadable(
+        ctx,
+        &at,
+        &raw,
+        "not a FHIR resource: no string resourceType; nothing was read",
+    );
+    UNTYPED
+}
+
+/// A document (or a part of it) the reader could not read at all: reported
+/// invalid at `at`, and the record quarantined (an identity decision with no
+/// key saying why), since what it holds was not looked at.
+fn unreadable(ctx: &mut Ctx<'_>, at: &str, raw: &str, reason: &str) {
+    ctx.invalid(at, raw, reason, Action::Quarantined);
+    ctx.report.identity.push(IdentityDecision {
+        seen: Vec::new(),
+        key: None,
+        reason: format!("quarantined: {reason}"),
+    });
+}
+
+/// The entries of the Bundle `doc` with a resource: its path, fullUrl and
+/// the resource, each fullUrl indexed for references. Each entry's
+/// `fullUrl` and its request's `method` and `url` are consumed; conditional
+/// headers (`ifMatch`, `ifNoneExist`…) are not, so they are reported. A
+/// fullUrl given twice (R4 bdl-7; a history Bundle aside) is reported at
+/// each repetition, and references to it resolve to neither entry. A DELETE
+/// entry is reported and its resource not read. An `entry` that is not an
+/// array is reported (see [`unreadable`]).
+fn bundle_entries<'v>(
+    ctx: &mut Ctx<'v>,
+    doc: &'v Value,
+) -> Vec<(String, Option<&'v str>, &'v Value)> {
+    if let Some(e) = doc.get("entry").filter(|e| !e.is_array()) {
+        let raw = ctx.input.text("Bundle.entry", e);
+        unreadable(
+            ctx,
+            "Bundle.entry",
+            &raw,
+            "Bundle.entry is not an array: no entry was read",
+        );
+    }
+    let history = doc.get("type").and_then(Value::as_str) == Some("history");
+    let mut out = Vec::new();
+    let mut twice = HashSet::new();
+    for (i, e) in items(doc, "entry") {
+        let base = format!("Bundle.entry[{i}]");
+        let request = e.get("request");
+        if let Some(q) =
+            request.filter(|q| q.get("method").and_then(Value::as_str) == Some("DELETE"))
+        {
+            let raw = match q.get("url").and_then(Value::as_str) {
+                Some(u) => format!("DELETE {u}"),
+                None => "DELETE".to_owned(),
+            };
+            let at = format!("{base}.request");
+            ctx.invalid(
+                &at,
+                &raw,
+                "a DELETE is not a record to map",
+                Action::Dropped,
+            );
+            continue;
+        }
+        if let Some(q) = request {
+            ctx.take_keys(&format!("{base}.request"), q, &["method", "url"]);
+        }
+        let url = e.get("fullUrl").and_then(Value::as_str);
+        if let Some(u) = e.get("fullUrl") {
+            ctx.take(&format!("{base}.fullUrl"), u);
+        }
+        let Some(r) = e.get("resource") else { continue };
+        let rb = format!("{base}.resource");
+        if let Some(u) = url {
+            if !history && ctx.by_url.contains_key(u) {
+                let at = format!("{base}.fullUrl");
+                ctx.invalid(&at, u, "duplicate fullUrl (R4 bdl-7)", Action::Dropped);
+                twice.insert(u);
+            } else {
+                ctx.by_url.insert(u, (rb.clone(), r));
+            }
+            ctx.url_at.insert(rb.clone(), u);
+        }
+        out.push((rb, url, r));
+    }
+    for u in twice {
+        ctx.by_url.remove(u);
+    }
+    out
+}
+
+/// The Patient a Bundle is about, as references to it are resolved: where
+/// it is, its fullUrl and its `id`.
+struct Subject<'v> {
+    base: String,
+    url: Option<&'v str>,
+    id: Option<&'v str>,
+}
+
+/// The resources read from their own entries that belong to a patient.
+const CLINICAL: [&str; 5] = [
+    "Encounter",
+    "AllergyIntolerance",
+    "Condition",
+    "DiagnosticReport",
+    "Observation",
+];
+
+/// Chooses the Patient of `resources` (the first) and sets aside (in
+/// `ctx.skip`, each reported invalid, its leaves left unconsumed) what is not
+/// read: a resource with a modifier extension (see [`modifiers`]); another
+/// Patient; a clinical resource whose `subject` / `patient` does not refer to
+/// the chosen Patient (see [`refers_to`]). When the chosen Patient has a
+/// modifier extension it is not read and the record is quarantined. With
+/// no Patient, resources are read and their `subject` is left unconsumed
+/// (reported).
+fn choose_patient<'v>(ctx: &mut Ctx<'v>, resources: &[(String, &'v Value)]) -> Option<Subject<'v>> {
+    let chosen = resources
+        .iter()
+        .find(|(_, r)| kind_of(r) == Some("Patient"))
+        .map(|(base, r)| Subject {
+            base: base.clone(),
+            url: ctx.url_at.get(base).copied(),
+            id: r.get("id").and_then(Value::as_str),
+        });
+    for (base, r) in resources {
+        let kind = kind_of(r).unwrap_or_default();
+        if let Some(urls) = modifiers(ctx, base, r) {
+            if chosen.as_ref().is_some_and(|p| p.base == *base) {
+                ctx.report.identity.push(IdentityDecision {
+                    seen: Vec::new(),
+                    key: None,
+                    reason: format!(
+                        "quarantined: the Patient has a modifierExtension the reader does not understand ({urls})"
+                    ),
+                });
+            }
+        }
+        let Some(p) = &chosen else { continue };
+        if kind == "Patient" && p.base != *base {
+            ctx.invalid(
+                base,
+                r.get("id").and_then(Value::as_str).unwrap_or_default(),
+                "a second Patient: only the first Patient of the Bundle is read, and resources of this one are not",
+                Action::Dropped,
+            );
+            ctx.skip.insert(base.clone());
+        }
+        if !CLINICAL.contains(&kind) {
+            continue;
+        }
+        for k in ["subject", "patient"] {
+            let Some(v) = r.get(k).filter(|v| !absent(v)) else {
+                continue;
+            };
+            if refers_to(ctx, base, v, p) {
+                continue;
+            }
+            let target = v.get("reference").and_then(Value::as_str);
+            let other = target
+                .and_then(|t| find(ctx, base, t))
+                .is_some_and(|(_, t)| kind_of(t) == Some("Patient"));
+            let reason = if other {
+                "refers to another patient than the Bundle's (its first Patient): the resource is not read"
+            } else {
+                "refers to a patient that is not the Bundle's (unknown, or not in the Bundle): the resource is not read"
+            };
+            let at = match target {
+                Some(_) => format!("{base}.{k}.reference"),
+                None => format!("{base}.{k}"),
+            };
+            let raw = target.map_or_else(|| v.to_string(), str::to_owned);
+            ctx.invalid(&at, &raw, reason, Action::Dropped);
+            ctx.skip.insert(base.clone());
+        }
+    }
+    chosen
+}
+
+/// Whether the reference `v` (in the resource at `from`) refers to the Patient
+/// `p` by R4's Bundle rules: it resolves to `p`'s entry (see [`find`]), or
+/// it is a relative `Patient/<id>` and `p` has that `id` or a fullUrl ending
+/// `…/Patient/<id>`.
+fn refers_to(ctx: &Ctx<'_>, from: &str, v: &Value, p: &Subject<'_>) -> bool {
+    let Some(target) = v.get("reference").and_then(Value::as_str) else {
+        return false;
+    };
+    if find(ctx, from, target).is_some_and(|(b, _)| b == p.base) {
+        return true;
+    }
+    let Some(id) = relative_ref(target).and_then(|t| t.strip_prefix("Patient/")) else {
+        return false;
+    };
+    let tail = format!("/Patient/{id}");
+    p.id == Some(id)
+        || p.url.is_some_and(|u| {
+            u.split("/_history/")
+                .next()
+                .is_some_and(|u| u.ends_with(&tail))
+        })
+}
+
+/// Whether the reference `v` only says its target is unknown (the
+/// data-absent-reason extension the writer gives a resource of an event
+/// without a patient): no reference at all.
+fn absent(v: &Value) -> bool {
+    const ABSENT: &str = "http://hl7.org/fhir/StructureDefinition/data-absent-reason";
+    v.as_object().is_some_and(|m| {
+        m.keys().all(|k| k == "extension")
+            && items(v, "extension")
+                .all(|(_, x)| x.get("url").and_then(Value::as_str) == Some(ABSENT))
+    })
+}
+
+/// The references of a resource read (at `base`) to the event's patient and
+/// encounter: consumed when they refer to the chosen Patient `p` and to the
+/// Encounter read (at `encounter`); any other is left unconsumed, so it is
+/// reported.
+fn context_refs(
+    ctx: &mut Ctx<'_>,
+    base: &str,
+    r: &Value,
+    p: Option<&Subject<'_>>,
+    encounter: Option<&str>,
+) {
+    for k in ["subject", "patient"] {
+        let Some(v) = r.get(k) else { continue };
+        if absent(v) || p.is_some_and(|p| refers_to(ctx, base, v, p)) {
+            ctx.take(&format!("{base}.{k}"), v);
+        }
+    }
+    if let Some(v) = r.get("encounter") {
+        let to = v.get("reference").and_then(Value::as_str);
+        let read = to
+            .and_then(|t| lookup(ctx, base, t))
+            .is_some_and(|(b, _)| Some(b.as_str()) == encounter);
+        if read {
+            ctx.take(&format!("{base}.encounter"), v);
+        }
+    }
+}
+
+/// A resource (at `base`) with a `modifierExtension` anywhere in it: FHIR
+/// forbids reading it as if the extension were absent, and the reader
+/// understands none. Each is reported invalid (the resource is dropped), the
+/// resource set aside (`ctx.skip`), and the extensions' urls returned.
+fn modifiers(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<String> {
+    let mut found = Vec::new();
+    modifier_extensions(base, r, &mut found);
+    if found.is_empty() {
+        return None;
+    }
+    for (at, url) in &found {
+        let reason = format!(
+            "a modifierExtension the reader does not understand ({url}): the resource is not read"
+        );
+        ctx.invalid(at, url, &reason, Action::Dropped);
+    }
+    ctx.skip.insert(base.to_owned());
+    let urls: Vec<&str> = found.iter().map(|(_, u)| u.as_str()).collect();
+    Some(urls.join(", "))
+}
+
+/// Every `modifierExtension` under `v` (at `path`): its path and url.
+fn modifier_extensions(path: &str, v: &Value, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = format!("{path}.{k}");
+                if k == "modifierExtension" {
+                    for (i, e) in items(v, k) {
+                        let url = e.get("url").and_then(Value::as_str).unwrap_or_default();
+                        out.push((format!("{p}[{i}]"), url.to_owned()));
+                    }
+                } else {
+                    modifier_extensions(&p, x, out);
+                }
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                modifier_extensions(&format!("{path}[{i}]"), x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Organization → an organisation (identifiers, name, the parent's identifier).
 fn organisation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Organisation {
     let mut o = Organisation::default();
@@ -2143,17 +2569,9 @@ fn organisation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Organisation {
 pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingReport) {
     let input = doc.into();
     let doc = input.value();
-    let mut ctx = Ctx {
-        input,
-        used: HashSet::new(),
-        report: MappingReport::default(),
-        by_url: HashMap::new(),
-    };
-    let rt = doc
-        .get("resourceType")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let mut resources: Vec<(String, Option<&str>, &Value)> = Vec::new();
+    let mut ctx = Ctx::new(input);
+    let rt = resource_type(&mut ctx, doc);
+    let mut resources: Vec<(String, &Value)> = Vec::new();
     if rt == "Bundle" {
         for k in ["resourceType", "type", "id", "identifier"] {
             if let Some(v) = doc.get(k) {
@@ -2164,33 +2582,37 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
         if let Some(t) = doc.get("timestamp") {
             check_instant(&mut ctx, "Bundle.timestamp", t);
         }
-        for (i, e) in items(doc, "entry") {
-            let base = format!("Bundle.entry[{i}]");
-            let url = e.get("fullUrl").and_then(Value::as_str);
-            if let Some(r) = e.get("resource") {
-                let rb = format!("{base}.resource");
-                if let Some(u) = url {
-                    ctx.by_url.insert(u, (rb.clone(), r));
-                }
-                resources.push((rb, url, r));
-            }
-            for k in ["fullUrl", "request"] {
-                if let Some(v) = e.get(k) {
-                    ctx.take(&format!("{base}.{k}"), v);
-                }
+        resources.extend(
+            bundle_entries(&mut ctx, doc)
+                .into_iter()
+                .map(|(b, _, r)| (b, r)),
+        );
+    } else if rt != UNTYPED {
+        resources.push((rt.to_owned(), doc));
+    }
+    // A Practitioner or PractitionerRole with a modifier extension is not
+    // read; the worker is quarantined.
+    for (base, r) in &resources {
+        if let Some(urls) = modifiers(&mut ctx, base, r) {
+            if kind_of(r) == Some("Practitioner") {
+                ctx.report.identity.push(IdentityDecision {
+                    seen: Vec::new(),
+                    key: None,
+                    reason: format!(
+                        "quarantined: the Practitioner has a modifierExtension the reader does not understand ({urls})"
+                    ),
+                });
             }
         }
-    } else {
-        resources.push((rt.to_owned(), None, doc));
     }
     let kind = |r: &Value| {
         r.get("resourceType")
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    let mut workers: Vec<(Option<&str>, Worker)> = Vec::new();
-    for (base, url, r) in &resources {
-        if kind(r).as_deref() != Some("Practitioner") {
+    let mut workers: Vec<(&str, Worker)> = Vec::new();
+    for (base, r) in &resources {
+        if kind(r).as_deref() != Some("Practitioner") || ctx.skip.contains(base) {
             continue;
         }
         take_resource_head(&mut ctx, base, r);
@@ -2239,25 +2661,30 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
         }
         w.gender = gender(&mut ctx, base, r);
         w.birth_date = date_at(&mut ctx, base, r, "birthDate");
-        workers.push((*url, w));
+        workers.push((base, w));
     }
-    for (base, _, r) in &resources {
-        if kind(r).as_deref() != Some("PractitionerRole") {
+    for (base, r) in &resources {
+        if kind(r).as_deref() != Some("PractitionerRole") || ctx.skip.contains(base) {
             continue;
         }
+        // The Practitioner, found by R4's Bundle rules (see `find`); a role
+        // of none read is reported whole.
+        let target = r
+            .pointer("/practitioner/reference")
+            .and_then(Value::as_str)
+            .and_then(|t| lookup(&ctx, base, t));
+        let Some(w) = workers
+            .iter_mut()
+            .find(|(b, _)| target.as_ref().is_some_and(|(t, _)| t == b))
+            .map(|(_, w)| w)
+        else {
+            continue;
+        };
         for k in ["resourceType", "id", "meta", "active"] {
             if let Some(v) = r.get(k) {
                 ctx.take(&format!("{base}.{k}"), v);
             }
         }
-        let target = r.pointer("/practitioner/reference").and_then(Value::as_str);
-        let Some(w) = workers
-            .iter_mut()
-            .find(|(u, _)| u.is_some() && *u == target)
-            .map(|(_, w)| w)
-        else {
-            continue;
-        };
         if let Some(p) = r.get("practitioner") {
             ctx.take(&format!("{base}.practitioner"), p);
         }

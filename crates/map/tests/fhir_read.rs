@@ -1,0 +1,498 @@
+//! FHIR → model: references, identity and the Bundle's structure (which
+//! patient a resource belongs to, how references resolve, entries that are
+//! not records, documents that are not resources).
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use carecodec_map::fhir::{read_bundle, read_workers};
+use carecodec_model::{Action, Identifier, MappingReport, Source, VerificationStatus};
+use serde_json::{Value, json};
+
+fn path(s: &Source) -> &str {
+    match s {
+        Source::Fhir { path } => path,
+        other => panic!("not a FHIR source: {other:?}"),
+    }
+}
+
+/// The unmapped paths of `report`.
+fn unmapped(report: &MappingReport) -> Vec<&str> {
+    report.unmapped.iter().map(|u| path(&u.source)).collect()
+}
+
+/// The invalid entry at `at`, which must be there.
+fn invalid_at<'r>(report: &'r MappingReport, at: &str) -> &'r carecodec_model::Invalid {
+    report
+        .invalid
+        .iter()
+        .find(|i| path(&i.source) == at)
+        .unwrap_or_else(|| panic!("no invalid entry at {at}: {:?}", report.invalid))
+}
+
+/// Every leaf of the resource at `prefix` is reported unmapped.
+fn all_unmapped(report: &MappingReport, doc: &Value, prefix: &str, pointer: &str) {
+    let mut n = 0;
+    count_leaves(doc.pointer(pointer).unwrap(), &mut n);
+    let got = unmapped(report)
+        .iter()
+        .filter(|p| p.starts_with(prefix) && p[prefix.len()..].starts_with(['.', '[']))
+        .count();
+    assert_eq!(got, n, "{prefix}: {:?}", unmapped(report));
+}
+
+fn count_leaves(v: &Value, n: &mut usize) {
+    match v {
+        Value::Object(m) => m.values().for_each(|x| count_leaves(x, n)),
+        Value::Array(a) => a.iter().for_each(|x| count_leaves(x, n)),
+        Value::Null => {}
+        _ => *n += 1,
+    }
+}
+
+fn nhs(value: &str) -> Value {
+    json!({"system": "https://fhir.nhs.uk/Id/nhs-number", "value": value})
+}
+
+#[test]
+fn a_resource_of_another_or_an_unknown_patient_is_not_attached() {
+    // obs_other.json: an Observation of a patient not in the Bundle used to
+    // be read for the Bundle's Patient, every leaf mapped.
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "id": "p1",
+          "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation", "status": "final",
+          "code": {"text": "Potassium"},
+          "subject": {"reference": "Patient/other-999", "display": "Someone Else"},
+          "valueQuantity": {"value": 4.5, "unit": "mmol/L"}}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(event.observations.is_empty());
+    assert!(event.patient.is_some() && !report.quarantined());
+    let bad = invalid_at(&report, "Bundle.entry[1].resource.subject.reference");
+    assert_eq!(bad.raw, "Patient/other-999");
+    assert_eq!(bad.action, Action::Dropped);
+    all_unmapped(
+        &report,
+        &doc,
+        "Bundle.entry[1].resource",
+        "/entry/1/resource",
+    );
+
+    // two_pat.json: the first Patient is the Bundle's; the second one and its
+    // allergy, condition and encounter are reported, not attached.
+    let doc = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient",
+          "identifier": [nhs("9434765919")]}, "request": {"method": "POST", "url": "Patient"}},
+        {"fullUrl": "urn:uuid:p2", "resource": {"resourceType": "Patient",
+          "identifier": [nhs("9434765870")]}, "request": {"method": "POST", "url": "Patient"}},
+        {"fullUrl": "urn:uuid:a2", "resource": {"resourceType": "AllergyIntolerance",
+          "code": {"text": "Penicillin"}, "patient": {"reference": "urn:uuid:p2"}}},
+        {"fullUrl": "urn:uuid:c2", "resource": {"resourceType": "Condition",
+          "code": {"text": "Asthma"}, "subject": {"reference": "urn:uuid:p2"}}},
+        {"fullUrl": "urn:uuid:e2", "resource": {"resourceType": "Encounter", "status": "finished",
+          "class": {"code": "AMB"}, "subject": {"reference": "urn:uuid:p2"}}},
+        {"fullUrl": "urn:uuid:c1", "resource": {"resourceType": "Condition",
+          "code": {"text": "Eczema"}, "subject": {"reference": "urn:uuid:p1"}}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    let p = event.patient.unwrap();
+    assert!(
+        matches!(&p.identifiers[0].value, Identifier::Nhs { number, .. } if number.as_str() == "9434765919")
+    );
+    assert!(event.allergies.is_empty() && event.encounter.is_none());
+    assert_eq!(event.conditions.len(), 1);
+    assert_eq!(
+        event.conditions[0].code.value.text.as_deref(),
+        Some("Eczema")
+    );
+    invalid_at(&report, "Bundle.entry[1].resource");
+    for (i, k) in [(2, "patient"), (3, "subject"), (4, "subject")] {
+        let bad = invalid_at(
+            &report,
+            &format!("Bundle.entry[{i}].resource.{k}.reference"),
+        );
+        assert!(bad.reason.contains("another patient"), "{}", bad.reason);
+        all_unmapped(
+            &report,
+            &doc,
+            &format!("Bundle.entry[{i}].resource"),
+            &format!("/entry/{i}/resource"),
+        );
+    }
+    all_unmapped(
+        &report,
+        &doc,
+        "Bundle.entry[1].resource",
+        "/entry/1/resource",
+    );
+    assert!(
+        !unmapped(&report)
+            .iter()
+            .any(|p| p.starts_with("Bundle.entry[5]"))
+    );
+}
+
+#[test]
+fn a_relative_patient_reference_matches_the_patient_id_or_full_url() {
+    // R4: `Patient/<id>` refers to the Patient with that id (or whose fullUrl
+    // ends so); its subject is consumed as before.
+    for (url, id) in [
+        ("urn:uuid:p1", Some("abc")),
+        ("http://srv/fhir/Patient/abc", None),
+    ] {
+        let mut patient = json!({"resourceType": "Patient", "identifier": [nhs("9434765919")]});
+        if let Some(id) = id {
+            patient["id"] = json!(id);
+        }
+        let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+            {"fullUrl": url, "resource": patient},
+            {"fullUrl": "urn:uuid:c1", "resource": {"resourceType": "Condition",
+              "code": {"text": "Asthma"}, "subject": {"reference": "Patient/abc"}}}]});
+        let (event, report) = read_bundle(&doc);
+        assert_eq!(event.conditions.len(), 1, "{url}");
+        assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+        assert!(report.unmapped.is_empty(), "{url}: {:?}", unmapped(&report));
+    }
+}
+
+#[test]
+fn nhs_verification_status_is_the_uk_core_extension_wherever_it_is() {
+    // id10.json: another extension at [0] with code 01 used to be read as
+    // "verified".
+    let mut id = nhs("9434765919");
+    id["extension"] = json!([{"url": "http://example.org/identifier-source-priority",
+        "valueCodeableConcept": {"coding": [{"system": "http://example.org/prio", "code": "01"}]}}]);
+    let doc = json!({"resourceType": "Patient", "identifier": [id]});
+    let (event, report) = read_bundle(&doc);
+    let p = event.patient.unwrap();
+    assert!(matches!(
+        &p.identifiers[0].value,
+        Identifier::Nhs {
+            verification: None,
+            ..
+        }
+    ));
+    let u = unmapped(&report);
+    assert!(
+        u.contains(&"Patient.identifier[0].extension[0].url"),
+        "{u:?}"
+    );
+    assert!(u.contains(&"Patient.identifier[0].extension[0].valueCodeableConcept.coding[0].code"));
+    // id6.json: the UK Core extension at [1] (its coding at [1]) used to be
+    // ignored.
+    let mut id = nhs("9434765919");
+    id["extension"] = json!([{"url": "http://example.org/other", "valueString": "x"},
+        {"url": "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus",
+         "valueCodeableConcept": {"coding": [
+            {"system": "http://example.org/other", "code": "02"},
+            {"system": "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland",
+             "code": "01", "display": "Number present and verified"}]}}]);
+    let doc = json!({"resourceType": "Patient", "identifier": [id]});
+    let (event, report) = read_bundle(&doc);
+    let p = event.patient.unwrap();
+    assert!(matches!(
+        &p.identifiers[0].value,
+        Identifier::Nhs {
+            verification: Some(VerificationStatus::Verified),
+            ..
+        }
+    ));
+    assert!(report.balanced());
+    let mut u = unmapped(&report);
+    u.sort_unstable();
+    assert_eq!(
+        u,
+        [
+            "Patient.identifier[0].extension[0].url",
+            "Patient.identifier[0].extension[0].valueString",
+            "Patient.identifier[0].extension[1].valueCodeableConcept.coding[0].code",
+            "Patient.identifier[0].extension[1].valueCodeableConcept.coding[0].system",
+        ]
+    );
+}
+
+#[test]
+fn relative_references_resolve_against_a_restful_full_url() {
+    // relref.json: a searchset; `Observation/1` from
+    // `http://srv/fhir/DiagnosticReport/5` is `http://srv/fhir/Observation/1`.
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "http://srv/fhir/Patient/123", "resource": {"resourceType": "Patient", "id": "123",
+          "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "http://srv/fhir/Observation/1", "resource": {"resourceType": "Observation",
+          "id": "1", "status": "final", "code": {"text": "Na"}, "subject": {"reference": "Patient/123"},
+          "valueQuantity": {"value": 140}, "performer": [{"reference": "Practitioner/9"}]}},
+        {"fullUrl": "http://srv/fhir/Practitioner/9", "resource": {"resourceType": "Practitioner",
+          "id": "9", "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": "C1234567"}]}},
+        {"fullUrl": "http://srv/fhir/DiagnosticReport/5", "resource": {"resourceType": "DiagnosticReport",
+          "id": "5", "status": "final", "code": {"text": "U&E"}, "subject": {"reference": "Patient/123"},
+          "result": [{"reference": "Observation/1"}]}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(event.observations.is_empty());
+    let obs = &event.reports[0].observations;
+    assert_eq!(obs.len(), 1);
+    let gmc = &obs[0].performers[0]
+        .practitioner
+        .as_ref()
+        .unwrap()
+        .identifiers[0];
+    assert_eq!(gmc.value.value(), "C1234567");
+    assert!(report.unmapped.is_empty(), "{:?}", unmapped(&report));
+}
+
+#[test]
+fn a_reference_to_nothing_in_the_bundle_is_reported() {
+    // refs.json: the asserter's and the participant's displays used to be
+    // consumed with their references, though nothing was read from them.
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient",
+          "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "urn:uuid:c1", "resource": {"resourceType": "Condition", "code": {"text": "Asthma"},
+          "subject": {"reference": "urn:uuid:p1"}, "encounter": {"reference": "urn:uuid:e9"},
+          "asserter": {"reference": "Practitioner/abc", "display": "Dr Asserter"}}},
+        {"fullUrl": "urn:uuid:e1", "resource": {"resourceType": "Encounter", "status": "finished",
+          "class": {"code": "AMB"}, "subject": {"reference": "urn:uuid:p1"},
+          "participant": [{"individual": {"reference": "Practitioner/xyz", "display": "Dr Attending"}}]}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert_eq!(event.conditions.len(), 1);
+    let mut u = unmapped(&report);
+    u.sort_unstable();
+    assert_eq!(
+        u,
+        [
+            "Bundle.entry[1].resource.asserter.display",
+            "Bundle.entry[1].resource.asserter.reference",
+            "Bundle.entry[1].resource.encounter.reference",
+            "Bundle.entry[2].resource.participant[0].individual.display",
+            "Bundle.entry[2].resource.participant[0].individual.reference",
+        ]
+    );
+    // single_obs.json: no Patient at all: the Observation is read, its
+    // subject reported.
+    let doc = json!({"resourceType": "Observation", "status": "final", "code": {"text": "Na"},
+        "subject": {"reference": "Patient/1"}});
+    let (event, report) = read_bundle(&doc);
+    assert_eq!(event.observations.len(), 1);
+    assert_eq!(unmapped(&report), ["Observation.subject.reference"]);
+}
+
+#[test]
+fn a_result_listed_twice_is_read_once_and_duplicate_full_urls_are_reported() {
+    // tworep.json: the same Observation listed twice used to be read twice;
+    // a result that is not an Observation of the Bundle is reported.
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation", "status": "final",
+          "code": {"text": "Sodium"}, "subject": {"reference": "urn:uuid:p1"}}},
+        {"fullUrl": "urn:uuid:d1", "resource": {"resourceType": "DiagnosticReport", "status": "final",
+          "code": {"text": "A"}, "subject": {"reference": "urn:uuid:p1"},
+          "result": [{"reference": "urn:uuid:o1"}, {"reference": "urn:uuid:o1"}]}},
+        {"fullUrl": "urn:uuid:d2", "resource": {"resourceType": "DiagnosticReport", "status": "final",
+          "code": {"text": "B"}, "subject": {"reference": "urn:uuid:p1"},
+          "result": [{"reference": "urn:uuid:p1"}, {"reference": "urn:uuid:o1"}]}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert_eq!(event.reports[0].observations.len(), 1);
+    assert!(event.reports[1].observations.is_empty());
+    assert!(event.observations.is_empty());
+    assert_eq!(
+        unmapped(&report),
+        ["Bundle.entry[3].resource.result[0].reference"]
+    );
+
+    // dupurl.json: two entries with one fullUrl; the report's result used to
+    // be the last. Both are read on their own, the reference is reported.
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation", "status": "final",
+          "code": {"text": "Sodium"}, "subject": {"reference": "urn:uuid:p1"}}},
+        {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation", "status": "final",
+          "code": {"text": "Potassium"}, "subject": {"reference": "urn:uuid:p1"}}},
+        {"fullUrl": "urn:uuid:d1", "resource": {"resourceType": "DiagnosticReport", "status": "final",
+          "code": {"text": "U&E"}, "subject": {"reference": "urn:uuid:p1"},
+          "result": [{"reference": "urn:uuid:o1"}]}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(event.reports[0].observations.is_empty());
+    assert_eq!(event.observations.len(), 2);
+    assert_eq!(report.invalid.len(), 1, "{:?}", report.invalid);
+    let dup = invalid_at(&report, "Bundle.entry[2].fullUrl");
+    assert_eq!(dup.reason, "duplicate fullUrl (R4 bdl-7)");
+    assert_eq!(
+        unmapped(&report),
+        ["Bundle.entry[3].resource.result[0].reference"]
+    );
+}
+
+#[test]
+fn a_modifier_extension_is_not_read_as_if_absent() {
+    // modext.json: a refuted allergy (modifier extension) used to be read as
+    // an active one.
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "urn:uuid:a1", "resource": {"resourceType": "AllergyIntolerance",
+          "modifierExtension": [{"url": "http://example.org/refuted", "valueBoolean": true}],
+          "code": {"text": "Penicillin"}, "patient": {"reference": "urn:uuid:p1"}}},
+        {"fullUrl": "urn:uuid:c1", "resource": {"resourceType": "Condition", "code": {"text": "Asthma"},
+          "subject": {"reference": "urn:uuid:p1"},
+          "evidence": [{"modifierExtension": [{"url": "http://example.org/not", "valueBoolean": true}]}]}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(event.allergies.is_empty() && event.conditions.is_empty());
+    assert!(!report.quarantined());
+    let bad = invalid_at(&report, "Bundle.entry[1].resource.modifierExtension[0]");
+    assert!(
+        bad.reason.contains("http://example.org/refuted"),
+        "{}",
+        bad.reason
+    );
+    assert_eq!(bad.action, Action::Dropped);
+    invalid_at(
+        &report,
+        "Bundle.entry[2].resource.evidence[0].modifierExtension[0]",
+    );
+    all_unmapped(
+        &report,
+        &doc,
+        "Bundle.entry[1].resource",
+        "/entry/1/resource",
+    );
+    all_unmapped(
+        &report,
+        &doc,
+        "Bundle.entry[2].resource",
+        "/entry/2/resource",
+    );
+    // On the Patient: the record is quarantined.
+    let doc = json!({"resourceType": "Patient", "identifier": [nhs("9434765919")],
+        "modifierExtension": [{"url": "http://example.org/not-this-patient", "valueBoolean": true}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(event.patient.is_none());
+    assert!(report.quarantined() && report.balanced());
+    assert!(
+        report.identity[0]
+            .reason
+            .contains("http://example.org/not-this-patient")
+    );
+    assert_eq!(report.mapped, 0);
+}
+
+#[test]
+fn a_delete_entry_is_reported_and_conditional_headers_are_not_consumed() {
+    // del.json: a DELETE (and an ifMatch) used to be consumed silently.
+    let doc = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "identifier": [nhs("9434765919")]},
+         "request": {"method": "PUT", "url": "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919"}},
+        {"request": {"method": "DELETE", "url": "AllergyIntolerance?code=http://snomed.info/sct|91936005"}},
+        {"fullUrl": "urn:uuid:a0", "resource": {"resourceType": "AllergyIntolerance", "code": {"text": "Nuts"},
+          "patient": {"reference": "urn:uuid:p1"}}, "request": {"method": "DELETE", "url": "AllergyIntolerance/x"}},
+        {"fullUrl": "urn:uuid:a1", "resource": {"resourceType": "AllergyIntolerance", "code": {"text": "Penicillin"},
+          "patient": {"reference": "urn:uuid:p1"}},
+         "request": {"method": "PUT", "url": "AllergyIntolerance/abc", "ifMatch": "W/\"3\""}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert_eq!(event.allergies.len(), 1);
+    for i in [1, 2] {
+        let bad = invalid_at(&report, &format!("Bundle.entry[{i}].request"));
+        assert_eq!(bad.reason, "a DELETE is not a record to map");
+        assert_eq!(bad.action, Action::Dropped);
+        all_unmapped(
+            &report,
+            &doc,
+            &format!("Bundle.entry[{i}]"),
+            &format!("/entry/{i}"),
+        );
+    }
+    assert!(unmapped(&report).contains(&"Bundle.entry[3].request.ifMatch"));
+}
+
+#[test]
+fn a_document_that_is_not_a_resource_is_not_read() {
+    // rob/nort.json: no resourceType; paths used to be rooted at ".".
+    let doc = json!({"identifier": [nhs("9434765919")]});
+    let (event, report) = read_bundle(&doc);
+    assert!(event.patient.is_none());
+    assert!(report.quarantined() && report.balanced());
+    assert_eq!(report.mapped, 0);
+    assert!(report.identity[0].reason.contains("no string resourceType"));
+    for u in unmapped(&report) {
+        assert!(u.starts_with("Resource."), "{u}");
+    }
+    let (_, report) = read_bundle(&json!({"resourceType": 7}));
+    assert!(report.quarantined());
+    invalid_at(&report, "Resource.resourceType");
+    // rob/weird2.json: `entry` an object: nothing in it was read.
+    let doc = json!({"resourceType": "Bundle", "entry": {"resource": {"resourceType": "Patient",
+        "identifier": [nhs("9434765919")]}}});
+    let (event, report) = read_bundle(&doc);
+    assert!(event.patient.is_none());
+    assert!(report.quarantined() && report.balanced());
+    assert_eq!(
+        invalid_at(&report, "Bundle.entry").action,
+        Action::Quarantined
+    );
+}
+
+#[test]
+fn a_resource_type_the_reader_does_not_read_is_reported_whole() {
+    // A MedicationRequest's resourceType, id, meta, subject and encounter
+    // used to count as mapped.
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "urn:uuid:m1", "resource": {"resourceType": "MedicationRequest", "id": "m1",
+          "meta": {"versionId": "1"}, "status": "active", "intent": "order",
+          "medicationCodeableConcept": {"text": "Warfarin"},
+          "subject": {"reference": "urn:uuid:p1"}, "encounter": {"reference": "urn:uuid:e9"}}},
+        {"fullUrl": "urn:uuid:x1", "resource": {"resourceType": "Practitioner", "id": "x1"}}]});
+    let (_, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    all_unmapped(
+        &report,
+        &doc,
+        "Bundle.entry[1].resource",
+        "/entry/1/resource",
+    );
+    all_unmapped(
+        &report,
+        &doc,
+        "Bundle.entry[2].resource",
+        "/entry/2/resource",
+    );
+    assert!(report.invalid.is_empty());
+}
+
+#[test]
+fn workers_resolve_relative_references_and_report_roles_of_no_practitioner() {
+    // A searchset of a Practitioner and its roles: `Practitioner/9` from
+    // `http://srv/fhir/PractitionerRole/1` is the Practitioner's entry; a
+    // role of a Practitioner not in the Bundle used to have its
+    // resourceType, id and active counted as read.
+    let doc = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"fullUrl": "http://srv/fhir/Practitioner/9", "resource": {"resourceType": "Practitioner",
+          "id": "9", "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": "C1234567"}]}},
+        {"fullUrl": "http://srv/fhir/PractitionerRole/1", "resource": {"resourceType": "PractitionerRole",
+          "id": "1", "practitioner": {"reference": "Practitioner/9"}, "period": {"start": "2020-01-01"}}},
+        {"fullUrl": "http://srv/fhir/PractitionerRole/2", "resource": {"resourceType": "PractitionerRole",
+          "id": "2", "active": true, "practitioner": {"reference": "Practitioner/elsewhere"}}}]});
+    let (workers, report) = read_workers(&doc);
+    assert!(report.balanced());
+    assert_eq!(workers.len(), 1);
+    assert_eq!(workers[0].assignments.len(), 1);
+    assert_eq!(
+        workers[0].assignments[0].start.unwrap().to_string(),
+        "2020-01-01"
+    );
+    all_unmapped(
+        &report,
+        &doc,
+        "Bundle.entry[2].resource",
+        "/entry/2/resource",
+    );
+    assert_eq!(report.unmapped.len(), 4, "{:?}", unmapped(&report));
+}
