@@ -2927,6 +2927,10 @@ pub(crate) fn conflicting_nhs(ids: &[Sourced<Identifier>]) -> Option<String> {
         _ => None,
     });
     let first = numbers.next()?;
+    // Nothing allocated unless there is a conflict (the common case: every
+    // NHS number of the patient is the same one, or there is one).
+    let mut numbers = numbers.skip_while(|n| *n == first).peekable();
+    numbers.peek()?;
     let mut all = vec![first];
     for n in numbers {
         if !all.contains(&n) {

@@ -178,18 +178,19 @@ PV1|1|I|W1\r",
         ids[0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"],
         "01"
     );
-    // Two different numbers: the key with the NHS system, the other typed
-    // NH without it.
+    // Two different numbers are an identity conflict: the record is
+    // quarantined and no Bundle is written (see v2::identity).
     let text = json!({"resourceType": "Patient", "identifier": [
         {"system": NHS, "value": "9434765919"},
         {"system": NHS, "value": "9434765870"}]})
     .to_string();
-    let (bundle, _, _) = fhir_round("two numbers", &text);
-    let ids = patient(&bundle)["identifier"].as_array().unwrap();
-    assert_eq!(ids.iter().filter(|i| i["system"] == NHS).count(), 1);
-    assert_eq!(ids[0]["value"], "9434765919");
-    assert_eq!(ids[1]["value"], "9434765870");
-    assert_eq!(ids[1]["type"]["coding"][0]["code"], "NH");
+    let doc = JsonDocument::from_slice(text.as_bytes()).unwrap();
+    let (event, report) = read_bundle(&doc);
+    assert!(report.quarantined());
+    assert!(matches!(
+        event_bundle(&event),
+        Err(carecodec_map::fhir::FhirError::Quarantined(_))
+    ));
 }
 
 #[test]
