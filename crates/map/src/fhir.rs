@@ -963,7 +963,13 @@ fn search_token_part(part: &str, url: &mut String) {
 
 /// The key identifier of a patient, in the v2 identity order.
 fn patient_key(p: &Patient) -> Option<&Identifier> {
-    let ids = || p.identifiers.iter().map(|s| &s.value);
+    key_of(&p.identifiers)
+}
+
+/// The key among `ids`, in the v2 identity order: a verified NHS number,
+/// any NHS number, an MRN with an assigning authority.
+fn key_of(ids: &[carecodec_model::Sourced<Identifier>]) -> Option<&Identifier> {
+    let ids = || ids.iter().map(|s| &s.value);
     ids()
         .find(|i| {
             matches!(
@@ -2813,18 +2819,20 @@ pub fn write_event_bundle(
     // the Bundle's opening members.
     let at = out.len();
     write_transaction_head(event, out);
-    out.extend_from_slice(b",\"entry\":[");
+    // `entry` is opened at the first entry: FHIR JSON has no empty arrays,
+    // so a Bundle with no entries (a message of only an MSH) leaves it out.
     let mut first = true;
     let written = event_entries(event, |e| {
-        if !first {
-            out.push(b',');
-        }
+        out.extend_from_slice(if first { b",\"entry\":[" } else { b"," });
         first = false;
         e.write(out);
     });
     match written {
         Ok(()) => {
-            out.extend_from_slice(b"]}");
+            if !first {
+                out.push(b']');
+            }
+            out.push(b'}');
             Ok(())
         }
         Err(e) => {
@@ -2891,7 +2899,18 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         subject = Some(url);
         let cond = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
         let method = if cond.contains('?') { "PUT" } else { "POST" };
-        emit(entry(&url, patient(p, &pid), method, cond));
+        let mut res = patient(p, &pid);
+        let merged = merged_patient(event, p, &url, seed);
+        if let (Some((old, _)), Some(o)) = (&merged, res.as_object_mut()) {
+            o.insert(
+                "link",
+                json!([{"other": reference(old), "type": "replaces"}]),
+            );
+        }
+        emit(entry(&url, res, method, cond));
+        if let Some((_, e)) = merged {
+            emit(e);
+        }
         contact_organisations(p, &pid)
             .into_iter()
             .for_each(&mut emit);
@@ -3004,6 +3023,58 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
     Ok(())
 }
 
+/// The non-surviving Patient of a merge (A34 / A40), with its full URL:
+/// the MRG-1 identifiers (`Event::merged_from`) the survivor does not carry
+/// itself, `active: false` and `link` `replaced-by` the survivor (R4
+/// Patient.link; the IG's only MRG map, MRG[Account], covers MRG-3 alone). A
+/// conditional update on its key identifier when that has a system, else a
+/// create. `None` when no merge is sent, or when every MRG-1 identifier is
+/// one of the survivor's own (nothing else to link).
+fn merged_patient<'a>(
+    event: &'a Event,
+    survivor: &Patient,
+    survivor_url: &Uuid,
+    seed: &str,
+) -> Option<(Uuid, Entry<'a>)> {
+    let same = |a: &Identifier, b: &Identifier| {
+        a == b || (system_of(a).is_some() && system_of(a) == system_of(b) && a.value() == b.value())
+    };
+    let mut ids: Vec<carecodec_model::Sourced<Identifier>> = Vec::new();
+    for m in &event.merged_from {
+        let nhs = |i: &Identifier| matches!(i, Identifier::Nhs { .. });
+        // Invalid NHS numbers are never written (as on the survivor); an
+        // identifier is written once, and one NHS number (UK Core's slice).
+        let skip = matches!(&m.value, Identifier::Other { system: Some(s), .. } if s.starts_with("NHS"))
+            || survivor
+                .identifiers
+                .iter()
+                .any(|s| same(&s.value, &m.value))
+            || ids
+                .iter()
+                .any(|i| same(&i.value, &m.value) || (nhs(&i.value) && nhs(&m.value)));
+        if !skip {
+            ids.push(m.clone());
+        }
+    }
+    let first = ids.first()?;
+    let key = key_of(&ids);
+    let mid = uuid(&[seed, "/merged/", key.unwrap_or(&first.value).value()]);
+    let url = urn(&mid);
+    let cond = key
+        .and_then(|k| conditional("Patient", k))
+        .unwrap_or_else(|| "Patient".into());
+    let method = if cond.contains('?') { "PUT" } else { "POST" };
+    let mut o = resource!("Patient", &mid);
+    let written = ids.iter().map(|i| identifier_tree(&i.value).into_static());
+    o.insert("identifier", Value::Array(written.collect()));
+    o.insert("active", json!(false));
+    o.insert(
+        "link",
+        json!([{"other": reference(survivor_url), "type": "replaced-by"}]),
+    );
+    Some((url, entry(&url, Value::Object(o), method, cond)))
+}
+
 /// The event's Provenance (IG EVN[Provenance]): the Patient and Encounter it
 /// is about as its targets, EVN-2 `recorded`, EVN-6 `occurredDateTime`,
 /// EVN-4 `reason`, and as its agents the EVN-5 operator (a Practitioner
@@ -3072,7 +3143,8 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
         b.insert("entry", Value::Array(all));
     } else {
         let all = entries.into_iter().map(|e| e.into_value(true)).collect();
-        b.insert("entry", Value::Array(all));
+        // No entries (a message of only an MSH): no empty `entry` array.
+        put(&mut b, "entry", Value::Array(all));
     }
     Ok(Value::Object(b))
 }

@@ -3558,3 +3558,77 @@ mod reader_dates {
         );
     }
 }
+
+#[test]
+fn a_merge_links_the_surviving_and_the_replaced_patient() {
+    // r1 of the 2026-12-07 probe: the merge used to leave no trace in the Bundle.
+    let (event, _) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+EVN|A40|20240312091500\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+MRG|4010232137^^^NHS^NH~OLD1^^^RX1^MR\r",
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("merge", &b);
+    let (survivor, replaced) = (&b["entry"][0], &b["entry"][1]);
+    assert_eq!(
+        survivor["resource"]["link"],
+        serde_json::json!([{"other": {"reference": replaced["fullUrl"]}, "type": "replaces"}])
+    );
+    assert_eq!(
+        replaced["request"],
+        serde_json::json!({"method": "PUT",
+            "url": "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|4010232137"})
+    );
+    let r = &replaced["resource"];
+    assert_eq!(r["active"], false);
+    assert_eq!(
+        r["link"],
+        serde_json::json!([{"other": {"reference": survivor["fullUrl"]}, "type": "replaced-by"}])
+    );
+    assert_eq!(r["identifier"][0]["value"], "4010232137");
+    assert_eq!(r["identifier"][1]["value"], "OLD1");
+    assert!(r.get("name").is_none());
+    let mut written = Vec::new();
+    write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&written).unwrap(),
+        b
+    );
+    // Read back: the merged identifiers, the survivor still the patient.
+    let back = read_back(&b);
+    let ids = |v: &[carecodec_model::Sourced<carecodec_model::Identifier>]| {
+        v.iter().map(|i| i.value.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&back.merged_from), ids(&event.merged_from));
+    assert_eq!(
+        ids(&back.patient.unwrap().identifiers),
+        ids(&event.patient.as_ref().unwrap().identifiers)
+    );
+    let m = event_bundle_with(&event, BundleType::Message).unwrap();
+    uk_core_valid("merge message", &m);
+    assert_eq!(read_back(&m).merged_from.len(), 2);
+
+    // MRG-1 naming only the survivor's own NHS number: nothing to link.
+    let (event, _) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rMRG|9434765919^^^NHS^NH\r",
+    );
+    let b = event_bundle(&event).unwrap();
+    assert!(b["entry"][0]["resource"].get("link").is_none());
+    assert_eq!(b["entry"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_bundle_with_no_entries_has_no_entry_array() {
+    // mshonly of the 2026-12-07 probe: `"entry":[]` (FHIR JSON has no empty arrays).
+    let (event, _) = mapped("MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|M1|P|2.4\r");
+    let b = event_bundle(&event).unwrap();
+    assert!(b.get("entry").is_none(), "{b}");
+    let mut written = Vec::new();
+    write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&written).unwrap(),
+        b
+    );
+    uk_core_valid("msh only", &b);
+}

@@ -1450,8 +1450,15 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     for (base, r) in &resources {
         take_resource_head(&mut ctx, base, r);
         match r.get("resourceType").and_then(Value::as_str) {
+            // The non-surviving Patient of a merge (what the writer makes
+            // of A34 / A40): its identifiers are the event's `merged_from`.
+            Some("Patient") if has_link(r, "replaced-by") => {
+                let merged = merged_from(&mut ctx, base, r);
+                event.merged_from.extend(merged);
+            }
             Some("Patient") if event.patient.is_none() => {
                 event.patient = Some(patient(&mut ctx, base, r));
+                take_links(&mut ctx, base, r, "replaces");
             }
             Some("Encounter") if event.encounter.is_none() => {
                 event.encounter = Some(encounter(&mut ctx, base, r));
@@ -1933,6 +1940,39 @@ fn identifiers(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Vec<Sourced<Identifi
     items(r, "identifier")
         .filter_map(|(i, id)| identifier(ctx, &format!("{base}.identifier[{i}]"), id))
         .collect()
+}
+
+/// Whether a Patient has a `link` of type `kind` (`replaced-by`, `replaces`).
+fn has_link(r: &Value, kind: &str) -> bool {
+    items(r, "link").any(|(_, l)| l.get("type").and_then(Value::as_str) == Some(kind))
+}
+
+/// Consumes the `link`s of type `kind` whose `other` is a Patient in the
+/// Bundle (the merge the writer makes: the fact is the replaced Patient's
+/// identifiers); a link to anything else is left reported.
+fn take_links(ctx: &mut Ctx<'_>, base: &str, r: &Value, kind: &str) {
+    for (i, l) in items(r, "link") {
+        let target = l.pointer("/other/reference").and_then(Value::as_str);
+        let is_patient = target
+            .and_then(|t| ctx.by_url.get(t))
+            .and_then(|(_, t)| t.get("resourceType"))
+            .and_then(Value::as_str)
+            == Some("Patient");
+        if is_patient && l.get("type").and_then(Value::as_str) == Some(kind) {
+            ctx.take(&format!("{base}.link[{i}]"), l);
+        }
+    }
+}
+
+/// A merged (non-surviving) Patient: its identifiers become the event's
+/// `merged_from`; `active: false` and the `replaced-by` link to a Patient of
+/// the Bundle are consumed; anything else it carries is reported.
+fn merged_from(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Vec<Sourced<Identifier>> {
+    if r.get("active").and_then(Value::as_bool) == Some(false) {
+        ctx.used.insert(format!("{base}.active"));
+    }
+    take_links(ctx, base, r, "replaced-by");
+    identifiers(ctx, base, r)
 }
 
 /// A resource's `resourceType`, `id` and the structural parts of its `meta`
