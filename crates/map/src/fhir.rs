@@ -928,7 +928,9 @@ impl FullUrl for &Uuid {
 /// resource is created, never matched.
 fn conditional(resource: &str, id: &Identifier) -> Option<String> {
     let system = system_of(id).or_else(|| match id {
-        Identifier::Mrn { .. } => id.authority_system(),
+        Identifier::Mrn { .. } | Identifier::VisitNumber { .. } | Identifier::Typed { .. } => {
+            id.authority_system()
+        }
         _ => None,
     })?;
     let value = id.value();
@@ -1245,7 +1247,7 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     if p.gp.is_some() || p.gp_name.is_some() {
         let mut r = Map::with_capacity(3);
         if p.gp_name.is_some() {
-            r.insert("reference", FullUrl::value(&urn(&gp_id(id))));
+            r.insert("reference", FullUrl::value(&urn(&gp_id(p, id))));
         }
         r.insert("type", "Practitioner".into());
         if let Some(doc) = &p.gp {
@@ -1257,23 +1259,40 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     Value::Object(o)
 }
 
-/// The id of the Practitioner entry of a patient's GP.
-fn gp_id(patient_id: &Uuid) -> Uuid {
+/// The conditional-update URL of a patient's GP, when its identifier has a
+/// system (a GMP or GMC number).
+fn gp_key(p: &Patient) -> Option<String> {
+    p.gp.as_ref()
+        .and_then(|g| conditional("Practitioner", &g.value))
+}
+
+/// The id of the Practitioner entry of a patient's GP: the id any
+/// Practitioner with its key has ([`practitioner_id`]), so the GP named again
+/// in the Bundle (PV1-8) is the same entry; else the patient's `/gp`.
+fn gp_id(p: &Patient, patient_id: &Uuid) -> Uuid {
+    if let Some(url) = gp_key(p) {
+        return practitioner_id(&url);
+    }
     let id: &str = patient_id;
     uuid(&[id, "/gp"])
 }
 
 /// The Practitioner entry of a patient's GP, when the GP's name is known
-/// (PD1-4; IG generalPractitioner(Practitioner)): identifier and name.
+/// (PD1-4; IG generalPractitioner(Practitioner)): identifier and name; a
+/// conditional update on a GMP / GMC number.
 fn gp_entry<'a>(p: &'a Patient, patient_id: &Uuid) -> Option<Entry<'a>> {
     let name = p.gp_name.as_ref()?;
-    let gid = gp_id(patient_id);
+    let gid = gp_id(p, patient_id);
     let mut o = resource!("Practitioner", &gid);
     if let Some(g) = &p.gp {
         o.insert("identifier", Value::Array(vec![identifier_tree(&g.value)]));
     }
     o.insert("name", self::name(&name.value).in_array());
-    Some(entry(&urn(&gid), Value::Object(o), "POST", "Practitioner"))
+    let o = Value::Object(o);
+    Some(match gp_key(p) {
+        Some(url) => entry(&urn(&gid), o, "PUT", url),
+        None => entry(&urn(&gid), o, "POST", "Practitioner"),
+    })
 }
 
 /// The id of the Organization of a patient's contact `i` (NK1-13).
@@ -1575,6 +1594,36 @@ fn contact(c: &Contact) -> Value<'_> {
     Value::Object(o)
 }
 
+/// A Practitioner entry, its full URL the entry's: keyed on its first
+/// identifier with a system (a GMC, GMP… number, an id in an OID system) —
+/// a conditional update on it, with an id from the key alone, so the same
+/// practitioner named in several places of a Bundle is one entry (the
+/// Bundle writes an entry once: see [`event_entries`]) —, else a create
+/// with the id `fallback`.
+fn practitioner_entry<'a>(p: &'a Practitioner, fallback: Uuid) -> Entry<'a> {
+    let cond = p
+        .identifiers
+        .iter()
+        .find_map(|i| conditional("Practitioner", &i.value));
+    match cond {
+        Some(url) => {
+            let pid = practitioner_id(&url);
+            entry(&urn(&pid), practitioner(p, &pid), "PUT", url)
+        }
+        None => entry(
+            &urn(&fallback),
+            practitioner(p, &fallback),
+            "POST",
+            "Practitioner",
+        ),
+    }
+}
+
+/// The id of a keyed Practitioner: from its conditional-update URL alone.
+fn practitioner_id(url: &str) -> Uuid {
+    uuid(&["practitioner ", url])
+}
+
 fn practitioner<'a>(p: &'a Practitioner, id: &Uuid) -> Value<'a> {
     let mut o = resource!("Practitioner", &id);
     put(
@@ -1674,15 +1723,9 @@ fn performer<'a>(p: &'a Performer, seed: Seed, entries: &mut Vec<Entry<'a>>) -> 
     let rid = seed.uuid(&["/role"]);
     let mut o = resource!("PractitionerRole", &rid);
     if let Some(prac) = &p.practitioner {
-        let pid = seed.uuid(&["/practitioner"]);
-        let url = urn(&pid);
-        entries.push(entry(
-            &url,
-            practitioner(prac, &pid),
-            "POST",
-            "Practitioner",
-        ));
-        o.insert("practitioner", reference(&url));
+        let e = practitioner_entry(prac, seed.uuid(&["/practitioner"]));
+        o.insert("practitioner", reference(&e.full_url));
+        entries.push(e);
     }
     if let Some(url) = org_url {
         o.insert("organization", reference(&url));
@@ -2132,10 +2175,9 @@ fn condition<'a>(
         );
     }
     if let Some(p) = &c.asserter {
-        let pid = uuid(&[id, "/asserter"]);
-        let url = urn(&pid);
-        entries.push(entry(&url, practitioner(p, &pid), "POST", "Practitioner"));
-        o.insert("asserter", reference(&url));
+        let e = practitioner_entry(p, uuid(&[id, "/asserter"]));
+        o.insert("asserter", reference(&e.full_url));
+        entries.push(e);
     }
     Value::Object(o)
 }
@@ -2372,17 +2414,12 @@ fn encounter<'a>(
     let mut parts = Vec::with_capacity(e.participants.len());
     for (i, p) in e.participants.iter().enumerate() {
         let pid = uuid(&[seed, "/participant/", itoa::Buffer::new().format(i)]);
-        let url = urn(&pid);
-        entries.push(entry(
-            &url,
-            practitioner(&p.practitioner, &pid),
-            "POST",
-            "Practitioner",
-        ));
+        let e = practitioner_entry(&p.practitioner, pid);
         parts.push(json!({
             "type": participation_type(&p.role),
-            "individual": reference(&url),
+            "individual": reference(&e.full_url),
         }));
+        entries.push(e);
     }
     put(&mut o, "participant", Value::Array(parts));
     let mut period = Map::with_capacity(4);
@@ -2515,7 +2552,7 @@ fn encounter<'a>(
         ("prior-pending", &e.prior_pending_location, "planned"),
     ] {
         if let Some(l) = l {
-            let url = location_hierarchy(l, Seed::new(&[seed, "/", tag]), entries);
+            let url = location_hierarchy(l, Seed::new(&[seed, "/location"]), entries);
             if let Some(bs) = e.bed_status.as_ref().filter(|_| tag == "location") {
                 set_operational_status(entries, &url, coding(&bs.value));
             }
@@ -2533,6 +2570,9 @@ fn encounter<'a>(
 /// the most granular one (identifiers on the facility when there is one).
 /// Returns the most granular Location's URL, which the Encounter refers to.
 /// A location with none of the parts is one Location, as [`location`] writes it.
+/// Each Location's id is `seed` followed by what it holds and its parents'
+/// ids, so the same location sent twice (PV1-3 and PV1-6) is the same
+/// entries, written once (see [`event_entries`]).
 fn location_hierarchy<'a>(l: &'a Location, seed: Seed, entries: &mut Vec<Entry<'a>>) -> Uuid {
     macro_rules! physical {
         ($code:literal, $display:literal) => {
@@ -2546,24 +2586,49 @@ fn location_hierarchy<'a>(l: &'a Location, seed: Seed, entries: &mut Vec<Entry<'
         (&l.bed, physical!("bd", "Bed"), "bed"),
     ];
     let present: Vec<_> = levels.iter().filter(|(v, ..)| v.is_some()).collect();
+    // What a level holds beside its name: the identifiers, the description
+    // and address (on the most granular level).
+    let held = |mut at: Seed, ids: bool, last: bool| {
+        if ids {
+            for i in &l.identifiers {
+                at = at.with(&["\u{1f}id ", i.value.kind(), " ", i.value.value()]);
+            }
+        }
+        if last {
+            if let Some(d) = &l.name {
+                at = at.with(&["\u{1f}description ", &d.value]);
+            }
+            if let Some(a) = &l.address {
+                at = at.with(&["\u{1f}address ", &format!("{:?}", a.value)]);
+            }
+        }
+        at
+    };
     if present.is_empty() {
-        let lid = seed.uuid(&[]);
+        let lid = held(seed, true, true).uuid(&[]);
         let url = urn(&lid);
         entries.push(entry(&url, location(l, &lid), "POST", "Location"));
         return url;
     }
     let mut parent: Option<Uuid> = None;
     let last = present.len() - 1;
+    // The levels so far, each with what it holds.
+    let mut chain = seed;
     for (n, (value, physical_type, tag)) in present.into_iter().enumerate() {
         let Some(value) = value else { continue };
-        let lid = seed.uuid(&["/", tag]);
-        let url = urn(&lid);
-        let mut o = resource!("Location", &lid);
         let ids_here = if l.facility.is_some() {
             *tag == "facility"
         } else {
             n == last
         };
+        chain = held(
+            chain.with(&["\u{1f}", tag, " ", &value.value]),
+            ids_here,
+            n == last,
+        );
+        let lid = chain.uuid(&[]);
+        let url = urn(&lid);
+        let mut o = resource!("Location", &lid);
         if ids_here {
             put(
                 &mut o,
@@ -2688,10 +2753,9 @@ fn service_request<'a>(
         o.insert("encounter", reference(e));
     }
     if let Some(p) = &r.ordered_by {
-        let pid = seed.uuid(&["/requester"]);
-        let purl = urn(&pid);
-        entries.push(entry(&purl, practitioner(p, &pid), "POST", "Practitioner"));
-        o.insert("requester", reference(&purl));
+        let e = practitioner_entry(p, seed.uuid(&["/requester"]));
+        o.insert("requester", reference(&e.full_url));
+        entries.push(e);
     }
     put(
         &mut o,
@@ -2887,7 +2951,18 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
 
 /// The Bundle's entries, in order, each handed to `emit` as it is made
 /// (a transaction entry, with its `request`).
-fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Result<(), FhirError> {
+fn event_entries<'a>(
+    event: &'a Event,
+    mut emit_once: impl FnMut(Entry<'a>),
+) -> Result<(), FhirError> {
+    // An entry is written once: a Practitioner or Location named in several
+    // places has one full URL (its key's), and the later copies are left out.
+    let mut written = std::collections::HashSet::new();
+    let mut emit = |e: Entry<'a>| {
+        if written.insert(e.full_url) {
+            emit_once(e);
+        }
+    };
     let seed = event.message_id.as_deref().unwrap_or_default();
     // No patient (a message without PID): the resources leave their subject
     // out rather than refer to nothing.
@@ -2932,7 +3007,17 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
             &mut extra,
             seed,
         );
-        emit(entry(&url, res, "POST", "Encounter"));
+        // A visit number (PV1-19) with a system keys a conditional update,
+        // as the Patient's key does; without one the Encounter is created.
+        let cond = e
+            .identifiers
+            .iter()
+            .find(|i| matches!(i.value, Identifier::VisitNumber { .. }))
+            .and_then(|i| conditional("Encounter", &i.value));
+        match cond {
+            Some(c) => emit(entry(&url, res, "PUT", c)),
+            None => emit(entry(&url, res, "POST", "Encounter")),
+        }
         extra.into_iter().for_each(&mut emit);
         encounter_url = Some(url);
     }
@@ -3089,10 +3174,9 @@ fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec
     let mut out = Vec::with_capacity(2);
     let mut agents = Vec::with_capacity(2);
     if let Some(op) = &event.operator {
-        let oid = uuid(&[seed, "/operator"]);
-        let url = urn(&oid);
-        out.push(entry(&url, practitioner(op, &oid), "POST", "Practitioner"));
-        agents.push(obj([("who", reference(&url))]));
+        let e = practitioner_entry(op, uuid(&[seed, "/operator"]));
+        agents.push(obj([("who", reference(&e.full_url))]));
+        out.push(e);
     }
     if let Some(s) = &event.sender {
         agents.push(who_assigner(&s.value));

@@ -3632,3 +3632,121 @@ fn a_bundle_with_no_entries_has_no_entry_array() {
     );
     uk_core_valid("msh only", &b);
 }
+
+/// Every entry's `(method, url)` request and full URL: no two the same.
+fn requests(b: &serde_json::Value) -> Vec<(String, String)> {
+    let entries = b["entry"].as_array().unwrap();
+    let mut urls: Vec<&str> = entries
+        .iter()
+        .map(|e| e["fullUrl"].as_str().unwrap())
+        .collect();
+    urls.sort_unstable();
+    let n = urls.len();
+    urls.dedup();
+    assert_eq!(urls.len(), n, "an entry written twice");
+    entries
+        .iter()
+        .map(|e| {
+            let r = &e["request"];
+            (
+                r["method"].as_str().unwrap().into(),
+                r["url"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn keyed_encounters_practitioners_and_locations_are_written_once() {
+    // The NHS ITK A01 example names GMC 3456789 three times and GMP G5612908
+    // twice (PV1-7/8/17, DG1-16, PD1-4): each used to be a POSTed entry.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/hl7v2/nhs-itk-adt/A01_example.txt");
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!("skipped: no NHS ITK corpus");
+        return;
+    };
+    let msg = Message::parse(&bytes).unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("itk a01", &b);
+    let reqs = requests(&b);
+    let gmc = "Practitioner?identifier=https://fhir.hl7.org.uk/Id/gmc-number|3456789";
+    assert_eq!(
+        reqs.iter().filter(|(m, u)| m == "PUT" && u == gmc).count(),
+        1,
+        "{reqs:?}"
+    );
+    // No conditional URL twice in one transaction.
+    let mut puts: Vec<&String> = reqs
+        .iter()
+        .filter(|(m, _)| m == "PUT")
+        .map(|(_, u)| u)
+        .collect();
+    let n = puts.len();
+    puts.sort_unstable();
+    puts.dedup();
+    assert_eq!(puts.len(), n, "{reqs:?}");
+    // Every reference to that practitioner is to the one entry.
+    let text = b.to_string();
+    let url = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["request"]["url"] == gmc)
+        .unwrap()["fullUrl"]
+        .as_str()
+        .unwrap();
+    assert!(text.matches(url).count() >= 3, "{text}");
+    // The GP (PD1-4) and the referring doctor (PV1-8) are one GMP entry.
+    let gmp = "Practitioner?identifier=https://fhir.hl7.org.uk/Id/gmp-number|G5612908";
+    assert_eq!(reqs.iter().filter(|(_, u)| u == gmp).count(), 1, "{reqs:?}");
+    check_message_bundle("itk a01", &event);
+
+    // A visit number with a system keys the Encounter; the same location as
+    // current and prior location is one chain of Location entries.
+    let with = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240101||ADT^A02|7|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1^R2^B3^RX1|||W1^R2^B3^RX1|C1234567^DOC^ANN^^^^^^GMC|C1234567^DOC^ANN^^^^^^GMC|||||||||C1234567^DOC^ANN^^^^^^GMC||V55^^^RX1&2.16.840.1.113883.19&ISO^VN\r";
+    assert_eq!(check("keyed encounter", with.as_bytes()), 1);
+    let (event, _) = mapped(with);
+    let b = event_bundle(&event).unwrap();
+    let reqs = requests(&b);
+    let enc = reqs
+        .iter()
+        .find(|(_, u)| u.starts_with("Encounter"))
+        .unwrap();
+    assert_eq!(
+        enc,
+        &(
+            "PUT".to_string(),
+            "Encounter?identifier=urn:oid:2.16.840.1.113883.19|V55".to_string()
+        )
+    );
+    let count = |u: &str| reqs.iter().filter(|(_, x)| x == u).count();
+    assert_eq!(count("Location"), 4, "{reqs:?}");
+    assert_eq!(
+        count("Practitioner?identifier=https://fhir.hl7.org.uk/Id/gmc-number|1234567"),
+        1,
+        "{reqs:?}"
+    );
+    let enc = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    let locs = enc["resource"]["location"].as_array().unwrap();
+    assert_eq!(locs.len(), 2);
+    assert_eq!(locs[0]["location"], locs[1]["location"]);
+    assert_eq!(enc["resource"]["participant"].as_array().unwrap().len(), 3);
+    let back = read_back(&b);
+    let e = back.encounter.unwrap();
+    assert_eq!(e.participants.len(), 3);
+    assert!(e.prior_location.is_some() && e.location.is_some());
+    // Without a system the Encounter is created, as before.
+    let without = with.replace("RX1&2.16.840.1.113883.19&ISO", "RX1");
+    let (event, _) = mapped(&without);
+    let reqs = requests(&event_bundle(&event).unwrap());
+    assert!(reqs.contains(&("POST".to_string(), "Encounter".to_string())));
+}

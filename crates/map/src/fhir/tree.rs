@@ -459,7 +459,7 @@ const URN_UUID: &[u8; 9] = b"urn:uuid:";
 /// with its text inline (no allocation); reads as the id
 /// (`xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx`) or, made by [`Uuid::urn`], as the
 /// full URL `urn:uuid:` and the id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Uuid {
     bits: [u64; 2],
     urn: bool,
