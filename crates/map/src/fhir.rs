@@ -723,6 +723,37 @@ fn name(n: &HumanName) -> Value<'_> {
     o.finish()
 }
 
+/// Whether `end` is before `start` whatever the precisions (R4 `per-1`):
+/// the last instant `end` can stand for (its day, month…) is before `start`.
+///
+/// ```
+/// use carecodec_map::fhir::ends_before;
+/// use carecodec_model::{PartialDateTime, Precision};
+///
+/// let at = |s: &str, precision| PartialDateTime {
+///     at: chrono::DateTime::parse_from_rfc3339(s).unwrap(),
+///     precision,
+///     offset_inferred: false,
+/// };
+/// let admitted = at("2024-03-15T10:00:00+00:00", Precision::Second);
+/// assert!(ends_before(&at("2024-03-12T10:00:00+00:00", Precision::Second), &admitted));
+/// // The same day, to the day only: not before.
+/// assert!(!ends_before(&at("2024-03-15T00:00:00+00:00", Precision::Day), &admitted));
+/// ```
+pub fn ends_before(end: &PartialDateTime, start: &PartialDateTime) -> bool {
+    let span = match end.precision {
+        Precision::Year => chrono::Duration::days(366),
+        Precision::Month => chrono::Duration::days(31),
+        Precision::Day => chrono::Duration::days(1),
+        Precision::Hour => chrono::Duration::hours(1),
+        Precision::Minute => chrono::Duration::minutes(1),
+        _ => chrono::Duration::seconds(1),
+    };
+    end.at
+        .checked_add_signed(span)
+        .is_some_and(|last| last <= start.at)
+}
+
 /// A validity period as FHIR `period` (each end at its own precision).
 fn period(p: &carecodec_model::Period) -> Value<'_> {
     let mut o = Map::with_capacity(4);
@@ -2426,7 +2457,14 @@ fn encounter<'a>(
     if let Some(a) = &e.admitted {
         put(&mut period, "start", date_time_value(&a.value));
     }
-    if let Some(d) = &e.discharged {
+    // R4 per-1: never an end before the start (the v2 mapper reports and
+    // drops such a PV1-45; a model made elsewhere may still hold one).
+    let start = e.admitted.as_ref().map(|a| &a.value);
+    if let Some(d) = e
+        .discharged
+        .as_ref()
+        .filter(|d| !start.is_some_and(|s| ends_before(&d.value, s)))
+    {
         put(&mut period, "end", date_time_value(&d.value));
     }
     put(&mut o, "period", Value::Object(period));

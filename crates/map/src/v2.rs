@@ -2002,12 +2002,26 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter) {
     }
     e.admitted = ctx.datetime(at!(b"PV1", 44));
     e.discharged = ctx.datetime(at!(b"PV1", 45));
+    let discharge_sent = e.discharged.is_some();
+    // R4 per-1: a period cannot end before it starts. Which time is wrong
+    // cannot be told; the admission is kept and the discharge reported and
+    // dropped (the visit is still finished: PV1-45 was sent).
+    if let (Some(a), Some(d)) = (&e.admitted, &e.discharged) {
+        if crate::fhir::ends_before(&d.value, &a.value) {
+            let raw = ctx.peek(at!(b"PV1", 45)).unwrap_or_default().into_owned();
+            for src in d.sources.clone() {
+                let why = "discharge before admission";
+                ctx.invalid(src, raw.as_bytes(), why, Action::Dropped);
+            }
+            e.discharged = None;
+        }
+    }
     // IG: finished when PV1-45 is valued, else by patient class
     // (PatientClass[EncounterStatus]: P planned, U unknown, others in-progress);
     // without a class, by the admit time. map_message adjusts for the event.
     e.status = Some(
-        match (&e.discharged, class_value.as_deref()) {
-            (Some(_), _) => "finished",
+        match (discharge_sent.then_some(()), class_value.as_deref()) {
+            (Some(()), _) => "finished",
             (None, Some("P")) => "planned",
             (None, Some("U")) => "unknown",
             (None, Some(_)) => "in-progress",

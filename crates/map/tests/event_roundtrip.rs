@@ -653,6 +653,14 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 }));
                 e.class = Some(s(class));
                 e.status = Some(status.to_owned());
+                // R4 per-1: a period ends after it starts (the writer leaves
+                // out an end before the start).
+                let (admitted, discharged) = match (admitted, discharged) {
+                    (Some(a), Some(d)) if carecodec_map::fhir::ends_before(&d, &a) => {
+                        (Some(d), Some(a))
+                    }
+                    other => other,
+                };
                 e.admitted = admitted.map(s);
                 e.discharged = discharged.map(s);
                 e.reason = reason.map(s);

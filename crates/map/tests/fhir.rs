@@ -3750,3 +3750,54 @@ PV1|1|I|W1^R2^B3^RX1|||W1^R2^B3^RX1|C1234567^DOC^ANN^^^^^^GMC|C1234567^DOC^ANN^^
     let reqs = requests(&event_bundle(&event).unwrap());
     assert!(reqs.contains(&("POST".to_string(), "Encounter".to_string())));
 }
+
+#[test]
+fn a_discharge_before_the_admission_is_reported_not_written() {
+    // rev of the 2026-12-07 probe: PV1-45 three days before PV1-44 was
+    // written as the period's end (R4 per-1) with nothing reported.
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A03|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+PV1|1|I|WARD1^^^RX1||||||||||||||||V100^^^RX1^VN|||||||||||||||||||||||||20240315100000|20240312100000\r";
+    let (event, report) = mapped(text);
+    let e = event.encounter.as_ref().unwrap();
+    assert!(e.admitted.is_some());
+    assert!(e.discharged.is_none());
+    assert_eq!(e.status.as_deref(), Some("finished"));
+    let bad: Vec<_> = report
+        .invalid
+        .iter()
+        .filter(|i| i.reason == "discharge before admission")
+        .collect();
+    assert_eq!(bad.len(), 1, "{:?}", report.invalid);
+    assert_eq!(bad[0].raw, "20240312100000");
+    assert_eq!(bad[0].action, carecodec_model::Action::Dropped);
+    assert!(
+        bad[0].source.to_string().contains("PV1[1]-45"),
+        "{}",
+        bad[0].source
+    );
+    let b = event_bundle(&event).unwrap();
+    let enc = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    assert!(enc["resource"]["period"].get("end").is_none(), "{enc}");
+    assert_eq!(check("rev", text.as_bytes()), 1);
+    // The writer holds to per-1 on a model made elsewhere too.
+    let mut odd = event.clone();
+    let mut enc_model = odd.encounter.take().unwrap();
+    enc_model.discharged = Some(carecodec_model::Sourced::new(
+        carecodec_map::fhir::parse_date_time("2024-03-12T10:00:00+00:00").unwrap(),
+        carecodec_model::Source::fhir("test"),
+    ));
+    odd.encounter = Some(enc_model);
+    let b = event_bundle(&odd).unwrap();
+    assert!(!b.to_string().contains("2024-03-12T10:00:00"), "{b}");
+    // On the same day to the day only, the end is not before the start.
+    let same_day = text.replace("|20240312100000", "|20240315");
+    let (event, report) = mapped(&same_day);
+    assert!(event.encounter.unwrap().discharged.is_some());
+    assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+}
