@@ -668,31 +668,47 @@ fn system_uri(system: &carecodec_model::CodeSystem) -> Value<'_> {
     }
 }
 
+/// Text as a FHIR `string`: without surrounding whitespace (HL7 v2
+/// trailing blanks mean nothing); empty, which [`put`] leaves out, when
+/// nothing else is left (FHIR strings must have content).
+fn fhir_string(text: &str) -> Value<'_> {
+    Value::from(text.trim())
+}
+
+/// A Coding: its system only with a code (a system alone names no
+/// concept), a blank display left out; empty when nothing is left.
 fn coding(c: &Code) -> Value<'_> {
     let mut o = Map::with_capacity(4);
-    put(&mut o, "system", system_uri(&c.system));
-    put(&mut o, "code", fhir_code(&c.code));
+    let code = fhir_code(&c.code);
+    if !code.is_empty() {
+        put(&mut o, "system", system_uri(&c.system));
+    }
+    put(&mut o, "code", code);
     if let Some(d) = &c.display {
-        put(&mut o, "display", json!(d));
+        put(&mut o, "display", fhir_string(d));
     }
     Value::Object(o)
+}
+
+/// The codings that are not empty, as a `coding` array.
+fn codings<'a>(codes: impl Iterator<Item = &'a Code>) -> Value<'a> {
+    Value::Array(codes.map(coding).filter(|c| !c.is_empty()).collect())
 }
 
 fn concept(c: &Concept) -> Value<'_> {
     let mut o = Map::with_capacity(4);
-    put(
-        &mut o,
-        "coding",
-        Value::Array(c.codes.iter().map(coding).collect()),
-    );
+    put(&mut o, "coding", codings(c.codes.iter()));
     if let Some(t) = &c.text {
-        put(&mut o, "text", json!(t));
+        put(&mut o, "text", fhir_string(t));
     }
     Value::Object(o)
 }
 
+/// A CodeableConcept of one code; empty when the coding is.
 fn code_cc(c: &Code) -> Value<'_> {
-    obj([("coding", Value::Array(vec![coding(c)]))])
+    let mut o = Map::with_capacity(1);
+    put(&mut o, "coding", codings(std::iter::once(c)));
+    Value::Object(o)
 }
 
 /// Written as it is built (nothing edits a name after): one allocation.
@@ -996,13 +1012,13 @@ fn search_token_part(part: &str, url: &mut String) {
 
 /// The key identifier of a patient, in the v2 identity order.
 fn patient_key(p: &Patient) -> Option<&Identifier> {
-    key_of(&p.identifiers)
+    key_of(p.identifiers.iter().map(|s| &s.value))
 }
 
 /// The key among `ids`, in the v2 identity order: a verified NHS number,
 /// any NHS number, an MRN with an assigning authority.
-fn key_of(ids: &[carecodec_model::Sourced<Identifier>]) -> Option<&Identifier> {
-    let ids = || ids.iter().map(|s| &s.value);
+fn key_of<'a>(ids: impl Iterator<Item = &'a Identifier> + Clone) -> Option<&'a Identifier> {
+    let ids = || ids.clone();
     ids()
         .find(|i| {
             matches!(
@@ -2995,7 +3011,7 @@ fn event_entries<'a>(
 ) -> Result<(), FhirError> {
     // An entry is written once: a Practitioner or Location named in several
     // places has one full URL (its key's), and the later copies are left out.
-    let mut written = std::collections::HashSet::new();
+    let mut written = std::collections::HashSet::with_capacity(32);
     let mut emit = |e: Entry<'a>| {
         if written.insert(e.full_url) {
             emit_once(e);
@@ -3162,34 +3178,29 @@ fn merged_patient<'a>(
     let same = |a: &Identifier, b: &Identifier| {
         a == b || (system_of(a).is_some() && system_of(a) == system_of(b) && a.value() == b.value())
     };
-    let mut ids: Vec<carecodec_model::Sourced<Identifier>> = Vec::new();
-    for m in &event.merged_from {
+    let mut ids: Vec<&'a Identifier> = Vec::with_capacity(event.merged_from.len());
+    for m in event.merged_from.iter().map(|m| &m.value) {
         let nhs = |i: &Identifier| matches!(i, Identifier::Nhs { .. });
         // Invalid NHS numbers are never written (as on the survivor); an
         // identifier is written once, and one NHS number (UK Core's slice).
-        let skip = matches!(&m.value, Identifier::Other { system: Some(s), .. } if s.starts_with("NHS"))
-            || survivor
-                .identifiers
-                .iter()
-                .any(|s| same(&s.value, &m.value))
-            || ids
-                .iter()
-                .any(|i| same(&i.value, &m.value) || (nhs(&i.value) && nhs(&m.value)));
+        let skip = matches!(m, Identifier::Other { system: Some(s), .. } if s.starts_with("NHS"))
+            || survivor.identifiers.iter().any(|s| same(&s.value, m))
+            || ids.iter().any(|i| same(i, m) || (nhs(i) && nhs(m)));
         if !skip {
-            ids.push(m.clone());
+            ids.push(m);
         }
     }
     let first = ids.first()?;
-    let key = key_of(&ids);
-    let mid = uuid(&[seed, "/merged/", key.unwrap_or(&first.value).value()]);
+    let key = key_of(ids.iter().copied());
+    let mid = uuid(&[seed, "/merged/", key.unwrap_or(first).value()]);
     let url = urn(&mid);
     let cond = key
         .and_then(|k| conditional("Patient", k))
         .unwrap_or_else(|| "Patient".into());
     let method = if cond.contains('?') { "PUT" } else { "POST" };
     let mut o = resource!("Patient", &mid);
-    let written = ids.iter().map(|i| identifier_tree(&i.value).into_static());
-    o.insert("identifier", Value::Array(written.collect()));
+    let written = ids.into_iter().map(identifier_tree).collect();
+    o.insert("identifier", Value::Array(written));
     o.insert("active", json!(false));
     o.insert(
         "link",

@@ -233,13 +233,20 @@ impl<'m, 'a> Ctx<'m, 'a> {
         })
     }
 
-    /// Decoded text at `path` (the HL7 null `""` reads as absent, and is consumed).
+    /// Decoded text at `path` (the HL7 null `""` reads as absent, and is
+    /// consumed). A value of nothing but whitespace has no content (FHIR
+    /// strings and codes must have some): reported and dropped. Other text
+    /// is kept as sent, trailing spaces included (the writer trims them).
     fn text(&mut self, path: impl Loc) -> Option<Sourced<String>> {
         let (v, src) = self.value(path)?;
         if v.is_null() {
             return None;
         }
         match v.decoded() {
+            Ok(t) if t.trim().is_empty() => {
+                self.invalid(src, v.raw(), "only whitespace", Action::Dropped);
+                None
+            }
             Ok(t) => Some(Sourced::new(t.into_owned(), src)),
             Err(e) => {
                 self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);

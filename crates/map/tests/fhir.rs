@@ -2791,23 +2791,38 @@ fn every_hl7v2_corpus_message() {
 }
 
 /// An identifier type of nothing but whitespace (XCN.13 of tabs, found by
-/// the `map_v2` fuzz target) has no FHIR code: the model keeps it as sent,
-/// and the Bundle writes the identifier without a type instead of an empty
-/// code, which R4 rejects.
+/// the `map_v2` fuzz target) has no FHIR code: the mapper reports it and
+/// leaves it out (until 2026-12-07 the model kept it as sent); the Bundle of
+/// a model that has one writes the identifier without a type instead of an
+/// empty code, which R4 rejects.
 #[test]
 fn whitespace_identifier_type_is_left_out_of_the_bundle() {
     let bytes = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|7|P|2.4\r\
 PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
 PV1|1|I|||||X1234567^JONES^ANN^^^DR^^^Flat 6^^^^\t\t\t\r";
     let msg = Message::parse(bytes).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    let (mut event, report) = map_message(&msg, &V2Options::default()).unwrap();
     assert!(report.balanced());
-    let doctor = &event.encounter.as_ref().unwrap().participants[0];
-    let id = &doctor.practitioner.identifiers[0].value;
     assert!(
-        matches!(id, carecodec_model::Identifier::Typed { kind, .. } if kind == "\t\t\t"),
+        report
+            .invalid
+            .iter()
+            .any(|i| i.reason == "only whitespace" && i.raw == "\t\t\t"),
+        "{:?}",
+        report.invalid
+    );
+    let doctor = &mut event.encounter.as_mut().unwrap().participants[0];
+    let id = &mut doctor.practitioner.identifiers[0].value;
+    assert!(
+        !matches!(id, carecodec_model::Identifier::Typed { .. }),
         "{id:?}"
     );
+    *id = carecodec_model::Identifier::Typed {
+        kind: "\t\t\t".into(),
+        value: "X1234567".into(),
+        authority: Some("Flat 6".into()),
+        system: None,
+    };
     let bundle = event_bundle(&event).unwrap();
     let text = bundle.to_string();
     carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
@@ -3800,4 +3815,67 @@ PV1|1|I|WARD1^^^RX1||||||||||||||||V100^^^RX1^VN|||||||||||||||||||||||||2024031
     let (event, report) = mapped(&same_day);
     assert!(event.encounter.unwrap().discharged.is_some());
     assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+}
+
+#[test]
+fn blank_and_space_padded_values_are_not_written_as_sent() {
+    // ws of the 2026-12-07 probe: family "SMITH " was written with its
+    // space, PV1-10 " " as a Coding of a system and no code.
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH~ ^^^RX1^MR||SMITH ^JOHN~ ^ ||19700214|M\r\
+PV1|1|I|WARD1^^^RX1||||||| |||||||||V100^^^RX1^VN|||||||||||||||||||||||||20240312090000\r\
+AL1|1|DA|^ ^L\r";
+    let (event, report) = mapped(text);
+    // The model keeps text as sent; a value of only whitespace is reported.
+    let p = event.patient.as_ref().unwrap();
+    assert_eq!(p.names[0].value.family.as_deref(), Some("SMITH "));
+    let blank: Vec<String> = report
+        .invalid
+        .iter()
+        .filter(|i| i.reason == "only whitespace")
+        .map(|i| i.source.to_string())
+        .collect();
+    for at in [
+        "PID[1]-3[2].1",
+        "PID[1]-5[2].1",
+        "PID[1]-5[2].2",
+        "PV1[1]-10",
+        "AL1[1]-3.2",
+    ] {
+        assert!(blank.iter().any(|b| b.contains(at)), "{at}: {blank:?}");
+    }
+    assert_eq!(p.identifiers.len(), 1);
+    assert!(event.encounter.as_ref().unwrap().service.is_none());
+    let b = event_bundle(&event).unwrap();
+    let text_out = b.to_string();
+    assert!(
+        !text_out.contains("\" ") && !text_out.contains(" \""),
+        "{text_out}"
+    );
+    let patient = &b["entry"][0]["resource"];
+    assert_eq!(patient["name"][0]["family"], "SMITH");
+    assert_eq!(patient["name"].as_array().unwrap().len(), 1, "{patient}");
+    let enc = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    assert!(enc["resource"].get("serviceType").is_none(), "{enc}");
+    assert_eq!(check("ws", text.as_bytes()), 1);
+
+    // The writer on a model made elsewhere: a Coding never has a system
+    // without a code, and a blank display or text is left out.
+    let mut odd = event.clone();
+    let e = odd.encounter.as_mut().unwrap();
+    e.service = Some(carecodec_model::Sourced::new(
+        carecodec_model::Code::new(
+            carecodec_model::CodeSystem::V2Table("0069".into()),
+            " ",
+            Some("  ".into()),
+        ),
+        carecodec_model::Source::fhir("test"),
+    ));
+    let b = event_bundle(&odd).unwrap();
+    assert!(!b.to_string().contains("v2-0069"), "{b}");
 }
