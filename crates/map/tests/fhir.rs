@@ -3872,7 +3872,7 @@ AL1|1|DA|^ ^L\r";
         carecodec_model::Code::new(
             carecodec_model::CodeSystem::V2Table("0069".into()),
             " ",
-            Some("  ".into()),
+            Some("  "),
         ),
         carecodec_model::Source::fhir("test"),
     ));
