@@ -683,9 +683,30 @@ pub fn map_message(
                     mrg.field(1).repetition(r).component(4),
                     &mut src,
                 );
+                // The survivor's own identifier names no other record: kept
+                // (it was sent), but no merge is written for it.
+                let own = event.patient.as_ref().is_some_and(|p| {
+                    p.identifiers
+                        .iter()
+                        .any(|i| i.value.kind() == ident.kind() && i.value.value() == ident.value())
+                });
+                if let (true, Some(s)) = (own, src.first()) {
+                    let why = "merged identifier is the surviving patient's own";
+                    ctx.invalid(
+                        s.clone(),
+                        id.value.as_bytes(),
+                        why,
+                        Action::NotUsedForMatching,
+                    );
+                }
                 event.merged_from.push(Sourced::from_many(ident, src));
             }
         }
+    }
+    if event.kind == AdtKind::Merge && event.merged_from.is_empty() {
+        ctx.report
+            .notes
+            .push("merge event with no MRG-1 identifier: no merge is recorded".into());
     }
     if msg.segment("PV1", 1).is_some() {
         // Filled where it lies, as the patient.

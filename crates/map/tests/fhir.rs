@@ -3879,3 +3879,29 @@ AL1|1|DA|^ ^L\r";
     let b = event_bundle(&odd).unwrap();
     assert!(!b.to_string().contains("v2-0069"), "{b}");
 }
+
+#[test]
+fn a_merge_of_the_survivors_own_number_or_of_nothing_is_reported() {
+    // r1b and the same-number case of the 2026-12-07 probe: both were silent.
+    let (event, report) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rMRG|9434765919^^^NHS^NH\r",
+    );
+    assert_eq!(event.merged_from.len(), 1);
+    assert!(
+        report.invalid.iter().any(|i| i.reason
+            == "merged identifier is the surviving patient's own"
+            && i.action == carecodec_model::Action::NotUsedForMatching),
+        "{:?}",
+        report.invalid
+    );
+    let (_, report) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r",
+    );
+    assert!(
+        report.notes.iter().any(|n| n.contains("no MRG-1")),
+        "{:?}",
+        report.notes
+    );
+}
