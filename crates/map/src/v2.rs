@@ -2170,6 +2170,15 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
         let code = ctx.text(base.component(c));
         let text = ctx.text(base.component(t));
         let system = ctx.text(base.component(s));
+        // A coding system with neither code nor text names nothing:
+        // reported, not kept (a blank code or text is reported by `text`).
+        if let (None, None, Some(sys)) = (&code, &text, &system) {
+            if let Some(src) = sys.sources.first() {
+                let why = "coding system without a code";
+                ctx.invalid(src.clone(), sys.value.as_bytes(), why, Action::Dropped);
+            }
+            continue;
+        }
         for x in code.iter().chain(text.iter()).chain(system.iter()) {
             sources.extend(x.sources.iter().cloned());
         }

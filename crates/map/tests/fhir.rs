@@ -3905,3 +3905,24 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r",
         report.notes
     );
 }
+
+#[test]
+fn a_coding_system_alone_is_reported_not_an_empty_code() {
+    // AL1-3 / DG1-3 `^ ^L`: a blank display and a coding system, no code.
+    // The allergy and diagnosis used to be written with `"code": {}` (or a
+    // blank text); now the system is reported and nothing empty is written.
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rAL1|1|DA|^ ^L\rDG1|1||^ ^I10\r";
+    let (event, report) = mapped(text);
+    assert!(event.allergies.is_empty() && event.conditions.is_empty());
+    let systems: Vec<&str> = report
+        .invalid
+        .iter()
+        .filter(|i| i.reason == "coding system without a code")
+        .map(|i| i.raw.as_str())
+        .collect();
+    assert_eq!(systems, ["L", "I10"], "{:?}", report.invalid);
+    let b = event_bundle(&event).unwrap();
+    assert!(!b.to_string().contains("{}"), "{b}");
+    assert_eq!(check("system alone", text.as_bytes()), 1);
+}
