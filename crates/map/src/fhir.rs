@@ -680,31 +680,47 @@ fn system_uri(system: &carecodec_model::CodeSystem) -> Value<'_> {
     }
 }
 
+/// Text as a FHIR `string`: without surrounding whitespace (HL7 v2
+/// trailing blanks mean nothing); empty, which [`put`] leaves out, when
+/// nothing else is left (FHIR strings must have content).
+fn fhir_string(text: &str) -> Value<'_> {
+    Value::from(text.trim())
+}
+
+/// A Coding: its system only with a code (a system alone names no
+/// concept), a blank display left out; empty when nothing is left.
 fn coding(c: &Code) -> Value<'_> {
     let mut o = Map::with_capacity(4);
-    put(&mut o, "system", system_uri(&c.system));
-    put(&mut o, "code", fhir_code(&c.code));
+    let code = fhir_code(&c.code);
+    if !code.is_empty() {
+        put(&mut o, "system", system_uri(&c.system));
+    }
+    put(&mut o, "code", code);
     if let Some(d) = &c.display {
-        put(&mut o, "display", json!(d));
+        put(&mut o, "display", fhir_string(d));
     }
     Value::Object(o)
+}
+
+/// The codings that are not empty, as a `coding` array.
+fn codings<'a>(codes: impl Iterator<Item = &'a Code>) -> Value<'a> {
+    Value::Array(codes.map(coding).filter(|c| !c.is_empty()).collect())
 }
 
 fn concept(c: &Concept) -> Value<'_> {
     let mut o = Map::with_capacity(4);
-    put(
-        &mut o,
-        "coding",
-        Value::Array(c.codes.iter().map(coding).collect()),
-    );
+    put(&mut o, "coding", codings(c.codes.iter()));
     if let Some(t) = &c.text {
-        put(&mut o, "text", json!(t));
+        put(&mut o, "text", fhir_string(t));
     }
     Value::Object(o)
 }
 
+/// A CodeableConcept of one code; empty when the coding is.
 fn code_cc(c: &Code) -> Value<'_> {
-    obj([("coding", Value::Array(vec![coding(c)]))])
+    let mut o = Map::with_capacity(1);
+    put(&mut o, "coding", codings(std::iter::once(c)));
+    Value::Object(o)
 }
 
 /// Written as it is built (nothing edits a name after): one allocation.
@@ -733,6 +749,37 @@ fn name(n: &HumanName) -> Value<'_> {
         o.value("period", period(p));
     }
     o.finish()
+}
+
+/// Whether `end` is before `start` whatever the precisions (R4 `per-1`):
+/// the last instant `end` can stand for (its day, month…) is before `start`.
+///
+/// ```
+/// use carecodec_map::fhir::ends_before;
+/// use carecodec_model::{PartialDateTime, Precision};
+///
+/// let at = |s: &str, precision| PartialDateTime {
+///     at: chrono::DateTime::parse_from_rfc3339(s).unwrap(),
+///     precision,
+///     offset_inferred: false,
+/// };
+/// let admitted = at("2024-03-15T10:00:00+00:00", Precision::Second);
+/// assert!(ends_before(&at("2024-03-12T10:00:00+00:00", Precision::Second), &admitted));
+/// // The same day, to the day only: not before.
+/// assert!(!ends_before(&at("2024-03-15T00:00:00+00:00", Precision::Day), &admitted));
+/// ```
+pub fn ends_before(end: &PartialDateTime, start: &PartialDateTime) -> bool {
+    let span = match end.precision {
+        Precision::Year => chrono::Duration::days(366),
+        Precision::Month => chrono::Duration::days(31),
+        Precision::Day => chrono::Duration::days(1),
+        Precision::Hour => chrono::Duration::hours(1),
+        Precision::Minute => chrono::Duration::minutes(1),
+        _ => chrono::Duration::seconds(1),
+    };
+    end.at
+        .checked_add_signed(span)
+        .is_some_and(|last| last <= start.at)
 }
 
 /// A validity period as FHIR `period` (each end at its own precision).
@@ -941,7 +988,9 @@ impl FullUrl for &Uuid {
 /// resource is created, never matched.
 fn conditional(resource: &str, id: &Identifier) -> Option<String> {
     let system = system_of(id).or_else(|| match id {
-        Identifier::Mrn { .. } => id.authority_system(),
+        Identifier::Mrn { .. } | Identifier::VisitNumber { .. } | Identifier::Typed { .. } => {
+            id.authority_system()
+        }
         _ => None,
     })?;
     let value = id.value();
@@ -980,7 +1029,13 @@ fn patient_key(p: &Patient) -> Option<&Identifier> {
     if crate::v2::conflicting_nhs(&p.identifiers).is_some() {
         return None;
     }
-    let ids = || p.identifiers.iter().map(|s| &s.value);
+    key_of(p.identifiers.iter().map(|s| &s.value))
+}
+
+/// The key among `ids`, in the v2 identity order: a verified NHS number,
+/// any NHS number, an MRN with an assigning authority.
+fn key_of<'a>(ids: impl Iterator<Item = &'a Identifier> + Clone) -> Option<&'a Identifier> {
+    let ids = || ids.clone();
     ids()
         .find(|i| {
             matches!(
@@ -1248,7 +1303,7 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     if doctor.is_some() || p.gp_name.is_some() {
         let mut r = Map::with_capacity(3);
         if p.gp_name.is_some() {
-            r.insert("reference", FullUrl::value(&urn(&gp_id(id))));
+            r.insert("reference", FullUrl::value(&urn(&gp_id(p, id))));
         }
         r.insert("type", "Practitioner".into());
         if let Some(doc) = doctor {
@@ -1307,23 +1362,41 @@ fn patient_identifiers(p: &Patient) -> Vec<Value<'_>> {
         .collect()
 }
 
-/// The id of the Practitioner entry of a patient's GP.
-fn gp_id(patient_id: &Uuid) -> Uuid {
+/// The conditional-update URL of a patient's GP, when its identifier has a
+/// system (a GMP or GMC number).
+fn gp_key(p: &Patient) -> Option<String> {
+    practice_and_gp(p)
+        .1
+        .and_then(|g| conditional("Practitioner", &g.value))
+}
+
+/// The id of the Practitioner entry of a patient's GP: the id any
+/// Practitioner with its key has ([`practitioner_id`]), so the GP named again
+/// in the Bundle (PV1-8) is the same entry; else the patient's `/gp`.
+fn gp_id(p: &Patient, patient_id: &Uuid) -> Uuid {
+    if let Some(url) = gp_key(p) {
+        return practitioner_id(&url);
+    }
     let id: &str = patient_id;
     uuid(&[id, "/gp"])
 }
 
 /// The Practitioner entry of a patient's GP, when the GP's name is known
-/// (PD1-4; IG generalPractitioner(Practitioner)): identifier and name.
+/// (PD1-4; IG generalPractitioner(Practitioner)): identifier and name; a
+/// conditional update on a GMP / GMC number.
 fn gp_entry<'a>(p: &'a Patient, patient_id: &Uuid) -> Option<Entry<'a>> {
     let name = p.gp_name.as_ref()?;
-    let gid = gp_id(patient_id);
+    let gid = gp_id(p, patient_id);
     let mut o = resource!("Practitioner", &gid);
     if let Some(g) = practice_and_gp(p).1 {
         o.insert("identifier", Value::Array(vec![identifier_tree(&g.value)]));
     }
     o.insert("name", self::name(&name.value).in_array());
-    Some(entry(&urn(&gid), Value::Object(o), "POST", "Practitioner"))
+    let o = Value::Object(o);
+    Some(match gp_key(p) {
+        Some(url) => entry(&urn(&gid), o, "PUT", url),
+        None => entry(&urn(&gid), o, "POST", "Practitioner"),
+    })
 }
 
 /// The id of the Organization of a patient's contact `i` (NK1-13).
@@ -1639,6 +1712,36 @@ fn contact(c: &Contact) -> Value<'_> {
     Value::Object(o)
 }
 
+/// A Practitioner entry, its full URL the entry's: keyed on its first
+/// identifier with a system (a GMC, GMP… number, an id in an OID system) —
+/// a conditional update on it, with an id from the key alone, so the same
+/// practitioner named in several places of a Bundle is one entry (the
+/// Bundle writes an entry once: see [`event_entries`]) —, else a create
+/// with the id `fallback`.
+fn practitioner_entry<'a>(p: &'a Practitioner, fallback: Uuid) -> Entry<'a> {
+    let cond = p
+        .identifiers
+        .iter()
+        .find_map(|i| conditional("Practitioner", &i.value));
+    match cond {
+        Some(url) => {
+            let pid = practitioner_id(&url);
+            entry(&urn(&pid), practitioner(p, &pid), "PUT", url)
+        }
+        None => entry(
+            &urn(&fallback),
+            practitioner(p, &fallback),
+            "POST",
+            "Practitioner",
+        ),
+    }
+}
+
+/// The id of a keyed Practitioner: from its conditional-update URL alone.
+fn practitioner_id(url: &str) -> Uuid {
+    uuid(&["practitioner ", url])
+}
+
 fn practitioner<'a>(p: &'a Practitioner, id: &Uuid) -> Value<'a> {
     let mut o = resource!("Practitioner", &id);
     put(
@@ -1738,15 +1841,9 @@ fn performer<'a>(p: &'a Performer, seed: Seed, entries: &mut Vec<Entry<'a>>) -> 
     let rid = seed.uuid(&["/role"]);
     let mut o = resource!("PractitionerRole", &rid);
     if let Some(prac) = &p.practitioner {
-        let pid = seed.uuid(&["/practitioner"]);
-        let url = urn(&pid);
-        entries.push(entry(
-            &url,
-            practitioner(prac, &pid),
-            "POST",
-            "Practitioner",
-        ));
-        o.insert("practitioner", reference(&url));
+        let e = practitioner_entry(prac, seed.uuid(&["/practitioner"]));
+        o.insert("practitioner", reference(&e.full_url));
+        entries.push(e);
     }
     if let Some(url) = org_url {
         o.insert("organization", reference(&url));
@@ -2217,10 +2314,9 @@ fn condition<'a>(
         );
     }
     if let Some(p) = &c.asserter {
-        let pid = uuid(&[id, "/asserter"]);
-        let url = urn(&pid);
-        entries.push(entry(&url, practitioner(p, &pid), "POST", "Practitioner"));
-        o.insert("asserter", reference(&url));
+        let e = practitioner_entry(p, uuid(&[id, "/asserter"]));
+        o.insert("asserter", reference(&e.full_url));
+        entries.push(e);
     }
     Value::Object(o)
 }
@@ -2457,24 +2553,26 @@ fn encounter<'a>(
     let mut parts = Vec::with_capacity(e.participants.len());
     for (i, p) in e.participants.iter().enumerate() {
         let pid = uuid(&[seed, "/participant/", itoa::Buffer::new().format(i)]);
-        let url = urn(&pid);
-        entries.push(entry(
-            &url,
-            practitioner(&p.practitioner, &pid),
-            "POST",
-            "Practitioner",
-        ));
+        let e = practitioner_entry(&p.practitioner, pid);
         parts.push(json!({
             "type": participation_type(&p.role),
-            "individual": reference(&url),
+            "individual": reference(&e.full_url),
         }));
+        entries.push(e);
     }
     put(&mut o, "participant", Value::Array(parts));
     let mut period = Map::with_capacity(4);
     if let Some(a) = &e.admitted {
         put(&mut period, "start", date_time_value(&a.value));
     }
-    if let Some(d) = &e.discharged {
+    // R4 per-1: never an end before the start (the v2 mapper reports and
+    // drops such a PV1-45; a model made elsewhere may still hold one).
+    let start = e.admitted.as_ref().map(|a| &a.value);
+    if let Some(d) = e
+        .discharged
+        .as_ref()
+        .filter(|d| !start.is_some_and(|s| ends_before(&d.value, s)))
+    {
         put(&mut period, "end", date_time_value(&d.value));
     }
     put(&mut o, "period", Value::Object(period));
@@ -2600,7 +2698,7 @@ fn encounter<'a>(
         ("prior-pending", &e.prior_pending_location, "planned"),
     ] {
         if let Some(l) = l {
-            let url = location_hierarchy(l, Seed::new(&[seed, "/", tag]), entries);
+            let url = location_hierarchy(l, Seed::new(&[seed, "/location"]), entries);
             if let Some(bs) = e.bed_status.as_ref().filter(|_| tag == "location") {
                 set_operational_status(entries, &url, coding(&bs.value));
             }
@@ -2618,6 +2716,9 @@ fn encounter<'a>(
 /// the most granular one (identifiers on the facility when there is one).
 /// Returns the most granular Location's URL, which the Encounter refers to.
 /// A location with none of the parts is one Location, as [`location`] writes it.
+/// Each Location's id is `seed` followed by what it holds and its parents'
+/// ids, so the same location sent twice (PV1-3 and PV1-6) is the same
+/// entries, written once (see [`event_entries`]).
 fn location_hierarchy<'a>(l: &'a Location, seed: Seed, entries: &mut Vec<Entry<'a>>) -> Uuid {
     macro_rules! physical {
         ($code:literal, $display:literal) => {
@@ -2631,24 +2732,49 @@ fn location_hierarchy<'a>(l: &'a Location, seed: Seed, entries: &mut Vec<Entry<'
         (&l.bed, physical!("bd", "Bed"), "bed"),
     ];
     let present: Vec<_> = levels.iter().filter(|(v, ..)| v.is_some()).collect();
+    // What a level holds beside its name: the identifiers, the description
+    // and address (on the most granular level).
+    let held = |mut at: Seed, ids: bool, last: bool| {
+        if ids {
+            for i in &l.identifiers {
+                at = at.with(&["\u{1f}id ", i.value.kind(), " ", i.value.value()]);
+            }
+        }
+        if last {
+            if let Some(d) = &l.name {
+                at = at.with(&["\u{1f}description ", &d.value]);
+            }
+            if let Some(a) = &l.address {
+                at = at.with(&["\u{1f}address ", &format!("{:?}", a.value)]);
+            }
+        }
+        at
+    };
     if present.is_empty() {
-        let lid = seed.uuid(&[]);
+        let lid = held(seed, true, true).uuid(&[]);
         let url = urn(&lid);
         entries.push(entry(&url, location(l, &lid), "POST", "Location"));
         return url;
     }
     let mut parent: Option<Uuid> = None;
     let last = present.len() - 1;
+    // The levels so far, each with what it holds.
+    let mut chain = seed;
     for (n, (value, physical_type, tag)) in present.into_iter().enumerate() {
         let Some(value) = value else { continue };
-        let lid = seed.uuid(&["/", tag]);
-        let url = urn(&lid);
-        let mut o = resource!("Location", &lid);
         let ids_here = if l.facility.is_some() {
             *tag == "facility"
         } else {
             n == last
         };
+        chain = held(
+            chain.with(&["\u{1f}", tag, " ", &value.value]),
+            ids_here,
+            n == last,
+        );
+        let lid = chain.uuid(&[]);
+        let url = urn(&lid);
+        let mut o = resource!("Location", &lid);
         if ids_here {
             put(
                 &mut o,
@@ -2773,10 +2899,9 @@ fn service_request<'a>(
         o.insert("encounter", reference(e));
     }
     if let Some(p) = &r.ordered_by {
-        let pid = seed.uuid(&["/requester"]);
-        let purl = urn(&pid);
-        entries.push(entry(&purl, practitioner(p, &pid), "POST", "Practitioner"));
-        o.insert("requester", reference(&purl));
+        let e = practitioner_entry(p, seed.uuid(&["/requester"]));
+        o.insert("requester", reference(&e.full_url));
+        entries.push(e);
     }
     put(
         &mut o,
@@ -2904,18 +3029,20 @@ pub fn write_event_bundle(
     // the Bundle's opening members.
     let at = out.len();
     write_transaction_head(event, out);
-    out.extend_from_slice(b",\"entry\":[");
+    // `entry` is opened at the first entry: FHIR JSON has no empty arrays,
+    // so a Bundle with no entries (a message of only an MSH) leaves it out.
     let mut first = true;
     let written = event_entries(event, |e| {
-        if !first {
-            out.push(b',');
-        }
+        out.extend_from_slice(if first { b",\"entry\":[" } else { b"," });
         first = false;
         e.write(out);
     });
     match written {
         Ok(()) => {
-            out.extend_from_slice(b"]}");
+            if !first {
+                out.push(b']');
+            }
+            out.push(b'}');
             Ok(())
         }
         Err(e) => {
@@ -2970,7 +3097,18 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
 
 /// The Bundle's entries, in order, each handed to `emit` as it is made
 /// (a transaction entry, with its `request`).
-fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Result<(), FhirError> {
+fn event_entries<'a>(
+    event: &'a Event,
+    mut emit_once: impl FnMut(Entry<'a>),
+) -> Result<(), FhirError> {
+    // An entry is written once: a Practitioner or Location named in several
+    // places has one full URL (its key's), and the later copies are left out.
+    let mut written = std::collections::HashSet::with_capacity(32);
+    let mut emit = |e: Entry<'a>| {
+        if written.insert(e.full_url) {
+            emit_once(e);
+        }
+    };
     let seed = event.message_id.as_deref().unwrap_or_default();
     // No patient (a message without PID): the resources leave their subject
     // out rather than refer to nothing.
@@ -2982,7 +3120,18 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
         subject = Some(url);
         let cond = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
         let method = if cond.contains('?') { "PUT" } else { "POST" };
-        emit(entry(&url, patient(p, &pid), method, cond));
+        let mut res = patient(p, &pid);
+        let merged = merged_patient(event, p, &url, seed);
+        if let (Some((old, _)), Some(o)) = (&merged, res.as_object_mut()) {
+            o.insert(
+                "link",
+                json!([{"other": reference(old), "type": "replaces"}]),
+            );
+        }
+        emit(entry(&url, res, method, cond));
+        if let Some((_, e)) = merged {
+            emit(e);
+        }
         contact_organisations(p, &pid)
             .into_iter()
             .for_each(&mut emit);
@@ -3004,7 +3153,17 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
             &mut extra,
             seed,
         );
-        emit(entry(&url, res, "POST", "Encounter"));
+        // A visit number (PV1-19) with a system keys a conditional update,
+        // as the Patient's key does; without one the Encounter is created.
+        let cond = e
+            .identifiers
+            .iter()
+            .find(|i| matches!(i.value, Identifier::VisitNumber { .. }))
+            .and_then(|i| conditional("Encounter", &i.value));
+        match cond {
+            Some(c) => emit(entry(&url, res, "PUT", c)),
+            None => emit(entry(&url, res, "POST", "Encounter")),
+        }
         extra.into_iter().for_each(&mut emit);
         encounter_url = Some(url);
     }
@@ -3095,6 +3254,53 @@ fn event_entries<'a>(event: &'a Event, mut emit: impl FnMut(Entry<'a>)) -> Resul
     Ok(())
 }
 
+/// The non-surviving Patient of a merge (A34 / A40), with its full URL:
+/// the MRG-1 identifiers (`Event::merged_from`) the survivor does not carry
+/// itself, `active: false` and `link` `replaced-by` the survivor (R4
+/// Patient.link; the IG's only MRG map, MRG[Account], covers MRG-3 alone). A
+/// conditional update on its key identifier when that has a system, else a
+/// create. `None` when no merge is sent, or when every MRG-1 identifier is
+/// one of the survivor's own (nothing else to link).
+fn merged_patient<'a>(
+    event: &'a Event,
+    survivor: &Patient,
+    survivor_url: &Uuid,
+    seed: &str,
+) -> Option<(Uuid, Entry<'a>)> {
+    let same = |a: &Identifier, b: &Identifier| {
+        a == b || (system_of(a).is_some() && system_of(a) == system_of(b) && a.value() == b.value())
+    };
+    let mut ids: Vec<&'a Identifier> = Vec::with_capacity(event.merged_from.len());
+    for m in event.merged_from.iter().map(|m| &m.value) {
+        let nhs = |i: &Identifier| matches!(i, Identifier::Nhs { .. });
+        // Invalid NHS numbers are never written (as on the survivor); an
+        // identifier is written once, and one NHS number (UK Core's slice).
+        let skip = matches!(m, Identifier::Other { system: Some(s), .. } if s.starts_with("NHS"))
+            || survivor.identifiers.iter().any(|s| same(&s.value, m))
+            || ids.iter().any(|i| same(i, m) || (nhs(i) && nhs(m)));
+        if !skip {
+            ids.push(m);
+        }
+    }
+    let first = ids.first()?;
+    let key = key_of(ids.iter().copied());
+    let mid = uuid(&[seed, "/merged/", key.unwrap_or(first).value()]);
+    let url = urn(&mid);
+    let cond = key
+        .and_then(|k| conditional("Patient", k))
+        .unwrap_or_else(|| "Patient".into());
+    let method = if cond.contains('?') { "PUT" } else { "POST" };
+    let mut o = resource!("Patient", &mid);
+    let written = ids.into_iter().map(identifier_tree).collect();
+    o.insert("identifier", Value::Array(written));
+    o.insert("active", json!(false));
+    o.insert(
+        "link",
+        json!([{"other": reference(survivor_url), "type": "replaced-by"}]),
+    );
+    Some((url, entry(&url, Value::Object(o), method, cond)))
+}
+
 /// The event's Provenance (IG EVN[Provenance]): the Patient and Encounter it
 /// is about as its targets, EVN-2 `recorded`, EVN-6 `occurredDateTime`,
 /// EVN-4 `reason`, and as its agents the EVN-5 operator (a Practitioner
@@ -3109,10 +3315,9 @@ fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec
     let mut out = Vec::with_capacity(2);
     let mut agents = Vec::with_capacity(2);
     if let Some(op) = &event.operator {
-        let oid = uuid(&[seed, "/operator"]);
-        let url = urn(&oid);
-        out.push(entry(&url, practitioner(op, &oid), "POST", "Practitioner"));
-        agents.push(obj([("who", reference(&url))]));
+        let e = practitioner_entry(op, uuid(&[seed, "/operator"]));
+        agents.push(obj([("who", reference(&e.full_url))]));
+        out.push(e);
     }
     if let Some(s) = &event.sender {
         agents.push(who_assigner(&s.value));
@@ -3163,7 +3368,8 @@ fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
         b.insert("entry", Value::Array(all));
     } else {
         let all = entries.into_iter().map(|e| e.into_value(true)).collect();
-        b.insert("entry", Value::Array(all));
+        // No entries (a message of only an MSH): no empty `entry` array.
+        put(&mut b, "entry", Value::Array(all));
     }
     Ok(Value::Object(b))
 }

@@ -233,13 +233,20 @@ impl<'m, 'a> Ctx<'m, 'a> {
         })
     }
 
-    /// Decoded text at `path` (the HL7 null `""` reads as absent, and is consumed).
+    /// Decoded text at `path` (the HL7 null `""` reads as absent, and is
+    /// consumed). A value of nothing but whitespace has no content (FHIR
+    /// strings and codes must have some): reported and dropped. Other text
+    /// is kept as sent, trailing spaces included (the writer trims them).
     fn text(&mut self, path: impl Loc) -> Option<Sourced<String>> {
         let (v, src) = self.value(path)?;
         if v.is_null() {
             return None;
         }
         match v.decoded() {
+            Ok(t) if t.trim().is_empty() => {
+                self.invalid(src, v.raw(), "only whitespace", Action::Dropped);
+                None
+            }
             Ok(t) => Some(Sourced::new(t.into_owned(), src)),
             Err(e) => {
                 self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
@@ -2091,6 +2098,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
         ctx.touch(at!(b"PV1", 39));
     }
     e.admitted = ctx.datetime(at!(b"PV1", 44));
+    let mut discharge_sent = false;
     if kind == AdtKind::CancelDischarge {
         if ctx.peek(at!(b"PV1", 45)).is_some() {
             ctx.report.notes.push(
@@ -2101,13 +2109,27 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
         }
     } else {
         e.discharged = ctx.datetime(at!(b"PV1", 45));
+        discharge_sent = e.discharged.is_some();
+        // R4 per-1: a period cannot end before it starts. Which time is wrong
+        // cannot be told; the admission is kept and the discharge reported and
+        // dropped (the visit is still finished: PV1-45 was sent).
+        if let (Some(a), Some(d)) = (&e.admitted, &e.discharged) {
+            if crate::fhir::ends_before(&d.value, &a.value) {
+                let raw = ctx.peek(at!(b"PV1", 45)).unwrap_or_default().into_owned();
+                for src in d.sources.clone() {
+                    let why = "discharge before admission";
+                    ctx.invalid(src, raw.as_bytes(), why, Action::Dropped);
+                }
+                e.discharged = None;
+            }
+        }
     }
     // IG: finished when PV1-45 is valued, else by patient class
     // (PatientClass[EncounterStatus]: P planned, U unknown, others in-progress);
     // without a class, by the admit time. map_message adjusts for the event.
     e.status = Some(
-        match (&e.discharged, class_value.as_deref()) {
-            (Some(_), _) => "finished",
+        match (discharge_sent.then_some(()), class_value.as_deref()) {
+            (Some(()), _) => "finished",
             (None, Some("P")) => "planned",
             (None, Some("U")) => "unknown",
             (None, Some(_)) => "in-progress",
@@ -2228,6 +2250,15 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
         let code = ctx.text(base.component(c));
         let text = ctx.text(base.component(t));
         let system = ctx.text(base.component(s));
+        // A coding system with neither code nor text names nothing:
+        // reported, not kept (a blank code or text is reported by `text`).
+        if let (None, None, Some(sys)) = (&code, &text, &system) {
+            if let Some(src) = sys.sources.first() {
+                let why = "coding system without a code";
+                ctx.invalid(src.clone(), sys.value.as_bytes(), why, Action::Dropped);
+            }
+            continue;
+        }
         for x in code.iter().chain(text.iter()).chain(system.iter()) {
             sources.extend(x.sources.iter().cloned());
         }

@@ -653,6 +653,14 @@ fn encounter() -> impl Strategy<Value = Encounter> {
                 }));
                 e.class = Some(s(class));
                 e.status = Some(status.to_owned());
+                // R4 per-1: a period ends after it starts (the writer leaves
+                // out an end before the start).
+                let (admitted, discharged) = match (admitted, discharged) {
+                    (Some(a), Some(d)) if carecodec_map::fhir::ends_before(&d, &a) => {
+                        (Some(d), Some(a))
+                    }
+                    other => other,
+                };
                 e.admitted = admitted.map(s);
                 e.discharged = discharged.map(s);
                 e.reason = reason.map(s);
@@ -702,9 +710,11 @@ fn event() -> impl Strategy<Value = Event> {
             // Boxed: the whole event's strategy tree is deep enough to
             // overflow a test thread's stack otherwise.
             .boxed(),
+        // A34 / A40: the merged (non-surviving) record's MRG-1 identifiers.
+        merged(),
     )
         .prop_map(
-            |(encounter, allergies, mut conditions, reports, observations, evn)| {
+            |(encounter, allergies, mut conditions, reports, observations, evn, merged_from)| {
                 let (mut recorded, mut occurred, mut reason, mut operator, mut sender) = evn;
                 // R4 Provenance needs `recorded` and an agent (the operator,
                 // else the sender): without them there is none, and a
@@ -741,7 +751,7 @@ fn event() -> impl Strategy<Value = Event> {
                     destination_facility: None,
                     processing: None,
                     patient: Some(patient),
-                    merged_from: Vec::new(),
+                    merged_from,
                     encounter,
                     allergies,
                     conditions,
@@ -750,6 +760,26 @@ fn event() -> impl Strategy<Value = Event> {
                 }
             },
         )
+}
+
+/// The identifiers of a merged record (MRG-1): another NHS number (UK Core
+/// allows one a Patient), then MRNs with their authority, with or without the
+/// authority's system.
+fn merged() -> impl Strategy<Value = Vec<Sourced<Identifier>>> {
+    let mrn = ("K[0-9]{1,6}", "R[A-Z0-9]{2}", common::authority_system()).prop_map(
+        |(value, authority, system)| Identifier::Mrn {
+            value,
+            authority: Some(authority),
+            system,
+        },
+    );
+    (proptest::bool::ANY, proptest::collection::vec(mrn, 0..3)).prop_map(|(nhs, mrns)| {
+        let nhs = nhs.then(|| Identifier::Nhs {
+            number: NhsNumber::parse("4010232137").unwrap(),
+            verification: None,
+        });
+        nhs.into_iter().chain(mrns).map(s).collect()
+    })
 }
 
 /// `v` as JSON with every `sources` list removed.
@@ -778,7 +808,8 @@ mod serde_json_ser {
         Vec<carecodec_model::Condition>,
         Vec<carecodec_model::ResultReport>,
         Vec<carecodec_model::Observation>,
-        Option<carecodec_model::Practitioner>
+        Option<carecodec_model::Practitioner>,
+        Vec<carecodec_model::Sourced<carecodec_model::Identifier>>
     );
 }
 
@@ -808,6 +839,7 @@ proptest! {
         prop_assert_eq!(without_sources(&back.reports), without_sources(&event.reports));
         prop_assert_eq!(without_sources(&back.observations), without_sources(&event.observations));
         prop_assert_eq!(without_sources(&back.operator), without_sources(&event.operator));
+        prop_assert_eq!(without_sources(&back.merged_from), without_sources(&event.merged_from));
         let value = |e: &Event| (
             e.recorded.as_ref().map(|t| t.value),
             e.occurred.as_ref().map(|t| t.value),

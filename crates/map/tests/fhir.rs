@@ -2805,23 +2805,38 @@ fn every_hl7v2_corpus_message() {
 }
 
 /// An identifier type of nothing but whitespace (XCN.13 of tabs, found by
-/// the `map_v2` fuzz target) has no FHIR code: the model keeps it as sent,
-/// and the Bundle writes the identifier without a type instead of an empty
-/// code, which R4 rejects.
+/// the `map_v2` fuzz target) has no FHIR code: the mapper reports it and
+/// leaves it out (until 2026-12-07 the model kept it as sent); the Bundle of
+/// a model that has one writes the identifier without a type instead of an
+/// empty code, which R4 rejects.
 #[test]
 fn whitespace_identifier_type_is_left_out_of_the_bundle() {
     let bytes = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|7|P|2.4\r\
 PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
 PV1|1|I|||||X1234567^JONES^ANN^^^DR^^^Flat 6^^^^\t\t\t\r";
     let msg = Message::parse(bytes).unwrap();
-    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    let (mut event, report) = map_message(&msg, &V2Options::default()).unwrap();
     assert!(report.balanced());
-    let doctor = &event.encounter.as_ref().unwrap().participants[0];
-    let id = &doctor.practitioner.identifiers[0].value;
     assert!(
-        matches!(id, carecodec_model::Identifier::Typed { kind, .. } if kind == "\t\t\t"),
+        report
+            .invalid
+            .iter()
+            .any(|i| i.reason == "only whitespace" && i.raw == "\t\t\t"),
+        "{:?}",
+        report.invalid
+    );
+    let doctor = &mut event.encounter.as_mut().unwrap().participants[0];
+    let id = &mut doctor.practitioner.identifiers[0].value;
+    assert!(
+        !matches!(id, carecodec_model::Identifier::Typed { .. }),
         "{id:?}"
     );
+    *id = carecodec_model::Identifier::Typed {
+        kind: "\t\t\t".into(),
+        value: "X1234567".into(),
+        authority: Some("Flat 6".into()),
+        system: None,
+    };
     let bundle = event_bundle(&event).unwrap();
     let text = bundle.to_string();
     carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
@@ -3627,4 +3642,331 @@ fn criticality_only_from_table_0128() {
     assert_eq!(crit("SV"), Some(serde_json::json!("high")));
     assert_eq!(crit("MI"), Some(serde_json::json!("low")));
     assert_eq!(crit("5"), None);
+}
+
+#[test]
+fn a_merge_links_the_surviving_and_the_replaced_patient() {
+    // r1 of the 2026-12-07 probe: the merge used to leave no trace in the Bundle.
+    let (event, _) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+EVN|A40|20240312091500\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+MRG|4010232137^^^NHS^NH~OLD1^^^RX1^MR\r",
+    );
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("merge", &b);
+    let (survivor, replaced) = (&b["entry"][0], &b["entry"][1]);
+    assert_eq!(
+        survivor["resource"]["link"],
+        serde_json::json!([{"other": {"reference": replaced["fullUrl"]}, "type": "replaces"}])
+    );
+    assert_eq!(
+        replaced["request"],
+        serde_json::json!({"method": "PUT",
+            "url": "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|4010232137"})
+    );
+    let r = &replaced["resource"];
+    assert_eq!(r["active"], false);
+    assert_eq!(
+        r["link"],
+        serde_json::json!([{"other": {"reference": survivor["fullUrl"]}, "type": "replaced-by"}])
+    );
+    assert_eq!(r["identifier"][0]["value"], "4010232137");
+    assert_eq!(r["identifier"][1]["value"], "OLD1");
+    assert!(r.get("name").is_none());
+    let mut written = Vec::new();
+    write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&written).unwrap(),
+        b
+    );
+    // Read back: the merged identifiers, the survivor still the patient.
+    let back = read_back(&b);
+    let ids = |v: &[carecodec_model::Sourced<carecodec_model::Identifier>]| {
+        v.iter().map(|i| i.value.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&back.merged_from), ids(&event.merged_from));
+    assert_eq!(
+        ids(&back.patient.unwrap().identifiers),
+        ids(&event.patient.as_ref().unwrap().identifiers)
+    );
+    let m = event_bundle_with(&event, BundleType::Message).unwrap();
+    uk_core_valid("merge message", &m);
+    assert_eq!(read_back(&m).merged_from.len(), 2);
+
+    // MRG-1 naming only the survivor's own NHS number: nothing to link.
+    let (event, _) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rMRG|9434765919^^^NHS^NH\r",
+    );
+    let b = event_bundle(&event).unwrap();
+    assert!(b["entry"][0]["resource"].get("link").is_none());
+    assert_eq!(b["entry"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_bundle_with_no_entries_has_no_entry_array() {
+    // mshonly of the 2026-12-07 probe: `"entry":[]` (FHIR JSON has no empty arrays).
+    let (event, _) = mapped("MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|M1|P|2.4\r");
+    let b = event_bundle(&event).unwrap();
+    assert!(b.get("entry").is_none(), "{b}");
+    let mut written = Vec::new();
+    write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&written).unwrap(),
+        b
+    );
+    uk_core_valid("msh only", &b);
+}
+
+/// Every entry's `(method, url)` request and full URL: no two the same.
+fn requests(b: &serde_json::Value) -> Vec<(String, String)> {
+    let entries = b["entry"].as_array().unwrap();
+    let mut urls: Vec<&str> = entries
+        .iter()
+        .map(|e| e["fullUrl"].as_str().unwrap())
+        .collect();
+    urls.sort_unstable();
+    let n = urls.len();
+    urls.dedup();
+    assert_eq!(urls.len(), n, "an entry written twice");
+    entries
+        .iter()
+        .map(|e| {
+            let r = &e["request"];
+            (
+                r["method"].as_str().unwrap().into(),
+                r["url"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn keyed_encounters_practitioners_and_locations_are_written_once() {
+    // The NHS ITK A01 example names GMC 3456789 three times and GMP G5612908
+    // twice (PV1-7/8/17, DG1-16, PD1-4): each used to be a POSTed entry.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/hl7v2/nhs-itk-adt/A01_example.txt");
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!("skipped: no NHS ITK corpus");
+        return;
+    };
+    let msg = Message::parse(&bytes).unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("itk a01", &b);
+    let reqs = requests(&b);
+    let gmc = "Practitioner?identifier=https://fhir.hl7.org.uk/Id/gmc-number|3456789";
+    assert_eq!(
+        reqs.iter().filter(|(m, u)| m == "PUT" && u == gmc).count(),
+        1,
+        "{reqs:?}"
+    );
+    // No conditional URL twice in one transaction.
+    let mut puts: Vec<&String> = reqs
+        .iter()
+        .filter(|(m, _)| m == "PUT")
+        .map(|(_, u)| u)
+        .collect();
+    let n = puts.len();
+    puts.sort_unstable();
+    puts.dedup();
+    assert_eq!(puts.len(), n, "{reqs:?}");
+    // Every reference to that practitioner is to the one entry.
+    let text = b.to_string();
+    let url = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["request"]["url"] == gmc)
+        .unwrap()["fullUrl"]
+        .as_str()
+        .unwrap();
+    assert!(text.matches(url).count() >= 3, "{text}");
+    // The GP (PD1-4) and the referring doctor (PV1-8) are one GMP entry.
+    let gmp = "Practitioner?identifier=https://fhir.hl7.org.uk/Id/gmp-number|G5612908";
+    assert_eq!(reqs.iter().filter(|(_, u)| u == gmp).count(), 1, "{reqs:?}");
+    check_message_bundle("itk a01", &event);
+
+    // A visit number with a system keys the Encounter; the same location as
+    // current and prior location is one chain of Location entries.
+    let with = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240101||ADT^A02|7|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1^R2^B3^RX1|||W1^R2^B3^RX1|C1234567^DOC^ANN^^^^^^GMC|C1234567^DOC^ANN^^^^^^GMC|||||||||C1234567^DOC^ANN^^^^^^GMC||V55^^^RX1&2.16.840.1.113883.19&ISO^VN\r";
+    assert_eq!(check("keyed encounter", with.as_bytes()), 1);
+    let (event, _) = mapped(with);
+    let b = event_bundle(&event).unwrap();
+    let reqs = requests(&b);
+    let enc = reqs
+        .iter()
+        .find(|(_, u)| u.starts_with("Encounter"))
+        .unwrap();
+    assert_eq!(
+        enc,
+        &(
+            "PUT".to_string(),
+            "Encounter?identifier=urn:oid:2.16.840.1.113883.19|V55".to_string()
+        )
+    );
+    let count = |u: &str| reqs.iter().filter(|(_, x)| x == u).count();
+    assert_eq!(count("Location"), 4, "{reqs:?}");
+    assert_eq!(
+        count("Practitioner?identifier=https://fhir.hl7.org.uk/Id/gmc-number|1234567"),
+        1,
+        "{reqs:?}"
+    );
+    let enc = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    let locs = enc["resource"]["location"].as_array().unwrap();
+    assert_eq!(locs.len(), 2);
+    assert_eq!(locs[0]["location"], locs[1]["location"]);
+    assert_eq!(enc["resource"]["participant"].as_array().unwrap().len(), 3);
+    let back = read_back(&b);
+    let e = back.encounter.unwrap();
+    assert_eq!(e.participants.len(), 3);
+    assert!(e.prior_location.is_some() && e.location.is_some());
+    // Without a system the Encounter is created, as before.
+    let without = with.replace("RX1&2.16.840.1.113883.19&ISO", "RX1");
+    let (event, _) = mapped(&without);
+    let reqs = requests(&event_bundle(&event).unwrap());
+    assert!(reqs.contains(&("POST".to_string(), "Encounter".to_string())));
+}
+
+#[test]
+fn a_discharge_before_the_admission_is_reported_not_written() {
+    // rev of the 2026-12-07 probe: PV1-45 three days before PV1-44 was
+    // written as the period's end (R4 per-1) with nothing reported.
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A03|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+PV1|1|I|WARD1^^^RX1||||||||||||||||V100^^^RX1^VN|||||||||||||||||||||||||20240315100000|20240312100000\r";
+    let (event, report) = mapped(text);
+    let e = event.encounter.as_ref().unwrap();
+    assert!(e.admitted.is_some());
+    assert!(e.discharged.is_none());
+    assert_eq!(e.status.as_deref(), Some("finished"));
+    let bad: Vec<_> = report
+        .invalid
+        .iter()
+        .filter(|i| i.reason == "discharge before admission")
+        .collect();
+    assert_eq!(bad.len(), 1, "{:?}", report.invalid);
+    assert_eq!(bad[0].raw, "20240312100000");
+    assert_eq!(bad[0].action, carecodec_model::Action::Dropped);
+    assert!(
+        bad[0].source.to_string().contains("PV1[1]-45"),
+        "{}",
+        bad[0].source
+    );
+    let b = event_bundle(&event).unwrap();
+    let enc = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    assert!(enc["resource"]["period"].get("end").is_none(), "{enc}");
+    assert_eq!(check("rev", text.as_bytes()), 1);
+    // The writer holds to per-1 on a model made elsewhere too.
+    let mut odd = event.clone();
+    let mut enc_model = odd.encounter.take().unwrap();
+    enc_model.discharged = Some(carecodec_model::Sourced::new(
+        carecodec_map::fhir::parse_date_time("2024-03-12T10:00:00+00:00").unwrap(),
+        carecodec_model::Source::fhir("test"),
+    ));
+    odd.encounter = Some(enc_model);
+    let b = event_bundle(&odd).unwrap();
+    assert!(!b.to_string().contains("2024-03-12T10:00:00"), "{b}");
+    // On the same day to the day only, the end is not before the start.
+    let same_day = text.replace("|20240312100000", "|20240315");
+    let (event, report) = mapped(&same_day);
+    assert!(event.encounter.unwrap().discharged.is_some());
+    assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+}
+
+#[test]
+fn blank_and_space_padded_values_are_not_written_as_sent() {
+    // ws of the 2026-12-07 probe: family "SMITH " was written with its
+    // space, PV1-10 " " as a Coding of a system and no code.
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH~ ^^^RX1^MR||SMITH ^JOHN~ ^ ||19700214|M\r\
+PV1|1|I|WARD1^^^RX1||||||| |||||||||V100^^^RX1^VN|||||||||||||||||||||||||20240312090000\r\
+AL1|1|DA|^ ^L\r";
+    let (event, report) = mapped(text);
+    // The model keeps text as sent; a value of only whitespace is reported.
+    let p = event.patient.as_ref().unwrap();
+    assert_eq!(p.names[0].value.family.as_deref(), Some("SMITH "));
+    let blank: Vec<String> = report
+        .invalid
+        .iter()
+        .filter(|i| i.reason == "only whitespace")
+        .map(|i| i.source.to_string())
+        .collect();
+    for at in [
+        "PID[1]-3[2].1",
+        "PID[1]-5[2].1",
+        "PID[1]-5[2].2",
+        "PV1[1]-10",
+        "AL1[1]-3.2",
+    ] {
+        assert!(blank.iter().any(|b| b.contains(at)), "{at}: {blank:?}");
+    }
+    assert_eq!(p.identifiers.len(), 1);
+    assert!(event.encounter.as_ref().unwrap().service.is_none());
+    let b = event_bundle(&event).unwrap();
+    let text_out = b.to_string();
+    assert!(
+        !text_out.contains("\" ") && !text_out.contains(" \""),
+        "{text_out}"
+    );
+    let patient = &b["entry"][0]["resource"];
+    assert_eq!(patient["name"][0]["family"], "SMITH");
+    assert_eq!(patient["name"].as_array().unwrap().len(), 1, "{patient}");
+    let enc = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    assert!(enc["resource"].get("serviceType").is_none(), "{enc}");
+    assert_eq!(check("ws", text.as_bytes()), 1);
+
+    // The writer on a model made elsewhere: a Coding never has a system
+    // without a code, and a blank display or text is left out.
+    let mut odd = event.clone();
+    let e = odd.encounter.as_mut().unwrap();
+    e.service = Some(carecodec_model::Sourced::new(
+        carecodec_model::Code::new(
+            carecodec_model::CodeSystem::V2Table("0069".into()),
+            " ",
+            Some("  "),
+        ),
+        carecodec_model::Source::fhir("test"),
+    ));
+    let b = event_bundle(&odd).unwrap();
+    assert!(!b.to_string().contains("v2-0069"), "{b}");
+}
+
+#[test]
+fn a_coding_system_alone_is_reported_not_an_empty_code() {
+    // AL1-3 / DG1-3 `^ ^L`: a blank display and a coding system, no code.
+    // The allergy and diagnosis used to be written with `"code": {}` (or a
+    // blank text); now the system is reported and nothing empty is written.
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rAL1|1|DA|^ ^L\rDG1|1||^ ^I10\r";
+    let (event, report) = mapped(text);
+    assert!(event.allergies.is_empty() && event.conditions.is_empty());
+    let systems: Vec<&str> = report
+        .invalid
+        .iter()
+        .filter(|i| i.reason == "coding system without a code")
+        .map(|i| i.raw.as_str())
+        .collect();
+    assert_eq!(systems, ["L", "I10"], "{:?}", report.invalid);
+    let b = event_bundle(&event).unwrap();
+    assert!(!b.to_string().contains("{}"), "{b}");
+    assert_eq!(check("system alone", text.as_bytes()), 1);
 }

@@ -1646,7 +1646,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
         // every leaf of it is reported.
         let kind = kind_of(r);
         let reads = match kind {
-            Some("Patient") => event.patient.is_none(),
+            Some("Patient") => event.patient.is_none() || has_link(r, "replaced-by"),
             Some("Encounter") => encounter_base.as_ref() == Some(base),
             Some("AllergyIntolerance" | "Condition") => r.get("code").is_some(),
             Some("DiagnosticReport" | "Observation" | "MessageHeader" | "Provenance") => true,
@@ -1657,8 +1657,15 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
         }
         take_resource_head(&mut ctx, base, r);
         match kind {
+            // The non-surviving Patient of a merge (what the writer makes
+            // of A34 / A40): its identifiers are the event's `merged_from`.
+            Some("Patient") if has_link(r, "replaced-by") => {
+                let merged = merged_from(&mut ctx, base, r);
+                event.merged_from.extend(merged);
+            }
             Some("Patient") if event.patient.is_none() => {
                 event.patient = Some(patient(&mut ctx, base, r));
+                take_links(&mut ctx, base, r, "replaces");
             }
             Some("Encounter") if event.encounter.is_none() => {
                 event.encounter = Some(encounter(&mut ctx, base, r));
@@ -2201,6 +2208,39 @@ fn identifiers(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Vec<Sourced<Identifi
         .collect()
 }
 
+/// Whether a Patient has a `link` of type `kind` (`replaced-by`, `replaces`).
+fn has_link(r: &Value, kind: &str) -> bool {
+    items(r, "link").any(|(_, l)| l.get("type").and_then(Value::as_str) == Some(kind))
+}
+
+/// Consumes the `link`s of type `kind` whose `other` is a Patient in the
+/// Bundle (the merge the writer makes: the fact is the replaced Patient's
+/// identifiers); a link to anything else is left reported.
+fn take_links(ctx: &mut Ctx<'_>, base: &str, r: &Value, kind: &str) {
+    for (i, l) in items(r, "link") {
+        let target = l.pointer("/other/reference").and_then(Value::as_str);
+        let is_patient = target
+            .and_then(|t| ctx.by_url.get(t))
+            .and_then(|(_, t)| t.get("resourceType"))
+            .and_then(Value::as_str)
+            == Some("Patient");
+        if is_patient && l.get("type").and_then(Value::as_str) == Some(kind) {
+            ctx.take(&format!("{base}.link[{i}]"), l);
+        }
+    }
+}
+
+/// A merged (non-surviving) Patient: its identifiers become the event's
+/// `merged_from`; `active: false` and the `replaced-by` link to a Patient of
+/// the Bundle are consumed; anything else it carries is reported.
+fn merged_from(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Vec<Sourced<Identifier>> {
+    if r.get("active").and_then(Value::as_bool) == Some(false) {
+        ctx.used.insert(format!("{base}.active"));
+    }
+    take_links(ctx, base, r, "replaced-by");
+    identifiers(ctx, base, r)
+}
+
 /// A resource's `resourceType`, `id` and the structural parts of its `meta`
 /// (profiles, version, last update, source): consumed. Security labels and
 /// tags say something about the data and are reported (the v2-0103
@@ -2352,9 +2392,12 @@ const CLINICAL: [&str; 5] = [
 /// no Patient, resources are read and their `subject` is left unconsumed
 /// (reported).
 fn choose_patient<'v>(ctx: &mut Ctx<'v>, resources: &[(String, &'v Value)]) -> Option<Subject<'v>> {
+    // The record: the first Patient that is not the replaced one of a merge
+    // (a Patient `replaced-by` another is read as the event's `merged_from`).
+    let merged = |r: &Value| has_link(r, "replaced-by");
     let chosen = resources
         .iter()
-        .find(|(_, r)| kind_of(r) == Some("Patient"))
+        .find(|(_, r)| kind_of(r) == Some("Patient") && !merged(r))
         .map(|(base, r)| Subject {
             base: base.clone(),
             url: ctx.url_at.get(base).copied(),
@@ -2374,7 +2417,7 @@ fn choose_patient<'v>(ctx: &mut Ctx<'v>, resources: &[(String, &'v Value)]) -> O
             }
         }
         let Some(p) = &chosen else { continue };
-        if kind == "Patient" && p.base != *base {
+        if kind == "Patient" && p.base != *base && !merged(r) {
             ctx.invalid(
                 base,
                 r.get("id").and_then(Value::as_str).unwrap_or_default(),

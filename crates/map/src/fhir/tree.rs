@@ -419,19 +419,24 @@ impl Obj {
 
     /// A string member, left out when empty.
     pub(crate) fn str(&mut self, k: &'static str, v: &str) {
+        // A FHIR string has content: surrounding whitespace is left out (HL7
+        // v2 trailing blanks mean nothing), and a blank string altogether.
+        let v = v.trim();
         if !v.is_empty() {
             self.key(k);
             write_str(&mut self.0, v);
         }
     }
 
-    /// An array of strings, left out when there are none.
+    /// An array of strings (each as [`Obj::str`] writes it), left out when
+    /// there are none.
     pub(crate) fn strs(&mut self, k: &'static str, vs: &[String]) {
-        if let Some((first, rest)) = vs.split_first() {
+        let mut vs = vs.iter().map(|v| v.trim()).filter(|v| !v.is_empty());
+        if let Some(first) = vs.next() {
             self.key(k);
             self.0.push(b'[');
             write_str(&mut self.0, first);
-            for v in rest {
+            for v in vs {
                 self.0.push(b',');
                 write_str(&mut self.0, v);
             }
@@ -459,7 +464,7 @@ const URN_UUID: &[u8; 9] = b"urn:uuid:";
 /// with its text inline (no allocation); reads as the id
 /// (`xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx`) or, made by [`Uuid::urn`], as the
 /// full URL `urn:uuid:` and the id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Uuid {
     bits: [u64; 2],
     urn: bool,
@@ -1069,9 +1074,10 @@ mod tests {
         o.value("rank", Value::from(2u32));
         o.value("period", json!({}));
         let v = o.finish();
+        // Strings are written trimmed; blank ones are left out.
         let mut m = Map::new();
-        m.insert("family", json!("O'Brien\n"));
-        m.insert("given", json!(&given));
+        m.insert("family", json!("O'Brien"));
+        m.insert("given", json!([&given[0]]));
         m.insert("rank", json!(2u32));
         let (mut ours, mut tree) = (Vec::new(), Vec::new());
         v.clone().write(&mut ours);

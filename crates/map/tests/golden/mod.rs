@@ -676,6 +676,10 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
         // Patient.contact has them as its Organization's contact (IG
         // NK1[Patient]), compared there.
         "value-shape"
+    } else if f.value.trim().is_empty() {
+        // A value of only whitespace (a trailing `| ` field): FHIR strings
+        // need content; carecodec reports it and leaves it out.
+        "value-shape"
     } else if NOT_MADE.contains(&ty)
         || NOT_MADE
             .iter()
