@@ -16,10 +16,12 @@
 //! of the message that was not consumed is listed in the report, so
 //! mapped + unmapped = all non-empty leaves.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
+use carecodec_hl7v2::escape::verbatim_escape;
 use carecodec_hl7v2::types::{Precision as V2Precision, Timestamp};
-use carecodec_hl7v2::{Message, Parts, Path, Segment, Value};
+use carecodec_hl7v2::{Level, Message, Parts, Path, Segment, Value};
 use carecodec_model::identifier::{is_oid, is_uri, is_uuid};
 use carecodec_model::{
     Action, Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Contact,
@@ -328,12 +330,35 @@ impl<'m, 'a> Ctx<'m, 'a> {
             return None;
         }
         match v.decoded() {
-            Ok(t) => Some(Sourced::new(t.into_owned(), src)),
+            Ok(t) => {
+                if let Cow::Owned(_) = t {
+                    self.check_escapes(&v, &src);
+                }
+                Some(Sourced::new(t.into_owned(), src))
+            }
             Err(e) => {
                 self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
                 None
             }
         }
+    }
+
+    /// Reports an escape `v`'s decoding kept as sent because it could not
+    /// resolve it (`\Q\`, `\XZZ\`, an unterminated one: hl7v2 passes them on,
+    /// never an error), so the text is not taken for what was meant unseen.
+    /// Called only for text that had something to decode.
+    #[cold]
+    fn check_escapes(&mut self, v: &Value<'_>, src: &Source) {
+        if v.level() == Level::Literal {
+            return;
+        }
+        let Some(bad) = verbatim_escape(v.raw(), &v.delimiters()) else {
+            return;
+        };
+        let what = String::from_utf8_lossy(v.raw().get(bad).unwrap_or_default()).into_owned();
+        let reason =
+            format!("bad escape {what} (not one HL7 defines, or unterminated): kept as sent");
+        self.invalid(src.clone(), v.raw(), &reason, Action::KeptAsText);
     }
 
     /// A positive integer at `path` (an NM or SI such as a priority or a rank);

@@ -930,3 +930,34 @@ fn a_time_on_a_date_only_field_is_reported() {
         ]
     );
 }
+
+#[test]
+fn escapes_hl7_does_not_define_are_kept_as_sent_and_reported() {
+    // Probe finding 18: `\Q\` (no such escape), `\XZZ\` (not hex) and an
+    // unterminated `\F` decode as sent (hl7v2 passes on what it cannot
+    // read); the report must say so.
+    let msg = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ORU^R01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH\\Q\\^JO\\XZZ\\^A\\F\\B||19700214|M\r\
+OBR|1|P1|F1|FBC^FBC^L\r\
+OBX|1|ST|718-7^Hb^LN||see \\F note|||||F\r";
+    let (event, report) = map(msg);
+    let name = &event.patient.unwrap().names[0].value;
+    assert_eq!(name.family.as_deref(), Some("SMITH\\Q\\"));
+    assert_eq!(name.given, ["JO\\XZZ\\", "A|B"]);
+    let kept: Vec<(&str, &str)> = report
+        .invalid
+        .iter()
+        .filter(|i| i.action == Action::KeptAsText && i.reason.starts_with("bad escape"))
+        .map(|i| (i.raw.as_str(), i.reason.as_str()))
+        .collect();
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert!(
+        kept[0].0 == "SMITH\\Q\\" && kept[0].1.contains("\\Q\\"),
+        "{kept:?}"
+    );
+    assert!(
+        kept[1].0 == "JO\\XZZ\\" && kept[1].1.contains("\\XZZ\\"),
+        "{kept:?}"
+    );
+    assert!(kept[2].0 == "see \\F note", "{kept:?}");
+}
