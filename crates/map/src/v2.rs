@@ -19,7 +19,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use carecodec_hl7v2::escape::verbatim_escape;
+use carecodec_hl7v2::escape::{DecodeOptions, verbatim_escape};
 use carecodec_hl7v2::types::{Precision as V2Precision, Timestamp};
 use carecodec_hl7v2::{Level, Message, Parts, Path, Segment, Value};
 use carecodec_model::identifier::{is_oid, is_uri, is_uuid};
@@ -325,11 +325,30 @@ impl<'m, 'a> Ctx<'m, 'a> {
 
     /// Decoded text at `path` (the HL7 null `""` reads as absent, and is consumed).
     fn text(&mut self, path: impl Loc) -> Option<Sourced<String>> {
+        self.text_as(path, false)
+    }
+
+    /// Formatted text (FT, TX: NTE-3, OBX-5) at `path`, its formatting
+    /// commands rendered as plain text: `\.br\` and `\.ce\` a line break,
+    /// `\.sp n\` n of them, highlighting (`\H\ \N\`) and layout dropped
+    /// (FHIR's note text and valueString have no such commands).
+    fn formatted(&mut self, path: impl Loc) -> Option<Sourced<String>> {
+        self.text_as(path, true)
+    }
+
+    /// [`Ctx::text`], with formatting commands rendered when `render`.
+    #[inline]
+    fn text_as(&mut self, path: impl Loc, render: bool) -> Option<Sourced<String>> {
         let (v, src) = self.value(path)?;
         if v.is_null() {
             return None;
         }
-        match v.decoded() {
+        let decoded = if render {
+            v.decoded_with(&DecodeOptions::render())
+        } else {
+            v.decoded()
+        };
+        match decoded {
             Ok(t) => {
                 if let Cow::Owned(_) = t {
                     self.check_escapes(&v, &src);
@@ -2485,7 +2504,8 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                 // not read, so it is reported.
                 let mut notes = Vec::new();
                 for r in 1..=ctx.reps(base.field(3)) {
-                    if let Some(t) = ctx.text(base.field(3).repetition(r)) {
+                    // NTE-3 is FT: its formatting commands rendered.
+                    if let Some(t) = ctx.formatted(base.field(3).repetition(r)) {
                         notes.push(t);
                     }
                 }
@@ -2547,9 +2567,11 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         "TS" | "DT" | "DTM" => ctx
             .datetime(base.field(5))
             .map(|d| d.map(ObservationValue::DateTime)),
-        _ => {
+        t => {
+            // FT and TX carry formatting commands (`\.br\`, `\H\`): rendered.
+            let ft = matches!(t, "FT" | "TX");
             let parts: Vec<Sourced<String>> = (1..=ctx.reps(base.field(5)))
-                .filter_map(|r| ctx.text(base.field(5).repetition(r)))
+                .filter_map(|r| ctx.text_as(base.field(5).repetition(r), ft))
                 .collect();
             if parts.is_empty() {
                 None

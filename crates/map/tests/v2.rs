@@ -961,3 +961,31 @@ OBX|1|ST|718-7^Hb^LN||see \\F note|||||F\r";
     );
     assert!(kept[2].0 == "see \\F note", "{kept:?}");
 }
+
+#[test]
+fn formatted_text_renders_its_formatting_commands() {
+    // Probe finding 10: NTE-3 (FT) and OBX-5 typed FT/TX kept `\.br\`,
+    // `\H\`, `\N\` verbatim in the note / value text. Rendered: a break is a
+    // line break, highlighting is dropped; ST is not formatted text.
+    let msg = b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500||ORU^R01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+OBR|1|P1|F1|FBC^FBC^L\r\
+OBX|1|FT|1^Report^L||Line one\\.br\\Line \\H\\two\\N\\\\.sp 2\\end||||||F\r\
+NTE|1||Film reviewed.\\.br\\Suggest repeat \\H\\urgently\\N\\.\r\
+OBX|2|TX|2^Comment^L||a\\.br\\b||||||F\r\
+OBX|3|ST|3^Code^L||a\\.br\\b||||||F\r";
+    let (event, report) = map(msg);
+    let obs = &event.reports[0].observations;
+    let text = |i: usize| match &obs[i].value.as_ref().unwrap().value {
+        ObservationValue::Text(t) => t.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(text(0), "Line one\nLine two\n\nend");
+    assert_eq!(text(1), "a\nb");
+    assert_eq!(text(2), "a\\.br\\b");
+    assert_eq!(
+        obs[0].notes[0].value,
+        "Film reviewed.\nSuggest repeat urgently."
+    );
+    assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+}
