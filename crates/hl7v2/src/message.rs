@@ -189,6 +189,25 @@ impl<'a> Message<'a> {
             .map(|(i, e)| self.segment_at(i, *e))
     }
 
+    /// The 1-based line of the segment holding byte `offset` of the input
+    /// (its position in the message, as [`Segment::line`]): the line of a
+    /// value by its [`Value::offset`], found by a binary search.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||X\rPV1|1\r").unwrap();
+    /// let x = msg.get("PID-3").unwrap().unwrap();
+    /// assert_eq!(msg.line_at(x.offset()), 2);
+    /// assert_eq!(msg.line_at(0), 1);
+    /// ```
+    pub fn line_at(&self, offset: usize) -> usize {
+        self.index
+            .segs
+            .partition_point(|e| e.start as usize <= offset)
+            .max(1)
+    }
+
     /// The first segment with identifier `id` after `after` (a segment of
     /// this message): the next occurrence found from where the last one is,
     /// so a caller reading occurrences in order scans the message once

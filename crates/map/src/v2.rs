@@ -356,7 +356,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 Some(Sourced::new(t.into_owned(), src))
             }
             Err(e) => {
-                self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
                 None
             }
         }
@@ -403,8 +403,24 @@ impl<'m, 'a> Ctx<'m, 'a> {
             return;
         };
         if let Err(e) = v.decoded() {
-            self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+            self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
         }
+    }
+
+    /// What `e`, an error reading a value, says, with the value's line: the
+    /// hl7v2 value readers know its byte offset only (they say line 0), a
+    /// parse error says the line too.
+    #[cold]
+    fn reason(&self, e: &carecodec_hl7v2::Error) -> String {
+        if e.line() != 0 {
+            return e.to_string();
+        }
+        let line = self.msg.line_at(e.offset());
+        let mut at = carecodec_hl7v2::Error::new(e.kind().clone(), e.offset(), line);
+        if let Some(p) = e.path() {
+            at = at.with_path(p);
+        }
+        at.to_string()
     }
 
     fn invalid(&mut self, source: Source, raw: &[u8], reason: &str, action: Action) {
@@ -425,7 +441,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         match Timestamp::from_value(&v).and_then(|ts| in_fhir_range(ts, v.offset())) {
             Ok(ts) => Some(Sourced::new(self.resolve(&ts), src)),
             Err(e) => {
-                self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
                 None
             }
         }
@@ -470,7 +486,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 Some(Sourced::new(PartialDate::new(ts.date(), p), src))
             }
             Err(e) => {
-                self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
                 None
             }
         }

@@ -989,3 +989,24 @@ OBX|3|ST|3^Code^L||a\\.br\\b||||||F\r";
     );
     assert!(report.invalid.is_empty(), "{:?}", report.invalid);
 }
+
+#[test]
+fn invalid_value_reasons_give_the_value_line() {
+    // Probe finding 17: a value the mapper could not read said `at line 0`,
+    // where a parse error says the real line.
+    let msg = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|M1|P|2.4\r\
+EVN|A28|20240312091500\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||1970021X|M\r";
+    let (_, report) = map(msg);
+    let bad = report
+        .invalid
+        .iter()
+        .find(|i| i.raw == "1970021X")
+        .expect("PID-7 reported");
+    let at = msg.windows(8).position(|w| w == b"1970021X").unwrap();
+    assert!(
+        bad.reason.contains(&format!("at line 3, byte {at}")),
+        "{}",
+        bad.reason
+    );
+}
