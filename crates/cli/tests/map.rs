@@ -334,3 +334,13 @@ fn fhir_xml_maps_as_its_json() {
         "{err}"
     );
 }
+
+#[test]
+fn a_missing_input_file_is_named() {
+    // Probe finding 17: `carecodec map does-not-exist.hl7` said only "No such
+    // file or directory (os error 2)".
+    let out = bin().args(["map", "does-not-exist.hl7"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does-not-exist.hl7"), "{err}");
+}

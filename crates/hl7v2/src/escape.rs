@@ -147,6 +147,77 @@ fn resolve(body: &[u8], verbatim: &[u8], d: &Delimiters, opts: &DecodeOptions, o
     }
 }
 
+/// The first escape in `raw` that decoding keeps verbatim because it does
+/// not resolve it: an escape HL7 does not define (`\Q\`), `\X…\` with an
+/// odd number of digits or a non-hex one, `\T\`/`\E\`/`\P\` when the message
+/// defines no such delimiter, a character-set switch (`\C…\`, `\M…\`, not
+/// applied), an unknown formatting command, or an escape left unterminated.
+/// Its byte range in `raw`; `None` when every escape decodes (formatting
+/// escapes count as decoded: they are kept or rendered as asked).
+///
+/// Decoding keeps these as sent and is never an error (a receiver should
+/// pass on what it cannot read); a caller that must not hide a changed value
+/// reports them.
+///
+/// ```
+/// use carecodec_hl7v2::escape::verbatim_escape;
+/// use carecodec_hl7v2::Delimiters;
+///
+/// let d = Delimiters::default();
+/// assert_eq!(verbatim_escape(b"A\\F\\B\\.br\\C", &d), None);
+/// assert_eq!(verbatim_escape(b"SMITH\\Q\\", &d), Some(5..8));
+/// assert_eq!(verbatim_escape(b"JO\\XZZ\\", &d), Some(2..7));
+/// assert_eq!(verbatim_escape(b"A\\F", &d), Some(1..3));
+/// ```
+pub fn verbatim_escape(raw: &[u8], delims: &Delimiters) -> Option<std::ops::Range<usize>> {
+    let esc = delims.escape?;
+    let mut i = 0usize;
+    while let Some(rel) = raw.get(i..).and_then(|r| memchr::memchr(esc, r)) {
+        let at = i + rel;
+        let Some(close) = raw
+            .get(at + 1..)
+            .and_then(|r| memchr::memchr(esc, r))
+            .map(|p| at + 1 + p)
+        else {
+            return Some(at..raw.len());
+        };
+        if !resolves(raw.get(at + 1..close).unwrap_or_default(), delims) {
+            return Some(at..close + 1);
+        }
+        i = close + 1;
+    }
+    None
+}
+
+/// True when [`resolve`] decodes the escape `body` (or renders it, for a
+/// formatting command) rather than keeping it verbatim.
+fn resolves(body: &[u8], d: &Delimiters) -> bool {
+    match body {
+        b"F" | b"S" | b"R" | b"H" | b"N" => true,
+        b"T" => d.subcomponent.is_some(),
+        b"E" => d.escape.is_some(),
+        b"P" => d.truncation.is_some(),
+        [b'X', hex @ ..] => {
+            !hex.is_empty() && hex.len() % 2 == 0 && hex.iter().all(u8::is_ascii_hexdigit)
+        }
+        [b'.', cmd @ ..] => {
+            let (name, arg) =
+                cmd.split_at(cmd.iter().take_while(|c| c.is_ascii_alphabetic()).count());
+            match name {
+                b"br" | b"ce" | b"fi" | b"nf" | b"in" | b"ti" | b"sk" => true,
+                // As `render_formatting` reads it: a count, or none for one.
+                b"sp" => {
+                    let arg = arg.trim_ascii();
+                    arg.is_empty()
+                        || std::str::from_utf8(arg).is_ok_and(|a| a.parse::<u16>().is_ok())
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 fn render_formatting(cmd: &[u8], verbatim: &[u8], out: &mut Vec<u8>) {
     let (name, arg) = cmd.split_at(cmd.iter().take_while(|c| c.is_ascii_alphabetic()).count());
     let arg = arg.trim_ascii();

@@ -189,6 +189,51 @@ impl<'a> Message<'a> {
             .map(|(i, e)| self.segment_at(i, *e))
     }
 
+    /// The 1-based line of the segment holding byte `offset` of the input
+    /// (its position in the message, as [`Segment::line`]): the line of a
+    /// value by its [`Value::offset`], found by a binary search.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||X\rPV1|1\r").unwrap();
+    /// let x = msg.get("PID-3").unwrap().unwrap();
+    /// assert_eq!(msg.line_at(x.offset()), 2);
+    /// assert_eq!(msg.line_at(0), 1);
+    /// ```
+    pub fn line_at(&self, offset: usize) -> usize {
+        self.index
+            .segs
+            .partition_point(|e| e.start as usize <= offset)
+            .max(1)
+    }
+
+    /// The first segment with identifier `id` after `after` (a segment of
+    /// this message): the next occurrence found from where the last one is,
+    /// so a caller reading occurrences in order scans the message once
+    /// rather than from its start for each ([`Message::segment`]).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rOBX|1\rNTE|1\rOBX|2\r").unwrap();
+    /// let first = msg.segment("OBX", 1).unwrap();
+    /// let second = msg.next_segment(&first, "OBX").unwrap();
+    /// assert_eq!(second.raw(), b"OBX|2");
+    /// assert!(msg.next_segment(&second, "OBX").is_none());
+    /// ```
+    pub fn next_segment(&self, after: &Segment<'_, 'a>, id: &str) -> Option<Segment<'_, 'a>> {
+        let id = id.as_bytes();
+        let from = after.ordinal + 1;
+        self.index
+            .segs
+            .get(from..)?
+            .iter()
+            .enumerate()
+            .find(|(_, e)| self.input.get(e.start as usize..e.start as usize + 3) == Some(id))
+            .map(|(i, e)| self.segment_at(from + i, *e))
+    }
+
     /// Looks up a path such as `PID-3[2].1`. `Ok(None)` means absent; an
     /// invalid path is an error.
     pub fn get(&self, path: &str) -> Result<Option<Value<'a>>> {

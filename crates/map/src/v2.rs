@@ -16,10 +16,12 @@
 //! of the message that was not consumed is listed in the report, so
 //! mapped + unmapped = all non-empty leaves.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
+use carecodec_hl7v2::escape::{DecodeOptions, verbatim_escape};
 use carecodec_hl7v2::types::{Precision as V2Precision, Timestamp};
-use carecodec_hl7v2::{Message, Path, Segment, Value};
+use carecodec_hl7v2::{Level, Message, Parts, Path, Segment, Value};
 use carecodec_model::identifier::{is_oid, is_uri, is_uuid};
 use carecodec_model::{
     Action, Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Contact,
@@ -124,10 +126,42 @@ struct Ctx<'m, 'a> {
     /// instead of a scan from the repetition's start (an XPN or XAD is read
     /// component by component, most of them absent).
     comps: Vec<Value<'a>>,
+    /// The repetition found last, with the repetitions after it still to
+    /// read: the next one is found from where it ends, so a field's
+    /// repetitions read in order cost one scan of the field, not one from
+    /// its start for each (quadratic in the repetitions).
+    rep_at: Option<(FieldKey, u32, Value<'a>, Parts<'a>)>,
+    /// The segment found last of each recently read id (OBR, OBX, NTE …
+    /// interleave): the next occurrence is found from it, not from the
+    /// message's start. A slot per id, reused round robin.
+    seg_at: [Option<([u8; 3], u32, Segment<'m, 'a>)>; SEG_SLOTS],
+    /// The slot of `seg_at` to reuse next.
+    seg_slot: usize,
 }
 
 /// A field repetition's place: segment id, occurrence, field, repetition.
 type RepKey = ([u8; 3], u32, u32, u32);
+
+/// A field's place: segment id, occurrence, field.
+type FieldKey = ([u8; 3], u32, u32);
+
+/// How many segment ids `Ctx::seg_at` remembers (the mapping reads at most
+/// three in turn).
+const SEG_SLOTS: usize = 4;
+
+#[cfg(test)]
+thread_local! {
+    /// Repetitions and segments stepped over to find the ones the mapping
+    /// asked for (tests assert that this grows linearly with the message).
+    static STEPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` steps of a search (tests only).
+#[inline]
+fn steps(_n: usize) {
+    #[cfg(test)]
+    STEPS.with(|s| s.set(s.get() + _n));
+}
 
 impl<'m, 'a> Ctx<'m, 'a> {
     /// The value at `at`, if present and not empty; marks it consumed.
@@ -164,6 +198,10 @@ impl<'m, 'a> Ctx<'m, 'a> {
                     None => comp,
                 }
             }
+            // A whole repetition: found from the one read before it.
+            (Some(f), None) if p.repetition.is_some() && (f > 2 || !is_header(p.segment_id())) => {
+                self.repetition(p)?
+            }
             _ => self.segment(p)?.query(p)?,
         };
         if v.is_empty() {
@@ -173,24 +211,38 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// Splits the field repetition `p` names into `comps`, unless it is the
-    /// one split last. `None` when its segment is absent.
+    /// one split last (none when the repetition or its segment is absent).
     fn load_rep(&mut self, p: &Path) -> Option<()> {
         let field = p.field?;
         let r = p.repetition.unwrap_or(1);
         let key = (p.segment_id(), p.occurrence, field, r);
         if self.last_rep != Some(key) {
-            let seg = self.segment(p)?;
-            let mut whole = *p;
-            whole.repetition = Some(r);
-            whole.component = None;
-            whole.subcomponent = None;
             self.comps.clear();
-            if let Some(rep) = seg.query(&whole) {
+            if let Some(rep) = self.repetition(p) {
                 self.comps.extend(rep.parts());
             }
             self.last_rep = Some(key);
         }
         Some(())
+    }
+
+    /// Repetition `p.repetition` (1 when unset) of field `p.field`: found
+    /// from the repetition read last when it is an earlier one of the same
+    /// field, else from the field's start. Not for the literal MSH-1/2.
+    fn repetition(&mut self, p: &Path) -> Option<Value<'a>> {
+        let field = p.field?;
+        let r = p.repetition.unwrap_or(1);
+        let key = (p.segment_id(), p.occurrence, field);
+        let (done, mut rest) = match &self.rep_at {
+            Some((k, n, v, _)) if *k == key && *n == r => return Some(*v),
+            Some((k, n, _, rest)) if *k == key && *n < r => (*n, rest.clone()),
+            _ => (0, self.segment(p)?.field(field)?.repetitions()),
+        };
+        let skip = r.checked_sub(done + 1)? as usize;
+        steps(skip + 1);
+        let v = rest.nth(skip)?;
+        self.rep_at = Some((key, r, v, rest));
+        Some(v)
     }
 
     /// True when the field repetition `base` names (a composite: CWE, XPN,
@@ -212,11 +264,49 @@ impl<'m, 'a> Ctx<'m, 'a> {
         match self.last {
             Some((i, o, seg)) if i == id && o == occurrence => Some(seg),
             _ => {
-                let seg = self.msg.segment(p.segment(), occurrence)?;
+                let seg = self.find_segment(p)?;
                 self.last = Some((id, occurrence, seg));
                 Some(seg)
             }
         }
+    }
+
+    /// The segment at `p`, found from the last one of its id that was read
+    /// when that comes before it (`seg_at`), else from the message's start.
+    /// Out of line: `segment` is on every lookup's path, this only on a
+    /// move to another segment.
+    #[inline(never)]
+    fn find_segment(&mut self, p: &Path) -> Option<Segment<'m, 'a>> {
+        let (id, occurrence) = (p.segment_id(), p.occurrence.max(1));
+        let slot = self
+            .seg_at
+            .iter()
+            .position(|s| s.is_some_and(|(i, _, _)| i == id));
+        let from = slot
+            .and_then(|k| self.seg_at.get(k).copied().flatten())
+            .filter(|(_, o, _)| *o <= occurrence);
+        let seg = match from {
+            Some((_, mut o, mut seg)) => {
+                steps(1 + (occurrence - o) as usize);
+                while o < occurrence {
+                    seg = self.msg.next_segment(&seg, p.segment())?;
+                    o += 1;
+                }
+                seg
+            }
+            None => {
+                steps(occurrence as usize);
+                self.msg.segment(p.segment(), occurrence)?
+            }
+        };
+        let k = slot.unwrap_or_else(|| {
+            self.seg_slot = (self.seg_slot + 1) % SEG_SLOTS;
+            self.seg_slot
+        });
+        if let Some(s) = self.seg_at.get_mut(k) {
+            *s = Some((id, occurrence, seg));
+        }
+        Some(seg)
     }
 
     /// How many repetitions the field at `at` has (0 when it is empty or
@@ -238,21 +328,63 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// strings and codes must have some): reported and dropped. Other text
     /// is kept as sent, trailing spaces included (the writer trims them).
     fn text(&mut self, path: impl Loc) -> Option<Sourced<String>> {
+        self.text_as(path, false)
+    }
+
+    /// Formatted text (FT, TX: NTE-3, OBX-5) at `path`, its formatting
+    /// commands rendered as plain text: `\.br\` and `\.ce\` a line break,
+    /// `\.sp n\` n of them, highlighting (`\H\ \N\`) and layout dropped
+    /// (FHIR's note text and valueString have no such commands).
+    fn formatted(&mut self, path: impl Loc) -> Option<Sourced<String>> {
+        self.text_as(path, true)
+    }
+
+    /// [`Ctx::text`], with formatting commands rendered when `render`.
+    #[inline]
+    fn text_as(&mut self, path: impl Loc, render: bool) -> Option<Sourced<String>> {
         let (v, src) = self.value(path)?;
         if v.is_null() {
             return None;
         }
-        match v.decoded() {
+        let decoded = if render {
+            v.decoded_with(&DecodeOptions::render())
+        } else {
+            v.decoded()
+        };
+        match decoded {
             Ok(t) if t.trim().is_empty() => {
                 self.invalid(src, v.raw(), "only whitespace", Action::Dropped);
                 None
             }
-            Ok(t) => Some(Sourced::new(t.into_owned(), src)),
+            Ok(t) => {
+                if let Cow::Owned(_) = t {
+                    self.check_escapes(&v, &src);
+                }
+                Some(Sourced::new(t.into_owned(), src))
+            }
             Err(e) => {
-                self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
                 None
             }
         }
+    }
+
+    /// Reports an escape `v`'s decoding kept as sent because it could not
+    /// resolve it (`\Q\`, `\XZZ\`, an unterminated one: hl7v2 passes them on,
+    /// never an error), so the text is not taken for what was meant unseen.
+    /// Called only for text that had something to decode.
+    #[cold]
+    fn check_escapes(&mut self, v: &Value<'_>, src: &Source) {
+        if v.level() == Level::Literal {
+            return;
+        }
+        let Some(bad) = verbatim_escape(v.raw(), &v.delimiters()) else {
+            return;
+        };
+        let what = String::from_utf8_lossy(v.raw().get(bad).unwrap_or_default()).into_owned();
+        let reason =
+            format!("bad escape {what} (not one HL7 defines, or unterminated): kept as sent");
+        self.invalid(src.clone(), v.raw(), &reason, Action::KeptAsText);
     }
 
     /// A positive integer at `path` (an NM or SI such as a priority or a rank);
@@ -278,8 +410,24 @@ impl<'m, 'a> Ctx<'m, 'a> {
             return;
         };
         if let Err(e) = v.decoded() {
-            self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+            self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
         }
+    }
+
+    /// What `e`, an error reading a value, says, with the value's line: the
+    /// hl7v2 value readers know its byte offset only (they say line 0), a
+    /// parse error says the line too.
+    #[cold]
+    fn reason(&self, e: &carecodec_hl7v2::Error) -> String {
+        if e.line() != 0 {
+            return e.to_string();
+        }
+        let line = self.msg.line_at(e.offset());
+        let mut at = carecodec_hl7v2::Error::new(e.kind().clone(), e.offset(), line);
+        if let Some(p) = e.path() {
+            at = at.with_path(p);
+        }
+        at.to_string()
     }
 
     fn invalid(&mut self, source: Source, raw: &[u8], reason: &str, action: Action) {
@@ -300,7 +448,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         match Timestamp::from_value(&v).and_then(|ts| in_fhir_range(ts, v.offset())) {
             Ok(ts) => Some(Sourced::new(self.resolve(&ts), src)),
             Err(e) => {
-                self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
                 None
             }
         }
@@ -345,7 +493,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 Some(Sourced::new(PartialDate::new(ts.date(), p), src))
             }
             Err(e) => {
-                self.invalid(src, v.raw(), &e.to_string(), Action::Dropped);
+                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
                 None
             }
         }
@@ -573,6 +721,9 @@ pub fn map_message(
         last: None,
         last_rep: None,
         comps: Vec::with_capacity(16),
+        rep_at: None,
+        seg_at: [None; SEG_SLOTS],
+        seg_slot: 0,
     };
     // MSH-1/2 are the encoding itself: consumed by reading the message.
     for p in [
@@ -1479,10 +1630,10 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
     if ctx.absent(base) {
         return None;
     }
-    let peek = |ctx: &Ctx<'_, '_>, c: u32| {
-        ctx.msg
-            .query(&base.component(c))
-            .is_some_and(|v| !v.is_empty() && !v.is_null())
+    // Through the lookup cache (a query from the message's start made PID-13
+    // with 80,000 repetitions take seconds).
+    let peek = |ctx: &mut Ctx<'_, '_>, c: u32| {
+        ctx.locate(&base.component(c)).is_some_and(|v| !v.is_null())
     };
     let use_code = ctx.text(base.component(2));
     let equipment = ctx.text(base.component(3));
@@ -2517,7 +2668,8 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                 // not read, so it is reported.
                 let mut notes = Vec::new();
                 for r in 1..=ctx.reps(base.field(3)) {
-                    if let Some(t) = ctx.text(base.field(3).repetition(r)) {
+                    // NTE-3 is FT: its formatting commands rendered.
+                    if let Some(t) = ctx.formatted(base.field(3).repetition(r)) {
                         notes.push(t);
                     }
                 }
@@ -2569,7 +2721,8 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
                 "NM" => ctx
                     .text(base.field(5))
                     .map(|v| nm(ctx, v, unit.as_ref(), ucum.as_deref())),
-                _ => text_value(ctx, base.field(5), unit.as_ref()),
+                // FT and TX carry formatting commands (`\.br\`, `\H\`): rendered.
+                _ => text_value(ctx, base.field(5), unit.as_ref(), matches!(vt, "FT" | "TX")),
             }
         }
     };
@@ -2667,9 +2820,10 @@ fn text_value(
     ctx: &mut Ctx<'_, '_>,
     field: Path,
     unit: Option<&Sourced<String>>,
+    formatted: bool,
 ) -> Option<Sourced<ObservationValue>> {
     let parts: Vec<Sourced<String>> = (1..=ctx.reps(field))
-        .filter_map(|r| ctx.text(field.repetition(r)))
+        .filter_map(|r| ctx.text_as(field.repetition(r), formatted))
         .collect();
     if parts.is_empty() {
         return None;
@@ -2689,11 +2843,6 @@ fn text_value(
     Some(Sourced::from_many(ObservationValue::Text(text), sources))
 }
 
-/// A structured numeric (SN) OBX-5 as the IG maps it: comparator (SN.1) and
-/// number (SN.2) → a Quantity with its comparator; `num1-num2` → a Range;
-/// a ratio (`1:128`, `1/2`) or a `num+` form is kept as its text (the model
-/// has no ratio). A comparator FHIR does not have (`=`, `<>`) is dropped
-/// (`=`) or keeps the value as text (`<>`).
 /// True for an HL7 NM number: an optional sign, then digits with at most one
 /// decimal point, at least one digit (`-12`, `+3.50`, `.5`, `5.`), spaces
 /// around it aside. No exponent, no thousands separator.
@@ -2803,6 +2952,11 @@ fn nm_repeats(
     Some(Sourced::from_many(ObservationValue::Text(text), sources))
 }
 
+/// A structured numeric (SN) OBX-5 as the IG maps it: comparator (SN.1) and
+/// number (SN.2) → a Quantity with its comparator; `num1-num2` → a Range;
+/// a ratio (`1:128`, `1/2`) or a `num+` form is kept as its text (the model
+/// has no ratio). A comparator FHIR does not have (`=`, `<>`) is dropped
+/// (`=`) or keeps the value as text (`<>`).
 fn sn(
     ctx: &mut Ctx<'_, '_>,
     base: Path,
@@ -3216,6 +3370,47 @@ mod tests {
             .iter()
             .flat_map(|p| p.split(' ').filter(|w| !w.is_empty()).map(str::to_owned))
             .collect()
+    }
+
+    /// Maps `msg` and returns the repetitions and segments the lookups
+    /// stepped over, with the report.
+    fn steps_to_map(msg: &[u8]) -> (usize, MappingReport) {
+        let msg = Message::parse(msg).unwrap();
+        STEPS.with(|s| s.set(0));
+        let (_, report) = map_message(&msg, &V2Options::default()).unwrap();
+        (STEPS.with(std::cell::Cell::get), report)
+    }
+
+    #[test]
+    fn reading_repetitions_in_order_is_linear() {
+        // 50,000 repetitions in fields read component by component (PID-3,
+        // PID-11, PID-13) and whole (NTE-3), and 5,000 interleaved OBX / NTE
+        // segments: each lookup must continue from the previous one. Found
+        // from the field's (or message's) start each time, this is
+        // 50,000² / 2 steps (1.25e9; 25 s for the CLI at 80,000).
+        const N: usize = 50_000;
+        let ids: Vec<String> = (0..N).map(|i| format!("K{i:07}^^^RX1^MR")).collect();
+        let addresses: Vec<String> = (0..N).map(|i| format!("{i} HIGH ST^^LEEDS")).collect();
+        let phones: Vec<String> = (0..N).map(|i| format!("0113{i:07}")).collect();
+        let notes: Vec<String> = (0..N).map(|i| format!("note {i}")).collect();
+        let mut msg = format!(
+            "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500||ORU^R01|M1|P|2.4\r\
+             PID|1||{}||SMITH^JOHN||19700214|M|||{}||{}\rOBR|1|A||1^X^L\rNTE|1||{}\r",
+            ids.join("~"),
+            addresses.join("~"),
+            phones.join("~"),
+            notes.join("~"),
+        );
+        for i in 1..=5_000 {
+            msg.push_str(&format!(
+                "OBX|{i}|NM|2160-0^Creat^LN||{i}|umol/L|||||F\rNTE|{i}||n\r"
+            ));
+        }
+        let (steps, report) = steps_to_map(msg.as_bytes());
+        assert!(report.balanced());
+        // About one step a repetition and a segment read (4 × 50,000 + 2 ×
+        // 5,000 segments, each read a few times).
+        assert!(steps < 4 * (4 * N + 10_000), "{steps} steps");
     }
 
     #[test]

@@ -1108,3 +1108,83 @@ fn merge_without_mrg_or_into_itself_is_reported() {
     assert_eq!(e.merged_from.len(), 1);
     assert!(r.invalid.is_empty() && r.notes.is_empty(), "{r:?}");
 }
+
+#[test]
+fn escapes_hl7_does_not_define_are_kept_as_sent_and_reported() {
+    // Probe finding 18: `\Q\` (no such escape), `\XZZ\` (not hex) and an
+    // unterminated `\F` decode as sent (hl7v2 passes on what it cannot
+    // read); the report must say so.
+    let msg = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ORU^R01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH\\Q\\^JO\\XZZ\\^A\\F\\B||19700214|M\r\
+OBR|1|P1|F1|FBC^FBC^L\r\
+OBX|1|ST|718-7^Hb^LN||see \\F note|||||F\r";
+    let (event, report) = map(msg);
+    let name = &event.patient.unwrap().names[0].value;
+    assert_eq!(name.family.as_deref(), Some("SMITH\\Q\\"));
+    assert_eq!(name.given, ["JO\\XZZ\\", "A|B"]);
+    let kept: Vec<(&str, &str)> = report
+        .invalid
+        .iter()
+        .filter(|i| i.action == Action::KeptAsText && i.reason.starts_with("bad escape"))
+        .map(|i| (i.raw.as_str(), i.reason.as_str()))
+        .collect();
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert!(
+        kept[0].0 == "SMITH\\Q\\" && kept[0].1.contains("\\Q\\"),
+        "{kept:?}"
+    );
+    assert!(
+        kept[1].0 == "JO\\XZZ\\" && kept[1].1.contains("\\XZZ\\"),
+        "{kept:?}"
+    );
+    assert!(kept[2].0 == "see \\F note", "{kept:?}");
+}
+
+#[test]
+fn formatted_text_renders_its_formatting_commands() {
+    // Probe finding 10: NTE-3 (FT) and OBX-5 typed FT/TX kept `\.br\`,
+    // `\H\`, `\N\` verbatim in the note / value text. Rendered: a break is a
+    // line break, highlighting is dropped; ST is not formatted text.
+    let msg = b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500||ORU^R01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+OBR|1|P1|F1|FBC^FBC^L\r\
+OBX|1|FT|1^Report^L||Line one\\.br\\Line \\H\\two\\N\\\\.sp 2\\end||||||F\r\
+NTE|1||Film reviewed.\\.br\\Suggest repeat \\H\\urgently\\N\\.\r\
+OBX|2|TX|2^Comment^L||a\\.br\\b||||||F\r\
+OBX|3|ST|3^Code^L||a\\.br\\b||||||F\r";
+    let (event, report) = map(msg);
+    let obs = &event.reports[0].observations;
+    let text = |i: usize| match &obs[i].value.as_ref().unwrap().value {
+        ObservationValue::Text(t) => t.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(text(0), "Line one\nLine two\n\nend");
+    assert_eq!(text(1), "a\nb");
+    assert_eq!(text(2), "a\\.br\\b");
+    assert_eq!(
+        obs[0].notes[0].value,
+        "Film reviewed.\nSuggest repeat urgently."
+    );
+    assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+}
+
+#[test]
+fn invalid_value_reasons_give_the_value_line() {
+    // Probe finding 17: a value the mapper could not read said `at line 0`,
+    // where a parse error says the real line.
+    let msg = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A28|M1|P|2.4\r\
+EVN|A28|20240312091500\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||1970021X|M\r";
+    let (_, report) = map(msg);
+    let bad = report
+        .invalid
+        .iter()
+        .find(|i| i.raw == "1970021X")
+        .expect("PID-7 reported");
+    let at = msg.windows(8).position(|w| w == b"1970021X").unwrap();
+    assert!(
+        bad.reason.contains(&format!("at line 3, byte {at}")),
+        "{}",
+        bad.reason
+    );
+}
