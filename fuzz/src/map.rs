@@ -86,9 +86,13 @@ pub fn v2(data: &[u8]) {
 pub fn fhir(data: &[u8]) {
     // A document reads exactly what a `Value` reads.
     let value = serde_json::from_slice::<serde_json::Value>(data).ok();
-    let Ok(doc) = JsonDocument::from_slice(data) else {
-        assert!(value.is_none());
-        return;
+    let doc = match JsonDocument::from_slice(data) {
+        Ok(doc) => doc,
+        Err(e) => {
+            // Only a member named twice is refused where a `Value` reads.
+            assert!(value.is_none() || e.to_string().contains("twice"), "{e}");
+            return;
+        }
     };
     assert_eq!(value.as_ref(), Some(doc.value()));
     let (event, report) = read_bundle(&doc);

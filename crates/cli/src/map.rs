@@ -84,6 +84,12 @@ enum Input {
     Unknown,
 }
 
+/// A quarantine decision's reason without its leading `quarantined: ` (the
+/// line it is printed on says so already).
+fn why(reason: &str) -> &str {
+    reason.strip_prefix("quarantined: ").unwrap_or(reason)
+}
+
 /// `bytes` without a leading UTF-8 byte order mark.
 fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
@@ -246,7 +252,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 for (w, d) in mapped.workers.iter().zip(&mapped.report.identity) {
                     if d.quarantined() {
                         quarantined += 1;
-                        eprintln!("{name}: worker quarantined: {}", d.reason);
+                        eprintln!("{name}: worker quarantined: {}", why(&d.reason));
                     }
                     if args.to == Target::Fhir {
                         buf.clear();
@@ -295,8 +301,9 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     entry.number,
                     report
                         .identity
-                        .first()
-                        .map_or("no patient", |d| d.reason.as_str())
+                        .iter()
+                        .find(|d| d.quarantined())
+                        .map_or("no patient", |d| why(&d.reason))
                 );
             }
             if args.to == Target::Fhir {

@@ -66,9 +66,16 @@ impl JsonDocument {
     /// assert_eq!(doc.value()["id"], "p1");
     /// let err = JsonDocument::from_slice(b"{\n  \"id\": }").unwrap_err();
     /// assert_eq!((err.line(), err.column()), (2, 9));
+    /// // A member named twice in one object is an error, with its place.
+    /// let err = JsonDocument::from_slice(b"{\"value\": \"1\",\n \"value\": \"2\"}").unwrap_err();
+    /// assert!(err.to_string().contains("`value` twice"), "{err}");
+    /// assert_eq!(err.line(), 2);
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn from_slice(json: &[u8]) -> Result<JsonDocument, serde_json::Error> {
+        // FHIR JSON names each member once; a `Value` would keep the last of
+        // two (two NHS numbers in one identifier would read as the second).
+        serde_json::from_slice::<NoDuplicates>(json)?;
         let value: Value = serde_json::from_slice(json)?;
         let raw: &RawValue = serde_json::from_slice(json)?;
         let mut literals = Literals::new();
@@ -213,6 +220,67 @@ impl<'d> From<&'d JsonDocument> for JsonInput<'d> {
     }
 }
 
+/// A JSON text in which no object names a member twice: one pass, nothing
+/// kept (serde_json places the error at the member).
+struct NoDuplicates;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicates {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<NoDuplicates, D::Error> {
+        d.deserialize_any(NoDuplicates)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicates {
+    type Value = NoDuplicates;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+
+    fn visit_unit<E>(self) -> Result<NoDuplicates, E> {
+        Ok(NoDuplicates)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<NoDuplicates, A::Error> {
+        while a.next_element::<NoDuplicates>()?.is_some() {}
+        Ok(NoDuplicates)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<NoDuplicates, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = m.next_key::<String>()? {
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "an object names the member `{key}` twice (FHIR JSON names each once)"
+                )));
+            }
+            m.next_value::<NoDuplicates>()?;
+            seen.insert(key);
+        }
+        Ok(NoDuplicates)
+    }
+}
+
 /// Records, under `path`, every number literal of `raw` whose text a `Value`
 /// would change. Objects and arrays are split one level at a time, and a
 /// part that holds no number is not split further.
@@ -220,7 +288,7 @@ fn collect(raw: &RawValue, path: &mut String, out: &mut Literals) -> serde_json:
     let text = raw.get();
     match text.as_bytes().first() {
         Some(b'{') if may_hold_number(text) => {
-            // Later members of the same name replace earlier ones, as in `Value`.
+            // No member is named twice (checked before: `NoDuplicates`).
             let members: HashMap<String, &RawValue> = serde_json::from_str(text)?;
             for (k, v) in members {
                 let len = path.len();
@@ -302,10 +370,17 @@ mod tests {
     }
 
     #[test]
-    fn a_later_member_replaces_an_earlier_one_as_in_value() {
-        let doc = JsonDocument::from_slice(br#"{"a": 1.50, "a": 2.50}"#).unwrap();
-        assert_eq!(doc.value()["a"], 2.5);
-        assert_eq!(doc.literal(".a"), Some("2.50"));
+    fn a_member_named_twice_is_an_error_at_its_place() {
+        let err = JsonDocument::from_slice(br#"{"a": 1.50, "b": [{"c": 1}, {"c": 2, "c": 3}]}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("`c` twice"), "{err}");
+        assert_eq!(err.line(), 1);
+        assert!(err.column() > 30, "{err}");
+        // The same name in different objects is fine.
+        assert!(
+            JsonDocument::from_slice(br#"{"a": {"a": {"a": 1}}, "b": [{"a": 1}, {"a": 2}]}"#)
+                .is_ok()
+        );
     }
 
     #[test]
