@@ -1009,11 +1009,16 @@ fn conditional(resource: &str, id: &Identifier) -> Option<String> {
 /// system URLs come out unchanged.
 fn search_token_part(part: &str, url: &mut String) {
     use std::fmt::Write as _;
-    for &b in part.as_bytes() {
+    let safe = |b: &u8| b.is_ascii_alphanumeric() || b"-._~:/".contains(b);
+    // The usual part (a system URL, an NHS or GMC number) is all safe: one copy.
+    let plain = part.bytes().position(|b| !safe(&b)).unwrap_or(part.len());
+    let (head, rest) = part.split_at(plain);
+    url.push_str(head);
+    for &b in rest.as_bytes() {
         let pair = [b'\\', b];
         let escaped = matches!(b, b'\\' | b'|' | b',' | b'$');
         for byte in if escaped { &pair[..] } else { &pair[1..] } {
-            if byte.is_ascii_alphanumeric() || b"-._~:/".contains(byte) {
+            if safe(byte) {
                 url.push(char::from(*byte));
             } else {
                 // Writing to a String cannot fail.
@@ -3103,9 +3108,13 @@ fn event_entries<'a>(
 ) -> Result<(), FhirError> {
     // An entry is written once: a Practitioner or Location named in several
     // places has one full URL (its key's), and the later copies are left out.
-    let mut written = std::collections::HashSet::with_capacity(32);
+    // A Bundle has tens of entries: a list searched in order is cheaper than
+    // hashing each 70-byte id.
+    let mut written: Vec<[u64; 2]> = Vec::with_capacity(32);
     let mut emit = |e: Entry<'a>| {
-        if written.insert(e.full_url) {
+        let id = e.full_url.bits();
+        if !written.contains(&id) {
+            written.push(id);
             emit_once(e);
         }
     };

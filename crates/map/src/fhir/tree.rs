@@ -489,6 +489,11 @@ impl Uuid {
     pub(crate) fn urn(self) -> Self {
         Uuid { urn: true, ..self }
     }
+
+    /// Its 128 bits: equal for the same id, whether written as an id or a URL.
+    pub(crate) fn bits(&self) -> [u64; 2] {
+        self.bits
+    }
 }
 
 /// The id, or the full URL.
