@@ -1747,6 +1747,16 @@ fn practitioner_id(url: &str) -> Uuid {
     uuid(&["practitioner ", url])
 }
 
+/// The id of a resource written as a conditional update (`url` holds a
+/// search, `Patient?identifier=…`): from its key alone, so every message
+/// about the same patient or visit sends the same id. R4 refuses (400) an
+/// update whose body id differs from the resource it matches, so an id that
+/// changed with the message would fail the second message on a conforming
+/// server. `None` for a create (`url` without a search).
+fn keyed_id(url: &str) -> Option<Uuid> {
+    url.contains('?').then(|| uuid(&["keyed ", url]))
+}
+
 fn practitioner<'a>(p: &'a Practitioner, id: &Uuid) -> Value<'a> {
     let mut o = resource!("Practitioner", &id);
     put(
@@ -3124,11 +3134,11 @@ fn event_entries<'a>(
     let mut subject = None;
     if let Some(p) = &event.patient {
         let key = patient_key(p).ok_or(FhirError::Quarantined("patient"))?;
-        let pid = uuid(&[seed, "/patient/", key.value()]);
-        let url = urn(&pid);
-        subject = Some(url);
         let cond = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
         let method = if cond.contains('?') { "PUT" } else { "POST" };
+        let pid = keyed_id(&cond).unwrap_or_else(|| uuid(&[seed, "/patient/", key.value()]));
+        let url = urn(&pid);
+        subject = Some(url);
         let mut res = patient(p, &pid);
         let merged = merged_patient(event, p, &url, seed);
         if let (Some((old, _)), Some(o)) = (&merged, res.as_object_mut()) {
@@ -3150,7 +3160,17 @@ fn event_entries<'a>(
     }
     let mut encounter_url = None;
     if let Some(e) = &event.encounter {
-        let eid = uuid(&[seed, "/encounter"]);
+        // A visit number (PV1-19) with a system keys a conditional update,
+        // as the Patient's key does; without one the Encounter is created.
+        let cond = e
+            .identifiers
+            .iter()
+            .find(|i| matches!(i.value, Identifier::VisitNumber { .. }))
+            .and_then(|i| conditional("Encounter", &i.value));
+        let eid = cond
+            .as_deref()
+            .and_then(keyed_id)
+            .unwrap_or_else(|| uuid(&[seed, "/encounter"]));
         let url = urn(&eid);
         // Its Practitioners and Locations (up to four levels per location).
         let mut extra = Vec::with_capacity(e.participants.len() + 4);
@@ -3162,13 +3182,6 @@ fn event_entries<'a>(
             &mut extra,
             seed,
         );
-        // A visit number (PV1-19) with a system keys a conditional update,
-        // as the Patient's key does; without one the Encounter is created.
-        let cond = e
-            .identifiers
-            .iter()
-            .find(|i| matches!(i.value, Identifier::VisitNumber { .. }))
-            .and_then(|i| conditional("Encounter", &i.value));
         match cond {
             Some(c) => emit(entry(&url, res, "PUT", c)),
             None => emit(entry(&url, res, "POST", "Encounter")),
@@ -3293,12 +3306,13 @@ fn merged_patient<'a>(
     }
     let first = ids.first()?;
     let key = key_of(ids.iter().copied());
-    let mid = uuid(&[seed, "/merged/", key.unwrap_or(first).value()]);
-    let url = urn(&mid);
     let cond = key
         .and_then(|k| conditional("Patient", k))
         .unwrap_or_else(|| "Patient".into());
     let method = if cond.contains('?') { "PUT" } else { "POST" };
+    let mid =
+        keyed_id(&cond).unwrap_or_else(|| uuid(&[seed, "/merged/", key.unwrap_or(first).value()]));
+    let url = urn(&mid);
     let mut o = resource!("Patient", &mid);
     let written = ids.into_iter().map(identifier_tree).collect();
     o.insert("identifier", Value::Array(written));

@@ -855,6 +855,18 @@ pub fn map_message(
             "{}: a merge with no MRG-1 identifier to merge: nothing is merged",
             event.message_type
         ));
+    } else if event.kind == AdtKind::Merge
+        && event.merged_from.iter().all(|m| {
+            matches!(&m.value, Identifier::Other { system: Some(s), .. } if s.starts_with("NHS"))
+        })
+    {
+        // Invalid NHS numbers are never written as identifiers, so the
+        // Bundle can name no replaced record: said here, not lost unseen.
+        ctx.report.notes.push(format!(
+            "{}: MRG-1 holds only invalid NHS numbers: the merge keeps them, but no replaced \
+             record can be written to FHIR",
+            event.message_type
+        ));
     }
     if msg.segment("PV1", 1).is_some() {
         // Filled where it lies, as the patient.

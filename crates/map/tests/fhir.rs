@@ -1919,8 +1919,9 @@ PV1|1|I|||||C123^DOC^ANN^^^^^^&1.2.3.4&ISO^^^^DN||||||||||||V55^^^RX1&2.16.840.1
 /// An MRN-keyed patient: with a system (the assigning authority's universal
 /// id) it is a conditional update on it, so a re-sent message updates the
 /// same Patient; without one it is a create, as a token search cannot name
-/// an assigner (the value alone would match other trusts' numbers). The
-/// resource's id does not depend on the system.
+/// an assigner (the value alone would match other trusts' numbers). A
+/// conditional update's id comes from its key alone, the same for every
+/// message (R4 refuses an update whose body id is not the matched one's).
 #[test]
 fn an_mrn_with_a_system_keys_a_conditional_update() {
     let with = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240101||ADT^A01|8|P|2.5\r\
@@ -1941,8 +1942,16 @@ PID|1||K9^^^RX1^MR||SMITH^JOHN\r";
         b["entry"][0]["request"],
         serde_json::json!({"method": "POST", "url": "Patient"})
     );
-    assert_eq!(a["entry"][0]["fullUrl"], b["entry"][0]["fullUrl"]);
+    assert_ne!(a["entry"][0]["fullUrl"], b["entry"][0]["fullUrl"]);
     assert_eq!(a, bundle(with));
+    // Another message about the same patient: the same id in the PUT.
+    let later = String::from_utf8_lossy(with).replace("ADT^A01|8|", "ADT^A08|9|");
+    let later = bundle(later.as_bytes());
+    assert_eq!(later["entry"][0]["fullUrl"], a["entry"][0]["fullUrl"]);
+    assert_eq!(
+        later["entry"][0]["resource"]["id"],
+        a["entry"][0]["resource"]["id"]
+    );
     assert_eq!(
         a["entry"][0]["resource"]["identifier"][0]["system"],
         "urn:oid:1.2.826.0.1.99"
@@ -3969,4 +3978,37 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rAL1|1|DA|^ ^L\rDG1|1||^ ^I10\r";
     let b = event_bundle(&event).unwrap();
     assert!(!b.to_string().contains("{}"), "{b}");
     assert_eq!(check("system alone", text.as_bytes()), 1);
+}
+
+/// A conditional update carries the id of its key alone: two messages about
+/// the same patient and visit send the same Patient and Encounter ids (R4:
+/// an update whose body id is not the matched resource's is refused, 400).
+#[test]
+fn conditional_updates_send_the_same_id_in_every_message() {
+    let msg = |kind: &str, id: &str| {
+        format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^{kind}|{id}|P|2.4\r\
+             PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+             PV1|1|I|W1||||||||||||||||V123^^^RX1&2.16.840.1.113883.2.1.4.1&ISO^VN\r"
+        )
+    };
+    let ids = |text: &str| {
+        let (event, _) = mapped(text);
+        let b = event_bundle(&event).unwrap();
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["request"]["method"] == "PUT")
+            .map(|e| {
+                (
+                    e["request"]["url"].as_str().unwrap().to_owned(),
+                    e["resource"]["id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (ids(&msg("A01", "M1")), ids(&msg("A03", "M99")));
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert_eq!(a, b);
 }

@@ -1188,3 +1188,18 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN||1970021X|M\r";
         bad.reason
     );
 }
+
+/// An A40 whose MRG-1 holds only an invalid NHS number keeps it in the
+/// model, but no Bundle can name the replaced record: the report says so.
+#[test]
+fn a_merge_of_only_invalid_nhs_numbers_is_noted() {
+    let (e, r) = map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\rEVN|A40|20240312091500\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\rMRG|4010232138^^^NHS^NH\r");
+    assert_eq!(e.merged_from.len(), 1);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("only invalid NHS numbers")),
+        "{:?}",
+        r.notes
+    );
+}
