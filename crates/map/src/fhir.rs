@@ -1742,6 +1742,17 @@ fn practitioner_entry<'a>(p: &'a Practitioner, fallback: Uuid) -> Entry<'a> {
     }
 }
 
+/// True when `a` and `b` say the same of a practitioner (identifiers and
+/// name; where each was read aside).
+fn same_practitioner(a: &Practitioner, b: &Practitioner) -> bool {
+    a.identifiers.len() == b.identifiers.len()
+        && a.identifiers
+            .iter()
+            .zip(&b.identifiers)
+            .all(|(x, y)| x.value == y.value)
+        && a.name.as_ref().map(|n| &n.value) == b.name.as_ref().map(|n| &n.value)
+}
+
 /// The id of a keyed Practitioner: from its conditional-update URL alone.
 fn practitioner_id(url: &str) -> Uuid {
     uuid(&["practitioner ", url])
@@ -2567,7 +2578,16 @@ fn encounter<'a>(
     }
     let mut parts = Vec::with_capacity(e.participants.len());
     for (i, p) in e.participants.iter().enumerate() {
-        let pid = uuid(&[seed, "/participant/", itoa::Buffer::new().format(i)]);
+        // The same practitioner sent again (PV1-7 and PV1-17 alike) is the
+        // earlier participant's entry, keyed or not: the Bundle writes an
+        // entry once.
+        let first = e
+            .participants
+            .iter()
+            .take(i)
+            .position(|q| same_practitioner(&q.practitioner, &p.practitioner))
+            .unwrap_or(i);
+        let pid = uuid(&[seed, "/participant/", itoa::Buffer::new().format(first)]);
         let e = practitioner_entry(&p.practitioner, pid);
         parts.push(json!({
             "type": participation_type(&p.role),

@@ -4012,3 +4012,35 @@ fn conditional_updates_send_the_same_id_in_every_message() {
     assert_eq!(a.len(), 2, "{a:?}");
     assert_eq!(a, b);
 }
+
+/// The same practitioner sent as two participants (PV1-7 and PV1-17, with no
+/// identifier system, so no conditional update) is one entry, referenced by
+/// both participants.
+#[test]
+fn an_unkeyed_practitioner_sent_twice_is_one_entry() {
+    let (event, _) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|M1|P|2.4\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+         PV1|1|I|W1|||||37^DISNEY^WALT^^^^^^AccMgr|||||||||37^DISNEY^WALT^^^^^^AccMgr\r",
+    );
+    let b = event_bundle(&event).unwrap();
+    let entries = b["entry"].as_array().unwrap();
+    let pracs: Vec<_> = entries
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Practitioner")
+        .collect();
+    assert_eq!(pracs.len(), 1, "{pracs:#?}");
+    let enc = entries
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    let who: Vec<_> = enc["resource"]["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["individual"]["reference"].clone())
+        .collect();
+    assert_eq!(who.len(), 2);
+    assert!(who.iter().all(|w| *w == pracs[0]["fullUrl"]), "{who:?}");
+    uk_core_valid("unkeyed twice", &b);
+}
