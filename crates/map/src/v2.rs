@@ -394,9 +394,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         match t.value.trim().parse::<u32>() {
             Ok(n) if n > 0 => Some(t.map(|_| n)),
             _ => {
-                if let Some(src) = t.sources.first().cloned() {
-                    self.invalid(src, t.value.as_bytes(), what, Action::Dropped);
-                }
+                self.invalid_value(&t, what, Action::Dropped);
                 None
             }
         }
@@ -428,6 +426,14 @@ impl<'m, 'a> Ctx<'m, 'a> {
             at = at.with_path(p);
         }
         at.to_string()
+    }
+
+    /// [`Ctx::invalid`] for a text value read: at its first source, with its
+    /// text as the raw value.
+    fn invalid_value(&mut self, v: &Sourced<String>, reason: &str, action: Action) {
+        if let Some(src) = v.sources.first().cloned() {
+            self.invalid(src, v.value.as_bytes(), reason, action);
+        }
     }
 
     fn invalid(&mut self, source: Source, raw: &[u8], reason: &str, action: Action) {
@@ -1282,14 +1288,11 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
                 Some(s)
             }
             _ => {
-                if let Some(src) = o.sources.first().cloned() {
-                    ctx.invalid(
-                        src,
-                        o.value.as_bytes(),
-                        "not a birth order (a positive integer)",
-                        Action::Dropped,
-                    );
-                }
+                ctx.invalid_value(
+                    &o,
+                    "not a birth order (a positive integer)",
+                    Action::Dropped,
+                );
                 None
             }
         },
@@ -1392,14 +1395,11 @@ fn sex(ctx: &mut Ctx<'_, '_>, path: impl Loc) -> Option<Sourced<Gender>> {
             "U" | "0" | "X" => Gender::Unknown,
             "O" | "A" | "N" | "I" | "9" => Gender::Other,
             _ => {
-                if let Some(src) = g.sources.first().cloned() {
-                    ctx.invalid(
-                        src,
-                        g.value.as_bytes(),
-                        "not an administrative sex code (HL7 table 0001 or NHS Data Dictionary)",
-                        Action::Dropped,
-                    );
-                }
+                ctx.invalid_value(
+                    &g,
+                    "not an administrative sex code (HL7 table 0001 or NHS Data Dictionary)",
+                    Action::Dropped,
+                );
                 return None;
             }
         };
@@ -2493,14 +2493,11 @@ fn allergy_severity(ctx: &mut Ctx<'_, '_>, c: Sourced<String>) -> Option<Sourced
     if matches!(c.value.as_str(), "SV" | "MO" | "MI" | "U") {
         return Some(c.map(|v| v2_code("0128", v, None)));
     }
-    if let Some(src) = c.sources.first().cloned() {
-        ctx.invalid(
-            src,
-            c.value.as_bytes(),
-            "not an allergy severity code (HL7 table 0128: SV, MO, MI, U)",
-            Action::Dropped,
-        );
-    }
+    ctx.invalid_value(
+        &c,
+        "not an allergy severity code (HL7 table 0128: SV, MO, MI, U)",
+        Action::Dropped,
+    );
     None
 }
 
@@ -2936,14 +2933,7 @@ fn nm_repeats(
     let mut sources = Sources::new();
     for p in parts {
         if !is_nm(&p.value) {
-            if let Some(src) = p.sources.first().cloned() {
-                ctx.invalid(
-                    src,
-                    p.value.as_bytes(),
-                    "not an NM number (an optional sign, digits, one decimal point): kept as text, with its unit",
-                    Action::KeptAsText,
-                );
-            }
+            ctx.invalid_value(&p, "not an NM number (an optional sign, digits, one decimal point): kept as text, with its unit", Action::KeptAsText);
         }
         if !text.is_empty() {
             text.push('\n');
