@@ -3097,6 +3097,11 @@ fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
         out.extend_from_slice(b"]}");
     }
     out.extend_from_slice(br#","type":"transaction""#);
+    if let Some(id) = &event.message_id {
+        out.extend_from_slice(br#","identifier":{"value":"#);
+        json!(id).write(out);
+        out.push(b'}');
+    }
     if let Some(s) = &event.sent {
         out.extend_from_slice(br#","timestamp":"#);
         instant_value(&s.value).write(out);
@@ -3113,16 +3118,16 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
     if let (BundleType::Transaction, Some(p)) = (kind, &event.processing) {
         b.insert("meta", obj([("tag", json!([coding(&p.value)]))]));
     }
-    match kind {
-        BundleType::Transaction => {
-            b.insert("type", json!("transaction"));
-        }
-        BundleType::Message => {
-            b.insert("type", json!("message"));
-            if let Some(id) = &event.message_id {
-                b.insert("identifier", json!({"value": id}));
-            }
-        }
+    b.insert(
+        "type",
+        json!(match kind {
+            BundleType::Transaction => "transaction",
+            BundleType::Message => "message",
+        }),
+    );
+    // IG MSH[Bundle]: MSH-10 → Bundle.identifier, whatever the Bundle's type.
+    if let Some(id) = &event.message_id {
+        b.insert("identifier", json!({"value": id}));
     }
     if let Some(s) = &event.sent {
         b.insert("timestamp", instant_value(&s.value));
@@ -3381,6 +3386,12 @@ fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec
     if let Some(r) = &event.reason {
         o.insert("reason", Value::Array(vec![code_cc(&r.value)]));
     }
+    // IG EVN[Provenance] / MSH[Provenance-Source]: MSH-9 → activity, coded
+    // as the MessageHeader's eventCoding (a transaction has no MessageHeader:
+    // this is where its event type is kept).
+    if trigger(event).is_some() {
+        o.insert("activity", obj([("coding", json!([event_coding(event)]))]));
+    }
     o.insert("agent", Value::Array(agents));
     out.push(entry(&urn(&pid), Value::Object(o), "POST", "Provenance"));
     Some(out)
@@ -3440,6 +3451,31 @@ fn endpoint_of(app: Option<&Application>) -> Map<'_> {
     o
 }
 
+/// The HL7 v2 trigger event of `event` (MSH-9.2), if it has one.
+fn trigger(event: &Event) -> Option<&str> {
+    let t = event.message_type.split('^').nth(1)?.trim();
+    (!t.is_empty()).then_some(t)
+}
+
+/// MSH-9 as a Coding: the trigger event in HL7 table 0003, the message type
+/// as sent as display; with no message type at all, the data-absent-reason
+/// extension (FHIR has no empty strings).
+fn event_coding(event: &Event) -> Value<'_> {
+    if event.message_type.trim().is_empty() {
+        return absent();
+    }
+    let mut coding = Map::with_capacity(3);
+    if let Some(t) = trigger(event) {
+        coding.insert(
+            "system",
+            json!("http://terminology.hl7.org/CodeSystem/v2-0003"),
+        );
+        put(&mut coding, "code", fhir_code(t));
+    }
+    coding.insert("display", json!(&event.message_type));
+    Value::Object(coding)
+}
+
 /// The MessageHeader of a message Bundle (HL7 V2-to-FHIR IG MSH → MessageHeader).
 fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Value<'a> {
     let mut o = resource!("MessageHeader", &id);
@@ -3452,22 +3488,7 @@ fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Val
             ]),
         );
     }
-    // MSH-9: the trigger event in HL7 table 0003; the message type as sent as display.
-    let trigger = event
-        .message_type
-        .split('^')
-        .nth(1)
-        .filter(|t| !t.is_empty());
-    let mut coding = Map::with_capacity(4);
-    if let Some(t) = trigger {
-        coding.insert(
-            "system",
-            json!("http://terminology.hl7.org/CodeSystem/v2-0003"),
-        );
-        put(&mut coding, "code", fhir_code(t));
-    }
-    coding.insert("display", json!(&event.message_type));
-    o.insert("eventCoding", Value::Object(coding));
+    o.insert("eventCoding", event_coding(event));
     let app = |a: &'a Option<carecodec_model::Sourced<Application>>| a.as_ref().map(|a| &a.value);
     let mut destination = endpoint_of(app(&event.destination_application));
     if let Some(f) = &event.destination_facility {

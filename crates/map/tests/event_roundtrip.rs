@@ -712,9 +712,32 @@ fn event() -> impl Strategy<Value = Event> {
             .boxed(),
         // A34 / A40: the merged (non-surviving) record's MRG-1 identifiers.
         merged(),
+        // MSH-9 and MSH-10: kept by a transaction Bundle too (the Provenance's
+        // activity, the Bundle's identifier).
+        (
+            proptest::sample::select(
+                &[
+                    (AdtKind::Other, "FHIR"),
+                    (AdtKind::Admit, "ADT^A01"),
+                    (AdtKind::Update, "ADT^A08"),
+                    (AdtKind::Result, "ORU^R01"),
+                ][..],
+            ),
+            proptest::option::of("[A-Za-z0-9.-]{1,12}"),
+        ),
     )
         .prop_map(
-            |(encounter, allergies, mut conditions, reports, observations, evn, merged_from)| {
+            |(
+                encounter,
+                allergies,
+                mut conditions,
+                reports,
+                observations,
+                evn,
+                merged_from,
+                msh,
+            )| {
+                let ((kind, message_type), message_id) = msh;
                 let (mut recorded, mut occurred, mut reason, mut operator, mut sender) = evn;
                 // R4 Provenance needs `recorded` and an agent (the operator,
                 // else the sender): without them there is none, and a
@@ -736,9 +759,9 @@ fn event() -> impl Strategy<Value = Event> {
                     verification: None,
                 }));
                 Event {
-                    kind: AdtKind::Other,
-                    message_type: "FHIR".into(),
-                    message_id: Some("m1".into()),
+                    kind,
+                    message_type: message_type.into(),
+                    message_id,
                     sent: None,
                     occurred: occurred.map(s),
                     recorded: recorded.map(s),
@@ -847,5 +870,13 @@ proptest! {
             e.sender.as_ref().map(|c| c.value.clone()),
         );
         prop_assert_eq!(value(&back), value(&event));
+        // The control id is the Bundle's identifier; the event type is the
+        // Provenance's activity, so it comes back when there is a Provenance.
+        prop_assert_eq!(&back.message_id, &event.message_id);
+        if event.recorded.is_some() {
+            prop_assert_eq!((back.kind, &back.message_type), (event.kind, &event.message_type));
+        } else {
+            prop_assert_eq!((back.kind, back.message_type.as_str()), (AdtKind::Other, "FHIR"));
+        }
     }
 }

@@ -2116,6 +2116,7 @@ fn provenance(ctx: &mut Ctx<'_>, base: &str, r: &Value, event: &mut Event) {
     event.reason = items(r, "reason")
         .next()
         .and_then(|(i, c)| first_code(ctx, &format!("{base}.reason[{i}]"), c));
+    activity(ctx, base, r, event);
     for (i, a) in items(r, "agent") {
         let Some(who) = a.get("who") else { continue };
         let path = format!("{base}.agent[{i}].who");
@@ -2142,6 +2143,45 @@ fn provenance(ctx: &mut Ctx<'_>, base: &str, r: &Value, event: &mut Event) {
                 event.sender = sender;
             }
         }
+    }
+}
+
+/// Provenance.activity coded in HL7 table 0003 (what the writer puts there,
+/// IG MSH-9 → activity) → the event's type, when no MessageHeader gave one:
+/// a transaction Bundle keeps its event type there. A coding that agrees with
+/// the MessageHeader's is consumed too; one that does not is left unmapped
+/// (reported), never taken over the header.
+fn activity(ctx: &mut Ctx<'_>, base: &str, r: &Value, event: &mut Event) {
+    const V2_0003: &str = "http://terminology.hl7.org/CodeSystem/v2-0003";
+    let Some(act) = r.get("activity") else { return };
+    let Some((i, c)) = items(act, "coding")
+        .find(|(_, c)| c.get("system").and_then(Value::as_str) == Some(V2_0003))
+    else {
+        return;
+    };
+    let (Some(code), display) = (
+        c.get("code").and_then(Value::as_str),
+        c.get("display").and_then(Value::as_str),
+    ) else {
+        return;
+    };
+    // The type as sent when the display names it (`ADT^A01`), else the code.
+    let message_type = display
+        .filter(|d| d.split('^').nth(1) == Some(code))
+        .unwrap_or(code);
+    let unset = event.kind == AdtKind::Other && event.message_type == "FHIR";
+    if !unset && event.message_type != message_type {
+        return;
+    }
+    let path = format!("{base}.activity.coding[{i}]");
+    for k in ["system", "code", "display"] {
+        if let Some(v) = c.get(k) {
+            ctx.take(&format!("{path}.{k}"), v);
+        }
+    }
+    if unset {
+        event.kind = crate::v2::kind_of_type(message_type);
+        event.message_type = message_type.to_owned();
     }
 }
 
