@@ -1053,6 +1053,9 @@ fn classify_id(
     if is_nhs {
         match NhsNumber::parse(value) {
             Ok(number) => {
+                if let (Some(reason), Some(s)) = (nhs_normalised(value, &number), src) {
+                    ctx.invalid(s, value.as_bytes(), &reason, Action::Interpreted);
+                }
                 return Identifier::Nhs {
                     number,
                     verification: None,
@@ -1101,6 +1104,14 @@ fn classify_id(
             system,
         },
     }
+}
+
+/// Why an NHS number read as `number` from `raw` is reported: it was sent
+/// with spaces (`943 476 5919`, as the NHS displays it) and read as its ten
+/// digits. `None` for the ten digits alone. Shared with the FHIR reader.
+pub(crate) fn nhs_normalised(raw: &str, number: &NhsNumber) -> Option<String> {
+    (raw != number.as_str())
+        .then(|| format!("NHS number sent with spaces: read as {}", number.as_str()))
 }
 
 fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {

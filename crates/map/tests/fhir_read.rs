@@ -217,6 +217,31 @@ fn nhs_verification_status_is_the_uk_core_extension_wherever_it_is() {
 }
 
 #[test]
+fn an_nhs_number_sent_with_spaces_is_read_and_reported() {
+    let doc = json!({"resourceType": "Patient", "identifier": [nhs("943 476 5919")]});
+    let (event, report) = read_bundle(&doc);
+    let p = event.patient.as_ref().unwrap();
+    assert_eq!(p.nhs_number().unwrap().as_str(), "9434765919");
+    let bad = invalid_at(&report, "Patient.identifier[0].value");
+    assert_eq!(bad.action, Action::Interpreted);
+    assert_eq!(
+        bad.reason,
+        "NHS number sent with spaces: read as 9434765919"
+    );
+    assert!(report.balanced());
+    assert!(!report.quarantined());
+    // Written back as the ten digits.
+    let b = carecodec_map::fhir::event_bundle(&event).unwrap();
+    assert_eq!(
+        b["entry"][0]["resource"]["identifier"][0]["value"],
+        "9434765919"
+    );
+    // Ten digits alone are not reported.
+    let doc = json!({"resourceType": "Patient", "identifier": [nhs("9434765919")]});
+    assert!(read_bundle(&doc).1.invalid.is_empty());
+}
+
+#[test]
 fn relative_references_resolve_against_a_restful_full_url() {
     // relref.json: a searchset; `Observation/1` from
     // `http://srv/fhir/DiagnosticReport/5` is `http://srv/fhir/Observation/1`.

@@ -254,6 +254,40 @@ fn invalid_nhs_number_is_reported_and_not_used_as_key() {
 }
 
 #[test]
+fn an_nhs_number_sent_with_spaces_is_read_and_reported() {
+    // `943 476 5919`, as the NHS displays it, is read as its ten digits; the
+    // report says the value was normalised (it used to say nothing).
+    let (e, r) = map(
+        b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||943 476 5919^^^NHS^NH||X^Y\r",
+    );
+    assert_eq!(
+        e.patient.as_ref().unwrap().nhs_number().unwrap().as_str(),
+        "9434765919"
+    );
+    assert_eq!(r.invalid.len(), 1, "{:?}", r.invalid);
+    assert_eq!(r.invalid[0].raw, "943 476 5919");
+    assert_eq!(r.invalid[0].action, Action::Interpreted);
+    assert_eq!(
+        r.invalid[0].reason,
+        "NHS number sent with spaces: read as 9434765919"
+    );
+    assert!(!r.quarantined());
+    // The Bundle names the ten digits, as UK Core's NHS number has them.
+    let b = carecodec_map::fhir::event_bundle(&e).unwrap();
+    let ids = &b["entry"][0]["resource"]["identifier"];
+    assert_eq!(ids[0]["value"], "9434765919", "{ids}");
+    // Ten digits alone are not reported; other separators are not an NHS number.
+    let (_, r) =
+        map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||9434765919^^^NHS^NH||X^Y\r");
+    assert!(r.invalid.is_empty(), "{:?}", r.invalid);
+    let (e, r) = map(
+        b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||943-476-5919^^^NHS^NH||X^Y\r",
+    );
+    assert!(e.patient.unwrap().nhs_number().is_none());
+    assert_eq!(r.invalid[0].action, Action::NotUsedForMatching);
+}
+
+#[test]
 fn other_identifier_types_are_kept_and_never_key_the_patient() {
     // An account number (AN) before the hospital number: it keeps its type and
     // authority, and the MRN keys the record.

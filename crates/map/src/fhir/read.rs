@@ -385,6 +385,10 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
     let ident = match (system, type_code, type_text) {
         (Some(NHS_NUMBER), _, _) => match NhsNumber::parse(&value) {
             Ok(number) => {
+                if let Some(reason) = crate::v2::nhs_normalised(&value, &number) {
+                    let at = format!("{path}.value");
+                    ctx.invalid(&at, &value, &reason, Action::Interpreted);
+                }
                 let verification = nhs_verification(id)
                     .and_then(|(.., c)| c.get("code"))
                     .and_then(Value::as_str)
