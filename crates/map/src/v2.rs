@@ -899,6 +899,10 @@ pub fn map_message(
     if let Some(p) = &event.patient {
         let decision = identity(&p.identifiers);
         ctx.report.identity.push(decision);
+        // A merge of two people's records into one is not applied.
+        if let Some(d) = merge_conflict(&event.merged_from) {
+            ctx.report.identity.push(d);
+        }
     } else if let Some(reason) = no_patient(&event) {
         ctx.report.identity.push(IdentityDecision {
             reason,
@@ -3120,6 +3124,44 @@ pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
 /// number, and which of the two is right is not the mapper's to guess. The
 /// same number sent twice is no conflict.
 pub(crate) fn conflicting_nhs(ids: &[Sourced<Identifier>]) -> Option<String> {
+    distinct_nhs(ids)
+        .map(|all| format!("quarantined: conflicting NHS numbers {all} for one patient"))
+}
+
+/// The decision on a merge whose prior identifiers (MRG-1, or the FHIR
+/// Patients `replaced-by` the survivor) hold two different valid NHS numbers:
+/// they name two people, and which record the survivor replaces is not the
+/// mapper's to guess, so the merge is quarantined (no key; the prior
+/// identifiers in `seen`). `None` for a merge of one person's record.
+///
+/// ```
+/// use carecodec_map::v2::merge_conflict;
+/// use carecodec_model::{Identifier, NhsNumber, Source, Sourced};
+///
+/// let nhs = |n: &str| Sourced::new(
+///     Identifier::Nhs { number: NhsNumber::parse(n).unwrap(), verification: None },
+///     Source::fhir("Patient.identifier[0]"),
+/// );
+/// assert!(merge_conflict(&[nhs("9434765919"), nhs("9434765919")]).is_none());
+/// let d = merge_conflict(&[nhs("9434765919"), nhs("4010232137")]).unwrap();
+/// assert!(d.quarantined());
+/// assert!(d.reason.contains("9434765919, 4010232137"));
+/// ```
+pub fn merge_conflict(merged_from: &[Sourced<Identifier>]) -> Option<IdentityDecision> {
+    let all = distinct_nhs(merged_from)?;
+    Some(IdentityDecision {
+        seen: merged_from.to_vec(),
+        key: None,
+        reason: format!(
+            "quarantined: the merge's prior identifiers hold different NHS numbers {all}: \
+             they name more than one patient, so the merge is not applied"
+        ),
+    })
+}
+
+/// The different valid NHS numbers among `ids`, joined by `, `, when there
+/// are two or more.
+fn distinct_nhs(ids: &[Sourced<Identifier>]) -> Option<String> {
     let mut numbers = ids.iter().filter_map(|i| match &i.value {
         Identifier::Nhs { number, .. } => Some(number.as_str()),
         _ => None,
@@ -3135,12 +3177,7 @@ pub(crate) fn conflicting_nhs(ids: &[Sourced<Identifier>]) -> Option<String> {
             all.push(n);
         }
     }
-    (all.len() > 1).then(|| {
-        format!(
-            "quarantined: conflicting NHS numbers {} for one patient",
-            all.join(", ")
-        )
-    })
+    (all.len() > 1).then(|| all.join(", "))
 }
 
 /// The bytes of the message the mapping read: one bit a byte. A leaf is

@@ -242,6 +242,41 @@ fn an_nhs_number_sent_with_spaces_is_read_and_reported() {
 }
 
 #[test]
+fn replaced_patients_naming_two_people_quarantine_the_merge() {
+    let replaced = |n: &str, id: &str| {
+        json!({"fullUrl": format!("urn:uuid:{id}"), "resource": {"resourceType": "Patient",
+            "identifier": [nhs(n)], "active": false,
+            "link": [{"other": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"},
+                      "type": "replaced-by"}]}})
+    };
+    let doc = |others: Vec<Value>| {
+        let mut entry = vec![
+            json!({"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001",
+            "resource": {"resourceType": "Patient", "identifier": [nhs("9434765919")]}}),
+        ];
+        entry.extend(others);
+        json!({"resourceType": "Bundle", "type": "collection", "entry": entry})
+    };
+    let two = doc(vec![
+        replaced("4010232137", "00000000-0000-4000-8000-000000000002"),
+        replaced("9000000009", "00000000-0000-4000-8000-000000000003"),
+    ]);
+    let (event, report) = read_bundle(&two);
+    assert_eq!(event.merged_from.len(), 2);
+    assert!(report.quarantined());
+    let d = report.identity.iter().find(|d| d.quarantined()).unwrap();
+    assert!(d.reason.contains("4010232137, 9000000009"), "{}", d.reason);
+    // One replaced Patient: a merge as before.
+    let one = doc(vec![replaced(
+        "4010232137",
+        "00000000-0000-4000-8000-000000000002",
+    )]);
+    let (event, report) = read_bundle(&one);
+    assert_eq!(event.merged_from.len(), 1);
+    assert!(!report.quarantined(), "{:?}", report.identity);
+}
+
+#[test]
 fn relative_references_resolve_against_a_restful_full_url() {
     // relref.json: a searchset; `Observation/1` from
     // `http://srv/fhir/DiagnosticReport/5` is `http://srv/fhir/Observation/1`.

@@ -387,6 +387,36 @@ fn merge_keeps_the_prior_identifier() {
 }
 
 #[test]
+fn a_merge_of_two_different_nhs_numbers_is_quarantined() {
+    // MRG-1 naming two people used to be merged as the first of them (the
+    // replaced Patient written with 4010232137 alone).
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rMRG|4010232137^^^NHS^NH~9000000009^^^NHS^NH\r",
+    );
+    assert!(r.quarantined());
+    // The survivor's own decision stands; the merge's is the quarantine.
+    assert!(!r.identity[0].quarantined());
+    let d = r.identity.iter().find(|d| d.quarantined()).unwrap();
+    assert!(d.reason.contains("4010232137, 9000000009"), "{}", d.reason);
+    assert!(d.reason.contains("merge is not applied"), "{}", d.reason);
+    assert_eq!(d.seen.len(), 2);
+    // Both are kept for review; no replaced Patient is written.
+    assert_eq!(e.merged_from.len(), 2);
+    let b = carecodec_map::fhir::event_bundle(&e).unwrap();
+    assert!(!b.to_string().contains("replaced-by"), "{b}");
+    assert!(!b.to_string().contains("4010232137"), "{b}");
+    // One prior NHS number sent twice is one person: merged as before.
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rMRG|4010232137^^^NHS^NH~4010232137^^^NHS^NH\r",
+    );
+    assert!(!r.quarantined(), "{:?}", r.identity);
+    let b = carecodec_map::fhir::event_bundle(&e).unwrap();
+    assert!(b.to_string().contains("replaced-by"), "{b}");
+}
+
+#[test]
 fn nhs_itk_adt_corpus() {
     let dir =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/hl7v2/nhs-itk-adt");

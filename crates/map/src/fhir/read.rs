@@ -1873,6 +1873,10 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
         let d = crate::v2::identity(&p.identifiers);
         ctx.report.identity.push(d);
     }
+    // Replaced Patients naming two people: the merge is not applied.
+    if let Some(d) = crate::v2::merge_conflict(&event.merged_from) {
+        ctx.report.identity.push(d);
+    }
     account(&mut ctx, rt, doc);
     (event, ctx.report)
 }
