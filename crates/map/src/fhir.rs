@@ -3550,8 +3550,10 @@ pub(crate) fn worker_key(w: &Worker) -> Option<&carecodec_model::Sourced<Identif
 }
 
 /// A worker's first professional registration on a UK register (GMC, GMP,
-/// NMC, HCPC, GPhC): the Practitioner's conditional update names it. A
-/// registration with another body (ESR's `Other`) has no agreed system.
+/// NMC, HCPC, GPhC) whose number is of its register's shape: the
+/// Practitioner's conditional update names it. A registration with another
+/// body (ESR's `Other`) has no agreed system; a number not of its register's
+/// shape ([`Identifier::registration_problem`]) keys nothing.
 fn worker_registration(w: &Worker) -> Option<&carecodec_model::Sourced<Identifier>> {
     w.registrations.iter().map(|r| &r.identifier).find(|i| {
         matches!(
@@ -3561,7 +3563,7 @@ fn worker_registration(w: &Worker) -> Option<&carecodec_model::Sourced<Identifie
                 | Identifier::Nmc(_)
                 | Identifier::Hcpc(_)
                 | Identifier::Gphc(_)
-        )
+        ) && i.value.registration_problem().is_none()
     })
 }
 

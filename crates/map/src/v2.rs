@@ -1862,7 +1862,20 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
             if let Some(a) = authority {
                 sources.extend(a.sources);
             }
-            ident
+            // A number not of its register's shape is kept as text, never a
+            // key (`GMC (invalid)`), as the ESR and FHIR readers keep it.
+            match (ident.registration_problem(), ident.invalid_registration()) {
+                (Some(why), Some(kept)) => {
+                    if let Some(s) = sources.first().cloned() {
+                        let reason = format!(
+                            "not a registration number of its register's shape ({why}): kept as text, never a key"
+                        );
+                        ctx.invalid(s, id.value.as_bytes(), &reason, Action::NotUsedForMatching);
+                    }
+                    kept
+                }
+                _ => ident,
+            }
         }
         // An XCN.13 type is the sender's own: it wins over the shape.
         None => match ctx.text(base.component(13)) {

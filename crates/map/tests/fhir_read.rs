@@ -528,6 +528,80 @@ fn a_resource_type_the_reader_does_not_read_is_reported_whole() {
 }
 
 #[test]
+fn a_registration_number_not_of_its_registers_shape_keys_no_worker() {
+    // GMC `12AB` used to be read as a GMC number and key the Practitioner.
+    let reg = |system: &str, value: &str| {
+        json!({"system": format!("https://fhir.hl7.org.uk/Id/{system}"), "value": value,
+               "period": {"start": "2020-01-01"}})
+    };
+    let doc = json!({"resourceType": "Practitioner", "identifier": [
+        reg("gmc-number", "12AB"), reg("nmc-number", "01Z2345A")]});
+    let (workers, report) = read_workers(&doc);
+    assert!(report.balanced());
+    let bad = invalid_at(&report, "Practitioner.identifier[0].value");
+    assert_eq!(bad.action, Action::NotUsedForMatching);
+    assert_eq!(bad.raw, "12AB");
+    assert!(bad.reason.contains("GMC"), "{}", bad.reason);
+    // Kept as text with its period; the next valid registration keys it.
+    let w = &workers[0];
+    assert_eq!(w.registrations.len(), 2);
+    assert_eq!(
+        w.registrations[0].identifier.value,
+        Identifier::Other {
+            system: Some("GMC (invalid)".into()),
+            value: "12AB".into()
+        }
+    );
+    assert!(w.registrations[0].from.is_some());
+    assert_eq!(
+        report.identity[0].key,
+        Some(Identifier::Nmc("01Z2345A".into()))
+    );
+    let b = carecodec_map::fhir::worker_bundle(w).unwrap();
+    assert_eq!(
+        b["entry"][0]["request"]["url"],
+        "Practitioner?identifier=https://fhir.hl7.org.uk/Id/nmc-number|01Z2345A"
+    );
+    assert!(!b.to_string().contains("gmc-number"), "{b}");
+    // Read back: the same registrations.
+    let (back, _) = read_workers(&b);
+    let values = |w: &carecodec_model::Worker| {
+        w.registrations
+            .iter()
+            .map(|r| r.identifier.value.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(values(&back[0]), values(w));
+    // Alone, it keys nothing: the worker is quarantined.
+    let doc = json!({"resourceType": "Practitioner", "identifier": [reg("gmc-number", "12AB")]});
+    let (_, report) = read_workers(&doc);
+    assert!(report.quarantined());
+    // In an event (an Encounter participant), it is reported the same.
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001",
+         "resource": {"resourceType": "Patient", "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000002",
+         "resource": {"resourceType": "Encounter", "status": "finished",
+            "subject": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"},
+            "participant": [{"individual": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000003"}}]}},
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000003",
+         "resource": {"resourceType": "Practitioner", "identifier": [
+            {"system": "https://fhir.hl7.org.uk/Id/gphc-number", "value": "12345"}]}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(
+        report
+            .invalid
+            .iter()
+            .any(|i| i.raw == "12345" && i.action == Action::NotUsedForMatching),
+        "{:?}",
+        report.invalid
+    );
+    let b = carecodec_map::fhir::event_bundle(&event).unwrap();
+    assert!(!b.to_string().contains("gphc-number"), "{b}");
+}
+
+#[test]
 fn workers_resolve_relative_references_and_report_roles_of_no_practitioner() {
     // A searchset of a Practitioner and its roles: `Practitioner/9` from
     // `http://srv/fhir/PractitionerRole/1` is the Practitioner's entry; a

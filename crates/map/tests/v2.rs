@@ -417,6 +417,32 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rMRG|4010232137^^^NHS^NH~4010232137^^^NHS
 }
 
 #[test]
+fn a_registration_number_not_of_its_registers_shape_is_kept_as_text() {
+    // PV1-7 naming GMC `12AB`: it used to be a GMC number and key the
+    // Practitioner's conditional update.
+    let (e, r) = map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|||||12AB^JONES^ANN^^^^^^GMC~7654321^SMITH^BOB^^^^^^GMC\r");
+    let bad = r.invalid.iter().find(|i| i.raw == "12AB").unwrap();
+    assert_eq!(bad.action, Action::NotUsedForMatching);
+    assert!(bad.reason.contains("GMC"), "{}", bad.reason);
+    let enc = e.encounter.as_ref().unwrap();
+    assert_eq!(
+        enc.participants[0].practitioner.identifiers[0].value,
+        Identifier::Other {
+            system: Some("GMC (invalid)".into()),
+            value: "12AB".into()
+        }
+    );
+    assert_eq!(
+        enc.participants[1].practitioner.identifiers[0].value,
+        Identifier::Gmc("7654321".into())
+    );
+    let b = carecodec_map::fhir::event_bundle(&e).unwrap().to_string();
+    assert!(!b.contains("gmc-number|12AB"), "{b}");
+    assert!(b.contains("gmc-number|7654321"), "{b}");
+}
+
+#[test]
 fn nhs_itk_adt_corpus() {
     let dir =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/hl7v2/nhs-itk-adt");

@@ -454,6 +454,24 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
             value,
         },
     };
+    // A registration number not of its register's shape is kept as text
+    // (`GMC (invalid)`), never a key: reported, as the ESR reader does.
+    let ident = match (ident.registration_problem(), ident.invalid_registration()) {
+        (Some(why), Some(kept)) => {
+            let reason = format!(
+                "not a registration number of its register's shape ({why}): kept as text, never a key"
+            );
+            let raw = kept.value().to_owned();
+            ctx.invalid(
+                &format!("{path}.value"),
+                &raw,
+                &reason,
+                Action::NotUsedForMatching,
+            );
+            kept
+        }
+        _ => ident,
+    };
     // Consume what the identifier was read from, and nothing else (a `use`
     // other than an MRN's `usual`, a `period`, other codings, extensions are
     // reported).
@@ -2673,14 +2691,8 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
             let Some(x) = identifier(&mut ctx, &path, id) else {
                 continue;
             };
-            let registration = matches!(
-                x.value,
-                Identifier::Gmc(_)
-                    | Identifier::Gmp(_)
-                    | Identifier::Nmc(_)
-                    | Identifier::Hcpc(_)
-                    | Identifier::Gphc(_)
-            );
+            // A registration, valid or kept as text (`GMC (invalid)`).
+            let registration = x.value.is_registration();
             if registration {
                 // The registration's dates: whole days, kept; anything else
                 // reported (see `day_at`).
@@ -2783,7 +2795,7 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
     let workers: Vec<Worker> = workers.into_iter().map(|(_, w)| w).collect();
     for w in &workers {
         // The writer's key (`worker_bundle`): the ESR person id, else the
-        // first professional registration; every identifier is seen.
+        // first registration of its register's shape; every identifier is seen.
         let key = super::worker_key(w);
         let seen = w.identifiers.iter();
         ctx.report.identity.push(IdentityDecision {
@@ -2794,8 +2806,8 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
             key: key.map(|k| k.value.clone()),
             reason: match key.map(|k| &k.value) {
                 Some(Identifier::EsrPerson { .. }) => "ESR person id of the Practitioner".into(),
-                Some(_) => "first professional registration of the Practitioner".into(),
-                None => "quarantined: a Practitioner without an ESR person id or a professional registration".into(),
+                Some(_) => "first valid professional registration of the Practitioner".into(),
+                None => "quarantined: a Practitioner without an ESR person id or a valid professional registration".into(),
             },
         });
     }
