@@ -950,7 +950,7 @@ fn event_status(kind: AdtKind) -> Option<&'static str> {
 /// applied to anyone). ORU^R01's PATIENT group is optional (results about no
 /// patient, e.g. a quality-control specimen), so a result without PID is
 /// mapped as sent; other message types likewise.
-fn no_patient(event: &Event) -> Option<String> {
+pub(crate) fn no_patient(event: &Event) -> Option<String> {
     event.message_type.starts_with("ADT^").then(|| {
         format!(
             "quarantined: {} has no PID segment: an ADT event about no patient",

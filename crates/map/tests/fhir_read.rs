@@ -277,6 +277,48 @@ fn replaced_patients_naming_two_people_quarantine_the_merge() {
 }
 
 #[test]
+fn an_event_about_no_patient_with_nothing_to_write_is_quarantined() {
+    // A Provenance or MessageHeader alone used to be read as an event the
+    // writer made an empty transaction Bundle of, not quarantined.
+    let prov = json!({"resourceType": "Provenance", "recorded": "2024-03-12T09:15:00Z",
+        "agent": [{"who": {"display": "PAS"}}]});
+    let (event, report) = read_bundle(&prov);
+    assert!(event.patient.is_none());
+    assert!(report.balanced());
+    assert!(report.quarantined());
+    assert!(
+        report.identity[0]
+            .reason
+            .contains("no Patient and nothing else to write"),
+        "{}",
+        report.identity[0].reason
+    );
+    let header = |code: &str| {
+        json!({"resourceType": "MessageHeader", "eventCoding": {
+            "system": "http://terminology.hl7.org/CodeSystem/v2-0003", "code": code.split('^').nth(1).unwrap(),
+            "display": code}, "source": {"endpoint": "urn:oid:1.2.3"}})
+    };
+    // An ADT event: as HL7 v2's ADT without PID.
+    let (_, report) = read_bundle(&header("ADT^A01"));
+    assert!(report.quarantined());
+    assert_eq!(
+        report.identity[0].reason,
+        "quarantined: ADT^A01 has no PID segment: an ADT event about no patient"
+    );
+    let (_, report) = read_bundle(&header("ORU^R01"));
+    assert!(report.quarantined());
+    // Results about no patient are read as sent (ORU's PATIENT group is optional).
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001", "resource": header("ORU^R01")},
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000002", "resource": {
+            "resourceType": "Observation", "status": "final", "code": {"text": "QC"},
+            "valueString": "ok"}}]});
+    let (event, report) = read_bundle(&doc);
+    assert_eq!(event.observations.len(), 1);
+    assert!(!report.quarantined(), "{:?}", report.identity);
+}
+
+#[test]
 fn relative_references_resolve_against_a_restful_full_url() {
     // relref.json: a searchset; `Observation/1` from
     // `http://srv/fhir/DiagnosticReport/5` is `http://srv/fhir/Observation/1`.

@@ -1890,6 +1890,13 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     if let Some(p) = &event.patient {
         let d = crate::v2::identity(&p.identifiers);
         ctx.report.identity.push(d);
+    } else if let Some(reason) = no_patient(&event).filter(|_| !ctx.report.quarantined()) {
+        // (A document quarantined already, e.g. a Patient with a modifier
+        // extension, needs no second decision.)
+        ctx.report.identity.push(IdentityDecision {
+            reason,
+            ..IdentityDecision::default()
+        });
     }
     // Replaced Patients naming two people: the merge is not applied.
     if let Some(d) = crate::v2::merge_conflict(&event.merged_from) {
@@ -1897,6 +1904,27 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     }
     account(&mut ctx, rt, doc);
     (event, ctx.report)
+}
+
+/// Why an event read with no Patient is quarantined (its decision has no key
+/// and nothing in `seen`): an ADT event by its MessageHeader, as an HL7 v2
+/// ADT message without PID; or an event with nothing else to write (no
+/// Encounter, allergy, condition or result: a Provenance or MessageHeader
+/// alone, or only resources the reader does not read), whose transaction
+/// Bundle would be empty. Results about no patient are read as sent.
+fn no_patient(event: &Event) -> Option<String> {
+    crate::v2::no_patient(event).or_else(|| {
+        let nothing = event.encounter.is_none()
+            && event.allergies.is_empty()
+            && event.conditions.is_empty()
+            && event.reports.is_empty()
+            && event.observations.is_empty();
+        nothing.then(|| {
+            "quarantined: no Patient and nothing else to write (no Encounter, allergy, \
+             condition or result): an event about no patient"
+                .to_owned()
+        })
+    })
 }
 
 /// Consumes the codings of the CodeableConcept `cc` at `path` that are
