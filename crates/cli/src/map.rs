@@ -199,7 +199,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     if report.quarantined() {
                         quarantined += 1;
                         eprintln!(
-                            "{name}: quarantined: a Practitioner without an ESR person id or a professional registration"
+                            "{name}: quarantined: a Practitioner without an ESR person id or a valid professional registration"
                         );
                     }
                     if let Some(r) = report_out.as_mut() {

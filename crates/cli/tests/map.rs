@@ -209,6 +209,21 @@ fn unreadable_fhir_is_quarantined_with_its_reason() {
                "identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}"#,
             "modifierExtension the reader does not understand (http://example.org/x)",
         ),
+        // A Provenance alone used to give an empty transaction Bundle, exit 0.
+        (
+            "prov.json",
+            r#"{"resourceType":"Provenance","recorded":"2024-03-12T09:15:00Z",
+               "agent":[{"who":{"display":"PAS"}}],"target":[{"display":"nobody"}]}"#,
+            "no Patient and nothing else to write",
+        ),
+        // A MessageHeader of an ADT event with no Patient, as HL7 v2 without PID.
+        (
+            "mh.json",
+            r#"{"resourceType":"Bundle","type":"message","entry":[{"fullUrl":"urn:uuid:00000000-0000-4000-8000-000000000001",
+               "resource":{"resourceType":"MessageHeader","eventCoding":{"system":"http://terminology.hl7.org/CodeSystem/v2-0003","code":"A01","display":"ADT^A01"},
+               "source":{"endpoint":"urn:oid:1.2.3"}}}]}"#,
+            "ADT^A01 has no PID segment",
+        ),
     ] {
         let file = tmp(name);
         std::fs::write(&file, doc).unwrap();

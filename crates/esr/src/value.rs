@@ -694,7 +694,9 @@ fn read(ty: FieldType, raw: &[u8]) -> Read {
     parsed.unwrap_or(Read::Text)
 }
 
-/// Checks a professional registration number for its body (ETA rows).
+/// Checks a professional registration number for its body (ETA rows); the
+/// same shapes as `carecodec_model::Identifier::registration_problem`, which
+/// the mapping uses.
 pub fn valid_registration(body: &str, number: &str) -> Option<bool> {
     let b = number.trim().as_bytes();
     let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
@@ -715,7 +717,8 @@ pub fn valid_registration(body: &str, number: &str) -> Option<bool> {
             matches!(b, [a, c, rest @ ..] if a.is_ascii_uppercase() && c.is_ascii_uppercase() && (1..=6).contains(&rest.len()) && digits(rest)),
         )
     } else if body.contains("pharmaceutical") {
-        Some(b.len() == 7 && b.first() == Some(&b'2') && digits(b))
+        // A pharmacist's number starts 2, a pharmacy technician's 5.
+        Some(b.len() == 7 && matches!(b.first(), Some(b'2' | b'5')) && digits(b))
     } else {
         None
     }
@@ -855,6 +858,15 @@ mod tests {
         assert_eq!(
             valid_registration("General Pharmaceutical Council", "2012345"),
             Some(true)
+        );
+        // A pharmacy technician's number starts 5; premises (1…) are no person.
+        assert_eq!(
+            valid_registration("General Pharmaceutical Council", "5012345"),
+            Some(true)
+        );
+        assert_eq!(
+            valid_registration("General Pharmaceutical Council", "1012345"),
+            Some(false)
         );
         assert_eq!(valid_registration("Royal College", "x"), None);
     }

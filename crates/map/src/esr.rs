@@ -49,7 +49,7 @@ use std::sync::Arc;
 
 use carecodec_esr::layout::FieldSpec;
 use carecodec_esr::reader::{GoOptions, GoReader};
-use carecodec_esr::value::{EndDate, FieldRef, parse_dmy, valid_ni, valid_registration};
+use carecodec_esr::value::{EndDate, FieldRef, parse_dmy, valid_ni};
 use carecodec_model::{
     Action, Address, Assignment, Gender, HumanName, Identifier, IdentityDecision, Invalid,
     Location, MappingReport, Organisation, PartialDate, Position, Registration, Source, Sourced,
@@ -1047,19 +1047,6 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
         .map(|b| b.value.to_ascii_lowercase())
         .unwrap_or_default();
     let value = number.value.trim().to_owned();
-    if valid_registration(&body_text, &value) == Some(false) {
-        if let Some(src) = number.sources.first() {
-            ctx.report.invalid.push(Invalid {
-                source: src.clone(),
-                raw: number.value.clone(),
-                reason: format!(
-                    "not a {} registration number",
-                    body.as_ref().map_or("", |b| b.value.as_str())
-                ),
-                action: Action::NotUsedForMatching,
-            });
-        }
-    }
     let ident = if body_text.contains("general medical") {
         Identifier::Gmc(value)
     } else if body_text.contains("nursing and midwifery") {
@@ -1075,6 +1062,25 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
             system: body.as_ref().map(|b| b.value.clone()),
             value,
         }
+    };
+    // A number not of its register's shape is kept as text, never a key
+    // (it used to stay a GMC number and key the Practitioner's update).
+    let ident = match (ident.registration_problem(), ident.invalid_registration()) {
+        (Some(why), Some(kept)) => {
+            if let Some(src) = number.sources.first() {
+                ctx.report.invalid.push(Invalid {
+                    source: src.clone(),
+                    raw: number.value.clone(),
+                    reason: format!(
+                        "not a {} registration number ({why}): kept as text, never a key",
+                        body.as_ref().map_or("", |b| b.value.as_str())
+                    ),
+                    action: Action::NotUsedForMatching,
+                });
+            }
+            kept
+        }
+        _ => ident,
     };
     let mut sources = number.sources;
     if let Some(b) = body {
@@ -1329,10 +1335,19 @@ ETA~7100003~7400003~NHS Regs and Memships~NHS Regs and Memships~General Medical 
                 |i| i.action == Action::NotUsedForMatching && i.reason.contains("registration")
             )
         );
+        // Kept as text, never a GMC number (it used to be one, and key the
+        // Practitioner's conditional update).
         assert_eq!(
             out.workers[0].registrations[0].identifier.value,
-            Identifier::Gmc("12AB".into())
+            Identifier::Other {
+                system: Some("GMC (invalid)".into()),
+                value: "12AB".into()
+            }
         );
+        let bundle = crate::fhir::worker_bundle(&out.workers[0]).unwrap();
+        let text = bundle.to_string();
+        assert!(!text.contains("gmc-number"), "{text}");
+        assert_eq!(bundle["entry"][0]["request"]["method"], "POST", "{text}");
     }
 
     #[test]

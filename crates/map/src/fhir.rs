@@ -3306,14 +3306,19 @@ fn event_entries<'a>(
 /// itself, `active: false` and `link` `replaced-by` the survivor (R4
 /// Patient.link; the IG's only MRG map, MRG[Account], covers MRG-3 alone). A
 /// conditional update on its key identifier when that has a system, else a
-/// create. `None` when no merge is sent, or when every MRG-1 identifier is
-/// one of the survivor's own (nothing else to link).
+/// create. `None` when no merge is sent, when every MRG-1 identifier is
+/// one of the survivor's own (nothing else to link), or when they hold two
+/// different NHS numbers (a merge of two people: quarantined, see
+/// [`crate::v2::merge_conflict`]).
 fn merged_patient<'a>(
     event: &'a Event,
     survivor: &Patient,
     survivor_url: &Uuid,
     seed: &str,
 ) -> Option<(Uuid, Entry<'a>)> {
+    if crate::v2::merge_conflict(&event.merged_from).is_some() {
+        return None;
+    }
     let same = |a: &Identifier, b: &Identifier| {
         a == b || (system_of(a).is_some() && system_of(a) == system_of(b) && a.value() == b.value())
     };
@@ -3566,8 +3571,10 @@ pub(crate) fn worker_key(w: &Worker) -> Option<&carecodec_model::Sourced<Identif
 }
 
 /// A worker's first professional registration on a UK register (GMC, GMP,
-/// NMC, HCPC, GPhC): the Practitioner's conditional update names it. A
-/// registration with another body (ESR's `Other`) has no agreed system.
+/// NMC, HCPC, GPhC) whose number is of its register's shape: the
+/// Practitioner's conditional update names it. A registration with another
+/// body (ESR's `Other`) has no agreed system; a number not of its register's
+/// shape ([`Identifier::registration_problem`]) keys nothing.
 fn worker_registration(w: &Worker) -> Option<&carecodec_model::Sourced<Identifier>> {
     w.registrations.iter().map(|r| &r.identifier).find(|i| {
         matches!(
@@ -3577,7 +3584,7 @@ fn worker_registration(w: &Worker) -> Option<&carecodec_model::Sourced<Identifie
                 | Identifier::Nmc(_)
                 | Identifier::Hcpc(_)
                 | Identifier::Gphc(_)
-        )
+        ) && i.value.registration_problem().is_none()
     })
 }
 

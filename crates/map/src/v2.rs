@@ -899,6 +899,10 @@ pub fn map_message(
     if let Some(p) = &event.patient {
         let decision = identity(&p.identifiers);
         ctx.report.identity.push(decision);
+        // A merge of two people's records into one is not applied.
+        if let Some(d) = merge_conflict(&event.merged_from) {
+            ctx.report.identity.push(d);
+        }
     } else if let Some(reason) = no_patient(&event) {
         ctx.report.identity.push(IdentityDecision {
             reason,
@@ -946,7 +950,7 @@ fn event_status(kind: AdtKind) -> Option<&'static str> {
 /// applied to anyone). ORU^R01's PATIENT group is optional (results about no
 /// patient, e.g. a quality-control specimen), so a result without PID is
 /// mapped as sent; other message types likewise.
-fn no_patient(event: &Event) -> Option<String> {
+pub(crate) fn no_patient(event: &Event) -> Option<String> {
     event.message_type.starts_with("ADT^").then(|| {
         format!(
             "quarantined: {} has no PID segment: an ADT event about no patient",
@@ -1053,6 +1057,9 @@ fn classify_id(
     if is_nhs {
         match NhsNumber::parse(value) {
             Ok(number) => {
+                if let (Some(reason), Some(s)) = (nhs_normalised(value, &number), src) {
+                    ctx.invalid(s, value.as_bytes(), &reason, Action::Interpreted);
+                }
                 return Identifier::Nhs {
                     number,
                     verification: None,
@@ -1101,6 +1108,14 @@ fn classify_id(
             system,
         },
     }
+}
+
+/// Why an NHS number read as `number` from `raw` is reported: it was sent
+/// with spaces (`943 476 5919`, as the NHS displays it) and read as its ten
+/// digits. `None` for the ten digits alone. Shared with the FHIR reader.
+pub(crate) fn nhs_normalised(raw: &str, number: &NhsNumber) -> Option<String> {
+    (raw != number.as_str())
+        .then(|| format!("NHS number sent with spaces: read as {}", number.as_str()))
 }
 
 fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
@@ -1847,7 +1862,20 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
             if let Some(a) = authority {
                 sources.extend(a.sources);
             }
-            ident
+            // A number not of its register's shape is kept as text, never a
+            // key (`GMC (invalid)`), as the ESR and FHIR readers keep it.
+            match (ident.registration_problem(), ident.invalid_registration()) {
+                (Some(why), Some(kept)) => {
+                    if let Some(s) = sources.first().cloned() {
+                        let reason = format!(
+                            "not a registration number of its register's shape ({why}): kept as text, never a key"
+                        );
+                        ctx.invalid(s, id.value.as_bytes(), &reason, Action::NotUsedForMatching);
+                    }
+                    kept
+                }
+                _ => ident,
+            }
         }
         // An XCN.13 type is the sender's own: it wins over the shape.
         None => match ctx.text(base.component(13)) {
@@ -3109,6 +3137,44 @@ pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
 /// number, and which of the two is right is not the mapper's to guess. The
 /// same number sent twice is no conflict.
 pub(crate) fn conflicting_nhs(ids: &[Sourced<Identifier>]) -> Option<String> {
+    distinct_nhs(ids)
+        .map(|all| format!("quarantined: conflicting NHS numbers {all} for one patient"))
+}
+
+/// The decision on a merge whose prior identifiers (MRG-1, or the FHIR
+/// Patients `replaced-by` the survivor) hold two different valid NHS numbers:
+/// they name two people, and which record the survivor replaces is not the
+/// mapper's to guess, so the merge is quarantined (no key; the prior
+/// identifiers in `seen`). `None` for a merge of one person's record.
+///
+/// ```
+/// use carecodec_map::v2::merge_conflict;
+/// use carecodec_model::{Identifier, NhsNumber, Source, Sourced};
+///
+/// let nhs = |n: &str| Sourced::new(
+///     Identifier::Nhs { number: NhsNumber::parse(n).unwrap(), verification: None },
+///     Source::fhir("Patient.identifier[0]"),
+/// );
+/// assert!(merge_conflict(&[nhs("9434765919"), nhs("9434765919")]).is_none());
+/// let d = merge_conflict(&[nhs("9434765919"), nhs("4010232137")]).unwrap();
+/// assert!(d.quarantined());
+/// assert!(d.reason.contains("9434765919, 4010232137"));
+/// ```
+pub fn merge_conflict(merged_from: &[Sourced<Identifier>]) -> Option<IdentityDecision> {
+    let all = distinct_nhs(merged_from)?;
+    Some(IdentityDecision {
+        seen: merged_from.to_vec(),
+        key: None,
+        reason: format!(
+            "quarantined: the merge's prior identifiers hold different NHS numbers {all}: \
+             they name more than one patient, so the merge is not applied"
+        ),
+    })
+}
+
+/// The different valid NHS numbers among `ids`, joined by `, `, when there
+/// are two or more.
+fn distinct_nhs(ids: &[Sourced<Identifier>]) -> Option<String> {
     let mut numbers = ids.iter().filter_map(|i| match &i.value {
         Identifier::Nhs { number, .. } => Some(number.as_str()),
         _ => None,
@@ -3124,12 +3190,7 @@ pub(crate) fn conflicting_nhs(ids: &[Sourced<Identifier>]) -> Option<String> {
             all.push(n);
         }
     }
-    (all.len() > 1).then(|| {
-        format!(
-            "quarantined: conflicting NHS numbers {} for one patient",
-            all.join(", ")
-        )
-    })
+    (all.len() > 1).then(|| all.join(", "))
 }
 
 /// The bytes of the message the mapping read: one bit a byte. A leaf is

@@ -217,6 +217,108 @@ fn nhs_verification_status_is_the_uk_core_extension_wherever_it_is() {
 }
 
 #[test]
+fn an_nhs_number_sent_with_spaces_is_read_and_reported() {
+    let doc = json!({"resourceType": "Patient", "identifier": [nhs("943 476 5919")]});
+    let (event, report) = read_bundle(&doc);
+    let p = event.patient.as_ref().unwrap();
+    assert_eq!(p.nhs_number().unwrap().as_str(), "9434765919");
+    let bad = invalid_at(&report, "Patient.identifier[0].value");
+    assert_eq!(bad.action, Action::Interpreted);
+    assert_eq!(
+        bad.reason,
+        "NHS number sent with spaces: read as 9434765919"
+    );
+    assert!(report.balanced());
+    assert!(!report.quarantined());
+    // Written back as the ten digits.
+    let b = carecodec_map::fhir::event_bundle(&event).unwrap();
+    assert_eq!(
+        b["entry"][0]["resource"]["identifier"][0]["value"],
+        "9434765919"
+    );
+    // Ten digits alone are not reported.
+    let doc = json!({"resourceType": "Patient", "identifier": [nhs("9434765919")]});
+    assert!(read_bundle(&doc).1.invalid.is_empty());
+}
+
+#[test]
+fn replaced_patients_naming_two_people_quarantine_the_merge() {
+    let replaced = |n: &str, id: &str| {
+        json!({"fullUrl": format!("urn:uuid:{id}"), "resource": {"resourceType": "Patient",
+            "identifier": [nhs(n)], "active": false,
+            "link": [{"other": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"},
+                      "type": "replaced-by"}]}})
+    };
+    let doc = |others: Vec<Value>| {
+        let mut entry = vec![
+            json!({"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001",
+            "resource": {"resourceType": "Patient", "identifier": [nhs("9434765919")]}}),
+        ];
+        entry.extend(others);
+        json!({"resourceType": "Bundle", "type": "collection", "entry": entry})
+    };
+    let two = doc(vec![
+        replaced("4010232137", "00000000-0000-4000-8000-000000000002"),
+        replaced("9000000009", "00000000-0000-4000-8000-000000000003"),
+    ]);
+    let (event, report) = read_bundle(&two);
+    assert_eq!(event.merged_from.len(), 2);
+    assert!(report.quarantined());
+    let d = report.identity.iter().find(|d| d.quarantined()).unwrap();
+    assert!(d.reason.contains("4010232137, 9000000009"), "{}", d.reason);
+    // One replaced Patient: a merge as before.
+    let one = doc(vec![replaced(
+        "4010232137",
+        "00000000-0000-4000-8000-000000000002",
+    )]);
+    let (event, report) = read_bundle(&one);
+    assert_eq!(event.merged_from.len(), 1);
+    assert!(!report.quarantined(), "{:?}", report.identity);
+}
+
+#[test]
+fn an_event_about_no_patient_with_nothing_to_write_is_quarantined() {
+    // A Provenance or MessageHeader alone used to be read as an event the
+    // writer made an empty transaction Bundle of, not quarantined.
+    let prov = json!({"resourceType": "Provenance", "recorded": "2024-03-12T09:15:00Z",
+        "agent": [{"who": {"display": "PAS"}}]});
+    let (event, report) = read_bundle(&prov);
+    assert!(event.patient.is_none());
+    assert!(report.balanced());
+    assert!(report.quarantined());
+    assert!(
+        report.identity[0]
+            .reason
+            .contains("no Patient and nothing else to write"),
+        "{}",
+        report.identity[0].reason
+    );
+    let header = |code: &str| {
+        json!({"resourceType": "MessageHeader", "eventCoding": {
+            "system": "http://terminology.hl7.org/CodeSystem/v2-0003", "code": code.split('^').nth(1).unwrap(),
+            "display": code}, "source": {"endpoint": "urn:oid:1.2.3"}})
+    };
+    // An ADT event: as HL7 v2's ADT without PID.
+    let (_, report) = read_bundle(&header("ADT^A01"));
+    assert!(report.quarantined());
+    assert_eq!(
+        report.identity[0].reason,
+        "quarantined: ADT^A01 has no PID segment: an ADT event about no patient"
+    );
+    let (_, report) = read_bundle(&header("ORU^R01"));
+    assert!(report.quarantined());
+    // Results about no patient are read as sent (ORU's PATIENT group is optional).
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001", "resource": header("ORU^R01")},
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000002", "resource": {
+            "resourceType": "Observation", "status": "final", "code": {"text": "QC"},
+            "valueString": "ok"}}]});
+    let (event, report) = read_bundle(&doc);
+    assert_eq!(event.observations.len(), 1);
+    assert!(!report.quarantined(), "{:?}", report.identity);
+}
+
+#[test]
 fn relative_references_resolve_against_a_restful_full_url() {
     // relref.json: a searchset; `Observation/1` from
     // `http://srv/fhir/DiagnosticReport/5` is `http://srv/fhir/Observation/1`.
@@ -465,6 +567,80 @@ fn a_resource_type_the_reader_does_not_read_is_reported_whole() {
         "/entry/2/resource",
     );
     assert!(report.invalid.is_empty());
+}
+
+#[test]
+fn a_registration_number_not_of_its_registers_shape_keys_no_worker() {
+    // GMC `12AB` used to be read as a GMC number and key the Practitioner.
+    let reg = |system: &str, value: &str| {
+        json!({"system": format!("https://fhir.hl7.org.uk/Id/{system}"), "value": value,
+               "period": {"start": "2020-01-01"}})
+    };
+    let doc = json!({"resourceType": "Practitioner", "identifier": [
+        reg("gmc-number", "12AB"), reg("nmc-number", "01Z2345A")]});
+    let (workers, report) = read_workers(&doc);
+    assert!(report.balanced());
+    let bad = invalid_at(&report, "Practitioner.identifier[0].value");
+    assert_eq!(bad.action, Action::NotUsedForMatching);
+    assert_eq!(bad.raw, "12AB");
+    assert!(bad.reason.contains("GMC"), "{}", bad.reason);
+    // Kept as text with its period; the next valid registration keys it.
+    let w = &workers[0];
+    assert_eq!(w.registrations.len(), 2);
+    assert_eq!(
+        w.registrations[0].identifier.value,
+        Identifier::Other {
+            system: Some("GMC (invalid)".into()),
+            value: "12AB".into()
+        }
+    );
+    assert!(w.registrations[0].from.is_some());
+    assert_eq!(
+        report.identity[0].key,
+        Some(Identifier::Nmc("01Z2345A".into()))
+    );
+    let b = carecodec_map::fhir::worker_bundle(w).unwrap();
+    assert_eq!(
+        b["entry"][0]["request"]["url"],
+        "Practitioner?identifier=https://fhir.hl7.org.uk/Id/nmc-number|01Z2345A"
+    );
+    assert!(!b.to_string().contains("gmc-number"), "{b}");
+    // Read back: the same registrations.
+    let (back, _) = read_workers(&b);
+    let values = |w: &carecodec_model::Worker| {
+        w.registrations
+            .iter()
+            .map(|r| r.identifier.value.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(values(&back[0]), values(w));
+    // Alone, it keys nothing: the worker is quarantined.
+    let doc = json!({"resourceType": "Practitioner", "identifier": [reg("gmc-number", "12AB")]});
+    let (_, report) = read_workers(&doc);
+    assert!(report.quarantined());
+    // In an event (an Encounter participant), it is reported the same.
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001",
+         "resource": {"resourceType": "Patient", "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000002",
+         "resource": {"resourceType": "Encounter", "status": "finished",
+            "subject": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"},
+            "participant": [{"individual": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000003"}}]}},
+        {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000003",
+         "resource": {"resourceType": "Practitioner", "identifier": [
+            {"system": "https://fhir.hl7.org.uk/Id/gphc-number", "value": "12345"}]}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(
+        report
+            .invalid
+            .iter()
+            .any(|i| i.raw == "12345" && i.action == Action::NotUsedForMatching),
+        "{:?}",
+        report.invalid
+    );
+    let b = carecodec_map::fhir::event_bundle(&event).unwrap();
+    assert!(!b.to_string().contains("gphc-number"), "{b}");
 }
 
 #[test]

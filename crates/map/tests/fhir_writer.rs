@@ -140,9 +140,24 @@ fn the_uk_core_consultant_example_gets_a_bundle() {
     };
     let json = carecodec_fhir::xml::xml_to_json(&xml).unwrap();
     let doc = JsonDocument::from_slice(json.as_bytes()).unwrap();
+    // Its GMC number, `C12345678`, is not of a GMC number's shape (seven
+    // digits): reported, kept as text, and no key, so the worker is
+    // quarantined (it used to key the Practitioner's conditional update).
+    let (workers, report) = read_workers(&doc);
+    assert!(report.quarantined());
+    let bad = &report.invalid[0];
+    assert_eq!(
+        (bad.raw.as_str(), bad.action),
+        ("C12345678", carecodec_model::Action::NotUsedForMatching)
+    );
+    assert_eq!(report.identity[0].seen.len(), 1);
+    assert!(worker_bundle(&workers[0]).is_err());
+    // With a GMC number of the register's shape, it gets a valid Bundle.
+    let json = json.replace("C12345678", "1234567");
+    let doc = JsonDocument::from_slice(json.as_bytes()).unwrap();
     let (workers, report) = read_workers(&doc);
     assert!(!report.quarantined());
-    assert_eq!(report.identity[0].seen.len(), 1);
+    assert!(report.invalid.is_empty(), "{:?}", report.invalid);
     let bundle = worker_bundle(&workers[0]).unwrap();
     uk_core_valid("SandraGose", &bundle);
 }

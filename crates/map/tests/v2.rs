@@ -254,6 +254,40 @@ fn invalid_nhs_number_is_reported_and_not_used_as_key() {
 }
 
 #[test]
+fn an_nhs_number_sent_with_spaces_is_read_and_reported() {
+    // `943 476 5919`, as the NHS displays it, is read as its ten digits; the
+    // report says the value was normalised (it used to say nothing).
+    let (e, r) = map(
+        b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||943 476 5919^^^NHS^NH||X^Y\r",
+    );
+    assert_eq!(
+        e.patient.as_ref().unwrap().nhs_number().unwrap().as_str(),
+        "9434765919"
+    );
+    assert_eq!(r.invalid.len(), 1, "{:?}", r.invalid);
+    assert_eq!(r.invalid[0].raw, "943 476 5919");
+    assert_eq!(r.invalid[0].action, Action::Interpreted);
+    assert_eq!(
+        r.invalid[0].reason,
+        "NHS number sent with spaces: read as 9434765919"
+    );
+    assert!(!r.quarantined());
+    // The Bundle names the ten digits, as UK Core's NHS number has them.
+    let b = carecodec_map::fhir::event_bundle(&e).unwrap();
+    let ids = &b["entry"][0]["resource"]["identifier"];
+    assert_eq!(ids[0]["value"], "9434765919", "{ids}");
+    // Ten digits alone are not reported; other separators are not an NHS number.
+    let (_, r) =
+        map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||9434765919^^^NHS^NH||X^Y\r");
+    assert!(r.invalid.is_empty(), "{:?}", r.invalid);
+    let (e, r) = map(
+        b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.4\rPID|1||943-476-5919^^^NHS^NH||X^Y\r",
+    );
+    assert!(e.patient.unwrap().nhs_number().is_none());
+    assert_eq!(r.invalid[0].action, Action::NotUsedForMatching);
+}
+
+#[test]
 fn other_identifier_types_are_kept_and_never_key_the_patient() {
     // An account number (AN) before the hospital number: it keeps its type and
     // authority, and the MRN keys the record.
@@ -350,6 +384,62 @@ fn merge_keeps_the_prior_identifier() {
     let (e, _) = map(&bytes);
     assert_eq!(e.kind, AdtKind::Merge);
     assert!(matches!(&e.merged_from[0].value, Identifier::Mrn { value, .. } if value == "K200999"));
+}
+
+#[test]
+fn a_merge_of_two_different_nhs_numbers_is_quarantined() {
+    // MRG-1 naming two people used to be merged as the first of them (the
+    // replaced Patient written with 4010232137 alone).
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rMRG|4010232137^^^NHS^NH~9000000009^^^NHS^NH\r",
+    );
+    assert!(r.quarantined());
+    // The survivor's own decision stands; the merge's is the quarantine.
+    assert!(!r.identity[0].quarantined());
+    let d = r.identity.iter().find(|d| d.quarantined()).unwrap();
+    assert!(d.reason.contains("4010232137, 9000000009"), "{}", d.reason);
+    assert!(d.reason.contains("merge is not applied"), "{}", d.reason);
+    assert_eq!(d.seen.len(), 2);
+    // Both are kept for review; no replaced Patient is written.
+    assert_eq!(e.merged_from.len(), 2);
+    let b = carecodec_map::fhir::event_bundle(&e).unwrap();
+    assert!(!b.to_string().contains("replaced-by"), "{b}");
+    assert!(!b.to_string().contains("4010232137"), "{b}");
+    // One prior NHS number sent twice is one person: merged as before.
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rMRG|4010232137^^^NHS^NH~4010232137^^^NHS^NH\r",
+    );
+    assert!(!r.quarantined(), "{:?}", r.identity);
+    let b = carecodec_map::fhir::event_bundle(&e).unwrap();
+    assert!(b.to_string().contains("replaced-by"), "{b}");
+}
+
+#[test]
+fn a_registration_number_not_of_its_registers_shape_is_kept_as_text() {
+    // PV1-7 naming GMC `12AB`: it used to be a GMC number and key the
+    // Practitioner's conditional update.
+    let (e, r) = map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|||||12AB^JONES^ANN^^^^^^GMC~7654321^SMITH^BOB^^^^^^GMC\r");
+    let bad = r.invalid.iter().find(|i| i.raw == "12AB").unwrap();
+    assert_eq!(bad.action, Action::NotUsedForMatching);
+    assert!(bad.reason.contains("GMC"), "{}", bad.reason);
+    let enc = e.encounter.as_ref().unwrap();
+    assert_eq!(
+        enc.participants[0].practitioner.identifiers[0].value,
+        Identifier::Other {
+            system: Some("GMC (invalid)".into()),
+            value: "12AB".into()
+        }
+    );
+    assert_eq!(
+        enc.participants[1].practitioner.identifiers[0].value,
+        Identifier::Gmc("7654321".into())
+    );
+    let b = carecodec_map::fhir::event_bundle(&e).unwrap().to_string();
+    assert!(!b.contains("gmc-number|12AB"), "{b}");
+    assert!(b.contains("gmc-number|7654321"), "{b}");
 }
 
 #[test]

@@ -54,7 +54,9 @@ fn registration() -> impl Strategy<Value = Registration> {
         .prop_map(|(kind, number, from, until)| {
             let identifier = match kind {
                 0 => Identifier::Gmc(number),
-                1 => Identifier::Nmc(format!("{}A{}", &number[..2], &number[2..6])),
+                // An NMC PIN ends in a letter (`12A3456B`): without it, it is
+                // not one, and is read back as text.
+                1 => Identifier::Nmc(format!("{}A{}B", &number[..2], &number[2..6])),
                 2 => Identifier::Hcpc(format!("PH{}", &number[..6])),
                 3 => Identifier::Gphc(format!("2{}", &number[1..])),
                 _ => Identifier::Gmp(format!("G{number}")),

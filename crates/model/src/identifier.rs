@@ -480,6 +480,120 @@ impl Identifier {
     }
 }
 
+impl Identifier {
+    /// Why the number of a registration on a UK professional register is not
+    /// of that register's shape; `None` when it is, and for every other
+    /// identifier (a GP national code, GMP, is not checked). The shapes: GMC
+    /// seven digits (or `L` and six); NMC two digits, a letter, four digits
+    /// and a letter (`01Z2345A`); HCPC two letters and one to six digits
+    /// (`PA12345`); GPhC seven digits starting `2` (a pharmacist) or `5` (a
+    /// pharmacy technician). The ESR reader checks the same shapes
+    /// (`carecodec_esr::value::valid_registration`).
+    ///
+    /// ```
+    /// use carecodec_model::Identifier;
+    ///
+    /// assert_eq!(Identifier::Gmc("7654321".into()).registration_problem(), None);
+    /// assert!(Identifier::Gmc("12AB".into()).registration_problem().is_some());
+    /// assert_eq!(Identifier::Nmc("01Z2345A".into()).registration_problem(), None);
+    /// assert!(Identifier::Hcpc("12345".into()).registration_problem().is_some());
+    /// assert_eq!(Identifier::Gphc("2012345".into()).registration_problem(), None);
+    /// assert_eq!(Identifier::OdsOrganisation("RX1".into()).registration_problem(), None);
+    /// ```
+    pub fn registration_problem(&self) -> Option<&'static str> {
+        let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+        let (ok, why) = match self {
+            Identifier::Gmc(v) => {
+                let b = v.as_bytes();
+                (
+                    (b.len() == 7 && digits(b))
+                        || matches!(b, [b'L', rest @ ..] if rest.len() == 6 && digits(rest)),
+                    "a GMC number is seven digits",
+                )
+            }
+            Identifier::Nmc(v) => (
+                matches!(v.as_bytes(), [d1, d2, l, rest @ .., last]
+                    if d1.is_ascii_digit() && d2.is_ascii_digit() && l.is_ascii_uppercase()
+                        && rest.len() == 4 && digits(rest) && last.is_ascii_uppercase()),
+                "an NMC PIN is two digits, a letter, four digits and a letter",
+            ),
+            Identifier::Hcpc(v) => (
+                matches!(v.as_bytes(), [a, c, rest @ ..]
+                    if a.is_ascii_uppercase() && c.is_ascii_uppercase()
+                        && (1..=6).contains(&rest.len()) && digits(rest)),
+                "an HCPC registration number is two letters and one to six digits",
+            ),
+            Identifier::Gphc(v) => {
+                let b = v.as_bytes();
+                (
+                    b.len() == 7 && digits(b) && matches!(b.first(), Some(b'2' | b'5')),
+                    "a GPhC registration number is seven digits starting 2 or 5",
+                )
+            }
+            _ => return None,
+        };
+        (!ok).then_some(why)
+    }
+
+    /// A registration whose number is not of its register's shape (see
+    /// [`Identifier::registration_problem`]) as the identifier it is kept as:
+    /// [`Identifier::Other`] with the register and ` (invalid)` as its system,
+    /// as an invalid NHS number is kept as `NHS (invalid)`. It is written as
+    /// text, under no register's system, and never keys a record. `None` for
+    /// a well-formed registration and for any other identifier.
+    ///
+    /// ```
+    /// use carecodec_model::Identifier;
+    ///
+    /// let kept = Identifier::Gmc("12AB".into()).invalid_registration().unwrap();
+    /// assert_eq!(kept, Identifier::Other { system: Some("GMC (invalid)".into()), value: "12AB".into() });
+    /// assert!(kept.is_registration());
+    /// assert_eq!(Identifier::Gmc("7654321".into()).invalid_registration(), None);
+    /// ```
+    pub fn invalid_registration(&self) -> Option<Identifier> {
+        self.registration_problem()?;
+        let register = match self {
+            Identifier::Gmc(_) => "GMC",
+            Identifier::Nmc(_) => "NMC",
+            Identifier::Hcpc(_) => "HCPC",
+            _ => "GPhC",
+        };
+        Some(Identifier::Other {
+            system: Some(format!("{register}{INVALID}")),
+            value: self.value().to_owned(),
+        })
+    }
+
+    /// True for a professional registration on a UK register (GMC, GMP, NMC,
+    /// HCPC, GPhC), including one kept by [`Identifier::invalid_registration`].
+    ///
+    /// ```
+    /// use carecodec_model::Identifier;
+    ///
+    /// assert!(Identifier::Gmp("G1234567".into()).is_registration());
+    /// assert!(!Identifier::OdsOrganisation("RX1".into()).is_registration());
+    /// ```
+    pub fn is_registration(&self) -> bool {
+        match self {
+            Identifier::Gmc(_)
+            | Identifier::Gmp(_)
+            | Identifier::Nmc(_)
+            | Identifier::Hcpc(_)
+            | Identifier::Gphc(_) => true,
+            Identifier::Other {
+                system: Some(s), ..
+            } => s
+                .strip_suffix(INVALID)
+                .is_some_and(|r| matches!(r, "GMC" | "NMC" | "HCPC" | "GPhC")),
+            _ => false,
+        }
+    }
+}
+
+/// What an invalid registration's register is suffixed with as the system of
+/// the `Other` identifier it is kept as.
+const INVALID: &str = " (invalid)";
+
 /// True for an ISO OID as FHIR's `oid` type has it (without `urn:oid:`):
 /// `[0-2](\.(0|[1-9][0-9]*))+`.
 ///

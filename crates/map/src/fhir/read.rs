@@ -385,6 +385,10 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
     let ident = match (system, type_code, type_text) {
         (Some(NHS_NUMBER), _, _) => match NhsNumber::parse(&value) {
             Ok(number) => {
+                if let Some(reason) = crate::v2::nhs_normalised(&value, &number) {
+                    let at = format!("{path}.value");
+                    ctx.invalid(&at, &value, &reason, Action::Interpreted);
+                }
                 let verification = nhs_verification(id)
                     .and_then(|(.., c)| c.get("code"))
                     .and_then(Value::as_str)
@@ -449,6 +453,24 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
             system: s.or(t).map(str::to_owned),
             value,
         },
+    };
+    // A registration number not of its register's shape is kept as text
+    // (`GMC (invalid)`), never a key: reported, as the ESR reader does.
+    let ident = match (ident.registration_problem(), ident.invalid_registration()) {
+        (Some(why), Some(kept)) => {
+            let reason = format!(
+                "not a registration number of its register's shape ({why}): kept as text, never a key"
+            );
+            let raw = kept.value().to_owned();
+            ctx.invalid(
+                &format!("{path}.value"),
+                &raw,
+                &reason,
+                Action::NotUsedForMatching,
+            );
+            kept
+        }
+        _ => ident,
     };
     // Consume what the identifier was read from, and nothing else (a `use`
     // other than an MRN's `usual`, a `period`, other codings, extensions are
@@ -1868,9 +1890,41 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     if let Some(p) = &event.patient {
         let d = crate::v2::identity(&p.identifiers);
         ctx.report.identity.push(d);
+    } else if let Some(reason) = no_patient(&event).filter(|_| !ctx.report.quarantined()) {
+        // (A document quarantined already, e.g. a Patient with a modifier
+        // extension, needs no second decision.)
+        ctx.report.identity.push(IdentityDecision {
+            reason,
+            ..IdentityDecision::default()
+        });
+    }
+    // Replaced Patients naming two people: the merge is not applied.
+    if let Some(d) = crate::v2::merge_conflict(&event.merged_from) {
+        ctx.report.identity.push(d);
     }
     account(&mut ctx, rt, doc);
     (event, ctx.report)
+}
+
+/// Why an event read with no Patient is quarantined (its decision has no key
+/// and nothing in `seen`): an ADT event by its MessageHeader, as an HL7 v2
+/// ADT message without PID; or an event with nothing else to write (no
+/// Encounter, allergy, condition or result: a Provenance or MessageHeader
+/// alone, or only resources the reader does not read), whose transaction
+/// Bundle would be empty. Results about no patient are read as sent.
+fn no_patient(event: &Event) -> Option<String> {
+    crate::v2::no_patient(event).or_else(|| {
+        let nothing = event.encounter.is_none()
+            && event.allergies.is_empty()
+            && event.conditions.is_empty()
+            && event.reports.is_empty()
+            && event.observations.is_empty();
+        nothing.then(|| {
+            "quarantined: no Patient and nothing else to write (no Encounter, allergy, \
+             condition or result): an event about no patient"
+                .to_owned()
+        })
+    })
 }
 
 /// Consumes the codings of the CodeableConcept `cc` at `path` that are
@@ -2705,14 +2759,8 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
             let Some(x) = identifier(&mut ctx, &path, id) else {
                 continue;
             };
-            let registration = matches!(
-                x.value,
-                Identifier::Gmc(_)
-                    | Identifier::Gmp(_)
-                    | Identifier::Nmc(_)
-                    | Identifier::Hcpc(_)
-                    | Identifier::Gphc(_)
-            );
+            // A registration, valid or kept as text (`GMC (invalid)`).
+            let registration = x.value.is_registration();
             if registration {
                 // The registration's dates: whole days, kept; anything else
                 // reported (see `day_at`).
@@ -2815,7 +2863,7 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
     let workers: Vec<Worker> = workers.into_iter().map(|(_, w)| w).collect();
     for w in &workers {
         // The writer's key (`worker_bundle`): the ESR person id, else the
-        // first professional registration; every identifier is seen.
+        // first registration of its register's shape; every identifier is seen.
         let key = super::worker_key(w);
         let seen = w.identifiers.iter();
         ctx.report.identity.push(IdentityDecision {
@@ -2826,8 +2874,8 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
             key: key.map(|k| k.value.clone()),
             reason: match key.map(|k| &k.value) {
                 Some(Identifier::EsrPerson { .. }) => "ESR person id of the Practitioner".into(),
-                Some(_) => "first professional registration of the Practitioner".into(),
-                None => "quarantined: a Practitioner without an ESR person id or a professional registration".into(),
+                Some(_) => "first valid professional registration of the Practitioner".into(),
+                None => "quarantined: a Practitioner without an ESR person id or a valid professional registration".into(),
             },
         });
     }
