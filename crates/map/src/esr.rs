@@ -375,7 +375,7 @@ impl Ctx {
                 None => "not resolved".to_owned(),
             }
         } else if self.rejected.contains(key) {
-            "in a row the reader rejected".to_owned()
+            "rejected by the reader".to_owned()
         } else {
             "not in this file".to_owned()
         }
