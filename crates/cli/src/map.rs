@@ -6,6 +6,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use carecodec_esr::filename::FileName;
+use carecodec_esr::layout::{self, Profile};
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_map::fhir::{
@@ -95,7 +97,10 @@ fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
-fn detect(bytes: &[u8]) -> Input {
+/// The input's format, by its content; `name` (the file's name) makes an
+/// empty or unrecognised file named like a GO file (`GO_…_….DAT`) ESR, so
+/// its missing header is reported as the file error it is.
+fn detect(bytes: &[u8], name: Option<&str>) -> Input {
     let b = strip_bom(bytes);
     let b = b.strip_prefix(b"\x0b").unwrap_or(b);
     let b = b.trim_ascii_start();
@@ -104,8 +109,25 @@ fn detect(bytes: &[u8]) -> Input {
         Some(b"HDR~") => Input::Esr,
         _ if matches!(b.first(), Some(b'{' | b'<')) => Input::Fhir,
         _ if b.starts_with(b"MSH") => Input::Hl7v2,
+        _ if go_record(b) || name.is_some_and(|n| FileName::parse(n).is_ok()) => Input::Esr,
         _ => Input::Unknown,
     }
+}
+
+/// True when `b` starts with a GO record (a known GDW or EXP record code,
+/// its delete code, or `TRL`, then `~`): a GO file that lost its header.
+fn go_record(b: &[u8]) -> bool {
+    let (Some(code), Some(b'~')) = (
+        b.get(..3).and_then(|c| std::str::from_utf8(c).ok()),
+        b.get(3),
+    ) else {
+        return false;
+    };
+    code == "TRL"
+        || [Profile::Gdw, Profile::Exp].into_iter().any(|p| {
+            layout::layout(p, "01", code).is_some()
+                || layout::deleted_layout(p, "01", code).is_some()
+        })
 }
 
 /// One line of the `--report` file: which file (and message of it) the
@@ -115,6 +137,10 @@ struct ReportLine<'a> {
     file: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<usize>,
+    /// ESR input: false when the file had a file error (it must not be
+    /// applied as a delta).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    complete: Option<bool>,
     report: &'a MappingReport,
 }
 
@@ -132,6 +158,7 @@ fn write_report(
         &ReportLine {
             file,
             message,
+            complete: None,
             report,
         },
     )?;
@@ -160,7 +187,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     for path in &args.files {
         let name = path.display().to_string();
         let bytes = read_all(path)?;
-        match detect(&bytes) {
+        match detect(&bytes, path.file_name().and_then(|n| n.to_str())) {
             Input::Hl7v2 => {}
             Input::Fhir => {
                 // FHIR XML is read as the FHIR JSON it converts to (losslessly:
@@ -268,8 +295,22 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     }
                     out.write_all(b"\n")?;
                 }
+                // An incomplete file, rejected rows or nothing resolved: the
+                // workers are not the file's whole truth (exit 1).
+                if let Some(why) = mapped.failure() {
+                    failed = true;
+                    eprintln!("{name}: {why}");
+                }
                 if let Some(r) = report_out.as_mut() {
-                    write_report(r, &name, None, &mapped.report)?;
+                    serde_json::to_writer(
+                        &mut *r,
+                        &ReportLine {
+                            file: &name,
+                            message: None,
+                            complete: Some(mapped.complete),
+                            report: &mapped.report,
+                        },
+                    )?;
                     r.write_all(b"\n")?;
                 }
                 continue;

@@ -359,3 +359,126 @@ fn a_missing_input_file_is_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("does-not-exist.hl7"), "{err}");
 }
+
+/// The bundled GO file, changed by `f`, written under its own name in a
+/// directory of its own (the name picks the profile and is checked).
+fn go_file(dir: &str, f: impl FnOnce(String) -> String) -> PathBuf {
+    let name = "GO_998_GDW_GOF_20250401_00000001.DAT";
+    let path = tmp(dir).join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, latin1(f(go_text()))).unwrap();
+    path
+}
+
+/// The bundled GO file's text (ISO-8859-1).
+fn go_text() -> String {
+    let bytes = std::fs::read(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT")).unwrap();
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+fn latin1(text: String) -> Vec<u8> {
+    text.chars().map(|c| u8::try_from(c).unwrap()).collect()
+}
+
+#[test]
+fn an_incomplete_esr_file_exits_1_and_says_so() {
+    // No trailer: the file may be truncated and must not be applied as a
+    // delta. It used to exit 0 with nothing on stderr.
+    let file = go_file("no-trailer", |t| {
+        t.lines()
+            .filter(|l| !l.starts_with("TRL~"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    let report = tmp("no-trailer.report.ndjson");
+    for to in ["canonical", "fhir"] {
+        let out = bin()
+            .args(["map", "--as-at", "2025-04-01", "--to", to, "--report"])
+            .arg(&report)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "--to {to}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("file incomplete (missing trailer: the file is incomplete)"),
+            "{err}"
+        );
+        // The workers are still written.
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    }
+    let r: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    assert_eq!(r["complete"], false);
+    // A complete file's report says so.
+    let out = bin()
+        .args(["map", "--as-at", "2025-04-01", "--report"])
+        .arg(&report)
+        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty());
+    let r: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    assert_eq!(r["complete"], true);
+}
+
+#[test]
+fn an_esr_file_with_a_rejected_row_exits_1() {
+    // A primary flag that is neither Yes nor No: the assignment row is
+    // rejected (and was left out of the worker with exit 0).
+    let file = go_file("rejected", |t| t.replacen("~Yes~37.5~", "~Maybe~37.5~", 1));
+    let out = bin()
+        .args(["map", "--as-at", "2025-04-01"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(": 1 row rejected by the reader"), "{err}");
+}
+
+#[test]
+fn a_go_file_without_its_header_is_esr() {
+    // Empty, or its HDR line lost: an ESR file error (exit 1), not "not HL7
+    // v2, FHIR or ESR" (exit 2).
+    let empty = go_file("empty", |_| String::new());
+    let headless = tmp("headless.txt");
+    let text = go_text();
+    std::fs::write(
+        &headless,
+        latin1(text.split_once('\n').unwrap().1.to_owned()),
+    )
+    .unwrap();
+    for file in [empty, headless] {
+        let out = bin().arg("map").arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", file.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("missing header"), "{err}");
+    }
+}
+
+#[test]
+fn a_go_file_with_cr_line_ends_is_read() {
+    // LFs turned into CRs by a transfer: read as line ends (it was one bad
+    // header line, 0 source leaves and exit 0).
+    let file = go_file("cr", |t| t.replace('\n', "\r"));
+    let cr = bin()
+        .args(["map", "--as-at", "2025-04-01"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        cr.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cr.stderr)
+    );
+    let lf = bin()
+        .args(["map", "--as-at", "2025-04-01"])
+        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
+        .output()
+        .unwrap();
+    assert_eq!(cr.stdout, lf.stdout);
+}

@@ -35,6 +35,10 @@ pub enum ProblemKind {
     /// The file starts with a UTF-8 byte order mark: decoded as UTF-8.
     #[error("UTF-8 byte order mark: text decoded as UTF-8")]
     ByteOrderMark,
+    /// Lines end with a bare CR (GO files end lines with LF or CRLF; a
+    /// transfer converted them): read as line ends.
+    #[error("lines end with CR alone (GO files use LF or CRLF): read as line ends")]
+    CrLineEnds,
     /// The file name does not follow `GO_<VPD>_<SUB>_<type>_<YYYYMMDD>_<SEQ>.DAT`.
     #[error("bad file name: {0}")]
     BadFileName(String),

@@ -438,7 +438,11 @@ impl<'r> Entry<'r> {
 }
 
 /// `BufRead::read_until(b'\n', ..)` with a SIMD search for the terminator.
-fn read_line_into<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<usize> {
+fn read_line_into<R: BufRead>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    end: u8,
+) -> std::io::Result<usize> {
     let mut total = 0;
     loop {
         let buf = match reader.fill_buf() {
@@ -449,7 +453,7 @@ fn read_line_into<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Re
         if buf.is_empty() {
             return Ok(total);
         }
-        let (used, done) = match memchr::memchr(b'\n', buf) {
+        let (used, done) = match memchr::memchr(end, buf) {
             Some(p) => (p + 1, true),
             None => (buf.len(), false),
         };
@@ -504,6 +508,11 @@ pub struct GoReader<R> {
     scratch: Vec<(Severity, ProblemKind)>,
     bounds: Vec<(usize, usize)>,
     eof: bool,
+    /// Lines end with a bare CR (found on line 1): split on CR.
+    cr_only: bool,
+    /// What line 1 read beyond its CR, and how much of it is used.
+    pending: Vec<u8>,
+    pending_at: usize,
 }
 
 impl<R: BufRead> GoReader<R> {
@@ -562,6 +571,9 @@ impl<R: BufRead> GoReader<R> {
             scratch: Vec::new(),
             bounds: Vec::with_capacity(64),
             eof: false,
+            cr_only: false,
+            pending: Vec::new(),
+            pending_at: 0,
         }
     }
 
@@ -591,7 +603,10 @@ impl<R: BufRead> GoReader<R> {
     /// Reads the next line into `self.line` (terminator stripped). False at EOF.
     fn read_line(&mut self) -> Option<u64> {
         self.line.clear();
-        let n = match read_line_into(&mut self.reader, &mut self.line) {
+        if self.cr_only {
+            return self.read_cr_line();
+        }
+        let n = match read_line_into(&mut self.reader, &mut self.line, b'\n') {
             Ok(n) => n,
             Err(e) => {
                 self.file_problem(Severity::File, ProblemKind::Io(e.to_string()), self.pos);
@@ -606,6 +621,25 @@ impl<R: BufRead> GoReader<R> {
         let offset = self.pos;
         self.pos += n as u64;
         self.line_no += 1;
+        if self.line_no == 1 {
+            // A CR followed by more than an LF on the first line: the file's
+            // lines end with CR alone (a transfer converted them). Read as
+            // line ends from here on, so the file is not one long bad header.
+            if let Some(p) = memchr::memchr(b'\r', &self.line) {
+                if !matches!(self.line.get(p + 1..), None | Some(b"" | b"\n")) {
+                    self.pending = self.line.split_off(p + 1);
+                    self.line.truncate(p);
+                    self.pending_at = 0;
+                    self.cr_only = true;
+                    self.pos = offset + p as u64 + 1;
+                    self.file_problem(
+                        Severity::Warning,
+                        ProblemKind::CrLineEnds,
+                        offset + p as u64,
+                    );
+                }
+            }
+        }
         if self.line.last() == Some(&b'\n') {
             self.line.pop();
         }
@@ -618,6 +652,54 @@ impl<R: BufRead> GoReader<R> {
                 self.utf8 = true;
             }
             self.file_problem(Severity::Warning, ProblemKind::ByteOrderMark, 0);
+        }
+        Some(offset)
+    }
+
+    /// Reads the next CR-terminated line into `self.line`: first from what
+    /// line 1 read ahead, then from the reader. A stray LF at either end of
+    /// the line is dropped. `None` at EOF.
+    fn read_cr_line(&mut self) -> Option<u64> {
+        let offset = self.pos;
+        let rest = self.pending.get(self.pending_at..).unwrap_or_default();
+        let (mut n, mut done) = (0, false);
+        if !rest.is_empty() {
+            let (take, used) = match memchr::memchr(b'\r', rest) {
+                Some(p) => {
+                    done = true;
+                    (p, p + 1)
+                }
+                None => (rest.len(), rest.len()),
+            };
+            self.line
+                .extend_from_slice(rest.get(..take).unwrap_or_default());
+            self.pending_at += used;
+            n = used;
+        }
+        if !done {
+            match read_line_into(&mut self.reader, &mut self.line, b'\r') {
+                Ok(m) => n += m,
+                Err(e) => {
+                    self.file_problem(Severity::File, ProblemKind::Io(e.to_string()), self.pos);
+                    self.eof = true;
+                    return None;
+                }
+            }
+            if self.line.last() == Some(&b'\r') {
+                self.line.pop();
+            }
+        }
+        if n == 0 {
+            self.eof = true;
+            return None;
+        }
+        self.pos += n as u64;
+        self.line_no += 1;
+        if self.line.last() == Some(&b'\n') {
+            self.line.pop();
+        }
+        if self.line.first() == Some(&b'\n') {
+            self.line.remove(0);
         }
         Some(offset)
     }
@@ -1072,6 +1154,39 @@ mod tests {
                 .iter()
                 .any(|p| p.kind == ProblemKind::MissingTrailer)
         );
+    }
+
+    #[test]
+    fn cr_only_line_ends_are_read_as_line_ends() {
+        // A GO file whose LFs a transfer turned into CRs used to be one long
+        // "bad header" line: no rows, and nothing to account for.
+        let lf = [HDR, b"PRD~1\nORA~1~x\nTRL~4\n"].concat();
+        let cr: Vec<u8> = lf
+            .iter()
+            .map(|&b| if b == b'\n' { b'\r' } else { b })
+            .collect();
+        let (rows_lf, s_lf) = run(&lf, None, GoOptions::default());
+        // Small reads too: a line split across buffers.
+        let (rows, s) = run(&cr, None, GoOptions::default());
+        assert_eq!(rows, rows_lf);
+        assert_eq!(rows, [(2, true), (3, false)]);
+        assert_eq!(s[0].trailer, Some(4));
+        assert!(s[0].complete, "{:?}", s[0].problems);
+        assert_eq!(s[0].bytes, s_lf[0].bytes);
+        let warn: Vec<_> = s[0]
+            .problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::CrLineEnds)
+            .collect();
+        assert_eq!(warn.len(), 1);
+        assert_eq!(warn[0].severity, Severity::Warning);
+        let small = std::io::BufReader::with_capacity(7, &cr[..]);
+        let mut r = GoReader::new(small, None, GoOptions::default());
+        let mut n = 0;
+        while r.next_record().is_some() {
+            n += 1;
+        }
+        assert_eq!((n, r.summary().complete), (2, true));
     }
 
     #[test]

@@ -22,8 +22,12 @@
 //! consumed or listed as unmapped. Rows set aside by a delete or because they
 //! are not in effect on the date count as consumed (the rule used them) and
 //! each is named once in the report's notes; rows of record types the model
-//! does not hold (absences, costings, competencies…) and reference rows no
-//! worker refers to are listed field by field as unmapped.
+//! does not hold (absences, costings, competencies…), their deletes, and
+//! reference rows no worker refers to are listed field by field as unmapped.
+//! A delete that matched no row of the file, an assignment or registration
+//! row whose person gave no worker, and an assignment's reference to a row
+//! not in effect (kept as a bare id) are each noted. [`EsrMapping::failure`]
+//! says when the file is incomplete, rows were rejected or nothing resolved.
 //!
 //! ```
 //! use carecodec_map::esr::{EsrOptions, map_go};
@@ -48,6 +52,7 @@ use std::io::BufRead;
 use std::sync::Arc;
 
 use carecodec_esr::layout::FieldSpec;
+use carecodec_esr::problem::Severity;
 use carecodec_esr::reader::{GoOptions, GoReader};
 use carecodec_esr::value::{EndDate, FieldRef, parse_dmy, valid_ni};
 use carecodec_model::{
@@ -142,6 +147,54 @@ pub struct EsrMapping {
     pub workers: Vec<Worker>,
     /// Accounting, invalid values and one identity decision per worker.
     pub report: MappingReport,
+    /// The reader's verdict on the file: false when it found a file error
+    /// (missing header or trailer, a trailer count that does not match, a
+    /// bad header…), so the file must not be applied as a delta.
+    pub complete: bool,
+    /// The file errors that made it incomplete, as text.
+    pub file_errors: Vec<String>,
+    /// Rows the reader rejected (listed in the report's `invalid`).
+    pub rejected: usize,
+    /// The date the rows were resolved as at; `None` when there was none
+    /// (no `--as-at` and no HDR creation date): nothing was resolved.
+    pub as_at: Option<NaiveDate>,
+}
+
+impl EsrMapping {
+    /// Why the file's workers are not the whole truth, in one line: file
+    /// errors, rejected rows, no as-at date; `None` for a clean file. The
+    /// CLI prints it and exits 1.
+    ///
+    /// ```
+    /// use carecodec_map::esr::{map_go, EsrOptions};
+    ///
+    /// let file = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+    /// PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n";
+    /// // No trailer: the file may be truncated.
+    /// let out = map_go(file.as_bytes(), None, &EsrOptions::at_extract_date());
+    /// assert!(!out.complete);
+    /// assert_eq!(out.failure().as_deref(), Some("file incomplete (missing trailer: the file is incomplete): not to be applied as a delta"));
+    /// let whole = format!("{file}TRL~3\n");
+    /// assert_eq!(map_go(whole.as_bytes(), None, &EsrOptions::at_extract_date()).failure(), None);
+    /// ```
+    pub fn failure(&self) -> Option<String> {
+        let mut why = Vec::new();
+        if !self.complete {
+            why.push(format!(
+                "file incomplete ({}): not to be applied as a delta",
+                self.file_errors.join("; ")
+            ));
+        }
+        match self.rejected {
+            0 => {}
+            1 => why.push("1 row rejected by the reader".to_owned()),
+            n => why.push(format!("{n} rows rejected by the reader")),
+        }
+        if self.as_at.is_none() {
+            why.push("no as-at date given and no HDR creation date: nothing resolved".to_owned());
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
 }
 
 /// What of a field's typed value the mapping uses (text is in [`Row::text`]).
@@ -299,9 +352,35 @@ struct Ctx {
     /// `rows[r].first` (one vector for the file, not one per row).
     used: Vec<bool>,
     report: MappingReport,
+    /// Keys (see `row_key`) deleted by a delete row of this file.
+    deleted: HashSet<String>,
+    /// Keys of rows set aside by the as-at rule (deleted, or not in effect).
+    set_aside: HashSet<String>,
+    /// Keys of rows the reader rejected.
+    rejected: HashSet<String>,
+    /// The date rows are resolved as at (set once known).
+    as_at: Option<NaiveDate>,
 }
 
 impl Ctx {
+    /// Why the row keyed `key` (see `row_key`) is not among the rows in
+    /// effect: deleted, not in effect on the date, rejected, or not in the
+    /// file at all (a change file's rows refer to rows sent earlier).
+    fn absent_why(&self, key: &str) -> String {
+        if self.deleted.contains(key) {
+            "deleted in this file".to_owned()
+        } else if self.set_aside.contains(key) {
+            match self.as_at {
+                Some(d) => format!("not in effect on {d}"),
+                None => "not resolved".to_owned(),
+            }
+        } else if self.rejected.contains(key) {
+            "rejected by the reader".to_owned()
+        } else {
+            "not in this file".to_owned()
+        }
+    }
+
     fn source(&self, row: usize, name: &'static str) -> Source {
         let line = self.rows.get(row).map_or(0, |r| r.line);
         Source::esr(Arc::clone(&self.file), line, name)
@@ -323,13 +402,33 @@ impl Ctx {
         }
     }
 
-    /// Trimmed text of field `name` in `row`, consumed.
+    /// Trimmed text of field `name` in `row`, consumed. Control characters
+    /// other than tab, CR and LF (FHIR strings forbid them) are removed and
+    /// the value reported `interpreted` (`dropped` if nothing is left).
     fn text(&mut self, row: usize, name: &'static str) -> Option<Sourced<String>> {
         let r = self.rows.get(row)?;
         let i = r.index(name)?;
         let v = r.raw_at(i)?.to_owned();
         self.mark(row, i);
-        Some(Sourced::new(v, self.source(row, name)))
+        let src = self.source(row, name);
+        if !v.chars().any(forbidden_control) {
+            return Some(Sourced::new(v, src));
+        }
+        let kept: String = v.chars().filter(|&c| !forbidden_control(c)).collect();
+        let kept = kept.trim();
+        let action = if kept.is_empty() {
+            Action::Dropped
+        } else {
+            Action::Interpreted
+        };
+        self.report.invalid.push(Invalid {
+            source: src.clone(),
+            raw: v.clone(),
+            reason: "control characters (FHIR strings forbid them below U+0020 but tab, CR, LF): removed"
+                .into(),
+            action,
+        });
+        (!kept.is_empty()).then(|| Sourced::new(kept.to_owned(), src))
     }
 
     /// A date field (`YYYYMMDD`, or `DD/MM/YYYY…` in flexfields), consumed;
@@ -418,6 +517,11 @@ impl Ctx {
                 .push(format!("{}:{line} {code}: {why}", self.file));
         }
     }
+}
+
+/// A control character FHIR strings forbid: below U+0020, but tab, CR, LF.
+fn forbidden_control(c: char) -> bool {
+    c < ' ' && !matches!(c, '\t' | '\r' | '\n')
 }
 
 /// Key field of each entity (the deletable unit), by record-code prefix.
@@ -533,16 +637,33 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         rows.push(row);
     }
     let file: Arc<str> = Arc::from(file_name.unwrap_or("-"));
-    let header_vpd = reader
-        .summary()
+    let summary = reader.summary();
+    let header_vpd = summary
         .header
         .as_ref()
         .map(|h| h.vpd.trim().to_owned())
         .filter(|v| !v.is_empty());
     let mut report = MappingReport::default();
-    for p in &reader.summary().problems {
+    for p in &summary.problems {
         report.notes.push(format!("{file}: {p}"));
     }
+    let complete = summary.complete;
+    let file_errors: Vec<String> = summary
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::File)
+        .map(|p| p.kind.to_string())
+        .collect();
+    if !complete {
+        report.notes.push(format!(
+            "{file}: file incomplete (the file errors above): not to be applied as a delta"
+        ));
+    }
+    let header_date = summary
+        .header
+        .as_ref()
+        .and_then(|h| h.created)
+        .map(|t| t.date());
     let mut fields = 0;
     for r in &mut rows {
         r.first = fields;
@@ -555,8 +676,19 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         rows,
         used,
         report,
+        deleted: HashSet::new(),
+        set_aside: HashSet::new(),
+        rejected: HashSet::new(),
+        as_at: opts.as_at.or(header_date),
     };
     let rejected_rows: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
+    let mut out = EsrMapping {
+        complete,
+        file_errors,
+        rejected: rejected.len(),
+        as_at: ctx.as_at,
+        ..EsrMapping::default()
+    };
     for (i, why) in rejected {
         let raw = ctx
             .rows
@@ -576,41 +708,21 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
             action: Action::Dropped,
         });
     }
+    index_rejected(&mut ctx, &rejected_rows);
+    apply_deletes(&mut ctx, &rejected_rows);
 
     // Rows are known by their record prefix and key joined (`PR` + person
     // id: see `row_key`); `probe` is reused to look them up.
     let mut probe = String::new();
-    // Deletes; the delete rows themselves are consumed.
-    let mut deleted: HashSet<String> = HashSet::new();
-    for i in 0..ctx.rows.len() {
-        let Some(r) = ctx.rows.get(i) else { continue };
-        if !r.delete {
-            continue;
-        }
-        if let Some(kf) = key_field(&r.code) {
-            if let Some(key) = r.raw(kf) {
-                deleted.insert(row_key(&mut probe, &r.code, key).to_owned());
-            }
-        }
-        ctx.consume_row(i);
-    }
     // Live rows: not deleted, not rejected, in effect; the rest are set aside.
-    let header_date = reader
-        .summary()
-        .header
-        .as_ref()
-        .and_then(|h| h.created)
-        .map(|t| t.date());
-    let Some(as_at) = opts.as_at.or(header_date) else {
+    let Some(as_at) = ctx.as_at else {
         ctx.report.notes.push(format!(
             "{}: no as-at date given and no HDR creation date: nothing resolved",
             ctx.file
         ));
         finish(&mut ctx);
-        return EsrMapping {
-            workers: Vec::new(),
-            report: ctx.report,
-        };
+        out.report = ctx.report;
+        return out;
     };
     ctx.report
         .notes
@@ -626,7 +738,8 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         };
         let Some(key) = r.key(kf) else { continue };
         row_key(&mut probe, &r.code, &key);
-        if deleted.contains(probe.as_str()) {
+        if ctx.deleted.contains(probe.as_str()) {
+            ctx.set_aside.insert(probe.clone());
             ctx.consume_row(i);
             ctx.note(
                 i,
@@ -635,6 +748,7 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
             continue;
         }
         if !r.in_effect(as_at) {
+            ctx.set_aside.insert(probe.clone());
             ctx.consume_row(i);
             ctx.note(
                 i,
@@ -662,6 +776,8 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         }
     }
 
+    note_unmatched_deletes(&mut ctx, &rejected_rows);
+
     let mut persons: Vec<usize> = live
         .iter()
         .filter(|(k, _)| k.starts_with("PR"))
@@ -684,16 +800,138 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         rows.sort_unstable_by_key(|(_, i)| *i);
     }
     let mut workers = Vec::with_capacity(persons.len());
-    for pi in persons {
+    for &pi in &persons {
         let w = worker(&mut ctx, pi, &live, &by_person);
         let decision = identity(&w);
         ctx.report.identity.push(decision);
         workers.push(w);
     }
+    note_orphans(&mut ctx, &persons, &by_person);
     finish(&mut ctx);
-    EsrMapping {
-        workers,
-        report: ctx.report,
+    out.workers = workers;
+    out.report = ctx.report;
+    out
+}
+
+/// Fills `ctx.rejected` with the keys of rows the reader rejected.
+fn index_rejected(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
+    let mut probe = String::new();
+    for &i in rejected_rows {
+        let Some(r) = ctx.rows.get(i) else { continue };
+        if r.delete {
+            continue;
+        }
+        if let Some(key) = key_field(&r.code).and_then(|kf| r.raw(kf)) {
+            let k = row_key(&mut probe, &r.code, key).to_owned();
+            ctx.rejected.insert(k);
+        }
+    }
+}
+
+/// Reads the delete rows into `ctx.deleted`. A delete of a record type the
+/// model holds is consumed (the as-at rule applies it). A delete of a
+/// record type the model does not hold is left unmapped, as that type's
+/// other rows are, with a note. A rejected delete is not applied (it is in
+/// `invalid`).
+fn apply_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
+    let mut probe = String::new();
+    let mut not_held = Vec::new();
+    for (i, r) in ctx.rows.iter().enumerate() {
+        if !r.delete || rejected_rows.contains(&i) {
+            continue;
+        }
+        match key_field(&r.code) {
+            Some(kf) => {
+                if let Some(key) = r.raw(kf) {
+                    ctx.deleted
+                        .insert(row_key(&mut probe, &r.code, key).to_owned());
+                }
+            }
+            None => not_held.push(i),
+        }
+    }
+    for i in 0..ctx.rows.len() {
+        if ctx
+            .rows
+            .get(i)
+            .is_some_and(|r| r.delete && key_field(&r.code).is_some())
+            && !rejected_rows.contains(&i)
+        {
+            ctx.consume_row(i);
+        }
+    }
+    for i in not_held {
+        ctx.note(
+            i,
+            "delete of a record type the model does not hold: not applied (its fields are unmapped)",
+        );
+    }
+}
+
+/// Notes each delete whose key matched no row of the file (a row sent
+/// earlier): the note is then all that carries the delete.
+fn note_unmatched_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
+    let mut probe = String::new();
+    let mut notes = Vec::new();
+    for (i, r) in ctx.rows.iter().enumerate() {
+        if !r.delete || rejected_rows.contains(&i) {
+            continue;
+        }
+        let Some(kf) = key_field(&r.code) else {
+            continue;
+        };
+        let Some(key) = r.raw(kf) else { continue };
+        let k = row_key(&mut probe, &r.code, key);
+        if !ctx.set_aside.contains(k) && !ctx.rejected.contains(k) {
+            notes.push((
+                i,
+                format!(
+                    "{kf} {key} deleted, and no row of it is in this file: the delete is not \
+                     carried into the model"
+                ),
+            ));
+        }
+    }
+    for (i, why) in notes {
+        ctx.note(i, &why);
+    }
+}
+
+/// Notes each assignment or extra-information row in effect whose person
+/// gave no worker (its fields stay unmapped): the person is deleted, not in
+/// effect, rejected, or not in the file (a change file that changes only an
+/// assignment).
+fn note_orphans(
+    ctx: &mut Ctx,
+    persons: &[usize],
+    by_person: &HashMap<String, Vec<(&'static str, usize)>>,
+) {
+    let mapped: HashSet<&str> = persons
+        .iter()
+        .filter_map(|&i| ctx.rows.get(i).and_then(|r| r.raw("Person ID")))
+        .collect();
+    let mut orphans: Vec<(usize, String)> = Vec::new();
+    let mut probe = String::new();
+    for (pid, rows) in by_person {
+        if mapped.contains(pid.as_str()) {
+            continue;
+        }
+        let why = ctx.absent_why(row_key(&mut probe, "PR", pid));
+        for &(tag, i) in rows {
+            let what = if tag == "AS" {
+                "assignment"
+            } else {
+                "extra information"
+            };
+            orphans.push((
+                i,
+                format!("Person ID {pid} {why}: {what} not mapped (its fields are unmapped)"),
+            ));
+        }
+    }
+    orphans.sort_unstable();
+    for (i, why) in orphans {
+        ctx.note(i, &why);
     }
 }
 
@@ -876,29 +1114,105 @@ fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<String, usize>) -> Assign
         ..Assignment::default()
     };
     let mut probe = String::new();
-    let mut lookup = |ctx: &mut Ctx, field: &'static str, prefix: &str| -> Option<usize> {
-        let id = ctx.text(ai, field)?;
-        live.get(row_key(&mut probe, prefix, &id.value)).copied()
-    };
-    if let Some(pi) = lookup(ctx, "Position ID", "PO") {
+    if let Some(pi) = reference(ctx, ai, ("Position ID", "PO"), live, &mut probe) {
         ctx.touch(ai, "Position Name");
         a.position = Some(position(ctx, pi));
         a.staff_group = ctx.text(pi, "Job Staff Group");
         a.job_role = ctx.text(pi, "Job Role");
         a.occupation_code = ctx.text(pi, "Occupation Code");
     } else {
-        a.position = ctx.text(ai, "Position Name").map(|t| Position {
-            number: None,
-            title: Some(t.map(|v| kff_title(&v))),
+        // The position row is not here (a change file need not repeat it):
+        // the ASA's own Position Name flexfield gives the position number,
+        // title and occupation code; the Position ID stays unmapped.
+        if let Some(pos) = ctx.text(ai, "Position Name") {
+            note_unkept_segments(ctx, ai, &pos.value);
+            let segment = |n: usize| {
+                let v = pos
+                    .value
+                    .split('|')
+                    .nth(n)
+                    .map(str::trim)
+                    .unwrap_or_default();
+                (pos.value.contains('|') && !v.is_empty())
+                    .then(|| Sourced::from_many(v.to_owned(), pos.sources.clone()))
+            };
+            let number = segment(0).map(|n| {
+                n.map(|value| Identifier::EsrPosition {
+                    vpd: vpd.clone(),
+                    value,
+                })
+            });
+            a.occupation_code = segment(2);
+            a.position = Some(Position {
+                number,
+                title: Some(pos.map(|v| kff_title(&v))),
+            });
+        }
+    }
+    if let Some(oi) = reference(ctx, ai, ("Organisation ID", "OR"), live, &mut probe) {
+        a.organisation = Some(organisation(ctx, oi));
+    } else if let Some(id) = ctx.text(ai, "Organisation ID") {
+        a.organisation = Some(Organisation {
+            identifiers: vec![id.map(|value| Identifier::Other {
+                system: Some("ESR organisation ID".into()),
+                value,
+            })],
+            ..Organisation::default()
         });
     }
-    if let Some(oi) = lookup(ctx, "Organisation ID", "OR") {
-        a.organisation = Some(organisation(ctx, oi));
-    }
-    if let Some(li) = lookup(ctx, "Assignment Location ID", "LC") {
+    if let Some(li) = reference(ctx, ai, ("Assignment Location ID", "LC"), live, &mut probe) {
         a.location = Some(location(ctx, li));
+    } else if let Some(id) = ctx.text(ai, "Assignment Location ID") {
+        a.location = Some(Location {
+            identifiers: vec![id.map(|value| Identifier::Other {
+                system: Some("ESR location ID".into()),
+                value,
+            })],
+            ..Location::default()
+        });
     }
     a
+}
+
+/// The row in effect that field `field` of assignment row `ai` refers to
+/// (rows of record prefix `prefix`), the field then consumed; when there is
+/// none, a note says why and what is kept (the field is left for the
+/// caller: a bare id in the model, or unmapped). `probe` is scratch space.
+fn reference(
+    ctx: &mut Ctx,
+    ai: usize,
+    (field, prefix): (&'static str, &str),
+    live: &HashMap<String, usize>,
+    probe: &mut String,
+) -> Option<usize> {
+    row_key(probe, prefix, ctx.rows.get(ai)?.raw(field)?);
+    if let Some(&i) = live.get(probe.as_str()) {
+        ctx.touch(ai, field);
+        return Some(i);
+    }
+    let why = ctx.absent_why(probe);
+    let kept = if prefix == "PO" {
+        "the position is taken from the assignment's Position Name; the id is unmapped"
+    } else {
+        "kept as a bare id"
+    };
+    let id = probe.get(2..).unwrap_or_default();
+    ctx.note(ai, &format!("{field} {id}: the row is {why}: {kept}"));
+    None
+}
+
+/// Notes the segments of a position key flexfield
+/// (`<number>|<title>|<occupation code>|<area of work>|`) beyond the
+/// third, which the model does not hold, once per row.
+fn note_unkept_segments(ctx: &mut Ctx, row: usize, value: &str) {
+    let rest = value.splitn(4, '|').nth(3).unwrap_or_default();
+    let rest = rest.trim_matches(|c: char| c == '|' || c.is_whitespace());
+    if !rest.is_empty() {
+        ctx.note(
+            row,
+            &format!("Position Name segments not held by the model (area of work…): {rest}"),
+        );
+    }
 }
 
 /// The title segment of a position key flexfield (`4000001|Staff Nurse|N0A|…`).
@@ -927,10 +1241,22 @@ fn position(ctx: &mut Ctx, pi: usize) -> Position {
                 value,
             })
         }),
-        title: ctx
-            .text(pi, "Position Name")
-            .map(|t| t.map(|v| kff_title(&v))),
+        title: position_title(ctx, pi),
     }
+}
+
+/// The title of position row `pi` (2nd segment of its Position Name), the
+/// segments the model does not hold noted the first time the row is read.
+fn position_title(ctx: &mut Ctx, pi: usize) -> Option<Sourced<String>> {
+    let first = ctx.rows.get(pi).and_then(|r| {
+        let i = r.index("Position Name")?;
+        Some(!ctx.used.get(r.first + i).copied().unwrap_or(true))
+    });
+    let title = ctx.text(pi, "Position Name")?;
+    if first == Some(true) {
+        note_unkept_segments(ctx, pi, &title.value);
+    }
+    Some(title.map(|v| kff_title(&v)))
 }
 
 fn organisation(ctx: &mut Ctx, oi: usize) -> Organisation {
@@ -1039,29 +1365,56 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
         ctx.touch(ei, f);
     }
     let body = ctx.text(ei, "PEI_INFORMATION1");
-    let number = ctx.text(ei, "PEI_INFORMATION2")?;
+    let Some(number) = ctx.text(ei, "PEI_INFORMATION2") else {
+        // A body without a number registers nothing: reported, dropped (the
+        // row's dates stay unmapped).
+        if let Some(b) = &body {
+            if let Some(src) = b.sources.first() {
+                ctx.report.invalid.push(Invalid {
+                    source: src.clone(),
+                    raw: b.value.clone(),
+                    reason: "a registration body without a registration number".into(),
+                    action: Action::Dropped,
+                });
+            }
+        }
+        return None;
+    };
     let from = ctx.date(ei, "PEI_INFORMATION3").map(|d| d.value);
-    let until = ctx.date(ei, "PEI_INFORMATION5").map(|d| d.value);
-    let body_text = body
-        .as_ref()
-        .map(|b| b.value.to_ascii_lowercase())
-        .unwrap_or_default();
+    let until = ctx.date(ei, "PEI_INFORMATION5");
+    // An expiry before the registration date is no period (FHIR per-1):
+    // reported, and the expiry dropped.
+    let until = match (from, until) {
+        (Some(f), Some(u)) if u.value < f => {
+            if let Some(src) = u.sources.first() {
+                let raw = ctx
+                    .rows
+                    .get(ei)
+                    .and_then(|r| r.raw("PEI_INFORMATION5"))
+                    .unwrap_or_default()
+                    .to_owned();
+                ctx.report.invalid.push(Invalid {
+                    source: src.clone(),
+                    raw,
+                    reason: format!("registration expiry before its registration date {f}"),
+                    action: Action::Dropped,
+                });
+            }
+            None
+        }
+        (_, u) => u.map(|d| d.value),
+    };
     let value = number.value.trim().to_owned();
-    let ident = if body_text.contains("general medical") {
-        Identifier::Gmc(value)
-    } else if body_text.contains("nursing and midwifery") {
-        Identifier::Nmc(value)
-    } else if body_text.contains("health and care professions")
-        || body_text.contains("health & care professions")
-    {
-        Identifier::Hcpc(value)
-    } else if body_text.contains("pharmaceutical") {
-        Identifier::Gphc(value)
-    } else {
-        Identifier::Other {
+    let regulator = body.as_ref().and_then(|b| regulator(&b.value));
+    let ident = match regulator {
+        Some(Regulator::Gmc) => Identifier::Gmc(value),
+        Some(Regulator::Nmc) => Identifier::Nmc(value),
+        Some(Regulator::Hcpc) => Identifier::Hcpc(value),
+        Some(Regulator::Gphc) => Identifier::Gphc(value),
+        None => Identifier::Other {
             system: body.as_ref().map(|b| b.value.clone()),
             value,
-        }
+        },
     };
     // A number not of its register's shape is kept as text, never a key
     // (it used to stay a GMC number and key the Practitioner's update).
@@ -1091,6 +1444,42 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
         from,
         until,
     })
+}
+
+/// A regulator whose register UK Core has an identifier system for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Regulator {
+    Gmc,
+    Nmc,
+    Hcpc,
+    Gphc,
+}
+
+/// The regulator an ETA body names, by its exact name or initials (case,
+/// spacing and `&` for `and` aside; HCPC also by its former name, the
+/// Health Professions Council). Other bodies (the Pharmaceutical Society of
+/// Northern Ireland, the Royal Pharmaceutical Society, the General Dental
+/// Council…) are none of these: their numbers are on other registers.
+fn regulator(body: &str) -> Option<Regulator> {
+    let words: Vec<String> = body
+        .split_whitespace()
+        .map(|w| {
+            if w == "&" {
+                "and".to_owned()
+            } else {
+                w.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    match words.join(" ").as_str() {
+        "general medical council" | "gmc" => Some(Regulator::Gmc),
+        "nursing and midwifery council" | "nmc" => Some(Regulator::Nmc),
+        "health and care professions council" | "hcpc" | "health professions council" | "hpc" => {
+            Some(Regulator::Hcpc)
+        }
+        "general pharmaceutical council" | "gphc" => Some(Regulator::Gphc),
+        _ => None,
+    }
 }
 
 /// The ESR person id keys a worker (it is the record key of every row); a
@@ -1348,6 +1737,344 @@ ETA~7100003~7400003~NHS Regs and Memships~NHS Regs and Memships~General Medical 
         let text = bundle.to_string();
         assert!(!text.contains("gmc-number"), "{text}");
         assert_eq!(bundle["entry"][0]["request"]["method"], "POST", "{text}");
+    }
+
+    /// The SAMPLE person and assignment without the rows they refer to.
+    const PRA: &str = "PRA~7100001~20230401~47121231~80000001~Mr.~Sample~Owen~James~~Jim~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~owen.sample@example.invalid~~~20230401~~~~~\n";
+    const ASA: &str = "ASA~7100001~7200001~20230401~47121231~~E~80000001~ACTIVE_ASSIGN~Active Assignment~~998 Monthly~~510001~~~~~~~~Yes~37.5~Week~37.5~1~~610001~810001~4000001|Staff Nurse|N0A|Acute Medicine|~NHS|XR05|Band 5~~~~Nursing and Midwifery Registered|Staff Nurse~~~~~~~~~~20230401 120000~~~~~~\n";
+
+    /// An "NHS Regs and Memships" ETA row of person 7100001 (the SAMPLE's,
+    /// with its id, body, number, registration and expiry dates replaced).
+    fn eta(id: u32, body: &str, number: &str, from: &str, until: &str) -> String {
+        let sample = SAMPLE.lines().find(|l| l.starts_with("ETA~")).unwrap();
+        let mut f: Vec<String> = sample.split('~').map(str::to_owned).collect();
+        f[2] = id.to_string();
+        f[5] = body.to_owned();
+        f[6] = number.to_owned();
+        f[7] = from.to_owned();
+        f[9] = until.to_owned();
+        format!("{}\n", f.join("~"))
+    }
+
+    fn unmapped(out: &EsrMapping, line: u64, field: &str) -> bool {
+        out.report.unmapped.iter().any(
+            |u| matches!(&u.source, Source::Esr { line: l, field: f, .. } if *l == line && f == field),
+        )
+    }
+
+    fn noted(out: &EsrMapping, what: &str) -> bool {
+        out.report.notes.iter().any(|n| n.contains(what))
+    }
+
+    #[test]
+    fn an_assignment_keeps_the_ids_of_rows_not_in_the_file() {
+        // A change file with the person and the assignment only: the
+        // organisation, location and position rows were sent earlier. The
+        // ids used to count as mapped and be lost.
+        let out = map_go(
+            go(&format!("{PRA}{ASA}")).as_bytes(),
+            Some(FILE),
+            &at(2025, 4, 1),
+        );
+        assert!(out.report.balanced());
+        let a = &out.workers[0].assignments[0];
+        let org = a.organisation.as_ref().unwrap();
+        assert_eq!(
+            org.identifiers[0].value,
+            Identifier::Other {
+                system: Some("ESR organisation ID".into()),
+                value: "610001".into()
+            }
+        );
+        assert!(
+            matches!(&org.identifiers[0].sources[0], Source::Esr { line: 3, field, .. } if field == "Organisation ID")
+        );
+        let loc = a.location.as_ref().unwrap();
+        assert_eq!(loc.identifiers[0].value.value(), "510001");
+        // The position from the ASA's Position Name flexfield: number, title,
+        // occupation code; the area of work is noted; the Position ID is unmapped.
+        let pos = a.position.as_ref().unwrap();
+        assert_eq!(
+            pos.number.as_ref().map(|n| &n.value),
+            Some(&Identifier::EsrPosition {
+                vpd: "998".into(),
+                value: "4000001".into()
+            })
+        );
+        assert_eq!(pos.title.as_ref().unwrap().value, "Staff Nurse");
+        assert_eq!(a.occupation_code.as_ref().unwrap().value, "N0A");
+        assert!(unmapped(&out, 3, "Position ID"));
+        assert!(!unmapped(&out, 3, "Organisation ID"));
+        assert!(noted(
+            &out,
+            ":3 ASA: Position ID 810001: the row is not in this file"
+        ));
+        assert!(noted(
+            &out,
+            ":3 ASA: Organisation ID 610001: the row is not in this file: kept as a bare id"
+        ));
+        assert!(noted(&out, ":3 ASA: Assignment Location ID 510001"));
+        assert!(noted(
+            &out,
+            ":3 ASA: Position Name segments not held by the model (area of work…): Acute Medicine"
+        ));
+    }
+
+    #[test]
+    fn an_assignment_names_a_deleted_or_future_row() {
+        // The organisation deleted in this file, the position not yet in effect.
+        let body = format!(
+            "ORA~610001~998 Sample Health NHS Trust~NHS_DE~20100401~~71001~~~998A000~~~510001~20250101 090000~~\n\
+POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0~~Nursing and Midwifery Registered~Staff Nurse~N0A~XR05~XR05|2~~610001~Active~~~~~~~20230401 120000~\n\
+{PRA}{ASA}ORD~610001\n"
+        );
+        let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.balanced());
+        assert!(noted(
+            &out,
+            ":5 ASA: Organisation ID 610001: the row is deleted in this file"
+        ));
+        assert!(noted(
+            &out,
+            ":5 ASA: Position ID 810001: the row is not in effect on 2025-04-01"
+        ));
+        let a = &out.workers[0].assignments[0];
+        assert_eq!(
+            a.organisation.as_ref().unwrap().identifiers[0]
+                .value
+                .value(),
+            "610001"
+        );
+    }
+
+    #[test]
+    fn a_position_row_notes_the_segments_the_model_does_not_hold() {
+        let out = map_go(go(SAMPLE).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        let segs: Vec<_> = out
+            .report
+            .notes
+            .iter()
+            .filter(|n| n.contains("Position Name segments"))
+            .collect();
+        assert_eq!(segs.len(), 1, "{segs:?}");
+        assert!(segs[0].contains(":4 POA:") && segs[0].ends_with("Acute Medicine"));
+    }
+
+    #[test]
+    fn a_registration_body_without_a_number_is_reported() {
+        let body = format!(
+            "{PRA}{}",
+            eta(
+                7400001,
+                "Nursing and Midwifery Council",
+                "",
+                " 01/04/2023 00:00:00",
+                ""
+            )
+        );
+        let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.balanced());
+        assert!(out.workers[0].registrations.is_empty());
+        let inv: Vec<_> = out
+            .report
+            .invalid
+            .iter()
+            .filter(|i| i.raw == "Nursing and Midwifery Council")
+            .collect();
+        assert_eq!(inv.len(), 1, "{:?}", out.report.invalid);
+        assert_eq!(inv[0].action, Action::Dropped);
+        assert!(inv[0].reason.contains("without a registration number"));
+        assert!(unmapped(&out, 3, "PEI_INFORMATION3"));
+    }
+
+    #[test]
+    fn deletes_that_match_nothing_are_noted() {
+        // A change file: deletes of rows sent earlier, and of a record type
+        // the model does not hold (costings), with that type's row.
+        let body = format!(
+            "{PRA}ASD~7200009\nCOD~7300002\nCOA~7100001~7200001~7300001~20250301~~998~~998B171~9901000~~~~~100~20250301 101000\nPRD~7100099\nETD~7400099\n"
+        );
+        let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.balanced());
+        assert!(noted(
+            &out,
+            ":3 ASD: Assignment ID 7200009 deleted, and no row of it is in this file"
+        ));
+        assert!(noted(
+            &out,
+            ":6 PRD: Person ID 7100099 deleted, and no row of it is in this file"
+        ));
+        assert!(noted(
+            &out,
+            ":7 ETD: Person Extra Information ID 7400099 deleted"
+        ));
+        assert!(noted(
+            &out,
+            ":4 COD: delete of a record type the model does not hold"
+        ));
+        // The costing delete is unmapped, as its COA is.
+        assert!(out.report.unmapped.iter().any(|u| u.raw == "7300002"));
+        assert!(out.report.unmapped.iter().any(|u| u.raw == "7300001"));
+        assert!(!out.report.unmapped.iter().any(|u| u.raw == "7200009"));
+        // A delete that set a row aside needs no such note.
+        let out = map_go(
+            go(&format!("{SAMPLE}PRD~7100001\n")).as_bytes(),
+            Some(FILE),
+            &at(2025, 4, 1),
+        );
+        assert!(
+            !noted(&out, "no row of it is in this file"),
+            "{:?}",
+            out.report.notes
+        );
+    }
+
+    #[test]
+    fn rows_whose_person_gave_no_worker_are_noted() {
+        let eta = eta(
+            7400001,
+            "Nursing and Midwifery Council",
+            " 01Z2345A",
+            "",
+            "",
+        );
+        // The person not in the file (a change file that changes an assignment).
+        let out = map_go(
+            go(&format!("{ASA}{eta}")).as_bytes(),
+            Some(FILE),
+            &at(2025, 4, 1),
+        );
+        assert!(out.workers.is_empty());
+        assert!(noted(
+            &out,
+            ":2 ASA: Person ID 7100001 not in this file: assignment not mapped"
+        ));
+        assert!(noted(
+            &out,
+            ":3 ETA: Person ID 7100001 not in this file: extra information not mapped"
+        ));
+        assert!(unmapped(&out, 2, "Assignment Number"));
+        // Deleted, and not yet in effect.
+        let out = map_go(
+            go(&format!("{PRA}{ASA}PRD~7100001\n")).as_bytes(),
+            Some(FILE),
+            &at(2025, 4, 1),
+        );
+        assert!(noted(
+            &out,
+            ":3 ASA: Person ID 7100001 deleted in this file: assignment not mapped"
+        ));
+        let out = map_go(
+            go(&format!("{PRA}{ASA}")).as_bytes(),
+            Some(FILE),
+            &at(2023, 3, 1),
+        );
+        assert!(noted(
+            &out,
+            ":2 PRA: Person ID 7100001 not in effect on 2023-03-01"
+        ));
+        assert!(
+            !noted(&out, ":3 ASA: Person ID"),
+            "the ASA is not in effect either"
+        );
+    }
+
+    #[test]
+    fn registering_bodies_are_recognised_by_name_not_substring() {
+        let eta = |id: u32, body: &str, number: &str| eta(id, body, number, "", "");
+        let body = [
+            PRA.to_owned(),
+            eta(1, "GMC", "7000002"),
+            eta(2, "Pharmaceutical Society of Northern Ireland", "1234"),
+            eta(3, "Royal Pharmaceutical Society", "2012345"),
+            eta(4, "General  Pharmaceutical Council", "2012346"),
+            eta(5, "Health & Care Professions Council", "PA12345"),
+            eta(6, "nmc", "01Z2345A"),
+            eta(7, "General Dental Council", "123456"),
+            eta(8, "Not the General Medical Council", "7000003"),
+        ]
+        .concat();
+        let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        let ids: Vec<_> = out.workers[0]
+            .registrations
+            .iter()
+            .map(|r| r.identifier.value.clone())
+            .collect();
+        let other = |body: &str, value: &str| Identifier::Other {
+            system: Some(body.into()),
+            value: value.into(),
+        };
+        assert_eq!(
+            ids,
+            [
+                Identifier::Gmc("7000002".into()),
+                other("Pharmaceutical Society of Northern Ireland", "1234"),
+                other("Royal Pharmaceutical Society", "2012345"),
+                Identifier::Gphc("2012346".into()),
+                Identifier::Hcpc("PA12345".into()),
+                Identifier::Nmc("01Z2345A".into()),
+                other("General Dental Council", "123456"),
+                other("Not the General Medical Council", "7000003"),
+            ]
+        );
+        // No register's shape is checked against another body's number.
+        assert!(out.report.invalid.is_empty(), "{:?}", out.report.invalid);
+    }
+
+    #[test]
+    fn a_registration_expiring_before_it_starts_loses_its_expiry() {
+        let body = format!(
+            "{PRA}{}",
+            eta(
+                7400001,
+                "Nursing and Midwifery Council",
+                " 01Z2345A",
+                " 01/04/2022 00:00:00",
+                " 31/12/2020 00:00:00"
+            )
+        );
+        let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.balanced());
+        let r = &out.workers[0].registrations[0];
+        assert_eq!(r.from, NaiveDate::from_ymd_opt(2022, 4, 1));
+        assert_eq!(r.until, None);
+        let inv: Vec<_> = out.report.invalid.iter().collect();
+        assert_eq!(inv.len(), 1, "{inv:?}");
+        assert_eq!(inv[0].raw, "31/12/2020 00:00:00");
+        assert_eq!(inv[0].action, Action::Dropped);
+        assert!(inv[0].reason.contains("expiry before"));
+    }
+
+    #[test]
+    fn control_characters_are_removed_and_reported() {
+        let pra = PRA.replace("~Sample~", "~Nul\u{0}Sam\u{7}ple~");
+        let out = map_go(go(&pra).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.balanced());
+        assert_eq!(
+            out.workers[0].names[0].value.family.as_deref(),
+            Some("NulSample")
+        );
+        let inv: Vec<_> = out.report.invalid.iter().collect();
+        assert_eq!(inv.len(), 1, "{inv:?}");
+        assert_eq!(inv[0].raw, "Nul\u{0}Sam\u{7}ple");
+        assert_eq!(inv[0].action, Action::Interpreted);
+        // The preferred name takes the same family name, clean.
+        assert_eq!(
+            out.workers[0].names[1].value.family.as_deref(),
+            Some("NulSample")
+        );
+    }
+
+    #[test]
+    fn a_file_with_a_cr_only_line_end_is_read() {
+        let lf = go(SAMPLE);
+        let cr = lf.replace('\n', "\r");
+        let a = map_go(lf.as_bytes(), Some(FILE), &at(2025, 4, 1));
+        let b = map_go(cr.as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert_eq!(a.workers, b.workers);
+        assert_eq!(b.report.source_leaves, a.report.source_leaves);
+        assert!(noted(&b, "CR alone"));
+        assert!(!noted(&b, "file error"), "{:?}", b.report.notes);
     }
 
     #[test]
