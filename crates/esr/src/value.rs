@@ -694,34 +694,116 @@ fn read(ty: FieldType, raw: &[u8]) -> Read {
     parsed.unwrap_or(Read::Text)
 }
 
-/// Checks a professional registration number for its body (ETA rows); the
-/// same shapes as `carecodec_model::Identifier::registration_problem`, which
-/// the mapping uses.
-pub fn valid_registration(body: &str, number: &str) -> Option<bool> {
-    let b = number.trim().as_bytes();
-    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
-    let body = body.trim().to_ascii_lowercase();
-    if body.contains("general medical") {
-        Some(
-            (b.len() == 7 && digits(b))
-                || matches!(b, [b'L', rest @ ..] if rest.len() == 6 && digits(rest)),
-        )
-    } else if body.contains("nursing and midwifery") {
-        Some(
-            matches!(b, [d1, d2, l, rest @ .., last] if d1.is_ascii_digit() && d2.is_ascii_digit() && l.is_ascii_uppercase() && rest.len() == 4 && digits(rest) && last.is_ascii_uppercase()),
-        )
-    } else if body.contains("health and care professions")
-        || body.contains("health & care professions")
-    {
-        Some(
-            matches!(b, [a, c, rest @ ..] if a.is_ascii_uppercase() && c.is_ascii_uppercase() && (1..=6).contains(&rest.len()) && digits(rest)),
-        )
-    } else if body.contains("pharmaceutical") {
-        // A pharmacist's number starts 2, a pharmacy technician's 5.
-        Some(b.len() == 7 && matches!(b.first(), Some(b'2' | b'5')) && digits(b))
-    } else {
-        None
+/// A regulator whose register UK Core has an identifier system for, as an
+/// ETA "NHS Regs and Memships" row names it.
+///
+/// ```
+/// use carecodec_esr::value::Regulator;
+///
+/// assert_eq!(Regulator::from_body("General Medical Council"), Some(Regulator::Gmc));
+/// assert_eq!(Regulator::from_body(" health & care  professions council"), Some(Regulator::Hcpc));
+/// // Other registers and membership bodies are none of these.
+/// assert_eq!(Regulator::from_body("Pharmaceutical Society of Northern Ireland"), None);
+/// assert_eq!(Regulator::from_body("Royal Pharmaceutical Society"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Regulator {
+    /// The General Medical Council.
+    Gmc,
+    /// The Nursing and Midwifery Council.
+    Nmc,
+    /// The Health and Care Professions Council.
+    Hcpc,
+    /// The General Pharmaceutical Council.
+    Gphc,
+}
+
+impl Regulator {
+    /// The regulator a body names, by its exact name or initials (case,
+    /// spacing and `&` for `and` aside; HCPC also by its former name, the
+    /// Health Professions Council). Other bodies (the Pharmaceutical Society
+    /// of Northern Ireland, the Royal Pharmaceutical Society, the General
+    /// Dental Council…) are none of these: their numbers are on other
+    /// registers, or are memberships.
+    ///
+    /// ```
+    /// use carecodec_esr::value::Regulator;
+    ///
+    /// assert_eq!(Regulator::from_body("NMC"), Some(Regulator::Nmc));
+    /// assert_eq!(Regulator::from_body("General Dental Council"), None);
+    /// ```
+    pub fn from_body(body: &str) -> Option<Regulator> {
+        let mut name = String::with_capacity(body.len());
+        for w in body.split_whitespace() {
+            if !name.is_empty() {
+                name.push(' ');
+            }
+            if w == "&" {
+                name.push_str("and");
+            } else {
+                name.extend(w.chars().map(|c| c.to_ascii_lowercase()));
+            }
+        }
+        match name.as_str() {
+            "general medical council" | "gmc" => Some(Regulator::Gmc),
+            "nursing and midwifery council" | "nmc" => Some(Regulator::Nmc),
+            "health and care professions council"
+            | "hcpc"
+            | "health professions council"
+            | "hpc" => Some(Regulator::Hcpc),
+            "general pharmaceutical council" | "gphc" => Some(Regulator::Gphc),
+            _ => None,
+        }
     }
+
+    /// True when `number` has the shape of a number on this register: GMC
+    /// seven digits (or `L` and six, a locum's temporary number), NMC
+    /// `01Z2345A`, HCPC two letters and one to six digits, GPhC seven digits
+    /// starting 2 (a pharmacist) or 5 (a pharmacy technician). The same
+    /// shapes as `carecodec_model::Identifier::registration_problem`, which
+    /// the mapping uses.
+    ///
+    /// ```
+    /// use carecodec_esr::value::Regulator;
+    ///
+    /// assert!(Regulator::Gmc.valid_number(" 7000002"));
+    /// assert!(!Regulator::Nmc.valid_number("Retired"));
+    /// ```
+    pub fn valid_number(self, number: &str) -> bool {
+        let b = number.trim().as_bytes();
+        let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+        match self {
+            Regulator::Gmc => {
+                (b.len() == 7 && digits(b))
+                    || matches!(b, [b'L', rest @ ..] if rest.len() == 6 && digits(rest))
+            }
+            Regulator::Nmc => matches!(b,
+                [d1, d2, l, rest @ .., last]
+                    if d1.is_ascii_digit() && d2.is_ascii_digit() && l.is_ascii_uppercase()
+                        && rest.len() == 4 && digits(rest) && last.is_ascii_uppercase()),
+            Regulator::Hcpc => matches!(b,
+                [a, c, rest @ ..]
+                    if a.is_ascii_uppercase() && c.is_ascii_uppercase()
+                        && (1..=6).contains(&rest.len()) && digits(rest)),
+            Regulator::Gphc => b.len() == 7 && matches!(b.first(), Some(b'2' | b'5')) && digits(b),
+        }
+    }
+}
+
+/// Checks a professional registration number for its body (ETA rows): `None`
+/// when the body is not one of the [`Regulator`]s (its numbers are not
+/// checked), else whether the number has its register's shape.
+///
+/// ```
+/// use carecodec_esr::value::valid_registration;
+///
+/// assert_eq!(valid_registration("General Medical Council", "7000002"), Some(true));
+/// assert_eq!(valid_registration("GMC", "12AB"), Some(false));
+/// assert_eq!(valid_registration("Pharmaceutical Society of Northern Ireland", "1234"), None);
+/// ```
+pub fn valid_registration(body: &str, number: &str) -> Option<bool> {
+    Regulator::from_body(body).map(|r| r.valid_number(number))
 }
 
 #[cfg(test)]

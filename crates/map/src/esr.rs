@@ -54,7 +54,7 @@ use std::sync::Arc;
 use carecodec_esr::layout::FieldSpec;
 use carecodec_esr::problem::Severity;
 use carecodec_esr::reader::{GoOptions, GoReader};
-use carecodec_esr::value::{EndDate, FieldRef, parse_dmy, valid_ni};
+use carecodec_esr::value::{EndDate, FieldRef, Regulator, parse_dmy, valid_ni};
 use carecodec_model::{
     Action, Address, Assignment, Gender, HumanName, Identifier, IdentityDecision, Invalid,
     Location, MappingReport, Organisation, PartialDate, Position, Registration, Source, Sourced,
@@ -1405,13 +1405,13 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
         (_, u) => u.map(|d| d.value),
     };
     let value = number.value.trim().to_owned();
-    let regulator = body.as_ref().and_then(|b| regulator(&b.value));
+    let regulator = body.as_ref().and_then(|b| Regulator::from_body(&b.value));
     let ident = match regulator {
         Some(Regulator::Gmc) => Identifier::Gmc(value),
         Some(Regulator::Nmc) => Identifier::Nmc(value),
         Some(Regulator::Hcpc) => Identifier::Hcpc(value),
         Some(Regulator::Gphc) => Identifier::Gphc(value),
-        None => Identifier::Other {
+        _ => Identifier::Other {
             system: body.as_ref().map(|b| b.value.clone()),
             value,
         },
@@ -1444,42 +1444,6 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
         from,
         until,
     })
-}
-
-/// A regulator whose register UK Core has an identifier system for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Regulator {
-    Gmc,
-    Nmc,
-    Hcpc,
-    Gphc,
-}
-
-/// The regulator an ETA body names, by its exact name or initials (case,
-/// spacing and `&` for `and` aside; HCPC also by its former name, the
-/// Health Professions Council). Other bodies (the Pharmaceutical Society of
-/// Northern Ireland, the Royal Pharmaceutical Society, the General Dental
-/// Council…) are none of these: their numbers are on other registers.
-fn regulator(body: &str) -> Option<Regulator> {
-    let words: Vec<String> = body
-        .split_whitespace()
-        .map(|w| {
-            if w == "&" {
-                "and".to_owned()
-            } else {
-                w.to_ascii_lowercase()
-            }
-        })
-        .collect();
-    match words.join(" ").as_str() {
-        "general medical council" | "gmc" => Some(Regulator::Gmc),
-        "nursing and midwifery council" | "nmc" => Some(Regulator::Nmc),
-        "health and care professions council" | "hcpc" | "health professions council" | "hpc" => {
-            Some(Regulator::Hcpc)
-        }
-        "general pharmaceutical council" | "gphc" => Some(Regulator::Gphc),
-        _ => None,
-    }
 }
 
 /// The ESR person id keys a worker (it is the record key of every row); a
