@@ -138,7 +138,9 @@ fn esr_mapping_stays_within_its_allocation_budget() {
     // shared the file name and borrowed the field name, and rows were sized
     // before they were filled). About one String per field (a mapped value,
     // or an unmapped field's raw text), plus each row's text and field table.
-    let budget = 335;
+    // 2026-12-07: each assignment's life (its rows by key, its start, end and
+    // state with their sources) adds a few: 340.
+    let budget = 345;
     assert!(
         made <= budget,
         "{name}: {made} allocations, budget {budget}"
