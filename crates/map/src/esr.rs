@@ -866,17 +866,23 @@ fn worker(
     }
     w.hire_date = ctx.date(pi, "Hire Date");
     w.termination_date = ctx.date(pi, "Actual Termination Date");
-    let leaver = ctx.text(pi, "Employee Status Flag");
-    let person_end = PersonEnd {
-        termination: w.termination_date.clone(),
-        leaver: leaver.filter(|f| f.value.eq_ignore_ascii_case("X")),
-    };
 
     let Some(pid) = person_id.map(|p| p.value) else {
         return w;
     };
     // Assignments and registrations of this person, in file order.
     let mine = by_person.get(&pid).cloned().unwrap_or_default();
+    // The person's employee status decides its assignments' state: read
+    // (consumed) only when there is one to decide.
+    let leaver = if mine.iter().any(|(p, _)| *p == "AS") {
+        ctx.text(pi, "Employee Status Flag")
+    } else {
+        None
+    };
+    let person_end = PersonEnd {
+        termination: w.termination_date.clone(),
+        leaver: leaver.filter(|f| f.value.eq_ignore_ascii_case("X")),
+    };
     for (prefix, ai) in mine {
         if prefix == "AS" {
             let mut a = assignment(ctx, ai, live);
