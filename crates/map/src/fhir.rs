@@ -3789,13 +3789,17 @@ fn worker_tree<'a>(w: &'a Worker) -> Result<Value<'a>, FhirError> {
             match number.and_then(|n| esr_keyed(&scope, "PractitionerRole", "assignment", n)) {
                 Some((id, url)) => (id, "PUT", url),
                 None => {
-                    let person = match &scope {
-                        WorkerScope::Esr { person, .. } => *person,
-                        WorkerScope::Registration => key.value.value(),
+                    // No assignment number to key it: created, its id from
+                    // the worker's key (VPD included) and its place.
+                    let (vpd, person) = match &scope {
+                        WorkerScope::Esr { vpd, person } => (*vpd, *person),
+                        WorkerScope::Registration => ("", key.value.value()),
                     };
                     (
                         uuid(&[
                             key.value.kind(),
+                            "/",
+                            vpd,
                             "/",
                             person,
                             "/role/",

@@ -161,6 +161,34 @@ fn term_assign_and_status_x_are_terminated_in_any_case() {
 }
 
 #[test]
+fn a_later_terminated_row_ends_the_assignment_the_day_before() {
+    // esr.md §7: a leaver's assignment is date-tracked into a TERM_ASSIGN row.
+    let rows = [
+        PRA.into(),
+        row(ASA, &[(4, "20250304")]),
+        row(
+            ASA,
+            &[
+                (3, "20250305"),
+                (8, "TERM_ASSIGN"),
+                (9, "Terminate Assignment"),
+            ],
+        ),
+    ];
+    let active_end = |r: &Value| (r["active"].clone(), r["period"]["end"].clone());
+    // Before it: active, ending the day before the terminated row.
+    let r = role(&map(&rows, (2025, 3, 1)));
+    assert_eq!(active_end(&r), (true.into(), "2025-03-04".into()));
+    // In it: terminated, the same end.
+    let r = role(&map(&rows, (2025, 3, 10)));
+    assert_eq!(active_end(&r), (false.into(), "2025-03-04".into()));
+    assert_eq!(r["period"]["start"], "2022-04-04");
+    // A change file with the terminated row alone: the day before it starts.
+    let r = role(&map(&[PRA.into(), rows[2].clone()], (2025, 3, 10)));
+    assert_eq!(active_end(&r), (false.into(), "2025-03-04".into()));
+}
+
+#[test]
 fn the_persons_actual_termination_date_ends_every_role() {
     // Finding 7: Actual Termination Date 2025-03-04 (PRA field 17).
     let leaver = row(PRA, &[(17, "20250304")]);
