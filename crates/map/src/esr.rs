@@ -1378,8 +1378,10 @@ fn registration_conflicts(workers: &[Worker], report: &mut MappingReport) {
         }
     }
     conflicts.sort();
+    // The workers' decisions are the last ones made, one each, in order.
+    let first = report.identity.len().saturating_sub(workers.len());
     for (wi, why) in conflicts {
-        if let Some(d) = report.identity.get_mut(wi) {
+        if let Some(d) = report.identity.get_mut(first + wi) {
             d.reason.push_str(&why);
         }
     }
