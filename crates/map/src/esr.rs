@@ -1252,7 +1252,13 @@ fn life(ctx: &mut Ctx, ai: usize, rows: &[usize], person: &PersonEnd, a: &mut As
     let mut ends: Vec<Sourced<NaiveDate>> = Vec::new();
     ends.extend(ctx.date(ai, "Assignment End Date"));
     ends.extend(ctx.date(ai, "Last Working Day"));
-    ends.extend(person.termination.clone());
+    // The person's termination ends this assignment unless it is before the
+    // assignment began (an earlier period of service: a rehire).
+    let termination = person
+        .termination
+        .as_ref()
+        .filter(|t| a.start.as_ref().is_none_or(|s| t.value >= s.value));
+    ends.extend(termination.cloned());
     if terminated_row && last == ai {
         // No row before it: the day before the terminated row starts.
         // (Not when that is before the assignment began: no end is known.)
@@ -1310,9 +1316,7 @@ fn life(ctx: &mut Ctx, ai: usize, rows: &[usize], person: &PersonEnd, a: &mut As
     );
     leaver(person.leaver.as_ref().and_then(|f| f.sources.first()));
     leaver(
-        person
-            .termination
-            .as_ref()
+        termination
             .filter(|t| t.value <= as_at)
             .and_then(|t| t.sources.first()),
     );

@@ -206,6 +206,12 @@ fn the_persons_actual_termination_date_ends_every_role() {
     let r = role(&out);
     assert_eq!(r["active"], true);
     assert_eq!(r["period"]["end"], "2025-03-04");
+    // A termination before the assignment began is an earlier period of
+    // service (a rehire): it ends nothing.
+    let out = map(&[row(PRA, &[(17, "20190331")]), ASA.into()], (2025, 3, 1));
+    let r = role(&out);
+    assert_eq!(r["active"], true);
+    assert!(r["period"].get("end").is_none(), "{r}");
     // The person's status X ends it too (PRA field 19).
     let out = map(&[row(PRA, &[(19, "X")]), ASA.into()], (2025, 3, 1));
     assert_eq!(role(&out)["active"], false);
