@@ -8,12 +8,17 @@
 //! end; the latest start wins, then the later line), and builds one
 //! [`Worker`] per person in effect on that date:
 //!
-//! - `PRA` person: ESR person id (VPD-scoped, the record key), employee
+//! - `PRA` person: ESR person id (VPD-scoped, the record key; the VPD is
+//!   HDR-3, else [`EsrOptions::vpd`], else the file name's), employee
 //!   number, NI number (format-checked), names (official, preferred, maiden,
 //!   previous), gender, birth date, office e-mail, hire and termination dates;
 //! - `ASA` assignments in effect, each with its `POA` position (number, title,
 //!   staff group, job role, occupation code), `ORA` organisation and `LCA`
-//!   location (ODS site code, address), grade, FTE, status and primary flag;
+//!   location (ODS site code, address), grade, FTE, status and primary flag,
+//!   and its life: start (Earliest Assignment Start Date), end and state
+//!   (active, suspended, terminated) from its rows, its status, the
+//!   employee status flags and the person's Actual Termination Date (see
+//!   docs/mapping.md, "Assignment life");
 //! - `ETA` "NHS Regs and Memships" rows → professional registrations typed by
 //!   body (GMC, NMC, HCPC, GPhC, else other), number checked per body.
 //!
@@ -56,9 +61,9 @@ use carecodec_esr::problem::Severity;
 use carecodec_esr::reader::{GoOptions, GoReader};
 use carecodec_esr::value::{EndDate, FieldRef, Regulator, parse_dmy, valid_ni};
 use carecodec_model::{
-    Action, Address, Assignment, Gender, HumanName, Identifier, IdentityDecision, Invalid,
-    Location, MappingReport, Organisation, PartialDate, Position, Registration, Source, Sourced,
-    Sources, Telecom, Unmapped, Worker,
+    Action, Address, Assignment, AssignmentState, Gender, HumanName, Identifier, IdentityDecision,
+    Invalid, Location, MappingReport, Organisation, PartialDate, Position, Registration, Source,
+    Sourced, Sources, Telecom, Unmapped, Worker,
 };
 use chrono::NaiveDate;
 
@@ -79,7 +84,9 @@ pub struct EsrOptions {
     /// The date the workers are resolved as at; `None`: the extract's own
     /// date (HDR-2, when the file was created), never the host's clock.
     pub as_at: Option<NaiveDate>,
-    /// The VPD when the header carries none.
+    /// The VPD when the header carries none; when neither gives one, the
+    /// file name's VPD is taken (with a note), else the workers are
+    /// quarantined.
     pub vpd: Option<String>,
 }
 
@@ -347,6 +354,8 @@ struct Ctx {
     /// Shared by every value's source.
     file: Arc<str>,
     vpd: String,
+    /// The date rows are resolved as at (set once known).
+    as_at: Option<NaiveDate>,
     rows: Vec<Row>,
     /// Whether each field of each row was consumed: row `r`'s fields from
     /// `rows[r].first` (one vector for the file, not one per row).
@@ -358,8 +367,6 @@ struct Ctx {
     set_aside: HashSet<String>,
     /// Keys of rows the reader rejected.
     rejected: HashSet<String>,
-    /// The date rows are resolved as at (set once known).
-    as_at: Option<NaiveDate>,
 }
 
 impl Ctx {
@@ -670,8 +677,26 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         fields += r.fields.len();
     }
     let used = vec![false; fields];
+    // The VPD scopes every ESR id: HDR-3, else the caller's, else the file
+    // name's (noted); none: the workers are quarantined (see `identity`).
+    let name_vpd = reader
+        .summary()
+        .name
+        .as_ref()
+        .map(|n| n.vpd.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    let vpd = match (header_vpd, opts.vpd.clone(), name_vpd) {
+        (Some(v), ..) | (None, Some(v), _) => v,
+        (None, None, Some(v)) => {
+            report.notes.push(format!(
+                "{file}: the header carries no VPD: the file name's VPD {v} scopes its ids"
+            ));
+            v
+        }
+        (None, None, None) => String::new(),
+    };
     let mut ctx = Ctx {
-        vpd: header_vpd.or_else(|| opts.vpd.clone()).unwrap_or_default(),
+        vpd,
         file,
         rows,
         used,
@@ -727,7 +752,11 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
     ctx.report
         .notes
         .push(format!("{}: resolved as at {as_at}", ctx.file));
+    ctx.as_at = Some(as_at);
     let mut live: HashMap<String, usize> = HashMap::new();
+    // Every date-tracked row of each assignment (deleted and rejected rows
+    // aside), in effect or not: the assignment's life spans them.
+    let mut tracked: HashMap<String, Vec<usize>> = HashMap::new();
     for i in 0..ctx.rows.len() {
         let Some(r) = ctx.rows.get(i) else { continue };
         if r.delete || rejected_rows.contains(&i) {
@@ -746,6 +775,9 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
                 &format!("{kf} {key} deleted in this file: row set aside"),
             );
             continue;
+        }
+        if probe.starts_with("AS") {
+            tracked.entry(probe.clone()).or_default().push(i);
         }
         if !r.in_effect(as_at) {
             ctx.set_aside.insert(probe.clone());
@@ -801,12 +833,13 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
     }
     let mut workers = Vec::with_capacity(persons.len());
     for &pi in &persons {
-        let w = worker(&mut ctx, pi, &live, &by_person);
+        let w = worker(&mut ctx, pi, &live, &by_person, &tracked);
         let decision = identity(&w);
         ctx.report.identity.push(decision);
         workers.push(w);
     }
     note_orphans(&mut ctx, &persons, &by_person);
+    registration_conflicts(&workers, &mut ctx.report);
     finish(&mut ctx);
     out.workers = workers;
     out.report = ctx.report;
@@ -940,6 +973,7 @@ fn worker(
     pi: usize,
     live: &HashMap<String, usize>,
     by_person: &HashMap<String, Vec<(&'static str, usize)>>,
+    tracked: &HashMap<String, Vec<usize>>,
 ) -> Worker {
     let mut w = Worker::default();
     ctx.touch(pi, "Record Type");
@@ -1073,9 +1107,29 @@ fn worker(
     };
     // Assignments and registrations of this person, in file order.
     let mine = by_person.get(&pid).cloned().unwrap_or_default();
+    // The person's employee status decides its assignments' state: read
+    // (consumed) only when there is one to decide.
+    let leaver = if mine.iter().any(|(p, _)| *p == "AS") {
+        ctx.text(pi, "Employee Status Flag")
+    } else {
+        None
+    };
+    let person_end = PersonEnd {
+        termination: w.termination_date.clone(),
+        leaver: leaver.filter(|f| f.value.eq_ignore_ascii_case("X")),
+    };
     for (prefix, ai) in mine {
         if prefix == "AS" {
-            w.assignments.push(assignment(ctx, ai, live));
+            let mut a = assignment(ctx, ai, live);
+            let mut probe = String::new();
+            let rows = ctx
+                .rows
+                .get(ai)
+                .and_then(|r| r.raw("Assignment ID"))
+                .and_then(|k| tracked.get(row_key(&mut probe, "AS", k)))
+                .map_or(&[][..], Vec::as_slice);
+            life(ctx, ai, rows, &person_end, &mut a);
+            w.assignments.push(a);
         } else if let Some(r) = registration(ctx, ai) {
             w.registrations.push(r);
         }
@@ -1088,8 +1142,6 @@ fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<String, usize>) -> Assign
     for f in ["Record Type", "Person ID", "Assignment ID"] {
         ctx.touch(ai, f);
     }
-    let start = ctx.date(ai, "Effective Start Date").map(|d| d.value);
-    let end = ctx.date(ai, "Effective End Date").map(|d| d.value);
     let number = ctx.text(ai, "Assignment Number").map(|n| {
         n.map(|value| Identifier::EsrAssignment {
             vpd: vpd.clone(),
@@ -1097,10 +1149,9 @@ fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<String, usize>) -> Assign
         })
     });
     let primary = ctx.flag(ai, "Primary Assignment");
-    let status = ctx
-        .text(ai, "User Assignment Status")
-        .or_else(|| ctx.text(ai, "System Assignment Status"))
-        .map(|s| s.value);
+    let user_status = ctx.text(ai, "User Assignment Status");
+    let system_status = ctx.text(ai, "System Assignment Status");
+    let status = user_status.or(system_status);
     let grade = ctx.text(ai, "Grade");
     let fte = ctx.text(ai, "FTE");
     let mut a = Assignment {
@@ -1109,8 +1160,6 @@ fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<String, usize>) -> Assign
         status,
         grade,
         fte,
-        start,
-        end,
         ..Assignment::default()
     };
     let mut probe = String::new();
@@ -1380,11 +1429,11 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
         }
         return None;
     };
-    let from = ctx.date(ei, "PEI_INFORMATION3").map(|d| d.value);
+    let from = ctx.date(ei, "PEI_INFORMATION3");
     let until = ctx.date(ei, "PEI_INFORMATION5");
     // An expiry before the registration date is no period (FHIR per-1):
     // reported, and the expiry dropped.
-    let until = match (from, until) {
+    let until = match (from.as_ref().map(|f| f.value), until) {
         (Some(f), Some(u)) if u.value < f => {
             if let Some(src) = u.sources.first() {
                 let raw = ctx
@@ -1402,7 +1451,7 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
             }
             None
         }
-        (_, u) => u.map(|d| d.value),
+        (_, u) => u,
     };
     let value = number.value.trim().to_owned();
     let regulator = body.as_ref().and_then(|b| Regulator::from_body(&b.value));
@@ -1446,8 +1495,268 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
     })
 }
 
-/// The ESR person id keys a worker (it is the record key of every row); a
-/// worker without one is quarantined.
+/// What of the person ends every assignment: the Actual Termination Date
+/// and an Employee Status Flag `X` (ex-employee).
+struct PersonEnd {
+    termination: Option<Sourced<NaiveDate>>,
+    leaver: Option<Sourced<String>>,
+}
+
+/// An ESR assignment status as an [`AssignmentState`], case-insensitively:
+/// Oracle's system statuses (`ACTIVE_ASSIGN`, `SUSP_ASSIGN`, `TERM_ASSIGN`,
+/// and the contingent-worker and applicant ones), else a user status whose
+/// words say it (`Terminate Assignment`, `Suspended`); `None` for any
+/// other (a user status is a trust's own name: `Fixed Term` is no
+/// termination).
+fn status_state(status: &str) -> Option<AssignmentState> {
+    let s = status.trim().to_ascii_uppercase();
+    match s.as_str() {
+        "ACTIVE_ASSIGN" | "ACTIVE_CWK" | "ACTIVE_APL" | "ACCEPTED" => {
+            return Some(AssignmentState::Active);
+        }
+        "SUSP_ASSIGN" | "SUSP_CWK_ASG" => return Some(AssignmentState::Suspended),
+        "TERM_ASSIGN" | "TERM_CWK_ASG" | "TERM_APL" | "END" => {
+            return Some(AssignmentState::Terminated);
+        }
+        _ => {}
+    }
+    let word = |prefix: &str| {
+        s.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w.starts_with(prefix))
+    };
+    if word("TERMINAT") {
+        Some(AssignmentState::Terminated)
+    } else if word("SUSPEN") {
+        Some(AssignmentState::Suspended)
+    } else {
+        None
+    }
+}
+
+/// The state a row's status fields give (system status first).
+fn row_state(r: &Row) -> Option<AssignmentState> {
+    ["System Assignment Status", "User Assignment Status"]
+        .iter()
+        .find_map(|f| r.raw(f).and_then(status_state))
+}
+
+/// The assignment's life, set on `a`: its start (Earliest Assignment Start
+/// Date, else the start of the first of the date-track rows that run
+/// without a gap into the row in effect), its end (the first of Assignment
+/// End Date, Last Working Day, the person's Actual Termination Date, and
+/// the end of the last row that runs on from the row in effect without a
+/// gap and is not itself terminated: a row that ends only because a later
+/// row of the same assignment follows does not end the assignment), and its
+/// state (terminated by its status, its or the person's employee status
+/// `X`, or an end before the as-at date; suspended by its status; else
+/// active: the row is in effect). `rows` are the assignment's rows in the
+/// file (deleted and rejected ones aside).
+fn life(ctx: &mut Ctx, ai: usize, rows: &[usize], person: &PersonEnd, a: &mut Assignment) {
+    let row_start = ctx.date(ai, "Effective Start Date");
+    let _ = ctx.date(ai, "Effective End Date");
+    let (Some(here), Some(as_at)) = (ctx.rows.get(ai), ctx.as_at) else {
+        return;
+    };
+    let terminated_row = row_state(here) == Some(AssignmentState::Terminated);
+    let day_before = here.period().0.and_then(|d| d.pred_opt());
+    // The rows before and after this one, each the day after the last.
+    let next_of = |ctx: &Ctx, i: usize| -> Option<usize> {
+        let EndDate::On(end) = ctx.rows.get(i)?.period().1 else {
+            return None;
+        };
+        let day = end.succ_opt()?;
+        rows.iter()
+            .copied()
+            .find(|&j| ctx.rows.get(j).and_then(|r| r.period().0) == Some(day))
+    };
+    let prev_of = |ctx: &Ctx, i: usize| -> Option<usize> {
+        let day = ctx.rows.get(i)?.period().0?.pred_opt()?;
+        rows.iter()
+            .copied()
+            .find(|&j| ctx.rows.get(j).map(|r| r.period().1) == Some(EndDate::On(day)))
+    };
+    let mut first = ai;
+    for _ in 0..rows.len() {
+        match prev_of(ctx, first) {
+            Some(j) => first = j,
+            None => break,
+        }
+    }
+    let mut last = ai;
+    if terminated_row {
+        // A terminated row says the assignment ended before it.
+        if let Some(j) = prev_of(ctx, ai) {
+            last = j;
+        }
+    } else {
+        for _ in 0..rows.len() {
+            match next_of(ctx, last) {
+                Some(j)
+                    if ctx.rows.get(j).and_then(row_state) != Some(AssignmentState::Terminated) =>
+                {
+                    last = j;
+                }
+                _ => break,
+            }
+        }
+    }
+    a.start = match ctx.date(ai, "Earliest Assignment Start Date") {
+        Some(d) => Some(d),
+        None if first == ai => row_start,
+        None => ctx.date(first, "Effective Start Date"),
+    };
+    let mut ends: Vec<Sourced<NaiveDate>> = Vec::new();
+    ends.extend(ctx.date(ai, "Assignment End Date"));
+    ends.extend(ctx.date(ai, "Last Working Day"));
+    // The person's termination ends this assignment unless it is before the
+    // assignment began (an earlier period of service: a rehire).
+    let termination = person
+        .termination
+        .as_ref()
+        .filter(|t| a.start.as_ref().is_none_or(|s| t.value >= s.value));
+    ends.extend(termination.cloned());
+    if terminated_row && last == ai {
+        // No row before it: the day before the terminated row starts.
+        // (Not when that is before the assignment began: no end is known.)
+        if let Some(d) = day_before.filter(|d| a.start.as_ref().is_none_or(|s| *d >= s.value)) {
+            ends.push(Sourced::new(d, ctx.source(ai, "Effective Start Date")));
+        }
+    } else {
+        ends.extend(ctx.date(last, "Effective End Date"));
+    }
+    let mut end = ends.into_iter().min_by_key(|d| d.value);
+    if let (Some(e), Some(s)) = (&end, &a.start) {
+        if e.value < s.value {
+            if let Some(src) = e.sources.first() {
+                ctx.report.invalid.push(Invalid {
+                    source: src.clone(),
+                    raw: e.value.format("%Y%m%d").to_string(),
+                    reason: format!("the assignment's end is before its start ({})", s.value),
+                    action: Action::Dropped,
+                });
+            }
+            end = None;
+        }
+    }
+    // The state, with the fields that decided it.
+    let mut why = Sources::new();
+    let mut state = None;
+    let flag = ctx.text(ai, "Employee Status Flag");
+    let said = ["System Assignment Status", "User Assignment Status"]
+        .into_iter()
+        .find_map(|f| {
+            let st = ctx
+                .rows
+                .get(ai)
+                .and_then(|r| r.raw(f))
+                .and_then(status_state)?;
+            Some((f, st))
+        });
+    if let Some((f, st)) = said {
+        why.push(ctx.source(ai, f));
+        state = Some(st);
+    }
+    let mut leaver = |src: Option<&Source>| {
+        if let Some(src) = src {
+            if state != Some(AssignmentState::Terminated) {
+                why = Sources::new();
+            }
+            why.push(src.clone());
+            state = Some(AssignmentState::Terminated);
+        }
+    };
+    leaver(
+        flag.as_ref()
+            .filter(|f| f.value.eq_ignore_ascii_case("X"))
+            .and_then(|f| f.sources.first()),
+    );
+    leaver(person.leaver.as_ref().and_then(|f| f.sources.first()));
+    leaver(
+        termination
+            .filter(|t| t.value <= as_at)
+            .and_then(|t| t.sources.first()),
+    );
+    leaver(
+        end.as_ref()
+            .filter(|e| e.value < as_at)
+            .and_then(|e| e.sources.first()),
+    );
+    a.end = end;
+    a.state = Some(match state {
+        Some(st) => Sourced::from_many(st, why),
+        None => Sourced::new(
+            AssignmentState::Active,
+            Source::Derived {
+                rule: format!("ESR assignment row in effect on {as_at}"),
+            },
+        ),
+    });
+}
+
+/// Notes in both identity decisions when two workers of a file hold the same
+/// registration (one number, one body): each keeps its own key (its ESR
+/// person id), nothing is merged, and whoever loads the file is told.
+/// Numbers reported not used for matching are left out.
+fn registration_conflicts(workers: &[Worker], report: &mut MappingReport) {
+    let unusable: HashSet<&Source> = report
+        .invalid
+        .iter()
+        .filter(|i| i.action == Action::NotUsedForMatching)
+        .map(|i| &i.source)
+        .collect();
+    let mut holders: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (wi, w) in workers.iter().enumerate() {
+        for r in &w.registrations {
+            if r.identifier.sources.iter().any(|s| unusable.contains(s)) {
+                continue;
+            }
+            let k = (r.identifier.value.kind(), r.identifier.value.value());
+            let v = holders.entry(k).or_default();
+            if !v.contains(&wi) {
+                v.push(wi);
+            }
+        }
+    }
+    let mut conflicts: Vec<(usize, String)> = Vec::new();
+    for ((kind, number), who) in &holders {
+        if who.len() < 2 {
+            continue;
+        }
+        for &wi in who {
+            let others: Vec<&str> = who
+                .iter()
+                .filter(|&&o| o != wi)
+                .filter_map(|&o| workers.get(o).and_then(person_id))
+                .collect();
+            conflicts.push((
+                wi,
+                format!(
+                    "; identity conflict: {kind} {number} is also held by ESR person {}",
+                    others.join(", ")
+                ),
+            ));
+        }
+    }
+    conflicts.sort();
+    // The workers' decisions are the last ones made, one each, in order.
+    let first = report.identity.len().saturating_sub(workers.len());
+    for (wi, why) in conflicts {
+        if let Some(d) = report.identity.get_mut(first + wi) {
+            d.reason.push_str(&why);
+        }
+    }
+}
+
+fn person_id(w: &Worker) -> Option<&str> {
+    w.identifiers.iter().find_map(|i| match &i.value {
+        Identifier::EsrPerson { value, .. } => Some(value.as_str()),
+        _ => None,
+    })
+}
+
+/// The ESR person id, scoped by its VPD, keys a worker (it is the record
+/// key of every row); a worker without one, or whose VPD is not known, is
+/// quarantined.
 ///
 /// ```
 /// use carecodec_map::esr::identity;
@@ -1458,18 +1767,28 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
 /// let person = Identifier::EsrPerson { vpd: "999".into(), value: "7100001".into() };
 /// w.identifiers.push(Sourced::new(person, Source::esr("GO.DAT", 2, "Person ID")));
 /// assert_eq!(identity(&w).key.unwrap().value(), "7100001");
+/// // Without its VPD the person id keys nothing.
+/// let unscoped = Identifier::EsrPerson { vpd: "".into(), value: "7100001".into() };
+/// w.identifiers[0] = Sourced::new(unscoped, Source::esr("GO.DAT", 2, "Person ID"));
+/// assert!(identity(&w).quarantined());
 /// ```
 pub fn identity(w: &Worker) -> IdentityDecision {
-    let key = w
+    let person = w
         .identifiers
         .iter()
         .find(|i| matches!(i.value, Identifier::EsrPerson { .. }))
         .map(|i| i.value.clone());
-    let reason = if key.is_some() {
-        "ESR person id (the record key, VPD-scoped)".to_owned()
-    } else {
-        "quarantined: no ESR person id".to_owned()
+    let scoped =
+        |i: &Identifier| matches!(i, Identifier::EsrPerson { vpd, .. } if !vpd.trim().is_empty());
+    let (key, reason) = match person {
+        Some(p) if scoped(&p) => (Some(p), "ESR person id (the record key, VPD-scoped)"),
+        Some(_) => (
+            None,
+            "quarantined: no VPD (HDR-3 empty, none given, none in the file name) to scope the ESR person id",
+        ),
+        None => (None, "quarantined: no ESR person id"),
     };
+    let reason = reason.to_owned();
     IdentityDecision {
         seen: w.identifiers.clone(),
         key,
@@ -1592,7 +1911,13 @@ ETA~7100001~7400001~NHS Regs and Memships~NHS Regs and Memships~Nursing and Midw
         );
         let reg = &w.registrations[0];
         assert_eq!(reg.identifier.value, Identifier::Nmc("01Z2345A".into()));
-        assert_eq!(reg.until, NaiveDate::from_ymd_opt(2027, 3, 31));
+        assert_eq!(
+            reg.until.as_ref().map(|d| d.value),
+            NaiveDate::from_ymd_opt(2027, 3, 31)
+        );
+        assert!(
+            matches!(&reg.until.as_ref().unwrap().sources[0], Source::Esr { field, .. } if field == "PEI_INFORMATION5")
+        );
         // The 2020 person row is set aside with a note, not listed as unmapped.
         assert!(
             out.report
@@ -1700,7 +2025,11 @@ ETA~7100003~7400003~NHS Regs and Memships~NHS Regs and Memships~General Medical 
         let bundle = crate::fhir::worker_bundle(&out.workers[0]).unwrap();
         let text = bundle.to_string();
         assert!(!text.contains("gmc-number"), "{text}");
-        assert_eq!(bundle["entry"][0]["request"]["method"], "POST", "{text}");
+        // An ESR worker is keyed on its person id: an update by id, never a
+        // conditional update on the invalid number.
+        let request = &bundle["entry"][0]["request"];
+        assert_eq!(request["method"], "PUT", "{text}");
+        assert!(!request["url"].as_str().unwrap().contains('?'), "{text}");
     }
 
     /// The SAMPLE person and assignment without the rows they refer to.
@@ -2000,7 +2329,10 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
         assert!(out.report.balanced());
         let r = &out.workers[0].registrations[0];
-        assert_eq!(r.from, NaiveDate::from_ymd_opt(2022, 4, 1));
+        assert_eq!(
+            r.from.as_ref().map(|d| d.value),
+            NaiveDate::from_ymd_opt(2022, 4, 1)
+        );
         assert_eq!(r.until, None);
         let inv: Vec<_> = out.report.invalid.iter().collect();
         assert_eq!(inv.len(), 1, "{inv:?}");

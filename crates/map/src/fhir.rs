@@ -3588,14 +3588,152 @@ fn worker_registration(w: &Worker) -> Option<&carecodec_model::Sourced<Identifie
     })
 }
 
-fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
-    let key = worker_key(w).ok_or(FhirError::Quarantined("worker"))?;
-    // ESR-keyed ids as they always were; a registration's under its kind.
-    let seed = match &key.value {
-        Identifier::EsrPerson { value, .. } => format!("esr/{value}"),
-        k => format!("{}/{}", k.kind(), k.value()),
+/// How a worker's resources are keyed: an ESR worker by its VPD (every
+/// ESR id is VPD-scoped), a worker read from FHIR by its registration.
+enum WorkerScope<'w> {
+    Esr { vpd: &'w str, person: &'w str },
+    Registration,
+}
+
+/// The id and request of an ESR-keyed resource: `PUT {type}/{id}` with the
+/// id from the VPD and the ESR id alone (R4 update as create: a server that
+/// allows client ids creates it the first time and updates it after), so
+/// every file that names it, full or change, sends the same id.
+fn esr_keyed(
+    scope: &WorkerScope<'_>,
+    rtype: &str,
+    what: &str,
+    value: &str,
+) -> Option<(Uuid, String)> {
+    let WorkerScope::Esr { vpd, .. } = scope else {
+        return None;
     };
-    let pid = uuid(&[&seed]);
+    let id = uuid(&["esr/", vpd, "/", what, "/", value]);
+    Some((id, format!("{rtype}/{id}")))
+}
+
+/// The ESR id of `what` among `ids` (`Identifier::Other` with that system).
+fn esr_other<'a>(ids: &'a [carecodec_model::Sourced<Identifier>], system: &str) -> Option<&'a str> {
+    ids.iter().find_map(|i| match &i.value {
+        Identifier::Other {
+            system: Some(s),
+            value,
+        } if s == system => Some(value.as_str()),
+        _ => None,
+    })
+}
+
+/// The id, method and URL of an assignment's Organization: a conditional
+/// update on its ODS code (id from that key alone, as Patients are keyed),
+/// else `PUT Organization/{id}` on its VPD-scoped ESR organisation id, else
+/// a create with an id from what it says.
+fn worker_org_request(scope: &WorkerScope<'_>, org: &Organisation) -> (Uuid, &'static str, String) {
+    let ods = org
+        .identifiers
+        .iter()
+        .filter(|i| matches!(i.value, Identifier::OdsOrganisation(_)))
+        .find_map(|i| conditional("Organization", &i.value));
+    if let Some(url) = ods {
+        if let Some(id) = keyed_id(&url) {
+            return (id, "PUT", url);
+        }
+    }
+    let esr = esr_other(&org.identifiers, "ESR organisation ID")
+        .and_then(|v| esr_keyed(scope, "Organization", "organisation", v));
+    if let Some((id, url)) = esr {
+        return (id, "PUT", url);
+    }
+    (
+        content_id("organisation", &org.identifiers, org.name.as_ref()),
+        "POST",
+        "Organization".into(),
+    )
+}
+
+/// The id, method and URL of an assignment's Location: `PUT Location/{id}`
+/// on its VPD-scoped ESR location id, else a create with an id from what it
+/// says. An ODS site code does not key it: one site holds many ESR
+/// locations.
+fn worker_location_request(scope: &WorkerScope<'_>, l: &Location) -> (Uuid, &'static str, String) {
+    let esr = esr_other(&l.identifiers, "ESR location ID")
+        .and_then(|v| esr_keyed(scope, "Location", "location", v));
+    match esr {
+        Some((id, url)) => (id, "PUT", url),
+        None => (
+            content_id("location", &l.identifiers, l.name.as_ref()),
+            "POST",
+            "Location".into(),
+        ),
+    }
+}
+
+/// An id from a resource's identifiers and name: the same organisation or
+/// location named by two assignments is one entry.
+fn content_id(
+    what: &str,
+    ids: &[carecodec_model::Sourced<Identifier>],
+    name: Option<&carecodec_model::Sourced<String>>,
+) -> Uuid {
+    let mut seed = Seed::new(&["worker ", what]);
+    for i in ids {
+        seed = seed.with(&["\u{1f}id ", i.value.kind(), " ", i.value.value()]);
+    }
+    if let Some(n) = name {
+        seed = seed.with(&["\u{1f}name ", &n.value]);
+    }
+    seed.uuid(&[])
+}
+
+/// The NWD staff groups (the NHS workforce staff groups 01 to 10), by the
+/// names ESR files carry: a worker's PractitionerRole writes its staff group
+/// as a `code` text, and [`read_workers`] knows a code whose text is one of
+/// these as the staff group.
+///
+/// ```
+/// use carecodec_map::fhir::STAFF_GROUPS;
+/// assert!(STAFF_GROUPS.contains(&"Nursing and Midwifery Registered"));
+/// assert_eq!(STAFF_GROUPS.len(), 10);
+/// ```
+pub const STAFF_GROUPS: [&str; 10] = [
+    "Medical and Dental",
+    "Students",
+    "Nursing and Midwifery Registered",
+    "Allied Health Professionals",
+    "Additional Professional Scientific and Technical",
+    "Healthcare Scientists",
+    "Additional Clinical Services",
+    "Administrative and Clerical",
+    "Estates and Ancillary",
+    "Supplementary Roles",
+];
+
+fn worker_tree<'a>(w: &'a Worker) -> Result<Value<'a>, FhirError> {
+    let key = worker_key(w).ok_or(FhirError::Quarantined("worker"))?;
+    // An ESR worker: `PUT Practitioner/{id}`, the id from (VPD, person id):
+    // the same in a full file and every change file, whatever registrations
+    // the file repeats. A worker read from FHIR: a conditional update on its
+    // first registration, the id from that key alone (as a v2 practitioner
+    // keyed on it).
+    let (scope, pid, method, url) = match &key.value {
+        Identifier::EsrPerson { vpd, value } => {
+            if vpd.trim().is_empty() {
+                return Err(FhirError::Quarantined("worker"));
+            }
+            let scope = WorkerScope::Esr { vpd, person: value };
+            let (pid, url) = esr_keyed(&scope, "Practitioner", "person", value)
+                .ok_or(FhirError::Quarantined("worker"))?;
+            (scope, pid, "PUT", url)
+        }
+        k => match conditional("Practitioner", k) {
+            Some(u) => (WorkerScope::Registration, practitioner_id(&u), "PUT", u),
+            None => (
+                WorkerScope::Registration,
+                uuid(&[k.kind(), "/", k.value()]),
+                "POST",
+                "Practitioner".to_owned(),
+            ),
+        },
+    };
     let purl = urn(&pid);
     let prac = Practitioner {
         identifiers: w.identifiers.clone(),
@@ -3612,11 +3750,11 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
         for r in &w.registrations {
             let mut id = identifier_map(&r.identifier.value);
             let mut period = Map::with_capacity(4);
-            if let Some(f) = r.from {
-                period.insert("start", json!(f.to_string()));
+            if let Some(f) = &r.from {
+                period.insert("start", json!(f.value.to_string()));
             }
-            if let Some(u) = r.until {
-                period.insert("end", json!(u.to_string()));
+            if let Some(u) = &r.until {
+                period.insert("end", json!(u.value.to_string()));
             }
             if let (Some(m), false) = (id.as_object_mut(), period.is_empty()) {
                 m.insert("period", Value::Object(period));
@@ -3641,14 +3779,44 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
             put(o, "birthDate", json!(b.value.to_string()));
         }
     }
-    let reg_key = worker_registration(w).map(|r| &r.value);
-    let (method, url) = match reg_key.and_then(|k| conditional("Practitioner", k)) {
-        Some(u) => ("PUT", u),
-        None => ("POST", "Practitioner".to_owned()),
-    };
     let mut entries = vec![entry(&purl, pres, method, url)];
+    // An entry is written once (as `event_entries` does): an Organization or
+    // Location two assignments share is one entry both refer to.
+    let mut written: Vec<[u64; 2]> = vec![pid.bits()];
+    let mut emit = |entries: &mut Vec<Entry<'a>>, e: Entry<'a>| {
+        let id = e.full_url.bits();
+        if !written.contains(&id) {
+            written.push(id);
+            entries.push(e);
+        }
+    };
     for (i, a) in w.assignments.iter().enumerate() {
-        let rid = uuid(&[&seed, "/role/", itoa::Buffer::new().format(i)]);
+        let number = a.number.as_ref().map(|n| n.value.value());
+        let (rid, rmethod, rurl) =
+            match number.and_then(|n| esr_keyed(&scope, "PractitionerRole", "assignment", n)) {
+                Some((id, url)) => (id, "PUT", url),
+                None => {
+                    // No assignment number to key it: created, its id from
+                    // the worker's key (VPD included) and its place.
+                    let (vpd, person) = match &scope {
+                        WorkerScope::Esr { vpd, person } => (*vpd, *person),
+                        WorkerScope::Registration => ("", key.value.value()),
+                    };
+                    (
+                        uuid(&[
+                            key.value.kind(),
+                            "/",
+                            vpd,
+                            "/",
+                            person,
+                            "/role/",
+                            itoa::Buffer::new().format(i),
+                        ]),
+                        "POST",
+                        "PractitionerRole".to_owned(),
+                    )
+                }
+            };
         let mut role = resource!("PractitionerRole", &rid);
         if let Some(n) = &a.number {
             put(
@@ -3657,51 +3825,49 @@ fn worker_tree(w: &Worker) -> Result<Value<'_>, FhirError> {
                 Value::Array(vec![identifier_tree(&n.value)]),
             );
         }
-        let active = a.end.is_none() && a.status.as_deref().is_none_or(|s| !s.contains("Term"));
-        role.insert("active", json!(active));
-        let mut period = Map::with_capacity(4);
-        if let Some(s) = a.start {
-            put(&mut period, "start", json!(s.to_string()));
+        // Active unless the assignment has ended (its state says so); a
+        // suspended assignment continues. No state said: left out.
+        if let Some(st) = &a.state {
+            role.insert("active", json!(!st.value.is_terminated()));
         }
-        if let Some(e) = a.end {
-            put(&mut period, "end", json!(e.to_string()));
+        let mut period = Map::with_capacity(4);
+        if let Some(s) = &a.start {
+            put(&mut period, "start", json!(s.value.to_string()));
+        }
+        if let Some(e) = &a.end {
+            put(&mut period, "end", json!(e.value.to_string()));
         }
         put(&mut role, "period", Value::Object(period));
         role.insert("practitioner", reference(&purl));
         if let Some(org) = &a.organisation {
-            let oid = uuid(&[&seed, "/role/", itoa::Buffer::new().format(i), "/org"]);
+            let (oid, om, ou) = worker_org_request(&scope, org);
             let ourl = urn(&oid);
-            entries.push(entry(
-                &ourl,
-                organisation(org, &oid),
-                "POST",
-                "Organization",
-            ));
+            emit(&mut entries, entry(&ourl, organisation(org, &oid), om, ou));
             role.insert("organization", reference(&ourl));
         }
+        // Role codes as text: UK Core binds no code system ESR's names are
+        // in, and a Coding is a code, not a label. Job role, staff group,
+        // then the position's title when it is not the job role.
+        let title = a.position.as_ref().and_then(|p| p.title.as_ref());
         let mut codes = Vec::new();
-        for (label, v) in [
-            ("job role", &a.job_role),
-            ("staff group", &a.staff_group),
-            ("occupation code", &a.occupation_code),
-        ] {
-            if let Some(v) = v {
-                codes.push(json!({"text": &v.value, "coding": [{"display": label}]}));
-            }
+        for v in [&a.job_role, &a.staff_group].into_iter().flatten() {
+            codes.push(json!({"text": &v.value}));
+        }
+        if let Some(t) = title.filter(|t| a.job_role.as_ref().is_none_or(|j| j.value != t.value)) {
+            codes.push(json!({"text": &t.value}));
         }
         put(&mut role, "code", Value::Array(codes));
+        // The NHS occupation code says the specialty or area of work.
+        if let Some(o) = &a.occupation_code {
+            put(&mut role, "specialty", json!([{"text": &o.value}]));
+        }
         if let Some(l) = &a.location {
-            let lid = uuid(&[&seed, "/role/", itoa::Buffer::new().format(i), "/loc"]);
+            let (lid, lm, lu) = worker_location_request(&scope, l);
             let lurl = urn(&lid);
-            entries.push(entry(&lurl, location(l, &lid), "POST", "Location"));
+            emit(&mut entries, entry(&lurl, location(l, &lid), lm, lu));
             role.insert("location", json!([reference(&lurl)]));
         }
-        entries.push(entry(
-            &urn(&rid),
-            Value::Object(role),
-            "POST",
-            "PractitionerRole",
-        ));
+        entries.push(entry(&urn(&rid), Value::Object(role), rmethod, rurl));
     }
     Ok(obj([
         ("resourceType", "Bundle".into()),

@@ -140,8 +140,10 @@ fn esr_mapping_stays_within_its_allocation_budget() {
     // or an unmapped field's raw text), plus each row's text and field table.
     // 344 since the notes on the position name segments the model does not
     // hold (two) and on the delete of a person not in the file (one), and the
-    // delete and set-aside key sets that say why a referenced row is absent.
-    let budget = 355;
+    // delete and set-aside key sets that say why a referenced row is absent;
+    // 2026-12-07: each assignment's life (its rows by key, its start, end and
+    // state with their sources) adds a few more.
+    let budget = 365;
     assert!(
         made <= budget,
         "{name}: {made} allocations, budget {budget}"

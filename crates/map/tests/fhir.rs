@@ -3292,7 +3292,9 @@ mod dates {
 /// left out of the model; a time the model cannot hold is reported.
 mod reader_dates {
     use carecodec_map::fhir::{read_bundle, read_workers};
-    use carecodec_model::{Action, Invalid, MappingReport, PartialDate, Precision, Source};
+    use carecodec_model::{
+        Action, AssignmentState, Invalid, MappingReport, PartialDate, Precision, Source,
+    };
     use chrono::NaiveDate;
     use serde_json::{Value, json};
 
@@ -3498,7 +3500,7 @@ mod reader_dates {
         let (a, report) = role("2020-01-01");
         clean(&report);
         assert_eq!(
-            (a.start, a.end),
+            (a.start.map(|d| d.value), a.end.map(|d| d.value)),
             (Some(day(2020, 1, 1)), Some(day(2024, 3, 31)))
         );
         let at = format!("{ROLE}.period.start");
@@ -3507,7 +3509,7 @@ mod reader_dates {
             let (a, report) = role(partial);
             one_invalid(&report, &at, partial, "not a whole day", Action::Dropped);
             assert_eq!(
-                (a.start, a.end),
+                (a.start.map(|d| d.value), a.end.map(|d| d.value)),
                 (None, Some(day(2024, 3, 31))),
                 "{partial}"
             );
@@ -3515,13 +3517,17 @@ mod reader_dates {
         for bad in ["2024-02-30", "2024-3-1", "+2024-03-01", "01/03/2024"] {
             let (a, report) = role(bad);
             one_invalid(&report, &at, bad, "not a FHIR dateTime", Action::Dropped);
-            assert_eq!((a.start, a.end), (None, Some(day(2024, 3, 31))), "{bad}");
+            assert_eq!(
+                (a.start.map(|d| d.value), a.end.map(|d| d.value)),
+                (None, Some(day(2024, 3, 31))),
+                "{bad}"
+            );
         }
         // A time: the day is kept, and the report says the time is not.
         let timed = "2020-01-01T09:00:00Z";
         let (a, report) = role(timed);
         one_invalid(&report, &at, timed, "the time is not", Action::Interpreted);
-        assert_eq!(a.start, Some(day(2020, 1, 1)));
+        assert_eq!(a.start.map(|d| d.value), Some(day(2020, 1, 1)));
         // A period member the model does not keep is reported, not consumed
         // with the period.
         let mut doc = workers("1975", "2010-08-04", "2020-01-01");
@@ -3537,6 +3543,30 @@ mod reader_dates {
     }
 
     #[test]
+    fn practitioner_role_active() {
+        // `active` is the assignment's state: false has ended; not a
+        // boolean is reported and dropped.
+        for (active, want) in [
+            (json!(true), Some(AssignmentState::Active)),
+            (json!(false), Some(AssignmentState::Terminated)),
+            (json!("no"), None),
+        ] {
+            let mut doc = workers("1975", "2010-08-04", "2020-01-01");
+            doc["entry"][1]["resource"]["active"] = active.clone();
+            let (w, report) = read_workers(&doc);
+            assert!(report.balanced());
+            let a = &w[0].assignments[0];
+            assert_eq!(a.state.as_ref().map(|s| s.value), want, "{active}");
+            if want.is_none() {
+                let at = format!("{ROLE}.active");
+                one_invalid(&report, &at, "no", "not a FHIR boolean", Action::Dropped);
+            } else {
+                clean(&report);
+            }
+        }
+    }
+
+    #[test]
     fn registration_period() {
         let registration = |start: &str| {
             let (mut w, report) = read_workers(&workers("1975", start, "2020-01-01"));
@@ -3544,7 +3574,7 @@ mod reader_dates {
         };
         let (r, report) = registration("2010-08-04");
         clean(&report);
-        assert_eq!(r.from, Some(day(2010, 8, 4)));
+        assert_eq!(r.from.map(|d| d.value), Some(day(2010, 8, 4)));
         let at = format!("{PRACTITIONER}.identifier[0].period.start");
         let (r, report) = registration("2010-08");
         one_invalid(&report, &at, "2010-08", "not a whole day", Action::Dropped);

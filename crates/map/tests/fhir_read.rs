@@ -661,7 +661,12 @@ fn workers_resolve_relative_references_and_report_roles_of_no_practitioner() {
     assert_eq!(workers.len(), 1);
     assert_eq!(workers[0].assignments.len(), 1);
     assert_eq!(
-        workers[0].assignments[0].start.unwrap().to_string(),
+        workers[0].assignments[0]
+            .start
+            .as_ref()
+            .unwrap()
+            .value
+            .to_string(),
         "2020-01-01"
     );
     all_unmapped(

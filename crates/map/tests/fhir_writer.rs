@@ -87,6 +87,25 @@ fn a_worker_read_from_fhir_is_keyed_by_its_registration() {
         format!("Practitioner?identifier={GMC}|1234567")
     );
     assert_eq!(entry["resource"]["identifier"][0]["value"], "1234567");
+    // The id is the key's alone: the one an HL7 v2 message naming the same
+    // GMC number sends (R4 refuses an update whose body id is not the
+    // matched resource's, so the two feeds must agree).
+    let msg = Message::parse(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH\r\
+PV1|1|I|W1||||1234567^JONES^ANN^^^DR^^^GMC\r",
+    )
+    .unwrap();
+    let (event, _) = map_message(&msg, &V2Options::default()).unwrap();
+    let adt = event_bundle(&event).unwrap();
+    let v2 = adt["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Practitioner")
+        .unwrap();
+    assert_eq!(v2["request"]["url"], entry["request"]["url"]);
+    assert_eq!(v2["resource"]["id"], entry["resource"]["id"]);
     uk_core_valid("gmc worker", &bundle);
     let mut written = Vec::new();
     write_worker_bundle(&workers[0], &mut written).unwrap();
@@ -111,8 +130,9 @@ fn worker_keys_follow_esr_then_registration() {
         bundle["entry"][0]["request"]["url"],
         "Practitioner?identifier=https://fhir.hl7.org.uk/Id/nmc-number|12A3456B"
     );
-    // An ESR person id keys the worker before any registration (the Bundle
-    // still names the registration in its conditional update).
+    // An ESR person id keys the worker before any registration: the
+    // Practitioner is `PUT Practitioner/{id}`, the id from (VPD, person id);
+    // the registration stays an identifier in the body.
     let esr = json!({"type": {"text": "ESR person id"}, "value": "7100001",
                      "assigner": {"display": "ESR VPD 999"}});
     let (workers, report) = read_workers(&practitioner(json!([nmc, esr])));
@@ -122,6 +142,11 @@ fn worker_keys_follow_esr_then_registration() {
     ));
     let bundle = worker_bundle(&workers[0]).unwrap();
     assert_eq!(bundle["entry"][0]["request"]["method"], "PUT");
+    let id = bundle["entry"][0]["resource"]["id"].as_str().unwrap();
+    assert_eq!(
+        bundle["entry"][0]["request"]["url"],
+        format!("Practitioner/{id}")
+    );
     // Neither: quarantined by the reader and by the writer alike.
     let (workers, report) = read_workers(&practitioner(json!([sds])));
     assert!(report.quarantined());

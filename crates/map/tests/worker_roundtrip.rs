@@ -4,8 +4,10 @@
 //! both sides are compared with their sources removed.
 //!
 //! What a Bundle does not carry, and the generator therefore leaves out (see
-//! docs/mapping.md, "Round trips"): an assignment's primary flag, ESR status,
-//! position, grade and FTE, and the worker's hire and termination dates.
+//! docs/mapping.md, "Round trips"): an assignment's primary flag, ESR status
+//! text, position number, grade and FTE, a suspended state (written
+//! `active: true`, read back active), and the worker's hire and termination
+//! dates (the termination is in each role's end and `active`).
 // Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -16,10 +18,11 @@
 
 mod common;
 
+use carecodec_map::fhir::STAFF_GROUPS;
 use carecodec_map::fhir::{read_workers, worker_bundle, write_worker_bundle};
 use carecodec_model::{
-    Assignment, Gender, HumanName, Identifier, Location, Organisation, PartialDate, Precision,
-    Registration, Source, Sourced, Telecom, Worker,
+    Assignment, AssignmentState, Gender, HumanName, Identifier, Location, Organisation,
+    PartialDate, Position, Precision, Registration, Source, Sourced, Telecom, Worker,
 };
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -63,23 +66,38 @@ fn registration() -> impl Strategy<Value = Registration> {
             };
             Registration {
                 identifier: s(identifier),
-                from,
-                until,
+                from: from.map(s),
+                until: until.map(s),
             }
         })
 }
 
 fn organisation() -> impl Strategy<Value = Organisation> {
     (
-        "R[A-Z0-9]{2}",
+        proptest::option::of("[0-9]{6}"),
+        proptest::option::of("R[A-Z0-9]{2}"),
         proptest::option::of("[A-Z][a-z]+ (Ward|Department|Trust)"),
         proptest::option::of("R[A-Z0-9]{2}"),
     )
-        .prop_map(|(ods, name, parent)| Organisation {
-            identifiers: vec![s(Identifier::OdsOrganisation(ods))],
-            name: name.map(s),
-            part_of: parent.map(|p| s(Identifier::OdsOrganisation(p))),
-            address: None,
+        .prop_map(|(esr, ods, name, parent)| {
+            // An ESR organisation id (PUT on it), an ODS code (a conditional
+            // update on it), both, or neither (created).
+            let mut identifiers = Vec::new();
+            if let Some(value) = esr {
+                identifiers.push(s(Identifier::Other {
+                    system: Some("ESR organisation ID".into()),
+                    value,
+                }));
+            }
+            if let Some(code) = ods {
+                identifiers.push(s(Identifier::OdsOrganisation(code)));
+            }
+            Organisation {
+                identifiers,
+                name: name.map(s),
+                part_of: parent.map(|p| s(Identifier::OdsOrganisation(p))),
+                address: None,
+            }
         })
 }
 
@@ -103,27 +121,51 @@ fn assignment() -> impl Strategy<Value = Assignment> {
         proptest::option::of(organisation()),
         proptest::option::of(location()),
         proptest::option::of("[A-Z][a-z]+( [A-Z][a-z]+)?"),
-        proptest::option::of(prop_oneof![
-            Just("Medical and Dental"),
-            Just("Nursing and Midwifery Registered"),
-            Just("Administrative and Clerical"),
-        ]),
+        proptest::option::of(proptest::sample::select(&STAFF_GROUPS[..])),
         proptest::option::of("[A-Z][0-9][A-Z]"),
+        (
+            proptest::option::of(prop_oneof![
+                Just(AssignmentState::Active),
+                Just(AssignmentState::Terminated)
+            ]),
+            proptest::option::of("[A-Z][a-z]+, Band [1-9]"),
+        ),
     )
         .prop_map(
-            |(number, start, end, organisation, location, job, group, occupation)| Assignment {
-                number: Some(s(Identifier::EsrAssignment {
-                    vpd: "999".into(),
-                    value: number,
-                })),
+            |(
+                number,
                 start,
                 end,
                 organisation,
                 location,
-                job_role: job.map(s),
-                staff_group: group.map(|g| s(g.to_owned())),
-                occupation_code: occupation.map(s),
-                ..Assignment::default()
+                job,
+                group,
+                occupation,
+                (state, title),
+            )| {
+                // A job role that is a staff group's name would read back as
+                // the staff group; a title is written beside a job role.
+                let job = job.filter(|j| !STAFF_GROUPS.contains(&j.as_str()));
+                let title = title.filter(|_| job.is_some());
+                Assignment {
+                    number: Some(s(Identifier::EsrAssignment {
+                        vpd: "999".into(),
+                        value: number,
+                    })),
+                    start: start.map(s),
+                    end: end.map(s),
+                    state: state.map(s),
+                    organisation,
+                    location,
+                    position: title.map(|t| Position {
+                        number: None,
+                        title: Some(s(t)),
+                    }),
+                    job_role: job.map(s),
+                    staff_group: group.map(|g| s(g.to_owned())),
+                    occupation_code: occupation.map(s),
+                    ..Assignment::default()
+                }
             },
         )
 }
@@ -189,7 +231,26 @@ fn worker() -> impl Strategy<Value = Worker> {
                         rank: None,
                     }));
                 }
+                // One ODS code or ESR organisation id is one organisation
+                // (the Bundle writes it once): two assignments that share a
+                // key share what it says.
                 w.assignments = assignments;
+                for i in 0..w.assignments.len() {
+                    let same = (0..i).find(|&j| {
+                        let keys = |k: usize| -> Vec<Identifier> {
+                            w.assignments[k]
+                                .organisation
+                                .iter()
+                                .flat_map(|o| o.identifiers.iter().map(|x| x.value.clone()))
+                                .collect()
+                        };
+                        let (a, b) = (keys(i), keys(j));
+                        a.iter().any(|x| b.contains(x))
+                    });
+                    if let Some(j) = same {
+                        w.assignments[i].organisation = w.assignments[j].organisation.clone();
+                    }
+                }
                 w.registrations = registrations;
                 w
             },

@@ -275,19 +275,27 @@ pub struct Worker {
 
 /// One assignment (job) of a worker.
 ///
+/// `start` and `end` are the assignment's life, not the date-track row's:
+/// from ESR, `start` is the Earliest Assignment Start Date when sent, and
+/// `end` the first of the assignment's end markers (see
+/// `carecodec_map::esr`); `state` says whether it is in force.
+///
 /// ```
-/// use carecodec_model::{Assignment, Identifier, Source, Sourced};
+/// use carecodec_model::{Assignment, AssignmentState, Identifier, Source, Sourced};
 /// use chrono::NaiveDate;
 ///
 /// let number = Identifier::EsrAssignment { vpd: "999".into(), value: "80000001".into() };
+/// let started = NaiveDate::from_ymd_opt(2023, 4, 1).unwrap();
 /// let job = Assignment {
 ///     number: Some(Sourced::new(number, Source::esr("GO.DAT", 3, "Assignment Number"))),
 ///     primary: true,
-///     start: NaiveDate::from_ymd_opt(2023, 4, 1),
+///     start: Some(Sourced::new(started, Source::esr("GO.DAT", 3, "Earliest Assignment Start Date"))),
+///     state: Some(Sourced::new(AssignmentState::Active, Source::esr("GO.DAT", 3, "System Assignment Status"))),
 ///     ..Assignment::default()
 /// };
 /// assert_eq!(job.number.unwrap().value.kind(), "esr-assignment");
 /// assert!(job.end.is_none()); // open-ended
+/// assert!(!job.state.unwrap().value.is_terminated());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -296,8 +304,16 @@ pub struct Assignment {
     pub number: Option<Sourced<Identifier>>,
     /// Primary assignment.
     pub primary: bool,
-    /// Status (`ACTIVE_ASSIGN`…).
-    pub status: Option<String>,
+    /// Status as sent (ESR User Assignment Status, else System Assignment
+    /// Status: `ACTIVE_ASSIGN`, `TERM_ASSIGN`…).
+    pub status: Option<Sourced<String>>,
+    /// Whether the assignment is in force, as the source's status, employee
+    /// status and termination dates say; `None`: nothing said.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub state: Option<Sourced<AssignmentState>>,
     /// Position.
     pub position: Option<Position>,
     /// Organisation (cost centre / department).
@@ -314,10 +330,46 @@ pub struct Assignment {
     pub grade: Option<Sourced<String>>,
     /// Full-time equivalent, its decimal text kept.
     pub fte: Option<Sourced<String>>,
-    /// Effective period start.
-    pub start: Option<NaiveDate>,
-    /// Effective period end (`None` = open).
-    pub end: Option<NaiveDate>,
+    /// The day the assignment began (not the day its current date-track row
+    /// began).
+    pub start: Option<Sourced<NaiveDate>>,
+    /// The assignment's last day (`None` = open, or not known).
+    pub end: Option<Sourced<NaiveDate>>,
+}
+
+/// Whether an assignment is in force.
+///
+/// ```
+/// use carecodec_model::AssignmentState;
+///
+/// assert!(AssignmentState::Terminated.is_terminated());
+/// assert!(!AssignmentState::Suspended.is_terminated());
+/// # #[cfg(feature = "serde")]
+/// assert_eq!(serde_json::to_string(&AssignmentState::Active).unwrap(), r#""active""#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[non_exhaustive]
+pub enum AssignmentState {
+    /// In force.
+    Active,
+    /// In force but suspended (ESR `SUSP_ASSIGN`): the assignment continues.
+    Suspended,
+    /// Ended: terminated, or its end date has passed.
+    Terminated,
+}
+
+impl AssignmentState {
+    /// True when the assignment has ended.
+    ///
+    /// ```
+    /// use carecodec_model::AssignmentState;
+    /// assert!(!AssignmentState::Active.is_terminated());
+    /// ```
+    pub fn is_terminated(self) -> bool {
+        self == AssignmentState::Terminated
+    }
 }
 
 /// A position (post) in the establishment.
@@ -347,13 +399,14 @@ pub struct Position {
 /// use carecodec_model::{Identifier, Registration, Source, Sourced};
 /// use chrono::NaiveDate;
 ///
+/// let from = NaiveDate::from_ymd_opt(2010, 8, 4).unwrap();
 /// let gmc = Registration {
 ///     identifier: Sourced::new(Identifier::Gmc("1234567".into()), Source::fhir("Practitioner.identifier[0]")),
-///     from: NaiveDate::from_ymd_opt(2010, 8, 4),
+///     from: Some(Sourced::new(from, Source::fhir("Practitioner.identifier[0].period.start"))),
 ///     until: None,
 /// };
 /// assert_eq!(gmc.identifier.value.kind(), "gmc");
-/// assert_eq!(gmc.from.unwrap().to_string(), "2010-08-04");
+/// assert_eq!(gmc.from.unwrap().value.to_string(), "2010-08-04");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -361,9 +414,9 @@ pub struct Registration {
     /// The identifier (GMC, NMC, HCPC, GPhC, or Other with the body's name).
     pub identifier: Sourced<Identifier>,
     /// Valid from.
-    pub from: Option<NaiveDate>,
+    pub from: Option<Sourced<NaiveDate>>,
     /// Expires.
-    pub until: Option<NaiveDate>,
+    pub until: Option<Sourced<NaiveDate>>,
 }
 
 /// A practitioner (a clinician named in a message, or a worker seen clinically).

@@ -3,13 +3,13 @@
 use std::collections::{HashMap, HashSet};
 
 use carecodec_model::{
-    Action, Address, AdtKind, Allergy, Application, Assignment, Code, CodeSystem, Concept,
-    Condition, Contact, ContactPerson, Deceased, Encounter, EncounterClass, Event, Gender,
+    Action, Address, AdtKind, Allergy, Application, Assignment, AssignmentState, Code, CodeSystem,
+    Concept, Condition, Contact, ContactPerson, Deceased, Encounter, EncounterClass, Event, Gender,
     HumanName, Identifier, IdentityDecision, Invalid, Location, MappingReport, MultipleBirth,
     NhsNumber, Observation, ObservationValue, Organisation, PartialDate, PartialDateTime,
-    Participant, Patient, Performer, Period, Practitioner, Precision, Quantity, Registration,
-    ResultReport, ResultStatus, Source, Sourced, Sources, Telecom, Unmapped, VerificationStatus,
-    Worker,
+    Participant, Patient, Performer, Period, Position, Practitioner, Precision, Quantity,
+    Registration, ResultReport, ResultStatus, Source, Sourced, Sources, Telecom, Unmapped,
+    VerificationStatus, Worker,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
@@ -722,10 +722,10 @@ fn date_of_date_time(
 /// and a registration's dates, which ESR always gives to the day): read as
 /// [`date_of_date_time`] (a time is not kept, and reported); a year or a
 /// month alone is no day, and is reported invalid and dropped.
-fn day_at(ctx: &mut Ctx<'_>, base: &str, obj: &Value, key: &str) -> Option<NaiveDate> {
+fn day_at(ctx: &mut Ctx<'_>, base: &str, obj: &Value, key: &str) -> Option<Sourced<NaiveDate>> {
     let d = date_of_date_time(ctx, base, obj, key)?;
     if d.value.precision == Precision::Day {
-        return Some(d.value.date);
+        return Some(d.map(|p| p.date));
     }
     let at = format!("{base}.{key}");
     let raw = obj
@@ -2674,6 +2674,48 @@ fn organisation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Organisation {
     o
 }
 
+/// A PractitionerRole's codes into `a`: `code` texts (one of the NWD staff
+/// group names is the staff group; of the others the first is the job role
+/// and the next the position's title) and `specialty`'s text (the
+/// occupation code). A code labelled as carecodec wrote them before 2026-12
+/// (a Coding whose display is `job role`, `staff group` or `occupation
+/// code`) goes to that slot. Codings are consumed with their code's text;
+/// anything else is left unconsumed, so reported unmapped.
+fn role_codes(ctx: &mut Ctx<'_>, base: &str, r: &Value, a: &mut Assignment) {
+    for (i, c) in items(r, "code") {
+        let path = format!("{base}.code[{i}]");
+        let label = c.pointer("/coding/0/display").and_then(Value::as_str);
+        let text = c.get("text").and_then(Value::as_str);
+        let slot = match (label, text) {
+            (Some("job role"), _) => &mut a.job_role,
+            (Some("staff group"), _) => &mut a.staff_group,
+            (Some("occupation code"), _) => &mut a.occupation_code,
+            (Some(_), _) | (None, None) => continue,
+            (None, Some(t)) if super::STAFF_GROUPS.contains(&t) && a.staff_group.is_none() => {
+                &mut a.staff_group
+            }
+            (None, Some(_)) if a.job_role.is_none() => &mut a.job_role,
+            (None, Some(_)) if a.position.is_none() => {
+                a.position = Some(Position {
+                    number: None,
+                    title: ctx.str(&path, c, "text"),
+                });
+                continue;
+            }
+            (None, Some(_)) => continue,
+        };
+        *slot = ctx.str(&path, c, "text");
+        if let Some(coding) = c.get("coding") {
+            ctx.take(&format!("{path}.coding"), coding);
+        }
+    }
+    if let Some((i, c)) = items(r, "specialty").next() {
+        if c.get("coding").is_none() && a.occupation_code.is_none() {
+            a.occupation_code = ctx.str(&format!("{base}.specialty[{i}]"), c, "text");
+        }
+    }
+}
+
 /// Reads the UK Core Practitioners of a Bundle (or one Practitioner) back into
 /// [`Worker`]s: identifiers, names, telecom, gender and birth date from the
 /// Practitioner (GMC, GMP, NMC, HCPC and GPhC identifiers become
@@ -2695,13 +2737,14 @@ fn organisation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Organisation {
 ///     "name": [{"family": "Jones", "given": ["Ann"]}]}},
 ///   {"fullUrl": "urn:uuid:r1", "resource": {"resourceType": "PractitionerRole",
 ///     "practitioner": {"reference": "urn:uuid:p1"}, "period": {"start": "2020-01-01"},
-///     "code": [{"text": "Consultant", "coding": [{"display": "job role"}]}]}}]});
+///     "code": [{"text": "Consultant"}, {"text": "Medical and Dental"}]}}]});
 /// let (workers, report) = read_workers(&bundle);
 /// assert!(report.balanced() && report.unmapped.is_empty());
 /// let w = &workers[0];
 /// assert_eq!(w.registrations[0].identifier.value.value(), "1234567");
-/// assert_eq!(w.registrations[0].from.unwrap().to_string(), "2010-08-04");
+/// assert_eq!(w.registrations[0].from.as_ref().unwrap().value.to_string(), "2010-08-04");
 /// assert_eq!(w.assignments[0].job_role.as_ref().unwrap().value, "Consultant");
+/// assert_eq!(w.assignments[0].staff_group.as_ref().unwrap().value, "Medical and Dental");
 /// ```
 pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingReport) {
     let input = doc.into();
@@ -2811,7 +2854,7 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
         else {
             continue;
         };
-        for k in ["resourceType", "id", "meta", "active"] {
+        for k in ["resourceType", "id", "meta"] {
             if let Some(v) = r.get(k) {
                 ctx.take(&format!("{base}.{k}"), v);
             }
@@ -2820,6 +2863,23 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
             ctx.take(&format!("{base}.practitioner"), p);
         }
         let mut a = Assignment::default();
+        // `active`: false is an assignment that has ended.
+        if let Some(v) = r.get("active").filter(|v| !v.is_null()) {
+            let at = format!("{base}.active");
+            ctx.take(&at, v);
+            match v.as_bool() {
+                Some(true) => {
+                    a.state = Some(Sourced::new(AssignmentState::Active, Source::fhir(at)))
+                }
+                Some(false) => {
+                    a.state = Some(Sourced::new(AssignmentState::Terminated, Source::fhir(at)));
+                }
+                None => {
+                    let raw = ctx.input.text(&at, v);
+                    ctx.invalid(&at, &raw, "not a FHIR boolean", Action::Dropped);
+                }
+            }
+        }
         if let Some((i, id)) = items(r, "identifier").next() {
             a.number = identifier(&mut ctx, &format!("{base}.identifier[{i}]"), id);
         }
@@ -2843,21 +2903,7 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
                 a.location = Some(location(&mut ctx, &lb, lr));
             }
         }
-        // Role codes: the text, labelled by its coding's display.
-        for (i, c) in items(r, "code") {
-            let path = format!("{base}.code[{i}]");
-            let label = c.pointer("/coding/0/display").and_then(Value::as_str);
-            let slot = match label {
-                Some("job role") => &mut a.job_role,
-                Some("staff group") => &mut a.staff_group,
-                Some("occupation code") => &mut a.occupation_code,
-                _ => continue,
-            };
-            *slot = ctx.str(&path, c, "text");
-            if let Some(coding) = c.get("coding") {
-                ctx.take(&format!("{path}.coding"), coding);
-            }
-        }
+        role_codes(&mut ctx, base, r, &mut a);
         w.assignments.push(a);
     }
     let workers: Vec<Worker> = workers.into_iter().map(|(_, w)| w).collect();
