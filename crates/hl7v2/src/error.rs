@@ -55,6 +55,20 @@ pub enum ErrorKind {
     /// The message is larger than the 4 GiB an index can address.
     #[error("message larger than 4 GiB")]
     TooLarge,
+    /// A message in a stream is larger than the reader's limit
+    /// ([`BatchOptions::max_message_bytes`](crate::batch::BatchOptions)); it
+    /// was skipped, not buffered.
+    #[error("message of {size} bytes is over the {limit}-byte limit (max_message_bytes)")]
+    OverLimit {
+        /// The message's size in bytes (up to its end in the stream).
+        size: usize,
+        /// The configured limit in bytes.
+        limit: usize,
+    },
+    /// An MLLP frame (started by 0x0B) has no end block (0x1C) before the next
+    /// start block or the end of the input: the transmission was cut off.
+    #[error("MLLP frame has no end block (0x1C): cut off before {0}")]
+    UnterminatedFrame(&'static str),
     /// An edit addressed something that cannot be set (e.g. MSH-1).
     #[error("cannot set {0}")]
     ReadOnly(&'static str),
