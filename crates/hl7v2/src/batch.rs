@@ -489,8 +489,8 @@ impl<R: BufRead> BatchReader<R> {
                     break;
                 }
             }
-            self.buf.clear();
-            self.buf.extend_from_slice(&self.line_buf);
+            // Swapped, not copied: a long first line is not held twice.
+            std::mem::swap(&mut self.buf, &mut self.line_buf);
             (
                 self.pos - self.line_len,
                 self.lines,
@@ -534,7 +534,7 @@ impl<R: BufRead> BatchReader<R> {
             if boundary {
                 if self.envelope_line(offset, self.lines) {
                     self.pending.clear();
-                    self.pending.extend_from_slice(&self.line_buf);
+                    std::mem::swap(&mut self.pending, &mut self.line_buf);
                     self.pending_at = (offset, self.lines, self.line_len, self.line_term);
                     cut_by = "the next message";
                 } else {
