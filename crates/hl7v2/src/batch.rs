@@ -246,6 +246,21 @@ fn starts_after_lf(line: &[u8], field_sep: Option<u8>) -> bool {
     is_envelope_id(bare) && field_sep.is_some() && bare.get(3).copied() == field_sep
 }
 
+/// Where in `chunk`, the next bytes of a line that holds `line` so far
+/// (`line_len` bytes read), an MLLP start block 0x0B begins a new frame:
+/// anywhere but at the line's start (after a BOM).
+fn start_block_in(line: &[u8], line_len: usize, chunk: &[u8]) -> Option<usize> {
+    let q = memchr::memchr(0x0b, chunk)?;
+    let so_far = line.iter().chain(chunk.get(..q).unwrap_or_default());
+    let at_start = line_len + q == 0 || (line_len + q == 3 && so_far.eq(b"\xEF\xBB\xBF".iter()));
+    if !at_start {
+        return Some(q);
+    }
+    // The line's own start block: look for another after it.
+    let rest = chunk.get(q + 1..).unwrap_or_default();
+    memchr::memchr(0x0b, rest).map(|r| q + 1 + r)
+}
+
 impl<R: BufRead> BatchReader<R> {
     /// A reader with default options.
     pub fn new(reader: R) -> BatchReader<R> {
@@ -315,7 +330,19 @@ impl<R: BufRead> BatchReader<R> {
                 last = Some(b);
                 continue;
             }
-            match memchr::memchr3(b'\r', b'\n', 0x1c, chunk) {
+            let found = memchr::memchr3(b'\r', b'\n', 0x1c, chunk);
+            // A start block inside a line begins the next frame: the line
+            // ends before it, with no terminator (a frame cut off mid-segment).
+            let before = chunk
+                .get(..found.unwrap_or(chunk.len()))
+                .unwrap_or_default();
+            if let Some(q) = start_block_in(&self.line_buf, self.line_len, before) {
+                let part = chunk.get(..q).unwrap_or_default();
+                Self::push_capped(&mut self.line_buf, &mut self.line_len, part, cap);
+                self.reader.consume(q);
+                return true;
+            }
+            match found {
                 Some(p) => {
                     let end = chunk.get(p).copied();
                     let part = chunk.get(..=p).unwrap_or_default();
@@ -781,6 +808,27 @@ mod tests {
         );
         let s = r.summary();
         assert_eq!((s.read, s.accepted, s.rejected), (3, 1, 2));
+    }
+
+    #[test]
+    fn mllp_frame_cut_off_mid_segment_is_rejected() {
+        let input = b"\x0bMSH|^~\\&||||||||C1\rPID|1|Sm\x0bMSH|^~\\&||||||||C2\rPID|2\r\x1c\r";
+        let mut r = BatchReader::new(&input[..]);
+        let first = r.next_message().unwrap();
+        assert_eq!(first.bytes, &input[..28]);
+        assert!(matches!(
+            first.result.unwrap_err().kind(),
+            ErrorKind::UnterminatedFrame(_)
+        ));
+        let second = r.next_message().unwrap();
+        assert_eq!(second.result.unwrap().control_id(), Some("C2"));
+        assert!(r.next_message().is_none());
+        let s = r.summary();
+        assert_eq!((s.read, s.accepted, s.rejected), (2, 1, 1));
+        // A file-level BOM before the first start block is not a cut.
+        let (msgs, s) = read_all(b"\xEF\xBB\xBF\x0bMSH|^~\\&||||||||C1\rPID|1\r\x1c\r");
+        assert_eq!(msgs, [Ok("C1".into())]);
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
     }
 
     #[test]
