@@ -37,6 +37,9 @@ pub enum Command {
         files: Vec<PathBuf>,
     },
     /// Print every repair and error with its position; exit 1 if any message is rejected.
+    ///
+    /// Also exit 1 on envelope problems and on values whose text is invalid in
+    /// the message's charset (MSH-18), each reported with its path and byte.
     Check {
         /// HL7 v2 files (`-` for standard input).
         #[arg(required = true)]
@@ -130,9 +133,10 @@ fn flat(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
                             Err(e) => {
                                 failed = true;
                                 eprintln!(
-                                    "{}: message {number}: {p}: {}",
+                                    "{}: message {number}: {p}: {} at byte {}",
                                     path.display(),
-                                    e.kind()
+                                    e.kind(),
+                                    entry.offset + e.offset()
                                 );
                             }
                         }
@@ -208,15 +212,35 @@ fn stats(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
     })
 }
 
+/// The leaves of `msg` whose text is invalid in the charset it is read in
+/// (MSH-18), with the error (offset in `bytes`). Only a message with bytes
+/// above 0x7F or a hex escape (`\X…\`) can have any, so others are not walked.
+fn undecodable(msg: &Message<'_>, bytes: &[u8]) -> Vec<(String, carecodec_hl7v2::Error)> {
+    let mut bad = Vec::new();
+    let esc = msg.delimiters().escape;
+    let hex = esc.is_some_and(|c| bytes.windows(2).any(|w| w == [c, b'X']));
+    if msg.charset() == Charset::Latin1 || (bytes.is_ascii() && !hex) {
+        return bad;
+    }
+    msg.for_each_leaf(|p, v| {
+        if let Err(e) = v.decoded() {
+            bad.push((p.to_string(), e));
+        }
+    });
+    bad
+}
+
 fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
     let mut opts = BatchOptions::default();
     if strict {
         opts.parse = ParseOptions::strict();
     }
     let (mut read, mut accepted, mut rejected, mut repaired, mut problems) = (0, 0, 0, 0, 0);
+    let mut undecodable_values = 0usize;
     let mut out = io::stdout().lock();
     for path in files {
         let name = path.display();
+        let file_undecodable = undecodable_values;
         let (mut r, bar) = reader(path, opts)?;
         while let Some(entry) = r.next_message() {
             tick(&bar, entry.offset as u64, entry.number);
@@ -229,6 +253,18 @@ fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
                 Ok(msg) => {
                     if !msg.repairs().is_empty() {
                         repaired += 1;
+                    }
+                    for (p, e) in undecodable(msg, entry.bytes) {
+                        undecodable_values += 1;
+                        let line = entry.line + line_of(entry.bytes, e.offset()) - 1;
+                        writeln!(
+                            out,
+                            "{name}:{line}: message {}{}: error: {p}: {} at byte {}",
+                            entry.number,
+                            id(msg),
+                            e.kind(),
+                            entry.offset + e.offset()
+                        )?;
                     }
                     for rep in msg.repairs() {
                         let line = entry.line + line_of(entry.bytes, rep.offset) - 1;
@@ -262,7 +298,7 @@ fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
         for p in &s.problems {
             writeln!(out, "{name}:{}: {}", p.line, p)?;
         }
-        writeln!(
+        write!(
             out,
             "{name}: read {}, accepted {}, rejected {}, batches {}, envelope problems {}",
             s.read,
@@ -271,6 +307,14 @@ fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
             s.batches,
             s.problems.len()
         )?;
+        if undecodable_values > file_undecodable {
+            write!(
+                out,
+                ", undecodable values {}",
+                undecodable_values - file_undecodable
+            )?;
+        }
+        writeln!(out)?;
         read += s.read;
         accepted += s.accepted;
         rejected += s.rejected;
@@ -282,11 +326,11 @@ fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
     if files.len() > 1 {
         writeln!(
             out,
-            "total: read {read}, accepted {accepted} ({repaired} repaired), rejected {rejected}, envelope problems {problems}"
+            "total: read {read}, accepted {accepted} ({repaired} repaired), rejected {rejected}, envelope problems {problems}, undecodable values {undecodable_values}"
         )?;
     }
     out.flush()?;
-    Ok(if rejected > 0 || problems > 0 {
+    Ok(if rejected > 0 || problems > 0 || undecodable_values > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -144,3 +144,30 @@ fn stats_exit_status_follows_check() {
     let out = run(&["hl7", "stats", "-"], MSG1);
     assert!(out.status.success());
 }
+
+/// Text invalid in the declared charset fails check (exit 1) with its path
+/// and file byte; flat names the charset it was read in (UTF-8 for an empty
+/// MSH-18) and the byte.
+#[test]
+fn undecodable_text_is_reported_with_path_and_byte() {
+    let bad =
+        b"MSH|^~\\&|S|F|R|RF|20240101||ADT^A01|C8|P|2.5||||||UNICODE UTF-8\rPID|1||||M\xfcller\r";
+    let input = [MSG1, bad].concat();
+    let out = run(&["hl7", "check", "-"], &input);
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("-:4: message 2 (C8): error: PID[1]-5[1].1.1: invalid UTF-8 text at byte 125\n"),
+        "{s}"
+    );
+    assert_eq!(input[125], 0xfc);
+    assert!(s.contains("undecodable values 1"), "{s}");
+    assert_eq!(out.status.code(), Some(1));
+    let esc = b"MSH|^~\\&|S|F|R|RF|20240101||ORU^R01|C1|P|2.5\rNTE|1||a\\Xe9\\b\r";
+    let out = run(&["hl7", "flat", "-"], esc);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("NTE[1]-3[1].1.1: invalid UTF-8 text at byte 53"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
