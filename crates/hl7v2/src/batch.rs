@@ -867,4 +867,34 @@ mod tests {
         assert!(r.line_buf.capacity() <= 2048);
         assert_eq!(r.summary().rejected, 1);
     }
+
+    #[test]
+    fn splitting_does_not_depend_on_the_read_buffer_size() {
+        let inputs: [&[u8]; 5] = [
+            b"\xEF\xBB\xBF\x0bMSH|^~\\&||||||||C1\rPID|1|Sm\x0bMSH|^~\\&||||||||C2\rPID|2\r\x1c\r\n\x0bMSH|^~\\&||||||||C3\r\x1c\x0bMSH|^~\\&||||||||C4\r\x1c",
+            b"MSH|^~\\&||||||||1\rOBX|1|TX|||a\nMSH x\nBTS y\rNTE|1\r\nMSH|^~\\&||||||||2\nPID|1\n\nBTS|1\n",
+            b"junk\r\nBHS|^~\\&\rMSH|^~\\&||||||||1\rPID|1\nMSH|^~\\&||||||||2\rBTS|2\rFTS|1\r",
+            b"\x1c\r\x0b\x0b\x1c\x1c\r\r\n\n\x0bMSH|\x0b\rMSH|^~\\&\x1c\r\n",
+            b"MSH|^~\\&||||||||1\r\r\n\x0bjunk\rPID|1\x0b\rMSH|^~\\&||||||||2",
+        ];
+        for input in inputs {
+            let run = |cap: usize| {
+                let opts = BatchOptions {
+                    max_message_bytes: 40,
+                    ..BatchOptions::default()
+                };
+                let mut r =
+                    BatchReader::with_options(std::io::BufReader::with_capacity(cap, input), opts);
+                let mut out = Vec::new();
+                while let Some(e) = r.next_message() {
+                    out.push((e.offset, e.line, e.bytes.to_vec(), e.result.is_ok()));
+                }
+                (out, r.summary().clone())
+            };
+            let whole = run(1 << 16);
+            for cap in 1..8 {
+                assert_eq!(run(cap), whole, "capacity {cap}: {input:?}");
+            }
+        }
+    }
 }
