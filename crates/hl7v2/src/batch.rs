@@ -185,7 +185,8 @@ enum Term {
     Cr,
     /// LF alone.
     Lf,
-    /// The MLLP end block 0x1C (with the CR, and LF, after it when there).
+    /// The MLLP end block 0x1C (as the line's last byte, or before its CR, LF
+    /// or CRLF).
     EndBlock,
 }
 
@@ -246,19 +247,15 @@ fn starts_after_lf(line: &[u8], field_sep: Option<u8>) -> bool {
     is_envelope_id(bare) && field_sep.is_some() && bare.get(3).copied() == field_sep
 }
 
-/// Where in `chunk`, the next bytes of a line that holds `line` so far
-/// (`line_len` bytes read), an MLLP start block 0x0B begins a new frame:
-/// anywhere but at the line's start (after a BOM).
-fn start_block_in(line: &[u8], line_len: usize, chunk: &[u8]) -> Option<usize> {
-    let q = memchr::memchr(0x0b, chunk)?;
-    let so_far = line.iter().chain(chunk.get(..q).unwrap_or_default());
-    let at_start = line_len + q == 0 || (line_len + q == 3 && so_far.eq(b"\xEF\xBB\xBF".iter()));
-    if !at_start {
-        return Some(q);
+/// True when a line holding `line` so far (`line_len` bytes read, `line` cut
+/// at the limit) and then `head` is at its start: empty, or only a BOM. An
+/// MLLP start block there is the line's own.
+fn at_line_start(line: &[u8], line_len: usize, head: &[u8]) -> bool {
+    match line_len + head.len() {
+        0 => true,
+        3 => line.iter().chain(head).eq(b"\xEF\xBB\xBF".iter()),
+        _ => false,
     }
-    // The line's own start block: look for another after it.
-    let rest = chunk.get(q + 1..).unwrap_or_default();
-    memchr::memchr(0x0b, rest).map(|r| q + 1 + r)
 }
 
 impl<R: BufRead> BatchReader<R> {
@@ -291,14 +288,17 @@ impl<R: BufRead> BatchReader<R> {
 
     /// Reads one line (terminator included) into `line_buf`, keeping at most
     /// `cap` bytes of it (the rest is read and counted in `line_len`, not
-    /// kept). A line ends at CR (with an LF after it), at LF, or at the MLLP
-    /// end block 0x1C (with a CR and LF after it). Returns false at EOF.
+    /// kept). A line ends at CR (with an LF after it), at LF, before an MLLP
+    /// start block 0x0B that is not at its start, or at the end of the input.
+    /// A line whose last byte before that end is the MLLP end block 0x1C ends
+    /// a frame ([`Term::EndBlock`]). Returns false at EOF.
     fn read_line(&mut self, cap: usize) -> bool {
         self.line_buf.clear();
         self.line_len = 0;
         self.line_term = Term::None;
         let cap = cap.max(16);
-        let mut last = None;
+        // The last byte read, and the one before it.
+        let (mut last, mut before_last) = (None, None);
         loop {
             let chunk = match self.reader.fill_buf() {
                 Ok(c) => c,
@@ -306,66 +306,72 @@ impl<R: BufRead> BatchReader<R> {
                 Err(e) => {
                     self.io_error = Some(Error::from(e).shifted(self.pos, self.lines + 1));
                     self.eof = true;
-                    return self.line_len > 0;
+                    break;
                 }
             };
             if chunk.is_empty() {
                 self.eof = true;
-                return self.line_len > 0;
+                break;
             }
-            let first = chunk.first().copied();
-            // After a CR: its LF. After an end block: its CR.
-            let take = match (last, first) {
-                (Some(b'\r'), Some(b'\n')) => Some(b'\n'),
-                (Some(0x1c), Some(b'\r')) => Some(b'\r'),
-                (Some(b'\r' | 0x1c), _) => return true,
-                _ => None,
-            };
-            if let Some(b) = take {
-                self.push_line(&[b], cap);
-                self.reader.consume(1);
-                if b == b'\n' {
-                    return true;
+            if last == Some(b'\r') {
+                // A CR ends the line, with the LF after it when there is one.
+                if chunk.first() == Some(&b'\n') {
+                    self.push_line(b"\n", cap);
+                    self.reader.consume(1);
                 }
-                last = Some(b);
-                continue;
+                break;
             }
-            let found = memchr::memchr3(b'\r', b'\n', 0x1c, chunk);
-            // A start block inside a line begins the next frame: the line
-            // ends before it, with no terminator (a frame cut off mid-segment).
-            let before = chunk
-                .get(..found.unwrap_or(chunk.len()))
-                .unwrap_or_default();
-            if let Some(q) = start_block_in(&self.line_buf, self.line_len, before) {
-                let part = chunk.get(..q).unwrap_or_default();
-                Self::push_capped(&mut self.line_buf, &mut self.line_len, part, cap);
-                self.reader.consume(q);
-                return true;
-            }
-            match found {
+            match memchr::memchr3(b'\r', b'\n', 0x0b, chunk) {
                 Some(p) => {
-                    let end = chunk.get(p).copied();
-                    let part = chunk.get(..=p).unwrap_or_default();
-                    let n = part.len();
-                    Self::push_capped(&mut self.line_buf, &mut self.line_len, part, cap);
-                    self.reader.consume(n);
-                    match end {
-                        Some(b'\n') => {
-                            self.line_term = Term::Lf;
-                            return true;
-                        }
-                        Some(0x1c) => self.line_term = Term::EndBlock,
-                        _ => self.line_term = Term::Cr,
+                    let found = chunk.get(p).copied();
+                    let prev = p.checked_sub(1).and_then(|i| chunk.get(i).copied());
+                    let head = chunk.get(..p).unwrap_or_default();
+                    if found == Some(0x0b) && !at_line_start(&self.line_buf, self.line_len, head) {
+                        // A start block inside a line begins the next frame:
+                        // the line ends before it (a frame cut off mid-segment).
+                        Self::push_capped(&mut self.line_buf, &mut self.line_len, head, cap);
+                        self.reader.consume(p);
+                        before_last = prev.or(last);
+                        return self.ended(before_last, Term::None);
                     }
-                    last = end;
+                    let part = chunk.get(..=p).unwrap_or_default();
+                    Self::push_capped(&mut self.line_buf, &mut self.line_len, part, cap);
+                    self.reader.consume(p + 1);
+                    before_last = prev.or(last);
+                    last = found;
+                    if found == Some(b'\n') {
+                        return self.ended(before_last, Term::Lf);
+                    }
                 }
                 None => {
                     let n = chunk.len();
+                    before_last = chunk
+                        .len()
+                        .checked_sub(2)
+                        .and_then(|i| chunk.get(i).copied())
+                        .or(last);
+                    last = chunk.last().copied();
                     Self::push_capped(&mut self.line_buf, &mut self.line_len, chunk, cap);
                     self.reader.consume(n);
                 }
             }
         }
+        match last {
+            Some(b'\r') => self.ended(before_last, Term::Cr),
+            Some(0x1c) => self.ended(Some(0x1c), Term::None),
+            _ => self.line_len > 0,
+        }
+    }
+
+    /// Sets how the line ended: at an end block when the byte before its
+    /// terminator (`before`) is 0x1C, else at `term`. Returns true.
+    fn ended(&mut self, before: Option<u8>, term: Term) -> bool {
+        self.line_term = if before == Some(0x1c) {
+            Term::EndBlock
+        } else {
+            term
+        };
+        true
     }
 
     fn push_line(&mut self, bytes: &[u8], cap: usize) {
@@ -547,8 +553,8 @@ impl<R: BufRead> BatchReader<R> {
         // Collect its lines up to the next MSH/envelope segment, end block or EOF.
         while !self.eof && !closed {
             let offset = self.pos;
-            let room = max.saturating_sub(self.buf.len()).saturating_add(1);
-            if !self.read_line(room) {
+            // The full limit, not the room left: the line may start the next message.
+            if !self.read_line(max.saturating_add(1)) {
                 break;
             }
             self.pos += self.line_len;
@@ -854,6 +860,18 @@ mod tests {
         assert!(err.to_string().contains("1000-byte limit"), "{err}");
         assert!(r.buf.capacity() <= 2048 && r.line_buf.capacity() <= 2048);
         let e = r.next_message().unwrap();
+        assert_eq!(e.result.unwrap().control_id(), Some("2"));
+        // The line that starts the next message is kept whole, whatever room
+        // the message before it had left.
+        let input = b"MSH|^~\\&||||||||1\rPID|1|a\rMSH|^~\\&||||||||2\rPID|1\r";
+        let opts = BatchOptions {
+            max_message_bytes: 30,
+            ..BatchOptions::default()
+        };
+        let mut r = BatchReader::with_options(&input[..], opts);
+        assert!(r.next_message().unwrap().result.is_ok());
+        let e = r.next_message().unwrap();
+        assert_eq!(e.bytes, &input[26..]);
         assert_eq!(e.result.unwrap().control_id(), Some("2"));
         // A single line with no terminator at all, from its first byte.
         let mut huge = b"MSH|^~\\&|".to_vec();
