@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use carecodec_hl7v2::ack::{self, AckCode, AckError, AckOptions, Outcome};
-use carecodec_hl7v2::batch::{BatchOptions, BatchReader};
+use carecodec_hl7v2::batch::{BatchOptions, BatchReader, Summary};
 use carecodec_hl7v2::error::line_of;
-use carecodec_hl7v2::{Message, ParseOptions};
+use carecodec_hl7v2::{Charset, Message, ParseOptions};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -19,18 +19,27 @@ use crate::io::open;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print one line per non-empty leaf: message number, full path, value as a JSON string.
+    ///
+    /// Rejected messages, undecodable values and envelope problems (junk lines,
+    /// trailer counts) go to stderr; exit 1 if there is any.
     Flat {
         /// HL7 v2 files (`-` for standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Count messages, segments, fields and bytes, and time the parse.
+    ///
+    /// Exit 1, as `check` does, if any message is rejected or the envelope has
+    /// problems (counted on the `rejected` and `problems` lines).
     Stats {
         /// HL7 v2 files (`-` for standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Print every repair and error with its position; exit 1 if any message is rejected.
+    ///
+    /// Also exit 1 on envelope problems and on values whose text is invalid in
+    /// the message's charset (MSH-18), each reported with its path and byte.
     Check {
         /// HL7 v2 files (`-` for standard input).
         #[arg(required = true)]
@@ -40,6 +49,10 @@ pub enum Command {
         strict: bool,
     },
     /// Write the ACK for each message (AA/CA when it parses, AR/CR with ERR when not).
+    ///
+    /// A message is answered from its MSH read as ASCII when the rest cannot
+    /// be read (an unsupported MSH-18 included). Rejections and envelope
+    /// problems are also printed to stderr; exit 1 if there is any.
     Ack {
         /// HL7 v2 file (`-` for standard input).
         file: PathBuf,
@@ -84,6 +97,15 @@ fn tick(bar: &Option<ProgressBar>, bytes: u64, n: usize) {
     }
 }
 
+/// Prints the envelope problems of a read (junk lines, trailer counts) to
+/// stderr, as `check` prints them to stdout. True when there was any.
+fn report_problems(path: &std::path::Path, summary: &Summary) -> bool {
+    for p in &summary.problems {
+        eprintln!("{}:{}: {p}", path.display(), p.line);
+    }
+    !summary.problems.is_empty()
+}
+
 fn flat(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -111,9 +133,10 @@ fn flat(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
                             Err(e) => {
                                 failed = true;
                                 eprintln!(
-                                    "{}: message {number}: {p}: {}",
+                                    "{}: message {number}: {p}: {} at byte {}",
                                     path.display(),
-                                    e.kind()
+                                    e.kind(),
+                                    entry.offset + e.offset()
                                 );
                             }
                         }
@@ -131,6 +154,7 @@ fn flat(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
+        failed |= report_problems(path, r.summary());
         if let Some(e) = r.io_error() {
             return Err(format!("{}: {e}", path.display()).into());
         }
@@ -144,8 +168,8 @@ fn flat(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
 }
 
 fn stats(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
-    let (mut messages, mut rejected, mut segments, mut fields, mut bytes) =
-        (0usize, 0usize, 0usize, 0usize, 0u64);
+    let (mut messages, mut rejected, mut problems, mut segments, mut fields, mut bytes) =
+        (0usize, 0usize, 0usize, 0usize, 0usize, 0u64);
     let start = Instant::now();
     for path in files {
         let (mut r, bar) = reader(path, BatchOptions::default())?;
@@ -164,20 +188,46 @@ fn stats(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
             bar.finish_and_clear();
         }
         bytes += r.summary().bytes;
+        problems += r.summary().problems.len();
         if let Some(e) = r.io_error() {
             return Err(format!("{}: {e}", path.display()).into());
         }
     }
     let secs = start.elapsed().as_secs_f64().max(1e-9);
-    println!("messages\t{messages}");
-    println!("rejected\t{rejected}");
-    println!("segments\t{segments}");
-    println!("fields\t{fields}");
-    println!("bytes\t{bytes}");
-    println!("seconds\t{secs:.6}");
-    println!("MB/s\t{:.1}", bytes as f64 / 1e6 / secs);
-    println!("messages/s\t{:.0}", messages as f64 / secs);
-    Ok(ExitCode::SUCCESS)
+    let mut out = io::stdout().lock();
+    writeln!(out, "messages\t{messages}")?;
+    writeln!(out, "rejected\t{rejected}")?;
+    writeln!(out, "problems\t{problems}")?;
+    writeln!(out, "segments\t{segments}")?;
+    writeln!(out, "fields\t{fields}")?;
+    writeln!(out, "bytes\t{bytes}")?;
+    writeln!(out, "seconds\t{secs:.6}")?;
+    writeln!(out, "MB/s\t{:.1}", bytes as f64 / 1e6 / secs)?;
+    writeln!(out, "messages/s\t{:.0}", messages as f64 / secs)?;
+    out.flush()?;
+    Ok(if rejected > 0 || problems > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The leaves of `msg` whose text is invalid in the charset it is read in
+/// (MSH-18), with the error (offset in `bytes`). Only a message with bytes
+/// above 0x7F or a hex escape (`\X…\`) can have any, so others are not walked.
+fn undecodable(msg: &Message<'_>, bytes: &[u8]) -> Vec<(String, carecodec_hl7v2::Error)> {
+    let mut bad = Vec::new();
+    let esc = msg.delimiters().escape;
+    let hex = esc.is_some_and(|c| bytes.windows(2).any(|w| w == [c, b'X']));
+    if msg.charset() == Charset::Latin1 || (bytes.is_ascii() && !hex) {
+        return bad;
+    }
+    msg.for_each_leaf(|p, v| {
+        if let Err(e) = v.decoded() {
+            bad.push((p.to_string(), e));
+        }
+    });
+    bad
 }
 
 fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
@@ -186,8 +236,11 @@ fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
         opts.parse = ParseOptions::strict();
     }
     let (mut read, mut accepted, mut rejected, mut repaired, mut problems) = (0, 0, 0, 0, 0);
+    let mut undecodable_values = 0usize;
+    let mut out = io::stdout().lock();
     for path in files {
         let name = path.display();
+        let file_undecodable = undecodable_values;
         let (mut r, bar) = reader(path, opts)?;
         while let Some(entry) = r.next_message() {
             tick(&bar, entry.offset as u64, entry.number);
@@ -201,25 +254,40 @@ fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
                     if !msg.repairs().is_empty() {
                         repaired += 1;
                     }
+                    for (p, e) in undecodable(msg, entry.bytes) {
+                        undecodable_values += 1;
+                        let line = entry.line + line_of(entry.bytes, e.offset()) - 1;
+                        writeln!(
+                            out,
+                            "{name}:{line}: message {}{}: error: {p}: {} at byte {}",
+                            entry.number,
+                            id(msg),
+                            e.kind(),
+                            entry.offset + e.offset()
+                        )?;
+                    }
                     for rep in msg.repairs() {
                         let line = entry.line + line_of(entry.bytes, rep.offset) - 1;
-                        println!(
+                        writeln!(
+                            out,
                             "{name}:{line}: message {}{}: repaired: {} (byte {})",
                             entry.number,
                             id(msg),
                             rep.kind,
                             entry.offset + rep.offset
-                        );
+                        )?;
                     }
                 }
                 Err(e) => {
-                    let shown = e.render(entry.bytes);
+                    // The error is in file positions; the excerpt is the message's bytes.
+                    let shown = e.render_in(entry.bytes, entry.offset);
                     let detail = shown.split_once('\n').map_or("", |(_, d)| d);
-                    println!(
+                    writeln!(
+                        out,
                         "{name}:{}: message {}: rejected: {e}\n{detail}",
                         e.line(),
                         entry.number
-                    );
+                    )?;
                 }
             }
         }
@@ -228,16 +296,25 @@ fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
         }
         let s = r.summary();
         for p in &s.problems {
-            println!("{name}:{}: {}", p.line, p);
+            writeln!(out, "{name}:{}: {}", p.line, p)?;
         }
-        println!(
+        write!(
+            out,
             "{name}: read {}, accepted {}, rejected {}, batches {}, envelope problems {}",
             s.read,
             s.accepted,
             s.rejected,
             s.batches,
             s.problems.len()
-        );
+        )?;
+        if undecodable_values > file_undecodable {
+            write!(
+                out,
+                ", undecodable values {}",
+                undecodable_values - file_undecodable
+            )?;
+        }
+        writeln!(out)?;
         read += s.read;
         accepted += s.accepted;
         rejected += s.rejected;
@@ -247,11 +324,13 @@ fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
         }
     }
     if files.len() > 1 {
-        println!(
-            "total: read {read}, accepted {accepted} ({repaired} repaired), rejected {rejected}, envelope problems {problems}"
-        );
+        writeln!(
+            out,
+            "total: read {read}, accepted {accepted} ({repaired} repaired), rejected {rejected}, envelope problems {problems}, undecodable values {undecodable_values}"
+        )?;
     }
-    Ok(if rejected > 0 || problems > 0 {
+    out.flush()?;
+    Ok(if rejected > 0 || problems > 0 || undecodable_values > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -275,13 +354,17 @@ fn ack_cmd(path: &PathBuf, mllp: bool) -> Result<ExitCode, Box<dyn Error>> {
             }
             Err(e) => {
                 failed = true;
-                // Answer from the header alone when the rest is unreadable.
+                eprintln!("{}: message {} rejected: {e}", path.display(), entry.number);
+                // Answer from the header alone when the rest is unreadable,
+                // read as ASCII so that an unsupported MSH-18 still gets its AR/CR.
                 let header_len = entry
                     .bytes
                     .iter()
                     .position(|&b| b == b'\r' || b == b'\n')
                     .unwrap_or(entry.bytes.len());
-                match Message::parse(entry.bytes.get(..header_len).unwrap_or_default()) {
+                let ascii = ParseOptions::default().with_charset(Charset::Ascii);
+                let header = entry.bytes.get(..header_len).unwrap_or_default();
+                match Message::parse_with(header, &ascii) {
                     Ok(header) => {
                         let opts = AckOptions::new(
                             format!("ACK{}", header.control_id().unwrap_or("")),
@@ -311,6 +394,7 @@ fn ack_cmd(path: &PathBuf, mllp: bool) -> Result<ExitCode, Box<dyn Error>> {
             out.write_all(b"\n")?;
         }
     }
+    failed |= report_problems(path, r.summary());
     out.flush()?;
     Ok(if failed {
         ExitCode::from(1)

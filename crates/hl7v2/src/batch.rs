@@ -175,6 +175,21 @@ struct Envelope {
     file_batches: usize,
 }
 
+/// How a line read from the stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Term {
+    /// End of the input, no terminator.
+    #[default]
+    None,
+    /// CR, with the LF after it when there is one.
+    Cr,
+    /// LF alone.
+    Lf,
+    /// The MLLP end block 0x1C (as the line's last byte, or before its CR, LF
+    /// or CRLF).
+    EndBlock,
+}
+
 /// Reads messages one at a time from a [`BufRead`], in constant memory.
 #[derive(Debug)]
 pub struct BatchReader<R> {
@@ -184,22 +199,63 @@ pub struct BatchReader<R> {
     buf: Vec<u8>,
     /// A line already read that starts the next message.
     pending: Vec<u8>,
-    pending_at: (usize, usize),
+    /// The pending line's offset, line number, length in the file and terminator.
+    pending_at: (usize, usize, usize, Term),
     index: Index,
     /// Byte offset of the next unread byte, and lines seen so far.
     pos: usize,
     lines: usize,
     eof: bool,
     io_error: Option<Error>,
-    oversize: bool,
     env: Envelope,
     orphan: Option<(usize, usize, usize)>,
     summary: Summary,
+    /// The last line read, cut at the limit (`line_len` is its full length).
     line_buf: Vec<u8>,
+    line_len: usize,
+    line_term: Term,
 }
 
 fn segment_id(line: &[u8]) -> &[u8] {
     line.get(..3).unwrap_or(line)
+}
+
+/// `line` without a leading BOM and MLLP start block.
+fn unframed(line: &[u8]) -> &[u8] {
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    line.strip_prefix(b"\x0b").unwrap_or(line)
+}
+
+/// True when `line` starts a message or is a batch/file header or trailer.
+fn is_envelope_id(line: &[u8]) -> bool {
+    matches!(
+        segment_id(unframed(line)),
+        b"MSH" | b"FHS" | b"BHS" | b"BTS" | b"FTS"
+    )
+}
+
+/// In a CR-terminated message a line after a bare LF is the same segment's
+/// text; it starts a new message only when it is unmistakably a header or
+/// trailer: framed by 0x0B, or the segment id followed by the message's own
+/// field separator (`MSH|`, `BTS|`), as in files holding one CR-terminated
+/// message per LF-ended line.
+fn starts_after_lf(line: &[u8], field_sep: Option<u8>) -> bool {
+    let bare = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    if bare.first() == Some(&0x0b) {
+        return is_envelope_id(bare);
+    }
+    is_envelope_id(bare) && field_sep.is_some() && bare.get(3).copied() == field_sep
+}
+
+/// True when a line holding `line` so far (`line_len` bytes read, `line` cut
+/// at the limit) and then `head` is at its start: empty, or only a BOM. An
+/// MLLP start block there is the line's own.
+fn at_line_start(line: &[u8], line_len: usize, head: &[u8]) -> bool {
+    match line_len + head.len() {
+        0 => true,
+        3 => line.iter().chain(head).eq(b"\xEF\xBB\xBF".iter()),
+        _ => false,
+    }
 }
 
 impl<R: BufRead> BatchReader<R> {
@@ -215,23 +271,34 @@ impl<R: BufRead> BatchReader<R> {
             opts,
             buf: Vec::new(),
             pending: Vec::new(),
-            pending_at: (0, 0),
+            pending_at: (0, 0, 0, Term::None),
             index: Index::default(),
             pos: 0,
             lines: 0,
             eof: false,
             io_error: None,
-            oversize: false,
             env: Envelope::default(),
             orphan: None,
             summary: Summary::default(),
             line_buf: Vec::new(),
+            line_len: 0,
+            line_term: Term::None,
         }
     }
 
-    /// Reads one line (terminator included) into `line_buf`. Returns false at EOF.
-    fn read_line(&mut self) -> bool {
+    /// Reads one line (terminator included) into `line_buf`, keeping at most
+    /// `cap` bytes of it (the rest is read and counted in `line_len`, not
+    /// kept). A line ends at CR (with an LF after it), at LF, before an MLLP
+    /// start block 0x0B that is not at its start, or at the end of the input.
+    /// A line whose last byte before that end is the MLLP end block 0x1C ends
+    /// a frame ([`Term::EndBlock`]). Returns false at EOF.
+    fn read_line(&mut self, cap: usize) -> bool {
         self.line_buf.clear();
+        self.line_len = 0;
+        self.line_term = Term::None;
+        let cap = cap.max(16);
+        // The last byte read, and the one before it.
+        let (mut last, mut before_last) = (None, None);
         loop {
             let chunk = match self.reader.fill_buf() {
                 Ok(c) => c,
@@ -239,38 +306,82 @@ impl<R: BufRead> BatchReader<R> {
                 Err(e) => {
                     self.io_error = Some(Error::from(e).shifted(self.pos, self.lines + 1));
                     self.eof = true;
-                    return !self.line_buf.is_empty();
+                    break;
                 }
             };
             if chunk.is_empty() {
                 self.eof = true;
-                return !self.line_buf.is_empty();
+                break;
             }
-            // A CR ends a line, with the LF after it when there is one.
-            if self.line_buf.last() == Some(&b'\r') {
+            if last == Some(b'\r') {
+                // A CR ends the line, with the LF after it when there is one.
                 if chunk.first() == Some(&b'\n') {
-                    self.line_buf.push(b'\n');
+                    self.push_line(b"\n", cap);
                     self.reader.consume(1);
                 }
-                return true;
+                break;
             }
-            match memchr::memchr2(b'\r', b'\n', chunk) {
+            match memchr::memchr3(b'\r', b'\n', 0x0b, chunk) {
                 Some(p) => {
-                    let is_cr = chunk.get(p) == Some(&b'\r');
-                    self.line_buf
-                        .extend_from_slice(chunk.get(..=p).unwrap_or_default());
+                    let found = chunk.get(p).copied();
+                    let prev = p.checked_sub(1).and_then(|i| chunk.get(i).copied());
+                    let head = chunk.get(..p).unwrap_or_default();
+                    if found == Some(0x0b) && !at_line_start(&self.line_buf, self.line_len, head) {
+                        // A start block inside a line begins the next frame:
+                        // the line ends before it (a frame cut off mid-segment).
+                        Self::push_capped(&mut self.line_buf, &mut self.line_len, head, cap);
+                        self.reader.consume(p);
+                        before_last = prev.or(last);
+                        return self.ended(before_last, Term::None);
+                    }
+                    let part = chunk.get(..=p).unwrap_or_default();
+                    Self::push_capped(&mut self.line_buf, &mut self.line_len, part, cap);
                     self.reader.consume(p + 1);
-                    if !is_cr {
-                        return true;
+                    before_last = prev.or(last);
+                    last = found;
+                    if found == Some(b'\n') {
+                        return self.ended(before_last, Term::Lf);
                     }
                 }
                 None => {
                     let n = chunk.len();
-                    self.line_buf.extend_from_slice(chunk);
+                    before_last = chunk
+                        .len()
+                        .checked_sub(2)
+                        .and_then(|i| chunk.get(i).copied())
+                        .or(last);
+                    last = chunk.last().copied();
+                    Self::push_capped(&mut self.line_buf, &mut self.line_len, chunk, cap);
                     self.reader.consume(n);
                 }
             }
         }
+        match last {
+            Some(b'\r') => self.ended(before_last, Term::Cr),
+            Some(0x1c) => self.ended(Some(0x1c), Term::None),
+            _ => self.line_len > 0,
+        }
+    }
+
+    /// Sets how the line ended: at an end block when the byte before its
+    /// terminator (`before`) is 0x1C, else at `term`. Returns true.
+    fn ended(&mut self, before: Option<u8>, term: Term) -> bool {
+        self.line_term = if before == Some(0x1c) {
+            Term::EndBlock
+        } else {
+            term
+        };
+        true
+    }
+
+    fn push_line(&mut self, bytes: &[u8], cap: usize) {
+        Self::push_capped(&mut self.line_buf, &mut self.line_len, bytes, cap);
+    }
+
+    fn push_capped(buf: &mut Vec<u8>, len: &mut usize, bytes: &[u8], cap: usize) {
+        *len += bytes.len();
+        let room = cap.saturating_sub(buf.len());
+        buf.extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or_default());
     }
 
     fn problem(&mut self, kind: ProblemKind, offset: usize, line: usize) {
@@ -287,8 +398,7 @@ impl<R: BufRead> BatchReader<R> {
     /// starts a message (MSH).
     fn envelope_line(&mut self, offset: usize, line_no: usize) -> bool {
         let line = std::mem::take(&mut self.line_buf);
-        let trimmed = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
-        let trimmed = trimmed.strip_prefix(b"\x0b").unwrap_or(trimmed);
+        let trimmed = unframed(&line);
         let id = segment_id(trimmed);
         let is_msh = id == b"MSH";
         match id {
@@ -393,67 +503,100 @@ impl<R: BufRead> BatchReader<R> {
     /// Reads the next message. `None` at the end of the input; the summary is
     /// then final. The returned entry borrows the reader until the next call.
     pub fn next_message(&mut self) -> Option<Entry<'_>> {
+        let max = self.opts.max_message_bytes;
         // Find the start of the next message.
-        let (start, start_line) = if self.pending.is_empty() {
+        let (start, start_line, first_len, first_term) = if self.pending.is_empty() {
             loop {
                 if self.eof {
                     self.finish();
                     return None;
                 }
                 let offset = self.pos;
-                if !self.read_line() {
+                if !self.read_line(max.saturating_add(1)) {
                     self.finish();
                     return None;
                 }
-                self.pos += self.line_buf.len();
+                self.pos += self.line_len;
                 self.lines += 1;
                 if self.envelope_line(offset, self.lines) {
                     break;
                 }
             }
-            self.buf.clear();
-            self.buf.extend_from_slice(&self.line_buf);
-            (self.pos - self.line_buf.len(), self.lines)
+            // Swapped, not copied: a long first line is not held twice.
+            std::mem::swap(&mut self.buf, &mut self.line_buf);
+            (
+                self.pos - self.line_len,
+                self.lines,
+                self.line_len,
+                self.line_term,
+            )
         } else {
             self.buf.clear();
             std::mem::swap(&mut self.buf, &mut self.pending);
             self.pending_at
         };
         self.flush_orphans();
-        self.oversize = false;
-        // Collect its lines up to the next MSH/envelope segment or EOF.
-        while !self.eof {
+        let mut size = first_len;
+        let framed = self
+            .buf
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&self.buf)
+            .first()
+            == Some(&0x0b);
+        let header = unframed(&self.buf);
+        // The message's own terminator: in a CR-terminated message a bare LF is data.
+        let cr_terminated = first_term == Term::Cr;
+        let field_sep = header.get(3).copied();
+        let mut closed = first_term == Term::EndBlock;
+        let mut after_lf = first_term == Term::Lf;
+        let mut cut_by = "the end of the input";
+        // Collect its lines up to the next MSH/envelope segment, end block or EOF.
+        while !self.eof && !closed {
             let offset = self.pos;
-            if !self.read_line() {
+            // The full limit, not the room left: the line may start the next message.
+            if !self.read_line(max.saturating_add(1)) {
                 break;
             }
-            self.pos += self.line_buf.len();
+            self.pos += self.line_len;
             self.lines += 1;
-            // A message concatenated with its own BOM or MLLP start byte still starts a message.
-            let line = self
-                .line_buf
-                .strip_prefix(b"\xEF\xBB\xBF")
-                .unwrap_or(&self.line_buf);
-            let id = segment_id(line.strip_prefix(b"\x0b").unwrap_or(line));
-            if matches!(id, b"MSH" | b"FHS" | b"BHS" | b"BTS" | b"FTS") {
+            let boundary = if cr_terminated && after_lf {
+                starts_after_lf(&self.line_buf, field_sep)
+            } else {
+                is_envelope_id(&self.line_buf)
+            };
+            if boundary {
                 if self.envelope_line(offset, self.lines) {
                     self.pending.clear();
-                    self.pending.extend_from_slice(&self.line_buf);
-                    self.pending_at = (offset, self.lines);
+                    std::mem::swap(&mut self.pending, &mut self.line_buf);
+                    self.pending_at = (offset, self.lines, self.line_len, self.line_term);
+                    cut_by = "the next message";
+                } else {
+                    cut_by = "a batch or file header or trailer";
                 }
                 break;
             }
-            if self.buf.len() + self.line_buf.len() > self.opts.max_message_bytes {
-                self.oversize = true;
-            } else if !self.oversize {
+            size += self.line_len;
+            if size <= max {
                 self.buf.extend_from_slice(&self.line_buf);
             }
+            after_lf = self.line_term == Term::Lf;
+            closed = self.line_term == Term::EndBlock;
         }
         self.summary.read += 1;
         self.summary.bytes = self.pos as u64;
         let number = self.summary.read;
-        let result = if self.oversize {
-            Err(Error::new(ErrorKind::TooLarge, start, start_line))
+        let result = if size > max {
+            Err(Error::new(
+                ErrorKind::OverLimit { size, limit: max },
+                start,
+                start_line,
+            ))
+        } else if framed && !closed {
+            Err(Error::new(
+                ErrorKind::UnterminatedFrame(cut_by),
+                start,
+                start_line,
+            ))
         } else {
             Message::parse_in(&self.buf, &self.opts.parse, &mut self.index)
                 .map_err(|e| e.shifted(start, start_line - 1))
@@ -600,5 +743,176 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn lf_in_cr_terminated_text_is_data_even_before_msh_or_bts() {
+        let input = b"MSH|^~\\&|S|F|R|RF|20240101||ORU^R01|C1|P|2.5\rOBX|1|TX|||Report:\nMSH sequence was checked\nBTS normal\rNTE|1||end\r";
+        let mut r = BatchReader::new(&input[..]);
+        let e = r.next_message().unwrap();
+        assert_eq!(e.bytes, &input[..]);
+        let msg = e.result.unwrap();
+        assert_eq!(
+            msg.get("OBX-5").unwrap().unwrap().raw(),
+            b"Report:\nMSH sequence was checked\nBTS normal"
+        );
+        assert_eq!(msg.segment_count(), 3);
+        assert!(r.next_message().is_none());
+        let s = r.summary();
+        assert_eq!((s.read, s.accepted, s.rejected), (1, 1, 0));
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+    }
+
+    #[test]
+    fn mixed_terminators_still_split() {
+        // CR message, then LF message, then CRLF message; and one CR-terminated
+        // message per LF-ended line inside a batch.
+        let (msgs, s) = read_all(
+            b"MSH|^~\\&||||||||1\rPID|1\rMSH|^~\\&||||||||2\nPID|1\nMSH|^~\\&||||||||3\r\nPID|1\r\n",
+        );
+        assert_eq!(msgs, [Ok("1".into()), Ok("2".into()), Ok("3".into())]);
+        assert!(s.problems.is_empty());
+        let (msgs, s) =
+            read_all(b"BHS|^~\\&\nMSH|^~\\&||||||||1\rPID|1\nMSH|^~\\&||||||||2\rPID|1\nBTS|2\n");
+        assert_eq!(msgs, [Ok("1".into()), Ok("2".into())]);
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+    }
+
+    #[test]
+    fn mllp_frames_without_cr_after_the_end_block_split() {
+        let input = b"\x0bMSH|^~\\&||||||||C1\rPID|1\r\x1c\x0bMSH|^~\\&||||||||C2\rPID|2\r\x1c";
+        let (msgs, s) = read_all(input);
+        assert_eq!(msgs, [Ok("C1".into()), Ok("C2".into())]);
+        assert_eq!((s.read, s.accepted, s.rejected), (2, 2, 0));
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+        // And with the CR after each end block.
+        let (msgs, _) = read_all(
+            b"\x0bMSH|^~\\&||||||||C1\rPID|1\r\x1c\r\x0bMSH|^~\\&||||||||C2\rPID|2\r\x1c\r",
+        );
+        assert_eq!(msgs, [Ok("C1".into()), Ok("C2".into())]);
+    }
+
+    #[test]
+    fn mllp_frame_cut_off_is_rejected() {
+        let input = b"\x0bMSH|^~\\&||||||||C1\rPID|1\r\x0bMSH|^~\\&||||||||C2\rPID|2\r\x1c\r\x0bMSH|^~\\&||||||||C3\r";
+        let mut r = BatchReader::new(&input[..]);
+        let mut kinds = Vec::new();
+        while let Some(e) = r.next_message() {
+            kinds.push(
+                e.result
+                    .map(|m| m.control_id().unwrap_or("").to_owned())
+                    .map_err(|e| (e.kind().clone(), e.offset())),
+            );
+        }
+        assert_eq!(
+            kinds,
+            [
+                Err((ErrorKind::UnterminatedFrame("the next message"), 0)),
+                Ok("C2".into()),
+                Err((ErrorKind::UnterminatedFrame("the end of the input"), 54)),
+            ]
+        );
+        let s = r.summary();
+        assert_eq!((s.read, s.accepted, s.rejected), (3, 1, 2));
+    }
+
+    #[test]
+    fn mllp_frame_cut_off_mid_segment_is_rejected() {
+        let input = b"\x0bMSH|^~\\&||||||||C1\rPID|1|Sm\x0bMSH|^~\\&||||||||C2\rPID|2\r\x1c\r";
+        let mut r = BatchReader::new(&input[..]);
+        let first = r.next_message().unwrap();
+        assert_eq!(first.bytes, &input[..28]);
+        assert!(matches!(
+            first.result.unwrap_err().kind(),
+            ErrorKind::UnterminatedFrame(_)
+        ));
+        let second = r.next_message().unwrap();
+        assert_eq!(second.result.unwrap().control_id(), Some("C2"));
+        assert!(r.next_message().is_none());
+        let s = r.summary();
+        assert_eq!((s.read, s.accepted, s.rejected), (2, 1, 1));
+        // A file-level BOM before the first start block is not a cut.
+        let (msgs, s) = read_all(b"\xEF\xBB\xBF\x0bMSH|^~\\&||||||||C1\rPID|1\r\x1c\r");
+        assert_eq!(msgs, [Ok("C1".into())]);
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+    }
+
+    #[test]
+    fn over_limit_line_is_skipped_in_bounded_memory() {
+        let mut input = b"MSH|^~\\&||||||||1\rNTE|1||".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 10_000));
+        input.extend_from_slice(b"\rMSH|^~\\&||||||||2\rPID|1\r");
+        let opts = BatchOptions {
+            max_message_bytes: 1000,
+            ..BatchOptions::default()
+        };
+        let mut r = BatchReader::with_options(&input[..], opts);
+        let e = r.next_message().unwrap();
+        let err = e.result.unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &ErrorKind::OverLimit {
+                size: 10_026,
+                limit: 1000
+            }
+        );
+        assert!(err.to_string().contains("10026 bytes"), "{err}");
+        assert!(err.to_string().contains("1000-byte limit"), "{err}");
+        assert!(r.buf.capacity() <= 2048 && r.line_buf.capacity() <= 2048);
+        let e = r.next_message().unwrap();
+        assert_eq!(e.result.unwrap().control_id(), Some("2"));
+        // The line that starts the next message is kept whole, whatever room
+        // the message before it had left.
+        let input = b"MSH|^~\\&||||||||1\rPID|1|a\rMSH|^~\\&||||||||2\rPID|1\r";
+        let opts = BatchOptions {
+            max_message_bytes: 30,
+            ..BatchOptions::default()
+        };
+        let mut r = BatchReader::with_options(&input[..], opts);
+        assert!(r.next_message().unwrap().result.is_ok());
+        let e = r.next_message().unwrap();
+        assert_eq!(e.bytes, &input[26..]);
+        assert_eq!(e.result.unwrap().control_id(), Some("2"));
+        // A single line with no terminator at all, from its first byte.
+        let mut huge = b"MSH|^~\\&|".to_vec();
+        huge.extend(std::iter::repeat_n(b'y', 50_000));
+        let mut r = BatchReader::with_options(&huge[..], opts);
+        let e = r.next_message().unwrap();
+        assert!(matches!(
+            e.result.unwrap_err().kind(),
+            ErrorKind::OverLimit { size: 50_009, .. }
+        ));
+        assert!(r.line_buf.capacity() <= 2048);
+        assert_eq!(r.summary().rejected, 1);
+    }
+
+    #[test]
+    fn splitting_does_not_depend_on_the_read_buffer_size() {
+        let inputs: [&[u8]; 5] = [
+            b"\xEF\xBB\xBF\x0bMSH|^~\\&||||||||C1\rPID|1|Sm\x0bMSH|^~\\&||||||||C2\rPID|2\r\x1c\r\n\x0bMSH|^~\\&||||||||C3\r\x1c\x0bMSH|^~\\&||||||||C4\r\x1c",
+            b"MSH|^~\\&||||||||1\rOBX|1|TX|||a\nMSH x\nBTS y\rNTE|1\r\nMSH|^~\\&||||||||2\nPID|1\n\nBTS|1\n",
+            b"junk\r\nBHS|^~\\&\rMSH|^~\\&||||||||1\rPID|1\nMSH|^~\\&||||||||2\rBTS|2\rFTS|1\r",
+            b"\x1c\r\x0b\x0b\x1c\x1c\r\r\n\n\x0bMSH|\x0b\rMSH|^~\\&\x1c\r\n",
+            b"MSH|^~\\&||||||||1\r\r\n\x0bjunk\rPID|1\x0b\rMSH|^~\\&||||||||2",
+        ];
+        for input in inputs {
+            let run = |cap: usize| {
+                let opts = BatchOptions {
+                    max_message_bytes: 40,
+                    ..BatchOptions::default()
+                };
+                let mut r =
+                    BatchReader::with_options(std::io::BufReader::with_capacity(cap, input), opts);
+                let mut out = Vec::new();
+                while let Some(e) = r.next_message() {
+                    out.push((e.offset, e.line, e.bytes.to_vec(), e.result.is_ok()));
+                }
+                (out, r.summary().clone())
+            };
+            let whole = run(1 << 16);
+            for cap in 1..8 {
+                assert_eq!(run(cap), whole, "capacity {cap}: {input:?}");
+            }
+        }
     }
 }

@@ -55,6 +55,20 @@ pub enum ErrorKind {
     /// The message is larger than the 4 GiB an index can address.
     #[error("message larger than 4 GiB")]
     TooLarge,
+    /// A message in a stream is larger than the reader's limit
+    /// ([`BatchOptions::max_message_bytes`](crate::batch::BatchOptions)); it
+    /// was skipped, not buffered.
+    #[error("message of {size} bytes is over the {limit}-byte limit (max_message_bytes)")]
+    OverLimit {
+        /// The message's size in bytes (up to its end in the stream).
+        size: usize,
+        /// The configured limit in bytes.
+        limit: usize,
+    },
+    /// An MLLP frame (started by 0x0B) has no end block (0x1C) before the next
+    /// start block or the end of the input: the transmission was cut off.
+    #[error("MLLP frame has no end block (0x1C): cut off before {0}")]
+    UnterminatedFrame(&'static str),
     /// An edit addressed something that cannot be set (e.g. MSH-1).
     #[error("cannot set {0}")]
     ReadOnly(&'static str),
@@ -157,6 +171,27 @@ impl Error {
     pub fn render(&self, input: &[u8]) -> String {
         render_caret(input, self.0.offset, &self.to_string())
     }
+
+    /// Renders the offending line of `input` with a caret under the fault,
+    /// where `input` starts at byte `base` of the file the error's position is
+    /// in: a message read by [`BatchReader`](crate::batch::BatchReader), whose
+    /// errors carry file offsets, with its `Entry::offset` as `base`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::batch::BatchReader;
+    ///
+    /// let file = b"MSH|^~\\&|A\rPID|1\rMSH|^~\\&|B\rP!D|2\r";
+    /// let mut reader = BatchReader::new(&file[..]);
+    /// reader.next_message();
+    /// let entry = reader.next_message().unwrap();
+    /// let err = entry.result.unwrap_err();
+    /// assert_eq!(err.offset(), 28);
+    /// let shown = err.render_in(entry.bytes, entry.offset);
+    /// assert!(shown.ends_with("\n  P!D|2\n  ^"), "{shown}");
+    /// ```
+    pub fn render_in(&self, input: &[u8], base: usize) -> String {
+        render_caret(input, self.0.offset.saturating_sub(base), &self.to_string())
+    }
 }
 
 impl fmt::Display for Error {
@@ -205,8 +240,11 @@ pub(crate) fn render_caret(input: &[u8], offset: usize, message: &str) -> String
     let start = memchr::memrchr2(b'\r', b'\n', head).map_or(0, |p| p + 1);
     let tail = input.get(offset..).unwrap_or_default();
     let end = offset + memchr::memchr2(b'\r', b'\n', tail).unwrap_or(tail.len());
-    let line = input.get(start..end).unwrap_or_default();
-    let shown: String = line
+    // A long line is shown as a window around the fault, marked with `...`.
+    let from = start.max(offset.saturating_sub(RENDER_WINDOW));
+    let to = end.min(offset.saturating_add(RENDER_WINDOW));
+    let line = input.get(from..to).unwrap_or_default();
+    let mut shown: String = line
         .iter()
         .map(|&b| {
             if (0x20..0x7f).contains(&b) {
@@ -216,9 +254,19 @@ pub(crate) fn render_caret(input: &[u8], offset: usize, message: &str) -> String
             }
         })
         .collect();
-    let col = offset - start;
+    let mut col = offset - from;
+    if from > start {
+        shown.insert_str(0, "...");
+        col += 3;
+    }
+    if to < end {
+        shown.push_str("...");
+    }
     format!("{message}\n  {shown}\n  {}^", " ".repeat(col))
 }
+
+/// Bytes shown either side of the fault when its line is longer.
+const RENDER_WINDOW: usize = 72;
 
 #[cfg(test)]
 mod tests {
@@ -230,6 +278,19 @@ mod tests {
         assert_eq!(line_of(b"a\r\nb\nc\rd", 3), 2);
         assert_eq!(line_of(b"a\r\nb\nc\rd", 7), 4);
         assert_eq!(line_of(b"abc", 99), 1);
+    }
+
+    #[test]
+    fn long_lines_are_shown_as_a_window() {
+        let mut input = b"NTE|1||".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 1000));
+        input.push(b'!');
+        input.extend(std::iter::repeat_n(b'y', 1000));
+        let s = render_caret(&input, 1007, "boom");
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines[1].len(), 2 + 3 + 72 + 72 + 3);
+        assert_eq!(lines[2].len(), lines[1].find('!').unwrap() + 1);
+        assert!(lines[1].starts_with("  ...xxx") && lines[1].ends_with("yyy..."));
     }
 
     #[test]

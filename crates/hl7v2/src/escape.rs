@@ -251,9 +251,10 @@ fn hexval(b: u8) -> u8 {
 #[inline]
 fn text(raw: &[u8], charset: Charset, base: usize) -> Result<Cow<'_, str>> {
     match charset {
+        // ASCII is read as UTF-8 (a superset), so a bad byte is invalid UTF-8.
         Charset::Ascii | Charset::Utf8 => match std::str::from_utf8(raw) {
             Ok(s) => Ok(Cow::Borrowed(s)),
-            Err(e) => Err(invalid_text(charset, base + e.valid_up_to())),
+            Err(e) => Err(invalid_text(Charset::Utf8, base + e.valid_up_to())),
         },
         Charset::Latin1 => {
             if raw.is_ascii() {
@@ -452,6 +453,18 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.offset(), 2);
+    }
+
+    #[test]
+    fn empty_msh18_text_is_invalid_as_utf8_the_charset_it_is_read_in() {
+        let e = decode(
+            b"a\\Xe9\\b",
+            &Delimiters::default(),
+            Charset::Ascii,
+            &DecodeOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::InvalidText { charset: "UTF-8" });
     }
 
     #[test]

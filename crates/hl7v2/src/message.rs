@@ -819,10 +819,10 @@ impl<'a> Value<'a> {
         if self.level == Level::Literal {
             return std::str::from_utf8(self.raw)
                 .map(Cow::Borrowed)
-                .map_err(|_| {
+                .map_err(|e| {
                     Error::new(
-                        ErrorKind::InvalidText { charset: "ASCII" },
-                        self.offset as usize,
+                        ErrorKind::InvalidText { charset: "UTF-8" },
+                        self.offset as usize + e.valid_up_to(),
                         0,
                     )
                 });

@@ -1,0 +1,173 @@
+//! `carecodec hl7` end to end, and every subcommand with standard output
+//! closed early (`carecodec … | head`).
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_carecodec"))
+}
+
+fn data(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/data")
+        .join(p)
+}
+
+/// Runs `carecodec args…` with `input` on standard input.
+fn run(args: &[&str], input: &[u8]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The child may stop reading early; a failed write is its business.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const MSG1: &[u8] = b"MSH|^~\\&|S|F|R|RF|20240101||ADT^A01|C1|P|2.5\rPID|1\r";
+const BAD2: &[u8] = b"MSH|^~\\&|S|F|R|RF|20240101||ADT^A01|C2|P|2.5\rPID|1\rP!D|2\r";
+
+/// Every subcommand, with standard output closed before it writes anything,
+/// ends quietly with status 141 (as a process ended by SIGPIPE), never a
+/// panic (101) or "carecodec: Broken pipe" (2).
+#[test]
+fn closed_stdout_ends_quietly_with_141() {
+    let hl7: Vec<u8> = [MSG1, BAD2].concat().repeat(200);
+    let go = std::fs::read(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT")).unwrap();
+    let fhir = std::fs::read(data("fhir/observation-vital-sign.json")).unwrap();
+    let adt = std::fs::read(data("hl7v2/adt_a01.hl7")).unwrap();
+    let cases: [(&[&str], &[u8]); 9] = [
+        (&["hl7", "check", "-"], &hl7),
+        (&["hl7", "stats", "-"], &hl7),
+        (&["hl7", "flat", "-"], &hl7),
+        (&["hl7", "ack", "-"], &hl7),
+        (&["esr", "check", "-"], &go),
+        (&["esr", "json", "-"], &go),
+        (&["fhir", "check", "-"], &fhir),
+        (&["map", "-"], &adt),
+        (&["map", "--to", "fhir", "-"], &adt),
+    ];
+    for (args, input) in cases {
+        let mut child = bin()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end first, so every write the child makes fails.
+        drop(child.stdout.take());
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(input);
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let err = text(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+    }
+}
+
+/// The excerpt under a rejection shows the offending line of the file even
+/// when the message is not the first one.
+#[test]
+fn check_excerpt_shows_the_line_of_a_later_message() {
+    let out = run(&["hl7", "check", "-"], &[MSG1, BAD2].concat());
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("message 2: rejected: invalid segment identifier \"P!D\" at line 5, byte 102\n  P!D|2\n  ^\n"),
+        "{s}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// An unsupported MSH-18 still gets its AR, with ERR pointing at MSH-18.
+#[test]
+fn ack_answers_an_unsupported_charset_with_ar() {
+    let input = b"MSH|^~\\&|S|F|R|RF|20240101||ADT^A01|C7|P|2.5||||||KOI8-R\rPID|1\r";
+    let out = run(&["hl7", "ack", "-"], input);
+    let s = text(&out.stdout);
+    assert!(s.contains("\rMSA|AR|C7"), "{s}");
+    assert!(s.contains("\rERR||MSH^1^18|204^^HL70357|E"), "{s}");
+    assert!(text(&out.stderr).contains("unsupported character set"));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// Junk lines outside messages are reported by flat and ack on stderr, with
+/// exit 1, as check reports them; binary junk alone is not a silent success.
+/// (Junk after a message's segments is part of it, and rejects it.)
+#[test]
+fn flat_and_ack_report_lines_outside_messages() {
+    let junk_before = [b"this is junk\r", MSG1, MSG1].concat();
+    let garbage: Vec<u8> = (0u8..=255).cycle().take(4000).collect();
+    for cmd in ["flat", "ack"] {
+        for input in [&junk_before, &garbage] {
+            let out = run(&["hl7", cmd, "-"], input);
+            let err = text(&out.stderr);
+            assert!(err.contains("line(s) outside any message"), "{cmd}: {err}");
+            assert_eq!(out.status.code(), Some(1), "{cmd}");
+        }
+    }
+    let out = run(&["hl7", "flat", "-"], &[MSG1, MSG1].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// stats exits as check does: 1 when a message is rejected or the envelope
+/// has problems, and counts them.
+#[test]
+fn stats_exit_status_follows_check() {
+    let out = run(&["hl7", "stats", "-"], &[MSG1, BAD2].concat());
+    let s = text(&out.stdout);
+    assert!(s.contains("messages\t2\nrejected\t1\nproblems\t0\n"), "{s}");
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&["hl7", "stats", "-"], &[b"junk\r", MSG1].concat());
+    assert!(text(&out.stdout).contains("problems\t1\n"));
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&["hl7", "stats", "-"], MSG1);
+    assert!(out.status.success());
+}
+
+/// Text invalid in the declared charset fails check (exit 1) with its path
+/// and file byte; flat names the charset it was read in (UTF-8 for an empty
+/// MSH-18) and the byte.
+#[test]
+fn undecodable_text_is_reported_with_path_and_byte() {
+    let bad =
+        b"MSH|^~\\&|S|F|R|RF|20240101||ADT^A01|C8|P|2.5||||||UNICODE UTF-8\rPID|1||||M\xfcller\r";
+    let input = [MSG1, bad].concat();
+    let out = run(&["hl7", "check", "-"], &input);
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("-:4: message 2 (C8): error: PID[1]-5[1].1.1: invalid UTF-8 text at byte 125\n"),
+        "{s}"
+    );
+    assert_eq!(input[125], 0xfc);
+    assert!(s.contains("undecodable values 1"), "{s}");
+    assert_eq!(out.status.code(), Some(1));
+    let esc = b"MSH|^~\\&|S|F|R|RF|20240101||ORU^R01|C1|P|2.5\rNTE|1||a\\Xe9\\b\r";
+    let out = run(&["hl7", "flat", "-"], esc);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("NTE[1]-3[1].1.1: invalid UTF-8 text at byte 53"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
