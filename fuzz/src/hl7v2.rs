@@ -1,6 +1,6 @@
 //! Fuzz bodies for `carecodec-hl7v2`.
 
-use carecodec_hl7v2::batch::BatchReader;
+use carecodec_hl7v2::batch::{BatchOptions, BatchReader};
 use carecodec_hl7v2::escape::{self, DecodeOptions};
 use carecodec_hl7v2::mllp::{Decoder, encode};
 use carecodec_hl7v2::{Charset, Delimiters, Message, MessageBuf, Path, WriteOptions};
@@ -43,7 +43,11 @@ pub fn parse(data: &[u8]) {
     }
 }
 
-/// Stream the input as a batch file; the accounting must balance.
+/// Stream the input as a batch file; the accounting must balance, every
+/// message's bytes are the input's at its offset, and neither depends on how
+/// the input arrives: read through a buffer of 1 to 16 bytes (the first
+/// byte picks it) and with a 64-byte message limit, the messages and the
+/// summary are those of reading it whole.
 pub fn batch(data: &[u8]) {
     let mut r = BatchReader::new(data);
     let mut n = 0usize;
@@ -56,6 +60,28 @@ pub fn batch(data: &[u8]) {
     let s = r.summary();
     assert_eq!(s.read, n);
     assert_eq!(s.read, s.accepted + s.rejected);
+
+    let run = |cap: usize| {
+        let mut opts = BatchOptions::default();
+        opts.max_message_bytes = 64;
+        let mut r = BatchReader::with_options(std::io::BufReader::with_capacity(cap, data), opts);
+        let mut out = Vec::new();
+        while let Some(e) = r.next_message() {
+            out.push((e.offset, e.line, e.bytes.to_vec(), e.result.is_ok()));
+        }
+        (out, r.summary().clone())
+    };
+    let (whole, summary) = run(1 << 16);
+    assert_eq!(summary.read, whole.len());
+    assert_eq!(summary.read, summary.accepted + summary.rejected);
+    for (offset, _, bytes, _) in &whole {
+        assert_eq!(
+            data.get(*offset..offset + bytes.len()),
+            Some(bytes.as_slice())
+        );
+    }
+    let cap = data.first().map_or(1, |b| usize::from(*b % 16) + 1);
+    assert_eq!(run(cap), (whole, summary), "buffer of {cap} bytes");
 }
 
 /// Decode arbitrary bytes in arbitrary chunks; framing what was decoded decodes the same.
