@@ -352,7 +352,9 @@ impl<'m, 'a> Ctx<'m, 'a> {
             v.decoded()
         };
         match decoded {
-            Ok(t) if t.trim().is_empty() => {
+            // `trim().is_empty()`, stopping at the first character that is
+            // not whitespace (most values' first) instead of trimming both ends.
+            Ok(t) if t.chars().all(char::is_whitespace) => {
                 self.invalid(src, v.raw(), "only whitespace", Action::Dropped);
                 None
             }
