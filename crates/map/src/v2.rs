@@ -315,11 +315,18 @@ impl<'m, 'a> Ctx<'m, 'a> {
         let Some(p) = at.path() else { return 0 };
         let field = self.segment(p).and_then(|seg| seg.query(p));
         field.map_or(0, |v| {
-            if v.is_empty() {
+            let n = if v.is_empty() {
                 0
+            } else if v.level() == Level::Field {
+                // What `repetitions().count()` counts, without building each
+                // repetition: a field splits at every repetition separator
+                // (one sent as text is the escape `\R\`, never the byte).
+                let sep = v.delimiters().repetition;
+                1 + v.raw().iter().filter(|b| **b == sep).count()
             } else {
-                u32::try_from(v.repetitions().count()).unwrap_or(u32::MAX)
-            }
+                v.repetitions().count()
+            };
+            u32::try_from(n).unwrap_or(u32::MAX)
         })
     }
 
