@@ -120,8 +120,9 @@ struct Ctx<'m, 'a> {
     /// The segment read last (fields of one segment are read together).
     last: Option<([u8; 3], u32, Segment<'m, 'a>)>,
     /// The field repetition read last (components of one repetition are read
-    /// one after another) …
-    last_rep: Option<RepKey>,
+    /// one after another), 0 before the first: no place has key 0 but one
+    /// of field 0, which names nothing and so has no components either …
+    last_rep: RepKey,
     /// … and its components, split once: a component lookup is then an index
     /// instead of a scan from the repetition's start (an XPN or XAD is read
     /// component by component, most of them absent).
@@ -139,11 +140,25 @@ struct Ctx<'m, 'a> {
     seg_slot: usize,
 }
 
-/// A field repetition's place: segment id, occurrence, field, repetition.
-type RepKey = ([u8; 3], u32, u32, u32);
+/// A field repetition's place: segment id, occurrence, field, repetition,
+/// packed by [`place_key`] (one compare on every component read, where a
+/// tuple was compared member by member).
+type RepKey = u128;
 
-/// A field's place: segment id, occurrence, field.
-type FieldKey = ([u8; 3], u32, u32);
+/// A field's place: segment id, occurrence, field ([`place_key`] with
+/// repetition 0).
+type FieldKey = u128;
+
+/// The place of repetition `repetition` of field `field` of segment
+/// `id`[`occurrence`], one bit pattern per place: the id in the low 32 bits,
+/// then occurrence, field and repetition 32 bits each.
+fn place_key(id: [u8; 3], occurrence: u32, field: u32, repetition: u32) -> u128 {
+    let [a, b, c] = id;
+    u128::from(u32::from_le_bytes([a, b, c, 0]))
+        | u128::from(occurrence) << 32
+        | u128::from(field) << 64
+        | u128::from(repetition) << 96
+}
 
 /// How many segment ids `Ctx::seg_at` remembers (the mapping reads at most
 /// three in turn).
@@ -215,13 +230,13 @@ impl<'m, 'a> Ctx<'m, 'a> {
     fn load_rep(&mut self, p: &Path) -> Option<()> {
         let field = p.field?;
         let r = p.repetition.unwrap_or(1);
-        let key = (p.segment_id(), p.occurrence, field, r);
-        if self.last_rep != Some(key) {
+        let key = place_key(p.segment_id(), p.occurrence, field, r);
+        if self.last_rep != key {
             self.comps.clear();
             if let Some(rep) = self.repetition(p) {
                 self.comps.extend(rep.parts());
             }
-            self.last_rep = Some(key);
+            self.last_rep = key;
         }
         Some(())
     }
@@ -232,7 +247,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
     fn repetition(&mut self, p: &Path) -> Option<Value<'a>> {
         let field = p.field?;
         let r = p.repetition.unwrap_or(1);
-        let key = (p.segment_id(), p.occurrence, field);
+        let key = place_key(p.segment_id(), p.occurrence, field, 0);
         let (done, mut rest) = match &self.rep_at {
             Some((k, n, v, _)) if *k == key && *n == r => return Some(*v),
             Some((k, n, _, rest)) if *k == key && *n < r => (*n, rest.clone()),
@@ -734,7 +749,7 @@ pub fn map_message(
         report: MappingReport::default(),
         msh_offset: None,
         last: None,
-        last_rep: None,
+        last_rep: 0,
         comps: Vec::with_capacity(16),
         rep_at: None,
         seg_at: [None; SEG_SLOTS],
