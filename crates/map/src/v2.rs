@@ -3193,7 +3193,17 @@ impl Consumed {
     }
 
     fn mark(&mut self, r: Range<usize>) {
-        for (w, mask) in Consumed::words(r.start..r.end.min(self.len)) {
+        let end = r.end.min(self.len);
+        // Most values lie within one word: its mask at once.
+        if r.start < end && r.start / 64 == (end - 1) / 64 {
+            let n = end - r.start;
+            let mask = (u64::MAX >> (64 - n)) << (r.start % 64);
+            if let Some(word) = self.bits.get_mut(r.start / 64) {
+                *word |= mask;
+            }
+            return;
+        }
+        for (w, mask) in Consumed::words(r.start..end) {
             if let Some(word) = self.bits.get_mut(w) {
                 *word |= mask;
             }
