@@ -826,7 +826,7 @@ pub fn map_message(
             let mut code = c.map(|v| v2_code("0062", v, None));
             if let Some(d) = display {
                 code.value.display = Some(d.value);
-                code.sources.extend(d.sources);
+                code.sources.append(d.sources);
             }
             code
         });
@@ -1051,7 +1051,7 @@ fn universal_system(ctx: &mut Ctx<'_, '_>, at: Path, ty: Path) -> Option<Sourced
     };
     let mut sources = ctx.text(at)?.sources;
     if let Some(t) = ctx.text(ty) {
-        sources.extend(t.sources);
+        sources.append(t.sources);
     }
     Some(Sourced::from_many(system, sources))
 }
@@ -1099,7 +1099,7 @@ fn classify_id(
         }
     }
     let system = hd_system(ctx, hd).map(|s| {
-        sources.extend(s.sources);
+        sources.append(s.sources);
         s.value
     });
     match kind {
@@ -1252,7 +1252,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
             coding_system(named.as_ref().map_or("", |n| n.value.as_str()))
         };
         if let Some(n) = named {
-            sources.extend(n.sources);
+            sources.append(n.sources);
         }
         let code = Code {
             system,
@@ -1307,7 +1307,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
             Ok(n) if n > 0 => {
                 let mut s = o.map(|_| MultipleBirth::Order(n));
                 if let Some(i) = i {
-                    s.sources.extend(i.sources);
+                    s.sources.append(i.sources);
                 }
                 Some(s)
             }
@@ -1362,14 +1362,14 @@ fn xpn_text(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<String>> {
     let mut sources = Sources::new();
     let mut words: Vec<String> = Vec::new();
     for part in parts.into_iter().flatten() {
-        sources.extend(part.sources);
+        sources.append(part.sources);
         words.push(part.value);
     }
     if words.is_empty() {
         return None;
     }
     if let Some(o) = order {
-        sources.extend(o.sources);
+        sources.append(o.sources);
     }
     Some(Sourced::from_many(words.join(" "), sources))
 }
@@ -1455,7 +1455,7 @@ fn full_name(
         match n.as_mut() {
             Some(n) => {
                 n.value.suffix.push(ps.value);
-                n.sources.extend(ps.sources);
+                n.sources.append(ps.sources);
             }
             None => {
                 n = Some(ps.map(|v| HumanName {
@@ -1469,7 +1469,7 @@ fn full_name(
         let (range, from, to) = validity_at;
         if let Some(p) = validity(ctx, base, range, from, to) {
             n.value.period = Some(p.value);
-            n.sources.extend(p.sources);
+            n.sources.append(p.sources);
         }
     }
     n
@@ -1503,7 +1503,7 @@ fn person_name(
     // name's as it is read (no intermediate `Vec`s).
     let mut sources = Sources::new();
     let mut keep = |t: Sourced<String>| {
-        sources.extend(t.sources);
+        sources.append(t.sources);
         t.value
     };
     let family = ctx.text(c(0).subcomponent(1)).map(&mut keep);
@@ -1595,7 +1595,7 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
     // Each value's sources are moved into the address's as it is read.
     let mut sources = Sources::new();
     let mut keep = |t: Sourced<String>| {
-        sources.extend(t.sources);
+        sources.append(t.sources);
         t.value
     };
     let mut lines = Vec::new();
@@ -1638,7 +1638,7 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
         return None;
     }
     let period = period.map(|p| {
-        sources.extend(p.sources);
+        sources.append(p.sources);
         p.value
     });
     Some(Sourced::from_many(
@@ -1742,7 +1742,7 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
             "not a preference order (a positive integer)",
         )
         .map(|r| {
-            sources.extend(r.sources);
+            sources.append(r.sources);
             r.value
         });
     if let Some(p) = &period {
@@ -1869,20 +1869,20 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
     let ident = match registered {
         Some((ident, authority)) => {
             if let Some(a) = authority {
-                sources.extend(a.sources);
+                sources.append(a.sources);
             }
             ident
         }
         // An XCN.13 type is the sender's own: it wins over the shape.
         None => match ctx.text(base.component(13)) {
             Some(kind) => {
-                sources.extend(kind.sources);
+                sources.append(kind.sources);
                 let authority = ctx.text(namespace).map(|a| {
-                    sources.extend(a.sources);
+                    sources.append(a.sources);
                     a.value
                 });
                 let system = hd_system(ctx, base.component(9)).map(|s| {
-                    sources.extend(s.sources);
+                    sources.append(s.sources);
                     s.value
                 });
                 Identifier::Typed {
@@ -1898,7 +1898,7 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
                     value,
                 } => {
                     let system = hd_system(ctx, base.component(9)).map(|s| {
-                        sources.extend(s.sources);
+                        sources.append(s.sources);
                         s.value
                     });
                     Identifier::Other { system, value }
@@ -1935,7 +1935,7 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
             let ident = match kind {
                 Some(kind) => {
                     let system = hd_system(ctx, base.component(6)).map(|s| {
-                        sources.extend(s.sources);
+                        sources.append(s.sources);
                         s.value
                     });
                     Identifier::Typed {
@@ -1996,7 +1996,7 @@ fn ei_typed(
     let authority = ctx.text(base.component(2)).map(|s| s.value);
     let mut sources = value.sources;
     let system = universal_system(ctx, base.component(3), base.component(4)).map(|s| {
-        sources.extend(s.sources);
+        sources.append(s.sources);
         s.value
     });
     let ident = Identifier::Typed {
@@ -2536,7 +2536,7 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     if let Some(d) = ctx.text(base.field(4)) {
         if code.value.text.is_none() {
             code.value.text = Some(d.value);
-            code.sources.extend(d.sources);
+            code.sources.append(d.sources);
         }
     }
     let recorded = ctx.datetime(base.field(5));
@@ -2550,11 +2550,11 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
         let mut code = c.map(|v| v2_code("0052", v, None));
         if let Some(d) = display {
             code.value.display = Some(d.value);
-            code.sources.extend(d.sources);
+            code.sources.append(d.sources);
         }
         if let Some(s) = system {
             code.value.system = coding_system(&s.value);
-            code.sources.extend(s.sources);
+            code.sources.append(s.sources);
         }
         code
     });
@@ -2838,7 +2838,7 @@ fn obx_unit(ctx: &mut Ctx<'_, '_>, field: Path) -> (Option<Sourced<String>>, Opt
         .map(|u| u.value.clone());
     let unit = match (unit_text, unit_code) {
         (Some(mut t), Some(c)) => {
-            t.sources.extend(c.sources);
+            t.sources.append(c.sources);
             Some(t)
         }
         (t, c) => t.or(c),
@@ -2967,7 +2967,7 @@ fn nm_repeats(
             text.push(' ');
             text.push_str(&u.value);
         }
-        sources.extend(p.sources);
+        sources.append(p.sources);
     }
     if sources.is_empty() {
         return None;
