@@ -227,18 +227,28 @@ impl<'m, 'a> Ctx<'m, 'a> {
 
     /// Splits the field repetition `p` names into `comps`, unless it is the
     /// one split last (none when the repetition or its segment is absent).
+    /// Inline: it is on every component read, and most find the
+    /// repetition split already; the split is out of line.
+    #[inline]
     fn load_rep(&mut self, p: &Path) -> Option<()> {
         let field = p.field?;
         let r = p.repetition.unwrap_or(1);
         let key = place_key(p.segment_id(), p.occurrence, field, r);
         if self.last_rep != key {
-            self.comps.clear();
-            if let Some(rep) = self.repetition(p) {
-                self.comps.extend(rep.parts());
-            }
-            self.last_rep = key;
+            self.split_rep(p, key);
         }
         Some(())
+    }
+
+    /// Splits the field repetition `p` names, whose key is `key`, into
+    /// `comps` (see [`Ctx::load_rep`]).
+    #[inline(never)]
+    fn split_rep(&mut self, p: &Path, key: RepKey) {
+        self.comps.clear();
+        if let Some(rep) = self.repetition(p) {
+            self.comps.extend(rep.parts());
+        }
+        self.last_rep = key;
     }
 
     /// Repetition `p.repetition` (1 when unset) of field `p.field`: found
