@@ -283,6 +283,22 @@ impl<'m, 'a> Ctx<'m, 'a> {
         self.load_rep(&base).is_none() || self.comps.iter().all(|c| c.is_empty())
     }
 
+    /// How many components the field repetition `base` names has (0 when
+    /// it is absent; `u32::MAX`, unknown, for a header's literal fields): a
+    /// component after them is absent, so a composite's reader need not
+    /// probe it (a probe of an absent component finds nothing and marks
+    /// nothing).
+    fn comps_len(&mut self, base: &Path) -> u32 {
+        if base
+            .field
+            .is_none_or(|f| f <= 2 && is_header(base.segment_id()))
+            || self.load_rep(base).is_none()
+        {
+            return u32::MAX;
+        }
+        u32::try_from(self.comps.len()).unwrap_or(u32::MAX)
+    }
+
     /// The segment at `p`, through the one-segment cache `value` keeps.
     fn segment(&mut self, p: &Path) -> Option<Segment<'m, 'a>> {
         let (id, occurrence) = (p.segment_id(), p.occurrence);
@@ -1461,7 +1477,9 @@ fn full_name(
     professional: u32,
 ) -> Option<Sourced<HumanName>> {
     let mut n = person_name(ctx, base, family_at, type_at);
-    if let Some(ps) = ctx.text(base.component(professional)) {
+    let professional =
+        (professional <= ctx.comps_len(&base)).then(|| ctx.text(base.component(professional)));
+    if let Some(ps) = professional.flatten() {
         match n.as_mut() {
             Some(n) => {
                 n.value.suffix.push(ps.value);
@@ -1509,6 +1527,11 @@ fn person_name(
         return None;
     }
     let c = |n: u32| base.component(family_at + n);
+    // Components after the last one sent are not probed.
+    let len = ctx.comps_len(&base);
+    let text = |ctx: &mut Ctx<'_, '_>, n: u32, at: Path| {
+        if n <= len { ctx.text(at) } else { None }
+    };
     // Read in component order; each value's sources are moved into the
     // name's as it is read (no intermediate `Vec`s).
     let mut sources = Sources::new();
@@ -1518,17 +1541,17 @@ fn person_name(
     };
     let family = ctx.text(c(0).subcomponent(1)).map(&mut keep);
     let mut given = Vec::new();
-    for at in [c(1), c(2)] {
-        if let Some(t) = ctx.text(at) {
+    for n in [1, 2] {
+        if let Some(t) = text(ctx, family_at + n, c(n)) {
             push_given(&mut given, keep(t));
         }
     }
-    let suffix = ctx.text(c(3)).map(&mut keep);
-    let prefix = ctx.text(c(4)).map(&mut keep);
+    let suffix = text(ctx, family_at + 3, c(3)).map(&mut keep);
+    let prefix = text(ctx, family_at + 4, c(4)).map(&mut keep);
     // The degree (XPN.6 / XCN.7) is a suffix too, after the suffix proper (IG).
-    let degree = ctx.text(c(5)).map(&mut keep);
+    let degree = text(ctx, family_at + 5, c(5)).map(&mut keep);
     let usage = type_at
-        .and_then(|t| ctx.text(base.component(t)))
+        .and_then(|t| text(ctx, t, base.component(t)))
         .map(&mut keep);
     if sources.is_empty() {
         return None;
@@ -1569,6 +1592,11 @@ fn validity(
     from: u32,
     to: u32,
 ) -> Option<Sourced<Period>> {
+    // None of the components is there (most names and addresses end before
+    // them): nothing to probe.
+    if ctx.comps_len(&base) < from.min(to).min(range.unwrap_or(u32::MAX)) {
+        return None;
+    }
     let mut start = ctx.datetime(base.component(from));
     let mut end = ctx.datetime(base.component(to));
     if let Some(r) = range {
@@ -1603,6 +1631,7 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
     // SAD.2 street name, SAD.3 dwelling number, XAD.2 other designation,
     // XAD.19 addressee, in that order.
     // Each value's sources are moved into the address's as it is read.
+    let len = ctx.comps_len(&base);
     let mut sources = Sources::new();
     let mut keep = |t: Sourced<String>| {
         sources.append(t.sources);
@@ -1616,6 +1645,10 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
         base.component(2),
         base.component(19),
     ] {
+        // XAD.19 after the last component sent is not probed.
+        if at.component.is_some_and(|c| c > len) {
+            continue;
+        }
         if let Some(t) = ctx.text(at) {
             lines.push(keep(t));
         }
@@ -2443,7 +2476,13 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
     }
     let mut sources = Sources::new();
     let mut codes = Vec::new();
+    // Components after the last one sent are not probed (most codes have
+    // no alternate).
+    let len = ctx.comps_len(&base);
     for (c, t, s) in [(1, 2, 3), (4, 5, 6)] {
+        if c > len {
+            break;
+        }
         let code = ctx.text(base.component(c));
         let text = ctx.text(base.component(t));
         let system = ctx.text(base.component(s));
@@ -2477,7 +2516,7 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
             }
         }
     }
-    let original = ctx.text(base.component(9));
+    let original = (9 <= len).then(|| ctx.text(base.component(9))).flatten();
     if let Some(o) = &original {
         sources.extend(o.sources.iter().cloned());
     }
