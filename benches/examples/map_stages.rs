@@ -138,7 +138,7 @@ fn main() {
     );
     for (name, s) in [("map", &map), ("value", &value), ("write", &write)] {
         println!(
-            "{name:>5}: {:8.2} µs {:6.0} allocations per message",
+            "{name:>5}: {:8.2} µs {:8.3} allocations per message",
             s.time.as_secs_f64() * 1e6 / n as f64,
             s.allocations as f64 / n as f64
         );

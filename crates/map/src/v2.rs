@@ -120,8 +120,9 @@ struct Ctx<'m, 'a> {
     /// The segment read last (fields of one segment are read together).
     last: Option<([u8; 3], u32, Segment<'m, 'a>)>,
     /// The field repetition read last (components of one repetition are read
-    /// one after another) …
-    last_rep: Option<RepKey>,
+    /// one after another), 0 before the first: no place has key 0 but one
+    /// of field 0, which names nothing and so has no components either …
+    last_rep: RepKey,
     /// … and its components, split once: a component lookup is then an index
     /// instead of a scan from the repetition's start (an XPN or XAD is read
     /// component by component, most of them absent).
@@ -139,11 +140,25 @@ struct Ctx<'m, 'a> {
     seg_slot: usize,
 }
 
-/// A field repetition's place: segment id, occurrence, field, repetition.
-type RepKey = ([u8; 3], u32, u32, u32);
+/// A field repetition's place: segment id, occurrence, field, repetition,
+/// packed by [`place_key`] (one compare on every component read, where a
+/// tuple was compared member by member).
+type RepKey = u128;
 
-/// A field's place: segment id, occurrence, field.
-type FieldKey = ([u8; 3], u32, u32);
+/// A field's place: segment id, occurrence, field ([`place_key`] with
+/// repetition 0).
+type FieldKey = u128;
+
+/// The place of repetition `repetition` of field `field` of segment
+/// `id`[`occurrence`], one bit pattern per place: the id in the low 32 bits,
+/// then occurrence, field and repetition 32 bits each.
+fn place_key(id: [u8; 3], occurrence: u32, field: u32, repetition: u32) -> u128 {
+    let [a, b, c] = id;
+    u128::from(u32::from_le_bytes([a, b, c, 0]))
+        | u128::from(occurrence) << 32
+        | u128::from(field) << 64
+        | u128::from(repetition) << 96
+}
 
 /// How many segment ids `Ctx::seg_at` remembers (the mapping reads at most
 /// three in turn).
@@ -212,18 +227,28 @@ impl<'m, 'a> Ctx<'m, 'a> {
 
     /// Splits the field repetition `p` names into `comps`, unless it is the
     /// one split last (none when the repetition or its segment is absent).
+    /// Inline: it is on every component read, and most find the
+    /// repetition split already; the split is out of line.
+    #[inline]
     fn load_rep(&mut self, p: &Path) -> Option<()> {
         let field = p.field?;
         let r = p.repetition.unwrap_or(1);
-        let key = (p.segment_id(), p.occurrence, field, r);
-        if self.last_rep != Some(key) {
-            self.comps.clear();
-            if let Some(rep) = self.repetition(p) {
-                self.comps.extend(rep.parts());
-            }
-            self.last_rep = Some(key);
+        let key = place_key(p.segment_id(), p.occurrence, field, r);
+        if self.last_rep != key {
+            self.split_rep(p, key);
         }
         Some(())
+    }
+
+    /// Splits the field repetition `p` names, whose key is `key`, into
+    /// `comps` (see [`Ctx::load_rep`]).
+    #[inline(never)]
+    fn split_rep(&mut self, p: &Path, key: RepKey) {
+        self.comps.clear();
+        if let Some(rep) = self.repetition(p) {
+            self.comps.extend(rep.parts());
+        }
+        self.last_rep = key;
     }
 
     /// Repetition `p.repetition` (1 when unset) of field `p.field`: found
@@ -232,7 +257,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
     fn repetition(&mut self, p: &Path) -> Option<Value<'a>> {
         let field = p.field?;
         let r = p.repetition.unwrap_or(1);
-        let key = (p.segment_id(), p.occurrence, field);
+        let key = place_key(p.segment_id(), p.occurrence, field, 0);
         let (done, mut rest) = match &self.rep_at {
             Some((k, n, v, _)) if *k == key && *n == r => return Some(*v),
             Some((k, n, _, rest)) if *k == key && *n < r => (*n, rest.clone()),
@@ -256,6 +281,22 @@ impl<'m, 'a> Ctx<'m, 'a> {
             return false;
         }
         self.load_rep(&base).is_none() || self.comps.iter().all(|c| c.is_empty())
+    }
+
+    /// How many components the field repetition `base` names has (0 when
+    /// it is absent; `u32::MAX`, unknown, for a header's literal fields): a
+    /// component after them is absent, so a composite's reader need not
+    /// probe it (a probe of an absent component finds nothing and marks
+    /// nothing).
+    fn comps_len(&mut self, base: &Path) -> u32 {
+        if base
+            .field
+            .is_none_or(|f| f <= 2 && is_header(base.segment_id()))
+            || self.load_rep(base).is_none()
+        {
+            return u32::MAX;
+        }
+        u32::try_from(self.comps.len()).unwrap_or(u32::MAX)
     }
 
     /// The segment at `p`, through the one-segment cache `value` keeps.
@@ -315,11 +356,18 @@ impl<'m, 'a> Ctx<'m, 'a> {
         let Some(p) = at.path() else { return 0 };
         let field = self.segment(p).and_then(|seg| seg.query(p));
         field.map_or(0, |v| {
-            if v.is_empty() {
+            let n = if v.is_empty() {
                 0
+            } else if v.level() == Level::Field {
+                // What `repetitions().count()` counts, without building each
+                // repetition: a field splits at every repetition separator
+                // (one sent as text is the escape `\R\`, never the byte).
+                let sep = v.delimiters().repetition;
+                1 + v.raw().iter().filter(|b| **b == sep).count()
             } else {
-                u32::try_from(v.repetitions().count()).unwrap_or(u32::MAX)
-            }
+                v.repetitions().count()
+            };
+            u32::try_from(n).unwrap_or(u32::MAX)
         })
     }
 
@@ -352,7 +400,9 @@ impl<'m, 'a> Ctx<'m, 'a> {
             v.decoded()
         };
         match decoded {
-            Ok(t) if t.trim().is_empty() => {
+            // `trim().is_empty()`, stopping at the first character that is
+            // not whitespace (most values' first) instead of trimming both ends.
+            Ok(t) if t.chars().all(char::is_whitespace) => {
                 self.invalid(src, v.raw(), "only whitespace", Action::Dropped);
                 None
             }
@@ -725,7 +775,7 @@ pub fn map_message(
         report: MappingReport::default(),
         msh_offset: None,
         last: None,
-        last_rep: None,
+        last_rep: 0,
         comps: Vec::with_capacity(16),
         rep_at: None,
         seg_at: [None; SEG_SLOTS],
@@ -802,7 +852,7 @@ pub fn map_message(
             let mut code = c.map(|v| v2_code("0062", v, None));
             if let Some(d) = display {
                 code.value.display = Some(d.value);
-                code.sources.extend(d.sources);
+                code.sources.append(d.sources);
             }
             code
         });
@@ -1031,7 +1081,7 @@ fn universal_system(ctx: &mut Ctx<'_, '_>, at: Path, ty: Path) -> Option<Sourced
     };
     let mut sources = ctx.text(at)?.sources;
     if let Some(t) = ctx.text(ty) {
-        sources.extend(t.sources);
+        sources.append(t.sources);
     }
     Some(Sourced::from_many(system, sources))
 }
@@ -1082,7 +1132,7 @@ fn classify_id(
         }
     }
     let system = hd_system(ctx, hd).map(|s| {
-        sources.extend(s.sources);
+        sources.append(s.sources);
         s.value
     });
     match kind {
@@ -1243,7 +1293,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
             coding_system(named.as_ref().map_or("", |n| n.value.as_str()))
         };
         if let Some(n) = named {
-            sources.extend(n.sources);
+            sources.append(n.sources);
         }
         let code = Code {
             system,
@@ -1298,7 +1348,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
             Ok(n) if n > 0 => {
                 let mut s = o.map(|_| MultipleBirth::Order(n));
                 if let Some(i) = i {
-                    s.sources.extend(i.sources);
+                    s.sources.append(i.sources);
                 }
                 Some(s)
             }
@@ -1353,14 +1403,14 @@ fn xpn_text(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<String>> {
     let mut sources = Sources::new();
     let mut words: Vec<String> = Vec::new();
     for part in parts.into_iter().flatten() {
-        sources.extend(part.sources);
+        sources.append(part.sources);
         words.push(part.value);
     }
     if words.is_empty() {
         return None;
     }
     if let Some(o) = order {
-        sources.extend(o.sources);
+        sources.append(o.sources);
     }
     Some(Sourced::from_many(words.join(" "), sources))
 }
@@ -1442,11 +1492,13 @@ fn full_name(
     professional: u32,
 ) -> Option<Sourced<HumanName>> {
     let mut n = person_name(ctx, base, family_at, type_at);
-    if let Some(ps) = ctx.text(base.component(professional)) {
+    let professional =
+        (professional <= ctx.comps_len(&base)).then(|| ctx.text(base.component(professional)));
+    if let Some(ps) = professional.flatten() {
         match n.as_mut() {
             Some(n) => {
                 n.value.suffix.push(ps.value);
-                n.sources.extend(ps.sources);
+                n.sources.append(ps.sources);
             }
             None => {
                 n = Some(ps.map(|v| HumanName {
@@ -1460,7 +1512,7 @@ fn full_name(
         let (range, from, to) = validity_at;
         if let Some(p) = validity(ctx, base, range, from, to) {
             n.value.period = Some(p.value);
-            n.sources.extend(p.sources);
+            n.sources.append(p.sources);
         }
     }
     n
@@ -1490,26 +1542,31 @@ fn person_name(
         return None;
     }
     let c = |n: u32| base.component(family_at + n);
+    // Components after the last one sent are not probed.
+    let len = ctx.comps_len(&base);
+    let text = |ctx: &mut Ctx<'_, '_>, n: u32, at: Path| {
+        if n <= len { ctx.text(at) } else { None }
+    };
     // Read in component order; each value's sources are moved into the
     // name's as it is read (no intermediate `Vec`s).
     let mut sources = Sources::new();
     let mut keep = |t: Sourced<String>| {
-        sources.extend(t.sources);
+        sources.append(t.sources);
         t.value
     };
     let family = ctx.text(c(0).subcomponent(1)).map(&mut keep);
     let mut given = Vec::new();
-    for at in [c(1), c(2)] {
-        if let Some(t) = ctx.text(at) {
+    for n in [1, 2] {
+        if let Some(t) = text(ctx, family_at + n, c(n)) {
             push_given(&mut given, keep(t));
         }
     }
-    let suffix = ctx.text(c(3)).map(&mut keep);
-    let prefix = ctx.text(c(4)).map(&mut keep);
+    let suffix = text(ctx, family_at + 3, c(3)).map(&mut keep);
+    let prefix = text(ctx, family_at + 4, c(4)).map(&mut keep);
     // The degree (XPN.6 / XCN.7) is a suffix too, after the suffix proper (IG).
-    let degree = ctx.text(c(5)).map(&mut keep);
+    let degree = text(ctx, family_at + 5, c(5)).map(&mut keep);
     let usage = type_at
-        .and_then(|t| ctx.text(base.component(t)))
+        .and_then(|t| text(ctx, t, base.component(t)))
         .map(&mut keep);
     if sources.is_empty() {
         return None;
@@ -1550,6 +1607,11 @@ fn validity(
     from: u32,
     to: u32,
 ) -> Option<Sourced<Period>> {
+    // None of the components is there (most names and addresses end before
+    // them): nothing to probe.
+    if ctx.comps_len(&base) < from.min(to).min(range.unwrap_or(u32::MAX)) {
+        return None;
+    }
     let mut start = ctx.datetime(base.component(from));
     let mut end = ctx.datetime(base.component(to));
     if let Some(r) = range {
@@ -1584,9 +1646,10 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
     // SAD.2 street name, SAD.3 dwelling number, XAD.2 other designation,
     // XAD.19 addressee, in that order.
     // Each value's sources are moved into the address's as it is read.
+    let len = ctx.comps_len(&base);
     let mut sources = Sources::new();
     let mut keep = |t: Sourced<String>| {
-        sources.extend(t.sources);
+        sources.append(t.sources);
         t.value
     };
     let mut lines = Vec::new();
@@ -1597,6 +1660,10 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
         base.component(2),
         base.component(19),
     ] {
+        // XAD.19 after the last component sent is not probed.
+        if at.component.is_some_and(|c| c > len) {
+            continue;
+        }
         if let Some(t) = ctx.text(at) {
             lines.push(keep(t));
         }
@@ -1629,7 +1696,7 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
         return None;
     }
     let period = period.map(|p| {
-        sources.extend(p.sources);
+        sources.append(p.sources);
         p.value
     });
     Some(Sourced::from_many(
@@ -1733,7 +1800,7 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
             "not a preference order (a positive integer)",
         )
         .map(|r| {
-            sources.extend(r.sources);
+            sources.append(r.sources);
             r.value
         });
     if let Some(p) = &period {
@@ -1860,7 +1927,7 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
     let ident = match registered {
         Some((ident, authority)) => {
             if let Some(a) = authority {
-                sources.extend(a.sources);
+                sources.append(a.sources);
             }
             // A number not of its register's shape is kept as text, never a
             // key (`GMC (invalid)`), as the ESR and FHIR readers keep it.
@@ -1880,13 +1947,13 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
         // An XCN.13 type is the sender's own: it wins over the shape.
         None => match ctx.text(base.component(13)) {
             Some(kind) => {
-                sources.extend(kind.sources);
+                sources.append(kind.sources);
                 let authority = ctx.text(namespace).map(|a| {
-                    sources.extend(a.sources);
+                    sources.append(a.sources);
                     a.value
                 });
                 let system = hd_system(ctx, base.component(9)).map(|s| {
-                    sources.extend(s.sources);
+                    sources.append(s.sources);
                     s.value
                 });
                 Identifier::Typed {
@@ -1902,7 +1969,7 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
                     value,
                 } => {
                     let system = hd_system(ctx, base.component(9)).map(|s| {
-                        sources.extend(s.sources);
+                        sources.append(s.sources);
                         s.value
                     });
                     Identifier::Other { system, value }
@@ -1939,7 +2006,7 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
             let ident = match kind {
                 Some(kind) => {
                     let system = hd_system(ctx, base.component(6)).map(|s| {
-                        sources.extend(s.sources);
+                        sources.append(s.sources);
                         s.value
                     });
                     Identifier::Typed {
@@ -2000,7 +2067,7 @@ fn ei_typed(
     let authority = ctx.text(base.component(2)).map(|s| s.value);
     let mut sources = value.sources;
     let system = universal_system(ctx, base.component(3), base.component(4)).map(|s| {
-        sources.extend(s.sources);
+        sources.append(s.sources);
         s.value
     });
     let ident = Identifier::Typed {
@@ -2437,7 +2504,13 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
     }
     let mut sources = Sources::new();
     let mut codes = Vec::new();
+    // Components after the last one sent are not probed (most codes have
+    // no alternate).
+    let len = ctx.comps_len(&base);
     for (c, t, s) in [(1, 2, 3), (4, 5, 6)] {
+        if c > len {
+            break;
+        }
         let code = ctx.text(base.component(c));
         let text = ctx.text(base.component(t));
         let system = ctx.text(base.component(s));
@@ -2471,7 +2544,7 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
             }
         }
     }
-    let original = ctx.text(base.component(9));
+    let original = (9 <= len).then(|| ctx.text(base.component(9))).flatten();
     if let Some(o) = &original {
         sources.extend(o.sources.iter().cloned());
     }
@@ -2540,7 +2613,7 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     if let Some(d) = ctx.text(base.field(4)) {
         if code.value.text.is_none() {
             code.value.text = Some(d.value);
-            code.sources.extend(d.sources);
+            code.sources.append(d.sources);
         }
     }
     let recorded = ctx.datetime(base.field(5));
@@ -2554,11 +2627,11 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
         let mut code = c.map(|v| v2_code("0052", v, None));
         if let Some(d) = display {
             code.value.display = Some(d.value);
-            code.sources.extend(d.sources);
+            code.sources.append(d.sources);
         }
         if let Some(s) = system {
             code.value.system = coding_system(&s.value);
-            code.sources.extend(s.sources);
+            code.sources.append(s.sources);
         }
         code
     });
@@ -2842,7 +2915,7 @@ fn obx_unit(ctx: &mut Ctx<'_, '_>, field: Path) -> (Option<Sourced<String>>, Opt
         .map(|u| u.value.clone());
     let unit = match (unit_text, unit_code) {
         (Some(mut t), Some(c)) => {
-            t.sources.extend(c.sources);
+            t.sources.append(c.sources);
             Some(t)
         }
         (t, c) => t.or(c),
@@ -2971,7 +3044,7 @@ fn nm_repeats(
             text.push(' ');
             text.push_str(&u.value);
         }
-        sources.extend(p.sources);
+        sources.append(p.sources);
     }
     if sources.is_empty() {
         return None;
@@ -3230,7 +3303,17 @@ impl Consumed {
     }
 
     fn mark(&mut self, r: Range<usize>) {
-        for (w, mask) in Consumed::words(r.start..r.end.min(self.len)) {
+        let end = r.end.min(self.len);
+        // Most values lie within one word: its mask at once.
+        if r.start < end && r.start / 64 == (end - 1) / 64 {
+            let n = end - r.start;
+            let mask = (u64::MAX >> (64 - n)) << (r.start % 64);
+            if let Some(word) = self.bits.get_mut(r.start / 64) {
+                *word |= mask;
+            }
+            return;
+        }
+        for (w, mask) in Consumed::words(r.start..end) {
             if let Some(word) = self.bits.get_mut(w) {
                 *word |= mask;
             }

@@ -443,6 +443,30 @@ impl Sources {
         }
     }
 
+    /// Moves `other`'s sources to the end: what `extend(other)` does, with
+    /// no iterator over `other` (a reader combining values' sources calls
+    /// this for each value, most with one source).
+    ///
+    /// ```
+    /// use carecodec_model::{Source, Sources};
+    ///
+    /// let mut s = Sources::one(Source::fhir("Patient.name[0].family"));
+    /// s.append(Sources::one(Source::fhir("Patient.name[0].given[0]")));
+    /// s.append(Sources::new());
+    /// assert_eq!(s.len(), 2);
+    /// assert_eq!(s[1], Source::fhir("Patient.name[0].given[0]"));
+    /// ```
+    pub fn append(&mut self, other: Sources) {
+        match other.0 {
+            SourcesRepr::One([one]) => self.push(one),
+            SourcesRepr::Many(many) => {
+                for s in many {
+                    self.push(s);
+                }
+            }
+        }
+    }
+
     /// The sources as a `Vec` (allocates when there is one).
     ///
     /// ```
