@@ -167,6 +167,20 @@ fn resource_type_anywhere() {
     assert_eq!(e.kind(), ErrorKind::InvalidValue);
 }
 
+/// A fault inside resources whose `resourceType` is not first (sorted keys, at two levels)
+/// is reported where it is in the file, not at the end of the outer resource.
+#[test]
+fn errors_keep_their_place_when_resource_type_is_last() {
+    let input = b"{\"entry\":[\n {\"resource\":{\"id\":\"a\",\"resourceType\":\"Patient\"}},\n {\"resource\":{\"name\":[{\"colour\":\"red\"}],\"resourceType\":\"Patient\"}}\n],\n\"resourceType\":\"Bundle\",\"type\":\"collection\"}";
+    let e = err(input);
+    assert_eq!(e.kind(), ErrorKind::UnknownElement);
+    assert_eq!(e.path(), "Bundle.entry[1].resource.name[0].colour", "{e}");
+    assert_eq!((e.line(), e.column()), (3, 31), "{e}");
+    assert!(!e.message().contains("first member"), "{e}");
+    let e = err(b"{\"id\":\"x\",\n\"gender\":1,\"resourceType\":\"Patient\"}");
+    assert_eq!((e.line(), e.path()), (2, "Patient.gender"), "{e}");
+}
+
 #[test]
 fn hostile_inputs_give_errors() {
     big_stack(|| {

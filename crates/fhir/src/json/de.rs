@@ -20,6 +20,9 @@ thread_local! {
     static REORDER_DEPTH: Cell<u8> = const { Cell::new(0) };
     static RESOURCE_DEPTH: Cell<u8> = const { Cell::new(0) };
     static ISSUES: RefCell<Vec<Issue>> = const { RefCell::new(Vec::new()) };
+    /// Where an error inside a re-read (reordered) resource really is: the address of the
+    /// byte in the text that level was read from (see [`reorder`]).
+    static POSITION: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
 /// How many resources whose `resourceType` is not their first member may nest
@@ -38,6 +41,7 @@ pub(crate) struct ModeGuard {
 impl ModeGuard {
     pub(crate) fn new(lenient: bool) -> Self {
         KIND.with(|k| k.set(None));
+        POSITION.with(|p| p.set(None));
         Self {
             previous: LENIENT.with(|l| l.replace(lenient)),
         }
@@ -54,6 +58,22 @@ impl Drop for ModeGuard {
         if !self.previous {
             ISSUES.with(|i| i.borrow_mut().clear());
         }
+    }
+}
+
+/// Where the last error inside a reordered resource is, as the address of a byte of the input
+/// being read (taken once); the caller turns it into an offset if it lies in its input.
+pub(crate) fn take_position() -> Option<usize> {
+    POSITION.with(Cell::take)
+}
+
+/// The offset in `text` of the error `e` raised while reading `text`: the position a nested
+/// [`reorder`] recorded when it points into `text`, else serde_json's line and column.
+pub(crate) fn error_offset(text: &[u8], e: &serde_json::Error) -> usize {
+    let base = text.as_ptr() as usize;
+    match take_position() {
+        Some(addr) if addr >= base && addr <= base + text.len() => addr - base,
+        _ => super::path::offset_of(text, e.line(), e.column()),
     }
 }
 
@@ -579,11 +599,15 @@ fn reorder<'de, A: MapAccess<'de>>(mut map: A, first: Key<'de>) -> Result<Resour
             + 32,
     );
     buf.extend_from_slice(b"{\"resourceType\":");
+    // Where each buffered value sits in `buf` and where it came from, to map an error back.
+    let mut spans: Vec<(usize, &'de str)> = Vec::with_capacity(members.len() + 1);
+    spans.push((buf.len(), rt.get()));
     buf.extend_from_slice(rt.get().as_bytes());
     for (k, v) in &members {
         buf.push(b',');
         super::ser::write_escaped(&mut buf, k.as_str());
         buf.push(b':');
+        spans.push((buf.len(), v.get()));
         buf.extend_from_slice(v.get().as_bytes());
     }
     buf.push(b'}');
@@ -598,16 +622,29 @@ fn reorder<'de, A: MapAccess<'de>>(mut map: A, first: Key<'de>) -> Result<Resour
     let result = serde_json::from_slice::<Resource>(&buf);
     REORDER_DEPTH.with(|d| d.set(depth));
     result.map_err(|e| {
+        let at = error_offset(&buf, &e);
+        POSITION.with(|p| p.set(Some(source_address(&spans, at))));
         let text = e.to_string();
         let msg = text
             .rsplit_once(" at line ")
             .map_or(text.as_str(), |(m, _)| m);
         let kind = KIND.with(Cell::get).unwrap_or(ErrorKind::InvalidValue);
-        error(
-            kind,
-            format_args!("{msg} (in a resource whose `resourceType` is not its first member)"),
-        )
+        error(kind, format_args!("{msg}"))
     })
+}
+
+/// The address in the original text of offset `at` of a reordered buffer, given where each
+/// buffered value starts in the buffer and the original value text. An offset between values
+/// (a member name, the closing brace) maps to the end of the value before it.
+fn source_address(spans: &[(usize, &str)], at: usize) -> usize {
+    let mut address = 0;
+    for &(start, text) in spans {
+        if start > at {
+            break;
+        }
+        address = text.as_ptr() as usize + (at - start).min(text.len());
+    }
+    address
 }
 
 /// The error for an unknown or disabled `resourceType`.

@@ -53,9 +53,10 @@ fn convert(input: &[u8], e: &serde_json::Error) -> Error {
         }
         serde_json::error::Category::Data => custom.unwrap_or(ErrorKind::InvalidValue),
     };
-    let offset = path::offset_of(input, e.line(), e.column());
+    let offset = de::error_offset(input, e);
+    let (line, column) = path::line_column(input, offset);
     let path = path::path_at(input, offset);
-    Error::new(kind, message, e.line(), e.column(), offset, path)
+    Error::new(kind, message, line, column, offset, path)
 }
 
 fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
