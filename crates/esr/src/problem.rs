@@ -191,6 +191,20 @@ pub enum ProblemKind {
     /// A sequence number already applied (re-delivery).
     #[error("sequence {0} repeated")]
     SequenceRepeated(u64),
+    /// CSV: the file is empty (no header row).
+    #[error("no header row: the file is empty")]
+    NoHeaderRow,
+    /// CSV: a header row and no data rows (a truncated export?).
+    #[error("no data rows after the header")]
+    NoDataRows,
+    /// CSV: two columns with the same header name, or mapped to the same field: which value
+    /// the field holds would be ambiguous.
+    #[error("column {0:?} appears more than once")]
+    DuplicateColumn(String),
+    /// CSV: the file is not valid UTF-8; it was decoded as Windows-1252 (ISO-8859-1 with the
+    /// printable 0x80–0x9F characters). The line is the first with a non-UTF-8 byte.
+    #[error("not UTF-8: text decoded as Windows-1252")]
+    NotUtf8,
     /// An I/O error.
     #[error("I/O error: {0}")]
     Io(String),
