@@ -437,9 +437,20 @@ impl<'r> Entry<'r> {
     }
 }
 
-/// `BufRead::read_until(b'\n', ..)` with a SIMD search for the terminator.
-fn read_line_into<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<usize> {
+/// The longest line kept: a longer one (a binary file, a lost terminator) is rejected and the
+/// rest of it skipped, so memory stays bounded whatever the input.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// `BufRead::read_until(b'\n', ..)` with a SIMD search for the terminator, keeping at most
+/// `max` bytes of the line (the rest is consumed and dropped). Returns the bytes consumed and
+/// whether the line was cut.
+fn read_line_into<R: BufRead>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
     let mut total = 0;
+    let mut cut = false;
     loop {
         let buf = match reader.fill_buf() {
             Ok(b) => b,
@@ -447,17 +458,19 @@ fn read_line_into<R: BufRead>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Re
             Err(e) => return Err(e),
         };
         if buf.is_empty() {
-            return Ok(total);
+            return Ok((total, cut));
         }
         let (used, done) = match memchr::memchr(b'\n', buf) {
             Some(p) => (p + 1, true),
             None => (buf.len(), false),
         };
-        line.extend_from_slice(buf.get(..used).unwrap_or_default());
+        let room = max.saturating_sub(line.len());
+        cut |= used > room && !(done && used == room + 1);
+        line.extend_from_slice(buf.get(..used.min(room)).unwrap_or_default());
         reader.consume(used);
         total += used;
         if done {
-            return Ok(total);
+            return Ok((total, cut));
         }
     }
 }
@@ -504,6 +517,8 @@ pub struct GoReader<R> {
     scratch: Vec<(Severity, ProblemKind)>,
     bounds: Vec<(usize, usize)>,
     eof: bool,
+    /// The current line was longer than [`MAX_LINE_BYTES`] and cut.
+    cut: bool,
 }
 
 impl<R: BufRead> GoReader<R> {
@@ -562,6 +577,7 @@ impl<R: BufRead> GoReader<R> {
             scratch: Vec::new(),
             bounds: Vec::with_capacity(64),
             eof: false,
+            cut: false,
         }
     }
 
@@ -591,8 +607,11 @@ impl<R: BufRead> GoReader<R> {
     /// Reads the next line into `self.line` (terminator stripped). False at EOF.
     fn read_line(&mut self) -> Option<u64> {
         self.line.clear();
-        let n = match read_line_into(&mut self.reader, &mut self.line) {
-            Ok(n) => n,
+        let n = match read_line_into(&mut self.reader, &mut self.line, MAX_LINE_BYTES) {
+            Ok((n, cut)) => {
+                self.cut = cut;
+                n
+            }
             Err(e) => {
                 self.file_problem(Severity::File, ProblemKind::Io(e.to_string()), self.pos);
                 self.eof = true;
@@ -823,7 +842,20 @@ impl<R: BufRead> GoReader<R> {
         let push = |probs: &mut Vec<Problem>, sev, kind, field_off: u64| {
             probs.push(Problem::new(sev, kind, line_no, offset + field_off).in_record(code));
         };
-        let del = if code.len() == 3 && code.last() == Some(&b'D') {
+        if self.cut {
+            let p = Problem::new(
+                Severity::Error,
+                ProblemKind::LineTooLong(MAX_LINE_BYTES),
+                line_no,
+                offset,
+            )
+            .in_record(code)
+            .with_raw(&self.line);
+            self.row_problems.push(p);
+        }
+        let del = if self.cut {
+            None
+        } else if code.len() == 3 && code.last() == Some(&b'D') {
             std::str::from_utf8(code)
                 .ok()
                 .and_then(|c| layout::deleted_layout(self.profile, &self.version, c))
@@ -859,7 +891,7 @@ impl<R: BufRead> GoReader<R> {
                         .in_field(1, l.fields.get(l.key).map(|f| f.name), key);
                 }
             }
-        } else {
+        } else if !self.cut {
             let l = std::str::from_utf8(code)
                 .ok()
                 .and_then(|c| layout::layout(self.profile, &self.version, c));
@@ -1072,6 +1104,27 @@ mod tests {
                 .iter()
                 .any(|p| p.kind == ProblemKind::MissingTrailer)
         );
+    }
+
+    #[test]
+    fn a_huge_line_is_rejected_and_skipped_with_bounded_memory() {
+        let mut f = HDR.to_vec();
+        f.extend_from_slice(b"PRA~");
+        f.resize(f.len() + 3 * MAX_LINE_BYTES, b'x');
+        f.extend_from_slice(b"\nPRD~1\nTRL~4\n");
+        let mut r = GoReader::new(&f[..], None, GoOptions::default());
+        let e = r.next_record().unwrap();
+        assert!(!e.accepted);
+        let p = e.problems.first().unwrap();
+        assert_eq!(p.kind, ProblemKind::LineTooLong(MAX_LINE_BYTES));
+        assert!(p.raw.as_ref().unwrap().len() < 2 * crate::problem::MAX_RAW_BYTES);
+        assert!(r.line.capacity() <= 2 * MAX_LINE_BYTES);
+        let e = r.next_record().unwrap();
+        assert_eq!(e.line, 3);
+        assert!(r.next_record().is_none());
+        let s = r.summary();
+        assert_eq!((s.read, s.accepted, s.rejected), (2, 1, 1));
+        assert!(s.complete, "{:?}", s.problems);
     }
 
     #[test]
