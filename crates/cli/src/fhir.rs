@@ -159,7 +159,16 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                             Ok(r),
                             issues
                                 .iter()
-                                .map(|i| format!("issue at {}: {}", i.path, i.message))
+                                .map(|i| {
+                                    if i.location.is_empty() {
+                                        format!("issue at {}: {}", i.path, i.message)
+                                    } else {
+                                        format!(
+                                            "issue at {} (line {}, column {}): {}",
+                                            i.location, i.line, i.column, i.message
+                                        )
+                                    }
+                                })
                                 .collect(),
                         ),
                         Err(e) if e.kind() == json::ErrorKind::DisabledResourceType => (

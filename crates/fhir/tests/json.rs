@@ -155,6 +155,26 @@ fn lenient_collects_issues() {
     assert!(json::from_slice::<Resource>(input).is_err());
 }
 
+/// An unknown element tolerated by the lenient reader says which one and where, also inside
+/// a resource whose `resourceType` is not first.
+#[test]
+fn lenient_issues_are_located() {
+    let input =
+        b"{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"a\"},\n {\"colour\":\"red\"}]}";
+    let (_, issues) = json::from_slice_lenient::<Resource>(input).unwrap();
+    assert_eq!(issues[0].path, "HumanName.colour");
+    assert_eq!(issues[0].location, "Patient.name[1].colour");
+    assert_eq!((issues[0].line, issues[0].column), (2, 12));
+    assert_eq!(issues[0].offset, Some(61));
+    let input = b"{\"entry\":[{\"resource\":{\"name\":[{\"colour\":1}],\"resourceType\":\"Patient\"}}],\"resourceType\":\"Bundle\",\"type\":\"collection\"}";
+    let (_, issues) = json::from_slice_lenient::<Resource>(input).unwrap();
+    assert_eq!(
+        issues[0].location,
+        "Bundle.entry[0].resource.name[0].colour"
+    );
+    assert_eq!(issues[0].column, 42);
+}
+
 #[test]
 fn resource_type_anywhere() {
     let r: Resource =

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::error::{ErrorKind, Issue};
@@ -96,6 +96,19 @@ fn problem<E: de::Error>(
     name: &str,
     message: fmt::Arguments<'_>,
 ) -> Result<(), E> {
+    problem_at(kind, path, name, message, None)
+}
+
+/// [`problem`], with the address of the value concerned in the text being read, when known
+/// (turned into the issue's offset, line, column and instance path by the caller).
+#[cold]
+fn problem_at<E: de::Error>(
+    kind: ErrorKind,
+    path: &str,
+    name: &str,
+    message: fmt::Arguments<'_>,
+    address: Option<usize>,
+) -> Result<(), E> {
     if LENIENT.with(Cell::get) {
         let path = if name.is_empty() {
             path.to_string()
@@ -106,6 +119,10 @@ fn problem<E: de::Error>(
             kind,
             path,
             message: message.to_string(),
+            offset: address,
+            line: 0,
+            column: 0,
+            location: String::new(),
         };
         ISSUES.with(|i| i.borrow_mut().push(issue));
         Ok(())
@@ -375,14 +392,46 @@ pub(crate) fn unknown<'de, A: MapAccess<'de>>(
     k: &str,
     path: &str,
 ) -> Result<(), A::Error> {
-    problem::<A::Error>(
+    if !LENIENT.with(Cell::get) {
+        return problem::<A::Error>(
+            ErrorKind::UnknownElement,
+            path,
+            k,
+            format_args!("unknown element `{k}` in {path}"),
+        );
+    }
+    // Lenient reading is always over a slice, so the value can be borrowed to know where
+    // it is.
+    let value: &'de RawValue = map.next_value()?;
+    problem_at::<A::Error>(
         ErrorKind::UnknownElement,
         path,
         k,
         format_args!("unknown element `{k}` in {path}"),
-    )?;
-    map.next_value::<IgnoredAny>()?;
-    Ok(())
+        Some(value.get().as_ptr() as usize),
+    )
+}
+
+/// Turns the addresses the lenient reader recorded in `issues` into offsets in `text` (an
+/// address outside it is dropped), mapping through `to_source` first when given (for a
+/// reordered resource's buffer).
+pub(crate) fn locate_issues(
+    issues: &mut [Issue],
+    text: &[u8],
+    to_source: Option<&dyn Fn(usize) -> usize>,
+) {
+    let base = text.as_ptr() as usize;
+    for issue in issues {
+        issue.offset = match issue.offset {
+            Some(a) if a >= base && a <= base + text.len() => match to_source {
+                Some(f) => Some(f(a - base)),
+                None => Some(a - base),
+            },
+            // Not in this text: left for an outer level (reorder) or dropped at the end.
+            other if to_source.is_some() => other,
+            _ => None,
+        };
+    }
 }
 
 /// A required element's presence check.
@@ -619,8 +668,14 @@ fn reorder<'de, A: MapAccess<'de>>(mut map: A, first: Key<'de>) -> Result<Resour
         ));
     }
     REORDER_DEPTH.with(|d| d.set(depth + 1));
+    let before = ISSUES.with(|i| i.borrow().len());
     let result = serde_json::from_slice::<Resource>(&buf);
     REORDER_DEPTH.with(|d| d.set(depth));
+    ISSUES.with(|i| {
+        if let Some(new) = i.borrow_mut().get_mut(before..) {
+            locate_issues(new, &buf, Some(&|at| source_address(&spans, at)));
+        }
+    });
     result.map_err(|e| {
         let at = error_offset(&buf, &e);
         POSITION.with(|p| p.set(Some(source_address(&spans, at))));
