@@ -351,6 +351,7 @@ impl BiReader {
 
 /// A file problem for each column whose field name (canonical, or the header itself when
 /// unmapped) was already taken by an earlier column: the row would hold two values for it.
+/// Blank header cells are left alone.
 fn duplicate_columns(
     header: &[String],
     mapped: &[Option<&'static str>],
@@ -365,6 +366,10 @@ fn duplicate_columns(
         }
     };
     for (i, name) in header.iter().enumerate() {
+        // Blank header cells (trailing commas from a spreadsheet) are not names.
+        if name.trim().is_empty() {
+            continue;
+        }
         if (0..i).any(|j| key(j) == key(i)) {
             problems.push(
                 Problem::new(
@@ -483,6 +488,8 @@ mod tests {
             .find(|p| matches!(p.kind, ProblemKind::DuplicateColumn(_)))
             .unwrap();
         assert_eq!((p.severity, p.field_index), (Severity::File, Some(1)));
+        let r = BiReader::read(b"Employee Number,,\n1,,\n").unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
         let r = BiReader::read(b"WTE,FTE\n1,0.5\n").unwrap();
         assert!(
             r.problems
