@@ -23,7 +23,8 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read FHIR resources (JSON or XML, detected) and print every problem with its location;
-    /// exit status 1 if any file has an error.
+    /// a missing or unreadable file is reported and the rest are checked. Exit status 1 if any
+    /// file has an error, is unreadable or was not checked (a resource type not compiled in).
     Check {
         /// Files (`-` for standard input).
         #[arg(required = true)]
@@ -55,56 +56,74 @@ fn is_xml(bytes: &[u8]) -> bool {
     start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
 }
 
-fn read(path: &Path, bytes: &[u8]) -> Result<Resource, String> {
-    if is_xml(bytes) {
-        xml::from_slice(bytes).map_err(|e| format!("{}: {e}", path.display()))
+/// Why a file could not be read into the typed model.
+enum ReadError {
+    /// Its `resourceType` is an R4 resource not compiled into this build: not a fault of the
+    /// file, so reported apart from validation errors.
+    NotCompiledIn(String),
+    /// Anything else: the file is invalid.
+    Invalid(String),
+}
+
+fn read(path: &Path, bytes: &[u8]) -> Result<Resource, ReadError> {
+    let (message, disabled) = if is_xml(bytes) {
+        match xml::from_slice(bytes) {
+            Ok(r) => return Ok(r),
+            Err(e) => {
+                let disabled = matches!(e.kind(), xml::ErrorKind::Model(j)
+                    if j.kind() == json::ErrorKind::DisabledResourceType);
+                (e.to_string(), disabled)
+            }
+        }
     } else {
-        json::from_slice(bytes).map_err(|e| format!("{}: {e}", path.display()))
+        match json::from_slice(bytes) {
+            Ok(r) => return Ok(r),
+            Err(e) => {
+                let disabled = e.kind() == json::ErrorKind::DisabledResourceType;
+                (e.to_string(), disabled)
+            }
+        }
+    };
+    let message = format!("{}: {message}", path.display());
+    Err(if disabled {
+        ReadError::NotCompiledIn(message)
+    } else {
+        ReadError::Invalid(message)
+    })
+}
+
+/// Converts with the table-driven converter, which needs no typed model (for a resource type
+/// not compiled into this build): JSON and XML both ways; JSON to JSON goes through XML.
+fn convert_untyped(bytes: &[u8], to: Format, pretty: bool) -> Result<String, xml::Error> {
+    match (is_xml(bytes), to, pretty) {
+        (true, Format::Json, _) => xml::xml_to_json(bytes),
+        (true, Format::Xml, false) => xml::json_to_xml(xml::xml_to_json(bytes)?.as_bytes()),
+        (true, Format::Xml, true) => xml::json_to_xml_pretty(xml::xml_to_json(bytes)?.as_bytes()),
+        (false, Format::Xml, false) => xml::json_to_xml(bytes),
+        (false, Format::Xml, true) => xml::json_to_xml_pretty(bytes),
+        (false, Format::Json, _) => xml::xml_to_json(xml::json_to_xml(bytes)?.as_bytes()),
     }
 }
 
 /// UK Core checks: the resource against its profile (from `meta.profile`, else by type), and
-/// every Bundle entry's resource against its own, with the entry's location as prefix.
-/// Returns the printed lines and whether any is an error.
+/// every contained resource and Bundle entry (nested Bundles too) against its own, located in
+/// the outer resource. Returns the printed lines and whether any is an error.
 fn uk_core_issues(r: &Resource) -> (Vec<String>, bool) {
-    use uk_core::validate::{Profile, has_errors, validate};
-    let mut out = Vec::new();
-    let mut errors = false;
-    let mut one = |r: &Resource, prefix: Option<String>| {
-        let Some(profile) = Profile::for_resource(r) else {
-            return;
-        };
-        let issues = validate(r, profile);
-        errors |= has_errors(&issues);
-        for i in issues {
-            let location = match &prefix {
-                // `Patient.identifier[0]` inside an entry becomes
-                // `Bundle.entry[3].resource.identifier[0]`.
-                Some(p) => {
-                    let tail = i
-                        .location
-                        .strip_prefix(r.resource_type())
-                        .unwrap_or(&i.location);
-                    format!("{p}{tail}")
-                }
-                None => i.location.clone(),
-            };
-            out.push(format!(
-                "{} [{}] {location} ({profile}): {}",
+    use uk_core::validate::{Severity, validate_nested};
+    let issues = validate_nested(r);
+    let errors = issues.iter().any(|(_, i)| i.severity == Severity::Error);
+    let out = issues
+        .iter()
+        .map(|(profile, i)| {
+            format!(
+                "{} [{}] {} ({profile}): {}",
                 i.severity.code(),
                 i.code.code(),
+                i.location,
                 i.message
-            ));
-        }
-    };
-    one(r, None);
-    if let Resource::Bundle(b) = r {
-        for (n, e) in b.entry.iter().enumerate() {
-            if let Some(inner) = e.resource.as_ref() {
-                one(inner, Some(format!("Bundle.entry[{n}].resource")));
-            }
-        }
-    }
+            )
+        })
+        .collect();
     (out, errors)
 }
 
@@ -121,7 +140,7 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                     return Err(format!("unknown profile {p:?} (known: uk-core)").into());
                 }
             }
-            let (mut bad_files, mut problem_count) = (0usize, 0usize);
+            let (mut bad_files, mut problem_count, mut not_checked) = (0usize, 0usize, 0usize);
             let stdout = io::stdout();
             let mut out = stdout.lock();
             for path in &files {
@@ -140,18 +159,38 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                             Ok(r),
                             issues
                                 .iter()
-                                .map(|i| format!("issue at {}: {}", i.path, i.message))
+                                .map(|i| {
+                                    if i.location.is_empty() {
+                                        format!("issue at {}: {}", i.path, i.message)
+                                    } else {
+                                        format!(
+                                            "issue at {} (line {}, column {}): {}",
+                                            i.location, i.line, i.column, i.message
+                                        )
+                                    }
+                                })
                                 .collect(),
                         ),
-                        Err(e) => (Err(format!("{}: {e}", path.display())), Vec::new()),
+                        Err(e) if e.kind() == json::ErrorKind::DisabledResourceType => (
+                            Err(ReadError::NotCompiledIn(format!("{}: {e}", path.display()))),
+                            Vec::new(),
+                        ),
+                        Err(e) => (
+                            Err(ReadError::Invalid(format!("{}: {e}", path.display()))),
+                            Vec::new(),
+                        ),
                     }
                 } else {
                     (read(path, &bytes), Vec::new())
                 };
                 match resource {
-                    Err(e) => {
+                    Err(ReadError::Invalid(e)) => {
                         writeln!(out, "error: {e}")?;
                         failed = true;
+                    }
+                    Err(ReadError::NotCompiledIn(e)) => {
+                        writeln!(out, "not checked: {e}")?;
+                        not_checked += 1;
                     }
                     Ok(r) => {
                         let mut problems: Vec<String> = issues;
@@ -175,14 +214,21 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                 }
                 bad_files += usize::from(failed);
             }
-            writeln!(
+            write!(
                 out,
                 "{} file(s) checked: {} with errors, {} problem(s) listed",
                 files.len(),
                 bad_files,
                 problem_count
             )?;
-            Ok(if bad_files > 0 {
+            if not_checked > 0 {
+                write!(
+                    out,
+                    ", {not_checked} not checked (resource type not compiled in)"
+                )?;
+            }
+            writeln!(out)?;
+            Ok(if bad_files > 0 || not_checked > 0 {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
@@ -190,12 +236,16 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
         }
         Command::Convert { file, to, pretty } => {
             let bytes = read_all(&file)?;
-            let resource = read(&file, &bytes)?;
-            let text = match (to, pretty) {
-                (Format::Json, false) => json::to_string(&resource),
-                (Format::Json, true) => json::to_string_pretty(&resource),
-                (Format::Xml, false) => xml::to_string(&resource)?,
-                (Format::Xml, true) => xml::to_string_pretty(&resource)?,
+            let text = match read(&file, &bytes) {
+                Ok(resource) => match (to, pretty) {
+                    (Format::Json, false) => json::to_string(&resource),
+                    (Format::Json, true) => json::to_string_pretty(&resource),
+                    (Format::Xml, false) => xml::to_string(&resource)?,
+                    (Format::Xml, true) => xml::to_string_pretty(&resource)?,
+                },
+                Err(ReadError::NotCompiledIn(_)) => convert_untyped(&bytes, to, pretty)
+                    .map_err(|e| format!("{}: {e}", file.display()))?,
+                Err(ReadError::Invalid(e)) => return Err(e.into()),
             };
             let stdout = io::stdout();
             let mut out = stdout.lock();

@@ -176,6 +176,24 @@ impl BiReader {
             }
             None => (bytes, 0),
         };
+        // Not UTF-8 (an export saved by Excel): decode as Windows-1252, and say so once.
+        let cp1252 = match std::str::from_utf8(body) {
+            Ok(_) => false,
+            Err(e) => {
+                let at = e.valid_up_to();
+                let line = 1 + body
+                    .get(..at)
+                    .map_or(0, |b| memchr::memchr_iter(b'\n', b).count())
+                    as u64;
+                out.problems.push(Problem::new(
+                    Severity::Warning,
+                    ProblemKind::NotUtf8,
+                    line,
+                    base + at as u64,
+                ));
+                true
+            }
+        };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -206,10 +224,7 @@ impl BiReader {
             let span = body.get(first..end as usize).unwrap_or_default();
             let unterminated = span.iter().filter(|&&b| b == b'"').count() % 2 == 1;
             let Some(h) = &header_raw else {
-                out.header = rec
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect();
+                out.header = rec.iter().map(|f| decode(f, cp1252)).collect();
                 for name in &out.header {
                     let m = self
                         .mapping
@@ -218,6 +233,7 @@ impl BiReader {
                     out.mapped.push(m.map(|(_, c, _)| *c));
                     types.push(m.map_or(FieldType::Text, |(_, _, t)| *t));
                 }
+                duplicate_columns(&out.header, &out.mapped, line, offset, &mut out.problems);
                 header_raw = Some(rec.clone());
                 continue;
             };
@@ -277,16 +293,21 @@ impl BiReader {
             for (i, name) in out.header.iter().enumerate() {
                 let raw = rec.get(i).unwrap_or_default();
                 let ty = types.get(i).copied().unwrap_or(FieldType::Text);
-                let mut text = String::from_utf8_lossy(raw).into_owned();
+                let mut text = decode(raw, cp1252);
                 let mut found = Vec::new();
                 if !unterminated {
                     check_bi(ty, raw, &mut found);
                 }
+                let column = out.mapped.get(i).copied().flatten();
                 for (sev, kind) in found {
                     if sev >= Severity::Error {
                         accepted = false;
                     }
-                    problems.push(Problem::new(sev, kind, line, offset).in_field(i, None, raw));
+                    problems.push(
+                        Problem::new(sev, kind, line, offset)
+                            .in_record(b"BI")
+                            .in_field(i, column, text.as_bytes()),
+                    );
                 }
                 if ty == FieldType::Nino {
                     text = normalise_ni(&text);
@@ -313,8 +334,79 @@ impl BiReader {
                 accepted,
             });
         }
+        if header_raw.is_none() {
+            out.problems
+                .push(Problem::new(Severity::File, ProblemKind::NoHeaderRow, 0, 0));
+        } else if out.rows.is_empty() {
+            out.problems.push(Problem::new(
+                Severity::Warning,
+                ProblemKind::NoDataRows,
+                0,
+                bytes.len() as u64,
+            ));
+        }
         Ok(out)
     }
+}
+
+/// A file problem for each column whose field name (canonical, or the header itself when
+/// unmapped) was already taken by an earlier column: the row would hold two values for it.
+/// Blank header cells are left alone.
+fn duplicate_columns(
+    header: &[String],
+    mapped: &[Option<&'static str>],
+    line: u64,
+    offset: u64,
+    problems: &mut Vec<Problem>,
+) {
+    let key = |i: usize| -> String {
+        match mapped.get(i).copied().flatten() {
+            Some(c) => c.to_owned(),
+            None => header.get(i).map_or_else(String::new, |h| fold(h)),
+        }
+    };
+    for (i, name) in header.iter().enumerate() {
+        // Blank header cells (trailing commas from a spreadsheet) are not names.
+        if name.trim().is_empty() {
+            continue;
+        }
+        if (0..i).any(|j| key(j) == key(i)) {
+            problems.push(
+                Problem::new(
+                    Severity::File,
+                    ProblemKind::DuplicateColumn(name.clone()),
+                    line,
+                    offset,
+                )
+                .in_record(b"BI")
+                .in_field(i, mapped.get(i).copied().flatten(), name.as_bytes()),
+            );
+        }
+    }
+}
+
+/// Windows-1252 characters for the bytes 0x80–0x9F (U+FFFD for the five it leaves undefined).
+const CP1252_HIGH: [char; 32] = [
+    '\u{20AC}', '\u{FFFD}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
+    '\u{02C6}', '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{FFFD}', '\u{017D}', '\u{FFFD}',
+    '\u{FFFD}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
+    '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}', '\u{0153}', '\u{FFFD}', '\u{017E}', '\u{0178}',
+];
+
+/// A field's text: UTF-8, or Windows-1252 when the file is not UTF-8.
+fn decode(raw: &[u8], cp1252: bool) -> String {
+    if !cp1252 {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
+    raw.iter()
+        .map(|&b| match b {
+            0x80..=0x9F => CP1252_HIGH
+                .get(usize::from(b - 0x80))
+                .copied()
+                .unwrap_or('\u{FFFD}'),
+            _ => char::from(b),
+        })
+        .collect()
 }
 
 fn check_bi(ty: FieldType, raw: &[u8], out: &mut Vec<(Severity, ProblemKind)>) {
@@ -359,6 +451,60 @@ mod tests {
             }
         )));
         assert!(kinds.contains(&(6, ProblemKind::InvalidDate)));
+    }
+
+    #[test]
+    fn row_problems_name_their_column() {
+        let csv = b"Employee Number,Date of Birth,Start Date\n1,01/02/1980,32/13/2020\n";
+        let r = BiReader::read(csv).unwrap();
+        let p = r
+            .problems
+            .iter()
+            .find(|p| p.kind == ProblemKind::InvalidDate)
+            .unwrap();
+        assert_eq!((p.field_index, p.field), (Some(2), Some("start_date")));
+        assert!(p.to_string().contains("field 2 start_date"), "{p}");
+    }
+
+    #[test]
+    fn windows_1252_is_decoded_and_reported() {
+        let csv = b"Employee Number,First Name\n1,Ren\xe9e \x80\n";
+        let r = BiReader::read(csv).unwrap();
+        assert_eq!(r.rows[0].get("first_name"), Some("Ren\u{e9}e \u{20ac}"));
+        let p = r
+            .problems
+            .iter()
+            .find(|p| p.kind == ProblemKind::NotUtf8)
+            .unwrap();
+        assert_eq!((p.line, p.offset), (2, 32));
+    }
+
+    #[test]
+    fn repeated_column_is_a_file_problem() {
+        let r = BiReader::read(b"Employee Number,Employee Number,First Name\n1,2,A\n").unwrap();
+        let p = r
+            .problems
+            .iter()
+            .find(|p| matches!(p.kind, ProblemKind::DuplicateColumn(_)))
+            .unwrap();
+        assert_eq!((p.severity, p.field_index), (Severity::File, Some(1)));
+        let r = BiReader::read(b"Employee Number,,\n1,,\n").unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let r = BiReader::read(b"WTE,FTE\n1,0.5\n").unwrap();
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::DuplicateColumn("FTE".into()))
+        );
+    }
+
+    #[test]
+    fn empty_and_header_only_files_are_reported() {
+        let r = BiReader::read(b"").unwrap();
+        assert_eq!(r.problems[0].kind, ProblemKind::NoHeaderRow);
+        assert_eq!(r.problems[0].severity, Severity::File);
+        let r = BiReader::read(b"Employee Number,First Name\r\n").unwrap();
+        assert_eq!(r.problems[0].kind, ProblemKind::NoDataRows);
     }
 
     #[test]

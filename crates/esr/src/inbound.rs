@@ -20,6 +20,7 @@
 use chrono::NaiveDate;
 
 use crate::problem::{Problem, ProblemKind, Severity};
+use crate::reader::Counts;
 use crate::value::parse_date;
 
 /// Fields in an `ATT` record.
@@ -105,11 +106,17 @@ pub struct InboundRecord {
     pub line: u64,
     /// The fields, unquoted.
     pub fields: Vec<String>,
+    /// Well formed (40 fields, a valid entry date): its fields are where the layout says.
+    /// A rejected record's problems are in [`InboundFile::problems`] at its line.
+    pub accepted: bool,
 }
 
 impl InboundRecord {
-    /// The record as an [`Attendance`], when it is a well-formed `ATT`.
+    /// The record as an [`Attendance`], when it is a well-formed `ATT` (accepted).
     pub fn to_attendance(&self) -> Option<Attendance> {
+        if !self.accepted {
+            return None;
+        }
         let f = |i: usize| self.fields.get(i).map(String::as_str).unwrap_or("");
         let date = parse_date(f(1).as_bytes())?;
         let mut values = Vec::new();
@@ -143,6 +150,8 @@ pub struct InboundFile {
     pub footer: Option<u64>,
     /// Every problem.
     pub problems: Vec<Problem>,
+    /// `ATT` records: read = accepted + rejected.
+    pub summary: Counts,
 }
 
 fn is_dd_mon_yyyy(v: &str) -> bool {
@@ -199,6 +208,7 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
                 };
             }
             Some("ATT") => {
+                let before = out.problems.len();
                 if fields.len() != ATT_FIELDS {
                     out.problems.push(problem(ProblemKind::FieldCount {
                         code: "ATT".into(),
@@ -224,7 +234,20 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
                             ));
                     }
                 }
-                out.records.push(InboundRecord { line: n, fields });
+                // Any error rejects the row: a wrong field count (a lost quote shifts every
+                // field after it), a bad entry date, a malformed date value.
+                let accepted = out.problems.len() == before;
+                out.summary.read += 1;
+                if accepted {
+                    out.summary.accepted += 1;
+                } else {
+                    out.summary.rejected += 1;
+                }
+                out.records.push(InboundRecord {
+                    line: n,
+                    fields,
+                    accepted,
+                });
             }
             Some("FTR") => {
                 let declared = fields.get(1).and_then(|s| s.trim().parse::<u64>().ok());
@@ -333,4 +356,30 @@ pub fn write(header: &InboundHeader, entries: &[Attendance]) -> Result<Vec<u8>, 
     }
     lines.push(format!("FTR,{},0", entries.len()));
     Ok(lines.join("\r").into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_att_row_is_rejected_and_counted() {
+        let good =
+            "ATT,20250228,ADD,,90000001,,\"Business Miles NR NHS\",\"Claim Start Date\",03-Feb-2025"
+                .to_owned() + &",".repeat(ATT_FIELDS - 9);
+        // A lost closing quote merges two fields: 39 instead of 40.
+        let bad = "ATT,20250228,ADD,,90000002,,\"Expenses NR NP NHS,Claim Start Date\",31-Feb-2025"
+            .to_owned()
+            + &",".repeat(ATT_FIELDS - 9);
+        let file = format!(
+            "HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\r{good}\r{bad}\rFTR,2,0"
+        );
+        let f = read(file.as_bytes()).unwrap();
+        assert_eq!(
+            (f.summary.read, f.summary.accepted, f.summary.rejected),
+            (2, 1, 1)
+        );
+        assert!(f.records[0].accepted && f.records[0].to_attendance().is_some());
+        assert!(!f.records[1].accepted && f.records[1].to_attendance().is_none());
+    }
 }

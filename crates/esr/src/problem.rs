@@ -195,6 +195,23 @@ pub enum ProblemKind {
     /// A sequence number already applied (re-delivery).
     #[error("sequence {0} repeated")]
     SequenceRepeated(u64),
+    /// CSV: the file is empty (no header row).
+    #[error("no header row: the file is empty")]
+    NoHeaderRow,
+    /// CSV: a header row and no data rows (a truncated export?).
+    #[error("no data rows after the header")]
+    NoDataRows,
+    /// CSV: two columns with the same header name, or mapped to the same field: which value
+    /// the field holds would be ambiguous.
+    #[error("column {0:?} appears more than once")]
+    DuplicateColumn(String),
+    /// CSV: the file is not valid UTF-8; it was decoded as Windows-1252 (ISO-8859-1 with the
+    /// printable 0x80–0x9F characters). The line is the first with a non-UTF-8 byte.
+    #[error("not UTF-8: text decoded as Windows-1252")]
+    NotUtf8,
+    /// A line longer than the reader's limit: the row is rejected and skipped.
+    #[error("line longer than {0} bytes: skipped")]
+    LineTooLong(usize),
     /// An I/O error.
     #[error("I/O error: {0}")]
     Io(String),
@@ -242,7 +259,7 @@ impl Problem {
     pub fn in_field(mut self, index: usize, name: Option<&'static str>, raw: &[u8]) -> Problem {
         self.field_index = Some(index);
         self.field = name;
-        self.raw = Some(String::from_utf8_lossy(raw).into_owned());
+        self.raw = Some(shown(raw));
         self
     }
 
@@ -256,8 +273,22 @@ impl Problem {
     /// The problem with the raw value (or line) attached.
     #[must_use]
     pub fn with_raw(mut self, raw: &[u8]) -> Problem {
-        self.raw = Some(String::from_utf8_lossy(raw).into_owned());
+        self.raw = Some(shown(raw));
         self
+    }
+}
+
+/// The most bytes of a raw value a problem echoes.
+pub const MAX_RAW_BYTES: usize = 2048;
+
+/// A raw value as a problem shows it: lossily decoded, cut after [`MAX_RAW_BYTES`] with
+/// `…` and the full length, so a huge line is never echoed whole.
+fn shown(raw: &[u8]) -> String {
+    match raw.get(..MAX_RAW_BYTES) {
+        Some(head) if raw.len() > MAX_RAW_BYTES => {
+            format!("{}… ({} bytes)", String::from_utf8_lossy(head), raw.len())
+        }
+        _ => String::from_utf8_lossy(raw).into_owned(),
     }
 }
 

@@ -437,13 +437,22 @@ impl<'r> Entry<'r> {
     }
 }
 
-/// `BufRead::read_until(b'\n', ..)` with a SIMD search for the terminator.
+/// The longest line kept: a longer one (a binary file, a lost terminator) is rejected and the
+/// rest of it skipped, so memory stays bounded whatever the input.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// `BufRead::read_until(end, ..)` with a SIMD search for the terminator (`end`, or `alt` too
+/// when given), keeping at most `max` bytes of the line (the rest is consumed and dropped).
+/// Returns the bytes consumed and whether the line was cut.
 fn read_line_into<R: BufRead>(
     reader: &mut R,
     line: &mut Vec<u8>,
     end: u8,
-) -> std::io::Result<usize> {
+    alt: Option<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
     let mut total = 0;
+    let mut cut = false;
     loop {
         let buf = match reader.fill_buf() {
             Ok(b) => b,
@@ -451,17 +460,23 @@ fn read_line_into<R: BufRead>(
             Err(e) => return Err(e),
         };
         if buf.is_empty() {
-            return Ok(total);
+            return Ok((total, cut));
         }
-        let (used, done) = match memchr::memchr(end, buf) {
+        let found = match alt {
+            Some(alt) => memchr::memchr2(end, alt, buf),
+            None => memchr::memchr(end, buf),
+        };
+        let (used, done) = match found {
             Some(p) => (p + 1, true),
             None => (buf.len(), false),
         };
-        line.extend_from_slice(buf.get(..used).unwrap_or_default());
+        let room = max.saturating_sub(line.len());
+        cut |= used > room && !(done && used == room + 1);
+        line.extend_from_slice(buf.get(..used.min(room)).unwrap_or_default());
         reader.consume(used);
         total += used;
         if done {
-            return Ok(total);
+            return Ok((total, cut));
         }
     }
 }
@@ -510,9 +525,8 @@ pub struct GoReader<R> {
     eof: bool,
     /// Lines end with a bare CR (found on line 1): split on CR.
     cr_only: bool,
-    /// What line 1 read beyond its CR, and how much of it is used.
-    pending: Vec<u8>,
-    pending_at: usize,
+    /// The current line was longer than [`MAX_LINE_BYTES`] and cut.
+    cut: bool,
 }
 
 impl<R: BufRead> GoReader<R> {
@@ -572,8 +586,7 @@ impl<R: BufRead> GoReader<R> {
             bounds: Vec::with_capacity(64),
             eof: false,
             cr_only: false,
-            pending: Vec::new(),
-            pending_at: 0,
+            cut: false,
         }
     }
 
@@ -606,8 +619,32 @@ impl<R: BufRead> GoReader<R> {
         if self.cr_only {
             return self.read_cr_line();
         }
-        let n = match read_line_into(&mut self.reader, &mut self.line, b'\n') {
-            Ok(n) => n,
+        // Line 1 also stops at a CR: one followed by anything but an LF means
+        // the file's lines end with CR alone (a transfer converted them).
+        let first = self.line_no == 0;
+        let mut cr_only = false;
+        let n = match read_line_into(
+            &mut self.reader,
+            &mut self.line,
+            b'\n',
+            first.then_some(b'\r'),
+            MAX_LINE_BYTES,
+        ) {
+            Ok((mut n, cut)) => {
+                self.cut = cut;
+                if first && self.line.last() == Some(&b'\r') {
+                    match self.reader.fill_buf() {
+                        Ok(next) if next.first() == Some(&b'\n') => {
+                            self.reader.consume(1);
+                            self.line.push(b'\n');
+                            n += 1;
+                        }
+                        Ok(next) => cr_only = !next.is_empty(),
+                        Err(_) => {}
+                    }
+                }
+                n
+            }
             Err(e) => {
                 self.file_problem(Severity::File, ProblemKind::Io(e.to_string()), self.pos);
                 self.eof = true;
@@ -621,24 +658,12 @@ impl<R: BufRead> GoReader<R> {
         let offset = self.pos;
         self.pos += n as u64;
         self.line_no += 1;
-        if self.line_no == 1 {
-            // A CR followed by more than an LF on the first line: the file's
-            // lines end with CR alone (a transfer converted them). Read as
-            // line ends from here on, so the file is not one long bad header.
-            if let Some(p) = memchr::memchr(b'\r', &self.line) {
-                if !matches!(self.line.get(p + 1..), None | Some(b"" | b"\n")) {
-                    self.pending = self.line.split_off(p + 1);
-                    self.line.truncate(p);
-                    self.pending_at = 0;
-                    self.cr_only = true;
-                    self.pos = offset + p as u64 + 1;
-                    self.file_problem(
-                        Severity::Warning,
-                        ProblemKind::CrLineEnds,
-                        offset + p as u64,
-                    );
-                }
-            }
+        if cr_only {
+            // Read as line ends from here on, so the file is not one long
+            // bad header.
+            self.cr_only = true;
+            let at = offset + n as u64 - 1;
+            self.file_problem(Severity::Warning, ProblemKind::CrLineEnds, at);
         }
         if self.line.last() == Some(&b'\n') {
             self.line.pop();
@@ -656,45 +681,36 @@ impl<R: BufRead> GoReader<R> {
         Some(offset)
     }
 
-    /// Reads the next CR-terminated line into `self.line`: first from what
-    /// line 1 read ahead, then from the reader. A stray LF at either end of
-    /// the line is dropped. `None` at EOF.
+    /// Reads the next CR-terminated line into `self.line`. A stray LF at
+    /// either end of the line is dropped. `None` at EOF.
     fn read_cr_line(&mut self) -> Option<u64> {
         let offset = self.pos;
-        let rest = self.pending.get(self.pending_at..).unwrap_or_default();
-        let (mut n, mut done) = (0, false);
-        if !rest.is_empty() {
-            let (take, used) = match memchr::memchr(b'\r', rest) {
-                Some(p) => {
-                    done = true;
-                    (p, p + 1)
-                }
-                None => (rest.len(), rest.len()),
-            };
-            self.line
-                .extend_from_slice(rest.get(..take).unwrap_or_default());
-            self.pending_at += used;
-            n = used;
-        }
-        if !done {
-            match read_line_into(&mut self.reader, &mut self.line, b'\r') {
-                Ok(m) => n += m,
-                Err(e) => {
-                    self.file_problem(Severity::File, ProblemKind::Io(e.to_string()), self.pos);
-                    self.eof = true;
-                    return None;
-                }
+        let n = match read_line_into(
+            &mut self.reader,
+            &mut self.line,
+            b'\r',
+            None,
+            MAX_LINE_BYTES,
+        ) {
+            Ok((n, cut)) => {
+                self.cut = cut;
+                n
             }
-            if self.line.last() == Some(&b'\r') {
-                self.line.pop();
+            Err(e) => {
+                self.file_problem(Severity::File, ProblemKind::Io(e.to_string()), self.pos);
+                self.eof = true;
+                return None;
             }
-        }
+        };
         if n == 0 {
             self.eof = true;
             return None;
         }
         self.pos += n as u64;
         self.line_no += 1;
+        if self.line.last() == Some(&b'\r') {
+            self.line.pop();
+        }
         if self.line.last() == Some(&b'\n') {
             self.line.pop();
         }
@@ -905,7 +921,20 @@ impl<R: BufRead> GoReader<R> {
         let push = |probs: &mut Vec<Problem>, sev, kind, field_off: u64| {
             probs.push(Problem::new(sev, kind, line_no, offset + field_off).in_record(code));
         };
-        let del = if code.len() == 3 && code.last() == Some(&b'D') {
+        if self.cut {
+            let p = Problem::new(
+                Severity::Error,
+                ProblemKind::LineTooLong(MAX_LINE_BYTES),
+                line_no,
+                offset,
+            )
+            .in_record(code)
+            .with_raw(&self.line);
+            self.row_problems.push(p);
+        }
+        let del = if self.cut {
+            None
+        } else if code.len() == 3 && code.last() == Some(&b'D') {
             std::str::from_utf8(code)
                 .ok()
                 .and_then(|c| layout::deleted_layout(self.profile, &self.version, c))
@@ -941,7 +970,7 @@ impl<R: BufRead> GoReader<R> {
                         .in_field(1, l.fields.get(l.key).map(|f| f.name), key);
                 }
             }
-        } else {
+        } else if !self.cut {
             let l = std::str::from_utf8(code)
                 .ok()
                 .and_then(|c| layout::layout(self.profile, &self.version, c));
@@ -1187,6 +1216,52 @@ mod tests {
             n += 1;
         }
         assert_eq!((n, r.summary().complete), (2, true));
+    }
+
+    #[test]
+    fn a_cr_only_file_longer_than_the_line_limit_is_read_whole() {
+        // The first line stops at its CR: a CR-only file is not one "line"
+        // cut at MAX_LINE_BYTES with the rest dropped.
+        let rows = MAX_LINE_BYTES / 10 + 1000;
+        let mut f = HDR.to_vec();
+        for i in 0..rows {
+            f.extend_from_slice(format!("PRD~{i}\n").as_bytes());
+        }
+        f.extend_from_slice(format!("TRL~{}\n", rows + 2).as_bytes());
+        let cr: Vec<u8> = f
+            .iter()
+            .map(|&b| if b == b'\n' { b'\r' } else { b })
+            .collect();
+        assert!(cr.len() > MAX_LINE_BYTES);
+        let mut r = GoReader::new(&cr[..], None, GoOptions::default());
+        let mut n = 0;
+        while r.next_record().is_some() {
+            n += 1;
+        }
+        let s = r.summary();
+        assert_eq!((n, s.read, s.accepted), (rows, rows as u64, rows as u64));
+        assert!(s.complete, "{:?}", s.problems);
+    }
+
+    #[test]
+    fn a_huge_line_is_rejected_and_skipped_with_bounded_memory() {
+        let mut f = HDR.to_vec();
+        f.extend_from_slice(b"PRA~");
+        f.resize(f.len() + 3 * MAX_LINE_BYTES, b'x');
+        f.extend_from_slice(b"\nPRD~1\nTRL~4\n");
+        let mut r = GoReader::new(&f[..], None, GoOptions::default());
+        let e = r.next_record().unwrap();
+        assert!(!e.accepted);
+        let p = e.problems.first().unwrap();
+        assert_eq!(p.kind, ProblemKind::LineTooLong(MAX_LINE_BYTES));
+        assert!(p.raw.as_ref().unwrap().len() < 2 * crate::problem::MAX_RAW_BYTES);
+        assert!(r.line.capacity() <= 2 * MAX_LINE_BYTES);
+        let e = r.next_record().unwrap();
+        assert_eq!(e.line, 3);
+        assert!(r.next_record().is_none());
+        let s = r.summary();
+        assert_eq!((s.read, s.accepted, s.rejected), (2, 1, 1));
+        assert!(s.complete, "{:?}", s.problems);
     }
 
     #[test]

@@ -287,6 +287,9 @@ fn snake(s: &str) -> String {
     out
 }
 
+/// The resources that are not domain resources: they have no `contained`.
+const NOT_DOMAIN_RESOURCES: &[&str] = &["Binary", "Bundle", "Parameters"];
+
 fn feature_name(resource: &str) -> String {
     let s = snake(resource);
     s.trim_end_matches('_').to_string()
@@ -1023,7 +1026,21 @@ fn write_files(m: &Model, out: &Path) -> Result<(), Box<dyn Error>> {
             "            #[cfg(feature = \"{f}\")]\n            \"{r}\" => Ok(Self::{r}({r}::de_boxed(map)?)),"
         );
     }
-    e.push_str("            _ => Err(de::unknown_resource(rt)),\n        }\n    }\n}\n\n");
+    e.push_str("            _ => Err(de::unknown_resource(rt)),\n        }\n    }\n\n");
+    e.push_str("    /// The resources in `contained` (none for `Bundle`, `Binary` and `Parameters`, which\n    /// are not domain resources).\n    ///\n    /// ```\n    /// use carecodec_fhir::{json, Resource};\n    /// let r: Resource = json::from_str(r#\"{\"resourceType\":\"Patient\",\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"p\"}]}\"#)?;\n    /// assert_eq!(r.contained()[0].resource_type(), \"Patient\");\n    /// # Ok::<(), json::Error>(())\n    /// ```\n    #[allow(unused_variables, reason = \"unused when no resource feature is enabled\")]\n    pub fn contained(&self) -> &[Resource] {\n        match *self {\n");
+    for r in &m.resources {
+        let f = feature_name(r);
+        let body = if NOT_DOMAIN_RESOURCES.contains(&r.as_str()) {
+            "&[]"
+        } else {
+            "&v.contained"
+        };
+        let _ = writeln!(
+            e,
+            "            #[cfg(feature = \"{f}\")]\n            Self::{r}(ref v) => {body},"
+        );
+    }
+    e.push_str("        }\n    }\n}\n\n");
     e.push_str("impl ToJson for Resource {\n    #[allow(unused_variables, reason = \"unused when no resource feature is enabled\")]\n    fn write_json(&self, w: &mut Writer) {\n        match *self {\n");
     for r in &m.resources {
         let f = feature_name(r);

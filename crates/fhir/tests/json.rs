@@ -155,6 +155,26 @@ fn lenient_collects_issues() {
     assert!(json::from_slice::<Resource>(input).is_err());
 }
 
+/// An unknown element tolerated by the lenient reader says which one and where, also inside
+/// a resource whose `resourceType` is not first.
+#[test]
+fn lenient_issues_are_located() {
+    let input =
+        b"{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"a\"},\n {\"colour\":\"red\"}]}";
+    let (_, issues) = json::from_slice_lenient::<Resource>(input).unwrap();
+    assert_eq!(issues[0].path, "HumanName.colour");
+    assert_eq!(issues[0].location, "Patient.name[1].colour");
+    assert_eq!((issues[0].line, issues[0].column), (2, 12));
+    assert_eq!(issues[0].offset, Some(61));
+    let input = b"{\"entry\":[{\"resource\":{\"name\":[{\"colour\":1}],\"resourceType\":\"Patient\"}}],\"resourceType\":\"Bundle\",\"type\":\"collection\"}";
+    let (_, issues) = json::from_slice_lenient::<Resource>(input).unwrap();
+    assert_eq!(
+        issues[0].location,
+        "Bundle.entry[0].resource.name[0].colour"
+    );
+    assert_eq!(issues[0].column, 42);
+}
+
 #[test]
 fn resource_type_anywhere() {
     let r: Resource =
@@ -165,6 +185,20 @@ fn resource_type_anywhere() {
     );
     let e = err(br#"{"id":"x","gender":1,"resourceType":"Patient"}"#);
     assert_eq!(e.kind(), ErrorKind::InvalidValue);
+}
+
+/// A fault inside resources whose `resourceType` is not first (sorted keys, at two levels)
+/// is reported where it is in the file, not at the end of the outer resource.
+#[test]
+fn errors_keep_their_place_when_resource_type_is_last() {
+    let input = b"{\"entry\":[\n {\"resource\":{\"id\":\"a\",\"resourceType\":\"Patient\"}},\n {\"resource\":{\"name\":[{\"colour\":\"red\"}],\"resourceType\":\"Patient\"}}\n],\n\"resourceType\":\"Bundle\",\"type\":\"collection\"}";
+    let e = err(input);
+    assert_eq!(e.kind(), ErrorKind::UnknownElement);
+    assert_eq!(e.path(), "Bundle.entry[1].resource.name[0].colour", "{e}");
+    assert_eq!((e.line(), e.column()), (3, 31), "{e}");
+    assert!(!e.message().contains("first member"), "{e}");
+    let e = err(b"{\"id\":\"x\",\n\"gender\":1,\"resourceType\":\"Patient\"}");
+    assert_eq!((e.line(), e.path()), (2, "Patient.gender"), "{e}");
 }
 
 #[test]

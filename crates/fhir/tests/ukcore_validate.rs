@@ -9,7 +9,7 @@
 )]
 
 use carecodec_fhir::uk_core::validate::{
-    IssueCode, Profile, Severity, has_errors, to_operation_outcome, validate,
+    IssueCode, Profile, Severity, has_errors, to_operation_outcome, validate, validate_nested,
 };
 use carecodec_fhir::{Resource, json};
 
@@ -471,4 +471,39 @@ fn laboratory() {
         &r,
         Profile::UKCoreObservationGroupLab
     )));
+}
+
+/// A trailing `/` or space is a near miss of the NHS number system too.
+#[test]
+fn nhs_number_system_with_trailing_slash_or_space() {
+    for system in [
+        "https://fhir.nhs.uk/Id/nhs-number/",
+        "https://fhir.nhs.uk/Id/nhs-number ",
+    ] {
+        let r = parse(&format!(
+            r#"{{"resourceType":"Patient","identifier":[{{"system":"{system}","value":"9000000009"}}]}}"#
+        ));
+        assert_has(
+            &lines(&r, Profile::UKCorePatient),
+            "error value Patient.identifier[0].system",
+        );
+    }
+}
+
+/// Contained resources and the entries of nested Bundles are checked against their own
+/// profiles, located in the outer resource.
+#[test]
+fn nested_resources_are_validated() {
+    let patient = r#"{"resourceType":"Patient","gender":"M"}"#;
+    let r = parse(&format!(
+        r#"{{"resourceType":"Bundle","type":"collection","entry":[{{"resource":{{"resourceType":"Bundle","type":"collection","entry":[{{"resource":{{"resourceType":"Observation","status":"final","code":{{"text":"x"}},"contained":[{patient}]}}}}]}}}}]}}"#
+    ));
+    let got: Vec<String> = validate_nested(&r)
+        .iter()
+        .map(|(p, i)| format!("{p} {} {}", i.severity.code(), i.location))
+        .collect();
+    assert_has(
+        &got,
+        "UKCore-Patient error Bundle.entry[0].resource.entry[0].resource.contained[0].gender",
+    );
 }

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::error::{ErrorKind, Issue};
@@ -20,6 +20,9 @@ thread_local! {
     static REORDER_DEPTH: Cell<u8> = const { Cell::new(0) };
     static RESOURCE_DEPTH: Cell<u8> = const { Cell::new(0) };
     static ISSUES: RefCell<Vec<Issue>> = const { RefCell::new(Vec::new()) };
+    /// Where an error inside a re-read (reordered) resource really is: the address of the
+    /// byte in the text that level was read from (see [`reorder`]).
+    static POSITION: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
 /// How many resources whose `resourceType` is not their first member may nest
@@ -38,6 +41,7 @@ pub(crate) struct ModeGuard {
 impl ModeGuard {
     pub(crate) fn new(lenient: bool) -> Self {
         KIND.with(|k| k.set(None));
+        POSITION.with(|p| p.set(None));
         Self {
             previous: LENIENT.with(|l| l.replace(lenient)),
         }
@@ -54,6 +58,22 @@ impl Drop for ModeGuard {
         if !self.previous {
             ISSUES.with(|i| i.borrow_mut().clear());
         }
+    }
+}
+
+/// Where the last error inside a reordered resource is, as the address of a byte of the input
+/// being read (taken once); the caller turns it into an offset if it lies in its input.
+pub(crate) fn take_position() -> Option<usize> {
+    POSITION.with(Cell::take)
+}
+
+/// The offset in `text` of the error `e` raised while reading `text`: the position a nested
+/// [`reorder`] recorded when it points into `text`, else serde_json's line and column.
+pub(crate) fn error_offset(text: &[u8], e: &serde_json::Error) -> usize {
+    let base = text.as_ptr() as usize;
+    match take_position() {
+        Some(addr) if addr >= base && addr <= base + text.len() => addr - base,
+        _ => super::path::offset_of(text, e.line(), e.column()),
     }
 }
 
@@ -76,6 +96,19 @@ fn problem<E: de::Error>(
     name: &str,
     message: fmt::Arguments<'_>,
 ) -> Result<(), E> {
+    problem_at(kind, path, name, message, None)
+}
+
+/// [`problem`], with the address of the value concerned in the text being read, when known
+/// (turned into the issue's offset, line, column and instance path by the caller).
+#[cold]
+fn problem_at<E: de::Error>(
+    kind: ErrorKind,
+    path: &str,
+    name: &str,
+    message: fmt::Arguments<'_>,
+    address: Option<usize>,
+) -> Result<(), E> {
     if LENIENT.with(Cell::get) {
         let path = if name.is_empty() {
             path.to_string()
@@ -86,6 +119,10 @@ fn problem<E: de::Error>(
             kind,
             path,
             message: message.to_string(),
+            offset: address,
+            line: 0,
+            column: 0,
+            location: String::new(),
         };
         ISSUES.with(|i| i.borrow_mut().push(issue));
         Ok(())
@@ -355,14 +392,46 @@ pub(crate) fn unknown<'de, A: MapAccess<'de>>(
     k: &str,
     path: &str,
 ) -> Result<(), A::Error> {
-    problem::<A::Error>(
+    if !LENIENT.with(Cell::get) {
+        return problem::<A::Error>(
+            ErrorKind::UnknownElement,
+            path,
+            k,
+            format_args!("unknown element `{k}` in {path}"),
+        );
+    }
+    // Lenient reading is always over a slice, so the value can be borrowed to know where
+    // it is.
+    let value: &'de RawValue = map.next_value()?;
+    problem_at::<A::Error>(
         ErrorKind::UnknownElement,
         path,
         k,
         format_args!("unknown element `{k}` in {path}"),
-    )?;
-    map.next_value::<IgnoredAny>()?;
-    Ok(())
+        Some(value.get().as_ptr() as usize),
+    )
+}
+
+/// Turns the addresses the lenient reader recorded in `issues` into offsets in `text` (an
+/// address outside it is dropped), mapping through `to_source` first when given (for a
+/// reordered resource's buffer).
+pub(crate) fn locate_issues(
+    issues: &mut [Issue],
+    text: &[u8],
+    to_source: Option<&dyn Fn(usize) -> usize>,
+) {
+    let base = text.as_ptr() as usize;
+    for issue in issues {
+        issue.offset = match issue.offset {
+            Some(a) if a >= base && a <= base + text.len() => match to_source {
+                Some(f) => Some(f(a - base)),
+                None => Some(a - base),
+            },
+            // Not in this text: left for an outer level (reorder) or dropped at the end.
+            other if to_source.is_some() => other,
+            _ => None,
+        };
+    }
 }
 
 /// A required element's presence check.
@@ -579,11 +648,15 @@ fn reorder<'de, A: MapAccess<'de>>(mut map: A, first: Key<'de>) -> Result<Resour
             + 32,
     );
     buf.extend_from_slice(b"{\"resourceType\":");
+    // Where each buffered value sits in `buf` and where it came from, to map an error back.
+    let mut spans: Vec<(usize, &'de str)> = Vec::with_capacity(members.len() + 1);
+    spans.push((buf.len(), rt.get()));
     buf.extend_from_slice(rt.get().as_bytes());
     for (k, v) in &members {
         buf.push(b',');
         super::ser::write_escaped(&mut buf, k.as_str());
         buf.push(b':');
+        spans.push((buf.len(), v.get()));
         buf.extend_from_slice(v.get().as_bytes());
     }
     buf.push(b'}');
@@ -595,19 +668,38 @@ fn reorder<'de, A: MapAccess<'de>>(mut map: A, first: Key<'de>) -> Result<Resour
         ));
     }
     REORDER_DEPTH.with(|d| d.set(depth + 1));
+    let before = ISSUES.with(|i| i.borrow().len());
     let result = serde_json::from_slice::<Resource>(&buf);
     REORDER_DEPTH.with(|d| d.set(depth));
+    ISSUES.with(|i| {
+        if let Some(new) = i.borrow_mut().get_mut(before..) {
+            locate_issues(new, &buf, Some(&|at| source_address(&spans, at)));
+        }
+    });
     result.map_err(|e| {
+        let at = error_offset(&buf, &e);
+        POSITION.with(|p| p.set(Some(source_address(&spans, at))));
         let text = e.to_string();
         let msg = text
             .rsplit_once(" at line ")
             .map_or(text.as_str(), |(m, _)| m);
         let kind = KIND.with(Cell::get).unwrap_or(ErrorKind::InvalidValue);
-        error(
-            kind,
-            format_args!("{msg} (in a resource whose `resourceType` is not its first member)"),
-        )
+        error(kind, format_args!("{msg}"))
     })
+}
+
+/// The address in the original text of offset `at` of a reordered buffer, given where each
+/// buffered value starts in the buffer and the original value text. An offset between values
+/// (a member name, the closing brace) maps to the end of the value before it.
+fn source_address(spans: &[(usize, &str)], at: usize) -> usize {
+    let mut address = 0;
+    for &(start, text) in spans {
+        if start > at {
+            break;
+        }
+        address = text.as_ptr() as usize + (at - start).min(text.len());
+    }
+    address
 }
 
 /// The error for an unknown or disabled `resourceType`.

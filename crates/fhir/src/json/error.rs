@@ -129,7 +129,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// A problem the lenient reader tolerated (an unknown element, a missing required element,
-/// an invalid code), with the definition path of the element it concerns.
+/// an invalid code), with the definition path of the element it concerns and, for an unknown
+/// element, where it is: offset, line, column and instance path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     /// What kind of problem it is.
@@ -138,10 +139,27 @@ pub struct Issue {
     pub path: String,
     /// One-line description.
     pub message: String,
+    /// Byte offset in the input of the value concerned, when known (unknown elements).
+    pub offset: Option<usize>,
+    /// 1-based line of that offset (0 when unknown).
+    pub line: usize,
+    /// 1-based column of that offset (0 when unknown).
+    pub column: usize,
+    /// Instance path of that offset, FHIRPath style (`Patient.name[1].colour`); empty when
+    /// unknown.
+    pub location: String,
 }
 
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at {}", self.message, self.path)
+        if self.location.is_empty() {
+            write!(f, "{} at {}", self.message, self.path)
+        } else {
+            write!(
+                f,
+                "{} at {} (line {}, column {})",
+                self.message, self.location, self.line, self.column
+            )
+        }
     }
 }

@@ -53,9 +53,10 @@ fn convert(input: &[u8], e: &serde_json::Error) -> Error {
         }
         serde_json::error::Category::Data => custom.unwrap_or(ErrorKind::InvalidValue),
     };
-    let offset = path::offset_of(input, e.line(), e.column());
+    let offset = de::error_offset(input, e);
+    let (line, column) = path::line_column(input, offset);
     let path = path::path_at(input, offset);
-    Error::new(kind, message, e.line(), e.column(), offset, path)
+    Error::new(kind, message, line, column, offset, path)
 }
 
 fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
@@ -96,13 +97,15 @@ pub fn from_reader<T: for<'de> Deserialize<'de>, R: std::io::Read>(
 }
 
 /// Reads leniently: unknown elements are skipped, missing required elements and invalid codes
-/// tolerated; each is returned as an [`Issue`] with the definition path it concerns.
+/// tolerated; each is returned as an [`Issue`] with the definition path it concerns (and, for
+/// an unknown element, its offset, line, column and instance path).
 ///
 /// ```
 /// use carecodec_fhir::{json, Resource};
 /// let (r, issues) = json::from_slice_lenient::<Resource>(br#"{"resourceType":"Patient","colour":"blue"}"#)?;
 /// assert_eq!(r.resource_type(), "Patient");
 /// assert_eq!(issues[0].path, "Patient.colour");
+/// assert_eq!((issues[0].location.as_str(), issues[0].column), ("Patient.colour", 36));
 /// # Ok::<(), json::Error>(())
 /// ```
 ///
@@ -113,7 +116,17 @@ pub fn from_slice_lenient<T: for<'de> Deserialize<'de>>(
 ) -> Result<(T, Vec<Issue>), Error> {
     let mode = de::ModeGuard::new(true);
     let value = read(input)?;
-    Ok((value, mode.take_issues()))
+    let mut issues = mode.take_issues();
+    de::locate_issues(&mut issues, input, None);
+    for issue in &mut issues {
+        if let Some(offset) = issue.offset {
+            // The column of the value's first byte (line_column gives the one before it).
+            let (line, column) = path::line_column(input, offset);
+            (issue.line, issue.column) = (line, column + 1);
+            issue.location = path::path_at(input, offset);
+        }
+    }
+    Ok((value, issues))
 }
 
 /// Writes compact FHIR JSON.

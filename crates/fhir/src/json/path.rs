@@ -14,7 +14,34 @@ enum Frame {
 }
 
 /// The FHIRPath-style location of `offset` in `input` (best effort on malformed input).
+/// When the root's `resourceType` comes after `offset` (sorted keys), it is looked up in the
+/// rest of the input, so the path still starts with the resource type.
 pub(crate) fn path_at(input: &[u8], offset: usize) -> String {
+    let (stack, root) = scan(input, offset);
+    let root = root.or_else(|| scan(input, input.len()).1);
+    let mut out = root
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "$".to_string());
+    for frame in &stack {
+        match frame {
+            Frame::Object { key: Some(k), .. } => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Frame::Object { key: None, .. } => {}
+            Frame::Array { index } => {
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
+/// Walks `input` up to `offset`: the open objects/arrays there, and the root's
+/// `resourceType` if it was seen before.
+fn scan(input: &[u8], offset: usize) -> (Vec<Frame>, Option<String>) {
     let end = offset.min(input.len());
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<String> = None;
@@ -71,24 +98,19 @@ pub(crate) fn path_at(input: &[u8], offset: usize) -> String {
         }
         i += 1;
     }
-    let mut out = root
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| "$".to_string());
-    for frame in &stack {
-        match frame {
-            Frame::Object { key: Some(k), .. } => {
-                out.push('.');
-                out.push_str(k);
-            }
-            Frame::Object { key: None, .. } => {}
-            Frame::Array { index } => {
-                out.push('[');
-                out.push_str(&index.to_string());
-                out.push(']');
-            }
-        }
-    }
-    out
+    (stack, root)
+}
+
+/// The 1-based line and column (as serde_json counts them: the column of the byte just read)
+/// of byte `offset`; the inverse of [`offset_of`].
+pub(crate) fn line_column(input: &[u8], offset: usize) -> (usize, usize) {
+    let before = input.get(..offset).unwrap_or(input);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    (line, offset - line_start.min(offset))
 }
 
 /// Byte offset of a 1-based line / column pair (as serde_json reports them).
@@ -129,6 +151,9 @@ mod tests {
         assert_eq!(at("\"b\""), "Patient.name[0].given[1]");
         assert_eq!(at("\"family\""), "Patient.name[1].family");
         assert_eq!(path_at(b"[1,{\"a\"", 7), "$[1].a");
+        // Sorted keys: the root's resourceType comes after the fault.
+        let sorted = br#"{"id":"x","name":[{"colour":1}],"resourceType":"Patient"}"#;
+        assert_eq!(path_at(sorted, 28), "Patient.name[0].colour");
         // Fuzz regression: an empty resourceType does not make an empty path.
         assert_eq!(path_at(br#"{"resourceType":""}]"#, 20), "$");
     }

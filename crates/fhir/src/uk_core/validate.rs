@@ -328,6 +328,57 @@ pub fn validate(resource: &Resource, profile: Profile) -> Vec<Issue> {
     c.issues
 }
 
+/// How deeply [`validate_nested`] follows contained resources and Bundle entries.
+const MAX_NESTING: usize = 32;
+
+/// Checks `resource`, its `contained` resources and each Bundle entry's resource (nested
+/// Bundles included), each against its own profile ([`Profile::for_resource`]; a resource
+/// without one is not checked). Each issue comes with the profile it was checked against and
+/// its location rewritten to its place in `resource`.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+/// use carecodec_fhir::uk_core::validate::{validate_nested, Profile};
+/// let r: Resource = json::from_str(r#"{"resourceType":"Observation","status":"final",
+///   "code":{"text":"x"},"contained":[{"resourceType":"Patient","id":"p","gender":"M"}]}"#)?;
+/// let issues = validate_nested(&r);
+/// assert_eq!(issues[0].0, Profile::UKCorePatient);
+/// assert_eq!(issues[0].1.location, "Observation.contained[0].gender");
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
+pub fn validate_nested(resource: &Resource) -> Vec<(Profile, Issue)> {
+    let mut out = Vec::new();
+    nested(resource, resource.resource_type(), 0, &mut out);
+    out
+}
+
+fn nested(resource: &Resource, at: &str, depth: usize, out: &mut Vec<(Profile, Issue)>) {
+    if depth > MAX_NESTING {
+        return;
+    }
+    if let Some(profile) = Profile::for_resource(resource) {
+        for mut issue in validate(resource, profile) {
+            let tail = issue
+                .location
+                .strip_prefix(resource.resource_type())
+                .unwrap_or("");
+            issue.location = format!("{at}{tail}");
+            out.push((profile, issue));
+        }
+    }
+    for (n, inner) in resource.contained().iter().enumerate() {
+        nested(inner, &format!("{at}.contained[{n}]"), depth + 1, out);
+    }
+    #[cfg(feature = "bundle")]
+    if let Resource::Bundle(b) = resource {
+        for (n, e) in b.entry.iter().enumerate() {
+            if let Some(inner) = e.resource.as_ref() {
+                nested(inner, &format!("{at}.entry[{n}].resource"), depth + 1, out);
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 struct Checker {
     issues: Vec<Issue>,
@@ -488,7 +539,9 @@ fn identifiers(c: &mut Checker, ids: &[Identifier], base: &str) {
         };
         if let Some((canonical, _)) = KNOWN_SYSTEMS.iter().find(|(canonical, marks)| {
             system != *canonical && {
+                // A trailing `/` or space is a near miss too.
                 let lower = system.to_ascii_lowercase();
+                let lower = lower.trim().trim_end_matches('/');
                 marks.iter().any(|m| lower.ends_with(m))
             }
         }) {

@@ -1,0 +1,212 @@
+//! `carecodec fhir` and `carecodec esr` end to end: every resource type, UK Core checks of
+//! nested resources, file-level problems, missing files and standard input.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_carecodec"))
+}
+
+fn data(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/data")
+        .join(p)
+}
+
+/// A file `name` holding `bytes` in this test's own directory.
+fn file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "carecodec-cli-codecs-{}-{test}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn run(args: &[&str], paths: &[&Path]) -> Output {
+    bin().args(args).args(paths).output().unwrap()
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const IMMUNIZATION: &str = r#"{"resourceType":"Immunization","status":"completed",
+  "vaccineCode":{"coding":[{"system":"http://snomed.info/sct","code":"39114911000001105"}]},
+  "patient":{"reference":"Patient/1"},"occurrenceDateTime":"2024-01-01"}"#;
+
+#[test]
+fn every_resource_type_is_checked_and_converted() {
+    let imm = file("types", "imm.json", IMMUNIZATION.as_bytes());
+    let cs = file(
+        "types",
+        "cs.json",
+        br#"{"resourceType":"CodeSystem","status":"active","content":"complete","url":"http://x"}"#,
+    );
+    let out = run(&["fhir", "check", "--profile", "uk-core"], &[&imm, &cs]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("Immunization read, 0 problem(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("CodeSystem read"), "{stdout}");
+    let out = run(&["fhir", "convert", "--to", "xml"], &[&cs]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("<CodeSystem"));
+}
+
+#[test]
+fn uk_core_checks_contained_resources_and_nested_bundles() {
+    let patient = r#"{"resourceType":"Patient","gender":"M","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number/","value":"9000000009"}]}"#;
+    let contained = format!(
+        r#"{{"resourceType":"Observation","status":"final","code":{{"text":"x"}},"contained":[{patient}]}}"#
+    );
+    let nested = format!(
+        r#"{{"resourceType":"Bundle","type":"collection","entry":[{{"resource":{{"resourceType":"Bundle","type":"collection","entry":[{{"resource":{patient}}}]}}}}]}}"#
+    );
+    let a = file("nested", "contained.json", contained.as_bytes());
+    let b = file("nested", "nested.json", nested.as_bytes());
+    let out = run(&["fhir", "check", "--profile", "uk-core"], &[&a, &b]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("Observation.contained[0].gender"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Observation.contained[0].identifier[0].system"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Bundle.entry[0].resource.entry[0].resource.gender"),
+        "{stdout}"
+    );
+}
+
+const GO_HDR: &str = "HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\n";
+
+#[test]
+fn esr_json_reports_file_problems_on_stderr() {
+    let bad_trailer = file(
+        "json",
+        "GO_999_GDW_GOC_20250302_00000102.DAT",
+        format!("{GO_HDR}PRD~1\nTRL~9\n").as_bytes(),
+    );
+    let out = run(&["esr", "json"], &[&bad_trailer]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+    assert!(stderr.contains("trailer says 9 lines"), "{stderr}");
+    assert!(stderr.contains("INCOMPLETE"), "{stderr}");
+
+    let dir = file("json-empty", "x", b"").with_file_name("GO_999_GDW_GOC_20250302_00000103.DAT");
+    std::fs::write(&dir, b"").unwrap();
+    let out = run(&["esr", "json"], &[&dir]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("missing"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn esr_missing_file_is_reported_and_the_rest_read() {
+    let good = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let missing = Path::new("/nonexistent/GO_998_GDW_GOF_20250401_00000002.DAT");
+    let out = run(&["esr", "check"], &[missing, &good]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(stdout.contains("00000002.DAT: error:"), "{stdout}");
+    assert!(stdout.contains("00000001.DAT: profile GDW"), "{stdout}");
+    let out = run(&["esr", "json"], &[missing, &good]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("00000002.DAT: error:"));
+    assert_eq!(text(&out.stdout).lines().count(), 13);
+}
+
+#[test]
+fn esr_stdin_kind_is_detected() {
+    let csv = std::fs::read(data("esr/staff_in_post_20250401.csv")).unwrap();
+    let out = run_stdin(&["esr", "check", "-"], &csv);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("-: BI CSV: read"), "{stdout}");
+    let ta = std::fs::read(data("esr/TA_998_SEL_MN2512_00000001.DAT")).unwrap();
+    let out = run_stdin(&["esr", "check", "-"], &ta);
+    assert!(
+        text(&out.stdout).contains("-: inbound"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn esr_inbound_malformed_row_is_rejected() {
+    let ta = "HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\rATT,20250228,ADD,,90000001-2,,\"Expenses NR NP NHS,\"Claim Start Date\",31-Feb-2025,\"Claim End Date\",10-Feb-2025,\"Period Cash Amount\",12.30,,,,,,,,,,,,,,,,,,,,,,,,,,,\rFTR,1,0";
+    let path = file("ta", "TA_999_SEL_MN2511_00000001.DAT", ta.as_bytes());
+    let out = run(&["esr", "json"], &[&path]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(v["accepted"], false, "{stdout}");
+    assert!(v["fields"].is_null() && v["raw"].is_array(), "{stdout}");
+    assert!(
+        v["problems"][0].as_str().unwrap().contains("ATT has"),
+        "{stdout}"
+    );
+    let out = run(&["esr", "check"], &[&path]);
+    assert!(
+        text(&out.stdout).contains("ATT read 1, accepted 0, rejected 1"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn esr_bi_file_problems_go_to_stderr_and_fail() {
+    let latin = file(
+        "bi",
+        "latin.csv",
+        b"Employee Number,First Name\n1001,Ren\xe9e\n",
+    );
+    let out = run(&["esr", "json"], &[&latin]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["fields"]["first_name"], "Ren\u{e9}e");
+    assert!(v["problems"].is_null(), "{v}");
+    assert!(text(&out.stderr).contains("not UTF-8"));
+    assert_eq!(out.status.code(), Some(0));
+    let dup = file("bi", "dup.csv", b"Employee Number,Employee Number\n1,2\n");
+    let empty = file("bi", "empty.csv", b"");
+    for f in [&dup, &empty] {
+        let out = run(&["esr", "check"], &[f]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+        assert!(text(&out.stdout).contains("file error"));
+        let out = run(&["esr", "json"], &[f]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(text(&out.stderr).contains("file error"));
+    }
+}
