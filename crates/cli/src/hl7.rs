@@ -112,7 +112,15 @@ fn flat(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
     let mut number = 0usize;
     let mut failed = false;
     for path in files {
-        let (mut r, bar) = reader(path, BatchOptions::default())?;
+        // A file that cannot be read is reported and the others still read.
+        let (mut r, bar) = match reader(path, BatchOptions::default()) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{}: error: {e}", path.display());
+                failed = true;
+                continue;
+            }
+        };
         while let Some(entry) = r.next_message() {
             number += 1;
             tick(&bar, entry.offset as u64, number);
@@ -156,7 +164,8 @@ fn flat(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
         }
         failed |= report_problems(path, r.summary());
         if let Some(e) = r.io_error() {
-            return Err(format!("{}: {e}", path.display()).into());
+            eprintln!("{}: error: {e}", path.display());
+            failed = true;
         }
     }
     out.flush()?;
@@ -170,9 +179,17 @@ fn flat(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
 fn stats(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
     let (mut messages, mut rejected, mut problems, mut segments, mut fields, mut bytes) =
         (0usize, 0usize, 0usize, 0usize, 0usize, 0u64);
+    let mut unreadable = 0usize;
     let start = Instant::now();
     for path in files {
-        let (mut r, bar) = reader(path, BatchOptions::default())?;
+        let (mut r, bar) = match reader(path, BatchOptions::default()) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{}: error: {e}", path.display());
+                unreadable += 1;
+                continue;
+            }
+        };
         while let Some(entry) = r.next_message() {
             messages += 1;
             tick(&bar, entry.offset as u64, messages);
@@ -190,7 +207,8 @@ fn stats(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
         bytes += r.summary().bytes;
         problems += r.summary().problems.len();
         if let Some(e) = r.io_error() {
-            return Err(format!("{}: {e}", path.display()).into());
+            eprintln!("{}: error: {e}", path.display());
+            unreadable += 1;
         }
     }
     let secs = start.elapsed().as_secs_f64().max(1e-9);
@@ -198,6 +216,9 @@ fn stats(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
     writeln!(out, "messages\t{messages}")?;
     writeln!(out, "rejected\t{rejected}")?;
     writeln!(out, "problems\t{problems}")?;
+    if unreadable > 0 {
+        writeln!(out, "unreadable files\t{unreadable}")?;
+    }
     writeln!(out, "segments\t{segments}")?;
     writeln!(out, "fields\t{fields}")?;
     writeln!(out, "bytes\t{bytes}")?;
@@ -205,7 +226,7 @@ fn stats(files: &[PathBuf]) -> Result<ExitCode, Box<dyn Error>> {
     writeln!(out, "MB/s\t{:.1}", bytes as f64 / 1e6 / secs)?;
     writeln!(out, "messages/s\t{:.0}", messages as f64 / secs)?;
     out.flush()?;
-    Ok(if rejected > 0 || problems > 0 {
+    Ok(if rejected > 0 || problems > 0 || unreadable > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -236,12 +257,20 @@ fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
         opts.parse = ParseOptions::strict();
     }
     let (mut read, mut accepted, mut rejected, mut repaired, mut problems) = (0, 0, 0, 0, 0);
-    let mut undecodable_values = 0usize;
+    let (mut undecodable_values, mut unreadable) = (0usize, 0usize);
     let mut out = io::stdout().lock();
     for path in files {
         let name = path.display();
         let file_undecodable = undecodable_values;
-        let (mut r, bar) = reader(path, opts)?;
+        // A file that cannot be read is reported and the others still checked.
+        let (mut r, bar) = match reader(path, opts) {
+            Ok(r) => r,
+            Err(e) => {
+                writeln!(out, "{name}: error: {e}")?;
+                unreadable += 1;
+                continue;
+            }
+        };
         while let Some(entry) = r.next_message() {
             tick(&bar, entry.offset as u64, entry.number);
             let id = |m: &Message<'_>| {
@@ -320,21 +349,28 @@ fn check(files: &[PathBuf], strict: bool) -> Result<ExitCode, Box<dyn Error>> {
         rejected += s.rejected;
         problems += s.problems.len();
         if let Some(e) = r.io_error() {
-            return Err(format!("{name}: {e}").into());
+            writeln!(out, "{name}: error: {e}")?;
+            unreadable += 1;
         }
     }
     if files.len() > 1 {
-        writeln!(
+        write!(
             out,
             "total: read {read}, accepted {accepted} ({repaired} repaired), rejected {rejected}, envelope problems {problems}, undecodable values {undecodable_values}"
         )?;
+        if unreadable > 0 {
+            write!(out, ", unreadable files {unreadable}")?;
+        }
+        writeln!(out)?;
     }
     out.flush()?;
-    Ok(if rejected > 0 || problems > 0 || undecodable_values > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(
+        if rejected > 0 || problems > 0 || undecodable_values > 0 || unreadable > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 fn ack_cmd(path: &PathBuf, mllp: bool) -> Result<ExitCode, Box<dyn Error>> {

@@ -171,3 +171,31 @@ fn undecodable_text_is_reported_with_path_and_byte() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A file that cannot be opened is reported and the others still read, by
+/// every subcommand over several files: exit 1, not an abort with exit 2.
+#[test]
+fn a_missing_file_is_reported_and_the_rest_read() {
+    let good = data("hl7v2/adt_a01.hl7");
+    let good = good.to_str().unwrap();
+    let missing = "/nonexistent/missing.hl7";
+    let out = run(&["hl7", "check", missing, good], b"");
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(s.contains("missing.hl7: error:"), "{s}");
+    assert!(s.contains("adt_a01.hl7: read 1, accepted 1"), "{s}");
+    assert!(s.contains("unreadable files 1"), "{s}");
+    let out = run(&["hl7", "stats", good, missing], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("missing.hl7: error:"));
+    assert!(text(&out.stdout).contains("messages\t1\n"));
+    assert!(text(&out.stdout).contains("unreadable files\t1\n"));
+    let out = run(&["hl7", "flat", missing, good], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("missing.hl7: error:"));
+    assert!(
+        text(&out.stdout).contains("\tMSH[1]-3[1].1.1\t\"PAS\""),
+        "{}",
+        text(&out.stdout)
+    );
+}
