@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use carecodec_esr::filename::FileName;
+use carecodec_esr::filename::{ExtractType, FileName};
 use carecodec_esr::layout::{self, Profile};
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::esr::{EsrOptions, map_go};
@@ -286,6 +286,8 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                         match write_worker_bundle(w, &mut buf) {
                             Ok(()) => out.write_all(&buf)?,
                             Err(e) => {
+                                // A worker with no Bundle is not written: exit 1.
+                                failed = true;
                                 eprintln!("{name}: {e}");
                                 continue;
                             }
@@ -294,6 +296,19 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                         serde_json::to_writer(&mut out, w)?;
                     }
                     out.write_all(b"\n")?;
+                }
+                // A change file holds only the rows that changed: each worker's
+                // Bundle (an update by id) would replace the server's copy with
+                // that part. Said once; not a failure (its rows are all read).
+                let changes = file_name
+                    .and_then(|n| FileName::parse(n).ok())
+                    .is_some_and(|n| n.extract == ExtractType::Changes);
+                if changes && args.to == Target::Fhir && !mapped.workers.is_empty() {
+                    eprintln!(
+                        "{name}: warning: a change file: each worker's Bundle holds only what this \
+                         file holds, and its PUT replaces the whole Practitioner (apply it to the \
+                         state of the full file instead of loading it alone)"
+                    );
                 }
                 // An incomplete file, rejected rows or nothing resolved: the
                 // workers are not the file's whole truth (exit 1).

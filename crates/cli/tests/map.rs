@@ -482,3 +482,35 @@ fn a_go_file_with_cr_line_ends_is_read() {
         .unwrap();
     assert_eq!(cr.stdout, lf.stdout);
 }
+
+/// A change file's workers are written, with one warning that each Bundle
+/// holds only the change (its PUT would replace the server's Practitioner);
+/// to canonical there is nothing to warn of. Not a failure: exit 0.
+#[test]
+fn a_change_file_to_fhir_is_warned_of() {
+    let name = "GO_998_GDW_GOC_20250401_00000001.DAT";
+    let path = tmp("change-file").join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, latin1(go_text().replace("_GOF_", "_GOC_"))).unwrap();
+    let out = bin()
+        .args(["map", "--as-at", "2025-04-01", "--to", "fhir"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("warning: a change file"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let out = bin()
+        .args(["map", "--as-at", "2025-04-01", "--to", "canonical"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
