@@ -10,17 +10,10 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_carecodec"))
-}
-
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/data")
-        .join(p)
-}
+mod common;
+use common::{bin, data, text};
 
 /// A file `name` holding `bytes` in this test's own directory.
 fn file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
@@ -48,10 +41,6 @@ fn run_stdin(args: &[&str], input: &[u8]) -> Output {
         .unwrap();
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 const IMMUNIZATION: &str = r#"{"resourceType":"Immunization","status":"completed",

@@ -9,18 +9,10 @@
 )]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_carecodec"))
-}
-
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/data")
-        .join(p)
-}
+mod common;
+use common::{bin, data, text};
 
 /// Runs `carecodec args…` with `input` on standard input.
 fn run(args: &[&str], input: &[u8]) -> Output {
@@ -36,10 +28,6 @@ fn run(args: &[&str], input: &[u8]) -> Output {
     let _ = stdin.write_all(input);
     drop(stdin);
     child.wait_with_output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 const MSG1: &[u8] = b"MSH|^~\\&|S|F|R|RF|20240101||ADT^A01|C1|P|2.5\rPID|1\r";

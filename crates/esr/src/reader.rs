@@ -613,7 +613,8 @@ impl<R: BufRead> GoReader<R> {
         self.summary.problems.push(p);
     }
 
-    /// Reads the next line into `self.line` (terminator stripped). False at EOF.
+    /// Reads the next line into `self.line` (terminator stripped). `None` at
+    /// EOF, else the line's offset.
     fn read_line(&mut self) -> Option<u64> {
         self.line.clear();
         if self.cr_only {
@@ -622,47 +623,38 @@ impl<R: BufRead> GoReader<R> {
         // Line 1 also stops at a CR: one followed by anything but an LF means
         // the file's lines end with CR alone (a transfer converted them).
         let first = self.line_no == 0;
-        let mut cr_only = false;
-        let n = match read_line_into(
+        let read = read_line_into(
             &mut self.reader,
             &mut self.line,
             b'\n',
             first.then_some(b'\r'),
             MAX_LINE_BYTES,
-        ) {
-            Ok((mut n, cut)) => {
-                self.cut = cut;
-                if first && self.line.last() == Some(&b'\r') {
-                    match self.reader.fill_buf() {
-                        Ok(next) if next.first() == Some(&b'\n') => {
-                            self.reader.consume(1);
-                            self.line.push(b'\n');
-                            n += 1;
-                        }
-                        Ok(next) => cr_only = !next.is_empty(),
-                        Err(_) => {}
-                    }
+        );
+        let mut cr_only = false;
+        let read = read.map(|(n, cut)| {
+            self.cut = cut;
+            if !first || self.line.last() != Some(&b'\r') {
+                return n;
+            }
+            match self.reader.fill_buf() {
+                Ok(next) if next.first() == Some(&b'\n') => {
+                    self.reader.consume(1);
+                    self.line.push(b'\n');
+                    n + 1
                 }
-                n
+                Ok(next) => {
+                    cr_only = !next.is_empty();
+                    n
+                }
+                Err(_) => n,
             }
-            Err(e) => {
-                self.file_problem(Severity::File, ProblemKind::Io(e.to_string()), self.pos);
-                self.eof = true;
-                return None;
-            }
-        };
-        if n == 0 {
-            self.eof = true;
-            return None;
-        }
-        let offset = self.pos;
-        self.pos += n as u64;
-        self.line_no += 1;
+        });
+        let offset = self.advance(read)?;
         if cr_only {
             // Read as line ends from here on, so the file is not one long
             // bad header.
             self.cr_only = true;
-            let at = offset + n as u64 - 1;
+            let at = self.pos - 1;
             self.file_problem(Severity::Warning, ProblemKind::CrLineEnds, at);
         }
         if self.line.last() == Some(&b'\n') {
@@ -684,18 +676,36 @@ impl<R: BufRead> GoReader<R> {
     /// Reads the next CR-terminated line into `self.line`. A stray LF at
     /// either end of the line is dropped. `None` at EOF.
     fn read_cr_line(&mut self) -> Option<u64> {
-        let offset = self.pos;
-        let n = match read_line_into(
+        let read = read_line_into(
             &mut self.reader,
             &mut self.line,
             b'\r',
             None,
             MAX_LINE_BYTES,
-        ) {
-            Ok((n, cut)) => {
-                self.cut = cut;
-                n
-            }
+        );
+        let read = read.map(|(n, cut)| {
+            self.cut = cut;
+            n
+        });
+        let offset = self.advance(read)?;
+        if self.line.last() == Some(&b'\r') {
+            self.line.pop();
+        }
+        if self.line.last() == Some(&b'\n') {
+            self.line.pop();
+        }
+        if self.line.first() == Some(&b'\n') {
+            self.line.remove(0);
+        }
+        Some(offset)
+    }
+
+    /// Accounts for a line of `read` bytes: an I/O error is a file problem
+    /// and ends the read, nothing read is the end; else the line's offset
+    /// (the position and line number move past it).
+    fn advance(&mut self, read: std::io::Result<usize>) -> Option<u64> {
+        let n = match read {
+            Ok(n) => n,
             Err(e) => {
                 self.file_problem(Severity::File, ProblemKind::Io(e.to_string()), self.pos);
                 self.eof = true;
@@ -706,17 +716,9 @@ impl<R: BufRead> GoReader<R> {
             self.eof = true;
             return None;
         }
+        let offset = self.pos;
         self.pos += n as u64;
         self.line_no += 1;
-        if self.line.last() == Some(&b'\r') {
-            self.line.pop();
-        }
-        if self.line.last() == Some(&b'\n') {
-            self.line.pop();
-        }
-        if self.line.first() == Some(&b'\n') {
-            self.line.remove(0);
-        }
         Some(offset)
     }
 
