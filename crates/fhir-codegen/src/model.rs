@@ -303,11 +303,16 @@ fn doc_line(s: &str) -> String {
                 .replace(']', "\\]")
                 .replace('<', "&lt;")
                 .replace('>', "&gt;");
-            // A bare URL becomes an autolink (rustdoc warns on bare URLs).
-            if w.starts_with("http://") || w.starts_with("https://") {
-                let end = w.trim_end_matches(['.', ',', ')', ';', ':']).len();
-                let (url, tail) = w.split_at(end);
-                format!("<{url}>{tail}")
+            // A bare URL becomes an autolink (rustdoc warns on bare URLs),
+            // an opening parenthesis or quote before it kept outside.
+            let lead = w.len() - w.trim_start_matches(['(', '"', '\'']).len();
+            let (head, rest) = w.split_at(lead);
+            if rest.starts_with("http://") || rest.starts_with("https://") {
+                let end = rest
+                    .trim_end_matches(['.', ',', ')', ';', ':', '"', '\''])
+                    .len();
+                let (url, tail) = rest.split_at(end);
+                format!("{head}<{url}>{tail}")
             } else {
                 w
             }

@@ -418,7 +418,7 @@ pub struct CapabilityStatementRestSecurity {
     pub extension: Vec<Extension>,
     /// Extensions that cannot be ignored even if unrecognized (`modifierExtension`, `Extension`, 0..*)
     pub modifier_extension: Vec<Extension>,
-    /// Adds CORS Headers (http://enable-cors.org/) (`cors`, `boolean`, 0..1)
+    /// Adds CORS Headers (<http://enable-cors.org/>) (`cors`, `boolean`, 0..1)
     pub cors: Option<Primitive<bool>>,
     /// OAuth | SMART-on-FHIR | NTLM | Basic | Kerberos | Certificates (`service`, `CodeableConcept`, 0..*)
     pub service: Vec<CodeableConcept>,
