@@ -3643,8 +3643,9 @@ fn worker_org_request(scope: &WorkerScope<'_>, org: &Organisation) -> (Uuid, &'s
     if let Some((id, url)) = esr {
         return (id, "PUT", url);
     }
+    let rest = format!("{:?} {:?}", values(&org.part_of), values(&org.address));
     (
-        content_id("organisation", &org.identifiers, org.name.as_ref()),
+        content_id("organisation", &org.identifiers, org.name.as_ref(), &rest),
         "POST",
         "Organization".into(),
     )
@@ -3659,20 +3660,33 @@ fn worker_location_request(scope: &WorkerScope<'_>, l: &Location) -> (Uuid, &'st
         .and_then(|v| esr_keyed(scope, "Location", "location", v));
     match esr {
         Some((id, url)) => (id, "PUT", url),
-        None => (
-            content_id("location", &l.identifiers, l.name.as_ref()),
-            "POST",
-            "Location".into(),
-        ),
+        None => {
+            let rest = format!(
+                "{:?} {:?} {:?} {:?} {:?}",
+                values(&l.ward),
+                values(&l.room),
+                values(&l.bed),
+                values(&l.facility),
+                values(&l.address)
+            );
+            (
+                content_id("location", &l.identifiers, l.name.as_ref(), &rest),
+                "POST",
+                "Location".into(),
+            )
+        }
     }
 }
 
-/// An id from a resource's identifiers and name: the same organisation or
-/// location named by two assignments is one entry.
+/// An id from all a resource says (its identifiers, name, and `rest`: the
+/// other values it is written with, sources aside): the same organisation
+/// or location named by two assignments is one entry, and two that differ in
+/// anything written are two.
 fn content_id(
     what: &str,
     ids: &[carecodec_model::Sourced<Identifier>],
     name: Option<&carecodec_model::Sourced<String>>,
+    rest: &str,
 ) -> Uuid {
     let mut seed = Seed::new(&["worker ", what]);
     for i in ids {
@@ -3681,7 +3695,12 @@ fn content_id(
     if let Some(n) = name {
         seed = seed.with(&["\u{1f}name ", &n.value]);
     }
-    seed.uuid(&[])
+    seed.uuid(&["\u{1f}", rest])
+}
+
+/// The values of `v`, sources aside, as text for [`content_id`].
+fn values<T: std::fmt::Debug>(v: &Option<carecodec_model::Sourced<T>>) -> Option<&T> {
+    v.as_ref().map(|s| &s.value)
 }
 
 /// The NWD staff groups (the NHS workforce staff groups 01 to 10), by the
@@ -3790,33 +3809,39 @@ fn worker_tree<'a>(w: &'a Worker) -> Result<Value<'a>, FhirError> {
             entries.push(e);
         }
     };
+    // Role ids given so far: an assignment number sent twice (bad data)
+    // keys only the first role; a transaction holds a resource once.
+    let mut role_ids: Vec<[u64; 2]> = Vec::with_capacity(w.assignments.len());
     for (i, a) in w.assignments.iter().enumerate() {
         let number = a.number.as_ref().map(|n| n.value.value());
-        let (rid, rmethod, rurl) =
-            match number.and_then(|n| esr_keyed(&scope, "PractitionerRole", "assignment", n)) {
-                Some((id, url)) => (id, "PUT", url),
-                None => {
-                    // No assignment number to key it: created, its id from
-                    // the worker's key (VPD included) and its place.
-                    let (vpd, person) = match &scope {
-                        WorkerScope::Esr { vpd, person } => (*vpd, *person),
-                        WorkerScope::Registration => ("", key.value.value()),
-                    };
-                    (
-                        uuid(&[
-                            key.value.kind(),
-                            "/",
-                            vpd,
-                            "/",
-                            person,
-                            "/role/",
-                            itoa::Buffer::new().format(i),
-                        ]),
-                        "POST",
-                        "PractitionerRole".to_owned(),
-                    )
-                }
-            };
+        let keyed = number
+            .and_then(|n| esr_keyed(&scope, "PractitionerRole", "assignment", n))
+            .filter(|(id, _)| !role_ids.contains(&id.bits()));
+        let (rid, rmethod, rurl) = match keyed {
+            Some((id, url)) => (id, "PUT", url),
+            None => {
+                // No assignment number to key it: created, its id from
+                // the worker's key (VPD included) and its place.
+                let (vpd, person) = match &scope {
+                    WorkerScope::Esr { vpd, person } => (*vpd, *person),
+                    WorkerScope::Registration => ("", key.value.value()),
+                };
+                (
+                    uuid(&[
+                        key.value.kind(),
+                        "/",
+                        vpd,
+                        "/",
+                        person,
+                        "/role/",
+                        itoa::Buffer::new().format(i),
+                    ]),
+                    "POST",
+                    "PractitionerRole".to_owned(),
+                )
+            }
+        };
+        role_ids.push(rid.bits());
         let mut role = resource!("PractitionerRole", &rid);
         if let Some(n) = &a.number {
             put(
