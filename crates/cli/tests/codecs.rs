@@ -8,12 +8,11 @@
     clippy::panic
 )]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 mod common;
-use common::{bin, data, text};
+use common::{bin, data, run_stdin, text};
 
 /// A file `name` holding `bytes` in this test's own directory.
 fn file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
@@ -29,18 +28,6 @@ fn file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {
 
 fn run(args: &[&str], paths: &[&Path]) -> Output {
     bin().args(args).args(paths).output().unwrap()
-}
-
-fn run_stdin(args: &[&str], input: &[u8]) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
 }
 
 const IMMUNIZATION: &str = r#"{"resourceType":"Immunization","status":"completed",

@@ -9,26 +9,10 @@
 )]
 
 use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
 mod common;
-use common::{bin, data, text};
-
-/// Runs `carecodec args…` with `input` on standard input.
-fn run(args: &[&str], input: &[u8]) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    // The child may stop reading early; a failed write is its business.
-    let _ = stdin.write_all(input);
-    drop(stdin);
-    child.wait_with_output().unwrap()
-}
+use common::{bin, data, run_stdin as run, text};
 
 const MSG1: &[u8] = b"MSH|^~\\&|S|F|R|RF|20240101||ADT^A01|C1|P|2.5\rPID|1\r";
 const BAD2: &[u8] = b"MSH|^~\\&|S|F|R|RF|20240101||ADT^A01|C2|P|2.5\rPID|1\rP!D|2\r";

@@ -2,8 +2,9 @@
 //! data, and output as text.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 
 /// The `carecodec` binary this test build made.
 pub fn bin() -> Command {
@@ -20,4 +21,20 @@ pub fn data(p: &str) -> PathBuf {
 /// Output bytes as text (lossy).
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs `carecodec args…` with `input` on standard input. The child may stop
+/// reading early: a failed write is its business.
+pub fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the carecodec binary runs");
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    child.wait_with_output().expect("the carecodec binary ends")
 }
