@@ -370,6 +370,24 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// Reports a value read as invalid, with what was done with it.
+    fn invalid(&mut self, source: Source, raw: String, reason: impl Into<String>, action: Action) {
+        self.report.invalid.push(Invalid {
+            source,
+            raw,
+            reason: reason.into(),
+            action,
+        });
+    }
+
+    /// [`Ctx::invalid`] for a text value read: at its first source, with its
+    /// text as the raw value.
+    fn invalid_value(&mut self, v: &Sourced<String>, reason: impl Into<String>, action: Action) {
+        if let Some(src) = v.sources.first() {
+            self.invalid(src.clone(), v.value.clone(), reason, action);
+        }
+    }
+
     /// Why the row keyed `key` (see `row_key`) is not among the rows in
     /// effect: deleted, not in effect on the date, rejected, or not in the
     /// file at all (a change file's rows refer to rows sent earlier).
@@ -428,13 +446,12 @@ impl Ctx {
         } else {
             Action::Interpreted
         };
-        self.report.invalid.push(Invalid {
-            source: src.clone(),
-            raw: v.clone(),
-            reason: "control characters (FHIR strings forbid them below U+0020 but tab, CR, LF): removed"
-                .into(),
+        self.invalid(
+            src.clone(),
+            v.clone(),
+            "control characters (FHIR strings forbid them below U+0020 but tab, CR, LF): removed",
             action,
-        });
+        );
         (!kept.is_empty()).then(|| Sourced::new(kept.to_owned(), src))
     }
 
@@ -468,16 +485,12 @@ impl Ctx {
         match value {
             Some(d) => Some(Sourced::new(d, src)),
             None => {
-                self.report.invalid.push(Invalid {
-                    source: src,
-                    raw,
-                    reason: if out_of_range {
-                        "a year FHIR cannot hold (0001 to 9999)".into()
-                    } else {
-                        "not a date".into()
-                    },
-                    action: Action::Dropped,
-                });
+                let reason = if out_of_range {
+                    "a year FHIR cannot hold (0001 to 9999)"
+                } else {
+                    "not a date"
+                };
+                self.invalid(src, raw, reason, Action::Dropped);
                 None
             }
         }
@@ -726,12 +739,12 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
             })
             .unwrap_or_default();
         let src = ctx.source(i, "Record Type");
-        ctx.report.invalid.push(Invalid {
-            source: src,
+        ctx.invalid(
+            src,
             raw,
-            reason: format!("row rejected by the reader: {why}"),
-            action: Action::Dropped,
-        });
+            format!("row rejected by the reader: {why}"),
+            Action::Dropped,
+        );
     }
     index_rejected(&mut ctx, &rejected_rows);
     apply_deletes(&mut ctx, &rejected_rows);
@@ -1002,14 +1015,11 @@ fn worker(
             .to_uppercase();
         let valid = valid_ni(&value);
         if !valid {
-            if let Some(src) = ni.sources.first() {
-                ctx.report.invalid.push(Invalid {
-                    source: src.clone(),
-                    raw: ni.value.clone(),
-                    reason: "not a valid NI number format".into(),
-                    action: Action::NotUsedForMatching,
-                });
-            }
+            ctx.invalid_value(
+                &ni,
+                "not a valid NI number format",
+                Action::NotUsedForMatching,
+            );
         }
         w.identifiers
             .push(ni.map(|_| Identifier::NiNumber { value, valid }));
@@ -1074,14 +1084,7 @@ fn worker(
             "U" | "UNKNOWN" | "0" | "X" => Gender::Unknown,
             "9" | "I" | "O" => Gender::Other,
             _ => {
-                if let Some(src) = g.sources.first() {
-                    ctx.report.invalid.push(Invalid {
-                        source: src.clone(),
-                        raw: g.value.clone(),
-                        reason: "unknown gender code".into(),
-                        action: Action::Dropped,
-                    });
-                }
+                ctx.invalid_value(&g, "unknown gender code", Action::Dropped);
                 return None;
             }
         };
@@ -1418,14 +1421,11 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
         // A body without a number registers nothing: reported, dropped (the
         // row's dates stay unmapped).
         if let Some(b) = &body {
-            if let Some(src) = b.sources.first() {
-                ctx.report.invalid.push(Invalid {
-                    source: src.clone(),
-                    raw: b.value.clone(),
-                    reason: "a registration body without a registration number".into(),
-                    action: Action::Dropped,
-                });
-            }
+            ctx.invalid_value(
+                b,
+                "a registration body without a registration number",
+                Action::Dropped,
+            );
         }
         return None;
     };
@@ -1442,12 +1442,12 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
                     .and_then(|r| r.raw("PEI_INFORMATION5"))
                     .unwrap_or_default()
                     .to_owned();
-                ctx.report.invalid.push(Invalid {
-                    source: src.clone(),
+                ctx.invalid(
+                    src.clone(),
                     raw,
-                    reason: format!("registration expiry before its registration date {f}"),
-                    action: Action::Dropped,
-                });
+                    format!("registration expiry before its registration date {f}"),
+                    Action::Dropped,
+                );
             }
             None
         }
@@ -1469,17 +1469,11 @@ fn registration(ctx: &mut Ctx, ei: usize) -> Option<Registration> {
     // (it used to stay a GMC number and key the Practitioner's update).
     let ident = match (ident.registration_problem(), ident.invalid_registration()) {
         (Some(why), Some(kept)) => {
-            if let Some(src) = number.sources.first() {
-                ctx.report.invalid.push(Invalid {
-                    source: src.clone(),
-                    raw: number.value.clone(),
-                    reason: format!(
-                        "not a {} registration number ({why}): kept as text, never a key",
-                        body.as_ref().map_or("", |b| b.value.as_str())
-                    ),
-                    action: Action::NotUsedForMatching,
-                });
-            }
+            let reason = format!(
+                "not a {} registration number ({why}): kept as text, never a key",
+                body.as_ref().map_or("", |b| b.value.as_str())
+            );
+            ctx.invalid_value(&number, reason, Action::NotUsedForMatching);
             kept
         }
         _ => ident,
@@ -1628,12 +1622,12 @@ fn life(ctx: &mut Ctx, ai: usize, rows: &[usize], person: &PersonEnd, a: &mut As
     if let (Some(e), Some(s)) = (&end, &a.start) {
         if e.value < s.value {
             if let Some(src) = e.sources.first() {
-                ctx.report.invalid.push(Invalid {
-                    source: src.clone(),
-                    raw: e.value.format("%Y%m%d").to_string(),
-                    reason: format!("the assignment's end is before its start ({})", s.value),
-                    action: Action::Dropped,
-                });
+                ctx.invalid(
+                    src.clone(),
+                    e.value.format("%Y%m%d").to_string(),
+                    format!("the assignment's end is before its start ({})", s.value),
+                    Action::Dropped,
+                );
             }
             end = None;
         }
