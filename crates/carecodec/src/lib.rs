@@ -9,6 +9,12 @@
 //! | `esr` | [`carecodec-esr`](esr) | ESR workforce extracts |
 //! | `model` | [`carecodec-model`](model) | the canonical model |
 //! | `map` | [`carecodec-map`](map) | codecs to and from the model |
+//!
+//! All five are on by default. One more, off by default: `arbitrary-precision`
+//! (with `map`) makes the mapping layer's `serde_json::Value` Bundles keep
+//! decimals as text (`7.50`, not `7.5`) by turning on serde_json's
+//! `arbitrary_precision` for the whole build; the written JSON keeps the text
+//! either way.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "esr")]

@@ -20,7 +20,8 @@
 //! back into an [`Event`] with FHIR-path provenance and the same accounting.
 //! Read the JSON text as a [`JsonDocument`] to keep decimals as sent
 //! (`4.50` stays `4.50` in the model); a plain `serde_json::Value` holds
-//! them as `f64`.
+//! them as `f64`, unless serde_json's `arbitrary_precision` is on (this
+//! crate's `arbitrary-precision` feature).
 //!
 //! Each Bundle comes two ways: [`event_bundle_with`] / [`worker_bundle`] give
 //! a `serde_json::Value` to inspect or edit; [`write_event_bundle`] /
@@ -28,7 +29,8 @@
 //! borrowed tree (no `Value` in between: about twice as fast, members in the
 //! order FHIR's own examples use, `resourceType` first, and decimals with
 //! their text kept: `7.50` stays `7.50`, where `Value`'s `f64` numbers give
-//! `7.5`). Read either with `carecodec-fhir` to get typed resources or to run
+//! `7.5`; with the `arbitrary-precision` feature the `Value` keeps the text
+//! too). Read either with `carecodec-fhir` to get typed resources or to run
 //! the UK Core checks.
 //!
 //! ```
@@ -4422,10 +4424,14 @@ OBX|1|NM|2345-7^Glucose^LN||007.50|mmol/L^^UCUM||N|||F\r",
         assert!(text.starts_with(
             r#"{"resourceType":"Bundle","meta":{"tag":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0103","code":"P"}]},"type":"transaction""#
         ));
-        // The Value form has f64 numbers: the same number, its text lost.
+        // The Value form has f64 numbers (the same number, its text lost)
+        // unless the `arbitrary-precision` feature keeps the text.
         let b = event_bundle(&event).unwrap();
         assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), b);
-        assert!(!b.to_string().contains("7.50"));
+        assert_eq!(
+            b.to_string().contains(r#""value":7.50"#),
+            cfg!(feature = "arbitrary-precision")
+        );
         carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
     }
 

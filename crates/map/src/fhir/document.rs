@@ -37,12 +37,14 @@ type Literals = HashMap<String, Box<str>>;
 ///     panic!("a quantity")
 /// };
 /// assert_eq!(q.value, "4.50");
-/// // The same document read as a plain `Value` has lost the zero.
+/// // The same document read as a plain `Value` has lost the zero (unless
+/// // serde_json's `arbitrary_precision` is on: the `arbitrary-precision` feature).
 /// let (event, _) = read_bundle(doc.value());
 /// let ObservationValue::Quantity(q) = &event.observations[0].value.as_ref().unwrap().value else {
 ///     panic!("a quantity")
 /// };
-/// assert_eq!(q.value, "4.5");
+/// let exact = cfg!(feature = "arbitrary-precision");
+/// assert_eq!(q.value, if exact { "4.50" } else { "4.5" });
 /// // Numbers nothing reads are reported as sent too.
 /// assert_eq!(report.unmapped[0].raw, "1.10");
 /// # Ok::<(), serde_json::Error>(())
@@ -89,13 +91,16 @@ impl JsonDocument {
         Ok(JsonDocument { value, literals })
     }
 
-    /// The document as a `serde_json::Value` (numbers as `f64` or integers).
+    /// The document as a `serde_json::Value` (numbers as `f64` or integers;
+    /// as sent with serde_json's `arbitrary_precision`, the
+    /// `arbitrary-precision` feature).
     ///
     /// ```
     /// use carecodec_map::fhir::JsonDocument;
     ///
     /// let doc = JsonDocument::from_slice(br#"{"valueDecimal": 2.50}"#)?;
-    /// assert_eq!(doc.value()["valueDecimal"].to_string(), "2.5");
+    /// let exact = cfg!(feature = "arbitrary-precision");
+    /// assert_eq!(doc.value()["valueDecimal"].to_string(), if exact { "2.50" } else { "2.5" });
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn value(&self) -> &Value {
@@ -111,7 +116,11 @@ impl JsonDocument {
     /// let doc = JsonDocument::from_slice(
     ///     br#"{"resourceType": "Observation", "component": [{"valueQuantity": {"value": 1.50}}],
     ///          "valueInteger": 7}"#)?;
-    /// assert_eq!(doc.literal("Observation.component[0].valueQuantity.value"), Some("1.50"));
+    /// // With serde_json's `arbitrary_precision` (the `arbitrary-precision`
+    /// // feature) the `Value` keeps `1.50` itself.
+    /// let exact = cfg!(feature = "arbitrary-precision");
+    /// let path = "Observation.component[0].valueQuantity.value";
+    /// assert_eq!(doc.literal(path), if exact { None } else { Some("1.50") });
     /// assert_eq!(doc.literal("Observation.valueInteger"), None); // `7` is kept by the `Value`
     /// # Ok::<(), serde_json::Error>(())
     /// ```
@@ -355,6 +364,11 @@ mod tests {
             .map(|(k, v)| (k.as_str(), &**v))
             .collect();
         got.sort_unstable();
+        if cfg!(feature = "arbitrary-precision") {
+            // The `Value` keeps the others' text itself.
+            assert_eq!(got, [("Bundle.entry[0].resource.x[0]", "1e2")]);
+            return;
+        }
         assert_eq!(
             got,
             [
@@ -386,7 +400,12 @@ mod tests {
     #[test]
     fn escaped_member_names_are_read_as_value_reads_them() {
         let doc = JsonDocument::from_slice(br#"{"v\u0061lue": 1.50}"#).unwrap();
-        assert_eq!(doc.literal(".value"), Some("1.50"));
+        if cfg!(feature = "arbitrary-precision") {
+            // The `Value` keeps the text itself.
+            assert_eq!(doc.value()["value"].to_string(), "1.50");
+        } else {
+            assert_eq!(doc.literal(".value"), Some("1.50"));
+        }
     }
 
     #[test]
