@@ -6,9 +6,10 @@ use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use carecodec_esr::bi::BiReader;
+use carecodec_esr::bi::{BiReader, DEFAULT_MAPPING};
 use carecodec_esr::inbound;
-use carecodec_esr::value::{EndDate, FieldValue};
+use carecodec_esr::layout::FieldType;
+use carecodec_esr::value::{EndDate, FieldValue, parse_dmy};
 use carecodec_esr::{GoOptions, GoReader, Problem, ProblemKind, Severity};
 use clap::Subcommand;
 use serde_json::{Map, Value, json};
@@ -171,9 +172,13 @@ fn check_one(path: &Path, name: &str, split: bool) -> io::Result<bool> {
                     );
                 }
                 for (code, c) in &s.per_type {
+                    // A code read from garbage may hold control characters.
                     println!(
-                        "{name}: {code}: read {}, accepted {}, rejected {}",
-                        c.read, c.accepted, c.rejected
+                        "{name}: {}: read {}, accepted {}, rejected {}",
+                        code.escape_debug(),
+                        c.read,
+                        c.accepted,
+                        c.rejected
                     );
                 }
                 let profile = s.profile.map(|p| p.code()).unwrap_or("?");
@@ -258,6 +263,35 @@ fn value_json(v: &FieldValue) -> Value {
         FieldValue::Flag(b) => Value::Bool(*b),
         FieldValue::Segments(s) => json!(s),
         _ => Value::Null,
+    }
+}
+
+/// `fields` as one JSON object in the order given (a JSON map would sort them).
+fn render_fields<'f>(
+    fields: impl IntoIterator<Item = (&'f str, Value)>,
+) -> Result<Value, serde_json::Error> {
+    let mut out = String::from("{");
+    for (i, (name, value)) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(name)?);
+        out.push(':');
+        out.push_str(&serde_json::to_string(&value)?);
+    }
+    out.push('}');
+    Ok(Value::String(out))
+}
+
+/// A BI field's value as JSON: a date column's valid `DD/MM/YYYY` date as
+/// ISO 8601 (as every other ESR date in JSON), anything else as sent.
+fn bi_value(name: &str, text: &str) -> Value {
+    let date = DEFAULT_MAPPING
+        .iter()
+        .any(|&(_, canonical, t)| canonical == name && t == FieldType::Date);
+    match date.then(|| parse_dmy(text.as_bytes())).flatten() {
+        Some(d) => Value::String(d.to_string()),
+        None => Value::String(text.to_owned()),
     }
 }
 
@@ -366,18 +400,9 @@ fn json_one(path: &Path, file: &str, out: &mut impl Write) -> Result<bool, Box<d
                         obj.insert("record".into(), json!(t.code));
                         obj.insert("entity".into(), json!(t.entity));
                         obj.insert("delete".into(), json!(t.delete));
-                        // Fields in layout order (a JSON map would sort them).
-                        let mut fields = String::from("{");
-                        for (i, (n, v)) in t.fields.iter().enumerate() {
-                            if i > 0 {
-                                fields.push(',');
-                            }
-                            fields.push_str(&serde_json::to_string(n)?);
-                            fields.push(':');
-                            fields.push_str(&serde_json::to_string(&value_json(v))?);
-                        }
-                        fields.push('}');
-                        obj.insert("fields".into(), Value::String(fields));
+                        // Fields in layout order.
+                        let fields = t.fields.iter().map(|(n, v)| (&**n, value_json(v)));
+                        obj.insert("fields".into(), render_fields(fields)?);
                     }
                     None => {
                         obj.insert("record".into(), json!(e.text(0).unwrap_or_default()));
@@ -409,18 +434,19 @@ fn json_one(path: &Path, file: &str, out: &mut impl Write) -> Result<bool, Box<d
             let bytes = slurp(input).map_err(InputError)?;
             let r = BiReader::read(&bytes).map_err(|e| InputError(io::Error::other(e)))?;
             for row in &r.rows {
-                let fields: Map<String, Value> = row
-                    .fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), json!(v)))
-                    .collect();
-                let mut obj = json!({"file": file, "line": row.line, "record": "BI", "accepted": row.accepted, "fields": fields});
+                // Fields in column order, dates ISO 8601.
+                let fields = row.fields.iter().map(|(k, v)| (&**k, bi_value(k, v)));
+                let mut obj = Map::new();
+                obj.insert("file".into(), json!(file));
+                obj.insert("line".into(), json!(row.line));
+                obj.insert("record".into(), json!("BI"));
+                obj.insert("accepted".into(), json!(row.accepted));
+                obj.insert("fields".into(), render_fields(fields)?);
                 let problems = problems_at(&r.problems, row.line);
                 if !problems.is_empty() {
-                    obj["problems"] = json!(problems);
+                    obj.insert("problems".into(), json!(problems));
                 }
-                serde_json::to_writer(&mut *out, &obj)?;
-                out.write_all(b"\n")?;
+                write_ordered(&mut *out, obj)?;
                 failed |= !row.accepted;
             }
             out.flush()?;
@@ -434,22 +460,36 @@ fn json_one(path: &Path, file: &str, out: &mut impl Write) -> Result<bool, Box<d
             let bytes = slurp(input).map_err(InputError)?;
             let f = inbound::read(&bytes).map_err(|e| InputError(io::Error::other(e)))?;
             for rec in &f.records {
-                let obj = match rec.to_attendance() {
-                    Some(a) => json!({
-                        "file": file, "line": rec.line, "record": "ATT", "accepted": true,
-                        "fields": {
-                            "Entry Date": a.date.to_string(), "Action": a.action,
-                            "Assignment Number": a.assignment_number, "Element Name": a.element,
-                            "Input Values": a.values.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
-                        }
-                    }),
-                    None => json!({
-                        "file": file, "line": rec.line, "record": "ATT", "accepted": false,
-                        "raw": rec.fields, "problems": problems_at(&f.problems, rec.line),
-                    }),
-                };
-                serde_json::to_writer(&mut *out, &obj)?;
-                out.write_all(b"\n")?;
+                let mut obj = Map::new();
+                obj.insert("file".into(), json!(file));
+                obj.insert("line".into(), json!(rec.line));
+                obj.insert("record".into(), json!("ATT"));
+                match rec.to_attendance() {
+                    Some(a) => {
+                        obj.insert("accepted".into(), json!(true));
+                        // Fields in the order of the row.
+                        let values = a.values.iter();
+                        let fields = [
+                            ("Entry Date", json!(a.date.to_string())),
+                            ("Action", json!(a.action)),
+                            ("Assignment Number", json!(a.assignment_number)),
+                            ("Element Name", json!(a.element)),
+                            (
+                                "Input Values",
+                                values
+                                    .map(|(n, v)| json!({"name": n, "value": v}))
+                                    .collect(),
+                            ),
+                        ];
+                        obj.insert("fields".into(), render_fields(fields)?);
+                    }
+                    None => {
+                        obj.insert("accepted".into(), json!(false));
+                        obj.insert("raw".into(), json!(rec.fields));
+                        obj.insert("problems".into(), json!(problems_at(&f.problems, rec.line)));
+                    }
+                }
+                write_ordered(&mut *out, obj)?;
                 failed |= !rec.accepted;
             }
             out.flush()?;

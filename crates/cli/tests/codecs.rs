@@ -186,3 +186,52 @@ fn esr_bi_file_problems_go_to_stderr_and_fail() {
         assert!(text(&out.stderr).contains("file error"));
     }
 }
+
+#[test]
+fn esr_json_keeps_column_order_and_writes_iso_dates() {
+    let csv = file(
+        "order",
+        "sip.csv",
+        b"Start Date,Employee Number,Area of Work,Date of Birth\n04/04/2022,1001,Wards,31/02/1990\n",
+    );
+    let out = run(&["esr", "json"], &[&csv]);
+    let line = text(&out.stdout);
+    // Fields in column order, not sorted; a valid date in ISO 8601, a bad one as sent.
+    assert!(
+        line.contains(r#""fields":{"start_date":"2022-04-04","employee_number":"1001","area_of_work":"Wards","date_of_birth":"31/02/1990"}"#),
+        "{line}"
+    );
+    assert!(line.starts_with(r#"{"record":"BI","line":2,"#), "{line}");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["accepted"], false);
+    assert!(v["problems"][0].as_str().unwrap().contains("date"), "{v}");
+    // An ATT row has 40 fields.
+    let att =
+        "ATT,20250228,ADD,,90000001-2,,\"Expenses NR NP NHS\",\"Claim Start Date\",\"01-Feb-2025\"";
+    let ta = format!(
+        "HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\r{att}{}\rFTR,1,0",
+        ",".repeat(31)
+    );
+    let ta = file("order", "TA_999_SEL_MN2511_00000001.DAT", ta.as_bytes());
+    let out = run(&["esr", "json"], &[&ta]);
+    let line = text(&out.stdout);
+    assert!(
+        line.contains(r#""fields":{"Entry Date":"2025-02-28","Action":"ADD","Assignment Number":"90000001-2","Element Name":"Expenses NR NP NHS","Input Values":[{"name":"Claim Start Date","value":"01-Feb-2025"}]}"#),
+        "{line}"
+    );
+    assert!(line.starts_with(r#"{"record":"ATT","line":2,"#), "{line}");
+}
+
+#[test]
+fn esr_check_on_garbage_prints_no_control_characters() {
+    let junk: Vec<u8> = (0u8..=255).cycle().skip(7).step_by(3).take(600).collect();
+    let go = file("garbage", "GO_999_GDW_GOF_20250301_00000101.DAT", &junk);
+    let out = run(&["esr", "check"], &[&go]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("unknown record type"), "{stdout}");
+    for line in stdout.lines() {
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(line.starts_with(&go.display().to_string()), "{line:?}");
+    }
+}

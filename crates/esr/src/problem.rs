@@ -300,7 +300,9 @@ impl fmt::Display for Problem {
             self.line, self.offset, self.severity, self.kind
         )?;
         if let Some(r) = &self.record {
-            write!(f, " [{r}")?;
+            // A code read from garbage may hold control characters and line
+            // breaks: escaped, so a problem stays one line.
+            write!(f, " [{}", r.escape_debug())?;
             if let (Some(i), Some(n)) = (self.field_index, self.field) {
                 write!(f, " field {i} {n}")?;
             } else if let Some(i) = self.field_index {

@@ -533,3 +533,21 @@ fn snapshot_request() {
     assert!(r.summary.complete);
     assert_eq!(r.summary.read, 0);
 }
+
+#[test]
+fn a_problem_read_from_garbage_is_one_line() {
+    // A "record code" of control characters and a CR-only line break inside
+    // it (the rest of the line is the raw value).
+    let garbage = "\u{7}(L\u{1a}\rX\u{1f}~1";
+    let mut p = Problem::new(
+        Severity::Error,
+        ProblemKind::UnknownRecordType(garbage.into()),
+        2,
+        40,
+    );
+    p.record = Some(garbage.into());
+    p.raw = Some(garbage.into());
+    let shown = p.to_string();
+    assert!(!shown.chars().any(char::is_control), "{shown:?}");
+    assert!(shown.contains(r"[\u{7}(L\u{1a}\rX\u{1f}~1]"), "{shown}");
+}
