@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use carecodec_esr::filename::{ExtractType, FileName};
 use carecodec_esr::layout::{self, Profile};
 use carecodec_hl7v2::batch::BatchReader;
-use carecodec_map::esr::{EsrMapping, EsrOptions, map_go, map_go_files};
+use carecodec_map::esr::{EsrMapping, EsrOptions, FileUse, map_go, map_go_files};
 use carecodec_map::fhir::{
     BundleType, JsonDocument, read_bundle, read_workers, write_event_bundle, write_worker_bundle,
 };
@@ -140,7 +140,7 @@ struct ReportLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<usize>,
     /// ESR input: false when the file had a file error (it must not be
-    /// applied as a delta).
+    /// applied as a delta), or, for several files, one was not applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     complete: Option<bool>,
     report: &'a MappingReport,
@@ -351,8 +351,14 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 .map(|(n, ..)| n.as_str())
                 .collect::<Vec<_>>()
                 .join(" + ");
-            // The state starts from the first file applied.
-            let base = mapped.files.first().map(|f| f.name.clone());
+            // The state starts from the last file it was based on (the
+            // first, or a full file re-basing it).
+            let base = mapped
+                .files
+                .iter()
+                .rev()
+                .find(|f| matches!(f.applied, FileUse::Base | FileUse::Rebase))
+                .map(|f| f.name.clone());
             (label, mapped, base)
         };
         let mut sink = Sink {

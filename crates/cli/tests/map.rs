@@ -631,4 +631,19 @@ fn change_files_without_a_full_file_are_warned_of() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("warning: a change file"), "{err}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    // A full file after the change file re-bases the state: no warning.
+    let out = bin()
+        .args(["map", "--to", "fhir"])
+        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
+        .arg(go_named(
+            "changes-only",
+            "GO_998_GDW_GOC_20250331_00000009.DAT",
+            &format!("{owen}\n"),
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }

@@ -691,6 +691,9 @@ struct Loaded {
     header_date: Option<NaiveDate>,
     /// The parsed file name (the transport name's, else the header's).
     name: Option<FileName>,
+    /// A subscriber's snapshot request (`HDR~<name>~<timestamp>`), not an
+    /// extract.
+    snapshot_request: bool,
 }
 
 /// Reads a whole GO file into rows.
@@ -802,6 +805,7 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         .filter(|v| !v.is_empty());
     Loaded {
         name: summary.name.clone(),
+        snapshot_request: summary.header.as_ref().is_some_and(|h| h.snapshot_request),
         file,
         rows,
         rejected,
@@ -923,6 +927,9 @@ fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
             "VPD {} sub-file {} after VPD {} sub-file {}: not the same sequence",
             n.vpd, n.sub_file, p.vpd, p.sub_file
         ));
+    }
+    if next.snapshot_request {
+        return Err("a snapshot request, not an extract".to_owned());
     }
     if !next.complete {
         return Err(format!("file incomplete ({})", next.file_errors.join("; ")));
@@ -3100,6 +3107,16 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         assert_eq!(w.telecom[0].value.value, "owen.new@example.invalid");
         assert_eq!(w.assignments.len(), 1);
         assert!(unmapped_in(&out, c4, 2, "Assignment ID"));
+        // A snapshot request (a refresh asked for) is no extract: not a re-base.
+        let req = "GO_998_GDW_GDR_20250402_00000001.DAT";
+        let ask = format!("HDR~{req}~20250402 000000");
+        let out = files(&[(F1, &full), (req, &ask)], &at(2025, 4, 4));
+        assert!(
+            out.failure()
+                .unwrap()
+                .contains("a snapshot request, not an extract")
+        );
+        assert_eq!(out.workers.len(), 1);
         // Another VPD or sub-file is not the same sequence either.
         let other = "GO_999_GDW_GOC_20250402_00000002.DAT";
         let o = named(other, &pra);
