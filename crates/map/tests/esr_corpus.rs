@@ -304,4 +304,55 @@ fn synthetic_gdw_full_then_change_file() {
     for w in &out.workers {
         worker_bundle(w).unwrap();
     }
+    // Each value's source names its own file, and a field with a value on
+    // that file's line; each unmapped field's text is that field's text.
+    let by_file: HashMap<&str, HashMap<(u64, String), String>> = [
+        (full, fields_by_line(&f, full)),
+        (change, fields_by_line(&c, change)),
+    ]
+    .into_iter()
+    .collect();
+    let mut seen = HashMap::new();
+    for w in &out.workers {
+        esr_sources(
+            &serde_json::to_value(w).unwrap(),
+            &mut |file, line, field| {
+                let text = by_file[file].get(&(line, field.to_owned()));
+                assert!(
+                    text.is_some_and(|t| !t.trim().is_empty()),
+                    "{file}:{line} {field}"
+                );
+                *seen.entry(file.to_owned()).or_insert(0) += 1;
+            },
+        );
+    }
+    assert!(seen[full] > 0 && seen[change] > 0, "{seen:?}");
+    for u in &r.unmapped {
+        if let carecodec_model::Source::Esr { file, line, field } = &u.source {
+            if field != "field" {
+                assert_eq!(
+                    by_file[&**file].get(&(*line, field.to_string())),
+                    Some(&u.raw)
+                );
+            }
+        }
+    }
+}
+
+/// Calls `f` with (file, line, field) of every ESR source in `v`.
+fn esr_sources(v: &Value, f: &mut impl FnMut(&str, u64, &str)) {
+    match v {
+        Value::Object(o) => {
+            if o.get("format").and_then(Value::as_str) == Some("esr") {
+                f(
+                    o["file"].as_str().unwrap(),
+                    o["line"].as_u64().unwrap(),
+                    o["field"].as_str().unwrap(),
+                );
+            }
+            o.values().for_each(|x| esr_sources(x, f));
+        }
+        Value::Array(a) => a.iter().for_each(|x| esr_sources(x, f)),
+        _ => {}
+    }
 }
