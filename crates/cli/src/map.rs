@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use carecodec_esr::filename::{ExtractType, FileName};
 use carecodec_esr::layout::{self, Profile};
 use carecodec_hl7v2::batch::BatchReader;
-use carecodec_map::esr::{EsrOptions, map_go};
+use carecodec_map::esr::{EsrMapping, EsrOptions, FileUse, map_go, map_go_files};
 use carecodec_map::fhir::{
     BundleType, JsonDocument, read_bundle, read_workers, write_event_bundle, write_worker_bundle,
 };
@@ -50,8 +50,10 @@ impl From<Bundle> for BundleType {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Input files (`-` for standard input): HL7 v2 messages or batch files,
-    /// ESR Generic Outbound files (one canonical worker per person), or FHIR
-    /// JSON or XML (a Bundle or one resource).
+    /// ESR Generic Outbound files (one canonical worker per person; several
+    /// GO files, a full file and the change files after it, are applied in
+    /// sequence and mapped once, after the other inputs), or FHIR JSON or
+    /// XML (a Bundle or one resource).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Output shape.
@@ -138,7 +140,7 @@ struct ReportLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<usize>,
     /// ESR input: false when the file had a file error (it must not be
-    /// applied as a delta).
+    /// applied as a delta), or, for several files, one was not applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     complete: Option<bool>,
     report: &'a MappingReport,
@@ -184,6 +186,8 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
         None => None,
     };
     let (mut quarantined, mut failed) = (0usize, false);
+    // ESR GO files: (name as given, file name, bytes).
+    let mut esr: Vec<(String, Option<String>, Vec<u8>)> = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();
         let bytes = read_all(path)?;
@@ -270,64 +274,10 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 continue;
             }
             Input::Esr => {
-                let opts = match args.as_at {
-                    Some(d) => EsrOptions::new(d),
-                    None => EsrOptions::at_extract_date(),
-                };
-                let file_name = path.file_name().and_then(|n| n.to_str());
-                let mapped = map_go(&bytes[..], file_name, &opts);
-                for (w, d) in mapped.workers.iter().zip(&mapped.report.identity) {
-                    if d.quarantined() {
-                        quarantined += 1;
-                        eprintln!("{name}: worker quarantined: {}", why(&d.reason));
-                    }
-                    if args.to == Target::Fhir {
-                        buf.clear();
-                        match write_worker_bundle(w, &mut buf) {
-                            Ok(()) => out.write_all(&buf)?,
-                            Err(e) => {
-                                // A worker with no Bundle is not written: exit 1.
-                                failed = true;
-                                eprintln!("{name}: {e}");
-                                continue;
-                            }
-                        }
-                    } else {
-                        serde_json::to_writer(&mut out, w)?;
-                    }
-                    out.write_all(b"\n")?;
-                }
-                // A change file holds only the rows that changed: each worker's
-                // Bundle (an update by id) would replace the server's copy with
-                // that part. Said once; not a failure (its rows are all read).
-                let changes = file_name
-                    .and_then(|n| FileName::parse(n).ok())
-                    .is_some_and(|n| n.extract == ExtractType::Changes);
-                if changes && args.to == Target::Fhir && !mapped.workers.is_empty() {
-                    eprintln!(
-                        "{name}: warning: a change file: each worker's Bundle holds only what this \
-                         file holds, and its PUT replaces the whole Practitioner (apply it to the \
-                         state of the full file instead of loading it alone)"
-                    );
-                }
-                // An incomplete file, rejected rows or nothing resolved: the
-                // workers are not the file's whole truth (exit 1).
-                if let Some(why) = mapped.failure() {
-                    failed = true;
-                    eprintln!("{name}: {why}");
-                }
-                if let Some(r) = report_out.as_mut() {
-                    serde_json::to_writer(
-                        &mut *r,
-                        &ReportLine {
-                            file: &name,
-                            message: None,
-                            complete: Some(mapped.complete),
-                            report: &mapped.report,
-                        },
-                    )?;
-                    r.write_all(b"\n")?;
-                }
+                // Mapped after the other inputs: several GO files are one
+                // state (a full file and the change files after it).
+                let file_name = path.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+                esr.push((name, file_name, bytes));
                 continue;
             }
             Input::Unknown => return Err(format!("{name}: not HL7 v2, FHIR or ESR").into()),
@@ -382,6 +332,44 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             }
         }
     }
+    if !esr.is_empty() {
+        let opts = match args.as_at {
+            Some(d) => EsrOptions::new(d),
+            None => EsrOptions::at_extract_date(),
+        };
+        let (label, mapped, base) = if let [(name, file_name, bytes)] = esr.as_slice() {
+            let mapped = map_go(&bytes[..], file_name.as_deref(), &opts);
+            (name.clone(), mapped, file_name.clone())
+        } else {
+            let mapped = map_go_files(
+                esr.iter()
+                    .map(|(_, file_name, bytes)| (file_name.as_deref(), &bytes[..])),
+                &opts,
+            );
+            let label = esr
+                .iter()
+                .map(|(n, ..)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(" + ");
+            // The state starts from the last file it was based on (the
+            // first, or a full file re-basing it).
+            let base = mapped
+                .files
+                .iter()
+                .rev()
+                .find(|f| matches!(f.applied, FileUse::Base | FileUse::Rebase))
+                .map(|f| f.name.clone());
+            (label, mapped, base)
+        };
+        let mut sink = Sink {
+            out: &mut out,
+            buf: &mut buf,
+            report: report_out.as_mut(),
+            quarantined: &mut quarantined,
+            failed: &mut failed,
+        };
+        write_esr(&mut sink, &label, &mapped, base.as_deref(), args.to)?;
+    }
     out.flush()?;
     if let Some(mut r) = report_out {
         r.flush()?;
@@ -391,6 +379,81 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Where ESR output goes, and the run's counts.
+struct Sink<'a, W: Write, R: Write> {
+    out: &'a mut W,
+    buf: &'a mut Vec<u8>,
+    report: Option<&'a mut R>,
+    quarantined: &'a mut usize,
+    failed: &'a mut bool,
+}
+
+/// Writes the workers of an ESR mapping (one file, or several applied as
+/// one state), its warnings and failure, and its report line. `base` is the
+/// file the state starts from: a change file there is warned of.
+fn write_esr<W: Write, R: Write>(
+    sink: &mut Sink<'_, W, R>,
+    name: &str,
+    mapped: &EsrMapping,
+    base: Option<&str>,
+    to: Target,
+) -> Result<(), Box<dyn Error>> {
+    for (w, d) in mapped.workers.iter().zip(&mapped.report.identity) {
+        if d.quarantined() {
+            *sink.quarantined += 1;
+            eprintln!("{name}: worker quarantined: {}", why(&d.reason));
+        }
+        if to == Target::Fhir {
+            sink.buf.clear();
+            match write_worker_bundle(w, sink.buf) {
+                Ok(()) => sink.out.write_all(sink.buf)?,
+                Err(e) => {
+                    // A worker with no Bundle is not written: exit 1.
+                    *sink.failed = true;
+                    eprintln!("{name}: {e}");
+                    continue;
+                }
+            }
+        } else {
+            serde_json::to_writer(&mut *sink.out, w)?;
+        }
+        sink.out.write_all(b"\n")?;
+    }
+    // A change file with no full file before it holds only the rows that
+    // changed: each worker's Bundle (an update by id) would replace the
+    // server's copy with that part. Said once; not a failure (its rows are
+    // all read).
+    let changes = base
+        .and_then(|n| FileName::parse(n).ok())
+        .is_some_and(|n| n.extract == ExtractType::Changes);
+    if changes && to == Target::Fhir && !mapped.workers.is_empty() {
+        eprintln!(
+            "{name}: warning: a change file: each worker's Bundle holds only what this \
+             file holds, and its PUT replaces the whole Practitioner (apply it to the \
+             state of the full file instead of loading it alone)"
+        );
+    }
+    // An incomplete file, a file not applied, rejected rows or nothing
+    // resolved: the workers are not the files' whole truth (exit 1).
+    if let Some(why) = mapped.failure() {
+        *sink.failed = true;
+        eprintln!("{name}: {why}");
+    }
+    if let Some(r) = sink.report.as_mut() {
+        serde_json::to_writer(
+            &mut **r,
+            &ReportLine {
+                file: name,
+                message: None,
+                complete: Some(mapped.complete),
+                report: &mapped.report,
+            },
+        )?;
+        r.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// A FHIR document about the workforce: Practitioners (or PractitionerRoles)

@@ -506,3 +506,144 @@ fn a_change_file_to_fhir_is_warned_of() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A GO file of VPD 998 named `name`, its header dated as the name, with
+/// `body` (ISO-8859-1 text) and its trailer, in directory `dir`.
+fn go_named(dir: &str, name: &str, body: &str) -> PathBuf {
+    let date = &name[15..23];
+    let n = body.lines().count() + 2;
+    let path = tmp(dir).join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let text =
+        format!("HDR~{name}~{date} 020000~998~00000000 000000~{date} 000000~01\n{body}TRL~{n}\n");
+    std::fs::write(&path, latin1(text)).unwrap();
+    path
+}
+
+/// The bundled full file and a change file after it: one Bundle per
+/// worker, each the whole worker (the change file's new e-mail, and the
+/// assignment and registration only the full file sent); a delete in the
+/// change file takes out the full file's row. A file out of sequence is
+/// not applied: exit 1, and the state before it is written.
+#[test]
+fn a_full_file_and_its_change_files_map_as_one_state() {
+    let full = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let owen = go_text()
+        .lines()
+        .find(|l| l.starts_with("PRA~7100001~"))
+        .unwrap()
+        .replace("owen.dsample@", "owen.new@");
+    let change = go_named(
+        "merge",
+        "GO_998_GDW_GOC_20250402_00000002.DAT",
+        &format!("{owen}\nETD~7400002\n"),
+    );
+    let report = tmp("merge.report.ndjson");
+    // Given change first: applied in sequence order.
+    let out = bin()
+        .args(["map", "--to", "fhir", "--report"])
+        .arg(&report)
+        .arg(&change)
+        .arg(&full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let bundles: Vec<&str> = text.lines().collect();
+    assert_eq!(bundles.len(), 2, "{text}");
+    let owen = bundles.iter().find(|b| b.contains("7100001")).unwrap();
+    assert!(owen.contains("owen.new@example.invalid"), "{owen}");
+    assert!(!owen.contains("owen.dsample@"), "{owen}");
+    // Not in the change file, still in the Bundle: the NMC registration
+    // and the assignment's role.
+    assert!(owen.contains("01Z2345A"), "{owen}");
+    assert!(owen.contains("PractitionerRole"), "{owen}");
+    let priya = bundles.iter().find(|b| b.contains("7100002")).unwrap();
+    assert!(
+        !priya.contains("7654321"),
+        "the deleted GMC registration: {priya}"
+    );
+    // One report line for the state, balanced over both files.
+    let r: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    assert_eq!(r["complete"], true);
+    let unmapped = r["report"]["unmapped"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        r["report"]["mapped"].as_u64().unwrap() + unmapped,
+        r["report"]["source_leaves"].as_u64().unwrap()
+    );
+    // A gap in the sequence: that file is not applied (exit 1, and why);
+    // the state of the files before it is written.
+    let gap = go_named(
+        "merge",
+        "GO_998_GDW_GOC_20250404_00000004.DAT",
+        "ETD~7400001\n",
+    );
+    let out = bin()
+        .args(["map", "--to", "fhir"])
+        .arg(&full)
+        .arg(&change)
+        .arg(&gap)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "GO_998_GDW_GOC_20250404_00000004.DAT: not applied (sequence 4 after sequence 2: a gap"
+        ),
+        "{err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 2);
+    assert!(text.contains("owen.new@example.invalid") && text.contains("01Z2345A"));
+}
+
+/// Change files with no full file before them: the state holds only what
+/// they hold, and that is warned of as for one change file.
+#[test]
+fn change_files_without_a_full_file_are_warned_of() {
+    let owen = go_text()
+        .lines()
+        .find(|l| l.starts_with("PRA~7100001~"))
+        .unwrap()
+        .to_owned();
+    let c2 = go_named(
+        "changes-only",
+        "GO_998_GDW_GOC_20250402_00000002.DAT",
+        &format!("{owen}\n"),
+    );
+    let c3 = go_named(
+        "changes-only",
+        "GO_998_GDW_GOC_20250403_00000003.DAT",
+        "ETD~7400001\n",
+    );
+    let out = bin()
+        .args(["map", "--to", "fhir"])
+        .arg(&c2)
+        .arg(&c3)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("warning: a change file"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    // A full file after the change file re-bases the state: no warning.
+    let out = bin()
+        .args(["map", "--to", "fhir"])
+        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
+        .arg(go_named(
+            "changes-only",
+            "GO_998_GDW_GOC_20250331_00000009.DAT",
+            &format!("{owen}\n"),
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}

@@ -34,6 +34,11 @@
 //! not in effect (kept as a bare id) are each noted. [`EsrMapping::failure`]
 //! says when the file is incomplete, rows were rejected or nothing resolved.
 //!
+//! [`map_go_files`] applies change files on top of a full file (by
+//! sequence; a later row replaces the same row, a delete takes out every
+//! earlier row of its id) and maps the state once: a worker then carries
+//! what the earlier files said and the change file did not repeat.
+//!
 //! ```
 //! use carecodec_map::esr::{EsrOptions, map_go};
 //! use chrono::NaiveDate;
@@ -56,7 +61,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::sync::Arc;
 
-use carecodec_esr::layout::FieldSpec;
+use carecodec_esr::filename::{ExtractType, FileName};
+use carecodec_esr::layout::{FieldSpec, RecordLayout};
 use carecodec_esr::problem::Severity;
 use carecodec_esr::reader::{GoOptions, GoReader};
 use carecodec_esr::value::{EndDate, FieldRef, Regulator, parse_dmy, valid_ni};
@@ -165,6 +171,12 @@ pub struct EsrMapping {
     /// The date the rows were resolved as at; `None` when there was none
     /// (no `--as-at` and no HDR creation date): nothing was resolved.
     pub as_at: Option<NaiveDate>,
+    /// [`map_go_files`]: each file, in the order applied, and what was
+    /// done with it (empty from [`map_go`]).
+    pub files: Vec<EsrFile>,
+    /// [`map_go_files`]: the first file not applied (or an incomplete
+    /// first file) and why; [`EsrMapping::complete`] is then false.
+    pub stopped: Option<String>,
 }
 
 impl EsrMapping {
@@ -187,10 +199,13 @@ impl EsrMapping {
     pub fn failure(&self) -> Option<String> {
         let mut why = Vec::new();
         if !self.complete {
-            why.push(format!(
-                "file incomplete ({}): not to be applied as a delta",
-                self.file_errors.join("; ")
-            ));
+            why.push(match &self.stopped {
+                Some(s) => s.clone(),
+                None => format!(
+                    "file incomplete ({}): not to be applied as a delta",
+                    self.file_errors.join("; ")
+                ),
+            });
         }
         match self.rejected {
             0 => {}
@@ -256,6 +271,12 @@ struct Row {
     fields: Vec<Field>,
     /// Where this row's fields start in `Ctx::used`.
     first: usize,
+    /// Which of `Ctx::files` the row is of.
+    file: usize,
+    /// The layout of a row read with one (a delete row: the deleted
+    /// record's): its key and effective start say which rows a later file's
+    /// row replaces (see `map_go_files`).
+    layout: Option<&'static RecordLayout>,
 }
 
 impl Row {
@@ -277,6 +298,8 @@ impl Row {
             names,
             fields: Vec::with_capacity(fields),
             first: 0,
+            file: 0,
+            layout: None,
         }
     }
 
@@ -351,8 +374,11 @@ impl Row {
 }
 
 struct Ctx {
-    /// Shared by every value's source.
+    /// The file named by the notes on the whole mapping (the last applied).
     file: Arc<str>,
+    /// Each file's name, shared by every value's source (a row's `file`
+    /// indexes it).
+    files: Vec<Arc<str>>,
     vpd: String,
     /// The date rows are resolved as at (set once known).
     as_at: Option<NaiveDate>,
@@ -361,8 +387,17 @@ struct Ctx {
     /// `rows[r].first` (one vector for the file, not one per row).
     used: Vec<bool>,
     report: MappingReport,
-    /// Keys (see `row_key`) deleted by a delete row of this file.
-    deleted: HashSet<String>,
+    /// Keys (see `row_key`) deleted by a delete row, with the file of the
+    /// (last) delete: it sets aside that file's rows of the key (a later
+    /// file's delete takes an earlier file's rows out before: `excluded`).
+    deleted: HashMap<String, usize>,
+    /// Rows not applied: superseded or deleted by a later file, or of a file
+    /// not applied (see `map_go_files`); their fields are unmapped.
+    excluded: HashSet<usize>,
+    /// Keys whose rows a later file's delete took out, with where.
+    gone: HashMap<String, String>,
+    /// Delete rows that took out rows of an earlier file.
+    carried: HashSet<usize>,
     /// Keys of rows set aside by the as-at rule (deleted, or not in effect).
     set_aside: HashSet<String>,
     /// Keys of rows the reader rejected.
@@ -370,6 +405,50 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// A context for `rows` of `files` (the last one names the mapping).
+    fn new(
+        files: Vec<Arc<str>>,
+        mut rows: Vec<Row>,
+        vpd: String,
+        report: MappingReport,
+        as_at: Option<NaiveDate>,
+    ) -> Ctx {
+        let mut fields = 0;
+        for r in &mut rows {
+            r.first = fields;
+            fields += r.fields.len();
+        }
+        Ctx {
+            file: files.last().cloned().unwrap_or_else(|| Arc::from("-")),
+            files,
+            vpd,
+            as_at,
+            rows,
+            used: vec![false; fields],
+            report,
+            deleted: HashMap::new(),
+            excluded: HashSet::new(),
+            gone: HashMap::new(),
+            carried: HashSet::new(),
+            set_aside: HashSet::new(),
+            rejected: HashSet::new(),
+        }
+    }
+
+    /// The name of file `i`.
+    fn file_name(&self, i: usize) -> Arc<str> {
+        Arc::clone(self.files.get(i).unwrap_or(&self.file))
+    }
+
+    /// Where rows are looked for: "this file", or the files applied.
+    fn here(&self) -> &'static str {
+        if self.files.len() > 1 {
+            "the files applied"
+        } else {
+            "this file"
+        }
+    }
+
     /// Reports a value read as invalid, with what was done with it.
     fn invalid(&mut self, source: Source, raw: String, reason: impl Into<String>, action: Action) {
         self.report.invalid.push(Invalid {
@@ -392,8 +471,12 @@ impl Ctx {
     /// effect: deleted, not in effect on the date, rejected, or not in the
     /// file at all (a change file's rows refer to rows sent earlier).
     fn absent_why(&self, key: &str) -> String {
-        if self.deleted.contains(key) {
-            "deleted in this file".to_owned()
+        if let Some(&f) = self.deleted.get(key) {
+            if self.files.len() > 1 {
+                format!("deleted in {}", self.file_name(f))
+            } else {
+                "deleted in this file".to_owned()
+            }
         } else if self.set_aside.contains(key) {
             match self.as_at {
                 Some(d) => format!("not in effect on {d}"),
@@ -401,14 +484,16 @@ impl Ctx {
             }
         } else if self.rejected.contains(key) {
             "rejected by the reader".to_owned()
+        } else if let Some(g) = self.gone.get(key) {
+            g.clone()
         } else {
-            "not in this file".to_owned()
+            format!("not in {}", self.here())
         }
     }
 
     fn source(&self, row: usize, name: &'static str) -> Source {
-        let line = self.rows.get(row).map_or(0, |r| r.line);
-        Source::esr(Arc::clone(&self.file), line, name)
+        let (file, line) = self.rows.get(row).map_or((0, 0), |r| (r.file, r.line));
+        Source::esr(self.file_name(file), line, name)
     }
 
     fn mark(&mut self, row: usize, i: usize) {
@@ -532,9 +617,10 @@ impl Ctx {
         if let Some(r) = self.rows.get(row) {
             let line = r.line;
             let code = r.code.clone();
+            let file = self.file_name(r.file);
             self.report
                 .notes
-                .push(format!("{}:{line} {code}: {why}", self.file));
+                .push(format!("{file}:{line} {code}: {why}"));
         }
     }
 }
@@ -587,6 +673,31 @@ fn key_field(code: &str) -> Option<&'static str> {
 /// assert_eq!(id.sources[0].to_string(), format!("ESR {name}:2 Person ID"));
 /// ```
 pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) -> EsrMapping {
+    map_loaded(read_go(input, file_name), opts)
+}
+
+/// One GO file read: its rows (of file 0) and what its reader said of it.
+struct Loaded {
+    file: Arc<str>,
+    rows: Vec<Row>,
+    /// Rows the reader rejected (their index in `rows`), and why.
+    rejected: Vec<(usize, String)>,
+    /// The reader's file problems, as notes.
+    notes: Vec<String>,
+    complete: bool,
+    file_errors: Vec<String>,
+    header_vpd: Option<String>,
+    name_vpd: Option<String>,
+    header_date: Option<NaiveDate>,
+    /// The parsed file name (the transport name's, else the header's).
+    name: Option<FileName>,
+    /// A subscriber's snapshot request (`HDR~<name>~<timestamp>`), not an
+    /// extract.
+    snapshot_request: bool,
+}
+
+/// Reads a whole GO file into rows.
+fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
     let mut reader = GoReader::new(input, file_name, GoOptions::default());
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
@@ -620,6 +731,9 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
                 entry.record.bytes().len(),
             ),
         );
+        if typed.is_some() {
+            row.layout = entry.layout;
+        }
         let Some(typed) = typed else {
             // Unknown record code: every non-empty field is unmapped.
             for i in 0..entry.record.field_count() {
@@ -663,9 +777,9 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         .as_ref()
         .map(|h| h.vpd.trim().to_owned())
         .filter(|v| !v.is_empty());
-    let mut report = MappingReport::default();
+    let mut notes = Vec::new();
     for p in &summary.problems {
-        report.notes.push(format!("{file}: {p}"));
+        notes.push(format!("{file}: {p}"));
     }
     let complete = summary.complete;
     let file_errors: Vec<String> = summary
@@ -675,7 +789,7 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         .map(|p| p.kind.to_string())
         .collect();
     if !complete {
-        report.notes.push(format!(
+        notes.push(format!(
             "{file}: file incomplete (the file errors above): not to be applied as a delta"
         ));
     }
@@ -684,49 +798,464 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         .as_ref()
         .and_then(|h| h.created)
         .map(|t| t.date());
-    let mut fields = 0;
-    for r in &mut rows {
-        r.first = fields;
-        fields += r.fields.len();
-    }
-    let used = vec![false; fields];
-    // The VPD scopes every ESR id: HDR-3, else the caller's, else the file
-    // name's (noted); none: the workers are quarantined (see `identity`).
-    let name_vpd = reader
-        .summary()
+    let name_vpd = summary
         .name
         .as_ref()
         .map(|n| n.vpd.trim().to_owned())
         .filter(|v| !v.is_empty());
-    let vpd = match (header_vpd, opts.vpd.clone(), name_vpd) {
-        (Some(v), ..) | (None, Some(v), _) => v,
-        (None, None, Some(v)) => {
-            report.notes.push(format!(
-                "{file}: the header carries no VPD: the file name's VPD {v} scopes its ids"
-            ));
-            v
-        }
-        (None, None, None) => String::new(),
-    };
-    let mut ctx = Ctx {
-        vpd,
+    Loaded {
+        name: summary.name.clone(),
+        snapshot_request: summary.header.as_ref().is_some_and(|h| h.snapshot_request),
         file,
         rows,
-        used,
-        report,
-        deleted: HashSet::new(),
-        set_aside: HashSet::new(),
-        rejected: HashSet::new(),
-        as_at: opts.as_at.or(header_date),
+        rejected,
+        notes,
+        complete,
+        file_errors,
+        header_vpd,
+        name_vpd,
+        header_date,
+    }
+}
+
+/// The VPD that scopes every ESR id: HDR-3, else the caller's, else the
+/// file name's (noted); none: the workers are quarantined (see `identity`).
+fn pick_vpd(l: &Loaded, opts: &EsrOptions, notes: &mut Vec<String>) -> String {
+    match (&l.header_vpd, &opts.vpd, &l.name_vpd) {
+        (Some(v), ..) | (None, Some(v), _) => v.clone(),
+        (None, None, Some(v)) => {
+            notes.push(format!(
+                "{}: the header carries no VPD: the file name's VPD {v} scopes its ids",
+                l.file
+            ));
+            v.clone()
+        }
+        (None, None, None) => String::new(),
+    }
+}
+
+/// Maps one file read.
+fn map_loaded(mut l: Loaded, opts: &EsrOptions) -> EsrMapping {
+    let mut notes = Vec::new();
+    let vpd = pick_vpd(&l, opts, &mut notes);
+    let mut report = MappingReport::default();
+    report.notes.append(&mut l.notes);
+    report.notes.append(&mut notes);
+    let as_at = opts.as_at.or(l.header_date);
+    let out = EsrMapping {
+        complete: l.complete,
+        file_errors: l.file_errors,
+        rejected: l.rejected.len(),
+        as_at,
+        ..EsrMapping::default()
     };
+    let ctx = Ctx::new(vec![l.file], l.rows, vpd, report, as_at);
+    resolve(ctx, l.rejected, out)
+}
+
+/// How [`map_go_files`] used one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileUse {
+    /// The first file: the state starts from it (a change file too: then
+    /// the state holds only what it holds).
+    Base,
+    /// A full or refresh file after others: the state before it is dropped.
+    Rebase,
+    /// A change file applied on top of the state.
+    Changes,
+    /// The sequence of the file before it again: a re-delivery, skipped.
+    Redelivery,
+    /// Not applied: it, or a file before it, broke the sequence or is
+    /// incomplete (see [`EsrMapping::stopped`]).
+    NotApplied,
+}
+
+/// One file given to [`map_go_files`], in the order applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EsrFile {
+    /// The file's name, as given (`-` when none).
+    pub name: String,
+    /// Its extract type, from its GO file name.
+    pub extract: Option<ExtractType>,
+    /// What was done with it.
+    pub applied: FileUse,
+}
+
+/// A row's identity among the files (a later file's row with the same
+/// identity replaces it): record code, key, and for a date-tracked record
+/// its effective start; built in `buf`. Delete rows and rows read without
+/// a layout have none.
+fn identity_of<'b>(r: &Row, buf: &'b mut String) -> Option<&'b str> {
+    let l = r.layout?;
+    if r.delete {
+        return None;
+    }
+    let key = r.raw_at(l.key)?;
+    buf.clear();
+    buf.push_str(&r.code);
+    buf.push('~');
+    buf.push_str(key);
+    // Date-tracked: the effective start is part of the identity.
+    if let Some(start) = l.start {
+        buf.push('~');
+        buf.push_str(r.raw_at(start).unwrap_or_default());
+    }
+    Some(buf.as_str())
+}
+
+/// The family key (`row_key`) of a row a delete can take out, or of a
+/// delete row.
+fn family_of(r: &Row, buf: &mut String) -> Option<String> {
+    let l = r.layout?;
+    let key = r.raw_at(if r.delete { 1 } else { l.key })?;
+    Some(row_key(buf, &r.code, key).to_owned())
+}
+
+/// Why file `next` may not be applied after `prev` (the last file applied),
+/// or how it is applied.
+fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
+    let Some(n) = &next.name else {
+        return Err("no GO file name: its place in the sequence is unknown".to_owned());
+    };
+    let Some(p) = prev else {
+        return Err("the file before it has no GO file name: the sequence is unknown".to_owned());
+    };
+    if n.vpd != p.vpd || n.sub_file != p.sub_file {
+        return Err(format!(
+            "VPD {} sub-file {} after VPD {} sub-file {}: not the same sequence",
+            n.vpd, n.sub_file, p.vpd, p.sub_file
+        ));
+    }
+    if next.snapshot_request {
+        return Err("a snapshot request, not an extract".to_owned());
+    }
+    if !next.complete {
+        return Err(format!("file incomplete ({})", next.file_errors.join("; ")));
+    }
+    match n.extract {
+        ExtractType::Full | ExtractType::Refresh => Ok(FileUse::Rebase),
+        ExtractType::Changes if n.sequence == p.sequence => Ok(FileUse::Redelivery),
+        ExtractType::Changes if Some(n.sequence) == p.sequence.checked_add(1) => {
+            Ok(FileUse::Changes)
+        }
+        _ => Err(format!(
+            "sequence {} after sequence {}: a gap (a change file must be the next)",
+            n.sequence, p.sequence
+        )),
+    }
+}
+
+/// Maps several Generic Outbound files of one VPD and sub-file as one
+/// state: the files are applied in (extract date, sequence) order (from
+/// their names), and one [`Worker`] is built per person of the state after
+/// the last file applied, as at `opts.as_at` (default: that file's HDR-2).
+///
+/// - The first file is the base. A full (or refresh) file after it
+///   re-bases: every row before it is dropped.
+/// - A change file must be the next sequence of the same VPD and sub-file;
+///   the same sequence again is a re-delivery, skipped. A row replaces the
+///   earlier files' rows of the same identity: (record code, key, effective
+///   start) for date-tracked records, (record code, key) for the others;
+///   a row with a new start is added (a split range). A delete `XXD~<id>`
+///   takes out every earlier file's row of that family and id (its own
+///   file's rows are set aside as [`map_go`] does).
+/// - A gap in the sequence, another VPD or sub-file, a file with no GO
+///   name or an incomplete file (file errors) is not applied, nor any file
+///   after it: [`EsrMapping::complete`] is false and
+///   [`EsrMapping::failure`] names the file and why; the state of the files
+///   before it is mapped. (The first file is mapped even when incomplete,
+///   as [`map_go`] maps it, and nothing after it is applied.)
+///
+/// Nothing is hidden: the fields of a row not applied (superseded, deleted
+/// by a later file, re-based away, or of a file not applied) are listed as
+/// unmapped, with a note naming the file and line that took it out; each
+/// value's [`Source`] names its own file. Accounting is over all files.
+/// With one file this is [`map_go`] (and [`EsrMapping::files`] names it).
+///
+/// ```
+/// use carecodec_map::esr::{map_go_files, EsrOptions, FileUse};
+///
+/// let full = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+/// PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~old@example.invalid~~~20230401 120000~~~~~\n\
+/// PRA~7100002~20230401~47121231~80000002~Ms.~Jones~Ann~~~~~F~19900101~JK000012A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n\
+/// TRL~4\n";
+/// // The change file sends a new e-mail (same identity: replaced) and
+/// // deletes person 7100002.
+/// let change = "HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021503~999~20250301 000000~20250302 000000~01\n\
+/// PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~new@example.invalid~~~20250301 120000~~~~~\n\
+/// PRD~7100002\n\
+/// TRL~4\n";
+/// let out = map_go_files(
+///     [
+///         (Some("GO_999_GDW_GOC_20250302_00000102.DAT"), change.as_bytes()),
+///         (Some("GO_999_GDW_GOF_20250301_00000101.DAT"), full.as_bytes()),
+///     ],
+///     &EsrOptions::at_extract_date(),
+/// );
+/// assert_eq!(out.failure(), None);
+/// assert_eq!(out.files.iter().map(|f| f.applied).collect::<Vec<_>>(), [FileUse::Base, FileUse::Changes]);
+/// assert_eq!(out.workers.len(), 1);
+/// let email = &out.workers[0].telecom[0];
+/// assert_eq!(email.value.value, "new@example.invalid");
+/// assert_eq!(email.sources[0].to_string(), "ESR GO_999_GDW_GOC_20250302_00000102.DAT:2 Office E-mail Address");
+/// // The replaced row's fields are unmapped, with a note saying by what.
+/// assert!(out.report.unmapped.iter().any(|u| u.raw == "old@example.invalid"));
+/// assert!(out.report.balanced());
+/// ```
+pub fn map_go_files<'n, R: BufRead>(
+    files: impl IntoIterator<Item = (Option<&'n str>, R)>,
+    opts: &EsrOptions,
+) -> EsrMapping {
+    let mut loaded: Vec<Loaded> = files
+        .into_iter()
+        .map(|(name, input)| read_go(input, name))
+        .collect();
+    // (extract date, sequence) order; files with no GO name last, as given.
+    loaded.sort_by_key(|l| match &l.name {
+        Some(n) => (false, n.date, n.sequence),
+        None => (true, None, 0),
+    });
+    let uses = plan(&loaded);
+    let files: Vec<EsrFile> = loaded
+        .iter()
+        .zip(&uses)
+        .map(|(l, u)| EsrFile {
+            name: l.file.to_string(),
+            extract: l.name.as_ref().map(|n| n.extract),
+            applied: u.0,
+        })
+        .collect();
+    let stopped = uses.iter().find_map(|u| u.1.clone());
+    if loaded.len() == 1 {
+        let mut out = loaded
+            .pop()
+            .map(|l| map_loaded(l, opts))
+            .unwrap_or_default();
+        out.files = files;
+        return out;
+    }
+    merge(loaded, &uses, files, stopped, opts)
+}
+
+/// How each file (in order) is used, and for the first not applied, why.
+fn plan(loaded: &[Loaded]) -> Vec<(FileUse, Option<String>)> {
+    let mut uses: Vec<(FileUse, Option<String>)> = Vec::with_capacity(loaded.len());
+    let mut prev: Option<&FileName> = None;
+    let mut stopped = false;
+    for (k, l) in loaded.iter().enumerate() {
+        if stopped {
+            uses.push((FileUse::NotApplied, None));
+            continue;
+        }
+        let step = if k == 0 {
+            Ok(FileUse::Base)
+        } else {
+            next_use(prev, l)
+        };
+        match step {
+            Ok(u) => {
+                if u != FileUse::Redelivery {
+                    prev = l.name.as_ref();
+                }
+                // Nothing is applied after an incomplete first file.
+                stopped = !l.complete;
+                let why = stopped.then(|| {
+                    format!(
+                        "{}: file incomplete ({}): no file after it is applied",
+                        l.file,
+                        l.file_errors.join("; ")
+                    )
+                });
+                uses.push((u, why));
+            }
+            Err(why) => {
+                stopped = true;
+                let after = loaded.len() - k - 1;
+                let rest = match after {
+                    0 => String::new(),
+                    1 => ", nor the file after it".to_owned(),
+                    n => format!(", nor the {n} files after it"),
+                };
+                uses.push((
+                    FileUse::NotApplied,
+                    Some(format!("{}: not applied ({why}){rest}", l.file)),
+                ));
+            }
+        }
+    }
+    uses
+}
+
+/// Applies the files (in order, as `plan` says) and maps the state.
+fn merge(
+    loaded: Vec<Loaded>,
+    uses: &[(FileUse, Option<String>)],
+    files: Vec<EsrFile>,
+    stopped: Option<String>,
+    opts: &EsrOptions,
+) -> EsrMapping {
+    let applied = |u: FileUse| matches!(u, FileUse::Base | FileUse::Rebase | FileUse::Changes);
+    let mut notes = Vec::new();
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    let mut names = Vec::with_capacity(loaded.len());
+    let mut ranges = Vec::with_capacity(loaded.len());
+    let (mut vpd, mut header_date, mut complete, mut file_errors) = (None, None, true, Vec::new());
+    for (k, (l, (u, _))) in loaded.into_iter().zip(uses).enumerate() {
+        notes.extend(l.notes.iter().cloned());
+        if vpd.is_none() {
+            vpd = Some(pick_vpd(&l, opts, &mut notes));
+        }
+        if applied(*u) {
+            header_date = l.header_date;
+        }
+        if !l.complete {
+            complete = false;
+            file_errors.extend(l.file_errors.iter().map(|e| format!("{}: {e}", l.file)));
+        }
+        let offset = rows.len();
+        rejected.extend(l.rejected.into_iter().map(|(i, why)| (i + offset, why)));
+        rows.extend(l.rows.into_iter().map(|mut r| {
+            r.file = k;
+            r
+        }));
+        ranges.push(offset..rows.len());
+        names.push(l.file);
+    }
+    if stopped.is_some() {
+        complete = false;
+    }
+    let as_at = opts.as_at.or(header_date);
+    let mut report = MappingReport::default();
+    report.notes.append(&mut notes);
+    let mut ctx = Ctx::new(names, rows, vpd.unwrap_or_default(), report, as_at);
     let rejected_rows: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
-    let mut out = EsrMapping {
+    apply_files(&mut ctx, uses, &ranges, &rejected_rows);
+    let out = EsrMapping {
         complete,
         file_errors,
         rejected: rejected.len(),
-        as_at: ctx.as_at,
+        as_at,
+        files,
+        stopped,
         ..EsrMapping::default()
     };
+    resolve(ctx, rejected, out)
+}
+
+/// Takes out of the state, file by file, the rows a later file replaces,
+/// deletes or re-bases away, and the rows of files not applied, each with
+/// a note (`ctx.excluded`; their fields stay unmapped).
+fn apply_files(
+    ctx: &mut Ctx,
+    uses: &[(FileUse, Option<String>)],
+    ranges: &[std::ops::Range<usize>],
+    rejected: &HashSet<usize>,
+) {
+    // The state: rows of the files applied so far, by identity and family.
+    let mut by_identity: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_family: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut buf = String::new();
+    for (k, ((u, _), range)) in uses.iter().zip(ranges).enumerate() {
+        let name = ctx.file_name(k);
+        match u {
+            FileUse::Redelivery | FileUse::NotApplied => {
+                ctx.excluded.extend(range.clone());
+                let why = if *u == FileUse::Redelivery {
+                    "the same sequence again (a re-delivery): skipped"
+                } else {
+                    "not applied (see the failure)"
+                };
+                ctx.report
+                    .notes
+                    .push(format!("{name}: {why}: its fields are unmapped"));
+                continue;
+            }
+            FileUse::Rebase => {
+                let mut earlier: Vec<usize> = Vec::new();
+                for i in ranges.iter().take(k).flat_map(Clone::clone) {
+                    if ctx.excluded.insert(i) {
+                        if let Some(r) = ctx.rows.get(i) {
+                            earlier.push(r.file);
+                        }
+                    }
+                }
+                earlier.sort_unstable();
+                earlier.dedup();
+                for f in earlier {
+                    let old = ctx.file_name(f);
+                    ctx.report.notes.push(format!(
+                        "{old}: its rows still in the state are superseded by the full file \
+                         {name} (a re-base): their fields are unmapped"
+                    ));
+                }
+                by_identity.clear();
+                by_family.clear();
+            }
+            FileUse::Base | FileUse::Changes => {}
+        }
+        // This file's rows replace and delete the earlier files' rows.
+        let mut out: Vec<(usize, String)> = Vec::new();
+        for i in range.clone() {
+            if rejected.contains(&i) {
+                continue;
+            }
+            let Some(r) = ctx.rows.get(i) else { continue };
+            let at = || format!("{name}:{}", r.line);
+            if r.delete {
+                let Some(fam) = family_of(r, &mut buf) else {
+                    continue;
+                };
+                let hit: Vec<usize> = by_family
+                    .get(&fam)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|j| !ctx.excluded.contains(j))
+                    .collect();
+                if !hit.is_empty() {
+                    ctx.carried.insert(i);
+                    ctx.gone.insert(fam, format!("deleted in {}", at()));
+                }
+                out.extend(hit.into_iter().map(|j| (j, format!("deleted by {}", at()))));
+            } else if let Some(id) = identity_of(r, &mut buf) {
+                if let Some(old) = by_identity.get(id) {
+                    out.extend(old.iter().map(|&j| {
+                        (
+                            j,
+                            format!("superseded by {} (the same row, sent again)", at()),
+                        )
+                    }));
+                }
+            }
+        }
+        for (j, why) in out {
+            if ctx.excluded.insert(j) {
+                ctx.note(j, &format!("{why}: not applied (its fields are unmapped)"));
+            }
+        }
+        // Then this file's rows join the state.
+        for i in range.clone() {
+            let Some(r) = ctx.rows.get(i) else { continue };
+            if rejected.contains(&i) || r.delete {
+                continue;
+            }
+            if let Some(id) = identity_of(r, &mut buf) {
+                by_identity.entry(id.to_owned()).or_default().push(i);
+            }
+            if let Some(fam) = family_of(r, &mut buf) {
+                by_family.entry(fam).or_default().push(i);
+            }
+        }
+    }
+}
+
+/// Resolves the rows of `ctx` as at its date into workers, and accounts
+/// for every field.
+fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) -> EsrMapping {
+    let rejected_rows: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
     for (i, why) in rejected {
         let raw = ctx
             .rows
@@ -747,6 +1276,11 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
         );
     }
     index_rejected(&mut ctx, &rejected_rows);
+    // Rows not applied (superseded or deleted by a later file, or of a file
+    // not applied: see `map_go_files`) are passed over as rejected ones are.
+    let mut skip = rejected_rows.clone();
+    skip.extend(ctx.excluded.iter().copied());
+    let rejected_rows = skip;
     apply_deletes(&mut ctx, &rejected_rows);
 
     // Rows are known by their record prefix and key joined (`PR` + person
@@ -779,8 +1313,9 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
             continue;
         };
         let Some(key) = r.key(kf) else { continue };
+        let file = r.file;
         row_key(&mut probe, &r.code, &key);
-        if ctx.deleted.contains(probe.as_str()) {
+        if ctx.deleted.get(probe.as_str()) == Some(&file) {
             ctx.set_aside.insert(probe.clone());
             ctx.consume_row(i);
             ctx.note(
@@ -890,7 +1425,7 @@ fn apply_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
             Some(kf) => {
                 if let Some(key) = r.raw(kf) {
                     ctx.deleted
-                        .insert(row_key(&mut probe, &r.code, key).to_owned());
+                        .insert(row_key(&mut probe, &r.code, key).to_owned(), r.file);
                 }
             }
             None => not_held.push(i),
@@ -920,7 +1455,7 @@ fn note_unmatched_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
     let mut probe = String::new();
     let mut notes = Vec::new();
     for (i, r) in ctx.rows.iter().enumerate() {
-        if !r.delete || rejected_rows.contains(&i) {
+        if !r.delete || rejected_rows.contains(&i) || ctx.carried.contains(&i) {
             continue;
         }
         let Some(kf) = key_field(&r.code) else {
@@ -932,8 +1467,9 @@ fn note_unmatched_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
             notes.push((
                 i,
                 format!(
-                    "{kf} {key} deleted, and no row of it is in this file: the delete is not \
-                     carried into the model"
+                    "{kf} {key} deleted, and no row of it is in {}: the delete is not \
+                     carried into the model",
+                    ctx.here()
                 ),
             ));
         }
@@ -1807,7 +2343,7 @@ fn finish(ctx: &mut Ctx) {
                 mapped += 1;
             } else {
                 unmapped.push(Unmapped {
-                    source: Source::esr(Arc::clone(&ctx.file), r.line, name),
+                    source: Source::esr(ctx.file_name(r.file), r.line, name),
                     raw: raw.to_owned(),
                 });
             }
@@ -2389,5 +2925,268 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
                 assert!(a.organisation.is_some());
             }
         }
+    }
+
+    // Several files applied as one state (`map_go_files`).
+
+    const F1: &str = "GO_998_GDW_GOF_20250401_00000001.DAT";
+    const C2: &str = "GO_998_GDW_GOC_20250402_00000002.DAT";
+    const C3: &str = "GO_998_GDW_GOC_20250403_00000003.DAT";
+
+    /// A whole GO file named `name` (its header's date the name's).
+    fn named(name: &str, body: &str) -> String {
+        let date = &name[15..23];
+        let n = body.lines().count() + 2;
+        format!("HDR~{name}~{date} 020000~998~00000000 000000~{date} 000000~01\n{body}TRL~{n}\n")
+    }
+
+    fn files(list: &[(&str, &str)], opts: &EsrOptions) -> EsrMapping {
+        let out = map_go_files(
+            list.iter().map(|(n, body)| (Some(*n), body.as_bytes())),
+            opts,
+        );
+        assert!(
+            out.report.balanced(),
+            "mapped {} + unmapped {} != {}",
+            out.report.mapped,
+            out.report.unmapped.len(),
+            out.report.source_leaves
+        );
+        out
+    }
+
+    fn unmapped_in(out: &EsrMapping, file: &str, line: u64, field: &str) -> bool {
+        out.report.unmapped.iter().any(|u| {
+            matches!(&u.source, Source::Esr { file: f, line: l, field: n } if &**f == file && *l == line && n == field)
+        })
+    }
+
+    fn uses(out: &EsrMapping) -> Vec<FileUse> {
+        out.files.iter().map(|f| f.applied).collect()
+    }
+
+    #[test]
+    fn a_change_file_row_replaces_the_same_row_of_the_full_file() {
+        let full = named(F1, SAMPLE);
+        let pra = PRA.replace("owen.sample@", "owen.new@");
+        let change = named(C2, &pra);
+        // Given in any order: applied in (date, sequence) order.
+        let out = files(&[(C2, &change), (F1, &full)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(uses(&out), [FileUse::Base, FileUse::Changes]);
+        assert_eq!(out.workers.len(), 1);
+        let w = &out.workers[0];
+        assert_eq!(w.telecom.len(), 1);
+        assert_eq!(w.telecom[0].value.value, "owen.new@example.invalid");
+        assert!(
+            matches!(&w.telecom[0].sources[0], Source::Esr { file, line: 2, .. } if &**file == C2)
+        );
+        // The rest of the worker is the full file's, each value from its own file.
+        assert_eq!(w.assignments.len(), 1);
+        assert_eq!(w.registrations.len(), 1);
+        assert!(
+            matches!(&w.registrations[0].identifier.sources[0], Source::Esr { file, line: 8, .. } if &**file == F1)
+        );
+        // The replaced row: unmapped, with a note naming what replaced it.
+        assert!(unmapped_in(&out, F1, 5, "Office E-mail Address"));
+        assert!(noted(&out, &format!("{F1}:5 PRA: superseded by {C2}:2")));
+        // As one file alone, the full file gives the old address.
+        let alone = map_go(full.as_bytes(), Some(F1), &at(2025, 4, 2));
+        assert_eq!(
+            alone.workers[0].telecom[0].value.value,
+            "owen.sample@example.invalid"
+        );
+    }
+
+    #[test]
+    fn a_change_file_splits_a_date_range() {
+        let full = named(F1, SAMPLE);
+        // The open row end-dated, and a new row from 1 April 2025.
+        let ended = PRA.replace("~20230401~47121231~", "~20230401~20250331~");
+        let renamed = PRA
+            .replace("~20230401~47121231~", "~20250401~47121231~")
+            .replace("~Sample~", "~Newname~");
+        let change = named(C2, &format!("{ended}{renamed}"));
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        let family = |o: &EsrMapping| o.workers[0].names[0].value.family.clone();
+        assert_eq!(family(&out).as_deref(), Some("Newname"));
+        assert!(noted(&out, &format!("{F1}:5 PRA: superseded by {C2}:2")));
+        // The full file's 2020 row is not the same identity: kept.
+        assert!(!noted(&out, &format!("{F1}:6 PRA: superseded")));
+        let before = files(&[(F1, &full), (C2, &change)], &at(2025, 3, 31));
+        assert_eq!(family(&before).as_deref(), Some("Sample"));
+        assert!(
+            matches!(&before.workers[0].names[0].sources[1], Source::Esr { file, line: 2, .. } if &**file == C2)
+        );
+    }
+
+    #[test]
+    fn a_delete_takes_out_the_rows_of_earlier_files() {
+        let full = named(F1, SAMPLE);
+        let change = named(C2, "ASD~7200001\nETD~7400001\n");
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        let w = &out.workers[0];
+        assert!(w.assignments.is_empty(), "{:?}", w.assignments);
+        assert!(w.registrations.is_empty());
+        assert!(noted(&out, &format!("{F1}:7 ASA: deleted by {C2}:2")));
+        assert!(noted(&out, &format!("{F1}:8 ETA: deleted by {C2}:3")));
+        assert!(unmapped_in(&out, F1, 7, "Assignment Number"));
+        // The delete did something: no "matched nothing" note.
+        assert!(!noted(&out, "no row of it"), "{:?}", out.report.notes);
+        // A person deleted: both its rows out, no worker; a later file may
+        // send the person again.
+        let gone = named(C2, "PRD~7100001\n");
+        let out = files(&[(F1, &full), (C2, &gone)], &at(2025, 4, 2));
+        assert!(out.workers.is_empty());
+        assert!(noted(&out, &format!("{F1}:5 PRA: deleted by {C2}:2")));
+        assert!(noted(&out, &format!("{F1}:6 PRA: deleted by {C2}:2")));
+        assert!(noted(
+            &out,
+            &format!("{F1}:7 ASA: Person ID 7100001 deleted in {C2}: assignment not mapped")
+        ));
+        let back = named(C3, PRA);
+        let out = files(&[(F1, &full), (C2, &gone), (C3, &back)], &at(2025, 4, 3));
+        assert_eq!(out.workers.len(), 1);
+        assert!(
+            matches!(&out.workers[0].identifiers[0].sources[0], Source::Esr { file, .. } if &**file == C3)
+        );
+    }
+
+    #[test]
+    fn a_full_file_rebases_the_state() {
+        let full = named(F1, SAMPLE);
+        let change = named(C2, "ASD~7200001\n");
+        let f3 = "GO_998_GDW_GOF_20250403_00000009.DAT";
+        let refull = named(f3, PRA);
+        let out = files(
+            &[(F1, &full), (C2, &change), (f3, &refull)],
+            &at(2025, 4, 3),
+        );
+        assert_eq!(out.failure(), None);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Changes, FileUse::Rebase]
+        );
+        assert_eq!(out.workers.len(), 1);
+        let w = &out.workers[0];
+        assert!(w.assignments.is_empty() && w.registrations.is_empty());
+        assert!(
+            matches!(&w.identifiers[0].sources[0], Source::Esr { file, line: 2, .. } if &**file == f3)
+        );
+        assert!(noted(
+            &out,
+            &format!("{F1}: its rows still in the state are superseded by the full file {f3}")
+        ));
+        assert!(unmapped_in(&out, F1, 8, "PEI_INFORMATION3"));
+        // The change file's delete row is gone with the state it applied to.
+        assert!(unmapped_in(&out, C2, 2, "Assignment ID"));
+    }
+
+    #[test]
+    fn a_sequence_gap_stops_the_files_from_being_applied() {
+        let full = named(F1, SAMPLE);
+        let pra = PRA.replace("owen.sample@", "owen.new@");
+        let c2 = named(C2, &pra);
+        let c4 = "GO_998_GDW_GOC_20250404_00000004.DAT";
+        let c4b = named(c4, "ASD~7200001\n");
+        let out = files(&[(F1, &full), (c4, &c4b), (C2, &c2)], &at(2025, 4, 4));
+        assert!(!out.complete);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Changes, FileUse::NotApplied]
+        );
+        let why = out.failure().unwrap();
+        assert!(
+            why.contains(c4) && why.contains("sequence 4 after sequence 2: a gap"),
+            "{why}"
+        );
+        // The state of the files before it: the new address, the assignment kept.
+        let w = &out.workers[0];
+        assert_eq!(w.telecom[0].value.value, "owen.new@example.invalid");
+        assert_eq!(w.assignments.len(), 1);
+        assert!(unmapped_in(&out, c4, 2, "Assignment ID"));
+        // A snapshot request (a refresh asked for) is no extract: not a re-base.
+        let req = "GO_998_GDW_GDR_20250402_00000001.DAT";
+        let ask = format!("HDR~{req}~20250402 000000");
+        let out = files(&[(F1, &full), (req, &ask)], &at(2025, 4, 4));
+        assert!(
+            out.failure()
+                .unwrap()
+                .contains("a snapshot request, not an extract")
+        );
+        assert_eq!(out.workers.len(), 1);
+        // Another VPD or sub-file is not the same sequence either.
+        let other = "GO_999_GDW_GOC_20250402_00000002.DAT";
+        let o = named(other, &pra);
+        let out = files(&[(F1, &full), (other, &o)], &at(2025, 4, 4));
+        assert!(out.failure().unwrap().contains("not the same sequence"));
+        assert_eq!(
+            out.workers[0].telecom[0].value.value,
+            "owen.sample@example.invalid"
+        );
+    }
+
+    #[test]
+    fn an_incomplete_change_file_is_not_applied() {
+        let full = named(F1, SAMPLE);
+        let pra = PRA.replace("owen.sample@", "owen.new@");
+        // No trailer: the file may be truncated.
+        let c2 = named(C2, &pra).replace("TRL~3\n", "");
+        let out = files(&[(F1, &full), (C2, &c2)], &at(2025, 4, 2));
+        assert!(!out.complete);
+        let why = out.failure().unwrap();
+        assert!(
+            why.starts_with(&format!(
+                "{C2}: not applied (file incomplete (missing trailer"
+            )),
+            "{why}"
+        );
+        assert_eq!(
+            out.workers[0].telecom[0].value.value,
+            "owen.sample@example.invalid"
+        );
+        assert!(unmapped_in(&out, C2, 2, "Office E-mail Address"));
+        assert!(noted(&out, &format!("{C2}: not applied")));
+    }
+
+    #[test]
+    fn a_redelivered_change_file_is_skipped() {
+        let full = named(F1, SAMPLE);
+        let pra = PRA.replace("owen.sample@", "owen.new@");
+        let c2 = named(C2, &pra);
+        let out = files(&[(F1, &full), (C2, &c2), (C2, &c2)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Changes, FileUse::Redelivery]
+        );
+        assert!(noted(
+            &out,
+            "the same sequence again (a re-delivery): skipped"
+        ));
+        assert_eq!(
+            out.workers[0].telecom[0].value.value,
+            "owen.new@example.invalid"
+        );
+        // The next file follows the sequence of the one applied.
+        let c3 = named(C3, "ETD~7400001\n");
+        let out = files(
+            &[(F1, &full), (C2, &c2), (C2, &c2), (C3, &c3)],
+            &at(2025, 4, 3),
+        );
+        assert_eq!(out.failure(), None);
+        assert!(out.workers[0].registrations.is_empty());
+    }
+
+    #[test]
+    fn one_file_through_map_go_files_is_map_go() {
+        let full = named(F1, SAMPLE);
+        let one = files(&[(F1, &full)], &at(2025, 4, 2));
+        let mut alone = map_go(full.as_bytes(), Some(F1), &at(2025, 4, 2));
+        assert_eq!(uses(&one), [FileUse::Base]);
+        alone.files = one.files.clone();
+        assert_eq!(one, alone);
     }
 }

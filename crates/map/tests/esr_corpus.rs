@@ -15,8 +15,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use carecodec_esr::reader::{GoOptions, GoReader};
-use carecodec_map::esr::{EsrOptions, map_go};
+use carecodec_map::esr::{EsrOptions, FileUse, map_go, map_go_files};
 use carecodec_map::fhir::worker_bundle;
+use carecodec_model::AssignmentState;
 use chrono::NaiveDate;
 use serde_json::Value;
 
@@ -167,4 +168,191 @@ fn every_esr_corpus_go_file() {
     );
     assert!(files >= 60, "{files} files");
     assert!(workers > 0);
+}
+
+/// The synthetic GDW pair (a full file and the change file after it),
+/// applied as one state: each worker's values are those after the change.
+#[test]
+fn synthetic_gdw_full_then_change_file() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/esr/synthetic/gdw");
+    let full = "GO_999_GDW_GOF_20250301_00000101.DAT";
+    let change = "GO_999_GDW_GOC_20250302_00000102.DAT";
+    let (Ok(f), Ok(c)) = (
+        std::fs::read(dir.join(full)),
+        std::fs::read(dir.join(change)),
+    ) else {
+        println!(
+            "skipped: the synthetic GDW pair is not in {}",
+            dir.display()
+        );
+        return;
+    };
+    let out = map_go_files(
+        [(Some(change), &c[..]), (Some(full), &f[..])],
+        &EsrOptions::at_extract_date(),
+    );
+    let r = &out.report;
+    assert!(
+        r.balanced(),
+        "mapped {} + unmapped {} != {}",
+        r.mapped,
+        r.unmapped.len(),
+        r.source_leaves
+    );
+    assert_eq!(out.failure(), None);
+    assert_eq!(
+        out.files
+            .iter()
+            .map(|f| (f.name.as_str(), f.applied))
+            .collect::<Vec<_>>(),
+        [(full, FileUse::Base), (change, FileUse::Changes)]
+    );
+    // As at the change file's date (HDR-2).
+    assert_eq!(out.as_at, NaiveDate::from_ymd_opt(2025, 3, 2));
+    let worker = |o: &carecodec_map::esr::EsrMapping, id: &str| {
+        o.workers
+            .iter()
+            .find(|w| {
+                w.identifiers
+                    .iter()
+                    .any(|i| i.value.kind() == "esr-person" && i.value.value() == id)
+            })
+            .cloned()
+    };
+    let ada = worker(&out, "7000001").unwrap();
+    // The change file's new row (from 1 March 2025) with the new e-mail,
+    // from the change file's line 2.
+    assert_eq!(ada.telecom.len(), 1);
+    assert_eq!(ada.telecom[0].value.value, "ada.oexample@example.invalid");
+    assert_eq!(
+        ada.telecom[0].sources[0].to_string(),
+        format!("ESR {change}:2 Office E-mail Address")
+    );
+    // The split: the full file's open row re-sent end-dated (replaced), its
+    // fields unmapped with a note.
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.starts_with(&format!("{full}:14 PRA: superseded by {change}:3")))
+    );
+    assert!(
+        r.unmapped
+            .iter()
+            .any(|u| u.raw == "ada.testperson@example.invalid"
+                && u.source.to_string() == format!("ESR {full}:14 Office E-mail Address"))
+    );
+    // The full file's rows the change file does not repeat: the primary
+    // assignment (its organisation and location) and the NMC registration.
+    let numbers: Vec<&str> = ada
+        .assignments
+        .iter()
+        .filter_map(|a| a.number.as_ref())
+        .map(|n| n.value.value())
+        .collect();
+    assert_eq!(numbers, ["90000001"]);
+    assert!(ada.assignments[0].organisation.is_some() && ada.assignments[0].location.is_some());
+    assert_eq!(ada.registrations.len(), 1);
+    assert_eq!(ada.registrations[0].identifier.value.value(), "99X0001A");
+    assert!(
+        ada.registrations[0].identifier.sources[0]
+            .to_string()
+            .contains(full)
+    );
+    // ASD~7100002: the bank assignment (90000001-2) is gone.
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.starts_with(&format!("{full}:16 ASA: deleted by {change}:4")))
+    );
+    assert!(!numbers.contains(&"90000001-2"));
+    // PRD~7000099: no such worker, and the delete is noted.
+    assert!(worker(&out, "7000099").is_none());
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.starts_with(&format!("{change}:8 PRD: Person ID 7000099 deleted")))
+    );
+    // The TERM_ASSIGN row from 5 March 2025: the assignment ends on 4 March,
+    // and is terminated as at 5 March.
+    let bart = worker(&out, "7000002").unwrap();
+    let a = &bart.assignments[0];
+    assert_eq!(
+        a.end.as_ref().map(|d| d.value),
+        NaiveDate::from_ymd_opt(2025, 3, 4)
+    );
+    let later = map_go_files(
+        [(Some(full), &f[..]), (Some(change), &c[..])],
+        &EsrOptions::new(NaiveDate::from_ymd_opt(2025, 3, 5).unwrap()),
+    );
+    assert!(later.report.balanced());
+    let a = &worker(&later, "7000002").unwrap().assignments[0];
+    assert_eq!(
+        a.state.as_ref().map(|s| s.value),
+        Some(AssignmentState::Terminated)
+    );
+    assert_eq!(
+        a.status.as_ref().map(|s| s.value.as_str()),
+        Some("Terminate Assignment")
+    );
+    assert!(
+        a.status.as_ref().unwrap().sources[0]
+            .to_string()
+            .contains(change)
+    );
+    // Every worker still makes a UK Core Bundle.
+    for w in &out.workers {
+        worker_bundle(w).unwrap();
+    }
+    // Each value's source names its own file, and a field with a value on
+    // that file's line; each unmapped field's text is that field's text.
+    let by_file: HashMap<&str, HashMap<(u64, String), String>> = [
+        (full, fields_by_line(&f, full)),
+        (change, fields_by_line(&c, change)),
+    ]
+    .into_iter()
+    .collect();
+    let mut seen = HashMap::new();
+    for w in &out.workers {
+        esr_sources(
+            &serde_json::to_value(w).unwrap(),
+            &mut |file, line, field| {
+                let text = by_file[file].get(&(line, field.to_owned()));
+                assert!(
+                    text.is_some_and(|t| !t.trim().is_empty()),
+                    "{file}:{line} {field}"
+                );
+                *seen.entry(file.to_owned()).or_insert(0) += 1;
+            },
+        );
+    }
+    assert!(seen[full] > 0 && seen[change] > 0, "{seen:?}");
+    for u in &r.unmapped {
+        if let carecodec_model::Source::Esr { file, line, field } = &u.source {
+            if field != "field" {
+                assert_eq!(
+                    by_file[&**file].get(&(*line, field.to_string())),
+                    Some(&u.raw)
+                );
+            }
+        }
+    }
+}
+
+/// Calls `f` with (file, line, field) of every ESR source in `v`.
+fn esr_sources(v: &Value, f: &mut impl FnMut(&str, u64, &str)) {
+    match v {
+        Value::Object(o) => {
+            if o.get("format").and_then(Value::as_str) == Some("esr") {
+                f(
+                    o["file"].as_str().unwrap(),
+                    o["line"].as_u64().unwrap(),
+                    o["field"].as_str().unwrap(),
+                );
+            }
+            o.values().for_each(|x| esr_sources(x, f));
+        }
+        Value::Array(a) => a.iter().for_each(|x| esr_sources(x, f)),
+        _ => {}
+    }
 }
