@@ -50,10 +50,10 @@ impl From<Bundle> for BundleType {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Input files (`-` for standard input): HL7 v2 messages or batch files,
-    /// ESR Generic Outbound files (one canonical worker per person; several
-    /// GO files, a full file and the change files after it, are applied in
-    /// sequence and mapped once, after the other inputs), or FHIR JSON or
-    /// XML (a Bundle or one resource).
+    /// ESR Generic Outbound files (one canonical worker per person; the GO
+    /// files of one VPD and sub-file, a full file and the change files after
+    /// it, are applied in sequence and mapped once, after the other inputs),
+    /// or FHIR JSON or XML (a Bundle or one resource).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Output shape.
@@ -187,7 +187,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     };
     let (mut quarantined, mut failed) = (0usize, false);
     // ESR GO files: (name as given, file name, bytes).
-    let mut esr: Vec<(String, Option<String>, Vec<u8>)> = Vec::new();
+    let mut esr: Vec<EsrInput> = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();
         let bytes = read_all(path)?;
@@ -337,38 +337,41 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             Some(d) => EsrOptions::new(d),
             None => EsrOptions::at_extract_date(),
         };
-        let (label, mapped, base) = if let [(name, file_name, bytes)] = esr.as_slice() {
-            let mapped = map_go(&bytes[..], file_name.as_deref(), &opts);
-            (name.clone(), mapped, file_name.clone())
-        } else {
-            let mapped = map_go_files(
-                esr.iter()
-                    .map(|(_, file_name, bytes)| (file_name.as_deref(), &bytes[..])),
-                &opts,
-            );
-            let label = esr
-                .iter()
-                .map(|(n, ..)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(" + ");
-            // The state starts from the last file it was based on (the
-            // first, or a full file re-basing it).
-            let base = mapped
-                .files
-                .iter()
-                .rev()
-                .find(|f| matches!(f.applied, FileUse::Base | FileUse::Rebase))
-                .map(|f| f.name.clone());
-            (label, mapped, base)
-        };
-        let mut sink = Sink {
-            out: &mut out,
-            buf: &mut buf,
-            report: report_out.as_mut(),
-            quarantined: &mut quarantined,
-            failed: &mut failed,
-        };
-        write_esr(&mut sink, &label, &mapped, base.as_deref(), args.to)?;
+        for group in esr_groups(&esr) {
+            let (label, mapped, base) = if let [(name, file_name, bytes)] = group.as_slice() {
+                let mapped = map_go(&bytes[..], file_name.as_deref(), &opts);
+                (name.clone(), mapped, file_name.clone())
+            } else {
+                let mapped = map_go_files(
+                    group
+                        .iter()
+                        .map(|(_, file_name, bytes)| (file_name.as_deref(), &bytes[..])),
+                    &opts,
+                );
+                let label = group
+                    .iter()
+                    .map(|(n, ..)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" + ");
+                // The state starts from the last file it was based on (the
+                // first, or a full file re-basing it).
+                let base = mapped
+                    .files
+                    .iter()
+                    .rev()
+                    .find(|f| matches!(f.applied, FileUse::Base | FileUse::Rebase))
+                    .map(|f| f.name.clone());
+                (label, mapped, base)
+            };
+            let mut sink = Sink {
+                out: &mut out,
+                buf: &mut buf,
+                report: report_out.as_mut(),
+                quarantined: &mut quarantined,
+                failed: &mut failed,
+            };
+            write_esr(&mut sink, &label, &mapped, base.as_deref(), args.to)?;
+        }
     }
     out.flush()?;
     if let Some(mut r) = report_out {
@@ -379,6 +382,39 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// An ESR GO input: its name as given, its file name, its bytes.
+type EsrInput = (String, Option<String>, Vec<u8>);
+
+/// The ESR GO files of a run, grouped into the states they make: the files
+/// of one VPD and sub-file (from their GO names) are one state, applied in
+/// sequence; a file whose name is not a GO name is a state of its own.
+/// Groups in the order of their first file.
+fn esr_groups(files: &[EsrInput]) -> Vec<Vec<&EsrInput>> {
+    let mut keys: Vec<Option<(String, String)>> = Vec::new();
+    let mut groups: Vec<Vec<&EsrInput>> = Vec::new();
+    for f in files {
+        let key =
+            f.1.as_deref()
+                .and_then(|n| FileName::parse(n).ok())
+                .map(|n| (n.vpd, n.sub_file));
+        match key
+            .as_ref()
+            .and_then(|k| keys.iter().position(|g| g.as_ref() == Some(k)))
+        {
+            Some(i) => {
+                if let Some(g) = groups.get_mut(i) {
+                    g.push(f);
+                }
+            }
+            None => {
+                keys.push(key);
+                groups.push(vec![f]);
+            }
+        }
+    }
+    groups
 }
 
 /// Where ESR output goes, and the run's counts.

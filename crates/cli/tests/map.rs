@@ -647,3 +647,48 @@ fn change_files_without_a_full_file_are_warned_of() {
     assert!(err.is_empty(), "{err}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }
+
+/// The GO files of two trusts (two VPDs) are two states, each mapped on its
+/// own: neither stops the other.
+#[test]
+fn go_files_of_two_vpds_are_two_states() {
+    let full = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let owen = go_text()
+        .lines()
+        .find(|l| l.starts_with("PRA~7100001~"))
+        .unwrap()
+        .replace("PRA~7100001~", "PRA~7900001~");
+    let name = "GO_997_GDW_GOF_20250401_00000001.DAT";
+    let path = tmp("two-vpds").join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let text = format!(
+        "HDR~{name}~20250401 020000~997~00000000 000000~20250401 000000~01\n{owen}\nTRL~3\n"
+    );
+    std::fs::write(&path, latin1(text)).unwrap();
+    let report = tmp("two-vpds.report.ndjson");
+    let out = bin()
+        .args(["map", "--to", "canonical", "--report"])
+        .arg(&report)
+        .arg(&full)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.contains("7900001") && text.contains("7100002"),
+        "{text}"
+    );
+    let lines = std::fs::read_to_string(&report).unwrap();
+    let files: Vec<String> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["file"].to_string())
+        .collect();
+    assert_eq!(files.len(), 2, "{lines}");
+    assert!(
+        files[0].contains("GO_998") && files[1].contains("GO_997"),
+        "{files:?}"
+    );
+}
