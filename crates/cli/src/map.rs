@@ -11,7 +11,8 @@ use carecodec_esr::layout::{self, Profile};
 use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::esr::{EsrMapping, EsrOptions, FileUse, map_go, map_go_files};
 use carecodec_map::fhir::{
-    BundleType, JsonDocument, read_bundle, read_workers, write_event_bundle, write_worker_bundle,
+    BundleType, JsonDocument, read_bundle, read_workers, write_event_bundle_for,
+    write_worker_bundle,
 };
 use carecodec_map::v2::{V2Options, map_message};
 use carecodec_model::MappingReport;
@@ -71,7 +72,10 @@ pub struct Args {
     /// IANA zone for times sent without an offset (when MSH-7 has none).
     #[arg(long, default_value = "Europe/London")]
     zone: String,
-    /// ODS code of the trust, the authority of MRNs sent without one.
+    /// ODS code of the trust, the authority of MRNs sent without one, and
+    /// with `--to fhir` the namespace keying the Locations of a ward, room or
+    /// bed named in no facility (PL-4) by a message with no sending facility
+    /// (MSH-4).
     #[arg(long)]
     trust_ods: Option<String>,
     /// ESR input: resolve date-tracked rows as at this date (YYYY-MM-DD);
@@ -258,7 +262,13 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     // exit 1), though its event may have no patient to refuse.
                     buf.clear();
                     if !report.quarantined()
-                        && write_event_bundle(&event, args.bundle.into(), &mut buf).is_ok()
+                        && write_event_bundle_for(
+                            &event,
+                            args.bundle.into(),
+                            args.trust_ods.as_deref(),
+                            &mut buf,
+                        )
+                        .is_ok()
                     {
                         out.write_all(&buf)?;
                         out.write_all(b"\n")?;
@@ -317,7 +327,13 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 // no PID) gets no Bundle (reported above, exit 1).
                 buf.clear();
                 if !report.quarantined()
-                    && write_event_bundle(&event, args.bundle.into(), &mut buf).is_ok()
+                    && write_event_bundle_for(
+                        &event,
+                        args.bundle.into(),
+                        args.trust_ods.as_deref(),
+                        &mut buf,
+                    )
+                    .is_ok()
                 {
                     out.write_all(&buf)?;
                     out.write_all(b"\n")?;

@@ -150,6 +150,41 @@ fn message_bundle_option() {
 }
 
 #[test]
+fn trust_ods_keys_the_locations_of_a_message_with_no_facility() {
+    // No PL-4 facility, no MSH-4 sending facility: the trust's ODS code is
+    // the namespace the ward's id is keyed in; without it, a create.
+    let file = tmp("no-facility.hl7");
+    std::fs::write(
+        &file,
+        b"MSH|^~\\&|PAS||EPR||20240312091500||ADT^A01|1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|W1\r",
+    )
+    .unwrap();
+    let ward = |args: &[&str]| {
+        let out = bin()
+            .args(["map", "--to", "fhir"])
+            .args(args)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let entries = bundle["entry"].as_array().unwrap();
+        let e = entries
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == "Location")
+            .unwrap();
+        (e["request"]["method"].clone(), e["request"]["url"].clone())
+    };
+    let (method, url) = ward(&["--trust-ods", "RX1"]);
+    assert_eq!(method, "PUT");
+    assert!(url.as_str().unwrap().starts_with("Location/"), "{url}");
+    assert_eq!(ward(&["--trust-ods", "RX1"]).1, url);
+    assert_ne!(ward(&["--trust-ods", "RX2"]).1, url);
+    assert_eq!(ward(&[]), ("POST".into(), "Location".into()));
+}
+
+#[test]
 fn quarantine_exits_1() {
     let file = tmp("q.hl7");
     std::fs::write(

@@ -2,7 +2,9 @@
 //!
 //! - [`event_bundle`]: an ADT or result [`Event`] → a `transaction` Bundle of
 //!   Patient (conditional update on its key identifier when that has a
-//!   system), Encounter,
+//!   system), Encounter, its Locations (`PUT Location/{id}`, the id from the
+//!   location's facility, else the sending facility, else the trust's ODS
+//!   code given to [`event_bundle_for`], and its parts),
 //!   Practitioners, AllergyIntolerances, Conditions, DiagnosticReports and
 //!   Observations, all referencing each other by `urn:uuid:` full URLs.
 //! - [`worker_bundle`]: an ESR [`Worker`] → Practitioner, one
@@ -60,7 +62,7 @@ mod read;
 mod tree;
 pub use document::{JsonDocument, JsonInput};
 pub use read::{parse_date, parse_date_time, read_bundle, read_workers};
-use tree::{Map, Obj, Prefix, Uuid, Value, json, raw};
+use tree::{KeyedType, Map, Obj, Prefix, Uuid, Value, json, raw};
 
 const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -2550,6 +2552,7 @@ fn encounter<'a>(
     subject: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
     seed: &str,
+    ns: Option<&str>,
 ) -> Value<'a> {
     let mut o = resource!("Encounter", &id);
     put(
@@ -2728,6 +2731,7 @@ fn encounter<'a>(
     }
     put(&mut o, "extension", Value::Array(ext));
     let mut locs = Vec::new();
+    let mut keyed = LocationKeys::default();
     for (tag, l, st) in [
         ("location", &e.location, "active"),
         ("prior", &e.prior_location, "completed"),
@@ -2735,7 +2739,8 @@ fn encounter<'a>(
         ("prior-pending", &e.prior_pending_location, "planned"),
     ] {
         if let Some(l) = l {
-            let url = location_hierarchy(l, Seed::new(&[seed, "/location"]), entries);
+            let url =
+                location_hierarchy(l, Seed::new(&[seed, "/location"]), ns, &mut keyed, entries);
             if let Some(bs) = e.bed_status.as_ref().filter(|_| tag == "location") {
                 set_operational_status(entries, &url, coding(&bs.value));
             }
@@ -2753,10 +2758,27 @@ fn encounter<'a>(
 /// the most granular one (identifiers on the facility when there is one).
 /// Returns the most granular Location's URL, which the Encounter refers to.
 /// A location with none of the parts is one Location, as [`location`] writes it.
-/// Each Location's id is `seed` followed by what it holds and its parents'
-/// ids, so the same location sent twice (PV1-3 and PV1-6) is the same
-/// entries, written once (see [`event_entries`]).
-fn location_hierarchy<'a>(l: &'a Location, seed: Seed, entries: &mut Vec<Entry<'a>>) -> Uuid {
+///
+/// Each level is keyed ([`location_key`]) when the location has a namespace:
+/// its facility (PL-4, then the chain's first level), else `ns` (the sending
+/// facility, else the trust's ODS code): `PUT Location/{id}`, the id from
+/// the namespace, the level's part and its parents' parts alone (R4 update
+/// as create, as an ESR worker's Location), so every message naming the same
+/// ward, room or bed sends the same resource, its content the latest's.
+/// Without a namespace (or with no part to key), or when a level keyed
+/// earlier in the Bundle (`keyed`) holds something else (another location
+/// of the message describes the same ward otherwise: one resource cannot
+/// say both), each level is a create whose id is `seed` followed by what it
+/// holds and its parents' ids. Either way the same location sent twice
+/// (PV1-3 and PV1-6) is the same entries, written once (see
+/// [`event_entries`]).
+fn location_hierarchy<'a>(
+    l: &'a Location,
+    seed: Seed,
+    ns: Option<&str>,
+    keyed: &mut LocationKeys,
+    entries: &mut Vec<Entry<'a>>,
+) -> Uuid {
     macro_rules! physical {
         ($code:literal, $display:literal) => {
             raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": $code, "display": $display}]})
@@ -2769,47 +2791,54 @@ fn location_hierarchy<'a>(l: &'a Location, seed: Seed, entries: &mut Vec<Entry<'
         (&l.bed, physical!("bd", "Bed"), "bed"),
     ];
     let present: Vec<_> = levels.iter().filter(|(v, ..)| v.is_some()).collect();
-    // What a level holds beside its name: the identifiers, the description
-    // and address (on the most granular level).
-    let held = |mut at: Seed, ids: bool, last: bool| {
-        if ids {
-            for i in &l.identifiers {
-                at = at.with(&["\u{1f}id ", i.value.kind(), " ", i.value.value()]);
-            }
-        }
-        if last {
-            if let Some(d) = &l.name {
-                at = at.with(&["\u{1f}description ", &d.value]);
-            }
-            if let Some(a) = &l.address {
-                at = at.with(&["\u{1f}address ", &format!("{:?}", a.value)]);
-            }
-        }
-        at
-    };
     if present.is_empty() {
-        let lid = held(seed, true, true).uuid(&[]);
+        let lid = location_held(l, seed, true, true).uuid(&[]);
         let url = urn(&lid);
         entries.push(entry(&url, location(l, &lid), "POST", "Location"));
         return url;
     }
-    let mut parent: Option<Uuid> = None;
     let last = present.len() - 1;
-    // The levels so far, each with what it holds.
-    let mut chain = seed;
-    for (n, (value, physical_type, tag)) in present.into_iter().enumerate() {
-        let Some(value) = value else { continue };
-        let ids_here = if l.facility.is_some() {
-            *tag == "facility"
+    // The identifiers go on the facility, else on the most granular level.
+    let ids_at = |n: usize, tag: &str| {
+        if l.facility.is_some() {
+            tag == "facility"
         } else {
             n == last
+        }
+    };
+    // Each level's keyed id with what it holds, when it has a namespace and
+    // agrees with the levels keyed before it in the Bundle.
+    let mut ids: [Option<(Uuid, [u64; 2])>; 4] = [None; 4];
+    if let Some(mut key) = location_key(l, ns) {
+        for ((n, (value, _, tag)), slot) in present.iter().enumerate().zip(ids.iter_mut()) {
+            if let Some(value) = value {
+                key = key.with(&["\u{1f}", tag, " ", &value.value]);
+                let holds = location_held(l, Seed::new(&[]), ids_at(n, tag), n == last);
+                *slot = Some((key.uuid(&[]), holds.uuid(&[]).bits()));
+            }
+        }
+        if !keyed.admit(&ids) {
+            ids = [None; 4];
+        }
+    }
+    let mut parent: Option<Uuid> = None;
+    // The levels so far, each with what it holds (a create).
+    let mut chain = seed;
+    for ((n, (value, physical_type, tag)), key) in present.into_iter().enumerate().zip(ids) {
+        let Some(value) = value else { continue };
+        let ids_here = ids_at(n, tag);
+        let (lid, method, request) = match key {
+            Some((id, _)) => (id, "PUT", id.keyed(KeyedType::Location)),
+            None => {
+                chain = location_held(
+                    l,
+                    chain.with(&["\u{1f}", tag, " ", &value.value]),
+                    ids_here,
+                    n == last,
+                );
+                (chain.uuid(&[]), "POST", Value::from("Location"))
+            }
         };
-        chain = held(
-            chain.with(&["\u{1f}", tag, " ", &value.value]),
-            ids_here,
-            n == last,
-        );
-        let lid = chain.uuid(&[]);
         let url = urn(&lid);
         let mut o = resource!("Location", &lid);
         if ids_here {
@@ -2840,11 +2869,92 @@ fn location_hierarchy<'a>(l: &'a Location, seed: Seed, entries: &mut Vec<Entry<'
         if let Some(p) = &parent {
             o.insert("partOf", reference(p));
         }
-        entries.push(entry(&url, Value::Object(o), "POST", "Location"));
+        entries.push(entry(&url, Value::Object(o), method, request));
         parent = Some(url);
     }
     // `present` was not empty, so there is a parent: the last part made.
     parent.unwrap_or_else(|| urn(&seed.uuid(&[])))
+}
+
+/// `at` followed by what a level of `l` holds beside its name: the
+/// identifiers (when `ids`), the description and address (on the most
+/// granular level, `last`).
+fn location_held(l: &Location, mut at: Seed, ids: bool, last: bool) -> Seed {
+    if ids {
+        for i in &l.identifiers {
+            at = at.with(&["\u{1f}id ", i.value.kind(), " ", i.value.value()]);
+        }
+    }
+    if last {
+        if let Some(d) = &l.name {
+            at = at.with(&["\u{1f}description ", &d.value]);
+        }
+        if let Some(a) = &l.address {
+            at = at.with(&["\u{1f}address ", &format!("{:?}", a.value)]);
+        }
+    }
+    at
+}
+
+/// The keyed Location levels of an encounter's locations so far, each as
+/// its id's bits and the hash of what it holds ([`location_held`]): a Bundle
+/// writes one entry per id, so a location whose level would hold something
+/// else than the one already keyed (PV1-3's ward with a description, PV1-6's
+/// without) is not keyed. At most four locations of four levels: no
+/// allocation.
+#[derive(Default)]
+struct LocationKeys {
+    made: [([u64; 2], [u64; 2]); 16],
+    len: usize,
+}
+
+impl LocationKeys {
+    /// True, and `levels` recorded, when none of them is a level keyed
+    /// before holding something else (and there is room to record them).
+    fn admit(&mut self, levels: &[Option<(Uuid, [u64; 2])>]) -> bool {
+        let mut fresh = 0;
+        for (id, holds) in levels.iter().flatten() {
+            match self.holds(id) {
+                Some(h) if h != *holds => return false,
+                Some(_) => {}
+                None => fresh += 1,
+            }
+        }
+        if self.len + fresh > self.made.len() {
+            return false;
+        }
+        for (id, holds) in levels.iter().flatten() {
+            if self.holds(id).is_none() {
+                if let Some(slot) = self.made.get_mut(self.len) {
+                    *slot = (id.bits(), *holds);
+                    self.len += 1;
+                }
+            }
+        }
+        true
+    }
+
+    /// What the level keyed `id` holds, when it was keyed before.
+    fn holds(&self, id: &Uuid) -> Option<[u64; 2]> {
+        let made = self.made.get(..self.len).unwrap_or_default();
+        made.iter().find(|(m, _)| *m == id.bits()).map(|(_, h)| *h)
+    }
+}
+
+/// The key of a PL's Location hierarchy: the namespace its parts are unique
+/// in — its facility (PL-4), which is the chain's first part, else `ns` —,
+/// each level then following with its own part (`\u{1f}ward W1`). The ids
+/// are FNV hashes of the key, as an ESR worker's (see `esr_keyed`), so the
+/// same ward of the same facility is the same id in every message, and the
+/// same ward name in two facilities is two. `None` with no namespace: a
+/// ward named in no facility cannot be told from another trust's.
+fn location_key(l: &Location, ns: Option<&str>) -> Option<Seed> {
+    let key = Seed::new(&["location/"]);
+    if l.facility.is_some() {
+        return Some(key);
+    }
+    let ns = ns.map(str::trim).filter(|n| !n.is_empty())?;
+    Some(key.with(&["\u{1f}namespace ", ns]))
 }
 
 fn report<'a>(
@@ -3030,7 +3140,36 @@ pub fn event_bundle(event: &Event) -> Result<serde_json::Value, FhirError> {
 /// assert!(bundle["entry"][1].get("request").is_none());
 /// ```
 pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<serde_json::Value, FhirError> {
-    event_tree(event, kind).map(Value::into_serde)
+    event_bundle_for(event, kind, None)
+}
+
+/// [`event_bundle_with`] for a trust: `trust_ods` (the trust's ODS code, as
+/// given to [`crate::v2::V2Options::trust_ods`]) keys the Locations of a
+/// location that names no facility (PL-4) in a message with no sending
+/// facility (MSH-4), which are otherwise created (`POST`) by every message.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::fhir::{event_bundle_for, BundleType};
+/// use carecodec_map::v2::{map_message, V2Options};
+///
+/// // No facility in PV1-3, no sending facility in MSH-4.
+/// let msg = Message::parse(b"MSH|^~\\&|PAS||EPR||20240312091500||ADT^A01|42|P|2.4\r\
+/// PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|WARD A^^B1\r").unwrap();
+/// let (event, _report) = map_message(&msg, &V2Options::default()).unwrap();
+/// let method = |b: &serde_json::Value| b["entry"][2]["request"]["method"].clone();
+/// let keyed = event_bundle_for(&event, BundleType::Transaction, Some("RX1")).unwrap();
+/// assert_eq!(keyed["entry"][2]["resource"]["name"], "WARD A");
+/// assert_eq!(method(&keyed), "PUT");
+/// let unkeyed = event_bundle_for(&event, BundleType::Transaction, None).unwrap();
+/// assert_eq!(method(&unkeyed), "POST");
+/// ```
+pub fn event_bundle_for(
+    event: &Event,
+    kind: BundleType,
+    trust_ods: Option<&str>,
+) -> Result<serde_json::Value, FhirError> {
+    event_tree(event, kind, trust_ods).map(Value::into_serde)
 }
 
 /// [`event_bundle_with`] appended to `out` as compact JSON (no
@@ -3057,9 +3196,34 @@ pub fn write_event_bundle(
     kind: BundleType,
     out: &mut Vec<u8>,
 ) -> Result<(), FhirError> {
+    write_event_bundle_for(event, kind, None, out)
+}
+
+/// [`write_event_bundle`] for a trust: [`event_bundle_for`] appended to `out`.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::fhir::{event_bundle_for, write_event_bundle_for, BundleType};
+/// use carecodec_map::v2::{map_message, V2Options};
+///
+/// let msg = Message::parse(b"MSH|^~\\&|PAS||EPR||20240312091500||ADT^A01|42|P|2.4\r\
+/// PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|WARD A\r").unwrap();
+/// let (event, _report) = map_message(&msg, &V2Options::default()).unwrap();
+/// let mut out = Vec::new();
+/// write_event_bundle_for(&event, BundleType::Transaction, Some("RX1"), &mut out).unwrap();
+/// let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
+/// assert_eq!(back, event_bundle_for(&event, BundleType::Transaction, Some("RX1")).unwrap());
+/// assert!(back["entry"][2]["request"]["url"].as_str().unwrap().starts_with("Location/"));
+/// ```
+pub fn write_event_bundle_for(
+    event: &Event,
+    kind: BundleType,
+    trust_ods: Option<&str>,
+    out: &mut Vec<u8>,
+) -> Result<(), FhirError> {
     if kind != BundleType::Transaction {
         // A message Bundle's header names the entries it focuses on: built whole.
-        return event_tree(event, kind).map(|b| b.write(out));
+        return event_tree(event, kind, trust_ods).map(|b| b.write(out));
     }
     // A transaction is written entry by entry, each entry's tree freed before
     // the next is built (so the allocator hands the same blocks back), after
@@ -3069,7 +3233,7 @@ pub fn write_event_bundle(
     // `entry` is opened at the first entry: FHIR JSON has no empty arrays,
     // so a Bundle with no entries (a message of only an MSH) leaves it out.
     let mut first = true;
-    let written = event_entries(event, |e| {
+    let written = event_entries(event, trust_ods, |e| {
         out.extend_from_slice(if first { b",\"entry\":[" } else { b"," });
         first = false;
         e.write(out);
@@ -3141,6 +3305,7 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
 /// (a transaction entry, with its `request`).
 fn event_entries<'a>(
     event: &'a Event,
+    trust_ods: Option<&str>,
     mut emit_once: impl FnMut(Entry<'a>),
 ) -> Result<(), FhirError> {
     // An entry is written once: a Practitioner or Location named in several
@@ -3208,6 +3373,12 @@ fn event_entries<'a>(
             subject.as_ref(),
             &mut extra,
             seed,
+            // The namespace of a location that names no facility (PL-4).
+            event
+                .sender
+                .as_ref()
+                .map(|s| s.value.as_str())
+                .or(trust_ods),
         );
         match cond {
             Some(c) => emit(entry(&url, res, "PUT", c)),
@@ -3406,9 +3577,13 @@ fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec
 
 /// The whole Bundle as one tree (for `serde_json::Value`, and for message
 /// Bundles, whose header lists the entries it focuses on).
-fn event_tree(event: &Event, kind: BundleType) -> Result<Value<'_>, FhirError> {
+fn event_tree<'a>(
+    event: &'a Event,
+    kind: BundleType,
+    trust_ods: Option<&str>,
+) -> Result<Value<'a>, FhirError> {
     let mut entries = Vec::new();
-    event_entries(event, |e| entries.push(e))?;
+    event_entries(event, trust_ods, |e| entries.push(e))?;
     let mut b = bundle_head(event, kind);
     if kind == BundleType::Message {
         // The focus: the resources the event is about (not the ones they reference).

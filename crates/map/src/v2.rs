@@ -933,6 +933,9 @@ pub fn map_message(
         if let Some(status) = event_status(event.kind) {
             e.status = Some(status.into());
         }
+        if event.sender.is_none() && ctx.opts.trust_ods.is_none() {
+            unkeyed_locations(&mut ctx.report, e);
+        }
     }
     for n in 1..=count(msg, "AL1") {
         if let Some(a) = al1(&mut ctx, n) {
@@ -2172,6 +2175,29 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
         facility,
         address: None,
     }))
+}
+
+/// Notes each location of `e` whose Locations the FHIR writer cannot key:
+/// a ward, room or bed in no facility (PL-4), in a message with no sending
+/// facility (MSH-4) and no trust ODS code (`V2Options::trust_ods`) — a ward
+/// named in no facility cannot be told from another hospital's —, so every
+/// message creates them anew (`POST`).
+fn unkeyed_locations(report: &mut MappingReport, e: &Encounter) {
+    for (field, l) in [
+        ("PV1-3", &e.location),
+        ("PV1-6", &e.prior_location),
+        ("PV1-42", &e.pending_location),
+        ("PV2-1", &e.prior_pending_location),
+    ] {
+        let Some(l) = l else { continue };
+        if l.facility.is_none() && (l.ward.is_some() || l.room.is_some() || l.bed.is_some()) {
+            report.notes.push(format!(
+                "{field}: a location in no facility (PL-4), from no sending facility (MSH-4) \
+                 and no trust ODS code: its FHIR Locations cannot be keyed and are created \
+                 (POST) by every message"
+            ));
+        }
+    }
 }
 
 /// The encounter of PV1 (and PV2). `kind` is the trigger event: the prior

@@ -514,6 +514,153 @@ PV1|1|I|WARD1^ROOM2^BED3^RX1||||||||||||||||||||||||||||||||||||||||||2024031209
     assert_eq!(v(&l.facility).as_deref(), Some("RX1"));
 }
 
+/// The Location entries of a transaction Bundle, by name: (method, url, id, partOf).
+fn location_requests(b: &serde_json::Value) -> Vec<(String, String, String, String, String)> {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Location")
+        .map(|e| {
+            (
+                s(&e["resource"]["name"]),
+                s(&e["request"]["method"]),
+                s(&e["request"]["url"]),
+                s(&e["resource"]["id"]),
+                s(&e["resource"]["partOf"]["reference"]),
+            )
+        })
+        .collect()
+}
+
+/// The Bundle of HL7 v2 `text` mapped with `opts` and written for `trust`,
+/// with the mapping report; checked as every Bundle is (strict R4, UK Core,
+/// references, read back, the message form) and read back to the same
+/// locations.
+fn keyed_bundle(
+    text: &str,
+    trust: Option<&str>,
+) -> (serde_json::Value, carecodec_model::MappingReport) {
+    assert_eq!(check("keyed locations", text.as_bytes()), 1);
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let mut opts = V2Options::default();
+    if let Some(t) = trust {
+        opts = opts.trust_ods(t);
+    }
+    let (event, report) = map_message(&msg, &opts).unwrap();
+    assert!(report.balanced());
+    let b = carecodec_map::fhir::event_bundle_for(&event, BundleType::Transaction, trust).unwrap();
+    uk_core_valid("keyed locations", &b);
+    let back = read_back(&b);
+    let parts = |e: &carecodec_model::Event| {
+        let e = e.encounter.as_ref().unwrap();
+        [&e.location, &e.prior_location].map(|l| {
+            l.as_ref().map(|l| {
+                [&l.facility, &l.ward, &l.room, &l.bed, &l.name]
+                    .map(|p| p.as_ref().map(|p| p.value.clone()))
+            })
+        })
+    };
+    assert_eq!(parts(&back), parts(&event), "{text}");
+    (b, report)
+}
+
+#[test]
+fn pl_locations_are_updated_by_an_id_from_their_parts_and_namespace() {
+    let note = |r: &carecodec_model::MappingReport| {
+        r.notes
+            .iter()
+            .any(|n| n.contains("PV1-3") && n.contains("POST"))
+    };
+    // Two messages (an admission and a transfer of two patients, hours apart,
+    // one with a description) naming the same bed of the same facility: the
+    // same `PUT Location/{id}` for each level, the id the resource's.
+    let a01 = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1^R2^B3^RX101\r";
+    let a02 = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240313170000||ADT^A02|977|P|2.5\r\
+PID|1||9434765870^^^NHS^NH||JONES^ANN\r\
+PV1|1|I|W1^R2^B3^RX101^^^^^Bay 2 bed 3|||||||||||||||||||||||||||||||||||||O\r";
+    let (first, report) = keyed_bundle(a01, None);
+    assert!(!note(&report), "{:?}", report.notes);
+    let (second, _) = keyed_bundle(a02, None);
+    let (l1, l2) = (location_requests(&first), location_requests(&second));
+    assert_eq!(l1.len(), 4, "{l1:?}");
+    for ((name, method, url, id, _), l) in l1.iter().zip(&l2) {
+        assert_eq!(method, "PUT", "{name}");
+        assert_eq!(url, &format!("Location/{id}"), "{name}");
+        assert_eq!((name, method, url, id), (&l.0, &l.1, &l.2, &l.3));
+    }
+    // The hierarchy: each level its own id, partOf the one above.
+    let ids: std::collections::BTreeSet<&str> = l1.iter().map(|l| l.3.as_str()).collect();
+    assert_eq!(ids.len(), 4, "{l1:?}");
+    for pair in l1.windows(2) {
+        assert_eq!(pair[1].4, format!("urn:uuid:{}", pair[0].3), "{l1:?}");
+    }
+    let id_of = |b: &serde_json::Value, name: &str| {
+        location_requests(b)
+            .into_iter()
+            .find(|l| l.0 == name)
+            .map(|l| (l.1, l.3))
+            .unwrap()
+    };
+    // Another facility's W1: other ids, at every level.
+    let (other, _) = keyed_bundle(&a01.replace("RX101", "RX102"), None);
+    for l in location_requests(&other) {
+        assert!(!ids.contains(l.3.as_str()), "{l:?}");
+    }
+    // The same room and bed names in another ward are other Locations.
+    let (ward, _) = keyed_bundle(&a01.replace("W1^", "W9^"), None);
+    assert_eq!(id_of(&ward, "RX101"), id_of(&first, "RX101"));
+    for level in ["R2", "B3"] {
+        assert_ne!(id_of(&ward, level), id_of(&first, level), "{level}");
+    }
+    // A ward named as a bed is not the bed.
+    let (b3, _) = keyed_bundle(&a01.replace("W1^R2^B3", "B3"), None);
+    assert_ne!(id_of(&b3, "B3"), id_of(&first, "B3"));
+    // No PL-4: the sending facility (MSH-4) keys the ward, and another
+    // sender's W1 is another ward.
+    let no_pl4 = a01.replace("^RX101", "");
+    let (by_sender, report) = keyed_bundle(&no_pl4, None);
+    assert!(!note(&report), "{:?}", report.notes);
+    let w1 = id_of(&by_sender, "W1");
+    assert_eq!(w1.0, "PUT");
+    assert_ne!(w1, id_of(&first, "W1"));
+    let (other_sender, _) = keyed_bundle(&no_pl4.replace("PAS|RX1|", "PAS|RX2|"), None);
+    assert_ne!(id_of(&other_sender, "W1"), w1);
+    // Two locations of one message whose shared ward would hold different
+    // things (one has a description): one resource cannot say both, so the
+    // first is keyed and the second created, each read back as sent.
+    for (pv1_3, pv1_6) in [
+        ("W1^R2^B3^RX101", "W1^^^RX101^^^^^Ward one"),
+        ("W1^^^RX101^^^^^Ward one", "W1^R2^B3^RX101"),
+    ] {
+        let text = format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A02|3|P|2.5\r\
+             PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|{pv1_3}|||{pv1_6}\r"
+        );
+        let (b, _) = keyed_bundle(&text, None);
+        let methods: Vec<String> = location_requests(&b).into_iter().map(|l| l.1).collect();
+        assert_eq!(methods[0], "PUT", "{pv1_3} {methods:?}");
+        assert!(methods.contains(&"POST".to_owned()), "{pv1_3} {methods:?}");
+    }
+    // Neither: the trust's ODS code, when given; else a create, noted.
+    let anonymous = no_pl4.replace("PAS|RX1|", "PAS||");
+    let (by_trust, report) = keyed_bundle(&anonymous, Some("RX1"));
+    assert!(!note(&report), "{:?}", report.notes);
+    assert_eq!(id_of(&by_trust, "W1").0, "PUT");
+    let (unkeyed, report) = keyed_bundle(&anonymous, None);
+    assert!(note(&report), "{:?}", report.notes);
+    for (name, method, url, ..) in location_requests(&unkeyed) {
+        assert_eq!(
+            (method.as_str(), url.as_str()),
+            ("POST", "Location"),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn expected_admission_and_discharge() {
     let msg = Message::parse(
@@ -3848,7 +3995,12 @@ PV1|1|I|W1^R2^B3^RX1|||W1^R2^B3^RX1|C1234567^DOC^ANN^^^^^^GMC|C1234567^DOC^ANN^^
         )
     );
     let count = |u: &str| reqs.iter().filter(|(_, x)| x == u).count();
-    assert_eq!(count("Location"), 4, "{reqs:?}");
+    // Each level a `PUT Location/{id}` (keyed by its facility, PL-4).
+    let locations = reqs
+        .iter()
+        .filter(|(m, u)| m == "PUT" && u.starts_with("Location/"))
+        .count();
+    assert_eq!(locations, 4, "{reqs:?}");
     assert_eq!(
         count("Practitioner?identifier=https://fhir.hl7.org.uk/Id/gmc-number|1234567"),
         1,
@@ -4012,7 +4164,8 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rAL1|1|DA|^ ^L\rDG1|1||^ ^I10\r";
 
 /// A conditional update carries the id of its key alone: two messages about
 /// the same patient and visit send the same Patient and Encounter ids (R4:
-/// an update whose body id is not the matched resource's is refused, 400).
+/// an update whose body id is not the matched resource's is refused, 400);
+/// so does the ward's `PUT Location/{id}` (keyed by the sending facility).
 #[test]
 fn conditional_updates_send_the_same_id_in_every_message() {
     let msg = |kind: &str, id: &str| {
@@ -4039,7 +4192,7 @@ fn conditional_updates_send_the_same_id_in_every_message() {
             .collect::<Vec<_>>()
     };
     let (a, b) = (ids(&msg("A01", "M1")), ids(&msg("A03", "M99")));
-    assert_eq!(a.len(), 2, "{a:?}");
+    assert_eq!(a.len(), 3, "{a:?}");
     assert_eq!(a, b);
 }
 

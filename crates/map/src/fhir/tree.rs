@@ -34,6 +34,10 @@ pub(crate) enum Value<'a> {
         urn: bool,
         reference: bool,
     },
+    /// The relative URL of a resource with a client-assigned id
+    /// (`Location/{id}`, an update by id): its type and the id's 128 bits,
+    /// written as text without being put together first.
+    Keyed(KeyedType, [u64; 2]),
     /// Short ASCII text that needs no escaping (a date, a dateTime), kept
     /// inline: no allocation.
     Text(Inline),
@@ -131,6 +135,7 @@ impl<'a> Value<'a> {
             | Value::Number(_)
             | Value::Raw(_)
             | Value::Uuid { .. }
+            | Value::Keyed(..)
             | Value::Num(_)
             | Value::Hole(..)
             | Value::Prefixed(..) => false,
@@ -259,6 +264,9 @@ impl<'a> Value<'a> {
                     text
                 }
             }
+            Value::Keyed(rtype, bits) => {
+                V::String(format!("{}/{}", rtype.as_str(), Uuid::new(bits)))
+            }
             Value::Text(t) => V::String(t.as_str().to_owned()),
             Value::Num(n) => serde_json::from_str(n.as_str()).unwrap_or(V::Null),
             Value::Prefixed(p, rest) => V::String(format!("{}{rest}", p.as_str())),
@@ -295,6 +303,7 @@ impl<'a> Value<'a> {
                 urn,
                 reference,
             },
+            Value::Keyed(rtype, bits) => Value::Keyed(rtype, bits),
             Value::Text(t) => Value::Text(t),
             Value::Num(n) => Value::Num(n),
             Value::Prefixed(p, rest) => Value::String(Cow::Owned(format!("{}{rest}", p.as_str()))),
@@ -342,6 +351,14 @@ impl<'a> Value<'a> {
                 if reference {
                     out.push(b'}');
                 }
+            }
+            Value::Keyed(rtype, bits) => {
+                out.push(b'"');
+                // A resource type: ASCII letters, nothing to escape.
+                out.extend_from_slice(rtype.as_str().as_bytes());
+                out.push(b'/');
+                out.extend_from_slice(&uuid_text(bits));
+                out.push(b'"');
             }
             Value::Text(t) => {
                 out.push(b'"');
@@ -527,6 +544,13 @@ impl From<Uuid> for Value<'_> {
 }
 
 impl Uuid {
+    /// The relative URL `{rtype}/{id}` of the resource with this id (the
+    /// `request.url` of an update by a client-assigned id), written without
+    /// a `String`.
+    pub(crate) fn keyed<'a>(&self, rtype: KeyedType) -> Value<'a> {
+        Value::Keyed(rtype, self.bits)
+    }
+
     /// A FHIR `Reference` to this id or full URL: `{"reference": …}`,
     /// written without an object node.
     pub(crate) fn reference<'a>(&self) -> Value<'a> {
@@ -627,6 +651,22 @@ impl Inline {
     pub(crate) fn as_str(&self) -> &str {
         // Only ASCII is pushed by the builders; a cut never splits a char.
         std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+/// The resource types written by a client-assigned id ([`Value::Keyed`]):
+/// a type in one byte keeps [`Value`] small.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum KeyedType {
+    /// A Location from an HL7 v2 person location (PL).
+    Location,
+}
+
+impl KeyedType {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            KeyedType::Location => "Location",
+        }
     }
 }
 
@@ -1028,6 +1068,15 @@ mod tests {
             out,
             br#"{"reference":"urn:uuid:01234567-89ab-4def-8edc-ba9876543210"}"#
         );
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap(),
+            v.into_serde()
+        );
+        // A relative URL by id (the id, not the full URL, follows the type).
+        let v = Uuid::new(bits).urn().keyed(KeyedType::Location);
+        let mut out = Vec::new();
+        v.clone().write(&mut out);
+        assert_eq!(out, br#""Location/01234567-89ab-4def-8edc-ba9876543210""#);
         assert_eq!(
             serde_json::from_slice::<serde_json::Value>(&out).unwrap(),
             v.into_serde()
