@@ -3,7 +3,7 @@
 //! back balanced.
 
 use carecodec_hl7v2::Message;
-use carecodec_map::esr::{EsrOptions, map_go};
+use carecodec_map::esr::{EsrOptions, map_go, map_go_files};
 use carecodec_map::fhir::{
     BundleType, JsonDocument, event_bundle_with, read_bundle, read_workers, worker_bundle,
     write_event_bundle, write_worker_bundle,
@@ -112,13 +112,27 @@ pub fn fhir(data: &[u8]) {
 /// Arbitrary bytes as an ESR GO file → workers as at the extract date
 /// (balanced report), each written as a valid R4 Bundle.
 pub fn esr(data: &[u8]) {
-    let mapping = map_go(
-        data,
-        Some("GO_999_GDW_GOF_20250301_00000101.DAT"),
-        &EsrOptions::at_extract_date(),
-    );
+    const FULL: &str = "GO_999_GDW_GOF_20250301_00000101.DAT";
+    const CHANGE: &str = "GO_999_GDW_GOC_20250302_00000102.DAT";
+    let opts = EsrOptions::at_extract_date();
+    let mapping = map_go(data, Some(FULL), &opts);
     assert!(mapping.report.balanced());
     mapping.workers.iter().for_each(check_worker);
+    // One file through `map_go_files` is `map_go`.
+    let one = map_go_files([(Some(FULL), data)], &opts);
+    assert_eq!((&one.workers, &one.report), (&mapping.workers, &mapping.report));
+    // The input cut at its second `HDR~` (else in the middle) is a full file
+    // and a change file applied on top: balanced over both, valid Bundles.
+    let cut = data
+        .windows(4)
+        .enumerate()
+        .skip(1)
+        .find(|(_, w)| *w == b"HDR~")
+        .map_or(data.len() / 2, |(i, _)| i);
+    let (full, change) = data.split_at(cut);
+    let both = map_go_files([(Some(CHANGE), change), (Some(FULL), full)], &opts);
+    assert!(both.report.balanced());
+    both.workers.iter().for_each(check_worker);
 }
 
 #[cfg(test)]
