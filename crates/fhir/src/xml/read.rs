@@ -29,7 +29,7 @@ pub(crate) fn xml_to_json(input: &[u8]) -> Result<String> {
     if let Some((at, c)) = text::find_invalid_char(body) {
         return Err(Error::new(ErrorKind::InvalidChar(c)).at(input, base + at));
     }
-    let mut conv = Conv::new(body, String::new());
+    let mut conv = Conv::<false>::new(body, String::new());
     let mut out = String::with_capacity(body.len());
     conv.document(&mut out)
         .map_err(|e| e.at(input, base).with_path(String::new))?;
@@ -49,7 +49,7 @@ pub(crate) fn locate(input: &[u8], path: &str) -> Option<usize> {
         .map(|seg| seg.strip_prefix('_').unwrap_or(seg))
         .collect::<Vec<_>>()
         .join(".");
-    let mut conv = Conv::new(body, target);
+    let mut conv = Conv::<true>::new(body, target);
     // The input converted before; an error now (there should be none) just ends the search.
     let _ = conv.document(&mut String::new());
     conv.found.map(|(_, at)| base + at)
@@ -93,21 +93,23 @@ struct Run {
     any_side: bool,
 }
 
-struct Conv<'a> {
+/// The converter; `LOCATE` is [`locate`]'s mode (noting where elements start), a
+/// separate instance so that plain conversion does not even test for it.
+struct Conv<'a, const LOCATE: bool> {
     body: &'a [u8],
     reader: Reader<&'a [u8]>,
     path: Vec<Seg>,
     depth: usize,
     pool: Vec<String>,
     attr: String,
-    /// [`locate`] only (else empty): the element path sought, in the form of `path_string`.
+    /// `LOCATE` only (else empty): the element path sought, in the form of `path_string`.
     target: String,
     /// The path length and start offset of the deepest element yet whose path is `target`
     /// or encloses it.
     found: Option<(usize, usize)>,
 }
 
-impl<'a> Conv<'a> {
+impl<'a, const LOCATE: bool> Conv<'a, LOCATE> {
     fn new(body: &'a [u8], target: String) -> Self {
         let mut reader = Reader::from_reader(body);
         let config = reader.config_mut();
@@ -309,7 +311,7 @@ impl<'a> Conv<'a> {
                 name: ty.name,
                 index: None,
             });
-            if !self.target.is_empty() {
+            if LOCATE {
                 self.mark(open.start);
             }
         }
@@ -403,7 +405,7 @@ impl<'a> Conv<'a> {
                 name: elem.name,
                 index,
             });
-            if !self.target.is_empty() {
+            if LOCATE {
                 self.mark(open.start);
             }
             match elem.kind {
