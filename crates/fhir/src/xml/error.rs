@@ -92,7 +92,7 @@ pub enum ErrorKind {
     /// let input = "<Patient xmlns=\"http://hl7.org/fhir\">\n  <multipleBirthInteger value=\"1e2\"/>\n</Patient>";
     /// let e = xml::from_str(input).unwrap_err();
     /// assert!(matches!(e.kind(), ErrorKind::Model(_)));
-    /// assert_eq!((e.line(), e.column(), e.offset()), (Some(2), Some(3), Some(39)));
+    /// assert_eq!((e.line(), e.column(), e.offset()), (Some(2), Some(3), Some(40)));
     /// assert_eq!(e.path(), "Patient.multipleBirthInteger");
     /// ```
     #[error("invalid resource: {}", .0.message())]
