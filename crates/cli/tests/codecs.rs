@@ -85,6 +85,39 @@ fn uk_core_checks_contained_resources_and_nested_bundles() {
 
 const GO_HDR: &str = "HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\n";
 
+/// A value the typed model rejects is reported with its line and column, in XML (probe
+/// finding F21: `1e2` in `multipleBirthInteger` had only a path) as in JSON (an invalid code
+/// as the last member had the position after the resource).
+#[test]
+fn typed_errors_have_line_and_column() {
+    let xml = file(
+        "typed",
+        "i2.xml",
+        b"<Patient xmlns=\"http://hl7.org/fhir\">\n  <gender value=\"female\"/>\n  <multipleBirthInteger value=\"1e2\"/>\n</Patient>\n",
+    );
+    let out = run(&["fhir", "convert", "--to", "json"], &[&xml]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("at Patient.multipleBirthInteger (line 3, column 3, byte 67)"),
+        "{stderr}"
+    );
+    let out = run(&["fhir", "check"], &[&xml]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("(line 3, column 3, byte 67)"), "{stdout}");
+    let json = file(
+        "typed",
+        "g.json",
+        b"{\"resourceType\":\"Patient\",\n \"gender\":\"a  b\"}",
+    );
+    let out = run(&["fhir", "check"], &[&json]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("at Patient.gender (line 2, column 16)"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn esr_json_reports_file_problems_on_stderr() {
     let bad_trailer = file(

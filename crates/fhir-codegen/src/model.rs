@@ -889,14 +889,15 @@ fn write_choice(c: &ChoiceEnum, out: &mut String) {
         let n = &v.name;
         match &v.kind {
             Kind::Prim { code, rust } => {
-                let check = if *code {
-                    "de::choice_code::<A::Error>(&v, k)?; "
+                // A code is checked as it is read, so that an error is placed at the value.
+                let read = if *code {
+                    "de::code_value(map, k)?"
                 } else {
-                    ""
+                    "map.next_value()?"
                 };
                 let _ = writeln!(
                     out,
-                    "            (false, \"{n}\") => {{ let v: {rust} = map.next_value()?; {check}match slot {{ None => *slot = Some(Self::{n}(Primitive::new(v))), Some(Self::{n}(p)) => de::set_value::<A::Error, _>(p, v, k)?, Some(o) => return Err(de::two_choices(k, prefix, o.type_name())) }} }}"
+                    "            (false, \"{n}\") => {{ let v: {rust} = {read}; match slot {{ None => *slot = Some(Self::{n}(Primitive::new(v))), Some(Self::{n}(p)) => de::set_value::<A::Error, _>(p, v, k)?, Some(o) => return Err(de::two_choices(k, prefix, o.type_name())) }} }}"
                 );
                 let _ = writeln!(
                     out,

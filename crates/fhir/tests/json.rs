@@ -286,3 +286,36 @@ fn built_in_code_round_trips() {
     let o = Observation::default();
     assert_eq!(json::to_string(&o), r#"{"resourceType":"Observation"}"#);
 }
+
+/// An invalid code is placed at the code itself (line, column, path with its index), also
+/// when it is the last member of its object or an item of a repeating element; checked
+/// after the member, it was placed after the enclosing object (`Patient`, or
+/// `Location.hoursOfOperation[0]` without the index of the bad item).
+#[test]
+fn invalid_codes_are_placed_at_the_value() {
+    let e = err(b"{\"resourceType\":\"Patient\",\n\"gender\": \"a  b\"}");
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    assert_eq!(
+        (e.path(), e.line(), e.column()),
+        ("Patient.gender", 2, 16),
+        "{e}"
+    );
+    let e =
+        err(br#"{"resourceType":"Location","hoursOfOperation":[{"daysOfWeek":["mon","t  u"]}]}"#);
+    assert_eq!(
+        e.path(),
+        "Location.hoursOfOperation[0].daysOfWeek[1]",
+        "{e}"
+    );
+    assert_eq!((e.line(), e.column()), (1, 74), "{e}");
+    let e = err(
+        br#"{"resourceType":"Patient","extension":[{"url":"http://example.org/a","valueCode":""}]}"#,
+    );
+    assert_eq!(e.path(), "Patient.extension[0].valueCode", "{e}");
+    // Lenient reading still takes them as issues.
+    let (_, issues) = json::from_slice_lenient::<Resource>(
+        br#"{"resourceType":"Location","hoursOfOperation":[{"daysOfWeek":["mon","t  u"]}],"status":" x"}"#,
+    )
+    .unwrap();
+    assert_eq!(issues.len(), 2, "{issues:?}");
+}

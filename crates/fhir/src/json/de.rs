@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::error::{ErrorKind, Issue};
@@ -215,11 +215,95 @@ pub(crate) fn code<'de, A: MapAccess<'de>>(
     slot: &mut Option<Primitive<String>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    prim(map, slot, k)?;
-    if let Some(v) = slot.as_ref().and_then(|p| p.value.as_deref()) {
-        check_code::<A::Error>(v, k)?;
+    let v = code_value(map, k)?;
+    match slot {
+        None => *slot = Some(Primitive::new(v)),
+        Some(p) => set_value::<A::Error, String>(p, v, k)?,
     }
     Ok(())
+}
+
+/// Reads the value of member `k`, a `code`, checking it as it is read: the reader then
+/// places an error at the value itself (checked after the member, an error would be placed
+/// wherever the reader stopped, after the enclosing object if the code came last).
+pub(crate) fn code_value<'de, A: MapAccess<'de>>(map: &mut A, k: &str) -> Result<String, A::Error> {
+    map.next_value_seed(CodeSeed(k))
+}
+
+/// A `code` string, checked by [`check_code`] (under member name `.0`) as it is read.
+#[derive(Clone, Copy)]
+struct CodeSeed<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for CodeSeed<'_> {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_string(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CodeSeed<'_> {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        check_code::<E>(v, self.0)?;
+        Ok(v.to_owned())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        check_code::<E>(&v, self.0)?;
+        Ok(v)
+    }
+}
+
+/// A `null` or a [`CodeSeed`] code: one item of a repeating `code` element.
+struct OptCodeSeed<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for OptCodeSeed<'_> {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptCodeSeed<'_> {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("option")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        CodeSeed(self.0).deserialize(d).map(Some)
+    }
+}
+
+/// The array of a repeating `code` element, each item checked as it is read.
+struct CodesSeed<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for CodesSeed<'_> {
+    type Value = Vec<Option<String>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CodesSeed<'_> {
+    type Value = Vec<Option<String>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(OptCodeSeed(self.0))? {
+            out.push(v);
+        }
+        Ok(out)
+    }
 }
 
 /// Reads `_name` (id and extensions) of a primitive into `slot`.
@@ -265,6 +349,15 @@ pub(crate) fn prims<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
     k: &str,
 ) -> Result<(), A::Error> {
     let values: Vec<Option<T>> = map.next_value()?;
+    set_values(slot, values, k)
+}
+
+/// Sets the values of a repeating primitive (its `_name` array may have come first).
+fn set_values<E: de::Error, T>(
+    slot: &mut Vec<Primitive<T>>,
+    values: Vec<Option<T>>,
+    k: &str,
+) -> Result<(), E> {
     if slot.is_empty() {
         slot.extend(
             values
@@ -282,17 +375,14 @@ pub(crate) fn prims<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
     Ok(())
 }
 
-/// Reads a repeating `code` element, checking each code.
+/// Reads a repeating `code` element, checking each code as it is read (see [`code_value`]).
 pub(crate) fn codes<'de, A: MapAccess<'de>>(
     map: &mut A,
     slot: &mut Vec<Primitive<String>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    prims(map, slot, k)?;
-    for v in slot.iter().filter_map(|p| p.value.as_deref()) {
-        check_code::<A::Error>(v, k)?;
-    }
-    Ok(())
+    let values = map.next_value_seed(CodesSeed(k))?;
+    set_values(slot, values, k)
 }
 
 /// Reads a repeating primitive's `_name` array (`"_given": [null, {…}]`).
@@ -516,11 +606,6 @@ pub(crate) fn bad_choice<E: de::Error>(k: &str) -> E {
         ErrorKind::UnknownElement,
         format_args!("unknown element `{k}`"),
     )
-}
-
-/// Checks a `code` read for a choice element.
-pub(crate) fn choice_code<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
-    check_code(v, k)
 }
 
 impl<'de> Deserialize<'de> for Decimal {

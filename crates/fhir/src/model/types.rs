@@ -3881,8 +3881,7 @@ impl AnyValue {
                 }
             }
             (false, "Code") => {
-                let v: String = map.next_value()?;
-                de::choice_code::<A::Error>(&v, k)?;
+                let v: String = de::code_value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Code(Primitive::new(v))),
                     Some(Self::Code(p)) => de::set_value::<A::Error, _>(p, v, k)?,

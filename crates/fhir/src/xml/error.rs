@@ -84,6 +84,17 @@ pub enum ErrorKind {
     MissingResourceType,
     /// The typed model rejected the converted content (its JSON reader's error; the
     /// line and column in it refer to the intermediate JSON, the path to the resource).
+    /// The [`Error`]'s own offset, line and column are those of the XML element at
+    /// fault (or, when the fault is a missing element, of the element lacking it).
+    ///
+    /// ```
+    /// use carecodec_fhir::xml::{self, ErrorKind};
+    /// let input = "<Patient xmlns=\"http://hl7.org/fhir\">\n  <multipleBirthInteger value=\"1e2\"/>\n</Patient>";
+    /// let e = xml::from_str(input).unwrap_err();
+    /// assert!(matches!(e.kind(), ErrorKind::Model(_)));
+    /// assert_eq!((e.line(), e.column(), e.offset()), (Some(2), Some(3), Some(40)));
+    /// assert_eq!(e.path(), "Patient.multipleBirthInteger");
+    /// ```
     #[error("invalid resource: {}", .0.message())]
     Model(#[source] crate::json::Error),
 }

@@ -128,7 +128,7 @@ pub fn json_to_xml_pretty(input: &[u8]) -> Result<String> {
 /// ```
 pub fn from_slice(input: &[u8]) -> Result<Resource> {
     let json = read::xml_to_json(input)?;
-    crate::json::from_str(&json).map_err(model_error)
+    crate::json::from_str(&json).map_err(|e| model_error(input, e))
 }
 
 /// [`from_slice`] over a `str`.
@@ -172,8 +172,15 @@ pub fn to_vec(resource: &Resource) -> Result<Vec<u8>> {
     to_string(resource).map(String::into_bytes)
 }
 
+/// The typed reader's error on the JSON converted from `input`, placed at the XML element
+/// its path names (or the nearest enclosing one).
 #[cold]
-fn model_error(e: crate::json::Error) -> Error {
+fn model_error(input: &[u8], e: crate::json::Error) -> Error {
     let path = e.path().to_owned();
-    Error::new(ErrorKind::Model(e)).with_path(|| path)
+    let at = read::locate(input, &path);
+    let error = Error::new(ErrorKind::Model(e)).with_path(|| path);
+    match at {
+        Some(at) => error.at(input, at),
+        None => error,
+    }
 }

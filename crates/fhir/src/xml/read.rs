@@ -16,10 +16,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Converts one FHIR XML resource to FHIR JSON text (compact).
 pub(crate) fn xml_to_json(input: &[u8]) -> Result<String> {
-    let (base, body) = match input.strip_prefix(BOM) {
-        Some(rest) => (BOM.len(), rest),
-        None => (0, input),
-    };
+    let (base, body) = split_bom(input);
     // A second mark is a U+FEFF character before the document: not XML.
     // (The XML reader would skip it too, and every byte position it gives,
     // by which the narrative is cut out verbatim, would be three short.)
@@ -32,23 +29,38 @@ pub(crate) fn xml_to_json(input: &[u8]) -> Result<String> {
     if let Some((at, c)) = text::find_invalid_char(body) {
         return Err(Error::new(ErrorKind::InvalidChar(c)).at(input, base + at));
     }
-    let mut reader = Reader::from_reader(body);
-    let config = reader.config_mut();
-    config.check_end_names = true;
-    config.expand_empty_elements = false;
-    config.trim_text(false);
-    let mut conv = Conv {
-        body,
-        reader,
-        path: Vec::new(),
-        depth: 0,
-        pool: Vec::new(),
-        attr: String::new(),
-    };
+    let mut conv = Conv::<false>::new(body, String::new());
     let mut out = String::with_capacity(body.len());
     conv.document(&mut out)
         .map_err(|e| e.at(input, base).with_path(String::new))?;
     Ok(out)
+}
+
+/// The byte offset in `input` of the element that the JSON element path `path` (as the
+/// typed reader reports it, `Patient.name[0]._given[1].extension[0].valueInteger`) names,
+/// or of its nearest enclosing element: the input is converted again, noting where each
+/// element starts. Only called on the error path, so converting valid input pays nothing.
+#[cold]
+pub(crate) fn locate(input: &[u8], path: &str) -> Option<usize> {
+    let (base, body) = split_bom(input);
+    // `_given` is the JSON home of the `given` element's id and extensions.
+    let target = path
+        .split('.')
+        .map(|seg| seg.strip_prefix('_').unwrap_or(seg))
+        .collect::<Vec<_>>()
+        .join(".");
+    let mut conv = Conv::<true>::new(body, target);
+    // The input converted before; an error now (there should be none) just ends the search.
+    let _ = conv.document(&mut String::new());
+    conv.found.map(|(_, at)| base + at)
+}
+
+/// The byte order mark's length (0 or 3) and the input after it.
+fn split_bom(input: &[u8]) -> (usize, &[u8]) {
+    match input.strip_prefix(BOM) {
+        Some(rest) => (BOM.len(), rest),
+        None => (0, input),
+    }
 }
 
 /// One step of the element path, for error messages.
@@ -81,16 +93,55 @@ struct Run {
     any_side: bool,
 }
 
-struct Conv<'a> {
+/// The converter; `LOCATE` is [`locate`]'s mode (noting where elements start), a
+/// separate instance so that plain conversion does not even test for it.
+struct Conv<'a, const LOCATE: bool> {
     body: &'a [u8],
     reader: Reader<&'a [u8]>,
     path: Vec<Seg>,
     depth: usize,
     pool: Vec<String>,
     attr: String,
+    /// `LOCATE` only (else empty): the element path sought, in the form of `path_string`.
+    target: String,
+    /// The path length and start offset of the deepest element yet whose path is `target`
+    /// or encloses it.
+    found: Option<(usize, usize)>,
 }
 
-impl<'a> Conv<'a> {
+impl<'a, const LOCATE: bool> Conv<'a, LOCATE> {
+    fn new(body: &'a [u8], target: String) -> Self {
+        let mut reader = Reader::from_reader(body);
+        let config = reader.config_mut();
+        config.check_end_names = true;
+        config.expand_empty_elements = false;
+        config.trim_text(false);
+        Conv {
+            body,
+            reader,
+            path: Vec::new(),
+            depth: 0,
+            pool: Vec::new(),
+            attr: String::new(),
+            target,
+            found: None,
+        }
+    }
+
+    /// [`locate`]: notes the element starting at `start` (its path is `self.path`) if it is
+    /// the element sought or the deepest yet to enclose it.
+    #[cold]
+    fn mark(&mut self, start: usize) {
+        let path = self.path_string();
+        let encloses = self
+            .target
+            .strip_prefix(path.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['));
+        if encloses && self.found.is_none_or(|(len, _)| path.len() > len) {
+            self.found = Some((path.len(), start));
+        }
+    }
+
     fn document(&mut self, out: &mut String) -> Result<()> {
         let root = match self.next()? {
             Next::Open(open) => open,
@@ -260,6 +311,9 @@ impl<'a> Conv<'a> {
                 name: ty.name,
                 index: None,
             });
+            if LOCATE {
+                self.mark(open.start);
+            }
         }
         self.enter(open.start)?;
         out.push_str("{\"resourceType\":\"");
@@ -351,6 +405,9 @@ impl<'a> Conv<'a> {
                 name: elem.name,
                 index,
             });
+            if LOCATE {
+                self.mark(open.start);
+            }
             match elem.kind {
                 Kind::Str | Kind::Num | Kind::Bool => {
                     let mut main = std::mem::take(&mut current.main);
