@@ -410,6 +410,9 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 if let Cow::Owned(_) = t {
                     self.check_escapes(&v, &src);
                 }
+                if t.bytes().any(is_control) {
+                    return self.without_controls(&t, src, v.raw());
+                }
                 Some(Sourced::new(t.into_owned(), src))
             }
             Err(e) => {
@@ -417,6 +420,22 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 None
             }
         }
+    }
+
+    /// Text `t` (read at `src` from `raw`) without its control characters
+    /// ([`is_control`]: below U+0020 other than tab, CR and LF, which FHIR
+    /// strings may not hold, R4 §2.1.0.2 — sent raw or as `\X01\`):
+    /// reported "control characters", kept as text without them, or dropped
+    /// when nothing but whitespace is left.
+    #[cold]
+    fn without_controls(&mut self, t: &str, src: Source, raw: &[u8]) -> Option<Sourced<String>> {
+        let kept: String = t.chars().filter(|c| !c.is_ascii() || !is_control(*c as u8)).collect();
+        if kept.chars().all(char::is_whitespace) {
+            self.invalid(src, raw, "control characters", Action::Dropped);
+            return None;
+        }
+        self.invalid(src.clone(), raw, "control characters", Action::KeptAsText);
+        Some(Sourced::new(kept, src))
     }
 
     /// Reports an escape `v`'s decoding kept as sent because it could not
@@ -1059,6 +1078,13 @@ fn is_type_code(t: &str) -> bool {
     (2..=5).contains(&t.len())
         && t.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// A control character FHIR strings may not hold: below U+0020 other than
+/// tab, LF and CR (R4 §2.1.0.2 "string"). Any byte of a UTF-8 text below
+/// 0x20 is such a character.
+fn is_control(b: u8) -> bool {
+    b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')
 }
 
 /// An assigning authority's universal id (HD.2) as a system URI, by its type

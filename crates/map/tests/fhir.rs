@@ -4227,3 +4227,38 @@ fn an_unkeyed_practitioner_sent_twice_is_one_entry() {
     assert!(who.iter().all(|w| *w == pracs[0]["fullUrl"]), "{who:?}");
     uk_core_valid("unkeyed twice", &b);
 }
+
+#[test]
+fn control_characters_are_reported_and_never_written() {
+    // v2-control-chars of the 2026-12-07 probe: `SM\X01\ITH`, `JO\X00\HN`
+    // and `W\X07\1` reached FHIR strings (which may hold no character below
+    // U+0020 but tab, CR and LF) with nothing in `invalid`.
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500+0000||ADT^A01^ADT_A01|C1|P|2.4\r\
+EVN|A01|20240312091500\r\
+PID|1||9434765919^^^NHS^NH||SM\\X01\\ITH^JO\\X00\\HN^\\X1F\\||19700214|M\r\
+PV1|1|I|W\\X07\\1^^^RX1\r";
+    let (event, report) = mapped(text);
+    let p = event.patient.as_ref().unwrap();
+    assert_eq!(p.names[0].value.family.as_deref(), Some("SMITH"));
+    let at = |action: carecodec_model::Action| {
+        report
+            .invalid
+            .iter()
+            .filter(|i| i.reason == "control characters" && i.action == action)
+            .map(|i| i.source.to_string())
+            .collect::<Vec<_>>()
+    };
+    let kept = at(carecodec_model::Action::KeptAsText);
+    for path in ["PID[1]-5[1].1", "PID[1]-5[1].2", "PV1[1]-3.1"] {
+        assert!(kept.iter().any(|k| k.contains(path)), "{path}: {kept:?}");
+    }
+    // Nothing left but the control character: dropped.
+    let dropped = at(carecodec_model::Action::Dropped);
+    assert!(dropped.iter().any(|d| d.contains("PID[1]-5[1].3")), "{dropped:?}");
+    let b = event_bundle(&event).unwrap().to_string();
+    assert!(
+        !b.chars().any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r')),
+        "{b}"
+    );
+    assert!(!b.contains("\\u00"), "{b}");
+}
