@@ -35,6 +35,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
 use crate::MapError;
+use crate::fhir::universal_namespace;
 
 /// How to map.
 ///
@@ -429,7 +430,10 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// when nothing but whitespace is left.
     #[cold]
     fn without_controls(&mut self, t: &str, src: Source, raw: &[u8]) -> Option<Sourced<String>> {
-        let kept: String = t.chars().filter(|c| !c.is_ascii() || !is_control(*c as u8)).collect();
+        let kept: String = t
+            .chars()
+            .filter(|c| !c.is_ascii() || !is_control(*c as u8))
+            .collect();
         if kept.chars().all(char::is_whitespace) {
             self.invalid(src, raw, "control characters", Action::Dropped);
             return None;
@@ -838,7 +842,11 @@ pub fn map_message(
         recorded: None,
         reason: None,
         operator: None,
-        sender: ctx.text(at!(b"MSH", 4, 1)),
+        // MSH-4 is an HD: its namespace id, else its universal id typed.
+        sender: ctx.text(at!(b"MSH", 4, 1)).or_else(|| {
+            let (id, ty) = at!(b"MSH", 4, 2).zip(at!(b"MSH", 4, 3))?;
+            universal_system(&mut ctx, id, ty)
+        }),
         source_application: application(&mut ctx, 3),
         destination_application: application(&mut ctx, 5),
         destination_facility: ctx.text(at!(b"MSH", 6, 1)),
@@ -952,7 +960,10 @@ pub fn map_message(
         if let Some(status) = event_status(event.kind) {
             e.status = Some(status.into());
         }
-        if event.sender.is_none() && ctx.opts.trust_ods.is_none() {
+        let blank = |s: Option<&str>| s.is_none_or(|s| s.trim().is_empty());
+        if blank(event.sender.as_ref().map(|s| s.value.as_str()))
+            && blank(ctx.opts.trust_ods.as_deref())
+        {
             unkeyed_locations(&mut ctx.report, e);
         }
     }
@@ -2183,11 +2194,16 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
     if ctx.absent(base) {
         return None;
     }
-    // PL.1-3 are HD in v2.7+ (`WARD&1.2.3&ISO`): the namespace id names the place.
-    let ward = ctx.text(base.component(1).subcomponent(1));
-    let room = ctx.text(base.component(2).subcomponent(1));
-    let bed = ctx.text(base.component(3).subcomponent(1));
-    let facility = ctx.text(base.component(4).subcomponent(1));
+    // PL.1-3 are HD in v2.7+ (`WARD&1.2.3&ISO`), PL-4 always: the namespace
+    // id names the place, else the universal id typed (`urn:oid:…`).
+    let mut hd = |c: u32| {
+        let at = base.component(c);
+        ctx.text(at.subcomponent(1)).or_else(|| hd_system(ctx, at))
+    };
+    let ward = hd(1);
+    let room = hd(2);
+    let bed = hd(3);
+    let facility = hd(4);
     let name = ctx.text(base.component(9));
     if ward.is_none() && room.is_none() && bed.is_none() && facility.is_none() && name.is_none() {
         return None;
@@ -2203,11 +2219,12 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
     }))
 }
 
-/// Notes each location of `e` whose Locations the FHIR writer cannot key:
-/// a ward, room or bed in no facility (PL-4), in a message with no sending
-/// facility (MSH-4) and no trust ODS code (`V2Options::trust_ods`) — a ward
-/// named in no facility cannot be told from another hospital's —, so every
-/// message creates them anew (`POST`).
+/// Notes each location of `e` whose Locations the FHIR writer cannot key,
+/// in a message with no sending facility (MSH-4) and no trust ODS code
+/// (`V2Options::trust_ods`, a blank one as none): a facility, ward, room or
+/// bed in no facility (PL-4) known by a universal id — a ward named by no
+/// sender, or in a facility's local code, cannot be told from another
+/// hospital's —, so every message creates them anew (`POST`).
 fn unkeyed_locations(report: &mut MappingReport, e: &Encounter) {
     for (field, l) in [
         ("PV1-3", &e.location),
@@ -2216,11 +2233,16 @@ fn unkeyed_locations(report: &mut MappingReport, e: &Encounter) {
         ("PV2-1", &e.prior_pending_location),
     ] {
         let Some(l) = l else { continue };
-        if l.facility.is_none() && (l.ward.is_some() || l.room.is_some() || l.bed.is_some()) {
+        let universal = l
+            .facility
+            .as_ref()
+            .is_some_and(|f| universal_namespace(f.value.trim()));
+        let parts = [&l.facility, &l.ward, &l.room, &l.bed];
+        if !universal && parts.iter().any(|p| p.is_some()) {
             report.notes.push(format!(
-                "{field}: a location in no facility (PL-4), from no sending facility (MSH-4) \
-                 and no trust ODS code: its FHIR Locations cannot be keyed and are created \
-                 (POST) by every message"
+                "{field}: a location from no sending facility (MSH-4) and no trust ODS code, \
+                 in no facility (PL-4) known by a universal id: its FHIR Locations cannot be \
+                 keyed and are created (POST) by every message"
             ));
         }
     }
