@@ -3000,6 +3000,18 @@ impl<'l> LocationKey<'l> {
     }
 }
 
+/// True when the writer cannot key `l`'s Locations without a sender or trust
+/// ODS code: it has a part to key (facility, ward, room or bed) and no
+/// facility (PL-4) known by a universal id ([`LocationKey`]).
+pub(crate) fn unkeyable_without_sender(l: &Location) -> bool {
+    let universal = l
+        .facility
+        .as_ref()
+        .is_some_and(|f| universal_namespace(f.value.trim()));
+    let parts = [&l.facility, &l.ward, &l.room, &l.bed];
+    !universal && parts.iter().any(|p| p.is_some())
+}
+
 /// `s` trimmed, if anything is left.
 fn nonblank(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())

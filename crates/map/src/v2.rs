@@ -35,7 +35,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
 use crate::MapError;
-use crate::fhir::universal_namespace;
+use crate::fhir::unkeyable_without_sender;
 
 /// How to map.
 ///
@@ -2233,12 +2233,7 @@ fn unkeyed_locations(report: &mut MappingReport, e: &Encounter) {
         ("PV2-1", &e.prior_pending_location),
     ] {
         let Some(l) = l else { continue };
-        let universal = l
-            .facility
-            .as_ref()
-            .is_some_and(|f| universal_namespace(f.value.trim()));
-        let parts = [&l.facility, &l.ward, &l.room, &l.bed];
-        if !universal && parts.iter().any(|p| p.is_some()) {
+        if unkeyable_without_sender(l) {
             report.notes.push(format!(
                 "{field}: a location from no sending facility (MSH-4) and no trust ODS code, \
                  in no facility (PL-4) known by a universal id: its FHIR Locations cannot be \

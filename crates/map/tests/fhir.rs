@@ -4410,3 +4410,37 @@ fn a_conflicting_level_leaves_the_levels_above_keyed() {
         "{b}"
     );
 }
+
+#[test]
+fn keys_lost_on_reading_a_bundle_without_a_sender_are_noted() {
+    // Finding 16 of the 2026-12-07 probe (v2-loc-roundtrip m2): no EVN-2,
+    // so the transaction Bundle has no Provenance and names no sender; its
+    // keyed Locations read back as unkeyable, with no note.
+    let text = |evn: &str| {
+        format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500+0000||ADT^A01^ADT_A01|C1|P|2.4\r\
+             {evn}\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\rPV1|1|I|W1^R1^B1\r"
+        )
+    };
+    let note = |r: &carecodec_model::MappingReport| {
+        r.notes
+            .iter()
+            .any(|n| n.contains("Encounter.location (current)") && n.contains("POST"))
+    };
+    let (event, _) = mapped(&text("EVN|A01"));
+    let b = event_bundle(&event).unwrap();
+    assert_eq!(location_id(&b, "W1").0, "PUT");
+    let (back, report) = read_bundle(&b);
+    assert!(note(&report), "{:?}", report.notes);
+    let again = event_bundle(&back).unwrap();
+    assert_eq!(location_id(&again, "W1").0, "POST");
+    // With the sender (a Provenance agent, a MessageHeader): kept, no note.
+    let (event, _) = mapped(&text("EVN|A01|20240312091500"));
+    let (back, report) = read_bundle(&event_bundle(&event).unwrap());
+    assert!(!note(&report), "{:?}", report.notes);
+    assert_eq!(location_id(&event_bundle(&back).unwrap(), "W1").0, "PUT");
+    let (event, _) = mapped(&text("EVN|A01"));
+    let m = event_bundle_with(&event, BundleType::Message).unwrap();
+    let (_, report) = read_bundle(&m);
+    assert!(!note(&report), "{:?}", report.notes);
+}
