@@ -73,9 +73,9 @@ pub struct Args {
     #[arg(long, default_value = "Europe/London")]
     zone: String,
     /// ODS code of the trust, the authority of MRNs sent without one, and
-    /// with `--to fhir` the namespace keying the Locations of a ward, room or
-    /// bed named in no facility (PL-4) by a message with no sending facility
-    /// (MSH-4).
+    /// with `--to fhir` the scope keying the Locations (facility, ward, room,
+    /// bed) of a message with no sending facility (MSH-4), or of a FHIR
+    /// Bundle naming no sender. A blank one is none.
     #[arg(long)]
     trust_ods: Option<String>,
     /// ESR input: resolve date-tracked rows as at this date (YYYY-MM-DD);

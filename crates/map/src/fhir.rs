@@ -1805,7 +1805,7 @@ fn location<'a>(l: &'a Location, id: &Uuid) -> Value<'a> {
     let parts: Vec<&str> = [&l.facility, &l.ward, &l.room, &l.bed]
         .into_iter()
         .flatten()
-        .map(|s| s.value.as_str())
+        .map(|s| s.value.trim())
         .collect();
     let label = l
         .name
@@ -2759,19 +2759,20 @@ fn encounter<'a>(
 /// Returns the most granular Location's URL, which the Encounter refers to.
 /// A location with none of the parts is one Location, as [`location`] writes it.
 ///
-/// Each level is keyed ([`location_key`]) when the location has a namespace:
-/// its facility (PL-4, then the chain's first level), else `ns` (the sending
-/// facility, else the trust's ODS code): `PUT Location/{id}`, the id from
-/// the namespace, the level's part and its parents' parts alone (R4 update
-/// as create, as an ESR worker's Location), so every message naming the same
-/// ward, room or bed sends the same resource, its content the latest's.
-/// Without a namespace (or with no part to key), or when a level keyed
-/// earlier in the Bundle (`keyed`) holds something else (another location
-/// of the message describes the same ward otherwise: one resource cannot
-/// say both), each level is a create whose id is `seed` followed by what it
-/// holds and its parents' ids. Either way the same location sent twice
-/// (PV1-3 and PV1-6) is the same entries, written once (see
-/// [`event_entries`]).
+/// Each level is keyed ([`LocationKey`]) when the location has a scope: `ns`
+/// (the sending facility, else the trust's ODS code), else a facility that
+/// is a universal id: `PUT Location/{id}`, the id from the scope, the level's
+/// part and its parents' parts alone (R4 update as create, as an ESR
+/// worker's Location), so every message naming the same ward, room or bed
+/// sends the same resource, its content the latest's. Without a scope (or
+/// with no part to key) each level is a create whose id is `seed` followed by
+/// the parts and what they hold; so is a level keyed earlier in the Bundle
+/// (`keyed`) that would hold something else here (another location of the
+/// message describes the same ward otherwise: one resource cannot say both),
+/// and every level below it, while the levels above it that agree stay keyed.
+/// Either way the same location sent twice (PV1-3 and PV1-6) is the same
+/// entries, written once (see [`event_entries`]). Parts are keyed and named
+/// without surrounding whitespace.
 fn location_hierarchy<'a>(
     l: &'a Location,
     seed: Seed,
@@ -2785,10 +2786,10 @@ fn location_hierarchy<'a>(
         };
     }
     let levels = [
-        (&l.facility, physical!("si", "Site"), "facility"),
-        (&l.ward, physical!("wa", "Ward"), "ward"),
-        (&l.room, physical!("ro", "Room"), "room"),
-        (&l.bed, physical!("bd", "Bed"), "bed"),
+        (&l.facility, physical!("si", "Site"), LevelTag::Facility),
+        (&l.ward, physical!("wa", "Ward"), LevelTag::Ward),
+        (&l.room, physical!("ro", "Room"), LevelTag::Room),
+        (&l.bed, physical!("bd", "Bed"), LevelTag::Bed),
     ];
     let present: Vec<_> = levels.iter().filter(|(v, ..)| v.is_some()).collect();
     if present.is_empty() {
@@ -2799,45 +2800,33 @@ fn location_hierarchy<'a>(
     }
     let last = present.len() - 1;
     // The identifiers go on the facility, else on the most granular level.
-    let ids_at = |n: usize, tag: &str| {
+    let ids_at = |n: usize, tag: LevelTag| {
         if l.facility.is_some() {
-            tag == "facility"
+            tag == LevelTag::Facility
         } else {
             n == last
         }
     };
-    // Each level's keyed id with what it holds, when it has a namespace and
-    // agrees with the levels keyed before it in the Bundle.
-    let mut ids: [Option<(Uuid, [u64; 2])>; 4] = [None; 4];
-    if let Some(mut key) = location_key(l, ns) {
-        for ((n, (value, _, tag)), slot) in present.iter().enumerate().zip(ids.iter_mut()) {
-            if let Some(value) = value {
-                key = key.with(&["\u{1f}", tag, " ", &value.value]);
-                let holds = location_held(l, Seed::new(&[]), ids_at(n, tag), n == last);
-                *slot = Some((key.uuid(&[]), holds.uuid(&[]).bits()));
-            }
-        }
-        if !keyed.admit(&ids) {
-            ids = [None; 4];
-        }
-    }
+    let mut key = LocationKey::new(l, ns);
+    // Keyed until a level keyed before holds something else here.
+    let mut keying = key.is_some();
     let mut parent: Option<Uuid> = None;
     // The levels so far, each with what it holds (a create).
     let mut chain = seed;
-    for ((n, (value, physical_type, tag)), key) in present.into_iter().enumerate().zip(ids) {
+    for (n, (value, physical_type, tag)) in present.into_iter().enumerate() {
         let Some(value) = value else { continue };
-        let ids_here = ids_at(n, tag);
-        let (lid, method, request) = match key {
-            Some((id, _)) => (id, "PUT", id.keyed(KeyedType::Location)),
-            None => {
-                chain = location_held(
-                    l,
-                    chain.with(&["\u{1f}", tag, " ", &value.value]),
-                    ids_here,
-                    n == last,
-                );
-                (chain.uuid(&[]), "POST", Value::from("Location"))
-            }
+        let name = value.value.trim();
+        let ids_here = ids_at(n, *tag);
+        let held = location_held(l, Seed::new(&[]), ids_here, n == last);
+        chain = location_held(l, key_part(chain, *tag, name), ids_here, n == last);
+        let own = key.as_mut().map(|k| k.level(*tag, name));
+        let keyed_id = own
+            .filter(|_| keying)
+            .filter(|id| keyed.admit(id, held.uuid(&[]).bits()));
+        keying = keyed_id.is_some();
+        let (lid, method, request) = match keyed_id {
+            Some(id) => (id, "PUT", id.keyed(KeyedType::Location)),
+            None => (chain.uuid(&[]), "POST", Value::from("Location")),
         };
         let url = urn(&lid);
         let mut o = resource!("Location", &lid);
@@ -2853,7 +2842,7 @@ fn location_hierarchy<'a>(
                 ),
             );
         }
-        put(&mut o, "name", json!(&value.value));
+        put(&mut o, "name", json!(name));
         if n == last {
             if let Some(d) = &l.name {
                 put(&mut o, "description", json!(&d.value));
@@ -2874,6 +2863,40 @@ fn location_hierarchy<'a>(
     }
     // `present` was not empty, so there is a parent: the last part made.
     parent.unwrap_or_else(|| urn(&seed.uuid(&[])))
+}
+
+/// A level of a PL's Location hierarchy, as its key names it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LevelTag {
+    Facility,
+    Ward,
+    Room,
+    Bed,
+}
+
+impl LevelTag {
+    /// The level's tag in a key: no tag is the start of another.
+    fn tag(self) -> &'static str {
+        match self {
+            LevelTag::Facility => "facility=",
+            LevelTag::Ward => "ward=",
+            LevelTag::Room => "room=",
+            LevelTag::Bed => "bed=",
+        }
+    }
+}
+
+/// `key` followed by one part: `tag`, `value`'s length in bytes, `:` and
+/// `value`. Tags are fixed and none starts another, so a key reads back as
+/// one sequence of parts: no text of a part can forge another key (a ward
+/// named `X\u{1f}room Y` is not room `Y` of ward `X`).
+fn key_part(key: Seed, tag: LevelTag, value: &str) -> Seed {
+    key.with(&[
+        tag.tag(),
+        itoa::Buffer::new().format(value.len()),
+        ":",
+        value,
+    ])
 }
 
 /// `at` followed by what a level of `l` holds beside its name: the
@@ -2898,10 +2921,9 @@ fn location_held(l: &Location, mut at: Seed, ids: bool, last: bool) -> Seed {
 
 /// The keyed Location levels of an encounter's locations so far, each as
 /// its id's bits and the hash of what it holds ([`location_held`]): a Bundle
-/// writes one entry per id, so a location whose level would hold something
-/// else than the one already keyed (PV1-3's ward with a description, PV1-6's
-/// without) is not keyed. At most four locations of four levels: no
-/// allocation.
+/// writes one entry per id, so a level that would hold something else than
+/// the one already keyed (PV1-3's ward with a description, PV1-6's without)
+/// is not keyed. At most four locations of four levels: no allocation.
 #[derive(Default)]
 struct LocationKeys {
     made: [([u64; 2], [u64; 2]); 16],
@@ -2909,29 +2931,21 @@ struct LocationKeys {
 }
 
 impl LocationKeys {
-    /// True, and `levels` recorded, when none of them is a level keyed
-    /// before holding something else (and there is room to record them).
-    fn admit(&mut self, levels: &[Option<(Uuid, [u64; 2])>]) -> bool {
-        let mut fresh = 0;
-        for (id, holds) in levels.iter().flatten() {
-            match self.holds(id) {
-                Some(h) if h != *holds => return false,
-                Some(_) => {}
-                None => fresh += 1,
-            }
-        }
-        if self.len + fresh > self.made.len() {
-            return false;
-        }
-        for (id, holds) in levels.iter().flatten() {
-            if self.holds(id).is_none() {
-                if let Some(slot) = self.made.get_mut(self.len) {
-                    *slot = (id.bits(), *holds);
+    /// True, and the level recorded, when the level `id` holding `holds` was
+    /// not keyed before holding something else (and there is room to
+    /// record it).
+    fn admit(&mut self, id: &Uuid, holds: [u64; 2]) -> bool {
+        match self.holds(id) {
+            Some(h) => h == holds,
+            None => match self.made.get_mut(self.len) {
+                Some(slot) => {
+                    *slot = (id.bits(), holds);
                     self.len += 1;
+                    true
                 }
-            }
+                None => false,
+            },
         }
-        true
     }
 
     /// What the level keyed `id` holds, when it was keyed before.
@@ -2941,20 +2955,82 @@ impl LocationKeys {
     }
 }
 
-/// The key of a PL's Location hierarchy: the namespace its parts are unique
-/// in — its facility (PL-4), which is the chain's first part, else `ns` —,
-/// each level then following with its own part (`\u{1f}ward W1`). The ids
+/// The key of a PL's Location hierarchy, level by level. It starts with
+/// the scope the PL's parts are unique in: the sender (`ns`: the sending
+/// facility, MSH-4, else the trust's ODS code), else — no sender — a
+/// facility (PL-4) that is a universal id ([`universal_namespace`]). The
+/// facility is a level under the scope (its own part), and the levels below
+/// it follow it, except that a facility that is the scope itself is left
+/// out of their key: `W1^^^RX1` from RX1 is the ward `W1` from RX1 with no
+/// PL-4. Each part is trimmed and length-prefixed ([`key_part`]). The ids
 /// are FNV hashes of the key, as an ESR worker's (see `esr_keyed`), so the
-/// same ward of the same facility is the same id in every message, and the
-/// same ward name in two facilities is two. `None` with no namespace: a
-/// ward named in no facility cannot be told from another trust's.
-fn location_key(l: &Location, ns: Option<&str>) -> Option<Seed> {
-    let key = Seed::new(&["location/"]);
-    if l.facility.is_some() {
-        return Some(key);
+/// same ward of the same sender and facility is the same id in every
+/// message, and the same ward name from two senders is two. `None` with no
+/// scope: a ward named by no sender, or in a facility known by a local
+/// code alone, cannot be told from another trust's.
+struct LocationKey<'l> {
+    /// The key so far: the scope and the levels keyed.
+    key: Seed,
+    /// The scope's text, to tell a facility that is the scope.
+    scope: &'l str,
+}
+
+impl<'l> LocationKey<'l> {
+    /// The key of `l`'s hierarchy from its scope, if it has one.
+    fn new(l: &'l Location, ns: Option<&'l str>) -> Option<Self> {
+        let facility = l.facility.as_ref().map(|f| f.value.trim());
+        let scope = nonblank(ns).or(facility.filter(|f| universal_namespace(f)))?;
+        let key = Seed::new(&[
+            "location/scope=",
+            itoa::Buffer::new().format(scope.len()),
+            ":",
+            scope,
+        ]);
+        Some(LocationKey { key, scope })
     }
-    let ns = ns.map(str::trim).filter(|n| !n.is_empty())?;
-    Some(key.with(&["\u{1f}namespace ", ns]))
+
+    /// The id of the level `tag` named `name` (trimmed), under the levels
+    /// given before it.
+    fn level(&mut self, tag: LevelTag, name: &str) -> Uuid {
+        let here = key_part(self.key, tag, name);
+        if tag != LevelTag::Facility || name != self.scope {
+            self.key = here;
+        }
+        here.uuid(&[])
+    }
+}
+
+/// True when the writer cannot key `l`'s Locations without a sender or trust
+/// ODS code: it has a part to key (facility, ward, room or bed) and no
+/// facility (PL-4) known by a universal id ([`LocationKey`]).
+pub(crate) fn unkeyable_without_sender(l: &Location) -> bool {
+    let universal = l
+        .facility
+        .as_ref()
+        .is_some_and(|f| universal_namespace(f.value.trim()));
+    let parts = [&l.facility, &l.ward, &l.room, &l.bed];
+    !universal && parts.iter().any(|p| p.is_some())
+}
+
+/// `s` trimmed, if anything is left.
+fn nonblank(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// True when a facility or sender text is a universal id — `urn:oid:…`,
+/// `urn:uuid:…` or a URL, as the HL7 v2 mapper writes an HD known by its
+/// universal id (HD.2 typed by HD.3) alone —, which names one place
+/// wherever it is sent from: a PL-4 of that kind keys a PL's Locations when
+/// nothing names the sender.
+///
+/// ```
+/// use carecodec_map::fhir::universal_namespace;
+///
+/// assert!(universal_namespace("urn:oid:2.16.840.1.113883.19.1"));
+/// assert!(!universal_namespace("MAIN"));
+/// ```
+pub fn universal_namespace(f: &str) -> bool {
+    f.starts_with("urn:oid:") || f.starts_with("urn:uuid:") || f.contains("://")
 }
 
 fn report<'a>(
@@ -3373,12 +3449,8 @@ fn event_entries<'a>(
             subject.as_ref(),
             &mut extra,
             seed,
-            // The namespace of a location that names no facility (PL-4).
-            event
-                .sender
-                .as_ref()
-                .map(|s| s.value.as_str())
-                .or(trust_ods),
+            // The scope of a location's key: the sender, else the trust.
+            nonblank(event.sender.as_ref().map(|s| s.value.as_str())).or(nonblank(trust_ods)),
         );
         match cond {
             Some(c) => emit(entry(&url, res, "PUT", c)),

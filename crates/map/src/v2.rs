@@ -35,6 +35,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
 use crate::MapError;
+use crate::fhir::unkeyable_without_sender;
 
 /// How to map.
 ///
@@ -410,6 +411,9 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 if let Cow::Owned(_) = t {
                     self.check_escapes(&v, &src);
                 }
+                if t.bytes().any(is_control) {
+                    return self.without_controls(&t, src, v.raw());
+                }
                 Some(Sourced::new(t.into_owned(), src))
             }
             Err(e) => {
@@ -417,6 +421,25 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 None
             }
         }
+    }
+
+    /// Text `t` (read at `src` from `raw`) without its control characters
+    /// ([`is_control`]: below U+0020 other than tab, CR and LF, which FHIR
+    /// strings may not hold, R4 §2.1.0.2 — sent raw or as `\X01\`):
+    /// reported "control characters", kept as text without them, or dropped
+    /// when nothing but whitespace is left.
+    #[cold]
+    fn without_controls(&mut self, t: &str, src: Source, raw: &[u8]) -> Option<Sourced<String>> {
+        let kept: String = t
+            .chars()
+            .filter(|c| !c.is_ascii() || !is_control(*c as u8))
+            .collect();
+        if kept.chars().all(char::is_whitespace) {
+            self.invalid(src, raw, "control characters", Action::Dropped);
+            return None;
+        }
+        self.invalid(src.clone(), raw, "control characters", Action::KeptAsText);
+        Some(Sourced::new(kept, src))
     }
 
     /// Reports an escape `v`'s decoding kept as sent because it could not
@@ -819,7 +842,11 @@ pub fn map_message(
         recorded: None,
         reason: None,
         operator: None,
-        sender: ctx.text(at!(b"MSH", 4, 1)),
+        // MSH-4 is an HD: its namespace id, else its universal id typed.
+        sender: ctx.text(at!(b"MSH", 4, 1)).or_else(|| {
+            let (id, ty) = at!(b"MSH", 4, 2).zip(at!(b"MSH", 4, 3))?;
+            universal_system(&mut ctx, id, ty)
+        }),
         source_application: application(&mut ctx, 3),
         destination_application: application(&mut ctx, 5),
         destination_facility: ctx.text(at!(b"MSH", 6, 1)),
@@ -933,7 +960,10 @@ pub fn map_message(
         if let Some(status) = event_status(event.kind) {
             e.status = Some(status.into());
         }
-        if event.sender.is_none() && ctx.opts.trust_ods.is_none() {
+        let blank = |s: Option<&str>| s.is_none_or(|s| s.trim().is_empty());
+        if blank(event.sender.as_ref().map(|s| s.value.as_str()))
+            && blank(ctx.opts.trust_ods.as_deref())
+        {
             unkeyed_locations(&mut ctx.report, e);
         }
     }
@@ -1059,6 +1089,13 @@ fn is_type_code(t: &str) -> bool {
     (2..=5).contains(&t.len())
         && t.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// A control character FHIR strings may not hold: below U+0020 other than
+/// tab, LF and CR (R4 §2.1.0.2 "string"). Any byte of a UTF-8 text below
+/// 0x20 is such a character.
+fn is_control(b: u8) -> bool {
+    b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')
 }
 
 /// An assigning authority's universal id (HD.2) as a system URI, by its type
@@ -2157,11 +2194,16 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
     if ctx.absent(base) {
         return None;
     }
-    // PL.1-3 are HD in v2.7+ (`WARD&1.2.3&ISO`): the namespace id names the place.
-    let ward = ctx.text(base.component(1).subcomponent(1));
-    let room = ctx.text(base.component(2).subcomponent(1));
-    let bed = ctx.text(base.component(3).subcomponent(1));
-    let facility = ctx.text(base.component(4).subcomponent(1));
+    // PL.1-3 are HD in v2.7+ (`WARD&1.2.3&ISO`), PL-4 always: the namespace
+    // id names the place, else the universal id typed (`urn:oid:…`).
+    let mut hd = |c: u32| {
+        let at = base.component(c);
+        ctx.text(at.subcomponent(1)).or_else(|| hd_system(ctx, at))
+    };
+    let ward = hd(1);
+    let room = hd(2);
+    let bed = hd(3);
+    let facility = hd(4);
     let name = ctx.text(base.component(9));
     if ward.is_none() && room.is_none() && bed.is_none() && facility.is_none() && name.is_none() {
         return None;
@@ -2177,11 +2219,12 @@ fn location(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Box<Location>> {
     }))
 }
 
-/// Notes each location of `e` whose Locations the FHIR writer cannot key:
-/// a ward, room or bed in no facility (PL-4), in a message with no sending
-/// facility (MSH-4) and no trust ODS code (`V2Options::trust_ods`) — a ward
-/// named in no facility cannot be told from another hospital's —, so every
-/// message creates them anew (`POST`).
+/// Notes each location of `e` whose Locations the FHIR writer cannot key,
+/// in a message with no sending facility (MSH-4) and no trust ODS code
+/// (`V2Options::trust_ods`, a blank one as none): a facility, ward, room or
+/// bed in no facility (PL-4) known by a universal id — a ward named by no
+/// sender, or in a facility's local code, cannot be told from another
+/// hospital's —, so every message creates them anew (`POST`).
 fn unkeyed_locations(report: &mut MappingReport, e: &Encounter) {
     for (field, l) in [
         ("PV1-3", &e.location),
@@ -2190,11 +2233,11 @@ fn unkeyed_locations(report: &mut MappingReport, e: &Encounter) {
         ("PV2-1", &e.prior_pending_location),
     ] {
         let Some(l) = l else { continue };
-        if l.facility.is_none() && (l.ward.is_some() || l.room.is_some() || l.bed.is_some()) {
+        if unkeyable_without_sender(l) {
             report.notes.push(format!(
-                "{field}: a location in no facility (PL-4), from no sending facility (MSH-4) \
-                 and no trust ODS code: its FHIR Locations cannot be keyed and are created \
-                 (POST) by every message"
+                "{field}: a location from no sending facility (MSH-4) and no trust ODS code, \
+                 in no facility (PL-4) known by a universal id: its FHIR Locations cannot be \
+                 keyed and are created (POST) by every message"
             ));
         }
     }

@@ -4227,3 +4227,220 @@ fn an_unkeyed_practitioner_sent_twice_is_one_entry() {
     assert!(who.iter().all(|w| *w == pracs[0]["fullUrl"]), "{who:?}");
     uk_core_valid("unkeyed twice", &b);
 }
+
+#[test]
+fn control_characters_are_reported_and_never_written() {
+    // v2-control-chars of the 2026-12-07 probe: `SM\X01\ITH`, `JO\X00\HN`
+    // and `W\X07\1` reached FHIR strings (which may hold no character below
+    // U+0020 but tab, CR and LF) with nothing in `invalid`.
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500+0000||ADT^A01^ADT_A01|C1|P|2.4\r\
+EVN|A01|20240312091500\r\
+PID|1||9434765919^^^NHS^NH||SM\\X01\\ITH^JO\\X00\\HN^\\X1F\\||19700214|M\r\
+PV1|1|I|W\\X07\\1^^^RX1\r";
+    let (event, report) = mapped(text);
+    let p = event.patient.as_ref().unwrap();
+    assert_eq!(p.names[0].value.family.as_deref(), Some("SMITH"));
+    let at = |action: carecodec_model::Action| {
+        report
+            .invalid
+            .iter()
+            .filter(|i| i.reason == "control characters" && i.action == action)
+            .map(|i| i.source.to_string())
+            .collect::<Vec<_>>()
+    };
+    let kept = at(carecodec_model::Action::KeptAsText);
+    for path in ["PID[1]-5[1].1", "PID[1]-5[1].2", "PV1[1]-3.1"] {
+        assert!(kept.iter().any(|k| k.contains(path)), "{path}: {kept:?}");
+    }
+    // Nothing left but the control character: dropped.
+    let dropped = at(carecodec_model::Action::Dropped);
+    assert!(
+        dropped.iter().any(|d| d.contains("PID[1]-5[1].3")),
+        "{dropped:?}"
+    );
+    let b = event_bundle(&event).unwrap().to_string();
+    assert!(
+        !b.chars()
+            .any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r')),
+        "{b}"
+    );
+    assert!(!b.contains("\\u00"), "{b}");
+}
+
+/// The Bundle of HL7 v2 `text` (MSH-4 `sender`, PV1-3 `pv1_3`, PV1-6
+/// `pv1_6`) written for `trust`, strict R4 and UK Core, with the report:
+/// no read-back check (a part sent with blanks reads back trimmed).
+fn pl_bundle(
+    sender: &str,
+    pv1_3: &str,
+    pv1_6: &str,
+    trust: Option<&str>,
+) -> (serde_json::Value, carecodec_model::MappingReport) {
+    let text = format!(
+        "MSH|^~\\&|PAS|{sender}|EPR|RX1|20240312091500||ADT^A02|7|P|2.5\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|{pv1_3}|||{pv1_6}\r"
+    );
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let mut opts = V2Options::default();
+    if let Some(t) = trust {
+        opts = opts.trust_ods(t);
+    }
+    let (event, report) = map_message(&msg, &opts).unwrap();
+    assert!(report.balanced());
+    let b = carecodec_map::fhir::event_bundle_for(&event, BundleType::Transaction, trust).unwrap();
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&b.to_string()).unwrap();
+    uk_core_valid(&text, &b);
+    (b, report)
+}
+
+/// (method, id) of the Location named `name` in `b`.
+fn location_id(b: &serde_json::Value, name: &str) -> (String, String) {
+    location_requests(b)
+        .into_iter()
+        .find(|l| l.0 == name)
+        .map(|l| (l.1, l.3))
+        .unwrap_or_else(|| panic!("{name}: {:?}", location_requests(b)))
+}
+
+#[test]
+fn pl_location_keys_are_scoped_by_the_sender_and_unambiguous() {
+    let id = |sender: &str, pv1_3: &str, name: &str| {
+        location_id(&pl_bundle(sender, pv1_3, "", None).0, name)
+    };
+    let note = |r: &carecodec_model::MappingReport| {
+        r.notes
+            .iter()
+            .any(|n| n.contains("PV1-3") && n.contains("POST"))
+    };
+    // Finding 11: a local PL-4 (`MAIN`) from two trusts is two sites and two wards.
+    for name in ["MAIN", "WARD A"] {
+        let (a, b) = (
+            id("RAA", "WARD A^^^MAIN", name),
+            id("RBB", "WARD A^^^MAIN", name),
+        );
+        assert_eq!((a.0.as_str(), b.0.as_str()), ("PUT", "PUT"));
+        assert_ne!(a, b, "{name}");
+    }
+    // Finding 10: a PL-4 that is the sender keys as no PL-4; another
+    // facility of the sender does not.
+    for name in ["WARD A", "R1", "B1"] {
+        let bare = id("RX1", "WARD A^R1^B1", name);
+        assert_eq!(bare.0, "PUT");
+        assert_eq!(id("RX1", "WARD A^R1^B1^RX1", name), bare, "{name}");
+        assert_ne!(id("RX1", "WARD A^R1^B1^RX101", name), bare, "{name}");
+    }
+    // Finding 3: an HD known by its universal id alone (PL-4, MSH-4, a
+    // ward): two ids, two places.
+    let oid = |n: u8| format!("urn:oid:2.16.840.1.113883.19.{n}");
+    let (h1, h2) = (
+        id("RX1", "WARD A^^^&2.16.840.1.113883.19.1&ISO", &oid(1)),
+        id("RX1", "WARD A^^^&2.16.840.1.113883.19.2&ISO", &oid(2)),
+    );
+    assert_ne!(h1, h2);
+    assert_ne!(
+        id("RX1", "WARD A^^^&2.16.840.1.113883.19.1&ISO", "WARD A"),
+        id("RX1", "WARD A^^^&2.16.840.1.113883.19.2&ISO", "WARD A")
+    );
+    let by_sender = |s: &str| id(s, "W1", "W1");
+    assert_eq!(by_sender("^1.2.3^ISO").0, "PUT");
+    assert_ne!(by_sender("^1.2.3^ISO"), by_sender("^1.2.4^ISO"));
+    assert_ne!(
+        id("RX1", "&1.2.3.4&ISO", "urn:oid:1.2.3.4"),
+        id("RX1", "&1.2.3.5&ISO", "urn:oid:1.2.3.5")
+    );
+    // No sender: a universal PL-4 keys the PL; a local one cannot (noted).
+    let (b, report) = pl_bundle("", "W1^^^&2.16.840.1.113883.19.1&ISO", "", None);
+    assert!(!note(&report), "{:?}", report.notes);
+    assert_eq!(location_id(&b, "W1").0, "PUT");
+    let (b, report) = pl_bundle("", "W1^^^MAIN", "", None);
+    assert!(note(&report), "{:?}", report.notes);
+    assert_eq!(location_id(&b, "MAIN").0, "POST");
+    assert_eq!(location_id(&b, "W1").0, "POST");
+    // A blank trust ODS code is none (item 18 of the probe).
+    let (b, report) = pl_bundle("", "W1", "", Some(" "));
+    assert!(note(&report), "{:?}", report.notes);
+    assert_eq!(location_id(&b, "W1").0, "POST");
+    // Finding 4: no part's text forges another key (the probe's `\X1F\`
+    // separators, and this encoding's own).
+    let ids: std::collections::BTreeSet<(String, String)> = [
+        ("X^Y^^RX1", "X"),
+        ("X^Y^^RX1", "Y"),
+        ("X\\X1F\\room Y^^^RX1", "Xroom Y"),
+        ("X^^^RX1\\X1F\\ward X", "RX1ward X"),
+        ("X^^^RX1\\X1F\\ward X", "X"),
+        ("X:room=1:Y^^^RX1", "X:room=1:Y"),
+        ("X1:room=1:Y^^^RX1", "X1:room=1:Y"),
+    ]
+    .into_iter()
+    .map(|(pl, name)| id("RX1", pl, name))
+    .collect();
+    assert_eq!(ids.len(), 7, "{ids:?}");
+    // Finding 9: surrounding blanks neither re-key nor are written.
+    for name in ["RX101", "W1", "B1"] {
+        let (b, _) = pl_bundle("RX1", " W1 ^^ B1^ RX101 ", "", None);
+        assert_eq!(location_id(&b, name), id("RX1", "W1^^B1^RX101", name));
+    }
+}
+
+#[test]
+fn a_conflicting_level_leaves_the_levels_above_keyed() {
+    // Finding 12 of the 2026-12-07 probe (v2-loc-a02 m2): PV1-6 is PV1-3's
+    // bed described otherwise: the site, ward and room stay keyed, only the
+    // bed is created (every level was).
+    let (b, _) = pl_bundle(
+        "RX1",
+        "W1^R1^B1^RX101^^^^^Ward One",
+        "W1^R1^B1^RX101^^^^^Bed in W1",
+        None,
+    );
+    let methods: Vec<(String, String)> = location_requests(&b)
+        .into_iter()
+        .map(|l| (l.0, l.1))
+        .collect();
+    let m = |name: &str, method: &str| (name.to_owned(), method.to_owned());
+    assert_eq!(
+        methods,
+        [
+            m("RX101", "PUT"),
+            m("W1", "PUT"),
+            m("R1", "PUT"),
+            m("B1", "PUT"),
+            m("B1", "POST")
+        ],
+        "{b}"
+    );
+}
+
+#[test]
+fn keys_lost_on_reading_a_bundle_without_a_sender_are_noted() {
+    // Finding 16 of the 2026-12-07 probe (v2-loc-roundtrip m2): no EVN-2,
+    // so the transaction Bundle has no Provenance and names no sender; its
+    // keyed Locations read back as unkeyable, with no note.
+    let text = |evn: &str| {
+        format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500+0000||ADT^A01^ADT_A01|C1|P|2.4\r\
+             {evn}\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\rPV1|1|I|W1^R1^B1\r"
+        )
+    };
+    let note = |r: &carecodec_model::MappingReport| {
+        r.notes
+            .iter()
+            .any(|n| n.contains("Encounter.location (current)") && n.contains("POST"))
+    };
+    let (event, _) = mapped(&text("EVN|A01"));
+    let b = event_bundle(&event).unwrap();
+    assert_eq!(location_id(&b, "W1").0, "PUT");
+    let (back, report) = read_bundle(&b);
+    assert!(note(&report), "{:?}", report.notes);
+    let again = event_bundle(&back).unwrap();
+    assert_eq!(location_id(&again, "W1").0, "POST");
+    // With the sender (a Provenance agent, a MessageHeader): kept, no note.
+    let (event, _) = mapped(&text("EVN|A01|20240312091500"));
+    let (back, report) = read_bundle(&event_bundle(&event).unwrap());
+    assert!(!note(&report), "{:?}", report.notes);
+    assert_eq!(location_id(&event_bundle(&back).unwrap(), "W1").0, "PUT");
+    let (event, _) = mapped(&text("EVN|A01"));
+    let m = event_bundle_with(&event, BundleType::Message).unwrap();
+    let (_, report) = read_bundle(&m);
+    assert!(!note(&report), "{:?}", report.notes);
+}

@@ -1879,6 +1879,9 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     if let Some((base, r)) = encounter_at {
         diagnoses(&mut ctx, base, r, &condition_at, &mut event.conditions);
     }
+    if rt == "Bundle" {
+        lost_location_keys(&mut ctx.report, doc, &event);
+    }
     // Observations no report lists stand alone.
     for (base, r) in observation_at {
         if !in_report.contains(base) {
@@ -2388,6 +2391,45 @@ fn unreadable(ctx: &mut Ctx<'_>, at: &str, raw: &str, reason: &str) {
         key: None,
         reason: format!("quarantined: {reason}"),
     });
+}
+
+/// Notes each location of `event` whose Locations the Bundle `doc` keyed
+/// (`PUT Location/{id}`) but the FHIR writer cannot key again: the Bundle
+/// names no sender (a transaction Bundle without a Provenance, say), and
+/// the location no facility known by a universal id. Written again, its
+/// Locations are keyed only by a trust ODS code given to the writer, else
+/// created (`POST`) by every message: said here, not lost unseen.
+fn lost_location_keys(report: &mut MappingReport, doc: &Value, event: &Event) {
+    let blank = event
+        .sender
+        .as_ref()
+        .is_none_or(|s| s.value.trim().is_empty());
+    let keyed = items(doc, "entry").any(|(_, e)| {
+        e.pointer("/request/method").and_then(Value::as_str) == Some("PUT")
+            && e.pointer("/request/url")
+                .and_then(Value::as_str)
+                .is_some_and(|u| u.starts_with("Location/"))
+    });
+    let Some(e) = event.encounter.as_ref().filter(|_| blank && keyed) else {
+        return;
+    };
+    for (what, l) in [
+        ("current", &e.location),
+        ("prior", &e.prior_location),
+        ("pending", &e.pending_location),
+        ("prior pending", &e.prior_pending_location),
+    ] {
+        if l.as_deref()
+            .is_some_and(crate::fhir::unkeyable_without_sender)
+        {
+            report.notes.push(format!(
+                "Encounter.location ({what}): its Locations were keyed in the Bundle \
+                 (PUT Location/{{id}}), but the Bundle names no sender (MessageHeader.sender, \
+                 a Provenance agent) and no facility known by a universal id: written again, \
+                 they are keyed only by a trust ODS code, else created (POST) by every message"
+            ));
+        }
+    }
 }
 
 /// The entries of the Bundle `doc` with a resource: its path, fullUrl and
