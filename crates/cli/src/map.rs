@@ -15,7 +15,7 @@ use carecodec_map::fhir::{
     write_worker_bundle,
 };
 use carecodec_map::v2::{V2Options, map_message};
-use carecodec_model::MappingReport;
+use carecodec_model::{Event, MappingReport};
 use clap::ValueEnum;
 
 use crate::io::read_all;
@@ -257,26 +257,10 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                         });
                     eprintln!("{name}: {why}");
                 }
-                if args.to == Target::Fhir {
-                    // A quarantined record gets no Bundle (reported above,
-                    // exit 1), though its event may have no patient to refuse.
-                    buf.clear();
-                    if !report.quarantined()
-                        && write_event_bundle_for(
-                            &event,
-                            args.bundle.into(),
-                            args.trust_ods.as_deref(),
-                            &mut buf,
-                        )
-                        .is_ok()
-                    {
-                        out.write_all(&buf)?;
-                        out.write_all(b"\n")?;
-                    }
-                } else {
-                    serde_json::to_writer(&mut out, &event)?;
-                    out.write_all(b"\n")?;
-                }
+                // A quarantined record gets no Bundle (reported above, exit
+                // 1), though its event may have no patient to refuse.
+                let skip = report.quarantined();
+                failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &name)?;
                 if let Some(r) = report_out.as_mut() {
                     write_report(r, &name, None, &report)?;
                     r.write_all(b"\n")?;
@@ -322,26 +306,11 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                         .map_or("no patient", |d| why(&d.reason))
                 );
             }
-            if args.to == Target::Fhir {
-                // A quarantined message (no patient key, or an ADT event with
-                // no PID) gets no Bundle (reported above, exit 1).
-                buf.clear();
-                if !report.quarantined()
-                    && write_event_bundle_for(
-                        &event,
-                        args.bundle.into(),
-                        args.trust_ods.as_deref(),
-                        &mut buf,
-                    )
-                    .is_ok()
-                {
-                    out.write_all(&buf)?;
-                    out.write_all(b"\n")?;
-                }
-            } else {
-                serde_json::to_writer(&mut out, &event)?;
-                out.write_all(b"\n")?;
-            }
+            // A quarantined message (no patient key, or an ADT event with no
+            // PID) gets no Bundle (reported above, exit 1).
+            let skip = report.quarantined();
+            let label = format!("{name}: message {}", entry.number);
+            failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &label)?;
             if let Some(r) = report_out.as_mut() {
                 write_report(r, &name, Some(entry.number), &report)?;
                 r.write_all(b"\n")?;
@@ -398,6 +367,40 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes `event` as one line: its UK Core Bundle (`--to fhir`; nothing when
+/// `quarantined`, which the caller has reported) or its canonical JSON.
+/// Returns false when the writer refused a Bundle the mapping did not
+/// quarantine (said on stderr under `name`: the run exits 1).
+fn write_event(
+    out: &mut impl Write,
+    buf: &mut Vec<u8>,
+    event: &Event,
+    quarantined: bool,
+    args: &Args,
+    name: &str,
+) -> Result<bool, Box<dyn Error>> {
+    if args.to != Target::Fhir {
+        serde_json::to_writer(&mut *out, event)?;
+        out.write_all(b"\n")?;
+        return Ok(true);
+    }
+    if quarantined {
+        return Ok(true);
+    }
+    buf.clear();
+    match write_event_bundle_for(event, args.bundle.into(), args.trust_ods.as_deref(), buf) {
+        Ok(()) => {
+            out.write_all(buf)?;
+            out.write_all(b"\n")?;
+            Ok(true)
+        }
+        Err(e) => {
+            eprintln!("{name}: no Bundle: {e}");
+            Ok(false)
+        }
+    }
 }
 
 /// An ESR GO input: its name as given, its file name, its bytes.
