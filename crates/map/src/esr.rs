@@ -35,7 +35,8 @@
 //! says when the file is incomplete, rows were rejected or nothing resolved.
 //!
 //! [`map_go_files`] applies change files on top of a full file (by
-//! sequence; a later row replaces the same row, a delete takes out every
+//! sequence; a later file's rows of an id replace the earlier rows of that
+//! id over the same days, a delete takes out every
 //! earlier row of its id) and maps the state once: a worker then carries
 //! what the earlier files said and the change file did not repeat.
 //!
@@ -883,11 +884,11 @@ pub struct EsrFile {
     pub applied: FileUse,
 }
 
-/// A row's identity among the files (a later file's row with the same
-/// identity replaces it): record code, key, and for a date-tracked record
-/// its effective start; built in `buf`. Delete rows and rows read without
-/// a layout have none.
-fn identity_of<'b>(r: &Row, buf: &'b mut String) -> Option<&'b str> {
+/// A row's record code and key among the files (`PRA~7100001`), built in
+/// `buf`: a later file's rows of the same code and key replace the earlier
+/// files' rows whose effective dates overlap theirs (see `map_go_files`).
+/// Delete rows and rows read without a layout have none.
+fn code_key_of<'b>(r: &Row, buf: &'b mut String) -> Option<&'b str> {
     let l = r.layout?;
     if r.delete {
         return None;
@@ -897,12 +898,14 @@ fn identity_of<'b>(r: &Row, buf: &'b mut String) -> Option<&'b str> {
     buf.push_str(&r.code);
     buf.push('~');
     buf.push_str(key);
-    // Date-tracked: the effective start is part of the identity.
-    if let Some(start) = l.start {
-        buf.push('~');
-        buf.push_str(r.raw_at(start).unwrap_or_default());
-    }
     Some(buf.as_str())
+}
+
+/// True when two effective periods share a day (no start: from always; an
+/// undated row is always in effect).
+fn overlaps(a: (Option<NaiveDate>, EndDate), b: (Option<NaiveDate>, EndDate)) -> bool {
+    let starts_by = |s: Option<NaiveDate>, end: EndDate| s.is_none_or(|s| end.covers(s));
+    starts_by(a.0, b.1) && starts_by(b.0, a.1)
 }
 
 /// The family key (`row_key`) of a row a delete can take out, or of a
@@ -955,10 +958,12 @@ fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
 /// - The first file is the base. A full (or refresh) file after it
 ///   re-bases: every row before it is dropped.
 /// - A change file must be the next sequence of the same VPD and sub-file;
-///   the same sequence again is a re-delivery, skipped. A row replaces the
-///   earlier files' rows of the same identity: (record code, key, effective
-///   start) for date-tracked records, (record code, key) for the others;
-///   a row with a new start is added (a split range). A delete `XXD~<id>`
+///   the same sequence again is a re-delivery, skipped. A file's rows of
+///   one record code and key replace every earlier file's row of that code
+///   and key whose effective dates overlap any of theirs (the later file is
+///   the truth for the days it covers: a re-sent row, a corrected start, a
+///   split or a split undone); earlier rows over other days stay (history;
+///   undated records always overlap). A delete `XXD~<id>`
 ///   takes out every earlier file's row of that family and id (its own
 ///   file's rows are set aside as [`map_go`] does).
 /// - A gap in the sequence, another VPD or sub-file, a file with no GO
@@ -1154,8 +1159,9 @@ fn apply_files(
     ranges: &[std::ops::Range<usize>],
     rejected: &HashSet<usize>,
 ) {
-    // The state: rows of the files applied so far, by identity and family.
-    let mut by_identity: HashMap<String, Vec<usize>> = HashMap::new();
+    // The state: rows of the files applied so far, by code and key, and by
+    // family (what a delete takes out).
+    let mut by_code_key: HashMap<String, Vec<usize>> = HashMap::new();
     let mut by_family: HashMap<String, Vec<usize>> = HashMap::new();
     let mut buf = String::new();
     for (k, ((u, _), range)) in uses.iter().zip(ranges).enumerate() {
@@ -1191,46 +1197,20 @@ fn apply_files(
                          {name} (a re-base): their fields are unmapped"
                     ));
                 }
-                by_identity.clear();
+                by_code_key.clear();
                 by_family.clear();
             }
             FileUse::Base | FileUse::Changes => {}
         }
         // This file's rows replace and delete the earlier files' rows.
-        let mut out: Vec<(usize, String)> = Vec::new();
-        for i in range.clone() {
-            if rejected.contains(&i) {
-                continue;
-            }
-            let Some(r) = ctx.rows.get(i) else { continue };
-            let at = || format!("{name}:{}", r.line);
-            if r.delete {
-                let Some(fam) = family_of(r, &mut buf) else {
-                    continue;
-                };
-                let hit: Vec<usize> = by_family
-                    .get(&fam)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .filter(|j| !ctx.excluded.contains(j))
-                    .collect();
-                if !hit.is_empty() {
-                    ctx.carried.insert(i);
-                    ctx.gone.insert(fam, format!("deleted in {}", at()));
-                }
-                out.extend(hit.into_iter().map(|j| (j, format!("deleted by {}", at()))));
-            } else if let Some(id) = identity_of(r, &mut buf) {
-                if let Some(old) = by_identity.get(id) {
-                    out.extend(old.iter().map(|&j| {
-                        (
-                            j,
-                            format!("superseded by {} (the same row, sent again)", at()),
-                        )
-                    }));
-                }
-            }
-        }
+        let out = taken_out(
+            ctx,
+            range.clone(),
+            &name,
+            rejected,
+            &by_code_key,
+            &by_family,
+        );
         for (j, why) in out {
             if ctx.excluded.insert(j) {
                 ctx.note(j, &format!("{why}: not applied (its fields are unmapped)"));
@@ -1242,14 +1222,104 @@ fn apply_files(
             if rejected.contains(&i) || r.delete {
                 continue;
             }
-            if let Some(id) = identity_of(r, &mut buf) {
-                by_identity.entry(id.to_owned()).or_default().push(i);
+            if let Some(ck) = code_key_of(r, &mut buf) {
+                by_code_key.entry(ck.to_owned()).or_default().push(i);
             }
             if let Some(fam) = family_of(r, &mut buf) {
                 by_family.entry(fam).or_default().push(i);
             }
         }
     }
+}
+
+/// The earlier files' rows (still in the state) that the rows of one file
+/// (`range`, named `name`) take out, each with why, in the order of the
+/// file's rows: a delete takes out every row of its family and id; the
+/// rows of one record code and key take out each row of that code and key
+/// whose effective dates overlap any of theirs (Oracle date-tracking keeps
+/// one row per id a day, so the later file is the truth for the days it
+/// covers: a re-sent row, a corrected start, a split undone); earlier rows
+/// they do not overlap stay (history).
+fn taken_out(
+    ctx: &mut Ctx,
+    range: std::ops::Range<usize>,
+    name: &str,
+    rejected: &HashSet<usize>,
+    by_code_key: &HashMap<String, Vec<usize>>,
+    by_family: &HashMap<String, Vec<usize>>,
+) -> Vec<(usize, String)> {
+    let mut buf = String::new();
+    // This file's rows by code and key, in order.
+    let mut mine: HashMap<String, Vec<usize>> = HashMap::new();
+    for i in range.clone() {
+        let Some(r) = ctx.rows.get(i) else { continue };
+        if rejected.contains(&i) {
+            continue;
+        }
+        if let Some(ck) = code_key_of(r, &mut buf) {
+            if by_code_key.contains_key(ck) {
+                mine.entry(ck.to_owned()).or_default().push(i);
+            }
+        }
+    }
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for i in range {
+        if rejected.contains(&i) {
+            continue;
+        }
+        let Some(r) = ctx.rows.get(i) else { continue };
+        let at = |line: u64| format!("{name}:{line}");
+        if r.delete {
+            let Some(fam) = family_of(r, &mut buf) else {
+                continue;
+            };
+            let hit: Vec<usize> = by_family
+                .get(&fam)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|j| !ctx.excluded.contains(j))
+                .collect();
+            let line = r.line;
+            if !hit.is_empty() {
+                ctx.carried.insert(i);
+                ctx.gone.insert(fam, format!("deleted in {}", at(line)));
+            }
+            out.extend(
+                hit.into_iter()
+                    .map(|j| (j, format!("deleted by {}", at(line)))),
+            );
+            continue;
+        }
+        let Some(ck) = code_key_of(r, &mut buf) else {
+            continue;
+        };
+        // Each code and key once, at its first row in the file.
+        let Some(group) = mine.remove(ck) else {
+            continue;
+        };
+        for &j in by_code_key.get(ck).into_iter().flatten() {
+            if ctx.excluded.contains(&j) {
+                continue;
+            }
+            let Some(old) = ctx.rows.get(j).map(Row::period) else {
+                continue;
+            };
+            let hit = group.iter().find_map(|&g| {
+                let new = ctx.rows.get(g)?;
+                overlaps(old, new.period()).then(|| (new.line, new.period().0 == old.0))
+            });
+            if let Some((line, same_start)) = hit {
+                let how = if same_start {
+                    "the same row, sent again"
+                } else {
+                    "a later file's row of the same id over its effective dates"
+                };
+                out.push((j, format!("superseded by {} ({how})", at(line))));
+            }
+        }
+    }
+    out
 }
 
 /// Resolves the rows of `ctx` as at its date into workers, and accounts
@@ -2996,6 +3066,66 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
             alone.workers[0].telecom[0].value.value,
             "owen.sample@example.invalid"
         );
+    }
+
+    #[test]
+    fn a_later_row_over_the_same_days_replaces_an_earlier_files_row() {
+        let full = named(F1, SAMPLE);
+        // The start corrected (1 April 2023 → 15 March 2023) with a new
+        // e-mail: the full file's row has the later start, yet the change
+        // file is the truth for the days it covers.
+        let corrected = PRA
+            .replace("~20230401~47121231~", "~20230315~47121231~")
+            .replace("owen.sample@", "owen.corrected@");
+        let change = named(C2, &corrected);
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(out.workers.len(), 1);
+        assert_eq!(
+            out.workers[0].telecom[0].value.value,
+            "owen.corrected@example.invalid"
+        );
+        assert!(
+            noted(
+                &out,
+                &format!(
+                    "{F1}:5 PRA: superseded by {C2}:2 (a later file's row of the same id over its effective dates)"
+                )
+            ),
+            "{:?}",
+            out.report.notes
+        );
+        assert!(unmapped_in(&out, F1, 5, "Office E-mail Address"));
+        // The 2020 row ends on 31 March 2023, inside the corrected row: taken out too.
+        assert!(noted(&out, &format!("{F1}:6 PRA: superseded by {C2}:2")));
+        // A split undone (Oracle "delete next change"): the first row re-sent
+        // open-ended takes out the row after it.
+        let merged = PRA
+            .replace("~20230401~47121231~", "~20200101~47121231~")
+            .replace("~Sample~", "~Merged~");
+        let change = named(C2, &merged);
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(
+            out.workers[0].names[0].value.family.as_deref(),
+            Some("Merged")
+        );
+        assert!(noted(&out, &format!("{F1}:5 PRA: superseded by {C2}:2")));
+        assert!(noted(
+            &out,
+            &format!("{F1}:6 PRA: superseded by {C2}:2 (the same row, sent again)")
+        ));
+        // A row over other days stays (history): as at 2021 the 2020 row.
+        let later = PRA
+            .replace("~20230401~47121231~", "~20250401~47121231~")
+            .replace("~Sample~", "~Later~");
+        let change = named(C2, &later);
+        let out = files(&[(F1, &full), (C2, &change)], &at(2021, 1, 1));
+        assert_eq!(
+            out.workers[0].names[0].value.family.as_deref(),
+            Some("Sample")
+        );
+        assert!(!noted(&out, &format!("{F1}:6 PRA: superseded")));
     }
 
     #[test]
