@@ -120,7 +120,10 @@ pub fn esr(data: &[u8]) {
     mapping.workers.iter().for_each(check_worker);
     // One file through `map_go_files` is `map_go`.
     let one = map_go_files([(Some(FULL), data)], &opts);
-    assert_eq!((&one.workers, &one.report), (&mapping.workers, &mapping.report));
+    assert_eq!(
+        (&one.workers, &one.report),
+        (&mapping.workers, &mapping.report)
+    );
     // The input cut at its second `HDR~` (else in the middle) is a full file
     // and a change file applied on top: balanced over both, valid Bundles.
     let cut = data
