@@ -870,6 +870,10 @@ pub enum FileUse {
     /// Not applied: it, or a file before it, broke the sequence or is
     /// incomplete (see [`EsrMapping::stopped`]).
     NotApplied,
+    /// Not applied: it, or a file before it, broke the sequence or is
+    /// incomplete, and a later full (or refresh) file re-based past it
+    /// (noted; not a failure).
+    Superseded,
 }
 
 /// One file given to [`map_go_files`], in the order applied.
@@ -967,11 +971,13 @@ fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
 ///   takes out every earlier file's row of that family and id (its own
 ///   file's rows are set aside as [`map_go`] does).
 /// - A gap in the sequence, another VPD or sub-file, a file with no GO
-///   name or an incomplete file (file errors) is not applied, nor any file
-///   after it: [`EsrMapping::complete`] is false and
+///   name or an incomplete file (file errors) is not applied, nor any
+///   change file after it: [`EsrMapping::complete`] is false and
 ///   [`EsrMapping::failure`] names the file and why; the state of the files
 ///   before it is mapped. (The first file is mapped even when incomplete,
-///   as [`map_go`] maps it, and nothing after it is applied.)
+///   as [`map_go`] maps it.) A full (or refresh) file after the stop
+///   re-bases past it: the files skipped are [`FileUse::Superseded`]
+///   (noted), and only a stop after the last full file is a failure.
 ///
 /// Nothing is hidden: the fields of a row not applied (superseded, deleted
 /// by a later file, re-based away, or of a file not applied) are listed as
@@ -1022,7 +1028,7 @@ pub fn map_go_files<'n, R: BufRead>(
         Some(n) => (false, n.date, n.sequence),
         None => (true, None, 0),
     });
-    let uses = plan(&loaded);
+    let (uses, stopped) = plan(&loaded);
     let files: Vec<EsrFile> = loaded
         .iter()
         .zip(&uses)
@@ -1032,7 +1038,6 @@ pub fn map_go_files<'n, R: BufRead>(
             applied: u.0,
         })
         .collect();
-    let stopped = uses.iter().find_map(|u| u.1.clone());
     if loaded.len() == 1 {
         let mut out = loaded
             .pop()
@@ -1044,53 +1049,90 @@ pub fn map_go_files<'n, R: BufRead>(
     merge(loaded, &uses, files, stopped, opts)
 }
 
-/// How each file (in order) is used, and for the first not applied, why.
-fn plan(loaded: &[Loaded]) -> Vec<(FileUse, Option<String>)> {
+/// How each file (in order) is used, with why for a file not applied
+/// (noted), and the failure: the file that stopped the final chain (from
+/// the last full file applied on) and why.
+///
+/// A file out of sequence or incomplete stops the sequence: no change file
+/// after it is applied. A full (or refresh) file after it re-bases past it
+/// (the remedy ESR gives for a broken sequence): the files skipped before
+/// it are `Superseded`, and applying continues from it.
+fn plan(loaded: &[Loaded]) -> (Vec<(FileUse, Option<String>)>, Option<String>) {
     let mut uses: Vec<(FileUse, Option<String>)> = Vec::with_capacity(loaded.len());
+    // The last file applied.
     let mut prev: Option<&FileName> = None;
-    let mut stopped = false;
+    // The file that stopped the sequence, why, and whether the files after
+    // it are named in the failure (not for an incomplete first file).
+    let mut stop: Option<(usize, String, bool)> = None;
     for (k, l) in loaded.iter().enumerate() {
-        if stopped {
-            uses.push((FileUse::NotApplied, None));
-            continue;
-        }
         let step = if k == 0 {
             Ok(FileUse::Base)
         } else {
             next_use(prev, l)
         };
+        if let Some((s, why, _)) = &stop {
+            if !matches!(step, Ok(FileUse::Rebase)) {
+                uses.push((FileUse::NotApplied, None));
+                continue;
+            }
+            // A full file re-bases past the stop.
+            let by = &l.file;
+            let first = loaded.get(*s).map(|f| f.file.clone());
+            for (j, u) in uses.iter_mut().enumerate().skip(*s) {
+                if u.0 != FileUse::NotApplied {
+                    continue;
+                }
+                let name = loaded.get(j).map(|f| f.file.clone()).unwrap_or_default();
+                let cause = if j == *s {
+                    why.clone()
+                } else {
+                    format!("{name}: after {}", first.as_deref().unwrap_or("-"))
+                };
+                *u = (
+                    FileUse::Superseded,
+                    Some(format!(
+                        "{cause}: not applied, superseded by the full file {by} (a re-base)"
+                    )),
+                );
+            }
+            stop = None;
+        }
         match step {
             Ok(u) => {
                 if u != FileUse::Redelivery {
                     prev = l.name.as_ref();
                 }
-                // Nothing is applied after an incomplete first file.
-                stopped = !l.complete;
-                let why = stopped.then(|| {
-                    format!(
-                        "{}: file incomplete ({}): no file after it is applied",
-                        l.file,
-                        l.file_errors.join("; ")
-                    )
-                });
-                uses.push((u, why));
+                // Nothing but a full file is applied after an incomplete
+                // first file (the files after it are complete).
+                if !l.complete {
+                    stop = Some((
+                        k,
+                        format!(
+                            "{}: file incomplete ({}): no change file after it is applied",
+                            l.file,
+                            l.file_errors.join("; ")
+                        ),
+                        false,
+                    ));
+                }
+                uses.push((u, None));
             }
             Err(why) => {
-                stopped = true;
-                let after = loaded.len() - k - 1;
-                let rest = match after {
-                    0 => String::new(),
-                    1 => ", nor the file after it".to_owned(),
-                    n => format!(", nor the {n} files after it"),
-                };
-                uses.push((
-                    FileUse::NotApplied,
-                    Some(format!("{}: not applied ({why}){rest}", l.file)),
-                ));
+                stop = Some((k, format!("{}: not applied ({why})", l.file), true));
+                uses.push((FileUse::NotApplied, None));
             }
         }
     }
-    uses
+    let stopped = stop.map(|(s, why, rest)| {
+        let after = loaded.len().saturating_sub(s + 1);
+        match after {
+            _ if !rest => why,
+            0 => why,
+            1 => format!("{why}, nor the file after it"),
+            n => format!("{why}, nor the {n} files after it"),
+        }
+    });
+    (uses, stopped)
 }
 
 /// Applies the files (in order, as `plan` says) and maps the state.
@@ -1108,6 +1150,12 @@ fn merge(
     let mut names = Vec::with_capacity(loaded.len());
     let mut ranges = Vec::with_capacity(loaded.len());
     let (mut vpd, mut header_date, mut complete, mut file_errors) = (None, None, true, Vec::new());
+    // The final chain: from the last full file re-basing the state on (the
+    // files before it do not make the state incomplete).
+    let last_base = uses
+        .iter()
+        .rposition(|u| u.0 == FileUse::Rebase)
+        .unwrap_or(0);
     for (k, (l, (u, _))) in loaded.into_iter().zip(uses).enumerate() {
         notes.extend(l.notes.iter().cloned());
         if vpd.is_none() {
@@ -1116,7 +1164,7 @@ fn merge(
         if applied(*u) {
             header_date = l.header_date;
         }
-        if !l.complete {
+        if !l.complete && k >= last_base {
             complete = false;
             file_errors.extend(l.file_errors.iter().map(|e| format!("{}: {e}", l.file)));
         }
@@ -1164,7 +1212,7 @@ fn apply_files(
     let mut by_code_key: HashMap<String, Vec<usize>> = HashMap::new();
     let mut by_family: HashMap<String, Vec<usize>> = HashMap::new();
     let mut buf = String::new();
-    for (k, ((u, _), range)) in uses.iter().zip(ranges).enumerate() {
+    for (k, ((u, why), range)) in uses.iter().zip(ranges).enumerate() {
         let name = ctx.file_name(k);
         match u {
             FileUse::Redelivery | FileUse::NotApplied => {
@@ -1177,6 +1225,16 @@ fn apply_files(
                 ctx.report
                     .notes
                     .push(format!("{name}: {why}: its fields are unmapped"));
+                continue;
+            }
+            FileUse::Superseded => {
+                ctx.excluded.extend(range.clone());
+                let why = why
+                    .clone()
+                    .unwrap_or_else(|| format!("{name}: not applied"));
+                ctx.report
+                    .notes
+                    .push(format!("{why}: its fields are unmapped"));
                 continue;
             }
             FileUse::Rebase => {
@@ -3256,6 +3314,66 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
             out.workers[0].telecom[0].value.value,
             "owen.sample@example.invalid"
         );
+    }
+
+    #[test]
+    fn a_full_file_after_a_gap_rebases_past_it() {
+        let full = named(F1, SAMPLE);
+        let c3 = named(C3, "ASD~7200001\n");
+        let f4 = "GO_998_GDW_GOF_20250404_00000004.DAT";
+        let refresh = named(f4, &PRA.replace("owen.sample@", "owen.refresh@"));
+        let out = files(&[(F1, &full), (C3, &c3), (f4, &refresh)], &at(2025, 4, 4));
+        assert_eq!(out.failure(), None, "{:?}", out.report.notes);
+        assert!(out.complete);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Superseded, FileUse::Rebase]
+        );
+        assert_eq!(
+            out.workers[0].telecom[0].value.value,
+            "owen.refresh@example.invalid"
+        );
+        assert!(
+            noted(
+                &out,
+                &format!(
+                    "{C3}: not applied (sequence 3 after sequence 1: a gap (a change file must be the next)): not applied, superseded by the full file {f4}"
+                )
+            ),
+            "{:?}",
+            out.report.notes
+        );
+        assert!(unmapped_in(&out, C3, 2, "Assignment ID"));
+        // An incomplete change file (no trailer) before a full file: superseded too.
+        let c2 = named(C2, PRA).replace("TRL~3\n", "");
+        let out = files(&[(F1, &full), (C2, &c2), (f4, &refresh)], &at(2025, 4, 4));
+        assert_eq!(out.failure(), None);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Superseded, FileUse::Rebase]
+        );
+        // A gap in the final chain still stops it and fails.
+        let c6 = "GO_998_GDW_GOC_20250406_00000006.DAT";
+        let gap = named(c6, "PRD~7100001\n");
+        let out = files(
+            &[(F1, &full), (C3, &c3), (f4, &refresh), (c6, &gap)],
+            &at(2025, 4, 6),
+        );
+        assert_eq!(
+            uses(&out),
+            [
+                FileUse::Base,
+                FileUse::Superseded,
+                FileUse::Rebase,
+                FileUse::NotApplied
+            ]
+        );
+        let why = out.failure().unwrap();
+        assert!(
+            why.starts_with(&format!("{c6}: not applied (sequence 6 after sequence 4")),
+            "{why}"
+        );
+        assert_eq!(out.workers.len(), 1);
     }
 
     #[test]
