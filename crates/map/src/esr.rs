@@ -922,11 +922,11 @@ fn family_of(r: &Row, buf: &mut String) -> Option<String> {
 
 /// Why file `next` may not be applied after `prev` (the last file applied),
 /// or how it is applied.
-fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
+fn next_use(prev: Option<&Loaded>, next: &Loaded) -> Result<FileUse, String> {
     let Some(n) = &next.name else {
         return Err("no GO file name: its place in the sequence is unknown".to_owned());
     };
-    let Some(p) = prev else {
+    let Some((p, prev)) = prev.and_then(|l| l.name.as_ref().map(|n| (n, l))) else {
         return Err("the file before it has no GO file name: the sequence is unknown".to_owned());
     };
     if n.vpd != p.vpd || n.sub_file != p.sub_file {
@@ -943,7 +943,16 @@ fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
     }
     match n.extract {
         ExtractType::Full | ExtractType::Refresh => Ok(FileUse::Rebase),
-        ExtractType::Changes if n.sequence == p.sequence => Ok(FileUse::Redelivery),
+        // The same file again is a re-delivery; other rows under the same
+        // sequence are a conflict: which file is the truth is not known.
+        ExtractType::Changes if n.sequence == p.sequence && same_rows(prev, next) => {
+            Ok(FileUse::Redelivery)
+        }
+        ExtractType::Changes if n.sequence == p.sequence => Err(format!(
+            "sequence {} again, as {}, with other rows: not a re-delivery, a conflict \
+             (which of the two files is the truth is not known)",
+            n.sequence, prev.file
+        )),
         ExtractType::Changes if Some(n.sequence) == p.sequence.checked_add(1) => {
             Ok(FileUse::Changes)
         }
@@ -954,6 +963,25 @@ fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
     }
 }
 
+/// True when two files hold the same rows (code, line and every field's
+/// text, the reader's verdict on each): a re-delivery of one file, whatever
+/// its header's timestamps say.
+fn same_rows(a: &Loaded, b: &Loaded) -> bool {
+    a.rows.len() == b.rows.len()
+        && a.rejected.len() == b.rejected.len()
+        && a.rejected.iter().zip(&b.rejected).all(|(x, y)| x.0 == y.0)
+        && a.rows.iter().zip(&b.rows).all(|(x, y)| {
+            x.code == y.code
+                && x.line == y.line
+                && x.delete == y.delete
+                && x.text == y.text
+                && x.fields
+                    .iter()
+                    .map(|f| f.end)
+                    .eq(y.fields.iter().map(|f| f.end))
+        })
+}
+
 /// Maps several Generic Outbound files of one VPD and sub-file as one
 /// state: the files are applied in (extract date, sequence) order (from
 /// their names), and one [`Worker`] is built per person of the state after
@@ -962,7 +990,8 @@ fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
 /// - The first file is the base. A full (or refresh) file after it
 ///   re-bases: every row before it is dropped.
 /// - A change file must be the next sequence of the same VPD and sub-file;
-///   the same sequence again is a re-delivery, skipped. A file's rows of
+///   the same sequence again is a re-delivery, skipped, when it holds the
+///   same rows (else a conflict: not applied, see below). A file's rows of
 ///   one record code and key replace every earlier file's row of that code
 ///   and key whose effective dates overlap any of theirs (the later file is
 ///   the truth for the days it covers: a re-sent row, a corrected start, a
@@ -1060,7 +1089,7 @@ pub fn map_go_files<'n, R: BufRead>(
 fn plan(loaded: &[Loaded]) -> (Vec<(FileUse, Option<String>)>, Option<String>) {
     let mut uses: Vec<(FileUse, Option<String>)> = Vec::with_capacity(loaded.len());
     // The last file applied.
-    let mut prev: Option<&FileName> = None;
+    let mut prev: Option<&Loaded> = None;
     // The file that stopped the sequence, why, and whether the files after
     // it are named in the failure (not for an incomplete first file).
     let mut stop: Option<(usize, String, bool)> = None;
@@ -1100,7 +1129,7 @@ fn plan(loaded: &[Loaded]) -> (Vec<(FileUse, Option<String>)>, Option<String>) {
         match step {
             Ok(u) => {
                 if u != FileUse::Redelivery {
-                    prev = l.name.as_ref();
+                    prev = Some(l);
                 }
                 // Nothing but a full file is applied after an incomplete
                 // first file (the files after it are complete).
@@ -3374,6 +3403,44 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
             "{why}"
         );
         assert_eq!(out.workers.len(), 1);
+    }
+
+    #[test]
+    fn the_same_sequence_with_other_rows_is_a_conflict() {
+        let full = named(F1, SAMPLE);
+        let c2 = named(C2, &PRA.replace("owen.sample@", "first@"));
+        let other = named(C2, &PRA.replace("owen.sample@", "second@"));
+        for list in [
+            [(F1, full.as_str()), (C2, c2.as_str()), (C2, other.as_str())],
+            [(F1, full.as_str()), (C2, other.as_str()), (C2, c2.as_str())],
+        ] {
+            let out = files(&list, &at(2025, 4, 2));
+            assert!(!out.complete);
+            assert_eq!(
+                uses(&out),
+                [FileUse::Base, FileUse::Changes, FileUse::NotApplied]
+            );
+            let why = out.failure().unwrap();
+            assert!(
+                why.starts_with(&format!(
+                    "{C2}: not applied (sequence 2 again, as {C2}, with other rows: not a re-delivery, a conflict"
+                )),
+                "{why}"
+            );
+        }
+        // The same sequence under a later date, other rows: a conflict too.
+        let c2b = "GO_998_GDW_GOC_20250403_00000002.DAT";
+        let later = named(c2b, &PRA.replace("owen.sample@", "third@"));
+        let out = files(&[(F1, &full), (C2, &c2), (c2b, &later)], &at(2025, 4, 3));
+        assert!(out.failure().unwrap().contains("a conflict"));
+        // The same rows again (another header timestamp): a re-delivery.
+        let again = c2.replace("20250402 020000", "20250402 030000");
+        let out = files(&[(F1, &full), (C2, &c2), (C2, &again)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Changes, FileUse::Redelivery]
+        );
     }
 
     #[test]
