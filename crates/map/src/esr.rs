@@ -989,6 +989,9 @@ fn same_rows(a: &Loaded, b: &Loaded) -> bool {
 ///
 /// - The first file is the base. A full (or refresh) file after it
 ///   re-bases: every row before it is dropped.
+/// - A file dated after another of its VPD and sub-file with a lower
+///   sequence is not applied (a failure naming both): the date order and
+///   the sequence order disagree, and neither is guessed.
 /// - A change file must be the next sequence of the same VPD and sub-file;
 ///   the same sequence again is a re-delivery, skipped, when it holds the
 ///   same rows (else a conflict: not applied, see below). A file's rows of
@@ -1078,6 +1081,38 @@ pub fn map_go_files<'n, R: BufRead>(
     merge(loaded, &uses, files, stopped, opts)
 }
 
+/// Why file `k` (in (date, sequence) order) is out of order: an earlier
+/// dated file of its VPD and sub-file has a higher sequence, so the dates
+/// and the sequences disagree on which comes first (not guessed). Keeps
+/// `highest` (the highest sequence so far of each VPD and sub-file).
+fn out_of_order<'a>(
+    loaded: &'a [Loaded],
+    highest: &mut HashMap<(&'a str, &'a str), (u64, usize)>,
+    k: usize,
+) -> Option<String> {
+    let n = loaded.get(k)?.name.as_ref()?;
+    let key = (n.vpd.as_str(), n.sub_file.as_str());
+    match highest.get(&key).copied() {
+        Some((seq, j)) if seq > n.sequence => {
+            let other = loaded.get(j)?;
+            let day = |d: Option<NaiveDate>| d.map_or_else(|| "-".to_owned(), |d| d.to_string());
+            Some(format!(
+                "dated {} with sequence {}, after {} dated {} with sequence {}: the date order \
+                 and the sequence order disagree (which comes first is not known)",
+                day(n.date),
+                n.sequence,
+                other.file,
+                day(other.name.as_ref().and_then(|o| o.date)),
+                seq
+            ))
+        }
+        Some(_) | None => {
+            highest.insert(key, (n.sequence, k));
+            None
+        }
+    }
+}
+
 /// How each file (in order) is used, with why for a file not applied
 /// (noted), and the failure: the file that stopped the final chain (from
 /// the last full file applied on) and why.
@@ -1093,11 +1128,13 @@ fn plan(loaded: &[Loaded]) -> (Vec<(FileUse, Option<String>)>, Option<String>) {
     // The file that stopped the sequence, why, and whether the files after
     // it are named in the failure (not for an incomplete first file).
     let mut stop: Option<(usize, String, bool)> = None;
+    // The highest sequence so far of each VPD and sub-file, and its file.
+    let mut highest: HashMap<(&str, &str), (u64, usize)> = HashMap::new();
     for (k, l) in loaded.iter().enumerate() {
-        let step = if k == 0 {
-            Ok(FileUse::Base)
-        } else {
-            next_use(prev, l)
+        let step = match out_of_order(loaded, &mut highest, k) {
+            Some(why) => Err(why),
+            None if k == 0 => Ok(FileUse::Base),
+            None => next_use(prev, l),
         };
         if let Some((s, why, _)) = &stop {
             if !matches!(step, Ok(FileUse::Rebase)) {
@@ -3440,6 +3477,24 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         assert_eq!(
             uses(&out),
             [FileUse::Base, FileUse::Changes, FileUse::Redelivery]
+        );
+    }
+
+    #[test]
+    fn dates_and_sequences_that_disagree_stop_the_files() {
+        // The change file follows the full file by sequence (2 after 1) but
+        // is dated the day before it: which comes first is not guessed.
+        let full = named(F1, SAMPLE);
+        let early = "GO_998_GDW_GOC_20250331_00000002.DAT";
+        let c = named(early, &PRA.replace("owen.sample@", "owen.new@"));
+        let out = files(&[(F1, &full), (early, &c)], &at(2025, 4, 2));
+        assert!(!out.complete);
+        let why = out.failure().unwrap();
+        assert!(
+            why.starts_with(&format!(
+                "{F1}: not applied (dated 2025-04-01 with sequence 1, after {early} dated 2025-03-31 with sequence 2: the date order and the sequence order disagree"
+            )),
+            "{why}"
         );
     }
 
