@@ -1216,6 +1216,8 @@ fn merge(
     let mut names = Vec::with_capacity(loaded.len());
     let mut ranges = Vec::with_capacity(loaded.len());
     let (mut vpd, mut header_date, mut complete, mut file_errors) = (None, None, true, Vec::new());
+    // Applied files after the last one with a valid HDR-2.
+    let mut undated: Vec<Arc<str>> = Vec::new();
     // The final chain: from the last full file re-basing the state on (the
     // files before it do not make the state incomplete).
     let last_base = uses
@@ -1227,8 +1229,16 @@ fn merge(
         if vpd.is_none() {
             vpd = Some(pick_vpd(&l, opts, &mut notes));
         }
+        // The as-at default: the last applied file's HDR-2 that is valid
+        // (one without is a file error, noted by the reader).
         if applied(*u) {
-            header_date = l.header_date;
+            match l.header_date {
+                Some(d) => {
+                    header_date = Some(d);
+                    undated.clear();
+                }
+                None => undated.push(l.file.clone()),
+            }
         }
         if !l.complete && k >= last_base {
             complete = false;
@@ -1245,6 +1255,14 @@ fn merge(
     }
     if stopped.is_some() {
         complete = false;
+    }
+    if let (None, Some(d)) = (opts.as_at, header_date) {
+        for f in undated {
+            notes.push(format!(
+                "{f}: no valid HDR creation date: the state is resolved as at {d}, the last \
+                 applied file's that has one"
+            ));
+        }
     }
     let as_at = opts.as_at.or(header_date);
     let mut report = MappingReport::default();
@@ -3496,6 +3514,32 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
             )),
             "{why}"
         );
+    }
+
+    #[test]
+    fn a_file_without_a_valid_creation_date_keeps_the_state_dated() {
+        let full = named(F1, SAMPLE);
+        // HDR-2 an impossible date: a file error, so the change file is not
+        // applied, and the state keeps the full file's date.
+        let bad = named(C2, &PRA.replace("owen.sample@", "owen.new@"))
+            .replace("20250402 020000", "20250231 020000");
+        let out = files(&[(F1, &full), (C2, &bad)], &EsrOptions::at_extract_date());
+        assert_eq!(out.as_at, NaiveDate::from_ymd_opt(2025, 4, 1));
+        assert_eq!(out.workers.len(), 1);
+        let why = out.failure().unwrap();
+        assert!(why.contains("HDR-2"), "{why}");
+        // A first file without one, a full file after it: dated by the full
+        // file; the other way round the full file's date stays.
+        let undated = named(F1, SAMPLE).replace("20250401 020000", "");
+        let f3 = "GO_998_GDW_GOF_20250403_00000003.DAT";
+        let refull = named(f3, SAMPLE);
+        let out = files(
+            &[(F1, &undated), (f3, &refull)],
+            &EsrOptions::at_extract_date(),
+        );
+        assert_eq!(out.as_at, NaiveDate::from_ymd_opt(2025, 4, 3));
+        assert_eq!(out.failure(), None);
+        assert_eq!(out.workers.len(), 1);
     }
 
     #[test]
