@@ -475,8 +475,8 @@ fn write_esr<W: Write, R: Write>(
     }
     // A change file with no full file before it holds only the rows that
     // changed: each worker's Bundle (an update by id) would replace the
-    // server's copy with that part. Said once; not a failure (its rows are
-    // all read).
+    // server's copy with that part. Said once, and a failure: the output
+    // must not be loaded as it is (to canonical it is what the file says).
     let changes = base
         .and_then(|n| FileName::parse(n).ok())
         .is_some_and(|n| n.extract == ExtractType::Changes);
@@ -486,6 +486,7 @@ fn write_esr<W: Write, R: Write>(
              file holds, and its PUT replaces the whole Practitioner (apply it to the \
              state of the full file instead of loading it alone)"
         );
+        *sink.failed = true;
     }
     // An incomplete file, a file not applied, rejected rows or nothing
     // resolved: the workers are not the files' whole truth (exit 1).
