@@ -353,7 +353,11 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             Some(d) => EsrOptions::new(d),
             None => EsrOptions::at_extract_date(),
         };
-        for group in esr_groups(&esr) {
+        let groups = esr_groups(&esr);
+        if args.to == Target::Fhir && shared_vpds(&groups) {
+            failed = true;
+        }
+        for group in groups {
             let (label, mapped, base) = if let [(name, file_name, bytes)] = group.as_slice() {
                 let mapped = map_go(&bytes[..], file_name.as_deref(), &opts);
                 (name.clone(), mapped, file_name.clone())
@@ -431,6 +435,38 @@ fn esr_groups(files: &[EsrInput]) -> Vec<Vec<&EsrInput>> {
         }
     }
     groups
+}
+
+/// Says on stderr, once per VPD, when two or more states of a run (GO files
+/// of one VPD, different sub-files: GDW and EXP) are written to FHIR: their
+/// Practitioners (and roles) are keyed on (VPD, person id) alone, so each
+/// state's Bundles replace the other's. True when it did (the run fails).
+fn shared_vpds(groups: &[Vec<&EsrInput>]) -> bool {
+    let mut by_vpd: Vec<(String, Vec<String>)> = Vec::new();
+    for g in groups {
+        let Some(n) = g
+            .first()
+            .and_then(|f| f.1.as_deref())
+            .and_then(|n| FileName::parse(n).ok())
+        else {
+            continue;
+        };
+        match by_vpd.iter_mut().find(|(v, _)| *v == n.vpd) {
+            Some((_, subs)) => subs.push(n.sub_file),
+            None => by_vpd.push((n.vpd, vec![n.sub_file])),
+        }
+    }
+    let mut shared = false;
+    for (vpd, subs) in by_vpd.iter().filter(|(_, s)| s.len() > 1) {
+        shared = true;
+        eprintln!(
+            "VPD {vpd}: sub-files {} are mapped as separate states: each state's Bundles PUT \
+             the same Practitioner and PractitionerRole ids and replace the other's (load one \
+             sub-file's output per server, or merge the workers)",
+            subs.join(" and ")
+        );
+    }
+    shared
 }
 
 /// Where ESR output goes, and the run's counts.

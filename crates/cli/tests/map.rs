@@ -692,6 +692,40 @@ fn change_files_without_a_full_file_are_warned_of() {
     );
 }
 
+/// The GDW and EXP sub-files of one VPD are two states whose Bundles PUT
+/// the same Practitioner ids, each replacing the other's: said, exit 1 (to
+/// canonical nothing is replaced: exit 0).
+#[test]
+fn two_sub_files_of_one_vpd_to_fhir_fail() {
+    let owen = go_text()
+        .lines()
+        .find(|l| l.starts_with("PRA~7100001~"))
+        .unwrap()
+        .to_owned();
+    let exp = go_named(
+        "two-subs",
+        "GO_998_EXP_GOF_20250401_00000001.DAT",
+        &format!("{owen}\n"),
+    );
+    let full = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let out = bin()
+        .args(["map", "--to", "fhir"])
+        .arg(&full)
+        .arg(&exp)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("VPD 998: sub-files GDW and EXP are mapped as separate states"),
+        "{err}"
+    );
+    let out = bin().args(["map"]).arg(&full).arg(&exp).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
+
 /// The GO files of two trusts (two VPDs) are two states, each mapped on its
 /// own: neither stops the other.
 #[test]
