@@ -1296,6 +1296,8 @@ fn apply_files(
     let mut by_code_key: HashMap<String, Vec<usize>> = HashMap::new();
     let mut by_family: HashMap<String, Vec<usize>> = HashMap::new();
     let mut buf = String::new();
+    // The first file of the state: the rows before it are all out.
+    let mut state_from = 0;
     for (k, ((u, why), range)) in uses.iter().zip(ranges).enumerate() {
         let name = ctx.file_name(k);
         match u {
@@ -1323,7 +1325,9 @@ fn apply_files(
             }
             FileUse::Rebase => {
                 let mut earlier: Vec<usize> = Vec::new();
-                for i in ranges.iter().take(k).flat_map(Clone::clone) {
+                let since = ranges.get(state_from..k).unwrap_or_default();
+                state_from = k;
+                for i in since.iter().flat_map(Clone::clone) {
                     if ctx.excluded.insert(i) {
                         if let Some(r) = ctx.rows.get(i) {
                             earlier.push(r.file);
