@@ -1268,6 +1268,10 @@ fn merge(
     let mut report = MappingReport::default();
     report.notes.append(&mut notes);
     let mut ctx = Ctx::new(names, rows, vpd.unwrap_or_default(), report, as_at);
+    // The notes on the whole state name the last file applied.
+    if let Some(k) = uses.iter().rposition(|u| applied(u.0)) {
+        ctx.file = ctx.file_name(k);
+    }
     let rejected_rows: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
     apply_files(&mut ctx, uses, &ranges, &rejected_rows);
     let out = EsrMapping {
@@ -1658,10 +1662,13 @@ fn apply_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
         }
     }
     for i in not_held {
-        ctx.note(
-            i,
-            "delete of a record type the model does not hold: not applied (its fields are unmapped)",
-        );
+        let why = if ctx.carried.contains(&i) {
+            "delete of a record type the model does not hold: it took that type's rows of the \
+             earlier files out of the state (its fields are unmapped)"
+        } else {
+            "delete of a record type the model does not hold: not applied (its fields are unmapped)"
+        };
+        ctx.note(i, why);
     }
 }
 
@@ -3567,6 +3574,36 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         );
         assert!(unmapped_in(&out, C2, 2, "Office E-mail Address"));
         assert!(noted(&out, &format!("{C2}: not applied")));
+    }
+
+    #[test]
+    fn notes_on_the_state_and_on_deletes_say_what_was_done() {
+        // A delete of a type the model does not hold (COD) that took an
+        // earlier file's row out says so, not "not applied".
+        let coa =
+            "COA~7100001~7200001~7300001~20250301~~998~~998B171~9901000~~~~~100~20250301 101000\n";
+        let full = named(F1, &format!("{SAMPLE}{coa}"));
+        let change = named(C2, "COD~7300001\n");
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        assert!(noted(&out, &format!("{F1}:9 COA: deleted by {C2}:2")));
+        assert!(
+            noted(
+                &out,
+                &format!("{C2}:2 COD: delete of a record type the model does not hold: it took")
+            ),
+            "{:?}",
+            out.report.notes
+        );
+        assert!(!noted(
+            &out,
+            &format!("{C2}:2 COD: delete of a record type the model does not hold: not applied")
+        ));
+        // The notes on the whole state name the last file applied, not the
+        // last file given (C3 is not applied: a gap).
+        let c3 = named(C3, "PRD~7100001\n");
+        let out = files(&[(F1, &full), (C3, &c3)], &EsrOptions::at_extract_date());
+        assert!(noted(&out, &format!("{F1}: resolved as at 2025-04-01")));
+        assert!(!noted(&out, &format!("{C3}: resolved as at")));
     }
 
     #[test]
