@@ -388,10 +388,11 @@ struct Ctx {
     /// `rows[r].first` (one vector for the file, not one per row).
     used: Vec<bool>,
     report: MappingReport,
-    /// Keys (see `row_key`) deleted by a delete row, with the file of the
-    /// (last) delete: it sets aside that file's rows of the key (a later
-    /// file's delete takes an earlier file's rows out before: `excluded`).
-    deleted: HashMap<String, usize>,
+    /// Keys (see `row_key`) deleted by a delete row, with the file and line
+    /// of the (last) delete: it sets aside that file's rows of the key
+    /// before it (a row after it is a re-add, kept; a later file's delete
+    /// takes an earlier file's rows out before: `excluded`).
+    deleted: HashMap<String, (usize, u64)>,
     /// Rows not applied: superseded or deleted by a later file, or of a file
     /// not applied (see `map_go_files`); their fields are unmapped.
     excluded: HashSet<usize>,
@@ -472,7 +473,7 @@ impl Ctx {
     /// effect: deleted, not in effect on the date, rejected, or not in the
     /// file at all (a change file's rows refer to rows sent earlier).
     fn absent_why(&self, key: &str) -> String {
-        if let Some(&f) = self.deleted.get(key) {
+        if let Some(&(f, _)) = self.deleted.get(key) {
             if self.files.len() > 1 {
                 format!("deleted in {}", self.file_name(f))
             } else {
@@ -1533,17 +1534,30 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
             continue;
         };
         let Some(key) = r.key(kf) else { continue };
-        let file = r.file;
+        let (file, line) = (r.file, r.line);
         row_key(&mut probe, &r.code, &key);
-        if ctx.deleted.get(probe.as_str()) == Some(&file) {
-            ctx.set_aside.insert(probe.clone());
-            ctx.consume_row(i);
-            ctx.note(
-                i,
-                &format!("{kf} {key} deleted in this file: row set aside"),
-            );
-            continue;
+        match ctx.deleted.get(probe.as_str()) {
+            Some(&(f, at)) if f == file && line < at => {
+                ctx.set_aside.insert(probe.clone());
+                ctx.consume_row(i);
+                ctx.note(
+                    i,
+                    &format!("{kf} {key} deleted in this file: row set aside"),
+                );
+                continue;
+            }
+            // Sent again after its delete, in the same file: a re-add.
+            Some(&(f, at)) if f == file => {
+                ctx.note(
+                    i,
+                    &format!(
+                        "{kf} {key} deleted at line {at} and sent again after it: kept (a re-add)"
+                    ),
+                );
+            }
+            Some(_) | None => {}
         }
+        let Some(r) = ctx.rows.get(i) else { continue };
         if probe.starts_with("AS") {
             tracked.entry(probe.clone()).or_default().push(i);
         }
@@ -1644,8 +1658,10 @@ fn apply_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
         match key_field(&r.code) {
             Some(kf) => {
                 if let Some(key) = r.raw(kf) {
-                    ctx.deleted
-                        .insert(row_key(&mut probe, &r.code, key).to_owned(), r.file);
+                    ctx.deleted.insert(
+                        row_key(&mut probe, &r.code, key).to_owned(),
+                        (r.file, r.line),
+                    );
                 }
             }
             None => not_held.push(i),
@@ -3554,29 +3570,6 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
     }
 
     #[test]
-    fn an_incomplete_change_file_is_not_applied() {
-        let full = named(F1, SAMPLE);
-        let pra = PRA.replace("owen.sample@", "owen.new@");
-        // No trailer: the file may be truncated.
-        let c2 = named(C2, &pra).replace("TRL~3\n", "");
-        let out = files(&[(F1, &full), (C2, &c2)], &at(2025, 4, 2));
-        assert!(!out.complete);
-        let why = out.failure().unwrap();
-        assert!(
-            why.starts_with(&format!(
-                "{C2}: not applied (file incomplete (missing trailer"
-            )),
-            "{why}"
-        );
-        assert_eq!(
-            out.workers[0].telecom[0].value.value,
-            "owen.sample@example.invalid"
-        );
-        assert!(unmapped_in(&out, C2, 2, "Office E-mail Address"));
-        assert!(noted(&out, &format!("{C2}: not applied")));
-    }
-
-    #[test]
     fn notes_on_the_state_and_on_deletes_say_what_was_done() {
         // A delete of a type the model does not hold (COD) that took an
         // earlier file's row out says so, not "not applied".
@@ -3604,6 +3597,58 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         let out = files(&[(F1, &full), (C3, &c3)], &EsrOptions::at_extract_date());
         assert!(noted(&out, &format!("{F1}: resolved as at 2025-04-01")));
         assert!(!noted(&out, &format!("{C3}: resolved as at")));
+    }
+
+    #[test]
+    fn a_row_after_its_delete_in_one_file_is_a_re_add() {
+        // map_go: the assignment deleted, then sent again: kept.
+        let body = format!("{PRA}ASD~7200001\n{ASA}");
+        let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.balanced());
+        assert_eq!(out.workers[0].assignments.len(), 1);
+        assert!(noted(
+            &out,
+            "Assignment ID 7200001 deleted at line 3 and sent again after it: kept (a re-add)"
+        ));
+        // A row before its delete is still set aside.
+        let body = format!("{PRA}{ASA}ASD~7200001\n");
+        let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.workers[0].assignments.is_empty());
+        // map_go_files agrees: the change file's delete takes out the full
+        // file's row, and its re-add after the delete is the assignment.
+        let full = named(F1, SAMPLE);
+        let moved = ASA.replace("~610001~810001~", "~610002~810001~");
+        let change = named(C2, &format!("ASD~7200001\n{moved}"));
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        let a = &out.workers[0].assignments;
+        assert_eq!(a.len(), 1);
+        assert!(
+            matches!(&a[0].number.as_ref().unwrap().sources[0], Source::Esr { file, line: 3, .. } if &**file == C2)
+        );
+        assert!(noted(&out, &format!("{F1}:7 ASA: deleted by {C2}:2")));
+    }
+
+    #[test]
+    fn an_incomplete_change_file_is_not_applied() {
+        let full = named(F1, SAMPLE);
+        let pra = PRA.replace("owen.sample@", "owen.new@");
+        // No trailer: the file may be truncated.
+        let c2 = named(C2, &pra).replace("TRL~3\n", "");
+        let out = files(&[(F1, &full), (C2, &c2)], &at(2025, 4, 2));
+        assert!(!out.complete);
+        let why = out.failure().unwrap();
+        assert!(
+            why.starts_with(&format!(
+                "{C2}: not applied (file incomplete (missing trailer"
+            )),
+            "{why}"
+        );
+        assert_eq!(
+            out.workers[0].telecom[0].value.value,
+            "owen.sample@example.invalid"
+        );
+        assert!(unmapped_in(&out, C2, 2, "Office E-mail Address"));
+        assert!(noted(&out, &format!("{C2}: not applied")));
     }
 
     #[test]
