@@ -1975,6 +1975,26 @@ fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<String, usize>) -> Assign
                 title: Some(pos.map(|v| kff_title(&v))),
             });
         }
+        // The ASA's Job Name (`<staff group>|<job role>`) gives the staff
+        // group and job role the position row would have.
+        // Without a `|` it is left unmapped (which part it is is unknown).
+        let kff = ctx
+            .rows
+            .get(ai)
+            .and_then(|r| r.raw("Job Name"))
+            .is_some_and(|v| v.contains('|'));
+        let job = if kff { ctx.text(ai, "Job Name") } else { None };
+        if let Some(job) = job {
+            let mut parts = job.value.split('|').map(str::trim);
+            let mut part = || {
+                parts
+                    .next()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| Sourced::from_many(v.to_owned(), job.sources.clone()))
+            };
+            a.staff_group = part();
+            a.job_role = part();
+        }
     }
     if let Some(oi) = reference(ctx, ai, ("Organisation ID", "OR"), live, &mut probe) {
         a.organisation = Some(organisation(ctx, oi));
@@ -3626,6 +3646,25 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
             matches!(&a[0].number.as_ref().unwrap().sources[0], Source::Esr { file, line: 3, .. } if &**file == C2)
         );
         assert!(noted(&out, &format!("{F1}:7 ASA: deleted by {C2}:2")));
+    }
+
+    #[test]
+    fn without_its_position_row_an_assignment_keeps_the_job_name() {
+        // The position deleted by a later file: the ASA's Job Name still
+        // gives the staff group and job role (a PUT of the role keeps them).
+        let full = named(F1, SAMPLE);
+        let change = named(C2, "POD~810001\n");
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        let a = &out.workers[0].assignments[0];
+        assert_eq!(
+            a.staff_group.as_ref().map(|v| v.value.as_str()),
+            Some("Nursing and Midwifery Registered")
+        );
+        assert_eq!(
+            a.job_role.as_ref().map(|v| v.value.as_str()),
+            Some("Staff Nurse")
+        );
+        assert!(!unmapped_in(&out, F1, 7, "Job Name"));
     }
 
     #[test]
