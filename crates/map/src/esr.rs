@@ -396,6 +396,9 @@ struct Ctx {
     /// Rows not applied: superseded or deleted by a later file, or of a file
     /// not applied (see `map_go_files`); their fields are unmapped.
     excluded: HashSet<usize>,
+    /// Rows a later file's rows of the same code and key cover in part:
+    /// the periods covered (the row is not in effect on those days).
+    covered: HashMap<usize, Vec<Period>>,
     /// Keys whose rows a later file's delete took out, with where.
     gone: HashMap<String, String>,
     /// Delete rows that took out rows of an earlier file.
@@ -431,6 +434,7 @@ impl Ctx {
             deleted: HashMap::new(),
             excluded: HashSet::new(),
             gone: HashMap::new(),
+            covered: HashMap::new(),
             carried: HashSet::new(),
             set_aside: HashSet::new(),
             rejected: HashSet::new(),
@@ -1414,6 +1418,7 @@ fn taken_out(
         }
     }
     let mut out: Vec<(usize, String)> = Vec::new();
+    let mut partly: Vec<(usize, String)> = Vec::new();
     for i in range {
         if rejected.contains(&i) {
             continue;
@@ -1456,21 +1461,78 @@ fn taken_out(
             let Some(old) = ctx.rows.get(j).map(Row::period) else {
                 continue;
             };
-            let hit = group.iter().find_map(|&g| {
-                let new = ctx.rows.get(g)?;
-                overlaps(old, new.period()).then(|| (new.line, new.period().0 == old.0))
-            });
-            if let Some((line, same_start)) = hit {
+            // The same row sent again (same start) names it, else the first
+            // row over its dates.
+            let over: Vec<(u64, bool, Period)> = group
+                .iter()
+                .filter_map(|&g| ctx.rows.get(g))
+                .filter(|new| overlaps(old, new.period()))
+                .map(|new| (new.line, new.period().0 == old.0, new.period()))
+                .collect();
+            let hit = over.iter().find(|o| o.1).or_else(|| over.first());
+            let Some(&(line, same_start, _)) = hit else {
+                continue;
+            };
+            // Every day of it covered by a later row (this file's or an
+            // earlier later file's): out; else kept for the days left.
+            let mut by = ctx.covered.get(&j).cloned().unwrap_or_default();
+            by.extend(over.iter().map(|o| o.2));
+            if covered(old, &mut by) {
+                ctx.covered.remove(&j);
                 let how = if same_start {
                     "the same row, sent again"
                 } else {
                     "a later file's row of the same id over its effective dates"
                 };
                 out.push((j, format!("superseded by {} ({how})", at(line))));
+            } else {
+                ctx.covered.insert(j, by);
+                partly.push((
+                    j,
+                    format!(
+                        "partly superseded by {} (a later file's row of the same id over some \
+                         of its effective dates): in effect only on the days no later row covers",
+                        at(line)
+                    ),
+                ));
             }
         }
     }
+    for (j, why) in partly {
+        ctx.note(j, &why);
+    }
     out
+}
+
+/// An effective period: start (`None`: from always) and end.
+type Period = (Option<NaiveDate>, EndDate);
+
+/// True when the periods `by` (sorted here) cover every day of `span`.
+fn covered(span: Period, by: &mut [Period]) -> bool {
+    by.sort_by_key(|p| p.0);
+    // The first day of `span` not covered yet (`None`: from always).
+    let mut from = span.0;
+    for &(s, e) in by.iter() {
+        if let Some(s) = s {
+            if from.is_none_or(|f| s > f) {
+                return false;
+            }
+        }
+        match e {
+            EndDate::Open => return true,
+            EndDate::On(d) if from.is_none_or(|f| d >= f) => match d.succ_opt() {
+                Some(next) => from = Some(next),
+                None => return true,
+            },
+            _ => {}
+        }
+        if let (EndDate::On(end), Some(f)) = (span.1, from) {
+            if f > end {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Resolves the rows of `ctx` as at its date into workers, and accounts
@@ -1567,6 +1629,20 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
             ctx.note(
                 i,
                 &format!("{kf} {key} not in effect on {as_at}: row set aside"),
+            );
+            continue;
+        }
+        // A later file's row of the same id covers the date.
+        let later = ctx.covered.get(&i).is_some_and(|c| {
+            c.iter()
+                .any(|&(s, e)| s.is_none_or(|s| s <= as_at) && e.covers(as_at))
+        });
+        if later {
+            ctx.set_aside.insert(probe.clone());
+            ctx.consume_row(i);
+            ctx.note(
+                i,
+                &format!("{kf} {key}: a later file's row covers {as_at}: row set aside"),
             );
             continue;
         }
@@ -3285,8 +3361,25 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
             out.report.notes
         );
         assert!(unmapped_in(&out, F1, 5, "Office E-mail Address"));
-        // The 2020 row ends on 31 March 2023, inside the corrected row: taken out too.
-        assert!(noted(&out, &format!("{F1}:6 PRA: superseded by {C2}:2")));
+        // The 2020 row's last days (15 to 31 March 2023) are the corrected
+        // row's: it stays for the days before, and is set aside on those.
+        assert!(noted(
+            &out,
+            &format!("{F1}:6 PRA: partly superseded by {C2}:2")
+        ));
+        let out = files(&[(F1, &full), (C2, &change)], &at(2023, 3, 20));
+        assert_eq!(
+            out.workers[0].telecom[0].value.value,
+            "owen.corrected@example.invalid"
+        );
+        assert!(noted(
+            &out,
+            &format!(
+                "{F1}:6 PRA: Person ID 7100001: a later file's row covers 2023-03-20: row set aside"
+            )
+        ));
+        let out = files(&[(F1, &full), (C2, &change)], &at(2023, 3, 1));
+        assert!(out.workers[0].telecom.is_empty());
         // A split undone (Oracle "delete next change"): the first row re-sent
         // open-ended takes out the row after it.
         let merged = PRA
@@ -3304,17 +3397,21 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
             &out,
             &format!("{F1}:6 PRA: superseded by {C2}:2 (the same row, sent again)")
         ));
-        // A row over other days stays (history): as at 2021 the 2020 row.
+        // A row over other days stays (history): as at 2021 the 2020 row;
+        // a row sent from a later day only (no end-dated row before it)
+        // leaves the earlier row in effect until then.
         let later = PRA
             .replace("~20230401~47121231~", "~20250401~47121231~")
             .replace("~Sample~", "~Later~");
         let change = named(C2, &later);
-        let out = files(&[(F1, &full), (C2, &change)], &at(2021, 1, 1));
-        assert_eq!(
-            out.workers[0].names[0].value.family.as_deref(),
-            Some("Sample")
-        );
-        assert!(!noted(&out, &format!("{F1}:6 PRA: superseded")));
+        let family = |d: EsrOptions| {
+            let out = files(&[(F1, &full), (C2, &change)], &d);
+            assert!(!noted(&out, &format!("{F1}:6 PRA: superseded")));
+            out.workers[0].names[0].value.family.clone()
+        };
+        assert_eq!(family(at(2021, 1, 1)).as_deref(), Some("Sample"));
+        assert_eq!(family(at(2024, 1, 1)).as_deref(), Some("Sample"));
+        assert_eq!(family(at(2025, 4, 2)).as_deref(), Some("Later"));
     }
 
     #[test]
