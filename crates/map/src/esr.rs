@@ -1001,9 +1001,10 @@ fn same_rows(a: &Loaded, b: &Loaded) -> bool {
 ///   the same sequence again is a re-delivery, skipped, when it holds the
 ///   same rows (else a conflict: not applied, see below). A file's rows of
 ///   one record code and key replace every earlier file's row of that code
-///   and key whose effective dates overlap any of theirs (the later file is
-///   the truth for the days it covers: a re-sent row, a corrected start, a
-///   split or a split undone); earlier rows over other days stay (history;
+///   and key whose effective dates they cover (the later file is the truth
+///   for the days it covers: a re-sent row, a corrected start, a split or a
+///   split undone); a row they cover in part is in effect only on the days
+///   no later row covers; earlier rows over other days stay (history;
 ///   undated records always overlap). A delete `XXD~<id>`
 ///   takes out every earlier file's row of that family and id (its own
 ///   file's rows are set aside as [`map_go`] does).
