@@ -175,8 +175,11 @@ pub struct EsrMapping {
     /// [`map_go_files`]: each file, in the order applied, and what was
     /// done with it (empty from [`map_go`]).
     pub files: Vec<EsrFile>,
-    /// [`map_go_files`]: the first file not applied (or an incomplete
-    /// first file) and why; [`EsrMapping::complete`] is then false.
+    /// [`map_go_files`]: the file that stopped the final chain (from the
+    /// last full file applied on: a file not applied, or an incomplete
+    /// first file) and why; [`EsrMapping::complete`] is then false. A stop
+    /// a later full file re-based past is only noted
+    /// ([`FileUse::Superseded`]).
     pub stopped: Option<String>,
 }
 
