@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use carecodec_esr::filename::{ExtractType, FileName};
 use carecodec_esr::layout::{self, Profile};
 use carecodec_hl7v2::batch::BatchReader;
-use carecodec_map::esr::{EsrMapping, EsrOptions, FileUse, map_go, map_go_files};
+use carecodec_map::esr::{EsrMapping, EsrOptions, FileUse, map_go_files};
 use carecodec_map::fhir::{
     BundleType, JsonDocument, read_bundle, read_workers, write_event_bundle_for,
     write_worker_bundle,
@@ -358,31 +358,28 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             failed = true;
         }
         for group in groups {
-            let (label, mapped, base) = if let [(name, file_name, bytes)] = group.as_slice() {
-                let mapped = map_go(&bytes[..], file_name.as_deref(), &opts);
-                (name.clone(), mapped, file_name.clone())
-            } else {
-                let mapped = map_go_files(
-                    group
-                        .iter()
-                        .map(|(_, file_name, bytes)| (file_name.as_deref(), &bytes[..])),
-                    &opts,
-                );
-                let label = group
+            // One file through `map_go_files` is `map_go` (and says what
+            // the file is, from its GO name or else its header's).
+            let mapped = map_go_files(
+                group
                     .iter()
-                    .map(|(n, ..)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" + ");
-                // The state starts from the last file it was based on (the
-                // first, or a full file re-basing it).
-                let base = mapped
-                    .files
-                    .iter()
-                    .rev()
-                    .find(|f| matches!(f.applied, FileUse::Base | FileUse::Rebase))
-                    .map(|f| f.name.clone());
-                (label, mapped, base)
-            };
+                    .map(|(_, file_name, bytes)| (file_name.as_deref(), &bytes[..])),
+                &opts,
+            );
+            let label = group
+                .iter()
+                .map(|(n, ..)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(" + ");
+            // The state starts from the last file it was based on (the
+            // first, or a full file re-basing it): a change file there holds
+            // only the rows that changed.
+            let changes = mapped
+                .files
+                .iter()
+                .rev()
+                .find(|f| matches!(f.applied, FileUse::Base | FileUse::Rebase))
+                .is_some_and(|f| f.extract == Some(ExtractType::Changes));
             let mut sink = Sink {
                 out: &mut out,
                 buf: &mut buf,
@@ -390,7 +387,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 quarantined: &mut quarantined,
                 failed: &mut failed,
             };
-            write_esr(&mut sink, &label, &mapped, base.as_deref(), args.to)?;
+            write_esr(&mut sink, &label, &mapped, changes, args.to)?;
         }
     }
     out.flush()?;
@@ -479,13 +476,13 @@ struct Sink<'a, W: Write, R: Write> {
 }
 
 /// Writes the workers of an ESR mapping (one file, or several applied as
-/// one state), its warnings and failure, and its report line. `base` is the
-/// file the state starts from: a change file there is warned of.
+/// one state), its warnings and failure, and its report line. `changes`:
+/// the state starts from a change file (warned of).
 fn write_esr<W: Write, R: Write>(
     sink: &mut Sink<'_, W, R>,
     name: &str,
     mapped: &EsrMapping,
-    base: Option<&str>,
+    changes: bool,
     to: Target,
 ) -> Result<(), Box<dyn Error>> {
     for (w, d) in mapped.workers.iter().zip(&mapped.report.identity) {
@@ -513,9 +510,6 @@ fn write_esr<W: Write, R: Write>(
     // changed: each worker's Bundle (an update by id) would replace the
     // server's copy with that part. Said once, and a failure: the output
     // must not be loaded as it is (to canonical it is what the file says).
-    let changes = base
-        .and_then(|n| FileName::parse(n).ok())
-        .is_some_and(|n| n.extract == ExtractType::Changes);
     if changes && to == Target::Fhir && !mapped.workers.is_empty() {
         eprintln!(
             "{name}: warning: a change file: each worker's Bundle holds only what this \

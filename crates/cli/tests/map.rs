@@ -770,3 +770,20 @@ fn go_files_of_two_vpds_are_two_states() {
         "{files:?}"
     );
 }
+
+/// A change file under another name (or on standard input) is known by its
+/// header (HDR-1) and warned of as one.
+#[test]
+fn a_renamed_change_file_is_warned_of() {
+    let path = tmp("renamed").join("todays-changes.dat");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, latin1(go_text().replace("_GOF_", "_GOC_"))).unwrap();
+    let out = bin()
+        .args(["map", "--as-at", "2025-04-01", "--to", "fhir"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("warning: a change file"), "{err}");
+}

@@ -698,8 +698,11 @@ struct Loaded {
     header_vpd: Option<String>,
     name_vpd: Option<String>,
     header_date: Option<NaiveDate>,
-    /// The parsed file name (the transport name's, else the header's).
+    /// The parsed transport file name (its place in the sequence).
     name: Option<FileName>,
+    /// The extract type of the transport name, else of the header's name
+    /// (HDR-1: a renamed file, or one read from standard input).
+    extract: Option<ExtractType>,
     /// A subscriber's snapshot request (`HDR~<name>~<timestamp>`), not an
     /// extract.
     snapshot_request: bool,
@@ -814,6 +817,10 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         .filter(|v| !v.is_empty());
     Loaded {
         name: summary.name.clone(),
+        extract: summary.name.as_ref().map(|n| n.extract).or_else(|| {
+            let h = summary.header.as_ref()?;
+            FileName::parse(&h.file_name).ok().map(|n| n.extract)
+        }),
         snapshot_request: summary.header.as_ref().is_some_and(|h| h.snapshot_request),
         file,
         rows,
@@ -890,7 +897,7 @@ pub enum FileUse {
 pub struct EsrFile {
     /// The file's name, as given (`-` when none).
     pub name: String,
-    /// Its extract type, from its GO file name.
+    /// Its extract type, from its GO file name, else its header's (HDR-1).
     pub extract: Option<ExtractType>,
     /// What was done with it.
     pub applied: FileUse,
@@ -1075,7 +1082,7 @@ pub fn map_go_files<'n, R: BufRead>(
         .zip(&uses)
         .map(|(l, u)| EsrFile {
             name: l.file.to_string(),
-            extract: l.name.as_ref().map(|n| n.extract),
+            extract: l.extract,
             applied: u.0,
         })
         .collect();
