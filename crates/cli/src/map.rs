@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use carecodec_esr::filename::{ExtractType, FileName};
 use carecodec_esr::layout::{self, Profile};
 use carecodec_hl7v2::batch::BatchReader;
-use carecodec_map::esr::{EsrMapping, EsrOptions, FileUse, map_go, map_go_files};
+use carecodec_map::esr::{EsrMapping, EsrOptions, FileUse, map_go_files};
 use carecodec_map::fhir::{
     BundleType, JsonDocument, read_bundle, read_workers, write_event_bundle_for,
     write_worker_bundle,
@@ -322,32 +322,33 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             Some(d) => EsrOptions::new(d),
             None => EsrOptions::at_extract_date(),
         };
-        for group in esr_groups(&esr) {
-            let (label, mapped, base) = if let [(name, file_name, bytes)] = group.as_slice() {
-                let mapped = map_go(&bytes[..], file_name.as_deref(), &opts);
-                (name.clone(), mapped, file_name.clone())
-            } else {
-                let mapped = map_go_files(
-                    group
-                        .iter()
-                        .map(|(_, file_name, bytes)| (file_name.as_deref(), &bytes[..])),
-                    &opts,
-                );
-                let label = group
+        let groups = esr_groups(&esr);
+        if args.to == Target::Fhir && shared_vpds(&groups) {
+            failed = true;
+        }
+        for group in groups {
+            // One file through `map_go_files` is `map_go` (and says what
+            // the file is, from its GO name or else its header's).
+            let mapped = map_go_files(
+                group
                     .iter()
-                    .map(|(n, ..)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" + ");
-                // The state starts from the last file it was based on (the
-                // first, or a full file re-basing it).
-                let base = mapped
-                    .files
-                    .iter()
-                    .rev()
-                    .find(|f| matches!(f.applied, FileUse::Base | FileUse::Rebase))
-                    .map(|f| f.name.clone());
-                (label, mapped, base)
-            };
+                    .map(|(_, file_name, bytes)| (file_name.as_deref(), &bytes[..])),
+                &opts,
+            );
+            let label = group
+                .iter()
+                .map(|(n, ..)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(" + ");
+            // The state starts from the last file it was based on (the
+            // first, or a full file re-basing it): a change file there holds
+            // only the rows that changed.
+            let changes = mapped
+                .files
+                .iter()
+                .rev()
+                .find(|f| matches!(f.applied, FileUse::Base | FileUse::Rebase))
+                .is_some_and(|f| f.extract == Some(ExtractType::Changes));
             let mut sink = Sink {
                 out: &mut out,
                 buf: &mut buf,
@@ -355,7 +356,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 quarantined: &mut quarantined,
                 failed: &mut failed,
             };
-            write_esr(&mut sink, &label, &mapped, base.as_deref(), args.to)?;
+            write_esr(&mut sink, &label, &mapped, changes, args.to)?;
         }
     }
     out.flush()?;
@@ -436,6 +437,38 @@ fn esr_groups(files: &[EsrInput]) -> Vec<Vec<&EsrInput>> {
     groups
 }
 
+/// Says on stderr, once per VPD, when two or more states of a run (GO files
+/// of one VPD, different sub-files: GDW and EXP) are written to FHIR: their
+/// Practitioners (and roles) are keyed on (VPD, person id) alone, so each
+/// state's Bundles replace the other's. True when it did (the run fails).
+fn shared_vpds(groups: &[Vec<&EsrInput>]) -> bool {
+    let mut by_vpd: Vec<(String, Vec<String>)> = Vec::new();
+    for g in groups {
+        let Some(n) = g
+            .first()
+            .and_then(|f| f.1.as_deref())
+            .and_then(|n| FileName::parse(n).ok())
+        else {
+            continue;
+        };
+        match by_vpd.iter_mut().find(|(v, _)| *v == n.vpd) {
+            Some((_, subs)) => subs.push(n.sub_file),
+            None => by_vpd.push((n.vpd, vec![n.sub_file])),
+        }
+    }
+    let mut shared = false;
+    for (vpd, subs) in by_vpd.iter().filter(|(_, s)| s.len() > 1) {
+        shared = true;
+        eprintln!(
+            "VPD {vpd}: sub-files {} are mapped as separate states: each state's Bundles PUT \
+             the same Practitioner and PractitionerRole ids and replace the other's (load one \
+             sub-file's output per server, or merge the workers)",
+            subs.join(" and ")
+        );
+    }
+    shared
+}
+
 /// Where ESR output goes, and the run's counts.
 struct Sink<'a, W: Write, R: Write> {
     out: &'a mut W,
@@ -446,13 +479,13 @@ struct Sink<'a, W: Write, R: Write> {
 }
 
 /// Writes the workers of an ESR mapping (one file, or several applied as
-/// one state), its warnings and failure, and its report line. `base` is the
-/// file the state starts from: a change file there is warned of.
+/// one state), its warnings and failure, and its report line. `changes`:
+/// the state starts from a change file (warned of).
 fn write_esr<W: Write, R: Write>(
     sink: &mut Sink<'_, W, R>,
     name: &str,
     mapped: &EsrMapping,
-    base: Option<&str>,
+    changes: bool,
     to: Target,
 ) -> Result<(), Box<dyn Error>> {
     for (w, d) in mapped.workers.iter().zip(&mapped.report.identity) {
@@ -478,17 +511,15 @@ fn write_esr<W: Write, R: Write>(
     }
     // A change file with no full file before it holds only the rows that
     // changed: each worker's Bundle (an update by id) would replace the
-    // server's copy with that part. Said once; not a failure (its rows are
-    // all read).
-    let changes = base
-        .and_then(|n| FileName::parse(n).ok())
-        .is_some_and(|n| n.extract == ExtractType::Changes);
+    // server's copy with that part. Said once, and a failure: the output
+    // must not be loaded as it is (to canonical it is what the file says).
     if changes && to == Target::Fhir && !mapped.workers.is_empty() {
         eprintln!(
             "{name}: warning: a change file: each worker's Bundle holds only what this \
              file holds, and its PUT replaces the whole Practitioner (apply it to the \
              state of the full file instead of loading it alone)"
         );
+        *sink.failed = true;
     }
     // An incomplete file, a file not applied, rejected rows or nothing
     // resolved: the workers are not the files' whole truth (exit 1).

@@ -511,8 +511,9 @@ fn a_go_file_with_cr_line_ends_is_read() {
 }
 
 /// A change file's workers are written, with one warning that each Bundle
-/// holds only the change (its PUT would replace the server's Practitioner);
-/// to canonical there is nothing to warn of. Not a failure: exit 0.
+/// holds only the change (its PUT would replace the server's Practitioner):
+/// exit 1 (until 2026-12-07 exit 0), the output is not to be loaded as it
+/// is; to canonical there is nothing to warn of: exit 0.
 #[test]
 fn a_change_file_to_fhir_is_warned_of() {
     let name = "GO_998_GDW_GOC_20250401_00000001.DAT";
@@ -525,7 +526,7 @@ fn a_change_file_to_fhir_is_warned_of() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("warning: a change file"), "{err}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
@@ -637,7 +638,7 @@ fn a_full_file_and_its_change_files_map_as_one_state() {
 }
 
 /// Change files with no full file before them: the state holds only what
-/// they hold, and that is warned of as for one change file.
+/// they hold, and that is warned of as for one change file (exit 1).
 #[test]
 fn change_files_without_a_full_file_are_warned_of() {
     let owen = go_text()
@@ -662,11 +663,13 @@ fn change_files_without_a_full_file_are_warned_of() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("warning: a change file"), "{err}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
-    // A full file after the change file re-bases the state: no warning.
+    // A change file dated before the full file but with a later sequence:
+    // the two orders disagree, not guessed (until 2026-12-07 the full file
+    // re-based the change file away, exit 0).
     let out = bin()
         .args(["map", "--to", "fhir"])
         .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
@@ -678,9 +681,49 @@ fn change_files_without_a_full_file_are_warned_of() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "GO_998_GDW_GOF_20250401_00000001.DAT: not applied (dated 2025-04-01 with sequence 1, \
+             after GO_998_GDW_GOC_20250331_00000009.DAT dated 2025-03-31 with sequence 9: the \
+             date order and the sequence order disagree"
+        ),
+        "{err}"
+    );
+}
+
+/// The GDW and EXP sub-files of one VPD are two states whose Bundles PUT
+/// the same Practitioner ids, each replacing the other's: said, exit 1 (to
+/// canonical nothing is replaced: exit 0).
+#[test]
+fn two_sub_files_of_one_vpd_to_fhir_fail() {
+    let owen = go_text()
+        .lines()
+        .find(|l| l.starts_with("PRA~7100001~"))
+        .unwrap()
+        .to_owned();
+    let exp = go_named(
+        "two-subs",
+        "GO_998_EXP_GOF_20250401_00000001.DAT",
+        &format!("{owen}\n"),
+    );
+    let full = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let out = bin()
+        .args(["map", "--to", "fhir"])
+        .arg(&full)
+        .arg(&exp)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("VPD 998: sub-files GDW and EXP are mapped as separate states"),
+        "{err}"
+    );
+    let out = bin().args(["map"]).arg(&full).arg(&exp).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }
 
 /// The GO files of two trusts (two VPDs) are two states, each mapped on its
@@ -726,4 +769,21 @@ fn go_files_of_two_vpds_are_two_states() {
         files[0].contains("GO_998") && files[1].contains("GO_997"),
         "{files:?}"
     );
+}
+
+/// A change file under another name (or on standard input) is known by its
+/// header (HDR-1) and warned of as one.
+#[test]
+fn a_renamed_change_file_is_warned_of() {
+    let path = tmp("renamed").join("todays-changes.dat");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, latin1(go_text().replace("_GOF_", "_GOC_"))).unwrap();
+    let out = bin()
+        .args(["map", "--as-at", "2025-04-01", "--to", "fhir"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("warning: a change file"), "{err}");
 }

@@ -804,6 +804,15 @@ impl<R: BufRead> GoReader<R> {
                 offset,
             );
         }
+        // HDR-2, the creation timestamp, dates the extract (a consumer's
+        // default as-at date): blank or malformed, the file is in doubt.
+        if fields.len() == 7 && ts(2).is_none() {
+            self.line_problem(
+                Severity::File,
+                ProblemKind::BadHeader("HDR-2 (file creation) is not a YYYYMMDD HHMMSS timestamp"),
+                offset,
+            );
+        }
         let header = Header {
             file_name: get(1),
             created: ts(2),

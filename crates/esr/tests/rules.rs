@@ -551,3 +551,22 @@ fn a_problem_read_from_garbage_is_one_line() {
     assert!(!shown.chars().any(char::is_control), "{shown:?}");
     assert!(shown.contains(r"[\u{7}(L\u{1a}\rX\u{1f}~1]"), "{shown}");
 }
+
+#[test]
+fn a_malformed_or_blank_creation_timestamp_is_a_file_error() {
+    // HDR-2 dates the extract; an impossible date, a short one or none
+    // leaves the file in doubt (a consumer's default as-at date).
+    for bad in ["20250231 021500", "2025030 021500", ""] {
+        let hdr = HDR.replace("20250302 021500", bad);
+        let text = format!("{hdr}\nPRD~1\nTRL~3\n");
+        let r = read(text.as_bytes(), Some(NAME));
+        let kind =
+            ProblemKind::BadHeader("HDR-2 (file creation) is not a YYYYMMDD HHMMSS timestamp");
+        file_problem(&r.summary, &kind, Severity::File, 1, 0);
+        assert!(!r.summary.complete, "{bad:?}");
+        assert_eq!(r.summary.header.as_ref().unwrap().created, None);
+    }
+    // A valid one: no problem.
+    let text = format!("{HDR}\nPRD~1\nTRL~3\n");
+    assert!(read(text.as_bytes(), Some(NAME)).summary.complete);
+}

@@ -35,7 +35,8 @@
 //! says when the file is incomplete, rows were rejected or nothing resolved.
 //!
 //! [`map_go_files`] applies change files on top of a full file (by
-//! sequence; a later row replaces the same row, a delete takes out every
+//! sequence; a later file's rows of an id replace the earlier rows of that
+//! id over the same days, a delete takes out every
 //! earlier row of its id) and maps the state once: a worker then carries
 //! what the earlier files said and the change file did not repeat.
 //!
@@ -174,8 +175,11 @@ pub struct EsrMapping {
     /// [`map_go_files`]: each file, in the order applied, and what was
     /// done with it (empty from [`map_go`]).
     pub files: Vec<EsrFile>,
-    /// [`map_go_files`]: the first file not applied (or an incomplete
-    /// first file) and why; [`EsrMapping::complete`] is then false.
+    /// [`map_go_files`]: the file that stopped the final chain (from the
+    /// last full file applied on: a file not applied, or an incomplete
+    /// first file) and why; [`EsrMapping::complete`] is then false. A stop
+    /// a later full file re-based past is only noted
+    /// ([`FileUse::Superseded`]).
     pub stopped: Option<String>,
 }
 
@@ -387,13 +391,17 @@ struct Ctx {
     /// `rows[r].first` (one vector for the file, not one per row).
     used: Vec<bool>,
     report: MappingReport,
-    /// Keys (see `row_key`) deleted by a delete row, with the file of the
-    /// (last) delete: it sets aside that file's rows of the key (a later
-    /// file's delete takes an earlier file's rows out before: `excluded`).
-    deleted: HashMap<String, usize>,
+    /// Keys (see `row_key`) deleted by a delete row, with the file and line
+    /// of the (last) delete: it sets aside that file's rows of the key
+    /// before it (a row after it is a re-add, kept; a later file's delete
+    /// takes an earlier file's rows out before: `excluded`).
+    deleted: HashMap<String, (usize, u64)>,
     /// Rows not applied: superseded or deleted by a later file, or of a file
     /// not applied (see `map_go_files`); their fields are unmapped.
     excluded: HashSet<usize>,
+    /// Rows a later file's rows of the same code and key cover in part:
+    /// the periods covered (the row is not in effect on those days).
+    covered: HashMap<usize, Vec<Period>>,
     /// Keys whose rows a later file's delete took out, with where.
     gone: HashMap<String, String>,
     /// Delete rows that took out rows of an earlier file.
@@ -429,6 +437,7 @@ impl Ctx {
             deleted: HashMap::new(),
             excluded: HashSet::new(),
             gone: HashMap::new(),
+            covered: HashMap::new(),
             carried: HashSet::new(),
             set_aside: HashSet::new(),
             rejected: HashSet::new(),
@@ -471,7 +480,7 @@ impl Ctx {
     /// effect: deleted, not in effect on the date, rejected, or not in the
     /// file at all (a change file's rows refer to rows sent earlier).
     fn absent_why(&self, key: &str) -> String {
-        if let Some(&f) = self.deleted.get(key) {
+        if let Some(&(f, _)) = self.deleted.get(key) {
             if self.files.len() > 1 {
                 format!("deleted in {}", self.file_name(f))
             } else {
@@ -689,8 +698,11 @@ struct Loaded {
     header_vpd: Option<String>,
     name_vpd: Option<String>,
     header_date: Option<NaiveDate>,
-    /// The parsed file name (the transport name's, else the header's).
+    /// The parsed transport file name (its place in the sequence).
     name: Option<FileName>,
+    /// The extract type of the transport name, else of the header's name
+    /// (HDR-1: a renamed file, or one read from standard input).
+    extract: Option<ExtractType>,
     /// A subscriber's snapshot request (`HDR~<name>~<timestamp>`), not an
     /// extract.
     snapshot_request: bool,
@@ -805,6 +817,10 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         .filter(|v| !v.is_empty());
     Loaded {
         name: summary.name.clone(),
+        extract: summary.name.as_ref().map(|n| n.extract).or_else(|| {
+            let h = summary.header.as_ref()?;
+            FileName::parse(&h.file_name).ok().map(|n| n.extract)
+        }),
         snapshot_request: summary.header.as_ref().is_some_and(|h| h.snapshot_request),
         file,
         rows,
@@ -869,6 +885,10 @@ pub enum FileUse {
     /// Not applied: it, or a file before it, broke the sequence or is
     /// incomplete (see [`EsrMapping::stopped`]).
     NotApplied,
+    /// Not applied: it, or a file before it, broke the sequence or is
+    /// incomplete, and a later full (or refresh) file re-based past it
+    /// (noted; not a failure).
+    Superseded,
 }
 
 /// One file given to [`map_go_files`], in the order applied.
@@ -877,17 +897,17 @@ pub enum FileUse {
 pub struct EsrFile {
     /// The file's name, as given (`-` when none).
     pub name: String,
-    /// Its extract type, from its GO file name.
+    /// Its extract type, from its GO file name, else its header's (HDR-1).
     pub extract: Option<ExtractType>,
     /// What was done with it.
     pub applied: FileUse,
 }
 
-/// A row's identity among the files (a later file's row with the same
-/// identity replaces it): record code, key, and for a date-tracked record
-/// its effective start; built in `buf`. Delete rows and rows read without
-/// a layout have none.
-fn identity_of<'b>(r: &Row, buf: &'b mut String) -> Option<&'b str> {
+/// A row's record code and key among the files (`PRA~7100001`), built in
+/// `buf`: a later file's rows of the same code and key replace the earlier
+/// files' rows whose effective dates overlap theirs (see `map_go_files`).
+/// Delete rows and rows read without a layout have none.
+fn code_key_of<'b>(r: &Row, buf: &'b mut String) -> Option<&'b str> {
     let l = r.layout?;
     if r.delete {
         return None;
@@ -897,12 +917,14 @@ fn identity_of<'b>(r: &Row, buf: &'b mut String) -> Option<&'b str> {
     buf.push_str(&r.code);
     buf.push('~');
     buf.push_str(key);
-    // Date-tracked: the effective start is part of the identity.
-    if let Some(start) = l.start {
-        buf.push('~');
-        buf.push_str(r.raw_at(start).unwrap_or_default());
-    }
     Some(buf.as_str())
+}
+
+/// True when two effective periods share a day (no start: from always; an
+/// undated row is always in effect).
+fn overlaps(a: (Option<NaiveDate>, EndDate), b: (Option<NaiveDate>, EndDate)) -> bool {
+    let starts_by = |s: Option<NaiveDate>, end: EndDate| s.is_none_or(|s| end.covers(s));
+    starts_by(a.0, b.1) && starts_by(b.0, a.1)
 }
 
 /// The family key (`row_key`) of a row a delete can take out, or of a
@@ -915,11 +937,11 @@ fn family_of(r: &Row, buf: &mut String) -> Option<String> {
 
 /// Why file `next` may not be applied after `prev` (the last file applied),
 /// or how it is applied.
-fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
+fn next_use(prev: Option<&Loaded>, next: &Loaded) -> Result<FileUse, String> {
     let Some(n) = &next.name else {
         return Err("no GO file name: its place in the sequence is unknown".to_owned());
     };
-    let Some(p) = prev else {
+    let Some((p, prev)) = prev.and_then(|l| l.name.as_ref().map(|n| (n, l))) else {
         return Err("the file before it has no GO file name: the sequence is unknown".to_owned());
     };
     if n.vpd != p.vpd || n.sub_file != p.sub_file {
@@ -936,7 +958,16 @@ fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
     }
     match n.extract {
         ExtractType::Full | ExtractType::Refresh => Ok(FileUse::Rebase),
-        ExtractType::Changes if n.sequence == p.sequence => Ok(FileUse::Redelivery),
+        // The same file again is a re-delivery; other rows under the same
+        // sequence are a conflict: which file is the truth is not known.
+        ExtractType::Changes if n.sequence == p.sequence && same_rows(prev, next) => {
+            Ok(FileUse::Redelivery)
+        }
+        ExtractType::Changes if n.sequence == p.sequence => Err(format!(
+            "sequence {} again, as {}, with other rows: not a re-delivery, a conflict \
+             (which of the two files is the truth is not known)",
+            n.sequence, prev.file
+        )),
         ExtractType::Changes if Some(n.sequence) == p.sequence.checked_add(1) => {
             Ok(FileUse::Changes)
         }
@@ -947,6 +978,25 @@ fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
     }
 }
 
+/// True when two files hold the same rows (code, line and every field's
+/// text, the reader's verdict on each): a re-delivery of one file, whatever
+/// its header's timestamps say.
+fn same_rows(a: &Loaded, b: &Loaded) -> bool {
+    a.rows.len() == b.rows.len()
+        && a.rejected.len() == b.rejected.len()
+        && a.rejected.iter().zip(&b.rejected).all(|(x, y)| x.0 == y.0)
+        && a.rows.iter().zip(&b.rows).all(|(x, y)| {
+            x.code == y.code
+                && x.line == y.line
+                && x.delete == y.delete
+                && x.text == y.text
+                && x.fields
+                    .iter()
+                    .map(|f| f.end)
+                    .eq(y.fields.iter().map(|f| f.end))
+        })
+}
+
 /// Maps several Generic Outbound files of one VPD and sub-file as one
 /// state: the files are applied in (extract date, sequence) order (from
 /// their names), and one [`Worker`] is built per person of the state after
@@ -954,19 +1004,28 @@ fn next_use(prev: Option<&FileName>, next: &Loaded) -> Result<FileUse, String> {
 ///
 /// - The first file is the base. A full (or refresh) file after it
 ///   re-bases: every row before it is dropped.
+/// - A file dated after another of its VPD and sub-file with a lower
+///   sequence is not applied (a failure naming both): the date order and
+///   the sequence order disagree, and neither is guessed.
 /// - A change file must be the next sequence of the same VPD and sub-file;
-///   the same sequence again is a re-delivery, skipped. A row replaces the
-///   earlier files' rows of the same identity: (record code, key, effective
-///   start) for date-tracked records, (record code, key) for the others;
-///   a row with a new start is added (a split range). A delete `XXD~<id>`
+///   the same sequence again is a re-delivery, skipped, when it holds the
+///   same rows (else a conflict: not applied, see below). A file's rows of
+///   one record code and key replace every earlier file's row of that code
+///   and key whose effective dates they cover (the later file is the truth
+///   for the days it covers: a re-sent row, a corrected start, a split or a
+///   split undone); a row they cover in part is in effect only on the days
+///   no later row covers; earlier rows over other days stay (history;
+///   undated records always overlap). A delete `XXD~<id>`
 ///   takes out every earlier file's row of that family and id (its own
 ///   file's rows are set aside as [`map_go`] does).
 /// - A gap in the sequence, another VPD or sub-file, a file with no GO
-///   name or an incomplete file (file errors) is not applied, nor any file
-///   after it: [`EsrMapping::complete`] is false and
+///   name or an incomplete file (file errors) is not applied, nor any
+///   change file after it: [`EsrMapping::complete`] is false and
 ///   [`EsrMapping::failure`] names the file and why; the state of the files
 ///   before it is mapped. (The first file is mapped even when incomplete,
-///   as [`map_go`] maps it, and nothing after it is applied.)
+///   as [`map_go`] maps it.) A full (or refresh) file after the stop
+///   re-bases past it: the files skipped are [`FileUse::Superseded`]
+///   (noted), and only a stop after the last full file is a failure.
 ///
 /// Nothing is hidden: the fields of a row not applied (superseded, deleted
 /// by a later file, re-based away, or of a file not applied) are listed as
@@ -1017,17 +1076,16 @@ pub fn map_go_files<'n, R: BufRead>(
         Some(n) => (false, n.date, n.sequence),
         None => (true, None, 0),
     });
-    let uses = plan(&loaded);
+    let (uses, stopped) = plan(&loaded);
     let files: Vec<EsrFile> = loaded
         .iter()
         .zip(&uses)
         .map(|(l, u)| EsrFile {
             name: l.file.to_string(),
-            extract: l.name.as_ref().map(|n| n.extract),
+            extract: l.extract,
             applied: u.0,
         })
         .collect();
-    let stopped = uses.iter().find_map(|u| u.1.clone());
     if loaded.len() == 1 {
         let mut out = loaded
             .pop()
@@ -1039,53 +1097,124 @@ pub fn map_go_files<'n, R: BufRead>(
     merge(loaded, &uses, files, stopped, opts)
 }
 
-/// How each file (in order) is used, and for the first not applied, why.
-fn plan(loaded: &[Loaded]) -> Vec<(FileUse, Option<String>)> {
-    let mut uses: Vec<(FileUse, Option<String>)> = Vec::with_capacity(loaded.len());
-    let mut prev: Option<&FileName> = None;
-    let mut stopped = false;
-    for (k, l) in loaded.iter().enumerate() {
-        if stopped {
-            uses.push((FileUse::NotApplied, None));
-            continue;
+/// Why file `k` (in (date, sequence) order) is out of order: an earlier
+/// dated file of its VPD and sub-file has a higher sequence, so the dates
+/// and the sequences disagree on which comes first (not guessed). Keeps
+/// `highest` (the highest sequence so far of each VPD and sub-file).
+fn out_of_order<'a>(
+    loaded: &'a [Loaded],
+    highest: &mut HashMap<(&'a str, &'a str), (u64, usize)>,
+    k: usize,
+) -> Option<String> {
+    let n = loaded.get(k)?.name.as_ref()?;
+    let key = (n.vpd.as_str(), n.sub_file.as_str());
+    match highest.get(&key).copied() {
+        Some((seq, j)) if seq > n.sequence => {
+            let other = loaded.get(j)?;
+            let day = |d: Option<NaiveDate>| d.map_or_else(|| "-".to_owned(), |d| d.to_string());
+            Some(format!(
+                "dated {} with sequence {}, after {} dated {} with sequence {}: the date order \
+                 and the sequence order disagree (which comes first is not known)",
+                day(n.date),
+                n.sequence,
+                other.file,
+                day(other.name.as_ref().and_then(|o| o.date)),
+                seq
+            ))
         }
-        let step = if k == 0 {
-            Ok(FileUse::Base)
-        } else {
-            next_use(prev, l)
+        Some(_) | None => {
+            highest.insert(key, (n.sequence, k));
+            None
+        }
+    }
+}
+
+/// How each file (in order) is used, with why for a file not applied
+/// (noted), and the failure: the file that stopped the final chain (from
+/// the last full file applied on) and why.
+///
+/// A file out of sequence or incomplete stops the sequence: no change file
+/// after it is applied. A full (or refresh) file after it re-bases past it
+/// (the remedy ESR gives for a broken sequence): the files skipped before
+/// it are `Superseded`, and applying continues from it.
+fn plan(loaded: &[Loaded]) -> (Vec<(FileUse, Option<String>)>, Option<String>) {
+    let mut uses: Vec<(FileUse, Option<String>)> = Vec::with_capacity(loaded.len());
+    // The last file applied.
+    let mut prev: Option<&Loaded> = None;
+    // The file that stopped the sequence, why, and whether the files after
+    // it are named in the failure (not for an incomplete first file).
+    let mut stop: Option<(usize, String, bool)> = None;
+    // The highest sequence so far of each VPD and sub-file, and its file.
+    let mut highest: HashMap<(&str, &str), (u64, usize)> = HashMap::new();
+    for (k, l) in loaded.iter().enumerate() {
+        let step = match out_of_order(loaded, &mut highest, k) {
+            Some(why) => Err(why),
+            None if k == 0 => Ok(FileUse::Base),
+            None => next_use(prev, l),
         };
+        if let Some((s, why, _)) = &stop {
+            if !matches!(step, Ok(FileUse::Rebase)) {
+                uses.push((FileUse::NotApplied, None));
+                continue;
+            }
+            // A full file re-bases past the stop.
+            let by = &l.file;
+            let first = loaded.get(*s).map(|f| f.file.clone());
+            for (j, u) in uses.iter_mut().enumerate().skip(*s) {
+                if u.0 != FileUse::NotApplied {
+                    continue;
+                }
+                let name = loaded.get(j).map(|f| f.file.clone()).unwrap_or_default();
+                let cause = if j == *s {
+                    why.clone()
+                } else {
+                    format!("{name}: after {}", first.as_deref().unwrap_or("-"))
+                };
+                *u = (
+                    FileUse::Superseded,
+                    Some(format!(
+                        "{cause}: not applied, superseded by the full file {by} (a re-base)"
+                    )),
+                );
+            }
+            stop = None;
+        }
         match step {
             Ok(u) => {
                 if u != FileUse::Redelivery {
-                    prev = l.name.as_ref();
+                    prev = Some(l);
                 }
-                // Nothing is applied after an incomplete first file.
-                stopped = !l.complete;
-                let why = stopped.then(|| {
-                    format!(
-                        "{}: file incomplete ({}): no file after it is applied",
-                        l.file,
-                        l.file_errors.join("; ")
-                    )
-                });
-                uses.push((u, why));
+                // Nothing but a full file is applied after an incomplete
+                // first file (the files after it are complete).
+                if !l.complete {
+                    stop = Some((
+                        k,
+                        format!(
+                            "{}: file incomplete ({}): no change file after it is applied",
+                            l.file,
+                            l.file_errors.join("; ")
+                        ),
+                        false,
+                    ));
+                }
+                uses.push((u, None));
             }
             Err(why) => {
-                stopped = true;
-                let after = loaded.len() - k - 1;
-                let rest = match after {
-                    0 => String::new(),
-                    1 => ", nor the file after it".to_owned(),
-                    n => format!(", nor the {n} files after it"),
-                };
-                uses.push((
-                    FileUse::NotApplied,
-                    Some(format!("{}: not applied ({why}){rest}", l.file)),
-                ));
+                stop = Some((k, format!("{}: not applied ({why})", l.file), true));
+                uses.push((FileUse::NotApplied, None));
             }
         }
     }
-    uses
+    let stopped = stop.map(|(s, why, rest)| {
+        let after = loaded.len().saturating_sub(s + 1);
+        match after {
+            _ if !rest => why,
+            0 => why,
+            1 => format!("{why}, nor the file after it"),
+            n => format!("{why}, nor the {n} files after it"),
+        }
+    });
+    (uses, stopped)
 }
 
 /// Applies the files (in order, as `plan` says) and maps the state.
@@ -1103,15 +1232,31 @@ fn merge(
     let mut names = Vec::with_capacity(loaded.len());
     let mut ranges = Vec::with_capacity(loaded.len());
     let (mut vpd, mut header_date, mut complete, mut file_errors) = (None, None, true, Vec::new());
+    // Applied files after the last one with a valid HDR-2.
+    let mut undated: Vec<Arc<str>> = Vec::new();
+    // The final chain: from the last full file re-basing the state on (the
+    // files before it do not make the state incomplete).
+    let last_base = uses
+        .iter()
+        .rposition(|u| u.0 == FileUse::Rebase)
+        .unwrap_or(0);
     for (k, (l, (u, _))) in loaded.into_iter().zip(uses).enumerate() {
         notes.extend(l.notes.iter().cloned());
         if vpd.is_none() {
             vpd = Some(pick_vpd(&l, opts, &mut notes));
         }
+        // The as-at default: the last applied file's HDR-2 that is valid
+        // (one without is a file error, noted by the reader).
         if applied(*u) {
-            header_date = l.header_date;
+            match l.header_date {
+                Some(d) => {
+                    header_date = Some(d);
+                    undated.clear();
+                }
+                None => undated.push(l.file.clone()),
+            }
         }
-        if !l.complete {
+        if !l.complete && k >= last_base {
             complete = false;
             file_errors.extend(l.file_errors.iter().map(|e| format!("{}: {e}", l.file)));
         }
@@ -1127,10 +1272,22 @@ fn merge(
     if stopped.is_some() {
         complete = false;
     }
+    if let (None, Some(d)) = (opts.as_at, header_date) {
+        for f in undated {
+            notes.push(format!(
+                "{f}: no valid HDR creation date: the state is resolved as at {d}, the last \
+                 applied file's that has one"
+            ));
+        }
+    }
     let as_at = opts.as_at.or(header_date);
     let mut report = MappingReport::default();
     report.notes.append(&mut notes);
     let mut ctx = Ctx::new(names, rows, vpd.unwrap_or_default(), report, as_at);
+    // The notes on the whole state name the last file applied.
+    if let Some(k) = uses.iter().rposition(|u| applied(u.0)) {
+        ctx.file = ctx.file_name(k);
+    }
     let rejected_rows: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
     apply_files(&mut ctx, uses, &ranges, &rejected_rows);
     let out = EsrMapping {
@@ -1154,11 +1311,14 @@ fn apply_files(
     ranges: &[std::ops::Range<usize>],
     rejected: &HashSet<usize>,
 ) {
-    // The state: rows of the files applied so far, by identity and family.
-    let mut by_identity: HashMap<String, Vec<usize>> = HashMap::new();
+    // The state: rows of the files applied so far, by code and key, and by
+    // family (what a delete takes out).
+    let mut by_code_key: HashMap<String, Vec<usize>> = HashMap::new();
     let mut by_family: HashMap<String, Vec<usize>> = HashMap::new();
     let mut buf = String::new();
-    for (k, ((u, _), range)) in uses.iter().zip(ranges).enumerate() {
+    // The first file of the state: the rows before it are all out.
+    let mut state_from = 0;
+    for (k, ((u, why), range)) in uses.iter().zip(ranges).enumerate() {
         let name = ctx.file_name(k);
         match u {
             FileUse::Redelivery | FileUse::NotApplied => {
@@ -1173,9 +1333,21 @@ fn apply_files(
                     .push(format!("{name}: {why}: its fields are unmapped"));
                 continue;
             }
+            FileUse::Superseded => {
+                ctx.excluded.extend(range.clone());
+                let why = why
+                    .clone()
+                    .unwrap_or_else(|| format!("{name}: not applied"));
+                ctx.report
+                    .notes
+                    .push(format!("{why}: its fields are unmapped"));
+                continue;
+            }
             FileUse::Rebase => {
                 let mut earlier: Vec<usize> = Vec::new();
-                for i in ranges.iter().take(k).flat_map(Clone::clone) {
+                let since = ranges.get(state_from..k).unwrap_or_default();
+                state_from = k;
+                for i in since.iter().flat_map(Clone::clone) {
                     if ctx.excluded.insert(i) {
                         if let Some(r) = ctx.rows.get(i) {
                             earlier.push(r.file);
@@ -1191,46 +1363,20 @@ fn apply_files(
                          {name} (a re-base): their fields are unmapped"
                     ));
                 }
-                by_identity.clear();
+                by_code_key.clear();
                 by_family.clear();
             }
             FileUse::Base | FileUse::Changes => {}
         }
         // This file's rows replace and delete the earlier files' rows.
-        let mut out: Vec<(usize, String)> = Vec::new();
-        for i in range.clone() {
-            if rejected.contains(&i) {
-                continue;
-            }
-            let Some(r) = ctx.rows.get(i) else { continue };
-            let at = || format!("{name}:{}", r.line);
-            if r.delete {
-                let Some(fam) = family_of(r, &mut buf) else {
-                    continue;
-                };
-                let hit: Vec<usize> = by_family
-                    .get(&fam)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .filter(|j| !ctx.excluded.contains(j))
-                    .collect();
-                if !hit.is_empty() {
-                    ctx.carried.insert(i);
-                    ctx.gone.insert(fam, format!("deleted in {}", at()));
-                }
-                out.extend(hit.into_iter().map(|j| (j, format!("deleted by {}", at()))));
-            } else if let Some(id) = identity_of(r, &mut buf) {
-                if let Some(old) = by_identity.get(id) {
-                    out.extend(old.iter().map(|&j| {
-                        (
-                            j,
-                            format!("superseded by {} (the same row, sent again)", at()),
-                        )
-                    }));
-                }
-            }
-        }
+        let out = taken_out(
+            ctx,
+            range.clone(),
+            &name,
+            rejected,
+            &by_code_key,
+            &by_family,
+        );
         for (j, why) in out {
             if ctx.excluded.insert(j) {
                 ctx.note(j, &format!("{why}: not applied (its fields are unmapped)"));
@@ -1242,14 +1388,162 @@ fn apply_files(
             if rejected.contains(&i) || r.delete {
                 continue;
             }
-            if let Some(id) = identity_of(r, &mut buf) {
-                by_identity.entry(id.to_owned()).or_default().push(i);
+            if let Some(ck) = code_key_of(r, &mut buf) {
+                by_code_key.entry(ck.to_owned()).or_default().push(i);
             }
             if let Some(fam) = family_of(r, &mut buf) {
                 by_family.entry(fam).or_default().push(i);
             }
         }
     }
+}
+
+/// The earlier files' rows (still in the state) that the rows of one file
+/// (`range`, named `name`) take out, each with why, in the order of the
+/// file's rows: a delete takes out every row of its family and id; the
+/// rows of one record code and key take out each row of that code and key
+/// whose effective dates overlap any of theirs (Oracle date-tracking keeps
+/// one row per id a day, so the later file is the truth for the days it
+/// covers: a re-sent row, a corrected start, a split undone); earlier rows
+/// they do not overlap stay (history).
+fn taken_out(
+    ctx: &mut Ctx,
+    range: std::ops::Range<usize>,
+    name: &str,
+    rejected: &HashSet<usize>,
+    by_code_key: &HashMap<String, Vec<usize>>,
+    by_family: &HashMap<String, Vec<usize>>,
+) -> Vec<(usize, String)> {
+    let mut buf = String::new();
+    // This file's rows by code and key, in order.
+    let mut mine: HashMap<String, Vec<usize>> = HashMap::new();
+    for i in range.clone() {
+        let Some(r) = ctx.rows.get(i) else { continue };
+        if rejected.contains(&i) {
+            continue;
+        }
+        if let Some(ck) = code_key_of(r, &mut buf) {
+            if by_code_key.contains_key(ck) {
+                mine.entry(ck.to_owned()).or_default().push(i);
+            }
+        }
+    }
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut partly: Vec<(usize, String)> = Vec::new();
+    for i in range {
+        if rejected.contains(&i) {
+            continue;
+        }
+        let Some(r) = ctx.rows.get(i) else { continue };
+        let at = |line: u64| format!("{name}:{line}");
+        if r.delete {
+            let Some(fam) = family_of(r, &mut buf) else {
+                continue;
+            };
+            let hit: Vec<usize> = by_family
+                .get(&fam)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|j| !ctx.excluded.contains(j))
+                .collect();
+            let line = r.line;
+            if !hit.is_empty() {
+                ctx.carried.insert(i);
+                ctx.gone.insert(fam, format!("deleted in {}", at(line)));
+            }
+            out.extend(
+                hit.into_iter()
+                    .map(|j| (j, format!("deleted by {}", at(line)))),
+            );
+            continue;
+        }
+        let Some(ck) = code_key_of(r, &mut buf) else {
+            continue;
+        };
+        // Each code and key once, at its first row in the file.
+        let Some(group) = mine.remove(ck) else {
+            continue;
+        };
+        for &j in by_code_key.get(ck).into_iter().flatten() {
+            if ctx.excluded.contains(&j) {
+                continue;
+            }
+            let Some(old) = ctx.rows.get(j).map(Row::period) else {
+                continue;
+            };
+            // The same row sent again (same start) names it, else the first
+            // row over its dates.
+            let over: Vec<(u64, bool, Period)> = group
+                .iter()
+                .filter_map(|&g| ctx.rows.get(g))
+                .filter(|new| overlaps(old, new.period()))
+                .map(|new| (new.line, new.period().0 == old.0, new.period()))
+                .collect();
+            let hit = over.iter().find(|o| o.1).or_else(|| over.first());
+            let Some(&(line, same_start, _)) = hit else {
+                continue;
+            };
+            // Every day of it covered by a later row (this file's or an
+            // earlier later file's): out; else kept for the days left.
+            let mut by = ctx.covered.get(&j).cloned().unwrap_or_default();
+            by.extend(over.iter().map(|o| o.2));
+            if covered(old, &mut by) {
+                ctx.covered.remove(&j);
+                let how = if same_start {
+                    "the same row, sent again"
+                } else {
+                    "a later file's row of the same id over its effective dates"
+                };
+                out.push((j, format!("superseded by {} ({how})", at(line))));
+            } else {
+                ctx.covered.insert(j, by);
+                partly.push((
+                    j,
+                    format!(
+                        "partly superseded by {} (a later file's row of the same id over some \
+                         of its effective dates): in effect only on the days no later row covers",
+                        at(line)
+                    ),
+                ));
+            }
+        }
+    }
+    for (j, why) in partly {
+        ctx.note(j, &why);
+    }
+    out
+}
+
+/// An effective period: start (`None`: from always) and end.
+type Period = (Option<NaiveDate>, EndDate);
+
+/// True when the periods `by` (sorted here) cover every day of `span`.
+fn covered(span: Period, by: &mut [Period]) -> bool {
+    by.sort_by_key(|p| p.0);
+    // The first day of `span` not covered yet (`None`: from always).
+    let mut from = span.0;
+    for &(s, e) in by.iter() {
+        if let Some(s) = s {
+            if from.is_none_or(|f| s > f) {
+                return false;
+            }
+        }
+        match e {
+            EndDate::Open => return true,
+            EndDate::On(d) if from.is_none_or(|f| d >= f) => match d.succ_opt() {
+                Some(next) => from = Some(next),
+                None => return true,
+            },
+            _ => {}
+        }
+        if let (EndDate::On(end), Some(f)) = (span.1, from) {
+            if f > end {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Resolves the rows of `ctx` as at its date into workers, and accounts
@@ -1313,17 +1607,30 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
             continue;
         };
         let Some(key) = r.key(kf) else { continue };
-        let file = r.file;
+        let (file, line) = (r.file, r.line);
         row_key(&mut probe, &r.code, &key);
-        if ctx.deleted.get(probe.as_str()) == Some(&file) {
-            ctx.set_aside.insert(probe.clone());
-            ctx.consume_row(i);
-            ctx.note(
-                i,
-                &format!("{kf} {key} deleted in this file: row set aside"),
-            );
-            continue;
+        match ctx.deleted.get(probe.as_str()) {
+            Some(&(f, at)) if f == file && line < at => {
+                ctx.set_aside.insert(probe.clone());
+                ctx.consume_row(i);
+                ctx.note(
+                    i,
+                    &format!("{kf} {key} deleted in this file: row set aside"),
+                );
+                continue;
+            }
+            // Sent again after its delete, in the same file: a re-add.
+            Some(&(f, at)) if f == file => {
+                ctx.note(
+                    i,
+                    &format!(
+                        "{kf} {key} deleted at line {at} and sent again after it: kept (a re-add)"
+                    ),
+                );
+            }
+            Some(_) | None => {}
         }
+        let Some(r) = ctx.rows.get(i) else { continue };
         if probe.starts_with("AS") {
             tracked.entry(probe.clone()).or_default().push(i);
         }
@@ -1333,6 +1640,20 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
             ctx.note(
                 i,
                 &format!("{kf} {key} not in effect on {as_at}: row set aside"),
+            );
+            continue;
+        }
+        // A later file's row of the same id covers the date.
+        let later = ctx.covered.get(&i).is_some_and(|c| {
+            c.iter()
+                .any(|&(s, e)| s.is_none_or(|s| s <= as_at) && e.covers(as_at))
+        });
+        if later {
+            ctx.set_aside.insert(probe.clone());
+            ctx.consume_row(i);
+            ctx.note(
+                i,
+                &format!("{kf} {key}: a later file's row covers {as_at}: row set aside"),
             );
             continue;
         }
@@ -1424,8 +1745,10 @@ fn apply_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
         match key_field(&r.code) {
             Some(kf) => {
                 if let Some(key) = r.raw(kf) {
-                    ctx.deleted
-                        .insert(row_key(&mut probe, &r.code, key).to_owned(), r.file);
+                    ctx.deleted.insert(
+                        row_key(&mut probe, &r.code, key).to_owned(),
+                        (r.file, r.line),
+                    );
                 }
             }
             None => not_held.push(i),
@@ -1442,10 +1765,13 @@ fn apply_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
         }
     }
     for i in not_held {
-        ctx.note(
-            i,
-            "delete of a record type the model does not hold: not applied (its fields are unmapped)",
-        );
+        let why = if ctx.carried.contains(&i) {
+            "delete of a record type the model does not hold: it took that type's rows of the \
+             earlier files out of the state (its fields are unmapped)"
+        } else {
+            "delete of a record type the model does not hold: not applied (its fields are unmapped)"
+        };
+        ctx.note(i, why);
     }
 }
 
@@ -1735,6 +2061,26 @@ fn assignment(ctx: &mut Ctx, ai: usize, live: &HashMap<String, usize>) -> Assign
                 number,
                 title: Some(pos.map(|v| kff_title(&v))),
             });
+        }
+        // The ASA's Job Name (`<staff group>|<job role>`) gives the staff
+        // group and job role the position row would have.
+        // Without a `|` it is left unmapped (which part it is is unknown).
+        let kff = ctx
+            .rows
+            .get(ai)
+            .and_then(|r| r.raw("Job Name"))
+            .is_some_and(|v| v.contains('|'));
+        let job = if kff { ctx.text(ai, "Job Name") } else { None };
+        if let Some(job) = job {
+            let mut parts = job.value.split('|').map(str::trim);
+            let mut part = || {
+                parts
+                    .next()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| Sourced::from_many(v.to_owned(), job.sources.clone()))
+            };
+            a.staff_group = part();
+            a.job_role = part();
         }
     }
     if let Some(oi) = reference(ctx, ai, ("Organisation ID", "OR"), live, &mut probe) {
@@ -2999,6 +3345,87 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
     }
 
     #[test]
+    fn a_later_row_over_the_same_days_replaces_an_earlier_files_row() {
+        let full = named(F1, SAMPLE);
+        // The start corrected (1 April 2023 → 15 March 2023) with a new
+        // e-mail: the full file's row has the later start, yet the change
+        // file is the truth for the days it covers.
+        let corrected = PRA
+            .replace("~20230401~47121231~", "~20230315~47121231~")
+            .replace("owen.sample@", "owen.corrected@");
+        let change = named(C2, &corrected);
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(out.workers.len(), 1);
+        assert_eq!(
+            out.workers[0].telecom[0].value.value,
+            "owen.corrected@example.invalid"
+        );
+        assert!(
+            noted(
+                &out,
+                &format!(
+                    "{F1}:5 PRA: superseded by {C2}:2 (a later file's row of the same id over its effective dates)"
+                )
+            ),
+            "{:?}",
+            out.report.notes
+        );
+        assert!(unmapped_in(&out, F1, 5, "Office E-mail Address"));
+        // The 2020 row's last days (15 to 31 March 2023) are the corrected
+        // row's: it stays for the days before, and is set aside on those.
+        assert!(noted(
+            &out,
+            &format!("{F1}:6 PRA: partly superseded by {C2}:2")
+        ));
+        let out = files(&[(F1, &full), (C2, &change)], &at(2023, 3, 20));
+        assert_eq!(
+            out.workers[0].telecom[0].value.value,
+            "owen.corrected@example.invalid"
+        );
+        assert!(noted(
+            &out,
+            &format!(
+                "{F1}:6 PRA: Person ID 7100001: a later file's row covers 2023-03-20: row set aside"
+            )
+        ));
+        let out = files(&[(F1, &full), (C2, &change)], &at(2023, 3, 1));
+        assert!(out.workers[0].telecom.is_empty());
+        // A split undone (Oracle "delete next change"): the first row re-sent
+        // open-ended takes out the row after it.
+        let merged = PRA
+            .replace("~20230401~47121231~", "~20200101~47121231~")
+            .replace("~Sample~", "~Merged~");
+        let change = named(C2, &merged);
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(
+            out.workers[0].names[0].value.family.as_deref(),
+            Some("Merged")
+        );
+        assert!(noted(&out, &format!("{F1}:5 PRA: superseded by {C2}:2")));
+        assert!(noted(
+            &out,
+            &format!("{F1}:6 PRA: superseded by {C2}:2 (the same row, sent again)")
+        ));
+        // A row over other days stays (history): as at 2021 the 2020 row;
+        // a row sent from a later day only (no end-dated row before it)
+        // leaves the earlier row in effect until then.
+        let later = PRA
+            .replace("~20230401~47121231~", "~20250401~47121231~")
+            .replace("~Sample~", "~Later~");
+        let change = named(C2, &later);
+        let family = |d: EsrOptions| {
+            let out = files(&[(F1, &full), (C2, &change)], &d);
+            assert!(!noted(&out, &format!("{F1}:6 PRA: superseded")));
+            out.workers[0].names[0].value.family.clone()
+        };
+        assert_eq!(family(at(2021, 1, 1)).as_deref(), Some("Sample"));
+        assert_eq!(family(at(2024, 1, 1)).as_deref(), Some("Sample"));
+        assert_eq!(family(at(2025, 4, 2)).as_deref(), Some("Later"));
+    }
+
+    #[test]
     fn a_change_file_splits_a_date_range() {
         let full = named(F1, SAMPLE);
         // The open row end-dated, and a new row from 1 April 2025.
@@ -3126,6 +3553,226 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
             out.workers[0].telecom[0].value.value,
             "owen.sample@example.invalid"
         );
+    }
+
+    #[test]
+    fn a_full_file_after_a_gap_rebases_past_it() {
+        let full = named(F1, SAMPLE);
+        let c3 = named(C3, "ASD~7200001\n");
+        let f4 = "GO_998_GDW_GOF_20250404_00000004.DAT";
+        let refresh = named(f4, &PRA.replace("owen.sample@", "owen.refresh@"));
+        let out = files(&[(F1, &full), (C3, &c3), (f4, &refresh)], &at(2025, 4, 4));
+        assert_eq!(out.failure(), None, "{:?}", out.report.notes);
+        assert!(out.complete);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Superseded, FileUse::Rebase]
+        );
+        assert_eq!(
+            out.workers[0].telecom[0].value.value,
+            "owen.refresh@example.invalid"
+        );
+        assert!(
+            noted(
+                &out,
+                &format!(
+                    "{C3}: not applied (sequence 3 after sequence 1: a gap (a change file must be the next)): not applied, superseded by the full file {f4}"
+                )
+            ),
+            "{:?}",
+            out.report.notes
+        );
+        assert!(unmapped_in(&out, C3, 2, "Assignment ID"));
+        // An incomplete change file (no trailer) before a full file: superseded too.
+        let c2 = named(C2, PRA).replace("TRL~3\n", "");
+        let out = files(&[(F1, &full), (C2, &c2), (f4, &refresh)], &at(2025, 4, 4));
+        assert_eq!(out.failure(), None);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Superseded, FileUse::Rebase]
+        );
+        // A gap in the final chain still stops it and fails.
+        let c6 = "GO_998_GDW_GOC_20250406_00000006.DAT";
+        let gap = named(c6, "PRD~7100001\n");
+        let out = files(
+            &[(F1, &full), (C3, &c3), (f4, &refresh), (c6, &gap)],
+            &at(2025, 4, 6),
+        );
+        assert_eq!(
+            uses(&out),
+            [
+                FileUse::Base,
+                FileUse::Superseded,
+                FileUse::Rebase,
+                FileUse::NotApplied
+            ]
+        );
+        let why = out.failure().unwrap();
+        assert!(
+            why.starts_with(&format!("{c6}: not applied (sequence 6 after sequence 4")),
+            "{why}"
+        );
+        assert_eq!(out.workers.len(), 1);
+    }
+
+    #[test]
+    fn the_same_sequence_with_other_rows_is_a_conflict() {
+        let full = named(F1, SAMPLE);
+        let c2 = named(C2, &PRA.replace("owen.sample@", "first@"));
+        let other = named(C2, &PRA.replace("owen.sample@", "second@"));
+        for list in [
+            [(F1, full.as_str()), (C2, c2.as_str()), (C2, other.as_str())],
+            [(F1, full.as_str()), (C2, other.as_str()), (C2, c2.as_str())],
+        ] {
+            let out = files(&list, &at(2025, 4, 2));
+            assert!(!out.complete);
+            assert_eq!(
+                uses(&out),
+                [FileUse::Base, FileUse::Changes, FileUse::NotApplied]
+            );
+            let why = out.failure().unwrap();
+            assert!(
+                why.starts_with(&format!(
+                    "{C2}: not applied (sequence 2 again, as {C2}, with other rows: not a re-delivery, a conflict"
+                )),
+                "{why}"
+            );
+        }
+        // The same sequence under a later date, other rows: a conflict too.
+        let c2b = "GO_998_GDW_GOC_20250403_00000002.DAT";
+        let later = named(c2b, &PRA.replace("owen.sample@", "third@"));
+        let out = files(&[(F1, &full), (C2, &c2), (c2b, &later)], &at(2025, 4, 3));
+        assert!(out.failure().unwrap().contains("a conflict"));
+        // The same rows again (another header timestamp): a re-delivery.
+        let again = c2.replace("20250402 020000", "20250402 030000");
+        let out = files(&[(F1, &full), (C2, &c2), (C2, &again)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Changes, FileUse::Redelivery]
+        );
+    }
+
+    #[test]
+    fn dates_and_sequences_that_disagree_stop_the_files() {
+        // The change file follows the full file by sequence (2 after 1) but
+        // is dated the day before it: which comes first is not guessed.
+        let full = named(F1, SAMPLE);
+        let early = "GO_998_GDW_GOC_20250331_00000002.DAT";
+        let c = named(early, &PRA.replace("owen.sample@", "owen.new@"));
+        let out = files(&[(F1, &full), (early, &c)], &at(2025, 4, 2));
+        assert!(!out.complete);
+        let why = out.failure().unwrap();
+        assert!(
+            why.starts_with(&format!(
+                "{F1}: not applied (dated 2025-04-01 with sequence 1, after {early} dated 2025-03-31 with sequence 2: the date order and the sequence order disagree"
+            )),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_file_without_a_valid_creation_date_keeps_the_state_dated() {
+        let full = named(F1, SAMPLE);
+        // HDR-2 an impossible date: a file error, so the change file is not
+        // applied, and the state keeps the full file's date.
+        let bad = named(C2, &PRA.replace("owen.sample@", "owen.new@"))
+            .replace("20250402 020000", "20250231 020000");
+        let out = files(&[(F1, &full), (C2, &bad)], &EsrOptions::at_extract_date());
+        assert_eq!(out.as_at, NaiveDate::from_ymd_opt(2025, 4, 1));
+        assert_eq!(out.workers.len(), 1);
+        let why = out.failure().unwrap();
+        assert!(why.contains("HDR-2"), "{why}");
+        // A first file without one, a full file after it: dated by the full
+        // file; the other way round the full file's date stays.
+        let undated = named(F1, SAMPLE).replace("20250401 020000", "");
+        let f3 = "GO_998_GDW_GOF_20250403_00000003.DAT";
+        let refull = named(f3, SAMPLE);
+        let out = files(
+            &[(F1, &undated), (f3, &refull)],
+            &EsrOptions::at_extract_date(),
+        );
+        assert_eq!(out.as_at, NaiveDate::from_ymd_opt(2025, 4, 3));
+        assert_eq!(out.failure(), None);
+        assert_eq!(out.workers.len(), 1);
+    }
+
+    #[test]
+    fn notes_on_the_state_and_on_deletes_say_what_was_done() {
+        // A delete of a type the model does not hold (COD) that took an
+        // earlier file's row out says so, not "not applied".
+        let coa =
+            "COA~7100001~7200001~7300001~20250301~~998~~998B171~9901000~~~~~100~20250301 101000\n";
+        let full = named(F1, &format!("{SAMPLE}{coa}"));
+        let change = named(C2, "COD~7300001\n");
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        assert!(noted(&out, &format!("{F1}:9 COA: deleted by {C2}:2")));
+        assert!(
+            noted(
+                &out,
+                &format!("{C2}:2 COD: delete of a record type the model does not hold: it took")
+            ),
+            "{:?}",
+            out.report.notes
+        );
+        assert!(!noted(
+            &out,
+            &format!("{C2}:2 COD: delete of a record type the model does not hold: not applied")
+        ));
+        // The notes on the whole state name the last file applied, not the
+        // last file given (C3 is not applied: a gap).
+        let c3 = named(C3, "PRD~7100001\n");
+        let out = files(&[(F1, &full), (C3, &c3)], &EsrOptions::at_extract_date());
+        assert!(noted(&out, &format!("{F1}: resolved as at 2025-04-01")));
+        assert!(!noted(&out, &format!("{C3}: resolved as at")));
+    }
+
+    #[test]
+    fn a_row_after_its_delete_in_one_file_is_a_re_add() {
+        // map_go: the assignment deleted, then sent again: kept.
+        let body = format!("{PRA}ASD~7200001\n{ASA}");
+        let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.balanced());
+        assert_eq!(out.workers[0].assignments.len(), 1);
+        assert!(noted(
+            &out,
+            "Assignment ID 7200001 deleted at line 3 and sent again after it: kept (a re-add)"
+        ));
+        // A row before its delete is still set aside.
+        let body = format!("{PRA}{ASA}ASD~7200001\n");
+        let out = map_go(go(&body).as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.workers[0].assignments.is_empty());
+        // map_go_files agrees: the change file's delete takes out the full
+        // file's row, and its re-add after the delete is the assignment.
+        let full = named(F1, SAMPLE);
+        let moved = ASA.replace("~610001~810001~", "~610002~810001~");
+        let change = named(C2, &format!("ASD~7200001\n{moved}"));
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        let a = &out.workers[0].assignments;
+        assert_eq!(a.len(), 1);
+        assert!(
+            matches!(&a[0].number.as_ref().unwrap().sources[0], Source::Esr { file, line: 3, .. } if &**file == C2)
+        );
+        assert!(noted(&out, &format!("{F1}:7 ASA: deleted by {C2}:2")));
+    }
+
+    #[test]
+    fn without_its_position_row_an_assignment_keeps_the_job_name() {
+        // The position deleted by a later file: the ASA's Job Name still
+        // gives the staff group and job role (a PUT of the role keeps them).
+        let full = named(F1, SAMPLE);
+        let change = named(C2, "POD~810001\n");
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        let a = &out.workers[0].assignments[0];
+        assert_eq!(
+            a.staff_group.as_ref().map(|v| v.value.as_str()),
+            Some("Nursing and Midwifery Registered")
+        );
+        assert_eq!(
+            a.job_role.as_ref().map(|v| v.value.as_str()),
+            Some("Staff Nurse")
+        );
+        assert!(!unmapped_in(&out, F1, 7, "Job Name"));
     }
 
     #[test]

@@ -3927,6 +3927,50 @@ fn worker_location_request(scope: &WorkerScope<'_>, l: &Location) -> (Uuid, &'st
     }
 }
 
+/// The ESR id that alone names an organisation (a `system` ESR id, here
+/// `ESR organisation ID`) when it says nothing else: an ESR worker's
+/// assignment refers to an organisation its files do not describe (no row
+/// in effect, deleted, or sent in an earlier file). A `PUT` of it under its
+/// keyed id would wipe the full copy on the server, so it is referred to by
+/// identifier alone, with no entry.
+fn bare_esr_org<'o>(scope: &WorkerScope<'_>, org: &'o Organisation) -> Option<&'o Identifier> {
+    let only_id = Organisation {
+        identifiers: org.identifiers.clone(),
+        ..Organisation::default()
+    };
+    bare_esr_id(scope, &org.identifiers, "ESR organisation ID").filter(|_| *org == only_id)
+}
+
+/// [`bare_esr_org`] for a Location (system `ESR location ID`).
+fn bare_esr_location<'l>(scope: &WorkerScope<'_>, l: &'l Location) -> Option<&'l Identifier> {
+    let only_id = Location {
+        identifiers: l.identifiers.clone(),
+        ..Location::default()
+    };
+    bare_esr_id(scope, &l.identifiers, "ESR location ID").filter(|_| *l == only_id)
+}
+
+/// The one identifier of `ids` when it is an ESR id of `system` and the
+/// worker is an ESR worker (its ids are keyed).
+fn bare_esr_id<'i>(
+    scope: &WorkerScope<'_>,
+    ids: &'i [carecodec_model::Sourced<Identifier>],
+    system: &str,
+) -> Option<&'i Identifier> {
+    let WorkerScope::Esr { .. } = scope else {
+        return None;
+    };
+    match ids {
+        [one] => match &one.value {
+            Identifier::Other {
+                system: Some(s), ..
+            } if s == system => Some(&one.value),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// An id from all a resource says (its identifiers, name, and `rest`: the
 /// other values it is written with, sources aside): the same organisation
 /// or location named by two assignments is one entry, and two that differ in
@@ -4113,7 +4157,13 @@ fn worker_tree<'a>(w: &'a Worker) -> Result<Value<'a>, FhirError> {
         }
         put(&mut role, "period", Value::Object(period));
         role.insert("practitioner", reference(&purl));
-        if let Some(org) = &a.organisation {
+        if let Some(id) = a
+            .organisation
+            .as_ref()
+            .and_then(|o| bare_esr_org(&scope, o))
+        {
+            role.insert("organization", obj([("identifier", identifier_tree(id))]));
+        } else if let Some(org) = &a.organisation {
             let (oid, om, ou) = worker_org_request(&scope, org);
             let ourl = urn(&oid);
             emit(&mut entries, entry(&ourl, organisation(org, &oid), om, ou));
@@ -4135,7 +4185,16 @@ fn worker_tree<'a>(w: &'a Worker) -> Result<Value<'a>, FhirError> {
         if let Some(o) = &a.occupation_code {
             put(&mut role, "specialty", json!([{"text": &o.value}]));
         }
-        if let Some(l) = &a.location {
+        if let Some(id) = a
+            .location
+            .as_ref()
+            .and_then(|l| bare_esr_location(&scope, l))
+        {
+            role.insert(
+                "location",
+                json!([obj([("identifier", identifier_tree(id))])]),
+            );
+        } else if let Some(l) = &a.location {
             let (lid, lm, lu) = worker_location_request(&scope, l);
             let lurl = urn(&lid);
             emit(&mut entries, entry(&lurl, location(l, &lid), lm, lu));

@@ -102,15 +102,26 @@ fn organisation() -> impl Strategy<Value = Organisation> {
 }
 
 fn location() -> impl Strategy<Value = Location> {
-    (
-        "R[A-Z0-9]{2}[0-9]{2}",
-        "[A-Z][a-z]+ (House|Hospital|Clinic)",
-    )
-        .prop_map(|(site, name)| Location {
-            identifiers: vec![s(Identifier::OdsSite(site))],
-            name: Some(s(name)),
+    prop_oneof![
+        3 => (
+            "R[A-Z0-9]{2}[0-9]{2}",
+            "[A-Z][a-z]+ (House|Hospital|Clinic)",
+        )
+            .prop_map(|(site, name)| Location {
+                identifiers: vec![s(Identifier::OdsSite(site))],
+                name: Some(s(name)),
+                ..Location::default()
+            }),
+        // An ESR location its files did not describe: the bare ESR id
+        // (referred to by identifier alone).
+        1 => "[0-9]{6}".prop_map(|value| Location {
+            identifiers: vec![s(Identifier::Other {
+                system: Some("ESR location ID".into()),
+                value,
+            })],
             ..Location::default()
-        })
+        }),
+    ]
 }
 
 fn assignment() -> impl Strategy<Value = Assignment> {
@@ -288,4 +299,59 @@ proptest! {
         let json = serde_json::to_value(&back[0]).unwrap().to_string();
         prop_assert!(!json.contains("\"derived\""), "{}", json);
     }
+}
+
+/// An ESR organisation or location the files did not describe (no row in
+/// effect, deleted, or sent earlier: the bare ESR id) is referred to by
+/// identifier alone, with no entry: a `PUT` of an Organization or Location
+/// holding only the id, under the id the full copy is keyed on, would wipe
+/// that copy on the server.
+#[test]
+fn a_bare_esr_organisation_or_location_is_referred_to_by_identifier() {
+    let esr = |system: &str, value: &str| {
+        s(Identifier::Other {
+            system: Some(system.into()),
+            value: value.into(),
+        })
+    };
+    let mut w = Worker::default();
+    w.identifiers.push(s(Identifier::EsrPerson {
+        vpd: "999".into(),
+        value: "7000001".into(),
+    }));
+    w.assignments.push(Assignment {
+        number: Some(s(Identifier::EsrAssignment {
+            vpd: "999".into(),
+            value: "90000001".into(),
+        })),
+        organisation: Some(Organisation {
+            identifiers: vec![esr("ESR organisation ID", "600100")],
+            ..Organisation::default()
+        }),
+        location: Some(Location {
+            identifiers: vec![esr("ESR location ID", "500001")],
+            ..Location::default()
+        }),
+        ..Assignment::default()
+    });
+    let bundle = worker_bundle(&w).unwrap();
+    let entries = bundle["entry"].as_array().unwrap();
+    let types: Vec<&str> = entries
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["Practitioner", "PractitionerRole"], "{bundle:#}");
+    let role = &entries[1]["resource"];
+    assert_eq!(role["organization"]["identifier"]["value"], "600100");
+    assert!(role["organization"].get("reference").is_none());
+    assert_eq!(role["location"][0]["identifier"]["value"], "500001");
+    let errors = common::uk_core_errors(&bundle).unwrap();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let (back, report) = read_workers(&bundle);
+    assert!(
+        report.balanced() && report.unmapped.is_empty(),
+        "{:?}",
+        report.unmapped
+    );
+    assert_eq!(without_sources(&back[0]), without_sources(&w));
 }

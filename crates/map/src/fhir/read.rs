@@ -1109,6 +1109,16 @@ fn resolve<'v>(ctx: &mut Ctx<'v>, path: &str, reference: &Value) -> Option<(Stri
     Some((base, r))
 }
 
+/// The identifier of a logical reference at `path` (`{"identifier": …}`
+/// with no `reference`), consumed; `None` for any other reference.
+fn logical(ctx: &mut Ctx<'_>, path: &str, reference: &Value) -> Option<Sourced<Identifier>> {
+    if reference.get("reference").is_some() {
+        return None;
+    }
+    let id = reference.get("identifier")?;
+    identifier(ctx, &format!("{path}.identifier"), id)
+}
+
 /// The resource in the Bundle `target` (a reference at `from`) refers to,
 /// when it is read (see [`find`]).
 fn lookup<'v>(ctx: &Ctx<'v>, from: &str, target: &str) -> Option<(String, &'v Value)> {
@@ -2934,15 +2944,29 @@ pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingR
             a.end = day_at(&mut ctx, &pp, p, "end");
         }
         if let Some(o) = r.get("organization") {
-            if let Some((ob, or)) = resolve(&mut ctx, &format!("{base}.organization"), o) {
+            let at = format!("{base}.organization");
+            if let Some((ob, or)) = resolve(&mut ctx, &at, o) {
                 take_resource_head(&mut ctx, &ob, or);
                 a.organisation = Some(organisation(&mut ctx, &ob, or));
+            } else if let Some(id) = logical(&mut ctx, &at, o) {
+                // Referred to by identifier alone (an ESR organisation the
+                // files did not describe): the organisation is that id.
+                a.organisation = Some(Organisation {
+                    identifiers: vec![id],
+                    ..Organisation::default()
+                });
             }
         }
         if let Some((i, l)) = items(r, "location").next() {
-            if let Some((lb, lr)) = resolve(&mut ctx, &format!("{base}.location[{i}]"), l) {
+            let at = format!("{base}.location[{i}]");
+            if let Some((lb, lr)) = resolve(&mut ctx, &at, l) {
                 take_resource_head(&mut ctx, &lb, lr);
                 a.location = Some(location(&mut ctx, &lb, lr));
+            } else if let Some(id) = logical(&mut ctx, &at, l) {
+                a.location = Some(Location {
+                    identifiers: vec![id],
+                    ..Location::default()
+                });
             }
         }
         role_codes(&mut ctx, base, r, &mut a);
