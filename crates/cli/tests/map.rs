@@ -787,3 +787,49 @@ fn a_renamed_change_file_is_warned_of() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("warning: a change file"), "{err}");
 }
+
+/// The README's command: the bundled full file and the next day's change
+/// file, as at 1 May 2025: Owen's new e-mail and his hours from 1 May, and
+/// Priya's assignment ended on 2 April (a leaver), each in a whole worker.
+#[test]
+fn bundled_full_and_change_file_as_one_state() {
+    let out = bin()
+        .args(["map", "--to", "fhir", "--as-at", "2025-05-01"])
+        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
+        .arg(data("esr/GO_998_GDW_GOC_20250402_00000002.DAT"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let bundles: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(bundles.len(), 2, "{text}");
+    let role = |person: &str| {
+        let b = bundles
+            .iter()
+            .find(|b| b.to_string().contains(person))
+            .unwrap();
+        let entries = b["entry"].as_array().unwrap();
+        let of = |t: &str| {
+            entries
+                .iter()
+                .map(|e| &e["resource"])
+                .find(|r| r["resourceType"] == t)
+                .unwrap()
+                .clone()
+        };
+        (of("Practitioner"), of("PractitionerRole"))
+    };
+    let (owen, owen_role) = role("7100001");
+    assert_eq!(owen["telecom"][0]["value"], "owen.d-sample@example.invalid");
+    // The NMC registration only the full file sent is still there.
+    assert!(owen.to_string().contains("01Z2345A"), "{owen}");
+    assert_eq!(owen_role["active"], true);
+    let (priya, priya_role) = role("7100002");
+    assert!(priya.to_string().contains("7654321"), "{priya}");
+    assert_eq!(priya_role["active"], false, "{priya_role}");
+    assert_eq!(priya_role["period"]["end"], "2025-04-02");
+}
