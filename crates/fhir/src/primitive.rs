@@ -130,8 +130,8 @@ impl From<i64> for Decimal {
 /// feed)"; the regexes of code, id, uri, markdown, … exclude them too). The readers reject
 /// such a value; the JSON writer escapes it (`\u0001`), the XML writer refuses it.
 ///
-/// One pass over the bytes, sixteen at a time while none is below U+0020 (UTF-8 never
-/// uses those bytes inside a longer character).
+/// One pass over the bytes, thirty-two at a time with no branch per byte (UTF-8 never uses
+/// bytes below 0x20 inside a longer character).
 ///
 /// ```
 /// use carecodec_fhir::has_control_char;
@@ -141,14 +141,16 @@ impl From<i64> for Decimal {
 /// ```
 #[inline]
 pub fn has_control_char(s: &str) -> bool {
-    let control = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r');
-    let mut chunks = s.as_bytes().chunks_exact(16);
+    fn control(b: u8) -> u8 {
+        u8::from(b < 0x20) & u8::from(b != b'\t') & u8::from(b != b'\n') & u8::from(b != b'\r')
+    }
+    let mut chunks = s.as_bytes().chunks_exact(32);
     for chunk in chunks.by_ref() {
-        if chunk.iter().fold(false, |any, &b| any | control(b)) {
+        if chunk.iter().fold(0, |any, &b| any | control(b)) != 0 {
             return true;
         }
     }
-    chunks.remainder().iter().any(|&b| control(b))
+    chunks.remainder().iter().any(|&b| control(b) != 0)
 }
 
 /// True if `b` is a JSON number: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.

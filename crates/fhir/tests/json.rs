@@ -406,6 +406,18 @@ fn control_characters_in_strings_are_rejected_at_the_value() {
         r#""W\u00071"#,
         "Bundle.entry[0].resource.name",
     );
+    // Raw in the JSON text, a control character is already malformed JSON (which is why a
+    // string read without escapes needs no scan).
+    let e = json::from_slice::<Resource>(
+        b"{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"A\x01\"}]}",
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Syntax, "{e}");
+    // Read from anything else (here a serde_json::Value, which lends its strings), every
+    // string is checked.
+    let value: serde_json::Value = serde_json::from_str(r#"{"family":"SMI\u0000TH"}"#).unwrap();
+    let e = <HumanName as serde::Deserialize>::deserialize(&value).unwrap_err();
+    assert!(e.to_string().contains("control character U+0000"), "{e}");
     // Tab, LF and CR are allowed, and so is everything from U+0020 up (DEL and C1 too).
     let ok = r#"{"resourceType":"Patient","name":[{"family":"a\tb\r\nc \u007f\u0085 é","given":["x\ty"]}]}"#;
     let r: Resource = json::from_str(ok).unwrap();

@@ -17,6 +17,10 @@ use crate::primitive::{Decimal, Primitive, PrimitiveExt, has_control_char, is_js
 
 thread_local! {
     static LENIENT: Cell<bool> = const { Cell::new(false) };
+    /// Set while [`super::from_slice`] (or the lenient one) reads JSON text with serde_json:
+    /// a string it lends unchanged (borrowed: it had no escapes) then holds no control
+    /// character, because serde_json refuses them raw in a string (see [`Checked`]).
+    static FROM_TEXT: Cell<bool> = const { Cell::new(false) };
     static KIND: Cell<Option<ErrorKind>> = const { Cell::new(None) };
     static REORDER_DEPTH: Cell<u8> = const { Cell::new(0) };
     static RESOURCE_DEPTH: Cell<u8> = const { Cell::new(0) };
@@ -37,14 +41,17 @@ pub const MAX_RESOURCE_DEPTH: u8 = 16;
 /// Sets the reading mode for the current thread until dropped; collects lenient issues.
 pub(crate) struct ModeGuard {
     previous: bool,
+    from_text: bool,
 }
 
 impl ModeGuard {
+    /// Reading JSON text (a slice) with serde_json, `lenient` or not.
     pub(crate) fn new(lenient: bool) -> Self {
         KIND.with(|k| k.set(None));
         POSITION.with(|p| p.set(None));
         Self {
             previous: LENIENT.with(|l| l.replace(lenient)),
+            from_text: FROM_TEXT.with(|t| t.replace(true)),
         }
     }
 
@@ -56,6 +63,7 @@ impl ModeGuard {
 impl Drop for ModeGuard {
     fn drop(&mut self) {
         LENIENT.with(|l| l.set(self.previous));
+        FROM_TEXT.with(|t| t.set(self.from_text));
         if !self.previous {
             ISSUES.with(|i| i.borrow_mut().clear());
         }
@@ -294,6 +302,12 @@ impl<'de, T: PrimValue<'de>> DeserializeSeed<'de> for ValueSeed<'_, T> {
 
 /// A string of member `k`, checked as it is read: as a `code` ([`check_code`]) or as any
 /// FHIR string ([`check_text`]), under member name `.0`.
+///
+/// The valid path is kept fast: a string serde_json lends from the JSON text being read
+/// (`visit_borrowed_str`: it had no escapes) cannot hold a control character, since serde_json
+/// rejects them raw inside a string; only a string that had escapes (`\u0001`, `\b`, `\n`…)
+/// is scanned for them, in one pass. Deserializing from anything other than the crate's own
+/// readers (no [`ModeGuard`]) checks every string.
 #[derive(Clone, Copy)]
 struct Checked<'k> {
     k: &'k str,
@@ -309,11 +323,14 @@ impl<'k> Checked<'k> {
         Self { k, code: false }
     }
 
-    fn check<E: de::Error>(self, v: &str) -> Result<(), E> {
+    /// Checks `v`; for control characters only when it `may_hold_controls` (see above).
+    fn check<E: de::Error>(self, v: &str, may_hold_controls: bool) -> Result<(), E> {
         if self.code {
-            check_code(v, self.k)
-        } else {
+            check_code(v, self.k, may_hold_controls)
+        } else if may_hold_controls {
             check_text(v, self.k)
+        } else {
+            Ok(())
         }
     }
 }
@@ -330,12 +347,16 @@ impl<'de> Visitor<'de> for Checked<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string")
     }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<String, E> {
+        self.check::<E>(v, !FROM_TEXT.with(Cell::get))?;
+        Ok(v.to_owned())
+    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        self.check::<E>(v)?;
+        self.check::<E>(v, true)?;
         Ok(v.to_owned())
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        self.check::<E>(&v)?;
+        self.check::<E>(&v, true)?;
         Ok(v)
     }
 }
@@ -625,8 +646,8 @@ pub(crate) fn required<E: de::Error>(present: bool, path: &str, name: &str) -> R
 }
 
 /// Checks a FHIR `code`: non-empty, no leading/trailing whitespace, no runs of whitespace,
-/// no control characters (see [`check_text`]).
-pub(crate) fn check_code<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
+/// and, when `controls`, no control characters (see [`check_text`]).
+pub(crate) fn check_code<E: de::Error>(v: &str, k: &str, controls: bool) -> Result<(), E> {
     let ok = !v.is_empty()
         && !v.starts_with(char::is_whitespace)
         && !v.ends_with(char::is_whitespace)
@@ -634,7 +655,7 @@ pub(crate) fn check_code<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
             .chars()
             .zip(v.chars().skip(1))
             .any(|(a, b)| a.is_whitespace() && b.is_whitespace())
-        && !has_control_char(v);
+        && (!controls || !has_control_char(v));
     if ok {
         Ok(())
     } else {
