@@ -687,13 +687,16 @@ fn control_char<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
         .chars()
         .find(|&c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
         .unwrap_or_default();
+    // The start of the value as JSON writes it (`"SM\u0001ITH"`).
+    let mut quoted = Vec::new();
+    super::ser::write_escaped(&mut quoted, &short(v));
     problem(
         ErrorKind::InvalidValue,
         k,
         "",
         format_args!(
-            "{:?} holds the control character U+{:04X} (`{k}`): FHIR strings allow none below U+0020 but tab, LF and CR",
-            short(v),
+            "{} holds the control character U+{:04X} (`{k}`): FHIR strings allow none below U+0020 but tab, LF and CR",
+            String::from_utf8_lossy(&quoted),
             u32::from(c)
         ),
     )
