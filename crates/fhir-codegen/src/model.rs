@@ -889,11 +889,12 @@ fn write_choice(c: &ChoiceEnum, out: &mut String) {
         let n = &v.name;
         match &v.kind {
             Kind::Prim { code, rust } => {
-                // A code is checked as it is read, so that an error is placed at the value.
+                // A code or a string is checked as it is read, so that an error is placed at
+                // the value.
                 let read = if *code {
                     "de::code_value(map, k)?"
                 } else {
-                    "map.next_value()?"
+                    "de::value(map, k)?"
                 };
                 let _ = writeln!(
                     out,

@@ -41,4 +41,4 @@ pub mod uk_core;
 pub mod xml;
 
 pub use model::*;
-pub use primitive::{Decimal, Primitive, PrimitiveExt};
+pub use primitive::{Decimal, Primitive, PrimitiveExt, has_control_char};

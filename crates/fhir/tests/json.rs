@@ -319,3 +319,168 @@ fn invalid_codes_are_placed_at_the_value() {
     .unwrap();
     assert_eq!(issues.len(), 2, "{issues:?}");
 }
+
+/// The strict reader's error for `text`, which must be an invalid value placed at the path
+/// `path`, on line 1 at the byte just after the first occurrence of `value`: the closing
+/// quote of the bad string, where the code errors are placed too.
+fn control_err(text: &str, value: &str, path: &str) -> json::Error {
+    let e = json::from_str::<Resource>(text).expect_err(text);
+    assert_eq!(e.kind(), ErrorKind::InvalidValue, "{e}");
+    assert_eq!(e.path(), path, "{e}");
+    let at = text.find(value).expect(value) + value.len();
+    assert_eq!((e.line(), e.column()), (1, at + 1), "{e}");
+    assert!(e.message().contains("control character"), "{e}");
+    e
+}
+
+/// FHIR R4 strings SHALL NOT hold characters below U+0020 other than tab, LF and CR
+/// (probe finding 4: `"family":"SM\u0001ITH"` was accepted). Every string-like value is
+/// checked as it is read, so the error is placed at the value: top level, nested in an array,
+/// an item of a repeating element, inside an extension (its value and its url), an element
+/// id, a narrative, a choice, a code; also inside a resource whose `resourceType` is not first.
+#[test]
+fn control_characters_in_strings_are_rejected_at_the_value() {
+    let e = json::from_str::<Resource>(
+        "{\"resourceType\":\"Patient\",\n\"birthDate\": \"1970\\u0007-01-01\"}",
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidValue, "{e}");
+    assert_eq!(
+        (e.path(), e.line(), e.column()),
+        ("Patient.birthDate", 2, 31),
+        "{e}"
+    );
+    assert!(e.message().contains("U+0007"), "{e}");
+    control_err(
+        r#"{"resourceType":"Patient","name":[{"family":"SMI\u0000TH","given":["JO"]}]}"#,
+        r#""SMI\u0000TH"#,
+        "Patient.name[0].family",
+    );
+    control_err(
+        r#"{"resourceType":"Patient","name":[{"given":["JO","JO\u0000HN"]}]}"#,
+        r#""JO\u0000HN"#,
+        "Patient.name[0].given[1]",
+    );
+    control_err(
+        r#"{"resourceType":"Patient","name":[{"family":"A"},{"family":"B","_family":{"extension":[{"url":"http://example.org/x","valueString":"a\u001fb"}]}}]}"#,
+        r#""a\u001fb"#,
+        "Patient.name[1]._family.extension[0].valueString",
+    );
+    control_err(
+        r#"{"resourceType":"Patient","extension":[{"url":"http://example.org/\u0001","valueCode":"x"}]}"#,
+        r#""http://example.org/\u0001"#,
+        "Patient.extension[0].url",
+    );
+    control_err(
+        r#"{"resourceType":"Patient","name":[{"id":"n\u000b1","family":"A"}]}"#,
+        r#""n\u000b1"#,
+        "Patient.name[0].id",
+    );
+    control_err(
+        r#"{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">\u0002</div>"}}"#,
+        r#"\u0002</div>"#,
+        "Patient.text.div",
+    );
+    control_err(
+        r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueString":"1\u00002"}"#,
+        r#""1\u00002"#,
+        "Observation.valueString",
+    );
+    let code = r#"{"resourceType":"Patient","gender":"ma\u0001le"}"#;
+    let e = json::from_str::<Resource>(code).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidValue, "{e}");
+    assert!(e.message().contains("not a valid code"), "{e}");
+    assert_eq!(
+        (e.path(), e.column()),
+        ("Patient.gender", code.len() - 1),
+        "{e}"
+    );
+    control_err(
+        r#"{"name":[{"family":"W\u00071"}],"resourceType":"Patient"}"#,
+        r#""W\u00071"#,
+        "Patient.name[0].family",
+    );
+    // In a Bundle entry, as the mapping layer writes them.
+    control_err(
+        r#"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Location","name":"W\u00071"},"request":{"method":"PUT","url":"Location/1"}}]}"#,
+        r#""W\u00071"#,
+        "Bundle.entry[0].resource.name",
+    );
+    // Raw in the JSON text, a control character is already malformed JSON (which is why a
+    // string read without escapes needs no scan).
+    let e = json::from_slice::<Resource>(
+        b"{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"A\x01\"}]}",
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Syntax, "{e}");
+    // Read from anything else (here a serde_json::Value, which lends its strings), every
+    // string is checked.
+    let value: serde_json::Value = serde_json::from_str(r#"{"family":"SMI\u0000TH"}"#).unwrap();
+    let e = <HumanName as serde::Deserialize>::deserialize(&value).unwrap_err();
+    assert!(e.to_string().contains("control character U+0000"), "{e}");
+    // Tab, LF and CR are allowed, and so is everything from U+0020 up (DEL and C1 too).
+    let ok = r#"{"resourceType":"Patient","name":[{"family":"a\tb\r\nc \u007f\u0085 é","given":["x\ty"]}]}"#;
+    let r: Resource = json::from_str(ok).unwrap();
+    assert_eq!(
+        json::to_string(&r),
+        ok.replace("\\u007f", "\u{7f}").replace("\\u0085", "\u{85}")
+    );
+}
+
+/// The lenient reader takes a control character as an issue (like an invalid code) and keeps
+/// the value as it was.
+#[test]
+fn control_characters_are_lenient_issues() {
+    let (r, issues) = json::from_slice_lenient::<Resource>(
+        br#"{"resourceType":"Patient","name":[{"family":"SMI\u0000TH","given":["A","JO\u0007HN"]}],"gender":"ma\u0001le"}"#,
+    )
+    .unwrap();
+    assert_eq!(issues.len(), 3, "{issues:?}");
+    assert!(
+        issues.iter().all(|i| i.kind == ErrorKind::InvalidValue),
+        "{issues:?}"
+    );
+    assert_eq!(
+        issues.iter().map(|i| i.path.as_str()).collect::<Vec<_>>(),
+        ["family", "given", "gender"]
+    );
+    assert!(
+        issues[0]
+            .message
+            .starts_with(r#""SMI\u0000TH" holds the control character U+0000 (`family`)"#),
+        "{issues:?}"
+    );
+    let Resource::Patient(p) = r else {
+        panic!("a Patient")
+    };
+    assert_eq!(
+        p.name[0].family.as_ref().and_then(|f| f.value.as_deref()),
+        Some("SMI\u{0}TH")
+    );
+}
+
+/// The writers and a model string holding a control character: JSON escapes it (`\u0000`,
+/// which JSON allows, so the write stays infallible and lossless) and the strict reader then
+/// rejects it, placed at the value; XML cannot carry it and refuses to write.
+#[test]
+fn control_characters_from_the_model_are_escaped_in_json_refused_in_xml() {
+    let r = Resource::from(Patient {
+        name: vec![HumanName {
+            family: Some(Primitive::new("SMI\u{0}TH".to_string())),
+            ..HumanName::default()
+        }],
+        ..Patient::default()
+    });
+    let text = json::to_string(&r);
+    assert_eq!(
+        text,
+        r#"{"resourceType":"Patient","name":[{"family":"SMI\u0000TH"}]}"#
+    );
+    control_err(&text, r#""SMI\u0000TH"#, "Patient.name[0].family");
+    let e = carecodec_fhir::xml::to_string(&r).unwrap_err();
+    assert!(
+        matches!(e.kind(), carecodec_fhir::xml::ErrorKind::InvalidChar(0)),
+        "{e}"
+    );
+    assert!(carecodec_fhir::has_control_char("SMI\u{0}TH"));
+}

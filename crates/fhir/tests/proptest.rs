@@ -15,11 +15,17 @@ use carecodec_fhir::{
 };
 use proptest::prelude::*;
 
+/// Text a FHIR string may hold: anything but the control characters below U+0020 other than
+/// tab, LF and CR (the reader rejects those: see `control_characters_are_rejected`).
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z0-9 '-]{0,12}",
-        any::<String>().prop_map(|s| s.chars().take(12).collect()),
-        Just("line\n\"quoted\" \\ \u{1} \u{2028} é".to_string()),
+        any::<String>().prop_map(|s| s
+            .chars()
+            .filter(|&c| c >= ' ' || matches!(c, '\t' | '\n' | '\r'))
+            .take(12)
+            .collect()),
+        Just("line\n\"quoted\" \\ \t \u{7f} \u{2028} é".to_string()),
     ]
 }
 
@@ -117,6 +123,31 @@ proptest! {
         prop_assert_eq!(&back, &r);
         let pretty: Resource = json::from_str(&json::to_string_pretty(&r)).unwrap();
         prop_assert_eq!(pretty, r);
+    }
+
+    #[test]
+    fn control_characters_are_rejected(
+        s in text(),
+        c in (0u32..0x20).prop_filter("allowed", |c| !matches!(c, 9 | 10 | 13)),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let mut chars: Vec<char> = s.chars().collect();
+        chars.insert(at.index(chars.len() + 1), char::from_u32(c).unwrap());
+        let family: String = chars.into_iter().collect();
+        let r = Resource::from(Patient {
+            name: vec![HumanName {
+                family: Some(Primitive::new(family)),
+                ..HumanName::default()
+            }],
+            ..Patient::default()
+        });
+        let out = json::to_vec(&r);
+        let e = json::from_slice::<Resource>(&out).unwrap_err();
+        prop_assert_eq!(e.kind(), json::ErrorKind::InvalidValue);
+        prop_assert_eq!(e.path(), "Patient.name[0].family");
+        let (back, issues) = json::from_slice_lenient::<Resource>(&out).unwrap();
+        prop_assert_eq!(issues.len(), 1);
+        prop_assert_eq!(back, r);
     }
 
     #[test]

@@ -226,3 +226,79 @@ fn every_truncation_fails_cleanly() {
         assert!(xml::json_to_xml(&json_full[..cut]).is_err(), "cut at {cut}");
     }
 }
+
+/// A control character (below U+0020, other than tab, LF and CR) in a value: XML 1.0 forbids
+/// it as a character and as a character reference, and so does FHIR in a string. A raw byte
+/// is an error at that byte; a reference (`&#1;`, `&#x1F;`, `&#0;`) at its element, with the
+/// element's path, top level or nested (an extension on a repeated primitive, a repeated
+/// element). A reference to tab, LF or CR is kept.
+#[test]
+fn control_characters_in_values_are_errors_with_their_place() {
+    // Raw bytes: the exact byte, its line and column.
+    let doc =
+        format!("{P}\n<name><given value=\"JO\"/><given value=\"JO\u{1}HN\"/></name></Patient>");
+    let e = xml::xml_to_json(doc.as_bytes()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidChar(1)), "{e}");
+    let at = doc.find('\u{1}').unwrap();
+    assert_eq!(e.offset(), Some(at), "{e}");
+    assert_eq!((e.line(), e.column()), (Some(2), Some(at - P.len())), "{e}");
+    assert!(xml::from_str(&doc).is_err());
+
+    // References: at the element holding the value, with its path.
+    for (reference, code) in [("&#1;", 1), ("&#x1F;", 0x1F), ("&#0;", 0), ("&#x7;", 7)] {
+        let cases = [
+            (
+                format!("{P}<birthDate value=\"1970{reference}-01-01\"/></Patient>"),
+                "<birthDate",
+                "Patient.birthDate",
+            ),
+            (
+                format!(
+                    "{P}<name><family value=\"A\"/></name><name><given value=\"B\"/><given value=\"SMI{reference}TH\"/></name></Patient>"
+                ),
+                "<given value=\"SMI",
+                "Patient.name[1].given[1]",
+            ),
+            (
+                format!(
+                    "{P}<name><given value=\"B\"><extension url=\"http://example.org/x\"><valueString value=\"a{reference}\"/></extension></given></name></Patient>"
+                ),
+                "<valueString",
+                "Patient.name[0].given[0].extension[0].valueString",
+            ),
+            (
+                format!(
+                    "{P}<extension url=\"http://example.org/{reference}\"><valueCode value=\"x\"/></extension></Patient>"
+                ),
+                "<extension",
+                "Patient.extension[0]",
+            ),
+        ];
+        for (doc, element, path) in cases {
+            let e = xml::xml_to_json(doc.as_bytes()).unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::InvalidChar(c) if *c == code),
+                "{doc}: {e}"
+            );
+            assert_eq!(e.offset(), doc.find(element), "{doc}: {e}");
+            assert_eq!(e.path(), path, "{doc}: {e}");
+            assert!(xml::from_str(&doc).is_err());
+        }
+    }
+
+    // In a narrative: at the reference.
+    let doc = format!(
+        "{P}<text><status value=\"generated\"/><div xmlns=\"http://www.w3.org/1999/xhtml\">a&#x2;</div></text></Patient>"
+    );
+    let e = xml::xml_to_json(doc.as_bytes()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidChar(2)), "{e}");
+    assert_eq!(e.offset(), doc.find("&#x2;"), "{e}");
+
+    // Tab, LF and CR as references are values, kept (as literal characters they would be
+    // normalised to spaces).
+    let doc = format!("{P}<name><family value=\"a&#9;b&#xD;&#xA;c\"/></name></Patient>");
+    assert_eq!(
+        xml::xml_to_json(doc.as_bytes()).unwrap(),
+        r#"{"resourceType":"Patient","name":[{"family":"a\tb\r\nc"}]}"#
+    );
+}

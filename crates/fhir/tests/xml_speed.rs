@@ -1,7 +1,8 @@
-//! Throughput of the XML layer on the benchmark Bundle (the ~30 MB collection Bundle of
-//! `benches/src/fhir.rs`, built the same way from the official R4 examples this build
-//! enables, then written as XML). Prints figures, asserts only correctness; ignored by
-//! default because it needs an optimised build and the shared corpora:
+//! Throughput of the XML layer and of the typed JSON reader on the benchmark Bundle (the
+//! ~30 MB collection Bundle of `benches/src/fhir.rs`, built the same way from the official
+//! R4 examples this build enables, then written as XML). Prints figures, asserts only
+//! correctness; ignored by default because it needs an optimised build and the shared
+//! corpora:
 //!
 //! `cargo test --release -p carecodec-fhir --test xml_speed -- --ignored --nocapture`
 #![allow(
@@ -115,4 +116,44 @@ fn xml_throughput() {
     );
     let (d, _) = best(runs, || xml::json_to_xml(j.as_bytes()).unwrap());
     println!("xml::json_to_xml: {:.0} MiB/s of JSON", mib_s(j.len(), d));
+}
+
+/// Throughput of the typed JSON reader on the same Bundle (every string-like value is checked
+/// for control characters as it is read: this is the figure that check must not move).
+///
+/// `cargo test --release -p carecodec-fhir --test xml_speed json_read_throughput -- --ignored --nocapture`
+#[test]
+#[ignore = "throughput figures: run with --release -- --ignored --nocapture"]
+fn json_read_throughput() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/fhir/r4/examples-json");
+    if !dir.is_dir() {
+        println!("skipped: ../shared/corpora not found");
+        return;
+    }
+    let (json_bytes, entries) = bundle_json(&dir, 30 << 20);
+    println!("input: JSON {} bytes, {entries} entries", json_bytes.len());
+    let runs = 9;
+    let (d, r) = best(runs, || json::from_slice::<Resource>(&json_bytes).unwrap());
+    println!(
+        "json::from_slice (typed JSON parse, strict): {:.0} MiB/s ({:.1} ms)",
+        mib_s(json_bytes.len(), d),
+        d.as_secs_f64() * 1e3
+    );
+    let (d, (_, issues)) = best(runs, || {
+        json::from_slice_lenient::<Resource>(&json_bytes).unwrap()
+    });
+    assert!(issues.is_empty(), "{:?}", issues.first());
+    println!(
+        "json::from_slice_lenient: {:.0} MiB/s ({:.1} ms)",
+        mib_s(json_bytes.len(), d),
+        d.as_secs_f64() * 1e3
+    );
+    let (d, out) = best(runs, || json::to_vec(&r));
+    assert_eq!(out.len(), json_bytes.len());
+    println!(
+        "json::to_vec (typed JSON write): {:.0} MiB/s ({:.1} ms)",
+        mib_s(out.len(), d),
+        d.as_secs_f64() * 1e3
+    );
 }

@@ -6,16 +6,21 @@
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::error::{ErrorKind, Issue};
 use crate::model::Resource;
-use crate::primitive::{Decimal, Primitive, PrimitiveExt, is_json_number};
+use crate::primitive::{Decimal, Primitive, PrimitiveExt, has_control_char, is_json_number};
 
 thread_local! {
     static LENIENT: Cell<bool> = const { Cell::new(false) };
+    /// Set while [`super::from_slice`] (or the lenient one) reads JSON text with serde_json:
+    /// a string it lends unchanged (borrowed: it had no escapes) then holds no control
+    /// character, because serde_json refuses them raw in a string (see [`Checked`]).
+    static FROM_TEXT: Cell<bool> = const { Cell::new(false) };
     static KIND: Cell<Option<ErrorKind>> = const { Cell::new(None) };
     static REORDER_DEPTH: Cell<u8> = const { Cell::new(0) };
     static RESOURCE_DEPTH: Cell<u8> = const { Cell::new(0) };
@@ -36,14 +41,17 @@ pub const MAX_RESOURCE_DEPTH: u8 = 16;
 /// Sets the reading mode for the current thread until dropped; collects lenient issues.
 pub(crate) struct ModeGuard {
     previous: bool,
+    from_text: bool,
 }
 
 impl ModeGuard {
+    /// Reading JSON text (a slice) with serde_json, `lenient` or not.
     pub(crate) fn new(lenient: bool) -> Self {
         KIND.with(|k| k.set(None));
         POSITION.with(|p| p.set(None));
         Self {
             previous: LENIENT.with(|l| l.replace(lenient)),
+            from_text: FROM_TEXT.with(|t| t.replace(true)),
         }
     }
 
@@ -55,6 +63,7 @@ impl ModeGuard {
 impl Drop for ModeGuard {
     fn drop(&mut self) {
         LENIENT.with(|l| l.set(self.previous));
+        FROM_TEXT.with(|t| t.set(self.from_text));
         if !self.previous {
             ISSUES.with(|i| i.borrow_mut().clear());
         }
@@ -195,18 +204,28 @@ fn duplicate<E: de::Error>(k: &str) -> E {
     )
 }
 
-/// Reads a primitive's value into `slot`.
-pub(crate) fn prim<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+/// Reads a primitive's value into `slot` (a string-like value is checked as it is read:
+/// see [`PrimValue`]).
+pub(crate) fn prim<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
     map: &mut A,
     slot: &mut Option<Primitive<T>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    let v: T = map.next_value()?;
+    let v: T = value(map, k)?;
     match slot {
         None => *slot = Some(Primitive::new(v)),
         Some(p) => set_value::<A::Error, T>(p, v, k)?,
     }
     Ok(())
+}
+
+/// Reads the value of member `k`, a primitive's value (also a choice's), checking a
+/// string-like one as it is read (see [`PrimValue`]).
+pub(crate) fn value<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
+    map: &mut A,
+    k: &str,
+) -> Result<T, A::Error> {
+    map.next_value_seed(ValueSeed::<T>::new(k))
 }
 
 /// Reads a `code` value into `slot`, checking the code's lexical form.
@@ -227,79 +246,166 @@ pub(crate) fn code<'de, A: MapAccess<'de>>(
 /// places an error at the value itself (checked after the member, an error would be placed
 /// wherever the reader stopped, after the enclosing object if the code came last).
 pub(crate) fn code_value<'de, A: MapAccess<'de>>(map: &mut A, k: &str) -> Result<String, A::Error> {
-    map.next_value_seed(CodeSeed(k))
+    map.next_value_seed(Checked::code(k))
 }
 
-/// A `code` string, checked by [`check_code`] (under member name `.0`) as it is read.
-#[derive(Clone, Copy)]
-struct CodeSeed<'k>(&'k str);
+/// A primitive's value type as the reader takes it from JSON. A string-like value (`String`:
+/// string, uri, id, markdown, dateTime, …) is checked by [`check_text`] as it is read, so
+/// that an error carries the value's own line, column and path; the others are read as serde
+/// reads them (their JSON type is their check; a decimal checks its literal).
+pub(crate) trait PrimValue<'de>: Sized {
+    /// Reads the value of member `k` from `d`.
+    fn read<D: Deserializer<'de>>(d: D, k: &str) -> Result<Self, D::Error>;
+}
 
-impl<'de> DeserializeSeed<'de> for CodeSeed<'_> {
+impl<'de> PrimValue<'de> for String {
+    fn read<D: Deserializer<'de>>(d: D, k: &str) -> Result<Self, D::Error> {
+        Checked::text(k).deserialize(d)
+    }
+}
+
+/// [`PrimValue`] for the types whose serde reading is their whole check.
+macro_rules! prim_value_as_serde {
+    ($($t:ty),*) => {$(
+        impl<'de> PrimValue<'de> for $t {
+            fn read<D: Deserializer<'de>>(d: D, _: &str) -> Result<Self, D::Error> {
+                <$t>::deserialize(d)
+            }
+        }
+    )*};
+}
+prim_value_as_serde!(bool, i32, u32, Decimal);
+
+/// The seed that reads a [`PrimValue`] of member `k`.
+struct ValueSeed<'k, T>(&'k str, PhantomData<fn() -> T>);
+
+impl<'k, T> ValueSeed<'k, T> {
+    fn new(k: &'k str) -> Self {
+        Self(k, PhantomData)
+    }
+}
+
+impl<T> Clone for ValueSeed<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for ValueSeed<'_, T> {}
+
+impl<'de, T: PrimValue<'de>> DeserializeSeed<'de> for ValueSeed<'_, T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::read(d, self.0)
+    }
+}
+
+/// A string of member `k`, checked as it is read: as a `code` ([`check_code`]) or as any
+/// FHIR string ([`check_text`]), under member name `.0`.
+///
+/// The valid path is kept fast: a string serde_json lends from the JSON text being read
+/// (`visit_borrowed_str`: it had no escapes) cannot hold a control character, since serde_json
+/// rejects them raw inside a string; only a string that had escapes (`\u0001`, `\b`, `\n`…)
+/// is scanned for them, in one pass. Deserializing from anything other than the crate's own
+/// readers (no [`ModeGuard`]) checks every string.
+#[derive(Clone, Copy)]
+struct Checked<'k> {
+    k: &'k str,
+    code: bool,
+}
+
+impl<'k> Checked<'k> {
+    fn code(k: &'k str) -> Self {
+        Self { k, code: true }
+    }
+
+    fn text(k: &'k str) -> Self {
+        Self { k, code: false }
+    }
+
+    /// Checks `v`; for control characters only when it `may_hold_controls` (see above).
+    fn check<E: de::Error>(self, v: &str, may_hold_controls: bool) -> Result<(), E> {
+        if self.code {
+            check_code(v, self.k, may_hold_controls)
+        } else if may_hold_controls {
+            check_text(v, self.k)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Checked<'_> {
     type Value = String;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
         d.deserialize_string(self)
     }
 }
 
-impl<'de> Visitor<'de> for CodeSeed<'_> {
+impl<'de> Visitor<'de> for Checked<'_> {
     type Value = String;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string")
     }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<String, E> {
+        self.check::<E>(v, !FROM_TEXT.with(Cell::get))?;
+        Ok(v.to_owned())
+    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        check_code::<E>(v, self.0)?;
+        self.check::<E>(v, true)?;
         Ok(v.to_owned())
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        check_code::<E>(&v, self.0)?;
+        self.check::<E>(&v, true)?;
         Ok(v)
     }
 }
 
-/// A `null` or a [`CodeSeed`] code: one item of a repeating `code` element.
-struct OptCodeSeed<'k>(&'k str);
+/// A `null` or what seed `S` reads: one item of a repeating primitive.
+#[derive(Clone, Copy)]
+struct OptSeed<S>(S);
 
-impl<'de> DeserializeSeed<'de> for OptCodeSeed<'_> {
-    type Value = Option<String>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for OptSeed<S> {
+    type Value = Option<S::Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_option(self)
     }
 }
 
-impl<'de> Visitor<'de> for OptCodeSeed<'_> {
-    type Value = Option<String>;
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for OptSeed<S> {
+    type Value = Option<S::Value>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("option")
     }
-    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
-        CodeSeed(self.0).deserialize(d).map(Some)
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(d).map(Some)
     }
 }
 
-/// The array of a repeating `code` element, each item checked as it is read.
-struct CodesSeed<'k>(&'k str);
+/// The array of a repeating primitive, each item read (and checked) by seed `S`.
+struct SeqSeed<S>(S);
 
-impl<'de> DeserializeSeed<'de> for CodesSeed<'_> {
-    type Value = Vec<Option<String>>;
+impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for SeqSeed<S> {
+    type Value = Vec<Option<S::Value>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for CodesSeed<'_> {
-    type Value = Vec<Option<String>>;
+impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for SeqSeed<S> {
+    type Value = Vec<Option<S::Value>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a sequence")
     }
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-        let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(OptCodeSeed(self.0))? {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element_seed(OptSeed(self.0))? {
             out.push(v);
         }
         Ok(out)
@@ -342,13 +448,14 @@ pub(crate) fn set_ext<E: de::Error, T>(
     Ok(())
 }
 
-/// Reads a repeating primitive's values (`"given": ["a", null]`).
-pub(crate) fn prims<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+/// Reads a repeating primitive's values (`"given": ["a", null]`), each checked as it is read
+/// (see [`PrimValue`]).
+pub(crate) fn prims<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
     map: &mut A,
     slot: &mut Vec<Primitive<T>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    let values: Vec<Option<T>> = map.next_value()?;
+    let values = map.next_value_seed(SeqSeed(ValueSeed::<T>::new(k)))?;
     set_values(slot, values, k)
 }
 
@@ -381,7 +488,7 @@ pub(crate) fn codes<'de, A: MapAccess<'de>>(
     slot: &mut Vec<Primitive<String>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    let values = map.next_value_seed(CodesSeed(k))?;
+    let values = map.next_value_seed(SeqSeed(Checked::code(k)))?;
     set_values(slot, values, k)
 }
 
@@ -417,7 +524,7 @@ fn mismatch<E: de::Error>(k: &str) -> E {
     )
 }
 
-/// Reads a plain JSON string (element `id`, `Extension.url`).
+/// Reads a plain JSON string (element `id`, `Extension.url`), checked as any FHIR string.
 pub(crate) fn plain<'de, A: MapAccess<'de>>(
     map: &mut A,
     slot: &mut Option<String>,
@@ -426,7 +533,7 @@ pub(crate) fn plain<'de, A: MapAccess<'de>>(
     if slot.is_some() {
         return Err(duplicate(k));
     }
-    *slot = Some(map.next_value()?);
+    *slot = Some(map.next_value_seed(Checked::text(k))?);
     Ok(())
 }
 
@@ -538,15 +645,17 @@ pub(crate) fn required<E: de::Error>(present: bool, path: &str, name: &str) -> R
     }
 }
 
-/// Checks a FHIR `code`: non-empty, no leading/trailing whitespace, no runs of whitespace.
-pub(crate) fn check_code<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
+/// Checks a FHIR `code`: non-empty, no leading/trailing whitespace, no runs of whitespace,
+/// and, when `controls`, no control characters (see [`check_text`]).
+pub(crate) fn check_code<E: de::Error>(v: &str, k: &str, controls: bool) -> Result<(), E> {
     let ok = !v.is_empty()
         && !v.starts_with(char::is_whitespace)
         && !v.ends_with(char::is_whitespace)
         && !v
             .chars()
             .zip(v.chars().skip(1))
-            .any(|(a, b)| a.is_whitespace() && b.is_whitespace());
+            .any(|(a, b)| a.is_whitespace() && b.is_whitespace())
+        && (!controls || !has_control_char(v));
     if ok {
         Ok(())
     } else {
@@ -557,6 +666,40 @@ pub(crate) fn check_code<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
             format_args!("{v:?} is not a valid code (`{k}`)"),
         )
     }
+}
+
+/// Checks any FHIR string-like value (string, uri, id, markdown, dateTime, xhtml, …, and
+/// element ids and extension urls): R4 says strings "SHALL NOT contain Unicode character
+/// points below 32, except for u0009 (horizontal tab), u000D (carriage return) and u000A
+/// (line feed)", and the regex of every string-based type excludes them too.
+#[inline]
+pub(crate) fn check_text<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
+    if has_control_char(v) {
+        control_char(v, k)
+    } else {
+        Ok(())
+    }
+}
+
+#[cold]
+fn control_char<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
+    let c = v
+        .chars()
+        .find(|&c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+        .unwrap_or_default();
+    // The start of the value as JSON writes it (`"SM\u0001ITH"`).
+    let mut quoted = Vec::new();
+    super::ser::write_escaped(&mut quoted, &short(v));
+    problem(
+        ErrorKind::InvalidValue,
+        k,
+        "",
+        format_args!(
+            "{} holds the control character U+{:04X} (`{k}`): FHIR strings allow none below U+0020 but tab, LF and CR",
+            String::from_utf8_lossy(&quoted),
+            u32::from(c)
+        ),
+    )
 }
 
 /// A choice enum (`value[x]`): the FHIR type name of the variant held.

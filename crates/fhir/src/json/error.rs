@@ -129,7 +129,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// A problem the lenient reader tolerated (an unknown element, a missing required element,
-/// an invalid code), with the definition path of the element it concerns and, for an unknown
+/// an invalid code, a control character in a string), with the definition path of the element it concerns and, for an unknown
 /// element, where it is: offset, line, column and instance path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {

@@ -1,7 +1,8 @@
 //! FHIR JSON, both ways, lossless.
 //!
 //! Reading is strict by default: an unknown member, a duplicate member, two values for one
-//! choice element, a missing required element or a malformed `code` is an [`Error`] carrying
+//! choice element, a missing required element, a malformed `code` or a string holding a
+//! control character (below U+0020 other than tab, LF, CR) is an [`Error`] carrying
 //! the line, column, byte offset and element path. [`from_slice_lenient`] instead collects
 //! those problems as [`Issue`]s and returns what it could read. Syntax errors, wrong JSON types
 //! and nesting deeper than 128 arrays/objects are errors in both modes.
@@ -67,8 +68,8 @@ fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
 ///
 /// # Errors
 /// Malformed JSON, invalid UTF-8, nesting deeper than 128, trailing data, unknown, duplicate or
-/// missing required elements, two values for a choice, invalid codes, unknown or disabled
-/// `resourceType`: see [`ErrorKind`].
+/// missing required elements, two values for a choice, invalid codes, strings holding a
+/// control character, unknown or disabled `resourceType`: see [`ErrorKind`].
 pub fn from_slice<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
     let _mode = de::ModeGuard::new(false);
     read(input)
@@ -96,8 +97,8 @@ pub fn from_reader<T: for<'de> Deserialize<'de>, R: std::io::Read>(
     from_slice(&buf)
 }
 
-/// Reads leniently: unknown elements are skipped, missing required elements and invalid codes
-/// tolerated; each is returned as an [`Issue`] with the definition path it concerns (and, for
+/// Reads leniently: unknown elements are skipped, missing required elements, invalid codes and
+/// control characters in strings tolerated; each is returned as an [`Issue`] with the definition path it concerns (and, for
 /// an unknown element, its offset, line, column and instance path).
 ///
 /// ```

@@ -3626,7 +3626,7 @@ impl AnnotationAuthor {
                 *slot = Some(Self::Reference(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3833,7 +3833,7 @@ impl AnyValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Base64Binary") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Base64Binary(Primitive::new(v))),
                     Some(Self::Base64Binary(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3849,7 +3849,7 @@ impl AnyValue {
                 }
             }
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3865,7 +3865,7 @@ impl AnyValue {
                 }
             }
             (false, "Canonical") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3897,7 +3897,7 @@ impl AnyValue {
                 }
             }
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3913,7 +3913,7 @@ impl AnyValue {
                 }
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3929,7 +3929,7 @@ impl AnyValue {
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = map.next_value()?;
+                let v: Decimal = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
                     Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3945,7 +3945,7 @@ impl AnyValue {
                 }
             }
             (false, "Id") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
                     Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3961,7 +3961,7 @@ impl AnyValue {
                 }
             }
             (false, "Instant") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Instant(Primitive::new(v))),
                     Some(Self::Instant(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3977,7 +3977,7 @@ impl AnyValue {
                 }
             }
             (false, "Integer") => {
-                let v: i32 = map.next_value()?;
+                let v: i32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
                     Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3993,7 +3993,7 @@ impl AnyValue {
                 }
             }
             (false, "Markdown") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Markdown(Primitive::new(v))),
                     Some(Self::Markdown(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4009,7 +4009,7 @@ impl AnyValue {
                 }
             }
             (false, "Oid") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Oid(Primitive::new(v))),
                     Some(Self::Oid(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4025,7 +4025,7 @@ impl AnyValue {
                 }
             }
             (false, "PositiveInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4041,7 +4041,7 @@ impl AnyValue {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4057,7 +4057,7 @@ impl AnyValue {
                 }
             }
             (false, "Time") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
                     Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4073,7 +4073,7 @@ impl AnyValue {
                 }
             }
             (false, "UnsignedInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4089,7 +4089,7 @@ impl AnyValue {
                 }
             }
             (false, "Uri") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4105,7 +4105,7 @@ impl AnyValue {
                 }
             }
             (false, "Url") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Url(Primitive::new(v))),
                     Some(Self::Url(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4121,7 +4121,7 @@ impl AnyValue {
                 }
             }
             (false, "Uuid") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Uuid(Primitive::new(v))),
                     Some(Self::Uuid(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4359,7 +4359,7 @@ impl DataRequirementDateFilterValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4486,7 +4486,7 @@ impl DosageAsNeeded {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4692,7 +4692,7 @@ impl ElementDefinitionMaxValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4708,7 +4708,7 @@ impl ElementDefinitionMaxValue {
                 }
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4724,7 +4724,7 @@ impl ElementDefinitionMaxValue {
                 }
             }
             (false, "Instant") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Instant(Primitive::new(v))),
                     Some(Self::Instant(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4740,7 +4740,7 @@ impl ElementDefinitionMaxValue {
                 }
             }
             (false, "Time") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
                     Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4756,7 +4756,7 @@ impl ElementDefinitionMaxValue {
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = map.next_value()?;
+                let v: Decimal = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
                     Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4772,7 +4772,7 @@ impl ElementDefinitionMaxValue {
                 }
             }
             (false, "Integer") => {
-                let v: i32 = map.next_value()?;
+                let v: i32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
                     Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4788,7 +4788,7 @@ impl ElementDefinitionMaxValue {
                 }
             }
             (false, "PositiveInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4804,7 +4804,7 @@ impl ElementDefinitionMaxValue {
                 }
             }
             (false, "UnsignedInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4899,7 +4899,7 @@ impl ElementDefinitionMinValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4915,7 +4915,7 @@ impl ElementDefinitionMinValue {
                 }
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4931,7 +4931,7 @@ impl ElementDefinitionMinValue {
                 }
             }
             (false, "Instant") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Instant(Primitive::new(v))),
                     Some(Self::Instant(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4947,7 +4947,7 @@ impl ElementDefinitionMinValue {
                 }
             }
             (false, "Time") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
                     Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4963,7 +4963,7 @@ impl ElementDefinitionMinValue {
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = map.next_value()?;
+                let v: Decimal = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
                     Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4979,7 +4979,7 @@ impl ElementDefinitionMinValue {
                 }
             }
             (false, "Integer") => {
-                let v: i32 = map.next_value()?;
+                let v: i32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
                     Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4995,7 +4995,7 @@ impl ElementDefinitionMinValue {
                 }
             }
             (false, "PositiveInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -5011,7 +5011,7 @@ impl ElementDefinitionMinValue {
                 }
             }
             (false, "UnsignedInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -5151,7 +5151,7 @@ impl SubstanceAmountAmount {
                 *slot = Some(Self::Range(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -5292,7 +5292,7 @@ impl TriggerDefinitionTiming {
                 *slot = Some(Self::Reference(map.next_value()?));
             }
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -5308,7 +5308,7 @@ impl TriggerDefinitionTiming {
                 }
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,

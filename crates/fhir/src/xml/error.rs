@@ -18,8 +18,9 @@ pub enum ErrorKind {
     /// A reference to an entity other than the five predefined ones, or a bad character reference.
     #[error("unknown or invalid entity or character reference `{0}`")]
     Entity(String),
-    /// A character that XML 1.0 cannot carry (e.g. U+0001).
-    #[error("character U+{0:04X} cannot be written in XML")]
+    /// A character that XML 1.0 cannot carry (e.g. U+0001), as a byte of the input, a
+    /// character reference (`&#1;`) or in a value to write.
+    #[error("character U+{0:04X} is not allowed in XML")]
     InvalidChar(u32),
     /// An element or JSON property that the FHIR type does not define.
     #[error("unknown element `{0}`")]

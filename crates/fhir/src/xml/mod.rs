@@ -43,7 +43,9 @@
 //! # Security and limits
 //! Nothing is ever loaded or expanded: a `<!DOCTYPE` (and so any DTD, external or
 //! custom entity) is an error; attribute values know only the five predefined
-//! entities and character references. Nesting is limited to [`MAX_DEPTH`] levels in
+//! entities and character references. A character XML 1.0 forbids (the C0 controls but
+//! tab, LF and CR, which FHIR strings forbid too), raw or as a reference (`&#1;`), is
+//! [`ErrorKind::InvalidChar`]. Nesting is limited to [`MAX_DEPTH`] levels in
 //! both directions; the input must be UTF-8. Errors carry the byte offset, line,
 //! column and FHIR element path ([`Error`]).
 

@@ -63,7 +63,8 @@ pub(crate) fn decode_attr(raw: &[u8], out: &mut String) -> Result<(), ErrorKind>
 }
 
 /// The character named by `&name;`: one of the five predefined entities or a
-/// character reference; anything else is an error (never looked up).
+/// character reference; anything else is an error (never looked up). A reference to a
+/// character XML does not allow (`&#1;`, `&#xFFFE;`) is [`ErrorKind::InvalidChar`].
 pub(crate) fn entity(name: &str) -> Result<char, ErrorKind> {
     let bad = || ErrorKind::Entity(format!("&{};", excerpt(name)));
     let c = match name {
@@ -81,8 +82,12 @@ pub(crate) fn entity(name: &str) -> Result<char, ErrorKind> {
                 return Err(bad());
             };
             let c = char::from_u32(code).ok_or_else(bad)?;
-            if !is_xml_char(c) || name.contains('+') || name.contains('-') {
+            if name.contains('+') || name.contains('-') {
                 return Err(bad());
+            }
+            // `&#1;`: well-formed, but XML 1.0 forbids referring to such a character.
+            if !is_xml_char(c) {
+                return Err(ErrorKind::InvalidChar(code));
             }
             c
         }
@@ -242,7 +247,10 @@ mod tests {
         assert_eq!(dec("&#xA;&#10;&#x1F600;").unwrap(), "\n\n😀");
         assert_eq!(dec("a\r\nb\tc\nd").unwrap(), "a b c d");
         assert!(dec("&nbsp;").is_err());
-        assert!(dec("&#1;").is_err());
+        assert!(matches!(dec("&#1;"), Err(ErrorKind::InvalidChar(1))));
+        assert!(matches!(dec("&#x1F;"), Err(ErrorKind::InvalidChar(0x1F))));
+        assert!(matches!(dec("&#0;"), Err(ErrorKind::InvalidChar(0))));
+        assert_eq!(dec("&#9;&#xD;").unwrap(), "\t\r");
         assert!(dec("&#xD800;").is_err());
         assert!(dec("& x").is_err());
     }

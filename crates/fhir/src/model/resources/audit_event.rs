@@ -497,7 +497,7 @@ impl AuditEventEntityDetailValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -513,7 +513,7 @@ impl AuditEventEntityDetailValue {
                 }
             }
             (false, "Base64Binary") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Base64Binary(Primitive::new(v))),
                     Some(Self::Base64Binary(p)) => de::set_value::<A::Error, _>(p, v, k)?,

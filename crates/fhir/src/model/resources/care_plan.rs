@@ -464,7 +464,7 @@ impl CarePlanActivityDetailScheduled {
                 *slot = Some(Self::Period(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

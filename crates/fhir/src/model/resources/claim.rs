@@ -1249,7 +1249,7 @@ impl ClaimItemServiced {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1371,7 +1371,7 @@ impl ClaimSupportingInfoTiming {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1447,7 +1447,7 @@ impl ClaimSupportingInfoValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1463,7 +1463,7 @@ impl ClaimSupportingInfoValue {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -583,7 +583,7 @@ impl CodeSystemConceptPropertyValue {
                 *slot = Some(Self::Coding(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -599,7 +599,7 @@ impl CodeSystemConceptPropertyValue {
                 }
             }
             (false, "Integer") => {
-                let v: i32 = map.next_value()?;
+                let v: i32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
                     Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -615,7 +615,7 @@ impl CodeSystemConceptPropertyValue {
                 }
             }
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -631,7 +631,7 @@ impl CodeSystemConceptPropertyValue {
                 }
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -647,7 +647,7 @@ impl CodeSystemConceptPropertyValue {
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = map.next_value()?;
+                let v: Decimal = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
                     Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -535,7 +535,7 @@ impl ConceptMapSource {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Uri") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -551,7 +551,7 @@ impl ConceptMapSource {
                 }
             }
             (false, "Canonical") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -614,7 +614,7 @@ impl ConceptMapTarget {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Uri") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -630,7 +630,7 @@ impl ConceptMapTarget {
                 }
             }
             (false, "Canonical") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,

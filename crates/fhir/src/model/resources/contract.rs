@@ -1565,7 +1565,7 @@ impl ContractTermActionOccurrence {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1722,7 +1722,7 @@ impl ContractTermOfferAnswerValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1738,7 +1738,7 @@ impl ContractTermOfferAnswerValue {
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = map.next_value()?;
+                let v: Decimal = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
                     Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1754,7 +1754,7 @@ impl ContractTermOfferAnswerValue {
                 }
             }
             (false, "Integer") => {
-                let v: i32 = map.next_value()?;
+                let v: i32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
                     Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1770,7 +1770,7 @@ impl ContractTermOfferAnswerValue {
                 }
             }
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1786,7 +1786,7 @@ impl ContractTermOfferAnswerValue {
                 }
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1802,7 +1802,7 @@ impl ContractTermOfferAnswerValue {
                 }
             }
             (false, "Time") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
                     Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1818,7 +1818,7 @@ impl ContractTermOfferAnswerValue {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1834,7 +1834,7 @@ impl ContractTermOfferAnswerValue {
                 }
             }
             (false, "Uri") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -501,7 +501,7 @@ impl CoverageEligibilityRequestServiced {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -505,7 +505,7 @@ impl CoverageEligibilityResponseInsuranceItemBenefitAllowed {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -521,7 +521,7 @@ impl CoverageEligibilityResponseInsuranceItemBenefitAllowed {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -592,7 +592,7 @@ impl CoverageEligibilityResponseInsuranceItemBenefitUsed {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -608,7 +608,7 @@ impl CoverageEligibilityResponseInsuranceItemBenefitUsed {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -676,7 +676,7 @@ impl CoverageEligibilityResponseServiced {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -600,7 +600,7 @@ impl EvidenceVariableCharacteristicDefinitionByTypeAndValueValue {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -628,7 +628,7 @@ impl EvidenceVariableCharacteristicDefinitionByTypeAndValueValue {
                 *slot = Some(Self::Reference(map.next_value()?));
             }
             (false, "Id") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
                     Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -819,7 +819,7 @@ impl EvidenceVariableCharacteristicTimeFromEventEvent {
                 *slot = Some(Self::Reference(map.next_value()?));
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -835,7 +835,7 @@ impl EvidenceVariableCharacteristicTimeFromEventEvent {
                 }
             }
             (false, "Id") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
                     Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,

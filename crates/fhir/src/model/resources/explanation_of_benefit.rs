@@ -2013,7 +2013,7 @@ impl ExplanationOfBenefitAddItemServiced {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -2083,7 +2083,7 @@ impl ExplanationOfBenefitBenefitBalanceFinancialAllowed {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -2099,7 +2099,7 @@ impl ExplanationOfBenefitBenefitBalanceFinancialAllowed {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -2167,7 +2167,7 @@ impl ExplanationOfBenefitBenefitBalanceFinancialUsed {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -2352,7 +2352,7 @@ impl ExplanationOfBenefitItemServiced {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -2474,7 +2474,7 @@ impl ExplanationOfBenefitSupportingInfoTiming {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -2550,7 +2550,7 @@ impl ExplanationOfBenefitSupportingInfoValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -2566,7 +2566,7 @@ impl ExplanationOfBenefitSupportingInfoValue {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

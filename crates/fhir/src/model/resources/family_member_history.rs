@@ -283,7 +283,7 @@ impl FamilyMemberHistoryAge {
                 *slot = Some(Self::Range(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -354,7 +354,7 @@ impl FamilyMemberHistoryBorn {
                 *slot = Some(Self::Period(map.next_value()?));
             }
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -370,7 +370,7 @@ impl FamilyMemberHistoryBorn {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -452,7 +452,7 @@ impl FamilyMemberHistoryConditionOnset {
                 *slot = Some(Self::Period(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -526,7 +526,7 @@ impl FamilyMemberHistoryDeceased {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -550,7 +550,7 @@ impl FamilyMemberHistoryDeceased {
                 *slot = Some(Self::Range(map.next_value()?));
             }
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -566,7 +566,7 @@ impl FamilyMemberHistoryDeceased {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

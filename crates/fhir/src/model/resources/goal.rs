@@ -251,7 +251,7 @@ impl GoalStart {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -345,7 +345,7 @@ impl GoalTargetDetail {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -361,7 +361,7 @@ impl GoalTargetDetail {
                 }
             }
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -377,7 +377,7 @@ impl GoalTargetDetail {
                 }
             }
             (false, "Integer") => {
-                let v: i32 = map.next_value()?;
+                let v: i32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
                     Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -449,7 +449,7 @@ impl GoalTargetDue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -296,7 +296,7 @@ impl GroupCharacteristicValue {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -329,7 +329,7 @@ impl ImmunizationRecommendationRecommendationDoseNumber {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -345,7 +345,7 @@ impl ImmunizationRecommendationRecommendationDoseNumber {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -408,7 +408,7 @@ impl ImmunizationRecommendationRecommendationSeriesDoses {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = map.next_value()?;
+                let v: u32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -424,7 +424,7 @@ impl ImmunizationRecommendationRecommendationSeriesDoses {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

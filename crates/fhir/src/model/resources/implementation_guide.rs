@@ -929,7 +929,7 @@ impl ImplementationGuideDefinitionPageName {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Url") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Url(Primitive::new(v))),
                     Some(Self::Url(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -996,7 +996,7 @@ impl ImplementationGuideDefinitionResourceExample {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1012,7 +1012,7 @@ impl ImplementationGuideDefinitionResourceExample {
                 }
             }
             (false, "Canonical") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1075,7 +1075,7 @@ impl ImplementationGuideManifestResourceExample {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1091,7 +1091,7 @@ impl ImplementationGuideManifestResourceExample {
                 }
             }
             (false, "Canonical") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,

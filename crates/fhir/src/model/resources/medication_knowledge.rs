@@ -1222,7 +1222,7 @@ impl MedicationKnowledgeDrugCharacteristicValue {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1242,7 +1242,7 @@ impl MedicationKnowledgeDrugCharacteristicValue {
                 *slot = Some(Self::Quantity(map.next_value()?));
             }
             (false, "Base64Binary") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Base64Binary(Primitive::new(v))),
                     Some(Self::Base64Binary(p)) => de::set_value::<A::Error, _>(p, v, k)?,

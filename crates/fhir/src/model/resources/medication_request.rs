@@ -490,7 +490,7 @@ impl MedicationRequestReported {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -557,7 +557,7 @@ impl MedicationRequestSubstitutionAllowed {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -326,7 +326,7 @@ impl MedicinalProductAuthorizationProcedureDate {
                 *slot = Some(Self::Period(map.next_value()?));
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -359,7 +359,7 @@ impl MessageHeaderEvent {
                 *slot = Some(Self::Coding(map.next_value()?));
             }
             (false, "Uri") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -411,7 +411,7 @@ impl ObservationComponentValue {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -427,7 +427,7 @@ impl ObservationComponentValue {
                 }
             }
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -443,7 +443,7 @@ impl ObservationComponentValue {
                 }
             }
             (false, "Integer") => {
-                let v: i32 = map.next_value()?;
+                let v: i32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
                     Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -471,7 +471,7 @@ impl ObservationComponentValue {
                 *slot = Some(Self::SampledData(map.next_value()?));
             }
             (false, "Time") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
                     Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -487,7 +487,7 @@ impl ObservationComponentValue {
                 }
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -569,7 +569,7 @@ impl ObservationEffective {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -593,7 +593,7 @@ impl ObservationEffective {
                 *slot = Some(Self::Timing(map.next_value()?));
             }
             (false, "Instant") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Instant(Primitive::new(v))),
                     Some(Self::Instant(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -693,7 +693,7 @@ impl ObservationValue {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -709,7 +709,7 @@ impl ObservationValue {
                 }
             }
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -725,7 +725,7 @@ impl ObservationValue {
                 }
             }
             (false, "Integer") => {
-                let v: i32 = map.next_value()?;
+                let v: i32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
                     Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -753,7 +753,7 @@ impl ObservationValue {
                 *slot = Some(Self::SampledData(map.next_value()?));
             }
             (false, "Time") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
                     Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -769,7 +769,7 @@ impl ObservationValue {
                 }
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -313,7 +313,7 @@ impl QuestionnaireResponseItemAnswerValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -329,7 +329,7 @@ impl QuestionnaireResponseItemAnswerValue {
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = map.next_value()?;
+                let v: Decimal = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
                     Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -345,7 +345,7 @@ impl QuestionnaireResponseItemAnswerValue {
                 }
             }
             (false, "Integer") => {
-                let v: i32 = map.next_value()?;
+                let v: i32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
                     Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -361,7 +361,7 @@ impl QuestionnaireResponseItemAnswerValue {
                 }
             }
             (false, "Date") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Date(Primitive::new(v))),
                     Some(Self::Date(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -377,7 +377,7 @@ impl QuestionnaireResponseItemAnswerValue {
                 }
             }
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -393,7 +393,7 @@ impl QuestionnaireResponseItemAnswerValue {
                 }
             }
             (false, "Time") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Time(Primitive::new(v))),
                     Some(Self::Time(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -409,7 +409,7 @@ impl QuestionnaireResponseItemAnswerValue {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -425,7 +425,7 @@ impl QuestionnaireResponseItemAnswerValue {
                 }
             }
             (false, "Uri") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -456,7 +456,7 @@ impl ResearchElementDefinitionCharacteristicDefinition {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "Canonical") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -535,7 +535,7 @@ impl ResearchElementDefinitionCharacteristicParticipantEffective {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -618,7 +618,7 @@ impl ResearchElementDefinitionCharacteristicStudyEffective {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,

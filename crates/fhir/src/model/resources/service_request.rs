@@ -267,7 +267,7 @@ impl ServiceRequestAsNeeded {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -337,7 +337,7 @@ impl ServiceRequestOccurrence {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -843,7 +843,7 @@ impl StructureMapGroupRuleTargetParameterValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Id") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
                     Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -859,7 +859,7 @@ impl StructureMapGroupRuleTargetParameterValue {
                 }
             }
             (false, "String") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -875,7 +875,7 @@ impl StructureMapGroupRuleTargetParameterValue {
                 }
             }
             (false, "Boolean") => {
-                let v: bool = map.next_value()?;
+                let v: bool = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Boolean(Primitive::new(v))),
                     Some(Self::Boolean(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -891,7 +891,7 @@ impl StructureMapGroupRuleTargetParameterValue {
                 }
             }
             (false, "Integer") => {
-                let v: i32 = map.next_value()?;
+                let v: i32 = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Integer(Primitive::new(v))),
                     Some(Self::Integer(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -907,7 +907,7 @@ impl StructureMapGroupRuleTargetParameterValue {
                 }
             }
             (false, "Decimal") => {
-                let v: Decimal = map.next_value()?;
+                let v: Decimal = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::Decimal(Primitive::new(v))),
                     Some(Self::Decimal(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -219,7 +219,7 @@ impl SupplyDeliveryOccurrence {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "DateTime") => {
-                let v: String = map.next_value()?;
+                let v: String = de::value(map, k)?;
                 match slot {
                     None => *slot = Some(Self::DateTime(Primitive::new(v))),
                     Some(Self::DateTime(p)) => de::set_value::<A::Error, _>(p, v, k)?,
