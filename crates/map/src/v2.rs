@@ -805,15 +805,18 @@ pub fn map_message(
         seg_slot: 0,
     };
     // MSH-1/2 are the encoding itself: consumed by reading the message.
-    for p in [
-        at!(b"MSH", 1),
-        at!(b"MSH", 2),
-        at!(b"MSH", 9, 1),
-        at!(b"MSH", 9, 2),
-        at!(b"MSH", 9, 3),
-        at!(b"MSH", 12),
-    ] {
+    for p in [at!(b"MSH", 1), at!(b"MSH", 2), at!(b"MSH", 12)] {
         let _ = ctx.value(p);
+    }
+    // MSH-9 is read raw (it says how to map the rest): a control character
+    // in it (which FHIR strings may not hold) is reported and left out of
+    // the message type.
+    for p in [at!(b"MSH", 9, 1), at!(b"MSH", 9, 2), at!(b"MSH", 9, 3)] {
+        if let Some((v, src)) = ctx.value(p) {
+            if v.raw().iter().copied().any(is_control) {
+                ctx.invalid(src, v.raw(), "control characters", Action::KeptAsText);
+            }
+        }
     }
     // MSH-18, a character set the parser decodes, is how every text value
     // was read: consumed like the encoding characters. One it does not know
@@ -835,7 +838,9 @@ pub fn map_message(
         .and_then(|t| t.offset);
     let mut event = Event {
         kind: kind_of(mt.code, mt.trigger),
-        message_type: [mt.code, "^", mt.trigger].concat(),
+        message_type: [mt.code, "^", mt.trigger]
+            .concat()
+            .replace(|c: char| c.is_ascii() && is_control(c as u8), ""),
         message_id: ctx.text(at!(b"MSH", 10)).map(|s| s.value),
         sent: ctx.datetime(at!(b"MSH", 7)),
         occurred: None,

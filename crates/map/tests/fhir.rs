@@ -4444,3 +4444,26 @@ fn keys_lost_on_reading_a_bundle_without_a_sender_are_noted() {
     let (_, report) = read_bundle(&m);
     assert!(!note(&report), "{:?}", report.notes);
 }
+
+#[test]
+fn control_characters_in_the_message_type_are_reported_and_never_written() {
+    // Found by the map_v2 fuzz target: MSH-9, read raw, put U+0000 and
+    // U+0003 into the MessageHeader's eventCoding.display.
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500+0000||ADT\u{0}^A0\u{3}1|C1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r";
+    let (event, report) = mapped(text);
+    assert_eq!(event.message_type, "ADT^A01");
+    let bad: Vec<String> = report
+        .invalid
+        .iter()
+        .filter(|i| i.reason == "control characters")
+        .map(|i| i.source.to_string())
+        .collect();
+    assert!(bad.iter().any(|s| s.contains("MSH[1]-9.1")), "{bad:?}");
+    assert!(bad.iter().any(|s| s.contains("MSH[1]-9.2")), "{bad:?}");
+    assert!(report.balanced());
+    for kind in [BundleType::Message, BundleType::Transaction] {
+        let b = event_bundle_with(&event, kind).unwrap().to_string();
+        assert!(!b.contains("\\u00"), "{b}");
+    }
+}
