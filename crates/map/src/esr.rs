@@ -1864,12 +1864,13 @@ fn deletions(ctx: &mut Ctx, skip: &HashSet<usize>, workers: &[Worker]) -> Vec<Es
         };
         for key in keys {
             let held = workers.iter().any(|w| match what {
-                DeletedRecord::Person => w.identifiers.iter().any(|x| {
-                    matches!(&x.value, Identifier::EsrPerson { value, .. } if *value == key)
-                }),
-                DeletedRecord::Assignment => w.assignments.iter().any(|a| {
-                    a.number.as_ref().is_some_and(|n| n.value.value() == key)
-                }),
+                DeletedRecord::Person => w.identifiers.iter().any(
+                    |x| matches!(&x.value, Identifier::EsrPerson { value, .. } if *value == key),
+                ),
+                DeletedRecord::Assignment => w
+                    .assignments
+                    .iter()
+                    .any(|a| a.number.as_ref().is_some_and(|n| n.value.value() == key)),
             });
             if held {
                 again.push((i, key));
@@ -4086,13 +4087,17 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         );
         assert!(noted(
             &out,
-            &format!("{C2}:2 PRD: Person ID 7100099 deleted, and no row of it is in this file: the delete is carried by the person id alone")
+            &format!(
+                "{C2}:2 PRD: Person ID 7100099 deleted, and no row of it is in this file: the delete is carried by the person id alone"
+            )
         ));
         // No row gives the assignment's number: no PractitionerRole id to
         // delete, and the note carries it.
         assert!(noted(
             &out,
-            &format!("{C2}:3 ASD: Assignment ID 7200099 deleted, and no row of it is in this file: the delete is not carried into the model")
+            &format!(
+                "{C2}:3 ASD: Assignment ID 7200099 deleted, and no row of it is in this file: the delete is not carried into the model"
+            )
         ));
         // The same through map_go_files, after a full file without them.
         let full = named(F1, SAMPLE);
@@ -4118,7 +4123,9 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         assert!(out.deleted.is_empty(), "{:?}", out.deleted);
         assert!(noted(
             &out,
-            &format!("{C2}:2 PRD: the person 7100001 is in the state again after this delete: not deleted")
+            &format!(
+                "{C2}:2 PRD: the person 7100001 is in the state again after this delete: not deleted"
+            )
         ));
         // A re-add in one file.
         let one = map_go(
