@@ -39,6 +39,8 @@
 //! id over the same days, a delete takes out every
 //! earlier row of its id) and maps the state once: a worker then carries
 //! what the earlier files said and the change file did not repeat.
+//! [`EsrMapping::deleted`] lists the persons and assignments the delete
+//! rows remove, for a server to remove the records sent before.
 //!
 //! ```
 //! use carecodec_map::esr::{EsrOptions, map_go};
