@@ -9,13 +9,15 @@ use std::process::ExitCode;
 use carecodec_esr::filename::{ExtractType, FileName};
 use carecodec_esr::layout::{self, Profile};
 use carecodec_hl7v2::batch::BatchReader;
-use carecodec_map::esr::{EsrMapping, EsrOptions, FileUse, map_go_files};
+use carecodec_map::esr::{
+    DeletedRecord, EsrDeletion, EsrMapping, EsrOptions, FileUse, map_go_files,
+};
 use carecodec_map::fhir::{
-    BundleType, JsonDocument, read_bundle, read_workers, write_event_bundle_for,
-    write_worker_bundle,
+    BundleType, JsonDocument, read_bundle, read_workers, write_deletions_bundle,
+    write_event_bundle_for, write_worker_bundle,
 };
 use carecodec_map::v2::{V2Options, map_message};
-use carecodec_model::{Event, MappingReport};
+use carecodec_model::{Event, MappingReport, Source};
 use clap::ValueEnum;
 
 use crate::io::read_all;
@@ -147,7 +149,34 @@ struct ReportLine<'a> {
     /// applied as a delta), or, for several files, one was not applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     complete: Option<bool>,
+    /// ESR input: the persons and assignments its delete rows remove.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    deleted: Vec<DeletedLine<'a>>,
     report: &'a MappingReport,
+}
+
+/// One ESR deletion in a report line: what (`person`, `assignment`), its
+/// VPD, the key of its FHIR id and the delete row.
+#[derive(serde::Serialize)]
+struct DeletedLine<'a> {
+    what: &'static str,
+    vpd: &'a str,
+    key: &'a str,
+    source: &'a Source,
+}
+
+impl<'a> From<&'a EsrDeletion> for DeletedLine<'a> {
+    fn from(d: &'a EsrDeletion) -> Self {
+        DeletedLine {
+            what: match d.what {
+                DeletedRecord::Person => "person",
+                _ => "assignment",
+            },
+            vpd: &d.vpd,
+            key: &d.key,
+            source: &d.source,
+        }
+    }
 }
 
 /// Writes one report line, streamed: a whole ESR file's report can run to
@@ -165,6 +194,7 @@ fn write_report(
             file,
             message,
             complete: None,
+            deleted: Vec::new(),
             report,
         },
     )?;
@@ -509,6 +539,21 @@ fn write_esr<W: Write, R: Write>(
         }
         sink.out.write_all(b"\n")?;
     }
+    // The persons and assignments deleted: one Bundle of DELETEs, after the
+    // workers, for what earlier runs sent.
+    if to == Target::Fhir && !mapped.deleted.is_empty() {
+        sink.buf.clear();
+        match write_deletions_bundle(&mapped.deleted, sink.buf) {
+            Ok(()) => {
+                sink.out.write_all(sink.buf)?;
+                sink.out.write_all(b"\n")?;
+            }
+            Err(e) => {
+                *sink.failed = true;
+                eprintln!("{name}: deletions not written: {e}");
+            }
+        }
+    }
     // A change file with no full file before it holds only the rows that
     // changed: each worker's Bundle (an update by id) would replace the
     // server's copy with that part. Said once, and a failure: the output
@@ -534,6 +579,7 @@ fn write_esr<W: Write, R: Write>(
                 file: name,
                 message: None,
                 complete: Some(mapped.complete),
+                deleted: mapped.deleted.iter().map(DeletedLine::from).collect(),
                 report: &mapped.report,
             },
         )?;

@@ -94,7 +94,11 @@ fn esr_to_fhir_and_back_to_workers() {
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .collect();
-    assert_eq!(bundles.len(), 2);
+    // Two workers, then the file's PRD~7100099 as a DELETE.
+    assert_eq!(bundles.len(), 3);
+    let deletes: serde_json::Value = serde_json::from_slice(bundles[2]).unwrap();
+    assert_eq!(deletes["entry"][0]["request"]["method"], "DELETE");
+    let bundles = &bundles[..2];
     let strip = |v: &mut serde_json::Value| {
         fn go(v: &mut serde_json::Value) {
             match v {
@@ -432,8 +436,10 @@ fn an_incomplete_esr_file_exits_1_and_says_so() {
             err.contains("file incomplete (missing trailer: the file is incomplete)"),
             "{err}"
         );
-        // The workers are still written.
-        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+        // The workers are still written (and to FHIR the file's PRD as a
+        // DELETE).
+        let lines = if to == "fhir" { 3 } else { 2 };
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), lines);
     }
     let r: serde_json::Value =
         serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
@@ -529,7 +535,8 @@ fn a_change_file_to_fhir_is_warned_of() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("warning: a change file"), "{err}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    // Two workers and the file's PRD~7100099 as a DELETE.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
     let out = bin()
         .args(["map", "--as-at", "2025-04-01", "--to", "canonical"])
         .arg(&path)
@@ -588,7 +595,9 @@ fn a_full_file_and_its_change_files_map_as_one_state() {
     assert!(err.is_empty(), "{err}");
     let text = String::from_utf8_lossy(&out.stdout);
     let bundles: Vec<&str> = text.lines().collect();
-    assert_eq!(bundles.len(), 2, "{text}");
+    // Two workers, then the full file's PRD~7100099 as a DELETE.
+    assert_eq!(bundles.len(), 3, "{text}");
+    assert!(bundles[2].contains(r#""method":"DELETE""#), "{text}");
     let owen = bundles.iter().find(|b| b.contains("7100001")).unwrap();
     assert!(owen.contains("owen.new@example.invalid"), "{owen}");
     assert!(!owen.contains("owen.dsample@"), "{owen}");
@@ -633,8 +642,116 @@ fn a_full_file_and_its_change_files_map_as_one_state() {
         "{err}"
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.lines().count(), 2);
+    assert_eq!(text.lines().count(), 3);
     assert!(text.contains("owen.new@example.invalid") && text.contains("01Z2345A"));
+}
+
+/// ESR deletes reach the server: after the state's worker Bundles, one
+/// Bundle of DELETEs on the URLs the full file's Bundles PUT (the deleted
+/// person's Practitioner, the deleted assignment's role); to canonical,
+/// nothing more on stdout and the deletions in the report line.
+#[test]
+fn esr_deletes_are_a_bundle_of_deletes_after_the_workers() {
+    let body: String = go_text()
+        .lines()
+        .filter(|l| !["HDR~", "TRL~", "PRD~"].iter().any(|c| l.starts_with(c)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let full = go_named("deletes", "GO_998_GDW_GOF_20250401_00000001.DAT", &body);
+    let change = go_named(
+        "deletes",
+        "GO_998_GDW_GOC_20250402_00000002.DAT",
+        "ASD~7200001\nPRD~7100002\n",
+    );
+    let fhir = |files: &[&PathBuf]| {
+        let out = bin()
+            .args(["map", "--to", "fhir"])
+            .args(files)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.is_empty(), "{err}");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    // What a run on the full file alone PUT: no deletions Bundle.
+    let sent = fhir(&[&full]);
+    assert_eq!(sent.len(), 2);
+    let put = |person: &str, rtype: &str| -> String {
+        let b = sent
+            .iter()
+            .find(|b| b.to_string().contains(person))
+            .unwrap();
+        let e = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == rtype)
+            .unwrap();
+        assert_eq!(e["request"]["method"], "PUT");
+        e["request"]["url"].as_str().unwrap().to_owned()
+    };
+    let role = put("7100001", "PractitionerRole");
+    let priya = put("7100002", "Practitioner");
+    // The change file on top: Owen's Bundle, then the DELETEs.
+    let state = fhir(&[&full, &change]);
+    assert_eq!(state.len(), 2, "{state:?}");
+    assert!(state[0].to_string().contains("7100001"));
+    assert!(!state[0].to_string().contains("PractitionerRole"));
+    let deletes = &state[1];
+    assert_eq!(deletes["type"], "transaction");
+    let requests: Vec<(&str, &str)> = deletes["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["request"]["method"].as_str().unwrap(),
+                e["request"]["url"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        requests,
+        [("DELETE", role.as_str()), ("DELETE", priya.as_str())]
+    );
+    // To canonical: Owen only; the report line lists the deletions.
+    let report = tmp("deletes.report.ndjson");
+    let out = bin()
+        .args(["map", "--to", "canonical", "--report"])
+        .arg(&report)
+        .arg(&full)
+        .arg(&change)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let r: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    let deleted: Vec<(&str, &str, &str)> = r["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["what"].as_str().unwrap(),
+                d["vpd"].as_str().unwrap(),
+                d["key"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        deleted,
+        [
+            ("assignment", "998", "80000001"),
+            ("person", "998", "7100002")
+        ]
+    );
 }
 
 /// Change files with no full file before them: the state holds only what
@@ -806,7 +923,9 @@ fn bundled_full_and_change_file_as_one_state() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(bundles.len(), 2, "{text}");
+    // Two workers, then the full file's PRD~7100099 as a DELETE.
+    assert_eq!(bundles.len(), 3, "{text}");
+    assert_eq!(bundles[2]["entry"][0]["request"]["method"], "DELETE");
     let role = |person: &str| {
         let b = bundles
             .iter()

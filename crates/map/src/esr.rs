@@ -39,6 +39,8 @@
 //! id over the same days, a delete takes out every
 //! earlier row of its id) and maps the state once: a worker then carries
 //! what the earlier files said and the change file did not repeat.
+//! [`EsrMapping::deleted`] lists the persons and assignments the delete
+//! rows remove, for a server to remove the records sent before.
 //!
 //! ```
 //! use carecodec_map::esr::{EsrOptions, map_go};
@@ -181,6 +183,62 @@ pub struct EsrMapping {
     /// a later full file re-based past is only noted
     /// ([`FileUse::Superseded`]).
     pub stopped: Option<String>,
+    /// The persons and assignments the files' delete rows (`PRD`, `ASD`)
+    /// remove, for the records sent before to be removed too
+    /// ([`write_deletions_bundle`](crate::fhir::write_deletions_bundle)):
+    /// see [`EsrDeletion`].
+    pub deleted: Vec<EsrDeletion>,
+}
+
+/// What an ESR delete row removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeletedRecord {
+    /// A person (`PRD`): its Practitioner.
+    Person,
+    /// An assignment (`ASD`): its PractitionerRole.
+    Assignment,
+}
+
+/// A person or assignment an ESR delete row removes, keyed as its FHIR
+/// resource is (see [`worker_bundle`](crate::fhir::worker_bundle)).
+///
+/// A person delete always gives one (the Practitioner's id needs only the
+/// VPD and person id: it may be on a server from an earlier run even when
+/// no row of it is in the files). An assignment delete gives one per
+/// Assignment Number of the rows it removed (the PractitionerRole is keyed
+/// on it, not on the Assignment ID); when no removed row gives one, only the
+/// report's note carries the delete. A delete of a record the mapping still
+/// holds after it (sent again: a re-add) gives none, with a note. A delete
+/// sent twice gives one, from its last row.
+///
+/// ```
+/// use carecodec_map::esr::{map_go, DeletedRecord, EsrOptions};
+///
+/// // A change file: person 7100002 is deleted, and assignment 7200001,
+/// // sent earlier in the file, with it (its number keys its role).
+/// let file = "HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021503~999~20250301 000000~20250302 000000~01\n\
+/// ASA~7100001~7200001~20230401~47121231~~E~80000001~ACTIVE_ASSIGN~Active Assignment~~998 Monthly~~510001~~~~~~~~Yes~37.5~Week~37.5~1~~610001~810001~4000001|Staff Nurse|N0A|Acute Medicine|~NHS|XR05|Band 5~~~~Nursing and Midwifery Registered|Staff Nurse~~~~~~~~~~20230401 120000~~~~~~\n\
+/// ASD~7200001\n\
+/// PRD~7100002\n\
+/// TRL~5\n";
+/// let out = map_go(file.as_bytes(), Some("GO_999_GDW_GOC_20250302_00000102.DAT"), &EsrOptions::at_extract_date());
+/// let d: Vec<_> = out.deleted.iter().map(|d| (d.what, d.vpd.as_str(), d.key.as_str())).collect();
+/// assert_eq!(d, [(DeletedRecord::Assignment, "999", "80000001"), (DeletedRecord::Person, "999", "7100002")]);
+/// assert_eq!(out.deleted[1].source.to_string(), "ESR GO_999_GDW_GOC_20250302_00000102.DAT:4 Person ID");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EsrDeletion {
+    /// A person or an assignment.
+    pub what: DeletedRecord,
+    /// The VPD that scopes the key.
+    pub vpd: String,
+    /// The ESR key of its FHIR id: the Person ID of a person, the
+    /// Assignment Number of an assignment.
+    pub key: String,
+    /// The delete row (its key field).
+    pub source: Source,
 }
 
 impl EsrMapping {
@@ -406,6 +464,9 @@ struct Ctx {
     gone: HashMap<String, String>,
     /// Delete rows that took out rows of an earlier file.
     carried: HashSet<usize>,
+    /// The earlier files' rows each delete row took out (for the
+    /// Assignment Numbers of a deleted assignment: `deletions`).
+    took: HashMap<usize, Vec<usize>>,
     /// Keys of rows set aside by the as-at rule (deleted, or not in effect).
     set_aside: HashSet<String>,
     /// Keys of rows the reader rejected.
@@ -439,6 +500,7 @@ impl Ctx {
             gone: HashMap::new(),
             covered: HashMap::new(),
             carried: HashSet::new(),
+            took: HashMap::new(),
             set_aside: HashSet::new(),
             rejected: HashSet::new(),
         }
@@ -1451,6 +1513,7 @@ fn taken_out(
             if !hit.is_empty() {
                 ctx.carried.insert(i);
                 ctx.gone.insert(fam, format!("deleted in {}", at(line)));
+                ctx.took.entry(i).or_default().extend(hit.iter().copied());
             }
             out.extend(
                 hit.into_iter()
@@ -1586,6 +1649,7 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
             "{}: no as-at date given and no HDR creation date: nothing resolved",
             ctx.file
         ));
+        out.deleted = deletions(&mut ctx, &rejected_rows, &[]);
         finish(&mut ctx);
         out.report = ctx.report;
         return out;
@@ -1709,6 +1773,7 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
     }
     note_orphans(&mut ctx, &persons, &by_person);
     registration_conflicts(&workers, &mut ctx.report);
+    out.deleted = deletions(&mut ctx, &rejected_rows, &workers);
     finish(&mut ctx);
     out.workers = workers;
     out.report = ctx.report;
@@ -1775,6 +1840,115 @@ fn apply_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
     }
 }
 
+/// The persons and assignments the delete rows applied remove (see
+/// [`EsrDeletion`]), in the order of their (last) delete rows: a person by
+/// its id; an assignment by each Assignment Number of the rows it took out
+/// (an earlier file's, or its own file's before it). A delete of what
+/// `workers` still hold (sent again after it) gives none, noted.
+fn deletions(ctx: &mut Ctx, skip: &HashSet<usize>, workers: &[Worker]) -> Vec<EsrDeletion> {
+    let mut out: Vec<(usize, EsrDeletion)> = Vec::new();
+    let mut again = Vec::new();
+    for (i, r) in ctx.rows.iter().enumerate() {
+        if !r.delete || skip.contains(&i) {
+            continue;
+        }
+        let (what, kf) = match r.code.get(..2) {
+            Some("PR") => (DeletedRecord::Person, "Person ID"),
+            Some("AS") => (DeletedRecord::Assignment, "Assignment ID"),
+            _ => continue,
+        };
+        let Some(id) = r.raw(kf).and_then(clean) else {
+            continue;
+        };
+        let keys = match what {
+            DeletedRecord::Person => vec![id],
+            DeletedRecord::Assignment => assignment_numbers(ctx, i, &id, skip),
+        };
+        for key in keys {
+            let held = workers.iter().any(|w| match what {
+                DeletedRecord::Person => w.identifiers.iter().any(
+                    |x| matches!(&x.value, Identifier::EsrPerson { value, .. } if *value == key),
+                ),
+                DeletedRecord::Assignment => w
+                    .assignments
+                    .iter()
+                    .any(|a| a.number.as_ref().is_some_and(|n| n.value.value() == key)),
+            });
+            if held {
+                again.push((i, key));
+                continue;
+            }
+            // A delete sent twice: its last row.
+            out.retain(|(_, d)| (d.what, d.key.as_str()) != (what, key.as_str()));
+            let d = EsrDeletion {
+                what,
+                vpd: ctx.vpd.clone(),
+                key,
+                source: ctx.source(i, kf),
+            };
+            out.push((i, d));
+        }
+    }
+    for (i, key) in again {
+        let what = if ctx.rows.get(i).is_some_and(|r| r.code.starts_with("PR")) {
+            "person"
+        } else {
+            "assignment"
+        };
+        ctx.note(
+            i,
+            &format!("the {what} {key} is in the state again after this delete: not deleted"),
+        );
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, d)| d).collect()
+}
+
+/// The Assignment Numbers (distinct, in row order) of the rows of
+/// assignment `id` that delete row `del` took out: the earlier files' rows
+/// it took (`ctx.took`), and its own file's rows before it.
+fn assignment_numbers(ctx: &Ctx, del: usize, id: &str, skip: &HashSet<usize>) -> Vec<String> {
+    let Some(d) = ctx.rows.get(del) else {
+        return Vec::new();
+    };
+    let took = ctx.took.get(&del).map(Vec::as_slice).unwrap_or_default();
+    let mut rows: Vec<usize> = took.to_vec();
+    rows.extend(
+        ctx.rows
+            .iter()
+            .enumerate()
+            .take(del)
+            .filter(|(j, r)| {
+                r.file == d.file
+                    && !r.delete
+                    && !skip.contains(j)
+                    && r.code.starts_with("AS")
+                    && r.raw("Assignment ID") == Some(id)
+            })
+            .map(|(j, _)| j),
+    );
+    rows.sort_unstable();
+    let mut numbers: Vec<String> = Vec::new();
+    for j in rows {
+        let n = ctx
+            .rows
+            .get(j)
+            .and_then(|r| r.raw("Assignment Number"))
+            .and_then(clean);
+        if let Some(n) = n.filter(|n| !numbers.contains(n)) {
+            numbers.push(n);
+        }
+    }
+    numbers
+}
+
+/// An id as `Ctx::text` keeps it: control characters removed, trimmed;
+/// `None` when nothing is left.
+fn clean(v: &str) -> Option<String> {
+    let kept: String = v.chars().filter(|&c| !forbidden_control(c)).collect();
+    Some(kept.trim().to_owned()).filter(|k| !k.is_empty())
+}
+
 /// Notes each delete whose key matched no row of the file (a row sent
 /// earlier): the note is then all that carries the delete.
 fn note_unmatched_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
@@ -1790,11 +1964,17 @@ fn note_unmatched_deletes(ctx: &mut Ctx, rejected_rows: &HashSet<usize>) {
         let Some(key) = r.raw(kf) else { continue };
         let k = row_key(&mut probe, &r.code, key);
         if !ctx.set_aside.contains(k) && !ctx.rejected.contains(k) {
+            // A person is deleted by its id alone (`deletions`); the rest
+            // need a row of theirs to key what was sent.
+            let carried = if r.code.starts_with("PR") {
+                "the delete is carried by the person id alone"
+            } else {
+                "the delete is not carried into the model"
+            };
             notes.push((
                 i,
                 format!(
-                    "{kf} {key} deleted, and no row of it is in {}: the delete is not \
-                     carried into the model",
+                    "{kf} {key} deleted, and no row of it is in {}: {carried}",
                     ctx.here()
                 ),
             ));
@@ -3835,5 +4015,127 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         assert_eq!(uses(&one), [FileUse::Base]);
         alone.files = one.files.clone();
         assert_eq!(one, alone);
+    }
+
+    /// (what, VPD, key, source) of each deletion.
+    fn deleted(out: &EsrMapping) -> Vec<(DeletedRecord, &str, &str, String)> {
+        out.deleted
+            .iter()
+            .map(|d| (d.what, d.vpd.as_str(), d.key.as_str(), d.source.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn deletes_of_a_person_and_an_assignment_are_listed_by_their_fhir_keys() {
+        let full = named(F1, SAMPLE);
+        // The assignment is deleted by its id; its role is keyed by the
+        // number of the full file's row (80000001).
+        let change = named(C2, "ASD~7200001\nPRD~7100001\n");
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert!(out.workers.is_empty());
+        assert_eq!(
+            deleted(&out),
+            [
+                (
+                    DeletedRecord::Assignment,
+                    "998",
+                    "80000001",
+                    format!("ESR {C2}:2 Assignment ID")
+                ),
+                (
+                    DeletedRecord::Person,
+                    "998",
+                    "7100001",
+                    format!("ESR {C2}:3 Person ID")
+                ),
+            ]
+        );
+        // map_go: a delete row after the rows it sets aside.
+        let one = map_go(
+            go(&format!("{SAMPLE}ASD~7200001\nPRD~7100001\n")).as_bytes(),
+            Some(FILE),
+            &at(2025, 4, 1),
+        );
+        let keys: Vec<_> = deleted(&one).into_iter().map(|d| (d.0, d.2)).collect();
+        assert_eq!(
+            keys,
+            [
+                (DeletedRecord::Assignment, "80000001"),
+                (DeletedRecord::Person, "7100001")
+            ]
+        );
+        // Nothing deleted: nothing listed.
+        assert!(files(&[(F1, &full)], &at(2025, 4, 1)).deleted.is_empty());
+    }
+
+    #[test]
+    fn a_person_delete_alone_is_listed_and_an_unknown_assignment_is_noted() {
+        // A change file alone: the person may be on a server from an
+        // earlier run; its id needs only the VPD and the person id.
+        let out = map_go(
+            named(C2, "PRD~7100099\nASD~7200099\n").as_bytes(),
+            Some(C2),
+            &at(2025, 4, 2),
+        );
+        assert_eq!(
+            deleted(&out),
+            [(
+                DeletedRecord::Person,
+                "998",
+                "7100099",
+                format!("ESR {C2}:2 Person ID")
+            )]
+        );
+        assert!(noted(
+            &out,
+            &format!(
+                "{C2}:2 PRD: Person ID 7100099 deleted, and no row of it is in this file: the delete is carried by the person id alone"
+            )
+        ));
+        // No row gives the assignment's number: no PractitionerRole id to
+        // delete, and the note carries it.
+        assert!(noted(
+            &out,
+            &format!(
+                "{C2}:3 ASD: Assignment ID 7200099 deleted, and no row of it is in this file: the delete is not carried into the model"
+            )
+        ));
+        // The same through map_go_files, after a full file without them.
+        let full = named(F1, SAMPLE);
+        let change = named(C2, "PRD~7100099\nASD~7200099\n");
+        let out = files(&[(F1, &full), (C2, &change)], &at(2025, 4, 2));
+        assert_eq!(
+            deleted(&out)
+                .into_iter()
+                .map(|d| (d.0, d.2))
+                .collect::<Vec<_>>(),
+            [(DeletedRecord::Person, "7100099")]
+        );
+    }
+
+    #[test]
+    fn a_delete_of_what_is_sent_again_after_it_is_not_listed() {
+        // Deleted in one change file, sent again in the next.
+        let full = named(F1, SAMPLE);
+        let gone = named(C2, "PRD~7100001\nASD~7200001\n");
+        let back = named(C3, &SAMPLE.replace("~20250101 090000", "~20250101 090001"));
+        let out = files(&[(F1, &full), (C2, &gone), (C3, &back)], &at(2025, 4, 3));
+        assert_eq!(out.workers.len(), 1);
+        assert!(out.deleted.is_empty(), "{:?}", out.deleted);
+        assert!(noted(
+            &out,
+            &format!(
+                "{C2}:2 PRD: the person 7100001 is in the state again after this delete: not deleted"
+            )
+        ));
+        // A re-add in one file.
+        let one = map_go(
+            go(&format!("{PRA}PRD~7100001\n{PRA}")).as_bytes(),
+            Some(FILE),
+            &at(2025, 4, 1),
+        );
+        assert_eq!(one.workers.len(), 1);
+        assert!(one.deleted.is_empty());
     }
 }

@@ -3809,6 +3809,70 @@ pub fn write_worker_bundle(w: &Worker, out: &mut Vec<u8>) -> Result<(), FhirErro
     worker_tree(w).map(|b| b.write(out))
 }
 
+/// The persons and assignments ESR deleted ([`EsrMapping::deleted`]) as one
+/// UK Core `transaction` Bundle of `DELETE` entries, appended to `out` as
+/// compact JSON: `DELETE Practitioner/{id}` per person and `DELETE
+/// PractitionerRole/{id}` per assignment, each id the one
+/// [`write_worker_bundle`] gives it (from the VPD and the person id or
+/// Assignment Number), so they remove what earlier runs sent; the roles
+/// first. A deletion with no VPD keys nothing: [`FhirError::Quarantined`],
+/// and nothing is written.
+///
+/// [`EsrMapping::deleted`]: crate::esr::EsrMapping::deleted
+///
+/// ```
+/// use carecodec_map::esr::{map_go, EsrOptions};
+/// use carecodec_map::fhir::{worker_bundle, write_deletions_bundle};
+///
+/// let person = "PRA~7100002~20230401~47121231~80000002~Ms.~Jones~Ann~~~~~F~19900101~JK000012A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n";
+/// let full = format!("HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n{person}TRL~3\n");
+/// let sent = worker_bundle(&map_go(full.as_bytes(), None, &EsrOptions::at_extract_date()).workers[0]).unwrap();
+/// // A change file deletes the person.
+/// let change = "HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021503~999~20250301 000000~20250302 000000~01\nPRD~7100002\nTRL~3\n";
+/// let out = map_go(change.as_bytes(), None, &EsrOptions::at_extract_date());
+/// let mut written = Vec::new();
+/// write_deletions_bundle(&out.deleted, &mut written).unwrap();
+/// let bundle: serde_json::Value = serde_json::from_slice(&written).unwrap();
+/// assert_eq!(bundle["type"], "transaction");
+/// assert_eq!(bundle["entry"][0]["request"]["method"], "DELETE");
+/// // The URL the full file's Bundle PUT the Practitioner to.
+/// assert_eq!(bundle["entry"][0]["request"]["url"], sent["entry"][0]["request"]["url"]);
+/// ```
+pub fn write_deletions_bundle(
+    deleted: &[crate::esr::EsrDeletion],
+    out: &mut Vec<u8>,
+) -> Result<(), FhirError> {
+    use crate::esr::DeletedRecord;
+    let mut entries = Vec::with_capacity(deleted.len());
+    for kind in [DeletedRecord::Assignment, DeletedRecord::Person] {
+        for d in deleted.iter().filter(|d| d.what == kind) {
+            if d.vpd.trim().is_empty() {
+                return Err(FhirError::Quarantined("a deleted record with no VPD"));
+            }
+            let scope = WorkerScope::Esr {
+                vpd: &d.vpd,
+                person: "",
+            };
+            let (rtype, what) = match kind {
+                DeletedRecord::Person => ("Practitioner", "person"),
+                DeletedRecord::Assignment => ("PractitionerRole", "assignment"),
+            };
+            let Some((_, url)) = esr_keyed(&scope, rtype, what, &d.key) else {
+                continue;
+            };
+            let request = obj([("method", "DELETE".into()), ("url", Value::from(url))]);
+            entries.push(obj([("request", request)]));
+        }
+    }
+    let mut bundle = Map::with_capacity(3);
+    bundle.insert("resourceType", "Bundle".into());
+    bundle.insert("type", "transaction".into());
+    // None: no `entry` (R4 JSON has no empty arrays).
+    put(&mut bundle, "entry", Value::Array(entries));
+    Value::Object(bundle).write(out);
+    Ok(())
+}
+
 /// The identifier that keys a worker: its ESR person id, else its first
 /// professional registration ([`worker_registration`]); `None` (quarantined)
 /// without either. [`read_workers`]' identity decision is this one.

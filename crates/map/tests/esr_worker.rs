@@ -11,9 +11,13 @@
     clippy::panic
 )]
 
-use carecodec_map::esr::{EsrMapping, EsrOptions, map_go};
-use carecodec_map::fhir::worker_bundle;
-use carecodec_model::{AssignmentState, Source};
+mod common;
+
+use carecodec_map::esr::{EsrMapping, EsrOptions, map_go, map_go_files};
+use carecodec_map::fhir::{
+    read_workers, worker_bundle, write_deletions_bundle, write_worker_bundle,
+};
+use carecodec_model::{Action, AssignmentState, Source};
 use chrono::NaiveDate;
 use serde_json::Value;
 
@@ -458,4 +462,90 @@ fn role_codes_are_text_not_labelled_codings() {
     );
     assert_eq!(r["specialty"][0]["text"], "N0A");
     assert!(r["code"][0].get("coding").is_none());
+}
+
+#[test]
+fn esr_deletes_are_delete_entries_on_the_urls_the_full_file_put() {
+    // The full file's worker Bundle, as a run would have sent it.
+    let full = go(NAME, "999", &[PRA.into(), ASA.into()]);
+    let change_name = "GO_999_GDW_GOC_20250302_00000002.DAT";
+    let change = go(
+        change_name,
+        "999",
+        &["ASD~7100001".into(), "PRD~7000001".into()],
+    );
+    let opts = EsrOptions::new(NaiveDate::from_ymd_opt(2025, 3, 2).unwrap());
+    let sent = map_go(full.as_bytes(), Some(NAME), &opts);
+    let mut written = Vec::new();
+    write_worker_bundle(&sent.workers[0], &mut written).unwrap();
+    let sent: Value = serde_json::from_slice(&written).unwrap();
+    let put = |rtype: &str| {
+        let e = entries(&sent, rtype)[0];
+        assert_eq!(e["request"]["method"], "PUT");
+        e["request"]["url"].as_str().unwrap().to_owned()
+    };
+    // The full file and the change file applied as one state.
+    let out = map_go_files(
+        [
+            (Some(NAME), full.as_bytes()),
+            (Some(change_name), change.as_bytes()),
+        ],
+        &opts,
+    );
+    assert_eq!(out.failure(), None);
+    assert!(out.workers.is_empty());
+    let mut written = Vec::new();
+    write_deletions_bundle(&out.deleted, &mut written).unwrap();
+    let text = String::from_utf8(written).unwrap();
+    let bundle: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["type"], "transaction");
+    let requests: Vec<(&str, &str)> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            // A request and nothing else.
+            assert_eq!(e.as_object().unwrap().len(), 1, "{e}");
+            (
+                e["request"]["method"].as_str().unwrap(),
+                e["request"]["url"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let (role, practitioner) = (put("PractitionerRole"), put("Practitioner"));
+    assert_eq!(
+        requests,
+        [("DELETE", role.as_str()), ("DELETE", practitioner.as_str())]
+    );
+    // Strict R4, and UK Core valid (no resource to profile).
+    assert_eq!(common::uk_core_errors(&bundle), Ok(Vec::new()));
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
+    // Read as workers: nothing to map, each DELETE reported as dropped.
+    let (workers, report) = read_workers(&bundle);
+    assert!(workers.is_empty());
+    assert!(report.balanced());
+    assert_eq!(report.invalid.len(), 2, "{:?}", report.invalid);
+    assert!(report.invalid.iter().all(|i| i.action == Action::Dropped
+        && i.raw.starts_with("DELETE ")
+        && i.reason.contains("DELETE")));
+    // No deletion: a Bundle with no entry (R4 JSON has no empty arrays).
+    let mut empty = Vec::new();
+    write_deletions_bundle(&[], &mut empty).unwrap();
+    assert_eq!(empty, br#"{"resourceType":"Bundle","type":"transaction"}"#);
+}
+
+#[test]
+fn a_deletion_with_no_vpd_is_quarantined() {
+    // No VPD in the header, the options or the file name: nothing keys the
+    // person's id, and nothing is written.
+    let out = map_go(
+        go("-", "", &["PRD~7000001".into()]).as_bytes(),
+        None,
+        &EsrOptions::new(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap()),
+    );
+    assert_eq!(out.deleted.len(), 1);
+    let mut written = Vec::new();
+    assert!(write_deletions_bundle(&out.deleted, &mut written).is_err());
+    assert!(written.is_empty());
 }
