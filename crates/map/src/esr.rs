@@ -852,6 +852,17 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         .map(|h| h.vpd.trim().to_owned())
         .filter(|v| !v.is_empty());
     let mut notes = Vec::new();
+    // The VPD keys every id the workers' Bundles write: one holding control
+    // characters (a garbled header) is not used, so none reaches a FHIR string.
+    let header_vpd = match header_vpd {
+        Some(v) if v.chars().any(forbidden_control) => {
+            notes.push(format!(
+                "{file}: the header's VPD {v:?} holds control characters: not used"
+            ));
+            None
+        }
+        v => v,
+    };
     for p in &summary.problems {
         notes.push(format!("{file}: {p}"));
     }
@@ -876,7 +887,7 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         .name
         .as_ref()
         .map(|n| n.vpd.trim().to_owned())
-        .filter(|v| !v.is_empty());
+        .filter(|v| !v.is_empty() && !v.chars().any(forbidden_control));
     Loaded {
         name: summary.name.clone(),
         extract: summary.name.as_ref().map(|n| n.extract).or_else(|| {
@@ -3415,6 +3426,27 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
             out.workers[0].names[1].value.family.as_deref(),
             Some("NulSample")
         );
+    }
+
+    #[test]
+    fn a_vpd_with_control_characters_is_not_used() {
+        // Found by the map_esr fuzz target: HDR-3 `9\u{4}\u{0}98` keyed the
+        // ids and reached the identifiers' assigner display.
+        let text = go(PRA).replace("~998~", "~9\u{4}\u{0}98~");
+        let out = map_go(text.as_bytes(), Some(FILE), &at(2025, 4, 1));
+        assert!(out.report.balanced());
+        assert!(noted(&out, "holds control characters: not used"));
+        // The file name's VPD scopes the ids instead.
+        assert!(noted(&out, "the file name's VPD 998"));
+        let vpds: Vec<&str> = out.workers[0]
+            .identifiers
+            .iter()
+            .filter_map(|i| match &i.value {
+                Identifier::EsrPerson { vpd, .. } => Some(vpd.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(vpds, ["998"]);
     }
 
     #[test]

@@ -4467,3 +4467,39 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r";
         assert!(!b.contains("\\u00"), "{b}");
     }
 }
+
+#[test]
+fn fhir_strings_with_control_characters_are_read_without_them() {
+    // Found by the map_fhir fuzz target: a `\b` in a given name read into
+    // the model was written again, and the Bundle was invalid R4.
+    let text = r#"{"resourceType": "Patient",
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}],
+        "name": [{"family": "SMI\u0001TH", "given": ["Dan\b\bny"]}]}"#;
+    let doc = JsonDocument::from_slice(text.as_bytes()).unwrap();
+    let (event, report) = read_bundle(&doc);
+    let name = &event.patient.as_ref().unwrap().names[0].value;
+    assert_eq!(name.family.as_deref(), Some("SMITH"));
+    assert_eq!(name.given, ["Danny"]);
+    let bad: Vec<(String, &str)> = report
+        .invalid
+        .iter()
+        .filter(|i| i.reason.starts_with("control characters"))
+        .map(|i| (i.source.to_string(), i.raw.as_str()))
+        .collect();
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert!(
+        bad.iter()
+            .any(|(s, raw)| s.contains("Patient.name[0].family") && *raw == "SMI\u{1}TH"),
+        "{bad:?}"
+    );
+    assert!(
+        bad.iter()
+            .any(|(s, _)| s.contains("Patient.name[0].given[0]")),
+        "{bad:?}"
+    );
+    assert!(report.balanced());
+    let mut out = Vec::new();
+    write_event_bundle(&event, BundleType::Transaction, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
+}

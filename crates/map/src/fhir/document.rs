@@ -191,6 +191,18 @@ impl<'d> JsonInput<'d> {
         self.value
     }
 
+    /// The same input read from `value` (a cleaned copy of this one's `Value`:
+    /// the same shape, so the same literal paths).
+    pub(crate) fn with_value<'v>(&self, value: &'v Value) -> JsonInput<'v>
+    where
+        'd: 'v,
+    {
+        JsonInput {
+            value,
+            literals: self.literals,
+        }
+    }
+
     /// The text of the number `n` found at the element `path`: as sent when
     /// the document kept it, else as the `Value` holds it.
     pub(crate) fn number(&self, path: &str, n: &serde_json::Number) -> String {

@@ -1583,6 +1583,74 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
     }
 }
 
+/// Why a string read without its control characters is reported.
+const CONTROLS: &str =
+    "control characters (FHIR strings forbid them below U+0020 but tab, CR, LF): removed";
+
+/// A control character FHIR strings may not hold: below U+0020 other than
+/// tab, LF and CR (R4 `string`).
+fn is_control(c: char) -> bool {
+    c < ' ' && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// `doc` with every string holding a control character ([`is_control`])
+/// copied without them, and each such string's element path (named as the
+/// readers name it: from the resource type) and text; `None`, and nothing
+/// copied, when no string holds one.
+fn without_controls(doc: &Value) -> Option<(Value, Vec<(String, String)>)> {
+    fn holds(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.chars().any(is_control),
+            Value::Array(a) => a.iter().any(holds),
+            Value::Object(m) => m.values().any(holds),
+            _ => false,
+        }
+    }
+    fn strip(v: &Value, path: &mut String, found: &mut Vec<(String, String)>) -> Value {
+        let at = path.len();
+        let out = match v {
+            Value::String(s) if s.chars().any(is_control) => {
+                found.push((path.clone(), s.clone()));
+                Value::String(s.chars().filter(|&c| !is_control(c)).collect())
+            }
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        path.truncate(at);
+                        path.push_str(&format!("[{i}]"));
+                        strip(x, path, found)
+                    })
+                    .collect(),
+            ),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, x)| {
+                        path.truncate(at);
+                        path.push('.');
+                        path.push_str(k);
+                        (k.clone(), strip(x, path, found))
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        path.truncate(at);
+        out
+    }
+    if !holds(doc) {
+        return None;
+    }
+    let mut path = doc
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut found = Vec::new();
+    let cleaned = strip(doc, &mut path, &mut found);
+    Some((cleaned, found))
+}
+
 /// Reads a FHIR Bundle (or one Patient / Encounter / … resource) into an
 /// [`Event`] and its [`MappingReport`].
 ///
@@ -1611,8 +1679,18 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
 /// ```
 pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) {
     let input = doc.into();
+    // Strings holding control characters (which FHIR forbids, and the
+    // Bundles written from the model must not carry) are read without them.
+    let cleaned = without_controls(input.value());
+    let input = match &cleaned {
+        Some((v, _)) => input.with_value(v),
+        None => input,
+    };
     let doc = input.value();
     let mut ctx = Ctx::new(input);
+    for (path, raw) in cleaned.iter().flat_map(|(_, found)| found) {
+        ctx.invalid(path, raw, CONTROLS, Action::KeptAsText);
+    }
     let rt = resource_type(&mut ctx, doc);
     let mut resources: Vec<(String, &Value)> = Vec::new();
     let mut processing = None;
@@ -2800,8 +2878,18 @@ fn role_codes(ctx: &mut Ctx<'_>, base: &str, r: &Value, a: &mut Assignment) {
 /// ```
 pub fn read_workers<'d>(doc: impl Into<JsonInput<'d>>) -> (Vec<Worker>, MappingReport) {
     let input = doc.into();
+    // Strings holding control characters (which FHIR forbids, and the
+    // Bundles written from the model must not carry) are read without them.
+    let cleaned = without_controls(input.value());
+    let input = match &cleaned {
+        Some((v, _)) => input.with_value(v),
+        None => input,
+    };
     let doc = input.value();
     let mut ctx = Ctx::new(input);
+    for (path, raw) in cleaned.iter().flat_map(|(_, found)| found) {
+        ctx.invalid(path, raw, CONTROLS, Action::KeptAsText);
+    }
     let rt = resource_type(&mut ctx, doc);
     let mut resources: Vec<(String, &Value)> = Vec::new();
     if rt == "Bundle" {
