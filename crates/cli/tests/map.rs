@@ -19,15 +19,15 @@ fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// `carecodec map ARGS… FILES…`, run to its end.
+fn run_map(args: &[&str], files: &[&Path]) -> std::process::Output {
+    bin().arg("map").args(args).args(files).output().unwrap()
+}
+
 #[test]
 fn hl7_to_canonical_with_report() {
     let report = tmp("report.ndjson");
-    let out = bin()
-        .args(["map", "--report"])
-        .arg(&report)
-        .arg(data("hl7v2/adt_a01.hl7"))
-        .output()
-        .unwrap();
+    let out = run_map(&["--report"], &[&report, &data("hl7v2/adt_a01.hl7")]);
     assert!(
         out.status.success(),
         "{}",
@@ -47,11 +47,7 @@ fn hl7_to_canonical_with_report() {
 
 #[test]
 fn hl7_to_fhir_and_back() {
-    let out = bin()
-        .args(["map", "--to", "fhir"])
-        .arg(data("hl7v2/oru_r01.hl7"))
-        .output()
-        .unwrap();
+    let out = run_map(&["--to", "fhir"], &[&data("hl7v2/oru_r01.hl7")]);
     assert!(out.status.success());
     let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(bundle["resourceType"], "Bundle");
@@ -65,11 +61,10 @@ fn hl7_to_fhir_and_back() {
 
 #[test]
 fn esr_to_workers() {
-    let out = bin()
-        .args(["map", "--as-at", "2025-04-01"])
-        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
-        .output()
-        .unwrap();
+    let out = run_map(
+        &["--as-at", "2025-04-01"],
+        &[&data("esr/GO_998_GDW_GOF_20250401_00000001.DAT")],
+    );
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }
@@ -77,17 +72,9 @@ fn esr_to_workers() {
 #[test]
 fn esr_to_fhir_and_back_to_workers() {
     let esr = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
-    let canonical = bin()
-        .args(["map", "--as-at", "2025-04-01"])
-        .arg(&esr)
-        .output()
-        .unwrap();
+    let canonical = run_map(&["--as-at", "2025-04-01"], &[&esr]);
     assert!(canonical.status.success());
-    let out = bin()
-        .args(["map", "--to", "fhir", "--as-at", "2025-04-01"])
-        .arg(&esr)
-        .output()
-        .unwrap();
+    let out = run_map(&["--to", "fhir", "--as-at", "2025-04-01"], &[&esr]);
     assert!(out.status.success());
     let bundles: Vec<&[u8]> = out
         .stdout
@@ -139,11 +126,10 @@ fn esr_to_fhir_and_back_to_workers() {
 
 #[test]
 fn message_bundle_option() {
-    let out = bin()
-        .args(["map", "--to", "fhir", "--bundle", "message"])
-        .arg(data("hl7v2/adt_a01.hl7"))
-        .output()
-        .unwrap();
+    let out = run_map(
+        &["--to", "fhir", "--bundle", "message"],
+        &[&data("hl7v2/adt_a01.hl7")],
+    );
     assert!(out.status.success());
     let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(bundle["type"], "message");
@@ -196,11 +182,7 @@ fn quarantine_exits_1() {
         b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.4\rPID|1||123^^^^XX||SMITH^JOHN\r",
     )
     .unwrap();
-    let out = bin()
-        .args(["map", "--to", "fhir"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = run_map(&["--to", "fhir"], &[&file]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("quarantined"));
@@ -214,11 +196,7 @@ fn adt_without_pid_is_quarantined() {
         b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|M1|P|2.4\rPV1|1|I|WARD1^^^RX1\r",
     )
     .unwrap();
-    let out = bin()
-        .args(["map", "--to", "fhir"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = run_map(&["--to", "fhir"], &[&file]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no PID"));
@@ -258,11 +236,7 @@ fn unreadable_fhir_is_quarantined_with_its_reason() {
     ] {
         let file = tmp(name);
         std::fs::write(&file, doc).unwrap();
-        let out = bin()
-            .args(["map", "--to", "fhir"])
-            .arg(&file)
-            .output()
-            .unwrap();
+        let out = run_map(&["--to", "fhir"], &[&file]);
         assert_eq!(out.status.code(), Some(1), "{name}");
         assert!(out.stdout.is_empty(), "{name}");
         let err = String::from_utf8_lossy(&out.stderr);
@@ -290,12 +264,7 @@ fn fhir_decimals_keep_their_text() {
     )
     .unwrap();
     let report = tmp("decimals-report.ndjson");
-    let out = bin()
-        .args(["map", "--report"])
-        .arg(&report)
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = run_map(&["--report"], &[&report, &file]);
     assert!(
         out.status.success(),
         "{}",
@@ -310,11 +279,7 @@ fn fhir_decimals_keep_their_text() {
     let r = std::fs::read_to_string(&report).unwrap();
     assert!(r.contains(r#""raw":"3.50""#), "{r}");
     assert!(r.contains(r#""raw":"0.12345678901234567890""#), "{r}");
-    let out = bin()
-        .args(["map", "--to", "fhir"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = run_map(&["--to", "fhir"], &[&file]);
     assert!(
         out.status.success(),
         "{}",
@@ -347,12 +312,7 @@ fn fhir_xml_maps_as_its_json() {
         std::fs::write(&bom_file, [b"\xEF\xBB\xBF".as_slice(), &json].concat()).unwrap();
         let run = |file: &Path, to: &str| {
             let report = tmp(&format!("{stem}-{to}-report.ndjson"));
-            let out = bin()
-                .args(["map", "--to", to, "--report"])
-                .arg(&report)
-                .arg(file)
-                .output()
-                .unwrap();
+            let out = run_map(&["--to", to, "--report"], &[&report, file]);
             let report = std::fs::read_to_string(&report)
                 .unwrap()
                 .replace(&file.display().to_string(), "FILE");
@@ -423,12 +383,10 @@ fn an_incomplete_esr_file_exits_1_and_says_so() {
     });
     let report = tmp("no-trailer.report.ndjson");
     for to in ["canonical", "fhir"] {
-        let out = bin()
-            .args(["map", "--as-at", "2025-04-01", "--to", to, "--report"])
-            .arg(&report)
-            .arg(&file)
-            .output()
-            .unwrap();
+        let out = run_map(
+            &["--as-at", "2025-04-01", "--to", to, "--report"],
+            &[&report, &file],
+        );
         assert_eq!(out.status.code(), Some(1), "--to {to}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -445,12 +403,10 @@ fn an_incomplete_esr_file_exits_1_and_says_so() {
         serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
     assert_eq!(r["complete"], false);
     // A complete file's report says so.
-    let out = bin()
-        .args(["map", "--as-at", "2025-04-01", "--report"])
-        .arg(&report)
-        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
-        .output()
-        .unwrap();
+    let out = run_map(
+        &["--as-at", "2025-04-01", "--report"],
+        &[&report, &data("esr/GO_998_GDW_GOF_20250401_00000001.DAT")],
+    );
     assert!(out.status.success());
     assert!(out.stderr.is_empty());
     let r: serde_json::Value =
@@ -463,11 +419,7 @@ fn an_esr_file_with_a_rejected_row_exits_1() {
     // A primary flag that is neither Yes nor No: the assignment row is
     // rejected (and was left out of the worker with exit 0).
     let file = go_file("rejected", |t| t.replacen("~Yes~37.5~", "~Maybe~37.5~", 1));
-    let out = bin()
-        .args(["map", "--as-at", "2025-04-01"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = run_map(&["--as-at", "2025-04-01"], &[&file]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(": 1 row rejected by the reader"), "{err}");
@@ -498,21 +450,16 @@ fn a_go_file_with_cr_line_ends_is_read() {
     // LFs turned into CRs by a transfer: read as line ends (it was one bad
     // header line, 0 source leaves and exit 0).
     let file = go_file("cr", |t| t.replace('\n', "\r"));
-    let cr = bin()
-        .args(["map", "--as-at", "2025-04-01"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let cr = run_map(&["--as-at", "2025-04-01"], &[&file]);
     assert!(
         cr.status.success(),
         "{}",
         String::from_utf8_lossy(&cr.stderr)
     );
-    let lf = bin()
-        .args(["map", "--as-at", "2025-04-01"])
-        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
-        .output()
-        .unwrap();
+    let lf = run_map(
+        &["--as-at", "2025-04-01"],
+        &[&data("esr/GO_998_GDW_GOF_20250401_00000001.DAT")],
+    );
     assert_eq!(cr.stdout, lf.stdout);
 }
 
@@ -526,22 +473,14 @@ fn a_change_file_to_fhir_is_warned_of() {
     let path = tmp("change-file").join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, latin1(go_text().replace("_GOF_", "_GOC_"))).unwrap();
-    let out = bin()
-        .args(["map", "--as-at", "2025-04-01", "--to", "fhir"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = run_map(&["--as-at", "2025-04-01", "--to", "fhir"], &[&path]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("warning: a change file"), "{err}");
     // Two workers and the file's PRD~7100099 as a DELETE.
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
-    let out = bin()
-        .args(["map", "--as-at", "2025-04-01", "--to", "canonical"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = run_map(&["--as-at", "2025-04-01", "--to", "canonical"], &[&path]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         out.stderr.is_empty(),
@@ -583,13 +522,7 @@ fn a_full_file_and_its_change_files_map_as_one_state() {
     );
     let report = tmp("merge.report.ndjson");
     // Given change first: applied in sequence order.
-    let out = bin()
-        .args(["map", "--to", "fhir", "--report"])
-        .arg(&report)
-        .arg(&change)
-        .arg(&full)
-        .output()
-        .unwrap();
+    let out = run_map(&["--to", "fhir", "--report"], &[&report, &change, &full]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
@@ -626,13 +559,7 @@ fn a_full_file_and_its_change_files_map_as_one_state() {
         "GO_998_GDW_GOC_20250404_00000004.DAT",
         "ETD~7400001\n",
     );
-    let out = bin()
-        .args(["map", "--to", "fhir"])
-        .arg(&full)
-        .arg(&change)
-        .arg(&gap)
-        .output()
-        .unwrap();
+    let out = run_map(&["--to", "fhir"], &[&full, &change, &gap]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -720,13 +647,10 @@ fn esr_deletes_are_a_bundle_of_deletes_after_the_workers() {
     );
     // To canonical: Owen only; the report line lists the deletions.
     let report = tmp("deletes.report.ndjson");
-    let out = bin()
-        .args(["map", "--to", "canonical", "--report"])
-        .arg(&report)
-        .arg(&full)
-        .arg(&change)
-        .output()
-        .unwrap();
+    let out = run_map(
+        &["--to", "canonical", "--report"],
+        &[&report, &full, &change],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
@@ -773,12 +697,7 @@ fn change_files_without_a_full_file_are_warned_of() {
         "GO_998_GDW_GOC_20250403_00000003.DAT",
         "ETD~7400001\n",
     );
-    let out = bin()
-        .args(["map", "--to", "fhir"])
-        .arg(&c2)
-        .arg(&c3)
-        .output()
-        .unwrap();
+    let out = run_map(&["--to", "fhir"], &[&c2, &c3]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -825,12 +744,7 @@ fn two_sub_files_of_one_vpd_to_fhir_fail() {
         &format!("{owen}\n"),
     );
     let full = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
-    let out = bin()
-        .args(["map", "--to", "fhir"])
-        .arg(&full)
-        .arg(&exp)
-        .output()
-        .unwrap();
+    let out = run_map(&["--to", "fhir"], &[&full, &exp]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -861,13 +775,7 @@ fn go_files_of_two_vpds_are_two_states() {
     );
     std::fs::write(&path, latin1(text)).unwrap();
     let report = tmp("two-vpds.report.ndjson");
-    let out = bin()
-        .args(["map", "--to", "canonical", "--report"])
-        .arg(&report)
-        .arg(&full)
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = run_map(&["--to", "canonical", "--report"], &[&report, &full, &path]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -895,11 +803,7 @@ fn a_renamed_change_file_is_warned_of() {
     let path = tmp("renamed").join("todays-changes.dat");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, latin1(go_text().replace("_GOF_", "_GOC_"))).unwrap();
-    let out = bin()
-        .args(["map", "--as-at", "2025-04-01", "--to", "fhir"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = run_map(&["--as-at", "2025-04-01", "--to", "fhir"], &[&path]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("warning: a change file"), "{err}");
@@ -910,12 +814,13 @@ fn a_renamed_change_file_is_warned_of() {
 /// Priya's assignment ended on 2 April (a leaver), each in a whole worker.
 #[test]
 fn bundled_full_and_change_file_as_one_state() {
-    let out = bin()
-        .args(["map", "--to", "fhir", "--as-at", "2025-05-01"])
-        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
-        .arg(data("esr/GO_998_GDW_GOC_20250402_00000002.DAT"))
-        .output()
-        .unwrap();
+    let out = run_map(
+        &["--to", "fhir", "--as-at", "2025-05-01"],
+        &[
+            &data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"),
+            &data("esr/GO_998_GDW_GOC_20250402_00000002.DAT"),
+        ],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let text = String::from_utf8_lossy(&out.stdout);
