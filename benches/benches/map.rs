@@ -10,6 +10,7 @@
     missing_docs
 )]
 
+use std::borrow::Cow;
 use std::hint::black_box;
 
 use carecodec_benches::esr::go_file;
@@ -19,6 +20,7 @@ use carecodec_hl7v2::{Index, Message, ParseOptions};
 use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_map::fhir::{BundleType, event_bundle, write_event_bundle, write_worker_bundle};
 use carecodec_map::v2::{V2Options, map_message};
+use carecodec_model::{Source, Sourced, V2Path};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn benches(c: &mut Criterion) {
@@ -61,6 +63,65 @@ fn benches(c: &mut Criterion) {
                 for r in &input.ranges {
                     let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
                     msg.for_each_leaf(|_, v| n += v.raw().len());
+                }
+                n
+            })
+        });
+
+        // The floor of any mapping into an owned model with provenance: every
+        // non-empty leaf decoded and copied into a `Sourced<String>` with its
+        // path and span, nothing looked up, typed or checked. What the
+        // mapping costs above this is its own work (docs/benchmarks.md).
+        g.bench_function("parse_copy_every_leaf", |b| {
+            let mut index = Index::default();
+            b.iter(|| {
+                let mut n = 0usize;
+                for r in &input.ranges {
+                    let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
+                    let mut owned: Vec<Sourced<String>> = Vec::new();
+                    msg.for_each_leaf(|p, v| {
+                        let (Ok(text), Some(mut path)) =
+                            (v.decoded(), V2Path::new(p.segment_id(), p.occurrence))
+                        else {
+                            return;
+                        };
+                        path.field = p.field;
+                        path.repetition = p.repetition;
+                        path.component = p.component;
+                        path.subcomponent = p.subcomponent;
+                        owned.push(Sourced::new(text.into_owned(), Source::v2(path, v.span())));
+                    });
+                    n += owned.len();
+                    black_box(owned);
+                }
+                n
+            })
+        });
+
+        // The same floor for a model that borrowed the message's text (a
+        // `Cow`, owned only where escapes were decoded): what a borrowed
+        // canonical model could save.
+        g.bench_function("parse_borrow_every_leaf", |b| {
+            let mut index = Index::default();
+            b.iter(|| {
+                let mut n = 0usize;
+                for r in &input.ranges {
+                    let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
+                    let mut owned: Vec<Sourced<Cow<'_, str>>> = Vec::new();
+                    msg.for_each_leaf(|p, v| {
+                        let (Ok(text), Some(mut path)) =
+                            (v.decoded(), V2Path::new(p.segment_id(), p.occurrence))
+                        else {
+                            return;
+                        };
+                        path.field = p.field;
+                        path.repetition = p.repetition;
+                        path.component = p.component;
+                        path.subcomponent = p.subcomponent;
+                        owned.push(Sourced::new(text, Source::v2(path, v.span())));
+                    });
+                    n += owned.len();
+                    black_box(owned);
                 }
                 n
             })
