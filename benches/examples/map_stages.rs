@@ -10,7 +10,10 @@
 //! callgrind total counts the instructions of one path. `parse` alone runs
 //! only `Message::parse_in`, and `walk` alone parse + `for_each_leaf` (the
 //! parse a tree-building parser does), the baselines the mapping is compared
-//! with.
+//! with. `copy` alone is the walk with every leaf decoded and kept as a
+//! `Sourced<String>` with its path and span (the floor of a mapping into an
+//! owned model with provenance), `borrow` the same keeping a
+//! `Sourced<Cow<str>>` (the floor of a model borrowing the message).
 //!
 //! Stages: `map` (`map_message`), `value` (`event_bundle`: the Bundle as a
 //! `serde_json::Value`, then `serde_json::to_writer`) and `write`
@@ -21,6 +24,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
@@ -28,6 +32,7 @@ use carecodec_benches::map::messages;
 use carecodec_hl7v2::{Index, Message, ParseOptions};
 use carecodec_map::fhir::{BundleType, event_bundle, write_event_bundle};
 use carecodec_map::v2::{V2Options, map_message};
+use carecodec_model::{Source, Sourced, V2Path};
 
 struct Counting;
 
@@ -90,12 +95,31 @@ fn main() {
     let (mut value_bytes, mut write_bytes) = (0usize, 0usize);
     let mut out = Vec::with_capacity(1 << 16);
     let (mut leaves, mut unmapped) = (0usize, 0usize);
-    if stages == "parse" || stages == "walk" {
+    if ["parse", "walk", "copy", "borrow"].contains(&stages.as_str()) {
         for r in &input.ranges {
             let bytes = input.bytes.get(r.clone()).unwrap();
             let msg = map.run(|| Message::parse_in(bytes, &opts, &mut index).unwrap());
-            if stages == "walk" {
-                map.run(|| msg.for_each_leaf(|_, v| leaves += v.raw().len().min(1)));
+            match stages.as_str() {
+                "walk" => map.run(|| msg.for_each_leaf(|_, v| leaves += v.raw().len().min(1))),
+                "copy" => map.run(|| {
+                    let mut kept: Vec<Sourced<String>> = Vec::new();
+                    msg.for_each_leaf(|p, v| {
+                        if let (Ok(text), Some(path)) = (v.decoded(), v2_path(&p)) {
+                            kept.push(Sourced::new(text.into_owned(), Source::v2(path, v.span())));
+                        }
+                    });
+                    leaves += kept.len();
+                }),
+                "borrow" => map.run(|| {
+                    let mut kept: Vec<Sourced<Cow<'_, str>>> = Vec::new();
+                    msg.for_each_leaf(|p, v| {
+                        if let (Ok(text), Some(path)) = (v.decoded(), v2_path(&p)) {
+                            kept.push(Sourced::new(text, Source::v2(path, v.span())));
+                        }
+                    });
+                    leaves += kept.len();
+                }),
+                _ => {}
             }
         }
         let n = input.ranges.len();
@@ -143,4 +167,14 @@ fn main() {
             s.allocations as f64 / n as f64
         );
     }
+}
+
+/// The model's path of a parser's leaf path.
+fn v2_path(p: &carecodec_hl7v2::Path) -> Option<V2Path> {
+    let mut path = V2Path::new(p.segment_id(), p.occurrence)?;
+    path.field = p.field;
+    path.repetition = p.repetition;
+    path.component = p.component;
+    path.subcomponent = p.subcomponent;
+    Some(path)
 }
