@@ -731,6 +731,13 @@ fn key_field(code: &str) -> Option<&'static str> {
 /// grows with the file. Rows the reader rejects are listed as invalid and
 /// their fields as unmapped.
 ///
+/// `file_name` names the file in every [`Source`] and note: pass it as the
+/// user gave it (a path tells two files of one name in two folders apart).
+/// Its final path component (after the last `/` or `\`) is the GO
+/// transport name, read for the VPD, sub-file, extract type, date and
+/// sequence ([`FileName`]) and checked against the header (HDR-1); a bare
+/// file name is both. `None` (standard input): named `-`, no transport name.
+///
 /// ```
 /// use carecodec_map::esr::{map_go, EsrOptions};
 ///
@@ -742,6 +749,12 @@ fn key_field(code: &str) -> Option<&'static str> {
 /// let id = &out.workers[0].identifiers[0];
 /// assert_eq!((id.value.kind(), id.value.value()), ("esr-person", "7100001"));
 /// assert_eq!(id.sources[0].to_string(), format!("ESR {name}:2 Person ID"));
+/// // Named by its path: the sources say which file; the GO name is its last part.
+/// let out = map_go(file.as_bytes(), Some("inbox/2025-03-01/GO_999_GDW_GOF_20250301_00000101.DAT"),
+///                  &EsrOptions::at_extract_date());
+/// assert_eq!(out.failure(), None);
+/// assert_eq!(out.workers[0].identifiers[0].sources[0].to_string(),
+///            "ESR inbox/2025-03-01/GO_999_GDW_GOF_20250301_00000101.DAT:2 Person ID");
 /// ```
 pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) -> EsrMapping {
     map_loaded(read_go(input, file_name), opts)
@@ -749,6 +762,7 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
 
 /// One GO file read: its rows (of file 0) and what its reader said of it.
 struct Loaded {
+    /// The file's name as given (a path too: see `map_go`), `-` for none.
     file: Arc<str>,
     rows: Vec<Row>,
     /// Rows the reader rejected (their index in `rows`), and why.
@@ -1074,6 +1088,9 @@ fn same_rows(a: &Loaded, b: &Loaded) -> bool {
 /// state: the files are applied in (extract date, sequence) order (from
 /// their names), and one [`Worker`] is built per person of the state after
 /// the last file applied, as at `opts.as_at` (default: that file's HDR-2).
+/// Each file is given with its name as for [`map_go`]: as the user gave it
+/// (a path names it in every source, note and [`EsrFile`]), its final path
+/// component read as the GO name.
 ///
 /// - The first file is the base. A full (or refresh) file after it
 ///   re-bases: every row before it is dropped.
@@ -4169,5 +4186,99 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         );
         assert_eq!(one.workers.len(), 1);
         assert!(one.deleted.is_empty());
+    }
+
+    /// A GO file whose label is `label` (a path): its header names the
+    /// base name, as ESR wrote it.
+    fn at_path(label: &str, body: &str) -> String {
+        named(label.rsplit('/').next().unwrap(), body)
+    }
+
+    /// The file of every ESR source of the mapping (values, unmapped,
+    /// invalid, deletions).
+    fn source_files(out: &EsrMapping) -> HashSet<String> {
+        let mut srcs: Vec<&Source> = Vec::new();
+        for w in &out.workers {
+            srcs.extend(w.identifiers.iter().flat_map(|i| i.sources.iter()));
+            srcs.extend(w.telecom.iter().flat_map(|t| t.sources.iter()));
+        }
+        srcs.extend(out.report.unmapped.iter().map(|u| &u.source));
+        srcs.extend(out.report.invalid.iter().map(|u| &u.source));
+        srcs.extend(out.deleted.iter().map(|d| &d.source));
+        srcs.into_iter()
+            .filter_map(|s| match s {
+                Source::Esr { file, .. } => Some(file.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Review finding 15: two inputs of one base name in two folders are
+    /// told apart in every source, note and file listed; the GO name (VPD,
+    /// sub-file, date, sequence) is still read from the base name.
+    #[test]
+    fn inputs_are_named_as_given_and_sequenced_by_their_base_name() {
+        let (full, a, b) = (format!("in/{F1}"), format!("a/{C2}"), format!("b/{C2}"));
+        let f1 = at_path(&full, SAMPLE);
+        let c2 = at_path(&a, &PRA.replace("owen.sample@", "owen.new@"));
+        // The same change file twice: the one given first is applied, the
+        // other is a re-delivery, skipped.
+        let out = files(&[(&b, &c2), (&full, &f1), (&a, &c2)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Changes, FileUse::Redelivery]
+        );
+        let names: Vec<&str> = out.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, [full.as_str(), b.as_str(), a.as_str()]);
+        assert_eq!(
+            out.workers[0].telecom[0].sources[0].to_string(),
+            format!("ESR {b}:2 Office E-mail Address")
+        );
+        assert!(noted(
+            &out,
+            &format!("{a}: the same sequence again (a re-delivery): skipped")
+        ));
+        assert!(unmapped_in(&out, &a, 2, "Office E-mail Address"));
+        assert!(noted(&out, &format!("{full}:5 PRA: superseded by {b}:2")));
+        assert_eq!(
+            source_files(&out),
+            [full.clone(), a.clone(), b.clone()].into_iter().collect()
+        );
+        // No note names a file by its base name alone; none says the
+        // header's name differs from the file's.
+        for n in &out.report.notes {
+            let label = n.split(&[':', ' '][..]).next().unwrap_or_default();
+            assert!(
+                label.is_empty() || [&full, &a, &b].contains(&&label.to_owned()),
+                "{n}"
+            );
+            assert!(!n.contains("header"), "{n}");
+        }
+        // Two different change files under one base name: the conflict
+        // names both paths.
+        let other = at_path(&b, &PRA.replace("owen.sample@", "owen.other@"));
+        let out = map_go_files(
+            [
+                (Some(full.as_str()), f1.as_bytes()),
+                (Some(a.as_str()), c2.as_bytes()),
+                (Some(b.as_str()), other.as_bytes()),
+            ],
+            &at(2025, 4, 2),
+        );
+        let failure = out.failure().unwrap();
+        assert!(
+            failure.starts_with(&format!(
+                "{b}: not applied (sequence 2 again, as {a}, with other rows"
+            )),
+            "{failure}"
+        );
+        // One file: the label as given, the name's extract type and VPD.
+        let out = map_go(c2.as_bytes(), Some(&a), &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(source_files(&out), [a.clone()].into_iter().collect());
+        let one = map_go_files([(Some(a.as_str()), c2.as_bytes())], &at(2025, 4, 2));
+        assert_eq!(one.files[0].name, a);
+        assert_eq!(one.files[0].extract, Some(ExtractType::Changes));
     }
 }
