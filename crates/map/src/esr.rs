@@ -159,7 +159,11 @@ impl EsrOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct EsrMapping {
-    /// One worker per person in effect on the date, in file order.
+    /// One worker per person in effect on the date, in the order the
+    /// persons first came: by each person's first `PRA` row in the file;
+    /// from [`map_go_files`], the state's first file's persons in its
+    /// order, then those each later file adds (a person whose row a later
+    /// file re-sent keeps their place).
     pub workers: Vec<Worker>,
     /// Accounting, invalid values and one identity decision per worker.
     pub report: MappingReport,
@@ -471,6 +475,11 @@ struct Ctx {
     set_aside: HashSet<String>,
     /// Keys of rows the reader rejected.
     rejected: HashSet<String>,
+    /// Whether each file's rows joined the final state (applied, from the
+    /// last full file on: see `map_go_files`); empty for one file, whose
+    /// rows all did. The workers come in the order the state first had
+    /// their persons (`resolve`).
+    joined: Vec<bool>,
 }
 
 impl Ctx {
@@ -503,7 +512,13 @@ impl Ctx {
             took: HashMap::new(),
             set_aside: HashSet::new(),
             rejected: HashSet::new(),
+            joined: Vec::new(),
         }
+    }
+
+    /// Whether file `f`'s rows joined the final state (see `joined`).
+    fn joined(&self, f: usize) -> bool {
+        self.joined.is_empty() || self.joined.get(f) == Some(&true)
     }
 
     /// The name of file `i`.
@@ -1486,6 +1501,15 @@ fn apply_files(
             }
         }
     }
+    // The files whose rows made the final state: applied, from the last
+    // full file on.
+    ctx.joined = uses
+        .iter()
+        .enumerate()
+        .map(|(k, (u, _))| {
+            k >= state_from && matches!(u, FileUse::Base | FileUse::Rebase | FileUse::Changes)
+        })
+        .collect();
 }
 
 /// The earlier files' rows (still in the state) that the rows of one file
@@ -1640,7 +1664,7 @@ fn covered(span: Period, by: &mut [Period]) -> bool {
 /// Resolves the rows of `ctx` as at its date into workers, and accounts
 /// for every field.
 fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) -> EsrMapping {
-    let rejected_rows: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
+    let read_rejected: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
     for (i, why) in rejected {
         let raw = ctx
             .rows
@@ -1660,10 +1684,10 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
             Action::Dropped,
         );
     }
-    index_rejected(&mut ctx, &rejected_rows);
+    index_rejected(&mut ctx, &read_rejected);
     // Rows not applied (superseded or deleted by a later file, or of a file
     // not applied: see `map_go_files`) are passed over as rejected ones are.
-    let mut skip = rejected_rows.clone();
+    let mut skip = read_rejected.clone();
     skip.extend(ctx.excluded.iter().copied());
     let rejected_rows = skip;
     apply_deletes(&mut ctx, &rejected_rows);
@@ -1771,12 +1795,7 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
 
     note_unmatched_deletes(&mut ctx, &rejected_rows);
 
-    let mut persons: Vec<usize> = live
-        .iter()
-        .filter(|(k, _)| k.starts_with("PR"))
-        .map(|(_, &i)| i)
-        .collect();
-    persons.sort_unstable();
+    let persons = persons_in_order(&ctx, &live, &read_rejected, &mut probe);
     // Assignment and extra-information rows in effect, by person, in file order.
     let mut by_person: HashMap<String, Vec<(&'static str, usize)>> = HashMap::new();
     for (k, &i) in &live {
@@ -1806,6 +1825,43 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
     out.workers = workers;
     out.report = ctx.report;
     out
+}
+
+/// The row in effect (in `live`) of each person, in the order the state
+/// first had the person: by the person's first `PRA` row (any, in effect
+/// or not, replaced by a later file or not; not one the reader rejected)
+/// among the files whose rows joined the state, in the order applied. One
+/// file: its order. A full file and its change files: the full file's
+/// persons in its order, then the persons each change file adds, whichever
+/// file re-sent a person's row.
+fn persons_in_order(
+    ctx: &Ctx,
+    live: &HashMap<String, usize>,
+    read_rejected: &HashSet<usize>,
+    probe: &mut String,
+) -> Vec<usize> {
+    // (row, the row in effect of its person) of each person row of the state.
+    let mut rows: Vec<(usize, usize)> = Vec::new();
+    for (i, r) in ctx.rows.iter().enumerate() {
+        if r.delete
+            || key_field(&r.code) != Some("Person ID")
+            || read_rejected.contains(&i)
+            || !ctx.joined(r.file)
+        {
+            continue;
+        }
+        let Some(id) = r.raw("Person ID") else {
+            continue;
+        };
+        if let Some(&j) = live.get(row_key(probe, &r.code, id)) {
+            rows.push((i, j));
+        }
+    }
+    // Each person once, at their first row; then in that order.
+    rows.sort_unstable_by_key(|&(i, j)| (j, i));
+    rows.dedup_by_key(|p| p.1);
+    rows.sort_unstable();
+    rows.into_iter().map(|(_, j)| j).collect()
 }
 
 /// Fills `ctx.rejected` with the keys of rows the reader rejected.
@@ -4280,5 +4336,75 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         let one = map_go_files([(Some(a.as_str()), c2.as_bytes())], &at(2025, 4, 2));
         assert_eq!(one.files[0].name, a);
         assert_eq!(one.files[0].extract, Some(ExtractType::Changes));
+    }
+
+    /// PRA row of person `id` (the PRA's, renumbered).
+    fn pra(id: u32) -> String {
+        PRA.replace("PRA~7100001~", &format!("PRA~{id}~"))
+            .replace("owen.sample@", &format!("p{id}@"))
+    }
+
+    fn person_ids(out: &EsrMapping) -> Vec<&str> {
+        out.workers
+            .iter()
+            .map(|w| w.identifiers[0].value.value())
+            .collect()
+    }
+
+    /// Review finding 18: the workers are in the order the state first
+    /// had each person in, whichever file re-sent a person's row: the full
+    /// file's persons in its order, then those each change file adds.
+    #[test]
+    fn workers_keep_the_order_their_persons_came_in() {
+        let full = named(
+            F1,
+            &format!("{}{}{}", pra(7100001), pra(7100002), pra(7100003)),
+        );
+        // A new person, person 2 re-sent (a new e-mail), another new person.
+        let change = named(
+            C2,
+            &format!(
+                "{}{}{}",
+                pra(7100004),
+                pra(7100002).replace("p7100002@", "new@"),
+                pra(7100005)
+            ),
+        );
+        let want = ["7100001", "7100002", "7100003", "7100004", "7100005"];
+        for list in [[(F1, &*full), (C2, &change)], [(C2, &change), (F1, &full)]] {
+            let out = files(&list, &at(2025, 4, 2));
+            assert_eq!(out.failure(), None);
+            assert_eq!(person_ids(&out), want);
+            assert_eq!(out.workers[1].telecom[0].value.value, "new@example.invalid");
+            // The identity decisions follow the workers.
+            let keys: Vec<&str> = out
+                .report
+                .identity
+                .iter()
+                .filter_map(|d| d.key.as_ref().map(Identifier::value))
+                .collect();
+            assert_eq!(keys.len(), 5);
+            assert!(
+                keys.iter().zip(want).all(|(k, id)| k.ends_with(id)),
+                "{keys:?}"
+            );
+        }
+        // A full file re-basing the state: its order.
+        let f3 = "GO_998_GDW_GOF_20250403_00000003.DAT";
+        let refull = named(f3, &format!("{}{}", pra(7100002), pra(7100001)));
+        let out = files(
+            &[(F1, &full), (C2, &change), (f3, &refull)],
+            &at(2025, 4, 3),
+        );
+        assert_eq!(person_ids(&out), ["7100002", "7100001"]);
+        // One file: a person's later row (a date-tracked change) after
+        // another person's keeps the person where they first came.
+        let old = pra(7100001).replace("~20230401~47121231~", "~20200101~20230331~");
+        let one = map_go(
+            go(&format!("{old}{}{}", pra(7100002), pra(7100001))).as_bytes(),
+            Some(FILE),
+            &at(2025, 4, 1),
+        );
+        assert_eq!(person_ids(&one), ["7100001", "7100002"]);
     }
 }
