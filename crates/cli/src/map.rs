@@ -220,7 +220,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
         None => None,
     };
     let (mut quarantined, mut failed) = (0usize, false);
-    // ESR GO files: (name as given, file name, bytes).
+    // ESR GO files: (name as given, bytes).
     let mut esr: Vec<EsrInput> = Vec::new();
     for path in &args.files {
         let name = path.display().to_string();
@@ -300,8 +300,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             Input::Esr => {
                 // Mapped after the other inputs: several GO files are one
                 // state (a full file and the change files after it).
-                let file_name = path.file_name().and_then(|n| n.to_str()).map(str::to_owned);
-                esr.push((name, file_name, bytes));
+                esr.push((name, bytes));
                 continue;
             }
             Input::Unknown => return Err(format!("{name}: not HL7 v2, FHIR or ESR").into()),
@@ -358,16 +357,18 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
         }
         for group in groups {
             // One file through `map_go_files` is `map_go` (and says what
-            // the file is, from its GO name or else its header's).
+            // the file is, from its GO name or else its header's). Each file
+            // is named as given (its sources and notes tell two files of one
+            // name in two folders apart); the GO name is its last component.
             let mapped = map_go_files(
                 group
                     .iter()
-                    .map(|(_, file_name, bytes)| (file_name.as_deref(), &bytes[..])),
+                    .map(|(name, bytes)| (Some(name.as_str()), &bytes[..])),
                 &opts,
             );
             let label = group
                 .iter()
-                .map(|(n, ..)| n.as_str())
+                .map(|(n, _)| n.as_str())
                 .collect::<Vec<_>>()
                 .join(" + ");
             // The state starts from the last file it was based on (the
@@ -434,8 +435,9 @@ fn write_event(
     }
 }
 
-/// An ESR GO input: its name as given, its file name, its bytes.
-type EsrInput = (String, Option<String>, Vec<u8>);
+/// An ESR GO input: its name as given (the path; its last component is the
+/// GO name), its bytes.
+type EsrInput = (String, Vec<u8>);
 
 /// The ESR GO files of a run, grouped into the states they make: the files
 /// of one VPD and sub-file (from their GO names) are one state, applied in
@@ -445,10 +447,8 @@ fn esr_groups(files: &[EsrInput]) -> Vec<Vec<&EsrInput>> {
     let mut keys: Vec<Option<(String, String)>> = Vec::new();
     let mut groups: Vec<Vec<&EsrInput>> = Vec::new();
     for f in files {
-        let key =
-            f.1.as_deref()
-                .and_then(|n| FileName::parse(n).ok())
-                .map(|n| (n.vpd, n.sub_file));
+        // `FileName::parse` reads the last component of the path.
+        let key = FileName::parse(&f.0).ok().map(|n| (n.vpd, n.sub_file));
         match key
             .as_ref()
             .and_then(|k| keys.iter().position(|g| g.as_ref() == Some(k)))
@@ -474,11 +474,7 @@ fn esr_groups(files: &[EsrInput]) -> Vec<Vec<&EsrInput>> {
 fn shared_vpds(groups: &[Vec<&EsrInput>]) -> bool {
     let mut by_vpd: Vec<(String, Vec<String>)> = Vec::new();
     for g in groups {
-        let Some(n) = g
-            .first()
-            .and_then(|f| f.1.as_deref())
-            .and_then(|n| FileName::parse(n).ok())
-        else {
+        let Some(n) = g.first().and_then(|f| FileName::parse(&f.0).ok()) else {
             continue;
         };
         match by_vpd.iter_mut().find(|(v, _)| *v == n.vpd) {

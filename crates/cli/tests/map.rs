@@ -456,11 +456,13 @@ fn a_go_file_with_cr_line_ends_is_read() {
         "{}",
         String::from_utf8_lossy(&cr.stderr)
     );
-    let lf = run_map(
-        &["--as-at", "2025-04-01"],
-        &[&data("esr/GO_998_GDW_GOF_20250401_00000001.DAT")],
-    );
-    assert_eq!(cr.stdout, lf.stdout);
+    let bundled = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let lf = run_map(&["--as-at", "2025-04-01"], &[&bundled]);
+    // The same workers, each source naming its own file's path.
+    let named = |out: &[u8], path: &Path| {
+        String::from_utf8_lossy(out).replace(&path.display().to_string(), "FILE")
+    };
+    assert_eq!(named(&cr.stdout, &file), named(&lf.stdout, &bundled));
 }
 
 /// A change file's workers are written, with one warning that each Bundle
@@ -706,24 +708,22 @@ fn change_files_without_a_full_file_are_warned_of() {
     // A change file dated before the full file but with a later sequence:
     // the two orders disagree, not guessed (until 2026-12-07 the full file
     // re-based the change file away, exit 0).
-    let out = bin()
-        .args(["map", "--to", "fhir"])
-        .arg(data("esr/GO_998_GDW_GOF_20250401_00000001.DAT"))
-        .arg(go_named(
-            "changes-only",
-            "GO_998_GDW_GOC_20250331_00000009.DAT",
-            &format!("{owen}\n"),
-        ))
-        .output()
-        .unwrap();
+    let full = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let c9 = go_named(
+        "changes-only",
+        "GO_998_GDW_GOC_20250331_00000009.DAT",
+        &format!("{owen}\n"),
+    );
+    let out = run_map(&["--to", "fhir"], &[&full, &c9]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(
-            "GO_998_GDW_GOF_20250401_00000001.DAT: not applied (dated 2025-04-01 with sequence 1, \
-             after GO_998_GDW_GOC_20250331_00000009.DAT dated 2025-03-31 with sequence 9: the \
-             date order and the sequence order disagree"
-        ),
+        err.contains(&format!(
+            "{}: not applied (dated 2025-04-01 with sequence 1, after {} dated 2025-03-31 with \
+             sequence 9: the date order and the sequence order disagree",
+            full.display(),
+            c9.display()
+        )),
         "{err}"
     );
 }
@@ -856,4 +856,93 @@ fn bundled_full_and_change_file_as_one_state() {
     assert!(priya.to_string().contains("7654321"), "{priya}");
     assert_eq!(priya_role["active"], false, "{priya_role}");
     assert_eq!(priya_role["period"]["end"], "2025-04-02");
+}
+
+/// Review finding 15: two copies of one change file in two folders are
+/// named by their paths as given (in the report's sources and notes, on
+/// stdout and stderr), so which was applied and which skipped is known;
+/// their GO name (the last component) still sequences them.
+#[test]
+fn esr_files_of_one_name_in_two_folders_are_named_by_their_paths() {
+    let full = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let owen = owen_line().replace("owen.dsample@", "owen.new@");
+    let name = "GO_998_GDW_GOC_20250402_00000002.DAT";
+    let a = go_named("same-name/a", name, &format!("{owen}\n"));
+    let b = go_named("same-name/b", name, &format!("{owen}\n"));
+    let report = tmp("same-name.report.ndjson");
+    let out = run_map(&["--report"], &[&report, &full, &a, &b]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let (full, a, b) = (
+        full.display().to_string(),
+        a.display().to_string(),
+        b.display().to_string(),
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    assert_eq!(r["file"], format!("{full} + {a} + {b}"));
+    let notes: Vec<&str> = r["report"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let skipped = format!("{b}: the same sequence again (a re-delivery): skipped");
+    assert!(notes.iter().any(|n| n.starts_with(&skipped)), "{notes:#?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(&format!("superseded by {a}:2"))),
+        "{notes:#?}"
+    );
+    assert!(
+        notes.iter().all(|n| !n.starts_with(name)),
+        "a note names a file by its base name: {notes:#?}"
+    );
+    // Every unmapped field names its file by its path: b's skipped row.
+    let files: std::collections::BTreeSet<&str> = r["report"]["unmapped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["source"]["file"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(b.as_str()), "{files:?}");
+    assert!(
+        files
+            .iter()
+            .all(|f| [&full, &a, &b].contains(&&(*f).to_owned())),
+        "{files:?}"
+    );
+    // The worker's new e-mail is from the copy applied.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let owen: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|w| w.to_string().contains("owen.new@"))
+        .unwrap();
+    assert_eq!(owen["telecom"][0]["sources"][0]["file"], a.as_str());
+    // Two different files under one name: the failure names both.
+    let other = go_named(
+        "same-name/b",
+        name,
+        &format!("{}\n", owen_line().replace("owen.dsample@", "owen.other@")),
+    );
+    let out = run_map(&[], &[Path::new(&full), Path::new(&a), &other]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{b}: not applied (sequence 2 again, as {a}, with other rows"
+        )),
+        "{err}"
+    );
+}
+
+/// The bundled GO file's PRA row of person 7100001.
+fn owen_line() -> String {
+    go_text()
+        .lines()
+        .find(|l| l.starts_with("PRA~7100001~"))
+        .unwrap()
+        .to_owned()
 }

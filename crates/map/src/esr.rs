@@ -159,7 +159,11 @@ impl EsrOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct EsrMapping {
-    /// One worker per person in effect on the date, in file order.
+    /// One worker per person in effect on the date, in the order the
+    /// persons first came: by each person's first `PRA` row in the file;
+    /// from [`map_go_files`], the state's first file's persons in its
+    /// order, then those each later file adds (a person whose row a later
+    /// file re-sent keeps their place).
     pub workers: Vec<Worker>,
     /// Accounting, invalid values and one identity decision per worker.
     pub report: MappingReport,
@@ -471,6 +475,11 @@ struct Ctx {
     set_aside: HashSet<String>,
     /// Keys of rows the reader rejected.
     rejected: HashSet<String>,
+    /// Whether each file's rows joined the final state (applied, from the
+    /// last full file on: see `map_go_files`); empty for one file, whose
+    /// rows all did. The workers come in the order the state first had
+    /// their persons (`resolve`).
+    joined: Vec<bool>,
 }
 
 impl Ctx {
@@ -503,7 +512,13 @@ impl Ctx {
             took: HashMap::new(),
             set_aside: HashSet::new(),
             rejected: HashSet::new(),
+            joined: Vec::new(),
         }
+    }
+
+    /// Whether file `f`'s rows joined the final state (see `joined`).
+    fn joined(&self, f: usize) -> bool {
+        self.joined.is_empty() || self.joined.get(f) == Some(&true)
     }
 
     /// The name of file `i`.
@@ -731,6 +746,13 @@ fn key_field(code: &str) -> Option<&'static str> {
 /// grows with the file. Rows the reader rejects are listed as invalid and
 /// their fields as unmapped.
 ///
+/// `file_name` names the file in every [`Source`] and note: pass it as the
+/// user gave it (a path tells two files of one name in two folders apart).
+/// Its final path component (after the last `/` or `\`) is the GO
+/// transport name, read for the VPD, sub-file, extract type, date and
+/// sequence ([`FileName`]) and checked against the header (HDR-1); a bare
+/// file name is both. `None` (standard input): named `-`, no transport name.
+///
 /// ```
 /// use carecodec_map::esr::{map_go, EsrOptions};
 ///
@@ -742,6 +764,12 @@ fn key_field(code: &str) -> Option<&'static str> {
 /// let id = &out.workers[0].identifiers[0];
 /// assert_eq!((id.value.kind(), id.value.value()), ("esr-person", "7100001"));
 /// assert_eq!(id.sources[0].to_string(), format!("ESR {name}:2 Person ID"));
+/// // Named by its path: the sources say which file; the GO name is its last part.
+/// let out = map_go(file.as_bytes(), Some("inbox/2025-03-01/GO_999_GDW_GOF_20250301_00000101.DAT"),
+///                  &EsrOptions::at_extract_date());
+/// assert_eq!(out.failure(), None);
+/// assert_eq!(out.workers[0].identifiers[0].sources[0].to_string(),
+///            "ESR inbox/2025-03-01/GO_999_GDW_GOF_20250301_00000101.DAT:2 Person ID");
 /// ```
 pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) -> EsrMapping {
     map_loaded(read_go(input, file_name), opts)
@@ -749,6 +777,7 @@ pub fn map_go<R: BufRead>(input: R, file_name: Option<&str>, opts: &EsrOptions) 
 
 /// One GO file read: its rows (of file 0) and what its reader said of it.
 struct Loaded {
+    /// The file's name as given (a path too: see `map_go`), `-` for none.
     file: Arc<str>,
     rows: Vec<Row>,
     /// Rows the reader rejected (their index in `rows`), and why.
@@ -1074,6 +1103,9 @@ fn same_rows(a: &Loaded, b: &Loaded) -> bool {
 /// state: the files are applied in (extract date, sequence) order (from
 /// their names), and one [`Worker`] is built per person of the state after
 /// the last file applied, as at `opts.as_at` (default: that file's HDR-2).
+/// Each file is given with its name as for [`map_go`]: as the user gave it
+/// (a path names it in every source, note and [`EsrFile`]), its final path
+/// component read as the GO name.
 ///
 /// - The first file is the base. A full (or refresh) file after it
 ///   re-bases: every row before it is dropped.
@@ -1469,6 +1501,15 @@ fn apply_files(
             }
         }
     }
+    // The files whose rows made the final state: applied, from the last
+    // full file on.
+    ctx.joined = uses
+        .iter()
+        .enumerate()
+        .map(|(k, (u, _))| {
+            k >= state_from && matches!(u, FileUse::Base | FileUse::Rebase | FileUse::Changes)
+        })
+        .collect();
 }
 
 /// The earlier files' rows (still in the state) that the rows of one file
@@ -1623,7 +1664,7 @@ fn covered(span: Period, by: &mut [Period]) -> bool {
 /// Resolves the rows of `ctx` as at its date into workers, and accounts
 /// for every field.
 fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) -> EsrMapping {
-    let rejected_rows: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
+    let read_rejected: HashSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
     for (i, why) in rejected {
         let raw = ctx
             .rows
@@ -1643,10 +1684,10 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
             Action::Dropped,
         );
     }
-    index_rejected(&mut ctx, &rejected_rows);
+    index_rejected(&mut ctx, &read_rejected);
     // Rows not applied (superseded or deleted by a later file, or of a file
     // not applied: see `map_go_files`) are passed over as rejected ones are.
-    let mut skip = rejected_rows.clone();
+    let mut skip = read_rejected.clone();
     skip.extend(ctx.excluded.iter().copied());
     let rejected_rows = skip;
     apply_deletes(&mut ctx, &rejected_rows);
@@ -1754,12 +1795,7 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
 
     note_unmatched_deletes(&mut ctx, &rejected_rows);
 
-    let mut persons: Vec<usize> = live
-        .iter()
-        .filter(|(k, _)| k.starts_with("PR"))
-        .map(|(_, &i)| i)
-        .collect();
-    persons.sort_unstable();
+    let persons = persons_in_order(&ctx, &live, &read_rejected, &mut probe);
     // Assignment and extra-information rows in effect, by person, in file order.
     let mut by_person: HashMap<String, Vec<(&'static str, usize)>> = HashMap::new();
     for (k, &i) in &live {
@@ -1789,6 +1825,43 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
     out.workers = workers;
     out.report = ctx.report;
     out
+}
+
+/// The row in effect (in `live`) of each person, in the order the state
+/// first had the person: by the person's first `PRA` row (any, in effect
+/// or not, replaced by a later file or not; not one the reader rejected)
+/// among the files whose rows joined the state, in the order applied. One
+/// file: its order. A full file and its change files: the full file's
+/// persons in its order, then the persons each change file adds, whichever
+/// file re-sent a person's row.
+fn persons_in_order(
+    ctx: &Ctx,
+    live: &HashMap<String, usize>,
+    read_rejected: &HashSet<usize>,
+    probe: &mut String,
+) -> Vec<usize> {
+    // (row, the row in effect of its person) of each person row of the state.
+    let mut rows: Vec<(usize, usize)> = Vec::new();
+    for (i, r) in ctx.rows.iter().enumerate() {
+        if r.delete
+            || key_field(&r.code) != Some("Person ID")
+            || read_rejected.contains(&i)
+            || !ctx.joined(r.file)
+        {
+            continue;
+        }
+        let Some(id) = r.raw("Person ID") else {
+            continue;
+        };
+        if let Some(&j) = live.get(row_key(probe, &r.code, id)) {
+            rows.push((i, j));
+        }
+    }
+    // Each person once, at their first row; then in that order.
+    rows.sort_unstable_by_key(|&(i, j)| (j, i));
+    rows.dedup_by_key(|p| p.1);
+    rows.sort_unstable();
+    rows.into_iter().map(|(_, j)| j).collect()
 }
 
 /// Fills `ctx.rejected` with the keys of rows the reader rejected.
@@ -4169,5 +4242,169 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         );
         assert_eq!(one.workers.len(), 1);
         assert!(one.deleted.is_empty());
+    }
+
+    /// A GO file whose label is `label` (a path): its header names the
+    /// base name, as ESR wrote it.
+    fn at_path(label: &str, body: &str) -> String {
+        named(label.rsplit('/').next().unwrap(), body)
+    }
+
+    /// The file of every ESR source of the mapping (values, unmapped,
+    /// invalid, deletions).
+    fn source_files(out: &EsrMapping) -> HashSet<String> {
+        let mut srcs: Vec<&Source> = Vec::new();
+        for w in &out.workers {
+            srcs.extend(w.identifiers.iter().flat_map(|i| i.sources.iter()));
+            srcs.extend(w.telecom.iter().flat_map(|t| t.sources.iter()));
+        }
+        srcs.extend(out.report.unmapped.iter().map(|u| &u.source));
+        srcs.extend(out.report.invalid.iter().map(|u| &u.source));
+        srcs.extend(out.deleted.iter().map(|d| &d.source));
+        srcs.into_iter()
+            .filter_map(|s| match s {
+                Source::Esr { file, .. } => Some(file.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Review finding 15: two inputs of one base name in two folders are
+    /// told apart in every source, note and file listed; the GO name (VPD,
+    /// sub-file, date, sequence) is still read from the base name.
+    #[test]
+    fn inputs_are_named_as_given_and_sequenced_by_their_base_name() {
+        let (full, a, b) = (format!("in/{F1}"), format!("a/{C2}"), format!("b/{C2}"));
+        let f1 = at_path(&full, SAMPLE);
+        let c2 = at_path(&a, &PRA.replace("owen.sample@", "owen.new@"));
+        // The same change file twice: the one given first is applied, the
+        // other is a re-delivery, skipped.
+        let out = files(&[(&b, &c2), (&full, &f1), (&a, &c2)], &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(
+            uses(&out),
+            [FileUse::Base, FileUse::Changes, FileUse::Redelivery]
+        );
+        let names: Vec<&str> = out.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, [full.as_str(), b.as_str(), a.as_str()]);
+        assert_eq!(
+            out.workers[0].telecom[0].sources[0].to_string(),
+            format!("ESR {b}:2 Office E-mail Address")
+        );
+        assert!(noted(
+            &out,
+            &format!("{a}: the same sequence again (a re-delivery): skipped")
+        ));
+        assert!(unmapped_in(&out, &a, 2, "Office E-mail Address"));
+        assert!(noted(&out, &format!("{full}:5 PRA: superseded by {b}:2")));
+        assert_eq!(
+            source_files(&out),
+            [full.clone(), a.clone(), b.clone()].into_iter().collect()
+        );
+        // No note names a file by its base name alone; none says the
+        // header's name differs from the file's.
+        for n in &out.report.notes {
+            let label = n.split(&[':', ' '][..]).next().unwrap_or_default();
+            assert!(
+                label.is_empty() || [&full, &a, &b].contains(&&label.to_owned()),
+                "{n}"
+            );
+            assert!(!n.contains("header"), "{n}");
+        }
+        // Two different change files under one base name: the conflict
+        // names both paths.
+        let other = at_path(&b, &PRA.replace("owen.sample@", "owen.other@"));
+        let out = map_go_files(
+            [
+                (Some(full.as_str()), f1.as_bytes()),
+                (Some(a.as_str()), c2.as_bytes()),
+                (Some(b.as_str()), other.as_bytes()),
+            ],
+            &at(2025, 4, 2),
+        );
+        let failure = out.failure().unwrap();
+        assert!(
+            failure.starts_with(&format!(
+                "{b}: not applied (sequence 2 again, as {a}, with other rows"
+            )),
+            "{failure}"
+        );
+        // One file: the label as given, the name's extract type and VPD.
+        let out = map_go(c2.as_bytes(), Some(&a), &at(2025, 4, 2));
+        assert_eq!(out.failure(), None);
+        assert_eq!(source_files(&out), [a.clone()].into_iter().collect());
+        let one = map_go_files([(Some(a.as_str()), c2.as_bytes())], &at(2025, 4, 2));
+        assert_eq!(one.files[0].name, a);
+        assert_eq!(one.files[0].extract, Some(ExtractType::Changes));
+    }
+
+    /// PRA row of person `id` (the PRA's, renumbered).
+    fn pra(id: u32) -> String {
+        PRA.replace("PRA~7100001~", &format!("PRA~{id}~"))
+            .replace("owen.sample@", &format!("p{id}@"))
+    }
+
+    fn person_ids(out: &EsrMapping) -> Vec<&str> {
+        out.workers
+            .iter()
+            .map(|w| w.identifiers[0].value.value())
+            .collect()
+    }
+
+    /// Review finding 18: the workers are in the order the state first
+    /// had each person in, whichever file re-sent a person's row: the full
+    /// file's persons in its order, then those each change file adds.
+    #[test]
+    fn workers_keep_the_order_their_persons_came_in() {
+        let full = named(
+            F1,
+            &format!("{}{}{}", pra(7100001), pra(7100002), pra(7100003)),
+        );
+        // A new person, person 2 re-sent (a new e-mail), another new person.
+        let change = named(
+            C2,
+            &format!(
+                "{}{}{}",
+                pra(7100004),
+                pra(7100002).replace("p7100002@", "new@"),
+                pra(7100005)
+            ),
+        );
+        let want = ["7100001", "7100002", "7100003", "7100004", "7100005"];
+        for list in [[(F1, &*full), (C2, &change)], [(C2, &change), (F1, &full)]] {
+            let out = files(&list, &at(2025, 4, 2));
+            assert_eq!(out.failure(), None);
+            assert_eq!(person_ids(&out), want);
+            assert_eq!(out.workers[1].telecom[0].value.value, "new@example.invalid");
+            // The identity decisions follow the workers.
+            let keys: Vec<&str> = out
+                .report
+                .identity
+                .iter()
+                .filter_map(|d| d.key.as_ref().map(Identifier::value))
+                .collect();
+            assert_eq!(keys.len(), 5);
+            assert!(
+                keys.iter().zip(want).all(|(k, id)| k.ends_with(id)),
+                "{keys:?}"
+            );
+        }
+        // A full file re-basing the state: its order.
+        let f3 = "GO_998_GDW_GOF_20250403_00000003.DAT";
+        let refull = named(f3, &format!("{}{}", pra(7100002), pra(7100001)));
+        let out = files(
+            &[(F1, &full), (C2, &change), (f3, &refull)],
+            &at(2025, 4, 3),
+        );
+        assert_eq!(person_ids(&out), ["7100002", "7100001"]);
+        // One file: a person's later row (a date-tracked change) after
+        // another person's keeps the person where they first came.
+        let old = pra(7100001).replace("~20230401~47121231~", "~20200101~20230331~");
+        let one = map_go(
+            go(&format!("{old}{}{}", pra(7100002), pra(7100001))).as_bytes(),
+            Some(FILE),
+            &at(2025, 4, 1),
+        );
+        assert_eq!(person_ids(&one), ["7100001", "7100002"]);
     }
 }

@@ -257,7 +257,9 @@ pub enum Source {
     /// it counts a reference), and a field name from the layout tables is
     /// borrowed: an ESR value's source allocates nothing.
     Esr {
-        /// The file name.
+        /// The file, as the mapping was given it: `carecodec map` passes
+        /// the path as given on the command line, so two files of one name
+        /// in two folders are told apart.
         file: Arc<str>,
         /// 1-based line.
         line: u64,
