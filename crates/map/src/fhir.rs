@@ -3060,9 +3060,11 @@ fn report<'a>(
         _ => "unknown",
     };
     o.insert("status", json!(status));
+    // R4 requires `code`: a report sent with none (no OBR-4) says it is
+    // unknown (data-absent-reason) rather than carry a text no sender wrote.
     let code = concept(&r.code.value);
     let code = if code.as_object().is_some_and(Map::is_empty) {
-        json!({"text": "Result report"})
+        absent()
     } else {
         code
     };

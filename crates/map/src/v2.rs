@@ -409,7 +409,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
             }
             Ok(t) => {
                 if let Cow::Owned(_) = t {
-                    self.check_escapes(&v, &src);
+                    self.check_escapes(&v, &src, render);
                 }
                 if t.bytes().any(is_control) {
                     return self.without_controls(&t, src, v.raw());
@@ -445,18 +445,34 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// Reports an escape `v`'s decoding kept as sent because it could not
     /// resolve it (`\Q\`, `\XZZ\`, an unterminated one: hl7v2 passes them on,
     /// never an error), so the text is not taken for what was meant unseen.
-    /// Called only for text that had something to decode.
+    /// In text that is not formatted (`render` false: ST, ID, names …) a
+    /// formatting escape (`\H\`, `\N\`, `\.br\` …) is kept as sent too and
+    /// reported: HL7 defines those for FT, TX and CF only (v2.5 §2.7.1; an ST
+    /// may hold the delimiter escapes), so what the sender meant by one in
+    /// other text is unknown. Called only for text that had something to
+    /// decode.
     #[cold]
-    fn check_escapes(&mut self, v: &Value<'_>, src: &Source) {
+    fn check_escapes(&mut self, v: &Value<'_>, src: &Source, render: bool) {
         if v.level() == Level::Literal {
             return;
         }
-        let Some(bad) = verbatim_escape(v.raw(), &v.delimiters()) else {
+        let d = v.delimiters();
+        let (at, reason) = if let Some(bad) = verbatim_escape(v.raw(), &d) {
+            (bad, "not one HL7 defines, or unterminated")
+        } else if let Some(f) = d
+            .escape
+            .filter(|_| !render)
+            .and_then(|e| formatting_escape(v.raw(), e))
+        {
+            (
+                f,
+                "a formatting command, which HL7 defines for formatted text (FT, TX, CF) only",
+            )
+        } else {
             return;
         };
-        let what = String::from_utf8_lossy(v.raw().get(bad).unwrap_or_default()).into_owned();
-        let reason =
-            format!("bad escape {what} (not one HL7 defines, or unterminated): kept as sent");
+        let what = String::from_utf8_lossy(v.raw().get(at).unwrap_or_default()).into_owned();
+        let reason = format!("bad escape {what} ({reason}): kept as sent");
         self.invalid(src.clone(), v.raw(), &reason, Action::KeptAsText);
     }
 
@@ -576,6 +592,21 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 None
             }
         }
+    }
+}
+
+/// The byte range of the first formatting escape in `raw` (`\H\`, `\N\`, or
+/// a command such as `\.br\`), whose escape character is `esc`.
+fn formatting_escape(raw: &[u8], esc: u8) -> Option<Range<usize>> {
+    let mut i = 0;
+    loop {
+        let at = i + raw.get(i..)?.iter().position(|b| *b == esc)?;
+        let close = at + 1 + raw.get(at + 1..)?.iter().position(|b| *b == esc)?;
+        let body = raw.get(at + 1..close)?;
+        if matches!(body, b"H" | b"N" | [b'.', ..]) {
+            return Some(at..close + 1);
+        }
+        i = close + 1;
     }
 }
 
@@ -2586,6 +2617,13 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
             break;
         }
         let code = ctx.text(base.component(c));
+        // An alternate triplet with no code (CWE.5 text, CWE.6 system alone)
+        // beside a coding: the IG makes it a second coding with a display
+        // and no code, which the model (a code per coding) cannot hold, and
+        // `text` is CWE.9's. Left unread, so it is reported unmapped.
+        if code.is_none() && !codes.is_empty() {
+            continue;
+        }
         let text = ctx.text(base.component(t));
         let system = ctx.text(base.component(s));
         // A coding system with neither code nor text names nothing:
@@ -2607,15 +2645,14 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
                 display: text.map(|t| t.value),
             });
         } else if let Some(t) = text {
-            if codes.is_empty() {
-                return Some(Sourced::from_many(
-                    Concept {
-                        codes,
-                        text: Some(t.value),
-                    },
-                    sources,
-                ));
-            }
+            // No code yet (the one above): the text is the concept's.
+            return Some(Sourced::from_many(
+                Concept {
+                    codes,
+                    text: Some(t.value),
+                },
+                sources,
+            ));
         }
     }
     let original = (9 <= len).then(|| ctx.text(base.component(9))).flatten();
@@ -2798,6 +2835,10 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
     let mut standalone: Vec<Observation> = Vec::new();
     // The last observation: its report (none for a standalone one) and index.
     let mut last_obs: Option<(Option<usize>, usize)> = None;
+    // True after an OBX that was dropped (no OBX-3), until the next OBR or
+    // OBX: the NTE segments there are its notes (HL7 ORU_R01: `OBX {NTE}`),
+    // never another result's, so they are left unread (reported unmapped).
+    let mut after_dropped = false;
     for (id, n) in segs {
         match id {
             "OBR" => {
@@ -2812,8 +2853,17 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                         identifiers.push(ei_typed(ctx, base.field(f), kind, v));
                     }
                 }
-                let code = cwe(ctx, base.field(4))
-                    .unwrap_or_else(|| Sourced::from_many(Concept::default(), Sources::new()));
+                // OBR-4 is required: without it the report is kept with an
+                // empty code (written as unknown, never an invented text), and
+                // the absence is noted.
+                let code = cwe(ctx, base.field(4)).unwrap_or_else(|| {
+                    ctx.report.notes.push(format!(
+                        "OBR[{n}]: no OBR-4 (universal service identifier, required): the \
+                         report's code is unknown (DiagnosticReport.code carries the \
+                         data-absent-reason extension)"
+                    ));
+                    Sourced::from_many(Concept::default(), Sources::new())
+                });
                 let effective = ctx.datetime(base.field(7));
                 let ordered_by = xcn(ctx, base.field(16).repetition(1));
                 let issued = ctx.datetime(base.field(22));
@@ -2831,9 +2881,14 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     notes: Vec::new(),
                 });
                 last_obs = None;
+                after_dropped = false;
             }
             "OBX" => {
-                let Some(obs) = obx(ctx, n) else { continue };
+                let Some(obs) = obx(ctx, n) else {
+                    after_dropped = true;
+                    continue;
+                };
+                after_dropped = false;
                 // An OBX before any OBR (an ADT's height or weight) belongs to
                 // no report: a standalone observation (IG: ADT OBX →
                 // Observation).
@@ -2845,6 +2900,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                 list.push(obs);
                 last_obs = Some((report, list.len() - 1));
             }
+            "NTE" if after_dropped => {}
             "NTE" => {
                 let Some(base) = seg("NTE", n) else { continue };
                 ctx.touch(base.field(1));
@@ -2882,18 +2938,28 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
     (reports, standalone)
 }
 
+/// The observation of OBX `n`; `None` when it has no OBX-3 (the observation
+/// identifier, required: no FHIR Observation without its `code`): the
+/// segment is then reported invalid (dropped) and its other fields are left
+/// unread, so they are reported unmapped too.
 fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     let base = seg("OBX", n)?;
+    // OBX-3 first: nothing else of an observation that is dropped is read.
+    let Some(code) = cwe(ctx, base.field(3)) else {
+        dropped_obx(ctx, &base);
+        return None;
+    };
     ctx.touch(base.field(1));
     let value_type = ctx.text(base.field(2)).map(|s| s.value).unwrap_or_default();
-    let code = cwe(ctx, base.field(3))?;
     ctx.touch(base.field(4));
     // OBX-6 is read where the value keeps it: a coded or date value has no
     // place for a unit, which is left unread (reported unmapped).
     let value = match value_type.as_str() {
         "CE" | "CWE" | "CNE" => cwe(ctx, base.field(5)).map(|c| c.map(ObservationValue::Coded)),
+        // The model holds one time: the first repetition, as a coded value
+        // keeps its first; the others are left unread (reported unmapped).
         "TS" | "DT" | "DTM" => ctx
-            .datetime(base.field(5))
+            .datetime(base.field(5).repetition(1))
             .map(|d| d.map(ObservationValue::DateTime)),
         vt => {
             let (unit, ucum) = obx_unit(ctx, base.field(6));
@@ -2975,6 +3041,26 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         body_site,
         device,
     })
+}
+
+/// Reports the OBX at `base` invalid (dropped) for want of an OBX-3: at the
+/// segment, with its text as the raw value. Its fields and the NTE segments
+/// after it are left unread (see [`results`]), so they are reported unmapped.
+#[cold]
+fn dropped_obx(ctx: &mut Ctx<'_, '_>, base: &Path) {
+    let Some(segment) = ctx.segment(base) else {
+        return;
+    };
+    let Some(path) = V2Path::new(base.segment_id(), base.occurrence) else {
+        return;
+    };
+    ctx.invalid(
+        Source::v2(path, segment.span()),
+        segment.raw(),
+        "no OBX-3 code or text (the observation identifier, required): the observation is \
+         dropped; its fields and its NTE notes are left unread (reported unmapped)",
+        Action::Dropped,
+    );
 }
 
 /// OBX-6 as the IG's CWE[Quantity]: the unit is the text (CWE.2), else the
@@ -3131,9 +3217,9 @@ fn nm_repeats(
 
 /// A structured numeric (SN) OBX-5 as the IG maps it: comparator (SN.1) and
 /// number (SN.2) → a Quantity with its comparator; `num1-num2` → a Range;
-/// a ratio (`1:128`, `1/2`) or a `num+` form is kept as its text (the model
-/// has no ratio). A comparator FHIR does not have (`=`, `<>`) is dropped
-/// (`=`) or keeps the value as text (`<>`).
+/// a ratio (`1:128`, `1/2`) or a `num+` form is kept as its text with the
+/// unit after it (the model has no ratio). A comparator FHIR does not have
+/// (`=`, `<>`) is dropped (`=`) or keeps the value as text (`<>`).
 fn sn(
     ctx: &mut Ctx<'_, '_>,
     base: Path,
@@ -3165,12 +3251,20 @@ fn sn(
         ucum: ucum.map(str::to_owned),
         comparator,
     };
+    // The SN's parts as one text, followed by the unit when one is sent (IG
+    // OBX[Observation]: valueString is OBX-5's parts and OBX-6), as an NM
+    // value kept as text keeps it: `2+ g/L` is not `2+`.
     let text = || {
-        [&cmp, &n1, &sep, &n2]
+        let mut t = [&cmp, &n1, &sep, &n2]
             .into_iter()
             .flatten()
             .map(|s| s.value.as_str())
-            .collect::<String>()
+            .collect::<String>();
+        if let Some(u) = unit {
+            t.push(' ');
+            t.push_str(&u.value);
+        }
+        t
     };
     let cmp_v = cmp.as_ref().map(|c| c.value.as_str());
     // SN.2 and SN.4 are NM numbers; a pair that is not (`^<^abc`) is kept as
@@ -3187,11 +3281,7 @@ fn sn(
             "not an NM number in an SN: the SN kept as text, with its unit",
             Action::KeptAsText,
         );
-        let text = match unit {
-            Some(u) => format!("{} {}", text(), u.value),
-            None => text(),
-        };
-        return Some(Sourced::from_many(ObservationValue::Text(text), sources));
+        return Some(Sourced::from_many(ObservationValue::Text(text()), sources));
     }
     let value = match (sep.as_ref().map(|s| s.value.as_str()), &n2) {
         (Some("-"), Some(high)) if cmp_v.is_none() => ObservationValue::Range {

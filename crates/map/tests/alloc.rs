@@ -91,13 +91,16 @@ fn hl7v2_mapping_stays_within_its_allocation_budget() {
     // adt_a40 13 → 22: the merge is written (a second Patient and the links);
     // adt_a01 107 → 110, a03 38 → 41, a08 30 → 32, a40 22 → 25 (2026-12-07):
     // the Provenance's activity (MSH-9, IG EVN[Provenance]) and the
-    // transaction's identifier (MSH-10).
+    // transaction's identifier (MSH-10). oru_r01 151 → 157 (2026-12-07):
+    // its OBX 3, an ST, holds formatting escapes (`\.br\`, `\H\`), which HL7
+    // defines for FT, TX and CF only: kept as sent and reported (one invalid
+    // entry, 146 → 152 measured; the report's cold path, not a per-value cost).
     let budgets = [
         ("adt_a01.hl7", 213, 110),
         ("adt_a03.hl7", 73, 41),
         ("adt_a08_latin1.hl7", 69, 32),
         ("adt_a40_lf_bom.hl7", 40, 25),
-        ("oru_r01.hl7", 151, 88),
+        ("oru_r01.hl7", 157, 88),
     ];
     for (name, map_budget, write_budget) in budgets {
         let (mapped, written) = count(&sample(name));

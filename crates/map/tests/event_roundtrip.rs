@@ -302,7 +302,8 @@ fn performer() -> impl Strategy<Value = Performer> {
 
 fn report() -> impl Strategy<Value = ResultReport> {
     (
-        concept(),
+        // An OBR with no OBR-4: no code (written as data-absent-reason).
+        prop_oneof![4 => concept(), 1 => Just(Concept::default())],
         prop_oneof![
             Just(ResultStatus::Final),
             Just(ResultStatus::Preliminary),

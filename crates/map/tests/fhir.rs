@@ -4503,3 +4503,41 @@ fn fhir_strings_with_control_characters_are_read_without_them() {
     let text = String::from_utf8(out).unwrap();
     carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
 }
+
+#[test]
+fn a_report_without_obr_4_has_an_unknown_code() {
+    // Probe (ORU) finding 12: an OBR with no OBR-4 was written with the
+    // invented `code.text` "Result report". R4 requires `code`: it says it
+    // is unknown (data-absent-reason), and reads back as no code.
+    let (event, report) = mapped(
+        "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+OBR|1|ORD1^EPR|LAB1^LAB||||20240312101500\r\
+OBX|1|NM|NA^Sodium^L||140|mmol/L|||||F\r",
+    );
+    assert!(report.notes.iter().any(|n| n.contains("no OBR-4")));
+    let bundle = event_bundle(&event).unwrap();
+    uk_core_valid("no OBR-4", &bundle);
+    let resources: Vec<&serde_json::Value> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let of = |t: &str| *resources.iter().find(|r| r["resourceType"] == t).unwrap();
+    assert_eq!(
+        of("DiagnosticReport")["code"],
+        serde_json::json!({"extension": [{
+            "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+            "valueCode": "unknown"
+        }]})
+    );
+    // The order (ServiceRequest.code is optional) has none.
+    assert!(of("ServiceRequest").get("code").is_none());
+    let back = read_back(&bundle);
+    assert_eq!(
+        back.reports[0].code.value,
+        carecodec_model::Concept::default()
+    );
+    check_message_bundle("no OBR-4", &event);
+}

@@ -1255,7 +1255,11 @@ OBX|3|ST|3^Code^L||a\\.br\\b||||||F\r";
         obs[0].notes[0].value,
         "Film reviewed.\nSuggest repeat urgently."
     );
-    assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+    // The ST's command is kept as sent, and said so (see
+    // `formatting_escapes_in_text_that_is_not_formatted_are_reported`).
+    assert_eq!(report.invalid.len(), 1, "{:?}", report.invalid);
+    assert_eq!(report.invalid[0].raw, "a\\.br\\b");
+    assert_eq!(report.invalid[0].action, Action::KeptAsText);
 }
 
 #[test]
@@ -1291,5 +1295,240 @@ fn a_merge_of_only_invalid_nhs_numbers_is_noted() {
             .any(|n| n.contains("only invalid NHS numbers")),
         "{:?}",
         r.notes
+    );
+}
+
+/// The v2 path of a source (`OBX[2]-5[1]`).
+fn v2_at(s: &Source) -> String {
+    match s {
+        Source::V2 { path, .. } => path.to_string(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The paths of the unmapped leaves of `r`.
+fn unmapped_paths(r: &MappingReport) -> Vec<String> {
+    r.unmapped.iter().map(|u| v2_at(&u.source)).collect()
+}
+
+const ORU_HEAD: &str = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r";
+
+#[test]
+fn an_obx_without_obx_3_is_reported_and_its_notes_go_to_no_other_result() {
+    // Probe (ORU) finding 2: the NTE of an OBX with no OBX-3 became a note
+    // on the observation before it, and the dropped OBX was not reported
+    // though OBX-1/2 were consumed.
+    let msg = format!(
+        "{ORU_HEAD}OBR|1|ORD1^EPR|LAB1^LAB|58410-2^FBC^LN|||20240312101500\r\
+OBX|1|NM|718-7^Haemoglobin^LN||135|g/L|130-180|N|||F\r\
+OBX|2|ST|||see comment||||||F\r\
+NTE|1||Sample haemolysed: potassium result invalid\r\
+OBX|3|NM|2823-3^Potassium^LN||4.1|mmol/L|||||F\r\
+NTE|2||Repeat sample\r"
+    );
+    let (e, r) = map(msg.as_bytes());
+    let obs = &e.reports[0].observations;
+    assert_eq!(obs.len(), 2);
+    assert!(obs[0].notes.is_empty(), "{:?}", obs[0].notes);
+    assert_eq!(obs[1].notes.len(), 1);
+    assert_eq!(obs[1].notes[0].value, "Repeat sample");
+    // The dropped observation is reported, at its segment …
+    let dropped: Vec<_> = r
+        .invalid
+        .iter()
+        .filter(|i| v2_at(&i.source) == "OBX[2]")
+        .collect();
+    assert_eq!(dropped.len(), 1, "{:?}", r.invalid);
+    assert_eq!(dropped[0].action, Action::Dropped);
+    assert!(
+        dropped[0].reason.contains("no OBX-3"),
+        "{}",
+        dropped[0].reason
+    );
+    assert_eq!(dropped[0].raw, "OBX|2|ST|||see comment||||||F");
+    // … and nothing of it, nor its note, is consumed.
+    let unmapped = unmapped_paths(&r);
+    for at in [
+        "OBX[2]-1",
+        "OBX[2]-2",
+        "OBX[2]-5",
+        "OBX[2]-11",
+        "NTE[1]-1",
+        "NTE[1]-3",
+    ] {
+        assert!(
+            unmapped.iter().any(|u| u.starts_with(at)),
+            "{at}: {unmapped:?}"
+        );
+    }
+    assert!(!unmapped.iter().any(|u| u.starts_with("NTE[2]")));
+}
+
+#[test]
+fn sn_values_kept_as_text_keep_their_unit() {
+    // Probe (ORU) finding 4: a ratio, `num+`, `<>` and a comparator with a
+    // range were kept as text without the OBX-6 unit they were read with.
+    let rows = [
+        ("^1^:^128", "{titer}^titer^UCUM", "1:128 titer"),
+        ("<>^5", "mmol/L^mmol/L^UCUM", "<>5 mmol/L"),
+        ("^2^+", "g/L^g/L^UCUM", "2+ g/L"),
+        (">^10^-^20", "a^years^UCUM", ">10-20 years"),
+        ("^1^/^2", "", "1/2"),
+    ];
+    let mut msg = format!("{ORU_HEAD}OBR|1|ORD1^EPR||SERO^Serology^L\r");
+    for (i, (value, unit, _)) in rows.iter().enumerate() {
+        msg.push_str(&format!("OBX|{}|SN|X^X^L||{value}|{unit}|||||F\r", i + 1));
+    }
+    let (e, r) = map(msg.as_bytes());
+    for (i, (.., text)) in rows.iter().enumerate() {
+        let v = e.reports[0].observations[i].value.as_ref().unwrap();
+        assert_eq!(v.value, ObservationValue::Text((*text).into()), "{text}");
+        // The unit is a source only where the value holds it.
+        let unit_source = v.sources.iter().any(|s| v2_at(s).contains("-6."));
+        assert_eq!(unit_source, text.contains(' '), "{text}");
+    }
+    assert!(r.unmapped.is_empty(), "{:?}", r.unmapped);
+}
+
+#[test]
+fn only_the_first_repetition_of_a_time_value_is_kept() {
+    // Probe (ORU) finding 5: every repetition of a DT/TS OBX-5 was consumed,
+    // the first kept and the source span covering them all.
+    let msg = format!(
+        "{ORU_HEAD}OBR|1|ORD1^EPR||VAX^Vaccination^L\r\
+OBX|1|DT|VAC^Dates of doses^L||20240101~20240301~20240601||||||F\r\
+OBX|2|TS|SEIZ^Seizure times^L||202403011200~202403021400||||||F\r"
+    );
+    let (e, r) = map(msg.as_bytes());
+    let obs = &e.reports[0].observations;
+    let v = obs[0].value.as_ref().unwrap();
+    assert!(
+        matches!(&v.value, ObservationValue::DateTime(d) if d.at.date_naive().to_string() == "2024-01-01"),
+        "{:?}",
+        v.value
+    );
+    assert_eq!(v.sources.len(), 1);
+    let Source::V2 { path, span } = &v.sources[0] else {
+        panic!("{:?}", v.sources)
+    };
+    assert_eq!(path.to_string(), "OBX[1]-5[1]");
+    assert_eq!(&msg.as_bytes()[span.clone()], b"20240101");
+    assert!(obs[1].value.is_some());
+    let unmapped: Vec<(String, &str)> = r
+        .unmapped
+        .iter()
+        .map(|u| (v2_at(&u.source), u.raw.as_str()))
+        .collect();
+    assert_eq!(
+        unmapped,
+        [
+            ("OBX[1]-5[2].1.1".to_owned(), "20240301"),
+            ("OBX[1]-5[3].1.1".to_owned(), "20240601"),
+            ("OBX[2]-5[2].1.1".to_owned(), "202403021400"),
+        ]
+    );
+}
+
+#[test]
+fn an_alternate_text_without_its_code_is_left_unread() {
+    // Probe (ORU) finding 6: CWE.5 beside a first triplet with a code was
+    // consumed (and listed as a source of the concept) but kept nowhere.
+    let msg = format!(
+        "{ORU_HEAD}OBR|1|ORD1^EPR||MICRO^Culture^L\r\
+OBX|1|CWE|ORG^Organism^L||112283007^Escherichia coli^SCT^^ESBL-producing E. coli (local)||||||F\r\
+OBX|2|NM|718-7^Haemoglobin^LN^^Hb (POCT, capillary)^L||135|g/L|||||F\r\
+OBX|3|CWE|ORG^Organism^L||^^^1234^Alt only^L||||||F\r\
+DG1|1||J18.9^Pneumonia^I10^^Aspiration pneumonia (local)\r"
+    );
+    let (e, r) = map(msg.as_bytes());
+    let obs = &e.reports[0].observations;
+    let coded = |i: usize| match &obs[i].value.as_ref().unwrap().value {
+        ObservationValue::Coded(c) => c.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(coded(0).codes.len(), 1);
+    assert_eq!(coded(0).text, None);
+    // An alternate triplet with its code is kept as the concept's coding.
+    assert_eq!(coded(2).codes.len(), 1);
+    assert_eq!(coded(2).codes[0].code, "1234");
+    assert_eq!(coded(2).codes[0].display.as_deref(), Some("Alt only"));
+    // No source of a concept is a component it does not hold.
+    let sources = obs[0]
+        .value
+        .as_ref()
+        .unwrap()
+        .sources
+        .iter()
+        .chain(&obs[1].code.sources);
+    for s in sources.chain(&e.conditions[0].code.sources) {
+        assert!(!v2_at(s).ends_with(".5"), "{s}");
+        assert!(!v2_at(s).ends_with(".6"), "{s}");
+    }
+    let mut unmapped: Vec<(String, &str)> = r
+        .unmapped
+        .iter()
+        .map(|u| (v2_at(&u.source), u.raw.as_str()))
+        .collect();
+    unmapped.sort();
+    assert_eq!(
+        unmapped,
+        [
+            ("DG1[1]-3[1].5.1".to_owned(), "Aspiration pneumonia (local)"),
+            (
+                "OBX[1]-5[1].5.1".to_owned(),
+                "ESBL-producing E. coli (local)"
+            ),
+            ("OBX[2]-3[1].5.1".to_owned(), "Hb (POCT, capillary)"),
+            ("OBX[2]-3[1].6.1".to_owned(), "L"),
+        ]
+    );
+}
+
+#[test]
+fn an_obr_without_obr_4_is_noted() {
+    // Probe (ORU) finding 12: the report had no code and nothing said so
+    // (the FHIR writer invented the text "Result report").
+    let msg = format!(
+        "{ORU_HEAD}OBR|1|ORD1^EPR|LAB1^LAB||||20240312101500\r\
+OBX|1|NM|NA^Sodium^L||140|mmol/L|||||F\r"
+    );
+    let (e, r) = map(msg.as_bytes());
+    assert!(e.reports[0].code.value.codes.is_empty());
+    assert_eq!(e.reports[0].code.value.text, None);
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("OBR[1]: no OBR-4")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn formatting_escapes_in_text_that_is_not_formatted_are_reported() {
+    // Probe (ORU) finding 13: `\H\ \N\` (and `\.br\`) are formatting
+    // commands HL7 defines for FT, TX and CF only (v2.5 §2.7.1); in an ST
+    // value or a name they reached FHIR as sent, unreported.
+    let msg = format!(
+        "{ORU_HEAD}OBR|1|ORD1^EPR||X1^Battery^L\r\
+OBX|1|ST|C1^a^L||val \\H\\b\\N\\ x||||||F\r\
+OBX|2|TX|C2^a^L||val \\H\\b\\N\\ x||||||F\r\
+OBX|3|ST|C3^a^L||a \\F\\ b||||||F\r"
+    );
+    let (e, r) = map(msg.as_bytes());
+    let text = |i: usize| match &e.reports[0].observations[i].value.as_ref().unwrap().value {
+        ObservationValue::Text(t) => t.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(text(0), "val \\H\\b\\N\\ x");
+    assert_eq!(text(1), "val b x");
+    assert_eq!(text(2), "a | b");
+    assert_eq!(r.invalid.len(), 1, "{:?}", r.invalid);
+    let x = &r.invalid[0];
+    assert_eq!(v2_at(&x.source), "OBX[1]-5[1]");
+    assert_eq!(x.action, Action::KeptAsText);
+    assert!(
+        x.reason.contains("\\H\\") && x.reason.contains("FT"),
+        "{}",
+        x.reason
     );
 }

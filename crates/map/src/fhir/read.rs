@@ -1879,10 +1879,16 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 });
             }
             Some("DiagnosticReport") => {
-                let code = r
-                    .get("code")
-                    .map(|c| concept(&mut ctx, &format!("{base}.code"), c))
-                    .unwrap_or_else(|| Sourced::from_many(Concept::default(), Sources::new()));
+                // A code that only says it is unknown (data-absent-reason, as
+                // the writer gives a report sent with no OBR-4) is no code.
+                let code = match r.get("code") {
+                    Some(c) if absent(c) => {
+                        ctx.take(&format!("{base}.code"), c);
+                        None
+                    }
+                    c => c.map(|c| concept(&mut ctx, &format!("{base}.code"), c)),
+                }
+                .unwrap_or_else(|| Sourced::from_many(Concept::default(), Sources::new()));
                 let mut report = ResultReport {
                     identifiers: Vec::new(),
                     code,
@@ -2706,7 +2712,8 @@ fn refers_to(ctx: &Ctx<'_>, from: &str, v: &Value, p: &Subject<'_>) -> bool {
 
 /// Whether the reference `v` only says its target is unknown (the
 /// data-absent-reason extension the writer gives a resource of an event
-/// without a patient): no reference at all.
+/// without a patient): no reference at all. Likewise a required element
+/// written that way (a DiagnosticReport's `code` with no OBR-4).
 fn absent(v: &Value) -> bool {
     const ABSENT: &str = "http://hl7.org/fhir/StructureDefinition/data-absent-reason";
     v.as_object().is_some_and(|m| {
