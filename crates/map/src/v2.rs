@@ -2673,8 +2673,17 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
 
 fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
     let base = seg("AL1", n)?;
+    // AL1-3 first: nothing else of an allergy that is dropped is read.
+    let Some(code) = cwe(ctx, base.field(3)) else {
+        dropped_segment(
+            ctx,
+            &base,
+            "no AL1-3 code or text (the allergen, required): the allergy is dropped; its \
+             fields are left unread (reported unmapped)",
+        );
+        return None;
+    };
     ctx.touch(base.field(1));
-    let code = cwe(ctx, base.field(3))?;
     let category = ctx
         .text(base.field(2).component(1))
         .map(|c| c.map(|v| v2_code("0127", v, None)));
@@ -2715,10 +2724,19 @@ fn allergy_severity(ctx: &mut Ctx<'_, '_>, c: Sourced<String>) -> Option<Sourced
 
 fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     let base = seg("DG1", n)?;
+    // DG1-3 first: nothing else of a diagnosis that is dropped is read.
+    let Some(mut code) = cwe(ctx, base.field(3)) else {
+        dropped_segment(
+            ctx,
+            &base,
+            "no DG1-3 code or text (the diagnosis, required): the diagnosis is dropped; its \
+             fields are left unread (reported unmapped)",
+        );
+        return None;
+    };
     ctx.touch(base.field(1));
     // DG1-2 (coding method, withdrawn from v2.x) has no FHIR target (IG): not
     // read, so a sender's value is reported.
-    let mut code = cwe(ctx, base.field(3))?;
     // DG1-4 description (v2.3 feeds send the text here): the code's text
     // unless DG1-3 carries its own original text (IG: Condition.code.text).
     if let Some(d) = ctx.text(base.field(4)) {
@@ -3048,6 +3066,18 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
 /// after it are left unread (see [`results`]), so they are reported unmapped.
 #[cold]
 fn dropped_obx(ctx: &mut Ctx<'_, '_>, base: &Path) {
+    dropped_segment(
+        ctx,
+        base,
+        "no OBX-3 code or text (the observation identifier, required): the observation is \
+         dropped; its fields and its NTE notes are left unread (reported unmapped)",
+    );
+}
+
+/// Reports the segment at `base` dropped, as `why`: a record whose required
+/// code is absent (OBX-3, AL1-3, DG1-3). None of its fields was read, so each
+/// is also reported unmapped.
+fn dropped_segment(ctx: &mut Ctx<'_, '_>, base: &Path, why: &str) {
     let Some(segment) = ctx.segment(base) else {
         return;
     };
@@ -3057,8 +3087,7 @@ fn dropped_obx(ctx: &mut Ctx<'_, '_>, base: &Path) {
     ctx.invalid(
         Source::v2(path, segment.span()),
         segment.raw(),
-        "no OBX-3 code or text (the observation identifier, required): the observation is \
-         dropped; its fields and its NTE notes are left unread (reported unmapped)",
+        why,
         Action::Dropped,
     );
 }

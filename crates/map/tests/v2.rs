@@ -1532,3 +1532,47 @@ OBX|3|ST|C3^a^L||a \\F\\ b||||||F\r"
         x.reason
     );
 }
+
+#[test]
+fn an_al1_or_dg1_without_its_code_is_reported_dropped_and_left_unread() {
+    // As an OBX without OBX-3: AL1-1 / DG1-1 were consumed and the record
+    // dropped with nothing in the report.
+    let msg = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312120500+0000||ADT^A01|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+AL1|1|DA||SV|Rash\r\
+AL1|2|DA|PEN^Penicillin^L|MO\r\
+DG1|1||||20240312\r\
+DG1|2||J18.9^Pneumonia^I10\r";
+    let (e, r) = map(msg.as_bytes());
+    assert_eq!(e.allergies.len(), 1);
+    assert_eq!(e.conditions.len(), 1);
+    for (at, why, raw) in [
+        ("AL1[1]", "no AL1-3", "AL1|1|DA||SV|Rash"),
+        ("DG1[1]", "no DG1-3", "DG1|1||||20240312"),
+    ] {
+        let dropped: Vec<_> = r
+            .invalid
+            .iter()
+            .filter(|i| v2_at(&i.source) == at)
+            .collect();
+        assert_eq!(dropped.len(), 1, "{at}: {:?}", r.invalid);
+        assert_eq!(dropped[0].action, Action::Dropped);
+        assert!(dropped[0].reason.contains(why), "{}", dropped[0].reason);
+        assert_eq!(dropped[0].raw, raw);
+    }
+    let unmapped = unmapped_paths(&r);
+    for at in [
+        "AL1[1]-1", "AL1[1]-2", "AL1[1]-4", "AL1[1]-5", "DG1[1]-1", "DG1[1]-5",
+    ] {
+        assert!(
+            unmapped.iter().any(|u| u.starts_with(at)),
+            "{at}: {unmapped:?}"
+        );
+    }
+    assert!(
+        !unmapped
+            .iter()
+            .any(|u| u.starts_with("AL1[2]") || u.starts_with("DG1[2]"))
+    );
+    assert!(r.balanced());
+}
