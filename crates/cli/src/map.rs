@@ -14,10 +14,10 @@ use carecodec_map::esr::{
 };
 use carecodec_map::fhir::{
     BundleType, JsonDocument, read_bundle, read_workers, write_deletions_bundle,
-    write_event_bundle_for, write_worker_bundle,
+    write_event_bundle_for, write_worker_bundle, write_worker_bundle_noting,
 };
 use carecodec_map::v2::{V2Options, map_message};
-use carecodec_model::{Event, MappingReport, Source};
+use carecodec_model::{Event, Identifier, MappingReport, NotWritten, Source, Worker};
 use clap::ValueEnum;
 
 use crate::io::read_all;
@@ -68,7 +68,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Bundle::Transaction)]
     bundle: Bundle,
     /// Write the mapping reports (unmapped leaves, invalid values, identity
-    /// decisions) here as NDJSON, one per message.
+    /// decisions) here as NDJSON, one per message; with `--to fhir`, a
+    /// worker's line also lists the model values its Bundle does not carry
+    /// (`not_written`).
     #[arg(long)]
     report: Option<PathBuf>,
     /// IANA zone for times sent without an offset (when MSH-7 has none).
@@ -152,7 +154,44 @@ struct ReportLine<'a> {
     /// ESR input: the persons and assignments its delete rows remove.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     deleted: Vec<DeletedLine<'a>>,
+    /// Workers written `--to fhir`: each model value their Bundles do not
+    /// carry (documented losses, not failures).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_written: Vec<NotWrittenLine<'a>>,
     report: &'a MappingReport,
+}
+
+/// One model value a worker's Bundle does not carry, in a report line: the
+/// worker's key (as its identity decision names it), then the field, the
+/// value, its sources and why.
+#[derive(serde::Serialize)]
+struct NotWrittenLine<'a> {
+    worker: Option<&'a Identifier>,
+    #[serde(flatten)]
+    value: NotWritten,
+}
+
+/// Writes `w`'s UK Core Bundle to `buf` (cleared first); when `not_written`
+/// is kept (a report is asked for), the values the Bundle does not carry are
+/// added to it under `key`.
+fn write_worker<'a>(
+    w: &Worker,
+    key: Option<&'a Identifier>,
+    buf: &mut Vec<u8>,
+    not_written: Option<&mut Vec<NotWrittenLine<'a>>>,
+) -> Result<(), carecodec_map::fhir::FhirError> {
+    buf.clear();
+    let Some(lines) = not_written else {
+        return write_worker_bundle(w, buf);
+    };
+    let mut values = Vec::new();
+    write_worker_bundle_noting(w, buf, &mut values)?;
+    lines.extend(
+        values
+            .into_iter()
+            .map(|value| NotWrittenLine { worker: key, value }),
+    );
+    Ok(())
 }
 
 /// One ESR deletion in a report line: what (`person`, `assignment`), its
@@ -195,6 +234,7 @@ fn write_report(
             message,
             complete: None,
             deleted: Vec::new(),
+            not_written: Vec::new(),
             report,
         },
     )?;
@@ -245,10 +285,12 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 if is_workforce(doc.value()) {
                     // Practitioners and their roles, no Patient: one worker each.
                     let (workers, report) = read_workers(&doc);
-                    for w in &workers {
+                    let mut not_written = Vec::new();
+                    for (i, w) in workers.iter().enumerate() {
                         if args.to == Target::Fhir {
-                            buf.clear();
-                            match write_worker_bundle(w, &mut buf) {
+                            let key = report.identity.get(i).and_then(|d| d.key.as_ref());
+                            let lines = report_out.is_some().then_some(&mut not_written);
+                            match write_worker(w, key, &mut buf, lines) {
                                 Ok(()) => out.write_all(&buf)?,
                                 Err(e) => {
                                     quarantined += 1;
@@ -268,7 +310,17 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                         );
                     }
                     if let Some(r) = report_out.as_mut() {
-                        write_report(r, &name, None, &report)?;
+                        serde_json::to_writer(
+                            &mut *r,
+                            &ReportLine {
+                                file: &name,
+                                message: None,
+                                complete: None,
+                                deleted: Vec::new(),
+                                not_written,
+                                report: &report,
+                            },
+                        )?;
                         r.write_all(b"\n")?;
                     }
                     continue;
@@ -518,14 +570,16 @@ fn write_esr<W: Write, R: Write>(
     changes: bool,
     to: Target,
 ) -> Result<(), Box<dyn Error>> {
+    // With a report, what the workers' Bundles do not carry.
+    let mut not_written = Vec::new();
     for (w, d) in mapped.workers.iter().zip(&mapped.report.identity) {
         if d.quarantined() {
             *sink.quarantined += 1;
             eprintln!("{name}: worker quarantined: {}", why(&d.reason));
         }
         if to == Target::Fhir {
-            sink.buf.clear();
-            match write_worker_bundle(w, sink.buf) {
+            let lines = sink.report.is_some().then_some(&mut not_written);
+            match write_worker(w, d.key.as_ref(), sink.buf, lines) {
                 Ok(()) => sink.out.write_all(sink.buf)?,
                 Err(e) => {
                     // A worker with no Bundle is not written: exit 1.
@@ -580,6 +634,7 @@ fn write_esr<W: Write, R: Write>(
                 message: None,
                 complete: Some(mapped.complete),
                 deleted: mapped.deleted.iter().map(DeletedLine::from).collect(),
+                not_written,
                 report: &mapped.report,
             },
         )?;
