@@ -3250,7 +3250,7 @@ pub fn event_bundle_for(
     kind: BundleType,
     trust_ods: Option<&str>,
 ) -> Result<serde_json::Value, FhirError> {
-    event_tree(event, kind, trust_ods).map(Value::into_serde)
+    event_tree(event, kind, trust_ods, &mut Losses(None)).map(Value::into_serde)
 }
 
 /// [`event_bundle_with`] appended to `out` as compact JSON (no
@@ -3302,9 +3302,99 @@ pub fn write_event_bundle_for(
     trust_ods: Option<&str>,
     out: &mut Vec<u8>,
 ) -> Result<(), FhirError> {
+    write_event(event, kind, trust_ods, out, &mut Losses(None))
+}
+
+/// [`write_event_bundle_for`], and the event's values the Bundle does not
+/// carry appended to `not_written` (what [`event_not_written`] lists), from
+/// the one pass that writes it. On an error nothing is appended to either.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::fhir::{write_event_bundle_for, write_event_bundle_noting, BundleType};
+/// use carecodec_map::v2::{map_message, V2Options};
+///
+/// // EVN-4 and EVN-5, but no EVN-2: R4's Provenance needs `recorded`.
+/// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|42|P|2.4\r\
+/// EVN|A01||||C1234567^JONES^ANN\r\
+/// PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r").unwrap();
+/// let (event, _report) = map_message(&msg, &V2Options::default()).unwrap();
+/// let (mut out, mut not_written) = (Vec::new(), Vec::new());
+/// write_event_bundle_noting(&event, BundleType::Transaction, None, &mut out, &mut not_written)
+///     .unwrap();
+/// let mut plain = Vec::new();
+/// write_event_bundle_for(&event, BundleType::Transaction, None, &mut plain).unwrap();
+/// assert_eq!(out, plain);
+/// let fields: Vec<&str> = not_written.iter().map(|n| n.field.as_str()).collect();
+/// assert!(fields.contains(&"operator.name"), "{fields:?}");
+/// assert!(fields.contains(&"source_application"), "{fields:?}");
+/// let name = not_written.iter().find(|n| n.field == "operator.name").unwrap();
+/// assert_eq!(name.value, "ANN JONES");
+/// assert_eq!(name.sources[0].to_string(), "HL7 v2 EVN[1]-5[1].2.1 (bytes 78..83)");
+/// ```
+pub fn write_event_bundle_noting(
+    event: &Event,
+    kind: BundleType,
+    trust_ods: Option<&str>,
+    out: &mut Vec<u8>,
+    not_written: &mut Vec<NotWritten>,
+) -> Result<(), FhirError> {
+    let before = not_written.len();
+    let written = write_event(event, kind, trust_ods, out, &mut Losses(Some(not_written)));
+    if written.is_err() {
+        not_written.truncate(before);
+    }
+    written
+}
+
+/// The values of `event` that its UK Core Bundle of type `kind` does not
+/// carry, each with its model field (`reason`, `conditions[0].priority`),
+/// its value as text and its sources, as the writer notes them while it
+/// writes: the EVN values (`recorded`, `occurred`, `reason`, the
+/// `operator`) when there is no Provenance to hold them (R4 requires its
+/// `recorded`, a target and an agent); in a transaction Bundle, which has
+/// no MessageHeader, the source and destination applications and the
+/// destination facility, and the sender and message type when there is no
+/// Provenance either; in a message Bundle an application's universal id of
+/// no known type (no endpoint); and a diagnosis's type and priority when
+/// there is no Encounter (they are its `diagnosis` entry's `use` and
+/// `rank`). It does not yet cover the event's patient, encounter, allergies,
+/// observations or reports (docs/mapping.md says what they lose).
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::fhir::{event_not_written, BundleType};
+/// use carecodec_map::v2::{map_message, V2Options};
+///
+/// // A diagnosis with its type and priority, and no PV1 (no Encounter).
+/// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|42|P|2.4\r\
+/// EVN|A08|20240312091500\r\
+/// PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+/// DG1|1||I10^Hypertension^I10||20240312|F|||||||||1\r").unwrap();
+/// let (event, _report) = map_message(&msg, &V2Options::default()).unwrap();
+/// let lost = event_not_written(&event, BundleType::Message).unwrap();
+/// let fields: Vec<&str> = lost.iter().map(|n| n.field.as_str()).collect();
+/// assert_eq!(fields, ["conditions[0].diagnosis_type", "conditions[0].priority"]);
+/// assert_eq!(lost[1].value, "1");
+/// assert_eq!(lost[1].sources[0].to_string(), "HL7 v2 DG1[1]-15 (bytes 168..169)");
+/// ```
+pub fn event_not_written(event: &Event, kind: BundleType) -> Result<Vec<NotWritten>, FhirError> {
+    let mut not_written = Vec::new();
+    event_tree(event, kind, None, &mut Losses(Some(&mut not_written)))?;
+    Ok(not_written)
+}
+
+/// [`write_event_bundle_for`], noting what is not written in `losses`.
+fn write_event(
+    event: &Event,
+    kind: BundleType,
+    trust_ods: Option<&str>,
+    out: &mut Vec<u8>,
+    losses: &mut Losses<'_>,
+) -> Result<(), FhirError> {
     if kind != BundleType::Transaction {
         // A message Bundle's header names the entries it focuses on: built whole.
-        return event_tree(event, kind, trust_ods).map(|b| b.write(out));
+        return event_tree(event, kind, trust_ods, losses).map(|b| b.write(out));
     }
     // A transaction is written entry by entry, each entry's tree freed before
     // the next is built (so the allocator hands the same blocks back), after
@@ -3314,7 +3404,7 @@ pub fn write_event_bundle_for(
     // `entry` is opened at the first entry: FHIR JSON has no empty arrays,
     // so a Bundle with no entries (a message of only an MSH) leaves it out.
     let mut first = true;
-    let written = event_entries(event, trust_ods, |e| {
+    let written = event_entries(event, trust_ods, kind, losses, |e| {
         out.extend_from_slice(if first { b",\"entry\":[" } else { b"," });
         first = false;
         e.write(out);
@@ -3387,6 +3477,8 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
 fn event_entries<'a>(
     event: &'a Event,
     trust_ods: Option<&str>,
+    kind: BundleType,
+    losses: &mut Losses<'_>,
     mut emit_once: impl FnMut(Entry<'a>),
 ) -> Result<(), FhirError> {
     // An entry is written once: a Practitioner or Location named in several
@@ -3463,6 +3555,10 @@ fn event_entries<'a>(
         }
         extra.into_iter().for_each(&mut emit);
         encounter_url = Some(url);
+    } else {
+        // A diagnosis's type and priority are its Encounter `diagnosis`
+        // entry's `use` and `rank`: no Encounter, nowhere to write them.
+        condition_losses(&event.conditions, losses);
     }
     for (i, a) in event.allergies.iter().enumerate() {
         let aid = uuid(&[seed, "/allergy/", itoa::Buffer::new().format(i)]);
@@ -3544,11 +3640,178 @@ fn event_entries<'a>(
         emit(entry(&urn(&rid), res, "POST", "DiagnosticReport"));
     }
     let targets: Vec<&Uuid> = subject.iter().chain(encounter_url.iter()).collect();
-    provenance(event, seed, &targets)
+    let prov = provenance(event, seed, &targets);
+    header_losses(event, kind, prov.is_some(), losses);
+    prov.into_iter().flatten().for_each(&mut emit);
+    Ok(())
+}
+
+/// Notes each diagnosis type and priority of `conditions` (written only in
+/// an Encounter's `diagnosis`) as not written.
+fn condition_losses(conditions: &[Condition], losses: &mut Losses<'_>) {
+    if !losses.kept() {
+        return;
+    }
+    for (i, c) in conditions.iter().enumerate() {
+        if let Some(t) = &c.diagnosis_type {
+            let field = format_args!("conditions[{i}].diagnosis_type");
+            losses.note(
+                field,
+                &code_text(&t.value),
+                &t.sources,
+                unwritten::NO_ENCOUNTER,
+            );
+        }
+        if let Some(p) = &c.priority {
+            let field = format_args!("conditions[{i}].priority");
+            losses.note(field, &p.value, &p.sources, unwritten::NO_ENCOUNTER);
+        }
+    }
+}
+
+/// Notes the event's own values (MSH, EVN) a Bundle of `kind` does not
+/// carry: with no Provenance (`provenance` false) the EVN values, and in a
+/// transaction (no MessageHeader) the applications, the destination
+/// facility, and without a Provenance the sender and message type.
+fn header_losses(event: &Event, kind: BundleType, provenance: bool, losses: &mut Losses<'_>) {
+    if !losses.kept() {
+        return;
+    }
+    // Every field is named: one added to the model does not build until it
+    // is placed here.
+    let Event {
+        kind: _,       // derived from the message type
+        message_type,  // eventCoding, else the Provenance's activity
+        message_id: _, // Bundle.identifier
+        sent: _,       // Bundle.timestamp
+        occurred,      // Provenance
+        recorded,      // Provenance
+        reason,        // Provenance
+        operator,      // Provenance agent
+        sender,        // MessageHeader.sender, else a Provenance agent
+        source_application,
+        destination_application,
+        destination_facility,
+        processing: _, // meta.tag
+        patient: _,
+        merged_from: _,
+        encounter: _,
+        allergies: _,
+        conditions: _, // condition_losses
+        reports: _,
+        observations: _,
+    } = event;
+    let transaction = kind == BundleType::Transaction;
+    if !provenance {
+        use unwritten::NO_PROVENANCE as WHY;
+        if let Some(r) = recorded {
+            losses.note(
+                format_args!("recorded"),
+                &date_time(&r.value),
+                &r.sources,
+                WHY,
+            );
+        }
+        if let Some(o) = occurred {
+            losses.note(
+                format_args!("occurred"),
+                &date_time(&o.value),
+                &o.sources,
+                WHY,
+            );
+        }
+        if let Some(r) = reason {
+            losses.note(
+                format_args!("reason"),
+                &code_text(&r.value),
+                &r.sources,
+                WHY,
+            );
+        }
+        if let Some(op) = operator {
+            let Practitioner { identifiers, name } = op;
+            for (k, id) in identifiers.iter().enumerate() {
+                let field = format_args!("operator.identifiers[{k}]");
+                losses.note(field, &id.value.value(), &id.sources, WHY);
+            }
+            if let Some(n) = name {
+                let field = format_args!("operator.name");
+                losses.note(field, &name_text(&n.value), &n.sources, WHY);
+            }
+        }
+        if let Some(s) = sender.as_ref().filter(|_| transaction) {
+            let why = unwritten::NO_HEADER_OR_PROVENANCE;
+            losses.note(format_args!("sender"), &s.value, &s.sources, why);
+        }
+    }
+    // A transaction keeps the message type in its Provenance's activity,
+    // made when there is a trigger event.
+    let typed = !transaction || (provenance && trigger(event).is_some());
+    // `FHIR` of kind `other` is what `read_bundle` gives an event of no type.
+    let untyped = event.kind == carecodec_model::AdtKind::Other && message_type == "FHIR";
+    if !typed && !untyped && !message_type.trim().is_empty() {
+        // The model keeps no source for it (MSH-9 as read).
+        let field = format_args!("message_type");
+        let why = unwritten::NO_HEADER_OR_PROVENANCE;
+        losses.note(field, message_type, &Sources::new(), why);
+    }
+    for (field, app) in [
+        ("source_application", source_application),
+        ("destination_application", destination_application),
+    ] {
+        let Some(a) = app else { continue };
+        if transaction {
+            let text = application_text(&a.value);
+            losses.note(
+                format_args!("{field}"),
+                &text,
+                &a.sources,
+                unwritten::NO_HEADER,
+            );
+        } else if let (Some(id), None) = (&a.value.universal_id, a.value.endpoint()) {
+            let field = format_args!("{field}.universal_id");
+            losses.note(field, id, &a.sources, unwritten::NO_ENDPOINT);
+        }
+    }
+    if let Some(f) = destination_facility.as_ref().filter(|_| transaction) {
+        let field = format_args!("destination_facility");
+        losses.note(field, &f.value, &f.sources, unwritten::NO_HEADER);
+    }
+}
+
+/// A code as text: `code (display)`.
+fn code_text(c: &Code) -> String {
+    match c.display.as_deref().filter(|d| !d.trim().is_empty()) {
+        Some(d) => format!("{} ({d})", c.code),
+        None => c.code.clone(),
+    }
+}
+
+/// A name as text: prefixes, given names, family, suffixes.
+fn name_text(n: &HumanName) -> String {
+    n.prefix
+        .iter()
+        .chain(&n.given)
+        .chain(&n.family)
+        .chain(&n.suffix)
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An application as text: its name, then its universal id and type.
+fn application_text(a: &Application) -> String {
+    let id: Vec<&str> = [&a.universal_id, &a.universal_id_type]
         .into_iter()
         .flatten()
-        .for_each(&mut emit);
-    Ok(())
+        .map(String::as_str)
+        .collect();
+    match (a.name.as_deref(), id.is_empty()) {
+        (Some(n), true) => n.to_owned(),
+        (Some(n), false) => format!("{n} ({})", id.join(", ")),
+        (None, _) => id.join(", "),
+    }
 }
 
 /// The non-surviving Patient of a merge (A34 / A40), with its full URL:
@@ -3658,9 +3921,10 @@ fn event_tree<'a>(
     event: &'a Event,
     kind: BundleType,
     trust_ods: Option<&str>,
+    losses: &mut Losses<'_>,
 ) -> Result<Value<'a>, FhirError> {
     let mut entries = Vec::new();
-    event_entries(event, trust_ods, |e| entries.push(e))?;
+    event_entries(event, trust_ods, kind, losses, |e| entries.push(e))?;
     let mut b = bundle_head(event, kind);
     if kind == BundleType::Message {
         // The focus: the resources the event is about (not the ones they reference).
@@ -4231,6 +4495,15 @@ mod unwritten {
         does not say this";
     pub(super) const SHARED_LOCATION: &str = "one Location entry per id: the one written for \
         an earlier assignment with the same key (ESR location ID) does not say this";
+    pub(super) const NO_ENCOUNTER: &str = "a diagnosis's type and priority are written as its \
+        Encounter diagnosis use and rank: the event has no Encounter";
+    pub(super) const NO_PROVENANCE: &str = "no Provenance is written (R4 requires its recorded \
+        time, a target and an agent)";
+    pub(super) const NO_HEADER: &str = "a transaction Bundle has no MessageHeader";
+    pub(super) const NO_HEADER_OR_PROVENANCE: &str =
+        "a transaction Bundle has no MessageHeader, and no Provenance is written";
+    pub(super) const NO_ENDPOINT: &str = "a MessageHeader endpoint is a urn:oid: (ISO) or a URI: \
+        a universal id of another type has none";
 }
 
 /// An address as one line of text (a [`NotWritten::value`]).
