@@ -14,7 +14,8 @@ use carecodec_map::esr::{
 };
 use carecodec_map::fhir::{
     BundleType, JsonDocument, read_bundle, read_workers, write_deletions_bundle,
-    write_event_bundle_for, write_worker_bundle, write_worker_bundle_noting,
+    write_event_bundle_for, write_event_bundle_noting, write_worker_bundle,
+    write_worker_bundle_noting,
 };
 use carecodec_map::v2::{V2Options, map_message};
 use carecodec_model::{Event, Identifier, MappingReport, NotWritten, Source, Worker};
@@ -69,7 +70,7 @@ pub struct Args {
     bundle: Bundle,
     /// Write the mapping reports (unmapped leaves, invalid values, identity
     /// decisions) here as NDJSON, one per message; with `--to fhir`, a
-    /// worker's line also lists the model values its Bundle does not carry
+    /// line also lists the model values its Bundles do not carry
     /// (`not_written`).
     #[arg(long)]
     report: Option<PathBuf>,
@@ -154,18 +155,19 @@ struct ReportLine<'a> {
     /// ESR input: the persons and assignments its delete rows remove.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     deleted: Vec<DeletedLine<'a>>,
-    /// Workers written `--to fhir`: each model value their Bundles do not
-    /// carry (documented losses, not failures).
+    /// Written `--to fhir`: each model value of the workers (or the event)
+    /// their Bundles do not carry (documented losses, not failures).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     not_written: Vec<NotWrittenLine<'a>>,
     report: &'a MappingReport,
 }
 
-/// One model value a worker's Bundle does not carry, in a report line: the
-/// worker's key (as its identity decision names it), then the field, the
-/// value, its sources and why.
+/// One model value a Bundle does not carry, in a report line: for a worker,
+/// its key (as its identity decision names it); then the field, the value,
+/// its sources and why.
 #[derive(serde::Serialize)]
 struct NotWrittenLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     worker: Option<&'a Identifier>,
     #[serde(flatten)]
     value: NotWritten,
@@ -226,7 +228,15 @@ fn write_report(
     file: &str,
     message: Option<usize>,
     report: &MappingReport,
+    not_written: Vec<NotWritten>,
 ) -> Result<(), Box<dyn Error>> {
+    let not_written = not_written
+        .into_iter()
+        .map(|value| NotWrittenLine {
+            worker: None,
+            value,
+        })
+        .collect();
     serde_json::to_writer(
         &mut *out,
         &ReportLine {
@@ -234,7 +244,7 @@ fn write_report(
             message,
             complete: None,
             deleted: Vec::new(),
-            not_written: Vec::new(),
+            not_written,
             report,
         },
     )?;
@@ -342,9 +352,11 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 // A quarantined record gets no Bundle (reported above, exit
                 // 1), though its event may have no patient to refuse.
                 let skip = report.quarantined();
-                failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &name)?;
+                let mut not_written = Vec::new();
+                let lost = report_out.is_some().then_some(&mut not_written);
+                failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &name, lost)?;
                 if let Some(r) = report_out.as_mut() {
-                    write_report(r, &name, None, &report)?;
+                    write_report(r, &name, None, &report, not_written)?;
                     r.write_all(b"\n")?;
                 }
                 continue;
@@ -392,9 +404,11 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             // PID) gets no Bundle (reported above, exit 1).
             let skip = report.quarantined();
             let label = format!("{name}: message {}", entry.number);
-            failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &label)?;
+            let mut not_written = Vec::new();
+            let lost = report_out.is_some().then_some(&mut not_written);
+            failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &label, lost)?;
             if let Some(r) = report_out.as_mut() {
-                write_report(r, &name, Some(entry.number), &report)?;
+                write_report(r, &name, Some(entry.number), &report, not_written)?;
                 r.write_all(b"\n")?;
             }
         }
@@ -454,8 +468,10 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
 
 /// Writes `event` as one line: its UK Core Bundle (`--to fhir`; nothing when
 /// `quarantined`, which the caller has reported) or its canonical JSON.
-/// Returns false when the writer refused a Bundle the mapping did not
-/// quarantine (said on stderr under `name`: the run exits 1).
+/// With `not_written` (a report is asked for), a Bundle's writer adds the
+/// event's values it does not carry to it. Returns false when the writer
+/// refused a Bundle the mapping did not quarantine (said on stderr under
+/// `name`: the run exits 1).
 fn write_event(
     out: &mut impl Write,
     buf: &mut Vec<u8>,
@@ -463,6 +479,7 @@ fn write_event(
     quarantined: bool,
     args: &Args,
     name: &str,
+    not_written: Option<&mut Vec<NotWritten>>,
 ) -> Result<bool, Box<dyn Error>> {
     if args.to != Target::Fhir {
         serde_json::to_writer(&mut *out, event)?;
@@ -473,7 +490,12 @@ fn write_event(
         return Ok(true);
     }
     buf.clear();
-    match write_event_bundle_for(event, args.bundle.into(), args.trust_ods.as_deref(), buf) {
+    let (kind, trust_ods) = (args.bundle.into(), args.trust_ods.as_deref());
+    let written = match not_written {
+        Some(list) => write_event_bundle_noting(event, kind, trust_ods, buf, list),
+        None => write_event_bundle_for(event, kind, trust_ods, buf),
+    };
+    match written {
         Ok(()) => {
             out.write_all(buf)?;
             out.write_all(b"\n")?;

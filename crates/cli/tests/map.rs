@@ -961,3 +961,61 @@ fn esr_to_fhir_reports_what_the_bundles_do_not_carry() {
     assert!(line.get("not_written").is_none(), "{line}");
     assert_eq!(line["report"]["unmapped"], serde_json::json!([]));
 }
+
+/// An HL7 v2 message written `--to fhir` as a transaction reports what its
+/// Bundle does not carry: the MSH applications and destination facility (a
+/// transaction has no MessageHeader), and with no EVN (no Provenance) the
+/// sender and message type; as a message Bundle its MessageHeader carries
+/// them: no key. Exit 0 either way.
+#[test]
+fn hl7_to_fhir_reports_what_the_bundle_does_not_carry() {
+    let oru = data("hl7v2/oru_r01.hl7");
+    let report = tmp("not-written-oru.ndjson");
+    let out = run_map(&["--to", "fhir", "--report"], &[&report, &oru]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    assert_eq!(line["message"], 1);
+    let entries = line["not_written"].as_array().unwrap();
+    let fields: Vec<&str> = entries
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "sender",
+            "message_type",
+            "source_application",
+            "destination_application",
+            "destination_facility"
+        ],
+        "{entries:#?}"
+    );
+    // No worker key on an event's entries; each value with its v2 source.
+    assert!(entries.iter().all(|e| e.get("worker").is_none()));
+    let sender = &entries[0];
+    assert_eq!(sender["value"], "RX1");
+    assert_eq!(sender["sources"][0]["format"], "v2");
+    assert!(
+        sender["sources"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("MSH[1]-4"),
+        "{sender}"
+    );
+    assert_eq!(entries[1]["value"], "ORU^R01");
+    assert_eq!(entries[2]["value"], "LAB");
+    let message = tmp("not-written-oru-message.ndjson");
+    let args = ["--to", "fhir", "--bundle", "message", "--report"];
+    let out = run_map(&args, &[&message, &oru]);
+    assert_eq!(out.status.code(), Some(0));
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&message).unwrap().trim()).unwrap();
+    assert!(line.get("not_written").is_none(), "{line}");
+}
