@@ -3355,8 +3355,8 @@ pub fn write_event_bundle_noting(
 /// `recorded`, a target and an agent); in a transaction Bundle, which has
 /// no MessageHeader, the source and destination applications and the
 /// destination facility, and the sender and message type when there is no
-/// Provenance either; in a message Bundle an application's universal id of
-/// no known type (no endpoint); and a diagnosis's type and priority when
+/// Provenance either; in a message Bundle an application's universal id and
+/// its type when they make no endpoint (an ISO OID or a URI); and a diagnosis's type and priority when
 /// there is no Encounter (they are its `diagnosis` entry's `use` and
 /// `rank`). It does not yet cover the event's patient, encounter, allergies,
 /// observations or reports (docs/mapping.md says what they lose).
@@ -3768,9 +3768,22 @@ fn header_losses(event: &Event, kind: BundleType, provenance: bool, losses: &mut
                 &a.sources,
                 unwritten::NO_HEADER,
             );
-        } else if let (Some(id), None) = (&a.value.universal_id, a.value.endpoint()) {
-            let field = format_args!("{field}.universal_id");
-            losses.note(field, id, &a.sources, unwritten::NO_ENDPOINT);
+        } else if a.value.endpoint().is_none() {
+            // The id and its type are written only as an endpoint.
+            let Application {
+                name: _,
+                universal_id,
+                universal_id_type,
+            } = &a.value;
+            for (part, v) in [
+                ("universal_id", universal_id),
+                ("universal_id_type", universal_id_type),
+            ] {
+                if let Some(v) = v {
+                    let field = format_args!("{field}.{part}");
+                    losses.note(field, v, &a.sources, unwritten::NO_ENDPOINT);
+                }
+            }
         }
     }
     if let Some(f) = destination_facility.as_ref().filter(|_| transaction) {
@@ -4502,8 +4515,8 @@ mod unwritten {
     pub(super) const NO_HEADER: &str = "a transaction Bundle has no MessageHeader";
     pub(super) const NO_HEADER_OR_PROVENANCE: &str =
         "a transaction Bundle has no MessageHeader, and no Provenance is written";
-    pub(super) const NO_ENDPOINT: &str = "a MessageHeader endpoint is a urn:oid: (ISO) or a URI: \
-        a universal id of another type has none";
+    pub(super) const NO_ENDPOINT: &str = "a MessageHeader endpoint is a urn:oid: (an ISO OID) \
+        or a URI: a universal id of another type, or not of its type's form, has none";
 }
 
 /// An address as one line of text (a [`NotWritten::value`]).

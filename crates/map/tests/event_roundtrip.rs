@@ -17,8 +17,9 @@
 //! A second proptest keeps what the first leaves out of the event's own
 //! values (the EVN values with no Provenance to hold them, a diagnosis's
 //! type and priority with no Encounter, the MSH applications and
-//! destination facility in a transaction) and checks that
-//! [`event_not_written`] lists exactly those that do not come back.
+//! destination facility in a transaction, an application id that makes no
+//! endpoint) and checks that [`event_not_written`] lists exactly those that
+//! do not come back.
 // Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -704,7 +705,7 @@ fn event() -> impl Strategy<Value = Event> {
 /// Events; `lossy`: with the values of the event's own a Bundle may have no
 /// place for (EVN values without a Provenance, a diagnosis's type and
 /// priority without an Encounter, MSH-3 / MSH-5 / MSH-6).
-fn event_of(lossy: bool) -> impl Strategy<Value = Event> {
+fn event_of(lossy: bool) -> BoxedStrategy<Event> {
     let application = proptest::option::of(prop_oneof![
         ("[A-Z]{3,6}", "1\\.2\\.[0-9]{1,4}").prop_map(|(n, id)| Application::new(
             Some(&n),
@@ -814,6 +815,7 @@ fn event_of(lossy: bool) -> impl Strategy<Value = Event> {
                 }
             },
         )
+        .boxed()
 }
 
 /// The identifiers of a merged record (MRG-1): another NHS number (UK Core
@@ -938,6 +940,20 @@ fn tidy(v: &mut Value) -> bool {
 /// event of no type), the applications, the destination facility and each
 /// diagnosis's type and priority.
 fn answered(e: &Event) -> Value {
+    /// A `Sourced` value (`{"value": …}` once its sources are gone) as its
+    /// value: the model's field paths go through it.
+    fn unwrap_values(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.values_mut().for_each(unwrap_values);
+                if let (1, Some(inner)) = (m.len(), m.get("value")) {
+                    *v = inner.clone();
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(unwrap_values),
+            _ => {}
+        }
+    }
     let mut v = common::without_sources(serde_json::json!({
         "recorded": e.recorded.as_ref().map(|t| carecodec_map::fhir::date_time(&t.value)),
         "occurred": e.occurred.as_ref().map(|t| carecodec_map::fhir::date_time(&t.value)),
@@ -954,6 +970,7 @@ fn answered(e: &Event) -> Value {
             "priority": serde_json::to_value(&c.priority).unwrap(),
         })).collect::<Vec<_>>(),
     }));
+    unwrap_values(&mut v);
     tidy(&mut v);
     v
 }
@@ -980,12 +997,14 @@ proptest! {
     /// What `event_not_written` lists of the event's own values is exactly
     /// what does not come back: a listed value reads back otherwise and is
     /// nowhere in the Bundle's text; given the values read back at the listed
-    /// fields, the answered values are those read back. A transaction Bundle
-    /// (the one `read_bundle` reads every answered value of; a message
-    /// Bundle's MessageHeader is checked by the tests after).
+    /// fields, the answered values are those read back. Transaction and
+    /// message Bundles.
     #[test]
-    fn event_not_written_is_what_does_not_come_back(event in event_of(true)) {
-        let kind = BundleType::Transaction;
+    fn event_not_written_is_what_does_not_come_back(
+        event in event_of(true),
+        message in proptest::bool::ANY,
+    ) {
+        let kind = if message { BundleType::Message } else { BundleType::Transaction };
         let listed = event_not_written(&event, kind).unwrap();
         let (mut noted, mut plain, mut again) = (Vec::new(), Vec::new(), Vec::new());
         write_event_bundle_noting(&event, kind, None, &mut noted, &mut again).unwrap();
@@ -1180,16 +1199,18 @@ fn a_diagnosis_type_and_priority_without_an_encounter_are_listed() {
 }
 
 /// A MessageHeader endpoint is a `urn:oid:` or a URI: an application's
-/// universal id of another type (DNS) is not written.
+/// universal id of another type (DNS) and that type are not written.
 #[test]
 fn a_message_header_application_id_of_no_endpoint_is_listed() {
     let msg = "MSH|^~\\&|PAS^Zqpas.example.nhs.uk^DNS|RX1|EPR^1.2.826.0.1^ISO|RX1|20240312091500||ADT^A01|42|P|2.4\r\
                EVN|A01|20240312091500|||C1234567^JONES^ANN\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN\r";
     let got = v2_not_written(msg, BundleType::Message);
-    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got.len(), 2, "{got:#?}");
     assert_eq!(got[0].0, "source_application.universal_id");
     assert_eq!(got[0].1, "Zqpas.example.nhs.uk");
     assert!(got[0].2.starts_with("HL7 v2 MSH[1]-3"), "{got:#?}");
+    assert_eq!(got[1].0, "source_application.universal_id_type");
+    assert_eq!(got[1].1, "DNS");
 }
 
 /// The noting writer writes what the plain one does (both Bundle types),
