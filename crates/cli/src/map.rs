@@ -14,10 +14,11 @@ use carecodec_map::esr::{
 };
 use carecodec_map::fhir::{
     BundleType, JsonDocument, read_bundle, read_workers, write_deletions_bundle,
-    write_event_bundle_for, write_worker_bundle,
+    write_event_bundle_for, write_event_bundle_noting, write_worker_bundle,
+    write_worker_bundle_noting,
 };
 use carecodec_map::v2::{V2Options, map_message};
-use carecodec_model::{Event, MappingReport, Source};
+use carecodec_model::{Event, Identifier, MappingReport, NotWritten, Source, Worker};
 use clap::ValueEnum;
 
 use crate::io::read_all;
@@ -68,7 +69,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Bundle::Transaction)]
     bundle: Bundle,
     /// Write the mapping reports (unmapped leaves, invalid values, identity
-    /// decisions) here as NDJSON, one per message.
+    /// decisions) here as NDJSON, one per message; with `--to fhir`, a
+    /// line also lists the model values its Bundles do not carry
+    /// (`not_written`).
     #[arg(long)]
     report: Option<PathBuf>,
     /// IANA zone for times sent without an offset (when MSH-7 has none).
@@ -152,7 +155,45 @@ struct ReportLine<'a> {
     /// ESR input: the persons and assignments its delete rows remove.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     deleted: Vec<DeletedLine<'a>>,
+    /// Written `--to fhir`: each model value of the workers (or the event)
+    /// their Bundles do not carry (documented losses, not failures).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_written: Vec<NotWrittenLine<'a>>,
     report: &'a MappingReport,
+}
+
+/// One model value a Bundle does not carry, in a report line: for a worker,
+/// its key (as its identity decision names it); then the field, the value,
+/// its sources and why.
+#[derive(serde::Serialize)]
+struct NotWrittenLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    worker: Option<&'a Identifier>,
+    #[serde(flatten)]
+    value: NotWritten,
+}
+
+/// Writes `w`'s UK Core Bundle to `buf` (cleared first); when `not_written`
+/// is kept (a report is asked for), the values the Bundle does not carry are
+/// added to it under `key`.
+fn write_worker<'a>(
+    w: &Worker,
+    key: Option<&'a Identifier>,
+    buf: &mut Vec<u8>,
+    not_written: Option<&mut Vec<NotWrittenLine<'a>>>,
+) -> Result<(), carecodec_map::fhir::FhirError> {
+    buf.clear();
+    let Some(lines) = not_written else {
+        return write_worker_bundle(w, buf);
+    };
+    let mut values = Vec::new();
+    write_worker_bundle_noting(w, buf, &mut values)?;
+    lines.extend(
+        values
+            .into_iter()
+            .map(|value| NotWrittenLine { worker: key, value }),
+    );
+    Ok(())
 }
 
 /// One ESR deletion in a report line: what (`person`, `assignment`), its
@@ -187,7 +228,15 @@ fn write_report(
     file: &str,
     message: Option<usize>,
     report: &MappingReport,
+    not_written: Vec<NotWritten>,
 ) -> Result<(), Box<dyn Error>> {
+    let not_written = not_written
+        .into_iter()
+        .map(|value| NotWrittenLine {
+            worker: None,
+            value,
+        })
+        .collect();
     serde_json::to_writer(
         &mut *out,
         &ReportLine {
@@ -195,6 +244,7 @@ fn write_report(
             message,
             complete: None,
             deleted: Vec::new(),
+            not_written,
             report,
         },
     )?;
@@ -245,10 +295,12 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 if is_workforce(doc.value()) {
                     // Practitioners and their roles, no Patient: one worker each.
                     let (workers, report) = read_workers(&doc);
-                    for w in &workers {
+                    let mut not_written = Vec::new();
+                    for (i, w) in workers.iter().enumerate() {
                         if args.to == Target::Fhir {
-                            buf.clear();
-                            match write_worker_bundle(w, &mut buf) {
+                            let key = report.identity.get(i).and_then(|d| d.key.as_ref());
+                            let lines = report_out.is_some().then_some(&mut not_written);
+                            match write_worker(w, key, &mut buf, lines) {
                                 Ok(()) => out.write_all(&buf)?,
                                 Err(e) => {
                                     quarantined += 1;
@@ -268,7 +320,17 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                         );
                     }
                     if let Some(r) = report_out.as_mut() {
-                        write_report(r, &name, None, &report)?;
+                        serde_json::to_writer(
+                            &mut *r,
+                            &ReportLine {
+                                file: &name,
+                                message: None,
+                                complete: None,
+                                deleted: Vec::new(),
+                                not_written,
+                                report: &report,
+                            },
+                        )?;
                         r.write_all(b"\n")?;
                     }
                     continue;
@@ -290,9 +352,11 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 // A quarantined record gets no Bundle (reported above, exit
                 // 1), though its event may have no patient to refuse.
                 let skip = report.quarantined();
-                failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &name)?;
+                let mut not_written = Vec::new();
+                let lost = report_out.is_some().then_some(&mut not_written);
+                failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &name, lost)?;
                 if let Some(r) = report_out.as_mut() {
-                    write_report(r, &name, None, &report)?;
+                    write_report(r, &name, None, &report, not_written)?;
                     r.write_all(b"\n")?;
                 }
                 continue;
@@ -339,9 +403,11 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             // PID) gets no Bundle (reported above, exit 1).
             let skip = report.quarantined();
             let label = format!("{name}: message {}", entry.number);
-            failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &label)?;
+            let mut not_written = Vec::new();
+            let lost = report_out.is_some().then_some(&mut not_written);
+            failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &label, lost)?;
             if let Some(r) = report_out.as_mut() {
-                write_report(r, &name, Some(entry.number), &report)?;
+                write_report(r, &name, Some(entry.number), &report, not_written)?;
                 r.write_all(b"\n")?;
             }
         }
@@ -403,8 +469,10 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
 
 /// Writes `event` as one line: its UK Core Bundle (`--to fhir`; nothing when
 /// `quarantined`, which the caller has reported) or its canonical JSON.
-/// Returns false when the writer refused a Bundle the mapping did not
-/// quarantine (said on stderr under `name`: the run exits 1).
+/// With `not_written` (a report is asked for), a Bundle's writer adds the
+/// event's values it does not carry to it. Returns false when the writer
+/// refused a Bundle the mapping did not quarantine (said on stderr under
+/// `name`: the run exits 1).
 fn write_event(
     out: &mut impl Write,
     buf: &mut Vec<u8>,
@@ -412,6 +480,7 @@ fn write_event(
     quarantined: bool,
     args: &Args,
     name: &str,
+    not_written: Option<&mut Vec<NotWritten>>,
 ) -> Result<bool, Box<dyn Error>> {
     if args.to != Target::Fhir {
         serde_json::to_writer(&mut *out, event)?;
@@ -422,7 +491,12 @@ fn write_event(
         return Ok(true);
     }
     buf.clear();
-    match write_event_bundle_for(event, args.bundle.into(), args.trust_ods.as_deref(), buf) {
+    let (kind, trust_ods) = (args.bundle.into(), args.trust_ods.as_deref());
+    let written = match not_written {
+        Some(list) => write_event_bundle_noting(event, kind, trust_ods, buf, list),
+        None => write_event_bundle_for(event, kind, trust_ods, buf),
+    };
+    match written {
         Ok(()) => {
             out.write_all(buf)?;
             out.write_all(b"\n")?;
@@ -514,14 +588,16 @@ fn write_esr<W: Write, R: Write>(
     changes: bool,
     to: Target,
 ) -> Result<(), Box<dyn Error>> {
+    // With a report, what the workers' Bundles do not carry.
+    let mut not_written = Vec::new();
     for (w, d) in mapped.workers.iter().zip(&mapped.report.identity) {
         if d.quarantined() {
             *sink.quarantined += 1;
             eprintln!("{name}: worker quarantined: {}", why(&d.reason));
         }
         if to == Target::Fhir {
-            sink.buf.clear();
-            match write_worker_bundle(w, sink.buf) {
+            let lines = sink.report.is_some().then_some(&mut not_written);
+            match write_worker(w, d.key.as_ref(), sink.buf, lines) {
                 Ok(()) => sink.out.write_all(sink.buf)?,
                 Err(e) => {
                     // A worker with no Bundle is not written: exit 1.
@@ -576,6 +652,7 @@ fn write_esr<W: Write, R: Write>(
                 message: None,
                 complete: Some(mapped.complete),
                 deleted: mapped.deleted.iter().map(DeletedLine::from).collect(),
+                not_written,
                 report: &mapped.report,
             },
         )?;

@@ -946,3 +946,166 @@ fn owen_line() -> String {
         .unwrap()
         .to_owned()
 }
+
+/// An ESR state written `--to fhir` reports, in its report line, every
+/// model value the workers' Bundles do not carry (`not_written`: the worker,
+/// the model field, the value, its ESR file / line / field and why), and
+/// still exits 0: they are documented losses. To canonical nothing is
+/// dropped and there is no such key; nor for workers read back from their
+/// own Bundles (a Bundle carries all they hold).
+#[test]
+fn esr_to_fhir_reports_what_the_bundles_do_not_carry() {
+    let esr = data("esr/GO_998_GDW_GOF_20250401_00000001.DAT");
+    let report = tmp("not-written.ndjson");
+    let args = ["--to", "fhir", "--as-at", "2025-04-01", "--report"];
+    let out = run_map(&args, &[&report, &esr]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    let entries = line["not_written"].as_array().unwrap();
+    let of = |person: &str, field: &str| -> &serde_json::Value {
+        entries
+            .iter()
+            .find(|e| e["worker"]["id"]["value"] == person && e["field"] == field)
+            .unwrap_or_else(|| panic!("{person} {field} not in {entries:#?}"))
+    };
+    // Named by the path given on the command line (review finding 15).
+    let file = esr.to_str().unwrap();
+    // (person, field, value, line, ESR field): the PRA of 7100001 is line
+    // 7, its ASA line 8, its position row line 5.
+    for (person, field, value, at, esr_field) in [
+        ("7100001", "hire_date", "2023-04-01", 7, "Hire Date"),
+        (
+            "7100001",
+            "assignments[0].status",
+            "Active Assignment",
+            8,
+            "User Assignment Status",
+        ),
+        (
+            "7100001",
+            "assignments[0].position.number",
+            "4000001",
+            5,
+            "Position Number",
+        ),
+        (
+            "7100001",
+            "assignments[0].grade",
+            "NHS|XR05|Band 5",
+            8,
+            "Grade",
+        ),
+        ("7100001", "assignments[0].fte", "1", 8, "FTE"),
+        ("7100002", "hire_date", "2020-01-01", 11, "Hire Date"),
+        ("7100002", "assignments[0].fte", "1", 12, "FTE"),
+    ] {
+        let e = of(person, field);
+        assert_eq!(e["worker"]["kind"], "esr-person", "{e}");
+        assert_eq!(e["value"], value, "{e}");
+        let sources = e["sources"].as_array().unwrap();
+        assert_eq!(sources.len(), 1, "{e}");
+        assert_eq!(sources[0]["format"], "esr", "{e}");
+        assert_eq!(sources[0]["file"], file, "{e}");
+        assert_eq!(sources[0]["line"], at, "{e}");
+        assert_eq!(sources[0]["field"], esr_field, "{e}");
+        assert!(e["reason"].as_str().unwrap().contains("UK Core"), "{e}");
+    }
+    // The primary flag: listed, with no source (the model keeps none).
+    assert_eq!(of("7100001", "assignments[0].primary")["value"], "true");
+    // Every entry names a field of a worker; 6 per worker here.
+    assert_eq!(entries.len(), 12, "{entries:#?}");
+    // Nothing listed is in the Bundles.
+    let bundles = String::from_utf8_lossy(&out.stdout);
+    for v in [
+        "NHS|XR05|Band 5",
+        "NHS|MC72|Consultant",
+        "4000001",
+        "4000002",
+    ] {
+        assert!(!bundles.contains(v), "{v}");
+    }
+    // The rest of the line is as before.
+    assert_eq!(line["complete"], true);
+    assert!(line["deleted"].is_array() && line["report"].is_object());
+
+    // To canonical: no key.
+    let canonical = tmp("not-written-canonical.ndjson");
+    let args = ["--as-at", "2025-04-01", "--report"];
+    let out = run_map(&args, &[&canonical, &esr]);
+    assert_eq!(out.status.code(), Some(0));
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&canonical).unwrap().trim()).unwrap();
+    assert!(line.get("not_written").is_none(), "{line}");
+
+    // A worker read back from its Bundle and written again loses nothing.
+    let first = bundles.lines().next().unwrap();
+    let bundle = tmp("not-written-worker.json");
+    std::fs::write(&bundle, first).unwrap();
+    let again = tmp("not-written-again.ndjson");
+    let out = run_map(&["--to", "fhir", "--report"], &[&again, &bundle]);
+    assert_eq!(out.status.code(), Some(0));
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&again).unwrap().trim()).unwrap();
+    assert!(line.get("not_written").is_none(), "{line}");
+    assert_eq!(line["report"]["unmapped"], serde_json::json!([]));
+}
+
+/// An HL7 v2 message written `--to fhir` as a transaction reports what its
+/// Bundle does not carry: the MSH applications and destination facility (a
+/// transaction has no MessageHeader), and with no EVN (no Provenance) the
+/// sender and message type; as a message Bundle its MessageHeader carries
+/// them: no key. Exit 0 either way.
+#[test]
+fn hl7_to_fhir_reports_what_the_bundle_does_not_carry() {
+    let oru = data("hl7v2/oru_r01.hl7");
+    let report = tmp("not-written-oru.ndjson");
+    let out = run_map(&["--to", "fhir", "--report"], &[&report, &oru]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+    assert_eq!(line["message"], 1);
+    let entries = line["not_written"].as_array().unwrap();
+    let fields: Vec<&str> = entries
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "sender",
+            "message_type",
+            "source_application",
+            "destination_application",
+            "destination_facility"
+        ],
+        "{entries:#?}"
+    );
+    // No worker key on an event's entries; each value with its v2 source.
+    assert!(entries.iter().all(|e| e.get("worker").is_none()));
+    let sender = &entries[0];
+    assert_eq!(sender["value"], "RX1");
+    assert_eq!(sender["sources"][0]["format"], "v2");
+    assert!(
+        sender["sources"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("MSH[1]-4"),
+        "{sender}"
+    );
+    assert_eq!(entries[1]["value"], "ORU^R01");
+    assert_eq!(entries[2]["value"], "LAB");
+    let message = tmp("not-written-oru-message.ndjson");
+    let args = ["--to", "fhir", "--bundle", "message", "--report"];
+    let out = run_map(&args, &[&message, &oru]);
+    assert_eq!(out.status.code(), Some(0));
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&message).unwrap().trim()).unwrap();
+    assert!(line.get("not_written").is_none(), "{line}");
+}

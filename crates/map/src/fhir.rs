@@ -8,7 +8,11 @@
 //!   Practitioners, AllergyIntolerances, Conditions, DiagnosticReports and
 //!   Observations, all referencing each other by `urn:uuid:` full URLs.
 //! - [`worker_bundle`]: an ESR [`Worker`] → Practitioner, one
-//!   PractitionerRole per assignment, and their Organizations and Locations.
+//!   PractitionerRole per assignment, and their Organizations and Locations;
+//!   [`worker_not_written`] lists the worker's values the Bundle has no place
+//!   for (a hire date, an assignment's grade and FTE…), each with its field
+//!   and sources, and [`write_worker_bundle_noting`] writes and lists in one
+//!   pass.
 //!
 //! Identifier systems are the UK ones (`https://fhir.nhs.uk/Id/nhs-number`,
 //! `…/ods-organization-code`, `…/ods-site-code`, `https://fhir.hl7.org.uk/Id/gmc-number`,
@@ -52,10 +56,11 @@
 //! ```
 
 use carecodec_model::{
-    Address, Allergy, Application, Code, Concept, Condition, Contact, Deceased, Encounter,
-    EncounterClass, Event, Gender, HumanName, Identifier, Location, MultipleBirth, Observation,
-    ObservationValue, Organisation, PartialDateTime, Patient, Performer, Practitioner, Precision,
-    Quantity, ResultReport, ResultStatus, Telecom, Worker,
+    Address, Allergy, Application, Assignment, Code, Concept, Condition, Contact, Deceased,
+    Encounter, EncounterClass, Event, Gender, HumanName, Identifier, Location, MultipleBirth,
+    NotWritten, Observation, ObservationValue, Organisation, PartialDateTime, Patient, Performer,
+    Position, Practitioner, Precision, Quantity, Registration, ResultReport, ResultStatus, Sources,
+    Telecom, Worker,
 };
 mod document;
 mod read;
@@ -3247,7 +3252,7 @@ pub fn event_bundle_for(
     kind: BundleType,
     trust_ods: Option<&str>,
 ) -> Result<serde_json::Value, FhirError> {
-    event_tree(event, kind, trust_ods).map(Value::into_serde)
+    event_tree(event, kind, trust_ods, &mut Losses(None)).map(Value::into_serde)
 }
 
 /// [`event_bundle_with`] appended to `out` as compact JSON (no
@@ -3299,9 +3304,99 @@ pub fn write_event_bundle_for(
     trust_ods: Option<&str>,
     out: &mut Vec<u8>,
 ) -> Result<(), FhirError> {
+    write_event(event, kind, trust_ods, out, &mut Losses(None))
+}
+
+/// [`write_event_bundle_for`], and the event's values the Bundle does not
+/// carry appended to `not_written` (what [`event_not_written`] lists), from
+/// the one pass that writes it. On an error nothing is appended to either.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::fhir::{write_event_bundle_for, write_event_bundle_noting, BundleType};
+/// use carecodec_map::v2::{map_message, V2Options};
+///
+/// // EVN-4 and EVN-5, but no EVN-2: R4's Provenance needs `recorded`.
+/// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|42|P|2.4\r\
+/// EVN|A01||||C1234567^JONES^ANN\r\
+/// PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r").unwrap();
+/// let (event, _report) = map_message(&msg, &V2Options::default()).unwrap();
+/// let (mut out, mut not_written) = (Vec::new(), Vec::new());
+/// write_event_bundle_noting(&event, BundleType::Transaction, None, &mut out, &mut not_written)
+///     .unwrap();
+/// let mut plain = Vec::new();
+/// write_event_bundle_for(&event, BundleType::Transaction, None, &mut plain).unwrap();
+/// assert_eq!(out, plain);
+/// let fields: Vec<&str> = not_written.iter().map(|n| n.field.as_str()).collect();
+/// assert!(fields.contains(&"operator.name"), "{fields:?}");
+/// assert!(fields.contains(&"source_application"), "{fields:?}");
+/// let name = not_written.iter().find(|n| n.field == "operator.name").unwrap();
+/// assert_eq!(name.value, "ANN JONES");
+/// assert_eq!(name.sources[0].to_string(), "HL7 v2 EVN[1]-5[1].2.1 (bytes 78..83)");
+/// ```
+pub fn write_event_bundle_noting(
+    event: &Event,
+    kind: BundleType,
+    trust_ods: Option<&str>,
+    out: &mut Vec<u8>,
+    not_written: &mut Vec<NotWritten>,
+) -> Result<(), FhirError> {
+    let before = not_written.len();
+    let written = write_event(event, kind, trust_ods, out, &mut Losses(Some(not_written)));
+    if written.is_err() {
+        not_written.truncate(before);
+    }
+    written
+}
+
+/// The values of `event` that its UK Core Bundle of type `kind` does not
+/// carry, each with its model field (`reason`, `conditions[0].priority`),
+/// its value as text and its sources, as the writer notes them while it
+/// writes: the EVN values (`recorded`, `occurred`, `reason`, the
+/// `operator`) when there is no Provenance to hold them (R4 requires its
+/// `recorded`, a target and an agent); in a transaction Bundle, which has
+/// no MessageHeader, the source and destination applications and the
+/// destination facility, and the sender and message type when there is no
+/// Provenance either; in a message Bundle an application's universal id and
+/// its type when they make no endpoint (an ISO OID or a URI); and a diagnosis's type and priority when
+/// there is no Encounter (they are its `diagnosis` entry's `use` and
+/// `rank`). It does not yet cover the event's patient, encounter, allergies,
+/// observations or reports (docs/mapping.md says what they lose).
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::fhir::{event_not_written, BundleType};
+/// use carecodec_map::v2::{map_message, V2Options};
+///
+/// // A diagnosis with its type and priority, and no PV1 (no Encounter).
+/// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|42|P|2.4\r\
+/// EVN|A08|20240312091500\r\
+/// PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+/// DG1|1||I10^Hypertension^I10||20240312|F|||||||||1\r").unwrap();
+/// let (event, _report) = map_message(&msg, &V2Options::default()).unwrap();
+/// let lost = event_not_written(&event, BundleType::Message).unwrap();
+/// let fields: Vec<&str> = lost.iter().map(|n| n.field.as_str()).collect();
+/// assert_eq!(fields, ["conditions[0].diagnosis_type", "conditions[0].priority"]);
+/// assert_eq!(lost[1].value, "1");
+/// assert_eq!(lost[1].sources[0].to_string(), "HL7 v2 DG1[1]-15 (bytes 168..169)");
+/// ```
+pub fn event_not_written(event: &Event, kind: BundleType) -> Result<Vec<NotWritten>, FhirError> {
+    let mut not_written = Vec::new();
+    event_tree(event, kind, None, &mut Losses(Some(&mut not_written)))?;
+    Ok(not_written)
+}
+
+/// [`write_event_bundle_for`], noting what is not written in `losses`.
+fn write_event(
+    event: &Event,
+    kind: BundleType,
+    trust_ods: Option<&str>,
+    out: &mut Vec<u8>,
+    losses: &mut Losses<'_>,
+) -> Result<(), FhirError> {
     if kind != BundleType::Transaction {
         // A message Bundle's header names the entries it focuses on: built whole.
-        return event_tree(event, kind, trust_ods).map(|b| b.write(out));
+        return event_tree(event, kind, trust_ods, losses).map(|b| b.write(out));
     }
     // A transaction is written entry by entry, each entry's tree freed before
     // the next is built (so the allocator hands the same blocks back), after
@@ -3311,7 +3406,7 @@ pub fn write_event_bundle_for(
     // `entry` is opened at the first entry: FHIR JSON has no empty arrays,
     // so a Bundle with no entries (a message of only an MSH) leaves it out.
     let mut first = true;
-    let written = event_entries(event, trust_ods, |e| {
+    let written = event_entries(event, trust_ods, kind, losses, |e| {
         out.extend_from_slice(if first { b",\"entry\":[" } else { b"," });
         first = false;
         e.write(out);
@@ -3384,6 +3479,8 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
 fn event_entries<'a>(
     event: &'a Event,
     trust_ods: Option<&str>,
+    kind: BundleType,
+    losses: &mut Losses<'_>,
     mut emit_once: impl FnMut(Entry<'a>),
 ) -> Result<(), FhirError> {
     // An entry is written once: a Practitioner or Location named in several
@@ -3460,6 +3557,10 @@ fn event_entries<'a>(
         }
         extra.into_iter().for_each(&mut emit);
         encounter_url = Some(url);
+    } else {
+        // A diagnosis's type and priority are its Encounter `diagnosis`
+        // entry's `use` and `rank`: no Encounter, nowhere to write them.
+        condition_losses(&event.conditions, losses);
     }
     for (i, a) in event.allergies.iter().enumerate() {
         let aid = uuid(&[seed, "/allergy/", itoa::Buffer::new().format(i)]);
@@ -3541,11 +3642,191 @@ fn event_entries<'a>(
         emit(entry(&urn(&rid), res, "POST", "DiagnosticReport"));
     }
     let targets: Vec<&Uuid> = subject.iter().chain(encounter_url.iter()).collect();
-    provenance(event, seed, &targets)
+    let prov = provenance(event, seed, &targets);
+    header_losses(event, kind, prov.is_some(), losses);
+    prov.into_iter().flatten().for_each(&mut emit);
+    Ok(())
+}
+
+/// Notes each diagnosis type and priority of `conditions` (written only in
+/// an Encounter's `diagnosis`) as not written.
+fn condition_losses(conditions: &[Condition], losses: &mut Losses<'_>) {
+    if !losses.kept() {
+        return;
+    }
+    for (i, c) in conditions.iter().enumerate() {
+        if let Some(t) = &c.diagnosis_type {
+            let field = format_args!("conditions[{i}].diagnosis_type");
+            losses.note(
+                field,
+                &code_text(&t.value),
+                &t.sources,
+                unwritten::NO_ENCOUNTER,
+            );
+        }
+        if let Some(p) = &c.priority {
+            let field = format_args!("conditions[{i}].priority");
+            losses.note(field, &p.value, &p.sources, unwritten::NO_ENCOUNTER);
+        }
+    }
+}
+
+/// Notes the event's own values (MSH, EVN) a Bundle of `kind` does not
+/// carry: with no Provenance (`provenance` false) the EVN values, and in a
+/// transaction (no MessageHeader) the applications, the destination
+/// facility, and without a Provenance the sender and message type.
+fn header_losses(event: &Event, kind: BundleType, provenance: bool, losses: &mut Losses<'_>) {
+    if !losses.kept() {
+        return;
+    }
+    // Every field is named: one added to the model does not build until it
+    // is placed here.
+    let Event {
+        kind: _,       // derived from the message type
+        message_type,  // eventCoding, else the Provenance's activity
+        message_id: _, // Bundle.identifier
+        sent: _,       // Bundle.timestamp
+        occurred,      // Provenance
+        recorded,      // Provenance
+        reason,        // Provenance
+        operator,      // Provenance agent
+        sender,        // MessageHeader.sender, else a Provenance agent
+        source_application,
+        destination_application,
+        destination_facility,
+        processing: _, // meta.tag
+        patient: _,
+        merged_from: _,
+        encounter: _,
+        allergies: _,
+        conditions: _, // condition_losses
+        reports: _,
+        observations: _,
+    } = event;
+    let transaction = kind == BundleType::Transaction;
+    if !provenance {
+        use unwritten::NO_PROVENANCE as WHY;
+        if let Some(r) = recorded {
+            losses.note(
+                format_args!("recorded"),
+                &date_time(&r.value),
+                &r.sources,
+                WHY,
+            );
+        }
+        if let Some(o) = occurred {
+            losses.note(
+                format_args!("occurred"),
+                &date_time(&o.value),
+                &o.sources,
+                WHY,
+            );
+        }
+        if let Some(r) = reason {
+            losses.note(
+                format_args!("reason"),
+                &code_text(&r.value),
+                &r.sources,
+                WHY,
+            );
+        }
+        if let Some(op) = operator {
+            let Practitioner { identifiers, name } = op;
+            for (k, id) in identifiers.iter().enumerate() {
+                let field = format_args!("operator.identifiers[{k}]");
+                losses.note(field, &id.value.value(), &id.sources, WHY);
+            }
+            if let Some(n) = name {
+                let field = format_args!("operator.name");
+                losses.note(field, &name_text(&n.value), &n.sources, WHY);
+            }
+        }
+        if let Some(s) = sender.as_ref().filter(|_| transaction) {
+            let why = unwritten::NO_HEADER_OR_PROVENANCE;
+            losses.note(format_args!("sender"), &s.value, &s.sources, why);
+        }
+    }
+    // A transaction keeps the message type in its Provenance's activity,
+    // made when there is a trigger event.
+    let typed = !transaction || (provenance && trigger(event).is_some());
+    // `FHIR` of kind `other` is what `read_bundle` gives an event of no type.
+    let untyped = event.kind == carecodec_model::AdtKind::Other && message_type == "FHIR";
+    if !typed && !untyped && !message_type.trim().is_empty() {
+        // The model keeps no source for it (MSH-9 as read).
+        let field = format_args!("message_type");
+        let why = unwritten::NO_HEADER_OR_PROVENANCE;
+        losses.note(field, message_type, &Sources::new(), why);
+    }
+    for (field, app) in [
+        ("source_application", source_application),
+        ("destination_application", destination_application),
+    ] {
+        let Some(a) = app else { continue };
+        if transaction {
+            let text = application_text(&a.value);
+            losses.note(
+                format_args!("{field}"),
+                &text,
+                &a.sources,
+                unwritten::NO_HEADER,
+            );
+        } else if a.value.endpoint().is_none() {
+            // The id and its type are written only as an endpoint.
+            let Application {
+                name: _,
+                universal_id,
+                universal_id_type,
+            } = &a.value;
+            for (part, v) in [
+                ("universal_id", universal_id),
+                ("universal_id_type", universal_id_type),
+            ] {
+                if let Some(v) = v {
+                    let field = format_args!("{field}.{part}");
+                    losses.note(field, v, &a.sources, unwritten::NO_ENDPOINT);
+                }
+            }
+        }
+    }
+    if let Some(f) = destination_facility.as_ref().filter(|_| transaction) {
+        let field = format_args!("destination_facility");
+        losses.note(field, &f.value, &f.sources, unwritten::NO_HEADER);
+    }
+}
+
+/// A code as text: `code (display)`.
+fn code_text(c: &Code) -> String {
+    match c.display.as_deref().filter(|d| !d.trim().is_empty()) {
+        Some(d) => format!("{} ({d})", c.code),
+        None => c.code.clone(),
+    }
+}
+
+/// A name as text: prefixes, given names, family, suffixes.
+fn name_text(n: &HumanName) -> String {
+    n.prefix
+        .iter()
+        .chain(&n.given)
+        .chain(&n.family)
+        .chain(&n.suffix)
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An application as text: its name, then its universal id and type.
+fn application_text(a: &Application) -> String {
+    let id: Vec<&str> = [&a.universal_id, &a.universal_id_type]
         .into_iter()
         .flatten()
-        .for_each(&mut emit);
-    Ok(())
+        .map(String::as_str)
+        .collect();
+    match (a.name.as_deref(), id.is_empty()) {
+        (Some(n), true) => n.to_owned(),
+        (Some(n), false) => format!("{n} ({})", id.join(", ")),
+        (None, _) => id.join(", "),
+    }
 }
 
 /// The non-surviving Patient of a merge (A34 / A40), with its full URL:
@@ -3655,9 +3936,10 @@ fn event_tree<'a>(
     event: &'a Event,
     kind: BundleType,
     trust_ods: Option<&str>,
+    losses: &mut Losses<'_>,
 ) -> Result<Value<'a>, FhirError> {
     let mut entries = Vec::new();
-    event_entries(event, trust_ods, |e| entries.push(e))?;
+    event_entries(event, trust_ods, kind, losses, |e| entries.push(e))?;
     let mut b = bundle_head(event, kind);
     if kind == BundleType::Message {
         // The focus: the resources the event is about (not the ones they reference).
@@ -3788,7 +4070,7 @@ fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Val
 /// assert_eq!(practitioner["name"][0]["family"], "Smith");
 /// ```
 pub fn worker_bundle(w: &Worker) -> Result<serde_json::Value, FhirError> {
-    worker_tree(w).map(Value::into_serde)
+    worker_tree(w, &mut Losses(None)).map(Value::into_serde)
 }
 
 /// [`worker_bundle`] appended to `out` as compact JSON (no `serde_json::Value`
@@ -3808,7 +4090,96 @@ pub fn worker_bundle(w: &Worker) -> Result<serde_json::Value, FhirError> {
 /// assert_eq!(back, worker_bundle(&w).unwrap());
 /// ```
 pub fn write_worker_bundle(w: &Worker, out: &mut Vec<u8>) -> Result<(), FhirError> {
-    worker_tree(w).map(|b| b.write(out))
+    worker_tree(w, &mut Losses(None)).map(|b| b.write(out))
+}
+
+/// [`write_worker_bundle`], and the worker's values the Bundle does not
+/// carry appended to `not_written` (what [`worker_not_written`] lists), from
+/// the one pass that writes it. On an error nothing is appended to either.
+///
+/// ```
+/// use carecodec_map::esr::{map_go, EsrOptions};
+/// use carecodec_map::fhir::{write_worker_bundle, write_worker_bundle_noting};
+///
+/// let file = "HDR~GO_999_GDW_GOF_20250301_00000101.DAT~20250301 021503~999~00000000 000000~20250301 000000~01\n\
+/// PRA~7100001~20230401~47121231~80000001~Mr.~Smith~John~~~~~M~19880512~JK000011A~~20230401~~~E~~~~~~~~~~~~~~EMP~Employee~~~~20230401 120000~~~~~\n\
+/// TRL~3\n";
+/// let name = Some("GO_999_GDW_GOF_20250301_00000101.DAT");
+/// let w = &map_go(file.as_bytes(), name, &EsrOptions::at_extract_date()).workers[0];
+/// let (mut out, mut not_written) = (Vec::new(), Vec::new());
+/// write_worker_bundle_noting(w, &mut out, &mut not_written).unwrap();
+/// // The same Bundle as the plain writer's.
+/// let mut plain = Vec::new();
+/// write_worker_bundle(w, &mut plain).unwrap();
+/// assert_eq!(out, plain);
+/// // The PRA's Hire Date has no place in it.
+/// assert_eq!(not_written.len(), 1);
+/// assert_eq!(not_written[0].field, "hire_date");
+/// assert_eq!(not_written[0].value, "2023-04-01");
+/// assert_eq!(
+///     not_written[0].sources[0].to_string(),
+///     "ESR GO_999_GDW_GOF_20250301_00000101.DAT:2 Hire Date"
+/// );
+/// ```
+pub fn write_worker_bundle_noting(
+    w: &Worker,
+    out: &mut Vec<u8>,
+    not_written: &mut Vec<NotWritten>,
+) -> Result<(), FhirError> {
+    let before = not_written.len();
+    match worker_tree(w, &mut Losses(Some(not_written))) {
+        Ok(b) => {
+            b.write(out);
+            Ok(())
+        }
+        Err(e) => {
+            not_written.truncate(before);
+            Err(e)
+        }
+    }
+}
+
+/// The values of `w` that its UK Core Bundle ([`worker_bundle`]) does not
+/// carry, each with its model field, its value as text and its sources, in
+/// the order the writer meets them: the hire and termination dates (a
+/// PractitionerRole's period and `active` are its assignment's own), and per
+/// assignment a suspended state (written `active: true`), the primary flag
+/// (listed when set; the model keeps no source for it), the status text,
+/// the position number, the grade and the FTE; a named Location's facility,
+/// ward, room and bed; and what an Organization or Location says that the
+/// entry an earlier assignment wrote under the same id (one ODS code, one ESR
+/// id) does not. The writer itself notes them as it writes, so the list
+/// cannot drift from what it writes. A worker with no Bundle (quarantined)
+/// is the writer's error.
+///
+/// ```
+/// use carecodec_map::fhir::worker_not_written;
+/// use carecodec_model::{Assignment, Identifier, Source, Sourced, Worker};
+///
+/// let esr = |line, field| Source::esr("GO_999_GDW_GOF_20250301_00000101.DAT", line, field);
+/// let mut w = Worker::default();
+/// w.identifiers.push(Sourced::new(
+///     Identifier::EsrPerson { vpd: "999".into(), value: "7100001".into() },
+///     esr(2, "Person ID"),
+/// ));
+/// w.assignments.push(Assignment {
+///     grade: Some(Sourced::new("Band 5".to_owned(), esr(3, "Grade"))),
+///     fte: Some(Sourced::new("0.6".to_owned(), esr(3, "FTE"))),
+///     job_role: Some(Sourced::new("Staff Nurse".to_owned(), esr(4, "Job Role"))),
+///     ..Assignment::default()
+/// });
+/// let lost = worker_not_written(&w).unwrap();
+/// let fields: Vec<&str> = lost.iter().map(|n| n.field.as_str()).collect();
+/// assert_eq!(fields, ["assignments[0].grade", "assignments[0].fte"]);
+/// assert_eq!(lost[1].value, "0.6");
+/// assert_eq!(lost[1].sources[0], esr(3, "FTE"));
+/// // The job role is written (the role's code): not listed.
+/// assert!(worker_not_written(&Worker::default()).is_err());
+/// ```
+pub fn worker_not_written(w: &Worker) -> Result<Vec<NotWritten>, FhirError> {
+    let mut not_written = Vec::new();
+    worker_tree(w, &mut Losses(Some(&mut not_written)))?;
+    Ok(not_written)
 }
 
 /// The persons and assignments ESR deleted ([`EsrMapping::deleted`]) as one
@@ -4085,7 +4456,253 @@ pub const STAFF_GROUPS: [&str; 10] = [
     "Supplementary Roles",
 ];
 
-fn worker_tree<'a>(w: &'a Worker) -> Result<Value<'a>, FhirError> {
+/// Where a writer notes the model values it leaves out ([`NotWritten`]):
+/// nowhere for the plain writers, or a list. The field path and the value's
+/// text are formatted only into a list: with none, a note costs a branch.
+struct Losses<'s>(Option<&'s mut Vec<NotWritten>>);
+
+impl Losses<'_> {
+    /// True when notes are kept (worth comparing values for).
+    fn kept(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Notes that `value` (from `sources`), at model field `field`, is not
+    /// written, and why.
+    fn note(
+        &mut self,
+        field: std::fmt::Arguments<'_>,
+        value: &dyn std::fmt::Display,
+        sources: &Sources,
+        reason: &'static str,
+    ) {
+        if let Some(list) = self.0.as_deref_mut() {
+            list.push(NotWritten::new(
+                field.to_string(),
+                value.to_string(),
+                sources.clone(),
+                reason,
+            ));
+        }
+    }
+}
+
+/// Why a worker's value is not written (each a [`NotWritten::reason`]).
+mod unwritten {
+    pub(super) const HIRE: &str = "UK Core Practitioner has no element for a hire date";
+    pub(super) const TERMINATION: &str = "UK Core Practitioner has no element for a termination \
+        date (each PractitionerRole's period end and active are its assignment's own)";
+    pub(super) const PRIMARY: &str =
+        "UK Core PractitionerRole has no element for a primary assignment";
+    pub(super) const STATUS: &str = "UK Core PractitionerRole has no element for the status \
+        text (its active says whether the assignment is in force)";
+    pub(super) const SUSPENDED: &str =
+        "PractitionerRole.active has no suspended: written active true";
+    pub(super) const POSITION_NUMBER: &str =
+        "UK Core PractitionerRole has no element for a position number";
+    pub(super) const GRADE: &str = "UK Core PractitionerRole has no element for a grade";
+    pub(super) const FTE: &str =
+        "UK Core PractitionerRole has no element for a full-time equivalent";
+    pub(super) const LOCATION_PART: &str = "a Location with a name is written with that name: \
+        its facility, ward, room and bed text are not (a bed only as physicalType bd)";
+    pub(super) const SHARED_ORGANISATION: &str = "one Organization entry per id: the one \
+        written for an earlier assignment with the same key (ODS code or ESR organisation ID) \
+        does not say this";
+    pub(super) const SHARED_LOCATION: &str = "one Location entry per id: the one written for \
+        an earlier assignment with the same key (ESR location ID) does not say this";
+    pub(super) const NO_ENCOUNTER: &str = "a diagnosis's type and priority are written as its \
+        Encounter diagnosis use and rank: the event has no Encounter";
+    pub(super) const NO_PROVENANCE: &str = "no Provenance is written (R4 requires its recorded \
+        time, a target and an agent)";
+    pub(super) const NO_HEADER: &str = "a transaction Bundle has no MessageHeader";
+    pub(super) const NO_HEADER_OR_PROVENANCE: &str =
+        "a transaction Bundle has no MessageHeader, and no Provenance is written";
+    pub(super) const NO_ENDPOINT: &str = "a MessageHeader endpoint is a urn:oid: (an ISO OID) \
+        or a URI: a universal id of another type, or not of its type's form, has none";
+}
+
+/// An address as one line of text (a [`NotWritten::value`]).
+fn address_text(a: &Address) -> String {
+    a.lines
+        .iter()
+        .map(String::as_str)
+        .chain(
+            [&a.city, &a.district, &a.postcode, &a.country]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        )
+        .filter(|s| !s.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Notes what of assignment `i`'s organisation `org` is not in the
+/// Organization `kept` written for it: `org` itself (all is written), or
+/// the one an earlier assignment wrote under the same id (only what the two
+/// share is written).
+fn organisation_losses(losses: &mut Losses<'_>, i: usize, org: &Organisation, kept: &Organisation) {
+    use unwritten::SHARED_ORGANISATION as WHY;
+    if !losses.kept() || std::ptr::eq(org, kept) {
+        return;
+    }
+    let Organisation {
+        identifiers,
+        name,
+        part_of,
+        address,
+    } = org;
+    for (k, id) in identifiers.iter().enumerate() {
+        if !kept.identifiers.iter().any(|x| x.value == id.value) {
+            let field = format_args!("assignments[{i}].organisation.identifiers[{k}]");
+            losses.note(field, &id.value.value(), &id.sources, WHY);
+        }
+    }
+    if let Some(n) = name
+        .as_ref()
+        .filter(|n| values(&kept.name) != Some(&n.value))
+    {
+        let field = format_args!("assignments[{i}].organisation.name");
+        losses.note(field, &n.value, &n.sources, WHY);
+    }
+    if let Some(p) = part_of
+        .as_ref()
+        .filter(|p| values(&kept.part_of) != Some(&p.value))
+    {
+        let field = format_args!("assignments[{i}].organisation.part_of");
+        losses.note(field, &p.value.value(), &p.sources, WHY);
+    }
+    if let Some(a) = address
+        .as_ref()
+        .filter(|a| values(&kept.address) != Some(&a.value))
+    {
+        let field = format_args!("assignments[{i}].organisation.address");
+        losses.note(field, &address_text(&a.value), &a.sources, WHY);
+    }
+}
+
+/// Notes what of assignment `i`'s location `l` is not in the Location
+/// `kept` written for it (`l` itself, or an earlier assignment's under the
+/// same id): a part (facility, ward, room, bed) is written only as the name
+/// of a Location that has none.
+fn location_losses(losses: &mut Losses<'_>, i: usize, l: &Location, kept: &Location) {
+    if !losses.kept() {
+        return;
+    }
+    let shared = !std::ptr::eq(l, kept);
+    let why = if shared {
+        unwritten::SHARED_LOCATION
+    } else {
+        unwritten::LOCATION_PART
+    };
+    let Location {
+        identifiers,
+        name,
+        ward,
+        room,
+        bed,
+        facility,
+        address,
+    } = l;
+    if shared {
+        for (k, id) in identifiers.iter().enumerate() {
+            if !kept.identifiers.iter().any(|x| x.value == id.value) {
+                let field = format_args!("assignments[{i}].location.identifiers[{k}]");
+                losses.note(field, &id.value.value(), &id.sources, why);
+            }
+        }
+        if let Some(n) = name
+            .as_ref()
+            .filter(|n| values(&kept.name) != Some(&n.value))
+        {
+            let field = format_args!("assignments[{i}].location.name");
+            losses.note(field, &n.value, &n.sources, why);
+        }
+        if let Some(a) = address
+            .as_ref()
+            .filter(|a| values(&kept.address) != Some(&a.value))
+        {
+            let field = format_args!("assignments[{i}].location.address");
+            losses.note(field, &address_text(&a.value), &a.sources, why);
+        }
+    }
+    let parts = [
+        ("facility", facility, &kept.facility),
+        ("ward", ward, &kept.ward),
+        ("room", room, &kept.room),
+        ("bed", bed, &kept.bed),
+    ];
+    for (part, v, k) in parts {
+        // A part is written (in the name) only when the Location written has
+        // no name and the same part.
+        let Some(v) = v.as_ref() else { continue };
+        if kept.name.is_none() && values(k) == Some(&v.value) {
+            continue;
+        }
+        let why = if kept.name.is_some() {
+            unwritten::LOCATION_PART
+        } else {
+            why
+        };
+        losses.note(
+            format_args!("assignments[{i}].location.{part}"),
+            &v.value,
+            &v.sources,
+            why,
+        );
+    }
+}
+
+/// An assignment state's name as the model's JSON spells it.
+fn state_text(s: carecodec_model::AssignmentState) -> &'static str {
+    use carecodec_model::AssignmentState as S;
+    match s {
+        S::Active => "active",
+        S::Suspended => "suspended",
+        S::Terminated => "terminated",
+        _ => "other",
+    }
+}
+
+/// The entries a worker's Bundle has written so far, by id, and which
+/// assignment wrote each (`None`: the Practitioner): an entry is written
+/// once (as `event_entries` does), so an Organization or Location two
+/// assignments share is one entry both refer to.
+struct WorkerEntries<'a> {
+    entries: Vec<Entry<'a>>,
+    written: Vec<([u64; 2], Option<usize>)>,
+}
+
+impl<'a> WorkerEntries<'a> {
+    /// Adds `e`, written for assignment `i`, unless an entry with its id is
+    /// written already: then the assignment that wrote that one.
+    fn emit(&mut self, i: usize, e: Entry<'a>) -> Option<usize> {
+        let id = e.full_url.bits();
+        match self.written.iter().find(|(w, _)| *w == id) {
+            Some((_, by)) => *by,
+            None => {
+                self.written.push((id, Some(i)));
+                self.entries.push(e);
+                None
+            }
+        }
+    }
+}
+
+fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, FhirError> {
+    // Every field is named here: a field added to the model does not build
+    // until the writer writes it or notes it unwritten.
+    let Worker {
+        identifiers,
+        names,
+        gender: sex,
+        birth_date,
+        telecom: telecoms,
+        assignments,
+        registrations,
+        hire_date,
+        termination_date,
+    } = w;
     let key = worker_key(w).ok_or(FhirError::Quarantined("worker"))?;
     // An ESR worker: `PUT Practitioner/{id}`, the id from (VPD, person id):
     // the same in a full file and every change file, whatever registrations
@@ -4114,24 +4731,28 @@ fn worker_tree<'a>(w: &'a Worker) -> Result<Value<'a>, FhirError> {
     };
     let purl = urn(&pid);
     let prac = Practitioner {
-        identifiers: w.identifiers.clone(),
-        name: w.names.first().cloned(),
+        identifiers: identifiers.clone(),
+        name: names.first().cloned(),
     };
     let mut pres = practitioner(&prac, &pid).into_static();
     if let Some(o) = pres.as_object_mut() {
         // Professional registrations are identifiers too, valid for their period.
-        let mut ids: Vec<Value> = w
-            .identifiers
+        let mut ids: Vec<Value> = identifiers
             .iter()
             .map(|i| identifier_tree(&i.value))
             .collect();
-        for r in &w.registrations {
-            let mut id = identifier_map(&r.identifier.value);
+        for r in registrations {
+            let Registration {
+                identifier,
+                from,
+                until,
+            } = r;
+            let mut id = identifier_map(&identifier.value);
             let mut period = Map::with_capacity(4);
-            if let Some(f) = &r.from {
+            if let Some(f) = from {
                 period.insert("start", json!(f.value.to_string()));
             }
-            if let Some(u) = &r.until {
+            if let Some(u) = until {
                 period.insert("end", json!(u.value.to_string()));
             }
             if let (Some(m), false) = (id.as_object_mut(), period.is_empty()) {
@@ -4143,37 +4764,63 @@ fn worker_tree<'a>(w: &'a Worker) -> Result<Value<'a>, FhirError> {
         put(
             o,
             "name",
-            Value::Array(w.names.iter().map(|n| name(&n.value)).collect()),
+            Value::Array(names.iter().map(|n| name(&n.value)).collect()),
         );
         put(
             o,
             "telecom",
-            Value::Array(w.telecom.iter().map(|t| telecom(&t.value)).collect()),
+            Value::Array(telecoms.iter().map(|t| telecom(&t.value)).collect()),
         );
-        if let Some(g) = &w.gender {
+        if let Some(g) = sex {
             put(o, "gender", json!(gender(g.value)));
         }
-        if let Some(b) = &w.birth_date {
+        if let Some(b) = birth_date {
             put(o, "birthDate", json!(b.value.to_string()));
         }
     }
-    let mut entries = vec![entry(&purl, pres, method, url)];
-    // An entry is written once (as `event_entries` does): an Organization or
-    // Location two assignments share is one entry both refer to.
-    let mut written: Vec<[u64; 2]> = vec![pid.bits()];
-    let mut emit = |entries: &mut Vec<Entry<'a>>, e: Entry<'a>| {
-        let id = e.full_url.bits();
-        if !written.contains(&id) {
-            written.push(id);
-            entries.push(e);
-        }
+    if let Some(h) = hire_date {
+        losses.note(
+            format_args!("hire_date"),
+            &h.value,
+            &h.sources,
+            unwritten::HIRE,
+        );
+    }
+    if let Some(t) = termination_date {
+        losses.note(
+            format_args!("termination_date"),
+            &t.value,
+            &t.sources,
+            unwritten::TERMINATION,
+        );
+    }
+    let mut out = WorkerEntries {
+        entries: vec![entry(&purl, pres, method, url)],
+        written: vec![(pid.bits(), None)],
     };
     // Role ids given so far: an assignment number sent twice (bad data)
     // keys only the first role; a transaction holds a resource once.
-    let mut role_ids: Vec<[u64; 2]> = Vec::with_capacity(w.assignments.len());
-    for (i, a) in w.assignments.iter().enumerate() {
-        let number = a.number.as_ref().map(|n| n.value.value());
+    let mut role_ids: Vec<[u64; 2]> = Vec::with_capacity(assignments.len());
+    for (i, a) in assignments.iter().enumerate() {
+        let Assignment {
+            number,
+            primary,
+            status,
+            state,
+            position,
+            organisation: org,
+            location: loc,
+            staff_group,
+            job_role,
+            occupation_code,
+            grade,
+            fte,
+            start,
+            end,
+        } = a;
         let keyed = number
+            .as_ref()
+            .map(|n| n.value.value())
             .and_then(|n| esr_keyed(&scope, "PractitionerRole", "assignment", n))
             .filter(|(id, _)| !role_ids.contains(&id.bits()));
         let (rid, rmethod, rurl) = match keyed {
@@ -4202,7 +4849,7 @@ fn worker_tree<'a>(w: &'a Worker) -> Result<Value<'a>, FhirError> {
         };
         role_ids.push(rid.bits());
         let mut role = resource!("PractitionerRole", &rid);
-        if let Some(n) = &a.number {
+        if let Some(n) = number {
             put(
                 &mut role,
                 "identifier",
@@ -4211,69 +4858,117 @@ fn worker_tree<'a>(w: &'a Worker) -> Result<Value<'a>, FhirError> {
         }
         // Active unless the assignment has ended (its state says so); a
         // suspended assignment continues. No state said: left out.
-        if let Some(st) = &a.state {
+        if let Some(st) = state {
             role.insert("active", json!(!st.value.is_terminated()));
+            if !matches!(
+                st.value,
+                carecodec_model::AssignmentState::Active
+                    | carecodec_model::AssignmentState::Terminated
+            ) {
+                let field = format_args!("assignments[{i}].state");
+                losses.note(
+                    field,
+                    &state_text(st.value),
+                    &st.sources,
+                    unwritten::SUSPENDED,
+                );
+            }
         }
         let mut period = Map::with_capacity(4);
-        if let Some(s) = &a.start {
+        if let Some(s) = start {
             put(&mut period, "start", json!(s.value.to_string()));
         }
-        if let Some(e) = &a.end {
+        if let Some(e) = end {
             put(&mut period, "end", json!(e.value.to_string()));
         }
         put(&mut role, "period", Value::Object(period));
         role.insert("practitioner", reference(&purl));
-        if let Some(id) = a
-            .organisation
-            .as_ref()
-            .and_then(|o| bare_esr_org(&scope, o))
-        {
+        if let Some(id) = org.as_ref().and_then(|o| bare_esr_org(&scope, o)) {
             role.insert("organization", obj([("identifier", identifier_tree(id))]));
-        } else if let Some(org) = &a.organisation {
-            let (oid, om, ou) = worker_org_request(&scope, org);
+        } else if let Some(o) = org {
+            let (oid, om, ou) = worker_org_request(&scope, o);
             let ourl = urn(&oid);
-            emit(&mut entries, entry(&ourl, organisation(org, &oid), om, ou));
+            let by = out.emit(i, entry(&ourl, organisation(o, &oid), om, ou));
+            let kept = by
+                .and_then(|j| assignments.get(j))
+                .and_then(|k| k.organisation.as_ref());
+            organisation_losses(losses, i, o, kept.unwrap_or(o));
             role.insert("organization", reference(&ourl));
         }
         // Role codes as text: UK Core binds no code system ESR's names are
         // in, and a Coding is a code, not a label. Job role, staff group,
         // then the position's title when it is not the job role.
-        let title = a.position.as_ref().and_then(|p| p.title.as_ref());
+        let (position_number, title) = match position {
+            Some(Position { number, title }) => (number.as_ref(), title.as_ref()),
+            None => (None, None),
+        };
         let mut codes = Vec::new();
-        for v in [&a.job_role, &a.staff_group].into_iter().flatten() {
+        for v in [job_role, staff_group].into_iter().flatten() {
             codes.push(json!({"text": &v.value}));
         }
-        if let Some(t) = title.filter(|t| a.job_role.as_ref().is_none_or(|j| j.value != t.value)) {
+        if let Some(t) = title.filter(|t| job_role.as_ref().is_none_or(|j| j.value != t.value)) {
             codes.push(json!({"text": &t.value}));
         }
         put(&mut role, "code", Value::Array(codes));
         // The NHS occupation code says the specialty or area of work.
-        if let Some(o) = &a.occupation_code {
+        if let Some(o) = occupation_code {
             put(&mut role, "specialty", json!([{"text": &o.value}]));
         }
-        if let Some(id) = a
-            .location
-            .as_ref()
-            .and_then(|l| bare_esr_location(&scope, l))
-        {
+        if let Some(id) = loc.as_ref().and_then(|l| bare_esr_location(&scope, l)) {
             role.insert(
                 "location",
                 json!([obj([("identifier", identifier_tree(id))])]),
             );
-        } else if let Some(l) = &a.location {
+        } else if let Some(l) = loc {
             let (lid, lm, lu) = worker_location_request(&scope, l);
             let lurl = urn(&lid);
-            emit(&mut entries, entry(&lurl, location(l, &lid), lm, lu));
+            let by = out.emit(i, entry(&lurl, location(l, &lid), lm, lu));
+            let kept = by
+                .and_then(|j| assignments.get(j))
+                .and_then(|k| k.location.as_ref());
+            location_losses(losses, i, l, kept.unwrap_or(l));
             role.insert("location", json!([reference(&lurl)]));
         }
-        entries.push(entry(&urn(&rid), Value::Object(role), rmethod, rurl));
+        // No element of a UK Core PractitionerRole holds these.
+        if *primary {
+            let field = format_args!("assignments[{i}].primary");
+            losses.note(field, &true, &Sources::new(), unwritten::PRIMARY);
+        }
+        if let Some(s) = status {
+            let field = format_args!("assignments[{i}].status");
+            losses.note(field, &s.value, &s.sources, unwritten::STATUS);
+        }
+        if let Some(n) = position_number {
+            let field = format_args!("assignments[{i}].position.number");
+            losses.note(
+                field,
+                &n.value.value(),
+                &n.sources,
+                unwritten::POSITION_NUMBER,
+            );
+        }
+        if let Some(g) = grade {
+            let field = format_args!("assignments[{i}].grade");
+            losses.note(field, &g.value, &g.sources, unwritten::GRADE);
+        }
+        if let Some(f) = fte {
+            let field = format_args!("assignments[{i}].fte");
+            losses.note(field, &f.value, &f.sources, unwritten::FTE);
+        }
+        out.entries
+            .push(entry(&urn(&rid), Value::Object(role), rmethod, rurl));
     }
     Ok(obj([
         ("resourceType", "Bundle".into()),
         ("type", "transaction".into()),
         (
             "entry",
-            Value::Array(entries.into_iter().map(|e| e.into_value(true)).collect()),
+            Value::Array(
+                out.entries
+                    .into_iter()
+                    .map(|e| e.into_value(true))
+                    .collect(),
+            ),
         ),
     ]))
 }

@@ -13,6 +13,13 @@
 //! [`JsonDocument`], which keeps each number as written), a
 //! status on every observation and report and a class on every encounter
 //! (FHIR requires them: a missing one is written `unknown` / `other`).
+//!
+//! A second proptest keeps what the first leaves out of the event's own
+//! values (the EVN values with no Provenance to hold them, a diagnosis's
+//! type and priority with no Encounter, the MSH applications and
+//! destination facility in a transaction, an application id that makes no
+//! endpoint) and checks that [`event_not_written`] lists exactly those that
+//! do not come back.
 // Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -24,13 +31,14 @@
 mod common;
 
 use carecodec_map::fhir::{
-    BundleType, JsonDocument, event_bundle, read_bundle, write_event_bundle,
+    BundleType, JsonDocument, event_bundle, event_not_written, read_bundle, write_event_bundle,
+    write_event_bundle_for, write_event_bundle_noting,
 };
 use carecodec_model::{
-    Address, AdtKind, Allergy, Code, CodeSystem, Concept, Condition, Encounter, EncounterClass,
-    Event, HumanName, Identifier, Location, NhsNumber, Observation, ObservationValue, Organisation,
-    PartialDate, PartialDateTime, Participant, Patient, Performer, Period, Practitioner, Precision,
-    Quantity, ResultReport, ResultStatus, Source, Sourced,
+    Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Encounter,
+    EncounterClass, Event, HumanName, Identifier, Location, NhsNumber, Observation,
+    ObservationValue, Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer,
+    Period, Practitioner, Precision, Quantity, ResultReport, ResultStatus, Source, Sourced,
 };
 use chrono::{FixedOffset, NaiveDate, TimeZone};
 use proptest::prelude::*;
@@ -692,6 +700,28 @@ fn encounter() -> impl Strategy<Value = Encounter> {
 }
 
 fn event() -> impl Strategy<Value = Event> {
+    event_of(false)
+}
+
+/// Events; `lossy`: with the values of the event's own a Bundle may have no
+/// place for (EVN values without a Provenance, a diagnosis's type and
+/// priority without an Encounter, MSH-3 / MSH-5 / MSH-6).
+fn event_of(lossy: bool) -> BoxedStrategy<Event> {
+    let application = proptest::option::of(prop_oneof![
+        ("[A-Z]{3,6}", "1\\.2\\.[0-9]{1,4}").prop_map(|(n, id)| Application::new(
+            Some(&n),
+            Some(&id),
+            Some("ISO")
+        )),
+        "[A-Z]{3,6}".prop_map(|n| Application::new(Some(&n), None, None)),
+    ]);
+    let msh = (
+        application.clone(),
+        application,
+        proptest::option::of("R[A-Z0-9]{2}"),
+    )
+        .prop_map(move |m| if lossy { m } else { (None, None, None) })
+        .boxed();
     (
         proptest::option::of(encounter()),
         proptest::collection::vec(allergy(), 0..3),
@@ -726,9 +756,10 @@ fn event() -> impl Strategy<Value = Event> {
             ),
             proptest::option::of("[A-Za-z0-9.-]{1,12}"),
         ),
+        msh,
     )
         .prop_map(
-            |(
+            move |(
                 encounter,
                 allergies,
                 mut conditions,
@@ -737,18 +768,19 @@ fn event() -> impl Strategy<Value = Event> {
                 evn,
                 merged_from,
                 msh,
+                (source_application, destination_application, destination_facility),
             )| {
                 let ((kind, message_type), message_id) = msh;
                 let (mut recorded, mut occurred, mut reason, mut operator, mut sender) = evn;
                 // R4 Provenance needs `recorded` and an agent (the operator,
                 // else the sender): without them there is none, and a
                 // transaction Bundle has no other place for these.
-                if recorded.is_none() || (operator.is_none() && sender.is_none()) {
+                if !lossy && (recorded.is_none() || (operator.is_none() && sender.is_none())) {
                     (recorded, occurred, reason, operator, sender) = (None, None, None, None, None);
                 }
                 // A diagnosis's type and priority live on the Encounter: without
                 // one, FHIR has no place for them.
-                if encounter.is_none() {
+                if !lossy && encounter.is_none() {
                     for c in &mut conditions {
                         c.diagnosis_type = None;
                         c.priority = None;
@@ -770,9 +802,9 @@ fn event() -> impl Strategy<Value = Event> {
                         .map(|c| s(Code::new(CodeSystem::V2Table("0062".into()), c, None))),
                     operator,
                     sender: sender.map(s),
-                    source_application: None,
-                    destination_application: None,
-                    destination_facility: None,
+                    source_application: source_application.map(s),
+                    destination_application: destination_application.map(s),
+                    destination_facility: destination_facility.map(s),
                     processing: None,
                     patient: Some(patient),
                     merged_from,
@@ -784,6 +816,7 @@ fn event() -> impl Strategy<Value = Event> {
                 }
             },
         )
+        .boxed()
 }
 
 /// The identifiers of a merged record (MRG-1): another NHS number (UK Core
@@ -880,4 +913,335 @@ proptest! {
             prop_assert_eq!((back.kind, back.message_type.as_str()), (AdtKind::Other, "FHIR"));
         }
     }
+}
+
+/// `v` without its members of nothing (null, or an object or array left
+/// empty; an array keeps its items, so that their indexes hold); true when
+/// `v` is nothing itself.
+fn tidy(v: &mut Value) -> bool {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !tidy(x));
+            m.is_empty()
+        }
+        Value::Array(a) => {
+            a.iter_mut().for_each(|x| {
+                tidy(x);
+            });
+            a.is_empty()
+        }
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+/// The event's values [`event_not_written`] answers for, as JSON with sources
+/// removed, a field of nothing left out: the EVN values, the sender, the
+/// message type (`FHIR` of kind `other` is none: what `read_bundle` gives an
+/// event of no type), the applications, the destination facility and each
+/// diagnosis's type and priority.
+fn answered(e: &Event) -> Value {
+    /// A `Sourced` value (`{"value": …}` once its sources are gone) as its
+    /// value: the model's field paths go through it.
+    fn unwrap_values(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.values_mut().for_each(unwrap_values);
+                if let (1, Some(inner)) = (m.len(), m.get("value")) {
+                    *v = inner.clone();
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(unwrap_values),
+            _ => {}
+        }
+    }
+    let mut v = common::without_sources(serde_json::json!({
+        "recorded": e.recorded.as_ref().map(|t| carecodec_map::fhir::date_time(&t.value)),
+        "occurred": e.occurred.as_ref().map(|t| carecodec_map::fhir::date_time(&t.value)),
+        "reason": serde_json::to_value(&e.reason).unwrap(),
+        "operator": serde_json::to_value(&e.operator).unwrap(),
+        "sender": serde_json::to_value(&e.sender).unwrap(),
+        "message_type": (e.kind != AdtKind::Other || e.message_type != "FHIR")
+            .then_some(&e.message_type),
+        "source_application": serde_json::to_value(&e.source_application).unwrap(),
+        "destination_application": serde_json::to_value(&e.destination_application).unwrap(),
+        "destination_facility": serde_json::to_value(&e.destination_facility).unwrap(),
+        "conditions": e.conditions.iter().map(|c| serde_json::json!({
+            "diagnosis_type": serde_json::to_value(&c.diagnosis_type).unwrap(),
+            "priority": serde_json::to_value(&c.priority).unwrap(),
+        })).collect::<Vec<_>>(),
+    }));
+    unwrap_values(&mut v);
+    tidy(&mut v);
+    v
+}
+
+/// `operator.identifiers[0]` as a JSON pointer into [`answered`]'s value
+/// (a value held as `{"value": …}` is the object).
+fn pointer(field: &str) -> String {
+    let mut p = String::new();
+    for part in field.split('.') {
+        let (name, index) = part.split_once('[').unwrap_or((part, ""));
+        p.push('/');
+        p.push_str(name);
+        if !index.is_empty() {
+            p.push('/');
+            p.push_str(index.trim_end_matches(']'));
+        }
+    }
+    p
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// What `event_not_written` lists of the event's own values is exactly
+    /// what does not come back: a listed value reads back otherwise and is
+    /// nowhere in the Bundle's text; given the values read back at the listed
+    /// fields, the answered values are those read back. Transaction and
+    /// message Bundles.
+    #[test]
+    fn event_not_written_is_what_does_not_come_back(
+        event in event_of(true),
+        message in proptest::bool::ANY,
+    ) {
+        let kind = if message { BundleType::Message } else { BundleType::Transaction };
+        let listed = event_not_written(&event, kind).unwrap();
+        let (mut noted, mut plain, mut again) = (Vec::new(), Vec::new(), Vec::new());
+        write_event_bundle_noting(&event, kind, None, &mut noted, &mut again).unwrap();
+        write_event_bundle_for(&event, kind, None, &mut plain).unwrap();
+        prop_assert_eq!(&noted, &plain);
+        prop_assert_eq!(&again, &listed);
+        let bundle: Value = serde_json::from_slice(&plain).unwrap();
+        uk_core_valid(&bundle)?;
+        let (back, report) = read_bundle(&JsonDocument::from_slice(&plain).unwrap());
+        prop_assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
+        let back = answered(&back);
+        let mut sent = answered(&event);
+        // Last first: an array's later items keep their index.
+        for n in listed.iter().rev() {
+            let p = pointer(&n.field);
+            let was = sent.pointer(&p).cloned();
+            prop_assert!(was.is_some(), "{} is not a value of the event: {}", n.field, sent);
+            prop_assert_ne!(was.as_ref(), back.pointer(&p), "{} is written", n.field);
+            prop_assert!(!n.sources.is_empty() || n.field == "message_type", "{:?}", n);
+            match back.pointer(&p) {
+                Some(v) => *sent.pointer_mut(&p).unwrap() = v.clone(),
+                None => {
+                    let (parent, key) = p.rsplit_once('/').unwrap();
+                    match sent.pointer_mut(parent).unwrap() {
+                        Value::Object(m) => { m.remove(key); }
+                        Value::Array(a) => { a.remove(key.parse::<usize>().unwrap()); }
+                        _ => unreachable!(),
+                    }
+                }
+            }
+        }
+        // What is left of an operator whose parts were all taken is none.
+        tidy(&mut sent);
+        prop_assert_eq!(sent, back);
+        // A marker of what is listed is nowhere in the Bundle: the
+        // applications' names, the destination facility (`R…` codes are
+        // also the sender's: compared only without a sender).
+        let text = bundle.to_string();
+        for n in &listed {
+            let app = n.field.ends_with("_application");
+            let facility = n.field == "destination_facility" && event.sender.is_none();
+            if app || facility {
+                let marker = n.value.split(' ').next().unwrap();
+                prop_assert!(!text.contains(&format!("\"{marker}")), "{} in {}", marker, text);
+            }
+        }
+    }
+}
+
+/// An HL7 v2 message mapped, and what a Bundle of `kind` of it does not
+/// carry: (field, value, first source) each.
+fn v2_not_written(msg: &str, kind: BundleType) -> Vec<(String, String, String)> {
+    let msg = carecodec_hl7v2::Message::parse(msg.as_bytes()).unwrap();
+    let (event, _) =
+        carecodec_map::v2::map_message(&msg, &carecodec_map::v2::V2Options::default()).unwrap();
+    let listed = event_not_written(&event, kind).unwrap();
+    // What is listed is not in the Bundle (its values are markers here).
+    let mut out = Vec::new();
+    write_event_bundle_for(&event, kind, None, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    for n in &listed {
+        if n.value.starts_with("Zq") {
+            assert!(!text.contains(&n.value), "{} in {text}", n.value);
+        }
+    }
+    listed
+        .into_iter()
+        .map(|n| {
+            let at = n.sources.first().map(ToString::to_string);
+            (n.field, n.value, at.unwrap_or_default())
+        })
+        .collect()
+}
+
+const MSH: &str = "MSH|^~\\&|ZqPAS|ZqSEND|ZqEPR|ZqRECV|20240312091500||ADT^A01|42|P|2.4\r";
+
+/// EVN-4, EVN-5 and EVN-6 with no EVN-2: R4's Provenance needs `recorded`,
+/// so there is none. A transaction loses them, and (no MessageHeader either)
+/// the sender, the message type, the applications and the destination
+/// facility; a message Bundle's MessageHeader holds the latter.
+#[test]
+fn evn_values_without_a_provenance_are_listed_with_their_v2_source() {
+    let msg = format!(
+        "{MSH}EVN|A01|||03|C1234567^ZqJONES^ZqANN|20240312090000\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I\r"
+    );
+    let got = v2_not_written(&msg, BundleType::Transaction);
+    let fields: Vec<&str> = got.iter().map(|(f, ..)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "occurred",
+            "reason",
+            "operator.identifiers[0]",
+            "operator.name",
+            "sender",
+            "message_type",
+            "source_application",
+            "destination_application",
+            "destination_facility",
+        ],
+        "{got:#?}"
+    );
+    let of = |f: &str| got.iter().find(|(g, ..)| g == f).unwrap();
+    assert_eq!(of("reason").1, "03");
+    assert!(of("reason").2.starts_with("HL7 v2 EVN[1]-4"), "{got:#?}");
+    assert_eq!(of("operator.name").1, "ZqANN ZqJONES");
+    assert!(
+        of("operator.name").2.starts_with("HL7 v2 EVN[1]-5"),
+        "{got:#?}"
+    );
+    assert!(of("occurred").2.starts_with("HL7 v2 EVN[1]-6"), "{got:#?}");
+    assert_eq!(of("sender").1, "ZqSEND");
+    assert!(of("sender").2.starts_with("HL7 v2 MSH[1]-4"), "{got:#?}");
+    assert_eq!(of("message_type").1, "ADT^A01");
+    assert_eq!(of("message_type").2, "", "the model keeps no source for it");
+    assert_eq!(of("source_application").1, "ZqPAS");
+    assert!(
+        of("source_application").2.starts_with("HL7 v2 MSH[1]-3"),
+        "{got:#?}"
+    );
+    assert_eq!(of("destination_facility").1, "ZqRECV");
+    // A message Bundle: its MessageHeader holds the MSH values.
+    let got = v2_not_written(&msg, BundleType::Message);
+    let fields: Vec<&str> = got.iter().map(|(f, ..)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "occurred",
+            "reason",
+            "operator.identifiers[0]",
+            "operator.name"
+        ]
+    );
+}
+
+/// With EVN-2 and an operator there is a Provenance: nothing of the EVN is
+/// listed, and a transaction loses only the applications and the
+/// destination facility; a message Bundle nothing.
+#[test]
+fn with_a_provenance_only_the_header_values_of_a_transaction_are_listed() {
+    let msg = format!(
+        "{MSH}EVN|A01|20240312091500||03|C1234567^ZqJONES^ZqANN|20240312090000\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I\r"
+    );
+    let got = v2_not_written(&msg, BundleType::Transaction);
+    let fields: Vec<&str> = got.iter().map(|(f, ..)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "source_application",
+            "destination_application",
+            "destination_facility"
+        ]
+    );
+    assert_eq!(v2_not_written(&msg, BundleType::Message), []);
+}
+
+/// A DG1's type (DG1-6) and priority (DG1-15) are the Encounter's
+/// `diagnosis` `use` and `rank`: with no PV1 (no Encounter) both are listed,
+/// with one neither.
+#[test]
+fn a_diagnosis_type_and_priority_without_an_encounter_are_listed() {
+    let pid =
+        "EVN|A08|20240312091500|||C1234567^JONES^ANN\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN\r";
+    let dg1 = "DG1|1||I10^Hypertension^I10||20240312|F|||||||||1\r";
+    for kind in [BundleType::Transaction, BundleType::Message] {
+        let without = v2_not_written(&format!("{MSH}{pid}{dg1}"), kind);
+        let conditions: Vec<_> = without
+            .iter()
+            .filter(|(f, ..)| f.starts_with("conditions"))
+            .collect();
+        assert_eq!(conditions.len(), 2, "{without:#?}");
+        assert_eq!(conditions[0].0, "conditions[0].diagnosis_type");
+        assert_eq!(conditions[0].1, "F");
+        assert!(
+            conditions[0].2.starts_with("HL7 v2 DG1[1]-6"),
+            "{without:#?}"
+        );
+        assert_eq!(conditions[1].0, "conditions[0].priority");
+        assert_eq!(conditions[1].1, "1");
+        assert!(
+            conditions[1].2.starts_with("HL7 v2 DG1[1]-15"),
+            "{without:#?}"
+        );
+        let with = v2_not_written(&format!("{MSH}{pid}PV1|1|I\r{dg1}"), kind);
+        assert!(
+            with.iter().all(|(f, ..)| !f.starts_with("conditions")),
+            "{with:#?}"
+        );
+    }
+}
+
+/// A MessageHeader endpoint is a `urn:oid:` or a URI: an application's
+/// universal id of another type (DNS) and that type are not written.
+#[test]
+fn a_message_header_application_id_of_no_endpoint_is_listed() {
+    let msg = "MSH|^~\\&|PAS^Zqpas.example.nhs.uk^DNS|RX1|EPR^1.2.826.0.1^ISO|RX1|20240312091500||ADT^A01|42|P|2.4\r\
+               EVN|A01|20240312091500|||C1234567^JONES^ANN\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN\r";
+    let got = v2_not_written(msg, BundleType::Message);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[0].0, "source_application.universal_id");
+    assert_eq!(got[0].1, "Zqpas.example.nhs.uk");
+    assert!(got[0].2.starts_with("HL7 v2 MSH[1]-3"), "{got:#?}");
+    assert_eq!(got[1].0, "source_application.universal_id_type");
+    assert_eq!(got[1].1, "DNS");
+}
+
+/// The noting writer writes what the plain one does (both Bundle types),
+/// appends to the list it is given, and appends nothing when it refuses the
+/// event (a patient with no key).
+#[test]
+fn the_noting_event_writer_appends_and_leaves_the_list_on_an_error() {
+    let msg = format!("{MSH}PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r");
+    let msg = carecodec_hl7v2::Message::parse(msg.as_bytes()).unwrap();
+    let (mut event, _) =
+        carecodec_map::v2::map_message(&msg, &carecodec_map::v2::V2Options::default()).unwrap();
+    for kind in [BundleType::Transaction, BundleType::Message] {
+        let (mut noted, mut plain, mut list) = (b"x".to_vec(), b"x".to_vec(), Vec::new());
+        write_event_bundle_noting(&event, kind, Some("RX1"), &mut noted, &mut list).unwrap();
+        write_event_bundle_for(&event, kind, Some("RX1"), &mut plain).unwrap();
+        assert_eq!(noted, plain);
+        assert_eq!(list, event_not_written(&event, kind).unwrap());
+    }
+    event.patient.as_mut().unwrap().identifiers.clear();
+    assert!(event_not_written(&event, BundleType::Message).is_err());
+    let earlier = carecodec_model::NotWritten::new(
+        "reason",
+        "03",
+        carecodec_model::Sources::new(),
+        "earlier",
+    );
+    let (mut out, mut list) = (Vec::new(), vec![earlier.clone()]);
+    let refused =
+        write_event_bundle_noting(&event, BundleType::Transaction, None, &mut out, &mut list);
+    assert!(refused.is_err());
+    assert!(out.is_empty());
+    assert_eq!(list, [earlier]);
 }

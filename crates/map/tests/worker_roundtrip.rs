@@ -8,6 +8,10 @@
 //! text, position number, grade and FTE, a suspended state (written
 //! `active: true`, read back active), and the worker's hire and termination
 //! dates (the termination is in each role's end and `active`).
+//!
+//! Those the writer lists ([`worker_not_written`]): a second proptest adds
+//! them to the same workers and checks that the list is exactly what does not
+//! come back, and the tests after it check the list on hand-built workers.
 // Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -19,10 +23,14 @@
 mod common;
 
 use carecodec_map::fhir::STAFF_GROUPS;
-use carecodec_map::fhir::{read_workers, worker_bundle, write_worker_bundle};
+use carecodec_map::fhir::{
+    read_workers, worker_bundle, worker_not_written, write_worker_bundle,
+    write_worker_bundle_noting,
+};
 use carecodec_model::{
-    Assignment, AssignmentState, Gender, HumanName, Identifier, Location, Organisation,
-    PartialDate, Position, Precision, Registration, Source, Sourced, Telecom, Worker,
+    Address, Assignment, AssignmentState, Gender, HumanName, Identifier, Location, NotWritten,
+    Organisation, PartialDate, Position, Precision, Registration, Source, Sourced, Sources,
+    Telecom, Worker,
 };
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -354,4 +362,560 @@ fn a_bare_esr_organisation_or_location_is_referred_to_by_identifier() {
         report.unmapped
     );
     assert_eq!(without_sources(&back[0]), without_sources(&w));
+}
+
+/// The values a Bundle does not carry, for [`worker`]'s workers: a hire and
+/// termination date, and per assignment (by index, cycled) a primary flag,
+/// a status text, a suspended state, a position number, a grade, an FTE and,
+/// on a named Location, a ward, room, bed or facility. Marker text (`Zq…`)
+/// that nothing else in a Bundle spells.
+#[derive(Debug, Clone)]
+struct Lossy {
+    hire: Option<NaiveDate>,
+    termination: Option<NaiveDate>,
+    per_assignment: Vec<LossyAssignment>,
+}
+
+#[derive(Debug, Clone)]
+struct LossyAssignment {
+    primary: bool,
+    status: Option<String>,
+    suspended: bool,
+    position_number: Option<String>,
+    grade: Option<String>,
+    fte: Option<String>,
+    /// 0 facility, 1 ward, 2 room, 3 bed.
+    part: Option<(usize, String)>,
+}
+
+fn lossy() -> impl Strategy<Value = Lossy> {
+    let one = (
+        any::<bool>(),
+        proptest::option::of("Zq(ACTIVE|SUSP|TERM)_ASSIGN"),
+        any::<bool>(),
+        proptest::option::of("Zq[0-9]{7}"),
+        proptest::option::of("Zq[A-Z]{2}[0-9]{2}"),
+        proptest::option::of("0\\.[0-9]{3}7"),
+        proptest::option::of((0usize..4, "Zq[A-Z][a-z]{3}")),
+    )
+        .prop_map(
+            |(primary, status, suspended, position_number, grade, fte, part)| LossyAssignment {
+                primary,
+                status,
+                suspended,
+                position_number,
+                grade,
+                fte,
+                part,
+            },
+        );
+    (
+        proptest::option::of(day()),
+        proptest::option::of(day()),
+        proptest::collection::vec(one, 1..4),
+    )
+        .prop_map(|(hire, termination, per_assignment)| Lossy {
+            hire,
+            termination,
+            per_assignment,
+        })
+}
+
+/// `w` with `lossy`'s values added.
+fn with_lossy(mut w: Worker, lossy: &Lossy) -> Worker {
+    w.hire_date = lossy.hire.map(s);
+    w.termination_date = lossy.termination.map(s);
+    for (i, a) in w.assignments.iter_mut().enumerate() {
+        let l = &lossy.per_assignment[i % lossy.per_assignment.len()];
+        a.primary = l.primary;
+        a.status = l.status.clone().map(s);
+        if l.suspended {
+            a.state = Some(s(AssignmentState::Suspended));
+        }
+        if let Some(n) = &l.position_number {
+            let number = s(Identifier::EsrPosition {
+                vpd: "999".into(),
+                value: n.clone(),
+            });
+            a.position.get_or_insert_with(Position::default).number = Some(number);
+        }
+        a.grade = l.grade.clone().map(s);
+        a.fte = l.fte.clone().map(s);
+        if let (Some((k, text)), Some(loc)) = (&l.part, a.location.as_mut()) {
+            // Only on a named Location: an unnamed one is written with its
+            // parts as its name (and reads back so), which is written.
+            if loc.name.is_some() {
+                let part = match k {
+                    0 => &mut loc.facility,
+                    1 => &mut loc.ward,
+                    2 => &mut loc.room,
+                    _ => &mut loc.bed,
+                };
+                *part = Some(s(text.clone()));
+            }
+        }
+    }
+    w
+}
+
+/// `assignments[0].position.number` as a JSON pointer.
+fn pointer(field: &str) -> String {
+    let mut p = String::new();
+    for part in field.split('.') {
+        match part.split_once('[') {
+            Some((name, index)) => {
+                p.push('/');
+                p.push_str(name);
+                p.push('/');
+                p.push_str(index.trim_end_matches(']'));
+            }
+            None => {
+                p.push('/');
+                p.push_str(part);
+            }
+        }
+    }
+    p
+}
+
+/// The model's `Option` fields as JSON: a field no value is either absent
+/// (`state` is skipped when `None`) or `null`; and a position of nothing is
+/// no position.
+fn normalised(mut v: Value) -> Value {
+    fn go(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|_, x| !x.is_null());
+                m.values_mut().for_each(go);
+                if let Some(Value::Object(p)) = m.get("position") {
+                    if p.is_empty() {
+                        m.remove("position");
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(go),
+            _ => {}
+        }
+    }
+    go(&mut v);
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// What `worker_not_written` lists is exactly what the Bundle does not
+    /// bring back: each listed field reads back otherwise (the writer does
+    /// not write it), and once the listed fields are given the values read
+    /// back, the worker is what was read (the writer writes everything else).
+    /// A writer that starts writing a listed value, or stops writing an
+    /// unlisted one, fails it.
+    #[test]
+    fn not_written_is_what_does_not_come_back(w in worker(), lossy in lossy()) {
+        let w = with_lossy(w, &lossy);
+        let listed = worker_not_written(&w).unwrap();
+        let bundle = worker_bundle(&w).unwrap();
+        uk_core_valid(&bundle)?;
+        let (back, report) = read_workers(&bundle);
+        prop_assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+        prop_assert_eq!(back.len(), 1);
+        let back = normalised(without_sources(&back[0]));
+        let mut sent = normalised(without_sources(&w));
+        let text = bundle.to_string();
+        for n in &listed {
+            let p = pointer(&n.field);
+            let was = sent.pointer(&p).cloned();
+            prop_assert!(was.is_some(), "{} is not a field of the worker", n.field);
+            prop_assert_ne!(was.as_ref(), back.pointer(&p), "{} is written", n.field);
+            // A marker value is nowhere in the Bundle.
+            if n.value.starts_with("Zq") || n.value.ends_with('7') && n.value.starts_with("0.") {
+                prop_assert!(!text.contains(&n.value), "{} in {}", n.value, text);
+            }
+            prop_assert!(!n.sources.is_empty() || n.field.ends_with(".primary"), "{:?}", n);
+            match back.pointer(&p) {
+                Some(v) => *sent.pointer_mut(&p).unwrap() = v.clone(),
+                None => {
+                    let (parent, key) = p.rsplit_once('/').unwrap();
+                    sent.pointer_mut(parent).unwrap().as_object_mut().unwrap().remove(key);
+                }
+            }
+        }
+        prop_assert_eq!(normalised(sent), back);
+        // The writer that notes is the plain writer.
+        let (mut noted, mut plain, mut again) = (Vec::new(), Vec::new(), Vec::new());
+        write_worker_bundle_noting(&w, &mut noted, &mut again).unwrap();
+        write_worker_bundle(&w, &mut plain).unwrap();
+        prop_assert_eq!(noted, plain);
+        prop_assert_eq!(again, listed);
+    }
+}
+
+/// A source on line `line` of an ESR file, field `field`.
+fn esr(line: u64, field: &'static str) -> Source {
+    Source::esr("GO_999_GDW_GOF_20250301_00000101.DAT", line, field)
+}
+
+fn at<T>(v: T, line: u64, field: &'static str) -> Sourced<T> {
+    Sourced::new(v, esr(line, field))
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// A worker with every field set, each from its own ESR line and field.
+fn every_field() -> Worker {
+    let mut w = Worker::default();
+    w.identifiers.push(at(
+        Identifier::EsrPerson {
+            vpd: "999".into(),
+            value: "7100001".into(),
+        },
+        2,
+        "Person ID",
+    ));
+    w.identifiers.push(at(
+        Identifier::NiNumber {
+            value: "JK000011A".into(),
+            valid: true,
+        },
+        2,
+        "NI Number",
+    ));
+    w.names.push(at(
+        HumanName {
+            family: Some("Smith".into()),
+            given: vec!["John".into()],
+            usage: Some("official".into()),
+            ..HumanName::default()
+        },
+        2,
+        "Last Name",
+    ));
+    w.gender = Some(at(Gender::Male, 2, "Gender"));
+    w.birth_date = Some(at(
+        PartialDate::new(date(1988, 5, 12), Precision::Day),
+        2,
+        "Date of Birth",
+    ));
+    w.telecom.push(at(
+        Telecom {
+            system: Some("email".into()),
+            value: "john.smith@example.invalid".into(),
+            usage: Some("work".into()),
+            period: None,
+            rank: None,
+        },
+        2,
+        "Office E-mail Address",
+    ));
+    w.hire_date = Some(at(date(2023, 4, 1), 2, "Hire Date"));
+    w.termination_date = Some(at(date(2025, 3, 31), 2, "Actual Termination Date"));
+    w.registrations.push(Registration {
+        identifier: at(Identifier::Gmc("7000002".into()), 9, "Registration Number"),
+        from: Some(at(date(2022, 4, 1), 9, "Registration Date")),
+        until: Some(at(date(2027, 4, 1), 9, "Registration Expiry Date")),
+    });
+    w.assignments.push(Assignment {
+        number: Some(at(
+            Identifier::EsrAssignment {
+                vpd: "999".into(),
+                value: "80000001".into(),
+            },
+            3,
+            "Assignment Number",
+        )),
+        primary: true,
+        status: Some(at("SUSP_ASSIGN".into(), 3, "User Assignment Status")),
+        state: Some(at(
+            AssignmentState::Suspended,
+            3,
+            "System Assignment Status",
+        )),
+        position: Some(Position {
+            number: Some(at(
+                Identifier::EsrPosition {
+                    vpd: "999".into(),
+                    value: "9901000".into(),
+                },
+                5,
+                "Position Number",
+            )),
+            title: Some(at("Staff Nurse, Band 5".into(), 5, "Position Name")),
+        }),
+        organisation: Some(Organisation {
+            identifiers: vec![
+                at(
+                    Identifier::Other {
+                        system: Some("ESR organisation ID".into()),
+                        value: "600100".into(),
+                    },
+                    6,
+                    "Organisation ID",
+                ),
+                at(Identifier::OdsOrganisation("RX1".into()), 6, "NACS Code"),
+            ],
+            name: Some(at("Ward 7 Elderly Care".into(), 6, "Organisation Name")),
+            part_of: Some(at(
+                Identifier::Other {
+                    system: Some("ESR organisation ID".into()),
+                    value: "600010".into(),
+                },
+                6,
+                "Parent Organisation ID",
+            )),
+            address: None,
+        }),
+        location: Some(Location {
+            identifiers: vec![at(
+                Identifier::Other {
+                    system: Some("ESR location ID".into()),
+                    value: "500001".into(),
+                },
+                7,
+                "Location ID",
+            )],
+            name: Some(at(
+                "Example General Hospital".into(),
+                7,
+                "Location Description",
+            )),
+            address: Some(at(
+                Address {
+                    lines: vec!["1 Fictional Road".into()],
+                    city: Some("Exampletown".into()),
+                    postcode: Some("ZZ99 9ZZ".into()),
+                    usage: Some("work".into()),
+                    ..Address::default()
+                },
+                7,
+                "Postcode",
+            )),
+            ..Location::default()
+        }),
+        staff_group: Some(at(
+            "Nursing and Midwifery Registered".into(),
+            5,
+            "Job Staff Group",
+        )),
+        job_role: Some(at("Staff Nurse".into(), 5, "Job Role")),
+        occupation_code: Some(at("N0A".into(), 5, "Occupation Code")),
+        grade: Some(at("XR05".into(), 3, "Grade")),
+        fte: Some(at("0.8".into(), 3, "FTE")),
+        start: Some(at(date(2022, 4, 4), 3, "Earliest Assignment Start Date")),
+        end: Some(at(date(2025, 3, 31), 3, "Effective To Date")),
+    });
+    w
+}
+
+fn triple(n: &NotWritten) -> (&str, &str, &[Source]) {
+    (n.field.as_str(), n.value.as_str(), n.sources.as_slice())
+}
+
+/// Every value the Bundle has no place for is listed, with its value and
+/// where it came from; nothing the Bundle writes is.
+#[test]
+fn every_unwritten_worker_value_is_listed_with_its_source() {
+    let w = every_field();
+    let listed = worker_not_written(&w).unwrap();
+    let got: Vec<_> = listed.iter().map(triple).collect();
+    assert_eq!(
+        got,
+        [
+            ("hire_date", "2023-04-01", &[esr(2, "Hire Date")][..]),
+            (
+                "termination_date",
+                "2025-03-31",
+                &[esr(2, "Actual Termination Date")][..]
+            ),
+            (
+                "assignments[0].state",
+                "suspended",
+                &[esr(3, "System Assignment Status")][..]
+            ),
+            ("assignments[0].primary", "true", &[][..]),
+            (
+                "assignments[0].status",
+                "SUSP_ASSIGN",
+                &[esr(3, "User Assignment Status")][..]
+            ),
+            (
+                "assignments[0].position.number",
+                "9901000",
+                &[esr(5, "Position Number")][..]
+            ),
+            ("assignments[0].grade", "XR05", &[esr(3, "Grade")][..]),
+            ("assignments[0].fte", "0.8", &[esr(3, "FTE")][..]),
+        ]
+    );
+    assert!(
+        listed
+            .iter()
+            .all(|n| n.reason.contains("UK Core") || n.reason.contains("active"))
+    );
+    // Nothing listed is in the Bundle; everything else the worker holds is.
+    let bundle = worker_bundle(&w).unwrap().to_string();
+    for v in ["SUSP_ASSIGN", "9901000", "XR05", "0.8", "2023-04-01"] {
+        assert!(!bundle.contains(v), "{v} in {bundle}");
+    }
+    for v in [
+        "7100001",
+        "JK000011A",
+        "Smith",
+        "1988-05-12",
+        "john.smith@example.invalid",
+        "7000002",
+        "2027-04-01",
+        "80000001",
+        "Staff Nurse, Band 5",
+        "600100",
+        "RX1",
+        "Ward 7 Elderly Care",
+        "600010",
+        "500001",
+        "Example General Hospital",
+        "ZZ99 9ZZ",
+        "Nursing and Midwifery Registered",
+        "N0A",
+        "2022-04-04",
+    ] {
+        assert!(bundle.contains(v), "{v} not in {bundle}");
+    }
+    // The termination date is only the role's end here: the same day, its
+    // own source (not the worker's) says so.
+    assert!(bundle.contains("2025-03-31"));
+}
+
+/// A value that reads as "nothing to write" is not listed: a primary flag
+/// not set, an active or terminated state (both are `active`), no value.
+#[test]
+fn written_or_absent_values_are_not_listed() {
+    let mut w = every_field();
+    w.hire_date = None;
+    w.termination_date = None;
+    for state in [AssignmentState::Active, AssignmentState::Terminated] {
+        let a = &mut w.assignments[0];
+        a.primary = false;
+        a.status = None;
+        a.state = Some(at(state, 3, "System Assignment Status"));
+        a.grade = None;
+        a.fte = None;
+        a.position.as_mut().unwrap().number = None;
+        assert_eq!(worker_not_written(&w).unwrap(), []);
+    }
+    // A worker read back from its own Bundle has nothing to lose.
+    let (back, _) = read_workers(&worker_bundle(&every_field()).unwrap());
+    assert_eq!(worker_not_written(&back[0]).unwrap(), []);
+}
+
+/// A named Location is written with its name: its ward (and facility, room,
+/// bed) are listed. An unnamed one is written with its parts as its name:
+/// nothing listed.
+#[test]
+fn a_named_locations_parts_are_listed() {
+    let mut w = every_field();
+    w.hire_date = None;
+    w.termination_date = None;
+    let a = &mut w.assignments[0];
+    (a.primary, a.status, a.state, a.grade, a.fte) = (false, None, None, None, None);
+    a.position = None;
+    let l = a.location.as_mut().unwrap();
+    l.ward = Some(at("Ward 7".into(), 7, "Location Code"));
+    l.bed = Some(at("Bed 3".into(), 7, "Bed"));
+    let listed = worker_not_written(&w).unwrap();
+    let got: Vec<_> = listed.iter().map(triple).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "assignments[0].location.ward",
+                "Ward 7",
+                &[esr(7, "Location Code")][..]
+            ),
+            ("assignments[0].location.bed", "Bed 3", &[esr(7, "Bed")][..]),
+        ]
+    );
+    w.assignments[0].location.as_mut().unwrap().name = None;
+    assert_eq!(worker_not_written(&w).unwrap(), []);
+    let bundle = worker_bundle(&w).unwrap().to_string();
+    assert!(bundle.contains(r#""name":"Ward 7 Bed 3""#), "{bundle}");
+}
+
+/// Two assignments whose organisations share an ODS code are one
+/// Organization entry, the first's: what the second's says otherwise (its
+/// ESR id, its name) is listed under the second. The same organisation
+/// twice: nothing.
+#[test]
+fn a_shared_organisation_lists_what_the_entry_written_does_not_say() {
+    let mut w = every_field();
+    w.hire_date = None;
+    w.termination_date = None;
+    let mut second = w.assignments[0].clone();
+    for a in [&mut w.assignments[0], &mut second] {
+        (a.primary, a.status, a.state, a.grade, a.fte) = (false, None, None, None, None);
+        a.position = None;
+        a.location = None;
+    }
+    second.number = Some(at(
+        Identifier::EsrAssignment {
+            vpd: "999".into(),
+            value: "80000002".into(),
+        },
+        4,
+        "Assignment Number",
+    ));
+    w.assignments.push(second.clone());
+    assert_eq!(worker_not_written(&w).unwrap(), []);
+    // A department of the same trust: the same NACS code, its own id and name.
+    let org = second.organisation.as_mut().unwrap();
+    org.identifiers[0] = at(
+        Identifier::Other {
+            system: Some("ESR organisation ID".into()),
+            value: "600200".into(),
+        },
+        8,
+        "Organisation ID",
+    );
+    org.identifiers[1] = at(Identifier::OdsOrganisation("RX1".into()), 8, "NACS Code");
+    org.name = Some(at("Ward 9 Surgery".into(), 8, "Organisation Name"));
+    w.assignments[1] = second;
+    let listed = worker_not_written(&w).unwrap();
+    let got: Vec<_> = listed.iter().map(triple).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "assignments[1].organisation.identifiers[0]",
+                "600200",
+                &[esr(8, "Organisation ID")][..]
+            ),
+            (
+                "assignments[1].organisation.name",
+                "Ward 9 Surgery",
+                &[esr(8, "Organisation Name")][..]
+            ),
+        ]
+    );
+    assert!(listed[0].reason.contains("one Organization entry per id"));
+    let bundle = worker_bundle(&w).unwrap().to_string();
+    assert!(!bundle.contains("Ward 9 Surgery") && !bundle.contains("600200"));
+}
+
+/// The noting writer writes what the plain one does, appends to the list it
+/// is given, and on a quarantined worker appends nothing.
+#[test]
+fn the_noting_writer_appends_and_leaves_the_list_on_an_error() {
+    let w = every_field();
+    let earlier = NotWritten::new("hire_date", "2020-01-01", Sources::new(), "earlier");
+    let (mut out, mut list) = (b"x".to_vec(), vec![earlier.clone()]);
+    write_worker_bundle_noting(&w, &mut out, &mut list).unwrap();
+    let mut plain = b"x".to_vec();
+    write_worker_bundle(&w, &mut plain).unwrap();
+    assert_eq!(out, plain);
+    assert_eq!(list[0], earlier);
+    assert_eq!(list[1..], worker_not_written(&w).unwrap()[..]);
+    let (mut out, mut list) = (Vec::new(), vec![earlier.clone()]);
+    assert!(write_worker_bundle_noting(&Worker::default(), &mut out, &mut list).is_err());
+    assert!(out.is_empty());
+    assert_eq!(list, [earlier]);
 }

@@ -43,8 +43,8 @@ pub mod value;
 pub use entity::*;
 pub use identifier::{Identifier, NhsNumber, NhsNumberError, VerificationStatus};
 pub use provenance::{
-    Action, IdentityDecision, Invalid, MappingReport, Source, Sourced, Sources, SourcesIntoIter,
-    Unmapped, V2Path,
+    Action, IdentityDecision, Invalid, MappingReport, NotWritten, Source, Sourced, Sources,
+    SourcesIntoIter, Unmapped, V2Path,
 };
 pub use value::{
     Address, Code, CodeSystem, Concept, Gender, HumanName, PartialDate, PartialDateTime, Period,

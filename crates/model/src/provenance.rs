@@ -702,6 +702,89 @@ pub struct Unmapped {
     pub raw: String,
 }
 
+/// A model value a writer left out of what it wrote: it reached the model
+/// (the mapping report counts its source leaf as mapped) but the output has
+/// no place for it, so it is not in the output either. The writers that can
+/// leave values out list them (`carecodec_map::fhir::worker_not_written`), so
+/// a value is never lost without a word.
+///
+/// ```
+/// use carecodec_model::{NotWritten, Source, Sources};
+///
+/// let fte = NotWritten::new(
+///     "assignments[0].fte",
+///     "0.6",
+///     Sources::one(Source::esr("GO_998_GDW_GOF_20250401_00000001.DAT", 3, "FTE")),
+///     "UK Core PractitionerRole has no working-time element",
+/// );
+/// assert_eq!(fte.field, "assignments[0].fte");
+/// assert_eq!(
+///     fte.to_string(),
+///     "assignments[0].fte = 0.6 (ESR GO_998_GDW_GOF_20250401_00000001.DAT:3 FTE): \
+///      not written: UK Core PractitionerRole has no working-time element"
+/// );
+/// # #[cfg(feature = "serde")]
+/// # {
+/// let json = serde_json::to_value(&fte).unwrap();
+/// assert_eq!(json["sources"][0]["line"], 3);
+/// assert_eq!(serde_json::from_value::<NotWritten>(json).unwrap(), fte);
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[non_exhaustive]
+pub struct NotWritten {
+    /// The model field, as a path from the record written (a worker's
+    /// `assignments[0].fte`, `hire_date`).
+    pub field: String,
+    /// The value, as text (an identifier's value, a date as `YYYY-MM-DD`).
+    pub value: String,
+    /// Where the value came from (none when the model keeps no source for
+    /// it, as for an assignment's primary flag).
+    pub sources: Sources,
+    /// Why the output does not carry it.
+    pub reason: Cow<'static, str>,
+}
+
+impl NotWritten {
+    /// A value not written, with where it came from and why.
+    ///
+    /// ```
+    /// use carecodec_model::{NotWritten, Sources};
+    ///
+    /// let primary = NotWritten::new("assignments[1].primary", "true", Sources::new(), "no element");
+    /// assert!(primary.sources.is_empty());
+    /// assert_eq!(primary.value, "true");
+    /// ```
+    pub fn new(
+        field: impl Into<String>,
+        value: impl Into<String>,
+        sources: Sources,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> NotWritten {
+        NotWritten {
+            field: field.into(),
+            value: value.into(),
+            sources,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for NotWritten {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} = {}", self.field, self.value)?;
+        for (i, s) in self.sources.iter().enumerate() {
+            f.write_str(if i == 0 { " (" } else { ", " })?;
+            write!(f, "{s}")?;
+        }
+        if !self.sources.is_empty() {
+            f.write_str(")")?;
+        }
+        write!(f, ": not written: {}", self.reason)
+    }
+}
+
 /// What was done with an invalid value.
 ///
 /// ```
