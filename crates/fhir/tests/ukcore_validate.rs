@@ -275,6 +275,81 @@ fn encounter_and_diagnostic_report() {
 }
 
 #[test]
+fn periods_that_end_before_they_start() {
+    // R4 per-1 (7 of the 2026-12-07 ORU probe: such Bundles passed the check).
+    let r = parse(
+        r#"{"resourceType":"Patient",
+        "identifier":[{"value":"1","period":{"start":"2024-01-01","end":"2023-12-31"}}],
+        "name":[{"family":"A","period":{"start":"2024-01-01","end":"2023-12-31"}},
+                {"family":"B","period":{"start":"2024-01-01","end":"2024-01-01"}},
+                {"family":"C","period":{"start":"2024-03-01","end":"2024-02"}},
+                {"family":"D","period":{"start":"2024-01-01","end":"2023"}},
+                {"family":"E","period":{"start":"2024-01-01","end":"2024"}}],
+        "telecom":[{"value":"1","period":{"start":"2024-01-01T10:00:00Z","end":"2024-01-01T09:59:59Z"}},
+                   {"value":"2","period":{"start":"2024-01-01T09:00:00-01:00","end":"2024-01-01T09:30:00Z"}},
+                   {"value":"3","period":{"start":"2024-01-01T10:00:00.250Z","end":"2024-01-01T10:00:00.1Z"}},
+                   {"value":"4","period":{"start":"2024-01-01T10:00:00.25Z","end":"2024-01-01T10:00:00Z"}},
+                   {"value":"5","period":{"start":"2024-01-01T10:00:00+01:00","end":"2024-01-01T09:30:00Z"}}],
+        "address":[{"city":"X","period":{"start":"2024-01-02","end":"2024-01-01T23:00:00Z"}},
+                   {"city":"Y","period":{"start":"2024-01-03","end":"2024-01-01T09:00:00Z"}}],
+        "contact":[{"name":{"family":"F"},"period":{"start":"20240101","end":"2023-12-31"}},
+                   {"name":{"family":"G","period":{"start":"2024-01-01","end":"2023-12-31"}},
+                    "period":{"start":"2024-01-01","end":"2023-12-31"}}]}"#,
+    );
+    let got: Vec<_> = lines(&r, Profile::UKCorePatient)
+        .into_iter()
+        .filter(|l| l.contains("period"))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "error invariant Patient.identifier[0].period",
+            "error invariant Patient.name[0].period",
+            // February (a month) ends before 1 March, 2023 before 2024; the
+            // same day, or 2024 against a day of it, is not before.
+            "error invariant Patient.name[2].period",
+            "error invariant Patient.name[3].period",
+            "error invariant Patient.telecom[0].period",
+            // 09:00-01:00 is 10:00Z (and 10:00+01:00 09:00Z, so [4] is
+            // not before); to the millisecond (a second may hold [3]'s start).
+            "error invariant Patient.telecom[1].period",
+            "error invariant Patient.telecom[2].period",
+            // A date has no offset: 23:00Z on the day before may be the 2nd
+            // somewhere; two days before is not. A start that is no FHIR
+            // date is not compared.
+            "error invariant Patient.address[1].period",
+            "error invariant Patient.contact[1].period",
+            "error invariant Patient.contact[1].name.period",
+        ]
+    );
+    let issue = validate(&r, Profile::UKCorePatient)
+        .into_iter()
+        .find(|i| i.location == "Patient.name[0].period")
+        .unwrap();
+    assert_eq!(
+        issue.message,
+        "per-1: the period ends (2023-12-31) before it starts (2024-01-01)"
+    );
+    let r = parse(
+        r#"{"resourceType":"Encounter","status":"finished","class":{"code":"IMP"},
+        "period":{"start":"2024-03-15T10:00:00+00:00","end":"2024-03-12"},
+        "participant":[{"period":{"start":"2024-03-15","end":"2024-03-16"}}]}"#,
+    );
+    assert_eq!(
+        lines(&r, Profile::UKCoreEncounter),
+        ["error invariant Encounter.period"]
+    );
+    let r = parse(
+        r#"{"resourceType":"Condition","subject":{"reference":"Patient/1"},
+        "onsetPeriod":{"start":"2024","end":"2023-06"}}"#,
+    );
+    assert_has(
+        &lines(&r, Profile::UKCoreCondition),
+        "error invariant Condition.onsetPeriod",
+    );
+}
+
+#[test]
 fn allergy_intolerance() {
     let r = parse(
         r#"{"resourceType":"AllergyIntolerance","type":"dislike","criticality":"extreme",

@@ -761,7 +761,8 @@ fn name(n: &HumanName) -> Value<'_> {
 }
 
 /// Whether `end` is before `start` whatever the precisions (R4 `per-1`):
-/// the last instant `end` can stand for (its day, month…) is before `start`.
+/// the last instant `end` can stand for (its day, month, year…) is before
+/// the first `start` can (a start's unknown parts are their first values).
 ///
 /// ```
 /// use carecodec_map::fhir::ends_before;
@@ -776,28 +777,70 @@ fn name(n: &HumanName) -> Value<'_> {
 /// assert!(ends_before(&at("2024-03-12T10:00:00+00:00", Precision::Second), &admitted));
 /// // The same day, to the day only: not before.
 /// assert!(!ends_before(&at("2024-03-15T00:00:00+00:00", Precision::Day), &admitted));
+/// // February (a month) ends before 1 March, 2023 (a year) before 2024.
+/// let march = at("2024-03-01T00:00:00+00:00", Precision::Day);
+/// assert!(ends_before(&at("2024-02-01T00:00:00+00:00", Precision::Month), &march));
+/// assert!(ends_before(&at("2023-01-01T00:00:00+00:00", Precision::Year), &march));
 /// ```
 pub fn ends_before(end: &PartialDateTime, start: &PartialDateTime) -> bool {
-    let span = match end.precision {
-        Precision::Year => chrono::Duration::days(366),
-        Precision::Month => chrono::Duration::days(31),
-        Precision::Day => chrono::Duration::days(1),
-        Precision::Hour => chrono::Duration::hours(1),
-        Precision::Minute => chrono::Duration::minutes(1),
-        _ => chrono::Duration::seconds(1),
+    let months = |n| end.at.checked_add_months(chrono::Months::new(n));
+    let span = |d| end.at.checked_add_signed(d);
+    let after = match end.precision {
+        Precision::Year => months(12),
+        Precision::Month => months(1),
+        Precision::Day => span(chrono::Duration::days(1)),
+        Precision::Hour => span(chrono::Duration::hours(1)),
+        Precision::Minute => span(chrono::Duration::minutes(1)),
+        _ => span(chrono::Duration::seconds(1)),
     };
-    end.at
-        .checked_add_signed(span)
-        .is_some_and(|last| last <= start.at)
+    after.is_some_and(|last| last <= start.at)
 }
 
-/// A validity period as FHIR `period` (each end at its own precision).
+/// [`ends_before`] for dates (a contact's NK1-8 / 9 period): the last day
+/// `end` can stand for (its month or year when only those are known) is
+/// before `start`'s first.
+///
+/// ```
+/// use carecodec_map::fhir::date_ends_before;
+/// use carecodec_model::{PartialDate, Precision};
+/// use chrono::NaiveDate;
+///
+/// let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+/// let start = PartialDate::day(day(2024, 1, 1));
+/// assert!(date_ends_before(&PartialDate::day(day(2023, 12, 31)), &start));
+/// assert!(!date_ends_before(&PartialDate::day(day(2024, 1, 1)), &start));
+/// // 2024 (a year) may be any day of it: not before 1 January 2024.
+/// assert!(!date_ends_before(&PartialDate::new(day(2024, 1, 1), Precision::Year), &start));
+/// ```
+pub fn date_ends_before(
+    end: &carecodec_model::PartialDate,
+    start: &carecodec_model::PartialDate,
+) -> bool {
+    use chrono::Datelike;
+    let first = end.date.with_day(1);
+    let after = match end.precision {
+        Precision::Year => first
+            .and_then(|d| d.with_month(1))
+            .and_then(|d| d.checked_add_months(chrono::Months::new(12))),
+        Precision::Month => first.and_then(|d| d.checked_add_months(chrono::Months::new(1))),
+        _ => end.date.succ_opt(),
+    };
+    after.is_some_and(|next| next <= start.date)
+}
+
+/// A validity period as FHIR `period` (each end at its own precision). R4
+/// per-1: never an end before the start (the v2 mapper and the FHIR reader
+/// report and drop such an end; a model made elsewhere may still hold one).
 fn period(p: &carecodec_model::Period) -> Value<'_> {
     let mut o = Map::with_capacity(4);
     if let Some(s) = &p.start {
         put(&mut o, "start", date_time_value(s));
     }
-    if let Some(e) = &p.end {
+    if let Some(e) = p
+        .end
+        .as_ref()
+        .filter(|e| !p.start.as_ref().is_some_and(|s| ends_before(e, s)))
+    {
         put(&mut o, "end", date_time_value(e));
     }
     Value::Object(o)
@@ -1719,7 +1762,13 @@ fn contact(c: &Contact) -> Value<'_> {
     if let Some(d) = &c.from {
         put(&mut period, "start", date_value(&d.value));
     }
-    if let Some(d) = &c.until {
+    // R4 per-1, as `period` above.
+    let from = c.from.as_ref().map(|d| &d.value);
+    if let Some(d) = c
+        .until
+        .as_ref()
+        .filter(|d| !from.is_some_and(|f| date_ends_before(&d.value, f)))
+    {
         put(&mut period, "end", date_value(&d.value));
     }
     put(&mut o, "period", Value::Object(period));
@@ -1910,6 +1959,10 @@ fn class_coding(c: EncounterClass) -> Value<'static> {
         }
         EncounterClass::Emergency => ("v3-ActCode", "EMER", "emergency"),
         EncounterClass::PreAdmission => ("v3-ActCode", "PRENC", "pre-admission"),
+        // IG PatientClass[EncounterClass]: no v3 ActCode, the v2-0004 code
+        // (the R4 binding is extensible; UK Core does not constrain it).
+        EncounterClass::Commercial => ("v2-0004", "C", "Commercial Account"),
+        EncounterClass::NotApplicable => ("v2-0004", "N", "Not Applicable"),
         _ => ("v3-NullFlavor", "UNK", "unknown"),
     };
     json!({"system": Value::Prefixed(Prefix::Terminology, system), "code": code, "display": display})

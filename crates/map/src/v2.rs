@@ -1380,11 +1380,25 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     });
     let death = ctx.datetime(at!(b"PID", 29));
     let flag = ctx.text(at!(b"PID", 30));
+    let died = flag.as_ref().and_then(|f| yes_no(ctx, f));
     // IG: PID-30 → deceasedBoolean when PID-29 is empty (Y true, N false).
-    p.deceased = match (death, flag) {
-        (Some(d), _) => Some(d.map(Deceased::At)),
-        (None, Some(f)) if f.value == "Y" => Some(f.map(|_| Deceased::Yes)),
-        (None, Some(f)) if f.value == "N" => Some(f.map(|_| Deceased::No)),
+    p.deceased = match (death, flag, died) {
+        (Some(mut d), Some(f), Some(true)) => {
+            d.sources.append(f.sources);
+            Some(d.map(Deceased::At))
+        }
+        (Some(d), Some(f), Some(false)) => {
+            ctx.invalid_value(
+                &f,
+                "not deceased (PID-30 N) but a date of death (PID-29): the date is kept",
+                Action::Dropped,
+            );
+            Some(d.map(Deceased::At))
+        }
+        (Some(d), _, _) => Some(d.map(Deceased::At)),
+        (None, Some(f), Some(yes)) => {
+            Some(f.map(|_| if yes { Deceased::Yes } else { Deceased::No }))
+        }
         _ => None,
     };
     // PID-15 primary language (table 0296, ISO 639 codes in practice).
@@ -1416,18 +1430,14 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         }
         r
     });
-    // IG: PID-25 birth order → multipleBirthInteger, else PID-24 (Y/N) → boolean.
+    // IG: PID-25 birth order → multipleBirthInteger, else PID-24 (Y/N) → boolean
+    // (also when PID-25 is sent but not a birth order).
     let indicator = ctx.text(at!(b"PID", 24));
-    let order = ctx.text(at!(b"PID", 25));
-    p.multiple_birth = match (order, indicator) {
-        (Some(o), i) => match o.value.trim().parse::<u32>() {
-            Ok(n) if n > 0 => {
-                let mut s = o.map(|_| MultipleBirth::Order(n));
-                if let Some(i) = i {
-                    s.sources.append(i.sources);
-                }
-                Some(s)
-            }
+    let multiple = indicator.as_ref().and_then(|i| yes_no(ctx, i));
+    let order = ctx
+        .text(at!(b"PID", 25))
+        .and_then(|o| match o.value.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Some(o.map(|_| n)),
             _ => {
                 ctx.invalid_value(
                     &o,
@@ -1436,11 +1446,56 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
                 );
                 None
             }
-        },
-        (None, Some(i)) if i.value == "Y" => Some(i.map(|_| MultipleBirth::Yes)),
-        (None, Some(i)) if i.value == "N" => Some(i.map(|_| MultipleBirth::No)),
+        });
+    p.multiple_birth = match (order, indicator, multiple) {
+        (Some(o), i, m) => {
+            let mut s = o.map(MultipleBirth::Order);
+            match (i, m) {
+                (Some(i), Some(true)) => s.sources.append(i.sources),
+                (Some(i), Some(false)) => ctx.invalid_value(
+                    &i,
+                    "not a multiple birth (PID-24 N) but a birth order (PID-25): the order is kept",
+                    Action::Dropped,
+                ),
+                _ => {}
+            }
+            Some(s)
+        }
+        (None, Some(i), Some(yes)) => Some(i.map(|_| {
+            if yes {
+                MultipleBirth::Yes
+            } else {
+                MultipleBirth::No
+            }
+        })),
         _ => None,
     };
+}
+
+/// A Yes/No indicator (HL7 table 0136: PID-24, PID-30): `Y` true, `N` false.
+/// Table 0136 has no other codes: a lower-case `y` / `n` (or one with blanks
+/// around it) is read as `Y` / `N` and reported (`interpreted`); anything
+/// else is reported and dropped (`None`).
+fn yes_no(ctx: &mut Ctx<'_, '_>, v: &Sourced<String>) -> Option<bool> {
+    let yes = match v.value.as_str() {
+        "Y" => return Some(true),
+        "N" => return Some(false),
+        t => match t.trim() {
+            "Y" | "y" => true,
+            "N" | "n" => false,
+            _ => {
+                ctx.invalid_value(v, "not Y or N (HL7 table 0136)", Action::Dropped);
+                return None;
+            }
+        },
+    };
+    let reason = if yes {
+        "read as Y (HL7 table 0136 has Y and N only)"
+    } else {
+        "read as N (HL7 table 0136 has Y and N only)"
+    };
+    ctx.invalid_value(v, reason, Action::Interpreted);
+    Some(yes)
 }
 
 /// XPN.15 called-by name, where the target holds several names (Patient.name:
@@ -1641,9 +1696,15 @@ fn person_name(
     let prefix = text(ctx, family_at + 4, c(4)).map(&mut keep);
     // The degree (XPN.6 / XCN.7) is a suffix too, after the suffix proper (IG).
     let degree = text(ctx, family_at + 5, c(5)).map(&mut keep);
-    let usage = type_at
-        .and_then(|t| text(ctx, t, base.component(t)))
-        .map(&mut keep);
+    // The name type (XPN.7 / XCN.10, table 0200) through the IG's NameType
+    // map; a code the map gives no target (A, B, C, P, U, NB…) is not read,
+    // so it is reported unmapped.
+    let usage = type_at.filter(|t| *t <= len).and_then(|t| {
+        let at = base.component(t);
+        let usage = name_use(&ctx.peek(at)?)?;
+        ctx.text(at).map(&mut keep)?;
+        Some(usage)
+    });
     if sources.is_empty() {
         return None;
     }
@@ -1652,25 +1713,29 @@ fn person_name(
         given,
         prefix: prefix.into_iter().collect(),
         suffix: suffix.into_iter().chain(degree).collect(),
-        usage: usage.and_then(|u| {
-            Some(
-                match u.as_str() {
-                    "L" => "official",
-                    "D" => "usual",
-                    "M" | "B" => "maiden",
-                    "N" => "nickname",
-                    "A" | "MSK" => "anonymous",
-                    "C" | "BAD" => "old",
-                    "R" => "official",
-                    "NAV" | "TEMP" => "temp",
-                    _ => return None,
-                }
-                .to_owned(),
-            )
-        }),
+        usage: usage.map(str::to_owned),
         period: None,
     };
     Some(Sourced::from_many(name, sources))
+}
+
+/// A name type (HL7 table 0200) as FHIR's name `use`, the IG's NameType map:
+/// the codes it gives a target. The others (A assigned, B birth name, C
+/// adopted name, F, I, K, NB, NOUSE, P, REL, S, T, U) have none: the IG
+/// leaves `use` empty. (Until 2026-12-07 C was written `old`, so a consumer
+/// took another name for the adopted child's current one; A `anonymous`
+/// and B `maiden`.)
+fn name_use(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "L" | "R" => "official",
+        "D" => "usual",
+        "M" => "maiden",
+        "N" => "nickname",
+        "MSK" => "anonymous",
+        "BAD" => "old",
+        "NAV" | "TEMP" => "temp",
+        _ => return None,
+    })
 }
 
 /// A validity period (IG: `period`): the effective (`from`) and expiration
@@ -1689,13 +1754,29 @@ fn validity(
         return None;
     }
     let mut start = ctx.datetime(base.component(from));
-    let mut end = ctx.datetime(base.component(to));
+    let mut end_at = base.component(to);
+    let mut end = ctx.datetime(end_at);
     if let Some(r) = range {
         if start.is_none() {
             start = ctx.datetime(base.component(r).subcomponent(1));
         }
         if end.is_none() {
-            end = ctx.datetime(base.component(r).subcomponent(2));
+            end_at = base.component(r).subcomponent(2);
+            end = ctx.datetime(end_at);
+        }
+    }
+    // R4 per-1, as PV1-44/45: a period cannot end before it starts. Which
+    // date is wrong cannot be told; the start is kept and the end reported
+    // and dropped.
+    if let (Some(s), Some(e)) = (&start, &end) {
+        if crate::fhir::ends_before(&e.value, &s.value) {
+            end_before_start(
+                ctx,
+                end_at,
+                &e.sources,
+                "expiration before the effective date",
+            );
+            end = None;
         }
     }
     let mut sources = Sources::new();
@@ -1712,6 +1793,16 @@ fn validity(
         },
         sources,
     ))
+}
+
+/// Reports the end of a period read at `at` (its `sources`) that is before
+/// the period's start (R4 per-1), as dropped because `why`.
+#[cold]
+fn end_before_start(ctx: &mut Ctx<'_, '_>, at: Path, sources: &Sources, why: &str) {
+    let raw = ctx.peek(at).unwrap_or_default().into_owned();
+    for src in sources.iter().cloned() {
+        ctx.invalid(src, raw.as_bytes(), why, Action::Dropped);
+    }
 }
 
 fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
@@ -2190,7 +2281,20 @@ fn nk1(ctx: &mut Ctx<'_, '_>, n: u32) -> Contact {
         }
     }
     let from = ctx.date_only(base.field(8));
-    let until = ctx.date_only(base.field(9));
+    let mut until = ctx.date_only(base.field(9));
+    // R4 per-1, as a name's validity period: an NK1-9 end before the NK1-8
+    // start is reported and dropped.
+    if let (Some(f), Some(u)) = (&from, &until) {
+        if crate::fhir::date_ends_before(&u.value, &f.value) {
+            end_before_start(
+                ctx,
+                base.field(9),
+                &u.sources,
+                "contact end before its start",
+            );
+            until = None;
+        }
+    }
     let gender = sex(ctx, base.field(15).component(1));
     // IG NK1[Patient]: NK1-13 → contact.organization, NK1-30 / 31 / 32 → that
     // Organization's contact (name, telecom, address). Without a name or an
@@ -2288,8 +2392,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
     ctx.touch(at!(b"PV1", 1));
     // PV1-2 is a CWE in v2.7+ (`I^Inpatient`): its code.
     let class_code = ctx.text(at!(b"PV1", 2, 1));
-    let class_value = class_code.as_ref().map(|c| c.value.clone());
-    e.class = class_code.map(|c| {
+    e.class = class_code.and_then(|c| {
         let class = match c.value.as_str() {
             "I" => EncounterClass::Inpatient,
             "O" => EncounterClass::Outpatient,
@@ -2297,9 +2400,19 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
             "P" => EncounterClass::PreAdmission,
             "R" => EncounterClass::Recurring,
             "B" => EncounterClass::Obstetrics,
-            _ => EncounterClass::Other,
+            // IG PatientClass[EncounterClass]: no v3 ActCode, kept as v2-0004.
+            "C" => EncounterClass::Commercial,
+            "N" => EncounterClass::NotApplicable,
+            // Unknown: the writer's v3 NullFlavor UNK.
+            "U" => EncounterClass::Other,
+            // Not in table 0004: reported and dropped (the Bundle's class,
+            // 1..1, is then UNK).
+            _ => {
+                ctx.invalid_value(&c, "not a patient class (HL7 table 0004)", Action::Dropped);
+                return None;
+            }
         };
-        c.map(|_| class)
+        Some(c.map(|_| class))
     });
     e.location = location(ctx, pv1.field(3));
     if kind == AdtKind::CancelTransfer {
@@ -2489,15 +2602,17 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
     }
     // IG: finished when PV1-45 is valued, else by patient class
     // (PatientClass[EncounterStatus]: P planned, U unknown, others in-progress);
-    // without a class, by the admit time. map_message adjusts for the event.
+    // without a class (or one not in table 0004, reported), by the admit
+    // time. map_message adjusts for the event.
     e.status = Some(
-        match (discharge_sent.then_some(()), class_value.as_deref()) {
-            (Some(()), _) => "finished",
-            (None, Some("P")) => "planned",
-            (None, Some("U")) => "unknown",
-            (None, Some(_)) => "in-progress",
-            (None, None) if e.admitted.is_some() => "in-progress",
-            (None, None) => "planned",
+        match (discharge_sent, e.class.as_ref().map(|c| c.value)) {
+            (true, _) => "finished",
+            (false, Some(EncounterClass::PreAdmission)) => "planned",
+            // Only PV1-2 `U` reads as `Other`.
+            (false, Some(EncounterClass::Other)) => "unknown",
+            (false, Some(_)) => "in-progress",
+            (false, None) if e.admitted.is_some() => "in-progress",
+            (false, None) => "planned",
         }
         .into(),
     );

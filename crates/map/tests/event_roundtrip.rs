@@ -516,9 +516,16 @@ fn practitioner() -> impl Strategy<Value = Practitioner> {
                 given,
                 suffix,
                 usage: usage.map(str::to_owned),
-                period: period
-                    .filter(|(a, b)| a.is_some() || b.is_some())
-                    .map(|(start, end)| Period { start, end }),
+                // R4 per-1, as the Encounter's period below.
+                period: period.filter(|(a, b)| a.is_some() || b.is_some()).map(
+                    |(start, end)| match (start, end) {
+                        (Some(a), Some(b)) if carecodec_map::fhir::ends_before(&b, &a) => Period {
+                            start: Some(b),
+                            end: Some(a),
+                        },
+                        (start, end) => Period { start, end },
+                    },
+                ),
                 ..HumanName::default()
             })),
         })
@@ -539,6 +546,8 @@ fn encounter() -> impl Strategy<Value = Encounter> {
             Just(EncounterClass::Inpatient),
             Just(EncounterClass::Outpatient),
             Just(EncounterClass::Emergency),
+            Just(EncounterClass::Commercial),
+            Just(EncounterClass::NotApplicable),
             Just(EncounterClass::Other),
         ],
         prop_oneof![Just("planned"), Just("in-progress"), Just("finished")],

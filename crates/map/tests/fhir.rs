@@ -282,7 +282,17 @@ fn marital_status_alias_and_participant_display() {
 PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M|JONES^JACK^^^^^A|||||||{pid16}\r\
 PV1|1|I|W1||||C1234567^JONES^ANN^^^^^^GMC^L\r"
         );
-        let (event, _) = mapped(&text);
+        let (event, report) = mapped(&text);
+        // PID-9's type A (alias / assigned) has no target in the IG's
+        // NameType map: reported, not written as `anonymous` (until
+        // 2026-12-07).
+        let a: Vec<_> = report
+            .unmapped
+            .iter()
+            .filter(|u| u.source.to_string().contains("PID[1]-9[1].7"))
+            .collect();
+        assert_eq!(a.len(), 1, "{:?}", report.unmapped);
+        assert_eq!(a[0].raw, "A");
         let b = event_bundle(&event).unwrap();
         carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&b.to_string()).unwrap();
         b
@@ -294,9 +304,9 @@ PV1|1|I|W1||||C1234567^JONES^ANN^^^^^^GMC^L\r"
         p["maritalStatus"]["coding"][0]["system"],
         "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"
     );
-    // PID-9 alias as a further name, its type A as anonymous.
+    // PID-9 alias as a further name, without a `use`.
     assert_eq!(p["name"][1]["family"], "JONES");
-    assert_eq!(p["name"][1]["use"], "anonymous");
+    assert!(p["name"][1].get("use").is_none(), "{}", p["name"][1]);
     // An NHS Data Dictionary code that table 0002 reads otherwise.
     let b = bundle("P");
     assert_eq!(
@@ -386,6 +396,174 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M|||||||ara^^HL70296^eng^Englis
     );
     assert_eq!(bp.deceased.unwrap().value, carecodec_model::Deceased::No);
     assert_eq!(bp.language.unwrap().value.codes[0].code, "ar");
+}
+
+#[test]
+fn death_and_multiple_birth_indicators_other_than_y_and_n_are_reported() {
+    // 8 of the 2026-12-07 ORU probe: PID-30 / PID-24 other than exactly Y
+    // or N were consumed and dropped, and a contradicting or overridden
+    // indicator vanished, with nothing reported.
+    use carecodec_model::{Action, Deceased, MultipleBirth};
+    let map = |fields: &[(usize, &str)]| {
+        let text = pid_with(fields);
+        let (event, report) = mapped(&text);
+        assert_eq!(check("yes-no", text.as_bytes()), 1);
+        let p = event.patient.unwrap();
+        let invalid: Vec<_> = report
+            .invalid
+            .into_iter()
+            .map(|i| (path_of(&i.source), i.raw, i.action))
+            .collect();
+        (
+            p.deceased.map(|d| d.value),
+            p.multiple_birth.map(|m| m.value),
+            invalid,
+        )
+    };
+    let at = |f: &str, raw: &str, action| (format!("PID[1]-{f}"), raw.to_owned(), action);
+    // Lower case (HL7 table 0136 has Y and N only): read, and reported.
+    let (d, _, bad) = map(&[(30, "y")]);
+    assert_eq!(d, Some(Deceased::Yes));
+    assert_eq!(bad, [at("30", "y", Action::Interpreted)]);
+    let (_, m, bad) = map(&[(24, "n")]);
+    assert_eq!(m, Some(MultipleBirth::No));
+    assert_eq!(bad, [at("24", "n", Action::Interpreted)]);
+    // Not a table 0136 code: reported and dropped.
+    let (d, m, bad) = map(&[(24, "X"), (30, "X")]);
+    assert_eq!((d, m), (None, None));
+    assert_eq!(
+        bad,
+        [
+            at("30", "X", Action::Dropped),
+            at("24", "X", Action::Dropped)
+        ]
+    );
+    // A date of death with N: the date is kept, the contradiction reported.
+    let (d, _, bad) = map(&[(29, "20240301"), (30, "N")]);
+    assert!(matches!(d, Some(Deceased::At(_))));
+    assert_eq!(bad, [at("30", "N", Action::Dropped)]);
+    // … with Y: nothing to report.
+    let (d, _, bad) = map(&[(29, "20240301"), (30, "Y")]);
+    assert!(matches!(d, Some(Deceased::At(_))));
+    assert!(bad.is_empty(), "{bad:?}");
+    // PID-24 Y with a PID-25 that is no birth order: the indicator is kept.
+    let (_, m, bad) = map(&[(24, "Y"), (25, "abc")]);
+    assert_eq!(m, Some(MultipleBirth::Yes));
+    assert_eq!(bad, [at("25", "abc", Action::Dropped)]);
+    // PID-24 N with a birth order: the order is kept, N reported.
+    let (_, m, bad) = map(&[(24, "N"), (25, "2")]);
+    assert_eq!(m, Some(MultipleBirth::Order(2)));
+    assert_eq!(bad, [at("24", "N", Action::Dropped)]);
+}
+
+#[test]
+fn name_types_without_an_ig_target_are_reported_not_guessed() {
+    // 10 of the 2026-12-07 ORU probe: XPN.7 codes outside carecodec's list
+    // were consumed and dropped unreported; and C (adopted name) was written
+    // `old`, so a consumer took another name for the current one (A was
+    // `anonymous`, B `maiden`). The IG's NameType map gives none of them a
+    // target: no `use`, and the code reported unmapped.
+    let text = pid_with(&[(
+        5,
+        "BLOGGS^JANE^^^^^C~SMITH^JANE^^^^^B~JJ^^^^^^A~DOE^J^^^^^U~SMITH^JANE^^^^^P\
+~SMITH^JANE^^^^^L~SMITH^J^^^^^D~JONES^JANE^^^^^M~JJ^^^^^^MSK~OLD^J^^^^^BAD~T^J^^^^^TEMP",
+    )]);
+    let (event, report) = mapped(&text);
+    let uses: Vec<_> = event
+        .patient
+        .as_ref()
+        .unwrap()
+        .names
+        .iter()
+        .map(|n| n.value.usage.as_deref())
+        .collect();
+    assert_eq!(
+        uses,
+        [
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some("official"),
+            Some("usual"),
+            Some("maiden"),
+            Some("anonymous"),
+            Some("old"),
+            Some("temp")
+        ]
+    );
+    let unmapped: Vec<_> = report
+        .unmapped
+        .iter()
+        .map(|u| (path_of(&u.source), u.raw.as_str()))
+        .collect();
+    let expected: Vec<_> = ["C", "B", "A", "U", "P"]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("PID[1]-5[{}].7.1", i + 1), *c))
+        .collect();
+    assert_eq!(unmapped, expected);
+    assert_eq!(check("xpn-7", text.as_bytes()), 1);
+    let b = event_bundle(&event).unwrap();
+    let names = b["entry"][0]["resource"]["name"].as_array().unwrap();
+    assert!(
+        names[..5].iter().all(|n| n.get("use").is_none()),
+        "{names:?}"
+    );
+    // The same for an XCN.10 name type (a practitioner's name).
+    let (_, report) = mapped(
+        "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1||||C1234567^JONES^ANN^^^^^^GMC^C\r",
+    );
+    let unmapped: Vec<_> = report.unmapped.iter().map(|u| u.raw.as_str()).collect();
+    assert_eq!(unmapped, ["C"]);
+}
+
+#[test]
+fn patient_classes_outside_table_0004_are_reported_c_and_n_kept() {
+    // 11 of the 2026-12-07 ORU probe: PV1-2 `X` (not in table 0004) became
+    // class UNK unreported; C and N (in the table, no v3 ActCode) became UNK
+    // too, where the IG's PatientClass map keeps them as v2-0004 codes.
+    let class = |pv1_2: &str| {
+        let text = format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A03|1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|{pv1_2}|W1\r"
+        );
+        let (event, report) = mapped(&text);
+        assert_eq!(check("pv1-2", text.as_bytes()), 1);
+        let b = event_bundle(&event).unwrap();
+        let enc = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["resource"]["resourceType"] == "Encounter")
+            .unwrap()["resource"]
+            .clone();
+        // Read back as written (a dropped class is written UNK, 1..1).
+        let back = read_back(&b).encounter.unwrap().class.map(|c| c.value);
+        let sent = event.encounter.unwrap().class.map(|c| c.value);
+        assert_eq!(back, sent.or(Some(carecodec_model::EncounterClass::Other)));
+        (enc["class"].clone(), report.invalid)
+    };
+    let (c, bad) = class("X");
+    assert_eq!(c["code"], "UNK");
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].raw, "X");
+    assert_eq!(path_of(&bad[0].source), "PV1[1]-2.1");
+    assert_eq!(bad[0].action, carecodec_model::Action::Dropped);
+    for (code, display) in [("C", "Commercial Account"), ("N", "Not Applicable")] {
+        let (c, bad) = class(code);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(c["system"], "http://terminology.hl7.org/CodeSystem/v2-0004");
+        assert_eq!(c["code"], code);
+        assert_eq!(c["display"], display);
+    }
+    let (c, bad) = class("U");
+    assert!(bad.is_empty(), "{bad:?}");
+    assert_eq!(c["code"], "UNK");
 }
 
 #[test]
@@ -726,6 +904,14 @@ fn none_unmapped(report: &carecodec_model::MappingReport, at: &str) {
         "{:?}",
         report.unmapped
     );
+}
+
+/// The path of a v2 source, without its byte span.
+fn path_of(s: &carecodec_model::Source) -> String {
+    match s {
+        carecodec_model::Source::V2 { path, .. } => path.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// A PID with the given fields (index = field number) and the rest empty.
@@ -4076,6 +4262,111 @@ PV1|1|I|WARD1^^^RX1||||||||||||||||V100^^^RX1^VN|||||||||||||||||||||||||2024031
     let (event, report) = mapped(&same_day);
     assert!(event.encounter.unwrap().discharged.is_some());
     assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+}
+
+#[test]
+fn validity_and_contact_periods_ending_before_they_start_are_reported() {
+    // 7 of the 2026-12-07 ORU probe: XPN.12/13, XAD.13/14, XTN.13/14,
+    // XCN.19/20 and NK1-8/9 ending before they start were written as sent
+    // (R4 per-1), with nothing reported.
+    let text = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312120500||ADT^A01^ADT_A01|NKP2|P|2.5\r\
+EVN|A01|20240312120500\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN^^^^^L^^^^^20240101^20231231~SMITH^J^^^^^D^^^20240101&20231231||1970|M|||1 High St^^Leeds^^LS1 1AA^GBR^H^^^^^^20240101^20231231||^PRN^PH^^^^^^^^^01134567890^20240101^20231231\r\
+NK1|1|SMITH^JANE|SPO^Spouse^HL70063||01234567890|||20240101|20231231\r\
+PV1|1|I|W1||||C1234567^JONES^ANN^^^DR^^^GMC^^^^^^^^^^20240101^20231231\r";
+    let (event, report) = mapped(text);
+    let dropped = |at: &str| {
+        report
+            .invalid
+            .iter()
+            .filter(|i| i.source.to_string().contains(at))
+            .map(|i| (i.raw.as_str(), i.reason.as_str(), i.action))
+            .collect::<Vec<_>>()
+    };
+    let expired = [(
+        "20231231",
+        "expiration before the effective date",
+        carecodec_model::Action::Dropped,
+    )];
+    for at in [
+        "PID[1]-5[1].13",
+        "PID[1]-5[2].10.2",
+        "PID[1]-11[1].14",
+        "PID[1]-13[1].14",
+        "PV1[1]-7[1].20",
+    ] {
+        assert_eq!(dropped(at), expired, "{at}: {:?}", report.invalid);
+    }
+    assert_eq!(
+        dropped("NK1[1]-9"),
+        [(
+            "20231231",
+            "contact end before its start",
+            carecodec_model::Action::Dropped
+        )]
+    );
+    assert_eq!(report.invalid.len(), 6, "{:?}", report.invalid);
+    // The starts are kept, the ends are not.
+    let p = event.patient.as_ref().unwrap();
+    for n in &p.names {
+        let period = n.value.period.as_ref().unwrap();
+        assert!(period.start.is_some() && period.end.is_none());
+    }
+    assert!(p.addresses[0].value.period.as_ref().unwrap().end.is_none());
+    assert!(p.telecom[0].value.period.as_ref().unwrap().end.is_none());
+    assert!(p.contacts[0].from.is_some() && p.contacts[0].until.is_none());
+    let b = event_bundle(&event).unwrap();
+    assert!(!b.to_string().contains("2023-12-31"), "{b}");
+    // Strict R4, UK Core, read back with nothing unmapped.
+    assert_eq!(check("per-1", text.as_bytes()), 1);
+    // An end on the start's day, or within the start's year when the end
+    // is only a year, is not before it.
+    let same = text
+        .replace("^20231231", "^2024")
+        .replace("&20231231", "&2024")
+        .replace("|20231231", "|20240101");
+    let (_, report) = mapped(&same);
+    assert!(report.invalid.is_empty(), "{:?}", report.invalid);
+
+    // The writer holds to per-1 on a model made elsewhere, and the FHIR
+    // reader reports and drops such an end as the v2 mapper does.
+    let mut odd = event.clone();
+    let p = odd.patient.as_mut().unwrap();
+    p.names[0].value.period.as_mut().unwrap().end =
+        carecodec_map::fhir::parse_date_time("2023-12-31");
+    p.contacts[0].until = Some(carecodec_model::Sourced::new(
+        carecodec_map::fhir::parse_date("2023-12-31").unwrap(),
+        carecodec_model::Source::fhir("test"),
+    ));
+    let b = event_bundle(&odd).unwrap();
+    assert!(!b.to_string().contains("2023-12-31"), "{b}");
+    let mut written = event_bundle(&event).unwrap();
+    let patient = &mut written["entry"][0]["resource"];
+    patient["name"][0]["period"]["end"] = "2023-12-31".into();
+    patient["contact"][0]["period"]["end"] = "2023-12-31".into();
+    let (back, report) = read_bundle(&written);
+    assert!(report.balanced());
+    let reasons: Vec<_> = report
+        .invalid
+        .iter()
+        .map(|i| (i.source.to_string(), i.reason.as_str()))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|(at, why)| at.contains("name[0].period.end") && *why == "end before start"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(at, why)| at.contains("contact[0].period.end")
+                && *why == "contact end before its start"),
+        "{reasons:?}"
+    );
+    let bp = back.patient.unwrap();
+    assert!(bp.names[0].value.period.as_ref().unwrap().end.is_none());
+    assert!(bp.contacts[0].until.is_none());
 }
 
 #[test]

@@ -63,6 +63,12 @@ fn registration() -> impl Strategy<Value = Registration> {
         proptest::option::of(day()),
     )
         .prop_map(|(kind, number, from, until)| {
+            // R4 per-1: a registration expires after it starts (the ESR
+            // mapper reports and drops an expiry before the registration).
+            let (from, until) = match (from, until) {
+                (Some(f), Some(u)) if u < f => (Some(u), Some(f)),
+                other => other,
+            };
             let identifier = match kind {
                 0 => Identifier::Gmc(number),
                 // An NMC PIN ends in a letter (`12A3456B`): without it, it is
@@ -166,6 +172,11 @@ fn assignment() -> impl Strategy<Value = Assignment> {
                 // the staff group; a title is written beside a job role.
                 let job = job.filter(|j| !STAFF_GROUPS.contains(&j.as_str()));
                 let title = title.filter(|_| job.is_some());
+                // R4 per-1, as a registration's period.
+                let (start, end) = match (start, end) {
+                    (Some(a), Some(b)) if b < a => (Some(b), Some(a)),
+                    other => other,
+                };
                 Assignment {
                     number: Some(s(Identifier::EsrAssignment {
                         vpd: "999".into(),

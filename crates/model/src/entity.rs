@@ -530,6 +530,12 @@ pub enum EncounterClass {
     Recurring,
     /// Obstetrics.
     Obstetrics,
+    /// Commercial account (HL7 table 0004 `C`; no v3 ActCode: FHIR keeps the
+    /// v2-0004 code, as the HL7 V2-to-FHIR IG's PatientClass map does).
+    Commercial,
+    /// Not applicable (HL7 table 0004 `N`; kept as the v2-0004 code, as
+    /// [`EncounterClass::Commercial`]).
+    NotApplicable,
     /// Other or unknown.
     Other,
 }

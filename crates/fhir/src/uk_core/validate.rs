@@ -11,7 +11,7 @@
 //! # Rules
 //! | profile | checks |
 //! |---|---|
-//! | every profile | resource type matches; identifier systems that nearly match a known NHS / HL7 UK system (wrong scheme, host, case or spelling) are errors; NHS numbers are 10 digits with a valid Modulus 11 check digit; ODS identifiers have a value; extensions have a url and a value or nested extensions, not both (ext-1) |
+//! | every profile | resource type matches; identifier systems that nearly match a known NHS / HL7 UK system (wrong scheme, host, case or spelling) are errors; NHS numbers are 10 digits with a valid Modulus 11 check digit; ODS identifiers have a value; extensions have a url and a value or nested extensions, not both (ext-1); no period ends before it starts (per-1: identifiers', names', telecoms', addresses' and the resource's own periods, compared whatever their precisions) |
 //! | Patient | `identifier:nhsNumber` max 1, value 1..1; NHSNumberVerificationStatus max 1, CodeableConcept, required binding; EthnicCategory max 1, extensible binding (warning); BirthSex max 1, required binding; gender, contact.gender required binding; pat-1; communication.language, link.other/type 1..1 |
 //! | Practitioner / PractitionerRole | the identifier rules above; gender binding |
 //! | Organization / Location | `odsOrganisationCode` / `odsSiteCode` slices max 1; Location.status binding |
@@ -505,6 +505,282 @@ fn check_resource(c: &mut Checker, resource: &Resource, profile: Profile) {
         #[allow(unreachable_patterns, reason = "depends on the enabled features")]
         _ => {}
     }
+    periods(c, resource);
+}
+
+/// R4 per-1 on the `Period` elements of the resources above: the identifiers',
+/// names', telecoms' and addresses' periods (contacts' and qualifications'
+/// too) and each resource's own (an Encounter's and its histories',
+/// participants' and locations'; a PractitionerRole's; an effective, onset,
+/// abatement or value `Period`).
+#[allow(unused_variables, reason = "depends on the enabled features")]
+fn periods(c: &mut Checker, resource: &Resource) {
+    // `{base}[i].period` of each of `items` (`r.name`, "Patient.name"…).
+    #[allow(unused_macros, reason = "unused when no resource feature is enabled")]
+    macro_rules! each {
+        ($items:expr, $base:expr) => {
+            for (i, x) in $items.iter().enumerate() {
+                per_1(c, x.period.as_ref(), || format!("{}[{i}].period", $base));
+            }
+        };
+    }
+    match resource {
+        #[cfg(feature = "patient")]
+        Resource::Patient(r) => {
+            each!(r.identifier, "Patient.identifier");
+            each!(r.name, "Patient.name");
+            each!(r.telecom, "Patient.telecom");
+            each!(r.address, "Patient.address");
+            for (i, ct) in r.contact.iter().enumerate() {
+                let at = |what: &str| format!("Patient.contact[{i}]{what}");
+                per_1(c, ct.period.as_ref(), || at(".period"));
+                let name = ct.name.as_ref().and_then(|n| n.period.as_ref());
+                per_1(c, name, || at(".name.period"));
+                let address = ct.address.as_ref().and_then(|a| a.period.as_ref());
+                per_1(c, address, || at(".address.period"));
+                each!(ct.telecom, at(".telecom"));
+            }
+        }
+        #[cfg(feature = "practitioner")]
+        Resource::Practitioner(r) => {
+            each!(r.identifier, "Practitioner.identifier");
+            each!(r.name, "Practitioner.name");
+            each!(r.telecom, "Practitioner.telecom");
+            each!(r.address, "Practitioner.address");
+            each!(r.qualification, "Practitioner.qualification");
+        }
+        #[cfg(feature = "practitioner_role")]
+        Resource::PractitionerRole(r) => {
+            each!(r.identifier, "PractitionerRole.identifier");
+            per_1(c, r.period.as_ref(), || "PractitionerRole.period".into());
+            each!(r.telecom, "PractitionerRole.telecom");
+        }
+        #[cfg(feature = "organization")]
+        Resource::Organization(r) => {
+            each!(r.identifier, "Organization.identifier");
+            each!(r.telecom, "Organization.telecom");
+            each!(r.address, "Organization.address");
+            for (i, ct) in r.contact.iter().enumerate() {
+                let at = |what: &str| format!("Organization.contact[{i}]{what}");
+                let name = ct.name.as_ref().and_then(|n| n.period.as_ref());
+                per_1(c, name, || at(".name.period"));
+                let address = ct.address.as_ref().and_then(|a| a.period.as_ref());
+                per_1(c, address, || at(".address.period"));
+                each!(ct.telecom, at(".telecom"));
+            }
+        }
+        #[cfg(feature = "location")]
+        Resource::Location(r) => {
+            each!(r.identifier, "Location.identifier");
+            each!(r.telecom, "Location.telecom");
+            let address = r.address.as_ref().and_then(|a| a.period.as_ref());
+            per_1(c, address, || "Location.address.period".into());
+        }
+        #[cfg(feature = "encounter")]
+        Resource::Encounter(r) => {
+            each!(r.identifier, "Encounter.identifier");
+            per_1(c, r.period.as_ref(), || "Encounter.period".into());
+            each!(r.status_history, "Encounter.statusHistory");
+            each!(r.class_history, "Encounter.classHistory");
+            each!(r.participant, "Encounter.participant");
+            each!(r.location, "Encounter.location");
+        }
+        #[cfg(feature = "observation")]
+        Resource::Observation(r) => {
+            use crate::model::{ObservationComponentValue, ObservationEffective, ObservationValue};
+            each!(r.identifier, "Observation.identifier");
+            if let Some(ObservationEffective::Period(p)) = &r.effective {
+                per_1(c, Some(p), || "Observation.effectivePeriod".into());
+            }
+            if let Some(ObservationValue::Period(p)) = &r.value {
+                per_1(c, Some(p), || "Observation.valuePeriod".into());
+            }
+            for (i, k) in r.component.iter().enumerate() {
+                if let Some(ObservationComponentValue::Period(p)) = &k.value {
+                    per_1(c, Some(p), || {
+                        format!("Observation.component[{i}].valuePeriod")
+                    });
+                }
+            }
+        }
+        #[cfg(feature = "diagnostic_report")]
+        Resource::DiagnosticReport(r) => {
+            each!(r.identifier, "DiagnosticReport.identifier");
+            if let Some(crate::model::DiagnosticReportEffective::Period(p)) = &r.effective {
+                per_1(c, Some(p), || "DiagnosticReport.effectivePeriod".into());
+            }
+        }
+        #[cfg(feature = "allergy_intolerance")]
+        Resource::AllergyIntolerance(r) => {
+            each!(r.identifier, "AllergyIntolerance.identifier");
+            if let Some(crate::model::AllergyIntoleranceOnset::Period(p)) = &r.onset {
+                per_1(c, Some(p), || "AllergyIntolerance.onsetPeriod".into());
+            }
+        }
+        #[cfg(feature = "condition")]
+        Resource::Condition(r) => {
+            use crate::model::{ConditionAbatement, ConditionOnset};
+            each!(r.identifier, "Condition.identifier");
+            if let Some(ConditionOnset::Period(p)) = &r.onset {
+                per_1(c, Some(p), || "Condition.onsetPeriod".into());
+            }
+            if let Some(ConditionAbatement::Period(p)) = &r.abatement {
+                per_1(c, Some(p), || "Condition.abatementPeriod".into());
+            }
+        }
+        #[allow(unreachable_patterns, reason = "depends on the enabled features")]
+        _ => {}
+    }
+}
+
+/// R4 per-1 on the period at `at()`: "If present, start SHALL have a lower
+/// value than end". An error only when the end is before the start whatever
+/// their precisions: the last instant the end can stand for (its second,
+/// day, month or year) is before the first the start can ([`ends_before`]).
+#[allow(dead_code, reason = "unused when no resource feature is enabled")]
+fn per_1(c: &mut Checker, p: Option<&crate::model::Period>, at: impl FnOnce() -> String) {
+    let Some((start, end)) = p.and_then(|p| Some((text(&p.start)?, text(&p.end)?))) else {
+        return;
+    };
+    if ends_before(end, start) {
+        c.error(
+            IssueCode::Invariant,
+            at(),
+            format!("per-1: the period ends ({end}) before it starts ({start})"),
+        );
+    }
+}
+
+/// Whether the FHIR `date` / `dateTime` `end` is before `start` whatever
+/// their precisions: every instant `end` can stand for is before every
+/// instant `start` can. A value without an offset (a date, or a year or
+/// month) compared with one with an offset may be in any zone (±14:00).
+/// Values that are not FHIR dates or dateTimes are not compared.
+#[allow(dead_code, reason = "unused when no resource feature is enabled")]
+fn ends_before(end: &str, start: &str) -> bool {
+    let (Some(e), Some(s)) = (instants(end), instants(start)) else {
+        return false;
+    };
+    // Fourteen hours, in milliseconds: how far a value without an offset
+    // may be from its local reading, beside one with an offset.
+    const ZONES: i64 = 14 * 3_600_000;
+    let shift = |v: &Instants, other: &Instants| {
+        if !v.zoned && other.zoned { ZONES } else { 0 }
+    };
+    e.until + shift(&e, &s) <= s.from - shift(&s, &e)
+}
+
+/// The instants a FHIR date / dateTime stands for, in milliseconds from
+/// 1970-01-01 (local time when it has no offset, else UTC): `from`
+/// inclusive, `until` exclusive.
+#[allow(dead_code, reason = "unused when no resource feature is enabled")]
+struct Instants {
+    from: i64,
+    until: i64,
+    zoned: bool,
+}
+
+/// The [`Instants`] of a FHIR `date` / `dateTime` / `instant` value
+/// (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYY-MM-DDThh:mm:ss[.f…](Z|±hh:mm)`),
+/// `None` for anything else.
+#[allow(dead_code, reason = "unused when no resource feature is enabled")]
+fn instants(v: &str) -> Option<Instants> {
+    let num = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    let (date, time) = match v.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (v, None),
+    };
+    let mut parts = date.split('-');
+    let year = parts.next().filter(|y| y.len() == 4).and_then(num)?;
+    // Two digits in `range`, if there (`Some(None)` when not, `None` when wrong).
+    let two = |p: Option<&str>, range: std::ops::RangeInclusive<i64>| match p {
+        None => Some(None),
+        Some(p) => num(p)
+            .filter(|n| p.len() == 2 && range.contains(n))
+            .map(Some),
+    };
+    let month = two(parts.next(), 1..=12)?;
+    let day = two(parts.next(), 1..=31)?;
+    if parts.next().is_some() || (day.is_some() && month.is_none()) {
+        return None;
+    }
+    const DAY: i64 = 86_400_000;
+    let first = |y: i64, m: i64| days_from_civil(y, m, 1) * DAY;
+    let Some(time) = time else {
+        // A date to the year, month or day: local, no offset.
+        let (from, until) = match (month, day) {
+            (None, _) => (first(year, 1), first(year + 1, 1)),
+            (Some(m), None) => (
+                first(year, m),
+                if m == 12 {
+                    first(year + 1, 1)
+                } else {
+                    first(year, m + 1)
+                },
+            ),
+            (Some(m), Some(d)) => {
+                let at = days_from_civil(year, m, d) * DAY;
+                (at, at + DAY)
+            }
+        };
+        return Some(Instants {
+            from,
+            until,
+            zoned: false,
+        });
+    };
+    // A time needs the whole date and an offset (R4 dateTime).
+    let (month, day) = (month?, day?);
+    let (clock, offset) = if let Some(c) = time.strip_suffix('Z') {
+        (c, 0)
+    } else {
+        let at = time.rfind(['+', '-'])?;
+        let (c, o) = time.split_at_checked(at)?;
+        let (sign, hm) = o.split_at_checked(1)?;
+        let (h, m) = hm.split_once(':')?;
+        let minutes = num(h)? * 60 + num(m)?;
+        (c, if sign == "-" { -minutes } else { minutes })
+    };
+    let (hms, fraction) = match clock.split_once('.') {
+        Some((hms, f)) => (hms, Some(f)),
+        None => (clock, None),
+    };
+    let mut hms = hms.split(':').map(num);
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let (millis, span) = match fraction {
+        // To the millisecond (FHIRPath's finest); finer digits are inside it.
+        Some(f) => {
+            num(f)?;
+            let digit = |i: usize| f.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+            (digit(0) * 100 + digit(1) * 10 + digit(2), 1)
+        }
+        None => (0, 1000),
+    };
+    let from = days_from_civil(year, month, day) * DAY + ((h * 60 + m) * 60 + sec) * 1000 + millis
+        - offset * 60_000;
+    Some(Instants {
+        from,
+        until: from + span,
+        zoned: true,
+    })
+}
+
+/// Days from 1970-01-01 to the proleptic Gregorian date `y`-`m`-`d`
+/// (H. Hinnant's `days_from_civil`).
+#[allow(dead_code, reason = "unused when no resource feature is enabled")]
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// `Patient.gender` and friends (required binding to AdministrativeGender).

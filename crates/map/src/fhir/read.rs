@@ -642,11 +642,31 @@ fn period(ctx: &mut Ctx<'_>, path: &str, v: &Value) -> Option<Period> {
         }
         t
     };
-    let period = Period {
+    let mut period = Period {
         start: at("start"),
         end: at("end"),
     };
+    // R4 per-1, as the v2 mapper: an end before the start is reported and
+    // dropped (the writer would leave it out).
+    if let (Some(s), Some(e)) = (&period.start, &period.end) {
+        if super::ends_before(e, s) {
+            end_before_start(ctx, &format!("{path}.period"), p, "end before start");
+            period.end = None;
+        }
+    }
     (period.start.is_some() || period.end.is_some()).then_some(period)
+}
+
+/// Reports the `end` of the period `p` at `base` as dropped because it is
+/// before its start (R4 per-1; `why` says which dates).
+#[cold]
+fn end_before_start(ctx: &mut Ctx<'_>, base: &str, p: &Value, why: &str) {
+    let at = format!("{base}.end");
+    let raw = p
+        .get("end")
+        .map(|x| ctx.input.text(&at, x))
+        .unwrap_or_default();
+    ctx.invalid(&at, &raw, why, Action::Dropped);
 }
 
 fn date_time_at(
@@ -956,6 +976,12 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             let pp = format!("{path}.period");
             contact.from = date_of_date_time(ctx, &pp, period, "start");
             contact.until = date_of_date_time(ctx, &pp, period, "end");
+            if let (Some(f), Some(u)) = (&contact.from, &contact.until) {
+                if super::date_ends_before(&u.value, &f.value) {
+                    end_before_start(ctx, &pp, period, "contact end before its start");
+                    contact.until = None;
+                }
+            }
         }
         // NK1-13: the Organization the contact refers to, with its contact person.
         if let Some((ob, org)) = c
@@ -1186,6 +1212,12 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
         let pb = format!("{base}.period");
         e.admitted = date_time_at(ctx, &pb, p, "start");
         e.discharged = date_time_at(ctx, &pb, p, "end");
+        if let (Some(a), Some(d)) = (&e.admitted, &e.discharged) {
+            if super::ends_before(&d.value, &a.value) {
+                end_before_start(ctx, &pb, p, "discharge before admission");
+                e.discharged = None;
+            }
+        }
     }
     for (i, part) in items(r, "participant") {
         let path = format!("{base}.participant[{i}]");
@@ -1390,11 +1422,14 @@ fn length_days(ctx: &mut Ctx<'_>, path: &str, l: &Value) -> Option<Sourced<Strin
 
 /// An Encounter's `class` (a v3 ActCode coding) as the model's class, its
 /// system, code and display consumed; the writer's v3 NullFlavor `UNK` is
-/// `Other`. A class the model has none for (`VR` virtual, `HH` home health,
-/// another system) is not read: it stays unconsumed, so it is reported.
+/// `Other`, its v2-0004 `C` / `N` (no ActCode: the IG's PatientClass map)
+/// `Commercial` / `NotApplicable`. A class the model has none for (`VR`
+/// virtual, `HH` home health, another system) is not read: it stays
+/// unconsumed, so it is reported.
 fn encounter_class(ctx: &mut Ctx<'_>, path: &str, c: &Value) -> Option<Sourced<EncounterClass>> {
     const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
     const NULL_FLAVOR: &str = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor";
+    const V2_0004: &str = "http://terminology.hl7.org/CodeSystem/v2-0004";
     let system = c.get("system").and_then(Value::as_str);
     let class = match (system, c.get("code").and_then(Value::as_str)?) {
         (Some(ACT_CODE) | None, "IMP" | "ACUTE" | "NONAC") => EncounterClass::Inpatient,
@@ -1402,6 +1437,8 @@ fn encounter_class(ctx: &mut Ctx<'_>, path: &str, c: &Value) -> Option<Sourced<E
         (Some(ACT_CODE) | None, "EMER") => EncounterClass::Emergency,
         (Some(ACT_CODE) | None, "PRENC") => EncounterClass::PreAdmission,
         (Some(NULL_FLAVOR), "UNK") => EncounterClass::Other,
+        (Some(V2_0004), "C") => EncounterClass::Commercial,
+        (Some(V2_0004), "N") => EncounterClass::NotApplicable,
         _ => return None,
     };
     ctx.take_keys(path, c, &["system", "code", "display"]);
