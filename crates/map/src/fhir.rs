@@ -380,18 +380,42 @@ macro_rules! type_cc {
     };
 }
 
-fn assigner(authority: &str) -> Value<'_> {
+/// An identifier's assigner, or an organisation named by a facility field.
+///
+/// Only an authority read from a field NHS usage fills with an ODS
+/// organisation code may claim the ODS system ([`ods_assigner`]); every
+/// other authority is a name ([`named_assigner`]): an application's
+/// namespace (OBR-2/3 EI.2 `EPR`, `LAB`), a register or provider table
+/// (XCN.9 `PROVID`), a visit-number scheme (`VISITID`), an XON.6 authority
+/// or a typed identifier's CX.4. [`identifier_map`] decides by the kind of
+/// identifier: an MRN's authority (PID-3 / MRG-1 CX.4, or the trust's ODS
+/// code given with `--trust-ods`: where trusts put their ODS code) may be an
+/// ODS code; a visit number's and a typed identifier's are names. The
+/// MessageHeader's sender and receiver (MSH-4, MSH-6) and the Provenance's
+/// sending facility ([`who_assigner`]) are facility fields: ODS codes too.
+fn ods_assigner(authority: &str) -> Value<'_> {
     // Written around the authority: no object nodes.
     static ODS: [&str; 2] = [
         r#"{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"#,
         "}}",
     ];
-    static DISPLAY: [&str; 2] = [r#"{"display":"#, "}"];
     debug_assert!(ODS[0].contains(ODS_ORG));
-    Value::Hole(if is_ods(authority) { &ODS } else { &DISPLAY }, authority)
+    if is_ods(authority) {
+        Value::Hole(&ODS, authority)
+    } else {
+        named_assigner(authority)
+    }
 }
 
-/// An ODS-looking authority (3–6 upper-case alphanumerics) is an ODS code.
+/// An authority known by its name: `{"display": authority}`, never an
+/// identifier in a system it was not sent with.
+fn named_assigner(authority: &str) -> Value<'_> {
+    static DISPLAY: [&str; 2] = [r#"{"display":"#, "}"];
+    Value::Hole(&DISPLAY, authority)
+}
+
+/// An ODS-looking value (3–6 upper-case letters and digits), in a field that
+/// holds an organisation (see [`ods_assigner`]), is taken as its ODS code.
 fn is_ods(authority: &str) -> bool {
     (3..=6).contains(&authority.len())
         && authority
@@ -399,7 +423,8 @@ fn is_ods(authority: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
-/// A Provenance agent for a sending facility: `{"who": assigner(authority)}`.
+/// A Provenance agent for a sending facility (MSH-4, an organisation field):
+/// `{"who": ods_assigner(authority)}`.
 fn who_assigner(authority: &str) -> Value<'_> {
     static ODS: [&str; 2] = [
         r#"{"who":{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"#,
@@ -569,7 +594,9 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             }
             o.insert("value", json!(value));
             if let Some(a) = authority {
-                o.insert("assigner", assigner(a));
+                // CX.4 of a hospital number: the trust, by its ODS code in NHS
+                // usage (or `--trust-ods`).
+                o.insert("assigner", ods_assigner(a));
             }
             Value::Object(o)
         }
@@ -585,7 +612,8 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             }
             o.insert("value", json!(value));
             if let Some(a) = authority {
-                o.insert("assigner", assigner(a));
+                // A visit-number scheme (`VISITID`): a name.
+                o.insert("assigner", named_assigner(a));
             }
             Value::Object(o)
         }
@@ -625,7 +653,9 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             }
             o.insert("value", json!(value));
             if let Some(a) = authority {
-                o.insert("assigner", assigner(a));
+                // An account number's, an XCN.9 provider table's, an
+                // application's EI.2 namespace: a name, never an ODS code.
+                o.insert("assigner", named_assigner(a));
             }
             Value::Object(o)
         }
@@ -3746,13 +3776,13 @@ fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Val
     let app = |a: &'a Option<carecodec_model::Sourced<Application>>| a.as_ref().map(|a| &a.value);
     let mut destination = endpoint_of(app(&event.destination_application));
     if let Some(f) = &event.destination_facility {
-        destination.insert("receiver", assigner(&f.value));
+        destination.insert("receiver", ods_assigner(&f.value));
     }
     if event.destination_application.is_some() || event.destination_facility.is_some() {
         o.insert("destination", json!([destination]));
     }
     if let Some(s) = &event.sender {
-        o.insert("sender", assigner(&s.value));
+        o.insert("sender", ods_assigner(&s.value));
     }
     o.insert(
         "source",
@@ -4435,7 +4465,7 @@ mod tests {
         for authority in ["RX1", "Some Trust", "a\"b", ""] {
             let (mut ours, mut tree) = (Vec::new(), Vec::new());
             super::who_assigner(authority).write(&mut ours);
-            super::obj([("who", super::assigner(authority))]).write(&mut tree);
+            super::obj([("who", super::ods_assigner(authority))]).write(&mut tree);
             assert_eq!(
                 String::from_utf8(ours).unwrap(),
                 String::from_utf8(tree).unwrap()

@@ -1274,7 +1274,8 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
         serde_json::json!({
             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ANON"}]},
             "value": "PA123",
-            "assigner": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RX1"}}
+            // Only an MRN's authority claims ODS: a typed identifier's is a name.
+            "assigner": {"display": "RX1"}
         })
     );
     assert_eq!(
@@ -4502,4 +4503,93 @@ fn fhir_strings_with_control_characters_are_read_without_them() {
     write_event_bundle(&event, BundleType::Transaction, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
+}
+
+/// Only an authority read from a field that holds an organisation (an MRN's
+/// CX.4, MSH-4 / MSH-6) claims the ODS system; an application namespace
+/// (OBR-2/3 EI.2), an XCN.9 provider table, a visit-number scheme and a
+/// typed identifier's authority are names (`assigner.display`), whatever
+/// their shape.
+#[test]
+fn only_organisation_fields_claim_an_ods_assigner() {
+    let bytes = b"MSH|^~\\&|LAB|RX1|EPR|RX2|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH~K100234^^^RX1^MR~A77^^^RX1^AN||SMITH^JOHN||19700214|M\r\
+PV1|1|I|WARD7^^^RX1||||||||||||||||V55^^^VISIT\r\
+OBR|1|ORD123^EPR|LAB456^LAB|58410-2^Full blood count^LN|||20240312101500|||||||||P99^JONES^ANN^^^DR^^^PROVID^^^^PRN\r\
+OBX|1|NM|718-7^Haemoglobin^LN||135|g/L^g/L^UCUM|130-180|N|||F\r";
+    let msg = Message::parse(bytes).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(!report.quarantined());
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("ods-assigners", &b);
+    let text = b.to_string();
+    let ods = |v: &str| serde_json::json!({"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": v}});
+    let name = |v: &str| serde_json::json!({"display": v});
+    let resource = |t: &str| {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == t)
+            .unwrap()
+            .clone()
+    };
+    let by_value = |ids: &serde_json::Value, v: &str| {
+        ids.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["value"] == v)
+            .unwrap()
+            .clone()
+    };
+    let patient = resource("Patient");
+    assert_eq!(
+        by_value(&patient["identifier"], "K100234")["assigner"],
+        ods("RX1")
+    );
+    assert_eq!(
+        by_value(&patient["identifier"], "A77")["assigner"],
+        name("RX1")
+    );
+    let report_ids = &resource("DiagnosticReport")["identifier"];
+    assert_eq!(by_value(report_ids, "ORD123")["assigner"], name("EPR"));
+    assert_eq!(by_value(report_ids, "LAB456")["assigner"], name("LAB"));
+    assert_eq!(
+        by_value(&resource("Encounter")["identifier"], "V55")["assigner"],
+        name("VISIT")
+    );
+    let requester = resource("Practitioner");
+    assert_eq!(
+        by_value(&requester["identifier"], "P99")["assigner"],
+        name("PROVID")
+    );
+    for code in ["EPR", "LAB", "PROVID", "VISIT"] {
+        assert!(
+            !text.contains(&format!("ods-organization-code\",\"value\":\"{code}\"")),
+            "{code}: {text}"
+        );
+    }
+    // The facility fields are organisations: MSH-4 and MSH-6 as ODS codes.
+    let m = event_bundle_with(&event, BundleType::Message).unwrap();
+    uk_core_valid("ods-assigners message", &m);
+    let header = &m["entry"][0]["resource"];
+    assert_eq!(header["sender"], ods("RX1"));
+    assert_eq!(header["destination"][0]["receiver"], ods("RX2"));
+    // Read back: the same authorities.
+    let (back, _) = read_bundle(&b);
+    let ids = |e: &carecodec_model::Event| {
+        let mut v: Vec<carecodec_model::Identifier> = e
+            .patient
+            .as_ref()
+            .unwrap()
+            .identifiers
+            .iter()
+            .chain(&e.reports[0].identifiers)
+            .map(|i| i.value.clone())
+            .collect();
+        v.sort_by_key(|i| i.value().to_owned());
+        v
+    };
+    assert_eq!(ids(&back), ids(&event));
 }
