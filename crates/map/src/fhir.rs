@@ -6,7 +6,9 @@
 //!   location's facility, else the sending facility, else the trust's ODS
 //!   code given to [`event_bundle_for`], and its parts),
 //!   Practitioners, AllergyIntolerances, Conditions, DiagnosticReports and
-//!   Observations, all referencing each other by `urn:uuid:` full URLs.
+//!   Observations (conditional updates on an identifier with a system: the
+//!   OBX-21 instance id, the OBR-3 filler number), all referencing each other
+//!   by `urn:uuid:` full URLs.
 //! - [`worker_bundle`]: an ESR [`Worker`] → Practitioner, one
 //!   PractitionerRole per assignment, and their Organizations and Locations.
 //!
@@ -1035,6 +1037,56 @@ fn conditional(resource: &str, id: &Identifier) -> Option<String> {
     url.push('|');
     search_token_part(value, &mut url);
     Some(url)
+}
+
+/// The conditional-update URL keying a result (`Observation`,
+/// `DiagnosticReport`, and the `ServiceRequest` a report answers) on its
+/// identifiers: the first with a system (an HL7
+/// v2 OBX-21 or OBR-3 filler number whose EI.3 universal id gave one, or an
+/// identifier read from FHIR with its system), so a corrected (OBX-11 `C`),
+/// deleted (`D`) or withdrawn (`W`) result sent again replaces the one it
+/// corrects. A placer number (`PLAC`, OBR-2) names the order, which the
+/// filler may split into several reports: it never keys one. `None` when no
+/// identifier has a system: the result is created (`POST`).
+fn result_key(resource: &str, ids: &[carecodec_model::Sourced<Identifier>]) -> Option<String> {
+    ids.iter()
+        .map(|i| &i.value)
+        .filter(|i| !matches!(i, Identifier::Typed { kind, .. } if kind == "PLAC"))
+        .find_map(|i| conditional(resource, i))
+}
+
+/// The result keys ([`result_key`]) of `event` that key one result each:
+/// a key two of its results share (two OBX-21 with the same instance id, two
+/// OBR with the same filler number) would make them one resource, the
+/// second overwriting the first in the same transaction, so those results
+/// are created instead.
+fn unique_result_keys(event: &Event) -> Vec<String> {
+    let obs = |o: &Observation| result_key("Observation", &o.identifiers);
+    let mut keys: Vec<String> = event
+        .observations
+        .iter()
+        .filter_map(obs)
+        .chain(event.reports.iter().flat_map(|r| {
+            r.observations
+                .iter()
+                .filter_map(obs)
+                .chain(result_key("DiagnosticReport", &r.identifiers))
+                .chain(result_key("ServiceRequest", &r.identifiers))
+        }))
+        .collect();
+    keys.sort_unstable();
+    let mut once = Vec::with_capacity(keys.len());
+    let mut i = 0;
+    while let Some(k) = keys.get(i) {
+        let n = keys
+            .get(i..)
+            .map_or(0, |rest| rest.iter().take_while(|x| *x == k).count());
+        if n == 1 {
+            once.push(k.clone());
+        }
+        i += n.max(1);
+    }
+    once
 }
 
 /// `part` of a token search value appended to `url`: FHIR's search escapes
@@ -3119,10 +3171,13 @@ fn report<'a>(
 /// the requester (OBR-16, a Practitioner), subject and encounter. `status`
 /// is `unknown`: an OBR carries no order status (ORC-5 does); the order's
 /// notes (NTE after the OBR) as `note`. Written when the report has
-/// identifiers, an orderer or notes; returns its URL.
+/// identifiers, an orderer or notes; returns its URL. A conditional update
+/// on `key` (its id, its `ServiceRequest?identifier=…` URL: the filler's
+/// order number with a system, as the report's) when given, else a create.
 fn service_request<'a>(
     r: &'a ResultReport,
     seed: Seed,
+    key: Option<(Uuid, String)>,
     subject: Option<&Uuid>,
     encounter: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
@@ -3130,7 +3185,7 @@ fn service_request<'a>(
     if r.identifiers.is_empty() && r.ordered_by.is_none() && r.notes.is_empty() {
         return None;
     }
-    let id = seed.uuid(&[]);
+    let id = key.as_ref().map_or_else(|| seed.uuid(&[]), |(id, _)| *id);
     let url = urn(&id);
     let mut o = resource!("ServiceRequest", &id);
     put(
@@ -3161,7 +3216,10 @@ fn service_request<'a>(
         "note",
         Value::Array(r.notes.iter().map(|n| text_object(&n.value)).collect()),
     );
-    entries.push(entry(&url, Value::Object(o), "POST", "ServiceRequest"));
+    entries.push(match key {
+        Some((_, k)) => entry(&url, Value::Object(o), "PUT", k),
+        None => entry(&url, Value::Object(o), "POST", "ServiceRequest"),
+    });
     Some(url)
 }
 
@@ -3511,16 +3569,29 @@ fn event_entries<'a>(
         emit(entry(&urn(&cid), res, "POST", "Condition"));
         extra.into_iter().for_each(&mut emit);
     }
+    // Results keyed on an identifier with a system are conditional updates
+    // (a correction replaces what it corrects), the id from the key alone as
+    // the Patient's; the others are created.
+    let unique = unique_result_keys(event);
+    let keyed = |resource: &'static str, ids: &[carecodec_model::Sourced<Identifier>]| {
+        result_key(resource, ids)
+            .filter(|k| unique.binary_search(k).is_ok())
+            .and_then(|k| Some((keyed_id(&k)?, k)))
+    };
     // Observations of no report (an ADT's OBX; IG: ADT OBX → Observation).
     for (i, ob) in event.observations.iter().enumerate() {
         let oseed = Seed::new(&[seed, "/obs/", itoa::Buffer::new().format(i)]);
-        let oid = oseed.uuid(&[]);
+        let key = keyed("Observation", &ob.identifiers);
+        let oid = key.as_ref().map_or_else(|| oseed.uuid(&[]), |(id, _)| *id);
         let mut extra = Vec::new();
         let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut extra);
         if let (Some(o), Some(e)) = (res.as_object_mut(), &encounter_url) {
             o.insert("encounter", reference(e));
         }
-        emit(entry(&urn(&oid), res, "POST", "Observation"));
+        emit(match key {
+            Some((_, k)) => entry(&urn(&oid), res, "PUT", k),
+            None => entry(&urn(&oid), res, "POST", "Observation"),
+        });
         extra.into_iter().for_each(&mut emit);
     }
     // The entries service_request makes (the order and its requester).
@@ -3530,6 +3601,7 @@ fn event_entries<'a>(
         let order = service_request(
             r,
             Seed::new(&[seed, "/report/", itoa::Buffer::new().format(ri), "/order"]),
+            keyed("ServiceRequest", &r.identifiers),
             subject.as_ref(),
             encounter_url.as_ref(),
             &mut on_side,
@@ -3544,7 +3616,8 @@ fn event_entries<'a>(
                 "/obs/",
                 itoa::Buffer::new().format(oi),
             ]);
-            let oid = oseed.uuid(&[]);
+            let key = keyed("Observation", &ob.identifiers);
+            let oid = key.as_ref().map_or_else(|| oseed.uuid(&[]), |(id, _)| *id);
             let url = urn(&oid);
             let mut extra = Vec::new();
             let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut extra);
@@ -3557,16 +3630,26 @@ fn event_entries<'a>(
                     o.insert("encounter", reference(e));
                 }
             }
-            emit(entry(&url, res, "POST", "Observation"));
+            emit(match key {
+                Some((_, k)) => entry(&url, res, "PUT", k),
+                None => entry(&url, res, "POST", "Observation"),
+            });
             extra.into_iter().for_each(&mut emit);
             obs_urls.push(url);
         }
-        let rid = uuid(&[seed, "/report/", itoa::Buffer::new().format(ri)]);
+        let key = keyed("DiagnosticReport", &r.identifiers);
+        let rid = key.as_ref().map_or_else(
+            || uuid(&[seed, "/report/", itoa::Buffer::new().format(ri)]),
+            |(id, _)| *id,
+        );
         let mut res = report(r, &rid, subject.as_ref(), &obs_urls);
         if let (Some(url), Some(o)) = (order, res.as_object_mut()) {
             o.insert("basedOn", json!([reference(&url)]));
         }
-        emit(entry(&urn(&rid), res, "POST", "DiagnosticReport"));
+        emit(match key {
+            Some((_, k)) => entry(&urn(&rid), res, "PUT", k),
+            None => entry(&urn(&rid), res, "POST", "DiagnosticReport"),
+        });
     }
     let targets: Vec<&Uuid> = subject.iter().chain(encounter_url.iter()).collect();
     provenance(event, seed, &targets)

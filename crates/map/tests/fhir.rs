@@ -4593,3 +4593,117 @@ OBX|1|NM|718-7^Haemoglobin^LN||135|g/L^g/L^UCUM|130-180|N|||F\r";
     };
     assert_eq!(ids(&back), ids(&event));
 }
+
+/// A result whose identifier has a system (OBX-21, OBR-3 with an EI.3
+/// universal id) is a conditional update on it, so a correction (OBX-11
+/// `C`, `D`, `W`) replaces the result it corrects; a result without one, a
+/// report known only by its placer number, and results sharing a key in one
+/// message are created.
+#[test]
+fn keyed_results_are_conditional_updates() {
+    let message = |id: &str, status: &str, value: &str| {
+        format!(
+            "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312130500+0000||ORU^R01^ORU_R01|{id}|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+OBR|1|ORD1^EPR^1.2.826.0.1.1^ISO|LAB1^LAB^1.2.826.0.1.2^ISO|2823-3^Potassium^LN|||20240312101500|||||||||||||||20240312130000|||{status}\r\
+OBX|1|NM|2823-3^Potassium^LN||{value}|mmol/L|3.5-5.3|N|||{status}||||||||||LAB1 1\\F\\x^LAB^1.2.826.0.1.3^ISO\r\
+OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|||||F\r"
+        )
+    };
+    let bundle = |text: &str| {
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+        assert!(!report.quarantined());
+        let b = event_bundle(&event).unwrap();
+        uk_core_valid("keyed results", &b);
+        check_message_bundle("keyed results", &event);
+        b
+    };
+    let requests = |b: &serde_json::Value| -> Vec<(String, String, String, String)> {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["resource"]["resourceType"].as_str().unwrap().to_owned(),
+                    e["request"]["method"].as_str().unwrap().to_owned(),
+                    e["request"]["url"].as_str().unwrap().to_owned(),
+                    e["resource"]["id"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .filter(|(t, ..)| {
+                ["Observation", "DiagnosticReport", "ServiceRequest"].contains(&t.as_str())
+            })
+            .collect()
+    };
+    let first = requests(&bundle(&message("C1", "F", "6.9")));
+    let corrected = bundle(&message("C2", "C", "4.1"));
+    let second = requests(&corrected);
+    let keyed = |t: &str, url: &str| (t.to_owned(), "PUT".to_owned(), url.to_owned());
+    let without_id = |v: &[(String, String, String, String)]| {
+        v.iter()
+            .map(|(t, m, u, _)| (t.clone(), m.clone(), u.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        without_id(&first),
+        [
+            keyed(
+                "ServiceRequest",
+                "ServiceRequest?identifier=urn:oid:1.2.826.0.1.2|LAB1"
+            ),
+            // The value's `|` escaped (`\|`) and percent-encoded, as the Patient's.
+            keyed(
+                "Observation",
+                "Observation?identifier=urn:oid:1.2.826.0.1.3|LAB1%201%5C%7Cx"
+            ),
+            ("Observation".into(), "POST".into(), "Observation".into()),
+            keyed(
+                "DiagnosticReport",
+                "DiagnosticReport?identifier=urn:oid:1.2.826.0.1.2|LAB1"
+            ),
+        ]
+    );
+    // The correction names the same resources (ids from the keys alone); the
+    // unkeyed sodium is created again.
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(a.1 == "PUT", a.3 == b.3, "{a:?} {b:?}");
+    }
+    let obs = corrected["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["request"]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("Observation?")
+        })
+        .unwrap();
+    assert_eq!(obs["resource"]["status"], "amended");
+    assert_eq!(obs["resource"]["valueQuantity"]["value"], 4.1);
+    // A report known by its placer number alone is created: the filler may
+    // split one order into several reports.
+    let placer_only = message("C3", "F", "6.9").replace("|LAB1^LAB^1.2.826.0.1.2^ISO|", "||");
+    let r = requests(&bundle(&placer_only));
+    assert!(
+        r.iter()
+            .filter(|(t, ..)| t != "Observation")
+            .all(|(_, m, ..)| m == "POST"),
+        "{r:?}"
+    );
+    // Two results with one key in a message are not one resource: created.
+    let twice = message("C4", "F", "6.9").replace(
+        "OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|||||F\r",
+        "OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|||||F||||||||||LAB1 1\\F\\x^LAB^1.2.826.0.1.3^ISO\r",
+    );
+    let r = requests(&bundle(&twice));
+    let obs: Vec<_> = r.iter().filter(|(t, ..)| t == "Observation").collect();
+    assert_eq!(obs.len(), 2);
+    assert!(obs.iter().all(|(_, m, ..)| m == "POST"), "{r:?}");
+    assert!(
+        r.iter()
+            .any(|(t, m, ..)| t == "DiagnosticReport" && m == "PUT")
+    );
+}
