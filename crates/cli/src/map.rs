@@ -389,14 +389,22 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             };
             if report.quarantined() {
                 quarantined += 1;
+                // Every reason (a message with a second patient's group
+                // whose first patient has no key has two).
+                let reasons: Vec<&str> = report
+                    .identity
+                    .iter()
+                    .filter(|d| d.quarantined())
+                    .map(|d| why(&d.reason))
+                    .collect();
                 eprintln!(
                     "{name}: message {} quarantined: {}",
                     entry.number,
-                    report
-                        .identity
-                        .iter()
-                        .find(|d| d.quarantined())
-                        .map_or("no patient", |d| why(&d.reason))
+                    if reasons.is_empty() {
+                        "no patient".to_owned()
+                    } else {
+                        reasons.join("; ")
+                    }
                 );
             }
             // A quarantined message (no patient key, or an ADT event with no

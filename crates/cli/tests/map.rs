@@ -1109,3 +1109,36 @@ fn hl7_to_fhir_reports_what_the_bundle_does_not_carry() {
         serde_json::from_str(std::fs::read_to_string(&message).unwrap().trim()).unwrap();
     assert!(line.get("not_written").is_none(), "{line}");
 }
+
+/// A message with two patients' groups (two PIDs) is quarantined: nothing
+/// is written, the run exits 1 and stderr says why.
+#[test]
+fn a_message_with_two_patients_is_quarantined() {
+    let file = tmp("twopatients.hl7");
+    std::fs::write(
+        &file,
+        b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+OBR|1|ORD1|LAB1|718-7^Hb^LN\rOBX|1|NM|718-7^Hb^LN||135|g/L|||||F\r\
+PID|2||4010232137^^^NHS^NH||JONES^MARY\r\
+OBR|1|ORD2|LAB2|2823-3^K^LN\rOBX|1|NM|2823-3^K^LN||6.9|mmol/L|||||F\r",
+    )
+    .unwrap();
+    for bundle in ["transaction", "message"] {
+        let out = run_map(&["--to", "fhir", "--bundle", bundle], &[&file]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ORU^R01 carries 2 patient groups"), "{err}");
+    }
+    // The canonical document (for review) holds the first patient's group
+    // only; the run still exits 1.
+    let out = run_map(&["--to", "canonical"], &[&file]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        doc.contains("9434765919") && !doc.contains("4010232137"),
+        "{doc}"
+    );
+    assert!(!doc.contains("6.9"), "{doc}");
+}

@@ -6,7 +6,9 @@
 //!   location's facility, else the sending facility, else the trust's ODS
 //!   code given to [`event_bundle_for`], and its parts),
 //!   Practitioners, AllergyIntolerances, Conditions, DiagnosticReports and
-//!   Observations, all referencing each other by `urn:uuid:` full URLs.
+//!   Observations (conditional updates on an identifier with a system: the
+//!   OBX-21 instance id, the OBR-3 filler number), all referencing each other
+//!   by `urn:uuid:` full URLs.
 //! - [`worker_bundle`]: an ESR [`Worker`] → Practitioner, one
 //!   PractitionerRole per assignment, and their Organizations and Locations;
 //!   [`worker_not_written`] lists the worker's values the Bundle has no place
@@ -385,18 +387,42 @@ macro_rules! type_cc {
     };
 }
 
-fn assigner(authority: &str) -> Value<'_> {
+/// An identifier's assigner, or an organisation named by a facility field.
+///
+/// Only an authority read from a field NHS usage fills with an ODS
+/// organisation code may claim the ODS system ([`ods_assigner`]); every
+/// other authority is a name ([`named_assigner`]): an application's
+/// namespace (OBR-2/3 EI.2 `EPR`, `LAB`), a register or provider table
+/// (XCN.9 `PROVID`), a visit-number scheme (`VISITID`), an XON.6 authority
+/// or a typed identifier's CX.4. [`identifier_map`] decides by the kind of
+/// identifier: an MRN's authority (PID-3 / MRG-1 CX.4, or the trust's ODS
+/// code given with `--trust-ods`: where trusts put their ODS code) may be an
+/// ODS code; a visit number's and a typed identifier's are names. The
+/// MessageHeader's sender and receiver (MSH-4, MSH-6) and the Provenance's
+/// sending facility ([`who_assigner`]) are facility fields: ODS codes too.
+fn ods_assigner(authority: &str) -> Value<'_> {
     // Written around the authority: no object nodes.
     static ODS: [&str; 2] = [
         r#"{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"#,
         "}}",
     ];
-    static DISPLAY: [&str; 2] = [r#"{"display":"#, "}"];
     debug_assert!(ODS[0].contains(ODS_ORG));
-    Value::Hole(if is_ods(authority) { &ODS } else { &DISPLAY }, authority)
+    if is_ods(authority) {
+        Value::Hole(&ODS, authority)
+    } else {
+        named_assigner(authority)
+    }
 }
 
-/// An ODS-looking authority (3–6 upper-case alphanumerics) is an ODS code.
+/// An authority known by its name: `{"display": authority}`, never an
+/// identifier in a system it was not sent with.
+fn named_assigner(authority: &str) -> Value<'_> {
+    static DISPLAY: [&str; 2] = [r#"{"display":"#, "}"];
+    Value::Hole(&DISPLAY, authority)
+}
+
+/// An ODS-looking value (3–6 upper-case letters and digits), in a field that
+/// holds an organisation (see [`ods_assigner`]), is taken as its ODS code.
 fn is_ods(authority: &str) -> bool {
     (3..=6).contains(&authority.len())
         && authority
@@ -404,7 +430,8 @@ fn is_ods(authority: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
-/// A Provenance agent for a sending facility: `{"who": assigner(authority)}`.
+/// A Provenance agent for a sending facility (MSH-4, an organisation field):
+/// `{"who": ods_assigner(authority)}`.
 fn who_assigner(authority: &str) -> Value<'_> {
     static ODS: [&str; 2] = [
         r#"{"who":{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"#,
@@ -574,7 +601,9 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             }
             o.insert("value", json!(value));
             if let Some(a) = authority {
-                o.insert("assigner", assigner(a));
+                // CX.4 of a hospital number: the trust, by its ODS code in NHS
+                // usage (or `--trust-ods`).
+                o.insert("assigner", ods_assigner(a));
             }
             Value::Object(o)
         }
@@ -590,7 +619,8 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             }
             o.insert("value", json!(value));
             if let Some(a) = authority {
-                o.insert("assigner", assigner(a));
+                // A visit-number scheme (`VISITID`): a name.
+                o.insert("assigner", named_assigner(a));
             }
             Value::Object(o)
         }
@@ -630,7 +660,9 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             }
             o.insert("value", json!(value));
             if let Some(a) = authority {
-                o.insert("assigner", assigner(a));
+                // An account number's, an XCN.9 provider table's, an
+                // application's EI.2 namespace: a name, never an ODS code.
+                o.insert("assigner", named_assigner(a));
             }
             Value::Object(o)
         }
@@ -1053,6 +1085,56 @@ fn conditional(resource: &str, id: &Identifier) -> Option<String> {
     url.push('|');
     search_token_part(value, &mut url);
     Some(url)
+}
+
+/// The conditional-update URL keying a result (`Observation`,
+/// `DiagnosticReport`, and the `ServiceRequest` a report answers) on its
+/// identifiers: the first with a system (an HL7
+/// v2 OBX-21 or OBR-3 filler number whose EI.3 universal id gave one, or an
+/// identifier read from FHIR with its system), so a corrected (OBX-11 `C`),
+/// deleted (`D`) or withdrawn (`W`) result sent again replaces the one it
+/// corrects. A placer number (`PLAC`, OBR-2) names the order, which the
+/// filler may split into several reports: it never keys one. `None` when no
+/// identifier has a system: the result is created (`POST`).
+fn result_key(resource: &str, ids: &[carecodec_model::Sourced<Identifier>]) -> Option<String> {
+    ids.iter()
+        .map(|i| &i.value)
+        .filter(|i| !matches!(i, Identifier::Typed { kind, .. } if kind == "PLAC"))
+        .find_map(|i| conditional(resource, i))
+}
+
+/// The result keys ([`result_key`]) of `event` that key one result each:
+/// a key two of its results share (two OBX-21 with the same instance id, two
+/// OBR with the same filler number) would make them one resource, the
+/// second overwriting the first in the same transaction, so those results
+/// are created instead.
+fn unique_result_keys(event: &Event) -> Vec<String> {
+    let obs = |o: &Observation| result_key("Observation", &o.identifiers);
+    let mut keys: Vec<String> = event
+        .observations
+        .iter()
+        .filter_map(obs)
+        .chain(event.reports.iter().flat_map(|r| {
+            r.observations
+                .iter()
+                .filter_map(obs)
+                .chain(result_key("DiagnosticReport", &r.identifiers))
+                .chain(result_key("ServiceRequest", &r.identifiers))
+        }))
+        .collect();
+    keys.sort_unstable();
+    let mut once = Vec::with_capacity(keys.len());
+    let mut i = 0;
+    while let Some(k) = keys.get(i) {
+        let n = keys
+            .get(i..)
+            .map_or(0, |rest| rest.iter().take_while(|x| *x == k).count());
+        if n == 1 {
+            once.push(k.clone());
+        }
+        i += n.max(1);
+    }
+    once
 }
 
 /// `part` of a token search value appended to `url`: FHIR's search escapes
@@ -3149,10 +3231,13 @@ fn report<'a>(
 /// the requester (OBR-16, a Practitioner), subject and encounter. `status`
 /// is `unknown`: an OBR carries no order status (ORC-5 does); the order's
 /// notes (NTE after the OBR) as `note`. Written when the report has
-/// identifiers, an orderer or notes; returns its URL.
+/// identifiers, an orderer or notes; returns its URL. A conditional update
+/// on `key` (its id, its `ServiceRequest?identifier=…` URL: the filler's
+/// order number with a system, as the report's) when given, else a create.
 fn service_request<'a>(
     r: &'a ResultReport,
     seed: Seed,
+    key: Option<(Uuid, String)>,
     subject: Option<&Uuid>,
     encounter: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
@@ -3160,7 +3245,7 @@ fn service_request<'a>(
     if r.identifiers.is_empty() && r.ordered_by.is_none() && r.notes.is_empty() {
         return None;
     }
-    let id = seed.uuid(&[]);
+    let id = key.as_ref().map_or_else(|| seed.uuid(&[]), |(id, _)| *id);
     let url = urn(&id);
     let mut o = resource!("ServiceRequest", &id);
     put(
@@ -3191,7 +3276,10 @@ fn service_request<'a>(
         "note",
         Value::Array(r.notes.iter().map(|n| text_object(&n.value)).collect()),
     );
-    entries.push(entry(&url, Value::Object(o), "POST", "ServiceRequest"));
+    entries.push(match key {
+        Some((_, k)) => entry(&url, Value::Object(o), "PUT", k),
+        None => entry(&url, Value::Object(o), "POST", "ServiceRequest"),
+    });
     Some(url)
 }
 
@@ -3637,16 +3725,29 @@ fn event_entries<'a>(
         emit(entry(&urn(&cid), res, "POST", "Condition"));
         extra.into_iter().for_each(&mut emit);
     }
+    // Results keyed on an identifier with a system are conditional updates
+    // (a correction replaces what it corrects), the id from the key alone as
+    // the Patient's; the others are created.
+    let unique = unique_result_keys(event);
+    let keyed = |resource: &'static str, ids: &[carecodec_model::Sourced<Identifier>]| {
+        result_key(resource, ids)
+            .filter(|k| unique.binary_search(k).is_ok())
+            .and_then(|k| Some((keyed_id(&k)?, k)))
+    };
     // Observations of no report (an ADT's OBX; IG: ADT OBX → Observation).
     for (i, ob) in event.observations.iter().enumerate() {
         let oseed = Seed::new(&[seed, "/obs/", itoa::Buffer::new().format(i)]);
-        let oid = oseed.uuid(&[]);
+        let key = keyed("Observation", &ob.identifiers);
+        let oid = key.as_ref().map_or_else(|| oseed.uuid(&[]), |(id, _)| *id);
         let mut extra = Vec::new();
         let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut extra);
         if let (Some(o), Some(e)) = (res.as_object_mut(), &encounter_url) {
             o.insert("encounter", reference(e));
         }
-        emit(entry(&urn(&oid), res, "POST", "Observation"));
+        emit(match key {
+            Some((_, k)) => entry(&urn(&oid), res, "PUT", k),
+            None => entry(&urn(&oid), res, "POST", "Observation"),
+        });
         extra.into_iter().for_each(&mut emit);
     }
     // The entries service_request makes (the order and its requester).
@@ -3656,6 +3757,7 @@ fn event_entries<'a>(
         let order = service_request(
             r,
             Seed::new(&[seed, "/report/", itoa::Buffer::new().format(ri), "/order"]),
+            keyed("ServiceRequest", &r.identifiers),
             subject.as_ref(),
             encounter_url.as_ref(),
             &mut on_side,
@@ -3670,7 +3772,8 @@ fn event_entries<'a>(
                 "/obs/",
                 itoa::Buffer::new().format(oi),
             ]);
-            let oid = oseed.uuid(&[]);
+            let key = keyed("Observation", &ob.identifiers);
+            let oid = key.as_ref().map_or_else(|| oseed.uuid(&[]), |(id, _)| *id);
             let url = urn(&oid);
             let mut extra = Vec::new();
             let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut extra);
@@ -3683,16 +3786,26 @@ fn event_entries<'a>(
                     o.insert("encounter", reference(e));
                 }
             }
-            emit(entry(&url, res, "POST", "Observation"));
+            emit(match key {
+                Some((_, k)) => entry(&url, res, "PUT", k),
+                None => entry(&url, res, "POST", "Observation"),
+            });
             extra.into_iter().for_each(&mut emit);
             obs_urls.push(url);
         }
-        let rid = uuid(&[seed, "/report/", itoa::Buffer::new().format(ri)]);
+        let key = keyed("DiagnosticReport", &r.identifiers);
+        let rid = key.as_ref().map_or_else(
+            || uuid(&[seed, "/report/", itoa::Buffer::new().format(ri)]),
+            |(id, _)| *id,
+        );
         let mut res = report(r, &rid, subject.as_ref(), &obs_urls);
         if let (Some(url), Some(o)) = (order, res.as_object_mut()) {
             o.insert("basedOn", json!([reference(&url)]));
         }
-        emit(entry(&urn(&rid), res, "POST", "DiagnosticReport"));
+        emit(match key {
+            Some((_, k)) => entry(&urn(&rid), res, "PUT", k),
+            None => entry(&urn(&rid), res, "POST", "DiagnosticReport"),
+        });
     }
     let targets: Vec<&Uuid> = subject.iter().chain(encounter_url.iter()).collect();
     let prov = provenance(event, seed, &targets);
@@ -4083,13 +4196,13 @@ fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Val
     let app = |a: &'a Option<carecodec_model::Sourced<Application>>| a.as_ref().map(|a| &a.value);
     let mut destination = endpoint_of(app(&event.destination_application));
     if let Some(f) = &event.destination_facility {
-        destination.insert("receiver", assigner(&f.value));
+        destination.insert("receiver", ods_assigner(&f.value));
     }
     if event.destination_application.is_some() || event.destination_facility.is_some() {
         o.insert("destination", json!([destination]));
     }
     if let Some(s) = &event.sender {
-        o.insert("sender", assigner(&s.value));
+        o.insert("sender", ods_assigner(&s.value));
     }
     o.insert(
         "source",
@@ -5185,7 +5298,7 @@ mod tests {
         for authority in ["RX1", "Some Trust", "a\"b", ""] {
             let (mut ours, mut tree) = (Vec::new(), Vec::new());
             super::who_assigner(authority).write(&mut ours);
-            super::obj([("who", super::assigner(authority))]).write(&mut tree);
+            super::obj([("who", super::ods_assigner(authority))]).write(&mut tree);
             assert_eq!(
                 String::from_utf8(ours).unwrap(),
                 String::from_utf8(tree).unwrap()

@@ -139,6 +139,10 @@ struct Ctx<'m, 'a> {
     seg_at: [Option<([u8; 3], u32, Segment<'m, 'a>)>; SEG_SLOTS],
     /// The slot of `seg_at` to reuse next.
     seg_slot: usize,
+    /// Where reading stops: the start of the message's second PID (the
+    /// second patient's group), else the message's end. No segment from
+    /// there on is read (see [`patient_groups`]).
+    end: usize,
 }
 
 /// A field repetition's place: segment id, occurrence, field, repetition,
@@ -341,6 +345,10 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 self.msg.segment(p.segment(), occurrence)?
             }
         };
+        // A later patient's group is not read.
+        if seg.span().start >= self.end {
+            return None;
+        }
         let k = slot.unwrap_or_else(|| {
             self.seg_slot = (self.seg_slot + 1) % SEG_SLOTS;
             self.seg_slot
@@ -349,6 +357,26 @@ impl<'m, 'a> Ctx<'m, 'a> {
             *s = Some((id, occurrence, seg));
         }
         Some(seg)
+    }
+
+    /// How many `id` segments come before `end` (the first patient's group
+    /// and the segments before it).
+    fn count(&self, id: &str) -> u32 {
+        let end = self.end;
+        let n = self
+            .msg
+            .segments()
+            .take_while(|s| s.span().start < end)
+            .filter(|s| s.id() == id)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// True when an `id` segment comes before `end`.
+    fn has(&self, id: &str) -> bool {
+        self.msg
+            .segment(id, 1)
+            .is_some_and(|s| s.span().start < self.end)
     }
 
     /// How many repetitions the field at `at` has (0 when it is empty or
@@ -834,7 +862,15 @@ pub fn map_message(
         rep_at: None,
         seg_at: [None; SEG_SLOTS],
         seg_slot: 0,
+        end: usize::MAX,
     };
+    // One patient per message: the first PID's group is mapped, and
+    // nothing from the second PID on is read (its leaves are reported
+    // unmapped and the message quarantined below).
+    let groups = count(msg, "PID");
+    if groups > 1 {
+        ctx.end = msg.segment("PID", 2).map_or(usize::MAX, |s| s.span().start);
+    }
     // MSH-1/2 are the encoding itself: consumed by reading the message.
     for p in [at!(b"MSH", 1), at!(b"MSH", 2), at!(b"MSH", 12)] {
         let _ = ctx.value(p);
@@ -899,7 +935,7 @@ pub fn map_message(
         reports: Vec::new(),
         observations: Vec::new(),
     };
-    if msg.segment("EVN", 1).is_some() {
+    if ctx.has("EVN") {
         // EVN-1 repeats MSH-9.2 (which is authoritative): consumed when it
         // says the same; a different code stays in the report.
         let trigger = event.message_type.split('^').nth(1);
@@ -923,18 +959,18 @@ pub fn map_message(
             event.operator = xcn(&mut ctx, evn.field(5).repetition(1));
         }
     }
-    if msg.segment("PID", 1).is_some() {
+    if ctx.has("PID") {
         // Filled where it lies: a `Patient` is 2 KiB, and building it
         // elsewhere would copy it into the event.
         patient(&mut ctx, event.patient.insert(Patient::default()));
     }
     if let Some(p) = event.patient.as_mut() {
         pd1(&mut ctx, p);
-        for n in 1..=count(msg, "NK1") {
+        for n in 1..=ctx.count("NK1") {
             p.contacts.push(nk1(&mut ctx, n));
         }
     }
-    for n in 1..=count(msg, "MRG") {
+    for n in 1..=ctx.count("MRG") {
         let Some(mrg) = seg("MRG", n) else { break };
         for r in 1..=ctx.reps(mrg.field(1)) {
             if let Some(id) = ctx.text(mrg.field(1).repetition(r).component(1)) {
@@ -987,7 +1023,7 @@ pub fn map_message(
             event.message_type
         ));
     }
-    if msg.segment("PV1", 1).is_some() {
+    if ctx.has("PV1") {
         // Filled where it lies, as the patient.
         let e = event.encounter.insert(Encounter::default());
         encounter(&mut ctx, e, event.kind);
@@ -1003,12 +1039,12 @@ pub fn map_message(
             unkeyed_locations(&mut ctx.report, e);
         }
     }
-    for n in 1..=count(msg, "AL1") {
+    for n in 1..=ctx.count("AL1") {
         if let Some(a) = al1(&mut ctx, n) {
             event.allergies.push(a);
         }
     }
-    for n in 1..=count(msg, "DG1") {
+    for n in 1..=ctx.count("DG1") {
         if let Some(c) = dg1(&mut ctx, n) {
             event.conditions.push(c);
         }
@@ -1031,6 +1067,12 @@ pub fn map_message(
         ctx.report.notes.push(
             "no PID: the results are about no patient (ORU^R01's PATIENT group is optional)".into(),
         );
+    }
+    if let Some(reason) = patient_groups(&event, groups) {
+        ctx.report.identity.push(IdentityDecision {
+            reason,
+            ..IdentityDecision::default()
+        });
     }
     // Accounting.
     finish(&mut ctx);
@@ -1073,6 +1115,24 @@ pub(crate) fn no_patient(event: &Event) -> Option<String> {
     event.message_type.starts_with("ADT^").then(|| {
         format!(
             "quarantined: {} has no PID segment: an ADT event about no patient",
+            event.message_type
+        )
+    })
+}
+
+/// Why a message with more than one PID is quarantined: each PID opens
+/// another patient's group (ORU^R01's PATIENT_RESULT, ADT^A40's
+/// `{PID, [PD1], MRG, [PV1]}`, A17's two patients swapped, BAR^P02's
+/// visits), and an [`Event`] is about one patient. The first group is
+/// mapped and nothing from the second PID on is read (so none of a later
+/// patient's results, notes or merges is filed against the first); its
+/// leaves are reported unmapped, and the quarantine keeps the message from
+/// being written.
+pub(crate) fn patient_groups(event: &Event, pids: u32) -> Option<String> {
+    (pids > 1).then(|| {
+        format!(
+            "quarantined: {} carries {pids} patient groups (PID segments); carecodec maps one \
+             patient per message: nothing from the second PID on was read",
             event.message_type
         )
     })
@@ -1986,7 +2046,7 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
 }
 
 fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
-    if ctx.msg.segment("PD1", 1).is_none() {
+    if !ctx.has("PD1") {
         return;
     }
     // PD1-3 (XON): the practice's ODS code is XON.3 (ID) in v2.4, XON.10 in v2.5+.
@@ -2617,7 +2677,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
         .into(),
     );
     // PV2-3 admit reason, a CWE (coding systems named as in CWE.3).
-    if let Some(pv2) = seg("PV2", 1).filter(|_| ctx.msg.segment("PV2", 1).is_some()) {
+    if let Some(pv2) = seg("PV2", 1).filter(|_| ctx.has("PV2")) {
         // PV2-1 prior pending location (IG: location[5], status planned).
         e.prior_pending_location = location(ctx, pv2.field(1));
         e.reason = cwe(ctx, pv2.field(3));
@@ -2954,7 +3014,9 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
     let segs: Vec<(&str, u32)> = {
         const IDS: [&str; 3] = ["OBR", "OBX", "NTE"];
         let mut counts = [0u32; 3];
+        let end = ctx.end;
         msg.segments()
+            .take_while(|s| s.span().start < end)
             .filter_map(|s: Segment<'_, '_>| {
                 let id = s.id();
                 let i = IDS.iter().position(|k| *k == id)?;

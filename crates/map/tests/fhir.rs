@@ -1460,7 +1460,8 @@ PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{}\r",
         serde_json::json!({
             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ANON"}]},
             "value": "PA123",
-            "assigner": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RX1"}}
+            // Only an MRN's authority claims ODS: a typed identifier's is a name.
+            "assigner": {"display": "RX1"}
         })
     );
     assert_eq!(
@@ -4831,4 +4832,207 @@ OBX|1|NM|NA^Sodium^L||140|mmol/L|||||F\r",
         carecodec_model::Concept::default()
     );
     check_message_bundle("no OBR-4", &event);
+}
+
+/// Only an authority read from a field that holds an organisation (an MRN's
+/// CX.4, MSH-4 / MSH-6) claims the ODS system; an application namespace
+/// (OBR-2/3 EI.2), an XCN.9 provider table, a visit-number scheme and a
+/// typed identifier's authority are names (`assigner.display`), whatever
+/// their shape.
+#[test]
+fn only_organisation_fields_claim_an_ods_assigner() {
+    let bytes = b"MSH|^~\\&|LAB|RX1|EPR|RX2|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH~K100234^^^RX1^MR~A77^^^RX1^AN||SMITH^JOHN||19700214|M\r\
+PV1|1|I|WARD7^^^RX1||||||||||||||||V55^^^VISIT\r\
+OBR|1|ORD123^EPR|LAB456^LAB|58410-2^Full blood count^LN|||20240312101500|||||||||P99^JONES^ANN^^^DR^^^PROVID^^^^PRN\r\
+OBX|1|NM|718-7^Haemoglobin^LN||135|g/L^g/L^UCUM|130-180|N|||F\r";
+    let msg = Message::parse(bytes).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(!report.quarantined());
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("ods-assigners", &b);
+    let text = b.to_string();
+    let ods = |v: &str| serde_json::json!({"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": v}});
+    let name = |v: &str| serde_json::json!({"display": v});
+    let resource = |t: &str| {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == t)
+            .unwrap()
+            .clone()
+    };
+    let by_value = |ids: &serde_json::Value, v: &str| {
+        ids.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["value"] == v)
+            .unwrap()
+            .clone()
+    };
+    let patient = resource("Patient");
+    assert_eq!(
+        by_value(&patient["identifier"], "K100234")["assigner"],
+        ods("RX1")
+    );
+    assert_eq!(
+        by_value(&patient["identifier"], "A77")["assigner"],
+        name("RX1")
+    );
+    let report_ids = &resource("DiagnosticReport")["identifier"];
+    assert_eq!(by_value(report_ids, "ORD123")["assigner"], name("EPR"));
+    assert_eq!(by_value(report_ids, "LAB456")["assigner"], name("LAB"));
+    assert_eq!(
+        by_value(&resource("Encounter")["identifier"], "V55")["assigner"],
+        name("VISIT")
+    );
+    let requester = resource("Practitioner");
+    assert_eq!(
+        by_value(&requester["identifier"], "P99")["assigner"],
+        name("PROVID")
+    );
+    for code in ["EPR", "LAB", "PROVID", "VISIT"] {
+        assert!(
+            !text.contains(&format!("ods-organization-code\",\"value\":\"{code}\"")),
+            "{code}: {text}"
+        );
+    }
+    // The facility fields are organisations: MSH-4 and MSH-6 as ODS codes.
+    let m = event_bundle_with(&event, BundleType::Message).unwrap();
+    uk_core_valid("ods-assigners message", &m);
+    let header = &m["entry"][0]["resource"];
+    assert_eq!(header["sender"], ods("RX1"));
+    assert_eq!(header["destination"][0]["receiver"], ods("RX2"));
+    // Read back: the same authorities.
+    let (back, _) = read_bundle(&b);
+    let ids = |e: &carecodec_model::Event| {
+        let mut v: Vec<carecodec_model::Identifier> = e
+            .patient
+            .as_ref()
+            .unwrap()
+            .identifiers
+            .iter()
+            .chain(&e.reports[0].identifiers)
+            .map(|i| i.value.clone())
+            .collect();
+        v.sort_by_key(|i| i.value().to_owned());
+        v
+    };
+    assert_eq!(ids(&back), ids(&event));
+}
+
+/// A result whose identifier has a system (OBX-21, OBR-3 with an EI.3
+/// universal id) is a conditional update on it, so a correction (OBX-11
+/// `C`, `D`, `W`) replaces the result it corrects; a result without one, a
+/// report known only by its placer number, and results sharing a key in one
+/// message are created.
+#[test]
+fn keyed_results_are_conditional_updates() {
+    let message = |id: &str, status: &str, value: &str| {
+        format!(
+            "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312130500+0000||ORU^R01^ORU_R01|{id}|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+OBR|1|ORD1^EPR^1.2.826.0.1.1^ISO|LAB1^LAB^1.2.826.0.1.2^ISO|2823-3^Potassium^LN|||20240312101500|||||||||||||||20240312130000|||{status}\r\
+OBX|1|NM|2823-3^Potassium^LN||{value}|mmol/L|3.5-5.3|N|||{status}||||||||||LAB1 1\\F\\x^LAB^1.2.826.0.1.3^ISO\r\
+OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|||||F\r"
+        )
+    };
+    let bundle = |text: &str| {
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+        assert!(!report.quarantined());
+        let b = event_bundle(&event).unwrap();
+        uk_core_valid("keyed results", &b);
+        check_message_bundle("keyed results", &event);
+        b
+    };
+    let requests = |b: &serde_json::Value| -> Vec<(String, String, String, String)> {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["resource"]["resourceType"].as_str().unwrap().to_owned(),
+                    e["request"]["method"].as_str().unwrap().to_owned(),
+                    e["request"]["url"].as_str().unwrap().to_owned(),
+                    e["resource"]["id"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .filter(|(t, ..)| {
+                ["Observation", "DiagnosticReport", "ServiceRequest"].contains(&t.as_str())
+            })
+            .collect()
+    };
+    let first = requests(&bundle(&message("C1", "F", "6.9")));
+    let corrected = bundle(&message("C2", "C", "4.1"));
+    let second = requests(&corrected);
+    let keyed = |t: &str, url: &str| (t.to_owned(), "PUT".to_owned(), url.to_owned());
+    let without_id = |v: &[(String, String, String, String)]| {
+        v.iter()
+            .map(|(t, m, u, _)| (t.clone(), m.clone(), u.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        without_id(&first),
+        [
+            keyed(
+                "ServiceRequest",
+                "ServiceRequest?identifier=urn:oid:1.2.826.0.1.2|LAB1"
+            ),
+            // The value's `|` escaped (`\|`) and percent-encoded, as the Patient's.
+            keyed(
+                "Observation",
+                "Observation?identifier=urn:oid:1.2.826.0.1.3|LAB1%201%5C%7Cx"
+            ),
+            ("Observation".into(), "POST".into(), "Observation".into()),
+            keyed(
+                "DiagnosticReport",
+                "DiagnosticReport?identifier=urn:oid:1.2.826.0.1.2|LAB1"
+            ),
+        ]
+    );
+    // The correction names the same resources (ids from the keys alone); the
+    // unkeyed sodium is created again.
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(a.1 == "PUT", a.3 == b.3, "{a:?} {b:?}");
+    }
+    let obs = corrected["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["request"]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("Observation?")
+        })
+        .unwrap();
+    assert_eq!(obs["resource"]["status"], "amended");
+    assert_eq!(obs["resource"]["valueQuantity"]["value"], 4.1);
+    // A report known by its placer number alone is created: the filler may
+    // split one order into several reports.
+    let placer_only = message("C3", "F", "6.9").replace("|LAB1^LAB^1.2.826.0.1.2^ISO|", "||");
+    let r = requests(&bundle(&placer_only));
+    assert!(
+        r.iter()
+            .filter(|(t, ..)| t != "Observation")
+            .all(|(_, m, ..)| m == "POST"),
+        "{r:?}"
+    );
+    // Two results with one key in a message are not one resource: created.
+    let twice = message("C4", "F", "6.9").replace(
+        "OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|||||F\r",
+        "OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|||||F||||||||||LAB1 1\\F\\x^LAB^1.2.826.0.1.3^ISO\r",
+    );
+    let r = requests(&bundle(&twice));
+    let obs: Vec<_> = r.iter().filter(|(t, ..)| t == "Observation").collect();
+    assert_eq!(obs.len(), 2);
+    assert!(obs.iter().all(|(_, m, ..)| m == "POST"), "{r:?}");
+    assert!(
+        r.iter()
+            .any(|(t, m, ..)| t == "DiagnosticReport" && m == "PUT")
+    );
 }

@@ -677,3 +677,43 @@ fn workers_resolve_relative_references_and_report_roles_of_no_practitioner() {
     );
     assert_eq!(report.unmapped.len(), 4, "{:?}", unmapped(&report));
 }
+
+/// An assigner identifier is an authority only as an ODS code (the writer's
+/// form) or with no system: one in another system is reported unmapped, and
+/// the assigner's display is the authority.
+#[test]
+fn an_assigner_in_another_system_is_not_read_as_the_authority() {
+    let mr = json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"});
+    let doc = json!({"resourceType": "Patient", "identifier": [
+        nhs("9434765919"),
+        {"type": {"coding": [mr]}, "value": "K1",
+         "assigner": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RX1"}}},
+        {"type": {"coding": [mr]}, "value": "K2",
+         "assigner": {"identifier": {"system": "urn:oid:1.2.3", "value": "ABC"}, "display": "Lab A"}},
+        {"type": {"coding": [mr]}, "value": "K3", "assigner": {"identifier": {"value": "RX2"}}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    let ids: Vec<Identifier> = event
+        .patient
+        .unwrap()
+        .identifiers
+        .into_iter()
+        .map(|i| i.value)
+        .collect();
+    let mrn = |v: &str, a: &str| Identifier::Mrn {
+        value: v.into(),
+        authority: Some(a.into()),
+        system: None,
+    };
+    assert_eq!(
+        ids[1..],
+        [mrn("K1", "RX1"), mrn("K2", "Lab A"), mrn("K3", "RX2")]
+    );
+    let u = unmapped(&report);
+    assert!(
+        u.contains(&"Patient.identifier[2].assigner.identifier.system")
+            && u.contains(&"Patient.identifier[2].assigner.identifier.value"),
+        "{u:?}"
+    );
+    assert_eq!(u.len(), 2, "{u:?}");
+}

@@ -1576,3 +1576,96 @@ DG1|2||J18.9^Pneumonia^I10\r";
     );
     assert!(r.balanced());
 }
+
+/// An ORU^R01 with two PATIENT_RESULT groups: the second patient's results
+/// and notes are not filed against the first; they are left unread
+/// (reported unmapped) and the message is quarantined.
+#[test]
+fn a_second_patient_group_is_not_read_and_quarantines_the_message() {
+    let (e, r) = map(
+        b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+OBR|1|ORD1|LAB1|58410-2^Full blood count^LN|||20240312100000\r\
+OBX|1|NM|718-7^Haemoglobin^LN||135|g/L|||||F\r\
+PID|2||4010232137^^^NHS^NH||JONES^MARY||19800101|F\r\
+NTE|1||Patient on dialysis\r\
+PV1|1|I|WARD2^^^RX1\r\
+OBR|1|ORD2|LAB2|2823-3^Potassium^LN|||20240312101500\r\
+OBX|1|NM|2823-3^Potassium^LN||6.9|mmol/L||HH|||F\r\
+NTE|1||Repeat urgently\r",
+    );
+    let p = e.patient.as_ref().unwrap();
+    assert_eq!(p.nhs_number().unwrap().as_str(), "9434765919");
+    assert_eq!(e.reports.len(), 1);
+    assert_eq!(e.reports[0].observations.len(), 1);
+    assert!(e.reports[0].observations[0].notes.is_empty());
+    assert!(e.observations.is_empty());
+    // The second group's PV1 is not the first patient's visit.
+    assert!(e.encounter.is_none());
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+    // Every leaf of the second group is unmapped.
+    for raw in [
+        "4010232137",
+        "JONES",
+        "Patient on dialysis",
+        "WARD2",
+        "LAB2",
+        "6.9",
+        "HH",
+        "Repeat urgently",
+    ] {
+        assert!(
+            r.unmapped.iter().any(|u| u.raw == raw),
+            "{raw}: {:?}",
+            r.unmapped
+        );
+    }
+    assert!(r.unmapped.iter().all(|u| match &u.source {
+        Source::V2 { path, .. } => path.occurrence >= 2 || ["NTE", "PV1"].contains(&path.segment()),
+        _ => false,
+    }));
+    // The first patient keeps its key; the message is quarantined.
+    assert!(!r.identity[0].quarantined());
+    assert!(r.quarantined());
+    let d = r.identity.iter().find(|d| d.quarantined()).unwrap();
+    assert_eq!(
+        d.reason,
+        "quarantined: ORU^R01 carries 2 patient groups (PID segments); carecodec maps one \
+         patient per message: nothing from the second PID on was read"
+    );
+}
+
+/// ADT^A40 (ADT_A39) with two `{PID, MRG}` groups: the second MRG belongs to
+/// the second PID and is not merged into the first.
+#[test]
+fn a40_with_two_groups_merges_only_the_first_and_is_quarantined() {
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+EVN|A40|20240312091500\r\
+PID|1||9434765919^^^NHS^NH~K1^^^RX1^MR||SMITH^JOHN||19700214|M\r\
+MRG|K2^^^RX1^MR\r\
+PID|2||9000000009^^^NHS^NH||JONES^MARY\r\
+MRG|K3^^^RX1^MR\r",
+    );
+    assert_eq!(e.merged_from.len(), 1);
+    assert_eq!(e.merged_from[0].value.value(), "K2");
+    assert!(r.unmapped.iter().any(|u| u.raw == "K3"));
+    assert!(r.unmapped.iter().any(|u| u.raw == "9000000009"));
+    assert!(r.quarantined());
+    assert!(
+        r.identity
+            .iter()
+            .any(|d| d.reason.contains("ADT^A40 carries 2 patient groups")),
+        "{:?}",
+        r.identity
+    );
+    // One group: no such decision.
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+EVN|A40|20240312091500\r\
+PID|1||9434765919^^^NHS^NH~K1^^^RX1^MR||SMITH^JOHN||19700214|M\r\
+MRG|K2^^^RX1^MR\r",
+    );
+    assert_eq!(e.merged_from.len(), 1);
+    assert!(!r.quarantined(), "{:?}", r.identity);
+}

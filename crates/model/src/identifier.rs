@@ -276,7 +276,10 @@ pub enum Identifier {
     Mrn {
         /// The number.
         value: String,
-        /// Assigning authority.
+        /// Assigning authority, as sent (HL7 v2 CX.4.1, or the trust's ODS
+        /// code given for an MRN sent without one). Trusts put their ODS code
+        /// here: the FHIR writer writes an ODS-shaped one as an ODS
+        /// organisation identifier, any other as the assigner's name.
         authority: Option<String>,
         /// The assigning authority's universal id as the identifier's system
         /// URI (an ISO OID as `urn:oid:…`, a UUID as `urn:uuid:…`, a URI as
@@ -346,7 +349,8 @@ pub enum Identifier {
     VisitNumber {
         /// The number.
         value: String,
-        /// Assigning authority.
+        /// Assigning authority, as sent (a visit-number scheme such as
+        /// `VISITID`): a name, never written as an ODS code.
         authority: Option<String>,
         /// The assigning authority's universal id as the identifier's system
         /// URI (an ISO OID as `urn:oid:…`, a UUID as `urn:uuid:…`, a URI as
@@ -367,7 +371,9 @@ pub enum Identifier {
         kind: String,
         /// The value.
         value: String,
-        /// Assigning authority.
+        /// Assigning authority, as sent (CX.4.1, the XCN.9 namespace, XON.6,
+        /// an EI.2 application namespace): a name, never written as an ODS
+        /// code.
         authority: Option<String>,
         /// The assigning authority's universal id as the identifier's system
         /// URI (an ISO OID as `urn:oid:…`, a UUID as `urn:uuid:…`, a URI as

@@ -361,7 +361,17 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
     let system = id.get("system").and_then(Value::as_str);
     let type_code = id.pointer("/type/coding/0/code").and_then(Value::as_str);
     let type_text = id.pointer("/type/text").and_then(Value::as_str);
-    let (authority_at, authority) = match id.pointer("/assigner/identifier/value") {
+    // An assigner identifier is the authority when it is an ODS code (the
+    // writer's form) or has no system; one in another system is not an
+    // authority the model can hold (it would be written back as an ODS code
+    // or a name): left unread, so the report lists it, and the display, if
+    // any, is the authority.
+    let ods_or_bare = id.pointer("/assigner/identifier").filter(|a| {
+        a.get("system")
+            .and_then(Value::as_str)
+            .is_none_or(|s| s == ODS_ORG)
+    });
+    let (authority_at, authority) = match ods_or_bare.and_then(|a| a.get("value")) {
         Some(a) => ("identifier", a.as_str()),
         None => (
             "display",
