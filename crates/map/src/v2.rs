@@ -2849,15 +2849,12 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
 fn al1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Allergy> {
     let base = seg("AL1", n)?;
     // AL1-3 first: nothing else of an allergy that is dropped is read.
-    let Some(code) = cwe(ctx, base.field(3)) else {
-        dropped_segment(
-            ctx,
-            &base,
-            "no AL1-3 code or text (the allergen, required): the allergy is dropped; its \
-             fields are left unread (reported unmapped)",
-        );
-        return None;
-    };
+    let code = required_code(
+        ctx,
+        &base,
+        "no AL1-3 code or text (the allergen, required): the allergy is dropped; its fields \
+         are left unread (reported unmapped)",
+    )?;
     ctx.touch(base.field(1));
     let category = ctx
         .text(base.field(2).component(1))
@@ -2900,15 +2897,12 @@ fn allergy_severity(ctx: &mut Ctx<'_, '_>, c: Sourced<String>) -> Option<Sourced
 fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     let base = seg("DG1", n)?;
     // DG1-3 first: nothing else of a diagnosis that is dropped is read.
-    let Some(mut code) = cwe(ctx, base.field(3)) else {
-        dropped_segment(
-            ctx,
-            &base,
-            "no DG1-3 code or text (the diagnosis, required): the diagnosis is dropped; its \
-             fields are left unread (reported unmapped)",
-        );
-        return None;
-    };
+    let mut code = required_code(
+        ctx,
+        &base,
+        "no DG1-3 code or text (the diagnosis, required): the diagnosis is dropped; its \
+         fields are left unread (reported unmapped)",
+    )?;
     ctx.touch(base.field(1));
     // DG1-2 (coding method, withdrawn from v2.x) has no FHIR target (IG): not
     // read, so a sender's value is reported.
@@ -3139,11 +3133,14 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
 /// unread, so they are reported unmapped too.
 fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     let base = seg("OBX", n)?;
-    // OBX-3 first: nothing else of an observation that is dropped is read.
-    let Some(code) = cwe(ctx, base.field(3)) else {
-        dropped_obx(ctx, &base);
-        return None;
-    };
+    // OBX-3 first: nothing else of an observation that is dropped is read,
+    // nor the NTE notes after it (see `results`).
+    let code = required_code(
+        ctx,
+        &base,
+        "no OBX-3 code or text (the observation identifier, required): the observation is \
+         dropped; its fields and its NTE notes are left unread (reported unmapped)",
+    )?;
     ctx.touch(base.field(1));
     let value_type = ctx.text(base.field(2)).map(|s| s.value).unwrap_or_default();
     ctx.touch(base.field(4));
@@ -3238,22 +3235,22 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     })
 }
 
-/// Reports the OBX at `base` invalid (dropped) for want of an OBX-3: at the
-/// segment, with its text as the raw value. Its fields and the NTE segments
-/// after it are left unread (see [`results`]), so they are reported unmapped.
-#[cold]
-fn dropped_obx(ctx: &mut Ctx<'_, '_>, base: &Path) {
-    dropped_segment(
-        ctx,
-        base,
-        "no OBX-3 code or text (the observation identifier, required): the observation is \
-         dropped; its fields and its NTE notes are left unread (reported unmapped)",
-    );
+/// The required code (CWE) in field 3 of the record segment at `base` (OBX-3
+/// observation identifier, AL1-3 allergen, DG1-3 diagnosis), read before
+/// anything else of the segment. Without one the record is dropped: reported
+/// `invalid` (`dropped`) at its segment, with its text as the raw value and
+/// `why` as the reason; its fields are left unread, so they are reported
+/// unmapped too.
+fn required_code(ctx: &mut Ctx<'_, '_>, base: &Path, why: &str) -> Option<Sourced<Concept>> {
+    let code = cwe(ctx, base.field(3));
+    if code.is_none() {
+        dropped_segment(ctx, base, why);
+    }
+    code
 }
 
-/// Reports the segment at `base` dropped, as `why`: a record whose required
-/// code is absent (OBX-3, AL1-3, DG1-3). None of its fields was read, so each
-/// is also reported unmapped.
+/// Reports the segment at `base` dropped, as [`required_code`] says.
+#[cold]
 fn dropped_segment(ctx: &mut Ctx<'_, '_>, base: &Path, why: &str) {
     let Some(segment) = ctx.segment(base) else {
         return;
