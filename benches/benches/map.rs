@@ -14,13 +14,12 @@ use std::borrow::Cow;
 use std::hint::black_box;
 
 use carecodec_benches::esr::go_file;
-use carecodec_benches::map::messages;
+use carecodec_benches::map::{keep_every_leaf, messages};
 use carecodec_esr::reader::{GoOptions, GoReader};
 use carecodec_hl7v2::{Index, Message, ParseOptions};
 use carecodec_map::esr::{EsrOptions, map_go};
 use carecodec_map::fhir::{BundleType, event_bundle, write_event_bundle, write_worker_bundle};
 use carecodec_map::v2::{V2Options, map_message};
-use carecodec_model::{Source, Sourced, V2Path};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn benches(c: &mut Criterion) {
@@ -78,21 +77,9 @@ fn benches(c: &mut Criterion) {
                 let mut n = 0usize;
                 for r in &input.ranges {
                     let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
-                    let mut owned: Vec<Sourced<String>> = Vec::new();
-                    msg.for_each_leaf(|p, v| {
-                        let (Ok(text), Some(mut path)) =
-                            (v.decoded(), V2Path::new(p.segment_id(), p.occurrence))
-                        else {
-                            return;
-                        };
-                        path.field = p.field;
-                        path.repetition = p.repetition;
-                        path.component = p.component;
-                        path.subcomponent = p.subcomponent;
-                        owned.push(Sourced::new(text.into_owned(), Source::v2(path, v.span())));
-                    });
-                    n += owned.len();
-                    black_box(owned);
+                    let kept = keep_every_leaf(&msg, Cow::into_owned);
+                    n += kept.len();
+                    black_box(kept);
                 }
                 n
             })
@@ -107,21 +94,9 @@ fn benches(c: &mut Criterion) {
                 let mut n = 0usize;
                 for r in &input.ranges {
                     let msg = Message::parse_in(&bytes[r.clone()], &opts, &mut index).unwrap();
-                    let mut owned: Vec<Sourced<Cow<'_, str>>> = Vec::new();
-                    msg.for_each_leaf(|p, v| {
-                        let (Ok(text), Some(mut path)) =
-                            (v.decoded(), V2Path::new(p.segment_id(), p.occurrence))
-                        else {
-                            return;
-                        };
-                        path.field = p.field;
-                        path.repetition = p.repetition;
-                        path.component = p.component;
-                        path.subcomponent = p.subcomponent;
-                        owned.push(Sourced::new(text, Source::v2(path, v.span())));
-                    });
-                    n += owned.len();
-                    black_box(owned);
+                    let kept = keep_every_leaf(&msg, |text| text);
+                    n += kept.len();
+                    black_box(kept);
                 }
                 n
             })

@@ -28,11 +28,10 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use carecodec_benches::map::messages;
+use carecodec_benches::map::{keep_every_leaf, messages};
 use carecodec_hl7v2::{Index, Message, ParseOptions};
 use carecodec_map::fhir::{BundleType, event_bundle, write_event_bundle};
 use carecodec_map::v2::{V2Options, map_message};
-use carecodec_model::{Source, Sourced, V2Path};
 
 struct Counting;
 
@@ -101,24 +100,8 @@ fn main() {
             let msg = map.run(|| Message::parse_in(bytes, &opts, &mut index).unwrap());
             match stages.as_str() {
                 "walk" => map.run(|| msg.for_each_leaf(|_, v| leaves += v.raw().len().min(1))),
-                "copy" => map.run(|| {
-                    let mut kept: Vec<Sourced<String>> = Vec::new();
-                    msg.for_each_leaf(|p, v| {
-                        if let (Ok(text), Some(path)) = (v.decoded(), v2_path(&p)) {
-                            kept.push(Sourced::new(text.into_owned(), Source::v2(path, v.span())));
-                        }
-                    });
-                    leaves += kept.len();
-                }),
-                "borrow" => map.run(|| {
-                    let mut kept: Vec<Sourced<Cow<'_, str>>> = Vec::new();
-                    msg.for_each_leaf(|p, v| {
-                        if let (Ok(text), Some(path)) = (v.decoded(), v2_path(&p)) {
-                            kept.push(Sourced::new(text, Source::v2(path, v.span())));
-                        }
-                    });
-                    leaves += kept.len();
-                }),
+                "copy" => leaves += map.run(|| keep_every_leaf(&msg, Cow::into_owned).len()),
+                "borrow" => leaves += map.run(|| keep_every_leaf(&msg, |text| text).len()),
                 _ => {}
             }
         }
@@ -167,14 +150,4 @@ fn main() {
             s.allocations as f64 / n as f64
         );
     }
-}
-
-/// The model's path of a parser's leaf path.
-fn v2_path(p: &carecodec_hl7v2::Path) -> Option<V2Path> {
-    let mut path = V2Path::new(p.segment_id(), p.occurrence)?;
-    path.field = p.field;
-    path.repetition = p.repetition;
-    path.component = p.component;
-    path.subcomponent = p.subcomponent;
-    Some(path)
 }

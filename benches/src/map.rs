@@ -1,6 +1,10 @@
 //! Input builders for the map benchmarks.
 
+use std::borrow::Cow;
 use std::ops::Range;
+
+use carecodec_hl7v2::Message;
+use carecodec_model::{Source, Sourced, V2Path};
 
 use crate::hl7v2::samples;
 
@@ -46,4 +50,37 @@ fn message_type_starts_with(msg: &[u8], kind: &[u8]) -> bool {
         .split(|&b| b == b'|')
         .nth(8)
         .is_some_and(|f| f.starts_with(kind))
+}
+
+/// Every non-empty leaf of `msg` decoded and kept as `keep` makes it, with
+/// its path and span: the least a mapping into the canonical model with
+/// provenance does (the floors `parse_copy_every_leaf` and
+/// `parse_borrow_every_leaf` of the map bench, the `copy` and `borrow`
+/// stages of `map_stages`). A leaf that does not decode is left out.
+///
+/// ```
+/// use carecodec_benches::map::keep_every_leaf;
+/// use carecodec_hl7v2::Message;
+///
+/// let msg = Message::parse(b"MSH|^~\\&|A\rPID|1||K1\r").unwrap();
+/// let kept = keep_every_leaf(&msg, |text| text.into_owned());
+/// assert_eq!(kept.last().unwrap().value, "K1");
+/// ```
+pub fn keep_every_leaf<'a, T>(
+    msg: &Message<'a>,
+    mut keep: impl FnMut(Cow<'a, str>) -> T,
+) -> Vec<Sourced<T>> {
+    let mut kept = Vec::new();
+    msg.for_each_leaf(|p, v| {
+        let (Ok(text), Some(mut path)) = (v.decoded(), V2Path::new(p.segment_id(), p.occurrence))
+        else {
+            return;
+        };
+        path.field = p.field;
+        path.repetition = p.repetition;
+        path.component = p.component;
+        path.subcomponent = p.subcomponent;
+        kept.push(Sourced::new(keep(text), Source::v2(path, v.span())));
+    });
+    kept
 }
