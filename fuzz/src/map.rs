@@ -8,7 +8,7 @@ use carecodec_map::fhir::{
     BundleType, JsonDocument, event_bundle_with, read_bundle, read_workers, worker_bundle,
     write_event_bundle, write_worker_bundle,
 };
-use carecodec_map::v2::{V2Options, map_message};
+use carecodec_map::v2::{V2Options, map_message, map_patient_groups};
 use carecodec_model::{Event, Worker};
 
 /// The map fuzz targets: name (file stem under `fuzz_targets/`) and body.
@@ -78,6 +78,24 @@ pub fn v2(data: &[u8]) {
     assert!(report.balanced());
     for kind in [BundleType::Transaction, BundleType::Message] {
         check_event(&event, kind);
+    }
+    // Split into patient groups: one group is `map_message`'s mapping; each
+    // of several balances and is written as R4.
+    let groups = map_patient_groups(&msg, &V2Options::default());
+    assert!(
+        groups.is_ok(),
+        "map_message mapped the message but map_patient_groups did not"
+    );
+    let Ok(groups) = groups else { return };
+    if let [one] = &groups[..] {
+        assert!(one.0 == event && one.1 == report);
+        return;
+    }
+    for (event, report) in &groups {
+        assert!(report.balanced());
+        for kind in [BundleType::Transaction, BundleType::Message] {
+            check_event(event, kind);
+        }
     }
 }
 

@@ -141,8 +141,18 @@ struct Ctx<'m, 'a> {
     seg_slot: usize,
     /// Where reading stops: the start of the message's second PID (the
     /// second patient's group), else the message's end. No segment from
-    /// there on is read (see [`patient_groups`]).
+    /// there on is read (see [`patient_groups`]). For a later patient group
+    /// ([`map_patient_groups`]), the start of the next group's PID.
     end: usize,
+    /// For a later patient group: where its PID starts (0 otherwise). The
+    /// mapping then reads the message's header (the segments before
+    /// `header_end`) and the segments from `start` to `end`, as one message:
+    /// `OBX[1]` names the group's first OBX, and [`Ctx::absolute`] turns that
+    /// into the message's own occurrence for lookups and provenance.
+    start: usize,
+    /// For a later patient group: where the message's first PID starts (the
+    /// header's end); 0 otherwise.
+    header_end: usize,
 }
 
 /// A field repetition's place: segment id, occurrence, field, repetition,
@@ -190,7 +200,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         let p = at.path()?;
         let v = self.locate(p)?;
         self.consumed.mark(v.span());
-        Some((v, Source::v2(v2_path(p)?, v.span())))
+        Some((v, Source::v2(self.source_path(p)?, v.span())))
     }
 
     /// Decoded text at `at` without consuming it: a look at a component that
@@ -323,7 +333,11 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// move to another segment.
     #[inline(never)]
     fn find_segment(&mut self, p: &Path) -> Option<Segment<'m, 'a>> {
-        let (id, occurrence) = (p.segment_id(), p.occurrence.max(1));
+        let occurrence = match self.start {
+            0 => p.occurrence.max(1),
+            _ => self.absolute(p.segment(), p.occurrence.max(1)),
+        };
+        let id = p.segment_id();
         let slot = self
             .seg_at
             .iter()
@@ -345,8 +359,9 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 self.msg.segment(p.segment(), occurrence)?
             }
         };
-        // A later patient's group is not read.
-        if seg.span().start >= self.end {
+        // A later patient's group is not read (nor, for a later group, an
+        // earlier one: `absolute` never names one).
+        if !self.reads(seg.span().start) {
             return None;
         }
         let k = slot.unwrap_or_else(|| {
@@ -359,24 +374,82 @@ impl<'m, 'a> Ctx<'m, 'a> {
         Some(seg)
     }
 
-    /// How many `id` segments come before `end` (the first patient's group
-    /// and the segments before it).
-    fn count(&self, id: &str) -> u32 {
-        let end = self.end;
-        let n = self
-            .msg
+    /// True when the segment starting at byte `at` is one this mapping
+    /// reads: before `end` (the first patient's group and the segments
+    /// before it), or for a later group, in the header or the group.
+    fn reads(&self, at: usize) -> bool {
+        at < self.end && (at < self.header_end || at >= self.start)
+    }
+
+    /// The segments this mapping reads (see [`Ctx::reads`]), in order.
+    fn window(&self) -> impl Iterator<Item = Segment<'m, 'a>> + use<'m, 'a> {
+        let (end, header_end, start) = (self.end, self.header_end, self.start);
+        self.msg
             .segments()
-            .take_while(|s| s.span().start < end)
-            .filter(|s| s.id() == id)
-            .count();
+            .take_while(move |s| s.span().start < end)
+            .filter(move |s| s.span().start < header_end || s.span().start >= start)
+    }
+
+    /// How many `id` segments this mapping reads.
+    fn count(&self, id: &str) -> u32 {
+        let n = match self.start {
+            // The whole message up to `end` (almost every mapping).
+            0 => {
+                let end = self.end;
+                self.msg
+                    .segments()
+                    .take_while(|s| s.span().start < end)
+                    .filter(|s| s.id() == id)
+                    .count()
+            }
+            _ => self.window().filter(|s| s.id() == id).count(),
+        };
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
-    /// True when an `id` segment comes before `end`.
+    /// True when this mapping reads an `id` segment.
     fn has(&self, id: &str) -> bool {
-        self.msg
-            .segment(id, 1)
-            .is_some_and(|s| s.span().start < self.end)
+        if self.start == 0 {
+            return self
+                .msg
+                .segment(id, 1)
+                .is_some_and(|s| s.span().start < self.end);
+        }
+        self.window().any(|s| s.id() == id)
+    }
+
+    /// The message's own occurrence of the `occurrence`th `id` segment this
+    /// mapping reads: the same number but in a later patient group, where the
+    /// group's segments are numbered after the header's.
+    fn absolute(&self, id: &str, occurrence: u32) -> u32 {
+        if self.start == 0 {
+            return occurrence;
+        }
+        let (header_end, start) = (self.header_end, self.start);
+        let mut in_header = 0u32;
+        let mut before = 0u32;
+        for s in self.msg.segments().take_while(|s| s.span().start < start) {
+            if s.id() == id {
+                before += 1;
+                if s.span().start < header_end {
+                    in_header += 1;
+                }
+            }
+        }
+        if occurrence <= in_header {
+            occurrence
+        } else {
+            before.saturating_add(occurrence - in_header)
+        }
+    }
+
+    /// The provenance path of `p`: its segment's occurrence in the message.
+    fn source_path(&self, p: &Path) -> Option<V2Path> {
+        let mut out = v2_path(p)?;
+        if self.start != 0 {
+            out.occurrence = self.absolute(p.segment(), p.occurrence.max(1));
+        }
+        Some(out)
     }
 
     /// How many repetitions the field at `at` has (0 when it is empty or
@@ -844,6 +917,125 @@ pub fn map_message(
     msg: &Message<'_>,
     opts: &V2Options,
 ) -> Result<(Event, MappingReport), MapError> {
+    // One patient per message: the first PID's group is mapped, and
+    // nothing from the second PID on is read (its leaves are reported
+    // unmapped and the message quarantined).
+    let groups = count(msg, "PID");
+    let end = match groups {
+        0 | 1 => usize::MAX,
+        _ => msg.segment("PID", 2).map_or(usize::MAX, |s| s.span().start),
+    };
+    map_window(
+        msg,
+        opts,
+        Window {
+            header_end: 0,
+            start: 0,
+            end,
+            group: None,
+            groups,
+        },
+    )
+}
+
+/// Maps each patient group of an HL7 v2 message to its own [`Event`] and
+/// [`MappingReport`]: an ORU^R01 with several PATIENT_RESULT groups (a
+/// laboratory's batch of results for several patients), or an ADT^A40 with
+/// several patients to merge, gives one event per PID. Every other message
+/// gives what [`map_message`] gives: one event, and a message of another type
+/// with a second PID (A17's two patients swapped, A24's two linked, BAR^P02's
+/// purge) stays quarantined, its groups being one event, not several.
+///
+/// Each group is mapped as the message's header (MSH, and SFT, UAC and EVN
+/// before the first PID) followed by the group's segments, from its PID to
+/// the next group's: its results, notes and merges are its own patient's,
+/// never another's. Its report accounts for those segments (so the header's
+/// leaves are in every group's report), and its provenance names the
+/// message's own segments (`OBX[4]` for the second group's first OBX when the
+/// first has three). Each event's `message_id` is MSH-10, a slash and the
+/// group's number (`CTRL1/2`), so the Bundles written for two groups never
+/// share an identifier or an id; a note in each report says so. A message
+/// whose first PID has other segments before it (an OBR of no patient) is
+/// not split: [`map_message`] quarantines it.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+/// use carecodec_map::v2::{map_patient_groups, V2Options};
+/// use carecodec_model::Source;
+///
+/// let msg = Message::parse(b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312091500||ORU^R01|L9|P|2.4\r\
+/// PID|1||9434765919^^^NHS^NH||SMITH^ANN\r\
+/// OBR|1||F1^LAB|U&E\r\
+/// OBX|1|NM|K^Potassium||4.1|mmol/L\r\
+/// PID|2||9449305552^^^NHS^NH||JONES^BOB\r\
+/// OBR|1||F2^LAB|U&E\r\
+/// OBX|1|NM|K^Potassium||6.9|mmol/L|||HH\r").unwrap();
+/// let groups = map_patient_groups(&msg, &V2Options::default()).unwrap();
+/// assert_eq!(groups.len(), 2);
+/// let (bob, report) = &groups[1];
+/// assert_eq!(bob.patient.as_ref().unwrap().nhs_number().unwrap().as_str(), "9449305552");
+/// assert_eq!(bob.message_id.as_deref(), Some("L9/2"));
+/// // Provenance names the message's own segment: the second OBX.
+/// let k = bob.reports[0].observations[0].value.as_ref().unwrap();
+/// assert!(matches!(k.sources.first(), Some(Source::V2 { path, .. }) if path.to_string() == "OBX[2]-5"));
+/// assert!(report.balanced() && !report.quarantined());
+/// ```
+pub fn map_patient_groups(
+    msg: &Message<'_>,
+    opts: &V2Options,
+) -> Result<Vec<(Event, MappingReport)>, MapError> {
+    let starts: Vec<usize> = msg
+        .segments()
+        .filter(|s| s.id() == "PID")
+        .map(|s| s.span().start)
+        .collect();
+    let splits = starts.len() > 1
+        && msg
+            .message_type()
+            .is_some_and(|t| matches!((t.code, t.trigger), ("ORU", "R01") | ("ADT", "A40")))
+        && msg
+            .segments()
+            .take_while(|s| starts.first().is_some_and(|&p| s.span().start < p))
+            .all(|s| matches!(s.id(), "MSH" | "SFT" | "UAC" | "EVN"));
+    if !splits {
+        return map_message(msg, opts).map(|m| vec![m]);
+    }
+    let header_end = starts.first().copied().unwrap_or_default();
+    let groups = u32::try_from(starts.len()).unwrap_or(u32::MAX);
+    let mut out = Vec::with_capacity(starts.len());
+    for (k, &at) in starts.iter().enumerate() {
+        let window = Window {
+            // The first group reads the message from its start.
+            header_end: if k == 0 { 0 } else { header_end },
+            start: if k == 0 { 0 } else { at },
+            end: starts.get(k + 1).copied().unwrap_or(usize::MAX),
+            group: Some(u32::try_from(k + 1).unwrap_or(u32::MAX)),
+            groups,
+        };
+        out.push(map_window(msg, opts, window)?);
+    }
+    Ok(out)
+}
+
+/// The part of a message one mapping reads (see [`Ctx::reads`]).
+struct Window {
+    header_end: usize,
+    start: usize,
+    end: usize,
+    /// The patient group mapped ([`map_patient_groups`]), 1-based; `None`
+    /// for [`map_message`].
+    group: Option<u32>,
+    /// How many PID segments the message has.
+    groups: u32,
+}
+
+/// Maps the part of `msg` that `window` names (see [`map_message`] and
+/// [`map_patient_groups`]).
+fn map_window(
+    msg: &Message<'_>,
+    opts: &V2Options,
+    window: Window,
+) -> Result<(Event, MappingReport), MapError> {
     // MSH-9.1 says what the message is: without it (`||`, `|^A01|`) there
     // is nothing to map it as.
     let mt = msg
@@ -862,15 +1054,10 @@ pub fn map_message(
         rep_at: None,
         seg_at: [None; SEG_SLOTS],
         seg_slot: 0,
-        end: usize::MAX,
+        end: window.end,
+        start: window.start,
+        header_end: window.header_end,
     };
-    // One patient per message: the first PID's group is mapped, and
-    // nothing from the second PID on is read (its leaves are reported
-    // unmapped and the message quarantined below).
-    let groups = count(msg, "PID");
-    if groups > 1 {
-        ctx.end = msg.segment("PID", 2).map_or(usize::MAX, |s| s.span().start);
-    }
     // MSH-1/2 are the encoding itself: consumed by reading the message.
     for p in [at!(b"MSH", 1), at!(b"MSH", 2), at!(b"MSH", 12)] {
         let _ = ctx.value(p);
@@ -1068,14 +1255,29 @@ pub fn map_message(
             "no PID: the results are about no patient (ORU^R01's PATIENT group is optional)".into(),
         );
     }
-    if let Some(reason) = patient_groups(&event, groups) {
-        ctx.report.identity.push(IdentityDecision {
-            reason,
-            ..IdentityDecision::default()
-        });
+    match window.group {
+        None => {
+            if let Some(reason) = patient_groups(&event, window.groups) {
+                ctx.report.identity.push(IdentityDecision {
+                    reason,
+                    ..IdentityDecision::default()
+                });
+            }
+        }
+        Some(k) => {
+            let id = event.message_id.take();
+            ctx.report.notes.push(format!(
+                "{}: patient group {k} of {} (PID[{k}]), mapped as its own event with the \
+                 message's header; its message id is MSH-10 and the group's number ({}/{k})",
+                event.message_type,
+                window.groups,
+                id.as_deref().unwrap_or_default(),
+            ));
+            event.message_id = Some(format!("{}/{k}", id.unwrap_or_default()));
+        }
     }
     // Accounting.
-    finish(&mut ctx);
+    finish(&mut ctx, window.group.is_some());
     Ok((event, ctx.report))
 }
 
@@ -3002,15 +3204,12 @@ fn report_status(v: &str) -> ResultStatus {
 /// OBR groups with their OBX and NTE segments, in message order, and the
 /// observations of OBX segments before any OBR.
 fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
-    let msg = ctx.msg;
     // The result segments with their occurrence numbers (nothing is
     // allocated for a message without any, such as most ADT messages).
     let segs: Vec<(&str, u32)> = {
         const IDS: [&str; 3] = ["OBR", "OBX", "NTE"];
         let mut counts = [0u32; 3];
-        let end = ctx.end;
-        msg.segments()
-            .take_while(|s| s.span().start < end)
+        ctx.window()
             .filter_map(|s: Segment<'_, '_>| {
                 let id = s.id();
                 let i = IDS.iter().position(|k| *k == id)?;
@@ -3255,7 +3454,7 @@ fn dropped_segment(ctx: &mut Ctx<'_, '_>, base: &Path, why: &str) {
     let Some(segment) = ctx.segment(base) else {
         return;
     };
-    let Some(path) = V2Path::new(base.segment_id(), base.occurrence) else {
+    let Some(path) = ctx.source_path(base) else {
         return;
     };
     ctx.invalid(
@@ -3708,15 +3907,17 @@ impl Consumed {
 /// and counts their leaves (runs of bytes between separators), and only a
 /// segment with an unconsumed byte outside its separators is walked leaf by
 /// leaf (as are MSH and every segment of a message the parser repaired).
-fn finish(ctx: &mut Ctx<'_, '_>) {
-    let acc = account(ctx.msg, &ctx.consumed);
+fn finish(ctx: &mut Ctx<'_, '_>, group: bool) {
+    // A patient group accounts for its own segments and the header; a whole
+    // message for all of its segments (a later group's, unread, unmapped).
+    let acc = account(ctx.msg, &ctx.consumed, |at| !group || ctx.reads(at));
     ctx.report.source_leaves = acc.total;
     ctx.report.mapped = acc.mapped;
     ctx.report.unmapped = acc.unmapped;
 }
 
 /// The accounting of `msg` given what was consumed (see [`finish`]).
-fn account(msg: &Message<'_>, consumed: &Consumed) -> Accounting {
+fn account(msg: &Message<'_>, consumed: &Consumed, keep: impl Fn(usize) -> bool) -> Accounting {
     let mut acc = Accounting::default();
     let seps = Separators::of(msg);
     // Each segment's occurrence, counted per id in a few slots.
@@ -3746,6 +3947,9 @@ fn account(msg: &Message<'_>, consumed: &Consumed) -> Accounting {
         let Ok(base) = Path::segment_path(id, occurrence) else {
             continue;
         };
+        if !keep(seg.span().start) {
+            continue;
+        }
         // MSH-1 and MSH-2 are literals, and most messages leave an MSH
         // field unmapped: a header segment is always walked.
         let clean = match &seps {
@@ -4018,7 +4222,7 @@ mod tests {
                 let s = s % len;
                 consumed.mark(s..(s + n).min(len));
             }
-            prop_assert_eq!(account(&msg, &consumed), account_by_walk(&msg, &consumed), "{:?}", text);
+            prop_assert_eq!(account(&msg, &consumed, |_| true), account_by_walk(&msg, &consumed), "{:?}", text);
         }
     }
 
@@ -4033,7 +4237,7 @@ mod tests {
         text.push('\r');
         let msg = Message::parse(text.as_bytes()).unwrap();
         let consumed = Consumed::new(msg.as_bytes().len());
-        let acc = account(&msg, &consumed);
+        let acc = account(&msg, &consumed, |_| true);
         assert_eq!(acc, account_by_walk(&msg, &consumed));
         // MSH-1, MSH-2, MSH-3, then x, y and z of each id.
         assert_eq!(acc.total, 3 + 40 * 3);

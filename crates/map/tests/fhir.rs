@@ -19,7 +19,7 @@ use carecodec_hl7v2::batch::BatchReader;
 use carecodec_map::fhir::{
     BundleType, JsonDocument, event_bundle, event_bundle_with, read_bundle, write_event_bundle,
 };
-use carecodec_map::v2::{V2Options, identity, map_message};
+use carecodec_map::v2::{V2Options, identity, map_message, map_patient_groups};
 
 fn check(name: &str, bytes: &[u8]) -> usize {
     let mut n = 0;
@@ -3088,6 +3088,7 @@ fn every_hl7v2_corpus_message() {
     }
     let (mut read, mut unparsed, mut unmappable, mut mapped) = (0, 0, 0, 0);
     let (mut quarantined, mut bundles, mut sources) = (0, 0, 0);
+    let (mut split, mut group_bundles) = (0, 0);
     let opts = V2Options::default();
     for path in common::files_under(&root) {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -3109,6 +3110,7 @@ fn every_hl7v2_corpus_message() {
             };
             mapped += 1;
             assert!(report.balanced(), "{name}");
+            let report_leaves = report.source_leaves;
             let raw = entry.bytes;
             for u in &report.unmapped {
                 if let carecodec_model::Source::V2 { span, .. } = &u.source {
@@ -3135,12 +3137,58 @@ fn every_hl7v2_corpus_message() {
                     quarantined += 1;
                 }
             }
+            // The same message split into its patient groups: each group
+            // balances, its sources lead to their spans, and it is written
+            // (or quarantined on its own patient's identity).
+            let groups = map_patient_groups(&msg, &opts).unwrap();
+            if groups.len() == 1 {
+                assert_eq!(groups[0], (event, report), "{name}");
+                continue;
+            }
+            split += 1;
+            let mut leaves = 0;
+            for (k, (event, report)) in groups.iter().enumerate() {
+                let name = format!("{name} group {}", k + 1);
+                assert!(report.balanced(), "{name}");
+                assert!(
+                    !report
+                        .identity
+                        .iter()
+                        .any(|d| d.reason.contains("patient groups")),
+                    "{name}"
+                );
+                for u in &report.unmapped {
+                    if let carecodec_model::Source::V2 { span, .. } = &u.source {
+                        assert_eq!(String::from_utf8_lossy(&raw[span.clone()]), u.raw, "{name}");
+                    }
+                }
+                sources += check_v2_sources(&name, &msg, &serde_json::to_value(event).unwrap());
+                sources += check_v2_sources(&name, &msg, &serde_json::to_value(report).unwrap());
+                match event_bundle(event) {
+                    Ok(bundle) => {
+                        uk_core_valid(&name, &bundle);
+                        check_message_bundle(&name, event);
+                        group_bundles += 1;
+                    }
+                    Err(_) => assert!(
+                        report.quarantined(),
+                        "{name}: no Bundle but not quarantined"
+                    ),
+                }
+                leaves += report.source_leaves;
+            }
+            // Together the groups account for every leaf, the header's once each.
+            assert!(
+                leaves > report_leaves,
+                "{name}: {leaves} <= {report_leaves}"
+            );
         }
     }
     println!(
         "HL7 v2 corpora: {read} messages read: {unparsed} rejected by the parser, \
          {unmappable} not mappable, {mapped} mapped ({bundles} with Bundles, {quarantined} \
-         quarantined); {sources} v2 sources checked against their spans"
+         quarantined); {split} split into patient groups ({group_bundles} Bundles); {sources} \
+         v2 sources checked against their spans"
     );
     assert_eq!(read, unparsed + unmappable + mapped);
     assert_eq!(mapped, bundles + quarantined);

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use carecodec_hl7v2::Message;
 use carecodec_hl7v2::batch::BatchReader;
-use carecodec_map::v2::{V2Options, map_message};
+use carecodec_map::v2::{V2Options, map_message, map_patient_groups};
 use carecodec_model::{
     Action, AdtKind, Event, Gender, Identifier, MappingReport, ObservationValue, Precision,
     Quantity, Source, Sourced, VerificationStatus,
@@ -1668,4 +1668,208 @@ MRG|K2^^^RX1^MR\r",
     );
     assert_eq!(e.merged_from.len(), 1);
     assert!(!r.quarantined(), "{:?}", r.identity);
+}
+
+/// Maps each patient group with the invariants of [`check_invariants`].
+fn map_groups(bytes: &[u8]) -> Vec<(Event, MappingReport)> {
+    let msg = Message::parse(bytes).unwrap();
+    let groups = map_patient_groups(&msg, &V2Options::default()).unwrap();
+    for (e, r) in &groups {
+        check_invariants(bytes, e, r);
+    }
+    groups
+}
+
+/// The ORU^R01 of two PATIENT_RESULT groups that `map_message` quarantines:
+/// `map_patient_groups` maps each patient's results, notes and visit as
+/// that patient's own event, with provenance naming the message's segments.
+#[test]
+fn each_patient_group_of_an_oru_is_its_own_event() {
+    let bytes = b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120000||ORU^R01^ORU_R01|M1|P|2.5\r\
+SFT|LabSys|1.0\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+OBR|1|ORD1|LAB1|58410-2^Full blood count^LN|||20240312100000\r\
+OBX|1|NM|718-7^Haemoglobin^LN||135|g/L|||||F\r\
+NTE|1||Haemolysed\r\
+PID|2||4010232137^^^NHS^NH||JONES^MARY||19800101|F\r\
+NTE|1||Patient on dialysis\r\
+PV1|1|I|WARD2^^^RX1\r\
+OBR|1|ORD2|LAB2|2823-3^Potassium^LN|||20240312101500\r\
+OBX|1|NM|2823-3^Potassium^LN||6.9|mmol/L||HH|||F\r\
+NTE|1||Repeat urgently\r";
+    let groups = map_groups(bytes);
+    assert_eq!(groups.len(), 2);
+    let (first, r1) = &groups[0];
+    let (second, r2) = &groups[1];
+    // Neither group is quarantined; each is its own patient's.
+    assert!(
+        !r1.quarantined() && !r2.quarantined(),
+        "{:?} {:?}",
+        r1.identity,
+        r2.identity
+    );
+    assert_eq!(
+        first
+            .patient
+            .as_ref()
+            .unwrap()
+            .nhs_number()
+            .unwrap()
+            .as_str(),
+        "9434765919"
+    );
+    assert_eq!(
+        second
+            .patient
+            .as_ref()
+            .unwrap()
+            .nhs_number()
+            .unwrap()
+            .as_str(),
+        "4010232137"
+    );
+    assert_eq!(first.message_id.as_deref(), Some("M1/1"));
+    assert_eq!(second.message_id.as_deref(), Some("M1/2"));
+    // The header is each group's.
+    assert_eq!(first.sender, second.sender);
+    assert_eq!(first.sent, second.sent);
+    // The first patient's results carry only their own note; no visit.
+    assert!(first.encounter.is_none());
+    let hb = &first.reports[0].observations[0];
+    assert_eq!(hb.notes.len(), 1);
+    assert_eq!(hb.notes[0].value, "Haemolysed");
+    // The second patient's potassium, notes and visit are theirs, and their
+    // provenance names the message's second OBR, OBX and the PV1.
+    let k = &second.reports[0].observations[0];
+    assert!(
+        matches!(&k.value.as_ref().unwrap().value, ObservationValue::Quantity(q) if q.value == "6.9")
+    );
+    assert_eq!(k.notes.len(), 1);
+    assert_eq!(k.notes[0].value, "Repeat urgently");
+    assert_eq!(v2_at(&k.value.as_ref().unwrap().sources[0]), "OBX[2]-5");
+    assert_eq!(v2_at(&k.code.sources[0]), "OBX[2]-3.1");
+    assert_eq!(v2_at(&second.reports[0].code.sources[0]), "OBR[2]-4.1");
+    assert!(second.encounter.is_some());
+    for (e, r) in &groups {
+        assert!(
+            r.notes.iter().any(|n| n.contains("patient group")),
+            "{:?}",
+            r.notes
+        );
+        // No leaf of the other group is in this group's report.
+        let other = if std::ptr::eq(e, first) {
+            "JONES"
+        } else {
+            "SMITH"
+        };
+        assert!(
+            r.unmapped.iter().all(|u| u.raw != other),
+            "{:?}",
+            r.unmapped
+        );
+    }
+    // The NTE right after the second PID, a note on the patient, is kept as
+    // a report note of the second group only.
+    assert!(
+        r2.notes.iter().any(|n| n == "NTE: Patient on dialysis"),
+        "{:?}",
+        r2.notes
+    );
+    assert!(
+        r1.notes.iter().all(|n| !n.contains("dialysis")),
+        "{:?}",
+        r1.notes
+    );
+    // SFT is the header's, unmapped in each group.
+    for r in [r1, r2] {
+        assert_eq!(unmapped_paths(r), ["SFT[1]-1[1].1.1", "SFT[1]-2[1].1.1"]);
+    }
+    // Each group accounts for the header and its own segments: together they
+    // cover every leaf of the message, the header's once per group.
+    let msg = Message::parse(bytes).unwrap();
+    let (_, whole) = map_message(&msg, &V2Options::default()).unwrap();
+    let header_only =
+        Message::parse(&bytes[..bytes.windows(4).position(|w| w == b"PID|").unwrap()]).unwrap();
+    let (_, header) = map_message(&header_only, &V2Options::default()).unwrap();
+    assert_eq!(
+        r1.source_leaves + r2.source_leaves,
+        whole.source_leaves + header.source_leaves
+    );
+    assert_eq!(
+        r1.mapped + r2.mapped + r1.unmapped.len() + r2.unmapped.len(),
+        r1.source_leaves + r2.source_leaves
+    );
+}
+
+/// ADT^A40 with two `{PID, MRG}` groups: each patient's merge is its own
+/// event (`map_message` quarantines the message).
+#[test]
+fn each_merge_of_an_a40_is_its_own_event() {
+    let groups = map_groups(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\r\
+EVN|A40|20240312091500\r\
+PID|1||9434765919^^^NHS^NH~K1^^^RX1^MR||SMITH^JOHN||19700214|M\r\
+MRG|K2^^^RX1^MR\r\
+PID|2||4010232137^^^NHS^NH~K4^^^RX1^MR||JONES^MARY\r\
+MRG|K3^^^RX1^MR\r",
+    );
+    assert_eq!(groups.len(), 2);
+    let merged: Vec<Vec<String>> = groups
+        .iter()
+        .map(|(e, _)| {
+            e.merged_from
+                .iter()
+                .map(|m| m.value.value().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(merged, [vec!["K2".to_owned()], vec!["K3".to_owned()]]);
+    for (e, r) in &groups {
+        assert_eq!(e.kind, AdtKind::Merge);
+        assert!(!r.quarantined(), "{:?}", r.identity);
+        // EVN is the header's: each merge carries its time.
+        assert!(e.recorded.is_some());
+    }
+    assert_eq!(
+        v2_at(&groups[1].0.merged_from[0].sources[0]),
+        "MRG[2]-1[1].1"
+    );
+}
+
+/// Messages `map_patient_groups` does not split: one event, as
+/// `map_message` maps it (quarantined when a second PID is in another
+/// message structure, or when results of no patient come before the first
+/// PID).
+#[test]
+fn groups_are_split_only_where_they_are_independent_events() {
+    // One patient: the same as `map_message`.
+    let one = b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120000||ORU^R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+OBR|1||LAB1|58410-2^FBC^LN\r\
+OBX|1|NM|718-7^Hb^LN||135|g/L\r";
+    let groups = map_groups(one);
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0], map(one));
+    assert_eq!(groups[0].0.message_id.as_deref(), Some("M1"));
+    // A17 swaps two patients: one event, quarantined.
+    let a17 = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A17|M2|P|2.4\r\
+EVN|A17|20240312091500\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1^1^A\r\
+PID|2||4010232137^^^NHS^NH||JONES^MARY\r\
+PV1|1|I|W1^1^B\r";
+    let groups = map_groups(a17);
+    assert_eq!(groups.len(), 1);
+    assert!(groups[0].1.quarantined());
+    // Results of no patient before the first PID: not split.
+    let lead = b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120000||ORU^R01|M3|P|2.5\r\
+OBR|1||QC1|QC^Control\r\
+OBX|1|NM|718-7^Hb^LN||135|g/L\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+OBR|1||LAB1|58410-2^FBC^LN\r\
+PID|2||4010232137^^^NHS^NH||JONES^MARY\r\
+OBR|1||LAB2|58410-2^FBC^LN\r";
+    let groups = map_groups(lead);
+    assert_eq!(groups.len(), 1);
+    assert!(groups[0].1.quarantined());
 }
