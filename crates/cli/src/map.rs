@@ -17,7 +17,7 @@ use carecodec_map::fhir::{
     write_event_bundle_for, write_event_bundle_noting, write_worker_bundle,
     write_worker_bundle_noting,
 };
-use carecodec_map::v2::{V2Options, map_message};
+use carecodec_map::v2::{V2Options, map_patient_groups};
 use carecodec_model::{Event, Identifier, MappingReport, NotWritten, Source, Worker};
 use clap::ValueEnum;
 
@@ -148,6 +148,10 @@ struct ReportLine<'a> {
     file: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<usize>,
+    /// HL7 v2 input: the patient group (1-based) of a message mapped as
+    /// one event per patient (`map_patient_groups`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<usize>,
     /// ESR input: false when the file had a file error (it must not be
     /// applied as a delta), or, for several files, one was not applied.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -227,6 +231,7 @@ fn write_report(
     out: &mut impl Write,
     file: &str,
     message: Option<usize>,
+    group: Option<usize>,
     report: &MappingReport,
     not_written: Vec<NotWritten>,
 ) -> Result<(), Box<dyn Error>> {
@@ -242,6 +247,7 @@ fn write_report(
         &ReportLine {
             file,
             message,
+            group,
             complete: None,
             deleted: Vec::new(),
             not_written,
@@ -325,6 +331,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                             &ReportLine {
                                 file: &name,
                                 message: None,
+                                group: None,
                                 complete: None,
                                 deleted: Vec::new(),
                                 not_written,
@@ -356,7 +363,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 let lost = report_out.is_some().then_some(&mut not_written);
                 failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &name, lost)?;
                 if let Some(r) = report_out.as_mut() {
-                    write_report(r, &name, None, &report, not_written)?;
+                    write_report(r, &name, None, None, &report, not_written)?;
                     r.write_all(b"\n")?;
                 }
                 continue;
@@ -379,7 +386,9 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     continue;
                 }
             };
-            let (event, report) = match map_message(&msg, &opts) {
+            // One event per patient group: an ORU^R01 of several patients'
+            // results (or an A40 of several merges) is one per patient.
+            let groups = match map_patient_groups(&msg, &opts) {
                 Ok(x) => x,
                 Err(e) => {
                     eprintln!("{name}: message {}: {e}", entry.number);
@@ -387,36 +396,42 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     continue;
                 }
             };
-            if report.quarantined() {
-                quarantined += 1;
-                // Every reason (a message with a second patient's group
-                // whose first patient has no key has two).
-                let reasons: Vec<&str> = report
-                    .identity
-                    .iter()
-                    .filter(|d| d.quarantined())
-                    .map(|d| why(&d.reason))
-                    .collect();
-                eprintln!(
-                    "{name}: message {} quarantined: {}",
-                    entry.number,
-                    if reasons.is_empty() {
-                        "no patient".to_owned()
-                    } else {
-                        reasons.join("; ")
-                    }
-                );
-            }
-            // A quarantined message (no patient key, or an ADT event with no
-            // PID) gets no Bundle (reported above, exit 1).
-            let skip = report.quarantined();
-            let label = format!("{name}: message {}", entry.number);
-            let mut not_written = Vec::new();
-            let lost = report_out.is_some().then_some(&mut not_written);
-            failed |= !write_event(&mut out, &mut buf, &event, skip, &args, &label, lost)?;
-            if let Some(r) = report_out.as_mut() {
-                write_report(r, &name, Some(entry.number), &report, not_written)?;
-                r.write_all(b"\n")?;
+            let split = groups.len() > 1;
+            for (k, (event, report)) in groups.iter().enumerate() {
+                let label = match split {
+                    true => format!("{name}: message {} patient group {}", entry.number, k + 1),
+                    false => format!("{name}: message {}", entry.number),
+                };
+                if report.quarantined() {
+                    quarantined += 1;
+                    // Every reason (a message with a second patient's group
+                    // whose first patient has no key has two).
+                    let reasons: Vec<&str> = report
+                        .identity
+                        .iter()
+                        .filter(|d| d.quarantined())
+                        .map(|d| why(&d.reason))
+                        .collect();
+                    eprintln!(
+                        "{label} quarantined: {}",
+                        if reasons.is_empty() {
+                            "no patient".to_owned()
+                        } else {
+                            reasons.join("; ")
+                        }
+                    );
+                }
+                // A quarantined message (no patient key, or an ADT event
+                // with no PID) gets no Bundle (reported above, exit 1).
+                let skip = report.quarantined();
+                let mut not_written = Vec::new();
+                let lost = report_out.is_some().then_some(&mut not_written);
+                failed |= !write_event(&mut out, &mut buf, event, skip, &args, &label, lost)?;
+                if let Some(r) = report_out.as_mut() {
+                    let group = split.then_some(k + 1);
+                    write_report(r, &name, Some(entry.number), group, report, not_written)?;
+                    r.write_all(b"\n")?;
+                }
             }
         }
     }
@@ -658,6 +673,7 @@ fn write_esr<W: Write, R: Write>(
             &ReportLine {
                 file: name,
                 message: None,
+                group: None,
                 complete: Some(mapped.complete),
                 deleted: mapped.deleted.iter().map(DeletedLine::from).collect(),
                 not_written,

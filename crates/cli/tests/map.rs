@@ -1110,10 +1110,12 @@ fn hl7_to_fhir_reports_what_the_bundle_does_not_carry() {
     assert!(line.get("not_written").is_none(), "{line}");
 }
 
-/// A message with two patients' groups (two PIDs) is quarantined: nothing
-/// is written, the run exits 1 and stderr says why.
+/// An ORU^R01 with two patients' groups (two PIDs) gives one Bundle per
+/// patient, each with only its own patient's results, and a report line per
+/// group; another message type with two PIDs (A17's swap) is quarantined:
+/// nothing is written, the run exits 1 and stderr says why.
 #[test]
-fn a_message_with_two_patients_is_quarantined() {
+fn each_patient_of_a_results_message_gets_its_own_bundle() {
     let file = tmp("twopatients.hl7");
     std::fs::write(
         &file,
@@ -1125,20 +1127,73 @@ OBR|1|ORD2|LAB2|2823-3^K^LN\rOBX|1|NM|2823-3^K^LN||6.9|mmol/L|||||F\r",
     )
     .unwrap();
     for bundle in ["transaction", "message"] {
-        let out = run_map(&["--to", "fhir", "--bundle", bundle], &[&file]);
+        let report = tmp(&format!("twopatients-{bundle}.ndjson"));
+        let out = run_map(
+            &["--to", "fhir", "--bundle", bundle, "--report"],
+            &[&report, &file],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let bundles: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(bundles.len(), 2);
+        let (first, second) = (bundles[0].to_string(), bundles[1].to_string());
+        assert!(
+            first.contains("9434765919") && !first.contains("4010232137"),
+            "{first}"
+        );
+        assert!(first.contains("135") && !first.contains("6.9"), "{first}");
+        assert!(
+            second.contains("4010232137") && !second.contains("9434765919"),
+            "{second}"
+        );
+        assert!(
+            second.contains("6.9") && !second.contains("\"value\":135"),
+            "{second}"
+        );
+        assert_eq!(bundles[0]["identifier"]["value"], "M1/1");
+        assert_eq!(bundles[1]["identifier"]["value"], "M1/2");
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&report)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        for (k, line) in lines.iter().enumerate() {
+            assert_eq!(line["message"], 1);
+            assert_eq!(line["group"], k + 1);
+        }
+    }
+    let swap = tmp("swap.hl7");
+    std::fs::write(
+        &swap,
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A17|M2|P|2.4\r\
+EVN|A17|20240312091500\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|W1^1^A\r\
+PID|2||4010232137^^^NHS^NH||JONES^MARY\rPV1|1|I|W1^1^B\r",
+    )
+    .unwrap();
+    for bundle in ["transaction", "message"] {
+        let out = run_map(&["--to", "fhir", "--bundle", bundle], &[&swap]);
         assert_eq!(out.status.code(), Some(1));
         assert!(out.stdout.is_empty());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("ORU^R01 carries 2 patient groups"), "{err}");
+        assert!(err.contains("ADT^A17 carries 2 patient groups"), "{err}");
     }
     // The canonical document (for review) holds the first patient's group
     // only; the run still exits 1.
-    let out = run_map(&["--to", "canonical"], &[&file]);
+    let out = run_map(&["--to", "canonical"], &[&swap]);
     assert_eq!(out.status.code(), Some(1));
     let doc = String::from_utf8_lossy(&out.stdout);
     assert!(
         doc.contains("9434765919") && !doc.contains("4010232137"),
         "{doc}"
     );
-    assert!(!doc.contains("6.9"), "{doc}");
 }
