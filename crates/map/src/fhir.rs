@@ -765,20 +765,26 @@ fn code_cc(c: &Code) -> Value<'_> {
 }
 
 /// Written as it is built (nothing edits a name after): one allocation.
+/// A name's `use` as FHIR's name-use code: the model's use is FHIR's code or
+/// a v2 XPN.7 name type the IG maps; "" for one of no FHIR code (not
+/// written, see [`subject_losses`]).
+fn name_use(u: &str) -> &'static str {
+    match u {
+        "L" | "official" => "official",
+        "usual" | "D" => "usual",
+        "maiden" | "M" => "maiden",
+        "old" => "old",
+        "nickname" | "N" => "nickname",
+        "anonymous" | "A" => "anonymous",
+        "temp" => "temp",
+        _ => "",
+    }
+}
+
 fn name(n: &HumanName) -> Value<'_> {
     let mut o = Obj::with_capacity(96);
     if let Some(u) = &n.usage {
-        let u = match u.as_str() {
-            "L" | "official" => "official",
-            "usual" | "D" => "usual",
-            "maiden" | "M" => "maiden",
-            "old" => "old",
-            "nickname" | "N" => "nickname",
-            "anonymous" | "A" => "anonymous",
-            "temp" => "temp",
-            _ => "",
-        };
-        o.str("use", u);
+        o.str("use", name_use(u));
     }
     if let Some(f) = &n.family {
         o.str("family", f);
@@ -878,25 +884,33 @@ fn period(p: &carecodec_model::Period) -> Value<'_> {
     Value::Object(o)
 }
 
+/// An address's `use` as FHIR's address-use code (from FHIR's own or a v2
+/// XAD.7 type); "" for one of no FHIR code (not written).
+fn address_use(u: &str) -> &'static str {
+    match u {
+        "H" | "home" => "home",
+        "B" | "O" | "work" => "work",
+        "C" | "temp" => "temp",
+        "BA" | "old" => "old",
+        "BI" | "billing" => "billing",
+        _ => "",
+    }
+}
+
+/// True for an address kind FHIR's address-type has: postal | physical |
+/// both (any other is not written).
+fn address_type(k: &str) -> bool {
+    matches!(k, "postal" | "physical" | "both")
+}
+
 /// Written as it is built (nothing edits an address after): one allocation.
 fn address(a: &Address) -> Value<'_> {
     let mut o = Obj::with_capacity(160);
     if let Some(u) = &a.usage {
-        let u = match u.as_str() {
-            "H" | "home" => "home",
-            "B" | "O" | "work" => "work",
-            "C" | "temp" => "temp",
-            "BA" | "old" => "old",
-            "BI" | "billing" => "billing",
-            _ => "",
-        };
-        o.str("use", u);
+        o.str("use", address_use(u));
     }
-    if let Some(k) = a.kind.as_deref() {
-        // FHIR address-type: postal | physical | both.
-        if matches!(k, "postal" | "physical" | "both") {
-            o.str("type", k);
-        }
+    if let Some(k) = a.kind.as_deref().filter(|k| address_type(k)) {
+        o.str("type", k);
     }
     o.strs("line", &a.lines);
     for (k, v) in [
@@ -915,6 +929,19 @@ fn address(a: &Address) -> Value<'_> {
     o.finish()
 }
 
+/// A telecom's `use` as FHIR's contact-point-use code (from FHIR's own or a
+/// v2 XTN.2 use code); "" for one of no FHIR code (not written).
+fn telecom_use(u: &str) -> &'static str {
+    match u {
+        "home" | "PRN" | "ORN" | "VHN" => "home",
+        "work" | "WPN" => "work",
+        "mobile" | "PRS" => "mobile",
+        "temp" => "temp",
+        "old" => "old",
+        _ => "",
+    }
+}
+
 /// Written as it is built (nothing edits a telecom after): one allocation.
 fn telecom(t: &Telecom) -> Value<'_> {
     let mut o = Obj::with_capacity(80);
@@ -931,15 +958,7 @@ fn telecom(t: &Telecom) -> Value<'_> {
     o.str("system", system);
     o.str("value", &t.value);
     if let Some(u) = &t.usage {
-        let u = match u.as_str() {
-            "home" | "PRN" | "ORN" | "VHN" => "home",
-            "work" | "WPN" => "work",
-            "mobile" | "PRS" => "mobile",
-            "temp" => "temp",
-            "old" => "old",
-            _ => "",
-        };
-        o.str("use", u);
+        o.str("use", telecom_use(u));
     }
     if let Some(r) = t.rank {
         o.value("rank", Value::from(r));
@@ -2332,6 +2351,30 @@ fn observation<'a>(
     Value::Object(o)
 }
 
+/// An allergy type (v2 table 0127) as FHIR's AllergyIntolerance category:
+/// DA and MA are both `medication`; "" for a code with none (MC, a
+/// contraindication, and codes outside the table: not written).
+fn allergy_category(code: Option<&str>) -> &'static str {
+    match code {
+        Some("DA" | "MA") => "medication",
+        Some("FA") => "food",
+        Some("EA" | "AA" | "PA" | "LA") => "environment",
+        _ => "",
+    }
+}
+
+/// An allergy severity (v2 table 0128) as FHIR's criticality: MI and MO are
+/// both `low`; U is FHIR's "unable to assess" (read back as U); "" for a code
+/// outside the table (not written).
+fn allergy_criticality(code: Option<&str>) -> &'static str {
+    match code {
+        Some("SV") => "high",
+        Some("MI" | "MO") => "low",
+        Some("U") => "unable-to-assess",
+        Some(_) | None => "",
+    }
+}
+
 fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     let mut o = resource!("AllergyIntolerance", &id);
     let verification = a.verification.as_ref().map(|v| v.value.as_str());
@@ -2352,12 +2395,7 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     if let Some(v) = verification {
         o.insert("verificationStatus", status_cc(ALLERGY_VERIFICATION, v));
     }
-    let category = match a.category.as_ref().map(|c| c.value.code.as_str()) {
-        Some("DA" | "MA") => "medication",
-        Some("FA") => "food",
-        Some("EA" | "AA" | "PA" | "LA") => "environment",
-        _ => "",
-    };
+    let category = allergy_category(a.category.as_ref().map(|c| c.value.code.as_str()));
     if !category.is_empty() {
         put(&mut o, "category", json!([category]));
     }
@@ -2369,14 +2407,7 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     ) {
         put(&mut o, "type", json!("allergy"));
     }
-    let criticality = match a.severity.as_ref().map(|c| c.value.code.as_str()) {
-        Some("SV") => "high",
-        Some("MI" | "MO") => "low",
-        // U is FHIR's "unable to assess" (read back as U); a code outside
-        // table 0128 has no criticality.
-        Some("U") => "unable-to-assess",
-        Some(_) | None => "",
-    };
+    let criticality = allergy_criticality(a.severity.as_ref().map(|c| c.value.code.as_str()));
     put(&mut o, "criticality", json!(criticality));
     o.insert("code", concept(&a.code.value));
     // R4 requires the patient: with none known (a message without PID) the
@@ -3809,9 +3840,205 @@ fn event_entries<'a>(
     }
     let targets: Vec<&Uuid> = subject.iter().chain(encounter_url.iter()).collect();
     let prov = provenance(event, seed, &targets);
+    subject_losses(event, losses);
     header_losses(event, kind, prov.is_some(), losses);
     prov.into_iter().flatten().for_each(&mut emit);
     Ok(())
+}
+
+/// Notes what the Patient, its merged record and the AllergyIntolerances
+/// leave out of the event's patient, `merged_from` and allergies:
+/// - identifiers: an invalid NHS number (never written, on the patient or
+///   on the record it replaces), and every `merged_from` identifier of a
+///   merge of two people (their NHS numbers differ: no replaced record);
+/// - a name, telecom or address `use` (and an address kind) FHIR has no
+///   code for, and a validity period's end before its start (R4 per-1);
+/// - a contact with nothing but a relationship or role (R4 pat-1: not
+///   written at all);
+/// - an allergy type FHIR's category does not tell apart (MA, written
+///   `medication` as DA is) or has none for (MC, codes outside table 0127),
+///   and a severity likewise (MO, written `low` as MI is; codes outside
+///   table 0128).
+fn subject_losses(event: &Event, losses: &mut Losses<'_>) {
+    if !losses.kept() {
+        return;
+    }
+    let invalid_nhs = |i: &Identifier| matches!(i, Identifier::Other { system: Some(s), .. } if s.starts_with("NHS"));
+    if let Some(p) = &event.patient {
+        for (i, id) in p.identifiers.iter().enumerate() {
+            if invalid_nhs(&id.value) {
+                let field = format_args!("patient.identifiers[{i}]");
+                losses.note(
+                    field,
+                    &id.value.value(),
+                    &id.sources,
+                    unwritten::INVALID_NHS,
+                );
+            }
+        }
+        for (i, n) in p.names.iter().enumerate() {
+            name_losses(losses, &format!("patient.names[{i}]"), n);
+        }
+        for (i, t) in p.telecom.iter().enumerate() {
+            telecom_losses(losses, &format!("patient.telecom[{i}]"), t);
+        }
+        for (i, a) in p.addresses.iter().enumerate() {
+            address_losses(losses, &format!("patient.addresses[{i}]"), a);
+        }
+        for (i, c) in p.contacts.iter().enumerate() {
+            let at = format!("patient.contacts[{i}]");
+            if c.name.is_none()
+                && c.telecom.is_empty()
+                && c.address.is_none()
+                && c.organisation.is_none()
+            {
+                use unwritten::BARE_CONTACT as WHY;
+                for (part, code) in [("relationship", &c.relationship), ("role", &c.role)] {
+                    if let Some(r) = code {
+                        let field = format_args!("{at}.{part}");
+                        losses.note(field, &code_text(&r.value), &r.sources, WHY);
+                    }
+                }
+                if let Some(g) = &c.gender {
+                    let field = format_args!("{at}.gender");
+                    losses.note(field, &gender(g.value), &g.sources, WHY);
+                }
+                for (part, d) in [("from", &c.from), ("until", &c.until)] {
+                    if let Some(d) = d {
+                        let field = format_args!("{at}.{part}");
+                        losses.note(field, &d.value, &d.sources, WHY);
+                    }
+                }
+                continue;
+            }
+            if let Some(n) = &c.name {
+                name_losses(losses, &format!("{at}.name"), n);
+            }
+            for (j, t) in c.telecom.iter().enumerate() {
+                telecom_losses(losses, &format!("{at}.telecom[{j}]"), t);
+            }
+            if let Some(a) = &c.address {
+                address_losses(losses, &format!("{at}.address"), a);
+            }
+        }
+    }
+    let conflict = crate::v2::merge_conflict(&event.merged_from).is_some();
+    for (i, m) in event.merged_from.iter().enumerate() {
+        let why = match () {
+            () if conflict => unwritten::MERGE_CONFLICT,
+            () if invalid_nhs(&m.value) => unwritten::INVALID_NHS,
+            () => continue,
+        };
+        losses.note(
+            format_args!("merged_from[{i}]"),
+            &m.value.value(),
+            &m.sources,
+            why,
+        );
+    }
+    for (i, a) in event.allergies.iter().enumerate() {
+        if let Some(c) = &a.category {
+            let why = match (c.value.code.as_str(), allergy_category(Some(&c.value.code))) {
+                ("MA", _) => Some(unwritten::ALLERGY_MA),
+                (_, "") => Some(unwritten::NO_CATEGORY),
+                _ => None,
+            };
+            if let Some(why) = why {
+                let field = format_args!("allergies[{i}].category");
+                losses.note(field, &code_text(&c.value), &c.sources, why);
+            }
+        }
+        if let Some(c) = &a.severity {
+            let why = match (
+                c.value.code.as_str(),
+                allergy_criticality(Some(&c.value.code)),
+            ) {
+                ("MO", _) => Some(unwritten::SEVERITY_MO),
+                (_, "") => Some(unwritten::NO_CRITICALITY),
+                _ => None,
+            };
+            if let Some(why) = why {
+                let field = format_args!("allergies[{i}].severity");
+                losses.note(field, &code_text(&c.value), &c.sources, why);
+            }
+        }
+    }
+}
+
+/// Notes a name's use of no FHIR code and a period end before its start.
+fn name_losses(losses: &mut Losses<'_>, at: &str, n: &carecodec_model::Sourced<HumanName>) {
+    if let Some(u) = n.value.usage.as_deref().filter(|u| name_use(u).is_empty()) {
+        losses.note(
+            format_args!("{at}.usage"),
+            &u,
+            &n.sources,
+            unwritten::NO_USE,
+        );
+    }
+    period_losses(losses, at, n.value.period.as_ref(), &n.sources);
+}
+
+/// Notes a telecom's use of no FHIR code and a period end before its start.
+fn telecom_losses(losses: &mut Losses<'_>, at: &str, t: &carecodec_model::Sourced<Telecom>) {
+    if let Some(u) = t
+        .value
+        .usage
+        .as_deref()
+        .filter(|u| telecom_use(u).is_empty())
+    {
+        losses.note(
+            format_args!("{at}.usage"),
+            &u,
+            &t.sources,
+            unwritten::NO_USE,
+        );
+    }
+    period_losses(losses, at, t.value.period.as_ref(), &t.sources);
+}
+
+/// Notes an address's use and kind of no FHIR code and a period end before
+/// its start.
+fn address_losses(losses: &mut Losses<'_>, at: &str, a: &carecodec_model::Sourced<Address>) {
+    if let Some(u) = a
+        .value
+        .usage
+        .as_deref()
+        .filter(|u| address_use(u).is_empty())
+    {
+        losses.note(
+            format_args!("{at}.usage"),
+            &u,
+            &a.sources,
+            unwritten::NO_USE,
+        );
+    }
+    if let Some(k) = a.value.kind.as_deref().filter(|k| !address_type(k)) {
+        losses.note(
+            format_args!("{at}.kind"),
+            &k,
+            &a.sources,
+            unwritten::NO_ADDRESS_TYPE,
+        );
+    }
+    period_losses(losses, at, a.value.period.as_ref(), &a.sources);
+}
+
+/// Notes a validity period's end before its start, which [`period`] leaves
+/// out (R4 per-1).
+fn period_losses(
+    losses: &mut Losses<'_>,
+    at: &str,
+    p: Option<&carecodec_model::Period>,
+    sources: &Sources,
+) {
+    if let Some(p) = p {
+        if let (Some(s), Some(e)) = (&p.start, &p.end) {
+            if ends_before(e, s) {
+                let field = format_args!("{at}.period.end");
+                losses.note(field, &date_time(e), sources, unwritten::END_BEFORE_START);
+            }
+        }
+    }
 }
 
 /// Notes each diagnosis type and priority of `conditions` (written only in
@@ -4685,6 +4912,25 @@ mod unwritten {
         "a transaction Bundle has no MessageHeader, and no Provenance is written";
     pub(super) const NO_ENDPOINT: &str = "a MessageHeader endpoint is a urn:oid: (an ISO OID) \
         or a URI: a universal id of another type, or not of its type's form, has none";
+    pub(super) const INVALID_NHS: &str = "an invalid NHS number (it fails the Modulus 11 check) \
+        is never written as an identifier";
+    pub(super) const MERGE_CONFLICT: &str = "the merged identifiers hold different NHS numbers \
+        (a merge of two people): no replaced record is written";
+    pub(super) const NO_USE: &str = "FHIR's use codes have none for it: the use is not written";
+    pub(super) const NO_ADDRESS_TYPE: &str =
+        "FHIR address type is postal, physical or both: the kind is not written";
+    pub(super) const END_BEFORE_START: &str =
+        "a period cannot end before it starts (R4 per-1): the end is not written";
+    pub(super) const BARE_CONTACT: &str = "a Patient contact needs a name, telecom, address or \
+        organization (R4 pat-1): a contact of only a relationship or role is not written";
+    pub(super) const ALLERGY_MA: &str = "AllergyIntolerance.category has one code, medication, \
+        for drug (DA) and miscellaneous (MA) allergies: written medication, read back as DA";
+    pub(super) const NO_CATEGORY: &str =
+        "AllergyIntolerance.category has no code for it: no category or type is written";
+    pub(super) const SEVERITY_MO: &str = "AllergyIntolerance.criticality has one code, low, for \
+        mild (MI) and moderate (MO): written low, read back as MI";
+    pub(super) const NO_CRITICALITY: &str =
+        "AllergyIntolerance.criticality has no code for it: no criticality is written";
 }
 
 /// An address as one line of text (a [`NotWritten::value`]).

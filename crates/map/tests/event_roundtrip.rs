@@ -766,18 +766,22 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
             proptest::option::of("[A-Za-z0-9.-]{1,12}"),
         ),
         msh,
+        // What the Patient, its merged record and the AllergyIntolerances
+        // leave out (lossy only): which of them the event carries.
+        proptest::collection::vec(proptest::bool::ANY, 9),
     )
         .prop_map(
             move |(
                 encounter,
-                allergies,
+                mut allergies,
                 mut conditions,
                 reports,
                 observations,
                 evn,
-                merged_from,
+                mut merged_from,
                 msh,
                 (source_application, destination_application, destination_facility),
+                losses,
             )| {
                 let ((kind, message_type), message_id) = msh;
                 let (mut recorded, mut occurred, mut reason, mut operator, mut sender) = evn;
@@ -800,6 +804,9 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
                     number: NhsNumber::parse("9434765919").unwrap(),
                     verification: None,
                 }));
+                if lossy {
+                    lose(&losses, &mut patient, &mut allergies, &mut merged_from);
+                }
                 Event {
                     kind,
                     message_type: message_type.into(),
@@ -831,6 +838,91 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
 /// The identifiers of a merged record (MRG-1): another NHS number (UK Core
 /// allows one a Patient), then MRNs with their authority, with or without the
 /// authority's system.
+/// Adds to an event the values its Patient, merged record and
+/// AllergyIntolerances leave out, each where `on` says: an invalid NHS number
+/// (the patient's and the merged record's), a name, telecom and address use
+/// of no FHIR code, an address kind of none, a telecom period ending before
+/// it starts, a contact of only a relationship, and allergy codes FHIR does
+/// not tell apart or has none for.
+fn lose(
+    on: &[bool],
+    patient: &mut Patient,
+    allergies: &mut [Allergy],
+    merged_from: &mut Vec<Sourced<Identifier>>,
+) {
+    let on = |i: usize| on.get(i).copied().unwrap_or(false);
+    let invalid = || Identifier::Other {
+        system: Some("NHS (invalid)".into()),
+        value: "1234567890".into(),
+    };
+    if on(0) {
+        patient.identifiers.push(s(invalid()));
+    }
+    if on(1) {
+        merged_from.push(s(invalid()));
+    }
+    if on(2) {
+        patient.names.push(s(HumanName {
+            family: Some("Zqbirth".into()),
+            usage: Some("B".into()),
+            ..HumanName::default()
+        }));
+    }
+    if on(3) {
+        patient.telecom.push(s(carecodec_model::Telecom {
+            system: Some("phone".into()),
+            value: "01632 960001".into(),
+            usage: Some("EMR".into()),
+            ..carecodec_model::Telecom::default()
+        }));
+    }
+    if on(4) {
+        let at = |y| PartialDateTime {
+            at: FixedOffset::east_opt(0)
+                .unwrap()
+                .with_ymd_and_hms(y, 1, 1, 0, 0, 0)
+                .unwrap(),
+            precision: Precision::Day,
+            offset_inferred: true,
+        };
+        patient.telecom.push(s(carecodec_model::Telecom {
+            system: Some("phone".into()),
+            value: "01632 960002".into(),
+            period: Some(Period {
+                start: Some(at(2020)),
+                end: Some(at(2010)),
+            }),
+            ..carecodec_model::Telecom::default()
+        }));
+    }
+    if on(5) {
+        patient.addresses.push(s(Address {
+            lines: vec!["1 Zqmail Street".into()],
+            usage: Some("M".into()),
+            kind: Some("mailing".into()),
+            ..Address::default()
+        }));
+    }
+    if on(6) {
+        patient.contacts.push(carecodec_model::Contact {
+            relationship: Some(s(Code::new(
+                CodeSystem::V2Table("0063".into()),
+                "MTH",
+                None,
+            ))),
+            ..carecodec_model::Contact::default()
+        });
+    }
+    if let Some(a) = allergies.first_mut().filter(|_| on(7)) {
+        a.category = Some(s(Code::new(CodeSystem::V2Table("0127".into()), "MA", None)));
+        a.severity = Some(s(Code::new(CodeSystem::V2Table("0128".into()), "MO", None)));
+    }
+    if let Some(a) = allergies.last_mut().filter(|_| on(8)) {
+        a.category = Some(s(Code::new(CodeSystem::V2Table("0127".into()), "MC", None)));
+        a.severity = Some(s(Code::new(CodeSystem::V2Table("0128".into()), "5", None)));
+    }
+}
+
 fn merged() -> impl Strategy<Value = Vec<Sourced<Identifier>>> {
     let mrn = ("K[0-9]{1,6}", "R[A-Z0-9]{2}", common::authority_system()).prop_map(
         |(value, authority, system)| Identifier::Mrn {
@@ -944,6 +1036,22 @@ fn tidy(v: &mut Value) -> bool {
     }
 }
 
+/// `v` without the array items [`tidy`] left empty (their indices no longer
+/// matter once the listed values are taken).
+fn drop_empty_items(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.values_mut().for_each(drop_empty_items);
+            m.retain(|_, x| !matches!(x, Value::Array(a) if a.is_empty()));
+        }
+        Value::Array(a) => {
+            a.iter_mut().for_each(drop_empty_items);
+            a.retain(|x| !matches!(x, Value::Object(m) if m.is_empty()));
+        }
+        _ => {}
+    }
+}
+
 /// The event's values [`event_not_written`] answers for, as JSON with sources
 /// removed, a field of nothing left out: the EVN values, the sender, the
 /// message type (`FHIR` of kind `other` is none: what `read_bundle` gives an
@@ -979,6 +1087,9 @@ fn answered(e: &Event) -> Value {
             "diagnosis_type": serde_json::to_value(&c.diagnosis_type).unwrap(),
             "priority": serde_json::to_value(&c.priority).unwrap(),
         })).collect::<Vec<_>>(),
+        "patient": serde_json::to_value(&e.patient).unwrap(),
+        "merged_from": serde_json::to_value(&e.merged_from).unwrap(),
+        "allergies": serde_json::to_value(&e.allergies).unwrap(),
     }));
     unwrap_values(&mut v);
     tidy(&mut v);
@@ -1046,8 +1157,12 @@ proptest! {
                 }
             }
         }
-        // What is left of an operator whose parts were all taken is none.
+        // What is left of an operator whose parts were all taken is none,
+        // and so is a contact's.
         tidy(&mut sent);
+        let (mut sent, mut back) = (sent, back);
+        drop_empty_items(&mut sent);
+        drop_empty_items(&mut back);
         prop_assert_eq!(sent, back);
         // A marker of what is listed is nowhere in the Bundle: the
         // applications' names, the destination facility (`R…` codes are
@@ -1253,4 +1368,46 @@ fn the_noting_event_writer_appends_and_leaves_the_list_on_an_error() {
     assert!(refused.is_err());
     assert!(out.is_empty());
     assert_eq!(list, [earlier]);
+}
+
+/// What the Patient and AllergyIntolerances leave out of an HL7 v2 ADT is
+/// listed with its v2 source: an invalid NHS number, a next of kin of only a
+/// relationship, and allergy type MA and severity MO (FHIR's medication and
+/// low, which DA and MI read back as).
+#[test]
+fn patient_and_allergy_values_a_bundle_leaves_out_are_listed() {
+    let msg = format!(
+        "{MSH}EVN|A01|20240312091500\r\
+         PID|1||1234567890^^^NHS^NH~K1^^^RX1^MR||SMITH^JOHN||19700214|M\r\
+         NK1|1||MTH^Mother^HL70063\r\
+         PV1|1|I\r\
+         AL1|1|MA|Z1^Zqlatex|MO\r"
+    );
+    for kind in [BundleType::Transaction, BundleType::Message] {
+        let got = v2_not_written(&msg, kind);
+        // The MSH values a transaction leaves out are listed after them.
+        let fields: Vec<(&str, &str, &str)> = got
+            .iter()
+            .filter(|(f, ..)| f.starts_with("patient") || f.starts_with("allergies"))
+            .map(|(f, v, at)| (f.as_str(), v.as_str(), at.split(" (").next().unwrap()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                (
+                    "patient.identifiers[0]",
+                    "1234567890",
+                    "HL7 v2 PID[1]-3[1].1"
+                ),
+                (
+                    "patient.contacts[0].relationship",
+                    "MTH (Mother)",
+                    "HL7 v2 NK1[1]-3.1"
+                ),
+                ("allergies[0].category", "MA", "HL7 v2 AL1[1]-2.1"),
+                ("allergies[0].severity", "MO", "HL7 v2 AL1[1]-4.1"),
+            ],
+            "{got:#?}"
+        );
+    }
 }
