@@ -3232,6 +3232,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         method,
         body_site,
         device,
+        sub_id: None,
     })
 }
 

@@ -236,6 +236,7 @@ fn observation() -> impl Strategy<Value = Observation> {
                     .into_iter()
                     .map(|(value, system)| s(Identifier::Other { system, value }))
                     .collect(),
+                sub_id: None,
             },
         )
 }

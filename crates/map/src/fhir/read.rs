@@ -1585,6 +1585,7 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
             .and_then(|d| resolve(ctx, &format!("{base}.device"), d))
             .map(|(db, dr)| identifiers(ctx, &db, dr))
             .unwrap_or_default(),
+        sub_id: None,
     })
 }
 
