@@ -2332,6 +2332,25 @@ fn observation<'a>(
     Value::Object(o)
 }
 
+/// True for Base64 as FHIR's `base64Binary` takes it (RFC 4648's alphabet
+/// in groups of four, at most two `=` of padding at the end; not empty, no
+/// whitespace).
+///
+/// The R4 specification's regex for base64Binary,
+/// `(\s*([0-9a-zA-Z\+\=]){4}\s*)+`, leaves out `/` by mistake; RFC 4648's
+/// alphabet is meant.
+pub(crate) fn is_base64(t: &str) -> bool {
+    let b = t.as_bytes();
+    if b.is_empty() || b.len() % 4 != 0 {
+        return false;
+    }
+    let body = t.trim_end_matches('=');
+    b.len() - body.len() <= 2
+        && body
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
+}
+
 fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     let mut o = resource!("AllergyIntolerance", &id);
     let verification = a.verification.as_ref().map(|v| v.value.as_str());
