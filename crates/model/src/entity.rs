@@ -1319,3 +1319,71 @@ pub struct Event {
     )]
     pub observations: Vec<Observation>,
 }
+
+#[cfg(all(test, feature = "serde"))]
+mod tests {
+    use super::*;
+    use crate::provenance::Source;
+    use crate::value::{Code, CodeSystem};
+
+    /// An observation with a sub-ID and an attachment value: its canonical
+    /// JSON, and back to the same value.
+    #[test]
+    fn sub_id_and_attachment_round_trip_through_json() {
+        let src = || Source::fhir("Observation");
+        let ob = Observation {
+            code: Sourced::new(
+                Concept {
+                    codes: vec![Code::new(CodeSystem::Loinc, "11502-2", None)],
+                    text: None,
+                },
+                src(),
+            ),
+            value: Some(Sourced::new(
+                ObservationValue::Attachment(Attachment {
+                    content_type: Some("application/pdf".into()),
+                    data: Some("JVBERi0xLjQK".into()),
+                    url: None,
+                }),
+                src(),
+            )),
+            reference_range: None,
+            interpretation: vec![],
+            status: None,
+            effective: None,
+            notes: vec![],
+            performers: vec![],
+            identifiers: vec![],
+            method: None,
+            body_site: None,
+            device: vec![],
+            sub_id: Some(Sourced::new(
+                ObservationSubId {
+                    original: Some("1.2".into()),
+                    group: Some("1".into()),
+                    sequence: Some("2".into()),
+                    identifier: None,
+                },
+                src(),
+            )),
+        };
+        let json = serde_json::to_value(&ob).unwrap();
+        assert_eq!(
+            json["value"]["value"],
+            serde_json::json!({"type": "attachment", "value": {
+                "content_type": "application/pdf", "data": "JVBERi0xLjQK"
+            }})
+        );
+        assert_eq!(
+            json["sub_id"]["value"],
+            serde_json::json!({"original": "1.2", "group": "1", "sequence": "2"})
+        );
+        let back: Observation = serde_json::from_value(json).unwrap();
+        assert_eq!(back, ob);
+        // Canonical JSON written before `sub_id` existed still reads.
+        let mut old = serde_json::to_value(&ob).unwrap();
+        old.as_object_mut().unwrap().remove("sub_id");
+        let old: Observation = serde_json::from_value(old).unwrap();
+        assert_eq!(old.sub_id, None);
+    }
+}
