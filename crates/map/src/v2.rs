@@ -4092,6 +4092,50 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn base64_hex_and_mime_types() {
+        // RFC 4648's test vectors.
+        for (raw, b64) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(raw.as_bytes()), b64);
+            assert_eq!(is_base64(b64), !b64.is_empty(), "{b64}");
+        }
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+        for bad in ["Zm9", "Zm9v=", "Zg===", "Z=g=", "Zm9 v", "Zm9v\n", "Zm-_"] {
+            assert!(!is_base64(bad), "{bad}");
+        }
+        assert_eq!(hex_bytes("48 65 6c6C"), Some(b"Hell".to_vec()));
+        for bad in ["", "4", "4g", "+1", "0x41"] {
+            assert_eq!(hex_bytes(bad), None, "{bad}");
+        }
+        let m = |k: Option<&str>, s: Option<&str>| mime_type(k, s);
+        assert_eq!(
+            m(Some("application"), Some("pdf")).as_deref(),
+            Some("application/pdf")
+        );
+        assert_eq!(
+            m(Some("Image"), Some("JPEG")).as_deref(),
+            Some("image/jpeg")
+        );
+        assert_eq!(
+            m(Some("AP"), Some("pdf")).as_deref(),
+            Some("application/pdf")
+        );
+        assert_eq!(m(None, Some("TIFF")).as_deref(), Some("image/tiff"));
+        assert_eq!(m(Some("TEXT"), None).as_deref(), Some("text/plain"));
+        assert_eq!(m(Some("AP"), None), None);
+        assert_eq!(m(Some("AP"), Some("x-local")), None);
+        assert_eq!(m(Some("application"), Some("pdf doc")), None);
+        assert_eq!(m(None, None), None);
+    }
+
     /// What `Consumed` must answer: a span is covered when the union of the
     /// marked ranges contains it.
     fn covered_by_union(marked: &[Range<usize>], span: &Range<usize>) -> bool {
