@@ -58,11 +58,11 @@
 //! ```
 
 use carecodec_model::{
-    Address, Allergy, Application, Assignment, Code, Concept, Condition, Contact, Deceased,
-    Encounter, EncounterClass, Event, Gender, HumanName, Identifier, Location, MultipleBirth,
-    NotWritten, Observation, ObservationValue, Organisation, PartialDateTime, Patient, Performer,
-    Position, Practitioner, Precision, Quantity, Registration, ResultReport, ResultStatus, Sources,
-    Telecom, Worker,
+    Address, Allergy, Application, Assignment, Attachment, Code, Concept, Condition, Contact,
+    Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier, Location,
+    MultipleBirth, NotWritten, Observation, ObservationValue, Organisation, PartialDateTime,
+    Patient, Performer, Position, Practitioner, Precision, Quantity, Registration, ResultReport,
+    ResultStatus, Sources, Telecom, Worker,
 };
 mod document;
 mod read;
@@ -116,6 +116,18 @@ const PLANNED_START: &str =
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedStartDate";
 const PLANNED_END: &str =
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedEndDate";
+/// Extensions Pack extension for an HL7 v2 OBX-4 Observation Sub-ID (IG
+/// OG[Extension-Subidentifier]); its sub-extensions `original-sub-identifier`
+/// (string), `group`, `sequence` (decimal), `identifier` (string).
+pub(crate) const OBS_SUB_ID: &str = "http://hl7.org/fhir/StructureDefinition/observation-v2-subid";
+/// The R5 cross-version extension for `Observation.value[x]` in R4, for
+/// the types R4 lacks: carecodec writes its `valueAttachment` (HL7 v2 OBX-5
+/// ED / RP). The IG's OBX sheet names
+/// `https://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.valueAttachment`,
+/// which no package defines; the cross-version package (xver-r5.r4) names
+/// this one.
+pub(crate) const OBS_VALUE_R5: &str =
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.value";
 /// Core extension for a time of birth on `Patient.birthDate` (UK Core slice `birthTime`).
 const BIRTH_TIME: &str = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
 
@@ -2272,7 +2284,42 @@ fn observation<'a>(
         }
         _ => {}
     }
-    if ob.value.is_none() {
+    // An attachment with nothing in it (a model made elsewhere) is no value.
+    let attached = match ob.value.as_ref().map(|v| &v.value) {
+        Some(ObservationValue::Attachment(a)) => Some(attachment(a)).filter(|v| !v.is_empty()),
+        _ => None,
+    };
+    let empty_attachment = attached.is_none()
+        && matches!(
+            ob.value.as_ref().map(|v| &v.value),
+            Some(ObservationValue::Attachment(_))
+        );
+    let mut ext = Vec::new();
+    if let Some(s) = &ob.sub_id {
+        let s = &s.value;
+        let mut parts = Vec::with_capacity(4);
+        if let Some(t) = &s.original {
+            parts.push(json!({"url": "original-sub-identifier", "valueString": t}));
+        }
+        // A group or sequence that is no decimal is not written (noted by
+        // `observation_losses`).
+        for (name, n) in [("group", &s.group), ("sequence", &s.sequence)] {
+            if let Some(d) = n.as_deref().and_then(fhir_decimal) {
+                parts.push(json!({"url": name, "valueDecimal": d}));
+            }
+        }
+        if let Some(t) = &s.identifier {
+            parts.push(json!({"url": "identifier", "valueString": t}));
+        }
+        if !parts.is_empty() {
+            ext.push(json!({"url": OBS_SUB_ID, "extension": Value::Array(parts)}));
+        }
+    }
+    if let Some(a) = attached {
+        ext.push(json!({"url": OBS_VALUE_R5, "valueAttachment": a}));
+    }
+    put(&mut o, "extension", Value::Array(ext));
+    if ob.value.is_none() || empty_attachment {
         o.insert(
             "dataAbsentReason",
             raw!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "unknown"}]}),
@@ -2372,6 +2419,69 @@ fn allergy_criticality(code: Option<&str>) -> &'static str {
         Some("MI" | "MO") => "low",
         Some("U") => "unable-to-assess",
         Some(_) | None => "",
+    }
+}
+
+/// An Attachment: its content type, its data when it is Base64 (else noted
+/// by `observation_losses`), its url. Inline data with no content type is
+/// typed `application/octet-stream` (R4 att-1: data needs a type).
+fn attachment(a: &Attachment) -> Value<'_> {
+    let mut o = Map::with_capacity(3);
+    let data = a.data.as_deref().filter(|d| is_base64(d));
+    match &a.content_type {
+        Some(t) => put(&mut o, "contentType", fhir_code(t)),
+        None if data.is_some() => put(&mut o, "contentType", json!("application/octet-stream")),
+        None => {}
+    }
+    if let Some(d) = data {
+        o.insert("data", json!(d));
+    }
+    if let Some(u) = &a.url {
+        put(&mut o, "url", json!(u));
+    }
+    Value::Object(o)
+}
+
+/// True for Base64 as FHIR's `base64Binary` takes it (RFC 4648's alphabet
+/// in groups of four, at most two `=` of padding at the end; not empty, no
+/// whitespace).
+///
+/// The R4 specification's regex for base64Binary,
+/// `(\s*([0-9a-zA-Z\+\=]){4}\s*)+`, leaves out `/` by mistake; RFC 4648's
+/// alphabet is meant.
+pub(crate) fn is_base64(t: &str) -> bool {
+    let b = t.as_bytes();
+    if b.is_empty() || b.len() % 4 != 0 {
+        return false;
+    }
+    let body = t.trim_end_matches('=');
+    b.len() - body.len() <= 2
+        && body
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
+}
+
+/// Notes the values of observation `ob` (at model field `at`) its
+/// Observation does not carry: a sub-ID group or sequence that is no
+/// decimal, attachment data that is not Base64.
+fn observation_losses(ob: &Observation, at: std::fmt::Arguments<'_>, losses: &mut Losses<'_>) {
+    if !losses.kept() {
+        return;
+    }
+    if let Some(s) = &ob.sub_id {
+        for (name, n) in [("group", &s.value.group), ("sequence", &s.value.sequence)] {
+            if let Some(n) = n.as_deref().filter(|n| fhir_decimal(n).is_none()) {
+                let field = format_args!("{at}.sub_id.{name}");
+                losses.note(field, &n, &s.sources, unwritten::NOT_DECIMAL);
+            }
+        }
+    }
+    if let Some(v) = &ob.value
+        && let ObservationValue::Attachment(a) = &v.value
+        && let Some(d) = a.data.as_deref().filter(|d| !is_base64(d))
+    {
+        let field = format_args!("{at}.value.data");
+        losses.note(field, &d, &v.sources, unwritten::NOT_BASE64);
     }
 }
 
@@ -3772,6 +3882,7 @@ fn event_entries<'a>(
         let oid = key.as_ref().map_or_else(|| oseed.uuid(&[]), |(id, _)| *id);
         let mut extra = Vec::new();
         let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut extra);
+        observation_losses(ob, format_args!("observations[{i}]"), losses);
         if let (Some(o), Some(e)) = (res.as_object_mut(), &encounter_url) {
             o.insert("encounter", reference(e));
         }
@@ -3808,6 +3919,7 @@ fn event_entries<'a>(
             let url = urn(&oid);
             let mut extra = Vec::new();
             let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut extra);
+            observation_losses(ob, format_args!("reports[{ri}].observations[{oi}]"), losses);
             if let Some(o) = res.as_object_mut() {
                 if let Some(u) = &order {
                     o.insert("basedOn", json!([reference(u)]));
@@ -4908,6 +5020,9 @@ mod unwritten {
     pub(super) const NO_PROVENANCE: &str = "no Provenance is written (R4 requires its recorded \
         time, a target and an agent)";
     pub(super) const NO_HEADER: &str = "a transaction Bundle has no MessageHeader";
+    pub(super) const NOT_DECIMAL: &str =
+        "not a FHIR decimal: the observation-v2-subid extension's group and sequence are decimals";
+    pub(super) const NOT_BASE64: &str = "not Base64: an Attachment's data is a FHIR base64Binary";
     pub(super) const NO_HEADER_OR_PROVENANCE: &str =
         "a transaction Bundle has no MessageHeader, and no Provenance is written";
     pub(super) const NO_ENDPOINT: &str = "a MessageHeader endpoint is a urn:oid: (an ISO OID) \

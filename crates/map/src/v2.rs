@@ -24,18 +24,19 @@ use carecodec_hl7v2::types::{Precision as V2Precision, Timestamp};
 use carecodec_hl7v2::{Level, Message, Parts, Path, Segment, Value};
 use carecodec_model::identifier::{is_oid, is_uri, is_uuid};
 use carecodec_model::{
-    Action, Address, AdtKind, Allergy, Application, Code, CodeSystem, Concept, Condition, Contact,
-    ContactPerson, Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier,
-    IdentityDecision, Invalid, Location, MappingReport, MultipleBirth, NhsNumber, Observation,
-    ObservationValue, Organisation, PartialDate, PartialDateTime, Participant, Patient, Performer,
-    Period, Practitioner, Precision, Quantity, ResultReport, ResultStatus, Source, Sourced,
-    Sources, Telecom, Unmapped, V2Path, VerificationStatus,
+    Action, Address, AdtKind, Allergy, Application, Attachment, Code, CodeSystem, Concept,
+    Condition, Contact, ContactPerson, Deceased, Encounter, EncounterClass, Event, Gender,
+    HumanName, Identifier, IdentityDecision, Invalid, Location, MappingReport, MultipleBirth,
+    NhsNumber, Observation, ObservationSubId, ObservationValue, Organisation, PartialDate,
+    PartialDateTime, Participant, Patient, Performer, Period, Practitioner, Precision, Quantity,
+    ResultReport, ResultStatus, Source, Sourced, Sources, Telecom, Unmapped, V2Path,
+    VerificationStatus,
 };
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
 use crate::MapError;
-use crate::fhir::unkeyable_without_sender;
+use crate::fhir::{is_base64, unkeyable_without_sender};
 
 /// How to map.
 ///
@@ -3342,11 +3343,15 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     )?;
     ctx.touch(base.field(1));
     let value_type = ctx.text(base.field(2)).map(|s| s.value).unwrap_or_default();
-    ctx.touch(base.field(4));
-    // OBX-6 is read where the value keeps it: a coded or date value has no
-    // place for a unit, which is left unread (reported unmapped).
+    let sub_id = sub_id(ctx, base.field(4));
+    // OBX-6 is read where the value keeps it: a coded, date or attachment
+    // value has no place for a unit, which is left unread (reported unmapped).
     let value = match value_type.as_str() {
         "CE" | "CWE" | "CNE" => cwe(ctx, base.field(5)).map(|c| c.map(ObservationValue::Coded)),
+        // An attachment is one value: the first repetition, the others left
+        // unread (reported unmapped).
+        "ED" => ed(ctx, base.field(5).repetition(1)),
+        "RP" => rp(ctx, base.field(5).repetition(1)),
         // The model holds one time: the first repetition, as a coded value
         // keeps its first; the others are left unread (reported unmapped).
         "TS" | "DT" | "DTM" => ctx
@@ -3431,7 +3436,223 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         method,
         body_site,
         device,
+        sub_id,
     })
+}
+
+/// OBX-4 Observation Sub-ID as the IG's OG[Extension-Subidentifier]: OG.1
+/// the original sub-identifier (a pre-v2.8 ST OBX-4 is that component
+/// whole), OG.2 the group and OG.3 the sequence (NM: a value that is no NM
+/// number is reported invalid and dropped, never guessed; OG.1 keeps what
+/// was sent when the sender sent it), OG.4 the identifier.
+fn sub_id(ctx: &mut Ctx<'_, '_>, field: Path) -> Option<Sourced<ObservationSubId>> {
+    let original = ctx.text(field.component(1));
+    let mut number = |c: u32, what: &str| {
+        let t = ctx.text(field.component(c))?;
+        if is_nm(&t.value) {
+            Some(t.map(|v| v.trim().to_owned()))
+        } else {
+            let reason = format!(
+                "not an NM number (the sub-ID's {what}, OG.{c}): dropped; the original sub-identifier (OG.1) keeps what was sent, if sent"
+            );
+            ctx.invalid_value(&t, &reason, Action::Dropped);
+            None
+        }
+    };
+    let group = number(2, "group");
+    let sequence = number(3, "sequence");
+    let identifier = ctx.text(field.component(4));
+    let mut sources = Sources::new();
+    let mut take = |v: Option<Sourced<String>>| {
+        v.map(|v| {
+            sources.append(v.sources);
+            v.value
+        })
+    };
+    let id = ObservationSubId {
+        original: take(original),
+        group: take(group),
+        sequence: take(sequence),
+        identifier: take(identifier),
+    };
+    (id != ObservationSubId::default()).then(|| Sourced::from_many(id, sources))
+}
+
+/// An ED OBX-5 (ED.1 source application, ED.2 type of data, ED.3 subtype,
+/// ED.4 encoding, ED.5 data) as the IG's ED[Attachment]. The data is kept
+/// as Base64: as sent when ED.4 is `Base64` (any case; whitespace and line
+/// breaks removed), encoded from the text when `A`, from the bytes when
+/// `Hex`. Data that is not what its encoding says, or an encoding outside
+/// table 0299, is reported invalid and kept as text (ED.5), never written
+/// as bad data. The content type is ED.2 / ED.3 as a MIME type when they
+/// make one ([`mime_type`]); ED.2 / ED.3 that make none are left unread
+/// (reported unmapped), and inline data then has the type
+/// `application/octet-stream` (FHIR att-1: data needs a type). ED.1 has no
+/// place in FHIR's Attachment (IG): left unread.
+fn ed(ctx: &mut Ctx<'_, '_>, rep: Path) -> Option<Sourced<ObservationValue>> {
+    let data = ctx.text(rep.component(5))?;
+    let encoding = ctx.text(rep.component(4));
+    let encoded = match encoding.as_ref().map(|e| e.value.trim()) {
+        Some(e) if e.eq_ignore_ascii_case("Base64") => {
+            let compact: String = data.value.split_ascii_whitespace().collect();
+            is_base64(&compact)
+                .then_some(compact)
+                .ok_or("not Base64 (FHIR base64Binary: A-Z, a-z, 0-9, +, /, in fours, = padding at the end)")
+        }
+        Some(e) if e.eq_ignore_ascii_case("A") => Ok(base64(data.value.as_bytes())),
+        Some(e) if e.eq_ignore_ascii_case("Hex") => hex_bytes(&data.value)
+            .map(|b| base64(&b))
+            .ok_or("not Hex (pairs of 0-9, A-F)"),
+        _ => Err("no encoding of table 0299 (A, Hex, Base64) in ED.4"),
+    };
+    let mut sources = data.sources.clone();
+    if let Some(e) = encoding {
+        sources.append(e.sources);
+    }
+    let encoded = match encoded {
+        Ok(d) => d,
+        Err(why) => {
+            let reason = format!("{why}: the ED data is kept as text");
+            ctx.invalid_value(&data, &reason, Action::KeptAsText);
+            return Some(Sourced::from_many(
+                ObservationValue::Text(data.value),
+                sources,
+            ));
+        }
+    };
+    let content_type = attachment_type(ctx, rep.component(2), rep.component(3), &mut sources)
+        .or_else(|| Some("application/octet-stream".to_owned()));
+    let a = Attachment {
+        content_type,
+        data: Some(encoded),
+        url: None,
+    };
+    Some(Sourced::from_many(ObservationValue::Attachment(a), sources))
+}
+
+/// An RP OBX-5 (RP.1 pointer, RP.2 application, RP.3 type of data, RP.4
+/// subtype) as the IG's RP[Attachment]: RP.1 the url, RP.3 / RP.4 the
+/// content type when they make a MIME type ([`mime_type`]; else left
+/// unread, reported unmapped). RP.2 has no place in FHIR's Attachment:
+/// left unread.
+fn rp(ctx: &mut Ctx<'_, '_>, rep: Path) -> Option<Sourced<ObservationValue>> {
+    let url = ctx.text(rep.component(1))?;
+    let mut sources = url.sources;
+    let content_type = attachment_type(ctx, rep.component(3), rep.component(4), &mut sources);
+    let a = Attachment {
+        content_type,
+        data: None,
+        url: Some(url.value.trim().to_owned()),
+    };
+    Some(Sourced::from_many(ObservationValue::Attachment(a), sources))
+}
+
+/// The MIME type that a type of data (table 0191) and subtype (table 0291)
+/// at `kind` and `sub` make, both read (their sources added to `sources`)
+/// when they make one and left unread when not.
+fn attachment_type(
+    ctx: &mut Ctx<'_, '_>,
+    kind: Path,
+    sub: Path,
+    sources: &mut Sources,
+) -> Option<String> {
+    let k = ctx.peek(kind);
+    let s = ctx.peek(sub);
+    let mime = mime_type(k.as_deref(), s.as_deref())?;
+    for at in [kind, sub] {
+        if let Some(t) = ctx.text(at) {
+            sources.append(t.sources);
+        }
+    }
+    Some(mime)
+}
+
+/// The MIME type an HL7 v2 type of data (ED.2 / RP.3, table 0191) and
+/// subtype (ED.3 / RP.4, table 0291) make: a MIME top-level type with a
+/// subtype as they are (`application` and `pdf`: `application/pdf`,
+/// lower-cased); a table 0291 subtype with a MIME equivalent whatever the
+/// type (`AP` and `PDF`, `IM` and `JPEG`); `TEXT` or `TX` alone
+/// `text/plain`. Anything else makes none.
+fn mime_type(kind: Option<&str>, sub: Option<&str>) -> Option<String> {
+    const TOP: &[&str] = &[
+        "application",
+        "audio",
+        "font",
+        "image",
+        "message",
+        "model",
+        "multipart",
+        "text",
+        "video",
+    ];
+    const SUBTYPES: &[(&str, &str)] = &[
+        ("DICOM", "application/dicom"),
+        ("GIF", "image/gif"),
+        ("HTML", "text/html"),
+        ("JPEG", "image/jpeg"),
+        ("Octet-stream", "application/octet-stream"),
+        ("PDF", "application/pdf"),
+        ("PNG", "image/png"),
+        ("PostScript", "application/postscript"),
+        ("RTF", "application/rtf"),
+        ("SGML", "text/sgml"),
+        ("TIFF", "image/tiff"),
+        ("XML", "application/xml"),
+    ];
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    let kind = kind.map(str::trim).filter(|k| !k.is_empty());
+    let sub = sub.map(str::trim).filter(|s| !s.is_empty());
+    match (kind, sub) {
+        (Some(k), Some(s)) if TOP.iter().any(|t| t.eq_ignore_ascii_case(k)) && token(s) => Some(
+            format!("{}/{}", k.to_ascii_lowercase(), s.to_ascii_lowercase()),
+        ),
+        (_, Some(s)) => SUBTYPES
+            .iter()
+            .find(|(v2, _)| v2.eq_ignore_ascii_case(s))
+            .map(|(_, m)| (*m).to_owned()),
+        (Some(k), None) if k.eq_ignore_ascii_case("TEXT") || k.eq_ignore_ascii_case("TX") => {
+            Some("text/plain".to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// `bytes` as Base64 (RFC 4648, padded).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            let c = if i <= chunk.len() {
+                ALPHABET.get((n >> (18 - 6 * i) & 63) as usize).copied()
+            } else {
+                None
+            };
+            out.push(c.map_or('=', char::from));
+        }
+    }
+    out
+}
+
+/// The bytes that hex text (pairs of `0`-`9`, `A`-`F`, any case,
+/// whitespace aside) stands for; `None` when it is not that.
+fn hex_bytes(t: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = t.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.is_empty() || digits.len() % 2 != 0 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+        .collect()
 }
 
 /// The required code (CWE) in field 3 of the record segment at `base` (OBX-3
@@ -4074,6 +4295,50 @@ mod tests {
 
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn base64_hex_and_mime_types() {
+        // RFC 4648's test vectors.
+        for (raw, b64) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(raw.as_bytes()), b64);
+            assert_eq!(is_base64(b64), !b64.is_empty(), "{b64}");
+        }
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+        for bad in ["Zm9", "Zm9v=", "Zg===", "Z=g=", "Zm9 v", "Zm9v\n", "Zm-_"] {
+            assert!(!is_base64(bad), "{bad}");
+        }
+        assert_eq!(hex_bytes("48 65 6c6C"), Some(b"Hell".to_vec()));
+        for bad in ["", "4", "4g", "+1", "0x41"] {
+            assert_eq!(hex_bytes(bad), None, "{bad}");
+        }
+        let m = |k: Option<&str>, s: Option<&str>| mime_type(k, s);
+        assert_eq!(
+            m(Some("application"), Some("pdf")).as_deref(),
+            Some("application/pdf")
+        );
+        assert_eq!(
+            m(Some("Image"), Some("JPEG")).as_deref(),
+            Some("image/jpeg")
+        );
+        assert_eq!(
+            m(Some("AP"), Some("pdf")).as_deref(),
+            Some("application/pdf")
+        );
+        assert_eq!(m(None, Some("TIFF")).as_deref(), Some("image/tiff"));
+        assert_eq!(m(Some("TEXT"), None).as_deref(), Some("text/plain"));
+        assert_eq!(m(Some("AP"), None), None);
+        assert_eq!(m(Some("AP"), Some("x-local")), None);
+        assert_eq!(m(Some("application"), Some("pdf doc")), None);
+        assert_eq!(m(None, None), None);
+    }
 
     /// What `Consumed` must answer: a span is covered when the union of the
     /// marked ranges contains it.

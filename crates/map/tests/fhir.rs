@@ -5084,3 +5084,110 @@ OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|||||F\r"
             .any(|(t, m, ..)| t == "DiagnosticReport" && m == "PUT")
     );
 }
+
+/// The Observations of a Bundle, in entry order.
+fn observations(b: &serde_json::Value) -> Vec<&serde_json::Value> {
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "Observation")
+        .collect()
+}
+
+const SUB_ID: &str = "http://hl7.org/fhir/StructureDefinition/observation-v2-subid";
+const VALUE_R5: &str = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.value";
+
+#[test]
+fn obx_4_sub_ids_are_the_observation_v2_subid_extension_and_back() {
+    // A microbiology culture: the organism (sub-ID 1) and its
+    // susceptibilities (1.1, 1.2), before v2.8; then v2.8 OG components.
+    let text = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+OBR|1|ORD1^EPR|LAB1^LAB|600-7^Culture^LN|||20240312101500\r\
+OBX|1|CWE|600-7^Bacteria identified^LN|1|112283007^Escherichia coli^SCT||||||F\r\
+OBX|2|NM|18864-9^Ampicillin^LN|1.1|8|ug/mL||R|||F\r\
+OBX|3|NM|18906-8^Ciprofloxacin^LN|1.2|0.25|ug/mL||S|||F\r\
+OBX|4|NM|18964-7^Penicillin^LN|1.3^1^3^ISO1|0.5|ug/mL||R|||F\r";
+    assert_eq!(check("micro", text.as_bytes()), 1);
+    let (event, _) = mapped(text);
+    let b = event_bundle(&event).unwrap();
+    let obs = observations(&b);
+    let sub = |i: usize| {
+        let ext = obs[i]["extension"].as_array().unwrap();
+        assert_eq!(ext.len(), 1);
+        assert_eq!(ext[0]["url"], SUB_ID);
+        ext[0]["extension"].clone()
+    };
+    assert_eq!(
+        sub(0),
+        serde_json::json!([{"url": "original-sub-identifier", "valueString": "1"}])
+    );
+    assert_eq!(
+        sub(2),
+        serde_json::json!([{"url": "original-sub-identifier", "valueString": "1.2"}])
+    );
+    assert_eq!(
+        sub(3),
+        serde_json::json!([
+            {"url": "original-sub-identifier", "valueString": "1.3"},
+            {"url": "group", "valueDecimal": 1},
+            {"url": "sequence", "valueDecimal": 3},
+            {"url": "identifier", "valueString": "ISO1"}
+        ])
+    );
+    let back = read_back(&b);
+    let sub_ids = |e: &carecodec_model::Event| -> Vec<_> {
+        e.reports[0]
+            .observations
+            .iter()
+            .map(|o| o.sub_id.as_ref().map(|s| s.value.clone()))
+            .collect()
+    };
+    assert_eq!(sub_ids(&back), sub_ids(&event));
+}
+
+#[test]
+fn ed_and_rp_values_are_the_r5_value_attachment_extension_and_back() {
+    let text = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+OBR|1|ORD1^EPR|LAB1^LAB|11502-2^Laboratory report^LN|||20240312101500\r\
+OBX|1|ED|PDF^Report^L||^application^pdf^Base64^JVBERi0xLjQK||||||F\r\
+OBX|2|RP|IMG^Image^L||https://pacs.example.nhs.uk/wado/1.2.3^^image^jpeg||||||F\r\
+OBX|3|ED|PDF^Report^L||^application^pdf^Base64^JVBERi0xLjQ*||||||F\r";
+    assert_eq!(check("ed", text.as_bytes()), 1);
+    let (event, _) = mapped(text);
+    let b = event_bundle(&event).unwrap();
+    let obs = observations(&b);
+    // R4 has no valueAttachment: the cross-version extension carries it,
+    // and the Observation has no dataAbsentReason besides.
+    assert_eq!(
+        obs[0]["extension"],
+        serde_json::json!([{"url": VALUE_R5, "valueAttachment": {
+            "contentType": "application/pdf", "data": "JVBERi0xLjQK"
+        }}])
+    );
+    assert_eq!(
+        obs[1]["extension"],
+        serde_json::json!([{"url": VALUE_R5, "valueAttachment": {
+            "contentType": "image/jpeg", "url": "https://pacs.example.nhs.uk/wado/1.2.3"
+        }}])
+    );
+    for o in &obs[..2] {
+        assert!(o.get("dataAbsentReason").is_none(), "{o}");
+        assert!(o.get("valueString").is_none(), "{o}");
+    }
+    // Data that is not Base64 is text, never bad data.
+    assert_eq!(obs[2]["valueString"], "JVBERi0xLjQ*");
+    assert!(obs[2].get("extension").is_none());
+    let back = read_back(&b);
+    let values = |e: &carecodec_model::Event| -> Vec<_> {
+        e.reports[0]
+            .observations
+            .iter()
+            .map(|o| o.value.as_ref().map(|v| v.value.clone()))
+            .collect()
+    };
+    assert_eq!(values(&back), values(&event));
+}

@@ -1873,3 +1873,245 @@ OBR|1||LAB2|58410-2^FBC^LN\r";
     assert_eq!(groups.len(), 1);
     assert!(groups[0].1.quarantined());
 }
+
+/// A microbiology culture: the organism (OBX-4 `1`) and its
+/// susceptibilities (`1.1`, `1.2`), then a second isolate (`2`, `2.1`), as
+/// sent before v2.8 (OBX-4 an ST).
+const MICRO: &str = "OBR|1|ORD1^EPR|LAB1^LAB|600-7^Culture^LN|||20240312101500\r\
+OBX|1|CWE|600-7^Bacteria identified^LN|1|112283007^Escherichia coli^SCT||||||F\r\
+OBX|2|NM|18864-9^Ampicillin^LN|1.1|8|ug/mL||R|||F\r\
+OBX|3|NM|18906-8^Ciprofloxacin^LN|1.2|0.25|ug/mL||S|||F\r\
+OBX|4|CWE|600-7^Bacteria identified^LN|2|3092008^Staphylococcus aureus^SCT||||||F\r\
+OBX|5|NM|18964-7^Penicillin^LN|2.1|0.5|ug/mL||R|||F\r";
+
+#[test]
+fn obx_4_sub_ids_tie_susceptibilities_to_their_organism() {
+    // OBX-4 was consumed and written nowhere: which isolate a
+    // susceptibility belongs to was lost.
+    let msg = format!("{ORU_HEAD}{MICRO}");
+    let (e, r) = map(msg.as_bytes());
+    let obs = &e.reports[0].observations;
+    let subs: Vec<_> = obs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let s = o.sub_id.as_ref().unwrap();
+            let at = v2_at(&s.sources[0]);
+            assert!(at.starts_with(&format!("OBX[{}]-4", i + 1)), "{at}");
+            // Before v2.8 the sub-ID is the original text: no group or
+            // sequence is guessed from `1.2`.
+            assert_eq!(
+                (s.value.group.as_ref(), s.value.sequence.as_ref()),
+                (None, None)
+            );
+            s.value.original.clone().unwrap()
+        })
+        .collect();
+    assert_eq!(subs, ["1", "1.1", "1.2", "2", "2.1"]);
+    assert!(r.invalid.is_empty(), "{:?}", r.invalid);
+    assert!(r.unmapped.is_empty(), "{:?}", r.unmapped);
+}
+
+#[test]
+fn obx_4_as_v2_8_og_keeps_group_and_sequence_and_reports_what_is_no_number() {
+    let msg = format!(
+        "{ORU_HEAD}OBR|1|ORD1^EPR|LAB1^LAB|600-7^Culture^LN\r\
+OBX|1|CWE|600-7^Bacteria identified^LN|1^1^^ISO1|112283007^Escherichia coli^SCT||||||F\r\
+OBX|2|NM|18864-9^Ampicillin^LN|^1^2|8|ug/mL||R|||F\r\
+OBX|3|NM|18906-8^Ciprofloxacin^LN|1.x^A^3|0.25|ug/mL||S|||F\r"
+    );
+    let (e, r) = map(msg.as_bytes());
+    let obs = &e.reports[0].observations;
+    let s = |i: usize| obs[i].sub_id.as_ref().unwrap().value.clone();
+    assert_eq!(s(0).original.as_deref(), Some("1"));
+    assert_eq!(s(0).group.as_deref(), Some("1"));
+    assert_eq!(s(0).sequence, None);
+    assert_eq!(s(0).identifier.as_deref(), Some("ISO1"));
+    assert_eq!(s(1).original, None);
+    assert_eq!(
+        (s(1).group.as_deref(), s(1).sequence.as_deref()),
+        (Some("1"), Some("2"))
+    );
+    // OG.2 `A` is no NM number: reported and dropped, never guessed; the
+    // original sub-identifier keeps what was sent.
+    assert_eq!(s(2).original.as_deref(), Some("1.x"));
+    assert_eq!(s(2).group, None);
+    assert_eq!(s(2).sequence.as_deref(), Some("3"));
+    let bad: Vec<_> = r
+        .invalid
+        .iter()
+        .filter(|i| v2_at(&i.source).starts_with("OBX[3]-4"))
+        .collect();
+    assert_eq!(bad.len(), 1, "{:?}", r.invalid);
+    assert_eq!(bad[0].raw, "A");
+    assert_eq!(bad[0].action, Action::Dropped);
+    assert!(bad[0].reason.contains("group"), "{}", bad[0].reason);
+    assert!(r.unmapped.is_empty(), "{:?}", r.unmapped);
+}
+
+fn attachment(v: &Option<Sourced<ObservationValue>>) -> &carecodec_model::Attachment {
+    match &v.as_ref().unwrap().value {
+        ObservationValue::Attachment(a) => a,
+        other => panic!("not an attachment: {other:?}"),
+    }
+}
+
+#[test]
+fn an_ed_base64_pdf_is_an_attachment_not_text() {
+    // A Base64 PDF report became a huge valueString.
+    let msg = format!(
+        "{ORU_HEAD}OBR|1|ORD1^EPR|LAB1^LAB|11502-2^Laboratory report^LN\r\
+OBX|1|ED|PDF^Report^L||LAB^application^pdf^Base64^JVBERi0x LjQK||||||F\r\
+OBX|2|ED|PDF^Report^L||^AP^PDF^base64^JVBERi0xLjQK~^AP^PDF^Base64^QUJD||||||F\r"
+    );
+    // (The first one's data has a space in it, as Base64 wrapped in lines
+    // has: whitespace is no part of the data.)
+    let (e, r) = map(msg.as_bytes());
+    let obs = &e.reports[0].observations;
+    for o in obs {
+        let a = attachment(&o.value);
+        assert_eq!(a.content_type.as_deref(), Some("application/pdf"));
+        assert_eq!(a.data.as_deref(), Some("JVBERi0xLjQK"));
+        assert_eq!(a.url, None);
+    }
+    let sources: Vec<_> = obs[0]
+        .value
+        .as_ref()
+        .unwrap()
+        .sources
+        .iter()
+        .map(v2_at)
+        .collect();
+    for at in [
+        "OBX[1]-5[1].2",
+        "OBX[1]-5[1].3",
+        "OBX[1]-5[1].4",
+        "OBX[1]-5[1].5",
+    ] {
+        assert!(sources.iter().any(|s| s == at), "{at}: {sources:?}");
+    }
+    assert!(r.invalid.is_empty(), "{:?}", r.invalid);
+    // ED.1 (the source application) has no place in an Attachment, and the
+    // second repetition none in the model: left unread.
+    let mut unmapped = unmapped_paths(&r);
+    unmapped.sort();
+    assert_eq!(
+        unmapped,
+        [
+            "OBX[1]-5[1].1.1",
+            "OBX[2]-5[2].2.1",
+            "OBX[2]-5[2].3.1",
+            "OBX[2]-5[2].4.1",
+            "OBX[2]-5[2].5.1"
+        ]
+    );
+}
+
+#[test]
+fn ed_data_that_is_not_base64_is_reported_and_kept_as_text() {
+    let msg = format!(
+        "{ORU_HEAD}OBR|1|ORD1^EPR|LAB1^LAB|11502-2^Laboratory report^LN\r\
+OBX|1|ED|PDF^Report^L||^application^pdf^Base64^JVBERi0xLjQ*||||||F\r\
+OBX|2|ED|PDF^Report^L||^application^pdf^Base64^JVBERi0xLj||||||F\r\
+OBX|3|ED|PDF^Report^L||^text^plain^B64^SGVsbG8=||||||F\r"
+    );
+    let (e, r) = map(msg.as_bytes());
+    let obs = &e.reports[0].observations;
+    let texts: Vec<_> = obs
+        .iter()
+        .map(|o| match &o.value.as_ref().unwrap().value {
+            ObservationValue::Text(t) => t.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(texts, ["JVBERi0xLjQ*", "JVBERi0xLj", "SGVsbG8="]);
+    for (i, why) in [(1, "not Base64"), (2, "not Base64"), (3, "table 0299")] {
+        let bad: Vec<_> = r
+            .invalid
+            .iter()
+            .filter(|v| v2_at(&v.source) == format!("OBX[{i}]-5[1].5"))
+            .collect();
+        assert_eq!(bad.len(), 1, "{i}: {:?}", r.invalid);
+        assert_eq!(bad[0].action, Action::KeptAsText);
+        assert!(bad[0].reason.contains(why), "{}", bad[0].reason);
+    }
+    // The type and subtype of data kept as text are left unread.
+    let unmapped = unmapped_paths(&r);
+    assert!(
+        unmapped.iter().any(|u| u == "OBX[1]-5[1].3.1"),
+        "{unmapped:?}"
+    );
+    assert!(
+        !unmapped
+            .iter()
+            .any(|u| u.ends_with(".4.1") || u.ends_with(".5.1")),
+        "{unmapped:?}"
+    );
+}
+
+#[test]
+fn ed_text_and_hex_data_are_encoded_as_base64() {
+    let msg = format!(
+        "{ORU_HEAD}OBR|1|ORD1^EPR|LAB1^LAB|11502-2^Laboratory report^LN\r\
+OBX|1|ED|TXT^Report^L||^TEXT^^A^Hello||||||F\r\
+OBX|2|ED|IMG^Image^L||^IM^JPEG^Hex^48656c 6C6F||||||F\r\
+OBX|3|ED|BIN^Blob^L||^XX^YY^Base64^SGVs bG8=||||||F\r\
+OBX|4|ED|BIN^Blob^L||^IM^JPEG^Hex^4865z6||||||F\r"
+    );
+    let (e, r) = map(msg.as_bytes());
+    let obs = &e.reports[0].observations;
+    let a = attachment(&obs[0].value);
+    assert_eq!(
+        (a.content_type.as_deref(), a.data.as_deref()),
+        (Some("text/plain"), Some("SGVsbG8="))
+    );
+    let a = attachment(&obs[1].value);
+    assert_eq!(
+        (a.content_type.as_deref(), a.data.as_deref()),
+        (Some("image/jpeg"), Some("SGVsbG8="))
+    );
+    // A type of data that makes no MIME type is left unread; the data is
+    // typed as bytes (FHIR: data needs a content type).
+    let a = attachment(&obs[2].value);
+    assert_eq!(
+        (a.content_type.as_deref(), a.data.as_deref()),
+        (Some("application/octet-stream"), Some("SGVsbG8="))
+    );
+    let unmapped = unmapped_paths(&r);
+    for at in ["OBX[3]-5[1].2.1", "OBX[3]-5[1].3.1"] {
+        assert!(unmapped.iter().any(|u| u == at), "{at}: {unmapped:?}");
+    }
+    // Hex that is not hex: kept as text, reported.
+    assert_eq!(
+        obs[3].value.as_ref().unwrap().value,
+        ObservationValue::Text("4865z6".into())
+    );
+    assert!(r.invalid.iter().any(|i| v2_at(&i.source) == "OBX[4]-5[1].5"
+        && i.action == Action::KeptAsText
+        && i.reason.contains("Hex")));
+}
+
+#[test]
+fn an_rp_is_an_attachment_pointing_to_its_content() {
+    let msg = format!(
+        "{ORU_HEAD}OBR|1|ORD1^EPR|LAB1^LAB|18748-4^Diagnostic imaging study^LN\r\
+OBX|1|RP|IMG^Image^L||https://pacs.example.nhs.uk/wado/1.2.3^PACS^image^jpeg||||||F\r\
+OBX|2|RP|DOC^Document^L||/docs/42||||||F\r"
+    );
+    let (e, r) = map(msg.as_bytes());
+    let obs = &e.reports[0].observations;
+    let a = attachment(&obs[0].value);
+    assert_eq!(
+        a.url.as_deref(),
+        Some("https://pacs.example.nhs.uk/wado/1.2.3")
+    );
+    assert_eq!(a.content_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(a.data, None);
+    let a = attachment(&obs[1].value);
+    assert_eq!(
+        (a.url.as_deref(), a.content_type.as_deref()),
+        (Some("/docs/42"), None)
+    );
+    // RP.2 (the application) has no place in an Attachment.
+    assert_eq!(unmapped_paths(&r), ["OBX[1]-5[1].2.1"]);
+}

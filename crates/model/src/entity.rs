@@ -729,6 +729,94 @@ pub enum ObservationValue {
         /// High.
         high: Option<Quantity>,
     },
+    /// Content of its own: a document or image sent inline, or a pointer to
+    /// one (HL7 v2 OBX-5 of type ED or RP; in FHIR R4 the R5 cross-version
+    /// extension `extension-Observation.value` with a `valueAttachment`).
+    Attachment(Attachment),
+}
+
+/// Content sent with or pointed to by an observation (a FHIR `Attachment`):
+/// a PDF report, an image, a document held elsewhere.
+///
+/// ```
+/// use carecodec_model::{Attachment, ObservationValue};
+///
+/// // An HL7 v2 ED value `^application^pdf^Base64^JVBERi0xLjQ=`.
+/// let pdf = Attachment {
+///     content_type: Some("application/pdf".into()),
+///     data: Some("JVBERi0xLjQ=".into()),
+///     url: None,
+/// };
+/// let v = ObservationValue::Attachment(pdf);
+/// assert!(matches!(&v, ObservationValue::Attachment(a) if a.data.as_deref() == Some("JVBERi0xLjQ=")));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Attachment {
+    /// The MIME type (`application/pdf`, `image/jpeg`), when known.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub content_type: Option<String>,
+    /// The content itself, Base64-encoded (FHIR `base64Binary`: only
+    /// `A`–`Z`, `a`–`z`, `0`–`9`, `+`, `/`, `=` padding, no whitespace).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub data: Option<String>,
+    /// Where the content can be had (HL7 v2 RP.1 pointer).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub url: Option<String>,
+}
+
+/// An HL7 v2 Observation Sub-ID (OBX-4, the OG data type; a plain string
+/// before v2.8): what groups an observation with others of its report, such
+/// as a microbiology susceptibility with the organism (isolate) it was
+/// tested on. FHIR: the complex extension `observation-v2-subid`.
+///
+/// ```
+/// use carecodec_model::ObservationSubId;
+///
+/// // OBX-4 `1.2`, sent before v2.8: the original text only; nothing is
+/// // guessed from it.
+/// let s = ObservationSubId { original: Some("1.2".into()), ..ObservationSubId::default() };
+/// assert_eq!(s.group, None);
+/// // v2.8's OG `^1^2`: group 1, sequence 2.
+/// let og = ObservationSubId { group: Some("1".into()), sequence: Some("2".into()), ..s };
+/// assert_eq!(og.sequence.as_deref(), Some("2"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ObservationSubId {
+    /// The sub-identifier as sent (OG.1, or a pre-v2.8 OBX-4 whole).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub original: Option<String>,
+    /// The group (OG.2): a decimal, its text kept as sent.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub group: Option<String>,
+    /// The sequence within the group (OG.3): a decimal, its text kept as sent.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub sequence: Option<String>,
+    /// An identifier linking the observation to others (OG.4).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub identifier: Option<String>,
 }
 
 /// A result status (v2 table 0085 / FHIR observation-status).
@@ -775,6 +863,7 @@ pub enum ResultStatus {
 ///     status: Some(Sourced::new(ResultStatus::Final, Source::fhir("Observation.status"))),
 ///     reference_range: None, interpretation: vec![], effective: None, notes: vec![],
 ///     performers: vec![], identifiers: vec![], method: None, body_site: None, device: vec![],
+///     sub_id: None,
 /// };
 /// assert_eq!(hr.code.value.codes[0].system.uri(), "http://loinc.org");
 /// ```
@@ -828,6 +917,13 @@ pub struct Observation {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub device: Vec<Sourced<Identifier>>,
+    /// The sub-ID grouping it with other observations of its report (HL7 v2
+    /// OBX-4; FHIR extension `observation-v2-subid`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub sub_id: Option<Sourced<ObservationSubId>>,
 }
 
 /// Who performed or is responsible for an observation: a practitioner in a
@@ -1222,4 +1318,72 @@ pub struct Event {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub observations: Vec<Observation>,
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod tests {
+    use super::*;
+    use crate::provenance::Source;
+    use crate::value::{Code, CodeSystem};
+
+    /// An observation with a sub-ID and an attachment value: its canonical
+    /// JSON, and back to the same value.
+    #[test]
+    fn sub_id_and_attachment_round_trip_through_json() {
+        let src = || Source::fhir("Observation");
+        let ob = Observation {
+            code: Sourced::new(
+                Concept {
+                    codes: vec![Code::new(CodeSystem::Loinc, "11502-2", None)],
+                    text: None,
+                },
+                src(),
+            ),
+            value: Some(Sourced::new(
+                ObservationValue::Attachment(Attachment {
+                    content_type: Some("application/pdf".into()),
+                    data: Some("JVBERi0xLjQK".into()),
+                    url: None,
+                }),
+                src(),
+            )),
+            reference_range: None,
+            interpretation: vec![],
+            status: None,
+            effective: None,
+            notes: vec![],
+            performers: vec![],
+            identifiers: vec![],
+            method: None,
+            body_site: None,
+            device: vec![],
+            sub_id: Some(Sourced::new(
+                ObservationSubId {
+                    original: Some("1.2".into()),
+                    group: Some("1".into()),
+                    sequence: Some("2".into()),
+                    identifier: None,
+                },
+                src(),
+            )),
+        };
+        let json = serde_json::to_value(&ob).unwrap();
+        assert_eq!(
+            json["value"]["value"],
+            serde_json::json!({"type": "attachment", "value": {
+                "content_type": "application/pdf", "data": "JVBERi0xLjQK"
+            }})
+        );
+        assert_eq!(
+            json["sub_id"]["value"],
+            serde_json::json!({"original": "1.2", "group": "1", "sequence": "2"})
+        );
+        let back: Observation = serde_json::from_value(json).unwrap();
+        assert_eq!(back, ob);
+        // Canonical JSON written before `sub_id` existed still reads.
+        let mut old = serde_json::to_value(&ob).unwrap();
+        old.as_object_mut().unwrap().remove("sub_id");
+        let old: Observation = serde_json::from_value(old).unwrap();
+        assert_eq!(old.sub_id, None);
+    }
 }

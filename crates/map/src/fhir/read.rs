@@ -3,13 +3,13 @@
 use std::collections::{HashMap, HashSet};
 
 use carecodec_model::{
-    Action, Address, AdtKind, Allergy, Application, Assignment, AssignmentState, Code, CodeSystem,
-    Concept, Condition, Contact, ContactPerson, Deceased, Encounter, EncounterClass, Event, Gender,
-    HumanName, Identifier, IdentityDecision, Invalid, Location, MappingReport, MultipleBirth,
-    NhsNumber, Observation, ObservationValue, Organisation, PartialDate, PartialDateTime,
-    Participant, Patient, Performer, Period, Position, Practitioner, Precision, Quantity,
-    Registration, ResultReport, ResultStatus, Source, Sourced, Sources, Telecom, Unmapped,
-    VerificationStatus, Worker,
+    Action, Address, AdtKind, Allergy, Application, Assignment, AssignmentState, Attachment, Code,
+    CodeSystem, Concept, Condition, Contact, ContactPerson, Deceased, Encounter, EncounterClass,
+    Event, Gender, HumanName, Identifier, IdentityDecision, Invalid, Location, MappingReport,
+    MultipleBirth, NhsNumber, Observation, ObservationSubId, ObservationValue, Organisation,
+    PartialDate, PartialDateTime, Participant, Patient, Performer, Period, Position, Practitioner,
+    Precision, Quantity, Registration, ResultReport, ResultStatus, Source, Sourced, Sources,
+    Telecom, Unmapped, VerificationStatus, Worker,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
@@ -1534,9 +1534,12 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
         Some(s.map(ObservationValue::Text))
     } else if let Some(cc) = r.get("valueCodeableConcept") {
         Some(concept(ctx, &format!("{base}.valueCodeableConcept"), cc).map(ObservationValue::Coded))
+    } else if let Some(d) = date_time_at(ctx, base, r, "valueDateTime") {
+        Some(d.map(ObservationValue::DateTime))
     } else {
-        date_time_at(ctx, base, r, "valueDateTime").map(|d| d.map(ObservationValue::DateTime))
+        value_attachment(ctx, base, r)
     };
+    let sub_id = sub_id(ctx, base, r);
     // basedOn is the report's order, read with the report.
     if let Some(d) = r.get("basedOn") {
         ctx.take(&format!("{base}.basedOn"), d);
@@ -1585,7 +1588,73 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
             .and_then(|d| resolve(ctx, &format!("{base}.device"), d))
             .map(|(db, dr)| identifiers(ctx, &db, dr))
             .unwrap_or_default(),
+        sub_id,
     })
+}
+
+/// The first R5 cross-version `Observation.value` extension of Observation
+/// `r` with a `valueAttachment` (its `contentType`, `data`, `url`; other
+/// members are reported), for the value R4 has no type for.
+fn value_attachment(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<ObservationValue>> {
+    let (i, x) = items(r, "extension").find(|(_, x)| {
+        x.get("url").and_then(Value::as_str) == Some(super::OBS_VALUE_R5)
+            && x.get("valueAttachment").is_some()
+    })?;
+    let path = format!("{base}.extension[{i}]");
+    let _ = ctx.str(&path, x, "url");
+    let vp = format!("{path}.valueAttachment");
+    let v = x.get("valueAttachment")?;
+    let a = Attachment {
+        content_type: ctx.str(&vp, v, "contentType").map(|s| s.value),
+        data: ctx.str(&vp, v, "data").map(|s| s.value),
+        url: ctx.str(&vp, v, "url").map(|s| s.value),
+    };
+    Some(Sourced::new(
+        ObservationValue::Attachment(a),
+        Source::fhir(vp),
+    ))
+}
+
+/// The first `observation-v2-subid` extension of Observation `r`: its
+/// `original-sub-identifier` and `identifier` strings, its `group` and
+/// `sequence` decimals (as written); other sub-extensions are reported.
+fn sub_id(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<ObservationSubId>> {
+    let (i, x) = items(r, "extension")
+        .find(|(_, x)| x.get("url").and_then(Value::as_str) == Some(super::OBS_SUB_ID))?;
+    let path = format!("{base}.extension[{i}]");
+    let _ = ctx.str(&path, x, "url");
+    let mut id = ObservationSubId::default();
+    for (j, part) in items(x, "extension") {
+        let pp = format!("{path}.extension[{j}]");
+        let name = part.get("url").and_then(Value::as_str).unwrap_or_default();
+        let text = match name {
+            "original-sub-identifier" | "identifier" => {
+                ctx.str(&pp, part, "valueString").map(|s| s.value)
+            }
+            "group" | "sequence" => match part.get("valueDecimal") {
+                Some(v @ Value::Number(n)) => {
+                    let vp = format!("{pp}.valueDecimal");
+                    let t = ctx.input.number(&vp, n);
+                    ctx.take(&vp, v);
+                    Some(t)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if text.is_none() {
+            continue;
+        }
+        let _ = ctx.str(&pp, part, "url");
+        let slot = match name {
+            "original-sub-identifier" => &mut id.original,
+            "group" => &mut id.group,
+            "sequence" => &mut id.sequence,
+            _ => &mut id.identifier,
+        };
+        *slot = text;
+    }
+    (id != ObservationSubId::default()).then(|| Sourced::new(id, Source::fhir(path)))
 }
 
 /// An Observation.performer target: a PractitionerRole (its code, the
