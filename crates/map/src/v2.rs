@@ -1037,6 +1037,7 @@ pub fn map_message(
             && blank(ctx.opts.trust_ods.as_deref())
         {
             unkeyed_locations(&mut ctx.report, e);
+            unkeyed_encounter(&mut ctx.report, e);
         }
     }
     for n in 1..=ctx.count("AL1") {
@@ -2440,6 +2441,25 @@ fn unkeyed_locations(report: &mut MappingReport, e: &Encounter) {
                  keyed and are created (POST) by every message"
             ));
         }
+    }
+}
+
+/// Notes the visit number of `e` when the FHIR writer cannot key its
+/// Encounter, in a message with no sending facility (MSH-4) and no trust
+/// ODS code: a visit number (PV1-19) with no system is keyed only in the
+/// scope of its sender (`PUT Encounter/{id}`), so without one every message
+/// creates the Encounter anew (`POST`), and a cancel (A11 / A12 / A13) or
+/// update (A08) does not reach the one the admission created.
+fn unkeyed_encounter(report: &mut MappingReport, e: &Encounter) {
+    let visit = e
+        .identifiers
+        .iter()
+        .find(|i| matches!(i.value, Identifier::VisitNumber { .. }));
+    if visit.is_some_and(|v| v.value.authority_system().is_none()) {
+        report.notes.push(
+            "PV1-19: a visit number with no system (no universal id) from no sending facility              (MSH-4) and no trust ODS code: its FHIR Encounter cannot be keyed and is created              (POST) by every message, so a cancel or update does not reach the one created              before"
+                .to_owned(),
+        );
     }
 }
 
