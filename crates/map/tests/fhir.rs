@@ -5281,13 +5281,50 @@ fn namespace_only_results_and_what_they_refer_to_are_updated_by_scoped_ids() {
         }
     }
     // No sender and no trust ODS code: all created.
-    let (unscoped, _) = scoped_bundle(&namespaced_oru("", "C1", "F", "6.9"), None);
+    let (unscoped, report) = scoped_bundle(&namespaced_oru("", "C1", "F", "6.9"), None);
     for (k, x) in kinds.iter().zip(all(&unscoped)) {
         assert!(x.iter().all(|r| r.0 == "POST"), "{k}: {x:?}");
     }
+    // The mapping says why, once per field.
+    let said = |r: &carecodec_model::MappingReport, field: &str| {
+        r.notes
+            .iter()
+            .filter(|n| n.starts_with(field) && n.contains("POST"))
+            .count()
+    };
+    assert_eq!((said(&report, "OBR-3"), said(&report, "OBX-21")), (1, 1));
     // The trust's ODS code scopes them instead.
-    let (by_trust, _) = scoped_bundle(&namespaced_oru("", "C1", "F", "6.9"), Some("RX1"));
+    let (by_trust, report) = scoped_bundle(&namespaced_oru("", "C1", "F", "6.9"), Some("RX1"));
+    assert_eq!((said(&report, "OBR-3"), said(&report, "OBX-21")), (0, 0));
     assert_eq!(all(&by_trust), a);
+    // Read back, that Bundle names no sender to key them again by: said,
+    // once per type (an ADT's with a sender says nothing: see the
+    // Encounter's test).
+    let (_, read) = read_bundle(&by_trust);
+    for k in [
+        "DiagnosticReport",
+        "ServiceRequest",
+        "Observation",
+        "Device",
+        "Organization",
+    ] {
+        let said = read
+            .notes
+            .iter()
+            .filter(|n| n.starts_with(&format!("{k}: updated")))
+            .count();
+        assert_eq!(said, 1, "{k}: {:?}", read.notes);
+    }
+    // An ORU's transaction Bundle has no Provenance (no EVN), so even one
+    // from a sender names none when read back: said too, truly.
+    let (_, read) = read_bundle(&first);
+    assert!(
+        read.notes
+            .iter()
+            .any(|n| n.starts_with("DiagnosticReport: updated")),
+        "{:?}",
+        read.notes
+    );
     // A placer number (OBR-2) alone keys no report or order.
     let placer = namespaced_oru("RX1", "C1", "F", "6.9").replace("|LAB456^LAB|", "||");
     let (b, _) = scoped_bundle(&placer, None);

@@ -2022,7 +2022,6 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     }
     if rt == "Bundle" {
         lost_location_keys(&mut ctx.report, doc, &event);
-        lost_scoped_keys(&mut ctx.report, doc, &event);
     }
     // Observations no report lists stand alone.
     for (base, r) in observation_at {
@@ -2031,6 +2030,9 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 event.observations.push(o);
             }
         }
+    }
+    if rt == "Bundle" {
+        lost_scoped_keys(&mut ctx.report, doc, &event);
     }
     if let Some(p) = &event.patient {
         let d = crate::v2::identity(&p.identifiers);
@@ -2541,7 +2543,9 @@ fn unreadable(ctx: &mut Ctx<'_>, at: &str, raw: &str, reason: &str) {
 /// namespace alone, keyed in the scope of its sender) when the Bundle names
 /// no sender: written again, those are keyed only by a trust ODS code given
 /// to the writer, else created (`POST`) by every message, as
-/// [`lost_location_keys`] says of Locations.
+/// [`lost_location_keys`] says of Locations. Only what the event holds
+/// is said of: the Encounter when it has one, the rest when it has results
+/// (an ESR worker's `PUT Organization/{id}`, keyed by its VPD, is not).
 fn lost_scoped_keys(report: &mut MappingReport, doc: &Value, event: &Event) {
     if event
         .sender
@@ -2550,6 +2554,7 @@ fn lost_scoped_keys(report: &mut MappingReport, doc: &Value, event: &Event) {
     {
         return;
     }
+    let results = !event.reports.is_empty() || !event.observations.is_empty();
     const SCOPED: [&str; 6] = [
         "Encounter/",
         "Observation/",
@@ -2567,7 +2572,12 @@ fn lost_scoped_keys(report: &mut MappingReport, doc: &Value, event: &Event) {
             continue;
         };
         for (t, seen) in SCOPED.iter().zip(seen.iter_mut()) {
-            if url.starts_with(t) && !*seen {
+            let held = if *t == "Encounter/" {
+                event.encounter.is_some()
+            } else {
+                results
+            };
+            if held && url.starts_with(t) && !*seen {
                 *seen = true;
                 let t = t.trim_end_matches('/');
                 report.notes.push(format!(
