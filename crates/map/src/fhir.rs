@@ -3,12 +3,18 @@
 //! - [`event_bundle`]: an ADT or result [`Event`] → a `transaction` Bundle of
 //!   Patient (conditional update on its key identifier when that has a
 //!   system), Encounter, its Locations (`PUT Location/{id}`, the id from the
-//!   location's facility, else the sending facility, else the trust's ODS
-//!   code given to [`event_bundle_for`], and its parts),
-//!   Practitioners, AllergyIntolerances, Conditions, DiagnosticReports and
-//!   Observations (conditional updates on an identifier with a system: the
-//!   OBX-21 instance id, the OBR-3 filler number), all referencing each other
-//!   by `urn:uuid:` full URLs.
+//!   location's scope — the sending facility, else the trust's ODS code
+//!   given to [`event_bundle_for`], else a facility's universal id — and its
+//!   parts), Practitioners, AllergyIntolerances, Conditions,
+//!   DiagnosticReports and Observations (conditional updates on an
+//!   identifier with a system: the OBX-21 instance id, the OBR-3 filler
+//!   number) and the Devices, Organizations and PractitionerRoles they refer
+//!   to, all referencing each other by `urn:uuid:` full URLs. A key with no
+//!   system known by its namespace — a PV1-19 visit number `V123^^^RX1`, an
+//!   OBR-3 / OBX-21 / OBX-18 EI `LAB456^LAB`, an OBX-23 organisation id —
+//!   is `PUT {type}/{id}` with an id scoped as the Locations' (the sender,
+//!   else the trust's ODS code), so a cancel, update or correction names the
+//!   resource the first message created; with no scope, a create.
 //! - [`worker_bundle`]: an ESR [`Worker`] → Practitioner, one
 //!   PractitionerRole per assignment, and their Organizations and Locations;
 //!   [`worker_not_written`] lists the worker's values the Bundle has no place
@@ -1118,54 +1124,84 @@ fn conditional(resource: &str, id: &Identifier) -> Option<String> {
     Some(url)
 }
 
-/// The conditional-update URL keying a result (`Observation`,
-/// `DiagnosticReport`, and the `ServiceRequest` a report answers) on its
-/// identifiers: the first with a system (an HL7
-/// v2 OBX-21 or OBR-3 filler number whose EI.3 universal id gave one, or an
-/// identifier read from FHIR with its system), so a corrected (OBX-11 `C`),
-/// deleted (`D`) or withdrawn (`W`) result sent again replaces the one it
-/// corrects. A placer number (`PLAC`, OBR-2) names the order, which the
-/// filler may split into several reports: it never keys one. `None` when no
-/// identifier has a system: the result is created (`POST`).
-fn result_key(resource: &str, ids: &[carecodec_model::Sourced<Identifier>]) -> Option<String> {
-    ids.iter()
-        .map(|i| &i.value)
-        .filter(|i| !matches!(i, Identifier::Typed { kind, .. } if kind == "PLAC"))
-        .find_map(|i| conditional(resource, i))
+/// The key of a result (`Observation`, `DiagnosticReport`, and the
+/// `ServiceRequest` a report answers) on its identifiers
+/// ([`identifier_key`]): the first with a system (an HL7 v2 OBX-21 or OBR-3
+/// filler number whose EI.3 universal id gave one, or an identifier read
+/// from FHIR with its system) as a conditional update; else, in a `scope`,
+/// the first known by its namespace alone (`LAB456^LAB`) as `PUT
+/// {type}/{id}` with a scoped id ([`scoped_id`]). So a corrected (OBX-11
+/// `C`), deleted (`D`) or withdrawn (`W`) result sent again replaces the one
+/// it corrects. A placer number (`PLAC`, OBR-2) never keys one. `None`:
+/// the result is created (`POST`).
+fn result_key(
+    rtype: KeyedType,
+    ids: &[carecodec_model::Sourced<Identifier>],
+    scope: Option<&str>,
+) -> Option<Key> {
+    identifier_key(rtype, ids, scope)
 }
 
-/// The result keys ([`result_key`]) of `event` that key one result each:
-/// a key two of its results share (two OBX-21 with the same instance id, two
-/// OBR with the same filler number) would make them one resource, the
-/// second overwriting the first in the same transaction, so those results
-/// are created instead.
-fn unique_result_keys(event: &Event) -> Vec<String> {
-    let obs = |o: &Observation| result_key("Observation", &o.identifiers);
-    let mut keys: Vec<String> = event
-        .observations
-        .iter()
-        .filter_map(obs)
-        .chain(event.reports.iter().flat_map(|r| {
-            r.observations
-                .iter()
-                .filter_map(obs)
-                .chain(result_key("DiagnosticReport", &r.identifiers))
-                .chain(result_key("ServiceRequest", &r.identifiers))
-        }))
-        .collect();
-    keys.sort_unstable();
-    let mut once = Vec::with_capacity(keys.len());
-    let mut i = 0;
-    while let Some(k) = keys.get(i) {
-        let n = keys
-            .get(i..)
-            .map_or(0, |rest| rest.iter().take_while(|x| *x == k).count());
-        if n == 1 {
-            once.push(k.clone());
-        }
-        i += n.max(1);
+/// The keys ([`result_key`]) of the results of `event` in the order
+/// [`event_entries`] writes them — the observations of no report, then for
+/// each report its ServiceRequest, its observations and the
+/// DiagnosticReport —, each made once. A key two of them share (two OBX-21
+/// with the same instance id, two OBR with the same filler number) would
+/// make them one resource, the second overwriting the first in the same
+/// transaction, so those results are created instead (`None`).
+fn result_keys(event: &Event, scope: Option<&str>) -> Vec<Option<Key>> {
+    let n = event.observations.len()
+        + event
+            .reports
+            .iter()
+            .map(|r| r.observations.len() + 2)
+            .sum::<usize>();
+    if n == 0 {
+        return Vec::new();
     }
-    once
+    let obs = |o: &Observation| result_key(KeyedType::Observation, &o.identifiers, scope);
+    let mut keys = Vec::with_capacity(n);
+    keys.extend(event.observations.iter().map(obs));
+    for r in &event.reports {
+        keys.push(result_key(KeyedType::ServiceRequest, &r.identifiers, scope));
+        keys.extend(r.observations.iter().map(obs));
+        keys.push(result_key(
+            KeyedType::DiagnosticReport,
+            &r.identifiers,
+            scope,
+        ));
+    }
+    let bits = |k: &Option<Key>| k.as_ref().map(|(id, _)| id.bits());
+    if keys.len() <= 64 {
+        // The usual message: compared pairwise, no allocation.
+        let mut shared = 0u64;
+        for (i, a) in keys.iter().enumerate() {
+            let Some(a) = bits(a) else { continue };
+            for (j, b) in keys.iter().enumerate().skip(i + 1) {
+                if bits(b) == Some(a) {
+                    shared |= (1 << i) | (1 << j);
+                }
+            }
+        }
+        for (i, k) in keys.iter_mut().enumerate() {
+            if (shared >> i) & 1 == 1 {
+                *k = None;
+            }
+        }
+    } else {
+        let mut sorted: Vec<[u64; 2]> = keys.iter().filter_map(bits).collect();
+        sorted.sort_unstable();
+        for k in &mut keys {
+            if let Some(b) = bits(k) {
+                let times =
+                    sorted.partition_point(|x| *x <= b) - sorted.partition_point(|x| *x < b);
+                if times > 1 {
+                    *k = None;
+                }
+            }
+        }
+    }
+    keys
 }
 
 /// `part` of a token search value appended to `url`: FHIR's search escapes
@@ -2025,20 +2061,54 @@ fn organisation<'a>(org: &'a Organisation, id: &Uuid) -> Value<'a> {
 /// PractitionerRole (its table 0912 code, the Practitioner, the
 /// Organization), or the Organization alone when there is neither role nor
 /// practitioner. The resources go to `entries`; returns the reference.
-fn performer<'a>(p: &'a Performer, seed: Seed, entries: &mut Vec<Entry<'a>>) -> Option<Uuid> {
+///
+/// The Organization is keyed as [`result_org_key`] says; the Practitioner as
+/// everywhere ([`practitioner_entry`]); the role, when both are keyed, is
+/// `PUT PractitionerRole/{id}` with the id from their ids and the role code
+/// ([`role_id`]: it holds nothing else, so every message naming the same
+/// observer of the same laboratory sends the same role), else created.
+fn performer<'a>(
+    p: &'a Performer,
+    seed: Seed,
+    sides: &mut SideKeys<'_>,
+    entries: &mut Vec<Entry<'a>>,
+) -> Option<Uuid> {
+    let mut org_key = None;
     let org_url = p.organisation.as_ref().map(|org| {
-        let oid = seed.uuid(&["/organisation"]);
+        let key = result_org_key(org, sides.scope);
+        let key = sides.admit(key, organisation_held(org));
+        let oid = key
+            .as_ref()
+            .map_or_else(|| seed.uuid(&["/organisation"]), |(id, _)| *id);
         let url = urn(&oid);
-        entries.push(entry(&url, organisation(org, &oid), "POST", "Organization"));
+        let res = organisation(org, &oid);
+        entries.push(match key {
+            Some((_, k)) => {
+                org_key = Some(url);
+                entry(&url, res, "PUT", k)
+            }
+            None => entry(&url, res, "POST", "Organization"),
+        });
         url
     });
     if p.role.is_none() && p.practitioner.is_none() {
         return org_url;
     }
-    let rid = seed.uuid(&["/role"]);
+    let practitioner = p
+        .practitioner
+        .as_ref()
+        .map(|prac| practitioner_entry(prac, seed.uuid(&["/practitioner"])));
+    let keyed_practitioner = practitioner
+        .as_ref()
+        .filter(|e| e.method == "PUT")
+        .map(|e| e.full_url);
+    let role_key = match (keyed_practitioner, org_key) {
+        (Some(prac), Some(org)) => Some(role_id(&prac, &org, p.role.as_deref())),
+        _ => None,
+    };
+    let rid = role_key.unwrap_or_else(|| seed.uuid(&["/role"]));
     let mut o = resource!("PractitionerRole", &rid);
-    if let Some(prac) = &p.practitioner {
-        let e = practitioner_entry(prac, seed.uuid(&["/practitioner"]));
+    if let Some(e) = practitioner {
         o.insert("practitioner", reference(&e.full_url));
         entries.push(e);
     }
@@ -2058,8 +2128,161 @@ fn performer<'a>(p: &'a Performer, seed: Seed, entries: &mut Vec<Entry<'a>>) -> 
         put(&mut o, "code", json!([{"coding": [Value::Object(c)]}]));
     }
     let url = urn(&rid);
-    entries.push(entry(&url, Value::Object(o), "POST", "PractitionerRole"));
+    entries.push(match role_key {
+        Some(id) => entry(
+            &url,
+            Value::Object(o),
+            "PUT",
+            id.keyed(KeyedType::PractitionerRole),
+        ),
+        None => entry(&url, Value::Object(o), "POST", "PractitionerRole"),
+    });
     Some(url)
+}
+
+/// The id of a PractitionerRole of the keyed Practitioner and Organization
+/// with the full URLs `practitioner` and `organisation` in `role` (table
+/// 0912): from those alone, each a part as in [`key_part`]. Their ids are
+/// keyed already (a registration, an ODS code, a scoped id), so the role
+/// needs no scope of its own.
+fn role_id(practitioner: &str, organisation: &str, role: Option<&str>) -> Uuid {
+    let key = Seed::new(&[KeyedType::PractitionerRole.key_tag()]);
+    let mut key = key_part(key, "/practitioner=", practitioner);
+    key = key_part(key, "organization=", organisation);
+    if let Some(r) = role {
+        key = key_part(key, "role=", r);
+    }
+    key.uuid(&[])
+}
+
+/// What keys the Devices, Organizations and PractitionerRoles the results
+/// of an event refer to: the event's scope ([`event_scope`]) and the ones
+/// keyed so far, each with what it holds. A Bundle writes one entry per id
+/// (see [`event_entries`]), so a Device or Organization keyed again holding
+/// something else (another OBX-23 with the same identifier and another
+/// name) is created rather than silently written as the first.
+struct SideKeys<'s> {
+    scope: Option<&'s str>,
+    held: KeyedHolds<32>,
+}
+
+impl SideKeys<'_> {
+    /// `key`, unless the resource it keys was keyed before holding other
+    /// than `holds` (or too many were keyed to tell).
+    fn admit(&mut self, key: Option<Key>, holds: Seed) -> Option<Key> {
+        key.filter(|(id, _)| self.held.admit(id, (holds.0).0))
+    }
+}
+
+/// The assigning authority of an identifier as sent (a CX.4 / XON.6 /
+/// EI.2 namespace), when it has one apart from its system.
+fn authority_of(id: &Identifier) -> Option<&str> {
+    match id {
+        Identifier::Mrn { authority, .. }
+        | Identifier::VisitNumber { authority, .. }
+        | Identifier::Typed { authority, .. } => authority.as_deref(),
+        Identifier::Other { system, .. } => system.as_deref(),
+        _ => None,
+    }
+}
+
+/// `at` followed by what `ids` say: each identifier's kind (and type),
+/// authority, system and value as parts ([`key_part`]).
+fn identifiers_held(ids: &[carecodec_model::Sourced<Identifier>], mut at: Seed) -> Seed {
+    for i in ids {
+        let i = &i.value;
+        at = key_part(at, "id=", i.kind());
+        if let Identifier::Typed { kind, .. } = i {
+            at = key_part(at, "type=", kind);
+        }
+        if let Some(a) = authority_of(i) {
+            at = key_part(at, "authority=", a);
+        }
+        if let Some(s) = i.authority_system() {
+            at = key_part(at, "system=", s);
+        }
+        at = key_part(at, "value=", i.value());
+    }
+    at
+}
+
+/// What an Organization a result refers to holds: its identifiers, name,
+/// parent and address.
+fn organisation_held(org: &Organisation) -> Seed {
+    let mut at = identifiers_held(&org.identifiers, Seed::new(&["organization"]));
+    if let Some(n) = &org.name {
+        at = key_part(at, "name=", &n.value);
+    }
+    if let Some(p) = &org.part_of {
+        at = identifiers_held(std::slice::from_ref(p), key_part(at, "part-of=", ""));
+    }
+    if let Some(a) = &org.address {
+        at = key_part(at, "address=", &format!("{:?}", a.value));
+    }
+    at
+}
+
+/// The conditional update of an Organization on its ODS code
+/// (`Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|…`),
+/// with the id from that key alone: an ESR worker's Organization and a
+/// result's performing laboratory with the same code are one resource.
+fn ods_org_key(org: &Organisation) -> Option<(Uuid, String)> {
+    let url = org
+        .identifiers
+        .iter()
+        .filter(|i| matches!(i.value, Identifier::OdsOrganisation(_)))
+        .find_map(|i| conditional("Organization", &i.value))?;
+    Some((keyed_id(&url)?, url))
+}
+
+/// The key of an Organization a result refers to (OBX-23, a performer's):
+/// a conditional update on its ODS code ([`ods_org_key`]); else, in a
+/// scope, `PUT Organization/{id}` with a scoped id ([`scoped_id`]) from its
+/// first identifier (the namespace it was assigned by, XON.6, else its
+/// system, and its value); else none: an Organization known by its name
+/// alone is created by every message.
+fn result_org_key(org: &Organisation, scope: Option<&str>) -> Option<Key> {
+    if let Some((id, url)) = ods_org_key(org) {
+        return Some((id, Value::from(url)));
+    }
+    let first = &org.identifiers.first()?.value;
+    let ns = authority_of(first)
+        .or(first.authority_system())
+        .or(system_of(first));
+    let id = scoped_id(KeyedType::Organization, scope?, nonblank(ns), first.value());
+    Some((id, id.keyed(KeyedType::Organization)))
+}
+
+/// The key of an encounter on its (first) visit number, PV1-19: a
+/// conditional update when it has a system (`Encounter?identifier=…`, the
+/// id from that alone, as the Patient's key); else, in a scope (the sender,
+/// else the trust's ODS code: [`event_scope`]), `PUT Encounter/{id}` with a
+/// scoped id ([`scoped_id`]) from its assigning authority as sent (a
+/// namespace such as `RX1`, or none) and its value, so an A11 / A12 / A13
+/// cancel or an A08 update names the Encounter the A01 created; else none:
+/// the Encounter is created by every message (the HL7 v2 mapping notes it).
+fn encounter_key(e: &Encounter, scope: Option<&str>) -> Option<Key> {
+    let visit = e
+        .identifiers
+        .iter()
+        .map(|i| &i.value)
+        .find(|i| matches!(i, Identifier::VisitNumber { .. }))?;
+    if let Some(url) = conditional("Encounter", visit) {
+        return keyed_id(&url).map(|id| (id, Value::from(url)));
+    }
+    let Identifier::VisitNumber {
+        value, authority, ..
+    } = visit
+    else {
+        return None;
+    };
+    let id = scoped_id(
+        KeyedType::Encounter,
+        scope?,
+        nonblank(authority.as_deref()),
+        value,
+    );
+    Some((id, id.keyed(KeyedType::Encounter)))
 }
 
 fn class_coding(c: EncounterClass) -> Value<'static> {
@@ -2250,6 +2473,7 @@ fn observation<'a>(
     id: &Uuid,
     subject: Option<&Uuid>,
     seed: Seed,
+    sides: &mut SideKeys<'_>,
     entries: &mut Vec<Entry<'a>>,
 ) -> Value<'a> {
     let mut o = resource!("Observation", &id);
@@ -2355,6 +2579,7 @@ fn observation<'a>(
             performer(
                 p,
                 seed.with(&["/performer/", itoa::Buffer::new().format(i)]),
+                sides,
                 entries,
             )
         })
@@ -2378,8 +2603,14 @@ fn observation<'a>(
         put(&mut o, "bodySite", concept(&b.value));
     }
     if !ob.device.is_empty() {
-        // OBX-18: one Device with the equipment's identifiers (IG).
-        let did = seed.uuid(&["/device"]);
+        // OBX-18: one Device with the equipment's identifiers (IG), keyed
+        // as a result's EI: a conditional update on one with a system, else
+        // a scoped id on one known by its namespace, else created.
+        let key = identifier_key(KeyedType::Device, &ob.device, sides.scope);
+        let key = sides.admit(key, identifiers_held(&ob.device, Seed::new(&["device"])));
+        let did = key
+            .as_ref()
+            .map_or_else(|| seed.uuid(&["/device"]), |(id, _)| *id);
         let url = urn(&did);
         let mut d = resource!("Device", &did);
         put(
@@ -2392,7 +2623,10 @@ fn observation<'a>(
                     .collect(),
             ),
         );
-        entries.push(entry(&url, Value::Object(d), "POST", "Device"));
+        entries.push(match key {
+            Some((_, k)) => entry(&url, Value::Object(d), "PUT", k),
+            None => entry(&url, Value::Object(d), "POST", "Device"),
+        });
         o.insert("device", reference(&url));
     }
     Value::Object(o)
@@ -3099,7 +3333,7 @@ fn location_hierarchy<'a>(
         let name = value.value.trim();
         let ids_here = ids_at(n, *tag);
         let held = location_held(l, Seed::new(&[]), ids_here, n == last);
-        chain = location_held(l, key_part(chain, *tag, name), ids_here, n == last);
+        chain = location_held(l, key_part(chain, tag.tag(), name), ids_here, n == last);
         let own = key.as_mut().map(|k| k.level(*tag, name));
         let keyed_id = own
             .filter(|_| keying)
@@ -3171,13 +3405,94 @@ impl LevelTag {
 /// `value`. Tags are fixed and none starts another, so a key reads back as
 /// one sequence of parts: no text of a part can forge another key (a ward
 /// named `X\u{1f}room Y` is not room `Y` of ward `X`).
-fn key_part(key: Seed, tag: LevelTag, value: &str) -> Seed {
-    key.with(&[
-        tag.tag(),
-        itoa::Buffer::new().format(value.len()),
-        ":",
-        value,
-    ])
+fn key_part(key: Seed, tag: &str, value: &str) -> Seed {
+    key.with(&[tag, itoa::Buffer::new().format(value.len()), ":", value])
+}
+
+/// The start of a scoped key ([`scoped_id`], [`LocationKey`]): the type's
+/// tag ([`KeyedType::key_tag`]), then the scope, length-prefixed as a part
+/// ([`key_part`]). The scope is the sender (MSH-4), else the trust's ODS
+/// code: see [`event_scope`].
+fn scope_key(rtype: KeyedType, scope: &str) -> Seed {
+    key_part(Seed::new(&[rtype.key_tag()]), "/scope=", scope)
+}
+
+/// The client id of a `rtype` resource known by an identifier with no
+/// system (`value`, assigned by `authority` as sent: a namespace such as
+/// `LAB`, or none) from `scope`: the id its `PUT {rtype}/{id}` (R4 update
+/// as create) names, the same in every message of the scope, as a PL's
+/// Locations are keyed. Two senders' `LAB456^LAB` are two resources.
+fn scoped_id(rtype: KeyedType, scope: &str, authority: Option<&str>, value: &str) -> Uuid {
+    let mut key = scope_key(rtype, scope);
+    if let Some(a) = authority {
+        key = key_part(key, "authority=", a);
+    }
+    key_part(key, "value=", value).uuid(&[])
+}
+
+/// The scope of an event's scoped keys ([`scoped_id`], a PL's Locations):
+/// the sending facility (MSH-4), else the trust's ODS code given to the
+/// writer (a blank one is none).
+fn event_scope<'e>(event: &'e Event, trust_ods: Option<&'e str>) -> Option<&'e str> {
+    nonblank(event.sender.as_ref().map(|s| s.value.as_str())).or(nonblank(trust_ods))
+}
+
+/// The namespace and value of an identifier known by its assigning
+/// authority alone (no system): an EI with EI.2 and no EI.3 (`LAB456^LAB`),
+/// an XON / CX with a namespace and no universal id. `None` for one with a
+/// system (keyed by a conditional update) or with neither.
+fn namespaced(id: &Identifier) -> Option<(&str, &str)> {
+    if id.authority_system().is_some() || system_of(id).is_some() {
+        return None;
+    }
+    match id {
+        Identifier::Typed {
+            authority: Some(a),
+            value,
+            ..
+        }
+        | Identifier::VisitNumber {
+            authority: Some(a),
+            value,
+            ..
+        }
+        | Identifier::Other {
+            system: Some(a),
+            value,
+        } => Some((nonblank(Some(a))?, value)),
+        _ => None,
+    }
+}
+
+/// A resource's id and request URL when it is keyed: a conditional update
+/// on an identifier with a system (`Type?identifier=…`, the id from that
+/// alone, [`keyed_id`]), or an update by a scoped client id (`Type/{id}`,
+/// [`scoped_id`]).
+type Key = (Uuid, Value<'static>);
+
+/// The key of a `rtype` resource (a result, a Device) on its identifiers:
+/// the first with a system as a conditional update; else, with a scope,
+/// the first known by its namespace alone ([`namespaced`]) as a scoped id;
+/// else none (a create). A placer number (`PLAC`, OBR-2) names the order,
+/// which the filler may split into several reports: it never keys one.
+fn identifier_key(
+    rtype: KeyedType,
+    ids: &[carecodec_model::Sourced<Identifier>],
+    scope: Option<&str>,
+) -> Option<Key> {
+    let ids = || {
+        ids.iter()
+            .map(|i| &i.value)
+            .filter(|i| !matches!(i, Identifier::Typed { kind, .. } if kind == "PLAC"))
+    };
+    if let Some(url) = ids().find_map(|i| conditional(rtype.as_str(), i)) {
+        return keyed_id(&url).map(|id| (id, Value::from(url)));
+    }
+    let scope = scope?;
+    ids().find_map(namespaced).map(|(ns, value)| {
+        let id = scoped_id(rtype, scope, Some(ns), value);
+        (id, id.keyed(rtype))
+    })
 }
 
 /// `at` followed by what a level of `l` holds beside its name: the
@@ -3205,13 +3520,27 @@ fn location_held(l: &Location, mut at: Seed, ids: bool, last: bool) -> Seed {
 /// writes one entry per id, so a level that would hold something else than
 /// the one already keyed (PV1-3's ward with a description, PV1-6's without)
 /// is not keyed. At most four locations of four levels: no allocation.
-#[derive(Default)]
-struct LocationKeys {
-    made: [([u64; 2], [u64; 2]); 16],
+type LocationKeys = KeyedHolds<16>;
+
+/// Keyed resources of a Bundle so far, each as its id's bits and the hash
+/// of what it holds, up to `N` of them (no allocation): one entry is
+/// written per id, so a resource keyed again holding something else is not
+/// keyed (see [`LocationKeys`], [`SideKeys`]).
+struct KeyedHolds<const N: usize> {
+    made: [([u64; 2], [u64; 2]); N],
     len: usize,
 }
 
-impl LocationKeys {
+impl<const N: usize> Default for KeyedHolds<N> {
+    fn default() -> Self {
+        KeyedHolds {
+            made: [([0; 2], [0; 2]); N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> KeyedHolds<N> {
     /// True, and the level recorded, when the level `id` holding `holds` was
     /// not keyed before holding something else (and there is room to
     /// record it).
@@ -3261,19 +3590,14 @@ impl<'l> LocationKey<'l> {
     fn new(l: &'l Location, ns: Option<&'l str>) -> Option<Self> {
         let facility = l.facility.as_ref().map(|f| f.value.trim());
         let scope = nonblank(ns).or(facility.filter(|f| universal_namespace(f)))?;
-        let key = Seed::new(&[
-            "location/scope=",
-            itoa::Buffer::new().format(scope.len()),
-            ":",
-            scope,
-        ]);
+        let key = scope_key(KeyedType::Location, scope);
         Some(LocationKey { key, scope })
     }
 
     /// The id of the level `tag` named `name` (trimmed), under the levels
     /// given before it.
     fn level(&mut self, tag: LevelTag, name: &str) -> Uuid {
-        let here = key_part(self.key, tag, name);
+        let here = key_part(self.key, tag.tag(), name);
         if tag != LevelTag::Facility || name != self.scope {
             self.key = here;
         }
@@ -3372,13 +3696,13 @@ fn report<'a>(
 /// the requester (OBR-16, a Practitioner), subject and encounter. `status`
 /// is `unknown`: an OBR carries no order status (ORC-5 does); the order's
 /// notes (NTE after the OBR) as `note`. Written when the report has
-/// identifiers, an orderer or notes; returns its URL. A conditional update
-/// on `key` (its id, its `ServiceRequest?identifier=…` URL: the filler's
-/// order number with a system, as the report's) when given, else a create.
+/// identifiers, an orderer or notes; returns its URL. An update on `key`
+/// (its id and URL: the report's, see [`result_key`]) when given, else a
+/// create.
 fn service_request<'a>(
     r: &'a ResultReport,
     seed: Seed,
-    key: Option<(Uuid, String)>,
+    key: Option<Key>,
     subject: Option<&Uuid>,
     encounter: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
@@ -3509,9 +3833,12 @@ pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<serde_json::
 }
 
 /// [`event_bundle_with`] for a trust: `trust_ods` (the trust's ODS code, as
-/// given to [`crate::v2::V2Options::trust_ods`]) keys the Locations of a
-/// location that names no facility (PL-4) in a message with no sending
-/// facility (MSH-4), which are otherwise created (`POST`) by every message.
+/// given to [`crate::v2::V2Options::trust_ods`]) is the scope of a message
+/// with no sending facility (MSH-4): it keys the Locations of a location
+/// that names no facility (PL-4), and the Encounter of a visit number with
+/// no system, the results of a filler number or OBX-21 known by its
+/// namespace, and the Devices and Organizations results refer to, which are
+/// otherwise created (`POST`) by every message.
 ///
 /// ```
 /// use carecodec_hl7v2::Message;
@@ -3528,6 +3855,15 @@ pub fn event_bundle_with(event: &Event, kind: BundleType) -> Result<serde_json::
 /// assert_eq!(method(&keyed), "PUT");
 /// let unkeyed = event_bundle_for(&event, BundleType::Transaction, None).unwrap();
 /// assert_eq!(method(&unkeyed), "POST");
+///
+/// // A visit number with no system (`V123^^^RX1`): keyed in the trust's scope.
+/// let msg = Message::parse(b"MSH|^~\\&|PAS||EPR||20240312091500||ADT^A11|43|P|2.4\r\
+/// PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|||||||||||||||||V123^^^RX1\r").unwrap();
+/// let (event, _report) = map_message(&msg, &V2Options::default()).unwrap();
+/// let keyed = event_bundle_for(&event, BundleType::Transaction, Some("RX1")).unwrap();
+/// assert!(keyed["entry"][1]["request"]["url"].as_str().unwrap().starts_with("Encounter/"));
+/// let unkeyed = event_bundle_for(&event, BundleType::Transaction, None).unwrap();
+/// assert_eq!(unkeyed["entry"][1]["request"]["method"], "POST");
 /// ```
 pub fn event_bundle_for(
     event: &Event,
@@ -3778,6 +4114,7 @@ fn event_entries<'a>(
         }
     };
     let seed = event.message_id.as_deref().unwrap_or_default();
+    let scope = event_scope(event, trust_ods);
     // No patient (a message without PID): the resources leave their subject
     // out rather than refer to nothing.
     let mut subject = None;
@@ -3809,17 +4146,10 @@ fn event_entries<'a>(
     }
     let mut encounter_url = None;
     if let Some(e) = &event.encounter {
-        // A visit number (PV1-19) with a system keys a conditional update,
-        // as the Patient's key does; without one the Encounter is created.
-        let cond = e
-            .identifiers
-            .iter()
-            .find(|i| matches!(i.value, Identifier::VisitNumber { .. }))
-            .and_then(|i| conditional("Encounter", &i.value));
-        let eid = cond
-            .as_deref()
-            .and_then(keyed_id)
-            .unwrap_or_else(|| uuid(&[seed, "/encounter"]));
+        let key = encounter_key(e, scope);
+        let eid = key
+            .as_ref()
+            .map_or_else(|| uuid(&[seed, "/encounter"]), |(id, _)| *id);
         let url = urn(&eid);
         // Its Practitioners and Locations (up to four levels per location).
         let mut extra = Vec::with_capacity(e.participants.len() + 4);
@@ -3831,10 +4161,10 @@ fn event_entries<'a>(
             &mut extra,
             seed,
             // The scope of a location's key: the sender, else the trust.
-            nonblank(event.sender.as_ref().map(|s| s.value.as_str())).or(nonblank(trust_ods)),
+            scope,
         );
-        match cond {
-            Some(c) => emit(entry(&url, res, "PUT", c)),
+        match key {
+            Some((_, k)) => emit(entry(&url, res, "PUT", k)),
             None => emit(entry(&url, res, "POST", "Encounter")),
         }
         extra.into_iter().for_each(&mut emit);
@@ -3868,20 +4198,22 @@ fn event_entries<'a>(
     }
     // Results keyed on an identifier with a system are conditional updates
     // (a correction replaces what it corrects), the id from the key alone as
-    // the Patient's; the others are created.
-    let unique = unique_result_keys(event);
-    let keyed = |resource: &'static str, ids: &[carecodec_model::Sourced<Identifier>]| {
-        result_key(resource, ids)
-            .filter(|k| unique.binary_search(k).is_ok())
-            .and_then(|k| Some((keyed_id(&k)?, k)))
+    // the Patient's; on one known by its namespace, updates by a scoped id;
+    // the others are created.
+    let mut keys = result_keys(event, scope).into_iter();
+    let mut keyed = || keys.next().flatten();
+    // The Devices, Organizations and PractitionerRoles results refer to.
+    let mut sides = SideKeys {
+        scope,
+        held: KeyedHolds::default(),
     };
     // Observations of no report (an ADT's OBX; IG: ADT OBX → Observation).
     for (i, ob) in event.observations.iter().enumerate() {
         let oseed = Seed::new(&[seed, "/obs/", itoa::Buffer::new().format(i)]);
-        let key = keyed("Observation", &ob.identifiers);
+        let key = keyed();
         let oid = key.as_ref().map_or_else(|| oseed.uuid(&[]), |(id, _)| *id);
         let mut extra = Vec::new();
-        let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut extra);
+        let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut sides, &mut extra);
         observation_losses(ob, format_args!("observations[{i}]"), losses);
         if let (Some(o), Some(e)) = (res.as_object_mut(), &encounter_url) {
             o.insert("encounter", reference(e));
@@ -3899,7 +4231,7 @@ fn event_entries<'a>(
         let order = service_request(
             r,
             Seed::new(&[seed, "/report/", itoa::Buffer::new().format(ri), "/order"]),
-            keyed("ServiceRequest", &r.identifiers),
+            keyed(),
             subject.as_ref(),
             encounter_url.as_ref(),
             &mut on_side,
@@ -3914,11 +4246,11 @@ fn event_entries<'a>(
                 "/obs/",
                 itoa::Buffer::new().format(oi),
             ]);
-            let key = keyed("Observation", &ob.identifiers);
+            let key = keyed();
             let oid = key.as_ref().map_or_else(|| oseed.uuid(&[]), |(id, _)| *id);
             let url = urn(&oid);
             let mut extra = Vec::new();
-            let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut extra);
+            let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut sides, &mut extra);
             observation_losses(ob, format_args!("reports[{ri}].observations[{oi}]"), losses);
             if let Some(o) = res.as_object_mut() {
                 if let Some(u) = &order {
@@ -3936,7 +4268,7 @@ fn event_entries<'a>(
             extra.into_iter().for_each(&mut emit);
             obs_urls.push(url);
         }
-        let key = keyed("DiagnosticReport", &r.identifiers);
+        let key = keyed();
         let rid = key.as_ref().map_or_else(
             || uuid(&[seed, "/report/", itoa::Buffer::new().format(ri)]),
             |(id, _)| *id,
@@ -4819,15 +5151,8 @@ fn esr_other<'a>(ids: &'a [carecodec_model::Sourced<Identifier>], system: &str) 
 /// else `PUT Organization/{id}` on its VPD-scoped ESR organisation id, else
 /// a create with an id from what it says.
 fn worker_org_request(scope: &WorkerScope<'_>, org: &Organisation) -> (Uuid, &'static str, String) {
-    let ods = org
-        .identifiers
-        .iter()
-        .filter(|i| matches!(i.value, Identifier::OdsOrganisation(_)))
-        .find_map(|i| conditional("Organization", &i.value));
-    if let Some(url) = ods {
-        if let Some(id) = keyed_id(&url) {
-            return (id, "PUT", url);
-        }
+    if let Some((id, url)) = ods_org_key(org) {
+        return (id, "PUT", url);
     }
     let esr = esr_other(&org.identifiers, "ESR organisation ID")
         .and_then(|v| esr_keyed(scope, "Organization", "organisation", v));

@@ -1211,6 +1211,7 @@ fn map_window(
             event.message_type
         ));
     }
+    let blank = |s: Option<&str>| s.is_none_or(|s| s.trim().is_empty());
     if ctx.has("PV1") {
         // Filled where it lies, as the patient.
         let e = event.encounter.insert(Encounter::default());
@@ -1220,11 +1221,11 @@ fn map_window(
         if let Some(status) = event_status(event.kind) {
             e.status = Some(status.into());
         }
-        let blank = |s: Option<&str>| s.is_none_or(|s| s.trim().is_empty());
         if blank(event.sender.as_ref().map(|s| s.value.as_str()))
             && blank(ctx.opts.trust_ods.as_deref())
         {
             unkeyed_locations(&mut ctx.report, e);
+            unkeyed_encounter(&mut ctx.report, e);
         }
     }
     for n in 1..=ctx.count("AL1") {
@@ -1238,6 +1239,11 @@ fn map_window(
         }
     }
     (event.reports, event.observations) = results(&mut ctx);
+    if blank(event.sender.as_ref().map(|s| s.value.as_str()))
+        && blank(ctx.opts.trust_ods.as_deref())
+    {
+        unkeyed_results(&mut ctx.report, &event);
+    }
     // Identity.
     if let Some(p) = &event.patient {
         let decision = identity(&p.identifiers);
@@ -2641,6 +2647,57 @@ fn unkeyed_locations(report: &mut MappingReport, e: &Encounter) {
                 "{field}: a location from no sending facility (MSH-4) and no trust ODS code, \
                  in no facility (PL-4) known by a universal id: its FHIR Locations cannot be \
                  keyed and are created (POST) by every message"
+            ));
+        }
+    }
+}
+
+/// Notes the visit number of `e` when the FHIR writer cannot key its
+/// Encounter, in a message with no sending facility (MSH-4) and no trust
+/// ODS code: a visit number (PV1-19) with no system is keyed only in the
+/// scope of its sender (`PUT Encounter/{id}`), so without one every message
+/// creates the Encounter anew (`POST`), and a cancel (A11 / A12 / A13) or
+/// update (A08) does not reach the one the admission created.
+fn unkeyed_encounter(report: &mut MappingReport, e: &Encounter) {
+    let visit = e
+        .identifiers
+        .iter()
+        .find(|i| matches!(i.value, Identifier::VisitNumber { .. }));
+    if visit.is_some_and(|v| v.value.authority_system().is_none()) {
+        report.notes.push(
+            "PV1-19: a visit number with no system (no universal id) from no sending facility              (MSH-4) and no trust ODS code: its FHIR Encounter cannot be keyed and is created              (POST) by every message, so a cancel or update does not reach the one created              before"
+                .to_owned(),
+        );
+    }
+}
+
+/// Notes the results of `event` whose FHIR resources the writer cannot key,
+/// in a message with no sending facility (MSH-4) and no trust ODS code: an
+/// OBR-3 filler number or OBX-21 known by its namespace alone (EI.2, no
+/// EI.3) is keyed only in the scope of its sender (`PUT {type}/{id}`), so
+/// without one every message creates the result anew (`POST`), and a
+/// correction stands beside the result it corrects. Once per field.
+fn unkeyed_results(report: &mut MappingReport, event: &Event) {
+    let namespaced = |ids: &[Sourced<Identifier>]| {
+        ids.iter().any(|i| {
+            matches!(&i.value, Identifier::Typed { kind, authority: Some(a), system: None, .. }
+                if kind != "PLAC" && !a.trim().is_empty())
+        })
+    };
+    let obr = event.reports.iter().any(|r| namespaced(&r.identifiers));
+    let obx = event
+        .reports
+        .iter()
+        .flat_map(|r| &r.observations)
+        .chain(&event.observations)
+        .any(|o| namespaced(&o.identifiers));
+    for (field, unkeyed) in [("OBR-3", obr), ("OBX-21", obx)] {
+        if unkeyed {
+            report.notes.push(format!(
+                "{field}: an identifier known by its namespace alone (EI.2, no universal id) \
+                 from no sending facility (MSH-4) and no trust ODS code: its FHIR results \
+                 cannot be keyed and are created (POST) by every message, so a correction \
+                 stands beside the result it corrects"
             ));
         }
     }

@@ -4255,11 +4255,16 @@ PV1|1|I|W1^R2^B3^RX1|||W1^R2^B3^RX1|C1234567^DOC^ANN^^^^^^GMC|C1234567^DOC^ANN^^
     let e = back.encounter.unwrap();
     assert_eq!(e.participants.len(), 3);
     assert!(e.prior_location.is_some() && e.location.is_some());
-    // Without a system the Encounter is created, as before.
+    // Without a system the Encounter is keyed in its sender's scope (MSH-4
+    // RX1): `PUT Encounter/{id}` (until 2026-12-07 it was created).
     let without = with.replace("RX1&2.16.840.1.113883.19&ISO", "RX1");
     let (event, _) = mapped(&without);
     let reqs = requests(&event_bundle(&event).unwrap());
-    assert!(reqs.contains(&("POST".to_string(), "Encounter".to_string())));
+    assert!(
+        reqs.iter()
+            .any(|(m, u)| m == "PUT" && u.starts_with("Encounter/")),
+        "{reqs:?}"
+    );
 }
 
 #[test]
@@ -5190,4 +5195,391 @@ OBX|3|ED|PDF^Report^L||^application^pdf^Base64^JVBERi0xLjQ*||||||F\r";
             .collect()
     };
     assert_eq!(values(&back), values(&event));
+}
+
+/// The Bundle of HL7 v2 `text` (checked as every Bundle is: strict R4,
+/// references, read back, UK Core, the message form), written for `trust`,
+/// with the mapping report of a mapping given the same trust.
+fn scoped_bundle(
+    text: &str,
+    trust: Option<&str>,
+) -> (serde_json::Value, carecodec_model::MappingReport) {
+    assert_eq!(check("scoped keys", text.as_bytes()), 1, "{text}");
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let mut opts = V2Options::default();
+    if let Some(t) = trust {
+        opts = opts.trust_ods(t);
+    }
+    let (event, report) = map_message(&msg, &opts).unwrap();
+    assert!(report.balanced());
+    let b = carecodec_map::fhir::event_bundle_for(&event, BundleType::Transaction, trust).unwrap();
+    uk_core_valid("scoped keys", &b);
+    read_back(&b);
+    (b, report)
+}
+
+/// The (method, request url, resource id) of each entry of `rtype`, with
+/// the check that a keyed update's entry is its resource (`fullUrl`
+/// `urn:uuid:{id}`, `url` `{rtype}/{id}`).
+fn typed_requests(b: &serde_json::Value, rtype: &str) -> Vec<(String, String, String)> {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == rtype)
+        .map(|e| {
+            let (method, url, id) = (
+                s(&e["request"]["method"]),
+                s(&e["request"]["url"]),
+                s(&e["resource"]["id"]),
+            );
+            assert_eq!(s(&e["fullUrl"]), format!("urn:uuid:{id}"));
+            if method == "PUT" && !url.contains('?') {
+                assert_eq!(url, format!("{rtype}/{id}"));
+            }
+            (method, url, id)
+        })
+        .collect()
+}
+
+/// Review findings 1 (2026-12-07): a visit number known by its namespace
+/// alone (`V123^^^RX1`, the usual NHS PAS PV1-19) keys the Encounter in the
+/// sender's scope (MSH-4, else the trust's ODS code), so a cancel (A11 /
+/// A12 / A13) or an update (A08) names the Encounter the admission created;
+/// with no scope it is created, and the mapping says why.
+#[test]
+fn namespace_only_visit_numbers_key_the_encounter_in_the_senders_scope() {
+    let adt = |sender: &str, event: &str, control: &str, pid3: &str| {
+        format!(
+            "MSH|^~\\&|PAS|{sender}|EPR|RX1|20240312091500||ADT^{event}|{control}|P|2.4\r\
+             EVN|{event}|20240312091500\r\
+             PID|1||{pid3}||SMITH^JOHN||19700214|M\r\
+             PV1|1|I|W1^^^RX1||||||||||||||||V123^^^RX1\r"
+        )
+    };
+    let nhs = "9434765919^^^NHS^NH";
+    let encounter = |text: &str, trust: Option<&str>| {
+        let (b, report) = scoped_bundle(text, trust);
+        let mut e = typed_requests(&b, "Encounter");
+        assert_eq!(e.len(), 1, "{b}");
+        (e.remove(0), b, report)
+    };
+    let (a01, ..) = encounter(&adt("RX1", "A01", "C1", nhs), None);
+    assert_eq!(a01.0, "PUT");
+    assert!(a01.1.starts_with("Encounter/"), "{a01:?}");
+    // The cancel, an update, a cancelled transfer and discharge: the same
+    // Encounter, whatever the message's control id; the A11 cancels it.
+    for event in ["A11", "A08", "A12", "A13"] {
+        let (e, b, _) = encounter(&adt("RX1", event, "C2", nhs), None);
+        assert_eq!(e, a01, "{event}");
+        if event == "A11" {
+            let enc = b["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["resource"]["resourceType"] == "Encounter")
+                .unwrap();
+            assert_eq!(enc["resource"]["status"], "cancelled");
+        }
+    }
+    // Another sender's V123^^^RX1 is another visit.
+    let (other, ..) = encounter(&adt("RX2", "A11", "C1", nhs), None);
+    assert_eq!(other.0, "PUT");
+    assert_ne!(other.1, a01.1);
+    // Another authority or number: another visit.
+    let text = adt("RX1", "A01", "C1", nhs).replace("V123^^^RX1", "V123^^^RX2");
+    assert_ne!(encounter(&text, None).0.1, a01.1);
+    let text = adt("RX1", "A01", "C1", nhs).replace("V123^^^RX1", "V124^^^RX1");
+    assert_ne!(encounter(&text, None).0.1, a01.1);
+    // No MSH-4: the trust's ODS code is the scope (the same as a sender RX1);
+    // with neither, a create, and the mapping notes why.
+    let unsent = adt("", "A11", "C1", nhs);
+    let (by_trust, b, _) = encounter(&unsent, Some("RX1"));
+    assert_eq!(by_trust, a01);
+    // Read back, the Bundle names no sender to key it again by: said.
+    let (_, read) = read_bundle(&b);
+    assert!(
+        read.notes
+            .iter()
+            .any(|n| n.starts_with("Encounter: updated") && n.contains("POST")),
+        "{:?}",
+        read.notes
+    );
+    let (_, read) = read_bundle(&encounter(&adt("RX1", "A11", "C1", nhs), None).1);
+    assert!(!read.notes.iter().any(|n| n.starts_with("Encounter:")));
+    let (none, _, report) = encounter(&unsent, None);
+    assert_eq!((none.0.as_str(), none.1.as_str()), ("POST", "Encounter"));
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("PV1-19") && n.contains("POST")),
+        "{:?}",
+        report.notes
+    );
+    let (_, _, report) = encounter(&adt("RX1", "A11", "C1", nhs), None);
+    assert!(!report.notes.iter().any(|n| n.starts_with("PV1-19")));
+    // A visit number with a system is a conditional update, as before.
+    let text = adt("RX1", "A01", "C1", nhs).replace("V123^^^RX1", "V123^^^RX1&1.2.3&ISO");
+    assert_eq!(
+        encounter(&text, None).0.1,
+        "Encounter?identifier=urn:oid:1.2.3|V123"
+    );
+    // The patient known by an MRN with no system is created by every
+    // message (an identity decision); the keyed Encounter names this
+    // message's Patient, so each message points the one Encounter at its
+    // new copy of the patient.
+    for control in ["C1", "C2"] {
+        let (e, b, _) = encounter(&adt("RX1", "A08", control, "K1^^^RX1^MR"), None);
+        assert_eq!(e, a01);
+        let patient = typed_requests(&b, "Patient");
+        assert_eq!(patient[0].0, "POST");
+        let enc = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["resource"]["resourceType"] == "Encounter")
+            .unwrap();
+        assert_eq!(
+            enc["resource"]["subject"]["reference"],
+            format!("urn:uuid:{}", patient[0].2)
+        );
+    }
+}
+
+/// An ORU^R01 from `sender` (control id `control`, OBX-11 `status`, the
+/// potassium `value`) whose OBR-3 filler number, OBX-21 and OBX-18 are
+/// known by their namespace (`LAB`) alone, its OBX-23 laboratory by its
+/// XON.6 namespace, with a responsible observer (OBX-16) and a director
+/// (OBX-25) known by their GMC numbers.
+fn namespaced_oru(sender: &str, control: &str, status: &str, value: &str) -> String {
+    format!(
+        "MSH|^~\\&|LAB|{sender}|EPR|RX1|20240312130500+0000||ORU^R01^ORU_R01|{control}|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+OBR|1|ORD1^EPR|LAB456^LAB|2823-3^Potassium^LN|||20240312101500|||||||||||||||20240312130000|||{status}\r\
+OBX|1|NM|2823-3^Potassium^LN||{value}|mmol/L|3.5-5.3|N|||{status}|||||C1234567^OBS^ANN^^^^^^GMC||EQ1^LAB|||OBS1^LAB||City Lab^^^^^LABS^^^^CL1||C7654321^DIR^BOB^^^^^^GMC\r\
+OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|||||{status}|||||||EQ1^LAB\r"
+    )
+}
+
+/// Review findings 2 and 3 (2026-12-07): results known by a namespace
+/// alone (OBR-3 `LAB456^LAB`, OBX-21 `OBS1^LAB`) and the Device,
+/// Organization and PractitionerRole they refer to are updated by ids
+/// scoped by the sender, so a correction replaces what it corrects and
+/// nothing piles up; two senders, two resources; no scope, created.
+#[test]
+fn namespace_only_results_and_what_they_refer_to_are_updated_by_scoped_ids() {
+    let kinds = [
+        "ServiceRequest",
+        "DiagnosticReport",
+        "Observation",
+        "Device",
+        "Organization",
+        "PractitionerRole",
+    ];
+    let all = |b: &serde_json::Value| {
+        kinds
+            .iter()
+            .map(|k| typed_requests(b, k))
+            .collect::<Vec<_>>()
+    };
+    let (first, _) = scoped_bundle(&namespaced_oru("RX1", "C1", "F", "6.9"), None);
+    let (corrected, _) = scoped_bundle(&namespaced_oru("RX1", "C2", "C", "4.1"), None);
+    let (a, b) = (all(&first), all(&corrected));
+    // One Device for the two OBX-18s; the observer's role has no
+    // Organization: created; the director's, keyed.
+    let counts: Vec<usize> = a.iter().map(Vec::len).collect();
+    assert_eq!(counts, [1, 1, 2, 1, 1, 2], "{a:?}");
+    for (k, (x, y)) in kinds.iter().zip(a.iter().zip(&b)) {
+        for (n, (r, s)) in x.iter().zip(y).enumerate() {
+            // The sodium (second) and the observer's role (first) are created.
+            let created = (k == &"Observation" && n == 1) || (k == &"PractitionerRole" && n == 0);
+            if !created {
+                assert_eq!(r.0, "PUT", "{k}: {r:?}");
+                assert!(r.1.starts_with(&format!("{k}/")), "{k}: {r:?}");
+                assert_eq!(r, s, "{k}: the correction names another resource");
+            } else {
+                // The sodium (no OBX-21) and the observer's role: created.
+                assert_eq!(r.0, "POST", "{k}: {r:?}");
+            }
+        }
+    }
+    // The potassium's correction is the amended value, under the same id.
+    let potassium = corrected["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["resource"]["resourceType"] == "Observation"
+                && e["resource"]["code"]["coding"][0]["code"] == "2823-3"
+        })
+        .unwrap();
+    assert_eq!(potassium["resource"]["status"], "amended");
+    assert_eq!(potassium["resource"]["valueQuantity"]["value"], 4.1);
+    assert_eq!(potassium["request"]["url"], a[2][0].1.as_str());
+    // The director's role names the keyed Practitioner and Organization.
+    let role = first["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["request"]["url"].as_str() == Some(a[5][1].1.as_str()))
+        .unwrap();
+    assert_eq!(role["resource"]["code"][0]["coding"][0]["code"], "MDIR");
+    // Another sender: every scoped id differs; the role's Practitioner is
+    // the same (GMC) but its Organization is not, so the role is not either.
+    let (elsewhere, _) = scoped_bundle(&namespaced_oru("RX2", "C1", "F", "6.9"), None);
+    let c = all(&elsewhere);
+    for (k, (x, y)) in kinds.iter().zip(a.iter().zip(&c)) {
+        for (r, s) in x.iter().zip(y).filter(|(r, _)| r.0 == "PUT") {
+            assert_ne!(r.2, s.2, "{k}");
+        }
+    }
+    // No sender and no trust ODS code: all created.
+    let (unscoped, report) = scoped_bundle(&namespaced_oru("", "C1", "F", "6.9"), None);
+    for (k, x) in kinds.iter().zip(all(&unscoped)) {
+        assert!(x.iter().all(|r| r.0 == "POST"), "{k}: {x:?}");
+    }
+    // The mapping says why, once per field.
+    let said = |r: &carecodec_model::MappingReport, field: &str| {
+        r.notes
+            .iter()
+            .filter(|n| n.starts_with(field) && n.contains("POST"))
+            .count()
+    };
+    assert_eq!((said(&report, "OBR-3"), said(&report, "OBX-21")), (1, 1));
+    // The trust's ODS code scopes them instead.
+    let (by_trust, report) = scoped_bundle(&namespaced_oru("", "C1", "F", "6.9"), Some("RX1"));
+    assert_eq!((said(&report, "OBR-3"), said(&report, "OBX-21")), (0, 0));
+    assert_eq!(all(&by_trust), a);
+    // Read back, that Bundle names no sender to key them again by: said,
+    // once per type (an ADT's with a sender says nothing: see the
+    // Encounter's test).
+    let (_, read) = read_bundle(&by_trust);
+    for k in [
+        "DiagnosticReport",
+        "ServiceRequest",
+        "Observation",
+        "Device",
+        "Organization",
+    ] {
+        let said = read
+            .notes
+            .iter()
+            .filter(|n| n.starts_with(&format!("{k}: updated")))
+            .count();
+        assert_eq!(said, 1, "{k}: {:?}", read.notes);
+    }
+    // An ORU's transaction Bundle has no Provenance (no EVN), so even one
+    // from a sender names none when read back: said too, truly.
+    let (_, read) = read_bundle(&first);
+    assert!(
+        read.notes
+            .iter()
+            .any(|n| n.starts_with("DiagnosticReport: updated")),
+        "{:?}",
+        read.notes
+    );
+    // A placer number (OBR-2) alone keys no report or order.
+    let placer = namespaced_oru("RX1", "C1", "F", "6.9").replace("|LAB456^LAB|", "||");
+    let (b, _) = scoped_bundle(&placer, None);
+    for k in ["ServiceRequest", "DiagnosticReport"] {
+        assert!(typed_requests(&b, k).iter().all(|r| r.0 == "POST"), "{k}");
+    }
+    // Two OBX of one message with one OBX-21: both created, as two results
+    // sharing a key with a system are.
+    let twice = namespaced_oru("RX1", "C1", "F", "6.9").replace(
+        "||{status}|||||||EQ1^LAB\r"
+            .replace("{status}", "F")
+            .as_str(),
+        "||F|||||||EQ1^LAB|||OBS1^LAB\r",
+    );
+    let (b, _) = scoped_bundle(&twice, None);
+    let obs = typed_requests(&b, "Observation");
+    assert_eq!(obs.len(), 2);
+    assert!(obs.iter().all(|r| r.0 == "POST"), "{obs:?}");
+    assert_eq!(typed_requests(&b, "DiagnosticReport")[0].0, "PUT");
+    // An equipment id with a universal id is a conditional update on it.
+    let universal = namespaced_oru("RX1", "C1", "F", "6.9").replace("EQ1^LAB", "EQ1^LAB^1.2.3^ISO");
+    let (b, _) = scoped_bundle(&universal, None);
+    assert_eq!(
+        typed_requests(&b, "Device")[0].1,
+        "Device?identifier=urn:oid:1.2.3|EQ1"
+    );
+    // Two OBX-18s with one key saying different things: the first keyed,
+    // the second created (one entry per id, never the first silently).
+    let differ = namespaced_oru("RX1", "C1", "F", "6.9")
+        .replace("|||||||EQ1^LAB\r", "|||||||EQ1^LAB~EQ2^LAB\r");
+    let (b, _) = scoped_bundle(&differ, None);
+    let devices = typed_requests(&b, "Device");
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    assert_eq!(
+        (devices[0].0.as_str(), devices[1].0.as_str()),
+        ("PUT", "POST")
+    );
+    assert_eq!(devices[0], a[3][0]);
+    // A laboratory named by no identifier is created; one with the same
+    // identifier and another name in the same message too.
+    let named =
+        namespaced_oru("RX1", "C1", "F", "6.9").replace("City Lab^^^^^LABS^^^^CL1", "City Lab");
+    let (b, _) = scoped_bundle(&named, None);
+    assert_eq!(typed_requests(&b, "Organization")[0].0, "POST");
+    assert!(
+        typed_requests(&b, "PractitionerRole")
+            .iter()
+            .all(|r| r.0 == "POST")
+    );
+}
+
+/// A performing organisation known by its ODS code is a conditional update
+/// on it, the id from the key alone (as an ESR worker's Organization).
+#[test]
+fn an_ods_coded_laboratory_is_a_conditional_update() {
+    let (mut event, _) = mapped(&namespaced_oru("RX1", "C1", "F", "6.9"));
+    let org = event.reports[0].observations[0]
+        .performers
+        .iter_mut()
+        .find_map(|p| p.organisation.as_mut())
+        .unwrap();
+    org.identifiers[0].value = carecodec_model::Identifier::OdsOrganisation("RX1".into());
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("ods laboratory", &b);
+    read_back(&b);
+    let orgs = typed_requests(&b, "Organization");
+    assert_eq!(
+        (orgs[0].0.as_str(), orgs[0].1.as_str()),
+        (
+            "PUT",
+            "Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|RX1"
+        )
+    );
+    // The same laboratory from another sender: the same resource.
+    let mut other = event.clone();
+    other.sender.as_mut().unwrap().value = "RX2".into();
+    let again = typed_requests(&event_bundle(&other).unwrap(), "Organization");
+    assert_eq!(again, orgs);
+}
+
+/// Many results (more than the pairwise comparison takes): keyed each, but
+/// the two sharing an OBX-21 created, as in a short message.
+#[test]
+fn shared_result_keys_are_found_among_many_results() {
+    let mut text = String::from(
+        "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312130500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+OBR|1|ORD1^EPR|LAB456^LAB|2823-3^Potassium^LN|||20240312101500|||||||||||||||20240312130000|||F\r",
+    );
+    for i in 1..=80 {
+        let id = if i == 80 { 7 } else { i };
+        text.push_str(&format!(
+            "OBX|{i}|NM|2823-3^Potassium^LN||4.{i}|mmol/L|||||F||||||||||O{id}^LAB\r"
+        ));
+    }
+    let (b, _) = scoped_bundle(&text, None);
+    let obs = typed_requests(&b, "Observation");
+    assert_eq!(obs.len(), 80);
+    for (i, r) in obs.iter().enumerate() {
+        let shared = i + 1 == 7 || i + 1 == 80;
+        assert_eq!(r.0, if shared { "POST" } else { "PUT" }, "OBX {}", i + 1);
+    }
 }

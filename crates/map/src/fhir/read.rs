@@ -2100,6 +2100,9 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
             }
         }
     }
+    if rt == "Bundle" {
+        lost_scoped_keys(&mut ctx.report, doc, &event);
+    }
     if let Some(p) = &event.patient {
         let d = crate::v2::identity(&p.identifiers);
         ctx.report.identity.push(d);
@@ -2601,6 +2604,60 @@ fn unreadable(ctx: &mut Ctx<'_>, at: &str, raw: &str, reason: &str) {
         key: None,
         reason: format!("quarantined: {reason}"),
     });
+}
+
+/// Notes each resource type the Bundle `doc` updated by a scoped client id
+/// (`PUT Encounter/{id}`, `PUT DiagnosticReport/{id}`… — a visit number,
+/// filler number, OBX-21, equipment or organisation id known by its
+/// namespace alone, keyed in the scope of its sender) when the Bundle names
+/// no sender: written again, those are keyed only by a trust ODS code given
+/// to the writer, else created (`POST`) by every message, as
+/// [`lost_location_keys`] says of Locations. Only what the event holds
+/// is said of: the Encounter when it has one, the rest when it has results
+/// (an ESR worker's `PUT Organization/{id}`, keyed by its VPD, is not).
+fn lost_scoped_keys(report: &mut MappingReport, doc: &Value, event: &Event) {
+    if event
+        .sender
+        .as_ref()
+        .is_some_and(|s| !s.value.trim().is_empty())
+    {
+        return;
+    }
+    let results = !event.reports.is_empty() || !event.observations.is_empty();
+    const SCOPED: [&str; 6] = [
+        "Encounter/",
+        "Observation/",
+        "DiagnosticReport/",
+        "ServiceRequest/",
+        "Device/",
+        "Organization/",
+    ];
+    let mut seen = [false; SCOPED.len()];
+    for (_, e) in items(doc, "entry") {
+        if e.pointer("/request/method").and_then(Value::as_str) != Some("PUT") {
+            continue;
+        }
+        let Some(url) = e.pointer("/request/url").and_then(Value::as_str) else {
+            continue;
+        };
+        for (t, seen) in SCOPED.iter().zip(seen.iter_mut()) {
+            let held = if *t == "Encounter/" {
+                event.encounter.is_some()
+            } else {
+                results
+            };
+            if held && url.starts_with(t) && !*seen {
+                *seen = true;
+                let t = t.trim_end_matches('/');
+                report.notes.push(format!(
+                    "{t}: updated in the Bundle by a scoped id (PUT {t}/{{id}}), but the \
+                     Bundle names no sender (MessageHeader.sender, a Provenance agent): \
+                     written again, it is keyed only by a trust ODS code, else created \
+                     (POST) by every message"
+                ));
+            }
+        }
+    }
 }
 
 /// Notes each location of `event` whose Locations the Bundle `doc` keyed

@@ -660,12 +660,50 @@ impl Inline {
 pub(crate) enum KeyedType {
     /// A Location from an HL7 v2 person location (PL).
     Location,
+    /// An Encounter keyed by a visit number with no system (PV1-19).
+    Encounter,
+    /// An Observation keyed by an OBX-21 known by its namespace.
+    Observation,
+    /// A DiagnosticReport keyed by an OBR-3 filler number known by its
+    /// namespace.
+    DiagnosticReport,
+    /// The ServiceRequest such a report answers.
+    ServiceRequest,
+    /// A Device keyed by an OBX-18 equipment id known by its namespace.
+    Device,
+    /// An Organization keyed by an identifier that is not an ODS code.
+    Organization,
+    /// A PractitionerRole keyed by its Practitioner, Organization and role.
+    PractitionerRole,
 }
 
 impl KeyedType {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             KeyedType::Location => "Location",
+            KeyedType::Encounter => "Encounter",
+            KeyedType::Observation => "Observation",
+            KeyedType::DiagnosticReport => "DiagnosticReport",
+            KeyedType::ServiceRequest => "ServiceRequest",
+            KeyedType::Device => "Device",
+            KeyedType::Organization => "Organization",
+            KeyedType::PractitionerRole => "PractitionerRole",
+        }
+    }
+
+    /// The start of the key of a resource of this type: no type's is the
+    /// start of another's, and a Location's is the one PL keys have always
+    /// had (`location`), so their ids are unchanged.
+    pub(crate) fn key_tag(self) -> &'static str {
+        match self {
+            KeyedType::Location => "location",
+            KeyedType::Encounter => "encounter",
+            KeyedType::Observation => "observation",
+            KeyedType::DiagnosticReport => "diagnostic-report",
+            KeyedType::ServiceRequest => "service-request",
+            KeyedType::Device => "device",
+            KeyedType::Organization => "organization",
+            KeyedType::PractitionerRole => "practitioner-role",
         }
     }
 }
