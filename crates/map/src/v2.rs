@@ -1218,8 +1218,20 @@ fn map_window(
         encounter(&mut ctx, e, event.kind);
         // The event says what became of the visit (IG MSH[Encounter],
         // Event[EncounterStatus]); PV1's inference stays where it says nothing.
-        if let Some(status) = event_status(event.kind) {
-            e.status = Some(status.into());
+        // An A08 whose PV1 has an admit or discharge time says where the
+        // visit stands: PV1's status (see `update_status`).
+        match event_status(event.kind) {
+            Some(_) if event.kind == AdtKind::Update && update_status(e) => {
+                let status = e.status.as_deref().unwrap_or_default();
+                ctx.report.notes.push(format!(
+                    "{}: Encounter status {status} from PV1 (PV1-44 admitted / PV1-45 \
+                     discharged), not the IG's unknown for an update: a keyed update replaces \
+                     the Encounter a server holds",
+                    event.message_type
+                ));
+            }
+            Some(status) => e.status = Some(status.into()),
+            None => {}
         }
         if blank(event.sender.as_ref().map(|s| s.value.as_str()))
             && blank(ctx.opts.trust_ods.as_deref())
@@ -1297,6 +1309,18 @@ fn is_own_identifier(patient: Option<&Patient>, id: &Identifier) -> bool {
             (a, b) => a == b,
         })
     })
+}
+
+/// True when an update's (A08's) PV1 says where the visit stands: an admit
+/// (PV1-44) or discharge (PV1-45) time kept. The IG's Event[EncounterStatus]
+/// map gives A08 `unknown` ("the transaction does not convey the status"),
+/// but an A08 carries the visit's current PV1, and the Bundle's keyed
+/// Encounter update replaces the whole resource: `unknown` would overwrite
+/// an admitted patient's `in-progress`. PV1's status (the IG's PV1 map:
+/// finished with PV1-45, else by class) is kept instead. With neither time,
+/// `unknown` stands.
+fn update_status(e: &Encounter) -> bool {
+    e.admitted.is_some() || e.discharged.is_some()
 }
 
 /// `Encounter.status` by trigger event, the IG's Event[EncounterStatus]

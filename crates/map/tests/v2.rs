@@ -1109,7 +1109,29 @@ fn encounter_status_follows_the_event() {
         Some("in-progress")
     );
     assert_eq!(status("A04", visit).0.status.as_deref(), Some("planned"));
-    assert_eq!(status("A08", &ended).0.status.as_deref(), Some("unknown"));
+    // A08: the IG's unknown, unless PV1 says where the visit stands (an
+    // admit or discharge time): a keyed update replaces the Encounter a
+    // server holds, so PV1's status is kept, with a note.
+    let (e, r) = status("A08", &ended);
+    assert_eq!(e.status.as_deref(), Some("finished"));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.starts_with("ADT^A08: Encounter status finished from PV1")),
+        "{:?}",
+        r.notes
+    );
+    assert_eq!(
+        status("A08", visit).0.status.as_deref(),
+        Some("in-progress")
+    );
+    let (e, r) = status("A08", "PV1|1|I|WARD1^^^RX1");
+    assert_eq!(e.status.as_deref(), Some("unknown"));
+    assert!(
+        r.notes.iter().all(|n| !n.contains("from PV1")),
+        "{:?}",
+        r.notes
+    );
     assert_eq!(status("A11", visit).0.status.as_deref(), Some("cancelled"));
     // A13 cancels the discharge: in progress, and PV1-45 is not its end.
     let (e, r) = status("A13", &ended);
