@@ -160,6 +160,32 @@ impl<'a> Message<'a> {
             .map(move |(i, e)| self.segment_at(i, *e))
     }
 
+    /// The segments from the one at 0-based position `ordinal` on (its
+    /// [`Segment::line`] is `ordinal + 1`), in order: none when `ordinal` is
+    /// past the last. Found without stepping over the ones before it.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1\rOBX|1\rOBX|2\r").unwrap();
+    /// let ids: Vec<&str> = msg.segments_from(2).map(|s| s.id()).collect();
+    /// assert_eq!(ids, ["OBX", "OBX"]);
+    /// assert_eq!(msg.segments_from(2).next().unwrap().line(), 3);
+    /// assert_eq!(msg.segments_from(9).count(), 0);
+    /// ```
+    pub fn segments_from(
+        &self,
+        ordinal: usize,
+    ) -> impl ExactSizeIterator<Item = Segment<'_, 'a>> + '_ {
+        self.index
+            .segs
+            .get(ordinal..)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(move |(i, e)| self.segment_at(ordinal + i, *e))
+    }
+
     fn segment_at(&self, ordinal: usize, entry: SegEntry) -> Segment<'_, 'a> {
         Segment {
             input: self.input,
