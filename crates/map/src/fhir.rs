@@ -4054,7 +4054,7 @@ fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
         out.extend_from_slice(b"]}");
     }
     out.extend_from_slice(br#","type":"transaction""#);
-    if let Some(id) = &event.message_id {
+    if let Some(id) = bundle_identifier(event) {
         out.extend_from_slice(br#","identifier":{"value":"#);
         json!(id).write(out);
         out.push(b'}');
@@ -4062,6 +4062,29 @@ fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
     if let Some(s) = &event.sent {
         out.extend_from_slice(br#","timestamp":"#);
         instant_value(&s.value).write(out);
+    }
+}
+
+/// The Bundle's identifier: MSH-10, and for one patient group of a message
+/// ([`Event::group`]) MSH-10, a slash and the group's number, so the
+/// Bundles of a message's groups never share one; none without MSH-10.
+fn bundle_identifier(event: &Event) -> Option<std::borrow::Cow<'_, str>> {
+    let id = event.message_id.as_deref()?;
+    Some(match event.group {
+        Some(k) => format!("{id}/{k}").into(),
+        None => id.into(),
+    })
+}
+
+/// What every id the writer makes without a key is made from: the message
+/// id, and for one patient group of a message its number after a control
+/// character (which no message id holds: the readers refuse them), so no
+/// two groups' ids, and no group's and another message's, are the same.
+fn id_seed(event: &Event) -> std::borrow::Cow<'_, str> {
+    let id = event.message_id.as_deref().unwrap_or_default();
+    match event.group {
+        Some(k) => format!("{id}\u{1f}{k}").into(),
+        None => id.into(),
     }
 }
 
@@ -4083,7 +4106,7 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
         }),
     );
     // IG MSH[Bundle]: MSH-10 → Bundle.identifier, whatever the Bundle's type.
-    if let Some(id) = &event.message_id {
+    if let Some(id) = bundle_identifier(event) {
         b.insert("identifier", json!({"value": id}));
     }
     if let Some(s) = &event.sent {
@@ -4113,7 +4136,7 @@ fn event_entries<'a>(
             emit_once(e);
         }
     };
-    let seed = event.message_id.as_deref().unwrap_or_default();
+    let seed = &*id_seed(event);
     let scope = event_scope(event, trust_ods);
     // No patient (a message without PID): the resources leave their subject
     // out rather than refer to nothing.
@@ -4539,6 +4562,7 @@ fn header_losses(event: &Event, kind: BundleType, provenance: bool, losses: &mut
         conditions: _, // condition_losses
         reports: _,
         observations: _,
+        group: _, // the seed of every id, Bundle.identifier
     } = event;
     let transaction = kind == BundleType::Transaction;
     if !provenance {
@@ -4788,7 +4812,7 @@ fn event_tree<'a>(
             })
             .map(|e| reference(&e.full_url))
             .collect();
-        let seed = event.message_id.as_deref().unwrap_or_default();
+        let seed = &*id_seed(event);
         let hid = uuid(&[seed, "/message-header"]);
         let header = message_header(event, &hid, focus);
         let mut all = Vec::with_capacity(entries.len() + 1);

@@ -154,6 +154,33 @@ struct Ctx<'m, 'a> {
     /// For a later patient group: where the message's first PID starts (the
     /// header's end); 0 otherwise.
     header_end: usize,
+    /// For a later patient group: its segments' positions and the counts
+    /// that number them as the message does.
+    group: Option<&'m GroupAt>,
+}
+
+/// A later patient group of a message (see [`map_patient_groups`]): where its
+/// segments are, and how many of each segment id come before them, so a
+/// lookup or a provenance path costs the header and the group, never the
+/// earlier groups (a message of many patients maps in linear time).
+struct GroupAt {
+    /// How many segments the header has (positions `0..header_len`).
+    header_len: usize,
+    /// The position of the group's PID, and how many segments it has.
+    first: usize,
+    len: usize,
+    /// Each segment id's count in the header.
+    header_counts: Vec<([u8; 3], u32)>,
+    /// Each segment id's count before the group (header and earlier groups).
+    before: Vec<([u8; 3], u32)>,
+}
+
+/// The count of `id` in `counts` (0 when it is not there).
+fn count_of(counts: &[([u8; 3], u32)], id: &str) -> u32 {
+    counts
+        .iter()
+        .find(|(k, _)| k.as_slice() == id.as_bytes())
+        .map_or(0, |(_, n)| *n)
 }
 
 /// A field repetition's place: segment id, occurrence, field, repetition,
@@ -334,18 +361,23 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// move to another segment.
     #[inline(never)]
     fn find_segment(&mut self, p: &Path) -> Option<Segment<'m, 'a>> {
-        let occurrence = match self.start {
-            0 => p.occurrence.max(1),
-            _ => self.absolute(p.segment(), p.occurrence.max(1)),
+        let occurrence = match self.group {
+            None => p.occurrence.max(1),
+            Some(_) => self.absolute(p.segment(), p.occurrence.max(1)),
         };
         let id = p.segment_id();
+        // A later group's segment is never found by stepping from a header
+        // segment of its id (that would step over the earlier groups).
+        let header = self
+            .group
+            .map_or(0, |g| count_of(&g.header_counts, p.segment()));
         let slot = self
             .seg_at
             .iter()
             .position(|s| s.is_some_and(|(i, _, _)| i == id));
         let from = slot
             .and_then(|k| self.seg_at.get(k).copied().flatten())
-            .filter(|(_, o, _)| *o <= occurrence);
+            .filter(|(_, o, _)| *o <= occurrence && (*o > header || occurrence <= header));
         let seg = match from {
             Some((_, mut o, mut seg)) => {
                 steps(1 + (occurrence - o) as usize);
@@ -357,7 +389,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
             }
             None => {
                 steps(occurrence as usize);
-                self.msg.segment(p.segment(), occurrence)?
+                self.nth_segment(p.segment(), occurrence)?
             }
         };
         // A later patient's group is not read (nor, for a later group, an
@@ -382,20 +414,26 @@ impl<'m, 'a> Ctx<'m, 'a> {
         at < self.end && (at < self.header_end || at >= self.start)
     }
 
-    /// The segments this mapping reads (see [`Ctx::reads`]), in order.
+    /// The segments this mapping reads (see [`Ctx::reads`]), in order: for
+    /// a later patient group the header's and the group's, found by their
+    /// positions.
     fn window(&self) -> impl Iterator<Item = Segment<'m, 'a>> + use<'m, 'a> {
-        let (end, header_end, start) = (self.end, self.header_end, self.start);
-        self.msg
-            .segments()
+        let (msg, end) = (self.msg, self.end);
+        let (head, first, len) = match self.group {
+            Some(g) => (g.header_len, g.first, g.len),
+            None => (usize::MAX, usize::MAX, 0),
+        };
+        msg.segments()
+            .take(head)
             .take_while(move |s| s.span().start < end)
-            .filter(move |s| s.span().start < header_end || s.span().start >= start)
+            .chain(msg.segments_from(first).take(len))
     }
 
     /// How many `id` segments this mapping reads.
     fn count(&self, id: &str) -> u32 {
-        let n = match self.start {
+        let n = match self.group {
             // The whole message up to `end` (almost every mapping).
-            0 => {
+            None => {
                 let end = self.end;
                 self.msg
                     .segments()
@@ -403,51 +441,61 @@ impl<'m, 'a> Ctx<'m, 'a> {
                     .filter(|s| s.id() == id)
                     .count()
             }
-            _ => self.window().filter(|s| s.id() == id).count(),
+            Some(_) => self.window().filter(|s| s.id() == id).count(),
         };
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// True when this mapping reads an `id` segment.
     fn has(&self, id: &str) -> bool {
-        if self.start == 0 {
-            return self
+        match self.group {
+            None => self
                 .msg
                 .segment(id, 1)
-                .is_some_and(|s| s.span().start < self.end);
+                .is_some_and(|s| s.span().start < self.end),
+            Some(_) => self.window().any(|s| s.id() == id),
         }
-        self.window().any(|s| s.id() == id)
     }
 
     /// The message's own occurrence of the `occurrence`th `id` segment this
     /// mapping reads: the same number but in a later patient group, where the
     /// group's segments are numbered after the header's.
     fn absolute(&self, id: &str, occurrence: u32) -> u32 {
-        if self.start == 0 {
+        let Some(g) = self.group else {
             return occurrence;
-        }
-        let (header_end, start) = (self.header_end, self.start);
-        let mut in_header = 0u32;
-        let mut before = 0u32;
-        for s in self.msg.segments().take_while(|s| s.span().start < start) {
-            if s.id() == id {
-                before += 1;
-                if s.span().start < header_end {
-                    in_header += 1;
-                }
-            }
-        }
+        };
+        let in_header = count_of(&g.header_counts, id);
         if occurrence <= in_header {
             occurrence
         } else {
-            before.saturating_add(occurrence - in_header)
+            count_of(&g.before, id).saturating_add(occurrence - in_header)
         }
+    }
+
+    /// The message's `occurrence`th `id` segment (an [`Ctx::absolute`]
+    /// number): for a later patient group, looked for in the header or the
+    /// group only.
+    fn nth_segment(&self, id: &str, occurrence: u32) -> Option<Segment<'m, 'a>> {
+        let Some(g) = self.group else {
+            return self.msg.segment(id, occurrence);
+        };
+        let before = count_of(&g.before, id);
+        if occurrence <= before {
+            // In the header (an earlier group's is never asked for).
+            return self.msg.segment(id, occurrence);
+        }
+        let k = (occurrence - before) as usize;
+        self.msg
+            .segments_from(g.first)
+            .take(g.len)
+            .filter(|s| s.id() == id)
+            .nth(k.checked_sub(1)?)
     }
 
     /// The provenance path of `p`: its segment's occurrence in the message.
     fn source_path(&self, p: &Path) -> Option<V2Path> {
         let mut out = v2_path(p)?;
-        if self.start != 0 {
+        if self.group.is_some() {
             out.occurrence = self.absolute(p.segment(), p.occurrence.max(1));
         }
         Some(out)
@@ -935,6 +983,7 @@ pub fn map_message(
             end,
             group: None,
             groups,
+            at: None,
         },
     )
 }
@@ -953,11 +1002,17 @@ pub fn map_message(
 /// never another's. Its report accounts for those segments (so the header's
 /// leaves are in every group's report), and its provenance names the
 /// message's own segments (`OBX[4]` for the second group's first OBX when the
-/// first has three). Each event's `message_id` is MSH-10, a slash and the
-/// group's number (`CTRL1/2`), so the Bundles written for two groups never
-/// share an identifier or an id; a note in each report says so. A message
-/// whose first PID has other segments before it (an OBR of no patient) is
-/// not split: [`map_message`] quarantines it.
+/// first has three). Each event's `message_id` is MSH-10 and its
+/// [`Event::group`] the group's number: the Bundle written for it is
+/// identified by MSH-10, a slash and that number (`CTRL1/2`), and no id the
+/// writer makes is another group's or another message's; a note in each
+/// report says so. Groups that share a visit number or a filler number
+/// (a key one patient's Bundle would update another's record on) are
+/// quarantined. A message whose first PID has other segments before it (an
+/// OBR of no patient) is not split: [`map_message`] quarantines it.
+///
+/// Time and memory are linear in the message: each group's lookups, bytes
+/// and accounting cost its own segments and the header's.
 ///
 /// ```
 /// use carecodec_hl7v2::Message;
@@ -975,7 +1030,7 @@ pub fn map_message(
 /// assert_eq!(groups.len(), 2);
 /// let (bob, report) = &groups[1];
 /// assert_eq!(bob.patient.as_ref().unwrap().nhs_number().unwrap().as_str(), "9449305552");
-/// assert_eq!(bob.message_id.as_deref(), Some("L9/2"));
+/// assert_eq!((bob.message_id.as_deref(), bob.group), (Some("L9"), Some(2)));
 /// // Provenance names the message's own segment: the second OBX.
 /// let k = bob.reports[0].observations[0].value.as_ref().unwrap();
 /// assert!(matches!(k.sources.first(), Some(Source::V2 { path, .. }) if path.to_string() == "OBX[2]-5"));
@@ -985,10 +1040,11 @@ pub fn map_patient_groups(
     msg: &Message<'_>,
     opts: &V2Options,
 ) -> Result<Vec<(Event, MappingReport)>, MapError> {
-    let starts: Vec<usize> = msg
+    // Each PID: its byte offset and position.
+    let starts: Vec<(usize, usize)> = msg
         .segments()
         .filter(|s| s.id() == "PID")
-        .map(|s| s.span().start)
+        .map(|s| (s.span().start, s.line() - 1))
         .collect();
     let splits = starts.len() > 1
         && msg
@@ -996,30 +1052,125 @@ pub fn map_patient_groups(
             .is_some_and(|t| matches!((t.code, t.trigger), ("ORU", "R01") | ("ADT", "A40")))
         && msg
             .segments()
-            .take_while(|s| starts.first().is_some_and(|&p| s.span().start < p))
+            .take_while(|s| starts.first().is_some_and(|&(p, _)| s.span().start < p))
             .all(|s| matches!(s.id(), "MSH" | "SFT" | "UAC" | "EVN"));
     if !splits {
         return map_message(msg, opts).map(|m| vec![m]);
     }
-    let header_end = starts.first().copied().unwrap_or_default();
+    let (header_end, header_len) = starts.first().copied().unwrap_or_default();
     let groups = u32::try_from(starts.len()).unwrap_or(u32::MAX);
+    // Each later group's place and the segment counts before it, found in
+    // one pass over the message.
+    let mut counts: Vec<([u8; 3], u32)> = Vec::new();
+    let add = |counts: &mut Vec<([u8; 3], u32)>, s: &Segment<'_, '_>| {
+        let key = match s.id().as_bytes() {
+            [a, b, c] => [*a, *b, *c],
+            _ => [0; 3],
+        };
+        match counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key, 1)),
+        }
+    };
+    let mut later = Vec::with_capacity(starts.len().saturating_sub(1));
+    let mut segments = msg.segments().peekable();
+    let mut header_counts = Vec::new();
+    for (k, &(_, first)) in starts.iter().enumerate() {
+        while let Some(s) = segments.next_if(|s| s.line() - 1 < first) {
+            add(&mut counts, &s);
+        }
+        if k == 0 {
+            header_counts = counts.clone();
+            continue;
+        }
+        let next = starts.get(k + 1).map_or(msg.segment_count(), |&(_, p)| p);
+        later.push(GroupAt {
+            header_len,
+            first,
+            len: next - first,
+            header_counts: header_counts.clone(),
+            before: counts.clone(),
+        });
+    }
     let mut out = Vec::with_capacity(starts.len());
-    for (k, &at) in starts.iter().enumerate() {
+    for (k, &(at, _)) in starts.iter().enumerate() {
         let window = Window {
             // The first group reads the message from its start.
             header_end: if k == 0 { 0 } else { header_end },
             start: if k == 0 { 0 } else { at },
-            end: starts.get(k + 1).copied().unwrap_or(usize::MAX),
+            end: starts.get(k + 1).map_or(usize::MAX, |&(b, _)| b),
             group: Some(u32::try_from(k + 1).unwrap_or(u32::MAX)),
             groups,
+            at: k.checked_sub(1).and_then(|i| later.get(i)),
         };
         out.push(map_window(msg, opts, window)?);
     }
+    shared_keys(&mut out);
     Ok(out)
 }
 
+/// Quarantines the patient groups of one message that share a key the
+/// Bundle writer updates on: a visit number (PV1-19) or a filler number
+/// (OBR-3, OBX-21) with an assigning authority or a system. Within one
+/// group such results are each created (see the writer); across groups the
+/// same key would make one patient's Bundle replace another's Encounter or
+/// result, so neither group is written, and each says which key and group.
+fn shared_keys(groups: &mut [(Event, MappingReport)]) {
+    let keys = |e: &Event| -> Vec<Identifier> {
+        let visit = e.encounter.iter().flat_map(|enc| &enc.identifiers);
+        let reports = e.reports.iter().flat_map(|r| {
+            r.identifiers
+                .iter()
+                .chain(r.observations.iter().flat_map(|o| &o.identifiers))
+        });
+        let observations = e.observations.iter().flat_map(|o| &o.identifiers);
+        visit
+            .chain(reports)
+            .chain(observations)
+            .map(|i| &i.value)
+            .filter(|i| match i {
+                Identifier::VisitNumber {
+                    authority, system, ..
+                } => authority.is_some() || system.is_some(),
+                Identifier::Typed {
+                    kind,
+                    authority,
+                    system,
+                    ..
+                } => kind == "FILL" && (authority.is_some() || system.is_some()),
+                _ => false,
+            })
+            .cloned()
+            .collect()
+    };
+    let all: Vec<Vec<Identifier>> = groups.iter().map(|(e, _)| keys(e)).collect();
+    for (k, (event, report)) in groups.iter_mut().enumerate() {
+        let Some(own) = all.get(k) else { continue };
+        for (j, other) in all.iter().enumerate().filter(|(j, _)| *j != k) {
+            if let Some(key) = own.iter().find(|i| other.contains(i)) {
+                let what = match key {
+                    Identifier::VisitNumber { .. } => "visit number",
+                    _ => "filler number",
+                };
+                report.identity.push(IdentityDecision {
+                    reason: format!(
+                        "quarantined: {} patient groups {} and {} share the {what} {}: one key \
+                         names two patients' records, so neither group is written",
+                        event.message_type,
+                        k.min(j) + 1,
+                        k.max(j) + 1,
+                        key.value(),
+                    ),
+                    ..IdentityDecision::default()
+                });
+                break;
+            }
+        }
+    }
+}
+
 /// The part of a message one mapping reads (see [`Ctx::reads`]).
-struct Window {
+struct Window<'g> {
     header_end: usize,
     start: usize,
     end: usize,
@@ -1028,6 +1179,8 @@ struct Window {
     group: Option<u32>,
     /// How many PID segments the message has.
     groups: u32,
+    /// A later patient group's place ([`GroupAt`]).
+    at: Option<&'g GroupAt>,
 }
 
 /// Maps the part of `msg` that `window` names (see [`map_message`] and
@@ -1035,7 +1188,7 @@ struct Window {
 fn map_window(
     msg: &Message<'_>,
     opts: &V2Options,
-    window: Window,
+    window: Window<'_>,
 ) -> Result<(Event, MappingReport), MapError> {
     // MSH-9.1 says what the message is: without it (`||`, `|^A01|`) there
     // is nothing to map it as.
@@ -1046,7 +1199,15 @@ fn map_window(
     let mut ctx = Ctx {
         msg,
         opts,
-        consumed: Consumed::new(msg.as_bytes().len()),
+        consumed: match window.at {
+            // A later group's bytes: the header's and its own.
+            Some(_) => Consumed::window(
+                window.header_end,
+                window.start,
+                window.end.min(msg.as_bytes().len()),
+            ),
+            None => Consumed::new(msg.as_bytes().len()),
+        },
         report: MappingReport::default(),
         msh_offset: None,
         last: None,
@@ -1058,6 +1219,7 @@ fn map_window(
         end: window.end,
         start: window.start,
         header_end: window.header_end,
+        group: window.at,
     };
     // MSH-1/2 are the encoding itself: consumed by reading the message.
     for p in [at!(b"MSH", 1), at!(b"MSH", 2), at!(b"MSH", 12)] {
@@ -1122,6 +1284,7 @@ fn map_window(
         conditions: Vec::new(),
         reports: Vec::new(),
         observations: Vec::new(),
+        group: window.group,
     };
     if ctx.has("EVN") {
         // EVN-1 repeats MSH-9.2 (which is authoritative): consumed when it
@@ -1284,15 +1447,19 @@ fn map_window(
             }
         }
         Some(k) => {
-            let id = event.message_id.take();
-            ctx.report.notes.push(format!(
-                "{}: patient group {k} of {} (PID[{k}]), mapped as its own event with the \
-                 message's header; its message id is MSH-10 and the group's number ({}/{k})",
-                event.message_type,
-                window.groups,
-                id.as_deref().unwrap_or_default(),
-            ));
-            event.message_id = Some(format!("{}/{k}", id.unwrap_or_default()));
+            ctx.report.notes.push(match &event.message_id {
+                Some(id) => format!(
+                    "{}: patient group {k} of {} (PID[{k}]), mapped as its own event with the \
+                     message's header; its Bundle's identifier is MSH-10 and the group's \
+                     number ({id}/{k})",
+                    event.message_type, window.groups,
+                ),
+                None => format!(
+                    "{}: patient group {k} of {} (PID[{k}]), mapped as its own event with the \
+                     message's header; no MSH-10 (required): its Bundle has no identifier",
+                    event.message_type, window.groups,
+                ),
+            });
         }
     }
     // Accounting.
@@ -1318,9 +1485,12 @@ fn is_own_identifier(patient: Option<&Patient>, id: &Identifier) -> bool {
 /// Encounter update replaces the whole resource: `unknown` would overwrite
 /// an admitted patient's `in-progress`. PV1's status (the IG's PV1 map:
 /// finished with PV1-45, else by class) is kept instead. With neither time,
-/// `unknown` stands.
+/// `unknown` stands, as it does when PV1's `finished` rests on a PV1-45
+/// that was dropped (a discharge before the admission): which time is wrong
+/// cannot be told, so the update does not say the visit ended.
 fn update_status(e: &Encounter) -> bool {
-    e.admitted.is_some() || e.discharged.is_some()
+    let dropped_discharge = e.discharged.is_none() && e.status.as_deref() == Some("finished");
+    e.discharged.is_some() || (e.admitted.is_some() && !dropped_discharge)
 }
 
 /// `Encounter.status` by trigger event, the IG's Event[EncounterStatus]
@@ -3327,8 +3497,11 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                 // empty code (written as unknown, never an invented text), and
                 // the absence is noted.
                 let code = cwe(ctx, base.field(4)).unwrap_or_else(|| {
+                    // The message's own OBR (a later patient group's are
+                    // numbered after the earlier groups').
+                    let at = ctx.absolute("OBR", n);
                     ctx.report.notes.push(format!(
-                        "OBR[{n}]: no OBR-4 (universal service identifier, required): the \
+                        "OBR[{at}]: no OBR-4 (universal service identifier, required): the \
                          report's code is unknown (DiagnosticReport.code carries the \
                          data-absent-reason extension)"
                     ));
@@ -4141,13 +4314,42 @@ fn distinct_nhs(ids: &[Sourced<Identifier>]) -> Option<String> {
 struct Consumed {
     bits: Vec<u64>,
     len: usize,
+    /// The bytes kept: `0..head`, then `from..to` (right after them in
+    /// `bits`). A whole message is `0..0` then `0..len`; a later patient
+    /// group its header then its own bytes, so its bits cost the group, not
+    /// the message.
+    head: usize,
+    from: usize,
+    to: usize,
 }
 
 impl Consumed {
     fn new(len: usize) -> Consumed {
+        Consumed::window(0, 0, len)
+    }
+
+    /// The bytes `0..head` and `from..to`.
+    fn window(head: usize, from: usize, to: usize) -> Consumed {
+        let len = head + to.saturating_sub(from);
         Consumed {
             bits: vec![0; len.div_ceil(64)],
             len,
+            head,
+            from,
+            to,
+        }
+    }
+
+    /// Where the bytes `r` (of one segment) are kept; `None` outside.
+    #[inline]
+    fn local(&self, r: Range<usize>) -> Option<Range<usize>> {
+        if r.end <= self.head {
+            Some(r)
+        } else if r.start >= self.from && r.end <= self.to {
+            let at = self.head + (r.start - self.from);
+            Some(at..at + (r.end - r.start))
+        } else {
+            None
         }
     }
 
@@ -4171,6 +4373,9 @@ impl Consumed {
     }
 
     fn mark(&mut self, r: Range<usize>) {
+        let Some(r) = self.local(r.start..r.end.min(self.to.max(self.head))) else {
+            return;
+        };
         let end = r.end.min(self.len);
         // Most values lie within one word: its mask at once.
         if r.start < end && r.start / 64 == (end - 1) / 64 {
@@ -4190,15 +4395,19 @@ impl Consumed {
 
     /// True when byte `i` was consumed.
     fn has(&self, i: usize) -> bool {
-        self.bits
-            .get(i / 64)
-            .is_some_and(|word| word & (1 << (i % 64)) != 0)
+        self.local(i..i + 1).is_some_and(|r| {
+            self.bits
+                .get(r.start / 64)
+                .is_some_and(|word| word & (1 << (r.start % 64)) != 0)
+        })
     }
 
     fn covers(&self, r: Range<usize>) -> bool {
-        r.end <= self.len
-            && Consumed::words(r)
-                .all(|(w, mask)| self.bits.get(w).is_some_and(|word| word & mask == mask))
+        self.local(r).is_some_and(|r| {
+            r.end <= self.len
+                && Consumed::words(r)
+                    .all(|(w, mask)| self.bits.get(w).is_some_and(|word| word & mask == mask))
+        })
     }
 }
 
@@ -4212,20 +4421,59 @@ impl Consumed {
 fn finish(ctx: &mut Ctx<'_, '_>, group: bool) {
     // A patient group accounts for its own segments and the header; a whole
     // message for all of its segments (a later group's, unread, unmapped).
-    let acc = account(ctx.msg, &ctx.consumed, |at| !group || ctx.reads(at));
+    let acc = match (ctx.group, group) {
+        // A later group: the header's segments numbered from none, then the
+        // group's after those before it.
+        (Some(g), _) => {
+            let mut acc = account(
+                ctx.msg,
+                &ctx.consumed,
+                ctx.msg.segments().take(g.header_len),
+                &[],
+            );
+            let rest = account(
+                ctx.msg,
+                &ctx.consumed,
+                ctx.msg.segments_from(g.first).take(g.len),
+                &g.before,
+            );
+            acc.total += rest.total;
+            acc.mapped += rest.mapped;
+            acc.unmapped.extend(rest.unmapped);
+            acc
+        }
+        // The first group: the message up to the second PID.
+        (None, true) => {
+            let end = ctx.end;
+            let segs = ctx.msg.segments().take_while(|s| s.span().start < end);
+            account(ctx.msg, &ctx.consumed, segs, &[])
+        }
+        (None, false) => account(ctx.msg, &ctx.consumed, ctx.msg.segments(), &[]),
+    };
     ctx.report.source_leaves = acc.total;
     ctx.report.mapped = acc.mapped;
     ctx.report.unmapped = acc.unmapped;
 }
 
 /// The accounting of `msg` given what was consumed (see [`finish`]).
-fn account(msg: &Message<'_>, consumed: &Consumed, keep: impl Fn(usize) -> bool) -> Accounting {
+fn account<'s, 'a: 's>(
+    msg: &Message<'a>,
+    consumed: &Consumed,
+    segments: impl Iterator<Item = Segment<'s, 'a>>,
+    counted: &[([u8; 3], u32)],
+) -> Accounting {
     let mut acc = Accounting::default();
     let seps = Separators::of(msg);
-    // Each segment's occurrence, counted per id in a few slots.
+    // Each segment's occurrence, counted per id in a few slots, from the
+    // counts of the segments before `segments` (`counted`).
     let mut seen = [([0u8; 3], 0u32); 32];
     let mut used = 0usize;
-    for (i, seg) in msg.segments().enumerate() {
+    for (slot, c) in seen.iter_mut().zip(counted) {
+        *slot = *c;
+        used += 1;
+    }
+    for seg in segments {
+        let i = seg.line() - 1;
         let id = seg.id();
         let key = match id.as_bytes() {
             [a, b, c] => [*a, *b, *c],
@@ -4249,9 +4497,6 @@ fn account(msg: &Message<'_>, consumed: &Consumed, keep: impl Fn(usize) -> bool)
         let Ok(base) = Path::segment_path(id, occurrence) else {
             continue;
         };
-        if !keep(seg.span().start) {
-            continue;
-        }
         // MSH-1 and MSH-2 are literals, and most messages leave an MSH
         // field unmapped: a header segment is always walked.
         let clean = match &seps {
@@ -4568,7 +4813,7 @@ mod tests {
                 let s = s % len;
                 consumed.mark(s..(s + n).min(len));
             }
-            prop_assert_eq!(account(&msg, &consumed, |_| true), account_by_walk(&msg, &consumed), "{:?}", text);
+            prop_assert_eq!(account(&msg, &consumed, msg.segments(), &[]), account_by_walk(&msg, &consumed), "{:?}", text);
         }
     }
 
@@ -4583,7 +4828,7 @@ mod tests {
         text.push('\r');
         let msg = Message::parse(text.as_bytes()).unwrap();
         let consumed = Consumed::new(msg.as_bytes().len());
-        let acc = account(&msg, &consumed, |_| true);
+        let acc = account(&msg, &consumed, msg.segments(), &[]);
         assert_eq!(acc, account_by_walk(&msg, &consumed));
         // MSH-1, MSH-2, MSH-3, then x, y and z of each id.
         assert_eq!(acc.total, 3 + 40 * 3);

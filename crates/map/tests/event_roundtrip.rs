@@ -891,6 +891,7 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
                     conditions,
                     reports,
                     observations,
+                    group: None,
                 }
             },
         )

@@ -115,12 +115,18 @@ fn check_message_bundle(name: &str, event: &carecodec_model::Event) {
             "{name}: focus"
         );
     }
-    if let Some(id) = &event.message_id {
+    // A patient group's Bundle is identified by MSH-10 and its number, which
+    // is what reads back as the message id (nothing in FHIR says the rest).
+    let identifier = match event.group {
+        Some(k) => event.message_id.as_ref().map(|id| format!("{id}/{k}")),
+        None => event.message_id.clone(),
+    };
+    if let Some(id) = &identifier {
         assert_eq!(bundle["identifier"]["value"], id.as_str(), "{name}");
     }
     let (back, report) = read_bundle(&bundle);
     assert!(report.balanced(), "{name}");
-    assert_eq!(back.message_id, event.message_id, "{name}");
+    assert_eq!(back.message_id, identifier, "{name}");
     assert_eq!(back.message_type, event.message_type, "{name}");
     assert_eq!(back.kind, event.kind, "{name}");
     let value = |s: &Option<carecodec_model::Sourced<String>>| s.as_ref().map(|s| s.value.clone());
@@ -5581,5 +5587,53 @@ OBR|1|ORD1^EPR|LAB456^LAB|2823-3^Potassium^LN|||20240312101500|||||||||||||||202
     for (i, r) in obs.iter().enumerate() {
         let shared = i + 1 == 7 || i + 1 == 80;
         assert_eq!(r.0, if shared { "POST" } else { "PUT" }, "OBX {}", i + 1);
+    }
+}
+
+/// The ids of a message's patient groups are their own: no MessageHeader or
+/// created resource of one group shares its id with another group's, nor
+/// with those of another message whose MSH-10 is a group's Bundle
+/// identifier (`M1/2`).
+#[test]
+fn patient_group_ids_are_never_another_groups_or_messages() {
+    let group = |nhs: &str| {
+        format!(
+            "PID|1||{nhs}^^^NHS^NH||SMITH^JOHN\rOBR|1||^|718-7^Hb^LN\r\
+             OBX|1|NM|718-7^Hb^LN||135|g/L|||||F\r"
+        )
+    };
+    let split = format!(
+        "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120000||ORU^R01|M1|P|2.5\r{}{}",
+        group("9434765919"),
+        group("4010232137")
+    );
+    let single = format!(
+        "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120000||ORU^R01|M1/2|P|2.5\r{}",
+        group("4010232137")
+    );
+    let mut ids: Vec<Vec<String>> = Vec::new();
+    for text in [&split, &single] {
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        for (event, report) in map_patient_groups(&msg, &V2Options::default()).unwrap() {
+            assert!(!report.quarantined(), "{:?}", report.identity);
+            let b = event_bundle_with(&event, BundleType::Message).unwrap();
+            uk_core_valid("group ids", &b);
+            ids.push(
+                b["entry"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|e| e["resource"]["resourceType"] != "Patient")
+                    .map(|e| e["resource"]["id"].as_str().unwrap().to_owned())
+                    .collect(),
+            );
+        }
+    }
+    assert_eq!(ids.len(), 3);
+    for (i, a) in ids.iter().enumerate() {
+        assert!(!a.is_empty());
+        for b in ids.iter().skip(i + 1) {
+            assert!(a.iter().all(|id| !b.contains(id)), "{a:?} {b:?}");
+        }
     }
 }

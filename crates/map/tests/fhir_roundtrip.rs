@@ -354,6 +354,7 @@ proptest! {
             conditions: Vec::new(),
             reports: Vec::new(),
             observations: Vec::new(),
+            group: None,
         };
         let bundle = event_bundle(&event).unwrap();
         let (back, report) = read_bundle(&bundle);

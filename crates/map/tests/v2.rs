@@ -1750,8 +1750,14 @@ NTE|1||Repeat urgently\r";
             .as_str(),
         "4010232137"
     );
-    assert_eq!(first.message_id.as_deref(), Some("M1/1"));
-    assert_eq!(second.message_id.as_deref(), Some("M1/2"));
+    assert_eq!(
+        (first.message_id.as_deref(), first.group),
+        (Some("M1"), Some(1))
+    );
+    assert_eq!(
+        (second.message_id.as_deref(), second.group),
+        (Some("M1"), Some(2))
+    );
     // The header is each group's.
     assert_eq!(first.sender, second.sender);
     assert_eq!(first.sent, second.sent);
@@ -2136,4 +2142,115 @@ OBX|2|RP|DOC^Document^L||/docs/42||||||F\r"
     );
     // RP.2 (the application) has no place in an Attachment.
     assert_eq!(unmapped_paths(&r), ["OBX[1]-5[1].2.1"]);
+}
+
+/// Two patient groups of one message that share a filler number or a visit
+/// number (a key the Bundle writer updates on) are both quarantined: one
+/// patient's Bundle would otherwise replace the other's result or visit.
+/// A group with keys of its own is written; the same key within one group
+/// is no conflict.
+#[test]
+fn patient_groups_sharing_a_key_are_quarantined() {
+    let head = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120000||ORU^R01|M1|P|2.5\r";
+    let group = |nhs: &str, filler: &str, visit: &str| {
+        format!(
+            "PID|1||{nhs}^^^NHS^NH||SMITH^JOHN\rPV1|1|I|||||||||||||||||{visit}^^^RX1\r\
+             OBR|1||{filler}^LAB|718-7^Hb^LN\rOBX|1|NM|718-7^Hb^LN||135|g/L|||||F\r"
+        )
+    };
+    let shared_filler = format!(
+        "{head}{}{}{}",
+        group("9434765919", "LAB456", "V1"),
+        group("4010232137", "LAB456", "V2"),
+        group("9449305552", "LAB789", "V3"),
+    );
+    let groups = map_groups(shared_filler.as_bytes());
+    let quarantined: Vec<bool> = groups.iter().map(|(_, r)| r.quarantined()).collect();
+    assert_eq!(quarantined, [true, true, false]);
+    let reason = &groups[1].1.identity.last().unwrap().reason;
+    assert_eq!(
+        reason,
+        "quarantined: ORU^R01 patient groups 1 and 2 share the filler number LAB456: one key \
+         names two patients' records, so neither group is written"
+    );
+    let shared_visit = format!(
+        "{head}{}{}",
+        group("9434765919", "LAB1", "V9"),
+        group("4010232137", "LAB2", "V9"),
+    );
+    let groups = map_groups(shared_visit.as_bytes());
+    assert!(groups.iter().all(|(_, r)| r.quarantined()));
+    assert!(
+        groups[0]
+            .1
+            .identity
+            .iter()
+            .any(|d| d.reason.contains("visit number V9"))
+    );
+}
+
+/// A later group's note names the message's own OBR, as its sources do.
+#[test]
+fn a_later_groups_notes_name_the_messages_segments() {
+    let groups = map_groups(
+        b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120000||ORU^R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rOBR|1||LAB1^LAB|718-7^Hb^LN\r\
+PID|2||4010232137^^^NHS^NH||JONES^MARY\rOBR|1||LAB2^LAB\rOBR|2||LAB3^LAB\r",
+    );
+    let notes: Vec<&String> = groups[1]
+        .1
+        .notes
+        .iter()
+        .filter(|n| n.contains("no OBR-4"))
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes[0].starts_with("OBR[2]: ") && notes[1].starts_with("OBR[3]: "),
+        "{notes:?}"
+    );
+}
+
+/// Without MSH-10 a split message's events have no message id (none is
+/// made up), and say so.
+#[test]
+fn patient_groups_without_a_message_id_make_none_up() {
+    let groups = map_groups(
+        b"MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120000||ORU^R01||P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPID|2||4010232137^^^NHS^NH||JONES^MARY\r",
+    );
+    for (k, (e, r)) in groups.iter().enumerate() {
+        assert_eq!(
+            (e.message_id.as_deref(), e.group),
+            (None, Some(k as u32 + 1))
+        );
+        assert!(
+            r.notes.iter().any(|n| n.contains("no MSH-10")),
+            "{:?}",
+            r.notes
+        );
+    }
+}
+
+/// An A08's PV1-45 dropped as before the admission says nothing about
+/// where the visit stands: the IG's unknown, not finished.
+#[test]
+fn an_a08_with_a_dropped_discharge_stays_unknown() {
+    let (e, r) = map(
+        b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|M1|P|2.4\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+PV1|1|I|W1^^^RX1||||||||||||||||V1^^^RX1|||||||||||||||||||||||||20241201100000|20241201090000\r",
+    );
+    let e = e.encounter.unwrap();
+    assert_eq!(e.status.as_deref(), Some("unknown"));
+    assert!(e.discharged.is_none());
+    assert!(
+        r.invalid
+            .iter()
+            .any(|i| i.reason.contains("discharge before admission"))
+    );
+    assert!(
+        r.notes.iter().all(|n| !n.contains("from PV1")),
+        "{:?}",
+        r.notes
+    );
 }

@@ -1318,6 +1318,15 @@ pub struct Event {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub observations: Vec<Observation>,
+    /// For a message mapped one event per patient (an ORU^R01 or ADT^A40
+    /// of several patients: `carecodec_map::v2::map_patient_groups`), the
+    /// 1-based number of this event's patient group; `None` for a whole
+    /// message. `message_id` stays the message's MSH-10.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub group: Option<u32>,
 }
 
 #[cfg(all(test, feature = "serde"))]

@@ -1851,6 +1851,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
         conditions: Vec::new(),
         reports: Vec::new(),
         observations: Vec::new(),
+        group: None,
     };
     if rt == "Bundle" {
         event.sent = date_time_at(&mut ctx, "Bundle", doc, "timestamp");
