@@ -493,6 +493,9 @@ impl<'m, 'a> Ctx<'m, 'a> {
     }
 
     /// The provenance path of `p`: its segment's occurrence in the message.
+    /// Inline: it is on every value's path, and for a whole message it is
+    /// `v2_path`.
+    #[inline(always)]
     fn source_path(&self, p: &Path) -> Option<V2Path> {
         let mut out = v2_path(p)?;
         if self.group.is_some() {
@@ -1143,29 +1146,45 @@ fn shared_keys(groups: &mut [(Event, MappingReport)]) {
             .cloned()
             .collect()
     };
+    // Each key's first group, and for each group the first key it shares
+    // with another (found in one pass each way: linear in the groups).
     let all: Vec<Vec<Identifier>> = groups.iter().map(|(e, _)| keys(e)).collect();
-    for (k, (event, report)) in groups.iter_mut().enumerate() {
-        let Some(own) = all.get(k) else { continue };
-        for (j, other) in all.iter().enumerate().filter(|(j, _)| *j != k) {
-            if let Some(key) = own.iter().find(|i| other.contains(i)) {
-                let what = match key {
-                    Identifier::VisitNumber { .. } => "visit number",
-                    _ => "filler number",
-                };
-                report.identity.push(IdentityDecision {
-                    reason: format!(
-                        "quarantined: {} patient groups {} and {} share the {what} {}: one key \
-                         names two patients' records, so neither group is written",
-                        event.message_type,
-                        k.min(j) + 1,
-                        k.max(j) + 1,
-                        key.value(),
-                    ),
-                    ..IdentityDecision::default()
-                });
-                break;
+    let mut first: std::collections::HashMap<&Identifier, usize> = std::collections::HashMap::new();
+    let mut clash: Vec<Option<(usize, &Identifier)>> = vec![None; all.len()];
+    for (k, own) in all.iter().enumerate() {
+        for key in own {
+            match first.get(key) {
+                Some(&j) if j != k => {
+                    for (at, other) in [(k, j), (j, k)] {
+                        if let Some(c) = clash.get_mut(at) {
+                            *c = c.or(Some((other, key)));
+                        }
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    first.insert(key, k);
+                }
             }
         }
+    }
+    for (k, ((event, report), c)) in groups.iter_mut().zip(clash).enumerate() {
+        let Some((j, key)) = c else { continue };
+        let what = match key {
+            Identifier::VisitNumber { .. } => "visit number",
+            _ => "filler number",
+        };
+        report.identity.push(IdentityDecision {
+            reason: format!(
+                "quarantined: {} patient groups {} and {} share the {what} {}: one key \
+                 names two patients' records, so neither group is written",
+                event.message_type,
+                k.min(j) + 1,
+                k.max(j) + 1,
+                key.value(),
+            ),
+            ..IdentityDecision::default()
+        });
     }
 }
 
@@ -4343,13 +4362,12 @@ impl Consumed {
     /// Where the bytes `r` (of one segment) are kept; `None` outside.
     #[inline]
     fn local(&self, r: Range<usize>) -> Option<Range<usize>> {
-        if r.end <= self.head {
-            Some(r)
-        } else if r.start >= self.from && r.end <= self.to {
+        // A whole message's `from` is 0 and `head` 0: one compare.
+        if r.start >= self.from {
             let at = self.head + (r.start - self.from);
-            Some(at..at + (r.end - r.start))
+            (r.end <= self.to).then(|| at..at + (r.end - r.start))
         } else {
-            None
+            (r.end <= self.head).then_some(r)
         }
     }
 
@@ -4373,7 +4391,13 @@ impl Consumed {
     }
 
     fn mark(&mut self, r: Range<usize>) {
-        let Some(r) = self.local(r.start..r.end.min(self.to.max(self.head))) else {
+        // Past the end of its part: only what lies within is marked.
+        let end = r.end.min(if r.start >= self.from {
+            self.to
+        } else {
+            self.head
+        });
+        let Some(r) = self.local(r.start..end) else {
             return;
         };
         let end = r.end.min(self.len);
@@ -4393,13 +4417,13 @@ impl Consumed {
         }
     }
 
-    /// True when byte `i` was consumed.
-    fn has(&self, i: usize) -> bool {
-        self.local(i..i + 1).is_some_and(|r| {
-            self.bits
-                .get(r.start / 64)
-                .is_some_and(|word| word & (1 << (r.start % 64)) != 0)
-        })
+    /// True when the bit kept at `i` (a [`Consumed::local`] position) is
+    /// set.
+    #[inline]
+    fn has_local(&self, i: usize) -> bool {
+        self.bits
+            .get(i / 64)
+            .is_some_and(|word| word & (1 << (i % 64)) != 0)
     }
 
     fn covers(&self, r: Range<usize>) -> bool {
@@ -4590,6 +4614,9 @@ impl Separators {
         consumed: &Consumed,
     ) -> Option<usize> {
         let raw = bytes.get(span.clone())?;
+        // Where the segment's bits are (a segment this mapping did not read
+        // has none: walked, so its leaves are reported).
+        let local = consumed.local(span.clone())?.start;
         // `PID|…`: the leaves start after the id and the first separator.
         let body = match raw.len() {
             0..=3 => return Some(0),
@@ -4603,7 +4630,7 @@ impl Separators {
                 in_leaf = false;
                 continue;
             }
-            if !consumed.has(span.start + 4 + i) {
+            if !consumed.has_local(local + 4 + i) {
                 return None;
             }
             if !in_leaf {
