@@ -2689,7 +2689,10 @@ fn unkeyed_encounter(report: &mut MappingReport, e: &Encounter) {
         .find(|i| matches!(i.value, Identifier::VisitNumber { .. }));
     if visit.is_some_and(|v| v.value.authority_system().is_none()) {
         report.notes.push(
-            "PV1-19: a visit number with no system (no universal id) from no sending facility              (MSH-4) and no trust ODS code: its FHIR Encounter cannot be keyed and is created              (POST) by every message, so a cancel or update does not reach the one created              before"
+            "PV1-19: a visit number with no system (no universal id) from no sending facility \
+             (MSH-4) and no trust ODS code: its FHIR Encounter cannot be keyed and is created \
+             (POST) by every message, so a cancel or update does not reach the one created \
+             before"
                 .to_owned(),
         );
     }

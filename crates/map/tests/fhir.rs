@@ -5583,3 +5583,27 @@ OBR|1|ORD1^EPR|LAB456^LAB|2823-3^Potassium^LN|||20240312101500|||||||||||||||202
         assert_eq!(r.0, if shared { "POST" } else { "PUT" }, "OBX {}", i + 1);
     }
 }
+
+/// The probe's ADT (ninth probe, `enc_scope`): MSH-4 `sender`, PID-3
+/// `pid3`, PV1-3 `pl`, PV1-19 `visit`.
+fn probe_adt(sender: &str, event: &str, pid3: &str, pl: &str, visit: &str) -> String {
+    format!(
+        "MSH|^~\\&|PAS|{sender}|EPR|RX1|20241201120000+0000||ADT^{event}^ADT_A01|S1|P|2.5\r\
+         EVN|{event}|20241201115900\r\
+         PID|1||{pid3}||A^B||19700101|F\r\
+         PV1|1|I|{pl}||||||||||||||||{visit}\r"
+    )
+}
+
+/// Ninth probe F12: the PV1-19 note (no sender, no trust ODS code) had runs
+/// of 14 spaces (a string continuation without its `\`).
+#[test]
+fn the_unkeyed_visit_note_has_no_runs_of_spaces() {
+    let (_, report) = mapped(&probe_adt("", "A01", "111^^^RX1^MR", "", "V123^^^RX1"));
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.starts_with("PV1-19"))
+        .unwrap();
+    assert!(!note.contains("  "), "{note}");
+}
