@@ -4008,8 +4008,10 @@ fn sn(
 }
 
 /// Picks the identifier that keys a patient: a verified NHS number, else an
-/// unverified valid one, else a local MRN with its assigning authority.
-/// No key at all means the record is quarantined, never guessed.
+/// unverified valid one, else a local MRN with its assigning authority
+/// (the key without blanks around its value and authority, as the FHIR
+/// writer keys it: `111 ^^^RX1` is `111`). No key at all means the record
+/// is quarantined, never guessed.
 ///
 /// ```
 /// use carecodec_hl7v2::Message;
@@ -4065,7 +4067,7 @@ pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
             "NHS number (valid Modulus 11; verification status not 01 or not sent)".into(),
         ),
         (None, None, Some(m)) => (
-            Some(m.value.clone()),
+            Some(trimmed_mrn(&m.value)),
             "no valid NHS number: local MRN with its assigning authority".into(),
         ),
         _ => (
@@ -4074,6 +4076,24 @@ pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
         ),
     };
     d
+}
+
+/// An MRN as a key: its value and authority without blanks around them,
+/// as the FHIR writer writes and keys it (HL7 v2 blanks mean nothing: `111 `
+/// is `111`); the identifier itself is kept as sent.
+fn trimmed_mrn(id: &Identifier) -> Identifier {
+    match id {
+        Identifier::Mrn {
+            value,
+            authority,
+            system,
+        } => Identifier::Mrn {
+            value: value.trim().to_owned(),
+            authority: authority.as_deref().map(|a| a.trim().to_owned()),
+            system: system.clone(),
+        },
+        other => other.clone(),
+    }
 }
 
 /// Why a record carrying two different valid NHS numbers (in PID-2, 3 or
