@@ -5734,3 +5734,111 @@ fn the_unkeyed_visit_note_has_no_runs_of_spaces() {
         .unwrap();
     assert!(!note.contains("  "), "{note}");
 }
+
+/// The probe's ORU (`res/1_final`): OBX-18 a Device, OBX-23 a laboratory
+/// with XON.6 `authority` and XON.7 `kind`, XON.10 `code`.
+fn probe_oru(sender: &str, lab: &str) -> String {
+    format!(
+        "MSH|^~\\&|LAB|{sender}|PAS|RX1|20241201120000+0000||ORU^R01^ORU_R01|R1|P|2.5\r\
+         PID|1||111^^^RX1^MR||A^B||19700101|F\r\
+         OBR|1||LAB456^LAB|FBC^Full blood count^L\r\
+         OBX|1|NM|718-7^Hb^LN||135|g/L|||||F|||||C123^Doc^A^^^^^^GMC||DEV1^LAB|||OBS1^LAB||{lab}\r"
+    )
+}
+
+/// Ninth probe F9: an OBX-23 whose assigning authority (XON.6) or
+/// identifier type (XON.7) is `ODS` was never an ODS organisation code, so
+/// the laboratory was a scoped Organization per sender. It is now (when
+/// ODS-shaped; else reported and keyed as before).
+#[test]
+fn an_ods_xon_is_keyed_on_its_ods_code() {
+    let ods = "Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|RX1LAB";
+    for lab in [
+        "Path Lab^^^^^ODS^XX^^^RX1LAB",
+        "Path Lab^^^^^ods^^^^RX1LAB",
+        "Path Lab^^^^^^ODS^^^RX1LAB",
+    ] {
+        for sender in ["RX1", "RX2"] {
+            let text = probe_oru(sender, lab);
+            let (event, report) = mapped(&text);
+            let org = event.reports[0].observations[0]
+                .performers
+                .iter()
+                .find_map(|p| p.organisation.as_ref())
+                .unwrap();
+            assert_eq!(
+                org.identifiers[0].value,
+                carecodec_model::Identifier::OdsOrganisation("RX1LAB".into()),
+                "{lab}"
+            );
+            none_unmapped(&report, "OBX[1]-23");
+            let (b, _) = scoped_bundle(&text, None);
+            let orgs = typed_requests(&b, "Organization");
+            assert_eq!(orgs[0].1, ods, "{lab}");
+        }
+    }
+    // Not of ODS shape: reported, and keyed in the sender's scope as before.
+    let text = probe_oru("RX1", "Path Lab^^^^^ODS^XX^^^RX1-LAB");
+    let (_, report) = mapped(&text);
+    assert!(
+        report
+            .invalid
+            .iter()
+            .any(|i| path_of(&i.source).starts_with("OBX[1]-23") && i.raw == "RX1-LAB"),
+        "{:?}",
+        report.invalid
+    );
+    let (b, _) = scoped_bundle(&text, None);
+    assert!(
+        typed_requests(&b, "Organization")[0]
+            .1
+            .starts_with("Organization/")
+    );
+    // Another authority is not ODS.
+    let (b, _) = scoped_bundle(&probe_oru("RX1", "Path Lab^^^^^LABS^XX^^^RX1LAB"), None);
+    assert!(
+        typed_requests(&b, "Organization")[0]
+            .1
+            .starts_with("Organization/")
+    );
+}
+
+/// Ninth probe F13: a Device's EI namespace (OBX-18 `DEV1^LAB`) was written
+/// as the identifier's `type.text`; it is its assigner, as an OBR-3's.
+#[test]
+fn a_device_ei_namespace_is_its_assigner() {
+    let text = probe_oru("RX1", "Path Lab^^^^^^XX^^^RX1LAB");
+    let (event, _) = mapped(&text);
+    let (b, _) = scoped_bundle(&text, None);
+    let devices = typed_requests(&b, "Device");
+    // The id is as before (d798b10).
+    assert_eq!(devices[0].1, "Device/92a4850e-a1a0-474d-8e7f-2303c1f81d92");
+    let device = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Device")
+        .unwrap();
+    assert_eq!(
+        device["resource"]["identifier"],
+        serde_json::json!([{"value": "DEV1", "assigner": {"display": "LAB"}}])
+    );
+    let back = read_back(&b);
+    let ids = |e: &carecodec_model::Event| -> Vec<carecodec_model::Identifier> {
+        e.reports[0].observations[0]
+            .device
+            .iter()
+            .map(|i| i.value.clone())
+            .collect()
+    };
+    assert_eq!(ids(&back), ids(&event));
+    // With a universal id too: the system and the assigner.
+    let text = text.replace("DEV1^LAB", "DEV1^LAB^1.2.3^ISO");
+    let (event, _) = mapped(&text);
+    let (b, _) = scoped_bundle(&text, None);
+    assert_eq!(
+        typed_requests(&b, "Device")[0].1,
+        "Device?identifier=urn:oid:1.2.3|DEV1"
+    );
+    assert_eq!(ids(&read_back(&b)), ids(&event));
+}
