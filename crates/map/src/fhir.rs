@@ -63,6 +63,8 @@
 //!            "Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919");
 //! ```
 
+use std::borrow::Cow;
+
 use carecodec_model::{
     Address, Allergy, Application, Assignment, Attachment, Code, Concept, Condition, Contact,
     Deceased, Encounter, EncounterClass, Event, Gender, HumanName, Identifier, Location,
@@ -572,7 +574,7 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
         _ => None,
     };
     match around {
-        Some(a) => Value::Hole(a, id.value()),
+        Some(a) => Value::Hole(a, id.value().trim()),
         None => identifier_map(id),
     }
 }
@@ -581,7 +583,7 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
 /// `period`).
 fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
     if let (Some(system), false) = (system_of(id), matches!(id, Identifier::Nhs { .. })) {
-        return json!({"system": system, "value": id.value()});
+        return json!({"system": system, "value": id.value().trim()});
     }
     match id {
         Identifier::Nhs {
@@ -617,8 +619,8 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             if let Some(s) = system {
                 o.insert("system", json!(s));
             }
-            o.insert("value", json!(value));
-            if let Some(a) = authority {
+            o.insert("value", json!(value.trim()));
+            if let Some(a) = nonblank(authority.as_deref()) {
                 // CX.4 of a hospital number: the trust, by its ODS code in NHS
                 // usage (or `--trust-ods`).
                 o.insert("assigner", ods_assigner(a));
@@ -635,8 +637,8 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             if let Some(s) = system {
                 o.insert("system", json!(s));
             }
-            o.insert("value", json!(value));
-            if let Some(a) = authority {
+            o.insert("value", json!(value.trim()));
+            if let Some(a) = nonblank(authority.as_deref()) {
                 // A visit-number scheme (`VISITID`): a name.
                 o.insert("assigner", named_assigner(a));
             }
@@ -676,8 +678,8 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             if let Some(s) = system {
                 o.insert("system", json!(s));
             }
-            o.insert("value", json!(value));
-            if let Some(a) = authority {
+            o.insert("value", json!(value.trim()));
+            if let Some(a) = nonblank(authority.as_deref()) {
                 // An account number's, an XCN.9 provider table's, an
                 // application's EI.2 namespace: a name, never an ODS code.
                 o.insert("assigner", named_assigner(a));
@@ -685,10 +687,10 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             Value::Object(o)
         }
         Identifier::Other { system, value } => match system {
-            Some(s) => json!({"type": {"text": s}, "value": value}),
-            None => json!({"value": value}),
+            Some(s) => json!({"type": {"text": s}, "value": value.trim()}),
+            None => json!({"value": value.trim()}),
         },
-        _ => json!({"value": id.value()}),
+        _ => json!({"value": id.value().trim()}),
     }
 }
 
@@ -1114,7 +1116,9 @@ fn conditional(resource: &str, id: &Identifier) -> Option<String> {
         }
         _ => None,
     })?;
-    let value = id.value();
+    // Trimmed, as the identifier is written: HL7 v2 blanks around a value
+    // mean nothing, and a key on them would name another resource.
+    let value = id.value().trim();
     let mut url = String::with_capacity(resource.len() + 13 + system.len() + value.len());
     url.push_str(resource);
     url.push_str("?identifier=");
@@ -3412,22 +3416,38 @@ fn key_part(key: Seed, tag: &str, value: &str) -> Seed {
 /// The start of a scoped key ([`scoped_id`], [`LocationKey`]): the type's
 /// tag ([`KeyedType::key_tag`]), then the scope, length-prefixed as a part
 /// ([`key_part`]). The scope is the sender (MSH-4), else the trust's ODS
-/// code: see [`event_scope`].
+/// code: see [`event_scope`]; an ODS-shaped one in any case is keyed in
+/// upper case ([`scope_case`]).
 fn scope_key(rtype: KeyedType, scope: &str) -> Seed {
-    key_part(Seed::new(&[rtype.key_tag()]), "/scope=", scope)
+    key_part(Seed::new(&[rtype.key_tag()]), "/scope=", &scope_case(scope))
+}
+
+/// A scope's text as keyed: one of ODS shape but for its case (3–6 ASCII
+/// letters and digits: `rx1`) in upper case, as ODS codes are (so MSH-4
+/// `rx1` and `RX1`, or `--trust-ods rx1`, are one scope); any other as
+/// sent (an upper-case one borrowed, its keys unchanged).
+fn scope_case(scope: &str) -> Cow<'_, str> {
+    let shaped = (3..=6).contains(&scope.len()) && scope.bytes().all(|b| b.is_ascii_alphanumeric());
+    if shaped && scope.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(scope.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(scope)
+    }
 }
 
 /// The client id of a `rtype` resource known by an identifier with no
 /// system (`value`, assigned by `authority` as sent: a namespace such as
 /// `LAB`, or none) from `scope`: the id its `PUT {rtype}/{id}` (R4 update
 /// as create) names, the same in every message of the scope, as a PL's
-/// Locations are keyed. Two senders' `LAB456^LAB` are two resources.
+/// Locations are keyed. Two senders' `LAB456^LAB` are two resources. The
+/// value is trimmed, as the authority (by its callers) and the identifier
+/// written: `V123 ` is `V123`.
 fn scoped_id(rtype: KeyedType, scope: &str, authority: Option<&str>, value: &str) -> Uuid {
     let mut key = scope_key(rtype, scope);
     if let Some(a) = authority {
         key = key_part(key, "authority=", a);
     }
-    key_part(key, "value=", value).uuid(&[])
+    key_part(key, "value=", value.trim()).uuid(&[])
 }
 
 /// The scope of an event's scoped keys ([`scoped_id`], a PL's Locations):
@@ -3581,8 +3601,9 @@ impl<const N: usize> KeyedHolds<N> {
 struct LocationKey<'l> {
     /// The key so far: the scope and the levels keyed.
     key: Seed,
-    /// The scope's text, to tell a facility that is the scope.
-    scope: &'l str,
+    /// The scope's text as keyed ([`scope_case`]), to tell a facility that
+    /// is the scope.
+    scope: Cow<'l, str>,
 }
 
 impl<'l> LocationKey<'l> {
@@ -3591,14 +3612,21 @@ impl<'l> LocationKey<'l> {
         let facility = l.facility.as_ref().map(|f| f.value.trim());
         let scope = nonblank(ns).or(facility.filter(|f| universal_namespace(f)))?;
         let key = scope_key(KeyedType::Location, scope);
-        Some(LocationKey { key, scope })
+        Some(LocationKey {
+            key,
+            scope: scope_case(scope),
+        })
     }
 
     /// The id of the level `tag` named `name` (trimmed), under the levels
-    /// given before it.
+    /// given before it. A facility that is the scope but for its case (PL-4
+    /// `rx1` from `RX1`) is the scope, keyed as the scope is.
     fn level(&mut self, tag: LevelTag, name: &str) -> Uuid {
+        let facility = tag == LevelTag::Facility;
+        let is_scope = facility && scope_case(name) == self.scope;
+        let name = if is_scope { &*self.scope } else { name };
         let here = key_part(self.key, tag.tag(), name);
-        if tag != LevelTag::Facility || name != self.scope {
+        if !is_scope {
             self.key = here;
         }
         here.uuid(&[])

@@ -2634,7 +2634,9 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
 /// An organisation from an XON field (repetition): the name (XON.1) and the
 /// identifier (XON.10, else the v2.4 XON.3) typed by XON.7 with the
 /// assigning authority XON.6 (its universal id, XON.6.2 typed by XON.6.3, as
-/// a typed identifier's system: see [`hd_system`]).
+/// a typed identifier's system: see [`hd_system`]). An identifier whose
+/// authority or type is `ODS` (any case) is the organisation's ODS code
+/// ([`xon_ods`]): an XON is an organisation field, which may claim it.
 fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
     if ctx.absent(base) {
         return None;
@@ -2643,13 +2645,17 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
     let id = ctx
         .text(base.component(10))
         .or_else(|| ctx.text(base.component(3)));
-    let authority = ctx.text(base.component(6).subcomponent(1)).map(|s| s.value);
-    let kind = ctx.text(base.component(7)).map(|s| s.value);
+    let authority = ctx.text(base.component(6).subcomponent(1));
+    let kind = ctx.text(base.component(7));
     if name.is_none() && id.is_none() {
         return None;
     }
     let identifiers = id
         .map(|id| {
+            if let Some(ods) = xon_ods(ctx, &id, authority.as_ref(), kind.as_ref()) {
+                return ods;
+            }
+            let authority = authority.map(|s| s.value);
             let mut sources = id.sources;
             let value = id.value;
             let ident = match kind {
@@ -2659,7 +2665,7 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
                         s.value
                     });
                     Identifier::Typed {
-                        kind,
+                        kind: kind.value,
                         value,
                         authority,
                         system,
@@ -2679,6 +2685,47 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
         name,
         ..Organisation::default()
     })
+}
+
+/// An XON identifier `id` as an ODS organisation code, when its assigning
+/// authority (XON.6.1) or its identifier type (XON.7) is `ODS` (any case)
+/// and it is of ODS shape (3–6 upper-case letters and digits, blanks around
+/// it aside), with the sources of what said so. One claimed as ODS but not
+/// of its shape is reported (kept as sent, keyed as any other identifier):
+/// `None`.
+fn xon_ods(
+    ctx: &mut Ctx<'_, '_>,
+    id: &Sourced<String>,
+    authority: Option<&Sourced<String>>,
+    kind: Option<&Sourced<String>>,
+) -> Option<Sourced<Identifier>> {
+    let ods =
+        |s: Option<&Sourced<String>>| s.is_some_and(|s| s.value.trim().eq_ignore_ascii_case("ODS"));
+    if !ods(authority) && !ods(kind) {
+        return None;
+    }
+    let code = id.value.trim();
+    let shaped = (3..=6).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !shaped {
+        ctx.invalid_value(
+            id,
+            "assigned by ODS but not an ODS organisation code (3–6 upper-case letters and \
+             digits): kept as sent, not keyed as an ODS code",
+            Action::NotUsedForMatching,
+        );
+        return None;
+    }
+    let mut sources = id.sources.clone();
+    for s in [authority, kind].into_iter().flatten() {
+        sources.append(s.sources.clone());
+    }
+    Some(Sourced::from_many(
+        Identifier::OdsOrganisation(code.to_owned()),
+        sources,
+    ))
 }
 
 /// An entity identifier (EI) as the IG's EI[Identifier]: the value (EI.1)
@@ -2702,6 +2749,22 @@ fn ei(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Identifier>> {
         (None, _) => namespace,
     };
     Some(value.map(|value| Identifier::Other { system, value }))
+}
+
+/// An equipment instance identifier (OBX-18, an EI): one with a namespace
+/// (EI.2) as an untyped identifier (`kind` empty: no v2-0203 type fits)
+/// with that namespace as its assigning authority and the universal id
+/// (EI.3 typed by EI.4) as its system, as an OBR-3's ([`ei_typed`]); one
+/// without as any EI ([`ei`]).
+fn equipment(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Identifier>> {
+    if ctx
+        .peek(base.component(2))
+        .is_none_or(|ns| ns.trim().is_empty())
+    {
+        return ei(ctx, base);
+    }
+    let value = ctx.text(base.component(1))?;
+    Some(ei_typed(ctx, base, "", value))
 }
 
 /// An EI at `base` whose EI.1 is `value` as an identifier typed `kind`
@@ -2878,7 +2941,10 @@ fn unkeyed_encounter(report: &mut MappingReport, e: &Encounter) {
         .find(|i| matches!(i.value, Identifier::VisitNumber { .. }));
     if visit.is_some_and(|v| v.value.authority_system().is_none()) {
         report.notes.push(
-            "PV1-19: a visit number with no system (no universal id) from no sending facility              (MSH-4) and no trust ODS code: its FHIR Encounter cannot be keyed and is created              (POST) by every message, so a cancel or update does not reach the one created              before"
+            "PV1-19: a visit number with no system (no universal id) from no sending facility \
+             (MSH-4) and no trust ODS code: its FHIR Encounter cannot be keyed and is created \
+             (POST) by every message, so a cancel or update does not reach the one created \
+             before"
                 .to_owned(),
         );
     }
@@ -3657,7 +3723,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
     let method = cwe(ctx, base.field(17).repetition(1));
     let mut device = Vec::new();
     for r in 1..=ctx.reps(base.field(18)) {
-        device.extend(ei(ctx, base.field(18).repetition(r)));
+        device.extend(equipment(ctx, base.field(18).repetition(r)));
     }
     let body_site = cwe(ctx, base.field(20).repetition(1));
     // OBX-21 the observation instance identifier: the IG's FILL identifier,
@@ -4197,8 +4263,10 @@ fn sn(
 }
 
 /// Picks the identifier that keys a patient: a verified NHS number, else an
-/// unverified valid one, else a local MRN with its assigning authority.
-/// No key at all means the record is quarantined, never guessed.
+/// unverified valid one, else a local MRN with its assigning authority
+/// (the key without blanks around its value and authority, as the FHIR
+/// writer keys it: `111 ^^^RX1` is `111`). No key at all means the record
+/// is quarantined, never guessed.
 ///
 /// ```
 /// use carecodec_hl7v2::Message;
@@ -4254,7 +4322,7 @@ pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
             "NHS number (valid Modulus 11; verification status not 01 or not sent)".into(),
         ),
         (None, None, Some(m)) => (
-            Some(m.value.clone()),
+            Some(trimmed_mrn(&m.value)),
             "no valid NHS number: local MRN with its assigning authority".into(),
         ),
         _ => (
@@ -4263,6 +4331,24 @@ pub fn identity(ids: &[Sourced<Identifier>]) -> IdentityDecision {
         ),
     };
     d
+}
+
+/// An MRN as a key: its value and authority without blanks around them,
+/// as the FHIR writer writes and keys it (HL7 v2 blanks mean nothing: `111 `
+/// is `111`); the identifier itself is kept as sent.
+fn trimmed_mrn(id: &Identifier) -> Identifier {
+    match id {
+        Identifier::Mrn {
+            value,
+            authority,
+            system,
+        } => Identifier::Mrn {
+            value: value.trim().to_owned(),
+            authority: authority.as_deref().map(|a| a.trim().to_owned()),
+            system: system.clone(),
+        },
+        other => other.clone(),
+    }
 }
 
 /// Why a record carrying two different valid NHS numbers (in PID-2, 3 or

@@ -199,6 +199,9 @@ fn observation() -> BoxedStrategy<Observation> {
                         "urn:oid:1\\.2\\.[0-9]{1,4}",
                         "urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
                     ]),
+                    // An OBX-18 EI.2 namespace (an untyped identifier with
+                    // its authority), or none.
+                    proptest::option::of("[A-Z]{2,6}"),
                 ),
                 0..3,
             ),
@@ -244,7 +247,15 @@ fn observation() -> BoxedStrategy<Observation> {
                 body_site: body_site.map(s),
                 device: device
                     .into_iter()
-                    .map(|(value, system)| s(Identifier::Other { system, value }))
+                    .map(|(value, system, namespace)| match namespace {
+                        Some(ns) => s(Identifier::Typed {
+                            kind: String::new(),
+                            value,
+                            authority: Some(ns),
+                            system,
+                        }),
+                        None => s(Identifier::Other { system, value }),
+                    })
                     .collect(),
                 sub_id: sub_id.map(s),
             },

@@ -5637,3 +5637,262 @@ fn patient_group_ids_are_never_another_groups_or_messages() {
         }
     }
 }
+
+/// The probe's ADT (ninth probe, `enc_scope`): MSH-4 `sender`, PID-3
+/// `pid3`, PV1-3 `pl`, PV1-19 `visit`.
+fn probe_adt(sender: &str, event: &str, pid3: &str, pl: &str, visit: &str) -> String {
+    format!(
+        "MSH|^~\\&|PAS|{sender}|EPR|RX1|20241201120000+0000||ADT^{event}^ADT_A01|S1|P|2.5\r\
+         EVN|{event}|20241201115900\r\
+         PID|1||{pid3}||A^B||19700101|F\r\
+         PV1|1|I|{pl}||||||||||||||||{visit}\r"
+    )
+}
+
+/// The (method, url) of each Encounter and Location of `b`.
+fn visit_requests(b: &serde_json::Value) -> Vec<(String, String, String)> {
+    let mut all = typed_requests(b, "Encounter");
+    all.extend(typed_requests(b, "Location"));
+    all
+}
+
+/// Ninth probe F2: a key value sent with blanks around it (PV1-19
+/// `V123 ^^^RX1`, OBX-21 `OBS1 ^LAB`, an MRN `111 `) keyed a different
+/// resource than the same value without them and was written with the
+/// blanks, although the authority and MSH-4 were trimmed. The model keeps
+/// the value as sent; the writer trims it, for the key and the identifier.
+#[test]
+fn blanks_around_a_key_value_neither_re_key_nor_are_written() {
+    let plain = probe_adt("RX1", "A01", "111^^^RX1^MR", "W1^1^1^RX1", "V123^^^RX1");
+    let (b, _) = scoped_bundle(&plain, None);
+    let want = typed_requests(&b, "Encounter");
+    for visit in ["V123 ^^^RX1", " V123^^^RX1 ", "V123^^^ RX1"] {
+        let text = probe_adt("RX1 ", "A11", "111 ^^^RX1^MR", "W1 ^1^1^RX1", visit);
+        let (event, _) = mapped(&text);
+        let (b, _) = scoped_bundle(&text, None);
+        assert_eq!(typed_requests(&b, "Encounter"), want, "{visit}");
+        let enc = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == "Encounter")
+            .unwrap();
+        assert_eq!(enc["resource"]["identifier"][0]["value"], "V123", "{visit}");
+        assert_eq!(
+            enc["resource"]["identifier"][0]["assigner"]["display"],
+            "RX1"
+        );
+        let patient = &b["entry"][0]["resource"];
+        assert_eq!(patient["identifier"][0]["value"], "111", "{patient}");
+        // The MRN's authority is an ODS code once trimmed.
+        assert_eq!(
+            patient["identifier"][0]["assigner"]["identifier"]["value"],
+            "RX1"
+        );
+        // The model keeps the text as sent (the writer trims, as names).
+        let e = event.encounter.as_ref().unwrap();
+        assert_eq!(
+            e.identifiers[0].value.value(),
+            visit.split('^').next().unwrap()
+        );
+    }
+    // With a system, the conditional update's value is trimmed too.
+    let oid = probe_adt(
+        "RX1",
+        "A01",
+        "111 ^^^RX1&1.2.3&ISO^MR",
+        "W1",
+        "V9 ^^^RX1&1.2.4&ISO",
+    );
+    let (b, _) = scoped_bundle(&oid, None);
+    assert_eq!(
+        typed_requests(&b, "Encounter")[0].1,
+        "Encounter?identifier=urn:oid:1.2.4|V9"
+    );
+    assert_eq!(
+        typed_requests(&b, "Patient")[0].1,
+        "Patient?identifier=urn:oid:1.2.3|111"
+    );
+    // Results: OBX-21 / OBR-3 with blanks key the same resources.
+    let results = |obr3: &str, obx21: &str| {
+        let text = namespaced_oru("RX1", "C1", "F", "6.9")
+            .replace("LAB456^LAB", obr3)
+            .replace("OBS1^LAB", obx21);
+        let (b, _) = scoped_bundle(&text, None);
+        let mut all = typed_requests(&b, "Observation");
+        all.extend(typed_requests(&b, "DiagnosticReport"));
+        all.extend(typed_requests(&b, "ServiceRequest"));
+        let ids: Vec<String> = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["resource"]["resourceType"] == "Observation")
+            .filter_map(|e| e["resource"]["identifier"][0]["value"].as_str())
+            .map(str::to_owned)
+            .collect();
+        (all, ids)
+    };
+    let (want, _) = results("LAB456^LAB", "OBS1^LAB");
+    for (obr3, obx21) in [("LAB456 ^LAB", "OBS1 ^LAB"), (" LAB456^LAB ", "OBS1^ LAB ")] {
+        let (got, ids) = results(obr3, obx21);
+        assert_eq!(got, want, "{obr3} {obx21}");
+        assert_eq!(ids, ["OBS1"]);
+    }
+}
+
+/// Ninth probe F10: MSH-4 `rx1` (or `--trust-ods rx1`) keyed other
+/// Encounters and Locations than `RX1`. An ODS-shaped scope is upper-cased
+/// (ODS codes are upper-case); the ids of an upper-case scope are as before.
+#[test]
+fn an_ods_shaped_scope_is_keyed_in_upper_case() {
+    let text = |sender: &str, pl: &str| probe_adt(sender, "A01", "111^^^RX1^MR", pl, "V123^^^RX1");
+    let (b, _) = scoped_bundle(&text("RX1", "W1^1^1^RX1"), None);
+    let upper = visit_requests(&b);
+    // The ids an upper-case scope had before (d798b10): unchanged.
+    let urls: Vec<&str> = upper.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "Encounter/6f8f92eb-5826-47d4-8dd2-c4e9799bf3e9",
+            "Location/0782f02e-baa6-4a4c-8f69-d3fc42c0dbdd",
+            "Location/1c410823-7002-4c9f-85d0-d28e577ad1cc",
+            "Location/0b47ac3e-6b37-4393-8764-b5623a31fedc",
+            "Location/98c08342-f8db-4181-8193-8f3674d9e008",
+        ]
+    );
+    for (sender, pl) in [
+        ("rx1", "W1^1^1^RX1"),
+        ("Rx1", "W1^1^1^rx1"),
+        ("RX1", "W1^1^1^rx1"),
+    ] {
+        let (b, _) = scoped_bundle(&text(sender, pl), None);
+        assert_eq!(visit_requests(&b), upper, "{sender} {pl}");
+    }
+    let (b, _) = scoped_bundle(&text("", "W1^1^1^RX1"), Some("rx1"));
+    assert_eq!(visit_requests(&b), upper, "--trust-ods rx1");
+    // A scope of no ODS shape is as sent.
+    let (a, _) = scoped_bundle(&text("Royal Hosp", "W1"), None);
+    let (b, _) = scoped_bundle(&text("ROYAL HOSP", "W1"), None);
+    assert_ne!(visit_requests(&a), visit_requests(&b));
+}
+
+/// Ninth probe F12: the PV1-19 note (no sender, no trust ODS code) had runs
+/// of 14 spaces (a string continuation without its `\`).
+#[test]
+fn the_unkeyed_visit_note_has_no_runs_of_spaces() {
+    let (_, report) = mapped(&probe_adt("", "A01", "111^^^RX1^MR", "", "V123^^^RX1"));
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.starts_with("PV1-19"))
+        .unwrap();
+    assert!(!note.contains("  "), "{note}");
+}
+
+/// The probe's ORU (`res/1_final`): OBX-18 a Device, OBX-23 a laboratory
+/// with XON.6 `authority` and XON.7 `kind`, XON.10 `code`.
+fn probe_oru(sender: &str, lab: &str) -> String {
+    format!(
+        "MSH|^~\\&|LAB|{sender}|PAS|RX1|20241201120000+0000||ORU^R01^ORU_R01|R1|P|2.5\r\
+         PID|1||111^^^RX1^MR||A^B||19700101|F\r\
+         OBR|1||LAB456^LAB|FBC^Full blood count^L\r\
+         OBX|1|NM|718-7^Hb^LN||135|g/L|||||F|||||C123^Doc^A^^^^^^GMC||DEV1^LAB|||OBS1^LAB||{lab}\r"
+    )
+}
+
+/// Ninth probe F9: an OBX-23 whose assigning authority (XON.6) or
+/// identifier type (XON.7) is `ODS` was never an ODS organisation code, so
+/// the laboratory was a scoped Organization per sender. It is now (when
+/// ODS-shaped; else reported and keyed as before).
+#[test]
+fn an_ods_xon_is_keyed_on_its_ods_code() {
+    let ods = "Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|RX1LAB";
+    for lab in [
+        "Path Lab^^^^^ODS^XX^^^RX1LAB",
+        "Path Lab^^^^^ods^^^^RX1LAB",
+        "Path Lab^^^^^^ODS^^^RX1LAB",
+    ] {
+        for sender in ["RX1", "RX2"] {
+            let text = probe_oru(sender, lab);
+            let (event, report) = mapped(&text);
+            let org = event.reports[0].observations[0]
+                .performers
+                .iter()
+                .find_map(|p| p.organisation.as_ref())
+                .unwrap();
+            assert_eq!(
+                org.identifiers[0].value,
+                carecodec_model::Identifier::OdsOrganisation("RX1LAB".into()),
+                "{lab}"
+            );
+            none_unmapped(&report, "OBX[1]-23");
+            let (b, _) = scoped_bundle(&text, None);
+            let orgs = typed_requests(&b, "Organization");
+            assert_eq!(orgs[0].1, ods, "{lab}");
+        }
+    }
+    // Not of ODS shape: reported, and keyed in the sender's scope as before.
+    let text = probe_oru("RX1", "Path Lab^^^^^ODS^XX^^^RX1-LAB");
+    let (_, report) = mapped(&text);
+    assert!(
+        report
+            .invalid
+            .iter()
+            .any(|i| path_of(&i.source).starts_with("OBX[1]-23") && i.raw == "RX1-LAB"),
+        "{:?}",
+        report.invalid
+    );
+    let (b, _) = scoped_bundle(&text, None);
+    assert!(
+        typed_requests(&b, "Organization")[0]
+            .1
+            .starts_with("Organization/")
+    );
+    // Another authority is not ODS.
+    let (b, _) = scoped_bundle(&probe_oru("RX1", "Path Lab^^^^^LABS^XX^^^RX1LAB"), None);
+    assert!(
+        typed_requests(&b, "Organization")[0]
+            .1
+            .starts_with("Organization/")
+    );
+}
+
+/// Ninth probe F13: a Device's EI namespace (OBX-18 `DEV1^LAB`) was written
+/// as the identifier's `type.text`; it is its assigner, as an OBR-3's.
+#[test]
+fn a_device_ei_namespace_is_its_assigner() {
+    let text = probe_oru("RX1", "Path Lab^^^^^^XX^^^RX1LAB");
+    let (event, _) = mapped(&text);
+    let (b, _) = scoped_bundle(&text, None);
+    let devices = typed_requests(&b, "Device");
+    // The id is as before (d798b10).
+    assert_eq!(devices[0].1, "Device/92a4850e-a1a0-474d-8e7f-2303c1f81d92");
+    let device = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Device")
+        .unwrap();
+    assert_eq!(
+        device["resource"]["identifier"],
+        serde_json::json!([{"value": "DEV1", "assigner": {"display": "LAB"}}])
+    );
+    let back = read_back(&b);
+    let ids = |e: &carecodec_model::Event| -> Vec<carecodec_model::Identifier> {
+        e.reports[0].observations[0]
+            .device
+            .iter()
+            .map(|i| i.value.clone())
+            .collect()
+    };
+    assert_eq!(ids(&back), ids(&event));
+    // With a universal id too: the system and the assigner.
+    let text = text.replace("DEV1^LAB", "DEV1^LAB^1.2.3^ISO");
+    let (event, _) = mapped(&text);
+    let (b, _) = scoped_bundle(&text, None);
+    assert_eq!(
+        typed_requests(&b, "Device")[0].1,
+        "Device?identifier=urn:oid:1.2.3|DEV1"
+    );
+    assert_eq!(ids(&read_back(&b)), ids(&event));
+}

@@ -367,7 +367,9 @@ pub enum Identifier {
     /// `SS`, `DL`, `PPN`, …) with the authority that assigned it. It is kept,
     /// and never keys a record.
     Typed {
-        /// The HL7 table 0203 identifier type code.
+        /// The HL7 table 0203 identifier type code; empty for one no type
+        /// fits (an HL7 v2 OBX-18 EI known by its namespace), written
+        /// without a type.
         kind: String,
         /// The value.
         value: String,

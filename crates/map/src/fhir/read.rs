@@ -454,6 +454,18 @@ fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Ident
                 system: kept(s),
             }
         }
+        // No type, and an assigner known by its name (an HL7 v2 EI's
+        // namespace, OBX-18's): an untyped identifier with its authority.
+        (s, None, None)
+            if authority_at == "display" && has_authority && id.get("type").is_none() =>
+        {
+            Identifier::Typed {
+                kind: String::new(),
+                value,
+                authority,
+                system: kept(s),
+            }
+        }
         (_, _, Some("ESR person id")) => Identifier::EsrPerson { vpd: vpd(), value },
         (_, _, Some("ESR assignment number")) => Identifier::EsrAssignment { vpd: vpd(), value },
         (_, _, Some("ESR position number")) => Identifier::EsrPosition { vpd: vpd(), value },
