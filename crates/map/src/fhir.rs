@@ -951,7 +951,7 @@ fn address(a: &Address) -> Value<'_> {
 /// v2 XTN.2 use code); "" for one of no FHIR code (not written).
 fn telecom_use(u: &str) -> &'static str {
     match u {
-        "home" | "PRN" | "ORN" | "VHN" => "home",
+        "home" | "PRN" => "home",
         "work" | "WPN" => "work",
         "mobile" | "PRS" => "mobile",
         "temp" => "temp",
@@ -4296,7 +4296,8 @@ fn event_entries<'a>(
 ///   on the record it replaces), and every `merged_from` identifier of a
 ///   merge of two people (their NHS numbers differ: no replaced record);
 /// - a name, telecom or address `use` (and an address kind) FHIR has no
-///   code for, and a validity period's end before its start (R4 per-1);
+///   code for, and a validity period's end before its start (R4 per-1):
+///   the patient's, its contacts' and their organisations' contact persons';
 /// - a contact with nothing but a relationship or role (R4 pat-1: not
 ///   written at all);
 /// - an allergy type FHIR's category does not tell apart (MA, written
@@ -4363,6 +4364,20 @@ fn subject_losses(event: &Event, losses: &mut Losses<'_>) {
             }
             if let Some(a) = &c.address {
                 address_losses(losses, &format!("{at}.address"), a);
+            }
+            // The contact person at its organisation (written only beside
+            // one: `Organization.contact`).
+            if let (Some(person), Some(_)) = (&c.organisation_contact, &c.organisation) {
+                let at = format!("{at}.organisation_contact");
+                if let Some(n) = &person.name {
+                    name_losses(losses, &format!("{at}.name"), n);
+                }
+                for (j, t) in person.telecom.iter().enumerate() {
+                    telecom_losses(losses, &format!("{at}.telecom[{j}]"), t);
+                }
+                if let Some(a) = &person.address {
+                    address_losses(losses, &format!("{at}.address"), a);
+                }
             }
         }
     }

@@ -1350,7 +1350,28 @@ fn nk1_organisation_and_its_contact_person() {
             p.address.as_ref().map(|a| a.value.clone()),
         )
     };
-    assert_eq!(value(bc), value(c));
+    // XTN.2 `NET` (IG TelecommunicationUseCode: no target) is kept as sent,
+    // written with no `use` and listed as not written (F4, probe nine).
+    assert_eq!(person.telecom[1].value.usage.as_deref(), Some("NET"));
+    assert!(o["contact"][0]["telecom"][1].get("use").is_none());
+    let listed: Vec<(String, String)> =
+        carecodec_map::fhir::event_not_written(&event, BundleType::Transaction)
+            .unwrap()
+            .into_iter()
+            .map(|n| (n.field, n.value))
+            .collect();
+    assert!(
+        listed.contains(&(
+            "patient.contacts[0].organisation_contact.telecom[1].usage".to_owned(),
+            "NET".to_owned()
+        )),
+        "{listed:?}"
+    );
+    let mut c = c.clone();
+    if let Some(p) = c.organisation_contact.as_mut() {
+        p.telecom[1].value.usage = None;
+    }
+    assert_eq!(value(bc), value(&c));
 
     // Without an NK1-13 name or identifier there is no Organization (R4
     // org-1): the contact person is reported unmapped.
@@ -1404,6 +1425,114 @@ fn nk1_41_telecom_on_the_contact() {
         b["entry"][0]["resource"]["contact"][0]["telecom"][1],
         serde_json::json!({"system": "phone", "value": "07700900003", "use": "mobile"})
     );
+}
+
+/// F4 (probe nine): every XTN.2 use code FHIR has no code for had been
+/// written `home` (PID-13's default) and reported nowhere. Now as the IG's
+/// TelecommunicationUseCode map: PRN / WPN / PRS give home / work / mobile;
+/// the other table 0201 codes are kept as sent, written with no `use` and
+/// listed as not written (`NET` and `BPN` with no XTN.3 give the system);
+/// a code not in table 0201 is reported invalid and dropped; only an empty
+/// XTN.2 takes the field's default.
+#[test]
+fn telecom_use_codes_without_a_fhir_code_are_not_written_home() {
+    let phones = [
+        "^PRN^PH^^^^^^^^^0113 000000",
+        "^ORN^PH^^^^^^^^^0113 000001",
+        "^WPN^PH^^^^^^^^^0113 000002",
+        "^VHN^PH^^^^^^^^^0113 000003",
+        "^ASN^PH^^^^^^^^^0113 000004",
+        "^EMR^PH^^^^^^^^^0113 000005",
+        "0113 000006^BPN",
+        "^PRS^PH^^^^^^^^^0113 000007",
+        "^ZZZ^PH^^^^^^^^^0113 000008",
+        "jo@x.nhs.uk^NET",
+        "0113 000009^^PH",
+    ]
+    .join("~");
+    let (event, report) = mapped(&pid_with(&[(13, &phones)]));
+    none_unmapped(&report, "PID[1]-13");
+    let p = event.patient.as_ref().unwrap();
+    let usages: Vec<Option<&str>> = p.telecom.iter().map(|t| t.value.usage.as_deref()).collect();
+    assert_eq!(
+        usages,
+        [
+            Some("home"),
+            Some("ORN"),
+            Some("work"),
+            Some("VHN"),
+            Some("ASN"),
+            Some("EMR"),
+            Some("BPN"),
+            Some("mobile"),
+            None,
+            Some("NET"),
+            Some("home")
+        ]
+    );
+    let bad: Vec<(String, &str, &str)> = report
+        .invalid
+        .iter()
+        .map(|i| (path_of(&i.source), i.raw.as_str(), i.reason.as_str()))
+        .collect();
+    assert_eq!(
+        bad,
+        [(
+            "PID[1]-13[9].2".to_owned(),
+            "ZZZ",
+            "not a telecommunication use code (HL7 table 0201)"
+        )]
+    );
+    assert_eq!(report.invalid[0].action, carecodec_model::Action::Dropped);
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("telecom use", &b);
+    let written: Vec<(&str, &str, Option<&str>)> = b["entry"][0]["resource"]["telecom"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["system"].as_str().unwrap(),
+                t["value"].as_str().unwrap(),
+                t["use"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        written,
+        [
+            ("phone", "0113 000000", Some("home")),
+            ("phone", "0113 000001", None),
+            ("phone", "0113 000002", Some("work")),
+            ("phone", "0113 000003", None),
+            ("phone", "0113 000004", None),
+            ("phone", "0113 000005", None),
+            ("pager", "0113 000006", None),
+            ("phone", "0113 000007", Some("mobile")),
+            ("phone", "0113 000008", None),
+            ("email", "jo@x.nhs.uk", None),
+            ("phone", "0113 000009", Some("home")),
+        ]
+    );
+    let listed: Vec<(String, String)> =
+        carecodec_map::fhir::event_not_written(&event, BundleType::Transaction)
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.field.starts_with("patient.telecom"))
+            .map(|n| (n.field, n.value))
+            .collect();
+    let want: Vec<(String, String)> = [
+        (1, "ORN"),
+        (3, "VHN"),
+        (4, "ASN"),
+        (5, "EMR"),
+        (6, "BPN"),
+        (9, "NET"),
+    ]
+    .iter()
+    .map(|(i, u)| (format!("patient.telecom[{i}].usage"), (*u).to_owned()))
+    .collect();
+    assert_eq!(listed, want);
 }
 
 #[test]
