@@ -723,6 +723,32 @@ fn fhir_uri(text: String) -> Value<'static> {
     Value::from(words.join("%20"))
 }
 
+/// Text as a FHIR `uri` / `url` (R4 regex `\S*`) with each whitespace
+/// character percent-encoded as its UTF-8 bytes (a space `%20`, a tab `%09`),
+/// so that no character is lost; borrowed when it has none.
+///
+/// ```ignore
+/// assert_eq!(uri_escape_whitespace("http://x/doc 1.pdf"), "http://x/doc%201.pdf");
+/// ```
+pub(crate) fn uri_escape_whitespace(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    if !text.contains(char::is_whitespace) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        if c.is_whitespace() {
+            for b in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "%{b:02X}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A code system's URL as a FHIR `uri` ([`fhir_uri`]), borrowed or put
 /// together as it is written rather than formatted into a `String`.
 fn system_uri(system: &carecodec_model::CodeSystem) -> Value<'_> {
@@ -2671,7 +2697,9 @@ fn attachment(a: &Attachment) -> Value<'_> {
         o.insert("data", json!(d));
     }
     if let Some(u) = &a.url {
-        put(&mut o, "url", json!(u));
+        // The v2 mapper encodes an RP.1's whitespace (reported); any other
+        // model's url is made a valid `url` the same way.
+        put(&mut o, "url", json!(uri_escape_whitespace(u).into_owned()));
     }
     Value::Object(o)
 }

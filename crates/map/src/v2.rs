@@ -3652,15 +3652,27 @@ fn ed(ctx: &mut Ctx<'_, '_>, rep: Path) -> Option<Sourced<ObservationValue>> {
 /// subtype) as the IG's RP[Attachment]: RP.1 the url, RP.3 / RP.4 the
 /// content type when they make a MIME type ([`mime_type`]; else left
 /// unread, reported unmapped). RP.2 has no place in FHIR's Attachment:
-/// left unread.
+/// left unread. A pointer with whitespace inside (which a FHIR `url` cannot
+/// hold) is reported invalid and kept with each whitespace character
+/// percent-encoded (`doc 1.pdf` → `doc%201.pdf`).
 fn rp(ctx: &mut Ctx<'_, '_>, rep: Path) -> Option<Sourced<ObservationValue>> {
     let url = ctx.text(rep.component(1))?;
+    let pointer = match crate::fhir::uri_escape_whitespace(url.value.trim()) {
+        Cow::Borrowed(p) => p.to_owned(),
+        Cow::Owned(encoded) => {
+            let reason = format!(
+                "whitespace in the pointer, which a FHIR url cannot hold: kept percent-encoded ({encoded})"
+            );
+            ctx.invalid_value(&url, &reason, Action::Interpreted);
+            encoded
+        }
+    };
     let mut sources = url.sources;
     let content_type = attachment_type(ctx, rep.component(3), rep.component(4), &mut sources);
     let a = Attachment {
         content_type,
         data: None,
-        url: Some(url.value.trim().to_owned()),
+        url: Some(pointer),
     };
     Some(Sourced::from_many(ObservationValue::Attachment(a), sources))
 }

@@ -5326,6 +5326,61 @@ OBX|3|ED|PDF^Report^L||^application^pdf^Base64^JVBERi0xLjQ*||||||F\r";
     assert_eq!(values(&back), values(&event));
 }
 
+/// F7 (probe nine): an RP pointer with a space or tab inside had been
+/// written into `Attachment.url` as sent, which R4's `url` (regex `\S*`)
+/// forbids, and nothing was reported. Now each whitespace character is
+/// percent-encoded and the pointer is reported invalid (`interpreted`);
+/// blanks around it are trimmed as before, unreported.
+#[test]
+fn an_rp_pointer_with_whitespace_is_percent_encoded_and_reported() {
+    let text = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+OBR|1|ORD1^EPR|LAB1^LAB|11502-2^Laboratory report^LN|||20240312101500\r\
+OBX|1|RP|PDF^Report^L||http://x.nhs.uk/doc 1.pdf^LAB^AP^PDF||||||F\r\
+OBX|2|RP|PDF^Report^L||http://x/a\tb^LAB^AP^PDF||||||F\r\
+OBX|3|RP|PDF^Report^L|| http://x/c.pdf ^LAB^AP^PDF||||||F\r";
+    assert_eq!(check("rp", text.as_bytes()), 1);
+    let (event, report) = mapped(text);
+    let b = event_bundle(&event).unwrap();
+    let urls: Vec<&str> = observations(&b)
+        .iter()
+        .map(|o| {
+            o["extension"][0]["valueAttachment"]["url"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            "http://x.nhs.uk/doc%201.pdf",
+            "http://x/a%09b",
+            "http://x/c.pdf"
+        ]
+    );
+    let bad: Vec<(String, &str, carecodec_model::Action)> = report
+        .invalid
+        .iter()
+        .map(|i| (path_of(&i.source), i.raw.as_str(), i.action))
+        .collect();
+    assert_eq!(
+        bad,
+        [
+            (
+                "OBX[1]-5[1].1".to_owned(),
+                "http://x.nhs.uk/doc 1.pdf",
+                carecodec_model::Action::Interpreted
+            ),
+            (
+                "OBX[2]-5[1].1".to_owned(),
+                "http://x/a\tb",
+                carecodec_model::Action::Interpreted
+            ),
+        ]
+    );
+    assert!(report.invalid[0].reason.contains("doc%201.pdf"));
+}
+
 /// The Bundle of HL7 v2 `text` (checked as every Bundle is: strict R4,
 /// references, read back, UK Core, the message form), written for `trust`,
 /// with the mapping report of a mapping given the same trust.
