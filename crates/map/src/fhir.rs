@@ -4255,15 +4255,29 @@ fn event_entries<'a>(
     // The entries service_request makes (the order and its requester).
     let mut on_side = Vec::new();
     for (ri, r) in event.reports.iter().enumerate() {
+        // The keys of the order, the observations and the report, in that order.
+        let order_key = keyed();
+        let mut obs_keys: Vec<Option<Key>> = r.observations.iter().map(|_| keyed()).collect();
+        let key = keyed();
+        // A keyed report re-sent to correct some of its results: its update
+        // would replace the server's report with one listing only these
+        // (F5, probe nine); it and its order are left as the server holds
+        // them, and only the results are written.
+        let partial = key.is_some() && corrects_some_results(r);
         // The order first: the report and each observation are `basedOn` it (IG).
-        let order = service_request(
-            r,
-            Seed::new(&[seed, "/report/", itoa::Buffer::new().format(ri), "/order"]),
-            keyed(),
-            subject.as_ref(),
-            encounter_url.as_ref(),
-            &mut on_side,
-        );
+        let order = if partial {
+            partial_report_losses(r, ri, losses);
+            None
+        } else {
+            service_request(
+                r,
+                Seed::new(&[seed, "/report/", itoa::Buffer::new().format(ri), "/order"]),
+                order_key,
+                subject.as_ref(),
+                encounter_url.as_ref(),
+                &mut on_side,
+            )
+        };
         on_side.drain(..).for_each(&mut emit);
         let mut obs_urls = Vec::new();
         for (oi, ob) in r.observations.iter().enumerate() {
@@ -4274,7 +4288,7 @@ fn event_entries<'a>(
                 "/obs/",
                 itoa::Buffer::new().format(oi),
             ]);
-            let key = keyed();
+            let key = obs_keys.get_mut(oi).and_then(Option::take);
             let oid = key.as_ref().map_or_else(|| oseed.uuid(&[]), |(id, _)| *id);
             let url = urn(&oid);
             let mut extra = Vec::new();
@@ -4296,7 +4310,9 @@ fn event_entries<'a>(
             extra.into_iter().for_each(&mut emit);
             obs_urls.push(url);
         }
-        let key = keyed();
+        if partial {
+            continue;
+        }
         let rid = key.as_ref().map_or_else(
             || uuid(&[seed, "/report/", itoa::Buffer::new().format(ri)]),
             |(id, _)| *id,
@@ -4316,6 +4332,61 @@ fn event_entries<'a>(
     header_losses(event, kind, prov.is_some(), losses);
     prov.into_iter().flatten().for_each(&mut emit);
     Ok(())
+}
+
+/// True when report `r` is sent to correct some of its results rather than
+/// as the whole report: one of its results is amended or entered in error
+/// (HL7 v2 OBX-11 `C`, `D`, `W`) while the report itself is not amended or
+/// cancelled (OBR-25 not `C`, `M` or `X`: HL7 v2 re-sends the whole report,
+/// OBR-25 `C`, when it corrects the report). Such a message may carry only
+/// the results it corrects, so a keyed report of it is not written: the
+/// report the server holds keeps its other results, and its link to the
+/// corrected ones (their keyed ids are the same).
+///
+/// ```ignore
+/// // OBR-25 empty, one OBX-11 `C`: true; OBR-25 `C`: false.
+/// ```
+fn corrects_some_results(r: &ResultReport) -> bool {
+    let status = |s: &Option<carecodec_model::Sourced<ResultStatus>>| s.as_ref().map(|s| s.value);
+    !matches!(
+        status(&r.status),
+        Some(ResultStatus::Amended | ResultStatus::Cancelled)
+    ) && r.observations.iter().any(|o| {
+        matches!(
+            status(&o.status),
+            Some(ResultStatus::Amended | ResultStatus::EnteredInError)
+        )
+    })
+}
+
+/// Notes report `ri`, not written by [`corrects_some_results`]: its code,
+/// as the report's value, with every source of its own values.
+fn partial_report_losses(r: &ResultReport, ri: usize, losses: &mut Losses<'_>) {
+    if !losses.kept() {
+        return;
+    }
+    let mut sources = r.code.sources.clone();
+    for id in &r.identifiers {
+        sources.extend(id.sources.iter().cloned());
+    }
+    if let Some(s) = &r.status {
+        sources.extend(s.sources.iter().cloned());
+    }
+    // Its identifiers (the filler number), then its code.
+    let code = r.code.value.codes.first().map(code_text);
+    let value = r
+        .identifiers
+        .iter()
+        .map(|i| i.value.value().to_string())
+        .chain(code.or_else(|| r.code.value.text.clone()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    losses.note(
+        format_args!("reports[{ri}]"),
+        &value,
+        &sources,
+        unwritten::PARTIAL_CORRECTION,
+    );
 }
 
 /// Notes what the Patient, its merged record and the AllergyIntolerances
@@ -5414,6 +5485,10 @@ mod unwritten {
         mild (MI) and moderate (MO): written low, read back as MI";
     pub(super) const NO_CRITICALITY: &str =
         "AllergyIntolerance.criticality has no code for it: no criticality is written";
+    pub(super) const PARTIAL_CORRECTION: &str = "a keyed report sent to correct some of its \
+        results (one amended or entered in error, the report itself not amended): its \
+        DiagnosticReport and ServiceRequest are not written, so the report the server holds \
+        keeps its other results; only the results are updated";
 }
 
 /// An address as one line of text (a [`NotWritten::value`]).

@@ -5427,6 +5427,87 @@ fn typed_requests(b: &serde_json::Value, rtype: &str) -> Vec<(String, String, St
         .collect()
 }
 
+/// F5 (probe nine): a correction re-sending one OBX of a keyed report (OBX-11
+/// `C` or `D`, OBR-25 not `C`) sent `PUT DiagnosticReport/{id}` listing only
+/// that result, so on a server the report lost its other results. Now such a
+/// report and its order are not written (the server's report keeps its
+/// results; the corrected Observation keeps its id, so the report's link to
+/// it holds) and the report is listed as not written; a report corrected as
+/// a whole (OBR-25 `C`) is still replaced, as amended.
+#[test]
+fn a_correction_of_one_result_leaves_the_keyed_report_alone() {
+    let oru = |control: &str, obr25: &str, obx: &[(&str, &str, &str)]| {
+        let mut m = format!(
+            "MSH|^~\\&|LAB|RX1|PAS|RX1|20241201120000+0000||ORU^R01^ORU_R01|{control}|P|2.5\r\
+             PID|1||111^^^RX1^MR||A^B||19700101|F\r\
+             OBR|1||LAB456^LAB|FBC^Full blood count^L|||||||||||||||||||||{obr25}\r"
+        );
+        for (i, (value, status, id)) in obx.iter().enumerate() {
+            m.push_str(&format!(
+                "OBX|{}|NM|718-7^Hb^LN||{value}|g/L|||||{status}||||||||||{id}^LAB\r",
+                i + 1
+            ));
+        }
+        m
+    };
+    let reports = |b: &serde_json::Value| typed_requests(b, "DiagnosticReport");
+    let results = |b: &serde_json::Value| -> Vec<String> {
+        typed_requests(b, "Observation")
+            .into_iter()
+            .map(|(m, u, _)| format!("{m} {u}"))
+            .collect()
+    };
+    let (first, _) = scoped_bundle(
+        &oru("R1", "F", &[("135", "F", "OBS1"), ("4.5", "F", "OBS2")]),
+        None,
+    );
+    let report = reports(&first);
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].0, "PUT");
+    let original = results(&first);
+    assert_eq!(original.len(), 2);
+    for (obr25, status) in [("", "C"), ("", "D"), ("F", "C")] {
+        let text = oru("R2", obr25, &[("136", status, "OBS1")]);
+        let (b, _) = scoped_bundle(&text, None);
+        // The result is updated under the id the final report lists.
+        assert_eq!(results(&b), original[..1], "{obr25} {status}");
+        assert!(reports(&b).is_empty(), "{obr25} {status}: {b}");
+        // Nor its order (read back only as a report's); the report is
+        // listed as not written.
+        assert!(typed_requests(&b, "ServiceRequest").is_empty());
+        let (event, _) = mapped(&text);
+        let listed: Vec<(String, String)> =
+            carecodec_map::fhir::event_not_written(&event, BundleType::Transaction)
+                .unwrap()
+                .into_iter()
+                .filter(|n| n.field.starts_with("reports"))
+                .map(|n| (n.field, n.value))
+                .collect();
+        assert_eq!(
+            listed,
+            [(
+                "reports[0]".to_owned(),
+                "LAB456 FBC (Full blood count)".to_owned()
+            )],
+            "{obr25} {status}"
+        );
+    }
+    // A report corrected as a whole (OBR-25 C) replaces the report, amended.
+    let (b, _) = scoped_bundle(
+        &oru("R3", "C", &[("136", "C", "OBS1"), ("4.5", "F", "OBS2")]),
+        None,
+    );
+    assert_eq!(reports(&b), report);
+    let dr = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "DiagnosticReport")
+        .unwrap();
+    assert_eq!(dr["resource"]["status"], "amended");
+    assert_eq!(dr["resource"]["result"].as_array().unwrap().len(), 2);
+}
+
 /// Review findings 1 (2026-12-07): a visit number known by its namespace
 /// alone (`V123^^^RX1`, the usual NHS PAS PV1-19) keys the Encounter in the
 /// sender's scope (MSH-4, else the trust's ODS code), so a cancel (A11 /
