@@ -4261,12 +4261,20 @@ fn event_entries<'a>(
         let key = keyed();
         // A keyed report re-sent to correct some of its results: its update
         // would replace the server's report with one listing only these
-        // (F5, probe nine); it and its order are left as the server holds
-        // them, and only the results are written.
+        // (F5, probe nine). When each of them is keyed (updated under the id
+        // the server's report lists), it and its order are left as the
+        // server holds them and only the results are written; else (a
+        // corrected result with no key is created anew, and only the
+        // report's update can list it) it is written, and that is noted.
         let partial = key.is_some() && corrects_some_results(r);
+        let all_keyed = obs_keys.iter().all(Option::is_some);
+        if partial && !all_keyed {
+            partial_report_losses(r, ri, unwritten::PARTIAL_REPLACED, losses);
+        }
+        let partial = partial && all_keyed;
         // The order first: the report and each observation are `basedOn` it (IG).
         let order = if partial {
-            partial_report_losses(r, ri, losses);
+            partial_report_losses(r, ri, unwritten::PARTIAL_CORRECTION, losses);
             None
         } else {
             service_request(
@@ -4339,13 +4347,10 @@ fn event_entries<'a>(
 /// (HL7 v2 OBX-11 `C`, `D`, `W`) while the report itself is not amended or
 /// cancelled (OBR-25 not `C`, `M` or `X`: HL7 v2 re-sends the whole report,
 /// OBR-25 `C`, when it corrects the report). Such a message may carry only
-/// the results it corrects, so a keyed report of it is not written: the
-/// report the server holds keeps its other results, and its link to the
-/// corrected ones (their keyed ids are the same).
-///
-/// ```ignore
-/// // OBR-25 empty, one OBX-11 `C`: true; OBR-25 `C`: false.
-/// ```
+/// the results it corrects, so a keyed report of it whose results are all
+/// keyed is not written: the report the server holds keeps its other
+/// results, and its link to the corrected ones (their keyed ids are the
+/// same). OBR-25 empty with one OBX-11 `C`: true; OBR-25 `C`: false.
 fn corrects_some_results(r: &ResultReport) -> bool {
     let status = |s: &Option<carecodec_model::Sourced<ResultStatus>>| s.as_ref().map(|s| s.value);
     !matches!(
@@ -4359,9 +4364,10 @@ fn corrects_some_results(r: &ResultReport) -> bool {
     })
 }
 
-/// Notes report `ri`, not written by [`corrects_some_results`]: its code,
-/// as the report's value, with every source of its own values.
-fn partial_report_losses(r: &ResultReport, ri: usize, losses: &mut Losses<'_>) {
+/// Notes report `ri`, a keyed report of [`corrects_some_results`], not
+/// written or written listing only the results sent (`why`): its filler
+/// number and code as its value, with the sources of its own values.
+fn partial_report_losses(r: &ResultReport, ri: usize, why: &'static str, losses: &mut Losses<'_>) {
     if !losses.kept() {
         return;
     }
@@ -4381,12 +4387,7 @@ fn partial_report_losses(r: &ResultReport, ri: usize, losses: &mut Losses<'_>) {
         .chain(code.or_else(|| r.code.value.text.clone()))
         .collect::<Vec<_>>()
         .join(" ");
-    losses.note(
-        format_args!("reports[{ri}]"),
-        &value,
-        &sources,
-        unwritten::PARTIAL_CORRECTION,
-    );
+    losses.note(format_args!("reports[{ri}]"), &value, &sources, why);
 }
 
 /// Notes what the Patient, its merged record and the AllergyIntolerances
@@ -5489,6 +5490,10 @@ mod unwritten {
         results (one amended or entered in error, the report itself not amended): its \
         DiagnosticReport and ServiceRequest are not written, so the report the server holds \
         keeps its other results; only the results are updated";
+    pub(super) const PARTIAL_REPLACED: &str = "a keyed report sent to correct some of its \
+        results, one of them with no key (no OBX-21): its DiagnosticReport lists only the \
+        results sent and replaces the one the server holds, whose other results it no longer \
+        lists";
 }
 
 /// An address as one line of text (a [`NotWritten::value`]).

@@ -5492,6 +5492,24 @@ fn a_correction_of_one_result_leaves_the_keyed_report_alone() {
             "{obr25} {status}"
         );
     }
+    // A corrected result with no OBX-21 is created anew, and only the
+    // report's update can list it: the report is written, listing the results
+    // sent, and that is listed as well.
+    let text = format!(
+        "{}OBX|2|NM|718-7^Hb^LN||4.6|g/L|||||C\r",
+        oru("R4", "", &[("136", "C", "OBS1")])
+    );
+    let (b, _) = scoped_bundle(&text, None);
+    assert_eq!(reports(&b), report);
+    let (event, _) = mapped(&text);
+    let listed = carecodec_map::fhir::event_not_written(&event, BundleType::Transaction).unwrap();
+    let listed: Vec<&str> = listed
+        .iter()
+        .filter(|n| n.field == "reports[0]")
+        .map(|n| n.reason.as_ref())
+        .collect();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].contains("no longer"), "{listed:?}");
     // A report corrected as a whole (OBR-25 C) replaces the report, amended.
     let (b, _) = scoped_bundle(
         &oru("R3", "C", &[("136", "C", "OBS1"), ("4.5", "F", "OBS2")]),
