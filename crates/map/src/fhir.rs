@@ -725,11 +725,8 @@ fn fhir_uri(text: String) -> Value<'static> {
 
 /// Text as a FHIR `uri` / `url` (R4 regex `\S*`) with each whitespace
 /// character percent-encoded as its UTF-8 bytes (a space `%20`, a tab `%09`),
-/// so that no character is lost; borrowed when it has none.
-///
-/// ```ignore
-/// assert_eq!(uri_escape_whitespace("http://x/doc 1.pdf"), "http://x/doc%201.pdf");
-/// ```
+/// so that no character is lost (`http://x/doc 1.pdf` →
+/// `http://x/doc%201.pdf`); borrowed when it has none.
 pub(crate) fn uri_escape_whitespace(text: &str) -> std::borrow::Cow<'_, str> {
     use std::fmt::Write as _;
     if !text.contains(char::is_whitespace) {
