@@ -725,6 +725,29 @@ fn fhir_uri(text: String) -> Value<'static> {
     Value::from(words.join("%20"))
 }
 
+/// Text as a FHIR `uri` / `url` (R4 regex `\S*`) with each whitespace
+/// character percent-encoded as its UTF-8 bytes (a space `%20`, a tab `%09`),
+/// so that no character is lost (`http://x/doc 1.pdf` →
+/// `http://x/doc%201.pdf`); borrowed when it has none.
+pub(crate) fn uri_escape_whitespace(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    if !text.contains(char::is_whitespace) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        if c.is_whitespace() {
+            for b in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "%{b:02X}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A code system's URL as a FHIR `uri` ([`fhir_uri`]), borrowed or put
 /// together as it is written rather than formatted into a `String`.
 fn system_uri(system: &carecodec_model::CodeSystem) -> Value<'_> {
@@ -953,7 +976,7 @@ fn address(a: &Address) -> Value<'_> {
 /// v2 XTN.2 use code); "" for one of no FHIR code (not written).
 fn telecom_use(u: &str) -> &'static str {
     match u {
-        "home" | "PRN" | "ORN" | "VHN" => "home",
+        "home" | "PRN" => "home",
         "work" | "WPN" => "work",
         "mobile" | "PRS" => "mobile",
         "temp" => "temp",
@@ -2675,7 +2698,9 @@ fn attachment(a: &Attachment) -> Value<'_> {
         o.insert("data", json!(d));
     }
     if let Some(u) = &a.url {
-        put(&mut o, "url", json!(u));
+        // The v2 mapper encodes an RP.1's whitespace (reported); any other
+        // model's url is made a valid `url` the same way.
+        put(&mut o, "url", json!(uri_escape_whitespace(u).into_owned()));
     }
     Value::Object(o)
 }
@@ -4278,15 +4303,37 @@ fn event_entries<'a>(
     // The entries service_request makes (the order and its requester).
     let mut on_side = Vec::new();
     for (ri, r) in event.reports.iter().enumerate() {
+        // The keys of the order, the observations and the report, in that order.
+        let order_key = keyed();
+        let mut obs_keys: Vec<Option<Key>> = r.observations.iter().map(|_| keyed()).collect();
+        let key = keyed();
+        // A keyed report re-sent to correct some of its results: its update
+        // would replace the server's report with one listing only these
+        // (F5, probe nine). When each of them is keyed (updated under the id
+        // the server's report lists), it and its order are left as the
+        // server holds them and only the results are written; else (a
+        // corrected result with no key is created anew, and only the
+        // report's update can list it) it is written, and that is noted.
+        let partial = key.is_some() && corrects_some_results(r);
+        let all_keyed = obs_keys.iter().all(Option::is_some);
+        if partial && !all_keyed {
+            partial_report_losses(r, ri, unwritten::PARTIAL_REPLACED, losses);
+        }
+        let partial = partial && all_keyed;
         // The order first: the report and each observation are `basedOn` it (IG).
-        let order = service_request(
-            r,
-            Seed::new(&[seed, "/report/", itoa::Buffer::new().format(ri), "/order"]),
-            keyed(),
-            subject.as_ref(),
-            encounter_url.as_ref(),
-            &mut on_side,
-        );
+        let order = if partial {
+            partial_report_losses(r, ri, unwritten::PARTIAL_CORRECTION, losses);
+            None
+        } else {
+            service_request(
+                r,
+                Seed::new(&[seed, "/report/", itoa::Buffer::new().format(ri), "/order"]),
+                order_key,
+                subject.as_ref(),
+                encounter_url.as_ref(),
+                &mut on_side,
+            )
+        };
         on_side.drain(..).for_each(&mut emit);
         let mut obs_urls = Vec::new();
         for (oi, ob) in r.observations.iter().enumerate() {
@@ -4297,7 +4344,7 @@ fn event_entries<'a>(
                 "/obs/",
                 itoa::Buffer::new().format(oi),
             ]);
-            let key = keyed();
+            let key = obs_keys.get_mut(oi).and_then(Option::take);
             let oid = key.as_ref().map_or_else(|| oseed.uuid(&[]), |(id, _)| *id);
             let url = urn(&oid);
             let mut extra = Vec::new();
@@ -4319,7 +4366,9 @@ fn event_entries<'a>(
             extra.into_iter().for_each(&mut emit);
             obs_urls.push(url);
         }
-        let key = keyed();
+        if partial {
+            continue;
+        }
         let rid = key.as_ref().map_or_else(
             || uuid(&[seed, "/report/", itoa::Buffer::new().format(ri)]),
             |(id, _)| *id,
@@ -4341,13 +4390,62 @@ fn event_entries<'a>(
     Ok(())
 }
 
+/// True when report `r` is sent to correct some of its results rather than
+/// as the whole report: one of its results is amended or entered in error
+/// (HL7 v2 OBX-11 `C`, `D`, `W`) while the report itself is not amended or
+/// cancelled (OBR-25 not `C`, `M` or `X`: HL7 v2 re-sends the whole report,
+/// OBR-25 `C`, when it corrects the report). Such a message may carry only
+/// the results it corrects, so a keyed report of it whose results are all
+/// keyed is not written: the report the server holds keeps its other
+/// results, and its link to the corrected ones (their keyed ids are the
+/// same). OBR-25 empty with one OBX-11 `C`: true; OBR-25 `C`: false.
+fn corrects_some_results(r: &ResultReport) -> bool {
+    let status = |s: &Option<carecodec_model::Sourced<ResultStatus>>| s.as_ref().map(|s| s.value);
+    !matches!(
+        status(&r.status),
+        Some(ResultStatus::Amended | ResultStatus::Cancelled)
+    ) && r.observations.iter().any(|o| {
+        matches!(
+            status(&o.status),
+            Some(ResultStatus::Amended | ResultStatus::EnteredInError)
+        )
+    })
+}
+
+/// Notes report `ri`, a keyed report of [`corrects_some_results`], not
+/// written or written listing only the results sent (`why`): its filler
+/// number and code as its value, with the sources of its own values.
+fn partial_report_losses(r: &ResultReport, ri: usize, why: &'static str, losses: &mut Losses<'_>) {
+    if !losses.kept() {
+        return;
+    }
+    let mut sources = r.code.sources.clone();
+    for id in &r.identifiers {
+        sources.extend(id.sources.iter().cloned());
+    }
+    if let Some(s) = &r.status {
+        sources.extend(s.sources.iter().cloned());
+    }
+    // Its identifiers (the filler number), then its code.
+    let code = r.code.value.codes.first().map(code_text);
+    let value = r
+        .identifiers
+        .iter()
+        .map(|i| i.value.value().to_string())
+        .chain(code.or_else(|| r.code.value.text.clone()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    losses.note(format_args!("reports[{ri}]"), &value, &sources, why);
+}
+
 /// Notes what the Patient, its merged record and the AllergyIntolerances
 /// leave out of the event's patient, `merged_from` and allergies:
 /// - identifiers: an invalid NHS number (never written, on the patient or
 ///   on the record it replaces), and every `merged_from` identifier of a
 ///   merge of two people (their NHS numbers differ: no replaced record);
 /// - a name, telecom or address `use` (and an address kind) FHIR has no
-///   code for, and a validity period's end before its start (R4 per-1);
+///   code for, and a validity period's end before its start (R4 per-1):
+///   the patient's, its contacts' and their organisations' contact persons';
 /// - a contact with nothing but a relationship or role (R4 pat-1: not
 ///   written at all);
 /// - an allergy type FHIR's category does not tell apart (MA, written
@@ -4414,6 +4512,20 @@ fn subject_losses(event: &Event, losses: &mut Losses<'_>) {
             }
             if let Some(a) = &c.address {
                 address_losses(losses, &format!("{at}.address"), a);
+            }
+            // The contact person at its organisation (written only beside
+            // one: `Organization.contact`).
+            if let (Some(person), Some(_)) = (&c.organisation_contact, &c.organisation) {
+                let at = format!("{at}.organisation_contact");
+                if let Some(n) = &person.name {
+                    name_losses(losses, &format!("{at}.name"), n);
+                }
+                for (j, t) in person.telecom.iter().enumerate() {
+                    telecom_losses(losses, &format!("{at}.telecom[{j}]"), t);
+                }
+                if let Some(a) = &person.address {
+                    address_losses(losses, &format!("{at}.address"), a);
+                }
             }
         }
     }
@@ -5423,6 +5535,14 @@ mod unwritten {
         mild (MI) and moderate (MO): written low, read back as MI";
     pub(super) const NO_CRITICALITY: &str =
         "AllergyIntolerance.criticality has no code for it: no criticality is written";
+    pub(super) const PARTIAL_CORRECTION: &str = "a keyed report sent to correct some of its \
+        results (one amended or entered in error, the report itself not amended): its \
+        DiagnosticReport and ServiceRequest are not written, so the report the server holds \
+        keeps its other results; only the results are updated";
+    pub(super) const PARTIAL_REPLACED: &str = "a keyed report sent to correct some of its \
+        results, one of them with no key (no OBX-21): its DiagnosticReport lists only the \
+        results sent and replaces the one the server holds, whose other results it no longer \
+        lists";
 }
 
 /// An address as one line of text (a [`NotWritten::value`]).

@@ -2367,8 +2367,8 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
 /// equipment (or no equipment and an address); otherwise the unformatted
 /// number XTN.12, else XTN.1, else the number composed of country (.5), area
 /// (.6), local number (.7) and extension (.8). Equipment (XTN.3) gives the
-/// system, the use code (XTN.2) the use (`CP` equipment reads as mobile).
-/// Only the components used are consumed.
+/// system, the use code (XTN.2) the use as [`telecom_usage`] reads it (`CP`
+/// equipment reads as mobile). Only the components used are consumed.
 fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourced<Telecom>> {
     if ctx.absent(base) {
         return None;
@@ -2378,10 +2378,18 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
     let peek = |ctx: &mut Ctx<'_, '_>, c: u32| {
         ctx.locate(&base.component(c)).is_some_and(|v| !v.is_null())
     };
-    let use_code = ctx.text(base.component(2));
+    let mut use_code = ctx.text(base.component(2));
     let equipment = ctx.text(base.component(3));
     let eq = equipment.as_ref().map(|e| e.value.as_str());
-    let email = matches!(eq, Some("Internet" | "X.400")) || (eq.is_none() && peek(ctx, 4));
+    let code = use_code.as_ref().map(|u| u.value.as_str());
+    // With no XTN.3, a `NET` (network address) use code says e-mail as an
+    // XTN.4 does (IG XTN.3: "a default system may be selected based on other
+    // information in the XTN instance").
+    let email = matches!(eq, Some("Internet" | "X.400"))
+        || (eq.is_none() && (code == Some("NET") || peek(ctx, 4)));
+    // A `BPN` (beeper number) use code with no XTN.3 says pager, as `NET`
+    // says e-mail.
+    let pager = eq.is_none() && code == Some("BPN");
     let mut parts: Vec<Sourced<String>> = Vec::new();
     let value = if email {
         // XTN.4, else XTN.1 (where older senders put the address).
@@ -2420,6 +2428,18 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
             None
         }
     };
+    let usage = match telecom_usage(code, eq, default_use) {
+        Ok(u) => u,
+        Err(()) => {
+            // Not in table 0201: reported and dropped (no `use`, and not the
+            // field's default, which stands only for an empty XTN.2).
+            if let Some(u) = use_code.take() {
+                let why = "not a telecommunication use code (HL7 table 0201)";
+                ctx.invalid_value(&u, why, Action::Dropped);
+            }
+            (eq == Some("CP")).then(|| "mobile".to_owned())
+        }
+    };
     let mut sources = Sources::new();
     for s in use_code.iter().chain(equipment.iter()).chain(parts.iter()) {
         sources.extend(s.sources.iter().cloned());
@@ -2431,15 +2451,8 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
         Some("Internet" | "X.400") => "email",
         Some("MD" | "SAT" | "TDD" | "TTY") => "other",
         None if email => "email",
+        None if pager => "pager",
         _ => "phone",
-    };
-    let usage = match use_code.as_ref().map(|u| u.value.as_str()) {
-        Some("PRN") => "home",
-        Some("WPN") => "work",
-        Some("PRS") => "mobile",
-        Some("ORN") => "temp",
-        _ if eq == Some("CP") => "mobile",
-        _ => default_use,
     };
     // XTN.13/14 effective / expiration dates, XTN.18 preference order.
     let period = validity(ctx, base, None, 13, 14);
@@ -2459,12 +2472,36 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
         Telecom {
             system: Some(system.to_owned()),
             value,
-            usage: (!usage.is_empty()).then(|| usage.to_owned()),
+            usage,
             period: period.map(|p| p.value),
             rank,
         },
         sources,
     ))
+}
+
+/// A telecom's use from its XTN.2 use code `code` (HL7 table 0201) as the
+/// IG's TelecommunicationUseCode map reads it: `PRN` home, `WPN` work, `PRS`
+/// mobile; a table 0201 code the map gives no target (`ORN`, `VHN`, `ASN`,
+/// `EMR`, `NET`, `BPN`) is kept as sent, which the FHIR writer leaves out and
+/// lists as not written. With no XTN.2, `CP` equipment (`eq`) reads as
+/// mobile, else the field's `default_use` ("" for none). `Err` for a code not
+/// in table 0201.
+fn telecom_usage(
+    code: Option<&str>,
+    eq: Option<&str>,
+    default_use: &str,
+) -> Result<Option<String>, ()> {
+    let usage = match code {
+        Some("PRN") => "home",
+        Some("WPN") => "work",
+        Some("PRS") => "mobile",
+        Some(c @ ("ORN" | "VHN" | "ASN" | "EMR" | "NET" | "BPN")) => c,
+        Some(_) => return Err(()),
+        None if eq == Some("CP") => "mobile",
+        None => default_use,
+    };
+    Ok((!usage.is_empty()).then(|| usage.to_owned()))
 }
 
 fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
@@ -3873,15 +3910,27 @@ fn ed(ctx: &mut Ctx<'_, '_>, rep: Path) -> Option<Sourced<ObservationValue>> {
 /// subtype) as the IG's RP[Attachment]: RP.1 the url, RP.3 / RP.4 the
 /// content type when they make a MIME type ([`mime_type`]; else left
 /// unread, reported unmapped). RP.2 has no place in FHIR's Attachment:
-/// left unread.
+/// left unread. A pointer with whitespace inside (which a FHIR `url` cannot
+/// hold) is reported invalid and kept with each whitespace character
+/// percent-encoded (`doc 1.pdf` → `doc%201.pdf`).
 fn rp(ctx: &mut Ctx<'_, '_>, rep: Path) -> Option<Sourced<ObservationValue>> {
     let url = ctx.text(rep.component(1))?;
+    let pointer = match crate::fhir::uri_escape_whitespace(url.value.trim()) {
+        Cow::Borrowed(p) => p.to_owned(),
+        Cow::Owned(encoded) => {
+            let reason = format!(
+                "whitespace in the pointer, which a FHIR url cannot hold: kept percent-encoded ({encoded})"
+            );
+            ctx.invalid_value(&url, &reason, Action::Interpreted);
+            encoded
+        }
+    };
     let mut sources = url.sources;
     let content_type = attachment_type(ctx, rep.component(3), rep.component(4), &mut sources);
     let a = Attachment {
         content_type,
         data: None,
-        url: Some(url.value.trim().to_owned()),
+        url: Some(pointer),
     };
     Some(Sourced::from_many(ObservationValue::Attachment(a), sources))
 }

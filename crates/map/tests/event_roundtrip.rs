@@ -409,6 +409,21 @@ fn report() -> impl Strategy<Value = ResultReport> {
     )
         .prop_map(
             |(code, status, effective, issued, observations, ids, ordered_by, notes)| {
+                // A report with a corrected or withdrawn result is a report
+                // corrected as a whole (OBR-25 C): one that corrects only
+                // some results is not written when keyed (see fhir.rs
+                // a_correction_of_one_result_leaves_the_keyed_report_alone).
+                let corrects = observations.iter().any(|o| {
+                    matches!(
+                        o.status.as_ref().map(|s| s.value),
+                        Some(ResultStatus::Amended | ResultStatus::EnteredInError)
+                    )
+                });
+                let status = if corrects {
+                    ResultStatus::Amended
+                } else {
+                    status
+                };
                 ResultReport {
                     identifiers: ids
                         .into_iter()

@@ -1356,7 +1356,28 @@ fn nk1_organisation_and_its_contact_person() {
             p.address.as_ref().map(|a| a.value.clone()),
         )
     };
-    assert_eq!(value(bc), value(c));
+    // XTN.2 `NET` (IG TelecommunicationUseCode: no target) is kept as sent,
+    // written with no `use` and listed as not written (F4, probe nine).
+    assert_eq!(person.telecom[1].value.usage.as_deref(), Some("NET"));
+    assert!(o["contact"][0]["telecom"][1].get("use").is_none());
+    let listed: Vec<(String, String)> =
+        carecodec_map::fhir::event_not_written(&event, BundleType::Transaction)
+            .unwrap()
+            .into_iter()
+            .map(|n| (n.field, n.value))
+            .collect();
+    assert!(
+        listed.contains(&(
+            "patient.contacts[0].organisation_contact.telecom[1].usage".to_owned(),
+            "NET".to_owned()
+        )),
+        "{listed:?}"
+    );
+    let mut c = c.clone();
+    if let Some(p) = c.organisation_contact.as_mut() {
+        p.telecom[1].value.usage = None;
+    }
+    assert_eq!(value(bc), value(&c));
 
     // Without an NK1-13 name or identifier there is no Organization (R4
     // org-1): the contact person is reported unmapped.
@@ -1410,6 +1431,114 @@ fn nk1_41_telecom_on_the_contact() {
         b["entry"][0]["resource"]["contact"][0]["telecom"][1],
         serde_json::json!({"system": "phone", "value": "07700900003", "use": "mobile"})
     );
+}
+
+/// F4 (probe nine): every XTN.2 use code FHIR has no code for had been
+/// written `home` (PID-13's default) and reported nowhere. Now as the IG's
+/// TelecommunicationUseCode map: PRN / WPN / PRS give home / work / mobile;
+/// the other table 0201 codes are kept as sent, written with no `use` and
+/// listed as not written (`NET` and `BPN` with no XTN.3 give the system);
+/// a code not in table 0201 is reported invalid and dropped; only an empty
+/// XTN.2 takes the field's default.
+#[test]
+fn telecom_use_codes_without_a_fhir_code_are_not_written_home() {
+    let phones = [
+        "^PRN^PH^^^^^^^^^0113 000000",
+        "^ORN^PH^^^^^^^^^0113 000001",
+        "^WPN^PH^^^^^^^^^0113 000002",
+        "^VHN^PH^^^^^^^^^0113 000003",
+        "^ASN^PH^^^^^^^^^0113 000004",
+        "^EMR^PH^^^^^^^^^0113 000005",
+        "0113 000006^BPN",
+        "^PRS^PH^^^^^^^^^0113 000007",
+        "^ZZZ^PH^^^^^^^^^0113 000008",
+        "jo@x.nhs.uk^NET",
+        "0113 000009^^PH",
+    ]
+    .join("~");
+    let (event, report) = mapped(&pid_with(&[(13, &phones)]));
+    none_unmapped(&report, "PID[1]-13");
+    let p = event.patient.as_ref().unwrap();
+    let usages: Vec<Option<&str>> = p.telecom.iter().map(|t| t.value.usage.as_deref()).collect();
+    assert_eq!(
+        usages,
+        [
+            Some("home"),
+            Some("ORN"),
+            Some("work"),
+            Some("VHN"),
+            Some("ASN"),
+            Some("EMR"),
+            Some("BPN"),
+            Some("mobile"),
+            None,
+            Some("NET"),
+            Some("home")
+        ]
+    );
+    let bad: Vec<(String, &str, &str)> = report
+        .invalid
+        .iter()
+        .map(|i| (path_of(&i.source), i.raw.as_str(), i.reason.as_str()))
+        .collect();
+    assert_eq!(
+        bad,
+        [(
+            "PID[1]-13[9].2".to_owned(),
+            "ZZZ",
+            "not a telecommunication use code (HL7 table 0201)"
+        )]
+    );
+    assert_eq!(report.invalid[0].action, carecodec_model::Action::Dropped);
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("telecom use", &b);
+    let written: Vec<(&str, &str, Option<&str>)> = b["entry"][0]["resource"]["telecom"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["system"].as_str().unwrap(),
+                t["value"].as_str().unwrap(),
+                t["use"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        written,
+        [
+            ("phone", "0113 000000", Some("home")),
+            ("phone", "0113 000001", None),
+            ("phone", "0113 000002", Some("work")),
+            ("phone", "0113 000003", None),
+            ("phone", "0113 000004", None),
+            ("phone", "0113 000005", None),
+            ("pager", "0113 000006", None),
+            ("phone", "0113 000007", Some("mobile")),
+            ("phone", "0113 000008", None),
+            ("email", "jo@x.nhs.uk", None),
+            ("phone", "0113 000009", Some("home")),
+        ]
+    );
+    let listed: Vec<(String, String)> =
+        carecodec_map::fhir::event_not_written(&event, BundleType::Transaction)
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.field.starts_with("patient.telecom"))
+            .map(|n| (n.field, n.value))
+            .collect();
+    let want: Vec<(String, String)> = [
+        (1, "ORN"),
+        (3, "VHN"),
+        (4, "ASN"),
+        (5, "EMR"),
+        (6, "BPN"),
+        (9, "NET"),
+    ]
+    .iter()
+    .map(|(i, u)| (format!("patient.telecom[{i}].usage"), (*u).to_owned()))
+    .collect();
+    assert_eq!(listed, want);
 }
 
 #[test]
@@ -5203,6 +5332,61 @@ OBX|3|ED|PDF^Report^L||^application^pdf^Base64^JVBERi0xLjQ*||||||F\r";
     assert_eq!(values(&back), values(&event));
 }
 
+/// F7 (probe nine): an RP pointer with a space or tab inside had been
+/// written into `Attachment.url` as sent, which R4's `url` (regex `\S*`)
+/// forbids, and nothing was reported. Now each whitespace character is
+/// percent-encoded and the pointer is reported invalid (`interpreted`);
+/// blanks around it are trimmed as before, unreported.
+#[test]
+fn an_rp_pointer_with_whitespace_is_percent_encoded_and_reported() {
+    let text = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+OBR|1|ORD1^EPR|LAB1^LAB|11502-2^Laboratory report^LN|||20240312101500\r\
+OBX|1|RP|PDF^Report^L||http://x.nhs.uk/doc 1.pdf^LAB^AP^PDF||||||F\r\
+OBX|2|RP|PDF^Report^L||http://x/a\tb^LAB^AP^PDF||||||F\r\
+OBX|3|RP|PDF^Report^L|| http://x/c.pdf ^LAB^AP^PDF||||||F\r";
+    assert_eq!(check("rp", text.as_bytes()), 1);
+    let (event, report) = mapped(text);
+    let b = event_bundle(&event).unwrap();
+    let urls: Vec<&str> = observations(&b)
+        .iter()
+        .map(|o| {
+            o["extension"][0]["valueAttachment"]["url"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            "http://x.nhs.uk/doc%201.pdf",
+            "http://x/a%09b",
+            "http://x/c.pdf"
+        ]
+    );
+    let bad: Vec<(String, &str, carecodec_model::Action)> = report
+        .invalid
+        .iter()
+        .map(|i| (path_of(&i.source), i.raw.as_str(), i.action))
+        .collect();
+    assert_eq!(
+        bad,
+        [
+            (
+                "OBX[1]-5[1].1".to_owned(),
+                "http://x.nhs.uk/doc 1.pdf",
+                carecodec_model::Action::Interpreted
+            ),
+            (
+                "OBX[2]-5[1].1".to_owned(),
+                "http://x/a\tb",
+                carecodec_model::Action::Interpreted
+            ),
+        ]
+    );
+    assert!(report.invalid[0].reason.contains("doc%201.pdf"));
+}
+
 /// The Bundle of HL7 v2 `text` (checked as every Bundle is: strict R4,
 /// references, read back, UK Core, the message form), written for `trust`,
 /// with the mapping report of a mapping given the same trust.
@@ -5247,6 +5431,105 @@ fn typed_requests(b: &serde_json::Value, rtype: &str) -> Vec<(String, String, St
             (method, url, id)
         })
         .collect()
+}
+
+/// F5 (probe nine): a correction re-sending one OBX of a keyed report (OBX-11
+/// `C` or `D`, OBR-25 not `C`) sent `PUT DiagnosticReport/{id}` listing only
+/// that result, so on a server the report lost its other results. Now such a
+/// report and its order are not written (the server's report keeps its
+/// results; the corrected Observation keeps its id, so the report's link to
+/// it holds) and the report is listed as not written; a report corrected as
+/// a whole (OBR-25 `C`) is still replaced, as amended.
+#[test]
+fn a_correction_of_one_result_leaves_the_keyed_report_alone() {
+    let oru = |control: &str, obr25: &str, obx: &[(&str, &str, &str)]| {
+        let mut m = format!(
+            "MSH|^~\\&|LAB|RX1|PAS|RX1|20241201120000+0000||ORU^R01^ORU_R01|{control}|P|2.5\r\
+             PID|1||111^^^RX1^MR||A^B||19700101|F\r\
+             OBR|1||LAB456^LAB|FBC^Full blood count^L|||||||||||||||||||||{obr25}\r"
+        );
+        for (i, (value, status, id)) in obx.iter().enumerate() {
+            m.push_str(&format!(
+                "OBX|{}|NM|718-7^Hb^LN||{value}|g/L|||||{status}||||||||||{id}^LAB\r",
+                i + 1
+            ));
+        }
+        m
+    };
+    let reports = |b: &serde_json::Value| typed_requests(b, "DiagnosticReport");
+    let results = |b: &serde_json::Value| -> Vec<String> {
+        typed_requests(b, "Observation")
+            .into_iter()
+            .map(|(m, u, _)| format!("{m} {u}"))
+            .collect()
+    };
+    let (first, _) = scoped_bundle(
+        &oru("R1", "F", &[("135", "F", "OBS1"), ("4.5", "F", "OBS2")]),
+        None,
+    );
+    let report = reports(&first);
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].0, "PUT");
+    let original = results(&first);
+    assert_eq!(original.len(), 2);
+    for (obr25, status) in [("", "C"), ("", "D"), ("F", "C")] {
+        let text = oru("R2", obr25, &[("136", status, "OBS1")]);
+        let (b, _) = scoped_bundle(&text, None);
+        // The result is updated under the id the final report lists.
+        assert_eq!(results(&b), original[..1], "{obr25} {status}");
+        assert!(reports(&b).is_empty(), "{obr25} {status}: {b}");
+        // Nor its order (read back only as a report's); the report is
+        // listed as not written.
+        assert!(typed_requests(&b, "ServiceRequest").is_empty());
+        let (event, _) = mapped(&text);
+        let listed: Vec<(String, String)> =
+            carecodec_map::fhir::event_not_written(&event, BundleType::Transaction)
+                .unwrap()
+                .into_iter()
+                .filter(|n| n.field.starts_with("reports"))
+                .map(|n| (n.field, n.value))
+                .collect();
+        assert_eq!(
+            listed,
+            [(
+                "reports[0]".to_owned(),
+                "LAB456 FBC (Full blood count)".to_owned()
+            )],
+            "{obr25} {status}"
+        );
+    }
+    // A corrected result with no OBX-21 is created anew, and only the
+    // report's update can list it: the report is written, listing the results
+    // sent, and that is listed as well.
+    let text = format!(
+        "{}OBX|2|NM|718-7^Hb^LN||4.6|g/L|||||C\r",
+        oru("R4", "", &[("136", "C", "OBS1")])
+    );
+    let (b, _) = scoped_bundle(&text, None);
+    assert_eq!(reports(&b), report);
+    let (event, _) = mapped(&text);
+    let listed = carecodec_map::fhir::event_not_written(&event, BundleType::Transaction).unwrap();
+    let listed: Vec<&str> = listed
+        .iter()
+        .filter(|n| n.field == "reports[0]")
+        .map(|n| n.reason.as_ref())
+        .collect();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].contains("no longer"), "{listed:?}");
+    // A report corrected as a whole (OBR-25 C) replaces the report, amended.
+    let (b, _) = scoped_bundle(
+        &oru("R3", "C", &[("136", "C", "OBS1"), ("4.5", "F", "OBS2")]),
+        None,
+    );
+    assert_eq!(reports(&b), report);
+    let dr = b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "DiagnosticReport")
+        .unwrap();
+    assert_eq!(dr["resource"]["status"], "amended");
+    assert_eq!(dr["resource"]["result"].as_array().unwrap().len(), 2);
 }
 
 /// Review findings 1 (2026-12-07): a visit number known by its namespace

@@ -439,7 +439,8 @@ pub struct Telecom {
     pub system: Option<String>,
     /// The number or address.
     pub value: String,
-    /// `home`, `work`, `mobile`…, FHIR codes.
+    /// `home`, `work`, `mobile`…, FHIR codes; or an HL7 v2 XTN.2 use code
+    /// FHIR has none for (`EMR`, `ASN`…), kept as sent (not written to FHIR).
     pub usage: Option<String>,
     /// When the number is valid.
     pub period: Option<Period>,
