@@ -189,7 +189,11 @@ const OPEN_TYPE_MIN: usize = 40;
 #[derive(Clone, Debug)]
 enum Kind {
     /// `Primitive<rust>`; `code` marks FHIR `code` (checked when read).
-    Prim { rust: &'static str, code: bool },
+    /// `form`: the `de::Form` variant its value is checked against as it is read.
+    Prim {
+        rust: &'static str,
+        form: &'static str,
+    },
     /// A plain JSON string (element ids, `Extension.url`).
     Plain,
     /// A generated struct (datatype or backbone element).
@@ -259,6 +263,19 @@ fn prim_rust(code: &str) -> Option<&'static str> {
         | "base64Binary" | "date" | "dateTime" | "instant" | "time" | "xhtml" => "String",
         _ => return None,
     })
+}
+
+/// The lexical form (a `de::Form` variant) the reader checks a primitive of FHIR type `code`
+/// against: its R4 regex, where it is more than "no control characters" (`Text`).
+fn prim_form(code: &str) -> &'static str {
+    match code {
+        "code" => "Code",
+        "id" => "Id",
+        "uri" | "url" | "canonical" => "Uri",
+        "oid" => "Oid",
+        "uuid" => "Uuid",
+        _ => "Text",
+    }
 }
 
 fn upper_first(s: &str) -> String {
@@ -448,7 +465,7 @@ impl Model {
                 let kind = if base_path == "Resource.id" {
                     Kind::Prim {
                         rust: "String",
-                        code: false,
+                        form: "Id",
                     }
                 } else {
                     type_kind(&t)
@@ -488,7 +505,7 @@ fn type_kind(code: &str) -> Kind {
     if let Some(rust) = prim_rust(code) {
         return Kind::Prim {
             rust,
-            code: code == "code",
+            form: prim_form(code),
         };
     }
     if code == "Resource" || code == "OperationOutcome" {
@@ -759,17 +776,23 @@ fn write_struct(s: &Struct, m: &Model, out: &mut String) {
         let r = &f.rust;
         let j = &f.json;
         match &f.kind {
-            Kind::Prim { code, .. } => {
-                let (v, e) = match (f.many, code) {
-                    (false, false) => ("prim", "prim_ext"),
-                    (false, true) => ("code", "prim_ext"),
-                    (true, false) => ("prims", "prims_ext"),
-                    (true, true) => ("codes", "prims_ext"),
+            Kind::Prim { form, .. } => {
+                let (v, e) = match f.many {
+                    false => ("formed", "prim_ext"),
+                    true => ("formeds", "prims_ext"),
                 };
-                let _ = writeln!(
-                    out,
-                    "                \"{j}\" => de::{v}(map, &mut r.{r}, k)?,"
-                );
+                if *form == "Text" {
+                    let v = if f.many { "prims" } else { "prim" };
+                    let _ = writeln!(
+                        out,
+                        "                \"{j}\" => de::{v}(map, &mut r.{r}, k)?,"
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "                \"{j}\" => de::{v}(map, &mut r.{r}, k, de::Form::{form})?,"
+                    );
+                }
                 let _ = writeln!(
                     out,
                     "                \"_{j}\" => de::{e}(map, &mut r.{r}, k)?,"
@@ -888,13 +911,13 @@ fn write_choice(c: &ChoiceEnum, out: &mut String) {
     for v in &c.variants {
         let n = &v.name;
         match &v.kind {
-            Kind::Prim { code, rust } => {
+            Kind::Prim { form, rust } => {
                 // A code or a string is checked as it is read, so that an error is placed at
                 // the value.
-                let read = if *code {
-                    "de::code_value(map, k)?"
+                let read = if *form == "Text" {
+                    "de::value(map, k)?".to_string()
                 } else {
-                    "de::value(map, k)?"
+                    format!("de::formed_value(map, k, de::Form::{form})?")
                 };
                 let _ = writeln!(
                     out,

@@ -228,12 +228,19 @@ fn hostile_inputs_give_errors() {
         }
         assert!(json::from_slice::<Resource>(reordered.as_bytes()).is_err());
     });
-    // A 100 MB string is read (or rejected) without trouble.
+    // A 100 MB string is read (or rejected) without trouble: as a name, read; as an id
+    // (at most 64 characters), rejected at its end.
+    let mut big = String::from(r#"{"resourceType":"Patient","name":[{"text":""#);
+    big.push_str(&"a".repeat(100 << 20));
+    big.push_str("\"}]}");
+    let r: Resource = json::from_slice(big.as_bytes()).unwrap();
+    assert_eq!(json::to_vec(&r).len(), big.len());
     let mut big = String::from(r#"{"resourceType":"Patient","id":""#);
     big.push_str(&"a".repeat(100 << 20));
     big.push_str("\"}");
-    let r: Resource = json::from_slice(big.as_bytes()).unwrap();
-    assert_eq!(json::to_vec(&r).len(), big.len());
+    let e = err(big.as_bytes());
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    assert_eq!(e.path(), "Patient.id");
     drop(big);
     // Invalid UTF-8 inside a string.
     let e = err(b"{\"resourceType\":\"Patient\",\"id\":\"\xff\xfe\"}");
@@ -318,6 +325,77 @@ fn invalid_codes_are_placed_at_the_value() {
     )
     .unwrap();
     assert_eq!(issues.len(), 2, "{issues:?}");
+}
+
+/// `uri`, `url` and `canonical` values (R4 `\S*`), resource ids (`[A-Za-z0-9\-\.]{1,64}`),
+/// `oid` and `uuid` values are checked against their regex as they are read, the error
+/// placed at the value; valid ones read. Until 2026-12-07 only codes and control characters
+/// were checked, so a Bundle could carry `"url": "file name.pdf"` and still read.
+#[test]
+fn uris_ids_oids_and_uuids_are_checked_as_read() {
+    let bad: &[(&str, &str, &str)] = &[
+        (
+            r#"{"resourceType":"Patient","identifier":[{"system":"https://x.nhs.uk/a b","value":"1"}]}"#,
+            "Patient.identifier[0].system",
+            "not a uri",
+        ),
+        (
+            r#"{"resourceType":"Observation","status":"final","code":{"text":"a"},"extension":[{"url":"http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.value","valueAttachment":{"url":"file name.pdf"}}]}"#,
+            "Observation.extension[0].valueAttachment.url",
+            "not a uri",
+        ),
+        (
+            r#"{"resourceType":"Patient","meta":{"profile":["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient","a\tb"]}}"#,
+            "Patient.meta.profile[1]",
+            "not a uri",
+        ),
+        (
+            r#"{"resourceType":"Patient","id":"abc_123"}"#,
+            "Patient.id",
+            "not an id",
+        ),
+        (
+            r#"{"resourceType":"Patient","id":""}"#,
+            "Patient.id",
+            "not an id",
+        ),
+        (
+            r#"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"a b"}}]}"#,
+            "Bundle.entry[0].resource.id",
+            "not an id",
+        ),
+        (
+            r#"{"resourceType":"Patient","identifier":[{"value":"1","extension":[{"url":"http://example.org/o","valueOid":"urn:oid:1.02.3"}]}]}"#,
+            "Patient.identifier[0].extension[0].valueOid",
+            "not an oid",
+        ),
+        (
+            r#"{"resourceType":"Patient","extension":[{"url":"http://example.org/u","valueUuid":"urn:uuid:A5E0C7D2-0B1F-4A8E-9C3D-2F6B8E1A7C90"}]}"#,
+            "Patient.extension[0].valueUuid",
+            "not a uuid",
+        ),
+    ];
+    for (text, path, what) in bad {
+        let e = json::from_str::<Resource>(text).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue, "{e}");
+        assert_eq!(e.path(), *path, "{e}");
+        assert!(e.message().contains(what), "{e}");
+        // Placed at the bad value: the error's column is the value's closing quote.
+        let column = e.column();
+        assert_eq!(text.as_bytes().get(column - 1), Some(&b'"'), "{e}");
+        // The lenient reader takes it as an issue and reads on.
+        let (_, issues) = json::from_slice_lenient::<Resource>(text.as_bytes()).unwrap();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+    }
+    let good = [
+        r#"{"resourceType":"Patient","id":"A-1.b","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}"#,
+        r#"{"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.840.1.113883.2.1.4.1","value":"1"}]}"#,
+        r#"{"resourceType":"Patient","extension":[{"url":"http://example.org/o","valueOid":"urn:oid:2.16.0.1"},{"url":"http://example.org/u","valueUuid":"urn:uuid:a5e0c7d2-0b1f-4a8e-9c3d-2f6b8e1a7c90"}]}"#,
+        r#"{"resourceType":"Patient","extension":[{"url":"http://example.org/u","valueUri":"urn:ietf:rfc:3986#caf%C3%A9é"}]}"#,
+    ];
+    for text in good {
+        json::from_str::<Resource>(text).unwrap();
+    }
 }
 
 /// The strict reader's error for `text`, which must be an invalid value placed at the path

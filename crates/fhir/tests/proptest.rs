@@ -29,6 +29,22 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A `uri`: any text without white space (R4's `\S*`; the reader rejects the rest).
+fn uri() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z]{1,8}:[A-Za-z0-9/._~%-]{0,12}",
+        text().prop_map(|s| s
+            .chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+            .collect()),
+    ]
+}
+
+/// A resource `id`: R4's `[A-Za-z0-9\-\.]{1,64}`.
+fn id() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9.-]{1,64}"
+}
+
 fn decimal() -> impl Strategy<Value = Decimal> {
     ("-?(0|[1-9][0-9]{0,8})(\\.[0-9]{1,6})?([eE][+-]?[0-9]{1,2})?")
         .prop_map(|s| Decimal::parse(&s).expect("generated decimal"))
@@ -40,7 +56,7 @@ fn leaf_extension() -> impl Strategy<Value = Extension> {
         decimal().prop_map(|d| AnyValue::Decimal(Primitive::new(d))),
         any::<i32>().prop_map(|i| AnyValue::Integer(Primitive::new(i))),
         any::<bool>().prop_map(|b| AnyValue::Boolean(Primitive::new(b))),
-        (text(), text()).prop_map(|(s, c)| AnyValue::Coding(Box::new(Coding {
+        (uri(), text()).prop_map(|(s, c)| AnyValue::Coding(Box::new(Coding {
             system: Some(Primitive::new(s)),
             display: Some(Primitive::new(c)),
             ..Coding::default()
@@ -84,7 +100,7 @@ fn patient() -> impl Strategy<Value = Patient> {
             ..HumanName::default()
         });
     (
-        proptest::option::of(text()),
+        proptest::option::of(id()),
         proptest::collection::vec(name, 0..3),
         proptest::option::of(prim(prop_oneof![
             Just("male".to_string()),

@@ -166,6 +166,28 @@ fn an_invalid_code_in_a_repeated_primitive() {
     assert_at(&e, doc, "<daysOfWeek", 3);
 }
 
+/// A `uri` with white space and an id outside R4's regex are refused as the JSON reader
+/// refuses them, placed at their element.
+#[test]
+fn a_uri_with_a_space_and_a_bad_id() {
+    let doc = r#"<Patient xmlns="http://hl7.org/fhir">
+  <identifier>
+    <system value="https://x.nhs.uk/a b"/>
+    <value value="1"/>
+  </identifier>
+</Patient>"#;
+    let e = model_err(doc);
+    assert_eq!(e.path(), "Patient.identifier[0].system", "{e}");
+    assert!(e.to_string().contains("not a uri"), "{e}");
+    assert_at(&e, doc, "<system", 0);
+    let doc = r#"<Patient xmlns="http://hl7.org/fhir">
+  <id value="abc_123"/>
+</Patient>"#;
+    let e = model_err(doc);
+    assert_eq!(e.path(), "Patient.id", "{e}");
+    assert_at(&e, doc, "<id", 0);
+}
+
 /// A missing required element: the position is the element that lacks it.
 #[test]
 fn a_missing_required_element_points_at_its_parent() {

@@ -228,13 +228,33 @@ pub(crate) fn value<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
     map.next_value_seed(ValueSeed::<T>::new(k))
 }
 
-/// Reads a `code` value into `slot`, checking the code's lexical form.
-pub(crate) fn code<'de, A: MapAccess<'de>>(
+/// The lexical form a string-based primitive is checked against as it is read: the regex R4
+/// gives its type (`code`, `id`, `uri` / `url` / `canonical`, `oid`, `uuid`), control
+/// characters excluded in every one of them (see [`check_text`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Any FHIR string: no control characters but tab, CR and LF.
+    Text,
+    /// `[^\s]+(\s[^\s]+)*`: see [`check_code`].
+    Code,
+    /// `[A-Za-z0-9\-\.]{1,64}`.
+    Id,
+    /// `uri`, `url` and `canonical`: `\S*`, no whitespace at all.
+    Uri,
+    /// `urn:oid:[0-2](\.(0|[1-9][0-9]*))+`.
+    Oid,
+    /// `urn:uuid:` and a lower-case UUID.
+    Uuid,
+}
+
+/// Reads a primitive of lexical form `form` into `slot`, checking it as it is read.
+pub(crate) fn formed<'de, A: MapAccess<'de>>(
     map: &mut A,
     slot: &mut Option<Primitive<String>>,
     k: &str,
+    form: Form,
 ) -> Result<(), A::Error> {
-    let v = code_value(map, k)?;
+    let v = formed_value(map, k, form)?;
     match slot {
         None => *slot = Some(Primitive::new(v)),
         Some(p) => set_value::<A::Error, String>(p, v, k)?,
@@ -242,11 +262,15 @@ pub(crate) fn code<'de, A: MapAccess<'de>>(
     Ok(())
 }
 
-/// Reads the value of member `k`, a `code`, checking it as it is read: the reader then
-/// places an error at the value itself (checked after the member, an error would be placed
-/// wherever the reader stopped, after the enclosing object if the code came last).
-pub(crate) fn code_value<'de, A: MapAccess<'de>>(map: &mut A, k: &str) -> Result<String, A::Error> {
-    map.next_value_seed(Checked::code(k))
+/// Reads the value of member `k`, of lexical form `form`, checking it as it is read: the
+/// reader then places an error at the value itself (checked after the member, an error would
+/// be placed wherever the reader stopped, after the enclosing object if the value came last).
+pub(crate) fn formed_value<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    k: &str,
+    form: Form,
+) -> Result<String, A::Error> {
+    map.next_value_seed(Checked { k, form })
 }
 
 /// A primitive's value type as the reader takes it from JSON. A string-like value (`String`:
@@ -260,7 +284,11 @@ pub(crate) trait PrimValue<'de>: Sized {
 
 impl<'de> PrimValue<'de> for String {
     fn read<D: Deserializer<'de>>(d: D, k: &str) -> Result<Self, D::Error> {
-        Checked::text(k).deserialize(d)
+        Checked {
+            k,
+            form: Form::Text,
+        }
+        .deserialize(d)
     }
 }
 
@@ -300,8 +328,8 @@ impl<'de, T: PrimValue<'de>> DeserializeSeed<'de> for ValueSeed<'_, T> {
     }
 }
 
-/// A string of member `k`, checked as it is read: as a `code` ([`check_code`]) or as any
-/// FHIR string ([`check_text`]), under member name `.0`.
+/// A string of member `k`, checked as it is read against its lexical [`Form`], under member
+/// name `.0`.
 ///
 /// The valid path is kept fast: a string serde_json lends from the JSON text being read
 /// (`visit_borrowed_str`: it had no escapes) cannot hold a control character, since serde_json
@@ -311,26 +339,18 @@ impl<'de, T: PrimValue<'de>> DeserializeSeed<'de> for ValueSeed<'_, T> {
 #[derive(Clone, Copy)]
 struct Checked<'k> {
     k: &'k str,
-    code: bool,
+    form: Form,
 }
 
-impl<'k> Checked<'k> {
-    fn code(k: &'k str) -> Self {
-        Self { k, code: true }
-    }
-
-    fn text(k: &'k str) -> Self {
-        Self { k, code: false }
-    }
-
+impl Checked<'_> {
     /// Checks `v`; for control characters only when it `may_hold_controls` (see above).
     fn check<E: de::Error>(self, v: &str, may_hold_controls: bool) -> Result<(), E> {
-        if self.code {
-            check_code(v, self.k, may_hold_controls)
-        } else if may_hold_controls {
-            check_text(v, self.k)
-        } else {
-            Ok(())
+        match self.form {
+            Form::Text if !may_hold_controls => Ok(()),
+            Form::Text => check_text(v, self.k),
+            Form::Code => check_code(v, self.k, may_hold_controls),
+            // The other forms exclude every control character in their regex.
+            form => check_form(v, self.k, form),
         }
     }
 }
@@ -482,13 +502,15 @@ fn set_values<E: de::Error, T>(
     Ok(())
 }
 
-/// Reads a repeating `code` element, checking each code as it is read (see [`code_value`]).
-pub(crate) fn codes<'de, A: MapAccess<'de>>(
+/// Reads a repeating primitive of lexical form `form`, checking each value as it is read (see
+/// [`formed_value`]).
+pub(crate) fn formeds<'de, A: MapAccess<'de>>(
     map: &mut A,
     slot: &mut Vec<Primitive<String>>,
     k: &str,
+    form: Form,
 ) -> Result<(), A::Error> {
-    let values = map.next_value_seed(SeqSeed(Checked::code(k)))?;
+    let values = map.next_value_seed(SeqSeed(Checked { k, form }))?;
     set_values(slot, values, k)
 }
 
@@ -533,7 +555,10 @@ pub(crate) fn plain<'de, A: MapAccess<'de>>(
     if slot.is_some() {
         return Err(duplicate(k));
     }
-    *slot = Some(map.next_value_seed(Checked::text(k))?);
+    *slot = Some(map.next_value_seed(Checked {
+        k,
+        form: Form::Text,
+    })?);
     Ok(())
 }
 
@@ -666,6 +691,76 @@ pub(crate) fn check_code<E: de::Error>(v: &str, k: &str, controls: bool) -> Resu
             format_args!("{v:?} is not a valid code (`{k}`)"),
         )
     }
+}
+
+/// Checks `v` against the regex R4 gives lexical form `form` (`Id`, `Uri`, `Oid`, `Uuid`).
+pub(crate) fn check_form<E: de::Error>(v: &str, k: &str, form: Form) -> Result<(), E> {
+    if form_ok(v, form) {
+        Ok(())
+    } else {
+        bad_form(v, k, form)
+    }
+}
+
+/// Whether `v` matches the regex of lexical form `form` (`Text` and `Code` are checked by
+/// [`check_text`] and [`check_code`]).
+fn form_ok(v: &str, form: Form) -> bool {
+    match form {
+        Form::Text | Form::Code => true,
+        Form::Id => {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.'))
+        }
+        // `\S`: neither white space nor a control character (visible ASCII, the usual
+        // case, without decoding).
+        Form::Uri => {
+            v.bytes().all(|b| b.is_ascii_graphic())
+                || !v.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        Form::Oid => v.strip_prefix("urn:oid:").is_some_and(oid_ok),
+        Form::Uuid => v.strip_prefix("urn:uuid:").is_some_and(uuid_ok),
+    }
+}
+
+/// `[0-2](\.(0|[1-9][0-9]*))+`.
+fn oid_ok(s: &str) -> bool {
+    let mut arcs = s.split('.');
+    let first = matches!(arcs.next(), Some("0" | "1" | "2"));
+    let mut rest = 0;
+    let rest_ok = arcs.all(|a| {
+        rest += 1;
+        !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && (a == "0" || !a.starts_with('0'))
+    });
+    first && rest > 0 && rest_ok
+}
+
+/// `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`.
+fn uuid_ok(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+        })
+}
+
+#[cold]
+fn bad_form<E: de::Error>(v: &str, k: &str, form: Form) -> Result<(), E> {
+    let what = match form {
+        Form::Id => "an id (1 to 64 of A–Z, a–z, 0–9, `-` and `.`)",
+        Form::Uri => "a uri (no white space)",
+        Form::Oid => "an oid (`urn:oid:` and dotted decimal arcs)",
+        Form::Uuid => "a uuid (`urn:uuid:` and a lower-case UUID)",
+        Form::Text | Form::Code => "valid",
+    };
+    let mut quoted = Vec::new();
+    super::ser::write_escaped(&mut quoted, &short(v));
+    problem(
+        ErrorKind::InvalidValue,
+        k,
+        "",
+        format_args!("{} is not {what} (`{k}`)", String::from_utf8_lossy(&quoted)),
+    )
 }
 
 /// Checks any FHIR string-like value (string, uri, id, markdown, dateTime, xhtml, …, and

@@ -68,9 +68,9 @@ impl Address {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "use" => de::code(map, &mut r.use_, k)?,
+                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
                 "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "text" => de::prim(map, &mut r.text, k)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
@@ -204,13 +204,13 @@ impl Attachment {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "contentType" => de::code(map, &mut r.content_type, k)?,
+                "contentType" => de::formed(map, &mut r.content_type, k, de::Form::Code)?,
                 "_contentType" => de::prim_ext(map, &mut r.content_type, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "data" => de::prim(map, &mut r.data, k)?,
                 "_data" => de::prim_ext(map, &mut r.data, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "size" => de::prim(map, &mut r.size, k)?,
                 "_size" => de::prim_ext(map, &mut r.size, k)?,
@@ -321,11 +321,11 @@ impl Coding {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "system" => de::prim(map, &mut r.system, k)?,
+                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "display" => de::prim(map, &mut r.display, k)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
@@ -429,11 +429,11 @@ impl ContactPoint {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "system" => de::code(map, &mut r.system, k)?,
+                "system" => de::formed(map, &mut r.system, k, de::Form::Code)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
                 "value" => de::prim(map, &mut r.value, k)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "use" => de::code(map, &mut r.use_, k)?,
+                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
                 "_use" => de::prim_ext(map, &mut r.use_, k)?,
                 "rank" => de::prim(map, &mut r.rank, k)?,
                 "_rank" => de::prim_ext(map, &mut r.rank, k)?,
@@ -486,7 +486,7 @@ impl Contributor {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "name" => de::prim(map, &mut r.name, k)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
@@ -549,9 +549,9 @@ impl DataRequirement {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "profile" => de::prims(map, &mut r.profile, k)?,
+                "profile" => de::formeds(map, &mut r.profile, k, de::Form::Uri)?,
                 "_profile" => de::prims_ext(map, &mut r.profile, k)?,
                 "subjectCodeableConcept" | "subjectReference" => {
                     DataRequirementSubject::de(map, &mut r.subject, k, "subject")?
@@ -621,7 +621,7 @@ impl DataRequirementCodeFilter {
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
                 "searchParam" => de::prim(map, &mut r.search_param, k)?,
                 "_searchParam" => de::prim_ext(map, &mut r.search_param, k)?,
-                "valueSet" => de::prim(map, &mut r.value_set, k)?,
+                "valueSet" => de::formed(map, &mut r.value_set, k, de::Form::Uri)?,
                 "_valueSet" => de::prim_ext(map, &mut r.value_set, k)?,
                 "code" => de::many(map, &mut r.code, k)?,
                 _ => de::unknown(map, k, "DataRequirement.codeFilter")?,
@@ -724,7 +724,7 @@ impl DataRequirementSort {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "path" => de::prim(map, &mut r.path, k)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "direction" => de::code(map, &mut r.direction, k)?,
+                "direction" => de::formed(map, &mut r.direction, k, de::Form::Code)?,
                 "_direction" => de::prim_ext(map, &mut r.direction, k)?,
                 _ => de::unknown(map, k, "DataRequirement.sort")?,
             }
@@ -994,7 +994,7 @@ impl ElementDefinition {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "path" => de::prim(map, &mut r.path, k)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "representation" => de::codes(map, &mut r.representation, k)?,
+                "representation" => de::formeds(map, &mut r.representation, k, de::Form::Code)?,
                 "_representation" => de::prims_ext(map, &mut r.representation, k)?,
                 "sliceName" => de::prim(map, &mut r.slice_name, k)?,
                 "_sliceName" => de::prim_ext(map, &mut r.slice_name, k)?,
@@ -1019,7 +1019,7 @@ impl ElementDefinition {
                 "max" => de::prim(map, &mut r.max, k)?,
                 "_max" => de::prim_ext(map, &mut r.max, k)?,
                 "base" => de::one(map, &mut r.base, k)?,
-                "contentReference" => de::prim(map, &mut r.content_reference, k)?,
+                "contentReference" => de::formed(map, &mut r.content_reference, k, de::Form::Uri)?,
                 "_contentReference" => de::prim_ext(map, &mut r.content_reference, k)?,
                 "type" => de::many(map, &mut r.type_, k)?,
                 "defaultValueBase64Binary"
@@ -1274,7 +1274,7 @@ impl ElementDefinition {
                 }
                 "maxLength" => de::prim(map, &mut r.max_length, k)?,
                 "_maxLength" => de::prim_ext(map, &mut r.max_length, k)?,
-                "condition" => de::prims(map, &mut r.condition, k)?,
+                "condition" => de::formeds(map, &mut r.condition, k, de::Form::Id)?,
                 "_condition" => de::prims_ext(map, &mut r.condition, k)?,
                 "constraint" => de::many(map, &mut r.constraint, k)?,
                 "mustSupport" => de::prim(map, &mut r.must_support, k)?,
@@ -1373,7 +1373,7 @@ impl ElementDefinitionSlicing {
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "ordered" => de::prim(map, &mut r.ordered, k)?,
                 "_ordered" => de::prim_ext(map, &mut r.ordered, k)?,
-                "rules" => de::code(map, &mut r.rules, k)?,
+                "rules" => de::formed(map, &mut r.rules, k, de::Form::Code)?,
                 "_rules" => de::prim_ext(map, &mut r.rules, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.slicing")?,
             }
@@ -1421,7 +1421,7 @@ impl ElementDefinitionSlicingDiscriminator {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "path" => de::prim(map, &mut r.path, k)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
@@ -1539,15 +1539,15 @@ impl ElementDefinitionType {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "code" => de::prim(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Uri)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "profile" => de::prims(map, &mut r.profile, k)?,
+                "profile" => de::formeds(map, &mut r.profile, k, de::Form::Uri)?,
                 "_profile" => de::prims_ext(map, &mut r.profile, k)?,
-                "targetProfile" => de::prims(map, &mut r.target_profile, k)?,
+                "targetProfile" => de::formeds(map, &mut r.target_profile, k, de::Form::Uri)?,
                 "_targetProfile" => de::prims_ext(map, &mut r.target_profile, k)?,
-                "aggregation" => de::codes(map, &mut r.aggregation, k)?,
+                "aggregation" => de::formeds(map, &mut r.aggregation, k, de::Form::Code)?,
                 "_aggregation" => de::prims_ext(map, &mut r.aggregation, k)?,
-                "versioning" => de::code(map, &mut r.versioning, k)?,
+                "versioning" => de::formed(map, &mut r.versioning, k, de::Form::Code)?,
                 "_versioning" => de::prim_ext(map, &mut r.versioning, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.type")?,
             }
@@ -1722,11 +1722,11 @@ impl ElementDefinitionConstraint {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "key" => de::prim(map, &mut r.key, k)?,
+                "key" => de::formed(map, &mut r.key, k, de::Form::Id)?,
                 "_key" => de::prim_ext(map, &mut r.key, k)?,
                 "requirements" => de::prim(map, &mut r.requirements, k)?,
                 "_requirements" => de::prim_ext(map, &mut r.requirements, k)?,
-                "severity" => de::code(map, &mut r.severity, k)?,
+                "severity" => de::formed(map, &mut r.severity, k, de::Form::Code)?,
                 "_severity" => de::prim_ext(map, &mut r.severity, k)?,
                 "human" => de::prim(map, &mut r.human, k)?,
                 "_human" => de::prim_ext(map, &mut r.human, k)?,
@@ -1734,7 +1734,7 @@ impl ElementDefinitionConstraint {
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
                 "xpath" => de::prim(map, &mut r.xpath, k)?,
                 "_xpath" => de::prim_ext(map, &mut r.xpath, k)?,
-                "source" => de::prim(map, &mut r.source, k)?,
+                "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.constraint")?,
             }
@@ -1793,11 +1793,11 @@ impl ElementDefinitionBinding {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "strength" => de::code(map, &mut r.strength, k)?,
+                "strength" => de::formed(map, &mut r.strength, k, de::Form::Code)?,
                 "_strength" => de::prim_ext(map, &mut r.strength, k)?,
                 "description" => de::prim(map, &mut r.description, k)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "valueSet" => de::prim(map, &mut r.value_set, k)?,
+                "valueSet" => de::formed(map, &mut r.value_set, k, de::Form::Uri)?,
                 "_valueSet" => de::prim_ext(map, &mut r.value_set, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.binding")?,
             }
@@ -1852,9 +1852,9 @@ impl ElementDefinitionMapping {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "identity" => de::prim(map, &mut r.identity, k)?,
+                "identity" => de::formed(map, &mut r.identity, k, de::Form::Id)?,
                 "_identity" => de::prim_ext(map, &mut r.identity, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "map" => de::prim(map, &mut r.map, k)?,
                 "_map" => de::prim_ext(map, &mut r.map, k)?,
@@ -1919,13 +1919,13 @@ impl Expression {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "description" => de::prim(map, &mut r.description, k)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::Id)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "expression" => de::prim(map, &mut r.expression, k)?,
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "reference" => de::prim(map, &mut r.reference, k)?,
+                "reference" => de::formed(map, &mut r.reference, k, de::Form::Uri)?,
                 "_reference" => de::prim_ext(map, &mut r.reference, k)?,
                 _ => de::unknown(map, k, "Expression")?,
             }
@@ -2098,7 +2098,7 @@ impl HumanName {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "use" => de::code(map, &mut r.use_, k)?,
+                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
                 "_use" => de::prim_ext(map, &mut r.use_, k)?,
                 "text" => de::prim(map, &mut r.text, k)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
@@ -2167,10 +2167,10 @@ impl Identifier {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "use" => de::code(map, &mut r.use_, k)?,
+                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
                 "_use" => de::prim_ext(map, &mut r.use_, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "system" => de::prim(map, &mut r.system, k)?,
+                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
                 "value" => de::prim(map, &mut r.value, k)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
@@ -2308,17 +2308,17 @@ impl Meta {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "versionId" => de::prim(map, &mut r.version_id, k)?,
+                "versionId" => de::formed(map, &mut r.version_id, k, de::Form::Id)?,
                 "_versionId" => de::prim_ext(map, &mut r.version_id, k)?,
                 "lastUpdated" => de::prim(map, &mut r.last_updated, k)?,
                 "_lastUpdated" => de::prim_ext(map, &mut r.last_updated, k)?,
-                "source" => de::prim(map, &mut r.source, k)?,
+                "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "profile" => de::prims(map, &mut r.profile, k)?,
+                "profile" => de::formeds(map, &mut r.profile, k, de::Form::Uri)?,
                 "_profile" => de::prims_ext(map, &mut r.profile, k)?,
                 "security" => de::many(map, &mut r.security, k)?,
                 "tag" => de::many(map, &mut r.tag, k)?,
-                "project" => de::prim(map, &mut r.project, k)?,
+                "project" => de::formed(map, &mut r.project, k, de::Form::Uri)?,
                 "_project" => de::prim_ext(map, &mut r.project, k)?,
                 "author" => de::one(map, &mut r.author, k)?,
                 "onBehalfOf" => de::one(map, &mut r.on_behalf_of, k)?,
@@ -2380,7 +2380,7 @@ impl Money {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "value" => de::prim(map, &mut r.value, k)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "currency" => de::code(map, &mut r.currency, k)?,
+                "currency" => de::formed(map, &mut r.currency, k, de::Form::Code)?,
                 "_currency" => de::prim_ext(map, &mut r.currency, k)?,
                 _ => de::unknown(map, k, "Money")?,
             }
@@ -2425,7 +2425,7 @@ impl Narrative {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "div" => de::prim(map, &mut r.div, k)?,
                 "_div" => de::prim_ext(map, &mut r.div, k)?,
@@ -2484,9 +2484,9 @@ impl ParameterDefinition {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "name" => de::code(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::Code)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "use" => de::code(map, &mut r.use_, k)?,
+                "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
                 "_use" => de::prim_ext(map, &mut r.use_, k)?,
                 "min" => de::prim(map, &mut r.min, k)?,
                 "_min" => de::prim_ext(map, &mut r.min, k)?,
@@ -2494,9 +2494,9 @@ impl ParameterDefinition {
                 "_max" => de::prim_ext(map, &mut r.max, k)?,
                 "documentation" => de::prim(map, &mut r.documentation, k)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "profile" => de::prim(map, &mut r.profile, k)?,
+                "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
                 "_profile" => de::prim_ext(map, &mut r.profile, k)?,
                 _ => de::unknown(map, k, "ParameterDefinition")?,
             }
@@ -2812,13 +2812,13 @@ impl Quantity {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "value" => de::prim(map, &mut r.value, k)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "comparator" => de::code(map, &mut r.comparator, k)?,
+                "comparator" => de::formed(map, &mut r.comparator, k, de::Form::Code)?,
                 "_comparator" => de::prim_ext(map, &mut r.comparator, k)?,
                 "unit" => de::prim(map, &mut r.unit, k)?,
                 "_unit" => de::prim_ext(map, &mut r.unit, k)?,
-                "system" => de::prim(map, &mut r.system, k)?,
+                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 _ => de::unknown(map, k, "Quantity")?,
             }
@@ -2962,7 +2962,7 @@ impl Reference {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "reference" => de::prim(map, &mut r.reference, k)?,
                 "_reference" => de::prim_ext(map, &mut r.reference, k)?,
-                "type" => de::prim(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Uri)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "identifier" => de::one(map, &mut r.identifier, k)?,
                 "display" => de::prim(map, &mut r.display, k)?,
@@ -3022,7 +3022,7 @@ impl RelatedArtifact {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "label" => de::prim(map, &mut r.label, k)?,
                 "_label" => de::prim_ext(map, &mut r.label, k)?,
@@ -3030,10 +3030,10 @@ impl RelatedArtifact {
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
                 "citation" => de::prim(map, &mut r.citation, k)?,
                 "_citation" => de::prim_ext(map, &mut r.citation, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "document" => de::one(map, &mut r.document, k)?,
-                "resource" => de::prim(map, &mut r.resource, k)?,
+                "resource" => de::formed(map, &mut r.resource, k, de::Form::Uri)?,
                 "_resource" => de::prim_ext(map, &mut r.resource, k)?,
                 _ => de::unknown(map, k, "RelatedArtifact")?,
             }
@@ -3173,9 +3173,9 @@ impl Signature {
                 "_when" => de::prim_ext(map, &mut r.when, k)?,
                 "who" => de::one(map, &mut r.who, k)?,
                 "onBehalfOf" => de::one(map, &mut r.on_behalf_of, k)?,
-                "targetFormat" => de::code(map, &mut r.target_format, k)?,
+                "targetFormat" => de::formed(map, &mut r.target_format, k, de::Form::Code)?,
                 "_targetFormat" => de::prim_ext(map, &mut r.target_format, k)?,
-                "sigFormat" => de::code(map, &mut r.sig_format, k)?,
+                "sigFormat" => de::formed(map, &mut r.sig_format, k, de::Form::Code)?,
                 "_sigFormat" => de::prim_ext(map, &mut r.sig_format, k)?,
                 "data" => de::prim(map, &mut r.data, k)?,
                 "_data" => de::prim_ext(map, &mut r.data, k)?,
@@ -3426,7 +3426,7 @@ impl TimingRepeat {
                 "_duration" => de::prim_ext(map, &mut r.duration, k)?,
                 "durationMax" => de::prim(map, &mut r.duration_max, k)?,
                 "_durationMax" => de::prim_ext(map, &mut r.duration_max, k)?,
-                "durationUnit" => de::code(map, &mut r.duration_unit, k)?,
+                "durationUnit" => de::formed(map, &mut r.duration_unit, k, de::Form::Code)?,
                 "_durationUnit" => de::prim_ext(map, &mut r.duration_unit, k)?,
                 "frequency" => de::prim(map, &mut r.frequency, k)?,
                 "_frequency" => de::prim_ext(map, &mut r.frequency, k)?,
@@ -3436,13 +3436,13 @@ impl TimingRepeat {
                 "_period" => de::prim_ext(map, &mut r.period, k)?,
                 "periodMax" => de::prim(map, &mut r.period_max, k)?,
                 "_periodMax" => de::prim_ext(map, &mut r.period_max, k)?,
-                "periodUnit" => de::code(map, &mut r.period_unit, k)?,
+                "periodUnit" => de::formed(map, &mut r.period_unit, k, de::Form::Code)?,
                 "_periodUnit" => de::prim_ext(map, &mut r.period_unit, k)?,
-                "dayOfWeek" => de::codes(map, &mut r.day_of_week, k)?,
+                "dayOfWeek" => de::formeds(map, &mut r.day_of_week, k, de::Form::Code)?,
                 "_dayOfWeek" => de::prims_ext(map, &mut r.day_of_week, k)?,
                 "timeOfDay" => de::prims(map, &mut r.time_of_day, k)?,
                 "_timeOfDay" => de::prims_ext(map, &mut r.time_of_day, k)?,
-                "when" => de::codes(map, &mut r.when, k)?,
+                "when" => de::formeds(map, &mut r.when, k, de::Form::Code)?,
                 "_when" => de::prims_ext(map, &mut r.when, k)?,
                 "offset" => de::prim(map, &mut r.offset, k)?,
                 "_offset" => de::prim_ext(map, &mut r.offset, k)?,
@@ -3508,7 +3508,7 @@ impl TriggerDefinition {
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "name" => de::prim(map, &mut r.name, k)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
@@ -3865,7 +3865,7 @@ impl AnyValue {
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3881,7 +3881,7 @@ impl AnyValue {
                 }
             }
             (false, "Code") => {
-                let v: String = de::code_value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Code)?;
                 match slot {
                     None => *slot = Some(Self::Code(Primitive::new(v))),
                     Some(Self::Code(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3945,7 +3945,7 @@ impl AnyValue {
                 }
             }
             (false, "Id") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Id)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
                     Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4009,7 +4009,7 @@ impl AnyValue {
                 }
             }
             (false, "Oid") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Oid)?;
                 match slot {
                     None => *slot = Some(Self::Oid(Primitive::new(v))),
                     Some(Self::Oid(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4089,7 +4089,7 @@ impl AnyValue {
                 }
             }
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4105,7 +4105,7 @@ impl AnyValue {
                 }
             }
             (false, "Url") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Url(Primitive::new(v))),
                     Some(Self::Url(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4121,7 +4121,7 @@ impl AnyValue {
                 }
             }
             (false, "Uuid") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uuid)?;
                 match slot {
                     None => *slot = Some(Self::Uuid(Primitive::new(v))),
                     Some(Self::Uuid(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -56,12 +56,12 @@ impl AppointmentResponse {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -75,7 +75,9 @@ impl AppointmentResponse {
                 "_end" => de::prim_ext(map, &mut r.end, k)?,
                 "participantType" => de::many(map, &mut r.participant_type, k)?,
                 "actor" => de::one(map, &mut r.actor, k)?,
-                "participantStatus" => de::code(map, &mut r.participant_status, k)?,
+                "participantStatus" => {
+                    de::formed(map, &mut r.participant_status, k, de::Form::Code)?
+                }
                 "_participantStatus" => de::prim_ext(map, &mut r.participant_status, k)?,
                 "comment" => de::prim(map, &mut r.comment, k)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,

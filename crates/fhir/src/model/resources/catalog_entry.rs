@@ -66,12 +66,12 @@ impl CatalogEntry {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -84,7 +84,7 @@ impl CatalogEntry {
                 "referencedItem" => de::one(map, &mut r.referenced_item, k)?,
                 "additionalIdentifier" => de::many(map, &mut r.additional_identifier, k)?,
                 "classification" => de::many(map, &mut r.classification, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "validityPeriod" => de::one(map, &mut r.validity_period, k)?,
                 "validTo" => de::prim(map, &mut r.valid_to, k)?,
@@ -172,7 +172,7 @@ impl CatalogEntryRelatedEntry {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "relationtype" => de::code(map, &mut r.relationtype, k)?,
+                "relationtype" => de::formed(map, &mut r.relationtype, k, de::Form::Code)?,
                 "_relationtype" => de::prim_ext(map, &mut r.relationtype, k)?,
                 "item" => de::one(map, &mut r.item, k)?,
                 _ => de::unknown(map, k, "CatalogEntry.relatedEntry")?,

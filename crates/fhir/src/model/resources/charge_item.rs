@@ -92,23 +92,25 @@ impl ChargeItem {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "definitionUri" => de::prims(map, &mut r.definition_uri, k)?,
+                "definitionUri" => de::formeds(map, &mut r.definition_uri, k, de::Form::Uri)?,
                 "_definitionUri" => de::prims_ext(map, &mut r.definition_uri, k)?,
-                "definitionCanonical" => de::prims(map, &mut r.definition_canonical, k)?,
+                "definitionCanonical" => {
+                    de::formeds(map, &mut r.definition_canonical, k, de::Form::Uri)?
+                }
                 "_definitionCanonical" => de::prims_ext(map, &mut r.definition_canonical, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "partOf" => de::many(map, &mut r.part_of, k)?,
                 "code" => de::one(map, &mut r.code, k)?,

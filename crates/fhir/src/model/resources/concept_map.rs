@@ -76,18 +76,18 @@ impl ConceptMap {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::one(map, &mut r.identifier, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
@@ -96,7 +96,7 @@ impl ConceptMap {
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "title" => de::prim(map, &mut r.title, k)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "experimental" => de::prim(map, &mut r.experimental, k)?,
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
@@ -206,11 +206,11 @@ impl ConceptMapGroup {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "source" => de::prim(map, &mut r.source, k)?,
+                "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
                 "sourceVersion" => de::prim(map, &mut r.source_version, k)?,
                 "_sourceVersion" => de::prim_ext(map, &mut r.source_version, k)?,
-                "target" => de::prim(map, &mut r.target, k)?,
+                "target" => de::formed(map, &mut r.target, k, de::Form::Uri)?,
                 "_target" => de::prim_ext(map, &mut r.target, k)?,
                 "targetVersion" => de::prim(map, &mut r.target_version, k)?,
                 "_targetVersion" => de::prim_ext(map, &mut r.target_version, k)?,
@@ -270,7 +270,7 @@ impl ConceptMapGroupElement {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "display" => de::prim(map, &mut r.display, k)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
@@ -331,11 +331,11 @@ impl ConceptMapGroupElementTarget {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "display" => de::prim(map, &mut r.display, k)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "equivalence" => de::code(map, &mut r.equivalence, k)?,
+                "equivalence" => de::formed(map, &mut r.equivalence, k, de::Form::Code)?,
                 "_equivalence" => de::prim_ext(map, &mut r.equivalence, k)?,
                 "comment" => de::prim(map, &mut r.comment, k)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
@@ -401,9 +401,9 @@ impl ConceptMapGroupElementTargetDependsOn {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "property" => de::prim(map, &mut r.property, k)?,
+                "property" => de::formed(map, &mut r.property, k, de::Form::Uri)?,
                 "_property" => de::prim_ext(map, &mut r.property, k)?,
-                "system" => de::prim(map, &mut r.system, k)?,
+                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
                 "value" => de::prim(map, &mut r.value, k)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
@@ -472,13 +472,13 @@ impl ConceptMapGroupUnmapped {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "mode" => de::code(map, &mut r.mode, k)?,
+                "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
                 "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "display" => de::prim(map, &mut r.display, k)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 _ => de::unknown(map, k, "ConceptMap.group.unmapped")?,
             }
@@ -535,7 +535,7 @@ impl ConceptMapSource {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -551,7 +551,7 @@ impl ConceptMapSource {
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -614,7 +614,7 @@ impl ConceptMapTarget {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -630,7 +630,7 @@ impl ConceptMapTarget {
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,

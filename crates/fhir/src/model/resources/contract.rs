@@ -106,27 +106,27 @@ impl Contract {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "legalState" => de::one(map, &mut r.legal_state, k)?,
                 "instantiatesCanonical" => de::one(map, &mut r.instantiates_canonical, k)?,
-                "instantiatesUri" => de::prim(map, &mut r.instantiates_uri, k)?,
+                "instantiatesUri" => de::formed(map, &mut r.instantiates_uri, k, de::Form::Uri)?,
                 "_instantiatesUri" => de::prim_ext(map, &mut r.instantiates_uri, k)?,
                 "contentDerivative" => de::one(map, &mut r.content_derivative, k)?,
                 "issued" => de::prim(map, &mut r.issued, k)?,
@@ -268,7 +268,9 @@ impl ContractContentDefinition {
                 "publisher" => de::one(map, &mut r.publisher, k)?,
                 "publicationDate" => de::prim(map, &mut r.publication_date, k)?,
                 "_publicationDate" => de::prim_ext(map, &mut r.publication_date, k)?,
-                "publicationStatus" => de::code(map, &mut r.publication_status, k)?,
+                "publicationStatus" => {
+                    de::formed(map, &mut r.publication_status, k, de::Form::Code)?
+                }
                 "_publicationStatus" => de::prim_ext(map, &mut r.publication_status, k)?,
                 "copyright" => de::prim(map, &mut r.copyright, k)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
@@ -1834,7 +1836,7 @@ impl ContractTermOfferAnswerValue {
                 }
             }
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -88,12 +88,12 @@ impl DeviceDefinition {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -119,9 +119,11 @@ impl DeviceDefinition {
                 "property" => de::many(map, &mut r.property, k)?,
                 "owner" => de::one(map, &mut r.owner, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "onlineInformation" => de::prim(map, &mut r.online_information, k)?,
+                "onlineInformation" => {
+                    de::formed(map, &mut r.online_information, k, de::Form::Uri)?
+                }
                 "_onlineInformation" => de::prim_ext(map, &mut r.online_information, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
                 "quantity" => de::one(map, &mut r.quantity, k)?,
@@ -216,9 +218,9 @@ impl DeviceDefinitionUdiDeviceIdentifier {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "deviceIdentifier" => de::prim(map, &mut r.device_identifier, k)?,
                 "_deviceIdentifier" => de::prim_ext(map, &mut r.device_identifier, k)?,
-                "issuer" => de::prim(map, &mut r.issuer, k)?,
+                "issuer" => de::formed(map, &mut r.issuer, k, de::Form::Uri)?,
                 "_issuer" => de::prim_ext(map, &mut r.issuer, k)?,
-                "jurisdiction" => de::prim(map, &mut r.jurisdiction, k)?,
+                "jurisdiction" => de::formed(map, &mut r.jurisdiction, k, de::Form::Uri)?,
                 "_jurisdiction" => de::prim_ext(map, &mut r.jurisdiction, k)?,
                 _ => de::unknown(map, k, "DeviceDefinition.udiDeviceIdentifier")?,
             }
@@ -285,7 +287,7 @@ impl DeviceDefinitionDeviceName {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "name" => de::prim(map, &mut r.name, k)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 _ => de::unknown(map, k, "DeviceDefinition.deviceName")?,
             }

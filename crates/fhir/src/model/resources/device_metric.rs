@@ -60,12 +60,12 @@ impl DeviceMetric {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -76,11 +76,13 @@ impl DeviceMetric {
                 "unit" => de::one(map, &mut r.unit, k)?,
                 "source" => de::one(map, &mut r.source, k)?,
                 "parent" => de::one(map, &mut r.parent, k)?,
-                "operationalStatus" => de::code(map, &mut r.operational_status, k)?,
+                "operationalStatus" => {
+                    de::formed(map, &mut r.operational_status, k, de::Form::Code)?
+                }
                 "_operationalStatus" => de::prim_ext(map, &mut r.operational_status, k)?,
-                "color" => de::code(map, &mut r.color, k)?,
+                "color" => de::formed(map, &mut r.color, k, de::Form::Code)?,
                 "_color" => de::prim_ext(map, &mut r.color, k)?,
-                "category" => de::code(map, &mut r.category, k)?,
+                "category" => de::formed(map, &mut r.category, k, de::Form::Code)?,
                 "_category" => de::prim_ext(map, &mut r.category, k)?,
                 "measurementPeriod" => de::one(map, &mut r.measurement_period, k)?,
                 "calibration" => de::many(map, &mut r.calibration, k)?,
@@ -157,9 +159,9 @@ impl DeviceMetricCalibration {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "state" => de::code(map, &mut r.state, k)?,
+                "state" => de::formed(map, &mut r.state, k, de::Form::Code)?,
                 "_state" => de::prim_ext(map, &mut r.state, k)?,
                 "time" => de::prim(map, &mut r.time, k)?,
                 "_time" => de::prim_ext(map, &mut r.time, k)?,

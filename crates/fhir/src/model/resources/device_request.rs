@@ -88,30 +88,32 @@ impl DeviceRequest {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "instantiatesCanonical" => de::prims(map, &mut r.instantiates_canonical, k)?,
+                "instantiatesCanonical" => {
+                    de::formeds(map, &mut r.instantiates_canonical, k, de::Form::Uri)?
+                }
                 "_instantiatesCanonical" => de::prims_ext(map, &mut r.instantiates_canonical, k)?,
-                "instantiatesUri" => de::prims(map, &mut r.instantiates_uri, k)?,
+                "instantiatesUri" => de::formeds(map, &mut r.instantiates_uri, k, de::Form::Uri)?,
                 "_instantiatesUri" => de::prims_ext(map, &mut r.instantiates_uri, k)?,
                 "basedOn" => de::many(map, &mut r.based_on, k)?,
                 "priorRequest" => de::many(map, &mut r.prior_request, k)?,
                 "groupIdentifier" => de::one(map, &mut r.group_identifier, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "intent" => de::code(map, &mut r.intent, k)?,
+                "intent" => de::formed(map, &mut r.intent, k, de::Form::Code)?,
                 "_intent" => de::prim_ext(map, &mut r.intent, k)?,
-                "priority" => de::code(map, &mut r.priority, k)?,
+                "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
                 "_priority" => de::prim_ext(map, &mut r.priority, k)?,
                 "codeReference" | "codeCodeableConcept" => {
                     DeviceRequestCode::de(map, &mut r.code, k, "code")?

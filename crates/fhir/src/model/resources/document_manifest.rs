@@ -64,12 +64,12 @@ impl DocumentManifest {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -77,7 +77,7 @@ impl DocumentManifest {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "masterIdentifier" => de::one(map, &mut r.master_identifier, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "subject" => de::one(map, &mut r.subject, k)?,
@@ -85,7 +85,7 @@ impl DocumentManifest {
                 "_created" => de::prim_ext(map, &mut r.created, k)?,
                 "author" => de::many(map, &mut r.author, k)?,
                 "recipient" => de::many(map, &mut r.recipient, k)?,
-                "source" => de::prim(map, &mut r.source, k)?,
+                "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
                 "description" => de::prim(map, &mut r.description, k)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,

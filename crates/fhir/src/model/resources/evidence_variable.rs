@@ -94,18 +94,18 @@ impl EvidenceVariable {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
@@ -118,7 +118,7 @@ impl EvidenceVariable {
                 "_shortTitle" => de::prim_ext(map, &mut r.short_title, k)?,
                 "subtitle" => de::prim(map, &mut r.subtitle, k)?,
                 "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
@@ -143,7 +143,7 @@ impl EvidenceVariable {
                 "reviewer" => de::many(map, &mut r.reviewer, k)?,
                 "endorser" => de::many(map, &mut r.endorser, k)?,
                 "relatedArtifact" => de::many(map, &mut r.related_artifact, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "characteristic" => de::many(map, &mut r.characteristic, k)?,
                 "resourceType" => de::resource_type(map, "EvidenceVariable")?,
@@ -258,7 +258,7 @@ impl EvidenceVariableCharacteristic {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "linkId" => de::prim(map, &mut r.link_id, k)?,
+                "linkId" => de::formed(map, &mut r.link_id, k, de::Form::Id)?,
                 "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
                 "description" => de::prim(map, &mut r.description, k)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
@@ -266,11 +266,13 @@ impl EvidenceVariableCharacteristic {
                 "exclude" => de::prim(map, &mut r.exclude, k)?,
                 "_exclude" => de::prim_ext(map, &mut r.exclude, k)?,
                 "definitionReference" => de::one(map, &mut r.definition_reference, k)?,
-                "definitionCanonical" => de::prim(map, &mut r.definition_canonical, k)?,
+                "definitionCanonical" => {
+                    de::formed(map, &mut r.definition_canonical, k, de::Form::Uri)?
+                }
                 "_definitionCanonical" => de::prim_ext(map, &mut r.definition_canonical, k)?,
                 "definitionCodeableConcept" => de::one(map, &mut r.definition_codeable_concept, k)?,
                 "definitionExpression" => de::one(map, &mut r.definition_expression, k)?,
-                "definitionId" => de::prim(map, &mut r.definition_id, k)?,
+                "definitionId" => de::formed(map, &mut r.definition_id, k, de::Form::Id)?,
                 "_definitionId" => de::prim_ext(map, &mut r.definition_id, k)?,
                 "definitionByTypeAndValue" => de::one(map, &mut r.definition_by_type_and_value, k)?,
                 "definitionByCombination" => de::one(map, &mut r.definition_by_combination, k)?,
@@ -440,7 +442,7 @@ impl EvidenceVariableCharacteristicDefinitionByCombination {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "threshold" => de::prim(map, &mut r.threshold, k)?,
                 "_threshold" => de::prim_ext(map, &mut r.threshold, k)?,
@@ -628,7 +630,7 @@ impl EvidenceVariableCharacteristicDefinitionByTypeAndValueValue {
                 *slot = Some(Self::Reference(map.next_value()?));
             }
             (false, "Id") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Id)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
                     Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -835,7 +837,7 @@ impl EvidenceVariableCharacteristicTimeFromEventEvent {
                 }
             }
             (false, "Id") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Id)?;
                 match slot {
                     None => *slot = Some(Self::Id(Primitive::new(v))),
                     Some(Self::Id(p)) => de::set_value::<A::Error, _>(p, v, k)?,

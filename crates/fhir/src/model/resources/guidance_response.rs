@@ -70,12 +70,12 @@ impl GuidanceResponse {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -90,7 +90,7 @@ impl GuidanceResponse {
                 | "moduleCodeableConcept" => {
                     GuidanceResponseModule::de(map, &mut r.module, k, "module")?
                 }
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "subject" => de::one(map, &mut r.subject, k)?,
                 "encounter" => de::one(map, &mut r.encounter, k)?,
@@ -188,7 +188,7 @@ impl GuidanceResponseModule {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -204,7 +204,7 @@ impl GuidanceResponseModule {
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,

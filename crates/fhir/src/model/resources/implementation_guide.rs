@@ -80,18 +80,18 @@ impl ImplementationGuide {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
@@ -99,7 +99,7 @@ impl ImplementationGuide {
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "title" => de::prim(map, &mut r.title, k)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "experimental" => de::prim(map, &mut r.experimental, k)?,
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
@@ -114,11 +114,11 @@ impl ImplementationGuide {
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
                 "copyright" => de::prim(map, &mut r.copyright, k)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "packageId" => de::prim(map, &mut r.package_id, k)?,
+                "packageId" => de::formed(map, &mut r.package_id, k, de::Form::Id)?,
                 "_packageId" => de::prim_ext(map, &mut r.package_id, k)?,
-                "license" => de::code(map, &mut r.license, k)?,
+                "license" => de::formed(map, &mut r.license, k, de::Form::Code)?,
                 "_license" => de::prim_ext(map, &mut r.license, k)?,
-                "fhirVersion" => de::codes(map, &mut r.fhir_version, k)?,
+                "fhirVersion" => de::formeds(map, &mut r.fhir_version, k, de::Form::Code)?,
                 "_fhirVersion" => de::prims_ext(map, &mut r.fhir_version, k)?,
                 "dependsOn" => de::many(map, &mut r.depends_on, k)?,
                 "global" => de::many(map, &mut r.global, k)?,
@@ -214,9 +214,9 @@ impl ImplementationGuideDependsOn {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "uri" => de::prim(map, &mut r.uri, k)?,
+                "uri" => de::formed(map, &mut r.uri, k, de::Form::Uri)?,
                 "_uri" => de::prim_ext(map, &mut r.uri, k)?,
-                "packageId" => de::prim(map, &mut r.package_id, k)?,
+                "packageId" => de::formed(map, &mut r.package_id, k, de::Form::Id)?,
                 "_packageId" => de::prim_ext(map, &mut r.package_id, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
@@ -269,9 +269,9 @@ impl ImplementationGuideGlobal {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "profile" => de::prim(map, &mut r.profile, k)?,
+                "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
                 "_profile" => de::prim_ext(map, &mut r.profile, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.global")?,
             }
@@ -453,7 +453,7 @@ impl ImplementationGuideDefinitionResource {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "reference" => de::one(map, &mut r.reference, k)?,
-                "fhirVersion" => de::codes(map, &mut r.fhir_version, k)?,
+                "fhirVersion" => de::formeds(map, &mut r.fhir_version, k, de::Form::Code)?,
                 "_fhirVersion" => de::prims_ext(map, &mut r.fhir_version, k)?,
                 "name" => de::prim(map, &mut r.name, k)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
@@ -467,7 +467,7 @@ impl ImplementationGuideDefinitionResource {
                         "example",
                     )?
                 }
-                "groupingId" => de::prim(map, &mut r.grouping_id, k)?,
+                "groupingId" => de::formed(map, &mut r.grouping_id, k, de::Form::Id)?,
                 "_groupingId" => de::prim_ext(map, &mut r.grouping_id, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.definition.resource")?,
             }
@@ -534,7 +534,7 @@ impl ImplementationGuideDefinitionPage {
                 }
                 "title" => de::prim(map, &mut r.title, k)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "generation" => de::code(map, &mut r.generation, k)?,
+                "generation" => de::formed(map, &mut r.generation, k, de::Form::Code)?,
                 "_generation" => de::prim_ext(map, &mut r.generation, k)?,
                 "page" => de::many(map, &mut r.page, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.definition.page")?,
@@ -601,7 +601,7 @@ impl ImplementationGuideDefinitionParameter {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "value" => de::prim(map, &mut r.value, k)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
@@ -664,7 +664,7 @@ impl ImplementationGuideDefinitionTemplate {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "source" => de::prim(map, &mut r.source, k)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
@@ -734,7 +734,7 @@ impl ImplementationGuideManifest {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "rendering" => de::prim(map, &mut r.rendering, k)?,
+                "rendering" => de::formed(map, &mut r.rendering, k, de::Form::Uri)?,
                 "_rendering" => de::prim_ext(map, &mut r.rendering, k)?,
                 "resource" => de::many(map, &mut r.resource, k)?,
                 "page" => de::many(map, &mut r.page, k)?,
@@ -808,7 +808,7 @@ impl ImplementationGuideManifestResource {
                         "example",
                     )?
                 }
-                "relativePath" => de::prim(map, &mut r.relative_path, k)?,
+                "relativePath" => de::formed(map, &mut r.relative_path, k, de::Form::Uri)?,
                 "_relativePath" => de::prim_ext(map, &mut r.relative_path, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.manifest.resource")?,
             }
@@ -929,7 +929,7 @@ impl ImplementationGuideDefinitionPageName {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Url") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Url(Primitive::new(v))),
                     Some(Self::Url(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1012,7 +1012,7 @@ impl ImplementationGuideDefinitionResourceExample {
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1091,7 +1091,7 @@ impl ImplementationGuideManifestResourceExample {
                 }
             }
             (false, "Canonical") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -88,18 +88,18 @@ impl MessageDefinition {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
@@ -108,9 +108,9 @@ impl MessageDefinition {
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "title" => de::prim(map, &mut r.title, k)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "replaces" => de::prims(map, &mut r.replaces, k)?,
+                "replaces" => de::formeds(map, &mut r.replaces, k, de::Form::Uri)?,
                 "_replaces" => de::prims_ext(map, &mut r.replaces, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "experimental" => de::prim(map, &mut r.experimental, k)?,
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
@@ -127,20 +127,20 @@ impl MessageDefinition {
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
                 "copyright" => de::prim(map, &mut r.copyright, k)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "base" => de::prim(map, &mut r.base, k)?,
+                "base" => de::formed(map, &mut r.base, k, de::Form::Uri)?,
                 "_base" => de::prim_ext(map, &mut r.base, k)?,
-                "parent" => de::prims(map, &mut r.parent, k)?,
+                "parent" => de::formeds(map, &mut r.parent, k, de::Form::Uri)?,
                 "_parent" => de::prims_ext(map, &mut r.parent, k)?,
                 "eventCoding" | "eventUri" | "_eventUri" => {
                     MessageDefinitionEvent::de(map, &mut r.event, k, "event")?
                 }
-                "category" => de::code(map, &mut r.category, k)?,
+                "category" => de::formed(map, &mut r.category, k, de::Form::Code)?,
                 "_category" => de::prim_ext(map, &mut r.category, k)?,
                 "focus" => de::many(map, &mut r.focus, k)?,
-                "responseRequired" => de::code(map, &mut r.response_required, k)?,
+                "responseRequired" => de::formed(map, &mut r.response_required, k, de::Form::Code)?,
                 "_responseRequired" => de::prim_ext(map, &mut r.response_required, k)?,
                 "allowedResponse" => de::many(map, &mut r.allowed_response, k)?,
-                "graph" => de::prims(map, &mut r.graph, k)?,
+                "graph" => de::formeds(map, &mut r.graph, k, de::Form::Uri)?,
                 "_graph" => de::prims_ext(map, &mut r.graph, k)?,
                 "resourceType" => de::resource_type(map, "MessageDefinition")?,
                 _ => de::unknown(map, k, "MessageDefinition")?,
@@ -232,9 +232,9 @@ impl MessageDefinitionFocus {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "profile" => de::prim(map, &mut r.profile, k)?,
+                "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
                 "_profile" => de::prim_ext(map, &mut r.profile, k)?,
                 "min" => de::prim(map, &mut r.min, k)?,
                 "_min" => de::prim_ext(map, &mut r.min, k)?,
@@ -291,7 +291,7 @@ impl MessageDefinitionAllowedResponse {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "message" => de::prim(map, &mut r.message, k)?,
+                "message" => de::formed(map, &mut r.message, k, de::Form::Uri)?,
                 "_message" => de::prim_ext(map, &mut r.message, k)?,
                 "situation" => de::prim(map, &mut r.situation, k)?,
                 "_situation" => de::prim_ext(map, &mut r.situation, k)?,
@@ -356,7 +356,7 @@ impl MessageDefinitionEvent {
                 *slot = Some(Self::Coding(map.next_value()?));
             }
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -62,12 +62,12 @@ impl MessageHeader {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -85,7 +85,7 @@ impl MessageHeader {
                 "reason" => de::one(map, &mut r.reason, k)?,
                 "response" => de::one(map, &mut r.response, k)?,
                 "focus" => de::many(map, &mut r.focus, k)?,
-                "definition" => de::prim(map, &mut r.definition, k)?,
+                "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
                 "resourceType" => de::resource_type(map, "MessageHeader")?,
                 _ => de::unknown(map, k, "MessageHeader")?,
@@ -166,7 +166,7 @@ impl MessageHeaderDestination {
                 "name" => de::prim(map, &mut r.name, k)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "target" => de::one(map, &mut r.target, k)?,
-                "endpoint" => de::prim(map, &mut r.endpoint, k)?,
+                "endpoint" => de::formed(map, &mut r.endpoint, k, de::Form::Uri)?,
                 "_endpoint" => de::prim_ext(map, &mut r.endpoint, k)?,
                 "receiver" => de::one(map, &mut r.receiver, k)?,
                 _ => de::unknown(map, k, "MessageHeader.destination")?,
@@ -236,7 +236,7 @@ impl MessageHeaderSource {
                 "version" => de::prim(map, &mut r.version, k)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 "contact" => de::one(map, &mut r.contact, k)?,
-                "endpoint" => de::prim(map, &mut r.endpoint, k)?,
+                "endpoint" => de::formed(map, &mut r.endpoint, k, de::Form::Uri)?,
                 "_endpoint" => de::prim_ext(map, &mut r.endpoint, k)?,
                 _ => de::unknown(map, k, "MessageHeader.source")?,
             }
@@ -291,9 +291,9 @@ impl MessageHeaderResponse {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::prim(map, &mut r.identifier, k)?,
+                "identifier" => de::formed(map, &mut r.identifier, k, de::Form::Id)?,
                 "_identifier" => de::prim_ext(map, &mut r.identifier, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "details" => de::one(map, &mut r.details, k)?,
                 _ => de::unknown(map, k, "MessageHeader.response")?,
@@ -359,7 +359,7 @@ impl MessageHeaderEvent {
                 *slot = Some(Self::Coding(map.next_value()?));
             }
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,

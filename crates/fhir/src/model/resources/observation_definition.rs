@@ -68,12 +68,12 @@ impl ObservationDefinition {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -83,7 +83,9 @@ impl ObservationDefinition {
                 "category" => de::many(map, &mut r.category, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "permittedDataType" => de::codes(map, &mut r.permitted_data_type, k)?,
+                "permittedDataType" => {
+                    de::formeds(map, &mut r.permitted_data_type, k, de::Form::Code)?
+                }
                 "_permittedDataType" => de::prims_ext(map, &mut r.permitted_data_type, k)?,
                 "multipleResultsAllowed" => de::prim(map, &mut r.multiple_results_allowed, k)?,
                 "_multipleResultsAllowed" => de::prim_ext(map, &mut r.multiple_results_allowed, k)?,
@@ -241,12 +243,12 @@ impl ObservationDefinitionQualifiedInterval {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "category" => de::code(map, &mut r.category, k)?,
+                "category" => de::formed(map, &mut r.category, k, de::Form::Code)?,
                 "_category" => de::prim_ext(map, &mut r.category, k)?,
                 "range" => de::one(map, &mut r.range, k)?,
                 "context" => de::one(map, &mut r.context, k)?,
                 "appliesTo" => de::many(map, &mut r.applies_to, k)?,
-                "gender" => de::code(map, &mut r.gender, k)?,
+                "gender" => de::formed(map, &mut r.gender, k, de::Form::Code)?,
                 "_gender" => de::prim_ext(map, &mut r.gender, k)?,
                 "age" => de::one(map, &mut r.age, k)?,
                 "gestationalAge" => de::one(map, &mut r.gestational_age, k)?,

@@ -72,12 +72,12 @@ impl Patient {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -88,7 +88,7 @@ impl Patient {
                 "_active" => de::prim_ext(map, &mut r.active, k)?,
                 "name" => de::many(map, &mut r.name, k)?,
                 "telecom" => de::many(map, &mut r.telecom, k)?,
-                "gender" => de::code(map, &mut r.gender, k)?,
+                "gender" => de::formed(map, &mut r.gender, k, de::Form::Code)?,
                 "_gender" => de::prim_ext(map, &mut r.gender, k)?,
                 "birthDate" => de::prim(map, &mut r.birth_date, k)?,
                 "_birthDate" => de::prim_ext(map, &mut r.birth_date, k)?,
@@ -197,7 +197,7 @@ impl PatientContact {
                 "name" => de::one(map, &mut r.name, k)?,
                 "telecom" => de::many(map, &mut r.telecom, k)?,
                 "address" => de::one(map, &mut r.address, k)?,
-                "gender" => de::code(map, &mut r.gender, k)?,
+                "gender" => de::formed(map, &mut r.gender, k, de::Form::Code)?,
                 "_gender" => de::prim_ext(map, &mut r.gender, k)?,
                 "organization" => de::one(map, &mut r.organization, k)?,
                 "period" => de::one(map, &mut r.period, k)?,
@@ -305,7 +305,7 @@ impl PatientLink {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "other" => de::one(map, &mut r.other, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 _ => de::unknown(map, k, "Patient.link")?,
             }

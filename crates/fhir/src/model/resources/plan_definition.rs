@@ -102,18 +102,18 @@ impl PlanDefinition {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
@@ -125,7 +125,7 @@ impl PlanDefinition {
                 "subtitle" => de::prim(map, &mut r.subtitle, k)?,
                 "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "experimental" => de::prim(map, &mut r.experimental, k)?,
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
@@ -158,7 +158,7 @@ impl PlanDefinition {
                 "reviewer" => de::many(map, &mut r.reviewer, k)?,
                 "endorser" => de::many(map, &mut r.endorser, k)?,
                 "relatedArtifact" => de::many(map, &mut r.related_artifact, k)?,
-                "library" => de::prims(map, &mut r.library, k)?,
+                "library" => de::formeds(map, &mut r.library, k, de::Form::Uri)?,
                 "_library" => de::prims_ext(map, &mut r.library, k)?,
                 "goal" => de::many(map, &mut r.goal, k)?,
                 "action" => de::many(map, &mut r.action, k)?,
@@ -440,12 +440,12 @@ impl PlanDefinitionAction {
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "textEquivalent" => de::prim(map, &mut r.text_equivalent, k)?,
                 "_textEquivalent" => de::prim_ext(map, &mut r.text_equivalent, k)?,
-                "priority" => de::code(map, &mut r.priority, k)?,
+                "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
                 "_priority" => de::prim_ext(map, &mut r.priority, k)?,
                 "code" => de::many(map, &mut r.code, k)?,
                 "reason" => de::many(map, &mut r.reason, k)?,
                 "documentation" => de::many(map, &mut r.documentation, k)?,
-                "goalId" => de::prims(map, &mut r.goal_id, k)?,
+                "goalId" => de::formeds(map, &mut r.goal_id, k, de::Form::Id)?,
                 "_goalId" => de::prims_ext(map, &mut r.goal_id, k)?,
                 "subjectCodeableConcept" | "subjectReference" => {
                     PlanDefinitionActionSubject::de(map, &mut r.subject, k, "subject")?
@@ -461,15 +461,19 @@ impl PlanDefinitionAction {
                 }
                 "participant" => de::many(map, &mut r.participant, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "groupingBehavior" => de::code(map, &mut r.grouping_behavior, k)?,
+                "groupingBehavior" => de::formed(map, &mut r.grouping_behavior, k, de::Form::Code)?,
                 "_groupingBehavior" => de::prim_ext(map, &mut r.grouping_behavior, k)?,
-                "selectionBehavior" => de::code(map, &mut r.selection_behavior, k)?,
+                "selectionBehavior" => {
+                    de::formed(map, &mut r.selection_behavior, k, de::Form::Code)?
+                }
                 "_selectionBehavior" => de::prim_ext(map, &mut r.selection_behavior, k)?,
-                "requiredBehavior" => de::code(map, &mut r.required_behavior, k)?,
+                "requiredBehavior" => de::formed(map, &mut r.required_behavior, k, de::Form::Code)?,
                 "_requiredBehavior" => de::prim_ext(map, &mut r.required_behavior, k)?,
-                "precheckBehavior" => de::code(map, &mut r.precheck_behavior, k)?,
+                "precheckBehavior" => de::formed(map, &mut r.precheck_behavior, k, de::Form::Code)?,
                 "_precheckBehavior" => de::prim_ext(map, &mut r.precheck_behavior, k)?,
-                "cardinalityBehavior" => de::code(map, &mut r.cardinality_behavior, k)?,
+                "cardinalityBehavior" => {
+                    de::formed(map, &mut r.cardinality_behavior, k, de::Form::Code)?
+                }
                 "_cardinalityBehavior" => de::prim_ext(map, &mut r.cardinality_behavior, k)?,
                 "definitionCanonical"
                 | "_definitionCanonical"
@@ -477,7 +481,7 @@ impl PlanDefinitionAction {
                 | "_definitionUri" => {
                     PlanDefinitionActionDefinition::de(map, &mut r.definition, k, "definition")?
                 }
-                "transform" => de::prim(map, &mut r.transform, k)?,
+                "transform" => de::formed(map, &mut r.transform, k, de::Form::Uri)?,
                 "_transform" => de::prim_ext(map, &mut r.transform, k)?,
                 "dynamicValue" => de::many(map, &mut r.dynamic_value, k)?,
                 "action" => de::many(map, &mut r.action, k)?,
@@ -553,7 +557,7 @@ impl PlanDefinitionActionCondition {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "kind" => de::code(map, &mut r.kind, k)?,
+                "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
                 "_kind" => de::prim_ext(map, &mut r.kind, k)?,
                 "expression" => de::one(map, &mut r.expression, k)?,
                 _ => de::unknown(map, k, "PlanDefinition.action.condition")?,
@@ -606,9 +610,9 @@ impl PlanDefinitionActionRelatedAction {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "actionId" => de::prim(map, &mut r.action_id, k)?,
+                "actionId" => de::formed(map, &mut r.action_id, k, de::Form::Id)?,
                 "_actionId" => de::prim_ext(map, &mut r.action_id, k)?,
-                "relationship" => de::code(map, &mut r.relationship, k)?,
+                "relationship" => de::formed(map, &mut r.relationship, k, de::Form::Code)?,
                 "_relationship" => de::prim_ext(map, &mut r.relationship, k)?,
                 "offsetDuration" | "offsetRange" => {
                     PlanDefinitionActionRelatedActionOffset::de(map, &mut r.offset, k, "offset")?
@@ -671,7 +675,7 @@ impl PlanDefinitionActionParticipant {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "role" => de::one(map, &mut r.role, k)?,
                 _ => de::unknown(map, k, "PlanDefinition.action.participant")?,
@@ -781,7 +785,7 @@ impl PlanDefinitionActionDefinition {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "Canonical") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -797,7 +801,7 @@ impl PlanDefinitionActionDefinition {
                 }
             }
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,

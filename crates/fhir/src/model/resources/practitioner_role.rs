@@ -68,12 +68,12 @@ impl PractitionerRole {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -172,7 +172,7 @@ impl PractitionerRoleAvailableTime {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "daysOfWeek" => de::codes(map, &mut r.days_of_week, k)?,
+                "daysOfWeek" => de::formeds(map, &mut r.days_of_week, k, de::Form::Code)?,
                 "_daysOfWeek" => de::prims_ext(map, &mut r.days_of_week, k)?,
                 "allDay" => de::prim(map, &mut r.all_day, k)?,
                 "_allDay" => de::prim_ext(map, &mut r.all_day, k)?,

@@ -60,12 +60,12 @@ impl Provenance {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -77,7 +77,7 @@ impl Provenance {
                 }
                 "recorded" => de::prim(map, &mut r.recorded, k)?,
                 "_recorded" => de::prim_ext(map, &mut r.recorded, k)?,
-                "policy" => de::prims(map, &mut r.policy, k)?,
+                "policy" => de::formeds(map, &mut r.policy, k, de::Form::Uri)?,
                 "_policy" => de::prims_ext(map, &mut r.policy, k)?,
                 "location" => de::one(map, &mut r.location, k)?,
                 "reason" => de::many(map, &mut r.reason, k)?,
@@ -217,7 +217,7 @@ impl ProvenanceEntity {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "role" => de::code(map, &mut r.role, k)?,
+                "role" => de::formed(map, &mut r.role, k, de::Form::Code)?,
                 "_role" => de::prim_ext(map, &mut r.role, k)?,
                 "what" => de::one(map, &mut r.what, k)?,
                 "agent" => de::many(map, &mut r.agent, k)?,

@@ -84,18 +84,18 @@ impl Questionnaire {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
@@ -104,13 +104,13 @@ impl Questionnaire {
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "title" => de::prim(map, &mut r.title, k)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "derivedFrom" => de::prims(map, &mut r.derived_from, k)?,
+                "derivedFrom" => de::formeds(map, &mut r.derived_from, k, de::Form::Uri)?,
                 "_derivedFrom" => de::prims_ext(map, &mut r.derived_from, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "experimental" => de::prim(map, &mut r.experimental, k)?,
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
-                "subjectType" => de::codes(map, &mut r.subject_type, k)?,
+                "subjectType" => de::formeds(map, &mut r.subject_type, k, de::Form::Code)?,
                 "_subjectType" => de::prims_ext(map, &mut r.subject_type, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
@@ -244,17 +244,17 @@ impl QuestionnaireItem {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "linkId" => de::prim(map, &mut r.link_id, k)?,
                 "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
-                "definition" => de::prim(map, &mut r.definition, k)?,
+                "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
                 "code" => de::many(map, &mut r.code, k)?,
                 "prefix" => de::prim(map, &mut r.prefix, k)?,
                 "_prefix" => de::prim_ext(map, &mut r.prefix, k)?,
                 "text" => de::prim(map, &mut r.text, k)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "enableWhen" => de::many(map, &mut r.enable_when, k)?,
-                "enableBehavior" => de::code(map, &mut r.enable_behavior, k)?,
+                "enableBehavior" => de::formed(map, &mut r.enable_behavior, k, de::Form::Code)?,
                 "_enableBehavior" => de::prim_ext(map, &mut r.enable_behavior, k)?,
                 "required" => de::prim(map, &mut r.required, k)?,
                 "_required" => de::prim_ext(map, &mut r.required, k)?,
@@ -264,7 +264,7 @@ impl QuestionnaireItem {
                 "_readOnly" => de::prim_ext(map, &mut r.read_only, k)?,
                 "maxLength" => de::prim(map, &mut r.max_length, k)?,
                 "_maxLength" => de::prim_ext(map, &mut r.max_length, k)?,
-                "answerValueSet" => de::prim(map, &mut r.answer_value_set, k)?,
+                "answerValueSet" => de::formed(map, &mut r.answer_value_set, k, de::Form::Uri)?,
                 "_answerValueSet" => de::prim_ext(map, &mut r.answer_value_set, k)?,
                 "answerOption" => de::many(map, &mut r.answer_option, k)?,
                 "initial" => de::many(map, &mut r.initial, k)?,
@@ -336,7 +336,7 @@ impl QuestionnaireItemEnableWhen {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "question" => de::prim(map, &mut r.question, k)?,
                 "_question" => de::prim_ext(map, &mut r.question, k)?,
-                "operator" => de::code(map, &mut r.operator, k)?,
+                "operator" => de::formed(map, &mut r.operator, k, de::Form::Code)?,
                 "_operator" => de::prim_ext(map, &mut r.operator, k)?,
                 "answerBoolean" | "_answerBoolean" | "answerDecimal" | "_answerDecimal"
                 | "answerInteger" | "_answerInteger" | "answerDate" | "_answerDate"
@@ -1004,7 +1004,7 @@ impl QuestionnaireItemInitialValue {
                 }
             }
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -62,12 +62,12 @@ impl QuestionnaireResponse {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -76,9 +76,9 @@ impl QuestionnaireResponse {
                 "identifier" => de::one(map, &mut r.identifier, k)?,
                 "basedOn" => de::many(map, &mut r.based_on, k)?,
                 "partOf" => de::many(map, &mut r.part_of, k)?,
-                "questionnaire" => de::prim(map, &mut r.questionnaire, k)?,
+                "questionnaire" => de::formed(map, &mut r.questionnaire, k, de::Form::Uri)?,
                 "_questionnaire" => de::prim_ext(map, &mut r.questionnaire, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "subject" => de::one(map, &mut r.subject, k)?,
                 "encounter" => de::one(map, &mut r.encounter, k)?,
@@ -166,7 +166,7 @@ impl QuestionnaireResponseItem {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "linkId" => de::prim(map, &mut r.link_id, k)?,
                 "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
-                "definition" => de::prim(map, &mut r.definition, k)?,
+                "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
                 "text" => de::prim(map, &mut r.text, k)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
@@ -425,7 +425,7 @@ impl QuestionnaireResponseItemAnswerValue {
                 }
             }
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -76,30 +76,32 @@ impl RequestGroup {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "instantiatesCanonical" => de::prims(map, &mut r.instantiates_canonical, k)?,
+                "instantiatesCanonical" => {
+                    de::formeds(map, &mut r.instantiates_canonical, k, de::Form::Uri)?
+                }
                 "_instantiatesCanonical" => de::prims_ext(map, &mut r.instantiates_canonical, k)?,
-                "instantiatesUri" => de::prims(map, &mut r.instantiates_uri, k)?,
+                "instantiatesUri" => de::formeds(map, &mut r.instantiates_uri, k, de::Form::Uri)?,
                 "_instantiatesUri" => de::prims_ext(map, &mut r.instantiates_uri, k)?,
                 "basedOn" => de::many(map, &mut r.based_on, k)?,
                 "replaces" => de::many(map, &mut r.replaces, k)?,
                 "groupIdentifier" => de::one(map, &mut r.group_identifier, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "intent" => de::code(map, &mut r.intent, k)?,
+                "intent" => de::formed(map, &mut r.intent, k, de::Form::Code)?,
                 "_intent" => de::prim_ext(map, &mut r.intent, k)?,
-                "priority" => de::code(map, &mut r.priority, k)?,
+                "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
                 "_priority" => de::prim_ext(map, &mut r.priority, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
                 "subject" => de::one(map, &mut r.subject, k)?,
@@ -232,7 +234,7 @@ impl RequestGroupAction {
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "textEquivalent" => de::prim(map, &mut r.text_equivalent, k)?,
                 "_textEquivalent" => de::prim_ext(map, &mut r.text_equivalent, k)?,
-                "priority" => de::code(map, &mut r.priority, k)?,
+                "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
                 "_priority" => de::prim_ext(map, &mut r.priority, k)?,
                 "code" => de::many(map, &mut r.code, k)?,
                 "documentation" => de::many(map, &mut r.documentation, k)?,
@@ -244,15 +246,19 @@ impl RequestGroupAction {
                 }
                 "participant" => de::many(map, &mut r.participant, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "groupingBehavior" => de::code(map, &mut r.grouping_behavior, k)?,
+                "groupingBehavior" => de::formed(map, &mut r.grouping_behavior, k, de::Form::Code)?,
                 "_groupingBehavior" => de::prim_ext(map, &mut r.grouping_behavior, k)?,
-                "selectionBehavior" => de::code(map, &mut r.selection_behavior, k)?,
+                "selectionBehavior" => {
+                    de::formed(map, &mut r.selection_behavior, k, de::Form::Code)?
+                }
                 "_selectionBehavior" => de::prim_ext(map, &mut r.selection_behavior, k)?,
-                "requiredBehavior" => de::code(map, &mut r.required_behavior, k)?,
+                "requiredBehavior" => de::formed(map, &mut r.required_behavior, k, de::Form::Code)?,
                 "_requiredBehavior" => de::prim_ext(map, &mut r.required_behavior, k)?,
-                "precheckBehavior" => de::code(map, &mut r.precheck_behavior, k)?,
+                "precheckBehavior" => de::formed(map, &mut r.precheck_behavior, k, de::Form::Code)?,
                 "_precheckBehavior" => de::prim_ext(map, &mut r.precheck_behavior, k)?,
-                "cardinalityBehavior" => de::code(map, &mut r.cardinality_behavior, k)?,
+                "cardinalityBehavior" => {
+                    de::formed(map, &mut r.cardinality_behavior, k, de::Form::Code)?
+                }
                 "_cardinalityBehavior" => de::prim_ext(map, &mut r.cardinality_behavior, k)?,
                 "resource" => de::one(map, &mut r.resource, k)?,
                 "action" => de::many(map, &mut r.action, k)?,
@@ -320,7 +326,7 @@ impl RequestGroupActionCondition {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "kind" => de::code(map, &mut r.kind, k)?,
+                "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
                 "_kind" => de::prim_ext(map, &mut r.kind, k)?,
                 "expression" => de::one(map, &mut r.expression, k)?,
                 _ => de::unknown(map, k, "RequestGroup.action.condition")?,
@@ -373,9 +379,9 @@ impl RequestGroupActionRelatedAction {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "actionId" => de::prim(map, &mut r.action_id, k)?,
+                "actionId" => de::formed(map, &mut r.action_id, k, de::Form::Id)?,
                 "_actionId" => de::prim_ext(map, &mut r.action_id, k)?,
-                "relationship" => de::code(map, &mut r.relationship, k)?,
+                "relationship" => de::formed(map, &mut r.relationship, k, de::Form::Code)?,
                 "_relationship" => de::prim_ext(map, &mut r.relationship, k)?,
                 "offsetDuration" | "offsetRange" => {
                     RequestGroupActionRelatedActionOffset::de(map, &mut r.offset, k, "offset")?

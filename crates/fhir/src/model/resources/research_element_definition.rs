@@ -106,18 +106,18 @@ impl ResearchElementDefinition {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
@@ -130,7 +130,7 @@ impl ResearchElementDefinition {
                 "_shortTitle" => de::prim_ext(map, &mut r.short_title, k)?,
                 "subtitle" => de::prim(map, &mut r.subtitle, k)?,
                 "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "experimental" => de::prim(map, &mut r.experimental, k)?,
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
@@ -165,11 +165,11 @@ impl ResearchElementDefinition {
                 "reviewer" => de::many(map, &mut r.reviewer, k)?,
                 "endorser" => de::many(map, &mut r.endorser, k)?,
                 "relatedArtifact" => de::many(map, &mut r.related_artifact, k)?,
-                "library" => de::prims(map, &mut r.library, k)?,
+                "library" => de::formeds(map, &mut r.library, k, de::Form::Uri)?,
                 "_library" => de::prims_ext(map, &mut r.library, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "variableType" => de::code(map, &mut r.variable_type, k)?,
+                "variableType" => de::formed(map, &mut r.variable_type, k, de::Form::Code)?,
                 "_variableType" => de::prim_ext(map, &mut r.variable_type, k)?,
                 "characteristic" => de::many(map, &mut r.characteristic, k)?,
                 "resourceType" => de::resource_type(map, "ResearchElementDefinition")?,
@@ -329,7 +329,7 @@ impl ResearchElementDefinitionCharacteristic {
                     de::one(map, &mut r.study_effective_time_from_start, k)?
                 }
                 "studyEffectiveGroupMeasure" => {
-                    de::code(map, &mut r.study_effective_group_measure, k)?
+                    de::formed(map, &mut r.study_effective_group_measure, k, de::Form::Code)?
                 }
                 "_studyEffectiveGroupMeasure" => {
                     de::prim_ext(map, &mut r.study_effective_group_measure, k)?
@@ -355,9 +355,12 @@ impl ResearchElementDefinitionCharacteristic {
                 "participantEffectiveTimeFromStart" => {
                     de::one(map, &mut r.participant_effective_time_from_start, k)?
                 }
-                "participantEffectiveGroupMeasure" => {
-                    de::code(map, &mut r.participant_effective_group_measure, k)?
-                }
+                "participantEffectiveGroupMeasure" => de::formed(
+                    map,
+                    &mut r.participant_effective_group_measure,
+                    k,
+                    de::Form::Code,
+                )?,
                 "_participantEffectiveGroupMeasure" => {
                     de::prim_ext(map, &mut r.participant_effective_group_measure, k)?
                 }
@@ -456,7 +459,7 @@ impl ResearchElementDefinitionCharacteristicDefinition {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "Canonical") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Canonical(Primitive::new(v))),
                     Some(Self::Canonical(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -114,12 +114,12 @@ impl ResearchStudy {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -133,7 +133,7 @@ impl ResearchStudy {
                 "label" => de::many(map, &mut r.label, k)?,
                 "protocol" => de::many(map, &mut r.protocol, k)?,
                 "partOf" => de::many(map, &mut r.part_of, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "primaryPurposeType" => de::one(map, &mut r.primary_purpose_type, k)?,
                 "phase" => de::one(map, &mut r.phase, k)?,
@@ -555,7 +555,7 @@ impl ResearchStudyComparisonGroup {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "linkId" => de::prim(map, &mut r.link_id, k)?,
+                "linkId" => de::formed(map, &mut r.link_id, k, de::Form::Id)?,
                 "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
                 "name" => de::prim(map, &mut r.name, k)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,

@@ -62,12 +62,12 @@ impl Slot {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -79,7 +79,7 @@ impl Slot {
                 "specialty" => de::many(map, &mut r.specialty, k)?,
                 "appointmentType" => de::one(map, &mut r.appointment_type, k)?,
                 "schedule" => de::one(map, &mut r.schedule, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "start" => de::prim(map, &mut r.start, k)?,
                 "_start" => de::prim_ext(map, &mut r.start, k)?,

@@ -52,12 +52,12 @@ impl SpecimenDefinition {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
@@ -150,7 +150,7 @@ impl SpecimenDefinitionTypeTested {
                 "isDerived" => de::prim(map, &mut r.is_derived, k)?,
                 "_isDerived" => de::prim_ext(map, &mut r.is_derived, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "preference" => de::code(map, &mut r.preference, k)?,
+                "preference" => de::formed(map, &mut r.preference, k, de::Form::Code)?,
                 "_preference" => de::prim_ext(map, &mut r.preference, k)?,
                 "container" => de::one(map, &mut r.container, k)?,
                 "requirement" => de::prim(map, &mut r.requirement, k)?,

@@ -54,20 +54,20 @@ impl SubscriptionStatus {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "type" => de::code(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "eventsSinceSubscriptionStart" => {
                     de::prim(map, &mut r.events_since_subscription_start, k)?
@@ -77,7 +77,7 @@ impl SubscriptionStatus {
                 }
                 "notificationEvent" => de::many(map, &mut r.notification_event, k)?,
                 "subscription" => de::one(map, &mut r.subscription, k)?,
-                "topic" => de::prim(map, &mut r.topic, k)?,
+                "topic" => de::formed(map, &mut r.topic, k, de::Form::Uri)?,
                 "_topic" => de::prim_ext(map, &mut r.topic, k)?,
                 "error" => de::many(map, &mut r.error, k)?,
                 "resourceType" => de::resource_type(map, "SubscriptionStatus")?,

@@ -76,18 +76,18 @@ impl ValueSet {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
             match k {
-                "id" => de::prim(map, &mut r.id, k)?,
+                "id" => de::formed(map, &mut r.id, k, de::Form::Id)?,
                 "_id" => de::prim_ext(map, &mut r.id, k)?,
                 "meta" => de::one(map, &mut r.meta, k)?,
-                "implicitRules" => de::prim(map, &mut r.implicit_rules, k)?,
+                "implicitRules" => de::formed(map, &mut r.implicit_rules, k, de::Form::Uri)?,
                 "_implicitRules" => de::prim_ext(map, &mut r.implicit_rules, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "text" => de::one(map, &mut r.text, k)?,
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
@@ -96,7 +96,7 @@ impl ValueSet {
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "title" => de::prim(map, &mut r.title, k)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "status" => de::code(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "experimental" => de::prim(map, &mut r.experimental, k)?,
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
@@ -261,13 +261,13 @@ impl ValueSetComposeInclude {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "system" => de::prim(map, &mut r.system, k)?,
+                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 "concept" => de::many(map, &mut r.concept, k)?,
                 "filter" => de::many(map, &mut r.filter, k)?,
-                "valueSet" => de::prims(map, &mut r.value_set, k)?,
+                "valueSet" => de::formeds(map, &mut r.value_set, k, de::Form::Uri)?,
                 "_valueSet" => de::prims_ext(map, &mut r.value_set, k)?,
                 _ => de::unknown(map, k, "ValueSet.compose.include")?,
             }
@@ -321,7 +321,7 @@ impl ValueSetComposeIncludeConcept {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "display" => de::prim(map, &mut r.display, k)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
@@ -377,7 +377,7 @@ impl ValueSetComposeIncludeConceptDesignation {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "language" => de::code(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "use" => de::one(map, &mut r.use_, k)?,
                 "value" => de::prim(map, &mut r.value, k)?,
@@ -437,9 +437,9 @@ impl ValueSetComposeIncludeFilter {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "property" => de::code(map, &mut r.property, k)?,
+                "property" => de::formed(map, &mut r.property, k, de::Form::Code)?,
                 "_property" => de::prim_ext(map, &mut r.property, k)?,
-                "op" => de::code(map, &mut r.op, k)?,
+                "op" => de::formed(map, &mut r.op, k, de::Form::Code)?,
                 "_op" => de::prim_ext(map, &mut r.op, k)?,
                 "value" => de::prim(map, &mut r.value, k)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
@@ -510,7 +510,7 @@ impl ValueSetExpansion {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "identifier" => de::prim(map, &mut r.identifier, k)?,
+                "identifier" => de::formed(map, &mut r.identifier, k, de::Form::Uri)?,
                 "_identifier" => de::prim_ext(map, &mut r.identifier, k)?,
                 "timestamp" => de::prim(map, &mut r.timestamp, k)?,
                 "_timestamp" => de::prim_ext(map, &mut r.timestamp, k)?,
@@ -640,7 +640,7 @@ impl ValueSetExpansionContains {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "system" => de::prim(map, &mut r.system, k)?,
+                "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
                 "abstract" => de::prim(map, &mut r.abstract_, k)?,
                 "_abstract" => de::prim_ext(map, &mut r.abstract_, k)?,
@@ -648,7 +648,7 @@ impl ValueSetExpansionContains {
                 "_inactive" => de::prim_ext(map, &mut r.inactive, k)?,
                 "version" => de::prim(map, &mut r.version, k)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "code" => de::code(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "display" => de::prim(map, &mut r.display, k)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
@@ -791,7 +791,7 @@ impl ValueSetExpansionParameterValue {
                 }
             }
             (false, "Uri") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Uri)?;
                 match slot {
                     None => *slot = Some(Self::Uri(Primitive::new(v))),
                     Some(Self::Uri(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -807,7 +807,7 @@ impl ValueSetExpansionParameterValue {
                 }
             }
             (false, "Code") => {
-                let v: String = de::code_value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::Code)?;
                 match slot {
                     None => *slot = Some(Self::Code(Primitive::new(v))),
                     Some(Self::Code(p)) => de::set_value::<A::Error, _>(p, v, k)?,
