@@ -488,11 +488,13 @@ fn condition() -> impl Strategy<Value = Condition> {
     (
         concept(),
         proptest::option::of(date_time()),
-        // DG1-20 identifiers: an OID system, or none.
+        // DG1-20 identifiers: an OID system, or none; with an EI.2
+        // namespace (an untyped identifier with its authority), or none.
         proptest::collection::vec(
             (
                 "[A-Z0-9]{2,6}",
                 proptest::option::of("urn:oid:1\\.3\\.6\\.[0-9]{1,4}"),
+                proptest::option::of("[A-Z][a-z]{2,9}"),
             ),
             0..2,
         ),
@@ -548,7 +550,15 @@ fn condition() -> impl Strategy<Value = Condition> {
                     recorded: recorded.map(s),
                     identifiers: ids
                         .into_iter()
-                        .map(|(value, system)| s(Identifier::Other { system, value }))
+                        .map(|(value, system, namespace)| match namespace {
+                            Some(ns) => s(Identifier::Typed {
+                                kind: String::new(),
+                                value,
+                                authority: Some(ns),
+                                system,
+                            }),
+                            None => s(Identifier::Other { system, value }),
+                        })
                         .collect(),
                     asserter,
                     asserted: asserted.map(s),
