@@ -2669,9 +2669,10 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
 }
 
 /// An organisation from an XON field (repetition): the name (XON.1) and the
-/// identifier (XON.10, else the v2.4 XON.3) typed by XON.7 with the
-/// assigning authority XON.6 (its universal id, XON.6.2 typed by XON.6.3, as
-/// a typed identifier's system: see [`hd_system`]). An identifier whose
+/// identifier (XON.10, else the v2.4 XON.3) typed by XON.7 (untyped
+/// without one) with the assigning authority XON.6 (its universal id, XON.6.2
+/// typed by XON.6.3, as the identifier's system: see [`hd_system`]). An
+/// identifier whose
 /// authority or type is `ODS` (any case) is the organisation's ODS code
 /// ([`xon_ods`]): an XON is an organisation field, which may claim it.
 fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
@@ -2692,15 +2693,19 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
             if let Some(ods) = xon_ods(ctx, &id, authority.as_ref(), kind.as_ref()) {
                 return ods;
             }
-            let authority = authority.map(|s| s.value);
             let mut sources = id.sources;
+            let authority = authority.map(|a| {
+                sources.append(a.sources);
+                a.value
+            });
+            let system = hd_system(ctx, base.component(6)).map(|s| {
+                sources.append(s.sources);
+                s.value
+            });
             let value = id.value;
-            let ident = match kind {
-                Some(kind) => {
-                    let system = hd_system(ctx, base.component(6)).map(|s| {
-                        sources.append(s.sources);
-                        s.value
-                    });
+            let ident = match (kind, authority) {
+                (Some(kind), authority) => {
+                    sources.append(kind.sources);
                     Identifier::Typed {
                         kind: kind.value,
                         value,
@@ -2708,10 +2713,16 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
                         system,
                     }
                 }
-                None => Identifier::Other {
-                    system: authority,
+                // No XON.7: an untyped identifier with its assigning
+                // authority (until 2026-12-07 the authority was the
+                // identifier's system, written as its `type.text`).
+                (None, Some(authority)) => Identifier::Typed {
+                    kind: String::new(),
                     value,
+                    authority: Some(authority),
+                    system,
                 },
+                (None, None) => Identifier::Other { system, value },
             };
             Sourced::from_many(ident, sources)
         })

@@ -319,6 +319,8 @@ fn organisation() -> impl Strategy<Value = Organisation> {
             "[0-9]{3,6}",
             proptest::option::of("[A-Z]{2}-[0-9]"),
             common::authority_system(),
+            // XON.7 `XX`, or none (an untyped identifier).
+            proptest::bool::ANY,
         )),
         proptest::option::of(text()),
         proptest::option::of((
@@ -333,12 +335,23 @@ fn organisation() -> impl Strategy<Value = Organisation> {
         })
         .prop_map(|(id, name, addr)| Organisation {
             identifiers: id
-                .map(|(value, authority, system)| {
-                    s(Identifier::Typed {
-                        kind: "XX".into(),
-                        value,
-                        authority,
-                        system,
+                .map(|(value, authority, system, typed)| {
+                    s(match (typed, authority) {
+                        (true, authority) => Identifier::Typed {
+                            kind: "XX".into(),
+                            value,
+                            authority,
+                            system,
+                        },
+                        // No XON.7: untyped with its XON.6 authority, else
+                        // in its system alone.
+                        (false, Some(a)) => Identifier::Typed {
+                            kind: String::new(),
+                            value,
+                            authority: Some(a),
+                            system,
+                        },
+                        (false, None) => Identifier::Other { system, value },
                     })
                 })
                 .into_iter()

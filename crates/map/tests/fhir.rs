@@ -6264,3 +6264,58 @@ fn a_dg1_20_namespace_is_its_assigner_beside_its_system() {
         assert_eq!(ids(&back), ids(&event), "{dg1_20}");
     }
 }
+
+/// An XON with an assigning authority (XON.6) and no type (XON.7): the
+/// authority was the identifier's system, written as its `type.text`. It is
+/// the identifier's assigner now, with XON.6's universal id as its system,
+/// and reads back as the same identifier; the Organization's key (scoped on
+/// the namespace and value) is as before.
+#[test]
+fn an_untyped_xon_authority_is_its_assigner() {
+    let org = |b: &serde_json::Value| -> serde_json::Value {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == "Organization")
+            .unwrap()["resource"]["identifier"]
+            .clone()
+    };
+    let ids = |e: &carecodec_model::Event| -> Vec<carecodec_model::Identifier> {
+        e.reports[0].observations[0]
+            .performers
+            .iter()
+            .find_map(|p| p.organisation.as_ref())
+            .unwrap()
+            .identifiers
+            .iter()
+            .map(|i| i.value.clone())
+            .collect()
+    };
+    let text = probe_oru("RX1", "Path Lab^^^^^LABS^^^^L123");
+    let (event, report) = mapped(&text);
+    none_unmapped(&report, "OBX[1]-23");
+    let (b, _) = scoped_bundle(&text, None);
+    // The key is as before: scoped on the sender, the namespace and the value.
+    let orgs = typed_requests(&b, "Organization");
+    assert_eq!(
+        orgs[0].1,
+        "Organization/94d1c061-5405-406a-8e10-8d9a0f1e897f"
+    );
+    assert_eq!(
+        org(&b),
+        serde_json::json!([{"value": "L123", "assigner": {"display": "LABS"}}])
+    );
+    assert_eq!(ids(&read_back(&b)), ids(&event));
+    // With XON.6's universal id: its system too.
+    let text = probe_oru("RX1", "Path Lab^^^^^LABS&1.2.3&ISO^^^^L123");
+    let (event, report) = mapped(&text);
+    none_unmapped(&report, "OBX[1]-23");
+    let (b, _) = scoped_bundle(&text, None);
+    assert_eq!(
+        org(&b),
+        serde_json::json!([{"system": "urn:oid:1.2.3", "value": "L123",
+                            "assigner": {"display": "LABS"}}])
+    );
+    assert_eq!(ids(&read_back(&b)), ids(&event));
+}
