@@ -2669,9 +2669,10 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
 }
 
 /// An organisation from an XON field (repetition): the name (XON.1) and the
-/// identifier (XON.10, else the v2.4 XON.3) typed by XON.7 with the
-/// assigning authority XON.6 (its universal id, XON.6.2 typed by XON.6.3, as
-/// a typed identifier's system: see [`hd_system`]). An identifier whose
+/// identifier (XON.10, else the v2.4 XON.3) typed by XON.7 (untyped
+/// without one) with the assigning authority XON.6 (its universal id, XON.6.2
+/// typed by XON.6.3, as the identifier's system: see [`hd_system`]). An
+/// identifier whose
 /// authority or type is `ODS` (any case) is the organisation's ODS code
 /// ([`xon_ods`]): an XON is an organisation field, which may claim it.
 fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
@@ -2692,15 +2693,19 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
             if let Some(ods) = xon_ods(ctx, &id, authority.as_ref(), kind.as_ref()) {
                 return ods;
             }
-            let authority = authority.map(|s| s.value);
             let mut sources = id.sources;
+            let authority = authority.map(|a| {
+                sources.append(a.sources);
+                a.value
+            });
+            let system = hd_system(ctx, base.component(6)).map(|s| {
+                sources.append(s.sources);
+                s.value
+            });
             let value = id.value;
-            let ident = match kind {
-                Some(kind) => {
-                    let system = hd_system(ctx, base.component(6)).map(|s| {
-                        sources.append(s.sources);
-                        s.value
-                    });
+            let ident = match (kind, authority) {
+                (Some(kind), authority) => {
+                    sources.append(kind.sources);
                     Identifier::Typed {
                         kind: kind.value,
                         value,
@@ -2708,10 +2713,16 @@ fn xon(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Organisation> {
                         system,
                     }
                 }
-                None => Identifier::Other {
-                    system: authority,
+                // No XON.7: an untyped identifier with its assigning
+                // authority (until 2026-12-07 the authority was the
+                // identifier's system, written as its `type.text`).
+                (None, Some(authority)) => Identifier::Typed {
+                    kind: String::new(),
                     value,
+                    authority: Some(authority),
+                    system,
                 },
+                (None, None) => Identifier::Other { system, value },
             };
             Sourced::from_many(ident, sources)
         })
@@ -2766,42 +2777,77 @@ fn xon_ods(
 }
 
 /// An entity identifier (EI) as the IG's EI[Identifier]: the value (EI.1)
-/// in the system of its universal id (EI.3: an OID as `urn:oid:`, a GUID /
-/// UUID as `urn:uuid:`, a URI as itself), else of its namespace (EI.2).
+/// in the system of its universal id (EI.3 typed by EI.4, see
+/// [`ei_system`]); with a namespace (EI.2) an untyped identifier (`kind`
+/// empty) with that namespace as its assigning authority, as an OBR-3's
+/// ([`ei_typed`]), else an identifier in that system alone. A universal id
+/// that gives no system, and an EI.4 that did not type it, are left unread
+/// (reported unmapped). Until 2026-12-07 the namespace was dropped beside a
+/// system and was the system (a FHIR `type.text`) without one.
 fn ei(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Identifier>> {
     if ctx.absent(base) {
         return None;
     }
     let value = ctx.text(base.component(1))?;
-    let namespace = ctx.text(base.component(2)).map(|s| s.value);
-    let universal = ctx.text(base.component(3)).map(|s| s.value);
-    let kind = ctx.text(base.component(4)).map(|s| s.value);
-    let system = match (universal, kind.as_deref()) {
-        (Some(u), Some("GUID" | "UUID")) => Some(format!("urn:uuid:{u}")),
-        (Some(u), Some("URI")) => Some(u),
-        (Some(u), _) => match coding_system(&u) {
-            CodeSystem::Uri(uri) => Some(uri),
-            _ => namespace.or(Some(u)),
+    let mut sources = value.sources;
+    let system = ei_system(ctx, base).map(|s| {
+        sources.append(s.sources);
+        s.value
+    });
+    let authority = ctx.text(base.component(2)).map(|a| {
+        sources.append(a.sources);
+        a.value
+    });
+    let value = value.value;
+    let ident = match authority {
+        Some(authority) => Identifier::Typed {
+            kind: String::new(),
+            value,
+            authority: Some(authority),
+            system,
         },
-        (None, _) => namespace,
+        None => Identifier::Other { system, value },
     };
-    Some(value.map(|value| Identifier::Other { system, value }))
+    Some(Sourced::from_many(ident, sources))
 }
 
-/// An equipment instance identifier (OBX-18, an EI): one with a namespace
-/// (EI.2) as an untyped identifier (`kind` empty: no v2-0203 type fits)
-/// with that namespace as its assigning authority and the universal id
-/// (EI.3 typed by EI.4) as its system, as an OBR-3's ([`ei_typed`]); one
-/// without as any EI ([`ei`]).
-fn equipment(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Identifier>> {
-    if ctx
-        .peek(base.component(2))
-        .is_none_or(|ns| ns.trim().is_empty())
-    {
-        return ei(ctx, base);
+/// The system of an EI's universal id (EI.3): typed by EI.4 as an HD's
+/// ([`universal_system`]: `ISO` → `urn:oid:`, `UUID` / `GUID` →
+/// `urn:uuid:`, `URI` / `URL` as sent); else, when EI.4 is empty or a type
+/// with no URI form (table 0301 `CLIP`, `DNS`, `L`…), by its shape: an ISO
+/// OID (`1.3.6.1.4.1.44750.1.2.2`, as FHIR-Converter reads DG1-20's
+/// `DI20^Diagnosis^1.3.6.1.4.1.44750.1.2.2^CLIP`) as `urn:oid:`, an absolute
+/// URI as sent. Only EI.3 is then read: such an EI.4 says nothing kept, so it
+/// is reported unmapped. A universal id of neither shape is left unread.
+fn ei_system(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<String>> {
+    let (at, ty) = (base.component(3), base.component(4));
+    if let Some(system) = universal_system(ctx, at, ty) {
+        return Some(system);
     }
-    let value = ctx.text(base.component(1))?;
-    Some(ei_typed(ctx, base, "", value))
+    let typed = ctx
+        .peek(ty)
+        .is_some_and(|t| matches!(t.trim(), "ISO" | "UUID" | "GUID" | "URI" | "URL"));
+    if typed {
+        // Of another shape than its type says: neither is kept.
+        return None;
+    }
+    let id = ctx.peek(at)?;
+    let system = if is_oid(&id) {
+        format!("urn:oid:{id}")
+    } else if is_uri(&id) {
+        id.into_owned()
+    } else {
+        return None;
+    };
+    ctx.text(at).map(|s| Sourced::from_many(system, s.sources))
+}
+
+/// An equipment instance identifier (OBX-18, an EI), as any EI ([`ei`]):
+/// one with a namespace (EI.2) an untyped identifier with that namespace as
+/// its assigning authority (no v2-0203 type fits), the universal id its
+/// system.
+fn equipment(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Identifier>> {
+    ei(ctx, base)
 }
 
 /// An EI at `base` whose EI.1 is `value` as an identifier typed `kind`

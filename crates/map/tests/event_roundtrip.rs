@@ -319,6 +319,8 @@ fn organisation() -> impl Strategy<Value = Organisation> {
             "[0-9]{3,6}",
             proptest::option::of("[A-Z]{2}-[0-9]"),
             common::authority_system(),
+            // XON.7 `XX`, or none (an untyped identifier).
+            proptest::bool::ANY,
         )),
         proptest::option::of(text()),
         proptest::option::of((
@@ -333,12 +335,23 @@ fn organisation() -> impl Strategy<Value = Organisation> {
         })
         .prop_map(|(id, name, addr)| Organisation {
             identifiers: id
-                .map(|(value, authority, system)| {
-                    s(Identifier::Typed {
-                        kind: "XX".into(),
-                        value,
-                        authority,
-                        system,
+                .map(|(value, authority, system, typed)| {
+                    s(match (typed, authority) {
+                        (true, authority) => Identifier::Typed {
+                            kind: "XX".into(),
+                            value,
+                            authority,
+                            system,
+                        },
+                        // No XON.7: untyped with its XON.6 authority, else
+                        // in its system alone.
+                        (false, Some(a)) => Identifier::Typed {
+                            kind: String::new(),
+                            value,
+                            authority: Some(a),
+                            system,
+                        },
+                        (false, None) => Identifier::Other { system, value },
                     })
                 })
                 .into_iter()
@@ -488,11 +501,13 @@ fn condition() -> impl Strategy<Value = Condition> {
     (
         concept(),
         proptest::option::of(date_time()),
-        // DG1-20 identifiers: an OID system, or none.
+        // DG1-20 identifiers: an OID system, or none; with an EI.2
+        // namespace (an untyped identifier with its authority), or none.
         proptest::collection::vec(
             (
                 "[A-Z0-9]{2,6}",
                 proptest::option::of("urn:oid:1\\.3\\.6\\.[0-9]{1,4}"),
+                proptest::option::of("[A-Z][a-z]{2,9}"),
             ),
             0..2,
         ),
@@ -548,7 +563,15 @@ fn condition() -> impl Strategy<Value = Condition> {
                     recorded: recorded.map(s),
                     identifiers: ids
                         .into_iter()
-                        .map(|(value, system)| s(Identifier::Other { system, value }))
+                        .map(|(value, system, namespace)| match namespace {
+                            Some(ns) => s(Identifier::Typed {
+                                kind: String::new(),
+                                value,
+                                authority: Some(ns),
+                                system,
+                            }),
+                            None => s(Identifier::Other { system, value }),
+                        })
                         .collect(),
                     asserter,
                     asserted: asserted.map(s),

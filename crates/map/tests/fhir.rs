@@ -6179,3 +6179,143 @@ fn a_device_ei_namespace_is_its_assigner() {
     );
     assert_eq!(ids(&read_back(&b)), ids(&event));
 }
+
+/// The Condition entries' `identifier` arrays of `b`.
+fn condition_identifiers(b: &serde_json::Value) -> Vec<serde_json::Value> {
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Condition")
+        .map(|e| e["resource"]["identifier"].clone())
+        .collect()
+}
+
+/// A DG1-20 (EI) with a namespace and a universal id: the namespace (EI.2)
+/// was consumed and kept nowhere beside the universal id's system, and was
+/// the identifier's `type.text` without one. It is the identifier's
+/// assigner now, the universal id its system (typed by EI.4, or an OID by
+/// its shape beside a type with no URI form, as FHIR-Converter writes it),
+/// and what is not kept (EI.4 `CLIP`, a universal id of no known shape) is
+/// reported unmapped. Model → FHIR → model keeps it.
+#[test]
+fn a_dg1_20_namespace_is_its_assigner_beside_its_system() {
+    let adt = |dg1_20: &str| {
+        format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|dx1|P|2.5\r\
+             PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+             PV1|1|I|WARD1\r\
+             DG1|1||I10^Essential hypertension^I10||20240312|A||||||||||||||{dg1_20}\r"
+        )
+    };
+    let unmapped = |report: &carecodec_model::MappingReport| -> Vec<String> {
+        report
+            .unmapped
+            .iter()
+            .map(|u| path_of(&u.source))
+            .filter(|p| p.starts_with("DG1[1]-20"))
+            .collect()
+    };
+    for (dg1_20, written, left) in [
+        (
+            "DI20^Diagnosis^1.3.6.1.4.1.44750.1.2.2^CLIP",
+            serde_json::json!([{"system": "urn:oid:1.3.6.1.4.1.44750.1.2.2", "value": "DI20",
+                                "assigner": {"display": "Diagnosis"}}]),
+            vec!["DG1[1]-20[1].4.1"],
+        ),
+        (
+            "DI20^Diagnosis^1.2.3^ISO",
+            serde_json::json!([{"system": "urn:oid:1.2.3", "value": "DI20",
+                                "assigner": {"display": "Diagnosis"}}]),
+            vec![],
+        ),
+        (
+            "DI20^Diagnosis",
+            serde_json::json!([{"value": "DI20", "assigner": {"display": "Diagnosis"}}]),
+            vec![],
+        ),
+        (
+            "DI20^Diagnosis^DTUI^CLIP",
+            serde_json::json!([{"value": "DI20", "assigner": {"display": "Diagnosis"}}]),
+            vec!["DG1[1]-20[1].3.1", "DG1[1]-20[1].4.1"],
+        ),
+        (
+            "DI20^^1.2.3",
+            serde_json::json!([{"system": "urn:oid:1.2.3", "value": "DI20"}]),
+            vec![],
+        ),
+        ("DG1002", serde_json::json!([{"value": "DG1002"}]), vec![]),
+    ] {
+        let text = adt(dg1_20);
+        let (event, report) = mapped(&text);
+        let mut left_paths = unmapped(&report);
+        left_paths.sort();
+        assert_eq!(left_paths, left, "{dg1_20}");
+        let (b, _) = scoped_bundle(&text, None);
+        assert_eq!(condition_identifiers(&b), vec![written], "{dg1_20}");
+        let back = read_back(&b);
+        let ids = |e: &carecodec_model::Event| -> Vec<carecodec_model::Identifier> {
+            e.conditions[0]
+                .identifiers
+                .iter()
+                .map(|i| i.value.clone())
+                .collect()
+        };
+        assert_eq!(ids(&back), ids(&event), "{dg1_20}");
+    }
+}
+
+/// An XON with an assigning authority (XON.6) and no type (XON.7): the
+/// authority was the identifier's system, written as its `type.text`. It is
+/// the identifier's assigner now, with XON.6's universal id as its system,
+/// and reads back as the same identifier; the Organization's key (scoped on
+/// the namespace and value) is as before.
+#[test]
+fn an_untyped_xon_authority_is_its_assigner() {
+    let org = |b: &serde_json::Value| -> serde_json::Value {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == "Organization")
+            .unwrap()["resource"]["identifier"]
+            .clone()
+    };
+    let ids = |e: &carecodec_model::Event| -> Vec<carecodec_model::Identifier> {
+        e.reports[0].observations[0]
+            .performers
+            .iter()
+            .find_map(|p| p.organisation.as_ref())
+            .unwrap()
+            .identifiers
+            .iter()
+            .map(|i| i.value.clone())
+            .collect()
+    };
+    let text = probe_oru("RX1", "Path Lab^^^^^LABS^^^^L123");
+    let (event, report) = mapped(&text);
+    none_unmapped(&report, "OBX[1]-23");
+    let (b, _) = scoped_bundle(&text, None);
+    // The key is as before: scoped on the sender, the namespace and the value.
+    let orgs = typed_requests(&b, "Organization");
+    assert_eq!(
+        orgs[0].1,
+        "Organization/94d1c061-5405-406a-8e10-8d9a0f1e897f"
+    );
+    assert_eq!(
+        org(&b),
+        serde_json::json!([{"value": "L123", "assigner": {"display": "LABS"}}])
+    );
+    assert_eq!(ids(&read_back(&b)), ids(&event));
+    // With XON.6's universal id: its system too.
+    let text = probe_oru("RX1", "Path Lab^^^^^LABS&1.2.3&ISO^^^^L123");
+    let (event, report) = mapped(&text);
+    none_unmapped(&report, "OBX[1]-23");
+    let (b, _) = scoped_bundle(&text, None);
+    assert_eq!(
+        org(&b),
+        serde_json::json!([{"system": "urn:oid:1.2.3", "value": "L123",
+                            "assigner": {"display": "LABS"}}])
+    );
+    assert_eq!(ids(&read_back(&b)), ids(&event));
+}

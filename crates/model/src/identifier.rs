@@ -368,8 +368,8 @@ pub enum Identifier {
     /// and never keys a record.
     Typed {
         /// The HL7 table 0203 identifier type code; empty for one no type
-        /// fits (an HL7 v2 OBX-18 EI known by its namespace), written
-        /// without a type.
+        /// fits (an HL7 v2 EI with a namespace: OBX-18, DG1-20; an XON with
+        /// an XON.6 authority and no XON.7 type), written without a type.
         kind: String,
         /// The value.
         value: String,
