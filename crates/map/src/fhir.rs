@@ -4984,19 +4984,23 @@ fn clinical_losses(
             let at = format!("reports[{ri}].observations[{oi}]");
             performer_losses(losses, &mut written, &at, ob);
         }
-        if let (Some(t), true) = (&r.issued, shown) {
-            let p = t.value.precision;
-            let sub_milli = t.value.at.timestamp_subsec_nanos() % 1_000_000 != 0;
-            if (p != Precision::Second && p != Precision::Fraction)
-                || (p == Precision::Fraction && sub_milli)
-            {
-                let field = format_args!("reports[{ri}].issued");
-                losses.note(field, &date_time(&t.value), &t.sources, unwritten::INSTANT);
-            }
+        if let Some(t) = r.issued.as_ref().filter(|t| shown && !is_instant(&t.value)) {
+            let field = format_args!("reports[{ri}].issued");
+            losses.note(field, &date_time(&t.value), &t.sources, unwritten::INSTANT);
         }
     }
     if let (Some(op), true) = (&event.operator, provenance) {
         practitioner_losses(losses, &mut written, "operator", op);
+    }
+}
+
+/// True when `t` is written as it is as a FHIR instant ([`instant_value`]):
+/// to the second, or to a whole millisecond.
+fn is_instant(t: &PartialDateTime) -> bool {
+    match t.precision {
+        Precision::Second => true,
+        Precision::Fraction => t.at.timestamp_subsec_nanos() % 1_000_000 == 0,
+        _ => false,
     }
 }
 
@@ -5113,9 +5117,11 @@ fn encounter_losses<'e>(
 }
 
 /// Notes the event's own values (MSH, EVN) a Bundle of `kind` does not
-/// carry: with no Provenance (`provenance` false) the EVN values, and in a
-/// transaction (no MessageHeader) the applications, the destination
-/// facility, and without a Provenance the sender and message type.
+/// carry: a sent time (MSH-7) or recorded time (EVN-2, in the Provenance)
+/// that is no instant, with no Provenance (`provenance` false) the EVN
+/// values, and in a transaction (no MessageHeader) the applications, the
+/// destination facility, and without a Provenance the sender and message
+/// type.
 fn header_losses(event: &Event, kind: BundleType, provenance: bool, losses: &mut Losses<'_>) {
     if !losses.kept() {
         return;
@@ -5126,7 +5132,7 @@ fn header_losses(event: &Event, kind: BundleType, provenance: bool, losses: &mut
         kind: _,       // derived from the message type
         message_type,  // eventCoding, else the Provenance's activity
         message_id: _, // Bundle.identifier
-        sent: _,       // Bundle.timestamp
+        sent,          // Bundle.timestamp (an instant)
         occurred,      // Provenance
         recorded,      // Provenance
         reason,        // Provenance
@@ -5146,6 +5152,16 @@ fn header_losses(event: &Event, kind: BundleType, provenance: bool, losses: &mut
         group: _, // the seed of every id, Bundle.identifier
     } = event;
     let transaction = kind == BundleType::Transaction;
+    // Instants, written to the second or the millisecond.
+    for (field, t) in [
+        ("sent", sent.as_ref()),
+        ("recorded", recorded.as_ref().filter(|_| provenance)),
+    ] {
+        if let Some(t) = t.filter(|t| !is_instant(&t.value)) {
+            let at = format_args!("{field}");
+            losses.note(at, &date_time(&t.value), &t.sources, unwritten::INSTANT);
+        }
+    }
     if !provenance {
         use unwritten::NO_PROVENANCE as WHY;
         if let Some(r) = recorded {
@@ -5997,8 +6013,8 @@ mod unwritten {
         "not a FHIR decimal: a Range's bound is a Quantity, whose value is a decimal";
     pub(super) const NO_COMPARATOR: &str =
         "Quantity.comparator is <, <=, >= or > (a required binding): not written";
-    pub(super) const INSTANT: &str = "DiagnosticReport.issued is an instant, to the second or \
-        the millisecond: written at that precision";
+    pub(super) const INSTANT: &str = "an instant (DiagnosticReport.issued, Provenance.recorded, \
+        Bundle.timestamp) is to the second or the millisecond: written at that precision";
     pub(super) const SHARED_PRACTITIONER: &str = "one Practitioner entry per id: the one \
         written earlier in the Bundle with the same key (an identifier with a system) does not \
         say this";

@@ -875,7 +875,7 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
         // leave out, then what the Encounter, Conditions, Observations,
         // DiagnosticReports and the resources they refer to leave out
         // (lossy only): which of them the event carries.
-        proptest::collection::vec(proptest::bool::ANY, 9 + CLINICAL_LOSSES),
+        proptest::collection::vec(proptest::bool::ANY, 9 + CLINICAL_LOSSES + 1),
     )
         .prop_map(
             move |(
@@ -892,6 +892,16 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
             )| {
                 let ((kind, message_type), message_id) = msh;
                 let (mut recorded, mut occurred, mut reason, mut operator, mut sender) = evn;
+                // MSH-7 and EVN-2 of a date alone: no FHIR instant (lossy only).
+                let mut sent = None;
+                if lossy && losses.last() == Some(&true) {
+                    let day = |t: PartialDateTime| PartialDateTime {
+                        precision: Precision::Day,
+                        ..t
+                    };
+                    recorded = recorded.map(day);
+                    sent = recorded.or(occurred).map(day);
+                }
                 // R4 Provenance needs `recorded` and an agent (the operator,
                 // else the sender): without them there is none, and a
                 // transaction Bundle has no other place for these.
@@ -926,7 +936,7 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
                     kind,
                     message_type: message_type.into(),
                     message_id,
-                    sent: None,
+                    sent: sent.map(s),
                     occurred: occurred.map(s),
                     recorded: recorded.map(s),
                     reason: reason
@@ -1337,6 +1347,7 @@ fn answered(e: &Event) -> Value {
         }
     }
     let mut v = common::without_sources(serde_json::json!({
+        "sent": e.sent.as_ref().map(|t| carecodec_map::fhir::date_time(&t.value)),
         "recorded": e.recorded.as_ref().map(|t| carecodec_map::fhir::date_time(&t.value)),
         "occurred": e.occurred.as_ref().map(|t| carecodec_map::fhir::date_time(&t.value)),
         "reason": serde_json::to_value(&e.reason).unwrap(),
@@ -2009,4 +2020,38 @@ fn segment(name: &str, fields: &[(usize, &str)]) -> String {
         v[*i] = (*f).into();
     }
     v.join("|") + "\r"
+}
+
+/// An MSH-7 and an EVN-2 of a date alone are no FHIR instant (the
+/// Bundle's `timestamp`, the Provenance's `recorded`): written as their
+/// midnight to the second, and listed.
+#[test]
+fn a_sent_and_recorded_date_with_no_time_are_listed() {
+    let msg = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312||ADT^A01|42|P|2.4\r\
+               EVN|A01|20240311|||C1234567^JONES^ANN\r\
+               PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I\r";
+    for kind in [BundleType::Transaction, BundleType::Message] {
+        let got = v2_not_written(msg, kind);
+        let fields: Vec<(&str, &str, &str)> = got
+            .iter()
+            .filter(|(f, ..)| f == "sent" || f == "recorded")
+            .map(|(f, v, at)| (f.as_str(), v.as_str(), at.split(" (").next().unwrap()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("sent", "2024-03-12", "HL7 v2 MSH[1]-7"),
+                ("recorded", "2024-03-11", "HL7 v2 EVN[1]-2"),
+            ],
+            "{got:#?}"
+        );
+    }
+    let timed = msg
+        .replace("|20240312|", "|20240312091500|")
+        .replace("|20240311|", "|20240311091500|");
+    let got = v2_not_written(&timed, BundleType::Message);
+    assert!(
+        got.iter().all(|(f, ..)| f != "sent" && f != "recorded"),
+        "{got:#?}"
+    );
 }
