@@ -2413,6 +2413,9 @@ fn decimal_exponent<'t>(text: &'t str, digits: &str) -> Option<&'t str> {
     (well_formed && finite).then(|| text.get(at..)).flatten()
 }
 
+/// R4's quantity comparators (`Quantity.comparator`, a required binding).
+const COMPARATORS: [&str; 4] = ["<", "<=", ">=", ">"];
+
 fn quantity(q: &Quantity) -> Value<'_> {
     let mut o = Map::with_capacity(4);
     // Not a number: the caller writes the text instead (never dropped).
@@ -2420,7 +2423,9 @@ fn quantity(q: &Quantity) -> Value<'_> {
         return Value::Null;
     };
     o.insert("value", n);
-    if let Some(c) = &q.comparator {
+    // R4's comparators (a required binding): another is not written (listed
+    // by `observation_losses`).
+    if let Some(c) = q.comparator.as_deref().filter(|c| COMPARATORS.contains(c)) {
         put(&mut o, "comparator", json!(c));
     }
     if let Some(u) = &q.unit {
@@ -2739,12 +2744,80 @@ fn observation_losses(ob: &Observation, at: std::fmt::Arguments<'_>, losses: &mu
             }
         }
     }
-    if let Some(v) = &ob.value
-        && let ObservationValue::Attachment(a) = &v.value
-        && let Some(d) = a.data.as_deref().filter(|d| !is_base64(d))
-    {
-        let field = format_args!("{at}.value.data");
-        losses.note(field, &d, &v.sources, unwritten::NOT_BASE64);
+    if let Some(v) = &ob.value {
+        match &v.value {
+            ObservationValue::Attachment(a) => {
+                if let Some(d) = a.data.as_deref().filter(|d| !is_base64(d)) {
+                    let field = format_args!("{at}.value.data");
+                    losses.note(field, &d, &v.sources, unwritten::NOT_BASE64);
+                }
+            }
+            ObservationValue::Quantity(q) if fhir_decimal(&q.value).is_none() => {
+                let text = [
+                    q.comparator.as_deref(),
+                    Some(q.value.as_str()),
+                    q.unit.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+                let field = format_args!("{at}.value");
+                losses.note(field, &text, &v.sources, unwritten::QUANTITY_TEXT);
+            }
+            ObservationValue::Quantity(q) => {
+                comparator_losses(losses, format_args!("{at}.value"), q, &v.sources);
+            }
+            ObservationValue::Range { low, high } => {
+                for (name, q) in [("low", low), ("high", high)] {
+                    let Some(q) = q else { continue };
+                    if fhir_decimal(&q.value).is_none() {
+                        let field = format_args!("{at}.value.{name}");
+                        losses.note(field, &q.value, &v.sources, unwritten::NOT_DECIMAL_BOUND);
+                    } else {
+                        comparator_losses(losses, format_args!("{at}.value.{name}"), q, &v.sources);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // A table 0078 flag is written as its v3 code with v3's display.
+    for (j, c) in ob.interpretation.iter().enumerate() {
+        let is_0078 =
+            matches!(&c.value.system, carecodec_model::CodeSystem::V2Table(t) if t == "0078");
+        let v3 = INTERPRETATION.iter().find(|(k, _)| *k == c.value.code);
+        let sent = c
+            .value
+            .display
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty());
+        if let (true, Some((_, display)), Some(sent)) = (is_0078, v3, sent) {
+            if sent != *display {
+                let field = format_args!("{at}.interpretation[{j}]");
+                losses.note(
+                    field,
+                    &code_text(&c.value),
+                    &c.sources,
+                    unwritten::V3_DISPLAY,
+                );
+            }
+        }
+    }
+}
+
+/// Notes a quantity's comparator (at `at`, a quantity's field) that is none
+/// of R4's: not written.
+fn comparator_losses(
+    losses: &mut Losses<'_>,
+    at: std::fmt::Arguments<'_>,
+    q: &Quantity,
+    sources: &Sources,
+) {
+    if let Some(c) = q.comparator.as_deref().filter(|c| !COMPARATORS.contains(c)) {
+        let field = format_args!("{at}.comparator");
+        losses.note(field, &c, sources, unwritten::NO_COMPARATOR);
     }
 }
 
@@ -2939,7 +3012,14 @@ fn nhs_code(c: &Code) -> Option<Value<'_>> {
     };
     let (_, system, codes) = NHS_CODES.iter().find(|(table, ..)| table == t)?;
     codes.contains(&c.code.as_str()).then(|| {
-        json!({"coding": [{"system": Value::Prefixed(Prefix::UkCore, system), "code": fhir_code(&c.code)}]})
+        let mut coding = Map::with_capacity(3);
+        coding.insert("system", Value::Prefixed(Prefix::UkCore, system));
+        put(&mut coding, "code", fhir_code(&c.code));
+        // The display as sent (until 2026-12-07 it was not written).
+        if let Some(d) = &c.display {
+            put(&mut coding, "display", fhir_string(d));
+        }
+        obj([("coding", Value::Array(vec![Value::Object(coding)]))])
     })
 }
 
@@ -3089,6 +3169,20 @@ fn encounter_priority(c: &Code) -> Value<'_> {
     }
 }
 
+/// R4's Encounter statuses (a required binding): any other text is written
+/// `unknown` (listed by [`clinical_losses`]).
+const ENCOUNTER_STATUS: [&str; 9] = [
+    "planned",
+    "arrived",
+    "triaged",
+    "in-progress",
+    "onleave",
+    "finished",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+];
+
 fn encounter<'a>(
     e: &'a Encounter,
     conditions: &'a [Condition],
@@ -3112,7 +3206,7 @@ fn encounter<'a>(
     let status = e
         .status
         .as_deref()
-        .filter(|s| matches!(*s, "planned" | "in-progress" | "finished" | "cancelled"))
+        .filter(|s| ENCOUNTER_STATUS.contains(s))
         .unwrap_or("unknown");
     o.insert("status", json!(status));
     o.insert(
@@ -3175,7 +3269,8 @@ fn encounter<'a>(
             if let Some(t) = &c.diagnosis_type {
                 d.insert("use", diagnosis_use(&t.value));
             }
-            if let Some(r) = &c.priority {
+            // R4's rank is a positiveInt: a priority 0 is not written.
+            if let Some(r) = c.priority.as_ref().filter(|r| r.value > 0) {
                 d.insert("rank", Value::from(r.value));
             }
             Value::Object(d)
@@ -4031,8 +4126,14 @@ pub fn write_event_bundle_noting(
 /// Provenance either; in a message Bundle an application's universal id and
 /// its type when they make no endpoint (an ISO OID or a URI); and a diagnosis's type and priority when
 /// there is no Encounter (they are its `diagnosis` entry's `use` and
-/// `rank`). It does not yet cover the event's patient, encounter, allergies,
-/// observations or reports (docs/mapping.md says what they lose).
+/// `rank`). It lists too what the Patient, its merged record and the
+/// AllergyIntolerances leave out (`subject_losses`), and what the
+/// Encounter, Conditions, Observations and DiagnosticReports and the
+/// Practitioners, Locations and Organizations they refer to leave out
+/// (`clinical_losses`, `observation_losses`): values outside a required
+/// binding, codes FHIR does not tell apart, numbers that are no decimal,
+/// an end before its start, a practitioner keyed as an earlier one that
+/// says something else (docs/mapping.md, "Round trips").
 ///
 /// ```
 /// use carecodec_hl7v2::Message;
@@ -4302,6 +4403,8 @@ fn event_entries<'a>(
     }
     // The entries service_request makes (the order and its requester).
     let mut on_side = Vec::new();
+    // The reports not written (partial corrections: listed whole).
+    let mut unwritten_reports = Vec::new();
     for (ri, r) in event.reports.iter().enumerate() {
         // The keys of the order, the observations and the report, in that order.
         let order_key = keyed();
@@ -4367,6 +4470,7 @@ fn event_entries<'a>(
             obs_urls.push(url);
         }
         if partial {
+            unwritten_reports.push(ri);
             continue;
         }
         let rid = key.as_ref().map_or_else(
@@ -4385,6 +4489,7 @@ fn event_entries<'a>(
     let targets: Vec<&Uuid> = subject.iter().chain(encounter_url.iter()).collect();
     let prov = provenance(event, seed, &targets);
     subject_losses(event, losses);
+    clinical_losses(event, prov.is_some(), &unwritten_reports, losses);
     header_losses(event, kind, prov.is_some(), losses);
     prov.into_iter().flatten().for_each(&mut emit);
     Ok(())
@@ -4544,6 +4649,12 @@ fn subject_losses(event: &Event, losses: &mut Losses<'_>) {
         );
     }
     for (i, a) in event.allergies.iter().enumerate() {
+        in_error_losses(
+            losses,
+            format_args!("allergies[{i}]"),
+            a.clinical_status.as_ref(),
+            a.verification.as_ref(),
+        );
         if let Some(c) = &a.category {
             let why = match (c.value.code.as_str(), allergy_category(Some(&c.value.code))) {
                 ("MA", _) => Some(unwritten::ALLERGY_MA),
@@ -4671,10 +4782,346 @@ fn condition_losses(conditions: &[Condition], losses: &mut Losses<'_>) {
     }
 }
 
+/// Notes a clinical status (of the record at `at`) beside a verification
+/// status `entered-in-error`, which R4 con-5 / ait-2 leave out.
+fn in_error_losses(
+    losses: &mut Losses<'_>,
+    at: std::fmt::Arguments<'_>,
+    clinical: Option<&carecodec_model::Sourced<String>>,
+    verification: Option<&carecodec_model::Sourced<String>>,
+) {
+    let in_error = verification.is_some_and(|v| v.value == "entered-in-error");
+    if let (Some(c), true) = (clinical, in_error) {
+        let field = format_args!("{at}.clinical_status");
+        losses.note(
+            field,
+            &c.value,
+            &c.sources,
+            unwritten::CLINICAL_STATUS_IN_ERROR,
+        );
+    }
+}
+
+/// The Practitioners keyed so far in a Bundle (by their conditional-update
+/// URL), each with what its entry holds: [`event_entries`] writes an entry
+/// once, so a later one with the same key is not written.
+#[derive(Default)]
+struct PractitionersWritten<'e>(Vec<(String, Vec<&'e Identifier>, Option<&'e HumanName>)>);
+
+impl<'e> PractitionersWritten<'e> {
+    /// True when a practitioner keyed `key` holding `ids` and `name` is what
+    /// its entry says: the first with its key, one holding the same, or one
+    /// with no key (created where it is named).
+    fn admit(
+        &mut self,
+        key: Option<String>,
+        ids: Vec<&'e Identifier>,
+        name: Option<&'e HumanName>,
+    ) -> bool {
+        let Some(key) = key else { return true };
+        match self.0.iter().find(|(k, ..)| *k == key) {
+            Some((_, i, n)) => *i == ids && *n == name,
+            None => {
+                self.0.push((key, ids, name));
+                true
+            }
+        }
+    }
+}
+
+/// Notes what practitioner `p` (at model field `at`) loses: the whole of it
+/// when an earlier entry with its key says something else, else its name's
+/// use of no FHIR code and a name period ending before it starts.
+fn practitioner_losses<'e>(
+    losses: &mut Losses<'_>,
+    written: &mut PractitionersWritten<'e>,
+    at: &str,
+    p: &'e Practitioner,
+) {
+    let key = p
+        .identifiers
+        .iter()
+        .find_map(|i| conditional("Practitioner", &i.value));
+    let ids = p.identifiers.iter().map(|i| &i.value).collect();
+    if !written.admit(key, ids, p.name.as_ref().map(|n| &n.value)) {
+        let mut sources = Sources::new();
+        for id in &p.identifiers {
+            sources.extend(id.sources.iter());
+        }
+        let name = p.name.as_ref().map(|n| {
+            sources.extend(n.sources.iter());
+            name_text(&n.value)
+        });
+        let value = p
+            .identifiers
+            .iter()
+            .map(|i| i.value.value().to_owned())
+            .chain(name)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let why = unwritten::SHARED_PRACTITIONER;
+        losses.note(format_args!("{at}"), &value, &sources, why);
+        return;
+    }
+    if let Some(n) = &p.name {
+        name_losses(losses, &format!("{at}.name"), n);
+    }
+}
+
+/// Notes a Location's or Organization's address use and kind of no FHIR
+/// code and its period's end before its start.
+fn place_losses(losses: &mut Losses<'_>, at: &str, a: Option<&carecodec_model::Sourced<Address>>) {
+    if let Some(a) = a {
+        address_losses(losses, &format!("{at}.address"), a);
+    }
+}
+
+/// Notes what observation `ob`'s performers (at `at`) lose: their
+/// practitioners' and organisations' ([`practitioner_losses`],
+/// [`place_losses`]).
+fn performer_losses<'e>(
+    losses: &mut Losses<'_>,
+    written: &mut PractitionersWritten<'e>,
+    at: &str,
+    ob: &'e Observation,
+) {
+    for (j, p) in ob.performers.iter().enumerate() {
+        // An organisation is written before its practitioner.
+        if let Some(o) = &p.organisation {
+            let at = format!("{at}.performers[{j}].organisation");
+            place_losses(losses, &at, o.address.as_ref());
+        }
+        if let Some(prac) = &p.practitioner {
+            let at = format!("{at}.performers[{j}].practitioner");
+            practitioner_losses(losses, written, &at, prac);
+        }
+    }
+}
+
+/// Notes what the Encounter, the Conditions and the DiagnosticReports, and
+/// the Practitioners, Locations and Organizations they and the results
+/// refer to, leave out of the event (the Observations' own values:
+/// [`observation_losses`]), in the order the entries are written:
+/// - the encounter: a status not R4's (written `unknown`; the model keeps
+///   no source for it), a class FHIR does not tell apart (obstetrics,
+///   written `IMP` as inpatient is; recurring, `AMB` as outpatient), a
+///   discharge before the admission (R4 per-1), a length that is no
+///   decimal, a bed status with no current location, and a priority (table
+///   0217 `1`-`3`) or ambulatory status `A2` with a display (written as the
+///   IG's v3 code, whose display is FHIR's);
+/// - a diagnosis's clinical status beside verification `entered-in-error`
+///   (R4 con-5) and a priority 0 (`rank` is a positiveInt);
+/// - a written report's issued time that is no instant (coarser than the
+///   second, or finer than the millisecond);
+/// - each Practitioner (the GP's name, the encounter's participants, the
+///   asserters, the performers, the orderers, the operator when there is a
+///   Provenance) as [`practitioner_losses`] says; each Location's and
+///   performing Organization's address as [`place_losses`] says.
+///
+/// `unwritten_reports`: the reports [`event_entries`] does not write (a
+/// partial correction, listed whole).
+fn clinical_losses(
+    event: &Event,
+    provenance: bool,
+    unwritten_reports: &[usize],
+    losses: &mut Losses<'_>,
+) {
+    if !losses.kept() {
+        return;
+    }
+    let mut written = PractitionersWritten::default();
+    // The GP's Practitioner, first written (with the patient).
+    if let Some(p) = &event.patient
+        && let Some(n) = &p.gp_name
+    {
+        let gp = practice_and_gp(p).1;
+        let ids = gp.map(|g| &g.value).into_iter().collect();
+        written.admit(gp_key(p), ids, Some(&n.value));
+        name_losses(losses, "patient.gp_name", n);
+    }
+    if let Some(e) = &event.encounter {
+        encounter_losses(losses, &mut written, e);
+    }
+    for (i, c) in event.conditions.iter().enumerate() {
+        let at = format_args!("conditions[{i}]");
+        in_error_losses(
+            losses,
+            at,
+            c.clinical_status.as_ref(),
+            c.verification.as_ref(),
+        );
+        // With no Encounter, `condition_losses` lists the priority.
+        if let (Some(p), Some(_)) = (
+            c.priority.as_ref().filter(|p| p.value == 0),
+            &event.encounter,
+        ) {
+            let field = format_args!("conditions[{i}].priority");
+            losses.note(field, &p.value, &p.sources, unwritten::NO_RANK);
+        }
+        if let Some(p) = &c.asserter {
+            practitioner_losses(
+                losses,
+                &mut written,
+                &format!("conditions[{i}].asserter"),
+                p,
+            );
+        }
+    }
+    for (i, ob) in event.observations.iter().enumerate() {
+        performer_losses(losses, &mut written, &format!("observations[{i}]"), ob);
+    }
+    for (ri, r) in event.reports.iter().enumerate() {
+        let shown = !unwritten_reports.contains(&ri);
+        if let (Some(p), true) = (&r.ordered_by, shown) {
+            practitioner_losses(
+                losses,
+                &mut written,
+                &format!("reports[{ri}].ordered_by"),
+                p,
+            );
+        }
+        for (oi, ob) in r.observations.iter().enumerate() {
+            let at = format!("reports[{ri}].observations[{oi}]");
+            performer_losses(losses, &mut written, &at, ob);
+        }
+        if let Some(t) = r.issued.as_ref().filter(|t| shown && !is_instant(&t.value)) {
+            let field = format_args!("reports[{ri}].issued");
+            losses.note(field, &date_time(&t.value), &t.sources, unwritten::INSTANT);
+        }
+    }
+    if let (Some(op), true) = (&event.operator, provenance) {
+        practitioner_losses(losses, &mut written, "operator", op);
+    }
+}
+
+/// True when `t` is written as it is as a FHIR instant ([`instant_value`]):
+/// to the second, or to a whole millisecond.
+fn is_instant(t: &PartialDateTime) -> bool {
+    match t.precision {
+        Precision::Second => true,
+        Precision::Fraction => t.at.timestamp_subsec_nanos() % 1_000_000 == 0,
+        _ => false,
+    }
+}
+
+/// Notes what the Encounter leaves out of `e` (see [`clinical_losses`]),
+/// with its participants and locations.
+fn encounter_losses<'e>(
+    losses: &mut Losses<'_>,
+    written: &mut PractitionersWritten<'e>,
+    e: &'e Encounter,
+) {
+    if let Some(s) = e
+        .status
+        .as_deref()
+        .filter(|s| !ENCOUNTER_STATUS.contains(s))
+    {
+        // The model keeps no source for it.
+        let why = unwritten::NO_ENCOUNTER_STATUS;
+        losses.note(format_args!("encounter.status"), &s, &Sources::new(), why);
+    }
+    if let Some(c) = e.class.as_ref().filter(|c| {
+        matches!(
+            c.value,
+            EncounterClass::Obstetrics | EncounterClass::Recurring
+        )
+    }) {
+        let text = if c.value == EncounterClass::Obstetrics {
+            "obstetrics"
+        } else {
+            "recurring"
+        };
+        let why = unwritten::ENCOUNTER_CLASS;
+        losses.note(format_args!("encounter.class"), &text, &c.sources, why);
+    }
+    for (i, p) in e.participants.iter().enumerate() {
+        let at = format!("encounter.participants[{i}].practitioner");
+        practitioner_losses(losses, written, &at, &p.practitioner);
+    }
+    if let (Some(a), Some(d)) = (&e.admitted, &e.discharged) {
+        if ends_before(&d.value, &a.value) {
+            let field = format_args!("encounter.discharged");
+            losses.note(
+                field,
+                &date_time(&d.value),
+                &d.sources,
+                unwritten::END_BEFORE_START,
+            );
+        }
+    }
+    if let Some(p) = &e.priority {
+        let v3 = matches!(&p.value.system, carecodec_model::CodeSystem::V2Table(t) if t == "0217")
+            && ENCOUNTER_PRIORITY
+                .iter()
+                .any(|(v2, ..)| *v2 == p.value.code);
+        if v3
+            && p.value
+                .display
+                .as_deref()
+                .is_some_and(|d| !d.trim().is_empty())
+        {
+            let field = format_args!("encounter.priority");
+            losses.note(
+                field,
+                &code_text(&p.value),
+                &p.sources,
+                unwritten::V3_DISPLAY,
+            );
+        }
+    }
+    if let Some(l) = e
+        .length_days
+        .as_ref()
+        .filter(|l| fhir_decimal(&l.value).is_none())
+    {
+        let field = format_args!("encounter.length_days");
+        losses.note(field, &l.value, &l.sources, unwritten::NOT_DECIMAL_LENGTH);
+    }
+    for (j, a) in e.ambulatory_status.iter().enumerate() {
+        let a2 = matches!(&a.value.system, carecodec_model::CodeSystem::V2Table(t) if t == "0009")
+            && a.value.code == "A2";
+        if a2
+            && a.value
+                .display
+                .as_deref()
+                .is_some_and(|d| !d.trim().is_empty())
+        {
+            let field = format_args!("encounter.ambulatory_status[{j}]");
+            losses.note(
+                field,
+                &code_text(&a.value),
+                &a.sources,
+                unwritten::V3_DISPLAY,
+            );
+        }
+    }
+    for (name, l) in [
+        ("location", &e.location),
+        ("prior_location", &e.prior_location),
+        ("pending_location", &e.pending_location),
+        ("prior_pending_location", &e.prior_pending_location),
+    ] {
+        if let Some(l) = l {
+            place_losses(losses, &format!("encounter.{name}"), l.address.as_ref());
+        }
+    }
+    if let (Some(b), None) = (&e.bed_status, &e.location) {
+        let field = format_args!("encounter.bed_status");
+        losses.note(
+            field,
+            &code_text(&b.value),
+            &b.sources,
+            unwritten::NO_LOCATION,
+        );
+    }
+}
+
 /// Notes the event's own values (MSH, EVN) a Bundle of `kind` does not
-/// carry: with no Provenance (`provenance` false) the EVN values, and in a
-/// transaction (no MessageHeader) the applications, the destination
-/// facility, and without a Provenance the sender and message type.
+/// carry: a sent time (MSH-7) or recorded time (EVN-2, in the Provenance)
+/// that is no instant, with no Provenance (`provenance` false) the EVN
+/// values, and in a transaction (no MessageHeader) the applications, the
+/// destination facility, and without a Provenance the sender and message
+/// type.
 fn header_losses(event: &Event, kind: BundleType, provenance: bool, losses: &mut Losses<'_>) {
     if !losses.kept() {
         return;
@@ -4685,7 +5132,7 @@ fn header_losses(event: &Event, kind: BundleType, provenance: bool, losses: &mut
         kind: _,       // derived from the message type
         message_type,  // eventCoding, else the Provenance's activity
         message_id: _, // Bundle.identifier
-        sent: _,       // Bundle.timestamp
+        sent,          // Bundle.timestamp (an instant)
         occurred,      // Provenance
         recorded,      // Provenance
         reason,        // Provenance
@@ -4705,6 +5152,16 @@ fn header_losses(event: &Event, kind: BundleType, provenance: bool, losses: &mut
         group: _, // the seed of every id, Bundle.identifier
     } = event;
     let transaction = kind == BundleType::Transaction;
+    // Instants, written to the second or the millisecond.
+    for (field, t) in [
+        ("sent", sent.as_ref()),
+        ("recorded", recorded.as_ref().filter(|_| provenance)),
+    ] {
+        if let Some(t) = t.filter(|t| !is_instant(&t.value)) {
+            let at = format_args!("{field}");
+            losses.note(at, &date_time(&t.value), &t.sources, unwritten::INSTANT);
+        }
+    }
     if !provenance {
         use unwritten::NO_PROVENANCE as WHY;
         if let Some(r) = recorded {
@@ -5535,6 +5992,32 @@ mod unwritten {
         mild (MI) and moderate (MO): written low, read back as MI";
     pub(super) const NO_CRITICALITY: &str =
         "AllergyIntolerance.criticality has no code for it: no criticality is written";
+    pub(super) const CLINICAL_STATUS_IN_ERROR: &str = "no clinical status is written beside a \
+        verification status entered-in-error (R4 con-5, ait-2)";
+    pub(super) const NO_ENCOUNTER_STATUS: &str =
+        "not an R4 Encounter status (a required binding): written unknown";
+    pub(super) const ENCOUNTER_CLASS: &str = "FHIR's v3 ActCode class does not tell it apart: \
+        obstetrics is written IMP as inpatient is, recurring AMB as outpatient is, and read \
+        back as those";
+    pub(super) const NOT_DECIMAL_LENGTH: &str =
+        "not a FHIR decimal: Encounter.length's value is a decimal";
+    pub(super) const NO_LOCATION: &str = "a bed status is its current Location's \
+        operationalStatus: the encounter has no current location";
+    pub(super) const V3_DISPLAY: &str = "written as the IG's v3 code with FHIR's display: the \
+        display sent is not written";
+    pub(super) const NO_RANK: &str =
+        "Encounter.diagnosis.rank is a positiveInt: a priority 0 is not written";
+    pub(super) const QUANTITY_TEXT: &str = "not a FHIR decimal: the number is written as \
+        valueString (read back as text), its unit and comparator are not written";
+    pub(super) const NOT_DECIMAL_BOUND: &str =
+        "not a FHIR decimal: a Range's bound is a Quantity, whose value is a decimal";
+    pub(super) const NO_COMPARATOR: &str =
+        "Quantity.comparator is <, <=, >= or > (a required binding): not written";
+    pub(super) const INSTANT: &str = "an instant (DiagnosticReport.issued, Provenance.recorded, \
+        Bundle.timestamp) is to the second or the millisecond: written at that precision";
+    pub(super) const SHARED_PRACTITIONER: &str = "one Practitioner entry per id: the one \
+        written earlier in the Bundle with the same key (an identifier with a system) does not \
+        say this";
     pub(super) const PARTIAL_CORRECTION: &str = "a keyed report sent to correct some of its \
         results (one amended or entered in error, the report itself not amended): its \
         DiagnosticReport and ServiceRequest are not written, so the report the server holds \

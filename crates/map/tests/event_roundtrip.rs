@@ -18,8 +18,11 @@
 //! values (the EVN values with no Provenance to hold them, a diagnosis's
 //! type and priority with no Encounter, the MSH applications and
 //! destination facility in a transaction, an application id that makes no
-//! endpoint) and checks that [`event_not_written`] lists exactly those that
-//! do not come back.
+//! endpoint), adds values the Patient, the AllergyIntolerances, the
+//! Encounter, Conditions, Observations and DiagnosticReports and the
+//! resources they refer to have no place for (see `lose`, `lose_clinical`)
+//! and checks that [`event_not_written`] lists exactly those that do not
+//! come back.
 // Test code: a panic is a failed test.
 #![allow(
     clippy::unwrap_used,
@@ -659,7 +662,20 @@ fn encounter() -> impl Strategy<Value = Encounter> {
             Just(EncounterClass::NotApplicable),
             Just(EncounterClass::Other),
         ],
-        prop_oneof![Just("planned"), Just("in-progress"), Just("finished")],
+        // R4's statuses (a FHIR Encounter's: the v2 mapper gives four).
+        proptest::sample::select(
+            &[
+                "planned",
+                "arrived",
+                "triaged",
+                "in-progress",
+                "onleave",
+                "finished",
+                "cancelled",
+                "entered-in-error",
+                "unknown",
+            ][..],
+        ),
         proptest::option::of(date_time()),
         proptest::option::of(date_time()),
         proptest::option::of(concept()),
@@ -823,7 +839,8 @@ fn event() -> impl Strategy<Value = Event> {
 
 /// Events; `lossy`: with the values of the event's own a Bundle may have no
 /// place for (EVN values without a Provenance, a diagnosis's type and
-/// priority without an Encounter, MSH-3 / MSH-5 / MSH-6).
+/// priority without an Encounter, MSH-3 / MSH-5 / MSH-6), and those of
+/// [`lose`] and [`lose_clinical`].
 fn event_of(lossy: bool) -> BoxedStrategy<Event> {
     // Names and a facility no other generated text is (the marker check
     // below looks for them in the Bundle's text).
@@ -878,16 +895,18 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
         ),
         msh,
         // What the Patient, its merged record and the AllergyIntolerances
-        // leave out (lossy only): which of them the event carries.
-        proptest::collection::vec(proptest::bool::ANY, 9),
+        // leave out, then what the Encounter, Conditions, Observations,
+        // DiagnosticReports and the resources they refer to leave out
+        // (lossy only): which of them the event carries.
+        proptest::collection::vec(proptest::bool::ANY, 9 + CLINICAL_LOSSES + 1),
     )
         .prop_map(
             move |(
-                encounter,
+                mut encounter,
                 mut allergies,
                 mut conditions,
-                reports,
-                observations,
+                mut reports,
+                mut observations,
                 evn,
                 mut merged_from,
                 msh,
@@ -896,6 +915,16 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
             )| {
                 let ((kind, message_type), message_id) = msh;
                 let (mut recorded, mut occurred, mut reason, mut operator, mut sender) = evn;
+                // MSH-7 and EVN-2 of a date alone: no FHIR instant (lossy only).
+                let mut sent = None;
+                if lossy && losses.last() == Some(&true) {
+                    let day = |t: PartialDateTime| PartialDateTime {
+                        precision: Precision::Day,
+                        ..t
+                    };
+                    recorded = recorded.map(day);
+                    sent = recorded.or(occurred).map(day);
+                }
                 // R4 Provenance needs `recorded` and an agent (the operator,
                 // else the sender): without them there is none, and a
                 // transaction Bundle has no other place for these.
@@ -916,13 +945,21 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
                     verification: None,
                 }));
                 if lossy {
-                    lose(&losses, &mut patient, &mut allergies, &mut merged_from);
+                    let (on, clinical) = losses.split_at(9);
+                    lose(on, &mut patient, &mut allergies, &mut merged_from);
+                    lose_clinical(
+                        clinical,
+                        &mut encounter,
+                        &mut conditions,
+                        &mut reports,
+                        &mut observations,
+                    );
                 }
                 Event {
                     kind,
                     message_type: message_type.into(),
                     message_id,
-                    sent: None,
+                    sent: sent.map(s),
                     occurred: occurred.map(s),
                     recorded: recorded.map(s),
                     reason: reason
@@ -1028,10 +1065,157 @@ fn lose(
     if let Some(a) = allergies.first_mut().filter(|_| on(7)) {
         a.category = Some(s(Code::new(CodeSystem::V2Table("0127".into()), "MA", None)));
         a.severity = Some(s(Code::new(CodeSystem::V2Table("0128".into()), "MO", None)));
+        // R4 ait-2: no clinical status beside entered-in-error.
+        a.clinical_status = Some(s("inactive".into()));
+        a.verification = Some(s("entered-in-error".into()));
     }
     if let Some(a) = allergies.last_mut().filter(|_| on(8)) {
         a.category = Some(s(Code::new(CodeSystem::V2Table("0127".into()), "MC", None)));
         a.severity = Some(s(Code::new(CodeSystem::V2Table("0128".into()), "5", None)));
+    }
+}
+
+/// How many switches [`lose_clinical`] takes.
+const CLINICAL_LOSSES: usize = 10;
+
+/// Adds to an event the values its Encounter, Conditions, Observations and
+/// DiagnosticReports, and the Practitioners, Locations and Organizations
+/// they refer to, leave out, each where `on` says: an encounter status
+/// that is not R4's, an obstetrics class, a discharge before the admission,
+/// a length of no decimal, a bed status with no current location, a
+/// priority and an ambulatory status written as v3 codes with a display
+/// sent, a name use and an address kind of no FHIR code; two practitioners
+/// with one key and different names; a diagnosis's clinical status beside
+/// entered-in-error and a priority 0; a quantity, a range bound and a
+/// comparator FHIR has no decimal or code for, an interpretation flag with
+/// its own display, an issued date with no time, and a performing
+/// organisation's address kind of none.
+fn lose_clinical(
+    on: &[bool],
+    encounter: &mut Option<Encounter>,
+    conditions: &mut [Condition],
+    reports: &mut [ResultReport],
+    observations: &mut [Observation],
+) {
+    let on = |i: usize| on.get(i).copied().unwrap_or(false);
+    let year = |y| PartialDateTime {
+        at: FixedOffset::east_opt(0)
+            .unwrap()
+            .with_ymd_and_hms(y, 1, 1, 0, 0, 0)
+            .unwrap(),
+        precision: Precision::Day,
+        offset_inferred: true,
+    };
+    let shared = |family: &str| Practitioner {
+        identifiers: vec![s(Identifier::Gmc("7777777".into()))],
+        name: Some(s(HumanName {
+            family: Some(family.into()),
+            ..HumanName::default()
+        })),
+    };
+    if let Some(e) = encounter.as_mut() {
+        if on(0) {
+            e.status = Some("zqadmitted".into());
+            e.class = Some(s(EncounterClass::Obstetrics));
+        }
+        if on(1) {
+            e.admitted = Some(s(year(2020)));
+            e.discharged = Some(s(year(2010)));
+            e.length_days = Some(s("3 days".into()));
+        }
+        if on(2) {
+            e.location = None;
+            e.bed_status = Some(s(Code::new(CodeSystem::V2Table("0116".into()), "O", None)));
+        }
+        if on(3) {
+            e.priority = Some(s(Code::new(
+                CodeSystem::V2Table("0217".into()),
+                "1",
+                Some("Emergency"),
+            )));
+            e.ambulatory_status.push(s(Code::new(
+                CodeSystem::V2Table("0009".into()),
+                "A2",
+                Some("Wheelchair bound"),
+            )));
+        }
+        if on(4) {
+            let mut p = shared("Zqfirst");
+            if let Some(n) = p.name.as_mut() {
+                n.value.usage = Some("B".into());
+            }
+            e.participants.push(Participant {
+                role: "ATND".into(),
+                practitioner: p,
+            });
+            if let Some(l) = e.prior_location.as_mut() {
+                l.address = Some(s(Address {
+                    lines: vec!["1 Zqward Street".into()],
+                    usage: Some("M".into()),
+                    kind: Some("mailing".into()),
+                    ..Address::default()
+                }));
+            }
+        }
+    }
+    if let Some(c) = conditions.first_mut() {
+        if on(5) {
+            // The same GMC number as the participant above, another name.
+            c.asserter = Some(shared("Zqsecond"));
+        }
+        if on(6) {
+            c.clinical_status = Some(s("active".into()));
+            c.verification = Some(s("entered-in-error".into()));
+            c.priority = Some(s(0));
+        }
+    }
+    let first = observations
+        .first_mut()
+        .or_else(|| reports.first_mut().and_then(|r| r.observations.first_mut()));
+    if let Some(ob) = first {
+        if on(7) {
+            ob.value = Some(s(ObservationValue::Quantity(Quantity {
+                value: "1e".into(),
+                unit: Some("mg".into()),
+                ucum: Some("mg".into()),
+                comparator: None,
+            })));
+            ob.interpretation = vec![s(Code::new(
+                CodeSystem::V2Table("0078".into()),
+                "H",
+                Some("Above high normal"),
+            ))];
+        }
+        if on(8) {
+            let q = |value: &str, comparator: Option<&str>| Quantity {
+                value: value.into(),
+                unit: None,
+                ucum: None,
+                comparator: comparator.map(str::to_owned),
+            };
+            ob.value = Some(s(ObservationValue::Range {
+                low: Some(q("abc", None)),
+                high: Some(q("5", Some("=="))),
+            }));
+        }
+    }
+    if let Some(r) = reports.last_mut().filter(|_| on(9)) {
+        r.issued = Some(s(year(2024)));
+        if let Some(ob) = r.observations.last_mut() {
+            ob.performers.push(Performer {
+                role: None,
+                practitioner: None,
+                organisation: Some(Organisation {
+                    name: Some(s("Zqlab".into())),
+                    address: Some(s(Address {
+                        lines: vec!["2 Zqlab Street".into()],
+                        kind: Some("mailing".into()),
+                        ..Address::default()
+                    })),
+                    ..Organisation::default()
+                }),
+            });
+        }
     }
 }
 
@@ -1167,8 +1351,9 @@ fn drop_empty_items(v: &mut Value) {
 /// The event's values [`event_not_written`] answers for, as JSON with sources
 /// removed, a field of nothing left out: the EVN values, the sender, the
 /// message type (`FHIR` of kind `other` is none: what `read_bundle` gives an
-/// event of no type), the applications, the destination facility and each
-/// diagnosis's type and priority.
+/// event of no type), the applications, the destination facility, the
+/// patient, merged record, allergies, encounter, conditions, reports and
+/// observations (an observation's value as its content).
 fn answered(e: &Event) -> Value {
     /// A `Sourced` value (`{"value": …}` once its sources are gone) as its
     /// value: the model's field paths go through it.
@@ -1185,6 +1370,7 @@ fn answered(e: &Event) -> Value {
         }
     }
     let mut v = common::without_sources(serde_json::json!({
+        "sent": e.sent.as_ref().map(|t| carecodec_map::fhir::date_time(&t.value)),
         "recorded": e.recorded.as_ref().map(|t| carecodec_map::fhir::date_time(&t.value)),
         "occurred": e.occurred.as_ref().map(|t| carecodec_map::fhir::date_time(&t.value)),
         "reason": serde_json::to_value(&e.reason).unwrap(),
@@ -1195,14 +1381,38 @@ fn answered(e: &Event) -> Value {
         "source_application": serde_json::to_value(&e.source_application).unwrap(),
         "destination_application": serde_json::to_value(&e.destination_application).unwrap(),
         "destination_facility": serde_json::to_value(&e.destination_facility).unwrap(),
-        "conditions": e.conditions.iter().map(|c| serde_json::json!({
-            "diagnosis_type": serde_json::to_value(&c.diagnosis_type).unwrap(),
-            "priority": serde_json::to_value(&c.priority).unwrap(),
-        })).collect::<Vec<_>>(),
+        "conditions": serde_json::to_value(&e.conditions).unwrap(),
         "patient": serde_json::to_value(&e.patient).unwrap(),
         "merged_from": serde_json::to_value(&e.merged_from).unwrap(),
         "allergies": serde_json::to_value(&e.allergies).unwrap(),
+        "encounter": serde_json::to_value(&e.encounter).unwrap(),
+        "observations": serde_json::to_value(&e.observations).unwrap(),
+        "reports": serde_json::to_value(&e.reports).unwrap(),
     }));
+    // An observation's value as its content (`value.data`, `value.low`):
+    // the model's field paths name no `{"type", "value"}` tag.
+    let mut observations: Vec<&mut Value> = Vec::new();
+    let Value::Object(m) = &mut v else {
+        unreachable!()
+    };
+    for (k, x) in m.iter_mut() {
+        match (k.as_str(), x) {
+            ("observations", Value::Array(a)) => observations.extend(a.iter_mut()),
+            ("reports", Value::Array(a)) => {
+                for r in a {
+                    if let Some(Value::Array(o)) = r.get_mut("observations") {
+                        observations.extend(o.iter_mut());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for o in observations {
+        if let Some(inner) = o.pointer("/value/value/value").cloned() {
+            o["value"] = inner;
+        }
+    }
     unwrap_values(&mut v);
     tidy(&mut v);
     v
@@ -1256,7 +1466,9 @@ proptest! {
             let was = sent.pointer(&p).cloned();
             prop_assert!(was.is_some(), "{} is not a value of the event: {}", n.field, sent);
             prop_assert_ne!(was.as_ref(), back.pointer(&p), "{} is written", n.field);
-            prop_assert!(!n.sources.is_empty() || n.field == "message_type", "{:?}", n);
+            // The model keeps no source for these.
+            let unsourced = ["message_type", "encounter.status"].contains(&n.field.as_str());
+            prop_assert!(!n.sources.is_empty() || unsourced, "{:?}", n);
             match back.pointer(&p) {
                 Some(v) => *sent.pointer_mut(&p).unwrap() = v.clone(),
                 None => {
@@ -1579,4 +1791,290 @@ fn a_sub_id_number_and_attachment_data_fhir_cannot_hold_are_listed() {
         "{text}"
     );
     carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
+}
+
+/// What the Encounter leaves out of an HL7 v2 ADT is listed with its v2
+/// source: a PV1-2 class `B` (obstetrics, written `IMP` as inpatient is), a
+/// PV1-15 `A2` with its display (written as the IG's `wheel`, whose display
+/// is FHIR's), and a PV1-8 clinician with the PV1-7 clinician's GMC number
+/// and another name (one Practitioner entry per key: the PV1-7 one).
+#[test]
+fn encounter_values_a_bundle_leaves_out_are_listed() {
+    let msg = format!(
+        "{MSH}EVN|A01|20240312091500\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+         PV1|1|B|||||C1234567^JONES^ANN|C1234567^ZqBROWN^ZqBOB|||||||A2^Zqwheelchair bound^HL70009\r"
+    );
+    for kind in [BundleType::Transaction, BundleType::Message] {
+        let got = v2_not_written(&msg, kind);
+        let fields: Vec<(&str, &str, &str)> = got
+            .iter()
+            .filter(|(f, ..)| f.starts_with("encounter"))
+            .map(|(f, v, at)| (f.as_str(), v.as_str(), at.split(" (").next().unwrap()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("encounter.class", "obstetrics", "HL7 v2 PV1[1]-2.1"),
+                (
+                    "encounter.participants[1].practitioner",
+                    "1234567 ZqBOB ZqBROWN",
+                    "HL7 v2 PV1[1]-8[1].1"
+                ),
+                (
+                    "encounter.ambulatory_status[0]",
+                    "A2 (Zqwheelchair bound)",
+                    "HL7 v2 PV1[1]-15[1].1"
+                ),
+            ],
+            "{got:#?}"
+        );
+    }
+}
+
+/// An OBR-22 results time of a date alone is no FHIR instant: written as
+/// its midnight to the second, and listed.
+#[test]
+fn a_report_issued_date_with_no_time_is_listed() {
+    let msg = format!(
+        "{MSH}PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+         OBR|1|ORD1^EPR|LAB1^LAB|11502-2^Report^LN||||||||||||||||||20240312|||F\r\
+         OBX|1|NM|2345-7^Glucose^LN||7.5|mmol/L|||||F\r"
+    );
+    let got = v2_not_written(&msg, BundleType::Message);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].0, "reports[0].issued");
+    assert_eq!(got[0].1, "2024-03-12");
+    assert!(got[0].2.starts_with("HL7 v2 OBR[1]-22"), "{got:#?}");
+    // With a time to the second, nothing.
+    let timed = msg.replace("|20240312|", "|20240312101500|");
+    assert_eq!(v2_not_written(&timed, BundleType::Message), []);
+}
+
+/// What the Encounter, Conditions, Observations and the resources they
+/// refer to leave out of a model made elsewhere (the v2 mapper makes none
+/// of these) is listed, and the Bundle still reads strictly as R4: an
+/// encounter status that is not R4's, a discharge before the admission, a
+/// length of no decimal, a bed status with no current location, a table
+/// 0217 priority with a display, a participant's name use of no FHIR code,
+/// a location's address kind of none; a diagnosis's clinical status beside
+/// entered-in-error and a priority 0; a quantity of no decimal, a range
+/// bound of none and a comparator that is not R4's, a flag with a display
+/// of its own, a performing organisation's address use of no FHIR code;
+/// an allergy's clinical status beside entered-in-error.
+#[test]
+fn clinical_values_of_a_model_a_bundle_leaves_out_are_listed() {
+    let msg = format!(
+        "{MSH}EVN|A01|20240312091500\r\
+         PID|1||9434765919^^^NHS^NH||SMITH^JOHN\r\
+         PV1|1|I|W1^R1^B1|||||C1234567^JONES^ANN|||||||||||V1^^^RX1|||||||||||||||||||||||||20240312091500\r\
+         AL1|1|DA|Z1^Penicillin\r\
+         DG1|1||I10^Hypertension^I10||20240312|F|||||||||1\r\
+         OBX|1|NM|2345-7^Glucose^LN||7.5|mmol/L||H|||F\r\
+         OBX|2|NM|2345-7^Glucose^LN||7.5|mmol/L|||||F||||||||||||ZqLAB^^^^^ODS^XX^^^RX1|1 Lab Road^^Leeds^^LS1\r"
+    );
+    let msg = carecodec_hl7v2::Message::parse(msg.as_bytes()).unwrap();
+    let (mut event, _) =
+        carecodec_map::v2::map_message(&msg, &carecodec_map::v2::V2Options::default()).unwrap();
+    let before = event_not_written(&event, BundleType::Message).unwrap();
+    assert_eq!(before, [], "{before:#?}");
+    let day = |y| PartialDateTime {
+        at: FixedOffset::east_opt(0)
+            .unwrap()
+            .with_ymd_and_hms(y, 1, 1, 0, 0, 0)
+            .unwrap(),
+        precision: Precision::Day,
+        offset_inferred: true,
+    };
+    let e = event.encounter.as_mut().unwrap();
+    e.status = Some("admitted".into());
+    e.discharged = Some(s(day(2010)));
+    e.length_days = Some(s("3 days".into()));
+    e.priority = Some(s(Code::new(
+        CodeSystem::V2Table("0217".into()),
+        "1",
+        Some("Emergency"),
+    )));
+    e.participants[0]
+        .practitioner
+        .name
+        .as_mut()
+        .unwrap()
+        .value
+        .usage = Some("B".into());
+    let mut ward = e.location.take().unwrap();
+    ward.address = Some(s(Address {
+        lines: vec!["1 Ward Road".into()],
+        kind: Some("mailing".into()),
+        ..Address::default()
+    }));
+    e.prior_location = Some(ward);
+    e.bed_status = Some(s(Code::new(CodeSystem::V2Table("0116".into()), "O", None)));
+    let c = &mut event.conditions[0];
+    c.clinical_status = Some(s("active".into()));
+    c.verification = Some(s("entered-in-error".into()));
+    c.priority = Some(s(0));
+    let a = &mut event.allergies[0];
+    a.clinical_status = Some(s("inactive".into()));
+    a.verification = Some(s("entered-in-error".into()));
+    let ob = &mut event.observations[0];
+    ob.value = Some(s(ObservationValue::Quantity(Quantity {
+        value: "7,5".into(),
+        unit: Some("mmol/L".into()),
+        ucum: None,
+        comparator: None,
+    })));
+    ob.interpretation[0].value.display = Some("Above high normal".into());
+    let ob = &mut event.observations[1];
+    let q = |value: &str, comparator: Option<&str>| Quantity {
+        value: value.into(),
+        unit: None,
+        ucum: None,
+        comparator: comparator.map(str::to_owned),
+    };
+    ob.value = Some(s(ObservationValue::Range {
+        low: Some(q("low", None)),
+        high: Some(q("5", Some("=="))),
+    }));
+    let org = ob.performers[0].organisation.as_mut().unwrap();
+    org.address.as_mut().unwrap().value.usage = Some("M".into());
+    let listed = event_not_written(&event, BundleType::Message).unwrap();
+    let got: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|n| (n.field.as_str(), n.value.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("observations[0].value", "7,5 mmol/L"),
+            ("observations[0].interpretation[0]", "H (Above high normal)"),
+            ("observations[1].value.low", "low"),
+            ("observations[1].value.high.comparator", "=="),
+            ("allergies[0].clinical_status", "inactive"),
+            ("encounter.status", "admitted"),
+            ("encounter.participants[0].practitioner.name.usage", "B"),
+            ("encounter.discharged", "2010-01-01"),
+            ("encounter.priority", "1 (Emergency)"),
+            ("encounter.length_days", "3 days"),
+            ("encounter.prior_location.address.kind", "mailing"),
+            ("encounter.bed_status", "O"),
+            ("conditions[0].clinical_status", "active"),
+            ("conditions[0].priority", "0"),
+            (
+                "observations[1].performers[0].organisation.address.usage",
+                "M"
+            ),
+        ],
+        "{listed:#?}"
+    );
+    let mut out = Vec::new();
+    write_event_bundle_for(&event, BundleType::Message, None, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&text).unwrap();
+    // The quantity's number is written as text, without its unit.
+    assert!(text.contains(r#""valueString":"7,5""#), "{text}");
+    for lost in [
+        "mmol/L",
+        "Above high normal",
+        "3 days",
+        "\"==\"",
+        "mailing",
+        "\"rank\"",
+    ] {
+        assert!(!text.contains(lost), "{lost} in {text}");
+    }
+}
+
+/// An NHS Data Dictionary admission method, source of admission, discharge
+/// method and destination (PV1-4 / 14 / 36 / 37, held in their v2 tables)
+/// are written in UK Core's England code systems with their display (until
+/// 2026-12-07 it was left out, unlisted).
+#[test]
+fn nhs_coded_admission_and_discharge_keep_their_display() {
+    let pv1 = segment(
+        "PV1",
+        &[
+            (1, "1"),
+            (2, "I"),
+            (4, "11"),
+            (14, "19"),
+            (36, "1"),
+            (37, "19"),
+        ],
+    );
+    let msg = format!("{MSH}EVN|A03|20240312091500\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN\r{pv1}");
+    let msg = carecodec_hl7v2::Message::parse(msg.as_bytes()).unwrap();
+    let (mut event, _) =
+        carecodec_map::v2::map_message(&msg, &carecodec_map::v2::V2Options::default()).unwrap();
+    // The v2 mapper reads these fields' code alone: a model made elsewhere
+    // may hold a display.
+    let e = event.encounter.as_mut().unwrap();
+    for (code, display) in [
+        (&mut e.admission_method, "Zqwaiting list"),
+        (&mut e.admit_source, "Zqusual residence"),
+        (&mut e.discharge_method, "Zqdischarged"),
+        (&mut e.discharge_destination, "Zqhome"),
+    ] {
+        code.as_mut().unwrap().value.display = Some(display.into());
+    }
+    assert_eq!(event_not_written(&event, BundleType::Message).unwrap(), []);
+    let mut out = Vec::new();
+    write_event_bundle(&event, BundleType::Transaction, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    for (system, code, display) in [
+        ("AdmissionMethodEngland", "11", "Zqwaiting list"),
+        ("SourceOfAdmissionEngland", "19", "Zqusual residence"),
+        ("DischargeMethodEngland", "1", "Zqdischarged"),
+        ("DischargeDestinationEngland", "19", "Zqhome"),
+    ] {
+        let coding = format!(
+            r#"{{"system":"https://fhir.hl7.org.uk/CodeSystem/UKCore-{system}","code":"{code}","display":"{display}"}}"#
+        );
+        assert!(text.contains(&coding), "{coding} not in {text}");
+    }
+}
+
+/// An HL7 v2 segment `name` with `fields` (number, text) at their numbers.
+fn segment(name: &str, fields: &[(usize, &str)]) -> String {
+    let n = fields.iter().map(|f| f.0).max().unwrap_or(0);
+    let mut v = vec![String::new(); n + 1];
+    v[0] = name.into();
+    for (i, f) in fields {
+        v[*i] = (*f).into();
+    }
+    v.join("|") + "\r"
+}
+
+/// An MSH-7 and an EVN-2 of a date alone are no FHIR instant (the
+/// Bundle's `timestamp`, the Provenance's `recorded`): written as their
+/// midnight to the second, and listed.
+#[test]
+fn a_sent_and_recorded_date_with_no_time_are_listed() {
+    let msg = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312||ADT^A01|42|P|2.4\r\
+               EVN|A01|20240311|||C1234567^JONES^ANN\r\
+               PID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I\r";
+    for kind in [BundleType::Transaction, BundleType::Message] {
+        let got = v2_not_written(msg, kind);
+        let fields: Vec<(&str, &str, &str)> = got
+            .iter()
+            .filter(|(f, ..)| f == "sent" || f == "recorded")
+            .map(|(f, v, at)| (f.as_str(), v.as_str(), at.split(" (").next().unwrap()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("sent", "2024-03-12", "HL7 v2 MSH[1]-7"),
+                ("recorded", "2024-03-11", "HL7 v2 EVN[1]-2"),
+            ],
+            "{got:#?}"
+        );
+    }
+    let timed = msg
+        .replace("|20240312|", "|20240312091500|")
+        .replace("|20240311|", "|20240311091500|");
+    let got = v2_not_written(&timed, BundleType::Message);
+    assert!(
+        got.iter().all(|(f, ..)| f != "sent" && f != "recorded"),
+        "{got:#?}"
+    );
 }
