@@ -185,7 +185,9 @@ pub fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
                 };
                 match resource {
                     Err(ReadError::Invalid(e)) => {
+                        // The reading error is the file's one problem listed.
                         writeln!(out, "error: {e}")?;
+                        problem_count += 1;
                         failed = true;
                     }
                     Err(ReadError::NotCompiledIn(e)) => {

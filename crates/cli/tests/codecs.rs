@@ -116,6 +116,11 @@ fn typed_errors_have_line_and_column() {
         stdout.contains("at Patient.gender (line 2, column 16)"),
         "{stdout}"
     );
+    // The reading error is counted in the summary (until 2026-12-07: "0 problem(s) listed").
+    assert!(
+        stdout.contains("1 file(s) checked: 1 with errors, 1 problem(s) listed"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -274,6 +274,9 @@ fn prim_form(code: &str) -> &'static str {
         "uri" | "url" | "canonical" => "Uri",
         "oid" => "Oid",
         "uuid" => "Uuid",
+        "string" | "markdown" => "String",
+        "positiveInt" => "PositiveInt",
+        "unsignedInt" => "UnsignedInt",
         _ => "Text",
     }
 }
@@ -770,8 +773,17 @@ fn write_struct(s: &Struct, m: &Model, out: &mut String) {
     let _ = writeln!(out, "impl {} {{", s.name);
     out.push_str("    pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {\n");
     out.push_str("        let mut r = Self::default();\n");
+    // An element of no member is not FHIR (R4 ele-1: a value or children); a resource of
+    // only its `resourceType` is.
+    if !s.is_resource {
+        out.push_str("        let mut empty = true;\n");
+    }
     out.push_str("        while let Some(k) = map.next_key::<Key<'de>>()? {\n");
-    out.push_str("            let k = k.as_str();\n            match k {\n");
+    out.push_str("            let k = k.as_str();\n");
+    if !s.is_resource {
+        out.push_str("            empty = false;\n");
+    }
+    out.push_str("            match k {\n");
     for f in &s.fields {
         let r = &f.rust;
         let j = &f.json;
@@ -841,6 +853,13 @@ fn write_struct(s: &Struct, m: &Model, out: &mut String) {
         s.path
     );
     out.push_str("            }\n        }\n");
+    if !s.is_resource {
+        let _ = writeln!(
+            out,
+            "        if empty {{\n            de::empty_object::<A::Error>(\"{}\")?;\n        }}",
+            s.path
+        );
+    }
     for f in s.fields.iter().filter(|f| f.required) {
         let test = if f.many {
             format!("!r.{}.is_empty()", f.rust)

@@ -96,7 +96,7 @@ fn err(input: &[u8]) -> json::Error {
 
 #[test]
 fn errors_name_the_problem_and_place() {
-    let e = err(b"{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{},\n\"valueString\":\"a\",\"valueQuantity\":{}}");
+    let e = err(b"{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"a\"},\n\"valueString\":\"a\",\"valueQuantity\":{\"value\":1}}");
     assert_eq!(e.kind(), ErrorKind::MultipleChoice);
     assert!(
         e.message().contains("valueString") && e.message().contains("valueQuantity"),
@@ -114,12 +114,12 @@ fn errors_name_the_problem_and_place() {
     assert_eq!(e.kind(), ErrorKind::UnknownResourceType);
     let e = err(br#"{"id":"x"}"#);
     assert_eq!(e.kind(), ErrorKind::UnknownResourceType);
-    let e = err(br#"{"resourceType":"Observation","code":{}}"#);
+    let e = err(br#"{"resourceType":"Observation","code":{"text":"a"}}"#);
     assert_eq!(e.kind(), ErrorKind::MissingElement);
     assert!(e.message().contains("`status`"));
     let e = err(br#"{"resourceType":"Patient","gender":"fe male "}"#);
     assert_eq!(e.kind(), ErrorKind::InvalidValue);
-    let e = err(br#"{"resourceType":"Observation","status":"final","code":{},"valueQuantity":{"value":"1.0"}}"#);
+    let e = err(br#"{"resourceType":"Observation","status":"final","code":{"text":"a"},"valueQuantity":{"value":"1.0"}}"#);
     assert_eq!(e.kind(), ErrorKind::InvalidValue);
     let e = err(br#"{"resourceType":"Patient","active":"true"}"#);
     assert_eq!(e.kind(), ErrorKind::InvalidValue);
@@ -147,9 +147,10 @@ fn lenient_collects_issues() {
     assert_eq!(r.resource_type(), "Observation");
     let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
     assert_eq!(paths, ["CodeableConcept.colour", "Observation.extra"]);
-    let (_, issues) =
-        json::from_slice_lenient::<Resource>(br#"{"resourceType":"Observation","code":{}}"#)
-            .unwrap();
+    let (_, issues) = json::from_slice_lenient::<Resource>(
+        br#"{"resourceType":"Observation","code":{"text":"a"}}"#,
+    )
+    .unwrap();
     assert_eq!(issues[0].kind, ErrorKind::MissingElement);
     // Strict reading afterwards is strict again.
     assert!(json::from_slice::<Resource>(input).is_err());
@@ -228,13 +229,19 @@ fn hostile_inputs_give_errors() {
         }
         assert!(json::from_slice::<Resource>(reordered.as_bytes()).is_err());
     });
-    // A 100 MB string is read (or rejected) without trouble: as a name, read; as an id
-    // (at most 64 characters), rejected at its end.
-    let mut big = String::from(r#"{"resourceType":"Patient","name":[{"text":""#);
+    // A 100 MB string is read (or rejected) without trouble: as base64Binary data, read; as
+    // a name (a `string`: at most 1,048,576 characters) or an id (at most 64), rejected.
+    let mut big = String::from(r#"{"resourceType":"Patient","photo":[{"data":""#);
     big.push_str(&"a".repeat(100 << 20));
     big.push_str("\"}]}");
     let r: Resource = json::from_slice(big.as_bytes()).unwrap();
     assert_eq!(json::to_vec(&r).len(), big.len());
+    let mut big = String::from(r#"{"resourceType":"Patient","name":[{"text":""#);
+    big.push_str(&"a".repeat(100 << 20));
+    big.push_str("\"}]}");
+    let e = err(big.as_bytes());
+    assert_eq!(e.kind(), ErrorKind::InvalidValue);
+    assert_eq!(e.path(), "Patient.name[0].text");
     let mut big = String::from(r#"{"resourceType":"Patient","id":""#);
     big.push_str(&"a".repeat(100 << 20));
     big.push_str("\"}");
@@ -395,6 +402,85 @@ fn uris_ids_oids_and_uuids_are_checked_as_read() {
     ];
     for text in good {
         json::from_str::<Resource>(text).unwrap();
+    }
+}
+
+/// R4 JSON has no empty objects (ele-1: an element has a value or children) and no empty
+/// arrays; `string`s hold at most 1,048,576 characters; `positiveInt` is 1 to 2,147,483,647
+/// and `unsignedInt` 0 to 2,147,483,647. Each is an invalid value at its path, or a lenient
+/// issue. Until 2026-12-07 all of them read (and `fhir check` passed them).
+#[test]
+fn empty_objects_and_arrays_long_strings_and_int_ranges_are_refused() {
+    let bad: &[(&str, &str, &str)] = &[
+        (
+            r#"{"resourceType":"Patient","name":[{}]}"#,
+            "Patient.name[0]",
+            "empty object",
+        ),
+        (
+            r#"{"resourceType":"Patient","contact":[{"name":{}}]}"#,
+            "Patient.contact[0].name",
+            "empty object",
+        ),
+        (
+            r#"{"resourceType":"Condition","subject":{"reference":"Patient/a"},"code":{}}"#,
+            "Condition.code",
+            "empty object",
+        ),
+        (
+            r#"{"resourceType":"Patient","birthDate":"2000-01-01","_birthDate":{}}"#,
+            "Patient._birthDate",
+            "empty object",
+        ),
+        (
+            r#"{"resourceType":"Patient","name":[]}"#,
+            "Patient.name",
+            "empty array (`name`)",
+        ),
+        (
+            r#"{"resourceType":"Patient","name":[{"given":[]}]}"#,
+            "Patient.name[0].given",
+            "empty array (`given`)",
+        ),
+        (
+            r#"{"resourceType":"Patient","telecom":[{"system":"phone","value":"1","rank":0}]}"#,
+            "Patient.telecom[0].rank",
+            "not a positiveInt",
+        ),
+        (
+            r#"{"resourceType":"Encounter","status":"finished","class":{"code":"IMP"},"diagnosis":[{"condition":{"reference":"Condition/a"},"rank":4294967295}]}"#,
+            "Encounter.diagnosis[0].rank",
+            "not a positiveInt",
+        ),
+        (
+            r#"{"resourceType":"Patient","extension":[{"url":"http://example.org/n","valueUnsignedInt":2147483648}]}"#,
+            "Patient.extension[0].valueUnsignedInt",
+            "not an unsignedInt",
+        ),
+    ];
+    for (text, path, what) in bad {
+        let e = json::from_str::<Resource>(text).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue, "{text}: {e}");
+        assert_eq!(e.path(), *path, "{e}");
+        assert!(e.message().contains(what), "{e}");
+        let (_, issues) = json::from_slice_lenient::<Resource>(text.as_bytes()).unwrap();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+    }
+    let long = format!(
+        r#"{{"resourceType":"Patient","name":[{{"family":"{}"}}]}}"#,
+        "é".repeat(1 << 20)
+    );
+    // 1,048,576 characters (2 MiB of UTF-8) are a string's most.
+    json::from_str::<Resource>(&long).unwrap();
+    let longer = long.replacen('é', "éa", 1);
+    let e = json::from_str::<Resource>(&longer).unwrap_err();
+    assert_eq!(e.path(), "Patient.name[0].family", "{e}");
+    for good in [
+        r#"{"resourceType":"Patient","telecom":[{"system":"phone","value":"1","rank":2147483647}]}"#,
+        r#"{"resourceType":"Patient","extension":[{"url":"http://example.org/n","valueUnsignedInt":0}]}"#,
+        r#"{"resourceType":"Patient"}"#,
+    ] {
+        json::from_str::<Resource>(good).unwrap();
     }
 }
 

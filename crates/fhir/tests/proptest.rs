@@ -74,6 +74,10 @@ fn ext() -> impl Strategy<Value = PrimitiveExt> {
         proptest::option::of(text()),
         proptest::collection::vec(leaf_extension(), 0..3),
     )
+        // Not empty: `"_x": {}` is not FHIR (ele-1).
+        .prop_filter("empty", |(id, extension)| {
+            id.is_some() || !extension.is_empty()
+        })
         .prop_map(|(id, extension)| PrimitiveExt { id, extension })
 }
 
@@ -94,6 +98,10 @@ fn patient() -> impl Strategy<Value = Patient> {
         proptest::option::of(prim(text())),
         proptest::collection::vec(prim(text()), 0..4),
     )
+        // Not empty: `"name": [{}]` is not FHIR (ele-1).
+        .prop_filter("empty", |(family, given)| {
+            family.is_some() || !given.is_empty()
+        })
         .prop_map(|(family, given)| HumanName {
             family,
             given,

@@ -228,13 +228,18 @@ pub(crate) fn value<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
     map.next_value_seed(ValueSeed::<T>::new(k))
 }
 
-/// The lexical form a string-based primitive is checked against as it is read: the regex R4
-/// gives its type (`code`, `id`, `uri` / `url` / `canonical`, `oid`, `uuid`), control
-/// characters excluded in every one of them (see [`check_text`]).
+/// The lexical form a primitive is checked against as it is read: the regex or range R4
+/// gives its type where that is more than its JSON type says (`code`, `id`, `uri` / `url` /
+/// `canonical`, `oid`, `uuid`, `string` / `markdown`, `positiveInt`, `unsignedInt`); control
+/// characters are excluded in every string-like one (see [`check_text`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Form {
-    /// Any FHIR string: no control characters but tab, CR and LF.
+    /// Any other string-like type (dates, `base64Binary`, `xhtml`…): no control characters but
+    /// tab, CR and LF.
     Text,
+    /// `string` and `markdown`: as `Text`, and at most 1,048,576 characters ("strings SHALL
+    /// NOT exceed 1MB (1024*1024 characters) in size").
+    String,
     /// `[^\s]+(\s[^\s]+)*`: see [`check_code`].
     Code,
     /// `[A-Za-z0-9\-\.]{1,64}`.
@@ -245,19 +250,108 @@ pub(crate) enum Form {
     Oid,
     /// `urn:uuid:` and a lower-case UUID.
     Uuid,
+    /// `positiveInt`: 1 to 2,147,483,647.
+    PositiveInt,
+    /// `unsignedInt`: 0 to 2,147,483,647.
+    UnsignedInt,
+}
+
+/// The most characters an R4 `string` (or `markdown`) may hold.
+const MAX_STRING_CHARS: usize = 1024 * 1024;
+
+/// A primitive's value type read with its lexical [`Form`] checked.
+pub(crate) trait Formed<'de>: Sized {
+    /// Reads the value of member `k` from `d`, checked against `form`.
+    fn read_formed<D: Deserializer<'de>>(d: D, k: &str, form: Form) -> Result<Self, D::Error>;
+}
+
+impl<'de> Formed<'de> for String {
+    fn read_formed<D: Deserializer<'de>>(d: D, k: &str, form: Form) -> Result<Self, D::Error> {
+        Checked { k, form }.deserialize(d)
+    }
+}
+
+impl<'de> Formed<'de> for u32 {
+    fn read_formed<D: Deserializer<'de>>(d: D, k: &str, form: Form) -> Result<Self, D::Error> {
+        d.deserialize_u32(Ranged { k, form })
+    }
+}
+
+/// Reads a `positiveInt` or `unsignedInt` of member `k`, checking its range in the visitor, so
+/// that serde_json places an error at the number.
+struct Ranged<'k> {
+    k: &'k str,
+    form: Form,
+}
+
+impl Visitor<'_> for Ranged<'_> {
+    type Value = u32;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a non-negative integer")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
+        let min = u64::from(self.form == Form::PositiveInt);
+        match u32::try_from(v) {
+            Ok(n) if (min..=i32::MAX.unsigned_abs().into()).contains(&v) => Ok(n),
+            _ => {
+                let what = if self.form == Form::PositiveInt {
+                    "a positiveInt (1 to 2147483647)"
+                } else {
+                    "an unsignedInt (0 to 2147483647)"
+                };
+                let k = self.k;
+                problem(
+                    ErrorKind::InvalidValue,
+                    k,
+                    "",
+                    format_args!("{v} is not {what} (`{k}`)"),
+                )
+                // Lenient: the issue is recorded and the value kept as far as it fits.
+                .map(|()| u32::try_from(v).unwrap_or(u32::MAX))
+            }
+        }
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+        }
+    }
+}
+
+/// What [`formed_value`] reads: a value of member `.k` checked against `.form`.
+struct FormSeed<'k, T> {
+    k: &'k str,
+    form: Form,
+    value: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for FormSeed<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for FormSeed<'_, T> {}
+
+impl<'de, T: Formed<'de>> DeserializeSeed<'de> for FormSeed<'_, T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::read_formed(d, self.k, self.form)
+    }
 }
 
 /// Reads a primitive of lexical form `form` into `slot`, checking it as it is read.
-pub(crate) fn formed<'de, A: MapAccess<'de>>(
+pub(crate) fn formed<'de, A: MapAccess<'de>, T: Formed<'de>>(
     map: &mut A,
-    slot: &mut Option<Primitive<String>>,
+    slot: &mut Option<Primitive<T>>,
     k: &str,
     form: Form,
 ) -> Result<(), A::Error> {
     let v = formed_value(map, k, form)?;
     match slot {
         None => *slot = Some(Primitive::new(v)),
-        Some(p) => set_value::<A::Error, String>(p, v, k)?,
+        Some(p) => set_value::<A::Error, T>(p, v, k)?,
     }
     Ok(())
 }
@@ -265,12 +359,16 @@ pub(crate) fn formed<'de, A: MapAccess<'de>>(
 /// Reads the value of member `k`, of lexical form `form`, checking it as it is read: the
 /// reader then places an error at the value itself (checked after the member, an error would
 /// be placed wherever the reader stopped, after the enclosing object if the value came last).
-pub(crate) fn formed_value<'de, A: MapAccess<'de>>(
+pub(crate) fn formed_value<'de, A: MapAccess<'de>, T: Formed<'de>>(
     map: &mut A,
     k: &str,
     form: Form,
-) -> Result<String, A::Error> {
-    map.next_value_seed(Checked { k, form })
+) -> Result<T, A::Error> {
+    map.next_value_seed(FormSeed {
+        k,
+        form,
+        value: PhantomData,
+    })
 }
 
 /// A primitive's value type as the reader takes it from JSON. A string-like value (`String`:
@@ -346,8 +444,11 @@ impl Checked<'_> {
     /// Checks `v`; for control characters only when it `may_hold_controls` (see above).
     fn check<E: de::Error>(self, v: &str, may_hold_controls: bool) -> Result<(), E> {
         match self.form {
-            Form::Text if !may_hold_controls => Ok(()),
-            Form::Text => check_text(v, self.k),
+            Form::String if v.len() > MAX_STRING_CHARS && v.chars().count() > MAX_STRING_CHARS => {
+                too_long(v, self.k)
+            }
+            Form::Text | Form::String if !may_hold_controls => Ok(()),
+            Form::Text | Form::String => check_text(v, self.k),
             Form::Code => check_code(v, self.k, may_hold_controls),
             // The other forms exclude every control character in their regex.
             form => check_form(v, self.k, form),
@@ -408,17 +509,18 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for OptSeed<S> {
     }
 }
 
-/// The array of a repeating primitive, each item read (and checked) by seed `S`.
-struct SeqSeed<S>(S);
+/// The array of a repeating primitive (member `.1`), each item read (and checked) by seed
+/// `S`; an empty one is an error (see [`empty_array`]).
+struct SeqSeed<'k, S>(S, &'k str);
 
-impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for SeqSeed<S> {
+impl<'de, S: DeserializeSeed<'de> + Copy> DeserializeSeed<'de> for SeqSeed<'_, S> {
     type Value = Vec<Option<S::Value>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for SeqSeed<S> {
+impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for SeqSeed<'_, S> {
     type Value = Vec<Option<S::Value>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a sequence")
@@ -427,6 +529,37 @@ impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for SeqSeed<S> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         while let Some(v) = seq.next_element_seed(OptSeed(self.0))? {
             out.push(v);
+        }
+        if out.is_empty() {
+            empty_array::<A::Error>(self.1)?;
+        }
+        Ok(out)
+    }
+}
+
+/// An array of member `.0`, each item read as serde reads a `T`; an empty one is an error,
+/// raised before its `]` is read, so that it is placed at the member.
+struct NonEmpty<'k, T>(&'k str, PhantomData<fn() -> T>);
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for NonEmpty<'_, T> {
+    type Value = Vec<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for NonEmpty<'_, T> {
+    type Value = Vec<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element()? {
+            out.push(v);
+        }
+        if out.is_empty() {
+            empty_array::<A::Error>(self.0)?;
         }
         Ok(out)
     }
@@ -475,7 +608,7 @@ pub(crate) fn prims<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
     slot: &mut Vec<Primitive<T>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    let values = map.next_value_seed(SeqSeed(ValueSeed::<T>::new(k)))?;
+    let values = map.next_value_seed(SeqSeed(ValueSeed::<T>::new(k), k))?;
     set_values(slot, values, k)
 }
 
@@ -504,13 +637,20 @@ fn set_values<E: de::Error, T>(
 
 /// Reads a repeating primitive of lexical form `form`, checking each value as it is read (see
 /// [`formed_value`]).
-pub(crate) fn formeds<'de, A: MapAccess<'de>>(
+pub(crate) fn formeds<'de, A: MapAccess<'de>, T: Formed<'de>>(
     map: &mut A,
-    slot: &mut Vec<Primitive<String>>,
+    slot: &mut Vec<Primitive<T>>,
     k: &str,
     form: Form,
 ) -> Result<(), A::Error> {
-    let values = map.next_value_seed(SeqSeed(Checked { k, form }))?;
+    let values = map.next_value_seed(SeqSeed(
+        FormSeed {
+            k,
+            form,
+            value: PhantomData,
+        },
+        k,
+    ))?;
     set_values(slot, values, k)
 }
 
@@ -520,7 +660,7 @@ pub(crate) fn prims_ext<'de, A: MapAccess<'de>, T>(
     slot: &mut Vec<Primitive<T>>,
     k: &str,
 ) -> Result<(), A::Error> {
-    let exts: Vec<Option<PrimitiveExt>> = map.next_value()?;
+    let exts: Vec<Option<PrimitiveExt>> = map.next_value_seed(NonEmpty(k, PhantomData))?;
     if slot.is_empty() {
         slot.extend(exts.into_iter().map(|e| Primitive {
             value: None,
@@ -584,7 +724,7 @@ pub(crate) fn many<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
     if !slot.is_empty() {
         return Err(duplicate(k));
     }
-    *slot = map.next_value()?;
+    *slot = map.next_value_seed(NonEmpty(k, PhantomData))?;
     Ok(())
 }
 
@@ -656,6 +796,29 @@ pub(crate) fn locate_issues(
     }
 }
 
+/// An element read as `{}`: R4 ele-1 ("All FHIR elements must have a @value or children"),
+/// and FHIR JSON has no empty objects.
+#[cold]
+pub(crate) fn empty_object<E: de::Error>(path: &str) -> Result<(), E> {
+    problem(
+        ErrorKind::InvalidValue,
+        path,
+        "",
+        format_args!("an empty object in {path}: FHIR elements have a value or children"),
+    )
+}
+
+/// An array read as `[]`: FHIR JSON writes a repeating element with no items by leaving it out.
+#[cold]
+fn empty_array<E: de::Error>(k: &str) -> Result<(), E> {
+    problem(
+        ErrorKind::InvalidValue,
+        k,
+        "",
+        format_args!("an empty array (`{k}`): FHIR JSON has none"),
+    )
+}
+
 /// A required element's presence check.
 pub(crate) fn required<E: de::Error>(present: bool, path: &str, name: &str) -> Result<(), E> {
     if present {
@@ -706,7 +869,7 @@ pub(crate) fn check_form<E: de::Error>(v: &str, k: &str, form: Form) -> Result<(
 /// [`check_text`] and [`check_code`]).
 fn form_ok(v: &str, form: Form) -> bool {
     match form {
-        Form::Text | Form::Code => true,
+        Form::Text | Form::String | Form::Code | Form::PositiveInt | Form::UnsignedInt => true,
         Form::Id => {
             (1..=64).contains(&v.len())
                 && v.bytes()
@@ -745,13 +908,26 @@ fn uuid_ok(s: &str) -> bool {
 }
 
 #[cold]
+fn too_long<E: de::Error>(v: &str, k: &str) -> Result<(), E> {
+    problem(
+        ErrorKind::InvalidValue,
+        k,
+        "",
+        format_args!(
+            "a string of {} characters (`{k}`): R4 strings hold at most {MAX_STRING_CHARS}",
+            v.chars().count()
+        ),
+    )
+}
+
+#[cold]
 fn bad_form<E: de::Error>(v: &str, k: &str, form: Form) -> Result<(), E> {
     let what = match form {
         Form::Id => "an id (1 to 64 of A–Z, a–z, 0–9, `-` and `.`)",
         Form::Uri => "a uri (no white space)",
         Form::Oid => "an oid (`urn:oid:` and dotted decimal arcs)",
         Form::Uuid => "a uuid (`urn:uuid:` and a lower-case UUID)",
-        Form::Text | Form::Code => "valid",
+        Form::Text | Form::String | Form::Code | Form::PositiveInt | Form::UnsignedInt => "valid",
     };
     let mut quoted = Vec::new();
     super::ser::write_escaped(&mut quoted, &short(v));
@@ -881,13 +1057,18 @@ impl<'de> Deserialize<'de> for PrimitiveExt {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PrimitiveExt, A::Error> {
                 let mut r = PrimitiveExt::default();
+                let mut empty = true;
                 while let Some(k) = map.next_key::<Key<'de>>()? {
                     let k = k.as_str();
+                    empty = false;
                     match k {
                         "id" => plain(&mut map, &mut r.id, k)?,
                         "extension" => many(&mut map, &mut r.extension, k)?,
                         _ => unknown(&mut map, k, "Element")?,
                     }
+                }
+                if empty {
+                    empty_object::<A::Error>("Element")?;
                 }
                 Ok(r)
             }

@@ -63,8 +63,10 @@ impl_de!(Address);
 impl Address {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -72,23 +74,26 @@ impl Address {
                 "_use" => de::prim_ext(map, &mut r.use_, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "line" => de::prims(map, &mut r.line, k)?,
+                "line" => de::formeds(map, &mut r.line, k, de::Form::String)?,
                 "_line" => de::prims_ext(map, &mut r.line, k)?,
-                "city" => de::prim(map, &mut r.city, k)?,
+                "city" => de::formed(map, &mut r.city, k, de::Form::String)?,
                 "_city" => de::prim_ext(map, &mut r.city, k)?,
-                "district" => de::prim(map, &mut r.district, k)?,
+                "district" => de::formed(map, &mut r.district, k, de::Form::String)?,
                 "_district" => de::prim_ext(map, &mut r.district, k)?,
-                "state" => de::prim(map, &mut r.state, k)?,
+                "state" => de::formed(map, &mut r.state, k, de::Form::String)?,
                 "_state" => de::prim_ext(map, &mut r.state, k)?,
-                "postalCode" => de::prim(map, &mut r.postal_code, k)?,
+                "postalCode" => de::formed(map, &mut r.postal_code, k, de::Form::String)?,
                 "_postalCode" => de::prim_ext(map, &mut r.postal_code, k)?,
-                "country" => de::prim(map, &mut r.country, k)?,
+                "country" => de::formed(map, &mut r.country, k, de::Form::String)?,
                 "_country" => de::prim_ext(map, &mut r.country, k)?,
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "Address")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Address")?;
         }
         Ok(r)
     }
@@ -135,8 +140,10 @@ impl_de!(Annotation);
 impl Annotation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -145,10 +152,13 @@ impl Annotation {
                 }
                 "time" => de::prim(map, &mut r.time, k)?,
                 "_time" => de::prim_ext(map, &mut r.time, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 _ => de::unknown(map, k, "Annotation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Annotation")?;
         }
         de::required::<A::Error>(r.text.is_some(), "Annotation", "text")?;
         Ok(r)
@@ -199,8 +209,10 @@ impl_de!(Attachment);
 impl Attachment {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -212,16 +224,19 @@ impl Attachment {
                 "_data" => de::prim_ext(map, &mut r.data, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "size" => de::prim(map, &mut r.size, k)?,
+                "size" => de::formed(map, &mut r.size, k, de::Form::UnsignedInt)?,
                 "_size" => de::prim_ext(map, &mut r.size, k)?,
                 "hash" => de::prim(map, &mut r.hash, k)?,
                 "_hash" => de::prim_ext(map, &mut r.hash, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "creation" => de::prim(map, &mut r.creation, k)?,
                 "_creation" => de::prim_ext(map, &mut r.creation, k)?,
                 _ => de::unknown(map, k, "Attachment")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Attachment")?;
         }
         Ok(r)
     }
@@ -264,16 +279,21 @@ impl_de!(CodeableConcept);
 impl CodeableConcept {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "coding" => de::many(map, &mut r.coding, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 _ => de::unknown(map, k, "CodeableConcept")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CodeableConcept")?;
         }
         Ok(r)
     }
@@ -316,23 +336,28 @@ impl_de!(Coding);
 impl Coding {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
                 "userSelected" => de::prim(map, &mut r.user_selected, k)?,
                 "_userSelected" => de::prim_ext(map, &mut r.user_selected, k)?,
                 _ => de::unknown(map, k, "Coding")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Coding")?;
         }
         Ok(r)
     }
@@ -372,16 +397,21 @@ impl_de!(ContactDetail);
 impl ContactDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "telecom" => de::many(map, &mut r.telecom, k)?,
                 _ => de::unknown(map, k, "ContactDetail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ContactDetail")?;
         }
         Ok(r)
     }
@@ -424,22 +454,27 @@ impl_de!(ContactPoint);
 impl ContactPoint {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "system" => de::formed(map, &mut r.system, k, de::Form::Code)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
                 "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "rank" => de::prim(map, &mut r.rank, k)?,
+                "rank" => de::formed(map, &mut r.rank, k, de::Form::PositiveInt)?,
                 "_rank" => de::prim_ext(map, &mut r.rank, k)?,
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "ContactPoint")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ContactPoint")?;
         }
         Ok(r)
     }
@@ -481,18 +516,23 @@ impl_de!(Contributor);
 impl Contributor {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
                 _ => de::unknown(map, k, "Contributor")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contributor")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Contributor", "type")?;
         de::required::<A::Error>(r.name.is_some(), "Contributor", "name")?;
@@ -544,8 +584,10 @@ impl_de!(DataRequirement);
 impl DataRequirement {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -556,15 +598,18 @@ impl DataRequirement {
                 "subjectCodeableConcept" | "subjectReference" => {
                     DataRequirementSubject::de(map, &mut r.subject, k, "subject")?
                 }
-                "mustSupport" => de::prims(map, &mut r.must_support, k)?,
+                "mustSupport" => de::formeds(map, &mut r.must_support, k, de::Form::String)?,
                 "_mustSupport" => de::prims_ext(map, &mut r.must_support, k)?,
                 "codeFilter" => de::many(map, &mut r.code_filter, k)?,
                 "dateFilter" => de::many(map, &mut r.date_filter, k)?,
-                "limit" => de::prim(map, &mut r.limit, k)?,
+                "limit" => de::formed(map, &mut r.limit, k, de::Form::PositiveInt)?,
                 "_limit" => de::prim_ext(map, &mut r.limit, k)?,
                 "sort" => de::many(map, &mut r.sort, k)?,
                 _ => de::unknown(map, k, "DataRequirement")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DataRequirement")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "DataRequirement", "type")?;
         Ok(r)
@@ -612,20 +657,25 @@ impl_de!(DataRequirementCodeFilter);
 impl DataRequirementCodeFilter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "searchParam" => de::prim(map, &mut r.search_param, k)?,
+                "searchParam" => de::formed(map, &mut r.search_param, k, de::Form::String)?,
                 "_searchParam" => de::prim_ext(map, &mut r.search_param, k)?,
                 "valueSet" => de::formed(map, &mut r.value_set, k, de::Form::Uri)?,
                 "_valueSet" => de::prim_ext(map, &mut r.value_set, k)?,
                 "code" => de::many(map, &mut r.code, k)?,
                 _ => de::unknown(map, k, "DataRequirement.codeFilter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DataRequirement.codeFilter")?;
         }
         Ok(r)
     }
@@ -666,20 +716,25 @@ impl_de!(DataRequirementDateFilter);
 impl DataRequirementDateFilter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "searchParam" => de::prim(map, &mut r.search_param, k)?,
+                "searchParam" => de::formed(map, &mut r.search_param, k, de::Form::String)?,
                 "_searchParam" => de::prim_ext(map, &mut r.search_param, k)?,
                 "valueDateTime" | "_valueDateTime" | "valuePeriod" | "valueDuration" => {
                     DataRequirementDateFilterValue::de(map, &mut r.value, k, "value")?
                 }
                 _ => de::unknown(map, k, "DataRequirement.dateFilter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DataRequirement.dateFilter")?;
         }
         Ok(r)
     }
@@ -717,17 +772,22 @@ impl_de!(DataRequirementSort);
 impl DataRequirementSort {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
                 "direction" => de::formed(map, &mut r.direction, k, de::Form::Code)?,
                 "_direction" => de::prim_ext(map, &mut r.direction, k)?,
                 _ => de::unknown(map, k, "DataRequirement.sort")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DataRequirement.sort")?;
         }
         de::required::<A::Error>(r.path.is_some(), "DataRequirement.sort", "path")?;
         de::required::<A::Error>(r.direction.is_some(), "DataRequirement.sort", "direction")?;
@@ -790,18 +850,22 @@ impl_de!(Dosage);
 impl Dosage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "sequence" => de::prim(map, &mut r.sequence, k)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 "additionalInstruction" => de::many(map, &mut r.additional_instruction, k)?,
-                "patientInstruction" => de::prim(map, &mut r.patient_instruction, k)?,
+                "patientInstruction" => {
+                    de::formed(map, &mut r.patient_instruction, k, de::Form::String)?
+                }
                 "_patientInstruction" => de::prim_ext(map, &mut r.patient_instruction, k)?,
                 "timing" => de::one(map, &mut r.timing, k)?,
                 "asNeededBoolean" | "_asNeededBoolean" | "asNeededCodeableConcept" => {
@@ -816,6 +880,9 @@ impl Dosage {
                 "maxDosePerLifetime" => de::one(map, &mut r.max_dose_per_lifetime, k)?,
                 _ => de::unknown(map, k, "Dosage")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Dosage")?;
         }
         Ok(r)
     }
@@ -869,8 +936,10 @@ impl_de!(DosageDoseAndRate);
 impl DosageDoseAndRate {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -883,6 +952,9 @@ impl DosageDoseAndRate {
                 }
                 _ => de::unknown(map, k, "Dosage.doseAndRate")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Dosage.doseAndRate")?;
         }
         Ok(r)
     }
@@ -986,37 +1058,39 @@ impl_de!(ElementDefinition);
 impl ElementDefinition {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
                 "representation" => de::formeds(map, &mut r.representation, k, de::Form::Code)?,
                 "_representation" => de::prims_ext(map, &mut r.representation, k)?,
-                "sliceName" => de::prim(map, &mut r.slice_name, k)?,
+                "sliceName" => de::formed(map, &mut r.slice_name, k, de::Form::String)?,
                 "_sliceName" => de::prim_ext(map, &mut r.slice_name, k)?,
                 "sliceIsConstraining" => de::prim(map, &mut r.slice_is_constraining, k)?,
                 "_sliceIsConstraining" => de::prim_ext(map, &mut r.slice_is_constraining, k)?,
-                "label" => de::prim(map, &mut r.label, k)?,
+                "label" => de::formed(map, &mut r.label, k, de::Form::String)?,
                 "_label" => de::prim_ext(map, &mut r.label, k)?,
                 "code" => de::many(map, &mut r.code, k)?,
                 "slicing" => de::one(map, &mut r.slicing, k)?,
-                "short" => de::prim(map, &mut r.short, k)?,
+                "short" => de::formed(map, &mut r.short, k, de::Form::String)?,
                 "_short" => de::prim_ext(map, &mut r.short, k)?,
-                "definition" => de::prim(map, &mut r.definition, k)?,
+                "definition" => de::formed(map, &mut r.definition, k, de::Form::String)?,
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "requirements" => de::prim(map, &mut r.requirements, k)?,
+                "requirements" => de::formed(map, &mut r.requirements, k, de::Form::String)?,
                 "_requirements" => de::prim_ext(map, &mut r.requirements, k)?,
-                "alias" => de::prims(map, &mut r.alias, k)?,
+                "alias" => de::formeds(map, &mut r.alias, k, de::Form::String)?,
                 "_alias" => de::prims_ext(map, &mut r.alias, k)?,
-                "min" => de::prim(map, &mut r.min, k)?,
+                "min" => de::formed(map, &mut r.min, k, de::Form::UnsignedInt)?,
                 "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::prim(map, &mut r.max, k)?,
+                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
                 "_max" => de::prim_ext(map, &mut r.max, k)?,
                 "base" => de::one(map, &mut r.base, k)?,
                 "contentReference" => de::formed(map, &mut r.content_reference, k, de::Form::Uri)?,
@@ -1091,9 +1165,11 @@ impl ElementDefinition {
                 | "defaultValueUsageContext"
                 | "defaultValueDosage"
                 | "defaultValueMeta" => AnyValue::de(map, &mut r.default_value, k, "defaultValue")?,
-                "meaningWhenMissing" => de::prim(map, &mut r.meaning_when_missing, k)?,
+                "meaningWhenMissing" => {
+                    de::formed(map, &mut r.meaning_when_missing, k, de::Form::String)?
+                }
                 "_meaningWhenMissing" => de::prim_ext(map, &mut r.meaning_when_missing, k)?,
-                "orderMeaning" => de::prim(map, &mut r.order_meaning, k)?,
+                "orderMeaning" => de::formed(map, &mut r.order_meaning, k, de::Form::String)?,
                 "_orderMeaning" => de::prim_ext(map, &mut r.order_meaning, k)?,
                 "fixedBase64Binary"
                 | "_fixedBase64Binary"
@@ -1281,7 +1357,9 @@ impl ElementDefinition {
                 "_mustSupport" => de::prim_ext(map, &mut r.must_support, k)?,
                 "isModifier" => de::prim(map, &mut r.is_modifier, k)?,
                 "_isModifier" => de::prim_ext(map, &mut r.is_modifier, k)?,
-                "isModifierReason" => de::prim(map, &mut r.is_modifier_reason, k)?,
+                "isModifierReason" => {
+                    de::formed(map, &mut r.is_modifier_reason, k, de::Form::String)?
+                }
                 "_isModifierReason" => de::prim_ext(map, &mut r.is_modifier_reason, k)?,
                 "isSummary" => de::prim(map, &mut r.is_summary, k)?,
                 "_isSummary" => de::prim_ext(map, &mut r.is_summary, k)?,
@@ -1289,6 +1367,9 @@ impl ElementDefinition {
                 "mapping" => de::many(map, &mut r.mapping, k)?,
                 _ => de::unknown(map, k, "ElementDefinition")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ElementDefinition")?;
         }
         de::required::<A::Error>(r.path.is_some(), "ElementDefinition", "path")?;
         Ok(r)
@@ -1363,13 +1444,15 @@ impl_de!(ElementDefinitionSlicing);
 impl ElementDefinitionSlicing {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "discriminator" => de::many(map, &mut r.discriminator, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "ordered" => de::prim(map, &mut r.ordered, k)?,
                 "_ordered" => de::prim_ext(map, &mut r.ordered, k)?,
@@ -1377,6 +1460,9 @@ impl ElementDefinitionSlicing {
                 "_rules" => de::prim_ext(map, &mut r.rules, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.slicing")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ElementDefinition.slicing")?;
         }
         de::required::<A::Error>(r.rules.is_some(), "ElementDefinition.slicing", "rules")?;
         Ok(r)
@@ -1416,17 +1502,22 @@ impl_de!(ElementDefinitionSlicingDiscriminator);
 impl ElementDefinitionSlicingDiscriminator {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.slicing.discriminator")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ElementDefinition.slicing.discriminator")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -1475,19 +1566,24 @@ impl_de!(ElementDefinitionBase);
 impl ElementDefinitionBase {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "min" => de::prim(map, &mut r.min, k)?,
+                "min" => de::formed(map, &mut r.min, k, de::Form::UnsignedInt)?,
                 "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::prim(map, &mut r.max, k)?,
+                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
                 "_max" => de::prim_ext(map, &mut r.max, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.base")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ElementDefinition.base")?;
         }
         de::required::<A::Error>(r.path.is_some(), "ElementDefinition.base", "path")?;
         de::required::<A::Error>(r.min.is_some(), "ElementDefinition.base", "min")?;
@@ -1534,8 +1630,10 @@ impl_de!(ElementDefinitionType);
 impl ElementDefinitionType {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1551,6 +1649,9 @@ impl ElementDefinitionType {
                 "_versioning" => de::prim_ext(map, &mut r.versioning, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.type")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ElementDefinition.type")?;
         }
         de::required::<A::Error>(r.code.is_some(), "ElementDefinition.type", "code")?;
         Ok(r)
@@ -1591,12 +1692,14 @@ impl_de!(ElementDefinitionExample);
 impl ElementDefinitionExample {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "label" => de::prim(map, &mut r.label, k)?,
+                "label" => de::formed(map, &mut r.label, k, de::Form::String)?,
                 "_label" => de::prim_ext(map, &mut r.label, k)?,
                 "valueBase64Binary"
                 | "_valueBase64Binary"
@@ -1670,6 +1773,9 @@ impl ElementDefinitionExample {
                 _ => de::unknown(map, k, "ElementDefinition.example")?,
             }
         }
+        if empty {
+            de::empty_object::<A::Error>("ElementDefinition.example")?;
+        }
         de::required::<A::Error>(r.label.is_some(), "ElementDefinition.example", "label")?;
         de::required::<A::Error>(r.value.is_some(), "ElementDefinition.example", "value")?;
         Ok(r)
@@ -1717,27 +1823,32 @@ impl_de!(ElementDefinitionConstraint);
 impl ElementDefinitionConstraint {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "key" => de::formed(map, &mut r.key, k, de::Form::Id)?,
                 "_key" => de::prim_ext(map, &mut r.key, k)?,
-                "requirements" => de::prim(map, &mut r.requirements, k)?,
+                "requirements" => de::formed(map, &mut r.requirements, k, de::Form::String)?,
                 "_requirements" => de::prim_ext(map, &mut r.requirements, k)?,
                 "severity" => de::formed(map, &mut r.severity, k, de::Form::Code)?,
                 "_severity" => de::prim_ext(map, &mut r.severity, k)?,
-                "human" => de::prim(map, &mut r.human, k)?,
+                "human" => de::formed(map, &mut r.human, k, de::Form::String)?,
                 "_human" => de::prim_ext(map, &mut r.human, k)?,
-                "expression" => de::prim(map, &mut r.expression, k)?,
+                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "xpath" => de::prim(map, &mut r.xpath, k)?,
+                "xpath" => de::formed(map, &mut r.xpath, k, de::Form::String)?,
                 "_xpath" => de::prim_ext(map, &mut r.xpath, k)?,
                 "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.constraint")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ElementDefinition.constraint")?;
         }
         de::required::<A::Error>(r.key.is_some(), "ElementDefinition.constraint", "key")?;
         de::required::<A::Error>(
@@ -1788,19 +1899,24 @@ impl_de!(ElementDefinitionBinding);
 impl ElementDefinitionBinding {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "strength" => de::formed(map, &mut r.strength, k, de::Form::Code)?,
                 "_strength" => de::prim_ext(map, &mut r.strength, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "valueSet" => de::formed(map, &mut r.value_set, k, de::Form::Uri)?,
                 "_valueSet" => de::prim_ext(map, &mut r.value_set, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.binding")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ElementDefinition.binding")?;
         }
         de::required::<A::Error>(
             r.strength.is_some(),
@@ -1847,8 +1963,10 @@ impl_de!(ElementDefinitionMapping);
 impl ElementDefinitionMapping {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1856,12 +1974,15 @@ impl ElementDefinitionMapping {
                 "_identity" => de::prim_ext(map, &mut r.identity, k)?,
                 "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "map" => de::prim(map, &mut r.map, k)?,
+                "map" => de::formed(map, &mut r.map, k, de::Form::String)?,
                 "_map" => de::prim_ext(map, &mut r.map, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 _ => de::unknown(map, k, "ElementDefinition.mapping")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ElementDefinition.mapping")?;
         }
         de::required::<A::Error>(
             r.identity.is_some(),
@@ -1912,23 +2033,28 @@ impl_de!(Expression);
 impl Expression {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "name" => de::formed(map, &mut r.name, k, de::Form::Id)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "expression" => de::prim(map, &mut r.expression, k)?,
+                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
                 "reference" => de::formed(map, &mut r.reference, k, de::Form::Uri)?,
                 "_reference" => de::prim_ext(map, &mut r.reference, k)?,
                 _ => de::unknown(map, k, "Expression")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Expression")?;
         }
         de::required::<A::Error>(r.language.is_some(), "Expression", "language")?;
         Ok(r)
@@ -1969,8 +2095,10 @@ impl_de!(Extension);
 impl Extension {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2047,6 +2175,9 @@ impl Extension {
                 _ => de::unknown(map, k, "Extension")?,
             }
         }
+        if empty {
+            de::empty_object::<A::Error>("Extension")?;
+        }
         de::required::<A::Error>(r.url.is_some(), "Extension", "url")?;
         Ok(r)
     }
@@ -2093,26 +2224,31 @@ impl_de!(HumanName);
 impl HumanName {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "use" => de::formed(map, &mut r.use_, k, de::Form::Code)?,
                 "_use" => de::prim_ext(map, &mut r.use_, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "family" => de::prim(map, &mut r.family, k)?,
+                "family" => de::formed(map, &mut r.family, k, de::Form::String)?,
                 "_family" => de::prim_ext(map, &mut r.family, k)?,
-                "given" => de::prims(map, &mut r.given, k)?,
+                "given" => de::formeds(map, &mut r.given, k, de::Form::String)?,
                 "_given" => de::prims_ext(map, &mut r.given, k)?,
-                "prefix" => de::prims(map, &mut r.prefix, k)?,
+                "prefix" => de::formeds(map, &mut r.prefix, k, de::Form::String)?,
                 "_prefix" => de::prims_ext(map, &mut r.prefix, k)?,
-                "suffix" => de::prims(map, &mut r.suffix, k)?,
+                "suffix" => de::formeds(map, &mut r.suffix, k, de::Form::String)?,
                 "_suffix" => de::prims_ext(map, &mut r.suffix, k)?,
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "HumanName")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("HumanName")?;
         }
         Ok(r)
     }
@@ -2162,8 +2298,10 @@ impl_de!(Identifier);
 impl Identifier {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2172,12 +2310,15 @@ impl Identifier {
                 "type" => de::one(map, &mut r.type_, k)?,
                 "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 "period" => de::one(map, &mut r.period, k)?,
                 "assigner" => de::one(map, &mut r.assigner, k)?,
                 _ => de::unknown(map, k, "Identifier")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Identifier")?;
         }
         Ok(r)
     }
@@ -2226,8 +2367,10 @@ impl_de!(MarketingStatus);
 impl MarketingStatus {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2240,6 +2383,9 @@ impl MarketingStatus {
                 "_restoreDate" => de::prim_ext(map, &mut r.restore_date, k)?,
                 _ => de::unknown(map, k, "MarketingStatus")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MarketingStatus")?;
         }
         de::required::<A::Error>(r.country.is_some(), "MarketingStatus", "country")?;
         de::required::<A::Error>(r.status.is_some(), "MarketingStatus", "status")?;
@@ -2303,8 +2449,10 @@ impl_de!(Meta);
 impl Meta {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2327,6 +2475,9 @@ impl Meta {
                 "compartment" => de::many(map, &mut r.compartment, k)?,
                 _ => de::unknown(map, k, "Meta")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Meta")?;
         }
         Ok(r)
     }
@@ -2373,8 +2524,10 @@ impl_de!(Money);
 impl Money {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2384,6 +2537,9 @@ impl Money {
                 "_currency" => de::prim_ext(map, &mut r.currency, k)?,
                 _ => de::unknown(map, k, "Money")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Money")?;
         }
         Ok(r)
     }
@@ -2420,8 +2576,10 @@ impl_de!(Narrative);
 impl Narrative {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2431,6 +2589,9 @@ impl Narrative {
                 "_div" => de::prim_ext(map, &mut r.div, k)?,
                 _ => de::unknown(map, k, "Narrative")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Narrative")?;
         }
         de::required::<A::Error>(r.status.is_some(), "Narrative", "status")?;
         de::required::<A::Error>(r.div.is_some(), "Narrative", "div")?;
@@ -2479,8 +2640,10 @@ impl_de!(ParameterDefinition);
 impl ParameterDefinition {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2490,9 +2653,9 @@ impl ParameterDefinition {
                 "_use" => de::prim_ext(map, &mut r.use_, k)?,
                 "min" => de::prim(map, &mut r.min, k)?,
                 "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::prim(map, &mut r.max, k)?,
+                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
                 "_max" => de::prim_ext(map, &mut r.max, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
@@ -2500,6 +2663,9 @@ impl ParameterDefinition {
                 "_profile" => de::prim_ext(map, &mut r.profile, k)?,
                 _ => de::unknown(map, k, "ParameterDefinition")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ParameterDefinition")?;
         }
         de::required::<A::Error>(r.use_.is_some(), "ParameterDefinition", "use")?;
         de::required::<A::Error>(r.type_.is_some(), "ParameterDefinition", "type")?;
@@ -2543,8 +2709,10 @@ impl_de!(Period);
 impl Period {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2554,6 +2722,9 @@ impl Period {
                 "_end" => de::prim_ext(map, &mut r.end, k)?,
                 _ => de::unknown(map, k, "Period")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Period")?;
         }
         Ok(r)
     }
@@ -2596,8 +2767,10 @@ impl_de!(Population);
 impl Population {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2608,6 +2781,9 @@ impl Population {
                 "physiologicalCondition" => de::one(map, &mut r.physiological_condition, k)?,
                 _ => de::unknown(map, k, "Population")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Population")?;
         }
         Ok(r)
     }
@@ -2667,8 +2843,10 @@ impl_de!(ProdCharacteristic);
 impl ProdCharacteristic {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2679,16 +2857,19 @@ impl ProdCharacteristic {
                 "weight" => de::one(map, &mut r.weight, k)?,
                 "nominalVolume" => de::one(map, &mut r.nominal_volume, k)?,
                 "externalDiameter" => de::one(map, &mut r.external_diameter, k)?,
-                "shape" => de::prim(map, &mut r.shape, k)?,
+                "shape" => de::formed(map, &mut r.shape, k, de::Form::String)?,
                 "_shape" => de::prim_ext(map, &mut r.shape, k)?,
-                "color" => de::prims(map, &mut r.color, k)?,
+                "color" => de::formeds(map, &mut r.color, k, de::Form::String)?,
                 "_color" => de::prims_ext(map, &mut r.color, k)?,
-                "imprint" => de::prims(map, &mut r.imprint, k)?,
+                "imprint" => de::formeds(map, &mut r.imprint, k, de::Form::String)?,
                 "_imprint" => de::prims_ext(map, &mut r.imprint, k)?,
                 "image" => de::many(map, &mut r.image, k)?,
                 "scoring" => de::one(map, &mut r.scoring, k)?,
                 _ => de::unknown(map, k, "ProdCharacteristic")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ProdCharacteristic")?;
         }
         Ok(r)
     }
@@ -2741,8 +2922,10 @@ impl_de!(ProductShelfLife);
 impl ProductShelfLife {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2755,6 +2938,9 @@ impl ProductShelfLife {
                 }
                 _ => de::unknown(map, k, "ProductShelfLife")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ProductShelfLife")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "ProductShelfLife", "type")?;
         de::required::<A::Error>(r.period.is_some(), "ProductShelfLife", "period")?;
@@ -2805,8 +2991,10 @@ impl_de!(Quantity);
 impl Quantity {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2814,7 +3002,7 @@ impl Quantity {
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 "comparator" => de::formed(map, &mut r.comparator, k, de::Form::Code)?,
                 "_comparator" => de::prim_ext(map, &mut r.comparator, k)?,
-                "unit" => de::prim(map, &mut r.unit, k)?,
+                "unit" => de::formed(map, &mut r.unit, k, de::Form::String)?,
                 "_unit" => de::prim_ext(map, &mut r.unit, k)?,
                 "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
@@ -2822,6 +3010,9 @@ impl Quantity {
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 _ => de::unknown(map, k, "Quantity")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Quantity")?;
         }
         Ok(r)
     }
@@ -2861,8 +3052,10 @@ impl_de!(Range);
 impl Range {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2870,6 +3063,9 @@ impl Range {
                 "high" => de::one(map, &mut r.high, k)?,
                 _ => de::unknown(map, k, "Range")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Range")?;
         }
         Ok(r)
     }
@@ -2906,8 +3102,10 @@ impl_de!(Ratio);
 impl Ratio {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -2915,6 +3113,9 @@ impl Ratio {
                 "denominator" => de::one(map, &mut r.denominator, k)?,
                 _ => de::unknown(map, k, "Ratio")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Ratio")?;
         }
         Ok(r)
     }
@@ -2955,20 +3156,25 @@ impl_de!(Reference);
 impl Reference {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
-                "reference" => de::prim(map, &mut r.reference, k)?,
+                "reference" => de::formed(map, &mut r.reference, k, de::Form::String)?,
                 "_reference" => de::prim_ext(map, &mut r.reference, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Uri)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "identifier" => de::one(map, &mut r.identifier, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
                 _ => de::unknown(map, k, "Reference")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Reference")?;
         }
         Ok(r)
     }
@@ -3017,18 +3223,20 @@ impl_de!(RelatedArtifact);
 impl RelatedArtifact {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "label" => de::prim(map, &mut r.label, k)?,
+                "label" => de::formed(map, &mut r.label, k, de::Form::String)?,
                 "_label" => de::prim_ext(map, &mut r.label, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "citation" => de::prim(map, &mut r.citation, k)?,
+                "citation" => de::formed(map, &mut r.citation, k, de::Form::String)?,
                 "_citation" => de::prim_ext(map, &mut r.citation, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
@@ -3037,6 +3245,9 @@ impl RelatedArtifact {
                 "_resource" => de::prim_ext(map, &mut r.resource, k)?,
                 _ => de::unknown(map, k, "RelatedArtifact")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RelatedArtifact")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "RelatedArtifact", "type")?;
         Ok(r)
@@ -3089,8 +3300,10 @@ impl_de!(SampledData);
 impl SampledData {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -3103,12 +3316,15 @@ impl SampledData {
                 "_lowerLimit" => de::prim_ext(map, &mut r.lower_limit, k)?,
                 "upperLimit" => de::prim(map, &mut r.upper_limit, k)?,
                 "_upperLimit" => de::prim_ext(map, &mut r.upper_limit, k)?,
-                "dimensions" => de::prim(map, &mut r.dimensions, k)?,
+                "dimensions" => de::formed(map, &mut r.dimensions, k, de::Form::PositiveInt)?,
                 "_dimensions" => de::prim_ext(map, &mut r.dimensions, k)?,
-                "data" => de::prim(map, &mut r.data, k)?,
+                "data" => de::formed(map, &mut r.data, k, de::Form::String)?,
                 "_data" => de::prim_ext(map, &mut r.data, k)?,
                 _ => de::unknown(map, k, "SampledData")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SampledData")?;
         }
         de::required::<A::Error>(r.origin.is_some(), "SampledData", "origin")?;
         de::required::<A::Error>(r.period.is_some(), "SampledData", "period")?;
@@ -3163,8 +3379,10 @@ impl_de!(Signature);
 impl Signature {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -3181,6 +3399,9 @@ impl Signature {
                 "_data" => de::prim_ext(map, &mut r.data, k)?,
                 _ => de::unknown(map, k, "Signature")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Signature")?;
         }
         de::required::<A::Error>(!r.type_.is_empty(), "Signature", "type")?;
         de::required::<A::Error>(r.when.is_some(), "Signature", "when")?;
@@ -3231,8 +3452,10 @@ impl_de!(SubstanceAmount);
 impl SubstanceAmount {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -3241,11 +3464,14 @@ impl SubstanceAmount {
                     SubstanceAmountAmount::de(map, &mut r.amount, k, "amount")?
                 }
                 "amountType" => de::one(map, &mut r.amount_type, k)?,
-                "amountText" => de::prim(map, &mut r.amount_text, k)?,
+                "amountText" => de::formed(map, &mut r.amount_text, k, de::Form::String)?,
                 "_amountText" => de::prim_ext(map, &mut r.amount_text, k)?,
                 "referenceRange" => de::one(map, &mut r.reference_range, k)?,
                 _ => de::unknown(map, k, "SubstanceAmount")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceAmount")?;
         }
         Ok(r)
     }
@@ -3285,8 +3511,10 @@ impl_de!(SubstanceAmountReferenceRange);
 impl SubstanceAmountReferenceRange {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -3294,6 +3522,9 @@ impl SubstanceAmountReferenceRange {
                 "highLimit" => de::one(map, &mut r.high_limit, k)?,
                 _ => de::unknown(map, k, "SubstanceAmount.referenceRange")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceAmount.referenceRange")?;
         }
         Ok(r)
     }
@@ -3334,8 +3565,10 @@ impl_de!(Timing);
 impl Timing {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -3346,6 +3579,9 @@ impl Timing {
                 "code" => de::one(map, &mut r.code, k)?,
                 _ => de::unknown(map, k, "Timing")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Timing")?;
         }
         Ok(r)
     }
@@ -3410,17 +3646,19 @@ impl_de!(TimingRepeat);
 impl TimingRepeat {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "boundsDuration" | "boundsRange" | "boundsPeriod" => {
                     TimingRepeatBounds::de(map, &mut r.bounds, k, "bounds")?
                 }
-                "count" => de::prim(map, &mut r.count, k)?,
+                "count" => de::formed(map, &mut r.count, k, de::Form::PositiveInt)?,
                 "_count" => de::prim_ext(map, &mut r.count, k)?,
-                "countMax" => de::prim(map, &mut r.count_max, k)?,
+                "countMax" => de::formed(map, &mut r.count_max, k, de::Form::PositiveInt)?,
                 "_countMax" => de::prim_ext(map, &mut r.count_max, k)?,
                 "duration" => de::prim(map, &mut r.duration, k)?,
                 "_duration" => de::prim_ext(map, &mut r.duration, k)?,
@@ -3428,9 +3666,9 @@ impl TimingRepeat {
                 "_durationMax" => de::prim_ext(map, &mut r.duration_max, k)?,
                 "durationUnit" => de::formed(map, &mut r.duration_unit, k, de::Form::Code)?,
                 "_durationUnit" => de::prim_ext(map, &mut r.duration_unit, k)?,
-                "frequency" => de::prim(map, &mut r.frequency, k)?,
+                "frequency" => de::formed(map, &mut r.frequency, k, de::Form::PositiveInt)?,
                 "_frequency" => de::prim_ext(map, &mut r.frequency, k)?,
-                "frequencyMax" => de::prim(map, &mut r.frequency_max, k)?,
+                "frequencyMax" => de::formed(map, &mut r.frequency_max, k, de::Form::PositiveInt)?,
                 "_frequencyMax" => de::prim_ext(map, &mut r.frequency_max, k)?,
                 "period" => de::prim(map, &mut r.period, k)?,
                 "_period" => de::prim_ext(map, &mut r.period, k)?,
@@ -3444,10 +3682,13 @@ impl TimingRepeat {
                 "_timeOfDay" => de::prims_ext(map, &mut r.time_of_day, k)?,
                 "when" => de::formeds(map, &mut r.when, k, de::Form::Code)?,
                 "_when" => de::prims_ext(map, &mut r.when, k)?,
-                "offset" => de::prim(map, &mut r.offset, k)?,
+                "offset" => de::formed(map, &mut r.offset, k, de::Form::UnsignedInt)?,
                 "_offset" => de::prim_ext(map, &mut r.offset, k)?,
                 _ => de::unknown(map, k, "Timing.repeat")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Timing.repeat")?;
         }
         Ok(r)
     }
@@ -3503,14 +3744,16 @@ impl_de!(TriggerDefinition);
 impl TriggerDefinition {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "timingTiming" | "timingReference" | "timingDate" | "_timingDate"
                 | "timingDateTime" | "_timingDateTime" => {
@@ -3520,6 +3763,9 @@ impl TriggerDefinition {
                 "condition" => de::one(map, &mut r.condition, k)?,
                 _ => de::unknown(map, k, "TriggerDefinition")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TriggerDefinition")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "TriggerDefinition", "type")?;
         Ok(r)
@@ -3560,8 +3806,10 @@ impl_de!(UsageContext);
 impl UsageContext {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -3571,6 +3819,9 @@ impl UsageContext {
                 }
                 _ => de::unknown(map, k, "UsageContext")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("UsageContext")?;
         }
         de::required::<A::Error>(r.code.is_some(), "UsageContext", "code")?;
         de::required::<A::Error>(r.value.is_some(), "UsageContext", "value")?;
@@ -3626,7 +3877,7 @@ impl AnnotationAuthor {
                 *slot = Some(Self::Reference(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -3993,7 +4244,7 @@ impl AnyValue {
                 }
             }
             (false, "Markdown") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::Markdown(Primitive::new(v))),
                     Some(Self::Markdown(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4025,7 +4276,7 @@ impl AnyValue {
                 }
             }
             (false, "PositiveInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4041,7 +4292,7 @@ impl AnyValue {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4073,7 +4324,7 @@ impl AnyValue {
                 }
             }
             (false, "UnsignedInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4788,7 +5039,7 @@ impl ElementDefinitionMaxValue {
                 }
             }
             (false, "PositiveInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4804,7 +5055,7 @@ impl ElementDefinitionMaxValue {
                 }
             }
             (false, "UnsignedInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -4995,7 +5246,7 @@ impl ElementDefinitionMinValue {
                 }
             }
             (false, "PositiveInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -5011,7 +5262,7 @@ impl ElementDefinitionMinValue {
                 }
             }
             (false, "UnsignedInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -5151,7 +5402,7 @@ impl SubstanceAmountAmount {
                 *slot = Some(Self::Range(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

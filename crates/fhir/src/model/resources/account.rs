@@ -77,13 +77,13 @@ impl Account {
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "subject" => de::many(map, &mut r.subject, k)?,
                 "servicePeriod" => de::one(map, &mut r.service_period, k)?,
                 "coverage" => de::many(map, &mut r.coverage, k)?,
                 "owner" => de::one(map, &mut r.owner, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "guarantor" => de::many(map, &mut r.guarantor, k)?,
                 "partOf" => de::one(map, &mut r.part_of, k)?,
@@ -152,17 +152,22 @@ impl_de!(AccountCoverage);
 impl AccountCoverage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "coverage" => de::one(map, &mut r.coverage, k)?,
-                "priority" => de::prim(map, &mut r.priority, k)?,
+                "priority" => de::formed(map, &mut r.priority, k, de::Form::PositiveInt)?,
                 "_priority" => de::prim_ext(map, &mut r.priority, k)?,
                 _ => de::unknown(map, k, "Account.coverage")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Account.coverage")?;
         }
         de::required::<A::Error>(r.coverage.is_some(), "Account.coverage", "coverage")?;
         Ok(r)
@@ -205,8 +210,10 @@ impl_de!(AccountGuarantor);
 impl AccountGuarantor {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -217,6 +224,9 @@ impl AccountGuarantor {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "Account.guarantor")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Account.guarantor")?;
         }
         de::required::<A::Error>(r.party.is_some(), "Account.guarantor", "party")?;
         Ok(r)

@@ -146,13 +146,13 @@ impl ActivityDefinition {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "subtitle" => de::prim(map, &mut r.subtitle, k)?,
+                "subtitle" => de::formed(map, &mut r.subtitle, k, de::Form::String)?,
                 "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -163,18 +163,18 @@ impl ActivityDefinition {
                 }
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "usage" => de::prim(map, &mut r.usage, k)?,
+                "usage" => de::formed(map, &mut r.usage, k, de::Form::String)?,
                 "_usage" => de::prim_ext(map, &mut r.usage, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
                 "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
@@ -323,8 +323,10 @@ impl_de!(ActivityDefinitionParticipant);
 impl ActivityDefinitionParticipant {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -334,6 +336,9 @@ impl ActivityDefinitionParticipant {
                 "role" => de::one(map, &mut r.role, k)?,
                 _ => de::unknown(map, k, "ActivityDefinition.participant")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ActivityDefinition.participant")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "ActivityDefinition.participant", "type")?;
         Ok(r)
@@ -374,17 +379,22 @@ impl_de!(ActivityDefinitionDynamicValue);
 impl ActivityDefinitionDynamicValue {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
                 "expression" => de::one(map, &mut r.expression, k)?,
                 _ => de::unknown(map, k, "ActivityDefinition.dynamicValue")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ActivityDefinition.dynamicValue")?;
         }
         de::required::<A::Error>(r.path.is_some(), "ActivityDefinition.dynamicValue", "path")?;
         de::required::<A::Error>(

@@ -190,8 +190,10 @@ impl_de!(AdverseEventSuspectEntity);
 impl AdverseEventSuspectEntity {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -200,6 +202,9 @@ impl AdverseEventSuspectEntity {
                 "causality" => de::many(map, &mut r.causality, k)?,
                 _ => de::unknown(map, k, "AdverseEvent.suspectEntity")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("AdverseEvent.suspectEntity")?;
         }
         de::required::<A::Error>(
             r.instance.is_some(),
@@ -248,19 +253,26 @@ impl_de!(AdverseEventSuspectEntityCausality);
 impl AdverseEventSuspectEntityCausality {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "assessment" => de::one(map, &mut r.assessment, k)?,
-                "productRelatedness" => de::prim(map, &mut r.product_relatedness, k)?,
+                "productRelatedness" => {
+                    de::formed(map, &mut r.product_relatedness, k, de::Form::String)?
+                }
                 "_productRelatedness" => de::prim_ext(map, &mut r.product_relatedness, k)?,
                 "author" => de::one(map, &mut r.author, k)?,
                 "method" => de::one(map, &mut r.method, k)?,
                 _ => de::unknown(map, k, "AdverseEvent.suspectEntity.causality")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("AdverseEvent.suspectEntity.causality")?;
         }
         Ok(r)
     }

@@ -187,15 +187,17 @@ impl_de!(AllergyIntoleranceReaction);
 impl AllergyIntoleranceReaction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "substance" => de::one(map, &mut r.substance, k)?,
                 "manifestation" => de::many(map, &mut r.manifestation, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "onset" => de::prim(map, &mut r.onset, k)?,
                 "_onset" => de::prim_ext(map, &mut r.onset, k)?,
@@ -205,6 +207,9 @@ impl AllergyIntoleranceReaction {
                 "note" => de::many(map, &mut r.note, k)?,
                 _ => de::unknown(map, k, "AllergyIntolerance.reaction")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("AllergyIntolerance.reaction")?;
         }
         de::required::<A::Error>(
             !r.manifestation.is_empty(),
@@ -302,7 +307,7 @@ impl AllergyIntoleranceOnset {
                 *slot = Some(Self::Range(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -105,23 +105,27 @@ impl Appointment {
                 "appointmentType" => de::one(map, &mut r.appointment_type, k)?,
                 "reasonCode" => de::many(map, &mut r.reason_code, k)?,
                 "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "priority" => de::prim(map, &mut r.priority, k)?,
+                "priority" => de::formed(map, &mut r.priority, k, de::Form::UnsignedInt)?,
                 "_priority" => de::prim_ext(map, &mut r.priority, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "supportingInformation" => de::many(map, &mut r.supporting_information, k)?,
                 "start" => de::prim(map, &mut r.start, k)?,
                 "_start" => de::prim_ext(map, &mut r.start, k)?,
                 "end" => de::prim(map, &mut r.end, k)?,
                 "_end" => de::prim_ext(map, &mut r.end, k)?,
-                "minutesDuration" => de::prim(map, &mut r.minutes_duration, k)?,
+                "minutesDuration" => {
+                    de::formed(map, &mut r.minutes_duration, k, de::Form::PositiveInt)?
+                }
                 "_minutesDuration" => de::prim_ext(map, &mut r.minutes_duration, k)?,
                 "slot" => de::many(map, &mut r.slot, k)?,
                 "created" => de::prim(map, &mut r.created, k)?,
                 "_created" => de::prim_ext(map, &mut r.created, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "patientInstruction" => de::prim(map, &mut r.patient_instruction, k)?,
+                "patientInstruction" => {
+                    de::formed(map, &mut r.patient_instruction, k, de::Form::String)?
+                }
                 "_patientInstruction" => de::prim_ext(map, &mut r.patient_instruction, k)?,
                 "basedOn" => de::many(map, &mut r.based_on, k)?,
                 "participant" => de::many(map, &mut r.participant, k)?,
@@ -209,8 +213,10 @@ impl_de!(AppointmentParticipant);
 impl AppointmentParticipant {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -224,6 +230,9 @@ impl AppointmentParticipant {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "Appointment.participant")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Appointment.participant")?;
         }
         de::required::<A::Error>(r.status.is_some(), "Appointment.participant", "status")?;
         Ok(r)

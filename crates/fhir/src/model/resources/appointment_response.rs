@@ -79,7 +79,7 @@ impl AppointmentResponse {
                     de::formed(map, &mut r.participant_status, k, de::Form::Code)?
                 }
                 "_participantStatus" => de::prim_ext(map, &mut r.participant_status, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 "resourceType" => de::resource_type(map, "AppointmentResponse")?,
                 _ => de::unknown(map, k, "AppointmentResponse")?,

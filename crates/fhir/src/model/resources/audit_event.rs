@@ -82,7 +82,7 @@ impl AuditEvent {
                 "_recorded" => de::prim_ext(map, &mut r.recorded, k)?,
                 "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
                 "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "outcomeDesc" => de::prim(map, &mut r.outcome_desc, k)?,
+                "outcomeDesc" => de::formed(map, &mut r.outcome_desc, k, de::Form::String)?,
                 "_outcomeDesc" => de::prim_ext(map, &mut r.outcome_desc, k)?,
                 "purposeOfEvent" => de::many(map, &mut r.purpose_of_event, k)?,
                 "agent" => de::many(map, &mut r.agent, k)?,
@@ -174,8 +174,10 @@ impl_de!(AuditEventAgent);
 impl AuditEventAgent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -183,9 +185,9 @@ impl AuditEventAgent {
                 "type" => de::one(map, &mut r.type_, k)?,
                 "role" => de::many(map, &mut r.role, k)?,
                 "who" => de::one(map, &mut r.who, k)?,
-                "altId" => de::prim(map, &mut r.alt_id, k)?,
+                "altId" => de::formed(map, &mut r.alt_id, k, de::Form::String)?,
                 "_altId" => de::prim_ext(map, &mut r.alt_id, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "requestor" => de::prim(map, &mut r.requestor, k)?,
                 "_requestor" => de::prim_ext(map, &mut r.requestor, k)?,
@@ -197,6 +199,9 @@ impl AuditEventAgent {
                 "purposeOfUse" => de::many(map, &mut r.purpose_of_use, k)?,
                 _ => de::unknown(map, k, "AuditEvent.agent")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("AuditEvent.agent")?;
         }
         de::required::<A::Error>(r.requestor.is_some(), "AuditEvent.agent", "requestor")?;
         Ok(r)
@@ -246,18 +251,23 @@ impl_de!(AuditEventAgentNetwork);
 impl AuditEventAgentNetwork {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "address" => de::prim(map, &mut r.address, k)?,
+                "address" => de::formed(map, &mut r.address, k, de::Form::String)?,
                 "_address" => de::prim_ext(map, &mut r.address, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 _ => de::unknown(map, k, "AuditEvent.agent.network")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("AuditEvent.agent.network")?;
         }
         Ok(r)
     }
@@ -299,18 +309,23 @@ impl_de!(AuditEventSource);
 impl AuditEventSource {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "site" => de::prim(map, &mut r.site, k)?,
+                "site" => de::formed(map, &mut r.site, k, de::Form::String)?,
                 "_site" => de::prim_ext(map, &mut r.site, k)?,
                 "observer" => de::one(map, &mut r.observer, k)?,
                 "type" => de::many(map, &mut r.type_, k)?,
                 _ => de::unknown(map, k, "AuditEvent.source")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("AuditEvent.source")?;
         }
         de::required::<A::Error>(r.observer.is_some(), "AuditEvent.source", "observer")?;
         Ok(r)
@@ -366,8 +381,10 @@ impl_de!(AuditEventEntity);
 impl AuditEventEntity {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -377,15 +394,18 @@ impl AuditEventEntity {
                 "role" => de::one(map, &mut r.role, k)?,
                 "lifecycle" => de::one(map, &mut r.lifecycle, k)?,
                 "securityLabel" => de::many(map, &mut r.security_label, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "query" => de::prim(map, &mut r.query, k)?,
                 "_query" => de::prim_ext(map, &mut r.query, k)?,
                 "detail" => de::many(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "AuditEvent.entity")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("AuditEvent.entity")?;
         }
         Ok(r)
     }
@@ -432,19 +452,24 @@ impl_de!(AuditEventEntityDetail);
 impl AuditEventEntityDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "type" => de::prim(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::String)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "valueString" | "_valueString" | "valueBase64Binary" | "_valueBase64Binary" => {
                     AuditEventEntityDetailValue::de(map, &mut r.value, k, "value")?
                 }
                 _ => de::unknown(map, k, "AuditEvent.entity.detail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("AuditEvent.entity.detail")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "AuditEvent.entity.detail", "type")?;
         de::required::<A::Error>(r.value.is_some(), "AuditEvent.entity.detail", "value")?;
@@ -497,7 +522,7 @@ impl AuditEventEntityDetailValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -153,8 +153,10 @@ impl_de!(BiologicallyDerivedProductCollection);
 impl BiologicallyDerivedProductCollection {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -171,6 +173,9 @@ impl BiologicallyDerivedProductCollection {
                 }
                 _ => de::unknown(map, k, "BiologicallyDerivedProduct.collection")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("BiologicallyDerivedProduct.collection")?;
         }
         Ok(r)
     }
@@ -215,13 +220,15 @@ impl_de!(BiologicallyDerivedProductProcessing);
 impl BiologicallyDerivedProductProcessing {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "procedure" => de::one(map, &mut r.procedure, k)?,
                 "additive" => de::one(map, &mut r.additive, k)?,
@@ -230,6 +237,9 @@ impl BiologicallyDerivedProductProcessing {
                 }
                 _ => de::unknown(map, k, "BiologicallyDerivedProduct.processing")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("BiologicallyDerivedProduct.processing")?;
         }
         Ok(r)
     }
@@ -271,19 +281,24 @@ impl_de!(BiologicallyDerivedProductManipulation);
 impl BiologicallyDerivedProductManipulation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "timeDateTime" | "_timeDateTime" | "timePeriod" => {
                     BiologicallyDerivedProductManipulationTime::de(map, &mut r.time, k, "time")?
                 }
                 _ => de::unknown(map, k, "BiologicallyDerivedProduct.manipulation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("BiologicallyDerivedProduct.manipulation")?;
         }
         Ok(r)
     }
@@ -327,13 +342,15 @@ impl_de!(BiologicallyDerivedProductStorage);
 impl BiologicallyDerivedProductStorage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "temperature" => de::prim(map, &mut r.temperature, k)?,
                 "_temperature" => de::prim_ext(map, &mut r.temperature, k)?,
@@ -342,6 +359,9 @@ impl BiologicallyDerivedProductStorage {
                 "duration" => de::one(map, &mut r.duration, k)?,
                 _ => de::unknown(map, k, "BiologicallyDerivedProduct.storage")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("BiologicallyDerivedProduct.storage")?;
         }
         Ok(r)
     }

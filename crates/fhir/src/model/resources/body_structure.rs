@@ -73,7 +73,7 @@ impl BodyStructure {
                 "morphology" => de::one(map, &mut r.morphology, k)?,
                 "location" => de::one(map, &mut r.location, k)?,
                 "locationQualifier" => de::many(map, &mut r.location_qualifier, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "image" => de::many(map, &mut r.image, k)?,
                 "patient" => de::one(map, &mut r.patient, k)?,

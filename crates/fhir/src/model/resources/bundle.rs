@@ -58,7 +58,7 @@ impl Bundle {
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "timestamp" => de::prim(map, &mut r.timestamp, k)?,
                 "_timestamp" => de::prim_ext(map, &mut r.timestamp, k)?,
-                "total" => de::prim(map, &mut r.total, k)?,
+                "total" => de::formed(map, &mut r.total, k, de::Form::UnsignedInt)?,
                 "_total" => de::prim_ext(map, &mut r.total, k)?,
                 "link" => de::many(map, &mut r.link, k)?,
                 "entry" => de::many(map, &mut r.entry, k)?,
@@ -120,18 +120,23 @@ impl_de!(BundleLink);
 impl BundleLink {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "relation" => de::prim(map, &mut r.relation, k)?,
+                "relation" => de::formed(map, &mut r.relation, k, de::Form::String)?,
                 "_relation" => de::prim_ext(map, &mut r.relation, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 _ => de::unknown(map, k, "Bundle.link")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Bundle.link")?;
         }
         de::required::<A::Error>(r.relation.is_some(), "Bundle.link", "relation")?;
         de::required::<A::Error>(r.url.is_some(), "Bundle.link", "url")?;
@@ -181,8 +186,10 @@ impl_de!(BundleEntry);
 impl BundleEntry {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -196,6 +203,9 @@ impl BundleEntry {
                 "response" => de::one(map, &mut r.response, k)?,
                 _ => de::unknown(map, k, "Bundle.entry")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Bundle.entry")?;
         }
         Ok(r)
     }
@@ -239,8 +249,10 @@ impl_de!(BundleEntrySearch);
 impl BundleEntrySearch {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -251,6 +263,9 @@ impl BundleEntrySearch {
                 "_score" => de::prim_ext(map, &mut r.score, k)?,
                 _ => de::unknown(map, k, "Bundle.entry.search")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Bundle.entry.search")?;
         }
         Ok(r)
     }
@@ -298,8 +313,10 @@ impl_de!(BundleEntryRequest);
 impl BundleEntryRequest {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -308,16 +325,19 @@ impl BundleEntryRequest {
                 "_method" => de::prim_ext(map, &mut r.method, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "ifNoneMatch" => de::prim(map, &mut r.if_none_match, k)?,
+                "ifNoneMatch" => de::formed(map, &mut r.if_none_match, k, de::Form::String)?,
                 "_ifNoneMatch" => de::prim_ext(map, &mut r.if_none_match, k)?,
                 "ifModifiedSince" => de::prim(map, &mut r.if_modified_since, k)?,
                 "_ifModifiedSince" => de::prim_ext(map, &mut r.if_modified_since, k)?,
-                "ifMatch" => de::prim(map, &mut r.if_match, k)?,
+                "ifMatch" => de::formed(map, &mut r.if_match, k, de::Form::String)?,
                 "_ifMatch" => de::prim_ext(map, &mut r.if_match, k)?,
-                "ifNoneExist" => de::prim(map, &mut r.if_none_exist, k)?,
+                "ifNoneExist" => de::formed(map, &mut r.if_none_exist, k, de::Form::String)?,
                 "_ifNoneExist" => de::prim_ext(map, &mut r.if_none_exist, k)?,
                 _ => de::unknown(map, k, "Bundle.entry.request")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Bundle.entry.request")?;
         }
         de::required::<A::Error>(r.method.is_some(), "Bundle.entry.request", "method")?;
         de::required::<A::Error>(r.url.is_some(), "Bundle.entry.request", "url")?;
@@ -369,23 +389,28 @@ impl_de!(BundleEntryResponse);
 impl BundleEntryResponse {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "status" => de::prim(map, &mut r.status, k)?,
+                "status" => de::formed(map, &mut r.status, k, de::Form::String)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "location" => de::formed(map, &mut r.location, k, de::Form::Uri)?,
                 "_location" => de::prim_ext(map, &mut r.location, k)?,
-                "etag" => de::prim(map, &mut r.etag, k)?,
+                "etag" => de::formed(map, &mut r.etag, k, de::Form::String)?,
                 "_etag" => de::prim_ext(map, &mut r.etag, k)?,
                 "lastModified" => de::prim(map, &mut r.last_modified, k)?,
                 "_lastModified" => de::prim_ext(map, &mut r.last_modified, k)?,
                 "outcome" => de::one(map, &mut r.outcome, k)?,
                 _ => de::unknown(map, k, "Bundle.entry.response")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Bundle.entry.response")?;
         }
         de::required::<A::Error>(r.status.is_some(), "Bundle.entry.response", "status")?;
         Ok(r)

@@ -105,11 +105,11 @@ impl CapabilityStatement {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -117,16 +117,16 @@ impl CapabilityStatement {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
                 "_kind" => de::prim_ext(map, &mut r.kind, k)?,
@@ -239,20 +239,25 @@ impl_de!(CapabilityStatementSoftware);
 impl CapabilityStatementSoftware {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 "releaseDate" => de::prim(map, &mut r.release_date, k)?,
                 "_releaseDate" => de::prim_ext(map, &mut r.release_date, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.software")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.software")?;
         }
         de::required::<A::Error>(r.name.is_some(), "CapabilityStatement.software", "name")?;
         Ok(r)
@@ -296,19 +301,24 @@ impl_de!(CapabilityStatementImplementation);
 impl CapabilityStatementImplementation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "custodian" => de::one(map, &mut r.custodian, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.implementation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.implementation")?;
         }
         de::required::<A::Error>(
             r.description.is_some(),
@@ -366,15 +376,17 @@ impl_de!(CapabilityStatementRest);
 impl CapabilityStatementRest {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
                 "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 "security" => de::one(map, &mut r.security, k)?,
                 "resource" => de::many(map, &mut r.resource, k)?,
@@ -385,6 +397,9 @@ impl CapabilityStatementRest {
                 "_compartment" => de::prims_ext(map, &mut r.compartment, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.rest")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.rest")?;
         }
         de::required::<A::Error>(r.mode.is_some(), "CapabilityStatement.rest", "mode")?;
         Ok(r)
@@ -433,8 +448,10 @@ impl_de!(CapabilityStatementRestSecurity);
 impl CapabilityStatementRestSecurity {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -442,10 +459,13 @@ impl CapabilityStatementRestSecurity {
                 "cors" => de::prim(map, &mut r.cors, k)?,
                 "_cors" => de::prim_ext(map, &mut r.cors, k)?,
                 "service" => de::many(map, &mut r.service, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.rest.security")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.rest.security")?;
         }
         Ok(r)
     }
@@ -516,8 +536,10 @@ impl_de!(CapabilityStatementRestResource);
 impl CapabilityStatementRestResource {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -528,7 +550,7 @@ impl CapabilityStatementRestResource {
                 "_profile" => de::prim_ext(map, &mut r.profile, k)?,
                 "supportedProfile" => de::formeds(map, &mut r.supported_profile, k, de::Form::Uri)?,
                 "_supportedProfile" => de::prims_ext(map, &mut r.supported_profile, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 "interaction" => de::many(map, &mut r.interaction, k)?,
                 "versioning" => de::formed(map, &mut r.versioning, k, de::Form::Code)?,
@@ -549,14 +571,19 @@ impl CapabilityStatementRestResource {
                 "_conditionalDelete" => de::prim_ext(map, &mut r.conditional_delete, k)?,
                 "referencePolicy" => de::formeds(map, &mut r.reference_policy, k, de::Form::Code)?,
                 "_referencePolicy" => de::prims_ext(map, &mut r.reference_policy, k)?,
-                "searchInclude" => de::prims(map, &mut r.search_include, k)?,
+                "searchInclude" => de::formeds(map, &mut r.search_include, k, de::Form::String)?,
                 "_searchInclude" => de::prims_ext(map, &mut r.search_include, k)?,
-                "searchRevInclude" => de::prims(map, &mut r.search_rev_include, k)?,
+                "searchRevInclude" => {
+                    de::formeds(map, &mut r.search_rev_include, k, de::Form::String)?
+                }
                 "_searchRevInclude" => de::prims_ext(map, &mut r.search_rev_include, k)?,
                 "searchParam" => de::many(map, &mut r.search_param, k)?,
                 "operation" => de::many(map, &mut r.operation, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.rest.resource")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.rest.resource")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -616,18 +643,23 @@ impl_de!(CapabilityStatementRestResourceInteraction);
 impl CapabilityStatementRestResourceInteraction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.rest.resource.interaction")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.rest.resource.interaction")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -676,22 +708,27 @@ impl_de!(CapabilityStatementRestResourceSearchParam);
 impl CapabilityStatementRestResourceSearchParam {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.rest.resource.searchParam")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.rest.resource.searchParam")?;
         }
         de::required::<A::Error>(
             r.name.is_some(),
@@ -745,20 +782,25 @@ impl_de!(CapabilityStatementRestResourceOperation);
 impl CapabilityStatementRestResourceOperation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.rest.resource.operation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.rest.resource.operation")?;
         }
         de::required::<A::Error>(
             r.name.is_some(),
@@ -809,18 +851,23 @@ impl_de!(CapabilityStatementRestInteraction);
 impl CapabilityStatementRestInteraction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.rest.interaction")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.rest.interaction")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -869,20 +916,27 @@ impl_de!(CapabilityStatementMessaging);
 impl CapabilityStatementMessaging {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "endpoint" => de::many(map, &mut r.endpoint, k)?,
-                "reliableCache" => de::prim(map, &mut r.reliable_cache, k)?,
+                "reliableCache" => {
+                    de::formed(map, &mut r.reliable_cache, k, de::Form::UnsignedInt)?
+                }
                 "_reliableCache" => de::prim_ext(map, &mut r.reliable_cache, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 "supportedMessage" => de::many(map, &mut r.supported_message, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.messaging")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.messaging")?;
         }
         Ok(r)
     }
@@ -924,8 +978,10 @@ impl_de!(CapabilityStatementMessagingEndpoint);
 impl CapabilityStatementMessagingEndpoint {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -935,6 +991,9 @@ impl CapabilityStatementMessagingEndpoint {
                 "_address" => de::prim_ext(map, &mut r.address, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.messaging.endpoint")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.messaging.endpoint")?;
         }
         de::required::<A::Error>(
             r.protocol.is_some(),
@@ -984,8 +1043,10 @@ impl_de!(CapabilityStatementMessagingSupportedMessage);
 impl CapabilityStatementMessagingSupportedMessage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -996,6 +1057,9 @@ impl CapabilityStatementMessagingSupportedMessage {
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.messaging.supportedMessage")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.messaging.supportedMessage")?;
         }
         de::required::<A::Error>(
             r.mode.is_some(),
@@ -1047,20 +1111,25 @@ impl_de!(CapabilityStatementDocument);
 impl CapabilityStatementDocument {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
                 "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
                 "_profile" => de::prim_ext(map, &mut r.profile, k)?,
                 _ => de::unknown(map, k, "CapabilityStatement.document")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CapabilityStatement.document")?;
         }
         de::required::<A::Error>(r.mode.is_some(), "CapabilityStatement.document", "mode")?;
         de::required::<A::Error>(

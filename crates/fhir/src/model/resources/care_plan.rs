@@ -112,9 +112,9 @@ impl CarePlan {
                 "intent" => de::formed(map, &mut r.intent, k, de::Form::Code)?,
                 "_intent" => de::prim_ext(map, &mut r.intent, k)?,
                 "category" => de::many(map, &mut r.category, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "subject" => de::one(map, &mut r.subject, k)?,
                 "encounter" => de::one(map, &mut r.encounter, k)?,
@@ -214,8 +214,10 @@ impl_de!(CarePlanActivity);
 impl CarePlanActivity {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -227,6 +229,9 @@ impl CarePlanActivity {
                 "detail" => de::one(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "CarePlan.activity")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CarePlan.activity")?;
         }
         Ok(r)
     }
@@ -299,8 +304,10 @@ impl_de!(CarePlanActivityDetail);
 impl CarePlanActivityDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -332,10 +339,13 @@ impl CarePlanActivityDetail {
                 }
                 "dailyAmount" => de::one(map, &mut r.daily_amount, k)?,
                 "quantity" => de::one(map, &mut r.quantity, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 _ => de::unknown(map, k, "CarePlan.activity.detail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CarePlan.activity.detail")?;
         }
         de::required::<A::Error>(r.status.is_some(), "CarePlan.activity.detail", "status")?;
         Ok(r)
@@ -468,7 +478,7 @@ impl CarePlanActivityDetailScheduled {
                 *slot = Some(Self::Period(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -81,7 +81,7 @@ impl CareTeam {
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "category" => de::many(map, &mut r.category, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "subject" => de::one(map, &mut r.subject, k)?,
                 "encounter" => de::one(map, &mut r.encounter, k)?,
@@ -162,8 +162,10 @@ impl_de!(CareTeamParticipant);
 impl CareTeamParticipant {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -174,6 +176,9 @@ impl CareTeamParticipant {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "CareTeam.participant")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CareTeam.participant")?;
         }
         Ok(r)
     }

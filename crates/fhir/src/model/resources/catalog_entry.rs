@@ -166,8 +166,10 @@ impl_de!(CatalogEntryRelatedEntry);
 impl CatalogEntryRelatedEntry {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -177,6 +179,9 @@ impl CatalogEntryRelatedEntry {
                 "item" => de::one(map, &mut r.item, k)?,
                 _ => de::unknown(map, k, "CatalogEntry.relatedEntry")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CatalogEntry.relatedEntry")?;
         }
         de::required::<A::Error>(
             r.relationtype.is_some(),

@@ -131,7 +131,7 @@ impl ChargeItem {
                 "factorOverride" => de::prim(map, &mut r.factor_override, k)?,
                 "_factorOverride" => de::prim_ext(map, &mut r.factor_override, k)?,
                 "priceOverride" => de::one(map, &mut r.price_override, k)?,
-                "overrideReason" => de::prim(map, &mut r.override_reason, k)?,
+                "overrideReason" => de::formed(map, &mut r.override_reason, k, de::Form::String)?,
                 "_overrideReason" => de::prim_ext(map, &mut r.override_reason, k)?,
                 "enterer" => de::one(map, &mut r.enterer, k)?,
                 "enteredDate" => de::prim(map, &mut r.entered_date, k)?,
@@ -226,8 +226,10 @@ impl_de!(ChargeItemPerformer);
 impl ChargeItemPerformer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -236,6 +238,9 @@ impl ChargeItemPerformer {
                 "actor" => de::one(map, &mut r.actor, k)?,
                 _ => de::unknown(map, k, "ChargeItem.performer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ChargeItem.performer")?;
         }
         de::required::<A::Error>(r.actor.is_some(), "ChargeItem.performer", "actor")?;
         Ok(r)

@@ -100,9 +100,9 @@ impl ChargeItemDefinition {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "derivedFromUri" => de::formeds(map, &mut r.derived_from_uri, k, de::Form::Uri)?,
                 "_derivedFromUri" => de::prims_ext(map, &mut r.derived_from_uri, k)?,
@@ -116,14 +116,14 @@ impl ChargeItemDefinition {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
                 "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
@@ -214,20 +214,25 @@ impl_de!(ChargeItemDefinitionApplicability);
 impl ChargeItemDefinitionApplicability {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "language" => de::prim(map, &mut r.language, k)?,
+                "language" => de::formed(map, &mut r.language, k, de::Form::String)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
-                "expression" => de::prim(map, &mut r.expression, k)?,
+                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
                 _ => de::unknown(map, k, "ChargeItemDefinition.applicability")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ChargeItemDefinition.applicability")?;
         }
         Ok(r)
     }
@@ -268,8 +273,10 @@ impl_de!(ChargeItemDefinitionPropertyGroup);
 impl ChargeItemDefinitionPropertyGroup {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -278,6 +285,9 @@ impl ChargeItemDefinitionPropertyGroup {
                 "priceComponent" => de::many(map, &mut r.price_component, k)?,
                 _ => de::unknown(map, k, "ChargeItemDefinition.propertyGroup")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ChargeItemDefinition.propertyGroup")?;
         }
         Ok(r)
     }
@@ -321,8 +331,10 @@ impl_de!(ChargeItemDefinitionPropertyGroupPriceComponent);
 impl ChargeItemDefinitionPropertyGroupPriceComponent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -335,6 +347,9 @@ impl ChargeItemDefinitionPropertyGroupPriceComponent {
                 "amount" => de::one(map, &mut r.amount, k)?,
                 _ => de::unknown(map, k, "ChargeItemDefinition.propertyGroup.priceComponent")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ChargeItemDefinition.propertyGroup.priceComponent")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),

@@ -225,8 +225,10 @@ impl_de!(ClaimRelated);
 impl ClaimRelated {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -236,6 +238,9 @@ impl ClaimRelated {
                 "reference" => de::one(map, &mut r.reference, k)?,
                 _ => de::unknown(map, k, "Claim.related")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.related")?;
         }
         Ok(r)
     }
@@ -276,8 +281,10 @@ impl_de!(ClaimPayee);
 impl ClaimPayee {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -286,6 +293,9 @@ impl ClaimPayee {
                 "party" => de::one(map, &mut r.party, k)?,
                 _ => de::unknown(map, k, "Claim.payee")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.payee")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Claim.payee", "type")?;
         Ok(r)
@@ -332,13 +342,15 @@ impl_de!(ClaimCareTeam);
 impl ClaimCareTeam {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "provider" => de::one(map, &mut r.provider, k)?,
                 "responsible" => de::prim(map, &mut r.responsible, k)?,
@@ -347,6 +359,9 @@ impl ClaimCareTeam {
                 "qualification" => de::one(map, &mut r.qualification, k)?,
                 _ => de::unknown(map, k, "Claim.careTeam")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.careTeam")?;
         }
         de::required::<A::Error>(r.sequence.is_some(), "Claim.careTeam", "sequence")?;
         de::required::<A::Error>(r.provider.is_some(), "Claim.careTeam", "provider")?;
@@ -399,13 +414,15 @@ impl_de!(ClaimSupportingInfo);
 impl ClaimSupportingInfo {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "category" => de::one(map, &mut r.category, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
@@ -419,6 +436,9 @@ impl ClaimSupportingInfo {
                 "reason" => de::one(map, &mut r.reason, k)?,
                 _ => de::unknown(map, k, "Claim.supportingInfo")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.supportingInfo")?;
         }
         de::required::<A::Error>(r.sequence.is_some(), "Claim.supportingInfo", "sequence")?;
         de::required::<A::Error>(r.category.is_some(), "Claim.supportingInfo", "category")?;
@@ -470,13 +490,15 @@ impl_de!(ClaimDiagnosis);
 impl ClaimDiagnosis {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "diagnosisCodeableConcept" | "diagnosisReference" => {
                     ClaimDiagnosisDiagnosis::de(map, &mut r.diagnosis, k, "diagnosis")?
@@ -486,6 +508,9 @@ impl ClaimDiagnosis {
                 "packageCode" => de::one(map, &mut r.package_code, k)?,
                 _ => de::unknown(map, k, "Claim.diagnosis")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.diagnosis")?;
         }
         de::required::<A::Error>(r.sequence.is_some(), "Claim.diagnosis", "sequence")?;
         de::required::<A::Error>(r.diagnosis.is_some(), "Claim.diagnosis", "diagnosis")?;
@@ -536,13 +561,15 @@ impl_de!(ClaimProcedure);
 impl ClaimProcedure {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "type" => de::many(map, &mut r.type_, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
@@ -553,6 +580,9 @@ impl ClaimProcedure {
                 "udi" => de::many(map, &mut r.udi, k)?,
                 _ => de::unknown(map, k, "Claim.procedure")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.procedure")?;
         }
         de::required::<A::Error>(r.sequence.is_some(), "Claim.procedure", "sequence")?;
         de::required::<A::Error>(r.procedure.is_some(), "Claim.procedure", "procedure")?;
@@ -607,25 +637,32 @@ impl_de!(ClaimInsurance);
 impl ClaimInsurance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "focal" => de::prim(map, &mut r.focal, k)?,
                 "_focal" => de::prim_ext(map, &mut r.focal, k)?,
                 "identifier" => de::one(map, &mut r.identifier, k)?,
                 "coverage" => de::one(map, &mut r.coverage, k)?,
-                "businessArrangement" => de::prim(map, &mut r.business_arrangement, k)?,
+                "businessArrangement" => {
+                    de::formed(map, &mut r.business_arrangement, k, de::Form::String)?
+                }
                 "_businessArrangement" => de::prim_ext(map, &mut r.business_arrangement, k)?,
-                "preAuthRef" => de::prims(map, &mut r.pre_auth_ref, k)?,
+                "preAuthRef" => de::formeds(map, &mut r.pre_auth_ref, k, de::Form::String)?,
                 "_preAuthRef" => de::prims_ext(map, &mut r.pre_auth_ref, k)?,
                 "claimResponse" => de::one(map, &mut r.claim_response, k)?,
                 _ => de::unknown(map, k, "Claim.insurance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.insurance")?;
         }
         de::required::<A::Error>(r.sequence.is_some(), "Claim.insurance", "sequence")?;
         de::required::<A::Error>(r.focal.is_some(), "Claim.insurance", "focal")?;
@@ -675,8 +712,10 @@ impl_de!(ClaimAccident);
 impl ClaimAccident {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -689,6 +728,9 @@ impl ClaimAccident {
                 }
                 _ => de::unknown(map, k, "Claim.accident")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.accident")?;
         }
         de::required::<A::Error>(r.date.is_some(), "Claim.accident", "date")?;
         Ok(r)
@@ -768,21 +810,31 @@ impl_de!(ClaimItem);
 impl ClaimItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "careTeamSequence" => de::prims(map, &mut r.care_team_sequence, k)?,
+                "careTeamSequence" => {
+                    de::formeds(map, &mut r.care_team_sequence, k, de::Form::PositiveInt)?
+                }
                 "_careTeamSequence" => de::prims_ext(map, &mut r.care_team_sequence, k)?,
-                "diagnosisSequence" => de::prims(map, &mut r.diagnosis_sequence, k)?,
+                "diagnosisSequence" => {
+                    de::formeds(map, &mut r.diagnosis_sequence, k, de::Form::PositiveInt)?
+                }
                 "_diagnosisSequence" => de::prims_ext(map, &mut r.diagnosis_sequence, k)?,
-                "procedureSequence" => de::prims(map, &mut r.procedure_sequence, k)?,
+                "procedureSequence" => {
+                    de::formeds(map, &mut r.procedure_sequence, k, de::Form::PositiveInt)?
+                }
                 "_procedureSequence" => de::prims_ext(map, &mut r.procedure_sequence, k)?,
-                "informationSequence" => de::prims(map, &mut r.information_sequence, k)?,
+                "informationSequence" => {
+                    de::formeds(map, &mut r.information_sequence, k, de::Form::PositiveInt)?
+                }
                 "_informationSequence" => de::prims_ext(map, &mut r.information_sequence, k)?,
                 "revenue" => de::one(map, &mut r.revenue, k)?,
                 "category" => de::one(map, &mut r.category, k)?,
@@ -807,6 +859,9 @@ impl ClaimItem {
                 "detail" => de::many(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "Claim.item")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.item")?;
         }
         de::required::<A::Error>(r.sequence.is_some(), "Claim.item", "sequence")?;
         de::required::<A::Error>(
@@ -891,13 +946,15 @@ impl_de!(ClaimItemDetail);
 impl ClaimItemDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "revenue" => de::one(map, &mut r.revenue, k)?,
                 "category" => de::one(map, &mut r.category, k)?,
@@ -913,6 +970,9 @@ impl ClaimItemDetail {
                 "subDetail" => de::many(map, &mut r.sub_detail, k)?,
                 _ => de::unknown(map, k, "Claim.item.detail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.item.detail")?;
         }
         de::required::<A::Error>(r.sequence.is_some(), "Claim.item.detail", "sequence")?;
         de::required::<A::Error>(
@@ -986,13 +1046,15 @@ impl_de!(ClaimItemDetailSubDetail);
 impl ClaimItemDetailSubDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "revenue" => de::one(map, &mut r.revenue, k)?,
                 "category" => de::one(map, &mut r.category, k)?,
@@ -1007,6 +1069,9 @@ impl ClaimItemDetailSubDetail {
                 "udi" => de::many(map, &mut r.udi, k)?,
                 _ => de::unknown(map, k, "Claim.item.detail.subDetail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Claim.item.detail.subDetail")?;
         }
         de::required::<A::Error>(
             r.sequence.is_some(),
@@ -1463,7 +1528,7 @@ impl ClaimSupportingInfoValue {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

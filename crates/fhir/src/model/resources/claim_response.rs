@@ -120,9 +120,9 @@ impl ClaimResponse {
                 "request" => de::one(map, &mut r.request, k)?,
                 "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
                 "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "disposition" => de::prim(map, &mut r.disposition, k)?,
+                "disposition" => de::formed(map, &mut r.disposition, k, de::Form::String)?,
                 "_disposition" => de::prim_ext(map, &mut r.disposition, k)?,
-                "preAuthRef" => de::prim(map, &mut r.pre_auth_ref, k)?,
+                "preAuthRef" => de::formed(map, &mut r.pre_auth_ref, k, de::Form::String)?,
                 "_preAuthRef" => de::prim_ext(map, &mut r.pre_auth_ref, k)?,
                 "preAuthPeriod" => de::one(map, &mut r.pre_auth_period, k)?,
                 "payeeType" => de::one(map, &mut r.payee_type, k)?,
@@ -229,20 +229,25 @@ impl_de!(ClaimResponseItem);
 impl ClaimResponseItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "itemSequence" => de::prim(map, &mut r.item_sequence, k)?,
+                "itemSequence" => de::formed(map, &mut r.item_sequence, k, de::Form::PositiveInt)?,
                 "_itemSequence" => de::prim_ext(map, &mut r.item_sequence, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 "detail" => de::many(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.item")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.item")?;
         }
         de::required::<A::Error>(
             r.item_sequence.is_some(),
@@ -298,8 +303,10 @@ impl_de!(ClaimResponseItemAdjudication);
 impl ClaimResponseItemAdjudication {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -311,6 +318,9 @@ impl ClaimResponseItemAdjudication {
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.item.adjudication")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.item.adjudication")?;
         }
         de::required::<A::Error>(
             r.category.is_some(),
@@ -361,20 +371,27 @@ impl_de!(ClaimResponseItemDetail);
 impl ClaimResponseItemDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "detailSequence" => de::prim(map, &mut r.detail_sequence, k)?,
+                "detailSequence" => {
+                    de::formed(map, &mut r.detail_sequence, k, de::Form::PositiveInt)?
+                }
                 "_detailSequence" => de::prim_ext(map, &mut r.detail_sequence, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 "subDetail" => de::many(map, &mut r.sub_detail, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.item.detail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.item.detail")?;
         }
         de::required::<A::Error>(
             r.detail_sequence.is_some(),
@@ -428,19 +445,26 @@ impl_de!(ClaimResponseItemDetailSubDetail);
 impl ClaimResponseItemDetailSubDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "subDetailSequence" => de::prim(map, &mut r.sub_detail_sequence, k)?,
+                "subDetailSequence" => {
+                    de::formed(map, &mut r.sub_detail_sequence, k, de::Form::PositiveInt)?
+                }
                 "_subDetailSequence" => de::prim_ext(map, &mut r.sub_detail_sequence, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.item.detail.subDetail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.item.detail.subDetail")?;
         }
         de::required::<A::Error>(
             r.sub_detail_sequence.is_some(),
@@ -518,17 +542,23 @@ impl_de!(ClaimResponseAddItem);
 impl ClaimResponseAddItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "itemSequence" => de::prims(map, &mut r.item_sequence, k)?,
+                "itemSequence" => de::formeds(map, &mut r.item_sequence, k, de::Form::PositiveInt)?,
                 "_itemSequence" => de::prims_ext(map, &mut r.item_sequence, k)?,
-                "detailSequence" => de::prims(map, &mut r.detail_sequence, k)?,
+                "detailSequence" => {
+                    de::formeds(map, &mut r.detail_sequence, k, de::Form::PositiveInt)?
+                }
                 "_detailSequence" => de::prims_ext(map, &mut r.detail_sequence, k)?,
-                "subdetailSequence" => de::prims(map, &mut r.subdetail_sequence, k)?,
+                "subdetailSequence" => {
+                    de::formeds(map, &mut r.subdetail_sequence, k, de::Form::PositiveInt)?
+                }
                 "_subdetailSequence" => de::prims_ext(map, &mut r.subdetail_sequence, k)?,
                 "provider" => de::many(map, &mut r.provider, k)?,
                 "productOrService" => de::one(map, &mut r.product_or_service, k)?,
@@ -547,12 +577,15 @@ impl ClaimResponseAddItem {
                 "net" => de::one(map, &mut r.net, k)?,
                 "bodySite" => de::one(map, &mut r.body_site, k)?,
                 "subSite" => de::many(map, &mut r.sub_site, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 "detail" => de::many(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.addItem")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.addItem")?;
         }
         de::required::<A::Error>(
             r.product_or_service.is_some(),
@@ -632,8 +665,10 @@ impl_de!(ClaimResponseAddItemDetail);
 impl ClaimResponseAddItemDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -645,12 +680,15 @@ impl ClaimResponseAddItemDetail {
                 "factor" => de::prim(map, &mut r.factor, k)?,
                 "_factor" => de::prim_ext(map, &mut r.factor, k)?,
                 "net" => de::one(map, &mut r.net, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 "subDetail" => de::many(map, &mut r.sub_detail, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.addItem.detail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.addItem.detail")?;
         }
         de::required::<A::Error>(
             r.product_or_service.is_some(),
@@ -719,8 +757,10 @@ impl_de!(ClaimResponseAddItemDetailSubDetail);
 impl ClaimResponseAddItemDetailSubDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -732,11 +772,14 @@ impl ClaimResponseAddItemDetailSubDetail {
                 "factor" => de::prim(map, &mut r.factor, k)?,
                 "_factor" => de::prim_ext(map, &mut r.factor, k)?,
                 "net" => de::one(map, &mut r.net, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.addItem.detail.subDetail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.addItem.detail.subDetail")?;
         }
         de::required::<A::Error>(
             r.product_or_service.is_some(),
@@ -792,8 +835,10 @@ impl_de!(ClaimResponseTotal);
 impl ClaimResponseTotal {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -802,6 +847,9 @@ impl ClaimResponseTotal {
                 "amount" => de::one(map, &mut r.amount, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.total")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.total")?;
         }
         de::required::<A::Error>(r.category.is_some(), "ClaimResponse.total", "category")?;
         de::required::<A::Error>(r.amount.is_some(), "ClaimResponse.total", "amount")?;
@@ -851,8 +899,10 @@ impl_de!(ClaimResponsePayment);
 impl ClaimResponsePayment {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -866,6 +916,9 @@ impl ClaimResponsePayment {
                 "identifier" => de::one(map, &mut r.identifier, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.payment")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.payment")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "ClaimResponse.payment", "type")?;
         de::required::<A::Error>(r.amount.is_some(), "ClaimResponse.payment", "amount")?;
@@ -915,21 +968,26 @@ impl_de!(ClaimResponseProcessNote);
 impl ClaimResponseProcessNote {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "number" => de::prim(map, &mut r.number, k)?,
+                "number" => de::formed(map, &mut r.number, k, de::Form::PositiveInt)?,
                 "_number" => de::prim_ext(map, &mut r.number, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 "language" => de::one(map, &mut r.language, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.processNote")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.processNote")?;
         }
         de::required::<A::Error>(r.text.is_some(), "ClaimResponse.processNote", "text")?;
         Ok(r)
@@ -978,22 +1036,29 @@ impl_de!(ClaimResponseInsurance);
 impl ClaimResponseInsurance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "focal" => de::prim(map, &mut r.focal, k)?,
                 "_focal" => de::prim_ext(map, &mut r.focal, k)?,
                 "coverage" => de::one(map, &mut r.coverage, k)?,
-                "businessArrangement" => de::prim(map, &mut r.business_arrangement, k)?,
+                "businessArrangement" => {
+                    de::formed(map, &mut r.business_arrangement, k, de::Form::String)?
+                }
                 "_businessArrangement" => de::prim_ext(map, &mut r.business_arrangement, k)?,
                 "claimResponse" => de::one(map, &mut r.claim_response, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.insurance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.insurance")?;
         }
         de::required::<A::Error>(r.sequence.is_some(), "ClaimResponse.insurance", "sequence")?;
         de::required::<A::Error>(r.focal.is_some(), "ClaimResponse.insurance", "focal")?;
@@ -1043,21 +1108,30 @@ impl_de!(ClaimResponseError);
 impl ClaimResponseError {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "itemSequence" => de::prim(map, &mut r.item_sequence, k)?,
+                "itemSequence" => de::formed(map, &mut r.item_sequence, k, de::Form::PositiveInt)?,
                 "_itemSequence" => de::prim_ext(map, &mut r.item_sequence, k)?,
-                "detailSequence" => de::prim(map, &mut r.detail_sequence, k)?,
+                "detailSequence" => {
+                    de::formed(map, &mut r.detail_sequence, k, de::Form::PositiveInt)?
+                }
                 "_detailSequence" => de::prim_ext(map, &mut r.detail_sequence, k)?,
-                "subDetailSequence" => de::prim(map, &mut r.sub_detail_sequence, k)?,
+                "subDetailSequence" => {
+                    de::formed(map, &mut r.sub_detail_sequence, k, de::Form::PositiveInt)?
+                }
                 "_subDetailSequence" => de::prim_ext(map, &mut r.sub_detail_sequence, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
                 _ => de::unknown(map, k, "ClaimResponse.error")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClaimResponse.error")?;
         }
         de::required::<A::Error>(r.code.is_some(), "ClaimResponse.error", "code")?;
         Ok(r)

@@ -96,7 +96,7 @@ impl ClinicalImpression {
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "statusReason" => de::one(map, &mut r.status_reason, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "subject" => de::one(map, &mut r.subject, k)?,
                 "encounter" => de::one(map, &mut r.encounter, k)?,
@@ -111,7 +111,7 @@ impl ClinicalImpression {
                 "investigation" => de::many(map, &mut r.investigation, k)?,
                 "protocol" => de::formeds(map, &mut r.protocol, k, de::Form::Uri)?,
                 "_protocol" => de::prims_ext(map, &mut r.protocol, k)?,
-                "summary" => de::prim(map, &mut r.summary, k)?,
+                "summary" => de::formed(map, &mut r.summary, k, de::Form::String)?,
                 "_summary" => de::prim_ext(map, &mut r.summary, k)?,
                 "finding" => de::many(map, &mut r.finding, k)?,
                 "prognosisCodeableConcept" => de::many(map, &mut r.prognosis_codeable_concept, k)?,
@@ -193,8 +193,10 @@ impl_de!(ClinicalImpressionInvestigation);
 impl ClinicalImpressionInvestigation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -203,6 +205,9 @@ impl ClinicalImpressionInvestigation {
                 "item" => de::many(map, &mut r.item, k)?,
                 _ => de::unknown(map, k, "ClinicalImpression.investigation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClinicalImpression.investigation")?;
         }
         de::required::<A::Error>(r.code.is_some(), "ClinicalImpression.investigation", "code")?;
         Ok(r)
@@ -245,18 +250,23 @@ impl_de!(ClinicalImpressionFinding);
 impl ClinicalImpressionFinding {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "itemCodeableConcept" => de::one(map, &mut r.item_codeable_concept, k)?,
                 "itemReference" => de::one(map, &mut r.item_reference, k)?,
-                "basis" => de::prim(map, &mut r.basis, k)?,
+                "basis" => de::formed(map, &mut r.basis, k, de::Form::String)?,
                 "_basis" => de::prim_ext(map, &mut r.basis, k)?,
                 _ => de::unknown(map, k, "ClinicalImpression.finding")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ClinicalImpression.finding")?;
         }
         Ok(r)
     }

@@ -106,11 +106,11 @@ impl CodeSystem {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -118,16 +118,16 @@ impl CodeSystem {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "caseSensitive" => de::prim(map, &mut r.case_sensitive, k)?,
                 "_caseSensitive" => de::prim_ext(map, &mut r.case_sensitive, k)?,
@@ -143,7 +143,7 @@ impl CodeSystem {
                 "_content" => de::prim_ext(map, &mut r.content, k)?,
                 "supplements" => de::formed(map, &mut r.supplements, k, de::Form::Uri)?,
                 "_supplements" => de::prim_ext(map, &mut r.supplements, k)?,
-                "count" => de::prim(map, &mut r.count, k)?,
+                "count" => de::formed(map, &mut r.count, k, de::Form::UnsignedInt)?,
                 "_count" => de::prim_ext(map, &mut r.count, k)?,
                 "filter" => de::many(map, &mut r.filter, k)?,
                 "property" => de::many(map, &mut r.property, k)?,
@@ -233,22 +233,27 @@ impl_de!(CodeSystemFilter);
 impl CodeSystemFilter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "operator" => de::formeds(map, &mut r.operator, k, de::Form::Code)?,
                 "_operator" => de::prims_ext(map, &mut r.operator, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "CodeSystem.filter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CodeSystem.filter")?;
         }
         de::required::<A::Error>(r.code.is_some(), "CodeSystem.filter", "code")?;
         de::required::<A::Error>(!r.operator.is_empty(), "CodeSystem.filter", "operator")?;
@@ -297,8 +302,10 @@ impl_de!(CodeSystemProperty);
 impl CodeSystemProperty {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -307,12 +314,15 @@ impl CodeSystemProperty {
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "uri" => de::formed(map, &mut r.uri, k, de::Form::Uri)?,
                 "_uri" => de::prim_ext(map, &mut r.uri, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 _ => de::unknown(map, k, "CodeSystem.property")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CodeSystem.property")?;
         }
         de::required::<A::Error>(r.code.is_some(), "CodeSystem.property", "code")?;
         de::required::<A::Error>(r.type_.is_some(), "CodeSystem.property", "type")?;
@@ -364,23 +374,28 @@ impl_de!(CodeSystemConcept);
 impl CodeSystemConcept {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
-                "definition" => de::prim(map, &mut r.definition, k)?,
+                "definition" => de::formed(map, &mut r.definition, k, de::Form::String)?,
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
                 "designation" => de::many(map, &mut r.designation, k)?,
                 "property" => de::many(map, &mut r.property, k)?,
                 "concept" => de::many(map, &mut r.concept, k)?,
                 _ => de::unknown(map, k, "CodeSystem.concept")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CodeSystem.concept")?;
         }
         de::required::<A::Error>(r.code.is_some(), "CodeSystem.concept", "code")?;
         Ok(r)
@@ -427,8 +442,10 @@ impl_de!(CodeSystemConceptDesignation);
 impl CodeSystemConceptDesignation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -436,10 +453,13 @@ impl CodeSystemConceptDesignation {
                 "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "use" => de::one(map, &mut r.use_, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "CodeSystem.concept.designation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CodeSystem.concept.designation")?;
         }
         de::required::<A::Error>(r.value.is_some(), "CodeSystem.concept.designation", "value")?;
         Ok(r)
@@ -481,8 +501,10 @@ impl_de!(CodeSystemConceptProperty);
 impl CodeSystemConceptProperty {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -496,6 +518,9 @@ impl CodeSystemConceptProperty {
                 }
                 _ => de::unknown(map, k, "CodeSystem.concept.property")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CodeSystem.concept.property")?;
         }
         de::required::<A::Error>(r.code.is_some(), "CodeSystem.concept.property", "code")?;
         de::required::<A::Error>(r.value.is_some(), "CodeSystem.concept.property", "value")?;
@@ -583,7 +608,7 @@ impl CodeSystemConceptPropertyValue {
                 *slot = Some(Self::Coding(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -203,8 +203,10 @@ impl_de!(CommunicationPayload);
 impl CommunicationPayload {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -214,6 +216,9 @@ impl CommunicationPayload {
                 }
                 _ => de::unknown(map, k, "Communication.payload")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Communication.payload")?;
         }
         de::required::<A::Error>(r.content.is_some(), "Communication.payload", "content")?;
         Ok(r)
@@ -267,7 +272,7 @@ impl CommunicationPayloadContent {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -197,8 +197,10 @@ impl_de!(CommunicationRequestPayload);
 impl CommunicationRequestPayload {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -208,6 +210,9 @@ impl CommunicationRequestPayload {
                 }
                 _ => de::unknown(map, k, "CommunicationRequest.payload")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CommunicationRequest.payload")?;
         }
         de::required::<A::Error>(
             r.content.is_some(),
@@ -332,7 +337,7 @@ impl CommunicationRequestPayloadContent {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -91,7 +91,7 @@ impl Composition {
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
                 "author" => de::many(map, &mut r.author, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "confidentiality" => de::formed(map, &mut r.confidentiality, k, de::Form::Code)?,
                 "_confidentiality" => de::prim_ext(map, &mut r.confidentiality, k)?,
@@ -175,8 +175,10 @@ impl_de!(CompositionAttester);
 impl CompositionAttester {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -188,6 +190,9 @@ impl CompositionAttester {
                 "party" => de::one(map, &mut r.party, k)?,
                 _ => de::unknown(map, k, "Composition.attester")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Composition.attester")?;
         }
         de::required::<A::Error>(r.mode.is_some(), "Composition.attester", "mode")?;
         Ok(r)
@@ -229,8 +234,10 @@ impl_de!(CompositionRelatesTo);
 impl CompositionRelatesTo {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -242,6 +249,9 @@ impl CompositionRelatesTo {
                 }
                 _ => de::unknown(map, k, "Composition.relatesTo")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Composition.relatesTo")?;
         }
         de::required::<A::Error>(r.code.is_some(), "Composition.relatesTo", "code")?;
         de::required::<A::Error>(r.target.is_some(), "Composition.relatesTo", "target")?;
@@ -285,8 +295,10 @@ impl_de!(CompositionEvent);
 impl CompositionEvent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -296,6 +308,9 @@ impl CompositionEvent {
                 "detail" => de::many(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "Composition.event")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Composition.event")?;
         }
         Ok(r)
     }
@@ -352,13 +367,15 @@ impl_de!(CompositionSection);
 impl CompositionSection {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
                 "author" => de::many(map, &mut r.author, k)?,
@@ -372,6 +389,9 @@ impl CompositionSection {
                 "section" => de::many(map, &mut r.section, k)?,
                 _ => de::unknown(map, k, "Composition.section")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Composition.section")?;
         }
         Ok(r)
     }

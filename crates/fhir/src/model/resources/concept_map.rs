@@ -90,11 +90,11 @@ impl ConceptMap {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::one(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -102,16 +102,16 @@ impl ConceptMap {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "sourceUri" | "_sourceUri" | "sourceCanonical" | "_sourceCanonical" => {
                     ConceptMapSource::de(map, &mut r.source, k, "source")?
@@ -200,24 +200,29 @@ impl_de!(ConceptMapGroup);
 impl ConceptMapGroup {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "sourceVersion" => de::prim(map, &mut r.source_version, k)?,
+                "sourceVersion" => de::formed(map, &mut r.source_version, k, de::Form::String)?,
                 "_sourceVersion" => de::prim_ext(map, &mut r.source_version, k)?,
                 "target" => de::formed(map, &mut r.target, k, de::Form::Uri)?,
                 "_target" => de::prim_ext(map, &mut r.target, k)?,
-                "targetVersion" => de::prim(map, &mut r.target_version, k)?,
+                "targetVersion" => de::formed(map, &mut r.target_version, k, de::Form::String)?,
                 "_targetVersion" => de::prim_ext(map, &mut r.target_version, k)?,
                 "element" => de::many(map, &mut r.element, k)?,
                 "unmapped" => de::one(map, &mut r.unmapped, k)?,
                 _ => de::unknown(map, k, "ConceptMap.group")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ConceptMap.group")?;
         }
         de::required::<A::Error>(!r.element.is_empty(), "ConceptMap.group", "element")?;
         Ok(r)
@@ -264,19 +269,24 @@ impl_de!(ConceptMapGroupElement);
 impl ConceptMapGroupElement {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
                 "target" => de::many(map, &mut r.target, k)?,
                 _ => de::unknown(map, k, "ConceptMap.group.element")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ConceptMap.group.element")?;
         }
         Ok(r)
     }
@@ -325,24 +335,29 @@ impl_de!(ConceptMapGroupElementTarget);
 impl ConceptMapGroupElementTarget {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
                 "equivalence" => de::formed(map, &mut r.equivalence, k, de::Form::Code)?,
                 "_equivalence" => de::prim_ext(map, &mut r.equivalence, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 "dependsOn" => de::many(map, &mut r.depends_on, k)?,
                 "product" => de::many(map, &mut r.product, k)?,
                 _ => de::unknown(map, k, "ConceptMap.group.element.target")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ConceptMap.group.element.target")?;
         }
         de::required::<A::Error>(
             r.equivalence.is_some(),
@@ -395,8 +410,10 @@ impl_de!(ConceptMapGroupElementTargetDependsOn);
 impl ConceptMapGroupElementTargetDependsOn {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -405,12 +422,15 @@ impl ConceptMapGroupElementTargetDependsOn {
                 "_property" => de::prim_ext(map, &mut r.property, k)?,
                 "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
                 _ => de::unknown(map, k, "ConceptMap.group.element.target.dependsOn")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ConceptMap.group.element.target.dependsOn")?;
         }
         de::required::<A::Error>(
             r.property.is_some(),
@@ -466,8 +486,10 @@ impl_de!(ConceptMapGroupUnmapped);
 impl ConceptMapGroupUnmapped {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -476,12 +498,15 @@ impl ConceptMapGroupUnmapped {
                 "_mode" => de::prim_ext(map, &mut r.mode, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 _ => de::unknown(map, k, "ConceptMap.group.unmapped")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ConceptMap.group.unmapped")?;
         }
         de::required::<A::Error>(r.mode.is_some(), "ConceptMap.group.unmapped", "mode")?;
         Ok(r)

@@ -182,8 +182,10 @@ impl_de!(ConditionStage);
 impl ConditionStage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -193,6 +195,9 @@ impl ConditionStage {
                 "type" => de::one(map, &mut r.type_, k)?,
                 _ => de::unknown(map, k, "Condition.stage")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Condition.stage")?;
         }
         Ok(r)
     }
@@ -233,8 +238,10 @@ impl_de!(ConditionEvidence);
 impl ConditionEvidence {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -243,6 +250,9 @@ impl ConditionEvidence {
                 "detail" => de::many(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "Condition.evidence")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Condition.evidence")?;
         }
         Ok(r)
     }
@@ -330,7 +340,7 @@ impl ConditionAbatement {
                 *slot = Some(Self::Range(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -433,7 +443,7 @@ impl ConditionOnset {
                 *slot = Some(Self::Range(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -163,8 +163,10 @@ impl_de!(ConsentPolicy);
 impl ConsentPolicy {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -175,6 +177,9 @@ impl ConsentPolicy {
                 "_uri" => de::prim_ext(map, &mut r.uri, k)?,
                 _ => de::unknown(map, k, "Consent.policy")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Consent.policy")?;
         }
         Ok(r)
     }
@@ -216,8 +221,10 @@ impl_de!(ConsentVerification);
 impl ConsentVerification {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -229,6 +236,9 @@ impl ConsentVerification {
                 "_verificationDate" => de::prim_ext(map, &mut r.verification_date, k)?,
                 _ => de::unknown(map, k, "Consent.verification")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Consent.verification")?;
         }
         de::required::<A::Error>(r.verified.is_some(), "Consent.verification", "verified")?;
         Ok(r)
@@ -288,8 +298,10 @@ impl_de!(ConsentProvision);
 impl ConsentProvision {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -308,6 +320,9 @@ impl ConsentProvision {
                 "provision" => de::many(map, &mut r.provision, k)?,
                 _ => de::unknown(map, k, "Consent.provision")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Consent.provision")?;
         }
         Ok(r)
     }
@@ -356,8 +371,10 @@ impl_de!(ConsentProvisionActor);
 impl ConsentProvisionActor {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -366,6 +383,9 @@ impl ConsentProvisionActor {
                 "reference" => de::one(map, &mut r.reference, k)?,
                 _ => de::unknown(map, k, "Consent.provision.actor")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Consent.provision.actor")?;
         }
         de::required::<A::Error>(r.role.is_some(), "Consent.provision.actor", "role")?;
         de::required::<A::Error>(
@@ -411,8 +431,10 @@ impl_de!(ConsentProvisionData);
 impl ConsentProvisionData {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -422,6 +444,9 @@ impl ConsentProvisionData {
                 "reference" => de::one(map, &mut r.reference, k)?,
                 _ => de::unknown(map, k, "Consent.provision.data")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Consent.provision.data")?;
         }
         de::required::<A::Error>(r.meaning.is_some(), "Consent.provision.data", "meaning")?;
         de::required::<A::Error>(r.reference.is_some(), "Consent.provision.data", "reference")?;

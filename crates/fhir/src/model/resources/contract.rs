@@ -120,7 +120,7 @@ impl Contract {
                 "identifier" => de::many(map, &mut r.identifier, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -137,13 +137,13 @@ impl Contract {
                 "authority" => de::many(map, &mut r.authority, k)?,
                 "domain" => de::many(map, &mut r.domain, k)?,
                 "site" => de::many(map, &mut r.site, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "subtitle" => de::prim(map, &mut r.subtitle, k)?,
+                "subtitle" => de::formed(map, &mut r.subtitle, k, de::Form::String)?,
                 "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
-                "alias" => de::prims(map, &mut r.alias, k)?,
+                "alias" => de::formeds(map, &mut r.alias, k, de::Form::String)?,
                 "_alias" => de::prims_ext(map, &mut r.alias, k)?,
                 "author" => de::one(map, &mut r.author, k)?,
                 "scope" => de::one(map, &mut r.scope, k)?,
@@ -257,8 +257,10 @@ impl_de!(ContractContentDefinition);
 impl ContractContentDefinition {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -272,10 +274,13 @@ impl ContractContentDefinition {
                     de::formed(map, &mut r.publication_status, k, de::Form::Code)?
                 }
                 "_publicationStatus" => de::prim_ext(map, &mut r.publication_status, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 _ => de::unknown(map, k, "Contract.contentDefinition")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.contentDefinition")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Contract.contentDefinition", "type")?;
         de::required::<A::Error>(
@@ -345,8 +350,10 @@ impl_de!(ContractTerm);
 impl ContractTerm {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -360,7 +367,7 @@ impl ContractTerm {
                 }
                 "type" => de::one(map, &mut r.type_, k)?,
                 "subType" => de::one(map, &mut r.sub_type, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 "securityLabel" => de::many(map, &mut r.security_label, k)?,
                 "offer" => de::one(map, &mut r.offer, k)?,
@@ -369,6 +376,9 @@ impl ContractTerm {
                 "group" => de::many(map, &mut r.group, k)?,
                 _ => de::unknown(map, k, "Contract.term")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.term")?;
         }
         de::required::<A::Error>(r.offer.is_some(), "Contract.term", "offer")?;
         Ok(r)
@@ -423,19 +433,24 @@ impl_de!(ContractTermSecurityLabel);
 impl ContractTermSecurityLabel {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "number" => de::prims(map, &mut r.number, k)?,
+                "number" => de::formeds(map, &mut r.number, k, de::Form::UnsignedInt)?,
                 "_number" => de::prims_ext(map, &mut r.number, k)?,
                 "classification" => de::one(map, &mut r.classification, k)?,
                 "category" => de::many(map, &mut r.category, k)?,
                 "control" => de::many(map, &mut r.control, k)?,
                 _ => de::unknown(map, k, "Contract.term.securityLabel")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.term.securityLabel")?;
         }
         de::required::<A::Error>(
             r.classification.is_some(),
@@ -498,8 +513,10 @@ impl_de!(ContractTermOffer);
 impl ContractTermOffer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -511,14 +528,19 @@ impl ContractTermOffer {
                 "decision" => de::one(map, &mut r.decision, k)?,
                 "decisionMode" => de::many(map, &mut r.decision_mode, k)?,
                 "answer" => de::many(map, &mut r.answer, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "linkId" => de::prims(map, &mut r.link_id, k)?,
+                "linkId" => de::formeds(map, &mut r.link_id, k, de::Form::String)?,
                 "_linkId" => de::prims_ext(map, &mut r.link_id, k)?,
-                "securityLabelNumber" => de::prims(map, &mut r.security_label_number, k)?,
+                "securityLabelNumber" => {
+                    de::formeds(map, &mut r.security_label_number, k, de::Form::UnsignedInt)?
+                }
                 "_securityLabelNumber" => de::prims_ext(map, &mut r.security_label_number, k)?,
                 _ => de::unknown(map, k, "Contract.term.offer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.term.offer")?;
         }
         Ok(r)
     }
@@ -566,8 +588,10 @@ impl_de!(ContractTermOfferParty);
 impl ContractTermOfferParty {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -576,6 +600,9 @@ impl ContractTermOfferParty {
                 "role" => de::one(map, &mut r.role, k)?,
                 _ => de::unknown(map, k, "Contract.term.offer.party")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.term.offer.party")?;
         }
         de::required::<A::Error>(
             !r.reference.is_empty(),
@@ -619,8 +646,10 @@ impl_de!(ContractTermOfferAnswer);
 impl ContractTermOfferAnswer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -634,6 +663,9 @@ impl ContractTermOfferAnswer {
                 }
                 _ => de::unknown(map, k, "Contract.term.offer.answer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.term.offer.answer")?;
         }
         de::required::<A::Error>(r.value.is_some(), "Contract.term.offer.answer", "value")?;
         Ok(r)
@@ -699,8 +731,10 @@ impl_de!(ContractTermAsset);
 impl ContractTermAsset {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -711,21 +745,26 @@ impl ContractTermAsset {
                 "subtype" => de::many(map, &mut r.subtype, k)?,
                 "relationship" => de::one(map, &mut r.relationship, k)?,
                 "context" => de::many(map, &mut r.context, k)?,
-                "condition" => de::prim(map, &mut r.condition, k)?,
+                "condition" => de::formed(map, &mut r.condition, k, de::Form::String)?,
                 "_condition" => de::prim_ext(map, &mut r.condition, k)?,
                 "periodType" => de::many(map, &mut r.period_type, k)?,
                 "period" => de::many(map, &mut r.period, k)?,
                 "usePeriod" => de::many(map, &mut r.use_period, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
-                "linkId" => de::prims(map, &mut r.link_id, k)?,
+                "linkId" => de::formeds(map, &mut r.link_id, k, de::Form::String)?,
                 "_linkId" => de::prims_ext(map, &mut r.link_id, k)?,
                 "answer" => de::many(map, &mut r.answer, k)?,
-                "securityLabelNumber" => de::prims(map, &mut r.security_label_number, k)?,
+                "securityLabelNumber" => {
+                    de::formeds(map, &mut r.security_label_number, k, de::Form::UnsignedInt)?
+                }
                 "_securityLabelNumber" => de::prims_ext(map, &mut r.security_label_number, k)?,
                 "valuedItem" => de::many(map, &mut r.valued_item, k)?,
                 _ => de::unknown(map, k, "Contract.term.asset")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.term.asset")?;
         }
         Ok(r)
     }
@@ -780,18 +819,23 @@ impl_de!(ContractTermAssetContext);
 impl ContractTermAssetContext {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "reference" => de::one(map, &mut r.reference, k)?,
                 "code" => de::many(map, &mut r.code, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 _ => de::unknown(map, k, "Contract.term.asset.context")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.term.asset.context")?;
         }
         Ok(r)
     }
@@ -856,8 +900,10 @@ impl_de!(ContractTermAssetValuedItem);
 impl ContractTermAssetValuedItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -875,18 +921,23 @@ impl ContractTermAssetValuedItem {
                 "points" => de::prim(map, &mut r.points, k)?,
                 "_points" => de::prim_ext(map, &mut r.points, k)?,
                 "net" => de::one(map, &mut r.net, k)?,
-                "payment" => de::prim(map, &mut r.payment, k)?,
+                "payment" => de::formed(map, &mut r.payment, k, de::Form::String)?,
                 "_payment" => de::prim_ext(map, &mut r.payment, k)?,
                 "paymentDate" => de::prim(map, &mut r.payment_date, k)?,
                 "_paymentDate" => de::prim_ext(map, &mut r.payment_date, k)?,
                 "responsible" => de::one(map, &mut r.responsible, k)?,
                 "recipient" => de::one(map, &mut r.recipient, k)?,
-                "linkId" => de::prims(map, &mut r.link_id, k)?,
+                "linkId" => de::formeds(map, &mut r.link_id, k, de::Form::String)?,
                 "_linkId" => de::prims_ext(map, &mut r.link_id, k)?,
-                "securityLabelNumber" => de::prims(map, &mut r.security_label_number, k)?,
+                "securityLabelNumber" => {
+                    de::formeds(map, &mut r.security_label_number, k, de::Form::UnsignedInt)?
+                }
                 "_securityLabelNumber" => de::prims_ext(map, &mut r.security_label_number, k)?,
                 _ => de::unknown(map, k, "Contract.term.asset.valuedItem")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.term.asset.valuedItem")?;
         }
         Ok(r)
     }
@@ -976,8 +1027,10 @@ impl_de!(ContractTermAction);
 impl ContractTermAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -987,11 +1040,11 @@ impl ContractTermAction {
                 "type" => de::one(map, &mut r.type_, k)?,
                 "subject" => de::many(map, &mut r.subject, k)?,
                 "intent" => de::one(map, &mut r.intent, k)?,
-                "linkId" => de::prims(map, &mut r.link_id, k)?,
+                "linkId" => de::formeds(map, &mut r.link_id, k, de::Form::String)?,
                 "_linkId" => de::prims_ext(map, &mut r.link_id, k)?,
                 "status" => de::one(map, &mut r.status, k)?,
                 "context" => de::one(map, &mut r.context, k)?,
-                "contextLinkId" => de::prims(map, &mut r.context_link_id, k)?,
+                "contextLinkId" => de::formeds(map, &mut r.context_link_id, k, de::Form::String)?,
                 "_contextLinkId" => de::prims_ext(map, &mut r.context_link_id, k)?,
                 "occurrenceDateTime"
                 | "_occurrenceDateTime"
@@ -1000,24 +1053,33 @@ impl ContractTermAction {
                     ContractTermActionOccurrence::de(map, &mut r.occurrence, k, "occurrence")?
                 }
                 "requester" => de::many(map, &mut r.requester, k)?,
-                "requesterLinkId" => de::prims(map, &mut r.requester_link_id, k)?,
+                "requesterLinkId" => {
+                    de::formeds(map, &mut r.requester_link_id, k, de::Form::String)?
+                }
                 "_requesterLinkId" => de::prims_ext(map, &mut r.requester_link_id, k)?,
                 "performerType" => de::many(map, &mut r.performer_type, k)?,
                 "performerRole" => de::one(map, &mut r.performer_role, k)?,
                 "performer" => de::one(map, &mut r.performer, k)?,
-                "performerLinkId" => de::prims(map, &mut r.performer_link_id, k)?,
+                "performerLinkId" => {
+                    de::formeds(map, &mut r.performer_link_id, k, de::Form::String)?
+                }
                 "_performerLinkId" => de::prims_ext(map, &mut r.performer_link_id, k)?,
                 "reasonCode" => de::many(map, &mut r.reason_code, k)?,
                 "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
-                "reason" => de::prims(map, &mut r.reason, k)?,
+                "reason" => de::formeds(map, &mut r.reason, k, de::Form::String)?,
                 "_reason" => de::prims_ext(map, &mut r.reason, k)?,
-                "reasonLinkId" => de::prims(map, &mut r.reason_link_id, k)?,
+                "reasonLinkId" => de::formeds(map, &mut r.reason_link_id, k, de::Form::String)?,
                 "_reasonLinkId" => de::prims_ext(map, &mut r.reason_link_id, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
-                "securityLabelNumber" => de::prims(map, &mut r.security_label_number, k)?,
+                "securityLabelNumber" => {
+                    de::formeds(map, &mut r.security_label_number, k, de::Form::UnsignedInt)?
+                }
                 "_securityLabelNumber" => de::prims_ext(map, &mut r.security_label_number, k)?,
                 _ => de::unknown(map, k, "Contract.term.action")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.term.action")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Contract.term.action", "type")?;
         de::required::<A::Error>(r.intent.is_some(), "Contract.term.action", "intent")?;
@@ -1079,8 +1141,10 @@ impl_de!(ContractTermActionSubject);
 impl ContractTermActionSubject {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1089,6 +1153,9 @@ impl ContractTermActionSubject {
                 "role" => de::one(map, &mut r.role, k)?,
                 _ => de::unknown(map, k, "Contract.term.action.subject")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.term.action.subject")?;
         }
         de::required::<A::Error>(
             !r.reference.is_empty(),
@@ -1135,8 +1202,10 @@ impl_de!(ContractSigner);
 impl ContractSigner {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1146,6 +1215,9 @@ impl ContractSigner {
                 "signature" => de::many(map, &mut r.signature, k)?,
                 _ => de::unknown(map, k, "Contract.signer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.signer")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Contract.signer", "type")?;
         de::required::<A::Error>(r.party.is_some(), "Contract.signer", "party")?;
@@ -1187,8 +1259,10 @@ impl_de!(ContractFriendly);
 impl ContractFriendly {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1198,6 +1272,9 @@ impl ContractFriendly {
                 }
                 _ => de::unknown(map, k, "Contract.friendly")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.friendly")?;
         }
         de::required::<A::Error>(r.content.is_some(), "Contract.friendly", "content")?;
         Ok(r)
@@ -1235,8 +1312,10 @@ impl_de!(ContractLegal);
 impl ContractLegal {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1246,6 +1325,9 @@ impl ContractLegal {
                 }
                 _ => de::unknown(map, k, "Contract.legal")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.legal")?;
         }
         de::required::<A::Error>(r.content.is_some(), "Contract.legal", "content")?;
         Ok(r)
@@ -1283,8 +1365,10 @@ impl_de!(ContractRule);
 impl ContractRule {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1294,6 +1378,9 @@ impl ContractRule {
                 }
                 _ => de::unknown(map, k, "Contract.rule")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Contract.rule")?;
         }
         de::required::<A::Error>(r.content.is_some(), "Contract.rule", "content")?;
         Ok(r)
@@ -1820,7 +1907,7 @@ impl ContractTermOfferAnswerValue {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -91,18 +91,18 @@ impl Coverage {
                 "type" => de::one(map, &mut r.type_, k)?,
                 "policyHolder" => de::one(map, &mut r.policy_holder, k)?,
                 "subscriber" => de::one(map, &mut r.subscriber, k)?,
-                "subscriberId" => de::prim(map, &mut r.subscriber_id, k)?,
+                "subscriberId" => de::formed(map, &mut r.subscriber_id, k, de::Form::String)?,
                 "_subscriberId" => de::prim_ext(map, &mut r.subscriber_id, k)?,
                 "beneficiary" => de::one(map, &mut r.beneficiary, k)?,
-                "dependent" => de::prim(map, &mut r.dependent, k)?,
+                "dependent" => de::formed(map, &mut r.dependent, k, de::Form::String)?,
                 "_dependent" => de::prim_ext(map, &mut r.dependent, k)?,
                 "relationship" => de::one(map, &mut r.relationship, k)?,
                 "period" => de::one(map, &mut r.period, k)?,
                 "payor" => de::many(map, &mut r.payor, k)?,
                 "class" => de::many(map, &mut r.class, k)?,
-                "order" => de::prim(map, &mut r.order, k)?,
+                "order" => de::formed(map, &mut r.order, k, de::Form::PositiveInt)?,
                 "_order" => de::prim_ext(map, &mut r.order, k)?,
-                "network" => de::prim(map, &mut r.network, k)?,
+                "network" => de::formed(map, &mut r.network, k, de::Form::String)?,
                 "_network" => de::prim_ext(map, &mut r.network, k)?,
                 "costToBeneficiary" => de::many(map, &mut r.cost_to_beneficiary, k)?,
                 "subrogation" => de::prim(map, &mut r.subrogation, k)?,
@@ -183,19 +183,24 @@ impl_de!(CoverageClass);
 impl CoverageClass {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 _ => de::unknown(map, k, "Coverage.class")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Coverage.class")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Coverage.class", "type")?;
         de::required::<A::Error>(r.value.is_some(), "Coverage.class", "value")?;
@@ -240,8 +245,10 @@ impl_de!(CoverageCostToBeneficiary);
 impl CoverageCostToBeneficiary {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -253,6 +260,9 @@ impl CoverageCostToBeneficiary {
                 "exception" => de::many(map, &mut r.exception, k)?,
                 _ => de::unknown(map, k, "Coverage.costToBeneficiary")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Coverage.costToBeneficiary")?;
         }
         de::required::<A::Error>(r.value.is_some(), "Coverage.costToBeneficiary", "value")?;
         Ok(r)
@@ -294,8 +304,10 @@ impl_de!(CoverageCostToBeneficiaryException);
 impl CoverageCostToBeneficiaryException {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -304,6 +316,9 @@ impl CoverageCostToBeneficiaryException {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "Coverage.costToBeneficiary.exception")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Coverage.costToBeneficiary.exception")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),

@@ -176,19 +176,24 @@ impl_de!(CoverageEligibilityRequestSupportingInfo);
 impl CoverageEligibilityRequestSupportingInfo {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "information" => de::one(map, &mut r.information, k)?,
                 "appliesToAll" => de::prim(map, &mut r.applies_to_all, k)?,
                 "_appliesToAll" => de::prim_ext(map, &mut r.applies_to_all, k)?,
                 _ => de::unknown(map, k, "CoverageEligibilityRequest.supportingInfo")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CoverageEligibilityRequest.supportingInfo")?;
         }
         de::required::<A::Error>(
             r.sequence.is_some(),
@@ -241,8 +246,10 @@ impl_de!(CoverageEligibilityRequestInsurance);
 impl CoverageEligibilityRequestInsurance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -250,10 +257,15 @@ impl CoverageEligibilityRequestInsurance {
                 "focal" => de::prim(map, &mut r.focal, k)?,
                 "_focal" => de::prim_ext(map, &mut r.focal, k)?,
                 "coverage" => de::one(map, &mut r.coverage, k)?,
-                "businessArrangement" => de::prim(map, &mut r.business_arrangement, k)?,
+                "businessArrangement" => {
+                    de::formed(map, &mut r.business_arrangement, k, de::Form::String)?
+                }
                 "_businessArrangement" => de::prim_ext(map, &mut r.business_arrangement, k)?,
                 _ => de::unknown(map, k, "CoverageEligibilityRequest.insurance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CoverageEligibilityRequest.insurance")?;
         }
         de::required::<A::Error>(
             r.coverage.is_some(),
@@ -315,13 +327,20 @@ impl_de!(CoverageEligibilityRequestItem);
 impl CoverageEligibilityRequestItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "supportingInfoSequence" => de::prims(map, &mut r.supporting_info_sequence, k)?,
+                "supportingInfoSequence" => de::formeds(
+                    map,
+                    &mut r.supporting_info_sequence,
+                    k,
+                    de::Form::PositiveInt,
+                )?,
                 "_supportingInfoSequence" => {
                     de::prims_ext(map, &mut r.supporting_info_sequence, k)?
                 }
@@ -336,6 +355,9 @@ impl CoverageEligibilityRequestItem {
                 "detail" => de::many(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "CoverageEligibilityRequest.item")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CoverageEligibilityRequest.item")?;
         }
         Ok(r)
     }
@@ -381,8 +403,10 @@ impl_de!(CoverageEligibilityRequestItemDiagnosis);
 impl CoverageEligibilityRequestItemDiagnosis {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -397,6 +421,9 @@ impl CoverageEligibilityRequestItemDiagnosis {
                 }
                 _ => de::unknown(map, k, "CoverageEligibilityRequest.item.diagnosis")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CoverageEligibilityRequest.item.diagnosis")?;
         }
         Ok(r)
     }

@@ -96,11 +96,11 @@ impl CoverageEligibilityResponse {
                 "request" => de::one(map, &mut r.request, k)?,
                 "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
                 "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "disposition" => de::prim(map, &mut r.disposition, k)?,
+                "disposition" => de::formed(map, &mut r.disposition, k, de::Form::String)?,
                 "_disposition" => de::prim_ext(map, &mut r.disposition, k)?,
                 "insurer" => de::one(map, &mut r.insurer, k)?,
                 "insurance" => de::many(map, &mut r.insurance, k)?,
-                "preAuthRef" => de::prim(map, &mut r.pre_auth_ref, k)?,
+                "preAuthRef" => de::formed(map, &mut r.pre_auth_ref, k, de::Form::String)?,
                 "_preAuthRef" => de::prim_ext(map, &mut r.pre_auth_ref, k)?,
                 "form" => de::one(map, &mut r.form, k)?,
                 "error" => de::many(map, &mut r.error, k)?,
@@ -207,8 +207,10 @@ impl_de!(CoverageEligibilityResponseInsurance);
 impl CoverageEligibilityResponseInsurance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -220,6 +222,9 @@ impl CoverageEligibilityResponseInsurance {
                 "item" => de::many(map, &mut r.item, k)?,
                 _ => de::unknown(map, k, "CoverageEligibilityResponse.insurance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CoverageEligibilityResponse.insurance")?;
         }
         de::required::<A::Error>(
             r.coverage.is_some(),
@@ -290,8 +295,10 @@ impl_de!(CoverageEligibilityResponseInsuranceItem);
 impl CoverageEligibilityResponseInsuranceItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -302,9 +309,9 @@ impl CoverageEligibilityResponseInsuranceItem {
                 "provider" => de::one(map, &mut r.provider, k)?,
                 "excluded" => de::prim(map, &mut r.excluded, k)?,
                 "_excluded" => de::prim_ext(map, &mut r.excluded, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "network" => de::one(map, &mut r.network, k)?,
                 "unit" => de::one(map, &mut r.unit, k)?,
@@ -317,6 +324,9 @@ impl CoverageEligibilityResponseInsuranceItem {
                 "_authorizationUrl" => de::prim_ext(map, &mut r.authorization_url, k)?,
                 _ => de::unknown(map, k, "CoverageEligibilityResponse.insurance.item")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CoverageEligibilityResponse.insurance.item")?;
         }
         Ok(r)
     }
@@ -370,8 +380,10 @@ impl_de!(CoverageEligibilityResponseInsuranceItemBenefit);
 impl CoverageEligibilityResponseInsuranceItemBenefit {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -396,6 +408,9 @@ impl CoverageEligibilityResponseInsuranceItemBenefit {
                 )?,
                 _ => de::unknown(map, k, "CoverageEligibilityResponse.insurance.item.benefit")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CoverageEligibilityResponse.insurance.item.benefit")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -439,8 +454,10 @@ impl_de!(CoverageEligibilityResponseError);
 impl CoverageEligibilityResponseError {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -448,6 +465,9 @@ impl CoverageEligibilityResponseError {
                 "code" => de::one(map, &mut r.code, k)?,
                 _ => de::unknown(map, k, "CoverageEligibilityResponse.error")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("CoverageEligibilityResponse.error")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -505,7 +525,7 @@ impl CoverageEligibilityResponseInsuranceItemBenefitAllowed {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -521,7 +541,7 @@ impl CoverageEligibilityResponseInsuranceItemBenefitAllowed {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -592,7 +612,7 @@ impl CoverageEligibilityResponseInsuranceItemBenefitUsed {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -608,7 +628,7 @@ impl CoverageEligibilityResponseInsuranceItemBenefitUsed {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -88,7 +88,7 @@ impl DetectedIssue {
                 "author" => de::one(map, &mut r.author, k)?,
                 "implicated" => de::many(map, &mut r.implicated, k)?,
                 "evidence" => de::many(map, &mut r.evidence, k)?,
-                "detail" => de::prim(map, &mut r.detail, k)?,
+                "detail" => de::formed(map, &mut r.detail, k, de::Form::String)?,
                 "_detail" => de::prim_ext(map, &mut r.detail, k)?,
                 "reference" => de::formed(map, &mut r.reference, k, de::Form::Uri)?,
                 "_reference" => de::prim_ext(map, &mut r.reference, k)?,
@@ -159,8 +159,10 @@ impl_de!(DetectedIssueEvidence);
 impl DetectedIssueEvidence {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -169,6 +171,9 @@ impl DetectedIssueEvidence {
                 "detail" => de::many(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "DetectedIssue.evidence")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DetectedIssue.evidence")?;
         }
         Ok(r)
     }
@@ -210,8 +215,10 @@ impl_de!(DetectedIssueMitigation);
 impl DetectedIssueMitigation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -222,6 +229,9 @@ impl DetectedIssueMitigation {
                 "author" => de::one(map, &mut r.author, k)?,
                 _ => de::unknown(map, k, "DetectedIssue.mitigation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DetectedIssue.mitigation")?;
         }
         de::required::<A::Error>(r.action.is_some(), "DetectedIssue.mitigation", "action")?;
         Ok(r)

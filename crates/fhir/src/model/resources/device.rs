@@ -109,22 +109,24 @@ impl Device {
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "statusReason" => de::many(map, &mut r.status_reason, k)?,
-                "distinctIdentifier" => de::prim(map, &mut r.distinct_identifier, k)?,
+                "distinctIdentifier" => {
+                    de::formed(map, &mut r.distinct_identifier, k, de::Form::String)?
+                }
                 "_distinctIdentifier" => de::prim_ext(map, &mut r.distinct_identifier, k)?,
-                "manufacturer" => de::prim(map, &mut r.manufacturer, k)?,
+                "manufacturer" => de::formed(map, &mut r.manufacturer, k, de::Form::String)?,
                 "_manufacturer" => de::prim_ext(map, &mut r.manufacturer, k)?,
                 "manufactureDate" => de::prim(map, &mut r.manufacture_date, k)?,
                 "_manufactureDate" => de::prim_ext(map, &mut r.manufacture_date, k)?,
                 "expirationDate" => de::prim(map, &mut r.expiration_date, k)?,
                 "_expirationDate" => de::prim_ext(map, &mut r.expiration_date, k)?,
-                "lotNumber" => de::prim(map, &mut r.lot_number, k)?,
+                "lotNumber" => de::formed(map, &mut r.lot_number, k, de::Form::String)?,
                 "_lotNumber" => de::prim_ext(map, &mut r.lot_number, k)?,
-                "serialNumber" => de::prim(map, &mut r.serial_number, k)?,
+                "serialNumber" => de::formed(map, &mut r.serial_number, k, de::Form::String)?,
                 "_serialNumber" => de::prim_ext(map, &mut r.serial_number, k)?,
                 "deviceName" => de::many(map, &mut r.device_name, k)?,
-                "modelNumber" => de::prim(map, &mut r.model_number, k)?,
+                "modelNumber" => de::formed(map, &mut r.model_number, k, de::Form::String)?,
                 "_modelNumber" => de::prim_ext(map, &mut r.model_number, k)?,
-                "partNumber" => de::prim(map, &mut r.part_number, k)?,
+                "partNumber" => de::formed(map, &mut r.part_number, k, de::Form::String)?,
                 "_partNumber" => de::prim_ext(map, &mut r.part_number, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "specialization" => de::many(map, &mut r.specialization, k)?,
@@ -226,13 +228,17 @@ impl_de!(DeviceUdiCarrier);
 impl DeviceUdiCarrier {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "deviceIdentifier" => de::prim(map, &mut r.device_identifier, k)?,
+                "deviceIdentifier" => {
+                    de::formed(map, &mut r.device_identifier, k, de::Form::String)?
+                }
                 "_deviceIdentifier" => de::prim_ext(map, &mut r.device_identifier, k)?,
                 "issuer" => de::formed(map, &mut r.issuer, k, de::Form::Uri)?,
                 "_issuer" => de::prim_ext(map, &mut r.issuer, k)?,
@@ -240,12 +246,15 @@ impl DeviceUdiCarrier {
                 "_jurisdiction" => de::prim_ext(map, &mut r.jurisdiction, k)?,
                 "carrierAIDC" => de::prim(map, &mut r.carrier_a_i_d_c, k)?,
                 "_carrierAIDC" => de::prim_ext(map, &mut r.carrier_a_i_d_c, k)?,
-                "carrierHRF" => de::prim(map, &mut r.carrier_h_r_f, k)?,
+                "carrierHRF" => de::formed(map, &mut r.carrier_h_r_f, k, de::Form::String)?,
                 "_carrierHRF" => de::prim_ext(map, &mut r.carrier_h_r_f, k)?,
                 "entryType" => de::formed(map, &mut r.entry_type, k, de::Form::Code)?,
                 "_entryType" => de::prim_ext(map, &mut r.entry_type, k)?,
                 _ => de::unknown(map, k, "Device.udiCarrier")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Device.udiCarrier")?;
         }
         Ok(r)
     }
@@ -289,18 +298,23 @@ impl_de!(DeviceDeviceName);
 impl DeviceDeviceName {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 _ => de::unknown(map, k, "Device.deviceName")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Device.deviceName")?;
         }
         de::required::<A::Error>(r.name.is_some(), "Device.deviceName", "name")?;
         de::required::<A::Error>(r.type_.is_some(), "Device.deviceName", "type")?;
@@ -342,17 +356,22 @@ impl_de!(DeviceSpecialization);
 impl DeviceSpecialization {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "systemType" => de::one(map, &mut r.system_type, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 _ => de::unknown(map, k, "Device.specialization")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Device.specialization")?;
         }
         de::required::<A::Error>(
             r.system_type.is_some(),
@@ -399,18 +418,23 @@ impl_de!(DeviceVersion);
 impl DeviceVersion {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "component" => de::one(map, &mut r.component, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "Device.version")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Device.version")?;
         }
         de::required::<A::Error>(r.value.is_some(), "Device.version", "value")?;
         Ok(r)
@@ -454,8 +478,10 @@ impl_de!(DeviceProperty);
 impl DeviceProperty {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -465,6 +491,9 @@ impl DeviceProperty {
                 "valueCode" => de::many(map, &mut r.value_code, k)?,
                 _ => de::unknown(map, k, "Device.property")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Device.property")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Device.property", "type")?;
         Ok(r)

@@ -105,11 +105,11 @@ impl DeviceDefinition {
                     DeviceDefinitionManufacturer::de(map, &mut r.manufacturer, k, "manufacturer")?
                 }
                 "deviceName" => de::many(map, &mut r.device_name, k)?,
-                "modelNumber" => de::prim(map, &mut r.model_number, k)?,
+                "modelNumber" => de::formed(map, &mut r.model_number, k, de::Form::String)?,
                 "_modelNumber" => de::prim_ext(map, &mut r.model_number, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "specialization" => de::many(map, &mut r.specialization, k)?,
-                "version" => de::prims(map, &mut r.version, k)?,
+                "version" => de::formeds(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prims_ext(map, &mut r.version, k)?,
                 "safety" => de::many(map, &mut r.safety, k)?,
                 "shelfLifeStorage" => de::many(map, &mut r.shelf_life_storage, k)?,
@@ -210,13 +210,17 @@ impl_de!(DeviceDefinitionUdiDeviceIdentifier);
 impl DeviceDefinitionUdiDeviceIdentifier {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "deviceIdentifier" => de::prim(map, &mut r.device_identifier, k)?,
+                "deviceIdentifier" => {
+                    de::formed(map, &mut r.device_identifier, k, de::Form::String)?
+                }
                 "_deviceIdentifier" => de::prim_ext(map, &mut r.device_identifier, k)?,
                 "issuer" => de::formed(map, &mut r.issuer, k, de::Form::Uri)?,
                 "_issuer" => de::prim_ext(map, &mut r.issuer, k)?,
@@ -224,6 +228,9 @@ impl DeviceDefinitionUdiDeviceIdentifier {
                 "_jurisdiction" => de::prim_ext(map, &mut r.jurisdiction, k)?,
                 _ => de::unknown(map, k, "DeviceDefinition.udiDeviceIdentifier")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DeviceDefinition.udiDeviceIdentifier")?;
         }
         de::required::<A::Error>(
             r.device_identifier.is_some(),
@@ -279,18 +286,23 @@ impl_de!(DeviceDefinitionDeviceName);
 impl DeviceDefinitionDeviceName {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 _ => de::unknown(map, k, "DeviceDefinition.deviceName")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DeviceDefinition.deviceName")?;
         }
         de::required::<A::Error>(r.name.is_some(), "DeviceDefinition.deviceName", "name")?;
         de::required::<A::Error>(r.type_.is_some(), "DeviceDefinition.deviceName", "type")?;
@@ -332,18 +344,23 @@ impl_de!(DeviceDefinitionSpecialization);
 impl DeviceDefinitionSpecialization {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "systemType" => de::prim(map, &mut r.system_type, k)?,
+                "systemType" => de::formed(map, &mut r.system_type, k, de::Form::String)?,
                 "_systemType" => de::prim_ext(map, &mut r.system_type, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 _ => de::unknown(map, k, "DeviceDefinition.specialization")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DeviceDefinition.specialization")?;
         }
         de::required::<A::Error>(
             r.system_type.is_some(),
@@ -388,8 +405,10 @@ impl_de!(DeviceDefinitionCapability);
 impl DeviceDefinitionCapability {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -398,6 +417,9 @@ impl DeviceDefinitionCapability {
                 "description" => de::many(map, &mut r.description, k)?,
                 _ => de::unknown(map, k, "DeviceDefinition.capability")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DeviceDefinition.capability")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "DeviceDefinition.capability", "type")?;
         Ok(r)
@@ -440,8 +462,10 @@ impl_de!(DeviceDefinitionProperty);
 impl DeviceDefinitionProperty {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -451,6 +475,9 @@ impl DeviceDefinitionProperty {
                 "valueCode" => de::many(map, &mut r.value_code, k)?,
                 _ => de::unknown(map, k, "DeviceDefinition.property")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DeviceDefinition.property")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "DeviceDefinition.property", "type")?;
         Ok(r)
@@ -494,8 +521,10 @@ impl_de!(DeviceDefinitionMaterial);
 impl DeviceDefinitionMaterial {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -507,6 +536,9 @@ impl DeviceDefinitionMaterial {
                 "_allergenicIndicator" => de::prim_ext(map, &mut r.allergenic_indicator, k)?,
                 _ => de::unknown(map, k, "DeviceDefinition.material")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DeviceDefinition.material")?;
         }
         de::required::<A::Error>(
             r.substance.is_some(),
@@ -552,8 +584,10 @@ impl_de!(DeviceDefinitionClassification);
 impl DeviceDefinitionClassification {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -562,6 +596,9 @@ impl DeviceDefinitionClassification {
                 "justification" => de::many(map, &mut r.justification, k)?,
                 _ => de::unknown(map, k, "DeviceDefinition.classification")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DeviceDefinition.classification")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "DeviceDefinition.classification", "type")?;
         Ok(r)
@@ -613,7 +650,7 @@ impl DeviceDefinitionManufacturer {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -153,8 +153,10 @@ impl_de!(DeviceMetricCalibration);
 impl DeviceMetricCalibration {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -167,6 +169,9 @@ impl DeviceMetricCalibration {
                 "_time" => de::prim_ext(map, &mut r.time, k)?,
                 _ => de::unknown(map, k, "DeviceMetric.calibration")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DeviceMetric.calibration")?;
         }
         Ok(r)
     }

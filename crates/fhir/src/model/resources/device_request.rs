@@ -218,8 +218,10 @@ impl_de!(DeviceRequestParameter);
 impl DeviceRequestParameter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -234,6 +236,9 @@ impl DeviceRequestParameter {
                 }
                 _ => de::unknown(map, k, "DeviceRequest.parameter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DeviceRequest.parameter")?;
         }
         Ok(r)
     }

@@ -106,7 +106,7 @@ impl DiagnosticReport {
                 "result" => de::many(map, &mut r.result, k)?,
                 "imagingStudy" => de::many(map, &mut r.imaging_study, k)?,
                 "media" => de::many(map, &mut r.media, k)?,
-                "conclusion" => de::prim(map, &mut r.conclusion, k)?,
+                "conclusion" => de::formed(map, &mut r.conclusion, k, de::Form::String)?,
                 "_conclusion" => de::prim_ext(map, &mut r.conclusion, k)?,
                 "conclusionCode" => de::many(map, &mut r.conclusion_code, k)?,
                 "presentedForm" => de::many(map, &mut r.presented_form, k)?,
@@ -183,17 +183,22 @@ impl_de!(DiagnosticReportMedia);
 impl DiagnosticReportMedia {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 "link" => de::one(map, &mut r.link, k)?,
                 _ => de::unknown(map, k, "DiagnosticReport.media")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DiagnosticReport.media")?;
         }
         de::required::<A::Error>(r.link.is_some(), "DiagnosticReport.media", "link")?;
         Ok(r)

@@ -87,7 +87,7 @@ impl DocumentManifest {
                 "recipient" => de::many(map, &mut r.recipient, k)?,
                 "source" => de::formed(map, &mut r.source, k, de::Form::Uri)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "content" => de::many(map, &mut r.content, k)?,
                 "related" => de::many(map, &mut r.related, k)?,
@@ -158,8 +158,10 @@ impl_de!(DocumentManifestRelated);
 impl DocumentManifestRelated {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -168,6 +170,9 @@ impl DocumentManifestRelated {
                 "ref" => de::one(map, &mut r.ref_, k)?,
                 _ => de::unknown(map, k, "DocumentManifest.related")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DocumentManifest.related")?;
         }
         Ok(r)
     }

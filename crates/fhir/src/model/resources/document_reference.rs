@@ -98,7 +98,7 @@ impl DocumentReference {
                 "authenticator" => de::one(map, &mut r.authenticator, k)?,
                 "custodian" => de::one(map, &mut r.custodian, k)?,
                 "relatesTo" => de::many(map, &mut r.relates_to, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "securityLabel" => de::many(map, &mut r.security_label, k)?,
                 "content" => de::many(map, &mut r.content, k)?,
@@ -174,8 +174,10 @@ impl_de!(DocumentReferenceRelatesTo);
 impl DocumentReferenceRelatesTo {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -185,6 +187,9 @@ impl DocumentReferenceRelatesTo {
                 "target" => de::one(map, &mut r.target, k)?,
                 _ => de::unknown(map, k, "DocumentReference.relatesTo")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DocumentReference.relatesTo")?;
         }
         de::required::<A::Error>(r.code.is_some(), "DocumentReference.relatesTo", "code")?;
         de::required::<A::Error>(r.target.is_some(), "DocumentReference.relatesTo", "target")?;
@@ -226,8 +231,10 @@ impl_de!(DocumentReferenceContent);
 impl DocumentReferenceContent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -236,6 +243,9 @@ impl DocumentReferenceContent {
                 "format" => de::one(map, &mut r.format, k)?,
                 _ => de::unknown(map, k, "DocumentReference.content")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DocumentReference.content")?;
         }
         de::required::<A::Error>(
             r.attachment.is_some(),
@@ -290,8 +300,10 @@ impl_de!(DocumentReferenceContext);
 impl DocumentReferenceContext {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -305,6 +317,9 @@ impl DocumentReferenceContext {
                 "related" => de::many(map, &mut r.related, k)?,
                 _ => de::unknown(map, k, "DocumentReference.context")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("DocumentReference.context")?;
         }
         Ok(r)
     }

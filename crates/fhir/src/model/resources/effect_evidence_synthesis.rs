@@ -120,25 +120,25 @@ impl EffectEvidenceSynthesis {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
                 "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
@@ -262,13 +262,15 @@ impl_de!(EffectEvidenceSynthesisSampleSize);
 impl EffectEvidenceSynthesisSampleSize {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "numberOfStudies" => de::prim(map, &mut r.number_of_studies, k)?,
                 "_numberOfStudies" => de::prim_ext(map, &mut r.number_of_studies, k)?,
@@ -276,6 +278,9 @@ impl EffectEvidenceSynthesisSampleSize {
                 "_numberOfParticipants" => de::prim_ext(map, &mut r.number_of_participants, k)?,
                 _ => de::unknown(map, k, "EffectEvidenceSynthesis.sampleSize")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("EffectEvidenceSynthesis.sampleSize")?;
         }
         Ok(r)
     }
@@ -320,13 +325,15 @@ impl_de!(EffectEvidenceSynthesisResultsByExposure);
 impl EffectEvidenceSynthesisResultsByExposure {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "exposureState" => de::formed(map, &mut r.exposure_state, k, de::Form::Code)?,
                 "_exposureState" => de::prim_ext(map, &mut r.exposure_state, k)?,
@@ -334,6 +341,9 @@ impl EffectEvidenceSynthesisResultsByExposure {
                 "riskEvidenceSynthesis" => de::one(map, &mut r.risk_evidence_synthesis, k)?,
                 _ => de::unknown(map, k, "EffectEvidenceSynthesis.resultsByExposure")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("EffectEvidenceSynthesis.resultsByExposure")?;
         }
         de::required::<A::Error>(
             r.risk_evidence_synthesis.is_some(),
@@ -388,13 +398,15 @@ impl_de!(EffectEvidenceSynthesisEffectEstimate);
 impl EffectEvidenceSynthesisEffectEstimate {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "variantState" => de::one(map, &mut r.variant_state, k)?,
@@ -404,6 +416,9 @@ impl EffectEvidenceSynthesisEffectEstimate {
                 "precisionEstimate" => de::many(map, &mut r.precision_estimate, k)?,
                 _ => de::unknown(map, k, "EffectEvidenceSynthesis.effectEstimate")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("EffectEvidenceSynthesis.effectEstimate")?;
         }
         Ok(r)
     }
@@ -451,8 +466,10 @@ impl_de!(EffectEvidenceSynthesisEffectEstimatePrecisionEstimate);
 impl EffectEvidenceSynthesisEffectEstimatePrecisionEstimate {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -470,6 +487,11 @@ impl EffectEvidenceSynthesisEffectEstimatePrecisionEstimate {
                     "EffectEvidenceSynthesis.effectEstimate.precisionEstimate",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "EffectEvidenceSynthesis.effectEstimate.precisionEstimate",
+            )?;
         }
         Ok(r)
     }
@@ -513,8 +535,10 @@ impl_de!(EffectEvidenceSynthesisCertainty);
 impl EffectEvidenceSynthesisCertainty {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -524,6 +548,9 @@ impl EffectEvidenceSynthesisCertainty {
                 "certaintySubcomponent" => de::many(map, &mut r.certainty_subcomponent, k)?,
                 _ => de::unknown(map, k, "EffectEvidenceSynthesis.certainty")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("EffectEvidenceSynthesis.certainty")?;
         }
         Ok(r)
     }
@@ -566,8 +593,10 @@ impl_de!(EffectEvidenceSynthesisCertaintyCertaintySubcomponent);
 impl EffectEvidenceSynthesisCertaintyCertaintySubcomponent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -581,6 +610,11 @@ impl EffectEvidenceSynthesisCertaintyCertaintySubcomponent {
                     "EffectEvidenceSynthesis.certainty.certaintySubcomponent",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "EffectEvidenceSynthesis.certainty.certaintySubcomponent",
+            )?;
         }
         Ok(r)
     }

@@ -199,8 +199,10 @@ impl_de!(EncounterStatusHistory);
 impl EncounterStatusHistory {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -210,6 +212,9 @@ impl EncounterStatusHistory {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "Encounter.statusHistory")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Encounter.statusHistory")?;
         }
         de::required::<A::Error>(r.status.is_some(), "Encounter.statusHistory", "status")?;
         de::required::<A::Error>(r.period.is_some(), "Encounter.statusHistory", "period")?;
@@ -251,8 +256,10 @@ impl_de!(EncounterClassHistory);
 impl EncounterClassHistory {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -261,6 +268,9 @@ impl EncounterClassHistory {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "Encounter.classHistory")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Encounter.classHistory")?;
         }
         de::required::<A::Error>(r.class.is_some(), "Encounter.classHistory", "class")?;
         de::required::<A::Error>(r.period.is_some(), "Encounter.classHistory", "period")?;
@@ -304,8 +314,10 @@ impl_de!(EncounterParticipant);
 impl EncounterParticipant {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -315,6 +327,9 @@ impl EncounterParticipant {
                 "individual" => de::one(map, &mut r.individual, k)?,
                 _ => de::unknown(map, k, "Encounter.participant")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Encounter.participant")?;
         }
         Ok(r)
     }
@@ -357,18 +372,23 @@ impl_de!(EncounterDiagnosis);
 impl EncounterDiagnosis {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "condition" => de::one(map, &mut r.condition, k)?,
                 "use" => de::one(map, &mut r.use_, k)?,
-                "rank" => de::prim(map, &mut r.rank, k)?,
+                "rank" => de::formed(map, &mut r.rank, k, de::Form::PositiveInt)?,
                 "_rank" => de::prim_ext(map, &mut r.rank, k)?,
                 _ => de::unknown(map, k, "Encounter.diagnosis")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Encounter.diagnosis")?;
         }
         de::required::<A::Error>(r.condition.is_some(), "Encounter.diagnosis", "condition")?;
         Ok(r)
@@ -424,8 +444,10 @@ impl_de!(EncounterHospitalization);
 impl EncounterHospitalization {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -441,6 +463,9 @@ impl EncounterHospitalization {
                 "dischargeDisposition" => de::one(map, &mut r.discharge_disposition, k)?,
                 _ => de::unknown(map, k, "Encounter.hospitalization")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Encounter.hospitalization")?;
         }
         Ok(r)
     }
@@ -491,8 +516,10 @@ impl_de!(EncounterLocation);
 impl EncounterLocation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -504,6 +531,9 @@ impl EncounterLocation {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "Encounter.location")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Encounter.location")?;
         }
         de::required::<A::Error>(r.location.is_some(), "Encounter.location", "location")?;
         Ok(r)

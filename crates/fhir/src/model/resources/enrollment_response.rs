@@ -73,7 +73,7 @@ impl EnrollmentResponse {
                 "request" => de::one(map, &mut r.request, k)?,
                 "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
                 "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "disposition" => de::prim(map, &mut r.disposition, k)?,
+                "disposition" => de::formed(map, &mut r.disposition, k, de::Form::String)?,
                 "_disposition" => de::prim_ext(map, &mut r.disposition, k)?,
                 "created" => de::prim(map, &mut r.created, k)?,
                 "_created" => de::prim_ext(map, &mut r.created, k)?,

@@ -155,8 +155,10 @@ impl_de!(EpisodeOfCareStatusHistory);
 impl EpisodeOfCareStatusHistory {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -166,6 +168,9 @@ impl EpisodeOfCareStatusHistory {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "EpisodeOfCare.statusHistory")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("EpisodeOfCare.statusHistory")?;
         }
         de::required::<A::Error>(r.status.is_some(), "EpisodeOfCare.statusHistory", "status")?;
         de::required::<A::Error>(r.period.is_some(), "EpisodeOfCare.statusHistory", "period")?;
@@ -209,18 +214,23 @@ impl_de!(EpisodeOfCareDiagnosis);
 impl EpisodeOfCareDiagnosis {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "condition" => de::one(map, &mut r.condition, k)?,
                 "role" => de::one(map, &mut r.role, k)?,
-                "rank" => de::prim(map, &mut r.rank, k)?,
+                "rank" => de::formed(map, &mut r.rank, k, de::Form::PositiveInt)?,
                 "_rank" => de::prim_ext(map, &mut r.rank, k)?,
                 _ => de::unknown(map, k, "EpisodeOfCare.diagnosis")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("EpisodeOfCare.diagnosis")?;
         }
         de::required::<A::Error>(
             r.condition.is_some(),

@@ -108,29 +108,29 @@ impl EvidenceVariable {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "shortTitle" => de::prim(map, &mut r.short_title, k)?,
+                "shortTitle" => de::formed(map, &mut r.short_title, k, de::Form::String)?,
                 "_shortTitle" => de::prim_ext(map, &mut r.short_title, k)?,
-                "subtitle" => de::prim(map, &mut r.subtitle, k)?,
+                "subtitle" => de::formed(map, &mut r.subtitle, k, de::Form::String)?,
                 "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
                 "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
@@ -252,15 +252,17 @@ impl_de!(EvidenceVariableCharacteristic);
 impl EvidenceVariableCharacteristic {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "linkId" => de::formed(map, &mut r.link_id, k, de::Form::Id)?,
                 "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
                 "exclude" => de::prim(map, &mut r.exclude, k)?,
@@ -290,6 +292,9 @@ impl EvidenceVariableCharacteristic {
                 "timeFromEvent" => de::many(map, &mut r.time_from_event, k)?,
                 _ => de::unknown(map, k, "EvidenceVariable.characteristic")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("EvidenceVariable.characteristic")?;
         }
         Ok(r)
     }
@@ -353,8 +358,10 @@ impl_de!(EvidenceVariableCharacteristicDefinitionByTypeAndValue);
 impl EvidenceVariableCharacteristicDefinitionByTypeAndValue {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -382,6 +389,11 @@ impl EvidenceVariableCharacteristicDefinitionByTypeAndValue {
                     "EvidenceVariable.characteristic.definitionByTypeAndValue",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "EvidenceVariable.characteristic.definitionByTypeAndValue",
+            )?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -436,15 +448,17 @@ impl_de!(EvidenceVariableCharacteristicDefinitionByCombination);
 impl EvidenceVariableCharacteristicDefinitionByCombination {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "threshold" => de::prim(map, &mut r.threshold, k)?,
+                "threshold" => de::formed(map, &mut r.threshold, k, de::Form::PositiveInt)?,
                 "_threshold" => de::prim_ext(map, &mut r.threshold, k)?,
                 "characteristic" => de::many(map, &mut r.characteristic, k)?,
                 _ => de::unknown(
@@ -453,6 +467,11 @@ impl EvidenceVariableCharacteristicDefinitionByCombination {
                     "EvidenceVariable.characteristic.definitionByCombination",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "EvidenceVariable.characteristic.definitionByCombination",
+            )?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -509,13 +528,15 @@ impl_de!(EvidenceVariableCharacteristicTimeFromEvent);
 impl EvidenceVariableCharacteristicTimeFromEvent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
                 "eventCodeableConcept"
@@ -533,6 +554,9 @@ impl EvidenceVariableCharacteristicTimeFromEvent {
                 "range" => de::one(map, &mut r.range, k)?,
                 _ => de::unknown(map, k, "EvidenceVariable.characteristic.timeFromEvent")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("EvidenceVariable.characteristic.timeFromEvent")?;
         }
         Ok(r)
     }

@@ -88,9 +88,9 @@ impl ExampleScenario {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -98,14 +98,14 @@ impl ExampleScenario {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
                 "actor" => de::many(map, &mut r.actor, k)?,
                 "instance" => de::many(map, &mut r.instance, k)?,
@@ -187,22 +187,27 @@ impl_de!(ExampleScenarioActor);
 impl ExampleScenarioActor {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "actorId" => de::prim(map, &mut r.actor_id, k)?,
+                "actorId" => de::formed(map, &mut r.actor_id, k, de::Form::String)?,
                 "_actorId" => de::prim_ext(map, &mut r.actor_id, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 _ => de::unknown(map, k, "ExampleScenario.actor")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExampleScenario.actor")?;
         }
         de::required::<A::Error>(r.actor_id.is_some(), "ExampleScenario.actor", "actorId")?;
         de::required::<A::Error>(r.type_.is_some(), "ExampleScenario.actor", "type")?;
@@ -254,24 +259,29 @@ impl_de!(ExampleScenarioInstance);
 impl ExampleScenarioInstance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "resourceId" => de::prim(map, &mut r.resource_id, k)?,
+                "resourceId" => de::formed(map, &mut r.resource_id, k, de::Form::String)?,
                 "_resourceId" => de::prim_ext(map, &mut r.resource_id, k)?,
                 "resourceType" => de::formed(map, &mut r.resource_type, k, de::Form::Code)?,
                 "_resourceType" => de::prim_ext(map, &mut r.resource_type, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "version" => de::many(map, &mut r.version, k)?,
                 "containedInstance" => de::many(map, &mut r.contained_instance, k)?,
                 _ => de::unknown(map, k, "ExampleScenario.instance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExampleScenario.instance")?;
         }
         de::required::<A::Error>(
             r.resource_id.is_some(),
@@ -325,18 +335,23 @@ impl_de!(ExampleScenarioInstanceVersion);
 impl ExampleScenarioInstanceVersion {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "versionId" => de::prim(map, &mut r.version_id, k)?,
+                "versionId" => de::formed(map, &mut r.version_id, k, de::Form::String)?,
                 "_versionId" => de::prim_ext(map, &mut r.version_id, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 _ => de::unknown(map, k, "ExampleScenario.instance.version")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExampleScenario.instance.version")?;
         }
         de::required::<A::Error>(
             r.version_id.is_some(),
@@ -386,18 +401,23 @@ impl_de!(ExampleScenarioInstanceContainedInstance);
 impl ExampleScenarioInstanceContainedInstance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "resourceId" => de::prim(map, &mut r.resource_id, k)?,
+                "resourceId" => de::formed(map, &mut r.resource_id, k, de::Form::String)?,
                 "_resourceId" => de::prim_ext(map, &mut r.resource_id, k)?,
-                "versionId" => de::prim(map, &mut r.version_id, k)?,
+                "versionId" => de::formed(map, &mut r.version_id, k, de::Form::String)?,
                 "_versionId" => de::prim_ext(map, &mut r.version_id, k)?,
                 _ => de::unknown(map, k, "ExampleScenario.instance.containedInstance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExampleScenario.instance.containedInstance")?;
         }
         de::required::<A::Error>(
             r.resource_id.is_some(),
@@ -448,23 +468,28 @@ impl_de!(ExampleScenarioProcess);
 impl ExampleScenarioProcess {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "preConditions" => de::prim(map, &mut r.pre_conditions, k)?,
+                "preConditions" => de::formed(map, &mut r.pre_conditions, k, de::Form::String)?,
                 "_preConditions" => de::prim_ext(map, &mut r.pre_conditions, k)?,
-                "postConditions" => de::prim(map, &mut r.post_conditions, k)?,
+                "postConditions" => de::formed(map, &mut r.post_conditions, k, de::Form::String)?,
                 "_postConditions" => de::prim_ext(map, &mut r.post_conditions, k)?,
                 "step" => de::many(map, &mut r.step, k)?,
                 _ => de::unknown(map, k, "ExampleScenario.process")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExampleScenario.process")?;
         }
         de::required::<A::Error>(r.title.is_some(), "ExampleScenario.process", "title")?;
         Ok(r)
@@ -512,8 +537,10 @@ impl_de!(ExampleScenarioProcessStep);
 impl ExampleScenarioProcessStep {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -525,6 +552,9 @@ impl ExampleScenarioProcessStep {
                 "alternative" => de::many(map, &mut r.alternative, k)?,
                 _ => de::unknown(map, k, "ExampleScenario.process.step")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExampleScenario.process.step")?;
         }
         Ok(r)
     }
@@ -582,23 +612,25 @@ impl_de!(ExampleScenarioProcessStepOperation);
 impl ExampleScenarioProcessStepOperation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "number" => de::prim(map, &mut r.number, k)?,
+                "number" => de::formed(map, &mut r.number, k, de::Form::String)?,
                 "_number" => de::prim_ext(map, &mut r.number, k)?,
-                "type" => de::prim(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::String)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "initiator" => de::prim(map, &mut r.initiator, k)?,
+                "initiator" => de::formed(map, &mut r.initiator, k, de::Form::String)?,
                 "_initiator" => de::prim_ext(map, &mut r.initiator, k)?,
-                "receiver" => de::prim(map, &mut r.receiver, k)?,
+                "receiver" => de::formed(map, &mut r.receiver, k, de::Form::String)?,
                 "_receiver" => de::prim_ext(map, &mut r.receiver, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "initiatorActive" => de::prim(map, &mut r.initiator_active, k)?,
                 "_initiatorActive" => de::prim_ext(map, &mut r.initiator_active, k)?,
@@ -608,6 +640,9 @@ impl ExampleScenarioProcessStepOperation {
                 "response" => de::one(map, &mut r.response, k)?,
                 _ => de::unknown(map, k, "ExampleScenario.process.step.operation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExampleScenario.process.step.operation")?;
         }
         de::required::<A::Error>(
             r.number.is_some(),
@@ -662,19 +697,24 @@ impl_de!(ExampleScenarioProcessStepAlternative);
 impl ExampleScenarioProcessStepAlternative {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "step" => de::many(map, &mut r.step, k)?,
                 _ => de::unknown(map, k, "ExampleScenario.process.step.alternative")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExampleScenario.process.step.alternative")?;
         }
         de::required::<A::Error>(
             r.title.is_some(),

@@ -164,16 +164,16 @@ impl ExplanationOfBenefit {
                 "claimResponse" => de::one(map, &mut r.claim_response, k)?,
                 "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
                 "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "disposition" => de::prim(map, &mut r.disposition, k)?,
+                "disposition" => de::formed(map, &mut r.disposition, k, de::Form::String)?,
                 "_disposition" => de::prim_ext(map, &mut r.disposition, k)?,
-                "preAuthRef" => de::prims(map, &mut r.pre_auth_ref, k)?,
+                "preAuthRef" => de::formeds(map, &mut r.pre_auth_ref, k, de::Form::String)?,
                 "_preAuthRef" => de::prims_ext(map, &mut r.pre_auth_ref, k)?,
                 "preAuthRefPeriod" => de::many(map, &mut r.pre_auth_ref_period, k)?,
                 "careTeam" => de::many(map, &mut r.care_team, k)?,
                 "supportingInfo" => de::many(map, &mut r.supporting_info, k)?,
                 "diagnosis" => de::many(map, &mut r.diagnosis, k)?,
                 "procedure" => de::many(map, &mut r.procedure, k)?,
-                "precedence" => de::prim(map, &mut r.precedence, k)?,
+                "precedence" => de::formed(map, &mut r.precedence, k, de::Form::PositiveInt)?,
                 "_precedence" => de::prim_ext(map, &mut r.precedence, k)?,
                 "insurance" => de::many(map, &mut r.insurance, k)?,
                 "accident" => de::one(map, &mut r.accident, k)?,
@@ -294,8 +294,10 @@ impl_de!(ExplanationOfBenefitRelated);
 impl ExplanationOfBenefitRelated {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -305,6 +307,9 @@ impl ExplanationOfBenefitRelated {
                 "reference" => de::one(map, &mut r.reference, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.related")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.related")?;
         }
         Ok(r)
     }
@@ -345,8 +350,10 @@ impl_de!(ExplanationOfBenefitPayee);
 impl ExplanationOfBenefitPayee {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -355,6 +362,9 @@ impl ExplanationOfBenefitPayee {
                 "party" => de::one(map, &mut r.party, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.payee")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.payee")?;
         }
         Ok(r)
     }
@@ -400,13 +410,15 @@ impl_de!(ExplanationOfBenefitCareTeam);
 impl ExplanationOfBenefitCareTeam {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "provider" => de::one(map, &mut r.provider, k)?,
                 "responsible" => de::prim(map, &mut r.responsible, k)?,
@@ -415,6 +427,9 @@ impl ExplanationOfBenefitCareTeam {
                 "qualification" => de::one(map, &mut r.qualification, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.careTeam")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.careTeam")?;
         }
         de::required::<A::Error>(
             r.sequence.is_some(),
@@ -475,13 +490,15 @@ impl_de!(ExplanationOfBenefitSupportingInfo);
 impl ExplanationOfBenefitSupportingInfo {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "category" => de::one(map, &mut r.category, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
@@ -495,6 +512,9 @@ impl ExplanationOfBenefitSupportingInfo {
                 "reason" => de::one(map, &mut r.reason, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.supportingInfo")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.supportingInfo")?;
         }
         de::required::<A::Error>(
             r.sequence.is_some(),
@@ -554,13 +574,15 @@ impl_de!(ExplanationOfBenefitDiagnosis);
 impl ExplanationOfBenefitDiagnosis {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "diagnosisCodeableConcept" | "diagnosisReference" => {
                     ExplanationOfBenefitDiagnosisDiagnosis::de(
@@ -575,6 +597,9 @@ impl ExplanationOfBenefitDiagnosis {
                 "packageCode" => de::one(map, &mut r.package_code, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.diagnosis")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.diagnosis")?;
         }
         de::required::<A::Error>(
             r.sequence.is_some(),
@@ -633,13 +658,15 @@ impl_de!(ExplanationOfBenefitProcedure);
 impl ExplanationOfBenefitProcedure {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "type" => de::many(map, &mut r.type_, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
@@ -655,6 +682,9 @@ impl ExplanationOfBenefitProcedure {
                 "udi" => de::many(map, &mut r.udi, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.procedure")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.procedure")?;
         }
         de::required::<A::Error>(
             r.sequence.is_some(),
@@ -709,8 +739,10 @@ impl_de!(ExplanationOfBenefitInsurance);
 impl ExplanationOfBenefitInsurance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -718,10 +750,13 @@ impl ExplanationOfBenefitInsurance {
                 "focal" => de::prim(map, &mut r.focal, k)?,
                 "_focal" => de::prim_ext(map, &mut r.focal, k)?,
                 "coverage" => de::one(map, &mut r.coverage, k)?,
-                "preAuthRef" => de::prims(map, &mut r.pre_auth_ref, k)?,
+                "preAuthRef" => de::formeds(map, &mut r.pre_auth_ref, k, de::Form::String)?,
                 "_preAuthRef" => de::prims_ext(map, &mut r.pre_auth_ref, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.insurance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.insurance")?;
         }
         de::required::<A::Error>(r.focal.is_some(), "ExplanationOfBenefit.insurance", "focal")?;
         de::required::<A::Error>(
@@ -770,8 +805,10 @@ impl_de!(ExplanationOfBenefitAccident);
 impl ExplanationOfBenefitAccident {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -784,6 +821,9 @@ impl ExplanationOfBenefitAccident {
                 }
                 _ => de::unknown(map, k, "ExplanationOfBenefit.accident")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.accident")?;
         }
         Ok(r)
     }
@@ -866,21 +906,31 @@ impl_de!(ExplanationOfBenefitItem);
 impl ExplanationOfBenefitItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
-                "careTeamSequence" => de::prims(map, &mut r.care_team_sequence, k)?,
+                "careTeamSequence" => {
+                    de::formeds(map, &mut r.care_team_sequence, k, de::Form::PositiveInt)?
+                }
                 "_careTeamSequence" => de::prims_ext(map, &mut r.care_team_sequence, k)?,
-                "diagnosisSequence" => de::prims(map, &mut r.diagnosis_sequence, k)?,
+                "diagnosisSequence" => {
+                    de::formeds(map, &mut r.diagnosis_sequence, k, de::Form::PositiveInt)?
+                }
                 "_diagnosisSequence" => de::prims_ext(map, &mut r.diagnosis_sequence, k)?,
-                "procedureSequence" => de::prims(map, &mut r.procedure_sequence, k)?,
+                "procedureSequence" => {
+                    de::formeds(map, &mut r.procedure_sequence, k, de::Form::PositiveInt)?
+                }
                 "_procedureSequence" => de::prims_ext(map, &mut r.procedure_sequence, k)?,
-                "informationSequence" => de::prims(map, &mut r.information_sequence, k)?,
+                "informationSequence" => {
+                    de::formeds(map, &mut r.information_sequence, k, de::Form::PositiveInt)?
+                }
                 "_informationSequence" => de::prims_ext(map, &mut r.information_sequence, k)?,
                 "revenue" => de::one(map, &mut r.revenue, k)?,
                 "category" => de::one(map, &mut r.category, k)?,
@@ -902,12 +952,15 @@ impl ExplanationOfBenefitItem {
                 "bodySite" => de::one(map, &mut r.body_site, k)?,
                 "subSite" => de::many(map, &mut r.sub_site, k)?,
                 "encounter" => de::many(map, &mut r.encounter, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 "detail" => de::many(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.item")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.item")?;
         }
         de::required::<A::Error>(
             r.sequence.is_some(),
@@ -982,8 +1035,10 @@ impl_de!(ExplanationOfBenefitItemAdjudication);
 impl ExplanationOfBenefitItemAdjudication {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -995,6 +1050,9 @@ impl ExplanationOfBenefitItemAdjudication {
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.item.adjudication")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.item.adjudication")?;
         }
         de::required::<A::Error>(
             r.category.is_some(),
@@ -1065,13 +1123,15 @@ impl_de!(ExplanationOfBenefitItemDetail);
 impl ExplanationOfBenefitItemDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "revenue" => de::one(map, &mut r.revenue, k)?,
                 "category" => de::one(map, &mut r.category, k)?,
@@ -1084,12 +1144,15 @@ impl ExplanationOfBenefitItemDetail {
                 "_factor" => de::prim_ext(map, &mut r.factor, k)?,
                 "net" => de::one(map, &mut r.net, k)?,
                 "udi" => de::many(map, &mut r.udi, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 "subDetail" => de::many(map, &mut r.sub_detail, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.item.detail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.item.detail")?;
         }
         de::required::<A::Error>(
             r.sequence.is_some(),
@@ -1173,13 +1236,15 @@ impl_de!(ExplanationOfBenefitItemDetailSubDetail);
 impl ExplanationOfBenefitItemDetailSubDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "revenue" => de::one(map, &mut r.revenue, k)?,
                 "category" => de::one(map, &mut r.category, k)?,
@@ -1192,11 +1257,14 @@ impl ExplanationOfBenefitItemDetailSubDetail {
                 "_factor" => de::prim_ext(map, &mut r.factor, k)?,
                 "net" => de::one(map, &mut r.net, k)?,
                 "udi" => de::many(map, &mut r.udi, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.item.detail.subDetail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.item.detail.subDetail")?;
         }
         de::required::<A::Error>(
             r.sequence.is_some(),
@@ -1289,17 +1357,23 @@ impl_de!(ExplanationOfBenefitAddItem);
 impl ExplanationOfBenefitAddItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "itemSequence" => de::prims(map, &mut r.item_sequence, k)?,
+                "itemSequence" => de::formeds(map, &mut r.item_sequence, k, de::Form::PositiveInt)?,
                 "_itemSequence" => de::prims_ext(map, &mut r.item_sequence, k)?,
-                "detailSequence" => de::prims(map, &mut r.detail_sequence, k)?,
+                "detailSequence" => {
+                    de::formeds(map, &mut r.detail_sequence, k, de::Form::PositiveInt)?
+                }
                 "_detailSequence" => de::prims_ext(map, &mut r.detail_sequence, k)?,
-                "subDetailSequence" => de::prims(map, &mut r.sub_detail_sequence, k)?,
+                "subDetailSequence" => {
+                    de::formeds(map, &mut r.sub_detail_sequence, k, de::Form::PositiveInt)?
+                }
                 "_subDetailSequence" => de::prims_ext(map, &mut r.sub_detail_sequence, k)?,
                 "provider" => de::many(map, &mut r.provider, k)?,
                 "productOrService" => de::one(map, &mut r.product_or_service, k)?,
@@ -1318,12 +1392,15 @@ impl ExplanationOfBenefitAddItem {
                 "net" => de::one(map, &mut r.net, k)?,
                 "bodySite" => de::one(map, &mut r.body_site, k)?,
                 "subSite" => de::many(map, &mut r.sub_site, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 "detail" => de::many(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.addItem")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.addItem")?;
         }
         de::required::<A::Error>(
             r.product_or_service.is_some(),
@@ -1398,8 +1475,10 @@ impl_de!(ExplanationOfBenefitAddItemDetail);
 impl ExplanationOfBenefitAddItemDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1411,12 +1490,15 @@ impl ExplanationOfBenefitAddItemDetail {
                 "factor" => de::prim(map, &mut r.factor, k)?,
                 "_factor" => de::prim_ext(map, &mut r.factor, k)?,
                 "net" => de::one(map, &mut r.net, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 "subDetail" => de::many(map, &mut r.sub_detail, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.addItem.detail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.addItem.detail")?;
         }
         de::required::<A::Error>(
             r.product_or_service.is_some(),
@@ -1480,8 +1562,10 @@ impl_de!(ExplanationOfBenefitAddItemDetailSubDetail);
 impl ExplanationOfBenefitAddItemDetailSubDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1493,11 +1577,14 @@ impl ExplanationOfBenefitAddItemDetailSubDetail {
                 "factor" => de::prim(map, &mut r.factor, k)?,
                 "_factor" => de::prim_ext(map, &mut r.factor, k)?,
                 "net" => de::one(map, &mut r.net, k)?,
-                "noteNumber" => de::prims(map, &mut r.note_number, k)?,
+                "noteNumber" => de::formeds(map, &mut r.note_number, k, de::Form::PositiveInt)?,
                 "_noteNumber" => de::prims_ext(map, &mut r.note_number, k)?,
                 "adjudication" => de::many(map, &mut r.adjudication, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.addItem.detail.subDetail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.addItem.detail.subDetail")?;
         }
         de::required::<A::Error>(
             r.product_or_service.is_some(),
@@ -1548,8 +1635,10 @@ impl_de!(ExplanationOfBenefitTotal);
 impl ExplanationOfBenefitTotal {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1558,6 +1647,9 @@ impl ExplanationOfBenefitTotal {
                 "amount" => de::one(map, &mut r.amount, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.total")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.total")?;
         }
         de::required::<A::Error>(
             r.category.is_some(),
@@ -1611,8 +1703,10 @@ impl_de!(ExplanationOfBenefitPayment);
 impl ExplanationOfBenefitPayment {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1626,6 +1720,9 @@ impl ExplanationOfBenefitPayment {
                 "identifier" => de::one(map, &mut r.identifier, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.payment")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.payment")?;
         }
         Ok(r)
     }
@@ -1673,21 +1770,26 @@ impl_de!(ExplanationOfBenefitProcessNote);
 impl ExplanationOfBenefitProcessNote {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "number" => de::prim(map, &mut r.number, k)?,
+                "number" => de::formed(map, &mut r.number, k, de::Form::PositiveInt)?,
                 "_number" => de::prim_ext(map, &mut r.number, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 "language" => de::one(map, &mut r.language, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.processNote")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.processNote")?;
         }
         Ok(r)
     }
@@ -1741,8 +1843,10 @@ impl_de!(ExplanationOfBenefitBenefitBalance);
 impl ExplanationOfBenefitBenefitBalance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1750,9 +1854,9 @@ impl ExplanationOfBenefitBenefitBalance {
                 "category" => de::one(map, &mut r.category, k)?,
                 "excluded" => de::prim(map, &mut r.excluded, k)?,
                 "_excluded" => de::prim_ext(map, &mut r.excluded, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "network" => de::one(map, &mut r.network, k)?,
                 "unit" => de::one(map, &mut r.unit, k)?,
@@ -1760,6 +1864,9 @@ impl ExplanationOfBenefitBenefitBalance {
                 "financial" => de::many(map, &mut r.financial, k)?,
                 _ => de::unknown(map, k, "ExplanationOfBenefit.benefitBalance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.benefitBalance")?;
         }
         de::required::<A::Error>(
             r.category.is_some(),
@@ -1812,8 +1919,10 @@ impl_de!(ExplanationOfBenefitBenefitBalanceFinancial);
 impl ExplanationOfBenefitBenefitBalanceFinancial {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1839,6 +1948,9 @@ impl ExplanationOfBenefitBenefitBalanceFinancial {
                 }
                 _ => de::unknown(map, k, "ExplanationOfBenefit.benefitBalance.financial")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ExplanationOfBenefit.benefitBalance.financial")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -2083,7 +2195,7 @@ impl ExplanationOfBenefitBenefitBalanceFinancialAllowed {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -2099,7 +2211,7 @@ impl ExplanationOfBenefitBenefitBalanceFinancialAllowed {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -2167,7 +2279,7 @@ impl ExplanationOfBenefitBenefitBalanceFinancialUsed {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "UnsignedInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::UnsignedInt)?;
                 match slot {
                     None => *slot = Some(Self::UnsignedInt(Primitive::new(v))),
                     Some(Self::UnsignedInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -2566,7 +2678,7 @@ impl ExplanationOfBenefitSupportingInfoValue {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

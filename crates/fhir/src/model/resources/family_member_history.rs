@@ -100,7 +100,7 @@ impl FamilyMemberHistory {
                 "patient" => de::one(map, &mut r.patient, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "relationship" => de::one(map, &mut r.relationship, k)?,
                 "sex" => de::one(map, &mut r.sex, k)?,
@@ -204,8 +204,10 @@ impl_de!(FamilyMemberHistoryCondition);
 impl FamilyMemberHistoryCondition {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -220,6 +222,9 @@ impl FamilyMemberHistoryCondition {
                 "note" => de::many(map, &mut r.note, k)?,
                 _ => de::unknown(map, k, "FamilyMemberHistory.condition")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("FamilyMemberHistory.condition")?;
         }
         de::required::<A::Error>(r.code.is_some(), "FamilyMemberHistory.condition", "code")?;
         Ok(r)
@@ -285,7 +290,7 @@ impl FamilyMemberHistoryAge {
                 *slot = Some(Self::Range(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -372,7 +377,7 @@ impl FamilyMemberHistoryBorn {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -454,7 +459,7 @@ impl FamilyMemberHistoryConditionOnset {
                 *slot = Some(Self::Period(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -568,7 +573,7 @@ impl FamilyMemberHistoryDeceased {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -97,7 +97,7 @@ impl Goal {
                 "target" => de::many(map, &mut r.target, k)?,
                 "statusDate" => de::prim(map, &mut r.status_date, k)?,
                 "_statusDate" => de::prim_ext(map, &mut r.status_date, k)?,
-                "statusReason" => de::prim(map, &mut r.status_reason, k)?,
+                "statusReason" => de::formed(map, &mut r.status_reason, k, de::Form::String)?,
                 "_statusReason" => de::prim_ext(map, &mut r.status_reason, k)?,
                 "expressedBy" => de::one(map, &mut r.expressed_by, k)?,
                 "addresses" => de::many(map, &mut r.addresses, k)?,
@@ -178,8 +178,10 @@ impl_de!(GoalTarget);
 impl GoalTarget {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -200,6 +202,9 @@ impl GoalTarget {
                 }
                 _ => de::unknown(map, k, "Goal.target")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Goal.target")?;
         }
         Ok(r)
     }
@@ -345,7 +350,7 @@ impl GoalTargetDetail {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

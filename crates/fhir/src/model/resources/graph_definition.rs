@@ -83,9 +83,9 @@ impl GraphDefinition {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -93,14 +93,14 @@ impl GraphDefinition {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
                 "start" => de::formed(map, &mut r.start, k, de::Form::Code)?,
                 "_start" => de::prim_ext(map, &mut r.start, k)?,
@@ -186,25 +186,30 @@ impl_de!(GraphDefinitionLink);
 impl GraphDefinitionLink {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
-                "sliceName" => de::prim(map, &mut r.slice_name, k)?,
+                "sliceName" => de::formed(map, &mut r.slice_name, k, de::Form::String)?,
                 "_sliceName" => de::prim_ext(map, &mut r.slice_name, k)?,
                 "min" => de::prim(map, &mut r.min, k)?,
                 "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::prim(map, &mut r.max, k)?,
+                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
                 "_max" => de::prim_ext(map, &mut r.max, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "target" => de::many(map, &mut r.target, k)?,
                 _ => de::unknown(map, k, "GraphDefinition.link")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("GraphDefinition.link")?;
         }
         Ok(r)
     }
@@ -254,15 +259,17 @@ impl_de!(GraphDefinitionLinkTarget);
 impl GraphDefinitionLinkTarget {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "params" => de::prim(map, &mut r.params, k)?,
+                "params" => de::formed(map, &mut r.params, k, de::Form::String)?,
                 "_params" => de::prim_ext(map, &mut r.params, k)?,
                 "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
                 "_profile" => de::prim_ext(map, &mut r.profile, k)?,
@@ -270,6 +277,9 @@ impl GraphDefinitionLinkTarget {
                 "link" => de::many(map, &mut r.link, k)?,
                 _ => de::unknown(map, k, "GraphDefinition.link.target")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("GraphDefinition.link.target")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "GraphDefinition.link.target", "type")?;
         Ok(r)
@@ -319,8 +329,10 @@ impl_de!(GraphDefinitionLinkTargetCompartment);
 impl GraphDefinitionLinkTargetCompartment {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -331,12 +343,15 @@ impl GraphDefinitionLinkTargetCompartment {
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "rule" => de::formed(map, &mut r.rule, k, de::Form::Code)?,
                 "_rule" => de::prim_ext(map, &mut r.rule, k)?,
-                "expression" => de::prim(map, &mut r.expression, k)?,
+                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 _ => de::unknown(map, k, "GraphDefinition.link.target.compartment")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("GraphDefinition.link.target.compartment")?;
         }
         de::required::<A::Error>(
             r.use_.is_some(),

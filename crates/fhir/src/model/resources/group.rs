@@ -79,9 +79,9 @@ impl Group {
                 "actual" => de::prim(map, &mut r.actual, k)?,
                 "_actual" => de::prim_ext(map, &mut r.actual, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "quantity" => de::prim(map, &mut r.quantity, k)?,
+                "quantity" => de::formed(map, &mut r.quantity, k, de::Form::UnsignedInt)?,
                 "_quantity" => de::prim_ext(map, &mut r.quantity, k)?,
                 "managingEntity" => de::one(map, &mut r.managing_entity, k)?,
                 "characteristic" => de::many(map, &mut r.characteristic, k)?,
@@ -155,8 +155,10 @@ impl_de!(GroupCharacteristic);
 impl GroupCharacteristic {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -173,6 +175,9 @@ impl GroupCharacteristic {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "Group.characteristic")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Group.characteristic")?;
         }
         de::required::<A::Error>(r.code.is_some(), "Group.characteristic", "code")?;
         de::required::<A::Error>(r.value.is_some(), "Group.characteristic", "value")?;
@@ -219,8 +224,10 @@ impl_de!(GroupMember);
 impl GroupMember {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -231,6 +238,9 @@ impl GroupMember {
                 "_inactive" => de::prim_ext(map, &mut r.inactive, k)?,
                 _ => de::unknown(map, k, "Group.member")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Group.member")?;
         }
         de::required::<A::Error>(r.entity.is_some(), "Group.member", "entity")?;
         Ok(r)

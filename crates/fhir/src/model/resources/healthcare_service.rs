@@ -107,11 +107,11 @@ impl HealthcareService {
                 "type" => de::many(map, &mut r.type_, k)?,
                 "specialty" => de::many(map, &mut r.specialty, k)?,
                 "location" => de::many(map, &mut r.location, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
-                "extraDetails" => de::prim(map, &mut r.extra_details, k)?,
+                "extraDetails" => de::formed(map, &mut r.extra_details, k, de::Form::String)?,
                 "_extraDetails" => de::prim_ext(map, &mut r.extra_details, k)?,
                 "photo" => de::one(map, &mut r.photo, k)?,
                 "telecom" => de::many(map, &mut r.telecom, k)?,
@@ -126,7 +126,9 @@ impl HealthcareService {
                 "_appointmentRequired" => de::prim_ext(map, &mut r.appointment_required, k)?,
                 "availableTime" => de::many(map, &mut r.available_time, k)?,
                 "notAvailable" => de::many(map, &mut r.not_available, k)?,
-                "availabilityExceptions" => de::prim(map, &mut r.availability_exceptions, k)?,
+                "availabilityExceptions" => {
+                    de::formed(map, &mut r.availability_exceptions, k, de::Form::String)?
+                }
                 "_availabilityExceptions" => de::prim_ext(map, &mut r.availability_exceptions, k)?,
                 "endpoint" => de::many(map, &mut r.endpoint, k)?,
                 "resourceType" => de::resource_type(map, "HealthcareService")?,
@@ -206,17 +208,22 @@ impl_de!(HealthcareServiceEligibility);
 impl HealthcareServiceEligibility {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 _ => de::unknown(map, k, "HealthcareService.eligibility")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("HealthcareService.eligibility")?;
         }
         Ok(r)
     }
@@ -260,8 +267,10 @@ impl_de!(HealthcareServiceAvailableTime);
 impl HealthcareServiceAvailableTime {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -276,6 +285,9 @@ impl HealthcareServiceAvailableTime {
                 "_availableEndTime" => de::prim_ext(map, &mut r.available_end_time, k)?,
                 _ => de::unknown(map, k, "HealthcareService.availableTime")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("HealthcareService.availableTime")?;
         }
         Ok(r)
     }
@@ -317,17 +329,22 @@ impl_de!(HealthcareServiceNotAvailable);
 impl HealthcareServiceNotAvailable {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "during" => de::one(map, &mut r.during, k)?,
                 _ => de::unknown(map, k, "HealthcareService.notAvailable")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("HealthcareService.notAvailable")?;
         }
         de::required::<A::Error>(
             r.description.is_some(),

@@ -103,9 +103,13 @@ impl ImagingStudy {
                 "referrer" => de::one(map, &mut r.referrer, k)?,
                 "interpreter" => de::many(map, &mut r.interpreter, k)?,
                 "endpoint" => de::many(map, &mut r.endpoint, k)?,
-                "numberOfSeries" => de::prim(map, &mut r.number_of_series, k)?,
+                "numberOfSeries" => {
+                    de::formed(map, &mut r.number_of_series, k, de::Form::UnsignedInt)?
+                }
                 "_numberOfSeries" => de::prim_ext(map, &mut r.number_of_series, k)?,
-                "numberOfInstances" => de::prim(map, &mut r.number_of_instances, k)?,
+                "numberOfInstances" => {
+                    de::formed(map, &mut r.number_of_instances, k, de::Form::UnsignedInt)?
+                }
                 "_numberOfInstances" => de::prim_ext(map, &mut r.number_of_instances, k)?,
                 "procedureReference" => de::one(map, &mut r.procedure_reference, k)?,
                 "procedureCode" => de::many(map, &mut r.procedure_code, k)?,
@@ -113,7 +117,7 @@ impl ImagingStudy {
                 "reasonCode" => de::many(map, &mut r.reason_code, k)?,
                 "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "series" => de::many(map, &mut r.series, k)?,
                 "resourceType" => de::resource_type(map, "ImagingStudy")?,
@@ -211,20 +215,24 @@ impl_de!(ImagingStudySeries);
 impl ImagingStudySeries {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "uid" => de::formed(map, &mut r.uid, k, de::Form::Id)?,
                 "_uid" => de::prim_ext(map, &mut r.uid, k)?,
-                "number" => de::prim(map, &mut r.number, k)?,
+                "number" => de::formed(map, &mut r.number, k, de::Form::UnsignedInt)?,
                 "_number" => de::prim_ext(map, &mut r.number, k)?,
                 "modality" => de::one(map, &mut r.modality, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "numberOfInstances" => de::prim(map, &mut r.number_of_instances, k)?,
+                "numberOfInstances" => {
+                    de::formed(map, &mut r.number_of_instances, k, de::Form::UnsignedInt)?
+                }
                 "_numberOfInstances" => de::prim_ext(map, &mut r.number_of_instances, k)?,
                 "endpoint" => de::many(map, &mut r.endpoint, k)?,
                 "bodySite" => de::one(map, &mut r.body_site, k)?,
@@ -236,6 +244,9 @@ impl ImagingStudySeries {
                 "instance" => de::many(map, &mut r.instance, k)?,
                 _ => de::unknown(map, k, "ImagingStudy.series")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImagingStudy.series")?;
         }
         de::required::<A::Error>(r.uid.is_some(), "ImagingStudy.series", "uid")?;
         de::required::<A::Error>(r.modality.is_some(), "ImagingStudy.series", "modality")?;
@@ -287,8 +298,10 @@ impl_de!(ImagingStudySeriesPerformer);
 impl ImagingStudySeriesPerformer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -297,6 +310,9 @@ impl ImagingStudySeriesPerformer {
                 "actor" => de::one(map, &mut r.actor, k)?,
                 _ => de::unknown(map, k, "ImagingStudy.series.performer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImagingStudy.series.performer")?;
         }
         de::required::<A::Error>(r.actor.is_some(), "ImagingStudy.series.performer", "actor")?;
         Ok(r)
@@ -341,8 +357,10 @@ impl_de!(ImagingStudySeriesInstance);
 impl ImagingStudySeriesInstance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -350,12 +368,15 @@ impl ImagingStudySeriesInstance {
                 "uid" => de::formed(map, &mut r.uid, k, de::Form::Id)?,
                 "_uid" => de::prim_ext(map, &mut r.uid, k)?,
                 "sopClass" => de::one(map, &mut r.sop_class, k)?,
-                "number" => de::prim(map, &mut r.number, k)?,
+                "number" => de::formed(map, &mut r.number, k, de::Form::UnsignedInt)?,
                 "_number" => de::prim_ext(map, &mut r.number, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 _ => de::unknown(map, k, "ImagingStudy.series.instance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImagingStudy.series.instance")?;
         }
         de::required::<A::Error>(r.uid.is_some(), "ImagingStudy.series.instance", "uid")?;
         de::required::<A::Error>(

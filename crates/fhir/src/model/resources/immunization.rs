@@ -127,7 +127,7 @@ impl Immunization {
                 "reportOrigin" => de::one(map, &mut r.report_origin, k)?,
                 "location" => de::one(map, &mut r.location, k)?,
                 "manufacturer" => de::one(map, &mut r.manufacturer, k)?,
-                "lotNumber" => de::prim(map, &mut r.lot_number, k)?,
+                "lotNumber" => de::formed(map, &mut r.lot_number, k, de::Form::String)?,
                 "_lotNumber" => de::prim_ext(map, &mut r.lot_number, k)?,
                 "expirationDate" => de::prim(map, &mut r.expiration_date, k)?,
                 "_expirationDate" => de::prim_ext(map, &mut r.expiration_date, k)?,
@@ -231,8 +231,10 @@ impl_de!(ImmunizationPerformer);
 impl ImmunizationPerformer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -241,6 +243,9 @@ impl ImmunizationPerformer {
                 "actor" => de::one(map, &mut r.actor, k)?,
                 _ => de::unknown(map, k, "Immunization.performer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Immunization.performer")?;
         }
         de::required::<A::Error>(r.actor.is_some(), "Immunization.performer", "actor")?;
         Ok(r)
@@ -285,13 +290,15 @@ impl_de!(ImmunizationEducation);
 impl ImmunizationEducation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "documentType" => de::prim(map, &mut r.document_type, k)?,
+                "documentType" => de::formed(map, &mut r.document_type, k, de::Form::String)?,
                 "_documentType" => de::prim_ext(map, &mut r.document_type, k)?,
                 "reference" => de::formed(map, &mut r.reference, k, de::Form::Uri)?,
                 "_reference" => de::prim_ext(map, &mut r.reference, k)?,
@@ -301,6 +308,9 @@ impl ImmunizationEducation {
                 "_presentationDate" => de::prim_ext(map, &mut r.presentation_date, k)?,
                 _ => de::unknown(map, k, "Immunization.education")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Immunization.education")?;
         }
         Ok(r)
     }
@@ -344,8 +354,10 @@ impl_de!(ImmunizationReaction);
 impl ImmunizationReaction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -357,6 +369,9 @@ impl ImmunizationReaction {
                 "_reported" => de::prim_ext(map, &mut r.reported, k)?,
                 _ => de::unknown(map, k, "Immunization.reaction")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Immunization.reaction")?;
         }
         Ok(r)
     }
@@ -403,13 +418,15 @@ impl_de!(ImmunizationProtocolApplied);
 impl ImmunizationProtocolApplied {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "series" => de::prim(map, &mut r.series, k)?,
+                "series" => de::formed(map, &mut r.series, k, de::Form::String)?,
                 "_series" => de::prim_ext(map, &mut r.series, k)?,
                 "authority" => de::one(map, &mut r.authority, k)?,
                 "targetDisease" => de::many(map, &mut r.target_disease, k)?,
@@ -433,6 +450,9 @@ impl ImmunizationProtocolApplied {
                 )?,
                 _ => de::unknown(map, k, "Immunization.protocolApplied")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Immunization.protocolApplied")?;
         }
         de::required::<A::Error>(
             r.dose_number.is_some(),
@@ -507,7 +527,7 @@ impl ImmunizationOccurrence {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -570,7 +590,7 @@ impl ImmunizationProtocolAppliedDoseNumber {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -586,7 +606,7 @@ impl ImmunizationProtocolAppliedDoseNumber {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -649,7 +669,7 @@ impl ImmunizationProtocolAppliedSeriesDoses {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -665,7 +685,7 @@ impl ImmunizationProtocolAppliedSeriesDoses {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

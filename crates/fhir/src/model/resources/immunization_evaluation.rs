@@ -88,9 +88,9 @@ impl ImmunizationEvaluation {
                 "immunizationEvent" => de::one(map, &mut r.immunization_event, k)?,
                 "doseStatus" => de::one(map, &mut r.dose_status, k)?,
                 "doseStatusReason" => de::many(map, &mut r.dose_status_reason, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "series" => de::prim(map, &mut r.series, k)?,
+                "series" => de::formed(map, &mut r.series, k, de::Form::String)?,
                 "_series" => de::prim_ext(map, &mut r.series, k)?,
                 "doseNumberPositiveInt"
                 | "_doseNumberPositiveInt"
@@ -201,7 +201,7 @@ impl ImmunizationEvaluationDoseNumber {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -217,7 +217,7 @@ impl ImmunizationEvaluationDoseNumber {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -280,7 +280,7 @@ impl ImmunizationEvaluationSeriesDoses {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -296,7 +296,7 @@ impl ImmunizationEvaluationSeriesDoses {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -152,8 +152,10 @@ impl_de!(ImmunizationRecommendationRecommendation);
 impl ImmunizationRecommendationRecommendation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -166,9 +168,9 @@ impl ImmunizationRecommendationRecommendation {
                 "forecastStatus" => de::one(map, &mut r.forecast_status, k)?,
                 "forecastReason" => de::many(map, &mut r.forecast_reason, k)?,
                 "dateCriterion" => de::many(map, &mut r.date_criterion, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "series" => de::prim(map, &mut r.series, k)?,
+                "series" => de::formed(map, &mut r.series, k, de::Form::String)?,
                 "_series" => de::prim_ext(map, &mut r.series, k)?,
                 "doseNumberPositiveInt"
                 | "_doseNumberPositiveInt"
@@ -194,6 +196,9 @@ impl ImmunizationRecommendationRecommendation {
                 }
                 _ => de::unknown(map, k, "ImmunizationRecommendation.recommendation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImmunizationRecommendation.recommendation")?;
         }
         de::required::<A::Error>(
             r.forecast_status.is_some(),
@@ -254,8 +259,10 @@ impl_de!(ImmunizationRecommendationRecommendationDateCriterion);
 impl ImmunizationRecommendationRecommendationDateCriterion {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -269,6 +276,11 @@ impl ImmunizationRecommendationRecommendationDateCriterion {
                     "ImmunizationRecommendation.recommendation.dateCriterion",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "ImmunizationRecommendation.recommendation.dateCriterion",
+            )?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -329,7 +341,7 @@ impl ImmunizationRecommendationRecommendationDoseNumber {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -345,7 +357,7 @@ impl ImmunizationRecommendationRecommendationDoseNumber {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -408,7 +420,7 @@ impl ImmunizationRecommendationRecommendationSeriesDoses {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "PositiveInt") => {
-                let v: u32 = de::value(map, k)?;
+                let v: u32 = de::formed_value(map, k, de::Form::PositiveInt)?;
                 match slot {
                     None => *slot = Some(Self::PositiveInt(Primitive::new(v))),
                     Some(Self::PositiveInt(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -424,7 +436,7 @@ impl ImmunizationRecommendationRecommendationSeriesDoses {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

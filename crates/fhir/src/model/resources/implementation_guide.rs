@@ -93,11 +93,11 @@ impl ImplementationGuide {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -105,14 +105,14 @@ impl ImplementationGuide {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "packageId" => de::formed(map, &mut r.package_id, k, de::Form::Id)?,
                 "_packageId" => de::prim_ext(map, &mut r.package_id, k)?,
@@ -208,8 +208,10 @@ impl_de!(ImplementationGuideDependsOn);
 impl ImplementationGuideDependsOn {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -218,10 +220,13 @@ impl ImplementationGuideDependsOn {
                 "_uri" => de::prim_ext(map, &mut r.uri, k)?,
                 "packageId" => de::formed(map, &mut r.package_id, k, de::Form::Id)?,
                 "_packageId" => de::prim_ext(map, &mut r.package_id, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.dependsOn")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.dependsOn")?;
         }
         de::required::<A::Error>(r.uri.is_some(), "ImplementationGuide.dependsOn", "uri")?;
         Ok(r)
@@ -263,8 +268,10 @@ impl_de!(ImplementationGuideGlobal);
 impl ImplementationGuideGlobal {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -275,6 +282,9 @@ impl ImplementationGuideGlobal {
                 "_profile" => de::prim_ext(map, &mut r.profile, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.global")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.global")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "ImplementationGuide.global", "type")?;
         de::required::<A::Error>(r.profile.is_some(), "ImplementationGuide.global", "profile")?;
@@ -322,8 +332,10 @@ impl_de!(ImplementationGuideDefinition);
 impl ImplementationGuideDefinition {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -335,6 +347,9 @@ impl ImplementationGuideDefinition {
                 "template" => de::many(map, &mut r.template, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.definition")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.definition")?;
         }
         de::required::<A::Error>(
             !r.resource.is_empty(),
@@ -382,18 +397,23 @@ impl_de!(ImplementationGuideDefinitionGrouping);
 impl ImplementationGuideDefinitionGrouping {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.definition.grouping")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.definition.grouping")?;
         }
         de::required::<A::Error>(
             r.name.is_some(),
@@ -446,8 +466,10 @@ impl_de!(ImplementationGuideDefinitionResource);
 impl ImplementationGuideDefinitionResource {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -455,9 +477,9 @@ impl ImplementationGuideDefinitionResource {
                 "reference" => de::one(map, &mut r.reference, k)?,
                 "fhirVersion" => de::formeds(map, &mut r.fhir_version, k, de::Form::Code)?,
                 "_fhirVersion" => de::prims_ext(map, &mut r.fhir_version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "exampleBoolean" | "_exampleBoolean" | "exampleCanonical" | "_exampleCanonical" => {
                     ImplementationGuideDefinitionResourceExample::de(
@@ -471,6 +493,9 @@ impl ImplementationGuideDefinitionResource {
                 "_groupingId" => de::prim_ext(map, &mut r.grouping_id, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.definition.resource")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.definition.resource")?;
         }
         de::required::<A::Error>(
             r.reference.is_some(),
@@ -523,8 +548,10 @@ impl_de!(ImplementationGuideDefinitionPage);
 impl ImplementationGuideDefinitionPage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -532,13 +559,16 @@ impl ImplementationGuideDefinitionPage {
                 "nameUrl" | "_nameUrl" | "nameReference" => {
                     ImplementationGuideDefinitionPageName::de(map, &mut r.name, k, "name")?
                 }
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "generation" => de::formed(map, &mut r.generation, k, de::Form::Code)?,
                 "_generation" => de::prim_ext(map, &mut r.generation, k)?,
                 "page" => de::many(map, &mut r.page, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.definition.page")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.definition.page")?;
         }
         de::required::<A::Error>(
             r.name.is_some(),
@@ -595,18 +625,23 @@ impl_de!(ImplementationGuideDefinitionParameter);
 impl ImplementationGuideDefinitionParameter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.definition.parameter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.definition.parameter")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -658,20 +693,25 @@ impl_de!(ImplementationGuideDefinitionTemplate);
 impl ImplementationGuideDefinitionTemplate {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "source" => de::prim(map, &mut r.source, k)?,
+                "source" => de::formed(map, &mut r.source, k, de::Form::String)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "scope" => de::prim(map, &mut r.scope, k)?,
+                "scope" => de::formed(map, &mut r.scope, k, de::Form::String)?,
                 "_scope" => de::prim_ext(map, &mut r.scope, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.definition.template")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.definition.template")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -728,8 +768,10 @@ impl_de!(ImplementationGuideManifest);
 impl ImplementationGuideManifest {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -738,12 +780,15 @@ impl ImplementationGuideManifest {
                 "_rendering" => de::prim_ext(map, &mut r.rendering, k)?,
                 "resource" => de::many(map, &mut r.resource, k)?,
                 "page" => de::many(map, &mut r.page, k)?,
-                "image" => de::prims(map, &mut r.image, k)?,
+                "image" => de::formeds(map, &mut r.image, k, de::Form::String)?,
                 "_image" => de::prims_ext(map, &mut r.image, k)?,
-                "other" => de::prims(map, &mut r.other, k)?,
+                "other" => de::formeds(map, &mut r.other, k, de::Form::String)?,
                 "_other" => de::prims_ext(map, &mut r.other, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.manifest")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.manifest")?;
         }
         de::required::<A::Error>(
             !r.resource.is_empty(),
@@ -793,8 +838,10 @@ impl_de!(ImplementationGuideManifestResource);
 impl ImplementationGuideManifestResource {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -812,6 +859,9 @@ impl ImplementationGuideManifestResource {
                 "_relativePath" => de::prim_ext(map, &mut r.relative_path, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.manifest.resource")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.manifest.resource")?;
         }
         de::required::<A::Error>(
             r.reference.is_some(),
@@ -859,20 +909,25 @@ impl_de!(ImplementationGuideManifestPage);
 impl ImplementationGuideManifestPage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "anchor" => de::prims(map, &mut r.anchor, k)?,
+                "anchor" => de::formeds(map, &mut r.anchor, k, de::Form::String)?,
                 "_anchor" => de::prims_ext(map, &mut r.anchor, k)?,
                 _ => de::unknown(map, k, "ImplementationGuide.manifest.page")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ImplementationGuide.manifest.page")?;
         }
         de::required::<A::Error>(
             r.name.is_some(),

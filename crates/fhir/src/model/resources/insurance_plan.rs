@@ -83,9 +83,9 @@ impl InsurancePlan {
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "type" => de::many(map, &mut r.type_, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "alias" => de::prims(map, &mut r.alias, k)?,
+                "alias" => de::formeds(map, &mut r.alias, k, de::Form::String)?,
                 "_alias" => de::prims_ext(map, &mut r.alias, k)?,
                 "period" => de::one(map, &mut r.period, k)?,
                 "ownedBy" => de::one(map, &mut r.owned_by, k)?,
@@ -167,8 +167,10 @@ impl_de!(InsurancePlanContact);
 impl InsurancePlanContact {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -179,6 +181,9 @@ impl InsurancePlanContact {
                 "address" => de::one(map, &mut r.address, k)?,
                 _ => de::unknown(map, k, "InsurancePlan.contact")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("InsurancePlan.contact")?;
         }
         Ok(r)
     }
@@ -222,8 +227,10 @@ impl_de!(InsurancePlanCoverage);
 impl InsurancePlanCoverage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -233,6 +240,9 @@ impl InsurancePlanCoverage {
                 "benefit" => de::many(map, &mut r.benefit, k)?,
                 _ => de::unknown(map, k, "InsurancePlan.coverage")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("InsurancePlan.coverage")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "InsurancePlan.coverage", "type")?;
         de::required::<A::Error>(!r.benefit.is_empty(), "InsurancePlan.coverage", "benefit")?;
@@ -277,18 +287,23 @@ impl_de!(InsurancePlanCoverageBenefit);
 impl InsurancePlanCoverageBenefit {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "requirement" => de::prim(map, &mut r.requirement, k)?,
+                "requirement" => de::formed(map, &mut r.requirement, k, de::Form::String)?,
                 "_requirement" => de::prim_ext(map, &mut r.requirement, k)?,
                 "limit" => de::many(map, &mut r.limit, k)?,
                 _ => de::unknown(map, k, "InsurancePlan.coverage.benefit")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("InsurancePlan.coverage.benefit")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "InsurancePlan.coverage.benefit", "type")?;
         Ok(r)
@@ -330,8 +345,10 @@ impl_de!(InsurancePlanCoverageBenefitLimit);
 impl InsurancePlanCoverageBenefitLimit {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -340,6 +357,9 @@ impl InsurancePlanCoverageBenefitLimit {
                 "code" => de::one(map, &mut r.code, k)?,
                 _ => de::unknown(map, k, "InsurancePlan.coverage.benefit.limit")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("InsurancePlan.coverage.benefit.limit")?;
         }
         Ok(r)
     }
@@ -387,8 +407,10 @@ impl_de!(InsurancePlanPlan);
 impl InsurancePlanPlan {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -401,6 +423,9 @@ impl InsurancePlanPlan {
                 "specificCost" => de::many(map, &mut r.specific_cost, k)?,
                 _ => de::unknown(map, k, "InsurancePlan.plan")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("InsurancePlan.plan")?;
         }
         Ok(r)
     }
@@ -448,20 +473,25 @@ impl_de!(InsurancePlanPlanGeneralCost);
 impl InsurancePlanPlanGeneralCost {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "groupSize" => de::prim(map, &mut r.group_size, k)?,
+                "groupSize" => de::formed(map, &mut r.group_size, k, de::Form::PositiveInt)?,
                 "_groupSize" => de::prim_ext(map, &mut r.group_size, k)?,
                 "cost" => de::one(map, &mut r.cost, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 _ => de::unknown(map, k, "InsurancePlan.plan.generalCost")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("InsurancePlan.plan.generalCost")?;
         }
         Ok(r)
     }
@@ -503,8 +533,10 @@ impl_de!(InsurancePlanPlanSpecificCost);
 impl InsurancePlanPlanSpecificCost {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -513,6 +545,9 @@ impl InsurancePlanPlanSpecificCost {
                 "benefit" => de::many(map, &mut r.benefit, k)?,
                 _ => de::unknown(map, k, "InsurancePlan.plan.specificCost")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("InsurancePlan.plan.specificCost")?;
         }
         de::required::<A::Error>(
             r.category.is_some(),
@@ -557,8 +592,10 @@ impl_de!(InsurancePlanPlanSpecificCostBenefit);
 impl InsurancePlanPlanSpecificCostBenefit {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -567,6 +604,9 @@ impl InsurancePlanPlanSpecificCostBenefit {
                 "cost" => de::many(map, &mut r.cost, k)?,
                 _ => de::unknown(map, k, "InsurancePlan.plan.specificCost.benefit")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("InsurancePlan.plan.specificCost.benefit")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -615,8 +655,10 @@ impl_de!(InsurancePlanPlanSpecificCostBenefitCost);
 impl InsurancePlanPlanSpecificCostBenefitCost {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -627,6 +669,9 @@ impl InsurancePlanPlanSpecificCostBenefitCost {
                 "value" => de::one(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "InsurancePlan.plan.specificCost.benefit.cost")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("InsurancePlan.plan.specificCost.benefit.cost")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),

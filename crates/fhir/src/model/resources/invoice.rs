@@ -86,7 +86,7 @@ impl Invoice {
                 "identifier" => de::many(map, &mut r.identifier, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
-                "cancelledReason" => de::prim(map, &mut r.cancelled_reason, k)?,
+                "cancelledReason" => de::formed(map, &mut r.cancelled_reason, k, de::Form::String)?,
                 "_cancelledReason" => de::prim_ext(map, &mut r.cancelled_reason, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "subject" => de::one(map, &mut r.subject, k)?,
@@ -100,7 +100,7 @@ impl Invoice {
                 "totalPriceComponent" => de::many(map, &mut r.total_price_component, k)?,
                 "totalNet" => de::one(map, &mut r.total_net, k)?,
                 "totalGross" => de::one(map, &mut r.total_gross, k)?,
-                "paymentTerms" => de::prim(map, &mut r.payment_terms, k)?,
+                "paymentTerms" => de::formed(map, &mut r.payment_terms, k, de::Form::String)?,
                 "_paymentTerms" => de::prim_ext(map, &mut r.payment_terms, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
                 "resourceType" => de::resource_type(map, "Invoice")?,
@@ -173,8 +173,10 @@ impl_de!(InvoiceParticipant);
 impl InvoiceParticipant {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -183,6 +185,9 @@ impl InvoiceParticipant {
                 "actor" => de::one(map, &mut r.actor, k)?,
                 _ => de::unknown(map, k, "Invoice.participant")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Invoice.participant")?;
         }
         de::required::<A::Error>(r.actor.is_some(), "Invoice.participant", "actor")?;
         Ok(r)
@@ -225,13 +230,15 @@ impl_de!(InvoiceLineItem);
 impl InvoiceLineItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::PositiveInt)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "chargeItemReference" | "chargeItemCodeableConcept" => {
                     InvoiceLineItemChargeItem::de(map, &mut r.charge_item, k, "chargeItem")?
@@ -239,6 +246,9 @@ impl InvoiceLineItem {
                 "priceComponent" => de::many(map, &mut r.price_component, k)?,
                 _ => de::unknown(map, k, "Invoice.lineItem")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Invoice.lineItem")?;
         }
         de::required::<A::Error>(r.charge_item.is_some(), "Invoice.lineItem", "chargeItem")?;
         Ok(r)
@@ -284,8 +294,10 @@ impl_de!(InvoiceLineItemPriceComponent);
 impl InvoiceLineItemPriceComponent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -298,6 +310,9 @@ impl InvoiceLineItemPriceComponent {
                 "amount" => de::one(map, &mut r.amount, k)?,
                 _ => de::unknown(map, k, "Invoice.lineItem.priceComponent")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Invoice.lineItem.priceComponent")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Invoice.lineItem.priceComponent", "type")?;
         Ok(r)

@@ -118,8 +118,10 @@ impl_de!(LinkageItem);
 impl LinkageItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -129,6 +131,9 @@ impl LinkageItem {
                 "resource" => de::one(map, &mut r.resource, k)?,
                 _ => de::unknown(map, k, "Linkage.item")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Linkage.item")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Linkage.item", "type")?;
         de::required::<A::Error>(r.resource.is_some(), "Linkage.item", "resource")?;

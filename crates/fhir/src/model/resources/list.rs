@@ -82,7 +82,7 @@ impl List {
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
                 "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
                 "subject" => de::one(map, &mut r.subject, k)?,
@@ -166,8 +166,10 @@ impl_de!(ListEntry);
 impl ListEntry {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -180,6 +182,9 @@ impl ListEntry {
                 "item" => de::one(map, &mut r.item, k)?,
                 _ => de::unknown(map, k, "List.entry")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("List.entry")?;
         }
         de::required::<A::Error>(r.item.is_some(), "List.entry", "item")?;
         Ok(r)

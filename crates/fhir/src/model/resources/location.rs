@@ -89,11 +89,11 @@ impl Location {
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "operationalStatus" => de::one(map, &mut r.operational_status, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "alias" => de::prims(map, &mut r.alias, k)?,
+                "alias" => de::formeds(map, &mut r.alias, k, de::Form::String)?,
                 "_alias" => de::prims_ext(map, &mut r.alias, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
                 "_mode" => de::prim_ext(map, &mut r.mode, k)?,
@@ -105,7 +105,9 @@ impl Location {
                 "managingOrganization" => de::one(map, &mut r.managing_organization, k)?,
                 "partOf" => de::one(map, &mut r.part_of, k)?,
                 "hoursOfOperation" => de::many(map, &mut r.hours_of_operation, k)?,
-                "availabilityExceptions" => de::prim(map, &mut r.availability_exceptions, k)?,
+                "availabilityExceptions" => {
+                    de::formed(map, &mut r.availability_exceptions, k, de::Form::String)?
+                }
                 "_availabilityExceptions" => de::prim_ext(map, &mut r.availability_exceptions, k)?,
                 "endpoint" => de::many(map, &mut r.endpoint, k)?,
                 "resourceType" => de::resource_type(map, "Location")?,
@@ -180,8 +182,10 @@ impl_de!(LocationPosition);
 impl LocationPosition {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -194,6 +198,9 @@ impl LocationPosition {
                 "_altitude" => de::prim_ext(map, &mut r.altitude, k)?,
                 _ => de::unknown(map, k, "Location.position")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Location.position")?;
         }
         de::required::<A::Error>(r.longitude.is_some(), "Location.position", "longitude")?;
         de::required::<A::Error>(r.latitude.is_some(), "Location.position", "latitude")?;
@@ -240,8 +247,10 @@ impl_de!(LocationHoursOfOperation);
 impl LocationHoursOfOperation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -256,6 +265,9 @@ impl LocationHoursOfOperation {
                 "_closingTime" => de::prim_ext(map, &mut r.closing_time, k)?,
                 _ => de::unknown(map, k, "Location.hoursOfOperation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Location.hoursOfOperation")?;
         }
         Ok(r)
     }

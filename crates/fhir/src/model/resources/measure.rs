@@ -136,13 +136,13 @@ impl Measure {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "subtitle" => de::prim(map, &mut r.subtitle, k)?,
+                "subtitle" => de::formed(map, &mut r.subtitle, k, de::Form::String)?,
                 "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -153,18 +153,18 @@ impl Measure {
                 }
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "usage" => de::prim(map, &mut r.usage, k)?,
+                "usage" => de::formed(map, &mut r.usage, k, de::Form::String)?,
                 "_usage" => de::prim_ext(map, &mut r.usage, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
                 "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
@@ -179,27 +179,30 @@ impl Measure {
                 "relatedArtifact" => de::many(map, &mut r.related_artifact, k)?,
                 "library" => de::formeds(map, &mut r.library, k, de::Form::Uri)?,
                 "_library" => de::prims_ext(map, &mut r.library, k)?,
-                "disclaimer" => de::prim(map, &mut r.disclaimer, k)?,
+                "disclaimer" => de::formed(map, &mut r.disclaimer, k, de::Form::String)?,
                 "_disclaimer" => de::prim_ext(map, &mut r.disclaimer, k)?,
                 "scoring" => de::one(map, &mut r.scoring, k)?,
                 "compositeScoring" => de::one(map, &mut r.composite_scoring, k)?,
                 "type" => de::many(map, &mut r.type_, k)?,
-                "riskAdjustment" => de::prim(map, &mut r.risk_adjustment, k)?,
+                "riskAdjustment" => de::formed(map, &mut r.risk_adjustment, k, de::Form::String)?,
                 "_riskAdjustment" => de::prim_ext(map, &mut r.risk_adjustment, k)?,
-                "rateAggregation" => de::prim(map, &mut r.rate_aggregation, k)?,
+                "rateAggregation" => de::formed(map, &mut r.rate_aggregation, k, de::Form::String)?,
                 "_rateAggregation" => de::prim_ext(map, &mut r.rate_aggregation, k)?,
-                "rationale" => de::prim(map, &mut r.rationale, k)?,
+                "rationale" => de::formed(map, &mut r.rationale, k, de::Form::String)?,
                 "_rationale" => de::prim_ext(map, &mut r.rationale, k)?,
-                "clinicalRecommendationStatement" => {
-                    de::prim(map, &mut r.clinical_recommendation_statement, k)?
-                }
+                "clinicalRecommendationStatement" => de::formed(
+                    map,
+                    &mut r.clinical_recommendation_statement,
+                    k,
+                    de::Form::String,
+                )?,
                 "_clinicalRecommendationStatement" => {
                     de::prim_ext(map, &mut r.clinical_recommendation_statement, k)?
                 }
                 "improvementNotation" => de::one(map, &mut r.improvement_notation, k)?,
-                "definition" => de::prims(map, &mut r.definition, k)?,
+                "definition" => de::formeds(map, &mut r.definition, k, de::Form::String)?,
                 "_definition" => de::prims_ext(map, &mut r.definition, k)?,
-                "guidance" => de::prim(map, &mut r.guidance, k)?,
+                "guidance" => de::formed(map, &mut r.guidance, k, de::Form::String)?,
                 "_guidance" => de::prim_ext(map, &mut r.guidance, k)?,
                 "group" => de::many(map, &mut r.group, k)?,
                 "supplementalData" => de::many(map, &mut r.supplemental_data, k)?,
@@ -305,19 +308,24 @@ impl_de!(MeasureGroup);
 impl MeasureGroup {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "population" => de::many(map, &mut r.population, k)?,
                 "stratifier" => de::many(map, &mut r.stratifier, k)?,
                 _ => de::unknown(map, k, "Measure.group")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Measure.group")?;
         }
         Ok(r)
     }
@@ -361,18 +369,23 @@ impl_de!(MeasureGroupPopulation);
 impl MeasureGroupPopulation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "criteria" => de::one(map, &mut r.criteria, k)?,
                 _ => de::unknown(map, k, "Measure.group.population")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Measure.group.population")?;
         }
         de::required::<A::Error>(r.criteria.is_some(), "Measure.group.population", "criteria")?;
         Ok(r)
@@ -418,19 +431,24 @@ impl_de!(MeasureGroupStratifier);
 impl MeasureGroupStratifier {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "criteria" => de::one(map, &mut r.criteria, k)?,
                 "component" => de::many(map, &mut r.component, k)?,
                 _ => de::unknown(map, k, "Measure.group.stratifier")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Measure.group.stratifier")?;
         }
         Ok(r)
     }
@@ -474,18 +492,23 @@ impl_de!(MeasureGroupStratifierComponent);
 impl MeasureGroupStratifierComponent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "criteria" => de::one(map, &mut r.criteria, k)?,
                 _ => de::unknown(map, k, "Measure.group.stratifier.component")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Measure.group.stratifier.component")?;
         }
         de::required::<A::Error>(
             r.criteria.is_some(),
@@ -535,19 +558,24 @@ impl_de!(MeasureSupplementalData);
 impl MeasureSupplementalData {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
                 "usage" => de::many(map, &mut r.usage, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "criteria" => de::one(map, &mut r.criteria, k)?,
                 _ => de::unknown(map, k, "Measure.supplementalData")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Measure.supplementalData")?;
         }
         de::required::<A::Error>(r.criteria.is_some(), "Measure.supplementalData", "criteria")?;
         Ok(r)

@@ -160,8 +160,10 @@ impl_de!(MeasureReportGroup);
 impl MeasureReportGroup {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -172,6 +174,9 @@ impl MeasureReportGroup {
                 "stratifier" => de::many(map, &mut r.stratifier, k)?,
                 _ => de::unknown(map, k, "MeasureReport.group")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MeasureReport.group")?;
         }
         Ok(r)
     }
@@ -215,8 +220,10 @@ impl_de!(MeasureReportGroupPopulation);
 impl MeasureReportGroupPopulation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -227,6 +234,9 @@ impl MeasureReportGroupPopulation {
                 "subjectResults" => de::one(map, &mut r.subject_results, k)?,
                 _ => de::unknown(map, k, "MeasureReport.group.population")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MeasureReport.group.population")?;
         }
         Ok(r)
     }
@@ -267,8 +277,10 @@ impl_de!(MeasureReportGroupStratifier);
 impl MeasureReportGroupStratifier {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -277,6 +289,9 @@ impl MeasureReportGroupStratifier {
                 "stratum" => de::many(map, &mut r.stratum, k)?,
                 _ => de::unknown(map, k, "MeasureReport.group.stratifier")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MeasureReport.group.stratifier")?;
         }
         Ok(r)
     }
@@ -320,8 +335,10 @@ impl_de!(MeasureReportGroupStratifierStratum);
 impl MeasureReportGroupStratifierStratum {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -332,6 +349,9 @@ impl MeasureReportGroupStratifierStratum {
                 "measureScore" => de::one(map, &mut r.measure_score, k)?,
                 _ => de::unknown(map, k, "MeasureReport.group.stratifier.stratum")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MeasureReport.group.stratifier.stratum")?;
         }
         Ok(r)
     }
@@ -373,8 +393,10 @@ impl_de!(MeasureReportGroupStratifierStratumComponent);
 impl MeasureReportGroupStratifierStratumComponent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -383,6 +405,9 @@ impl MeasureReportGroupStratifierStratumComponent {
                 "value" => de::one(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "MeasureReport.group.stratifier.stratum.component")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MeasureReport.group.stratifier.stratum.component")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -434,8 +459,10 @@ impl_de!(MeasureReportGroupStratifierStratumPopulation);
 impl MeasureReportGroupStratifierStratumPopulation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -446,6 +473,9 @@ impl MeasureReportGroupStratifierStratumPopulation {
                 "subjectResults" => de::one(map, &mut r.subject_results, k)?,
                 _ => de::unknown(map, k, "MeasureReport.group.stratifier.stratum.population")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MeasureReport.group.stratifier.stratum.population")?;
         }
         Ok(r)
     }

@@ -139,8 +139,10 @@ impl_de!(MedicationIngredient);
 impl MedicationIngredient {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -153,6 +155,9 @@ impl MedicationIngredient {
                 "strength" => de::one(map, &mut r.strength, k)?,
                 _ => de::unknown(map, k, "Medication.ingredient")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Medication.ingredient")?;
         }
         de::required::<A::Error>(r.item.is_some(), "Medication.ingredient", "item")?;
         Ok(r)
@@ -194,18 +199,23 @@ impl_de!(MedicationBatch);
 impl MedicationBatch {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "lotNumber" => de::prim(map, &mut r.lot_number, k)?,
+                "lotNumber" => de::formed(map, &mut r.lot_number, k, de::Form::String)?,
                 "_lotNumber" => de::prim_ext(map, &mut r.lot_number, k)?,
                 "expirationDate" => de::prim(map, &mut r.expiration_date, k)?,
                 "_expirationDate" => de::prim_ext(map, &mut r.expiration_date, k)?,
                 _ => de::unknown(map, k, "Medication.batch")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Medication.batch")?;
         }
         Ok(r)
     }

@@ -198,8 +198,10 @@ impl_de!(MedicationAdministrationPerformer);
 impl MedicationAdministrationPerformer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -208,6 +210,9 @@ impl MedicationAdministrationPerformer {
                 "actor" => de::one(map, &mut r.actor, k)?,
                 _ => de::unknown(map, k, "MedicationAdministration.performer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationAdministration.performer")?;
         }
         de::required::<A::Error>(
             r.actor.is_some(),
@@ -260,13 +265,15 @@ impl_de!(MedicationAdministrationDosage);
 impl MedicationAdministrationDosage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 "site" => de::one(map, &mut r.site, k)?,
                 "route" => de::one(map, &mut r.route, k)?,
@@ -277,6 +284,9 @@ impl MedicationAdministrationDosage {
                 }
                 _ => de::unknown(map, k, "MedicationAdministration.dosage")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationAdministration.dosage")?;
         }
         Ok(r)
     }

@@ -214,8 +214,10 @@ impl_de!(MedicationDispensePerformer);
 impl MedicationDispensePerformer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -224,6 +226,9 @@ impl MedicationDispensePerformer {
                 "actor" => de::one(map, &mut r.actor, k)?,
                 _ => de::unknown(map, k, "MedicationDispense.performer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationDispense.performer")?;
         }
         de::required::<A::Error>(r.actor.is_some(), "MedicationDispense.performer", "actor")?;
         Ok(r)
@@ -268,8 +273,10 @@ impl_de!(MedicationDispenseSubstitution);
 impl MedicationDispenseSubstitution {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -281,6 +288,9 @@ impl MedicationDispenseSubstitution {
                 "responsibleParty" => de::many(map, &mut r.responsible_party, k)?,
                 _ => de::unknown(map, k, "MedicationDispense.substitution")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationDispense.substitution")?;
         }
         de::required::<A::Error>(
             r.was_substituted.is_some(),

@@ -101,7 +101,7 @@ impl MedicationKnowledge {
                 "manufacturer" => de::one(map, &mut r.manufacturer, k)?,
                 "doseForm" => de::one(map, &mut r.dose_form, k)?,
                 "amount" => de::one(map, &mut r.amount, k)?,
-                "synonym" => de::prims(map, &mut r.synonym, k)?,
+                "synonym" => de::formeds(map, &mut r.synonym, k, de::Form::String)?,
                 "_synonym" => de::prims_ext(map, &mut r.synonym, k)?,
                 "relatedMedicationKnowledge" => {
                     de::many(map, &mut r.related_medication_knowledge, k)?
@@ -110,7 +110,9 @@ impl MedicationKnowledge {
                 "productType" => de::many(map, &mut r.product_type, k)?,
                 "monograph" => de::many(map, &mut r.monograph, k)?,
                 "ingredient" => de::many(map, &mut r.ingredient, k)?,
-                "preparationInstruction" => de::prim(map, &mut r.preparation_instruction, k)?,
+                "preparationInstruction" => {
+                    de::formed(map, &mut r.preparation_instruction, k, de::Form::String)?
+                }
                 "_preparationInstruction" => de::prim_ext(map, &mut r.preparation_instruction, k)?,
                 "intendedRoute" => de::many(map, &mut r.intended_route, k)?,
                 "cost" => de::many(map, &mut r.cost, k)?,
@@ -200,8 +202,10 @@ impl_de!(MedicationKnowledgeRelatedMedicationKnowledge);
 impl MedicationKnowledgeRelatedMedicationKnowledge {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -210,6 +214,9 @@ impl MedicationKnowledgeRelatedMedicationKnowledge {
                 "reference" => de::many(map, &mut r.reference, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.relatedMedicationKnowledge")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.relatedMedicationKnowledge")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -259,8 +266,10 @@ impl_de!(MedicationKnowledgeMonograph);
 impl MedicationKnowledgeMonograph {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -269,6 +278,9 @@ impl MedicationKnowledgeMonograph {
                 "source" => de::one(map, &mut r.source, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.monograph")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.monograph")?;
         }
         Ok(r)
     }
@@ -310,8 +322,10 @@ impl_de!(MedicationKnowledgeIngredient);
 impl MedicationKnowledgeIngredient {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -324,6 +338,9 @@ impl MedicationKnowledgeIngredient {
                 "strength" => de::one(map, &mut r.strength, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.ingredient")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.ingredient")?;
         }
         de::required::<A::Error>(r.item.is_some(), "MedicationKnowledge.ingredient", "item")?;
         Ok(r)
@@ -367,18 +384,23 @@ impl_de!(MedicationKnowledgeCost);
 impl MedicationKnowledgeCost {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "source" => de::prim(map, &mut r.source, k)?,
+                "source" => de::formed(map, &mut r.source, k, de::Form::String)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
                 "cost" => de::one(map, &mut r.cost, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.cost")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.cost")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "MedicationKnowledge.cost", "type")?;
         de::required::<A::Error>(r.cost.is_some(), "MedicationKnowledge.cost", "cost")?;
@@ -421,17 +443,22 @@ impl_de!(MedicationKnowledgeMonitoringProgram);
 impl MedicationKnowledgeMonitoringProgram {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.monitoringProgram")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.monitoringProgram")?;
         }
         Ok(r)
     }
@@ -474,8 +501,10 @@ impl_de!(MedicationKnowledgeAdministrationGuidelines);
 impl MedicationKnowledgeAdministrationGuidelines {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -492,6 +521,9 @@ impl MedicationKnowledgeAdministrationGuidelines {
                 "patientCharacteristics" => de::many(map, &mut r.patient_characteristics, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.administrationGuidelines")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.administrationGuidelines")?;
         }
         Ok(r)
     }
@@ -532,8 +564,10 @@ impl_de!(MedicationKnowledgeAdministrationGuidelinesDosage);
 impl MedicationKnowledgeAdministrationGuidelinesDosage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -546,6 +580,9 @@ impl MedicationKnowledgeAdministrationGuidelinesDosage {
                     "MedicationKnowledge.administrationGuidelines.dosage",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.administrationGuidelines.dosage")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -596,17 +633,24 @@ impl_de!(MedicationKnowledgeAdministrationGuidelinesPatientCharacteristics);
 impl MedicationKnowledgeAdministrationGuidelinesPatientCharacteristics {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "characteristicCodeableConcept" | "characteristicQuantity" => MedicationKnowledgeAdministrationGuidelinesPatientCharacteristicsCharacteristic::de(map, &mut r.characteristic, k, "characteristic")?,
-                "value" => de::prims(map, &mut r.value, k)?,
+                "value" => de::formeds(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prims_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.administrationGuidelines.patientCharacteristics")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "MedicationKnowledge.administrationGuidelines.patientCharacteristics",
+            )?;
         }
         de::required::<A::Error>(
             r.characteristic.is_some(),
@@ -651,8 +695,10 @@ impl_de!(MedicationKnowledgeMedicineClassification);
 impl MedicationKnowledgeMedicineClassification {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -661,6 +707,9 @@ impl MedicationKnowledgeMedicineClassification {
                 "classification" => de::many(map, &mut r.classification, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.medicineClassification")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.medicineClassification")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -705,8 +754,10 @@ impl_de!(MedicationKnowledgePackaging);
 impl MedicationKnowledgePackaging {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -715,6 +766,9 @@ impl MedicationKnowledgePackaging {
                 "quantity" => de::one(map, &mut r.quantity, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.packaging")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.packaging")?;
         }
         Ok(r)
     }
@@ -754,8 +808,10 @@ impl_de!(MedicationKnowledgeDrugCharacteristic);
 impl MedicationKnowledgeDrugCharacteristic {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -771,6 +827,9 @@ impl MedicationKnowledgeDrugCharacteristic {
                 }
                 _ => de::unknown(map, k, "MedicationKnowledge.drugCharacteristic")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.drugCharacteristic")?;
         }
         Ok(r)
     }
@@ -814,8 +873,10 @@ impl_de!(MedicationKnowledgeRegulatory);
 impl MedicationKnowledgeRegulatory {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -826,6 +887,9 @@ impl MedicationKnowledgeRegulatory {
                 "maxDispense" => de::one(map, &mut r.max_dispense, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.regulatory")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.regulatory")?;
         }
         de::required::<A::Error>(
             r.regulatory_authority.is_some(),
@@ -872,8 +936,10 @@ impl_de!(MedicationKnowledgeRegulatorySubstitution);
 impl MedicationKnowledgeRegulatorySubstitution {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -883,6 +949,9 @@ impl MedicationKnowledgeRegulatorySubstitution {
                 "_allowed" => de::prim_ext(map, &mut r.allowed, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.regulatory.substitution")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.regulatory.substitution")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -930,8 +999,10 @@ impl_de!(MedicationKnowledgeRegulatorySchedule);
 impl MedicationKnowledgeRegulatorySchedule {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -939,6 +1010,9 @@ impl MedicationKnowledgeRegulatorySchedule {
                 "schedule" => de::one(map, &mut r.schedule, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.regulatory.schedule")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.regulatory.schedule")?;
         }
         de::required::<A::Error>(
             r.schedule.is_some(),
@@ -982,8 +1056,10 @@ impl_de!(MedicationKnowledgeRegulatoryMaxDispense);
 impl MedicationKnowledgeRegulatoryMaxDispense {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -992,6 +1068,9 @@ impl MedicationKnowledgeRegulatoryMaxDispense {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.regulatory.maxDispense")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.regulatory.maxDispense")?;
         }
         de::required::<A::Error>(
             r.quantity.is_some(),
@@ -1038,8 +1117,10 @@ impl_de!(MedicationKnowledgeKinetics);
 impl MedicationKnowledgeKinetics {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1049,6 +1130,9 @@ impl MedicationKnowledgeKinetics {
                 "halfLifePeriod" => de::one(map, &mut r.half_life_period, k)?,
                 _ => de::unknown(map, k, "MedicationKnowledge.kinetics")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationKnowledge.kinetics")?;
         }
         Ok(r)
     }
@@ -1222,7 +1306,7 @@ impl MedicationKnowledgeDrugCharacteristicValue {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -259,8 +259,10 @@ impl_de!(MedicationRequestDispenseRequest);
 impl MedicationRequestDispenseRequest {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -268,7 +270,12 @@ impl MedicationRequestDispenseRequest {
                 "initialFill" => de::one(map, &mut r.initial_fill, k)?,
                 "dispenseInterval" => de::one(map, &mut r.dispense_interval, k)?,
                 "validityPeriod" => de::one(map, &mut r.validity_period, k)?,
-                "numberOfRepeatsAllowed" => de::prim(map, &mut r.number_of_repeats_allowed, k)?,
+                "numberOfRepeatsAllowed" => de::formed(
+                    map,
+                    &mut r.number_of_repeats_allowed,
+                    k,
+                    de::Form::UnsignedInt,
+                )?,
                 "_numberOfRepeatsAllowed" => {
                     de::prim_ext(map, &mut r.number_of_repeats_allowed, k)?
                 }
@@ -277,6 +284,9 @@ impl MedicationRequestDispenseRequest {
                 "performer" => de::one(map, &mut r.performer, k)?,
                 _ => de::unknown(map, k, "MedicationRequest.dispenseRequest")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationRequest.dispenseRequest")?;
         }
         Ok(r)
     }
@@ -321,8 +331,10 @@ impl_de!(MedicationRequestDispenseRequestInitialFill);
 impl MedicationRequestDispenseRequestInitialFill {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -331,6 +343,9 @@ impl MedicationRequestDispenseRequestInitialFill {
                 "duration" => de::one(map, &mut r.duration, k)?,
                 _ => de::unknown(map, k, "MedicationRequest.dispenseRequest.initialFill")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationRequest.dispenseRequest.initialFill")?;
         }
         Ok(r)
     }
@@ -370,8 +385,10 @@ impl_de!(MedicationRequestSubstitution);
 impl MedicationRequestSubstitution {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -382,6 +399,9 @@ impl MedicationRequestSubstitution {
                 "reason" => de::one(map, &mut r.reason, k)?,
                 _ => de::unknown(map, k, "MedicationRequest.substitution")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicationRequest.substitution")?;
         }
         de::required::<A::Error>(
             r.allowed.is_some(),

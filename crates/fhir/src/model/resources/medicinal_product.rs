@@ -101,7 +101,9 @@ impl MedicinalProduct {
                 "additionalMonitoringIndicator" => {
                     de::one(map, &mut r.additional_monitoring_indicator, k)?
                 }
-                "specialMeasures" => de::prims(map, &mut r.special_measures, k)?,
+                "specialMeasures" => {
+                    de::formeds(map, &mut r.special_measures, k, de::Form::String)?
+                }
                 "_specialMeasures" => de::prims_ext(map, &mut r.special_measures, k)?,
                 "paediatricUseIndicator" => de::one(map, &mut r.paediatric_use_indicator, k)?,
                 "productClassification" => de::many(map, &mut r.product_classification, k)?,
@@ -203,18 +205,23 @@ impl_de!(MedicinalProductName);
 impl MedicinalProductName {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "productName" => de::prim(map, &mut r.product_name, k)?,
+                "productName" => de::formed(map, &mut r.product_name, k, de::Form::String)?,
                 "_productName" => de::prim_ext(map, &mut r.product_name, k)?,
                 "namePart" => de::many(map, &mut r.name_part, k)?,
                 "countryLanguage" => de::many(map, &mut r.country_language, k)?,
                 _ => de::unknown(map, k, "MedicinalProduct.name")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProduct.name")?;
         }
         de::required::<A::Error>(
             r.product_name.is_some(),
@@ -260,17 +267,22 @@ impl_de!(MedicinalProductNameNamePart);
 impl MedicinalProductNameNamePart {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "part" => de::prim(map, &mut r.part, k)?,
+                "part" => de::formed(map, &mut r.part, k, de::Form::String)?,
                 "_part" => de::prim_ext(map, &mut r.part, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 _ => de::unknown(map, k, "MedicinalProduct.name.namePart")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProduct.name.namePart")?;
         }
         de::required::<A::Error>(r.part.is_some(), "MedicinalProduct.name.namePart", "part")?;
         de::required::<A::Error>(r.type_.is_some(), "MedicinalProduct.name.namePart", "type")?;
@@ -314,8 +326,10 @@ impl_de!(MedicinalProductNameCountryLanguage);
 impl MedicinalProductNameCountryLanguage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -325,6 +339,9 @@ impl MedicinalProductNameCountryLanguage {
                 "language" => de::one(map, &mut r.language, k)?,
                 _ => de::unknown(map, k, "MedicinalProduct.name.countryLanguage")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProduct.name.countryLanguage")?;
         }
         de::required::<A::Error>(
             r.country.is_some(),
@@ -383,8 +400,10 @@ impl_de!(MedicinalProductManufacturingBusinessOperation);
 impl MedicinalProductManufacturingBusinessOperation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -400,6 +419,9 @@ impl MedicinalProductManufacturingBusinessOperation {
                 "regulator" => de::one(map, &mut r.regulator, k)?,
                 _ => de::unknown(map, k, "MedicinalProduct.manufacturingBusinessOperation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProduct.manufacturingBusinessOperation")?;
         }
         Ok(r)
     }
@@ -456,8 +478,10 @@ impl_de!(MedicinalProductSpecialDesignation);
 impl MedicinalProductSpecialDesignation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -479,6 +503,9 @@ impl MedicinalProductSpecialDesignation {
                 "species" => de::one(map, &mut r.species, k)?,
                 _ => de::unknown(map, k, "MedicinalProduct.specialDesignation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProduct.specialDesignation")?;
         }
         Ok(r)
     }

@@ -188,8 +188,10 @@ impl_de!(MedicinalProductAuthorizationJurisdictionalAuthorization);
 impl MedicinalProductAuthorizationJurisdictionalAuthorization {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -205,6 +207,11 @@ impl MedicinalProductAuthorizationJurisdictionalAuthorization {
                     "MedicinalProductAuthorization.jurisdictionalAuthorization",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "MedicinalProductAuthorization.jurisdictionalAuthorization",
+            )?;
         }
         Ok(r)
     }
@@ -251,8 +258,10 @@ impl_de!(MedicinalProductAuthorizationProcedure);
 impl MedicinalProductAuthorizationProcedure {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -265,6 +274,9 @@ impl MedicinalProductAuthorizationProcedure {
                 "application" => de::many(map, &mut r.application, k)?,
                 _ => de::unknown(map, k, "MedicinalProductAuthorization.procedure")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProductAuthorization.procedure")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),

@@ -140,8 +140,10 @@ impl_de!(MedicinalProductIndicationOtherTherapy);
 impl MedicinalProductIndicationOtherTherapy {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -157,6 +159,9 @@ impl MedicinalProductIndicationOtherTherapy {
                 }
                 _ => de::unknown(map, k, "MedicinalProductIndication.otherTherapy")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProductIndication.otherTherapy")?;
         }
         de::required::<A::Error>(
             r.therapy_relationship_type.is_some(),

@@ -134,8 +134,10 @@ impl_de!(MedicinalProductIngredientSpecifiedSubstance);
 impl MedicinalProductIngredientSpecifiedSubstance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -146,6 +148,9 @@ impl MedicinalProductIngredientSpecifiedSubstance {
                 "strength" => de::many(map, &mut r.strength, k)?,
                 _ => de::unknown(map, k, "MedicinalProductIngredient.specifiedSubstance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProductIngredient.specifiedSubstance")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -208,8 +213,10 @@ impl_de!(MedicinalProductIngredientSpecifiedSubstanceStrength);
 impl MedicinalProductIngredientSpecifiedSubstanceStrength {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -218,7 +225,9 @@ impl MedicinalProductIngredientSpecifiedSubstanceStrength {
                 "presentationLowLimit" => de::one(map, &mut r.presentation_low_limit, k)?,
                 "concentration" => de::one(map, &mut r.concentration, k)?,
                 "concentrationLowLimit" => de::one(map, &mut r.concentration_low_limit, k)?,
-                "measurementPoint" => de::prim(map, &mut r.measurement_point, k)?,
+                "measurementPoint" => {
+                    de::formed(map, &mut r.measurement_point, k, de::Form::String)?
+                }
                 "_measurementPoint" => de::prim_ext(map, &mut r.measurement_point, k)?,
                 "country" => de::many(map, &mut r.country, k)?,
                 "referenceStrength" => de::many(map, &mut r.reference_strength, k)?,
@@ -228,6 +237,9 @@ impl MedicinalProductIngredientSpecifiedSubstanceStrength {
                     "MedicinalProductIngredient.specifiedSubstance.strength",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProductIngredient.specifiedSubstance.strength")?;
         }
         de::required::<A::Error>(
             r.presentation.is_some(),
@@ -283,8 +295,10 @@ impl_de!(MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStrength);
 impl MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStrength {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -292,7 +306,9 @@ impl MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStrength {
                 "substance" => de::one(map, &mut r.substance, k)?,
                 "strength" => de::one(map, &mut r.strength, k)?,
                 "strengthLowLimit" => de::one(map, &mut r.strength_low_limit, k)?,
-                "measurementPoint" => de::prim(map, &mut r.measurement_point, k)?,
+                "measurementPoint" => {
+                    de::formed(map, &mut r.measurement_point, k, de::Form::String)?
+                }
                 "_measurementPoint" => de::prim_ext(map, &mut r.measurement_point, k)?,
                 "country" => de::many(map, &mut r.country, k)?,
                 _ => de::unknown(
@@ -301,6 +317,11 @@ impl MedicinalProductIngredientSpecifiedSubstanceStrengthReferenceStrength {
                     "MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength",
+            )?;
         }
         de::required::<A::Error>(
             r.strength.is_some(),
@@ -348,8 +369,10 @@ impl_de!(MedicinalProductIngredientSubstance);
 impl MedicinalProductIngredientSubstance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -358,6 +381,9 @@ impl MedicinalProductIngredientSubstance {
                 "strength" => de::many(map, &mut r.strength, k)?,
                 _ => de::unknown(map, k, "MedicinalProductIngredient.substance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProductIngredient.substance")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),

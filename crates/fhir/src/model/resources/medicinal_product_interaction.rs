@@ -66,7 +66,7 @@ impl MedicinalProductInteraction {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "subject" => de::many(map, &mut r.subject, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "interactant" => de::many(map, &mut r.interactant, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
@@ -131,8 +131,10 @@ impl_de!(MedicinalProductInteractionInteractant);
 impl MedicinalProductInteractionInteractant {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -142,6 +144,9 @@ impl MedicinalProductInteractionInteractant {
                 }
                 _ => de::unknown(map, k, "MedicinalProductInteraction.interactant")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProductInteraction.interactant")?;
         }
         de::required::<A::Error>(
             r.item.is_some(),

@@ -71,7 +71,7 @@ impl MedicinalProductPackaged {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
                 "subject" => de::many(map, &mut r.subject, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "legalStatusOfSupply" => de::one(map, &mut r.legal_status_of_supply, k)?,
                 "marketingStatus" => de::many(map, &mut r.marketing_status, k)?,
@@ -146,8 +146,10 @@ impl_de!(MedicinalProductPackagedBatchIdentifier);
 impl MedicinalProductPackagedBatchIdentifier {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -156,6 +158,9 @@ impl MedicinalProductPackagedBatchIdentifier {
                 "immediatePackaging" => de::one(map, &mut r.immediate_packaging, k)?,
                 _ => de::unknown(map, k, "MedicinalProductPackaged.batchIdentifier")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProductPackaged.batchIdentifier")?;
         }
         de::required::<A::Error>(
             r.outer_packaging.is_some(),
@@ -220,8 +225,10 @@ impl_de!(MedicinalProductPackagedPackageItem);
 impl MedicinalProductPackagedPackageItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -240,6 +247,9 @@ impl MedicinalProductPackagedPackageItem {
                 "manufacturer" => de::many(map, &mut r.manufacturer, k)?,
                 _ => de::unknown(map, k, "MedicinalProductPackaged.packageItem")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProductPackaged.packageItem")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),

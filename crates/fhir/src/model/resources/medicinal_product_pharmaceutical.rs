@@ -142,8 +142,10 @@ impl_de!(MedicinalProductPharmaceuticalCharacteristics);
 impl MedicinalProductPharmaceuticalCharacteristics {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -152,6 +154,9 @@ impl MedicinalProductPharmaceuticalCharacteristics {
                 "status" => de::one(map, &mut r.status, k)?,
                 _ => de::unknown(map, k, "MedicinalProductPharmaceutical.characteristics")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProductPharmaceutical.characteristics")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -206,8 +211,10 @@ impl_de!(MedicinalProductPharmaceuticalRouteOfAdministration);
 impl MedicinalProductPharmaceuticalRouteOfAdministration {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -227,6 +234,9 @@ impl MedicinalProductPharmaceuticalRouteOfAdministration {
                     "MedicinalProductPharmaceutical.routeOfAdministration",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MedicinalProductPharmaceutical.routeOfAdministration")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -280,8 +290,10 @@ impl_de!(MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpecies);
 impl MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpecies {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -294,6 +306,11 @@ impl MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpecies {
                     "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies",
+            )?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -340,15 +357,19 @@ impl_de!(MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpeciesWithdra
 impl MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpeciesWithdrawalPeriod {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "tissue" => de::one(map, &mut r.tissue, k)?,
                 "value" => de::one(map, &mut r.value, k)?,
-                "supportingInformation" => de::prim(map, &mut r.supporting_information, k)?,
+                "supportingInformation" => {
+                    de::formed(map, &mut r.supporting_information, k, de::Form::String)?
+                }
                 "_supportingInformation" => de::prim_ext(map, &mut r.supporting_information, k)?,
                 _ => de::unknown(
                     map,
@@ -356,6 +377,11 @@ impl MedicinalProductPharmaceuticalRouteOfAdministrationTargetSpeciesWithdrawalP
                     "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod",
+            )?;
         }
         de::required::<A::Error>(
             r.tissue.is_some(),

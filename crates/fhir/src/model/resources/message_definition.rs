@@ -102,11 +102,11 @@ impl MessageDefinition {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "replaces" => de::formeds(map, &mut r.replaces, k, de::Form::Uri)?,
                 "_replaces" => de::prims_ext(map, &mut r.replaces, k)?,
@@ -116,16 +116,16 @@ impl MessageDefinition {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "base" => de::formed(map, &mut r.base, k, de::Form::Uri)?,
                 "_base" => de::prim_ext(map, &mut r.base, k)?,
@@ -226,8 +226,10 @@ impl_de!(MessageDefinitionFocus);
 impl MessageDefinitionFocus {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -236,12 +238,15 @@ impl MessageDefinitionFocus {
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "profile" => de::formed(map, &mut r.profile, k, de::Form::Uri)?,
                 "_profile" => de::prim_ext(map, &mut r.profile, k)?,
-                "min" => de::prim(map, &mut r.min, k)?,
+                "min" => de::formed(map, &mut r.min, k, de::Form::UnsignedInt)?,
                 "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::prim(map, &mut r.max, k)?,
+                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
                 "_max" => de::prim_ext(map, &mut r.max, k)?,
                 _ => de::unknown(map, k, "MessageDefinition.focus")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MessageDefinition.focus")?;
         }
         de::required::<A::Error>(r.code.is_some(), "MessageDefinition.focus", "code")?;
         de::required::<A::Error>(r.min.is_some(), "MessageDefinition.focus", "min")?;
@@ -285,18 +290,23 @@ impl_de!(MessageDefinitionAllowedResponse);
 impl MessageDefinitionAllowedResponse {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "message" => de::formed(map, &mut r.message, k, de::Form::Uri)?,
                 "_message" => de::prim_ext(map, &mut r.message, k)?,
-                "situation" => de::prim(map, &mut r.situation, k)?,
+                "situation" => de::formed(map, &mut r.situation, k, de::Form::String)?,
                 "_situation" => de::prim_ext(map, &mut r.situation, k)?,
                 _ => de::unknown(map, k, "MessageDefinition.allowedResponse")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MessageDefinition.allowedResponse")?;
         }
         de::required::<A::Error>(
             r.message.is_some(),

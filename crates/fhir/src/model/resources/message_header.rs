@@ -157,13 +157,15 @@ impl_de!(MessageHeaderDestination);
 impl MessageHeaderDestination {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "target" => de::one(map, &mut r.target, k)?,
                 "endpoint" => de::formed(map, &mut r.endpoint, k, de::Form::Uri)?,
@@ -171,6 +173,9 @@ impl MessageHeaderDestination {
                 "receiver" => de::one(map, &mut r.receiver, k)?,
                 _ => de::unknown(map, k, "MessageHeader.destination")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MessageHeader.destination")?;
         }
         de::required::<A::Error>(
             r.endpoint.is_some(),
@@ -223,23 +228,28 @@ impl_de!(MessageHeaderSource);
 impl MessageHeaderSource {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "software" => de::prim(map, &mut r.software, k)?,
+                "software" => de::formed(map, &mut r.software, k, de::Form::String)?,
                 "_software" => de::prim_ext(map, &mut r.software, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 "contact" => de::one(map, &mut r.contact, k)?,
                 "endpoint" => de::formed(map, &mut r.endpoint, k, de::Form::Uri)?,
                 "_endpoint" => de::prim_ext(map, &mut r.endpoint, k)?,
                 _ => de::unknown(map, k, "MessageHeader.source")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MessageHeader.source")?;
         }
         de::required::<A::Error>(r.endpoint.is_some(), "MessageHeader.source", "endpoint")?;
         Ok(r)
@@ -285,8 +295,10 @@ impl_de!(MessageHeaderResponse);
 impl MessageHeaderResponse {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -298,6 +310,9 @@ impl MessageHeaderResponse {
                 "details" => de::one(map, &mut r.details, k)?,
                 _ => de::unknown(map, k, "MessageHeader.response")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MessageHeader.response")?;
         }
         de::required::<A::Error>(
             r.identifier.is_some(),

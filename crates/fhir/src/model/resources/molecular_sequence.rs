@@ -95,7 +95,7 @@ impl MolecularSequence {
                 "quantity" => de::one(map, &mut r.quantity, k)?,
                 "referenceSeq" => de::one(map, &mut r.reference_seq, k)?,
                 "variant" => de::many(map, &mut r.variant, k)?,
-                "observedSeq" => de::prim(map, &mut r.observed_seq, k)?,
+                "observedSeq" => de::formed(map, &mut r.observed_seq, k, de::Form::String)?,
                 "_observedSeq" => de::prim_ext(map, &mut r.observed_seq, k)?,
                 "quality" => de::many(map, &mut r.quality, k)?,
                 "readCoverage" => de::prim(map, &mut r.read_coverage, k)?,
@@ -191,20 +191,24 @@ impl_de!(MolecularSequenceReferenceSeq);
 impl MolecularSequenceReferenceSeq {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "chromosome" => de::one(map, &mut r.chromosome, k)?,
-                "genomeBuild" => de::prim(map, &mut r.genome_build, k)?,
+                "genomeBuild" => de::formed(map, &mut r.genome_build, k, de::Form::String)?,
                 "_genomeBuild" => de::prim_ext(map, &mut r.genome_build, k)?,
                 "orientation" => de::formed(map, &mut r.orientation, k, de::Form::Code)?,
                 "_orientation" => de::prim_ext(map, &mut r.orientation, k)?,
                 "referenceSeqId" => de::one(map, &mut r.reference_seq_id, k)?,
                 "referenceSeqPointer" => de::one(map, &mut r.reference_seq_pointer, k)?,
-                "referenceSeqString" => de::prim(map, &mut r.reference_seq_string, k)?,
+                "referenceSeqString" => {
+                    de::formed(map, &mut r.reference_seq_string, k, de::Form::String)?
+                }
                 "_referenceSeqString" => de::prim_ext(map, &mut r.reference_seq_string, k)?,
                 "strand" => de::formed(map, &mut r.strand, k, de::Form::Code)?,
                 "_strand" => de::prim_ext(map, &mut r.strand, k)?,
@@ -214,6 +218,9 @@ impl MolecularSequenceReferenceSeq {
                 "_windowEnd" => de::prim_ext(map, &mut r.window_end, k)?,
                 _ => de::unknown(map, k, "MolecularSequence.referenceSeq")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MolecularSequence.referenceSeq")?;
         }
         Ok(r)
     }
@@ -268,8 +275,10 @@ impl_de!(MolecularSequenceVariant);
 impl MolecularSequenceVariant {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -278,15 +287,18 @@ impl MolecularSequenceVariant {
                 "_start" => de::prim_ext(map, &mut r.start, k)?,
                 "end" => de::prim(map, &mut r.end, k)?,
                 "_end" => de::prim_ext(map, &mut r.end, k)?,
-                "observedAllele" => de::prim(map, &mut r.observed_allele, k)?,
+                "observedAllele" => de::formed(map, &mut r.observed_allele, k, de::Form::String)?,
                 "_observedAllele" => de::prim_ext(map, &mut r.observed_allele, k)?,
-                "referenceAllele" => de::prim(map, &mut r.reference_allele, k)?,
+                "referenceAllele" => de::formed(map, &mut r.reference_allele, k, de::Form::String)?,
                 "_referenceAllele" => de::prim_ext(map, &mut r.reference_allele, k)?,
-                "cigar" => de::prim(map, &mut r.cigar, k)?,
+                "cigar" => de::formed(map, &mut r.cigar, k, de::Form::String)?,
                 "_cigar" => de::prim_ext(map, &mut r.cigar, k)?,
                 "variantPointer" => de::one(map, &mut r.variant_pointer, k)?,
                 _ => de::unknown(map, k, "MolecularSequence.variant")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MolecularSequence.variant")?;
         }
         Ok(r)
     }
@@ -356,8 +368,10 @@ impl_de!(MolecularSequenceQuality);
 impl MolecularSequenceQuality {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -390,6 +404,9 @@ impl MolecularSequenceQuality {
                 "roc" => de::one(map, &mut r.roc, k)?,
                 _ => de::unknown(map, k, "MolecularSequence.quality")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MolecularSequence.quality")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "MolecularSequence.quality", "type")?;
         Ok(r)
@@ -453,8 +470,10 @@ impl_de!(MolecularSequenceQualityRoc);
 impl MolecularSequenceQualityRoc {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -475,6 +494,9 @@ impl MolecularSequenceQualityRoc {
                 "_fMeasure" => de::prims_ext(map, &mut r.f_measure, k)?,
                 _ => de::unknown(map, k, "MolecularSequence.quality.roc")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MolecularSequence.quality.roc")?;
         }
         Ok(r)
     }
@@ -527,8 +549,10 @@ impl_de!(MolecularSequenceRepository);
 impl MolecularSequenceRepository {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -537,16 +561,19 @@ impl MolecularSequenceRepository {
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "datasetId" => de::prim(map, &mut r.dataset_id, k)?,
+                "datasetId" => de::formed(map, &mut r.dataset_id, k, de::Form::String)?,
                 "_datasetId" => de::prim_ext(map, &mut r.dataset_id, k)?,
-                "variantsetId" => de::prim(map, &mut r.variantset_id, k)?,
+                "variantsetId" => de::formed(map, &mut r.variantset_id, k, de::Form::String)?,
                 "_variantsetId" => de::prim_ext(map, &mut r.variantset_id, k)?,
-                "readsetId" => de::prim(map, &mut r.readset_id, k)?,
+                "readsetId" => de::formed(map, &mut r.readset_id, k, de::Form::String)?,
                 "_readsetId" => de::prim_ext(map, &mut r.readset_id, k)?,
                 _ => de::unknown(map, k, "MolecularSequence.repository")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MolecularSequence.repository")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "MolecularSequence.repository", "type")?;
         Ok(r)
@@ -597,8 +624,10 @@ impl_de!(MolecularSequenceStructureVariant);
 impl MolecularSequenceStructureVariant {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -612,6 +641,9 @@ impl MolecularSequenceStructureVariant {
                 "inner" => de::one(map, &mut r.inner, k)?,
                 _ => de::unknown(map, k, "MolecularSequence.structureVariant")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MolecularSequence.structureVariant")?;
         }
         Ok(r)
     }
@@ -654,8 +686,10 @@ impl_de!(MolecularSequenceStructureVariantOuter);
 impl MolecularSequenceStructureVariantOuter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -666,6 +700,9 @@ impl MolecularSequenceStructureVariantOuter {
                 "_end" => de::prim_ext(map, &mut r.end, k)?,
                 _ => de::unknown(map, k, "MolecularSequence.structureVariant.outer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MolecularSequence.structureVariant.outer")?;
         }
         Ok(r)
     }
@@ -705,8 +742,10 @@ impl_de!(MolecularSequenceStructureVariantInner);
 impl MolecularSequenceStructureVariantInner {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -717,6 +756,9 @@ impl MolecularSequenceStructureVariantInner {
                 "_end" => de::prim_ext(map, &mut r.end, k)?,
                 _ => de::unknown(map, k, "MolecularSequence.structureVariant.inner")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("MolecularSequence.structureVariant.inner")?;
         }
         Ok(r)
     }

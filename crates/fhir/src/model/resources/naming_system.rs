@@ -77,7 +77,7 @@ impl NamingSystem {
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -85,17 +85,17 @@ impl NamingSystem {
                 "_kind" => de::prim_ext(map, &mut r.kind, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "responsible" => de::prim(map, &mut r.responsible, k)?,
+                "responsible" => de::formed(map, &mut r.responsible, k, de::Form::String)?,
                 "_responsible" => de::prim_ext(map, &mut r.responsible, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "usage" => de::prim(map, &mut r.usage, k)?,
+                "usage" => de::formed(map, &mut r.usage, k, de::Form::String)?,
                 "_usage" => de::prim_ext(map, &mut r.usage, k)?,
                 "uniqueId" => de::many(map, &mut r.unique_id, k)?,
                 "resourceType" => de::resource_type(map, "NamingSystem")?,
@@ -175,23 +175,28 @@ impl_de!(NamingSystemUniqueId);
 impl NamingSystemUniqueId {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 "preferred" => de::prim(map, &mut r.preferred, k)?,
                 "_preferred" => de::prim_ext(map, &mut r.preferred, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "NamingSystem.uniqueId")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("NamingSystem.uniqueId")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "NamingSystem.uniqueId", "type")?;
         de::required::<A::Error>(r.value.is_some(), "NamingSystem.uniqueId", "value")?;

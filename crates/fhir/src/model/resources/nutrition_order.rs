@@ -192,8 +192,10 @@ impl_de!(NutritionOrderOralDiet);
 impl NutritionOrderOralDiet {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -203,10 +205,13 @@ impl NutritionOrderOralDiet {
                 "nutrient" => de::many(map, &mut r.nutrient, k)?,
                 "texture" => de::many(map, &mut r.texture, k)?,
                 "fluidConsistencyType" => de::many(map, &mut r.fluid_consistency_type, k)?,
-                "instruction" => de::prim(map, &mut r.instruction, k)?,
+                "instruction" => de::formed(map, &mut r.instruction, k, de::Form::String)?,
                 "_instruction" => de::prim_ext(map, &mut r.instruction, k)?,
                 _ => de::unknown(map, k, "NutritionOrder.oralDiet")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("NutritionOrder.oralDiet")?;
         }
         Ok(r)
     }
@@ -250,8 +255,10 @@ impl_de!(NutritionOrderOralDietNutrient);
 impl NutritionOrderOralDietNutrient {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -260,6 +267,9 @@ impl NutritionOrderOralDietNutrient {
                 "amount" => de::one(map, &mut r.amount, k)?,
                 _ => de::unknown(map, k, "NutritionOrder.oralDiet.nutrient")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("NutritionOrder.oralDiet.nutrient")?;
         }
         Ok(r)
     }
@@ -299,8 +309,10 @@ impl_de!(NutritionOrderOralDietTexture);
 impl NutritionOrderOralDietTexture {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -309,6 +321,9 @@ impl NutritionOrderOralDietTexture {
                 "foodType" => de::one(map, &mut r.food_type, k)?,
                 _ => de::unknown(map, k, "NutritionOrder.oralDiet.texture")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("NutritionOrder.oralDiet.texture")?;
         }
         Ok(r)
     }
@@ -354,21 +369,26 @@ impl_de!(NutritionOrderSupplement);
 impl NutritionOrderSupplement {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "productName" => de::prim(map, &mut r.product_name, k)?,
+                "productName" => de::formed(map, &mut r.product_name, k, de::Form::String)?,
                 "_productName" => de::prim_ext(map, &mut r.product_name, k)?,
                 "schedule" => de::many(map, &mut r.schedule, k)?,
                 "quantity" => de::one(map, &mut r.quantity, k)?,
-                "instruction" => de::prim(map, &mut r.instruction, k)?,
+                "instruction" => de::formed(map, &mut r.instruction, k, de::Form::String)?,
                 "_instruction" => de::prim_ext(map, &mut r.instruction, k)?,
                 _ => de::unknown(map, k, "NutritionOrder.supplement")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("NutritionOrder.supplement")?;
         }
         Ok(r)
     }
@@ -425,30 +445,41 @@ impl_de!(NutritionOrderEnteralFormula);
 impl NutritionOrderEnteralFormula {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "baseFormulaType" => de::one(map, &mut r.base_formula_type, k)?,
-                "baseFormulaProductName" => de::prim(map, &mut r.base_formula_product_name, k)?,
+                "baseFormulaProductName" => {
+                    de::formed(map, &mut r.base_formula_product_name, k, de::Form::String)?
+                }
                 "_baseFormulaProductName" => {
                     de::prim_ext(map, &mut r.base_formula_product_name, k)?
                 }
                 "additiveType" => de::one(map, &mut r.additive_type, k)?,
-                "additiveProductName" => de::prim(map, &mut r.additive_product_name, k)?,
+                "additiveProductName" => {
+                    de::formed(map, &mut r.additive_product_name, k, de::Form::String)?
+                }
                 "_additiveProductName" => de::prim_ext(map, &mut r.additive_product_name, k)?,
                 "caloricDensity" => de::one(map, &mut r.caloric_density, k)?,
                 "routeofAdministration" => de::one(map, &mut r.routeof_administration, k)?,
                 "administration" => de::many(map, &mut r.administration, k)?,
                 "maxVolumeToDeliver" => de::one(map, &mut r.max_volume_to_deliver, k)?,
-                "administrationInstruction" => de::prim(map, &mut r.administration_instruction, k)?,
+                "administrationInstruction" => {
+                    de::formed(map, &mut r.administration_instruction, k, de::Form::String)?
+                }
                 "_administrationInstruction" => {
                     de::prim_ext(map, &mut r.administration_instruction, k)?
                 }
                 _ => de::unknown(map, k, "NutritionOrder.enteralFormula")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("NutritionOrder.enteralFormula")?;
         }
         Ok(r)
     }
@@ -500,8 +531,10 @@ impl_de!(NutritionOrderEnteralFormulaAdministration);
 impl NutritionOrderEnteralFormulaAdministration {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -513,6 +546,9 @@ impl NutritionOrderEnteralFormulaAdministration {
                 }
                 _ => de::unknown(map, k, "NutritionOrder.enteralFormula.administration")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("NutritionOrder.enteralFormula.administration")?;
         }
         Ok(r)
     }

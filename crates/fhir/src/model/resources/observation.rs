@@ -230,8 +230,10 @@ impl_de!(ObservationReferenceRange);
 impl ObservationReferenceRange {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -241,10 +243,13 @@ impl ObservationReferenceRange {
                 "type" => de::one(map, &mut r.type_, k)?,
                 "appliesTo" => de::many(map, &mut r.applies_to, k)?,
                 "age" => de::one(map, &mut r.age, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 _ => de::unknown(map, k, "Observation.referenceRange")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Observation.referenceRange")?;
         }
         Ok(r)
     }
@@ -294,8 +299,10 @@ impl_de!(ObservationComponent);
 impl ObservationComponent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -322,6 +329,9 @@ impl ObservationComponent {
                 "referenceRange" => de::many(map, &mut r.reference_range, k)?,
                 _ => de::unknown(map, k, "Observation.component")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Observation.component")?;
         }
         de::required::<A::Error>(r.code.is_some(), "Observation.component", "code")?;
         Ok(r)
@@ -411,7 +421,7 @@ impl ObservationComponentValue {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -693,7 +703,7 @@ impl ObservationValue {
                 *slot = Some(Self::CodeableConcept(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -90,7 +90,9 @@ impl ObservationDefinition {
                 "multipleResultsAllowed" => de::prim(map, &mut r.multiple_results_allowed, k)?,
                 "_multipleResultsAllowed" => de::prim_ext(map, &mut r.multiple_results_allowed, k)?,
                 "method" => de::one(map, &mut r.method, k)?,
-                "preferredReportName" => de::prim(map, &mut r.preferred_report_name, k)?,
+                "preferredReportName" => {
+                    de::formed(map, &mut r.preferred_report_name, k, de::Form::String)?
+                }
                 "_preferredReportName" => de::prim_ext(map, &mut r.preferred_report_name, k)?,
                 "quantitativeDetails" => de::one(map, &mut r.quantitative_details, k)?,
                 "qualifiedInterval" => de::many(map, &mut r.qualified_interval, k)?,
@@ -170,8 +172,10 @@ impl_de!(ObservationDefinitionQuantitativeDetails);
 impl ObservationDefinitionQuantitativeDetails {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -184,6 +188,9 @@ impl ObservationDefinitionQuantitativeDetails {
                 "_decimalPrecision" => de::prim_ext(map, &mut r.decimal_precision, k)?,
                 _ => de::unknown(map, k, "ObservationDefinition.quantitativeDetails")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ObservationDefinition.quantitativeDetails")?;
         }
         Ok(r)
     }
@@ -237,8 +244,10 @@ impl_de!(ObservationDefinitionQualifiedInterval);
 impl ObservationDefinitionQualifiedInterval {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -252,10 +261,13 @@ impl ObservationDefinitionQualifiedInterval {
                 "_gender" => de::prim_ext(map, &mut r.gender, k)?,
                 "age" => de::one(map, &mut r.age, k)?,
                 "gestationalAge" => de::one(map, &mut r.gestational_age, k)?,
-                "condition" => de::prim(map, &mut r.condition, k)?,
+                "condition" => de::formed(map, &mut r.condition, k, de::Form::String)?,
                 "_condition" => de::prim_ext(map, &mut r.condition, k)?,
                 _ => de::unknown(map, k, "ObservationDefinition.qualifiedInterval")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ObservationDefinition.qualifiedInterval")?;
         }
         Ok(r)
     }

@@ -105,11 +105,11 @@ impl OperationDefinition {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -119,20 +119,20 @@ impl OperationDefinition {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
                 "affectsState" => de::prim(map, &mut r.affects_state, k)?,
                 "_affectsState" => de::prim_ext(map, &mut r.affects_state, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 "base" => de::formed(map, &mut r.base, k, de::Form::Uri)?,
                 "_base" => de::prim_ext(map, &mut r.base, k)?,
@@ -254,8 +254,10 @@ impl_de!(OperationDefinitionParameter);
 impl OperationDefinitionParameter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -266,9 +268,9 @@ impl OperationDefinitionParameter {
                 "_use" => de::prim_ext(map, &mut r.use_, k)?,
                 "min" => de::prim(map, &mut r.min, k)?,
                 "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::prim(map, &mut r.max, k)?,
+                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
                 "_max" => de::prim_ext(map, &mut r.max, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
@@ -281,6 +283,9 @@ impl OperationDefinitionParameter {
                 "part" => de::many(map, &mut r.part, k)?,
                 _ => de::unknown(map, k, "OperationDefinition.parameter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("OperationDefinition.parameter")?;
         }
         de::required::<A::Error>(r.name.is_some(), "OperationDefinition.parameter", "name")?;
         de::required::<A::Error>(r.use_.is_some(), "OperationDefinition.parameter", "use")?;
@@ -333,8 +338,10 @@ impl_de!(OperationDefinitionParameterBinding);
 impl OperationDefinitionParameterBinding {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -345,6 +352,9 @@ impl OperationDefinitionParameterBinding {
                 "_valueSet" => de::prim_ext(map, &mut r.value_set, k)?,
                 _ => de::unknown(map, k, "OperationDefinition.parameter.binding")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("OperationDefinition.parameter.binding")?;
         }
         de::required::<A::Error>(
             r.strength.is_some(),
@@ -394,18 +404,23 @@ impl_de!(OperationDefinitionParameterReferencedFrom);
 impl OperationDefinitionParameterReferencedFrom {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "source" => de::prim(map, &mut r.source, k)?,
+                "source" => de::formed(map, &mut r.source, k, de::Form::String)?,
                 "_source" => de::prim_ext(map, &mut r.source, k)?,
-                "sourceId" => de::prim(map, &mut r.source_id, k)?,
+                "sourceId" => de::formed(map, &mut r.source_id, k, de::Form::String)?,
                 "_sourceId" => de::prim_ext(map, &mut r.source_id, k)?,
                 _ => de::unknown(map, k, "OperationDefinition.parameter.referencedFrom")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("OperationDefinition.parameter.referencedFrom")?;
         }
         de::required::<A::Error>(
             r.source.is_some(),
@@ -450,18 +465,23 @@ impl_de!(OperationDefinitionOverload);
 impl OperationDefinitionOverload {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "parameterName" => de::prims(map, &mut r.parameter_name, k)?,
+                "parameterName" => de::formeds(map, &mut r.parameter_name, k, de::Form::String)?,
                 "_parameterName" => de::prims_ext(map, &mut r.parameter_name, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 _ => de::unknown(map, k, "OperationDefinition.overload")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("OperationDefinition.overload")?;
         }
         Ok(r)
     }

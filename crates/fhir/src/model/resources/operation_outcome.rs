@@ -117,8 +117,10 @@ impl_de!(OperationOutcomeIssue);
 impl OperationOutcomeIssue {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -128,14 +130,17 @@ impl OperationOutcomeIssue {
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "details" => de::one(map, &mut r.details, k)?,
-                "diagnostics" => de::prim(map, &mut r.diagnostics, k)?,
+                "diagnostics" => de::formed(map, &mut r.diagnostics, k, de::Form::String)?,
                 "_diagnostics" => de::prim_ext(map, &mut r.diagnostics, k)?,
-                "location" => de::prims(map, &mut r.location, k)?,
+                "location" => de::formeds(map, &mut r.location, k, de::Form::String)?,
                 "_location" => de::prims_ext(map, &mut r.location, k)?,
-                "expression" => de::prims(map, &mut r.expression, k)?,
+                "expression" => de::formeds(map, &mut r.expression, k, de::Form::String)?,
                 "_expression" => de::prims_ext(map, &mut r.expression, k)?,
                 _ => de::unknown(map, k, "OperationOutcome.issue")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("OperationOutcome.issue")?;
         }
         de::required::<A::Error>(r.severity.is_some(), "OperationOutcome.issue", "severity")?;
         de::required::<A::Error>(r.code.is_some(), "OperationOutcome.issue", "code")?;

@@ -75,9 +75,9 @@ impl Organization {
                 "active" => de::prim(map, &mut r.active, k)?,
                 "_active" => de::prim_ext(map, &mut r.active, k)?,
                 "type" => de::many(map, &mut r.type_, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "alias" => de::prims(map, &mut r.alias, k)?,
+                "alias" => de::formeds(map, &mut r.alias, k, de::Form::String)?,
                 "_alias" => de::prims_ext(map, &mut r.alias, k)?,
                 "telecom" => de::many(map, &mut r.telecom, k)?,
                 "address" => de::many(map, &mut r.address, k)?,
@@ -151,8 +151,10 @@ impl_de!(OrganizationContact);
 impl OrganizationContact {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -163,6 +165,9 @@ impl OrganizationContact {
                 "address" => de::one(map, &mut r.address, k)?,
                 _ => de::unknown(map, k, "Organization.contact")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Organization.contact")?;
         }
         Ok(r)
     }

@@ -96,13 +96,15 @@ impl_de!(ParametersParameter);
 impl ParametersParameter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "valueBase64Binary"
                 | "_valueBase64Binary"
@@ -177,6 +179,9 @@ impl ParametersParameter {
                 "part" => de::many(map, &mut r.part, k)?,
                 _ => de::unknown(map, k, "Parameters.parameter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Parameters.parameter")?;
         }
         de::required::<A::Error>(r.name.is_some(), "Parameters.parameter", "name")?;
         Ok(r)

@@ -187,8 +187,10 @@ impl_de!(PatientContact);
 impl PatientContact {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -203,6 +205,9 @@ impl PatientContact {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "Patient.contact")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Patient.contact")?;
         }
         Ok(r)
     }
@@ -247,8 +252,10 @@ impl_de!(PatientCommunication);
 impl PatientCommunication {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -258,6 +265,9 @@ impl PatientCommunication {
                 "_preferred" => de::prim_ext(map, &mut r.preferred, k)?,
                 _ => de::unknown(map, k, "Patient.communication")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Patient.communication")?;
         }
         de::required::<A::Error>(r.language.is_some(), "Patient.communication", "language")?;
         Ok(r)
@@ -298,8 +308,10 @@ impl_de!(PatientLink);
 impl PatientLink {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -309,6 +321,9 @@ impl PatientLink {
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 _ => de::unknown(map, k, "Patient.link")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Patient.link")?;
         }
         de::required::<A::Error>(r.other.is_some(), "Patient.link", "other")?;
         de::required::<A::Error>(r.type_.is_some(), "Patient.link", "type")?;

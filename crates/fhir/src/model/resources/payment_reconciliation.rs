@@ -92,7 +92,7 @@ impl PaymentReconciliation {
                 "requestor" => de::one(map, &mut r.requestor, k)?,
                 "outcome" => de::formed(map, &mut r.outcome, k, de::Form::Code)?,
                 "_outcome" => de::prim_ext(map, &mut r.outcome, k)?,
-                "disposition" => de::prim(map, &mut r.disposition, k)?,
+                "disposition" => de::formed(map, &mut r.disposition, k, de::Form::String)?,
                 "_disposition" => de::prim_ext(map, &mut r.disposition, k)?,
                 "paymentDate" => de::prim(map, &mut r.payment_date, k)?,
                 "_paymentDate" => de::prim_ext(map, &mut r.payment_date, k)?,
@@ -197,8 +197,10 @@ impl_de!(PaymentReconciliationDetail);
 impl PaymentReconciliationDetail {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -216,6 +218,9 @@ impl PaymentReconciliationDetail {
                 "amount" => de::one(map, &mut r.amount, k)?,
                 _ => de::unknown(map, k, "PaymentReconciliation.detail")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PaymentReconciliation.detail")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "PaymentReconciliation.detail", "type")?;
         Ok(r)
@@ -264,18 +269,23 @@ impl_de!(PaymentReconciliationProcessNote);
 impl PaymentReconciliationProcessNote {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 _ => de::unknown(map, k, "PaymentReconciliation.processNote")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PaymentReconciliation.processNote")?;
         }
         Ok(r)
     }

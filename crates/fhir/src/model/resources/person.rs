@@ -147,8 +147,10 @@ impl_de!(PersonLink);
 impl PersonLink {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -158,6 +160,9 @@ impl PersonLink {
                 "_assurance" => de::prim_ext(map, &mut r.assurance, k)?,
                 _ => de::unknown(map, k, "Person.link")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Person.link")?;
         }
         de::required::<A::Error>(r.target.is_some(), "Person.link", "target")?;
         Ok(r)

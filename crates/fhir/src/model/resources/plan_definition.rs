@@ -116,13 +116,13 @@ impl PlanDefinition {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "subtitle" => de::prim(map, &mut r.subtitle, k)?,
+                "subtitle" => de::formed(map, &mut r.subtitle, k, de::Form::String)?,
                 "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
@@ -134,18 +134,18 @@ impl PlanDefinition {
                 }
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "usage" => de::prim(map, &mut r.usage, k)?,
+                "usage" => de::formed(map, &mut r.usage, k, de::Form::String)?,
                 "_usage" => de::prim_ext(map, &mut r.usage, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
                 "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
@@ -257,8 +257,10 @@ impl_de!(PlanDefinitionGoal);
 impl PlanDefinitionGoal {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -272,6 +274,9 @@ impl PlanDefinitionGoal {
                 "target" => de::many(map, &mut r.target, k)?,
                 _ => de::unknown(map, k, "PlanDefinition.goal")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PlanDefinition.goal")?;
         }
         de::required::<A::Error>(
             r.description.is_some(),
@@ -323,8 +328,10 @@ impl_de!(PlanDefinitionGoalTarget);
 impl PlanDefinitionGoalTarget {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -336,6 +343,9 @@ impl PlanDefinitionGoalTarget {
                 "due" => de::one(map, &mut r.due, k)?,
                 _ => de::unknown(map, k, "PlanDefinition.goal.target")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PlanDefinition.goal.target")?;
         }
         Ok(r)
     }
@@ -426,19 +436,21 @@ impl_de!(PlanDefinitionAction);
 impl PlanDefinitionAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "prefix" => de::prim(map, &mut r.prefix, k)?,
+                "prefix" => de::formed(map, &mut r.prefix, k, de::Form::String)?,
                 "_prefix" => de::prim_ext(map, &mut r.prefix, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "textEquivalent" => de::prim(map, &mut r.text_equivalent, k)?,
+                "textEquivalent" => de::formed(map, &mut r.text_equivalent, k, de::Form::String)?,
                 "_textEquivalent" => de::prim_ext(map, &mut r.text_equivalent, k)?,
                 "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
                 "_priority" => de::prim_ext(map, &mut r.priority, k)?,
@@ -487,6 +499,9 @@ impl PlanDefinitionAction {
                 "action" => de::many(map, &mut r.action, k)?,
                 _ => de::unknown(map, k, "PlanDefinition.action")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PlanDefinition.action")?;
         }
         Ok(r)
     }
@@ -551,8 +566,10 @@ impl_de!(PlanDefinitionActionCondition);
 impl PlanDefinitionActionCondition {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -562,6 +579,9 @@ impl PlanDefinitionActionCondition {
                 "expression" => de::one(map, &mut r.expression, k)?,
                 _ => de::unknown(map, k, "PlanDefinition.action.condition")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PlanDefinition.action.condition")?;
         }
         de::required::<A::Error>(r.kind.is_some(), "PlanDefinition.action.condition", "kind")?;
         Ok(r)
@@ -604,8 +624,10 @@ impl_de!(PlanDefinitionActionRelatedAction);
 impl PlanDefinitionActionRelatedAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -619,6 +641,9 @@ impl PlanDefinitionActionRelatedAction {
                 }
                 _ => de::unknown(map, k, "PlanDefinition.action.relatedAction")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PlanDefinition.action.relatedAction")?;
         }
         de::required::<A::Error>(
             r.action_id.is_some(),
@@ -669,8 +694,10 @@ impl_de!(PlanDefinitionActionParticipant);
 impl PlanDefinitionActionParticipant {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -680,6 +707,9 @@ impl PlanDefinitionActionParticipant {
                 "role" => de::one(map, &mut r.role, k)?,
                 _ => de::unknown(map, k, "PlanDefinition.action.participant")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PlanDefinition.action.participant")?;
         }
         de::required::<A::Error>(
             r.type_.is_some(),
@@ -724,17 +754,22 @@ impl_de!(PlanDefinitionActionDynamicValue);
 impl PlanDefinitionActionDynamicValue {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
                 "expression" => de::one(map, &mut r.expression, k)?,
                 _ => de::unknown(map, k, "PlanDefinition.action.dynamicValue")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PlanDefinition.action.dynamicValue")?;
         }
         Ok(r)
     }

@@ -151,8 +151,10 @@ impl_de!(PractitionerQualification);
 impl PractitionerQualification {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -163,6 +165,9 @@ impl PractitionerQualification {
                 "issuer" => de::one(map, &mut r.issuer, k)?,
                 _ => de::unknown(map, k, "Practitioner.qualification")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Practitioner.qualification")?;
         }
         de::required::<A::Error>(r.code.is_some(), "Practitioner.qualification", "code")?;
         Ok(r)

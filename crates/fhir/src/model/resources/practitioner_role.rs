@@ -92,7 +92,9 @@ impl PractitionerRole {
                 "telecom" => de::many(map, &mut r.telecom, k)?,
                 "availableTime" => de::many(map, &mut r.available_time, k)?,
                 "notAvailable" => de::many(map, &mut r.not_available, k)?,
-                "availabilityExceptions" => de::prim(map, &mut r.availability_exceptions, k)?,
+                "availabilityExceptions" => {
+                    de::formed(map, &mut r.availability_exceptions, k, de::Form::String)?
+                }
                 "_availabilityExceptions" => de::prim_ext(map, &mut r.availability_exceptions, k)?,
                 "endpoint" => de::many(map, &mut r.endpoint, k)?,
                 "resourceType" => de::resource_type(map, "PractitionerRole")?,
@@ -166,8 +168,10 @@ impl_de!(PractitionerRoleAvailableTime);
 impl PractitionerRoleAvailableTime {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -182,6 +186,9 @@ impl PractitionerRoleAvailableTime {
                 "_availableEndTime" => de::prim_ext(map, &mut r.available_end_time, k)?,
                 _ => de::unknown(map, k, "PractitionerRole.availableTime")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PractitionerRole.availableTime")?;
         }
         Ok(r)
     }
@@ -223,17 +230,22 @@ impl_de!(PractitionerRoleNotAvailable);
 impl PractitionerRoleNotAvailable {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "during" => de::one(map, &mut r.during, k)?,
                 _ => de::unknown(map, k, "PractitionerRole.notAvailable")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("PractitionerRole.notAvailable")?;
         }
         de::required::<A::Error>(
             r.description.is_some(),

@@ -228,8 +228,10 @@ impl_de!(ProcedurePerformer);
 impl ProcedurePerformer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -239,6 +241,9 @@ impl ProcedurePerformer {
                 "onBehalfOf" => de::one(map, &mut r.on_behalf_of, k)?,
                 _ => de::unknown(map, k, "Procedure.performer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Procedure.performer")?;
         }
         de::required::<A::Error>(r.actor.is_some(), "Procedure.performer", "actor")?;
         Ok(r)
@@ -280,8 +285,10 @@ impl_de!(ProcedureFocalDevice);
 impl ProcedureFocalDevice {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -290,6 +297,9 @@ impl ProcedureFocalDevice {
                 "manipulated" => de::one(map, &mut r.manipulated, k)?,
                 _ => de::unknown(map, k, "Procedure.focalDevice")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Procedure.focalDevice")?;
         }
         de::required::<A::Error>(
             r.manipulated.is_some(),
@@ -374,7 +384,7 @@ impl ProcedurePerformed {
                 *slot = Some(Self::Period(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -155,8 +155,10 @@ impl_de!(ProvenanceAgent);
 impl ProvenanceAgent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -167,6 +169,9 @@ impl ProvenanceAgent {
                 "onBehalfOf" => de::one(map, &mut r.on_behalf_of, k)?,
                 _ => de::unknown(map, k, "Provenance.agent")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Provenance.agent")?;
         }
         de::required::<A::Error>(r.who.is_some(), "Provenance.agent", "who")?;
         Ok(r)
@@ -211,8 +216,10 @@ impl_de!(ProvenanceEntity);
 impl ProvenanceEntity {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -223,6 +230,9 @@ impl ProvenanceEntity {
                 "agent" => de::many(map, &mut r.agent, k)?,
                 _ => de::unknown(map, k, "Provenance.entity")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Provenance.entity")?;
         }
         de::required::<A::Error>(r.role.is_some(), "Provenance.entity", "role")?;
         de::required::<A::Error>(r.what.is_some(), "Provenance.entity", "what")?;

@@ -98,11 +98,11 @@ impl Questionnaire {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "derivedFrom" => de::formeds(map, &mut r.derived_from, k, de::Form::Uri)?,
                 "_derivedFrom" => de::prims_ext(map, &mut r.derived_from, k)?,
@@ -114,16 +114,16 @@ impl Questionnaire {
                 "_subjectType" => de::prims_ext(map, &mut r.subject_type, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
                 "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
@@ -236,20 +236,22 @@ impl_de!(QuestionnaireItem);
 impl QuestionnaireItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "linkId" => de::prim(map, &mut r.link_id, k)?,
+                "linkId" => de::formed(map, &mut r.link_id, k, de::Form::String)?,
                 "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
                 "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
                 "code" => de::many(map, &mut r.code, k)?,
-                "prefix" => de::prim(map, &mut r.prefix, k)?,
+                "prefix" => de::formed(map, &mut r.prefix, k, de::Form::String)?,
                 "_prefix" => de::prim_ext(map, &mut r.prefix, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
@@ -271,6 +273,9 @@ impl QuestionnaireItem {
                 "item" => de::many(map, &mut r.item, k)?,
                 _ => de::unknown(map, k, "Questionnaire.item")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Questionnaire.item")?;
         }
         de::required::<A::Error>(r.link_id.is_some(), "Questionnaire.item", "linkId")?;
         de::required::<A::Error>(r.type_.is_some(), "Questionnaire.item", "type")?;
@@ -328,13 +333,15 @@ impl_de!(QuestionnaireItemEnableWhen);
 impl QuestionnaireItemEnableWhen {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "question" => de::prim(map, &mut r.question, k)?,
+                "question" => de::formed(map, &mut r.question, k, de::Form::String)?,
                 "_question" => de::prim_ext(map, &mut r.question, k)?,
                 "operator" => de::formed(map, &mut r.operator, k, de::Form::Code)?,
                 "_operator" => de::prim_ext(map, &mut r.operator, k)?,
@@ -347,6 +354,9 @@ impl QuestionnaireItemEnableWhen {
                 }
                 _ => de::unknown(map, k, "Questionnaire.item.enableWhen")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Questionnaire.item.enableWhen")?;
         }
         de::required::<A::Error>(
             r.question.is_some(),
@@ -402,8 +412,10 @@ impl_de!(QuestionnaireItemAnswerOption);
 impl QuestionnaireItemAnswerOption {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -417,6 +429,9 @@ impl QuestionnaireItemAnswerOption {
                 "_initialSelected" => de::prim_ext(map, &mut r.initial_selected, k)?,
                 _ => de::unknown(map, k, "Questionnaire.item.answerOption")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Questionnaire.item.answerOption")?;
         }
         de::required::<A::Error>(
             r.value.is_some(),
@@ -459,8 +474,10 @@ impl_de!(QuestionnaireItemInitial);
 impl QuestionnaireItemInitial {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -474,6 +491,9 @@ impl QuestionnaireItemInitial {
                 }
                 _ => de::unknown(map, k, "Questionnaire.item.initial")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Questionnaire.item.initial")?;
         }
         de::required::<A::Error>(r.value.is_some(), "Questionnaire.item.initial", "value")?;
         Ok(r)
@@ -584,7 +604,7 @@ impl QuestionnaireItemAnswerOptionValue {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -779,7 +799,7 @@ impl QuestionnaireItemEnableWhenAnswer {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -988,7 +1008,7 @@ impl QuestionnaireItemInitialValue {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -158,22 +158,27 @@ impl_de!(QuestionnaireResponseItem);
 impl QuestionnaireResponseItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "linkId" => de::prim(map, &mut r.link_id, k)?,
+                "linkId" => de::formed(map, &mut r.link_id, k, de::Form::String)?,
                 "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
                 "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "text" => de::prim(map, &mut r.text, k)?,
+                "text" => de::formed(map, &mut r.text, k, de::Form::String)?,
                 "_text" => de::prim_ext(map, &mut r.text, k)?,
                 "answer" => de::many(map, &mut r.answer, k)?,
                 "item" => de::many(map, &mut r.item, k)?,
                 _ => de::unknown(map, k, "QuestionnaireResponse.item")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("QuestionnaireResponse.item")?;
         }
         de::required::<A::Error>(r.link_id.is_some(), "QuestionnaireResponse.item", "linkId")?;
         Ok(r)
@@ -217,8 +222,10 @@ impl_de!(QuestionnaireResponseItemAnswer);
 impl QuestionnaireResponseItemAnswer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -233,6 +240,9 @@ impl QuestionnaireResponseItemAnswer {
                 "item" => de::many(map, &mut r.item, k)?,
                 _ => de::unknown(map, k, "QuestionnaireResponse.item.answer")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("QuestionnaireResponse.item.answer")?;
         }
         Ok(r)
     }
@@ -409,7 +419,7 @@ impl QuestionnaireResponseItemAnswerValue {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

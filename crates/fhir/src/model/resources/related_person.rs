@@ -156,8 +156,10 @@ impl_de!(RelatedPersonCommunication);
 impl RelatedPersonCommunication {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -167,6 +169,9 @@ impl RelatedPersonCommunication {
                 "_preferred" => de::prim_ext(map, &mut r.preferred, k)?,
                 _ => de::unknown(map, k, "RelatedPerson.communication")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RelatedPerson.communication")?;
         }
         de::required::<A::Error>(
             r.language.is_some(),

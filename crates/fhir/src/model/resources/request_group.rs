@@ -220,19 +220,21 @@ impl_de!(RequestGroupAction);
 impl RequestGroupAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "prefix" => de::prim(map, &mut r.prefix, k)?,
+                "prefix" => de::formed(map, &mut r.prefix, k, de::Form::String)?,
                 "_prefix" => de::prim_ext(map, &mut r.prefix, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "textEquivalent" => de::prim(map, &mut r.text_equivalent, k)?,
+                "textEquivalent" => de::formed(map, &mut r.text_equivalent, k, de::Form::String)?,
                 "_textEquivalent" => de::prim_ext(map, &mut r.text_equivalent, k)?,
                 "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
                 "_priority" => de::prim_ext(map, &mut r.priority, k)?,
@@ -264,6 +266,9 @@ impl RequestGroupAction {
                 "action" => de::many(map, &mut r.action, k)?,
                 _ => de::unknown(map, k, "RequestGroup.action")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RequestGroup.action")?;
         }
         Ok(r)
     }
@@ -320,8 +325,10 @@ impl_de!(RequestGroupActionCondition);
 impl RequestGroupActionCondition {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -331,6 +338,9 @@ impl RequestGroupActionCondition {
                 "expression" => de::one(map, &mut r.expression, k)?,
                 _ => de::unknown(map, k, "RequestGroup.action.condition")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RequestGroup.action.condition")?;
         }
         de::required::<A::Error>(r.kind.is_some(), "RequestGroup.action.condition", "kind")?;
         Ok(r)
@@ -373,8 +383,10 @@ impl_de!(RequestGroupActionRelatedAction);
 impl RequestGroupActionRelatedAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -388,6 +400,9 @@ impl RequestGroupActionRelatedAction {
                 }
                 _ => de::unknown(map, k, "RequestGroup.action.relatedAction")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RequestGroup.action.relatedAction")?;
         }
         de::required::<A::Error>(
             r.action_id.is_some(),

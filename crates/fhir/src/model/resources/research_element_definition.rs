@@ -120,15 +120,15 @@ impl ResearchElementDefinition {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
-                "shortTitle" => de::prim(map, &mut r.short_title, k)?,
+                "shortTitle" => de::formed(map, &mut r.short_title, k, de::Form::String)?,
                 "_shortTitle" => de::prim_ext(map, &mut r.short_title, k)?,
-                "subtitle" => de::prim(map, &mut r.subtitle, k)?,
+                "subtitle" => de::formed(map, &mut r.subtitle, k, de::Form::String)?,
                 "_subtitle" => de::prim_ext(map, &mut r.subtitle, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -139,20 +139,20 @@ impl ResearchElementDefinition {
                 }
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "comment" => de::prims(map, &mut r.comment, k)?,
+                "comment" => de::formeds(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prims_ext(map, &mut r.comment, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "usage" => de::prim(map, &mut r.usage, k)?,
+                "usage" => de::formed(map, &mut r.usage, k, de::Form::String)?,
                 "_usage" => de::prim_ext(map, &mut r.usage, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
                 "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
@@ -285,8 +285,10 @@ impl_de!(ResearchElementDefinitionCharacteristic);
 impl ResearchElementDefinitionCharacteristic {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -308,7 +310,7 @@ impl ResearchElementDefinitionCharacteristic {
                 "_exclude" => de::prim_ext(map, &mut r.exclude, k)?,
                 "unitOfMeasure" => de::one(map, &mut r.unit_of_measure, k)?,
                 "studyEffectiveDescription" => {
-                    de::prim(map, &mut r.study_effective_description, k)?
+                    de::formed(map, &mut r.study_effective_description, k, de::Form::String)?
                 }
                 "_studyEffectiveDescription" => {
                     de::prim_ext(map, &mut r.study_effective_description, k)?
@@ -334,9 +336,12 @@ impl ResearchElementDefinitionCharacteristic {
                 "_studyEffectiveGroupMeasure" => {
                     de::prim_ext(map, &mut r.study_effective_group_measure, k)?
                 }
-                "participantEffectiveDescription" => {
-                    de::prim(map, &mut r.participant_effective_description, k)?
-                }
+                "participantEffectiveDescription" => de::formed(
+                    map,
+                    &mut r.participant_effective_description,
+                    k,
+                    de::Form::String,
+                )?,
                 "_participantEffectiveDescription" => {
                     de::prim_ext(map, &mut r.participant_effective_description, k)?
                 }
@@ -366,6 +371,9 @@ impl ResearchElementDefinitionCharacteristic {
                 }
                 _ => de::unknown(map, k, "ResearchElementDefinition.characteristic")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ResearchElementDefinition.characteristic")?;
         }
         de::required::<A::Error>(
             r.definition.is_some(),

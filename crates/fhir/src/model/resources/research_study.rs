@@ -126,9 +126,9 @@ impl ResearchStudy {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "label" => de::many(map, &mut r.label, k)?,
                 "protocol" => de::many(map, &mut r.protocol, k)?,
@@ -146,9 +146,11 @@ impl ResearchStudy {
                 "keyword" => de::many(map, &mut r.keyword, k)?,
                 "location" => de::many(map, &mut r.location, k)?,
                 "region" => de::many(map, &mut r.region, k)?,
-                "descriptionSummary" => de::prim(map, &mut r.description_summary, k)?,
+                "descriptionSummary" => {
+                    de::formed(map, &mut r.description_summary, k, de::Form::String)?
+                }
                 "_descriptionSummary" => de::prim_ext(map, &mut r.description_summary, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "enrollment" => de::many(map, &mut r.enrollment, k)?,
                 "period" => de::one(map, &mut r.period, k)?,
@@ -258,17 +260,22 @@ impl_de!(ResearchStudyLabel);
 impl ResearchStudyLabel {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "ResearchStudy.label")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ResearchStudy.label")?;
         }
         Ok(r)
     }
@@ -310,19 +317,24 @@ impl_de!(ResearchStudyArm);
 impl ResearchStudyArm {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 _ => de::unknown(map, k, "ResearchStudy.arm")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ResearchStudy.arm")?;
         }
         de::required::<A::Error>(r.name.is_some(), "ResearchStudy.arm", "name")?;
         Ok(r)
@@ -370,13 +382,15 @@ impl_de!(ResearchStudyAssociatedParty);
 impl ResearchStudyAssociatedParty {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "role" => de::one(map, &mut r.role, k)?,
                 "period" => de::many(map, &mut r.period, k)?,
@@ -384,6 +398,9 @@ impl ResearchStudyAssociatedParty {
                 "party" => de::one(map, &mut r.party, k)?,
                 _ => de::unknown(map, k, "ResearchStudy.associatedParty")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ResearchStudy.associatedParty")?;
         }
         de::required::<A::Error>(r.role.is_some(), "ResearchStudy.associatedParty", "role")?;
         Ok(r)
@@ -429,8 +446,10 @@ impl_de!(ResearchStudyProgressStatus);
 impl ResearchStudyProgressStatus {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -441,6 +460,9 @@ impl ResearchStudyProgressStatus {
                 "period" => de::one(map, &mut r.period, k)?,
                 _ => de::unknown(map, k, "ResearchStudy.progressStatus")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ResearchStudy.progressStatus")?;
         }
         de::required::<A::Error>(r.state.is_some(), "ResearchStudy.progressStatus", "state")?;
         Ok(r)
@@ -486,20 +508,25 @@ impl_de!(ResearchStudyRecruitment);
 impl ResearchStudyRecruitment {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "targetNumber" => de::prim(map, &mut r.target_number, k)?,
+                "targetNumber" => de::formed(map, &mut r.target_number, k, de::Form::UnsignedInt)?,
                 "_targetNumber" => de::prim_ext(map, &mut r.target_number, k)?,
-                "actualNumber" => de::prim(map, &mut r.actual_number, k)?,
+                "actualNumber" => de::formed(map, &mut r.actual_number, k, de::Form::UnsignedInt)?,
                 "_actualNumber" => de::prim_ext(map, &mut r.actual_number, k)?,
                 "eligibility" => de::one(map, &mut r.eligibility, k)?,
                 "actualGroup" => de::one(map, &mut r.actual_group, k)?,
                 _ => de::unknown(map, k, "ResearchStudy.recruitment")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ResearchStudy.recruitment")?;
         }
         Ok(r)
     }
@@ -549,23 +576,28 @@ impl_de!(ResearchStudyComparisonGroup);
 impl ResearchStudyComparisonGroup {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "linkId" => de::formed(map, &mut r.link_id, k, de::Form::Id)?,
                 "_linkId" => de::prim_ext(map, &mut r.link_id, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "intendedExposure" => de::many(map, &mut r.intended_exposure, k)?,
                 "observedGroup" => de::one(map, &mut r.observed_group, k)?,
                 _ => de::unknown(map, k, "ResearchStudy.comparisonGroup")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ResearchStudy.comparisonGroup")?;
         }
         de::required::<A::Error>(r.name.is_some(), "ResearchStudy.comparisonGroup", "name")?;
         Ok(r)
@@ -612,19 +644,24 @@ impl_de!(ResearchStudyObjective);
 impl ResearchStudyObjective {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 _ => de::unknown(map, k, "ResearchStudy.objective")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ResearchStudy.objective")?;
         }
         Ok(r)
     }
@@ -669,20 +706,25 @@ impl_de!(ResearchStudyOutcomeMeasure);
 impl ResearchStudyOutcomeMeasure {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "type" => de::many(map, &mut r.type_, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "reference" => de::one(map, &mut r.reference, k)?,
                 _ => de::unknown(map, k, "ResearchStudy.outcomeMeasure")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ResearchStudy.outcomeMeasure")?;
         }
         Ok(r)
     }

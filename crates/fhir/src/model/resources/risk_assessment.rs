@@ -103,7 +103,7 @@ impl RiskAssessment {
                 "reasonReference" => de::many(map, &mut r.reason_reference, k)?,
                 "basis" => de::many(map, &mut r.basis, k)?,
                 "prediction" => de::many(map, &mut r.prediction, k)?,
-                "mitigation" => de::prim(map, &mut r.mitigation, k)?,
+                "mitigation" => de::formed(map, &mut r.mitigation, k, de::Form::String)?,
                 "_mitigation" => de::prim_ext(map, &mut r.mitigation, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
                 "resourceType" => de::resource_type(map, "RiskAssessment")?,
@@ -186,8 +186,10 @@ impl_de!(RiskAssessmentPrediction);
 impl RiskAssessmentPrediction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -207,10 +209,13 @@ impl RiskAssessmentPrediction {
                 "whenPeriod" | "whenRange" => {
                     RiskAssessmentPredictionWhen::de(map, &mut r.when, k, "when")?
                 }
-                "rationale" => de::prim(map, &mut r.rationale, k)?,
+                "rationale" => de::formed(map, &mut r.rationale, k, de::Form::String)?,
                 "_rationale" => de::prim_ext(map, &mut r.rationale, k)?,
                 _ => de::unknown(map, k, "RiskAssessment.prediction")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RiskAssessment.prediction")?;
         }
         Ok(r)
     }

@@ -116,25 +116,25 @@ impl RiskEvidenceSynthesis {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "approvalDate" => de::prim(map, &mut r.approval_date, k)?,
                 "_approvalDate" => de::prim_ext(map, &mut r.approval_date, k)?,
@@ -248,13 +248,15 @@ impl_de!(RiskEvidenceSynthesisSampleSize);
 impl RiskEvidenceSynthesisSampleSize {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "numberOfStudies" => de::prim(map, &mut r.number_of_studies, k)?,
                 "_numberOfStudies" => de::prim_ext(map, &mut r.number_of_studies, k)?,
@@ -262,6 +264,9 @@ impl RiskEvidenceSynthesisSampleSize {
                 "_numberOfParticipants" => de::prim_ext(map, &mut r.number_of_participants, k)?,
                 _ => de::unknown(map, k, "RiskEvidenceSynthesis.sampleSize")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RiskEvidenceSynthesis.sampleSize")?;
         }
         Ok(r)
     }
@@ -312,13 +317,15 @@ impl_de!(RiskEvidenceSynthesisRiskEstimate);
 impl RiskEvidenceSynthesisRiskEstimate {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "value" => de::prim(map, &mut r.value, k)?,
@@ -331,6 +338,9 @@ impl RiskEvidenceSynthesisRiskEstimate {
                 "precisionEstimate" => de::many(map, &mut r.precision_estimate, k)?,
                 _ => de::unknown(map, k, "RiskEvidenceSynthesis.riskEstimate")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RiskEvidenceSynthesis.riskEstimate")?;
         }
         Ok(r)
     }
@@ -379,8 +389,10 @@ impl_de!(RiskEvidenceSynthesisRiskEstimatePrecisionEstimate);
 impl RiskEvidenceSynthesisRiskEstimatePrecisionEstimate {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -398,6 +410,9 @@ impl RiskEvidenceSynthesisRiskEstimatePrecisionEstimate {
                     "RiskEvidenceSynthesis.riskEstimate.precisionEstimate",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RiskEvidenceSynthesis.riskEstimate.precisionEstimate")?;
         }
         Ok(r)
     }
@@ -441,8 +456,10 @@ impl_de!(RiskEvidenceSynthesisCertainty);
 impl RiskEvidenceSynthesisCertainty {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -452,6 +469,9 @@ impl RiskEvidenceSynthesisCertainty {
                 "certaintySubcomponent" => de::many(map, &mut r.certainty_subcomponent, k)?,
                 _ => de::unknown(map, k, "RiskEvidenceSynthesis.certainty")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RiskEvidenceSynthesis.certainty")?;
         }
         Ok(r)
     }
@@ -494,8 +514,10 @@ impl_de!(RiskEvidenceSynthesisCertaintyCertaintySubcomponent);
 impl RiskEvidenceSynthesisCertaintyCertaintySubcomponent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -509,6 +531,9 @@ impl RiskEvidenceSynthesisCertaintyCertaintySubcomponent {
                     "RiskEvidenceSynthesis.certainty.certaintySubcomponent",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("RiskEvidenceSynthesis.certainty.certaintySubcomponent")?;
         }
         Ok(r)
     }

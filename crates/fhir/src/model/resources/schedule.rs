@@ -75,7 +75,7 @@ impl Schedule {
                 "specialty" => de::many(map, &mut r.specialty, k)?,
                 "actor" => de::many(map, &mut r.actor, k)?,
                 "planningHorizon" => de::one(map, &mut r.planning_horizon, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 "resourceType" => de::resource_type(map, "Schedule")?,
                 _ => de::unknown(map, k, "Schedule")?,

@@ -105,9 +105,9 @@ impl SearchParameter {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "derivedFrom" => de::formed(map, &mut r.derived_from, k, de::Form::Uri)?,
                 "_derivedFrom" => de::prim_ext(map, &mut r.derived_from, k)?,
@@ -117,14 +117,14 @@ impl SearchParameter {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
@@ -132,9 +132,9 @@ impl SearchParameter {
                 "_base" => de::prims_ext(map, &mut r.base, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "expression" => de::prim(map, &mut r.expression, k)?,
+                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "xpath" => de::prim(map, &mut r.xpath, k)?,
+                "xpath" => de::formed(map, &mut r.xpath, k, de::Form::String)?,
                 "_xpath" => de::prim_ext(map, &mut r.xpath, k)?,
                 "xpathUsage" => de::formed(map, &mut r.xpath_usage, k, de::Form::Code)?,
                 "_xpathUsage" => de::prim_ext(map, &mut r.xpath_usage, k)?,
@@ -148,7 +148,7 @@ impl SearchParameter {
                 "_comparator" => de::prims_ext(map, &mut r.comparator, k)?,
                 "modifier" => de::formeds(map, &mut r.modifier, k, de::Form::Code)?,
                 "_modifier" => de::prims_ext(map, &mut r.modifier, k)?,
-                "chain" => de::prims(map, &mut r.chain, k)?,
+                "chain" => de::formeds(map, &mut r.chain, k, de::Form::String)?,
                 "_chain" => de::prims_ext(map, &mut r.chain, k)?,
                 "component" => de::many(map, &mut r.component, k)?,
                 "resourceType" => de::resource_type(map, "SearchParameter")?,
@@ -237,18 +237,23 @@ impl_de!(SearchParameterComponent);
 impl SearchParameterComponent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "definition" => de::formed(map, &mut r.definition, k, de::Form::Uri)?,
                 "_definition" => de::prim_ext(map, &mut r.definition, k)?,
-                "expression" => de::prim(map, &mut r.expression, k)?,
+                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
                 _ => de::unknown(map, k, "SearchParameter.component")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SearchParameter.component")?;
         }
         de::required::<A::Error>(
             r.definition.is_some(),

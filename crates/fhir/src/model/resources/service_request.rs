@@ -166,7 +166,9 @@ impl ServiceRequest {
                 "specimen" => de::many(map, &mut r.specimen, k)?,
                 "bodySite" => de::many(map, &mut r.body_site, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
-                "patientInstruction" => de::prim(map, &mut r.patient_instruction, k)?,
+                "patientInstruction" => {
+                    de::formed(map, &mut r.patient_instruction, k, de::Form::String)?
+                }
                 "_patientInstruction" => de::prim_ext(map, &mut r.patient_instruction, k)?,
                 "relevantHistory" => de::many(map, &mut r.relevant_history, k)?,
                 "resourceType" => de::resource_type(map, "ServiceRequest")?,

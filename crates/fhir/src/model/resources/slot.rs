@@ -87,7 +87,7 @@ impl Slot {
                 "_end" => de::prim_ext(map, &mut r.end, k)?,
                 "overbooked" => de::prim(map, &mut r.overbooked, k)?,
                 "_overbooked" => de::prim_ext(map, &mut r.overbooked, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 "resourceType" => de::resource_type(map, "Slot")?,
                 _ => de::unknown(map, k, "Slot")?,

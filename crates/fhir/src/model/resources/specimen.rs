@@ -168,8 +168,10 @@ impl_de!(SpecimenCollection);
 impl SpecimenCollection {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -192,6 +194,9 @@ impl SpecimenCollection {
                 }
                 _ => de::unknown(map, k, "Specimen.collection")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Specimen.collection")?;
         }
         Ok(r)
     }
@@ -240,13 +245,15 @@ impl_de!(SpecimenProcessing);
 impl SpecimenProcessing {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "procedure" => de::one(map, &mut r.procedure, k)?,
                 "additive" => de::many(map, &mut r.additive, k)?,
@@ -255,6 +262,9 @@ impl SpecimenProcessing {
                 }
                 _ => de::unknown(map, k, "Specimen.processing")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Specimen.processing")?;
         }
         Ok(r)
     }
@@ -304,14 +314,16 @@ impl_de!(SpecimenContainer);
 impl SpecimenContainer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "capacity" => de::one(map, &mut r.capacity, k)?,
@@ -321,6 +333,9 @@ impl SpecimenContainer {
                 }
                 _ => de::unknown(map, k, "Specimen.container")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Specimen.container")?;
         }
         Ok(r)
     }

@@ -66,7 +66,7 @@ impl SpecimenDefinition {
                 "identifier" => de::one(map, &mut r.identifier, k)?,
                 "typeCollected" => de::one(map, &mut r.type_collected, k)?,
                 "patientPreparation" => de::many(map, &mut r.patient_preparation, k)?,
-                "timeAspect" => de::prim(map, &mut r.time_aspect, k)?,
+                "timeAspect" => de::formed(map, &mut r.time_aspect, k, de::Form::String)?,
                 "_timeAspect" => de::prim_ext(map, &mut r.time_aspect, k)?,
                 "collection" => de::many(map, &mut r.collection, k)?,
                 "typeTested" => de::many(map, &mut r.type_tested, k)?,
@@ -141,8 +141,10 @@ impl_de!(SpecimenDefinitionTypeTested);
 impl SpecimenDefinitionTypeTested {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -153,13 +155,16 @@ impl SpecimenDefinitionTypeTested {
                 "preference" => de::formed(map, &mut r.preference, k, de::Form::Code)?,
                 "_preference" => de::prim_ext(map, &mut r.preference, k)?,
                 "container" => de::one(map, &mut r.container, k)?,
-                "requirement" => de::prim(map, &mut r.requirement, k)?,
+                "requirement" => de::formed(map, &mut r.requirement, k, de::Form::String)?,
                 "_requirement" => de::prim_ext(map, &mut r.requirement, k)?,
                 "retentionTime" => de::one(map, &mut r.retention_time, k)?,
                 "rejectionCriterion" => de::many(map, &mut r.rejection_criterion, k)?,
                 "handling" => de::many(map, &mut r.handling, k)?,
                 _ => de::unknown(map, k, "SpecimenDefinition.typeTested")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SpecimenDefinition.typeTested")?;
         }
         de::required::<A::Error>(
             r.preference.is_some(),
@@ -222,8 +227,10 @@ impl_de!(SpecimenDefinitionTypeTestedContainer);
 impl SpecimenDefinitionTypeTestedContainer {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -231,7 +238,7 @@ impl SpecimenDefinitionTypeTestedContainer {
                 "material" => de::one(map, &mut r.material, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "cap" => de::one(map, &mut r.cap, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "capacity" => de::one(map, &mut r.capacity, k)?,
                 "minimumVolumeQuantity" | "minimumVolumeString" | "_minimumVolumeString" => {
@@ -243,10 +250,13 @@ impl SpecimenDefinitionTypeTestedContainer {
                     )?
                 }
                 "additive" => de::many(map, &mut r.additive, k)?,
-                "preparation" => de::prim(map, &mut r.preparation, k)?,
+                "preparation" => de::formed(map, &mut r.preparation, k, de::Form::String)?,
                 "_preparation" => de::prim_ext(map, &mut r.preparation, k)?,
                 _ => de::unknown(map, k, "SpecimenDefinition.typeTested.container")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SpecimenDefinition.typeTested.container")?;
         }
         Ok(r)
     }
@@ -290,8 +300,10 @@ impl_de!(SpecimenDefinitionTypeTestedContainerAdditive);
 impl SpecimenDefinitionTypeTestedContainerAdditive {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -306,6 +318,9 @@ impl SpecimenDefinitionTypeTestedContainerAdditive {
                 }
                 _ => de::unknown(map, k, "SpecimenDefinition.typeTested.container.additive")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SpecimenDefinition.typeTested.container.additive")?;
         }
         de::required::<A::Error>(
             r.additive.is_some(),
@@ -353,8 +368,10 @@ impl_de!(SpecimenDefinitionTypeTestedHandling);
 impl SpecimenDefinitionTypeTestedHandling {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -362,10 +379,13 @@ impl SpecimenDefinitionTypeTestedHandling {
                 "temperatureQualifier" => de::one(map, &mut r.temperature_qualifier, k)?,
                 "temperatureRange" => de::one(map, &mut r.temperature_range, k)?,
                 "maxDuration" => de::one(map, &mut r.max_duration, k)?,
-                "instruction" => de::prim(map, &mut r.instruction, k)?,
+                "instruction" => de::formed(map, &mut r.instruction, k, de::Form::String)?,
                 "_instruction" => de::prim_ext(map, &mut r.instruction, k)?,
                 _ => de::unknown(map, k, "SpecimenDefinition.typeTested.handling")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SpecimenDefinition.typeTested.handling")?;
         }
         Ok(r)
     }
@@ -477,7 +497,7 @@ impl SpecimenDefinitionTypeTestedContainerMinimumVolume {
                 *slot = Some(Self::Quantity(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -108,11 +108,11 @@ impl StructureDefinition {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -120,16 +120,16 @@ impl StructureDefinition {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "keyword" => de::many(map, &mut r.keyword, k)?,
                 "fhirVersion" => de::formed(map, &mut r.fhir_version, k, de::Form::Code)?,
@@ -140,7 +140,9 @@ impl StructureDefinition {
                 "abstract" => de::prim(map, &mut r.abstract_, k)?,
                 "_abstract" => de::prim_ext(map, &mut r.abstract_, k)?,
                 "context" => de::many(map, &mut r.context, k)?,
-                "contextInvariant" => de::prims(map, &mut r.context_invariant, k)?,
+                "contextInvariant" => {
+                    de::formeds(map, &mut r.context_invariant, k, de::Form::String)?
+                }
                 "_contextInvariant" => de::prims_ext(map, &mut r.context_invariant, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Uri)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
@@ -240,8 +242,10 @@ impl_de!(StructureDefinitionMapping);
 impl StructureDefinitionMapping {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -250,12 +254,15 @@ impl StructureDefinitionMapping {
                 "_identity" => de::prim_ext(map, &mut r.identity, k)?,
                 "uri" => de::formed(map, &mut r.uri, k, de::Form::Uri)?,
                 "_uri" => de::prim_ext(map, &mut r.uri, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 _ => de::unknown(map, k, "StructureDefinition.mapping")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureDefinition.mapping")?;
         }
         de::required::<A::Error>(
             r.identity.is_some(),
@@ -302,18 +309,23 @@ impl_de!(StructureDefinitionContext);
 impl StructureDefinitionContext {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "expression" => de::prim(map, &mut r.expression, k)?,
+                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
                 _ => de::unknown(map, k, "StructureDefinition.context")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureDefinition.context")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "StructureDefinition.context", "type")?;
         de::required::<A::Error>(
@@ -357,8 +369,10 @@ impl_de!(StructureDefinitionSnapshot);
 impl StructureDefinitionSnapshot {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -366,6 +380,9 @@ impl StructureDefinitionSnapshot {
                 "element" => de::many(map, &mut r.element, k)?,
                 _ => de::unknown(map, k, "StructureDefinition.snapshot")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureDefinition.snapshot")?;
         }
         de::required::<A::Error>(
             !r.element.is_empty(),
@@ -407,8 +424,10 @@ impl_de!(StructureDefinitionDifferential);
 impl StructureDefinitionDifferential {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -416,6 +435,9 @@ impl StructureDefinitionDifferential {
                 "element" => de::many(map, &mut r.element, k)?,
                 _ => de::unknown(map, k, "StructureDefinition.differential")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureDefinition.differential")?;
         }
         de::required::<A::Error>(
             !r.element.is_empty(),

@@ -90,11 +90,11 @@ impl StructureMap {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -102,16 +102,16 @@ impl StructureMap {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "structure" => de::many(map, &mut r.structure, k)?,
                 "import" => de::formeds(map, &mut r.import, k, de::Form::Uri)?,
@@ -196,8 +196,10 @@ impl_de!(StructureMapStructure);
 impl StructureMapStructure {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -206,12 +208,15 @@ impl StructureMapStructure {
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
                 "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "alias" => de::prim(map, &mut r.alias, k)?,
+                "alias" => de::formed(map, &mut r.alias, k, de::Form::String)?,
                 "_alias" => de::prim_ext(map, &mut r.alias, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 _ => de::unknown(map, k, "StructureMap.structure")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureMap.structure")?;
         }
         de::required::<A::Error>(r.url.is_some(), "StructureMap.structure", "url")?;
         de::required::<A::Error>(r.mode.is_some(), "StructureMap.structure", "mode")?;
@@ -263,8 +268,10 @@ impl_de!(StructureMapGroup);
 impl StructureMapGroup {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -275,12 +282,15 @@ impl StructureMapGroup {
                 "_extends" => de::prim_ext(map, &mut r.extends, k)?,
                 "typeMode" => de::formed(map, &mut r.type_mode, k, de::Form::Code)?,
                 "_typeMode" => de::prim_ext(map, &mut r.type_mode, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 "input" => de::many(map, &mut r.input, k)?,
                 "rule" => de::many(map, &mut r.rule, k)?,
                 _ => de::unknown(map, k, "StructureMap.group")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureMap.group")?;
         }
         de::required::<A::Error>(r.name.is_some(), "StructureMap.group", "name")?;
         de::required::<A::Error>(r.type_mode.is_some(), "StructureMap.group", "typeMode")?;
@@ -332,22 +342,27 @@ impl_de!(StructureMapGroupInput);
 impl StructureMapGroupInput {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "name" => de::formed(map, &mut r.name, k, de::Form::Id)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "type" => de::prim(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::String)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "mode" => de::formed(map, &mut r.mode, k, de::Form::Code)?,
                 "_mode" => de::prim_ext(map, &mut r.mode, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 _ => de::unknown(map, k, "StructureMap.group.input")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureMap.group.input")?;
         }
         de::required::<A::Error>(r.name.is_some(), "StructureMap.group.input", "name")?;
         de::required::<A::Error>(r.mode.is_some(), "StructureMap.group.input", "mode")?;
@@ -399,8 +414,10 @@ impl_de!(StructureMapGroupRule);
 impl StructureMapGroupRule {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -411,10 +428,13 @@ impl StructureMapGroupRule {
                 "target" => de::many(map, &mut r.target, k)?,
                 "rule" => de::many(map, &mut r.rule, k)?,
                 "dependent" => de::many(map, &mut r.dependent, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 _ => de::unknown(map, k, "StructureMap.group.rule")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureMap.group.rule")?;
         }
         de::required::<A::Error>(r.name.is_some(), "StructureMap.group.rule", "name")?;
         de::required::<A::Error>(!r.source.is_empty(), "StructureMap.group.rule", "source")?;
@@ -478,8 +498,10 @@ impl_de!(StructureMapGroupRuleSource);
 impl StructureMapGroupRuleSource {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -488,9 +510,9 @@ impl StructureMapGroupRuleSource {
                 "_context" => de::prim_ext(map, &mut r.context, k)?,
                 "min" => de::prim(map, &mut r.min, k)?,
                 "_min" => de::prim_ext(map, &mut r.min, k)?,
-                "max" => de::prim(map, &mut r.max, k)?,
+                "max" => de::formed(map, &mut r.max, k, de::Form::String)?,
                 "_max" => de::prim_ext(map, &mut r.max, k)?,
-                "type" => de::prim(map, &mut r.type_, k)?,
+                "type" => de::formed(map, &mut r.type_, k, de::Form::String)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "defaultValueBase64Binary"
                 | "_defaultValueBase64Binary"
@@ -561,20 +583,23 @@ impl StructureMapGroupRuleSource {
                 | "defaultValueUsageContext"
                 | "defaultValueDosage"
                 | "defaultValueMeta" => AnyValue::de(map, &mut r.default_value, k, "defaultValue")?,
-                "element" => de::prim(map, &mut r.element, k)?,
+                "element" => de::formed(map, &mut r.element, k, de::Form::String)?,
                 "_element" => de::prim_ext(map, &mut r.element, k)?,
                 "listMode" => de::formed(map, &mut r.list_mode, k, de::Form::Code)?,
                 "_listMode" => de::prim_ext(map, &mut r.list_mode, k)?,
                 "variable" => de::formed(map, &mut r.variable, k, de::Form::Id)?,
                 "_variable" => de::prim_ext(map, &mut r.variable, k)?,
-                "condition" => de::prim(map, &mut r.condition, k)?,
+                "condition" => de::formed(map, &mut r.condition, k, de::Form::String)?,
                 "_condition" => de::prim_ext(map, &mut r.condition, k)?,
-                "check" => de::prim(map, &mut r.check, k)?,
+                "check" => de::formed(map, &mut r.check, k, de::Form::String)?,
                 "_check" => de::prim_ext(map, &mut r.check, k)?,
-                "logMessage" => de::prim(map, &mut r.log_message, k)?,
+                "logMessage" => de::formed(map, &mut r.log_message, k, de::Form::String)?,
                 "_logMessage" => de::prim_ext(map, &mut r.log_message, k)?,
                 _ => de::unknown(map, k, "StructureMap.group.rule.source")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureMap.group.rule.source")?;
         }
         de::required::<A::Error>(
             r.context.is_some(),
@@ -640,8 +665,10 @@ impl_de!(StructureMapGroupRuleTarget);
 impl StructureMapGroupRuleTarget {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -650,7 +677,7 @@ impl StructureMapGroupRuleTarget {
                 "_context" => de::prim_ext(map, &mut r.context, k)?,
                 "contextType" => de::formed(map, &mut r.context_type, k, de::Form::Code)?,
                 "_contextType" => de::prim_ext(map, &mut r.context_type, k)?,
-                "element" => de::prim(map, &mut r.element, k)?,
+                "element" => de::formed(map, &mut r.element, k, de::Form::String)?,
                 "_element" => de::prim_ext(map, &mut r.element, k)?,
                 "variable" => de::formed(map, &mut r.variable, k, de::Form::Id)?,
                 "_variable" => de::prim_ext(map, &mut r.variable, k)?,
@@ -663,6 +690,9 @@ impl StructureMapGroupRuleTarget {
                 "parameter" => de::many(map, &mut r.parameter, k)?,
                 _ => de::unknown(map, k, "StructureMap.group.rule.target")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureMap.group.rule.target")?;
         }
         Ok(r)
     }
@@ -706,8 +736,10 @@ impl_de!(StructureMapGroupRuleTargetParameter);
 impl StructureMapGroupRuleTargetParameter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -719,6 +751,9 @@ impl StructureMapGroupRuleTargetParameter {
                 }
                 _ => de::unknown(map, k, "StructureMap.group.rule.target.parameter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureMap.group.rule.target.parameter")?;
         }
         de::required::<A::Error>(
             r.value.is_some(),
@@ -762,18 +797,23 @@ impl_de!(StructureMapGroupRuleDependent);
 impl StructureMapGroupRuleDependent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "name" => de::formed(map, &mut r.name, k, de::Form::Id)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "variable" => de::prims(map, &mut r.variable, k)?,
+                "variable" => de::formeds(map, &mut r.variable, k, de::Form::String)?,
                 "_variable" => de::prims_ext(map, &mut r.variable, k)?,
                 _ => de::unknown(map, k, "StructureMap.group.rule.dependent")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("StructureMap.group.rule.dependent")?;
         }
         de::required::<A::Error>(
             r.name.is_some(),
@@ -859,7 +899,7 @@ impl StructureMapGroupRuleTargetParameterValue {
                 }
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

@@ -70,11 +70,11 @@ impl Subscription {
                 "contact" => de::many(map, &mut r.contact, k)?,
                 "end" => de::prim(map, &mut r.end, k)?,
                 "_end" => de::prim_ext(map, &mut r.end, k)?,
-                "reason" => de::prim(map, &mut r.reason, k)?,
+                "reason" => de::formed(map, &mut r.reason, k, de::Form::String)?,
                 "_reason" => de::prim_ext(map, &mut r.reason, k)?,
-                "criteria" => de::prim(map, &mut r.criteria, k)?,
+                "criteria" => de::formed(map, &mut r.criteria, k, de::Form::String)?,
                 "_criteria" => de::prim_ext(map, &mut r.criteria, k)?,
-                "error" => de::prim(map, &mut r.error, k)?,
+                "error" => de::formed(map, &mut r.error, k, de::Form::String)?,
                 "_error" => de::prim_ext(map, &mut r.error, k)?,
                 "channel" => de::one(map, &mut r.channel, k)?,
                 "resourceType" => de::resource_type(map, "Subscription")?,
@@ -145,8 +145,10 @@ impl_de!(SubscriptionChannel);
 impl SubscriptionChannel {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -157,10 +159,13 @@ impl SubscriptionChannel {
                 "_endpoint" => de::prim_ext(map, &mut r.endpoint, k)?,
                 "payload" => de::formed(map, &mut r.payload, k, de::Form::Code)?,
                 "_payload" => de::prim_ext(map, &mut r.payload, k)?,
-                "header" => de::prims(map, &mut r.header, k)?,
+                "header" => de::formeds(map, &mut r.header, k, de::Form::String)?,
                 "_header" => de::prims_ext(map, &mut r.header, k)?,
                 _ => de::unknown(map, k, "Subscription.channel")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Subscription.channel")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Subscription.channel", "type")?;
         Ok(r)

@@ -69,9 +69,12 @@ impl SubscriptionStatus {
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "type" => de::formed(map, &mut r.type_, k, de::Form::Code)?,
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
-                "eventsSinceSubscriptionStart" => {
-                    de::prim(map, &mut r.events_since_subscription_start, k)?
-                }
+                "eventsSinceSubscriptionStart" => de::formed(
+                    map,
+                    &mut r.events_since_subscription_start,
+                    k,
+                    de::Form::String,
+                )?,
                 "_eventsSinceSubscriptionStart" => {
                     de::prim_ext(map, &mut r.events_since_subscription_start, k)?
                 }
@@ -153,13 +156,15 @@ impl_de!(SubscriptionStatusNotificationEvent);
 impl SubscriptionStatusNotificationEvent {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "eventNumber" => de::prim(map, &mut r.event_number, k)?,
+                "eventNumber" => de::formed(map, &mut r.event_number, k, de::Form::String)?,
                 "_eventNumber" => de::prim_ext(map, &mut r.event_number, k)?,
                 "timestamp" => de::prim(map, &mut r.timestamp, k)?,
                 "_timestamp" => de::prim_ext(map, &mut r.timestamp, k)?,
@@ -167,6 +172,9 @@ impl SubscriptionStatusNotificationEvent {
                 "additionalContext" => de::many(map, &mut r.additional_context, k)?,
                 _ => de::unknown(map, k, "SubscriptionStatus.notificationEvent")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubscriptionStatus.notificationEvent")?;
         }
         de::required::<A::Error>(
             r.event_number.is_some(),

@@ -70,7 +70,7 @@ impl Substance {
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
                 "category" => de::many(map, &mut r.category, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "instance" => de::many(map, &mut r.instance, k)?,
                 "ingredient" => de::many(map, &mut r.ingredient, k)?,
@@ -137,8 +137,10 @@ impl_de!(SubstanceInstance);
 impl SubstanceInstance {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -149,6 +151,9 @@ impl SubstanceInstance {
                 "quantity" => de::one(map, &mut r.quantity, k)?,
                 _ => de::unknown(map, k, "Substance.instance")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Substance.instance")?;
         }
         Ok(r)
     }
@@ -189,8 +194,10 @@ impl_de!(SubstanceIngredient);
 impl SubstanceIngredient {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -201,6 +208,9 @@ impl SubstanceIngredient {
                 }
                 _ => de::unknown(map, k, "Substance.ingredient")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Substance.ingredient")?;
         }
         de::required::<A::Error>(r.substance.is_some(), "Substance.ingredient", "substance")?;
         Ok(r)

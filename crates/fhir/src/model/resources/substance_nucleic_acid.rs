@@ -64,7 +64,9 @@ impl SubstanceNucleicAcid {
                 "sequenceType" => de::one(map, &mut r.sequence_type, k)?,
                 "numberOfSubunits" => de::prim(map, &mut r.number_of_subunits, k)?,
                 "_numberOfSubunits" => de::prim_ext(map, &mut r.number_of_subunits, k)?,
-                "areaOfHybridisation" => de::prim(map, &mut r.area_of_hybridisation, k)?,
+                "areaOfHybridisation" => {
+                    de::formed(map, &mut r.area_of_hybridisation, k, de::Form::String)?
+                }
                 "_areaOfHybridisation" => de::prim_ext(map, &mut r.area_of_hybridisation, k)?,
                 "oligoNucleotideType" => de::one(map, &mut r.oligo_nucleotide_type, k)?,
                 "subunit" => de::many(map, &mut r.subunit, k)?,
@@ -138,15 +140,17 @@ impl_de!(SubstanceNucleicAcidSubunit);
 impl SubstanceNucleicAcidSubunit {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "subunit" => de::prim(map, &mut r.subunit, k)?,
                 "_subunit" => de::prim_ext(map, &mut r.subunit, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::String)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "length" => de::prim(map, &mut r.length, k)?,
                 "_length" => de::prim_ext(map, &mut r.length, k)?,
@@ -157,6 +161,9 @@ impl SubstanceNucleicAcidSubunit {
                 "sugar" => de::many(map, &mut r.sugar, k)?,
                 _ => de::unknown(map, k, "SubstanceNucleicAcid.subunit")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceNucleicAcid.subunit")?;
         }
         Ok(r)
     }
@@ -206,21 +213,26 @@ impl_de!(SubstanceNucleicAcidSubunitLinkage);
 impl SubstanceNucleicAcidSubunitLinkage {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "connectivity" => de::prim(map, &mut r.connectivity, k)?,
+                "connectivity" => de::formed(map, &mut r.connectivity, k, de::Form::String)?,
                 "_connectivity" => de::prim_ext(map, &mut r.connectivity, k)?,
                 "identifier" => de::one(map, &mut r.identifier, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "residueSite" => de::prim(map, &mut r.residue_site, k)?,
+                "residueSite" => de::formed(map, &mut r.residue_site, k, de::Form::String)?,
                 "_residueSite" => de::prim_ext(map, &mut r.residue_site, k)?,
                 _ => de::unknown(map, k, "SubstanceNucleicAcid.subunit.linkage")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceNucleicAcid.subunit.linkage")?;
         }
         Ok(r)
     }
@@ -264,19 +276,24 @@ impl_de!(SubstanceNucleicAcidSubunitSugar);
 impl SubstanceNucleicAcidSubunitSugar {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "identifier" => de::one(map, &mut r.identifier, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "residueSite" => de::prim(map, &mut r.residue_site, k)?,
+                "residueSite" => de::formed(map, &mut r.residue_site, k, de::Form::String)?,
                 "_residueSite" => de::prim_ext(map, &mut r.residue_site, k)?,
                 _ => de::unknown(map, k, "SubstanceNucleicAcid.subunit.sugar")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceNucleicAcid.subunit.sugar")?;
         }
         Ok(r)
     }

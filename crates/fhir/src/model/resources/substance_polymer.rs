@@ -66,7 +66,7 @@ impl SubstancePolymer {
                 "class" => de::one(map, &mut r.class, k)?,
                 "geometry" => de::one(map, &mut r.geometry, k)?,
                 "copolymerConnectivity" => de::many(map, &mut r.copolymer_connectivity, k)?,
-                "modification" => de::prims(map, &mut r.modification, k)?,
+                "modification" => de::formeds(map, &mut r.modification, k, de::Form::String)?,
                 "_modification" => de::prims_ext(map, &mut r.modification, k)?,
                 "monomerSet" => de::many(map, &mut r.monomer_set, k)?,
                 "repeat" => de::many(map, &mut r.repeat, k)?,
@@ -129,8 +129,10 @@ impl_de!(SubstancePolymerMonomerSet);
 impl SubstancePolymerMonomerSet {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -139,6 +141,9 @@ impl SubstancePolymerMonomerSet {
                 "startingMaterial" => de::many(map, &mut r.starting_material, k)?,
                 _ => de::unknown(map, k, "SubstancePolymer.monomerSet")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstancePolymer.monomerSet")?;
         }
         Ok(r)
     }
@@ -182,8 +187,10 @@ impl_de!(SubstancePolymerMonomerSetStartingMaterial);
 impl SubstancePolymerMonomerSetStartingMaterial {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -195,6 +202,9 @@ impl SubstancePolymerMonomerSetStartingMaterial {
                 "amount" => de::one(map, &mut r.amount, k)?,
                 _ => de::unknown(map, k, "SubstancePolymer.monomerSet.startingMaterial")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstancePolymer.monomerSet.startingMaterial")?;
         }
         Ok(r)
     }
@@ -240,15 +250,19 @@ impl_de!(SubstancePolymerRepeat);
 impl SubstancePolymerRepeat {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "numberOfUnits" => de::prim(map, &mut r.number_of_units, k)?,
                 "_numberOfUnits" => de::prim_ext(map, &mut r.number_of_units, k)?,
-                "averageMolecularFormula" => de::prim(map, &mut r.average_molecular_formula, k)?,
+                "averageMolecularFormula" => {
+                    de::formed(map, &mut r.average_molecular_formula, k, de::Form::String)?
+                }
                 "_averageMolecularFormula" => {
                     de::prim_ext(map, &mut r.average_molecular_formula, k)?
                 }
@@ -256,6 +270,9 @@ impl SubstancePolymerRepeat {
                 "repeatUnit" => de::many(map, &mut r.repeat_unit, k)?,
                 _ => de::unknown(map, k, "SubstancePolymer.repeat")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstancePolymer.repeat")?;
         }
         Ok(r)
     }
@@ -303,8 +320,10 @@ impl_de!(SubstancePolymerRepeatRepeatUnit);
 impl SubstancePolymerRepeatRepeatUnit {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -312,13 +331,16 @@ impl SubstancePolymerRepeatRepeatUnit {
                 "orientationOfPolymerisation" => {
                     de::one(map, &mut r.orientation_of_polymerisation, k)?
                 }
-                "repeatUnit" => de::prim(map, &mut r.repeat_unit, k)?,
+                "repeatUnit" => de::formed(map, &mut r.repeat_unit, k, de::Form::String)?,
                 "_repeatUnit" => de::prim_ext(map, &mut r.repeat_unit, k)?,
                 "amount" => de::one(map, &mut r.amount, k)?,
                 "degreeOfPolymerisation" => de::many(map, &mut r.degree_of_polymerisation, k)?,
                 "structuralRepresentation" => de::many(map, &mut r.structural_representation, k)?,
                 _ => de::unknown(map, k, "SubstancePolymer.repeat.repeatUnit")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstancePolymer.repeat.repeatUnit")?;
         }
         Ok(r)
     }
@@ -364,8 +386,10 @@ impl_de!(SubstancePolymerRepeatRepeatUnitDegreeOfPolymerisation);
 impl SubstancePolymerRepeatRepeatUnitDegreeOfPolymerisation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -378,6 +402,11 @@ impl SubstancePolymerRepeatRepeatUnitDegreeOfPolymerisation {
                     "SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation",
+            )?;
         }
         Ok(r)
     }
@@ -419,14 +448,16 @@ impl_de!(SubstancePolymerRepeatRepeatUnitStructuralRepresentation);
 impl SubstancePolymerRepeatRepeatUnitStructuralRepresentation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "representation" => de::prim(map, &mut r.representation, k)?,
+                "representation" => de::formed(map, &mut r.representation, k, de::Form::String)?,
                 "_representation" => de::prim_ext(map, &mut r.representation, k)?,
                 "attachment" => de::one(map, &mut r.attachment, k)?,
                 _ => de::unknown(
@@ -435,6 +466,11 @@ impl SubstancePolymerRepeatRepeatUnitStructuralRepresentation {
                     "SubstancePolymer.repeat.repeatUnit.structuralRepresentation",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "SubstancePolymer.repeat.repeatUnit.structuralRepresentation",
+            )?;
         }
         Ok(r)
     }

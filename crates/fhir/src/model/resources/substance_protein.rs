@@ -62,7 +62,9 @@ impl SubstanceProtein {
                 "sequenceType" => de::one(map, &mut r.sequence_type, k)?,
                 "numberOfSubunits" => de::prim(map, &mut r.number_of_subunits, k)?,
                 "_numberOfSubunits" => de::prim_ext(map, &mut r.number_of_subunits, k)?,
-                "disulfideLinkage" => de::prims(map, &mut r.disulfide_linkage, k)?,
+                "disulfideLinkage" => {
+                    de::formeds(map, &mut r.disulfide_linkage, k, de::Form::String)?
+                }
                 "_disulfideLinkage" => de::prims_ext(map, &mut r.disulfide_linkage, k)?,
                 "subunit" => de::many(map, &mut r.subunit, k)?,
                 "resourceType" => de::resource_type(map, "SubstanceProtein")?,
@@ -134,27 +136,36 @@ impl_de!(SubstanceProteinSubunit);
 impl SubstanceProteinSubunit {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "subunit" => de::prim(map, &mut r.subunit, k)?,
                 "_subunit" => de::prim_ext(map, &mut r.subunit, k)?,
-                "sequence" => de::prim(map, &mut r.sequence, k)?,
+                "sequence" => de::formed(map, &mut r.sequence, k, de::Form::String)?,
                 "_sequence" => de::prim_ext(map, &mut r.sequence, k)?,
                 "length" => de::prim(map, &mut r.length, k)?,
                 "_length" => de::prim_ext(map, &mut r.length, k)?,
                 "sequenceAttachment" => de::one(map, &mut r.sequence_attachment, k)?,
                 "nTerminalModificationId" => de::one(map, &mut r.n_terminal_modification_id, k)?,
-                "nTerminalModification" => de::prim(map, &mut r.n_terminal_modification, k)?,
+                "nTerminalModification" => {
+                    de::formed(map, &mut r.n_terminal_modification, k, de::Form::String)?
+                }
                 "_nTerminalModification" => de::prim_ext(map, &mut r.n_terminal_modification, k)?,
                 "cTerminalModificationId" => de::one(map, &mut r.c_terminal_modification_id, k)?,
-                "cTerminalModification" => de::prim(map, &mut r.c_terminal_modification, k)?,
+                "cTerminalModification" => {
+                    de::formed(map, &mut r.c_terminal_modification, k, de::Form::String)?
+                }
                 "_cTerminalModification" => de::prim_ext(map, &mut r.c_terminal_modification, k)?,
                 _ => de::unknown(map, k, "SubstanceProtein.subunit")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceProtein.subunit")?;
         }
         Ok(r)
     }

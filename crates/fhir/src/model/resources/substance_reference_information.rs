@@ -61,7 +61,7 @@ impl SubstanceReferenceInformation {
                 "contained" => de::many(map, &mut r.contained, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 "gene" => de::many(map, &mut r.gene, k)?,
                 "geneElement" => de::many(map, &mut r.gene_element, k)?,
@@ -127,8 +127,10 @@ impl_de!(SubstanceReferenceInformationGene);
 impl SubstanceReferenceInformationGene {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -138,6 +140,9 @@ impl SubstanceReferenceInformationGene {
                 "source" => de::many(map, &mut r.source, k)?,
                 _ => de::unknown(map, k, "SubstanceReferenceInformation.gene")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceReferenceInformation.gene")?;
         }
         Ok(r)
     }
@@ -180,8 +185,10 @@ impl_de!(SubstanceReferenceInformationGeneElement);
 impl SubstanceReferenceInformationGeneElement {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -191,6 +198,9 @@ impl SubstanceReferenceInformationGeneElement {
                 "source" => de::many(map, &mut r.source, k)?,
                 _ => de::unknown(map, k, "SubstanceReferenceInformation.geneElement")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceReferenceInformation.geneElement")?;
         }
         Ok(r)
     }
@@ -235,8 +245,10 @@ impl_de!(SubstanceReferenceInformationClassification);
 impl SubstanceReferenceInformationClassification {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -247,6 +259,9 @@ impl SubstanceReferenceInformationClassification {
                 "source" => de::many(map, &mut r.source, k)?,
                 _ => de::unknown(map, k, "SubstanceReferenceInformation.classification")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceReferenceInformation.classification")?;
         }
         Ok(r)
     }
@@ -300,8 +315,10 @@ impl_de!(SubstanceReferenceInformationTarget);
 impl SubstanceReferenceInformationTarget {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -318,6 +335,9 @@ impl SubstanceReferenceInformationTarget {
                 "source" => de::many(map, &mut r.source, k)?,
                 _ => de::unknown(map, k, "SubstanceReferenceInformation.target")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceReferenceInformation.target")?;
         }
         Ok(r)
     }
@@ -385,7 +405,7 @@ impl SubstanceReferenceInformationTargetAmount {
                 *slot = Some(Self::Range(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

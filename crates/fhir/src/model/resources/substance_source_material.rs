@@ -81,13 +81,17 @@ impl SubstanceSourceMaterial {
                 "sourceMaterialType" => de::one(map, &mut r.source_material_type, k)?,
                 "sourceMaterialState" => de::one(map, &mut r.source_material_state, k)?,
                 "organismId" => de::one(map, &mut r.organism_id, k)?,
-                "organismName" => de::prim(map, &mut r.organism_name, k)?,
+                "organismName" => de::formed(map, &mut r.organism_name, k, de::Form::String)?,
                 "_organismName" => de::prim_ext(map, &mut r.organism_name, k)?,
                 "parentSubstanceId" => de::many(map, &mut r.parent_substance_id, k)?,
-                "parentSubstanceName" => de::prims(map, &mut r.parent_substance_name, k)?,
+                "parentSubstanceName" => {
+                    de::formeds(map, &mut r.parent_substance_name, k, de::Form::String)?
+                }
                 "_parentSubstanceName" => de::prims_ext(map, &mut r.parent_substance_name, k)?,
                 "countryOfOrigin" => de::many(map, &mut r.country_of_origin, k)?,
-                "geographicalLocation" => de::prims(map, &mut r.geographical_location, k)?,
+                "geographicalLocation" => {
+                    de::formeds(map, &mut r.geographical_location, k, de::Form::String)?
+                }
                 "_geographicalLocation" => de::prims_ext(map, &mut r.geographical_location, k)?,
                 "developmentStage" => de::one(map, &mut r.development_stage, k)?,
                 "fractionDescription" => de::many(map, &mut r.fraction_description, k)?,
@@ -159,17 +163,22 @@ impl_de!(SubstanceSourceMaterialFractionDescription);
 impl SubstanceSourceMaterialFractionDescription {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "fraction" => de::prim(map, &mut r.fraction, k)?,
+                "fraction" => de::formed(map, &mut r.fraction, k, de::Form::String)?,
                 "_fraction" => de::prim_ext(map, &mut r.fraction, k)?,
                 "materialType" => de::one(map, &mut r.material_type, k)?,
                 _ => de::unknown(map, k, "SubstanceSourceMaterial.fractionDescription")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSourceMaterial.fractionDescription")?;
         }
         Ok(r)
     }
@@ -221,8 +230,10 @@ impl_de!(SubstanceSourceMaterialOrganism);
 impl SubstanceSourceMaterialOrganism {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -231,7 +242,9 @@ impl SubstanceSourceMaterialOrganism {
                 "genus" => de::one(map, &mut r.genus, k)?,
                 "species" => de::one(map, &mut r.species, k)?,
                 "intraspecificType" => de::one(map, &mut r.intraspecific_type, k)?,
-                "intraspecificDescription" => de::prim(map, &mut r.intraspecific_description, k)?,
+                "intraspecificDescription" => {
+                    de::formed(map, &mut r.intraspecific_description, k, de::Form::String)?
+                }
                 "_intraspecificDescription" => {
                     de::prim_ext(map, &mut r.intraspecific_description, k)?
                 }
@@ -240,6 +253,9 @@ impl SubstanceSourceMaterialOrganism {
                 "organismGeneral" => de::one(map, &mut r.organism_general, k)?,
                 _ => de::unknown(map, k, "SubstanceSourceMaterial.organism")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSourceMaterial.organism")?;
         }
         Ok(r)
     }
@@ -285,17 +301,24 @@ impl_de!(SubstanceSourceMaterialOrganismAuthor);
 impl SubstanceSourceMaterialOrganismAuthor {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "authorType" => de::one(map, &mut r.author_type, k)?,
-                "authorDescription" => de::prim(map, &mut r.author_description, k)?,
+                "authorDescription" => {
+                    de::formed(map, &mut r.author_description, k, de::Form::String)?
+                }
                 "_authorDescription" => de::prim_ext(map, &mut r.author_description, k)?,
                 _ => de::unknown(map, k, "SubstanceSourceMaterial.organism.author")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSourceMaterial.organism.author")?;
         }
         Ok(r)
     }
@@ -341,23 +364,36 @@ impl_de!(SubstanceSourceMaterialOrganismHybrid);
 impl SubstanceSourceMaterialOrganismHybrid {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "maternalOrganismId" => de::prim(map, &mut r.maternal_organism_id, k)?,
+                "maternalOrganismId" => {
+                    de::formed(map, &mut r.maternal_organism_id, k, de::Form::String)?
+                }
                 "_maternalOrganismId" => de::prim_ext(map, &mut r.maternal_organism_id, k)?,
-                "maternalOrganismName" => de::prim(map, &mut r.maternal_organism_name, k)?,
+                "maternalOrganismName" => {
+                    de::formed(map, &mut r.maternal_organism_name, k, de::Form::String)?
+                }
                 "_maternalOrganismName" => de::prim_ext(map, &mut r.maternal_organism_name, k)?,
-                "paternalOrganismId" => de::prim(map, &mut r.paternal_organism_id, k)?,
+                "paternalOrganismId" => {
+                    de::formed(map, &mut r.paternal_organism_id, k, de::Form::String)?
+                }
                 "_paternalOrganismId" => de::prim_ext(map, &mut r.paternal_organism_id, k)?,
-                "paternalOrganismName" => de::prim(map, &mut r.paternal_organism_name, k)?,
+                "paternalOrganismName" => {
+                    de::formed(map, &mut r.paternal_organism_name, k, de::Form::String)?
+                }
                 "_paternalOrganismName" => de::prim_ext(map, &mut r.paternal_organism_name, k)?,
                 "hybridType" => de::one(map, &mut r.hybrid_type, k)?,
                 _ => de::unknown(map, k, "SubstanceSourceMaterial.organism.hybrid")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSourceMaterial.organism.hybrid")?;
         }
         Ok(r)
     }
@@ -404,8 +440,10 @@ impl_de!(SubstanceSourceMaterialOrganismOrganismGeneral);
 impl SubstanceSourceMaterialOrganismOrganismGeneral {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -416,6 +454,9 @@ impl SubstanceSourceMaterialOrganismOrganismGeneral {
                 "order" => de::one(map, &mut r.order, k)?,
                 _ => de::unknown(map, k, "SubstanceSourceMaterial.organism.organismGeneral")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSourceMaterial.organism.organismGeneral")?;
         }
         Ok(r)
     }
@@ -457,8 +498,10 @@ impl_de!(SubstanceSourceMaterialPartDescription);
 impl SubstanceSourceMaterialPartDescription {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -467,6 +510,9 @@ impl SubstanceSourceMaterialPartDescription {
                 "partLocation" => de::one(map, &mut r.part_location, k)?,
                 _ => de::unknown(map, k, "SubstanceSourceMaterial.partDescription")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSourceMaterial.partDescription")?;
         }
         Ok(r)
     }

@@ -93,10 +93,10 @@ impl SubstanceSpecification {
                 "type" => de::one(map, &mut r.type_, k)?,
                 "status" => de::one(map, &mut r.status, k)?,
                 "domain" => de::one(map, &mut r.domain, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "source" => de::many(map, &mut r.source, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 "moiety" => de::many(map, &mut r.moiety, k)?,
                 "property" => de::many(map, &mut r.property, k)?,
@@ -192,25 +192,32 @@ impl_de!(SubstanceSpecificationMoiety);
 impl SubstanceSpecificationMoiety {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "role" => de::one(map, &mut r.role, k)?,
                 "identifier" => de::one(map, &mut r.identifier, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "stereochemistry" => de::one(map, &mut r.stereochemistry, k)?,
                 "opticalActivity" => de::one(map, &mut r.optical_activity, k)?,
-                "molecularFormula" => de::prim(map, &mut r.molecular_formula, k)?,
+                "molecularFormula" => {
+                    de::formed(map, &mut r.molecular_formula, k, de::Form::String)?
+                }
                 "_molecularFormula" => de::prim_ext(map, &mut r.molecular_formula, k)?,
                 "amountQuantity" | "amountString" | "_amountString" => {
                     SubstanceSpecificationMoietyAmount::de(map, &mut r.amount, k, "amount")?
                 }
                 _ => de::unknown(map, k, "SubstanceSpecification.moiety")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSpecification.moiety")?;
         }
         Ok(r)
     }
@@ -261,15 +268,17 @@ impl_de!(SubstanceSpecificationProperty);
 impl SubstanceSpecificationProperty {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "category" => de::one(map, &mut r.category, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
-                "parameters" => de::prim(map, &mut r.parameters, k)?,
+                "parameters" => de::formed(map, &mut r.parameters, k, de::Form::String)?,
                 "_parameters" => de::prim_ext(map, &mut r.parameters, k)?,
                 "definingSubstanceReference" | "definingSubstanceCodeableConcept" => {
                     SubstanceSpecificationPropertyDefiningSubstance::de(
@@ -284,6 +293,9 @@ impl SubstanceSpecificationProperty {
                 }
                 _ => de::unknown(map, k, "SubstanceSpecification.property")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSpecification.property")?;
         }
         Ok(r)
     }
@@ -338,17 +350,23 @@ impl_de!(SubstanceSpecificationStructure);
 impl SubstanceSpecificationStructure {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "stereochemistry" => de::one(map, &mut r.stereochemistry, k)?,
                 "opticalActivity" => de::one(map, &mut r.optical_activity, k)?,
-                "molecularFormula" => de::prim(map, &mut r.molecular_formula, k)?,
+                "molecularFormula" => {
+                    de::formed(map, &mut r.molecular_formula, k, de::Form::String)?
+                }
                 "_molecularFormula" => de::prim_ext(map, &mut r.molecular_formula, k)?,
-                "molecularFormulaByMoiety" => de::prim(map, &mut r.molecular_formula_by_moiety, k)?,
+                "molecularFormulaByMoiety" => {
+                    de::formed(map, &mut r.molecular_formula_by_moiety, k, de::Form::String)?
+                }
                 "_molecularFormulaByMoiety" => {
                     de::prim_ext(map, &mut r.molecular_formula_by_moiety, k)?
                 }
@@ -358,6 +376,9 @@ impl SubstanceSpecificationStructure {
                 "representation" => de::many(map, &mut r.representation, k)?,
                 _ => de::unknown(map, k, "SubstanceSpecification.structure")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSpecification.structure")?;
         }
         Ok(r)
     }
@@ -412,8 +433,10 @@ impl_de!(SubstanceSpecificationStructureIsotope);
 impl SubstanceSpecificationStructureIsotope {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -425,6 +448,9 @@ impl SubstanceSpecificationStructureIsotope {
                 "molecularWeight" => de::one(map, &mut r.molecular_weight, k)?,
                 _ => de::unknown(map, k, "SubstanceSpecification.structure.isotope")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSpecification.structure.isotope")?;
         }
         Ok(r)
     }
@@ -469,8 +495,10 @@ impl_de!(SubstanceSpecificationStructureIsotopeMolecularWeight);
 impl SubstanceSpecificationStructureIsotopeMolecularWeight {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -484,6 +512,11 @@ impl SubstanceSpecificationStructureIsotopeMolecularWeight {
                     "SubstanceSpecification.structure.isotope.molecularWeight",
                 )?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>(
+                "SubstanceSpecification.structure.isotope.molecularWeight",
+            )?;
         }
         Ok(r)
     }
@@ -526,18 +559,23 @@ impl_de!(SubstanceSpecificationStructureRepresentation);
 impl SubstanceSpecificationStructureRepresentation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
-                "representation" => de::prim(map, &mut r.representation, k)?,
+                "representation" => de::formed(map, &mut r.representation, k, de::Form::String)?,
                 "_representation" => de::prim_ext(map, &mut r.representation, k)?,
                 "attachment" => de::one(map, &mut r.attachment, k)?,
                 _ => de::unknown(map, k, "SubstanceSpecification.structure.representation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSpecification.structure.representation")?;
         }
         Ok(r)
     }
@@ -584,8 +622,10 @@ impl_de!(SubstanceSpecificationCode);
 impl SubstanceSpecificationCode {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -594,11 +634,14 @@ impl SubstanceSpecificationCode {
                 "status" => de::one(map, &mut r.status, k)?,
                 "statusDate" => de::prim(map, &mut r.status_date, k)?,
                 "_statusDate" => de::prim_ext(map, &mut r.status_date, k)?,
-                "comment" => de::prim(map, &mut r.comment, k)?,
+                "comment" => de::formed(map, &mut r.comment, k, de::Form::String)?,
                 "_comment" => de::prim_ext(map, &mut r.comment, k)?,
                 "source" => de::many(map, &mut r.source, k)?,
                 _ => de::unknown(map, k, "SubstanceSpecification.code")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSpecification.code")?;
         }
         Ok(r)
     }
@@ -659,13 +702,15 @@ impl_de!(SubstanceSpecificationName);
 impl SubstanceSpecificationName {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "type" => de::one(map, &mut r.type_, k)?,
                 "status" => de::one(map, &mut r.status, k)?,
@@ -680,6 +725,9 @@ impl SubstanceSpecificationName {
                 "source" => de::many(map, &mut r.source, k)?,
                 _ => de::unknown(map, k, "SubstanceSpecification.name")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSpecification.name")?;
         }
         de::required::<A::Error>(r.name.is_some(), "SubstanceSpecification.name", "name")?;
         Ok(r)
@@ -731,8 +779,10 @@ impl_de!(SubstanceSpecificationNameOfficial);
 impl SubstanceSpecificationNameOfficial {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -743,6 +793,9 @@ impl SubstanceSpecificationNameOfficial {
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
                 _ => de::unknown(map, k, "SubstanceSpecification.name.official")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSpecification.name.official")?;
         }
         Ok(r)
     }
@@ -793,8 +846,10 @@ impl_de!(SubstanceSpecificationRelationship);
 impl SubstanceSpecificationRelationship {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -819,6 +874,9 @@ impl SubstanceSpecificationRelationship {
                 "source" => de::many(map, &mut r.source, k)?,
                 _ => de::unknown(map, k, "SubstanceSpecification.relationship")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SubstanceSpecification.relationship")?;
         }
         Ok(r)
     }
@@ -878,7 +936,7 @@ impl SubstanceSpecificationMoietyAmount {
                 *slot = Some(Self::Quantity(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -945,7 +1003,7 @@ impl SubstanceSpecificationPropertyAmount {
                 *slot = Some(Self::Quantity(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,
@@ -1081,7 +1139,7 @@ impl SubstanceSpecificationRelationshipAmount {
                 *slot = Some(Self::Ratio(map.next_value()?));
             }
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

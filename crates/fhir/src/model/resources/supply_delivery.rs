@@ -154,8 +154,10 @@ impl_de!(SupplyDeliverySuppliedItem);
 impl SupplyDeliverySuppliedItem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -166,6 +168,9 @@ impl SupplyDeliverySuppliedItem {
                 }
                 _ => de::unknown(map, k, "SupplyDelivery.suppliedItem")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SupplyDelivery.suppliedItem")?;
         }
         Ok(r)
     }

@@ -176,8 +176,10 @@ impl_de!(SupplyRequestParameter);
 impl SupplyRequestParameter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -192,6 +194,9 @@ impl SupplyRequestParameter {
                 }
                 _ => de::unknown(map, k, "SupplyRequest.parameter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("SupplyRequest.parameter")?;
         }
         Ok(r)
     }

@@ -132,7 +132,7 @@ impl Task {
                 "priority" => de::formed(map, &mut r.priority, k, de::Form::Code)?,
                 "_priority" => de::prim_ext(map, &mut r.priority, k)?,
                 "code" => de::one(map, &mut r.code, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "focus" => de::one(map, &mut r.focus, k)?,
                 "for" => de::one(map, &mut r.for_, k)?,
@@ -242,18 +242,23 @@ impl_de!(TaskRestriction);
 impl TaskRestriction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "repetitions" => de::prim(map, &mut r.repetitions, k)?,
+                "repetitions" => de::formed(map, &mut r.repetitions, k, de::Form::PositiveInt)?,
                 "_repetitions" => de::prim_ext(map, &mut r.repetitions, k)?,
                 "period" => de::one(map, &mut r.period, k)?,
                 "recipient" => de::many(map, &mut r.recipient, k)?,
                 _ => de::unknown(map, k, "Task.restriction")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Task.restriction")?;
         }
         Ok(r)
     }
@@ -294,8 +299,10 @@ impl_de!(TaskInput);
 impl TaskInput {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -373,6 +380,9 @@ impl TaskInput {
                 _ => de::unknown(map, k, "Task.input")?,
             }
         }
+        if empty {
+            de::empty_object::<A::Error>("Task.input")?;
+        }
         de::required::<A::Error>(r.type_.is_some(), "Task.input", "type")?;
         de::required::<A::Error>(r.value.is_some(), "Task.input", "value")?;
         Ok(r)
@@ -413,8 +423,10 @@ impl_de!(TaskOutput);
 impl TaskOutput {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -491,6 +503,9 @@ impl TaskOutput {
                 | "valueMeta" => AnyValue::de(map, &mut r.value, k, "value")?,
                 _ => de::unknown(map, k, "Task.output")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("Task.output")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "Task.output", "type")?;
         de::required::<A::Error>(r.value.is_some(), "Task.output", "value")?;

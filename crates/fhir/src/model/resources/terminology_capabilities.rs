@@ -101,11 +101,11 @@ impl TerminologyCapabilities {
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -113,16 +113,16 @@ impl TerminologyCapabilities {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "kind" => de::formed(map, &mut r.kind, k, de::Form::Code)?,
                 "_kind" => de::prim_ext(map, &mut r.kind, k)?,
@@ -217,18 +217,23 @@ impl_de!(TerminologyCapabilitiesSoftware);
 impl TerminologyCapabilitiesSoftware {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 _ => de::unknown(map, k, "TerminologyCapabilities.software")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TerminologyCapabilities.software")?;
         }
         de::required::<A::Error>(r.name.is_some(), "TerminologyCapabilities.software", "name")?;
         Ok(r)
@@ -269,18 +274,23 @@ impl_de!(TerminologyCapabilitiesImplementation);
 impl TerminologyCapabilitiesImplementation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 _ => de::unknown(map, k, "TerminologyCapabilities.implementation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TerminologyCapabilities.implementation")?;
         }
         de::required::<A::Error>(
             r.description.is_some(),
@@ -327,8 +337,10 @@ impl_de!(TerminologyCapabilitiesCodeSystem);
 impl TerminologyCapabilitiesCodeSystem {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -340,6 +352,9 @@ impl TerminologyCapabilitiesCodeSystem {
                 "_subsumption" => de::prim_ext(map, &mut r.subsumption, k)?,
                 _ => de::unknown(map, k, "TerminologyCapabilities.codeSystem")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TerminologyCapabilities.codeSystem")?;
         }
         Ok(r)
     }
@@ -388,13 +403,15 @@ impl_de!(TerminologyCapabilitiesCodeSystemVersion);
 impl TerminologyCapabilitiesCodeSystemVersion {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "code" => de::prim(map, &mut r.code, k)?,
+                "code" => de::formed(map, &mut r.code, k, de::Form::String)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
                 "isDefault" => de::prim(map, &mut r.is_default, k)?,
                 "_isDefault" => de::prim_ext(map, &mut r.is_default, k)?,
@@ -407,6 +424,9 @@ impl TerminologyCapabilitiesCodeSystemVersion {
                 "_property" => de::prims_ext(map, &mut r.property, k)?,
                 _ => de::unknown(map, k, "TerminologyCapabilities.codeSystem.version")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TerminologyCapabilities.codeSystem.version")?;
         }
         Ok(r)
     }
@@ -450,8 +470,10 @@ impl_de!(TerminologyCapabilitiesCodeSystemVersionFilter);
 impl TerminologyCapabilitiesCodeSystemVersionFilter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -462,6 +484,9 @@ impl TerminologyCapabilitiesCodeSystemVersionFilter {
                 "_op" => de::prims_ext(map, &mut r.op, k)?,
                 _ => de::unknown(map, k, "TerminologyCapabilities.codeSystem.version.filter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TerminologyCapabilities.codeSystem.version.filter")?;
         }
         de::required::<A::Error>(
             r.code.is_some(),
@@ -517,8 +542,10 @@ impl_de!(TerminologyCapabilitiesExpansion);
 impl TerminologyCapabilitiesExpansion {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -530,10 +557,13 @@ impl TerminologyCapabilitiesExpansion {
                 "incomplete" => de::prim(map, &mut r.incomplete, k)?,
                 "_incomplete" => de::prim_ext(map, &mut r.incomplete, k)?,
                 "parameter" => de::many(map, &mut r.parameter, k)?,
-                "textFilter" => de::prim(map, &mut r.text_filter, k)?,
+                "textFilter" => de::formed(map, &mut r.text_filter, k, de::Form::String)?,
                 "_textFilter" => de::prim_ext(map, &mut r.text_filter, k)?,
                 _ => de::unknown(map, k, "TerminologyCapabilities.expansion")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TerminologyCapabilities.expansion")?;
         }
         Ok(r)
     }
@@ -576,18 +606,23 @@ impl_de!(TerminologyCapabilitiesExpansionParameter);
 impl TerminologyCapabilitiesExpansionParameter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "name" => de::formed(map, &mut r.name, k, de::Form::Code)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "documentation" => de::prim(map, &mut r.documentation, k)?,
+                "documentation" => de::formed(map, &mut r.documentation, k, de::Form::String)?,
                 "_documentation" => de::prim_ext(map, &mut r.documentation, k)?,
                 _ => de::unknown(map, k, "TerminologyCapabilities.expansion.parameter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TerminologyCapabilities.expansion.parameter")?;
         }
         de::required::<A::Error>(
             r.name.is_some(),
@@ -630,8 +665,10 @@ impl_de!(TerminologyCapabilitiesValidateCode);
 impl TerminologyCapabilitiesValidateCode {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -640,6 +677,9 @@ impl TerminologyCapabilitiesValidateCode {
                 "_translations" => de::prim_ext(map, &mut r.translations, k)?,
                 _ => de::unknown(map, k, "TerminologyCapabilities.validateCode")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TerminologyCapabilities.validateCode")?;
         }
         de::required::<A::Error>(
             r.translations.is_some(),
@@ -681,8 +721,10 @@ impl_de!(TerminologyCapabilitiesTranslation);
 impl TerminologyCapabilitiesTranslation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -691,6 +733,9 @@ impl TerminologyCapabilitiesTranslation {
                 "_needsMap" => de::prim_ext(map, &mut r.needs_map, k)?,
                 _ => de::unknown(map, k, "TerminologyCapabilities.translation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TerminologyCapabilities.translation")?;
         }
         de::required::<A::Error>(
             r.needs_map.is_some(),
@@ -732,8 +777,10 @@ impl_de!(TerminologyCapabilitiesClosure);
 impl TerminologyCapabilitiesClosure {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -742,6 +789,9 @@ impl TerminologyCapabilitiesClosure {
                 "_translation" => de::prim_ext(map, &mut r.translation, k)?,
                 _ => de::unknown(map, k, "TerminologyCapabilities.closure")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TerminologyCapabilities.closure")?;
         }
         Ok(r)
     }

@@ -76,7 +76,7 @@ impl TestReport {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "identifier" => de::one(map, &mut r.identifier, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -85,7 +85,7 @@ impl TestReport {
                 "_result" => de::prim_ext(map, &mut r.result, k)?,
                 "score" => de::prim(map, &mut r.score, k)?,
                 "_score" => de::prim_ext(map, &mut r.score, k)?,
-                "tester" => de::prim(map, &mut r.tester, k)?,
+                "tester" => de::formed(map, &mut r.tester, k, de::Form::String)?,
                 "_tester" => de::prim_ext(map, &mut r.tester, k)?,
                 "issued" => de::prim(map, &mut r.issued, k)?,
                 "_issued" => de::prim_ext(map, &mut r.issued, k)?,
@@ -163,8 +163,10 @@ impl_de!(TestReportParticipant);
 impl TestReportParticipant {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -173,10 +175,13 @@ impl TestReportParticipant {
                 "_type" => de::prim_ext(map, &mut r.type_, k)?,
                 "uri" => de::formed(map, &mut r.uri, k, de::Form::Uri)?,
                 "_uri" => de::prim_ext(map, &mut r.uri, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
                 _ => de::unknown(map, k, "TestReport.participant")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestReport.participant")?;
         }
         de::required::<A::Error>(r.type_.is_some(), "TestReport.participant", "type")?;
         de::required::<A::Error>(r.uri.is_some(), "TestReport.participant", "uri")?;
@@ -217,8 +222,10 @@ impl_de!(TestReportSetup);
 impl TestReportSetup {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -226,6 +233,9 @@ impl TestReportSetup {
                 "action" => de::many(map, &mut r.action, k)?,
                 _ => de::unknown(map, k, "TestReport.setup")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestReport.setup")?;
         }
         de::required::<A::Error>(!r.action.is_empty(), "TestReport.setup", "action")?;
         Ok(r)
@@ -265,8 +275,10 @@ impl_de!(TestReportSetupAction);
 impl TestReportSetupAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -275,6 +287,9 @@ impl TestReportSetupAction {
                 "assert" => de::one(map, &mut r.assert, k)?,
                 _ => de::unknown(map, k, "TestReport.setup.action")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestReport.setup.action")?;
         }
         Ok(r)
     }
@@ -316,20 +331,25 @@ impl_de!(TestReportSetupActionOperation);
 impl TestReportSetupActionOperation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "result" => de::formed(map, &mut r.result, k, de::Form::Code)?,
                 "_result" => de::prim_ext(map, &mut r.result, k)?,
-                "message" => de::prim(map, &mut r.message, k)?,
+                "message" => de::formed(map, &mut r.message, k, de::Form::String)?,
                 "_message" => de::prim_ext(map, &mut r.message, k)?,
                 "detail" => de::formed(map, &mut r.detail, k, de::Form::Uri)?,
                 "_detail" => de::prim_ext(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "TestReport.setup.action.operation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestReport.setup.action.operation")?;
         }
         de::required::<A::Error>(
             r.result.is_some(),
@@ -377,20 +397,25 @@ impl_de!(TestReportSetupActionAssert);
 impl TestReportSetupActionAssert {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "result" => de::formed(map, &mut r.result, k, de::Form::Code)?,
                 "_result" => de::prim_ext(map, &mut r.result, k)?,
-                "message" => de::prim(map, &mut r.message, k)?,
+                "message" => de::formed(map, &mut r.message, k, de::Form::String)?,
                 "_message" => de::prim_ext(map, &mut r.message, k)?,
-                "detail" => de::prim(map, &mut r.detail, k)?,
+                "detail" => de::formed(map, &mut r.detail, k, de::Form::String)?,
                 "_detail" => de::prim_ext(map, &mut r.detail, k)?,
                 _ => de::unknown(map, k, "TestReport.setup.action.assert")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestReport.setup.action.assert")?;
         }
         de::required::<A::Error>(
             r.result.is_some(),
@@ -438,19 +463,24 @@ impl_de!(TestReportTest);
 impl TestReportTest {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "action" => de::many(map, &mut r.action, k)?,
                 _ => de::unknown(map, k, "TestReport.test")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestReport.test")?;
         }
         de::required::<A::Error>(!r.action.is_empty(), "TestReport.test", "action")?;
         Ok(r)
@@ -492,8 +522,10 @@ impl_de!(TestReportTestAction);
 impl TestReportTestAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -502,6 +534,9 @@ impl TestReportTestAction {
                 "assert" => de::one(map, &mut r.assert, k)?,
                 _ => de::unknown(map, k, "TestReport.test.action")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestReport.test.action")?;
         }
         Ok(r)
     }
@@ -539,8 +574,10 @@ impl_de!(TestReportTeardown);
 impl TestReportTeardown {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -548,6 +585,9 @@ impl TestReportTeardown {
                 "action" => de::many(map, &mut r.action, k)?,
                 _ => de::unknown(map, k, "TestReport.teardown")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestReport.teardown")?;
         }
         de::required::<A::Error>(!r.action.is_empty(), "TestReport.teardown", "action")?;
         Ok(r)
@@ -585,8 +625,10 @@ impl_de!(TestReportTeardownAction);
 impl TestReportTeardownAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -594,6 +636,9 @@ impl TestReportTeardownAction {
                 "operation" => de::one(map, &mut r.operation, k)?,
                 _ => de::unknown(map, k, "TestReport.teardown.action")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestReport.teardown.action")?;
         }
         de::required::<A::Error>(
             r.operation.is_some(),

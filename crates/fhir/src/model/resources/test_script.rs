@@ -102,11 +102,11 @@ impl TestScript {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::one(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -114,16 +114,16 @@ impl TestScript {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "origin" => de::many(map, &mut r.origin, k)?,
                 "destination" => de::many(map, &mut r.destination, k)?,
@@ -214,8 +214,10 @@ impl_de!(TestScriptOrigin);
 impl TestScriptOrigin {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -225,6 +227,9 @@ impl TestScriptOrigin {
                 "profile" => de::one(map, &mut r.profile, k)?,
                 _ => de::unknown(map, k, "TestScript.origin")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.origin")?;
         }
         de::required::<A::Error>(r.index.is_some(), "TestScript.origin", "index")?;
         de::required::<A::Error>(r.profile.is_some(), "TestScript.origin", "profile")?;
@@ -266,8 +271,10 @@ impl_de!(TestScriptDestination);
 impl TestScriptDestination {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -277,6 +284,9 @@ impl TestScriptDestination {
                 "profile" => de::one(map, &mut r.profile, k)?,
                 _ => de::unknown(map, k, "TestScript.destination")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.destination")?;
         }
         de::required::<A::Error>(r.index.is_some(), "TestScript.destination", "index")?;
         de::required::<A::Error>(r.profile.is_some(), "TestScript.destination", "profile")?;
@@ -318,8 +328,10 @@ impl_de!(TestScriptMetadata);
 impl TestScriptMetadata {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -328,6 +340,9 @@ impl TestScriptMetadata {
                 "capability" => de::many(map, &mut r.capability, k)?,
                 _ => de::unknown(map, k, "TestScript.metadata")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.metadata")?;
         }
         de::required::<A::Error>(
             !r.capability.is_empty(),
@@ -372,18 +387,23 @@ impl_de!(TestScriptMetadataLink);
 impl TestScriptMetadataLink {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 _ => de::unknown(map, k, "TestScript.metadata.link")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.metadata.link")?;
         }
         de::required::<A::Error>(r.url.is_some(), "TestScript.metadata.link", "url")?;
         Ok(r)
@@ -434,8 +454,10 @@ impl_de!(TestScriptMetadataCapability);
 impl TestScriptMetadataCapability {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -444,7 +466,7 @@ impl TestScriptMetadataCapability {
                 "_required" => de::prim_ext(map, &mut r.required, k)?,
                 "validated" => de::prim(map, &mut r.validated, k)?,
                 "_validated" => de::prim_ext(map, &mut r.validated, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "origin" => de::prims(map, &mut r.origin, k)?,
                 "_origin" => de::prims_ext(map, &mut r.origin, k)?,
@@ -456,6 +478,9 @@ impl TestScriptMetadataCapability {
                 "_capabilities" => de::prim_ext(map, &mut r.capabilities, k)?,
                 _ => de::unknown(map, k, "TestScript.metadata.capability")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.metadata.capability")?;
         }
         de::required::<A::Error>(
             r.required.is_some(),
@@ -517,8 +542,10 @@ impl_de!(TestScriptFixture);
 impl TestScriptFixture {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -530,6 +557,9 @@ impl TestScriptFixture {
                 "resource" => de::one(map, &mut r.resource, k)?,
                 _ => de::unknown(map, k, "TestScript.fixture")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.fixture")?;
         }
         de::required::<A::Error>(r.autocreate.is_some(), "TestScript.fixture", "autocreate")?;
         de::required::<A::Error>(r.autodelete.is_some(), "TestScript.fixture", "autodelete")?;
@@ -584,30 +614,35 @@ impl_de!(TestScriptVariable);
 impl TestScriptVariable {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "defaultValue" => de::prim(map, &mut r.default_value, k)?,
+                "defaultValue" => de::formed(map, &mut r.default_value, k, de::Form::String)?,
                 "_defaultValue" => de::prim_ext(map, &mut r.default_value, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
-                "expression" => de::prim(map, &mut r.expression, k)?,
+                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "headerField" => de::prim(map, &mut r.header_field, k)?,
+                "headerField" => de::formed(map, &mut r.header_field, k, de::Form::String)?,
                 "_headerField" => de::prim_ext(map, &mut r.header_field, k)?,
-                "hint" => de::prim(map, &mut r.hint, k)?,
+                "hint" => de::formed(map, &mut r.hint, k, de::Form::String)?,
                 "_hint" => de::prim_ext(map, &mut r.hint, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
                 "sourceId" => de::formed(map, &mut r.source_id, k, de::Form::Id)?,
                 "_sourceId" => de::prim_ext(map, &mut r.source_id, k)?,
                 _ => de::unknown(map, k, "TestScript.variable")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.variable")?;
         }
         de::required::<A::Error>(r.name.is_some(), "TestScript.variable", "name")?;
         Ok(r)
@@ -652,8 +687,10 @@ impl_de!(TestScriptSetup);
 impl TestScriptSetup {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -661,6 +698,9 @@ impl TestScriptSetup {
                 "action" => de::many(map, &mut r.action, k)?,
                 _ => de::unknown(map, k, "TestScript.setup")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.setup")?;
         }
         de::required::<A::Error>(!r.action.is_empty(), "TestScript.setup", "action")?;
         Ok(r)
@@ -700,8 +740,10 @@ impl_de!(TestScriptSetupAction);
 impl TestScriptSetupAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -710,6 +752,9 @@ impl TestScriptSetupAction {
                 "assert" => de::one(map, &mut r.assert, k)?,
                 _ => de::unknown(map, k, "TestScript.setup.action")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.setup.action")?;
         }
         Ok(r)
     }
@@ -779,8 +824,10 @@ impl_de!(TestScriptSetupActionOperation);
 impl TestScriptSetupActionOperation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -788,9 +835,9 @@ impl TestScriptSetupActionOperation {
                 "type" => de::one(map, &mut r.type_, k)?,
                 "resource" => de::formed(map, &mut r.resource, k, de::Form::Code)?,
                 "_resource" => de::prim_ext(map, &mut r.resource, k)?,
-                "label" => de::prim(map, &mut r.label, k)?,
+                "label" => de::formed(map, &mut r.label, k, de::Form::String)?,
                 "_label" => de::prim_ext(map, &mut r.label, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "accept" => de::formed(map, &mut r.accept, k, de::Form::Code)?,
                 "_accept" => de::prim_ext(map, &mut r.accept, k)?,
@@ -804,7 +851,7 @@ impl TestScriptSetupActionOperation {
                 "_method" => de::prim_ext(map, &mut r.method, k)?,
                 "origin" => de::prim(map, &mut r.origin, k)?,
                 "_origin" => de::prim_ext(map, &mut r.origin, k)?,
-                "params" => de::prim(map, &mut r.params, k)?,
+                "params" => de::formed(map, &mut r.params, k, de::Form::String)?,
                 "_params" => de::prim_ext(map, &mut r.params, k)?,
                 "requestHeader" => de::many(map, &mut r.request_header, k)?,
                 "requestId" => de::formed(map, &mut r.request_id, k, de::Form::Id)?,
@@ -815,10 +862,13 @@ impl TestScriptSetupActionOperation {
                 "_sourceId" => de::prim_ext(map, &mut r.source_id, k)?,
                 "targetId" => de::formed(map, &mut r.target_id, k, de::Form::Id)?,
                 "_targetId" => de::prim_ext(map, &mut r.target_id, k)?,
-                "url" => de::prim(map, &mut r.url, k)?,
+                "url" => de::formed(map, &mut r.url, k, de::Form::String)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 _ => de::unknown(map, k, "TestScript.setup.action.operation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.setup.action.operation")?;
         }
         de::required::<A::Error>(
             r.encode_request_url.is_some(),
@@ -878,18 +928,23 @@ impl_de!(TestScriptSetupActionOperationRequestHeader);
 impl TestScriptSetupActionOperationRequestHeader {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "field" => de::prim(map, &mut r.field, k)?,
+                "field" => de::formed(map, &mut r.field, k, de::Form::String)?,
                 "_field" => de::prim_ext(map, &mut r.field, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "TestScript.setup.action.operation.requestHeader")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.setup.action.operation.requestHeader")?;
         }
         de::required::<A::Error>(
             r.field.is_some(),
@@ -979,51 +1034,60 @@ impl_de!(TestScriptSetupActionAssert);
 impl TestScriptSetupActionAssert {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "label" => de::prim(map, &mut r.label, k)?,
+                "label" => de::formed(map, &mut r.label, k, de::Form::String)?,
                 "_label" => de::prim_ext(map, &mut r.label, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "direction" => de::formed(map, &mut r.direction, k, de::Form::Code)?,
                 "_direction" => de::prim_ext(map, &mut r.direction, k)?,
-                "compareToSourceId" => de::prim(map, &mut r.compare_to_source_id, k)?,
-                "_compareToSourceId" => de::prim_ext(map, &mut r.compare_to_source_id, k)?,
-                "compareToSourceExpression" => {
-                    de::prim(map, &mut r.compare_to_source_expression, k)?
+                "compareToSourceId" => {
+                    de::formed(map, &mut r.compare_to_source_id, k, de::Form::String)?
                 }
+                "_compareToSourceId" => de::prim_ext(map, &mut r.compare_to_source_id, k)?,
+                "compareToSourceExpression" => de::formed(
+                    map,
+                    &mut r.compare_to_source_expression,
+                    k,
+                    de::Form::String,
+                )?,
                 "_compareToSourceExpression" => {
                     de::prim_ext(map, &mut r.compare_to_source_expression, k)?
                 }
-                "compareToSourcePath" => de::prim(map, &mut r.compare_to_source_path, k)?,
+                "compareToSourcePath" => {
+                    de::formed(map, &mut r.compare_to_source_path, k, de::Form::String)?
+                }
                 "_compareToSourcePath" => de::prim_ext(map, &mut r.compare_to_source_path, k)?,
                 "contentType" => de::formed(map, &mut r.content_type, k, de::Form::Code)?,
                 "_contentType" => de::prim_ext(map, &mut r.content_type, k)?,
-                "expression" => de::prim(map, &mut r.expression, k)?,
+                "expression" => de::formed(map, &mut r.expression, k, de::Form::String)?,
                 "_expression" => de::prim_ext(map, &mut r.expression, k)?,
-                "headerField" => de::prim(map, &mut r.header_field, k)?,
+                "headerField" => de::formed(map, &mut r.header_field, k, de::Form::String)?,
                 "_headerField" => de::prim_ext(map, &mut r.header_field, k)?,
-                "minimumId" => de::prim(map, &mut r.minimum_id, k)?,
+                "minimumId" => de::formed(map, &mut r.minimum_id, k, de::Form::String)?,
                 "_minimumId" => de::prim_ext(map, &mut r.minimum_id, k)?,
                 "navigationLinks" => de::prim(map, &mut r.navigation_links, k)?,
                 "_navigationLinks" => de::prim_ext(map, &mut r.navigation_links, k)?,
                 "operator" => de::formed(map, &mut r.operator, k, de::Form::Code)?,
                 "_operator" => de::prim_ext(map, &mut r.operator, k)?,
-                "path" => de::prim(map, &mut r.path, k)?,
+                "path" => de::formed(map, &mut r.path, k, de::Form::String)?,
                 "_path" => de::prim_ext(map, &mut r.path, k)?,
                 "requestMethod" => de::formed(map, &mut r.request_method, k, de::Form::Code)?,
                 "_requestMethod" => de::prim_ext(map, &mut r.request_method, k)?,
-                "requestURL" => de::prim(map, &mut r.request_u_r_l, k)?,
+                "requestURL" => de::formed(map, &mut r.request_u_r_l, k, de::Form::String)?,
                 "_requestURL" => de::prim_ext(map, &mut r.request_u_r_l, k)?,
                 "resource" => de::formed(map, &mut r.resource, k, de::Form::Code)?,
                 "_resource" => de::prim_ext(map, &mut r.resource, k)?,
                 "response" => de::formed(map, &mut r.response, k, de::Form::Code)?,
                 "_response" => de::prim_ext(map, &mut r.response, k)?,
-                "responseCode" => de::prim(map, &mut r.response_code, k)?,
+                "responseCode" => de::formed(map, &mut r.response_code, k, de::Form::String)?,
                 "_responseCode" => de::prim_ext(map, &mut r.response_code, k)?,
                 "sourceId" => de::formed(map, &mut r.source_id, k, de::Form::Id)?,
                 "_sourceId" => de::prim_ext(map, &mut r.source_id, k)?,
@@ -1031,12 +1095,15 @@ impl TestScriptSetupActionAssert {
                     de::formed(map, &mut r.validate_profile_id, k, de::Form::Id)?
                 }
                 "_validateProfileId" => de::prim_ext(map, &mut r.validate_profile_id, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 "warningOnly" => de::prim(map, &mut r.warning_only, k)?,
                 "_warningOnly" => de::prim_ext(map, &mut r.warning_only, k)?,
                 _ => de::unknown(map, k, "TestScript.setup.action.assert")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.setup.action.assert")?;
         }
         de::required::<A::Error>(
             r.warning_only.is_some(),
@@ -1106,19 +1173,24 @@ impl_de!(TestScriptTest);
 impl TestScriptTest {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "action" => de::many(map, &mut r.action, k)?,
                 _ => de::unknown(map, k, "TestScript.test")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.test")?;
         }
         de::required::<A::Error>(!r.action.is_empty(), "TestScript.test", "action")?;
         Ok(r)
@@ -1160,8 +1232,10 @@ impl_de!(TestScriptTestAction);
 impl TestScriptTestAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1170,6 +1244,9 @@ impl TestScriptTestAction {
                 "assert" => de::one(map, &mut r.assert, k)?,
                 _ => de::unknown(map, k, "TestScript.test.action")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.test.action")?;
         }
         Ok(r)
     }
@@ -1207,8 +1284,10 @@ impl_de!(TestScriptTeardown);
 impl TestScriptTeardown {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1216,6 +1295,9 @@ impl TestScriptTeardown {
                 "action" => de::many(map, &mut r.action, k)?,
                 _ => de::unknown(map, k, "TestScript.teardown")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.teardown")?;
         }
         de::required::<A::Error>(!r.action.is_empty(), "TestScript.teardown", "action")?;
         Ok(r)
@@ -1253,8 +1335,10 @@ impl_de!(TestScriptTeardownAction);
 impl TestScriptTeardownAction {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -1262,6 +1346,9 @@ impl TestScriptTeardownAction {
                 "operation" => de::one(map, &mut r.operation, k)?,
                 _ => de::unknown(map, k, "TestScript.teardown.action")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("TestScript.teardown.action")?;
         }
         de::required::<A::Error>(
             r.operation.is_some(),

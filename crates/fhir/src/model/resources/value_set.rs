@@ -90,11 +90,11 @@ impl ValueSet {
                 "url" => de::formed(map, &mut r.url, k, de::Form::Uri)?,
                 "_url" => de::prim_ext(map, &mut r.url, k)?,
                 "identifier" => de::many(map, &mut r.identifier, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
-                "title" => de::prim(map, &mut r.title, k)?,
+                "title" => de::formed(map, &mut r.title, k, de::Form::String)?,
                 "_title" => de::prim_ext(map, &mut r.title, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
                 "_status" => de::prim_ext(map, &mut r.status, k)?,
@@ -102,18 +102,18 @@ impl ValueSet {
                 "_experimental" => de::prim_ext(map, &mut r.experimental, k)?,
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
-                "publisher" => de::prim(map, &mut r.publisher, k)?,
+                "publisher" => de::formed(map, &mut r.publisher, k, de::Form::String)?,
                 "_publisher" => de::prim_ext(map, &mut r.publisher, k)?,
                 "contact" => de::many(map, &mut r.contact, k)?,
-                "description" => de::prim(map, &mut r.description, k)?,
+                "description" => de::formed(map, &mut r.description, k, de::Form::String)?,
                 "_description" => de::prim_ext(map, &mut r.description, k)?,
                 "useContext" => de::many(map, &mut r.use_context, k)?,
                 "jurisdiction" => de::many(map, &mut r.jurisdiction, k)?,
                 "immutable" => de::prim(map, &mut r.immutable, k)?,
                 "_immutable" => de::prim_ext(map, &mut r.immutable, k)?,
-                "purpose" => de::prim(map, &mut r.purpose, k)?,
+                "purpose" => de::formed(map, &mut r.purpose, k, de::Form::String)?,
                 "_purpose" => de::prim_ext(map, &mut r.purpose, k)?,
-                "copyright" => de::prim(map, &mut r.copyright, k)?,
+                "copyright" => de::formed(map, &mut r.copyright, k, de::Form::String)?,
                 "_copyright" => de::prim_ext(map, &mut r.copyright, k)?,
                 "compose" => de::one(map, &mut r.compose, k)?,
                 "expansion" => de::one(map, &mut r.expansion, k)?,
@@ -193,8 +193,10 @@ impl_de!(ValueSetCompose);
 impl ValueSetCompose {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -207,6 +209,9 @@ impl ValueSetCompose {
                 "exclude" => de::many(map, &mut r.exclude, k)?,
                 _ => de::unknown(map, k, "ValueSet.compose")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ValueSet.compose")?;
         }
         de::required::<A::Error>(!r.include.is_empty(), "ValueSet.compose", "include")?;
         Ok(r)
@@ -255,15 +260,17 @@ impl_de!(ValueSetComposeInclude);
 impl ValueSetComposeInclude {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "system" => de::formed(map, &mut r.system, k, de::Form::Uri)?,
                 "_system" => de::prim_ext(map, &mut r.system, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 "concept" => de::many(map, &mut r.concept, k)?,
                 "filter" => de::many(map, &mut r.filter, k)?,
@@ -271,6 +278,9 @@ impl ValueSetComposeInclude {
                 "_valueSet" => de::prims_ext(map, &mut r.value_set, k)?,
                 _ => de::unknown(map, k, "ValueSet.compose.include")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ValueSet.compose.include")?;
         }
         Ok(r)
     }
@@ -315,19 +325,24 @@ impl_de!(ValueSetComposeIncludeConcept);
 impl ValueSetComposeIncludeConcept {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
                 "designation" => de::many(map, &mut r.designation, k)?,
                 _ => de::unknown(map, k, "ValueSet.compose.include.concept")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ValueSet.compose.include.concept")?;
         }
         de::required::<A::Error>(r.code.is_some(), "ValueSet.compose.include.concept", "code")?;
         Ok(r)
@@ -371,8 +386,10 @@ impl_de!(ValueSetComposeIncludeConceptDesignation);
 impl ValueSetComposeIncludeConceptDesignation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -380,10 +397,13 @@ impl ValueSetComposeIncludeConceptDesignation {
                 "language" => de::formed(map, &mut r.language, k, de::Form::Code)?,
                 "_language" => de::prim_ext(map, &mut r.language, k)?,
                 "use" => de::one(map, &mut r.use_, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "ValueSet.compose.include.concept.designation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ValueSet.compose.include.concept.designation")?;
         }
         de::required::<A::Error>(
             r.value.is_some(),
@@ -431,8 +451,10 @@ impl_de!(ValueSetComposeIncludeFilter);
 impl ValueSetComposeIncludeFilter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -441,10 +463,13 @@ impl ValueSetComposeIncludeFilter {
                 "_property" => de::prim_ext(map, &mut r.property, k)?,
                 "op" => de::formed(map, &mut r.op, k, de::Form::Code)?,
                 "_op" => de::prim_ext(map, &mut r.op, k)?,
-                "value" => de::prim(map, &mut r.value, k)?,
+                "value" => de::formed(map, &mut r.value, k, de::Form::String)?,
                 "_value" => de::prim_ext(map, &mut r.value, k)?,
                 _ => de::unknown(map, k, "ValueSet.compose.include.filter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ValueSet.compose.include.filter")?;
         }
         de::required::<A::Error>(
             r.property.is_some(),
@@ -504,8 +529,10 @@ impl_de!(ValueSetExpansion);
 impl ValueSetExpansion {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -522,6 +549,9 @@ impl ValueSetExpansion {
                 "contains" => de::many(map, &mut r.contains, k)?,
                 _ => de::unknown(map, k, "ValueSet.expansion")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ValueSet.expansion")?;
         }
         de::required::<A::Error>(r.timestamp.is_some(), "ValueSet.expansion", "timestamp")?;
         Ok(r)
@@ -566,13 +596,15 @@ impl_de!(ValueSetExpansionParameter);
 impl ValueSetExpansionParameter {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
-                "name" => de::prim(map, &mut r.name, k)?,
+                "name" => de::formed(map, &mut r.name, k, de::Form::String)?,
                 "_name" => de::prim_ext(map, &mut r.name, k)?,
                 "valueString" | "_valueString" | "valueBoolean" | "_valueBoolean"
                 | "valueInteger" | "_valueInteger" | "valueDecimal" | "_valueDecimal"
@@ -582,6 +614,9 @@ impl ValueSetExpansionParameter {
                 }
                 _ => de::unknown(map, k, "ValueSet.expansion.parameter")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ValueSet.expansion.parameter")?;
         }
         de::required::<A::Error>(r.name.is_some(), "ValueSet.expansion.parameter", "name")?;
         Ok(r)
@@ -634,8 +669,10 @@ impl_de!(ValueSetExpansionContains);
 impl ValueSetExpansionContains {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -646,16 +683,19 @@ impl ValueSetExpansionContains {
                 "_abstract" => de::prim_ext(map, &mut r.abstract_, k)?,
                 "inactive" => de::prim(map, &mut r.inactive, k)?,
                 "_inactive" => de::prim_ext(map, &mut r.inactive, k)?,
-                "version" => de::prim(map, &mut r.version, k)?,
+                "version" => de::formed(map, &mut r.version, k, de::Form::String)?,
                 "_version" => de::prim_ext(map, &mut r.version, k)?,
                 "code" => de::formed(map, &mut r.code, k, de::Form::Code)?,
                 "_code" => de::prim_ext(map, &mut r.code, k)?,
-                "display" => de::prim(map, &mut r.display, k)?,
+                "display" => de::formed(map, &mut r.display, k, de::Form::String)?,
                 "_display" => de::prim_ext(map, &mut r.display, k)?,
                 "designation" => de::many(map, &mut r.designation, k)?,
                 "contains" => de::many(map, &mut r.contains, k)?,
                 _ => de::unknown(map, k, "ValueSet.expansion.contains")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("ValueSet.expansion.contains")?;
         }
         Ok(r)
     }
@@ -727,7 +767,7 @@ impl ValueSetExpansionParameterValue {
     ) -> Result<(), A::Error> {
         match de::choice_split(k, prefix) {
             (false, "String") => {
-                let v: String = de::value(map, k)?;
+                let v: String = de::formed_value(map, k, de::Form::String)?;
                 match slot {
                     None => *slot = Some(Self::String(Primitive::new(v))),
                     Some(Self::String(p)) => de::set_value::<A::Error, _>(p, v, k)?,

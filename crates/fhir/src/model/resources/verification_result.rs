@@ -80,7 +80,7 @@ impl VerificationResult {
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "target" => de::many(map, &mut r.target, k)?,
-                "targetLocation" => de::prims(map, &mut r.target_location, k)?,
+                "targetLocation" => de::formeds(map, &mut r.target_location, k, de::Form::String)?,
                 "_targetLocation" => de::prims_ext(map, &mut r.target_location, k)?,
                 "need" => de::one(map, &mut r.need, k)?,
                 "status" => de::formed(map, &mut r.status, k, de::Form::Code)?,
@@ -176,8 +176,10 @@ impl_de!(VerificationResultPrimarySource);
 impl VerificationResultPrimarySource {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -192,6 +194,9 @@ impl VerificationResultPrimarySource {
                 "pushTypeAvailable" => de::many(map, &mut r.push_type_available, k)?,
                 _ => de::unknown(map, k, "VerificationResult.primarySource")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("VerificationResult.primarySource")?;
         }
         Ok(r)
     }
@@ -248,8 +253,10 @@ impl_de!(VerificationResultAttestation);
 impl VerificationResultAttestation {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -260,12 +267,14 @@ impl VerificationResultAttestation {
                 "date" => de::prim(map, &mut r.date, k)?,
                 "_date" => de::prim_ext(map, &mut r.date, k)?,
                 "sourceIdentityCertificate" => {
-                    de::prim(map, &mut r.source_identity_certificate, k)?
+                    de::formed(map, &mut r.source_identity_certificate, k, de::Form::String)?
                 }
                 "_sourceIdentityCertificate" => {
                     de::prim_ext(map, &mut r.source_identity_certificate, k)?
                 }
-                "proxyIdentityCertificate" => de::prim(map, &mut r.proxy_identity_certificate, k)?,
+                "proxyIdentityCertificate" => {
+                    de::formed(map, &mut r.proxy_identity_certificate, k, de::Form::String)?
+                }
                 "_proxyIdentityCertificate" => {
                     de::prim_ext(map, &mut r.proxy_identity_certificate, k)?
                 }
@@ -273,6 +282,9 @@ impl VerificationResultAttestation {
                 "sourceSignature" => de::one(map, &mut r.source_signature, k)?,
                 _ => de::unknown(map, k, "VerificationResult.attestation")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("VerificationResult.attestation")?;
         }
         Ok(r)
     }
@@ -323,18 +335,25 @@ impl_de!(VerificationResultValidator);
 impl VerificationResultValidator {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
                 "modifierExtension" => de::many(map, &mut r.modifier_extension, k)?,
                 "organization" => de::one(map, &mut r.organization, k)?,
-                "identityCertificate" => de::prim(map, &mut r.identity_certificate, k)?,
+                "identityCertificate" => {
+                    de::formed(map, &mut r.identity_certificate, k, de::Form::String)?
+                }
                 "_identityCertificate" => de::prim_ext(map, &mut r.identity_certificate, k)?,
                 "attestationSignature" => de::one(map, &mut r.attestation_signature, k)?,
                 _ => de::unknown(map, k, "VerificationResult.validator")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("VerificationResult.validator")?;
         }
         de::required::<A::Error>(
             r.organization.is_some(),

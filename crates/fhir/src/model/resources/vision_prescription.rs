@@ -177,8 +177,10 @@ impl_de!(VisionPrescriptionLensSpecification);
 impl VisionPrescriptionLensSpecification {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -202,13 +204,16 @@ impl VisionPrescriptionLensSpecification {
                 "diameter" => de::prim(map, &mut r.diameter, k)?,
                 "_diameter" => de::prim_ext(map, &mut r.diameter, k)?,
                 "duration" => de::one(map, &mut r.duration, k)?,
-                "color" => de::prim(map, &mut r.color, k)?,
+                "color" => de::formed(map, &mut r.color, k, de::Form::String)?,
                 "_color" => de::prim_ext(map, &mut r.color, k)?,
-                "brand" => de::prim(map, &mut r.brand, k)?,
+                "brand" => de::formed(map, &mut r.brand, k, de::Form::String)?,
                 "_brand" => de::prim_ext(map, &mut r.brand, k)?,
                 "note" => de::many(map, &mut r.note, k)?,
                 _ => de::unknown(map, k, "VisionPrescription.lensSpecification")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("VisionPrescription.lensSpecification")?;
         }
         de::required::<A::Error>(
             r.product.is_some(),
@@ -270,8 +275,10 @@ impl_de!(VisionPrescriptionLensSpecificationPrism);
 impl VisionPrescriptionLensSpecificationPrism {
     pub(crate) fn de_fields<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         let mut r = Self::default();
+        let mut empty = true;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             let k = k.as_str();
+            empty = false;
             match k {
                 "id" => de::plain(map, &mut r.id, k)?,
                 "extension" => de::many(map, &mut r.extension, k)?,
@@ -282,6 +289,9 @@ impl VisionPrescriptionLensSpecificationPrism {
                 "_base" => de::prim_ext(map, &mut r.base, k)?,
                 _ => de::unknown(map, k, "VisionPrescription.lensSpecification.prism")?,
             }
+        }
+        if empty {
+            de::empty_object::<A::Error>("VisionPrescription.lensSpecification.prism")?;
         }
         de::required::<A::Error>(
             r.amount.is_some(),
