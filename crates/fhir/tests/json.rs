@@ -399,6 +399,8 @@ fn uris_ids_oids_and_uuids_are_checked_as_read() {
         r#"{"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16.840.1.113883.2.1.4.1","value":"1"}]}"#,
         r#"{"resourceType":"Patient","extension":[{"url":"http://example.org/o","valueOid":"urn:oid:2.16.0.1"},{"url":"http://example.org/u","valueUuid":"urn:uuid:a5e0c7d2-0b1f-4a8e-9c3d-2f6b8e1a7c90"}]}"#,
         r#"{"resourceType":"Patient","extension":[{"url":"http://example.org/u","valueUri":"urn:ietf:rfc:3986#caf%C3%A9é"}]}"#,
+        // `\S` is not only ASCII: a C1 control or a no-break space is not R4's white space.
+        "{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"https://x.nhs.uk/a\u{9e}b\u{a0}c\",\"value\":\"1\"}]}",
     ];
     for text in good {
         json::from_str::<Resource>(text).unwrap();

@@ -244,7 +244,8 @@ pub(crate) enum Form {
     Code,
     /// `[A-Za-z0-9\-\.]{1,64}`.
     Id,
-    /// `uri`, `url` and `canonical`: `\S*`, no whitespace at all.
+    /// `uri`, `url` and `canonical`: `\S*`, no space, tab, line break, VT or FF (nor other C0
+    /// controls).
     Uri,
     /// `urn:oid:[0-2](\.(0|[1-9][0-9]*))+`.
     Oid,
@@ -875,12 +876,10 @@ fn form_ok(v: &str, form: Form) -> bool {
                 && v.bytes()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.'))
         }
-        // `\S`: neither white space nor a control character (visible ASCII, the usual
-        // case, without decoding).
-        Form::Uri => {
-            v.bytes().all(|b| b.is_ascii_graphic())
-                || !v.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
+        // `\S`: no space, tab, LF, CR, VT or FF (the regex's white space), nor another C0
+        // control (no string holds one). Other characters, C1 controls and non-ASCII white
+        // space included, are `\S`.
+        Form::Uri => !v.bytes().any(|b| b <= b' '),
         Form::Oid => v.strip_prefix("urn:oid:").is_some_and(oid_ok),
         Form::Uuid => v.strip_prefix("urn:uuid:").is_some_and(uuid_ok),
     }
