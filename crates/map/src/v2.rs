@@ -544,6 +544,30 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// [`Ctx::text`], with formatting commands rendered when `render`.
     #[inline]
     fn text_as(&mut self, path: impl Loc, render: bool) -> Option<Sourced<String>> {
+        self.text_with(path, render, Cow::into_owned)
+    }
+
+    /// [`Ctx::text`] borrowing the message where it can (text with no escape
+    /// to decode): for a value read to decide something (a type code, a
+    /// coding system's name) or consumed for its sources, not kept.
+    fn text_cow(&mut self, path: impl Loc) -> Option<Sourced<Cow<'a, str>>> {
+        self.text_cow_as(path, false)
+    }
+
+    /// [`Ctx::text_as`], borrowing the message where it can.
+    fn text_cow_as(&mut self, path: impl Loc, render: bool) -> Option<Sourced<Cow<'a, str>>> {
+        self.text_with(path, render, |t| t)
+    }
+
+    /// The text of [`Ctx::text_as`] as `keep` makes it (owned, or borrowed
+    /// where it can be): one body for both, each compiled on its own.
+    #[inline]
+    fn text_with<T>(
+        &mut self,
+        path: impl Loc,
+        render: bool,
+        keep: impl FnOnce(Cow<'a, str>) -> T,
+    ) -> Option<Sourced<T>> {
         let (v, src) = self.value(path)?;
         if v.is_null() {
             return None;
@@ -565,9 +589,11 @@ impl<'m, 'a> Ctx<'m, 'a> {
                     self.check_escapes(&v, &src, render);
                 }
                 if t.bytes().any(is_control) {
-                    return self.without_controls(&t, src, v.raw());
+                    return self
+                        .without_controls(&t, src, v.raw())
+                        .map(|t| t.map(|t| keep(Cow::Owned(t))));
                 }
-                Some(Sourced::new(t.into_owned(), src))
+                Some(Sourced::new(keep(t), src))
             }
             Err(e) => {
                 self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
@@ -672,9 +698,9 @@ impl<'m, 'a> Ctx<'m, 'a> {
 
     /// [`Ctx::invalid`] for a text value read: at its first source, with its
     /// text as the raw value.
-    fn invalid_value(&mut self, v: &Sourced<String>, reason: &str, action: Action) {
+    fn invalid_value(&mut self, v: &Sourced<impl AsRef<str>>, reason: &str, action: Action) {
         if let Some(src) = v.sources.first().cloned() {
-            self.invalid(src, v.value.as_bytes(), reason, action);
+            self.invalid(src, v.value.as_ref().as_bytes(), reason, action);
         }
     }
 
@@ -862,6 +888,29 @@ macro_rules! at {
             }
         }
     };
+}
+
+/// `code^trigger` (MSH-9.1 and .2) without control characters: one
+/// allocation of the right size.
+fn message_type(code: &str, trigger: &str) -> String {
+    let mut out = String::with_capacity(code.len() + 1 + trigger.len());
+    for part in [code, "^", trigger] {
+        out.extend(
+            part.chars()
+                .filter(|c| !c.is_ascii() || !is_control(*c as u8)),
+        );
+    }
+    out
+}
+
+/// Moves `more` to the end of `list`: when `list` is empty (most are), by
+/// taking `more`'s allocation instead of copying into a new one.
+fn append<T>(list: &mut Vec<T>, mut more: Vec<T>) {
+    if list.is_empty() {
+        *list = more;
+    } else {
+        list.append(&mut more);
+    }
 }
 
 /// A code of HL7 v2 table `table`, its text moved in (not copied).
@@ -1274,9 +1323,7 @@ fn map_window(
         .and_then(|t| t.offset);
     let mut event = Event {
         kind: kind_of(mt.code, mt.trigger),
-        message_type: [mt.code, "^", mt.trigger]
-            .concat()
-            .replace(|c: char| c.is_ascii() && is_control(c as u8), ""),
+        message_type: message_type(mt.code, mt.trigger),
         message_id: ctx.text(at!(b"MSH", 10)).map(|s| s.value),
         sent: ctx.datetime(at!(b"MSH", 7)),
         occurred: None,
@@ -1343,17 +1390,17 @@ fn map_window(
     for n in 1..=ctx.count("MRG") {
         let Some(mrg) = seg("MRG", n) else { break };
         for r in 1..=ctx.reps(mrg.field(1)) {
-            if let Some(id) = ctx.text(mrg.field(1).repetition(r).component(1)) {
+            if let Some(id) = ctx.text_cow(mrg.field(1).repetition(r).component(1)) {
                 let authority = ctx
-                    .text(mrg.field(1).repetition(r).component(4).subcomponent(1))
+                    .text_cow(mrg.field(1).repetition(r).component(4).subcomponent(1))
                     .map(|s| s.value);
                 let kind = ctx
-                    .text(mrg.field(1).repetition(r).component(5))
+                    .text_cow(mrg.field(1).repetition(r).component(5))
                     .map(|s| s.value);
                 let mut src = id.sources.clone();
                 let ident = classify_id(
                     &mut ctx,
-                    &id.value,
+                    Cow::Borrowed(&id.value),
                     authority,
                     kind.as_deref(),
                     mrg.field(1).repetition(r).component(4),
@@ -1637,8 +1684,8 @@ fn universal_system(ctx: &mut Ctx<'_, '_>, at: Path, ty: Path) -> Option<Sourced
         "URI" | "URL" if is_uri(&id) => id.into_owned(),
         _ => return None,
     };
-    let mut sources = ctx.text(at)?.sources;
-    if let Some(t) = ctx.text(ty) {
+    let mut sources = ctx.text_cow(at)?.sources;
+    if let Some(t) = ctx.text_cow(ty) {
         sources.append(t.sources);
     }
     Some(Sourced::from_many(system, sources))
@@ -1651,8 +1698,8 @@ fn universal_system(ctx: &mut Ctx<'_, '_>, at: Path, ty: Path) -> Option<Sourced
 /// keeps its UK Core system and leaves HD.2 / HD.3 unread.
 fn classify_id(
     ctx: &mut Ctx<'_, '_>,
-    value: &str,
-    authority: Option<String>,
+    value: Cow<'_, str>,
+    authority: Option<Cow<'_, str>>,
     kind: Option<&str>,
     hd: Path,
     sources: &mut Sources,
@@ -1663,9 +1710,9 @@ fn classify_id(
         .is_some_and(|a| a.eq_ignore_ascii_case("NHS"))
         || kind == Some("NH");
     if is_nhs {
-        match NhsNumber::parse(value) {
+        match NhsNumber::parse(&value) {
             Ok(number) => {
-                if let (Some(reason), Some(s)) = (nhs_normalised(value, &number), src) {
+                if let (Some(reason), Some(s)) = (nhs_normalised(&value, &number), src) {
                     ctx.invalid(s, value.as_bytes(), &reason, Action::Interpreted);
                 }
                 return Identifier::Nhs {
@@ -1684,7 +1731,7 @@ fn classify_id(
                 }
                 return Identifier::Other {
                     system: Some("NHS (invalid)".into()),
-                    value: value.to_owned(),
+                    value: value.into_owned(),
                 };
             }
         }
@@ -1693,9 +1740,10 @@ fn classify_id(
         sources.append(s.sources);
         s.value
     });
+    let authority = authority.map(Cow::into_owned);
     match kind {
         Some("VN") => Identifier::VisitNumber {
-            value: value.to_owned(),
+            value: value.into_owned(),
             authority,
             system,
         },
@@ -1703,7 +1751,7 @@ fn classify_id(
         // is kept with its type, and never keys the patient.
         Some(other) if !MRN_TYPES.contains(&other) && is_type_code(other) => Identifier::Typed {
             kind: other.to_owned(),
-            value: value.to_owned(),
+            value: value.into_owned(),
             authority,
             system,
         },
@@ -1711,7 +1759,7 @@ fn classify_id(
         // feeds often send it, or with something that is not a type code in
         // CX.5 (read leniently, as before).
         _ => Identifier::Mrn {
-            value: value.to_owned(),
+            value: value.into_owned(),
             authority: authority.or_else(|| ctx.opts.trust_ods.clone()),
             system,
         },
@@ -1731,19 +1779,19 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     // PID-1 set id: the order of the segment, as DG1-1 or OBX-1.
     ctx.touch(pid.field(1));
     for r in 1..=ctx.reps(at!(b"PID", 3)) {
-        let Some(id) = ctx.text(pid.field(3).repetition(r).component(1)) else {
+        let Some(id) = ctx.text_cow(pid.field(3).repetition(r).component(1)) else {
             continue;
         };
         let authority = ctx
-            .text(pid.field(3).repetition(r).component(4).subcomponent(1))
+            .text_cow(pid.field(3).repetition(r).component(4).subcomponent(1))
             .map(|s| s.value);
         let kind = ctx
-            .text(pid.field(3).repetition(r).component(5))
+            .text_cow(pid.field(3).repetition(r).component(5))
             .map(|s| s.value);
-        let mut src = id.sources.clone();
+        let mut src = id.sources;
         let ident = classify_id(
             ctx,
-            &id.value,
+            id.value,
             authority,
             kind.as_deref(),
             pid.field(3).repetition(r).component(4),
@@ -1754,17 +1802,17 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     // PID-2 (external id) and PID-4 (alternate id), where senders still put ids.
     for f in [2, 4] {
         for r in 1..=ctx.reps(pid.field(f)) {
-            if let Some(id) = ctx.text(pid.field(f).repetition(r).component(1)) {
+            if let Some(id) = ctx.text_cow(pid.field(f).repetition(r).component(1)) {
                 let authority = ctx
-                    .text(pid.field(f).repetition(r).component(4).subcomponent(1))
+                    .text_cow(pid.field(f).repetition(r).component(4).subcomponent(1))
                     .map(|s| s.value);
                 let kind = ctx
-                    .text(pid.field(f).repetition(r).component(5))
+                    .text_cow(pid.field(f).repetition(r).component(5))
                     .map(|s| s.value);
-                let mut src = id.sources.clone();
+                let mut src = id.sources;
                 let ident = classify_id(
                     ctx,
-                    &id.value,
+                    id.value,
                     authority,
                     kind.as_deref(),
                     pid.field(f).repetition(r).component(4),
@@ -1842,13 +1890,13 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     // race/ethnicity, HL70189 `N` Not Hispanic…) keeps the system PID-22.3 names.
     p.ethnic_category = ctx.text(at!(b"PID", 22, 1)).map(|c| {
         let display = ctx.text(at!(b"PID", 22, 2)).map(|d| d.value);
-        let named = ctx.text(at!(b"PID", 22, 3));
+        let named = ctx.text_cow(at!(b"PID", 22, 3));
         let mut sources = c.sources;
         let nhs_table = named.as_ref().is_none_or(|n| names_nhs_ethnic(&n.value));
         let system = if nhs_table && ETHNIC_CATEGORY_ENGLAND.contains(&c.value.as_str()) {
             CodeSystem::NhsDataDictionary("EthnicCategory".into())
         } else {
-            coding_system(named.as_ref().map_or("", |n| n.value.as_str()))
+            coding_system(named.as_ref().map_or("", |n| &*n.value))
         };
         if let Some(n) = named {
             sources.append(n.sources);
@@ -2066,8 +2114,8 @@ const ETHNIC_CATEGORY_ENGLAND: &[&str] = &[
 /// 2 female, 9 indeterminate, 0/X not known), read as the UK Core ConceptMap
 /// maps them. Anything else is reported.
 fn sex(ctx: &mut Ctx<'_, '_>, path: impl Loc) -> Option<Sourced<Gender>> {
-    ctx.text(path).and_then(|g| {
-        let v = match g.value.as_str() {
+    ctx.text_cow(path).and_then(|g| {
+        let v = match &*g.value {
             "M" | "1" => Gender::Male,
             "F" | "2" => Gender::Female,
             "U" | "0" | "X" => Gender::Unknown,
@@ -2378,10 +2426,10 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
     let peek = |ctx: &mut Ctx<'_, '_>, c: u32| {
         ctx.locate(&base.component(c)).is_some_and(|v| !v.is_null())
     };
-    let mut use_code = ctx.text(base.component(2));
-    let equipment = ctx.text(base.component(3));
-    let eq = equipment.as_ref().map(|e| e.value.as_str());
-    let code = use_code.as_ref().map(|u| u.value.as_str());
+    let mut use_code = ctx.text_cow(base.component(2));
+    let equipment = ctx.text_cow(base.component(3));
+    let eq = equipment.as_ref().map(|e| &*e.value);
+    let code = use_code.as_ref().map(|u| &*u.value);
     // With no XTN.3, a `NET` (network address) use code says e-mail as an
     // XTN.4 does (IG XTN.3: "a default system may be selected based on other
     // information in the XTN instance").
@@ -2390,23 +2438,22 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
     // A `BPN` (beeper number) use code with no XTN.3 says pager, as `NET`
     // says e-mail.
     let pager = eq.is_none() && code == Some("BPN");
-    let mut parts: Vec<Sourced<String>> = Vec::new();
+    // The sources of the parts the value is read from.
+    let mut parts = Sources::new();
     let value = if email {
         // XTN.4, else XTN.1 (where older senders put the address).
         ctx.text(base.component(4))
             .or_else(|| ctx.text(base.component(1)))
             .map(|v| {
-                let t = v.value.clone();
-                parts.push(v);
-                t
+                parts.append(v.sources);
+                v.value
             })
     } else if let Some(v) = ctx
         .text(base.component(12))
         .or_else(|| ctx.text(base.component(1)))
     {
-        let t = v.value.clone();
-        parts.push(v);
-        Some(t)
+        parts.append(v.sources);
+        Some(v.value)
     } else {
         let pieces: Vec<(u32, Sourced<String>)> = (5..=8)
             .filter_map(|c| ctx.text(base.component(c)).map(|v| (c, v)))
@@ -2421,10 +2468,10 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
                 })
                 .collect::<Vec<_>>()
                 .join(" ");
-            parts.extend(pieces.into_iter().map(|(_, v)| v));
+            parts.extend(pieces.into_iter().flat_map(|(_, v)| v.sources));
             Some(text)
         } else {
-            parts.extend(pieces.into_iter().map(|(_, v)| v));
+            parts.extend(pieces.into_iter().flat_map(|(_, v)| v.sources));
             None
         }
     };
@@ -2441,9 +2488,10 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
         }
     };
     let mut sources = Sources::new();
-    for s in use_code.iter().chain(equipment.iter()).chain(parts.iter()) {
+    for s in use_code.iter().chain(equipment.iter()) {
         sources.extend(s.sources.iter().cloned());
     }
+    sources.append(parts);
     let value = value?;
     let system = match eq {
         Some("FX") => "fax",
@@ -2524,7 +2572,7 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         // XCN.9 register, else XCN.13, else its shape), and the GP's name as
         // any clinician's (IG: generalPractitioner(Practitioner)).
         let gp = pd1.field(4).repetition(1);
-        if let Some(id) = ctx.text(gp.component(1)) {
+        if let Some(id) = ctx.text_cow(gp.component(1)) {
             p.gp = Some(xcn_identifier(ctx, gp, id));
         }
         p.gp_name = name_of_xcn(ctx, gp);
@@ -2535,6 +2583,12 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
             .text(worship.component(1))
             .or_else(|| ctx.text(worship.component(10)));
     }
+}
+
+/// A GP national code's shape: `G` and seven more (what [`gp_code`] reads as
+/// a GMP code).
+fn is_gmp_code(v: &str) -> bool {
+    v.len() == 8 && v.starts_with('G')
 }
 
 fn gp_code(v: &str) -> Identifier {
@@ -2565,7 +2619,7 @@ fn name_of_xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> 
 /// PD1-4 and PV1-8 GPs so; a GMC number is 7 digits).
 fn register(authority: &str, id: &str) -> Option<Identifier> {
     Some(match authority {
-        "GMC" if matches!(gp_code(id), Identifier::Gmp(_)) => Identifier::Gmp(id.to_owned()),
+        "GMC" if is_gmp_code(id) => Identifier::Gmp(id.to_owned()),
         "GMC" => Identifier::Gmc(id.trim_start_matches('C').to_owned()),
         "GMP" => Identifier::Gmp(id.to_owned()),
         "NMC" => Identifier::Nmc(id.to_owned()),
@@ -2590,7 +2644,7 @@ fn xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Practitioner> {
     if ctx.absent(base) {
         return None;
     }
-    let id = ctx.text(base.component(1));
+    let id = ctx.text_cow(base.component(1));
     let name = name_of_xcn(ctx, base);
     if id.is_none() && name.is_none() {
         return None;
@@ -2603,12 +2657,16 @@ fn xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Practitioner> {
 }
 
 /// The identifier of an XCN whose XCN.1 is `id` (see [`xcn`]).
-fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sourced<Identifier> {
+fn xcn_identifier(
+    ctx: &mut Ctx<'_, '_>,
+    base: Path,
+    id: Sourced<Cow<'_, str>>,
+) -> Sourced<Identifier> {
     let namespace = base.component(9).subcomponent(1);
     let registered = ctx
         .peek(namespace)
         .and_then(|a| register(&a, &id.value))
-        .map(|ident| (ident, ctx.text(namespace)));
+        .map(|ident| (ident, ctx.text_cow(namespace)));
     let mut sources = id.sources;
     let ident = match registered {
         Some((ident, authority)) => {
@@ -2644,7 +2702,7 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
                 });
                 Identifier::Typed {
                     kind: kind.value,
-                    value: id.value,
+                    value: id.value.into_owned(),
                     authority,
                     system,
                 }
@@ -2775,7 +2833,7 @@ fn ei(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Identifier>> {
     let value = ctx.text(base.component(1))?;
     let namespace = ctx.text(base.component(2)).map(|s| s.value);
     let universal = ctx.text(base.component(3)).map(|s| s.value);
-    let kind = ctx.text(base.component(4)).map(|s| s.value);
+    let kind = ctx.text_cow(base.component(4)).map(|s| s.value);
     let system = match (universal, kind.as_deref()) {
         (Some(u), Some("GUID" | "UUID")) => Some(format!("urn:uuid:{u}")),
         (Some(u), Some("URI")) => Some(u),
@@ -3089,17 +3147,17 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
     // typed by its CX.5 as PV1-50; untyped, it is kept without a type (it is
     // not a hospital number) and its CX.4 is left unread.
     if let Some(id) = ctx.text(at!(b"PV1", 5, 1)) {
-        let kind = ctx.text(at!(b"PV1", 5, 5)).map(|s| s.value);
-        let mut src = id.sources.clone();
+        let kind = ctx.text_cow(at!(b"PV1", 5, 5)).map(|s| s.value);
+        let mut src = id.sources;
         let ident = match kind.as_deref() {
             Some(k) => {
-                let authority = ctx.text(at!(b"PV1", 5, 4, 1)).map(|s| s.value);
+                let authority = ctx.text_cow(at!(b"PV1", 5, 4, 1)).map(|s| s.value);
                 let hd = pv1.field(5).component(4);
-                classify_id(ctx, &id.value, authority, Some(k), hd, &mut src)
+                classify_id(ctx, Cow::Owned(id.value), authority, Some(k), hd, &mut src)
             }
             None => Identifier::Other {
                 system: None,
-                value: id.value.clone(),
+                value: id.value,
             },
         };
         e.preadmission_id = Some(Sourced::from_many(ident, src));
@@ -3174,9 +3232,9 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
     }
     // PV1-50 alternate visit ID (IG: a further identifier), typed by its CX.5.
     if let Some(id) = ctx.text(at!(b"PV1", 50, 1)) {
-        let authority = ctx.text(at!(b"PV1", 50, 4, 1)).map(|s| s.value);
-        let kind = ctx.text(at!(b"PV1", 50, 5)).map(|s| s.value);
-        let mut src = id.sources.clone();
+        let authority = ctx.text_cow(at!(b"PV1", 50, 4, 1)).map(|s| s.value);
+        let kind = ctx.text_cow(at!(b"PV1", 50, 5)).map(|s| s.value);
+        let mut src = id.sources;
         let hd = pv1.field(50).component(4);
         let ident = match kind.as_deref() {
             None | Some("VN") => {
@@ -3185,12 +3243,12 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
                     s.value
                 });
                 Identifier::VisitNumber {
-                    value: id.value.clone(),
-                    authority,
+                    value: id.value,
+                    authority: authority.map(Cow::into_owned),
                     system,
                 }
             }
-            k => classify_id(ctx, &id.value, authority, k, hd, &mut src),
+            k => classify_id(ctx, Cow::Owned(id.value), authority, k, hd, &mut src),
         };
         e.identifiers.push(Sourced::from_many(ident, src));
     }
@@ -3376,7 +3434,7 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
             continue;
         }
         let text = ctx.text(base.component(t));
-        let system = ctx.text(base.component(s));
+        let system = ctx.text_cow(base.component(s));
         // A coding system with neither code nor text names nothing:
         // reported, not kept (a blank code or text is reported by `text`).
         if let (None, None, Some(sys)) = (&code, &text, &system) {
@@ -3386,12 +3444,15 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
             }
             continue;
         }
-        for x in code.iter().chain(text.iter()).chain(system.iter()) {
+        for x in code.iter().chain(text.iter()) {
+            sources.extend(x.sources.iter().cloned());
+        }
+        if let Some(x) = &system {
             sources.extend(x.sources.iter().cloned());
         }
         if let Some(code) = code {
             codes.push(Code {
-                system: coding_system(system.as_ref().map_or("", |s| s.value.as_str())),
+                system: coding_system(system.as_ref().map_or("", |s| &*s.value)),
                 code: code.value,
                 display: text.map(|t| t.value),
             });
@@ -3497,7 +3558,7 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     // The CWE's coding system (.3) is table 0052 unless it names another.
     let diagnosis_type = ctx.text(base.field(6).component(1)).map(|c| {
         let display = ctx.text(base.field(6).component(2));
-        let system = ctx.text(base.field(6).component(3));
+        let system = ctx.text_cow(base.field(6).component(3));
         let mut code = c.map(|v| v2_code("0052", v, None));
         if let Some(d) = display {
             code.value.display = Some(d.value);
@@ -3582,16 +3643,19 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
     // allocated for a message without any, such as most ADT messages).
     let segs: Vec<(&str, u32)> = {
         const IDS: [&str; 3] = ["OBR", "OBX", "NTE"];
+        // Counted first, so the list is made at its size (and not at all
+        // for a message with none, as most ADT messages).
+        let len = ctx.window().filter(|s| IDS.contains(&s.id())).count();
+        let mut segs = Vec::with_capacity(len);
         let mut counts = [0u32; 3];
-        ctx.window()
-            .filter_map(|s: Segment<'_, '_>| {
-                let id = s.id();
-                let i = IDS.iter().position(|k| *k == id)?;
-                let n = counts.get_mut(i)?;
-                *n += 1;
-                Some((id, *n))
-            })
-            .collect()
+        segs.extend(ctx.window().filter_map(|s: Segment<'_, '_>| {
+            let id = s.id();
+            let i = IDS.iter().position(|k| *k == id)?;
+            let n = counts.get_mut(i)?;
+            *n += 1;
+            Some((id, *n))
+        }));
+        segs
     };
     let mut reports: Vec<ResultReport> = Vec::new();
     let mut standalone: Vec<Observation> = Vec::new();
@@ -3633,7 +3697,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                 let ordered_by = xcn(ctx, base.field(16).repetition(1));
                 let issued = ctx.datetime(base.field(22));
                 let st = ctx
-                    .text(base.field(25))
+                    .text_cow(base.field(25))
                     .map(|s| s.map(|v| report_status(&v)));
                 reports.push(ResultReport {
                     identifiers,
@@ -3684,12 +3748,12 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                         None => Some(&mut standalone),
                     };
                     if let Some(o) = list.and_then(|l| l.get_mut(oi)) {
-                        o.notes.extend(notes);
+                        append(&mut o.notes, notes);
                     }
                 } else if let Some(r) = reports.last_mut() {
                     // After the OBR, before its first OBX: notes on the order
                     // (IG: ServiceRequest.note).
-                    r.notes.extend(notes);
+                    append(&mut r.notes, notes);
                 } else if !notes.is_empty() {
                     // Notes on the order or the patient: kept in the report as notes.
                     for t in notes {
@@ -3718,11 +3782,14 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
          dropped; its fields and its NTE notes are left unread (reported unmapped)",
     )?;
     ctx.touch(base.field(1));
-    let value_type = ctx.text(base.field(2)).map(|s| s.value).unwrap_or_default();
+    let value_type = ctx
+        .text_cow(base.field(2))
+        .map(|s| s.value)
+        .unwrap_or_default();
     let sub_id = sub_id(ctx, base.field(4));
     // OBX-6 is read where the value keeps it: a coded, date or attachment
     // value has no place for a unit, which is left unread (reported unmapped).
-    let value = match value_type.as_str() {
+    let value = match &*value_type {
         "CE" | "CWE" | "CNE" => cwe(ctx, base.field(5)).map(|c| c.map(ObservationValue::Coded)),
         // An attachment is one value: the first repetition, the others left
         // unread (reported unmapped).
@@ -3741,7 +3808,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
                     nm_repeats(ctx, base.field(5), unit.as_ref())
                 }
                 "NM" => ctx
-                    .text(base.field(5))
+                    .text_cow(base.field(5))
                     .map(|v| nm(ctx, v, unit.as_ref(), ucum.as_deref())),
                 // FT and TX carry formatting commands (`\.br\`, `\H\`): rendered.
                 _ => text_value(ctx, base.field(5), unit.as_ref(), matches!(vt, "FT" | "TX")),
@@ -3755,7 +3822,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
             interpretation.push(f.map(|v| v2_code("0078", v, None)));
         }
     }
-    let st = ctx.text(base.field(11)).map(|s| s.map(|v| status(&v)));
+    let st = ctx.text_cow(base.field(11)).map(|s| s.map(|v| status(&v)));
     let effective = ctx.datetime(base.field(14));
     let method = cwe(ctx, base.field(17).repetition(1));
     let mut device = Vec::new();
@@ -4079,7 +4146,7 @@ fn dropped_segment(ctx: &mut Ctx<'_, '_>, base: &Path, why: &str) {
 fn obx_unit(ctx: &mut Ctx<'_, '_>, field: Path) -> (Option<Sourced<String>>, Option<String>) {
     let unit_code = ctx.text(field.component(1));
     let unit_text = ctx.text(field.component(2));
-    let unit_system = ctx.text(field.component(3)).map(|s| s.value);
+    let unit_system = ctx.text_cow(field.component(3)).map(|s| s.value);
     let ucum = unit_code
         .as_ref()
         .filter(|_| unit_system.as_deref() == Some("UCUM"))
@@ -4103,21 +4170,33 @@ fn text_value(
     unit: Option<&Sourced<String>>,
     formatted: bool,
 ) -> Option<Sourced<ObservationValue>> {
-    let parts: Vec<Sourced<String>> = (1..=ctx.reps(field))
-        .filter_map(|r| ctx.text_as(field.repetition(r), formatted))
-        .collect();
-    if parts.is_empty() {
-        return None;
+    // Each repetition's text (and the unit) appended as it is read: one
+    // repetition with no unit keeps its `String`.
+    let mut text: Option<String> = None;
+    let mut sources = Sources::new();
+    for r in 1..=ctx.reps(field) {
+        let Some(p) = ctx.text_cow_as(field.repetition(r), formatted) else {
+            continue;
+        };
+        sources.append(p.sources);
+        let t = match text.as_mut() {
+            Some(t) => {
+                t.push('\n');
+                t
+            }
+            None if unit.is_none() => {
+                text = Some(p.value.into_owned());
+                continue;
+            }
+            None => text.insert(String::new()),
+        };
+        t.push_str(&p.value);
+        if let Some(u) = unit {
+            t.push(' ');
+            t.push_str(&u.value);
+        }
     }
-    let text = parts
-        .iter()
-        .map(|p| match unit {
-            Some(u) => format!("{} {}", p.value, u.value),
-            None => p.value.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut sources: Sources = parts.into_iter().flat_map(|p| p.sources).collect();
+    let text = text?;
     if let Some(u) = unit {
         sources.extend(u.sources.iter().cloned());
     }
@@ -4141,7 +4220,7 @@ fn is_nm(text: &str) -> bool {
 /// unit. Both are reported invalid, with what was done.
 fn nm(
     ctx: &mut Ctx<'_, '_>,
-    v: Sourced<String>,
+    v: Sourced<Cow<'_, str>>,
     unit: Option<&Sourced<String>>,
     ucum: Option<&str>,
 ) -> Sourced<ObservationValue> {
