@@ -903,6 +903,14 @@ fn message_type(code: &str, trigger: &str) -> String {
     out
 }
 
+/// How many OBX segments `segs` has before its first OBR.
+fn obx_before_obr(segs: &[(&str, u32)]) -> usize {
+    segs.iter()
+        .take_while(|(id, _)| *id != "OBR")
+        .filter(|(id, _)| *id == "OBX")
+        .count()
+}
+
 /// Moves `more` to the end of `list`: when `list` is empty (most are), by
 /// taking `more`'s allocation instead of copying into a new one.
 fn append<T>(list: &mut Vec<T>, mut more: Vec<T>) {
@@ -1383,7 +1391,10 @@ fn map_window(
     }
     if let Some(p) = event.patient.as_mut() {
         pd1(&mut ctx, p);
-        for n in 1..=ctx.count("NK1") {
+        // Sized: a contact is about 500 bytes (see `results`).
+        let count = ctx.count("NK1");
+        p.contacts.reserve_exact(count as usize);
+        for n in 1..=count {
             p.contacts.push(nk1(&mut ctx, n));
         }
     }
@@ -1469,12 +1480,16 @@ fn map_window(
             unkeyed_encounter(&mut ctx.report, e);
         }
     }
-    for n in 1..=ctx.count("AL1") {
+    let count = ctx.count("AL1");
+    event.allergies.reserve_exact(count as usize);
+    for n in 1..=count {
         if let Some(a) = al1(&mut ctx, n) {
             event.allergies.push(a);
         }
     }
-    for n in 1..=ctx.count("DG1") {
+    let count = ctx.count("DG1");
+    event.conditions.reserve_exact(count as usize);
+    for n in 1..=count {
         if let Some(c) = dg1(&mut ctx, n) {
             event.conditions.push(c);
         }
@@ -3451,6 +3466,10 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
             sources.extend(x.sources.iter().cloned());
         }
         if let Some(code) = code {
+            if codes.is_empty() {
+                // One coding, or two when the alternate triplet is sent.
+                codes.reserve_exact(if len >= 4 { 2 } else { 1 });
+            }
             codes.push(Code {
                 system: coding_system(system.as_ref().map_or("", |s| &*s.value)),
                 code: code.value,
@@ -3657,15 +3676,19 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
         }));
         segs
     };
-    let mut reports: Vec<ResultReport> = Vec::new();
-    let mut standalone: Vec<Observation> = Vec::new();
+    // Sized from the segments (a report or an observation is several
+    // hundred bytes: grown, the lists pass 1 KiB, which makes glibc
+    // consolidate its free lists).
+    let mut reports: Vec<ResultReport> =
+        Vec::with_capacity(segs.iter().filter(|(id, _)| *id == "OBR").count());
+    let mut standalone: Vec<Observation> = Vec::with_capacity(obx_before_obr(&segs));
     // The last observation: its report (none for a standalone one) and index.
     let mut last_obs: Option<(Option<usize>, usize)> = None;
     // True after an OBX that was dropped (no OBX-3), until the next OBR or
     // OBX: the NTE segments there are its notes (HL7 ORU_R01: `OBX {NTE}`),
     // never another result's, so they are left unread (reported unmapped).
     let mut after_dropped = false;
-    for (id, n) in segs {
+    for (i, &(id, n)) in segs.iter().enumerate() {
         match id {
             "OBR" => {
                 let Some(base) = seg("OBR", n) else { continue };
@@ -3706,7 +3729,9 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     effective,
                     issued,
                     ordered_by,
-                    observations: Vec::new(),
+                    observations: Vec::with_capacity(obx_before_obr(
+                        segs.get(i + 1..).unwrap_or_default(),
+                    )),
                     notes: Vec::new(),
                 });
                 last_obs = None;
@@ -3816,8 +3841,9 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         }
     };
     let reference_range = ctx.text(base.field(7));
-    let mut interpretation = Vec::new();
-    for r in 1..=ctx.reps(base.field(8)) {
+    let reps = ctx.reps(base.field(8));
+    let mut interpretation = Vec::with_capacity(reps as usize);
+    for r in 1..=reps {
         if let Some(f) = ctx.text(base.field(8).repetition(r).component(1)) {
             interpretation.push(f.map(|v| v2_code("0078", v, None)));
         }
