@@ -4382,8 +4382,7 @@ fn event_entries<'a>(
             None => entry(&urn(&rid), res, "POST", "DiagnosticReport"),
         });
     }
-    let targets: Vec<&Uuid> = subject.iter().chain(encounter_url.iter()).collect();
-    let prov = provenance(event, seed, &targets);
+    let prov = provenance(event, seed, [subject.as_ref(), encounter_url.as_ref()]);
     subject_losses(event, losses);
     header_losses(event, kind, prov.is_some(), losses);
     prov.into_iter().flatten().for_each(&mut emit);
@@ -4889,9 +4888,14 @@ fn merged_patient<'a>(
 /// entry, before it) and the sending facility (MSH-4, which a transaction
 /// Bundle has no other place for). Made only when R4's required parts are
 /// there: a target, `recorded` and an agent.
-fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec<Entry<'a>>> {
+fn provenance<'a>(
+    event: &'a Event,
+    seed: &str,
+    targets: [Option<&Uuid>; 2],
+) -> Option<Vec<Entry<'a>>> {
     let recorded = event.recorded.as_ref()?;
-    if targets.is_empty() {
+    let count = targets.iter().flatten().count();
+    if count == 0 {
         return None;
     }
     let mut out = Vec::with_capacity(2);
@@ -4911,7 +4915,11 @@ fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec
     let mut o = resource!("Provenance", &pid);
     o.insert(
         "target",
-        Value::Array(targets.iter().map(|t| reference(*t)).collect()),
+        Value::Array({
+            let mut refs = Vec::with_capacity(count);
+            refs.extend(targets.iter().flatten().map(|t| reference(*t)));
+            refs
+        }),
     );
     if let Some(t) = &event.occurred {
         o.insert("occurredDateTime", date_time_value(&t.value));

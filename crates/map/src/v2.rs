@@ -596,7 +596,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 Some(Sourced::new(keep(t), src))
             }
             Err(e) => {
-                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
+                self.invalid(src, v.raw(), self.reason(&e), Action::Dropped);
                 None
             }
         }
@@ -650,15 +650,15 @@ impl<'m, 'a> Ctx<'m, 'a> {
         } else {
             return;
         };
-        let what = String::from_utf8_lossy(v.raw().get(at).unwrap_or_default()).into_owned();
+        let what = String::from_utf8_lossy(v.raw().get(at).unwrap_or_default());
         let reason = format!("bad escape {what} ({reason}): kept as sent");
-        self.invalid(src.clone(), v.raw(), &reason, Action::KeptAsText);
+        self.invalid(src.clone(), v.raw(), reason, Action::KeptAsText);
     }
 
     /// A positive integer at `path` (an NM or SI such as a priority or a rank);
     /// anything else is reported invalid (`what` says why) and dropped.
     fn positive(&mut self, path: impl Loc, what: &str) -> Option<Sourced<u32>> {
-        let t = self.text(path)?;
+        let t = self.text_cow(path)?;
         match t.value.trim().parse::<u32>() {
             Ok(n) if n > 0 => Some(t.map(|_| n)),
             _ => {
@@ -676,7 +676,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
             return;
         };
         if let Err(e) = v.decoded() {
-            self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
+            self.invalid(src, v.raw(), self.reason(&e), Action::Dropped);
         }
     }
 
@@ -686,14 +686,14 @@ impl<'m, 'a> Ctx<'m, 'a> {
     #[cold]
     fn reason(&self, e: &carecodec_hl7v2::Error) -> String {
         if e.line() != 0 {
-            return e.to_string();
+            return error_text(e);
         }
         let line = self.msg.line_at(e.offset());
         let mut at = carecodec_hl7v2::Error::new(e.kind().clone(), e.offset(), line);
         if let Some(p) = e.path() {
             at = at.with_path(p);
         }
-        at.to_string()
+        error_text(&at)
     }
 
     /// [`Ctx::invalid`] for a text value read: at its first source, with its
@@ -704,11 +704,13 @@ impl<'m, 'a> Ctx<'m, 'a> {
         }
     }
 
-    fn invalid(&mut self, source: Source, raw: &[u8], reason: &str, action: Action) {
+    /// Reports the value `raw` at `source` invalid: `reason` (a `String` made
+    /// for it is moved in, not copied) and what was done.
+    fn invalid(&mut self, source: Source, raw: &[u8], reason: impl Into<String>, action: Action) {
         self.report.invalid.push(Invalid {
             source,
             raw: String::from_utf8_lossy(raw).into_owned(),
-            reason: reason.to_owned(),
+            reason: reason.into(),
             action,
         });
     }
@@ -722,7 +724,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         match Timestamp::from_value(&v).and_then(|ts| in_fhir_range(ts, v.offset())) {
             Ok(ts) => Some(Sourced::new(self.resolve(&ts), src)),
             Err(e) => {
-                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
+                self.invalid(src, v.raw(), self.reason(&e), Action::Dropped);
                 None
             }
         }
@@ -767,7 +769,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 Some(Sourced::new(PartialDate::new(ts.date(), p), src))
             }
             Err(e) => {
-                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
+                self.invalid(src, v.raw(), self.reason(&e), Action::Dropped);
                 None
             }
         }
@@ -888,6 +890,16 @@ macro_rules! at {
             }
         }
     };
+}
+
+/// What `e` says, written into a `String` made big enough for most errors
+/// at once (`to_string` grows it several times).
+#[cold]
+fn error_text(e: &carecodec_hl7v2::Error) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(128);
+    let _ = write!(out, "{e}");
+    out
 }
 
 /// `code^trigger` (MSH-9.1 and .2) without control characters: one
@@ -1640,7 +1652,7 @@ fn application(ctx: &mut Ctx<'_, '_>, f: u32) -> Option<Sourced<Application>> {
         };
         if let (Some(why), Some(src)) = (why, i.sources.first()) {
             let reason = format!("{why}: kept as the universal id, no endpoint made from it");
-            ctx.invalid(src.clone(), i.value.as_bytes(), &reason, Action::KeptAsText);
+            ctx.invalid(src.clone(), i.value.as_bytes(), reason, Action::KeptAsText);
         }
     }
     let sources = [&name, &id, &ty]
@@ -1728,7 +1740,7 @@ fn classify_id(
         match NhsNumber::parse(&value) {
             Ok(number) => {
                 if let (Some(reason), Some(s)) = (nhs_normalised(&value, &number), src) {
-                    ctx.invalid(s, value.as_bytes(), &reason, Action::Interpreted);
+                    ctx.invalid(s, value.as_bytes(), reason, Action::Interpreted);
                 }
                 return Identifier::Nhs {
                     number,
@@ -1740,7 +1752,7 @@ fn classify_id(
                     ctx.invalid(
                         s,
                         value.as_bytes(),
-                        &format!("invalid NHS number: {e}"),
+                        format!("invalid NHS number: {e}"),
                         Action::NotUsedForMatching,
                     );
                 }
@@ -1838,7 +1850,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         }
     }
     // PID-32 identity reliability: NHS ITK carries the NHS number verification status here.
-    if let Some(status) = ctx.text(at!(b"PID", 32)) {
+    if let Some(status) = ctx.text_cow(at!(b"PID", 32)) {
         match VerificationStatus::from_code(&status.value) {
             Some(vs) => {
                 for id in &mut p.identifiers {
@@ -1924,7 +1936,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         Sourced::from_many(code, sources)
     });
     let death = ctx.datetime(at!(b"PID", 29));
-    let flag = ctx.text(at!(b"PID", 30));
+    let flag = ctx.text_cow(at!(b"PID", 30));
     let died = flag.as_ref().and_then(|f| yes_no(ctx, f));
     // IG: PID-30 → deceasedBoolean when PID-29 is empty (Y true, N false).
     p.deceased = match (death, flag, died) {
@@ -1977,10 +1989,10 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     });
     // IG: PID-25 birth order → multipleBirthInteger, else PID-24 (Y/N) → boolean
     // (also when PID-25 is sent but not a birth order).
-    let indicator = ctx.text(at!(b"PID", 24));
+    let indicator = ctx.text_cow(at!(b"PID", 24));
     let multiple = indicator.as_ref().and_then(|i| yes_no(ctx, i));
     let order = ctx
-        .text(at!(b"PID", 25))
+        .text_cow(at!(b"PID", 25))
         .and_then(|o| match o.value.trim().parse::<u32>() {
             Ok(n) if n > 0 => Some(o.map(|_| n)),
             _ => {
@@ -2021,8 +2033,8 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
 /// Table 0136 has no other codes: a lower-case `y` / `n` (or one with blanks
 /// around it) is read as `Y` / `N` and reported (`interpreted`); anything
 /// else is reported and dropped (`None`).
-fn yes_no(ctx: &mut Ctx<'_, '_>, v: &Sourced<String>) -> Option<bool> {
-    let yes = match v.value.as_str() {
+fn yes_no(ctx: &mut Ctx<'_, '_>, v: &Sourced<Cow<'_, str>>) -> Option<bool> {
+    let yes = match &*v.value {
         "Y" => return Some(true),
         "N" => return Some(false),
         t => match t.trim() {
@@ -2398,8 +2410,9 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
         _ => (None, None),
     };
     if use_code.is_some() || kind_code.is_some() {
-        if let Some(t) = ctx.text(base.component(7)) {
-            keep(t);
+        // Consumed for its sources (the code is read above): no copy.
+        if let Some(t) = ctx.text_cow(base.component(7)) {
+            keep(t.map(|_| String::new()));
         }
     }
     // XAD.13/14 effective / expiration dates, else the XAD.12 validity range.
@@ -2696,7 +2709,7 @@ fn xcn_identifier(
                         let reason = format!(
                             "not a registration number of its register's shape ({why}): kept as text, never a key"
                         );
-                        ctx.invalid(s, id.value.as_bytes(), &reason, Action::NotUsedForMatching);
+                        ctx.invalid(s, id.value.as_bytes(), reason, Action::NotUsedForMatching);
                     }
                     kept
                 }
@@ -3100,9 +3113,9 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
     let Some(pv1) = seg("PV1", 1) else { return };
     ctx.touch(at!(b"PV1", 1));
     // PV1-2 is a CWE in v2.7+ (`I^Inpatient`): its code.
-    let class_code = ctx.text(at!(b"PV1", 2, 1));
+    let class_code = ctx.text_cow(at!(b"PV1", 2, 1));
     e.class = class_code.and_then(|c| {
-        let class = match c.value.as_str() {
+        let class = match &*c.value {
             "I" => EncounterClass::Inpatient,
             "O" => EncounterClass::Outpatient,
             "E" => EncounterClass::Emergency,
@@ -3336,7 +3349,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
         e.expected_discharge = ctx.datetime(pv2.field(9));
         // PV2-11 actual length of inpatient stay (IG: length, NM[Quantity-LengthOfStay]
         // in days): a non-negative decimal, else reported and dropped.
-        if let Some(l) = ctx.text(pv2.field(11)) {
+        if let Some(l) = ctx.text_cow(pv2.field(11)) {
             let t = l.value.trim();
             let (int, frac) = t.split_once('.').unwrap_or((t, ""));
             let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
@@ -4275,7 +4288,7 @@ fn nm(
             let reason = format!(
                 "not an NM number: a comparator and a number (an SN's form), read as the quantity {c} {n}"
             );
-            ctx.invalid(src, v.value.as_bytes(), &reason, Action::Interpreted);
+            ctx.invalid(src, v.value.as_bytes(), reason, Action::Interpreted);
         }
         quantity(n, Some(c))
     } else {
@@ -4342,10 +4355,11 @@ fn sn(
     unit: Option<&Sourced<String>>,
     ucum: Option<&str>,
 ) -> Option<Sourced<ObservationValue>> {
-    let cmp = ctx.text(base.component(1));
-    let n1 = ctx.text(base.component(2));
-    let sep = ctx.text(base.component(3));
-    let n2 = ctx.text(base.component(4));
+    // Read borrowed: each part is copied once, into what is kept.
+    let cmp = ctx.text_cow(base.component(1));
+    let n1 = ctx.text_cow(base.component(2));
+    let sep = ctx.text_cow(base.component(3));
+    let n2 = ctx.text_cow(base.component(4));
     let mut sources = Sources::new();
     for s in cmp
         .iter()
@@ -4374,7 +4388,7 @@ fn sn(
         let mut t = [&cmp, &n1, &sep, &n2]
             .into_iter()
             .flatten()
-            .map(|s| s.value.as_str())
+            .map(|s| &*s.value)
             .collect::<String>();
         if let Some(u) = unit {
             t.push(' ');
@@ -4382,14 +4396,14 @@ fn sn(
         }
         t
     };
-    let cmp_v = cmp.as_ref().map(|c| c.value.as_str());
+    let cmp_v = cmp.as_ref().map(|c| &*c.value);
     // SN.2 and SN.4 are NM numbers; a pair that is not (`^<^abc`) is kept as
     // the text it makes, reported, rather than as a quantity that is no number.
     let bad = [&n1, &n2]
         .into_iter()
         .flatten()
         .find(|n| !is_nm(&n.value))
-        .and_then(|n| Some((n.sources.first()?.clone(), n.value.clone())));
+        .and_then(|n| Some((n.sources.first()?.clone(), n.value.to_string())));
     if let Some((src, raw)) = bad {
         ctx.invalid(
             src,
@@ -4399,7 +4413,7 @@ fn sn(
         );
         return Some(Sourced::from_many(ObservationValue::Text(text()), sources));
     }
-    let value = match (sep.as_ref().map(|s| s.value.as_str()), &n2) {
+    let value = match (sep.as_ref().map(|s| &*s.value), &n2) {
         (Some("-"), Some(high)) if cmp_v.is_none() => ObservationValue::Range {
             low: n1.as_ref().map(|l| q(&l.value, None)),
             high: Some(q(&high.value, None)),
