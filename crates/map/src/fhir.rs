@@ -786,25 +786,70 @@ fn coding(c: &Code) -> Value<'_> {
     Value::Object(o)
 }
 
-/// The codings that are not empty, as a `coding` array.
-fn codings<'a>(codes: impl Iterator<Item = &'a Code>) -> Value<'a> {
-    Value::Array(codes.map(coding).filter(|c| !c.is_empty()).collect())
-}
-
-fn concept(c: &Concept) -> Value<'_> {
-    let mut o = Map::with_capacity(4);
-    put(&mut o, "coding", codings(c.codes.iter()));
+/// A CodeableConcept, written as it is built (nothing edits one after): one
+/// allocation, where a tree took one for the object, one for the `coding`
+/// array and one for each coding.
+fn concept(c: &Concept) -> Value<'static> {
+    let text = c.text.as_ref().map_or(0, |t| t.len() + 10);
+    let mut o = Obj::with_capacity(codings_len(&c.codes) + text);
+    coding_member(&mut o, &c.codes);
     if let Some(t) = &c.text {
-        put(&mut o, "text", fhir_string(t));
+        o.str("text", t);
     }
-    Value::Object(o)
+    o.finish()
 }
 
 /// A CodeableConcept of one code; empty when the coding is.
-fn code_cc(c: &Code) -> Value<'_> {
-    let mut o = Map::with_capacity(1);
-    put(&mut o, "coding", codings(std::iter::once(c)));
-    Value::Object(o)
+fn code_cc(c: &Code) -> Value<'static> {
+    let codes = std::slice::from_ref(c);
+    let mut o = Obj::with_capacity(codings_len(codes));
+    coding_member(&mut o, codes);
+    o.finish()
+}
+
+/// About how long a CodeableConcept of `codes` is as JSON (its `coding`
+/// member, the braces, and room for the brackets of an array around it), so
+/// that its buffer is made once.
+fn codings_len(codes: &[Code]) -> usize {
+    let coding = |c: &Code| {
+        let (base, rest) = c.system.uri_parts();
+        let display = c.display.as_ref().map_or(0, |d| d.len() + 13);
+        // `{"system":"…","code":"…"}` and a comma.
+        28 + base.len() + rest.len() + c.code.len() + display
+    };
+    16 + codes.iter().map(coding).sum::<usize>()
+}
+
+/// The `coding` member of a CodeableConcept being written: each code as
+/// [`coding`] makes it, those left empty left out, the member left out when
+/// none is left.
+fn coding_member(o: &mut Obj, codes: &[Code]) {
+    let start = o.mark();
+    o.open_array("coding");
+    let mut any = false;
+    for c in codes {
+        let at = o.mark();
+        o.open_element();
+        let code = fhir_code(&c.code);
+        if !code.is_empty() {
+            o.value("system", system_uri(&c.system));
+        }
+        o.value("code", code);
+        if let Some(d) = &c.display {
+            o.str("display", d);
+        }
+        if o.opened_only(at) {
+            o.undo(at);
+        } else {
+            o.close_object();
+            any = true;
+        }
+    }
+    if any {
+        o.close_array();
+    } else {
+        o.undo(start);
+    }
 }
 
 /// Written as it is built (nothing edits a name after): one allocation.
@@ -3161,7 +3206,7 @@ fn encounter<'a>(
     }
     put(&mut o, "period", Value::Object(period));
     if let Some(r) = &e.reason {
-        put(&mut o, "reasonCode", Value::Array(vec![concept(&r.value)]));
+        put(&mut o, "reasonCode", concept(&r.value).in_array());
     }
     // IG DG1[Encounter]: every diagnosis of the event, its DG1-6 type as the
     // `use` and its DG1-15 priority as the `rank` (the Condition refers back
@@ -3244,18 +3289,10 @@ fn encounter<'a>(
         ),
     );
     if let Some(v) = &e.special_courtesy {
-        put(
-            &mut hosp,
-            "specialCourtesy",
-            Value::Array(vec![concept(&v.value)]),
-        );
+        put(&mut hosp, "specialCourtesy", concept(&v.value).in_array());
     }
     if let Some(d) = &e.diet {
-        put(
-            &mut hosp,
-            "dietPreference",
-            Value::Array(vec![concept(&d.value)]),
-        );
+        put(&mut hosp, "dietPreference", concept(&d.value).in_array());
     }
     put(&mut o, "hospitalization", Value::Object(hosp));
     let mut ext = Vec::new();
@@ -3721,11 +3758,7 @@ fn report<'a>(
     // R4 requires `code`: a report sent with none (no OBR-4) says it is
     // unknown (data-absent-reason) rather than carry a text no sender wrote.
     let code = concept(&r.code.value);
-    let code = if code.as_object().is_some_and(Map::is_empty) {
-        absent()
-    } else {
-        code
-    };
+    let code = if code.is_empty() { absent() } else { code };
     o.insert("code", code);
     if let Some(s) = subject {
         o.insert("subject", reference(s));
@@ -4926,7 +4959,7 @@ fn provenance<'a>(
     }
     o.insert("recorded", instant_value(&recorded.value));
     if let Some(r) = &event.reason {
-        o.insert("reason", Value::Array(vec![code_cc(&r.value)]));
+        o.insert("reason", code_cc(&r.value).in_array());
     }
     // IG EVN[Provenance] / MSH[Provenance-Source]: MSH-9 → activity, coded
     // as the MessageHeader's eventCoding (a transaction has no MessageHeader:
@@ -6036,6 +6069,72 @@ mod tests {
             system_uri(&S::V2Table("0203".into())).to_string(),
             "\"http://terminology.hl7.org/CodeSystem/v2-0203\""
         );
+    }
+
+    /// A CodeableConcept written as it is built is what the tree of maps it
+    /// replaced wrote: empty codings and a blank text left out, the whole
+    /// `{}` when nothing is left, in an array when asked.
+    #[test]
+    fn concepts_written_as_built_are_the_trees_they_replace() {
+        use carecodec_model::CodeSystem as S;
+        fn tree(c: &Concept) -> tree::Value<'_> {
+            let mut o = Map::with_capacity(4);
+            let codings = c.codes.iter().map(coding).filter(|c| !c.is_empty());
+            put(&mut o, "coding", tree::Value::Array(codings.collect()));
+            if let Some(t) = &c.text {
+                put(&mut o, "text", fhir_string(t));
+            }
+            tree::Value::Object(o)
+        }
+        let code = |system: S, code: &str, display: Option<&str>| Code {
+            system,
+            code: code.into(),
+            display: display.map(str::to_owned),
+        };
+        let concepts = [
+            Concept::default(),
+            Concept {
+                codes: vec![],
+                text: Some(" Rash \"itchy\" ".into()),
+            },
+            Concept {
+                codes: vec![code(S::Snomed, "271807003", Some("Eruption"))],
+                text: None,
+            },
+            Concept {
+                codes: vec![
+                    code(S::Local("99X".into()), " ", Some("  ")),
+                    code(S::V2Table("0078".into()), "H", None),
+                    code(S::Uri("urn:oid:1.2.3".into()), "a  b", Some("x")),
+                ],
+                text: Some("  ".into()),
+            },
+            Concept {
+                codes: vec![code(S::Loinc, "", None)],
+                text: None,
+            },
+        ];
+        for c in &concepts {
+            let written = |v: tree::Value<'_>| {
+                let mut out = Vec::new();
+                v.write(&mut out);
+                String::from_utf8(out).unwrap()
+            };
+            assert_eq!(written(concept(c)), written(tree(c)), "{c:?}");
+            assert_eq!(concept(c).is_empty(), tree(c).is_empty(), "{c:?}");
+            assert_eq!(
+                written(concept(c).in_array()),
+                written(tree::Value::Array(vec![tree(c)])),
+                "{c:?}"
+            );
+            if let Some(one) = c.codes.first() {
+                let single = Concept {
+                    codes: vec![one.clone()],
+                    text: None,
+                };
+                assert_eq!(written(code_cc(one)), written(tree(&single)), "{one:?}");
+            }
+        }
     }
 
     #[test]
