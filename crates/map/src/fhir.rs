@@ -807,6 +807,23 @@ fn code_cc(c: &Code) -> Value<'static> {
     o.finish()
 }
 
+/// `{"coding": [{"system": system, "code": code, "display": display}]}` from
+/// a table's constants, written into one buffer (a tree takes three
+/// allocations); every member written, as `json!` writes them.
+fn one_coding(system: Value<'_>, code: &str, display: Option<&str>) -> Value<'static> {
+    let mut o = Obj::with_capacity(96 + code.len() + display.map_or(0, str::len));
+    o.open_array("coding");
+    o.open_element();
+    o.always("system", system);
+    o.always("code", Value::from(code));
+    if let Some(d) = display {
+        o.always("display", Value::from(d));
+    }
+    o.close_object();
+    o.close_array();
+    o.finish()
+}
+
 /// About how long a CodeableConcept of `codes` is as JSON (its `coding`
 /// member, the braces, and room for the brackets of an array around it), so
 /// that its buffer is made once.
@@ -1751,11 +1768,11 @@ fn relationship(c: &Code) -> Value<'_> {
         .then(|| RELATIONSHIP.iter().find(|(k, ..)| *k == c.code))
         .flatten();
     match mapped {
-        Some((_, system, code, display)) => json!({"coding": [{
-            "system": Value::Prefixed(Prefix::Terminology, system),
-            "code": code,
-            "display": display,
-        }]}),
+        Some((_, system, code, display)) => one_coding(
+            Value::Prefixed(Prefix::Terminology, system),
+            code,
+            Some(display),
+        ),
         None => code_cc(c),
     }
 }
@@ -1950,7 +1967,7 @@ fn marital_status(c: &Code) -> Value<'_> {
             } else {
                 Prefix::Terminology
             };
-            json!({"coding": [{"system": Value::Prefixed(base, system), "code": code, "display": display}]})
+            one_coding(Value::Prefixed(base, system), code, Some(display))
         }
         None => code_cc(c),
     }
@@ -2358,22 +2375,51 @@ fn encounter_key(e: &Encounter, scope: Option<&str>) -> Option<Key> {
 }
 
 fn class_coding(c: EncounterClass) -> Value<'static> {
-    let (system, code, display) = match c {
-        EncounterClass::Inpatient | EncounterClass::Obstetrics => {
-            ("v3-ActCode", "IMP", "inpatient encounter")
-        }
-        EncounterClass::Outpatient | EncounterClass::Recurring => {
-            ("v3-ActCode", "AMB", "ambulatory")
-        }
-        EncounterClass::Emergency => ("v3-ActCode", "EMER", "emergency"),
-        EncounterClass::PreAdmission => ("v3-ActCode", "PRENC", "pre-admission"),
+    // Constants (no nodes, no allocation).
+    macro_rules! class {
+        ($system:literal, $code:literal, $display:literal) => {
+            raw!({"system": $system, "code": $code, "display": $display})
+        };
+    }
+    match c {
+        EncounterClass::Inpatient | EncounterClass::Obstetrics => class!(
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "IMP",
+            "inpatient encounter"
+        ),
+        EncounterClass::Outpatient | EncounterClass::Recurring => class!(
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "AMB",
+            "ambulatory"
+        ),
+        EncounterClass::Emergency => class!(
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "EMER",
+            "emergency"
+        ),
+        EncounterClass::PreAdmission => class!(
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "PRENC",
+            "pre-admission"
+        ),
         // IG PatientClass[EncounterClass]: no v3 ActCode, the v2-0004 code
         // (the R4 binding is extensible; UK Core does not constrain it).
-        EncounterClass::Commercial => ("v2-0004", "C", "Commercial Account"),
-        EncounterClass::NotApplicable => ("v2-0004", "N", "Not Applicable"),
-        _ => ("v3-NullFlavor", "UNK", "unknown"),
-    };
-    json!({"system": Value::Prefixed(Prefix::Terminology, system), "code": code, "display": display})
+        EncounterClass::Commercial => class!(
+            "http://terminology.hl7.org/CodeSystem/v2-0004",
+            "C",
+            "Commercial Account"
+        ),
+        EncounterClass::NotApplicable => class!(
+            "http://terminology.hl7.org/CodeSystem/v2-0004",
+            "N",
+            "Not Applicable"
+        ),
+        _ => class!(
+            "http://terminology.hl7.org/CodeSystem/v3-NullFlavor",
+            "UNK",
+            "unknown"
+        ),
+    }
 }
 
 /// `{"text": text}` (an Annotation, a CodeableConcept of text only): no
@@ -2533,9 +2579,7 @@ fn interpretation(c: &Code) -> Value<'_> {
         .then(|| INTERPRETATION.iter().find(|(k, _)| *k == c.code))
         .flatten();
     match v3 {
-        Some((code, display)) => {
-            json!({"coding": [{"system": V3_INTERPRETATION, "code": code, "display": display}]})
-        }
+        Some((code, display)) => one_coding(Value::from(V3_INTERPRETATION), code, Some(display)),
         None => code_cc(c),
     }
 }
@@ -2984,7 +3028,14 @@ fn nhs_code(c: &Code) -> Option<Value<'_>> {
     };
     let (_, system, codes) = NHS_CODES.iter().find(|(table, ..)| table == t)?;
     codes.contains(&c.code.as_str()).then(|| {
-        json!({"coding": [{"system": Value::Prefixed(Prefix::UkCore, system), "code": fhir_code(&c.code)}]})
+        let mut o = Obj::with_capacity(96);
+        o.open_array("coding");
+        o.open_element();
+        o.always("system", Value::Prefixed(Prefix::UkCore, system));
+        o.always("code", fhir_code(&c.code));
+        o.close_object();
+        o.close_array();
+        o.finish()
     })
 }
 

@@ -480,6 +480,13 @@ impl Obj {
         self.0.push(b']');
     }
 
+    /// A member written whatever its value (as a `json!` literal writes
+    /// its members).
+    pub(crate) fn always(&mut self, k: &'static str, v: Value<'_>) {
+        self.key(k);
+        v.write(&mut self.0);
+    }
+
     /// A string member, left out when empty.
     pub(crate) fn str(&mut self, k: &'static str, v: &str) {
         // A FHIR string has content: surrounding whitespace is left out (HL7
