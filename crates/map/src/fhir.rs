@@ -670,10 +670,7 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             // FHIR code: the identifier goes without a type.
             let code = fhir_code(kind);
             if !code.is_empty() {
-                o.insert(
-                    "type",
-                    json!({"coding": [{"system": V2_0203, "code": code}]}),
-                );
+                o.insert("type", one_coding(Value::from(V2_0203), code, None));
             }
             if let Some(s) = system {
                 o.insert("system", json!(s));
@@ -810,12 +807,12 @@ fn code_cc(c: &Code) -> Value<'static> {
 /// `{"coding": [{"system": system, "code": code, "display": display}]}` from
 /// a table's constants, written into one buffer (a tree takes three
 /// allocations); every member written, as `json!` writes them.
-fn one_coding(system: Value<'_>, code: &str, display: Option<&str>) -> Value<'static> {
-    let mut o = Obj::with_capacity(96 + code.len() + display.map_or(0, str::len));
+fn one_coding(system: Value<'_>, code: Value<'_>, display: Option<&str>) -> Value<'static> {
+    let mut o = Obj::with_capacity(112 + display.map_or(0, str::len));
     o.open_array("coding");
     o.open_element();
     o.always("system", system);
-    o.always("code", Value::from(code));
+    o.always("code", code);
     if let Some(d) = display {
         o.always("display", Value::from(d));
     }
@@ -1770,7 +1767,7 @@ fn relationship(c: &Code) -> Value<'_> {
     match mapped {
         Some((_, system, code, display)) => one_coding(
             Value::Prefixed(Prefix::Terminology, system),
-            code,
+            Value::from(*code),
             Some(display),
         ),
         None => code_cc(c),
@@ -1967,7 +1964,11 @@ fn marital_status(c: &Code) -> Value<'_> {
             } else {
                 Prefix::Terminology
             };
-            one_coding(Value::Prefixed(base, system), code, Some(display))
+            one_coding(
+                Value::Prefixed(base, system),
+                Value::from(*code),
+                Some(display),
+            )
         }
         None => code_cc(c),
     }
@@ -2579,7 +2580,11 @@ fn interpretation(c: &Code) -> Value<'_> {
         .then(|| INTERPRETATION.iter().find(|(k, _)| *k == c.code))
         .flatten();
     match v3 {
-        Some((code, display)) => one_coding(Value::from(V3_INTERPRETATION), code, Some(display)),
+        Some((code, display)) => one_coding(
+            Value::from(V3_INTERPRETATION),
+            Value::from(*code),
+            Some(display),
+        ),
         None => code_cc(c),
     }
 }
@@ -3179,7 +3184,7 @@ fn encounter_priority(c: &Code) -> Value<'_> {
         .flatten();
     match v3 {
         Some((_, code, display)) => {
-            json!({"coding": [{"system": ACT_PRIORITY, "code": *code, "display": *display}]})
+            one_coding(Value::from(ACT_PRIORITY), Value::from(*code), Some(display))
         }
         None => code_cc(c),
     }
@@ -3423,14 +3428,16 @@ fn location_hierarchy<'a>(
         (&l.room, physical!("ro", "Room"), LevelTag::Room),
         (&l.bed, physical!("bd", "Bed"), LevelTag::Bed),
     ];
-    let present: Vec<_> = levels.iter().filter(|(v, ..)| v.is_some()).collect();
-    if present.is_empty() {
+    // The levels sent, walked twice rather than collected.
+    let present = || levels.iter().filter(|(v, ..)| v.is_some());
+    let count = present().count();
+    if count == 0 {
         let lid = location_held(l, seed, true, true).uuid(&[]);
         let url = urn(&lid);
         entries.push(entry(&url, location(l, &lid), "POST", "Location"));
         return url;
     }
-    let last = present.len() - 1;
+    let last = count - 1;
     // The identifiers go on the facility, else on the most granular level.
     let ids_at = |n: usize, tag: LevelTag| {
         if l.facility.is_some() {
@@ -3445,7 +3452,7 @@ fn location_hierarchy<'a>(
     let mut parent: Option<Uuid> = None;
     // The levels so far, each with what it holds (a create).
     let mut chain = seed;
-    for (n, (value, physical_type, tag)) in present.into_iter().enumerate() {
+    for (n, (value, physical_type, tag)) in present().enumerate() {
         let Some(value) = value else { continue };
         let name = value.value.trim();
         let ids_here = ids_at(n, *tag);
