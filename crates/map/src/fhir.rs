@@ -83,6 +83,13 @@ const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
+
+/// An identifier `type` of one v2-0203 code, around the code (a
+/// [`Value::Hole`]).
+const TYPE_0203: [&str; 2] = [
+    r#"{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"#,
+    "}]}",
+];
 /// A UK Core StructureDefinition URL as a static string.
 macro_rules! ukcore_sd {
     ($name:literal) => {
@@ -669,8 +676,15 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             // A type of nothing but whitespace (an XCN.13 of tabs) has no
             // FHIR code: the identifier goes without a type.
             let code = fhir_code(kind);
-            if !code.is_empty() {
-                o.insert("type", one_coding(Value::from(V2_0203), code, None));
+            // A code as sent (most): constant text around it, no allocation.
+            match code {
+                Value::String(Cow::Borrowed(c)) if !c.is_empty() => {
+                    o.insert("type", Value::Hole(&TYPE_0203, c));
+                }
+                code if !code.is_empty() => {
+                    o.insert("type", one_coding(Value::from(V2_0203), code, None));
+                }
+                _ => {}
             }
             if let Some(s) = system {
                 o.insert("system", json!(s));
@@ -2528,7 +2542,24 @@ fn quantity(q: &Quantity) -> Value<'_> {
 /// v2 table 0078 codes and their v3 ObservationInterpretation displays: the
 /// IG's InterpretationCodes ConceptMap (the codes are the same; `AC`, `HM`,
 /// `QCF`, `TOX` have no v3 code and stay in v2-0078).
-const INTERPRETATION: &[(&str, &str)] = &[
+/// `(v2 code, v3 ObservationInterpretation CodeableConcept)`: each as
+/// constant compact JSON, made at compile time from the code and display.
+macro_rules! interpretations {
+    ($(($code:literal, $display:literal)),* $(,)?) => {
+        &[$((
+            $code,
+            concat!(
+                r#"{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":""#,
+                $code,
+                r#"","display":""#,
+                $display,
+                r#""}]}"#
+            ),
+        )),*]
+    };
+}
+
+const INTERPRETATION: &[(&str, &str)] = interpretations![
     ("<", "Off scale low"),
     (">", "Off scale high"),
     ("A", "Abnormal"),
@@ -2570,9 +2601,6 @@ const INTERPRETATION: &[(&str, &str)] = &[
     ("WR", "Weakly reactive"),
 ];
 
-const V3_INTERPRETATION: &str =
-    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
-
 /// An OBX-8 code: v2-0078 codes as their v3 ObservationInterpretation
 /// equivalents (what R4's `Observation.interpretation` binding expects).
 fn interpretation(c: &Code) -> Value<'_> {
@@ -2580,11 +2608,7 @@ fn interpretation(c: &Code) -> Value<'_> {
         .then(|| INTERPRETATION.iter().find(|(k, _)| *k == c.code))
         .flatten();
     match v3 {
-        Some((code, display)) => one_coding(
-            Value::from(V3_INTERPRETATION),
-            Value::from(*code),
-            Some(display),
-        ),
+        Some((_, json)) => Value::Raw(json),
         None => code_cc(c),
     }
 }
@@ -6192,6 +6216,24 @@ mod tests {
                 };
                 assert_eq!(written(code_cc(one)), written(tree(&single)), "{one:?}");
             }
+        }
+    }
+
+    /// The interpretation table's constant JSON is the CodeableConcept a
+    /// v3 ObservationInterpretation code and its display make.
+    #[test]
+    fn interpretation_constants_are_their_codings() {
+        for (code, json) in INTERPRETATION {
+            let built = one_coding(
+                tree::Value::from(
+                    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                ),
+                tree::Value::from(*code),
+                serde_json::from_str::<Value>(json).unwrap()["coding"][0]["display"].as_str(),
+            );
+            let mut out = Vec::new();
+            built.write(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), *json);
         }
     }
 
