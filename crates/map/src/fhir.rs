@@ -83,6 +83,13 @@ const NHS_NUMBER: &str = "https://fhir.nhs.uk/Id/nhs-number";
 const ODS_ORG: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 const ODS_SITE: &str = "https://fhir.nhs.uk/Id/ods-site-code";
 const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
+
+/// An identifier `type` of one v2-0203 code, around the code (a
+/// [`Value::Hole`]).
+const TYPE_0203: [&str; 2] = [
+    r#"{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"#,
+    "}]}",
+];
 /// A UK Core StructureDefinition URL as a static string.
 macro_rules! ukcore_sd {
     ($name:literal) => {
@@ -669,11 +676,15 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             // A type of nothing but whitespace (an XCN.13 of tabs) has no
             // FHIR code: the identifier goes without a type.
             let code = fhir_code(kind);
-            if !code.is_empty() {
-                o.insert(
-                    "type",
-                    json!({"coding": [{"system": V2_0203, "code": code}]}),
-                );
+            // A code as sent (most): constant text around it, no allocation.
+            match code {
+                Value::String(Cow::Borrowed(c)) if !c.is_empty() => {
+                    o.insert("type", Value::Hole(&TYPE_0203, c));
+                }
+                code if !code.is_empty() => {
+                    o.insert("type", one_coding(Value::from(V2_0203), code, None));
+                }
+                _ => {}
             }
             if let Some(s) = system {
                 o.insert("system", json!(s));
@@ -786,25 +797,87 @@ fn coding(c: &Code) -> Value<'_> {
     Value::Object(o)
 }
 
-/// The codings that are not empty, as a `coding` array.
-fn codings<'a>(codes: impl Iterator<Item = &'a Code>) -> Value<'a> {
-    Value::Array(codes.map(coding).filter(|c| !c.is_empty()).collect())
-}
-
-fn concept(c: &Concept) -> Value<'_> {
-    let mut o = Map::with_capacity(4);
-    put(&mut o, "coding", codings(c.codes.iter()));
+/// A CodeableConcept, written as it is built (nothing edits one after): one
+/// allocation, where a tree took one for the object, one for the `coding`
+/// array and one for each coding.
+fn concept(c: &Concept) -> Value<'static> {
+    let text = c.text.as_ref().map_or(0, |t| t.len() + 10);
+    let mut o = Obj::with_capacity(codings_len(&c.codes) + text);
+    coding_member(&mut o, &c.codes);
     if let Some(t) = &c.text {
-        put(&mut o, "text", fhir_string(t));
+        o.str("text", t);
     }
-    Value::Object(o)
+    o.finish()
 }
 
 /// A CodeableConcept of one code; empty when the coding is.
-fn code_cc(c: &Code) -> Value<'_> {
-    let mut o = Map::with_capacity(1);
-    put(&mut o, "coding", codings(std::iter::once(c)));
-    Value::Object(o)
+fn code_cc(c: &Code) -> Value<'static> {
+    let codes = std::slice::from_ref(c);
+    let mut o = Obj::with_capacity(codings_len(codes));
+    coding_member(&mut o, codes);
+    o.finish()
+}
+
+/// `{"coding": [{"system": system, "code": code, "display": display}]}` from
+/// a table's constants, written into one buffer (a tree takes three
+/// allocations); every member written, as `json!` writes them.
+fn one_coding(system: Value<'_>, code: Value<'_>, display: Option<&str>) -> Value<'static> {
+    let mut o = Obj::with_capacity(112 + display.map_or(0, str::len));
+    o.open_array("coding");
+    o.open_element();
+    o.always("system", system);
+    o.always("code", code);
+    if let Some(d) = display {
+        o.always("display", Value::from(d));
+    }
+    o.close_object();
+    o.close_array();
+    o.finish()
+}
+
+/// About how long a CodeableConcept of `codes` is as JSON (its `coding`
+/// member, the braces, and room for the brackets of an array around it), so
+/// that its buffer is made once.
+fn codings_len(codes: &[Code]) -> usize {
+    let coding = |c: &Code| {
+        let (base, rest) = c.system.uri_parts();
+        let display = c.display.as_ref().map_or(0, |d| d.len() + 13);
+        // `{"system":"…","code":"…"}` and a comma.
+        28 + base.len() + rest.len() + c.code.len() + display
+    };
+    16 + codes.iter().map(coding).sum::<usize>()
+}
+
+/// The `coding` member of a CodeableConcept being written: each code as
+/// [`coding`] makes it, those left empty left out, the member left out when
+/// none is left.
+fn coding_member(o: &mut Obj, codes: &[Code]) {
+    let start = o.mark();
+    o.open_array("coding");
+    let mut any = false;
+    for c in codes {
+        let at = o.mark();
+        o.open_element();
+        let code = fhir_code(&c.code);
+        if !code.is_empty() {
+            o.value("system", system_uri(&c.system));
+        }
+        o.value("code", code);
+        if let Some(d) = &c.display {
+            o.str("display", d);
+        }
+        if o.opened_only(at) {
+            o.undo(at);
+        } else {
+            o.close_object();
+            any = true;
+        }
+    }
+    if any {
+        o.close_array();
+    } else {
+        o.undo(start);
+    }
 }
 
 /// Written as it is built (nothing edits a name after): one allocation.
@@ -1706,11 +1779,11 @@ fn relationship(c: &Code) -> Value<'_> {
         .then(|| RELATIONSHIP.iter().find(|(k, ..)| *k == c.code))
         .flatten();
     match mapped {
-        Some((_, system, code, display)) => json!({"coding": [{
-            "system": Value::Prefixed(Prefix::Terminology, system),
-            "code": code,
-            "display": display,
-        }]}),
+        Some((_, system, code, display)) => one_coding(
+            Value::Prefixed(Prefix::Terminology, system),
+            Value::from(*code),
+            Some(display),
+        ),
         None => code_cc(c),
     }
 }
@@ -1905,7 +1978,11 @@ fn marital_status(c: &Code) -> Value<'_> {
             } else {
                 Prefix::Terminology
             };
-            json!({"coding": [{"system": Value::Prefixed(base, system), "code": code, "display": display}]})
+            one_coding(
+                Value::Prefixed(base, system),
+                Value::from(*code),
+                Some(display),
+            )
         }
         None => code_cc(c),
     }
@@ -2313,22 +2390,51 @@ fn encounter_key(e: &Encounter, scope: Option<&str>) -> Option<Key> {
 }
 
 fn class_coding(c: EncounterClass) -> Value<'static> {
-    let (system, code, display) = match c {
-        EncounterClass::Inpatient | EncounterClass::Obstetrics => {
-            ("v3-ActCode", "IMP", "inpatient encounter")
-        }
-        EncounterClass::Outpatient | EncounterClass::Recurring => {
-            ("v3-ActCode", "AMB", "ambulatory")
-        }
-        EncounterClass::Emergency => ("v3-ActCode", "EMER", "emergency"),
-        EncounterClass::PreAdmission => ("v3-ActCode", "PRENC", "pre-admission"),
+    // Constants (no nodes, no allocation).
+    macro_rules! class {
+        ($system:literal, $code:literal, $display:literal) => {
+            raw!({"system": $system, "code": $code, "display": $display})
+        };
+    }
+    match c {
+        EncounterClass::Inpatient | EncounterClass::Obstetrics => class!(
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "IMP",
+            "inpatient encounter"
+        ),
+        EncounterClass::Outpatient | EncounterClass::Recurring => class!(
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "AMB",
+            "ambulatory"
+        ),
+        EncounterClass::Emergency => class!(
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "EMER",
+            "emergency"
+        ),
+        EncounterClass::PreAdmission => class!(
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "PRENC",
+            "pre-admission"
+        ),
         // IG PatientClass[EncounterClass]: no v3 ActCode, the v2-0004 code
         // (the R4 binding is extensible; UK Core does not constrain it).
-        EncounterClass::Commercial => ("v2-0004", "C", "Commercial Account"),
-        EncounterClass::NotApplicable => ("v2-0004", "N", "Not Applicable"),
-        _ => ("v3-NullFlavor", "UNK", "unknown"),
-    };
-    json!({"system": Value::Prefixed(Prefix::Terminology, system), "code": code, "display": display})
+        EncounterClass::Commercial => class!(
+            "http://terminology.hl7.org/CodeSystem/v2-0004",
+            "C",
+            "Commercial Account"
+        ),
+        EncounterClass::NotApplicable => class!(
+            "http://terminology.hl7.org/CodeSystem/v2-0004",
+            "N",
+            "Not Applicable"
+        ),
+        _ => class!(
+            "http://terminology.hl7.org/CodeSystem/v3-NullFlavor",
+            "UNK",
+            "unknown"
+        ),
+    }
 }
 
 /// `{"text": text}` (an Annotation, a CodeableConcept of text only): no
@@ -2441,7 +2547,26 @@ fn quantity(q: &Quantity) -> Value<'_> {
 /// v2 table 0078 codes and their v3 ObservationInterpretation displays: the
 /// IG's InterpretationCodes ConceptMap (the codes are the same; `AC`, `HM`,
 /// `QCF`, `TOX` have no v3 code and stay in v2-0078).
-const INTERPRETATION: &[(&str, &str)] = &[
+/// `(v2 code, v3 display, v3 ObservationInterpretation CodeableConcept)`:
+/// the concept as constant compact JSON, made at compile time from the code
+/// and display.
+macro_rules! interpretations {
+    ($(($code:literal, $display:literal)),* $(,)?) => {
+        &[$((
+            $code,
+            $display,
+            concat!(
+                r#"{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":""#,
+                $code,
+                r#"","display":""#,
+                $display,
+                r#""}]}"#
+            ),
+        )),*]
+    };
+}
+
+const INTERPRETATION: &[(&str, &str, &str)] = interpretations![
     ("<", "Off scale low"),
     (">", "Off scale high"),
     ("A", "Abnormal"),
@@ -2483,19 +2608,14 @@ const INTERPRETATION: &[(&str, &str)] = &[
     ("WR", "Weakly reactive"),
 ];
 
-const V3_INTERPRETATION: &str =
-    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
-
 /// An OBX-8 code: v2-0078 codes as their v3 ObservationInterpretation
 /// equivalents (what R4's `Observation.interpretation` binding expects).
 fn interpretation(c: &Code) -> Value<'_> {
     let v3 = matches!(&c.system, carecodec_model::CodeSystem::V2Table(t) if t == "0078")
-        .then(|| INTERPRETATION.iter().find(|(k, _)| *k == c.code))
+        .then(|| INTERPRETATION.iter().find(|(k, ..)| *k == c.code))
         .flatten();
     match v3 {
-        Some((code, display)) => {
-            json!({"coding": [{"system": V3_INTERPRETATION, "code": code, "display": display}]})
-        }
+        Some((.., json)) => Value::Raw(json),
         None => code_cc(c),
     }
 }
@@ -2786,14 +2906,17 @@ fn observation_losses(ob: &Observation, at: std::fmt::Arguments<'_>, losses: &mu
     for (j, c) in ob.interpretation.iter().enumerate() {
         let is_0078 =
             matches!(&c.value.system, carecodec_model::CodeSystem::V2Table(t) if t == "0078");
-        let v3 = INTERPRETATION.iter().find(|(k, _)| *k == c.value.code);
+        let v3 = INTERPRETATION
+            .iter()
+            .find(|(k, ..)| *k == c.value.code)
+            .map(|(_, display, _)| display);
         let sent = c
             .value
             .display
             .as_deref()
             .map(str::trim)
             .filter(|d| !d.is_empty());
-        if let (true, Some((_, display)), Some(sent)) = (is_0078, v3, sent) {
+        if let (true, Some(display), Some(sent)) = (is_0078, v3, sent) {
             if sent != *display {
                 let field = format_args!("{at}.interpretation[{j}]");
                 losses.note(
@@ -3012,14 +3135,18 @@ fn nhs_code(c: &Code) -> Option<Value<'_>> {
     };
     let (_, system, codes) = NHS_CODES.iter().find(|(table, ..)| table == t)?;
     codes.contains(&c.code.as_str()).then(|| {
-        let mut coding = Map::with_capacity(3);
-        coding.insert("system", Value::Prefixed(Prefix::UkCore, system));
-        put(&mut coding, "code", fhir_code(&c.code));
+        let mut o = Obj::with_capacity(96);
+        o.open_array("coding");
+        o.open_element();
+        o.always("system", Value::Prefixed(Prefix::UkCore, system));
+        o.always("code", fhir_code(&c.code));
         // The display as sent (until 2026-12-07 it was not written).
         if let Some(d) = &c.display {
-            put(&mut coding, "display", fhir_string(d));
+            o.value("display", fhir_string(d));
         }
-        obj([("coding", Value::Array(vec![Value::Object(coding)]))])
+        o.close_object();
+        o.close_array();
+        o.finish()
     })
 }
 
@@ -3163,7 +3290,7 @@ fn encounter_priority(c: &Code) -> Value<'_> {
         .flatten();
     match v3 {
         Some((_, code, display)) => {
-            json!({"coding": [{"system": ACT_PRIORITY, "code": *code, "display": *display}]})
+            one_coding(Value::from(ACT_PRIORITY), Value::from(*code), Some(display))
         }
         None => code_cc(c),
     }
@@ -3255,7 +3382,7 @@ fn encounter<'a>(
     }
     put(&mut o, "period", Value::Object(period));
     if let Some(r) = &e.reason {
-        put(&mut o, "reasonCode", Value::Array(vec![concept(&r.value)]));
+        put(&mut o, "reasonCode", concept(&r.value).in_array());
     }
     // IG DG1[Encounter]: every diagnosis of the event, its DG1-6 type as the
     // `use` and its DG1-15 priority as the `rank` (the Condition refers back
@@ -3339,18 +3466,10 @@ fn encounter<'a>(
         ),
     );
     if let Some(v) = &e.special_courtesy {
-        put(
-            &mut hosp,
-            "specialCourtesy",
-            Value::Array(vec![concept(&v.value)]),
-        );
+        put(&mut hosp, "specialCourtesy", concept(&v.value).in_array());
     }
     if let Some(d) = &e.diet {
-        put(
-            &mut hosp,
-            "dietPreference",
-            Value::Array(vec![concept(&d.value)]),
-        );
+        put(&mut hosp, "dietPreference", concept(&d.value).in_array());
     }
     put(&mut o, "hospitalization", Value::Object(hosp));
     let mut ext = Vec::new();
@@ -3430,14 +3549,16 @@ fn location_hierarchy<'a>(
         (&l.room, physical!("ro", "Room"), LevelTag::Room),
         (&l.bed, physical!("bd", "Bed"), LevelTag::Bed),
     ];
-    let present: Vec<_> = levels.iter().filter(|(v, ..)| v.is_some()).collect();
-    if present.is_empty() {
+    // The levels sent, walked twice rather than collected.
+    let present = || levels.iter().filter(|(v, ..)| v.is_some());
+    let count = present().count();
+    if count == 0 {
         let lid = location_held(l, seed, true, true).uuid(&[]);
         let url = urn(&lid);
         entries.push(entry(&url, location(l, &lid), "POST", "Location"));
         return url;
     }
-    let last = present.len() - 1;
+    let last = count - 1;
     // The identifiers go on the facility, else on the most granular level.
     let ids_at = |n: usize, tag: LevelTag| {
         if l.facility.is_some() {
@@ -3452,7 +3573,7 @@ fn location_hierarchy<'a>(
     let mut parent: Option<Uuid> = None;
     // The levels so far, each with what it holds (a create).
     let mut chain = seed;
-    for (n, (value, physical_type, tag)) in present.into_iter().enumerate() {
+    for (n, (value, physical_type, tag)) in present().enumerate() {
         let Some(value) = value else { continue };
         let name = value.value.trim();
         let ids_here = ids_at(n, *tag);
@@ -3816,11 +3937,7 @@ fn report<'a>(
     // R4 requires `code`: a report sent with none (no OBR-4) says it is
     // unknown (data-absent-reason) rather than carry a text no sender wrote.
     let code = concept(&r.code.value);
-    let code = if code.as_object().is_some_and(Map::is_empty) {
-        absent()
-    } else {
-        code
-    };
+    let code = if code.is_empty() { absent() } else { code };
     o.insert("code", code);
     if let Some(s) = subject {
         o.insert("subject", reference(s));
@@ -4486,8 +4603,7 @@ fn event_entries<'a>(
             None => entry(&urn(&rid), res, "POST", "DiagnosticReport"),
         });
     }
-    let targets: Vec<&Uuid> = subject.iter().chain(encounter_url.iter()).collect();
-    let prov = provenance(event, seed, &targets);
+    let prov = provenance(event, seed, [subject.as_ref(), encounter_url.as_ref()]);
     subject_losses(event, losses);
     clinical_losses(event, prov.is_some(), &unwritten_reports, losses);
     header_losses(event, kind, prov.is_some(), losses);
@@ -5346,9 +5462,14 @@ fn merged_patient<'a>(
 /// entry, before it) and the sending facility (MSH-4, which a transaction
 /// Bundle has no other place for). Made only when R4's required parts are
 /// there: a target, `recorded` and an agent.
-fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec<Entry<'a>>> {
+fn provenance<'a>(
+    event: &'a Event,
+    seed: &str,
+    targets: [Option<&Uuid>; 2],
+) -> Option<Vec<Entry<'a>>> {
     let recorded = event.recorded.as_ref()?;
-    if targets.is_empty() {
+    let count = targets.iter().flatten().count();
+    if count == 0 {
         return None;
     }
     let mut out = Vec::with_capacity(2);
@@ -5368,14 +5489,18 @@ fn provenance<'a>(event: &'a Event, seed: &str, targets: &[&Uuid]) -> Option<Vec
     let mut o = resource!("Provenance", &pid);
     o.insert(
         "target",
-        Value::Array(targets.iter().map(|t| reference(*t)).collect()),
+        Value::Array({
+            let mut refs = Vec::with_capacity(count);
+            refs.extend(targets.iter().flatten().map(|t| reference(*t)));
+            refs
+        }),
     );
     if let Some(t) = &event.occurred {
         o.insert("occurredDateTime", date_time_value(&t.value));
     }
     o.insert("recorded", instant_value(&recorded.value));
     if let Some(r) = &event.reason {
-        o.insert("reason", Value::Array(vec![code_cc(&r.value)]));
+        o.insert("reason", code_cc(&r.value).in_array());
     }
     // IG EVN[Provenance] / MSH[Provenance-Source]: MSH-9 → activity, coded
     // as the MessageHeader's eventCoding (a transaction has no MessageHeader:
@@ -6511,6 +6636,90 @@ mod tests {
             system_uri(&S::V2Table("0203".into())).to_string(),
             "\"http://terminology.hl7.org/CodeSystem/v2-0203\""
         );
+    }
+
+    /// A CodeableConcept written as it is built is what the tree of maps it
+    /// replaced wrote: empty codings and a blank text left out, the whole
+    /// `{}` when nothing is left, in an array when asked.
+    #[test]
+    fn concepts_written_as_built_are_the_trees_they_replace() {
+        use carecodec_model::CodeSystem as S;
+        fn tree(c: &Concept) -> tree::Value<'_> {
+            let mut o = Map::with_capacity(4);
+            let codings = c.codes.iter().map(coding).filter(|c| !c.is_empty());
+            put(&mut o, "coding", tree::Value::Array(codings.collect()));
+            if let Some(t) = &c.text {
+                put(&mut o, "text", fhir_string(t));
+            }
+            tree::Value::Object(o)
+        }
+        let code = |system: S, code: &str, display: Option<&str>| Code {
+            system,
+            code: code.into(),
+            display: display.map(str::to_owned),
+        };
+        let concepts = [
+            Concept::default(),
+            Concept {
+                codes: vec![],
+                text: Some(" Rash \"itchy\" ".into()),
+            },
+            Concept {
+                codes: vec![code(S::Snomed, "271807003", Some("Eruption"))],
+                text: None,
+            },
+            Concept {
+                codes: vec![
+                    code(S::Local("99X".into()), " ", Some("  ")),
+                    code(S::V2Table("0078".into()), "H", None),
+                    code(S::Uri("urn:oid:1.2.3".into()), "a  b", Some("x")),
+                ],
+                text: Some("  ".into()),
+            },
+            Concept {
+                codes: vec![code(S::Loinc, "", None)],
+                text: None,
+            },
+        ];
+        for c in &concepts {
+            let written = |v: tree::Value<'_>| {
+                let mut out = Vec::new();
+                v.write(&mut out);
+                String::from_utf8(out).unwrap()
+            };
+            assert_eq!(written(concept(c)), written(tree(c)), "{c:?}");
+            assert_eq!(concept(c).is_empty(), tree(c).is_empty(), "{c:?}");
+            assert_eq!(
+                written(concept(c).in_array()),
+                written(tree::Value::Array(vec![tree(c)])),
+                "{c:?}"
+            );
+            if let Some(one) = c.codes.first() {
+                let single = Concept {
+                    codes: vec![one.clone()],
+                    text: None,
+                };
+                assert_eq!(written(code_cc(one)), written(tree(&single)), "{one:?}");
+            }
+        }
+    }
+
+    /// The interpretation table's constant JSON is the CodeableConcept a
+    /// v3 ObservationInterpretation code and its display make.
+    #[test]
+    fn interpretation_constants_are_their_codings() {
+        for (code, display, json) in INTERPRETATION {
+            let built = one_coding(
+                tree::Value::from(
+                    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                ),
+                tree::Value::from(*code),
+                Some(*display),
+            );
+            let mut out = Vec::new();
+            built.write(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), *json);
+        }
     }
 
     #[test]

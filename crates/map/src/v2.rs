@@ -544,6 +544,30 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// [`Ctx::text`], with formatting commands rendered when `render`.
     #[inline]
     fn text_as(&mut self, path: impl Loc, render: bool) -> Option<Sourced<String>> {
+        self.text_with(path, render, Cow::into_owned)
+    }
+
+    /// [`Ctx::text`] borrowing the message where it can (text with no escape
+    /// to decode): for a value read to decide something (a type code, a
+    /// coding system's name) or consumed for its sources, not kept.
+    fn text_cow(&mut self, path: impl Loc) -> Option<Sourced<Cow<'a, str>>> {
+        self.text_cow_as(path, false)
+    }
+
+    /// [`Ctx::text_as`], borrowing the message where it can.
+    fn text_cow_as(&mut self, path: impl Loc, render: bool) -> Option<Sourced<Cow<'a, str>>> {
+        self.text_with(path, render, |t| t)
+    }
+
+    /// The text of [`Ctx::text_as`] as `keep` makes it (owned, or borrowed
+    /// where it can be): one body for both, each compiled on its own.
+    #[inline]
+    fn text_with<T>(
+        &mut self,
+        path: impl Loc,
+        render: bool,
+        keep: impl FnOnce(Cow<'a, str>) -> T,
+    ) -> Option<Sourced<T>> {
         let (v, src) = self.value(path)?;
         if v.is_null() {
             return None;
@@ -565,12 +589,14 @@ impl<'m, 'a> Ctx<'m, 'a> {
                     self.check_escapes(&v, &src, render);
                 }
                 if t.bytes().any(is_control) {
-                    return self.without_controls(&t, src, v.raw());
+                    return self
+                        .without_controls(&t, src, v.raw())
+                        .map(|t| t.map(|t| keep(Cow::Owned(t))));
                 }
-                Some(Sourced::new(t.into_owned(), src))
+                Some(Sourced::new(keep(t), src))
             }
             Err(e) => {
-                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
+                self.invalid(src, v.raw(), self.reason(&e), Action::Dropped);
                 None
             }
         }
@@ -624,15 +650,15 @@ impl<'m, 'a> Ctx<'m, 'a> {
         } else {
             return;
         };
-        let what = String::from_utf8_lossy(v.raw().get(at).unwrap_or_default()).into_owned();
+        let what = String::from_utf8_lossy(v.raw().get(at).unwrap_or_default());
         let reason = format!("bad escape {what} ({reason}): kept as sent");
-        self.invalid(src.clone(), v.raw(), &reason, Action::KeptAsText);
+        self.invalid(src.clone(), v.raw(), reason, Action::KeptAsText);
     }
 
     /// A positive integer at `path` (an NM or SI such as a priority or a rank);
     /// anything else is reported invalid (`what` says why) and dropped.
     fn positive(&mut self, path: impl Loc, what: &str) -> Option<Sourced<u32>> {
-        let t = self.text(path)?;
+        let t = self.text_cow(path)?;
         match t.value.trim().parse::<u32>() {
             Ok(n) if n > 0 => Some(t.map(|_| n)),
             _ => {
@@ -650,7 +676,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
             return;
         };
         if let Err(e) = v.decoded() {
-            self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
+            self.invalid(src, v.raw(), self.reason(&e), Action::Dropped);
         }
     }
 
@@ -660,29 +686,31 @@ impl<'m, 'a> Ctx<'m, 'a> {
     #[cold]
     fn reason(&self, e: &carecodec_hl7v2::Error) -> String {
         if e.line() != 0 {
-            return e.to_string();
+            return error_text(e);
         }
         let line = self.msg.line_at(e.offset());
         let mut at = carecodec_hl7v2::Error::new(e.kind().clone(), e.offset(), line);
         if let Some(p) = e.path() {
             at = at.with_path(p);
         }
-        at.to_string()
+        error_text(&at)
     }
 
     /// [`Ctx::invalid`] for a text value read: at its first source, with its
     /// text as the raw value.
-    fn invalid_value(&mut self, v: &Sourced<String>, reason: &str, action: Action) {
+    fn invalid_value(&mut self, v: &Sourced<impl AsRef<str>>, reason: &str, action: Action) {
         if let Some(src) = v.sources.first().cloned() {
-            self.invalid(src, v.value.as_bytes(), reason, action);
+            self.invalid(src, v.value.as_ref().as_bytes(), reason, action);
         }
     }
 
-    fn invalid(&mut self, source: Source, raw: &[u8], reason: &str, action: Action) {
+    /// Reports the value `raw` at `source` invalid: `reason` (a `String` made
+    /// for it is moved in, not copied) and what was done.
+    fn invalid(&mut self, source: Source, raw: &[u8], reason: impl Into<String>, action: Action) {
         self.report.invalid.push(Invalid {
             source,
             raw: String::from_utf8_lossy(raw).into_owned(),
-            reason: reason.to_owned(),
+            reason: reason.into(),
             action,
         });
     }
@@ -696,7 +724,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
         match Timestamp::from_value(&v).and_then(|ts| in_fhir_range(ts, v.offset())) {
             Ok(ts) => Some(Sourced::new(self.resolve(&ts), src)),
             Err(e) => {
-                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
+                self.invalid(src, v.raw(), self.reason(&e), Action::Dropped);
                 None
             }
         }
@@ -741,7 +769,7 @@ impl<'m, 'a> Ctx<'m, 'a> {
                 Some(Sourced::new(PartialDate::new(ts.date(), p), src))
             }
             Err(e) => {
-                self.invalid(src, v.raw(), &self.reason(&e), Action::Dropped);
+                self.invalid(src, v.raw(), self.reason(&e), Action::Dropped);
                 None
             }
         }
@@ -862,6 +890,47 @@ macro_rules! at {
             }
         }
     };
+}
+
+/// What `e` says, written into a `String` made big enough for most errors
+/// at once (`to_string` grows it several times).
+#[cold]
+fn error_text(e: &carecodec_hl7v2::Error) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(128);
+    let _ = write!(out, "{e}");
+    out
+}
+
+/// `code^trigger` (MSH-9.1 and .2) without control characters: one
+/// allocation of the right size.
+fn message_type(code: &str, trigger: &str) -> String {
+    let mut out = String::with_capacity(code.len() + 1 + trigger.len());
+    for part in [code, "^", trigger] {
+        out.extend(
+            part.chars()
+                .filter(|c| !c.is_ascii() || !is_control(*c as u8)),
+        );
+    }
+    out
+}
+
+/// How many OBX segments `segs` has before its first OBR.
+fn obx_before_obr(segs: &[(&str, u32)]) -> usize {
+    segs.iter()
+        .take_while(|(id, _)| *id != "OBR")
+        .filter(|(id, _)| *id == "OBX")
+        .count()
+}
+
+/// Moves `more` to the end of `list`: when `list` is empty (most are), by
+/// taking `more`'s allocation instead of copying into a new one.
+fn append<T>(list: &mut Vec<T>, mut more: Vec<T>) {
+    if list.is_empty() {
+        *list = more;
+    } else {
+        list.append(&mut more);
+    }
 }
 
 /// A code of HL7 v2 table `table`, its text moved in (not copied).
@@ -1274,9 +1343,7 @@ fn map_window(
         .and_then(|t| t.offset);
     let mut event = Event {
         kind: kind_of(mt.code, mt.trigger),
-        message_type: [mt.code, "^", mt.trigger]
-            .concat()
-            .replace(|c: char| c.is_ascii() && is_control(c as u8), ""),
+        message_type: message_type(mt.code, mt.trigger),
         message_id: ctx.text(at!(b"MSH", 10)).map(|s| s.value),
         sent: ctx.datetime(at!(b"MSH", 7)),
         occurred: None,
@@ -1336,24 +1403,27 @@ fn map_window(
     }
     if let Some(p) = event.patient.as_mut() {
         pd1(&mut ctx, p);
-        for n in 1..=ctx.count("NK1") {
+        // Sized: a contact is about 500 bytes (see `results`).
+        let count = ctx.count("NK1");
+        p.contacts.reserve_exact(count as usize);
+        for n in 1..=count {
             p.contacts.push(nk1(&mut ctx, n));
         }
     }
     for n in 1..=ctx.count("MRG") {
         let Some(mrg) = seg("MRG", n) else { break };
         for r in 1..=ctx.reps(mrg.field(1)) {
-            if let Some(id) = ctx.text(mrg.field(1).repetition(r).component(1)) {
+            if let Some(id) = ctx.text_cow(mrg.field(1).repetition(r).component(1)) {
                 let authority = ctx
-                    .text(mrg.field(1).repetition(r).component(4).subcomponent(1))
+                    .text_cow(mrg.field(1).repetition(r).component(4).subcomponent(1))
                     .map(|s| s.value);
                 let kind = ctx
-                    .text(mrg.field(1).repetition(r).component(5))
+                    .text_cow(mrg.field(1).repetition(r).component(5))
                     .map(|s| s.value);
                 let mut src = id.sources.clone();
                 let ident = classify_id(
                     &mut ctx,
-                    &id.value,
+                    Cow::Borrowed(&id.value),
                     authority,
                     kind.as_deref(),
                     mrg.field(1).repetition(r).component(4),
@@ -1422,12 +1492,16 @@ fn map_window(
             unkeyed_encounter(&mut ctx.report, e);
         }
     }
-    for n in 1..=ctx.count("AL1") {
+    let count = ctx.count("AL1");
+    event.allergies.reserve_exact(count as usize);
+    for n in 1..=count {
         if let Some(a) = al1(&mut ctx, n) {
             event.allergies.push(a);
         }
     }
-    for n in 1..=ctx.count("DG1") {
+    let count = ctx.count("DG1");
+    event.conditions.reserve_exact(count as usize);
+    for n in 1..=count {
         if let Some(c) = dg1(&mut ctx, n) {
             event.conditions.push(c);
         }
@@ -1578,7 +1652,7 @@ fn application(ctx: &mut Ctx<'_, '_>, f: u32) -> Option<Sourced<Application>> {
         };
         if let (Some(why), Some(src)) = (why, i.sources.first()) {
             let reason = format!("{why}: kept as the universal id, no endpoint made from it");
-            ctx.invalid(src.clone(), i.value.as_bytes(), &reason, Action::KeptAsText);
+            ctx.invalid(src.clone(), i.value.as_bytes(), reason, Action::KeptAsText);
         }
     }
     let sources = [&name, &id, &ty]
@@ -1637,8 +1711,8 @@ fn universal_system(ctx: &mut Ctx<'_, '_>, at: Path, ty: Path) -> Option<Sourced
         "URI" | "URL" if is_uri(&id) => id.into_owned(),
         _ => return None,
     };
-    let mut sources = ctx.text(at)?.sources;
-    if let Some(t) = ctx.text(ty) {
+    let mut sources = ctx.text_cow(at)?.sources;
+    if let Some(t) = ctx.text_cow(ty) {
         sources.append(t.sources);
     }
     Some(Sourced::from_many(system, sources))
@@ -1651,8 +1725,8 @@ fn universal_system(ctx: &mut Ctx<'_, '_>, at: Path, ty: Path) -> Option<Sourced
 /// keeps its UK Core system and leaves HD.2 / HD.3 unread.
 fn classify_id(
     ctx: &mut Ctx<'_, '_>,
-    value: &str,
-    authority: Option<String>,
+    value: Cow<'_, str>,
+    authority: Option<Cow<'_, str>>,
     kind: Option<&str>,
     hd: Path,
     sources: &mut Sources,
@@ -1663,10 +1737,10 @@ fn classify_id(
         .is_some_and(|a| a.eq_ignore_ascii_case("NHS"))
         || kind == Some("NH");
     if is_nhs {
-        match NhsNumber::parse(value) {
+        match NhsNumber::parse(&value) {
             Ok(number) => {
-                if let (Some(reason), Some(s)) = (nhs_normalised(value, &number), src) {
-                    ctx.invalid(s, value.as_bytes(), &reason, Action::Interpreted);
+                if let (Some(reason), Some(s)) = (nhs_normalised(&value, &number), src) {
+                    ctx.invalid(s, value.as_bytes(), reason, Action::Interpreted);
                 }
                 return Identifier::Nhs {
                     number,
@@ -1678,13 +1752,13 @@ fn classify_id(
                     ctx.invalid(
                         s,
                         value.as_bytes(),
-                        &format!("invalid NHS number: {e}"),
+                        format!("invalid NHS number: {e}"),
                         Action::NotUsedForMatching,
                     );
                 }
                 return Identifier::Other {
                     system: Some("NHS (invalid)".into()),
-                    value: value.to_owned(),
+                    value: value.into_owned(),
                 };
             }
         }
@@ -1693,9 +1767,10 @@ fn classify_id(
         sources.append(s.sources);
         s.value
     });
+    let authority = authority.map(Cow::into_owned);
     match kind {
         Some("VN") => Identifier::VisitNumber {
-            value: value.to_owned(),
+            value: value.into_owned(),
             authority,
             system,
         },
@@ -1703,7 +1778,7 @@ fn classify_id(
         // is kept with its type, and never keys the patient.
         Some(other) if !MRN_TYPES.contains(&other) && is_type_code(other) => Identifier::Typed {
             kind: other.to_owned(),
-            value: value.to_owned(),
+            value: value.into_owned(),
             authority,
             system,
         },
@@ -1711,7 +1786,7 @@ fn classify_id(
         // feeds often send it, or with something that is not a type code in
         // CX.5 (read leniently, as before).
         _ => Identifier::Mrn {
-            value: value.to_owned(),
+            value: value.into_owned(),
             authority: authority.or_else(|| ctx.opts.trust_ods.clone()),
             system,
         },
@@ -1731,19 +1806,19 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     // PID-1 set id: the order of the segment, as DG1-1 or OBX-1.
     ctx.touch(pid.field(1));
     for r in 1..=ctx.reps(at!(b"PID", 3)) {
-        let Some(id) = ctx.text(pid.field(3).repetition(r).component(1)) else {
+        let Some(id) = ctx.text_cow(pid.field(3).repetition(r).component(1)) else {
             continue;
         };
         let authority = ctx
-            .text(pid.field(3).repetition(r).component(4).subcomponent(1))
+            .text_cow(pid.field(3).repetition(r).component(4).subcomponent(1))
             .map(|s| s.value);
         let kind = ctx
-            .text(pid.field(3).repetition(r).component(5))
+            .text_cow(pid.field(3).repetition(r).component(5))
             .map(|s| s.value);
-        let mut src = id.sources.clone();
+        let mut src = id.sources;
         let ident = classify_id(
             ctx,
-            &id.value,
+            id.value,
             authority,
             kind.as_deref(),
             pid.field(3).repetition(r).component(4),
@@ -1754,17 +1829,17 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     // PID-2 (external id) and PID-4 (alternate id), where senders still put ids.
     for f in [2, 4] {
         for r in 1..=ctx.reps(pid.field(f)) {
-            if let Some(id) = ctx.text(pid.field(f).repetition(r).component(1)) {
+            if let Some(id) = ctx.text_cow(pid.field(f).repetition(r).component(1)) {
                 let authority = ctx
-                    .text(pid.field(f).repetition(r).component(4).subcomponent(1))
+                    .text_cow(pid.field(f).repetition(r).component(4).subcomponent(1))
                     .map(|s| s.value);
                 let kind = ctx
-                    .text(pid.field(f).repetition(r).component(5))
+                    .text_cow(pid.field(f).repetition(r).component(5))
                     .map(|s| s.value);
-                let mut src = id.sources.clone();
+                let mut src = id.sources;
                 let ident = classify_id(
                     ctx,
-                    &id.value,
+                    id.value,
                     authority,
                     kind.as_deref(),
                     pid.field(f).repetition(r).component(4),
@@ -1775,7 +1850,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         }
     }
     // PID-32 identity reliability: NHS ITK carries the NHS number verification status here.
-    if let Some(status) = ctx.text(at!(b"PID", 32)) {
+    if let Some(status) = ctx.text_cow(at!(b"PID", 32)) {
         match VerificationStatus::from_code(&status.value) {
             Some(vs) => {
                 for id in &mut p.identifiers {
@@ -1842,13 +1917,13 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     // race/ethnicity, HL70189 `N` Not Hispanic…) keeps the system PID-22.3 names.
     p.ethnic_category = ctx.text(at!(b"PID", 22, 1)).map(|c| {
         let display = ctx.text(at!(b"PID", 22, 2)).map(|d| d.value);
-        let named = ctx.text(at!(b"PID", 22, 3));
+        let named = ctx.text_cow(at!(b"PID", 22, 3));
         let mut sources = c.sources;
         let nhs_table = named.as_ref().is_none_or(|n| names_nhs_ethnic(&n.value));
         let system = if nhs_table && ETHNIC_CATEGORY_ENGLAND.contains(&c.value.as_str()) {
             CodeSystem::NhsDataDictionary("EthnicCategory".into())
         } else {
-            coding_system(named.as_ref().map_or("", |n| n.value.as_str()))
+            coding_system(named.as_ref().map_or("", |n| &*n.value))
         };
         if let Some(n) = named {
             sources.append(n.sources);
@@ -1861,7 +1936,7 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         Sourced::from_many(code, sources)
     });
     let death = ctx.datetime(at!(b"PID", 29));
-    let flag = ctx.text(at!(b"PID", 30));
+    let flag = ctx.text_cow(at!(b"PID", 30));
     let died = flag.as_ref().and_then(|f| yes_no(ctx, f));
     // IG: PID-30 → deceasedBoolean when PID-29 is empty (Y true, N false).
     p.deceased = match (death, flag, died) {
@@ -1914,10 +1989,10 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     });
     // IG: PID-25 birth order → multipleBirthInteger, else PID-24 (Y/N) → boolean
     // (also when PID-25 is sent but not a birth order).
-    let indicator = ctx.text(at!(b"PID", 24));
+    let indicator = ctx.text_cow(at!(b"PID", 24));
     let multiple = indicator.as_ref().and_then(|i| yes_no(ctx, i));
     let order = ctx
-        .text(at!(b"PID", 25))
+        .text_cow(at!(b"PID", 25))
         .and_then(|o| match o.value.trim().parse::<u32>() {
             Ok(n) if n > 0 => Some(o.map(|_| n)),
             _ => {
@@ -1958,8 +2033,8 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
 /// Table 0136 has no other codes: a lower-case `y` / `n` (or one with blanks
 /// around it) is read as `Y` / `N` and reported (`interpreted`); anything
 /// else is reported and dropped (`None`).
-fn yes_no(ctx: &mut Ctx<'_, '_>, v: &Sourced<String>) -> Option<bool> {
-    let yes = match v.value.as_str() {
+fn yes_no(ctx: &mut Ctx<'_, '_>, v: &Sourced<Cow<'_, str>>) -> Option<bool> {
+    let yes = match &*v.value {
         "Y" => return Some(true),
         "N" => return Some(false),
         t => match t.trim() {
@@ -2066,8 +2141,8 @@ const ETHNIC_CATEGORY_ENGLAND: &[&str] = &[
 /// 2 female, 9 indeterminate, 0/X not known), read as the UK Core ConceptMap
 /// maps them. Anything else is reported.
 fn sex(ctx: &mut Ctx<'_, '_>, path: impl Loc) -> Option<Sourced<Gender>> {
-    ctx.text(path).and_then(|g| {
-        let v = match g.value.as_str() {
+    ctx.text_cow(path).and_then(|g| {
+        let v = match &*g.value {
             "M" | "1" => Gender::Male,
             "F" | "2" => Gender::Female,
             "U" | "0" | "X" => Gender::Unknown,
@@ -2335,8 +2410,9 @@ fn address(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Address>> {
         _ => (None, None),
     };
     if use_code.is_some() || kind_code.is_some() {
-        if let Some(t) = ctx.text(base.component(7)) {
-            keep(t);
+        // Consumed for its sources (the code is read above): no copy.
+        if let Some(t) = ctx.text_cow(base.component(7)) {
+            keep(t.map(|_| String::new()));
         }
     }
     // XAD.13/14 effective / expiration dates, else the XAD.12 validity range.
@@ -2378,10 +2454,10 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
     let peek = |ctx: &mut Ctx<'_, '_>, c: u32| {
         ctx.locate(&base.component(c)).is_some_and(|v| !v.is_null())
     };
-    let mut use_code = ctx.text(base.component(2));
-    let equipment = ctx.text(base.component(3));
-    let eq = equipment.as_ref().map(|e| e.value.as_str());
-    let code = use_code.as_ref().map(|u| u.value.as_str());
+    let mut use_code = ctx.text_cow(base.component(2));
+    let equipment = ctx.text_cow(base.component(3));
+    let eq = equipment.as_ref().map(|e| &*e.value);
+    let code = use_code.as_ref().map(|u| &*u.value);
     // With no XTN.3, a `NET` (network address) use code says e-mail as an
     // XTN.4 does (IG XTN.3: "a default system may be selected based on other
     // information in the XTN instance").
@@ -2390,23 +2466,22 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
     // A `BPN` (beeper number) use code with no XTN.3 says pager, as `NET`
     // says e-mail.
     let pager = eq.is_none() && code == Some("BPN");
-    let mut parts: Vec<Sourced<String>> = Vec::new();
+    // The sources of the parts the value is read from.
+    let mut parts = Sources::new();
     let value = if email {
         // XTN.4, else XTN.1 (where older senders put the address).
         ctx.text(base.component(4))
             .or_else(|| ctx.text(base.component(1)))
             .map(|v| {
-                let t = v.value.clone();
-                parts.push(v);
-                t
+                parts.append(v.sources);
+                v.value
             })
     } else if let Some(v) = ctx
         .text(base.component(12))
         .or_else(|| ctx.text(base.component(1)))
     {
-        let t = v.value.clone();
-        parts.push(v);
-        Some(t)
+        parts.append(v.sources);
+        Some(v.value)
     } else {
         let pieces: Vec<(u32, Sourced<String>)> = (5..=8)
             .filter_map(|c| ctx.text(base.component(c)).map(|v| (c, v)))
@@ -2421,10 +2496,10 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
                 })
                 .collect::<Vec<_>>()
                 .join(" ");
-            parts.extend(pieces.into_iter().map(|(_, v)| v));
+            parts.extend(pieces.into_iter().flat_map(|(_, v)| v.sources));
             Some(text)
         } else {
-            parts.extend(pieces.into_iter().map(|(_, v)| v));
+            parts.extend(pieces.into_iter().flat_map(|(_, v)| v.sources));
             None
         }
     };
@@ -2441,9 +2516,10 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
         }
     };
     let mut sources = Sources::new();
-    for s in use_code.iter().chain(equipment.iter()).chain(parts.iter()) {
+    for s in use_code.iter().chain(equipment.iter()) {
         sources.extend(s.sources.iter().cloned());
     }
+    sources.append(parts);
     let value = value?;
     let system = match eq {
         Some("FX") => "fax",
@@ -2524,7 +2600,7 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         // XCN.9 register, else XCN.13, else its shape), and the GP's name as
         // any clinician's (IG: generalPractitioner(Practitioner)).
         let gp = pd1.field(4).repetition(1);
-        if let Some(id) = ctx.text(gp.component(1)) {
+        if let Some(id) = ctx.text_cow(gp.component(1)) {
             p.gp = Some(xcn_identifier(ctx, gp, id));
         }
         p.gp_name = name_of_xcn(ctx, gp);
@@ -2535,6 +2611,12 @@ fn pd1(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
             .text(worship.component(1))
             .or_else(|| ctx.text(worship.component(10)));
     }
+}
+
+/// A GP national code's shape: `G` and seven more (what [`gp_code`] reads as
+/// a GMP code).
+fn is_gmp_code(v: &str) -> bool {
+    v.len() == 8 && v.starts_with('G')
 }
 
 fn gp_code(v: &str) -> Identifier {
@@ -2565,7 +2647,7 @@ fn name_of_xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<HumanName>> 
 /// PD1-4 and PV1-8 GPs so; a GMC number is 7 digits).
 fn register(authority: &str, id: &str) -> Option<Identifier> {
     Some(match authority {
-        "GMC" if matches!(gp_code(id), Identifier::Gmp(_)) => Identifier::Gmp(id.to_owned()),
+        "GMC" if is_gmp_code(id) => Identifier::Gmp(id.to_owned()),
         "GMC" => Identifier::Gmc(id.trim_start_matches('C').to_owned()),
         "GMP" => Identifier::Gmp(id.to_owned()),
         "NMC" => Identifier::Nmc(id.to_owned()),
@@ -2590,7 +2672,7 @@ fn xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Practitioner> {
     if ctx.absent(base) {
         return None;
     }
-    let id = ctx.text(base.component(1));
+    let id = ctx.text_cow(base.component(1));
     let name = name_of_xcn(ctx, base);
     if id.is_none() && name.is_none() {
         return None;
@@ -2603,12 +2685,16 @@ fn xcn(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Practitioner> {
 }
 
 /// The identifier of an XCN whose XCN.1 is `id` (see [`xcn`]).
-fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sourced<Identifier> {
+fn xcn_identifier(
+    ctx: &mut Ctx<'_, '_>,
+    base: Path,
+    id: Sourced<Cow<'_, str>>,
+) -> Sourced<Identifier> {
     let namespace = base.component(9).subcomponent(1);
     let registered = ctx
         .peek(namespace)
         .and_then(|a| register(&a, &id.value))
-        .map(|ident| (ident, ctx.text(namespace)));
+        .map(|ident| (ident, ctx.text_cow(namespace)));
     let mut sources = id.sources;
     let ident = match registered {
         Some((ident, authority)) => {
@@ -2623,7 +2709,7 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
                         let reason = format!(
                             "not a registration number of its register's shape ({why}): kept as text, never a key"
                         );
-                        ctx.invalid(s, id.value.as_bytes(), &reason, Action::NotUsedForMatching);
+                        ctx.invalid(s, id.value.as_bytes(), reason, Action::NotUsedForMatching);
                     }
                     kept
                 }
@@ -2644,7 +2730,7 @@ fn xcn_identifier(ctx: &mut Ctx<'_, '_>, base: Path, id: Sourced<String>) -> Sou
                 });
                 Identifier::Typed {
                     kind: kind.value,
-                    value: id.value,
+                    value: id.value.into_owned(),
                     authority,
                     system,
                 }
@@ -3073,9 +3159,9 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
     let Some(pv1) = seg("PV1", 1) else { return };
     ctx.touch(at!(b"PV1", 1));
     // PV1-2 is a CWE in v2.7+ (`I^Inpatient`): its code.
-    let class_code = ctx.text(at!(b"PV1", 2, 1));
+    let class_code = ctx.text_cow(at!(b"PV1", 2, 1));
     e.class = class_code.and_then(|c| {
-        let class = match c.value.as_str() {
+        let class = match &*c.value {
             "I" => EncounterClass::Inpatient,
             "O" => EncounterClass::Outpatient,
             "E" => EncounterClass::Emergency,
@@ -3135,17 +3221,17 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
     // typed by its CX.5 as PV1-50; untyped, it is kept without a type (it is
     // not a hospital number) and its CX.4 is left unread.
     if let Some(id) = ctx.text(at!(b"PV1", 5, 1)) {
-        let kind = ctx.text(at!(b"PV1", 5, 5)).map(|s| s.value);
-        let mut src = id.sources.clone();
+        let kind = ctx.text_cow(at!(b"PV1", 5, 5)).map(|s| s.value);
+        let mut src = id.sources;
         let ident = match kind.as_deref() {
             Some(k) => {
-                let authority = ctx.text(at!(b"PV1", 5, 4, 1)).map(|s| s.value);
+                let authority = ctx.text_cow(at!(b"PV1", 5, 4, 1)).map(|s| s.value);
                 let hd = pv1.field(5).component(4);
-                classify_id(ctx, &id.value, authority, Some(k), hd, &mut src)
+                classify_id(ctx, Cow::Owned(id.value), authority, Some(k), hd, &mut src)
             }
             None => Identifier::Other {
                 system: None,
-                value: id.value.clone(),
+                value: id.value,
             },
         };
         e.preadmission_id = Some(Sourced::from_many(ident, src));
@@ -3220,9 +3306,9 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
     }
     // PV1-50 alternate visit ID (IG: a further identifier), typed by its CX.5.
     if let Some(id) = ctx.text(at!(b"PV1", 50, 1)) {
-        let authority = ctx.text(at!(b"PV1", 50, 4, 1)).map(|s| s.value);
-        let kind = ctx.text(at!(b"PV1", 50, 5)).map(|s| s.value);
-        let mut src = id.sources.clone();
+        let authority = ctx.text_cow(at!(b"PV1", 50, 4, 1)).map(|s| s.value);
+        let kind = ctx.text_cow(at!(b"PV1", 50, 5)).map(|s| s.value);
+        let mut src = id.sources;
         let hd = pv1.field(50).component(4);
         let ident = match kind.as_deref() {
             None | Some("VN") => {
@@ -3231,12 +3317,12 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
                     s.value
                 });
                 Identifier::VisitNumber {
-                    value: id.value.clone(),
-                    authority,
+                    value: id.value,
+                    authority: authority.map(Cow::into_owned),
                     system,
                 }
             }
-            k => classify_id(ctx, &id.value, authority, k, hd, &mut src),
+            k => classify_id(ctx, Cow::Owned(id.value), authority, k, hd, &mut src),
         };
         e.identifiers.push(Sourced::from_many(ident, src));
     }
@@ -3309,7 +3395,7 @@ fn encounter(ctx: &mut Ctx<'_, '_>, e: &mut Encounter, kind: AdtKind) {
         e.expected_discharge = ctx.datetime(pv2.field(9));
         // PV2-11 actual length of inpatient stay (IG: length, NM[Quantity-LengthOfStay]
         // in days): a non-negative decimal, else reported and dropped.
-        if let Some(l) = ctx.text(pv2.field(11)) {
+        if let Some(l) = ctx.text_cow(pv2.field(11)) {
             let t = l.value.trim();
             let (int, frac) = t.split_once('.').unwrap_or((t, ""));
             let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
@@ -3422,7 +3508,7 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
             continue;
         }
         let text = ctx.text(base.component(t));
-        let system = ctx.text(base.component(s));
+        let system = ctx.text_cow(base.component(s));
         // A coding system with neither code nor text names nothing:
         // reported, not kept (a blank code or text is reported by `text`).
         if let (None, None, Some(sys)) = (&code, &text, &system) {
@@ -3432,12 +3518,19 @@ fn cwe(ctx: &mut Ctx<'_, '_>, base: Path) -> Option<Sourced<Concept>> {
             }
             continue;
         }
-        for x in code.iter().chain(text.iter()).chain(system.iter()) {
+        for x in code.iter().chain(text.iter()) {
+            sources.extend(x.sources.iter().cloned());
+        }
+        if let Some(x) = &system {
             sources.extend(x.sources.iter().cloned());
         }
         if let Some(code) = code {
+            if codes.is_empty() {
+                // One coding, or two when the alternate triplet is sent.
+                codes.reserve_exact(if len >= 4 { 2 } else { 1 });
+            }
             codes.push(Code {
-                system: coding_system(system.as_ref().map_or("", |s| s.value.as_str())),
+                system: coding_system(system.as_ref().map_or("", |s| &*s.value)),
                 code: code.value,
                 display: text.map(|t| t.value),
             });
@@ -3543,7 +3636,7 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     // The CWE's coding system (.3) is table 0052 unless it names another.
     let diagnosis_type = ctx.text(base.field(6).component(1)).map(|c| {
         let display = ctx.text(base.field(6).component(2));
-        let system = ctx.text(base.field(6).component(3));
+        let system = ctx.text_cow(base.field(6).component(3));
         let mut code = c.map(|v| v2_code("0052", v, None));
         if let Some(d) = display {
             code.value.display = Some(d.value);
@@ -3628,26 +3721,33 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
     // allocated for a message without any, such as most ADT messages).
     let segs: Vec<(&str, u32)> = {
         const IDS: [&str; 3] = ["OBR", "OBX", "NTE"];
+        // Counted first, so the list is made at its size (and not at all
+        // for a message with none, as most ADT messages).
+        let len = ctx.window().filter(|s| IDS.contains(&s.id())).count();
+        let mut segs = Vec::with_capacity(len);
         let mut counts = [0u32; 3];
-        ctx.window()
-            .filter_map(|s: Segment<'_, '_>| {
-                let id = s.id();
-                let i = IDS.iter().position(|k| *k == id)?;
-                let n = counts.get_mut(i)?;
-                *n += 1;
-                Some((id, *n))
-            })
-            .collect()
+        segs.extend(ctx.window().filter_map(|s: Segment<'_, '_>| {
+            let id = s.id();
+            let i = IDS.iter().position(|k| *k == id)?;
+            let n = counts.get_mut(i)?;
+            *n += 1;
+            Some((id, *n))
+        }));
+        segs
     };
-    let mut reports: Vec<ResultReport> = Vec::new();
-    let mut standalone: Vec<Observation> = Vec::new();
+    // Sized from the segments (a report or an observation is several
+    // hundred bytes: grown, the lists pass 1 KiB, which makes glibc
+    // consolidate its free lists).
+    let mut reports: Vec<ResultReport> =
+        Vec::with_capacity(segs.iter().filter(|(id, _)| *id == "OBR").count());
+    let mut standalone: Vec<Observation> = Vec::with_capacity(obx_before_obr(&segs));
     // The last observation: its report (none for a standalone one) and index.
     let mut last_obs: Option<(Option<usize>, usize)> = None;
     // True after an OBX that was dropped (no OBX-3), until the next OBR or
     // OBX: the NTE segments there are its notes (HL7 ORU_R01: `OBX {NTE}`),
     // never another result's, so they are left unread (reported unmapped).
     let mut after_dropped = false;
-    for (id, n) in segs {
+    for (i, &(id, n)) in segs.iter().enumerate() {
         match id {
             "OBR" => {
                 let Some(base) = seg("OBR", n) else { continue };
@@ -3679,7 +3779,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                 let ordered_by = xcn(ctx, base.field(16).repetition(1));
                 let issued = ctx.datetime(base.field(22));
                 let st = ctx
-                    .text(base.field(25))
+                    .text_cow(base.field(25))
                     .map(|s| s.map(|v| report_status(&v)));
                 reports.push(ResultReport {
                     identifiers,
@@ -3688,7 +3788,9 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     effective,
                     issued,
                     ordered_by,
-                    observations: Vec::new(),
+                    observations: Vec::with_capacity(obx_before_obr(
+                        segs.get(i + 1..).unwrap_or_default(),
+                    )),
                     notes: Vec::new(),
                 });
                 last_obs = None;
@@ -3730,12 +3832,12 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                         None => Some(&mut standalone),
                     };
                     if let Some(o) = list.and_then(|l| l.get_mut(oi)) {
-                        o.notes.extend(notes);
+                        append(&mut o.notes, notes);
                     }
                 } else if let Some(r) = reports.last_mut() {
                     // After the OBR, before its first OBX: notes on the order
                     // (IG: ServiceRequest.note).
-                    r.notes.extend(notes);
+                    append(&mut r.notes, notes);
                 } else if !notes.is_empty() {
                     // Notes on the order or the patient: kept in the report as notes.
                     for t in notes {
@@ -3764,11 +3866,14 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
          dropped; its fields and its NTE notes are left unread (reported unmapped)",
     )?;
     ctx.touch(base.field(1));
-    let value_type = ctx.text(base.field(2)).map(|s| s.value).unwrap_or_default();
+    let value_type = ctx
+        .text_cow(base.field(2))
+        .map(|s| s.value)
+        .unwrap_or_default();
     let sub_id = sub_id(ctx, base.field(4));
     // OBX-6 is read where the value keeps it: a coded, date or attachment
     // value has no place for a unit, which is left unread (reported unmapped).
-    let value = match value_type.as_str() {
+    let value = match &*value_type {
         "CE" | "CWE" | "CNE" => cwe(ctx, base.field(5)).map(|c| c.map(ObservationValue::Coded)),
         // An attachment is one value: the first repetition, the others left
         // unread (reported unmapped).
@@ -3787,7 +3892,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
                     nm_repeats(ctx, base.field(5), unit.as_ref())
                 }
                 "NM" => ctx
-                    .text(base.field(5))
+                    .text_cow(base.field(5))
                     .map(|v| nm(ctx, v, unit.as_ref(), ucum.as_deref())),
                 // FT and TX carry formatting commands (`\.br\`, `\H\`): rendered.
                 _ => text_value(ctx, base.field(5), unit.as_ref(), matches!(vt, "FT" | "TX")),
@@ -3795,13 +3900,14 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         }
     };
     let reference_range = ctx.text(base.field(7));
-    let mut interpretation = Vec::new();
-    for r in 1..=ctx.reps(base.field(8)) {
+    let reps = ctx.reps(base.field(8));
+    let mut interpretation = Vec::with_capacity(reps as usize);
+    for r in 1..=reps {
         if let Some(f) = ctx.text(base.field(8).repetition(r).component(1)) {
             interpretation.push(f.map(|v| v2_code("0078", v, None)));
         }
     }
-    let st = ctx.text(base.field(11)).map(|s| s.map(|v| status(&v)));
+    let st = ctx.text_cow(base.field(11)).map(|s| s.map(|v| status(&v)));
     let effective = ctx.datetime(base.field(14));
     let method = cwe(ctx, base.field(17).repetition(1));
     let mut device = Vec::new();
@@ -4125,7 +4231,7 @@ fn dropped_segment(ctx: &mut Ctx<'_, '_>, base: &Path, why: &str) {
 fn obx_unit(ctx: &mut Ctx<'_, '_>, field: Path) -> (Option<Sourced<String>>, Option<String>) {
     let unit_code = ctx.text(field.component(1));
     let unit_text = ctx.text(field.component(2));
-    let unit_system = ctx.text(field.component(3)).map(|s| s.value);
+    let unit_system = ctx.text_cow(field.component(3)).map(|s| s.value);
     let ucum = unit_code
         .as_ref()
         .filter(|_| unit_system.as_deref() == Some("UCUM"))
@@ -4149,21 +4255,33 @@ fn text_value(
     unit: Option<&Sourced<String>>,
     formatted: bool,
 ) -> Option<Sourced<ObservationValue>> {
-    let parts: Vec<Sourced<String>> = (1..=ctx.reps(field))
-        .filter_map(|r| ctx.text_as(field.repetition(r), formatted))
-        .collect();
-    if parts.is_empty() {
-        return None;
+    // Each repetition's text (and the unit) appended as it is read: one
+    // repetition with no unit keeps its `String`.
+    let mut text: Option<String> = None;
+    let mut sources = Sources::new();
+    for r in 1..=ctx.reps(field) {
+        let Some(p) = ctx.text_cow_as(field.repetition(r), formatted) else {
+            continue;
+        };
+        sources.append(p.sources);
+        let t = match text.as_mut() {
+            Some(t) => {
+                t.push('\n');
+                t
+            }
+            None if unit.is_none() => {
+                text = Some(p.value.into_owned());
+                continue;
+            }
+            None => text.insert(String::new()),
+        };
+        t.push_str(&p.value);
+        if let Some(u) = unit {
+            t.push(' ');
+            t.push_str(&u.value);
+        }
     }
-    let text = parts
-        .iter()
-        .map(|p| match unit {
-            Some(u) => format!("{} {}", p.value, u.value),
-            None => p.value.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut sources: Sources = parts.into_iter().flat_map(|p| p.sources).collect();
+    let text = text?;
     if let Some(u) = unit {
         sources.extend(u.sources.iter().cloned());
     }
@@ -4187,7 +4305,7 @@ fn is_nm(text: &str) -> bool {
 /// unit. Both are reported invalid, with what was done.
 fn nm(
     ctx: &mut Ctx<'_, '_>,
-    v: Sourced<String>,
+    v: Sourced<Cow<'_, str>>,
     unit: Option<&Sourced<String>>,
     ucum: Option<&str>,
 ) -> Sourced<ObservationValue> {
@@ -4216,7 +4334,7 @@ fn nm(
             let reason = format!(
                 "not an NM number: a comparator and a number (an SN's form), read as the quantity {c} {n}"
             );
-            ctx.invalid(src, v.value.as_bytes(), &reason, Action::Interpreted);
+            ctx.invalid(src, v.value.as_bytes(), reason, Action::Interpreted);
         }
         quantity(n, Some(c))
     } else {
@@ -4283,10 +4401,11 @@ fn sn(
     unit: Option<&Sourced<String>>,
     ucum: Option<&str>,
 ) -> Option<Sourced<ObservationValue>> {
-    let cmp = ctx.text(base.component(1));
-    let n1 = ctx.text(base.component(2));
-    let sep = ctx.text(base.component(3));
-    let n2 = ctx.text(base.component(4));
+    // Read borrowed: each part is copied once, into what is kept.
+    let cmp = ctx.text_cow(base.component(1));
+    let n1 = ctx.text_cow(base.component(2));
+    let sep = ctx.text_cow(base.component(3));
+    let n2 = ctx.text_cow(base.component(4));
     let mut sources = Sources::new();
     for s in cmp
         .iter()
@@ -4315,7 +4434,7 @@ fn sn(
         let mut t = [&cmp, &n1, &sep, &n2]
             .into_iter()
             .flatten()
-            .map(|s| s.value.as_str())
+            .map(|s| &*s.value)
             .collect::<String>();
         if let Some(u) = unit {
             t.push(' ');
@@ -4323,14 +4442,14 @@ fn sn(
         }
         t
     };
-    let cmp_v = cmp.as_ref().map(|c| c.value.as_str());
+    let cmp_v = cmp.as_ref().map(|c| &*c.value);
     // SN.2 and SN.4 are NM numbers; a pair that is not (`^<^abc`) is kept as
     // the text it makes, reported, rather than as a quantity that is no number.
     let bad = [&n1, &n2]
         .into_iter()
         .flatten()
         .find(|n| !is_nm(&n.value))
-        .and_then(|n| Some((n.sources.first()?.clone(), n.value.clone())));
+        .and_then(|n| Some((n.sources.first()?.clone(), n.value.to_string())));
     if let Some((src, raw)) = bad {
         ctx.invalid(
             src,
@@ -4340,7 +4459,7 @@ fn sn(
         );
         return Some(Sourced::from_many(ObservationValue::Text(text()), sources));
     }
-    let value = match (sep.as_ref().map(|s| s.value.as_str()), &n2) {
+    let value = match (sep.as_ref().map(|s| &*s.value), &n2) {
         (Some("-"), Some(high)) if cmp_v.is_none() => ObservationValue::Range {
             low: n1.as_ref().map(|l| q(&l.value, None)),
             high: Some(q(&high.value, None)),

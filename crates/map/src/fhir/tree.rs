@@ -426,12 +426,65 @@ impl Obj {
 
     fn key(&mut self, k: &'static str) {
         debug_assert!(plain_key(k), "{k}");
-        if self.0.len() > 1 {
-            self.0.push(b',');
-        }
+        self.comma();
         self.0.push(b'"');
         self.0.extend_from_slice(k.as_bytes());
         self.0.extend_from_slice(b"\":");
+    }
+
+    /// A comma before the next member or element, unless it is the first of
+    /// its object or array.
+    fn comma(&mut self) {
+        if !matches!(self.0.last(), Some(b'{' | b'[')) {
+            self.0.push(b',');
+        }
+    }
+
+    /// Where the text ends: a mark for [`Obj::undo`].
+    pub(crate) fn mark(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Drops what was written after `mark` (a member that turned out empty).
+    pub(crate) fn undo(&mut self, mark: usize) {
+        self.0.truncate(mark);
+    }
+
+    /// True when nothing was written after `mark` but the opening bracket
+    /// (and its comma) of a nested object or array.
+    pub(crate) fn opened_only(&self, mark: usize) -> bool {
+        matches!(self.0.get(mark..), Some(b"{" | b"[" | b",{" | b",["))
+    }
+
+    /// Opens member `k` as an array of objects (`"k":[`), closed by
+    /// [`Obj::close_array`]; its objects are opened by [`Obj::open_element`].
+    pub(crate) fn open_array(&mut self, k: &'static str) {
+        self.key(k);
+        self.0.push(b'[');
+    }
+
+    /// Opens an object element of the array opened last: its members are
+    /// written as the outer object's are, then [`Obj::close_object`].
+    pub(crate) fn open_element(&mut self) {
+        self.comma();
+        self.0.push(b'{');
+    }
+
+    /// Closes the object element opened last ([`Obj::open_element`]).
+    pub(crate) fn close_object(&mut self) {
+        self.0.push(b'}');
+    }
+
+    /// Closes the array member opened last ([`Obj::open_array`]).
+    pub(crate) fn close_array(&mut self) {
+        self.0.push(b']');
+    }
+
+    /// A member written whatever its value (as a `json!` literal writes
+    /// its members).
+    pub(crate) fn always(&mut self, k: &'static str, v: Value<'_>) {
+        self.key(k);
+        v.write(&mut self.0);
     }
 
     /// A string member, left out when empty.
