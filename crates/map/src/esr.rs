@@ -837,6 +837,19 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         if typed.is_some() {
             row.layout = entry.layout;
         }
+        // Every rejected row, of a layout or not (an unknown record code, a
+        // line cut for length), is listed: its fields are then unmapped.
+        if !entry.accepted {
+            rejected.push((
+                rows.len(),
+                entry
+                    .problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ));
+        }
         let Some(typed) = typed else {
             // Unknown record code: every non-empty field is unmapped.
             for i in 0..entry.record.field_count() {
@@ -860,16 +873,10 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
             debug_assert_eq!(Some(name), names.get(i), "field {i} of line {}", entry.line);
             row.push(&entry.text(i).unwrap_or_default(), t);
         }
-        if !entry.accepted {
-            rejected.push((
-                rows.len(),
-                entry
-                    .problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ));
+        // Fields after the layout's last (a rejected row with too many) are
+        // unnamed, and unmapped as the rest of the row is.
+        for i in row.fields.len()..entry.record.field_count() {
+            row.push(&entry.text(i).unwrap_or_default(), Typed::Other);
         }
         rows.push(row);
     }
@@ -3532,6 +3539,45 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         assert_eq!(b.report.source_leaves, a.report.source_leaves);
         assert!(noted(&b, "CR alone"));
         assert!(!noted(&b, "file error"), "{:?}", b.report.notes);
+    }
+
+    /// Whether `out` lists a row of line `line` rejected by the reader,
+    /// dropped, for a reason containing `why`.
+    fn rejected_row(out: &EsrMapping, line: u64, why: &str) -> bool {
+        out.report.invalid.iter().any(|i| {
+            matches!(&i.source, Source::Esr { line: l, .. } if *l == line)
+                && i.action == Action::Dropped
+                && i.reason.contains(why)
+        })
+    }
+
+    #[test]
+    fn a_row_longer_than_the_reader_keeps_is_rejected_and_reported() {
+        // The reader keeps the first MiB of a longer line and rejects it:
+        // until 2026-12-07 the row (of no layout) was left out of the
+        // rejected rows, so the run passed with the person missing.
+        let long = PRA.replace("~Owen~", &format!("~{}~", "A".repeat(1_200_000)));
+        let out = map_go(
+            go(&format!("{long}{ASA}")).as_bytes(),
+            Some(FILE),
+            &at(2025, 4, 1),
+        );
+        assert!(out.workers.is_empty());
+        assert_eq!(out.rejected, 1);
+        assert!(out.failure().is_some_and(|f| f.contains("1 row rejected")));
+        assert!(
+            rejected_row(&out, 2, "longer than"),
+            "{:?}",
+            out.report.invalid
+        );
+        assert!(out.report.balanced());
+        // Its fields (up to the cut) are named and unmapped; the assignment
+        // says why its person gave no worker.
+        assert!(unmapped(&out, 2, "Person ID"));
+        assert!(noted(
+            &out,
+            ":3 ASA: Person ID 7100001 rejected by the reader: assignment not mapped"
+        ));
     }
 
     #[test]
