@@ -426,6 +426,52 @@ fn an_esr_file_with_a_rejected_row_exits_1() {
 }
 
 #[test]
+fn every_row_the_reader_rejects_exits_1_and_is_in_the_report() {
+    // Probe finding (ESR long line): a row longer than the reader keeps
+    // (1 MiB) was rejected by `esr check` but left out of `map`'s rejected
+    // rows: exit 0, `invalid` empty, the person "not in this file". So were
+    // a row of an unknown record code, and a row's fields after its
+    // layout's last were counted nowhere.
+    // The bundled file with line 7 (PRA 7100001) over the limit, a row of
+    // record code ZZA, and PRA 7100002 with a field too many.
+    let edit = |name: &str, t: String| match name {
+        "long-line" => t.replacen("~Owen~", &format!("~{}~", "A".repeat(1_200_000)), 1),
+        "unknown-code" => t
+            .replacen("PRD~7100099\n", "PRD~7100099\nZZA~7100002~HELLO\n", 1)
+            .replacen("TRL~15", "TRL~16", 1),
+        _ => t.replacen(
+            "~20200101 120000~~~~~\n",
+            "~20200101 120000~~~~~~EXTRA1\n",
+            1,
+        ),
+    };
+    for name in ["long-line", "unknown-code", "extra-fields"] {
+        let file = go_file(name, |t| edit(name, t));
+        let report = tmp(&format!("{name}.report.ndjson"));
+        let out = run_map(&["--as-at", "2025-04-01", "--report"], &[&report, &file]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(": 1 row rejected by the reader"),
+            "{name}: {err}"
+        );
+        let r: serde_json::Value =
+            serde_json::from_str(std::fs::read_to_string(&report).unwrap().trim()).unwrap();
+        let invalid = r["report"]["invalid"].as_array().unwrap();
+        assert_eq!(invalid.len(), 1, "{name}: {invalid:?}");
+        assert_eq!(invalid[0]["action"], "dropped", "{name}");
+        let unmapped = r["report"]["unmapped"].to_string();
+        let marker = match name {
+            "long-line" => "Person ID 7100001 rejected by the reader",
+            "unknown-code" => "HELLO",
+            _ => "EXTRA1",
+        };
+        let text = format!("{unmapped} {}", r["report"]["notes"]);
+        assert!(text.contains(marker), "{name}: {marker} not in {text}");
+    }
+}
+
+#[test]
 fn a_go_file_without_its_header_is_esr() {
     // Empty, or its HDR line lost: an ESR file error (exit 1), not "not HL7
     // v2, FHIR or ESR" (exit 2).

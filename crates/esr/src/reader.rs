@@ -219,7 +219,8 @@ pub struct Entry<'r> {
     pub record: RawRecord<'r>,
     /// A `…D` delete row.
     pub delete: bool,
-    /// The layout the row was checked against (for a delete, the deleted record's).
+    /// The layout the row was checked against (for a delete, the deleted record's; for a line
+    /// longer than [`MAX_LINE_BYTES`], its record code's, its fields not checked).
     pub layout: Option<&'static RecordLayout>,
     /// Accepted (no error) or rejected.
     pub accepted: bool,
@@ -981,11 +982,15 @@ impl<R: BufRead> GoReader<R> {
                         .in_field(1, l.fields.get(l.key).map(|f| f.name), key);
                 }
             }
-        } else if !self.cut {
+        } else {
             let l = std::str::from_utf8(code)
                 .ok()
                 .and_then(|c| layout::layout(self.profile, &self.version, c));
             match l {
+                // A cut line keeps its record's layout (its fields named up
+                // to the cut) but is not checked: it is rejected already.
+                Some(l) if self.cut => found_layout = Some(l),
+                None if self.cut => {}
                 None => {
                     let p = Problem::new(
                         Severity::Error,
@@ -1265,6 +1270,11 @@ mod tests {
         assert!(!e.accepted);
         let p = e.problems.first().unwrap();
         assert_eq!(p.kind, ProblemKind::LineTooLong(MAX_LINE_BYTES));
+        assert_eq!(e.problems.len(), 1, "its fields are not checked");
+        // Its record's layout names the fields up to the cut (a reader of
+        // rejected rows can tell whose row it was).
+        assert_eq!(e.layout.map(|l| l.code), Some("PRA"));
+        assert!(e.typed_fields().is_some());
         assert!(p.raw.as_ref().unwrap().len() < 2 * crate::problem::MAX_RAW_BYTES);
         assert!(r.line.capacity() <= 2 * MAX_LINE_BYTES);
         let e = r.next_record().unwrap();

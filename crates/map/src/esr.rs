@@ -67,7 +67,7 @@ use std::sync::Arc;
 use carecodec_esr::filename::{ExtractType, FileName};
 use carecodec_esr::layout::{FieldSpec, RecordLayout};
 use carecodec_esr::problem::Severity;
-use carecodec_esr::reader::{GoOptions, GoReader};
+use carecodec_esr::reader::{Entry, GoOptions, GoReader};
 use carecodec_esr::value::{EndDate, FieldRef, Regulator, parse_dmy, valid_ni};
 use carecodec_model::{
     Action, Address, Assignment, AssignmentState, Gender, HumanName, Identifier, IdentityDecision,
@@ -475,6 +475,9 @@ struct Ctx {
     set_aside: HashSet<String>,
     /// Keys of rows the reader rejected.
     rejected: HashSet<String>,
+    /// Fields not valid UTF-8 in a UTF-8 file (row, field), read with
+    /// U+FFFD for the bytes that are not: each is reported `interpreted`.
+    undecoded: Vec<(usize, usize)>,
     /// Whether each file's rows joined the final state (applied, from the
     /// last full file on: see `map_go_files`); empty for one file, whose
     /// rows all did. The workers come in the order the state first had
@@ -512,6 +515,7 @@ impl Ctx {
             took: HashMap::new(),
             set_aside: HashSet::new(),
             rejected: HashSet::new(),
+            undecoded: Vec::new(),
             joined: Vec::new(),
         }
     }
@@ -782,6 +786,9 @@ struct Loaded {
     rows: Vec<Row>,
     /// Rows the reader rejected (their index in `rows`), and why.
     rejected: Vec<(usize, String)>,
+    /// Fields not valid UTF-8 in a UTF-8 file (row, field), read with
+    /// U+FFFD for the bytes that are not.
+    undecoded: Vec<(usize, usize)>,
     /// The reader's file problems, as notes.
     notes: Vec<String>,
     complete: bool,
@@ -804,6 +811,7 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
     let mut reader = GoReader::new(input, file_name, GoOptions::default());
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
+    let mut undecoded = Vec::new();
     while let Some(entry) = reader.next_record() {
         let typed = entry.typed_fields();
         // The names as the typed view gives them (see `TypedFields`).
@@ -837,10 +845,24 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         if typed.is_some() {
             row.layout = entry.layout;
         }
+        // Every rejected row, of a layout or not (an unknown record code, a
+        // line cut for length), is listed: its fields are then unmapped.
+        if !entry.accepted {
+            rejected.push((
+                rows.len(),
+                entry
+                    .problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ));
+        }
         let Some(typed) = typed else {
             // Unknown record code: every non-empty field is unmapped.
             for i in 0..entry.record.field_count() {
                 if let Some(t) = entry.text(i) {
+                    note_undecoded(&entry, i, &t, (rows.len(), &mut undecoded));
                     row.push(&t, Typed::Other);
                 }
             }
@@ -858,18 +880,16 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
             };
             // A delete row's fields are its code and key, at positions 0 and 1.
             debug_assert_eq!(Some(name), names.get(i), "field {i} of line {}", entry.line);
-            row.push(&entry.text(i).unwrap_or_default(), t);
+            let text = entry.text(i).unwrap_or_default();
+            note_undecoded(&entry, i, &text, (rows.len(), &mut undecoded));
+            row.push(&text, t);
         }
-        if !entry.accepted {
-            rejected.push((
-                rows.len(),
-                entry
-                    .problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ));
+        // Fields after the layout's last (a rejected row with too many) are
+        // unnamed, and unmapped as the rest of the row is.
+        for i in row.fields.len()..entry.record.field_count() {
+            let text = entry.text(i).unwrap_or_default();
+            note_undecoded(&entry, i, &text, (rows.len(), &mut undecoded));
+            row.push(&text, Typed::Other);
         }
         rows.push(row);
     }
@@ -927,12 +947,31 @@ fn read_go<R: BufRead>(input: R, file_name: Option<&str>) -> Loaded {
         file,
         rows,
         rejected,
+        undecoded,
         notes,
         complete,
         file_errors,
         header_vpd,
         name_vpd,
         header_date,
+    }
+}
+
+/// Adds field `i` of `entry` (row `row`) to `undecoded` when its `text` has
+/// U+FFFD for bytes that are not UTF-8 (a UTF-8 file: ISO-8859-1 decodes
+/// every byte).
+fn note_undecoded(
+    entry: &Entry<'_>,
+    i: usize,
+    text: &str,
+    (row, undecoded): (usize, &mut Vec<(usize, usize)>),
+) {
+    if text.contains('\u{FFFD}')
+        && entry
+            .field(i)
+            .is_some_and(|b| std::str::from_utf8(b).is_err())
+    {
+        undecoded.push((row, i));
     }
 }
 
@@ -967,7 +1006,8 @@ fn map_loaded(mut l: Loaded, opts: &EsrOptions) -> EsrMapping {
         as_at,
         ..EsrMapping::default()
     };
-    let ctx = Ctx::new(vec![l.file], l.rows, vpd, report, as_at);
+    let mut ctx = Ctx::new(vec![l.file], l.rows, vpd, report, as_at);
+    ctx.undecoded = l.undecoded;
     resolve(ctx, l.rejected, out)
 }
 
@@ -1334,6 +1374,7 @@ fn merge(
     let mut notes = Vec::new();
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
+    let mut undecoded = Vec::new();
     let mut names = Vec::with_capacity(loaded.len());
     let mut ranges = Vec::with_capacity(loaded.len());
     let (mut vpd, mut header_date, mut complete, mut file_errors) = (None, None, true, Vec::new());
@@ -1367,6 +1408,7 @@ fn merge(
         }
         let offset = rows.len();
         rejected.extend(l.rejected.into_iter().map(|(i, why)| (i + offset, why)));
+        undecoded.extend(l.undecoded.into_iter().map(|(i, f)| (i + offset, f)));
         rows.extend(l.rows.into_iter().map(|mut r| {
             r.file = k;
             r
@@ -1389,6 +1431,7 @@ fn merge(
     let mut report = MappingReport::default();
     report.notes.append(&mut notes);
     let mut ctx = Ctx::new(names, rows, vpd.unwrap_or_default(), report, as_at);
+    ctx.undecoded = undecoded;
     // The notes on the whole state name the last file applied.
     if let Some(k) = uses.iter().rposition(|u| applied(u.0)) {
         ctx.file = ctx.file_name(k);
@@ -1685,6 +1728,18 @@ fn resolve(mut ctx: Ctx, rejected: Vec<(usize, String)>, mut out: EsrMapping) ->
         );
     }
     index_rejected(&mut ctx, &read_rejected);
+    for (row, i) in std::mem::take(&mut ctx.undecoded) {
+        let Some(r) = ctx.rows.get(row) else { continue };
+        let (name, raw) = (r.name(i), r.field_text(i).to_owned());
+        let src = ctx.source(row, name);
+        ctx.invalid(
+            src,
+            raw,
+            "not UTF-8 (the file's byte order mark says UTF-8): read with U+FFFD for the bytes \
+             that are not",
+            Action::Interpreted,
+        );
+    }
     // Rows not applied (superseded or deleted by a later file, or of a file
     // not applied: see `map_go_files`) are passed over as rejected ones are.
     let mut skip = read_rejected.clone();
@@ -3532,6 +3587,77 @@ POA~810001~20260401~47121231~4000001~4000001|Staff Nurse|N0A|Acute Medicine|~3.0
         assert_eq!(b.report.source_leaves, a.report.source_leaves);
         assert!(noted(&b, "CR alone"));
         assert!(!noted(&b, "file error"), "{:?}", b.report.notes);
+    }
+
+    /// Whether `out` lists a row of line `line` rejected by the reader,
+    /// dropped, for a reason containing `why`.
+    fn rejected_row(out: &EsrMapping, line: u64, why: &str) -> bool {
+        out.report.invalid.iter().any(|i| {
+            matches!(&i.source, Source::Esr { line: l, .. } if *l == line)
+                && i.action == Action::Dropped
+                && i.reason.contains(why)
+        })
+    }
+
+    #[test]
+    fn a_row_longer_than_the_reader_keeps_is_rejected_and_reported() {
+        // The reader keeps the first MiB of a longer line and rejects it:
+        // until 2026-12-07 the row (of no layout) was left out of the
+        // rejected rows, so the run passed with the person missing.
+        let long = PRA.replace("~Owen~", &format!("~{}~", "A".repeat(1_200_000)));
+        let out = map_go(
+            go(&format!("{long}{ASA}")).as_bytes(),
+            Some(FILE),
+            &at(2025, 4, 1),
+        );
+        assert!(out.workers.is_empty());
+        assert_eq!(out.rejected, 1);
+        assert!(out.failure().is_some_and(|f| f.contains("1 row rejected")));
+        assert!(
+            rejected_row(&out, 2, "longer than"),
+            "{:?}",
+            out.report.invalid
+        );
+        assert!(out.report.balanced());
+        // Its fields (up to the cut) are named and unmapped; the assignment
+        // says why its person gave no worker.
+        assert!(unmapped(&out, 2, "Person ID"));
+        assert!(noted(
+            &out,
+            ":3 ASA: Person ID 7100001 rejected by the reader: assignment not mapped"
+        ));
+    }
+
+    #[test]
+    fn bytes_not_utf8_in_a_utf8_file_are_reported() {
+        // A byte order mark says UTF-8; a First Name with a byte that is
+        // not was read with U+FFFD, the row accepted, nothing reported.
+        let mut file = b"\xEF\xBB\xBF".to_vec();
+        file.extend_from_slice(go(PRA).replace("~Owen~", "~Ow\u{1}en~").as_bytes());
+        let at_mark = file.iter().position(|&b| b == 1).unwrap();
+        file[at_mark] = 0xFF;
+        let out = map_go(&file[..], Some(FILE), &at(2025, 4, 1));
+        assert_eq!(out.rejected, 0);
+        assert_eq!(out.workers[0].names[0].value.given[0], "Ow\u{FFFD}en");
+        let bad: Vec<_> = out
+            .report
+            .invalid
+            .iter()
+            .filter(|i| i.action == Action::Interpreted && i.reason.contains("not UTF-8"))
+            .collect();
+        assert_eq!(bad.len(), 1, "{:?}", out.report.invalid);
+        assert!(
+            matches!(&bad[0].source, Source::Esr { line: 2, field, .. } if field == "First Name")
+        );
+        // ISO-8859-1 (no mark): every byte is a character, nothing to report.
+        let out = map_go(&file[3..], Some(FILE), &at(2025, 4, 1));
+        assert_eq!(out.workers[0].names[0].value.given[0], "Ow\u{FF}en");
+        assert!(
+            out.report
+                .invalid
+                .iter()
+                .all(|i| !i.reason.contains("UTF-8"))
+        );
     }
 
     #[test]

@@ -6529,7 +6529,8 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
         }
         // Role codes as text: UK Core binds no code system ESR's names are
         // in, and a Coding is a code, not a label. Job role, staff group,
-        // then the position's title when it is not the job role.
+        // then the position's title, even when it is the job role's text
+        // (left out, it would read back as no title).
         let (position_number, title) = match position {
             Some(Position { number, title }) => (number.as_ref(), title.as_ref()),
             None => (None, None),
@@ -6538,7 +6539,7 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
         for v in [job_role, staff_group].into_iter().flatten() {
             codes.push(json!({"text": &v.value}));
         }
-        if let Some(t) = title.filter(|t| job_role.as_ref().is_none_or(|j| j.value != t.value)) {
+        if let Some(t) = title {
             codes.push(json!({"text": &t.value}));
         }
         put(&mut role, "code", Value::Array(codes));

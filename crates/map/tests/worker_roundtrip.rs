@@ -154,6 +154,7 @@ fn assignment() -> impl Strategy<Value = Assignment> {
                 Just(AssignmentState::Terminated)
             ]),
             proptest::option::of("[A-Z][a-z]+, Band [1-9]"),
+            any::<bool>(),
         ),
     )
         .prop_map(
@@ -166,12 +167,18 @@ fn assignment() -> impl Strategy<Value = Assignment> {
                 job,
                 group,
                 occupation,
-                (state, title),
+                (state, title, same),
             )| {
                 // A job role that is a staff group's name would read back as
-                // the staff group; a title is written beside a job role.
+                // the staff group; a title is written beside a job role. A
+                // title may be the job role's text (ESR positions are often
+                // named after their job: `Specialty Registrar` both).
                 let job = job.filter(|j| !STAFF_GROUPS.contains(&j.as_str()));
-                let title = title.filter(|_| job.is_some());
+                let title = match (&job, title) {
+                    (Some(j), Some(_)) if same => Some(j.clone()),
+                    (Some(_), t) => t,
+                    (None, _) => None,
+                };
                 // R4 per-1, as a registration's period.
                 let (start, end) = match (start, end) {
                     (Some(a), Some(b)) if b < a => (Some(b), Some(a)),
@@ -817,6 +824,56 @@ fn written_or_absent_values_are_not_listed() {
     // A worker read back from its own Bundle has nothing to lose.
     let (back, _) = read_workers(&worker_bundle(&every_field()).unwrap());
     assert_eq!(worker_not_written(&back[0]).unwrap(), []);
+}
+
+/// A position title that is the job role's text (the synthetic GDW full file's
+/// `Specialty Registrar`) is written beside it and comes back as the title:
+/// until 2026-12-07 it was left out as a duplicate, not listed, and read
+/// back as no position.
+#[test]
+fn a_position_title_equal_to_the_job_role_is_written() {
+    let mut w = every_field();
+    let a = &mut w.assignments[0];
+    a.position.as_mut().unwrap().title = Some(at("Staff Nurse".into(), 5, "Position Name"));
+    a.position.as_mut().unwrap().number = None;
+    let bundle = worker_bundle(&w).unwrap();
+    let role = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "PractitionerRole")
+        .unwrap();
+    let texts: Vec<&str> = role["resource"]["code"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts.iter().filter(|t| **t == "Staff Nurse").count(),
+        2,
+        "{texts:?}"
+    );
+    let (back, report) = read_workers(&bundle);
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let title = back[0].assignments[0]
+        .position
+        .as_ref()
+        .and_then(|p| p.title.as_ref());
+    assert_eq!(title.map(|t| t.value.as_str()), Some("Staff Nurse"));
+    assert_eq!(
+        back[0].assignments[0]
+            .job_role
+            .as_ref()
+            .map(|j| j.value.as_str()),
+        Some("Staff Nurse")
+    );
+    assert!(
+        worker_not_written(&w)
+            .unwrap()
+            .iter()
+            .all(|n| !n.field.contains("title"))
+    );
 }
 
 /// A named Location is written with its name: its ward (and facility, room,
