@@ -501,9 +501,14 @@ fn system_of(id: &Identifier) -> Option<&str> {
         Identifier::OdsSite(_) => ODS_SITE,
         Identifier::SdsUser(_) => "https://fhir.nhs.uk/Id/sds-user-id",
         Identifier::SdsRoleProfile(_) => "https://fhir.nhs.uk/Id/sds-role-profile-id",
+        // A URI: R4's `uri` holds no white space (`\S*`), so a system with
+        // some (`http://x y`, from FHIR input) is text, as any other
+        // non-URI system is (`type.text`).
         Identifier::Other {
             system: Some(s), ..
-        } if s.starts_with("http") || s.starts_with("urn:") => s,
+        } if (s.starts_with("http") || s.starts_with("urn:")) && !s.bytes().any(|b| b <= b' ') => {
+            s
+        }
         _ => return None,
     })
 }
@@ -624,7 +629,8 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             o.insert("use", json!("usual"));
             o.insert("type", type_cc!("MR", "Medical record number"));
             if let Some(s) = system {
-                o.insert("system", json!(s));
+                // White space percent-encoded: R4's `uri` holds none.
+                o.insert("system", Value::from(uri_escape_whitespace(s)));
             }
             o.insert("value", json!(value.trim()));
             if let Some(a) = nonblank(authority.as_deref()) {
@@ -642,7 +648,8 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
             let mut o = Map::with_capacity(4);
             o.insert("type", type_cc!("VN", "Visit number"));
             if let Some(s) = system {
-                o.insert("system", json!(s));
+                // White space percent-encoded: R4's `uri` holds none.
+                o.insert("system", Value::from(uri_escape_whitespace(s)));
             }
             o.insert("value", json!(value.trim()));
             if let Some(a) = nonblank(authority.as_deref()) {
@@ -687,7 +694,8 @@ fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
                 _ => {}
             }
             if let Some(s) = system {
-                o.insert("system", json!(s));
+                // White space percent-encoded: R4's `uri` holds none.
+                o.insert("system", Value::from(uri_escape_whitespace(s)));
             }
             o.insert("value", json!(value.trim()));
             if let Some(a) = nonblank(authority.as_deref()) {
