@@ -898,7 +898,7 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
         // leave out, then what the Encounter, Conditions, Observations,
         // DiagnosticReports and the resources they refer to leave out
         // (lossy only): which of them the event carries.
-        proptest::collection::vec(proptest::bool::ANY, 9 + CLINICAL_LOSSES + 1),
+        proptest::collection::vec(proptest::bool::ANY, PATIENT_LOSSES + CLINICAL_LOSSES + 1),
     )
         .prop_map(
             move |(
@@ -945,7 +945,7 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
                     verification: None,
                 }));
                 if lossy {
-                    let (on, clinical) = losses.split_at(9);
+                    let (on, clinical) = losses.split_at(PATIENT_LOSSES);
                     lose(on, &mut patient, &mut allergies, &mut merged_from);
                     lose_clinical(
                         clinical,
@@ -1073,7 +1073,53 @@ fn lose(
         a.category = Some(s(Code::new(CodeSystem::V2Table("0127".into()), "MC", None)));
         a.severity = Some(s(Code::new(CodeSystem::V2Table("0128".into()), "5", None)));
     }
+    // positiveInt is 1 to 2^31 - 1.
+    if on(9) {
+        patient.telecom.push(s(carecodec_model::Telecom {
+            system: Some("phone".into()),
+            value: "01632 960003".into(),
+            rank: Some(if on(10) { 0 } else { 2_147_483_648 }),
+            ..carecodec_model::Telecom::default()
+        }));
+    }
+    // An R4 integer is 32-bit signed: written as the boolean.
+    if on(10) {
+        patient.multiple_birth = Some(s(carecodec_model::MultipleBirth::Order(u32::MAX)));
+    }
+    // patient-birthTime extends birthDate: none here.
+    if on(11) {
+        let at = FixedOffset::east_opt(3600)
+            .unwrap()
+            .with_ymd_and_hms(1970, 1, 1, 10, 15, 0)
+            .unwrap();
+        patient.birth_time = Some(s(PartialDateTime {
+            at,
+            precision: Precision::Second,
+            offset_inferred: false,
+        }));
+    }
+    // Empty values (a text-only name, display-only codings, which the FHIR
+    // reader leaves unmapped): a contact of only an empty name and a name
+    // use of no FHIR code, which is not written (pat-1), and an empty
+    // allergy code, written as none.
+    if on(12) {
+        patient.contacts.push(carecodec_model::Contact {
+            name: Some(s(HumanName {
+                usage: Some("B".into()),
+                ..HumanName::default()
+            })),
+            gender: Some(s(carecodec_model::Gender::Female)),
+            ..carecodec_model::Contact::default()
+        });
+        patient.names.push(s(HumanName::default()));
+        if let Some(a) = allergies.first_mut() {
+            a.code.value = Concept::default();
+        }
+    }
 }
+
+/// How many switches [`lose`] takes.
+const PATIENT_LOSSES: usize = 13;
 
 /// How many switches [`lose_clinical`] takes.
 const CLINICAL_LOSSES: usize = 10;
@@ -1267,6 +1313,25 @@ mod serde_json_ser {
     );
 }
 
+/// R4 ele-1 (and FHIR JSON): no empty object, array or string anywhere.
+fn no_empty(v: &Value) -> Result<(), TestCaseError> {
+    match v {
+        Value::Object(m) => {
+            prop_assert!(!m.is_empty(), "an empty object");
+            m.values().try_for_each(no_empty)
+        }
+        Value::Array(a) => {
+            prop_assert!(!a.is_empty(), "an empty array");
+            a.iter().try_for_each(no_empty)
+        }
+        Value::String(t) => {
+            prop_assert!(!t.trim().is_empty(), "an empty string");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Strict R4, then the UK Core checks on every entry: no errors.
 fn uk_core_valid(bundle: &Value) -> Result<(), TestCaseError> {
     let errors = common::uk_core_errors(bundle).map_err(TestCaseError::fail)?;
@@ -1281,6 +1346,7 @@ proptest! {
     fn clinical_content_round_trips(event in event()) {
         let bundle = event_bundle(&event).unwrap();
         uk_core_valid(&bundle)?;
+        no_empty(&bundle)?;
         let mut written = Vec::new();
         write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
         prop_assert_eq!(&serde_json::from_slice::<serde_json::Value>(&written).unwrap(), &bundle);
@@ -1456,6 +1522,7 @@ proptest! {
         prop_assert_eq!(&again, &listed);
         let bundle: Value = serde_json::from_slice(&plain).unwrap();
         uk_core_valid(&bundle)?;
+        no_empty(&bundle)?;
         let (back, report) = read_bundle(&JsonDocument::from_slice(&plain).unwrap());
         prop_assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
         let back = answered(&back);
