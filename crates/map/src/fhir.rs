@@ -4629,10 +4629,15 @@ fn partial_report_losses(r: &ResultReport, ri: usize, why: &'static str, losses:
 ///   on the record it replaces), and every `merged_from` identifier of a
 ///   merge of two people (their NHS numbers differ: no replaced record);
 /// - a name, telecom or address `use` (and an address kind) FHIR has no
-///   code for, and a validity period's end before its start (R4 per-1):
+///   code for, a telecom rank that is no positiveInt (0, or above
+///   2^31 - 1), and a validity period's end before its start (R4 per-1):
 ///   the patient's, its contacts' and their organisations' contact persons';
-/// - a contact with nothing but a relationship or role (R4 pat-1: not
-///   written at all);
+/// - a birth time with no birth date (`patient-birthTime` extends
+///   `birthDate`), and a birth order above 2^31 - 1 (no R4 integer:
+///   written `multipleBirthBoolean` true);
+/// - a contact with nothing written but a relationship or role (R4 pat-1:
+///   not written at all; a name or address of nothing FHIR can hold is
+///   none);
 /// - an allergy type FHIR's category does not tell apart (MA, written
 ///   `medication` as DA is) or has none for (MC, codes outside table 0127),
 ///   and a severity likewise (MO, written `low` as MI is; codes outside
@@ -5016,7 +5021,8 @@ fn performer_losses<'e>(
 ///   0217 `1`-`3`) or ambulatory status `A2` with a display (written as the
 ///   IG's v3 code, whose display is FHIR's);
 /// - a diagnosis's clinical status beside verification `entered-in-error`
-///   (R4 con-5) and a priority 0 (`rank` is a positiveInt);
+///   (R4 con-5) and a priority 0 or above 2^31 - 1 (`rank` is a
+///   positiveInt);
 /// - a written report's issued time that is no instant (coarser than the
 ///   second, or finer than the millisecond);
 /// - each Practitioner (the GP's name, the encounter's participants, the

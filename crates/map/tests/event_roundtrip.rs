@@ -991,8 +991,11 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
 /// AllergyIntolerances leave out, each where `on` says: an invalid NHS number
 /// (the patient's and the merged record's), a name, telecom and address use
 /// of no FHIR code, an address kind of none, a telecom period ending before
-/// it starts, a contact of only a relationship, and allergy codes FHIR does
-/// not tell apart or has none for.
+/// it starts, a contact of only a relationship, allergy codes FHIR does
+/// not tell apart or has none for, a telecom rank that is no positiveInt, a
+/// birth order above 2^31 - 1, a birth time with no birth date, and empty
+/// values (a contact of only an empty name, an empty name, an empty allergy
+/// code).
 fn lose(
     on: &[bool],
     patient: &mut Patient,
@@ -1132,7 +1135,7 @@ const CLINICAL_LOSSES: usize = 10;
 /// priority and an ambulatory status written as v3 codes with a display
 /// sent, a name use and an address kind of no FHIR code; two practitioners
 /// with one key and different names; a diagnosis's clinical status beside
-/// entered-in-error and a priority 0; a quantity, a range bound and a
+/// entered-in-error and a priority 0 or 2^31; a quantity, a range bound and a
 /// comparator FHIR has no decimal or code for, an interpretation flag with
 /// its own display, an issued date with no time, and a performing
 /// organisation's address kind of none.
@@ -1212,7 +1215,8 @@ fn lose_clinical(
         if on(6) {
             c.clinical_status = Some(s("active".into()));
             c.verification = Some(s("entered-in-error".into()));
-            c.priority = Some(s(0));
+            // positiveInt is 1 to 2^31 - 1: 0 and 2^31 are neither.
+            c.priority = Some(s(if on(5) { 2_147_483_648 } else { 0 }));
         }
     }
     let first = observations
@@ -1925,7 +1929,7 @@ fn a_report_issued_date_with_no_time_is_listed() {
 /// length of no decimal, a bed status with no current location, a table
 /// 0217 priority with a display, a participant's name use of no FHIR code,
 /// a location's address kind of none; a diagnosis's clinical status beside
-/// entered-in-error and a priority 0; a quantity of no decimal, a range
+/// entered-in-error and a priority 0 or 2^31; a quantity of no decimal, a range
 /// bound of none and a comparator that is not R4's, a flag with a display
 /// of its own, a performing organisation's address use of no FHIR code;
 /// an allergy's clinical status beside entered-in-error.

@@ -406,3 +406,42 @@ fn a_fraction_finer_than_the_nanosecond_is_reported() {
     );
     assert_eq!(invalid(&report), []);
 }
+
+/// F6, workers: a telecom rank that is no positiveInt is not written, and
+/// listed.
+#[test]
+fn a_worker_telecom_rank_out_of_range_is_listed() {
+    use carecodec_map::fhir::{worker_bundle, worker_not_written};
+    use carecodec_model::{Identifier, Sourced, Telecom, Worker};
+    let src = || Source::fhir("Practitioner");
+    let mut w = Worker::default();
+    w.identifiers.push(Sourced::new(
+        Identifier::EsrPerson {
+            vpd: "999".into(),
+            value: "7100001".into(),
+        },
+        src(),
+    ));
+    for (rank, listed) in [(0, true), (2_147_483_648, true), (1, false)] {
+        w.telecom = vec![Sourced::new(
+            Telecom {
+                system: Some("phone".into()),
+                value: "01632 960001".into(),
+                rank: Some(rank),
+                ..Telecom::default()
+            },
+            src(),
+        )];
+        let bundle = worker_bundle(&w).unwrap();
+        let p = resource(&bundle, "Practitioner");
+        assert_eq!(p["telecom"][0].get("rank").is_none(), listed, "{p}");
+        let rank = rank.to_string();
+        let lost = worker_not_written(&w).unwrap();
+        let want: &[(&str, &str)] = if listed {
+            &[("telecom[0].rank", rank.as_str())]
+        } else {
+            &[]
+        };
+        assert_eq!(fields(&lost), want);
+    }
+}
