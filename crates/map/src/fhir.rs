@@ -3029,9 +3029,10 @@ fn condition<'a>(
     if let Some(v) = verification {
         o.insert("verificationStatus", status_cc(CONDITION_VER_STATUS, v));
     }
-    // An empty concept (a display-only coding the reader left unmapped) is
-    // left out: R4 has no empty objects, and `code` is 0..1.
-    put(&mut o, "code", concept(&c.code.value));
+    // An empty concept (a display-only coding the reader left unmapped) says
+    // it is unknown, as an allergy's does: R4 has no empty objects, and a
+    // Condition with no code at all would read back as none.
+    o.insert("code", concept_or_absent(&c.code.value));
     // R4 requires the subject: see `allergy`.
     o.insert("subject", subject.map_or_else(absent, reference));
     if let Some(e) = encounter {

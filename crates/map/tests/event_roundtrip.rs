@@ -1125,7 +1125,7 @@ fn lose(
 const PATIENT_LOSSES: usize = 13;
 
 /// How many switches [`lose_clinical`] takes.
-const CLINICAL_LOSSES: usize = 10;
+const CLINICAL_LOSSES: usize = 11;
 
 /// Adds to an event the values its Encounter, Conditions, Observations and
 /// DiagnosticReports, and the Practitioners, Locations and Organizations
@@ -1218,6 +1218,11 @@ fn lose_clinical(
             // positiveInt is 1 to 2^31 - 1: 0 and 2^31 are neither.
             c.priority = Some(s(if on(5) { 2_147_483_648 } else { 0 }));
         }
+    }
+    // An empty code (display-only codings the FHIR reader left unmapped):
+    // written as data-absent-reason, read back as no code.
+    if let Some(c) = conditions.last_mut().filter(|_| on(10)) {
+        c.code.value = Concept::default();
     }
     let first = observations
         .first_mut()

@@ -187,7 +187,13 @@ fn empty_concepts_and_names_are_never_empty_objects() {
             .ends_with("data-absent-reason")
     };
     assert!(absent(resource(&bundle, "AllergyIntolerance")));
-    assert!(resource(&bundle, "Condition").get("code").is_none());
+    assert!(absent(resource(&bundle, "Condition")));
+    // Each reads back, with no code.
+    let (back, report) = read_bundle(&bundle);
+    assert_eq!(report.unmapped.len(), 0, "{:?}", report.unmapped);
+    assert_eq!((back.allergies.len(), back.conditions.len()), (1, 1));
+    assert_eq!(back.observations.len(), 1);
+    assert!(back.conditions[0].code.value.codes.is_empty());
     let ob = resource(&bundle, "Observation");
     assert!(ob.get("valueCodeableConcept").is_none(), "{ob}");
     assert!(absent(ob), "{ob}");

@@ -1998,7 +1998,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
             }
             Some("Condition") => {
                 let Some(code) = r.get("code") else { continue };
-                let code = concept(&mut ctx, &format!("{base}.code"), code);
+                let code = required_concept(&mut ctx, &format!("{base}.code"), code);
                 let recorded = date_time_at(&mut ctx, base, r, "recordedDate");
                 condition_category(&mut ctx, base, r);
                 let identifiers = identifiers(&mut ctx, base, r);
