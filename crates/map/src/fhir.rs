@@ -377,7 +377,10 @@ fn iso(at: &chrono::DateTime<chrono::FixedOffset>, upto: Upto) -> Text {
         s.push(b":");
         s.digits(local.minute(), 2);
         s.push(b":");
-        s.digits(local.second().min(59), 2);
+        // A leap second (chrono: second 59, nanoseconds past a billion) is
+        // `60`, which R4's dateTime and instant allow.
+        let leap = local.nanosecond() >= 1_000_000_000;
+        s.digits(if leap { 60 } else { local.second().min(59) }, 2);
         if upto == Upto::Millis {
             // The millisecond, and the finer digits the value has (a FHIR
             // fraction may have any number: `.123456789` is not cut).
@@ -506,9 +509,7 @@ fn system_of(id: &Identifier) -> Option<&str> {
         // non-URI system is (`type.text`).
         Identifier::Other {
             system: Some(s), ..
-        } if (s.starts_with("http") || s.starts_with("urn:")) && !s.bytes().any(|b| b <= b' ') => {
-            s
-        }
+        } if (s.starts_with("http") || s.starts_with("urn:")) && !s.bytes().any(|b| b <= b' ') => s,
         _ => return None,
     })
 }
@@ -818,6 +819,16 @@ fn concept(c: &Concept) -> Value<'static> {
     o.finish()
 }
 
+/// A required CodeableConcept: the concept, or the data-absent-reason
+/// extension (`unknown`) when nothing of it can be written (R4 has no empty
+/// objects).
+fn concept_or_absent(c: &Concept) -> Value<'_> {
+    match concept(c) {
+        v if v.is_empty() => absent(),
+        v => v,
+    }
+}
+
 /// A CodeableConcept of one code; empty when the coding is.
 fn code_cc(c: &Code) -> Value<'static> {
     let codes = std::slice::from_ref(c);
@@ -1084,13 +1095,19 @@ fn telecom(t: &Telecom) -> Value<'_> {
     if let Some(u) = &t.usage {
         o.str("use", telecom_use(u));
     }
-    if let Some(r) = t.rank {
+    if let Some(r) = t.rank.filter(|r| positive_int(*r)) {
         o.value("rank", Value::from(r));
     }
     if let Some(p) = &t.period {
         o.value("period", period(p));
     }
     o.finish()
+}
+
+/// True for a value R4's `positiveInt` holds: 1 to 2,147,483,647 (any
+/// other is not written: a telecom's rank, a diagnosis's priority).
+fn positive_int(n: u32) -> bool {
+    (1..=2_147_483_647).contains(&n)
 }
 
 fn gender(g: Gender) -> &'static str {
@@ -1466,6 +1483,7 @@ fn religion(c: &Concept) -> Value<'_> {
             None => coding(code),
         }
     });
+    let codings = codings.filter(|c| !c.is_empty());
     put(&mut o, "coding", Value::Array(codings.collect()));
     if let Some(t) = &c.text {
         put(&mut o, "text", json!(t));
@@ -1476,7 +1494,11 @@ fn religion(c: &Concept) -> Value<'_> {
 fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     let mut o = resource!("Patient", &id);
     let mut ext = Vec::new();
-    if let Some(e) = &p.ethnic_category {
+    if let Some(e) = p
+        .ethnic_category
+        .as_ref()
+        .filter(|e| !coding(&e.value).is_empty())
+    {
         // An NHS Data Dictionary code in UK Core's England code system; any
         // other code with the system it came with (the binding is extensible).
         let code = match &e.value.system {
@@ -1495,7 +1517,12 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     }
     // IG: PID-26 / PID-39 and PID-28 as the core citizenship and nationality
     // extensions, the country in their `code` sub-extension.
-    for c in &p.citizenship {
+    // An empty concept (nothing of it read) is no extension: R4 ext-1.
+    for c in p
+        .citizenship
+        .iter()
+        .filter(|c| !concept(&c.value).is_empty())
+    {
         ext.push(json!({
             "url": CITIZENSHIP,
             "extension": [{"url": "code", "valueCodeableConcept": concept(&c.value)}]
@@ -1511,9 +1538,16 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         ext.push(json!({"url": CONGREGATION, "valueString": &c.value}));
     }
     if let Some(r) = &p.religion {
-        ext.push(json!({"url": RELIGION, "valueCodeableConcept": religion(&r.value)}));
+        let cc = religion(&r.value);
+        if !cc.is_empty() {
+            ext.push(json!({"url": RELIGION, "valueCodeableConcept": cc}));
+        }
     }
-    if let Some(n) = &p.nationality {
+    if let Some(n) = p
+        .nationality
+        .as_ref()
+        .filter(|n| !concept(&n.value).is_empty())
+    {
         ext.push(json!({
             "url": NATIONALITY,
             "extension": [{"url": "code", "valueCodeableConcept": concept(&n.value)}]
@@ -1524,7 +1558,13 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
     put(
         &mut o,
         "name",
-        Value::Array(p.names.iter().map(|n| name(&n.value)).collect()),
+        Value::Array(
+            p.names
+                .iter()
+                .map(|n| name(&n.value))
+                .filter(|n| !n.is_empty())
+                .collect(),
+        ),
     );
     put(
         &mut o,
@@ -1548,6 +1588,12 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
         put(&mut o, "maritalStatus", marital_status(&m.value));
     }
     match p.multiple_birth.as_ref().map(|m| m.value) {
+        // R4's integer is 32-bit signed: an order beyond it (the readers
+        // refuse one; a model made elsewhere may hold it) is written as the
+        // multiple birth it says, and listed by `subject_losses`.
+        Some(MultipleBirth::Order(n)) if i32::try_from(n).is_err() => {
+            put(&mut o, "multipleBirthBoolean", json!(true));
+        }
         Some(MultipleBirth::Order(n)) => put(&mut o, "multipleBirthInteger", json!(n)),
         Some(MultipleBirth::Yes) => put(&mut o, "multipleBirthBoolean", json!(true)),
         Some(MultipleBirth::No) => put(&mut o, "multipleBirthBoolean", json!(false)),
@@ -1585,12 +1631,7 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
             p.contacts
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| {
-                    c.name.is_some()
-                        || !c.telecom.is_empty()
-                        || c.address.is_some()
-                        || c.organisation.is_some()
-                })
+                .filter(|(_, c)| contact_written(c))
                 .map(|(i, c)| {
                     let mut v = contact(c);
                     if let (Some(_), Some(m)) = (&c.organisation, v.as_object_mut()) {
@@ -1705,7 +1746,7 @@ fn gp_entry<'a>(p: &'a Patient, patient_id: &Uuid) -> Option<Entry<'a>> {
     if let Some(g) = practice_and_gp(p).1 {
         o.insert("identifier", Value::Array(vec![identifier_tree(&g.value)]));
     }
-    o.insert("name", self::name(&name.value).in_array());
+    put(&mut o, "name", self::name(&name.value).in_array());
     let o = Value::Object(o);
     Some(match gp_key(p) {
         Some(url) => entry(&urn(&gid), o, "PUT", url),
@@ -1994,6 +2035,44 @@ fn marital_status(c: &Code) -> Value<'_> {
         }
         None => code_cc(c),
     }
+}
+
+/// True when the contact is written: R4 pat-1, it has a name, telecom,
+/// address or organization (a name or address with nothing FHIR can hold,
+/// a name of only a text the reader left unmapped, counts as none).
+fn contact_written(c: &Contact) -> bool {
+    c.name.as_ref().is_some_and(|n| !name_is_empty(&n.value))
+        || !c.telecom.is_empty()
+        || c.address
+            .as_ref()
+            .is_some_and(|a| !address_is_empty(&a.value))
+        || c.organisation.is_some()
+}
+
+/// True when [`name`] writes nothing of `n` (without writing it).
+fn name_is_empty(n: &HumanName) -> bool {
+    n.family.as_deref().is_none_or(blank)
+        && [&n.given, &n.prefix, &n.suffix]
+            .iter()
+            .all(|v| v.iter().all(|s| blank(s)))
+        && n.usage.as_deref().is_none_or(|u| name_use(u).is_empty())
+        && n.period.as_ref().is_none_or(|p| period(p).is_empty())
+}
+
+/// True when [`address`] writes nothing of `a` (without writing it).
+fn address_is_empty(a: &Address) -> bool {
+    a.usage.as_deref().is_none_or(|u| address_use(u).is_empty())
+        && a.kind.as_deref().is_none_or(|k| !address_type(k))
+        && a.lines.iter().all(|s| blank(s))
+        && [&a.city, &a.district, &a.postcode, &a.country]
+            .iter()
+            .all(|v| v.as_deref().is_none_or(blank))
+        && a.period.as_ref().is_none_or(|p| period(p).is_empty())
+}
+
+/// True for text a FHIR string leaves out (blank: [`fhir_string`]).
+fn blank(s: &str) -> bool {
+    s.trim().is_empty()
 }
 
 fn contact(c: &Contact) -> Value<'_> {
@@ -2641,7 +2720,9 @@ fn observation<'a>(
         "status",
         json!(obs_status(ob.status.as_ref().map(|s| s.value))),
     );
-    o.insert("code", concept(&ob.code.value));
+    // R4 requires `code`: an empty one (a display-only coding the reader
+    // left unmapped) says it is unknown, as a report's does.
+    o.insert("code", concept_or_absent(&ob.code.value));
     if let Some(s) = subject {
         o.insert("subject", reference(s));
     }
@@ -2986,7 +3067,9 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     }
     let criticality = allergy_criticality(a.severity.as_ref().map(|c| c.value.code.as_str()));
     put(&mut o, "criticality", json!(criticality));
-    o.insert("code", concept(&a.code.value));
+    // UK Core requires `code`: an empty one (a display-only coding the
+    // reader left unmapped) says it is unknown (R4 has no empty objects).
+    o.insert("code", concept_or_absent(&a.code.value));
     // R4 requires the patient: with none known (a message without PID) the
     // reference says why it is missing (data-absent-reason `unknown`).
     o.insert("patient", subject.map_or_else(absent, reference));
@@ -3075,7 +3158,10 @@ fn condition<'a>(
     if let Some(v) = verification {
         o.insert("verificationStatus", status_cc(CONDITION_VER_STATUS, v));
     }
-    o.insert("code", concept(&c.code.value));
+    // An empty concept (a display-only coding the reader left unmapped) says
+    // it is unknown, as an allergy's does: R4 has no empty objects, and a
+    // Condition with no code at all would read back as none.
+    o.insert("code", concept_or_absent(&c.code.value));
     // R4 requires the subject: see `allergy`.
     o.insert("subject", subject.map_or_else(absent, reference));
     if let Some(e) = encounter {
@@ -3197,6 +3283,12 @@ fn participation_type(role: &str) -> Value<'_> {
         "CON" => known!("CON", "consultant"),
         "ADM" => known!("ADM", "admitter"),
         "PART" => known!("PART", "Participation"),
+        // No coded type (a FHIR participant with none, or with only text):
+        // none written, never an empty code.
+        _ if role.trim().is_empty() => Value::Null,
+        _ if fhir_code(role).as_str() != Some(role) => {
+            json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": fhir_code(role)}]}])
+        }
         _ => {
             static OTHER: [&str; 2] = [
                 r#"[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"#,
@@ -3223,7 +3315,7 @@ fn participation(role: &str) -> Value<'_> {
         "system",
         json!("http://terminology.hl7.org/CodeSystem/v3-ParticipationType"),
     );
-    o.insert("code", json!(role));
+    o.insert("code", fhir_code(role));
     put(&mut o, "display", json!(display));
     Value::Object(o)
 }
@@ -3367,10 +3459,10 @@ fn encounter<'a>(
             .unwrap_or(i);
         let pid = uuid(&[seed, "/participant/", itoa::Buffer::new().format(first)]);
         let e = practitioner_entry(&p.practitioner, pid);
-        parts.push(json!({
-            "type": participation_type(&p.role),
-            "individual": reference(&e.full_url),
-        }));
+        let mut part = Map::with_capacity(2);
+        put(&mut part, "type", participation_type(&p.role));
+        part.insert("individual", reference(&e.full_url));
+        parts.push(Value::Object(part));
         entries.push(e);
     }
     put(&mut o, "participant", Value::Array(parts));
@@ -3404,8 +3496,9 @@ fn encounter<'a>(
             if let Some(t) = &c.diagnosis_type {
                 d.insert("use", diagnosis_use(&t.value));
             }
-            // R4's rank is a positiveInt: a priority 0 is not written.
-            if let Some(r) = c.priority.as_ref().filter(|r| r.value > 0) {
+            // R4's rank is a positiveInt: a priority 0, or one above
+            // 2^31 - 1, is not written.
+            if let Some(r) = c.priority.as_ref().filter(|r| positive_int(r.value)) {
                 d.insert("rank", Value::from(r.value));
             }
             Value::Object(d)
@@ -3944,9 +4037,7 @@ fn report<'a>(
     o.insert("status", json!(status));
     // R4 requires `code`: a report sent with none (no OBR-4) says it is
     // unknown (data-absent-reason) rather than carry a text no sender wrote.
-    let code = concept(&r.code.value);
-    let code = if code.is_empty() { absent() } else { code };
-    o.insert("code", code);
+    o.insert("code", concept_or_absent(&r.code.value));
     if let Some(s) = subject {
         o.insert("subject", reference(s));
     }
@@ -4673,10 +4764,15 @@ fn partial_report_losses(r: &ResultReport, ri: usize, why: &'static str, losses:
 ///   on the record it replaces), and every `merged_from` identifier of a
 ///   merge of two people (their NHS numbers differ: no replaced record);
 /// - a name, telecom or address `use` (and an address kind) FHIR has no
-///   code for, and a validity period's end before its start (R4 per-1):
+///   code for, a telecom rank that is no positiveInt (0, or above
+///   2^31 - 1), and a validity period's end before its start (R4 per-1):
 ///   the patient's, its contacts' and their organisations' contact persons';
-/// - a contact with nothing but a relationship or role (R4 pat-1: not
-///   written at all);
+/// - a birth time with no birth date (`patient-birthTime` extends
+///   `birthDate`), and a birth order above 2^31 - 1 (no R4 integer:
+///   written `multipleBirthBoolean` true);
+/// - a contact with nothing written but a relationship or role (R4 pat-1:
+///   not written at all; a name or address of nothing FHIR can hold is
+///   none);
 /// - an allergy type FHIR's category does not tell apart (MA, written
 ///   `medication` as DA is) or has none for (MC, codes outside table 0127),
 ///   and a severity likewise (MO, written `low` as MI is; codes outside
@@ -4701,6 +4797,23 @@ fn subject_losses(event: &Event, losses: &mut Losses<'_>) {
         for (i, n) in p.names.iter().enumerate() {
             name_losses(losses, &format!("patient.names[{i}]"), n);
         }
+        // patient-birthTime is an extension of birthDate: none without one.
+        if let (Some(t), None) = (&p.birth_time, &p.birth_date) {
+            let field = format_args!("patient.birth_time");
+            losses.note(
+                field,
+                &date_time(&t.value),
+                &t.sources,
+                unwritten::NO_BIRTH_DATE,
+            );
+        }
+        if let Some(m) = &p.multiple_birth
+            && let MultipleBirth::Order(n) = m.value
+            && i32::try_from(n).is_err()
+        {
+            let field = format_args!("patient.multiple_birth");
+            losses.note(field, &n, &m.sources, unwritten::BIRTH_ORDER);
+        }
         for (i, t) in p.telecom.iter().enumerate() {
             telecom_losses(losses, &format!("patient.telecom[{i}]"), t);
         }
@@ -4709,12 +4822,16 @@ fn subject_losses(event: &Event, losses: &mut Losses<'_>) {
         }
         for (i, c) in p.contacts.iter().enumerate() {
             let at = format!("patient.contacts[{i}]");
-            if c.name.is_none()
-                && c.telecom.is_empty()
-                && c.address.is_none()
-                && c.organisation.is_none()
-            {
+            if !contact_written(c) {
                 use unwritten::BARE_CONTACT as WHY;
+                // A name's or address's use and kind of no FHIR code, all
+                // there was of it.
+                if let Some(n) = &c.name {
+                    name_losses(losses, &format!("{at}.name"), n);
+                }
+                if let Some(a) = &c.address {
+                    address_losses(losses, &format!("{at}.address"), a);
+                }
                 for (part, code) in [("relationship", &c.relationship), ("role", &c.role)] {
                     if let Some(r) = code {
                         let field = format_args!("{at}.{part}");
@@ -4820,7 +4937,8 @@ fn name_losses(losses: &mut Losses<'_>, at: &str, n: &carecodec_model::Sourced<H
     period_losses(losses, at, n.value.period.as_ref(), &n.sources);
 }
 
-/// Notes a telecom's use of no FHIR code and a period end before its start.
+/// Notes a telecom's use of no FHIR code, a rank no positiveInt and a
+/// period end before its start.
 fn telecom_losses(losses: &mut Losses<'_>, at: &str, t: &carecodec_model::Sourced<Telecom>) {
     if let Some(u) = t
         .value
@@ -4834,6 +4952,10 @@ fn telecom_losses(losses: &mut Losses<'_>, at: &str, t: &carecodec_model::Source
             &t.sources,
             unwritten::NO_USE,
         );
+    }
+    if let Some(r) = t.value.rank.filter(|r| !positive_int(*r)) {
+        let field = format_args!("{at}.rank");
+        losses.note(field, &r, &t.sources, unwritten::NO_TELECOM_RANK);
     }
     period_losses(losses, at, t.value.period.as_ref(), &t.sources);
 }
@@ -5034,7 +5156,8 @@ fn performer_losses<'e>(
 ///   0217 `1`-`3`) or ambulatory status `A2` with a display (written as the
 ///   IG's v3 code, whose display is FHIR's);
 /// - a diagnosis's clinical status beside verification `entered-in-error`
-///   (R4 con-5) and a priority 0 (`rank` is a positiveInt);
+///   (R4 con-5) and a priority 0 or above 2^31 - 1 (`rank` is a
+///   positiveInt);
 /// - a written report's issued time that is no instant (coarser than the
 ///   second, or finer than the millisecond);
 /// - each Practitioner (the GP's name, the encounter's participants, the
@@ -5076,7 +5199,7 @@ fn clinical_losses(
         );
         // With no Encounter, `condition_losses` lists the priority.
         if let (Some(p), Some(_)) = (
-            c.priority.as_ref().filter(|p| p.value == 0),
+            c.priority.as_ref().filter(|p| !positive_int(p.value)),
             &event.encounter,
         ) {
             let field = format_args!("conditions[{i}].priority");
@@ -6138,8 +6261,14 @@ mod unwritten {
         operationalStatus: the encounter has no current location";
     pub(super) const V3_DISPLAY: &str = "written as the IG's v3 code with FHIR's display: the \
         display sent is not written";
-    pub(super) const NO_RANK: &str =
-        "Encounter.diagnosis.rank is a positiveInt: a priority 0 is not written";
+    pub(super) const NO_RANK: &str = "Encounter.diagnosis.rank is a positiveInt (1 to 2147483647): a priority 0 or above \
+        2147483647 is not written";
+    pub(super) const NO_BIRTH_DATE: &str = "a birth time is the patient-birthTime extension \
+        of Patient.birthDate: with no birth date it is not written";
+    pub(super) const BIRTH_ORDER: &str = "multipleBirthInteger is an R4 integer (at most \
+        2147483647): a birth order above it is written as multipleBirthBoolean true";
+    pub(super) const NO_TELECOM_RANK: &str = "ContactPoint.rank is a positiveInt (1 to 2147483647): a rank 0 or above 2147483647 is \
+        not written";
     pub(super) const QUANTITY_TEXT: &str = "not a FHIR decimal: the number is written as \
         valueString (read back as text), its unit and comparator are not written";
     pub(super) const NOT_DECIMAL_BOUND: &str =
@@ -6404,13 +6533,25 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
         put(
             o,
             "name",
-            Value::Array(names.iter().map(|n| name(&n.value)).collect()),
+            Value::Array(
+                names
+                    .iter()
+                    .map(|n| name(&n.value))
+                    .filter(|n| !n.is_empty())
+                    .collect(),
+            ),
         );
         put(
             o,
             "telecom",
             Value::Array(telecoms.iter().map(|t| telecom(&t.value)).collect()),
         );
+        for (i, t) in telecoms.iter().enumerate() {
+            if let Some(r) = t.value.rank.filter(|r| !positive_int(*r)) {
+                let field = format_args!("telecom[{i}].rank");
+                losses.note(field, &r, &t.sources, unwritten::NO_TELECOM_RANK);
+            }
+        }
         if let Some(g) = sex {
             put(o, "gender", json!(gender(g.value)));
         }
@@ -6649,7 +6790,8 @@ mod tests {
 
     /// A CodeableConcept written as it is built is what the tree of maps it
     /// replaced wrote: empty codings and a blank text left out, the whole
-    /// `{}` when nothing is left, in an array when asked.
+    /// `{}` when nothing is left (in an array: no item), in an array when
+    /// asked.
     #[test]
     fn concepts_written_as_built_are_the_trees_they_replace() {
         use carecodec_model::CodeSystem as S;
@@ -6698,9 +6840,16 @@ mod tests {
             };
             assert_eq!(written(concept(c)), written(tree(c)), "{c:?}");
             assert_eq!(concept(c).is_empty(), tree(c).is_empty(), "{c:?}");
+            // An empty concept in an array is no item (R4 has no empty
+            // objects).
+            let items = if tree(c).is_empty() {
+                vec![]
+            } else {
+                vec![tree(c)]
+            };
             assert_eq!(
                 written(concept(c).in_array()),
-                written(tree::Value::Array(vec![tree(c)])),
+                written(tree::Value::Array(items)),
                 "{c:?}"
             );
             if let Some(one) = c.codes.first() {
@@ -6787,19 +6936,70 @@ mod tests {
                     chrono = chrono.replace(&frac, &frac[..kept]);
                 }
                 let ours = String::from_utf8(iso(&at, upto).as_bytes().to_vec()).unwrap();
-                if nanos >= 1_000_000_000 && upto >= Upto::Second {
-                    // chrono writes the leap second as :60; FHIR has no :60.
-                    assert!(ours.contains(":59"), "{ours}");
-                } else {
-                    assert_eq!(ours, chrono, "{secs} {nanos} {fmt}");
-                }
+                // A leap second too: `:60`, as chrono writes it (and R4's
+                // dateTime and instant allow).
+                assert_eq!(ours, chrono, "{secs} {nanos} {fmt}");
             }
         }
     }
 
     #[test]
+    fn names_and_addresses_are_empty_when_nothing_is_written() {
+        use carecodec_model::{Address, HumanName, Period};
+        let names = [
+            HumanName::default(),
+            HumanName {
+                family: Some(" ".into()),
+                given: vec![String::new()],
+                usage: Some("B".into()),
+                period: Some(Period::default()),
+                ..HumanName::default()
+            },
+            HumanName {
+                usage: Some("official".into()),
+                ..HumanName::default()
+            },
+            HumanName {
+                suffix: vec!["Jr".into()],
+                ..HumanName::default()
+            },
+        ];
+        for n in &names {
+            assert_eq!(super::name_is_empty(n), super::name(n).is_empty(), "{n:?}");
+        }
+        let addresses = [
+            Address::default(),
+            Address {
+                usage: Some("M".into()),
+                kind: Some("mailing".into()),
+                lines: vec![" ".into()],
+                ..Address::default()
+            },
+            Address {
+                kind: Some("postal".into()),
+                ..Address::default()
+            },
+            Address {
+                country: Some("GB".into()),
+                ..Address::default()
+            },
+        ];
+        for a in &addresses {
+            assert_eq!(
+                super::address_is_empty(a),
+                super::address(a).is_empty(),
+                "{a:?}"
+            );
+        }
+    }
+
+    #[test]
     fn participation_types_are_the_codings_they_replace() {
-        for role in ["ATND", "REF", "CON", "ADM", "PART", "XYZ", "", "a\"b"] {
+        // No coded type: nothing (never an empty code).
+        for role in ["", " "] {
+            assert!(super::participation_type(role).is_empty());
+        }
+        for role in ["ATND", "REF", "CON", "ADM", "PART", "XYZ", "a\"b", " A  B "] {
             let (mut ours, mut tree) = (Vec::new(), Vec::new());
             super::participation_type(role).write(&mut ours);
             let coding = super::Value::Array(vec![super::participation(role)]);

@@ -659,8 +659,9 @@ impl<'m, 'a> Ctx<'m, 'a> {
     /// anything else is reported invalid (`what` says why) and dropped.
     fn positive(&mut self, path: impl Loc, what: &str) -> Option<Sourced<u32>> {
         let t = self.text_cow(path)?;
+        // What FHIR's positiveInt holds: 1 to 2^31 - 1.
         match t.value.trim().parse::<u32>() {
-            Ok(n) if n > 0 => Some(t.map(|_| n)),
+            Ok(n) if n > 0 && i32::try_from(n).is_ok() => Some(t.map(|_| n)),
             _ => {
                 self.invalid_value(&t, what, Action::Dropped);
                 None
@@ -1994,11 +1995,13 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
     let order = ctx
         .text_cow(at!(b"PID", 25))
         .and_then(|o| match o.value.trim().parse::<u32>() {
-            Ok(n) if n > 0 => Some(o.map(|_| n)),
+            // FHIR's multipleBirthInteger is 32-bit signed: a larger order is
+            // none (PID-24 `Y`, when sent, still says it is a multiple birth).
+            Ok(n) if n > 0 && i32::try_from(n).is_ok() => Some(o.map(|_| n)),
             _ => {
                 ctx.invalid_value(
                     &o,
-                    "not a birth order (a positive integer)",
+                    "not a birth order (an integer from 1 to 2147483647)",
                     Action::Dropped,
                 );
                 None
@@ -2535,7 +2538,7 @@ fn telecom(ctx: &mut Ctx<'_, '_>, base: Path, default_use: &str) -> Option<Sourc
     let rank = ctx
         .positive(
             base.component(18),
-            "not a preference order (a positive integer)",
+            "not a preference order (an integer from 1 to 2147483647)",
         )
         .map(|r| {
             sources.append(r.sources);
@@ -3651,7 +3654,7 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
     // DG1-15 diagnosis priority (IG: Encounter.diagnosis.rank).
     let priority = ctx.positive(
         base.field(15),
-        "not a diagnosis priority (a positive integer)",
+        "not a diagnosis priority (an integer from 1 to 2147483647)",
     );
     // DG1-16 diagnosing clinician (the first) → asserter; DG1-20 → identifier.
     let asserter = xcn(ctx, base.field(16).repetition(1));

@@ -898,7 +898,7 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
         // leave out, then what the Encounter, Conditions, Observations,
         // DiagnosticReports and the resources they refer to leave out
         // (lossy only): which of them the event carries.
-        proptest::collection::vec(proptest::bool::ANY, 9 + CLINICAL_LOSSES + 1),
+        proptest::collection::vec(proptest::bool::ANY, PATIENT_LOSSES + CLINICAL_LOSSES + 1),
     )
         .prop_map(
             move |(
@@ -945,7 +945,7 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
                     verification: None,
                 }));
                 if lossy {
-                    let (on, clinical) = losses.split_at(9);
+                    let (on, clinical) = losses.split_at(PATIENT_LOSSES);
                     lose(on, &mut patient, &mut allergies, &mut merged_from);
                     lose_clinical(
                         clinical,
@@ -991,8 +991,11 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
 /// AllergyIntolerances leave out, each where `on` says: an invalid NHS number
 /// (the patient's and the merged record's), a name, telecom and address use
 /// of no FHIR code, an address kind of none, a telecom period ending before
-/// it starts, a contact of only a relationship, and allergy codes FHIR does
-/// not tell apart or has none for.
+/// it starts, a contact of only a relationship, allergy codes FHIR does
+/// not tell apart or has none for, a telecom rank that is no positiveInt, a
+/// birth order above 2^31 - 1, a birth time with no birth date, and empty
+/// values (a contact of only an empty name, an empty name, an empty allergy
+/// code).
 fn lose(
     on: &[bool],
     patient: &mut Patient,
@@ -1073,10 +1076,56 @@ fn lose(
         a.category = Some(s(Code::new(CodeSystem::V2Table("0127".into()), "MC", None)));
         a.severity = Some(s(Code::new(CodeSystem::V2Table("0128".into()), "5", None)));
     }
+    // positiveInt is 1 to 2^31 - 1.
+    if on(9) {
+        patient.telecom.push(s(carecodec_model::Telecom {
+            system: Some("phone".into()),
+            value: "01632 960003".into(),
+            rank: Some(if on(10) { 0 } else { 2_147_483_648 }),
+            ..carecodec_model::Telecom::default()
+        }));
+    }
+    // An R4 integer is 32-bit signed: written as the boolean.
+    if on(10) {
+        patient.multiple_birth = Some(s(carecodec_model::MultipleBirth::Order(u32::MAX)));
+    }
+    // patient-birthTime extends birthDate: none here.
+    if on(11) {
+        let at = FixedOffset::east_opt(3600)
+            .unwrap()
+            .with_ymd_and_hms(1970, 1, 1, 10, 15, 0)
+            .unwrap();
+        patient.birth_time = Some(s(PartialDateTime {
+            at,
+            precision: Precision::Second,
+            offset_inferred: false,
+        }));
+    }
+    // Empty values (a text-only name, display-only codings, which the FHIR
+    // reader leaves unmapped): a contact of only an empty name and a name
+    // use of no FHIR code, which is not written (pat-1), and an empty
+    // allergy code, written as none.
+    if on(12) {
+        patient.contacts.push(carecodec_model::Contact {
+            name: Some(s(HumanName {
+                usage: Some("B".into()),
+                ..HumanName::default()
+            })),
+            gender: Some(s(carecodec_model::Gender::Female)),
+            ..carecodec_model::Contact::default()
+        });
+        patient.names.push(s(HumanName::default()));
+        if let Some(a) = allergies.first_mut() {
+            a.code.value = Concept::default();
+        }
+    }
 }
 
+/// How many switches [`lose`] takes.
+const PATIENT_LOSSES: usize = 13;
+
 /// How many switches [`lose_clinical`] takes.
-const CLINICAL_LOSSES: usize = 10;
+const CLINICAL_LOSSES: usize = 11;
 
 /// Adds to an event the values its Encounter, Conditions, Observations and
 /// DiagnosticReports, and the Practitioners, Locations and Organizations
@@ -1086,7 +1135,7 @@ const CLINICAL_LOSSES: usize = 10;
 /// priority and an ambulatory status written as v3 codes with a display
 /// sent, a name use and an address kind of no FHIR code; two practitioners
 /// with one key and different names; a diagnosis's clinical status beside
-/// entered-in-error and a priority 0; a quantity, a range bound and a
+/// entered-in-error and a priority 0 or 2^31; a quantity, a range bound and a
 /// comparator FHIR has no decimal or code for, an interpretation flag with
 /// its own display, an issued date with no time, and a performing
 /// organisation's address kind of none.
@@ -1166,8 +1215,14 @@ fn lose_clinical(
         if on(6) {
             c.clinical_status = Some(s("active".into()));
             c.verification = Some(s("entered-in-error".into()));
-            c.priority = Some(s(0));
+            // positiveInt is 1 to 2^31 - 1: 0 and 2^31 are neither.
+            c.priority = Some(s(if on(5) { 2_147_483_648 } else { 0 }));
         }
+    }
+    // An empty code (display-only codings the FHIR reader left unmapped):
+    // written as data-absent-reason, read back as no code.
+    if let Some(c) = conditions.last_mut().filter(|_| on(10)) {
+        c.code.value = Concept::default();
     }
     let first = observations
         .first_mut()
@@ -1267,6 +1322,25 @@ mod serde_json_ser {
     );
 }
 
+/// R4 ele-1 (and FHIR JSON): no empty object, array or string anywhere.
+fn no_empty(v: &Value) -> Result<(), TestCaseError> {
+    match v {
+        Value::Object(m) => {
+            prop_assert!(!m.is_empty(), "an empty object");
+            m.values().try_for_each(no_empty)
+        }
+        Value::Array(a) => {
+            prop_assert!(!a.is_empty(), "an empty array");
+            a.iter().try_for_each(no_empty)
+        }
+        Value::String(t) => {
+            prop_assert!(!t.trim().is_empty(), "an empty string");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Strict R4, then the UK Core checks on every entry: no errors.
 fn uk_core_valid(bundle: &Value) -> Result<(), TestCaseError> {
     let errors = common::uk_core_errors(bundle).map_err(TestCaseError::fail)?;
@@ -1281,6 +1355,7 @@ proptest! {
     fn clinical_content_round_trips(event in event()) {
         let bundle = event_bundle(&event).unwrap();
         uk_core_valid(&bundle)?;
+        no_empty(&bundle)?;
         let mut written = Vec::new();
         write_event_bundle(&event, BundleType::Transaction, &mut written).unwrap();
         prop_assert_eq!(&serde_json::from_slice::<serde_json::Value>(&written).unwrap(), &bundle);
@@ -1456,6 +1531,7 @@ proptest! {
         prop_assert_eq!(&again, &listed);
         let bundle: Value = serde_json::from_slice(&plain).unwrap();
         uk_core_valid(&bundle)?;
+        no_empty(&bundle)?;
         let (back, report) = read_bundle(&JsonDocument::from_slice(&plain).unwrap());
         prop_assert!(report.unmapped.is_empty(), "{:#?}", report.unmapped);
         let back = answered(&back);
@@ -1858,7 +1934,7 @@ fn a_report_issued_date_with_no_time_is_listed() {
 /// length of no decimal, a bed status with no current location, a table
 /// 0217 priority with a display, a participant's name use of no FHIR code,
 /// a location's address kind of none; a diagnosis's clinical status beside
-/// entered-in-error and a priority 0; a quantity of no decimal, a range
+/// entered-in-error and a priority 0 or 2^31; a quantity of no decimal, a range
 /// bound of none and a comparator that is not R4's, a flag with a display
 /// of its own, a performing organisation's address use of no FHIR code;
 /// an allergy's clinical status beside entered-in-error.

@@ -3692,12 +3692,13 @@ mod dates {
                 "2024-03-12T09:15:00.123456789+05:30",
             ),
             ("0001-01-01T00:00:00Z", Second, "0001-01-01T00:00:00+00:00"),
-            // A leap second reads as chrono reads it; the writer gives :59.
-            ("2016-12-31T23:59:60Z", Second, "2016-12-31T23:59:59+00:00"),
+            // A leap second reads as chrono reads it, and is written back as
+            // :60 (R4's dateTime allows it). Until 2026-12-07 it was :59.
+            ("2016-12-31T23:59:60Z", Second, "2016-12-31T23:59:60+00:00"),
             (
                 "2024-03-12T09:15:60.25+01:00",
                 Fraction,
-                "2024-03-12T09:15:59.250+01:00",
+                "2024-03-12T09:15:60.250+01:00",
             ),
         ] {
             let t = parse_date_time(s).unwrap_or_else(|| panic!("{s} not read"));

@@ -2254,3 +2254,41 @@ PV1|1|I|W1^^^RX1||||||||||||||||V1^^^RX1|||||||||||||||||||||||||20241201100000|
         r.notes
     );
 }
+
+/// A PID-25 birth order, an XTN.18 preference order or a DG1-15 priority
+/// above 2^31 - 1 is what FHIR's integer / positiveInt cannot hold: reported
+/// and dropped (PID-24 `Y` still says it is a multiple birth).
+#[test]
+fn orders_beyond_a_fhir_integer_are_reported_and_dropped() {
+    let msg = b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A01|1|P|2.5\r\
+        PID|1||9434765919^^^NHS^NH||X^Y||||||||01234^PRN^PH^^^^^^^^^^^^^^^2147483648|||||||||||Y|2147483648\r\
+        PV1|1|I\r\
+        DG1|1||I10^Hypertension^I10||||||||||||2147483648\r";
+    let (e, r) = map(msg);
+    let p = e.patient.unwrap();
+    assert_eq!(
+        p.multiple_birth.map(|m| m.value),
+        Some(carecodec_model::MultipleBirth::Yes)
+    );
+    assert_eq!(p.telecom[0].value.rank, None);
+    assert_eq!(e.conditions[0].priority, None);
+    let got: Vec<(String, &str, Action)> = r
+        .invalid
+        .iter()
+        .map(|i| (i.source.to_string(), i.raw.as_str(), i.action))
+        .collect();
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(
+        got.iter()
+            .all(|(_, raw, a)| *raw == "2147483648" && *a == Action::Dropped)
+    );
+    // 2^31 - 1 is kept.
+    let msg = b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A01|1|P|2.5\r\
+        PID|1||9434765919^^^NHS^NH||X^Y|||||||||||||||||||Y|2147483647\r";
+    let (e, r) = map(msg);
+    assert_eq!(
+        e.patient.unwrap().multiple_birth.map(|m| m.value),
+        Some(carecodec_model::MultipleBirth::Order(2_147_483_647))
+    );
+    assert!(r.invalid.is_empty(), "{:?}", r.invalid);
+}

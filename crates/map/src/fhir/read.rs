@@ -163,7 +163,7 @@ fn items<'v>(obj: &'v Value, key: &str) -> impl Iterator<Item = (usize, &'v Valu
 /// second, an optional fraction and a zone (`Z` or `+hh:mm` / `-hh:mm`, at
 /// most 14:00). The year is four digits, not `0000`; the separators are
 /// `T` and `Z` (not `t`, `z` or a space). A leap second (`:60`) reads as
-/// chrono reads it (the writer gives it back as `:59`).
+/// chrono reads it (the writer gives it back as `:60`).
 ///
 /// ```
 /// use carecodec_map::fhir::parse_date_time;
@@ -625,15 +625,25 @@ fn address(ctx: &mut Ctx<'_>, path: &str, a: &Value) -> Sourced<Address> {
     )
 }
 
+/// Why a value is not read as a `positiveInt`.
+const POSITIVE_INT: &str = "not a positiveInt (an integer from 1 to 2147483647)";
+
+/// `n` when R4's `positiveInt` holds it: 1 to 2^31 - 1.
+fn positive_int(n: u64) -> Option<u32> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| *n > 0 && i32::try_from(*n).is_ok())
+}
+
 fn telecom(ctx: &mut Ctx<'_>, path: &str, t: &Value) -> Option<Sourced<Telecom>> {
     t.get("value")?.as_str()?;
     let rank = t.get("rank").filter(|r| !r.is_null()).and_then(|r| {
         let at = format!("{path}.rank");
         ctx.take(&at, r);
-        let n = r.as_u64().and_then(|n| u32::try_from(n).ok());
+        let n = r.as_u64().and_then(positive_int);
         if n.is_none() {
             let raw = ctx.input.text(&at, r);
-            ctx.invalid(&at, &raw, "not a positiveInt", Action::Dropped);
+            ctx.invalid(&at, &raw, POSITIVE_INT, Action::Dropped);
         }
         n
     });
@@ -691,6 +701,13 @@ fn end_before_start(ctx: &mut Ctx<'_>, base: &str, p: &Value, why: &str) {
     ctx.invalid(&at, &raw, why, Action::Dropped);
 }
 
+/// How many digits the fraction of a second of FHIR dateTime `s` has (0
+/// with none).
+fn fraction_digits(s: &str) -> usize {
+    s.split_once('.')
+        .map_or(0, |(_, f)| f.bytes().take_while(u8::is_ascii_digit).count())
+}
+
 fn date_time_at(
     ctx: &mut Ctx<'_>,
     base: &str,
@@ -699,7 +716,17 @@ fn date_time_at(
 ) -> Option<Sourced<PartialDateTime>> {
     let s = ctx.str(base, obj, key)?;
     match parse_date_time(&s.value) {
-        Some(t) => Some(s.map(|_| t)),
+        Some(t) => {
+            // The model holds a time to the nanosecond: finer digits (R4
+            // allows any number) are reported, the value kept without them.
+            if fraction_digits(&s.value) > 9 {
+                let path = format!("{base}.{key}");
+                let why = "a fraction of a second finer than the nanosecond: kept to the \
+                    nanosecond (its first nine digits)";
+                ctx.invalid(&path, &s.value, why, Action::Interpreted);
+            }
+            Some(s.map(|_| t))
+        }
         None => {
             let path = format!("{base}.{key}");
             ctx.invalid(&path, &s.value, "not a FHIR dateTime", Action::Dropped);
@@ -857,13 +884,18 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
     if let Some(n) = r.get("multipleBirthInteger").filter(|n| n.is_number()) {
         let path = format!("{base}.multipleBirthInteger");
         ctx.used.insert(path.clone());
-        match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
+        // An R4 integer is 32-bit signed: the order is at most 2^31 - 1.
+        match n
+            .as_u64()
+            .and_then(|n| i32::try_from(n).ok())
+            .and_then(|n| u32::try_from(n).ok())
+        {
             Some(n) => {
                 p.multiple_birth = Some(Sourced::new(MultipleBirth::Order(n), Source::fhir(path)));
             }
             None => {
                 let raw = ctx.input.text(&path, n);
-                let reason = "not a birth order (an integer from 0 to 4294967295)";
+                let reason = "not a birth order (an integer from 0 to 2147483647)";
                 ctx.invalid(&path, &raw, reason, Action::Dropped);
             }
         }
@@ -1526,7 +1558,7 @@ fn quantity(ctx: &mut Ctx<'_>, path: &str, q: &Value) -> Option<Quantity> {
 }
 
 fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> {
-    let code = concept(ctx, &format!("{base}.code"), r.get("code")?);
+    let code = required_concept(ctx, &format!("{base}.code"), r.get("code")?);
     let status = ctx.str(base, r, "status").map(|s| s.map(|v| status_of(&v)));
     let value = if let Some(q) = r.get("valueQuantity") {
         let path = format!("{base}.valueQuantity");
@@ -1912,7 +1944,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
             }
             Some("AllergyIntolerance") => {
                 let Some(code) = r.get("code") else { continue };
-                let code = concept(&mut ctx, &format!("{base}.code"), code);
+                let code = required_concept(&mut ctx, &format!("{base}.code"), code);
                 let reactions = items(r, "reaction")
                     .flat_map(|(i, rx)| {
                         items(rx, "manifestation")
@@ -1934,8 +1966,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 // `active` (what the writer gives an allergy with no status)
                 // reads as none.
                 let clinical_status =
-                    status(&mut ctx, base, r, "clinicalStatus", super::ALLERGY_CLINICAL)
-                        .filter(|c| c.value != "active");
+                    status(&mut ctx, base, r, "clinicalStatus", super::ALLERGY_CLINICAL);
                 let verification = status(
                     &mut ctx,
                     base,
@@ -1943,6 +1974,9 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     "verificationStatus",
                     super::ALLERGY_VERIFICATION,
                 );
+                let clinical_status =
+                    beside_in_error(&mut ctx, clinical_status, verification.as_ref())
+                        .filter(|c| c.value != "active");
                 let category = allergy_category(&mut ctx, base, r);
                 let severity = ctx.str(base, r, "criticality").map(|c| {
                     let code = match c.value.as_str() {
@@ -1964,7 +1998,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
             }
             Some("Condition") => {
                 let Some(code) = r.get("code") else { continue };
-                let code = concept(&mut ctx, &format!("{base}.code"), code);
+                let code = required_concept(&mut ctx, &format!("{base}.code"), code);
                 let recorded = date_time_at(&mut ctx, base, r, "recordedDate");
                 condition_category(&mut ctx, base, r);
                 let identifiers = identifiers(&mut ctx, base, r);
@@ -1982,6 +2016,8 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     "verificationStatus",
                     super::CONDITION_VER_STATUS,
                 );
+                let clinical_status =
+                    beside_in_error(&mut ctx, clinical_status, verification.as_ref());
                 let asserter = r
                     .get("asserter")
                     .and_then(|a| resolve(&mut ctx, &format!("{base}.asserter"), a))
@@ -2011,13 +2047,9 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 // A code that only says it is unknown (data-absent-reason, as
                 // the writer gives a report sent with no OBR-4) is no code.
                 let code = match r.get("code") {
-                    Some(c) if absent(c) => {
-                        ctx.take(&format!("{base}.code"), c);
-                        None
-                    }
-                    c => c.map(|c| concept(&mut ctx, &format!("{base}.code"), c)),
-                }
-                .unwrap_or_else(|| Sourced::from_many(Concept::default(), Sources::new()));
+                    Some(c) => required_concept(&mut ctx, &format!("{base}.code"), c),
+                    None => Sourced::from_many(Concept::default(), Sources::new()),
+                };
                 let mut report = ResultReport {
                     identifiers: Vec::new(),
                     code,
@@ -2237,6 +2269,33 @@ fn status(
     Some(Sourced::new(code, Source::fhir(format!("{at}.code"))))
 }
 
+/// R4 ait-2 / con-5: no clinical status beside verification
+/// `entered-in-error`. One sent there breaks the invariant: it is reported
+/// (`invalid`, dropped) and not kept (the writers leave it out too).
+fn beside_in_error(
+    ctx: &mut Ctx<'_>,
+    clinical: Option<Sourced<String>>,
+    verification: Option<&Sourced<String>>,
+) -> Option<Sourced<String>> {
+    let in_error = verification.is_some_and(|v| v.value == "entered-in-error");
+    match clinical {
+        Some(c) if in_error => {
+            for source in c.sources.as_slice().iter().take(1) {
+                ctx.report.invalid.push(Invalid {
+                    source: source.clone(),
+                    raw: c.value.clone(),
+                    reason: "a clinical status beside verification status entered-in-error \
+                        (R4 ait-2, con-5)"
+                        .to_owned(),
+                    action: Action::Dropped,
+                });
+            }
+            None
+        }
+        c => c,
+    }
+}
+
 /// Encounter.diagnosis: each entry's `use` and `rank` go back on the
 /// Condition it refers to (`conditions`, read at the paths `condition_at`),
 /// as its diagnosis type (DG1-6) and priority (DG1-15). An entry for a
@@ -2275,15 +2334,11 @@ fn diagnoses(
         if let Some(rank) = d.get("rank") {
             let p = format!("{path}.rank");
             ctx.take(&p, rank);
-            match rank
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n > 0)
-            {
+            match rank.as_u64().and_then(positive_int) {
                 Some(n) => c.priority = Some(Sourced::new(n, Source::fhir(p))),
                 None => {
                     let raw = ctx.input.text(&p, rank);
-                    ctx.invalid(&p, &raw, "not a positiveInt", Action::Dropped);
+                    ctx.invalid(&p, &raw, POSITIVE_INT, Action::Dropped);
                 }
             }
         }
@@ -2894,6 +2949,17 @@ fn refers_to(ctx: &Ctx<'_>, from: &str, v: &Value, p: &Subject<'_>) -> bool {
                 .next()
                 .is_some_and(|u| u.ends_with(&tail))
         })
+}
+
+/// A required CodeableConcept at `path`: one that only says it is unknown
+/// (data-absent-reason, as the writer gives an empty one, or a report's with
+/// no OBR-4) is consumed as an empty concept.
+fn required_concept(ctx: &mut Ctx<'_>, path: &str, c: &Value) -> Sourced<Concept> {
+    if absent(c) {
+        ctx.take(path, c);
+        return Sourced::from_many(Concept::default(), Sources::new());
+    }
+    concept(ctx, path, c)
 }
 
 /// Whether the reference `v` only says its target is unknown (the

@@ -174,6 +174,9 @@ impl<'a> Value<'a> {
     /// its brackets in its own buffer (no array allocation).
     pub(crate) fn in_array(self) -> Self {
         match self {
+            // R4 has no empty objects: an empty value is an empty array,
+            // which the builders leave out.
+            v if v.is_empty() => Value::Array(Vec::new()),
             Value::Json(mut j) => {
                 j.insert(0, b'[');
                 j.push(b']');
@@ -1230,12 +1233,15 @@ mod tests {
         assert_eq!(ours, tree);
         assert_eq!(v.into_serde(), Value::Object(m).into_serde());
         assert!(Obj::with_capacity(0).finish().is_empty());
-        let one = Obj::with_capacity(0).finish().in_array();
-        assert!(!one.is_empty());
+        // An empty object is no item: an empty array, left out.
+        assert!(Obj::with_capacity(0).finish().in_array().is_empty());
+        let mut one = Obj::with_capacity(8);
+        one.str("a", "b");
+        let one = one.finish().in_array();
         let mut out = Vec::new();
         one.clone().write(&mut out);
-        assert_eq!(out, b"[{}]");
-        assert_eq!(one.into_serde(), serde_json::json!([{}]));
+        assert_eq!(out, br#"[{"a":"b"}]"#);
+        assert_eq!(one.into_serde(), serde_json::json!([{"a": "b"}]));
         assert_eq!(
             Value::from("a").in_array(),
             Value::Array(vec![Value::from("a")])

@@ -1,0 +1,453 @@
+//! FHIR → model → UK Core Bundle for values R4 bounds or forbids: each
+//! Bundle written is valid R4 (no empty object, array or string, no
+//! positiveInt or integer out of range, no empty code) and passes the UK Core
+//! checks, and what it cannot carry is listed in `not_written`; what the
+//! readers take of such values is reported.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use carecodec_map::fhir::{BundleType, read_bundle, write_event_bundle_noting};
+use carecodec_model::{Action, Event, MappingReport, MultipleBirth, NotWritten, Source};
+use serde_json::{Value, json};
+
+const NHS: &str = "https://fhir.nhs.uk/Id/nhs-number";
+const PATIENT: &str = "urn:uuid:11111111-1111-1111-1111-111111111111";
+
+/// A collection Bundle of a Patient (with `patient`'s members) and `others`
+/// (each given its full URL), read.
+fn read(patient: Value, others: &[(&str, Value)]) -> (Event, MappingReport) {
+    let mut p =
+        json!({"resourceType": "Patient", "identifier": [{"system": NHS, "value": "9434765919"}]});
+    for (k, v) in patient.as_object().unwrap() {
+        p[k] = v.clone();
+    }
+    let mut entry = vec![json!({"fullUrl": PATIENT, "resource": p})];
+    for (url, r) in others {
+        entry.push(json!({"fullUrl": url, "resource": r}));
+    }
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": entry});
+    read_bundle(&doc)
+}
+
+/// The transaction Bundle of `event` and what it lists as not written;
+/// the Bundle must pass strict R4 and the UK Core checks and hold no empty
+/// object, array or string.
+fn write(event: &Event) -> (Value, Vec<NotWritten>) {
+    let (mut out, mut lost) = (Vec::new(), Vec::new());
+    write_event_bundle_noting(event, BundleType::Transaction, None, &mut out, &mut lost).unwrap();
+    let bundle: Value = serde_json::from_slice(&out).unwrap();
+    let errors = common::uk_core_errors(&bundle).unwrap();
+    assert!(errors.is_empty(), "{errors:#?}\n{bundle}");
+    no_empty(&bundle, "Bundle");
+    (bundle, lost)
+}
+
+/// R4 ele-1 and FHIR JSON: no `{}`, `[]` or `""` anywhere.
+fn no_empty(v: &Value, at: &str) {
+    match v {
+        Value::Object(m) => {
+            assert!(!m.is_empty(), "empty object at {at}");
+            m.iter()
+                .for_each(|(k, x)| no_empty(x, &format!("{at}.{k}")));
+        }
+        Value::Array(a) => {
+            assert!(!a.is_empty(), "empty array at {at}");
+            a.iter()
+                .enumerate()
+                .for_each(|(i, x)| no_empty(x, &format!("{at}[{i}]")));
+        }
+        Value::String(s) => assert!(!s.trim().is_empty(), "empty string at {at}"),
+        _ => {}
+    }
+}
+
+/// The resource of type `rtype` in `bundle` (the first).
+fn resource<'b>(bundle: &'b Value, rtype: &str) -> &'b Value {
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == rtype)
+        .unwrap_or_else(|| panic!("no {rtype} in {bundle}"))
+}
+
+fn fields(lost: &[NotWritten]) -> Vec<(&str, &str)> {
+    lost.iter()
+        .map(|n| (n.field.as_str(), n.value.as_str()))
+        .collect()
+}
+
+/// The invalid entries of `report` as (FHIR path, raw, action).
+fn invalid(report: &MappingReport) -> Vec<(&str, &str, Action)> {
+    report
+        .invalid
+        .iter()
+        .map(|i| match &i.source {
+            Source::Fhir { path } => (path.as_str(), i.raw.as_str(), i.action),
+            other => panic!("not a FHIR source: {other:?}"),
+        })
+        .collect()
+}
+
+/// F2: a participant with no coded type (none, or text only) is written
+/// with no `type`, never an empty code.
+#[test]
+fn a_participant_with_no_coded_type_is_written_without_one() {
+    for participant in [json!({}), json!({"type": [{"text": "Surgeon"}]})] {
+        let mut part = participant;
+        part["individual"] = json!({"reference": "urn:uuid:33333333-3333-3333-3333-333333333333"});
+        let encounter = json!({
+            "resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            "subject": {"reference": PATIENT},
+            "participant": [part],
+        });
+        let practitioner = json!({
+            "resourceType": "Practitioner",
+            "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": "1234567"}],
+            "name": [{"family": "Jones"}],
+        });
+        let (event, _) = read(
+            json!({}),
+            &[
+                ("urn:uuid:22222222-2222-2222-2222-222222222222", encounter),
+                (
+                    "urn:uuid:33333333-3333-3333-3333-333333333333",
+                    practitioner,
+                ),
+            ],
+        );
+        let (bundle, lost) = write(&event);
+        let p = &resource(&bundle, "Encounter")["participant"][0];
+        assert!(p.get("type").is_none(), "{p}");
+        assert!(p["individual"]["reference"].is_string(), "{p}");
+        assert_eq!(fields(&lost), []);
+    }
+}
+
+/// F4: a contact whose name has only text (which the reader reports
+/// unmapped) and nothing else is not written as `{}` (R4 pat-1).
+#[test]
+fn a_contact_of_only_a_text_name_is_not_written_empty() {
+    let (event, report) = read(
+        json!({"contact": [{"relationship": [{"text": "Neighbour"}], "name": {"text": "Bob Smith"}}]}),
+        &[],
+    );
+    assert_eq!(report.unmapped.len(), 2, "{:?}", report.unmapped);
+    let (bundle, lost) = write(&event);
+    assert!(resource(&bundle, "Patient").get("contact").is_none());
+    assert_eq!(fields(&lost), []);
+}
+
+/// F5: display-only codings and a text-only name leave empty values in the
+/// model: none is written as an empty object (an Observation's required
+/// code as data-absent-reason).
+#[test]
+fn empty_concepts_and_names_are_never_empty_objects() {
+    let subject = json!({"reference": PATIENT});
+    let (event, _) = read(
+        json!({}),
+        &[
+            (
+                "urn:uuid:66666666-6666-6666-6666-666666666666",
+                json!({"resourceType": "AllergyIntolerance", "patient": subject,
+                       "code": {"coding": [{"display": "Nuts"}]}}),
+            ),
+            (
+                "urn:uuid:77777777-7777-7777-7777-777777777777",
+                json!({"resourceType": "Condition", "subject": subject,
+                       "code": {"coding": [{"system": "http://snomed.info/sct", "display": "Asthma"}]},
+                       "asserter": {"reference": "urn:uuid:88888888-8888-8888-8888-888888888888"}}),
+            ),
+            (
+                "urn:uuid:88888888-8888-8888-8888-888888888888",
+                json!({"resourceType": "Practitioner", "name": [{"text": "Dr Who"}]}),
+            ),
+            (
+                "urn:uuid:55555555-5555-5555-5555-555555555555",
+                json!({"resourceType": "Observation", "status": "final", "subject": subject,
+                       "code": {"coding": [{"display": "Note"}]},
+                       "valueCodeableConcept": {"coding": [{"display": "Positive"}]}}),
+            ),
+        ],
+    );
+    let (bundle, lost) = write(&event);
+    let absent = |r: &Value| {
+        r["code"]["extension"][0]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("data-absent-reason")
+    };
+    assert!(absent(resource(&bundle, "AllergyIntolerance")));
+    assert!(absent(resource(&bundle, "Condition")));
+    // Each reads back, with no code.
+    let (back, report) = read_bundle(&bundle);
+    assert_eq!(report.unmapped.len(), 0, "{:?}", report.unmapped);
+    assert_eq!((back.allergies.len(), back.conditions.len()), (1, 1));
+    assert_eq!(back.observations.len(), 1);
+    assert!(back.conditions[0].code.value.codes.is_empty());
+    let ob = resource(&bundle, "Observation");
+    assert!(ob.get("valueCodeableConcept").is_none(), "{ob}");
+    assert!(absent(ob), "{ob}");
+    assert_eq!(fields(&lost), []);
+}
+
+/// F6: a telecom rank of 0 or a diagnosis priority above 2^31 - 1 (a model
+/// made elsewhere: the readers report and drop them) is not written, and
+/// listed.
+#[test]
+fn positive_ints_out_of_range_are_not_written_and_listed() {
+    let (mut event, _) = read(json!({"telecom": [{"system": "phone", "value": "1"}]}), &[]);
+    let p = event.patient.as_mut().unwrap();
+    p.telecom[0].value.rank = Some(0);
+    let (bundle, lost) = write(&event);
+    assert!(
+        resource(&bundle, "Patient")["telecom"][0]
+            .get("rank")
+            .is_none()
+    );
+    assert_eq!(fields(&lost), [("patient.telecom[0].rank", "0")]);
+    fn rank(e: &mut Event) -> &mut Option<u32> {
+        &mut e.patient.as_mut().unwrap().telecom[0].value.rank
+    }
+    *rank(&mut event) = Some(2_147_483_648);
+    assert_eq!(
+        fields(&write(&event).1),
+        [("patient.telecom[0].rank", "2147483648")]
+    );
+    *rank(&mut event) = Some(2_147_483_647);
+    let (bundle, lost) = write(&event);
+    assert_eq!(
+        resource(&bundle, "Patient")["telecom"][0]["rank"],
+        2_147_483_647
+    );
+    assert_eq!(fields(&lost), []);
+}
+
+/// F6, read: the FHIR reader takes a positiveInt of 0 or above 2^31 - 1
+/// as none, and reports it.
+#[test]
+fn the_reader_reports_positive_ints_out_of_range() {
+    for rank in [json!(0), json!(2_147_483_648u64)] {
+        let (event, report) = read(
+            json!({"telecom": [{"system": "phone", "value": "1", "rank": rank}]}),
+            &[],
+        );
+        assert_eq!(event.patient.unwrap().telecom[0].value.rank, None);
+        let raw = rank.to_string();
+        assert_eq!(
+            invalid(&report),
+            [(
+                "Bundle.entry[0].resource.telecom[0].rank",
+                raw.as_str(),
+                Action::Dropped
+            )]
+        );
+    }
+}
+
+/// F3: a birth order above 2^31 - 1 is no R4 integer: the reader reports
+/// and drops it, and the writer (given one by a model made elsewhere)
+/// writes the multiple birth it says and lists the order.
+#[test]
+fn a_birth_order_beyond_an_r4_integer_is_never_written() {
+    let (event, report) = read(json!({"multipleBirthInteger": 2_147_483_648u64}), &[]);
+    assert_eq!(event.patient.as_ref().unwrap().multiple_birth, None);
+    assert_eq!(
+        invalid(&report),
+        [(
+            "Bundle.entry[0].resource.multipleBirthInteger",
+            "2147483648",
+            Action::Dropped
+        )]
+    );
+    let (mut event, report) = read(json!({"multipleBirthInteger": 2_147_483_647u64}), &[]);
+    assert_eq!(invalid(&report), []);
+    let m = event
+        .patient
+        .as_mut()
+        .unwrap()
+        .multiple_birth
+        .as_mut()
+        .unwrap();
+    assert_eq!(m.value, MultipleBirth::Order(2_147_483_647));
+    m.value = MultipleBirth::Order(u32::MAX);
+    let (bundle, lost) = write(&event);
+    let p = resource(&bundle, "Patient");
+    assert!(p.get("multipleBirthInteger").is_none(), "{p}");
+    assert_eq!(p["multipleBirthBoolean"], true);
+    assert_eq!(fields(&lost), [("patient.multiple_birth", "4294967295")]);
+}
+
+/// F12: a birth time sent with no birth date (patient-birthTime is an
+/// extension of birthDate) is not written, and listed.
+#[test]
+fn a_birth_time_without_a_birth_date_is_listed() {
+    let time = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
+    let (event, _) = read(
+        json!({"_birthDate": {"extension": [{"url": time, "valueDateTime": "1970-01-01T10:15:00+01:00"}]}}),
+        &[],
+    );
+    assert!(event.patient.as_ref().unwrap().birth_time.is_some());
+    let (bundle, lost) = write(&event);
+    assert!(resource(&bundle, "Patient").get("_birthDate").is_none());
+    assert_eq!(
+        fields(&lost),
+        [("patient.birth_time", "1970-01-01T10:15:00+01:00")]
+    );
+}
+
+/// F11: a clinical status beside verification `entered-in-error` (R4
+/// con-5, ait-2) is reported and dropped by the reader; the Bundle carries
+/// neither it nor a loss.
+#[test]
+fn a_clinical_status_beside_entered_in_error_is_reported() {
+    let subject = json!({"reference": PATIENT});
+    let cs = |system: &str, code: &str| json!({"coding": [{"system": system, "code": code}]});
+    let tho = "http://terminology.hl7.org/CodeSystem/";
+    let (event, report) = read(
+        json!({}),
+        &[
+            (
+                "urn:uuid:66666666-6666-6666-6666-666666666666",
+                json!({"resourceType": "AllergyIntolerance", "patient": subject, "code": {"text": "Peanut"},
+                       "clinicalStatus": cs(&format!("{tho}allergyintolerance-clinical"), "active"),
+                       "verificationStatus": cs(&format!("{tho}allergyintolerance-verification"), "entered-in-error")}),
+            ),
+            (
+                "urn:uuid:77777777-7777-7777-7777-777777777777",
+                json!({"resourceType": "Condition", "subject": subject, "code": {"text": "Asthma"},
+                       "clinicalStatus": cs(&format!("{tho}condition-clinical"), "remission"),
+                       "verificationStatus": cs(&format!("{tho}condition-ver-status"), "entered-in-error")}),
+            ),
+        ],
+    );
+    assert_eq!(event.allergies[0].clinical_status, None);
+    assert_eq!(event.conditions[0].clinical_status, None);
+    assert_eq!(
+        invalid(&report),
+        [
+            (
+                "Bundle.entry[1].resource.clinicalStatus.coding[0].code",
+                "active",
+                Action::Dropped
+            ),
+            (
+                "Bundle.entry[2].resource.clinicalStatus.coding[0].code",
+                "remission",
+                Action::Dropped
+            ),
+        ]
+    );
+    let (_, lost) = write(&event);
+    assert_eq!(fields(&lost), []);
+}
+
+/// F14: a leap second is kept, and written back as `:60` (R4's dateTime
+/// allows it), not a second earlier.
+#[test]
+fn a_leap_second_is_written_as_sent() {
+    let encounter = json!({
+        "resourceType": "Encounter", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": PATIENT},
+        "period": {"start": "2016-12-31T23:59:60Z", "end": "2017-01-01T00:00:00.5+00:00"},
+    });
+    let (event, report) = read(
+        json!({}),
+        &[("urn:uuid:22222222-2222-2222-2222-222222222222", encounter)],
+    );
+    assert_eq!(invalid(&report), []);
+    let (bundle, lost) = write(&event);
+    let period = &resource(&bundle, "Encounter")["period"];
+    assert_eq!(period["start"], "2016-12-31T23:59:60+00:00");
+    assert_eq!(fields(&lost), []);
+    let (back, _) = read_bundle(&bundle);
+    let at = |e: &Event| {
+        e.encounter
+            .as_ref()
+            .unwrap()
+            .admitted
+            .as_ref()
+            .unwrap()
+            .value
+    };
+    assert_eq!(at(&back), at(&event));
+}
+
+/// F15: fraction digits past the nanosecond are reported (interpreted:
+/// kept to the nanosecond).
+#[test]
+fn a_fraction_finer_than_the_nanosecond_is_reported() {
+    let encounter = |start: &str| {
+        json!({
+            "resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            "subject": {"reference": PATIENT},
+            "period": {"start": start},
+        })
+    };
+    let url = "urn:uuid:22222222-2222-2222-2222-222222222222";
+    let start = "2024-03-12T10:00:00.1234567890123Z";
+    let (_, report) = read(json!({}), &[(url, encounter(start))]);
+    assert_eq!(
+        invalid(&report),
+        [(
+            "Bundle.entry[1].resource.period.start",
+            start,
+            Action::Interpreted
+        )]
+    );
+    let (_, report) = read(
+        json!({}),
+        &[(url, encounter("2024-03-12T10:00:00.123456789Z"))],
+    );
+    assert_eq!(invalid(&report), []);
+}
+
+/// F6, workers: a telecom rank that is no positiveInt is not written, and
+/// listed.
+#[test]
+fn a_worker_telecom_rank_out_of_range_is_listed() {
+    use carecodec_map::fhir::{worker_bundle, worker_not_written};
+    use carecodec_model::{Identifier, Sourced, Telecom, Worker};
+    let src = || Source::fhir("Practitioner");
+    let mut w = Worker::default();
+    w.identifiers.push(Sourced::new(
+        Identifier::EsrPerson {
+            vpd: "999".into(),
+            value: "7100001".into(),
+        },
+        src(),
+    ));
+    for (rank, listed) in [(0, true), (2_147_483_648, true), (1, false)] {
+        w.telecom = vec![Sourced::new(
+            Telecom {
+                system: Some("phone".into()),
+                value: "01632 960001".into(),
+                rank: Some(rank),
+                ..Telecom::default()
+            },
+            src(),
+        )];
+        let bundle = worker_bundle(&w).unwrap();
+        let p = resource(&bundle, "Practitioner");
+        assert_eq!(p["telecom"][0].get("rank").is_none(), listed, "{p}");
+        let rank = rank.to_string();
+        let lost = worker_not_written(&w).unwrap();
+        let want: &[(&str, &str)] = if listed {
+            &[("telecom[0].rank", rank.as_str())]
+        } else {
+            &[]
+        };
+        assert_eq!(fields(&lost), want);
+    }
+}
