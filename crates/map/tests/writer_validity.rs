@@ -451,3 +451,47 @@ fn a_worker_telecom_rank_out_of_range_is_listed() {
         assert_eq!(fields(&lost), want);
     }
 }
+
+/// An identifier whose system holds white space (`http://x y`, which R4's
+/// `uri` cannot) is not written as a system: an identifier of no type keeps
+/// it as text (`type.text`, as other non-URI systems are) and reads back the
+/// same; a medical record number's has its white space percent-encoded.
+/// Until 2026-12-07 it was copied into `identifier.system` and the strict
+/// reader refused the Bundle.
+#[test]
+fn a_system_with_white_space_is_not_written_as_a_uri() {
+    let (event, _) = read(
+        json!({"identifier": [
+            {"system": NHS, "value": "9434765919"},
+            {"system": "http://x y", "value": "M1"},
+            {"system": "https://trust.nhs.uk/mrn a", "value": "M2",
+             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}}
+        ]}),
+        &[],
+    );
+    let (bundle, _) = write(&event);
+    let ids = &bundle["entry"][0]["resource"]["identifier"];
+    let other = ids
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["value"] == "M1")
+        .unwrap();
+    assert_eq!(other["type"]["text"], "http://x y", "{ids}");
+    assert!(other.get("system").is_none(), "{ids}");
+    for i in ids.as_array().unwrap() {
+        let system = i.get("system").and_then(Value::as_str).unwrap_or_default();
+        assert!(!system.contains(' '), "{ids}");
+    }
+    let text = serde_json::to_vec(&bundle).unwrap();
+    carecodec_fhir::json::from_slice::<carecodec_fhir::Resource>(&text).unwrap();
+    let (back, _) = read_bundle(&bundle);
+    let seen = |e: &Event| {
+        let p = e.patient.as_ref().unwrap();
+        p.identifiers
+            .iter()
+            .map(|i| format!("{:?}", i.value))
+            .find(|i| i.contains("M1"))
+    };
+    assert_eq!(seen(&back), seen(&event));
+}
