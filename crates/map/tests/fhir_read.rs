@@ -717,3 +717,61 @@ fn an_assigner_in_another_system_is_not_read_as_the_authority() {
     );
     assert_eq!(u.len(), 2, "{u:?}");
 }
+
+#[test]
+fn nhs_numbers_under_other_spellings_of_the_system_are_seen() {
+    // repro/nhs-number-oid: the NHS number OID and a trailing slash were
+    // plain identifiers, so a second, different NHS number went unseen.
+    let oid = "urn:oid:2.16.840.1.113883.2.1.4.1";
+    let patient = |ids: Value| json!({"resourceType": "Patient", "identifier": ids});
+    // The OID alone: the NHS number, the spelling reported.
+    let (event, report) = read_bundle(&patient(json!([{"system": oid, "value": "9434765919"}])));
+    assert!(
+        report.balanced() && report.unmapped.is_empty(),
+        "{:?}",
+        report.unmapped
+    );
+    let p = event.patient.unwrap();
+    assert!(
+        matches!(&p.identifiers[0].value, Identifier::Nhs { number, .. } if number.as_str() == "9434765919")
+    );
+    let i = invalid_at(&report, "Patient.identifier[0].system");
+    assert_eq!((i.raw.as_str(), i.action), (oid, Action::Interpreted));
+    assert!(!report.quarantined());
+    // Near misses of the UK Core system: read as the NHS number, reported.
+    for s in [
+        "https://fhir.nhs.uk/Id/nhs-number/",
+        "http://fhir.nhs.uk/Id/nhs-number",
+        "https://FHIR.nhs.uk/Id/NHS-Number",
+        " https://fhir.nhs.uk/Id/nhs-number",
+    ] {
+        let (event, report) = read_bundle(&patient(json!([{"system": s, "value": "9434765919"}])));
+        let p = event.patient.unwrap();
+        assert!(
+            matches!(&p.identifiers[0].value, Identifier::Nhs { .. }),
+            "{s}"
+        );
+        let i = invalid_at(&report, "Patient.identifier[0].system");
+        assert_eq!((i.raw.as_str(), i.action), (s, Action::Interpreted));
+        assert!(
+            i.reason.contains("https://fhir.nhs.uk/Id/nhs-number"),
+            "{}",
+            i.reason
+        );
+    }
+    // A second, different NHS number under either spelling is a conflict:
+    // the record is quarantined.
+    for s in [oid, "https://fhir.nhs.uk/Id/nhs-number/"] {
+        let (_, report) = read_bundle(&patient(json!([nhs("9434765919"),
+            {"system": s, "value": "4010232137"}])));
+        assert!(report.quarantined(), "{s}: {:?}", report.identity);
+    }
+    // Another system is another identifier, as before.
+    let (event, report) = read_bundle(&patient(json!([nhs("9434765919"),
+        {"system": "https://fhir.nhs.uk/Id/nhs-number-x", "value": "4010232137"}])));
+    assert!(!report.quarantined());
+    assert!(matches!(
+        &event.patient.unwrap().identifiers[1].value,
+        Identifier::Other { .. }
+    ));
+}

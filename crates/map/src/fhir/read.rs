@@ -356,9 +356,52 @@ fn first_code(ctx: &mut Ctx<'_>, path: &str, cc: &Value) -> Option<Sourced<Code>
     Some(Sourced::new(code, Source::fhir(path)))
 }
 
+/// The NHS number's OID (HL7 UK's; HL7 v2 senders give it as CX.4.2): the
+/// same identifier namespace as UK Core's system.
+const NHS_NUMBER_OID: &str = "urn:oid:2.16.840.1.113883.2.1.4.1";
+
+/// Why `system`, which is not UK Core's NHS number system as spelled, is
+/// read as it: the NHS number OID, or a near miss of either (`http` for
+/// `https`, another case, a trailing slash, spaces around). `None` for the
+/// exact system and for any other.
+fn nhs_spelling(system: &str) -> Option<String> {
+    if system == NHS_NUMBER {
+        return None;
+    }
+    let s = system.trim().to_ascii_lowercase();
+    let s = s.trim_end_matches('/');
+    let why = if system == NHS_NUMBER_OID {
+        "the NHS number OID"
+    } else if s == NHS_NUMBER_OID {
+        "the NHS number OID, not as spelled"
+    } else if s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .is_some_and(|rest| rest == "fhir.nhs.uk/id/nhs-number")
+    {
+        "UK Core's NHS number system, not as spelled"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{why}: read as the NHS number (system {NHS_NUMBER}), as the identity rules see it and the writer gives it"
+    ))
+}
+
 fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Identifier>> {
     let value = id.get("value")?.as_str()?.to_owned();
-    let system = id.get("system").and_then(Value::as_str);
+    let sent = id.get("system").and_then(Value::as_str);
+    // The NHS number under another spelling of its system is the NHS number
+    // (so a second, different one is a conflict), and the spelling reported.
+    let spelled = sent.and_then(nhs_spelling);
+    let system = if spelled.is_some() {
+        Some(NHS_NUMBER)
+    } else {
+        sent
+    };
+    if let (Some(why), Some(raw)) = (&spelled, sent) {
+        ctx.invalid(&format!("{path}.system"), raw, why, Action::Interpreted);
+    }
     let type_code = id.pointer("/type/coding/0/code").and_then(Value::as_str);
     let type_text = id.pointer("/type/text").and_then(Value::as_str);
     // An assigner identifier is the authority when it is an ODS code (the
