@@ -1083,11 +1083,8 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             p.gp_practice_name = ctx.str(&path, g, "display");
             continue;
         }
-        let resolved = g.get("reference").and_then(|_| resolve(ctx, &path, g));
-        if let Some((ob, or)) = resolved
-            .as_ref()
-            .filter(|(_, t)| t.get("resourceType").and_then(Value::as_str) == Some("Organization"))
-        {
+        let practice = resolve_as(ctx, &path, g, &["Organization"]);
+        if let Some((ob, or)) = practice.as_ref() {
             // A reference to the practice's Organization: its identifier (the
             // reference's own first) and its name, else the reference's display.
             let own = |ctx: &mut Ctx<'_>| {
@@ -1107,8 +1104,9 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             continue;
         }
         // The GP: by identifier, and the Practitioner the reference resolves
-        // to (its name, and its identifier when the reference has none).
-        let target = resolved.map(|(pb, pr)| practitioner(ctx, &pb, pr));
+        // to (its name, and its identifier when the reference has none); a
+        // reference to anything else is reported (see `practitioner_ref`).
+        let target = practitioner_ref(ctx, &path, g);
         if x.is_none() && target.is_none() {
             continue;
         }
@@ -1200,6 +1198,63 @@ fn resolve<'v>(ctx: &mut Ctx<'v>, path: &str, reference: &Value) -> Option<(Stri
     Some((base, r))
 }
 
+/// Follows a reference (at `path`), as [`resolve`] does, only when its target
+/// is one of `kinds` (its `resourceType`): a reference to anything else (a
+/// Patient where a Practitioner is expected) is left unconsumed, display
+/// included, so it is reported.
+fn resolve_as<'v>(
+    ctx: &mut Ctx<'v>,
+    path: &str,
+    reference: &Value,
+    kinds: &[&str],
+) -> Option<(String, &'v Value)> {
+    let target = reference.get("reference")?.as_str()?;
+    let (_, r) = lookup(ctx, path, target)?;
+    if !kind_of(r).is_some_and(|k| kinds.contains(&k)) {
+        return None;
+    }
+    resolve(ctx, path, reference)
+}
+
+/// The Practitioner a reference (at `path`: a participant, an asserter, a
+/// requester, a Provenance agent) names: its target when that is a
+/// Practitioner, or, for a PractitionerRole, the Practitioner the role
+/// refers to (the role's other elements, which the model has no place for
+/// there, are reported). Nothing is read, and the reference is reported
+/// unmapped, when the target is anything else (a Patient, a RelatedPerson,
+/// a Device), a PractitionerRole with no Practitioner in the Bundle, or a
+/// Practitioner with neither identifier nor name (it would be written as an
+/// empty Practitioner).
+fn practitioner_ref(ctx: &mut Ctx<'_>, path: &str, reference: &Value) -> Option<Practitioner> {
+    let (rb, r) = reference
+        .get("reference")
+        .and_then(Value::as_str)
+        .and_then(|t| lookup(ctx, path, t))?;
+    match kind_of(r)? {
+        "Practitioner" if someone(r) => {
+            let (pb, pr) = resolve(ctx, path, reference)?;
+            Some(practitioner(ctx, &pb, pr))
+        }
+        "PractitionerRole" => {
+            let to = r.get("practitioner")?;
+            let at = format!("{rb}.practitioner");
+            let (_, pr) = lookup(ctx, &at, to.get("reference")?.as_str()?)?;
+            if kind_of(pr) != Some("Practitioner") || !someone(pr) {
+                return None;
+            }
+            resolve(ctx, path, reference)?;
+            let (pb, pr) = resolve(ctx, &at, to)?;
+            Some(practitioner(ctx, &pb, pr))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a Practitioner says who it is: an identifier or a name.
+fn someone(r: &Value) -> bool {
+    r.get("identifier").is_some() || r.get("name").is_some()
+}
+
 /// The identifier of a logical reference at `path` (`{"identifier": …}`
 /// with no `reference`), consumed; `None` for any other reference.
 fn logical(ctx: &mut Ctx<'_>, path: &str, reference: &Value) -> Option<Sourced<Identifier>> {
@@ -1286,6 +1341,14 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
     }
     for (i, part) in items(r, "participant") {
         let path = format!("{base}.participant[{i}]");
+        // A participant who is no Practitioner (a RelatedPerson, a Patient)
+        // is not read: the model's participants are practitioners.
+        let Some(practitioner) = part
+            .get("individual")
+            .and_then(|ind| practitioner_ref(ctx, &format!("{path}.individual"), ind))
+        else {
+            continue;
+        };
         let role = part
             .pointer("/type/0/coding/0/code")
             .and_then(Value::as_str)
@@ -1297,13 +1360,7 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
             let at = format!("{path}.type[0].coding[0]");
             ctx.take_keys(&at, c, &["system", "code", "display"]);
         }
-        if let Some((pb, pr)) = part
-            .get("individual")
-            .and_then(|ind| resolve(ctx, &format!("{path}.individual"), ind))
-        {
-            let practitioner = practitioner(ctx, &pb, pr);
-            e.participants.push(Participant { role, practitioner });
-        }
+        e.participants.push(Participant { role, practitioner });
     }
     for (i, l) in items(r, "location") {
         let path = format!("{base}.location[{i}]");
@@ -1618,7 +1675,11 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
         .and_then(|rr| ctx.str(&format!("{base}.referenceRange[0]"), rr, "text"));
     let mut performers = Vec::new();
     for (i, p) in items(r, "performer") {
-        if let Some((pb, pr)) = resolve(ctx, &format!("{base}.performer[{i}]"), p) {
+        // A performer that is the patient (a patient-reported reading), a
+        // RelatedPerson or a CareTeam has no place in the model: reported.
+        let at = format!("{base}.performer[{i}]");
+        let kinds = ["PractitionerRole", "Organization", "Practitioner"];
+        if let Some((pb, pr)) = resolve_as(ctx, &at, p, &kinds) {
             performers.extend(performer(ctx, &pb, pr));
         }
     }
@@ -1728,11 +1789,15 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
             }
             let practitioner = r
                 .get("practitioner")
-                .and_then(|p| resolve(ctx, &format!("{base}.practitioner"), p))
+                .and_then(|p| {
+                    resolve_as(ctx, &format!("{base}.practitioner"), p, &["Practitioner"])
+                })
                 .map(|(pb, pr)| practitioner(ctx, &pb, pr));
             let organisation = r
                 .get("organization")
-                .and_then(|o| resolve(ctx, &format!("{base}.organization"), o))
+                .and_then(|o| {
+                    resolve_as(ctx, &format!("{base}.organization"), o, &["Organization"])
+                })
                 .map(|(ob, or)| organisation(ctx, &ob, or));
             Some(Performer {
                 role,
@@ -2027,8 +2092,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 );
                 let asserter = r
                     .get("asserter")
-                    .and_then(|a| resolve(&mut ctx, &format!("{base}.asserter"), a))
-                    .map(|(pb, pr)| practitioner(&mut ctx, &pb, pr));
+                    .and_then(|a| practitioner_ref(&mut ctx, &format!("{base}.asserter"), a));
                 let mut asserted = None;
                 for (i, x) in items(r, "extension") {
                     if x.get("url").and_then(Value::as_str) == Some(super::ASSERTED_DATE) {
@@ -2092,11 +2156,11 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                         chosen.as_ref(),
                         encounter_base.as_deref(),
                     );
-                    if let Some((pb, pr)) = sr
+                    if let Some(p) = sr
                         .get("requester")
-                        .and_then(|q| resolve(&mut ctx, &format!("{sb}.requester"), q))
+                        .and_then(|q| practitioner_ref(&mut ctx, &format!("{sb}.requester"), q))
                     {
-                        report.ordered_by = Some(practitioner(&mut ctx, &pb, pr));
+                        report.ordered_by = Some(p);
                     }
                     for (j, n) in items(sr, "note") {
                         if let Some(t) = ctx.str(&format!("{sb}.note[{j}]"), n, "text") {
@@ -2447,10 +2511,8 @@ fn provenance(ctx: &mut Ctx<'_>, base: &str, r: &Value, event: &mut Event) {
         let Some(who) = a.get("who") else { continue };
         let path = format!("{base}.agent[{i}].who");
         if who.get("reference").is_some() {
-            if let Some((pb, pr)) = resolve(ctx, &path, who) {
-                if event.operator.is_none() {
-                    event.operator = Some(practitioner(ctx, &pb, pr));
-                }
+            if event.operator.is_none() {
+                event.operator = practitioner_ref(ctx, &path, who);
             }
             continue;
         }
