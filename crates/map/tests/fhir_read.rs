@@ -351,14 +351,19 @@ fn relative_references_resolve_against_a_restful_full_url() {
 fn a_reference_to_nothing_in_the_bundle_is_reported() {
     // refs.json: the asserter's and the participant's displays used to be
     // consumed with their references, though nothing was read from them.
+    // (An `encounter` not in the Bundle beside the Encounter read makes the
+    // Condition another encounter's, not read since 2026-12-07: see
+    // `resources_of_a_second_encounter_are_not_linked_to_the_first`, which
+    // also has the Condition read, its `encounter` reported, when no
+    // Encounter is.)
     let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
         {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient",
           "identifier": [nhs("9434765919")]}},
         {"fullUrl": "urn:uuid:c1", "resource": {"resourceType": "Condition", "code": {"text": "Asthma"},
-          "subject": {"reference": "urn:uuid:p1"}, "encounter": {"reference": "urn:uuid:e9"},
+          "subject": {"reference": "urn:uuid:p1"}, "encounter": {"reference": "Encounter/e1"},
           "asserter": {"reference": "Practitioner/abc", "display": "Dr Asserter"}}},
         {"fullUrl": "urn:uuid:e1", "resource": {"resourceType": "Encounter", "status": "finished",
-          "class": {"code": "AMB"}, "subject": {"reference": "urn:uuid:p1"},
+          "id": "e1", "class": {"code": "AMB"}, "subject": {"reference": "urn:uuid:p1"},
           "participant": [{"individual": {"reference": "Practitioner/xyz", "display": "Dr Attending"}}]}}]});
     let (event, report) = read_bundle(&doc);
     assert!(report.balanced());
@@ -370,7 +375,6 @@ fn a_reference_to_nothing_in_the_bundle_is_reported() {
         [
             "Bundle.entry[1].resource.asserter.display",
             "Bundle.entry[1].resource.asserter.reference",
-            "Bundle.entry[1].resource.encounter.reference",
             "Bundle.entry[2].resource.participant[0].individual.display",
             "Bundle.entry[2].resource.participant[0].individual.reference",
         ]
@@ -846,6 +850,69 @@ fn a_practitioner_role_participant_or_asserter_is_its_practitioner() {
         assert!(u.contains(&at), "{at} not reported: {u:?}");
     }
     assert!(!u.contains(&"Bundle.entry[4].resource.name[0].family"));
+}
+
+#[test]
+fn resources_of_a_second_encounter_are_not_linked_to_the_first() {
+    // repro/second-encounter-relinked: the Observation and Condition of
+    // Encounter V2 were read, and written linked to V1 (and in its diagnoses).
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient",
+          "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "urn:uuid:e1", "resource": {"resourceType": "Encounter", "status": "finished",
+          "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+          "subject": {"reference": "urn:uuid:p"}, "identifier": [{"value": "V1"}]}},
+        {"fullUrl": "urn:uuid:e2", "resource": {"resourceType": "Encounter", "status": "in-progress",
+          "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+          "subject": {"reference": "urn:uuid:p"}, "identifier": [{"value": "V2"}]}},
+        {"fullUrl": "urn:uuid:o2", "resource": {"resourceType": "Observation", "status": "final",
+          "code": {"text": "obs for V2"}, "subject": {"reference": "urn:uuid:p"},
+          "encounter": {"reference": "urn:uuid:e2"}, "valueString": "v"}},
+        {"fullUrl": "urn:uuid:c2", "resource": {"resourceType": "Condition",
+          "subject": {"reference": "urn:uuid:p"}, "encounter": {"reference": "urn:uuid:e2"},
+          "code": {"text": "cond for V2"}}},
+        // Another server's Encounter, which may not be V1 either.
+        {"fullUrl": "urn:uuid:c3", "resource": {"resourceType": "Condition",
+          "subject": {"reference": "urn:uuid:p"},
+          "encounter": {"reference": "http://elsewhere/fhir/Encounter/9"},
+          "code": {"text": "cond elsewhere"}}},
+        {"fullUrl": "urn:uuid:c1", "resource": {"resourceType": "Condition",
+          "subject": {"reference": "urn:uuid:p"}, "encounter": {"reference": "urn:uuid:e1"},
+          "code": {"text": "cond for V1"}}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(event.encounter.is_some());
+    assert!(event.observations.is_empty(), "{:?}", event.observations);
+    assert_eq!(event.conditions.len(), 1, "{:?}", event.conditions);
+    assert_eq!(
+        event.conditions[0].code.value.text.as_deref(),
+        Some("cond for V1")
+    );
+    invalid_at(&report, "Bundle.entry[2].resource");
+    for i in 2..=5 {
+        if i > 2 {
+            let bad = invalid_at(
+                &report,
+                &format!("Bundle.entry[{i}].resource.encounter.reference"),
+            );
+            assert_eq!(bad.action, Action::Dropped);
+        }
+        all_unmapped(
+            &report,
+            &doc,
+            &format!("Bundle.entry[{i}].resource"),
+            &format!("/entry/{i}/resource"),
+        );
+    }
+    // With no Encounter read, a resource's encounter is reported and the
+    // resource is read: it is linked to no other.
+    let mut doc = doc;
+    doc["entry"].as_array_mut().unwrap().drain(1..3);
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(event.encounter.is_none());
+    assert_eq!((event.observations.len(), event.conditions.len()), (1, 3));
+    assert!(unmapped(&report).contains(&"Bundle.entry[1].resource.encounter.reference"));
 }
 
 #[test]

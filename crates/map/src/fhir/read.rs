@@ -1946,10 +1946,18 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
         resources.push((rt.to_owned(), doc));
     }
     let chosen = choose_patient(&mut ctx, &resources);
-    let encounter_base = resources
+    let read_encounter = resources
         .iter()
         .find(|(b, r)| kind_of(r) == Some("Encounter") && !ctx.skip.contains(b))
-        .map(|(b, _)| b.clone());
+        .map(|(base, r)| Subject {
+            base: base.clone(),
+            url: ctx.url_at.get(base).copied(),
+            id: r.get("id").and_then(Value::as_str),
+        });
+    if let Some(e) = &read_encounter {
+        other_encounters(&mut ctx, &resources, e);
+    }
+    let encounter_base = read_encounter.as_ref().map(|e| e.base.clone());
     let mut event = Event {
         kind: AdtKind::Other,
         message_type: "FHIR".into(),
@@ -2149,13 +2157,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                             ctx.take(&format!("{sb}.{k}"), v);
                         }
                     }
-                    context_refs(
-                        &mut ctx,
-                        &sb,
-                        sr,
-                        chosen.as_ref(),
-                        encounter_base.as_deref(),
-                    );
+                    context_refs(&mut ctx, &sb, sr, chosen.as_ref(), read_encounter.as_ref());
                     if let Some(p) = sr
                         .get("requester")
                         .and_then(|q| practitioner_ref(&mut ctx, &format!("{sb}.requester"), q))
@@ -2198,13 +2200,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
             Some("Provenance") => provenance(&mut ctx, base, r, &mut event),
             _ => {}
         }
-        context_refs(
-            &mut ctx,
-            base,
-            r,
-            chosen.as_ref(),
-            encounter_base.as_deref(),
-        );
+        context_refs(&mut ctx, base, r, chosen.as_ref(), read_encounter.as_ref());
     }
     if let Some((base, r)) = encounter_at {
         diagnoses(&mut ctx, base, r, &condition_at, &mut event.conditions);
@@ -2887,8 +2883,8 @@ fn bundle_entries<'v>(
     out
 }
 
-/// The Patient a Bundle is about, as references to it are resolved: where
-/// it is, its fullUrl and its `id`.
+/// The Patient a Bundle is about (or the Encounter an event holds), as
+/// references to it are resolved: where it is, its fullUrl and its `id`.
 struct Subject<'v> {
     base: String,
     url: Option<&'v str>,
@@ -2983,22 +2979,79 @@ fn choose_patient<'v>(ctx: &mut Ctx<'v>, resources: &[(String, &'v Value)]) -> O
 /// it is a relative `Patient/<id>` and `p` has that `id` or a fullUrl ending
 /// `…/Patient/<id>`.
 fn refers_to(ctx: &Ctx<'_>, from: &str, v: &Value, p: &Subject<'_>) -> bool {
+    refers_as(ctx, from, v, p, "Patient")
+}
+
+/// Whether the reference `v` (in the resource at `from`) refers to the
+/// resource `p` of type `kind`, as [`refers_to`] says of the Patient.
+fn refers_as(ctx: &Ctx<'_>, from: &str, v: &Value, p: &Subject<'_>, kind: &str) -> bool {
     let Some(target) = v.get("reference").and_then(Value::as_str) else {
         return false;
     };
     if find(ctx, from, target).is_some_and(|(b, _)| b == p.base) {
         return true;
     }
-    let Some(id) = relative_ref(target).and_then(|t| t.strip_prefix("Patient/")) else {
+    let Some(id) = relative_ref(target)
+        .and_then(|t| t.strip_prefix(kind))
+        .and_then(|t| t.strip_prefix('/'))
+    else {
         return false;
     };
-    let tail = format!("/Patient/{id}");
+    let tail = format!("/{kind}/{id}");
     p.id == Some(id)
         || p.url.is_some_and(|u| {
             u.split("/_history/")
                 .next()
                 .is_some_and(|u| u.ends_with(&tail))
         })
+}
+
+/// Sets aside (in `ctx.skip`, each reported invalid, its leaves left
+/// unconsumed) what belongs to another encounter than the event's (the
+/// Encounter read, at `read`): a second Encounter, and a clinical resource
+/// whose `encounter` does not refer to the one read (another Encounter of
+/// the Bundle, or one not in it). The event holds one encounter and the
+/// writer links every condition and result to it, so such a resource, read,
+/// would be written as belonging to a visit its source says it does not.
+fn other_encounters(ctx: &mut Ctx<'_>, resources: &[(String, &Value)], read: &Subject<'_>) {
+    for (base, r) in resources {
+        if ctx.skip.contains(base) || *base == read.base {
+            continue;
+        }
+        let kind = kind_of(r).unwrap_or_default();
+        if kind == "Encounter" {
+            ctx.invalid(
+                base,
+                r.get("id").and_then(Value::as_str).unwrap_or_default(),
+                "a second Encounter: the event holds one (the Bundle's first), and resources of this one are not read",
+                Action::Dropped,
+            );
+            ctx.skip.insert(base.clone());
+            continue;
+        }
+        if !CLINICAL.contains(&kind) {
+            continue;
+        }
+        let Some(v) = r.get("encounter").filter(|v| !absent(v)) else {
+            continue;
+        };
+        if refers_as(ctx, base, v, read, "Encounter") {
+            continue;
+        }
+        let target = v.get("reference").and_then(Value::as_str);
+        let at = match target {
+            Some(_) => format!("{base}.encounter.reference"),
+            None => format!("{base}.encounter"),
+        };
+        let raw = target.map_or_else(|| v.to_string(), str::to_owned);
+        ctx.invalid(
+            &at,
+            &raw,
+            "refers to another encounter than the event's (the Bundle's first Encounter): the resource is not read, so as not to be linked to that one",
+            Action::Dropped,
+        );
+        ctx.skip.insert(base.clone());
+    }
 }
 
 /// Whether the reference `v` only says its target is unknown (the
@@ -3016,14 +3069,14 @@ fn absent(v: &Value) -> bool {
 
 /// The references of a resource read (at `base`) to the event's patient and
 /// encounter: consumed when they refer to the chosen Patient `p` and to the
-/// Encounter read (at `encounter`); any other is left unconsumed, so it is
-/// reported.
+/// Encounter read (`encounter`, as [`refers_as`] says); any other is left
+/// unconsumed, so it is reported.
 fn context_refs(
     ctx: &mut Ctx<'_>,
     base: &str,
     r: &Value,
     p: Option<&Subject<'_>>,
-    encounter: Option<&str>,
+    encounter: Option<&Subject<'_>>,
 ) {
     for k in ["subject", "patient"] {
         let Some(v) = r.get(k) else { continue };
@@ -3032,11 +3085,7 @@ fn context_refs(
         }
     }
     if let Some(v) = r.get("encounter") {
-        let to = v.get("reference").and_then(Value::as_str);
-        let read = to
-            .and_then(|t| lookup(ctx, base, t))
-            .is_some_and(|(b, _)| Some(b.as_str()) == encounter);
-        if read {
+        if encounter.is_some_and(|e| refers_as(ctx, base, v, e, "Encounter")) {
             ctx.take(&format!("{base}.encounter"), v);
         }
     }
