@@ -351,14 +351,19 @@ fn relative_references_resolve_against_a_restful_full_url() {
 fn a_reference_to_nothing_in_the_bundle_is_reported() {
     // refs.json: the asserter's and the participant's displays used to be
     // consumed with their references, though nothing was read from them.
+    // (An `encounter` not in the Bundle beside the Encounter read makes the
+    // Condition another encounter's, not read since 2026-12-07: see
+    // `resources_of_a_second_encounter_are_not_linked_to_the_first`, which
+    // also has the Condition read, its `encounter` reported, when no
+    // Encounter is.)
     let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
         {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient",
           "identifier": [nhs("9434765919")]}},
         {"fullUrl": "urn:uuid:c1", "resource": {"resourceType": "Condition", "code": {"text": "Asthma"},
-          "subject": {"reference": "urn:uuid:p1"}, "encounter": {"reference": "urn:uuid:e9"},
+          "subject": {"reference": "urn:uuid:p1"}, "encounter": {"reference": "Encounter/e1"},
           "asserter": {"reference": "Practitioner/abc", "display": "Dr Asserter"}}},
         {"fullUrl": "urn:uuid:e1", "resource": {"resourceType": "Encounter", "status": "finished",
-          "class": {"code": "AMB"}, "subject": {"reference": "urn:uuid:p1"},
+          "id": "e1", "class": {"code": "AMB"}, "subject": {"reference": "urn:uuid:p1"},
           "participant": [{"individual": {"reference": "Practitioner/xyz", "display": "Dr Attending"}}]}}]});
     let (event, report) = read_bundle(&doc);
     assert!(report.balanced());
@@ -370,7 +375,6 @@ fn a_reference_to_nothing_in_the_bundle_is_reported() {
         [
             "Bundle.entry[1].resource.asserter.display",
             "Bundle.entry[1].resource.asserter.reference",
-            "Bundle.entry[1].resource.encounter.reference",
             "Bundle.entry[2].resource.participant[0].individual.display",
             "Bundle.entry[2].resource.participant[0].individual.reference",
         ]
@@ -716,4 +720,280 @@ fn an_assigner_in_another_system_is_not_read_as_the_authority() {
         "{u:?}"
     );
     assert_eq!(u.len(), 2, "{u:?}");
+}
+
+/// A Bundle of the Patient `a` (NHS number 9434765919) and `more` entries,
+/// with RESTful fullUrls under `http://srv/fhir`.
+fn bundle_with(more: &[Value]) -> Value {
+    let mut entries = vec![json!({"fullUrl": "http://srv/fhir/Patient/a", "resource": {
+        "resourceType": "Patient", "id": "a", "identifier": [nhs("9434765919")],
+        "name": [{"family": "Smith"}]}})];
+    entries.extend(more.iter().cloned());
+    json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
+}
+
+#[test]
+fn a_patient_or_related_person_is_never_read_as_a_practitioner() {
+    // repro/asserter-patient: a self-reported Condition (asserter → the
+    // Patient) and an Encounter participant that is the patient's mother
+    // (RelatedPerson) were read as Practitioners keyed by NHS number.
+    let doc = bundle_with(&[
+        json!({"fullUrl": "http://srv/fhir/RelatedPerson/m", "resource": {
+            "resourceType": "RelatedPerson", "id": "m", "patient": {"reference": "Patient/a"},
+            "identifier": [nhs("4010232137")], "name": [{"family": "Mother"}]}}),
+        json!({"fullUrl": "http://srv/fhir/Condition/4", "resource": {
+            "resourceType": "Condition", "subject": {"reference": "Patient/a"},
+            "asserter": {"reference": "Patient/a", "display": "the patient"},
+            "code": {"text": "self-reported asthma"}}}),
+        json!({"fullUrl": "http://srv/fhir/Encounter/e", "resource": {
+            "resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "subject": {"reference": "Patient/a"},
+            "participant": [{"type": [{"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                "code": "ATND"}]}],
+              "individual": {"reference": "RelatedPerson/m"}}]}}),
+        json!({"fullUrl": "http://srv/fhir/Provenance/v", "resource": {
+            "resourceType": "Provenance", "target": [{"reference": "Condition/4"}],
+            "recorded": "2024-03-12T09:15:00Z",
+            "agent": [{"who": {"reference": "Patient/a"}}]}}),
+    ]);
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    let c = &event.conditions[0];
+    assert!(c.asserter.is_none(), "{:?}", c.asserter);
+    let e = event.encounter.as_ref().unwrap();
+    assert!(e.participants.is_empty(), "{:?}", e.participants);
+    assert!(event.operator.is_none(), "{:?}", event.operator);
+    let u = unmapped(&report);
+    for at in [
+        "Bundle.entry[2].resource.asserter.reference",
+        "Bundle.entry[2].resource.asserter.display",
+        "Bundle.entry[3].resource.participant[0].individual.reference",
+        "Bundle.entry[4].resource.agent[0].who.reference",
+    ] {
+        assert!(u.contains(&at), "{at} not reported: {u:?}");
+    }
+    // The RelatedPerson, which nothing reads, is reported whole.
+    all_unmapped(
+        &report,
+        &doc,
+        "Bundle.entry[1].resource",
+        "/entry/1/resource",
+    );
+}
+
+#[test]
+fn a_practitioner_role_participant_or_asserter_is_its_practitioner() {
+    // repro/participant-practitionerrole: a participant or asserter that is a
+    // PractitionerRole gave an empty Practitioner (a blank one POSTed at
+    // every load).
+    let role = |id: &str, to: Option<&str>| {
+        let mut r = json!({"resourceType": "PractitionerRole", "id": id,
+            "code": [{"text": "Consultant"}]});
+        if let Some(to) = to {
+            r["practitioner"] = json!({"reference": to});
+        }
+        json!({"fullUrl": format!("http://srv/fhir/PractitionerRole/{id}"), "resource": r})
+    };
+    let doc = bundle_with(&[
+        json!({"fullUrl": "http://srv/fhir/Encounter/e", "resource": {
+            "resourceType": "Encounter", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            "subject": {"reference": "Patient/a"},
+            "participant": [
+              {"type": [{"coding": [{"code": "ATND"}]}],
+               "individual": {"reference": "PractitionerRole/r1"}},
+              {"type": [{"coding": [{"code": "REF"}]}],
+               "individual": {"reference": "PractitionerRole/r2"}}]}}),
+        role("r1", Some("Practitioner/d")),
+        // A PractitionerRole with no Practitioner: nobody to read.
+        role("r2", None),
+        json!({"fullUrl": "http://srv/fhir/Practitioner/d", "resource": {
+            "resourceType": "Practitioner", "id": "d",
+            "identifier": [{"system": "https://fhir.hl7.org.uk/Id/gmc-number", "value": "1234567"}],
+            "name": [{"family": "Jones"}]}}),
+        json!({"fullUrl": "http://srv/fhir/Condition/c", "resource": {
+            "resourceType": "Condition", "subject": {"reference": "Patient/a"},
+            "encounter": {"reference": "Encounter/e"},
+            "asserter": {"reference": "PractitionerRole/r1"}, "code": {"text": "Asthma"}}}),
+        json!({"fullUrl": "http://srv/fhir/Condition/c2", "resource": {
+            "resourceType": "Condition", "subject": {"reference": "Patient/a"},
+            "encounter": {"reference": "Encounter/e"},
+            "asserter": {"reference": "PractitionerRole/r2"}, "code": {"text": "Eczema"}}}),
+    ]);
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    let jones = |p: &carecodec_model::Practitioner| {
+        assert_eq!(p.identifiers.len(), 1, "{p:?}");
+        assert!(matches!(&p.identifiers[0].value, Identifier::Gmc(n) if n == "1234567"));
+        assert_eq!(
+            p.name.as_ref().unwrap().value.family.as_deref(),
+            Some("Jones")
+        );
+    };
+    let e = event.encounter.as_ref().unwrap();
+    assert_eq!(e.participants.len(), 1, "{:?}", e.participants);
+    assert_eq!(e.participants[0].role, "ATND");
+    jones(&e.participants[0].practitioner);
+    jones(event.conditions[0].asserter.as_ref().unwrap());
+    assert!(event.conditions[1].asserter.is_none());
+    let u = unmapped(&report);
+    for at in [
+        // The role's code has no place beside a participant: reported.
+        "Bundle.entry[2].resource.code[0].text",
+        // The second participant and asserter: no Practitioner to read.
+        "Bundle.entry[1].resource.participant[1].individual.reference",
+        "Bundle.entry[1].resource.participant[1].type[0].coding[0].code",
+        "Bundle.entry[6].resource.asserter.reference",
+    ] {
+        assert!(u.contains(&at), "{at} not reported: {u:?}");
+    }
+    assert!(!u.contains(&"Bundle.entry[4].resource.name[0].family"));
+}
+
+#[test]
+fn resources_of_a_second_encounter_are_not_linked_to_the_first() {
+    // repro/second-encounter-relinked: the Observation and Condition of
+    // Encounter V2 were read, and written linked to V1 (and in its diagnoses).
+    let doc = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient",
+          "identifier": [nhs("9434765919")]}},
+        {"fullUrl": "urn:uuid:e1", "resource": {"resourceType": "Encounter", "status": "finished",
+          "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+          "subject": {"reference": "urn:uuid:p"}, "identifier": [{"value": "V1"}]}},
+        {"fullUrl": "urn:uuid:e2", "resource": {"resourceType": "Encounter", "status": "in-progress",
+          "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+          "subject": {"reference": "urn:uuid:p"}, "identifier": [{"value": "V2"}]}},
+        {"fullUrl": "urn:uuid:o2", "resource": {"resourceType": "Observation", "status": "final",
+          "code": {"text": "obs for V2"}, "subject": {"reference": "urn:uuid:p"},
+          "encounter": {"reference": "urn:uuid:e2"}, "valueString": "v"}},
+        {"fullUrl": "urn:uuid:c2", "resource": {"resourceType": "Condition",
+          "subject": {"reference": "urn:uuid:p"}, "encounter": {"reference": "urn:uuid:e2"},
+          "code": {"text": "cond for V2"}}},
+        // Another server's Encounter, which may not be V1 either.
+        {"fullUrl": "urn:uuid:c3", "resource": {"resourceType": "Condition",
+          "subject": {"reference": "urn:uuid:p"},
+          "encounter": {"reference": "http://elsewhere/fhir/Encounter/9"},
+          "code": {"text": "cond elsewhere"}}},
+        {"fullUrl": "urn:uuid:c1", "resource": {"resourceType": "Condition",
+          "subject": {"reference": "urn:uuid:p"}, "encounter": {"reference": "urn:uuid:e1"},
+          "code": {"text": "cond for V1"}}}]});
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(event.encounter.is_some());
+    assert!(event.observations.is_empty(), "{:?}", event.observations);
+    assert_eq!(event.conditions.len(), 1, "{:?}", event.conditions);
+    assert_eq!(
+        event.conditions[0].code.value.text.as_deref(),
+        Some("cond for V1")
+    );
+    invalid_at(&report, "Bundle.entry[2].resource");
+    for i in 2..=5 {
+        if i > 2 {
+            let bad = invalid_at(
+                &report,
+                &format!("Bundle.entry[{i}].resource.encounter.reference"),
+            );
+            assert_eq!(bad.action, Action::Dropped);
+        }
+        all_unmapped(
+            &report,
+            &doc,
+            &format!("Bundle.entry[{i}].resource"),
+            &format!("/entry/{i}/resource"),
+        );
+    }
+    // With no Encounter read, a resource's encounter is reported and the
+    // resource is read: it is linked to no other.
+    let mut doc = doc;
+    doc["entry"].as_array_mut().unwrap().drain(1..3);
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(event.encounter.is_none());
+    assert_eq!((event.observations.len(), event.conditions.len()), (1, 3));
+    assert!(unmapped(&report).contains(&"Bundle.entry[1].resource.encounter.reference"));
+}
+
+#[test]
+fn a_performer_that_is_the_patient_is_reported() {
+    // repro/performer-patient: a patient-reported reading's performer (the
+    // Patient) was counted as mapped and dropped, display included.
+    let doc = bundle_with(&[
+        json!({"fullUrl": "http://srv/fhir/Observation/o", "resource": {
+        "resourceType": "Observation", "status": "final", "code": {"text": "home BP"},
+        "subject": {"reference": "Patient/a"},
+        "performer": [{"reference": "Patient/a", "display": "the patient herself"}],
+        "valueString": "120/80"}}),
+    ]);
+    let (event, report) = read_bundle(&doc);
+    assert!(report.balanced());
+    assert!(event.observations[0].performers.is_empty());
+    let u = unmapped(&report);
+    assert!(
+        u.contains(&"Bundle.entry[1].resource.performer[0].reference"),
+        "{u:?}"
+    );
+    assert!(
+        u.contains(&"Bundle.entry[1].resource.performer[0].display"),
+        "{u:?}"
+    );
+}
+
+#[test]
+fn nhs_numbers_under_other_spellings_of_the_system_are_seen() {
+    // repro/nhs-number-oid: the NHS number OID and a trailing slash were
+    // plain identifiers, so a second, different NHS number went unseen.
+    let oid = "urn:oid:2.16.840.1.113883.2.1.4.1";
+    let patient = |ids: Value| json!({"resourceType": "Patient", "identifier": ids});
+    // The OID alone: the NHS number, the spelling reported.
+    let (event, report) = read_bundle(&patient(json!([{"system": oid, "value": "9434765919"}])));
+    assert!(
+        report.balanced() && report.unmapped.is_empty(),
+        "{:?}",
+        report.unmapped
+    );
+    let p = event.patient.unwrap();
+    assert!(
+        matches!(&p.identifiers[0].value, Identifier::Nhs { number, .. } if number.as_str() == "9434765919")
+    );
+    let i = invalid_at(&report, "Patient.identifier[0].system");
+    assert_eq!((i.raw.as_str(), i.action), (oid, Action::Interpreted));
+    assert!(!report.quarantined());
+    // Near misses of the UK Core system: read as the NHS number, reported.
+    for s in [
+        "https://fhir.nhs.uk/Id/nhs-number/",
+        "http://fhir.nhs.uk/Id/nhs-number",
+        "https://FHIR.nhs.uk/Id/NHS-Number",
+        " https://fhir.nhs.uk/Id/nhs-number",
+    ] {
+        let (event, report) = read_bundle(&patient(json!([{"system": s, "value": "9434765919"}])));
+        let p = event.patient.unwrap();
+        assert!(
+            matches!(&p.identifiers[0].value, Identifier::Nhs { .. }),
+            "{s}"
+        );
+        let i = invalid_at(&report, "Patient.identifier[0].system");
+        assert_eq!((i.raw.as_str(), i.action), (s, Action::Interpreted));
+        assert!(
+            i.reason.contains("https://fhir.nhs.uk/Id/nhs-number"),
+            "{}",
+            i.reason
+        );
+    }
+    // A second, different NHS number under either spelling is a conflict:
+    // the record is quarantined.
+    for s in [oid, "https://fhir.nhs.uk/Id/nhs-number/"] {
+        let (_, report) = read_bundle(&patient(json!([nhs("9434765919"),
+            {"system": s, "value": "4010232137"}])));
+        assert!(report.quarantined(), "{s}: {:?}", report.identity);
+    }
+    // Another system is another identifier, as before.
+    let (event, report) = read_bundle(&patient(json!([nhs("9434765919"),
+        {"system": "https://fhir.nhs.uk/Id/nhs-number-x", "value": "4010232137"}])));
+    assert!(!report.quarantined());
+    assert!(matches!(
+        &event.patient.unwrap().identifiers[1].value,
+        Identifier::Other { .. }
+    ));
 }

@@ -356,9 +356,52 @@ fn first_code(ctx: &mut Ctx<'_>, path: &str, cc: &Value) -> Option<Sourced<Code>
     Some(Sourced::new(code, Source::fhir(path)))
 }
 
+/// The NHS number's OID (HL7 UK's; HL7 v2 senders give it as CX.4.2): the
+/// same identifier namespace as UK Core's system.
+const NHS_NUMBER_OID: &str = "urn:oid:2.16.840.1.113883.2.1.4.1";
+
+/// Why `system`, which is not UK Core's NHS number system as spelled, is
+/// read as it: the NHS number OID, or a near miss of either (`http` for
+/// `https`, another case, a trailing slash, spaces around). `None` for the
+/// exact system and for any other.
+fn nhs_spelling(system: &str) -> Option<String> {
+    if system == NHS_NUMBER {
+        return None;
+    }
+    let s = system.trim().to_ascii_lowercase();
+    let s = s.trim_end_matches('/');
+    let why = if system == NHS_NUMBER_OID {
+        "the NHS number OID"
+    } else if s == NHS_NUMBER_OID {
+        "the NHS number OID, not as spelled"
+    } else if s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .is_some_and(|rest| rest == "fhir.nhs.uk/id/nhs-number")
+    {
+        "UK Core's NHS number system, not as spelled"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{why}: read as the NHS number (system {NHS_NUMBER}), as the identity rules see it and the writer gives it"
+    ))
+}
+
 fn identifier(ctx: &mut Ctx<'_>, path: &str, id: &Value) -> Option<Sourced<Identifier>> {
     let value = id.get("value")?.as_str()?.to_owned();
-    let system = id.get("system").and_then(Value::as_str);
+    let sent = id.get("system").and_then(Value::as_str);
+    // The NHS number under another spelling of its system is the NHS number
+    // (so a second, different one is a conflict), and the spelling reported.
+    let spelled = sent.and_then(nhs_spelling);
+    let system = if spelled.is_some() {
+        Some(NHS_NUMBER)
+    } else {
+        sent
+    };
+    if let (Some(why), Some(raw)) = (&spelled, sent) {
+        ctx.invalid(&format!("{path}.system"), raw, why, Action::Interpreted);
+    }
     let type_code = id.pointer("/type/coding/0/code").and_then(Value::as_str);
     let type_text = id.pointer("/type/text").and_then(Value::as_str);
     // An assigner identifier is the authority when it is an ODS code (the
@@ -1072,11 +1115,8 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             p.gp_practice_name = ctx.str(&path, g, "display");
             continue;
         }
-        let resolved = g.get("reference").and_then(|_| resolve(ctx, &path, g));
-        if let Some((ob, or)) = resolved
-            .as_ref()
-            .filter(|(_, t)| t.get("resourceType").and_then(Value::as_str) == Some("Organization"))
-        {
+        let practice = resolve_as(ctx, &path, g, &["Organization"]);
+        if let Some((ob, or)) = practice.as_ref() {
             // A reference to the practice's Organization: its identifier (the
             // reference's own first) and its name, else the reference's display.
             let own = |ctx: &mut Ctx<'_>| {
@@ -1096,8 +1136,9 @@ fn patient(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Patient {
             continue;
         }
         // The GP: by identifier, and the Practitioner the reference resolves
-        // to (its name, and its identifier when the reference has none).
-        let target = resolved.map(|(pb, pr)| practitioner(ctx, &pb, pr));
+        // to (its name, and its identifier when the reference has none); a
+        // reference to anything else is reported (see `practitioner_ref`).
+        let target = practitioner_ref(ctx, &path, g);
         if x.is_none() && target.is_none() {
             continue;
         }
@@ -1189,6 +1230,70 @@ fn resolve<'v>(ctx: &mut Ctx<'v>, path: &str, reference: &Value) -> Option<(Stri
     Some((base, r))
 }
 
+/// Follows a reference (at `path`), as [`resolve`] does, only when its target
+/// is one of `kinds` (its `resourceType`): a reference to anything else (a
+/// Patient where a Practitioner is expected) is left unconsumed, display
+/// included, so it is reported.
+fn resolve_as<'v>(
+    ctx: &mut Ctx<'v>,
+    path: &str,
+    reference: &Value,
+    kinds: &[&str],
+) -> Option<(String, &'v Value)> {
+    let target = reference.get("reference")?.as_str()?;
+    let (_, r) = lookup(ctx, path, target)?;
+    if !kind_of(r).is_some_and(|k| kinds.contains(&k)) {
+        return None;
+    }
+    resolve(ctx, path, reference)
+}
+
+/// The Practitioner a reference (at `path`: a participant, an asserter, a
+/// requester, a Provenance agent) names: its target when that is a
+/// Practitioner, or, for a PractitionerRole, the Practitioner the role
+/// refers to (the role's other elements, which the model has no place for
+/// there, are reported). Nothing is read, and the reference is reported
+/// unmapped, when the target is anything else (a Patient, a RelatedPerson,
+/// a Device), a PractitionerRole with no Practitioner in the Bundle, or a
+/// Practitioner with neither identifier nor name (it would be written as an
+/// empty Practitioner).
+fn practitioner_ref(ctx: &mut Ctx<'_>, path: &str, reference: &Value) -> Option<Practitioner> {
+    let (rb, r) = reference
+        .get("reference")
+        .and_then(Value::as_str)
+        .and_then(|t| lookup(ctx, path, t))?;
+    match kind_of(r)? {
+        "Practitioner" if someone(r) => {
+            let (pb, pr) = resolve(ctx, path, reference)?;
+            Some(practitioner(ctx, &pb, pr))
+        }
+        "PractitionerRole" => {
+            let to = r.get("practitioner")?;
+            let at = format!("{rb}.practitioner");
+            let (_, pr) = lookup(ctx, &at, to.get("reference")?.as_str()?)?;
+            if kind_of(pr) != Some("Practitioner") || !someone(pr) {
+                return None;
+            }
+            resolve(ctx, path, reference)?;
+            let (pb, pr) = resolve(ctx, &at, to)?;
+            Some(practitioner(ctx, &pb, pr))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a Practitioner says who it is in what the model keeps: an
+/// identifier, or a name with a part (a name of only `text`, which the model
+/// has no place for, would make a blank Practitioner).
+fn someone(r: &Value) -> bool {
+    r.get("identifier").is_some()
+        || items(r, "name").any(|(_, n)| {
+            ["family", "given", "prefix", "suffix"]
+                .iter()
+                .any(|k| n.get(k).is_some())
+        })
+}
+
 /// The identifier of a logical reference at `path` (`{"identifier": …}`
 /// with no `reference`), consumed; `None` for any other reference.
 fn logical(ctx: &mut Ctx<'_>, path: &str, reference: &Value) -> Option<Sourced<Identifier>> {
@@ -1275,6 +1380,14 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
     }
     for (i, part) in items(r, "participant") {
         let path = format!("{base}.participant[{i}]");
+        // A participant who is no Practitioner (a RelatedPerson, a Patient)
+        // is not read: the model's participants are practitioners.
+        let Some(practitioner) = part
+            .get("individual")
+            .and_then(|ind| practitioner_ref(ctx, &format!("{path}.individual"), ind))
+        else {
+            continue;
+        };
         let role = part
             .pointer("/type/0/coding/0/code")
             .and_then(Value::as_str)
@@ -1286,13 +1399,7 @@ fn encounter(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Encounter {
             let at = format!("{path}.type[0].coding[0]");
             ctx.take_keys(&at, c, &["system", "code", "display"]);
         }
-        if let Some((pb, pr)) = part
-            .get("individual")
-            .and_then(|ind| resolve(ctx, &format!("{path}.individual"), ind))
-        {
-            let practitioner = practitioner(ctx, &pb, pr);
-            e.participants.push(Participant { role, practitioner });
-        }
+        e.participants.push(Participant { role, practitioner });
     }
     for (i, l) in items(r, "location") {
         let path = format!("{base}.location[{i}]");
@@ -1607,7 +1714,11 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
         .and_then(|rr| ctx.str(&format!("{base}.referenceRange[0]"), rr, "text"));
     let mut performers = Vec::new();
     for (i, p) in items(r, "performer") {
-        if let Some((pb, pr)) = resolve(ctx, &format!("{base}.performer[{i}]"), p) {
+        // A performer that is the patient (a patient-reported reading), a
+        // RelatedPerson or a CareTeam has no place in the model: reported.
+        let at = format!("{base}.performer[{i}]");
+        let kinds = ["PractitionerRole", "Organization", "Practitioner"];
+        if let Some((pb, pr)) = resolve_as(ctx, &at, p, &kinds) {
             performers.extend(performer(ctx, &pb, pr));
         }
     }
@@ -1717,11 +1828,15 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
             }
             let practitioner = r
                 .get("practitioner")
-                .and_then(|p| resolve(ctx, &format!("{base}.practitioner"), p))
+                .and_then(|p| {
+                    resolve_as(ctx, &format!("{base}.practitioner"), p, &["Practitioner"])
+                })
                 .map(|(pb, pr)| practitioner(ctx, &pb, pr));
             let organisation = r
                 .get("organization")
-                .and_then(|o| resolve(ctx, &format!("{base}.organization"), o))
+                .and_then(|o| {
+                    resolve_as(ctx, &format!("{base}.organization"), o, &["Organization"])
+                })
                 .map(|(ob, or)| organisation(ctx, &ob, or));
             Some(Performer {
                 role,
@@ -1870,10 +1985,18 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
         resources.push((rt.to_owned(), doc));
     }
     let chosen = choose_patient(&mut ctx, &resources);
-    let encounter_base = resources
+    let read_encounter = resources
         .iter()
         .find(|(b, r)| kind_of(r) == Some("Encounter") && !ctx.skip.contains(b))
-        .map(|(b, _)| b.clone());
+        .map(|(base, r)| Subject {
+            base: base.clone(),
+            url: ctx.url_at.get(base).copied(),
+            id: r.get("id").and_then(Value::as_str),
+        });
+    if let Some(e) = &read_encounter {
+        other_encounters(&mut ctx, &resources, e);
+    }
+    let encounter_base = read_encounter.as_ref().map(|e| e.base.clone());
     let mut event = Event {
         kind: AdtKind::Other,
         message_type: "FHIR".into(),
@@ -2020,8 +2143,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     beside_in_error(&mut ctx, clinical_status, verification.as_ref());
                 let asserter = r
                     .get("asserter")
-                    .and_then(|a| resolve(&mut ctx, &format!("{base}.asserter"), a))
-                    .map(|(pb, pr)| practitioner(&mut ctx, &pb, pr));
+                    .and_then(|a| practitioner_ref(&mut ctx, &format!("{base}.asserter"), a));
                 let mut asserted = None;
                 for (i, x) in items(r, "extension") {
                     if x.get("url").and_then(Value::as_str) == Some(super::ASSERTED_DATE) {
@@ -2074,18 +2196,12 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                             ctx.take(&format!("{sb}.{k}"), v);
                         }
                     }
-                    context_refs(
-                        &mut ctx,
-                        &sb,
-                        sr,
-                        chosen.as_ref(),
-                        encounter_base.as_deref(),
-                    );
-                    if let Some((pb, pr)) = sr
+                    context_refs(&mut ctx, &sb, sr, chosen.as_ref(), read_encounter.as_ref());
+                    if let Some(p) = sr
                         .get("requester")
-                        .and_then(|q| resolve(&mut ctx, &format!("{sb}.requester"), q))
+                        .and_then(|q| practitioner_ref(&mut ctx, &format!("{sb}.requester"), q))
                     {
-                        report.ordered_by = Some(practitioner(&mut ctx, &pb, pr));
+                        report.ordered_by = Some(p);
                     }
                     for (j, n) in items(sr, "note") {
                         if let Some(t) = ctx.str(&format!("{sb}.note[{j}]"), n, "text") {
@@ -2123,13 +2239,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
             Some("Provenance") => provenance(&mut ctx, base, r, &mut event),
             _ => {}
         }
-        context_refs(
-            &mut ctx,
-            base,
-            r,
-            chosen.as_ref(),
-            encounter_base.as_deref(),
-        );
+        context_refs(&mut ctx, base, r, chosen.as_ref(), read_encounter.as_ref());
     }
     if let Some((base, r)) = encounter_at {
         diagnoses(&mut ctx, base, r, &condition_at, &mut event.conditions);
@@ -2459,10 +2569,8 @@ fn provenance(ctx: &mut Ctx<'_>, base: &str, r: &Value, event: &mut Event) {
         let Some(who) = a.get("who") else { continue };
         let path = format!("{base}.agent[{i}].who");
         if who.get("reference").is_some() {
-            if let Some((pb, pr)) = resolve(ctx, &path, who) {
-                if event.operator.is_none() {
-                    event.operator = Some(practitioner(ctx, &pb, pr));
-                }
+            if event.operator.is_none() {
+                event.operator = practitioner_ref(ctx, &path, who);
             }
             continue;
         }
@@ -2837,8 +2945,8 @@ fn bundle_entries<'v>(
     out
 }
 
-/// The Patient a Bundle is about, as references to it are resolved: where
-/// it is, its fullUrl and its `id`.
+/// The Patient a Bundle is about (or the Encounter an event holds), as
+/// references to it are resolved: where it is, its fullUrl and its `id`.
 struct Subject<'v> {
     base: String,
     url: Option<&'v str>,
@@ -2933,16 +3041,25 @@ fn choose_patient<'v>(ctx: &mut Ctx<'v>, resources: &[(String, &'v Value)]) -> O
 /// it is a relative `Patient/<id>` and `p` has that `id` or a fullUrl ending
 /// `…/Patient/<id>`.
 fn refers_to(ctx: &Ctx<'_>, from: &str, v: &Value, p: &Subject<'_>) -> bool {
+    refers_as(ctx, from, v, p, "Patient")
+}
+
+/// Whether the reference `v` (in the resource at `from`) refers to the
+/// resource `p` of type `kind`, as [`refers_to`] says of the Patient.
+fn refers_as(ctx: &Ctx<'_>, from: &str, v: &Value, p: &Subject<'_>, kind: &str) -> bool {
     let Some(target) = v.get("reference").and_then(Value::as_str) else {
         return false;
     };
     if find(ctx, from, target).is_some_and(|(b, _)| b == p.base) {
         return true;
     }
-    let Some(id) = relative_ref(target).and_then(|t| t.strip_prefix("Patient/")) else {
+    let Some(id) = relative_ref(target)
+        .and_then(|t| t.strip_prefix(kind))
+        .and_then(|t| t.strip_prefix('/'))
+    else {
         return false;
     };
-    let tail = format!("/Patient/{id}");
+    let tail = format!("/{kind}/{id}");
     p.id == Some(id)
         || p.url.is_some_and(|u| {
             u.split("/_history/")
@@ -2962,6 +3079,54 @@ fn required_concept(ctx: &mut Ctx<'_>, path: &str, c: &Value) -> Sourced<Concept
     concept(ctx, path, c)
 }
 
+/// Sets aside (in `ctx.skip`, each reported invalid, its leaves left
+/// unconsumed) what belongs to another encounter than the event's (the
+/// Encounter read, at `read`): a second Encounter, and a clinical resource
+/// whose `encounter` does not refer to the one read (another Encounter of
+/// the Bundle, or one not in it). The event holds one encounter and the
+/// writer links every condition and result to it, so such a resource, read,
+/// would be written as belonging to a visit its source says it does not.
+fn other_encounters(ctx: &mut Ctx<'_>, resources: &[(String, &Value)], read: &Subject<'_>) {
+    for (base, r) in resources {
+        if ctx.skip.contains(base) || *base == read.base {
+            continue;
+        }
+        let kind = kind_of(r).unwrap_or_default();
+        if kind == "Encounter" {
+            ctx.invalid(
+                base,
+                r.get("id").and_then(Value::as_str).unwrap_or_default(),
+                "a second Encounter: the event holds one (the Bundle's first), and resources of this one are not read",
+                Action::Dropped,
+            );
+            ctx.skip.insert(base.clone());
+            continue;
+        }
+        if !CLINICAL.contains(&kind) {
+            continue;
+        }
+        let Some(v) = r.get("encounter").filter(|v| !absent(v)) else {
+            continue;
+        };
+        if refers_as(ctx, base, v, read, "Encounter") {
+            continue;
+        }
+        let target = v.get("reference").and_then(Value::as_str);
+        let at = match target {
+            Some(_) => format!("{base}.encounter.reference"),
+            None => format!("{base}.encounter"),
+        };
+        let raw = target.map_or_else(|| v.to_string(), str::to_owned);
+        ctx.invalid(
+            &at,
+            &raw,
+            "refers to another encounter than the event's (the Bundle's first Encounter): the resource is not read, so as not to be linked to that one",
+            Action::Dropped,
+        );
+        ctx.skip.insert(base.clone());
+    }
+}
+
 /// Whether the reference `v` only says its target is unknown (the
 /// data-absent-reason extension the writer gives a resource of an event
 /// without a patient): no reference at all. Likewise a required element
@@ -2977,14 +3142,14 @@ fn absent(v: &Value) -> bool {
 
 /// The references of a resource read (at `base`) to the event's patient and
 /// encounter: consumed when they refer to the chosen Patient `p` and to the
-/// Encounter read (at `encounter`); any other is left unconsumed, so it is
-/// reported.
+/// Encounter read (`encounter`, as [`refers_as`] says); any other is left
+/// unconsumed, so it is reported.
 fn context_refs(
     ctx: &mut Ctx<'_>,
     base: &str,
     r: &Value,
     p: Option<&Subject<'_>>,
-    encounter: Option<&str>,
+    encounter: Option<&Subject<'_>>,
 ) {
     for k in ["subject", "patient"] {
         let Some(v) = r.get(k) else { continue };
@@ -2993,11 +3158,7 @@ fn context_refs(
         }
     }
     if let Some(v) = r.get("encounter") {
-        let to = v.get("reference").and_then(Value::as_str);
-        let read = to
-            .and_then(|t| lookup(ctx, base, t))
-            .is_some_and(|(b, _)| Some(b.as_str()) == encounter);
-        if read {
+        if encounter.is_some_and(|e| refers_as(ctx, base, v, e, "Encounter")) {
             ctx.take(&format!("{base}.encounter"), v);
         }
     }
