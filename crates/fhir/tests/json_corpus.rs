@@ -87,6 +87,15 @@ const KNOWN_INVALID: &[(&str, ErrorKind, &str)] = &[
     ),
 ];
 
+/// Examples `KNOWN_INVALID.tsv` does not list (the tool that made it does not check these
+/// rules) that R4 nonetheless forbids, each with the reason it must be rejected for: an id of
+/// 67 characters (R4 `id`: at most 64).
+const FOUND_INVALID: &[(&str, ErrorKind, &str)] = &[(
+    "SearchParameter-questionnaireresponse-extensions-QuestionnaireResponse-item-subject.json",
+    ErrorKind::InvalidValue,
+    "is not an id",
+)];
+
 #[test]
 fn official_r4_examples() {
     // Debug builds of the generated readers use far more stack per nesting level than release.
@@ -140,7 +149,11 @@ fn run() {
             disabled += 1;
             continue;
         }
-        if let Some((_, kind, why)) = KNOWN_INVALID.iter().find(|(n, _, _)| *n == name) {
+        if let Some((_, kind, why)) = KNOWN_INVALID
+            .iter()
+            .chain(FOUND_INVALID)
+            .find(|(n, _, _)| *n == name)
+        {
             match result {
                 Err(e) if e.kind() == *kind && e.message().contains(why) => rejected += 1,
                 Err(e) => failures.push(format!("{name}: rejected for the wrong reason: {e}")),

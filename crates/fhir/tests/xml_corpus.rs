@@ -57,13 +57,19 @@ fn disabled(e: &json::Error) -> bool {
 #[test]
 fn r4_examples_round_trip_through_xml() {
     let Some(root) = corpora() else { return };
-    let known_invalid: BTreeSet<String> =
+    // The listed ones, and the one with an id of 67 characters, which the list's tool did not
+    // check (see `json_corpus.rs`'s `FOUND_INVALID`).
+    let mut known_invalid: BTreeSet<String> =
         std::fs::read_to_string(root.join("r4/KNOWN_INVALID.tsv"))
             .unwrap()
             .lines()
             .skip(1)
             .filter_map(|l| l.split('\t').next().map(str::to_owned))
             .collect();
+    known_invalid.insert(
+        "SearchParameter-questionnaireresponse-extensions-QuestionnaireResponse-item-subject.json"
+            .to_owned(),
+    );
     let mut failures = Vec::new();
     let (mut text_ok, mut typed_ok, mut typed_skipped, mut skipped) = (0, 0, 0, 0);
     for path in files(&root.join("r4/examples-json"), "json") {
