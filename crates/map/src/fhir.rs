@@ -2734,6 +2734,8 @@ fn observation<'a>(
             Value::Null => put(&mut o, "valueString", json!(&q.value)),
             v => put(&mut o, "valueQuantity", v),
         },
+        // A text over R4's string limit: an attachment (below).
+        Some(ObservationValue::Text(t)) if tree::too_long(t) => {}
         Some(ObservationValue::Text(t)) => put(&mut o, "valueString", json!(t)),
         Some(ObservationValue::Coded(c)) => put(&mut o, "valueCodeableConcept", concept(c)),
         Some(ObservationValue::DateTime(t)) => put(&mut o, "valueDateTime", date_time_value(t)),
@@ -2752,6 +2754,7 @@ fn observation<'a>(
     // An attachment with nothing in it (a model made elsewhere) is no value.
     let attached = match ob.value.as_ref().map(|v| &v.value) {
         Some(ObservationValue::Attachment(a)) => Some(attachment(a)).filter(|v| !v.is_empty()),
+        Some(ObservationValue::Text(t)) if tree::too_long(t) => Some(long_text(t)),
         _ => None,
     };
     let empty_attachment = attached.is_none()
@@ -2897,6 +2900,16 @@ fn allergy_criticality(code: Option<&str>) -> &'static str {
     }
 }
 
+/// An Observation's text over R4's string limit as an Attachment: plain
+/// UTF-8 text ([`LONG_TEXT_TYPE`]), Base64 in `data`; `read_bundle` reads
+/// it back as the text.
+fn long_text(text: &str) -> Value<'static> {
+    obj([
+        ("contentType", Value::from(LONG_TEXT_TYPE)),
+        ("data", Value::from(base64(text.trim().as_bytes()))),
+    ])
+}
+
 /// An Attachment: its content type, its data when it is Base64 (else noted
 /// by `observation_losses`), its url. Inline data with no content type is
 /// typed `application/octet-stream` (R4 att-1: data needs a type).
@@ -2918,6 +2931,62 @@ fn attachment(a: &Attachment) -> Value<'_> {
     }
     Value::Object(o)
 }
+
+/// `bytes` as Base64 (RFC 4648, padded).
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            let c = if i <= chunk.len() {
+                ALPHABET.get((n >> (18 - 6 * i) & 63) as usize).copied()
+            } else {
+                None
+            };
+            out.push(c.map_or('=', char::from));
+        }
+    }
+    out
+}
+
+/// The bytes Base64 text `t` ([`is_base64`]) stands for; `None` when it is
+/// not Base64.
+pub(crate) fn base64_decode(t: &str) -> Option<Vec<u8>> {
+    if !is_base64(t) {
+        return None;
+    }
+    let sextet = |c: u8| -> u32 {
+        u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            _ => 63,
+        })
+    };
+    let body = t.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
+    for chunk in body.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &c)| n | sextet(c) << (18 - 6 * i));
+        let [_, a, b, c] = n.to_be_bytes();
+        // Four characters are three bytes, three two, two one.
+        let take = chunk.len().saturating_sub(1);
+        out.extend([a, b, c].into_iter().take(take));
+    }
+    Some(out)
+}
+
+/// The content type of an Observation's text value written as an
+/// attachment: a text over R4's string limit ([`tree::too_long`]), which no
+/// `valueString` may hold.
+pub(crate) const LONG_TEXT_TYPE: &str = "text/plain; charset=utf-8";
 
 /// True for Base64 as FHIR's `base64Binary` takes it (RFC 4648's alphabet
 /// in groups of four, at most two `=` of padding at the end; not empty, no
@@ -4390,6 +4459,7 @@ fn write_event(
     // the next is built (so the allocator hands the same blocks back), after
     // the Bundle's opening members.
     let at = out.len();
+    tree::take_dropped();
     write_transaction_head(event, out);
     // `entry` is opened at the first entry: FHIR JSON has no empty arrays,
     // so a Bundle with no entries (a message of only an MSH) leaves it out.
@@ -4405,6 +4475,7 @@ fn write_event(
                 out.push(b']');
             }
             out.push(b'}');
+            long_text_losses(event, losses);
             Ok(())
         }
         Err(e) => {
@@ -4439,7 +4510,11 @@ fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
 /// ([`Event::group`]) MSH-10, a slash and the group's number, so the
 /// Bundles of a message's groups never share one; none without MSH-10.
 fn bundle_identifier(event: &Event) -> Option<std::borrow::Cow<'_, str>> {
-    let id = event.message_id.as_deref()?;
+    // An MSH-10 over R4's string limit is no identifier (noted).
+    let id = event
+        .message_id
+        .as_deref()
+        .filter(|id| !Value::from(*id).long_text(""))?;
     Some(match event.group {
         Some(k) => format!("{id}/{k}").into(),
         None => id.into(),
@@ -4499,10 +4574,12 @@ fn event_entries<'a>(
     // A Bundle has tens of entries: a list searched in order is cheaper than
     // hashing each 70-byte id.
     let mut written: Vec<[u64; 2]> = Vec::with_capacity(32);
-    let mut emit = |e: Entry<'a>| {
+    let mut emit = |mut e: Entry<'a>| {
         let id = e.full_url.bits();
         if !written.contains(&id) {
             written.push(id);
+            // No string over R4's limit (noted, `long_text_losses`).
+            e.resource.prune_long("");
             emit_once(e);
         }
     };
@@ -5652,6 +5729,7 @@ fn event_tree<'a>(
     trust_ods: Option<&str>,
     losses: &mut Losses<'_>,
 ) -> Result<Value<'a>, FhirError> {
+    tree::take_dropped();
     let mut entries = Vec::new();
     event_entries(event, trust_ods, kind, losses, |e| entries.push(e))?;
     let mut b = bundle_head(event, kind);
@@ -5667,7 +5745,8 @@ fn event_tree<'a>(
             .collect();
         let seed = &*id_seed(event);
         let hid = uuid(&[seed, "/message-header"]);
-        let header = message_header(event, &hid, focus);
+        let mut header = message_header(event, &hid, focus);
+        header.prune_long("");
         let mut all = Vec::with_capacity(entries.len() + 1);
         all.push(obj([("fullUrl", urn(&hid).into()), ("resource", header)]));
         all.extend(entries.into_iter().map(|e| e.into_value(false)));
@@ -5677,6 +5756,7 @@ fn event_tree<'a>(
         // No entries (a message of only an MSH): no empty `entry` array.
         put(&mut b, "entry", Value::Array(all));
     }
+    long_text_losses(event, losses);
     Ok(Value::Object(b))
 }
 
@@ -6194,8 +6274,85 @@ impl Losses<'_> {
     }
 }
 
+/// Notes the texts of `record` (an event or a worker) the Bundle just built
+/// left out for their length ([`tree::take_dropped`]: strings over R4's
+/// limit), each at its model field with its sources. The record is walked
+/// as its serde form, only when something was left out.
+fn long_text_losses<T: serde::Serialize>(record: &T, losses: &mut Losses<'_>) {
+    let dropped = tree::take_dropped();
+    if dropped.is_empty() || !losses.kept() {
+        return;
+    }
+    if let Ok(v) = serde_json::to_value(record) {
+        let mut path = String::new();
+        long_texts(&v, &mut path, &Sources::new(), &dropped, losses);
+    }
+}
+
+/// [`long_text_losses`] for serde value `v` at model field `path`, from
+/// `sources` (those of the nearest `Sourced` around it).
+fn long_texts(
+    v: &serde_json::Value,
+    path: &mut String,
+    sources: &Sources,
+    dropped: &[u64],
+    losses: &mut Losses<'_>,
+) {
+    use serde_json::Value as V;
+    match v {
+        V::String(s) if tree::too_long(s) && dropped.contains(&tree::text_hash(s)) => {
+            losses.note(format_args!("{path}"), s, sources, unwritten::TOO_LONG);
+        }
+        V::Array(items) => {
+            let at = path.len();
+            for (i, item) in items.iter().enumerate() {
+                path.push('[');
+                path.push_str(itoa::Buffer::new().format(i));
+                path.push(']');
+                long_texts(item, path, sources, dropped, losses);
+                path.truncate(at);
+            }
+        }
+        V::Object(m) => {
+            let sourced = m.len() == 2 && m.contains_key("sources");
+            let tagged = m.len() == 2 && m.contains_key("type");
+            match (m.get("value"), sourced || tagged) {
+                // A `Sourced` value, or an enum's variant (`{"type", "value"}`):
+                // the field is the value's.
+                (Some(inner), true) => {
+                    let own = m
+                        .get("sources")
+                        .and_then(|s| serde_json::from_value::<Sources>(s.clone()).ok());
+                    long_texts(
+                        inner,
+                        path,
+                        own.as_ref().unwrap_or(sources),
+                        dropped,
+                        losses,
+                    );
+                }
+                _ => {
+                    let at = path.len();
+                    for (k, item) in m {
+                        if !path.is_empty() {
+                            path.push('.');
+                        }
+                        path.push_str(k);
+                        long_texts(item, path, sources, dropped, losses);
+                        path.truncate(at);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Why a worker's value is not written (each a [`NotWritten::reason`]).
 mod unwritten {
+    pub(super) const TOO_LONG: &str = "over R4's string limit (1,048,576 characters): a \
+        string or markdown element cannot hold it (an Observation's text value is written as \
+        a text/plain attachment instead)";
     pub(super) const HIRE: &str = "UK Core Practitioner has no element for a hire date";
     pub(super) const TERMINATION: &str = "UK Core Practitioner has no element for a termination \
         date (each PractitionerRole's period end and active are its assignment's own)";
@@ -6459,6 +6616,7 @@ impl<'a> WorkerEntries<'a> {
 }
 
 fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, FhirError> {
+    tree::take_dropped();
     // Every field is named here: a field added to the model does not build
     // until the writer writes it or notes it unwritten.
     let Worker {
@@ -6740,7 +6898,7 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
         out.entries
             .push(entry(&urn(&rid), Value::Object(role), rmethod, rurl));
     }
-    Ok(obj([
+    let mut bundle = obj([
         ("resourceType", "Bundle".into()),
         ("type", "transaction".into()),
         (
@@ -6752,13 +6910,31 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
                     .collect(),
             ),
         ),
-    ]))
+    ]);
+    bundle.prune_long("");
+    long_text_losses(w, losses);
+    Ok(bundle)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    /// Base64 read back is the bytes written, for every padding; text that
+    /// is not Base64 reads as nothing.
+    #[test]
+    fn base64_decodes_what_it_encodes() {
+        for raw in ["", "a", "ab", "abc", "abcd", "\u{e9}t\u{e9} \u{1f600}"] {
+            let b64 = base64(raw.as_bytes());
+            let back = base64_decode(&b64);
+            assert_eq!(back.as_deref(), (!raw.is_empty()).then_some(raw.as_bytes()));
+        }
+        assert_eq!(base64_decode("+/8=").as_deref(), Some(&[0xfb, 0xff][..]));
+        for bad in ["abc", "ab=c", "a b=", "ab==="] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+    }
 
     /// The written system of every kind of code system is the model's URI
     /// (the tree only borrows or prefixes it).

@@ -495,3 +495,105 @@ fn a_system_with_white_space_is_not_written_as_a_uri() {
     };
     assert_eq!(seen(&back), seen(&event));
 }
+
+/// Text over R4's string limit (1,048,576 characters, which the strict
+/// reader refuses): an Observation's text value is written as a plain-text
+/// attachment and reads back as the same text; any other string (a note, a
+/// name, an address line, a concept's text) is not written and is listed,
+/// with its sources. The Bundle reads strictly and passes UK Core.
+#[test]
+fn text_over_the_r4_string_limit_is_never_written_as_a_string() {
+    let observation = json!({
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "1-1"}], "text": "Blood"},
+        "subject": {"reference": PATIENT},
+        "valueString": "short",
+        "note": [{"text": "a note"}],
+    });
+    let (mut event, _) = read(
+        json!({"name": [{"family": "Smith", "given": ["Ann"]}],
+               "address": [{"line": ["1 High St"], "city": "Leeds"}]}),
+        &[("urn:uuid:44444444-4444-4444-4444-444444444444", observation)],
+    );
+    let long = |c: char| {
+        let mut s = c.to_string().repeat(1024 * 1024);
+        s.push_str("é!");
+        s
+    };
+    let (value, note, family, line, text) = (long('v'), long('n'), long('f'), long('l'), long('t'));
+    let ob = event.observations.first_mut().expect("an observation");
+    let Some(v) = ob.value.as_mut() else {
+        panic!("no value")
+    };
+    v.value = carecodec_model::ObservationValue::Text(value.clone());
+    ob.notes[0].value = note.clone();
+    ob.code.value.text = Some(text.clone());
+    let p = event.patient.as_mut().unwrap();
+    p.names[0].value.family = Some(family.clone());
+    p.addresses[0].value.lines[0] = line.clone();
+    // Exactly the limit is a string still.
+    p.names[0].value.given[0] = "g".repeat(1024 * 1024);
+
+    let (bundle, lost) = write(&event);
+    let obs = resource(&bundle, "Observation");
+    assert!(obs.get("valueString").is_none(), "{}", obs["extension"]);
+    assert!(obs.get("note").is_none());
+    let attachment = &obs["extension"][0]["valueAttachment"];
+    assert_eq!(attachment["contentType"], "text/plain; charset=utf-8");
+    assert!(attachment["data"].as_str().unwrap().starts_with("dnZ2"));
+    assert_eq!(obs["code"]["coding"][0]["code"], "1-1");
+    assert!(obs["code"].get("text").is_none());
+    let patient = resource(&bundle, "Patient");
+    assert!(patient["name"][0].get("family").is_none());
+    assert_eq!(
+        patient["name"][0]["given"][0].as_str().unwrap().len(),
+        1024 * 1024
+    );
+    assert!(patient["address"][0].get("line").is_none());
+    assert_eq!(patient["address"][0]["city"], "Leeds");
+
+    let mut listed: Vec<(&str, usize)> = lost
+        .iter()
+        .map(|n| (n.field.as_str(), n.value.len()))
+        .collect();
+    listed.sort_unstable();
+    let len = value.len();
+    assert_eq!(
+        listed,
+        [
+            ("observations[0].code.text", len),
+            ("observations[0].notes[0]", len),
+            ("patient.addresses[0].lines[0]", len),
+            ("patient.names[0].family", len),
+        ]
+    );
+    assert!(
+        lost.iter().all(|n| !n.sources.is_empty()),
+        "{:?}",
+        lost[0].sources
+    );
+
+    // A message Bundle likewise; the plain writer writes the same bytes.
+    let (mut message, mut also) = (Vec::new(), Vec::new());
+    write_event_bundle_noting(&event, BundleType::Message, None, &mut message, &mut also).unwrap();
+    let message: Value = serde_json::from_slice(&message).unwrap();
+    assert_eq!(
+        common::uk_core_errors(&message).unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(also.len(), lost.len());
+    let (mut noted, mut plain) = (Vec::new(), Vec::new());
+    write_event_bundle_noting(&event, BundleType::Transaction, None, &mut noted, &mut also)
+        .unwrap();
+    carecodec_map::fhir::write_event_bundle_for(&event, BundleType::Transaction, None, &mut plain)
+        .unwrap();
+    assert!(noted == plain);
+
+    // The text value comes back as the same text.
+    let (back, _) = read_bundle(&bundle);
+    let ob = &back.observations[0];
+    assert_eq!(
+        ob.value.as_ref().map(|v| &v.value),
+        Some(&carecodec_model::ObservationValue::Text(value))
+    );
+}

@@ -1764,10 +1764,24 @@ fn value_attachment(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<
         data: ctx.str(&vp, v, "data").map(|s| s.value),
         url: ctx.str(&vp, v, "url").map(|s| s.value),
     };
-    Some(Sourced::new(
-        ObservationValue::Attachment(a),
-        Source::fhir(vp),
-    ))
+    Some(Sourced::new(long_text(a), Source::fhir(vp)))
+}
+
+/// The value of attachment `a`: the text the writer writes as an attachment
+/// (plain UTF-8 text, Base64 in `data`, no url, over R4's string limit: no
+/// `valueString` can hold it), else the attachment. A real attachment of
+/// such text reads as text too: nothing tells the two apart.
+fn long_text(a: Attachment) -> ObservationValue {
+    let text = match (&a.content_type, &a.data, &a.url) {
+        (Some(t), Some(d), None) if t == super::LONG_TEXT_TYPE => super::base64_decode(d)
+            .and_then(|b| String::from_utf8(b).ok())
+            .filter(|t| super::tree::too_long(t)),
+        _ => None,
+    };
+    match text {
+        Some(t) => ObservationValue::Text(t),
+        None => ObservationValue::Attachment(a),
+    }
 }
 
 /// The first `observation-v2-subid` extension of Observation `r`: its
