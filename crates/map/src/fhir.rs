@@ -3559,6 +3559,8 @@ fn encounter<'a>(
     let diagnoses = conditions
         .iter()
         .enumerate()
+        // One of no encounter (read from FHIR) is not this one's.
+        .filter(|(_, c)| !c.no_encounter)
         .map(|(i, c)| {
             let mut d = Map::with_capacity(3);
             d.insert("condition", reference(&urn(&condition_id(seed, i))));
@@ -4639,10 +4641,12 @@ fn event_entries<'a>(
         }
         extra.into_iter().for_each(&mut emit);
         encounter_url = Some(url);
+        // Nor for a diagnosis of no encounter (not in its `diagnosis`).
+        condition_losses(&event.conditions, |c| c.no_encounter, losses);
     } else {
         // A diagnosis's type and priority are its Encounter `diagnosis`
         // entry's `use` and `rank`: no Encounter, nowhere to write them.
-        condition_losses(&event.conditions, losses);
+        condition_losses(&event.conditions, |_| true, losses);
     }
     for (i, a) in event.allergies.iter().enumerate() {
         let aid = uuid(&[seed, "/allergy/", itoa::Buffer::new().format(i)]);
@@ -4660,7 +4664,7 @@ fn event_entries<'a>(
             c,
             &cid,
             subject.as_ref(),
-            encounter_url.as_ref(),
+            encounter_url.as_ref().filter(|_| !c.no_encounter),
             &mut extra,
         );
         emit(entry(&urn(&cid), res, "POST", "Condition"));
@@ -4685,7 +4689,8 @@ fn event_entries<'a>(
         let mut extra = Vec::new();
         let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut sides, &mut extra);
         observation_losses(ob, format_args!("observations[{i}]"), losses);
-        if let (Some(o), Some(e)) = (res.as_object_mut(), &encounter_url) {
+        let encounter = encounter_url.as_ref().filter(|_| !ob.no_encounter);
+        if let (Some(o), Some(e)) = (res.as_object_mut(), encounter) {
             o.insert("encounter", reference(e));
         }
         emit(match key {
@@ -4751,7 +4756,7 @@ fn event_entries<'a>(
                     o.insert("basedOn", json!([reference(u)]));
                 }
                 // The encounter the result belongs to (IG: Observation.encounter from PV1).
-                if let Some(e) = &encounter_url {
+                if let Some(e) = encounter_url.as_ref().filter(|_| !ob.no_encounter) {
                     o.insert("encounter", reference(e));
                 }
             }
@@ -5082,13 +5087,18 @@ fn period_losses(
     }
 }
 
-/// Notes each diagnosis type and priority of `conditions` (written only in
-/// an Encounter's `diagnosis`) as not written.
-fn condition_losses(conditions: &[Condition], losses: &mut Losses<'_>) {
+/// Notes each diagnosis type and priority of the `conditions` that are
+/// `outside` the Encounter's `diagnosis` (written only there) as not
+/// written.
+fn condition_losses(
+    conditions: &[Condition],
+    outside: impl Fn(&Condition) -> bool,
+    losses: &mut Losses<'_>,
+) {
     if !losses.kept() {
         return;
     }
-    for (i, c) in conditions.iter().enumerate() {
+    for (i, c) in conditions.iter().enumerate().filter(|(_, c)| outside(c)) {
         if let Some(t) = &c.diagnosis_type {
             let field = format_args!("conditions[{i}].diagnosis_type");
             losses.note(
@@ -6375,7 +6385,8 @@ mod unwritten {
     pub(super) const SHARED_LOCATION: &str = "one Location entry per id: the one written for \
         an earlier assignment with the same key (ESR location ID) does not say this";
     pub(super) const NO_ENCOUNTER: &str = "a diagnosis's type and priority are written as its \
-        Encounter diagnosis use and rank: the event has no Encounter";
+        Encounter diagnosis use and rank: the event has no Encounter, or the diagnosis belongs \
+        to none";
     pub(super) const NO_PROVENANCE: &str = "no Provenance is written (R4 requires its recorded \
         time, a target and an agent)";
     pub(super) const NO_HEADER: &str = "a transaction Bundle has no MessageHeader";

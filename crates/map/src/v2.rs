@@ -3680,6 +3680,8 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
         identifiers,
         asserter,
         asserted,
+        // DG1 is a diagnosis of the message's visit.
+        no_encounter: false,
     })
 }
 
@@ -3968,6 +3970,8 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         body_site,
         device,
         sub_id,
+        // An OBX belongs to the message's visit.
+        no_encounter: false,
     })
 }
 

@@ -261,6 +261,7 @@ fn observation() -> BoxedStrategy<Observation> {
                     })
                     .collect(),
                 sub_id: sub_id.map(s),
+                no_encounter: false,
             },
         )
         .boxed()
@@ -578,6 +579,7 @@ fn condition() -> impl Strategy<Value = Condition> {
                         .collect(),
                     asserter,
                     asserted: asserted.map(s),
+                    no_encounter: false,
                 }
             },
         )

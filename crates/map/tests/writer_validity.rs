@@ -597,3 +597,111 @@ fn text_over_the_r4_string_limit_is_never_written_as_a_string() {
         Some(&carecodec_model::ObservationValue::Text(value))
     );
 }
+
+/// An Observation or Condition read from FHIR with no `encounter`, beside
+/// an Encounter, is kept as of no encounter and written without one (and
+/// the Condition outside the Encounter's `diagnosis`); one that names the
+/// Encounter, or that the Encounter's `diagnosis` lists, is the
+/// encounter's. Read back, each is as it was. With no Encounter in the
+/// Bundle there is nothing to say.
+#[test]
+fn results_and_diagnoses_of_no_encounter_are_written_without_one() {
+    const ENC: &str = "urn:uuid:22222222-2222-2222-2222-222222222222";
+    let encounter = json!({
+        "resourceType": "Encounter", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": PATIENT},
+        "diagnosis": [{"condition": {"reference": "urn:uuid:77777777-7777-7777-7777-777777777777"}}],
+    });
+    let obs = |code: &str, enc: bool| {
+        let mut o = json!({
+            "resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "subject": {"reference": PATIENT}, "valueString": "x",
+        });
+        if enc {
+            o["encounter"] = json!({"reference": ENC});
+        }
+        o
+    };
+    let cond = |code: &str, enc: bool| {
+        let mut c = json!({
+            "resourceType": "Condition",
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+            "subject": {"reference": PATIENT},
+        });
+        if enc {
+            c["encounter"] = json!({"reference": ENC});
+        }
+        c
+    };
+    let others = [
+        (ENC, encounter),
+        (
+            "urn:uuid:44444444-4444-4444-4444-444444444444",
+            obs("1-1", false),
+        ),
+        (
+            "urn:uuid:55555555-5555-5555-5555-555555555555",
+            obs("2-2", true),
+        ),
+        (
+            "urn:uuid:66666666-6666-6666-6666-666666666666",
+            cond("111", false),
+        ),
+        // No `encounter`, but the Encounter lists it: the encounter's.
+        (
+            "urn:uuid:77777777-7777-7777-7777-777777777777",
+            cond("222", false),
+        ),
+        (
+            "urn:uuid:88888888-8888-8888-8888-888888888888",
+            cond("333", true),
+        ),
+    ];
+    let (event, report) = read(json!({}), &others);
+    let flags = |e: &Event| {
+        (
+            e.observations
+                .iter()
+                .map(|o| o.no_encounter)
+                .collect::<Vec<_>>(),
+            e.conditions
+                .iter()
+                .map(|c| c.no_encounter)
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(flags(&event), (vec![true, false], vec![true, false, false]));
+    assert_eq!(report.unmapped, [], "{report:#?}");
+    let (bundle, lost) = write(&event);
+    assert_eq!(fields(&lost), []);
+    let of = |rtype: &str| -> Vec<bool> {
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .filter(|r| r["resourceType"] == rtype)
+            .map(|r| r.get("encounter").is_some())
+            .collect()
+    };
+    assert_eq!(of("Observation"), [false, true]);
+    assert_eq!(of("Condition"), [false, true, true]);
+    let diagnoses = resource(&bundle, "Encounter")["diagnosis"]
+        .as_array()
+        .unwrap();
+    assert_eq!(diagnoses.len(), 2, "{diagnoses:?}");
+    let (back, _) = read_bundle(&bundle);
+    assert_eq!(flags(&back), flags(&event));
+
+    // No Encounter: nothing to be linked to, so nothing is said.
+    let (event, _) = read(json!({}), &others[1..]);
+    assert_eq!(
+        flags(&event),
+        (vec![false, false], vec![false, false, false])
+    );
+    let (bundle, _) = write(&event);
+    let (back, _) = read_bundle(&bundle);
+    assert_eq!(flags(&back), flags(&event));
+}

@@ -1744,7 +1744,15 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
             .map(|(db, dr)| identifiers(ctx, &db, dr))
             .unwrap_or_default(),
         sub_id,
+        no_encounter: no_encounter(r),
     })
+}
+
+/// Whether resource `r` names no encounter (none, or one only said to be
+/// unknown): kept on the model ([`Observation::no_encounter`]) when the
+/// event has an Encounter, so the writer does not link it to that one.
+fn no_encounter(r: &Value) -> bool {
+    r.get("encounter").is_none_or(absent)
 }
 
 /// The first R5 cross-version `Observation.value` extension of Observation
@@ -2177,6 +2185,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     identifiers,
                     asserter,
                     asserted,
+                    no_encounter: no_encounter(r),
                 });
             }
             Some("DiagnosticReport") => {
@@ -2267,6 +2276,16 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
             if let Some(o) = observation(&mut ctx, base, r) {
                 event.observations.push(o);
             }
+        }
+    }
+    if event.encounter.is_none() {
+        // No Encounter to be linked to: nothing to say (`no_encounter` is
+        // the default of a resource with none, as a v2 result without PV1).
+        let conditions = event.conditions.iter_mut().map(|c| &mut c.no_encounter);
+        let results = event.reports.iter_mut().flat_map(|r| &mut r.observations);
+        let observations = event.observations.iter_mut().chain(results);
+        for flag in conditions.chain(observations.map(|o| &mut o.no_encounter)) {
+            *flag = false;
         }
     }
     if rt == "Bundle" {
@@ -2452,6 +2471,8 @@ fn diagnoses(
         if let Some(x) = d.get("condition") {
             ctx.take(&format!("{path}.condition"), x);
         }
+        // The Encounter lists it as its diagnosis: it is the encounter's.
+        c.no_encounter = false;
         if let Some(u) = d.get("use") {
             c.diagnosis_type = diagnosis_use(ctx, &format!("{path}.use"), u);
         }
