@@ -705,3 +705,72 @@ fn results_and_diagnoses_of_no_encounter_are_written_without_one() {
     let (back, _) = read_bundle(&bundle);
     assert_eq!(flags(&back), flags(&event));
 }
+
+/// An Observation performer that is a Practitioner with neither identifier
+/// nor name (here only a name's `text`), directly or as a role's
+/// Practitioner, is not read (an empty Practitioner would be written): the
+/// reference is reported unmapped. The role's Organization is still read.
+#[test]
+fn a_performer_that_says_nobody_is_not_written_empty() {
+    const NOBODY: &str = "urn:uuid:33333333-3333-3333-3333-333333333333";
+    const ROLE: &str = "urn:uuid:55555555-5555-5555-5555-555555555555";
+    const ORG: &str = "urn:uuid:66666666-6666-6666-6666-666666666666";
+    let observation = json!({
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "1-1"}]},
+        "subject": {"reference": PATIENT}, "valueString": "x",
+        "performer": [{"reference": NOBODY}, {"reference": ROLE}],
+    });
+    let (event, report) = read(
+        json!({}),
+        &[
+            ("urn:uuid:44444444-4444-4444-4444-444444444444", observation),
+            (
+                NOBODY,
+                json!({"resourceType": "Practitioner", "name": [{"text": "Dr Who"}]}),
+            ),
+            (
+                ROLE,
+                json!({"resourceType": "PractitionerRole",
+                       "practitioner": {"reference": NOBODY}, "organization": {"reference": ORG}}),
+            ),
+            (
+                ORG,
+                json!({"resourceType": "Organization",
+                       "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RX1"}]}),
+            ),
+        ],
+    );
+    let performers = &event.observations[0].performers;
+    assert_eq!(performers.len(), 1, "{performers:?}");
+    assert!(performers[0].practitioner.is_none());
+    assert!(performers[0].organisation.is_some());
+    let unmapped: Vec<&str> = report
+        .unmapped
+        .iter()
+        .filter_map(|u| match &u.source {
+            Source::Fhir { path } => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        unmapped
+            .iter()
+            .any(|p| p.ends_with(".performer[0].reference")),
+        "{unmapped:?}"
+    );
+    assert!(
+        unmapped
+            .iter()
+            .any(|p| p.ends_with(".practitioner.reference")),
+        "{unmapped:?}"
+    );
+    let (bundle, _) = write(&event);
+    let practitioners = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Practitioner")
+        .count();
+    assert_eq!(practitioners, 0, "{bundle}");
+}

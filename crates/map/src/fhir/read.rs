@@ -1718,6 +1718,11 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
         // RelatedPerson or a CareTeam has no place in the model: reported.
         let at = format!("{base}.performer[{i}]");
         let kinds = ["PractitionerRole", "Organization", "Practitioner"];
+        // Nor does one that says nothing of who it is (it would be written
+        // as an empty Practitioner): the reference is reported.
+        if !says_who(ctx, &at, p) {
+            continue;
+        }
         if let Some((pb, pr)) = resolve_as(ctx, &at, p, &kinds) {
             performers.extend(performer(ctx, &pb, pr));
         }
@@ -1834,8 +1839,42 @@ fn sub_id(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<Observatio
     (id != ObservationSubId::default()).then(|| Sourced::new(id, Source::fhir(path)))
 }
 
+/// Whether the target of a performer reference `p` (at `at`) says who
+/// performed: a Practitioner with an identifier or a name part
+/// ([`someone`]), a PractitionerRole with a code, an Organization, or a
+/// Practitioner that does; true for a target not in the Bundle (left to
+/// the reader's other checks).
+fn says_who(ctx: &Ctx<'_>, at: &str, p: &Value) -> bool {
+    let Some((rb, r)) = p
+        .get("reference")
+        .and_then(Value::as_str)
+        .and_then(|t| lookup(ctx, at, t))
+    else {
+        return true;
+    };
+    match kind_of(r) {
+        Some("Practitioner") => someone(r),
+        Some("PractitionerRole") => {
+            r.pointer("/code/0/coding/0/code").is_some()
+                || r.get("organization").is_some()
+                || role_practitioner(ctx, &rb, r).is_some()
+        }
+        _ => true,
+    }
+}
+
+/// The Practitioner of PractitionerRole `r` (at `base`) in the Bundle, when
+/// it says who it is ([`someone`]).
+fn role_practitioner<'v>(ctx: &Ctx<'v>, base: &str, r: &Value) -> Option<&'v Value> {
+    let to = r.get("practitioner")?.get("reference")?.as_str()?;
+    let (_, pr) = lookup(ctx, &format!("{base}.practitioner"), to)?;
+    (kind_of(pr) == Some("Practitioner") && someone(pr)).then_some(pr)
+}
+
 /// An Observation.performer target: a PractitionerRole (its code, the
-/// Practitioner, the Organization), an Organization or a Practitioner.
+/// Practitioner, the Organization), an Organization or a Practitioner. A
+/// role's Practitioner with neither identifier nor name ([`someone`]) is
+/// not read: its reference is reported.
 fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
     match r.get("resourceType").and_then(Value::as_str)? {
         "PractitionerRole" => {
@@ -1850,6 +1889,7 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
             }
             let practitioner = r
                 .get("practitioner")
+                .filter(|_| role_practitioner(ctx, base, r).is_some())
                 .and_then(|p| {
                     resolve_as(ctx, &format!("{base}.practitioner"), p, &["Practitioner"])
                 })
@@ -1871,7 +1911,7 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
             practitioner: None,
             organisation: Some(organisation(ctx, base, r)),
         }),
-        "Practitioner" => Some(Performer {
+        "Practitioner" if someone(r) => Some(Performer {
             role: None,
             practitioner: Some(practitioner(ctx, base, r)),
             organisation: None,
