@@ -2282,7 +2282,10 @@ fn performer<'a>(
         });
         url
     });
-    if p.role.is_none() && p.practitioner.is_none() {
+    // A blank role (a model made elsewhere) is none (noted by
+    // `performer_losses`).
+    let role = p.role.as_deref().filter(|r| !blank(r));
+    if role.is_none() && p.practitioner.is_none() {
         return org_url;
     }
     let practitioner = p
@@ -2294,7 +2297,7 @@ fn performer<'a>(
         .filter(|e| e.method == "PUT")
         .map(|e| e.full_url);
     let role_key = match (keyed_practitioner, org_key) {
-        (Some(prac), Some(org)) => Some(role_id(&prac, &org, p.role.as_deref())),
+        (Some(prac), Some(org)) => Some(role_id(&prac, &org, role)),
         _ => None,
     };
     let rid = role_key.unwrap_or_else(|| seed.uuid(&["/role"]));
@@ -2306,8 +2309,8 @@ fn performer<'a>(
     if let Some(url) = org_url {
         o.insert("organization", reference(&url));
     }
-    if let Some(role) = &p.role {
-        let display = match role.as_str() {
+    if let Some(role) = role {
+        let display = match role {
             "RO" => "Responsible Observer",
             "MDIR" => "Medical Director",
             _ => "",
@@ -2916,7 +2919,9 @@ fn long_text(text: &str) -> Value<'static> {
 fn attachment(a: &Attachment) -> Value<'_> {
     let mut o = Map::with_capacity(3);
     let data = a.data.as_deref().filter(|d| is_base64(d));
-    match &a.content_type {
+    // A blank content type (a model made elsewhere) is none (noted by
+    // `observation_losses`).
+    match a.content_type.as_deref().filter(|t| !blank(t)) {
         Some(t) => put(&mut o, "contentType", fhir_code(t)),
         None if data.is_some() => put(&mut o, "contentType", json!("application/octet-stream")),
         None => {}
@@ -3029,6 +3034,10 @@ fn observation_losses(ob: &Observation, at: std::fmt::Arguments<'_>, losses: &mu
                     let field = format_args!("{at}.value.data");
                     losses.note(field, &d, &v.sources, unwritten::NOT_BASE64);
                 }
+                if let Some(t) = a.content_type.as_deref().filter(|t| blank(t)) {
+                    let field = format_args!("{at}.value.content_type");
+                    losses.note(field, &t, &v.sources, unwritten::BLANK_CONTENT_TYPE);
+                }
             }
             ObservationValue::Quantity(q) if fhir_decimal(&q.value).is_none() => {
                 let text = [
@@ -3104,11 +3113,18 @@ fn comparator_losses(
 
 fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     let mut o = resource!("AllergyIntolerance", &id);
-    let verification = a.verification.as_ref().map(|v| v.value.as_str());
+    // A blank verification status (a model made elsewhere) is no code: not
+    // written (noted by `in_error_losses`).
+    let verification = a
+        .verification
+        .as_ref()
+        .map(|v| v.value.as_str())
+        .filter(|v| !blank(v));
     // R4 ait-1 / ait-2: a clinical status unless entered in error (active
-    // when the source gave none, as v2 AL1 does).
+    // when the source gave none, as v2 AL1 does, or a blank one: the value
+    // set has no `unknown`, and UK Core requires one of its codes).
     if verification != Some("entered-in-error") {
-        match &a.clinical_status {
+        match a.clinical_status.as_ref().filter(|c| !blank(&c.value)) {
             Some(c) => o.insert(
                 "clinicalStatus",
                 status_cc(ALLERGY_CLINICAL, &c.value),
@@ -3219,9 +3235,16 @@ fn condition<'a>(
         "category",
         json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}]}]),
     );
-    let verification = c.verification.as_ref().map(|v| v.value.as_str());
+    // A blank status (a model made elsewhere) is no code: neither is
+    // written (optional in R4; noted by `in_error_losses`).
+    let verification = c
+        .verification
+        .as_ref()
+        .map(|v| v.value.as_str())
+        .filter(|v| !blank(v));
+    let clinical = c.clinical_status.as_ref().filter(|s| !blank(&s.value));
     // R4 con-5: no clinical status on a condition entered in error.
-    if let (Some(cs), false) = (&c.clinical_status, verification == Some("entered-in-error")) {
+    if let (Some(cs), false) = (clinical, verification == Some("entered-in-error")) {
         o.insert("clinicalStatus", status_cc(CONDITION_CLINICAL, &cs.value));
     }
     if let Some(v) = verification {
@@ -5132,6 +5155,13 @@ fn in_error_losses(
             &c.sources,
             unwritten::CLINICAL_STATUS_IN_ERROR,
         );
+    } else if let Some(c) = clinical.filter(|c| blank(&c.value)) {
+        let field = format_args!("{at}.clinical_status");
+        losses.note(field, &c.value, &c.sources, unwritten::BLANK_STATUS);
+    }
+    if let Some(v) = verification.filter(|v| blank(&v.value)) {
+        let field = format_args!("{at}.verification");
+        losses.note(field, &v.value, &v.sources, unwritten::BLANK_STATUS);
     }
 }
 
@@ -5219,6 +5249,11 @@ fn performer_losses<'e>(
     ob: &'e Observation,
 ) {
     for (j, p) in ob.performers.iter().enumerate() {
+        // A blank role (a model made elsewhere) is no code: not written.
+        if let Some(r) = p.role.as_deref().filter(|r| blank(r)) {
+            let field = format_args!("{at}.performers[{j}].role");
+            losses.note(field, &r, &Sources::new(), unwritten::BLANK_STATUS);
+        }
         // An organisation is written before its practitioner.
         if let Some(o) = &p.organisation {
             let at = format!("{at}.performers[{j}].organisation");
@@ -6418,6 +6453,11 @@ mod unwritten {
         "AllergyIntolerance.criticality has no code for it: no criticality is written";
     pub(super) const CLINICAL_STATUS_IN_ERROR: &str = "no clinical status is written beside a \
         verification status entered-in-error (R4 con-5, ait-2)";
+    pub(super) const BLANK_STATUS: &str = "a blank status or role is no FHIR code: not \
+        written (an AllergyIntolerance's clinical status, which R4 requires and whose value set \
+        has no unknown, is written active, as for none)";
+    pub(super) const BLANK_CONTENT_TYPE: &str = "a blank content type is no FHIR code: not \
+        written (inline data is typed application/octet-stream, R4 att-1)";
     pub(super) const NO_ENCOUNTER_STATUS: &str =
         "not an R4 Encounter status (a required binding): written unknown";
     pub(super) const ENCOUNTER_CLASS: &str = "FHIR's v3 ActCode class does not tell it apart: \

@@ -774,3 +774,107 @@ fn a_performer_that_says_nobody_is_not_written_empty() {
         .count();
     assert_eq!(practitioners, 0, "{bundle}");
 }
+
+/// Blank statuses (a model a library user builds; neither reader gives
+/// one) are never written as an empty code: the Encounter's is `unknown`,
+/// an AllergyIntolerance's clinical status (required; no `unknown` in its
+/// value set, and UK Core refuses the data-absent-reason extension there)
+/// `active` as for none, a Condition's statuses and an allergy's verification status
+/// (optional) are left out; a blank attachment content type is none (its
+/// data typed application/octet-stream). Each is listed in `not_written`.
+#[test]
+fn blank_statuses_are_never_written_as_empty_codes() {
+    let encounter = json!({
+        "resourceType": "Encounter", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": PATIENT},
+    });
+    let allergy = json!({
+        "resourceType": "AllergyIntolerance",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91936005"}]},
+        "patient": {"reference": PATIENT},
+    });
+    let condition = json!({
+        "resourceType": "Condition",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "38341003"}]},
+        "subject": {"reference": PATIENT},
+    });
+    let observation = json!({
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "1-1"}]},
+        "subject": {"reference": PATIENT},
+        "extension": [{"url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.value",
+                       "valueAttachment": {"contentType": "application/pdf", "data": "JVBERi0xLjQK"}}],
+    });
+    let (mut event, _) = read(
+        json!({}),
+        &[
+            ("urn:uuid:22222222-2222-2222-2222-222222222222", encounter),
+            ("urn:uuid:33333333-3333-3333-3333-333333333333", allergy),
+            ("urn:uuid:44444444-4444-4444-4444-444444444444", condition),
+            ("urn:uuid:55555555-5555-5555-5555-555555555555", observation),
+        ],
+    );
+    event.encounter.as_mut().unwrap().status = Some(" ".into());
+    let a = &mut event.allergies[0];
+    let blank = |text: &str| {
+        Some(carecodec_model::Sourced::new(
+            text.to_owned(),
+            Source::fhir("x"),
+        ))
+    };
+    a.clinical_status = blank("");
+    a.verification = blank("  ");
+    let c = &mut event.conditions[0];
+    c.clinical_status = blank(" ");
+    c.verification = blank("");
+    let v = event.observations[0].value.as_mut().unwrap();
+    let carecodec_model::ObservationValue::Attachment(att) = &mut v.value else {
+        panic!("not an attachment: {v:?}")
+    };
+    att.content_type = Some(" ".into());
+    event.observations[0]
+        .performers
+        .push(carecodec_model::Performer {
+            role: Some("  ".into()),
+            practitioner: None,
+            organisation: None,
+        });
+
+    let (bundle, lost) = write(&event);
+    assert_eq!(resource(&bundle, "Encounter")["status"], "unknown");
+    let allergy = resource(&bundle, "AllergyIntolerance");
+    assert_eq!(
+        allergy["clinicalStatus"]["coding"][0]["code"], "active",
+        "{allergy}"
+    );
+    assert!(allergy.get("verificationStatus").is_none(), "{allergy}");
+    let condition = resource(&bundle, "Condition");
+    assert!(condition.get("clinicalStatus").is_none(), "{condition}");
+    assert!(condition.get("verificationStatus").is_none(), "{condition}");
+    let attachment = &resource(&bundle, "Observation")["extension"][0]["valueAttachment"];
+    assert_eq!(attachment["contentType"], "application/octet-stream");
+    // A performer of only a blank role is none.
+    assert!(resource(&bundle, "Observation").get("performer").is_none());
+    let mut listed: Vec<&str> = lost.iter().map(|n| n.field.as_str()).collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            "allergies[0].clinical_status",
+            "allergies[0].verification",
+            "conditions[0].clinical_status",
+            "conditions[0].verification",
+            "encounter.status",
+            "observations[0].performers[0].role",
+            "observations[0].value.content_type",
+        ]
+    );
+    // Read back, nothing is left unread.
+    let (_, report) = read_bundle(&bundle);
+    assert_eq!(report.unmapped, []);
+}
