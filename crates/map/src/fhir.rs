@@ -5319,10 +5319,10 @@ fn clinical_losses(
             c.clinical_status.as_ref(),
             c.verification.as_ref(),
         );
-        // With no Encounter, `condition_losses` lists the priority.
+        // With no Encounter, or of none, `condition_losses` lists the priority.
         if let (Some(p), Some(_)) = (
             c.priority.as_ref().filter(|p| !positive_int(p.value)),
-            &event.encounter,
+            event.encounter.as_ref().filter(|_| !c.no_encounter),
         ) {
             let field = format_args!("conditions[{i}].priority");
             losses.note(field, &p.value, &p.sources, unwritten::NO_RANK);

@@ -941,6 +941,23 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
                         c.priority = None;
                     }
                 }
+                // With an Encounter, every second result and diagnosis is of
+                // none (read from FHIR with no `encounter`): written without
+                // one, a diagnosis outside the Encounter's `diagnosis`, so
+                // its type and priority have no place either.
+                if encounter.is_some() {
+                    let results = reports.iter_mut().flat_map(|r| &mut r.observations);
+                    for (i, o) in observations.iter_mut().chain(results).enumerate() {
+                        o.no_encounter = i % 2 == 1;
+                    }
+                    for (i, c) in conditions.iter_mut().enumerate() {
+                        c.no_encounter = i % 2 == 1;
+                        if c.no_encounter && !lossy {
+                            c.diagnosis_type = None;
+                            c.priority = None;
+                        }
+                    }
+                }
                 let mut patient = Patient::default();
                 patient.identifiers.push(s(Identifier::Nhs {
                     number: NhsNumber::parse("9434765919").unwrap(),
