@@ -878,3 +878,59 @@ fn blank_statuses_are_never_written_as_empty_codes() {
     let (_, report) = read_bundle(&bundle);
     assert_eq!(report.unmapped, []);
 }
+
+/// A worker's text over R4's string limit (here a telecom value and a name
+/// part) is not written and is listed; the Bundle reads strictly and passes
+/// UK Core.
+#[test]
+fn a_worker_text_over_the_r4_string_limit_is_listed() {
+    use carecodec_map::fhir::{worker_bundle, worker_not_written};
+    use carecodec_model::{HumanName, Identifier, Sourced, Telecom, Worker};
+    let src = || Source::fhir("Practitioner");
+    let long = "7".repeat(1024 * 1024 + 1);
+    let mut w = Worker::default();
+    w.identifiers.push(Sourced::new(
+        Identifier::EsrPerson {
+            vpd: "999".into(),
+            value: "7100001".into(),
+        },
+        src(),
+    ));
+    w.names.push(Sourced::new(
+        HumanName {
+            family: Some("Jones".into()),
+            given: vec![long.clone()],
+            ..HumanName::default()
+        },
+        src(),
+    ));
+    w.telecom.push(Sourced::new(
+        Telecom {
+            system: Some("phone".into()),
+            value: long.clone(),
+            ..Telecom::default()
+        },
+        src(),
+    ));
+    let bundle = worker_bundle(&w).unwrap();
+    assert_eq!(
+        common::uk_core_errors(&bundle).unwrap(),
+        Vec::<String>::new()
+    );
+    no_empty(&bundle, "Bundle");
+    let p = resource(&bundle, "Practitioner");
+    assert_eq!(p["name"][0], json!({"family": "Jones"}));
+    assert!(p["telecom"][0].get("value").is_none(), "{}", p["telecom"]);
+    let lost = worker_not_written(&w).unwrap();
+    let listed: Vec<(&str, usize)> = lost
+        .iter()
+        .map(|n| (n.field.as_str(), n.value.len()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("names[0].given[0]", long.len()),
+            ("telecom[0].value", long.len())
+        ]
+    );
+}
