@@ -4535,15 +4535,13 @@ fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
 /// ([`Event::group`]) MSH-10, a slash and the group's number, so the
 /// Bundles of a message's groups never share one; none without MSH-10.
 fn bundle_identifier(event: &Event) -> Option<std::borrow::Cow<'_, str>> {
-    // An MSH-10 over R4's string limit is no identifier (noted).
-    let id = event
-        .message_id
-        .as_deref()
-        .filter(|id| !Value::from(*id).long_text(""))?;
-    Some(match event.group {
+    let id = event.message_id.as_deref()?;
+    let id: std::borrow::Cow<'_, str> = match event.group {
         Some(k) => format!("{id}/{k}").into(),
         None => id.into(),
-    })
+    };
+    // One over R4's string limit is none (noted).
+    (!Value::from(&*id).long_text("")).then_some(id)
 }
 
 /// What every id the writer makes without a key is made from: the message

@@ -589,6 +589,19 @@ fn text_over_the_r4_string_limit_is_never_written_as_a_string() {
         .unwrap();
     assert!(noted == plain);
 
+    // A message id over the limit is no Bundle identifier (listed, with no
+    // source: the model keeps none).
+    let mut long_id = event.clone();
+    long_id.message_id = Some(long('m'));
+    for kind in [BundleType::Transaction, BundleType::Message] {
+        let (mut out, mut lost) = (Vec::new(), Vec::new());
+        write_event_bundle_noting(&long_id, kind, None, &mut out, &mut lost).unwrap();
+        let b: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(common::uk_core_errors(&b).unwrap(), Vec::<String>::new());
+        assert!(b.get("identifier").is_none());
+        assert!(lost.iter().any(|n| n.field == "message_id"), "{kind:?}");
+    }
+
     // The text value comes back as the same text.
     let (back, _) = read_bundle(&bundle);
     let ob = &back.observations[0];
