@@ -4515,9 +4515,13 @@ fn write_event(
 fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
     out.extend_from_slice(br#"{"resourceType":"Bundle""#);
     if let Some(p) = &event.processing {
-        out.extend_from_slice(br#","meta":{"tag":["#);
-        coding(&p.value).write(out);
-        out.extend_from_slice(b"]}");
+        // As `bundle_head` and the prune of `event_tree` write it.
+        let mut tag = coding(&p.value);
+        if !tag.prune_long("") {
+            out.extend_from_slice(br#","meta":{"tag":["#);
+            tag.write(out);
+            out.extend_from_slice(b"]}");
+        }
     }
     out.extend_from_slice(br#","type":"transaction""#);
     if let Some(id) = bundle_identifier(event) {
@@ -5788,8 +5792,7 @@ fn event_tree<'a>(
             .collect();
         let seed = &*id_seed(event);
         let hid = uuid(&[seed, "/message-header"]);
-        let mut header = message_header(event, &hid, focus);
-        header.prune_long("");
+        let header = message_header(event, &hid, focus);
         let mut all = Vec::with_capacity(entries.len() + 1);
         all.push(obj([("fullUrl", urn(&hid).into()), ("resource", header)]));
         all.extend(entries.into_iter().map(|e| e.into_value(false)));
@@ -5799,8 +5802,11 @@ fn event_tree<'a>(
         // No entries (a message of only an MSH): no empty `entry` array.
         put(&mut b, "entry", Value::Array(all));
     }
+    // The header and the head (its entries are done as they are made).
+    let mut b = Value::Object(b);
+    b.prune_long("");
     long_text_losses(event, losses);
-    Ok(Value::Object(b))
+    Ok(b)
 }
 
 /// A primitive with no value: the data-absent-reason extension (`unknown`).

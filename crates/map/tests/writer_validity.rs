@@ -593,6 +593,15 @@ fn text_over_the_r4_string_limit_is_never_written_as_a_string() {
     // source: the model keeps none).
     let mut long_id = event.clone();
     long_id.message_id = Some(long('m'));
+    let display = long('p');
+    long_id.processing = Some(carecodec_model::Sourced::new(
+        carecodec_model::Code::new(
+            carecodec_model::CodeSystem::V2Table("0103".into()),
+            "P",
+            Some(display.as_str()),
+        ),
+        Source::fhir("Bundle.meta.tag[0]"),
+    ));
     for kind in [BundleType::Transaction, BundleType::Message] {
         let (mut out, mut lost) = (Vec::new(), Vec::new());
         write_event_bundle_noting(&long_id, kind, None, &mut out, &mut lost).unwrap();
@@ -600,6 +609,16 @@ fn text_over_the_r4_string_limit_is_never_written_as_a_string() {
         assert_eq!(common::uk_core_errors(&b).unwrap(), Vec::<String>::new());
         assert!(b.get("identifier").is_none());
         assert!(lost.iter().any(|n| n.field == "message_id"), "{kind:?}");
+        assert!(
+            lost.iter().any(|n| n.field == "processing.display"),
+            "{kind:?}"
+        );
+        let tags = match kind {
+            BundleType::Transaction => &b["meta"]["tag"],
+            _ => &resource(&b, "MessageHeader")["meta"]["tag"],
+        };
+        assert_eq!(tags[0]["code"], "P", "{kind:?}");
+        assert!(tags[0].get("display").is_none(), "{kind:?}");
     }
 
     // The text value comes back as the same text.
