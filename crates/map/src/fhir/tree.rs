@@ -617,9 +617,11 @@ impl Value<'_> {
     pub(crate) fn long_text(&self, k: &str) -> bool {
         match self {
             Value::String(s) => drop_long(k, s),
+            // A code system's URL: a `uri` under `system`.
+            Value::Prefixed(_, s) => drop_long(k, s),
             // Text written into a constant fragment (a display, a note's
             // text, an identifier's value): the fragment goes.
-            Value::Hole(_, s) | Value::Prefixed(_, s) => drop_long("", s),
+            Value::Hole(_, s) => drop_long("", s),
             _ => false,
         }
     }
@@ -1198,6 +1200,58 @@ pub(crate) use raw;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `prune_long` leaves out strings over R4's limit of members R4 limits,
+    /// and what is left empty by that (a `code` concept becomes
+    /// data-absent-reason); `uri`, `code`, Base64 and XHTML members are kept
+    /// whole; each text left out is noted once.
+    #[test]
+    fn prune_long_leaves_out_only_limited_strings_over_the_limit() {
+        take_dropped();
+        let long = "x".repeat(MAX_STRING_CHARS + 1);
+        let at_limit = "y".repeat(MAX_STRING_CHARS);
+        let text = |s: &str| Value::String(Cow::Owned(s.to_owned()));
+        let mut v = Value::Object(Map::from_unique(vec![
+            (
+                "note",
+                Value::Array(vec![Value::Object(Map::from_unique(vec![(
+                    "text",
+                    text(&long),
+                )]))]),
+            ),
+            (
+                "code",
+                Value::Object(Map::from_unique(vec![("text", text(&long))])),
+            ),
+            ("comment", text(&at_limit)),
+            ("data", text(&long)),
+            ("div", text(&long)),
+            ("system", Value::Prefixed(Prefix::UkCore, &long)),
+            ("display", Value::Hole(&[r#"{"display":"#, "}"], &long)),
+        ]));
+        assert!(!v.prune_long(""));
+        let mut out = Vec::new();
+        v.write(&mut out);
+        let back: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
+        let keys: Vec<&str> = back
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["code", "comment", "data", "div", "system"]);
+        assert_eq!(
+            back.pointer("/code/extension/0/valueCode"),
+            Some(&serde_json::json!("unknown"))
+        );
+        assert_eq!(take_dropped(), [text_hash(&long)]);
+        // Built as an object: the member is left out as it is written.
+        let mut o = Obj::with_capacity(8);
+        o.str("family", &long);
+        o.strs("given", &[long.clone(), "Ann".into()]);
+        let mut out = Vec::new();
+        o.finish().write(&mut out);
+        assert_eq!(out, br#"{"given":["Ann"]}"#);
+        assert_eq!(take_dropped(), [text_hash(&long)]);
+    }
 
     #[test]
     fn writes_compact_json_that_serde_json_reads_back() {
