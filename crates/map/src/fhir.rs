@@ -2282,7 +2282,10 @@ fn performer<'a>(
         });
         url
     });
-    if p.role.is_none() && p.practitioner.is_none() {
+    // A blank role (a model made elsewhere) is none (noted by
+    // `performer_losses`).
+    let role = p.role.as_deref().filter(|r| !blank(r));
+    if role.is_none() && p.practitioner.is_none() {
         return org_url;
     }
     let practitioner = p
@@ -2294,7 +2297,7 @@ fn performer<'a>(
         .filter(|e| e.method == "PUT")
         .map(|e| e.full_url);
     let role_key = match (keyed_practitioner, org_key) {
-        (Some(prac), Some(org)) => Some(role_id(&prac, &org, p.role.as_deref())),
+        (Some(prac), Some(org)) => Some(role_id(&prac, &org, role)),
         _ => None,
     };
     let rid = role_key.unwrap_or_else(|| seed.uuid(&["/role"]));
@@ -2306,8 +2309,8 @@ fn performer<'a>(
     if let Some(url) = org_url {
         o.insert("organization", reference(&url));
     }
-    if let Some(role) = &p.role {
-        let display = match role.as_str() {
+    if let Some(role) = role {
+        let display = match role {
             "RO" => "Responsible Observer",
             "MDIR" => "Medical Director",
             _ => "",
@@ -2734,6 +2737,8 @@ fn observation<'a>(
             Value::Null => put(&mut o, "valueString", json!(&q.value)),
             v => put(&mut o, "valueQuantity", v),
         },
+        // A text over R4's string limit: an attachment (below).
+        Some(ObservationValue::Text(t)) if tree::too_long(t) => {}
         Some(ObservationValue::Text(t)) => put(&mut o, "valueString", json!(t)),
         Some(ObservationValue::Coded(c)) => put(&mut o, "valueCodeableConcept", concept(c)),
         Some(ObservationValue::DateTime(t)) => put(&mut o, "valueDateTime", date_time_value(t)),
@@ -2752,6 +2757,7 @@ fn observation<'a>(
     // An attachment with nothing in it (a model made elsewhere) is no value.
     let attached = match ob.value.as_ref().map(|v| &v.value) {
         Some(ObservationValue::Attachment(a)) => Some(attachment(a)).filter(|v| !v.is_empty()),
+        Some(ObservationValue::Text(t)) if tree::too_long(t) => Some(long_text(t)),
         _ => None,
     };
     let empty_attachment = attached.is_none()
@@ -2897,13 +2903,25 @@ fn allergy_criticality(code: Option<&str>) -> &'static str {
     }
 }
 
+/// An Observation's text over R4's string limit as an Attachment: plain
+/// UTF-8 text ([`LONG_TEXT_TYPE`]), Base64 in `data`; `read_bundle` reads
+/// it back as the text.
+fn long_text(text: &str) -> Value<'static> {
+    obj([
+        ("contentType", Value::from(LONG_TEXT_TYPE)),
+        ("data", Value::from(base64(text.trim().as_bytes()))),
+    ])
+}
+
 /// An Attachment: its content type, its data when it is Base64 (else noted
 /// by `observation_losses`), its url. Inline data with no content type is
 /// typed `application/octet-stream` (R4 att-1: data needs a type).
 fn attachment(a: &Attachment) -> Value<'_> {
     let mut o = Map::with_capacity(3);
     let data = a.data.as_deref().filter(|d| is_base64(d));
-    match &a.content_type {
+    // A blank content type (a model made elsewhere) is none (noted by
+    // `observation_losses`).
+    match a.content_type.as_deref().filter(|t| !blank(t)) {
         Some(t) => put(&mut o, "contentType", fhir_code(t)),
         None if data.is_some() => put(&mut o, "contentType", json!("application/octet-stream")),
         None => {}
@@ -2918,6 +2936,62 @@ fn attachment(a: &Attachment) -> Value<'_> {
     }
     Value::Object(o)
 }
+
+/// `bytes` as Base64 (RFC 4648, padded).
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            let c = if i <= chunk.len() {
+                ALPHABET.get((n >> (18 - 6 * i) & 63) as usize).copied()
+            } else {
+                None
+            };
+            out.push(c.map_or('=', char::from));
+        }
+    }
+    out
+}
+
+/// The bytes Base64 text `t` ([`is_base64`]) stands for; `None` when it is
+/// not Base64.
+pub(crate) fn base64_decode(t: &str) -> Option<Vec<u8>> {
+    if !is_base64(t) {
+        return None;
+    }
+    let sextet = |c: u8| -> u32 {
+        u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            _ => 63,
+        })
+    };
+    let body = t.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
+    for chunk in body.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &c)| n | sextet(c) << (18 - 6 * i));
+        let [_, a, b, c] = n.to_be_bytes();
+        // Four characters are three bytes, three two, two one.
+        let take = chunk.len().saturating_sub(1);
+        out.extend([a, b, c].into_iter().take(take));
+    }
+    Some(out)
+}
+
+/// The content type of an Observation's text value written as an
+/// attachment: a text over R4's string limit ([`tree::too_long`]), which no
+/// `valueString` may hold.
+pub(crate) const LONG_TEXT_TYPE: &str = "text/plain; charset=utf-8";
 
 /// True for Base64 as FHIR's `base64Binary` takes it (RFC 4648's alphabet
 /// in groups of four, at most two `=` of padding at the end; not empty, no
@@ -2959,6 +3033,10 @@ fn observation_losses(ob: &Observation, at: std::fmt::Arguments<'_>, losses: &mu
                 if let Some(d) = a.data.as_deref().filter(|d| !is_base64(d)) {
                     let field = format_args!("{at}.value.data");
                     losses.note(field, &d, &v.sources, unwritten::NOT_BASE64);
+                }
+                if let Some(t) = a.content_type.as_deref().filter(|t| blank(t)) {
+                    let field = format_args!("{at}.value.content_type");
+                    losses.note(field, &t, &v.sources, unwritten::BLANK_CONTENT_TYPE);
                 }
             }
             ObservationValue::Quantity(q) if fhir_decimal(&q.value).is_none() => {
@@ -3035,11 +3113,18 @@ fn comparator_losses(
 
 fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     let mut o = resource!("AllergyIntolerance", &id);
-    let verification = a.verification.as_ref().map(|v| v.value.as_str());
+    // A blank verification status (a model made elsewhere) is no code: not
+    // written (noted by `in_error_losses`).
+    let verification = a
+        .verification
+        .as_ref()
+        .map(|v| v.value.as_str())
+        .filter(|v| !blank(v));
     // R4 ait-1 / ait-2: a clinical status unless entered in error (active
-    // when the source gave none, as v2 AL1 does).
+    // when the source gave none, as v2 AL1 does, or a blank one: the value
+    // set has no `unknown`, and UK Core requires one of its codes).
     if verification != Some("entered-in-error") {
-        match &a.clinical_status {
+        match a.clinical_status.as_ref().filter(|c| !blank(&c.value)) {
             Some(c) => o.insert(
                 "clinicalStatus",
                 status_cc(ALLERGY_CLINICAL, &c.value),
@@ -3150,9 +3235,16 @@ fn condition<'a>(
         "category",
         json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis"}]}]),
     );
-    let verification = c.verification.as_ref().map(|v| v.value.as_str());
+    // A blank status (a model made elsewhere) is no code: neither is
+    // written (optional in R4; noted by `in_error_losses`).
+    let verification = c
+        .verification
+        .as_ref()
+        .map(|v| v.value.as_str())
+        .filter(|v| !blank(v));
+    let clinical = c.clinical_status.as_ref().filter(|s| !blank(&s.value));
     // R4 con-5: no clinical status on a condition entered in error.
-    if let (Some(cs), false) = (&c.clinical_status, verification == Some("entered-in-error")) {
+    if let (Some(cs), false) = (clinical, verification == Some("entered-in-error")) {
         o.insert("clinicalStatus", status_cc(CONDITION_CLINICAL, &cs.value));
     }
     if let Some(v) = verification {
@@ -3490,6 +3582,8 @@ fn encounter<'a>(
     let diagnoses = conditions
         .iter()
         .enumerate()
+        // One of no encounter (read from FHIR) is not this one's.
+        .filter(|(_, c)| !c.no_encounter)
         .map(|(i, c)| {
             let mut d = Map::with_capacity(3);
             d.insert("condition", reference(&urn(&condition_id(seed, i))));
@@ -4390,6 +4484,7 @@ fn write_event(
     // the next is built (so the allocator hands the same blocks back), after
     // the Bundle's opening members.
     let at = out.len();
+    tree::take_dropped();
     write_transaction_head(event, out);
     // `entry` is opened at the first entry: FHIR JSON has no empty arrays,
     // so a Bundle with no entries (a message of only an MSH) leaves it out.
@@ -4405,6 +4500,7 @@ fn write_event(
                 out.push(b']');
             }
             out.push(b'}');
+            long_text_losses(event, losses);
             Ok(())
         }
         Err(e) => {
@@ -4419,9 +4515,13 @@ fn write_event(
 fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
     out.extend_from_slice(br#"{"resourceType":"Bundle""#);
     if let Some(p) = &event.processing {
-        out.extend_from_slice(br#","meta":{"tag":["#);
-        coding(&p.value).write(out);
-        out.extend_from_slice(b"]}");
+        // As `bundle_head` and the prune of `event_tree` write it.
+        let mut tag = coding(&p.value);
+        if !tag.prune_long("") {
+            out.extend_from_slice(br#","meta":{"tag":["#);
+            tag.write(out);
+            out.extend_from_slice(b"]}");
+        }
     }
     out.extend_from_slice(br#","type":"transaction""#);
     if let Some(id) = bundle_identifier(event) {
@@ -4440,10 +4540,12 @@ fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
 /// Bundles of a message's groups never share one; none without MSH-10.
 fn bundle_identifier(event: &Event) -> Option<std::borrow::Cow<'_, str>> {
     let id = event.message_id.as_deref()?;
-    Some(match event.group {
+    let id: std::borrow::Cow<'_, str> = match event.group {
         Some(k) => format!("{id}/{k}").into(),
         None => id.into(),
-    })
+    };
+    // One over R4's string limit is none (noted).
+    (!Value::from(&*id).long_text("")).then_some(id)
 }
 
 /// What every id the writer makes without a key is made from: the message
@@ -4499,10 +4601,12 @@ fn event_entries<'a>(
     // A Bundle has tens of entries: a list searched in order is cheaper than
     // hashing each 70-byte id.
     let mut written: Vec<[u64; 2]> = Vec::with_capacity(32);
-    let mut emit = |e: Entry<'a>| {
+    let mut emit = |mut e: Entry<'a>| {
         let id = e.full_url.bits();
         if !written.contains(&id) {
             written.push(id);
+            // No string over R4's limit (noted, `long_text_losses`).
+            e.resource.prune_long("");
             emit_once(e);
         }
     };
@@ -4562,10 +4666,12 @@ fn event_entries<'a>(
         }
         extra.into_iter().for_each(&mut emit);
         encounter_url = Some(url);
+        // Nor for a diagnosis of no encounter (not in its `diagnosis`).
+        condition_losses(&event.conditions, |c| c.no_encounter, losses);
     } else {
         // A diagnosis's type and priority are its Encounter `diagnosis`
         // entry's `use` and `rank`: no Encounter, nowhere to write them.
-        condition_losses(&event.conditions, losses);
+        condition_losses(&event.conditions, |_| true, losses);
     }
     for (i, a) in event.allergies.iter().enumerate() {
         let aid = uuid(&[seed, "/allergy/", itoa::Buffer::new().format(i)]);
@@ -4583,7 +4689,7 @@ fn event_entries<'a>(
             c,
             &cid,
             subject.as_ref(),
-            encounter_url.as_ref(),
+            encounter_url.as_ref().filter(|_| !c.no_encounter),
             &mut extra,
         );
         emit(entry(&urn(&cid), res, "POST", "Condition"));
@@ -4608,7 +4714,8 @@ fn event_entries<'a>(
         let mut extra = Vec::new();
         let mut res = observation(ob, &oid, subject.as_ref(), oseed, &mut sides, &mut extra);
         observation_losses(ob, format_args!("observations[{i}]"), losses);
-        if let (Some(o), Some(e)) = (res.as_object_mut(), &encounter_url) {
+        let encounter = encounter_url.as_ref().filter(|_| !ob.no_encounter);
+        if let (Some(o), Some(e)) = (res.as_object_mut(), encounter) {
             o.insert("encounter", reference(e));
         }
         emit(match key {
@@ -4674,7 +4781,7 @@ fn event_entries<'a>(
                     o.insert("basedOn", json!([reference(u)]));
                 }
                 // The encounter the result belongs to (IG: Observation.encounter from PV1).
-                if let Some(e) = &encounter_url {
+                if let Some(e) = encounter_url.as_ref().filter(|_| !ob.no_encounter) {
                     o.insert("encounter", reference(e));
                 }
             }
@@ -5005,13 +5112,18 @@ fn period_losses(
     }
 }
 
-/// Notes each diagnosis type and priority of `conditions` (written only in
-/// an Encounter's `diagnosis`) as not written.
-fn condition_losses(conditions: &[Condition], losses: &mut Losses<'_>) {
+/// Notes each diagnosis type and priority of the `conditions` that are
+/// `outside` the Encounter's `diagnosis` (written only there) as not
+/// written.
+fn condition_losses(
+    conditions: &[Condition],
+    outside: impl Fn(&Condition) -> bool,
+    losses: &mut Losses<'_>,
+) {
     if !losses.kept() {
         return;
     }
-    for (i, c) in conditions.iter().enumerate() {
+    for (i, c) in conditions.iter().enumerate().filter(|(_, c)| outside(c)) {
         if let Some(t) = &c.diagnosis_type {
             let field = format_args!("conditions[{i}].diagnosis_type");
             losses.note(
@@ -5045,6 +5157,13 @@ fn in_error_losses(
             &c.sources,
             unwritten::CLINICAL_STATUS_IN_ERROR,
         );
+    } else if let Some(c) = clinical.filter(|c| blank(&c.value)) {
+        let field = format_args!("{at}.clinical_status");
+        losses.note(field, &c.value, &c.sources, unwritten::BLANK_STATUS);
+    }
+    if let Some(v) = verification.filter(|v| blank(&v.value)) {
+        let field = format_args!("{at}.verification");
+        losses.note(field, &v.value, &v.sources, unwritten::BLANK_STATUS);
     }
 }
 
@@ -5132,6 +5251,11 @@ fn performer_losses<'e>(
     ob: &'e Observation,
 ) {
     for (j, p) in ob.performers.iter().enumerate() {
+        // A blank role (a model made elsewhere) is no code: not written.
+        if let Some(r) = p.role.as_deref().filter(|r| blank(r)) {
+            let field = format_args!("{at}.performers[{j}].role");
+            losses.note(field, &r, &Sources::new(), unwritten::BLANK_STATUS);
+        }
         // An organisation is written before its practitioner.
         if let Some(o) = &p.organisation {
             let at = format!("{at}.performers[{j}].organisation");
@@ -5197,10 +5321,10 @@ fn clinical_losses(
             c.clinical_status.as_ref(),
             c.verification.as_ref(),
         );
-        // With no Encounter, `condition_losses` lists the priority.
+        // With no Encounter, or of none, `condition_losses` lists the priority.
         if let (Some(p), Some(_)) = (
             c.priority.as_ref().filter(|p| !positive_int(p.value)),
-            &event.encounter,
+            event.encounter.as_ref().filter(|_| !c.no_encounter),
         ) {
             let field = format_args!("conditions[{i}].priority");
             losses.note(field, &p.value, &p.sources, unwritten::NO_RANK);
@@ -5652,6 +5776,7 @@ fn event_tree<'a>(
     trust_ods: Option<&str>,
     losses: &mut Losses<'_>,
 ) -> Result<Value<'a>, FhirError> {
+    tree::take_dropped();
     let mut entries = Vec::new();
     event_entries(event, trust_ods, kind, losses, |e| entries.push(e))?;
     let mut b = bundle_head(event, kind);
@@ -5677,7 +5802,11 @@ fn event_tree<'a>(
         // No entries (a message of only an MSH): no empty `entry` array.
         put(&mut b, "entry", Value::Array(all));
     }
-    Ok(Value::Object(b))
+    // The header and the head (its entries are done as they are made).
+    let mut b = Value::Object(b);
+    b.prune_long("");
+    long_text_losses(event, losses);
+    Ok(b)
 }
 
 /// A primitive with no value: the data-absent-reason extension (`unknown`).
@@ -6194,8 +6323,85 @@ impl Losses<'_> {
     }
 }
 
+/// Notes the texts of `record` (an event or a worker) the Bundle just built
+/// left out for their length ([`tree::take_dropped`]: strings over R4's
+/// limit), each at its model field with its sources. The record is walked
+/// as its serde form, only when something was left out.
+fn long_text_losses<T: serde::Serialize>(record: &T, losses: &mut Losses<'_>) {
+    let dropped = tree::take_dropped();
+    if dropped.is_empty() || !losses.kept() {
+        return;
+    }
+    if let Ok(v) = serde_json::to_value(record) {
+        let mut path = String::new();
+        long_texts(&v, &mut path, &Sources::new(), &dropped, losses);
+    }
+}
+
+/// [`long_text_losses`] for serde value `v` at model field `path`, from
+/// `sources` (those of the nearest `Sourced` around it).
+fn long_texts(
+    v: &serde_json::Value,
+    path: &mut String,
+    sources: &Sources,
+    dropped: &[u64],
+    losses: &mut Losses<'_>,
+) {
+    use serde_json::Value as V;
+    match v {
+        V::String(s) if tree::too_long(s) && dropped.contains(&tree::text_hash(s)) => {
+            losses.note(format_args!("{path}"), s, sources, unwritten::TOO_LONG);
+        }
+        V::Array(items) => {
+            let at = path.len();
+            for (i, item) in items.iter().enumerate() {
+                path.push('[');
+                path.push_str(itoa::Buffer::new().format(i));
+                path.push(']');
+                long_texts(item, path, sources, dropped, losses);
+                path.truncate(at);
+            }
+        }
+        V::Object(m) => {
+            let sourced = m.len() == 2 && m.contains_key("sources");
+            let tagged = m.len() == 2 && m.contains_key("type");
+            match (m.get("value"), sourced || tagged) {
+                // A `Sourced` value, or an enum's variant (`{"type", "value"}`):
+                // the field is the value's.
+                (Some(inner), true) => {
+                    let own = m
+                        .get("sources")
+                        .and_then(|s| serde_json::from_value::<Sources>(s.clone()).ok());
+                    long_texts(
+                        inner,
+                        path,
+                        own.as_ref().unwrap_or(sources),
+                        dropped,
+                        losses,
+                    );
+                }
+                _ => {
+                    let at = path.len();
+                    for (k, item) in m {
+                        if !path.is_empty() {
+                            path.push('.');
+                        }
+                        path.push_str(k);
+                        long_texts(item, path, sources, dropped, losses);
+                        path.truncate(at);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Why a worker's value is not written (each a [`NotWritten::reason`]).
 mod unwritten {
+    pub(super) const TOO_LONG: &str = "over R4's string limit (1,048,576 characters): a \
+        string or markdown element cannot hold it (an Observation's text value is written as \
+        a text/plain attachment instead)";
     pub(super) const HIRE: &str = "UK Core Practitioner has no element for a hire date";
     pub(super) const TERMINATION: &str = "UK Core Practitioner has no element for a termination \
         date (each PractitionerRole's period end and active are its assignment's own)";
@@ -6218,7 +6424,8 @@ mod unwritten {
     pub(super) const SHARED_LOCATION: &str = "one Location entry per id: the one written for \
         an earlier assignment with the same key (ESR location ID) does not say this";
     pub(super) const NO_ENCOUNTER: &str = "a diagnosis's type and priority are written as its \
-        Encounter diagnosis use and rank: the event has no Encounter";
+        Encounter diagnosis use and rank: the event has no Encounter, or the diagnosis belongs \
+        to none";
     pub(super) const NO_PROVENANCE: &str = "no Provenance is written (R4 requires its recorded \
         time, a target and an agent)";
     pub(super) const NO_HEADER: &str = "a transaction Bundle has no MessageHeader";
@@ -6250,6 +6457,11 @@ mod unwritten {
         "AllergyIntolerance.criticality has no code for it: no criticality is written";
     pub(super) const CLINICAL_STATUS_IN_ERROR: &str = "no clinical status is written beside a \
         verification status entered-in-error (R4 con-5, ait-2)";
+    pub(super) const BLANK_STATUS: &str = "a blank status or role is no FHIR code: not \
+        written (an AllergyIntolerance's clinical status, which R4 requires and whose value set \
+        has no unknown, is written active, as for none)";
+    pub(super) const BLANK_CONTENT_TYPE: &str = "a blank content type is no FHIR code: not \
+        written (inline data is typed application/octet-stream, R4 att-1)";
     pub(super) const NO_ENCOUNTER_STATUS: &str =
         "not an R4 Encounter status (a required binding): written unknown";
     pub(super) const ENCOUNTER_CLASS: &str = "FHIR's v3 ActCode class does not tell it apart: \
@@ -6459,6 +6671,7 @@ impl<'a> WorkerEntries<'a> {
 }
 
 fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, FhirError> {
+    tree::take_dropped();
     // Every field is named here: a field added to the model does not build
     // until the writer writes it or notes it unwritten.
     let Worker {
@@ -6740,7 +6953,7 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
         out.entries
             .push(entry(&urn(&rid), Value::Object(role), rmethod, rurl));
     }
-    Ok(obj([
+    let mut bundle = obj([
         ("resourceType", "Bundle".into()),
         ("type", "transaction".into()),
         (
@@ -6752,13 +6965,31 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
                     .collect(),
             ),
         ),
-    ]))
+    ]);
+    bundle.prune_long("");
+    long_text_losses(w, losses);
+    Ok(bundle)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    /// Base64 read back is the bytes written, for every padding; text that
+    /// is not Base64 reads as nothing.
+    #[test]
+    fn base64_decodes_what_it_encodes() {
+        for raw in ["", "a", "ab", "abc", "abcd", "\u{e9}t\u{e9} \u{1f600}"] {
+            let b64 = base64(raw.as_bytes());
+            let back = base64_decode(&b64);
+            assert_eq!(back.as_deref(), (!raw.is_empty()).then_some(raw.as_bytes()));
+        }
+        assert_eq!(base64_decode("+/8=").as_deref(), Some(&[0xfb, 0xff][..]));
+        for bad in ["abc", "ab=c", "a b=", "ab==="] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+    }
 
     /// The written system of every kind of code system is the model's URI
     /// (the tree only borrows or prefixes it).

@@ -36,7 +36,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
 use crate::MapError;
-use crate::fhir::{is_base64, unkeyable_without_sender};
+use crate::fhir::{base64, is_base64, unkeyable_without_sender};
 
 /// How to map.
 ///
@@ -3680,6 +3680,8 @@ fn dg1(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Condition> {
         identifiers,
         asserter,
         asserted,
+        // DG1 is a diagnosis of the message's visit.
+        no_encounter: false,
     })
 }
 
@@ -3968,6 +3970,8 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
         body_site,
         device,
         sub_id,
+        // An OBX belongs to the message's visit.
+        no_encounter: false,
     })
 }
 
@@ -4162,27 +4166,6 @@ fn mime_type(kind: Option<&str>, sub: Option<&str>) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// `bytes` as Base64 (RFC 4648, padded).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            let c = if i <= chunk.len() {
-                ALPHABET.get((n >> (18 - 6 * i) & 63) as usize).copied()
-            } else {
-                None
-            };
-            out.push(c.map_or('=', char::from));
-        }
-    }
-    out
 }
 
 /// The bytes that hex text (pairs of `0`-`9`, `A`-`F`, any case,

@@ -261,6 +261,7 @@ fn observation() -> BoxedStrategy<Observation> {
                     })
                     .collect(),
                 sub_id: sub_id.map(s),
+                no_encounter: false,
             },
         )
         .boxed()
@@ -578,6 +579,7 @@ fn condition() -> impl Strategy<Value = Condition> {
                         .collect(),
                     asserter,
                     asserted: asserted.map(s),
+                    no_encounter: false,
                 }
             },
         )
@@ -937,6 +939,23 @@ fn event_of(lossy: bool) -> BoxedStrategy<Event> {
                     for c in &mut conditions {
                         c.diagnosis_type = None;
                         c.priority = None;
+                    }
+                }
+                // With an Encounter, every second result and diagnosis is of
+                // none (read from FHIR with no `encounter`): written without
+                // one, a diagnosis outside the Encounter's `diagnosis`, so
+                // its type and priority have no place either.
+                if encounter.is_some() {
+                    let results = reports.iter_mut().flat_map(|r| &mut r.observations);
+                    for (i, o) in observations.iter_mut().chain(results).enumerate() {
+                        o.no_encounter = i % 2 == 1;
+                    }
+                    for (i, c) in conditions.iter_mut().enumerate() {
+                        c.no_encounter = i % 2 == 1;
+                        if c.no_encounter && !lossy {
+                            c.diagnosis_type = None;
+                            c.priority = None;
+                        }
                     }
                 }
                 let mut patient = Patient::default();

@@ -495,3 +495,474 @@ fn a_system_with_white_space_is_not_written_as_a_uri() {
     };
     assert_eq!(seen(&back), seen(&event));
 }
+
+/// Text over R4's string limit (1,048,576 characters, which the strict
+/// reader refuses): an Observation's text value is written as a plain-text
+/// attachment and reads back as the same text; any other string (a note, a
+/// name, an address line, a concept's text) is not written and is listed,
+/// with its sources. The Bundle reads strictly and passes UK Core.
+#[test]
+fn text_over_the_r4_string_limit_is_never_written_as_a_string() {
+    let observation = json!({
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "1-1"}], "text": "Blood"},
+        "subject": {"reference": PATIENT},
+        "valueString": "short",
+        "note": [{"text": "a note"}],
+    });
+    let (mut event, _) = read(
+        json!({"name": [{"family": "Smith", "given": ["Ann"]}],
+               "address": [{"line": ["1 High St"], "city": "Leeds"}]}),
+        &[("urn:uuid:44444444-4444-4444-4444-444444444444", observation)],
+    );
+    let long = |c: char| {
+        let mut s = c.to_string().repeat(1024 * 1024);
+        s.push_str("é!");
+        s
+    };
+    let (value, note, family, line, text) = (long('v'), long('n'), long('f'), long('l'), long('t'));
+    let ob = event.observations.first_mut().expect("an observation");
+    let Some(v) = ob.value.as_mut() else {
+        panic!("no value")
+    };
+    v.value = carecodec_model::ObservationValue::Text(value.clone());
+    ob.notes[0].value = note.clone();
+    ob.code.value.text = Some(text.clone());
+    let p = event.patient.as_mut().unwrap();
+    p.names[0].value.family = Some(family.clone());
+    p.addresses[0].value.lines[0] = line.clone();
+    // Exactly the limit is a string still.
+    p.names[0].value.given[0] = "g".repeat(1024 * 1024);
+
+    let (bundle, lost) = write(&event);
+    let obs = resource(&bundle, "Observation");
+    assert!(obs.get("valueString").is_none(), "{}", obs["extension"]);
+    assert!(obs.get("note").is_none());
+    let attachment = &obs["extension"][0]["valueAttachment"];
+    assert_eq!(attachment["contentType"], "text/plain; charset=utf-8");
+    assert!(attachment["data"].as_str().unwrap().starts_with("dnZ2"));
+    assert_eq!(obs["code"]["coding"][0]["code"], "1-1");
+    assert!(obs["code"].get("text").is_none());
+    let patient = resource(&bundle, "Patient");
+    assert!(patient["name"][0].get("family").is_none());
+    assert_eq!(
+        patient["name"][0]["given"][0].as_str().unwrap().len(),
+        1024 * 1024
+    );
+    assert!(patient["address"][0].get("line").is_none());
+    assert_eq!(patient["address"][0]["city"], "Leeds");
+
+    let mut listed: Vec<(&str, usize)> = lost
+        .iter()
+        .map(|n| (n.field.as_str(), n.value.len()))
+        .collect();
+    listed.sort_unstable();
+    let len = value.len();
+    assert_eq!(
+        listed,
+        [
+            ("observations[0].code.text", len),
+            ("observations[0].notes[0]", len),
+            ("patient.addresses[0].lines[0]", len),
+            ("patient.names[0].family", len),
+        ]
+    );
+    assert!(
+        lost.iter().all(|n| !n.sources.is_empty()),
+        "{:?}",
+        lost[0].sources
+    );
+
+    // A message Bundle likewise; the plain writer writes the same bytes.
+    let (mut message, mut also) = (Vec::new(), Vec::new());
+    write_event_bundle_noting(&event, BundleType::Message, None, &mut message, &mut also).unwrap();
+    let message: Value = serde_json::from_slice(&message).unwrap();
+    assert_eq!(
+        common::uk_core_errors(&message).unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(also.len(), lost.len());
+    let (mut noted, mut plain) = (Vec::new(), Vec::new());
+    write_event_bundle_noting(&event, BundleType::Transaction, None, &mut noted, &mut also)
+        .unwrap();
+    carecodec_map::fhir::write_event_bundle_for(&event, BundleType::Transaction, None, &mut plain)
+        .unwrap();
+    assert!(noted == plain);
+
+    // A message id over the limit is no Bundle identifier (listed, with no
+    // source: the model keeps none).
+    let mut long_id = event.clone();
+    long_id.message_id = Some(long('m'));
+    let display = long('p');
+    long_id.processing = Some(carecodec_model::Sourced::new(
+        carecodec_model::Code::new(
+            carecodec_model::CodeSystem::V2Table("0103".into()),
+            "P",
+            Some(display.as_str()),
+        ),
+        Source::fhir("Bundle.meta.tag[0]"),
+    ));
+    for kind in [BundleType::Transaction, BundleType::Message] {
+        let (mut out, mut lost) = (Vec::new(), Vec::new());
+        write_event_bundle_noting(&long_id, kind, None, &mut out, &mut lost).unwrap();
+        let b: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(common::uk_core_errors(&b).unwrap(), Vec::<String>::new());
+        assert!(b.get("identifier").is_none());
+        assert!(lost.iter().any(|n| n.field == "message_id"), "{kind:?}");
+        assert!(
+            lost.iter().any(|n| n.field == "processing.display"),
+            "{kind:?}"
+        );
+        let tags = match kind {
+            BundleType::Transaction => &b["meta"]["tag"],
+            _ => &resource(&b, "MessageHeader")["meta"]["tag"],
+        };
+        assert_eq!(tags[0]["code"], "P", "{kind:?}");
+        assert!(tags[0].get("display").is_none(), "{kind:?}");
+    }
+
+    // The text value comes back as the same text.
+    let (back, _) = read_bundle(&bundle);
+    let ob = &back.observations[0];
+    assert_eq!(
+        ob.value.as_ref().map(|v| &v.value),
+        Some(&carecodec_model::ObservationValue::Text(value))
+    );
+}
+
+/// An Observation or Condition read from FHIR with no `encounter`, beside
+/// an Encounter, is kept as of no encounter and written without one (and
+/// the Condition outside the Encounter's `diagnosis`); one that names the
+/// Encounter, or that the Encounter's `diagnosis` lists, is the
+/// encounter's. Read back, each is as it was. With no Encounter in the
+/// Bundle there is nothing to say.
+#[test]
+fn results_and_diagnoses_of_no_encounter_are_written_without_one() {
+    const ENC: &str = "urn:uuid:22222222-2222-2222-2222-222222222222";
+    let encounter = json!({
+        "resourceType": "Encounter", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": PATIENT},
+        "diagnosis": [{"condition": {"reference": "urn:uuid:77777777-7777-7777-7777-777777777777"}}],
+    });
+    let obs = |code: &str, enc: bool| {
+        let mut o = json!({
+            "resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "subject": {"reference": PATIENT}, "valueString": "x",
+        });
+        if enc {
+            o["encounter"] = json!({"reference": ENC});
+        }
+        o
+    };
+    let cond = |code: &str, enc: bool| {
+        let mut c = json!({
+            "resourceType": "Condition",
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+            "subject": {"reference": PATIENT},
+        });
+        if enc {
+            c["encounter"] = json!({"reference": ENC});
+        }
+        c
+    };
+    let others = [
+        (ENC, encounter),
+        (
+            "urn:uuid:44444444-4444-4444-4444-444444444444",
+            obs("1-1", false),
+        ),
+        (
+            "urn:uuid:55555555-5555-5555-5555-555555555555",
+            obs("2-2", true),
+        ),
+        (
+            "urn:uuid:66666666-6666-6666-6666-666666666666",
+            cond("111", false),
+        ),
+        // No `encounter`, but the Encounter lists it: the encounter's.
+        (
+            "urn:uuid:77777777-7777-7777-7777-777777777777",
+            cond("222", false),
+        ),
+        (
+            "urn:uuid:88888888-8888-8888-8888-888888888888",
+            cond("333", true),
+        ),
+    ];
+    let (event, report) = read(json!({}), &others);
+    let flags = |e: &Event| {
+        (
+            e.observations
+                .iter()
+                .map(|o| o.no_encounter)
+                .collect::<Vec<_>>(),
+            e.conditions
+                .iter()
+                .map(|c| c.no_encounter)
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(flags(&event), (vec![true, false], vec![true, false, false]));
+    assert_eq!(report.unmapped, [], "{report:#?}");
+    let (bundle, lost) = write(&event);
+    assert_eq!(fields(&lost), []);
+    let of = |rtype: &str| -> Vec<bool> {
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .filter(|r| r["resourceType"] == rtype)
+            .map(|r| r.get("encounter").is_some())
+            .collect()
+    };
+    assert_eq!(of("Observation"), [false, true]);
+    assert_eq!(of("Condition"), [false, true, true]);
+    let diagnoses = resource(&bundle, "Encounter")["diagnosis"]
+        .as_array()
+        .unwrap();
+    assert_eq!(diagnoses.len(), 2, "{diagnoses:?}");
+    let (back, _) = read_bundle(&bundle);
+    assert_eq!(flags(&back), flags(&event));
+
+    // No Encounter: nothing to be linked to, so nothing is said.
+    let (event, _) = read(json!({}), &others[1..]);
+    assert_eq!(
+        flags(&event),
+        (vec![false, false], vec![false, false, false])
+    );
+    let (bundle, _) = write(&event);
+    let (back, _) = read_bundle(&bundle);
+    assert_eq!(flags(&back), flags(&event));
+}
+
+/// An Observation performer that is a Practitioner with neither identifier
+/// nor name (here only a name's `text`), directly or as a role's
+/// Practitioner, is not read (an empty Practitioner would be written): the
+/// reference is reported unmapped. The role's Organization is still read.
+#[test]
+fn a_performer_that_says_nobody_is_not_written_empty() {
+    const NOBODY: &str = "urn:uuid:33333333-3333-3333-3333-333333333333";
+    const ROLE: &str = "urn:uuid:55555555-5555-5555-5555-555555555555";
+    const ORG: &str = "urn:uuid:66666666-6666-6666-6666-666666666666";
+    let observation = json!({
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "1-1"}]},
+        "subject": {"reference": PATIENT}, "valueString": "x",
+        "performer": [{"reference": NOBODY}, {"reference": ROLE}],
+    });
+    let (event, report) = read(
+        json!({}),
+        &[
+            ("urn:uuid:44444444-4444-4444-4444-444444444444", observation),
+            (
+                NOBODY,
+                json!({"resourceType": "Practitioner", "name": [{"text": "Dr Who"}]}),
+            ),
+            (
+                ROLE,
+                json!({"resourceType": "PractitionerRole",
+                       "practitioner": {"reference": NOBODY}, "organization": {"reference": ORG}}),
+            ),
+            (
+                ORG,
+                json!({"resourceType": "Organization",
+                       "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "RX1"}]}),
+            ),
+        ],
+    );
+    let performers = &event.observations[0].performers;
+    assert_eq!(performers.len(), 1, "{performers:?}");
+    assert!(performers[0].practitioner.is_none());
+    assert!(performers[0].organisation.is_some());
+    let unmapped: Vec<&str> = report
+        .unmapped
+        .iter()
+        .filter_map(|u| match &u.source {
+            Source::Fhir { path } => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        unmapped
+            .iter()
+            .any(|p| p.ends_with(".performer[0].reference")),
+        "{unmapped:?}"
+    );
+    assert!(
+        unmapped
+            .iter()
+            .any(|p| p.ends_with(".practitioner.reference")),
+        "{unmapped:?}"
+    );
+    let (bundle, _) = write(&event);
+    let practitioners = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Practitioner")
+        .count();
+    assert_eq!(practitioners, 0, "{bundle}");
+}
+
+/// Blank statuses (a model a library user builds; neither reader gives
+/// one) are never written as an empty code: the Encounter's is `unknown`,
+/// an AllergyIntolerance's clinical status (required; no `unknown` in its
+/// value set, and UK Core refuses the data-absent-reason extension there)
+/// `active` as for none, a Condition's statuses and an allergy's verification status
+/// (optional) are left out; a blank attachment content type is none (its
+/// data typed application/octet-stream). Each is listed in `not_written`.
+#[test]
+fn blank_statuses_are_never_written_as_empty_codes() {
+    let encounter = json!({
+        "resourceType": "Encounter", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": PATIENT},
+    });
+    let allergy = json!({
+        "resourceType": "AllergyIntolerance",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91936005"}]},
+        "patient": {"reference": PATIENT},
+    });
+    let condition = json!({
+        "resourceType": "Condition",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "38341003"}]},
+        "subject": {"reference": PATIENT},
+    });
+    let observation = json!({
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "1-1"}]},
+        "subject": {"reference": PATIENT},
+        "extension": [{"url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.value",
+                       "valueAttachment": {"contentType": "application/pdf", "data": "JVBERi0xLjQK"}}],
+    });
+    let (mut event, _) = read(
+        json!({}),
+        &[
+            ("urn:uuid:22222222-2222-2222-2222-222222222222", encounter),
+            ("urn:uuid:33333333-3333-3333-3333-333333333333", allergy),
+            ("urn:uuid:44444444-4444-4444-4444-444444444444", condition),
+            ("urn:uuid:55555555-5555-5555-5555-555555555555", observation),
+        ],
+    );
+    event.encounter.as_mut().unwrap().status = Some(" ".into());
+    let a = &mut event.allergies[0];
+    let blank = |text: &str| {
+        Some(carecodec_model::Sourced::new(
+            text.to_owned(),
+            Source::fhir("x"),
+        ))
+    };
+    a.clinical_status = blank("");
+    a.verification = blank("  ");
+    let c = &mut event.conditions[0];
+    c.clinical_status = blank(" ");
+    c.verification = blank("");
+    let v = event.observations[0].value.as_mut().unwrap();
+    let carecodec_model::ObservationValue::Attachment(att) = &mut v.value else {
+        panic!("not an attachment: {v:?}")
+    };
+    att.content_type = Some(" ".into());
+    event.observations[0]
+        .performers
+        .push(carecodec_model::Performer {
+            role: Some("  ".into()),
+            practitioner: None,
+            organisation: None,
+        });
+
+    let (bundle, lost) = write(&event);
+    assert_eq!(resource(&bundle, "Encounter")["status"], "unknown");
+    let allergy = resource(&bundle, "AllergyIntolerance");
+    assert_eq!(
+        allergy["clinicalStatus"]["coding"][0]["code"], "active",
+        "{allergy}"
+    );
+    assert!(allergy.get("verificationStatus").is_none(), "{allergy}");
+    let condition = resource(&bundle, "Condition");
+    assert!(condition.get("clinicalStatus").is_none(), "{condition}");
+    assert!(condition.get("verificationStatus").is_none(), "{condition}");
+    let attachment = &resource(&bundle, "Observation")["extension"][0]["valueAttachment"];
+    assert_eq!(attachment["contentType"], "application/octet-stream");
+    // A performer of only a blank role is none.
+    assert!(resource(&bundle, "Observation").get("performer").is_none());
+    let mut listed: Vec<&str> = lost.iter().map(|n| n.field.as_str()).collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            "allergies[0].clinical_status",
+            "allergies[0].verification",
+            "conditions[0].clinical_status",
+            "conditions[0].verification",
+            "encounter.status",
+            "observations[0].performers[0].role",
+            "observations[0].value.content_type",
+        ]
+    );
+    // Read back, nothing is left unread.
+    let (_, report) = read_bundle(&bundle);
+    assert_eq!(report.unmapped, []);
+}
+
+/// A worker's text over R4's string limit (here a telecom value and a name
+/// part) is not written and is listed; the Bundle reads strictly and passes
+/// UK Core.
+#[test]
+fn a_worker_text_over_the_r4_string_limit_is_listed() {
+    use carecodec_map::fhir::{worker_bundle, worker_not_written};
+    use carecodec_model::{HumanName, Identifier, Sourced, Telecom, Worker};
+    let src = || Source::fhir("Practitioner");
+    let long = "7".repeat(1024 * 1024 + 1);
+    let mut w = Worker::default();
+    w.identifiers.push(Sourced::new(
+        Identifier::EsrPerson {
+            vpd: "999".into(),
+            value: "7100001".into(),
+        },
+        src(),
+    ));
+    w.names.push(Sourced::new(
+        HumanName {
+            family: Some("Jones".into()),
+            given: vec![long.clone()],
+            ..HumanName::default()
+        },
+        src(),
+    ));
+    w.telecom.push(Sourced::new(
+        Telecom {
+            system: Some("phone".into()),
+            value: long.clone(),
+            ..Telecom::default()
+        },
+        src(),
+    ));
+    let bundle = worker_bundle(&w).unwrap();
+    assert_eq!(
+        common::uk_core_errors(&bundle).unwrap(),
+        Vec::<String>::new()
+    );
+    no_empty(&bundle, "Bundle");
+    let p = resource(&bundle, "Practitioner");
+    assert_eq!(p["name"][0], json!({"family": "Jones"}));
+    assert!(p["telecom"][0].get("value").is_none(), "{}", p["telecom"]);
+    let lost = worker_not_written(&w).unwrap();
+    let listed: Vec<(&str, usize)> = lost
+        .iter()
+        .map(|n| (n.field.as_str(), n.value.len()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("names[0].given[0]", long.len()),
+            ("telecom[0].value", long.len())
+        ]
+    );
+}

@@ -863,7 +863,7 @@ pub enum ResultStatus {
 ///     status: Some(Sourced::new(ResultStatus::Final, Source::fhir("Observation.status"))),
 ///     reference_range: None, interpretation: vec![], effective: None, notes: vec![],
 ///     performers: vec![], identifiers: vec![], method: None, body_site: None, device: vec![],
-///     sub_id: None,
+///     sub_id: None, no_encounter: false,
 /// };
 /// assert_eq!(hr.code.value.codes[0].system.uri(), "http://loinc.org");
 /// ```
@@ -924,6 +924,15 @@ pub struct Observation {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub sub_id: Option<Sourced<ObservationSubId>>,
+    /// True when its source says it belongs to no encounter (a FHIR
+    /// Observation with no `encounter` in a Bundle with an Encounter): written
+    /// without one. False (the default) links it to the event's encounter, as
+    /// HL7 v2 results and ADT OBX belong to the message's visit (PV1).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "std::ops::Not::not")
+    )]
+    pub no_encounter: bool,
 }
 
 /// Who performed or is responsible for an observation: a practitioner in a
@@ -1047,7 +1056,7 @@ pub struct Allergy {
 ///     code: Sourced::new(Concept { codes: vec![mi], text: None }, Source::fhir("Condition.code")),
 ///     clinical_status: Some(Sourced::new("active".into(), Source::fhir("Condition.clinicalStatus"))),
 ///     diagnosis_type: None, priority: None, verification: None, recorded: None,
-///     identifiers: vec![], asserter: None, asserted: None,
+///     identifiers: vec![], asserter: None, asserted: None, no_encounter: false,
 /// };
 /// assert_eq!(dx.code.value.codes[0].system.uri(), "http://hl7.org/fhir/sid/icd-10");
 /// ```
@@ -1105,6 +1114,16 @@ pub struct Condition {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub asserted: Option<Sourced<PartialDateTime>>,
+    /// True when its source says it belongs to no encounter (a FHIR Condition
+    /// with no `encounter`, which the Encounter's `diagnosis` does not list,
+    /// in a Bundle with an Encounter): written without one and outside the
+    /// Encounter's diagnoses. False (the default) makes it a diagnosis of the
+    /// event's encounter, as an HL7 v2 DG1 is of the message's visit (PV1).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "std::ops::Not::not")
+    )]
+    pub no_encounter: bool,
 }
 
 /// The kind of ADT event.
@@ -1375,6 +1394,7 @@ mod tests {
                 },
                 src(),
             )),
+            no_encounter: false,
         };
         let json = serde_json::to_value(&ob).unwrap();
         assert_eq!(

@@ -1718,6 +1718,11 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
         // RelatedPerson or a CareTeam has no place in the model: reported.
         let at = format!("{base}.performer[{i}]");
         let kinds = ["PractitionerRole", "Organization", "Practitioner"];
+        // Nor does one that says nothing of who it is (it would be written
+        // as an empty Practitioner): the reference is reported.
+        if !says_who(ctx, &at, p) {
+            continue;
+        }
         if let Some((pb, pr)) = resolve_as(ctx, &at, p, &kinds) {
             performers.extend(performer(ctx, &pb, pr));
         }
@@ -1744,7 +1749,15 @@ fn observation(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Observation> 
             .map(|(db, dr)| identifiers(ctx, &db, dr))
             .unwrap_or_default(),
         sub_id,
+        no_encounter: no_encounter(r),
     })
+}
+
+/// Whether resource `r` names no encounter (none, or one only said to be
+/// unknown): kept on the model ([`Observation::no_encounter`]) when the
+/// event has an Encounter, so the writer does not link it to that one.
+fn no_encounter(r: &Value) -> bool {
+    r.get("encounter").is_none_or(absent)
 }
 
 /// The first R5 cross-version `Observation.value` extension of Observation
@@ -1764,10 +1777,24 @@ fn value_attachment(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<
         data: ctx.str(&vp, v, "data").map(|s| s.value),
         url: ctx.str(&vp, v, "url").map(|s| s.value),
     };
-    Some(Sourced::new(
-        ObservationValue::Attachment(a),
-        Source::fhir(vp),
-    ))
+    Some(Sourced::new(long_text(a), Source::fhir(vp)))
+}
+
+/// The value of attachment `a`: the text the writer writes as an attachment
+/// (plain UTF-8 text, Base64 in `data`, no url, over R4's string limit: no
+/// `valueString` can hold it), else the attachment. A real attachment of
+/// such text reads as text too: nothing tells the two apart.
+fn long_text(a: Attachment) -> ObservationValue {
+    let text = match (&a.content_type, &a.data, &a.url) {
+        (Some(t), Some(d), None) if t == super::LONG_TEXT_TYPE => super::base64_decode(d)
+            .and_then(|b| String::from_utf8(b).ok())
+            .filter(|t| super::tree::too_long(t)),
+        _ => None,
+    };
+    match text {
+        Some(t) => ObservationValue::Text(t),
+        None => ObservationValue::Attachment(a),
+    }
 }
 
 /// The first `observation-v2-subid` extension of Observation `r`: its
@@ -1812,8 +1839,42 @@ fn sub_id(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<Observatio
     (id != ObservationSubId::default()).then(|| Sourced::new(id, Source::fhir(path)))
 }
 
+/// Whether the target of a performer reference `p` (at `at`) says who
+/// performed: a Practitioner with an identifier or a name part
+/// ([`someone`]), a PractitionerRole with a code, an Organization, or a
+/// Practitioner that does; true for a target not in the Bundle (left to
+/// the reader's other checks).
+fn says_who(ctx: &Ctx<'_>, at: &str, p: &Value) -> bool {
+    let Some((rb, r)) = p
+        .get("reference")
+        .and_then(Value::as_str)
+        .and_then(|t| lookup(ctx, at, t))
+    else {
+        return true;
+    };
+    match kind_of(r) {
+        Some("Practitioner") => someone(r),
+        Some("PractitionerRole") => {
+            r.pointer("/code/0/coding/0/code").is_some()
+                || r.get("organization").is_some()
+                || role_practitioner(ctx, &rb, r).is_some()
+        }
+        _ => true,
+    }
+}
+
+/// The Practitioner of PractitionerRole `r` (at `base`) in the Bundle, when
+/// it says who it is ([`someone`]).
+fn role_practitioner<'v>(ctx: &Ctx<'v>, base: &str, r: &Value) -> Option<&'v Value> {
+    let to = r.get("practitioner")?.get("reference")?.as_str()?;
+    let (_, pr) = lookup(ctx, &format!("{base}.practitioner"), to)?;
+    (kind_of(pr) == Some("Practitioner") && someone(pr)).then_some(pr)
+}
+
 /// An Observation.performer target: a PractitionerRole (its code, the
-/// Practitioner, the Organization), an Organization or a Practitioner.
+/// Practitioner, the Organization), an Organization or a Practitioner. A
+/// role's Practitioner with neither identifier nor name ([`someone`]) is
+/// not read: its reference is reported.
 fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
     match r.get("resourceType").and_then(Value::as_str)? {
         "PractitionerRole" => {
@@ -1828,6 +1889,7 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
             }
             let practitioner = r
                 .get("practitioner")
+                .filter(|_| role_practitioner(ctx, base, r).is_some())
                 .and_then(|p| {
                     resolve_as(ctx, &format!("{base}.practitioner"), p, &["Practitioner"])
                 })
@@ -1849,7 +1911,7 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
             practitioner: None,
             organisation: Some(organisation(ctx, base, r)),
         }),
-        "Practitioner" => Some(Performer {
+        "Practitioner" if someone(r) => Some(Performer {
             role: None,
             practitioner: Some(practitioner(ctx, base, r)),
             organisation: None,
@@ -2163,6 +2225,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     identifiers,
                     asserter,
                     asserted,
+                    no_encounter: no_encounter(r),
                 });
             }
             Some("DiagnosticReport") => {
@@ -2253,6 +2316,16 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
             if let Some(o) = observation(&mut ctx, base, r) {
                 event.observations.push(o);
             }
+        }
+    }
+    if event.encounter.is_none() {
+        // No Encounter to be linked to: nothing to say (`no_encounter` is
+        // the default of a resource with none, as a v2 result without PV1).
+        let conditions = event.conditions.iter_mut().map(|c| &mut c.no_encounter);
+        let results = event.reports.iter_mut().flat_map(|r| &mut r.observations);
+        let observations = event.observations.iter_mut().chain(results);
+        for flag in conditions.chain(observations.map(|o| &mut o.no_encounter)) {
+            *flag = false;
         }
     }
     if rt == "Bundle" {
@@ -2438,6 +2511,8 @@ fn diagnoses(
         if let Some(x) = d.get("condition") {
             ctx.take(&format!("{path}.condition"), x);
         }
+        // The Encounter lists it as its diagnosis: it is the encounter's.
+        c.no_encounter = false;
         if let Some(u) = d.get("use") {
             c.diagnosis_type = diagnosis_use(ctx, &format!("{path}.use"), u);
         }

@@ -486,16 +486,20 @@ impl Obj {
     /// A member written whatever its value (as a `json!` literal writes
     /// its members).
     pub(crate) fn always(&mut self, k: &'static str, v: Value<'_>) {
+        if v.long_text(k) {
+            return;
+        }
         self.key(k);
         v.write(&mut self.0);
     }
 
-    /// A string member, left out when empty.
+    /// A string member, left out when empty or over R4's limit ([`too_long`],
+    /// noted as [`dropped`]).
     pub(crate) fn str(&mut self, k: &'static str, v: &str) {
         // A FHIR string has content: surrounding whitespace is left out (HL7
         // v2 trailing blanks mean nothing), and a blank string altogether.
         let v = v.trim();
-        if !v.is_empty() {
+        if !v.is_empty() && !drop_long(k, v) {
             self.key(k);
             write_str(&mut self.0, v);
         }
@@ -504,7 +508,10 @@ impl Obj {
     /// An array of strings (each as [`Obj::str`] writes it), left out when
     /// there are none.
     pub(crate) fn strs(&mut self, k: &'static str, vs: &[String]) {
-        let mut vs = vs.iter().map(|v| v.trim()).filter(|v| !v.is_empty());
+        let mut vs = vs
+            .iter()
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty() && !drop_long(k, v));
         if let Some(first) = vs.next() {
             self.key(k);
             self.0.push(b'[');
@@ -519,7 +526,7 @@ impl Obj {
 
     /// Any value, left out when empty.
     pub(crate) fn value(&mut self, k: &'static str, v: Value<'_>) {
-        if !v.is_empty() {
+        if !v.is_empty() && !v.long_text(k) {
             self.key(k);
             v.write(&mut self.0);
         }
@@ -529,6 +536,131 @@ impl Obj {
         self.0.push(b'}');
         Value::Json(self.0)
     }
+}
+
+/// The most characters an R4 `string` or `markdown` may hold ("strings SHALL
+/// NOT exceed 1MB (1024*1024 characters) in size"): the strict reader
+/// (`carecodec_fhir`) refuses a longer one.
+pub(crate) const MAX_STRING_CHARS: usize = 1024 * 1024;
+
+/// True when `text`, trimmed as the writer writes it, is over
+/// [`MAX_STRING_CHARS`] characters (counted only past as many bytes).
+pub(crate) fn too_long(text: &str) -> bool {
+    text.len() > MAX_STRING_CHARS && {
+        let t = text.trim();
+        t.len() > MAX_STRING_CHARS && t.chars().count() > MAX_STRING_CHARS
+    }
+}
+
+/// Members whose strings are no R4 `string` or `markdown` (`base64Binary`,
+/// `xhtml`, `uri`, `code`, …), which R4 sets no length limit for: never
+/// dropped for their length.
+const UNLIMITED: [&str; 10] = [
+    "data",
+    "div",
+    "url",
+    "system",
+    "reference",
+    "fullUrl",
+    "code",
+    "valueCode",
+    "valueUri",
+    "contentType",
+];
+
+thread_local! {
+    /// Hashes of the texts left out of the Bundle being built for their
+    /// length ([`drop_long`]), for the writer to name the model values they
+    /// came from ([`take_dropped`]).
+    static DROPPED: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The hash [`DROPPED`] keeps of a (trimmed) text.
+pub(crate) fn text_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.trim().hash(&mut h);
+    h.finish()
+}
+
+/// Notes `text` as left out for its length.
+fn note_dropped(text: &str) {
+    let hash = text_hash(text);
+    DROPPED.with(|d| {
+        let mut list = d.take();
+        if !list.contains(&hash) {
+            list.push(hash);
+        }
+        d.set(list);
+    });
+}
+
+/// The hashes of the texts left out for their length since the last call
+/// (emptying the list: the writers call it before and after a Bundle).
+pub(crate) fn take_dropped() -> Vec<u64> {
+    DROPPED.with(std::cell::Cell::take)
+}
+
+/// True (and noted) when `text`, of member `k`, is a string R4 limits and
+/// over the limit: left out.
+fn drop_long(k: &str, text: &str) -> bool {
+    let long = !UNLIMITED.contains(&k) && too_long(text);
+    if long {
+        note_dropped(text);
+    }
+    long
+}
+
+impl Value<'_> {
+    /// True (and noted) when this value of member `k` is text over R4's
+    /// string limit that [`Value::prune_long`] would leave out.
+    pub(crate) fn long_text(&self, k: &str) -> bool {
+        match self {
+            Value::String(s) => drop_long(k, s),
+            // A code system's URL: a `uri` under `system`.
+            Value::Prefixed(_, s) => drop_long(k, s),
+            // Text written into a constant fragment (a display, a note's
+            // text, an identifier's value): the fragment goes.
+            Value::Hole(_, s) => drop_long("", s),
+            _ => false,
+        }
+    }
+
+    /// Leaves out every string over R4's limit ([`MAX_STRING_CHARS`]) of a
+    /// member R4 limits (not [`UNLIMITED`]), and the objects and arrays left
+    /// empty by that (R4 has none); a CodeableConcept `code` left empty
+    /// (a resource's required code) becomes the data-absent-reason
+    /// extension. Each text left out is noted ([`take_dropped`]). Objects
+    /// written as built ([`Obj`]) left theirs out as they were built.
+    /// Returns true when the value itself is to be left out.
+    pub(crate) fn prune_long(&mut self, k: &str) -> bool {
+        match self {
+            Value::Object(m) => {
+                m.0.retain_mut(|(k, v)| {
+                    let keep = !v.prune_long(k);
+                    if !keep && *k == "code" {
+                        *v = absent_reason();
+                        return true;
+                    }
+                    keep
+                });
+                m.0.is_empty()
+            }
+            Value::Array(a) => {
+                a.retain_mut(|v| !v.prune_long(k));
+                a.is_empty()
+            }
+            Value::Json(j) => j.as_slice() == b"{}",
+            v => v.long_text(k),
+        }
+    }
+}
+
+/// A primitive or element with no value: the data-absent-reason extension.
+fn absent_reason() -> Value<'static> {
+    Value::Raw(
+        r#"{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"unknown"}]}"#,
+    )
 }
 
 const URN_UUID: &[u8; 9] = b"urn:uuid:";
@@ -1068,6 +1200,58 @@ pub(crate) use raw;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `prune_long` leaves out strings over R4's limit of members R4 limits,
+    /// and what is left empty by that (a `code` concept becomes
+    /// data-absent-reason); `uri`, `code`, Base64 and XHTML members are kept
+    /// whole; each text left out is noted once.
+    #[test]
+    fn prune_long_leaves_out_only_limited_strings_over_the_limit() {
+        take_dropped();
+        let long = "x".repeat(MAX_STRING_CHARS + 1);
+        let at_limit = "y".repeat(MAX_STRING_CHARS);
+        let text = |s: &str| Value::String(Cow::Owned(s.to_owned()));
+        let mut v = Value::Object(Map::from_unique(vec![
+            (
+                "note",
+                Value::Array(vec![Value::Object(Map::from_unique(vec![(
+                    "text",
+                    text(&long),
+                )]))]),
+            ),
+            (
+                "code",
+                Value::Object(Map::from_unique(vec![("text", text(&long))])),
+            ),
+            ("comment", text(&at_limit)),
+            ("data", text(&long)),
+            ("div", text(&long)),
+            ("system", Value::Prefixed(Prefix::UkCore, &long)),
+            ("display", Value::Hole(&[r#"{"display":"#, "}"], &long)),
+        ]));
+        assert!(!v.prune_long(""));
+        let mut out = Vec::new();
+        v.write(&mut out);
+        let back: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
+        let keys: Vec<&str> = back
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["code", "comment", "data", "div", "system"]);
+        assert_eq!(
+            back.pointer("/code/extension/0/valueCode"),
+            Some(&serde_json::json!("unknown"))
+        );
+        assert_eq!(take_dropped(), [text_hash(&long)]);
+        // Built as an object: the member is left out as it is written.
+        let mut o = Obj::with_capacity(8);
+        o.str("family", &long);
+        o.strs("given", &[long.clone(), "Ann".into()]);
+        let mut out = Vec::new();
+        o.finish().write(&mut out);
+        assert_eq!(out, br#"{"given":["Ann"]}"#);
+        assert_eq!(take_dropped(), [text_hash(&long)]);
+    }
 
     #[test]
     fn writes_compact_json_that_serde_json_reads_back() {
