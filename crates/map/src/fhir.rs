@@ -3115,16 +3115,22 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     let mut o = resource!("AllergyIntolerance", &id);
     // A blank verification status (a model made elsewhere) is no code: not
     // written (noted by `in_error_losses`).
+    // So is one outside the required value set (noted the same way).
     let verification = a
         .verification
         .as_ref()
         .map(|v| v.value.as_str())
-        .filter(|v| !blank(v));
+        .filter(|v| ALLERGY_VERIFICATION_CODES.contains(v));
     // R4 ait-1 / ait-2: a clinical status unless entered in error (active
-    // when the source gave none, as v2 AL1 does, or a blank one: the value
-    // set has no `unknown`, and UK Core requires one of its codes).
+    // when the source gave none, as v2 AL1 does, or a blank one or one
+    // outside the required value set: it has no `unknown`, and UK Core
+    // requires one of its codes).
     if verification != Some("entered-in-error") {
-        match a.clinical_status.as_ref().filter(|c| !blank(&c.value)) {
+        match a
+            .clinical_status
+            .as_ref()
+            .filter(|c| ALLERGY_CLINICAL_CODES.contains(&c.value.as_str()))
+        {
             Some(c) => o.insert(
                 "clinicalStatus",
                 status_cc(ALLERGY_CLINICAL, &c.value),
@@ -3205,6 +3211,33 @@ pub(crate) const ALLERGY_CLINICAL: &str =
 pub(crate) const ALLERGY_VERIFICATION: &str =
     "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
 
+/// The codes of R4's allergyintolerance-clinical code system, the whole of
+/// the value set `AllergyIntolerance.clinicalStatus` is bound to (required).
+const ALLERGY_CLINICAL_CODES: [&str; 3] = ["active", "inactive", "resolved"];
+/// The codes of R4's allergyintolerance-verification code system (its
+/// required value set).
+const ALLERGY_VERIFICATION_CODES: [&str; 4] =
+    ["unconfirmed", "confirmed", "refuted", "entered-in-error"];
+/// The codes of R4's condition-clinical code system (its required value set).
+const CONDITION_CLINICAL_CODES: [&str; 6] = [
+    "active",
+    "recurrence",
+    "relapse",
+    "inactive",
+    "remission",
+    "resolved",
+];
+/// The codes of R4's condition-ver-status code system (its required value
+/// set).
+const CONDITION_VER_CODES: [&str; 6] = [
+    "unconfirmed",
+    "provisional",
+    "differential",
+    "confirmed",
+    "refuted",
+    "entered-in-error",
+];
+
 /// A clinical or verification status: one coding in its FHIR code system.
 fn status_cc<'a>(system: &'static str, code: &'a str) -> Value<'a> {
     let mut coding = Map::with_capacity(2);
@@ -3237,12 +3270,16 @@ fn condition<'a>(
     );
     // A blank status (a model made elsewhere) is no code: neither is
     // written (optional in R4; noted by `in_error_losses`).
+    // Nor is one outside the required value set.
     let verification = c
         .verification
         .as_ref()
         .map(|v| v.value.as_str())
-        .filter(|v| !blank(v));
-    let clinical = c.clinical_status.as_ref().filter(|s| !blank(&s.value));
+        .filter(|v| CONDITION_VER_CODES.contains(v));
+    let clinical = c
+        .clinical_status
+        .as_ref()
+        .filter(|s| CONDITION_CLINICAL_CODES.contains(&s.value.as_str()));
     // R4 con-5: no clinical status on a condition entered in error.
     if let (Some(cs), false) = (clinical, verification == Some("entered-in-error")) {
         o.insert("clinicalStatus", status_cc(CONDITION_CLINICAL, &cs.value));
@@ -5000,8 +5037,8 @@ fn subject_losses(event: &Event, losses: &mut Losses<'_>) {
         in_error_losses(
             losses,
             format_args!("allergies[{i}]"),
-            a.clinical_status.as_ref(),
-            a.verification.as_ref(),
+            (a.clinical_status.as_ref(), &ALLERGY_CLINICAL_CODES),
+            (a.verification.as_ref(), &ALLERGY_VERIFICATION_CODES),
         );
         if let Some(c) = &a.category {
             let why = match (c.value.code.as_str(), allergy_category(Some(&c.value.code))) {
@@ -5141,12 +5178,14 @@ fn condition_losses(
 }
 
 /// Notes a clinical status (of the record at `at`) beside a verification
-/// status `entered-in-error`, which R4 con-5 / ait-2 leave out.
+/// status `entered-in-error`, which R4 con-5 / ait-2 leave out, and a blank
+/// status or one that is none of its required value set's `codes`, which
+/// the writer does not write.
 fn in_error_losses(
     losses: &mut Losses<'_>,
     at: std::fmt::Arguments<'_>,
-    clinical: Option<&carecodec_model::Sourced<String>>,
-    verification: Option<&carecodec_model::Sourced<String>>,
+    (clinical, clinical_codes): (Option<&carecodec_model::Sourced<String>>, &[&str]),
+    (verification, verification_codes): (Option<&carecodec_model::Sourced<String>>, &[&str]),
 ) {
     let in_error = verification.is_some_and(|v| v.value == "entered-in-error");
     if let (Some(c), true) = (clinical, in_error) {
@@ -5160,10 +5199,17 @@ fn in_error_losses(
     } else if let Some(c) = clinical.filter(|c| blank(&c.value)) {
         let field = format_args!("{at}.clinical_status");
         losses.note(field, &c.value, &c.sources, unwritten::BLANK_STATUS);
+    } else if let Some(c) = clinical.filter(|c| !clinical_codes.contains(&c.value.as_str())) {
+        let field = format_args!("{at}.clinical_status");
+        losses.note(field, &c.value, &c.sources, unwritten::NO_STATUS_CODE);
     }
     if let Some(v) = verification.filter(|v| blank(&v.value)) {
         let field = format_args!("{at}.verification");
         losses.note(field, &v.value, &v.sources, unwritten::BLANK_STATUS);
+    } else if let Some(v) = verification.filter(|v| !verification_codes.contains(&v.value.as_str()))
+    {
+        let field = format_args!("{at}.verification");
+        losses.note(field, &v.value, &v.sources, unwritten::NO_STATUS_CODE);
     }
 }
 
@@ -5318,8 +5364,8 @@ fn clinical_losses(
         in_error_losses(
             losses,
             at,
-            c.clinical_status.as_ref(),
-            c.verification.as_ref(),
+            (c.clinical_status.as_ref(), &CONDITION_CLINICAL_CODES),
+            (c.verification.as_ref(), &CONDITION_VER_CODES),
         );
         // With no Encounter, or of none, `condition_losses` lists the priority.
         if let (Some(p), Some(_)) = (
@@ -6460,6 +6506,9 @@ mod unwritten {
     pub(super) const BLANK_STATUS: &str = "a blank status or role is no FHIR code: not \
         written (an AllergyIntolerance's clinical status, which R4 requires and whose value set \
         has no unknown, is written active, as for none)";
+    pub(super) const NO_STATUS_CODE: &str = "not a code of the status's required R4 value \
+        set: not written (an AllergyIntolerance's clinical status, which R4 requires, is \
+        written active, as for none)";
     pub(super) const BLANK_CONTENT_TYPE: &str = "a blank content type is no FHIR code: not \
         written (inline data is typed application/octet-stream, R4 att-1)";
     pub(super) const NO_ENCOUNTER_STATUS: &str =

@@ -911,6 +911,77 @@ fn blank_statuses_are_never_written_as_empty_codes() {
     assert_eq!(report.unmapped, []);
 }
 
+/// A clinical or verification status a model made elsewhere holds that is
+/// no code of its required R4 value set is never written into the binding
+/// (UK Core refuses it): an allergy's clinical status (required) is written
+/// active, as for none, the others are left out, and each is listed.
+#[test]
+fn statuses_outside_their_required_value_sets_are_not_written() {
+    let allergy = json!({
+        "resourceType": "AllergyIntolerance",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "inactive"}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91936005"}]},
+        "patient": {"reference": PATIENT},
+    });
+    let condition = json!({
+        "resourceType": "Condition",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "remission"}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "differential"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "38341003"}]},
+        "subject": {"reference": PATIENT},
+    });
+    let (mut event, _) = read(
+        json!({}),
+        &[
+            ("urn:uuid:33333333-3333-3333-3333-333333333333", allergy),
+            ("urn:uuid:44444444-4444-4444-4444-444444444444", condition),
+        ],
+    );
+    // Every code of the value sets is written as it is.
+    let (bundle, lost) = write(&event);
+    assert!(lost.is_empty(), "{lost:?}");
+    let a = resource(&bundle, "AllergyIntolerance");
+    assert_eq!(a["clinicalStatus"]["coding"][0]["code"], "inactive");
+    let c = resource(&bundle, "Condition");
+    assert_eq!(c["clinicalStatus"]["coding"][0]["code"], "remission");
+    assert_eq!(c["verificationStatus"]["coding"][0]["code"], "differential");
+
+    let status = |text: &str| {
+        Some(carecodec_model::Sourced::new(
+            text.to_owned(),
+            Source::fhir("x"),
+        ))
+    };
+    let a = &mut event.allergies[0];
+    a.clinical_status = status("bogus");
+    a.verification = status("presumed");
+    let c = &mut event.conditions[0];
+    c.clinical_status = status("Active");
+    c.verification = status("bogus2");
+    let (bundle, lost) = write(&event);
+    let a = resource(&bundle, "AllergyIntolerance");
+    assert_eq!(a["clinicalStatus"]["coding"][0]["code"], "active", "{a}");
+    assert!(a.get("verificationStatus").is_none(), "{a}");
+    let c = resource(&bundle, "Condition");
+    assert!(c.get("clinicalStatus").is_none(), "{c}");
+    assert!(c.get("verificationStatus").is_none(), "{c}");
+    let mut listed: Vec<(&str, &str)> = lost
+        .iter()
+        .map(|n| (n.field.as_str(), n.value.as_str()))
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            ("allergies[0].clinical_status", "bogus"),
+            ("allergies[0].verification", "presumed"),
+            ("conditions[0].clinical_status", "Active"),
+            ("conditions[0].verification", "bogus2"),
+        ]
+    );
+}
+
 /// A worker's text over R4's string limit (here a telecom value and a name
 /// part) is not written and is listed; the Bundle reads strictly and passes
 /// UK Core.
