@@ -4025,6 +4025,10 @@ fn report<'a>(
                 .collect(),
         ),
     );
+    // OBR-24 the diagnostic service section (IG: `category`, v2-0074).
+    if let Some(c) = &r.category {
+        put(&mut o, "category", code_cc(&c.value).in_array());
+    }
     let status = match r.status.as_ref().map(|s| s.value) {
         Some(ResultStatus::Preliminary) => "preliminary",
         Some(ResultStatus::Final) => "final",

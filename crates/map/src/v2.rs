@@ -3781,6 +3781,12 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                 let effective = ctx.datetime(base.field(7));
                 let ordered_by = xcn(ctx, base.field(16).repetition(1));
                 let issued = ctx.datetime(base.field(22));
+                // OBR-24 (ID, table 0074) as the IG's ID[CodeableConcept]:
+                // the code as sent in v2-0074 (a component after it, which an
+                // ID has none of, is left unread: reported unmapped).
+                let category = ctx
+                    .text(base.field(24).component(1))
+                    .map(|c| c.map(|v| v2_code("0074", v, None)));
                 let st = ctx
                     .text_cow(base.field(25))
                     .map(|s| s.map(|v| report_status(&v)));
@@ -3795,6 +3801,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                         segs.get(i + 1..).unwrap_or_default(),
                     )),
                     notes: Vec::new(),
+                    category,
                 });
                 last_obs = None;
                 after_dropped = false;

@@ -422,9 +422,15 @@ fn report() -> impl Strategy<Value = ResultReport> {
         proptest::option::of(practitioner()),
         // NTE after the OBR: notes on the order.
         proptest::collection::vec(text(), 0..2),
+        // OBR-24 the diagnostic service section (table 0074, the code as
+        // sent; a display from a FHIR source).
+        proptest::option::of((
+            proptest::sample::select(&["CH", "HM", "MB", "LAB", "BLB"][..]),
+            proptest::option::of(text()),
+        )),
     )
         .prop_map(
-            |(code, status, effective, issued, observations, ids, ordered_by, notes)| {
+            |(code, status, effective, issued, observations, ids, ordered_by, notes, category)| {
                 // A report with a corrected or withdrawn result is a report
                 // corrected as a whole (OBR-25 C): one that corrects only
                 // some results is not written when keyed (see fhir.rs
@@ -459,6 +465,9 @@ fn report() -> impl Strategy<Value = ResultReport> {
                     ordered_by,
                     observations,
                     notes: notes.into_iter().map(s).collect(),
+                    category: category.map(|(c, display)| {
+                        s(Code::new(CodeSystem::V2Table("0074".into()), c, display.as_deref()))
+                    }),
                 }
             },
         )

@@ -962,7 +962,7 @@ pub struct Performer {
 ///     code: Sourced::new(fbc, Source::fhir("DiagnosticReport.code")),
 ///     status: Some(Sourced::new(ResultStatus::Preliminary, Source::fhir("DiagnosticReport.status"))),
 ///     identifiers: vec![], effective: None, issued: None, ordered_by: None,
-///     observations: vec![], notes: vec![],
+///     observations: vec![], notes: vec![], category: None,
 /// };
 /// assert_eq!(report.status.map(|s| s.value), Some(ResultStatus::Preliminary));
 /// ```
@@ -990,6 +990,14 @@ pub struct ResultReport {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub notes: Vec<Sourced<String>>,
+    /// The diagnostic service section that produced the report (HL7 v2
+    /// OBR-24, table 0074: `CH` chemistry, `HM` haematology, `MB`
+    /// microbiology …, the code as sent; FHIR `DiagnosticReport.category`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub category: Option<Sourced<Code>>,
 }
 
 /// An allergy or intolerance.

@@ -2181,8 +2181,14 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     ordered_by: None,
                     observations: Vec::new(),
                     notes: Vec::new(),
+                    category: None,
                 };
                 report.identifiers.extend(identifiers(&mut ctx, base, r));
+                // The first category's first code (HL7 v2 OBR-24, one
+                // section); any other is reported unmapped.
+                if let Some((i, c)) = items(r, "category").next() {
+                    report.category = first_code(&mut ctx, &format!("{base}.category[{i}]"), c);
+                }
                 // The order (ServiceRequest) the writer derives from the report:
                 // its requester is the orderer; identifiers and code repeat the
                 // report's.

@@ -1,0 +1,117 @@
+//! OBR fields the HL7 V2-to-FHIR IG maps onto the DiagnosticReport, end to
+//! end: HL7 v2 → model (with the mapping report's accounting), model → UK
+//! Core Bundle (strict R4, UK Core valid), and the Bundle read back to the
+//! same model values.
+
+mod common;
+
+use carecodec_hl7v2::Message;
+use carecodec_map::fhir::{event_bundle, read_bundle};
+use carecodec_map::v2::{V2Options, map_message};
+use carecodec_model::{CodeSystem, Event, MappingReport, Source};
+use serde_json::Value;
+
+const HEAD: &str = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r";
+
+/// `OBR|1|P1|F1|FBC^Full blood count^L` with `fields` (number, text) set.
+fn obr(fields: &[(usize, &str)]) -> String {
+    let mut f = vec![""; fields.iter().map(|(n, _)| *n).max().unwrap_or(0).max(4) + 1];
+    f[0] = "OBR";
+    f[1] = "1";
+    f[2] = "P1";
+    f[3] = "F1";
+    f[4] = "FBC^Full blood count^L";
+    for (n, v) in fields {
+        f[*n] = v;
+    }
+    format!(
+        "{HEAD}{}\rOBX|1|NM|718-7^Haemoglobin^LN||135|g/L|||||F\r",
+        f.join("|")
+    )
+}
+
+/// The message mapped, its accounting checked.
+fn mapped(text: &str) -> (Event, MappingReport) {
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (e, r) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(r.balanced(), "{r:?}");
+    (e, r)
+}
+
+/// The v2 paths (`OBR[1]-24[1].2.1`) of the report's unmapped leaves.
+fn unmapped(r: &MappingReport) -> Vec<String> {
+    r.unmapped
+        .iter()
+        .filter_map(|u| match &u.source {
+            Source::V2 { path, .. } => Some(path.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The event's Bundle, checked as strict R4 and UK Core, and the event read
+/// back from it (everything written is read: nothing unmapped).
+fn round_trip(e: &Event) -> (Value, Event) {
+    let b = event_bundle(e).unwrap();
+    carecodec_fhir::json::from_str::<carecodec_fhir::Resource>(&b.to_string()).unwrap();
+    let errors = common::uk_core_errors(&b).unwrap();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    (b, back)
+}
+
+/// The Bundle's DiagnosticReport.
+fn diagnostic_report(b: &Value) -> &Value {
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == "DiagnosticReport")
+        .unwrap()
+}
+
+#[test]
+fn obr_24_is_the_category_in_v2_0074() {
+    let (e, r) = mapped(&obr(&[(24, "HM")]));
+    let c = e.reports[0].category.as_ref().unwrap();
+    assert_eq!(c.value.system, CodeSystem::V2Table("0074".into()));
+    assert_eq!(c.value.code, "HM");
+    assert_eq!(c.value.display, None);
+    assert!(
+        !unmapped(&r).iter().any(|u| u.starts_with("OBR[1]-24")),
+        "{:?}",
+        r.unmapped
+    );
+    let (b, back) = round_trip(&e);
+    assert_eq!(
+        diagnostic_report(&b)["category"],
+        serde_json::json!([{"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/v2-0074",
+            "code": "HM"
+        }]}])
+    );
+    assert_eq!(
+        back.reports[0].category.as_ref().map(|c| &c.value),
+        Some(&c.value)
+    );
+    // A local code is kept as sent; a second component (an ID has none) is
+    // left unread, reported unmapped.
+    let (e, r) = mapped(&obr(&[(24, "PATH^Pathology")]));
+    assert_eq!(e.reports[0].category.as_ref().unwrap().value.code, "PATH");
+    assert_eq!(
+        unmapped(&r)
+            .iter()
+            .filter(|u| u.starts_with("OBR[1]-24"))
+            .collect::<Vec<_>>(),
+        ["OBR[1]-24[1].2.1"]
+    );
+    // None sent, none written.
+    let (e, _) = mapped(&obr(&[]));
+    assert!(e.reports[0].category.is_none());
+    let (b, _) = round_trip(&e);
+    assert!(diagnostic_report(&b).get("category").is_none());
+}
