@@ -4045,9 +4045,7 @@ fn report<'a>(
     if let Some(s) = subject {
         o.insert("subject", reference(s));
     }
-    if let Some(e) = &r.effective {
-        put(&mut o, "effectiveDateTime", date_time_value(&e.value));
-    }
+    effective(&mut o, r);
     if let Some(i) = &r.issued {
         put(&mut o, "issued", instant_value(&i.value));
     }
@@ -4057,6 +4055,31 @@ fn report<'a>(
         Value::Array(observations.iter().map(reference).collect()),
     );
     Value::Object(o)
+}
+
+/// When report `r` was observed: OBR-7 alone as `effectiveDateTime`; with
+/// an OBR-8 end, `effectivePeriod` (IG: OBR-7 its start when OBR-8 is
+/// valued). R4 per-1: an end before the start is left out (the v2 mapper
+/// reports and drops such an OBR-8; a model made elsewhere may still hold
+/// one, which [`clinical_losses`] lists).
+fn effective<'a>(o: &mut Map<'a>, r: &'a ResultReport) {
+    let start = r.effective.as_ref();
+    let end = r
+        .effective_end
+        .as_ref()
+        .filter(|e| !start.is_some_and(|s| ends_before(&e.value, &s.value)));
+    match (start, end) {
+        (Some(s), None) => put(o, "effectiveDateTime", date_time_value(&s.value)),
+        (start, Some(e)) => {
+            let mut period = Map::with_capacity(2);
+            if let Some(s) = start {
+                put(&mut period, "start", date_time_value(&s.value));
+            }
+            put(&mut period, "end", date_time_value(&e.value));
+            put(o, "effectivePeriod", Value::Object(period));
+        }
+        (None, None) => {}
+    }
 }
 
 /// The order a result report answers, as the IG's OBR[ServiceRequest]: the
@@ -5163,7 +5186,8 @@ fn performer_losses<'e>(
 ///   (R4 con-5) and a priority 0 or above 2^31 - 1 (`rank` is a
 ///   positiveInt);
 /// - a written report's issued time that is no instant (coarser than the
-///   second, or finer than the millisecond);
+///   second, or finer than the millisecond), and its observation end
+///   before its start (R4 per-1);
 /// - each Practitioner (the GP's name, the encounter's participants, the
 ///   asserters, the performers, the orderers, the operator when there is a
 ///   Provenance) as [`practitioner_losses`] says; each Location's and
@@ -5234,6 +5258,13 @@ fn clinical_losses(
         for (oi, ob) in r.observations.iter().enumerate() {
             let at = format!("reports[{ri}].observations[{oi}]");
             performer_losses(losses, &mut written, &at, ob);
+        }
+        if let (Some(s), Some(e), true) = (&r.effective, &r.effective_end, shown) {
+            if ends_before(&e.value, &s.value) {
+                let field = format_args!("reports[{ri}].effective_end");
+                let why = unwritten::END_BEFORE_START;
+                losses.note(field, &date_time(&e.value), &e.sources, why);
+            }
         }
         if let Some(t) = r.issued.as_ref().filter(|t| shown && !is_instant(&t.value)) {
             let field = format_args!("reports[{ri}].issued");

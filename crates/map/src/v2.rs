@@ -3779,6 +3779,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     Sourced::from_many(Concept::default(), Sources::new())
                 });
                 let effective = ctx.datetime(base.field(7));
+                let effective_end = observation_end(ctx, base, effective.as_ref());
                 let ordered_by = xcn(ctx, base.field(16).repetition(1));
                 let issued = ctx.datetime(base.field(22));
                 // OBR-24 (ID, table 0074) as the IG's ID[CodeableConcept]:
@@ -3802,6 +3803,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     )),
                     notes: Vec::new(),
                     category,
+                    effective_end,
                 });
                 last_obs = None;
                 after_dropped = false;
@@ -3859,6 +3861,28 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
         }
     }
     (reports, standalone)
+}
+
+/// OBR-8, the end of the observation period (IG: `effectivePeriod.end`,
+/// OBR-7 its start), with the time-zone rule applied as to OBR-7. R4 per-1:
+/// a period cannot end before it starts; which time is wrong cannot be
+/// told, so OBR-7 is kept and an OBR-8 before it reported and dropped, as a
+/// PV1-45 before PV1-44 is.
+fn observation_end(
+    ctx: &mut Ctx<'_, '_>,
+    obr: Path,
+    start: Option<&Sourced<PartialDateTime>>,
+) -> Option<Sourced<PartialDateTime>> {
+    let end = ctx.datetime(obr.field(8))?;
+    if start.is_some_and(|s| crate::fhir::ends_before(&end.value, &s.value)) {
+        let raw = ctx.peek(obr.field(8)).unwrap_or_default().into_owned();
+        for src in end.sources {
+            let why = "observation end (OBR-8) before its start (OBR-7)";
+            ctx.invalid(src, raw.as_bytes(), why, Action::Dropped);
+        }
+        return None;
+    }
+    Some(end)
 }
 
 /// The observation of OBX `n`; `None` when it has no OBX-3 (the observation

@@ -405,7 +405,18 @@ fn report() -> impl Strategy<Value = ResultReport> {
             Just(ResultStatus::Amended),
             Just(ResultStatus::Unknown),
         ],
-        proptest::option::of(date_time()),
+        // OBR-7 and OBR-8: when observed (a period with an end; never
+        // ending before it starts, see `lose_clinical`).
+        (
+            proptest::option::of(date_time()),
+            proptest::option::of(date_time()),
+        )
+            .prop_map(|(start, end)| match (start, end) {
+                (Some(s), Some(e)) if carecodec_map::fhir::ends_before(&e, &s) => {
+                    (Some(e), Some(s))
+                }
+                other => other,
+            }),
         proptest::option::of(instant()),
         proptest::collection::vec(observation(), 1..4),
         // OBR-2 / OBR-3 placer and filler numbers (typed PLAC / FILL).
@@ -430,7 +441,17 @@ fn report() -> impl Strategy<Value = ResultReport> {
         )),
     )
         .prop_map(
-            |(code, status, effective, issued, observations, ids, ordered_by, notes, category)| {
+            |(
+                code,
+                status,
+                (effective, effective_end),
+                issued,
+                observations,
+                ids,
+                ordered_by,
+                notes,
+                category,
+            )| {
                 // A report with a corrected or withdrawn result is a report
                 // corrected as a whole (OBR-25 C): one that corrects only
                 // some results is not written when keyed (see fhir.rs
@@ -465,8 +486,13 @@ fn report() -> impl Strategy<Value = ResultReport> {
                     ordered_by,
                     observations,
                     notes: notes.into_iter().map(s).collect(),
+                    effective_end: effective_end.map(s),
                     category: category.map(|(c, display)| {
-                        s(Code::new(CodeSystem::V2Table("0074".into()), c, display.as_deref()))
+                        s(Code::new(
+                            CodeSystem::V2Table("0074".into()),
+                            c,
+                            display.as_deref(),
+                        ))
                     }),
                 }
             },
@@ -1146,8 +1172,8 @@ const CLINICAL_LOSSES: usize = 11;
 /// with one key and different names; a diagnosis's clinical status beside
 /// entered-in-error and a priority 0 or 2^31; a quantity, a range bound and a
 /// comparator FHIR has no decimal or code for, an interpretation flag with
-/// its own display, an issued date with no time, and a performing
-/// organisation's address kind of none.
+/// its own display, an issued date with no time, an observation end before
+/// its start, and a performing organisation's address kind of none.
 fn lose_clinical(
     on: &[bool],
     encounter: &mut Option<Encounter>,
@@ -1265,6 +1291,9 @@ fn lose_clinical(
     }
     if let Some(r) = reports.last_mut().filter(|_| on(9)) {
         r.issued = Some(s(year(2024)));
+        // An observation end (OBR-8) before its start: no R4 period.
+        r.effective = Some(s(year(2024)));
+        r.effective_end = Some(s(year(2020)));
         if let Some(ob) = r.observations.last_mut() {
             ob.performers.push(Performer {
                 role: None,

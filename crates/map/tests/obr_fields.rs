@@ -8,7 +8,7 @@ mod common;
 use carecodec_hl7v2::Message;
 use carecodec_map::fhir::{event_bundle, read_bundle};
 use carecodec_map::v2::{V2Options, map_message};
-use carecodec_model::{CodeSystem, Event, MappingReport, Source};
+use carecodec_model::{Action, CodeSystem, Event, MappingReport, Source};
 use serde_json::Value;
 
 const HEAD: &str = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
@@ -114,4 +114,85 @@ fn obr_24_is_the_category_in_v2_0074() {
     assert!(e.reports[0].category.is_none());
     let (b, _) = round_trip(&e);
     assert!(diagnostic_report(&b).get("category").is_none());
+}
+
+#[test]
+fn obr_8_ends_the_effective_period_that_obr_7_starts() {
+    // OBR-7 with OBR-8: effectivePeriod (IG), both under the time-zone rule
+    // (no offset sent: MSH-7's +0000).
+    let text = obr(&[(7, "20240312080000"), (8, "20240312083000")]);
+    let (e, r) = mapped(&text);
+    let report = &e.reports[0];
+    assert_eq!(
+        report.effective_end.as_ref().unwrap().value.at.to_rfc3339(),
+        "2024-03-12T08:30:00+00:00"
+    );
+    assert!(r.invalid.is_empty(), "{:?}", r.invalid);
+    assert!(!unmapped(&r).iter().any(|u| u.starts_with("OBR[1]-8")));
+    let (b, back) = round_trip(&e);
+    let dr = diagnostic_report(&b);
+    assert!(dr.get("effectiveDateTime").is_none());
+    assert_eq!(
+        dr["effectivePeriod"],
+        serde_json::json!({"start": "2024-03-12T08:00:00+00:00",
+                           "end": "2024-03-12T08:30:00+00:00"})
+    );
+    let at = |t: &Option<carecodec_model::Sourced<carecodec_model::PartialDateTime>>| {
+        // (An offset inferred in v2 is written, so read back as sent.)
+        t.as_ref().map(|t| (t.value.at, t.value.precision))
+    };
+    assert_eq!(at(&back.reports[0].effective), at(&report.effective));
+    assert_eq!(
+        at(&back.reports[0].effective_end),
+        at(&report.effective_end)
+    );
+    // OBR-7 alone stays effectiveDateTime.
+    let (e, _) = mapped(&obr(&[(7, "20240312080000")]));
+    assert!(e.reports[0].effective_end.is_none());
+    let (b, back) = round_trip(&e);
+    assert_eq!(
+        diagnostic_report(&b)["effectiveDateTime"],
+        "2024-03-12T08:00:00+00:00"
+    );
+    assert!(back.reports[0].effective_end.is_none());
+    // OBR-8 alone: a period with an end only.
+    let (e, _) = mapped(&obr(&[(8, "20240312083000")]));
+    let (b, back) = round_trip(&e);
+    assert_eq!(
+        diagnostic_report(&b)["effectivePeriod"],
+        serde_json::json!({"end": "2024-03-12T08:30:00+00:00"})
+    );
+    assert!(back.reports[0].effective.is_none());
+    assert_eq!(
+        at(&back.reports[0].effective_end),
+        at(&e.reports[0].effective_end)
+    );
+}
+
+#[test]
+fn an_obr_8_before_obr_7_is_reported_and_dropped() {
+    let text = obr(&[(7, "20240312080000"), (8, "20240311083000")]);
+    let (e, r) = mapped(&text);
+    assert!(e.reports[0].effective.is_some());
+    assert!(e.reports[0].effective_end.is_none());
+    let bad: Vec<_> = r
+        .invalid
+        .iter()
+        .filter(|i| matches!(&i.source, Source::V2 { path, .. } if path.to_string().starts_with("OBR[1]-8")))
+        .collect();
+    assert_eq!(bad.len(), 1, "{:?}", r.invalid);
+    assert_eq!(bad[0].action, Action::Dropped);
+    assert_eq!(bad[0].raw, "20240311083000");
+    assert!(
+        bad[0].reason.contains("before its start"),
+        "{}",
+        bad[0].reason
+    );
+    let (b, _) = round_trip(&e);
+    let dr = diagnostic_report(&b);
+    assert_eq!(dr["effectiveDateTime"], "2024-03-12T08:00:00+00:00");
+    assert!(dr.get("effectivePeriod").is_none());
+    // The same day to the day only is not before.
+    let (e, r) = mapped(&obr(&[(7, "20240312080000"), (8, "20240312")]));
+    assert!(e.reports[0].effective_end.is_some(), "{:?}", r.invalid);
 }

@@ -962,7 +962,7 @@ pub struct Performer {
 ///     code: Sourced::new(fbc, Source::fhir("DiagnosticReport.code")),
 ///     status: Some(Sourced::new(ResultStatus::Preliminary, Source::fhir("DiagnosticReport.status"))),
 ///     identifiers: vec![], effective: None, issued: None, ordered_by: None,
-///     observations: vec![], notes: vec![], category: None,
+///     observations: vec![], notes: vec![], category: None, effective_end: None,
 /// };
 /// assert_eq!(report.status.map(|s| s.value), Some(ResultStatus::Preliminary));
 /// ```
@@ -998,6 +998,13 @@ pub struct ResultReport {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub category: Option<Sourced<Code>>,
+    /// When the observation period ended (HL7 v2 OBR-8; with `effective`
+    /// its start, FHIR `effectivePeriod`). Never before `effective`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub effective_end: Option<Sourced<PartialDateTime>>,
 }
 
 /// An allergy or intolerance.

@@ -2182,7 +2182,11 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     observations: Vec::new(),
                     notes: Vec::new(),
                     category: None,
+                    effective_end: None,
                 };
+                if let Some(p) = r.get("effectivePeriod") {
+                    report_period(&mut ctx, base, p, &mut report);
+                }
                 report.identifiers.extend(identifiers(&mut ctx, base, r));
                 // The first category's first code (HL7 v2 OBR-24, one
                 // section); any other is reported unmapped.
@@ -2281,6 +2285,22 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     }
     account(&mut ctx, rt, doc);
     (event, ctx.report)
+}
+
+/// A DiagnosticReport's `effectivePeriod` (`p`, of the report at `base`):
+/// its start the report's `effective` (HL7 v2 OBR-7), its end
+/// `effective_end` (OBR-8). R4 per-1, as the v2 mapper: an end before the
+/// start is reported and dropped.
+fn report_period(ctx: &mut Ctx<'_>, base: &str, p: &Value, report: &mut ResultReport) {
+    let pb = format!("{base}.effectivePeriod");
+    report.effective = date_time_at(ctx, &pb, p, "start");
+    report.effective_end = date_time_at(ctx, &pb, p, "end");
+    if let (Some(s), Some(e)) = (&report.effective, &report.effective_end) {
+        if super::ends_before(&e.value, &s.value) {
+            end_before_start(ctx, &pb, p, "observation end before its start");
+            report.effective_end = None;
+        }
+    }
 }
 
 /// Why an event read with no Patient is quarantined (its decision has no key
