@@ -2310,6 +2310,7 @@ fn performer<'a>(
         let display = match role.as_str() {
             "RO" => "Responsible Observer",
             "MDIR" => "Medical Director",
+            "PRI" => "Principal Result Interpreter",
             _ => "",
         };
         let mut c = Map::with_capacity(4);
@@ -4720,14 +4721,32 @@ fn event_entries<'a>(
             || uuid(&[seed, "/report/", itoa::Buffer::new().format(ri)]),
             |(id, _)| *id,
         );
+        // OBR-32 the interpreters: PractitionerRoles (PRI) as the
+        // observations' performers are written.
+        let mut extra = Vec::new();
+        let rseed = Seed::new(&[seed, "/report/", itoa::Buffer::new().format(ri)]);
+        let interpreters: Vec<Value> = r
+            .interpreters
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let at = rseed.with(&["/interpreter/", itoa::Buffer::new().format(i)]);
+                performer(p, at, &mut sides, &mut extra)
+            })
+            .map(|u| reference(&u))
+            .collect();
         let mut res = report(r, &rid, subject.as_ref(), &obs_urls);
-        if let (Some(url), Some(o)) = (order, res.as_object_mut()) {
-            o.insert("basedOn", json!([reference(&url)]));
+        if let Some(o) = res.as_object_mut() {
+            if let Some(url) = order {
+                o.insert("basedOn", json!([reference(&url)]));
+            }
+            put(o, "resultsInterpreter", Value::Array(interpreters));
         }
         emit(match key {
             Some((_, k)) => entry(&urn(&rid), res, "PUT", k),
             None => entry(&urn(&rid), res, "POST", "DiagnosticReport"),
         });
+        extra.into_iter().for_each(&mut emit);
     }
     let prov = provenance(event, seed, [subject.as_ref(), encounter_url.as_ref()]);
     subject_losses(event, losses);
@@ -5149,23 +5168,23 @@ fn place_losses(losses: &mut Losses<'_>, at: &str, a: Option<&carecodec_model::S
     }
 }
 
-/// Notes what observation `ob`'s performers (at `at`) lose: their
-/// practitioners' and organisations' ([`practitioner_losses`],
-/// [`place_losses`]).
+/// Notes what `performers` (an observation's, or a report's interpreters;
+/// at `at`) lose: their practitioners' and organisations'
+/// ([`practitioner_losses`], [`place_losses`]).
 fn performer_losses<'e>(
     losses: &mut Losses<'_>,
     written: &mut PractitionersWritten<'e>,
     at: &str,
-    ob: &'e Observation,
+    performers: &'e [Performer],
 ) {
-    for (j, p) in ob.performers.iter().enumerate() {
+    for (j, p) in performers.iter().enumerate() {
         // An organisation is written before its practitioner.
         if let Some(o) = &p.organisation {
-            let at = format!("{at}.performers[{j}].organisation");
+            let at = format!("{at}[{j}].organisation");
             place_losses(losses, &at, o.address.as_ref());
         }
         if let Some(prac) = &p.practitioner {
-            let at = format!("{at}.performers[{j}].practitioner");
+            let at = format!("{at}[{j}].practitioner");
             practitioner_losses(losses, written, &at, prac);
         }
     }
@@ -5189,9 +5208,10 @@ fn performer_losses<'e>(
 ///   second, or finer than the millisecond), and its observation end
 ///   before its start (R4 per-1);
 /// - each Practitioner (the GP's name, the encounter's participants, the
-///   asserters, the performers, the orderers, the operator when there is a
-///   Provenance) as [`practitioner_losses`] says; each Location's and
-///   performing Organization's address as [`place_losses`] says.
+///   asserters, the performers, the orderers, the interpreters, the
+///   operator when there is a Provenance) as [`practitioner_losses`] says;
+///   each Location's and performing (or interpreting) Organization's
+///   address as [`place_losses`] says.
 ///
 /// `unwritten_reports`: the reports [`event_entries`] does not write (a
 /// partial correction, listed whole).
@@ -5243,7 +5263,8 @@ fn clinical_losses(
         }
     }
     for (i, ob) in event.observations.iter().enumerate() {
-        performer_losses(losses, &mut written, &format!("observations[{i}]"), ob);
+        let at = format!("observations[{i}].performers");
+        performer_losses(losses, &mut written, &at, &ob.performers);
     }
     for (ri, r) in event.reports.iter().enumerate() {
         let shown = !unwritten_reports.contains(&ri);
@@ -5256,8 +5277,12 @@ fn clinical_losses(
             );
         }
         for (oi, ob) in r.observations.iter().enumerate() {
-            let at = format!("reports[{ri}].observations[{oi}]");
-            performer_losses(losses, &mut written, &at, ob);
+            let at = format!("reports[{ri}].observations[{oi}].performers");
+            performer_losses(losses, &mut written, &at, &ob.performers);
+        }
+        if shown {
+            let at = format!("reports[{ri}].interpreters");
+            performer_losses(losses, &mut written, &at, &r.interpreters);
         }
         if let (Some(s), Some(e), true) = (&r.effective, &r.effective_end, shown) {
             if ends_before(&e.value, &s.value) {

@@ -2700,25 +2700,7 @@ fn xcn_identifier(
         .map(|ident| (ident, ctx.text_cow(namespace)));
     let mut sources = id.sources;
     let ident = match registered {
-        Some((ident, authority)) => {
-            if let Some(a) = authority {
-                sources.append(a.sources);
-            }
-            // A number not of its register's shape is kept as text, never a
-            // key (`GMC (invalid)`), as the ESR and FHIR readers keep it.
-            match (ident.registration_problem(), ident.invalid_registration()) {
-                (Some(why), Some(kept)) => {
-                    if let Some(s) = sources.first().cloned() {
-                        let reason = format!(
-                            "not a registration number of its register's shape ({why}): kept as text, never a key"
-                        );
-                        ctx.invalid(s, id.value.as_bytes(), reason, Action::NotUsedForMatching);
-                    }
-                    kept
-                }
-                _ => ident,
-            }
-        }
+        Some((ident, authority)) => registered_id(ctx, ident, authority, &id.value, &mut sources),
         // An XCN.13 type is the sender's own: it wins over the shape.
         None => match ctx.text(base.component(13)) {
             Some(kind) => {
@@ -2755,6 +2737,98 @@ fn xcn_identifier(
         },
     };
     Sourced::from_many(ident, sources)
+}
+
+/// A registration number `ident` (sent as `value`) of the UK register its
+/// `authority` names (see [`register`]): the authority's sources added to
+/// `sources` (the value's first). A number not of its register's shape is
+/// kept as text, never a key (`GMC (invalid)`), as the ESR and FHIR readers
+/// keep it, and reported.
+fn registered_id(
+    ctx: &mut Ctx<'_, '_>,
+    ident: Identifier,
+    authority: Option<Sourced<Cow<'_, str>>>,
+    value: &str,
+    sources: &mut Sources,
+) -> Identifier {
+    if let Some(a) = authority {
+        sources.append(a.sources);
+    }
+    match (ident.registration_problem(), ident.invalid_registration()) {
+        (Some(why), Some(kept)) => {
+            if let Some(s) = sources.first().cloned() {
+                let reason = format!(
+                    "not a registration number of its register's shape ({why}): kept as text, never a key"
+                );
+                ctx.invalid(s, value.as_bytes(), reason, Action::NotUsedForMatching);
+            }
+            kept
+        }
+        _ => ident,
+    }
+}
+
+/// A clinician from the CNN of an NDL (HL7 v2 OBR-32/33/34/35; IG
+/// CNN[Practitioner]), `cnn` the path of NDL.1, whose parts are
+/// subcomponents: CNN.1 the identifier, typed as an XCN's ([`xcn`]) by a UK
+/// register its assigning authority (CNN.9) names, else by its shape (a GMP
+/// or GMC code), else untyped with the universal id (CNN.10 typed by CNN.11,
+/// see [`hd_system`]) as its system; CNN.2 the family name, CNN.3/4 given
+/// names, CNN.5 and the degree CNN.7 suffixes, CNN.6 the prefix. CNN.8 (a
+/// source table) and a CNN.9 that names no register have no place: left
+/// unread, reported unmapped.
+fn cnn(ctx: &mut Ctx<'_, '_>, cnn: Path) -> Option<Practitioner> {
+    let sub = |n: u32| cnn.subcomponent(n);
+    let identifiers = ctx
+        .text_cow(sub(1))
+        .map(|id| {
+            let registered = ctx
+                .peek(sub(9))
+                .and_then(|a| register(&a, &id.value))
+                .map(|ident| (ident, ctx.text_cow(sub(9))));
+            let mut sources = id.sources;
+            let ident = match registered {
+                Some((ident, a)) => registered_id(ctx, ident, a, &id.value, &mut sources),
+                None => match gp_code(&id.value) {
+                    Identifier::Other {
+                        system: None,
+                        value,
+                    } => {
+                        let system = universal_system(ctx, sub(10), sub(11)).map(|s| {
+                            sources.append(s.sources);
+                            s.value
+                        });
+                        Identifier::Other { system, value }
+                    }
+                    register => register,
+                },
+            };
+            Sourced::from_many(ident, sources)
+        })
+        .into_iter()
+        .collect::<Vec<_>>();
+    let mut sources = Sources::new();
+    let mut name = HumanName::default();
+    let mut keep = |t: Sourced<String>| {
+        sources.append(t.sources);
+        t.value
+    };
+    name.family = ctx.text(sub(2)).map(&mut keep);
+    for n in [3, 4] {
+        if let Some(t) = ctx.text(sub(n)) {
+            push_given(&mut name.given, keep(t));
+        }
+    }
+    for n in [5, 7] {
+        if let Some(t) = ctx.text(sub(n)) {
+            name.suffix.push(keep(t));
+        }
+    }
+    if let Some(t) = ctx.text(sub(6)) {
+        name.prefix.push(keep(t));
+    }
+    let name = (name != HumanName::default()).then(|| Sourced::from_many(name, sources));
+    (!identifiers.is_empty() || name.is_some()).then_some(Practitioner { identifiers, name })
 }
 
 /// An organisation from an XON field (repetition): the name (XON.1) and the
@@ -3788,6 +3862,19 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                 let category = ctx
                     .text(base.field(24).component(1))
                     .map(|c| c.map(|v| v2_code("0074", v, None)));
+                // OBR-32 the principal result interpreter (NDL; IG
+                // resultsInterpreter, NDL[PractitionerRole]): NDL.1 (CNN) the
+                // practitioner of a role PRI (v2-0912). NDL.2/3 (the role's
+                // period) and NDL.4 … 11 (its location) have no place in the
+                // model: left unread, reported unmapped.
+                let interpreters = cnn(ctx, base.field(32).repetition(1).component(1))
+                    .map(|p| Performer {
+                        role: Some("PRI".into()),
+                        practitioner: Some(p),
+                        organisation: None,
+                    })
+                    .into_iter()
+                    .collect();
                 let st = ctx
                     .text_cow(base.field(25))
                     .map(|s| s.map(|v| report_status(&v)));
@@ -3804,6 +3891,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     notes: Vec::new(),
                     category,
                     effective_end,
+                    interpreters,
                 });
                 last_obs = None;
                 after_dropped = false;

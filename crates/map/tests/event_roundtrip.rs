@@ -439,6 +439,28 @@ fn report() -> impl Strategy<Value = ResultReport> {
             proptest::sample::select(&["CH", "HM", "MB", "LAB", "BLB"][..]),
             proptest::option::of(text()),
         )),
+        // OBR-32 the principal result interpreter (a PractitionerRole PRI);
+        // from FHIR also a Practitioner or an Organization alone.
+        proptest::collection::vec(
+            prop_oneof![
+                3 => practitioner().prop_map(|p| Performer {
+                    role: Some("PRI".into()),
+                    practitioner: Some(p),
+                    organisation: None,
+                }),
+                1 => practitioner().prop_map(|p| Performer {
+                    role: None,
+                    practitioner: Some(p),
+                    organisation: None,
+                }),
+                1 => organisation().prop_map(|o| Performer {
+                    role: None,
+                    practitioner: None,
+                    organisation: Some(o),
+                }),
+            ],
+            0..2,
+        ),
     )
         .prop_map(
             |(
@@ -451,6 +473,7 @@ fn report() -> impl Strategy<Value = ResultReport> {
                 ordered_by,
                 notes,
                 category,
+                interpreters,
             )| {
                 // A report with a corrected or withdrawn result is a report
                 // corrected as a whole (OBR-25 C): one that corrects only
@@ -487,6 +510,7 @@ fn report() -> impl Strategy<Value = ResultReport> {
                     observations,
                     notes: notes.into_iter().map(s).collect(),
                     effective_end: effective_end.map(s),
+                    interpreters,
                     category: category.map(|(c, display)| {
                         s(Code::new(
                             CodeSystem::V2Table("0074".into()),

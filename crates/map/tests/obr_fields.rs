@@ -196,3 +196,103 @@ fn an_obr_8_before_obr_7_is_reported_and_dropped() {
     let (e, r) = mapped(&obr(&[(7, "20240312080000"), (8, "20240312")]));
     assert!(e.reports[0].effective_end.is_some(), "{:?}", r.invalid);
 }
+
+/// The Bundle's resource `reference` (a `urn:uuid:` full URL) points at.
+fn resolve<'b>(b: &'b Value, reference: &Value) -> &'b Value {
+    let url = reference["reference"].as_str().unwrap();
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fullUrl"] == url)
+        .map(|e| &e["resource"])
+        .unwrap()
+}
+
+#[test]
+fn obr_32_is_the_results_interpreter_as_a_practitioner_role() {
+    // NDL.1 a CNN (its parts subcomponents): a GMC number, the name; NDL.2/3
+    // the role's period and NDL.4 on its location, which the model has no
+    // place for.
+    let text = obr(&[(32, "1234567&JONES&ANN&B&&DR&&&GMC^20240312^^LAB1^R1")]);
+    let (e, r) = mapped(&text);
+    let interpreters = &e.reports[0].interpreters;
+    assert_eq!(interpreters.len(), 1);
+    assert_eq!(interpreters[0].role.as_deref(), Some("PRI"));
+    let p = interpreters[0].practitioner.as_ref().unwrap();
+    assert_eq!(
+        p.identifiers[0].value,
+        carecodec_model::Identifier::Gmc("1234567".into())
+    );
+    let n = &p.name.as_ref().unwrap().value;
+    assert_eq!(n.family.as_deref(), Some("JONES"));
+    assert_eq!(n.given, ["ANN", "B"]);
+    assert_eq!(n.prefix, ["DR"]);
+    let left: Vec<String> = unmapped(&r)
+        .into_iter()
+        .filter(|u| u.starts_with("OBR[1]-32"))
+        .collect();
+    assert_eq!(
+        left,
+        ["OBR[1]-32[1].2.1", "OBR[1]-32[1].4.1", "OBR[1]-32[1].5.1"]
+    );
+    let (b, back) = round_trip(&e);
+    let dr = diagnostic_report(&b);
+    let role = resolve(&b, &dr["resultsInterpreter"][0]);
+    assert_eq!(role["resourceType"], "PractitionerRole");
+    assert_eq!(
+        role["code"][0]["coding"][0],
+        serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0912",
+                           "code": "PRI", "display": "Principal Result Interpreter"})
+    );
+    let prac = resolve(&b, &role["practitioner"]);
+    assert_eq!(prac["name"][0]["family"], "JONES");
+    assert_eq!(
+        prac["identifier"][0]["system"],
+        "https://fhir.hl7.org.uk/Id/gmc-number"
+    );
+    assert_eq!(
+        common::without_sources(serde_json::to_value(&back.reports[0].interpreters).unwrap()),
+        common::without_sources(serde_json::to_value(interpreters).unwrap())
+    );
+}
+
+#[test]
+fn an_ndl_of_the_corpus_keeps_its_name_and_universal_id() {
+    // FHIR-Converter's ORU-R01 OBR-32: CNN.1 an id of no UK register with
+    // an ISO universal id (CNN.10/11), CNN.5 a suffix, CNN.6 a prefix.
+    let text = obr(&[(
+        32,
+        "Harry&Raud&Geny&&Mr.&Dr.&MD&&&1.2.3&ISO^^^Poc-32^Room-4^Bed3^Facility-3&1.2&ISO",
+    )]);
+    let (e, r) = mapped(&text);
+    let p = e.reports[0].interpreters[0].practitioner.as_ref().unwrap();
+    assert_eq!(
+        p.identifiers[0].value,
+        carecodec_model::Identifier::Other {
+            system: Some("urn:oid:1.2.3".into()),
+            value: "Harry".into()
+        }
+    );
+    let n = &p.name.as_ref().unwrap().value;
+    assert_eq!(n.suffix, ["Mr.", "MD"]);
+    assert_eq!(n.prefix, ["Dr."]);
+    assert!(
+        !unmapped(&r).iter().any(|u| u.starts_with("OBR[1]-32[1].1")),
+        "{:?}",
+        unmapped(&r)
+    );
+    round_trip(&e);
+    // A name alone (a v2.3 sender's `^` between id and name puts the name in
+    // NDL.2, a time: left unread, reported unmapped).
+    let (e, r) = mapped(&obr(&[(32, "202300^BAKER^MARK")]));
+    let p = e.reports[0].interpreters[0].practitioner.as_ref().unwrap();
+    assert_eq!(p.identifiers[0].value.value(), "202300");
+    assert!(p.name.is_none());
+    let left: Vec<String> = unmapped(&r)
+        .into_iter()
+        .filter(|u| u.starts_with("OBR[1]-32"))
+        .collect();
+    assert_eq!(left, ["OBR[1]-32[1].2.1", "OBR[1]-32[1].3.1"]);
+    round_trip(&e);
+}

@@ -963,6 +963,7 @@ pub struct Performer {
 ///     status: Some(Sourced::new(ResultStatus::Preliminary, Source::fhir("DiagnosticReport.status"))),
 ///     identifiers: vec![], effective: None, issued: None, ordered_by: None,
 ///     observations: vec![], notes: vec![], category: None, effective_end: None,
+///     interpreters: vec![],
 /// };
 /// assert_eq!(report.status.map(|s| s.value), Some(ResultStatus::Preliminary));
 /// ```
@@ -1005,6 +1006,14 @@ pub struct ResultReport {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub effective_end: Option<Sourced<PartialDateTime>>,
+    /// Who interpreted the results (HL7 v2 OBR-32, the principal result
+    /// interpreter: role `PRI`, table 0912; FHIR `resultsInterpreter`, a
+    /// PractitionerRole, a Practitioner or an Organization).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub interpreters: Vec<Performer>,
 }
 
 /// An allergy or intolerance.

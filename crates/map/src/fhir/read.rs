@@ -2183,6 +2183,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     notes: Vec::new(),
                     category: None,
                     effective_end: None,
+                    interpreters: Vec::new(),
                 };
                 if let Some(p) = r.get("effectivePeriod") {
                     report_period(&mut ctx, base, p, &mut report);
@@ -2217,6 +2218,16 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                         if let Some(t) = ctx.str(&format!("{sb}.note[{j}]"), n, "text") {
                             report.notes.push(t);
                         }
+                    }
+                }
+                // The interpreters (HL7 v2 OBR-32): PractitionerRoles as the
+                // writer gives them, Practitioners or Organizations; a CareTeam
+                // has no place in the model (reported).
+                for (i, p) in items(r, "resultsInterpreter") {
+                    let at = format!("{base}.resultsInterpreter[{i}]");
+                    let kinds = ["PractitionerRole", "Organization", "Practitioner"];
+                    if let Some((pb, pr)) = resolve_as(&mut ctx, &at, p, &kinds) {
+                        report.interpreters.extend(performer(&mut ctx, &pb, pr));
                     }
                 }
                 for (i, res) in items(r, "result") {
