@@ -123,6 +123,24 @@ macro_rules! profile {
 /// HL7 table 0912 (participation): the IG's PractitionerRole.code system for
 /// OBX-16 / OBX-25.
 const V2_0912: &str = "http://terminology.hl7.org/CodeSystem/v2-0912";
+/// Core extension on a performer reference for what the performer did
+/// (IG: OBR-34 technician `SPRF`, OBR-35 transcriptionist `TRANS`).
+pub(crate) const PERFORMER_FUNCTION: &str =
+    "http://hl7.org/fhir/StructureDefinition/event-performerFunction";
+/// v3 ParticipationType, the system of [`PERFORMER_FUNCTION`]'s codes.
+pub(crate) const V3_PARTICIPATION_TYPE: &str =
+    "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
+
+/// The v3 ParticipationType function (the IG's `event-performerFunction`
+/// code) of a report performer in `role` (table 0912): technician `TN`
+/// secondary performer `SPRF`, transcriptionist `TR` `TRANS`.
+pub(crate) fn performer_function(role: Option<&str>) -> Option<&'static str> {
+    match role {
+        Some("TN") => Some("SPRF"),
+        Some("TR") => Some("TRANS"),
+        _ => None,
+    }
+}
 /// R5 backports for an encounter's expected start and end (IG: PV2-8, PV2-9).
 /// Core extension for when a condition was asserted (HL7 v2 DG1-19, IG).
 pub(crate) const ASSERTED_DATE: &str =
@@ -2311,6 +2329,8 @@ fn performer<'a>(
             "RO" => "Responsible Observer",
             "MDIR" => "Medical Director",
             "PRI" => "Principal Result Interpreter",
+            "TN" => "Technician",
+            "TR" => "Transcriptionist",
             _ => "",
         };
         let mut c = Map::with_capacity(4);
@@ -2330,6 +2350,28 @@ fn performer<'a>(
         None => entry(&url, Value::Object(o), "POST", "PractitionerRole"),
     });
     Some(url)
+}
+
+/// A reference to a report's performer at `url`, with its function (the
+/// core `event-performerFunction` extension, as the IG writes OBR-34 / 35)
+/// when its `role` has one ([`performer_function`]).
+fn performer_reference<'a>(url: &Uuid, role: Option<&str>) -> Value<'a> {
+    let Some(function) = performer_function(role) else {
+        return reference(url);
+    };
+    let concept = one_coding(
+        Value::from(V3_PARTICIPATION_TYPE),
+        Value::from(function),
+        None,
+    );
+    let extension = obj([
+        ("url", Value::from(PERFORMER_FUNCTION)),
+        ("valueCodeableConcept", concept),
+    ]);
+    obj([
+        ("extension", Value::Array(vec![extension])),
+        ("reference", Value::from(url)),
+    ])
 }
 
 /// The id of a PractitionerRole of the keyed Practitioner and Organization
@@ -4735,11 +4777,24 @@ fn event_entries<'a>(
             })
             .map(|u| reference(&u))
             .collect();
+        // OBR-34 / 35 the technicians and transcriptionists: `performer`,
+        // each with its function (IG: `event-performerFunction`).
+        let performers: Vec<Value> = r
+            .performers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let at = rseed.with(&["/performer/", itoa::Buffer::new().format(i)]);
+                let url = performer(p, at, &mut sides, &mut extra)?;
+                Some(performer_reference(&url, p.role.as_deref()))
+            })
+            .collect();
         let mut res = report(r, &rid, subject.as_ref(), &obs_urls);
         if let Some(o) = res.as_object_mut() {
             if let Some(url) = order {
                 o.insert("basedOn", json!([reference(&url)]));
             }
+            put(o, "performer", Value::Array(performers));
             put(o, "resultsInterpreter", Value::Array(interpreters));
         }
         emit(match key {
@@ -5281,6 +5336,8 @@ fn clinical_losses(
             performer_losses(losses, &mut written, &at, &ob.performers);
         }
         if shown {
+            let at = format!("reports[{ri}].performers");
+            performer_losses(losses, &mut written, &at, &r.performers);
             let at = format!("reports[{ri}].interpreters");
             performer_losses(losses, &mut written, &at, &r.interpreters);
         }

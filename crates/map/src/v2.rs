@@ -3875,6 +3875,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     })
                     .into_iter()
                     .collect();
+                let performers = ndl_performers(ctx, base);
                 let st = ctx
                     .text_cow(base.field(25))
                     .map(|s| s.map(|v| report_status(&v)));
@@ -3892,6 +3893,7 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     category,
                     effective_end,
                     interpreters,
+                    performers,
                 });
                 last_obs = None;
                 after_dropped = false;
@@ -3949,6 +3951,27 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
         }
     }
     (reports, standalone)
+}
+
+/// OBR-34 technicians (role `TN`, table 0912) and OBR-35 transcriptionists
+/// (`TR`), every repetition, of the OBR at `obr` (IG: `performer`,
+/// NDL[PractitionerRole], with the `event-performerFunction` extension):
+/// NDL.1 (CNN) the practitioner, as OBR-32's ([`cnn`]); NDL.2 … 11 left
+/// unread, reported unmapped.
+fn ndl_performers(ctx: &mut Ctx<'_, '_>, obr: Path) -> Vec<Performer> {
+    let mut out = Vec::new();
+    for (f, role) in [(34, "TN"), (35, "TR")] {
+        for r in 1..=ctx.reps(obr.field(f)) {
+            if let Some(p) = cnn(ctx, obr.field(f).repetition(r).component(1)) {
+                out.push(Performer {
+                    role: Some(role.into()),
+                    practitioner: Some(p),
+                    organisation: None,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// OBR-8, the end of the observation period (IG: `effectivePeriod.end`,

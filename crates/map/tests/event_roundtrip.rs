@@ -461,6 +461,31 @@ fn report() -> impl Strategy<Value = ResultReport> {
             ],
             0..2,
         ),
+        // OBR-34 / 35 technicians and transcriptionists (PractitionerRoles
+        // TN / TR, their function on the reference); from FHIR also a
+        // Practitioner or an Organization alone.
+        proptest::collection::vec(
+            prop_oneof![
+                3 => (proptest::sample::select(&["TN", "TR"][..]), practitioner()).prop_map(
+                    |(role, p)| Performer {
+                        role: Some(role.into()),
+                        practitioner: Some(p),
+                        organisation: None,
+                    }
+                ),
+                1 => practitioner().prop_map(|p| Performer {
+                    role: None,
+                    practitioner: Some(p),
+                    organisation: None,
+                }),
+                1 => organisation().prop_map(|o| Performer {
+                    role: None,
+                    practitioner: None,
+                    organisation: Some(o),
+                }),
+            ],
+            0..3,
+        ),
     )
         .prop_map(
             |(
@@ -474,6 +499,7 @@ fn report() -> impl Strategy<Value = ResultReport> {
                 notes,
                 category,
                 interpreters,
+                performers,
             )| {
                 // A report with a corrected or withdrawn result is a report
                 // corrected as a whole (OBR-25 C): one that corrects only
@@ -511,6 +537,7 @@ fn report() -> impl Strategy<Value = ResultReport> {
                     notes: notes.into_iter().map(s).collect(),
                     effective_end: effective_end.map(s),
                     interpreters,
+                    performers,
                     category: category.map(|(c, display)| {
                         s(Code::new(
                             CodeSystem::V2Table("0074".into()),

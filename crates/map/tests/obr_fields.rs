@@ -296,3 +296,90 @@ fn an_ndl_of_the_corpus_keeps_its_name_and_universal_id() {
     assert_eq!(left, ["OBR[1]-32[1].2.1", "OBR[1]-32[1].3.1"]);
     round_trip(&e);
 }
+
+#[test]
+fn obr_34_and_35_are_performers_with_their_function() {
+    // Two technicians (OBR-34 repeats) and a transcriptionist (a corpus
+    // OBR-35: a name, no id).
+    let text = obr(&[
+        (34, "T100&SMITH&TOM^20240312~T200&JONES&AMY"),
+        (35, "&Trautman&Jennifer&L&"),
+    ]);
+    let (e, r) = mapped(&text);
+    let performers = &e.reports[0].performers;
+    let roles: Vec<_> = performers.iter().map(|p| p.role.as_deref()).collect();
+    assert_eq!(roles, [Some("TN"), Some("TN"), Some("TR")]);
+    let family = |i: usize| {
+        performers[i]
+            .practitioner
+            .as_ref()
+            .unwrap()
+            .name
+            .as_ref()
+            .unwrap()
+            .value
+            .family
+            .clone()
+    };
+    assert_eq!(family(1).as_deref(), Some("JONES"));
+    assert_eq!(family(2).as_deref(), Some("Trautman"));
+    let left: Vec<String> = unmapped(&r)
+        .into_iter()
+        .filter(|u| u.starts_with("OBR[1]-3"))
+        .collect();
+    assert_eq!(left, ["OBR[1]-34[1].2.1"]);
+    let (b, back) = round_trip(&e);
+    let dr = diagnostic_report(&b);
+    let functions: Vec<&Value> = dr["performer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["extension"][0])
+        .collect();
+    assert_eq!(
+        functions[0],
+        &serde_json::json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/event-performerFunction",
+            "valueCodeableConcept": {"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                "code": "SPRF"
+            }]}
+        })
+    );
+    assert_eq!(
+        functions[2]["valueCodeableConcept"]["coding"][0]["code"],
+        "TRANS"
+    );
+    let role = resolve(&b, &dr["performer"][2]);
+    assert_eq!(role["code"][0]["coding"][0]["code"], "TR");
+    assert_eq!(
+        common::without_sources(serde_json::to_value(&back.reports[0].performers).unwrap()),
+        common::without_sources(serde_json::to_value(performers).unwrap())
+    );
+}
+
+#[test]
+fn a_performer_function_other_than_its_roles_is_reported() {
+    let (e, _) = mapped(&obr(&[(34, "T100&SMITH&TOM")]));
+    let mut b = event_bundle(&e).unwrap();
+    let entries = b["entry"].as_array_mut().unwrap();
+    let dr = entries
+        .iter_mut()
+        .map(|e| &mut e["resource"])
+        .find(|r| r["resourceType"] == "DiagnosticReport")
+        .unwrap();
+    dr["performer"][0]["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] =
+        "TRANS".into();
+    let (back, report) = read_bundle(&b);
+    assert!(report.balanced());
+    assert_eq!(back.reports[0].performers[0].role.as_deref(), Some("TN"));
+    let left: Vec<String> = report
+        .unmapped
+        .iter()
+        .map(|u| u.source.to_string())
+        .collect();
+    assert!(
+        left.iter().any(|u| u.contains("performer[0].extension[0]")),
+        "{left:?}"
+    );
+}

@@ -963,7 +963,7 @@ pub struct Performer {
 ///     status: Some(Sourced::new(ResultStatus::Preliminary, Source::fhir("DiagnosticReport.status"))),
 ///     identifiers: vec![], effective: None, issued: None, ordered_by: None,
 ///     observations: vec![], notes: vec![], category: None, effective_end: None,
-///     interpreters: vec![],
+///     interpreters: vec![], performers: vec![],
 /// };
 /// assert_eq!(report.status.map(|s| s.value), Some(ResultStatus::Preliminary));
 /// ```
@@ -1014,6 +1014,13 @@ pub struct ResultReport {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub interpreters: Vec<Performer>,
+    /// Who else took part (HL7 v2 OBR-34 technicians, role `TN`, and OBR-35
+    /// transcriptionists, role `TR`, table 0912; FHIR `performer`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub performers: Vec<Performer>,
 }
 
 /// An allergy or intolerance.

@@ -1219,13 +1219,21 @@ fn location_hierarchy(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Location {
 }
 
 /// Follows a reference (at `path`) to a resource in the Bundle that is read,
-/// consuming the reference and the target's `resourceType`, `id` and `meta`.
-/// A reference whose target is not in the Bundle (or is not read) is left
-/// unconsumed, so it is reported.
+/// consuming the reference (but for its extensions, which the caller reads
+/// if it understands them: else they are reported) and the target's
+/// `resourceType`, `id` and `meta`. A reference whose target is not in the
+/// Bundle (or is not read) is left unconsumed, so it is reported. (Until
+/// 2026-12-07 a reference's extensions were consumed unread.)
 fn resolve<'v>(ctx: &mut Ctx<'v>, path: &str, reference: &Value) -> Option<(String, &'v Value)> {
     let target = reference.get("reference")?.as_str()?;
     let (base, r) = lookup(ctx, path, target)?;
-    ctx.take(path, reference);
+    // The reference's members, but its extensions: what one says (a
+    // performer's function) is read where it is understood, else reported.
+    if let Some(m) = reference.as_object() {
+        for (k, v) in m.iter().filter(|(k, _)| *k != "extension") {
+            ctx.take(&format!("{path}.{k}"), v);
+        }
+    }
     take_resource_head(ctx, &base, r);
     Some((base, r))
 }
@@ -1812,6 +1820,39 @@ fn sub_id(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<Observatio
     (id != ObservationSubId::default()).then(|| Sourced::new(id, Source::fhir(path)))
 }
 
+/// Consumes the `event-performerFunction` extension of the performer
+/// reference `p` (at `at`) when it gives the function the performer's `role`
+/// implies (technician `TN` `SPRF`, transcriptionist `TR` `TRANS`, v3
+/// ParticipationType), as the writer gives it; any other extension is left
+/// unread (reported unmapped).
+fn performer_function(ctx: &mut Ctx<'_>, at: &str, p: &Value, role: Option<&str>) {
+    let Some(function) = super::performer_function(role) else {
+        return;
+    };
+    for (i, x) in items(p, "extension") {
+        let coding = x.pointer("/valueCodeableConcept/coding/0");
+        let is =
+            |k: &str, v: &str| coding.and_then(|c| c.get(k)).and_then(Value::as_str) == Some(v);
+        let single = x
+            .pointer("/valueCodeableConcept/coding")
+            .and_then(Value::as_array)
+            .is_some_and(|c| c.len() == 1);
+        if x.get("url").and_then(Value::as_str) == Some(super::PERFORMER_FUNCTION)
+            && single
+            && is("system", super::V3_PARTICIPATION_TYPE)
+            && is("code", function)
+        {
+            let xp = format!("{at}.extension[{i}]");
+            let _ = ctx.str(&xp, x, "url");
+            if let Some(c) = coding {
+                let cp = format!("{xp}.valueCodeableConcept.coding[0]");
+                // A display (the writer gives none) has no place: reported.
+                ctx.take_keys(&cp, c, &["system", "code"]);
+            }
+        }
+    }
+}
+
 /// An Observation.performer target: a PractitionerRole (its code, the
 /// Practitioner, the Organization), an Organization or a Practitioner.
 fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
@@ -2184,6 +2225,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     category: None,
                     effective_end: None,
                     interpreters: Vec::new(),
+                    performers: Vec::new(),
                 };
                 if let Some(p) = r.get("effectivePeriod") {
                     report_period(&mut ctx, base, p, &mut report);
@@ -2223,6 +2265,19 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                 // The interpreters (HL7 v2 OBR-32): PractitionerRoles as the
                 // writer gives them, Practitioners or Organizations; a CareTeam
                 // has no place in the model (reported).
+                // The performers (HL7 v2 OBR-34 / 35) likewise, each
+                // reference's function (`event-performerFunction`) read when
+                // it is the one its role implies.
+                for (i, p) in items(r, "performer") {
+                    let at = format!("{base}.performer[{i}]");
+                    let kinds = ["PractitionerRole", "Organization", "Practitioner"];
+                    if let Some((pb, pr)) = resolve_as(&mut ctx, &at, p, &kinds) {
+                        if let Some(who) = performer(&mut ctx, &pb, pr) {
+                            performer_function(&mut ctx, &at, p, who.role.as_deref());
+                            report.performers.push(who);
+                        }
+                    }
+                }
                 for (i, p) in items(r, "resultsInterpreter") {
                     let at = format!("{base}.resultsInterpreter[{i}]");
                     let kinds = ["PractitionerRole", "Organization", "Practitioner"];
