@@ -4141,7 +4141,13 @@ fn service_request<'a>(
     encounter: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
 ) -> Option<Uuid> {
-    if r.identifiers.is_empty() && r.ordered_by.is_none() && r.notes.is_empty() {
+    if r.identifiers.is_empty()
+        && r.ordered_by.is_none()
+        && r.notes.is_empty()
+        && r.reasons.is_empty()
+        && r.priority.is_none()
+        && r.order_details.is_empty()
+    {
         return None;
     }
     let id = key.as_ref().map_or_else(|| seed.uuid(&[]), |(id, _)| *id);
@@ -4160,6 +4166,10 @@ fn service_request<'a>(
     o.insert("status", json!("unknown"));
     o.insert("intent", json!("order"));
     put(&mut o, "code", concept(&r.code.value));
+    if let Some(p) = r.priority.as_ref().and_then(|p| request_priority(&p.value)) {
+        o.insert("priority", json!(p));
+    }
+    put(&mut o, "orderDetail", concepts(&r.order_details));
     // R4 requires the subject: see `allergy`.
     o.insert("subject", subject.map_or_else(absent, reference));
     if let Some(e) = encounter {
@@ -4170,6 +4180,7 @@ fn service_request<'a>(
         o.insert("requester", reference(&e.full_url));
         entries.push(e);
     }
+    put(&mut o, "reasonCode", concepts(&r.reasons));
     put(
         &mut o,
         "note",
@@ -4180,6 +4191,46 @@ fn service_request<'a>(
         None => entry(&url, Value::Object(o), "POST", "ServiceRequest"),
     });
     Some(url)
+}
+
+/// The CodeableConcepts of `cs` (any of nothing FHIR can hold left out).
+fn concepts<'a>(cs: &'a [carecodec_model::Sourced<Concept>]) -> Value<'a> {
+    Value::Array(
+        cs.iter()
+            .map(|c| concept(&c.value))
+            .filter(|v| !v.is_empty())
+            .collect(),
+    )
+}
+
+/// FHIR's request-priority codes, the system of a `ServiceRequest.priority`
+/// read from FHIR that has no table 0485 code (`urgent`).
+pub(crate) const REQUEST_PRIORITY: &str = "http://hl7.org/fhir/request-priority";
+
+/// Table 0485 codes with a FHIR request-priority code (IG
+/// ExtendedPriorityCodes); P, C, T, the timing-critical codes and PRN have
+/// none.
+pub(crate) const ORDER_PRIORITY: [(&str, &str); 3] =
+    [("S", "stat"), ("A", "asap"), ("R", "routine")];
+
+/// The FHIR `ServiceRequest.priority` of an order's priority `c`: a table
+/// 0485 code the IG maps ([`ORDER_PRIORITY`]), or a request-priority code
+/// as it is; `None` for any other (not written, listed by
+/// [`event_not_written`]).
+fn request_priority(c: &Code) -> Option<&str> {
+    match &c.system {
+        carecodec_model::CodeSystem::V2Table(t) if t == "0485" => ORDER_PRIORITY
+            .iter()
+            .find(|(v2, _)| *v2 == c.code)
+            .map(|(_, f)| *f),
+        carecodec_model::CodeSystem::Uri(u)
+            if u == REQUEST_PRIORITY
+                && matches!(c.code.as_str(), "routine" | "urgent" | "asap" | "stat") =>
+        {
+            Some(c.code.as_str())
+        }
+        _ => None,
+    }
 }
 
 /// Which kind of Bundle [`event_bundle_with`] writes.
@@ -5260,8 +5311,9 @@ fn performer_losses<'e>(
 ///   (R4 con-5) and a priority 0 or above 2^31 - 1 (`rank` is a
 ///   positiveInt);
 /// - a written report's issued time that is no instant (coarser than the
-///   second, or finer than the millisecond), and its observation end
-///   before its start (R4 per-1);
+///   second, or finer than the millisecond), its observation end before
+///   its start (R4 per-1), and its order's priority of no request-priority
+///   code (or its display);
 /// - each Practitioner (the GP's name, the encounter's participants, the
 ///   asserters, the performers, the orderers, the interpreters, the
 ///   operator when there is a Provenance) as [`practitioner_losses`] says;
@@ -5340,6 +5392,15 @@ fn clinical_losses(
             performer_losses(losses, &mut written, &at, &r.performers);
             let at = format!("reports[{ri}].interpreters");
             performer_losses(losses, &mut written, &at, &r.interpreters);
+        }
+        if let Some(p) = r.priority.as_ref().filter(|_| shown) {
+            let field = format_args!("reports[{ri}].priority");
+            if request_priority(&p.value).is_none() {
+                let why = unwritten::NO_REQUEST_PRIORITY;
+                losses.note(field, &p.value.code, &p.sources, why);
+            } else if let Some(d) = &p.value.display {
+                losses.note(field, d, &p.sources, unwritten::PRIORITY_DISPLAY);
+            }
         }
         if let (Some(s), Some(e), true) = (&r.effective, &r.effective_end, shown) {
             if ends_before(&e.value, &s.value) {
@@ -6376,6 +6437,10 @@ mod unwritten {
         "not a FHIR decimal: Encounter.length's value is a decimal";
     pub(super) const NO_LOCATION: &str = "a bed status is its current Location's \
         operationalStatus: the encounter has no current location";
+    pub(super) const NO_REQUEST_PRIORITY: &str = "FHIR's request-priority has no code for it \
+        (IG ExtendedPriorityCodes: only S, A and R have one): the priority is not written";
+    pub(super) const PRIORITY_DISPLAY: &str =
+        "ServiceRequest.priority is a code: the display is not written";
     pub(super) const V3_DISPLAY: &str = "written as the IG's v3 code with FHIR's display: the \
         display sent is not written";
     pub(super) const NO_RANK: &str = "Encounter.diagnosis.rank is a positiveInt (1 to 2147483647): a priority 0 or above \

@@ -3876,6 +3876,16 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     .into_iter()
                     .collect();
                 let performers = ndl_performers(ctx, base);
+                // The order (IG OBR[ServiceRequest]): OBR-5 priority (table
+                // 0485, the code as sent: ExtendedPriorityCodes gives S, A, R
+                // a FHIR code), OBR-31 reasons (reasonCode), OBR-46 / 47
+                // supplemental service information (orderDetail).
+                let priority = ctx
+                    .text(base.field(5).component(1))
+                    .map(|c| c.map(|v| v2_code("0485", v, None)));
+                let reasons = cwe_repeats(ctx, base.field(31));
+                let mut order_details = cwe_repeats(ctx, base.field(46));
+                order_details.extend(cwe_repeats(ctx, base.field(47)));
                 let st = ctx
                     .text_cow(base.field(25))
                     .map(|s| s.map(|v| report_status(&v)));
@@ -3894,6 +3904,9 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     effective_end,
                     interpreters,
                     performers,
+                    reasons,
+                    priority,
+                    order_details,
                 });
                 last_obs = None;
                 after_dropped = false;
@@ -3951,6 +3964,13 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
         }
     }
     (reports, standalone)
+}
+
+/// Every repetition of the CWE field at `field` ([`cwe`]).
+fn cwe_repeats(ctx: &mut Ctx<'_, '_>, field: Path) -> Vec<Sourced<Concept>> {
+    (1..=ctx.reps(field))
+        .filter_map(|r| cwe(ctx, field.repetition(r)))
+        .collect()
 }
 
 /// OBR-34 technicians (role `TN`, table 0912) and OBR-35 transcriptionists

@@ -486,6 +486,24 @@ fn report() -> impl Strategy<Value = ResultReport> {
             ],
             0..3,
         ),
+        // The order: OBR-31 reasons, OBR-5 priority (table 0485 codes with
+        // a FHIR code; `urgent` from FHIR), OBR-46 / 47 order details.
+        (
+            proptest::collection::vec(concept(), 0..3),
+            proptest::option::of(prop_oneof![
+                proptest::sample::select(&["S", "A", "R"][..]).prop_map(|c| Code::new(
+                    CodeSystem::V2Table("0485".into()),
+                    c,
+                    None
+                )),
+                Just(Code::new(
+                    CodeSystem::Uri("http://hl7.org/fhir/request-priority".into()),
+                    "urgent",
+                    None
+                )),
+            ]),
+            proptest::collection::vec(concept(), 0..3),
+        ),
     )
         .prop_map(
             |(
@@ -500,6 +518,7 @@ fn report() -> impl Strategy<Value = ResultReport> {
                 category,
                 interpreters,
                 performers,
+                (reasons, priority, order_details),
             )| {
                 // A report with a corrected or withdrawn result is a report
                 // corrected as a whole (OBR-25 C): one that corrects only
@@ -538,6 +557,9 @@ fn report() -> impl Strategy<Value = ResultReport> {
                     effective_end: effective_end.map(s),
                     interpreters,
                     performers,
+                    reasons: reasons.into_iter().map(s).collect(),
+                    priority: priority.map(s),
+                    order_details: order_details.into_iter().map(s).collect(),
                     category: category.map(|(c, display)| {
                         s(Code::new(
                             CodeSystem::V2Table("0074".into()),
@@ -1224,7 +1246,8 @@ const CLINICAL_LOSSES: usize = 11;
 /// entered-in-error and a priority 0 or 2^31; a quantity, a range bound and a
 /// comparator FHIR has no decimal or code for, an interpretation flag with
 /// its own display, an issued date with no time, an observation end before
-/// its start, and a performing organisation's address kind of none.
+/// its start, an order priority of no FHIR code, and a performing
+/// organisation's address kind of none.
 fn lose_clinical(
     on: &[bool],
     encounter: &mut Option<Encounter>,
@@ -1345,6 +1368,8 @@ fn lose_clinical(
         // An observation end (OBR-8) before its start: no R4 period.
         r.effective = Some(s(year(2024)));
         r.effective_end = Some(s(year(2020)));
+        // A priority FHIR's request-priority has no code for (P, preop).
+        r.priority = Some(s(Code::new(CodeSystem::V2Table("0485".into()), "P", None)));
         if let Some(ob) = r.observations.last_mut() {
             ob.performers.push(Performer {
                 role: None,

@@ -6,7 +6,7 @@
 mod common;
 
 use carecodec_hl7v2::Message;
-use carecodec_map::fhir::{event_bundle, read_bundle};
+use carecodec_map::fhir::{BundleType, event_bundle, read_bundle};
 use carecodec_map::v2::{V2Options, map_message};
 use carecodec_model::{Action, CodeSystem, Event, MappingReport, Source};
 use serde_json::Value;
@@ -381,5 +381,90 @@ fn a_performer_function_other_than_its_roles_is_reported() {
     assert!(
         left.iter().any(|u| u.contains("performer[0].extension[0]")),
         "{left:?}"
+    );
+}
+
+/// The Bundle's ServiceRequest.
+fn service_request(b: &Value) -> &Value {
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == "ServiceRequest")
+        .unwrap()
+}
+
+#[test]
+fn obr_5_31_46_47_are_the_orders_priority_reasons_and_details() {
+    // Corpus values: OBR-5 `S`, OBR-31 ICD-9 reasons, OBR-46 / 47.
+    let text = obr(&[
+        (5, "S"),
+        (31, "796.4^^I9M~786.09^^I9M"),
+        (46, "PSS-46^Placer service^L"),
+        (47, "FSS-47^Filler service^L"),
+    ]);
+    let (e, r) = mapped(&text);
+    let report = &e.reports[0];
+    let p = report.priority.as_ref().unwrap();
+    assert_eq!(
+        (&p.value.system, p.value.code.as_str()),
+        (&CodeSystem::V2Table("0485".into()), "S")
+    );
+    let first = |cs: &[carecodec_model::Sourced<carecodec_model::Concept>]| {
+        cs.iter()
+            .map(|c| c.value.codes[0].code.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(first(&report.reasons), ["796.4", "786.09"]);
+    assert_eq!(first(&report.order_details), ["PSS-46", "FSS-47"]);
+    for f in ["OBR[1]-5", "OBR[1]-31", "OBR[1]-46", "OBR[1]-47"] {
+        assert!(
+            !unmapped(&r).iter().any(|u| u.starts_with(f)),
+            "{f}: {:?}",
+            unmapped(&r)
+        );
+    }
+    let (b, back) = round_trip(&e);
+    let sr = service_request(&b);
+    assert_eq!(sr["priority"], "stat");
+    assert_eq!(sr["reasonCode"].as_array().unwrap().len(), 2);
+    assert_eq!(sr["orderDetail"][1]["coding"][0]["code"], "FSS-47");
+    // (A local coding system's name, `I9M`, comes back as the system URI it
+    // is written as: compared by code and display.)
+    let codes = |cs: &[carecodec_model::Sourced<carecodec_model::Concept>]| {
+        cs.iter()
+            .map(|c| {
+                (
+                    c.value.codes[0].code.clone(),
+                    c.value.codes[0].display.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let back = &back.reports[0];
+    assert_eq!(codes(&back.reasons), codes(&report.reasons));
+    assert_eq!(codes(&back.order_details), codes(&report.order_details));
+    assert_eq!(back.priority.as_ref().map(|p| &p.value), Some(&p.value));
+    let listed = carecodec_map::fhir::event_not_written(&e, BundleType::Message).unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+#[test]
+fn an_order_priority_of_no_fhir_code_is_kept_and_listed() {
+    // OBR-5 `P` (preop): IG ExtendedPriorityCodes has no FHIR code for it.
+    let (e, r) = mapped(&obr(&[(5, "P")]));
+    assert_eq!(e.reports[0].priority.as_ref().unwrap().value.code, "P");
+    assert!(!unmapped(&r).iter().any(|u| u.starts_with("OBR[1]-5")));
+    let (b, back) = round_trip(&e);
+    assert!(service_request(&b).get("priority").is_none());
+    assert!(back.reports[0].priority.is_none());
+    let listed = carecodec_map::fhir::event_not_written(&e, BundleType::Message).unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].field, "reports[0].priority");
+    assert_eq!(listed[0].value, "P");
+    assert_eq!(
+        listed[0].sources[0].to_string().split(' ').nth(2),
+        Some("OBR[1]-5.1")
     );
 }

@@ -963,7 +963,8 @@ pub struct Performer {
 ///     status: Some(Sourced::new(ResultStatus::Preliminary, Source::fhir("DiagnosticReport.status"))),
 ///     identifiers: vec![], effective: None, issued: None, ordered_by: None,
 ///     observations: vec![], notes: vec![], category: None, effective_end: None,
-///     interpreters: vec![], performers: vec![],
+///     interpreters: vec![], performers: vec![], reasons: vec![], priority: None,
+///     order_details: vec![],
 /// };
 /// assert_eq!(report.status.map(|s| s.value), Some(ResultStatus::Preliminary));
 /// ```
@@ -1021,6 +1022,28 @@ pub struct ResultReport {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub performers: Vec<Performer>,
+    /// Why the study was ordered (HL7 v2 OBR-31, every repetition; FHIR
+    /// `ServiceRequest.reasonCode`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub reasons: Vec<Sourced<Concept>>,
+    /// The order's priority as sent (HL7 v2 OBR-5, table 0485: `S` stat,
+    /// `A` asap, `R` routine …; FHIR `ServiceRequest.priority`, whose
+    /// `urgent` has no v2 code and is kept in `http://hl7.org/fhir/request-priority`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub priority: Option<Sourced<Code>>,
+    /// Supplemental service information (HL7 v2 OBR-46 placer's, then
+    /// OBR-47 filler's, every repetition; FHIR `ServiceRequest.orderDetail`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub order_details: Vec<Sourced<Concept>>,
 }
 
 /// An allergy or intolerance.

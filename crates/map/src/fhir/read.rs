@@ -1820,6 +1820,45 @@ fn sub_id(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Sourced<Observatio
     (id != ObservationSubId::default()).then(|| Sourced::new(id, Source::fhir(path)))
 }
 
+/// The order fields of the ServiceRequest `sr` (at `sb`) a report is based
+/// on: `reasonCode` (HL7 v2 OBR-31), `orderDetail` (OBR-46 / 47) and
+/// `priority` (OBR-5: `stat`, `asap`, `routine` back to table 0485 S, A,
+/// R; `urgent`, which has no v2 code, kept in request-priority; another
+/// text is reported invalid and dropped).
+fn order_fields(ctx: &mut Ctx<'_>, sb: &str, sr: &Value, report: &mut ResultReport) {
+    for (j, c) in items(sr, "reasonCode") {
+        report
+            .reasons
+            .push(concept(ctx, &format!("{sb}.reasonCode[{j}]"), c));
+    }
+    for (j, c) in items(sr, "orderDetail") {
+        let at = format!("{sb}.orderDetail[{j}]");
+        report.order_details.push(concept(ctx, &at, c));
+    }
+    if let Some(p) = ctx.str(sb, sr, "priority") {
+        let v2 = super::ORDER_PRIORITY.iter().find(|(_, f)| *f == p.value);
+        let code = match (v2, p.value.as_str()) {
+            (Some((v2, _)), _) => Code::new(CodeSystem::V2Table("0485".into()), v2, None),
+            (None, "urgent") => Code::new(
+                CodeSystem::Uri(super::REQUEST_PRIORITY.into()),
+                "urgent",
+                None,
+            ),
+            _ => {
+                let at = format!("{sb}.priority");
+                ctx.invalid(
+                    &at,
+                    &p.value,
+                    "not a request-priority code",
+                    Action::Dropped,
+                );
+                return;
+            }
+        };
+        report.priority = Some(p.map(|_| code));
+    }
+}
+
 /// Consumes the `event-performerFunction` extension of the performer
 /// reference `p` (at `at`) when it gives the function the performer's `role`
 /// implies (technician `TN` `SPRF`, transcriptionist `TR` `TRANS`, v3
@@ -2226,6 +2265,9 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     effective_end: None,
                     interpreters: Vec::new(),
                     performers: Vec::new(),
+                    reasons: Vec::new(),
+                    priority: None,
+                    order_details: Vec::new(),
                 };
                 if let Some(p) = r.get("effectivePeriod") {
                     report_period(&mut ctx, base, p, &mut report);
@@ -2261,6 +2303,7 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                             report.notes.push(t);
                         }
                     }
+                    order_fields(&mut ctx, &sb, sr, &mut report);
                 }
                 // The interpreters (HL7 v2 OBR-32): PractitionerRoles as the
                 // writer gives them, Practitioners or Organizations; a CareTeam
