@@ -2,6 +2,13 @@
 //! end: HL7 v2 → model (with the mapping report's accounting), model → UK
 //! Core Bundle (strict R4, UK Core valid), and the Bundle read back to the
 //! same model values.
+// Test code: a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
