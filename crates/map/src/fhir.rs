@@ -2311,8 +2311,9 @@ fn performer<'a>(
         .as_ref()
         .filter(|e| e.method == "PUT")
         .map(|e| e.full_url);
-    let role_key = match (keyed_practitioner, org_key) {
-        (Some(prac), Some(org)) => Some(role_id(&prac, &org, p.role.as_deref())),
+    // A role with a period holds more than its parts: created, never keyed.
+    let role_key = match (keyed_practitioner, org_key, &p.period) {
+        (Some(prac), Some(org), None) => Some(role_id(&prac, &org, p.role.as_deref())),
         _ => None,
     };
     let rid = role_key.unwrap_or_else(|| seed.uuid(&["/role"]));
@@ -2338,6 +2339,9 @@ fn performer<'a>(
         put(&mut c, "code", fhir_code(role));
         put(&mut c, "display", json!(display));
         put(&mut o, "code", json!([{"coding": [Value::Object(c)]}]));
+    }
+    if let Some(per) = &p.period {
+        put(&mut o, "period", period(&per.value));
     }
     let url = urn(&rid);
     entries.push(match role_key {
@@ -5276,7 +5280,8 @@ fn place_losses(losses: &mut Losses<'_>, at: &str, a: Option<&carecodec_model::S
 
 /// Notes what `performers` (an observation's, or a report's interpreters;
 /// at `at`) lose: their practitioners' and organisations'
-/// ([`practitioner_losses`], [`place_losses`]).
+/// ([`practitioner_losses`], [`place_losses`]), and a role's period ending
+/// before it starts or held by an organisation alone.
 fn performer_losses<'e>(
     losses: &mut Losses<'_>,
     written: &mut PractitionersWritten<'e>,
@@ -5292,6 +5297,26 @@ fn performer_losses<'e>(
         if let Some(prac) = &p.practitioner {
             let at = format!("{at}[{j}].practitioner");
             practitioner_losses(losses, written, &at, prac);
+        }
+        // The period is the PractitionerRole's: an organisation alone has
+        // none to hold it.
+        if let Some(per) = &p.period {
+            let at = format!("{at}[{j}]");
+            if p.role.is_none() && p.practitioner.is_none() {
+                // `start/end` (ISO 8601's interval form), either side empty
+                // when not known.
+                let end =
+                    |t: &Option<PartialDateTime>| t.as_ref().map(date_time).unwrap_or_default();
+                let value = format!("{}/{}", end(&per.value.start), end(&per.value.end));
+                losses.note(
+                    format_args!("{at}.period"),
+                    &value,
+                    &per.sources,
+                    unwritten::NO_ROLE,
+                );
+            } else {
+                period_losses(losses, &at, Some(&per.value), &per.sources);
+            }
         }
     }
 }
@@ -6437,6 +6462,8 @@ mod unwritten {
         "not a FHIR decimal: Encounter.length's value is a decimal";
     pub(super) const NO_LOCATION: &str = "a bed status is its current Location's \
         operationalStatus: the encounter has no current location";
+    pub(super) const NO_ROLE: &str = "a period is a PractitionerRole's: an organisation \
+        alone (no role, no practitioner) is written as the Organization, which has none";
     pub(super) const NO_REQUEST_PRIORITY: &str = "FHIR's request-priority has no code for it \
         (IG ExtendedPriorityCodes: only S, A and R have one): the priority is not written";
     pub(super) const PRIORITY_DISPLAY: &str =

@@ -3863,16 +3863,9 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     .text(base.field(24).component(1))
                     .map(|c| c.map(|v| v2_code("0074", v, None)));
                 // OBR-32 the principal result interpreter (NDL; IG
-                // resultsInterpreter, NDL[PractitionerRole]): NDL.1 (CNN) the
-                // practitioner of a role PRI (v2-0912). NDL.2/3 (the role's
-                // period) and NDL.4 … 11 (its location) have no place in the
-                // model: left unread, reported unmapped.
-                let interpreters = cnn(ctx, base.field(32).repetition(1).component(1))
-                    .map(|p| Performer {
-                        role: Some("PRI".into()),
-                        practitioner: Some(p),
-                        organisation: None,
-                    })
+                // resultsInterpreter, NDL[PractitionerRole]): a role PRI
+                // (v2-0912), see `ndl`.
+                let interpreters = ndl(ctx, base.field(32).repetition(1), "PRI")
                     .into_iter()
                     .collect();
                 let performers = ndl_performers(ctx, base);
@@ -3975,23 +3968,69 @@ fn cwe_repeats(ctx: &mut Ctx<'_, '_>, field: Path) -> Vec<Sourced<Concept>> {
 
 /// OBR-34 technicians (role `TN`, table 0912) and OBR-35 transcriptionists
 /// (`TR`), every repetition, of the OBR at `obr` (IG: `performer`,
-/// NDL[PractitionerRole], with the `event-performerFunction` extension):
-/// NDL.1 (CNN) the practitioner, as OBR-32's ([`cnn`]); NDL.2 … 11 left
-/// unread, reported unmapped.
+/// NDL[PractitionerRole], with the `event-performerFunction` extension), as
+/// [`ndl`] reads them.
 fn ndl_performers(ctx: &mut Ctx<'_, '_>, obr: Path) -> Vec<Performer> {
     let mut out = Vec::new();
     for (f, role) in [(34, "TN"), (35, "TR")] {
         for r in 1..=ctx.reps(obr.field(f)) {
-            if let Some(p) = cnn(ctx, obr.field(f).repetition(r).component(1)) {
-                out.push(Performer {
-                    role: Some(role.into()),
-                    practitioner: Some(p),
-                    organisation: None,
-                });
-            }
+            out.extend(ndl(ctx, obr.field(f).repetition(r), role));
         }
     }
     out
+}
+
+/// An NDL field repetition (`rep`: OBR-32 … 35) as a performer in `role`
+/// (IG NDL[PractitionerRole]): NDL.1 (a CNN, [`cnn`]) the practitioner,
+/// NDL.2 / NDL.3 the role's period (the time-zone rule applied; an end
+/// before the start reported and dropped, R4 per-1). NDL.4 … 11 (the
+/// role's location) have no place in the model: left unread, reported
+/// unmapped; so is the whole NDL when NDL.1 names no one.
+fn ndl(ctx: &mut Ctx<'_, '_>, rep: Path, role: &str) -> Option<Performer> {
+    let practitioner = cnn(ctx, rep.component(1))?;
+    let start = ctx.datetime(rep.component(2));
+    let end = ctx.datetime(rep.component(3)).and_then(|end| {
+        let why = "role end (NDL.3) before its start (NDL.2)";
+        not_before(ctx, rep.component(3), end, start.as_ref(), why)
+    });
+    let period = (start.is_some() || end.is_some()).then(|| {
+        let mut sources = Sources::new();
+        let mut keep = |t: Sourced<PartialDateTime>| {
+            sources.append(t.sources);
+            t.value
+        };
+        let p = Period {
+            start: start.map(&mut keep),
+            end: end.map(&mut keep),
+        };
+        Sourced::from_many(p, sources)
+    });
+    Some(Performer {
+        role: Some(role.into()),
+        practitioner: Some(practitioner),
+        organisation: None,
+        period,
+    })
+}
+
+/// `end` (read at `at`), unless it is before `start` (R4 per-1: a period
+/// cannot end before it starts; which time is wrong cannot be told, so the
+/// start is kept and the end reported, `why`, and dropped).
+fn not_before(
+    ctx: &mut Ctx<'_, '_>,
+    at: Path,
+    end: Sourced<PartialDateTime>,
+    start: Option<&Sourced<PartialDateTime>>,
+    why: &str,
+) -> Option<Sourced<PartialDateTime>> {
+    if start.is_some_and(|s| crate::fhir::ends_before(&end.value, &s.value)) {
+        let raw = ctx.peek(at).unwrap_or_default().into_owned();
+        for src in end.sources {
+            ctx.invalid(src, raw.as_bytes(), why, Action::Dropped);
+        }
+        return None;
+    }
+    Some(end)
 }
 
 /// OBR-8, the end of the observation period (IG: `effectivePeriod.end`,
@@ -4005,15 +4044,8 @@ fn observation_end(
     start: Option<&Sourced<PartialDateTime>>,
 ) -> Option<Sourced<PartialDateTime>> {
     let end = ctx.datetime(obr.field(8))?;
-    if start.is_some_and(|s| crate::fhir::ends_before(&end.value, &s.value)) {
-        let raw = ctx.peek(obr.field(8)).unwrap_or_default().into_owned();
-        for src in end.sources {
-            let why = "observation end (OBR-8) before its start (OBR-7)";
-            ctx.invalid(src, raw.as_bytes(), why, Action::Dropped);
-        }
-        return None;
-    }
-    Some(end)
+    let why = "observation end (OBR-8) before its start (OBR-7)";
+    not_before(ctx, obr.field(8), end, start, why)
 }
 
 /// The observation of OBX `n`; `None` when it has no OBX-3 (the observation
@@ -4097,7 +4129,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
             performers.push(Performer {
                 role: Some("RO".into()),
                 practitioner: Some(p),
-                organisation: None,
+                ..Performer::default()
             });
         }
     }
@@ -4114,6 +4146,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
             role: director.is_some().then(|| "MDIR".into()),
             practitioner: director,
             organisation: org,
+            ..Performer::default()
         });
     }
     Some(Observation {

@@ -373,24 +373,71 @@ fn organisation() -> impl Strategy<Value = Organisation> {
         })
 }
 
+/// The period of a PractitionerRole (HL7 v2 NDL.2 / 3; from FHIR any
+/// role's), when it has one: a start, an end or both, never ending before
+/// it starts.
+fn role_period() -> impl Strategy<Value = Option<Sourced<Period>>> {
+    proptest::option::of(
+        (
+            proptest::option::of(date_time()),
+            proptest::option::of(date_time()),
+        )
+            .prop_filter_map("a period has a start or an end", |(start, end)| {
+                let (start, end) = match (start, end) {
+                    (None, None) => return None,
+                    (Some(s), Some(e)) if carecodec_map::fhir::ends_before(&e, &s) => {
+                        (Some(e), Some(s))
+                    }
+                    other => other,
+                };
+                Some(s(Period { start, end }))
+            }),
+    )
+}
+
 /// An observation performer: a responsible observer (RO), a medical
 /// director (MDIR) of an organisation, or an organisation alone.
 fn performer() -> impl Strategy<Value = Performer> {
     prop_oneof![
-        practitioner().prop_map(|p| Performer {
+        (practitioner(), role_period()).prop_map(|(p, period)| Performer {
             role: Some("RO".into()),
             practitioner: Some(p),
             organisation: None,
+            period,
         }),
         (practitioner(), proptest::option::of(organisation())).prop_map(|(p, o)| Performer {
             role: Some("MDIR".into()),
             practitioner: Some(p),
             organisation: o,
+            period: None,
         }),
         organisation().prop_map(|o| Performer {
-            role: None,
-            practitioner: None,
             organisation: Some(o),
+            ..Performer::default()
+        }),
+    ]
+}
+
+/// A report's interpreter or performer: a PractitionerRole in one of
+/// `roles` (with its NDL.2 / 3 period, or none); from FHIR also a
+/// Practitioner or an Organization alone.
+fn report_performer(roles: &'static [&'static str]) -> impl Strategy<Value = Performer> {
+    prop_oneof![
+        3 => (proptest::sample::select(roles), practitioner(), role_period()).prop_map(
+            |(role, p, period)| Performer {
+                role: Some(role.into()),
+                practitioner: Some(p),
+                organisation: None,
+                period,
+            }
+        ),
+        1 => practitioner().prop_map(|p| Performer {
+            practitioner: Some(p),
+            ..Performer::default()
+        }),
+        1 => organisation().prop_map(|o| Performer {
+            organisation: Some(o),
+            ..Performer::default()
         }),
     ]
 }
@@ -439,53 +486,11 @@ fn report() -> impl Strategy<Value = ResultReport> {
             proptest::sample::select(&["CH", "HM", "MB", "LAB", "BLB"][..]),
             proptest::option::of(text()),
         )),
-        // OBR-32 the principal result interpreter (a PractitionerRole PRI);
-        // from FHIR also a Practitioner or an Organization alone.
-        proptest::collection::vec(
-            prop_oneof![
-                3 => practitioner().prop_map(|p| Performer {
-                    role: Some("PRI".into()),
-                    practitioner: Some(p),
-                    organisation: None,
-                }),
-                1 => practitioner().prop_map(|p| Performer {
-                    role: None,
-                    practitioner: Some(p),
-                    organisation: None,
-                }),
-                1 => organisation().prop_map(|o| Performer {
-                    role: None,
-                    practitioner: None,
-                    organisation: Some(o),
-                }),
-            ],
-            0..2,
-        ),
+        // OBR-32 the principal result interpreter (a PractitionerRole PRI).
+        proptest::collection::vec(report_performer(&["PRI"]), 0..2),
         // OBR-34 / 35 technicians and transcriptionists (PractitionerRoles
-        // TN / TR, their function on the reference); from FHIR also a
-        // Practitioner or an Organization alone.
-        proptest::collection::vec(
-            prop_oneof![
-                3 => (proptest::sample::select(&["TN", "TR"][..]), practitioner()).prop_map(
-                    |(role, p)| Performer {
-                        role: Some(role.into()),
-                        practitioner: Some(p),
-                        organisation: None,
-                    }
-                ),
-                1 => practitioner().prop_map(|p| Performer {
-                    role: None,
-                    practitioner: Some(p),
-                    organisation: None,
-                }),
-                1 => organisation().prop_map(|o| Performer {
-                    role: None,
-                    practitioner: None,
-                    organisation: Some(o),
-                }),
-            ],
-            0..3,
-        ),
+        // TN / TR, their function on the reference).
+        proptest::collection::vec(report_performer(&["TN", "TR"]), 0..3),
         // The order: OBR-31 reasons, OBR-5 priority (table 0485 codes with
         // a FHIR code; `urgent` from FHIR), OBR-46 / 47 order details.
         (
@@ -1247,7 +1252,8 @@ const CLINICAL_LOSSES: usize = 11;
 /// comparator FHIR has no decimal or code for, an interpretation flag with
 /// its own display, an issued date with no time, an observation end before
 /// its start, an order priority of no FHIR code, and a performing
-/// organisation's address kind of none.
+/// organisation's address kind of none and period (an organisation alone has
+/// no role to hold it).
 fn lose_clinical(
     on: &[bool],
     encounter: &mut Option<Encounter>,
@@ -1383,6 +1389,11 @@ fn lose_clinical(
                     })),
                     ..Organisation::default()
                 }),
+                // A period, which only a PractitionerRole holds.
+                period: Some(s(Period {
+                    start: Some(year(2020)),
+                    end: None,
+                })),
             });
         }
     }

@@ -15,7 +15,7 @@ mod common;
 use carecodec_hl7v2::Message;
 use carecodec_map::fhir::{BundleType, event_bundle, read_bundle};
 use carecodec_map::v2::{V2Options, map_message};
-use carecodec_model::{Action, CodeSystem, Event, MappingReport, Source};
+use carecodec_model::{Action, CodeSystem, Event, MappingReport, Precision, Source};
 use serde_json::Value;
 
 const HEAD: &str = "MSH|^~\\&|LAB|RX1|EPR|RX1|20240312120500+0000||ORU^R01^ORU_R01|M1|P|2.5\r\
@@ -219,7 +219,7 @@ fn resolve<'b>(b: &'b Value, reference: &Value) -> &'b Value {
 #[test]
 fn obr_32_is_the_results_interpreter_as_a_practitioner_role() {
     // NDL.1 a CNN (its parts subcomponents): a GMC number, the name; NDL.2/3
-    // the role's period and NDL.4 on its location, which the model has no
+    // the role's period; NDL.4 on its location, which the model has no
     // place for.
     let text = obr(&[(32, "1234567&JONES&ANN&B&&DR&&&GMC^20240312^^LAB1^R1")]);
     let (e, r) = mapped(&text);
@@ -239,14 +239,15 @@ fn obr_32_is_the_results_interpreter_as_a_practitioner_role() {
         .into_iter()
         .filter(|u| u.starts_with("OBR[1]-32"))
         .collect();
-    assert_eq!(
-        left,
-        ["OBR[1]-32[1].2.1", "OBR[1]-32[1].4.1", "OBR[1]-32[1].5.1"]
-    );
+    assert_eq!(left, ["OBR[1]-32[1].4.1", "OBR[1]-32[1].5.1"]);
+    let period = &interpreters[0].period.as_ref().unwrap().value;
+    assert_eq!(period.start.as_ref().unwrap().precision, Precision::Day);
+    assert!(period.end.is_none());
     let (b, back) = round_trip(&e);
     let dr = diagnostic_report(&b);
     let role = resolve(&b, &dr["resultsInterpreter"][0]);
     assert_eq!(role["resourceType"], "PractitionerRole");
+    assert_eq!(role["period"], serde_json::json!({"start": "2024-03-12"}));
     assert_eq!(
         role["code"][0]["coding"][0],
         serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0912",
@@ -290,18 +291,29 @@ fn an_ndl_of_the_corpus_keeps_its_name_and_universal_id() {
         unmapped(&r)
     );
     round_trip(&e);
-    // A name alone (a v2.3 sender's `^` between id and name puts the name in
-    // NDL.2, a time: left unread, reported unmapped).
+    // An XCN sent as an NDL (a v2.3 sender's `^` between id and name puts
+    // the family name in NDL.2, a time: reported invalid and dropped; the
+    // given name in NDL.3, likewise).
     let (e, r) = mapped(&obr(&[(32, "202300^BAKER^MARK")]));
-    let p = e.reports[0].interpreters[0].practitioner.as_ref().unwrap();
+    let i = &e.reports[0].interpreters[0];
+    let p = i.practitioner.as_ref().unwrap();
     assert_eq!(p.identifiers[0].value.value(), "202300");
     assert!(p.name.is_none());
-    let left: Vec<String> = unmapped(&r)
-        .into_iter()
-        .filter(|u| u.starts_with("OBR[1]-32"))
+    assert!(i.period.is_none());
+    let bad: Vec<(&str, Action)> = r
+        .invalid
+        .iter()
+        .map(|i| (i.raw.as_str(), i.action))
         .collect();
-    assert_eq!(left, ["OBR[1]-32[1].2.1", "OBR[1]-32[1].3.1"]);
+    assert_eq!(bad, [("BAKER", Action::Dropped), ("MARK", Action::Dropped)]);
     round_trip(&e);
+    // An end before the start is reported and dropped (R4 per-1).
+    let (e, r) = mapped(&obr(&[(32, "1234567&JONES^20240312^20240311")]));
+    let period = &e.reports[0].interpreters[0].period.as_ref().unwrap().value;
+    assert!(period.start.is_some() && period.end.is_none());
+    assert_eq!(r.invalid.len(), 1, "{:?}", r.invalid);
+    assert_eq!(r.invalid[0].raw, "20240311");
+    assert!(r.invalid[0].reason.contains("before its start"));
 }
 
 #[test]
@@ -334,7 +346,8 @@ fn obr_34_and_35_are_performers_with_their_function() {
         .into_iter()
         .filter(|u| u.starts_with("OBR[1]-3"))
         .collect();
-    assert_eq!(left, ["OBR[1]-34[1].2.1"]);
+    assert!(left.is_empty(), "{left:?}");
+    assert!(performers[0].period.is_some());
     let (b, back) = round_trip(&e);
     let dr = diagnostic_report(&b);
     let functions: Vec<&Value> = dr["performer"]

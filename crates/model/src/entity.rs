@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::identifier::Identifier;
 use crate::provenance::Sourced;
 use crate::value::{
-    Address, Code, Concept, Gender, HumanName, PartialDate, PartialDateTime, Quantity, Telecom,
+    Address, Code, Concept, Gender, HumanName, PartialDate, PartialDateTime, Period, Quantity,
+    Telecom,
 };
 
 /// A patient.
@@ -936,7 +937,7 @@ pub struct Observation {
 ///     name: Some(Sourced::new("Pathology".to_owned(), Source::fhir("Organization.name"))),
 ///     ..Organisation::default()
 /// };
-/// let p = Performer { role: None, practitioner: None, organisation: Some(lab) };
+/// let p = Performer { organisation: Some(lab), ..Performer::default() };
 /// assert!(p.practitioner.is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -950,6 +951,13 @@ pub struct Performer {
     pub practitioner: Option<Practitioner>,
     /// The organisation.
     pub organisation: Option<Organisation>,
+    /// When the practitioner held the role (HL7 v2 NDL.2 / NDL.3 of an
+    /// OBR-32 … 35 interpreter or technician; FHIR `PractitionerRole.period`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub period: Option<Sourced<Period>>,
 }
 
 /// A result report (an OBR with its OBXs, a FHIR DiagnosticReport).

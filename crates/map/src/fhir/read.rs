@@ -1918,21 +1918,23 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
                     resolve_as(ctx, &format!("{base}.organization"), o, &["Organization"])
                 })
                 .map(|(ob, or)| organisation(ctx, &ob, or));
+            // When the practitioner held the role (HL7 v2 NDL.2 / 3).
+            let period = period(ctx, base, r)
+                .map(|p| Sourced::new(p, Source::fhir(format!("{base}.period"))));
             Some(Performer {
                 role,
                 practitioner,
                 organisation,
+                period,
             })
         }
         "Organization" => Some(Performer {
-            role: None,
-            practitioner: None,
             organisation: Some(organisation(ctx, base, r)),
+            ..Performer::default()
         }),
         "Practitioner" => Some(Performer {
-            role: None,
             practitioner: Some(practitioner(ctx, base, r)),
-            organisation: None,
+            ..Performer::default()
         }),
         _ => None,
     }
