@@ -123,8 +123,9 @@ macro_rules! profile {
 /// HL7 table 0912 (participation): the IG's PractitionerRole.code system for
 /// OBX-16 / OBX-25.
 const V2_0912: &str = "http://terminology.hl7.org/CodeSystem/v2-0912";
-/// Core extension on a performer reference for what the performer did
-/// (IG: OBR-34 technician `SPRF`, OBR-35 transcriptionist `TRANS`).
+/// Core R4 extension on a performer reference for what the performer did
+/// (its context: `DiagnosticReport.performer`, `Observation.performer`;
+/// IG: OBR-34 technician `SPRF`, OBR-35 transcriptionist `TRANS`).
 pub(crate) const PERFORMER_FUNCTION: &str =
     "http://hl7.org/fhir/StructureDefinition/event-performerFunction";
 /// v3 ParticipationType, the system of [`PERFORMER_FUNCTION`]'s codes.
