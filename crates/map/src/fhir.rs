@@ -123,6 +123,25 @@ macro_rules! profile {
 /// HL7 table 0912 (participation): the IG's PractitionerRole.code system for
 /// OBX-16 / OBX-25.
 const V2_0912: &str = "http://terminology.hl7.org/CodeSystem/v2-0912";
+/// Core R4 extension on a performer reference for what the performer did
+/// (its context: `DiagnosticReport.performer`, `Observation.performer`;
+/// IG: OBR-34 technician `SPRF`, OBR-35 transcriptionist `TRANS`).
+pub(crate) const PERFORMER_FUNCTION: &str =
+    "http://hl7.org/fhir/StructureDefinition/event-performerFunction";
+/// v3 ParticipationType, the system of [`PERFORMER_FUNCTION`]'s codes.
+pub(crate) const V3_PARTICIPATION_TYPE: &str =
+    "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
+
+/// The v3 ParticipationType function (the IG's `event-performerFunction`
+/// code) of a report performer in `role` (table 0912): technician `TN`
+/// secondary performer `SPRF`, transcriptionist `TR` `TRANS`.
+pub(crate) fn performer_function(role: Option<&str>) -> Option<&'static str> {
+    match role {
+        Some("TN") => Some("SPRF"),
+        Some("TR") => Some("TRANS"),
+        _ => None,
+    }
+}
 /// R5 backports for an encounter's expected start and end (IG: PV2-8, PV2-9).
 /// Core extension for when a condition was asserted (HL7 v2 DG1-19, IG).
 pub(crate) const ASSERTED_DATE: &str =
@@ -2296,8 +2315,9 @@ fn performer<'a>(
         .as_ref()
         .filter(|e| e.method == "PUT")
         .map(|e| e.full_url);
-    let role_key = match (keyed_practitioner, org_key) {
-        (Some(prac), Some(org)) => Some(role_id(&prac, &org, role)),
+    // A role with a period holds more than its parts: created, never keyed.
+    let role_key = match (keyed_practitioner, org_key, &p.period) {
+        (Some(prac), Some(org), None) => Some(role_id(&prac, &org, role)),
         _ => None,
     };
     let rid = role_key.unwrap_or_else(|| seed.uuid(&["/role"]));
@@ -2313,6 +2333,9 @@ fn performer<'a>(
         let display = match role {
             "RO" => "Responsible Observer",
             "MDIR" => "Medical Director",
+            "PRI" => "Principal Result Interpreter",
+            "TN" => "Technician",
+            "TR" => "Transcriptionist",
             _ => "",
         };
         let mut c = Map::with_capacity(4);
@@ -2320,6 +2343,9 @@ fn performer<'a>(
         put(&mut c, "code", fhir_code(role));
         put(&mut c, "display", json!(display));
         put(&mut o, "code", json!([{"coding": [Value::Object(c)]}]));
+    }
+    if let Some(per) = &p.period {
+        put(&mut o, "period", period(&per.value));
     }
     let url = urn(&rid);
     entries.push(match role_key {
@@ -2332,6 +2358,28 @@ fn performer<'a>(
         None => entry(&url, Value::Object(o), "POST", "PractitionerRole"),
     });
     Some(url)
+}
+
+/// A reference to a report's performer at `url`, with its function (the
+/// core `event-performerFunction` extension, as the IG writes OBR-34 / 35)
+/// when its `role` has one ([`performer_function`]).
+fn performer_reference<'a>(url: &Uuid, role: Option<&str>) -> Value<'a> {
+    let Some(function) = performer_function(role) else {
+        return reference(url);
+    };
+    let concept = one_coding(
+        Value::from(V3_PARTICIPATION_TYPE),
+        Value::from(function),
+        None,
+    );
+    let extension = obj([
+        ("url", Value::from(PERFORMER_FUNCTION)),
+        ("valueCodeableConcept", concept),
+    ]);
+    obj([
+        ("extension", Value::Array(vec![extension])),
+        ("reference", Value::from(url)),
+    ])
 }
 
 /// The id of a PractitionerRole of the keyed Practitioner and Organization
@@ -4156,6 +4204,10 @@ fn report<'a>(
                 .collect(),
         ),
     );
+    // OBR-24 the diagnostic service section (IG: `category`, v2-0074).
+    if let Some(c) = &r.category {
+        put(&mut o, "category", code_cc(&c.value).in_array());
+    }
     let status = match r.status.as_ref().map(|s| s.value) {
         Some(ResultStatus::Preliminary) => "preliminary",
         Some(ResultStatus::Final) => "final",
@@ -4172,9 +4224,7 @@ fn report<'a>(
     if let Some(s) = subject {
         o.insert("subject", reference(s));
     }
-    if let Some(e) = &r.effective {
-        put(&mut o, "effectiveDateTime", date_time_value(&e.value));
-    }
+    effective(&mut o, r);
     if let Some(i) = &r.issued {
         put(&mut o, "issued", instant_value(&i.value));
     }
@@ -4184,6 +4234,31 @@ fn report<'a>(
         Value::Array(observations.iter().map(reference).collect()),
     );
     Value::Object(o)
+}
+
+/// When report `r` was observed: OBR-7 alone as `effectiveDateTime`; with
+/// an OBR-8 end, `effectivePeriod` (IG: OBR-7 its start when OBR-8 is
+/// valued). R4 per-1: an end before the start is left out (the v2 mapper
+/// reports and drops such an OBR-8; a model made elsewhere may still hold
+/// one, which [`clinical_losses`] lists).
+fn effective<'a>(o: &mut Map<'a>, r: &'a ResultReport) {
+    let start = r.effective.as_ref();
+    let end = r
+        .effective_end
+        .as_ref()
+        .filter(|e| !start.is_some_and(|s| ends_before(&e.value, &s.value)));
+    match (start, end) {
+        (Some(s), None) => put(o, "effectiveDateTime", date_time_value(&s.value)),
+        (start, Some(e)) => {
+            let mut period = Map::with_capacity(2);
+            if let Some(s) = start {
+                put(&mut period, "start", date_time_value(&s.value));
+            }
+            put(&mut period, "end", date_time_value(&e.value));
+            put(o, "effectivePeriod", Value::Object(period));
+        }
+        (None, None) => {}
+    }
 }
 
 /// The order a result report answers, as the IG's OBR[ServiceRequest]: the
@@ -4202,7 +4277,13 @@ fn service_request<'a>(
     encounter: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
 ) -> Option<Uuid> {
-    if r.identifiers.is_empty() && r.ordered_by.is_none() && r.notes.is_empty() {
+    if r.identifiers.is_empty()
+        && r.ordered_by.is_none()
+        && r.notes.is_empty()
+        && r.reasons.is_empty()
+        && r.priority.is_none()
+        && r.order_details.is_empty()
+    {
         return None;
     }
     let id = key.as_ref().map_or_else(|| seed.uuid(&[]), |(id, _)| *id);
@@ -4221,6 +4302,10 @@ fn service_request<'a>(
     o.insert("status", json!("unknown"));
     o.insert("intent", json!("order"));
     put(&mut o, "code", concept(&r.code.value));
+    if let Some(p) = r.priority.as_ref().and_then(|p| request_priority(&p.value)) {
+        o.insert("priority", json!(p));
+    }
+    put(&mut o, "orderDetail", concepts(&r.order_details));
     // R4 requires the subject: see `allergy`.
     o.insert("subject", subject.map_or_else(absent, reference));
     if let Some(e) = encounter {
@@ -4231,6 +4316,7 @@ fn service_request<'a>(
         o.insert("requester", reference(&e.full_url));
         entries.push(e);
     }
+    put(&mut o, "reasonCode", concepts(&r.reasons));
     put(
         &mut o,
         "note",
@@ -4241,6 +4327,46 @@ fn service_request<'a>(
         None => entry(&url, Value::Object(o), "POST", "ServiceRequest"),
     });
     Some(url)
+}
+
+/// The CodeableConcepts of `cs` (any of nothing FHIR can hold left out).
+fn concepts<'a>(cs: &'a [carecodec_model::Sourced<Concept>]) -> Value<'a> {
+    Value::Array(
+        cs.iter()
+            .map(|c| concept(&c.value))
+            .filter(|v| !v.is_empty())
+            .collect(),
+    )
+}
+
+/// FHIR's request-priority codes, the system of a `ServiceRequest.priority`
+/// read from FHIR that has no table 0485 code (`urgent`).
+pub(crate) const REQUEST_PRIORITY: &str = "http://hl7.org/fhir/request-priority";
+
+/// Table 0485 codes with a FHIR request-priority code (IG
+/// ExtendedPriorityCodes); P, C, T, the timing-critical codes and PRN have
+/// none.
+pub(crate) const ORDER_PRIORITY: [(&str, &str); 3] =
+    [("S", "stat"), ("A", "asap"), ("R", "routine")];
+
+/// The FHIR `ServiceRequest.priority` of an order's priority `c`: a table
+/// 0485 code the IG maps ([`ORDER_PRIORITY`]), or a request-priority code
+/// as it is; `None` for any other (not written, listed by
+/// [`event_not_written`]).
+fn request_priority(c: &Code) -> Option<&str> {
+    match &c.system {
+        carecodec_model::CodeSystem::V2Table(t) if t == "0485" => ORDER_PRIORITY
+            .iter()
+            .find(|(v2, _)| *v2 == c.code)
+            .map(|(_, f)| *f),
+        carecodec_model::CodeSystem::Uri(u)
+            if u == REQUEST_PRIORITY
+                && matches!(c.code.as_str(), "routine" | "urgent" | "asap" | "stat") =>
+        {
+            Some(c.code.as_str())
+        }
+        _ => None,
+    }
 }
 
 /// Which kind of Bundle [`event_bundle_with`] writes.
@@ -4837,14 +4963,45 @@ fn event_entries<'a>(
             || uuid(&[seed, "/report/", itoa::Buffer::new().format(ri)]),
             |(id, _)| *id,
         );
+        // OBR-32 the interpreters: PractitionerRoles (PRI) as the
+        // observations' performers are written.
+        let mut extra = Vec::new();
+        let rseed = Seed::new(&[seed, "/report/", itoa::Buffer::new().format(ri)]);
+        let interpreters: Vec<Value> = r
+            .interpreters
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let at = rseed.with(&["/interpreter/", itoa::Buffer::new().format(i)]);
+                performer(p, at, &mut sides, &mut extra)
+            })
+            .map(|u| reference(&u))
+            .collect();
+        // OBR-34 / 35 the technicians and transcriptionists: `performer`,
+        // each with its function (IG: `event-performerFunction`).
+        let performers: Vec<Value> = r
+            .performers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let at = rseed.with(&["/performer/", itoa::Buffer::new().format(i)]);
+                let url = performer(p, at, &mut sides, &mut extra)?;
+                Some(performer_reference(&url, p.role.as_deref()))
+            })
+            .collect();
         let mut res = report(r, &rid, subject.as_ref(), &obs_urls);
-        if let (Some(url), Some(o)) = (order, res.as_object_mut()) {
-            o.insert("basedOn", json!([reference(&url)]));
+        if let Some(o) = res.as_object_mut() {
+            if let Some(url) = order {
+                o.insert("basedOn", json!([reference(&url)]));
+            }
+            put(o, "performer", Value::Array(performers));
+            put(o, "resultsInterpreter", Value::Array(interpreters));
         }
         emit(match key {
             Some((_, k)) => entry(&urn(&rid), res, "PUT", k),
             None => entry(&urn(&rid), res, "POST", "DiagnosticReport"),
         });
+        extra.into_iter().for_each(&mut emit);
     }
     let prov = provenance(event, seed, [subject.as_ref(), encounter_url.as_ref()]);
     subject_losses(event, losses);
@@ -5287,29 +5444,50 @@ fn place_losses(losses: &mut Losses<'_>, at: &str, a: Option<&carecodec_model::S
     }
 }
 
-/// Notes what observation `ob`'s performers (at `at`) lose: their
-/// practitioners' and organisations' ([`practitioner_losses`],
-/// [`place_losses`]).
+/// Notes what `performers` (an observation's, or a report's interpreters;
+/// at `at`) lose: their practitioners' and organisations'
+/// ([`practitioner_losses`], [`place_losses`]), and a role's period ending
+/// before it starts or held by an organisation alone.
 fn performer_losses<'e>(
     losses: &mut Losses<'_>,
     written: &mut PractitionersWritten<'e>,
     at: &str,
-    ob: &'e Observation,
+    performers: &'e [Performer],
 ) {
-    for (j, p) in ob.performers.iter().enumerate() {
+    for (j, p) in performers.iter().enumerate() {
         // A blank role (a model made elsewhere) is no code: not written.
         if let Some(r) = p.role.as_deref().filter(|r| blank(r)) {
-            let field = format_args!("{at}.performers[{j}].role");
+            let field = format_args!("{at}[{j}].role");
             losses.note(field, &r, &Sources::new(), unwritten::BLANK_STATUS);
         }
         // An organisation is written before its practitioner.
         if let Some(o) = &p.organisation {
-            let at = format!("{at}.performers[{j}].organisation");
+            let at = format!("{at}[{j}].organisation");
             place_losses(losses, &at, o.address.as_ref());
         }
         if let Some(prac) = &p.practitioner {
-            let at = format!("{at}.performers[{j}].practitioner");
+            let at = format!("{at}[{j}].practitioner");
             practitioner_losses(losses, written, &at, prac);
+        }
+        // The period is the PractitionerRole's: an organisation alone has
+        // none to hold it.
+        if let Some(per) = &p.period {
+            let at = format!("{at}[{j}]");
+            if p.role.is_none() && p.practitioner.is_none() {
+                // `start/end` (ISO 8601's interval form), either side empty
+                // when not known.
+                let end =
+                    |t: &Option<PartialDateTime>| t.as_ref().map(date_time).unwrap_or_default();
+                let value = format!("{}/{}", end(&per.value.start), end(&per.value.end));
+                losses.note(
+                    format_args!("{at}.period"),
+                    &value,
+                    &per.sources,
+                    unwritten::NO_ROLE,
+                );
+            } else {
+                period_losses(losses, &at, Some(&per.value), &per.sources);
+            }
         }
     }
 }
@@ -5329,11 +5507,14 @@ fn performer_losses<'e>(
 ///   (R4 con-5) and a priority 0 or above 2^31 - 1 (`rank` is a
 ///   positiveInt);
 /// - a written report's issued time that is no instant (coarser than the
-///   second, or finer than the millisecond);
+///   second, or finer than the millisecond), its observation end before
+///   its start (R4 per-1), and its order's priority of no request-priority
+///   code (or its display);
 /// - each Practitioner (the GP's name, the encounter's participants, the
-///   asserters, the performers, the orderers, the operator when there is a
-///   Provenance) as [`practitioner_losses`] says; each Location's and
-///   performing Organization's address as [`place_losses`] says.
+///   asserters, the performers, the orderers, the interpreters, the
+///   operator when there is a Provenance) as [`practitioner_losses`] says;
+///   each Location's and performing (or interpreting) Organization's
+///   address as [`place_losses`] says.
 ///
 /// `unwritten_reports`: the reports [`event_entries`] does not write (a
 /// partial correction, listed whole).
@@ -5385,7 +5566,8 @@ fn clinical_losses(
         }
     }
     for (i, ob) in event.observations.iter().enumerate() {
-        performer_losses(losses, &mut written, &format!("observations[{i}]"), ob);
+        let at = format!("observations[{i}].performers");
+        performer_losses(losses, &mut written, &at, &ob.performers);
     }
     for (ri, r) in event.reports.iter().enumerate() {
         let shown = !unwritten_reports.contains(&ri);
@@ -5398,8 +5580,30 @@ fn clinical_losses(
             );
         }
         for (oi, ob) in r.observations.iter().enumerate() {
-            let at = format!("reports[{ri}].observations[{oi}]");
-            performer_losses(losses, &mut written, &at, ob);
+            let at = format!("reports[{ri}].observations[{oi}].performers");
+            performer_losses(losses, &mut written, &at, &ob.performers);
+        }
+        if shown {
+            let at = format!("reports[{ri}].performers");
+            performer_losses(losses, &mut written, &at, &r.performers);
+            let at = format!("reports[{ri}].interpreters");
+            performer_losses(losses, &mut written, &at, &r.interpreters);
+        }
+        if let Some(p) = r.priority.as_ref().filter(|_| shown) {
+            let field = format_args!("reports[{ri}].priority");
+            if request_priority(&p.value).is_none() {
+                let why = unwritten::NO_REQUEST_PRIORITY;
+                losses.note(field, &p.value.code, &p.sources, why);
+            } else if let Some(d) = &p.value.display {
+                losses.note(field, d, &p.sources, unwritten::PRIORITY_DISPLAY);
+            }
+        }
+        if let (Some(s), Some(e), true) = (&r.effective, &r.effective_end, shown) {
+            if ends_before(&e.value, &s.value) {
+                let field = format_args!("reports[{ri}].effective_end");
+                let why = unwritten::END_BEFORE_START;
+                losses.note(field, &date_time(&e.value), &e.sources, why);
+            }
         }
         if let Some(t) = r.issued.as_ref().filter(|t| shown && !is_instant(&t.value)) {
             let field = format_args!("reports[{ri}].issued");
@@ -6520,6 +6724,12 @@ mod unwritten {
         "not a FHIR decimal: Encounter.length's value is a decimal";
     pub(super) const NO_LOCATION: &str = "a bed status is its current Location's \
         operationalStatus: the encounter has no current location";
+    pub(super) const NO_ROLE: &str = "a period is a PractitionerRole's: an organisation \
+        alone (no role, no practitioner) is written as the Organization, which has none";
+    pub(super) const NO_REQUEST_PRIORITY: &str = "FHIR's request-priority has no code for it \
+        (IG ExtendedPriorityCodes: only S, A and R have one): the priority is not written";
+    pub(super) const PRIORITY_DISPLAY: &str =
+        "ServiceRequest.priority is a code: the display is not written";
     pub(super) const V3_DISPLAY: &str = "written as the IG's v3 code with FHIR's display: the \
         display sent is not written";
     pub(super) const NO_RANK: &str = "Encounter.diagnosis.rank is a positiveInt (1 to 2147483647): a priority 0 or above \

@@ -2700,25 +2700,7 @@ fn xcn_identifier(
         .map(|ident| (ident, ctx.text_cow(namespace)));
     let mut sources = id.sources;
     let ident = match registered {
-        Some((ident, authority)) => {
-            if let Some(a) = authority {
-                sources.append(a.sources);
-            }
-            // A number not of its register's shape is kept as text, never a
-            // key (`GMC (invalid)`), as the ESR and FHIR readers keep it.
-            match (ident.registration_problem(), ident.invalid_registration()) {
-                (Some(why), Some(kept)) => {
-                    if let Some(s) = sources.first().cloned() {
-                        let reason = format!(
-                            "not a registration number of its register's shape ({why}): kept as text, never a key"
-                        );
-                        ctx.invalid(s, id.value.as_bytes(), reason, Action::NotUsedForMatching);
-                    }
-                    kept
-                }
-                _ => ident,
-            }
-        }
+        Some((ident, authority)) => registered_id(ctx, ident, authority, &id.value, &mut sources),
         // An XCN.13 type is the sender's own: it wins over the shape.
         None => match ctx.text(base.component(13)) {
             Some(kind) => {
@@ -2755,6 +2737,98 @@ fn xcn_identifier(
         },
     };
     Sourced::from_many(ident, sources)
+}
+
+/// A registration number `ident` (sent as `value`) of the UK register its
+/// `authority` names (see [`register`]): the authority's sources added to
+/// `sources` (the value's first). A number not of its register's shape is
+/// kept as text, never a key (`GMC (invalid)`), as the ESR and FHIR readers
+/// keep it, and reported.
+fn registered_id(
+    ctx: &mut Ctx<'_, '_>,
+    ident: Identifier,
+    authority: Option<Sourced<Cow<'_, str>>>,
+    value: &str,
+    sources: &mut Sources,
+) -> Identifier {
+    if let Some(a) = authority {
+        sources.append(a.sources);
+    }
+    match (ident.registration_problem(), ident.invalid_registration()) {
+        (Some(why), Some(kept)) => {
+            if let Some(s) = sources.first().cloned() {
+                let reason = format!(
+                    "not a registration number of its register's shape ({why}): kept as text, never a key"
+                );
+                ctx.invalid(s, value.as_bytes(), reason, Action::NotUsedForMatching);
+            }
+            kept
+        }
+        _ => ident,
+    }
+}
+
+/// A clinician from the CNN of an NDL (HL7 v2 OBR-32/33/34/35; IG
+/// CNN[Practitioner]), `cnn` the path of NDL.1, whose parts are
+/// subcomponents: CNN.1 the identifier, typed as an XCN's ([`xcn`]) by a UK
+/// register its assigning authority (CNN.9) names, else by its shape (a GMP
+/// or GMC code), else untyped with the universal id (CNN.10 typed by CNN.11,
+/// see [`hd_system`]) as its system; CNN.2 the family name, CNN.3/4 given
+/// names, CNN.5 and the degree CNN.7 suffixes, CNN.6 the prefix. CNN.8 (a
+/// source table) and a CNN.9 that names no register have no place: left
+/// unread, reported unmapped.
+fn cnn(ctx: &mut Ctx<'_, '_>, cnn: Path) -> Option<Practitioner> {
+    let sub = |n: u32| cnn.subcomponent(n);
+    let identifiers = ctx
+        .text_cow(sub(1))
+        .map(|id| {
+            let registered = ctx
+                .peek(sub(9))
+                .and_then(|a| register(&a, &id.value))
+                .map(|ident| (ident, ctx.text_cow(sub(9))));
+            let mut sources = id.sources;
+            let ident = match registered {
+                Some((ident, a)) => registered_id(ctx, ident, a, &id.value, &mut sources),
+                None => match gp_code(&id.value) {
+                    Identifier::Other {
+                        system: None,
+                        value,
+                    } => {
+                        let system = universal_system(ctx, sub(10), sub(11)).map(|s| {
+                            sources.append(s.sources);
+                            s.value
+                        });
+                        Identifier::Other { system, value }
+                    }
+                    register => register,
+                },
+            };
+            Sourced::from_many(ident, sources)
+        })
+        .into_iter()
+        .collect::<Vec<_>>();
+    let mut sources = Sources::new();
+    let mut name = HumanName::default();
+    let mut keep = |t: Sourced<String>| {
+        sources.append(t.sources);
+        t.value
+    };
+    name.family = ctx.text(sub(2)).map(&mut keep);
+    for n in [3, 4] {
+        if let Some(t) = ctx.text(sub(n)) {
+            push_given(&mut name.given, keep(t));
+        }
+    }
+    for n in [5, 7] {
+        if let Some(t) = ctx.text(sub(n)) {
+            name.suffix.push(keep(t));
+        }
+    }
+    if let Some(t) = ctx.text(sub(6)) {
+        name.prefix.push(keep(t));
+    }
+    let name = (name != HumanName::default()).then(|| Sourced::from_many(name, sources));
+    (!identifiers.is_empty() || name.is_some()).then_some(Practitioner { identifiers, name })
 }
 
 /// An organisation from an XON field (repetition): the name (XON.1) and the
@@ -3781,8 +3855,32 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                     Sourced::from_many(Concept::default(), Sources::new())
                 });
                 let effective = ctx.datetime(base.field(7));
+                let effective_end = observation_end(ctx, base, effective.as_ref());
                 let ordered_by = xcn(ctx, base.field(16).repetition(1));
                 let issued = ctx.datetime(base.field(22));
+                // OBR-24 (ID, table 0074) as the IG's ID[CodeableConcept]:
+                // the code as sent in v2-0074 (a component after it, which an
+                // ID has none of, is left unread: reported unmapped).
+                let category = ctx
+                    .text(base.field(24).component(1))
+                    .map(|c| c.map(|v| v2_code("0074", v, None)));
+                // OBR-32 the principal result interpreter (NDL; IG
+                // resultsInterpreter, NDL[PractitionerRole]): a role PRI
+                // (v2-0912), see `ndl`.
+                let interpreters = ndl(ctx, base.field(32).repetition(1), "PRI")
+                    .into_iter()
+                    .collect();
+                let performers = ndl_performers(ctx, base);
+                // The order (IG OBR[ServiceRequest]): OBR-5 priority (table
+                // 0485, the code as sent: ExtendedPriorityCodes gives S, A, R
+                // a FHIR code), OBR-31 reasons (reasonCode), OBR-46 / 47
+                // supplemental service information (orderDetail).
+                let priority = ctx
+                    .text(base.field(5).component(1))
+                    .map(|c| c.map(|v| v2_code("0485", v, None)));
+                let reasons = cwe_repeats(ctx, base.field(31));
+                let mut order_details = cwe_repeats(ctx, base.field(46));
+                order_details.extend(cwe_repeats(ctx, base.field(47)));
                 let st = ctx
                     .text_cow(base.field(25))
                     .map(|s| s.map(|v| report_status(&v)));
@@ -3797,6 +3895,13 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
                         segs.get(i + 1..).unwrap_or_default(),
                     )),
                     notes: Vec::new(),
+                    category,
+                    effective_end,
+                    interpreters,
+                    performers,
+                    reasons,
+                    priority,
+                    order_details,
                 });
                 last_obs = None;
                 after_dropped = false;
@@ -3854,6 +3959,95 @@ fn results(ctx: &mut Ctx<'_, '_>) -> (Vec<ResultReport>, Vec<Observation>) {
         }
     }
     (reports, standalone)
+}
+
+/// Every repetition of the CWE field at `field` ([`cwe`]).
+fn cwe_repeats(ctx: &mut Ctx<'_, '_>, field: Path) -> Vec<Sourced<Concept>> {
+    (1..=ctx.reps(field))
+        .filter_map(|r| cwe(ctx, field.repetition(r)))
+        .collect()
+}
+
+/// OBR-34 technicians (role `TN`, table 0912) and OBR-35 transcriptionists
+/// (`TR`), every repetition, of the OBR at `obr` (IG: `performer`,
+/// NDL[PractitionerRole], with the `event-performerFunction` extension), as
+/// [`ndl`] reads them.
+fn ndl_performers(ctx: &mut Ctx<'_, '_>, obr: Path) -> Vec<Performer> {
+    let mut out = Vec::new();
+    for (f, role) in [(34, "TN"), (35, "TR")] {
+        for r in 1..=ctx.reps(obr.field(f)) {
+            out.extend(ndl(ctx, obr.field(f).repetition(r), role));
+        }
+    }
+    out
+}
+
+/// An NDL field repetition (`rep`: OBR-32 … 35) as a performer in `role`
+/// (IG NDL[PractitionerRole]): NDL.1 (a CNN, [`cnn`]) the practitioner,
+/// NDL.2 / NDL.3 the role's period (the time-zone rule applied; an end
+/// before the start reported and dropped, R4 per-1). NDL.4 … 11 (the
+/// role's location) have no place in the model: left unread, reported
+/// unmapped; so is the whole NDL when NDL.1 names no one.
+fn ndl(ctx: &mut Ctx<'_, '_>, rep: Path, role: &str) -> Option<Performer> {
+    let practitioner = cnn(ctx, rep.component(1))?;
+    let start = ctx.datetime(rep.component(2));
+    let end = ctx.datetime(rep.component(3)).and_then(|end| {
+        let why = "role end (NDL.3) before its start (NDL.2)";
+        not_before(ctx, rep.component(3), end, start.as_ref(), why)
+    });
+    let period = (start.is_some() || end.is_some()).then(|| {
+        let mut sources = Sources::new();
+        let mut keep = |t: Sourced<PartialDateTime>| {
+            sources.append(t.sources);
+            t.value
+        };
+        let p = Period {
+            start: start.map(&mut keep),
+            end: end.map(&mut keep),
+        };
+        Sourced::from_many(p, sources)
+    });
+    Some(Performer {
+        role: Some(role.into()),
+        practitioner: Some(practitioner),
+        organisation: None,
+        period,
+    })
+}
+
+/// `end` (read at `at`), unless it is before `start` (R4 per-1: a period
+/// cannot end before it starts; which time is wrong cannot be told, so the
+/// start is kept and the end reported, `why`, and dropped).
+fn not_before(
+    ctx: &mut Ctx<'_, '_>,
+    at: Path,
+    end: Sourced<PartialDateTime>,
+    start: Option<&Sourced<PartialDateTime>>,
+    why: &str,
+) -> Option<Sourced<PartialDateTime>> {
+    if start.is_some_and(|s| crate::fhir::ends_before(&end.value, &s.value)) {
+        let raw = ctx.peek(at).unwrap_or_default().into_owned();
+        for src in end.sources {
+            ctx.invalid(src, raw.as_bytes(), why, Action::Dropped);
+        }
+        return None;
+    }
+    Some(end)
+}
+
+/// OBR-8, the end of the observation period (IG: `effectivePeriod.end`,
+/// OBR-7 its start), with the time-zone rule applied as to OBR-7. R4 per-1:
+/// a period cannot end before it starts; which time is wrong cannot be
+/// told, so OBR-7 is kept and an OBR-8 before it reported and dropped, as a
+/// PV1-45 before PV1-44 is.
+fn observation_end(
+    ctx: &mut Ctx<'_, '_>,
+    obr: Path,
+    start: Option<&Sourced<PartialDateTime>>,
+) -> Option<Sourced<PartialDateTime>> {
+    let end = ctx.datetime(obr.field(8))?;
+    let why = "observation end (OBR-8) before its start (OBR-7)";
+    not_before(ctx, obr.field(8), end, start, why)
 }
 
 /// The observation of OBX `n`; `None` when it has no OBX-3 (the observation
@@ -3937,7 +4131,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
             performers.push(Performer {
                 role: Some("RO".into()),
                 practitioner: Some(p),
-                organisation: None,
+                ..Performer::default()
             });
         }
     }
@@ -3954,6 +4148,7 @@ fn obx(ctx: &mut Ctx<'_, '_>, n: u32) -> Option<Observation> {
             role: director.is_some().then(|| "MDIR".into()),
             practitioner: director,
             organisation: org,
+            ..Performer::default()
         });
     }
     Some(Observation {

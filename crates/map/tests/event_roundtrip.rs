@@ -374,24 +374,71 @@ fn organisation() -> impl Strategy<Value = Organisation> {
         })
 }
 
+/// The period of a PractitionerRole (HL7 v2 NDL.2 / 3; from FHIR any
+/// role's), when it has one: a start, an end or both, never ending before
+/// it starts.
+fn role_period() -> impl Strategy<Value = Option<Sourced<Period>>> {
+    proptest::option::of(
+        (
+            proptest::option::of(date_time()),
+            proptest::option::of(date_time()),
+        )
+            .prop_filter_map("a period has a start or an end", |(start, end)| {
+                let (start, end) = match (start, end) {
+                    (None, None) => return None,
+                    (Some(s), Some(e)) if carecodec_map::fhir::ends_before(&e, &s) => {
+                        (Some(e), Some(s))
+                    }
+                    other => other,
+                };
+                Some(s(Period { start, end }))
+            }),
+    )
+}
+
 /// An observation performer: a responsible observer (RO), a medical
 /// director (MDIR) of an organisation, or an organisation alone.
 fn performer() -> impl Strategy<Value = Performer> {
     prop_oneof![
-        practitioner().prop_map(|p| Performer {
+        (practitioner(), role_period()).prop_map(|(p, period)| Performer {
             role: Some("RO".into()),
             practitioner: Some(p),
             organisation: None,
+            period,
         }),
         (practitioner(), proptest::option::of(organisation())).prop_map(|(p, o)| Performer {
             role: Some("MDIR".into()),
             practitioner: Some(p),
             organisation: o,
+            period: None,
         }),
         organisation().prop_map(|o| Performer {
-            role: None,
-            practitioner: None,
             organisation: Some(o),
+            ..Performer::default()
+        }),
+    ]
+}
+
+/// A report's interpreter or performer: a PractitionerRole in one of
+/// `roles` (with its NDL.2 / 3 period, or none); from FHIR also a
+/// Practitioner or an Organization alone.
+fn report_performer(roles: &'static [&'static str]) -> impl Strategy<Value = Performer> {
+    prop_oneof![
+        3 => (proptest::sample::select(roles), practitioner(), role_period()).prop_map(
+            |(role, p, period)| Performer {
+                role: Some(role.into()),
+                practitioner: Some(p),
+                organisation: None,
+                period,
+            }
+        ),
+        1 => practitioner().prop_map(|p| Performer {
+            practitioner: Some(p),
+            ..Performer::default()
+        }),
+        1 => organisation().prop_map(|o| Performer {
+            organisation: Some(o),
+            ..Performer::default()
         }),
     ]
 }
@@ -406,7 +453,18 @@ fn report() -> impl Strategy<Value = ResultReport> {
             Just(ResultStatus::Amended),
             Just(ResultStatus::Unknown),
         ],
-        proptest::option::of(date_time()),
+        // OBR-7 and OBR-8: when observed (a period with an end; never
+        // ending before it starts, see `lose_clinical`).
+        (
+            proptest::option::of(date_time()),
+            proptest::option::of(date_time()),
+        )
+            .prop_map(|(start, end)| match (start, end) {
+                (Some(s), Some(e)) if carecodec_map::fhir::ends_before(&e, &s) => {
+                    (Some(e), Some(s))
+                }
+                other => other,
+            }),
         proptest::option::of(instant()),
         proptest::collection::vec(observation(), 1..4),
         // OBR-2 / OBR-3 placer and filler numbers (typed PLAC / FILL).
@@ -423,9 +481,51 @@ fn report() -> impl Strategy<Value = ResultReport> {
         proptest::option::of(practitioner()),
         // NTE after the OBR: notes on the order.
         proptest::collection::vec(text(), 0..2),
+        // OBR-24 the diagnostic service section (table 0074, the code as
+        // sent; a display from a FHIR source).
+        proptest::option::of((
+            proptest::sample::select(&["CH", "HM", "MB", "LAB", "BLB"][..]),
+            proptest::option::of(text()),
+        )),
+        // OBR-32 the principal result interpreter (a PractitionerRole PRI).
+        proptest::collection::vec(report_performer(&["PRI"]), 0..2),
+        // OBR-34 / 35 technicians and transcriptionists (PractitionerRoles
+        // TN / TR, their function on the reference).
+        proptest::collection::vec(report_performer(&["TN", "TR"]), 0..3),
+        // The order: OBR-31 reasons, OBR-5 priority (table 0485 codes with
+        // a FHIR code; `urgent` from FHIR), OBR-46 / 47 order details.
+        (
+            proptest::collection::vec(concept(), 0..3),
+            proptest::option::of(prop_oneof![
+                proptest::sample::select(&["S", "A", "R"][..]).prop_map(|c| Code::new(
+                    CodeSystem::V2Table("0485".into()),
+                    c,
+                    None
+                )),
+                Just(Code::new(
+                    CodeSystem::Uri("http://hl7.org/fhir/request-priority".into()),
+                    "urgent",
+                    None
+                )),
+            ]),
+            proptest::collection::vec(concept(), 0..3),
+        ),
     )
         .prop_map(
-            |(code, status, effective, issued, observations, ids, ordered_by, notes)| {
+            |(
+                code,
+                status,
+                (effective, effective_end),
+                issued,
+                observations,
+                ids,
+                ordered_by,
+                notes,
+                category,
+                interpreters,
+                performers,
+                (reasons, priority, order_details),
+            )| {
                 // A report with a corrected or withdrawn result is a report
                 // corrected as a whole (OBR-25 C): one that corrects only
                 // some results is not written when keyed (see fhir.rs
@@ -460,6 +560,19 @@ fn report() -> impl Strategy<Value = ResultReport> {
                     ordered_by,
                     observations,
                     notes: notes.into_iter().map(s).collect(),
+                    effective_end: effective_end.map(s),
+                    interpreters,
+                    performers,
+                    reasons: reasons.into_iter().map(s).collect(),
+                    priority: priority.map(s),
+                    order_details: order_details.into_iter().map(s).collect(),
+                    category: category.map(|(c, display)| {
+                        s(Code::new(
+                            CodeSystem::V2Table("0074".into()),
+                            c,
+                            display.as_deref(),
+                        ))
+                    }),
                 }
             },
         )
@@ -1156,8 +1269,10 @@ const CLINICAL_LOSSES: usize = 11;
 /// with one key and different names; a diagnosis's clinical status beside
 /// entered-in-error and a priority 0 or 2^31; a quantity, a range bound and a
 /// comparator FHIR has no decimal or code for, an interpretation flag with
-/// its own display, an issued date with no time, and a performing
-/// organisation's address kind of none.
+/// its own display, an issued date with no time, an observation end before
+/// its start, an order priority of no FHIR code, and a performing
+/// organisation's address kind of none and period (an organisation alone has
+/// no role to hold it).
 fn lose_clinical(
     on: &[bool],
     encounter: &mut Option<Encounter>,
@@ -1275,6 +1390,11 @@ fn lose_clinical(
     }
     if let Some(r) = reports.last_mut().filter(|_| on(9)) {
         r.issued = Some(s(year(2024)));
+        // An observation end (OBR-8) before its start: no R4 period.
+        r.effective = Some(s(year(2024)));
+        r.effective_end = Some(s(year(2020)));
+        // A priority FHIR's request-priority has no code for (P, preop).
+        r.priority = Some(s(Code::new(CodeSystem::V2Table("0485".into()), "P", None)));
         if let Some(ob) = r.observations.last_mut() {
             ob.performers.push(Performer {
                 role: None,
@@ -1288,6 +1408,11 @@ fn lose_clinical(
                     })),
                     ..Organisation::default()
                 }),
+                // A period, which only a PractitionerRole holds.
+                period: Some(s(Period {
+                    start: Some(year(2020)),
+                    end: None,
+                })),
             });
         }
     }

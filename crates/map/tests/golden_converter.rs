@@ -54,7 +54,10 @@ const FLOORS: &[(&str, f64)] = &[
     // ORU-R01-01 is a standalone Observation now (IG: an OBX without an
     // OBR), not a DiagnosticReport carecodec invented, so the converter's
     // DiagnosticReport status / subject for it (2 facts) are unmatched.
-    ("OBR", 0.395),
+    // OBR 0.395 -> 0.45 on 2026-12-07 (45.2 % measured): OBR-5,
+    // 8, 24, 31, 32, 34, 35, 46, 47 and NDL.2/3 mapped (see docs/mapping.md,
+    // golden note 6).
+    ("OBR", 0.45),
     // Not target segments: floors so the PD1 fields mapped (PD1-3, 4, 14)
     // and the PV2 fields mapped stay mapped.
     ("PD1", 0.755),

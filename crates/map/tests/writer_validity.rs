@@ -873,8 +873,7 @@ fn blank_statuses_are_never_written_as_empty_codes() {
         .performers
         .push(carecodec_model::Performer {
             role: Some("  ".into()),
-            practitioner: None,
-            organisation: None,
+            ..carecodec_model::Performer::default()
         });
 
     let (bundle, lost) = write(&event);

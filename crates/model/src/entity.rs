@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::identifier::Identifier;
 use crate::provenance::Sourced;
 use crate::value::{
-    Address, Code, Concept, Gender, HumanName, PartialDate, PartialDateTime, Quantity, Telecom,
+    Address, Code, Concept, Gender, HumanName, PartialDate, PartialDateTime, Period, Quantity,
+    Telecom,
 };
 
 /// A patient.
@@ -945,7 +946,7 @@ pub struct Observation {
 ///     name: Some(Sourced::new("Pathology".to_owned(), Source::fhir("Organization.name"))),
 ///     ..Organisation::default()
 /// };
-/// let p = Performer { role: None, practitioner: None, organisation: Some(lab) };
+/// let p = Performer { organisation: Some(lab), ..Performer::default() };
 /// assert!(p.practitioner.is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -959,6 +960,13 @@ pub struct Performer {
     pub practitioner: Option<Practitioner>,
     /// The organisation.
     pub organisation: Option<Organisation>,
+    /// When the practitioner held the role (HL7 v2 NDL.2 / NDL.3 of an
+    /// OBR-32 … 35 interpreter or technician; FHIR `PractitionerRole.period`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub period: Option<Sourced<Period>>,
 }
 
 /// A result report (an OBR with its OBXs, a FHIR DiagnosticReport).
@@ -971,7 +979,9 @@ pub struct Performer {
 ///     code: Sourced::new(fbc, Source::fhir("DiagnosticReport.code")),
 ///     status: Some(Sourced::new(ResultStatus::Preliminary, Source::fhir("DiagnosticReport.status"))),
 ///     identifiers: vec![], effective: None, issued: None, ordered_by: None,
-///     observations: vec![], notes: vec![],
+///     observations: vec![], notes: vec![], category: None, effective_end: None,
+///     interpreters: vec![], performers: vec![], reasons: vec![], priority: None,
+///     order_details: vec![],
 /// };
 /// assert_eq!(report.status.map(|s| s.value), Some(ResultStatus::Preliminary));
 /// ```
@@ -999,6 +1009,58 @@ pub struct ResultReport {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub notes: Vec<Sourced<String>>,
+    /// The diagnostic service section that produced the report (HL7 v2
+    /// OBR-24, table 0074: `CH` chemistry, `HM` haematology, `MB`
+    /// microbiology …, the code as sent; FHIR `DiagnosticReport.category`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub category: Option<Sourced<Code>>,
+    /// When the observation period ended (HL7 v2 OBR-8; with `effective`
+    /// its start, FHIR `effectivePeriod`). Never before `effective`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub effective_end: Option<Sourced<PartialDateTime>>,
+    /// Who interpreted the results (HL7 v2 OBR-32, the principal result
+    /// interpreter: role `PRI`, table 0912; FHIR `resultsInterpreter`, a
+    /// PractitionerRole, a Practitioner or an Organization).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub interpreters: Vec<Performer>,
+    /// Who else took part (HL7 v2 OBR-34 technicians, role `TN`, and OBR-35
+    /// transcriptionists, role `TR`, table 0912; FHIR `performer`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub performers: Vec<Performer>,
+    /// Why the study was ordered (HL7 v2 OBR-31, every repetition; FHIR
+    /// `ServiceRequest.reasonCode`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub reasons: Vec<Sourced<Concept>>,
+    /// The order's priority as sent (HL7 v2 OBR-5, table 0485: `S` stat,
+    /// `A` asap, `R` routine …; FHIR `ServiceRequest.priority`, whose
+    /// `urgent` has no v2 code and is kept in `http://hl7.org/fhir/request-priority`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub priority: Option<Sourced<Code>>,
+    /// Supplemental service information (HL7 v2 OBR-46 placer's, then
+    /// OBR-47 filler's, every repetition; FHIR `ServiceRequest.orderDetail`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub order_details: Vec<Sourced<Concept>>,
 }
 
 /// An allergy or intolerance.

@@ -1219,13 +1219,21 @@ fn location_hierarchy(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Location {
 }
 
 /// Follows a reference (at `path`) to a resource in the Bundle that is read,
-/// consuming the reference and the target's `resourceType`, `id` and `meta`.
-/// A reference whose target is not in the Bundle (or is not read) is left
-/// unconsumed, so it is reported.
+/// consuming the reference (but for its extensions, which the caller reads
+/// if it understands them: else they are reported) and the target's
+/// `resourceType`, `id` and `meta`. A reference whose target is not in the
+/// Bundle (or is not read) is left unconsumed, so it is reported. (Until
+/// 2026-12-07 a reference's extensions were consumed unread.)
 fn resolve<'v>(ctx: &mut Ctx<'v>, path: &str, reference: &Value) -> Option<(String, &'v Value)> {
     let target = reference.get("reference")?.as_str()?;
     let (base, r) = lookup(ctx, path, target)?;
-    ctx.take(path, reference);
+    // The reference's members, but its extensions: what one says (a
+    // performer's function) is read where it is understood, else reported.
+    if let Some(m) = reference.as_object() {
+        for (k, v) in m.iter().filter(|(k, _)| *k != "extension") {
+            ctx.take(&format!("{path}.{k}"), v);
+        }
+    }
     take_resource_head(ctx, &base, r);
     Some((base, r))
 }
@@ -1871,6 +1879,78 @@ fn role_practitioner<'v>(ctx: &Ctx<'v>, base: &str, r: &Value) -> Option<&'v Val
     (kind_of(pr) == Some("Practitioner") && someone(pr)).then_some(pr)
 }
 
+/// The order fields of the ServiceRequest `sr` (at `sb`) a report is based
+/// on: `reasonCode` (HL7 v2 OBR-31), `orderDetail` (OBR-46 / 47) and
+/// `priority` (OBR-5: `stat`, `asap`, `routine` back to table 0485 S, A,
+/// R; `urgent`, which has no v2 code, kept in request-priority; another
+/// text is reported invalid and dropped).
+fn order_fields(ctx: &mut Ctx<'_>, sb: &str, sr: &Value, report: &mut ResultReport) {
+    for (j, c) in items(sr, "reasonCode") {
+        report
+            .reasons
+            .push(concept(ctx, &format!("{sb}.reasonCode[{j}]"), c));
+    }
+    for (j, c) in items(sr, "orderDetail") {
+        let at = format!("{sb}.orderDetail[{j}]");
+        report.order_details.push(concept(ctx, &at, c));
+    }
+    if let Some(p) = ctx.str(sb, sr, "priority") {
+        let v2 = super::ORDER_PRIORITY.iter().find(|(_, f)| *f == p.value);
+        let code = match (v2, p.value.as_str()) {
+            (Some((v2, _)), _) => Code::new(CodeSystem::V2Table("0485".into()), v2, None),
+            (None, "urgent") => Code::new(
+                CodeSystem::Uri(super::REQUEST_PRIORITY.into()),
+                "urgent",
+                None,
+            ),
+            _ => {
+                let at = format!("{sb}.priority");
+                ctx.invalid(
+                    &at,
+                    &p.value,
+                    "not a request-priority code",
+                    Action::Dropped,
+                );
+                return;
+            }
+        };
+        report.priority = Some(p.map(|_| code));
+    }
+}
+
+/// Consumes the `event-performerFunction` extension of the performer
+/// reference `p` (at `at`) when it gives the function the performer's `role`
+/// implies (technician `TN` `SPRF`, transcriptionist `TR` `TRANS`, v3
+/// ParticipationType), as the writer gives it; any other extension is left
+/// unread (reported unmapped).
+fn performer_function(ctx: &mut Ctx<'_>, at: &str, p: &Value, role: Option<&str>) {
+    let Some(function) = super::performer_function(role) else {
+        return;
+    };
+    for (i, x) in items(p, "extension") {
+        let coding = x.pointer("/valueCodeableConcept/coding/0");
+        let is =
+            |k: &str, v: &str| coding.and_then(|c| c.get(k)).and_then(Value::as_str) == Some(v);
+        let single = x
+            .pointer("/valueCodeableConcept/coding")
+            .and_then(Value::as_array)
+            .is_some_and(|c| c.len() == 1);
+        if x.get("url").and_then(Value::as_str) == Some(super::PERFORMER_FUNCTION)
+            && single
+            && is("system", super::V3_PARTICIPATION_TYPE)
+            && is("code", function)
+        {
+            let xp = format!("{at}.extension[{i}]");
+            let _ = ctx.str(&xp, x, "url");
+            if let Some(c) = coding {
+                let cp = format!("{xp}.valueCodeableConcept.coding[0]");
+                // A display (the writer gives none) has no place: reported.
+                ctx.take_keys(&cp, c, &["system", "code"]);
+            }
+        }
+    }
+}
+
 /// An Observation.performer target: a PractitionerRole (its code, the
 /// Practitioner, the Organization), an Organization or a Practitioner. A
 /// role's Practitioner with neither identifier nor name ([`someone`]) is
@@ -1900,21 +1980,23 @@ fn performer(ctx: &mut Ctx<'_>, base: &str, r: &Value) -> Option<Performer> {
                     resolve_as(ctx, &format!("{base}.organization"), o, &["Organization"])
                 })
                 .map(|(ob, or)| organisation(ctx, &ob, or));
+            // When the practitioner held the role (HL7 v2 NDL.2 / 3).
+            let period = period(ctx, base, r)
+                .map(|p| Sourced::new(p, Source::fhir(format!("{base}.period"))));
             Some(Performer {
                 role,
                 practitioner,
                 organisation,
+                period,
             })
         }
         "Organization" => Some(Performer {
-            role: None,
-            practitioner: None,
             organisation: Some(organisation(ctx, base, r)),
+            ..Performer::default()
         }),
         "Practitioner" if someone(r) => Some(Performer {
-            role: None,
             practitioner: Some(practitioner(ctx, base, r)),
-            organisation: None,
+            ..Performer::default()
         }),
         _ => None,
     }
@@ -2244,8 +2326,23 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                     ordered_by: None,
                     observations: Vec::new(),
                     notes: Vec::new(),
+                    category: None,
+                    effective_end: None,
+                    interpreters: Vec::new(),
+                    performers: Vec::new(),
+                    reasons: Vec::new(),
+                    priority: None,
+                    order_details: Vec::new(),
                 };
+                if let Some(p) = r.get("effectivePeriod") {
+                    report_period(&mut ctx, base, p, &mut report);
+                }
                 report.identifiers.extend(identifiers(&mut ctx, base, r));
+                // The first category's first code (HL7 v2 OBR-24, one
+                // section); any other is reported unmapped.
+                if let Some((i, c)) = items(r, "category").next() {
+                    report.category = first_code(&mut ctx, &format!("{base}.category[{i}]"), c);
+                }
                 // The order (ServiceRequest) the writer derives from the report:
                 // its requester is the orderer; identifiers and code repeat the
                 // report's.
@@ -2270,6 +2367,38 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
                         if let Some(t) = ctx.str(&format!("{sb}.note[{j}]"), n, "text") {
                             report.notes.push(t);
                         }
+                    }
+                    order_fields(&mut ctx, &sb, sr, &mut report);
+                }
+                // The interpreters (HL7 v2 OBR-32): PractitionerRoles as the
+                // writer gives them, Practitioners or Organizations; a CareTeam
+                // has no place in the model (reported).
+                // The performers (HL7 v2 OBR-34 / 35) likewise, each
+                // reference's function (`event-performerFunction`) read when
+                // it is the one its role implies.
+                for (i, p) in items(r, "performer") {
+                    let at = format!("{base}.performer[{i}]");
+                    let kinds = ["PractitionerRole", "Organization", "Practitioner"];
+                    // One that says nothing of who it is: reported, as an
+                    // Observation's.
+                    if !says_who(&ctx, &at, p) {
+                        continue;
+                    }
+                    if let Some((pb, pr)) = resolve_as(&mut ctx, &at, p, &kinds) {
+                        if let Some(who) = performer(&mut ctx, &pb, pr) {
+                            performer_function(&mut ctx, &at, p, who.role.as_deref());
+                            report.performers.push(who);
+                        }
+                    }
+                }
+                for (i, p) in items(r, "resultsInterpreter") {
+                    let at = format!("{base}.resultsInterpreter[{i}]");
+                    let kinds = ["PractitionerRole", "Organization", "Practitioner"];
+                    if !says_who(&ctx, &at, p) {
+                        continue;
+                    }
+                    if let Some((pb, pr)) = resolve_as(&mut ctx, &at, p, &kinds) {
+                        report.interpreters.extend(performer(&mut ctx, &pb, pr));
                     }
                 }
                 for (i, res) in items(r, "result") {
@@ -2348,6 +2477,22 @@ pub fn read_bundle<'d>(doc: impl Into<JsonInput<'d>>) -> (Event, MappingReport) 
     }
     account(&mut ctx, rt, doc);
     (event, ctx.report)
+}
+
+/// A DiagnosticReport's `effectivePeriod` (`p`, of the report at `base`):
+/// its start the report's `effective` (HL7 v2 OBR-7), its end
+/// `effective_end` (OBR-8). R4 per-1, as the v2 mapper: an end before the
+/// start is reported and dropped.
+fn report_period(ctx: &mut Ctx<'_>, base: &str, p: &Value, report: &mut ResultReport) {
+    let pb = format!("{base}.effectivePeriod");
+    report.effective = date_time_at(ctx, &pb, p, "start");
+    report.effective_end = date_time_at(ctx, &pb, p, "end");
+    if let (Some(s), Some(e)) = (&report.effective, &report.effective_end) {
+        if super::ends_before(&e.value, &s.value) {
+            end_before_start(ctx, &pb, p, "observation end before its start");
+            report.effective_end = None;
+        }
+    }
 }
 
 /// Why an event read with no Patient is quarantined (its decision has no key

@@ -543,7 +543,10 @@ pub const MAPPED: &[(&str, &[u32])] = &[
     ("PV2", &[1, 3, 8, 9, 11, 12, 13, 25, 38]),
     ("AL1", &[1, 2, 3, 4, 5, 6]),
     ("DG1", &[1, 2, 3, 4, 5, 6, 16, 20]),
-    ("OBR", &[1, 2, 3, 4, 7, 16, 22, 25]),
+    (
+        "OBR",
+        &[1, 2, 3, 4, 5, 7, 8, 16, 22, 24, 25, 31, 32, 34, 35, 46, 47],
+    ),
     (
         "OBX",
         &[
@@ -632,7 +635,7 @@ pub const CLASSES: &[(&str, &str)] = &[
     ),
     (
         "converter-choice",
-        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), CWE.2 copied into the citizenship / nationality `text` (IG: CWE.9), PID-17 `AME` as v3 ReligiousAffiliation 1002 (IG Religion map: no target), PID-6 parts joined by `--` (IG: in the XPN.11 order), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2), an OBR's ServiceRequest as intent filler-order with status active (IG: intent order; an OBR has no order status)",
+        "the converter departs from the IG: XTN.1 written beside XTN.12, XTN CP as use home (IG: mobile), CWE.2 copied into the citizenship / nationality `text` (IG: CWE.9), PID-17 `AME` as v3 ReligiousAffiliation 1002 (IG Religion map: no target), PID-6 parts joined by `--` (IG: in the XPN.11 order), AL1-6 as reaction.onset (IG: onset), OBX-6 units as `urn:iso:std:iso:3986`, Encounter.status from the trigger event (IG: PV1-45, else PV1-2), an OBR's ServiceRequest as intent filler-order with status active (IG: intent order; an OBR has no order status) and OBR-24 as its locationCode (IG OBR[ServiceRequest]: no target)",
     ),
     (
         "code-translation",
@@ -775,6 +778,10 @@ pub fn classify(f: &Fact, quarantined: bool) -> &'static str {
             "Encounter.status",
             "ServiceRequest.intent",
             "ServiceRequest.status",
+            // OBR-24 also as the order's locationCode (IG OBR[ServiceRequest]:
+            // OBR-24 has no target; carecodec writes the IG's
+            // DiagnosticReport.category).
+            "ServiceRequest.locationCode",
         ])
     {
         "converter-choice"
