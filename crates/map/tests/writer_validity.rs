@@ -910,6 +910,59 @@ fn blank_statuses_are_never_written_as_empty_codes() {
     assert_eq!(report.unmapped, []);
 }
 
+/// A DiagnosticReport's performer and results interpreter that say nobody
+/// (a Practitioner with neither identifier nor name) are not read either
+/// (reported), so no empty Practitioner is written for them.
+#[test]
+fn a_report_performer_that_says_nobody_is_not_read() {
+    const NOBODY: &str = "urn:uuid:33333333-3333-3333-3333-333333333333";
+    let report = json!({
+        "resourceType": "DiagnosticReport", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "24323-8"}]},
+        "subject": {"reference": PATIENT},
+        "performer": [{"reference": NOBODY}],
+        "resultsInterpreter": [{"reference": NOBODY}],
+    });
+    let (event, mapping) = read(
+        json!({}),
+        &[
+            ("urn:uuid:44444444-4444-4444-4444-444444444444", report),
+            (
+                NOBODY,
+                json!({"resourceType": "Practitioner", "gender": "male"}),
+            ),
+        ],
+    );
+    let r = &event.reports[0];
+    assert!(r.performers.is_empty(), "{:?}", r.performers);
+    assert!(r.interpreters.is_empty(), "{:?}", r.interpreters);
+    let unmapped: Vec<&str> = mapping
+        .unmapped
+        .iter()
+        .filter_map(|u| match &u.source {
+            Source::Fhir { path } => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    for at in [
+        ".performer[0].reference",
+        ".resultsInterpreter[0].reference",
+    ] {
+        assert!(
+            unmapped.iter().any(|p| p.ends_with(at)),
+            "{at}: {unmapped:?}"
+        );
+    }
+    let (bundle, _) = write(&event);
+    let practitioners = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Practitioner")
+        .count();
+    assert_eq!(practitioners, 0, "{bundle}");
+}
+
 /// A clinical or verification status a model made elsewhere holds that is
 /// no code of its required R4 value set is never written into the binding
 /// (UK Core refuses it): an allergy's clinical status (required) is written
