@@ -1851,7 +1851,9 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         }
     }
     // PID-32 identity reliability: NHS ITK carries the NHS number verification status here.
-    if let Some(status) = ctx.text_cow(at!(b"PID", 32)) {
+    // An IS before v2.7, a CWE since (`01^Number present and verified^NHSNVS`): the code is
+    // component 1; a display or coding system beside it is left unread (reported unmapped).
+    if let Some(status) = ctx.text_cow(at!(b"PID", 32, 1)) {
         match VerificationStatus::from_code(&status.value) {
             Some(vs) => {
                 for id in &mut p.identifiers {
@@ -1861,10 +1863,12 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
                     }
                 }
             }
-            None => ctx.report.notes.push(format!(
-                "PID-32 {:?} is not an NHS number verification status",
-                status.value
-            )),
+            None => ctx.invalid_value(
+                &status,
+                "not an NHS number verification status (01 to 08); the NHS number is kept \
+                 without one",
+                Action::Dropped,
+            ),
         }
     }
     for r in 1..=ctx.reps(at!(b"PID", 5)) {

@@ -353,6 +353,40 @@ fn verified_status_from_pid_32_keys_the_record() {
     assert!(r.identity[0].reason.starts_with("verified"));
 }
 
+/// Probe eleven F11: since v2.7 PID-32 is a CWE; the status is its component 1,
+/// the display and coding system beside it are reported unmapped, and a code
+/// that is no status is reported invalid (not only a note).
+#[test]
+fn pid_32_as_a_cwe_keeps_the_verified_status() {
+    let (e, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.7\rPID|1||9434765919^^^NHS^NH||X^Y|||||||||||||||||||||||||||01^Number present and verified^NHSNVS\r");
+    let p = e.patient.unwrap();
+    assert!(matches!(
+        p.identifiers[0].value,
+        Identifier::Nhs {
+            verification: Some(VerificationStatus::Verified),
+            ..
+        }
+    ));
+    assert!(r.identity[0].reason.starts_with("verified"));
+    assert!(r.invalid.is_empty(), "{:?}", r.invalid);
+    let unmapped: Vec<&str> = r.unmapped.iter().map(|u| u.raw.as_str()).collect();
+    assert!(unmapped.contains(&"Number present and verified"), "{unmapped:?}");
+    assert!(unmapped.contains(&"NHSNVS"), "{unmapped:?}");
+
+    let (e, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.7\rPID|1||9434765919^^^NHS^NH||X^Y|||||||||||||||||||||||||||99^Unheard of^NHSNVS\r");
+    let p = e.patient.unwrap();
+    assert!(matches!(
+        p.identifiers[0].value,
+        Identifier::Nhs {
+            verification: None,
+            ..
+        }
+    ));
+    assert_eq!(r.invalid.len(), 1, "{:?}", r.invalid);
+    assert_eq!(r.invalid[0].raw, "99");
+    assert_eq!(r.invalid[0].action, Action::Dropped);
+}
+
 #[test]
 fn time_zone_rule() {
     // No offset anywhere: Europe/London, summer time in July.
