@@ -219,7 +219,11 @@ fn a_batch_whose_trailer_counts_do_not_match_exits_1() {
     assert_eq!(file_line["complete"], false);
     assert!(file_line.get("message").is_none());
     let notes = file_line["report"]["notes"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n.as_str().unwrap().starts_with("BTS-1")));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("BTS-1"))
+    );
 
     // A whole batch: exit 0 and no file line.
     std::fs::write(
@@ -228,7 +232,11 @@ fn a_batch_whose_trailer_counts_do_not_match_exits_1() {
     )
     .unwrap();
     let out = run_map(&["--to", "fhir", "--report"], &[&report, &file]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(std::fs::read_to_string(&report).unwrap().lines().count(), 2);
 }
 

@@ -370,7 +370,10 @@ fn pid_32_as_a_cwe_keeps_the_verified_status() {
     assert!(r.identity[0].reason.starts_with("verified"));
     assert!(r.invalid.is_empty(), "{:?}", r.invalid);
     let unmapped: Vec<&str> = r.unmapped.iter().map(|u| u.raw.as_str()).collect();
-    assert!(unmapped.contains(&"Number present and verified"), "{unmapped:?}");
+    assert!(
+        unmapped.contains(&"Number present and verified"),
+        "{unmapped:?}"
+    );
     assert!(unmapped.contains(&"NHSNVS"), "{unmapped:?}");
 
     let (e, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.7\rPID|1||9434765919^^^NHS^NH||X^Y|||||||||||||||||||||||||||99^Unheard of^NHSNVS\r");
