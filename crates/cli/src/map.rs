@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use carecodec_esr::filename::{ExtractType, FileName};
 use carecodec_esr::layout::{self, Profile};
-use carecodec_hl7v2::batch::BatchReader;
+use carecodec_hl7v2::batch::{BatchReader, Problem};
 use carecodec_map::esr::{
     DeletedRecord, EsrDeletion, EsrMapping, EsrOptions, FileUse, map_go_files,
 };
@@ -154,6 +154,8 @@ struct ReportLine<'a> {
     group: Option<usize>,
     /// ESR input: false when the file had a file error (it must not be
     /// applied as a delta), or, for several files, one was not applied.
+    /// HL7 v2 input: false on the file's own line (no `message`) when its
+    /// batch envelope has problems (its notes say which).
     #[serde(skip_serializing_if = "Option::is_none")]
     complete: Option<bool>,
     /// ESR input: the persons and assignments its delete rows remove.
@@ -434,6 +436,11 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 }
             }
         }
+        // Envelope problems (trailer counts, missing trailers, lines outside
+        // any message): messages may have been lost, as `hl7 check` says.
+        if envelope_problems(&name, &reader.summary().problems, report_out.as_mut())? {
+            failed = true;
+        }
     }
     if !esr.is_empty() {
         let opts = match args.as_at {
@@ -488,6 +495,48 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Says on stderr what is wrong with an HL7 v2 file's batch envelope (each
+/// problem as `hl7 check` finds it, then why it matters) and, with a report,
+/// writes a line for the file (`"complete": false`, the problems as its
+/// notes). True when there was any problem (the run exits 1).
+fn envelope_problems(
+    name: &str,
+    problems: &[Problem],
+    report: Option<&mut BufWriter<File>>,
+) -> Result<bool, Box<dyn Error>> {
+    if problems.is_empty() {
+        return Ok(false);
+    }
+    for p in problems {
+        eprintln!("{name}:{}: {p}", p.line);
+    }
+    let why = "the batch envelope does not match the messages read (messages may be \
+               missing): the file is incomplete and must not be applied as if whole";
+    eprintln!("{name}: {why}");
+    if let Some(r) = report {
+        let mut notes: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        notes.push(why.to_owned());
+        let file_report = MappingReport {
+            notes,
+            ..MappingReport::default()
+        };
+        serde_json::to_writer(
+            &mut *r,
+            &ReportLine {
+                file: name,
+                message: None,
+                group: None,
+                complete: Some(false),
+                deleted: Vec::new(),
+                not_written: Vec::new(),
+                report: &file_report,
+            },
+        )?;
+        r.write_all(b"\n")?;
+    }
+    Ok(true)
 }
 
 /// Writes `event` as one line: its UK Core Bundle (`--to fhir`; nothing when

@@ -188,6 +188,58 @@ fn quarantine_exits_1() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("quarantined"));
 }
 
+/// Probe eleven F13: an HL7 batch whose BTS-1 / FTS-1 counts show messages
+/// lost is mapped (the messages read are written) but exits 1, says why on
+/// stderr and writes a file line with `"complete": false` to the report.
+#[test]
+fn a_batch_whose_trailer_counts_do_not_match_exits_1() {
+    let msg = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|2|P|2.4\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN\r";
+    let file = tmp("short-batch.hl7");
+    let report = tmp("short-batch.ndjson");
+    std::fs::write(
+        &file,
+        format!("FHS|^~\\&|PAS|RX1\rBHS|^~\\&|PAS|RX1\r{msg}{msg}BTS|5\rFTS|3\r"),
+    )
+    .unwrap();
+    let out = run_map(&["--to", "fhir", "--report"], &[&report, &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("BTS-1 says \"5\""), "{stderr}");
+    assert!(stderr.contains("FTS-1 says \"3\""), "{stderr}");
+    assert!(stderr.contains("the file is incomplete"), "{stderr}");
+    // Both messages read are still written.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&report)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let file_line = &lines[2];
+    assert_eq!(file_line["complete"], false);
+    assert!(file_line.get("message").is_none());
+    let notes = file_line["report"]["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("BTS-1"))
+    );
+
+    // A whole batch: exit 0 and no file line.
+    std::fs::write(
+        &file,
+        format!("FHS|^~\\&|PAS|RX1\rBHS|^~\\&|PAS|RX1\r{msg}{msg}BTS|2\rFTS|1\r"),
+    )
+    .unwrap();
+    let out = run_map(&["--to", "fhir", "--report"], &[&report, &file]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&report).unwrap().lines().count(), 2);
+}
+
 #[test]
 fn adt_without_pid_is_quarantined() {
     let file = tmp("nopid.hl7");

@@ -364,7 +364,8 @@ fn uris_ids_oids_and_uuids_are_checked_as_read() {
         (
             r#"{"resourceType":"Patient","id":""}"#,
             "Patient.id",
-            "not an id",
+            // Refused as every empty string is (see `empty_strings_are_refused`).
+            "empty string",
         ),
         (
             r#"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"a b"}}]}"#,
@@ -484,6 +485,56 @@ fn empty_objects_and_arrays_long_strings_and_int_ranges_are_refused() {
     ] {
         json::from_str::<Resource>(good).unwrap();
     }
+}
+
+/// R4 JSON: "string property values can never be empty. Either the property is absent, or it
+/// is present with at least one character of content". An empty string of any string-like
+/// primitive (string, code, uri, id, date…, an element id, an extension url) is an invalid
+/// value placed at it, or a lenient issue (probe eleven F3: `fhir check` passed
+/// `"family": ""`). White space alone is R4's string regex `[ \r\n\t\S]+`: it reads.
+#[test]
+fn empty_strings_are_refused() {
+    let bad: &[(&str, &str)] = &[
+        (
+            r#"{"resourceType":"Patient","name":[{"family":""}]}"#,
+            "Patient.name[0].family",
+        ),
+        (
+            r#"{"resourceType":"Patient","name":[{"given":["A",""]}]}"#,
+            "Patient.name[0].given[1]",
+        ),
+        (
+            r#"{"resourceType":"Patient","identifier":[{"system":"","value":"1"}]}"#,
+            "Patient.identifier[0].system",
+        ),
+        (
+            r#"{"resourceType":"Patient","birthDate":""}"#,
+            "Patient.birthDate",
+        ),
+        (
+            r#"{"resourceType":"Patient","gender":""}"#,
+            "Patient.gender",
+        ),
+        (r#"{"resourceType":"Patient","id":""}"#, "Patient.id"),
+        (
+            r#"{"resourceType":"Patient","extension":[{"url":"","valueString":"x"}]}"#,
+            "Patient.extension[0].url",
+        ),
+        (
+            r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"note":[{"text":""}]}"#,
+            "Observation.note[0].text",
+        ),
+    ];
+    for (text, path) in bad {
+        let e = json::from_str::<Resource>(text).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidValue, "{text}: {e}");
+        assert_eq!(e.path(), *path, "{e}");
+        assert!(e.message().contains("empty string"), "{e}");
+        assert_eq!(e.line(), 1, "{e}");
+        let (_, issues) = json::from_slice_lenient::<Resource>(text.as_bytes()).unwrap();
+        assert_eq!(issues.len(), 1, "{text}: {issues:?}");
+    }
+    json::from_str::<Resource>(r#"{"resourceType":"Patient","name":[{"family":" "}]}"#).unwrap();
 }
 
 /// The strict reader's error for `text`, which must be an invalid value placed at the path

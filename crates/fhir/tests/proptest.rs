@@ -16,10 +16,11 @@ use carecodec_fhir::{
 use proptest::prelude::*;
 
 /// Text a FHIR string may hold: anything but the control characters below U+0020 other than
-/// tab, LF and CR (the reader rejects those: see `control_characters_are_rejected`).
+/// tab, LF and CR (the reader rejects those: see `control_characters_are_rejected`), and never
+/// empty (R4 JSON: see `empty_strings_are_refused`).
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
-        "[a-zA-Z0-9 '-]{0,12}",
+        "[a-zA-Z0-9 '-]{1,12}",
         any::<String>().prop_map(|s| s
             .chars()
             .filter(|&c| c >= ' ' || matches!(c, '\t' | '\n' | '\r'))
@@ -27,6 +28,12 @@ fn text() -> impl Strategy<Value = String> {
             .collect()),
         Just("line\n\"quoted\" \\ \t \u{7f} \u{2028} é".to_string()),
     ]
+    .prop_map(non_empty)
+}
+
+/// `s`, or `x` for an empty one.
+fn non_empty(s: String) -> String {
+    if s.is_empty() { "x".to_owned() } else { s }
 }
 
 /// A `uri`: any text without white space (R4's `\S*`; the reader rejects the rest).
@@ -38,6 +45,7 @@ fn uri() -> impl Strategy<Value = String> {
             .filter(|c| !c.is_whitespace() && !c.is_control())
             .collect()),
     ]
+    .prop_map(non_empty)
 }
 
 /// A resource `id`: R4's `[A-Za-z0-9\-\.]{1,64}`.

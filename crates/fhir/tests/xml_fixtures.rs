@@ -409,3 +409,17 @@ fn a_second_byte_order_mark_is_refused() {
     let bom_div = "{\"resourceType\":\"Patient\",\"text\":{\"status\":\"generated\",\"div\":\"\u{feff}<div xmlns=\\\"http://www.w3.org/1999/xhtml\\\">a</div>\"}}";
     assert!(xml::json_to_xml(bom_div.as_bytes()).is_err());
 }
+
+/// An XML `value=""` is no value: R4's regexes require a character (all but uri / url /
+/// canonical's `\S*`), and the XML is read as the JSON it converts to, where no string is
+/// empty; refused with the XML position, as HAPI's parser does.
+#[test]
+fn an_empty_value_attribute_is_refused() {
+    let e = xml::from_str(&format!(
+        "{P}\n  <name>\n    <family value=\"\"/>\n  </name>\n</Patient>"
+    ))
+    .expect_err("empty family");
+    assert!(e.to_string().contains("empty string"), "{e}");
+    assert_eq!(e.line(), Some(3), "{e}");
+    xml::from_str(&format!("{P}<name><family value=\"A\"/></name></Patient>")).unwrap();
+}

@@ -1315,6 +1315,14 @@ fn result_keys(event: &Event, scope: Option<&str>) -> Vec<Option<Key>> {
             scope,
         ));
     }
+    unshared(&mut keys);
+    keys
+}
+
+/// Drops (to `None`) every key two or more of `keys` share: they would make
+/// two resources one, the second overwriting the first in the same
+/// transaction, so those are created instead.
+fn unshared(keys: &mut [Option<Key>]) {
     let bits = |k: &Option<Key>| k.as_ref().map(|(id, _)| id.bits());
     if keys.len() <= 64 {
         // The usual message: compared pairwise, no allocation.
@@ -1335,7 +1343,7 @@ fn result_keys(event: &Event, scope: Option<&str>) -> Vec<Option<Key>> {
     } else {
         let mut sorted: Vec<[u64; 2]> = keys.iter().filter_map(bits).collect();
         sorted.sort_unstable();
-        for k in &mut keys {
+        for k in keys.iter_mut() {
             if let Some(b) = bits(k) {
                 let times =
                     sorted.partition_point(|x| *x <= b) - sorted.partition_point(|x| *x < b);
@@ -1345,6 +1353,97 @@ fn result_keys(event: &Event, scope: Option<&str>) -> Vec<Option<Key>> {
             }
         }
     }
+}
+
+/// The keys of the event's Conditions, in order ([`condition_key`]), each
+/// made once; a key two of them share (two DG1 with one DG1-20, or one code
+/// twice on one visit) is none: both are created.
+fn condition_keys(
+    event: &Event,
+    encounter: Option<&Uuid>,
+    scope: Option<&str>,
+) -> Vec<Option<Key>> {
+    let mut keys: Vec<Option<Key>> = event
+        .conditions
+        .iter()
+        .map(|c| condition_key(c, encounter, scope))
+        .collect();
+    unshared(&mut keys);
+    keys
+}
+
+/// The key of a Condition: its identifier (DG1-20) as a result's
+/// ([`identifier_key`]: a conditional update on one with a system, else a
+/// scoped id on one known by its namespace); else, when its Encounter is
+/// keyed (`encounter`, its id), `PUT Condition/{id}` with the id from the
+/// Encounter's id and the diagnosis's first code (system and code), so an
+/// A08 or A03 sending the visit's DG1 list again, or a DG1-21 `D`, updates
+/// the Condition the A01 created; else none (a create).
+fn condition_key(c: &Condition, encounter: Option<&Uuid>, scope: Option<&str>) -> Option<Key> {
+    if let Some(k) = identifier_key(KeyedType::Condition, &c.identifiers, scope) {
+        return Some(k);
+    }
+    let code = c
+        .code
+        .value
+        .codes
+        .first()
+        .filter(|k| !k.code.trim().is_empty())?;
+    // The Encounter's id as text (its key is in it).
+    let key = key_part(
+        Seed::new(&[KeyedType::Condition.key_tag()]),
+        "/encounter=",
+        encounter?,
+    );
+    let id = code_key(key, code).uuid(&[]);
+    Some((id, id.keyed(KeyedType::Condition)))
+}
+
+/// `key` followed by a code's system URI and its code (trimmed), each a
+/// part ([`key_part`]), the URI fed in its two parts (no `String` made).
+fn code_key(key: Seed, code: &Code) -> Seed {
+    let (base, rest) = code.system.uri_parts();
+    let mut len = itoa::Buffer::new();
+    let key = key.with(&[
+        "system=",
+        len.format(base.len() + rest.len()),
+        ":",
+        base,
+        rest,
+    ]);
+    key_part(key, "code=", code.code.trim())
+}
+
+/// The keys of the event's AllergyIntolerances, in order: `PUT
+/// AllergyIntolerance/{id}` with the id from the scope (the sender, else
+/// the trust's ODS code), the Patient's id (`patient`: a Patient keyed by a
+/// conditional update on an identifier with a system) and the allergen's first
+/// code (system and code), so an A08 sending the patient's AL1 list again
+/// updates the allergies it sent before. None (a create) with no scope, no
+/// keyed Patient or an allergen with no code, and for an allergen sent
+/// twice in one message.
+fn allergy_keys(event: &Event, patient: Option<&Uuid>, scope: Option<&str>) -> Vec<Option<Key>> {
+    let mut keys: Vec<Option<Key>> = event
+        .allergies
+        .iter()
+        .map(|a| {
+            let (scope, patient) = (scope?, patient?);
+            let code = a
+                .code
+                .value
+                .codes
+                .first()
+                .filter(|k| !k.code.trim().is_empty())?;
+            let key = key_part(
+                scope_key(KeyedType::AllergyIntolerance, scope),
+                "patient=",
+                patient,
+            );
+            let id = code_key(key, code).uuid(&[]);
+            Some((id, id.keyed(KeyedType::AllergyIntolerance)))
+        })
+        .collect();
+    unshared(&mut keys);
     keys
 }
 
@@ -3222,7 +3321,26 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     Value::Object(o)
 }
 
-/// The id of the event's `i`th Condition.
+/// An event's Conditions and their keys ([`condition_keys`], in order):
+/// each one's id is its key's, else one from the message ([`condition_id`]).
+struct Diagnoses<'e, 's> {
+    conditions: &'e [Condition],
+    keys: Vec<Option<Key>>,
+    /// What the unkeyed ids are made from ([`id_seed`]).
+    seed: &'s str,
+}
+
+impl Diagnoses<'_, '_> {
+    /// The id of the `i`th Condition.
+    fn id(&self, i: usize) -> Uuid {
+        match self.keys.get(i) {
+            Some(Some((id, _))) => *id,
+            _ => condition_id(self.seed, i),
+        }
+    }
+}
+
+/// The id of the event's `i`th Condition when it is not keyed.
 fn condition_id(seed: &str, i: usize) -> Uuid {
     uuid(&[seed, "/condition/", itoa::Buffer::new().format(i)])
 }
@@ -3589,7 +3707,7 @@ const ENCOUNTER_STATUS: [&str; 9] = [
 
 fn encounter<'a>(
     e: &'a Encounter,
-    conditions: &'a [Condition],
+    conditions: &Diagnoses<'a, '_>,
     id: &Uuid,
     subject: Option<&Uuid>,
     entries: &mut Vec<Entry<'a>>,
@@ -3665,13 +3783,14 @@ fn encounter<'a>(
     // `use` and its DG1-15 priority as the `rank` (the Condition refers back
     // through its `encounter`).
     let diagnoses = conditions
+        .conditions
         .iter()
         .enumerate()
         // One of no encounter (read from FHIR) is not this one's.
         .filter(|(_, c)| !c.no_encounter)
         .map(|(i, c)| {
             let mut d = Map::with_capacity(3);
-            d.insert("condition", reference(&urn(&condition_id(seed, i))));
+            d.insert("condition", reference(&urn(&conditions.id(i))));
             if let Some(t) = &c.diagnosis_type {
                 d.insert("use", diagnosis_use(&t.value));
             }
@@ -4778,11 +4897,17 @@ fn event_entries<'a>(
     // No patient (a message without PID): the resources leave their subject
     // out rather than refer to nothing.
     let mut subject = None;
+    // The Patient's id when it is keyed by a conditional update (allergies
+    // are keyed under it).
+    let mut patient_keyed = None;
     if let Some(p) = &event.patient {
         let key = patient_key(p).ok_or(FhirError::Quarantined("patient"))?;
         let cond = conditional("Patient", key).unwrap_or_else(|| "Patient".into());
         let method = if cond.contains('?') { "PUT" } else { "POST" };
         let pid = keyed_id(&cond).unwrap_or_else(|| uuid(&[seed, "/patient/", key.value()]));
+        if method == "PUT" {
+            patient_keyed = Some(pid);
+        }
         let url = urn(&pid);
         subject = Some(url);
         let mut res = patient(p, &pid);
@@ -4805,8 +4930,20 @@ fn event_entries<'a>(
         }
     }
     let mut encounter_url = None;
+    let encounter_key = event
+        .encounter
+        .as_ref()
+        .and_then(|e| encounter_key(e, scope));
+    // Conditions keyed on their identifier, or on their keyed Encounter and
+    // code, are updates (a visit's DG1 list sent again, a DG1-21 `D`,
+    // replaces what it re-sends); the others are created.
+    let diagnoses = Diagnoses {
+        conditions: &event.conditions,
+        keys: condition_keys(event, encounter_key.as_ref().map(|(id, _)| id), scope),
+        seed,
+    };
     if let Some(e) = &event.encounter {
-        let key = encounter_key(e, scope);
+        let key = encounter_key;
         let eid = key
             .as_ref()
             .map_or_else(|| uuid(&[seed, "/encounter"]), |(id, _)| *id);
@@ -4815,7 +4952,7 @@ fn event_entries<'a>(
         let mut extra = Vec::with_capacity(e.participants.len() + 4);
         let res = encounter(
             e,
-            &event.conditions,
+            &diagnoses,
             &eid,
             subject.as_ref(),
             &mut extra,
@@ -4836,17 +4973,26 @@ fn event_entries<'a>(
         // entry's `use` and `rank`: no Encounter, nowhere to write them.
         condition_losses(&event.conditions, |_| true, losses);
     }
-    for (i, a) in event.allergies.iter().enumerate() {
-        let aid = uuid(&[seed, "/allergy/", itoa::Buffer::new().format(i)]);
-        emit(entry(
-            &urn(&aid),
-            allergy(a, &aid, subject.as_ref()),
-            "POST",
-            "AllergyIntolerance",
-        ));
+    // Allergies keyed under the Patient and their allergen are updates (an
+    // A08 sending the AL1 list again replaces what it re-sends); the others
+    // are created.
+    let allergy_keys = allergy_keys(event, patient_keyed.as_ref(), scope);
+    for (i, (a, key)) in event.allergies.iter().zip(allergy_keys).enumerate() {
+        let entry_of = |aid: Uuid, method, url| {
+            entry(&urn(&aid), allergy(a, &aid, subject.as_ref()), method, url)
+        };
+        emit(match key {
+            Some((aid, k)) => entry_of(aid, "PUT", k),
+            None => {
+                let aid = uuid(&[seed, "/allergy/", itoa::Buffer::new().format(i)]);
+                entry_of(aid, "POST", Value::from("AllergyIntolerance"))
+            }
+        });
     }
-    for (i, c) in event.conditions.iter().enumerate() {
-        let cid = condition_id(seed, i);
+    for (i, (c, key)) in event.conditions.iter().zip(diagnoses.keys).enumerate() {
+        let cid = key
+            .as_ref()
+            .map_or_else(|| condition_id(seed, i), |(id, _)| *id);
         let mut extra = Vec::new();
         let res = condition(
             c,
@@ -4855,7 +5001,10 @@ fn event_entries<'a>(
             encounter_url.as_ref().filter(|_| !c.no_encounter),
             &mut extra,
         );
-        emit(entry(&urn(&cid), res, "POST", "Condition"));
+        emit(match key {
+            Some((_, k)) => entry(&urn(&cid), res, "PUT", k),
+            None => entry(&urn(&cid), res, "POST", "Condition"),
+        });
         extra.into_iter().for_each(&mut emit);
     }
     // Results keyed on an identifier with a system are conditional updates

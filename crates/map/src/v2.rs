@@ -1508,11 +1508,12 @@ fn map_window(
         }
     }
     (event.reports, event.observations) = results(&mut ctx);
-    if blank(event.sender.as_ref().map(|s| s.value.as_str()))
-        && blank(ctx.opts.trust_ods.as_deref())
-    {
+    let scoped = !blank(event.sender.as_ref().map(|s| s.value.as_str()))
+        || !blank(ctx.opts.trust_ods.as_deref());
+    if !scoped {
         unkeyed_results(&mut ctx.report, &event);
     }
+    replaced_by_updates(&mut ctx.report, &event, scoped);
     // Identity.
     if let Some(p) = &event.patient {
         let decision = identity(&p.identifiers);
@@ -1851,7 +1852,9 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
         }
     }
     // PID-32 identity reliability: NHS ITK carries the NHS number verification status here.
-    if let Some(status) = ctx.text_cow(at!(b"PID", 32)) {
+    // An IS before v2.7, a CWE since (`01^Number present and verified^NHSNVS`): the code is
+    // component 1; a display or coding system beside it is left unread (reported unmapped).
+    if let Some(status) = ctx.text_cow(at!(b"PID", 32, 1)) {
         match VerificationStatus::from_code(&status.value) {
             Some(vs) => {
                 for id in &mut p.identifiers {
@@ -1861,10 +1864,12 @@ fn patient(ctx: &mut Ctx<'_, '_>, p: &mut Patient) {
                     }
                 }
             }
-            None => ctx.report.notes.push(format!(
-                "PID-32 {:?} is not an NHS number verification status",
-                status.value
-            )),
+            None => ctx.invalid_value(
+                &status,
+                "not an NHS number verification status (01 to 08); the NHS number is kept \
+                 without one",
+                Action::Dropped,
+            ),
         }
     }
     for r in 1..=ctx.reps(at!(b"PID", 5)) {
@@ -3193,6 +3198,57 @@ fn unkeyed_encounter(report: &mut MappingReport, e: &Encounter) {
              before"
                 .to_owned(),
         );
+    }
+}
+
+/// Notes what a keyed update (`PUT`, R4's update: the whole resource) of
+/// `event`'s Encounter and merged-away Patient removes from the copies a
+/// server holds, since the message does not carry it (probe eleven F12): an
+/// Encounter keyed by its visit number (a system, or a namespace in a
+/// `scoped` message) loses the diagnoses when the message has no DG1 (an
+/// A02), its admit time without PV1-44, its participants without PV1-7/8/9/17,
+/// and, always, every location but PV1-3's and PV1-6's (the transfer
+/// history); a merge (A34 / A40) writes the non-surviving Patient with only
+/// its identifiers, `active` false and its `replaced-by` link.
+fn replaced_by_updates(report: &mut MappingReport, event: &Event, scoped: bool) {
+    if let Some(e) = &event.encounter {
+        let keyed = e.identifiers.iter().any(|i| {
+            matches!(i.value, Identifier::VisitNumber { .. })
+                && (scoped || i.value.authority_system().is_some())
+        });
+        if keyed {
+            // One text, built in place.
+            let mut note = String::with_capacity(400);
+            note.push_str(&event.message_type);
+            note.push_str(
+                ": the keyed Encounter update (PUT) replaces the whole Encounter a server \
+                 holds; this message does not carry ",
+            );
+            if event.conditions.is_empty() {
+                note.push_str("diagnosis (no DG1), ");
+            }
+            if e.admitted.is_none() {
+                note.push_str("period.start (no PV1-44 admit time), ");
+            }
+            if e.participants.is_empty() {
+                note.push_str("participant (no PV1-7, -8, -9 or -17), ");
+            }
+            note.push_str(
+                "the locations other than PV1-3 and PV1-6 (the transfer history): a server's \
+                 copy of them is removed",
+            );
+            report.notes.push(note);
+        }
+    }
+    if event.kind == AdtKind::Merge && !event.merged_from.is_empty() {
+        report.notes.push(format!(
+            "{}: the merged-away Patient (MRG-1) is written with only its identifiers, active \
+             false and its replaced-by link: keyed by an identifier with a system, its update \
+             (PUT) replaces the server's copy of that Patient, whose name, birth date, gender, \
+             address and other details are removed; the surviving Patient is replaced by this \
+             message's PID",
+            event.message_type
+        ));
     }
 }
 

@@ -6320,3 +6320,135 @@ fn an_untyped_xon_authority_is_its_assigner() {
     );
     assert_eq!(ids(&read_back(&b)), ids(&event));
 }
+
+/// Probe eleven F10: diagnoses and allergies sent again (an A08 re-sending
+/// the visit's DG1 and the patient's AL1 list, a DG1-21 `D`) update the
+/// resources the A01 created instead of standing beside them: a Condition on
+/// its DG1-20 identifier with a system, else on its keyed Encounter and code;
+/// an AllergyIntolerance on the sender, the Patient's key and its allergen.
+/// Two of one key in a message, or no key, are created.
+#[test]
+fn diagnoses_and_allergies_sent_again_update_what_they_sent() {
+    let message = |id: &str, kind: &str, action: &str| {
+        format!(
+            "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^{kind}|{id}|P|2.4\r\
+EVN|{kind}|20240312091500\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+PV1|1|I|WARD A^ROOM1^B1^RX1||||||||||||||||V123^^^RX1^VN\r\
+DG1|1||I10^Hypertension^I10||20240312|F||||||||||||||D1^RX1^2.16.840.1.113883.2.1.3.2^ISO|{action}\r\
+DG1|2||J45^Asthma^I10||20240312|W\r\
+AL1|1|DA|PEN^Penicillin^L|SV|Rash\r"
+        )
+    };
+    let bundle = |text: &str| {
+        let msg = Message::parse(text.as_bytes()).unwrap();
+        let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+        assert!(!report.quarantined());
+        let b = event_bundle(&event).unwrap();
+        uk_core_valid("keyed diagnoses", &b);
+        check_message_bundle("keyed diagnoses", &event);
+        // Read back, the event writes the same Bundle.
+        let (back, _) = read_bundle(&b);
+        let again = event_bundle(&back).unwrap();
+        let urls = |b: &serde_json::Value| -> Vec<String> {
+            b["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| format!("{} {}", e["request"]["method"], e["request"]["url"]))
+                .collect()
+        };
+        assert_eq!(urls(&b), urls(&again));
+        b
+    };
+    let entries = |b: &serde_json::Value, t: &str| -> Vec<(String, String, String)> {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["resource"]["resourceType"] == t)
+            .map(|e| {
+                (
+                    e["request"]["method"].as_str().unwrap().to_owned(),
+                    e["request"]["url"].as_str().unwrap().to_owned(),
+                    e["resource"]["id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let a01 = bundle(&message("1", "A01", ""));
+    let a08 = bundle(&message("2", "A08", "D"));
+    let (c1, c2) = (entries(&a01, "Condition"), entries(&a08, "Condition"));
+    assert_eq!(c1.len(), 2);
+    assert_eq!(
+        (c1[0].0.as_str(), c1[0].1.as_str()),
+        (
+            "PUT",
+            "Condition?identifier=urn:oid:2.16.840.1.113883.2.1.3.2|D1"
+        )
+    );
+    assert_eq!(c1[1].0, "PUT");
+    assert!(c1[1].1.starts_with("Condition/"), "{c1:?}");
+    assert_eq!(c1, c2, "the A08 names the A01's Conditions");
+    let deleted = a08["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["request"]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("Condition?")
+        })
+        .unwrap();
+    assert_eq!(
+        deleted["resource"]["verificationStatus"]["coding"][0]["code"],
+        "entered-in-error"
+    );
+    // The Encounter lists the keyed Conditions.
+    let enc = a01["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Encounter")
+        .unwrap();
+    let listed: Vec<&str> = enc["resource"]["diagnosis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["condition"]["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        c1.iter()
+            .map(|c| format!("urn:uuid:{}", c.2))
+            .collect::<Vec<_>>()
+    );
+    let (a1, a2) = (
+        entries(&a01, "AllergyIntolerance"),
+        entries(&a08, "AllergyIntolerance"),
+    );
+    assert_eq!(a1.len(), 1);
+    assert_eq!(a1[0].0, "PUT");
+    assert!(a1[0].1.starts_with("AllergyIntolerance/"), "{a1:?}");
+    assert_eq!(a1, a2, "the A08 names the A01's AllergyIntolerance");
+
+    // One allergen twice, one code twice on the visit: both created.
+    let twice = message("3", "A08", "")
+        .replace("DG1|2||J45^Asthma^I10", "DG1|2||I10^Hypertension^I10")
+        .replace("DG1|1||I10^Hypertension^I10||20240312|F||||||||||||||D1^RX1^2.16.840.1.113883.2.1.3.2^ISO|", "DG1|1||I10^Hypertension^I10||20240312|F|")
+        + "AL1|2|DA|PEN^Penicillin^L|MO|Wheeze\r";
+    let b = bundle(&twice);
+    assert!(entries(&b, "Condition").iter().all(|c| c.0 == "POST"));
+    let allergies = entries(&b, "AllergyIntolerance");
+    assert_eq!(allergies.len(), 2);
+    assert!(allergies.iter().all(|c| c.0 == "POST"));
+
+    // No sender (no scope): the allergy and the diagnosis known by its code
+    // alone are created; the one with a system stays keyed.
+    let b = bundle(&message("4", "A08", "").replace("|PAS|RX1|EPR|", "|PAS||EPR|"));
+    let c = entries(&b, "Condition");
+    assert_eq!(c[0].0, "PUT");
+    assert_eq!(c[1].0, "POST");
+    assert_eq!(entries(&b, "AllergyIntolerance")[0].0, "POST");
+}

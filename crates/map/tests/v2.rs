@@ -353,6 +353,43 @@ fn verified_status_from_pid_32_keys_the_record() {
     assert!(r.identity[0].reason.starts_with("verified"));
 }
 
+/// Probe eleven F11: since v2.7 PID-32 is a CWE; the status is its component 1,
+/// the display and coding system beside it are reported unmapped, and a code
+/// that is no status is reported invalid (not only a note).
+#[test]
+fn pid_32_as_a_cwe_keeps_the_verified_status() {
+    let (e, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.7\rPID|1||9434765919^^^NHS^NH||X^Y|||||||||||||||||||||||||||01^Number present and verified^NHSNVS\r");
+    let p = e.patient.unwrap();
+    assert!(matches!(
+        p.identifiers[0].value,
+        Identifier::Nhs {
+            verification: Some(VerificationStatus::Verified),
+            ..
+        }
+    ));
+    assert!(r.identity[0].reason.starts_with("verified"));
+    assert!(r.invalid.is_empty(), "{:?}", r.invalid);
+    let unmapped: Vec<&str> = r.unmapped.iter().map(|u| u.raw.as_str()).collect();
+    assert!(
+        unmapped.contains(&"Number present and verified"),
+        "{unmapped:?}"
+    );
+    assert!(unmapped.contains(&"NHSNVS"), "{unmapped:?}");
+
+    let (e, r) = map(b"MSH|^~\\&|A|RX1|B|RX1|20240101||ADT^A28|1|P|2.7\rPID|1||9434765919^^^NHS^NH||X^Y|||||||||||||||||||||||||||99^Unheard of^NHSNVS\r");
+    let p = e.patient.unwrap();
+    assert!(matches!(
+        p.identifiers[0].value,
+        Identifier::Nhs {
+            verification: None,
+            ..
+        }
+    ));
+    assert_eq!(r.invalid.len(), 1, "{:?}", r.invalid);
+    assert_eq!(r.invalid[0].raw, "99");
+    assert_eq!(r.invalid[0].action, Action::Dropped);
+}
+
 #[test]
 fn time_zone_rule() {
     // No offset anywhere: Europe/London, summer time in July.
@@ -1215,10 +1252,12 @@ fn merge_without_mrg_or_into_itself_is_reported() {
         "{:?}",
         r.invalid
     );
-    // A real merge: no report entry.
+    // A real merge: no report entry but the note that the merged-away
+    // Patient's copy is replaced (probe eleven F12).
     let (e, r) = map(b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A40^ADT_A39|M1|P|2.4\rEVN|A40|20240312091500\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\rMRG|4010232137^^^NHS^NH\r");
     assert_eq!(e.merged_from.len(), 1);
-    assert!(r.invalid.is_empty() && r.notes.is_empty(), "{r:?}");
+    assert!(r.invalid.is_empty() && r.notes.len() == 1, "{r:?}");
+    assert!(r.notes[0].contains("merged-away Patient"), "{r:?}");
 }
 
 #[test]
@@ -2291,4 +2330,52 @@ fn orders_beyond_a_fhir_integer_are_reported_and_dropped() {
         Some(carecodec_model::MultipleBirth::Order(2_147_483_647))
     );
     assert!(r.invalid.is_empty(), "{:?}", r.invalid);
+}
+
+/// Probe eleven F12: a keyed Encounter update replaces the whole Encounter a
+/// server holds, and a merge writes the merged-away Patient with only its
+/// identifiers: the report says what the message does not carry.
+#[test]
+fn what_a_keyed_update_replaces_is_noted() {
+    let a02 = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240313100000||ADT^A02|3|P|2.4\rEVN|A02|20240313100000\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|WARD B^ROOM2^B7^RX1|||WARD A^ROOM1^B1^RX1|||||||||||||V123^^^RX1^VN\r";
+    let (_, r) = map(a02);
+    let note = r
+        .notes
+        .iter()
+        .find(|n| n.contains("keyed Encounter update"))
+        .unwrap_or_else(|| panic!("{:?}", r.notes));
+    assert!(note.starts_with("ADT^A02:"), "{note}");
+    assert!(note.contains("diagnosis (no DG1)"), "{note}");
+    assert!(note.contains("period.start (no PV1-44"), "{note}");
+    assert!(note.contains("transfer history"), "{note}");
+    // With DG1 and PV1-44, only what it still lacks.
+    let a01 = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|2|P|2.4\rEVN|A01|20240312091500\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|WARD A^ROOM1^B1^RX1||||C1234567^JONES^ANN||||||||||||V123^^^RX1^VN|||||||||||||||||||||||||20240312090000\rDG1|1||I10^Hypertension^I10||20240312|F\r";
+    let (_, r) = map(a01);
+    let note = r
+        .notes
+        .iter()
+        .find(|n| n.contains("keyed Encounter update"))
+        .unwrap();
+    assert!(!note.contains("diagnosis"), "{note}");
+    assert!(!note.contains("period.start"), "{note}");
+    assert!(!note.contains("participant"), "{note}");
+    // An Encounter that is not keyed (no scope) is created: nothing replaced.
+    let unscoped = String::from_utf8_lossy(a02).replace("|PAS|RX1|EPR|", "|PAS||EPR|");
+    let (_, r) = map(unscoped.as_bytes());
+    assert!(
+        !r.notes.iter().any(|n| n.contains("keyed Encounter update")),
+        "{:?}",
+        r.notes
+    );
+    // A merge: the merged-away Patient's copy loses its demographics.
+    let a40 = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240314100000||ADT^A40|4|P|2.4\rEVN|A40|20240314100000\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN\rMRG|4010232137^^^NHS^NH\r";
+    let (_, r) = map(a40);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.starts_with("ADT^A40: the merged-away Patient")
+                && n.contains("replaces the server's copy")),
+        "{:?}",
+        r.notes
+    );
 }

@@ -231,7 +231,8 @@ pub(crate) fn value<'de, A: MapAccess<'de>, T: PrimValue<'de>>(
 /// The lexical form a primitive is checked against as it is read: the regex or range R4
 /// gives its type where that is more than its JSON type says (`code`, `id`, `uri` / `url` /
 /// `canonical`, `oid`, `uuid`, `string` / `markdown`, `positiveInt`, `unsignedInt`); control
-/// characters are excluded in every string-like one (see [`check_text`]).
+/// characters are excluded in every string-like one (see [`check_text`]), and none may be empty
+/// (see [`empty_string`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Form {
     /// Any other string-like type (dates, `base64Binary`, `xhtml`…): no control characters but
@@ -444,6 +445,9 @@ struct Checked<'k> {
 impl Checked<'_> {
     /// Checks `v`; for control characters only when it `may_hold_controls` (see above).
     fn check<E: de::Error>(self, v: &str, may_hold_controls: bool) -> Result<(), E> {
+        if v.is_empty() {
+            return empty_string(self.k);
+        }
         match self.form {
             Form::String if v.len() > MAX_STRING_CHARS && v.chars().count() > MAX_STRING_CHARS => {
                 too_long(v, self.k)
@@ -904,6 +908,21 @@ fn uuid_ok(s: &str) -> bool {
             8 | 13 | 18 | 23 => c == b'-',
             _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
         })
+}
+
+/// An empty string value: R4 JSON "string property values can never be empty. Either the
+/// property is absent, or it is present with at least one character of content" (every R4
+/// primitive's regex but `uri` / `url` / `canonical`'s `\S*` requires a character too).
+#[cold]
+fn empty_string<E: de::Error>(k: &str) -> Result<(), E> {
+    problem(
+        ErrorKind::InvalidValue,
+        k,
+        "",
+        format_args!(
+            "an empty string (`{k}`): an R4 value is absent or holds at least one character"
+        ),
+    )
 }
 
 #[cold]

@@ -863,6 +863,11 @@ pub(crate) enum KeyedType {
     Organization,
     /// A PractitionerRole keyed by its Practitioner, Organization and role.
     PractitionerRole,
+    /// A Condition keyed by a DG1-20 identifier known by its namespace, or
+    /// by its keyed Encounter and its code.
+    Condition,
+    /// An AllergyIntolerance keyed by its patient's key and its allergen.
+    AllergyIntolerance,
 }
 
 impl KeyedType {
@@ -876,6 +881,8 @@ impl KeyedType {
             KeyedType::Device => "Device",
             KeyedType::Organization => "Organization",
             KeyedType::PractitionerRole => "PractitionerRole",
+            KeyedType::Condition => "Condition",
+            KeyedType::AllergyIntolerance => "AllergyIntolerance",
         }
     }
 
@@ -892,6 +899,8 @@ impl KeyedType {
             KeyedType::Device => "device",
             KeyedType::Organization => "organization",
             KeyedType::PractitionerRole => "practitioner-role",
+            KeyedType::Condition => "condition",
+            KeyedType::AllergyIntolerance => "allergy-intolerance",
         }
     }
 }
