@@ -3207,8 +3207,9 @@ fn unkeyed_encounter(report: &mut MappingReport, e: &Encounter) {
 /// Encounter keyed by its visit number (a system, or a namespace in a
 /// `scoped` message) loses the diagnoses when the message has no DG1 (an
 /// A02), its admit time without PV1-44, its participants without PV1-7/8/9/17,
-/// and, always, every location but PV1-3's and PV1-6's (the transfer
-/// history); a merge (A34 / A40) writes the non-surviving Patient with only
+/// noted with every location but PV1-3's and PV1-6's (the transfer history,
+/// which every keyed update replaces: documented, not noted on a message that
+/// lacks nothing else); a merge (A34 / A40) writes the non-surviving Patient with only
 /// its identifiers, `active` false and its `replaced-by` link.
 fn replaced_by_updates(report: &mut MappingReport, event: &Event, scoped: bool) {
     if let Some(e) = &event.encounter {
@@ -3216,26 +3217,31 @@ fn replaced_by_updates(report: &mut MappingReport, event: &Event, scoped: bool) 
             matches!(i.value, Identifier::VisitNumber { .. })
                 && (scoped || i.value.authority_system().is_some())
         });
-        if keyed {
-            // One text, built in place.
-            let mut note = String::with_capacity(400);
+        let missing = [
+            (event.conditions.is_empty(), "diagnosis (no DG1)"),
+            (e.admitted.is_none(), "period.start (no PV1-44 admit time)"),
+            (
+                e.participants.is_empty(),
+                "participant (no PV1-7, -8, -9 or -17)",
+            ),
+        ];
+        // Only a message that lacks one of them says so: the transfer
+        // history, which no message carries whole, is documented, not noted
+        // on every message.
+        if keyed && missing.iter().any(|(m, _)| *m) {
+            let mut note = String::with_capacity(300);
             note.push_str(&event.message_type);
             note.push_str(
                 ": the keyed Encounter update (PUT) replaces the whole Encounter a server \
                  holds; this message does not carry ",
             );
-            if event.conditions.is_empty() {
-                note.push_str("diagnosis (no DG1), ");
-            }
-            if e.admitted.is_none() {
-                note.push_str("period.start (no PV1-44 admit time), ");
-            }
-            if e.participants.is_empty() {
-                note.push_str("participant (no PV1-7, -8, -9 or -17), ");
+            for (_, what) in missing.iter().filter(|(m, _)| *m) {
+                note.push_str(what);
+                note.push_str(", ");
             }
             note.push_str(
-                "the locations other than PV1-3 and PV1-6 (the transfer history): a server's \
-                 copy of them is removed",
+                "nor the locations other than PV1-3 and PV1-6 (the transfer history): a \
+                 server's copy of them is removed",
             );
             report.notes.push(note);
         }

@@ -2348,17 +2348,27 @@ fn what_a_keyed_update_replaces_is_noted() {
     assert!(note.contains("diagnosis (no DG1)"), "{note}");
     assert!(note.contains("period.start (no PV1-44"), "{note}");
     assert!(note.contains("transfer history"), "{note}");
-    // With DG1 and PV1-44, only what it still lacks.
+    // With DG1, PV1-44 and a participant it lacks none of them: no note
+    // (the transfer history every keyed update replaces is documented).
     let a01 = b"MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A01|2|P|2.4\rEVN|A01|20240312091500\rPID|1||9434765919^^^NHS^NH||SMITH^JOHN\rPV1|1|I|WARD A^ROOM1^B1^RX1||||C1234567^JONES^ANN||||||||||||V123^^^RX1^VN|||||||||||||||||||||||||20240312090000\rDG1|1||I10^Hypertension^I10||20240312|F\r";
     let (_, r) = map(a01);
+    assert!(
+        !r.notes.iter().any(|n| n.contains("keyed Encounter update")),
+        "{:?}",
+        r.notes
+    );
+    // Without the participant, only that.
+    let a01 = String::from_utf8_lossy(a01).replace("C1234567^JONES^ANN", "");
+    let (_, r) = map(a01.as_bytes());
     let note = r
         .notes
         .iter()
         .find(|n| n.contains("keyed Encounter update"))
-        .unwrap();
+        .unwrap_or_else(|| panic!("{:?}", r.notes));
     assert!(!note.contains("diagnosis"), "{note}");
     assert!(!note.contains("period.start"), "{note}");
-    assert!(!note.contains("participant"), "{note}");
+    assert!(note.contains("participant (no PV1-7"), "{note}");
+    assert!(note.contains("transfer history"), "{note}");
     // An Encounter that is not keyed (no scope) is created: nothing replaced.
     let unscoped = String::from_utf8_lossy(a02).replace("|PAS|RX1|EPR|", "|PAS||EPR|");
     let (_, r) = map(unscoped.as_bytes());
