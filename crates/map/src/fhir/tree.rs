@@ -396,7 +396,10 @@ impl<'a> Value<'a> {
             Value::Array(a) => {
                 out.push(b'[');
                 let open = out.len();
-                for v in a.into_iter().filter(|v| !v.is_empty()) {
+                for v in a {
+                    if v.is_empty() {
+                        continue;
+                    }
                     let at = out.len();
                     if at != open {
                         out.push(b',');
@@ -414,7 +417,10 @@ impl<'a> Value<'a> {
             Value::Object(m) => {
                 out.push(b'{');
                 let open = out.len();
-                for (k, v) in m.0.into_iter().filter(|(_, v)| !v.is_empty()) {
+                for (k, v) in m.0 {
+                    if v.is_empty() {
+                        continue;
+                    }
                     let at = out.len();
                     // Keys are the builders' literals: plain ASCII names.
                     out.reserve(k.len() + 4);
@@ -902,13 +908,24 @@ fn void_char(c: char) -> bool {
 
 /// True for text that is no FHIR string: empty, or nothing but white space
 /// and control characters (which are not written).
+#[inline]
 pub(crate) fn blank_text(s: &str) -> bool {
-    s.chars().all(void_char)
+    // Most text starts with a printable ASCII character: no walk.
+    match s.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => false,
+        _ => s.chars().all(void_char),
+    }
 }
 
 /// `s` without the white space and control characters around it.
+#[inline]
 pub(crate) fn trim_text(s: &str) -> &str {
-    s.trim_matches(void_char)
+    let bytes = s.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        // Most text: nothing around it (no walk).
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim_matches(void_char),
+    }
 }
 
 /// Text as the FHIR string [`write_str`] writes: empty when blank, without
@@ -927,6 +944,7 @@ fn fhir_text(s: Cow<'_, str>) -> String {
 
 /// True when `written` (a value's JSON text) is nothing R4 may hold: `{}`,
 /// `[]` or `""` (ele-1; a string has content).
+#[inline]
 fn wrote_nothing(written: Option<&[u8]>) -> bool {
     matches!(written, Some(b"{}" | b"[]" | b"\"\""))
 }
