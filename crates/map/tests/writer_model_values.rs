@@ -192,7 +192,17 @@ fn a_blank_mrn_is_no_key_and_is_not_written() {
     let mut e = event();
     let p = e.patient.as_mut().unwrap();
     p.identifiers.push(s(mrn("")));
+    // One of nothing at all loses nothing: not listed.
+    p.identifiers.push(s(Identifier::Mrn {
+        value: String::new(),
+        authority: None,
+        system: None,
+    }));
     let (bundle, lost) = write(&e);
+    assert!(
+        lost.iter().all(|n| n.field != "patient.identifiers[3]"),
+        "{lost:#?}"
+    );
     let url = &urls(&bundle, "Patient")[0];
     assert!(url.ends_with("|9434765919"), "{url}");
     let ids = resources(&bundle, "Patient")[0]["resource"]["identifier"].clone();
@@ -200,6 +210,7 @@ fn a_blank_mrn_is_no_key_and_is_not_written() {
     assert!(!ids.to_string().contains("trust.example"), "{ids}");
     let n = listed(&lost, "patient.identifiers[2]");
     assert_eq!(n.sources[0], src());
+    assert_eq!(n.value, "mrn ");
     // A GP practice code, and a merged record's MRN, of blank value.
     let mut e = event();
     let p = e.patient.as_mut().unwrap();

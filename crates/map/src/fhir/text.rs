@@ -262,10 +262,14 @@ impl<'w> ser::Serializer for &'w mut Walker {
     fn serialize_unit_struct(self, _: &'static str) -> Done {
         Ok(())
     }
-    // An enum's variant name: never blank (a code system's is its text).
+    // An enum's variant name: never blank (a code system's is its text, an
+    // identifier's tag its kind).
     fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Done {
         if self.code.is_some() {
             self.seen(variant);
+        }
+        if let (Some(id), "kind") = (self.identifier.as_mut(), self.key) {
+            id.kind.get_or_insert_with(|| variant.to_owned());
         }
         Ok(())
     }
