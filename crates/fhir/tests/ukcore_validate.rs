@@ -349,6 +349,41 @@ fn periods_that_end_before_they_start() {
     );
 }
 
+/// R4 rng-2: an Observation's value Range (or a component's) whose low is
+/// above its high, in the same unit, is an error; in order, equal, or in
+/// different units it is not.
+#[test]
+fn ranges_whose_low_is_above_their_high() {
+    let r = parse(
+        r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},
+        "valueRange":{"low":{"value":10,"unit":"mg"},"high":{"value":5,"unit":"mg"}},
+        "component":[
+          {"code":{"text":"a"},"valueRange":{"low":{"value":1.5},"high":{"value":1.25}}},
+          {"code":{"text":"b"},"valueRange":{"low":{"value":1},"high":{"value":1.0}}},
+          {"code":{"text":"c"},"valueRange":{"low":{"value":2,"unit":"g"},"high":{"value":5,"unit":"mg"}}},
+          {"code":{"text":"d"},"valueRange":{"low":{"value":2}}}]}"#,
+    );
+    let got: Vec<String> = lines(&r, Profile::UKCoreObservation)
+        .into_iter()
+        .filter(|l| l.contains("Range"))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "error invariant Observation.valueRange",
+            "error invariant Observation.component[0].valueRange",
+        ]
+    );
+    let issue = validate(&r, Profile::UKCoreObservation)
+        .into_iter()
+        .find(|i| i.location == "Observation.valueRange")
+        .unwrap();
+    assert_eq!(
+        issue.message,
+        "rng-2: the range's low (10) is above its high (5)"
+    );
+}
+
 #[test]
 fn allergy_intolerance() {
     let r = parse(

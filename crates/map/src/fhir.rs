@@ -74,6 +74,7 @@ use carecodec_model::{
 };
 mod document;
 mod read;
+mod text;
 mod tree;
 pub use document::{JsonDocument, JsonInput};
 pub use read::{parse_date, parse_date_time, read_bundle, read_workers};
@@ -614,6 +615,10 @@ fn identifier_tree<'a>(id: &'a Identifier) -> Value<'a> {
 /// One identifier as an object the caller may add to (a registration's
 /// `period`).
 fn identifier_map<'a>(id: &'a Identifier) -> Value<'a> {
+    if !keyable(id) {
+        // No value: no identifier (the writers list it in `not_written`).
+        return Value::Object(Map::default());
+    }
     if let (Some(system), false) = (system_of(id), matches!(id, Identifier::Nhs { .. })) {
         return json!({"system": system, "value": id.value().trim()});
     }
@@ -1257,8 +1262,13 @@ fn conditional(resource: &str, id: &Identifier) -> Option<String> {
         _ => None,
     })?;
     // Trimmed, as the identifier is written: HL7 v2 blanks around a value
-    // mean nothing, and a key on them would name another resource.
+    // mean nothing, and a key on them would name another resource. A blank
+    // value keys nothing: `system|` matches every resource with an
+    // identifier in that system.
     let value = id.value().trim();
+    if !keyable(id) || tree::blank_text(system) {
+        return None;
+    }
     let mut url = String::with_capacity(resource.len() + 13 + system.len() + value.len());
     url.push_str(resource);
     url.push_str("?identifier=");
@@ -1481,10 +1491,18 @@ fn patient_key(p: &Patient) -> Option<&Identifier> {
     key_of(p.identifiers.iter().map(|s| &s.value))
 }
 
+/// True when `id` may key a resource: its value is not blank (no FHIR
+/// string; a blank value is never written, and as a key it would name every
+/// resource of its system, or every blank one of its sender).
+fn keyable(id: &Identifier) -> bool {
+    !tree::blank_text(id.value())
+}
+
 /// The key among `ids`, in the v2 identity order: a verified NHS number,
-/// any NHS number, an MRN with an assigning authority.
+/// any NHS number, an MRN with an assigning authority; an identifier of
+/// blank value is none ([`keyable`]).
 fn key_of<'a>(ids: impl Iterator<Item = &'a Identifier> + Clone) -> Option<&'a Identifier> {
-    let ids = || ids.clone();
+    let ids = || ids.clone().filter(|i| keyable(i));
     ids()
         .find(|i| {
             matches!(
@@ -1791,15 +1809,19 @@ fn patient<'a>(p: &'a Patient, id: &Uuid) -> Value<'a> {
 /// The registered practice and GP codes to write: an ODS organisation code
 /// held as the GP's (an organisation is no Practitioner) is the practice's
 /// when the practice has none.
-fn practice_and_gp(
-    p: &Patient,
+fn practice_and_gp<'p>(
+    p: &'p Patient,
 ) -> (
-    Option<&carecodec_model::Sourced<Identifier>>,
-    Option<&carecodec_model::Sourced<Identifier>>,
+    Option<&'p carecodec_model::Sourced<Identifier>>,
+    Option<&'p carecodec_model::Sourced<Identifier>>,
 ) {
-    match (&p.gp_practice, &p.gp) {
+    // A code of blank value is none (it is not written: listed).
+    let some = |i: &'p Option<carecodec_model::Sourced<Identifier>>| {
+        i.as_ref().filter(|i| keyable(&i.value))
+    };
+    match (some(&p.gp_practice), some(&p.gp)) {
         (None, Some(g)) if matches!(g.value, Identifier::OdsOrganisation(_)) => (Some(g), None),
-        (practice, g) => (practice.as_ref(), g.as_ref()),
+        (practice, g) => (practice, g),
     }
 }
 
@@ -2188,9 +2210,53 @@ fn address_is_empty(a: &Address) -> bool {
         && a.period.as_ref().is_none_or(|p| period(p).is_empty())
 }
 
-/// True for text a FHIR string leaves out (blank: [`fhir_string`]).
+/// True when [`location`] (or [`location_hierarchy`]) would write nothing
+/// of `l` but its type, id and profile: no identifier with a value
+/// ([`keyable`]), no name or part that is not blank, no address written.
+fn location_void(l: &Location) -> bool {
+    l.identifiers.iter().all(|i| !keyable(&i.value))
+        && [&l.name, &l.facility, &l.ward, &l.room, &l.bed]
+            .into_iter()
+            .all(|v| v.as_ref().is_none_or(|v| blank(&v.value)))
+        && l.address
+            .as_ref()
+            .is_none_or(|a| address_is_empty(&a.value))
+}
+
+/// [`location_void`] for an Organization.
+fn organisation_void(o: &Organisation) -> bool {
+    o.identifiers.iter().all(|i| !keyable(&i.value))
+        && o.name.as_ref().is_none_or(|n| blank(&n.value))
+        && o.part_of.as_ref().is_none_or(|p| !keyable(&p.value))
+        && o.address
+            .as_ref()
+            .is_none_or(|a| address_is_empty(&a.value))
+}
+
+/// A location's parts as one line of text (a [`NotWritten::value`]).
+fn location_text(l: &Location) -> String {
+    [&l.name, &l.facility, &l.ward, &l.room, &l.bed]
+        .into_iter()
+        .flatten()
+        .map(|v| v.value.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The sources of a location's parts (it has none of its own).
+fn location_sources(l: &Location) -> Sources {
+    [&l.name, &l.facility, &l.ward, &l.room, &l.bed]
+        .into_iter()
+        .flatten()
+        .flat_map(|v| v.sources.iter().cloned())
+        .chain(l.identifiers.iter().flat_map(|i| i.sources.iter().cloned()))
+        .collect()
+}
+
+/// True for text a FHIR string leaves out (blank, or control characters:
+/// [`tree::blank_text`]).
 fn blank(s: &str) -> bool {
-    s.trim().is_empty()
+    tree::blank_text(s)
 }
 
 fn contact(c: &Contact) -> Value<'_> {
@@ -2325,7 +2391,7 @@ fn location<'a>(l: &'a Location, id: &Uuid) -> Value<'a> {
         .map(|n| n.value.clone())
         .unwrap_or_else(|| parts.join(" "));
     put(&mut o, "name", json!(label));
-    if l.bed.is_some() {
+    if l.bed.as_ref().is_some_and(|b| !blank(&b.value)) {
         put(
             &mut o,
             "physicalType",
@@ -2586,7 +2652,7 @@ fn result_org_key(org: &Organisation, scope: Option<&str>) -> Option<Key> {
     if let Some((id, url)) = ods_org_key(org) {
         return Some((id, Value::from(url)));
     }
-    let first = &org.identifiers.first()?.value;
+    let first = &org.identifiers.iter().find(|i| keyable(&i.value))?.value;
     let ns = authority_of(first)
         .or(first.authority_system())
         .or(system_of(first));
@@ -2607,7 +2673,7 @@ fn encounter_key(e: &Encounter, scope: Option<&str>) -> Option<Key> {
         .identifiers
         .iter()
         .map(|i| &i.value)
-        .find(|i| matches!(i, Identifier::VisitNumber { .. }))?;
+        .find(|i| matches!(i, Identifier::VisitNumber { .. }) && keyable(i))?;
     if let Some(url) = conditional("Encounter", visit) {
         return keyed_id(&url).map(|id| (id, Value::from(url)));
     }
@@ -2695,8 +2761,9 @@ fn obs_status(s: Option<ResultStatus>) -> &'static str {
 /// A decimal as sent (`007.25`, `+3`, `.5`, `5.`) in FHIR's decimal form
 /// (`7.25`, `3`, `0.5`, `5`), with the exponent FHIR's decimal allows kept as
 /// sent (`1e3`, `1.5E-2`: a value read from FHIR). `None` for anything else,
-/// and for an exponent beyond what an `f64` holds (`1e400`: the
-/// `serde_json::Value` form could not hold it). The text is kept as the
+/// and for a number beyond what an `f64` holds, in an exponent (`1e400`) or
+/// in digits (`1` and 400 zeros): the `serde_json::Value` form could not
+/// hold it, and `serde_json` refuses it. The text is kept as the
 /// number's literal: [`write_event_bundle`] writes `7.50` as `7.50`; the
 /// `serde_json::Value` form has `f64` numbers and gives `7.5`.
 fn fhir_decimal(text: &str) -> Option<Value<'static>> {
@@ -2742,6 +2809,11 @@ fn fhir_decimal(text: &str) -> Option<Value<'static>> {
         Some(f) => format!("{sign}{int}.{f}{exponent}"),
         None => format!("{sign}{int}{exponent}"),
     };
+    // Written out in digits, too, a number beyond an `f64` (`1` and 400
+    // zeros) is refused by `serde_json` (and null in the `Value` form).
+    if !out.parse::<f64>().is_ok_and(f64::is_finite) {
+        return None;
+    }
     Value::number(out)
 }
 
@@ -2754,6 +2826,20 @@ fn decimal_exponent<'t>(text: &'t str, digits: &str) -> Option<&'t str> {
     let finite = text.parse::<f64>().is_ok_and(f64::is_finite);
     let at = text.len().checked_sub(digits.len() + 1)?;
     (well_formed && finite).then(|| text.get(at..)).flatten()
+}
+
+/// True when a Range's `low` is above its `high` (R4 rng-2: low SHALL be
+/// lower): both FHIR decimals ([`fhir_decimal`]) in the same unit.
+fn range_inverted(low: &Quantity, high: &Quantity) -> bool {
+    let number = |q: &Quantity| {
+        fhir_decimal(&q.value)?;
+        q.value.trim().parse::<f64>().ok()
+    };
+    let same_unit = (&low.unit, &low.ucum) == (&high.unit, &high.ucum);
+    match (number(low), number(high)) {
+        (Some(l), Some(h)) => same_unit && l > h,
+        _ => false,
+    }
 }
 
 /// R4's quantity comparators (`Quantity.comparator`, a required binding).
@@ -2894,7 +2980,11 @@ fn observation<'a>(
             if let Some(l) = low {
                 put(&mut r, "low", quantity(l));
             }
-            if let Some(h) = high {
+            // R4 rng-2: a high below the low is not written (listed).
+            if let Some(h) = high
+                .as_ref()
+                .filter(|h| !low.as_ref().is_some_and(|l| range_inverted(l, h)))
+            {
                 put(&mut r, "high", quantity(h));
             }
             put(&mut o, "valueRange", Value::Object(r));
@@ -3203,7 +3293,16 @@ fn observation_losses(ob: &Observation, at: std::fmt::Arguments<'_>, losses: &mu
                 comparator_losses(losses, format_args!("{at}.value"), q, &v.sources);
             }
             ObservationValue::Range { low, high } => {
-                for (name, q) in [("low", low), ("high", high)] {
+                if let (Some(l), Some(h)) = (low, high)
+                    && range_inverted(l, h)
+                {
+                    let field = format_args!("{at}.value.high");
+                    losses.note(field, &h.value, &v.sources, unwritten::RANGE_INVERTED);
+                }
+                let high = high
+                    .as_ref()
+                    .filter(|h| !low.as_ref().is_some_and(|l| range_inverted(l, h)));
+                for (name, q) in [("low", low.as_ref()), ("high", high)] {
                     let Some(q) = q else { continue };
                     if fhir_decimal(&q.value).is_none() {
                         let field = format_args!("{at}.value.{name}");
@@ -3895,7 +3994,8 @@ fn encounter<'a>(
         ("pending", &e.pending_location, "reserved"),
         ("prior-pending", &e.prior_pending_location, "planned"),
     ] {
-        if let Some(l) = l {
+        // A Location with nothing in it is no entry, and no reference (listed).
+        if let Some(l) = l.as_ref().filter(|l| !location_void(l)) {
             let url =
                 location_hierarchy(l, Seed::new(&[seed, "/location"]), ns, &mut keyed, entries);
             if let Some(bs) = e.bed_status.as_ref().filter(|_| tag == "location") {
@@ -3948,8 +4048,13 @@ fn location_hierarchy<'a>(
         (&l.room, physical!("ro", "Room"), LevelTag::Room),
         (&l.bed, physical!("bd", "Bed"), LevelTag::Bed),
     ];
-    // The levels sent, walked twice rather than collected.
-    let present = || levels.iter().filter(|(v, ..)| v.is_some());
+    // The levels sent (a blank part is none), walked twice rather than
+    // collected.
+    let present = || {
+        levels
+            .iter()
+            .filter(|(v, ..)| v.as_ref().is_some_and(|v| !blank(&v.value)))
+    };
     let count = present().count();
     if count == 0 {
         let lid = location_held(l, seed, true, true).uuid(&[]);
@@ -4119,7 +4224,7 @@ fn namespaced(id: &Identifier) -> Option<(&str, &str)> {
         | Identifier::Other {
             system: Some(a),
             value,
-        } => Some((nonblank(Some(a))?, value)),
+        } if keyable(id) => Some((nonblank(Some(a))?, value)),
         _ => None,
     }
 }
@@ -4725,7 +4830,10 @@ pub fn write_event_bundle_noting(
 /// (`clinical_losses`, `observation_losses`): values outside a required
 /// binding, codes FHIR does not tell apart, numbers that are no decimal,
 /// an end before its start, a practitioner keyed as an earlier one that
-/// says something else (docs/mapping.md, "Round trips").
+/// says something else, a Range's high below its low, a Location with
+/// nothing in it; and in any field, text no FHIR string holds (blank, or
+/// with control characters), an identifier of blank value and a coding of
+/// nothing (`text::text_notes`; docs/mapping.md, "Round trips").
 ///
 /// ```
 /// use carecodec_hl7v2::Message;
@@ -4870,8 +4978,23 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
 }
 
 /// The Bundle's entries, in order, each handed to `emit` as it is made
-/// (a transaction entry, with its `request`).
+/// (a transaction entry, with its `request`); the event's text no FHIR
+/// string holds noted after what the entries note ([`text::text_notes`]).
 fn event_entries<'a>(
+    event: &'a Event,
+    trust_ods: Option<&str>,
+    kind: BundleType,
+    losses: &mut Losses<'_>,
+    emit_once: impl FnMut(Entry<'a>),
+) -> Result<(), FhirError> {
+    let (from, texts) = (text::mark(losses), text::text_notes(event, losses));
+    event_entries_of(event, trust_ods, kind, losses, emit_once)?;
+    text::merge(losses, from, texts);
+    Ok(())
+}
+
+/// [`event_entries`], but the text notes.
+fn event_entries_of<'a>(
     event: &'a Event,
     trust_ods: Option<&str>,
     kind: BundleType,
@@ -5871,11 +5994,24 @@ fn encounter_losses<'e>(
         ("pending_location", &e.pending_location),
         ("prior_pending_location", &e.prior_pending_location),
     ] {
-        if let Some(l) = l {
-            place_losses(losses, &format!("encounter.{name}"), l.address.as_ref());
+        match l {
+            Some(l) if location_void(l) => {
+                let field = format_args!("encounter.{name}");
+                losses.note(
+                    field,
+                    &location_text(l),
+                    &location_sources(l),
+                    unwritten::VOID_LOCATION,
+                );
+            }
+            Some(l) => place_losses(losses, &format!("encounter.{name}"), l.address.as_ref()),
+            None => {}
         }
     }
-    if let (Some(b), None) = (&e.bed_status, &e.location) {
+    if let (Some(b), None) = (
+        &e.bed_status,
+        e.location.as_ref().filter(|l| !location_void(l)),
+    ) {
         let field = format_args!("encounter.bed_status");
         losses.note(
             field,
@@ -6083,7 +6219,9 @@ fn merged_patient<'a>(
         let nhs = |i: &Identifier| matches!(i, Identifier::Nhs { .. });
         // Invalid NHS numbers are never written (as on the survivor); an
         // identifier is written once, and one NHS number (UK Core's slice).
+        // Nor is an identifier of blank value (listed).
         let skip = matches!(m, Identifier::Other { system: Some(s), .. } if s.starts_with("NHS"))
+            || !keyable(m)
             || survivor.identifiers.iter().any(|s| same(&s.value, m))
             || ids.iter().any(|i| same(i, m) || (nhs(i) && nhs(m)));
         if !skip {
@@ -6133,7 +6271,8 @@ fn provenance<'a>(
         agents.push(obj([("who", reference(&e.full_url))]));
         out.push(e);
     }
-    if let Some(s) = &event.sender {
+    // A blank sender is no agent (R4 requires a `who`).
+    if let Some(s) = event.sender.as_ref().filter(|s| !blank(&s.value)) {
         agents.push(who_assigner(&s.value));
     }
     if agents.is_empty() {
@@ -6390,7 +6529,10 @@ pub fn write_worker_bundle_noting(
 /// the position number, the grade and the FTE; a named Location's facility,
 /// ward, room and bed; and what an Organization or Location says that the
 /// entry an earlier assignment wrote under the same id (one ODS code, one ESR
-/// id) does not. The writer itself notes them as it writes, so the list
+/// id) does not; a role or registration period's end before its start, an
+/// Organization or Location with nothing in it, and in any field text no
+/// FHIR string holds or an identifier of blank value. The writer itself
+/// notes them as it writes, so the list
 /// cannot drift from what it writes. A worker with no Bundle (quarantined)
 /// is the writer's error.
 ///
@@ -6494,7 +6636,7 @@ pub fn write_deletions_bundle(
 pub(crate) fn worker_key(w: &Worker) -> Option<&carecodec_model::Sourced<Identifier>> {
     w.identifiers
         .iter()
-        .find(|i| matches!(i.value, Identifier::EsrPerson { .. }))
+        .find(|i| matches!(i.value, Identifier::EsrPerson { .. }) && keyable(&i.value))
         .or_else(|| worker_registration(w))
 }
 
@@ -6513,6 +6655,7 @@ fn worker_registration(w: &Worker) -> Option<&carecodec_model::Sourced<Identifie
                 | Identifier::Hcpc(_)
                 | Identifier::Gphc(_)
         ) && i.value.registration_problem().is_none()
+            && keyable(&i.value)
     })
 }
 
@@ -6546,7 +6689,7 @@ fn esr_other<'a>(ids: &'a [carecodec_model::Sourced<Identifier>], system: &str) 
         Identifier::Other {
             system: Some(s),
             value,
-        } if s == system => Some(value.as_str()),
+        } if s == system && keyable(&i.value) => Some(value.as_str()),
         _ => None,
     })
 }
@@ -6636,7 +6779,7 @@ fn bare_esr_id<'i>(
         [one] => match &one.value {
             Identifier::Other {
                 system: Some(s), ..
-            } if s == system => Some(&one.value),
+            } if s == system && keyable(&one.value) => Some(&one.value),
             _ => None,
         },
         _ => None,
@@ -6893,6 +7036,12 @@ mod unwritten {
         valueString (read back as text), its unit and comparator are not written";
     pub(super) const NOT_DECIMAL_BOUND: &str =
         "not a FHIR decimal: a Range's bound is a Quantity, whose value is a decimal";
+    pub(super) const RANGE_INVERTED: &str = "a Range's low cannot be above its high (R4 \
+        rng-2): the high is not written";
+    pub(super) const VOID_LOCATION: &str = "a Location with nothing in it (no identifier \
+        value, no name or part, no address) is not written, nor the reference to it";
+    pub(super) const VOID_ORGANISATION: &str = "an Organization with nothing in it (no \
+        identifier value, no name, no address) is not written, nor the reference to it";
     pub(super) const NO_COMPARATOR: &str =
         "Quantity.comparator is <, <=, >= or > (a required binding): not written";
     pub(super) const INSTANT: &str = "an instant (DiagnosticReport.issued, Provenance.recorded, \
@@ -7094,6 +7243,7 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
         termination_date,
     } = w;
     let key = worker_key(w).ok_or(FhirError::Quarantined("worker"))?;
+    let (from, texts) = (text::mark(losses), text::text_notes(w, losses));
     // An ESR worker: `PUT Practitioner/{id}`, the id from (VPD, person id):
     // the same in a full file and every change file, whatever registrations
     // the file repeats. A worker read from FHIR: a conditional update on its
@@ -7131,17 +7281,32 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
             .iter()
             .map(|i| identifier_tree(&i.value))
             .collect();
-        for r in registrations {
+        for (i, r) in registrations.iter().enumerate() {
             let Registration {
                 identifier,
                 from,
                 until,
             } = r;
+            if !keyable(&identifier.value) {
+                // No value: no identifier, nor its period.
+                let field = format_args!("registrations[{i}]");
+                let text = format!("{} {:?}", identifier.value.kind(), identifier.value.value());
+                losses.note(field, &text, &identifier.sources, text::BLANK_IDENTIFIER);
+                continue;
+            }
             let mut id = identifier_map(&identifier.value);
             let mut period = Map::with_capacity(4);
             if let Some(f) = from {
                 period.insert("start", json!(f.value.to_string()));
             }
+            let until = until.as_ref().filter(|u| {
+                let before = from.as_ref().is_some_and(|f| u.value < f.value);
+                if before {
+                    let field = format_args!("registrations[{i}].until");
+                    losses.note(field, &u.value, &u.sources, unwritten::END_BEFORE_START);
+                }
+                !before
+            });
             if let Some(u) = until {
                 period.insert("end", json!(u.value.to_string()));
             }
@@ -7222,6 +7387,7 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
         } = a;
         let keyed = number
             .as_ref()
+            .filter(|n| keyable(&n.value))
             .map(|n| n.value.value())
             .and_then(|n| esr_keyed(&scope, "PractitionerRole", "assignment", n))
             .filter(|(id, _)| !role_ids.contains(&id.bits()));
@@ -7280,11 +7446,48 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
         if let Some(s) = start {
             put(&mut period, "start", json!(s.value.to_string()));
         }
+        // R4 per-1: an end before the start is not written (listed).
+        let end = end.as_ref().filter(|e| {
+            let before = start.as_ref().is_some_and(|s| e.value < s.value);
+            if before {
+                let field = format_args!("assignments[{i}].end");
+                losses.note(field, &e.value, &e.sources, unwritten::END_BEFORE_START);
+            }
+            !before
+        });
         if let Some(e) = end {
             put(&mut period, "end", json!(e.value.to_string()));
         }
         put(&mut role, "period", Value::Object(period));
         role.insert("practitioner", reference(&purl));
+        // An organisation or location with nothing in it is no entry, and
+        // no reference (listed).
+        let org = match org {
+            Some(o) if organisation_void(o) => {
+                let field = format_args!("assignments[{i}].organisation");
+                let sources = o
+                    .name
+                    .as_ref()
+                    .map(|n| n.sources.clone())
+                    .unwrap_or_default();
+                losses.note(field, &"", &sources, unwritten::VOID_ORGANISATION);
+                &None
+            }
+            _ => org,
+        };
+        let loc = match loc {
+            Some(l) if location_void(l) => {
+                let field = format_args!("assignments[{i}].location");
+                losses.note(
+                    field,
+                    &location_text(l),
+                    &location_sources(l),
+                    unwritten::VOID_LOCATION,
+                );
+                &None
+            }
+            _ => loc,
+        };
         if let Some(id) = org.as_ref().and_then(|o| bare_esr_org(&scope, o)) {
             role.insert("organization", obj([("identifier", identifier_tree(id))]));
         } else if let Some(o) = org {
@@ -7361,6 +7564,7 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
         out.entries
             .push(entry(&urn(&rid), Value::Object(role), rmethod, rurl));
     }
+    text::merge(losses, from, texts);
     let mut bundle = obj([
         ("resourceType", "Bundle".into()),
         ("type", "transaction".into()),
@@ -7693,7 +7897,10 @@ mod tests {
 
     #[test]
     fn provenance_agents_are_the_objects_they_replace() {
-        for authority in ["RX1", "Some Trust", "a\"b", ""] {
+        // A blank one is no agent: neither is written.
+        assert!(super::who_assigner(" ").is_empty());
+        assert!(super::obj([("who", super::ods_assigner(" "))]).to_string() == "{}");
+        for authority in ["RX1", "Some Trust", "a\"b"] {
             let (mut ours, mut tree) = (Vec::new(), Vec::new());
             super::who_assigner(authority).write(&mut ours);
             super::obj([("who", super::ods_assigner(authority))]).write(&mut tree);

@@ -124,6 +124,12 @@ fn concept() -> impl Strategy<Value = Concept> {
         .prop_map(|(codes, text)| Concept { codes, text })
 }
 
+/// True when `a` is below `b` (two quantities of the same unit).
+fn in_order(a: &Quantity, b: &Quantity) -> bool {
+    let n = |q: &Quantity| q.value.parse::<f64>().unwrap();
+    a.unit == b.unit && n(a) < n(b)
+}
+
 fn quantity() -> impl Strategy<Value = Quantity> {
     (
         // FHIR decimals: precision is in the text (`4.50`), which must survive.
@@ -155,7 +161,15 @@ fn observation() -> BoxedStrategy<Observation> {
                     proptest::option::of(quantity())
                 )
                     .prop_filter("a range has a bound", |(l, h)| l.is_some() || h.is_some())
-                    .prop_map(|(low, high)| ObservationValue::Range { low, high }),
+                    // R4 rng-2: the low is not above the high (an inverted
+                    // range loses its high: `lose_clinical`).
+                    .prop_map(|(low, high)| match (low, high) {
+                        (Some(l), Some(h)) if in_order(&h, &l) => ObservationValue::Range {
+                            low: Some(h),
+                            high: Some(l),
+                        },
+                        (low, high) => ObservationValue::Range { low, high },
+                    }),
                 attachment().prop_map(ObservationValue::Attachment),
             ]
             .boxed(),
@@ -1233,6 +1247,21 @@ fn lose(
             offset_inferred: false,
         }));
     }
+    // Text no FHIR string holds (a vendor's model): a control character
+    // (written without it), blank parts (not written: an address of only
+    // those is none) and an MRN of blank value (no identifier, no key).
+    if on(13) {
+        patient.names.push(s(HumanName {
+            family: Some("Zq\u{7}ctl".into()),
+            given: vec!["  ".into()],
+            ..HumanName::default()
+        }));
+        patient.identifiers.push(s(Identifier::Mrn {
+            value: " ".into(),
+            authority: Some("RX9".into()),
+            system: None,
+        }));
+    }
     // Empty values (a text-only name, display-only codings, which the FHIR
     // reader leaves unmapped): a contact of only an empty name and a name
     // use of no FHIR code, which is not written (pat-1), and an empty
@@ -1251,13 +1280,20 @@ fn lose(
             a.code.value = Concept::default();
         }
     }
+    if on(13) {
+        patient.addresses.push(s(Address {
+            lines: vec![" ".into()],
+            city: Some("\u{1}".into()),
+            ..Address::default()
+        }));
+    }
 }
 
 /// How many switches [`lose`] takes.
-const PATIENT_LOSSES: usize = 13;
+const PATIENT_LOSSES: usize = 14;
 
 /// How many switches [`lose_clinical`] takes.
-const CLINICAL_LOSSES: usize = 11;
+const CLINICAL_LOSSES: usize = 12;
 
 /// Adds to an event the values its Encounter, Conditions, Observations and
 /// DiagnosticReports, and the Practitioners, Locations and Organizations
@@ -1322,6 +1358,14 @@ fn lose_clinical(
                 Some("Wheelchair bound"),
             )));
         }
+        // A location with nothing in it (a blank ward): no Location, no
+        // reference.
+        if on(11) {
+            e.prior_location = Some(Box::new(Location {
+                ward: Some(s(" ".into())),
+                ..Location::default()
+            }));
+        }
         if on(4) {
             let mut p = shared("Zqfirst");
             if let Some(n) = p.name.as_mut() {
@@ -1374,6 +1418,25 @@ fn lose_clinical(
                 "H",
                 Some("Above high normal"),
             ))];
+        }
+        // A blank note and a coding of nothing (not written), and a range
+        // whose low is above its high (R4 rng-2: the high is not written).
+        if on(11) {
+            ob.notes.push(s(" ".into()));
+            ob.interpretation
+                .push(s(Code::new(CodeSystem::V2Table("0078".into()), " ", None)));
+            if !on(7) && !on(8) {
+                let q = |value: &str| Quantity {
+                    value: value.into(),
+                    unit: Some("mg".into()),
+                    ucum: Some("mg".into()),
+                    comparator: None,
+                };
+                ob.value = Some(s(ObservationValue::Range {
+                    low: Some(q("10")),
+                    high: Some(q("5")),
+                }));
+            }
         }
         if on(8) {
             let q = |value: &str, comparator: Option<&str>| Quantity {

@@ -11,7 +11,7 @@
 //! # Rules
 //! | profile | checks |
 //! |---|---|
-//! | every profile | resource type matches; identifier systems that nearly match a known NHS / HL7 UK system (wrong scheme, host, case or spelling) are errors; NHS numbers are 10 digits with a valid Modulus 11 check digit; ODS identifiers have a value; extensions have a url and a value or nested extensions, not both (ext-1); no period ends before it starts (per-1: identifiers', names', telecoms', addresses' and the resource's own periods, compared whatever their precisions) |
+//! | every profile | resource type matches; identifier systems that nearly match a known NHS / HL7 UK system (wrong scheme, host, case or spelling) are errors; NHS numbers are 10 digits with a valid Modulus 11 check digit; ODS identifiers have a value; extensions have a url and a value or nested extensions, not both (ext-1); no period ends before it starts (per-1: identifiers', names', telecoms', addresses' and the resource's own periods, compared whatever their precisions); no Observation value Range's low above its high (rng-2, in the same unit) |
 //! | Patient | `identifier:nhsNumber` max 1, value 1..1; NHSNumberVerificationStatus max 1, CodeableConcept, required binding; EthnicCategory max 1, extensible binding (warning); BirthSex max 1, required binding; gender, contact.gender required binding; pat-1; communication.language, link.other/type 1..1 |
 //! | Practitioner / PractitionerRole | the identifier rules above; gender binding |
 //! | Organization / Location | `odsOrganisationCode` / `odsSiteCode` slices max 1; Location.status binding |
@@ -595,11 +595,17 @@ fn periods(c: &mut Checker, resource: &Resource) {
             if let Some(ObservationValue::Period(p)) = &r.value {
                 per_1(c, Some(p), || "Observation.valuePeriod".into());
             }
+            if let Some(ObservationValue::Range(v)) = &r.value {
+                rng_2(c, v, || "Observation.valueRange".into());
+            }
             for (i, k) in r.component.iter().enumerate() {
                 if let Some(ObservationComponentValue::Period(p)) = &k.value {
                     per_1(c, Some(p), || {
                         format!("Observation.component[{i}].valuePeriod")
                     });
+                }
+                if let Some(ObservationComponentValue::Range(v)) = &k.value {
+                    rng_2(c, v, || format!("Observation.component[{i}].valueRange"));
                 }
             }
         }
@@ -647,6 +653,32 @@ fn per_1(c: &mut Checker, p: Option<&crate::model::Period>, at: impl FnOnce() ->
             IssueCode::Invariant,
             at(),
             format!("per-1: the period ends ({end}) before it starts ({start})"),
+        );
+    }
+}
+
+/// R4 rng-2 on the Range at `at()`: "If present, low SHALL have a lower
+/// value than high". An error when both have a value, in the same unit
+/// (`unit`, `system` and `code` alike), and the low is above the high.
+#[allow(dead_code, reason = "unused when no resource feature is enabled")]
+fn rng_2(c: &mut Checker, r: &crate::model::Range, at: impl FnOnce() -> String) {
+    let (Some(low), Some(high)) = (&r.low, &r.high) else {
+        return;
+    };
+    let number = |q: &crate::model::Quantity| {
+        let d = q.value.as_ref()?.value.as_ref()?;
+        Some((d.as_str().to_owned(), d.to_f64()?))
+    };
+    let same_unit = (text(&low.unit), text(&low.system), text(&low.code))
+        == (text(&high.unit), text(&high.system), text(&high.code));
+    if let (Some((l, lv)), Some((h, hv))) = (number(low), number(high))
+        && same_unit
+        && lv > hv
+    {
+        c.error(
+            IssueCode::Invariant,
+            at(),
+            format!("rng-2: the range's low ({l}) is above its high ({h})"),
         );
     }
 }

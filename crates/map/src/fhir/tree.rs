@@ -128,7 +128,8 @@ impl<'a> Value<'a> {
             Value::Null => true,
             Value::Array(a) => a.is_empty(),
             Value::Object(m) => m.is_empty(),
-            Value::String(s) => s.is_empty(),
+            Value::String(s) => blank_text(s),
+            Value::Hole(_, text) => blank_text(text),
             Value::Text(t) => t.len == 0,
             Value::Json(j) => j.as_slice() == b"{}",
             Value::Bool(_)
@@ -137,7 +138,6 @@ impl<'a> Value<'a> {
             | Value::Uuid { .. }
             | Value::Keyed(..)
             | Value::Num(_)
-            | Value::Hole(..)
             | Value::Prefixed(..) => false,
         }
     }
@@ -252,7 +252,7 @@ impl<'a> Value<'a> {
             Value::Null => V::Null,
             Value::Bool(b) => V::Bool(b),
             Value::Number(n) => serde_json::from_str(&n).unwrap_or(V::Null),
-            Value::String(s) => V::String(s.into_owned()),
+            Value::String(s) => V::String(fhir_text(s)),
             Value::Raw(text) => serde_json::from_str(text).unwrap_or(V::Null),
             Value::Uuid {
                 bits,
@@ -272,17 +272,29 @@ impl<'a> Value<'a> {
             }
             Value::Text(t) => V::String(t.as_str().to_owned()),
             Value::Num(n) => serde_json::from_str(n.as_str()).unwrap_or(V::Null),
-            Value::Prefixed(p, rest) => V::String(format!("{}{rest}", p.as_str())),
+            Value::Prefixed(p, rest) => {
+                V::String(fhir_text(Cow::Owned(format!("{}{rest}", p.as_str()))))
+            }
             Value::Json(j) => serde_json::from_slice(&j).unwrap_or(V::Null),
             hole @ Value::Hole(..) => {
                 let mut out = Vec::new();
                 hole.write(&mut out);
                 serde_json::from_slice(&out).unwrap_or(V::Null)
             }
-            Value::Array(a) => V::Array(a.into_iter().map(Value::into_serde).collect()),
+            // As `write` writes them: an item or member left with nothing is
+            // left out.
+            Value::Array(a) => V::Array(
+                a.into_iter()
+                    .filter(|v| !v.is_empty())
+                    .map(Value::into_serde)
+                    .filter(|v| !serde_nothing(v))
+                    .collect(),
+            ),
             Value::Object(m) => V::Object(
                 m.0.into_iter()
+                    .filter(|(_, v)| !v.is_empty())
                     .map(|(k, v)| (k.to_owned(), v.into_serde()))
+                    .filter(|(_, v)| !serde_nothing(v))
                     .collect(),
             ),
         }
@@ -383,30 +395,49 @@ impl<'a> Value<'a> {
             }
             Value::Array(a) => {
                 out.push(b'[');
-                let mut items = a.into_iter();
-                if let Some(v) = items.next() {
-                    v.write(out);
-                    for v in items {
+                let open = out.len();
+                for v in a {
+                    if v.is_empty() {
+                        continue;
+                    }
+                    let at = out.len();
+                    if at != open {
                         out.push(b',');
-                        v.write(out);
+                    }
+                    let body = out.len();
+                    v.write(out);
+                    // R4 has no empty object or string (ele-1): an item
+                    // left with nothing is no item.
+                    if wrote_nothing(out.get(body..)) {
+                        out.truncate(at);
                     }
                 }
                 out.push(b']');
             }
             Value::Object(m) => {
-                let mut sep = b'{';
+                out.push(b'{');
+                let open = out.len();
                 for (k, v) in m.0 {
+                    if v.is_empty() {
+                        continue;
+                    }
+                    let at = out.len();
                     // Keys are the builders' literals: plain ASCII names.
                     out.reserve(k.len() + 4);
-                    out.push(sep);
+                    if at != open {
+                        out.push(b',');
+                    }
                     out.push(b'"');
                     out.extend_from_slice(k.as_bytes());
                     out.extend_from_slice(b"\":");
+                    let body = out.len();
                     v.write(out);
-                    sep = b',';
-                }
-                if sep == b'{' {
-                    out.push(b'{');
+                    // A member left with nothing (a blank string, an object
+                    // of blank members) is left out, as `put` leaves out one
+                    // that is empty when built.
+                    if wrote_nothing(out.get(body..)) {
+                        out.truncate(at);
+                    }
                 }
                 out.push(b'}');
             }
@@ -498,7 +529,7 @@ impl Obj {
     pub(crate) fn str(&mut self, k: &'static str, v: &str) {
         // A FHIR string has content: surrounding whitespace is left out (HL7
         // v2 trailing blanks mean nothing), and a blank string altogether.
-        let v = v.trim();
+        let v = trim_text(v);
         if !v.is_empty() && !drop_long(k, v) {
             self.key(k);
             write_str(&mut self.0, v);
@@ -510,7 +541,7 @@ impl Obj {
     pub(crate) fn strs(&mut self, k: &'static str, vs: &[String]) {
         let mut vs = vs
             .iter()
-            .map(|v| v.trim())
+            .map(|v| trim_text(v))
             .filter(|v| !v.is_empty() && !drop_long(k, v));
         if let Some(first) = vs.next() {
             self.key(k);
@@ -527,8 +558,13 @@ impl Obj {
     /// Any value, left out when empty.
     pub(crate) fn value(&mut self, k: &'static str, v: Value<'_>) {
         if !v.is_empty() && !v.long_text(k) {
+            let at = self.mark();
             self.key(k);
+            let body = self.0.len();
             v.write(&mut self.0);
+            if wrote_nothing(self.0.get(body..)) {
+                self.undo(at);
+            }
         }
     }
 
@@ -985,10 +1021,83 @@ fn is_json_number(b: &[u8]) -> bool {
 /// of plain text are copied whole. Text is tested eight bytes at a time
 /// ([`needs_escape`]); only a word that may hold such a byte is looked at
 /// byte by byte.
+///
+/// A FHIR string is never blank and holds no control character but tab, LF
+/// and CR (R4 `string`: `[ \r\n\t\S]+`): blank text ([`blank_text`]) is
+/// written `""` (which the object or array it is in leaves out), and the
+/// other control characters are not written ([`is_control`]), as the HL7 v2
+/// reader drops them. The Bundle writers list such values in `not_written`.
 fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    write_str_body(out, s);
+    if !blank_text(s) {
+        write_str_body(out, s);
+    }
     out.push(b'"');
+}
+
+/// A control character a FHIR string may not hold: below U+0020 other
+/// than tab, LF and CR (as the HL7 v2 reader's).
+pub(crate) fn is_control(b: u8) -> bool {
+    b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')
+}
+
+/// A character no FHIR string has content of: white space, or a control
+/// character ([`is_control`]).
+fn void_char(c: char) -> bool {
+    c.is_whitespace() || u8::try_from(c).is_ok_and(is_control)
+}
+
+/// True for text that is no FHIR string: empty, or nothing but white space
+/// and control characters (which are not written).
+#[inline]
+pub(crate) fn blank_text(s: &str) -> bool {
+    // Most text starts with a printable ASCII character: no walk.
+    match s.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => false,
+        _ => s.chars().all(void_char),
+    }
+}
+
+/// `s` without the white space and control characters around it.
+#[inline]
+pub(crate) fn trim_text(s: &str) -> &str {
+    let bytes = s.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        // Most text: nothing around it (no walk).
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim_matches(void_char),
+    }
+}
+
+/// Text as the FHIR string [`write_str`] writes: empty when blank, without
+/// its control characters.
+fn fhir_text(s: Cow<'_, str>) -> String {
+    if blank_text(&s) {
+        String::new()
+    } else if s.bytes().any(is_control) {
+        s.chars()
+            .filter(|c| !u8::try_from(*c).is_ok_and(is_control))
+            .collect()
+    } else {
+        s.into_owned()
+    }
+}
+
+/// True when `written` (a value's JSON text) is nothing R4 may hold: `{}`,
+/// `[]` or `""` (ele-1; a string has content).
+#[inline]
+fn wrote_nothing(written: Option<&[u8]>) -> bool {
+    matches!(written, Some(b"{}" | b"[]" | b"\"\""))
+}
+
+/// [`wrote_nothing`] for a `serde_json::Value`.
+fn serde_nothing(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.is_empty(),
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(m) => m.is_empty(),
+        _ => false,
+    }
 }
 
 /// [`write_str`] without the quotes.
@@ -1043,19 +1152,12 @@ fn escape(out: &mut Vec<u8>, bytes: &[u8], start: &mut usize, at: usize, b: u8) 
         b'\n' => b"\\n",
         b'\r' => b"\\r",
         b'\t' => b"\\t",
-        0x08 => b"\\b",
-        0x0c => b"\\f",
+        // Not in a FHIR string (see `write_str`): left out.
         0..=0x1f => b"",
         _ => return,
     };
     out.extend_from_slice(bytes.get(*start..at).unwrap_or_default());
-    if esc.is_empty() {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
-        out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hex(b >> 4), hex(b & 0xf)]);
-    } else {
-        out.extend_from_slice(esc);
-    }
+    out.extend_from_slice(esc);
     *start = at + 1;
 }
 
@@ -1276,13 +1378,36 @@ mod tests {
         let mut out = Vec::new();
         v.clone().write(&mut out);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with(
-            r#"{"resourceType":"Patient","name":[{"family":"O'Brien \"Jr\"\n\u0001é""#
-        ));
+        // U+0001 is no FHIR string's: left out; null members too.
+        assert!(
+            text.starts_with(r#"{"resourceType":"Patient","name":[{"family":"O'Brien \"Jr\"\né""#)
+        );
+        assert!(!text.contains("deceased"), "{text}");
         assert!(text.ends_with(r#""value":7.50}"#), "{text}");
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v.clone().into_serde());
-        assert_eq!(back["name"][0]["family"], name.as_str());
+        assert_eq!(back["name"][0]["family"], name.replace('\u{1}', ""));
+    }
+
+    #[test]
+    fn blank_strings_and_what_they_leave_empty_are_not_written() {
+        // R4: a string has content; no object or array is empty (ele-1).
+        let v = json!({
+            "a": " \t",
+            "b": [" ", "\u{1}", {"c": "", "d": {"e": "\u{7} "}}],
+            "f": Value::Hole(&[r#"{"text":"#, "}"], "  "),
+            "g": [Value::Hole(&[r#"{"text":"#, "}"], "\u{0}")],
+            "h": [{}, "x\u{0}y"],
+        });
+        let mut out = Vec::new();
+        v.clone().write(&mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), r#"{"h":["xy"]}"#);
+        assert_eq!(v.into_serde(), serde_json::json!({"h": ["xy"]}));
+        let mut o = Obj::with_capacity(16);
+        o.str("a", "\u{1} \u{2}");
+        o.strs("b", &["\u{3}".into(), " ".into()]);
+        o.value("c", json!({"d": [" "]}));
+        assert!(o.finish().is_empty());
     }
 
     proptest::proptest! {
@@ -1292,7 +1417,11 @@ mod tests {
             let mut out = Vec::new();
             v.clone().write(&mut out);
             let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
-            proptest::prop_assert_eq!(back["k"].as_str(), Some(s.as_str()));
+            // Without the control characters FHIR strings may not hold; a
+            // blank one not at all.
+            let fhir: String = s.chars().filter(|c| !u8::try_from(*c).is_ok_and(is_control)).collect();
+            let fhir = (!blank_text(&s)).then_some(fhir.as_str());
+            proptest::prop_assert_eq!(back["k"].as_str(), fhir);
             proptest::prop_assert_eq!(back["a"][0].as_str(), Some(k.as_str()));
             proptest::prop_assert_eq!(&back, &v.into_serde());
         }
@@ -1306,7 +1435,12 @@ mod tests {
             let mut out = Vec::new();
             write_str(&mut out, &s);
             let back: String = serde_json::from_slice(&out).unwrap();
-            assert_eq!(back, s);
+            // Control characters but tab, LF and CR are not written.
+            let fhir: String = s
+                .chars()
+                .filter(|c| !u8::try_from(*c).is_ok_and(is_control))
+                .collect();
+            assert_eq!(back, fhir);
         }
     }
 
@@ -1338,7 +1472,8 @@ mod tests {
         let tree = json!({"k": v.clone(), "n": null});
         let mut out = Vec::new();
         tree.clone().write(&mut out);
-        assert_eq!(out, format!(r#"{{"k":{text},"n":null}}"#).into_bytes());
+        // A null member is no member (FHIR JSON has none).
+        assert_eq!(out, format!(r#"{{"k":{text}}}"#).into_bytes());
         let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(back, tree.into_serde());
         assert!(!v.is_empty());
