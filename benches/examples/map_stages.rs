@@ -16,8 +16,11 @@
 //! `Sourced<Cow<str>>` (the floor of a model borrowing the message).
 //!
 //! Stages: `map` (`map_message`), `value` (`event_bundle`: the Bundle as a
-//! `serde_json::Value`, then `serde_json::to_writer`) and `write`
-//! (`write_event_bundle`: compact JSON straight from the builders' tree).
+//! `serde_json::Value`, then `serde_json::to_writer`), `write`
+//! (`write_event_bundle`: compact JSON straight from the builders' tree) and
+//! `noting` (`write_event_bundle_noting`: the same, listing what the Bundle
+//! leaves out, as `carecodec map --report` does; timed in the `write` row in
+//! place of `write`).
 //! Timings are for comparing stages in one run; the criterion benches
 //! (`--bench map`) are the throughput figures.
 // Measurement code: a failure aborts the run, which is what it should do.
@@ -30,7 +33,9 @@ use std::time::{Duration, Instant};
 
 use carecodec_benches::map::{keep_every_leaf, messages};
 use carecodec_hl7v2::{Index, Message, ParseOptions};
-use carecodec_map::fhir::{BundleType, event_bundle, write_event_bundle};
+use carecodec_map::fhir::{
+    BundleType, event_bundle, write_event_bundle, write_event_bundle_noting,
+};
 use carecodec_map::v2::{V2Options, map_message};
 
 struct Counting;
@@ -85,6 +90,8 @@ fn main() {
     let count = args.next().map_or(20_000, |n| n.parse().expect("COUNT"));
     let stages = args.next().unwrap_or_else(|| "map,value,write".into());
     let (run_value, run_write) = (stages.contains("value"), stages.contains("write"));
+    let run_noting = stages.contains("noting");
+    let mut lost = Vec::new();
     let input = messages(kind.as_bytes(), count);
     assert!(!input.ranges.is_empty(), "no {kind} samples");
     let opts = ParseOptions::default();
@@ -131,6 +138,15 @@ fn main() {
             write_bytes += write.run(|| {
                 out.clear();
                 write_event_bundle(&event, BundleType::Transaction, &mut out).unwrap();
+                out.len()
+            });
+        }
+        if run_noting {
+            write_bytes += write.run(|| {
+                out.clear();
+                lost.clear();
+                let kind = BundleType::Transaction;
+                write_event_bundle_noting(&event, kind, None, &mut out, &mut lost).unwrap();
                 out.len()
             });
         }

