@@ -4715,7 +4715,7 @@ pub fn event_bundle_for(
     kind: BundleType,
     trust_ods: Option<&str>,
 ) -> Result<serde_json::Value, FhirError> {
-    event_tree(event, kind, trust_ods, &mut Losses(None)).map(Value::into_serde)
+    event_tree(event, kind, trust_ods, &mut Losses(None, Vec::new())).map(Value::into_serde)
 }
 
 /// [`event_bundle_with`] appended to `out` as compact JSON (no
@@ -4767,7 +4767,7 @@ pub fn write_event_bundle_for(
     trust_ods: Option<&str>,
     out: &mut Vec<u8>,
 ) -> Result<(), FhirError> {
-    write_event(event, kind, trust_ods, out, &mut Losses(None))
+    write_event(event, kind, trust_ods, out, &mut Losses(None, Vec::new()))
 }
 
 /// [`write_event_bundle_for`], and the event's values the Bundle does not
@@ -4805,7 +4805,13 @@ pub fn write_event_bundle_noting(
     not_written: &mut Vec<NotWritten>,
 ) -> Result<(), FhirError> {
     let before = not_written.len();
-    let written = write_event(event, kind, trust_ods, out, &mut Losses(Some(not_written)));
+    let written = write_event(
+        event,
+        kind,
+        trust_ods,
+        out,
+        &mut Losses(Some(not_written), Vec::new()),
+    );
     if written.is_err() {
         not_written.truncate(before);
     }
@@ -4854,7 +4860,12 @@ pub fn write_event_bundle_noting(
 /// ```
 pub fn event_not_written(event: &Event, kind: BundleType) -> Result<Vec<NotWritten>, FhirError> {
     let mut not_written = Vec::new();
-    event_tree(event, kind, None, &mut Losses(Some(&mut not_written)))?;
+    event_tree(
+        event,
+        kind,
+        None,
+        &mut Losses(Some(&mut not_written), Vec::new()),
+    )?;
     Ok(not_written)
 }
 
@@ -4874,8 +4885,7 @@ fn write_event(
     // the next is built (so the allocator hands the same blocks back), after
     // the Bundle's opening members.
     let at = out.len();
-    tree::take_dropped();
-    write_transaction_head(event, out);
+    write_transaction_head(event, out, &mut losses.1);
     // `entry` is opened at the first entry: FHIR JSON has no empty arrays,
     // so a Bundle with no entries (a message of only an MSH) leaves it out.
     let mut first = true;
@@ -4902,19 +4912,19 @@ fn write_event(
 
 /// What `bundle_head(event, BundleType::Transaction)` writes, without its
 /// closing brace and without building it.
-fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
+fn write_transaction_head(event: &Event, out: &mut Vec<u8>, dropped: &mut Vec<u64>) {
     out.extend_from_slice(br#"{"resourceType":"Bundle""#);
     if let Some(p) = &event.processing {
         // As `bundle_head` and the prune of `event_tree` write it.
         let mut tag = coding(&p.value);
-        if !tag.prune_long("") {
+        if !tag.prune_long("", dropped) {
             out.extend_from_slice(br#","meta":{"tag":["#);
             tag.write(out);
             out.extend_from_slice(b"]}");
         }
     }
     out.extend_from_slice(br#","type":"transaction""#);
-    if let Some(id) = bundle_identifier(event) {
+    if let Some(id) = bundle_identifier(event, dropped) {
         out.extend_from_slice(br#","identifier":{"value":"#);
         json!(id).write(out);
         out.push(b'}');
@@ -4928,14 +4938,17 @@ fn write_transaction_head(event: &Event, out: &mut Vec<u8>) {
 /// The Bundle's identifier: MSH-10, and for one patient group of a message
 /// ([`Event::group`]) MSH-10, a slash and the group's number, so the
 /// Bundles of a message's groups never share one; none without MSH-10.
-fn bundle_identifier(event: &Event) -> Option<std::borrow::Cow<'_, str>> {
+fn bundle_identifier<'e>(
+    event: &'e Event,
+    dropped: &mut Vec<u64>,
+) -> Option<std::borrow::Cow<'e, str>> {
     let id = event.message_id.as_deref()?;
     let id: std::borrow::Cow<'_, str> = match event.group {
         Some(k) => format!("{id}/{k}").into(),
         None => id.into(),
     };
     // One over R4's string limit is none (noted).
-    (!Value::from(&*id).long_text("")).then_some(id)
+    (!Value::from(&*id).long_text("", dropped)).then_some(id)
 }
 
 /// What every id the writer makes without a key is made from: the message
@@ -4952,7 +4965,7 @@ fn id_seed(event: &Event) -> std::borrow::Cow<'_, str> {
 
 /// The Bundle's members before `entry`: its type, the message id of a
 /// message Bundle, and the event's time.
-fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
+fn bundle_head<'e>(event: &'e Event, kind: BundleType, dropped: &mut Vec<u64>) -> Map<'e> {
     let mut b = Map::with_capacity(6);
     b.insert("resourceType", json!("Bundle"));
     // The processing id tags the Bundle of a transaction; a message Bundle's
@@ -4968,7 +4981,7 @@ fn bundle_head(event: &Event, kind: BundleType) -> Map<'_> {
         }),
     );
     // IG MSH[Bundle]: MSH-10 → Bundle.identifier, whatever the Bundle's type.
-    if let Some(id) = bundle_identifier(event) {
+    if let Some(id) = bundle_identifier(event, dropped) {
         b.insert("identifier", json!({"value": id}));
     }
     if let Some(s) = &event.sent {
@@ -4985,10 +4998,16 @@ fn event_entries<'a>(
     trust_ods: Option<&str>,
     kind: BundleType,
     losses: &mut Losses<'_>,
-    emit_once: impl FnMut(Entry<'a>),
+    mut emit_once: impl FnMut(Entry<'a>),
 ) -> Result<(), FhirError> {
     let (from, texts) = (text::mark(losses), text::text_notes(event, losses));
-    event_entries_of(event, trust_ods, kind, losses, emit_once)?;
+    let mut dropped = Vec::new();
+    event_entries_of(event, trust_ods, kind, losses, |mut e| {
+        // No string over R4's limit (listed by `long_text_losses`).
+        e.resource.prune_long("", &mut dropped);
+        emit_once(e);
+    })?;
+    losses.1.append(&mut dropped);
     text::merge(losses, from, texts);
     Ok(())
 }
@@ -5006,12 +5025,10 @@ fn event_entries_of<'a>(
     // A Bundle has tens of entries: a list searched in order is cheaper than
     // hashing each 70-byte id.
     let mut written: Vec<[u64; 2]> = Vec::with_capacity(32);
-    let mut emit = |mut e: Entry<'a>| {
+    let mut emit = |e: Entry<'a>| {
         let id = e.full_url.bits();
         if !written.contains(&id) {
             written.push(id);
-            // No string over R4's limit (noted, `long_text_losses`).
-            e.resource.prune_long("");
             emit_once(e);
         }
     };
@@ -6314,10 +6331,9 @@ fn event_tree<'a>(
     trust_ods: Option<&str>,
     losses: &mut Losses<'_>,
 ) -> Result<Value<'a>, FhirError> {
-    tree::take_dropped();
     let mut entries = Vec::new();
     event_entries(event, trust_ods, kind, losses, |e| entries.push(e))?;
-    let mut b = bundle_head(event, kind);
+    let mut b = bundle_head(event, kind, &mut losses.1);
     if kind == BundleType::Message {
         // The focus: the resources the event is about (not the ones they reference).
         let focus: Vec<Value> = entries
@@ -6342,7 +6358,7 @@ fn event_tree<'a>(
     }
     // The header and the head (its entries are done as they are made).
     let mut b = Value::Object(b);
-    b.prune_long("");
+    b.prune_long("", &mut losses.1);
     long_text_losses(event, losses);
     Ok(b)
 }
@@ -6451,7 +6467,7 @@ fn message_header<'a>(event: &'a Event, id: &Uuid, focus: Vec<Value<'a>>) -> Val
 /// assert_eq!(practitioner["name"][0]["family"], "Smith");
 /// ```
 pub fn worker_bundle(w: &Worker) -> Result<serde_json::Value, FhirError> {
-    worker_tree(w, &mut Losses(None)).map(Value::into_serde)
+    worker_tree(w, &mut Losses(None, Vec::new())).map(Value::into_serde)
 }
 
 /// [`worker_bundle`] appended to `out` as compact JSON (no `serde_json::Value`
@@ -6471,7 +6487,7 @@ pub fn worker_bundle(w: &Worker) -> Result<serde_json::Value, FhirError> {
 /// assert_eq!(back, worker_bundle(&w).unwrap());
 /// ```
 pub fn write_worker_bundle(w: &Worker, out: &mut Vec<u8>) -> Result<(), FhirError> {
-    worker_tree(w, &mut Losses(None)).map(|b| b.write(out))
+    worker_tree(w, &mut Losses(None, Vec::new())).map(|b| b.write(out))
 }
 
 /// [`write_worker_bundle`], and the worker's values the Bundle does not
@@ -6508,7 +6524,7 @@ pub fn write_worker_bundle_noting(
     not_written: &mut Vec<NotWritten>,
 ) -> Result<(), FhirError> {
     let before = not_written.len();
-    match worker_tree(w, &mut Losses(Some(not_written))) {
+    match worker_tree(w, &mut Losses(Some(not_written), Vec::new())) {
         Ok(b) => {
             b.write(out);
             Ok(())
@@ -6562,7 +6578,7 @@ pub fn write_worker_bundle_noting(
 /// ```
 pub fn worker_not_written(w: &Worker) -> Result<Vec<NotWritten>, FhirError> {
     let mut not_written = Vec::new();
-    worker_tree(w, &mut Losses(Some(&mut not_written)))?;
+    worker_tree(w, &mut Losses(Some(&mut not_written), Vec::new()))?;
     Ok(not_written)
 }
 
@@ -6837,7 +6853,10 @@ pub const STAFF_GROUPS: [&str; 10] = [
 /// Where a writer notes the model values it leaves out ([`NotWritten`]):
 /// nowhere for the plain writers, or a list. The field path and the value's
 /// text are formatted only into a list: with none, a note costs a branch.
-struct Losses<'s>(Option<&'s mut Vec<NotWritten>>);
+///
+/// The second field holds the hashes ([`tree::text_hash`]) of the texts the
+/// Bundle being built left out for their length, for [`long_text_losses`].
+struct Losses<'s>(Option<&'s mut Vec<NotWritten>>, Vec<u64>);
 
 impl Losses<'_> {
     /// True when notes are kept (worth comparing values for).
@@ -6866,11 +6885,11 @@ impl Losses<'_> {
 }
 
 /// Notes the texts of `record` (an event or a worker) the Bundle just built
-/// left out for their length ([`tree::take_dropped`]: strings over R4's
+/// left out for their length (their hashes in `losses`: strings over R4's
 /// limit), each at its model field with its sources. The record is walked
 /// as its serde form, only when something was left out.
 fn long_text_losses<T: serde::Serialize>(record: &T, losses: &mut Losses<'_>) {
-    let dropped = tree::take_dropped();
+    let dropped = std::mem::take(&mut losses.1);
     if dropped.is_empty() || !losses.kept() {
         return;
     }
@@ -7228,7 +7247,6 @@ impl<'a> WorkerEntries<'a> {
 }
 
 fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, FhirError> {
-    tree::take_dropped();
     // Every field is named here: a field added to the model does not build
     // until the writer writes it or notes it unwritten.
     let Worker {
@@ -7578,7 +7596,7 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
             ),
         ),
     ]);
-    bundle.prune_long("");
+    bundle.prune_long("", &mut losses.1);
     long_text_losses(w, losses);
     Ok(bundle)
 }

@@ -52,6 +52,11 @@ pub(crate) enum Value<'a> {
     /// one allocation, no member nodes. For objects nothing edits after
     /// they are made (names, telecoms, addresses).
     Json(Vec<u8>),
+    /// A [`Value::Json`] whose builder left texts out for their length, with
+    /// their hashes ([`text_hash`]) for the writer to list
+    /// ([`Value::prune_long`] hands them on). Boxed: rare, and a `Value`
+    /// stays small.
+    JsonDropped(Box<(Vec<u8>, Vec<u64>)>),
     /// A string that is a constant prefix and borrowed text (a code system
     /// URL from a v2 table id): written without being put together first.
     Prefixed(Prefix, &'a str),
@@ -132,6 +137,7 @@ impl<'a> Value<'a> {
             Value::Hole(_, text) => blank_text(text),
             Value::Text(t) => t.len == 0,
             Value::Json(j) => j.as_slice() == b"{}",
+            Value::JsonDropped(jd) => jd.0.as_slice() == b"{}",
             Value::Bool(_)
             | Value::Number(_)
             | Value::Raw(_)
@@ -181,6 +187,11 @@ impl<'a> Value<'a> {
                 j.insert(0, b'[');
                 j.push(b']');
                 Value::Json(j)
+            }
+            Value::JsonDropped(mut jd) => {
+                jd.0.insert(0, b'[');
+                jd.0.push(b']');
+                Value::JsonDropped(jd)
             }
             v => Value::Array(vec![v]),
         }
@@ -276,6 +287,7 @@ impl<'a> Value<'a> {
                 V::String(fhir_text(Cow::Owned(format!("{}{rest}", p.as_str()))))
             }
             Value::Json(j) => serde_json::from_slice(&j).unwrap_or(V::Null),
+            Value::JsonDropped(jd) => serde_json::from_slice(&jd.0).unwrap_or(V::Null),
             hole @ Value::Hole(..) => {
                 let mut out = Vec::new();
                 hole.write(&mut out);
@@ -323,6 +335,7 @@ impl<'a> Value<'a> {
             Value::Num(n) => Value::Num(n),
             Value::Prefixed(p, rest) => Value::String(Cow::Owned(format!("{}{rest}", p.as_str()))),
             Value::Json(j) => Value::Json(j),
+            Value::JsonDropped(jd) => Value::JsonDropped(jd),
             hole @ Value::Hole(..) => {
                 // Its JSON text, kept as a literal (written as it is).
                 let mut out = Vec::new();
@@ -388,6 +401,7 @@ impl<'a> Value<'a> {
                 out.push(b'"');
             }
             Value::Json(j) => out.extend_from_slice(&j),
+            Value::JsonDropped(jd) => out.extend_from_slice(&jd.0),
             Value::Hole([before, after], text) => {
                 out.extend_from_slice(before.as_bytes());
                 write_str(out, text);
@@ -448,30 +462,24 @@ impl<'a> Value<'a> {
 /// An object written as compact JSON while it is built, with the builders'
 /// "leave it out" rule ([`Value::is_empty`]) on each member; `finish` gives
 /// a [`Value::Json`].
-pub(crate) struct Obj(Vec<u8>);
+pub(crate) struct Obj(Vec<u8>, Vec<u64>);
 
 impl Obj {
     /// An empty object with room for about `bytes` of text.
     pub(crate) fn with_capacity(bytes: usize) -> Self {
         let mut out = Vec::with_capacity(bytes);
         out.push(b'{');
-        Obj(out)
+        Obj(out, Vec::new())
     }
 
     fn key(&mut self, k: &'static str) {
-        debug_assert!(plain_key(k), "{k}");
-        self.comma();
-        self.0.push(b'"');
-        self.0.extend_from_slice(k.as_bytes());
-        self.0.extend_from_slice(b"\":");
+        member_key(&mut self.0, k);
     }
 
     /// A comma before the next member or element, unless it is the first of
     /// its object or array.
     fn comma(&mut self) {
-        if !matches!(self.0.last(), Some(b'{' | b'[')) {
-            self.0.push(b',');
-        }
+        comma(&mut self.0);
     }
 
     /// Where the text ends: a mark for [`Obj::undo`].
@@ -516,8 +524,8 @@ impl Obj {
 
     /// A member written whatever its value (as a `json!` literal writes
     /// its members).
-    pub(crate) fn always(&mut self, k: &'static str, v: Value<'_>) {
-        if v.long_text(k) {
+    pub(crate) fn always(&mut self, k: &'static str, mut v: Value<'_>) {
+        if v.prune_long(k, &mut self.1) {
             return;
         }
         self.key(k);
@@ -530,7 +538,7 @@ impl Obj {
         // A FHIR string has content: surrounding whitespace is left out (HL7
         // v2 trailing blanks mean nothing), and a blank string altogether.
         let v = trim_text(v);
-        if !v.is_empty() && !drop_long(k, v) {
+        if !v.is_empty() && !drop_long(k, v, &mut self.1) {
             self.key(k);
             write_str(&mut self.0, v);
         }
@@ -539,25 +547,26 @@ impl Obj {
     /// An array of strings (each as [`Obj::str`] writes it), left out when
     /// there are none.
     pub(crate) fn strs(&mut self, k: &'static str, vs: &[String]) {
+        let Obj(out, dropped) = self;
         let mut vs = vs
             .iter()
             .map(|v| trim_text(v))
-            .filter(|v| !v.is_empty() && !drop_long(k, v));
+            .filter(|v| !v.is_empty() && !drop_long(k, v, dropped));
         if let Some(first) = vs.next() {
-            self.key(k);
-            self.0.push(b'[');
-            write_str(&mut self.0, first);
+            member_key(out, k);
+            out.push(b'[');
+            write_str(out, first);
             for v in vs {
-                self.0.push(b',');
-                write_str(&mut self.0, v);
+                out.push(b',');
+                write_str(out, v);
             }
-            self.0.push(b']');
+            out.push(b']');
         }
     }
 
     /// Any value, left out when empty.
-    pub(crate) fn value(&mut self, k: &'static str, v: Value<'_>) {
-        if !v.is_empty() && !v.long_text(k) {
+    pub(crate) fn value(&mut self, k: &'static str, mut v: Value<'_>) {
+        if !v.is_empty() && !v.prune_long(k, &mut self.1) {
             let at = self.mark();
             self.key(k);
             let body = self.0.len();
@@ -570,7 +579,29 @@ impl Obj {
 
     pub(crate) fn finish(mut self) -> Value<'static> {
         self.0.push(b'}');
-        Value::Json(self.0)
+        if self.1.is_empty() {
+            Value::Json(self.0)
+        } else {
+            Value::JsonDropped(Box::new((self.0, self.1)))
+        }
+    }
+}
+
+/// Writes member `k`'s key (`"k":`) to an object being built, after a
+/// comma unless it is the object's first.
+fn member_key(out: &mut Vec<u8>, k: &'static str) {
+    debug_assert!(plain_key(k), "{k}");
+    comma(out);
+    out.push(b'"');
+    out.extend_from_slice(k.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// A comma before the next member or element, unless it is the first of its
+/// object or array.
+fn comma(out: &mut Vec<u8>) {
+    if !matches!(out.last(), Some(b'{' | b'[')) {
+        out.push(b',');
     }
 }
 
@@ -604,14 +635,8 @@ const UNLIMITED: [&str; 10] = [
     "contentType",
 ];
 
-thread_local! {
-    /// Hashes of the texts left out of the Bundle being built for their
-    /// length ([`drop_long`]), for the writer to name the model values they
-    /// came from ([`take_dropped`]).
-    static DROPPED: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// The hash [`DROPPED`] keeps of a (trimmed) text.
+/// The hash kept of a (trimmed) text left out for its length, by which the
+/// writer finds the model value it came from.
 pub(crate) fn text_hash(text: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -619,45 +644,31 @@ pub(crate) fn text_hash(text: &str) -> u64 {
     h.finish()
 }
 
-/// Notes `text` as left out for its length.
-fn note_dropped(text: &str) {
-    let hash = text_hash(text);
-    DROPPED.with(|d| {
-        let mut list = d.take();
-        if !list.contains(&hash) {
-            list.push(hash);
-        }
-        d.set(list);
-    });
-}
-
-/// The hashes of the texts left out for their length since the last call
-/// (emptying the list: the writers call it before and after a Bundle).
-pub(crate) fn take_dropped() -> Vec<u64> {
-    DROPPED.with(std::cell::Cell::take)
-}
-
-/// True (and noted) when `text`, of member `k`, is a string R4 limits and
-/// over the limit: left out.
-fn drop_long(k: &str, text: &str) -> bool {
+/// True when `text`, of member `k`, is a string R4 limits and over the
+/// limit: left out, its hash added to `dropped` (once).
+fn drop_long(k: &str, text: &str, dropped: &mut Vec<u64>) -> bool {
     let long = !UNLIMITED.contains(&k) && too_long(text);
     if long {
-        note_dropped(text);
+        let hash = text_hash(text);
+        if !dropped.contains(&hash) {
+            dropped.push(hash);
+        }
     }
     long
 }
 
 impl Value<'_> {
-    /// True (and noted) when this value of member `k` is text over R4's
-    /// string limit that [`Value::prune_long`] would leave out.
-    pub(crate) fn long_text(&self, k: &str) -> bool {
+    /// True when this value of member `k` is text over R4's string limit
+    /// that [`Value::prune_long`] would leave out (its hash added to
+    /// `dropped`).
+    pub(crate) fn long_text(&self, k: &str, dropped: &mut Vec<u64>) -> bool {
         match self {
-            Value::String(s) => drop_long(k, s),
+            Value::String(s) => drop_long(k, s, dropped),
             // A code system's URL: a `uri` under `system`.
-            Value::Prefixed(_, s) => drop_long(k, s),
+            Value::Prefixed(_, s) => drop_long(k, s, dropped),
             // Text written into a constant fragment (a display, a note's
             // text, an identifier's value): the fragment goes.
-            Value::Hole(_, s) => drop_long("", s),
+            Value::Hole(_, s) => drop_long("", s, dropped),
             _ => false,
         }
     }
@@ -666,14 +677,15 @@ impl Value<'_> {
     /// member R4 limits (not [`UNLIMITED`]), and the objects and arrays left
     /// empty by that (R4 has none); a CodeableConcept `code` left empty
     /// (a resource's required code) becomes the data-absent-reason
-    /// extension. Each text left out is noted ([`take_dropped`]). Objects
-    /// written as built ([`Obj`]) left theirs out as they were built.
-    /// Returns true when the value itself is to be left out.
-    pub(crate) fn prune_long(&mut self, k: &str) -> bool {
+    /// extension. Each text left out is added to `dropped` ([`text_hash`]),
+    /// with those objects written as built ([`Obj`]) left out as they were
+    /// built (taken from them). Returns true when the value itself is to be
+    /// left out.
+    pub(crate) fn prune_long(&mut self, k: &str, dropped: &mut Vec<u64>) -> bool {
         match self {
             Value::Object(m) => {
                 m.0.retain_mut(|(k, v)| {
-                    let keep = !v.prune_long(k);
+                    let keep = !v.prune_long(k, dropped);
                     if !keep && *k == "code" {
                         *v = absent_reason();
                         return true;
@@ -683,11 +695,19 @@ impl Value<'_> {
                 m.0.is_empty()
             }
             Value::Array(a) => {
-                a.retain_mut(|v| !v.prune_long(k));
+                a.retain_mut(|v| !v.prune_long(k, dropped));
                 a.is_empty()
             }
             Value::Json(j) => j.as_slice() == b"{}",
-            v => v.long_text(k),
+            Value::JsonDropped(jd) => {
+                for hash in jd.1.drain(..) {
+                    if !dropped.contains(&hash) {
+                        dropped.push(hash);
+                    }
+                }
+                jd.0.as_slice() == b"{}"
+            }
+            v => v.long_text(k, dropped),
         }
     }
 }
@@ -1315,10 +1335,10 @@ mod tests {
     /// `prune_long` leaves out strings over R4's limit of members R4 limits,
     /// and what is left empty by that (a `code` concept becomes
     /// data-absent-reason); `uri`, `code`, Base64 and XHTML members are kept
-    /// whole; each text left out is noted once.
+    /// whole; each text left out is noted once, by the caller's list or by
+    /// the object built ([`Obj`]) until it is pruned.
     #[test]
     fn prune_long_leaves_out_only_limited_strings_over_the_limit() {
-        take_dropped();
         let long = "x".repeat(MAX_STRING_CHARS + 1);
         let at_limit = "y".repeat(MAX_STRING_CHARS);
         let text = |s: &str| Value::String(Cow::Owned(s.to_owned()));
@@ -1340,7 +1360,8 @@ mod tests {
             ("system", Value::Prefixed(Prefix::UkCore, &long)),
             ("display", Value::Hole(&[r#"{"display":"#, "}"], &long)),
         ]));
-        assert!(!v.prune_long(""));
+        let mut dropped = Vec::new();
+        assert!(!v.prune_long("", &mut dropped));
         let mut out = Vec::new();
         v.write(&mut out);
         let back: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
@@ -1353,15 +1374,21 @@ mod tests {
             back.pointer("/code/extension/0/valueCode"),
             Some(&serde_json::json!("unknown"))
         );
-        assert_eq!(take_dropped(), [text_hash(&long)]);
-        // Built as an object: the member is left out as it is written.
+        assert_eq!(dropped, [text_hash(&long)]);
+        // Built as an object: the member is left out as it is written, and
+        // the object hands its hash on when pruned, also from inside another.
         let mut o = Obj::with_capacity(8);
         o.str("family", &long);
         o.strs("given", &[long.clone(), "Ann".into()]);
+        let mut outer = Obj::with_capacity(8);
+        outer.value("name", o.finish().in_array());
+        let mut name = outer.finish();
+        let mut dropped = Vec::new();
+        assert!(!name.prune_long("", &mut dropped));
+        assert_eq!(dropped, [text_hash(&long)]);
         let mut out = Vec::new();
-        o.finish().write(&mut out);
-        assert_eq!(out, br#"{"given":["Ann"]}"#);
-        assert_eq!(take_dropped(), [text_hash(&long)]);
+        name.write(&mut out);
+        assert_eq!(out, br#"{"name":[{"given":["Ann"]}]}"#);
     }
 
     #[test]
