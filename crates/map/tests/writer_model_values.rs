@@ -50,33 +50,6 @@ fn event() -> Event {
     map_message(&msg, &V2Options::default()).unwrap().0
 }
 
-/// R4 ele-1 and FHIR JSON: no `{}`, `[]`, blank string, null or control
-/// character anywhere.
-fn no_empty(v: &Value, at: &str) {
-    match v {
-        Value::Object(m) => {
-            assert!(!m.is_empty(), "empty object at {at}");
-            m.iter()
-                .for_each(|(k, x)| no_empty(x, &format!("{at}.{k}")));
-        }
-        Value::Array(a) => {
-            assert!(!a.is_empty(), "empty array at {at}");
-            a.iter()
-                .enumerate()
-                .for_each(|(i, x)| no_empty(x, &format!("{at}[{i}]")));
-        }
-        Value::String(s) => {
-            assert!(!s.trim().is_empty(), "blank string at {at}");
-            let control = s
-                .chars()
-                .any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'));
-            assert!(!control, "control character at {at}: {s:?}");
-        }
-        Value::Null => panic!("null at {at}"),
-        _ => {}
-    }
-}
-
 /// Both forms of `bundle`: strict R4, UK Core, nothing empty, and the same.
 fn valid(out: &[u8], value_form: Option<Value>) -> Value {
     let text = std::str::from_utf8(out).unwrap();
@@ -85,7 +58,7 @@ fn valid(out: &[u8], value_form: Option<Value>) -> Value {
     let bundle: Value = serde_json::from_slice(out).unwrap();
     let errors = common::uk_core_errors(&bundle).unwrap();
     assert!(errors.is_empty(), "{errors:#?}\n{bundle}");
-    no_empty(&bundle, "Bundle");
+    common::no_empty(&bundle, "Bundle");
     if let Some(v) = value_form {
         assert_eq!(v, bundle);
     }

@@ -45,27 +45,8 @@ fn write(event: &Event) -> (Value, Vec<NotWritten>) {
     let bundle: Value = serde_json::from_slice(&out).unwrap();
     let errors = common::uk_core_errors(&bundle).unwrap();
     assert!(errors.is_empty(), "{errors:#?}\n{bundle}");
-    no_empty(&bundle, "Bundle");
+    common::no_empty(&bundle, "Bundle");
     (bundle, lost)
-}
-
-/// R4 ele-1 and FHIR JSON: no `{}`, `[]` or `""` anywhere.
-fn no_empty(v: &Value, at: &str) {
-    match v {
-        Value::Object(m) => {
-            assert!(!m.is_empty(), "empty object at {at}");
-            m.iter()
-                .for_each(|(k, x)| no_empty(x, &format!("{at}.{k}")));
-        }
-        Value::Array(a) => {
-            assert!(!a.is_empty(), "empty array at {at}");
-            a.iter()
-                .enumerate()
-                .for_each(|(i, x)| no_empty(x, &format!("{at}[{i}]")));
-        }
-        Value::String(s) => assert!(!s.trim().is_empty(), "empty string at {at}"),
-        _ => {}
-    }
 }
 
 /// The resource of type `rtype` in `bundle` (the first).
@@ -738,6 +719,18 @@ fn results_and_diagnoses_of_no_encounter_are_written_without_one() {
     assert_eq!(flags(&back), flags(&event));
 }
 
+/// The FHIR paths `report` lists as unmapped.
+fn fhir_unmapped(report: &carecodec_model::MappingReport) -> Vec<&str> {
+    report
+        .unmapped
+        .iter()
+        .filter_map(|u| match &u.source {
+            Source::Fhir { path } => Some(path.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// An Observation performer that is a Practitioner with neither identifier
 /// nor name (here only a name's `text`), directly or as a role's
 /// Practitioner, is not read (an empty Practitioner would be written): the
@@ -777,14 +770,7 @@ fn a_performer_that_says_nobody_is_not_written_empty() {
     assert_eq!(performers.len(), 1, "{performers:?}");
     assert!(performers[0].practitioner.is_none());
     assert!(performers[0].organisation.is_some());
-    let unmapped: Vec<&str> = report
-        .unmapped
-        .iter()
-        .filter_map(|u| match &u.source {
-            Source::Fhir { path } => Some(path.as_str()),
-            _ => None,
-        })
-        .collect();
+    let unmapped = fhir_unmapped(&report);
     assert!(
         unmapped
             .iter()
@@ -936,14 +922,7 @@ fn a_report_performer_that_says_nobody_is_not_read() {
     let r = &event.reports[0];
     assert!(r.performers.is_empty(), "{:?}", r.performers);
     assert!(r.interpreters.is_empty(), "{:?}", r.interpreters);
-    let unmapped: Vec<&str> = mapping
-        .unmapped
-        .iter()
-        .filter_map(|u| match &u.source {
-            Source::Fhir { path } => Some(path.as_str()),
-            _ => None,
-        })
-        .collect();
+    let unmapped = fhir_unmapped(&mapping);
     for at in [
         ".performer[0].reference",
         ".resultsInterpreter[0].reference",
@@ -1072,7 +1051,7 @@ fn a_worker_text_over_the_r4_string_limit_is_listed() {
         common::uk_core_errors(&bundle).unwrap(),
         Vec::<String>::new()
     );
-    no_empty(&bundle, "Bundle");
+    common::no_empty(&bundle, "Bundle");
     let p = resource(&bundle, "Practitioner");
     assert_eq!(p["name"][0], json!({"family": "Jones"}));
     assert!(p["telecom"][0].get("value").is_none(), "{}", p["telecom"]);

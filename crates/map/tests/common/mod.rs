@@ -83,3 +83,31 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// R4 ele-1 and FHIR JSON: no `{}`, `[]`, blank string, null or control
+/// character anywhere.
+#[allow(dead_code)] // used by the writer tests only
+pub fn no_empty(v: &Value, at: &str) {
+    match v {
+        Value::Object(m) => {
+            assert!(!m.is_empty(), "empty object at {at}");
+            m.iter()
+                .for_each(|(k, x)| no_empty(x, &format!("{at}.{k}")));
+        }
+        Value::Array(a) => {
+            assert!(!a.is_empty(), "empty array at {at}");
+            a.iter()
+                .enumerate()
+                .for_each(|(i, x)| no_empty(x, &format!("{at}[{i}]")));
+        }
+        Value::String(s) => {
+            assert!(!s.trim().is_empty(), "blank string at {at}");
+            let control = s
+                .chars()
+                .any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'));
+            assert!(!control, "control character at {at}: {s:?}");
+        }
+        Value::Null => panic!("null at {at}"),
+        _ => {}
+    }
+}
