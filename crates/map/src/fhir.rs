@@ -3791,7 +3791,9 @@ fn encounter_priority(c: &Code) -> Value<'_> {
 }
 
 /// R4's Encounter statuses (a required binding): any other text is written
-/// `unknown` (listed by [`clinical_losses`]).
+/// `unknown` (listed by [`clinical_losses`]). The same list as the UK Core
+/// validator's (`carecodec_fhir::uk_core::codes`, which this crate does not
+/// depend on: a test holds the two equal), as are the four below.
 const ENCOUNTER_STATUS: [&str; 9] = [
     "planned",
     "arrived",
@@ -5623,6 +5625,27 @@ fn condition_losses(
     }
 }
 
+/// Notes the display sent with code `c` (at model field `field`), when it
+/// has one, as replaced by the display of the v3 code it is written as.
+fn sent_display_loss(
+    losses: &mut Losses<'_>,
+    field: std::fmt::Arguments<'_>,
+    c: &carecodec_model::Sourced<Code>,
+) {
+    if c.value
+        .display
+        .as_deref()
+        .is_some_and(|d| !d.trim().is_empty())
+    {
+        losses.note(
+            field,
+            &code_text(&c.value),
+            &c.sources,
+            unwritten::V3_DISPLAY,
+        );
+    }
+}
+
 /// Notes a clinical status (of the record at `at`) beside a verification
 /// status `entered-in-error`, which R4 con-5 / ait-2 leave out, and a blank
 /// status or one that is none of its required value set's `codes`, which
@@ -5964,19 +5987,8 @@ fn encounter_losses<'e>(
             && ENCOUNTER_PRIORITY
                 .iter()
                 .any(|(v2, ..)| *v2 == p.value.code);
-        if v3
-            && p.value
-                .display
-                .as_deref()
-                .is_some_and(|d| !d.trim().is_empty())
-        {
-            let field = format_args!("encounter.priority");
-            losses.note(
-                field,
-                &code_text(&p.value),
-                &p.sources,
-                unwritten::V3_DISPLAY,
-            );
+        if v3 {
+            sent_display_loss(losses, format_args!("encounter.priority"), p);
         }
     }
     if let Some(l) = e
@@ -5990,19 +6002,9 @@ fn encounter_losses<'e>(
     for (j, a) in e.ambulatory_status.iter().enumerate() {
         let a2 = matches!(&a.value.system, carecodec_model::CodeSystem::V2Table(t) if t == "0009")
             && a.value.code == "A2";
-        if a2
-            && a.value
-                .display
-                .as_deref()
-                .is_some_and(|d| !d.trim().is_empty())
-        {
+        if a2 {
             let field = format_args!("encounter.ambulatory_status[{j}]");
-            losses.note(
-                field,
-                &code_text(&a.value),
-                &a.sources,
-                unwritten::V3_DISPLAY,
-            );
+            sent_display_loss(losses, field, a);
         }
     }
     for (name, l) in [
@@ -7605,6 +7607,21 @@ fn worker_tree<'a>(w: &'a Worker, losses: &mut Losses<'_>) -> Result<Value<'a>, 
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    /// The status lists the writer checks against are the UK Core
+    /// validator's, so a status the writer writes is one it accepts.
+    #[test]
+    fn status_lists_are_the_validators() {
+        use carecodec_fhir::uk_core::codes;
+        assert_eq!(ENCOUNTER_STATUS, codes::ENCOUNTER_STATUS);
+        assert_eq!(ALLERGY_CLINICAL_CODES, codes::ALLERGY_CLINICAL_STATUS);
+        assert_eq!(
+            ALLERGY_VERIFICATION_CODES,
+            codes::ALLERGY_VERIFICATION_STATUS
+        );
+        assert_eq!(CONDITION_CLINICAL_CODES, codes::CONDITION_CLINICAL_STATUS);
+        assert_eq!(CONDITION_VER_CODES, codes::CONDITION_VERIFICATION_STATUS);
+    }
 
     /// Base64 read back is the bytes written, for every padding; text that
     /// is not Base64 reads as nothing.

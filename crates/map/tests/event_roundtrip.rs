@@ -792,19 +792,7 @@ fn encounter() -> impl Strategy<Value = Encounter> {
             Just(EncounterClass::Other),
         ],
         // R4's statuses (a FHIR Encounter's: the v2 mapper gives four).
-        proptest::sample::select(
-            &[
-                "planned",
-                "arrived",
-                "triaged",
-                "in-progress",
-                "onleave",
-                "finished",
-                "cancelled",
-                "entered-in-error",
-                "unknown",
-            ][..],
-        ),
+        proptest::sample::select(&carecodec_fhir::uk_core::codes::ENCOUNTER_STATUS[..]),
         proptest::option::of(date_time()),
         proptest::option::of(date_time()),
         proptest::option::of(concept()),

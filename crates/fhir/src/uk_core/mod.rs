@@ -47,6 +47,55 @@ pub const NHS_NUMBER_VERIFICATION_STATUS_ENGLAND: &str =
 pub const ETHNIC_CATEGORY_ENGLAND: &str =
     "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland";
 
+/// The codes of the R4 value sets UK Core binds statuses to (required
+/// bindings): a status outside its list makes a resource invalid, so a writer
+/// checks against the same list the validator does.
+///
+/// ```
+/// use carecodec_fhir::uk_core::codes;
+///
+/// assert!(codes::ENCOUNTER_STATUS.contains(&"in-progress"));
+/// assert!(!codes::CONDITION_CLINICAL_STATUS.contains(&"Active"));
+/// ```
+pub mod codes {
+    /// `Encounter.status` (EncounterStatus).
+    pub const ENCOUNTER_STATUS: [&str; 9] = [
+        "planned",
+        "arrived",
+        "triaged",
+        "in-progress",
+        "onleave",
+        "finished",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
+    ];
+    /// `AllergyIntolerance.clinicalStatus` (allergyintolerance-clinical).
+    pub const ALLERGY_CLINICAL_STATUS: [&str; 3] = ["active", "inactive", "resolved"];
+    /// `AllergyIntolerance.verificationStatus`
+    /// (allergyintolerance-verification).
+    pub const ALLERGY_VERIFICATION_STATUS: [&str; 4] =
+        ["unconfirmed", "confirmed", "refuted", "entered-in-error"];
+    /// `Condition.clinicalStatus` (condition-clinical).
+    pub const CONDITION_CLINICAL_STATUS: [&str; 6] = [
+        "active",
+        "recurrence",
+        "relapse",
+        "inactive",
+        "remission",
+        "resolved",
+    ];
+    /// `Condition.verificationStatus` (condition-ver-status).
+    pub const CONDITION_VERIFICATION_STATUS: [&str; 6] = [
+        "unconfirmed",
+        "provisional",
+        "differential",
+        "confirmed",
+        "refuted",
+        "entered-in-error",
+    ];
+}
+
 /// UK Core extension URLs (`https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-<Name>`).
 pub mod ext {
     macro_rules! ukcore_ext {

@@ -44,7 +44,7 @@ use std::fmt;
 use super::{
     ETHNIC_CATEGORY_ENGLAND, GMC_NUMBER_SYSTEM, GMP_NUMBER_SYSTEM, GPHC_NUMBER_SYSTEM,
     HCPC_NUMBER_SYSTEM, NHS_NUMBER_SYSTEM, NHS_NUMBER_VERIFICATION_STATUS_ENGLAND,
-    NMC_NUMBER_SYSTEM, ODS_ORGANIZATION_CODE_SYSTEM, ODS_SITE_CODE_SYSTEM, ext,
+    NMC_NUMBER_SYSTEM, ODS_ORGANIZATION_CODE_SYSTEM, ODS_SITE_CODE_SYSTEM, codes, ext,
     is_valid_nhs_number,
 };
 #[allow(
@@ -1163,12 +1163,16 @@ fn encounter(c: &mut Checker, e: &crate::model::Encounter) {
     identifiers(c, &e.identifier, "Encounter");
     extensions(c, &e.extension, "Encounter");
     c.required(&e.status, "Encounter.status".into(), "status");
-    c.code_in(&e.status, ENCOUNTER_STATUS, "Encounter.status".into());
+    c.code_in(
+        &e.status,
+        &codes::ENCOUNTER_STATUS,
+        "Encounter.status".into(),
+    );
     c.required(&e.class, "Encounter.class".into(), "class");
     for (i, h) in e.status_history.iter().enumerate() {
         c.code_in(
             &h.status,
-            ENCOUNTER_STATUS,
+            &codes::ENCOUNTER_STATUS,
             format!("Encounter.statusHistory[{i}].status"),
         );
     }
@@ -1176,19 +1180,6 @@ fn encounter(c: &mut Checker, e: &crate::model::Encounter) {
         extensions(c, &h.extension, "Encounter.hospitalization");
     }
 }
-
-#[cfg(feature = "encounter")]
-const ENCOUNTER_STATUS: &[&str] = &[
-    "planned",
-    "arrived",
-    "triaged",
-    "in-progress",
-    "onleave",
-    "finished",
-    "cancelled",
-    "entered-in-error",
-    "unknown",
-];
 
 /// Vital-sign LOINC "magic codes" with a name and the UCUM codes their `valueQuantity` may
 /// use (the fixed unit of each UK Core vital-sign profile; body height binds to all distance
@@ -1512,7 +1503,7 @@ fn allergy(c: &mut Checker, a: &crate::model::AllergyIntolerance) {
             "AllergyIntolerance.clinicalStatus",
             "clinicalStatus",
             true,
-            |s, k| s == CLINICAL_STATUS_ALLERGY && matches!(k, "active" | "inactive" | "resolved"),
+            |s, k| s == CLINICAL_STATUS_ALLERGY && codes::ALLERGY_CLINICAL_STATUS.contains(&k),
         );
     }
     if let Some(vs) = &a.verification_status {
@@ -1522,13 +1513,7 @@ fn allergy(c: &mut Checker, a: &crate::model::AllergyIntolerance) {
             "AllergyIntolerance.verificationStatus",
             "verificationStatus",
             true,
-            |s, k| {
-                s == VERIFICATION_ALLERGY
-                    && matches!(
-                        k,
-                        "unconfirmed" | "confirmed" | "refuted" | "entered-in-error"
-                    )
-            },
+            |s, k| s == VERIFICATION_ALLERGY && codes::ALLERGY_VERIFICATION_STATUS.contains(&k),
         );
     }
     c.code_in(
@@ -1594,11 +1579,7 @@ fn condition(c: &mut Checker, k: &crate::model::Condition) {
             "clinicalStatus",
             true,
             |s, code| {
-                s == CLINICAL_STATUS_CONDITION
-                    && matches!(
-                        code,
-                        "active" | "recurrence" | "relapse" | "inactive" | "remission" | "resolved"
-                    )
+                s == CLINICAL_STATUS_CONDITION && codes::CONDITION_CLINICAL_STATUS.contains(&code)
             },
         );
     }
@@ -1610,16 +1591,7 @@ fn condition(c: &mut Checker, k: &crate::model::Condition) {
             "verificationStatus",
             true,
             |s, code| {
-                s == VERIFICATION_CONDITION
-                    && matches!(
-                        code,
-                        "unconfirmed"
-                            | "provisional"
-                            | "differential"
-                            | "confirmed"
-                            | "refuted"
-                            | "entered-in-error"
-                    )
+                s == VERIFICATION_CONDITION && codes::CONDITION_VERIFICATION_STATUS.contains(&code)
             },
         );
     }
