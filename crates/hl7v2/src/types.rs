@@ -41,6 +41,21 @@ macro_rules! view {
 
         impl<'a> $name<'a> {
             /// Reads the view from one repetition (or a field's first repetition).
+            ///
+            #[doc = concat!(
+                "```\n",
+                "use carecodec_hl7v2::{Message, types::", stringify!($name), "};\n",
+                "\n",
+                "let msg = Message::parse(b\"MSH|^~\\\\&\\rZZZ|1|A^B^C~D^E^F\\r\")?;\n",
+                "let field = msg.get(\"ZZZ-2\")?.ok_or(\"absent\")?;\n",
+                "let first = field.repetition(1).ok_or(\"no repetition 1\")?;\n",
+                "let second = field.repetition(2).ok_or(\"no repetition 2\")?;\n",
+                "// A field reads as its first repetition.\n",
+                "assert_eq!(", stringify!($name), "::from_value(&field), ", stringify!($name), "::from_value(&first));\n",
+                "assert_ne!(", stringify!($name), "::from_value(&field), ", stringify!($name), "::from_value(&second));\n",
+                "# Ok::<(), Box<dyn std::error::Error>>(())\n",
+                "```",
+            )]
             pub fn from_value(v: &Value<'a>) -> $name<'a> {
                 $name { $($field: comp(v, $n),)* }
             }
