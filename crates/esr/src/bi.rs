@@ -25,10 +25,28 @@ use crate::reader::Counts;
 use crate::value::{self, normalise_ni};
 
 /// Header alias → canonical field name, and the canonical field's type.
+///
+/// ```
+/// use carecodec_esr::bi::{BiReader, Mapping};
+/// use carecodec_esr::layout::FieldType;
+///
+/// const MINE: Mapping = &[("Staff No", "employee_number", FieldType::Id)];
+/// let file = BiReader::with_mapping(MINE).read_bytes(b"Staff No,Site\n123,Leeds\n")?;
+/// assert_eq!(file.mapped, [Some("employee_number"), None]);
+/// assert_eq!(file.rows[0].get("employee_number"), Some("123"));
+/// assert_eq!(file.rows[0].get("Site"), Some("Leeds")); // unmapped: kept under its header
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub type Mapping = &'static [(&'static str, &'static str, FieldType)];
 
 /// The documented default mapping for "staff in post" style exports
 /// (header names compared case-insensitively, spaces and `_` ignored).
+///
+/// ```
+/// use carecodec_esr::bi::DEFAULT_MAPPING;
+///
+/// assert!(DEFAULT_MAPPING.iter().any(|(alias, field, _)| *alias == "NI Number" && *field == "ni_number"));
+/// ```
 pub const DEFAULT_MAPPING: Mapping = &[
     ("Org L1", "org_l1", FieldType::Text),
     ("Org L2", "org_l2", FieldType::Text),
@@ -96,6 +114,17 @@ fn fold(s: &str) -> String {
 
 /// One data row: its line and each mapped field's value (unmapped columns
 /// are kept under their header name).
+///
+/// ```
+/// use carecodec_esr::bi::BiReader;
+///
+/// let file = BiReader::read(b"Employee Number,Start Date\n90000001,31/02/2022\n")?;
+/// let row = &file.rows[0];
+/// assert_eq!((row.line, row.offset), (2, 27));
+/// assert!(!row.accepted); // 31 February
+/// assert_eq!(file.problems[0].line, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BiRow {
@@ -111,6 +140,15 @@ pub struct BiRow {
 
 impl BiRow {
     /// The value of canonical field (or header) `name`.
+    ///
+    /// ```
+    /// use carecodec_esr::bi::BiReader;
+    ///
+    /// let file = BiReader::read(b"Employee Number,NI Number\n90000001,jk 00 00 01 a\n")?;
+    /// assert_eq!(file.rows[0].get("ni_number"), Some("JK000001A")); // normalised
+    /// assert_eq!(file.rows[0].get("no such field"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
@@ -120,6 +158,16 @@ impl BiRow {
 }
 
 /// A whole BI file read.
+///
+/// ```
+/// use carecodec_esr::bi::BiReader;
+///
+/// let file = BiReader::read(b"Employee Number,Team\n1,A\n2,B\n")?;
+/// assert_eq!(file.header, ["Employee Number", "Team"]);
+/// assert_eq!(file.rows.len(), 2);
+/// assert_eq!((file.summary.read, file.summary.accepted, file.summary.rejected), (2, 2, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct BiFile {
@@ -136,6 +184,16 @@ pub struct BiFile {
 }
 
 /// Reads BI CSV files.
+///
+/// ```
+/// use carecodec_esr::bi::BiReader;
+/// use carecodec_esr::ProblemKind;
+///
+/// let file = BiReader::default().read_bytes(b"Employee Number\n1\nEmployee Number\n2\n")?;
+/// assert_eq!(file.rows.len(), 2); // the repeated header row is skipped
+/// assert_eq!(file.problems[0].kind, ProblemKind::DuplicateHeaderRow);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct BiReader {
     mapping: Mapping,
@@ -151,17 +209,45 @@ impl Default for BiReader {
 
 impl BiReader {
     /// A reader with your own header mapping.
+    ///
+    /// ```
+    /// use carecodec_esr::bi::BiReader;
+    /// use carecodec_esr::layout::FieldType;
+    ///
+    /// let reader = BiReader::with_mapping(&[("Pay No", "employee_number", FieldType::Id)]);
+    /// let file = reader.read_bytes(b"Pay No\n42\n")?;
+    /// assert_eq!(file.rows[0].get("employee_number"), Some("42"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_mapping(mapping: Mapping) -> BiReader {
         BiReader { mapping }
     }
 
     /// Reads `bytes` with the default mapping.
+    ///
+    /// ```
+    /// use carecodec_esr::bi::BiReader;
+    ///
+    /// let file = BiReader::read(b"Employee Number,WTE\r\n90000001,0.80\r\n")?;
+    /// assert_eq!(file.rows[0].get("fte"), Some("0.80"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read(bytes: &[u8]) -> Result<BiFile, csv::Error> {
         BiReader::default().read_bytes(bytes)
     }
 
     /// Reads `bytes`. Only an I/O-level failure of the CSV engine is an
     /// `Err`; everything about the content is a [`Problem`].
+    ///
+    /// ```
+    /// use carecodec_esr::bi::BiReader;
+    /// use carecodec_esr::ProblemKind;
+    ///
+    /// let file = BiReader::default().read_bytes(b"Employee Number,Team\n1,A,extra\n")?;
+    /// assert!(!file.rows[0].accepted);
+    /// assert!(matches!(file.problems[0].kind, ProblemKind::LongRow { expected: 2, found: 3 }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read_bytes(&self, bytes: &[u8]) -> Result<BiFile, csv::Error> {
         let mut out = BiFile::default();
         let (body, base) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {

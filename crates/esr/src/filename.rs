@@ -5,6 +5,13 @@ use chrono::NaiveDate;
 use crate::value::parse_date;
 
 /// What a Generic Outbound file holds.
+///
+/// ```
+/// use carecodec_esr::filename::{ExtractType, FileName};
+///
+/// assert_eq!(FileName::parse("GO_999_GDW_GOF_20250301_00000101.DAT").map(|n| n.extract), Ok(ExtractType::Full));
+/// assert_eq!(FileName::parse("GO_999_GDW_GOR_20250301_00000101.DAT").map(|n| n.extract), Ok(ExtractType::Refresh));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExtractType {
@@ -51,6 +58,16 @@ pub struct FileName {
 impl FileName {
     /// Parses a GO file name (any directory part is ignored). `Err` says why
     /// the name is not a GO name at all.
+    ///
+    /// ```
+    /// use carecodec_esr::filename::FileName;
+    ///
+    /// let n = FileName::parse("/in/GO_999_EXP_GOC_20250302_00000102.DAT")?;
+    /// assert_eq!((n.sub_file.as_str(), n.format.as_str(), n.sequence), ("EXP", "GO", 102));
+    /// assert_eq!(n.date.map(|d| d.to_string()).as_deref(), Some("2025-03-02"));
+    /// assert!(FileName::parse("staff.csv").is_err());
+    /// # Ok::<(), &str>(())
+    /// ```
     pub fn parse(name: &str) -> Result<FileName, &'static str> {
         let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
         let stem = base
@@ -115,6 +132,13 @@ pub struct SequenceTracker {
 }
 
 /// The verdict on a file's sequence number.
+///
+/// ```
+/// use carecodec_esr::filename::{SequenceCheck, SequenceTracker};
+///
+/// assert_eq!(SequenceTracker::new(None).check(7), SequenceCheck::First);
+/// assert_eq!(SequenceTracker::new(Some(7)).check(5), SequenceCheck::Gap { expected: 8, found: 5 });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SequenceCheck {
@@ -135,11 +159,28 @@ pub enum SequenceCheck {
 
 impl SequenceTracker {
     /// A tracker whose last applied sequence is `last`.
+    ///
+    /// ```
+    /// use carecodec_esr::filename::{SequenceCheck, SequenceTracker};
+    ///
+    /// let t = SequenceTracker::new(Some(101));
+    /// assert_eq!(t.last(), Some(101));
+    /// assert_eq!(t.check(102), SequenceCheck::Next);
+    /// ```
     pub fn new(last: Option<u64>) -> SequenceTracker {
         SequenceTracker { last }
     }
 
     /// Judges `seq` against the last applied.
+    ///
+    /// ```
+    /// use carecodec_esr::filename::{SequenceCheck, SequenceTracker};
+    ///
+    /// let t = SequenceTracker::new(Some(101));
+    /// assert_eq!(t.check(101), SequenceCheck::Repeat);
+    /// assert_eq!(t.check(102), SequenceCheck::Next);
+    /// assert_eq!(t.check(104), SequenceCheck::Gap { expected: 102, found: 104 });
+    /// ```
     pub fn check(&self, seq: u64) -> SequenceCheck {
         match self.last {
             None => SequenceCheck::First,
@@ -153,11 +194,27 @@ impl SequenceTracker {
     }
 
     /// Records `seq` as applied (a full or refresh file re-bases the chain).
+    ///
+    /// ```
+    /// use carecodec_esr::filename::SequenceTracker;
+    ///
+    /// let mut t = SequenceTracker::new(None);
+    /// t.applied(101);
+    /// t.applied(102);
+    /// assert_eq!(t.last(), Some(102));
+    /// ```
     pub fn applied(&mut self, seq: u64) {
         self.last = Some(seq);
     }
 
     /// The last applied sequence.
+    ///
+    /// ```
+    /// use carecodec_esr::filename::SequenceTracker;
+    ///
+    /// assert_eq!(SequenceTracker::new(None).last(), None);
+    /// assert_eq!(SequenceTracker::default().last(), None);
+    /// ```
     pub fn last(&self) -> Option<u64> {
         self.last
     }

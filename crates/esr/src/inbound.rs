@@ -24,9 +24,30 @@ use crate::reader::Counts;
 use crate::value::parse_date;
 
 /// Fields in an `ATT` record.
+///
+/// ```
+/// use carecodec_esr::inbound::{read, write, Attendance, InboundHeader, ATT_FIELDS};
+/// use chrono::NaiveDate;
+///
+/// let header = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL", "999", "M", "N", "11");
+/// let att = Attendance::new(NaiveDate::from_ymd_opt(2025, 2, 28).ok_or("date")?, "90000001", "Overtime");
+/// let back = read(&write(&header, &[att])?)?;
+/// assert_eq!(back.records[0].fields.len(), ATT_FIELDS);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const ATT_FIELDS: usize = 40;
 
 /// The `HDR` record.
+///
+/// ```
+/// use carecodec_esr::inbound::{read, write, InboundHeader};
+///
+/// let header = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL", "999", "M", "N", "11");
+/// let back = read(&write(&header, &[])?)?;
+/// assert_eq!(back.header, header);
+/// assert_eq!(back.header.tax_period, "11");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct InboundHeader {
@@ -48,6 +69,15 @@ pub struct InboundHeader {
 
 impl InboundHeader {
     /// A header.
+    ///
+    /// ```
+    /// use carecodec_esr::inbound::{write, InboundHeader};
+    ///
+    /// let header = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL", "999", "M", "N", "11");
+    /// assert_eq!((header.vpd.as_str(), header.period_type.as_str()), ("999", "M"));
+    /// assert_eq!(write(&header, &[])?, b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\rFTR,0,0");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         file_name: &str,
         created: &str,
@@ -70,6 +100,18 @@ impl InboundHeader {
 }
 
 /// One element entry to send (an `ATT` record).
+///
+/// ```
+/// use carecodec_esr::inbound::{read, write, Attendance, InboundHeader};
+/// use chrono::NaiveDate;
+///
+/// let header = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL", "999", "M", "N", "11");
+/// let mut att = Attendance::new(NaiveDate::from_ymd_opt(2025, 2, 28).ok_or("date")?, "90000001-2", "Overtime");
+/// att.values.push(("Hours".into(), "7.5".into()));
+/// let back = read(&write(&header, &[att.clone()])?)?;
+/// assert_eq!(back.records[0].to_attendance(), Some(att));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Attendance {
@@ -87,6 +129,16 @@ pub struct Attendance {
 
 impl Attendance {
     /// An `ADD` entry with no values yet.
+    ///
+    /// ```
+    /// use carecodec_esr::inbound::Attendance;
+    /// use chrono::NaiveDate;
+    ///
+    /// let att = Attendance::new(NaiveDate::from_ymd_opt(2025, 2, 28).ok_or("date")?, "90000001", "Overtime");
+    /// assert_eq!((att.action.as_str(), att.element.as_str()), ("ADD", "Overtime"));
+    /// assert!(att.values.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(date: NaiveDate, assignment_number: &str, element: &str) -> Attendance {
         Attendance {
             date,
@@ -99,6 +151,19 @@ impl Attendance {
 }
 
 /// A record read back: its line and raw fields.
+///
+/// ```
+/// use carecodec_esr::inbound::{read, write, Attendance, InboundHeader};
+/// use chrono::NaiveDate;
+///
+/// let header = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL", "999", "M", "N", "11");
+/// let att = Attendance::new(NaiveDate::from_ymd_opt(2025, 2, 28).ok_or("date")?, "90000001", "Overtime");
+/// let back = read(&write(&header, &[att])?)?;
+/// let rec = &back.records[0];
+/// assert_eq!((rec.line, rec.accepted), (2, true));
+/// assert_eq!(rec.fields[0], "ATT");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InboundRecord {
@@ -113,6 +178,17 @@ pub struct InboundRecord {
 
 impl InboundRecord {
     /// The record as an [`Attendance`], when it is a well-formed `ATT` (accepted).
+    ///
+    /// ```
+    /// use carecodec_esr::inbound::read;
+    ///
+    /// // An ATT row with too few fields is read, rejected, and not an attendance.
+    /// let back = read(b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\rATT,28-Feb-2025\rFTR,1,0")?;
+    /// assert!(!back.records[0].accepted);
+    /// assert_eq!(back.records[0].to_attendance(), None);
+    /// assert!(!back.problems.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_attendance(&self) -> Option<Attendance> {
         if !self.accepted {
             return None;
@@ -139,6 +215,17 @@ impl InboundRecord {
 }
 
 /// An inbound file read.
+///
+/// ```
+/// use carecodec_esr::inbound::read;
+/// use carecodec_esr::ProblemKind;
+///
+/// let back = read(b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\rFTR,2,0")?;
+/// assert_eq!(back.footer, Some(2));
+/// assert!(back.records.is_empty());
+/// assert!(back.problems.iter().any(|p| matches!(p.kind, ProblemKind::FooterCountMismatch { declared: 2, actual: 0 })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct InboundFile {
@@ -168,6 +255,16 @@ fn malformed_date(v: &str) -> bool {
 }
 
 /// Reads an inbound file.
+///
+/// ```
+/// use carecodec_esr::inbound::read;
+/// use carecodec_esr::ProblemKind;
+///
+/// let back = read(b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\r")?;
+/// assert_eq!(back.header.supplier, "SEL");
+/// assert!(back.problems.iter().any(|p| p.kind == ProblemKind::MissingFooter));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -288,6 +385,17 @@ pub fn read(bytes: &[u8]) -> Result<InboundFile, csv::Error> {
 }
 
 /// Error from [`write()`].
+///
+/// ```
+/// use carecodec_esr::inbound::{write, Attendance, InboundHeader, WriteError};
+/// use chrono::NaiveDate;
+///
+/// let header = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL", "999", "M", "N", "11");
+/// let mut att = Attendance::new(NaiveDate::from_ymd_opt(2025, 2, 28).ok_or("date")?, "90000001", "Overtime");
+/// att.values.push(("Note".into(), "say \"hi\"".into()));
+/// assert_eq!(write(&header, &[att]), Err(WriteError::InvalidValue { entry: 0, value: "say \"hi\"".into() }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
@@ -317,6 +425,20 @@ fn quote(s: &str, entry: usize) -> Result<String, WriteError> {
 
 /// Writes an inbound file: `HDR`, one `ATT` per entry (40 fields), `FTR,<n>,0`;
 /// CR-separated, no final terminator.
+///
+/// ```
+/// use carecodec_esr::inbound::{write, Attendance, InboundHeader, WriteError};
+/// use chrono::NaiveDate;
+///
+/// let header = InboundHeader::new("TA_999_SEL_MN2511_00000001.DAT", "20250228180000", "SEL", "999", "M", "N", "11");
+/// let mut att = Attendance::new(NaiveDate::from_ymd_opt(2025, 2, 28).ok_or("date")?, "90000001", "Overtime");
+/// let bytes = write(&header, &[att.clone()])?;
+/// assert!(bytes.starts_with(b"HDR,TA_999_SEL_MN2511_00000001.DAT,20250228180000,SEL,999,M,N,11\rATT,"));
+/// assert!(bytes.ends_with(b"\rFTR,1,0"));
+/// att.values = (0..17).map(|i| (format!("V{i}"), "1".to_owned())).collect();
+/// assert_eq!(write(&header, &[att]), Err(WriteError::TooManyValues(0)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write(header: &InboundHeader, entries: &[Attendance]) -> Result<Vec<u8>, WriteError> {
     let mut lines = vec![format!(
         "HDR,{},{},{},{},{},{},{}",

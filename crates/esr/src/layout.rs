@@ -16,6 +16,13 @@
 mod tables;
 
 /// The Generic Outbound sub-file profile.
+///
+/// ```
+/// use carecodec_esr::layout::{layout, Profile};
+///
+/// assert_eq!(Profile::from_code("EXP"), Some(Profile::Exp));
+/// assert!(layout(Profile::Gdw, "01", "PRA").is_some());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Profile {
@@ -27,6 +34,13 @@ pub enum Profile {
 
 impl Profile {
     /// The profile for a sub-file code (`GDW`, `EXP`).
+    ///
+    /// ```
+    /// use carecodec_esr::layout::Profile;
+    ///
+    /// assert_eq!(Profile::from_code("GDW"), Some(Profile::Gdw));
+    /// assert_eq!(Profile::from_code("XYZ"), None);
+    /// ```
     pub fn from_code(code: &str) -> Option<Profile> {
         match code {
             "GDW" => Some(Profile::Gdw),
@@ -36,6 +50,12 @@ impl Profile {
     }
 
     /// The sub-file code.
+    ///
+    /// ```
+    /// use carecodec_esr::layout::Profile;
+    ///
+    /// assert_eq!(Profile::Exp.code(), "EXP");
+    /// ```
     pub fn code(&self) -> &'static str {
         match self {
             Profile::Gdw => "GDW",
@@ -45,6 +65,15 @@ impl Profile {
 }
 
 /// How a field's text is read and checked (docs/esr.md §5 legend).
+///
+/// ```
+/// use carecodec_esr::layout::{layout, FieldType, Profile};
+///
+/// let pra = layout(Profile::Gdw, "01", "PRA").ok_or("no layout")?;
+/// assert_eq!(pra.fields[0].ty, FieldType::Lit);
+/// assert_eq!(pra.fields[14].ty, FieldType::Nino);
+/// # Ok::<(), &str>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FieldType {
@@ -89,6 +118,15 @@ pub enum FieldType {
 }
 
 /// One field of a layout.
+///
+/// ```
+/// use carecodec_esr::layout::{layout, FieldType, Profile};
+///
+/// let pra = layout(Profile::Gdw, "01", "PRA").ok_or("no layout")?;
+/// let key = &pra.fields[pra.key];
+/// assert_eq!((key.name, key.ty, key.required), ("Person ID", FieldType::Id, true));
+/// # Ok::<(), &str>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FieldSpec {
@@ -102,12 +140,29 @@ pub struct FieldSpec {
 
 impl FieldSpec {
     /// A field.
+    ///
+    /// ```
+    /// use carecodec_esr::layout::{FieldSpec, FieldType};
+    ///
+    /// const NI: FieldSpec = FieldSpec::new("National Insurance Number", FieldType::Nino, false);
+    /// assert_eq!(NI.ty, FieldType::Nino);
+    /// assert!(!NI.required);
+    /// ```
     pub const fn new(name: &'static str, ty: FieldType, required: bool) -> FieldSpec {
         FieldSpec { name, ty, required }
     }
 }
 
 /// The layout of one record code.
+///
+/// ```
+/// use carecodec_esr::layout::{layout, Profile};
+///
+/// let pra = layout(Profile::Gdw, "01", "PRA").ok_or("no layout")?;
+/// assert_eq!((pra.code, pra.entity), ("PRA", "person"));
+/// assert_eq!(pra.fields[pra.key].name, "Person ID");
+/// # Ok::<(), &str>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RecordLayout {
@@ -125,6 +180,17 @@ pub struct RecordLayout {
 
 impl RecordLayout {
     /// A layout.
+    ///
+    /// ```
+    /// use carecodec_esr::layout::{FieldSpec, FieldType, RecordLayout};
+    ///
+    /// const FIELDS: &[FieldSpec] = &[
+    ///     FieldSpec::new("Record Type", FieldType::Lit, true),
+    ///     FieldSpec::new("Site ID", FieldType::Id, true),
+    /// ];
+    /// const ZSA: RecordLayout = RecordLayout::new("ZSA", "site", 1, None, FIELDS);
+    /// assert_eq!(ZSA.index_of("Site ID"), Some(1));
+    /// ```
     pub const fn new(
         code: &'static str,
         entity: &'static str,
@@ -142,12 +208,30 @@ impl RecordLayout {
     }
 
     /// The index of the field called `name`.
+    ///
+    /// ```
+    /// use carecodec_esr::layout::{layout, Profile};
+    ///
+    /// let pra = layout(Profile::Gdw, "01", "PRA").ok_or("no layout")?;
+    /// assert_eq!(pra.index_of("National Insurance Number"), Some(14));
+    /// assert_eq!(pra.index_of("Shoe Size"), None);
+    /// # Ok::<(), &str>(())
+    /// ```
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
     }
 }
 
 /// Every layout of `profile` at interface `version` (`01`).
+///
+/// ```
+/// use carecodec_esr::layout::{layouts, Profile};
+///
+/// let gdw = layouts(Profile::Gdw, "01").ok_or("no layouts")?;
+/// assert!(gdw.iter().any(|l| l.code == "POA"));
+/// assert!(layouts(Profile::Gdw, "02").is_none());
+/// # Ok::<(), &str>(())
+/// ```
 pub fn layouts(profile: Profile, version: &str) -> Option<&'static [RecordLayout]> {
     match (profile, version) {
         (Profile::Gdw, "01") => Some(tables::GDW_V01),
@@ -157,6 +241,13 @@ pub fn layouts(profile: Profile, version: &str) -> Option<&'static [RecordLayout
 }
 
 /// The layout of record `code` (an add/update code such as `PRA`).
+///
+/// ```
+/// use carecodec_esr::layout::{layout, Profile};
+///
+/// assert_eq!(layout(Profile::Gdw, "01", "PRA").map(|l| l.entity), Some("person"));
+/// assert!(layout(Profile::Gdw, "01", "PRD").is_none()); // a delete code: see deleted_layout
+/// ```
 pub fn layout(profile: Profile, version: &str, code: &str) -> Option<&'static RecordLayout> {
     let all = layouts(profile, version)?;
     all.binary_search_by(|l| l.code.cmp(code))
@@ -165,6 +256,13 @@ pub fn layout(profile: Profile, version: &str, code: &str) -> Option<&'static Re
 }
 
 /// For a delete code (`PRD`), the layout of what it deletes (`PRA`).
+///
+/// ```
+/// use carecodec_esr::layout::{deleted_layout, Profile};
+///
+/// assert_eq!(deleted_layout(Profile::Gdw, "01", "PRD").map(|l| l.code), Some("PRA"));
+/// assert!(deleted_layout(Profile::Gdw, "01", "PRA").is_none());
+/// ```
 pub fn deleted_layout(
     profile: Profile,
     version: &str,

@@ -3,6 +3,13 @@
 use std::fmt;
 
 /// How bad a problem is.
+///
+/// ```
+/// use carecodec_esr::Severity;
+///
+/// assert!(Severity::Warning < Severity::Error && Severity::Error < Severity::File);
+/// assert_eq!(Severity::File.to_string(), "file error");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Severity {
@@ -26,6 +33,14 @@ impl fmt::Display for Severity {
 }
 
 /// What is wrong.
+///
+/// ```
+/// use carecodec_esr::ProblemKind;
+///
+/// assert_eq!(ProblemKind::MissingTrailer.to_string().is_empty(), false);
+/// let k = ProblemKind::FieldCount { code: "PRD".into(), expected: 2, found: 3 };
+/// assert!(k.to_string().contains("PRD"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProblemKind {
@@ -218,6 +233,17 @@ pub enum ProblemKind {
 }
 
 /// A problem with where it is: file, line, byte offset, record type, field and raw value.
+///
+/// ```
+/// use carecodec_esr::bi::BiReader;
+/// use carecodec_esr::{ProblemKind, Severity};
+///
+/// let file = BiReader::read(b"Employee Number,Start Date\n90000001,31/02/2022\n")?;
+/// let p = &file.problems[0];
+/// assert_eq!((p.severity, &p.kind, p.line), (Severity::Error, &ProblemKind::InvalidDate, 2));
+/// assert_eq!(p.raw.as_deref(), Some("31/02/2022"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Problem {
@@ -241,6 +267,14 @@ pub struct Problem {
 
 impl Problem {
     /// A problem of `kind` at `line`/`offset`.
+    ///
+    /// ```
+    /// use carecodec_esr::{Problem, ProblemKind, Severity};
+    ///
+    /// let p = Problem::new(Severity::File, ProblemKind::MissingTrailer, 0, 512);
+    /// assert_eq!((p.line, p.offset), (0, 512));
+    /// assert!(p.record.is_none() && p.field.is_none() && p.raw.is_none());
+    /// ```
     pub fn new(severity: Severity, kind: ProblemKind, line: u64, offset: u64) -> Problem {
         Problem {
             severity,
@@ -255,6 +289,15 @@ impl Problem {
     }
 
     /// The problem located in field `index` (`name`) holding `raw`.
+    ///
+    /// ```
+    /// use carecodec_esr::{Problem, ProblemKind, Severity};
+    ///
+    /// let p = Problem::new(Severity::Error, ProblemKind::InvalidDate, 2, 120)
+    ///     .in_field(3, Some("Date of Birth"), b"19701301");
+    /// assert_eq!((p.field_index, p.field), (Some(3), Some("Date of Birth")));
+    /// assert_eq!(p.raw.as_deref(), Some("19701301"));
+    /// ```
     #[must_use]
     pub fn in_field(mut self, index: usize, name: Option<&'static str>, raw: &[u8]) -> Problem {
         self.field_index = Some(index);
@@ -264,6 +307,13 @@ impl Problem {
     }
 
     /// The problem tagged with its record code.
+    ///
+    /// ```
+    /// use carecodec_esr::{Problem, ProblemKind, Severity};
+    ///
+    /// let p = Problem::new(Severity::Error, ProblemKind::MissingKey, 2, 100).in_record(b"PRD");
+    /// assert_eq!(p.record.as_deref(), Some("PRD"));
+    /// ```
     #[must_use]
     pub fn in_record(mut self, code: &[u8]) -> Problem {
         self.record = Some(String::from_utf8_lossy(code).into_owned());
@@ -271,6 +321,13 @@ impl Problem {
     }
 
     /// The problem with the raw value (or line) attached.
+    ///
+    /// ```
+    /// use carecodec_esr::{Problem, ProblemKind, Severity};
+    ///
+    /// let p = Problem::new(Severity::Warning, ProblemKind::BlankLine, 3, 80).with_raw(b"Caf\xe9");
+    /// assert_eq!(p.raw.as_deref(), Some("Caf\u{fffd}")); // lossily decoded
+    /// ```
     #[must_use]
     pub fn with_raw(mut self, raw: &[u8]) -> Problem {
         self.raw = Some(shown(raw));
@@ -279,6 +336,17 @@ impl Problem {
 }
 
 /// The most bytes of a raw value a problem echoes.
+///
+/// ```
+/// use carecodec_esr::problem::MAX_RAW_BYTES;
+/// use carecodec_esr::{Problem, ProblemKind, Severity};
+///
+/// let huge = vec![b'x'; 10 * MAX_RAW_BYTES];
+/// let p = Problem::new(Severity::Error, ProblemKind::BlankLine, 1, 0).with_raw(&huge);
+/// let shown = p.raw.unwrap_or_default();
+/// assert!(shown.len() < 2 * MAX_RAW_BYTES);
+/// assert!(shown.starts_with("xxx") && shown.contains('…'));
+/// ```
 pub const MAX_RAW_BYTES: usize = 2048;
 
 /// A raw value as a problem shows it: lossily decoded, cut after [`MAX_RAW_BYTES`] with

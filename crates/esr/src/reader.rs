@@ -29,6 +29,17 @@ use crate::problem::{Problem, ProblemKind, Severity};
 use crate::value::{self, Encoding, FieldRef, FieldValue};
 
 /// How to read a GO file.
+///
+/// ```
+/// use carecodec_esr::layout::Profile;
+/// use carecodec_esr::reader::{GoOptions, GoReader};
+///
+/// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+/// let r = GoReader::new(&file[..], None, GoOptions::default());
+/// assert_eq!(r.profile(), Profile::Gdw); // from the header's file name
+/// let r = GoReader::new(&file[..], None, GoOptions::default().profile(Profile::Exp));
+/// assert_eq!(r.profile(), Profile::Exp);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct GoOptions {
@@ -44,6 +55,23 @@ pub struct GoOptions {
 impl GoOptions {
     /// These options, reading files concatenated after a trailer as further
     /// logical files.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    /// use carecodec_esr::ProblemKind;
+    ///
+    /// let one = "HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+    /// let two = "HDR~GO_999_GDW_GOC_20250303_00000103.DAT~20250303 021500~999~20250302 000000~20250303 000000~01\nPRD~7000010\nTRL~3\n";
+    /// let file = format!("{one}{two}");
+    /// let mut r = GoReader::new(file.as_bytes(), None, GoOptions::default().split_concatenated(true));
+    /// while r.next_record().is_some() {}
+    /// assert_eq!(r.summaries().len(), 2);
+    /// assert!(r.summaries().iter().all(|s| s.complete && s.read == 1));
+    /// // Without it, the second file is content after the trailer.
+    /// let mut r = GoReader::new(file.as_bytes(), None, GoOptions::default());
+    /// while r.next_record().is_some() {}
+    /// assert!(r.summary().problems.iter().any(|p| p.kind == ProblemKind::ContentAfterTrailer));
+    /// ```
     #[must_use]
     pub fn split_concatenated(mut self, yes: bool) -> GoOptions {
         self.split_concatenated = yes;
@@ -51,6 +79,14 @@ impl GoOptions {
     }
 
     /// These options with the profile forced.
+    ///
+    /// ```
+    /// use carecodec_esr::layout::Profile;
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    ///
+    /// let r = GoReader::new(&b""[..], None, GoOptions::default().profile(Profile::Exp));
+    /// assert_eq!(r.profile(), Profile::Exp);
+    /// ```
     #[must_use]
     pub fn profile(mut self, profile: Profile) -> GoOptions {
         self.profile = Some(profile);
@@ -58,6 +94,15 @@ impl GoOptions {
     }
 
     /// These options with the encoding forced.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    /// use carecodec_esr::value::Encoding;
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7\xe9\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default().encoding(Encoding::Latin1));
+    /// assert_eq!(r.next_record().and_then(|e| e.text(1).map(|t| t.into_owned())).as_deref(), Some("7é"));
+    /// ```
     #[must_use]
     pub fn encoding(mut self, encoding: Encoding) -> GoOptions {
         self.encoding = encoding;
@@ -66,6 +111,19 @@ impl GoOptions {
 }
 
 /// What the header line says.
+///
+/// ```
+/// use carecodec_esr::reader::{GoOptions, GoReader};
+///
+/// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+/// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+/// while r.next_record().is_some() {}
+/// let header = r.summary().header.as_ref().ok_or("no header")?;
+/// assert_eq!((header.vpd.as_str(), header.version.as_str()), ("999", "01"));
+/// assert_eq!(header.created.map(|t| t.to_string()).as_deref(), Some("2025-03-02 02:15:00"));
+/// assert!(!header.snapshot_request);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Header {
@@ -86,6 +144,16 @@ pub struct Header {
 }
 
 /// Counts for one record code.
+///
+/// ```
+/// use carecodec_esr::reader::{Counts, GoOptions, GoReader};
+///
+/// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nPRD~\nTRL~4\n";
+/// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+/// while r.next_record().is_some() {}
+/// let prd: Option<&Counts> = r.summary().per_type.get("PRD");
+/// assert_eq!(prd.map(|c| (c.read, c.accepted, c.rejected)), Some((2, 1, 1))); // no key: rejected
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Counts {
@@ -98,6 +166,18 @@ pub struct Counts {
 }
 
 /// The accounting of one logical file: `read == accepted + rejected`.
+///
+/// ```
+/// use carecodec_esr::reader::{GoOptions, GoReader};
+///
+/// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+/// let mut r = GoReader::new(&file[..], Some("GO_999_GDW_GOC_20250302_00000102.DAT"), GoOptions::default());
+/// while r.next_record().is_some() {}
+/// let s = r.summary();
+/// assert_eq!((s.read, s.accepted, s.rejected, s.trailer), (1, 1, 0, Some(3)));
+/// assert_eq!(s.name.as_ref().map(|n| n.sequence), Some(102));
+/// assert!(s.complete);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct FileSummary {
@@ -134,12 +214,32 @@ pub struct FileSummary {
 
 impl FileSummary {
     /// True when any file-level error (severity `File`) was found.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    /// use carecodec_esr::ProblemKind;
+    ///
+    /// let cut = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\n";
+    /// let mut r = GoReader::new(&cut[..], None, GoOptions::default());
+    /// while r.next_record().is_some() {}
+    /// assert!(r.summary().has_file_errors());
+    /// assert!(r.summary().problems.iter().any(|p| p.kind == ProblemKind::MissingTrailer));
+    /// assert!(!r.summary().complete);
+    /// ```
     pub fn has_file_errors(&self) -> bool {
         self.problems.iter().any(|p| p.severity == Severity::File)
     }
 }
 
 /// A record's raw fields: byte slices of one line, split on `~` on demand.
+///
+/// ```
+/// use carecodec_esr::reader::RawRecord;
+///
+/// let rec = RawRecord::new(b"PRD~7000009");
+/// assert_eq!(rec.code(), b"PRD");
+/// assert_eq!(rec.field(1), Some(&b"7000009"[..]));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawRecord<'a> {
     bytes: &'a [u8],
@@ -147,21 +247,47 @@ pub struct RawRecord<'a> {
 
 impl<'a> RawRecord<'a> {
     /// A record over one line's bytes (terminator excluded).
+    ///
+    /// ```
+    /// use carecodec_esr::reader::RawRecord;
+    ///
+    /// let rec = RawRecord::new(b"PRD~7000009~");
+    /// assert_eq!(rec.field_count(), 3); // a trailing empty field counts
+    /// ```
     pub fn new(bytes: &'a [u8]) -> RawRecord<'a> {
         RawRecord { bytes }
     }
 
     /// The line's bytes.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::RawRecord;
+    ///
+    /// assert_eq!(RawRecord::new(b"PRD~7000009").bytes(), b"PRD~7000009");
+    /// ```
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
     }
 
     /// The record code (field 0).
+    ///
+    /// ```
+    /// use carecodec_esr::reader::RawRecord;
+    ///
+    /// assert_eq!(RawRecord::new(b"POA~800001~20240401").code(), b"POA");
+    /// ```
     pub fn code(&self) -> &'a [u8] {
         self.fields().next().unwrap_or_default()
     }
 
     /// The fields, in order.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::RawRecord;
+    ///
+    /// let fields: Vec<&[u8]> = RawRecord::new(b"PRD~7000009~").fields().collect();
+    /// assert_eq!(fields, [&b"PRD"[..], b"7000009", b""]);
+    /// ```
     pub fn fields(&self) -> Fields<'a> {
         Fields {
             rest: Some(self.bytes),
@@ -169,17 +295,41 @@ impl<'a> RawRecord<'a> {
     }
 
     /// Field `i` (0-based).
+    ///
+    /// ```
+    /// use carecodec_esr::reader::RawRecord;
+    ///
+    /// let rec = RawRecord::new(b"PRD~7000009");
+    /// assert_eq!(rec.field(0), Some(&b"PRD"[..]));
+    /// assert_eq!(rec.field(2), None);
+    /// ```
     pub fn field(&self, i: usize) -> Option<&'a [u8]> {
         self.fields().nth(i)
     }
 
     /// Number of fields.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::RawRecord;
+    ///
+    /// assert_eq!(RawRecord::new(b"PRD~7000009").field_count(), 2);
+    /// ```
     pub fn field_count(&self) -> usize {
         memchr::memchr_iter(b'~', self.bytes).count() + 1
     }
 }
 
 /// Iterator over a record's `~`-separated fields (no allocation).
+///
+/// ```
+/// use carecodec_esr::reader::RawRecord;
+///
+/// let mut fields = RawRecord::new(b"A~~C").fields();
+/// assert_eq!(fields.next(), Some(&b"A"[..]));
+/// assert_eq!(fields.next(), Some(&b""[..]));
+/// assert_eq!(fields.next(), Some(&b"C"[..]));
+/// assert_eq!(fields.next(), None);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Fields<'a> {
     rest: Option<&'a [u8]>,
@@ -208,6 +358,18 @@ impl<'a> Iterator for Fields<'a> {
 }
 
 /// One record read, with its verdict.
+///
+/// ```
+/// use carecodec_esr::reader::{GoOptions, GoReader};
+///
+/// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+/// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+/// let e = r.next_record().ok_or("no record")?;
+/// assert_eq!((e.line, e.offset), (2, 96)); // after the 96-byte HDR line
+/// assert!(e.delete && e.accepted && e.problems.is_empty());
+/// assert_eq!(e.layout.map(|l| l.code), Some("PRA")); // what PRD deletes
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Entry<'r> {
@@ -235,6 +397,16 @@ pub struct Entry<'r> {
 ///
 /// [`Entry::typed`] builds a new one per call; [`Entry::typed_into`] refills
 /// one you keep, reusing its buffers (no allocation per field once warm).
+///
+/// ```
+/// use carecodec_esr::reader::{GoOptions, GoReader};
+///
+/// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+/// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+/// let rec = r.next_record().and_then(|e| e.typed()).ok_or("no record")?;
+/// assert_eq!((rec.code.as_str(), rec.entity, rec.line, rec.delete), ("PRD", "person", 2, true));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct TypedRecord {
@@ -254,11 +426,33 @@ pub struct TypedRecord {
 
 impl TypedRecord {
     /// The value of field `name`.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    /// use carecodec_esr::value::FieldValue;
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// let rec = r.next_record().and_then(|e| e.typed()).ok_or("no record")?;
+    /// assert_eq!(rec.get("Person ID"), Some(&FieldValue::Text("7000009".into())));
+    /// assert_eq!(rec.get("No Such Field"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get(&self, name: &str) -> Option<&FieldValue> {
         self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// The text of field `name` (text, decimal and flexfield values as written).
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// let rec = r.next_record().and_then(|e| e.typed()).ok_or("no record")?;
+    /// assert_eq!(rec.text("Person ID"), Some("7000009"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn text(&self, name: &str) -> Option<&str> {
         match self.get(name)? {
             FieldValue::Text(s) | FieldValue::Decimal(s) => Some(s),
@@ -269,6 +463,19 @@ impl TypedRecord {
 
 /// The typed fields of one record, by name, borrowing from its line (see
 /// [`Entry::typed_fields`]).
+///
+/// ```
+/// use carecodec_esr::reader::{GoOptions, GoReader};
+///
+/// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+/// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+/// let e = r.next_record().ok_or("no record")?;
+/// let fields = e.typed_fields().ok_or("unknown code")?;
+/// assert_eq!(fields.len(), 2); // a delete row: record type and key
+/// let names: Vec<&str> = fields.map(|(name, _)| name).collect();
+/// assert_eq!(names[1], "Person ID");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct TypedFields<'r> {
     entity: &'static str,
@@ -282,6 +489,16 @@ pub struct TypedFields<'r> {
 
 impl TypedFields<'_> {
     /// What the record describes (`person`).
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// let e = r.next_record().ok_or("no record")?;
+    /// assert_eq!(e.typed_fields().map(|f| f.entity()), Some("person"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn entity(&self) -> &'static str {
         self.entity
     }
@@ -313,6 +530,17 @@ impl<'r> Entry<'r> {
     ///
     /// A new record per call; to type many rows, keep one [`TypedRecord`] and
     /// use [`Entry::typed_into`].
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nXYZ~1\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// let e = r.next_record().ok_or("no record")?;
+    /// assert!(!e.accepted);
+    /// assert!(e.typed().is_none()); // unknown record code
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn typed(&self) -> Option<TypedRecord> {
         let mut out = TypedRecord::default();
         self.typed_into(&mut out).then_some(out)
@@ -421,18 +649,52 @@ impl<'r> Entry<'r> {
     }
 
     /// Field `i` decoded as text in the file's encoding.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// let e = r.next_record().ok_or("no record")?;
+    /// assert_eq!(e.text(1).as_deref(), Some("7000009"));
+    /// assert_eq!(e.text(5), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn text(&self, i: usize) -> Option<std::borrow::Cow<'_, str>> {
         self.field(i).map(|b| value::decode(b, self.utf8))
     }
 
     /// Field `i` (0-based) as raw bytes: the same as `record.field(i)`, but
     /// without re-splitting the line (the reader split it once).
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// let e = r.next_record().ok_or("no record")?;
+    /// assert_eq!(e.field(1), Some(&b"7000009"[..]));
+    /// assert_eq!(e.field(1), e.record.field(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn field(&self, i: usize) -> Option<&'r [u8]> {
         let &(s, e) = self.bounds.get(i)?;
         self.record.bytes().get(s..e)
     }
 
     /// Byte offset in the file of field `i`.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// let e = r.next_record().ok_or("no record")?;
+    /// let at = e.field_offset(1).ok_or("no field")?;
+    /// assert_eq!(at, e.offset + 4);
+    /// assert_eq!(&file[at as usize..at as usize + 7], b"7000009");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn field_offset(&self, i: usize) -> Option<u64> {
         self.bounds.get(i).map(|&(s, _)| self.offset + s as u64)
     }
@@ -440,6 +702,21 @@ impl<'r> Entry<'r> {
 
 /// The longest line kept: a longer one (a binary file, a lost terminator) is rejected and the
 /// rest of it skipped, so memory stays bounded whatever the input.
+///
+/// ```
+/// use carecodec_esr::reader::{GoOptions, GoReader, MAX_LINE_BYTES};
+/// use carecodec_esr::ProblemKind;
+///
+/// let mut file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~".to_vec();
+/// file.resize(file.len() + MAX_LINE_BYTES, b'9');
+/// file.extend_from_slice(b"\nPRD~7000009\nTRL~4\n");
+/// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+/// let long = r.next_record().ok_or("no record")?;
+/// assert!(!long.accepted);
+/// assert!(long.problems.iter().any(|p| matches!(p.kind, ProblemKind::LineTooLong(_))));
+/// assert!(r.next_record().is_some_and(|e| e.accepted)); // the next line is read normally
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// `BufRead::read_until(end, ..)` with a SIMD search for the terminator (`end`, or `alt` too
@@ -506,6 +783,18 @@ struct State {
 }
 
 /// Reads Generic Outbound records one at a time.
+///
+/// ```
+/// use carecodec_esr::reader::{GoOptions, GoReader};
+///
+/// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nPRD~7000010\nTRL~4\n";
+/// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+/// let mut keys = Vec::new();
+/// while let Some(e) = r.next_record() {
+///     keys.push(e.text(1).map(|t| t.into_owned()));
+/// }
+/// assert_eq!(keys, [Some("7000009".to_owned()), Some("7000010".to_owned())]);
+/// ```
 #[derive(Debug)]
 pub struct GoReader<R> {
     reader: R,
@@ -533,6 +822,17 @@ pub struct GoReader<R> {
 impl<R: BufRead> GoReader<R> {
     /// A reader over `reader`; `file_name` is the transport file name (checked
     /// against the header and used to pick the profile).
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    /// use carecodec_esr::ProblemKind;
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+    /// // The transport name differs from the one in the header.
+    /// let mut r = GoReader::new(&file[..], Some("GO_999_GDW_GOC_20250302_00000103.DAT"), GoOptions::default());
+    /// while r.next_record().is_some() {}
+    /// assert!(r.summary().problems.iter().any(|p| matches!(p.kind, ProblemKind::HeaderFileNameMismatch { .. })));
+    /// ```
     pub fn new(reader: R, file_name: Option<&str>, opts: GoOptions) -> GoReader<R> {
         let name = file_name.map(FileName::parse);
         let profile = opts
@@ -724,6 +1024,21 @@ impl<R: BufRead> GoReader<R> {
     }
 
     /// Reads the next record. `None` at the end; the summary is then final.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    /// use carecodec_esr::ProblemKind;
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~\nPRD~7000010\nTRL~4\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// let bad = r.next_record().ok_or("no record")?;
+    /// assert!(!bad.accepted);
+    /// assert_eq!(bad.problems[0].kind, ProblemKind::MissingKey);
+    /// assert_eq!(bad.problems[0].line, 2);
+    /// assert!(r.next_record().is_some_and(|e| e.accepted)); // one bad row does not end the file
+    /// assert!(r.next_record().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_record(&mut self) -> Option<Entry<'_>> {
         loop {
             if self.eof || self.state.stopped {
@@ -1150,12 +1465,31 @@ impl<R: BufRead> GoReader<R> {
     }
 
     /// The accounting of the current (or, after the end, last) logical file.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// while r.next_record().is_some() {}
+    /// assert_eq!((r.summary().read, r.summary().accepted), (1, 1));
+    /// assert_eq!(r.summary().bytes, file.len() as u64);
+    /// ```
     pub fn summary(&self) -> &FileSummary {
         &self.summary
     }
 
     /// Every logical file's accounting (more than one only when splitting
     /// concatenated files), once the reader has returned `None`.
+    ///
+    /// ```
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    ///
+    /// let file = b"HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~7000009\nTRL~3\n";
+    /// let mut r = GoReader::new(&file[..], None, GoOptions::default());
+    /// while r.next_record().is_some() {}
+    /// assert_eq!(r.summaries(), [r.summary().clone()]); // one logical file
+    /// ```
     pub fn summaries(&self) -> Vec<FileSummary> {
         let mut all = self.done.clone();
         all.push(self.summary.clone());
@@ -1163,6 +1497,14 @@ impl<R: BufRead> GoReader<R> {
     }
 
     /// The profile in use.
+    ///
+    /// ```
+    /// use carecodec_esr::layout::Profile;
+    /// use carecodec_esr::reader::{GoOptions, GoReader};
+    ///
+    /// let r = GoReader::new(&b""[..], Some("GO_999_EXP_GOC_20250302_00000102.DAT"), GoOptions::default());
+    /// assert_eq!(r.profile(), Profile::Exp); // from the file name
+    /// ```
     pub fn profile(&self) -> Profile {
         self.profile
     }

@@ -9,6 +9,17 @@ use crate::layout::FieldType;
 use crate::problem::{ProblemKind, Severity};
 
 /// How the file's bytes become text.
+///
+/// ```
+/// use carecodec_esr::reader::{GoOptions, GoReader};
+/// use carecodec_esr::value::Encoding;
+///
+/// let file = "HDR~GO_999_GDW_GOC_20250302_00000102.DAT~20250302 021500~999~20250301 000000~20250302 000000~01\nPRD~Café\nTRL~3\n";
+/// let mut utf8 = GoReader::new(file.as_bytes(), None, GoOptions::default().encoding(Encoding::Utf8));
+/// assert_eq!(utf8.next_record().and_then(|e| e.text(1).map(|t| t.into_owned())).as_deref(), Some("Café"));
+/// let mut latin1 = GoReader::new(file.as_bytes(), None, GoOptions::default().encoding(Encoding::Latin1));
+/// assert_eq!(latin1.next_record().and_then(|e| e.text(1).map(|t| t.into_owned())).as_deref(), Some("CafÃ©"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Encoding {
@@ -125,9 +136,28 @@ impl std::fmt::Debug for Pool {
 }
 
 /// The open end date ESR writes for "no end".
+///
+/// ```
+/// use carecodec_esr::layout::FieldType;
+/// use carecodec_esr::value::{typed, EndDate, FieldValue, OPEN_END};
+///
+/// assert_eq!(typed(FieldType::End, OPEN_END, false), FieldValue::End(EndDate::Open));
+/// ```
 pub const OPEN_END: &[u8] = b"47121231";
 
 /// An effective end date: a day, or open-ended.
+///
+/// ```
+/// use carecodec_esr::layout::FieldType;
+/// use carecodec_esr::value::{typed, EndDate, FieldValue};
+/// use chrono::NaiveDate;
+///
+/// let end = NaiveDate::from_ymd_opt(2025, 3, 31).ok_or("date")?;
+/// assert_eq!(typed(FieldType::End, b"20250331", false), FieldValue::End(EndDate::On(end)));
+/// assert_eq!(typed(FieldType::End, b"", false), FieldValue::End(EndDate::Open));
+/// assert!(EndDate::On(end) < EndDate::Open);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum EndDate {
@@ -139,6 +169,17 @@ pub enum EndDate {
 
 impl EndDate {
     /// True when `date` is on or before the end.
+    ///
+    /// ```
+    /// use carecodec_esr::value::EndDate;
+    /// use chrono::NaiveDate;
+    ///
+    /// let day = |d| NaiveDate::from_ymd_opt(2025, 3, d).ok_or("date");
+    /// assert!(EndDate::On(day(31)?).covers(day(31)?)); // inclusive
+    /// assert!(!EndDate::On(day(30)?).covers(day(31)?));
+    /// assert!(EndDate::Open.covers(day(1)?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn covers(&self, date: NaiveDate) -> bool {
         match self {
             EndDate::On(d) => date <= *d,
@@ -148,6 +189,17 @@ impl EndDate {
 }
 
 /// A typed field value.
+///
+/// ```
+/// use carecodec_esr::layout::FieldType;
+/// use carecodec_esr::value::{typed, FieldValue};
+///
+/// assert_eq!(typed(FieldType::Dec, b"37.50", false), FieldValue::Decimal("37.50".into()));
+/// assert_eq!(typed(FieldType::Yn, b"No", false), FieldValue::Flag(false));
+/// assert_eq!(typed(FieldType::Text, b"", false), FieldValue::Empty);
+/// assert_eq!(typed(FieldType::Kff, b"N0A|Nurse|", false),
+///     FieldValue::Segments(vec!["N0A".into(), "Nurse".into()]));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FieldValue {
@@ -231,6 +283,14 @@ fn valid_timestamp(b: &[u8]) -> bool {
 }
 
 /// Parses `YYYYMMDD HHMMSS` or a bare `YYYYMMDD`.
+///
+/// ```
+/// use carecodec_esr::value::parse_timestamp;
+///
+/// assert_eq!(parse_timestamp(b"20250302 021503").map(|t| t.to_string()).as_deref(), Some("2025-03-02 02:15:03"));
+/// assert_eq!(parse_timestamp(b"20250302").map(|t| t.to_string()).as_deref(), Some("2025-03-02 00:00:00"));
+/// assert_eq!(parse_timestamp(b"20250302 0215"), None);
+/// ```
 pub fn parse_timestamp(b: &[u8]) -> Option<NaiveDateTime> {
     let date = parse_date(b.get(..8)?)?;
     match b.get(8..) {
@@ -248,6 +308,14 @@ pub fn parse_timestamp(b: &[u8]) -> Option<NaiveDateTime> {
 }
 
 /// Parses `DD/MM/YYYY` (BI CSV dates), optionally followed by a time.
+///
+/// ```
+/// use carecodec_esr::value::parse_dmy;
+///
+/// assert_eq!(parse_dmy(b"04/04/2022").map(|d| d.to_string()).as_deref(), Some("2022-04-04"));
+/// assert_eq!(parse_dmy(b"04/04/2022 00:00").map(|d| d.to_string()).as_deref(), Some("2022-04-04"));
+/// assert_eq!(parse_dmy(b"31/02/2022"), None);
+/// ```
 pub fn parse_dmy(b: &[u8]) -> Option<NaiveDate> {
     let b = b.trim_ascii();
     let date = b.get(..10)?;
@@ -336,6 +404,13 @@ fn valid_ni_raw(raw: &[u8], utf8: bool) -> bool {
 }
 
 /// Normalises a National Insurance number: spaces removed, upper-cased.
+///
+/// ```
+/// use carecodec_esr::value::{normalise_ni, valid_ni};
+///
+/// assert_eq!(normalise_ni(" jk 00 00 01 a"), "JK000001A");
+/// assert!(valid_ni(&normalise_ni("jk 00 00 01 a")));
+/// ```
 pub fn normalise_ni(raw: &str) -> String {
     raw.chars()
         .filter(|c| !c.is_whitespace())
@@ -389,6 +464,22 @@ fn valid_assignment_number(b: &[u8]) -> bool {
 
 /// Checks one field's raw bytes against its type. Returns the problems
 /// (kind and severity); an empty list means the value is fine.
+///
+/// ```
+/// use carecodec_esr::layout::FieldType;
+/// use carecodec_esr::value::check;
+/// use carecodec_esr::{ProblemKind, Severity};
+///
+/// let mut problems = Vec::new();
+/// check(FieldType::Date, true, b"20250230", false, &mut problems);
+/// assert_eq!(problems, [(Severity::Error, ProblemKind::InvalidDate)]);
+/// problems.clear();
+/// check(FieldType::Dec01, false, b"1.2", false, &mut problems);
+/// assert_eq!(problems, [(Severity::Warning, ProblemKind::FteAboveOne)]);
+/// problems.clear();
+/// check(FieldType::Date, false, b"20250228", false, &mut problems);
+/// assert!(problems.is_empty());
+/// ```
 pub fn check(
     ty: FieldType,
     required: bool,
@@ -576,6 +667,14 @@ impl<'a> Segments<'a> {
     }
 
     /// The segments, decoded.
+    ///
+    /// ```
+    /// use carecodec_esr::layout::FieldType;
+    /// use carecodec_esr::value::{typed_ref, FieldRef};
+    ///
+    /// let FieldRef::Segments(k) = typed_ref(FieldType::Kff, b"N0A|Staff Nurse|", false) else { unreachable!() };
+    /// assert_eq!(k.iter().collect::<Vec<_>>(), ["N0A", "Staff Nurse"]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = Cow<'a, str>> + 'a {
         let utf8 = self.utf8;
         // `|` is ASCII, so splitting the bytes splits the decoded text the same
@@ -586,16 +685,42 @@ impl<'a> Segments<'a> {
     }
 
     /// How many segments.
+    ///
+    /// ```
+    /// use carecodec_esr::layout::FieldType;
+    /// use carecodec_esr::value::{typed_ref, FieldRef};
+    ///
+    /// let FieldRef::Segments(k) = typed_ref(FieldType::Kff, b"a|b|c", false) else { unreachable!() };
+    /// assert_eq!(k.len(), 3);
+    /// ```
     pub fn len(&self) -> usize {
         memchr::memchr_iter(b'|', self.body).count() + 1
     }
 
     /// Never true: an empty field is [`FieldRef::Empty`], and `|` alone is one empty segment.
+    ///
+    /// ```
+    /// use carecodec_esr::layout::FieldType;
+    /// use carecodec_esr::value::{typed_ref, FieldRef};
+    ///
+    /// let FieldRef::Segments(k) = typed_ref(FieldType::Kff, b"|", false) else { unreachable!() };
+    /// assert!(!k.is_empty());
+    /// assert_eq!(k.iter().collect::<Vec<_>>(), [""]);
+    /// assert_eq!(typed_ref(FieldType::Kff, b"", false), FieldRef::Empty);
+    /// ```
     pub fn is_empty(&self) -> bool {
         false
     }
 
     /// The raw bytes (trailing `|` dropped).
+    ///
+    /// ```
+    /// use carecodec_esr::layout::FieldType;
+    /// use carecodec_esr::value::{typed_ref, FieldRef};
+    ///
+    /// let FieldRef::Segments(k) = typed_ref(FieldType::Kff, b"N0A|Nurse|", false) else { unreachable!() };
+    /// assert_eq!(k.raw(), b"N0A|Nurse");
+    /// ```
     pub fn raw(&self) -> &'a [u8] {
         self.body
     }
@@ -603,6 +728,17 @@ impl<'a> Segments<'a> {
 
 /// Reads a raw field as a typed value (after [`check`] found it valid; an
 /// invalid value reads as text).
+///
+/// ```
+/// use carecodec_esr::layout::FieldType;
+/// use carecodec_esr::value::{typed, FieldValue};
+///
+/// assert_eq!(typed(FieldType::Text, b" Caf\xe9", false), FieldValue::Text(" Café".into()));
+/// assert_eq!(typed(FieldType::Date, b"20240229", false).to_owned(),
+///     FieldValue::Date(chrono::NaiveDate::from_ymd_opt(2024, 2, 29).ok_or("date")?));
+/// assert_eq!(typed(FieldType::Date, b"2024-02-29", false), FieldValue::Text("2024-02-29".into()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn typed(ty: FieldType, raw: &[u8], utf8: bool) -> FieldValue {
     typed_ref(ty, raw, utf8).into_owned()
 }

@@ -742,6 +742,25 @@ fn field_type(f: &Field) -> String {
 fn write_struct(s: &Struct, m: &Model, out: &mut String) {
     let _ = writeln!(out, "/// {}", doc_line(&s.doc));
     let _ = writeln!(out, "///\n/// FHIR element `{}`.", s.path);
+    if s.is_resource {
+        // One example per resource module: read through the `Resource` dispatcher, the
+        // typed field, and written back member for member. Lenient, since a bare resource
+        // lacks the elements FHIR requires.
+        let _ = writeln!(
+            out,
+            "///\n/// ```\n\
+             /// use carecodec_fhir::{{json, Resource}};\n\
+             ///\n\
+             /// let input = r#\"{{\"resourceType\":\"{n}\",\"id\":\"ex1\"}}\"#;\n\
+             /// let (resource, _issues) = json::from_slice_lenient::<Resource>(input.as_bytes())?;\n\
+             /// let Resource::{n}(typed) = &resource else {{ unreachable!(\"the {n} variant\") }};\n\
+             /// assert_eq!(typed.id.as_ref().and_then(|id| id.value.as_deref()), Some(\"ex1\"));\n\
+             /// assert_eq!(json::to_string(&resource), input);\n\
+             /// # Ok::<(), json::Error>(())\n\
+             /// ```",
+            n = s.name
+        );
+    }
     out.push_str("#[derive(Debug, Clone, Default, PartialEq)]\n");
     let _ = writeln!(out, "pub struct {} {{", s.name);
     for f in &s.fields {

@@ -29,6 +29,16 @@ pub struct Primitive<T> {
 }
 
 /// The `_name` half of a primitive element: its `id` and `extension`s.
+///
+/// ```
+/// use carecodec_fhir::{json, Patient};
+///
+/// let p: Patient = json::from_str(r#"{"resourceType":"Patient","_birthDate":{"id":"dob","extension":[{"url":"http://example.org/x","valueString":"y"}]}}"#)?;
+/// let ext = p.birth_date.and_then(|d| d.ext).ok_or("no _birthDate")?;
+/// assert_eq!(ext.id.as_deref(), Some("dob"));
+/// assert_eq!(ext.extension.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PrimitiveExt {
     /// Element id.
@@ -39,6 +49,14 @@ pub struct PrimitiveExt {
 
 impl<T> Primitive<T> {
     /// A primitive with a value and no id or extensions.
+    ///
+    /// ```
+    /// use carecodec_fhir::{json, HumanName, Primitive};
+    ///
+    /// let mut name = HumanName::default();
+    /// name.given.push(Primitive::new("Ann".to_string()));
+    /// assert_eq!(json::to_string(&name), r#"{"given":["Ann"]}"#);
+    /// ```
     pub fn new(value: T) -> Self {
         Self {
             value: Some(value),
@@ -47,6 +65,16 @@ impl<T> Primitive<T> {
     }
 
     /// A primitive with only extension data (FHIR allows a primitive without a value).
+    ///
+    /// ```
+    /// use carecodec_fhir::{json, HumanName, Primitive, PrimitiveExt};
+    ///
+    /// let mut ext = PrimitiveExt::default();
+    /// ext.id = Some("g1".into());
+    /// let mut name = HumanName::default();
+    /// name.given.push(Primitive::<String>::from_ext(ext));
+    /// assert_eq!(json::to_string(&name), r#"{"_given":[{"id":"g1"}]}"#);
+    /// ```
     pub fn from_ext(ext: PrimitiveExt) -> Self {
         Self {
             value: None,
@@ -55,11 +83,28 @@ impl<T> Primitive<T> {
     }
 
     /// The element id, if any.
+    ///
+    /// ```
+    /// use carecodec_fhir::{json, Patient};
+    ///
+    /// let p: Patient = json::from_str(r#"{"resourceType":"Patient","gender":"male","_gender":{"id":"g"}}"#)?;
+    /// assert_eq!(p.gender.as_ref().and_then(|g| g.id()), Some("g"));
+    /// # Ok::<(), carecodec_fhir::json::Error>(())
+    /// ```
     pub fn id(&self) -> Option<&str> {
         self.ext.as_ref().and_then(|e| e.id.as_deref())
     }
 
     /// The extensions on this primitive (empty when none).
+    ///
+    /// ```
+    /// use carecodec_fhir::{json, Patient};
+    ///
+    /// let p: Patient = json::from_str(r#"{"resourceType":"Patient","birthDate":"1970-01-01","_birthDate":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/patient-birthTime","valueDateTime":"1970-01-01T08:30:00+00:00"}]}}"#)?;
+    /// let exts = p.birth_date.as_ref().map(|d| d.extension()).unwrap_or_default();
+    /// assert_eq!(exts[0].url.as_deref(), Some("http://hl7.org/fhir/StructureDefinition/patient-birthTime"));
+    /// # Ok::<(), carecodec_fhir::json::Error>(())
+    /// ```
     pub fn extension(&self) -> &[Extension] {
         self.ext.as_ref().map_or(&[], |e| e.extension.as_slice())
     }
@@ -92,6 +137,15 @@ pub struct Decimal(String);
 
 impl Decimal {
     /// Accepts `text` if it is a JSON number literal (FHIR decimal lexical form).
+    ///
+    /// ```
+    /// use carecodec_fhir::Decimal;
+    ///
+    /// assert_eq!(Decimal::parse("1E-22").map(|d| d.to_string()).as_deref(), Some("1E-22"));
+    /// assert!(Decimal::parse("-0.50").is_some());
+    /// assert!(Decimal::parse("01").is_none()); // a JSON number has no leading zero
+    /// assert!(Decimal::parse(" 1").is_none());
+    /// ```
     pub fn parse(text: &str) -> Option<Self> {
         is_json_number(text.as_bytes()).then(|| Self(text.to_string()))
     }
@@ -102,11 +156,23 @@ impl Decimal {
     }
 
     /// The literal text.
+    ///
+    /// ```
+    /// use carecodec_fhir::Decimal;
+    ///
+    /// assert_eq!(Decimal::parse("72.50").map(|d| d.as_str().len()), Some(5)); // the trailing zero kept
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The value as `f64` (lossy; for arithmetic only, never for writing back).
+    ///
+    /// ```
+    /// use carecodec_fhir::Decimal;
+    ///
+    /// assert_eq!(Decimal::parse("1.5e2").and_then(|d| d.to_f64()), Some(150.0));
+    /// ```
     pub fn to_f64(&self) -> Option<f64> {
         self.0.parse().ok()
     }

@@ -24,6 +24,16 @@ use crate::owned::MessageBuf;
 use crate::path::Path;
 
 /// MSA-1 acknowledgement codes (HL7 table 0008).
+///
+/// ```
+/// use carecodec_hl7v2::ack::{build, AckCode, AckOptions};
+/// use carecodec_hl7v2::Message;
+///
+/// let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|42|P|2.4\r")?;
+/// let ack = build(&msg, AckCode::AR, None, &AckOptions::new("1", "20240101120000"))?;
+/// assert_eq!(Message::parse(&ack.to_bytes())?.text("MSA-1")?.as_deref(), Some("AR"));
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AckCode {
@@ -43,6 +53,13 @@ pub enum AckCode {
 
 impl AckCode {
     /// The code's text.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::ack::AckCode;
+    ///
+    /// assert_eq!(AckCode::AA.as_str(), "AA");
+    /// assert_eq!(AckCode::CE.as_str(), "CE");
+    /// ```
     pub fn as_str(&self) -> &'static str {
         match self {
             AckCode::AA => "AA",
@@ -81,6 +98,16 @@ impl AckCode {
 }
 
 /// The outcome being acknowledged.
+///
+/// ```
+/// use carecodec_hl7v2::ack::{AckCode, Outcome};
+/// use carecodec_hl7v2::Message;
+///
+/// let msg = Message::parse(b"MSH|^~\\&||||||||1|P|2.4\r")?;
+/// assert_eq!(AckCode::for_message(&msg, Outcome::Accept), AckCode::AA);
+/// assert_eq!(AckCode::for_message(&msg, Outcome::Reject), AckCode::AR);
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -93,6 +120,21 @@ pub enum Outcome {
 }
 
 /// What went wrong, for the ERR segment.
+///
+/// ```
+/// use carecodec_hl7v2::ack::{build, AckCode, AckError, AckOptions};
+/// use carecodec_hl7v2::{Message, Path};
+///
+/// let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|42|P|2.5\r")?;
+/// let err = AckError::new(Some(Path::parse("PID-3")?), "101", "NHS number missing");
+/// let ack = build(&msg, AckCode::AE, Some(&err), &AckOptions::new("1", "20240101120000"))?;
+/// let ack = ack.to_bytes();
+/// let ack = Message::parse(&ack)?;
+/// assert_eq!(ack.text("ERR-2")?.as_deref(), Some("PID^1^3"));
+/// assert_eq!(ack.text("ERR-3.1")?.as_deref(), Some("101"));
+/// assert_eq!(ack.text("ERR-8")?.as_deref(), Some("NHS number missing"));
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AckError {
@@ -110,6 +152,14 @@ pub struct AckError {
 
 impl AckError {
     /// An error at `location` with HL7 `code` and `message`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::ack::AckError;
+    ///
+    /// let err = AckError::new(None, "207", "database unavailable");
+    /// assert_eq!((err.code, err.severity), ("207", "E"));
+    /// assert_eq!(err.message, "database unavailable");
+    /// ```
     pub fn new(location: Option<Path>, code: &'static str, message: impl Into<String>) -> AckError {
         AckError {
             location,
@@ -121,6 +171,16 @@ impl AckError {
 
     /// The ERR content for a parse error of this crate: its path when it has
     /// one, code 102 (data type error) or 100 (segment sequence) as fits.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::ack::AckError;
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let err = Message::parse(b"MSH|^~\\&\rP!D|1\r").unwrap_err();
+    /// let ack_err = AckError::from_error(&err);
+    /// assert_eq!(ack_err.code, "100"); // segment sequence error
+    /// assert!(ack_err.message.contains("P!D"));
+    /// ```
     pub fn from_error(e: &Error) -> AckError {
         let location = e.path().and_then(|p| Path::parse(p).ok());
         let code = match e.kind() {
@@ -133,6 +193,14 @@ impl AckError {
 }
 
 /// Values the ACK needs that this crate will not invent (no clock, no counter).
+///
+/// ```
+/// use carecodec_hl7v2::ack::AckOptions;
+///
+/// let opts = AckOptions::new("ACK0001", "20240101120000+0000");
+/// assert_eq!(opts.control_id, "ACK0001");
+/// assert_eq!(opts.timestamp, "20240101120000+0000");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AckOptions {
@@ -144,6 +212,18 @@ pub struct AckOptions {
 
 impl AckOptions {
     /// Options with the ACK's control id and timestamp.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::ack::{build, AckCode, AckOptions};
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|42|P|2.4\r")?;
+    /// let ack = build(&msg, AckCode::AA, None, &AckOptions::new("ACK9", "20240101120000"))?.to_bytes();
+    /// let ack = Message::parse(&ack)?;
+    /// assert_eq!(ack.control_id(), Some("ACK9"));
+    /// assert_eq!(ack.text("MSH-7")?.as_deref(), Some("20240101120000"));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn new(control_id: impl Into<String>, timestamp: impl Into<String>) -> AckOptions {
         AckOptions {
             control_id: control_id.into(),
@@ -153,6 +233,22 @@ impl AckOptions {
 }
 
 /// Builds the ACK for `msg`.
+///
+/// ```
+/// use carecodec_hl7v2::ack::{build, AckCode, AckError, AckOptions};
+/// use carecodec_hl7v2::Message;
+///
+/// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1|EPR|RX2|20240101||ORU^R01|77|P|2.4\r")?;
+/// let err = AckError::new(None, "207", "store failed");
+/// let ack = build(&msg, AckCode::AE, Some(&err), &AckOptions::new("A1", "20240101120000"))?;
+/// let bytes = ack.to_bytes();
+/// let ack = Message::parse(&bytes)?;
+/// assert_eq!(ack.text("MSH-9")?.as_deref(), Some("ACK^R01^ACK"));
+/// assert_eq!(ack.text("MSA-2")?.as_deref(), Some("77"));
+/// assert_eq!(ack.text("MSH-3")?.as_deref(), Some("EPR")); // sender and receiver swapped
+/// assert!(ack.segment("ERR", 1).is_some());
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 pub fn build(
     msg: &Message<'_>,
     code: AckCode,

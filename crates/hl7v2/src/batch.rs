@@ -37,6 +37,22 @@ use crate::message::Message;
 use crate::scan::{Index, ParseOptions};
 
 /// Options for [`BatchReader`].
+///
+/// ```
+/// use carecodec_hl7v2::batch::{BatchOptions, BatchReader};
+/// use carecodec_hl7v2::ErrorKind;
+///
+/// let file = b"MSH|^~\\&|A||||||ADT^A01|1\rPID|1||LONG-IDENTIFIER\rMSH|^~\\&|B\r";
+/// let mut opts = BatchOptions::default();
+/// opts.max_message_bytes = 32;
+/// let mut reader = BatchReader::with_options(&file[..], opts);
+/// let first = reader.next_message().ok_or("no message")?;
+/// assert!(matches!(first.result.map_err(|e| e.kind().clone()),
+///     Err(ErrorKind::OverLimit { limit: 32, .. })));
+/// assert!(reader.next_message().ok_or("no message")?.result.is_ok());
+/// assert_eq!(reader.summary().rejected, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BatchOptions {
@@ -56,6 +72,16 @@ impl Default for BatchOptions {
 }
 
 /// Something wrong with the file around the messages.
+///
+/// ```
+/// use carecodec_hl7v2::batch::{BatchReader, ProblemKind};
+///
+/// let file = b"BHS|^~\\&\rMSH|^~\\&|A\rBTS|3\r";
+/// let mut reader = BatchReader::new(&file[..]);
+/// while reader.next_message().is_some() {}
+/// let kinds: Vec<&ProblemKind> = reader.summary().problems.iter().map(|p| &p.kind).collect();
+/// assert_eq!(kinds, [&ProblemKind::BatchCountMismatch { declared: "3".into(), counted: 1 }]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProblemKind {
@@ -110,6 +136,17 @@ impl fmt::Display for ProblemKind {
 }
 
 /// An envelope problem with its position in the file.
+///
+/// ```
+/// use carecodec_hl7v2::batch::{BatchReader, ProblemKind};
+///
+/// let file = b"junk\rMSH|^~\\&|A\r";
+/// let mut reader = BatchReader::new(&file[..]);
+/// while reader.next_message().is_some() {}
+/// let problem = &reader.summary().problems[0];
+/// assert_eq!(problem.kind, ProblemKind::OrphanLines { lines: 1 });
+/// assert_eq!((problem.offset, problem.line), (0, 1));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Problem {
@@ -132,6 +169,17 @@ impl fmt::Display for Problem {
 }
 
 /// The accounting of a read: `read == accepted + rejected`.
+///
+/// ```
+/// use carecodec_hl7v2::batch::BatchReader;
+///
+/// let file = b"MSH|^~\\&|A\rPID|1\rMSH|^~\\&|B\rP!D|2\r";
+/// let mut reader = BatchReader::new(&file[..]);
+/// while reader.next_message().is_some() {}
+/// let s = reader.summary();
+/// assert_eq!((s.read, s.accepted, s.rejected), (2, 1, 1));
+/// assert_eq!(s.bytes, file.len() as u64);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Summary {
@@ -152,6 +200,19 @@ pub struct Summary {
 }
 
 /// One message read from a stream: its place in the file and its parse result.
+///
+/// ```
+/// use carecodec_hl7v2::batch::BatchReader;
+///
+/// let file = b"MSH|^~\\&|A\rPID|1\rMSH|^~\\&|B\r";
+/// let mut reader = BatchReader::new(&file[..]);
+/// reader.next_message();
+/// let entry = reader.next_message().ok_or("no second message")?;
+/// assert_eq!((entry.number, entry.offset, entry.line), (2, 17, 3));
+/// assert_eq!(entry.bytes, b"MSH|^~\\&|B\r");
+/// assert_eq!(entry.result?.text("MSH-3")?.as_deref(), Some("B"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Entry<'r> {
@@ -191,6 +252,19 @@ enum Term {
 }
 
 /// Reads messages one at a time from a [`BufRead`], in constant memory.
+///
+/// ```
+/// use carecodec_hl7v2::batch::BatchReader;
+///
+/// let file = b"MSH|^~\\&|A||||||ADT^A01|1\nPID|1\nMSH|^~\\&|A||||||ADT^A01|2\nPID|2\n";
+/// let mut reader = BatchReader::new(&file[..]);
+/// let mut ids = Vec::new();
+/// while let Some(entry) = reader.next_message() {
+///     ids.push(entry.result?.control_id().map(str::to_owned));
+/// }
+/// assert_eq!(ids, [Some("1".to_owned()), Some("2".to_owned())]);
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct BatchReader<R> {
     reader: R,
@@ -260,11 +334,30 @@ fn at_line_start(line: &[u8], line_len: usize, head: &[u8]) -> bool {
 
 impl<R: BufRead> BatchReader<R> {
     /// A reader with default options.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::batch::BatchReader;
+    ///
+    /// let mut reader = BatchReader::new(std::io::Cursor::new(b"MSH|^~\\&|A\r".to_vec()));
+    /// assert!(reader.next_message().is_some_and(|e| e.result.is_ok()));
+    /// assert!(reader.next_message().is_none());
+    /// ```
     pub fn new(reader: R) -> BatchReader<R> {
         BatchReader::with_options(reader, BatchOptions::default())
     }
 
     /// A reader with `opts`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::batch::{BatchOptions, BatchReader};
+    /// use carecodec_hl7v2::ParseOptions;
+    ///
+    /// let mut opts = BatchOptions::default();
+    /// opts.parse = ParseOptions::strict();
+    /// let mut reader = BatchReader::with_options(&b"MSH|^~\\&|A\nPID|1\n"[..], opts);
+    /// assert!(reader.next_message().is_some_and(|e| e.result.is_err())); // LF terminators
+    /// assert_eq!(reader.summary().rejected, 1);
+    /// ```
     pub fn with_options(reader: R, opts: BatchOptions) -> BatchReader<R> {
         BatchReader {
             reader,
@@ -502,6 +595,20 @@ impl<R: BufRead> BatchReader<R> {
 
     /// Reads the next message. `None` at the end of the input; the summary is
     /// then final. The returned entry borrows the reader until the next call.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::batch::BatchReader;
+    ///
+    /// let file = b"MSH|^~\\&|A\rP!D|1\rMSH|^~\\&|B\r";
+    /// let mut reader = BatchReader::new(&file[..]);
+    /// let bad = reader.next_message().ok_or("none")?;
+    /// let err = bad.result.unwrap_err();
+    /// assert_eq!((err.offset(), err.line()), (11, 2)); // positions in the file
+    /// let good = reader.next_message().ok_or("none")?;
+    /// assert_eq!(good.result?.text("MSH-3")?.as_deref(), Some("B"));
+    /// assert!(reader.next_message().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn next_message(&mut self) -> Option<Entry<'_>> {
         let max = self.opts.max_message_bytes;
         // Find the start of the next message.
@@ -624,11 +731,37 @@ impl<R: BufRead> BatchReader<R> {
     }
 
     /// The accounting so far (final once [`BatchReader::next_message`] returned `None`).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::batch::{BatchReader, ProblemKind};
+    ///
+    /// let file = b"FHS|^~\\&\rMSH|^~\\&|A\r";
+    /// let mut reader = BatchReader::new(&file[..]);
+    /// while reader.next_message().is_some() {}
+    /// let s = reader.summary();
+    /// assert_eq!((s.read, s.files), (1, 1));
+    /// assert_eq!(s.problems[0].kind, ProblemKind::MissingFileTrailer);
+    /// ```
     pub fn summary(&self) -> &Summary {
         &self.summary
     }
 
     /// An I/O error that ended the read early, if any.
+    ///
+    /// ```
+    /// use std::io::{self, BufReader, Read};
+    /// use carecodec_hl7v2::batch::BatchReader;
+    ///
+    /// struct Broken;
+    /// impl Read for Broken {
+    ///     fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+    ///         Err(io::Error::other("disk gone"))
+    ///     }
+    /// }
+    /// let mut reader = BatchReader::new(BufReader::new(Broken));
+    /// while reader.next_message().is_some() {}
+    /// assert!(reader.io_error().is_some_and(|e| e.to_string().contains("disk gone")));
+    /// ```
     pub fn io_error(&self) -> Option<&Error> {
         self.io_error.as_ref()
     }

@@ -3,9 +3,31 @@
 use std::fmt;
 
 /// A `Result` whose error is this crate's [`Error`].
+///
+/// ```
+/// use carecodec_hl7v2::{Message, Result};
+///
+/// fn control_id(input: &[u8]) -> Result<Option<String>> {
+///     Ok(Message::parse(input)?.control_id().map(str::to_owned))
+/// }
+/// assert_eq!(control_id(b"MSH|^~\\&|||||||ADT^A01|9\r")?, Some("9".to_owned()));
+/// assert!(control_id(b"PID|1\r").is_err());
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// What went wrong. New variants may be added in minor releases.
+///
+/// ```
+/// use carecodec_hl7v2::{ErrorKind, Message};
+///
+/// assert_eq!(Message::parse(b"").unwrap_err().kind(), &ErrorKind::Empty);
+/// assert_eq!(Message::parse(b"PID|1\r").unwrap_err().kind(), &ErrorKind::MissingHeader);
+/// assert_eq!(
+///     Message::parse(b"MSH|^~\\&\rP!D|1\r").unwrap_err().kind(),
+///     &ErrorKind::InvalidSegmentId("P!D".into())
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -104,6 +126,14 @@ struct Inner {
 
 impl Error {
     /// Builds an error of `kind` at byte `offset`, on 1-based `line`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Error, ErrorKind};
+    ///
+    /// let err = Error::new(ErrorKind::TooLarge, 10, 2);
+    /// assert_eq!((err.offset(), err.line()), (10, 2));
+    /// assert_eq!(err.kind(), &ErrorKind::TooLarge);
+    /// ```
     #[cold]
     pub fn new(kind: ErrorKind, offset: usize, line: usize) -> Error {
         Error(Box::new(Inner {
@@ -116,12 +146,27 @@ impl Error {
 
     /// Builds an error at `offset` of `input`, deriving the line by counting
     /// segment terminators before it (CR, LF or CRLF, each counted once).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Error, ErrorKind};
+    ///
+    /// let input = b"MSH|^~\\&\rPID|1\rPV1|X\r";
+    /// let err = Error::at(ErrorKind::ReadOnly("PV1-2"), input, 19);
+    /// assert_eq!(err.line(), 3);
+    /// ```
     #[cold]
     pub fn at(kind: ErrorKind, input: &[u8], offset: usize) -> Error {
         Error::new(kind, offset, line_of(input, offset))
     }
 
     /// Attaches the HL7 path (`PID[1]-3[2].1`) of the offending element.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Error, ErrorKind};
+    ///
+    /// let err = Error::new(ErrorKind::Empty, 0, 1).with_path("PID[1]-3[2].1");
+    /// assert_eq!(err.path(), Some("PID[1]-3[2].1"));
+    /// ```
     #[must_use]
     pub fn with_path(mut self, path: impl Into<String>) -> Error {
         self.0.path = Some(path.into());
@@ -130,6 +175,14 @@ impl Error {
 
     /// Moves the position by `base` bytes and `lines` lines, for a message read
     /// from inside a larger file.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// // An error in a message that starts at byte 100, line 7, of a file.
+    /// let err = Message::parse(b"MSH|^~\\&\rP!D\r").unwrap_err().shifted(100, 6);
+    /// assert_eq!((err.offset(), err.line()), (109, 8));
+    /// ```
     #[must_use]
     pub fn shifted(mut self, base: usize, lines: usize) -> Error {
         self.0.offset += base;
@@ -138,21 +191,52 @@ impl Error {
     }
 
     /// What went wrong.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{ErrorKind, Message};
+    ///
+    /// let err = Message::parse(b"MSH|^^\\&\r").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::InvalidDelimiters(_)));
+    /// ```
     pub fn kind(&self) -> &ErrorKind {
         &self.0.kind
     }
 
     /// Byte offset of the fault in the input.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let input = b"MSH|^~\\&\rPID|1\rbad|1\r";
+    /// let err = Message::parse(input).unwrap_err();
+    /// assert_eq!(err.offset(), 15);
+    /// assert_eq!(&input[err.offset()..err.offset() + 3], b"bad");
+    /// ```
     pub fn offset(&self) -> usize {
         self.0.offset
     }
 
     /// 1-based line (segment number) of the fault.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let err = Message::parse(b"MSH|^~\\&\rPID|1\rbad|1\r").unwrap_err();
+    /// assert_eq!(err.line(), 3);
+    /// ```
     pub fn line(&self) -> usize {
         self.0.line
     }
 
     /// HL7 path of the offending element, when known.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let err = Message::parse(b"MSH|^~\\&|||||||ADT^A01|1|P|2.4||||||ISO IR87\r").unwrap_err();
+    /// assert_eq!(err.path(), Some("MSH[1]-18"));
+    /// assert_eq!(Message::parse(b"").unwrap_err().path(), None);
+    /// ```
     pub fn path(&self) -> Option<&str> {
         self.0.path.as_deref()
     }

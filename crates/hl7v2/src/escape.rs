@@ -18,6 +18,20 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::scan::{Charset, Delimiters};
 
 /// What to do with formatting escapes (`\.br\`, `\H\`, …).
+///
+/// ```
+/// use carecodec_hl7v2::escape::{decode, DecodeOptions, Formatting};
+/// use carecodec_hl7v2::{Charset, Delimiters};
+///
+/// let d = Delimiters::default();
+/// let mut keep = DecodeOptions::default();
+/// keep.formatting = Formatting::Keep;
+/// assert_eq!(decode(b"A\\.br\\B", &d, Charset::Ascii, &keep)?, "A\\.br\\B");
+/// let mut render = DecodeOptions::default();
+/// render.formatting = Formatting::Render;
+/// assert_eq!(decode(b"A\\.br\\B", &d, Charset::Ascii, &render)?, "A\nB");
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Formatting {
@@ -30,6 +44,16 @@ pub enum Formatting {
 }
 
 /// Options for [`decode`].
+///
+/// ```
+/// use carecodec_hl7v2::escape::{decode, DecodeOptions};
+/// use carecodec_hl7v2::{Charset, Delimiters};
+///
+/// let d = Delimiters::default();
+/// let text = decode(b"\\H\\Urgent\\N\\", &d, Charset::Ascii, &DecodeOptions::default())?;
+/// assert_eq!(text, "\\H\\Urgent\\N\\"); // kept verbatim by default
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct DecodeOptions {
@@ -39,6 +63,16 @@ pub struct DecodeOptions {
 
 impl DecodeOptions {
     /// Options that render formatting escapes as plain text.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::escape::{decode, DecodeOptions};
+    /// use carecodec_hl7v2::{Charset, Delimiters};
+    ///
+    /// let d = Delimiters::default();
+    /// let text = decode(b"\\H\\Urgent\\N\\\\.sp 2\\end", &d, Charset::Ascii, &DecodeOptions::render())?;
+    /// assert_eq!(text, "Urgent\n\nend");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn render() -> DecodeOptions {
         DecodeOptions {
             formatting: Formatting::Render,
@@ -296,6 +330,15 @@ pub fn encode(text: &str, delims: &Delimiters, charset: Charset) -> Vec<u8> {
 }
 
 /// [`encode`] appending to `out`.
+///
+/// ```
+/// use carecodec_hl7v2::escape::encode_into;
+/// use carecodec_hl7v2::{Charset, Delimiters};
+///
+/// let mut out = b"NTE|1||".to_vec();
+/// encode_into("a|b\r\nc", &Delimiters::default(), Charset::Utf8, &mut out);
+/// assert_eq!(out, b"NTE|1||a\\F\\b\\X0D\\\\X0A\\c");
+/// ```
 pub fn encode_into(text: &str, d: &Delimiters, charset: Charset, out: &mut Vec<u8>) {
     let esc = d.escape.unwrap_or(b'\\');
     let seq = |out: &mut Vec<u8>, code: &[u8]| {

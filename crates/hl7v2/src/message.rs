@@ -34,6 +34,18 @@ pub struct Message<'a> {
 }
 
 /// Where a value sits: it decides which separator splits it further.
+///
+/// ```
+/// use carecodec_hl7v2::{Level, Message};
+///
+/// let msg = Message::parse(b"MSH|^~\\&\rPID|1||A&B^C~D\r")?;
+/// assert_eq!(msg.get("PID-3")?.map(|v| v.level()), Some(Level::Field));
+/// assert_eq!(msg.get("PID-3[2]")?.map(|v| v.level()), Some(Level::Repetition));
+/// assert_eq!(msg.get("PID-3.1")?.map(|v| v.level()), Some(Level::Component));
+/// assert_eq!(msg.get("PID-3.1.2")?.map(|v| v.level()), Some(Level::Subcomponent));
+/// assert_eq!(msg.get("MSH-2")?.map(|v| v.level()), Some(Level::Literal));
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Level {
@@ -54,6 +66,18 @@ pub enum Level {
 /// Whether a present value is empty, the HL7 null `""`, or has content.
 ///
 /// An absent value is `None` from the lookup that would have found it.
+///
+/// ```
+/// use carecodec_hl7v2::{Message, Presence};
+///
+/// let msg = Message::parse(b"MSH|^~\\&\rPID|1|\"\"||X\r")?;
+/// let presence = |path| msg.get(path).map(|v| v.map(|v| v.presence()));
+/// assert_eq!(presence("PID-2")?, Some(Presence::Null));
+/// assert_eq!(presence("PID-3")?, Some(Presence::Empty));
+/// assert_eq!(presence("PID-4")?, Some(Presence::Value));
+/// assert_eq!(presence("PID-9")?, None); // absent
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Presence {
@@ -66,6 +90,15 @@ pub enum Presence {
 }
 
 /// MSH-9 split into its parts (raw text).
+///
+/// ```
+/// use carecodec_hl7v2::{Message, MessageType};
+///
+/// let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|20240101||ADT^A08^ADT_A01|7|P|2.4\r")?;
+/// let t: MessageType<'_> = msg.message_type().ok_or("no MSH-9")?;
+/// assert_eq!((t.code, t.trigger, t.structure), ("ADT", "A08", "ADT_A01"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MessageType<'a> {
@@ -79,11 +112,34 @@ pub struct MessageType<'a> {
 
 impl<'a> Message<'a> {
     /// Parses `input` leniently (repairs reported in [`Message::repairs`]).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, RepairKind};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|PAS\nPID|1\n")?;
+    /// assert_eq!(msg.segment_count(), 2);
+    /// assert_eq!(msg.repairs()[0].kind, RepairKind::LfTerminators);
+    /// let err = Message::parse(b"PID|1\r").unwrap_err();
+    /// assert_eq!(err.offset(), 0);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn parse(input: &'a [u8]) -> Result<Message<'a>> {
         Message::parse_with(input, &ParseOptions::default())
     }
 
     /// Parses `input` with `opts`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Charset, Message, ParseOptions};
+    ///
+    /// let input = b"MSH|^~\\&|PAS\rPID|1||||REN\xc9";
+    /// // Strict: the missing final terminator is an error, not a repair.
+    /// assert!(Message::parse_with(input, &ParseOptions::strict()).is_err());
+    /// let latin1 = ParseOptions::default().with_charset(Charset::Latin1);
+    /// let msg = Message::parse_with(input, &latin1)?;
+    /// assert_eq!(msg.text("PID-5")?.as_deref(), Some("RENÉ"));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn parse_with(input: &'a [u8], opts: &ParseOptions) -> Result<Message<'a>> {
         let mut index = Index::default();
         scan::scan(input, opts, &mut index)?;
@@ -95,6 +151,19 @@ impl<'a> Message<'a> {
 
     /// Parses `input` into a caller-owned, reusable `index`: after the index has
     /// grown to fit the largest message, parsing allocates nothing.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Index, Message, ParseOptions};
+    ///
+    /// let mut index = Index::default();
+    /// let mut ids = Vec::new();
+    /// for input in [&b"MSH|^~\\&|||||||ADT^A01|1\r"[..], b"MSH|^~\\&|||||||ADT^A01|2\r"] {
+    ///     let msg = Message::parse_in(input, &ParseOptions::default(), &mut index)?;
+    ///     ids.push(msg.control_id().map(str::to_owned));
+    /// }
+    /// assert_eq!(ids, [Some("1".to_owned()), Some("2".to_owned())]);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn parse_in(
         input: &'a [u8],
         opts: &ParseOptions,
@@ -109,49 +178,130 @@ impl<'a> Message<'a> {
 
     /// The input exactly as given (BOM, framing and terminators included).
     /// Writing these bytes reproduces the message byte for byte.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let input = b"\x0bMSH|^~\\&|A\r\x1c\r";
+    /// let msg = Message::parse(input)?;
+    /// assert_eq!(msg.as_bytes(), input);
+    /// assert_eq!(msg.content(), b"MSH|^~\\&|A\r");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn as_bytes(&self) -> &'a [u8] {
         self.input
     }
 
     /// The segments' bytes: the input without BOM, MLLP framing or padding
     /// (the final terminator is kept when present).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"\xEF\xBB\xBFMSH|^~\\&|A\r")?;
+    /// assert_eq!(msg.content(), b"MSH|^~\\&|A\r"); // byte order mark left out
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn content(&self) -> &'a [u8] {
         let (s, e) = self.index.content;
         self.input.get(s as usize..e as usize).unwrap_or_default()
     }
 
     /// Byte range of [`Message::content`] in the input.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"\x0bMSH|^~\\&|A\r\x1c\r")?;
+    /// assert_eq!(msg.content_range(), 1..12);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn content_range(&self) -> Range<usize> {
         let (s, e) = self.index.content;
         s as usize..e as usize
     }
 
     /// The delimiters read from MSH-1 and MSH-2.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH#!@$%\rPID#1\r")?;
+    /// let d = msg.delimiters();
+    /// assert_eq!((d.field, d.component, d.repetition), (b'#', b'!', b'@'));
+    /// assert_eq!(msg.get("PID-1")?.map(|v| v.raw()), Some(&b"1"[..]));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn delimiters(&self) -> Delimiters {
         self.index.delims
     }
 
     /// The character set text is decoded in (MSH-18, or the option that overrode it).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Charset, Message};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|||||||ADT^A01|1|P|2.4||||||8859/1\r")?;
+    /// assert_eq!(msg.charset(), Charset::Latin1);
+    /// assert_eq!(Message::parse(b"MSH|^~\\&\r")?.charset(), Charset::Ascii);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn charset(&self) -> Charset {
         self.index.charset
     }
 
     /// Every repair the lenient parser made, in input order.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, RepairKind};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A\r\nPID|1\r\n")?;
+    /// let kinds: Vec<RepairKind> = msg.repairs().iter().map(|r| r.kind).collect();
+    /// assert_eq!(kinds, [RepairKind::CrlfTerminators]);
+    /// assert!(Message::parse(b"MSH|^~\\&|A\rPID|1\r")?.repairs().is_empty());
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn repairs(&self) -> &[Repair] {
         &self.index.repairs
     }
 
     /// Number of segments.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A\rPID|1\rPV1|1\r")?;
+    /// assert_eq!(msg.segment_count(), 3);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn segment_count(&self) -> usize {
         self.index.segs.len()
     }
 
     /// Number of fields over all segments (MSH-1 and MSH-2 counted).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// // MSH-1, MSH-2, MSH-3, then PID-1 and PID-3 (PID-2 is present but empty).
+    /// let msg = Message::parse(b"MSH|^~\\&|A\rPID|1||X\r")?;
+    /// assert_eq!(msg.field_count(), 6);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn field_count(&self) -> usize {
         self.segments().map(|s| s.field_count()).sum()
     }
 
     /// The segments in order.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A\rPID|1\rPV1|1\r")?;
+    /// let ids: Vec<&str> = msg.segments().map(|s| s.id()).collect();
+    /// assert_eq!(ids, ["MSH", "PID", "PV1"]);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn segments(&self) -> impl ExactSizeIterator<Item = Segment<'_, 'a>> + '_ {
         self.index
             .segs
@@ -262,6 +412,17 @@ impl<'a> Message<'a> {
 
     /// Looks up a path such as `PID-3[2].1`. `Ok(None)` means absent; an
     /// invalid path is an error.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||123^^^RX1^MR~456\r")?;
+    /// assert_eq!(msg.get("PID-3[2]")?.map(|v| v.raw()), Some(&b"456"[..]));
+    /// assert_eq!(msg.get("PID-3.4")?.map(|v| v.raw()), Some(&b"RX1"[..]));
+    /// assert!(msg.get("PID-9")?.is_none()); // absent
+    /// assert!(msg.get("PID-0").is_err()); // not a path
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn get(&self, path: &str) -> Result<Option<Value<'a>>> {
         Ok(self.query(&Path::parse(path)?))
     }
@@ -272,6 +433,19 @@ impl<'a> Message<'a> {
     /// field with every repetition, `PID-5.1` the first component of the first
     /// repetition *including* any subcomponents (`EVERYMAN&&Aniston`), and
     /// `PID-5.1.1` the first subcomponent alone (`EVERYMAN`).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, Path};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||1||EVERYMAN&&Aniston^ADAM\r")?;
+    /// let field = msg.query(&Path::parse("PID-5")?).map(|v| v.raw());
+    /// assert_eq!(field, Some(&b"EVERYMAN&&Aniston^ADAM"[..]));
+    /// let component = msg.query(&Path::parse("PID-5.1")?).map(|v| v.raw());
+    /// assert_eq!(component, Some(&b"EVERYMAN&&Aniston"[..]));
+    /// let sub = msg.query(&Path::parse("PID-5.1.1")?).map(|v| v.raw());
+    /// assert_eq!(sub, Some(&b"EVERYMAN"[..]));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn query(&self, path: &Path) -> Option<Value<'a>> {
         self.segment(path.segment(), path.occurrence)?.query(path)
     }
@@ -302,6 +476,15 @@ impl<'a> Message<'a> {
     }
 
     /// MSH-9 (message type, trigger event, structure).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|20240101||ORU^R01|7|P|2.4\r")?;
+    /// let t = msg.message_type().ok_or("no MSH-9")?;
+    /// assert_eq!((t.code, t.trigger, t.structure), ("ORU", "R01", ""));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn message_type(&self) -> Option<MessageType<'a>> {
         // MSH-9's first repetition found once, its components read in turn
         // (what msh_str(9, 1..=3) answers, without finding MSH-9 three times).
@@ -316,11 +499,27 @@ impl<'a> Message<'a> {
     }
 
     /// MSH-10, the message control id.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|MSG0042|P|2.4\r")?;
+    /// assert_eq!(msg.control_id(), Some("MSG0042"));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn control_id(&self) -> Option<&'a str> {
         self.msh_str(10, 1).filter(|s| !s.is_empty())
     }
 
     /// MSH-12.1, the version id (`2.4`, `2.5.1`…).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5.1^GBR\r")?;
+    /// assert_eq!(msg.version(), Some("2.5.1"));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn version(&self) -> Option<&'a str> {
         self.msh_str(12, 1).filter(|s| !s.is_empty())
     }
@@ -370,6 +569,16 @@ impl<'a> Message<'a> {
     }
 
     /// Every non-empty leaf with its path, collected (see [`Message::for_each_leaf`]).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||A^B\r")?;
+    /// let leaves: Vec<String> = msg.leaves().iter().map(|(p, v)| format!("{p}={}", v.decoded().unwrap_or_default())).collect();
+    /// assert_eq!(leaves, ["MSH[1]-1=|", "MSH[1]-2=^~\\&", "PID[1]-1[1].1.1=1",
+    ///     "PID[1]-3[1].1.1=A", "PID[1]-3[1].2.1=B"]);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn leaves(&self) -> Vec<(Path, Value<'a>)> {
         let mut out = Vec::new();
         self.for_each_leaf(|p, v| out.push((p, v)));
@@ -395,6 +604,16 @@ fn leaf_classes(d: &Delimiters) -> [u8; 256] {
 }
 
 /// One segment of a [`Message`].
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+///
+/// let msg = Message::parse(b"MSH|^~\\&\rPID|1||123||SMITH^ANN\r")?;
+/// let pid = msg.segment("PID", 1).ok_or("no PID")?;
+/// assert_eq!((pid.id(), pid.line()), ("PID", 2));
+/// assert_eq!(pid.field(5).and_then(|f| f.component(2)).map(|v| v.raw()), Some(&b"ANN"[..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Segment<'m, 'a> {
     input: &'a [u8],
@@ -555,6 +774,15 @@ impl<'m, 'a> Segment<'m, 'a> {
     }
 
     /// The segment identifier, e.g. `PID`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rZXY|1\r")?;
+    /// let ids: Vec<&str> = msg.segments().map(|s| s.id()).collect();
+    /// assert_eq!(ids, ["MSH", "ZXY"]);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn id(&self) -> &'a str {
         // Ids were checked at parse (three upper-case letters or digits), so
         // the common ones are answered from a table without a UTF-8 check
@@ -578,6 +806,14 @@ impl<'m, 'a> Segment<'m, 'a> {
     }
 
     /// The segment's bytes, terminator excluded.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||X\r")?;
+    /// assert_eq!(msg.segment("PID", 1).map(|s| s.raw()), Some(&b"PID|1||X"[..]));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn raw(&self) -> &'a [u8] {
         self.input
             .get(self.entry.start as usize..self.entry.end as usize)
@@ -585,11 +821,30 @@ impl<'m, 'a> Segment<'m, 'a> {
     }
 
     /// Byte span of the segment in the input, terminator excluded.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let input = b"MSH|^~\\&\rPID|1||X\r";
+    /// let msg = Message::parse(input)?;
+    /// let span = msg.segment("PID", 1).map(|s| s.span());
+    /// assert_eq!(span, Some(9..17));
+    /// assert_eq!(&input[9..17], b"PID|1||X");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn span(&self) -> Range<usize> {
         self.entry.start as usize..self.entry.end as usize
     }
 
     /// 1-based line: the segment's position in the message.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1\rOBX|1\rOBX|2\r")?;
+    /// assert_eq!(msg.segment("OBX", 2).map(|s| s.line()), Some(4));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn line(&self) -> usize {
         self.ordinal + 1
     }
@@ -599,6 +854,15 @@ impl<'m, 'a> Segment<'m, 'a> {
     }
 
     /// Number of fields present (for MSH, MSH-1 and MSH-2 included).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A\rPID|1||X\r")?;
+    /// assert_eq!(msg.segment("MSH", 1).map(|s| s.field_count()), Some(3));
+    /// assert_eq!(msg.segment("PID", 1).map(|s| s.field_count()), Some(3));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn field_count(&self) -> usize {
         let pieces = self.entry.count as usize;
         if self.is_header() {
@@ -639,12 +903,33 @@ impl<'m, 'a> Segment<'m, 'a> {
     }
 
     /// The whole segment as a [`Value`] (level [`Level::Segment`]).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Level, Message};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rNTE|1||text\r")?;
+    /// let nte = msg.segment("NTE", 1).ok_or("no NTE")?.as_value();
+    /// assert_eq!(nte.level(), Level::Segment);
+    /// assert_eq!(nte.raw(), b"NTE|1||text");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_value(&self) -> Value<'a> {
         self.value(self.raw(), self.entry.start, Level::Segment)
     }
 
     /// Field `n` (1-based); `None` when absent. For header segments, field 1
     /// is the field separator and field 2 the encoding characters.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|PAS\rPID|1||X\r")?;
+    /// let msh = msg.segment("MSH", 1).ok_or("no MSH")?;
+    /// assert_eq!(msh.field(1).map(|v| v.raw()), Some(&b"|"[..]));
+    /// assert_eq!(msh.field(3).map(|v| v.raw()), Some(&b"PAS"[..]));
+    /// assert!(msh.field(4).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline]
     pub fn field(&self, n: u32) -> Option<Value<'a>> {
         if n == 0 {
@@ -668,6 +953,16 @@ impl<'m, 'a> Segment<'m, 'a> {
     }
 
     /// The fields with their 1-based numbers.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||X\r")?;
+    /// let pid = msg.segment("PID", 1).ok_or("no PID")?;
+    /// let fields: Vec<(u32, &[u8])> = pid.fields().map(|(n, v)| (n, v.raw())).collect();
+    /// assert_eq!(fields, [(1, &b"1"[..]), (2, b""), (3, b"X")]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn fields(&self) -> impl Iterator<Item = (u32, Value<'a>)> + '_ {
         (1..=self.field_count() as u32).filter_map(move |n| self.field(n).map(|v| (n, v)))
     }
@@ -776,6 +1071,16 @@ fn known_id(id: [u8; 3]) -> Option<&'static str> {
 ///
 /// [`Value::raw`] gives the bytes exactly as read; [`Value::decoded`] resolves
 /// escapes and the character set, allocating only when it must.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+///
+/// let msg = Message::parse(b"MSH|^~\\&\rNTE|1||caf\\T\\e^x\r")?;
+/// let v = msg.get("NTE-3.1")?.unwrap_or_else(|| unreachable!());
+/// assert_eq!(v.raw(), b"caf\\T\\e");
+/// assert_eq!(v.decoded()?, "caf&e");
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Value<'a> {
     raw: &'a [u8],
@@ -787,26 +1092,69 @@ pub struct Value<'a> {
 
 impl<'a> Value<'a> {
     /// The bytes exactly as read, escapes and separators included.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||1||O\\S\\BRIEN^ANN\r")?;
+    /// assert_eq!(msg.get("PID-5.1")?.map(|v| v.raw()), Some(&b"O\\S\\BRIEN"[..]));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn raw(&self) -> &'a [u8] {
         self.raw
     }
 
     /// Byte offset of the value in the input.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let input = b"MSH|^~\\&\rPID|1||X\r";
+    /// let msg = Message::parse(input)?;
+    /// assert_eq!(msg.get("PID-3")?.map(|v| v.offset()), Some(16));
+    /// assert_eq!(input[16], b'X');
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn offset(&self) -> usize {
         self.offset as usize
     }
 
     /// Byte span of the value in the input.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||AB^CD\r")?;
+    /// assert_eq!(msg.get("PID-3.2")?.map(|v| v.span()), Some(19..21));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn span(&self) -> Range<usize> {
         self.offset as usize..self.offset as usize + self.raw.len()
     }
 
     /// The level the value sits at.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Level, Message};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||A^B\r")?;
+    /// assert_eq!(msg.get("PID-3.2")?.map(|v| v.level()), Some(Level::Component));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn level(&self) -> Level {
         self.level
     }
 
     /// True when the value is present but empty.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||X\r")?;
+    /// assert_eq!(msg.get("PID-2")?.map(|v| v.is_empty()), Some(true));
+    /// assert_eq!(msg.get("PID-3")?.map(|v| v.is_empty()), Some(false));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
     }
@@ -831,16 +1179,46 @@ impl<'a> Value<'a> {
     }
 
     /// True for the HL7 null `""`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1|\"\"|X\r")?;
+    /// assert_eq!(msg.get("PID-2")?.map(|v| v.is_null()), Some(true));
+    /// assert_eq!(msg.get("PID-3")?.map(|v| v.is_null()), Some(false));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn is_null(&self) -> bool {
         self.presence() == Presence::Null
     }
 
     /// Text with escapes resolved (formatting escapes kept) in the message's charset.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rNTE|1||A\\F\\B\\.br\\C|plain\r")?;
+    /// assert_eq!(msg.text("NTE-3")?.as_deref(), Some("A|B\\.br\\C")); // formatting kept
+    /// let plain = msg.get("NTE-4")?.map(|v| v.decoded()).transpose()?;
+    /// assert!(matches!(plain, Some(Cow::Borrowed("plain")))); // no allocation
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn decoded(&self) -> Result<Cow<'a, str>> {
         self.decoded_with(&DecodeOptions::default())
     }
 
     /// Text with escapes resolved per `opts`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::escape::DecodeOptions;
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rNTE|1||line 1\\.br\\line 2\r")?;
+    /// let v = msg.get("NTE-3")?.map(|v| v.decoded_with(&DecodeOptions::render())).transpose()?;
+    /// assert_eq!(v.as_deref(), Some("line 1\nline 2"));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn decoded_with(&self, opts: &DecodeOptions) -> Result<Cow<'a, str>> {
         if self.level == Level::Literal {
             return std::str::from_utf8(self.raw)
@@ -869,6 +1247,18 @@ impl<'a> Value<'a> {
 
     /// The parts one level down (repetitions of a field, components of a
     /// repetition, subcomponents of a component). A leaf yields itself.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||A^B~C\r")?;
+    /// let field = msg.get("PID-3")?.ok_or("absent")?;
+    /// let reps: Vec<&[u8]> = field.parts().map(|v| v.raw()).collect();
+    /// assert_eq!(reps, [&b"A^B"[..], b"C"]);
+    /// let comps: Vec<&[u8]> = field.parts().next().ok_or("none")?.parts().map(|v| v.raw()).collect();
+    /// assert_eq!(comps, [&b"A"[..], b"B"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn parts(&self) -> Parts<'a> {
         match self.child_level() {
             Some((level, sep)) => Parts {
@@ -920,11 +1310,32 @@ impl<'a> Value<'a> {
     }
 
     /// Repetition `n` (1-based) of a field.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||123^^^RX1~456^^^NHS\r")?;
+    /// let ids = msg.get("PID-3")?.ok_or("absent")?;
+    /// assert_eq!(ids.repetition(2).map(|v| v.raw()), Some(&b"456^^^NHS"[..]));
+    /// assert!(ids.repetition(3).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn repetition(&self, n: u32) -> Option<Value<'a>> {
         self.nth_part(Level::Repetition, n)
     }
 
     /// Component `n` (1-based) of a repetition. On a field, of its first repetition.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||1||SMITH^ANN~JONES^BOB\r")?;
+    /// let names = msg.get("PID-5")?.ok_or("absent")?;
+    /// assert_eq!(names.component(2).map(|v| v.raw()), Some(&b"ANN"[..])); // first repetition
+    /// let second = names.repetition(2).ok_or("no second")?;
+    /// assert_eq!(second.component(1).map(|v| v.raw()), Some(&b"JONES"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn component(&self, n: u32) -> Option<Value<'a>> {
         if self.level == Level::Field {
             return self.first_repetition_component(n);
@@ -968,11 +1379,30 @@ impl<'a> Value<'a> {
     }
 
     /// Subcomponent `n` (1-based) of a component.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||123^^^RX1&2.16.840&ISO\r")?;
+    /// let authority = msg.get("PID-3.4")?.ok_or("absent")?;
+    /// assert_eq!(authority.subcomponent(2).map(|v| v.raw()), Some(&b"2.16.840"[..]));
+    /// assert!(authority.subcomponent(4).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subcomponent(&self, n: u32) -> Option<Value<'a>> {
         self.nth_part(Level::Subcomponent, n)
     }
 
     /// The repetitions of a field (a field with no repetition separator has one).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||A~B~C|D\r")?;
+    /// assert_eq!(msg.get("PID-3")?.map(|v| v.repetitions().count()), Some(3));
+    /// assert_eq!(msg.get("PID-4")?.map(|v| v.repetitions().count()), Some(1));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn repetitions(&self) -> Parts<'a> {
         if self.level == Level::Field {
             self.parts()
@@ -982,17 +1412,43 @@ impl<'a> Value<'a> {
     }
 
     /// The delimiters of the message the value came from.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1\r")?;
+    /// assert_eq!(msg.get("PID-1")?.map(|v| v.delimiters().component), Some(b'^'));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn delimiters(&self) -> Delimiters {
         self.delims
     }
 
     /// The character set of the message the value came from.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Charset, Message};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|||||||ADT^A01|1|P|2.4||||||UNICODE UTF-8\rPID|1\r")?;
+    /// assert_eq!(msg.get("PID-1")?.map(|v| v.charset()), Some(Charset::Utf8));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn charset(&self) -> Charset {
         self.charset
     }
 }
 
 /// Iterator over the parts of a [`Value`] one level down.
+///
+/// ```
+/// use carecodec_hl7v2::Message;
+///
+/// let msg = Message::parse(b"MSH|^~\\&\rPID|1||1||SMITH&&Smyth^ANN\r")?;
+/// let family = msg.get("PID-5.1")?.ok_or("absent")?;
+/// let subs: Vec<&[u8]> = family.parts().map(|v| v.raw()).collect();
+/// assert_eq!(subs, [&b"SMITH"[..], b"", b"Smyth"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Parts<'a> {
     rest: Option<&'a [u8]>,

@@ -28,13 +28,45 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 /// Start block.
+///
+/// ```
+/// use carecodec_hl7v2::mllp::{encode, START};
+///
+/// let mut wire = Vec::new();
+/// encode(b"MSH|^~\\&\r", &mut wire);
+/// assert_eq!(wire.first(), Some(&START));
+/// assert_eq!(START, 0x0b);
+/// ```
 pub const START: u8 = 0x0b;
 /// End block (followed by [`CR`]).
+///
+/// ```
+/// use carecodec_hl7v2::mllp::{encode, CR, END};
+///
+/// let mut wire = Vec::new();
+/// encode(b"MSH|^~\\&\r", &mut wire);
+/// assert_eq!(wire[wire.len() - 2..], [END, CR]);
+/// assert_eq!(END, 0x1c);
+/// ```
 pub const END: u8 = 0x1c;
 /// Carriage return closing a frame.
+///
+/// ```
+/// use carecodec_hl7v2::mllp::CR;
+///
+/// assert_eq!(CR, b'\r');
+/// ```
 pub const CR: u8 = 0x0d;
 
 /// Appends the framed `message` to `out`.
+///
+/// ```
+/// use carecodec_hl7v2::mllp::encode;
+///
+/// let mut wire = b"already here".to_vec();
+/// encode(b"MSH|^~\\&|A\r", &mut wire);
+/// assert_eq!(wire, b"already here\x0bMSH|^~\\&|A\r\x1c\r");
+/// ```
 pub fn encode(message: &[u8], out: &mut Vec<u8>) {
     out.reserve(message.len() + 3);
     out.push(START);
@@ -44,6 +76,15 @@ pub fn encode(message: &[u8], out: &mut Vec<u8>) {
 }
 
 /// A framing fault, with the stream offset where it starts.
+///
+/// ```
+/// use carecodec_hl7v2::mllp::{Decoder, MllpError};
+///
+/// let mut dec = Decoder::new();
+/// dec.feed(b"xx\x0bMSH|^~\\&\r\x1c\r");
+/// assert_eq!(dec.next_frame(), Some(Err(MllpError::Junk { offset: 0, len: 2 })));
+/// assert_eq!(dec.next_frame(), Some(Ok(b"MSH|^~\\&\r".to_vec())));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MllpError {
@@ -82,6 +123,16 @@ pub enum MllpError {
 }
 
 /// Incremental MLLP decoder over byte buffers.
+///
+/// ```
+/// use carecodec_hl7v2::mllp::Decoder;
+///
+/// let mut dec = Decoder::new();
+/// dec.feed(b"\x0bMSH|^~\\&|A\r\x1c");
+/// assert_eq!(dec.next_frame(), None); // the CR after the end block is still to come
+/// dec.feed(b"\r");
+/// assert_eq!(dec.next_frame(), Some(Ok(b"MSH|^~\\&|A\r".to_vec())));
+/// ```
 pub struct Decoder {
     buf: Vec<u8>,
     /// Stream offset of `buf[0]`.
@@ -110,11 +161,29 @@ impl Default for Decoder {
 
 impl Decoder {
     /// A decoder with a 64 MiB frame limit.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::Decoder;
+    ///
+    /// let mut dec = Decoder::new();
+    /// assert_eq!(dec.buffered(), 0);
+    /// assert_eq!(dec.next_frame(), None);
+    /// ```
     pub fn new() -> Decoder {
         Decoder::with_max_frame(64 << 20)
     }
 
     /// A decoder rejecting frames larger than `max_frame` bytes.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::{Decoder, MllpError};
+    ///
+    /// let mut dec = Decoder::with_max_frame(8);
+    /// dec.feed(b"\x0bMSH|^~\\&|A-LONG"); // 14 bytes and no end block yet
+    /// assert_eq!(dec.next_frame(), Some(Err(MllpError::TooLarge { offset: 0, limit: 8 })));
+    /// dec.feed(b"-MESSAGE\r\x1c\r\x0bMSH|\x1c\r");
+    /// assert_eq!(dec.next_frame(), Some(Ok(b"MSH|".to_vec()))); // the rest skipped
+    /// ```
     pub fn with_max_frame(max_frame: usize) -> Decoder {
         Decoder {
             buf: Vec::new(),
@@ -126,6 +195,15 @@ impl Decoder {
     }
 
     /// Adds received bytes.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::Decoder;
+    ///
+    /// let mut dec = Decoder::new();
+    /// dec.feed(b"\x0bMSH|");
+    /// dec.feed(b"^~\\&\r\x1c\r");
+    /// assert_eq!(dec.next_frame(), Some(Ok(b"MSH|^~\\&\r".to_vec())));
+    /// ```
     pub fn feed(&mut self, data: &[u8]) {
         if self.pos > 0 && self.pos >= self.buf.len() / 2 {
             self.buf.drain(..self.pos);
@@ -136,6 +214,16 @@ impl Decoder {
     }
 
     /// Bytes fed but not yet returned.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::Decoder;
+    ///
+    /// let mut dec = Decoder::new();
+    /// dec.feed(b"\x0bMSH|\x1c\r\x0bPID");
+    /// assert_eq!(dec.buffered(), 11);
+    /// assert!(dec.next_frame().is_some());
+    /// assert_eq!(dec.buffered(), 4); // the second frame's start so far
+    /// ```
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.pos
     }
@@ -145,6 +233,20 @@ impl Decoder {
     }
 
     /// The next complete frame, a framing error, or `None` when more bytes are needed.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::{Decoder, MllpError};
+    ///
+    /// let mut dec = Decoder::new();
+    /// dec.feed(b"\x0bMSH|A\x1cX\x0bMSH|B\x1c\r");
+    /// assert_eq!(
+    ///     dec.next_frame(),
+    ///     Some(Err(MllpError::BadTrailer { offset: 6, frame: b"MSH|A".to_vec() }))
+    /// );
+    /// assert_eq!(dec.next_frame(), Some(Err(MllpError::Junk { offset: 7, len: 1 })));
+    /// assert_eq!(dec.next_frame(), Some(Ok(b"MSH|B".to_vec())));
+    /// assert_eq!(dec.next_frame(), None);
+    /// ```
     pub fn next_frame(&mut self) -> Option<Result<Vec<u8>, MllpError>> {
         let rest = self.buf.get(self.pos..)?;
         if rest.is_empty() {
@@ -232,6 +334,15 @@ impl Decoder {
     }
 
     /// Call at end of stream: reports a frame left unfinished.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::{Decoder, MllpError};
+    ///
+    /// let mut dec = Decoder::new();
+    /// dec.feed(b"\x0bMSH|^~");
+    /// assert_eq!(dec.next_frame(), None);
+    /// assert_eq!(dec.finish(), Some(MllpError::Truncated { offset: 0, partial: b"MSH|^~".to_vec() }));
+    /// ```
     pub fn finish(&mut self) -> Option<MllpError> {
         let rest = self.buf.get(self.pos..).unwrap_or_default();
         let start = memchr::memchr(START, rest)?;
@@ -262,6 +373,14 @@ pub struct MllpReader<R> {
 
 impl<R: Read> MllpReader<R> {
     /// Wraps `inner`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::MllpReader;
+    ///
+    /// let mut r = MllpReader::new(&b"\x0bMSH|^~\\&|A\r\x1c\r"[..]);
+    /// assert_eq!(r.read_frame()?, Some(Ok(b"MSH|^~\\&|A\r".to_vec())));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new(inner: R) -> MllpReader<R> {
         MllpReader {
             inner,
@@ -272,6 +391,16 @@ impl<R: Read> MllpReader<R> {
     }
 
     /// The next frame (or framing error); `Ok(None)` at end of stream.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::{MllpError, MllpReader};
+    ///
+    /// let mut r = MllpReader::new(&b"\x0bA\x1c\r\x0bB"[..]);
+    /// assert_eq!(r.read_frame()?, Some(Ok(b"A".to_vec())));
+    /// assert_eq!(r.read_frame()?, Some(Err(MllpError::Truncated { offset: 4, partial: b"B".to_vec() })));
+    /// assert_eq!(r.read_frame()?, None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn read_frame(&mut self) -> io::Result<Option<Result<Vec<u8>, MllpError>>> {
         loop {
             if let Some(f) = self.decoder.next_frame() {
@@ -311,6 +440,15 @@ pub struct MllpWriter<W> {
 
 impl<W: Write> MllpWriter<W> {
     /// Wraps `inner`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::MllpWriter;
+    ///
+    /// let mut w = MllpWriter::new(Vec::new());
+    /// w.write_frame(b"A")?;
+    /// assert_eq!(w.into_inner(), b"\x0bA\x1c\r");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new(inner: W) -> MllpWriter<W> {
         MllpWriter {
             inner,
@@ -319,6 +457,16 @@ impl<W: Write> MllpWriter<W> {
     }
 
     /// Writes one framed message and flushes.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::MllpWriter;
+    ///
+    /// let mut w = MllpWriter::new(Vec::new());
+    /// w.write_frame(b"MSH|^~\\&|A\r")?;
+    /// w.write_frame(b"MSH|^~\\&|B\r")?;
+    /// assert_eq!(w.into_inner(), b"\x0bMSH|^~\\&|A\r\x1c\r\x0bMSH|^~\\&|B\r\x1c\r");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn write_frame(&mut self, message: &[u8]) -> io::Result<()> {
         self.buf.clear();
         encode(message, &mut self.buf);
@@ -327,6 +475,16 @@ impl<W: Write> MllpWriter<W> {
     }
 
     /// The wrapped writer.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::mllp::MllpWriter;
+    ///
+    /// let mut w = MllpWriter::new(Vec::new());
+    /// w.write_frame(b"X")?;
+    /// let bytes: Vec<u8> = w.into_inner();
+    /// assert_eq!(bytes.len(), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_inner(self) -> W {
         self.inner
     }

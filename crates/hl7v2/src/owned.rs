@@ -29,11 +29,30 @@ pub struct WriteOptions {
 
 impl WriteOptions {
     /// Byte-exact output (the default).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, WriteOptions};
+    ///
+    /// let input = b"MSH|^~\\&|A\nPID|1||\n";
+    /// let mut out = Vec::new();
+    /// Message::parse(input)?.write_with(&mut out, &WriteOptions::exact())?;
+    /// assert_eq!(out, input); // LF terminators and the empty field kept
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn exact() -> WriteOptions {
         WriteOptions::default()
     }
 
     /// Normalised output.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, WriteOptions};
+    ///
+    /// let mut out = Vec::new();
+    /// Message::parse(b"MSH|^~\\&|A\nPID|1||\n")?.write_with(&mut out, &WriteOptions::normalised())?;
+    /// assert_eq!(out, b"MSH|^~\\&|A\rPID|1\r");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn normalised() -> WriteOptions {
         WriteOptions { normalise: true }
     }
@@ -41,12 +60,32 @@ impl WriteOptions {
 
 impl Message<'_> {
     /// Writes the message exactly as it was read.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let input = b"\x0bMSH|^~\\&|A\rPID|1\r\x1c\r";
+    /// let mut out = Vec::new();
+    /// Message::parse(input)?.write_to(&mut out)?;
+    /// assert_eq!(out, input); // framing kept: byte for byte
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn write_to(&self, w: &mut impl Write) -> Result<()> {
         w.write_all(self.as_bytes())?;
         Ok(())
     }
 
     /// Writes the message per `opts`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, WriteOptions};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A\r\nPID|1||X^^~\r\n")?;
+    /// let mut out = Vec::new();
+    /// msg.write_with(&mut out, &WriteOptions::normalised())?;
+    /// assert_eq!(out, b"MSH|^~\\&|A\rPID|1||X\r");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn write_with(&self, w: &mut impl Write, opts: &WriteOptions) -> Result<()> {
         if !opts.normalise {
             return self.write_to(w);
@@ -229,11 +268,30 @@ impl MessageBuf {
     }
 
     /// The delimiters in use.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, MessageBuf};
+    ///
+    /// let buf = MessageBuf::from(&Message::parse(b"MSH|!@#$\rPID|1\r")?);
+    /// assert_eq!(buf.delimiters().field, b'|');
+    /// assert_eq!(buf.delimiters().component, b'!');
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn delimiters(&self) -> Delimiters {
         self.delims
     }
 
     /// Number of segments.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Delimiters, MessageBuf};
+    ///
+    /// let mut buf = MessageBuf::new(Delimiters::default());
+    /// assert_eq!(buf.segment_count(), 1);
+    /// buf.set("PID-3", "123")?;
+    /// assert_eq!(buf.segment_count(), 2);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }
@@ -241,6 +299,17 @@ impl MessageBuf {
     /// Appends a segment with the raw bytes `raw` (e.g. `b"NTE|1||text"`),
     /// CR-terminated. The bytes must start with a valid segment id and hold
     /// no terminator.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Delimiters, MessageBuf};
+    ///
+    /// let mut buf = MessageBuf::new(Delimiters::default());
+    /// buf.push_segment_raw(b"NTE|1||A^B")?;
+    /// assert_eq!(buf.to_bytes(), b"MSH|^~\\&\rNTE|1||A^B\r");
+    /// assert!(buf.push_segment_raw(b"nte|1").is_err());
+    /// assert!(buf.push_segment_raw(b"NTE|1\rNTE|2").is_err());
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn push_segment_raw(&mut self, raw: &[u8]) -> Result<()> {
         let id = raw.get(..3).unwrap_or(raw);
         let id_str = std::str::from_utf8(id).unwrap_or("");
@@ -268,6 +337,18 @@ impl MessageBuf {
 
     /// Sets the text at `path`, escaping delimiters. Missing segments are
     /// appended; missing fields, repetitions and components are created empty.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Delimiters, Message, MessageBuf};
+    ///
+    /// let mut buf = MessageBuf::new(Delimiters::default());
+    /// buf.set("PID-5.1", "SMITH^JONES")?; // the separator is escaped
+    /// assert_eq!(buf.to_bytes(), b"MSH|^~\\&\rPID|||||SMITH\\S\\JONES\r");
+    /// let bytes = buf.to_bytes();
+    /// assert_eq!(Message::parse(&bytes)?.text("PID-5.1")?.as_deref(), Some("SMITH^JONES"));
+    /// assert!(buf.set("MSH-1", "#").is_err()); // read-only
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn set(&mut self, path: &str, text: &str) -> Result<()> {
         let raw = escape::encode(text, &self.delims, self.charset);
         self.set_raw_path(&Path::parse(path)?, &raw)
@@ -275,11 +356,29 @@ impl MessageBuf {
 
     /// Sets the raw bytes at `path` as given (no escaping: the caller may
     /// place separators on purpose, e.g. a whole `XPN`).
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Delimiters, MessageBuf};
+    ///
+    /// let mut buf = MessageBuf::new(Delimiters::default());
+    /// buf.set_raw("PID-5", b"SMITH^ANN^^^MRS")?; // a whole XPN, separators kept
+    /// assert_eq!(buf.to_bytes(), b"MSH|^~\\&\rPID|||||SMITH^ANN^^^MRS\r");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn set_raw(&mut self, path: &str, raw: &[u8]) -> Result<()> {
         self.set_raw_path(&Path::parse(path)?, raw)
     }
 
     /// [`MessageBuf::set_raw`] with a parsed path.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Delimiters, MessageBuf, Path};
+    ///
+    /// let mut buf = MessageBuf::new(Delimiters::default());
+    /// buf.set_raw_path(&Path::parse("OBX[2]-1")?, b"2")?;
+    /// assert_eq!(buf.to_bytes(), b"MSH|^~\\&\rOBX\rOBX|2\r");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn set_raw_path(&mut self, path: &Path, raw: &[u8]) -> Result<()> {
         let Some(field) = path.field else {
             return Err(Error::new(ErrorKind::ReadOnly("a whole segment"), 0, 0));
@@ -329,6 +428,15 @@ impl MessageBuf {
     }
 
     /// The message's bytes.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, MessageBuf};
+    ///
+    /// let input = b"\xEF\xBB\xBFMSH|^~\\&|A\nPID|1\n";
+    /// let buf = MessageBuf::from(&Message::parse(input)?);
+    /// assert_eq!(buf.to_bytes(), input); // BOM and LF terminators kept
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
             self.prefix.len()
@@ -345,6 +453,17 @@ impl MessageBuf {
     }
 
     /// Writes the message per `opts`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, MessageBuf, WriteOptions};
+    ///
+    /// let mut buf = MessageBuf::from(&Message::parse(b"MSH|^~\\&|A\nPID|1||X^^\n")?);
+    /// buf.set("PID-2", "Y")?;
+    /// let mut out = Vec::new();
+    /// buf.write_with(&mut out, &WriteOptions::normalised())?;
+    /// assert_eq!(out, b"MSH|^~\\&|A\rPID|1|Y|X\r");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn write_with(&self, w: &mut impl Write, opts: &WriteOptions) -> Result<()> {
         if opts.normalise {
             let mut buf = Vec::new();

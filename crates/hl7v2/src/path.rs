@@ -120,16 +120,39 @@ impl Path {
     }
 
     /// The segment identifier, e.g. `PID`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Path;
+    ///
+    /// assert_eq!(Path::parse("OBX[2]-5")?.segment(), "OBX");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn segment(&self) -> &str {
         std::str::from_utf8(&self.id).unwrap_or("???")
     }
 
     /// The segment identifier as bytes.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Path;
+    ///
+    /// assert_eq!(Path::parse("PV1-19")?.segment_id(), *b"PV1");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub const fn segment_id(&self) -> [u8; 3] {
         self.id
     }
 
     /// This path narrowed to field `n`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Path;
+    ///
+    /// let p = Path::segment_path("PID", 1)?.field(5);
+    /// assert_eq!(p, Path::parse("PID-5")?);
+    /// assert_eq!(p.field, Some(5));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     #[must_use]
     pub const fn field(mut self, n: u32) -> Path {
         self.field = Some(n);
@@ -137,6 +160,14 @@ impl Path {
     }
 
     /// This path narrowed to repetition `n`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Path;
+    ///
+    /// let p = Path::segment_path("PID", 1)?.field(3).repetition(2);
+    /// assert_eq!(p.to_string(), "PID[1]-3[2]");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     #[must_use]
     pub const fn repetition(mut self, n: u32) -> Path {
         self.repetition = Some(n);
@@ -144,6 +175,14 @@ impl Path {
     }
 
     /// This path narrowed to component `n`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Path;
+    ///
+    /// let p = Path::segment_path("PID", 1)?.field(5).component(2);
+    /// assert_eq!(p, Path::parse("PID-5.2")?);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     #[must_use]
     pub const fn component(mut self, n: u32) -> Path {
         self.component = Some(n);
@@ -151,6 +190,14 @@ impl Path {
     }
 
     /// This path narrowed to subcomponent `n`.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Path;
+    ///
+    /// let p = Path::segment_path("PID", 1)?.field(3).component(4).subcomponent(2);
+    /// assert_eq!(p.to_string(), "PID[1]-3.4.2");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     #[must_use]
     pub const fn subcomponent(mut self, n: u32) -> Path {
         self.subcomponent = Some(n);

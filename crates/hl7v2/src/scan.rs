@@ -122,6 +122,14 @@ impl Delimiters {
     }
 
     /// MSH-2 as it should be written: the encoding characters in order.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Delimiters;
+    ///
+    /// assert_eq!(Delimiters::default().encoding_characters(), b"^~\\&");
+    /// assert_eq!(Delimiters::new(b'|', b"^~\\&#")?.encoding_characters(), b"^~\\&#");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn encoding_characters(&self) -> Vec<u8> {
         [
             Some(self.component),
@@ -137,6 +145,16 @@ impl Delimiters {
 }
 
 /// A kind of leniency the parser applied to read a message.
+///
+/// ```
+/// use carecodec_hl7v2::{Message, RepairKind};
+///
+/// let msg = Message::parse(b"\xEF\xBB\xBFMSH|^~\\&|A\rPID|1")?;
+/// let kinds: Vec<RepairKind> = msg.repairs().iter().map(|r| r.kind).collect();
+/// assert_eq!(kinds, [RepairKind::ByteOrderMark, RepairKind::MissingFinalTerminator]);
+/// assert_eq!(RepairKind::ByteOrderMark.to_string(), "UTF-8 byte order mark skipped");
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RepairKind {
@@ -195,6 +213,15 @@ impl fmt::Display for Repair {
 }
 
 /// The character sets a message may declare in MSH-18.
+///
+/// ```
+/// use carecodec_hl7v2::{Charset, Message};
+///
+/// let msg = Message::parse(b"MSH|^~\\&|||||||ADT^A01|1|P|2.4||||||8859/1\rPID|1||||REN\xc9\r")?;
+/// assert_eq!(msg.charset(), Charset::Latin1);
+/// assert_eq!(msg.text("PID-5")?.as_deref(), Some("RENÉ"));
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Charset {
@@ -231,6 +258,13 @@ impl Charset {
     }
 
     /// The name used in error messages.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::Charset;
+    ///
+    /// assert_eq!(Charset::Latin1.name(), "ISO-8859-1");
+    /// assert_eq!(Charset::Utf8.name(), "UTF-8");
+    /// ```
     pub fn name(&self) -> &'static str {
         match self {
             Charset::Ascii => "ASCII",
@@ -260,11 +294,28 @@ pub struct ParseOptions {
 
 impl ParseOptions {
     /// Lenient options (the default): repairs are made and reported.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Message, ParseOptions};
+    ///
+    /// let msg = Message::parse_with(b"MSH|^~\\&|A\r\nPID|1\r\n", &ParseOptions::lenient())?;
+    /// assert_eq!(msg.repairs().len(), 1);
+    /// assert_eq!(ParseOptions::lenient(), ParseOptions::default());
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn lenient() -> ParseOptions {
         ParseOptions::default()
     }
 
     /// Strict options: any repair is an error.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{ErrorKind, Message, ParseOptions, RepairKind};
+    ///
+    /// let err = Message::parse_with(b"MSH|^~\\&|A\r\nPID|1\r\n", &ParseOptions::strict()).unwrap_err();
+    /// assert_eq!(err.kind(), &ErrorKind::Strict(RepairKind::CrlfTerminators));
+    /// assert!(Message::parse_with(b"MSH|^~\\&|A\rPID|1\r", &ParseOptions::strict()).is_ok());
+    /// ```
     pub fn strict() -> ParseOptions {
         ParseOptions {
             strict: true,
@@ -273,6 +324,16 @@ impl ParseOptions {
     }
 
     /// These options, decoding text as `charset` whatever MSH-18 says.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Charset, Message, ParseOptions};
+    ///
+    /// // MSH-18 says ASCII (empty), but the sender writes Latin-1.
+    /// let opts = ParseOptions::default().with_charset(Charset::Latin1);
+    /// let msg = Message::parse_with(b"MSH|^~\\&\rPID|1||||D\xfcRER\r", &opts)?;
+    /// assert_eq!(msg.text("PID-5")?.as_deref(), Some("DüRER"));
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     #[must_use]
     pub fn with_charset(mut self, charset: Charset) -> ParseOptions {
         self.charset = Some(charset);
@@ -322,6 +383,17 @@ pub struct Index {
 
 impl Index {
     /// Capacity in segments and fields, for sizing a pool.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{Index, Message, ParseOptions};
+    ///
+    /// let mut index = Index::default();
+    /// assert_eq!(index.capacity(), (0, 0));
+    /// Message::parse_in(b"MSH|^~\\&|A\rPID|1||X\r", &ParseOptions::default(), &mut index)?;
+    /// let (segments, fields) = index.capacity();
+    /// assert!(segments >= 2 && fields >= 6);
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn capacity(&self) -> (usize, usize) {
         (self.segs.capacity(), self.fields.capacity())
     }

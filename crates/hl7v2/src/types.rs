@@ -41,6 +41,21 @@ macro_rules! view {
 
         impl<'a> $name<'a> {
             /// Reads the view from one repetition (or a field's first repetition).
+            ///
+            #[doc = concat!(
+                "```\n",
+                "use carecodec_hl7v2::{Message, types::", stringify!($name), "};\n",
+                "\n",
+                "let msg = Message::parse(b\"MSH|^~\\\\&\\rZZZ|1|A^B^C~D^E^F\\r\")?;\n",
+                "let field = msg.get(\"ZZZ-2\")?.ok_or(\"absent\")?;\n",
+                "let first = field.repetition(1).ok_or(\"no repetition 1\")?;\n",
+                "let second = field.repetition(2).ok_or(\"no repetition 2\")?;\n",
+                "// A field reads as its first repetition.\n",
+                "assert_eq!(", stringify!($name), "::from_value(&field), ", stringify!($name), "::from_value(&first));\n",
+                "assert_ne!(", stringify!($name), "::from_value(&field), ", stringify!($name), "::from_value(&second));\n",
+                "# Ok::<(), Box<dyn std::error::Error>>(())\n",
+                "```",
+            )]
             pub fn from_value(v: &Value<'a>) -> $name<'a> {
                 $name { $($field: comp(v, $n),)* }
             }
@@ -72,6 +87,16 @@ pub struct Hd<'a> {
 
 impl<'a> Hd<'a> {
     /// Reads an HD held in a field's components.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{types::Hd, Message};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|PAS|RX1^2.16.840.1^ISO\r")?;
+    /// let hd = Hd::from_field(&msg.get("MSH-4")?.ok_or("absent")?);
+    /// assert_eq!(hd.namespace_id.map(|v| v.raw()), Some(&b"RX1"[..]));
+    /// assert_eq!(hd.universal_id_type.map(|v| v.raw()), Some(&b"ISO"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_field(v: &Value<'a>) -> Hd<'a> {
         Hd {
             namespace_id: comp(v, 1),
@@ -81,6 +106,16 @@ impl<'a> Hd<'a> {
     }
 
     /// Reads an HD held in component `c`'s subcomponents.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{types::Hd, Message};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||123^^^RX1&2.16.840&ISO^MR\r")?;
+    /// let hd = Hd::from_component(&msg.get("PID-3")?.ok_or("absent")?, 4);
+    /// assert_eq!(hd.namespace_id.map(|v| v.raw()), Some(&b"RX1"[..]));
+    /// assert_eq!(hd.universal_id.map(|v| v.raw()), Some(&b"2.16.840"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_component(v: &Value<'a>, c: u32) -> Hd<'a> {
         Hd {
             namespace_id: sub(v, c, 1),
@@ -121,6 +156,18 @@ pub struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     /// Reads a CX from one repetition.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{types::Cx, Message};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPID|1||9434765919^^^NHS^NH\r")?;
+    /// let cx = Cx::from_value(&msg.get("PID-3")?.ok_or("absent")?);
+    /// assert_eq!(cx.id.map(|v| v.raw()), Some(&b"9434765919"[..]));
+    /// assert_eq!(cx.identifier_type.map(|v| v.raw()), Some(&b"NH"[..]));
+    /// assert!(cx.check_digit.is_some_and(|v| v.is_empty())); // present, empty
+    /// assert!(cx.assigning_facility.namespace_id.is_none()); // absent
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_value(v: &Value<'a>) -> Cx<'a> {
         Cx {
             id: comp(v, 1),
@@ -296,6 +343,16 @@ pub struct Xcn<'a> {
 
 impl<'a> Xcn<'a> {
     /// Reads an XCN from one repetition.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::{types::Xcn, Message};
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&\rPV1|1|I|||||G1234567^BROWN^AMY\r")?;
+    /// let who = Xcn::from_value(&msg.get("PV1-7")?.ok_or("absent")?);
+    /// assert_eq!(who.id.map(|v| v.raw()), Some(&b"G1234567"[..]));
+    /// assert_eq!(who.given.map(|v| v.raw()), Some(&b"AMY"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_value(v: &Value<'a>) -> Xcn<'a> {
         Xcn {
             id: comp(v, 1),
@@ -345,6 +402,16 @@ view! {
 }
 
 /// How much of a TS/DTM value was sent.
+///
+/// ```
+/// use carecodec_hl7v2::types::{Precision, Timestamp};
+///
+/// assert_eq!(Timestamp::parse(b"2024")?.precision, Precision::Year);
+/// assert_eq!(Timestamp::parse(b"20240102")?.precision, Precision::Day);
+/// assert_eq!(Timestamp::parse(b"202401021230")?.precision, Precision::Minute);
+/// assert!(Precision::Day < Precision::Second);
+/// # Ok::<(), carecodec_hl7v2::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Precision {
@@ -412,6 +479,17 @@ fn digits(b: &[u8]) -> Option<u32> {
 impl Timestamp {
     /// Parses TS/DTM text. For TS, pass component 1 (`TS.1`); a value's
     /// [`Timestamp::from_value`] does that.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::types::{Precision, Timestamp};
+    ///
+    /// let t = Timestamp::parse(b"202401021230-0500")?;
+    /// assert_eq!(t.precision, Precision::Minute);
+    /// assert_eq!(t.local.to_string(), "2024-01-02 12:30:00");
+    /// assert_eq!(t.offset.map(|o| o.local_minus_utc()), Some(-5 * 3600));
+    /// assert!(Timestamp::parse(b"2024010").is_err()); // odd length
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn parse(s: &[u8]) -> Result<Timestamp> {
         let s = s.trim_ascii();
         let (main, offset) = match s.iter().position(|&b| b == b'+' || b == b'-') {
@@ -501,18 +579,45 @@ impl Timestamp {
     }
 
     /// Reads a TS (component 1) or DTM value. Errors carry the value's offset.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::types::{Precision, Timestamp};
+    /// use carecodec_hl7v2::Message;
+    ///
+    /// let msg = Message::parse(b"MSH|^~\\&|A|B|C|D|20240102123000^S\r")?;
+    /// let ts = Timestamp::from_value(&msg.get("MSH-7")?.ok_or("absent")?)?; // reads TS.1
+    /// assert_eq!(ts.precision, Precision::Second);
+    /// assert_eq!(ts.date().to_string(), "2024-01-02");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_value(v: &Value<'_>) -> Result<Timestamp> {
         let raw = v.component(1).map_or(v.raw(), |c| c.raw());
         Timestamp::parse(raw).map_err(|e| Error::new(e.kind().clone(), v.offset(), 0))
     }
 
     /// The date part.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::types::Timestamp;
+    ///
+    /// assert_eq!(Timestamp::parse(b"19700101083000")?.date().to_string(), "1970-01-01");
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn date(&self) -> NaiveDate {
         self.local.date()
     }
 
     /// The instant, when an offset was sent. Apply a zone rule of your own to
     /// values sent without one; this crate never assumes the host's zone.
+    ///
+    /// ```
+    /// use carecodec_hl7v2::types::Timestamp;
+    ///
+    /// let t = Timestamp::parse(b"20240102123000+0000")?;
+    /// assert_eq!(t.to_datetime().map(|d| d.to_rfc3339()).as_deref(), Some("2024-01-02T12:30:00+00:00"));
+    /// assert_eq!(Timestamp::parse(b"20240102123000")?.to_datetime(), None); // no offset sent
+    /// # Ok::<(), carecodec_hl7v2::Error>(())
+    /// ```
     pub fn to_datetime(&self) -> Option<DateTime<FixedOffset>> {
         let off = self.offset?;
         self.local.and_local_timezone(off).single()

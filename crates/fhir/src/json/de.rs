@@ -36,6 +36,22 @@ const MAX_REORDER_DEPTH: u8 = 4;
 
 /// How deeply resources may nest (`Bundle.entry.resource`, `contained`, `Parameters`):
 /// bounds the stack a hostile document can make the reader use.
+///
+/// ```
+/// use carecodec_fhir::json::{self, ErrorKind, MAX_RESOURCE_DEPTH};
+/// use carecodec_fhir::Resource;
+///
+/// let nest = |n: usize| {
+///     let mut s = String::new();
+///     for _ in 0..n { s.push_str(r#"{"resourceType":"Bundle","type":"collection","entry":[{"resource":"#); }
+///     s.push_str(r#"{"resourceType":"Patient"}"#);
+///     for _ in 0..n { s.push_str("}]}"); }
+///     s
+/// };
+/// assert!(json::from_str::<Resource>(&nest(usize::from(MAX_RESOURCE_DEPTH) - 1)).is_ok());
+/// let err = json::from_str::<Resource>(&nest(usize::from(MAX_RESOURCE_DEPTH) + 1)).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::DepthLimit);
+/// ```
 pub const MAX_RESOURCE_DEPTH: u8 = 16;
 
 /// Sets the reading mode for the current thread until dropped; collects lenient issues.

@@ -3,6 +3,17 @@
 use std::fmt;
 
 /// What kind of problem a JSON read hit.
+///
+/// ```
+/// use carecodec_fhir::json::{self, ErrorKind};
+/// use carecodec_fhir::Resource;
+///
+/// let kind = |s: &str| json::from_str::<Resource>(s).map(|_| ()).map_err(|e| e.kind());
+/// assert_eq!(kind(r#"{"resourceType":"Patient""#), Err(ErrorKind::Eof));
+/// assert_eq!(kind(r#"{"resourceType":"Pateint"}"#), Err(ErrorKind::UnknownResourceType));
+/// assert_eq!(kind(r#"{"resourceType":"Patient","active":true,"active":false}"#), Err(ErrorKind::DuplicateElement));
+/// assert_eq!(kind(r#"{"resourceType":"Observation","code":{"text":"x"}}"#), Err(ErrorKind::MissingElement));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -85,32 +96,84 @@ impl Error {
     }
 
     /// The kind of problem.
+    ///
+    /// ```
+    /// use carecodec_fhir::json::{self, ErrorKind};
+    /// use carecodec_fhir::Resource;
+    ///
+    /// let err = json::from_str::<Resource>(r#"{"resourceType":"Patient","active":"yes"}"#).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidValue);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
     }
 
     /// The message without the position.
+    ///
+    /// ```
+    /// use carecodec_fhir::json;
+    /// use carecodec_fhir::Resource;
+    ///
+    /// let err = json::from_str::<Resource>(r#"{"resourceType":"Patient","colour":"blue"}"#).unwrap_err();
+    /// assert!(err.message().contains("colour"));
+    /// assert!(!err.message().contains("line")); // the position is not part of the message
+    /// ```
     pub fn message(&self) -> &str {
         &self.0.message
     }
 
     /// 1-based line of the position where the problem was seen (0 when unknown).
+    ///
+    /// ```
+    /// use carecodec_fhir::json;
+    /// use carecodec_fhir::Resource;
+    ///
+    /// let err = json::from_str::<Resource>("{\"resourceType\":\"Patient\",\n\n  \"active\": \"yes\"}").unwrap_err();
+    /// assert_eq!(err.line(), 3);
+    /// ```
     pub fn line(&self) -> usize {
         self.0.line
     }
 
     /// 1-based column (in bytes) of that position.
+    ///
+    /// ```
+    /// use carecodec_fhir::json;
+    /// use carecodec_fhir::Resource;
+    ///
+    /// let err = json::from_str::<Resource>("{\"resourceType\":\"Patient\",\n  \"active\": \"yes\"}").unwrap_err();
+    /// assert_eq!((err.line(), err.column()), (2, 17));
+    /// ```
     pub fn column(&self) -> usize {
         self.0.column
     }
 
     /// Byte offset of that position in the input.
+    ///
+    /// ```
+    /// use carecodec_fhir::json;
+    /// use carecodec_fhir::Resource;
+    ///
+    /// let input = "{\"resourceType\":\"Patient\",\n  \"active\": \"yes\"}";
+    /// let err = json::from_str::<Resource>(input).unwrap_err();
+    /// assert_eq!(err.offset(), 44); // just after the offending value
+    /// assert_eq!(&input[err.offset() - 5..err.offset()], "\"yes\"");
+    /// ```
     pub fn offset(&self) -> usize {
         self.0.offset
     }
 
     /// Element path of the position, FHIRPath style: `Bundle.entry[3].resource.name[0].given`
     /// (`$` for the root when the root has no `resourceType` before the fault).
+    ///
+    /// ```
+    /// use carecodec_fhir::json;
+    /// use carecodec_fhir::Resource;
+    ///
+    /// let input = r#"{"resourceType":"Patient","name":[{"given":["Ann"]},{"given":[1]}]}"#;
+    /// let err = json::from_str::<Resource>(input).unwrap_err();
+    /// assert_eq!(err.path(), "Patient.name[1].given[0]");
+    /// ```
     pub fn path(&self) -> &str {
         &self.0.path
     }
@@ -131,6 +194,18 @@ impl std::error::Error for Error {}
 /// A problem the lenient reader tolerated (an unknown element, a missing required element,
 /// an invalid code, a control character in a string), with the definition path of the element it concerns and, for an unknown
 /// element, where it is: offset, line, column and instance path.
+///
+/// ```
+/// use carecodec_fhir::json::{self, ErrorKind};
+/// use carecodec_fhir::Resource;
+///
+/// let input = r#"{"resourceType":"Observation","code":{"text":"x"},"colour":"red"}"#;
+/// let (_, issues) = json::from_slice_lenient::<Resource>(input.as_bytes())?;
+/// let kinds: Vec<(ErrorKind, &str)> = issues.iter().map(|i| (i.kind, i.path.as_str())).collect();
+/// assert!(kinds.contains(&(ErrorKind::UnknownElement, "Observation.colour")));
+/// assert!(kinds.contains(&(ErrorKind::MissingElement, "Observation.status")));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     /// What kind of problem it is.

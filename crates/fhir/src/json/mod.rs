@@ -70,6 +70,17 @@ fn read<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
 /// Malformed JSON, invalid UTF-8, nesting deeper than 128, trailing data, unknown, duplicate or
 /// missing required elements, two values for a choice, invalid codes, strings holding a
 /// control character, unknown or disabled `resourceType`: see [`ErrorKind`].
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_slice(br#"{"resourceType":"Patient","gender":"female"}"#)?;
+/// assert_eq!(r.resource_type(), "Patient");
+/// let err = json::from_slice::<Resource>(br#"{"resourceType":"Patient","colour":"blue"}"#).unwrap_err();
+/// assert_eq!(err.kind(), json::ErrorKind::UnknownElement);
+/// assert_eq!(err.path(), "Patient.colour");
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub fn from_slice<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error> {
     let _mode = de::ModeGuard::new(false);
     read(input)
@@ -79,6 +90,14 @@ pub fn from_slice<T: for<'de> Deserialize<'de>>(input: &[u8]) -> Result<T, Error
 ///
 /// # Errors
 /// As [`from_slice`].
+///
+/// ```
+/// use carecodec_fhir::{json, Patient};
+///
+/// let p: Patient = json::from_str(r#"{"resourceType":"Patient","birthDate":"1970-01-01"}"#)?;
+/// assert_eq!(p.birth_date.and_then(|d| d.value).as_deref(), Some("1970-01-01"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub fn from_str<T: for<'de> Deserialize<'de>>(input: &str) -> Result<T, Error> {
     from_slice(input.as_bytes())
 }
@@ -87,6 +106,15 @@ pub fn from_str<T: for<'de> Deserialize<'de>>(input: &str) -> Result<T, Error> {
 ///
 /// # Errors
 /// As [`from_slice`], plus [`ErrorKind::Io`].
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let bytes: &[u8] = br#"{"resourceType":"Patient","active":true}"#;
+/// let r: Resource = json::from_reader(bytes)?;
+/// assert_eq!(json::to_vec(&r), bytes);
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub fn from_reader<T: for<'de> Deserialize<'de>, R: std::io::Read>(
     mut reader: R,
 ) -> Result<T, Error> {
@@ -131,6 +159,14 @@ pub fn from_slice_lenient<T: for<'de> Deserialize<'de>>(
 }
 
 /// Writes compact FHIR JSON.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"gender":"male","resourceType":"Patient"}"#)?;
+/// assert_eq!(json::to_vec(&r), br#"{"resourceType":"Patient","gender":"male"}"#); // resourceType first
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub fn to_vec<T: ToJson + ?Sized>(value: &T) -> Vec<u8> {
     let mut w = Writer::new(false);
     value.write_json(&mut w);
@@ -138,6 +174,17 @@ pub fn to_vec<T: ToJson + ?Sized>(value: &T) -> Vec<u8> {
 }
 
 /// Appends compact FHIR JSON to `out` (reusing its allocation).
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Patient","active":false}"#)?;
+/// let mut out = b"[".to_vec();
+/// json::write_into(&r, &mut out);
+/// out.push(b']');
+/// assert_eq!(out, br#"[{"resourceType":"Patient","active":false}]"#);
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub fn write_into<T: ToJson + ?Sized>(value: &T, out: &mut Vec<u8>) {
     let mut w = Writer::from_vec(false, std::mem::take(out));
     value.write_json(&mut w);
@@ -145,6 +192,14 @@ pub fn write_into<T: ToJson + ?Sized>(value: &T, out: &mut Vec<u8>) {
 }
 
 /// Writes compact FHIR JSON as a `String`.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"valueInteger":72}"#)?;
+/// assert_eq!(json::to_string(&r), r#"{"resourceType":"Observation","status":"final","code":{"text":"pulse"},"valueInteger":72}"#);
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub fn to_string<T: ToJson + ?Sized>(value: &T) -> String {
     bytes_to_string(to_vec(value))
 }
@@ -155,6 +210,14 @@ fn bytes_to_string(bytes: Vec<u8>) -> String {
 }
 
 /// Writes FHIR JSON indented by two spaces.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Patient","name":[{"family":"Smith"}]}"#)?;
+/// assert_eq!(json::to_string_pretty(&r), "{\n  \"resourceType\": \"Patient\",\n  \"name\": [\n    {\n      \"family\": \"Smith\"\n    }\n  ]\n}");
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub fn to_string_pretty<T: ToJson + ?Sized>(value: &T) -> String {
     let mut w = Writer::new(true);
     value.write_json(&mut w);
@@ -165,6 +228,16 @@ pub fn to_string_pretty<T: ToJson + ?Sized>(value: &T) -> String {
 ///
 /// # Errors
 /// Any I/O error of `writer`.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Patient","active":true}"#)?;
+/// let mut out = Vec::new();
+/// json::to_writer(&mut out, &r)?;
+/// assert_eq!(out, br#"{"resourceType":"Patient","active":true}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn to_writer<T: ToJson + ?Sized, W: std::io::Write>(
     mut writer: W,
     value: &T,

@@ -6,6 +6,18 @@
 use crate::primitive::{Decimal, Primitive, PrimitiveExt};
 
 /// A FHIR type that can be written as FHIR JSON (every generated type, [`Resource`](crate::Resource)).
+///
+/// ```
+/// use carecodec_fhir::json::{self, ToJson};
+/// use carecodec_fhir::{HumanName, Primitive};
+///
+/// fn compact<T: ToJson>(value: &T) -> String {
+///     json::to_string(value)
+/// }
+/// let mut name = HumanName::default();
+/// name.family = Some(Primitive::from("Smith"));
+/// assert_eq!(compact(&name), r#"{"family":"Smith"}"#);
+/// ```
 pub trait ToJson {
     /// Writes `self` as one JSON value.
     #[doc(hidden)]
@@ -95,6 +107,16 @@ pub(crate) fn write_escaped(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Accumulates FHIR JSON output, compact or pretty (two-space indent).
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// // The writer behind `to_string` (compact) and `to_string_pretty` (two-space indent).
+/// let r: Resource = json::from_str(r#"{"resourceType":"Patient","active":true}"#)?;
+/// assert_eq!(json::to_string(&r), r#"{"resourceType":"Patient","active":true}"#);
+/// assert_eq!(json::to_string_pretty(&r), "{\n  \"resourceType\": \"Patient\",\n  \"active\": true\n}");
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Writer {
     out: Vec<u8>,

@@ -20,30 +20,150 @@ pub mod validate;
 pub use validate::{Issue, Profile, validate};
 
 /// NHS number identifier system (NHS England).
+///
+/// ```
+/// use carecodec_fhir::{json, Patient};
+///
+/// let p: Patient = json::from_str(r#"{"resourceType":"Patient","identifier":[
+///   {"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}"#)?;
+/// assert_eq!(p.nhs_number(), Some("9434765919"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
 /// ODS organisation code identifier system (note the American "z").
+///
+/// ```
+/// use carecodec_fhir::uk_core::{ods_organization_identifier, ODS_ORGANIZATION_CODE_SYSTEM};
+///
+/// let id = ods_organization_identifier("RX1");
+/// assert_eq!(id.system.and_then(|s| s.value).as_deref(), Some(ODS_ORGANIZATION_CODE_SYSTEM));
+/// ```
 pub const ODS_ORGANIZATION_CODE_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 /// ODS site code identifier system.
+///
+/// ```
+/// use carecodec_fhir::{json, Location};
+///
+/// let l: Location = json::from_str(r#"{"resourceType":"Location","identifier":[
+///   {"system":"https://fhir.nhs.uk/Id/ods-site-code","value":"RX101"}]}"#)?;
+/// assert_eq!(l.ods_site_code(), Some("RX101"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub const ODS_SITE_CODE_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-site-code";
 /// SDS user id identifier system.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{identifier_value, SDS_USER_ID_SYSTEM};
+/// use carecodec_fhir::{json, Practitioner};
+///
+/// let p: Practitioner = json::from_str(&format!(
+///     r#"{{"resourceType":"Practitioner","identifier":[{{"system":"{SDS_USER_ID_SYSTEM}","value":"123456789012"}}]}}"#))?;
+/// assert_eq!(identifier_value(&p.identifier, SDS_USER_ID_SYSTEM), Some("123456789012"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub const SDS_USER_ID_SYSTEM: &str = "https://fhir.nhs.uk/Id/sds-user-id";
 /// SDS role profile id identifier system.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{identifier_value, SDS_ROLE_PROFILE_ID_SYSTEM};
+/// use carecodec_fhir::{json, Practitioner};
+///
+/// let p: Practitioner = json::from_str(&format!(
+///     r#"{{"resourceType":"Practitioner","identifier":[{{"system":"{SDS_ROLE_PROFILE_ID_SYSTEM}","value":"555021935107"}}]}}"#))?;
+/// assert_eq!(identifier_value(&p.identifier, SDS_ROLE_PROFILE_ID_SYSTEM), Some("555021935107"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub const SDS_ROLE_PROFILE_ID_SYSTEM: &str = "https://fhir.nhs.uk/Id/sds-role-profile-id";
 /// General Medical Council number (HL7 UK host).
+///
+/// ```
+/// use carecodec_fhir::uk_core::{identifier_value, GMC_NUMBER_SYSTEM};
+/// use carecodec_fhir::{json, Practitioner};
+///
+/// let p: Practitioner = json::from_str(&format!(
+///     r#"{{"resourceType":"Practitioner","identifier":[{{"system":"{GMC_NUMBER_SYSTEM}","value":"7000002"}}]}}"#))?;
+/// assert_eq!(identifier_value(&p.identifier, GMC_NUMBER_SYSTEM), Some("7000002"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub const GMC_NUMBER_SYSTEM: &str = "https://fhir.hl7.org.uk/Id/gmc-number";
 /// General medical practitioner (GP) number.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{identifier_value, GMP_NUMBER_SYSTEM};
+/// use carecodec_fhir::{json, Practitioner};
+///
+/// let p: Practitioner = json::from_str(&format!(
+///     r#"{{"resourceType":"Practitioner","identifier":[{{"system":"{GMP_NUMBER_SYSTEM}","value":"G1234567"}}]}}"#))?;
+/// assert_eq!(identifier_value(&p.identifier, GMP_NUMBER_SYSTEM), Some("G1234567"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub const GMP_NUMBER_SYSTEM: &str = "https://fhir.hl7.org.uk/Id/gmp-number";
 /// Nursing and Midwifery Council number.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{identifier_value, NMC_NUMBER_SYSTEM};
+/// use carecodec_fhir::{json, Practitioner};
+///
+/// let p: Practitioner = json::from_str(&format!(
+///     r#"{{"resourceType":"Practitioner","identifier":[{{"system":"{NMC_NUMBER_SYSTEM}","value":"01Z2345A"}}]}}"#))?;
+/// assert_eq!(identifier_value(&p.identifier, NMC_NUMBER_SYSTEM), Some("01Z2345A"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub const NMC_NUMBER_SYSTEM: &str = "https://fhir.hl7.org.uk/Id/nmc-number";
 /// General Pharmaceutical Council number.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{identifier_value, GPHC_NUMBER_SYSTEM};
+/// use carecodec_fhir::{json, Practitioner};
+///
+/// let p: Practitioner = json::from_str(&format!(
+///     r#"{{"resourceType":"Practitioner","identifier":[{{"system":"{GPHC_NUMBER_SYSTEM}","value":"2012345"}}]}}"#))?;
+/// assert_eq!(identifier_value(&p.identifier, GPHC_NUMBER_SYSTEM), Some("2012345"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub const GPHC_NUMBER_SYSTEM: &str = "https://fhir.hl7.org.uk/Id/gphc-number";
 /// Health and Care Professions Council number.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{identifier_value, HCPC_NUMBER_SYSTEM};
+/// use carecodec_fhir::{json, Practitioner};
+///
+/// let p: Practitioner = json::from_str(&format!(
+///     r#"{{"resourceType":"Practitioner","identifier":[{{"system":"{HCPC_NUMBER_SYSTEM}","value":"PA123456"}}]}}"#))?;
+/// assert_eq!(identifier_value(&p.identifier, HCPC_NUMBER_SYSTEM), Some("PA123456"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub const HCPC_NUMBER_SYSTEM: &str = "https://fhir.hl7.org.uk/Id/hcpc-number";
 
 /// Code system of the NHS number verification status codes used in England (`01`–`08`).
+///
+/// ```
+/// use carecodec_fhir::uk_core::{nhs_number_identifier, NHS_NUMBER_VERIFICATION_STATUS_ENGLAND};
+/// use carecodec_fhir::{json, Patient};
+///
+/// let id = nhs_number_identifier("9434765919", Some("01")).ok_or("invalid NHS number")?;
+/// let mut p = Patient::default();
+/// p.identifier.push(id);
+/// let status = p.nhs_number_verification_status().ok_or("no status")?;
+/// assert_eq!(status.system.as_ref().and_then(|s| s.value.as_deref()), Some(NHS_NUMBER_VERIFICATION_STATUS_ENGLAND));
+/// assert!(json::to_string(&p).contains(NHS_NUMBER_VERIFICATION_STATUS_ENGLAND));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const NHS_NUMBER_VERIFICATION_STATUS_ENGLAND: &str =
     "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland";
 /// Code system of the ethnic categories used in England (NHS Data Dictionary letters).
+///
+/// ```
+/// use carecodec_fhir::uk_core::{ethnic_category_extension, ETHNIC_CATEGORY_ENGLAND};
+/// use carecodec_fhir::Patient;
+///
+/// let mut p = Patient::default();
+/// p.extension.push(ethnic_category_extension("A", Some("White - British")));
+/// let coding = p.ethnic_category().ok_or("no ethnic category")?;
+/// assert_eq!(coding.system.as_ref().and_then(|s| s.value.as_deref()), Some(ETHNIC_CATEGORY_ENGLAND));
+/// assert_eq!(coding.code.as_ref().and_then(|c| c.value.as_deref()), Some("A"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const ETHNIC_CATEGORY_ENGLAND: &str =
     "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland";
 
@@ -59,6 +179,13 @@ pub const ETHNIC_CATEGORY_ENGLAND: &str =
 /// ```
 pub mod codes {
     /// `Encounter.status` (EncounterStatus).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::codes::ENCOUNTER_STATUS;
+    ///
+    /// assert!(ENCOUNTER_STATUS.contains(&"finished"));
+    /// assert!(!ENCOUNTER_STATUS.contains(&"completed"));
+    /// ```
     pub const ENCOUNTER_STATUS: [&str; 9] = [
         "planned",
         "arrived",
@@ -71,12 +198,33 @@ pub mod codes {
         "unknown",
     ];
     /// `AllergyIntolerance.clinicalStatus` (allergyintolerance-clinical).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::codes::ALLERGY_CLINICAL_STATUS;
+    ///
+    /// assert!(ALLERGY_CLINICAL_STATUS.contains(&"resolved"));
+    /// assert!(!ALLERGY_CLINICAL_STATUS.contains(&"remission"));
+    /// ```
     pub const ALLERGY_CLINICAL_STATUS: [&str; 3] = ["active", "inactive", "resolved"];
     /// `AllergyIntolerance.verificationStatus`
     /// (allergyintolerance-verification).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::codes::ALLERGY_VERIFICATION_STATUS;
+    ///
+    /// assert!(ALLERGY_VERIFICATION_STATUS.contains(&"confirmed"));
+    /// assert!(!ALLERGY_VERIFICATION_STATUS.contains(&"provisional"));
+    /// ```
     pub const ALLERGY_VERIFICATION_STATUS: [&str; 4] =
         ["unconfirmed", "confirmed", "refuted", "entered-in-error"];
     /// `Condition.clinicalStatus` (condition-clinical).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::codes::CONDITION_CLINICAL_STATUS;
+    ///
+    /// assert!(CONDITION_CLINICAL_STATUS.contains(&"remission"));
+    /// assert!(!CONDITION_CLINICAL_STATUS.contains(&"Remission"));
+    /// ```
     pub const CONDITION_CLINICAL_STATUS: [&str; 6] = [
         "active",
         "recurrence",
@@ -86,6 +234,13 @@ pub mod codes {
         "resolved",
     ];
     /// `Condition.verificationStatus` (condition-ver-status).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::codes::CONDITION_VERIFICATION_STATUS;
+    ///
+    /// assert!(CONDITION_VERIFICATION_STATUS.contains(&"provisional"));
+    /// assert!(!CONDITION_VERIFICATION_STATUS.contains(&"suspected"));
+    /// ```
     pub const CONDITION_VERIFICATION_STATUS: [&str; 6] = [
         "unconfirmed",
         "provisional",
@@ -101,6 +256,20 @@ pub mod ext {
     macro_rules! ukcore_ext {
         ($($(#[$doc:meta])* $name:ident = $suffix:literal;)*) => {$(
             $(#[$doc])*
+            ///
+            #[doc = concat!(
+                "```\n",
+                "use carecodec_fhir::uk_core::{ext, extension};\n",
+                "use carecodec_fhir::Extension;\n",
+                "\n",
+                "let mut e = Extension::default();\n",
+                "e.url = Some(ext::", stringify!($name), ".to_owned());\n",
+                "let exts = [e];\n",
+                "assert!(extension(&exts, ext::", stringify!($name), ").is_some());\n",
+                "assert_eq!(ext::", stringify!($name),
+                ", \"https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-", $suffix, "\");\n",
+                "```",
+            )]
             pub const $name: &str = concat!(
                 "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-",
                 $suffix
@@ -297,6 +466,19 @@ fn coded_extension(url: &str, system: &str, code: &str, display: Option<&str>) -
 }
 
 /// The identifier with `system`, if any.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{identifier_with_system, NHS_NUMBER_SYSTEM};
+/// use carecodec_fhir::{json, Patient};
+///
+/// let p: Patient = json::from_str(r#"{"resourceType":"Patient","identifier":[
+///   {"system":"https://example.org/mrn","value":"K123"},
+///   {"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919","use":"official"}]}"#)?;
+/// let id = identifier_with_system(&p.identifier, NHS_NUMBER_SYSTEM).ok_or("no NHS number")?;
+/// assert_eq!(id.use_.as_ref().and_then(|u| u.value.as_deref()), Some("official"));
+/// assert!(identifier_with_system(&p.identifier, "https://example.org/other").is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn identifier_with_system<'a>(ids: &'a [Identifier], system: &str) -> Option<&'a Identifier> {
     ids.iter().find(|i| {
         i.system
@@ -307,6 +489,16 @@ pub fn identifier_with_system<'a>(ids: &'a [Identifier], system: &str) -> Option
 }
 
 /// The value of the identifier with `system`, if any.
+///
+/// ```
+/// use carecodec_fhir::uk_core::identifier_value;
+/// use carecodec_fhir::{json, Patient};
+///
+/// let p: Patient = json::from_str(r#"{"resourceType":"Patient","identifier":[
+///   {"system":"https://example.org/mrn","value":"K123"}]}"#)?;
+/// assert_eq!(identifier_value(&p.identifier, "https://example.org/mrn"), Some("K123"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub fn identifier_value<'a>(ids: &'a [Identifier], system: &str) -> Option<&'a str> {
     identifier_with_system(ids, system)
         .and_then(|i| i.value.as_ref())
@@ -314,11 +506,28 @@ pub fn identifier_value<'a>(ids: &'a [Identifier], system: &str) -> Option<&'a s
 }
 
 /// The first extension with `url`.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{ethnic_category_extension, ext, extension};
+///
+/// let exts = [ethnic_category_extension("A", None)];
+/// assert!(extension(&exts, ext::ETHNIC_CATEGORY).is_some());
+/// assert!(extension(&exts, ext::BIRTH_SEX).is_none());
+/// ```
 pub fn extension<'a>(exts: &'a [Extension], url: &str) -> Option<&'a Extension> {
     exts.iter().find(|e| e.url.as_deref() == Some(url))
 }
 
 /// The CodeableConcept value of the first extension with `url`.
+///
+/// ```
+/// use carecodec_fhir::uk_core::{ethnic_category_extension, ext, extension_concept};
+///
+/// let exts = [ethnic_category_extension("A", Some("White - British"))];
+/// let concept = extension_concept(&exts, ext::ETHNIC_CATEGORY).ok_or("no concept")?;
+/// assert_eq!(concept.coding[0].display.as_ref().and_then(|d| d.value.as_deref()), Some("White - British"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn extension_concept<'a>(exts: &'a [Extension], url: &str) -> Option<&'a CodeableConcept> {
     match extension(exts, url)?.value.as_ref()? {
         crate::model::AnyValue::CodeableConcept(c) => Some(c),
@@ -334,12 +543,33 @@ fn first_coding(c: &CodeableConcept) -> Option<&Coding> {
 #[cfg(feature = "patient")]
 impl crate::model::Patient {
     /// The NHS number (`identifier` with system [`NHS_NUMBER_SYSTEM`]), as written.
+    ///
+    /// ```
+    /// use carecodec_fhir::{json, Patient};
+    ///
+    /// let p: Patient = json::from_str(r#"{"resourceType":"Patient","identifier":[
+    ///   {"system":"https://fhir.nhs.uk/Id/nhs-number","value":"943 476 5919"}]}"#)?;
+    /// assert_eq!(p.nhs_number(), Some("943 476 5919")); // as written
+    /// assert_eq!(Patient::default().nhs_number(), None);
+    /// # Ok::<(), carecodec_fhir::json::Error>(())
+    /// ```
     pub fn nhs_number(&self) -> Option<&str> {
         identifier_value(&self.identifier, NHS_NUMBER_SYSTEM)
     }
 
     /// The verification status coding on the NHS number identifier
     /// ([`ext::NHS_NUMBER_VERIFICATION_STATUS`]).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::nhs_number_identifier;
+    /// use carecodec_fhir::Patient;
+    ///
+    /// let mut p = Patient::default();
+    /// p.identifier.extend(nhs_number_identifier("9434765919", Some("02")));
+    /// let status = p.nhs_number_verification_status().ok_or("no status")?;
+    /// assert_eq!(status.code.as_ref().and_then(|c| c.value.as_deref()), Some("02"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn nhs_number_verification_status(&self) -> Option<&Coding> {
         let id = identifier_with_system(&self.identifier, NHS_NUMBER_SYSTEM)?;
         first_coding(extension_concept(
@@ -349,11 +579,31 @@ impl crate::model::Patient {
     }
 
     /// The ethnic category coding ([`ext::ETHNIC_CATEGORY`]).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::ethnic_category_extension;
+    /// use carecodec_fhir::Patient;
+    ///
+    /// let mut p = Patient::default();
+    /// assert!(p.ethnic_category().is_none());
+    /// p.extension.push(ethnic_category_extension("J", None));
+    /// assert_eq!(p.ethnic_category().and_then(|c| c.code.as_ref()).and_then(|c| c.value.as_deref()), Some("J"));
+    /// ```
     pub fn ethnic_category(&self) -> Option<&Coding> {
         first_coding(extension_concept(&self.extension, ext::ETHNIC_CATEGORY)?)
     }
 
     /// The birth sex coding ([`ext::BIRTH_SEX`]).
+    ///
+    /// ```
+    /// use carecodec_fhir::{json, Patient};
+    ///
+    /// let p: Patient = json::from_str(r#"{"resourceType":"Patient","extension":[{
+    ///   "url":"https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-BirthSex",
+    ///   "valueCodeableConcept":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender","code":"F"}]}}]}"#)?;
+    /// assert_eq!(p.birth_sex().and_then(|c| c.code.as_ref()).and_then(|c| c.value.as_deref()), Some("F"));
+    /// # Ok::<(), carecodec_fhir::json::Error>(())
+    /// ```
     pub fn birth_sex(&self) -> Option<&Coding> {
         first_coding(extension_concept(&self.extension, ext::BIRTH_SEX)?)
     }
@@ -362,11 +612,30 @@ impl crate::model::Patient {
 #[cfg(feature = "organization")]
 impl crate::model::Organization {
     /// The ODS organisation code ([`ODS_ORGANIZATION_CODE_SYSTEM`]).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::ods_organization_identifier;
+    /// use carecodec_fhir::Organization;
+    ///
+    /// let mut org = Organization::default();
+    /// org.identifier.push(ods_organization_identifier("RX1"));
+    /// assert_eq!(org.ods_code(), Some("RX1"));
+    /// ```
     pub fn ods_code(&self) -> Option<&str> {
         identifier_value(&self.identifier, ODS_ORGANIZATION_CODE_SYSTEM)
     }
 
     /// The ODS site code ([`ODS_SITE_CODE_SYSTEM`]).
+    ///
+    /// ```
+    /// use carecodec_fhir::{json, Organization};
+    ///
+    /// let org: Organization = json::from_str(r#"{"resourceType":"Organization","identifier":[
+    ///   {"system":"https://fhir.nhs.uk/Id/ods-site-code","value":"RX101"}]}"#)?;
+    /// assert_eq!(org.ods_site_code(), Some("RX101"));
+    /// assert_eq!(org.ods_code(), None);
+    /// # Ok::<(), carecodec_fhir::json::Error>(())
+    /// ```
     pub fn ods_site_code(&self) -> Option<&str> {
         identifier_value(&self.identifier, ODS_SITE_CODE_SYSTEM)
     }
@@ -375,6 +644,15 @@ impl crate::model::Organization {
 #[cfg(feature = "location")]
 impl crate::model::Location {
     /// The ODS site code ([`ODS_SITE_CODE_SYSTEM`]).
+    ///
+    /// ```
+    /// use carecodec_fhir::{json, Location};
+    ///
+    /// let loc: Location = json::from_str(r#"{"resourceType":"Location","identifier":[
+    ///   {"system":"https://fhir.nhs.uk/Id/ods-site-code","value":"RX1CC"}]}"#)?;
+    /// assert_eq!(loc.ods_site_code(), Some("RX1CC"));
+    /// # Ok::<(), carecodec_fhir::json::Error>(())
+    /// ```
     pub fn ods_site_code(&self) -> Option<&str> {
         identifier_value(&self.identifier, ODS_SITE_CODE_SYSTEM)
     }

@@ -59,6 +59,17 @@ use crate::model::{
 const PROFILE_BASE: &str = "https://fhir.hl7.org.uk/StructureDefinition/";
 
 /// A UK Core profile that [`validate`] knows.
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::{validate, Profile};
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Encounter","status":"finished",
+///   "class":{"code":"IMP"}}"#)?;
+/// assert!(validate(&r, Profile::UKCoreEncounter).is_empty());
+/// assert_eq!(Profile::UKCoreEncounter.to_string(), "UKCore-Encounter");
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Profile {
@@ -94,6 +105,13 @@ pub enum Profile {
 
 impl Profile {
     /// Every profile, in declaration order.
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::validate::Profile;
+    ///
+    /// assert_eq!(Profile::ALL[0], Profile::UKCorePatient);
+    /// assert!(Profile::ALL.iter().all(|p| Profile::from_url(&p.url()) == Some(*p)));
+    /// ```
     pub const ALL: [Profile; 14] = [
         Profile::UKCorePatient,
         Profile::UKCorePractitioner,
@@ -112,6 +130,12 @@ impl Profile {
     ];
 
     /// The profile's name (`UKCore-Patient`).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::validate::Profile;
+    ///
+    /// assert_eq!(Profile::UKCoreObservationVitalSigns.name(), "UKCore-Observation-VitalSigns");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Profile::UKCorePatient => "UKCore-Patient",
@@ -145,6 +169,16 @@ impl Profile {
     /// The profile with this canonical URL (a `|version` suffix is ignored). The individual
     /// vital-sign profiles (`UKCore-Observation-VitalSigns-BMI`, …) map to
     /// [`Profile::UKCoreObservationVitalSigns`].
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::validate::Profile;
+    ///
+    /// let base = "https://fhir.hl7.org.uk/StructureDefinition/";
+    /// assert_eq!(Profile::from_url(&format!("{base}UKCore-Patient|2.0.1")), Some(Profile::UKCorePatient));
+    /// assert_eq!(Profile::from_url(&format!("{base}UKCore-Observation-VitalSigns-BMI")),
+    ///     Some(Profile::UKCoreObservationVitalSigns));
+    /// assert_eq!(Profile::from_url("http://hl7.org/fhir/StructureDefinition/Patient"), None);
+    /// ```
     pub fn from_url(url: &str) -> Option<Profile> {
         let url = url.split('|').next().unwrap_or(url);
         let name = url.strip_prefix(PROFILE_BASE)?;
@@ -156,6 +190,13 @@ impl Profile {
     }
 
     /// The resource type the profile constrains.
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::validate::Profile;
+    ///
+    /// assert_eq!(Profile::UKCoreDiagnosticReportLab.resource_type(), "DiagnosticReport");
+    /// assert_eq!(Profile::UKCoreObservationLab.resource_type(), "Observation");
+    /// ```
     pub fn resource_type(self) -> &'static str {
         match self {
             Profile::UKCorePatient => "Patient",
@@ -178,6 +219,18 @@ impl Profile {
 
     /// The profile for a resource: the first known UK Core profile in `meta.profile`, else the
     /// generic profile of its resource type; `None` for a type without one here.
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::validate::Profile;
+    /// use carecodec_fhir::{json, Resource};
+    ///
+    /// let plain: Resource = json::from_str(r#"{"resourceType":"Observation","status":"final","code":{"text":"x"}}"#)?;
+    /// assert_eq!(Profile::for_resource(&plain), Some(Profile::UKCoreObservation));
+    /// let lab: Resource = json::from_str(r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},
+    ///   "meta":{"profile":["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Observation-Lab"]}}"#)?;
+    /// assert_eq!(Profile::for_resource(&lab), Some(Profile::UKCoreObservationLab));
+    /// # Ok::<(), carecodec_fhir::json::Error>(())
+    /// ```
     pub fn for_resource(resource: &Resource) -> Option<Profile> {
         let declared = meta_of(resource)
             .into_iter()
@@ -201,6 +254,18 @@ impl fmt::Display for Profile {
 }
 
 /// How bad an [`Issue`] is (FHIR `IssueSeverity`).
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::{validate, Profile, Severity};
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Patient","identifier":[
+///   {"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765918"}]}"#)?;
+/// let issues = validate(&r, Profile::UKCorePatient);
+/// assert!(issues.iter().any(|i| i.severity == Severity::Error)); // bad check digit
+/// assert!(Severity::Error < Severity::Warning);
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     /// The resource does not conform.
@@ -211,6 +276,13 @@ pub enum Severity {
 
 impl Severity {
     /// The FHIR code (`error`, `warning`).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::validate::Severity;
+    ///
+    /// assert_eq!(Severity::Error.code(), "error");
+    /// assert_eq!(Severity::Warning.code(), "warning");
+    /// ```
     pub fn code(self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -220,6 +292,16 @@ impl Severity {
 }
 
 /// What kind of problem an [`Issue`] is (a subset of FHIR `IssueType`).
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::{validate, IssueCode, Profile};
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Observation","status":"done","code":{"text":"x"}}"#)?;
+/// let issues = validate(&r, Profile::UKCoreObservation);
+/// assert!(issues.iter().any(|i| i.code == IssueCode::CodeInvalid && i.location == "Observation.status"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum IssueCode {
@@ -237,6 +319,13 @@ pub enum IssueCode {
 
 impl IssueCode {
     /// The FHIR code (`required`, `structure`, `value`, `code-invalid`, `invariant`).
+    ///
+    /// ```
+    /// use carecodec_fhir::uk_core::validate::IssueCode;
+    ///
+    /// assert_eq!(IssueCode::CodeInvalid.code(), "code-invalid");
+    /// assert_eq!(IssueCode::Required.code(), "required");
+    /// ```
     pub fn code(self) -> &'static str {
         match self {
             IssueCode::Required => "required",
@@ -249,6 +338,18 @@ impl IssueCode {
 }
 
 /// One finding of [`validate`].
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::{validate, IssueCode, Profile, Severity};
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Patient"}"#)?;
+/// let issues = validate(&r, Profile::UKCoreEncounter); // the wrong profile for a Patient
+/// assert_eq!(issues.len(), 1);
+/// assert_eq!((issues[0].severity, issues[0].code), (Severity::Error, IssueCode::Structure));
+/// assert!(issues[0].to_string().starts_with("error [structure] Patient: "));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     /// Error or warning.
@@ -275,12 +376,40 @@ impl fmt::Display for Issue {
 }
 
 /// Whether any issue is an error.
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::{has_errors, validate, Profile};
+/// use carecodec_fhir::{json, Resource};
+///
+/// let good: Resource = json::from_str(r#"{"resourceType":"Patient","identifier":[
+///   {"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}"#)?;
+/// assert!(!has_errors(&validate(&good, Profile::UKCorePatient)));
+/// let bad: Resource = json::from_str(r#"{"resourceType":"Patient","identifier":[
+///   {"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765918"}]}"#)?;
+/// assert!(has_errors(&validate(&bad, Profile::UKCorePatient)));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub fn has_errors(issues: &[Issue]) -> bool {
     issues.iter().any(|i| i.severity == Severity::Error)
 }
 
 /// The issues as a FHIR `OperationOutcome` (location and expression both carry the path; an
 /// empty list gives one `information` issue, as FHIR requires at least one).
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::{to_operation_outcome, validate, Profile};
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Observation","status":"done","code":{"text":"x"}}"#)?;
+/// let outcome = to_operation_outcome(&validate(&r, Profile::UKCoreObservation));
+/// let first = &outcome.issue[0];
+/// assert_eq!(first.severity.as_ref().and_then(|s| s.value.as_deref()), Some("error"));
+/// assert_eq!(first.code.as_ref().and_then(|c| c.value.as_deref()), Some("code-invalid"));
+/// assert_eq!(first.expression.first().and_then(|e| e.value.as_deref()), Some("Observation.status"));
+/// let clean = to_operation_outcome(&[]);
+/// assert_eq!(clean.issue[0].severity.as_ref().and_then(|s| s.value.as_deref()), Some("information"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 #[cfg(feature = "operation_outcome")]
 pub fn to_operation_outcome(issues: &[Issue]) -> crate::model::OperationOutcome {
     use crate::model::{OperationOutcome, OperationOutcomeIssue};
@@ -310,6 +439,18 @@ pub fn to_operation_outcome(issues: &[Issue]) -> crate::model::OperationOutcome 
 ///
 /// A resource of another type than the profile's gives one `structure` error and no further
 /// checks.
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::{validate, Profile, Severity};
+/// use carecodec_fhir::{json, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Patient","identifier":[
+///   {"system":"http://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}"#)?;
+/// let issues = validate(&r, Profile::UKCorePatient);
+/// // `http` instead of `https`: a near miss of the NHS number system.
+/// assert!(issues.iter().any(|i| i.severity == Severity::Error && i.location == "Patient.identifier[0].system"));
+/// # Ok::<(), carecodec_fhir::json::Error>(())
+/// ```
 pub fn validate(resource: &Resource, profile: Profile) -> Vec<Issue> {
     let mut c = Checker::default();
     let ty = resource.resource_type();
@@ -1029,6 +1170,12 @@ fn binding(
 }
 
 /// Code system of the NHS number verification status codes used in Wales (`nn`, `01`–`08`).
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::{NHS_NUMBER_VERIFICATION_STATUS_CODES, NHS_NUMBER_VERIFICATION_STATUS_WALES};
+///
+/// assert!(NHS_NUMBER_VERIFICATION_STATUS_CODES.contains(&(NHS_NUMBER_VERIFICATION_STATUS_WALES, "nn")));
+/// ```
 pub const NHS_NUMBER_VERIFICATION_STATUS_WALES: &str =
     "https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusWales";
 const NULL_FLAVOR: &str = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor";
@@ -1036,6 +1183,14 @@ const V3_GENDER: &str = "http://terminology.hl7.org/CodeSystem/v3-Administrative
 
 /// ValueSet UKCore-NHSNumberVerificationStatus: (code system, code) pairs — England `01`–`08`,
 /// Wales `nn` and `01`–`08`, v3 NullFlavor `NI`. A required binding.
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::NHS_NUMBER_VERIFICATION_STATUS_CODES;
+/// use carecodec_fhir::uk_core::NHS_NUMBER_VERIFICATION_STATUS_ENGLAND;
+///
+/// assert!(NHS_NUMBER_VERIFICATION_STATUS_CODES.contains(&(NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "01")));
+/// assert!(!NHS_NUMBER_VERIFICATION_STATUS_CODES.contains(&(NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "nn")));
+/// ```
 pub const NHS_NUMBER_VERIFICATION_STATUS_CODES: &[(&str, &str)] = &[
     (NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "01"),
     (NHS_NUMBER_VERIFICATION_STATUS_ENGLAND, "02"),
@@ -1058,11 +1213,25 @@ pub const NHS_NUMBER_VERIFICATION_STATUS_CODES: &[(&str, &str)] = &[
 ];
 
 /// CodeSystem UKCore-EthnicCategoryEngland: the NHS Data Dictionary letters and `99`.
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::ETHNIC_CATEGORY_ENGLAND_CODES;
+///
+/// assert!(ETHNIC_CATEGORY_ENGLAND_CODES.contains(&"Z"));
+/// assert!(!ETHNIC_CATEGORY_ENGLAND_CODES.contains(&"I")); // the letters skip I, O, Q
+/// ```
 pub const ETHNIC_CATEGORY_ENGLAND_CODES: &[&str] = &[
     "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z", "99",
 ];
 
 /// ValueSet UKCore-BirthSex: (code system, code) pairs. A required binding.
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::BIRTH_SEX_CODES;
+///
+/// assert!(BIRTH_SEX_CODES.iter().any(|(_, code)| *code == "UN"));
+/// assert!(!BIRTH_SEX_CODES.iter().any(|(_, code)| *code == "U"));
+/// ```
 pub const BIRTH_SEX_CODES: &[(&str, &str)] = &[
     (V3_GENDER, "F"),
     (V3_GENDER, "M"),
@@ -1184,6 +1353,13 @@ fn encounter(c: &mut Checker, e: &crate::model::Encounter) {
 /// Vital-sign LOINC "magic codes" with a name and the UCUM codes their `valueQuantity` may
 /// use (the fixed unit of each UK Core vital-sign profile; body height binds to all distance
 /// units, of which the usual ones are listed; empty: no Quantity value, e.g. a panel).
+///
+/// ```
+/// use carecodec_fhir::uk_core::validate::VITAL_SIGNS;
+///
+/// let weight = VITAL_SIGNS.iter().find(|(loinc, _, _)| *loinc == "29463-7");
+/// assert_eq!(weight.map(|(_, name, units)| (*name, units.to_vec())), Some(("body weight", vec!["kg"])));
+/// ```
 #[cfg(feature = "observation")]
 pub const VITAL_SIGNS: &[(&str, &str, &[&str])] = &[
     ("39156-5", "BMI", &["kg/m2"]),

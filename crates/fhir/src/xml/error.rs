@@ -3,6 +3,15 @@
 use std::fmt;
 
 /// What went wrong while reading or writing FHIR XML (or the JSON it converts to and from).
+///
+/// ```
+/// use carecodec_fhir::xml::{self, ErrorKind};
+///
+/// let kind = |s: &str| xml::xml_to_json(s.as_bytes()).map_err(|e| e.to_string());
+/// assert!(kind(r#"<!DOCTYPE x><Patient xmlns="http://hl7.org/fhir"/>"#).is_err());
+/// let err = xml::xml_to_json(br#"<Patient xmlns="http://hl7.org/fhir"><colour value="red"/></Patient>"#).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::UnknownElement(name) if name == "colour"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -104,6 +113,15 @@ pub enum ErrorKind {
 ///
 /// The position is the byte offset into the input (with line and column derived
 /// from it) and the FHIR element path (`Patient.name[1].given[0]`) where known.
+///
+/// ```
+/// use carecodec_fhir::xml;
+///
+/// let input = "<Patient xmlns=\"http://hl7.org/fhir\">\n  <name><given value=\"Ann\">text</given></name>\n</Patient>";
+/// let err = xml::xml_to_json(input.as_bytes()).unwrap_err();
+/// assert_eq!(err.line(), Some(2));
+/// assert!(err.path().starts_with("Patient.name"));
+/// ```
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -163,26 +181,64 @@ impl Error {
     }
 
     /// What went wrong.
+    ///
+    /// ```
+    /// use carecodec_fhir::xml::{self, ErrorKind};
+    ///
+    /// let err = xml::xml_to_json(br#"<Patient xmlns="http://hl7.org/fhir"><active value="yes"/></Patient>"#).unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::InvalidValue { .. }));
+    /// ```
     pub fn kind(&self) -> &ErrorKind {
         &self.inner.kind
     }
 
     /// Byte offset into the input of the element (or token) at fault, when known.
+    ///
+    /// ```
+    /// use carecodec_fhir::xml;
+    ///
+    /// let input = br#"<Patient xmlns="http://hl7.org/fhir"><colour value="red"/></Patient>"#;
+    /// let err = xml::xml_to_json(input).unwrap_err();
+    /// assert_eq!(err.offset(), Some(37));
+    /// assert!(input[37..].starts_with(b"<colour"));
+    /// ```
     pub fn offset(&self) -> Option<usize> {
         self.inner.offset
     }
 
     /// 1-based line of [`offset`](Self::offset).
+    ///
+    /// ```
+    /// use carecodec_fhir::xml;
+    ///
+    /// let err = xml::xml_to_json(b"<Patient xmlns=\"http://hl7.org/fhir\">\n\n<colour/></Patient>").unwrap_err();
+    /// assert_eq!(err.line(), Some(3));
+    /// ```
     pub fn line(&self) -> Option<usize> {
         self.inner.line
     }
 
     /// 1-based column (in characters) of [`offset`](Self::offset).
+    ///
+    /// ```
+    /// use carecodec_fhir::xml;
+    ///
+    /// let err = xml::xml_to_json(b"<Patient xmlns=\"http://hl7.org/fhir\">\n    <colour/></Patient>").unwrap_err();
+    /// assert_eq!((err.line(), err.column()), (Some(2), Some(5)));
+    /// ```
     pub fn column(&self) -> Option<usize> {
         self.inner.column
     }
 
     /// FHIR element path of the fault (`Bundle.entry[2].resource.name[0]`), or `""`.
+    ///
+    /// ```
+    /// use carecodec_fhir::xml;
+    ///
+    /// let input = br#"<Patient xmlns="http://hl7.org/fhir"><name><family value="A"/></name><name><colour/></name></Patient>"#;
+    /// let err = xml::xml_to_json(input).unwrap_err();
+    /// assert_eq!(err.path(), "Patient.name[1]"); // the element holding the unknown one
+    /// ```
     pub fn path(&self) -> &str {
         &self.inner.path
     }
@@ -222,6 +278,16 @@ impl From<ErrorKind> for Error {
 }
 
 /// The result type of the XML layer.
+///
+/// ```
+/// use carecodec_fhir::xml::{self, Result};
+///
+/// fn patient_json(xml_text: &str) -> Result<String> {
+///     xml::xml_to_json(xml_text.as_bytes())
+/// }
+/// assert_eq!(patient_json(r#"<Patient xmlns="http://hl7.org/fhir"/>"#)?, r#"{"resourceType":"Patient"}"#);
+/// # Ok::<(), carecodec_fhir::xml::Error>(())
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Cuts a value for an error message (messages never echo whole records).

@@ -62,10 +62,36 @@ pub use error::{Error, ErrorKind, Result};
 use crate::Resource;
 
 /// The FHIR XML namespace.
+///
+/// ```
+/// use carecodec_fhir::xml::{self, FHIR_NS};
+///
+/// let input = format!(r#"<Patient xmlns="{FHIR_NS}"><active value="true"/></Patient>"#);
+/// assert!(xml::from_str(&input).is_ok());
+/// assert!(xml::from_str(r#"<Patient xmlns="urn:other"><active value="true"/></Patient>"#).is_err());
+/// ```
 pub const FHIR_NS: &str = "http://hl7.org/fhir";
 /// The XHTML namespace (of `Narrative.div`).
+///
+/// ```
+/// use carecodec_fhir::xml::{self, XHTML_NS};
+///
+/// let json = format!(r#"{{"resourceType":"Patient","text":{{"status":"generated","div":"<div xmlns=\"{XHTML_NS}\">Ann</div>"}}}}"#);
+/// let out = xml::json_to_xml(json.as_bytes())?;
+/// assert!(out.contains(&format!(r#"<div xmlns="{XHTML_NS}">Ann</div>"#)));
+/// # Ok::<(), carecodec_fhir::xml::Error>(())
+/// ```
 pub const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 /// Maximum nesting of elements (XML) or arrays/objects (JSON) accepted.
+///
+/// ```
+/// use carecodec_fhir::xml::{self, ErrorKind, MAX_DEPTH};
+///
+/// let deep = format!(r#"<Patient xmlns="http://hl7.org/fhir">{}{}</Patient>"#,
+///     "<extension url=\"u\">".repeat(MAX_DEPTH + 1), "</extension>".repeat(MAX_DEPTH + 1));
+/// let err = xml::xml_to_json(deep.as_bytes()).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::TooDeep(_)));
+/// ```
 pub const MAX_DEPTH: usize = 128;
 
 /// Converts a FHIR XML resource to FHIR JSON text (compact, members in document order).
@@ -111,6 +137,12 @@ pub fn json_to_xml(input: &[u8]) -> Result<String> {
 ///
 /// # Errors
 /// As [`json_to_xml`].
+///
+/// ```
+/// let xml = carecodec_fhir::xml::json_to_xml_pretty(br#"{"resourceType":"Patient","name":[{"family":"Smith"}]}"#)?;
+/// assert_eq!(xml, "<Patient xmlns=\"http://hl7.org/fhir\">\n  <name>\n    <family value=\"Smith\"/>\n  </name>\n</Patient>\n");
+/// # Ok::<(), carecodec_fhir::xml::Error>(())
+/// ```
 pub fn json_to_xml_pretty(input: &[u8]) -> Result<String> {
     write::json_to_xml(input, Some(2))
 }
@@ -137,6 +169,17 @@ pub fn from_slice(input: &[u8]) -> Result<Resource> {
 ///
 /// # Errors
 /// As [`from_slice`].
+///
+/// ```
+/// use carecodec_fhir::{xml, Resource};
+///
+/// let r = xml::from_str(r#"<Patient xmlns="http://hl7.org/fhir"><birthDate value="1970-01-01"/></Patient>"#)?;
+/// let Resource::Patient(p) = r else { unreachable!("a Patient") };
+/// assert_eq!(p.birth_date.and_then(|d| d.value).as_deref(), Some("1970-01-01"));
+/// let err = xml::from_str("<Patient xmlns=\"http://hl7.org/fhir\">\n<colour value=\"red\"/></Patient>").unwrap_err();
+/// assert_eq!(err.line(), Some(2));
+/// # Ok::<(), carecodec_fhir::xml::Error>(())
+/// ```
 pub fn from_str(input: &str) -> Result<Resource> {
     from_slice(input.as_bytes())
 }
@@ -162,6 +205,14 @@ pub fn to_string(resource: &Resource) -> Result<String> {
 ///
 /// # Errors
 /// As [`to_string`].
+///
+/// ```
+/// use carecodec_fhir::{json, xml, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Patient","gender":"female"}"#)?;
+/// assert_eq!(xml::to_string_pretty(&r)?, "<Patient xmlns=\"http://hl7.org/fhir\">\n  <gender value=\"female\"/>\n</Patient>\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn to_string_pretty(resource: &Resource) -> Result<String> {
     write::json_to_xml(crate::json::to_string(resource).as_bytes(), Some(2))
 }
@@ -170,6 +221,14 @@ pub fn to_string_pretty(resource: &Resource) -> Result<String> {
 ///
 /// # Errors
 /// As [`to_string`].
+///
+/// ```
+/// use carecodec_fhir::{json, xml, Resource};
+///
+/// let r: Resource = json::from_str(r#"{"resourceType":"Patient","active":true}"#)?;
+/// assert_eq!(xml::to_vec(&r)?, br#"<Patient xmlns="http://hl7.org/fhir"><active value="true"/></Patient>"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn to_vec(resource: &Resource) -> Result<Vec<u8>> {
     to_string(resource).map(String::into_bytes)
 }

@@ -12,6 +12,17 @@ use crate::model::*;
 /// A booking of a healthcare event among patient(s), practitioner(s), related person(s) and/or device(s) for a specific date/time. This may result in one or more Encounter(s)
 ///
 /// FHIR element `Appointment`.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let input = r#"{"resourceType":"Appointment","id":"ex1"}"#;
+/// let (resource, _issues) = json::from_slice_lenient::<Resource>(input.as_bytes())?;
+/// let Resource::Appointment(typed) = &resource else { unreachable!("the Appointment variant") };
+/// assert_eq!(typed.id.as_ref().and_then(|id| id.value.as_deref()), Some("ex1"));
+/// assert_eq!(json::to_string(&resource), input);
+/// # Ok::<(), json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Appointment {
     /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)

@@ -12,6 +12,17 @@ use crate::model::*;
 /// An instance of a medical-related component of a medical device
 ///
 /// FHIR element `DeviceDefinition`.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let input = r#"{"resourceType":"DeviceDefinition","id":"ex1"}"#;
+/// let (resource, _issues) = json::from_slice_lenient::<Resource>(input.as_bytes())?;
+/// let Resource::DeviceDefinition(typed) = &resource else { unreachable!("the DeviceDefinition variant") };
+/// assert_eq!(typed.id.as_ref().and_then(|id| id.value.as_deref()), Some("ex1"));
+/// assert_eq!(json::to_string(&resource), input);
+/// # Ok::<(), json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceDefinition {
     /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)

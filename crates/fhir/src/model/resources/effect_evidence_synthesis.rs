@@ -12,6 +12,17 @@ use crate::model::*;
 /// A quantified estimate of effect based on a body of evidence
 ///
 /// FHIR element `EffectEvidenceSynthesis`.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let input = r#"{"resourceType":"EffectEvidenceSynthesis","id":"ex1"}"#;
+/// let (resource, _issues) = json::from_slice_lenient::<Resource>(input.as_bytes())?;
+/// let Resource::EffectEvidenceSynthesis(typed) = &resource else { unreachable!("the EffectEvidenceSynthesis variant") };
+/// assert_eq!(typed.id.as_ref().and_then(|id| id.value.as_deref()), Some("ex1"));
+/// assert_eq!(json::to_string(&resource), input);
+/// # Ok::<(), json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EffectEvidenceSynthesis {
     /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)

@@ -12,6 +12,17 @@ use crate::model::*;
 /// Describes the intended objective(s) for a patient, group or organization
 ///
 /// FHIR element `Goal`.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let input = r#"{"resourceType":"Goal","id":"ex1"}"#;
+/// let (resource, _issues) = json::from_slice_lenient::<Resource>(input.as_bytes())?;
+/// let Resource::Goal(typed) = &resource else { unreachable!("the Goal variant") };
+/// assert_eq!(typed.id.as_ref().and_then(|id| id.value.as_deref()), Some("ex1"));
+/// assert_eq!(json::to_string(&resource), input);
+/// # Ok::<(), json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Goal {
     /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)

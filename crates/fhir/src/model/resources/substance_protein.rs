@@ -12,6 +12,17 @@ use crate::model::*;
 /// A SubstanceProtein is defined as a single unit of a linear amino acid sequence, or a combination of subunits that are either covalently linked or have a defined invariant stoichiometric relationship. This includes all synthetic, recombinant and purified SubstanceProteins of defined sequence, whether the use is therapeutic or prophylactic. This set of elements will be used to describe albumins, coagulation factors, cytokines, growth factors, peptide/SubstanceProtein hormones, enzymes, toxins, toxoids, recombinant vaccines, and immunomodulators
 ///
 /// FHIR element `SubstanceProtein`.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let input = r#"{"resourceType":"SubstanceProtein","id":"ex1"}"#;
+/// let (resource, _issues) = json::from_slice_lenient::<Resource>(input.as_bytes())?;
+/// let Resource::SubstanceProtein(typed) = &resource else { unreachable!("the SubstanceProtein variant") };
+/// assert_eq!(typed.id.as_ref().and_then(|id| id.value.as_deref()), Some("ex1"));
+/// assert_eq!(json::to_string(&resource), input);
+/// # Ok::<(), json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceProtein {
     /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)

@@ -12,6 +12,17 @@ use crate::model::*;
 /// The detailed description of a substance, typically at a level beyond what is used for prescribing
 ///
 /// FHIR element `SubstanceSpecification`.
+///
+/// ```
+/// use carecodec_fhir::{json, Resource};
+///
+/// let input = r#"{"resourceType":"SubstanceSpecification","id":"ex1"}"#;
+/// let (resource, _issues) = json::from_slice_lenient::<Resource>(input.as_bytes())?;
+/// let Resource::SubstanceSpecification(typed) = &resource else { unreachable!("the SubstanceSpecification variant") };
+/// assert_eq!(typed.id.as_ref().and_then(|id| id.value.as_deref()), Some("ex1"));
+/// assert_eq!(json::to_string(&resource), input);
+/// # Ok::<(), json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubstanceSpecification {
     /// Logical id of this artifact (`id`, `http://hl7.org/fhirpath/System.String`, 0..1)
