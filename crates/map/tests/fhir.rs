@@ -6545,6 +6545,28 @@ AL1|3|FA|NUT^Peanut^L|MI|Swelling\r"
             .collect()
     };
     assert_eq!(urls(&b), urls(&again));
+
+    // A long list (over 64 allergies: keys sorted, not compared pairwise):
+    // 70 allergens, the fourth sent again last with another reaction.
+    let mut long = REPEATED_HEAD.to_owned();
+    for n in 0..70 {
+        long.push_str(&format!("AL1|{n}|DA|A{n}^Allergen {n}^L|SV|Rash\r"));
+    }
+    long.push_str("AL1|70|DA|A3^Allergen 3^L|SV|Hives\r");
+    let (b, lost) = repeated_bundle(&long);
+    let allergies = of_type(&b, "AllergyIntolerance");
+    assert_eq!(allergies.len(), 70);
+    assert!(allergies.iter().all(|a| a["request"]["method"] == "PUT"));
+    let a3 = &allergies[3]["resource"];
+    assert_eq!(a3["code"]["coding"][0]["code"], "A3");
+    assert_eq!(
+        a3["reaction"][0]["manifestation"],
+        serde_json::json!([{"text": "Rash"}, {"text": "Hives"}])
+    );
+    assert!(
+        !lost.iter().any(|(f, ..)| f.starts_with("allergies[70]")),
+        "{lost:#?}"
+    );
 }
 
 #[test]
