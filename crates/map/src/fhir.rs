@@ -1366,20 +1366,67 @@ fn unshared(keys: &mut [Option<Key>]) {
 }
 
 /// The keys of the event's Conditions, in order ([`condition_key`]), each
-/// made once; a key two of them share (two DG1 with one DG1-20, or one code
-/// twice on one visit) is none: both are created.
+/// with the index of the first Condition with its key ([`mark_firsts`]):
+/// two DG1 with one DG1-20, or one code twice on one keyed visit, are the
+/// same diagnosis, one Condition (written at the first), which the
+/// Encounter's `diagnosis` lists once per type and priority.
 fn condition_keys(
     event: &Event,
     encounter: Option<&Uuid>,
     scope: Option<&str>,
-) -> Vec<Option<Key>> {
-    let mut keys: Vec<Option<Key>> = event
+) -> Vec<(Option<Key>, usize)> {
+    let mut keys: Vec<(Option<Key>, usize)> = event
         .conditions
         .iter()
-        .map(|c| condition_key(c, encounter, scope))
+        .enumerate()
+        .map(|(i, c)| (condition_key(c, encounter, scope), i))
         .collect();
-    unshared(&mut keys);
+    mark_firsts(&mut keys);
     keys
+}
+
+/// Sets the second member of each keyed item of `keys` (its own index on
+/// entry) to the index of the first item with the same key: items of one
+/// message with one key (the same allergen of the same patient twice, one
+/// DG1-20 twice) describe the same thing, one resource, written at the
+/// first with their values merged ([`event_entries`]). An R4 transaction
+/// may not hold two entries with one conditional or keyed URL, and created
+/// copies would add one more on the server with every message re-sending
+/// the list. Items with no key keep their own index.
+fn mark_firsts(keys: &mut [(Option<Key>, usize)]) {
+    let bits = |k: &Option<Key>| k.as_ref().map(|(id, _)| id.bits());
+    if keys.len() <= 64 {
+        // The usual message: compared pairwise, no allocation.
+        for i in 1..keys.len() {
+            let (before, rest) = keys.split_at_mut(i);
+            let Some(item) = rest.first_mut() else { break };
+            let Some(b) = bits(&item.0) else { continue };
+            // The earliest with the key is a first: its own index.
+            if let Some((_, f)) = before.iter().find(|(k, _)| bits(k) == Some(b)) {
+                item.1 = *f;
+            }
+        }
+    } else {
+        let mut sorted: Vec<([u64; 2], usize)> = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (k, _))| Some((bits(k)?, i)))
+            .collect();
+        sorted.sort_unstable();
+        let mut group: Option<([u64; 2], usize)> = None;
+        for (b, i) in sorted {
+            let first = match group {
+                Some((g, f)) if g == b => f,
+                _ => {
+                    group = Some((b, i));
+                    i
+                }
+            };
+            if let Some(k) = keys.get_mut(i) {
+                k.1 = first;
+            }
+        }
+    }
 }
 
 /// The key of a Condition: its identifier (DG1-20) as a result's
@@ -1430,30 +1477,39 @@ fn code_key(key: Seed, code: &Code) -> Seed {
 /// conditional update on an identifier with a system) and the allergen's first
 /// code (system and code), so an A08 sending the patient's AL1 list again
 /// updates the allergies it sent before. None (a create) with no scope, no
-/// keyed Patient or an allergen with no code, and for an allergen sent
-/// twice in one message.
-fn allergy_keys(event: &Event, patient: Option<&Uuid>, scope: Option<&str>) -> Vec<Option<Key>> {
-    let mut keys: Vec<Option<Key>> = event
+/// keyed Patient or an allergen with no code. Each with the index of the
+/// first allergy with its key ([`mark_firsts`]): an allergen sent twice in
+/// one message is one AllergyIntolerance, written at the first.
+fn allergy_keys(
+    event: &Event,
+    patient: Option<&Uuid>,
+    scope: Option<&str>,
+) -> Vec<(Option<Key>, usize)> {
+    let mut keys: Vec<(Option<Key>, usize)> = event
         .allergies
         .iter()
-        .map(|a| {
-            let (scope, patient) = (scope?, patient?);
-            let code = a
-                .code
-                .value
-                .codes
-                .first()
-                .filter(|k| !k.code.trim().is_empty())?;
-            let key = key_part(
-                scope_key(KeyedType::AllergyIntolerance, scope),
-                "patient=",
-                patient,
-            );
-            let id = code_key(key, code).uuid(&[]);
-            Some((id, id.keyed(KeyedType::AllergyIntolerance)))
+        .enumerate()
+        .map(|(i, a)| {
+            let key = (|| {
+                let (scope, patient) = (scope?, patient?);
+                let code = a
+                    .code
+                    .value
+                    .codes
+                    .first()
+                    .filter(|k| !k.code.trim().is_empty())?;
+                let key = key_part(
+                    scope_key(KeyedType::AllergyIntolerance, scope),
+                    "patient=",
+                    patient,
+                );
+                let id = code_key(key, code).uuid(&[]);
+                Some((id, id.keyed(KeyedType::AllergyIntolerance)))
+            })();
+            (key, i)
         })
         .collect();
-    unshared(&mut keys);
+    mark_firsts(&mut keys);
     keys
 }
 
@@ -3357,7 +3413,54 @@ fn comparator_losses(
     }
 }
 
-fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
+/// The reactions of the allergies sent again (each with the key of an
+/// earlier one: `keys`, each allergy's key and the index of the first with
+/// it) that the first with their key, or an earlier one sent again, does not
+/// list, each with the index of that first, in the order sent and sorted by
+/// it: the one AllergyIntolerance lists them after the first's own. Empty
+/// (no allocation) when no allergen is sent twice.
+fn repeated_reactions<'a>(
+    allergies: &'a [Allergy],
+    keys: &[(Option<Key>, usize)],
+) -> Vec<(usize, &'a carecodec_model::Sourced<String>)> {
+    let mut more = Vec::new();
+    if keys.iter().enumerate().all(|(i, (_, f))| *f == i) {
+        return more;
+    }
+    // (first, reaction) listed so far, and the firsts whose own are in.
+    let mut listed = std::collections::HashSet::new();
+    let mut seeded = std::collections::HashSet::new();
+    for (i, (a, (_, f))) in allergies.iter().zip(keys).enumerate() {
+        if *f == i {
+            continue;
+        }
+        if seeded.insert(*f) {
+            let own = allergies.get(*f).map(|a| a.reactions.as_slice());
+            listed.extend(
+                own.unwrap_or_default()
+                    .iter()
+                    .map(|r| (*f, r.value.as_str())),
+            );
+        }
+        for r in &a.reactions {
+            if listed.insert((*f, r.value.as_str())) {
+                more.push((*f, r));
+            }
+        }
+    }
+    // Stable: each first's in the order sent.
+    more.sort_by_key(|(f, _)| *f);
+    more
+}
+
+/// An AllergyIntolerance of allergy `a`, listing the reactions `more` (of
+/// the same allergen sent again: [`repeated_reactions`]) after its own.
+fn allergy<'a>(
+    a: &'a Allergy,
+    more: &[(usize, &'a carecodec_model::Sourced<String>)],
+    id: &Uuid,
+    subject: Option<&Uuid>,
+) -> Value<'a> {
     let mut o = resource!("AllergyIntolerance", &id);
     // A blank verification status (a model made elsewhere) is no code: not
     // written (noted by `in_error_losses`).
@@ -3413,8 +3516,11 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
     if let Some(d) = &a.identified {
         put(&mut o, "onsetDateTime", date_value(&d.value));
     }
-    if !a.reactions.is_empty() {
-        let m: Vec<Value> = a.reactions.iter().map(|r| text_object(&r.value)).collect();
+    if !a.reactions.is_empty() || !more.is_empty() {
+        let m: Vec<Value> = (a.reactions.iter())
+            .chain(more.iter().map(|(_, r)| *r))
+            .map(|r| text_object(&r.value))
+            .collect();
         put(&mut o, "reaction", json!([{"manifestation": m}]));
     }
     Value::Object(o)
@@ -3424,7 +3530,8 @@ fn allergy<'a>(a: &'a Allergy, id: &Uuid, subject: Option<&Uuid>) -> Value<'a> {
 /// each one's id is its key's, else one from the message ([`condition_id`]).
 struct Diagnoses<'e, 's> {
     conditions: &'e [Condition],
-    keys: Vec<Option<Key>>,
+    /// Each Condition's key and the index of the first with it.
+    keys: Vec<(Option<Key>, usize)>,
     /// What the unkeyed ids are made from ([`id_seed`]).
     seed: &'s str,
 }
@@ -3433,9 +3540,20 @@ impl Diagnoses<'_, '_> {
     /// The id of the `i`th Condition.
     fn id(&self, i: usize) -> Uuid {
         match self.keys.get(i) {
-            Some(Some((id, _))) => *id,
+            Some((Some((id, _)), _)) => *id,
             _ => condition_id(self.seed, i),
         }
+    }
+
+    /// The index of the first Condition with the `i`th's key: the one its
+    /// resource is written at (its own but for a diagnosis sent again).
+    fn first(&self, i: usize) -> usize {
+        self.keys.get(i).map_or(i, |(_, f)| *f)
+    }
+
+    /// True when a Condition has the key of an earlier one.
+    fn any_repeated(&self) -> bool {
+        self.keys.iter().enumerate().any(|(i, (_, f))| *f != i)
     }
 }
 
@@ -3883,12 +4001,31 @@ fn encounter<'a>(
     // IG DG1[Encounter]: every diagnosis of the event, its DG1-6 type as the
     // `use` and its DG1-15 priority as the `rank` (the Condition refers back
     // through its `encounter`).
+    // A diagnosis sent again (its Condition's key an earlier one's) with
+    // another type or priority is a second entry for the one Condition (an
+    // admitting and a final diagnosis); with the same, none.
+    let mut listed = std::collections::HashSet::new();
+    let repeated = conditions.any_repeated();
+    let rank = |c: &Condition| {
+        c.priority
+            .as_ref()
+            .map(|r| r.value)
+            .filter(|r| positive_int(*r))
+    };
     let diagnoses = conditions
         .conditions
         .iter()
         .enumerate()
         // One of no encounter (read from FHIR) is not this one's.
         .filter(|(_, c)| !c.no_encounter)
+        .filter(|(i, c)| {
+            !repeated
+                || listed.insert((
+                    conditions.first(*i),
+                    c.diagnosis_type.as_ref().map(|t| &t.value),
+                    rank(c),
+                ))
+        })
         .map(|(i, c)| {
             let mut d = Map::with_capacity(3);
             d.insert("condition", reference(&urn(&conditions.id(i))));
@@ -5079,7 +5216,7 @@ fn event_entries_of<'a>(
     // Conditions keyed on their identifier, or on their keyed Encounter and
     // code, are updates (a visit's DG1 list sent again, a DG1-21 `D`,
     // replaces what it re-sends); the others are created.
-    let diagnoses = Diagnoses {
+    let mut diagnoses = Diagnoses {
         conditions: &event.conditions,
         keys: condition_keys(event, encounter_key.as_ref().map(|(id, _)| id), scope),
         seed,
@@ -5118,12 +5255,27 @@ fn event_entries_of<'a>(
     // Allergies keyed under the Patient and their allergen are updates (an
     // A08 sending the AL1 list again replaces what it re-sends); the others
     // are created.
-    let allergy_keys = allergy_keys(event, patient_keyed.as_ref(), scope);
-    for (i, (a, key)) in event.allergies.iter().zip(allergy_keys).enumerate() {
+    // An allergen sent twice is one AllergyIntolerance, written at the
+    // first with the reactions of all (`subject_losses` notes the other
+    // values of the later ones).
+    let mut allergy_keys = allergy_keys(event, patient_keyed.as_ref(), scope);
+    let more = repeated_reactions(&event.allergies, &allergy_keys);
+    for (i, (a, (key, first))) in event.allergies.iter().zip(&mut allergy_keys).enumerate() {
+        if *first != i {
+            continue;
+        }
+        let extra = more
+            .get(more.partition_point(|(f, _)| *f < i)..more.partition_point(|(f, _)| *f <= i))
+            .unwrap_or_default();
         let entry_of = |aid: Uuid, method, url| {
-            entry(&urn(&aid), allergy(a, &aid, subject.as_ref()), method, url)
+            entry(
+                &urn(&aid),
+                allergy(a, extra, &aid, subject.as_ref()),
+                method,
+                url,
+            )
         };
-        emit(match key {
+        emit(match key.take() {
             Some((aid, k)) => entry_of(aid, "PUT", k),
             None => {
                 let aid = uuid(&[seed, "/allergy/", itoa::Buffer::new().format(i)]);
@@ -5131,7 +5283,13 @@ fn event_entries_of<'a>(
             }
         });
     }
-    for (i, (c, key)) in event.conditions.iter().zip(diagnoses.keys).enumerate() {
+    // A diagnosis sent again is the one Condition written at the first
+    // (`clinical_losses` notes what the later ones say otherwise).
+    for (i, (c, (key, first))) in event.conditions.iter().zip(&mut diagnoses.keys).enumerate() {
+        if *first != i {
+            continue;
+        }
+        let key = key.take();
         let cid = key
             .as_ref()
             .map_or_else(|| condition_id(seed, i), |(id, _)| *id);
@@ -5295,8 +5453,14 @@ fn event_entries_of<'a>(
         extra.into_iter().for_each(&mut emit);
     }
     let prov = provenance(event, seed, [subject.as_ref(), encounter_url.as_ref()]);
-    subject_losses(event, losses);
-    clinical_losses(event, prov.is_some(), &unwritten_reports, losses);
+    subject_losses(event, &allergy_keys, losses);
+    clinical_losses(
+        event,
+        &diagnoses.keys,
+        prov.is_some(),
+        &unwritten_reports,
+        losses,
+    );
     header_losses(event, kind, prov.is_some(), losses);
     prov.into_iter().flatten().for_each(&mut emit);
     Ok(())
@@ -5369,7 +5533,7 @@ fn partial_report_losses(r: &ResultReport, ri: usize, why: &'static str, losses:
 ///   `medication` as DA is) or has none for (MC, codes outside table 0127),
 ///   and a severity likewise (MO, written `low` as MI is; codes outside
 ///   table 0128).
-fn subject_losses(event: &Event, losses: &mut Losses<'_>) {
+fn subject_losses(event: &Event, allergy_keys: &[(Option<Key>, usize)], losses: &mut Losses<'_>) {
     if !losses.kept() {
         return;
     }
@@ -5482,6 +5646,12 @@ fn subject_losses(event: &Event, losses: &mut Losses<'_>) {
         );
     }
     for (i, a) in event.allergies.iter().enumerate() {
+        // One sent again: what it says otherwise than the first is not written.
+        let first = allergy_keys.get(i).map_or(i, |(_, f)| *f);
+        if let Some(written) = event.allergies.get(first).filter(|_| first != i) {
+            repeated_allergy_losses(losses, i, a, written);
+            continue;
+        }
         in_error_losses(
             losses,
             format_args!("allergies[{i}]"),
@@ -5724,21 +5894,7 @@ fn practitioner_losses<'e>(
         .find_map(|i| conditional("Practitioner", &i.value));
     let ids = p.identifiers.iter().map(|i| &i.value).collect();
     if !written.admit(key, ids, p.name.as_ref().map(|n| &n.value)) {
-        let mut sources = Sources::new();
-        for id in &p.identifiers {
-            sources.extend(id.sources.iter());
-        }
-        let name = p.name.as_ref().map(|n| {
-            sources.extend(n.sources.iter());
-            name_text(&n.value)
-        });
-        let value = p
-            .identifiers
-            .iter()
-            .map(|i| i.value.value().to_owned())
-            .chain(name)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let (value, sources) = practitioner_text(p);
         let why = unwritten::SHARED_PRACTITIONER;
         losses.note(format_args!("{at}"), &value, &sources, why);
         return;
@@ -5746,6 +5902,25 @@ fn practitioner_losses<'e>(
     if let Some(n) = &p.name {
         name_losses(losses, &format!("{at}.name"), n);
     }
+}
+
+/// A practitioner as one line of text (its identifiers' values, then its
+/// name) and the sources of those.
+fn practitioner_text(p: &Practitioner) -> (String, Sources) {
+    let mut sources = Sources::new();
+    for id in &p.identifiers {
+        sources.extend(id.sources.iter());
+    }
+    let name = p.name.as_ref().map(|n| {
+        sources.extend(n.sources.iter());
+        name_text(&n.value)
+    });
+    let value = (p.identifiers.iter())
+        .map(|i| i.value.value().to_owned())
+        .chain(name)
+        .collect::<Vec<_>>()
+        .join(" ");
+    (value, sources)
 }
 
 /// Notes a Location's or Organization's address use and kind of no FHIR
@@ -5832,6 +6007,7 @@ fn performer_losses<'e>(
 /// partial correction, listed whole).
 fn clinical_losses(
     event: &Event,
+    condition_keys: &[(Option<Key>, usize)],
     provenance: bool,
     unwritten_reports: &[usize],
     losses: &mut Losses<'_>,
@@ -5853,6 +6029,25 @@ fn clinical_losses(
         encounter_losses(losses, &mut written, e);
     }
     for (i, c) in event.conditions.iter().enumerate() {
+        // With no Encounter, or of none, `condition_losses` lists the priority.
+        let rank_loss = |losses: &mut Losses<'_>| {
+            if let (Some(p), Some(_)) = (
+                c.priority.as_ref().filter(|p| !positive_int(p.value)),
+                event.encounter.as_ref().filter(|_| !c.no_encounter),
+            ) {
+                let field = format_args!("conditions[{i}].priority");
+                losses.note(field, &p.value, &p.sources, unwritten::NO_RANK);
+            }
+        };
+        // One sent again: its type and priority are its own entry of the
+        // Encounter's `diagnosis`; what else it says otherwise than the
+        // first is not written.
+        let first = condition_keys.get(i).map_or(i, |(_, f)| *f);
+        if let Some(written) = event.conditions.get(first).filter(|_| first != i) {
+            repeated_condition_losses(losses, i, c, written);
+            rank_loss(losses);
+            continue;
+        }
         let at = format_args!("conditions[{i}]");
         in_error_losses(
             losses,
@@ -5860,14 +6055,7 @@ fn clinical_losses(
             (c.clinical_status.as_ref(), &CONDITION_CLINICAL_CODES),
             (c.verification.as_ref(), &CONDITION_VER_CODES),
         );
-        // With no Encounter, or of none, `condition_losses` lists the priority.
-        if let (Some(p), Some(_)) = (
-            c.priority.as_ref().filter(|p| !positive_int(p.value)),
-            event.encounter.as_ref().filter(|_| !c.no_encounter),
-        ) {
-            let field = format_args!("conditions[{i}].priority");
-            losses.note(field, &p.value, &p.sources, unwritten::NO_RANK);
-        }
+        rank_loss(losses);
         if let Some(p) = &c.asserter {
             practitioner_losses(
                 losses,
@@ -5924,6 +6112,140 @@ fn clinical_losses(
     }
     if let (Some(op), true) = (&event.operator, provenance) {
         practitioner_losses(losses, &mut written, "operator", op);
+    }
+}
+
+/// A concept as one line of text (a [`NotWritten::value`]): its codes,
+/// then its text.
+fn concept_text(c: &Concept) -> String {
+    let codes = c.codes.iter().map(code_text);
+    codes.chain(c.text.clone()).collect::<Vec<_>>().join(" ")
+}
+
+/// Notes `value` of `field` of a record sent again (the later of two
+/// items of one message with one key), when it is there and the record
+/// written (the first with the key) does not say the same (`written`).
+fn repeated_loss<T: PartialEq>(
+    losses: &mut Losses<'_>,
+    field: std::fmt::Arguments<'_>,
+    value: Option<&carecodec_model::Sourced<T>>,
+    written: Option<&carecodec_model::Sourced<T>>,
+    text: impl Fn(&T) -> String,
+    why: &'static str,
+) {
+    if let Some(v) = value.filter(|v| written.map(|w| &w.value) != Some(&v.value)) {
+        losses.note(field, &text(&v.value), &v.sources, why);
+    }
+}
+
+/// Notes what allergy `i` (`a`), the allergen of an earlier one of the
+/// message (`written`, the AllergyIntolerance written for both) sent again,
+/// says otherwise than it: the first's values are written, the reactions
+/// of both ([`repeated_reactions`]).
+fn repeated_allergy_losses(losses: &mut Losses<'_>, i: usize, a: &Allergy, written: &Allergy) {
+    use unwritten::REPEATED_ALLERGY as WHY;
+    let at = |f: &str| format!("allergies[{i}].{f}");
+    let code = (a.code.value != written.code.value).then_some(&a.code);
+    repeated_loss(
+        losses,
+        format_args!("{}", at("code")),
+        code,
+        None,
+        concept_text,
+        WHY,
+    );
+    let (c, wc) = (a.category.as_ref(), written.category.as_ref());
+    repeated_loss(
+        losses,
+        format_args!("{}", at("category")),
+        c,
+        wc,
+        code_text,
+        WHY,
+    );
+    let (c, wc) = (a.severity.as_ref(), written.severity.as_ref());
+    repeated_loss(
+        losses,
+        format_args!("{}", at("severity")),
+        c,
+        wc,
+        code_text,
+        WHY,
+    );
+    let (d, wd) = (a.identified.as_ref(), written.identified.as_ref());
+    repeated_loss(
+        losses,
+        format_args!("{}", at("identified")),
+        d,
+        wd,
+        ToString::to_string,
+        WHY,
+    );
+    for (f, v, w) in [
+        (
+            "clinical_status",
+            &a.clinical_status,
+            &written.clinical_status,
+        ),
+        ("verification", &a.verification, &written.verification),
+    ] {
+        let field = format_args!("allergies[{i}].{f}");
+        repeated_loss(losses, field, v.as_ref(), w.as_ref(), String::clone, WHY);
+    }
+}
+
+/// Notes what condition `i` (`c`), a diagnosis of an earlier one's key
+/// (`written`, the Condition written for both) sent again, says otherwise
+/// than it: its code, identifiers, statuses, dates and asserter. Its type
+/// and priority are its own entry of the Encounter's `diagnosis`.
+fn repeated_condition_losses(
+    losses: &mut Losses<'_>,
+    i: usize,
+    c: &Condition,
+    written: &Condition,
+) {
+    use unwritten::REPEATED_CONDITION as WHY;
+    let code = (c.code.value != written.code.value).then_some(&c.code);
+    let field = format_args!("conditions[{i}].code");
+    repeated_loss(losses, field, code, None, concept_text, WHY);
+    for (k, id) in c.identifiers.iter().enumerate() {
+        if !written.identifiers.iter().any(|w| w.value == id.value) {
+            let field = format_args!("conditions[{i}].identifiers[{k}]");
+            losses.note(field, &id.value.value(), &id.sources, WHY);
+        }
+    }
+    for (f, v, w) in [
+        (
+            "clinical_status",
+            &c.clinical_status,
+            &written.clinical_status,
+        ),
+        ("verification", &c.verification, &written.verification),
+    ] {
+        let field = format_args!("conditions[{i}].{f}");
+        repeated_loss(losses, field, v.as_ref(), w.as_ref(), String::clone, WHY);
+    }
+    for (f, v, w) in [
+        ("recorded", &c.recorded, &written.recorded),
+        ("asserted", &c.asserted, &written.asserted),
+    ] {
+        let field = format_args!("conditions[{i}].{f}");
+        repeated_loss(losses, field, v.as_ref(), w.as_ref(), date_time, WHY);
+    }
+    if let Some(p) = &c.asserter {
+        if !written
+            .asserter
+            .as_ref()
+            .is_some_and(|w| same_practitioner(w, p))
+        {
+            let (value, sources) = practitioner_text(p);
+            losses.note(
+                format_args!("conditions[{i}].asserter"),
+                &value,
+                &sources,
+                WHY,
+            );
+        }
     }
 }
 
@@ -7067,6 +7389,13 @@ mod unwritten {
         "Quantity.comparator is <, <=, >= or > (a required binding): not written";
     pub(super) const INSTANT: &str = "an instant (DiagnosticReport.issued, Provenance.recorded, \
         Bundle.timestamp) is to the second or the millisecond: written at that precision";
+    pub(super) const REPEATED_ALLERGY: &str = "the allergen of an earlier allergy of the \
+        message (the same AllergyIntolerance key: sender, Patient and first code): one \
+        AllergyIntolerance is written, with the first one's values and the reactions of both";
+    pub(super) const REPEATED_CONDITION: &str = "the key of an earlier diagnosis of the \
+        message (the same DG1-20 identifier, or the same first code on the same keyed visit): \
+        one Condition is written, with the first one's values (each diagnosis's type and \
+        priority are its own Encounter.diagnosis entry)";
     pub(super) const SHARED_PRACTITIONER: &str = "one Practitioner entry per id: the one \
         written earlier in the Bundle with the same key (an identifier with a system) does not \
         say this";

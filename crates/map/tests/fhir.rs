@@ -6433,16 +6433,18 @@ AL1|1|DA|PEN^Penicillin^L|SV|Rash\r"
     assert!(a1[0].1.starts_with("AllergyIntolerance/"), "{a1:?}");
     assert_eq!(a1, a2, "the A08 names the A01's AllergyIntolerance");
 
-    // One allergen twice, one code twice on the visit: both created.
+    // One allergen twice, one code twice on the visit: one keyed resource
+    // each (until 2026-12-07 both were created, by every message).
     let twice = message("3", "A08", "")
         .replace("DG1|2||J45^Asthma^I10", "DG1|2||I10^Hypertension^I10")
         .replace("DG1|1||I10^Hypertension^I10||20240312|F||||||||||||||D1^RX1^2.16.840.1.113883.2.1.3.2^ISO|", "DG1|1||I10^Hypertension^I10||20240312|F|")
         + "AL1|2|DA|PEN^Penicillin^L|MO|Wheeze\r";
     let b = bundle(&twice);
-    assert!(entries(&b, "Condition").iter().all(|c| c.0 == "POST"));
+    let conditions = entries(&b, "Condition");
+    assert_eq!(conditions.len(), 1, "{conditions:?}");
+    assert_eq!(conditions[0].0, "PUT");
     let allergies = entries(&b, "AllergyIntolerance");
-    assert_eq!(allergies.len(), 2);
-    assert!(allergies.iter().all(|c| c.0 == "POST"));
+    assert_eq!(allergies, a1, "the A01's AllergyIntolerance");
 
     // No sender (no scope): the allergy and the diagnosis known by its code
     // alone are created; the one with a system stays keyed.
@@ -6451,4 +6453,250 @@ AL1|1|DA|PEN^Penicillin^L|SV|Rash\r"
     assert_eq!(c[0].0, "PUT");
     assert_eq!(c[1].0, "POST");
     assert_eq!(entries(&b, "AllergyIntolerance")[0].0, "POST");
+}
+
+/// An HL7 v2 ADT mapped and written as a transaction Bundle, checked valid
+/// UK Core with no URL twice (`uk_core_valid`), with what it does not
+/// write: (field, value, reason) each.
+fn repeated_bundle(text: &str) -> (serde_json::Value, Vec<(String, String, String)>) {
+    let msg = Message::parse(text.as_bytes()).unwrap();
+    let (event, report) = map_message(&msg, &V2Options::default()).unwrap();
+    assert!(!report.quarantined());
+    let b = event_bundle(&event).unwrap();
+    uk_core_valid("repeated keys", &b);
+    check_message_bundle("repeated keys", &event);
+    let lost = carecodec_map::fhir::event_not_written(&event, BundleType::Transaction).unwrap();
+    let lost = lost
+        .into_iter()
+        .map(|n| (n.field, n.value, n.reason.into_owned()))
+        .collect();
+    (b, lost)
+}
+
+/// The resources of type `t` of Bundle `b`, each with its request.
+fn of_type<'b>(b: &'b serde_json::Value, t: &str) -> Vec<&'b serde_json::Value> {
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == t)
+        .collect()
+}
+
+const REPEATED_HEAD: &str = "MSH|^~\\&|PAS|RX1|EPR|RX1|20240312091500||ADT^A08|R1|P|2.4\r\
+EVN|A08|20240312091500\r\
+PID|1||9434765919^^^NHS^NH||SMITH^JOHN||19700214|M\r\
+PV1|1|I|WARD A^ROOM1^B1^RX1||||||||||||||||V123^^^RX1^VN\r";
+
+#[test]
+fn an_allergen_sent_twice_is_one_allergy_intolerance_with_both_reactions() {
+    // AL1 2 repeats AL1 1's allergen with another severity and reactions
+    // (one the first also lists) and an onset date.
+    let text = format!(
+        "{REPEATED_HEAD}AL1|1|DA|PEN^Penicillin^L|SV|Rash\r\
+AL1|2|DA|PEN^Penicillin^L|MI|Wheeze~Rash|20200101\r\
+AL1|3|FA|NUT^Peanut^L|MI|Swelling\r"
+    );
+    let (b, lost) = repeated_bundle(&text);
+    let allergies = of_type(&b, "AllergyIntolerance");
+    assert_eq!(allergies.len(), 2, "{allergies:#?}");
+    let pen = allergies[0];
+    assert_eq!(pen["request"]["method"], "PUT");
+    assert!(
+        pen["request"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("AllergyIntolerance/")
+    );
+    let r = &pen["resource"];
+    assert_eq!(r["code"]["coding"][0]["code"], "PEN");
+    // The first's severity and onset (none); the reactions of both, once each.
+    assert_eq!(r["criticality"], "high");
+    assert!(r.get("onsetDateTime").is_none(), "{r}");
+    let reactions: Vec<&str> = r["reaction"][0]["manifestation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(reactions, ["Rash", "Wheeze"]);
+    assert_eq!(allergies[1]["resource"]["code"]["coding"][0]["code"], "NUT");
+    // What the second says otherwise is listed, with why.
+    let repeated: Vec<(&str, &str)> = lost
+        .iter()
+        .filter(|(_, _, why)| why.contains("earlier allergy"))
+        .map(|(f, v, _)| (f.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        repeated,
+        [
+            ("allergies[1].severity", "MI"),
+            ("allergies[1].identified", "2020-01-01")
+        ],
+        "{lost:#?}"
+    );
+
+    // The same list in the next A08: the same one resource, no copy.
+    let (again, _) = repeated_bundle(&text.replace("|R1|P|", "|R2|P|"));
+    let urls = |b: &serde_json::Value| -> Vec<String> {
+        of_type(b, "AllergyIntolerance")
+            .iter()
+            .map(|e| format!("{} {}", e["request"]["method"], e["request"]["url"]))
+            .collect()
+    };
+    assert_eq!(urls(&b), urls(&again));
+
+    // A long list (over 64 allergies: keys sorted, not compared pairwise):
+    // 70 allergens, the fourth sent again last with another reaction.
+    let mut long = REPEATED_HEAD.to_owned();
+    for n in 0..70 {
+        long.push_str(&format!("AL1|{n}|DA|A{n}^Allergen {n}^L|SV|Rash\r"));
+    }
+    long.push_str("AL1|70|DA|A3^Allergen 3^L|SV|Hives\r");
+    let (b, lost) = repeated_bundle(&long);
+    let allergies = of_type(&b, "AllergyIntolerance");
+    assert_eq!(allergies.len(), 70);
+    assert!(allergies.iter().all(|a| a["request"]["method"] == "PUT"));
+    let a3 = &allergies[3]["resource"];
+    assert_eq!(a3["code"]["coding"][0]["code"], "A3");
+    assert_eq!(
+        a3["reaction"][0]["manifestation"],
+        serde_json::json!([{"text": "Rash"}, {"text": "Hives"}])
+    );
+    assert!(
+        !lost.iter().any(|(f, ..)| f.starts_with("allergies[70]")),
+        "{lost:#?}"
+    );
+}
+
+#[test]
+fn a_diagnosis_sent_twice_is_one_condition_listed_with_each_type() {
+    // The same code twice on the keyed visit, admitting (DG1-6 A, priority
+    // 1) and final (F); then again final, as the second: one entry.
+    let text = format!(
+        "{REPEATED_HEAD}DG1|1||I10^Hypertension^I10||20240312|A|||||||||1\r\
+DG1|2||I10^Hypertension^I10||20240313|F\r\
+DG1|3||I10^Hypertension^I10||20240313|F\r\
+DG1|4||J45^Asthma^I10||20240312|W\r"
+    );
+    let (b, lost) = repeated_bundle(&text);
+    let conditions = of_type(&b, "Condition");
+    assert_eq!(conditions.len(), 2, "{conditions:#?}");
+    let (htn, asthma) = (conditions[0], conditions[1]);
+    assert_eq!(htn["request"]["method"], "PUT");
+    assert_eq!(htn["resource"]["code"]["coding"][0]["code"], "I10");
+    // The first's date.
+    assert_eq!(htn["resource"]["recordedDate"], "2024-03-12");
+    let enc = &of_type(&b, "Encounter")[0]["resource"];
+    let listed: Vec<(String, String, Option<u64>)> = enc["diagnosis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let uses: Vec<&str> = d["use"]["coding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["code"].as_str().unwrap())
+                .collect();
+            (
+                d["condition"]["reference"].as_str().unwrap().to_owned(),
+                uses.join(","),
+                d["rank"].as_u64(),
+            )
+        })
+        .collect();
+    let (h, a) = (
+        htn["fullUrl"].as_str().unwrap().to_owned(),
+        asthma["fullUrl"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(
+        listed,
+        [
+            (h.clone(), "AD,A".to_owned(), Some(1)),
+            (h, "F".to_owned(), None),
+            (a, "W".to_owned(), None),
+        ]
+    );
+    // The later dates are listed; the types are written.
+    let repeated: Vec<(&str, &str)> = lost
+        .iter()
+        .filter(|(_, _, why)| why.contains("earlier diagnosis"))
+        .map(|(f, v, _)| (f.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        repeated,
+        [
+            ("conditions[1].recorded", "2024-03-13"),
+            ("conditions[2].recorded", "2024-03-13")
+        ],
+        "{lost:#?}"
+    );
+    // Read back: the Condition once per diagnosis entry, each with its type
+    // and priority (the second used to overwrite the first's type and keep
+    // its priority), and written again as it was.
+    let (back, report) = read_bundle(&b);
+    assert!(report.unmapped.is_empty(), "{:?}", report.unmapped);
+    let kinds: Vec<(String, Option<String>, Option<u32>)> = back
+        .conditions
+        .iter()
+        .map(|c| {
+            (
+                c.code.value.codes[0].code.clone(),
+                c.diagnosis_type.as_ref().map(|t| t.value.code.clone()),
+                c.priority.as_ref().map(|p| p.value),
+            )
+        })
+        .collect();
+    let k = |c: &str, t: &str, p| (c.to_owned(), Some(t.to_owned()), p);
+    assert_eq!(
+        kinds,
+        [
+            k("I10", "A", Some(1)),
+            k("I10", "F", None),
+            k("J45", "W", None)
+        ]
+    );
+    let again = event_bundle(&back).unwrap();
+    assert_eq!(
+        of_type(&again, "Encounter")[0]["resource"]["diagnosis"],
+        enc["diagnosis"]
+    );
+    assert_eq!(of_type(&again, "Condition").len(), 2);
+}
+
+#[test]
+fn a_diagnosis_identifier_sent_twice_is_one_conditional_update() {
+    // DG1-20 D1 twice (a resent segment, the second with a diagnosing
+    // clinician); no visit number, so the identifier alone keys.
+    let text = format!(
+        "{REPEATED_HEAD}DG1|1||I10^Hypertension^I10||20240312|A||||||||||||||D1^RX1^2.16.840.1.113883.2.1.3.2^ISO\r\
+DG1|2||I10^Hypertension^I10||20240312|F||||||||||C123^JONES^ANN||||D1^RX1^2.16.840.1.113883.2.1.3.2^ISO\r"
+    )
+    .replace("V123^^^RX1^VN", "");
+    let (b, lost) = repeated_bundle(&text);
+    let conditions = of_type(&b, "Condition");
+    assert_eq!(conditions.len(), 1, "{conditions:#?}");
+    assert_eq!(conditions[0]["request"]["method"], "PUT");
+    assert_eq!(
+        conditions[0]["request"]["url"],
+        "Condition?identifier=urn:oid:2.16.840.1.113883.2.1.3.2|D1"
+    );
+    assert!(conditions[0]["resource"].get("asserter").is_none());
+    let enc = &of_type(&b, "Encounter")[0]["resource"];
+    let refs: Vec<&str> = enc["diagnosis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["condition"]["reference"].as_str().unwrap())
+        .collect();
+    let url = conditions[0]["fullUrl"].as_str().unwrap();
+    assert_eq!(refs, [url, url]);
+    // The second's clinician is not written: listed.
+    assert!(
+        lost.iter().any(|(f, v, why)| f == "conditions[1].asserter"
+            && v.contains("C123")
+            && why.contains("earlier diagnosis")),
+        "{lost:#?}"
+    );
 }

@@ -2626,15 +2626,22 @@ fn beside_in_error(
 
 /// Encounter.diagnosis: each entry's `use` and `rank` go back on the
 /// Condition it refers to (`conditions`, read at the paths `condition_at`),
-/// as its diagnosis type (DG1-6) and priority (DG1-15). An entry for a
-/// Condition not in the Bundle is left unread, so it is reported.
+/// as its diagnosis type (DG1-6) and priority (DG1-15). A Condition listed
+/// again (one diagnosis sent as admitting and as final: the writer makes
+/// it one Condition) is read once more for each later entry, with that
+/// entry's type and priority, after the first. An entry for a Condition not
+/// in the Bundle is left unread, so it is reported.
 fn diagnoses(
     ctx: &mut Ctx<'_>,
     base: &str,
     r: &Value,
     condition_at: &[&str],
-    conditions: &mut [Condition],
+    conditions: &mut Vec<Condition>,
 ) {
+    // The Conditions given an entry so far, and the copies of those listed
+    // again (by the index of the Condition copied).
+    let mut listed = HashSet::new();
+    let mut again: Vec<(usize, Condition)> = Vec::new();
     for (i, d) in items(r, "diagnosis") {
         let path = format!("{base}.diagnosis[{i}]");
         let Some(target) = d
@@ -2646,12 +2653,24 @@ fn diagnoses(
         else {
             continue;
         };
-        let Some(c) = condition_at
+        let Some((k, first)) = condition_at
             .iter()
             .position(|p| *p == target)
-            .and_then(|k| conditions.get_mut(k))
+            .and_then(|k| Some((k, conditions.get_mut(k)?)))
         else {
             continue;
+        };
+        let c = if listed.insert(k) {
+            first
+        } else {
+            let mut copy = first.clone();
+            copy.diagnosis_type = None;
+            copy.priority = None;
+            again.push((k, copy));
+            match again.last_mut() {
+                Some((_, c)) => c,
+                None => continue,
+            }
         };
         if let Some(x) = d.get("condition") {
             ctx.take(&format!("{path}.condition"), x);
@@ -2671,6 +2690,19 @@ fn diagnoses(
                     ctx.invalid(&p, &raw, POSITIVE_INT, Action::Dropped);
                 }
             }
+        }
+    }
+    if again.is_empty() {
+        return;
+    }
+    // Each copy after the Condition it copies (and its earlier copies).
+    again.sort_by_key(|(k, _)| *k);
+    let mut copies = again.into_iter().peekable();
+    let read = std::mem::take(conditions);
+    for (k, c) in read.into_iter().enumerate() {
+        conditions.push(c);
+        while let Some((_, copy)) = copies.next_if(|(at, _)| *at == k) {
+            conditions.push(copy);
         }
     }
 }

@@ -6,7 +6,9 @@ use serde_json::Value;
 
 /// The problems of a written Bundle: `Err` when it does not read strictly as
 /// R4, else every UK Core error of its entries (`entry N, Profile: location:
-/// message`); an empty list means valid.
+/// message`) and every entry sharing its full URL, or its update's URL (a
+/// conditional or keyed `PUT`), with an earlier one ([`shared_urls`]); an
+/// empty list means valid.
 #[allow(dead_code)] // not every test binary writes Bundles
 pub fn uk_core_errors(bundle: &Value) -> Result<Vec<String>, String> {
     let r: Resource = carecodec_fhir::json::from_str(&bundle.to_string())
@@ -14,7 +16,7 @@ pub fn uk_core_errors(bundle: &Value) -> Result<Vec<String>, String> {
     let Resource::Bundle(b) = &r else {
         return Err("not a Bundle".into());
     };
-    let mut errors = Vec::new();
+    let mut errors = shared_urls(bundle);
     for (n, e) in b.entry.iter().enumerate() {
         let Some(inner) = e.resource.as_ref() else {
             continue;
@@ -110,4 +112,36 @@ pub fn no_empty(v: &Value, at: &str) {
         Value::Null => panic!("null at {at}"),
         _ => {}
     }
+}
+
+/// Each entry of `bundle` whose full URL, or whose request's URL when it
+/// is an update (`PUT`: conditional, `Condition?identifier=…`, or keyed,
+/// `AllergyIntolerance/{id}`), is an earlier entry's: R4's transaction
+/// rule (a server refuses such a Bundle), and two items of one message
+/// with one key are one resource. Creates (`POST Type`) may share a URL.
+#[allow(dead_code)] // not every test binary writes Bundles
+pub fn shared_urls(bundle: &Value) -> Vec<String> {
+    let mut errors = Vec::new();
+    let (mut full, mut updates) = (Vec::new(), Vec::new());
+    let entries = bundle["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (n, e) in entries.iter().enumerate() {
+        if let Some(u) = e["fullUrl"].as_str() {
+            if let Some((m, _)) = full.iter().find(|(_, x)| *x == u) {
+                errors.push(format!("entry {n}: full URL {u} is entry {m}'s"));
+            }
+            full.push((n, u));
+        }
+        let request = &e["request"];
+        if request["method"] == "PUT" {
+            let u = request["url"].as_str().unwrap_or_default();
+            if let Some((m, _)) = updates.iter().find(|(_, x)| *x == u) {
+                errors.push(format!("entry {n}: PUT {u} is entry {m}'s"));
+            }
+            updates.push((n, u));
+        }
+    }
+    errors
 }
